@@ -1,0 +1,75 @@
+# The Makefile is the contract: CI calls `make test`, people call `make demo`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON312 := $(shell command -v python3.12 2>/dev/null || PYENV_VERSION=3.12.1 pyenv which python 2>/dev/null)
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := .venv-tools
+DEMO_OUT ?= out/demo
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: help venv tools demo test lint typecheck validate unit integration e2e build deploy bench clean
+
+help:
+	@echo "make demo      run a simulated quarter of a subscription business and write a report"
+	@echo "make test      lint, type check, validate the template, run every test"
+	@echo "make lint | typecheck | validate | unit | integration | e2e | build | deploy | bench"
+
+$(PY): pyproject.toml
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (install it, or pyenv install 3.12)"; exit 1; }
+	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(PY)
+
+venv: $(PY)
+
+# aws-sam-cli and cfn-lint live in their own environment: they pin versions of
+# boto and friends that must not leak into the runtime dependencies.
+$(TOOLS)/bin/sam: tools-requirements.txt | $(PY)
+	@test -x $(TOOLS)/bin/python || $(PYTHON312) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --upgrade pip
+	$(TOOLS)/bin/python -m pip install -q -r tools-requirements.txt
+	@touch $(TOOLS)/bin/sam
+
+tools: $(TOOLS)/bin/sam
+
+lint: $(PY)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(PY)
+	$(PY) -m mypy layers/common/tenure local/tenure_local $(wildcard functions/*/app.py)
+
+validate: tools
+	$(TOOLS)/bin/sam validate --lint --region us-east-1 --template template.yaml
+	$(TOOLS)/bin/cfn-lint template.yaml
+
+unit: $(PY)
+	$(PY) -m pytest tests/unit
+
+integration: $(PY)
+	$(PY) -m pytest tests/integration
+
+e2e: $(PY)
+	$(PY) -m pytest tests/e2e
+
+test: lint typecheck validate
+	$(PY) -m pytest -n 2 tests
+
+demo: $(PY)
+	$(VENV)/bin/tenure simulate examples/demo.yaml --out $(DEMO_OUT)
+
+bench: $(PY)
+	$(VENV)/bin/tenure bench
+
+build: tools
+	$(TOOLS)/bin/sam build --template template.yaml
+
+deploy: build
+	$(TOOLS)/bin/sam deploy --guided
+
+clean:
+	rm -rf .aws-sam out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Tenure's business rules: pure Python, no AWS, no I/O, clock injected."""

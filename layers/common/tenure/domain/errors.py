@@ -1,0 +1,45 @@
+"""Typed domain errors; adapters map them to HTTP statuses in one place."""
+
+
+class DomainError(Exception):
+    """Base of every business-rule violation."""
+
+
+class IllegalTransitionError(DomainError):
+    """A command was given to a subscription in a state that does not allow it."""
+
+    def __init__(self, command: str, status: str, detail: str = "") -> None:
+        self.command = command
+        self.status = status
+        message = f"cannot {command} a subscription that is {status}"
+        super().__init__(f"{message}: {detail}" if detail else message)
+
+
+class ValidationFailedError(DomainError):
+    """Input broke a business rule; `field` names where."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class NotFoundError(DomainError):
+    """An id that does not exist."""
+
+    def __init__(self, kind: str, entity_id: str) -> None:
+        self.kind = kind
+        self.entity_id = entity_id
+        super().__init__(f"{kind} {entity_id!r} not found")
+
+
+class AlreadyExistsError(DomainError):
+    """An id that is taken."""
+
+    def __init__(self, kind: str, entity_id: str) -> None:
+        self.kind = kind
+        self.entity_id = entity_id
+        super().__init__(f"{kind} {entity_id!r} already exists")
+
+
+class ConcurrencyError(DomainError):
+    """Someone else changed the item since it was read; reload and retry."""

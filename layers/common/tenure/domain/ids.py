@@ -1,0 +1,30 @@
+"""Content-derived identifiers, so replays name the same things the same way."""
+
+import hashlib
+import re
+from datetime import datetime
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+_ID_RE = re.compile(ID_PATTERN)
+
+
+def is_valid_id(value: str) -> bool:
+    return bool(_ID_RE.match(value))
+
+
+def compact(moment: datetime) -> str:
+    """A timestamp usable inside an id: 20260131T090000Z."""
+    return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+def digest(*parts: object, size: int = 20) -> str:
+    joined = "|".join(str(p) for p in parts)
+    return hashlib.sha256(joined.encode()).hexdigest()[:size]
+
+
+def invoice_id(subscription_id: str, kind: str, period_start: datetime) -> str:
+    return f"in_{subscription_id}_{kind}_{compact(period_start)}"
+
+
+def event_id(event_type: str, entity_id: str, occurred_at: datetime, seq: int) -> str:
+    return f"evt_{digest(event_type, entity_id, occurred_at.isoformat(), seq)}"

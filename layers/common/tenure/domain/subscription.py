@@ -1,0 +1,350 @@
+"""The subscription state machine: named commands, legal transitions, recorded events."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any
+
+from tenure.domain.calendar import add_intervals, seconds_between
+from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
+from tenure.domain.events import DomainEvent, EventType, MrrLedgerEntry
+from tenure.domain.invoices import InvoiceLine, LineKind
+from tenure.domain.money import round_half_up
+from tenure.domain.plans import Plan
+from tenure.domain.timeutil import iso, utc
+
+
+class SubscriptionStatus(StrEnum):
+    INCOMPLETE = "incomplete"  # created, first payment not made yet
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    UNPAID = "unpaid"
+    PAUSED = "paused"
+    CANCELED = "canceled"
+
+
+S = SubscriptionStatus
+# Which states each command may start from. Anything else raises IllegalTransitionError.
+ALLOWED: dict[str, frozenset[SubscriptionStatus]] = {
+    "renew": frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE}),
+    "pause": frozenset({S.ACTIVE}),
+    "resume": frozenset({S.PAUSED}),
+    "cancel_now": frozenset(set(S) - {S.CANCELED}),
+    "cancel_at_period_end": frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE}),
+    "change_plan": frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE}),
+    "activate": frozenset({S.INCOMPLETE, S.PAST_DUE, S.UNPAID, S.ACTIVE}),
+    "mark_past_due": frozenset({S.ACTIVE, S.PAST_DUE}),
+}
+EARNING = frozenset({S.ACTIVE, S.PAST_DUE})  # the states that count towards MRR
+
+
+class DueKind(StrEnum):
+    RENEWAL = "renewal"  # the period ends: renew, convert a trial, or end a scheduled cancel
+    PAUSE_END = "pause_end"
+
+
+@dataclass(frozen=True, slots=True)
+class Proration:
+    """The result of a mid-period plan change."""
+
+    lines: list[InvoiceLine]
+    period_start: datetime
+    period_end: datetime
+    credit_granted: int  # minor units moved to the subscription's credit balance
+
+    @property
+    def total(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+
+@dataclass(slots=True)
+class Subscription:
+    id: str
+    customer_id: str
+    plan_id: str
+    currency: str
+    status: SubscriptionStatus
+    created_at: datetime
+    anchor: datetime  # billing periods are counted from here, so month ends never drift
+    periods_since_anchor: int
+    cycle: int  # how many paid periods came before this one; drives intro pricing (-1 in trial)
+    current_period_start: datetime
+    current_period_end: datetime
+    trial_end: datetime | None = None
+    cancel_at_period_end: bool = False
+    canceled_at: datetime | None = None
+    cancel_reason: str | None = None
+    paused_at: datetime | None = None
+    paused_until: datetime | None = None
+    credit: int = 0  # minor units owed to the customer, used by the next invoice
+    mrr: int = 0  # the monthly value last written to the ledger
+    version: int = 0
+    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+    ledger: list[MrrLedgerEntry] = field(default_factory=list, repr=False, compare=False)
+
+    # -- creation ---------------------------------------------------------------------------
+    @classmethod
+    def subscribe(
+        cls, subscription_id: str, customer_id: str, plan: Plan, now: datetime
+    ) -> "Subscription":
+        now = utc(now)
+        if plan.trial_days:
+            trial_end = now + timedelta(days=plan.trial_days)
+            sub = cls(
+                id=subscription_id,
+                customer_id=customer_id,
+                plan_id=plan.id,
+                currency=plan.currency,
+                status=S.TRIALING,
+                created_at=now,
+                anchor=trial_end,
+                periods_since_anchor=-1,
+                cycle=-1,
+                current_period_start=now,
+                current_period_end=trial_end,
+                trial_end=trial_end,
+            )
+            sub._record(EventType.SUBSCRIPTION_CREATED, now, plan=plan.id, status=sub.status)
+            sub._record(EventType.TRIAL_STARTED, now, trial_end=iso(trial_end))
+            return sub
+        sub = cls(
+            id=subscription_id,
+            customer_id=customer_id,
+            plan_id=plan.id,
+            currency=plan.currency,
+            status=S.INCOMPLETE,
+            created_at=now,
+            anchor=now,
+            periods_since_anchor=0,
+            cycle=0,
+            current_period_start=now,
+            current_period_end=add_intervals(now, plan.billing_interval, 1),
+        )
+        sub._record(EventType.SUBSCRIPTION_CREATED, now, plan=plan.id, status=sub.status)
+        return sub
+
+    # -- commands ---------------------------------------------------------------------------
+    def renew(self, plan: Plan, now: datetime) -> bool:
+        """Roll into the next period. Returns True when the new period must be invoiced."""
+        self._require("renew")
+        if utc(now) < self.current_period_end:
+            raise IllegalTransitionError("renew", self.status, "the current period has not ended")
+        ended = self.current_period_end
+        if self.cancel_at_period_end:
+            self._end(ended, self.cancel_reason, voluntary=True)
+            self.sync_mrr(plan, ended, EventType.SUBSCRIPTION_CANCELED)
+            return False
+        converting = self.status is S.TRIALING
+        self.periods_since_anchor += 1
+        self.cycle += 1
+        self.current_period_start = ended
+        self.current_period_end = add_intervals(
+            self.anchor, plan.billing_interval, self.periods_since_anchor + 1
+        )
+        if converting:
+            self.status = S.ACTIVE
+            self._record(EventType.SUBSCRIPTION_ACTIVATED, ended, trial_converted=True)
+        else:
+            self._record(EventType.SUBSCRIPTION_RENEWED, ended, **self._period())
+        self.sync_mrr(plan, ended, EventType.SUBSCRIPTION_RENEWED)
+        return True
+
+    def activate(self, plan: Plan, now: datetime) -> None:
+        """The invoice that was owed got paid."""
+        self._require("activate")
+        if self.status is S.ACTIVE:
+            return
+        self.status = S.ACTIVE
+        self._record(EventType.SUBSCRIPTION_ACTIVATED, now)
+        self.sync_mrr(plan, now, EventType.SUBSCRIPTION_ACTIVATED)
+
+    def mark_past_due(self, plan: Plan, now: datetime) -> None:
+        self._require("mark_past_due")
+        if self.status is S.PAST_DUE:
+            return
+        self.status = S.PAST_DUE
+        self._record(EventType.SUBSCRIPTION_PAST_DUE, now)
+        self.sync_mrr(plan, now, EventType.SUBSCRIPTION_PAST_DUE)
+
+    def pause(self, plan: Plan, now: datetime, until: datetime | None) -> None:
+        """Stop billing now; the unpaid-for rest of the period becomes credit for the resume."""
+        self._require("pause")
+        now = utc(now)
+        if until is not None and utc(until) <= now:
+            raise ValidationFailedError("until", "must be after the moment of the pause")
+        unused = self._unused_value(plan, now)
+        self.credit += unused
+        self.status = S.PAUSED
+        self.paused_at = now
+        self.paused_until = utc(until) if until else None
+        self._record(
+            EventType.SUBSCRIPTION_PAUSED, now, until=iso(self.paused_until), credit=unused
+        )
+        self.sync_mrr(plan, now, EventType.SUBSCRIPTION_PAUSED)
+
+    def resume(self, plan: Plan, now: datetime) -> bool:
+        """Resume a pause (a new period starts now and is invoiced: returns True), or take back
+        a scheduled cancellation (nothing to invoice: returns False)."""
+        now = utc(now)
+        if self.status is not S.PAUSED and self.cancel_at_period_end:
+            self.cancel_at_period_end = False
+            self.cancel_reason = None
+            self._record(EventType.SUBSCRIPTION_RESUMED, now, cancellation_withdrawn=True)
+            return False
+        self._require("resume")
+        self.status = S.ACTIVE
+        self.paused_at = None
+        self.paused_until = None
+        self._restart_periods(plan, now)
+        self._record(EventType.SUBSCRIPTION_RESUMED, now, **self._period())
+        self.sync_mrr(plan, now, EventType.SUBSCRIPTION_RESUMED)
+        return True
+
+    def cancel(self, plan: Plan, now: datetime, at_period_end: bool, reason: str | None) -> None:
+        now = utc(now)
+        if at_period_end:
+            self._require("cancel_at_period_end")
+            if self.cancel_at_period_end:
+                raise IllegalTransitionError(
+                    "cancel_at_period_end", self.status, "a cancellation is already scheduled"
+                )
+            self.cancel_at_period_end = True
+            self.cancel_reason = reason
+            self._record(
+                EventType.CANCELLATION_SCHEDULED,
+                now,
+                cancel_at=iso(self.current_period_end),
+                reason=reason,
+            )
+            return
+        self._require("cancel_now")
+        self._end(now, reason, voluntary=True)
+        self.sync_mrr(plan, now, EventType.SUBSCRIPTION_CANCELED)
+
+    def change_plan(self, old: Plan, new: Plan, now: datetime) -> Proration | None:
+        """Switch plans. Same interval: prorate to the second inside the current period.
+        Different interval: the billing period restarts now. Returns what to invoice or credit
+        (None in a trial, where nothing has been paid)."""
+        self._require("change_plan")
+        now = utc(now)
+        if new.id == self.plan_id:
+            raise ValidationFailedError("plan", "the subscription is already on this plan")
+        if new.currency != self.currency:
+            raise ValidationFailedError(
+                "plan", f"plan currency {new.currency} differs from the subscription's {self.currency}"
+            )
+        old_id = self.plan_id
+        self.plan_id = new.id
+        if self.status is S.TRIALING:
+            self._record(EventType.PLAN_CHANGED, now, from_plan=old_id, to_plan=new.id)
+            return None
+        unused = self._unused_value(old, now)
+        lines = [InvoiceLine(LineKind.PRORATION, f"Unused time on {old.name or old.id}", -unused)]
+        if new.billing_interval == old.billing_interval:
+            remaining = self._remaining_value(new, now)
+            lines.append(
+                InvoiceLine(LineKind.PRORATION, f"Remaining time on {new.name or new.id}", remaining)
+            )
+            start, end = now, self.current_period_end
+        else:
+            self._restart_periods(new, now, first_cycle=0)
+            lines.append(
+                InvoiceLine(LineKind.PLAN, new.name or new.id, new.price_for_period(0).amount_minor)
+            )
+            start, end = self.current_period_start, self.current_period_end
+        total = sum(line.amount for line in lines)
+        credit = 0
+        if total < 0:
+            credit = -total
+            self.credit += credit
+            lines.append(InvoiceLine(LineKind.CREDIT, "Carried to customer credit", credit))
+            self._record(EventType.CREDIT_GRANTED, now, amount=credit, currency=self.currency)
+        self._record(EventType.PLAN_CHANGED, now, from_plan=old_id, to_plan=new.id, net=total)
+        self.sync_mrr(new, now, EventType.PLAN_CHANGED)
+        return Proration(lines=lines, period_start=start, period_end=end, credit_granted=credit)
+
+    def take_credit(self, amount: int) -> None:
+        if amount < 0 or amount > self.credit:
+            raise ValidationFailedError("credit", "cannot use more credit than is available")
+        self.credit -= amount
+
+    # -- queries ----------------------------------------------------------------------------
+    def next_due(self) -> tuple[datetime, DueKind] | None:
+        """When the scheduler must next look at this subscription, and why."""
+        if self.status in (S.TRIALING, S.ACTIVE, S.PAST_DUE):
+            return self.current_period_end, DueKind.RENEWAL
+        if self.status is S.PAUSED and self.paused_until is not None:
+            return self.paused_until, DueKind.PAUSE_END
+        return None
+
+    def monthly_value(self, plan: Plan) -> int:
+        if self.status not in EARNING:
+            return 0
+        return plan.monthly_value(max(self.cycle, 0))
+
+    def sync_mrr(self, plan: Plan, at: datetime, reason: EventType) -> None:
+        """Write a ledger entry whenever the monthly value changes."""
+        value = self.monthly_value(plan)
+        if value != self.mrr:
+            self.ledger.append(
+                MrrLedgerEntry(self.id, self.customer_id, self.currency, at, self.mrr, value, reason)
+            )
+            self.mrr = value
+
+    def pull_events(self) -> tuple[list[DomainEvent], list[MrrLedgerEntry]]:
+        events, ledger = self.events, self.ledger
+        self.events, self.ledger = [], []
+        return events, ledger
+
+    # -- internals --------------------------------------------------------------------------
+    def _require(self, command: str) -> None:
+        if self.status not in ALLOWED[command]:
+            raise IllegalTransitionError(command, self.status)
+
+    def _end(self, at: datetime, reason: str | None, voluntary: bool) -> None:
+        self.status = S.CANCELED
+        self.canceled_at = at
+        self.cancel_reason = reason
+        self.cancel_at_period_end = False
+        self._record(
+            EventType.SUBSCRIPTION_CANCELED, at, reason=reason, voluntary=voluntary
+        )
+
+    def _restart_periods(self, plan: Plan, now: datetime, first_cycle: int | None = None) -> None:
+        self.anchor = now
+        self.periods_since_anchor = 0
+        self.cycle = self.cycle + 1 if first_cycle is None else first_cycle
+        self.current_period_start = now
+        self.current_period_end = add_intervals(now, plan.billing_interval, 1)
+
+    def _fraction_left(self, now: datetime) -> Fraction:
+        whole = seconds_between(self.current_period_start, self.current_period_end)
+        left = seconds_between(now, self.current_period_end)
+        if whole <= 0:
+            return Fraction(0)
+        return Fraction(min(max(left, 0), whole), whole)
+
+    def _unused_value(self, plan: Plan, now: datetime) -> int:
+        """What the customer paid for the rest of this period (0 when nothing was paid)."""
+        if self.status not in EARNING:
+            return 0
+        price = plan.price_for_period(max(self.cycle, 0)).amount_minor
+        return round_half_up(price * self._fraction_left(now))
+
+    def _remaining_value(self, plan: Plan, now: datetime) -> int:
+        price = plan.price_for_period(max(self.cycle, 0)).amount_minor
+        return round_half_up(price * self._fraction_left(now))
+
+    def _period(self) -> dict[str, Any]:
+        return {
+            "period_start": iso(self.current_period_start),
+            "period_end": iso(self.current_period_end),
+        }
+
+    def _record(self, event_type: EventType, at: datetime, **data: Any) -> None:
+        seq = self.version * 100 + len(self.events)
+        self.events.append(
+            DomainEvent(event_type, self.id, self.customer_id, utc(at), seq, data=data)
+        )

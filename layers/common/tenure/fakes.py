@@ -1,0 +1,162 @@
+"""In-memory adapters for the ports, for unit tests and quick experiments."""
+
+import copy
+from datetime import datetime, timedelta
+from typing import Any
+
+from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
+from tenure.domain.events import MrrLedgerEntry
+from tenure.domain.invoices import Invoice
+from tenure.domain.plans import Plan
+from tenure.domain.subscription import Subscription
+from tenure.domain.timeutil import utc
+from tenure.ports import Commit, DueItem, IdempotencyRecord
+
+
+class FixedClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = utc(now)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = utc(moment)
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+
+class InMemoryRepository:
+    """The Repository port on dicts, with the same version checks as the DynamoDB store."""
+
+    def __init__(self) -> None:
+        self.customers: dict[str, Customer] = {}
+        self.payment_methods: dict[tuple[str, str], PaymentMethod] = {}
+        self.plans: dict[str, Plan] = {}
+        self.subscriptions: dict[str, Subscription] = {}
+        self.invoices: dict[str, Invoice] = {}
+        self.events: list[dict[str, Any]] = []
+        self.ledger: list[MrrLedgerEntry] = []
+        self.idempotency: dict[str, IdempotencyRecord] = {}
+        self.commits = 0
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        return copy.deepcopy(self.customers.get(customer_id))
+
+    def list_customers(
+        self, limit: int, after: str | None = None
+    ) -> tuple[list[Customer], str | None]:
+        ordered = sorted(self.customers.values(), key=lambda c: (c.created_at, c.id))
+        keys = [f"{c.created_at.isoformat()}#{c.id}" for c in ordered]
+        start = 0 if after is None else next((i for i, k in enumerate(keys) if k > after), len(keys))
+        page = ordered[start : start + limit]
+        more = start + limit < len(ordered)
+        return copy.deepcopy(page), keys[start + limit - 1] if more else None
+
+    def list_payment_methods(self, customer_id: str) -> list[PaymentMethod]:
+        return [copy.deepcopy(m) for (c, _), m in self.payment_methods.items() if c == customer_id]
+
+    def get_plan(self, plan_id: str) -> Plan | None:
+        return self.plans.get(plan_id)
+
+    def list_plans(self) -> list[Plan]:
+        return sorted(self.plans.values(), key=lambda p: p.id)
+
+    def get_subscription(self, subscription_id: str) -> Subscription | None:
+        return copy.deepcopy(self.subscriptions.get(subscription_id))
+
+    def list_subscriptions(self, customer_id: str) -> list[Subscription]:
+        subs = [s for s in self.subscriptions.values() if s.customer_id == customer_id]
+        return copy.deepcopy(sorted(subs, key=lambda s: (s.created_at, s.id)))
+
+    def get_invoice(self, invoice_id: str) -> Invoice | None:
+        return copy.deepcopy(self.invoices.get(invoice_id))
+
+    def list_invoices(self, subscription_id: str) -> list[Invoice]:
+        found = [i for i in self.invoices.values() if i.subscription_id == subscription_id]
+        return copy.deepcopy(sorted(found, key=lambda i: (i.period_start, i.id)))
+
+    def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
+        items = []
+        for sub in self.subscriptions.values():
+            due = sub.next_due()
+            if due is not None and due[0] <= now:
+                items.append(DueItem(sub.id, due[0], str(due[1])))
+        items.sort(key=lambda d: (d.due_at, d.subscription_id))
+        return items[:limit]
+
+    def next_due_at(self) -> datetime | None:
+        moments = [d[0] for s in self.subscriptions.values() if (d := s.next_due()) is not None]
+        return min(moments, default=None)
+
+    def events_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        return [e for e in self.events if start <= _at(e["occurred_at"]) < end]
+
+    def ledger_between(self, start: datetime, end: datetime) -> list[MrrLedgerEntry]:
+        return [e for e in self.ledger if start <= e.at < end]
+
+    def commit(self, change: Commit) -> None:
+        stored: dict[str, dict[str, Any]] = {
+            "customer": self.customers,
+            "subscription": self.subscriptions,
+            "invoice": self.invoices,
+        }
+        versioned: list[tuple[str, Any]] = [
+            *(("customer", c) for c in change.customers),
+            *(("subscription", s) for s in change.subscriptions),
+            *(("invoice", i) for i in change.invoices),
+        ]
+        # Check everything first: all or nothing, like a transaction.
+        for kind, entity in versioned:
+            current = stored[kind].get(entity.id)
+            if entity.version == 0 and current is not None:
+                raise AlreadyExistsError(kind, entity.id)
+            if entity.version and (current is None or current.version != entity.version):
+                raise ConcurrencyError(f"{kind} {entity.id} changed meanwhile")
+        for plan in change.plans:
+            if plan.id in self.plans:
+                raise AlreadyExistsError("plan", plan.id)
+        for method in change.payment_methods:
+            if (method.customer_id, method.id) in self.payment_methods:
+                raise AlreadyExistsError("payment method", method.id)
+        seen = {e["id"] for e in self.events}
+        for event in change.events:
+            if event.id in seen:
+                raise ConcurrencyError(f"event {event.id} already recorded")
+        for kind, entity in versioned:
+            entity.version += 1
+            clean = copy.deepcopy(entity)
+            if isinstance(clean, Subscription):
+                clean.events, clean.ledger = [], []
+            stored[kind][entity.id] = clean
+        for plan in change.plans:
+            self.plans[plan.id] = plan
+        for method in change.payment_methods:
+            self.payment_methods[(method.customer_id, method.id)] = copy.deepcopy(method)
+        self.events.extend(e.to_dict() for e in change.events)
+        self.ledger.extend(change.ledger)
+        self.commits += 1
+
+    def claim_idempotency(
+        self, key: str, fingerprint: str, now: datetime
+    ) -> IdempotencyRecord | None:
+        existing = self.idempotency.get(key)
+        if existing is not None:
+            return copy.deepcopy(existing)
+        self.idempotency[key] = IdempotencyRecord(key, fingerprint, "in_progress")
+        return None
+
+    def complete_idempotency(self, key: str, response: dict[str, Any], now: datetime) -> None:
+        record = self.idempotency[key]
+        record.status, record.response = "done", response
+
+    def release_idempotency(self, key: str) -> None:
+        self.idempotency.pop(key, None)
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

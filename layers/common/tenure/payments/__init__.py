@@ -1,0 +1,1 @@
+"""Payment providers: the gateway port, the sandbox and (later) the Stripe adapter."""

@@ -1,0 +1,78 @@
+"""Ports: what the services need from the outside world, as Protocols."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.events import DomainEvent, MrrLedgerEntry
+from tenure.domain.invoices import Invoice
+from tenure.domain.plans import Plan
+from tenure.domain.subscription import Subscription
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(slots=True)
+class Commit:
+    """Everything one business change writes, committed atomically or not at all.
+
+    Entities carry the version they were read at; the store writes version + 1 on the
+    condition that the stored version is still the one read (0 means "must not exist").
+    """
+
+    customers: list[Customer] = field(default_factory=list)
+    payment_methods: list[PaymentMethod] = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    invoices: list[Invoice] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
+    ledger: list[MrrLedgerEntry] = field(default_factory=list)
+
+    def add_subscription(self, sub: Subscription) -> None:
+        events, ledger = sub.pull_events()
+        self.subscriptions.append(sub)
+        self.events.extend(events)
+        self.ledger.extend(ledger)
+
+
+@dataclass(frozen=True, slots=True)
+class DueItem:
+    subscription_id: str
+    due_at: datetime
+    kind: str
+
+
+@dataclass(slots=True)
+class IdempotencyRecord:
+    key: str
+    fingerprint: str
+    status: str  # "in_progress" | "done"
+    response: dict[str, Any] | None = None
+
+
+class Repository(Protocol):
+    def get_customer(self, customer_id: str) -> Customer | None: ...
+    def list_customers(
+        self, limit: int, after: str | None = None
+    ) -> tuple[list[Customer], str | None]: ...
+    def list_payment_methods(self, customer_id: str) -> list[PaymentMethod]: ...
+    def get_plan(self, plan_id: str) -> Plan | None: ...
+    def list_plans(self) -> list[Plan]: ...
+    def get_subscription(self, subscription_id: str) -> Subscription | None: ...
+    def list_subscriptions(self, customer_id: str) -> list[Subscription]: ...
+    def get_invoice(self, invoice_id: str) -> Invoice | None: ...
+    def list_invoices(self, subscription_id: str) -> list[Invoice]: ...
+    def commit(self, change: Commit) -> None: ...
+    def due(self, now: datetime, limit: int = 100) -> list[DueItem]: ...
+    def next_due_at(self) -> datetime | None: ...
+    def events_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]: ...
+    def ledger_between(self, start: datetime, end: datetime) -> list[MrrLedgerEntry]: ...
+    def claim_idempotency(
+        self, key: str, fingerprint: str, now: datetime
+    ) -> IdempotencyRecord | None: ...
+    def complete_idempotency(self, key: str, response: dict[str, Any], now: datetime) -> None: ...
+    def release_idempotency(self, key: str) -> None: ...
+

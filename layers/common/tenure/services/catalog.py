@@ -1,0 +1,84 @@
+"""Plans and customers: create, read, list."""
+
+from datetime import datetime
+
+from tenure.domain.customers import Customer, PaymentMethod, validate_timezone
+from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
+from tenure.domain.events import DomainEvent, EventType
+from tenure.domain.plans import Plan
+from tenure.ports import Commit
+from tenure.services.context import Services
+
+
+def create_plan(svc: Services, plan: Plan) -> Plan:
+    if svc.repo.get_plan(plan.id) is not None:
+        raise AlreadyExistsError("plan", plan.id)
+    now = svc.clock.now()
+    event = DomainEvent(EventType.PLAN_CREATED, plan.id, None, now, 0, {"amount": plan.amount})
+    svc.repo.commit(Commit(plans=[plan], events=[event]))
+    return plan
+
+
+def get_plan(svc: Services, plan_id: str) -> Plan:
+    plan = svc.repo.get_plan(plan_id)
+    if plan is None:
+        raise NotFoundError("plan", plan_id)
+    return plan
+
+
+def create_customer(
+    svc: Services,
+    customer_id: str,
+    email: str,
+    name: str = "",
+    locale: str = "en",
+    timezone: str = "UTC",
+) -> Customer:
+    validate_timezone(timezone)
+    if svc.repo.get_customer(customer_id) is not None:
+        raise AlreadyExistsError("customer", customer_id)
+    now = svc.clock.now()
+    customer = Customer(
+        id=customer_id, email=email, name=name, locale=locale, timezone=timezone, created_at=now
+    )
+    event = DomainEvent(EventType.CUSTOMER_CREATED, customer_id, customer_id, now, 0, {})
+    svc.repo.commit(Commit(customers=[customer], events=[event]))
+    return customer
+
+
+def get_customer(svc: Services, customer_id: str) -> Customer:
+    customer = svc.repo.get_customer(customer_id)
+    if customer is None:
+        raise NotFoundError("customer", customer_id)
+    return customer
+
+
+def attach_payment_method(
+    svc: Services, customer_id: str, payment_method_id: str, provider: str, make_default: bool
+) -> PaymentMethod:
+    """Record a provider payment-method id (never a card number) on the customer."""
+    customer = get_customer(svc, customer_id)
+    if any(pm.id == payment_method_id for pm in svc.repo.list_payment_methods(customer_id)):
+        raise AlreadyExistsError("payment method", payment_method_id)
+    if payment_method_id.isdigit():
+        raise ValidationFailedError(
+            "payment_method", "raw card numbers are never accepted; send a provider token"
+        )
+    now: datetime = svc.clock.now()
+    method = PaymentMethod(payment_method_id, customer_id, provider, now)
+    change = Commit(payment_methods=[method])
+    if make_default or customer.default_payment_method is None:
+        customer.default_payment_method = payment_method_id
+        change.customers.append(customer)
+    change.events.append(
+        DomainEvent(
+            EventType.PAYMENT_METHOD_ATTACHED,
+            customer_id,
+            customer_id,
+            now,
+            customer.version,
+            {"payment_method": payment_method_id},
+        )
+    )
+    svc.repo.commit(change)
+    return method

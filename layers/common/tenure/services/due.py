@@ -1,0 +1,13 @@
+"""Finding the work that is due, for the renewals scheduler."""
+
+from datetime import datetime
+
+from tenure.ports import DueItem
+from tenure.services.context import Services
+
+PAGE = 100
+
+
+def due_work(svc: Services, now: datetime) -> list[DueItem]:
+    """Everything due at or before `now` (bounded queries on the sharded due index)."""
+    return svc.repo.due(now, limit=PAGE)

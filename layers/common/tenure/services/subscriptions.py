@@ -1,0 +1,189 @@
+"""Subscription use cases: subscribe, cancel, pause, resume, change plan, renew what is due."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
+from tenure.domain.events import DomainEvent, EventType
+from tenure.domain.ids import invoice_id
+from tenure.domain.invoices import (
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+    apply_credit,
+    plan_lines,
+    with_tax,
+)
+from tenure.domain.plans import Plan
+from tenure.domain.subscription import DueKind, Proration, Subscription, SubscriptionStatus
+from tenure.domain.timeutil import iso, utc
+from tenure.ports import Commit
+from tenure.services.catalog import get_customer, get_plan
+from tenure.services.context import Services
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a use case changed, for the caller to show."""
+
+    subscription: Subscription
+    invoice: Invoice | None = None
+
+
+def get_subscription(svc: Services, subscription_id: str) -> Subscription:
+    sub = svc.repo.get_subscription(subscription_id)
+    if sub is None:
+        raise NotFoundError("subscription", subscription_id)
+    return sub
+
+
+def get_invoice(svc: Services, invoice_id_: str) -> Invoice:
+    invoice = svc.repo.get_invoice(invoice_id_)
+    if invoice is None:
+        raise NotFoundError("invoice", invoice_id_)
+    return invoice
+
+
+def subscribe(svc: Services, subscription_id: str, customer_id: str, plan_id: str) -> Outcome:
+    get_customer(svc, customer_id)
+    plan = get_plan(svc, plan_id)
+    if svc.repo.get_subscription(subscription_id) is not None:
+        raise AlreadyExistsError("subscription", subscription_id)
+    now = svc.clock.now()
+    sub = Subscription.subscribe(subscription_id, customer_id, plan, now)
+    invoice = None
+    if sub.status is SubscriptionStatus.INCOMPLETE:
+        invoice = _period_invoice(sub, plan, InvoiceKind.FIRST, now)
+    return _save(svc, sub, invoice)
+
+
+def cancel(
+    svc: Services, subscription_id: str, at_period_end: bool, reason: str | None
+) -> Outcome:
+    sub = get_subscription(svc, subscription_id)
+    sub.cancel(get_plan(svc, sub.plan_id), svc.clock.now(), at_period_end, reason)
+    return _save(svc, sub, None)
+
+
+def pause(svc: Services, subscription_id: str, until: datetime | None) -> Outcome:
+    sub = get_subscription(svc, subscription_id)
+    now = svc.clock.now()
+    if until is not None and utc(until) <= now:
+        raise ValidationFailedError("until", "must be in the future")
+    sub.pause(get_plan(svc, sub.plan_id), now, until)
+    return _save(svc, sub, None)
+
+
+def resume(svc: Services, subscription_id: str) -> Outcome:
+    sub = get_subscription(svc, subscription_id)
+    return _resume(svc, sub, svc.clock.now())
+
+
+def change_plan(svc: Services, subscription_id: str, plan_id: str) -> Outcome:
+    sub = get_subscription(svc, subscription_id)
+    old = get_plan(svc, sub.plan_id)
+    new = get_plan(svc, plan_id)
+    now = svc.clock.now()
+    proration = sub.change_plan(old, new, now)
+    invoice = _proration_invoice(sub, new, proration, now) if proration else None
+    return _save(svc, sub, invoice)
+
+
+def process_due(svc: Services, subscription_id: str, now: datetime | None = None) -> Outcome | None:
+    """Do whatever is due for one subscription: renew, convert a trial, end a cancel or a pause.
+
+    Safe to call twice: when nothing is due any more (another worker did it), it does nothing.
+    """
+    now = svc.clock.now() if now is None else utc(now)
+    sub = svc.repo.get_subscription(subscription_id)
+    if sub is None:
+        return None
+    due = sub.next_due()
+    if due is None or due[0] > now:
+        return None
+    due_at, kind = due
+    plan = get_plan(svc, sub.plan_id)
+    if kind is DueKind.PAUSE_END:
+        return _resume(svc, sub, due_at)
+    was_trial = sub.status is SubscriptionStatus.TRIALING
+    needs_invoice = sub.renew(plan, now)
+    invoice = None
+    if needs_invoice:
+        kind_ = InvoiceKind.FIRST if was_trial else InvoiceKind.RENEWAL
+        invoice = _period_invoice(sub, plan, kind_, sub.current_period_start)
+    return _save(svc, sub, invoice)
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _resume(svc: Services, sub: Subscription, at: datetime) -> Outcome:
+    plan = get_plan(svc, sub.plan_id)
+    invoice = None
+    if sub.resume(plan, at):
+        invoice = _period_invoice(sub, plan, InvoiceKind.RENEWAL, at)
+    return _save(svc, sub, invoice)
+
+
+def _period_invoice(sub: Subscription, plan: Plan, kind: InvoiceKind, now: datetime) -> Invoice:
+    label = f"{plan.name or plan.id} ({iso(sub.current_period_start)} – {iso(sub.current_period_end)})"
+    lines = with_tax(plan_lines(plan, max(sub.cycle, 0), label), plan)
+    return _new_invoice(sub, kind, sub.current_period_start, sub.current_period_end, lines, now)
+
+
+def _proration_invoice(
+    sub: Subscription, plan: Plan, proration: Proration, now: datetime
+) -> Invoice | None:
+    restarted = any(line.kind is LineKind.PLAN for line in proration.lines)
+    if proration.total <= 0 and not restarted:
+        return None  # a downgrade inside the period: only credit, used by the next invoice
+    lines = with_tax(proration.lines, plan) if proration.total > 0 else proration.lines
+    kind = InvoiceKind.PRORATION
+    return _new_invoice(sub, kind, proration.period_start, proration.period_end, lines, now)
+
+
+def _new_invoice(
+    sub: Subscription,
+    kind: InvoiceKind,
+    start: datetime,
+    end: datetime,
+    lines: list[InvoiceLine],
+    now: datetime,
+) -> Invoice:
+    lines, used = apply_credit(lines, sub.credit)
+    sub.take_credit(used)
+    invoice = Invoice(
+        id=invoice_id(sub.id, kind, start),
+        subscription_id=sub.id,
+        customer_id=sub.customer_id,
+        kind=kind,
+        period_start=start,
+        period_end=end,
+        currency=sub.currency,
+        lines=lines,
+        status=InvoiceStatus.OPEN,
+        created_at=now,
+        credit_applied=used,
+    )
+    if invoice.total == 0:
+        invoice.mark_paid(now)  # nothing to collect
+    return invoice
+
+
+def _save(svc: Services, sub: Subscription, invoice: Invoice | None) -> Outcome:
+    change = Commit()
+    change.add_subscription(sub)
+    if invoice is not None:
+        change.invoices.append(invoice)
+        change.events.append(
+            DomainEvent(
+                EventType.INVOICE_CREATED,
+                invoice.id,
+                sub.customer_id,
+                invoice.created_at,
+                0,
+                {"subscription_id": sub.id, "total": invoice.total, "currency": invoice.currency},
+            )
+        )
+    svc.repo.commit(change)
+    return Outcome(sub, invoice)

@@ -1,0 +1,25 @@
+"""Settings from the environment (SAM sets them; the local stack sets the same names)."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    environment: str = Field(default="dev", alias="ENVIRONMENT")
+    table_name: str = Field(default="tenure", alias="TABLE_NAME")
+    event_bus_name: str = Field(default="tenure", alias="EVENT_BUS_NAME")
+    renewal_queue_url: str = Field(default="", alias="RENEWAL_QUEUE_URL")
+    payment_provider: str = Field(default="sandbox", alias="PAYMENT_PROVIDER")
+    # The API token: given directly (local), or read from Secrets Manager by ARN (AWS).
+    api_token: str = Field(default="", alias="TENURE_API_TOKEN")
+    api_token_secret_arn: str = Field(default="", alias="API_TOKEN_SECRET_ARN")
+    max_body_bytes: int = Field(default=256 * 1024, alias="TENURE_MAX_BODY_BYTES")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Persistence adapters: the DynamoDB single-table repository (the only code that knows keys)."""

@@ -1,0 +1,194 @@
+"""Entities to and from plain attribute maps (no key shapes here: see dynamodb.py)."""
+
+from datetime import datetime
+from typing import Any
+
+from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
+from tenure.domain.plans import Plan
+from tenure.domain.subscription import Subscription, SubscriptionStatus
+
+
+def _dt(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _req(value: Any) -> datetime:
+    parsed = _parse(value)
+    if parsed is None:
+        raise ValueError("missing timestamp in stored item")
+    return parsed
+
+
+def customer_to_attrs(c: Customer) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "email": c.email,
+        "name": c.name,
+        "locale": c.locale,
+        "timezone": c.timezone,
+        "created_at": _dt(c.created_at),
+        "default_payment_method": c.default_payment_method,
+        "provider_customer_id": c.provider_customer_id,
+        "metadata": dict(c.metadata),
+    }
+
+
+def customer_from_attrs(a: dict[str, Any]) -> Customer:
+    return Customer(
+        id=a["id"],
+        email=a["email"],
+        name=a.get("name") or "",
+        locale=a.get("locale") or "en",
+        timezone=a.get("timezone") or "UTC",
+        created_at=_req(a["created_at"]),
+        default_payment_method=a.get("default_payment_method"),
+        provider_customer_id=a.get("provider_customer_id"),
+        version=int(a.get("version", 0)),
+        metadata=dict(a.get("metadata") or {}),
+    )
+
+
+def payment_method_to_attrs(p: PaymentMethod) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "customer_id": p.customer_id,
+        "provider": p.provider,
+        "created_at": _dt(p.created_at),
+        "brand": p.brand,
+        "last4": p.last4,
+        "exp_month": p.exp_month,
+        "exp_year": p.exp_year,
+    }
+
+
+def payment_method_from_attrs(a: dict[str, Any]) -> PaymentMethod:
+    return PaymentMethod(
+        id=a["id"],
+        customer_id=a["customer_id"],
+        provider=a["provider"],
+        created_at=_req(a["created_at"]),
+        brand=a.get("brand"),
+        last4=a.get("last4"),
+        exp_month=int(a["exp_month"]) if a.get("exp_month") is not None else None,
+        exp_year=int(a["exp_year"]) if a.get("exp_year") is not None else None,
+    )
+
+
+def plan_to_attrs(p: Plan) -> dict[str, Any]:
+    return p.model_dump(mode="json")
+
+
+def plan_from_attrs(a: dict[str, Any]) -> Plan:
+    fields = {k: v for k, v in a.items() if k in Plan.model_fields}
+    for key in ("amount", "interval_count", "trial_days"):
+        fields[key] = int(fields[key])
+    fields["intro"] = [
+        {"periods": int(p["periods"]), "percent_off": p["percent_off"]} for p in fields["intro"]
+    ]
+    return Plan.model_validate(fields)
+
+
+_SUB_TIMES = (
+    "created_at",
+    "anchor",
+    "current_period_start",
+    "current_period_end",
+    "trial_end",
+    "canceled_at",
+    "paused_at",
+    "paused_until",
+)
+_SUB_INTS = ("periods_since_anchor", "cycle", "credit", "mrr", "version")
+
+
+def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        "id": s.id,
+        "customer_id": s.customer_id,
+        "plan_id": s.plan_id,
+        "currency": s.currency,
+        "status": str(s.status),
+        "cancel_at_period_end": s.cancel_at_period_end,
+        "cancel_reason": s.cancel_reason,
+    }
+    for name in _SUB_TIMES:
+        attrs[name] = _dt(getattr(s, name))
+    for name in _SUB_INTS:
+        attrs[name] = int(getattr(s, name))
+    return attrs
+
+
+def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
+    return Subscription(
+        id=a["id"],
+        customer_id=a["customer_id"],
+        plan_id=a["plan_id"],
+        currency=a["currency"],
+        status=SubscriptionStatus(a["status"]),
+        created_at=_req(a["created_at"]),
+        anchor=_req(a["anchor"]),
+        periods_since_anchor=int(a["periods_since_anchor"]),
+        cycle=int(a["cycle"]),
+        current_period_start=_req(a["current_period_start"]),
+        current_period_end=_req(a["current_period_end"]),
+        trial_end=_parse(a.get("trial_end")),
+        cancel_at_period_end=bool(a.get("cancel_at_period_end")),
+        canceled_at=_parse(a.get("canceled_at")),
+        cancel_reason=a.get("cancel_reason"),
+        paused_at=_parse(a.get("paused_at")),
+        paused_until=_parse(a.get("paused_until")),
+        credit=int(a.get("credit", 0)),
+        mrr=int(a.get("mrr", 0)),
+        version=int(a.get("version", 0)),
+    )
+
+
+def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
+    return {
+        "id": i.id,
+        "subscription_id": i.subscription_id,
+        "customer_id": i.customer_id,
+        "kind": str(i.kind),
+        "period_start": _dt(i.period_start),
+        "period_end": _dt(i.period_end),
+        "currency": i.currency,
+        "lines": [
+            {"kind": str(line.kind), "description": line.description, "amount": line.amount}
+            for line in i.lines
+        ],
+        "total": i.total,
+        "status": str(i.status),
+        "created_at": _dt(i.created_at),
+        "paid_at": _dt(i.paid_at),
+        "credit_applied": i.credit_applied,
+        "attempts": i.attempts,
+        "metadata": dict(i.metadata),
+    }
+
+
+def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
+    return Invoice(
+        id=a["id"],
+        subscription_id=a["subscription_id"],
+        customer_id=a["customer_id"],
+        kind=InvoiceKind(a["kind"]),
+        period_start=_req(a["period_start"]),
+        period_end=_req(a["period_end"]),
+        currency=a["currency"],
+        lines=[
+            InvoiceLine(LineKind(line["kind"]), line["description"], int(line["amount"]))
+            for line in a["lines"]
+        ],
+        status=InvoiceStatus(a["status"]),
+        created_at=_req(a["created_at"]),
+        paid_at=_parse(a.get("paid_at")),
+        credit_applied=int(a.get("credit_applied", 0)),
+        version=int(a.get("version", 0)),
+        attempts=int(a.get("attempts", 0)),
+        metadata=dict(a.get("metadata") or {}),
+    )

@@ -1,0 +1,345 @@
+"""The single-table DynamoDB repository. Key shapes live here and nowhere else.
+
+See docs/data-model.md for the key schema and every access pattern.
+"""
+
+import hashlib
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
+from tenure.domain.events import DomainEvent, MrrLedgerEntry
+from tenure.domain.invoices import Invoice
+from tenure.domain.plans import Plan
+from tenure.domain.subscription import Subscription
+from tenure.domain.timeutil import iso, parse_iso
+from tenure.ports import Commit, DueItem, IdempotencyRecord
+from tenure.store import codec
+from tenure.store.serde import from_item, to_item
+
+DUE_SHARDS = 8
+IDEMPOTENCY_TTL = timedelta(hours=24)
+MAX_TRANSACTION_ITEMS = 100
+
+
+def due_shard(entity_id: str) -> int:
+    return int(hashlib.sha256(entity_id.encode()).hexdigest()[:8], 16) % DUE_SHARDS
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d")
+
+
+class DynamoRepository:
+    """Repository port on one DynamoDB table (see template.yaml `TenureTable`)."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._ddb = client
+        self._table = table_name
+
+    # -- reads ------------------------------------------------------------------------------
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        response = self._ddb.get_item(
+            TableName=self._table, Key=to_item({"PK": pk, "SK": sk}), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return from_item(item) if item else None
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        kwargs["TableName"] = self._table
+        while True:
+            page = self._ddb.query(**kwargs)
+            for item in page.get("Items", []):
+                yield from_item(item)
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _gsi1(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
+        return self._query(
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": pk, ":prefix": prefix}),
+        )
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        item = self._get(f"CUS#{customer_id}", "CUS")
+        return codec.customer_from_attrs(item) if item else None
+
+    def list_customers(
+        self, limit: int, after: str | None = None
+    ) -> tuple[list[Customer], str | None]:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK > :after",
+            "ExpressionAttributeValues": to_item({":pk": "CUSTOMERS", ":after": after or ""}),
+            "Limit": limit,
+        }
+        page = self._ddb.query(**kwargs)
+        customers = [codec.customer_from_attrs(from_item(i)) for i in page.get("Items", [])]
+        cursor = None
+        if "LastEvaluatedKey" in page and customers:
+            cursor = from_item(page["LastEvaluatedKey"])["GSI1SK"]
+        return customers, cursor
+
+    def list_payment_methods(self, customer_id: str) -> list[PaymentMethod]:
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :pm)",
+            ExpressionAttributeValues=to_item({":pk": f"CUS#{customer_id}", ":pm": "PM#"}),
+            ConsistentRead=True,
+        )
+        return [codec.payment_method_from_attrs(i) for i in items]
+
+    def get_plan(self, plan_id: str) -> Plan | None:
+        item = self._get(f"PLAN#{plan_id}", "PLAN")
+        return codec.plan_from_attrs(item) if item else None
+
+    def list_plans(self) -> list[Plan]:
+        return [codec.plan_from_attrs(i) for i in self._gsi1("PLANS", "PLAN#")]
+
+    def get_subscription(self, subscription_id: str) -> Subscription | None:
+        item = self._get(f"SUB#{subscription_id}", "SUB")
+        return codec.subscription_from_attrs(item) if item else None
+
+    def list_subscriptions(self, customer_id: str) -> list[Subscription]:
+        items = self._gsi1(f"CUS#{customer_id}", "SUB#")
+        return [codec.subscription_from_attrs(i) for i in items]
+
+    def get_invoice(self, invoice_id: str) -> Invoice | None:
+        item = self._get(f"INV#{invoice_id}", "INV")
+        return codec.invoice_from_attrs(item) if item else None
+
+    def list_invoices(self, subscription_id: str) -> list[Invoice]:
+        items = self._gsi1(f"SUB#{subscription_id}", "INV#")
+        return [codec.invoice_from_attrs(i) for i in items]
+
+    # -- due work ---------------------------------------------------------------------------
+    def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
+        """Everything due at or before `now`: one bounded query per shard, never a scan."""
+        upper = f"{iso(now)}#~"  # '~' sorts after every character an id or kind may use
+        found: list[DueItem] = []
+        for shard in range(DUE_SHARDS):
+            page = self._ddb.query(
+                TableName=self._table,
+                IndexName="DueIndex",
+                KeyConditionExpression="DuePK = :pk AND DueSK <= :upper",
+                ExpressionAttributeValues=to_item({":pk": f"DUE#{shard}", ":upper": upper}),
+                Limit=limit,
+            )
+            for raw in page.get("Items", []):
+                item = from_item(raw)
+                due_at, kind, entity_id = item["DueSK"].split("#", 2)
+                found.append(DueItem(entity_id, parse_iso(due_at), kind))
+        found.sort(key=lambda d: (d.due_at, d.subscription_id))
+        return found[:limit]
+
+    def next_due_at(self) -> datetime | None:
+        earliest: datetime | None = None
+        for shard in range(DUE_SHARDS):
+            page = self._ddb.query(
+                TableName=self._table,
+                IndexName="DueIndex",
+                KeyConditionExpression="DuePK = :pk",
+                ExpressionAttributeValues=to_item({":pk": f"DUE#{shard}"}),
+                Limit=1,
+            )
+            for raw in page.get("Items", []):
+                at = parse_iso(from_item(raw)["DueSK"].split("#", 1)[0])
+                earliest = at if earliest is None or at < earliest else earliest
+        return earliest
+
+    # -- history ----------------------------------------------------------------------------
+    def _by_day(self, prefix: str, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        while day < end:
+            yield from self._query(
+                KeyConditionExpression="PK = :pk AND SK BETWEEN :lo AND :hi",
+                ExpressionAttributeValues=to_item(
+                    {":pk": f"{prefix}#{_day(day)}", ":lo": iso(start), ":hi": f"{iso(end)}"}
+                ),
+                ConsistentRead=True,
+            )
+            day += timedelta(days=1)
+
+    def events_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Domain events with start <= occurred_at < end, in commit order within a moment."""
+        return [i["event"] for i in self._by_day("EVT", start, end)]
+
+    def ledger_between(self, start: datetime, end: datetime) -> list[MrrLedgerEntry]:
+        entries = []
+        for i in self._by_day("MRR", start, end):
+            entries.append(
+                MrrLedgerEntry(
+                    i["subscription_id"],
+                    i["customer_id"],
+                    i["currency"],
+                    parse_iso(i["at"]),
+                    int(i["before"]),
+                    int(i["after"]),
+                    i["reason"],
+                )
+            )
+        return entries
+
+    # -- writes -----------------------------------------------------------------------------
+    def commit(self, change: Commit) -> None:
+        """One transaction: entities with version checks, their events and ledger entries."""
+        ops: list[dict[str, Any]] = []
+        versioned: list[Customer | Subscription | Invoice] = []
+        for customer in change.customers:
+            attrs = codec.customer_to_attrs(customer)
+            attrs |= {
+                "PK": f"CUS#{customer.id}",
+                "SK": "CUS",
+                "GSI1PK": "CUSTOMERS",
+                "GSI1SK": f"{iso(customer.created_at)}#{customer.id}",
+            }
+            ops.append(self._versioned_put(attrs, customer.version, "customer"))
+            versioned.append(customer)
+        for method in change.payment_methods:
+            attrs = codec.payment_method_to_attrs(method)
+            attrs |= {"PK": f"CUS#{method.customer_id}", "SK": f"PM#{method.id}"}
+            ops.append(self._create_put(attrs, "payment_method"))
+        for plan in change.plans:
+            attrs = codec.plan_to_attrs(plan)
+            attrs |= {
+                "PK": f"PLAN#{plan.id}",
+                "SK": "PLAN",
+                "GSI1PK": "PLANS",
+                "GSI1SK": f"PLAN#{plan.id}",
+            }
+            ops.append(self._create_put(attrs, "plan"))
+        for sub in change.subscriptions:
+            attrs = codec.subscription_to_attrs(sub)
+            attrs |= {
+                "PK": f"SUB#{sub.id}",
+                "SK": "SUB",
+                "GSI1PK": f"CUS#{sub.customer_id}",
+                "GSI1SK": f"SUB#{iso(sub.created_at)}#{sub.id}",
+            }
+            due = sub.next_due()
+            if due is not None:  # sparse: only subscriptions with work ahead are in the index
+                attrs["DuePK"] = f"DUE#{due_shard(sub.id)}"
+                attrs["DueSK"] = f"{iso(due[0])}#{due[1]}#{sub.id}"
+            ops.append(self._versioned_put(attrs, sub.version, "subscription"))
+            versioned.append(sub)
+        for invoice in change.invoices:
+            attrs = codec.invoice_to_attrs(invoice)
+            attrs |= {
+                "PK": f"INV#{invoice.id}",
+                "SK": "INV",
+                "GSI1PK": f"SUB#{invoice.subscription_id}",
+                "GSI1SK": f"INV#{iso(invoice.period_start)}#{invoice.id}",
+            }
+            ops.append(self._versioned_put(attrs, invoice.version, "invoice"))
+            versioned.append(invoice)
+        for event in change.events:
+            ops.append(self._create_put(self._event_item(event), "event"))
+        for n, entry in enumerate(change.ledger):
+            ops.append(self._create_put(self._ledger_item(entry, n), "mrr_ledger"))
+        if not ops:
+            return
+        if len(ops) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"a commit of {len(ops)} items exceeds one transaction")
+        try:
+            self._ddb.transact_write_items(TransactItems=ops)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                raise self._conflict(exc, ops) from exc
+            raise
+        for entity in versioned:
+            entity.version += 1
+
+    def _versioned_put(self, attrs: dict[str, Any], version: int, entity: str) -> dict[str, Any]:
+        attrs = attrs | {"entity": entity, "version": version + 1}
+        put: dict[str, Any] = {"TableName": self._table, "Item": to_item(attrs)}
+        if version == 0:
+            put["ConditionExpression"] = "attribute_not_exists(PK)"
+        else:
+            put["ConditionExpression"] = "version = :v"
+            put["ExpressionAttributeValues"] = to_item({":v": version})
+        return {"Put": put}
+
+    def _create_put(self, attrs: dict[str, Any], entity: str) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(attrs | {"entity": entity}),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+
+    @staticmethod
+    def _event_item(event: DomainEvent) -> dict[str, Any]:
+        body = event.to_dict()
+        return {
+            "PK": f"EVT#{_day(event.occurred_at)}",
+            "SK": f"{iso(event.occurred_at)}#{event.id}",
+            "event": body,
+        }
+
+    @staticmethod
+    def _ledger_item(entry: MrrLedgerEntry, n: int) -> dict[str, Any]:
+        return {
+            "PK": f"MRR#{_day(entry.at)}",
+            "SK": f"{iso(entry.at)}#{entry.subscription_id}#{entry.after}#{n}",
+        } | entry.to_dict()
+
+    @staticmethod
+    def _conflict(exc: ClientError, ops: list[dict[str, Any]]) -> Exception:
+        reasons = exc.response.get("CancellationReasons", [])
+        for op, reason in zip(ops, reasons, strict=False):
+            if reason.get("Code") != "ConditionalCheckFailed":
+                continue
+            item = from_item(op["Put"]["Item"])
+            if item.get("entity") in ("plan", "payment_method") or item.get("version") == 1:
+                return AlreadyExistsError(str(item.get("entity")), str(item.get("id", item["PK"])))
+            return ConcurrencyError(f"{item.get('entity')} {item.get('id')} changed meanwhile")
+        return ConcurrencyError(str(exc))
+
+    # -- idempotency records (API Idempotency-Key) ------------------------------------------
+    def claim_idempotency(
+        self, key: str, fingerprint: str, now: datetime
+    ) -> IdempotencyRecord | None:
+        """Claim `key`. Returns None when claimed now, else the record that holds it."""
+        item = {
+            "PK": f"IDEM#{key}",
+            "SK": "IDEM",
+            "entity": "idempotency",
+            "fingerprint": fingerprint,
+            "status": "in_progress",
+            "expires_at": int((now + IDEMPOTENCY_TTL).timestamp()),
+        }
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
+                ExpressionAttributeValues=to_item({":now": int(now.timestamp())}),
+            )
+            return None
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        existing = self._get(f"IDEM#{key}", "IDEM") or {}
+        return IdempotencyRecord(
+            key, existing.get("fingerprint", ""), existing.get("status", ""),
+            existing.get("response"),
+        )
+
+    def complete_idempotency(self, key: str, response: dict[str, Any], now: datetime) -> None:
+        self._ddb.update_item(
+            TableName=self._table,
+            Key=to_item({"PK": f"IDEM#{key}", "SK": "IDEM"}),
+            UpdateExpression="SET #s = :done, #r = :response",
+            ExpressionAttributeNames={"#s": "status", "#r": "response"},
+            ExpressionAttributeValues=to_item({":done": "done", ":response": response}),
+        )
+
+    def release_idempotency(self, key: str) -> None:
+        self._ddb.delete_item(TableName=self._table, Key=to_item({"PK": f"IDEM#{key}", "SK": "IDEM"}))

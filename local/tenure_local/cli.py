@@ -1,0 +1,154 @@
+"""The `tenure` command: run Tenure's functions locally, replay scenarios, write reports."""
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+err = Console(stderr=True)
+out = Console()
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[Path, typer.Argument(help="scenario file (YAML or JSON)")],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for the results")] = Path(
+        "out/sim"
+    ),
+    seed: Annotated[int, typer.Option(help="drives randomness only, never ids")] = 0,
+) -> None:
+    """Replay SCENARIO on a simulated clock through the real handlers and the local stack."""
+    from tenure_local.scenario import ScenarioError, load
+    from tenure_local.simulate import Simulator
+
+    try:
+        parsed = load(scenario)
+    except ScenarioError as exc:
+        err.print(f"[red]invalid scenario[/red] {scenario}: {exc}")
+        raise typer.Exit(2) from exc
+    with Progress(
+        TextColumn("[bold]simulating[/bold]"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal and os.environ.get("TENURE_PROGRESS") != "1",
+    ) as progress:
+        task = progress.add_task("", total=1.0)
+
+        def report(fraction: float, label: str) -> None:
+            progress.update(task, completed=fraction, description=label)
+
+        result = Simulator(parsed, out_dir, seed=seed, on_progress=report).run()
+    own = result.seconds - result.aws_seconds
+    err.print(
+        f"simulated {result.customer_months:.0f} customer-months in {result.seconds:.2f} s "
+        f"({result.customer_months / max(result.seconds, 1e-9):.1f} customer-months/s) on "
+        f"{result.backend}"
+    )
+    err.print(
+        f"  time in AWS calls: {result.aws_seconds:.2f} s over {result.aws_calls} calls; "
+        f"Tenure's own work: {own:.2f} s ({result.own_share:.0%} of the run, target <= 50%)"
+    )
+    if result.raw_speed:
+        raw = result.raw_speed
+        err.print(
+            "  raw local DynamoDB in this run: "
+            f"{raw.get('conditional_puts_per_s', 0):.0f} conditional puts/s, "
+            f"{raw.get('transactions_per_s', 0):.0f} three-item transactions/s"
+        )
+    if result.rejected:
+        err.print(f"[yellow]{len(result.rejected)} action(s) refused by the API[/yellow]:")
+        for item in result.rejected:
+            err.print(f"  {item['at']} {item['where']}: {item['status']} {item['response']}")
+    out.print(f"report: {(result.out / 'report.html').resolve()}")
+
+
+@app.command()
+def invoke(
+    function: Annotated[str, typer.Argument(help="api, webhooks, renewals-scheduler, ...")],
+    event: Annotated[Path, typer.Option("--event", "-e", help="event JSON file")],
+) -> None:
+    """Run functions/FUNCTION/app.py with EVENT against the local stack; print the result."""
+    from tenure_local import functions
+    from tenure_local.stack import LocalStack
+
+    if function not in functions.HANDLERS:
+        err.print(f"unknown function {function!r}; one of: {', '.join(sorted(functions.HANDLERS))}")
+        raise typer.Exit(2)
+    try:
+        payload = json.loads(event.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        err.print(f"cannot read event {event}: {exc}")
+        raise typer.Exit(2) from exc
+    attached = LocalStack.attach()
+    if attached is not None:
+        os.environ.update(attached)
+        result = functions.invoke(function, payload)
+    else:
+        with LocalStack() as stack:
+            stack.apply_env()
+            result = functions.invoke(function, payload)
+    out.print_json(json.dumps(result, default=str))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="bind address (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 3000,
+) -> None:
+    """Start the local AWS stack and serve the API and webhook routes on HOST:PORT."""
+    from tenure_local.server import make_server
+    from tenure_local.stack import LocalStack
+
+    with LocalStack() as stack:
+        stack.apply_env()
+        stack.write_state()
+        server = make_server(host, port)
+        base = f"http://{host}:{server.server_address[1]}"
+        out.print(f"Tenure API   {base}/v1  (docs: {base}/openapi.json)")
+        out.print(f"Webhooks     {base}/webhooks/{{provider}}")
+        out.print(f"Dev token    {stack.env['TENURE_API_TOKEN']}")
+        out.print(f"Try: curl -H 'Authorization: Bearer {stack.env['TENURE_API_TOKEN']}' {base}/v1/plans")
+        sys.stdout.flush()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+
+
+@app.command()
+def report(
+    directory: Annotated[Path, typer.Argument(help="a folder written by `tenure simulate`")],
+) -> None:
+    """Rewrite DIR/report.html from DIR/state.json."""
+    from tenure_local.state import write_report
+
+    try:
+        state = json.loads((directory / "state.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        err.print(f"cannot read {directory / 'state.json'}: {exc}")
+        raise typer.Exit(2) from exc
+    path = write_report(directory, state, [], title="Tenure report")
+    out.print(f"report: {path.resolve()}")
+
+
+@app.command()
+def bench() -> None:
+    """Print the benchmark table (cold start, DynamoDB requests per call, simulation speed)."""
+    from tenure_local.bench import run
+
+    run(out)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,164 @@
+"""Runs the real Lambda handlers in-process, with the events AWS would send them."""
+
+import base64
+import importlib.util
+import json
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl
+
+REPO = Path(__file__).resolve().parents[2]
+FUNCTIONS = REPO / "functions"
+# Which handler each name runs: `tenure invoke renewals-charger ...` and friends.
+HANDLERS: dict[str, tuple[str, str]] = {
+    "api": ("api", "lambda_handler"),
+    "webhooks": ("webhooks", "lambda_handler"),
+    "renewals": ("renewals", "schedule_handler"),
+    "renewals-scheduler": ("renewals", "schedule_handler"),
+    "renewals-charger": ("renewals", "charge_handler"),
+    "reminders": ("reminders", "lambda_handler"),
+    "metrics": ("metrics", "lambda_handler"),
+    "events": ("events", "lambda_handler"),
+}
+_loaded: dict[str, ModuleType] = {}
+
+
+class UnknownFunctionError(ValueError):
+    pass
+
+
+@dataclass
+class FakeContext:
+    """The parts of a LambdaContext that Powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:tenure-local"
+    aws_request_id: str = ""
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+def load_module(directory: str) -> ModuleType:
+    if directory in _loaded:
+        return _loaded[directory]
+    path = FUNCTIONS / directory / "app.py"
+    if not path.exists():
+        raise UnknownFunctionError(f"no handler at {path}")
+    # Lambda puts the function's folder on the path; sibling modules import as top-level.
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(f"tenure_fn_{directory}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    _loaded[directory] = module
+    return module
+
+
+def handler(name: str) -> Any:
+    if name not in HANDLERS:
+        raise UnknownFunctionError(
+            f"unknown function {name!r}; choose one of: {', '.join(sorted(HANDLERS))}"
+        )
+    directory, attribute = HANDLERS[name]
+    return getattr(load_module(directory), attribute)
+
+
+def invoke(name: str, event: dict[str, Any]) -> Any:
+    context = FakeContext(function_name=f"tenure-{name}", aws_request_id=str(uuid.uuid4()))
+    return handler(name)(event, context)
+
+
+def http_event(
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    raw_body: str | bytes | None = None,
+    route_key: str | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event."""
+    path_only, _, query = path.partition("?")
+    text: str | None
+    encoded = False
+    if raw_body is not None:
+        if isinstance(raw_body, bytes):
+            try:
+                text = raw_body.decode()
+            except UnicodeDecodeError:
+                text, encoded = base64.b64encode(raw_body).decode(), True
+        else:
+            text = raw_body
+    else:
+        text = None if body is None else json.dumps(body)
+    all_headers = {"content-type": "application/json"} | {
+        k.lower(): v for k, v in (headers or {}).items()
+    }
+    now = time.time()
+    return {
+        "version": "2.0",
+        "routeKey": route_key or "$default",
+        "rawPath": path_only,
+        "rawQueryString": query,
+        "headers": all_headers,
+        "queryStringParameters": dict(parse_qsl(query)) or None,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {
+                "method": method.upper(),
+                "path": path_only,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": all_headers.get("user-agent", "tenure-local"),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key or "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": str(int(time.time() * 1000)),
+                    "SenderId": "local",
+                    "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000)),
+                },
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+    }
+
+
+def scheduler_event(scheduled_time: str) -> dict[str, Any]:
+    """What the EventBridge Scheduler target input in template.yaml sends."""
+    return {"scheduled_time": scheduled_time, "source": "tenure.scheduler"}

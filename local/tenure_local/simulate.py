@@ -1,0 +1,267 @@
+"""Replays a scenario on a simulated clock through the real handlers and the local stack."""
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tenure import bootstrap
+from tenure.domain.timeutil import iso, utc
+from tenure.fakes import FixedClock
+from tenure.payments.sandbox import payment_method_for
+from tenure.ports import Repository
+from tenure.services.context import Services
+from tenure.store.dynamodb import DynamoRepository
+from tenure_local import functions
+from tenure_local.scenario import (
+    Cancel,
+    ChangePlan,
+    Pause,
+    Resume,
+    Scenario,
+    Subscribe,
+    UpdateCard,
+    subscription_id_for,
+)
+from tenure_local.stack import LocalStack
+from tenure_local.state import build_state, write_report
+
+SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedule runs
+
+
+@dataclass
+class AwsTimer:
+    """Adds up wall time spent inside AWS calls, to tell Tenure's own work from the store's."""
+
+    seconds: float = 0.0
+    calls: int = 0
+    _started: dict[int, float] = field(default_factory=dict)
+
+    def attach(self, client: Any) -> Any:
+        client.meta.events.register("before-call.*.*", self._before)
+        client.meta.events.register("after-call.*.*", self._after)
+        return client
+
+    def _before(self, context: dict[str, Any], **_: Any) -> None:
+        context["tenure_started"] = time.perf_counter()
+
+    def _after(self, context: dict[str, Any], **_: Any) -> None:
+        started = context.get("tenure_started")
+        if started is not None:
+            self.seconds += time.perf_counter() - started
+            self.calls += 1
+
+
+@dataclass
+class SimulationResult:
+    out: Path
+    seconds: float
+    aws_seconds: float
+    aws_calls: int
+    customer_months: float
+    rejected: list[dict[str, Any]]
+    raw_speed: dict[str, Any]
+    backend: str
+
+    @property
+    def own_share(self) -> float:
+        return max(self.seconds - self.aws_seconds, 0.0) / self.seconds if self.seconds else 0.0
+
+
+class Simulator:
+    def __init__(
+        self,
+        scenario: Scenario,
+        out: Path,
+        seed: int = 0,
+        on_progress: Callable[[float, str], None] | None = None,
+        measure_raw_speed: bool = True,
+    ) -> None:
+        self.scenario = scenario
+        self.out = out
+        self.seed = seed
+        self.on_progress = on_progress or (lambda fraction, label: None)
+        self.measure_raw_speed = measure_raw_speed
+        self.start = utc(scenario.start)
+        self.until = utc(scenario.until)
+        self.clock = FixedClock(self.start)
+        self.timer = AwsTimer()
+        self.rejected: list[dict[str, Any]] = []
+        self.subscription_ids: list[str] = []
+        self._token = ""
+        self._queue_url = ""
+        self._sqs: Any = None
+        self.repo: Repository | None = None
+
+    # -- running ----------------------------------------------------------------------------
+    def run(self) -> SimulationResult:
+        began = time.perf_counter()
+        with LocalStack() as stack:
+            stack.apply_env()
+            try:
+                result = self._run_on(stack, began)
+            finally:
+                bootstrap.reset()
+        return result
+
+    def _run_on(self, stack: LocalStack, began: float) -> SimulationResult:
+        env = stack.env
+        self._token = env["TENURE_API_TOKEN"]
+        self._queue_url = env["RENEWAL_QUEUE_URL"]
+        bootstrap.reset()
+        ddb = self.timer.attach(boto3.client("dynamodb"))
+        self._sqs = boto3.client("sqs")
+        repo = DynamoRepository(ddb, env["TABLE_NAME"])
+        self.repo = repo
+        bootstrap.install(Services(repo=repo, clock=self.clock))
+        sim_began = time.perf_counter()
+        self._setup()
+        self._loop()
+        sim_seconds = time.perf_counter() - sim_began
+        self._write_outputs(repo)
+        raw = {}
+        if self.measure_raw_speed:
+            raw = _raw_speed(stack)
+        months = len(self.scenario.customers) * (self.until - self.start).days / 30.4375
+        return SimulationResult(
+            out=self.out,
+            seconds=sim_seconds,
+            aws_seconds=self.timer.seconds,
+            aws_calls=self.timer.calls,
+            customer_months=months,
+            rejected=self.rejected,
+            raw_speed=raw,
+            backend=str(stack.dynamodb_backend),
+        )
+
+    def _setup(self) -> None:
+        for plan in self.scenario.plans:
+            self._api("POST", "/v1/plans", plan.model_dump(mode="json"), where="plans")
+        for n, customer in enumerate(self.scenario.customers):
+            body = customer.model_dump(exclude={"card"})
+            self._api("POST", "/v1/customers", body, where=f"customers[{n}]")
+            if customer.card:
+                self._attach_card(customer.id, customer.card, f"customers[{n}].card")
+
+    def _loop(self) -> None:
+        pending = self.scenario.ordered_actions()
+        total = (self.until - self.start).total_seconds() or 1.0
+        now = self.start
+        while True:
+            self.clock.set(now)
+            self.on_progress((now - self.start).total_seconds() / total, iso(now) or "")
+            self._run_due_work(now)
+            while pending and utc(pending[0][1].at) <= now:
+                index, action = pending.pop(0)
+                self._apply(index, action)
+            upcoming = [utc(pending[0][1].at)] if pending else []
+            next_due = self.repo.next_due_at() if self.repo else None
+            if next_due is not None:
+                # Work that is still due now failed this round: the schedule runs again later.
+                upcoming.append(next_due if next_due > now else now + SCHEDULER_TICK)
+            upcoming = [m for m in upcoming if m <= self.until]
+            if not upcoming:
+                break
+            now = max(min(upcoming), now + timedelta(seconds=1))
+        self.clock.set(self.until)
+        self.on_progress(1.0, iso(self.until) or "")
+
+    def _run_due_work(self, now: datetime) -> None:
+        """One run of the renewals schedule, then the charger drains the queue."""
+        for _ in range(1000):  # the scheduler pages 100 at a time; bounded, never endless
+            result = functions.invoke("renewals-scheduler", functions.scheduler_event(iso(now) or ""))
+            if not result.get("queued"):
+                return
+            worked = self._drain_queue()
+            if not worked or result["queued"] < 100:
+                return
+
+    def _drain_queue(self) -> int:
+        worked = 0
+        arn = "arn:aws:sqs:us-east-1:000000000000:renewals"
+        while True:
+            batch = self._sqs.receive_message(
+                QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not batch:
+                return worked
+            response = functions.invoke("renewals-charger", functions.sqs_event(batch, arn))
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            worked += len(batch) - len(failed)
+            # Failed items stay in the due index, so the next scheduler run queues them again.
+            self._sqs.delete_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                    for n, m in enumerate(batch)
+                ],
+            )
+
+    # -- actions ----------------------------------------------------------------------------
+    def _apply(self, index: int, action: Any) -> None:
+        where = f"actions[{index}]"
+        if isinstance(action, Subscribe):
+            sub_id = subscription_id_for(action)
+            body = {"id": sub_id, "customer": action.customer, "plan": action.plan}
+            if self._api("POST", "/v1/subscriptions", body, where=where):
+                self.subscription_ids.append(sub_id)
+        elif isinstance(action, ChangePlan):
+            path = f"/v1/subscriptions/{action.subscription}/change-plan"
+            self._api("POST", path, {"plan": action.plan}, where=where)
+        elif isinstance(action, Pause):
+            path = f"/v1/subscriptions/{action.subscription}/pause"
+            self._api("POST", path, {"until": iso(action.until)}, where=where)
+        elif isinstance(action, Resume):
+            self._api("POST", f"/v1/subscriptions/{action.subscription}/resume", {}, where=where)
+        elif isinstance(action, Cancel):
+            body = {"at_period_end": action.at_period_end, "reason": action.reason}
+            self._api("POST", f"/v1/subscriptions/{action.subscription}/cancel", body, where=where)
+        elif isinstance(action, UpdateCard):
+            self._attach_card(action.customer, action.card, where)
+
+    def _attach_card(self, customer_id: str, card: str, where: str) -> None:
+        method = payment_method_for(card)
+        body = {"payment_method": method, "default": True}
+        self._api("POST", f"/v1/customers/{customer_id}/payment-methods", body, where=where)
+
+    def _api(self, method: str, path: str, body: Any, where: str) -> dict[str, Any] | None:
+        event = functions.http_event(
+            method, path, body, headers={"authorization": f"Bearer {self._token}"}
+        )
+        response = functions.invoke("api", event)
+        status = int(response.get("statusCode", 500))
+        payload = json.loads(response.get("body") or "null")
+        if status >= 400:
+            # A business rule refused the action (e.g. pausing a canceled subscription): the
+            # scenario goes on, as the business's own application would.
+            self.rejected.append(
+                {"at": iso(self.clock.now()), "where": where, "status": status, "response": payload}
+            )
+            return None
+        return payload if isinstance(payload, dict) else {}
+
+    # -- output -----------------------------------------------------------------------------
+    def _write_outputs(self, repo: DynamoRepository) -> None:
+        if self.out.exists():
+            shutil.rmtree(self.out)
+        self.out.mkdir(parents=True)
+        customer_ids = [c.id for c in self.scenario.customers]
+        state = build_state(repo, customer_ids)
+        (self.out / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+        events = repo.events_between(self.start, self.until + timedelta(seconds=1))
+        with (self.out / "events.jsonl").open("w") as fh:
+            for event in events:
+                fh.write(json.dumps(event, sort_keys=True) + "\n")
+        write_report(self.out, state, self.rejected, title="Tenure simulation")
+
+
+def _raw_speed(stack: LocalStack) -> dict[str, Any]:
+    from tenure_local.stack import raw_dynamodb_speed
+
+    return raw_dynamodb_speed(stack, seconds=1.0)

@@ -1,0 +1,354 @@
+"""template.yaml keeps the promises the design makes about the deployed stack."""
+
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from tenure_local.template import (
+    REPO_ROOT,
+    load_template,
+    table_create_kwargs,
+    ttl_attribute,
+)
+
+TEMPLATE = load_template()
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+TABLE = RESOURCES["TenureTable"]["Properties"]
+FUNCTIONS = {
+    name: res["Properties"]
+    for name, res in RESOURCES.items()
+    if res["Type"] == "AWS::Serverless::Function"
+}
+SCHEDULES = [
+    (name, event_name, event["Properties"])
+    for name, props in FUNCTIONS.items()
+    for event_name, event in props.get("Events", {}).items()
+    if event["Type"] == "ScheduleV2"
+]
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:tenure/stripe-api-key-AbC123"
+
+
+def _policy_statements(node: Any) -> Iterator[dict[str, Any]]:
+    """Every IAM statement anywhere in the template (roles and inline SAM policies)."""
+    if isinstance(node, dict):
+        if "Effect" in node and ("Action" in node or "NotAction" in node):
+            yield node
+        for value in node.values():
+            yield from _policy_statements(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _policy_statements(value)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_the_table_is_a_plain_dynamodb_table_on_demand_with_point_in_time_recovery() -> None:
+    assert RESOURCES["TenureTable"]["Type"] == "AWS::DynamoDB::Table"
+    assert TABLE["BillingMode"] == "PAY_PER_REQUEST"
+    assert TABLE["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert TABLE["SSESpecification"] == {"SSEEnabled": True}
+    assert "TableName" not in TABLE
+    assert RESOURCES["TenureTable"]["DeletionPolicy"] == "Retain"
+
+
+def test_the_table_has_exactly_the_pk_sk_key_schema_and_the_gsi1_and_due_indexes() -> None:
+    assert TABLE["KeySchema"] == [
+        {"AttributeName": "PK", "KeyType": "HASH"},
+        {"AttributeName": "SK", "KeyType": "RANGE"},
+    ]
+    assert {a["AttributeName"]: a["AttributeType"] for a in TABLE["AttributeDefinitions"]} == {
+        "PK": "S",
+        "SK": "S",
+        "GSI1PK": "S",
+        "GSI1SK": "S",
+        "DuePK": "S",
+        "DueSK": "S",
+    }
+    indexes = {gsi["IndexName"]: gsi for gsi in TABLE["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"GSI1", "DueIndex"}
+    for name, (hash_key, range_key) in {
+        "GSI1": ("GSI1PK", "GSI1SK"),
+        "DueIndex": ("DuePK", "DueSK"),
+    }.items():
+        assert indexes[name]["KeySchema"] == [
+            {"AttributeName": hash_key, "KeyType": "HASH"},
+            {"AttributeName": range_key, "KeyType": "RANGE"},
+        ]
+        assert indexes[name]["Projection"] == {"ProjectionType": "ALL"}
+    assert "LocalSecondaryIndexes" not in TABLE
+
+
+def test_the_table_expires_items_on_expires_at_and_streams_new_images() -> None:
+    assert ttl_attribute(TEMPLATE) == "expires_at"
+    assert TABLE["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+
+
+def test_every_function_runs_python312_on_arm64_with_the_common_layer() -> None:
+    globals_ = TEMPLATE["Globals"]["Function"]
+    assert globals_["Runtime"] == "python3.12"
+    assert globals_["Architectures"] == ["arm64"]
+    assert globals_["Layers"] == [{"Ref": "CommonLayer"}]
+    for props in FUNCTIONS.values():
+        assert "Runtime" not in props
+        assert "Layers" not in props
+    layer = RESOURCES["CommonLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/common"
+    assert layer["Metadata"]["BuildMethod"] == "python3.12"
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_every_function_logs_to_its_own_log_group_with_a_retention() -> None:
+    seen: set[str] = set()
+    for name, props in FUNCTIONS.items():
+        log_group_ref = props["LoggingConfig"]["LogGroup"]["Ref"]
+        log_group = RESOURCES[log_group_ref]
+        assert log_group["Type"] == "AWS::Logs::LogGroup", name
+        assert log_group["Properties"]["RetentionInDays"] == 30, name
+        assert log_group_ref not in seen, f"{name} shares a log group"
+        seen.add(log_group_ref)
+    access_logs = RESOURCES["HttpApi"]["Properties"]["AccessLogSettings"]["DestinationArn"]
+    assert RESOURCES[access_logs["Fn::GetAtt"][0]]["Properties"]["RetentionInDays"] == 30
+
+
+def test_no_policy_statement_grants_dynamodb_actions_on_every_resource() -> None:
+    statements = list(_policy_statements(RESOURCES))
+    assert statements, "expected inline policy statements to inspect"
+    for statement in statements:
+        actions = [a.lower() for a in _as_list(statement.get("Action", []))]
+        if any(a.startswith("dynamodb:") or a == "*" for a in actions):
+            assert "*" not in _as_list(statement["Resource"]), statement
+    # No broad AWS managed policies either (AmazonDynamoDBFullAccess and friends).
+    for name, props in FUNCTIONS.items():
+        for policy in props.get("Policies", []):
+            assert not (isinstance(policy, str) and "DynamoDB" in policy), name
+
+
+def test_data_policy_templates_are_scoped_to_the_table() -> None:
+    data_templates = {"DynamoDBCrudPolicy", "DynamoDBReadPolicy", "DynamoDBWritePolicy"}
+    for name, props in FUNCTIONS.items():
+        for policy in props.get("Policies", []):
+            for template_name in data_templates & set(policy if isinstance(policy, dict) else {}):
+                assert policy[template_name] == {"TableName": {"Ref": "TenureTable"}}, name
+
+
+def test_the_events_publisher_reads_only_this_tables_stream() -> None:
+    props = FUNCTIONS["EventsPublisherFunction"]
+    role = RESOURCES[props["Role"]["Fn::GetAtt"][0]]["Properties"]
+    statements = list(_policy_statements(role))
+    stream_reads = [s for s in statements if "dynamodb:GetRecords" in _as_list(s["Action"])]
+    assert stream_reads == [
+        {
+            "Sid": "ReadTableStream",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:DescribeStream",
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator",
+            ],
+            "Resource": {"Fn::GetAtt": ["TenureTable", "StreamArn"]},
+        }
+    ]
+    assert role.get("ManagedPolicyArns") is None
+    outbox = props["Events"]["Outbox"]["Properties"]
+    assert outbox["Stream"] == {"Fn::GetAtt": ["TenureTable", "StreamArn"]}
+    [pattern] = [f["Pattern"] for f in outbox["FilterCriteria"]["Filters"]]
+    assert '"entity": {"S": ["event"]}' in pattern
+
+
+def test_every_schedule_has_a_retry_policy_and_a_dead_letter_queue() -> None:
+    assert {name for name, _, _ in SCHEDULES} == {
+        "RenewalsSchedulerFunction",
+        "RemindersFunction",
+        "MetricsFunction",
+    }
+    for name, event_name, props in SCHEDULES:
+        where = f"{name}.{event_name}"
+        assert props["RetryPolicy"]["MaximumRetryAttempts"] >= 1, where
+        assert props["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["SchedulerDLQ", "Arn"]}}, where
+    metrics_schedule = FUNCTIONS["MetricsFunction"]["Events"]["Daily"]["Properties"]
+    assert metrics_schedule["ScheduleExpression"] == "cron(15 0 * * ? *)"
+
+
+def test_the_renewal_queue_redrives_to_its_dlq_and_outlasts_six_charger_timeouts() -> None:
+    queue = RESOURCES["RenewalQueue"]["Properties"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["RenewalDLQ", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    assert queue["SqsManagedSseEnabled"] is True
+    charger = FUNCTIONS["RenewalsChargerFunction"]
+    assert queue["VisibilityTimeout"] >= 6 * charger["Timeout"]
+    jobs = charger["Events"]["RenewalJobs"]["Properties"]
+    assert jobs["BatchSize"] == 10
+    assert jobs["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_secrets_are_arns_of_secrets_never_plain_string_parameters_with_defaults() -> None:
+    secretish = re.compile(r"secret|token|key|password", re.IGNORECASE)
+    secret_params = {
+        name: spec for name, spec in TEMPLATE["Parameters"].items() if secretish.search(name)
+    }
+    assert set(secret_params) == {
+        "ProviderApiKeySecretArn",
+        "WebhookSecretArn",
+        "ApiTokenSecretArn",
+    }
+    for name, spec in secret_params.items():
+        assert spec.get("Default", "") == "", name
+        pattern = re.compile(spec["AllowedPattern"])
+        assert pattern.fullmatch(SECRET_ARN), name
+        assert not pattern.fullmatch("sk_live_51HxYzSecretValue"), name
+        assert not pattern.fullmatch("whsec_abc123"), name
+    # Functions get ARNs to read at runtime, never values.
+    for name, props in FUNCTIONS.items():
+        for var, value in props.get("Environment", {}).get("Variables", {}).items():
+            if secretish.search(var):
+                assert var.endswith("_SECRET_ARN"), f"{name}.{var}"
+                assert isinstance(value, dict), f"{name}.{var} is a literal"
+
+
+def test_secret_reads_are_limited_to_the_named_secrets() -> None:
+    for name, props in FUNCTIONS.items():
+        for statement in _policy_statements(props.get("Policies", [])):
+            if "secretsmanager:GetSecretValue" in _as_list(statement["Action"]):
+                assert "*" not in str(statement["Resource"]), name
+
+
+def test_the_outputs_name_the_api_table_bus_and_queues() -> None:
+    assert {"ApiUrl", "TableName", "EventBusName", "RenewalQueueUrl", "RenewalDLQUrl"} <= set(
+        TEMPLATE["Outputs"]
+    )
+
+
+def test_every_handler_named_in_the_template_exists() -> None:
+    default_handler = TEMPLATE["Globals"]["Function"]["Handler"]
+    for name, props in FUNCTIONS.items():
+        module, function = props.get("Handler", default_handler).split(".")
+        source = REPO_ROOT / props["CodeUri"] / f"{module}.py"
+        assert source.is_file(), f"{name}: {source} is missing"
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)} | {
+            t.id
+            for n in tree.body
+            if isinstance(n, ast.Assign)
+            for t in n.targets
+            if isinstance(t, ast.Name)
+        }
+        assert function in defined, f"{name}: {source} defines no {function}"
+
+
+def test_layer_requirements_mirror_the_pyproject_dependencies_without_boto3() -> None:
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = {
+        dep.replace(" ", "")
+        for dep in pyproject["project"]["dependencies"]
+        if not dep.lower().startswith(("boto3", "botocore"))
+    }
+    lines = (REPO_ROOT / "layers/common/requirements.txt").read_text(encoding="utf-8")
+    have = {
+        line.split("#", 1)[0].strip().replace(" ", "")
+        for line in lines.splitlines()
+        if line.split("#", 1)[0].strip()
+    }
+    assert have == wanted
+
+
+def test_table_create_kwargs_is_the_template_table_without_provisioned_throughput() -> None:
+    kwargs = table_create_kwargs("tenure-local", TEMPLATE)
+    assert set(kwargs) == {
+        "TableName",
+        "KeySchema",
+        "AttributeDefinitions",
+        "BillingMode",
+        "GlobalSecondaryIndexes",
+        "StreamSpecification",
+    }
+    assert kwargs["TableName"] == "tenure-local"
+    assert kwargs["BillingMode"] == "PAY_PER_REQUEST"
+    assert kwargs["KeySchema"] == TABLE["KeySchema"]
+    assert kwargs["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    for gsi in kwargs["GlobalSecondaryIndexes"]:
+        assert set(gsi) == {"IndexName", "KeySchema", "Projection"}
+    assert "ProvisionedThroughput" not in str(kwargs)
+
+
+def test_table_create_kwargs_creates_the_table_in_a_dynamodb_api(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for var, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(var, value)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(**table_create_kwargs("tenure-test"))
+        attribute = ttl_attribute()
+        assert attribute is not None
+        client.update_time_to_live(
+            TableName="tenure-test",
+            TimeToLiveSpecification={"AttributeName": attribute, "Enabled": True},
+        )
+        table = client.describe_table(TableName="tenure-test")["Table"]
+    assert table["KeySchema"] == TABLE["KeySchema"]
+    assert {gsi["IndexName"] for gsi in table["GlobalSecondaryIndexes"]} == {"GSI1", "DueIndex"}
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"
+
+
+def test_table_create_kwargs_rejects_a_resource_that_is_not_a_table() -> None:
+    with pytest.raises(KeyError):
+        table_create_kwargs("x", TEMPLATE, logical_id="RenewalQueue")
+
+
+def test_load_template_reads_short_tags_as_long_form_intrinsics(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "A: !Ref Table\n"
+        "B: !GetAtt Table.StreamArn\n"
+        "C: !Sub 'x-${Env}'\n"
+        "D: !If [IsProd, true, false]\n"
+        "E: !Join ['', [a, !Ref B]]\n"
+        "F: !Not [!Equals [!Ref P, '']]\n"
+        "G: !Select [0, !GetAZs '']\n"
+        "H: !Split [',', !ImportValue Out]\n"
+        "I: !And [!Condition C1, !Or [!Condition C2, !Condition C3]]\n"
+        "J: !FindInMap [M, K, V]\n",
+        encoding="utf-8",
+    )
+    assert load_template(path) == {
+        "A": {"Ref": "Table"},
+        "B": {"Fn::GetAtt": ["Table", "StreamArn"]},
+        "C": {"Fn::Sub": "x-${Env}"},
+        "D": {"Fn::If": ["IsProd", True, False]},
+        "E": {"Fn::Join": ["", ["a", {"Ref": "B"}]]},
+        "F": {"Fn::Not": [{"Fn::Equals": [{"Ref": "P"}, ""]}]},
+        "G": {"Fn::Select": [0, {"Fn::GetAZs": ""}]},
+        "H": {"Fn::Split": [",", {"Fn::ImportValue": "Out"}]},
+        "I": {
+            "Fn::And": [{"Condition": "C1"}, {"Fn::Or": [{"Condition": "C2"}, {"Condition": "C3"}]}]
+        },
+        "J": {"Fn::FindInMap": ["M", "K", "V"]},
+    }
+
+
+def test_samconfig_has_a_dev_default_and_a_prod_environment() -> None:
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    assert config["default"]["global"]["parameters"]["stack_name"] == "tenure-dev"
+    assert config["prod"]["global"]["parameters"]["stack_name"] == "tenure-prod"
+    for env, name in {"default": "dev", "prod": "prod"}.items():
+        deploy = config[env]["deploy"]["parameters"]
+        assert deploy["confirm_changeset"] is True
+        assert f"EnvironmentName={name}" in deploy["parameter_overrides"]
