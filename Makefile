@@ -41,7 +41,10 @@ lint: $(PY)
 	$(PY) -m ruff format --check .
 
 typecheck: $(PY)
-	$(PY) -m mypy layers/common/tenure local/tenure_local $(wildcard functions/*/app.py)
+	cd layers/common && ../../$(PY) -m mypy -p tenure
+	$(PY) -m mypy local/tenure_local
+	@# Each function is its own Lambda package (Lambda puts its folder on the path): check one by one.
+	@for f in functions/*/; do (cd $$f && ../../$(PY) -m mypy --explicit-package-bases *.py) || exit 1; done
 
 validate: tools
 	$(TOOLS)/bin/sam validate --lint --region us-east-1 --template template.yaml

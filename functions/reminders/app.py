@@ -1,7 +1,7 @@
-"""Placeholder handler so `sam build` and the template checks have code; to be replaced."""
+"""The reminders function. Not built yet (its own issue): runs on its schedule and does nothing."""
 
 from typing import Any
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return {"placeholder": 0}
+    return {"status": "not_implemented", "function": "reminders"}

@@ -75,6 +75,8 @@ def handler(name: str) -> Any:
 
 
 def invoke(name: str, event: dict[str, Any]) -> Any:
+    if name == "renewals" and isinstance(event.get("Records"), list):
+        name = "renewals-charger"  # one folder, two handlers: SQS records go to the charger
     context = FakeContext(function_name=f"tenure-{name}", aws_request_id=str(uuid.uuid4()))
     return handler(name)(event, context)
 

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer
 from tenure.domain.invoices import Invoice
 from tenure.domain.subscription import Subscription
@@ -64,9 +65,25 @@ def invoice_view(i: Invoice) -> dict[str, Any]:
     }
 
 
+def charge_view(c: Charge) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "invoice": c.invoice_id,
+        "subscription": c.subscription_id,
+        "customer": c.customer_id,
+        "idempotency_key": c.idempotency_key,
+        "payment_id": c.payment_id,
+        "amount": c.amount,
+        "currency": c.currency,
+        "outcome": str(c.outcome),
+        "decline_code": c.decline_code,
+        "at": iso(c.at),
+    }
+
+
 def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
     """Everything the run left, read by key and bounded queries (no scan), sorted by id."""
-    customers, subscriptions, invoices = [], [], []
+    customers, subscriptions, invoices, charges = [], [], [], []
     for customer_id in sorted(customer_ids):
         customer = repo.get_customer(customer_id)
         if customer is None:
@@ -74,12 +91,14 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
         customers.append(customer_view(customer))
         for sub in repo.list_subscriptions(customer_id):
             subscriptions.append(subscription_view(sub))
-            invoices.extend(invoice_view(i) for i in repo.list_invoices(sub.id))
+            for invoice in repo.list_invoices(sub.id):
+                invoices.append(invoice_view(invoice))
+                charges.extend(charge_view(c) for c in repo.list_charges(invoice.id))
     return {
         "customers": customers,
         "subscriptions": sorted(subscriptions, key=lambda s: s["id"]),
         "invoices": sorted(invoices, key=lambda i: i["id"]),
-        "charges": [],
+        "charges": sorted(charges, key=lambda c: c["id"]),
     }
 
 

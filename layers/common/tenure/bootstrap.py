@@ -7,6 +7,8 @@ import boto3
 from botocore.config import Config
 
 from tenure.clock import SystemClock
+from tenure.payments.gateway import PaymentGateway
+from tenure.payments.sandbox import SandboxGateway
 from tenure.ports import Clock, Repository
 from tenure.services.context import Services
 from tenure.settings import Settings, get_settings
@@ -27,7 +29,21 @@ def build(
 ) -> Services:
     settings = settings or get_settings()
     repo = repo or DynamoRepository(aws_client("dynamodb"), settings.table_name)
-    return Services(repo=repo, clock=clock or SystemClock())
+    return Services(repo=repo, clock=clock or SystemClock(), gateway=gateway(settings))
+
+
+def gateway(settings: Settings) -> PaymentGateway:
+    if settings.payment_provider == "sandbox":
+        return _sandbox()
+    raise NotImplementedError(
+        f"payment provider {settings.payment_provider!r} is not available yet; use sandbox"
+    )
+
+
+@lru_cache(maxsize=1)
+def _sandbox() -> SandboxGateway:
+    # One per process: the sandbox remembers its payments like the provider would.
+    return SandboxGateway()
 
 
 def services() -> Services:

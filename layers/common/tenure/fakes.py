@@ -4,6 +4,7 @@ import copy
 from datetime import datetime, timedelta
 from typing import Any
 
+from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.events import MrrLedgerEntry
@@ -39,6 +40,7 @@ class InMemoryRepository:
         self.plans: dict[str, Plan] = {}
         self.subscriptions: dict[str, Subscription] = {}
         self.invoices: dict[str, Invoice] = {}
+        self.charges: dict[str, Charge] = {}
         self.events: list[dict[str, Any]] = []
         self.ledger: list[MrrLedgerEntry] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
@@ -80,6 +82,10 @@ class InMemoryRepository:
         found = [i for i in self.invoices.values() if i.subscription_id == subscription_id]
         return copy.deepcopy(sorted(found, key=lambda i: (i.period_start, i.id)))
 
+    def list_charges(self, invoice_id: str) -> list[Charge]:
+        found = [c for c in self.charges.values() if c.invoice_id == invoice_id]
+        return copy.deepcopy(sorted(found, key=lambda c: c.attempt))
+
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
         items = []
         for sub in self.subscriptions.values():
@@ -104,11 +110,13 @@ class InMemoryRepository:
             "customer": self.customers,
             "subscription": self.subscriptions,
             "invoice": self.invoices,
+            "charge": self.charges,
         }
         versioned: list[tuple[str, Any]] = [
             *(("customer", c) for c in change.customers),
             *(("subscription", s) for s in change.subscriptions),
             *(("invoice", i) for i in change.invoices),
+            *(("charge", c) for c in change.charges),
         ]
         # Check everything first: all or nothing, like a transaction.
         for kind, entity in versioned:

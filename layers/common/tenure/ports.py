@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.events import DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
@@ -28,6 +29,7 @@ class Commit:
     plans: list[Plan] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
+    charges: list[Charge] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
     ledger: list[MrrLedgerEntry] = field(default_factory=list)
 
@@ -65,6 +67,7 @@ class Repository(Protocol):
     def list_subscriptions(self, customer_id: str) -> list[Subscription]: ...
     def get_invoice(self, invoice_id: str) -> Invoice | None: ...
     def list_invoices(self, subscription_id: str) -> list[Invoice]: ...
+    def list_charges(self, invoice_id: str) -> list[Charge]: ...
     def commit(self, change: Commit) -> None: ...
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]: ...
     def next_due_at(self) -> datetime | None: ...

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from tenure.payments.gateway import PaymentGateway
+
 from tenure.ports import Clock, Repository
 
 
@@ -9,3 +11,4 @@ from tenure.ports import Clock, Repository
 class Services:
     repo: Repository
     clock: Clock
+    gateway: PaymentGateway | None = None  # None: invoices stay open, nothing is charged

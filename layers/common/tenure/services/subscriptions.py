@@ -22,6 +22,7 @@ from tenure.domain.timeutil import iso, utc
 from tenure.ports import Commit
 from tenure.services.catalog import get_customer, get_plan
 from tenure.services.context import Services
+from tenure.services.payments import collect_invoice
 
 
 @dataclass(slots=True)
@@ -186,4 +187,8 @@ def _save(svc: Services, sub: Subscription, invoice: Invoice | None) -> Outcome:
             )
         )
     svc.repo.commit(change)
-    return Outcome(sub, invoice)
+    if invoice is None or invoice.status is not InvoiceStatus.OPEN or svc.gateway is None:
+        return Outcome(sub, invoice)
+    collect_invoice(svc, invoice.id)
+    # Show what the charge left behind.
+    return Outcome(get_subscription(svc, sub.id), get_invoice(svc, invoice.id))

@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Any
 
+from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from tenure.domain.plans import Plan
@@ -191,4 +192,40 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         version=int(a.get("version", 0)),
         attempts=int(a.get("attempts", 0)),
         metadata=dict(a.get("metadata") or {}),
+    )
+
+
+def charge_to_attrs(c: Charge) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "invoice_id": c.invoice_id,
+        "subscription_id": c.subscription_id,
+        "customer_id": c.customer_id,
+        "attempt": c.attempt,
+        "amount": c.amount,
+        "currency": c.currency,
+        "at": _dt(c.at),
+        "status": str(c.status),
+        "outcome": str(c.outcome),
+        "decline_code": c.decline_code,
+        "payment_id": c.payment_id,
+        "idempotency_key": c.idempotency_key,
+    }
+
+
+def charge_from_attrs(a: dict[str, Any]) -> Charge:
+    return Charge(
+        id=a["id"],
+        invoice_id=a["invoice_id"],
+        subscription_id=a["subscription_id"],
+        customer_id=a["customer_id"],
+        attempt=int(a["attempt"]),
+        amount=int(a["amount"]),
+        currency=a["currency"],
+        at=_req(a["at"]),
+        status=ChargeStatus(a["status"]),
+        outcome=ChargeOutcome(a["outcome"]),
+        decline_code=a.get("decline_code"),
+        payment_id=a.get("payment_id"),
+        version=int(a.get("version", 0)),
     )

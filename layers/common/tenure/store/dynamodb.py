@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.events import DomainEvent, MrrLedgerEntry
@@ -118,6 +119,14 @@ class DynamoRepository:
         items = self._gsi1(f"SUB#{subscription_id}", "INV#")
         return [codec.invoice_from_attrs(i) for i in items]
 
+    def list_charges(self, invoice_id: str) -> list[Charge]:
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :chg)",
+            ExpressionAttributeValues=to_item({":pk": f"INV#{invoice_id}", ":chg": "CHG#"}),
+            ConsistentRead=True,
+        )
+        return [codec.charge_from_attrs(i) for i in items]
+
     # -- due work ---------------------------------------------------------------------------
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
         """Everything due at or before `now`: one bounded query per shard, never a scan."""
@@ -190,7 +199,7 @@ class DynamoRepository:
     def commit(self, change: Commit) -> None:
         """One transaction: entities with version checks, their events and ledger entries."""
         ops: list[dict[str, Any]] = []
-        versioned: list[Customer | Subscription | Invoice] = []
+        versioned: list[Customer | Subscription | Invoice | Charge] = []
         for customer in change.customers:
             attrs = codec.customer_to_attrs(customer)
             attrs |= {
@@ -238,6 +247,11 @@ class DynamoRepository:
             }
             ops.append(self._versioned_put(attrs, invoice.version, "invoice"))
             versioned.append(invoice)
+        for charge in change.charges:
+            attrs = codec.charge_to_attrs(charge)
+            attrs |= {"PK": f"INV#{charge.invoice_id}", "SK": f"CHG#{charge.attempt:04d}"}
+            ops.append(self._versioned_put(attrs, charge.version, "charge"))
+            versioned.append(charge)
         for event in change.events:
             ops.append(self._create_put(self._event_item(event), "event"))
         for n, entry in enumerate(change.ledger):

@@ -1,0 +1,106 @@
+"""Checks made on every request before its fields are looked at: bearer token, body size, JSON.
+
+Powertools validates the request (422) before any middleware runs, so these checks are reached
+from three places, all with the same order (token, then size, then JSON syntax):
+the JSON body decoder (so nothing over the limit or unauthenticated is ever parsed), the 422
+handler (so a caller without a token learns nothing about the body) and the first middleware
+(routes without a body model).
+"""
+
+import hmac
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+
+from tenure import bootstrap
+from tenure.settings import get_settings
+
+# Everything else needs the bearer token; an unknown route too (it answers 401, not 404).
+OPEN_ROUTES = frozenset({("GET", "/healthz"), ("GET", "/openapi.json")})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class Rejection(Exception):
+    """The request is answered here with `status` and `body`; nothing has been changed."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body.get("error", "rejected"))
+        self.status = status
+        self.body = body
+
+    def response(self) -> Response[Any]:
+        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
+        return Response(self.status, content_types.APPLICATION_JSON, self.body, headers)
+
+
+def unauthorized() -> Rejection:
+    return Rejection(401, {"error": "unauthorized", "message": "missing or invalid bearer token"})
+
+
+def malformed_json(reason: str) -> Rejection:
+    return Rejection(400, {"error": "malformed_json", "message": f"request body is not JSON: {reason}"})
+
+
+def is_open(event: BaseProxyEvent) -> bool:
+    return (event.http_method.upper(), event.path) in OPEN_ROUTES
+
+
+def raw_body(event: BaseProxyEvent) -> bytes:
+    """The body as received (base64 left encoded: the limit is on what came over the wire)."""
+    body = event.body
+    return body.encode() if body else b""
+
+
+def check_access(event: BaseProxyEvent) -> None:
+    """Raise a Rejection for a missing or wrong token (401) or an oversized body (413)."""
+    if not is_open(event) and not _token_ok(event.headers.get("authorization")):
+        raise unauthorized()
+    limit = get_settings().max_body_bytes
+    if len(raw_body(event)) > limit:
+        raise Rejection(
+            413, {"error": "payload_too_large", "message": f"request body is over {limit} bytes"}
+        )
+
+
+def access_problem(event: BaseProxyEvent) -> Rejection | None:
+    try:
+        check_access(event)
+    except Rejection as rejection:
+        return rejection
+    return None
+
+
+def check_request(event: BaseProxyEvent) -> None:
+    """check_access, then make sure a body that was sent is JSON (parsed once, then cached)."""
+    check_access(event)
+    if event.http_method.upper() in _BODY_METHODS and event.body:
+        try:
+            event.json_body  # noqa: B018 - parsing is the check
+        except UnicodeDecodeError:
+            raise malformed_json("not UTF-8") from None
+
+
+def parse_json(text: str) -> Any:
+    """Strict JSON: NaN, Infinity, huge integers and absurd nesting are malformed, not 500s."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise malformed_json(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:
+        raise malformed_json(type(exc).__name__ if isinstance(exc, RecursionError) else str(exc)) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _token_ok(header: str | None) -> bool:
+    expected = bootstrap.api_token()
+    if not expected or not header:
+        return False  # no configured token means no access, never open access
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(token.strip().encode(), expected.encode())

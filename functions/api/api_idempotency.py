@@ -1,0 +1,118 @@
+"""The Idempotency-Key header on POSTs: a retried request gets the first answer, not a second effect.
+
+A key is claimed before the handler runs. When the handler succeeds (2xx) its status and body are
+stored under the key and replayed to any later request with the same key and the same body. When
+it fails (4xx or 5xx) the key is released, so a corrected retry with the same key runs normally;
+failed requests change nothing, so there is nothing to replay. The same key with a different
+method, path or body is a client bug (422); the same key while the first request still runs is 409.
+"""
+
+import hashlib
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+
+from api_guard import Rejection, raw_body
+from tenure import bootstrap
+
+HEADER = "Idempotency-Key"
+_MAX_KEY_LENGTH = 255
+
+logger = Logger(child=True)
+
+
+def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    event = app.current_event
+    key = event.headers.get(HEADER.lower())
+    if event.http_method.upper() != "POST" or key is None:
+        return next_middleware(app)
+    _check_key(key)
+    svc = bootstrap.services()
+    record_key = f"api:{key}"
+    fingerprint = _fingerprint(event)
+    held = svc.repo.claim_idempotency(record_key, fingerprint, svc.clock.now())
+    if held is not None:
+        return _replay(held.fingerprint == fingerprint, held.status, held.response)
+    try:
+        response = next_middleware(app)
+    except BaseException:
+        _release(record_key)
+        raise
+    if response.status_code >= 400:
+        _release(record_key)
+        return response
+    body = response.body if isinstance(response.body, str) else _dumps(response.body)
+    try:
+        svc.repo.complete_idempotency(
+            record_key, {"status": response.status_code, "body": body}, svc.clock.now()
+        )
+    except Exception:
+        # The change is committed and the caller gets its answer; a retry with this key will
+        # see it in progress (409) until the record expires rather than apply it twice.
+        logger.exception("idempotency record not completed", extra={"route": event.path})
+    return response
+
+
+def _check_key(key: str) -> None:
+    if not 0 < len(key) <= _MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise Rejection(
+            422,
+            {
+                "error": "validation_error",
+                "detail": [
+                    {
+                        "loc": ["header", HEADER],
+                        "msg": f"must be 1 to {_MAX_KEY_LENGTH} printable ASCII characters",
+                        "type": "value_error",
+                    }
+                ],
+            },
+        )
+
+
+def _fingerprint(event: BaseProxyEvent) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{event.http_method.upper()} {event.path}\n".encode())
+    digest.update(raw_body(event))
+    return digest.hexdigest()
+
+
+def _replay(same_request: bool, status: str, stored: dict[str, Any] | None) -> Response[Any]:
+    if not same_request:
+        raise Rejection(
+            422,
+            {
+                "error": "idempotency_key_reused",
+                "message": f"this {HEADER} was used with a different request",
+            },
+        )
+    if status != "done" or stored is None:
+        raise Rejection(
+            409,
+            {
+                "error": "idempotency_in_progress",
+                "message": f"a request with this {HEADER} is still being processed; retry later",
+            },
+        )
+    return Response(
+        int(stored["status"]),  # DynamoDB hands numbers back as Decimal
+        content_types.APPLICATION_JSON,
+        str(stored["body"]),
+        {"Idempotent-Replayed": "true"},
+    )
+
+
+def _release(record_key: str) -> None:
+    try:
+        bootstrap.services().repo.release_idempotency(record_key)
+    except Exception:
+        # The request's own error matters more; the record expires by itself.
+        logger.exception("idempotency record not released")
+
+
+def _dumps(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"))

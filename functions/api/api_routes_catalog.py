@@ -1,0 +1,86 @@
+"""Routes for customers, their payment methods, and plans."""
+
+import secrets
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from api_schemas import (
+    PATH_ID_PATTERN,
+    CustomerCreate,
+    CustomerOut,
+    CustomerPage,
+    PaymentMethodAttach,
+    PaymentMethodOut,
+    PlanPage,
+    customer_out,
+    payment_method_out,
+)
+from tenure import bootstrap
+from tenure.domain.plans import Plan
+from tenure.services import catalog
+from tenure.settings import get_settings
+
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+router = APIGatewayHttpRouter()
+
+CustomerId = Annotated[str, Path(pattern=PATH_ID_PATTERN)]
+
+
+@router.post("/v1/customers", status_code=201, security=BEARER, tags=["customers"])
+def create_customer(body: CustomerCreate) -> CustomerOut:
+    customer = catalog.create_customer(
+        bootstrap.services(),
+        body.id or f"cus_{secrets.token_hex(12)}",
+        email=body.email,
+        name=body.name,
+        locale=body.locale,
+        timezone=body.timezone,
+    )
+    return customer_out(customer)
+
+
+@router.get("/v1/customers", security=BEARER, tags=["customers"])
+def list_customers(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    starting_after: Annotated[str | None, Query(max_length=300)] = None,
+) -> CustomerPage:
+    customers, cursor = bootstrap.services().repo.list_customers(limit, starting_after)
+    return {
+        "data": [customer_out(c) for c in customers],
+        "has_more": cursor is not None,
+        "next_cursor": cursor,
+    }
+
+
+@router.get("/v1/customers/<customer_id>", security=BEARER, tags=["customers"])
+def get_customer(customer_id: CustomerId) -> CustomerOut:
+    return customer_out(catalog.get_customer(bootstrap.services(), customer_id))
+
+
+@router.post(
+    "/v1/customers/<customer_id>/payment-methods",
+    status_code=201,
+    security=BEARER,
+    tags=["customers"],
+)
+def attach_payment_method(customer_id: CustomerId, body: PaymentMethodAttach) -> PaymentMethodOut:
+    method = catalog.attach_payment_method(
+        bootstrap.services(),
+        customer_id,
+        body.payment_method,
+        provider=get_settings().payment_provider,
+        make_default=body.default,
+    )
+    return payment_method_out(method)
+
+
+@router.post("/v1/plans", status_code=201, security=BEARER, tags=["plans"])
+def create_plan(body: Plan) -> Plan:
+    return catalog.create_plan(bootstrap.services(), body)
+
+
+@router.get("/v1/plans", security=BEARER, tags=["plans"])
+def list_plans() -> PlanPage:
+    return {"data": bootstrap.services().repo.list_plans()}

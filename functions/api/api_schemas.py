@@ -1,0 +1,247 @@
+"""What the HTTP API accepts (pydantic request models) and returns (JSON shapes of the domain)."""
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypedDict
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from tenure.domain.customers import Customer, PaymentMethod, validate_timezone
+from tenure.domain.errors import ValidationFailedError
+from tenure.domain.ids import ID_PATTERN
+from tenure.domain.invoices import Invoice
+from tenure.domain.plans import Plan
+from tenure.domain.subscription import Subscription
+from tenure.domain.timeutil import iso
+
+# Ids in paths: the entity id pattern, long enough for derived invoice ids
+# (in_{subscription}_{kind}_{moment}). Anything else is a 422, never a store lookup.
+PATH_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$"
+# Deliberately loose: the only way to know an address works is to send to it.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# A run of 12-19 digits, spaces or dashes allowed between them: the length of a card number.
+_CARD_NUMBER = re.compile(r"\d(?:[ -]?\d){11,18}")
+
+IdField = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
+
+
+class CustomerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: IdField | None = Field(default=None, description="generated (cus_...) when absent")
+    email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
+    name: str = Field(default="", max_length=200)
+    locale: Literal["en", "ru", "ar"] = "en"
+    timezone: str = Field(default="UTC", max_length=64, description="an IANA time zone name")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            return validate_timezone(value)
+        except ValidationFailedError as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+
+
+class PaymentMethodAttach(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payment_method: str = Field(
+        pattern=ID_PATTERN,
+        max_length=64,
+        description="a provider payment-method id (pm_...) or a sandbox token; never a card number",
+    )
+    default: StrictBool = False
+
+    @field_validator("payment_method", mode="before")
+    @classmethod
+    def _no_card_numbers(cls, value: Any) -> Any:
+        # Runs before the pattern so the caller learns why; the value is never echoed or logged.
+        if isinstance(value, str):
+            compact = value.replace(" ", "").replace("-", "")
+            if compact.isdigit() or _CARD_NUMBER.search(value):
+                raise ValueError("raw card numbers are not accepted")
+        return value
+
+
+class SubscriptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: IdField | None = Field(default=None, description="generated (sub_...) when absent")
+    customer: IdField
+    plan: IdField
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at_period_end: StrictBool = False
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class PauseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    until: AwareDatetime | None = Field(
+        default=None, description="when billing resumes by itself; in the future; open-ended if null"
+    )
+
+
+class ChangePlanRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan: IdField
+
+
+# -- responses ----------------------------------------------------------------------------------
+class CustomerOut(TypedDict):
+    id: str
+    email: str
+    name: str
+    locale: str
+    timezone: str
+    default_payment_method: str | None
+    created_at: str
+
+
+class CustomerPage(TypedDict):
+    data: list[CustomerOut]
+    has_more: bool
+    next_cursor: str | None
+
+
+class PaymentMethodOut(TypedDict):
+    id: str
+    customer: str
+    provider: str
+    created_at: str
+
+
+class PlanPage(TypedDict):
+    data: list[Plan]
+
+
+class SubscriptionOut(TypedDict):
+    id: str
+    customer: str
+    plan: str
+    status: str
+    current_period_start: str
+    current_period_end: str
+    cancel_at_period_end: bool
+    canceled_at: str | None
+    cancel_reason: str | None
+    paused_until: str | None
+    trial_end: str | None
+    credit: int
+    currency: str
+    created_at: str
+
+
+class SubscriptionPage(TypedDict):
+    data: list[SubscriptionOut]
+
+
+class InvoiceLineOut(TypedDict):
+    kind: str
+    description: str
+    amount: int
+
+
+class InvoiceOut(TypedDict):
+    id: str
+    subscription: str
+    customer: str
+    kind: str
+    period_start: str
+    period_end: str
+    currency: str
+    total: int
+    status: str
+    lines: list[InvoiceLineOut]
+    paid_at: str | None
+    created_at: str
+
+
+class InvoicePage(TypedDict):
+    data: list[InvoiceOut]
+
+
+class SubscriptionChange(TypedDict):
+    """What a subscription command changed: the subscription, and the invoice it raised if any."""
+
+    subscription: SubscriptionOut
+    invoice: InvoiceOut | None
+
+
+def _at(moment: datetime) -> str:
+    text = iso(moment)
+    assert text is not None  # a required moment
+    return text
+
+
+def customer_out(customer: Customer) -> CustomerOut:
+    return {
+        "id": customer.id,
+        "email": customer.email,
+        "name": customer.name,
+        "locale": customer.locale,
+        "timezone": customer.timezone,
+        "default_payment_method": customer.default_payment_method,
+        "created_at": _at(customer.created_at),
+    }
+
+
+def payment_method_out(method: PaymentMethod) -> PaymentMethodOut:
+    return {
+        "id": method.id,
+        "customer": method.customer_id,
+        "provider": method.provider,
+        "created_at": _at(method.created_at),
+    }
+
+
+def subscription_out(sub: Subscription) -> SubscriptionOut:
+    return {
+        "id": sub.id,
+        "customer": sub.customer_id,
+        "plan": sub.plan_id,
+        "status": str(sub.status),
+        "current_period_start": _at(sub.current_period_start),
+        "current_period_end": _at(sub.current_period_end),
+        "cancel_at_period_end": sub.cancel_at_period_end,
+        "canceled_at": iso(sub.canceled_at),
+        "cancel_reason": sub.cancel_reason,
+        "paused_until": iso(sub.paused_until),
+        "trial_end": iso(sub.trial_end),
+        "credit": sub.credit,
+        "currency": sub.currency,
+        "created_at": _at(sub.created_at),
+    }
+
+
+def invoice_out(invoice: Invoice) -> InvoiceOut:
+    return {
+        "id": invoice.id,
+        "subscription": invoice.subscription_id,
+        "customer": invoice.customer_id,
+        "kind": str(invoice.kind),
+        "period_start": _at(invoice.period_start),
+        "period_end": _at(invoice.period_end),
+        "currency": invoice.currency,
+        "total": invoice.total,
+        "status": str(invoice.status),
+        "lines": [
+            {"kind": str(line.kind), "description": line.description, "amount": line.amount}
+            for line in invoice.lines
+        ],
+        "paid_at": iso(invoice.paid_at),
+        "created_at": _at(invoice.created_at),
+    }
+
+
+def change_out(sub: Subscription, invoice: Invoice | None) -> SubscriptionChange:
+    return {
+        "subscription": subscription_out(sub),
+        "invoice": invoice_out(invoice) if invoice is not None else None,
+    }

@@ -1,0 +1,67 @@
+"""Charge attempts: one per (invoice, attempt), claimed before any money moves."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class ChargeOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    DECLINED = "declined"
+    AUTHENTICATION_REQUIRED = "authentication_required"
+    PENDING = "pending"  # async methods settle later
+    UNKNOWN = "unknown"  # timeout or 5xx: never treated as failed
+
+
+class ChargeStatus(StrEnum):
+    CHARGING = "charging"  # claimed; the provider may or may not have moved money yet
+    SETTLED = "settled"
+
+
+# Declines that retrying cannot fix: the customer must give a new card.
+HARD_DECLINES = frozenset(
+    {
+        "lost_card",
+        "stolen_card",
+        "expired_card",
+        "incorrect_cvc",
+        "incorrect_number",
+        "invalid_account",
+        "pickup_card",
+        "restricted_card",
+        "fraudulent",
+        "card_not_supported",
+        "currency_not_supported",
+        "do_not_honor",
+    }
+)
+
+
+def is_hard_decline(code: str | None) -> bool:
+    return code in HARD_DECLINES
+
+
+def idempotency_key(invoice_id: str, attempt: int) -> str:
+    """The key of one attempt; provider calls add their verb (`:create`, `:confirm`)."""
+    return f"charge:{invoice_id}:{attempt}"
+
+
+@dataclass(slots=True)
+class Charge:
+    id: str
+    invoice_id: str
+    subscription_id: str
+    customer_id: str
+    attempt: int
+    amount: int
+    currency: str
+    at: datetime
+    status: ChargeStatus = ChargeStatus.CHARGING
+    outcome: ChargeOutcome = ChargeOutcome.UNKNOWN
+    decline_code: str | None = None
+    payment_id: str | None = None
+    version: int = 0
+
+    @property
+    def idempotency_key(self) -> str:
+        return idempotency_key(self.invoice_id, self.attempt)
