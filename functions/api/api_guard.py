@@ -20,6 +20,8 @@ from tenure.settings import get_settings
 # Everything else needs the bearer token; an unknown route too (it answers 401, not 404).
 OPEN_ROUTES = frozenset({("GET", "/healthz"), ("GET", "/openapi.json")})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+BEARER_SCHEME = "bearerAuth"
+BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]  # a route's OpenAPI `security`
 
 
 class Rejection(Exception):

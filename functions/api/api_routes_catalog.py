@@ -6,6 +6,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from api_guard import BEARER
 from api_schemas import (
     PATH_ID_PATTERN,
     CustomerCreate,
@@ -22,7 +23,6 @@ from tenure.domain.plans import Plan
 from tenure.services import catalog
 from tenure.settings import get_settings
 
-BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 router = APIGatewayHttpRouter()
 
 CustomerId = Annotated[str, Path(pattern=PATH_ID_PATTERN)]

@@ -83,8 +83,18 @@ class PauseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     until: AwareDatetime | None = Field(
-        default=None, description="when billing resumes by itself; in the future; open-ended if null"
+        default=None,
+        description="when billing resumes by itself (ISO-8601 with a zone, in the future); "
+        "open-ended when null",
     )
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _iso_text_only(cls, value: Any) -> Any:
+        # pydantic would also read 1780000000 as Unix seconds; seconds or milliseconds is a guess.
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be an ISO-8601 date-time with a zone, e.g. 2026-05-01T00:00:00Z")
+        return value
 
 
 class ChangePlanRequest(BaseModel):

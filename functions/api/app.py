@@ -1,7 +1,190 @@
-"""Placeholder handler so `sam build` and the template checks have code; to be replaced."""
+"""The HTTP API: customers, plans, subscriptions and invoices over API Gateway v2 (payload 2.0)."""
 
-from typing import Any
+from functools import cache
+from http import HTTPStatus
+from typing import Any, TypedDict
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import api_routes_billing
+import api_routes_catalog
+from api_guard import (
+    BEARER_SCHEME,
+    Rejection,
+    access_problem,
+    check_access,
+    check_request,
+    malformed_json,
+    parse_json,
+)
+from api_idempotency import idempotent_posts
+from tenure.domain.errors import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    DomainError,
+    IllegalTransitionError,
+    NotFoundError,
+    ValidationFailedError,
+)
+
+SERVICE = "tenure-api"
+logger = Logger(service=SERVICE)
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return {"placeholder": 0}
+def _decode_json(text: str) -> Any:
+    # Powertools parses the body while validating, before any middleware: check the token and
+    # the size first, so an unauthenticated or oversized body is never parsed.
+    check_access(app.current_event)
+    return parse_json(text)
+
+
+app = APIGatewayHttpResolver(
+    enable_validation=True,
+    # A response that does not match its declared shape is our bug: 500, never a 422.
+    response_validation_error_http_code=500,
+    json_body_deserializer=_decode_json,
+)
+
+
+def _guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    check_request(app.current_event)
+    return next_middleware(app)
+
+
+app.use(middlewares=[_guard, idempotent_posts])
+app.include_router(api_routes_catalog.router)
+app.include_router(api_routes_billing.router)
+
+
+class Health(TypedDict):
+    status: str
+
+
+@app.get("/healthz", tags=["meta"], summary="Liveness; needs no token")
+def healthz() -> Health:
+    return {"status": "ok"}
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    return Response(200, content_types.APPLICATION_JSON, _openapi_json())
+
+
+@cache
+def _openapi_json() -> str:
+    return app.get_openapi_json_schema(
+        title="Tenure API",
+        version="1",
+        description="Subscription billing back office. Send `Authorization: Bearer <token>`.",
+        security_schemes={BEARER_SCHEME: HTTPBearer(description="the Tenure API token")},
+    )
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
+    return app.resolve(event, context)
+
+
+# -- errors: every exception type mapped to its answer, here and only here -----------------------
+def _error(status: int, error: str, message: str) -> Response[Any]:
+    return _json(status, {"error": error, "message": message})
+
+
+def _json(status: int, body: dict[str, Any]) -> Response[Any]:
+    return Response(status, content_types.APPLICATION_JSON, body)
+
+
+def _refused(status: int, reason: str) -> None:
+    # The kind of refusal only: messages can carry what the caller sent.
+    logger.info(
+        "request refused", extra={"status": status, "reason": reason, "route": app.current_event.path}
+    )
+
+
+@app.exception_handler(Rejection)
+def _rejected(exc: Rejection) -> Response[Any]:
+    _refused(exc.status, str(exc.body.get("error", "rejected")))
+    return exc.response()
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_request(exc: RequestValidationError) -> Response[Any]:
+    # Validation ran before the guard: a caller without a valid token gets 401, not field details.
+    if (rejection := access_problem(app.current_event)) is not None:
+        return _rejected(rejection)
+    _refused(422, type(exc).__name__)
+    detail = [
+        {"loc": list(e["loc"]), "msg": e.get("msg", ""), "type": e.get("type", "value_error")}
+        for e in exc.errors()
+    ]  # never the rejected input: it may be a card number or an email address
+    return _json(422, {"error": "validation_error", "detail": detail})
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported_content_type(exc: RequestUnsupportedContentType) -> Response[Any]:
+    if (rejection := access_problem(app.current_event)) is not None:
+        return _rejected(rejection)
+    _refused(415, type(exc).__name__)
+    return _error(415, "unsupported_media_type", "send the body as application/json")
+
+
+@app.exception_handler(UnicodeDecodeError)
+def _undecodable_body(exc: UnicodeDecodeError) -> Response[Any]:
+    # A base64 body that is not UTF-8 fails while Powertools decodes it, before _decode_json.
+    if (rejection := access_problem(app.current_event)) is not None:
+        return _rejected(rejection)
+    return _rejected(malformed_json("not UTF-8"))
+
+
+@app.exception_handler(ValidationFailedError)
+def _business_rule_broken(exc: ValidationFailedError) -> Response[Any]:
+    _refused(422, type(exc).__name__)
+    message = str(exc).removeprefix(f"{exc.field}: ")
+    detail = [{"loc": ["body", exc.field], "msg": message, "type": "value_error"}]
+    return _json(422, {"error": "validation_error", "detail": detail})
+
+
+@app.exception_handler(NotFoundError)
+def _unknown_id(exc: NotFoundError) -> Response[Any]:
+    _refused(404, type(exc).__name__)
+    return _error(404, "not_found", str(exc))
+
+
+@app.exception_handler([IllegalTransitionError, AlreadyExistsError, ConcurrencyError])
+def _conflict(exc: DomainError) -> Response[Any]:
+    _refused(409, type(exc).__name__)
+    return _error(409, "conflict", str(exc))
+
+
+@app.exception_handler(DomainError)
+def _other_domain_error(exc: DomainError) -> Response[Any]:
+    _refused(422, type(exc).__name__)
+    return _json(422, {"error": "validation_error", "detail": [{"loc": [], "msg": str(exc)}]})
+
+
+@app.not_found
+def _unknown_route(exc: RouteNotFoundError) -> Response[Any]:
+    event = app.current_event
+    return _error(404, "not_found", f"no route for {event.http_method.upper()} {event.path}")
+
+
+@app.exception_handler(ServiceError)
+def _service_error(exc: ServiceError) -> Response[Any]:
+    _refused(exc.status_code, type(exc).__name__)
+    return _error(exc.status_code, HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_"), exc.msg)
+
+
+@app.exception_handler(Exception)
+def _internal_error(exc: Exception) -> Response[Any]:
+    logger.exception("unhandled error", extra={"route": app.current_event.path})
+    return _error(500, "internal_error", "something went wrong on our side; it has been logged")

@@ -39,7 +39,10 @@ def _timed(code: str, runs: int = 5) -> float:
     samples = []
     for _ in range(runs):
         done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
             env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
         )
         samples.append(float(done.stdout.strip().splitlines()[-1]))
@@ -122,13 +125,18 @@ def run(console: Console) -> None:
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")
     for name, seconds, ratio in cold_starts():
-        table.add_row(f"import functions/{name} (cold start) ÷ import boto3 + client",
-                      f"{ratio:.2f} ({seconds * 1000:.0f} ms)", "≤ 1.5")
+        table.add_row(
+            f"import functions/{name} (cold start) ÷ import boto3 + client",
+            f"{ratio:.2f} ({seconds * 1000:.0f} ms)",
+            "≤ 1.5",
+        )
     counts = requests_per_call()
-    table.add_row("DynamoDB requests: POST /v1/subscriptions",
-                  str(counts["create-subscription"]), "≤ 2")
-    table.add_row("DynamoDB requests: GET /v1/subscriptions/{id}",
-                  str(counts["get-subscription"]), "1")
+    table.add_row(
+        "DynamoDB requests: POST /v1/subscriptions", str(counts["create-subscription"]), "≤ 2"
+    )
+    table.add_row(
+        "DynamoDB requests: GET /v1/subscriptions/{id}", str(counts["get-subscription"]), "1"
+    )
     speed, own, seconds = simulation_speed()
     table.add_row("simulate examples/bench.yaml: customer-months/s", f"{speed:.1f}", "")
     table.add_row("simulate: Tenure's own share of run time", f"{own:.0%}", "≤ 50%")

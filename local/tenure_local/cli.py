@@ -116,7 +116,9 @@ def serve(
         out.print(f"Tenure API   {base}/v1  (docs: {base}/openapi.json)")
         out.print(f"Webhooks     {base}/webhooks/{{provider}}")
         out.print(f"Dev token    {stack.env['TENURE_API_TOKEN']}")
-        out.print(f"Try: curl -H 'Authorization: Bearer {stack.env['TENURE_API_TOKEN']}' {base}/v1/plans")
+        out.print(
+            f"Try: curl -H 'Authorization: Bearer {stack.env['TENURE_API_TOKEN']}' {base}/v1/plans"
+        )
         sys.stdout.flush()
         try:
             server.serve_forever()

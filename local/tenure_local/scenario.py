@@ -147,7 +147,9 @@ def load(path: Path) -> Scenario:
     try:
         raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}") from exc
+        raise ScenarioError(
+            f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"
+        ) from exc
     return parse(raw)
 
 
@@ -174,8 +176,11 @@ def parse(raw: Any) -> Scenario:
 def _first_error(exc: ValidationError, prefix: str = "") -> str:
     err = exc.errors()[0]
     loc = tuple(err["loc"])
-    if prefix and loc and isinstance(loc[0], str) and loc[0] in (
-        "subscribe", "change_plan", "pause", "resume", "cancel", "update_card"
+    if (
+        prefix
+        and loc
+        and isinstance(loc[0], str)
+        and loc[0] in ("subscribe", "change_plan", "pause", "resume", "cancel", "update_card")
     ):
         loc = loc[1:]  # drop the discriminator tag pydantic puts first
     where = _where(loc)
@@ -210,12 +215,11 @@ def _check_references(s: Scenario) -> None:
             if sub_id in subscriptions:
                 raise ScenarioError(f"{where}.id: subscription {sub_id!r} is created twice")
             subscriptions[sub_id] = at
-        elif hasattr(action, "subscription"):
-            if action.subscription not in subscriptions:
-                raise ScenarioError(
-                    f"{where}.subscription: unknown subscription {action.subscription!r} "
-                    "(no earlier subscribe action creates it)"
-                )
+        elif hasattr(action, "subscription") and action.subscription not in subscriptions:
+            raise ScenarioError(
+                f"{where}.subscription: unknown subscription {action.subscription!r} "
+                "(no earlier subscribe action creates it)"
+            )
         if isinstance(action, Pause) and action.until is not None and utc(action.until) <= at:
             raise ScenarioError(f"{where}.until: must be after the action's `at`")
 

@@ -175,7 +175,9 @@ class Simulator:
     def _run_due_work(self, now: datetime) -> None:
         """One run of the renewals schedule, then the charger drains the queue."""
         for _ in range(1000):  # the scheduler pages 100 at a time; bounded, never endless
-            result = functions.invoke("renewals-scheduler", functions.scheduler_event(iso(now) or ""))
+            result = functions.invoke(
+                "renewals-scheduler", functions.scheduler_event(iso(now) or "")
+            )
             if not result.get("queued"):
                 return
             worked = self._drain_queue()
@@ -198,8 +200,7 @@ class Simulator:
             self._sqs.delete_message_batch(
                 QueueUrl=self._queue_url,
                 Entries=[
-                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
-                    for n, m in enumerate(batch)
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)
                 ],
             )
 

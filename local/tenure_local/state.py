@@ -83,7 +83,10 @@ def charge_view(c: Charge) -> dict[str, Any]:
 
 def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
     """Everything the run left, read by key and bounded queries (no scan), sorted by id."""
-    customers, subscriptions, invoices, charges = [], [], [], []
+    customers: list[dict[str, Any]] = []
+    subscriptions: list[dict[str, Any]] = []
+    invoices: list[dict[str, Any]] = []
+    charges: list[dict[str, Any]] = []
     for customer_id in sorted(customer_ids):
         customer = repo.get_customer(customer_id)
         if customer is None:
@@ -111,7 +114,8 @@ def _money(amount: int, currency: str) -> str:
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v if v is not None else ''))}</td>" for v in row)
+        "<tr>"
+        + "".join(f"<td>{html.escape(str(v if v is not None else ''))}</td>" for v in row)
         + "</tr>"
         for row in rows
     )
@@ -144,7 +148,10 @@ def write_report(
         "<h2>Customers</h2>",
         _table(
             ["id", "name", "email", "locale", "time zone"],
-            [[c["id"], c["name"], c["email"], c["locale"], c["timezone"]] for c in state["customers"]],
+            [
+                [c["id"], c["name"], c["email"], c["locale"], c["timezone"]]
+                for c in state["customers"]
+            ],
         ),
         "<h2>Subscriptions</h2>",
         _table(

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from tenure_local.template import (
     REPO_ROOT,
     load_template,

@@ -54,7 +54,9 @@ class InMemoryRepository:
     ) -> tuple[list[Customer], str | None]:
         ordered = sorted(self.customers.values(), key=lambda c: (c.created_at, c.id))
         keys = [f"{c.created_at.isoformat()}#{c.id}" for c in ordered]
-        start = 0 if after is None else next((i for i, k in enumerate(keys) if k > after), len(keys))
+        start = (
+            0 if after is None else next((i for i, k in enumerate(keys) if k > after), len(keys))
+        )
         page = ordered[start : start + limit]
         more = start + limit < len(ordered)
         return copy.deepcopy(page), keys[start + limit - 1] if more else None

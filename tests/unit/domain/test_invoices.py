@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tenure.domain.errors import IllegalTransitionError
 from tenure.domain.invoices import (
     Invoice,
@@ -191,7 +192,7 @@ intro_phases = st.lists(
     behavior=st.sampled_from(TaxBehavior),
     intro=intro_phases,
     period=st.integers(0, 6),
-    credit=st.integers(-10**6, 2 * 10**9),
+    credit=st.integers(-(10**6), 2 * 10**9),
 )
 def test_an_invoice_total_is_the_price_plus_exclusive_tax_minus_credit_and_the_sum_of_its_lines(
     amount: int,
@@ -217,7 +218,9 @@ def test_an_invoice_total_is_the_price_plus_exclusive_tax_minus_credit_and_the_s
     assert invoice.total == sum(line.amount for line in lines)
     assert 0 <= invoice.total <= gross
     tax = sum(line.amount for line in lines if line.kind is LineKind.TAX)
-    expected_tax = tax_on(net, rate) if behavior is TaxBehavior.EXCLUSIVE else tax_included_in(net, rate)
+    expected_tax = (
+        tax_on(net, rate) if behavior is TaxBehavior.EXCLUSIVE else tax_included_in(net, rate)
+    )
     assert tax == expected_tax
     assert sum(line.amount for line in lines if line.kind is not LineKind.CREDIT) == gross
 

@@ -6,6 +6,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tenure.domain.money import (
     CURRENCY_EXPONENTS,
     CurrencyMismatchError,

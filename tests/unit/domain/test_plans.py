@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+
 from tenure.domain.calendar import IntervalUnit
 from tenure.domain.money import Money
 from tenure.domain.plans import IntroPhase, Plan, TaxBehavior, tax_included_in, tax_on
@@ -221,7 +222,9 @@ def test_exclusive_tax_is_not_added_to_the_monthly_value() -> None:
         (1000, "0", 0),
     ],
 )
-def test_exclusive_tax_is_added_on_top_and_rounded_half_up(amount: int, rate: str, tax: int) -> None:
+def test_exclusive_tax_is_added_on_top_and_rounded_half_up(
+    amount: int, rate: str, tax: int
+) -> None:
     assert tax_on(amount, Decimal(rate)) == tax
 
 
@@ -234,5 +237,7 @@ def test_exclusive_tax_is_added_on_top_and_rounded_half_up(amount: int, rate: st
         (1000, "0", 0),
     ],
 )
-def test_inclusive_tax_is_the_part_of_the_gross_that_is_tax(gross: int, rate: str, tax: int) -> None:
+def test_inclusive_tax_is_the_part_of_the_gross_that_is_tax(
+    gross: int, rate: str, tax: int
+) -> None:
     assert tax_included_in(gross, Decimal(rate)) == tax

@@ -8,10 +8,14 @@ class DomainError(Exception):
 class IllegalTransitionError(DomainError):
     """A command was given to a subscription in a state that does not allow it."""
 
-    def __init__(self, command: str, status: str, detail: str = "") -> None:
+    def __init__(
+        self, command: str, status: str, detail: str = "", entity: str = "subscription"
+    ) -> None:
         self.command = command
         self.status = status
-        message = f"cannot {command} a subscription that is {status}"
+        message = (
+            f"cannot {command} {'an' if entity[0] in 'aeiou' else 'a'} {entity} that is {status}"
+        )
         super().__init__(f"{message}: {detail}" if detail else message)
 
 

@@ -22,7 +22,7 @@ class EventType(StrEnum):
     PLAN_CHANGED = "SubscriptionPlanChanged"
     CANCELLATION_SCHEDULED = "SubscriptionCancellationScheduled"
     SUBSCRIPTION_CANCELED = "SubscriptionCanceled"
-    SUBSCRIPTION_PAST_DUE = "SubscriptionPastDue"
+    SUBSCRIPTION_PAST_DUE = "SubscriptionMarkedPastDue"
     INVOICE_CREATED = "InvoiceCreated"
     INVOICE_PAID = "InvoicePaid"
     PAYMENT_FAILED = "PaymentFailed"

@@ -66,13 +66,13 @@ class Invoice:
 
     def mark_paid(self, at: datetime) -> None:
         if self.status is not InvoiceStatus.OPEN:
-            raise IllegalTransitionError("pay", f"invoice {self.status}")
+            raise IllegalTransitionError("pay", self.status, entity="invoice")
         self.status = InvoiceStatus.PAID
         self.paid_at = at
 
     def void(self) -> None:
         if self.status not in (InvoiceStatus.DRAFT, InvoiceStatus.OPEN):
-            raise IllegalTransitionError("void", f"invoice {self.status}")
+            raise IllegalTransitionError("void", self.status, entity="invoice")
         self.status = InvoiceStatus.VOID
 
 
@@ -81,7 +81,7 @@ def plan_lines(plan: Plan, period_index: int, description: str) -> list[InvoiceL
     lines = [InvoiceLine(LineKind.PLAN, description, plan.amount)]
     discount = plan.discount_for_period(period_index).amount_minor
     if discount:
-        percent = plan.percent_off_for_period(period_index).normalize()
+        percent = f"{plan.percent_off_for_period(period_index).normalize():f}"
         lines.append(InvoiceLine(LineKind.DISCOUNT, f"Introductory {percent}% off", -discount))
     return lines
 
@@ -91,17 +91,19 @@ def with_tax(lines: list[InvoiceLine], plan: Plan) -> list[InvoiceLine]:
     taxable = sum(line.amount for line in lines if line.kind is not LineKind.CREDIT)
     if plan.tax_rate == 0 or taxable == 0:
         return lines
-    rate = plan.tax_rate.normalize()
+    rate = f"{plan.tax_rate.normalize():f}"
     if plan.tax_behavior is TaxBehavior.EXCLUSIVE:
         return [*lines, InvoiceLine(LineKind.TAX, f"Tax {rate}%", tax_on(taxable, plan.tax_rate))]
     included = tax_included_in(taxable, plan.tax_rate)
     if not included:
         return lines
     # The gross lines already contain the tax: move it to its own line without changing the total.
-    net_lines = [*lines, InvoiceLine(LineKind.TAX, f"Tax {rate}% (included)", included)]
-    first = net_lines[0]
-    net_lines[0] = InvoiceLine(first.kind, first.description, first.amount - included)
-    return net_lines
+    # Take it out of the largest charged line (never out of a credit for unused time).
+    net_lines = list(lines)
+    n = max(range(len(net_lines)), key=lambda i: net_lines[i].amount)
+    line = net_lines[n]
+    net_lines[n] = InvoiceLine(line.kind, line.description, line.amount - included)
+    return [*net_lines, InvoiceLine(LineKind.TAX, f"Tax {rate}% (included)", included)]
 
 
 def apply_credit(lines: list[InvoiceLine], credit_available: int) -> tuple[list[InvoiceLine], int]:

@@ -145,10 +145,12 @@ class Subscription:
         )
         if converting:
             self.status = S.ACTIVE
-            self._record(EventType.SUBSCRIPTION_ACTIVATED, ended, trial_converted=True)
+            reason = EventType.SUBSCRIPTION_ACTIVATED
+            self._record(reason, ended, trial_converted=True)
         else:
-            self._record(EventType.SUBSCRIPTION_RENEWED, ended, **self._period())
-        self.sync_mrr(plan, ended, EventType.SUBSCRIPTION_RENEWED)
+            reason = EventType.SUBSCRIPTION_RENEWED
+            self._record(reason, ended, **self._period())
+        self.sync_mrr(plan, ended, reason)
         return True
 
     def activate(self, plan: Plan, now: datetime) -> None:
@@ -233,7 +235,8 @@ class Subscription:
             raise ValidationFailedError("plan", "the subscription is already on this plan")
         if new.currency != self.currency:
             raise ValidationFailedError(
-                "plan", f"plan currency {new.currency} differs from the subscription's {self.currency}"
+                "plan",
+                f"plan currency {new.currency} differs from the subscription's {self.currency}",
             )
         old_id = self.plan_id
         self.plan_id = new.id
@@ -245,7 +248,9 @@ class Subscription:
         if new.billing_interval == old.billing_interval:
             remaining = self._remaining_value(new, now)
             lines.append(
-                InvoiceLine(LineKind.PRORATION, f"Remaining time on {new.name or new.id}", remaining)
+                InvoiceLine(
+                    LineKind.PRORATION, f"Remaining time on {new.name or new.id}", remaining
+                )
             )
             start, end = now, self.current_period_end
         else:
@@ -289,7 +294,9 @@ class Subscription:
         value = self.monthly_value(plan)
         if value != self.mrr:
             self.ledger.append(
-                MrrLedgerEntry(self.id, self.customer_id, self.currency, at, self.mrr, value, reason)
+                MrrLedgerEntry(
+                    self.id, self.customer_id, self.currency, at, self.mrr, value, reason
+                )
             )
             self.mrr = value
 
@@ -308,9 +315,7 @@ class Subscription:
         self.canceled_at = at
         self.cancel_reason = reason
         self.cancel_at_period_end = False
-        self._record(
-            EventType.SUBSCRIPTION_CANCELED, at, reason=reason, voluntary=voluntary
-        )
+        self._record(EventType.SUBSCRIPTION_CANCELED, at, reason=reason, voluntary=voluntary)
 
     def _restart_periods(self, plan: Plan, now: datetime, first_cycle: int | None = None) -> None:
         self.anchor = now

@@ -58,12 +58,13 @@ def attach_payment_method(
 ) -> PaymentMethod:
     """Record a provider payment-method id (never a card number) on the customer."""
     customer = get_customer(svc, customer_id)
-    if any(pm.id == payment_method_id for pm in svc.repo.list_payment_methods(customer_id)):
-        raise AlreadyExistsError("payment method", payment_method_id)
-    if payment_method_id.isdigit():
+    if payment_method_id.replace(" ", "").replace("-", "").isdigit():
         raise ValidationFailedError(
             "payment_method", "raw card numbers are never accepted; send a provider token"
         )
+    existing = svc.repo.list_payment_methods(customer_id)
+    if any(pm.id == payment_method_id for pm in existing):
+        raise AlreadyExistsError("payment method", payment_method_id)
     now: datetime = svc.clock.now()
     method = PaymentMethod(payment_method_id, customer_id, provider, now)
     change = Commit(payment_methods=[method])
@@ -76,7 +77,7 @@ def attach_payment_method(
             customer_id,
             customer_id,
             now,
-            customer.version,
+            len(existing),  # the n-th method of this customer: unique, and the same on replay
             {"payment_method": payment_method_id},
         )
     )

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 from tenure.payments.gateway import PaymentGateway
-
 from tenure.ports import Clock, Repository
 
 

@@ -91,10 +91,15 @@ def _settle(svc: Services, invoice: Invoice, charge: Charge, result: PaymentResu
                 {"total": invoice.total, "currency": invoice.currency, "charge": charge.id},
             )
         )
-        if sub and plan and sub.status in (
-            SubscriptionStatus.INCOMPLETE,
-            SubscriptionStatus.PAST_DUE,
-            SubscriptionStatus.UNPAID,
+        if (
+            sub
+            and plan
+            and sub.status
+            in (
+                SubscriptionStatus.INCOMPLETE,
+                SubscriptionStatus.PAST_DUE,
+                SubscriptionStatus.UNPAID,
+            )
         ):
             sub.activate(plan, now)
             change.add_subscription(sub)

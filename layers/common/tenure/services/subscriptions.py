@@ -57,12 +57,11 @@ def subscribe(svc: Services, subscription_id: str, customer_id: str, plan_id: st
     invoice = None
     if sub.status is SubscriptionStatus.INCOMPLETE:
         invoice = _period_invoice(sub, plan, InvoiceKind.FIRST, now)
+        _activate_if_settled(sub, plan, invoice)
     return _save(svc, sub, invoice)
 
 
-def cancel(
-    svc: Services, subscription_id: str, at_period_end: bool, reason: str | None
-) -> Outcome:
+def cancel(svc: Services, subscription_id: str, at_period_end: bool, reason: str | None) -> Outcome:
     sub = get_subscription(svc, subscription_id)
     sub.cancel(get_plan(svc, sub.plan_id), svc.clock.now(), at_period_end, reason)
     return _save(svc, sub, None)
@@ -127,7 +126,9 @@ def _resume(svc: Services, sub: Subscription, at: datetime) -> Outcome:
 
 
 def _period_invoice(sub: Subscription, plan: Plan, kind: InvoiceKind, now: datetime) -> Invoice:
-    label = f"{plan.name or plan.id} ({iso(sub.current_period_start)} – {iso(sub.current_period_end)})"
+    label = (
+        f"{plan.name or plan.id} ({iso(sub.current_period_start)} – {iso(sub.current_period_end)})"
+    )
     lines = with_tax(plan_lines(plan, max(sub.cycle, 0), label), plan)
     return _new_invoice(sub, kind, sub.current_period_start, sub.current_period_end, lines, now)
 
@@ -140,7 +141,10 @@ def _proration_invoice(
         return None  # a downgrade inside the period: only credit, used by the next invoice
     lines = with_tax(proration.lines, plan) if proration.total > 0 else proration.lines
     kind = InvoiceKind.PRORATION
-    return _new_invoice(sub, kind, proration.period_start, proration.period_end, lines, now)
+    # Two changes in the same second are two invoices: the version tells them apart.
+    return _new_invoice(
+        sub, kind, proration.period_start, proration.period_end, lines, now, f"v{sub.version}"
+    )
 
 
 def _new_invoice(
@@ -150,11 +154,12 @@ def _new_invoice(
     end: datetime,
     lines: list[InvoiceLine],
     now: datetime,
+    suffix: str = "",
 ) -> Invoice:
     lines, used = apply_credit(lines, sub.credit)
     sub.take_credit(used)
     invoice = Invoice(
-        id=invoice_id(sub.id, kind, start),
+        id=invoice_id(sub.id, kind, start) + (f"_{suffix}" if suffix else ""),
         subscription_id=sub.id,
         customer_id=sub.customer_id,
         kind=kind,
@@ -169,6 +174,16 @@ def _new_invoice(
     if invoice.total == 0:
         invoice.mark_paid(now)  # nothing to collect
     return invoice
+
+
+def _activate_if_settled(sub: Subscription, plan: Plan, invoice: Invoice | None) -> None:
+    """A first invoice that is paid on creation (free period, credit) activates at once."""
+    if (
+        invoice is not None
+        and invoice.status is InvoiceStatus.PAID
+        and sub.status is SubscriptionStatus.INCOMPLETE
+    ):
+        sub.activate(plan, invoice.created_at)
 
 
 def _save(svc: Services, sub: Subscription, invoice: Invoice | None) -> Outcome:

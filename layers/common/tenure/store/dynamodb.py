@@ -342,7 +342,9 @@ class DynamoRepository:
                 raise
         existing = self._get(f"IDEM#{key}", "IDEM") or {}
         return IdempotencyRecord(
-            key, existing.get("fingerprint", ""), existing.get("status", ""),
+            key,
+            existing.get("fingerprint", ""),
+            existing.get("status", ""),
             existing.get("response"),
         )
 
@@ -356,4 +358,6 @@ class DynamoRepository:
         )
 
     def release_idempotency(self, key: str) -> None:
-        self._ddb.delete_item(TableName=self._table, Key=to_item({"PK": f"IDEM#{key}", "SK": "IDEM"}))
+        self._ddb.delete_item(
+            TableName=self._table, Key=to_item({"PK": f"IDEM#{key}", "SK": "IDEM"})
+        )

@@ -1,0 +1,163 @@
+"""One contract, two repositories: the in-memory fake and DynamoDB Local behave the same."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
+from tenure.domain.plans import Plan
+from tenure.domain.subscription import Subscription
+from tenure.fakes import InMemoryRepository
+from tenure.ports import Commit, Repository
+from tenure.store.dynamodb import DynamoRepository
+
+T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
+BASIC = Plan(id="basic", amount=1000, currency="USD", interval="month")
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def repo(request: pytest.FixtureRequest) -> Iterator[Repository]:
+    if request.param == "memory":
+        yield InMemoryRepository()
+        return
+    stack = request.getfixturevalue("local_stack")
+    stack.reset_table()
+    yield DynamoRepository(stack.dynamodb_client(), stack.env["TABLE_NAME"])
+
+
+def customer(customer_id: str = "alice", at: datetime = T0) -> Customer:
+    return Customer(id=customer_id, email=f"{customer_id}@example.com", created_at=at)
+
+
+def subscribed(repo: Repository, sub_id: str = "sub-1", at: datetime = T0) -> Subscription:
+    sub = Subscription.subscribe(sub_id, "alice", BASIC, at)
+    change = Commit()
+    change.add_subscription(sub)
+    repo.commit(change)
+    return sub
+
+
+def test_a_customer_reads_back_as_written(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()]))
+    stored = repo.get_customer("alice")
+    assert stored is not None
+    assert (stored.email, stored.created_at, stored.version) == ("alice@example.com", T0, 1)
+
+
+def test_an_unknown_id_reads_as_none(repo: Repository) -> None:
+    assert repo.get_customer("nobody") is None
+    assert repo.get_subscription("nothing") is None
+    assert repo.get_invoice("nothing") is None
+    assert repo.get_plan("nothing") is None
+
+
+def test_creating_the_same_customer_twice_is_refused_and_changes_nothing(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()]))
+    twin = Customer(id="alice", email="other@example.com", created_at=T0)
+    with pytest.raises(AlreadyExistsError):
+        repo.commit(Commit(customers=[twin]))
+    stored = repo.get_customer("alice")
+    assert stored is not None and stored.email == "alice@example.com"
+
+
+def test_a_stale_write_loses_and_the_whole_commit_is_rolled_back(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    subscribed(repo)
+    first, second = repo.get_subscription("sub-1"), repo.get_subscription("sub-1")
+    assert first is not None and second is not None
+    first.cancel(BASIC, T0 + timedelta(days=1), at_period_end=True, reason="too_expensive")
+    change = Commit()
+    change.add_subscription(first)
+    repo.commit(change)
+    second.cancel(BASIC, T0 + timedelta(days=2), at_period_end=False, reason="other")
+    stale = Commit(customers=[customer("bob")])
+    stale.add_subscription(second)
+    with pytest.raises(ConcurrencyError):
+        repo.commit(stale)
+    assert repo.get_customer("bob") is None  # nothing of the failed commit was written
+    stored = repo.get_subscription("sub-1")
+    assert stored is not None and stored.cancel_reason == "too_expensive"
+
+
+def test_subscriptions_of_a_customer_are_listed_in_creation_order(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    subscribed(repo, "sub-b", T0)
+    subscribed(repo, "sub-a", T0 + timedelta(hours=1))
+    assert [s.id for s in repo.list_subscriptions("alice")] == ["sub-b", "sub-a"]
+    assert repo.list_subscriptions("bob") == []
+
+
+def test_payment_methods_and_plans_are_listed(repo: Repository) -> None:
+    pro = Plan(id="pro", amount=2000, currency="USD", interval="month")
+    method = PaymentMethod("pm_card_visa", "alice", "sandbox", T0)
+    repo.commit(Commit(customers=[customer()], plans=[BASIC, pro], payment_methods=[method]))
+    assert [p.id for p in repo.list_plans()] == ["basic", "pro"]
+    assert repo.get_plan("pro") == pro
+    assert [m.id for m in repo.list_payment_methods("alice")] == ["pm_card_visa"]
+
+
+def test_due_work_is_found_only_once_it_is_due(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    sub = subscribed(repo)
+    sub_stored = repo.get_subscription(sub.id)
+    assert sub_stored is not None
+    sub_stored.activate(BASIC, T0)
+    change = Commit()
+    change.add_subscription(sub_stored)
+    repo.commit(change)
+    period_end = datetime(2026, 2, 28, 9, 0, tzinfo=UTC)
+    assert repo.due(period_end - timedelta(seconds=1)) == []
+    due = repo.due(period_end)
+    assert [(d.subscription_id, d.due_at, d.kind) for d in due] == [
+        ("sub-1", period_end, "renewal")
+    ]
+    assert repo.next_due_at() == period_end
+
+
+def test_a_canceled_subscription_leaves_the_due_index(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    subscribed(repo)
+    sub = repo.get_subscription("sub-1")
+    assert sub is not None
+    sub.cancel(BASIC, T0 + timedelta(days=1), at_period_end=False, reason=None)
+    change = Commit()
+    change.add_subscription(sub)
+    repo.commit(change)
+    assert repo.due(T0 + timedelta(days=400)) == []
+    assert repo.next_due_at() is None
+
+
+def test_events_and_ledger_entries_commit_with_the_change(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    sub = subscribed(repo)
+    stored = repo.get_subscription(sub.id)
+    assert stored is not None
+    stored.activate(BASIC, T0 + timedelta(minutes=1))
+    change = Commit()
+    change.add_subscription(stored)
+    repo.commit(change)
+    events = repo.events_between(T0, T0 + timedelta(days=1))
+    assert [e["type"] for e in events] == ["SubscriptionCreated", "SubscriptionActivated"]
+    ledger = repo.ledger_between(T0, T0 + timedelta(days=1))
+    assert [(e.before, e.after) for e in ledger] == [(0, 1000)]
+
+
+def test_an_idempotency_key_is_claimed_once(repo: Repository) -> None:
+    assert repo.claim_idempotency("k1", "fp", T0) is None
+    held = repo.claim_idempotency("k1", "fp", T0)
+    assert held is not None and held.status == "in_progress"
+    repo.complete_idempotency("k1", {"status": 201, "body": "{}"}, T0)
+    done = repo.claim_idempotency("k1", "fp", T0)
+    assert (
+        done is not None
+        and done.status == "done"
+        and done.response
+        == {
+            "status": 201,
+            "body": "{}",
+        }
+    )
+    repo.release_idempotency("k1")
+    assert repo.claim_idempotency("k1", "fp2", T0) is None

@@ -1,0 +1,29 @@
+"""Fixtures for the HTTP API tests (the harness itself is in api_harness.py)."""
+
+from collections.abc import Iterator
+from types import ModuleType
+
+import pytest
+from api_harness import START, TOKEN, Api, load_api
+
+from tenure import bootstrap
+from tenure.fakes import FixedClock, InMemoryRepository
+from tenure.services.context import Services
+from tenure.settings import get_settings
+
+
+@pytest.fixture(scope="session")
+def api_module() -> ModuleType:
+    return load_api()
+
+
+@pytest.fixture
+def api(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    monkeypatch.setenv("TENURE_API_TOKEN", TOKEN)
+    monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
+    monkeypatch.delenv("TENURE_MAX_BODY_BYTES", raising=False)
+    get_settings.cache_clear()
+    repo, clock = InMemoryRepository(), FixedClock(START)
+    bootstrap.install(Services(repo, clock))
+    yield Api(api_module, repo, clock)
+    bootstrap.reset()

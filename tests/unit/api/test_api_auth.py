@@ -1,0 +1,118 @@
+"""The bearer token guards every route but /healthz and /openapi.json, and is checked first."""
+
+import json
+
+import pytest
+from api_harness import Api
+
+from tenure.settings import get_settings
+
+PROTECTED = [
+    ("GET", "/v1/customers"),
+    ("POST", "/v1/customers"),
+    ("GET", "/v1/customers/alice"),
+    ("POST", "/v1/customers/alice/payment-methods"),
+    ("GET", "/v1/customers/alice/subscriptions"),
+    ("GET", "/v1/plans"),
+    ("POST", "/v1/plans"),
+    ("POST", "/v1/subscriptions"),
+    ("GET", "/v1/subscriptions/sub-1"),
+    ("POST", "/v1/subscriptions/sub-1/cancel"),
+    ("POST", "/v1/subscriptions/sub-1/pause"),
+    ("POST", "/v1/subscriptions/sub-1/resume"),
+    ("POST", "/v1/subscriptions/sub-1/change-plan"),
+    ("GET", "/v1/subscriptions/sub-1/invoices"),
+    ("GET", "/v1/invoices/in_1"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+def test_every_v1_route_refuses_a_request_without_a_token(api: Api, method: str, path: str) -> None:
+    reply = api.call(method, path, {} if method == "POST" else None, token=None)
+
+    assert reply.status == 401
+    assert reply.json["error"] == "unauthorized"
+    assert reply.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Bearer wrong-token", "Bearer ", "Basic dGVzdC10b2tlbg==", "test-token", "Bearer test-token2"],
+)
+def test_a_wrong_token_or_scheme_is_refused(api: Api, authorization: str) -> None:
+    reply = api.get("/v1/plans", token=None, headers={"Authorization": authorization})
+
+    assert reply.status == 401
+
+
+def test_the_scheme_name_is_case_insensitive(api: Api) -> None:
+    reply = api.get("/v1/plans", token=None, headers={"Authorization": "bearer test-token"})
+
+    assert reply.status == 200
+
+
+def test_no_configured_token_means_every_request_is_refused(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TENURE_API_TOKEN", "")
+    get_settings.cache_clear()
+
+    assert api.get("/v1/plans", token="").status == 401
+    assert api.get("/v1/plans", headers={"Authorization": "Bearer"}, token=None).status == 401
+    assert api.get("/healthz", token=None).status == 200
+
+
+def test_healthz_and_the_openapi_document_need_no_token(api: Api) -> None:
+    assert api.get("/healthz", token=None).status == 200
+    assert api.get("/openapi.json", token=None).status == 200
+
+
+def test_an_unauthenticated_request_learns_nothing_about_its_body(api: Api) -> None:
+    before = api.state()
+
+    invalid = api.post("/v1/plans", {"id": "x", "amount": "ten"}, token=None)
+    malformed = api.post("/v1/plans", "{not json", token=None)
+    oversized = api.post("/v1/plans", {"name": "x" * 300_000}, token=None)
+    bad_query = api.get("/v1/customers", query={"limit": "many"}, token=None)
+
+    assert [r.status for r in (invalid, malformed, oversized, bad_query)] == [401] * 4
+    assert api.state() == before
+
+
+def test_an_unknown_route_is_401_without_a_token_and_404_with_one(api: Api) -> None:
+    assert api.get("/v1/nothing-here", token=None).status == 401
+
+    reply = api.get("/v1/nothing-here")
+
+    assert reply.status == 404
+    assert reply.json == {"error": "not_found", "message": "no route for GET /v1/nothing-here"}
+
+
+def test_the_openapi_document_lists_every_route_with_bearer_security(api: Api) -> None:
+    document = api.get("/openapi.json", token=None).json
+
+    operations = {
+        (method.upper(), path): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+    expected = {
+        (method, path.replace("alice", "{customer_id}").replace("sub-1", "{subscription_id}"))
+        for method, path in PROTECTED
+    }
+    expected = {(m, p.replace("in_1", "{invoice_id}")) for m, p in expected}
+    assert set(operations) == expected | {("GET", "/healthz")}
+    for key in expected:
+        assert operations[key]["security"] == [{"bearerAuth": []}], key
+    assert "security" not in operations[("GET", "/healthz")]
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    body = operations[("POST", "/v1/plans")]["requestBody"]["content"]["application/json"]
+    plan_schema = document["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert {"amount", "currency", "interval"} <= set(plan_schema["required"])
+
+
+def test_the_openapi_document_is_valid_json_served_as_json(api: Api) -> None:
+    reply = api.get("/openapi.json", token=None)
+
+    assert reply.headers["Content-Type"] == "application/json"
+    assert json.loads(reply.text)["info"]["title"] == "Tenure API"
