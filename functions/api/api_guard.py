@@ -1,10 +1,10 @@
 """Checks made on every request before its fields are looked at: bearer token, body size, JSON.
 
 Powertools validates the request (422) before any middleware runs, so these checks are reached
-from three places, all with the same order (token, then size, then JSON syntax):
-the JSON body decoder (so nothing over the limit or unauthenticated is ever parsed), the 422
-handler (so a caller without a token learns nothing about the body) and the first middleware
-(routes without a body model).
+from three places, always in the same order (token, then size, then JSON syntax): the JSON body
+decoder (so nothing unauthenticated or over the limit is ever parsed), the handlers of what
+validation found (so a caller without a token learns nothing about its body) and the first
+middleware (routes without a body model).
 """
 
 import hmac
@@ -42,7 +42,9 @@ def unauthorized() -> Rejection:
 
 
 def malformed_json(reason: str) -> Rejection:
-    return Rejection(400, {"error": "malformed_json", "message": f"request body is not JSON: {reason}"})
+    return Rejection(
+        400, {"error": "malformed_json", "message": f"request body is not JSON: {reason}"}
+    )
 
 
 def is_open(event: BaseProxyEvent) -> bool:
@@ -91,7 +93,9 @@ def parse_json(text: str) -> Any:
     except json.JSONDecodeError as exc:
         raise malformed_json(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except (ValueError, RecursionError) as exc:
-        raise malformed_json(type(exc).__name__ if isinstance(exc, RecursionError) else str(exc)) from None
+        raise malformed_json(
+            type(exc).__name__ if isinstance(exc, RecursionError) else str(exc)
+        ) from None
 
 
 def _reject_constant(name: str) -> Any:

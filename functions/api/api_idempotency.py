@@ -1,4 +1,4 @@
-"""The Idempotency-Key header on POSTs: a retried request gets the first answer, not a second effect.
+"""Idempotency-Key on POSTs: a retried request gets the first answer, never a second effect.
 
 A key is claimed before the handler runs. When the handler succeeds (2xx) its status and body are
 stored under the key and replayed to any later request with the same key and the same body. When
@@ -11,18 +11,18 @@ import hashlib
 import json
 from typing import Any
 
+from api_guard import Rejection, raw_body
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
-from api_guard import Rejection, raw_body
 from tenure import bootstrap
 
 HEADER = "Idempotency-Key"
 _MAX_KEY_LENGTH = 255
 
-logger = Logger(child=True)
+logger = Logger(service="tenure-api", child=True)  # logs through app.py's logger
 
 
 def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:

@@ -3,9 +3,6 @@
 import secrets
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-
 from api_guard import BEARER
 from api_schemas import (
     PATH_ID_PATTERN,
@@ -22,6 +19,9 @@ from api_schemas import (
     invoice_out,
     subscription_out,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
 from tenure import bootstrap
 from tenure.services import catalog, subscriptions
 

@@ -3,9 +3,6 @@
 import secrets
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-
 from api_guard import BEARER
 from api_schemas import (
     PATH_ID_PATTERN,
@@ -18,6 +15,9 @@ from api_schemas import (
     customer_out,
     payment_method_out,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
 from tenure import bootstrap
 from tenure.domain.plans import Plan
 from tenure.services import catalog
@@ -44,7 +44,7 @@ def create_customer(body: CustomerCreate) -> CustomerOut:
 @router.get("/v1/customers", security=BEARER, tags=["customers"])
 def list_customers(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    starting_after: Annotated[str | None, Query(max_length=300)] = None,
+    starting_after: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
 ) -> CustomerPage:
     customers, cursor = bootstrap.services().repo.list_customers(limit, starting_after)
     return {

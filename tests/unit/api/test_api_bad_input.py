@@ -278,6 +278,12 @@ def test_a_bad_page_size_is_a_422_on_the_query(world: Api, limit: str) -> None:
     assert (reply.status, locs(reply)) == (422, [["query", "limit"]])
 
 
+def test_an_empty_cursor_is_a_422_on_the_query(world: Api) -> None:
+    reply = refused(world, "GET", "/v1/customers", query={"starting_after": ""})
+
+    assert (reply.status, locs(reply)) == (422, [["query", "starting_after"]])
+
+
 def test_a_body_over_256_kb_is_a_413_even_when_its_fields_are_also_wrong(world: Api) -> None:
     huge = {"email": "b@example.com", "name": "x" * (256 * 1024)}
 

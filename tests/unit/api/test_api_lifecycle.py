@@ -1,4 +1,4 @@
-"""Subscription commands over HTTP: proration, and illegal transitions answered 409 with the reason."""
+"""Subscription commands over HTTP: proration, and illegal transitions (409 with the reason)."""
 
 from datetime import UTC, datetime
 

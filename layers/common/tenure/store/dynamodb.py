@@ -41,6 +41,7 @@ class DynamoRepository:
     def __init__(self, client: Any, table_name: str) -> None:
         self._ddb = client
         self._table = table_name
+        self._plans: dict[str, Plan] = {}
 
     # -- reads ------------------------------------------------------------------------------
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
@@ -74,11 +75,16 @@ class DynamoRepository:
     def list_customers(
         self, limit: int, after: str | None = None
     ) -> tuple[list[Customer], str | None]:
+        values = {":pk": "CUSTOMERS"}
+        condition = "GSI1PK = :pk"
+        if after:  # DynamoDB refuses an empty key value, so the first page has no bound
+            condition += " AND GSI1SK > :after"
+            values[":after"] = after
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": "GSI1",
-            "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK > :after",
-            "ExpressionAttributeValues": to_item({":pk": "CUSTOMERS", ":after": after or ""}),
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": to_item(values),
             "Limit": limit,
         }
         page = self._ddb.query(**kwargs)
@@ -97,8 +103,14 @@ class DynamoRepository:
         return [codec.payment_method_from_attrs(i) for i in items]
 
     def get_plan(self, plan_id: str) -> Plan | None:
+        # Plans are immutable once created, so a warm function may keep what it has read.
+        if plan_id in self._plans:
+            return self._plans[plan_id]
         item = self._get(f"PLAN#{plan_id}", "PLAN")
-        return codec.plan_from_attrs(item) if item else None
+        if item is None:
+            return None
+        plan = self._plans[plan_id] = codec.plan_from_attrs(item)
+        return plan
 
     def list_plans(self) -> list[Plan]:
         return [codec.plan_from_attrs(i) for i in self._gsi1("PLANS", "PLAN#")]
