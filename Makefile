@@ -2,7 +2,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON312 := $(shell command -v python3.12 2>/dev/null || PYENV_VERSION=3.12.1 pyenv which python 2>/dev/null)
+# A real Python 3.12: one on PATH, else the newest 3.12 that pyenv has (shims resolved).
+PYTHON312 := $(shell python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null || \
+	PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.12(\.|$$)' | tail -1) \
+	pyenv which python 2>/dev/null)
 VENV := .venv
 PY := $(VENV)/bin/python
 TOOLS := .venv-tools

@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
 from tenure.domain.plans import Plan
-from tenure.services import catalog
+from tenure.services import catalog, payments
 from tenure.settings import get_settings
 
 router = APIGatewayHttpRouter()
@@ -66,7 +66,7 @@ def get_customer(customer_id: CustomerId) -> CustomerOut:
     tags=["customers"],
 )
 def attach_payment_method(customer_id: CustomerId, body: PaymentMethodAttach) -> PaymentMethodOut:
-    method = catalog.attach_payment_method(
+    method = payments.update_payment_method(
         bootstrap.services(),
         customer_id,
         body.payment_method,

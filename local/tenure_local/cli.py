@@ -62,7 +62,7 @@ def simulate(
         err.print(
             "  raw local DynamoDB in this run: "
             f"{raw.get('conditional_puts_per_s', 0):.0f} conditional puts/s, "
-            f"{raw.get('transactions_per_s', 0):.0f} three-item transactions/s"
+            f"{raw.get('transact_writes_per_s', 0):.0f} three-item transactions/s"
         )
     if result.rejected:
         err.print(f"[yellow]{len(result.rejected)} action(s) refused by the API[/yellow]:")

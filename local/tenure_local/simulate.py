@@ -1,10 +1,12 @@
 """Replays a scenario on a simulated clock through the real handlers and the local stack."""
 
 import json
+import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import boto3
 from tenure import bootstrap
 from tenure.domain.timeutil import iso, utc
 from tenure.fakes import FixedClock
-from tenure.payments.sandbox import payment_method_for
+from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.ports import Repository
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
@@ -32,6 +34,7 @@ from tenure_local.scenario import (
 from tenure_local.stack import LocalStack
 from tenure_local.state import build_state, write_report
 
+QUIET_ENV = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedule runs
 
 
@@ -41,21 +44,20 @@ class AwsTimer:
 
     seconds: float = 0.0
     calls: int = 0
-    _started: dict[int, float] = field(default_factory=dict)
 
     def attach(self, client: Any) -> Any:
-        client.meta.events.register("before-call.*.*", self._before)
-        client.meta.events.register("after-call.*.*", self._after)
+        call = client._make_api_call
+
+        def timed(operation: str, params: dict[str, Any]) -> Any:
+            started = time.perf_counter()
+            try:
+                return call(operation, params)
+            finally:
+                self.seconds += time.perf_counter() - started
+                self.calls += 1
+
+        client._make_api_call = timed
         return client
-
-    def _before(self, context: dict[str, Any], **_: Any) -> None:
-        context["tenure_started"] = time.perf_counter()
-
-    def _after(self, context: dict[str, Any], **_: Any) -> None:
-        started = context.get("tenure_started")
-        if started is not None:
-            self.seconds += time.perf_counter() - started
-            self.calls += 1
 
 
 @dataclass
@@ -102,12 +104,21 @@ class Simulator:
     # -- running ----------------------------------------------------------------------------
     def run(self) -> SimulationResult:
         began = time.perf_counter()
-        with LocalStack() as stack:
+        saved = {key: os.environ.get(key) for key in QUIET_ENV}
+        with LocalStack() as stack, warnings.catch_warnings():
             stack.apply_env()
+            # The handlers' JSON logs and EMF lines are for CloudWatch; keep the terminal quiet.
+            os.environ.update(QUIET_ENV)
+            warnings.filterwarnings("ignore", message="No application metrics to publish")
             try:
                 result = self._run_on(stack, began)
             finally:
                 bootstrap.reset()
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
         return result
 
     def _run_on(self, stack: LocalStack, began: float) -> SimulationResult:
@@ -119,7 +130,7 @@ class Simulator:
         self._sqs = boto3.client("sqs")
         repo = DynamoRepository(ddb, env["TABLE_NAME"])
         self.repo = repo
-        bootstrap.install(Services(repo=repo, clock=self.clock))
+        bootstrap.install(Services(repo=repo, clock=self.clock, gateway=SandboxGateway()))
         sim_began = time.perf_counter()
         self._setup()
         self._loop()

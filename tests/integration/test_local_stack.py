@@ -232,7 +232,7 @@ def test_without_java_dynamodb_falls_back_to_moto_with_a_warning(
         stack.start()
     try:
         stack.apply_env()
-        ddb = boto3.client("dynamodb")
+        ddb: Any = boto3.client("dynamodb")
         ddb.put_item(**put_request(stack.table_name, "CUSTOMER#bob"))
         with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
             ddb.put_item(**put_request(stack.table_name, "CUSTOMER#bob"))

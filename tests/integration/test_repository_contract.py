@@ -67,7 +67,7 @@ def test_a_stale_write_loses_and_the_whole_commit_is_rolled_back(repo: Repositor
     subscribed(repo)
     first, second = repo.get_subscription("sub-1"), repo.get_subscription("sub-1")
     assert first is not None and second is not None
-    first.cancel(BASIC, T0 + timedelta(days=1), at_period_end=True, reason="too_expensive")
+    first.cancel(BASIC, T0 + timedelta(days=1), at_period_end=False, reason="too_expensive")
     change = Commit()
     change.add_subscription(first)
     repo.commit(change)

@@ -599,3 +599,17 @@ def test_the_ledger_deltas_of_a_lifecycle_add_up_to_its_final_monthly_value() ->
         (0, 2000),  # resumed
         (2000, 0),  # canceled at period end
     ]
+
+
+def test_a_first_payment_after_the_first_period_ended_starts_service_when_paid() -> None:
+    sub = Subscription.subscribe("sub-late", "alice", BASIC, APR_1)
+    paid_at = at(2026, 6, 10)
+    sub.activate(BASIC, paid_at)
+    assert sub.status is S.ACTIVE
+    assert (sub.current_period_start, sub.current_period_end) == (paid_at, at(2026, 7, 10))
+
+
+def test_a_first_payment_inside_the_first_period_keeps_the_original_period() -> None:
+    sub = Subscription.subscribe("sub-ontime", "alice", BASIC, APR_1)
+    sub.activate(BASIC, at(2026, 4, 3))
+    assert (sub.current_period_start, sub.current_period_end) == (APR_1, MAY_1)

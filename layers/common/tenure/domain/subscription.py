@@ -158,6 +158,10 @@ class Subscription:
         self._require("activate")
         if self.status is S.ACTIVE:
             return
+        if self.status is S.INCOMPLETE and utc(now) >= self.current_period_end:
+            # The first payment came after the first period had passed: service starts now,
+            # rather than billing for periods the customer never had.
+            self._restart_periods(plan, utc(now), first_cycle=0)
         self.status = S.ACTIVE
         self._record(EventType.SUBSCRIPTION_ACTIVATED, now)
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_ACTIVATED)

@@ -1,13 +1,14 @@
 """Collecting invoices: claim an attempt, move money through the gateway, settle in one commit."""
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
+from tenure.domain.customers import PaymentMethod
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.money import Money
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.payments.gateway import PaymentResult
 from tenure.ports import Commit
-from tenure.services.catalog import get_plan
+from tenure.services.catalog import attach_payment_method, get_plan
 from tenure.services.context import Services
 
 
@@ -118,3 +119,14 @@ def _settle(svc: Services, invoice: Invoice, charge: Charge, result: PaymentResu
             sub.mark_past_due(plan, now)
             change.add_subscription(sub)
     svc.repo.commit(change)
+
+
+def update_payment_method(
+    svc: Services, customer_id: str, payment_method_id: str, provider: str, make_default: bool
+) -> PaymentMethod:
+    """Attach a payment method; when it becomes the default, retry what is owed at once."""
+    method = attach_payment_method(svc, customer_id, payment_method_id, provider, make_default)
+    customer = svc.repo.get_customer(customer_id)
+    if customer is not None and customer.default_payment_method == payment_method_id:
+        collect_open_invoices(svc, customer_id)
+    return method
