@@ -63,6 +63,12 @@ def schedule_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
 def _work_one(record: SQSRecord) -> None:
     body = json.loads(record.body)
     outcome = subscriptions.process_due(bootstrap.services(), body["subscription_id"])
+    # Counted whether or not there was still work: a duplicate message is a normal event.
+    metrics.add_metric(
+        name="DueWorkDone" if outcome is not None else "DueWorkAlreadyDone",
+        unit=MetricUnit.Count,
+        value=1,
+    )
     if outcome is not None:
         logger.info(
             "due work done",

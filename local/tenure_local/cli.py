@@ -154,3 +154,7 @@ def bench() -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

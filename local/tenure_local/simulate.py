@@ -84,7 +84,9 @@ class Simulator:
         seed: int = 0,
         on_progress: Callable[[float, str], None] | None = None,
         measure_raw_speed: bool = True,
+        stack: LocalStack | None = None,
     ) -> None:
+        self.stack = stack  # a running stack to reuse (its table is emptied first)
         self.scenario = scenario
         self.out = out
         self.seed = seed
@@ -105,7 +107,14 @@ class Simulator:
     def run(self) -> SimulationResult:
         began = time.perf_counter()
         saved = {key: os.environ.get(key) for key in QUIET_ENV}
-        with LocalStack() as stack, warnings.catch_warnings():
+        owned = self.stack is None
+        stack = self.stack or LocalStack()
+        if owned:
+            stack.start()
+        else:
+            stack.reset_table()
+            self._purge_queue(stack)
+        with warnings.catch_warnings():
             stack.apply_env()
             # The handlers' JSON logs and EMF lines are for CloudWatch; keep the terminal quiet.
             os.environ.update(QUIET_ENV)
@@ -119,7 +128,21 @@ class Simulator:
                         os.environ.pop(key, None)
                     else:
                         os.environ[key] = value
+                if owned:
+                    stack.stop()
         return result
+
+    @staticmethod
+    def _purge_queue(stack: LocalStack) -> None:
+        # PurgeQueue is rate-limited (once a minute); receiving and deleting is not.
+        sqs, url = stack.client("sqs"), stack.env["RENEWAL_QUEUE_URL"]
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)
+                ],
+            )
 
     def _run_on(self, stack: LocalStack, began: float) -> SimulationResult:
         env = stack.env
