@@ -72,7 +72,7 @@ bench: $(PY)
 	$(VENV)/bin/tenure bench
 
 build: tools
-	$(TOOLS)/bin/sam build --template template.yaml
+	PATH="$(dir $(PYTHON312)):$$PATH" $(TOOLS)/bin/sam build --template template.yaml
 
 deploy: build
 	$(TOOLS)/bin/sam deploy --guided

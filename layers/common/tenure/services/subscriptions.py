@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
+from tenure.domain.errors import NotFoundError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.ids import invoice_id
 from tenure.domain.invoices import (
@@ -50,8 +50,7 @@ def get_invoice(svc: Services, invoice_id_: str) -> Invoice:
 def subscribe(svc: Services, subscription_id: str, customer_id: str, plan_id: str) -> Outcome:
     get_customer(svc, customer_id)
     plan = get_plan(svc, plan_id)
-    if svc.repo.get_subscription(subscription_id) is not None:
-        raise AlreadyExistsError("subscription", subscription_id)
+    # A taken id needs no read: the commit's must-not-exist condition refuses it.
     now = svc.clock.now()
     sub = Subscription.subscribe(subscription_id, customer_id, plan, now)
     invoice = None

@@ -280,6 +280,7 @@ class DynamoRepository:
             raise
         for entity in versioned:
             entity.version += 1
+        self._plans.update((plan.id, plan) for plan in change.plans)
 
     def _versioned_put(self, attrs: dict[str, Any], version: int, entity: str) -> dict[str, Any]:
         attrs = attrs | {"entity": entity, "version": version + 1}
