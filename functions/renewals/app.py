@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tenure import bootstrap
 from tenure.domain.timeutil import iso, parse_iso
-from tenure.services import subscriptions
+from tenure.services import payments, subscriptions
 from tenure.services.due import due_work
 
 logger = Logger()
@@ -46,7 +46,7 @@ def schedule_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
             {
                 "Id": str(n),
                 "MessageBody": json.dumps(
-                    {"subscription_id": d.subscription_id, "due_at": iso(d.due_at), "kind": d.kind}
+                    {"id": d.entity_id, "due_at": iso(d.due_at), "kind": d.kind}
                 ),
             }
             for n, d in enumerate(batch)
@@ -60,9 +60,44 @@ def schedule_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
     return {"queued": len(items), "now": iso(now)}
 
 
+class InvalidDueMessageError(ValueError):
+    """Not a due-work message: fail it so SQS moves it to the DLQ after its receives."""
+
+
+def _parse(record: SQSRecord) -> tuple[str, str]:
+    try:
+        body = json.loads(record.body)
+        kind, entity_id = body["kind"], body.get("id") or body["subscription_id"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidDueMessageError(f"message {record.message_id} is not due work") from exc
+    if kind not in HANDLERS or not isinstance(entity_id, str):
+        raise InvalidDueMessageError(f"message {record.message_id}: unknown kind {kind!r}")
+    return kind, entity_id
+
+
+def _reconcile(svc: Any, due_id: str) -> object:
+    invoice_id, _, attempt = due_id.rpartition(":")
+    return payments.reconcile_charge(svc, invoice_id, int(attempt))
+
+
+HANDLERS: dict[str, Any] = {
+    "renewal": subscriptions.process_due,
+    "pause_end": subscriptions.process_due,
+    "expire": subscriptions.process_due,
+    "retry": payments.retry_invoice,
+    "dunning_end": payments.retry_invoice,
+    "reconcile": _reconcile,
+}
+
+
 def _work_one(record: SQSRecord) -> None:
-    body = json.loads(record.body)
-    outcome = subscriptions.process_due(bootstrap.services(), body["subscription_id"])
+    try:
+        kind, entity_id = _parse(record)
+    except InvalidDueMessageError:
+        logger.warning("invalid due-work message", extra={"message_id": record.message_id})
+        metrics.add_metric(name="InvalidDueMessages", unit=MetricUnit.Count, value=1)
+        raise
+    outcome = HANDLERS[kind](bootstrap.services(), entity_id)
     # Counted whether or not there was still work: a duplicate message is a normal event.
     metrics.add_metric(
         name="DueWorkDone" if outcome is not None else "DueWorkAlreadyDone",
@@ -72,7 +107,7 @@ def _work_one(record: SQSRecord) -> None:
     if outcome is not None:
         logger.info(
             "due work done",
-            extra={"subscription_id": body["subscription_id"], "kind": body.get("kind")},
+            extra={"id": entity_id, "kind": kind},
         )
 
 

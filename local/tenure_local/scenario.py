@@ -1,6 +1,8 @@
 """The scenario file: plans, customers and timed actions, validated before anything runs."""
 
+import itertools
 import json
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,6 +19,7 @@ from pydantic import (
 )
 
 from tenure.domain.customers import SUPPORTED_LOCALES, validate_timezone
+from tenure.domain.dunning import DunningPolicy
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.plans import Plan
@@ -120,9 +123,33 @@ Action = Annotated[
 _action_adapter: TypeAdapter[Any] = TypeAdapter(Action)
 
 
+class ScenarioDunning(_Strict):
+    """Overrides of the dunning policy for this run (see docs/dunning.md)."""
+
+    retry_days: list[Annotated[float, Field(gt=0, le=365)]] = Field(
+        default_factory=lambda: [3, 7, 14], min_length=1, max_length=20
+    )
+    final_action: Literal["unpaid", "canceled"] = "unpaid"
+    cancel_trial_without_payment_method: bool = False
+
+    @field_validator("retry_days")
+    @classmethod
+    def _growing(cls, days: list[float]) -> list[float]:
+        if any(b <= a for a, b in itertools.pairwise(days)):
+            raise ValueError("retry days must grow")
+        return days
+
+    def policy(self) -> DunningPolicy:
+        base = DunningPolicy.from_days(self.retry_days, self.final_action)
+        return replace(
+            base, cancel_trial_without_payment_method=self.cancel_trial_without_payment_method
+        )
+
+
 class Scenario(_Strict):
     start: AwareDatetime
     until: AwareDatetime
+    dunning: ScenarioDunning | None = None
     plans: list[Plan] = Field(default_factory=list)
     customers: list[ScenarioCustomer] = Field(default_factory=list)
     actions: list[Any] = Field(default_factory=list)

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 
 from tenure import bootstrap
+from tenure.domain.dunning import DunningPolicy
 from tenure.domain.timeutil import iso, utc
 from tenure.fakes import FixedClock
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
@@ -153,7 +154,9 @@ class Simulator:
         self._sqs = boto3.client("sqs")
         repo = DynamoRepository(ddb, env["TABLE_NAME"])
         self.repo = repo
-        bootstrap.install(Services(repo=repo, clock=self.clock, gateway=SandboxGateway()))
+        policy = self.scenario.dunning.policy() if self.scenario.dunning else DunningPolicy()
+        gateway = SandboxGateway(clock=lambda: int(self.clock.now().timestamp()))
+        bootstrap.install(Services(repo=repo, clock=self.clock, gateway=gateway, policy=policy))
         sim_began = time.perf_counter()
         self._setup()
         self._loop()

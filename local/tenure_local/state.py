@@ -62,6 +62,8 @@ def invoice_view(i: Invoice) -> dict[str, Any]:
         ],
         "created_at": iso(i.created_at),
         "paid_at": iso(i.paid_at),
+        "attempts": i.attempts,
+        "next_attempt_at": iso(i.next_attempt_at),
     }
 
 
@@ -78,6 +80,7 @@ def charge_view(c: Charge) -> dict[str, Any]:
         "outcome": str(c.outcome),
         "decline_code": c.decline_code,
         "at": iso(c.at),
+        "calls": c.calls,
     }
 
 

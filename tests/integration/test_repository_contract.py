@@ -110,9 +110,7 @@ def test_due_work_is_found_only_once_it_is_due(repo: Repository) -> None:
     period_end = datetime(2026, 2, 28, 9, 0, tzinfo=UTC)
     assert repo.due(period_end - timedelta(seconds=1)) == []
     due = repo.due(period_end)
-    assert [(d.subscription_id, d.due_at, d.kind) for d in due] == [
-        ("sub-1", period_end, "renewal")
-    ]
+    assert [(d.entity_id, d.due_at, d.kind) for d in due] == [("sub-1", period_end, "renewal")]
     assert repo.next_due_at() == period_end
 
 

@@ -129,7 +129,7 @@ def test_a_declined_card_leaves_the_invoice_open_until_a_new_card_pays_it(
                 "id": "sub-dan",
             },
             {
-                "at": "2026-04-10T00:00:00Z",
+                "at": "2026-04-01T10:00:00Z",
                 "do": "update_card",
                 "customer": "dan",
                 "card": "4242424242424242",
@@ -141,9 +141,42 @@ def test_a_declined_card_leaves_the_invoice_open_until_a_new_card_pays_it(
     outcomes = [(c["outcome"], c["decline_code"], c["at"]) for c in state["charges"]]
     assert outcomes == [
         ("declined", "insufficient_funds", "2026-04-01T00:00:00Z"),
-        ("succeeded", None, "2026-04-10T00:00:00Z"),
+        ("succeeded", None, "2026-04-01T10:00:00Z"),
     ]
     assert state["subscriptions"][0]["status"] == "active"
+
+
+def test_a_first_payment_that_never_comes_expires_the_subscription_after_23_hours(
+    local_stack: LocalStack, tmp_path: Path
+) -> None:
+    raw = scenario(
+        customers=[{"id": "dan", "email": "dan@example.com", "card": "4000000000000002"}],
+        actions=[
+            {
+                "at": "2026-04-01T00:00:00Z",
+                "do": "subscribe",
+                "customer": "dan",
+                "plan": "basic",
+                "id": "sub-dan",
+            },
+            {
+                "at": "2026-04-10T00:00:00Z",
+                "do": "update_card",
+                "customer": "dan",
+                "card": "4242424242424242",
+            },
+        ],
+        until="2026-04-20T00:00:00Z",
+    )
+    state = run(local_stack, raw, tmp_path / "out")
+    sub = state["subscriptions"][0]
+    assert (sub["status"], sub["cancel_reason"], sub["canceled_at"]) == (
+        "canceled",
+        "incomplete_expired",
+        "2026-04-01T23:00:00Z",
+    )
+    assert [i["status"] for i in state["invoices"]] == ["void"]
+    assert [c["outcome"] for c in state["charges"]] == ["declined"]  # never charged again
 
 
 def test_cancel_at_period_end_then_pause_and_resume_shape_the_final_state(

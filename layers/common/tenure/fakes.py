@@ -88,18 +88,30 @@ class InMemoryRepository:
         found = [c for c in self.charges.values() if c.invoice_id == invoice_id]
         return copy.deepcopy(sorted(found, key=lambda c: c.attempt))
 
-    def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
+    def _all_due(self) -> list[DueItem]:
         items = []
         for sub in self.subscriptions.values():
-            due = sub.next_due()
-            if due is not None and due[0] <= now:
+            if (due := sub.next_due()) is not None:
                 items.append(DueItem(sub.id, due[0], str(due[1])))
-        items.sort(key=lambda d: (d.due_at, d.subscription_id))
-        return items[:limit]
+        for invoice in self.invoices.values():
+            if (due := invoice.next_due()) is not None:
+                items.append(DueItem(invoice.id, due[0], due[1]))
+        for charge in self.charges.values():
+            if (due := charge.next_due()) is not None:
+                items.append(DueItem(charge.due_id, due[0], due[1]))
+        return sorted(items, key=lambda d: (d.due_at, d.entity_id))
+
+    def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
+        return [d for d in self._all_due() if d.due_at <= now][:limit]
 
     def next_due_at(self) -> datetime | None:
-        moments = [d[0] for s in self.subscriptions.values() if (d := s.next_due()) is not None]
-        return min(moments, default=None)
+        return min((d.due_at for d in self._all_due()), default=None)
+
+    def get_charge(self, invoice_id: str, attempt: int) -> Charge | None:
+        for charge in self.charges.values():
+            if (charge.invoice_id, charge.attempt) == (invoice_id, attempt):
+                return copy.deepcopy(charge)
+        return None
 
     def events_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         return [e for e in self.events if start <= _at(e["occurred_at"]) < end]

@@ -84,7 +84,7 @@ def in_status(status: SubscriptionStatus) -> Subscription:
     elif status in (S.PAST_DUE, S.UNPAID):
         sub.mark_past_due(BASIC, STARTED)
     if status is S.UNPAID:
-        sub.status = S.UNPAID  # no command leads here yet: dunning (a later issue) will
+        sub.mark_unpaid(BASIC, STARTED, declines=["insufficient_funds"])
     assert sub.status is status
     return sub
 
@@ -100,6 +100,9 @@ COMMANDS: dict[str, Callable[[Subscription], object]] = {
     "change_plan": lambda sub: sub.change_plan(BASIC, PRO, COMMAND_AT),
     "activate": lambda sub: sub.activate(BASIC, COMMAND_AT),
     "mark_past_due": lambda sub: sub.mark_past_due(BASIC, COMMAND_AT),
+    "mark_unpaid": lambda sub: sub.mark_unpaid(BASIC, COMMAND_AT, declines=[]),
+    "cancel_for_nonpayment": lambda sub: sub.cancel_for_nonpayment(BASIC, COMMAND_AT, []),
+    "expire": lambda sub: sub.expire(BASIC, COMMAND_AT),
 }
 
 # The documented outcome of each legal command: from-state -> to-state.
@@ -117,6 +120,14 @@ DOCUMENTED: dict[str, dict[SubscriptionStatus, SubscriptionStatus]] = {
         S.ACTIVE: S.ACTIVE,
     },
     "mark_past_due": {S.ACTIVE: S.PAST_DUE, S.PAST_DUE: S.PAST_DUE},
+    "mark_unpaid": {S.PAST_DUE: S.UNPAID, S.UNPAID: S.UNPAID},
+    "cancel_for_nonpayment": {
+        S.PAST_DUE: S.CANCELED,
+        S.UNPAID: S.CANCELED,
+        S.TRIALING: S.CANCELED,
+        S.ACTIVE: S.CANCELED,
+    },
+    "expire": {S.INCOMPLETE: S.CANCELED},
 }
 
 

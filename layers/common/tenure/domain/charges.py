@@ -60,7 +60,18 @@ class Charge:
     outcome: ChargeOutcome = ChargeOutcome.UNKNOWN
     decline_code: str | None = None
     payment_id: str | None = None
+    lease_until: datetime | None = None  # past this, a `charging` attempt is reconciled
+    calls: int = 0  # gateway calls made for this attempt
     version: int = 0
+
+    @property
+    def due_id(self) -> str:
+        return f"{self.invoice_id}:{self.attempt}"
+
+    def next_due(self) -> tuple[datetime, str] | None:
+        if self.status is ChargeStatus.CHARGING and self.lease_until is not None:
+            return self.lease_until, "reconcile"
+        return None
 
     @property
     def idempotency_key(self) -> str:

@@ -55,6 +55,26 @@ class Invoice:
     version: int = 0
     attempts: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
+    failures: int = 0  # failed payment attempts (declines), for the dunning schedule
+    first_failed_at: datetime | None = None
+    next_attempt_at: datetime | None = None  # the next scheduled retry (soft declines)
+    dunning_ends_at: datetime | None = None  # when waiting for a new card ends (hard declines)
+
+    def next_due(self) -> tuple[datetime, str] | None:
+        if self.status is not InvoiceStatus.OPEN:
+            return None
+        if self.next_attempt_at is not None:
+            return self.next_attempt_at, "retry"
+        if self.dunning_ends_at is not None:
+            return self.dunning_ends_at, "dunning_end"
+        return None
+
+    def mark_uncollectible(self) -> None:
+        if self.status is not InvoiceStatus.OPEN:
+            raise IllegalTransitionError("write off", self.status, entity="invoice")
+        self.status = InvoiceStatus.UNCOLLECTIBLE
+        self.next_attempt_at = None
+        self.dunning_ends_at = None
 
     @property
     def total(self) -> int:
@@ -69,11 +89,15 @@ class Invoice:
             raise IllegalTransitionError("pay", self.status, entity="invoice")
         self.status = InvoiceStatus.PAID
         self.paid_at = at
+        self.next_attempt_at = None
+        self.dunning_ends_at = None
 
     def void(self) -> None:
         if self.status not in (InvoiceStatus.DRAFT, InvoiceStatus.OPEN):
             raise IllegalTransitionError("void", self.status, entity="invoice")
         self.status = InvoiceStatus.VOID
+        self.next_attempt_at = None
+        self.dunning_ends_at = None
 
 
 def plan_lines(plan: Plan, period_index: int, description: str) -> list[InvoiceLine]:

@@ -36,6 +36,9 @@ ALLOWED: dict[str, frozenset[SubscriptionStatus]] = {
     "change_plan": frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE}),
     "activate": frozenset({S.INCOMPLETE, S.PAST_DUE, S.UNPAID, S.ACTIVE}),
     "mark_past_due": frozenset({S.ACTIVE, S.PAST_DUE}),
+    "mark_unpaid": frozenset({S.PAST_DUE, S.UNPAID}),
+    "cancel_for_nonpayment": frozenset({S.PAST_DUE, S.UNPAID, S.TRIALING, S.ACTIVE}),
+    "expire": frozenset({S.INCOMPLETE}),
 }
 EARNING = frozenset({S.ACTIVE, S.PAST_DUE})  # the states that count towards MRR
 
@@ -43,6 +46,7 @@ EARNING = frozenset({S.ACTIVE, S.PAST_DUE})  # the states that count towards MRR
 class DueKind(StrEnum):
     RENEWAL = "renewal"  # the period ends: renew, convert a trial, or end a scheduled cancel
     PAUSE_END = "pause_end"
+    EXPIRE = "expire"  # an incomplete subscription whose first payment never came
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,7 @@ class Subscription:
     cancel_reason: str | None = None
     paused_at: datetime | None = None
     paused_until: datetime | None = None
+    incomplete_expires_at: datetime | None = None
     credit: int = 0  # minor units owed to the customer, used by the next invoice
     mrr: int = 0  # the monthly value last written to the ledger
     version: int = 0
@@ -158,11 +163,12 @@ class Subscription:
         self._require("activate")
         if self.status is S.ACTIVE:
             return
-        if self.status is S.INCOMPLETE and utc(now) >= self.current_period_end:
+        if self.status in (S.INCOMPLETE, S.UNPAID) and utc(now) >= self.current_period_end:
             # The first payment came after the first period had passed: service starts now,
             # rather than billing for periods the customer never had.
             self._restart_periods(plan, utc(now), first_cycle=0)
         self.status = S.ACTIVE
+        self.incomplete_expires_at = None
         self._record(EventType.SUBSCRIPTION_ACTIVATED, now)
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_ACTIVATED)
 
@@ -173,6 +179,26 @@ class Subscription:
         self.status = S.PAST_DUE
         self._record(EventType.SUBSCRIPTION_PAST_DUE, now)
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_PAST_DUE)
+
+    def mark_unpaid(self, plan: Plan, now: datetime, declines: list[str]) -> None:
+        """Dunning ran out: the debt stays, the subscription stops renewing."""
+        self._require("mark_unpaid")
+        if self.status is S.UNPAID:
+            return
+        self.status = S.UNPAID
+        self._record(EventType.SUBSCRIPTION_UNPAID, now, declines=declines)
+        self.sync_mrr(plan, now, EventType.SUBSCRIPTION_UNPAID)
+
+    def cancel_for_nonpayment(self, plan: Plan, now: datetime, declines: list[str]) -> None:
+        """Involuntary churn: dunning ran out and the policy ends the subscription."""
+        self._require("cancel_for_nonpayment")
+        self._end(now, "payment_failed", voluntary=False, declines=declines)
+        self.sync_mrr(plan, now, EventType.SUBSCRIPTION_CANCELED)
+
+    def expire(self, plan: Plan, now: datetime) -> None:
+        """The first payment never came within the window (Stripe: incomplete_expired)."""
+        self._require("expire")
+        self._end(now, "incomplete_expired", voluntary=False)
 
     def pause(self, plan: Plan, now: datetime, until: datetime | None) -> None:
         """Stop billing now; the unpaid-for rest of the period becomes credit for the resume."""
@@ -286,6 +312,8 @@ class Subscription:
             return self.current_period_end, DueKind.RENEWAL
         if self.status is S.PAUSED and self.paused_until is not None:
             return self.paused_until, DueKind.PAUSE_END
+        if self.status is S.INCOMPLETE and self.incomplete_expires_at is not None:
+            return self.incomplete_expires_at, DueKind.EXPIRE
         return None
 
     def monthly_value(self, plan: Plan) -> int:
@@ -314,12 +342,15 @@ class Subscription:
         if self.status not in ALLOWED[command]:
             raise IllegalTransitionError(command, self.status)
 
-    def _end(self, at: datetime, reason: str | None, voluntary: bool) -> None:
+    def _end(self, at: datetime, reason: str | None, voluntary: bool, **extra: Any) -> None:
         self.status = S.CANCELED
         self.canceled_at = at
         self.cancel_reason = reason
         self.cancel_at_period_end = False
-        self._record(EventType.SUBSCRIPTION_CANCELED, at, reason=reason, voluntary=voluntary)
+        self.incomplete_expires_at = None
+        self._record(
+            EventType.SUBSCRIPTION_CANCELED, at, reason=reason, voluntary=voluntary, **extra
+        )
 
     def _restart_periods(self, plan: Plan, now: datetime, first_cycle: int | None = None) -> None:
         self.anchor = now

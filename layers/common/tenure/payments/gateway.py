@@ -1,7 +1,27 @@
-"""The PaymentGateway port: what Tenure asks of a payment provider."""
+"""The PaymentGateway port: what Tenure asks of a payment provider.
+
+Idempotency, for every adapter:
+- every call that can change something on the provider (a POST) carries a deterministic
+  idempotency key chosen by the caller, e.g. `charge:{invoice_id}:{attempt}:create`; the
+  same key sent again, after a crash or a timeout, returns the first answer and moves no
+  money a second time;
+- a reused key never carries different parameters: the key names one business action, so
+  the caller derives it from everything that action depends on. A provider that sees the
+  same key with other parameters refuses (`IdempotencyConflictError`) instead of guessing;
+- reads (`retrieve_payment`) carry no key: they change nothing.
+
+Errors are typed so that callers never match message text:
+- `ProviderUnavailableError`: timeouts, connection failures and 5xx after the adapter's
+  retries. The request may or may not have taken effect, so the outcome is UNKNOWN: never
+  treat it as a decline; reconcile by retrieving the stored payment id.
+- `RateLimitedError`: the provider refused before doing anything (HTTP 429) and kept
+  refusing through the retries; nothing happened, the same call can be made later.
+- `InvalidRequestError`: the provider refused the parameters (a bug or stale data);
+  retrying the same call cannot help.
+"""
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.money import Money
@@ -14,8 +34,60 @@ class PaymentResult:
     decline_code: str | None = None
 
 
+class CardDetails(TypedDict):
+    """What may be shown about an attached payment method (never the number)."""
+
+    brand: str  # "visa", "mastercard", ... or the method type for non-cards ("sepa_debit")
+    last4: str
+    exp_month: int | None  # None for methods that do not expire (bank debits)
+    exp_year: int | None
+
+
+class GatewayError(Exception):
+    """A payment provider call failed; `code` is the provider's error code when it gave one."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ProviderUnavailableError(GatewayError):
+    """No answer (timeout, connection, 5xx) after retries: the outcome is UNKNOWN, not failed."""
+
+
+class RateLimitedError(GatewayError):
+    """The provider refused the request before doing anything (HTTP 429), through all retries."""
+
+
+class InvalidRequestError(GatewayError):
+    """The provider refused the parameters; the same call will be refused again."""
+
+    def __init__(self, message: str, *, code: str | None = None, param: str | None = None):
+        super().__init__(message, code=code)
+        self.param = param
+
+
+class IdempotencyConflictError(InvalidRequestError):
+    """A key was reused with different parameters (a key-derivation bug upstream)."""
+
+
 class PaymentGateway(Protocol):
+    """A payment provider. Every POST carries the caller's deterministic idempotency key."""
+
     name: str
+
+    def create_customer(
+        self, *, customer_id: str, email: str, name: str | None, idempotency_key: str
+    ) -> str:
+        """Create the provider's customer for Tenure's `customer_id`; returns its id (cus_...)."""
+        ...
+
+    def attach_payment_method(
+        self, *, provider_customer_id: str, payment_method: str, idempotency_key: str
+    ) -> CardDetails:
+        """Attach a payment method (pm_...) to the provider's customer; returns what may be
+        shown of it (brand, last4, expiry)."""
+        ...
 
     def create_payment(
         self,
@@ -27,9 +99,21 @@ class PaymentGateway(Protocol):
         attempt: int,
         idempotency_key: str,
     ) -> str:
-        """Create (not yet confirm) a payment; returns the provider's payment id."""
+        """Create (not yet confirm) a payment; returns the provider's payment id.
+
+        No money moves here: the caller stores the id with its claim, then confirms.
+        """
         ...
 
-    def confirm_payment(self, payment_id: str, *, idempotency_key: str) -> PaymentResult: ...
+    def confirm_payment(self, payment_id: str, *, idempotency_key: str) -> PaymentResult:
+        """Confirm the payment off-session (the customer is not present): money moves."""
+        ...
 
-    def retrieve_payment(self, payment_id: str) -> PaymentResult: ...
+    def retrieve_payment(self, payment_id: str) -> PaymentResult:
+        """The payment's current outcome (a read: no key). A payment that was created but
+        never confirmed is UNKNOWN: confirming it with the same key is safe."""
+        ...
+
+    def refund(self, *, payment_id: str, amount: Money | None, idempotency_key: str) -> str:
+        """Refund `amount` (None: what is left) of a succeeded payment; returns the refund id."""
+        ...

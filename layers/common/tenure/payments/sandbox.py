@@ -1,11 +1,46 @@
-"""The sandbox provider's test payment methods, named after Stripe's public test cards."""
+"""The sandbox payment provider: a deterministic, Stripe-shaped stand-in for Stripe.
 
-import hashlib
+It honours Stripe's public test cards when they are charged, hands out Stripe-shaped
+objects (`cus_…`, `pi_…`, `ch_…`, `re_…`) and records the events Stripe would send
+(`evt_…`, signed with `sign`), so the webhook handler can be fed exactly what Stripe sends.
+Everything is derived from idempotency keys and content, and time comes from an injected
+clock: two sandboxes given the same calls produce the same ids, objects and events.
+
+One documented divergence from Stripe: every test card attaches to a customer (Stripe
+refuses some at attach time); its behaviour applies when it is charged, so a scenario can
+switch a customer to a failing card.
+"""
+
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TypeVar
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.money import Money
-from tenure.payments.gateway import PaymentResult
+from tenure.payments import stripe_objects as so
+from tenure.payments.gateway import (
+    CardDetails,
+    IdempotencyConflictError,
+    InvalidRequestError,
+    PaymentResult,
+    ProviderUnavailableError,
+    RateLimitedError,
+)
+from tenure.payments.stripe_objects import sign, signed_delivery
+
+__all__ = [
+    "ASYNC_METHODS",
+    "SETTLE_AFTER_SECONDS",
+    "TEST_CARDS",
+    "SandboxGateway",
+    "TestCard",
+    "UnknownPaymentMethodError",
+    "payment_method_for",
+    "sign",
+    "signed_delivery",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +57,8 @@ TEST_CARDS: dict[str, TestCard] = {
     c.number: c
     for c in (
         TestCard("4242424242424242", "pm_card_visa", "visa", "succeeded"),
+        TestCard("5555555555554444", "pm_card_mastercard", "mastercard", "succeeded"),
+        TestCard("378282246310005", "pm_card_amex", "amex", "succeeded"),
         TestCard(
             "4000000000000002", "pm_card_chargeDeclined", "visa", "declined", "generic_decline"
         ),
@@ -84,6 +121,16 @@ ASYNC_METHODS = {
     "sandbox_async_succeeds": "pm_sandbox_async_succeeds",
     "sandbox_async_fails": "pm_sandbox_async_fails",
 }
+_ASYNC_LAST4 = {"pm_sandbox_async_succeeds": "3000", "pm_sandbox_async_fails": "3001"}
+ASYNC_DECLINE_CODE = "debit_failed"
+# "A few hours", like a bank debit: confirm says pending, this long later it settles.
+SETTLE_AFTER_SECONDS = 4 * 3600
+# Stripe's test cards take any future expiry; the sandbox reports a fixed one.
+CARD_EXPIRY = (12, 2034)
+
+FaultKind = Literal["timeout", "rate_limit"]
+FaultOn = Literal["create", "confirm", "retrieve"]
+Instant = int | datetime
 
 
 def payment_method_for(card: str) -> str | None:
@@ -101,16 +148,129 @@ class UnknownPaymentMethodError(ValueError):
     pass
 
 
+@dataclass(slots=True)
+class _Payment:
+    intent: so.StripeObject
+    charge: so.StripeObject | None = None
+    confirmed: bool = False
+    settles_at: int | None = None  # async methods: when the debit settles
+
+
+@dataclass(slots=True)
+class _Fault:
+    kind: FaultKind
+    on: FaultOn
+    times: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Saved:
+    params: tuple[object, ...]
+    response: object
+
+
+_T = TypeVar("_T")
+
+
 class SandboxGateway:
-    """A deterministic stand-in for Stripe: same idempotency key, same payment."""
+    """A deterministic stand-in for Stripe: same idempotency key, same answer.
+
+    `clock` returns the current time (epoch seconds or a datetime) for `created` stamps
+    and settling; without one every timestamp is 0. Tests read `confirmations` (times money
+    was asked to move), `calls` (gateway calls per payment id) and `events` (what Stripe
+    would have sent, oldest first).
+    """
 
     name = "sandbox"
 
-    def __init__(self) -> None:
-        self._payments: dict[str, dict[str, object]] = {}
-        self._by_key: dict[str, str] = {}
+    def __init__(self, clock: Callable[[], Instant] | None = None) -> None:
+        self._clock = clock
+        self._payments: dict[str, _Payment] = {}
+        self._customers: dict[str, so.StripeObject] = {}
+        self._refunds: dict[str, so.StripeObject] = {}
+        self._saved: dict[str, _Saved] = {}
+        self._faults: list[_Fault] = []
+        self._event_counts: Counter[tuple[str, str]] = Counter()
+        self.events: list[so.StripeObject] = []
+        self.calls: dict[str, int] = {}
         self.confirmations = 0  # how many times money was asked to move (tests read it)
 
+    # -- fault injection --------------------------------------------------------------------
+    def fail_next(self, kind: FaultKind, times: int = 1, on: FaultOn = "confirm") -> None:
+        """Make the next `times` calls of `on` fail.
+
+        A timeout fails AFTER the call took effect (money moved, the caller never heard):
+        the case reconciliation exists for. A rate limit fails BEFORE anything happens.
+        Faults queue in order per operation.
+        """
+        if kind not in ("timeout", "rate_limit"):
+            raise ValueError(f"unknown fault {kind!r}")
+        if on not in ("create", "confirm", "retrieve"):
+            raise ValueError(f"faults apply to create, confirm or retrieve, not {on!r}")
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        self._faults.append(_Fault(kind, on, times))
+
+    def _next_fault(self, on: FaultOn) -> FaultKind | None:
+        for fault in self._faults:
+            if fault.on == on:
+                fault.times -= 1
+                if fault.times == 0:
+                    self._faults.remove(fault)
+                return fault.kind
+        return None
+
+    def _before(self, on: FaultOn) -> FaultKind | None:
+        fault = self._next_fault(on)
+        if fault == "rate_limit":
+            raise RateLimitedError(f"sandbox: too many requests ({on})", code="rate_limit")
+        return fault
+
+    @staticmethod
+    def _after(fault: FaultKind | None, on: FaultOn, payment_id: str) -> None:
+        if fault == "timeout":
+            raise ProviderUnavailableError(
+                f"sandbox: {on} of {payment_id} timed out after it took effect", code="timeout"
+            )
+
+    # -- customers and payment methods --------------------------------------------------------
+    def create_customer(
+        self, *, customer_id: str, email: str, name: str | None, idempotency_key: str
+    ) -> str:
+        def create() -> str:
+            cus_id = so.object_id("cus", idempotency_key)
+            customer = so.customer(
+                id=cus_id,
+                email=email,
+                name=name,
+                metadata={"tenure_customer_id": customer_id},
+                created=self._now(),
+            )
+            self._customers[cus_id] = customer
+            self._emit("customer.created", customer, idempotency_key)
+            return cus_id
+
+        params = ("customers.create", customer_id, email, name)
+        return self._idempotent(idempotency_key, params, create)
+
+    def attach_payment_method(
+        self, *, provider_customer_id: str, payment_method: str, idempotency_key: str
+    ) -> CardDetails:
+        def attach() -> CardDetails:
+            if provider_customer_id not in self._customers:
+                raise InvalidRequestError(
+                    f"No such customer: '{provider_customer_id}'",
+                    code="resource_missing",
+                    param="customer",
+                )
+            method = self._method_object(payment_method, provider_customer_id, strict=True)
+            self._emit("payment_method.attached", method, idempotency_key)
+            return _details(method)
+
+        params = ("payment_methods.attach", provider_customer_id, payment_method)
+        return self._idempotent(idempotency_key, params, attach)
+
+    # -- payments -----------------------------------------------------------------------------
     def create_payment(
         self,
         *,
@@ -121,43 +281,289 @@ class SandboxGateway:
         attempt: int,
         idempotency_key: str,
     ) -> str:
-        if idempotency_key in self._by_key:
-            return self._by_key[idempotency_key]
-        payment_id = f"pi_{hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]}"
-        self._payments[payment_id] = {
-            "amount": amount,
-            "payment_method": payment_method,
-            "invoice_id": invoice_id,
-            "result": None,
-        }
-        self._by_key[idempotency_key] = payment_id
-        return payment_id
+        payment_id = so.object_id("pi", idempotency_key)
+        self._count(payment_id)
+        fault = self._before("create")
+
+        def create() -> str:
+            intent = so.payment_intent(
+                id=payment_id,
+                amount=so.stripe_amount(amount),
+                currency=amount.currency,
+                customer=customer_id,  # Tenure's id until the services map it to a cus_ id
+                payment_method=payment_method,
+                payment_method_type="sepa_debit" if payment_method in _ASYNC_LAST4 else "card",
+                metadata={"tenure_invoice_id": invoice_id, "tenure_attempt": str(attempt)},
+                created=self._now(),
+            )
+            self._payments[payment_id] = _Payment(intent)
+            self._emit("payment_intent.created", intent, idempotency_key)
+            return payment_id
+
+        params = (
+            "payment_intents.create",
+            amount,
+            customer_id,
+            payment_method,
+            invoice_id,
+            attempt,
+        )
+        created = self._idempotent(idempotency_key, params, create)
+        self._after(fault, "create", created)
+        return created
 
     def confirm_payment(self, payment_id: str, *, idempotency_key: str) -> PaymentResult:
-        payment = self._payments[payment_id]
-        result = payment["result"]
-        if isinstance(result, PaymentResult):
-            return result  # a replayed confirmation returns the first answer, moves nothing
-        self.confirmations += 1
-        method = str(payment["payment_method"])
-        outcome, code = _behaviour(method)
-        result = PaymentResult(payment_id, outcome, code)
-        payment["result"] = result
+        self._count(payment_id)
+        fault = self._before("confirm")
+        payment = self._payment(payment_id)
+        params = ("payment_intents.confirm", payment_id)
+        result = self._idempotent(
+            idempotency_key, params, lambda: self._confirm(payment, idempotency_key)
+        )
+        self._after(fault, "confirm", payment_id)
         return result
 
     def retrieve_payment(self, payment_id: str) -> PaymentResult:
-        payment = self._payments[payment_id]
-        result = payment["result"]
-        if isinstance(result, PaymentResult):
-            return result
-        return PaymentResult(payment_id, ChargeOutcome.UNKNOWN)
+        self._count(payment_id)
+        fault = self._before("retrieve")
+        payment = self._payment(payment_id)
+        # The provider settles on its own time, whether or not anyone asks.
+        if payment.settles_at is not None and payment.settles_at <= self._now():
+            self._settle(payment)
+        self._after(fault, "retrieve", payment_id)
+        return so.payment_result(payment.intent)
+
+    def settle_pending(self, now: Instant | None = None) -> list[PaymentResult]:
+        """Settle the async payments whose few hours have passed by `now` (default: the
+        clock), recording their events; returns their final outcomes, oldest first."""
+        at = self._now() if now is None else _epoch(now)
+        due = [
+            p for p in self._payments.values() if p.settles_at is not None and p.settles_at <= at
+        ]
+        due.sort(key=lambda p: (p.settles_at or 0, p.intent["id"]))
+        for payment in due:
+            self._settle(payment)
+        return [so.payment_result(p.intent) for p in due]
+
+    def refund(self, *, payment_id: str, amount: Money | None, idempotency_key: str) -> str:
+        self._count(payment_id)
+        payment = self._payment(payment_id)
+        params = ("refunds.create", payment_id, amount)
+        return self._idempotent(
+            idempotency_key, params, lambda: self._refund(payment, amount, idempotency_key)
+        )
+
+    # -- Stripe-side objects (for the webhook work and tests) ----------------------------------
+    def payment_intent(self, payment_id: str) -> so.StripeObject:
+        return self._payment(payment_id).intent
+
+    def charge_for(self, payment_id: str) -> so.StripeObject | None:
+        return self._payment(payment_id).charge
+
+    # -- internals ----------------------------------------------------------------------------
+    def _now(self) -> int:
+        return 0 if self._clock is None else _epoch(self._clock())
+
+    def _count(self, payment_id: str) -> None:
+        self.calls[payment_id] = self.calls.get(payment_id, 0) + 1
+
+    def _payment(self, payment_id: str) -> _Payment:
+        payment = self._payments.get(payment_id)
+        if payment is None:
+            raise InvalidRequestError(
+                f"No such payment_intent: '{payment_id}'", code="resource_missing", param="intent"
+            )
+        return payment
+
+    def _idempotent(self, key: str, params: tuple[object, ...], perform: Callable[[], _T]) -> _T:
+        # Like Stripe: the first response is saved and replayed; a refused request (bad
+        # parameters) is not saved; the same key with other parameters is an error.
+        saved = self._saved.get(key)
+        if saved is not None:
+            if saved.params != params:
+                raise IdempotencyConflictError(
+                    f"Keys for idempotent requests can only be used with the same parameters "
+                    f"they were first used with ({key})"
+                )
+            return saved.response  # type: ignore[return-value]
+        response = perform()
+        self._saved[key] = _Saved(params, response)
+        return response
+
+    def _emit(
+        self, type: str, obj: so.StripeObject, idempotency_key: str | None, at: int | None = None
+    ) -> None:
+        n = self._event_counts[(type, obj["id"])]
+        self._event_counts[(type, obj["id"])] += 1
+        self.events.append(
+            so.event(
+                id=so.object_id("evt", type, obj["id"], n),
+                type=type,
+                obj=obj,
+                created=self._now() if at is None else at,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    def _method_object(
+        self, payment_method: str, customer: str | None, *, strict: bool = False
+    ) -> so.StripeObject:
+        created = self._now()
+        if payment_method in _ASYNC_LAST4:
+            return so.debit_payment_method(
+                id=payment_method,
+                last4=_ASYNC_LAST4[payment_method],
+                customer=customer,
+                created=created,
+            )
+        card = _BY_METHOD.get(payment_method)
+        if card is None and strict:
+            raise InvalidRequestError(
+                f"No such PaymentMethod: '{payment_method}'",
+                code="resource_missing",
+                param="payment_method",
+            )
+        return so.card_payment_method(
+            id=payment_method,
+            brand=card.brand if card else "unknown",
+            last4=card.number[-4:] if card else "0000",
+            exp_month=CARD_EXPIRY[0],
+            exp_year=CARD_EXPIRY[1],
+            customer=customer,
+            created=created,
+        )
+
+    def _confirm(self, payment: _Payment, key: str) -> PaymentResult:
+        intent = payment.intent
+        if payment.confirmed:
+            # Confirmed before under another key: report, move nothing.
+            return so.payment_result(intent)
+        payment.confirmed = True
+        self.confirmations += 1
+        now = self._now()
+        method_id = str(intent["payment_method"])
+        method = self._method_object(method_id, intent["customer"])
+        charge_id = so.object_id("ch", intent["id"])
+        intent["latest_charge"] = charge_id
+        if method_id in _ASYNC_LAST4:
+            payment.charge = so.charge(
+                id=charge_id, intent=intent, payment_method=method, status="pending", error=None,
+                created=now,
+            )  # fmt: skip
+            intent["status"] = "processing"
+            payment.settles_at = now + SETTLE_AFTER_SECONDS
+            self._emit("charge.pending", payment.charge, key)
+            self._emit("payment_intent.processing", intent, key)
+            return so.payment_result(intent)
+        outcome, decline_code = _behaviour(method_id)
+        if outcome is ChargeOutcome.SUCCEEDED:
+            self._succeed(payment, method, charge_id, now, key)
+        else:
+            self._fail(payment, method, charge_id, decline_code or "card_declined", now, key)
+        return so.payment_result(intent)
+
+    def _succeed(
+        self, payment: _Payment, method: so.StripeObject, charge_id: str, at: int, key: str | None
+    ) -> None:
+        intent = payment.intent
+        intent["status"] = "succeeded"
+        intent["amount_received"] = intent["amount"]
+        payment.charge = so.charge(
+            id=charge_id, intent=intent, payment_method=method, status="succeeded", error=None,
+            created=at,
+        )  # fmt: skip
+        self._emit("charge.succeeded", payment.charge, key, at)
+        self._emit("payment_intent.succeeded", intent, key, at)
+
+    def _fail(
+        self,
+        payment: _Payment,
+        method: so.StripeObject,
+        charge_id: str,
+        decline_code: str,
+        at: int,
+        key: str | None,
+    ) -> None:
+        intent = payment.intent
+        error = so.decline_error(decline_code, charge_id=charge_id, payment_method=method)
+        intent["status"] = "requires_payment_method"
+        intent["last_payment_error"] = error
+        payment.charge = so.charge(
+            id=charge_id, intent=intent, payment_method=method, status="failed", error=error,
+            created=at,
+        )  # fmt: skip
+        self._emit("charge.failed", payment.charge, key, at)
+        self._emit("payment_intent.payment_failed", intent, key, at)
+
+    def _settle(self, payment: _Payment) -> None:
+        at = payment.settles_at
+        assert at is not None
+        payment.settles_at = None
+        intent = payment.intent
+        method = self._method_object(str(intent["payment_method"]), intent["customer"])
+        charge_id = str(intent["latest_charge"])
+        if intent["payment_method"] == ASYNC_METHODS["sandbox_async_succeeds"]:
+            self._succeed(payment, method, charge_id, at, None)
+        else:
+            self._fail(payment, method, charge_id, ASYNC_DECLINE_CODE, at, None)
+
+    def _refund(self, payment: _Payment, amount: Money | None, key: str) -> str:
+        charge = payment.charge
+        intent = payment.intent
+        if charge is None or intent["status"] != "succeeded":
+            raise InvalidRequestError(
+                f"PaymentIntent {intent['id']} has no successful charge to refund",
+                code="payment_intent_unexpected_state",
+            )
+        left = int(charge["amount"]) - int(charge["amount_refunded"])
+        if left == 0:
+            raise InvalidRequestError(
+                f"Charge {charge['id']} has already been refunded", code="charge_already_refunded"
+            )
+        if amount is None:
+            value = left
+        else:
+            if amount.currency.lower() != charge["currency"]:
+                raise InvalidRequestError(
+                    f"refund currency {amount.currency} differs from the payment's",
+                    code="parameter_invalid",
+                    param="amount",
+                )
+            value = so.stripe_amount(amount)
+            if value <= 0 or value > left:
+                raise InvalidRequestError(
+                    f"Refund amount ({value}) is greater than unrefunded amount on charge ({left})",
+                    code="amount_too_large",
+                    param="amount",
+                )
+        refund_id = so.object_id("re", key)
+        now = self._now()
+        refund = so.refund(id=refund_id, charge=charge, amount=value, created=now)
+        self._refunds[refund_id] = refund
+        charge["amount_refunded"] = int(charge["amount_refunded"]) + value
+        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        charge["refunds"]["data"].append(refund)
+        self._emit("refund.created", refund, key, now)
+        self._emit("charge.refunded", charge, key, now)
+        return refund_id
+
+
+def _details(method: so.StripeObject) -> CardDetails:
+    kind = str(method["type"])
+    data: dict[str, Any] = method[kind]
+    return CardDetails(
+        brand=str(data.get("brand", kind)),
+        last4=str(data["last4"]),
+        exp_month=data.get("exp_month"),
+        exp_year=data.get("exp_year"),
+    )
+
+
+def _epoch(instant: Instant) -> int:
+    return int(instant.timestamp()) if isinstance(instant, datetime) else int(instant)
 
 
 def _behaviour(method: str) -> tuple[ChargeOutcome, str | None]:
-    if method == ASYNC_METHODS["sandbox_async_succeeds"]:
-        return ChargeOutcome.SUCCEEDED, None  # settles at once until webhooks land
-    if method == ASYNC_METHODS["sandbox_async_fails"]:
-        return ChargeOutcome.DECLINED, "debit_failed"
     card = _BY_METHOD.get(method)
     if card is None:
         return ChargeOutcome.DECLINED, "invalid_payment_method"

@@ -1,35 +1,56 @@
-"""Collecting invoices: claim an attempt, move money through the gateway, settle in one commit."""
+"""Collecting invoices: claim an attempt, move money through the gateway, settle in one commit.
+
+The money path, step by step (each step survives a crash at any point):
+1. claim: the invoice's attempt counter moves up (version-checked) and a `charging` record
+   with a lease is written, in one transaction; a concurrent collector loses here;
+2. create: the provider payment is created with key `charge:{invoice}:{attempt}:create`
+   and its id is stored on the claim before any money moves;
+3. confirm: off-session, with key `charge:{invoice}:{attempt}:confirm`;
+4. settle: the outcome, the invoice, the subscription, the dunning schedule and the events
+   commit in one transaction.
+A claim still `charging` when its lease ends is reconciled against the provider (retrieve
+the stored payment; confirm it with the same key if it never was) before anything retries.
+A timeout is `unknown`, never a failure.
+"""
+
+from datetime import datetime, timedelta
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import PaymentMethod
+from tenure.domain.dunning import DeclineClass, FinalAction
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.money import Money
-from tenure.domain.subscription import SubscriptionStatus
-from tenure.payments.gateway import PaymentResult
+from tenure.domain.subscription import Subscription, SubscriptionStatus
+from tenure.payments.gateway import GatewayError, PaymentResult
 from tenure.ports import Commit
 from tenure.services.catalog import attach_payment_method, get_plan
 from tenure.services.context import Services
 
+LEASE = timedelta(minutes=5)  # longer than one charger run; then the sweeper reconciles
+PENDING_RECHECK = timedelta(hours=1)  # async payments: look again until they settle
+FINAL = (ChargeOutcome.SUCCEEDED, ChargeOutcome.DECLINED, ChargeOutcome.AUTHENTICATION_REQUIRED)
+S = SubscriptionStatus
+
 
 def collect_invoice(svc: Services, invoice_id: str) -> Charge | None:
-    """Charge an open invoice once with the customer's default payment method.
-
-    The attempt is claimed (invoice version check + a `charging` record) before the provider
-    is called, the provider's payment id is stored with the claim before confirming, and the
-    outcome, the invoice, the subscription and the events commit together. Provider calls
-    carry `charge:{invoice}:{attempt}` keys, so a replay cannot charge twice.
-    """
+    """Charge an open invoice once with the customer's default payment method."""
     if svc.gateway is None:
         return None
     invoice = svc.repo.get_invoice(invoice_id)
     if invoice is None or invoice.status is not InvoiceStatus.OPEN or invoice.total <= 0:
         return None
+    sub = svc.repo.get_subscription(invoice.subscription_id)
+    if sub is None or sub.status is S.CANCELED:
+        return None  # canceled between scheduling and charging: skipped, not charged
     customer = svc.repo.get_customer(invoice.customer_id)
     if customer is None or not customer.default_payment_method:
         return None  # stays open until a payment method arrives
+    if any(c.status is ChargeStatus.CHARGING for c in svc.repo.list_charges(invoice.id)):
+        return None  # an attempt is in flight: the sweeper settles it first
     now = svc.clock.now()
     invoice.attempts += 1
+    invoice.next_attempt_at = None
     charge = Charge(
         id=f"ch_{invoice.id}_{invoice.attempts}",
         invoice_id=invoice.id,
@@ -39,86 +60,113 @@ def collect_invoice(svc: Services, invoice_id: str) -> Charge | None:
         amount=invoice.total,
         currency=invoice.currency,
         at=now,
+        lease_until=now + LEASE,
     )
-    svc.repo.commit(Commit(invoices=[invoice], charges=[charge]))  # the claim
+    svc.repo.commit(Commit(invoices=[invoice], charges=[charge]))  # 1. the claim
     key = charge.idempotency_key
-    charge.payment_id = svc.gateway.create_payment(
-        amount=Money(invoice.total, invoice.currency),
-        customer_id=invoice.customer_id,
-        payment_method=customer.default_payment_method,
-        invoice_id=invoice.id,
-        attempt=charge.attempt,
-        idempotency_key=f"{key}:create",
-    )
-    svc.repo.commit(Commit(charges=[charge]))  # the payment id, stored before money moves
-    result = svc.gateway.confirm_payment(charge.payment_id, idempotency_key=f"{key}:confirm")
+    try:
+        charge.calls += 1
+        charge.payment_id = svc.gateway.create_payment(
+            amount=Money(invoice.total, invoice.currency),
+            customer_id=invoice.customer_id,
+            payment_method=customer.default_payment_method,
+            invoice_id=invoice.id,
+            attempt=charge.attempt,
+            idempotency_key=f"{key}:create",
+        )
+    except GatewayError:
+        _keep_claim(svc, charge)  # nothing confirmed: the sweeper abandons it and retries
+        return charge
+    svc.repo.commit(Commit(charges=[charge]))  # 2. the payment id, before money moves
+    try:
+        charge.calls += 1
+        result = svc.gateway.confirm_payment(charge.payment_id, idempotency_key=f"{key}:confirm")
+    except GatewayError:
+        _keep_claim(svc, charge)  # unknown: maybe charged; the sweeper asks the provider
+        return charge
     _settle(svc, invoice, charge, result)
     return charge
 
 
+def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | None:
+    """Settle a claim whose lease ran out, from what the provider says, before any retry."""
+    if svc.gateway is None:
+        return None
+    charge = svc.repo.get_charge(invoice_id, attempt)
+    now = svc.clock.now()
+    if charge is None or charge.status is not ChargeStatus.CHARGING:
+        return None
+    if charge.lease_until is not None and charge.lease_until > now:
+        return None
+    invoice = svc.repo.get_invoice(invoice_id)
+    if invoice is None:
+        return None
+    if charge.payment_id is None:
+        # The provider never gave us a payment id, so nothing was confirmed: give up this
+        # attempt (no dunning failure) and try again at once under a new attempt number.
+        charge.status = ChargeStatus.SETTLED
+        charge.outcome = ChargeOutcome.UNKNOWN
+        change = Commit(charges=[charge])
+        if invoice.status is InvoiceStatus.OPEN:
+            invoice.next_attempt_at = now
+            change.invoices.append(invoice)
+        svc.repo.commit(change)
+        return charge
+    key = charge.idempotency_key
+    try:
+        charge.calls += 1
+        result = svc.gateway.retrieve_payment(charge.payment_id)
+        if result.outcome is ChargeOutcome.UNKNOWN:
+            # Created but never confirmed (we crashed in between): confirm with the same key.
+            charge.calls += 1
+            result = svc.gateway.confirm_payment(
+                charge.payment_id, idempotency_key=f"{key}:confirm"
+            )
+    except GatewayError:
+        _keep_claim(svc, charge)
+        return charge
+    _settle(svc, invoice, charge, result)
+    return charge
+
+
+def retry_invoice(svc: Services, invoice_id: str) -> Charge | None:
+    """A scheduled dunning retry came due."""
+    invoice = svc.repo.get_invoice(invoice_id)
+    if invoice is None or invoice.next_due() is None:
+        return None
+    due_at, kind = invoice.next_due() or (None, "")
+    if due_at is None or due_at > svc.clock.now():
+        return None
+    if kind == "dunning_end":
+        end_dunning(svc, invoice)
+        return None
+    return collect_invoice(svc, invoice_id)
+
+
+def end_dunning(svc: Services, invoice: Invoice) -> None:
+    """Retries ran out (or the customer never gave a new card): apply the final action."""
+    sub = svc.repo.get_subscription(invoice.subscription_id)
+    change = Commit()
+    invoice.next_attempt_at = None
+    invoice.dunning_ends_at = None
+    if sub is not None:
+        _final_action(svc, sub, invoice, change)
+    change.invoices.append(invoice)
+    svc.repo.commit(change)
+
+
 def collect_open_invoices(svc: Services, customer_id: str) -> list[Charge]:
-    """A new payment method retries what the customer owes, at once."""
+    """A new payment method retries what the customer owes at once, soft or hard declines."""
     charges = []
     for sub in svc.repo.list_subscriptions(customer_id):
+        if sub.status is S.CANCELED:
+            continue
         for invoice in svc.repo.list_invoices(sub.id):
             if invoice.status is InvoiceStatus.OPEN:
                 charge = collect_invoice(svc, invoice.id)
                 if charge is not None:
                     charges.append(charge)
     return charges
-
-
-def _settle(svc: Services, invoice: Invoice, charge: Charge, result: PaymentResult) -> None:
-    now = svc.clock.now()
-    charge.outcome = result.outcome
-    charge.decline_code = result.decline_code
-    if result.outcome in (ChargeOutcome.PENDING, ChargeOutcome.UNKNOWN):
-        svc.repo.commit(Commit(charges=[charge]))  # still charging: reconciled later
-        return
-    charge.status = ChargeStatus.SETTLED
-    change = Commit(charges=[charge])
-    sub = svc.repo.get_subscription(invoice.subscription_id)
-    plan = get_plan(svc, sub.plan_id) if sub else None
-    if result.outcome is ChargeOutcome.SUCCEEDED:
-        invoice.mark_paid(now)
-        change.invoices.append(invoice)
-        change.events.append(
-            DomainEvent(
-                EventType.INVOICE_PAID,
-                invoice.id,
-                invoice.customer_id,
-                now,
-                invoice.version,
-                {"total": invoice.total, "currency": invoice.currency, "charge": charge.id},
-            )
-        )
-        if (
-            sub
-            and plan
-            and sub.status
-            in (
-                SubscriptionStatus.INCOMPLETE,
-                SubscriptionStatus.PAST_DUE,
-                SubscriptionStatus.UNPAID,
-            )
-        ):
-            sub.activate(plan, now)
-            change.add_subscription(sub)
-    else:
-        change.events.append(
-            DomainEvent(
-                EventType.PAYMENT_FAILED,
-                invoice.id,
-                invoice.customer_id,
-                now,
-                charge.attempt,
-                {"outcome": str(result.outcome), "decline_code": result.decline_code},
-            )
-        )
-        if sub and plan and sub.status is SubscriptionStatus.ACTIVE:
-            sub.mark_past_due(plan, now)
-            change.add_subscription(sub)
-    svc.repo.commit(change)
 
 
 def update_payment_method(
@@ -130,3 +178,160 @@ def update_payment_method(
     if customer is not None and customer.default_payment_method == payment_method_id:
         collect_open_invoices(svc, customer_id)
     return method
+
+
+def await_payment_method(svc: Services, invoice_id: str) -> None:
+    """An invoice that could not be charged at all (no payment method on file): past due,
+    waiting for a card until the dunning deadline, like a hard decline."""
+    invoice = svc.repo.get_invoice(invoice_id)
+    if invoice is None or invoice.status is not InvoiceStatus.OPEN or invoice.total <= 0:
+        return
+    sub = svc.repo.get_subscription(invoice.subscription_id)
+    if sub is None or sub.status not in (S.ACTIVE, S.PAST_DUE) or invoice.first_failed_at:
+        return
+    now = svc.clock.now()
+    invoice.first_failed_at = now
+    invoice.dunning_ends_at = svc.policy.deadline(now)
+    change = Commit(invoices=[invoice])
+    sub.mark_past_due(get_plan(svc, sub.plan_id), now)
+    change.add_subscription(sub)
+    svc.repo.commit(change)
+
+
+# -- settling ---------------------------------------------------------------------------------
+def _keep_claim(svc: Services, charge: Charge) -> None:
+    """Record what we know (calls made, payment id) and leave the claim to the sweeper."""
+    svc.repo.commit(Commit(charges=[charge]))
+
+
+def _settle(svc: Services, invoice: Invoice, charge: Charge, result: PaymentResult) -> None:
+    now = svc.clock.now()
+    charge.outcome = result.outcome
+    charge.decline_code = result.decline_code
+    if result.outcome not in FINAL:
+        # Pending (async methods) or unknown: keep the claim and look again later.
+        charge.lease_until = now + (
+            PENDING_RECHECK if result.outcome is ChargeOutcome.PENDING else LEASE
+        )
+        svc.repo.commit(Commit(charges=[charge]))
+        return
+    charge.status = ChargeStatus.SETTLED
+    charge.lease_until = None
+    invoice = svc.repo.get_invoice(invoice.id) or invoice  # the latest version
+    change = Commit(charges=[charge], invoices=[invoice])
+    sub = svc.repo.get_subscription(invoice.subscription_id)
+    if result.outcome is ChargeOutcome.SUCCEEDED:
+        _paid(svc, invoice, charge, sub, change, now)
+    else:
+        _failed(svc, invoice, charge, sub, change, now)
+    svc.repo.commit(change)
+
+
+def _paid(
+    svc: Services,
+    invoice: Invoice,
+    charge: Charge,
+    sub: Subscription | None,
+    change: Commit,
+    now: datetime,
+) -> None:
+    if invoice.status is not InvoiceStatus.OPEN:
+        # Paid twice would be a bug upstream; the charge record keeps the evidence.
+        return
+    invoice.mark_paid(now)
+    change.events.append(
+        DomainEvent(
+            EventType.INVOICE_PAID,
+            invoice.id,
+            invoice.customer_id,
+            now,
+            invoice.version,
+            {"total": invoice.total, "currency": invoice.currency, "charge": charge.id},
+        )
+    )
+    if sub is not None and sub.status in (S.INCOMPLETE, S.PAST_DUE, S.UNPAID):
+        sub.activate(get_plan(svc, sub.plan_id), now)
+        change.add_subscription(sub)
+
+
+def _failed(
+    svc: Services,
+    invoice: Invoice,
+    charge: Charge,
+    sub: Subscription | None,
+    change: Commit,
+    now: datetime,
+) -> None:
+    policy = svc.policy
+    decline = policy.classify(charge.outcome, charge.decline_code)
+    change.events.append(
+        DomainEvent(
+            EventType.PAYMENT_FAILED,
+            invoice.id,
+            invoice.customer_id,
+            now,
+            charge.attempt,
+            {
+                "outcome": str(charge.outcome),
+                "decline_code": charge.decline_code,
+                "decline_class": str(decline),
+                "attempt": charge.attempt,
+            },
+        )
+    )
+    if invoice.status is not InvoiceStatus.OPEN or sub is None:
+        return
+    if sub.status is S.INCOMPLETE:
+        return  # a first payment is not dunned: the customer pays within the window or not
+    invoice.failures += 1
+    invoice.first_failed_at = invoice.first_failed_at or now
+    plan = get_plan(svc, sub.plan_id)
+    if sub.status in (S.ACTIVE, S.PAST_DUE):
+        sub.mark_past_due(plan, now)
+    if decline is DeclineClass.SOFT:
+        invoice.next_attempt_at = policy.next_retry_at(invoice.first_failed_at, invoice.failures)
+        if invoice.next_attempt_at is None:
+            _final_action(svc, sub, invoice, change)
+        else:
+            change.events.append(
+                DomainEvent(
+                    EventType.PAYMENT_RETRY_SCHEDULED,
+                    invoice.id,
+                    invoice.customer_id,
+                    now,
+                    charge.attempt,
+                    {"next_attempt_at": invoice.next_attempt_at.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                )
+            )
+    else:
+        # Hard declines and required authentication are never retried blindly on this card:
+        # wait for a new payment method (or the customer's confirmation) until the deadline.
+        invoice.next_attempt_at = None
+        invoice.dunning_ends_at = policy.deadline(invoice.first_failed_at)
+    if sub.status is not S.CANCELED:
+        change.add_subscription(sub)
+
+
+def _final_action(svc: Services, sub: Subscription, invoice: Invoice, change: Commit) -> None:
+    now = svc.clock.now()
+    plan = get_plan(svc, sub.plan_id)
+    declines = [
+        c.decline_code or str(c.outcome)
+        for c in svc.repo.list_charges(invoice.id)
+        if c.outcome is not ChargeOutcome.SUCCEEDED
+    ]
+    invoice.next_attempt_at = None
+    invoice.dunning_ends_at = None
+    if sub.status in (S.PAST_DUE, S.UNPAID, S.ACTIVE):
+        if svc.policy.final_action is FinalAction.CANCELED:
+            sub.cancel_for_nonpayment(plan, now, declines)
+            invoice.mark_uncollectible()
+            change.events.append(
+                DomainEvent(
+                    EventType.INVOICE_UNCOLLECTIBLE, invoice.id, invoice.customer_id, now, 0, {}
+                )
+            )
+        else:
+            sub.mark_unpaid(plan, now, declines)
+        if sub not in change.subscriptions:
+            change.add_subscription(sub)

@@ -22,7 +22,7 @@ from tenure.domain.timeutil import iso, utc
 from tenure.ports import Commit
 from tenure.services.catalog import get_customer, get_plan
 from tenure.services.context import Services
-from tenure.services.payments import collect_invoice
+from tenure.services.payments import await_payment_method, collect_invoice
 
 
 @dataclass(slots=True)
@@ -55,6 +55,7 @@ def subscribe(svc: Services, subscription_id: str, customer_id: str, plan_id: st
     sub = Subscription.subscribe(subscription_id, customer_id, plan, now)
     invoice = None
     if sub.status is SubscriptionStatus.INCOMPLETE:
+        sub.incomplete_expires_at = now + svc.policy.incomplete_window
         invoice = _period_invoice(sub, plan, InvoiceKind.FIRST, now)
         _activate_if_settled(sub, plan, invoice)
     return _save(svc, sub, invoice)
@@ -106,7 +107,16 @@ def process_due(svc: Services, subscription_id: str, now: datetime | None = None
     plan = get_plan(svc, sub.plan_id)
     if kind is DueKind.PAUSE_END:
         return _resume(svc, sub, due_at)
+    if kind is DueKind.EXPIRE:
+        sub.expire(plan, due_at)
+        invoices = [i for i in svc.repo.list_invoices(sub.id) if i.status is InvoiceStatus.OPEN]
+        for open_invoice in invoices:
+            open_invoice.void()  # Stripe voids the first invoice of an expired subscription
+        return _save(svc, sub, None, extra_invoices=invoices)
     was_trial = sub.status is SubscriptionStatus.TRIALING
+    ends_unpaid = was_trial and svc.policy.cancel_trial_without_payment_method
+    if ends_unpaid and not sub.cancel_at_period_end and _no_payment_method(svc, sub):
+        sub.cancel(plan, due_at, at_period_end=True, reason="trial_ended_without_payment_method")
     needs_invoice = sub.renew(plan, now)
     invoice = None
     if needs_invoice:
@@ -185,9 +195,20 @@ def _activate_if_settled(sub: Subscription, plan: Plan, invoice: Invoice | None)
         sub.activate(plan, invoice.created_at)
 
 
-def _save(svc: Services, sub: Subscription, invoice: Invoice | None) -> Outcome:
+def _no_payment_method(svc: Services, sub: Subscription) -> bool:
+    customer = svc.repo.get_customer(sub.customer_id)
+    return customer is None or not customer.default_payment_method
+
+
+def _save(
+    svc: Services,
+    sub: Subscription,
+    invoice: Invoice | None,
+    extra_invoices: list[Invoice] | None = None,
+) -> Outcome:
     change = Commit()
     change.add_subscription(sub)
+    change.invoices.extend(extra_invoices or [])
     if invoice is not None:
         change.invoices.append(invoice)
         change.events.append(
@@ -203,6 +224,7 @@ def _save(svc: Services, sub: Subscription, invoice: Invoice | None) -> Outcome:
     svc.repo.commit(change)
     if invoice is None or invoice.status is not InvoiceStatus.OPEN or svc.gateway is None:
         return Outcome(sub, invoice)
-    collect_invoice(svc, invoice.id)
+    if collect_invoice(svc, invoice.id) is None and sub.status is not SubscriptionStatus.INCOMPLETE:
+        await_payment_method(svc, invoice.id)
     # Show what the charge left behind.
     return Outcome(get_subscription(svc, sub.id), get_invoice(svc, invoice.id))

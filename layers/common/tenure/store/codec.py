@@ -103,6 +103,7 @@ _SUB_TIMES = (
     "canceled_at",
     "paused_at",
     "paused_until",
+    "incomplete_expires_at",
 )
 _SUB_INTS = ("periods_since_anchor", "cycle", "credit", "mrr", "version")
 
@@ -143,6 +144,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         cancel_reason=a.get("cancel_reason"),
         paused_at=_parse(a.get("paused_at")),
         paused_until=_parse(a.get("paused_until")),
+        incomplete_expires_at=_parse(a.get("incomplete_expires_at")),
         credit=int(a.get("credit", 0)),
         mrr=int(a.get("mrr", 0)),
         version=int(a.get("version", 0)),
@@ -169,6 +171,10 @@ def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
         "credit_applied": i.credit_applied,
         "attempts": i.attempts,
         "metadata": dict(i.metadata),
+        "failures": i.failures,
+        "first_failed_at": _dt(i.first_failed_at),
+        "next_attempt_at": _dt(i.next_attempt_at),
+        "dunning_ends_at": _dt(i.dunning_ends_at),
     }
 
 
@@ -192,6 +198,10 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         version=int(a.get("version", 0)),
         attempts=int(a.get("attempts", 0)),
         metadata=dict(a.get("metadata") or {}),
+        failures=int(a.get("failures", 0)),
+        first_failed_at=_parse(a.get("first_failed_at")),
+        next_attempt_at=_parse(a.get("next_attempt_at")),
+        dunning_ends_at=_parse(a.get("dunning_ends_at")),
     )
 
 
@@ -210,6 +220,8 @@ def charge_to_attrs(c: Charge) -> dict[str, Any]:
         "decline_code": c.decline_code,
         "payment_id": c.payment_id,
         "idempotency_key": c.idempotency_key,
+        "lease_until": _dt(c.lease_until),
+        "calls": c.calls,
     }
 
 
@@ -227,5 +239,7 @@ def charge_from_attrs(a: dict[str, Any]) -> Charge:
         outcome=ChargeOutcome(a["outcome"]),
         decline_code=a.get("decline_code"),
         payment_id=a.get("payment_id"),
+        lease_until=_parse(a.get("lease_until")),
+        calls=int(a.get("calls", 0)),
         version=int(a.get("version", 0)),
     )

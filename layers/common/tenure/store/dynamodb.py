@@ -139,6 +139,10 @@ class DynamoRepository:
         )
         return [codec.charge_from_attrs(i) for i in items]
 
+    def get_charge(self, invoice_id: str, attempt: int) -> Charge | None:
+        item = self._get(f"INV#{invoice_id}", f"CHG#{attempt:04d}")
+        return codec.charge_from_attrs(item) if item else None
+
     # -- due work ---------------------------------------------------------------------------
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
         """Everything due at or before `now`: one bounded query per shard, never a scan."""
@@ -156,7 +160,7 @@ class DynamoRepository:
                 item = from_item(raw)
                 due_at, kind, entity_id = item["DueSK"].split("#", 2)
                 found.append(DueItem(entity_id, parse_iso(due_at), kind))
-        found.sort(key=lambda d: (d.due_at, d.subscription_id))
+        found.sort(key=lambda d: (d.due_at, d.entity_id))
         return found[:limit]
 
     def next_due_at(self) -> datetime | None:
@@ -243,10 +247,8 @@ class DynamoRepository:
                 "GSI1PK": f"CUS#{sub.customer_id}",
                 "GSI1SK": f"SUB#{iso(sub.created_at)}#{sub.id}",
             }
-            due = sub.next_due()
-            if due is not None:  # sparse: only subscriptions with work ahead are in the index
-                attrs["DuePK"] = f"DUE#{due_shard(sub.id)}"
-                attrs["DueSK"] = f"{iso(due[0])}#{due[1]}#{sub.id}"
+            # Sparse: only items with work ahead are in the due index.
+            attrs |= self._due_keys(sub.id, sub.next_due())
             ops.append(self._versioned_put(attrs, sub.version, "subscription"))
             versioned.append(sub)
         for invoice in change.invoices:
@@ -256,12 +258,13 @@ class DynamoRepository:
                 "SK": "INV",
                 "GSI1PK": f"SUB#{invoice.subscription_id}",
                 "GSI1SK": f"INV#{iso(invoice.period_start)}#{invoice.id}",
-            }
+            } | self._due_keys(invoice.id, invoice.next_due())
             ops.append(self._versioned_put(attrs, invoice.version, "invoice"))
             versioned.append(invoice)
         for charge in change.charges:
             attrs = codec.charge_to_attrs(charge)
             attrs |= {"PK": f"INV#{charge.invoice_id}", "SK": f"CHG#{charge.attempt:04d}"}
+            attrs |= self._due_keys(charge.due_id, charge.next_due())
             ops.append(self._versioned_put(attrs, charge.version, "charge"))
             versioned.append(charge)
         for event in change.events:
@@ -281,6 +284,15 @@ class DynamoRepository:
         for entity in versioned:
             entity.version += 1
         self._plans.update((plan.id, plan) for plan in change.plans)
+
+    @staticmethod
+    def _due_keys(entity_id: str, due: tuple[datetime, str] | None) -> dict[str, str]:
+        if due is None:
+            return {}
+        return {
+            "DuePK": f"DUE#{due_shard(entity_id)}",
+            "DueSK": f"{iso(due[0])}#{due[1]}#{entity_id}",
+        }
 
     def _versioned_put(self, attrs: dict[str, Any], version: int, entity: str) -> dict[str, Any]:
         attrs = attrs | {"entity": entity, "version": version + 1}
