@@ -127,7 +127,7 @@ class ScenarioDunning(_Strict):
     """Overrides of the dunning policy for this run (see docs/dunning.md)."""
 
     retry_days: list[Annotated[float, Field(gt=0, le=365)]] = Field(
-        default_factory=lambda: [3, 7, 14], min_length=1, max_length=20
+        default_factory=lambda: [3.0, 7.0, 14.0], min_length=1, max_length=20
     )
     final_action: Literal["unpaid", "canceled"] = "unpaid"
     cancel_trial_without_payment_method: bool = False

@@ -94,11 +94,11 @@ class InMemoryRepository:
             if (due := sub.next_due()) is not None:
                 items.append(DueItem(sub.id, due[0], str(due[1])))
         for invoice in self.invoices.values():
-            if (due := invoice.next_due()) is not None:
-                items.append(DueItem(invoice.id, due[0], due[1]))
+            if (work := invoice.next_due()) is not None:
+                items.append(DueItem(invoice.id, work[0], work[1]))
         for charge in self.charges.values():
-            if (due := charge.next_due()) is not None:
-                items.append(DueItem(charge.due_id, due[0], due[1]))
+            if (work := charge.next_due()) is not None:
+                items.append(DueItem(charge.due_id, work[0], work[1]))
         return sorted(items, key=lambda d: (d.due_at, d.entity_id))
 
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
