@@ -34,6 +34,8 @@ class Commit:
     ledger: list[MrrLedgerEntry] = field(default_factory=list)
 
     def add_subscription(self, sub: Subscription) -> None:
+        if any(s.id == sub.id for s in self.subscriptions):
+            raise ValueError(f"subscription {sub.id} is already part of this commit")
         events, ledger = sub.pull_events()
         self.subscriptions.append(sub)
         self.events.extend(events)

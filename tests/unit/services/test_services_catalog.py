@@ -144,16 +144,29 @@ def test_a_later_payment_method_becomes_the_default_only_when_asked() -> None:
     assert catalog.get_customer(svc, "alice").default_payment_method == "pm_3"
 
 
-def test_attaching_the_same_payment_method_twice_is_refused() -> None:
+def test_attaching_a_payment_method_the_customer_has_changes_nothing() -> None:
     svc, repo, clock = a_shop_with_alice()
-    catalog.attach_payment_method(svc, "alice", "pm_1", "sandbox", False)
+    first = catalog.attach_payment_method(svc, "alice", "pm_1", "sandbox", False)
     before = written(repo)
     clock.advance(timedelta(minutes=1))
 
-    with pytest.raises(AlreadyExistsError):
-        catalog.attach_payment_method(svc, "alice", "pm_1", "sandbox", False)
+    again = catalog.attach_payment_method(svc, "alice", "pm_1", "sandbox", False)
 
+    assert again == first
     assert written(repo) == before
+
+
+def test_switching_back_to_an_earlier_card_makes_it_the_default_again() -> None:
+    svc, repo, clock = a_shop_with_alice()
+    catalog.attach_payment_method(svc, "alice", "pm_1", "sandbox", True)
+    catalog.attach_payment_method(svc, "alice", "pm_2", "sandbox", True)
+    clock.advance(timedelta(minutes=1))
+
+    catalog.attach_payment_method(svc, "alice", "pm_1", "sandbox", True)
+
+    assert catalog.get_customer(svc, "alice").default_payment_method == "pm_1"
+    assert [m.id for m in repo.list_payment_methods("alice")] == ["pm_1", "pm_2"]
+    assert repo.events[-1]["type"] == "DefaultPaymentMethodChanged"
 
 
 def test_attaching_a_payment_method_to_an_unknown_customer_is_not_found() -> None:

@@ -12,6 +12,7 @@ from tenure.domain.timeutil import iso
 class EventType(StrEnum):
     CUSTOMER_CREATED = "CustomerCreated"
     PAYMENT_METHOD_ATTACHED = "PaymentMethodAttached"
+    DEFAULT_PAYMENT_METHOD_CHANGED = "DefaultPaymentMethodChanged"
     PLAN_CREATED = "PlanCreated"
     SUBSCRIPTION_CREATED = "SubscriptionCreated"
     TRIAL_STARTED = "TrialStarted"

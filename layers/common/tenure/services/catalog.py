@@ -63,9 +63,22 @@ def attach_payment_method(
             "payment_method", "raw card numbers are never accepted; send a provider token"
         )
     existing = svc.repo.list_payment_methods(customer_id)
-    if any(pm.id == payment_method_id for pm in existing):
-        raise AlreadyExistsError("payment method", payment_method_id)
     now: datetime = svc.clock.now()
+    known = next((pm for pm in existing if pm.id == payment_method_id), None)
+    if known is not None:
+        # Attaching a method the customer already has: at most it becomes the default again.
+        if make_default and customer.default_payment_method != payment_method_id:
+            customer.default_payment_method = payment_method_id
+            event = DomainEvent(
+                EventType.DEFAULT_PAYMENT_METHOD_CHANGED,
+                customer_id,
+                customer_id,
+                now,
+                customer.version,
+                {"payment_method": payment_method_id},
+            )
+            svc.repo.commit(Commit(customers=[customer], events=[event]))
+        return known
     method = PaymentMethod(payment_method_id, customer_id, provider, now)
     change = Commit(payment_methods=[method])
     if make_default or customer.default_payment_method is None:

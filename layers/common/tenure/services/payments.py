@@ -151,6 +151,7 @@ def end_dunning(svc: Services, invoice: Invoice) -> None:
     invoice.dunning_ends_at = None
     if sub is not None:
         _final_action(svc, sub, invoice, change)
+        change.add_subscription(sub)
     change.invoices.append(invoice)
     svc.repo.commit(change)
 
@@ -308,8 +309,7 @@ def _failed(
         # wait for a new payment method (or the customer's confirmation) until the deadline.
         invoice.next_attempt_at = None
         invoice.dunning_ends_at = policy.deadline(invoice.first_failed_at)
-    if sub.status is not S.CANCELED:
-        change.add_subscription(sub)
+    change.add_subscription(sub)
 
 
 def _final_action(svc: Services, sub: Subscription, invoice: Invoice, change: Commit) -> None:
@@ -333,5 +333,3 @@ def _final_action(svc: Services, sub: Subscription, invoice: Invoice, change: Co
             )
         else:
             sub.mark_unpaid(plan, now, declines)
-        if sub not in change.subscriptions:
-            change.add_subscription(sub)
