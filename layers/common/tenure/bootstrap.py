@@ -35,9 +35,18 @@ def build(
 def gateway(settings: Settings) -> PaymentGateway:
     if settings.payment_provider == "sandbox":
         return _sandbox()
-    raise NotImplementedError(
-        f"payment provider {settings.payment_provider!r} is not available yet; use sandbox"
-    )
+    if settings.payment_provider == "stripe":
+        from tenure.payments.stripe_gateway import StripeGateway  # only where it is used
+
+        key = settings.provider_api_key or (
+            _secret(settings.provider_api_key_secret_arn)
+            if settings.provider_api_key_secret_arn
+            else ""
+        )
+        if not key:
+            raise RuntimeError("PAYMENT_PROVIDER=stripe needs PROVIDER_API_KEY_SECRET_ARN")
+        return StripeGateway(key)
+    raise ValueError(f"unknown payment provider {settings.payment_provider!r}")
 
 
 @lru_cache(maxsize=1)

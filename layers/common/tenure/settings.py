@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     # The API token: given directly (local), or read from Secrets Manager by ARN (AWS).
     api_token: str = Field(default="", alias="TENURE_API_TOKEN")
     api_token_secret_arn: str = Field(default="", alias="API_TOKEN_SECRET_ARN")
+    # The provider's API key: directly (local experiments) or from Secrets Manager (AWS).
+    provider_api_key: str = Field(default="", alias="TENURE_PROVIDER_API_KEY")
+    provider_api_key_secret_arn: str = Field(default="", alias="PROVIDER_API_KEY_SECRET_ARN")
     max_body_bytes: int = Field(default=256 * 1024, alias="TENURE_MAX_BODY_BYTES")
 
 

@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import PaymentMethod
 from tenure.domain.dunning import DeclineClass, FinalAction
+from tenure.domain.errors import ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.money import Money
 from tenure.domain.subscription import Subscription, SubscriptionStatus
-from tenure.payments.gateway import GatewayError, PaymentResult
+from tenure.payments.gateway import GatewayError, InvalidRequestError, PaymentResult
 from tenure.ports import Commit
 from tenure.services.catalog import attach_payment_method, get_plan
 from tenure.services.context import Services
@@ -68,12 +69,17 @@ def collect_invoice(svc: Services, invoice_id: str) -> Charge | None:
         charge.calls += 1
         charge.payment_id = svc.gateway.create_payment(
             amount=Money(invoice.total, invoice.currency),
-            customer_id=invoice.customer_id,
+            customer_id=customer.provider_customer_id or invoice.customer_id,
             payment_method=customer.default_payment_method,
             invoice_id=invoice.id,
             attempt=charge.attempt,
             idempotency_key=f"{key}:create",
         )
+    except InvalidRequestError as exc:
+        # The provider refuses this payment as asked (unusable method, amount it cannot
+        # take): retrying cannot help, so it is a failed attempt that waits for a new method.
+        _settle(svc, invoice, charge, PaymentResult("", ChargeOutcome.DECLINED, _code(exc)))
+        return charge
     except GatewayError:
         _keep_claim(svc, charge)  # nothing confirmed: the sweeper abandons it and retries
         return charge
@@ -174,6 +180,8 @@ def update_payment_method(
     svc: Services, customer_id: str, payment_method_id: str, provider: str, make_default: bool
 ) -> PaymentMethod:
     """Attach a payment method; when it becomes the default, retry what is owed at once."""
+    if svc.gateway is not None:
+        _register_with_provider(svc, customer_id, payment_method_id)
     method = attach_payment_method(svc, customer_id, payment_method_id, provider, make_default)
     customer = svc.repo.get_customer(customer_id)
     if customer is not None and customer.default_payment_method == payment_method_id:
@@ -197,6 +205,38 @@ def await_payment_method(svc: Services, invoice_id: str) -> None:
     sub.mark_past_due(get_plan(svc, sub.plan_id), now)
     change.add_subscription(sub)
     svc.repo.commit(change)
+
+
+def _register_with_provider(svc: Services, customer_id: str, payment_method_id: str) -> None:
+    """The provider must know the customer and hold the method before it can be charged.
+
+    Both calls carry deterministic keys, so a retried request creates nothing twice."""
+    assert svc.gateway is not None
+    customer = svc.repo.get_customer(customer_id)
+    if customer is None:
+        return  # the attach below reports the unknown customer
+    if customer.provider_customer_id is None:
+        customer.provider_customer_id = svc.gateway.create_customer(
+            customer_id=customer.id,
+            email=customer.email,
+            name=customer.name or None,
+            idempotency_key=f"customer:{customer.id}",
+        )
+        svc.repo.commit(Commit(customers=[customer]))
+    try:
+        svc.gateway.attach_payment_method(
+            provider_customer_id=customer.provider_customer_id,
+            payment_method=payment_method_id,
+            idempotency_key=f"attach:{customer.id}:{payment_method_id}",
+        )
+    except InvalidRequestError as exc:
+        raise ValidationFailedError(
+            "payment_method", f"the provider refused it ({_code(exc)})"
+        ) from exc
+
+
+def _code(exc: InvalidRequestError) -> str:
+    return exc.code or "invalid_request"
 
 
 # -- settling ---------------------------------------------------------------------------------

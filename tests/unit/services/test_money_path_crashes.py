@@ -1,0 +1,277 @@
+"""Never double-charge, never lose a payment: crashes, duplicate deliveries and provider faults
+on the renewal path, replayed until the work is done (DESIGN.md invariants 1 and 2)."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tenure.domain.calendar import add_intervals
+from tenure.domain.charges import ChargeOutcome, ChargeStatus
+from tenure.domain.errors import ConcurrencyError
+from tenure.domain.invoices import InvoiceStatus
+from tenure.domain.subscription import SubscriptionStatus
+from tenure.services import payments, subscriptions
+
+S = SubscriptionStatus
+VISA = "4242424242424242"
+INSUFFICIENT_FUNDS = "4000000000009995"
+MASTERCARD = "5555555555554444"
+
+
+def a_paying_subscriber(make_shop: Callable[..., Any]) -> Any:
+    """Given alice, subscribed to basic with a good card, her first month paid."""
+    shop = make_shop()
+    shop.add_card(VISA)
+    shop.subscribe()
+    assert shop.sub().status is S.ACTIVE
+    return shop
+
+
+def renewal_moment(shop: Any) -> Any:
+    return shop.sub().current_period_end
+
+
+def assert_renewed_once(shop: Any, renewed_at: Any) -> None:
+    """Exactly one confirmation, one paid invoice, one succeeded charge, one period advance."""
+    invoice = shop.invoice_starting(renewed_at)
+    assert invoice.status is InvoiceStatus.PAID
+    assert shop.confirmations(invoice.id) == 1
+    assert len(shop.succeeded(invoice.id)) == 1
+    assert [c.status for c in shop.charges(invoice.id)] == [ChargeStatus.SETTLED] * len(
+        shop.charges(invoice.id)
+    )
+    sub = shop.sub()
+    assert sub.status is S.ACTIVE
+    assert sub.current_period_start == renewed_at
+    assert sub.current_period_end == add_intervals(shop.start, sub_interval(shop), 2)
+    assert len(shop.invoices()) == 2  # the first month and this renewal, nothing else
+
+
+def sub_interval(shop: Any) -> Any:
+    return shop.repo.get_plan("basic").billing_interval
+
+
+CRASH_STEPS = [
+    pytest.param({"after_commit": 1}, id="after the renewal invoice is committed"),
+    pytest.param({"after_commit": 2}, id="after the claim commit"),
+    pytest.param({"after_call": "create"}, id="after create_payment, before its id is stored"),
+    pytest.param({"after_commit": 3}, id="after the payment id is stored, before confirm"),
+    pytest.param({"after_call": "confirm"}, id="after confirm returned, before the settle"),
+    pytest.param({"after_commit": 4}, id="after the settle commit, before the SQS ack"),
+]
+
+
+# -- 1. a crash at every step, then redelivery ---------------------------------------------------
+@pytest.mark.parametrize("step", CRASH_STEPS)
+def test_a_renewal_that_crashes_at_any_step_charges_exactly_once_after_redelivery(
+    make_shop: Callable[..., Any], step: dict[str, Any]
+) -> None:
+    # Given a paying subscriber whose period has just ended
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    # When the charger dies at this step of the renewal
+    with pytest.raises(shop.Crash):
+        subscriptions.process_due(shop.dying(**step), "sub-1")
+    # ... and SQS delivers the same message again, and the sweeper runs after the lease
+    subscriptions.process_due(shop.svc, "sub-1")
+    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    # Then the customer was charged once for the period, and the period advanced once
+    assert_renewed_once(shop, renewed_at)
+
+
+@pytest.mark.parametrize("step", CRASH_STEPS)
+def test_a_renewal_that_crashes_at_any_step_is_settled_by_the_schedule_alone(
+    make_shop: Callable[..., Any], step: dict[str, Any]
+) -> None:
+    # Given a paying subscriber whose period has just ended
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    # When the charger dies at this step and the message is lost (it went to the DLQ)
+    with pytest.raises(shop.Crash):
+        subscriptions.process_due(shop.dying(**step), "sub-1")
+    # ... and only the schedule runs from then on
+    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    # Then the due-work index alone still gets the period charged, once
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_the_crash_steps_are_the_four_commits_of_a_renewal(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a paying subscriber whose period has just ended
+    shop = a_paying_subscriber(make_shop)
+    shop.clock.set(renewal_moment(shop))
+    before = shop.repo.commits
+    # When the renewal runs without a crash
+    subscriptions.process_due(shop.svc, "sub-1")
+    # Then it wrote invoice, claim, payment id and settlement: the steps CRASH_STEPS name
+    assert shop.repo.commits - before == 4
+
+
+# -- 2. the same message twice, concurrently ----------------------------------------------------
+def test_the_same_renewal_delivered_twice_concurrently_charges_once(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a paying subscriber whose period has just ended
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    # When worker B loads, worker A renews to the end, then B commits what it loaded
+    worker_b = shop.interleaved(lambda: subscriptions.process_due(shop.svc, "sub-1"))
+    with pytest.raises(ConcurrencyError):
+        subscriptions.process_due(worker_b, "sub-1")
+    # ... and B's message comes back after the failure
+    assert subscriptions.process_due(shop.svc, "sub-1") is None
+    # Then one charge, one invoice, one period advance
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_the_same_retry_delivered_twice_concurrently_makes_one_attempt(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal declined for insufficient funds, its retry due
+    shop = a_paying_subscriber(make_shop)
+    shop.add_card(INSUFFICIENT_FUNDS)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    subscriptions.process_due(shop.svc, "sub-1")
+    invoice = shop.invoice_starting(renewed_at)
+    assert invoice.next_attempt_at is not None
+    shop.clock.set(invoice.next_attempt_at)
+    # When two workers take the same retry message: B loads, A claims and charges, B claims
+    worker_b = shop.interleaved(lambda: payments.retry_invoice(shop.svc, invoice.id))
+    with pytest.raises(ConcurrencyError):
+        payments.retry_invoice(worker_b, invoice.id)
+    assert payments.retry_invoice(shop.svc, invoice.id) is None
+    # Then the retry was one attempt: one more charge row and one more confirmation
+    assert [c.attempt for c in shop.charges(invoice.id)] == [1, 2]
+    assert shop.confirmations(invoice.id) == 2
+
+
+# -- 3. provider faults --------------------------------------------------------------------------
+def test_a_timeout_on_confirm_leaves_the_outcome_unknown_never_declined(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a paying subscriber whose renewal confirm will time out after money moved
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    shop.gateway.fail_next("timeout", on="confirm")
+    # When the renewal runs
+    subscriptions.process_due(shop.svc, "sub-1")
+    # Then the attempt is still charging, outcome unknown; nothing is dunned
+    invoice = shop.invoice_starting(renewed_at)
+    [charge] = shop.charges(invoice.id)
+    assert charge.status is ChargeStatus.CHARGING
+    assert charge.outcome is ChargeOutcome.UNKNOWN
+    assert charge.payment_id is not None
+    assert charge.decline_code is None
+    assert invoice.status is InvoiceStatus.OPEN
+    assert (invoice.failures, invoice.next_attempt_at) == (0, None)
+    assert shop.sub().status is S.ACTIVE
+
+
+def test_the_sweeper_settles_a_timed_out_confirm_without_confirming_again(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose confirm timed out after money moved
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    shop.gateway.fail_next("timeout", on="confirm")
+    subscriptions.process_due(shop.svc, "sub-1")
+    invoice_id = shop.invoice_starting(renewed_at).id
+    # When the lease runs out and the sweeper reconciles
+    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    # Then the attempt succeeded from what the provider says, and money moved once
+    [charge] = shop.charges(invoice_id)
+    assert (charge.status, charge.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.SUCCEEDED)
+    assert charge.at == renewed_at
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_a_reconcile_during_the_lease_leaves_the_claim_alone(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose confirm timed out a minute ago
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    shop.gateway.fail_next("timeout", on="confirm")
+    subscriptions.process_due(shop.svc, "sub-1")
+    invoice_id = shop.invoice_starting(renewed_at).id
+    shop.clock.set(renewed_at + payments.LEASE / 5)
+    # When a reconcile message arrives early (the charger may still be at work)
+    result = payments.reconcile_charge(shop.svc, invoice_id, 1)
+    # Then nothing is settled yet
+    assert result is None
+    assert shop.charges(invoice_id)[0].status is ChargeStatus.CHARGING
+
+
+def test_a_timeout_on_create_is_retried_under_a_new_attempt_and_charges_once(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose payment creation times out after the provider created it
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    shop.gateway.fail_next("timeout", on="create")
+    # When the renewal runs, and the schedule runs past the lease
+    subscriptions.process_due(shop.svc, "sub-1")
+    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    # Then the unknown first attempt was given up and the second one charged, once
+    invoice_id = shop.invoice_starting(renewed_at).id
+    assert [(c.attempt, c.outcome) for c in shop.charges(invoice_id)] == [
+        (1, ChargeOutcome.UNKNOWN),
+        (2, ChargeOutcome.SUCCEEDED),
+    ]
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_a_rate_limit_on_create_moves_nothing_and_the_retry_after_the_lease_succeeds(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose payment creation is refused with a rate limit
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    shop.gateway.fail_next("rate_limit", on="create")
+    # When the renewal runs
+    subscriptions.process_due(shop.svc, "sub-1")
+    # Then no payment exists and the claim waits for its lease
+    invoice_id = shop.invoice_starting(renewed_at).id
+    [claim] = shop.charges(invoice_id)
+    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
+    assert shop.created_keys(invoice_id) == []
+    # When the schedule runs past the lease
+    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    # Then a new attempt number charged the invoice, after the lease
+    first, second = shop.charges(invoice_id)
+    assert (first.status, first.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.UNKNOWN)
+    assert (second.attempt, second.outcome) == (2, ChargeOutcome.SUCCEEDED)
+    assert second.at >= renewed_at + payments.LEASE
+    assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:2:create"]
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_a_rate_limit_on_the_card_update_charge_loses_nothing(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal in soft dunning
+    shop = a_paying_subscriber(make_shop)
+    shop.add_card(INSUFFICIENT_FUNDS)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    subscriptions.process_due(shop.svc, "sub-1")
+    # When the customer adds a card but the provider refuses the create with a rate limit
+    shop.gateway.fail_next("rate_limit", on="create")
+    shop.add_card(MASTERCARD)
+    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    # Then the sweeper's new attempt paid the invoice, on the new card, once
+    invoice = shop.invoice_starting(renewed_at)
+    assert invoice.status is InvoiceStatus.PAID
+    assert len(shop.succeeded(invoice.id)) == 1
+    assert shop.sub().status is S.ACTIVE
