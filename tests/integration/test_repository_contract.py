@@ -10,7 +10,7 @@ from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.fakes import InMemoryRepository
-from tenure.ports import Commit, Repository
+from tenure.ports import Commit, Marker, ProviderLink, Repository
 from tenure.store.dynamodb import DynamoRepository
 
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
@@ -159,3 +159,26 @@ def test_an_idempotency_key_is_claimed_once(repo: Repository) -> None:
     )
     repo.release_idempotency("k1")
     assert repo.claim_idempotency("k1", "fp2", T0) is None
+
+
+def test_a_marker_commits_its_effect_once(repo: Repository) -> None:
+    expires = T0 + timedelta(days=30)
+    repo.commit(Commit(customers=[customer()], markers=[Marker("webhook:evt_1", expires)]))
+    assert repo.has_marker("webhook:evt_1")
+    with pytest.raises(AlreadyExistsError):
+        repo.commit(Commit(customers=[customer("bob")], markers=[Marker("webhook:evt_1", expires)]))
+    assert repo.get_customer("bob") is None  # the effect did not happen twice
+    assert not repo.has_marker("webhook:evt_2")
+
+
+def test_provider_objects_map_to_tenure_ids(repo: Repository) -> None:
+    repo.commit(Commit(provider_links=[ProviderLink("stripe", "pi_123", "in_abc")]))
+    assert repo.find_provider_object("stripe", "pi_123") == "in_abc"
+    assert repo.find_provider_object("stripe", "pi_999") is None
+
+
+def test_a_snapshot_of_a_day_is_overwritten_by_a_rerun(repo: Repository) -> None:
+    repo.save_snapshot("2026-02-01", {"mrr": 100, "customers": 1})
+    repo.save_snapshot("2026-02-01", {"mrr": 200, "customers": 2})
+    assert repo.get_snapshot("2026-02-01") == {"mrr": 200, "customers": 2}
+    assert repo.get_snapshot("2026-02-02") is None

@@ -44,6 +44,9 @@ class InMemoryRepository:
         self.events: list[dict[str, Any]] = []
         self.ledger: list[MrrLedgerEntry] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
+        self.markers: dict[str, datetime] = {}
+        self.provider_links: dict[tuple[str, str], str] = {}
+        self.snapshots: dict[str, dict[str, Any]] = {}
         self.commits = 0
 
     def get_customer(self, customer_id: str) -> Customer | None:
@@ -145,6 +148,9 @@ class InMemoryRepository:
         for method in change.payment_methods:
             if (method.customer_id, method.id) in self.payment_methods:
                 raise AlreadyExistsError("payment method", method.id)
+        for marker in change.markers:
+            if marker.key in self.markers:
+                raise AlreadyExistsError("marker", marker.key)
         seen = {e["id"] for e in self.events}
         for event in change.events:
             if event.id in seen:
@@ -159,9 +165,25 @@ class InMemoryRepository:
             self.plans[plan.id] = plan
         for method in change.payment_methods:
             self.payment_methods[(method.customer_id, method.id)] = copy.deepcopy(method)
+        self.markers.update((m.key, m.expires_at) for m in change.markers)
+        self.provider_links.update(
+            ((link.provider, link.object_id), link.tenure_id) for link in change.provider_links
+        )
         self.events.extend(e.to_dict() for e in change.events)
         self.ledger.extend(change.ledger)
         self.commits += 1
+
+    def has_marker(self, key: str) -> bool:
+        return key in self.markers
+
+    def find_provider_object(self, provider: str, object_id: str) -> str | None:
+        return self.provider_links.get((provider, object_id))
+
+    def save_snapshot(self, day: str, data: dict[str, Any]) -> None:
+        self.snapshots[day] = copy.deepcopy(data)
+
+    def get_snapshot(self, day: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.snapshots.get(day))
 
     def claim_idempotency(
         self, key: str, fingerprint: str, now: datetime

@@ -16,6 +16,26 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A claim on an effect that must happen once (a webhook applied, an email sent).
+
+    Committed with the effect itself; a second commit carrying the same key fails as a whole
+    with AlreadyExistsError("marker", key). Markers expire (TTL) at `expires_at`."""
+
+    key: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderLink:
+    """Maps a payment provider's object id (pi_..., cus_...) to Tenure's id."""
+
+    provider: str
+    object_id: str
+    tenure_id: str
+
+
 @dataclass(slots=True)
 class Commit:
     """Everything one business change writes, committed atomically or not at all.
@@ -32,6 +52,8 @@ class Commit:
     charges: list[Charge] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
     ledger: list[MrrLedgerEntry] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
+    provider_links: list[ProviderLink] = field(default_factory=list)
 
     def add_subscription(self, sub: Subscription) -> None:
         if any(s.id == sub.id for s in self.subscriptions):
@@ -83,3 +105,7 @@ class Repository(Protocol):
     ) -> IdempotencyRecord | None: ...
     def complete_idempotency(self, key: str, response: dict[str, Any], now: datetime) -> None: ...
     def release_idempotency(self, key: str) -> None: ...
+    def has_marker(self, key: str) -> bool: ...
+    def find_provider_object(self, provider: str, object_id: str) -> str | None: ...
+    def save_snapshot(self, day: str, data: dict[str, Any]) -> None: ...
+    def get_snapshot(self, day: str) -> dict[str, Any] | None: ...

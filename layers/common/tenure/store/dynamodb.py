@@ -271,6 +271,22 @@ class DynamoRepository:
             ops.append(self._create_put(self._event_item(event), "event"))
         for n, entry in enumerate(change.ledger):
             ops.append(self._create_put(self._ledger_item(entry, n), "mrr_ledger"))
+        for marker in change.markers:
+            item = {
+                "PK": f"MARK#{marker.key}",
+                "SK": "MARK",
+                "id": marker.key,
+                "expires_at": int(marker.expires_at.timestamp()),
+            }
+            ops.append(self._create_put(item, "marker"))
+        for link in change.provider_links:
+            item = {
+                "PK": f"PROV#{link.provider}#{link.object_id}",
+                "SK": "PROV",
+                "tenure_id": link.tenure_id,
+                "entity": "provider_link",
+            }
+            ops.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
         if not ops:
             return
         if len(ops) > MAX_TRANSACTION_ITEMS:
@@ -336,10 +352,30 @@ class DynamoRepository:
             if reason.get("Code") != "ConditionalCheckFailed":
                 continue
             item = from_item(op["Put"]["Item"])
-            if item.get("entity") in ("plan", "payment_method") or item.get("version") == 1:
+            if (
+                item.get("entity") in ("plan", "payment_method", "marker")
+                or item.get("version") == 1
+            ):
                 return AlreadyExistsError(str(item.get("entity")), str(item.get("id", item["PK"])))
             return ConcurrencyError(f"{item.get('entity')} {item.get('id')} changed meanwhile")
         return ConcurrencyError(str(exc))
+
+    # -- markers, provider links, snapshots -------------------------------------------------
+    def has_marker(self, key: str) -> bool:
+        return self._get(f"MARK#{key}", "MARK") is not None
+
+    def find_provider_object(self, provider: str, object_id: str) -> str | None:
+        item = self._get(f"PROV#{provider}#{object_id}", "PROV")
+        return str(item["tenure_id"]) if item else None
+
+    def save_snapshot(self, day: str, data: dict[str, Any]) -> None:
+        """Daily metric snapshots are recomputable, so a rerun simply overwrites the day."""
+        item = {"PK": f"SNAP#{day}", "SK": "SNAP", "entity": "snapshot", "data": data}
+        self._ddb.put_item(TableName=self._table, Item=to_item(item))
+
+    def get_snapshot(self, day: str) -> dict[str, Any] | None:
+        item = self._get(f"SNAP#{day}", "SNAP")
+        return dict(item["data"]) if item else None
 
     # -- idempotency records (API Idempotency-Key) ------------------------------------------
     def claim_idempotency(
