@@ -1,7 +1,108 @@
-"""The metrics function. Not built yet (its own issue): runs on its schedule and does nothing."""
+"""The metrics function: aggregates days into snapshots and publishes the headline figures.
 
+Scheduled daily just after midnight UTC ({"scheduled_time": ...}: yesterday, plus any day a
+missed run left behind), or on demand for a range ({"from": "2026-02-01", "to": "2026-02-28"})
+or one day ({"date": "2026-02-01"}). Re-running a day writes the same snapshot.
+"""
+
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return {"status": "not_implemented", "function": "metrics"}
+from tenure import bootstrap
+from tenure.services import metrics as retention
+
+logger = Logger()
+metrics = Metrics()
+COUNTS = {"Customers", "CustomersNew", "CustomersLost", "VoluntaryChurned", "InvoluntaryChurned"}
+
+
+class MetricsRequest(BaseModel):
+    """What to aggregate: a schedule's moment, one day, or a range of days (inclusive)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    scheduled_time: datetime | None = None
+    date: date | None = None
+    from_: date | None = None
+    to: date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "from" in data:
+            data = {**data, "from_": data["from"]}
+        if isinstance(data, dict) and "time" in data and "scheduled_time" not in data:
+            data = {**data, "scheduled_time": data["time"]}  # a plain EventBridge event
+        return data
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "MetricsRequest":
+        if (self.from_ is None) != (self.to is None):
+            raise ValueError("a range needs both `from` and `to`")
+        if self.from_ and self.to and self.to < self.from_:
+            raise ValueError("`to` is before `from`")
+        if not (self.scheduled_time or self.date or self.from_):
+            raise ValueError("give `scheduled_time`, `date`, or `from` and `to`")
+        return self
+
+
+class InvalidMetricsRequestError(ValueError):
+    """The event asks for nothing the metrics function can do."""
+
+
+def parse(event: dict[str, Any]) -> MetricsRequest:
+    try:
+        return MetricsRequest.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidMetricsRequestError(str(exc)) from exc
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse(event)
+    svc = bootstrap.services()
+    if request.from_ and request.to:
+        days = retention.backfill(svc, request.from_, request.to)
+    elif request.date:
+        days = retention.backfill(svc, request.date, request.date)
+    else:
+        assert request.scheduled_time is not None
+        # Just after midnight: the day that ended is yesterday.
+        days = retention.catch_up(svc, request.scheduled_time.date() - timedelta(days=1))
+    last = days[-1].day
+    _publish(retention.headline(svc, last))
+    metrics.add_metric(name="MetricsDaysAggregated", unit=MetricUnit.Count, value=len(days))
+    logger.info(
+        "metrics aggregated",
+        extra={
+            "first": days[0].day.isoformat(),
+            "last": last.isoformat(),
+            "days": len(days),
+            "ledger_entries": sum(d.ledger_entries for d in days),
+            "inconsistent_entries": sum(d.inconsistent for d in days),
+        },
+    )
+    return {
+        "first": days[0].day.isoformat(),
+        "last": last.isoformat(),
+        "days": len(days),
+        "ledger_entries": sum(d.ledger_entries for d in days),
+        "currencies": sorted(days[-1].snapshot.get("currencies", {})),
+    }
+
+
+def _publish(figures: dict[str, dict[str, float]]) -> None:
+    """One EMF document per currency, with the currency as a dimension."""
+    for currency, row in figures.items():
+        emf = EphemeralMetrics()
+        emf.add_dimension(name="Currency", value=currency)
+        for name, value in row.items():
+            unit = MetricUnit.Count if name in COUNTS else MetricUnit.NoUnit
+            emf.add_metric(name=name, unit=unit, value=value)
+        emf.flush_metrics()

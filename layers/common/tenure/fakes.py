@@ -47,6 +47,7 @@ class InMemoryRepository:
         self.markers: dict[str, datetime] = {}
         self.provider_links: dict[tuple[str, str], str] = {}
         self.snapshots: dict[str, dict[str, Any]] = {}
+        self.customer_mrr: dict[str, dict[str, dict[str, Any]]] = {}  # customer -> day -> state
         self.commits = 0
 
     def get_customer(self, customer_id: str) -> Customer | None:
@@ -184,6 +185,26 @@ class InMemoryRepository:
 
     def get_snapshot(self, day: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.snapshots.get(day))
+
+    def get_snapshots(self, days: list[str]) -> dict[str, dict[str, Any]]:
+        return {d: copy.deepcopy(self.snapshots[d]) for d in days if d in self.snapshots}
+
+    def get_invoices(self, invoice_ids: list[str]) -> dict[str, Invoice]:
+        return {i: copy.deepcopy(self.invoices[i]) for i in invoice_ids if i in self.invoices}
+
+    def get_customer_mrr_states(
+        self, customer_ids: list[str], before_day: str
+    ) -> dict[str, dict[str, Any]]:
+        found = {}
+        for customer_id in customer_ids:
+            earlier = [d for d in self.customer_mrr.get(customer_id, {}) if d < before_day]
+            if earlier:
+                found[customer_id] = copy.deepcopy(self.customer_mrr[customer_id][max(earlier)])
+        return found
+
+    def save_customer_mrr_states(self, day: str, states: dict[str, dict[str, Any]]) -> None:
+        for customer_id, state in states.items():
+            self.customer_mrr.setdefault(customer_id, {})[day] = copy.deepcopy(state)
 
     def claim_idempotency(
         self, key: str, fingerprint: str, now: datetime

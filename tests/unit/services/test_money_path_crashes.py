@@ -2,6 +2,7 @@
 on the renewal path, replayed until the work is done (DESIGN.md invariants 1 and 2)."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -53,7 +54,7 @@ def sub_interval(shop: Any) -> Any:
 
 
 CRASH_STEPS = [
-    pytest.param({"after_commit": 1}, id="after the renewal invoice is committed"),
+    pytest.param({"after_commit": 1}, id="after the invoice is committed, before the claim"),
     pytest.param({"after_commit": 2}, id="after the claim commit"),
     pytest.param({"after_call": "create"}, id="after create_payment, before its id is stored"),
     pytest.param({"after_commit": 3}, id="after the payment id is stored, before confirm"),
@@ -96,6 +97,26 @@ def test_a_renewal_that_crashes_at_any_step_is_settled_by_the_schedule_alone(
     shop.run_due(until=renewed_at + payments.LEASE * 12)
     # Then the due-work index alone still gets the period charged, once
     assert_renewed_once(shop, renewed_at)
+
+
+@pytest.mark.parametrize("step", CRASH_STEPS)
+def test_a_first_invoice_whose_worker_crashes_at_any_step_is_still_charged_once(
+    make_shop: Callable[..., Any], step: dict[str, Any]
+) -> None:
+    # Given alice with a good card
+    shop = make_shop()
+    shop.add_card(VISA)
+    # When the API worker dies at this step of her subscribe (the same four commits)
+    with pytest.raises(shop.Crash):
+        subscriptions.subscribe(shop.dying(**step), "sub-1", "alice", "basic")
+    # ... and the schedule runs on past the incomplete window
+    shop.run_due(until=shop.start + timedelta(days=2))
+    # Then her first month was charged once and the subscription is active
+    [invoice] = shop.invoices()
+    assert invoice.status is InvoiceStatus.PAID
+    assert shop.confirmations(invoice.id) == 1
+    assert len(shop.succeeded(invoice.id)) == 1
+    assert shop.sub().status is S.ACTIVE
 
 
 def test_the_crash_steps_are_the_four_commits_of_a_renewal(

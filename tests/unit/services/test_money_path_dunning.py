@@ -3,11 +3,12 @@ payments, and renewals skipped when the subscription changed meanwhile (docs/dun
 
 from collections.abc import Callable
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
 
-from tenure.domain.charges import ChargeOutcome, ChargeStatus
+from tenure.domain.charges import ChargeOutcome
 from tenure.domain.dunning import DunningPolicy, FinalAction
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
@@ -58,7 +59,7 @@ def test_a_soft_decline_is_attempted_four_times_each_at_another_hour(
     charges = shop.charges(invoice.id)
     assert [c.at for c in charges] == [failed_at] + [failed_at + d for d in SCHEDULE]
     hours = [c.at.hour for c in charges]
-    assert all(a != b for a, b in zip(hours, hours[1:], strict=False))
+    assert all(a != b for a, b in pairwise(hours))
     assert {c.decline_code for c in charges} == {"insufficient_funds"}
     assert shop.confirmations(invoice.id) == 4
 

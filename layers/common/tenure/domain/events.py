@@ -31,6 +31,14 @@ class EventType(StrEnum):
     INVOICE_PAID = "InvoicePaid"
     PAYMENT_FAILED = "PaymentFailed"
     CREDIT_GRANTED = "CreditGranted"
+    # Told by the payment provider (webhooks), after the fact.
+    INVOICE_REFUNDED = "InvoiceRefunded"
+    INVOICE_DISPUTED = "InvoiceDisputed"
+    INVOICE_DISPUTE_CLOSED = "InvoiceDisputeClosed"
+    CUSTOMER_MARKED_AT_RISK = "CustomerMarkedAtRisk"
+    PAYMENT_METHOD_UPDATED = "PaymentMethodUpdated"
+    PAYMENT_METHOD_DETACHED = "PaymentMethodDetached"
+    PROVIDER_CUSTOMER_DELETED = "ProviderCustomerDeleted"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,64 @@ class InvoiceStatus(StrEnum):
     UNCOLLECTIBLE = "uncollectible"
 
 
+class RefundStatus(StrEnum):
+    """Where one refund stands at the provider (Stripe's refund statuses)."""
+
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class DisputeStatus(StrEnum):
+    """Where a dispute (chargeback) of the invoice's payment stands; providers' own statuses
+    map onto these four."""
+
+    NEEDS_RESPONSE = "needs_response"
+    UNDER_REVIEW = "under_review"
+    WON = "won"
+    LOST = "lost"
+
+
+# Status precedence: a status only ever moves to one of higher rank, so facts applied in any
+# order end in the same place. A refund that failed or was canceled stays so; a lost dispute
+# is final (a later "won" cannot give the money back).
+REFUND_RANK = {
+    RefundStatus.PENDING: 0,
+    RefundStatus.REQUIRES_ACTION: 0,
+    RefundStatus.SUCCEEDED: 1,
+    RefundStatus.FAILED: 2,
+    RefundStatus.CANCELED: 2,
+}
+DISPUTE_RANK = {
+    DisputeStatus.NEEDS_RESPONSE: 0,
+    DisputeStatus.UNDER_REVIEW: 1,
+    DisputeStatus.WON: 2,
+    DisputeStatus.LOST: 3,
+}
+# Refunds that take money back (a pending refund already counts, as it does at Stripe).
+COUNTED_REFUNDS = frozenset(
+    {RefundStatus.PENDING, RefundStatus.REQUIRES_ACTION, RefundStatus.SUCCEEDED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRecord:
+    """One refund of the invoice's payment, as last reported by the provider."""
+
+    amount: int  # minor units of the invoice's currency
+    status: RefundStatus
+    at: datetime  # when the provider reported this status (its clock, not ours)
+
+    def outranks(self, other: "RefundRecord") -> bool:
+        return (REFUND_RANK[self.status], self.at, self.amount) > (
+            REFUND_RANK[other.status],
+            other.at,
+            other.amount,
+        )
+
+
 class InvoiceKind(StrEnum):
     FIRST = "first"  # the first paid period of a subscription
     RENEWAL = "renewal"
@@ -59,10 +117,23 @@ class Invoice:
     first_failed_at: datetime | None = None
     next_attempt_at: datetime | None = None  # the next scheduled retry (soft declines)
     dunning_ends_at: datetime | None = None  # when waiting for a new card ends (hard declines)
+    # Refunds made at the provider (its dashboard or API), by refund id, and the latest total
+    # the provider reported for the payment (when it does not list the refunds themselves).
+    amount_refunded: int = 0
+    refunds: dict[str, RefundRecord] = field(default_factory=dict)
+    refunded_total_seen: int = 0
+    refunded_total_at: datetime | None = None
+    # A dispute (chargeback) of the payment: while open, dunning of this invoice is paused.
+    disputed: bool = False
+    dispute_id: str | None = None
+    dispute_status: DisputeStatus | None = None
+    dispute_at: datetime | None = None
 
     def next_due(self) -> tuple[datetime, str] | None:
         if self.status is not InvoiceStatus.OPEN:
             return None
+        if self.dispute_open:
+            return None  # dunning waits while the bank decides
         if self.next_attempt_at is not None:
             return self.next_attempt_at, "retry"
         if self.dunning_ends_at is not None:
@@ -91,6 +162,75 @@ class Invoice:
         self.paid_at = at
         self.next_attempt_at = None
         self.dunning_ends_at = None
+        if self.dispute_status is DisputeStatus.LOST:
+            # The provider reported the lost dispute before the payment itself: paid, and
+            # written off at once, as if the facts had come in order.
+            self.status = InvoiceStatus.UNCOLLECTIBLE
+
+    # -- refunds and disputes reported by the provider (webhooks) --------------------------
+    def record_refund(
+        self, refund_id: str, amount: int, status: RefundStatus, at: datetime
+    ) -> bool:
+        """Take in one refund's state; an older or lower-precedence report changes nothing.
+        Returns whether the report was taken (`amount_refunded` follows)."""
+        record = RefundRecord(amount, status, at)
+        known = self.refunds.get(refund_id)
+        if known is not None and not record.outranks(known):
+            return False
+        self.refunds[refund_id] = record
+        self._recount_refunds()
+        return True
+
+    def record_refunded_total(self, amount_refunded: int, at: datetime) -> bool:
+        """Take in the payment's refunded total as the provider reported it at `at` (the
+        newest report wins). Returns whether the report was taken."""
+        held_at = self.refunded_total_at
+        if held_at is not None and (at, amount_refunded) <= (held_at, self.refunded_total_seen):
+            return False
+        self.refunded_total_at, self.refunded_total_seen = at, amount_refunded
+        self._recount_refunds()
+        return True
+
+    def _recount_refunds(self) -> None:
+        counted = sum(r.amount for r in self.refunds.values() if r.status in COUNTED_REFUNDS)
+        total = self.refunded_total_seen
+        if self.refunded_total_at is not None:
+            # Refunds that failed after the provider's total was taken no longer count in it.
+            total -= sum(
+                r.amount
+                for r in self.refunds.values()
+                if r.status not in COUNTED_REFUNDS and r.at > self.refunded_total_at
+            )
+        self.amount_refunded = min(max(counted, total, 0), max(self.total, 0))
+
+    @property
+    def refund_status(self) -> str:
+        """none | partial | full: how much of what was paid went back to the customer."""
+        if self.amount_refunded <= 0:
+            return "none"
+        return "full" if self.amount_refunded >= self.total else "partial"
+
+    @property
+    def dispute_open(self) -> bool:
+        return self.dispute_status in (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.UNDER_REVIEW)
+
+    def record_dispute(self, dispute_id: str, status: DisputeStatus, at: datetime) -> bool:
+        """Take in a dispute's state; a lower-precedence or older report changes nothing.
+
+        A lost dispute writes the invoice off (the bank took the money back for good); one
+        reported before the payment itself is applied when the payment is (`mark_paid`).
+        Returns whether anything changed."""
+        if self.dispute_status is not None and self.dispute_at is not None:
+            held = (DISPUTE_RANK[self.dispute_status], self.dispute_at)
+            if (DISPUTE_RANK[status], at) <= held:
+                return False
+        self.disputed = True
+        self.dispute_id = dispute_id
+        self.dispute_status = status
+        self.dispute_at = at
+        if status is DisputeStatus.LOST and self.status is InvoiceStatus.PAID:
+            self.status = InvoiceStatus.UNCOLLECTIBLE
+        return True
 
     def void(self) -> None:
         if self.status not in (InvoiceStatus.DRAFT, InvoiceStatus.OPEN):

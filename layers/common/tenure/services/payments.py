@@ -13,6 +13,7 @@ the stored payment; confirm it with the same key if it never was) before anythin
 A timeout is `unknown`, never a failure.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
@@ -24,7 +25,7 @@ from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.money import Money
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.payments.gateway import GatewayError, InvalidRequestError, PaymentResult
-from tenure.ports import Commit
+from tenure.ports import Commit, Marker, ProviderLink
 from tenure.services.catalog import attach_payment_method, get_plan
 from tenure.services.context import Services
 
@@ -34,22 +35,31 @@ FINAL = (ChargeOutcome.SUCCEEDED, ChargeOutcome.DECLINED, ChargeOutcome.AUTHENTI
 S = SubscriptionStatus
 
 
-def collect_invoice(svc: Services, invoice_id: str) -> Charge | None:
-    """Charge an open invoice once with the customer's default payment method."""
+def collect_invoice(svc: Services, invoice_id: str, at: datetime | None = None) -> Charge | None:
+    """Charge an open invoice once with the customer's default payment method.
+
+    `at` dates the attempt when it answers a provider fact of that moment (a card the
+    provider updated, reported by webhook): a late delivery then records what an on-time one
+    would have. Without it, the attempt is dated now."""
     if svc.gateway is None:
         return None
     invoice = svc.repo.get_invoice(invoice_id)
     if invoice is None or invoice.status is not InvoiceStatus.OPEN or invoice.total <= 0:
         return None
+    if invoice.dispute_open:
+        return None  # the payment is disputed: no collection until the bank decides
     sub = svc.repo.get_subscription(invoice.subscription_id)
     if sub is None or sub.status is S.CANCELED:
-        return None  # canceled between scheduling and charging: skipped, not charged
+        # Canceled between scheduling and charging: skipped, not charged, and not due again.
+        _stop_collecting(svc, invoice, keep_deadline=False)
+        return None
     customer = svc.repo.get_customer(invoice.customer_id)
     if customer is None or not customer.default_payment_method:
-        return None  # stays open until a payment method arrives
+        _stop_collecting(svc, invoice, keep_deadline=True)  # a new payment method charges it
+        return None
     if any(c.status is ChargeStatus.CHARGING for c in svc.repo.list_charges(invoice.id)):
         return None  # an attempt is in flight: the sweeper settles it first
-    now = svc.clock.now()
+    now = at or svc.clock.now()
     invoice.attempts += 1
     invoice.next_attempt_at = None
     charge = Charge(
@@ -78,20 +88,32 @@ def collect_invoice(svc: Services, invoice_id: str) -> Charge | None:
     except InvalidRequestError as exc:
         # The provider refuses this payment as asked (unusable method, amount it cannot
         # take): retrying cannot help, so it is a failed attempt that waits for a new method.
-        _settle(svc, invoice, charge, PaymentResult("", ChargeOutcome.DECLINED, _code(exc)))
+        declined = PaymentResult("", ChargeOutcome.DECLINED, _code(exc))
+        _settle(svc, invoice, charge, declined, at=at)
         return charge
     except GatewayError:
         _keep_claim(svc, charge)  # nothing confirmed: the sweeper abandons it and retries
         return charge
-    svc.repo.commit(Commit(charges=[charge]))  # 2. the payment id, before money moves
+    # 2. the payment id, before money moves, with the link webhooks find the attempt by
+    link = ProviderLink(svc.gateway.name, charge.payment_id, charge.due_id)
+    svc.repo.commit(Commit(charges=[charge], provider_links=[link]))
     try:
         charge.calls += 1
         result = svc.gateway.confirm_payment(charge.payment_id, idempotency_key=f"{key}:confirm")
     except GatewayError:
         _keep_claim(svc, charge)  # unknown: maybe charged; the sweeper asks the provider
         return charge
-    _settle(svc, invoice, charge, result)
+    _settle(svc, invoice, charge, result, at=at)
     return charge
+
+
+def _stop_collecting(svc: Services, invoice: Invoice, keep_deadline: bool) -> None:
+    if invoice.next_attempt_at is None and (keep_deadline or invoice.dunning_ends_at is None):
+        return
+    invoice.next_attempt_at = None
+    if not keep_deadline:
+        invoice.dunning_ends_at = None
+    svc.repo.commit(Commit(invoices=[invoice]))
 
 
 def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | None:
@@ -162,8 +184,18 @@ def end_dunning(svc: Services, invoice: Invoice) -> None:
     svc.repo.commit(change)
 
 
-def collect_open_invoices(svc: Services, customer_id: str) -> list[Charge]:
-    """A new payment method retries what the customer owes at once, soft or hard declines."""
+def collect_open_invoices(
+    svc: Services, customer_id: str, changed_at: datetime | None = None
+) -> list[Charge]:
+    """A new payment method retries what the customer owes at once, soft or hard declines.
+
+    `changed_at`: the moment the provider says the card changed (a webhook). Only invoices
+    not tried since then are retried, dated by that moment: the attempt a late or repeated
+    delivery would add has already been made, or is made as the on-time delivery would."""
+    if changed_at is not None:
+        invoices = invoices_untried_since(svc, customer_id, changed_at)
+        found = (collect_invoice(svc, invoice.id, at=changed_at) for invoice in invoices)
+        return [charge for charge in found if charge is not None]
     charges = []
     for sub in svc.repo.list_subscriptions(customer_id):
         if sub.status is S.CANCELED:
@@ -174,6 +206,36 @@ def collect_open_invoices(svc: Services, customer_id: str) -> list[Charge]:
                 if charge is not None:
                     charges.append(charge)
     return charges
+
+
+def invoices_untried_since(svc: Services, customer_id: str, moment: datetime) -> list[Invoice]:
+    """The customer's open, collectable invoices with no attempt at or after `moment`."""
+    found = []
+    for sub in svc.repo.list_subscriptions(customer_id):
+        if sub.status is S.CANCELED:
+            continue
+        for invoice in svc.repo.list_invoices(sub.id):
+            if invoice.status is not InvoiceStatus.OPEN or invoice.total <= 0:
+                continue
+            if invoice.dispute_open:
+                continue
+            if invoice.attempts and any(c.at >= moment for c in svc.repo.list_charges(invoice.id)):
+                continue
+            found.append(invoice)
+    return found
+
+
+def settle_reported_payment(
+    svc: Services,
+    invoice: Invoice,
+    charge: Charge,
+    result: PaymentResult,
+    at: datetime,
+    markers: Sequence[Marker] = (),
+) -> None:
+    """The provider reported how a payment ended (a webhook): settle the attempt by the same
+    rules as the money path, dated by the provider's moment, in one commit with `markers`."""
+    _settle(svc, invoice, charge, result, at=at, markers=markers)
 
 
 def update_payment_method(
@@ -222,7 +284,9 @@ def _register_with_provider(svc: Services, customer_id: str, payment_method_id: 
             name=customer.name or None,
             idempotency_key=f"customer:{customer.id}",
         )
-        svc.repo.commit(Commit(customers=[customer]))
+        # The link lets webhooks about this provider customer find Tenure's.
+        link = ProviderLink(svc.gateway.name, customer.provider_customer_id, customer.id)
+        svc.repo.commit(Commit(customers=[customer], provider_links=[link]))
     try:
         svc.gateway.attach_payment_method(
             provider_customer_id=customer.provider_customer_id,
@@ -245,8 +309,16 @@ def _keep_claim(svc: Services, charge: Charge) -> None:
     svc.repo.commit(Commit(charges=[charge]))
 
 
-def _settle(svc: Services, invoice: Invoice, charge: Charge, result: PaymentResult) -> None:
-    now = svc.clock.now()
+def _settle(
+    svc: Services,
+    invoice: Invoice,
+    charge: Charge,
+    result: PaymentResult,
+    *,
+    at: datetime | None = None,
+    markers: Sequence[Marker] = (),
+) -> None:
+    now = at or svc.clock.now()
     charge.outcome = result.outcome
     charge.decline_code = result.decline_code
     if result.outcome not in FINAL:
@@ -254,12 +326,12 @@ def _settle(svc: Services, invoice: Invoice, charge: Charge, result: PaymentResu
         charge.lease_until = now + (
             PENDING_RECHECK if result.outcome is ChargeOutcome.PENDING else LEASE
         )
-        svc.repo.commit(Commit(charges=[charge]))
+        svc.repo.commit(Commit(charges=[charge], markers=list(markers)))
         return
     charge.status = ChargeStatus.SETTLED
     charge.lease_until = None
     invoice = svc.repo.get_invoice(invoice.id) or invoice  # the latest version
-    change = Commit(charges=[charge], invoices=[invoice])
+    change = Commit(charges=[charge], invoices=[invoice], markers=list(markers))
     sub = svc.repo.get_subscription(invoice.subscription_id)
     if result.outcome is ChargeOutcome.SUCCEEDED:
         _paid(svc, invoice, charge, sub, change, now)

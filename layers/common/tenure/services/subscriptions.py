@@ -206,6 +206,10 @@ def _save(
     invoice: Invoice | None,
     extra_invoices: list[Invoice] | None = None,
 ) -> Outcome:
+    if svc.gateway is not None and invoice is not None and invoice.status is InvoiceStatus.OPEN:
+        # Due at once: if this worker dies before the charge is claimed, the schedule still
+        # finds the invoice and charges it (the claim clears this).
+        invoice.next_attempt_at = svc.clock.now()
     change = Commit()
     change.add_subscription(sub)
     change.invoices.extend(extra_invoices or [])

@@ -5,7 +5,16 @@ from typing import Any
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Customer, PaymentMethod
-from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
+from tenure.domain.invoices import (
+    DisputeStatus,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+    RefundRecord,
+    RefundStatus,
+)
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 
@@ -175,6 +184,17 @@ def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
         "first_failed_at": _dt(i.first_failed_at),
         "next_attempt_at": _dt(i.next_attempt_at),
         "dunning_ends_at": _dt(i.dunning_ends_at),
+        "amount_refunded": i.amount_refunded,
+        "refunds": {
+            refund_id: {"amount": r.amount, "status": str(r.status), "at": _dt(r.at)}
+            for refund_id, r in i.refunds.items()
+        },
+        "refunded_total_seen": i.refunded_total_seen,
+        "refunded_total_at": _dt(i.refunded_total_at),
+        "disputed": i.disputed,
+        "dispute_id": i.dispute_id,
+        "dispute_status": str(i.dispute_status) if i.dispute_status else None,
+        "dispute_at": _dt(i.dispute_at),
     }
 
 
@@ -202,6 +222,17 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         first_failed_at=_parse(a.get("first_failed_at")),
         next_attempt_at=_parse(a.get("next_attempt_at")),
         dunning_ends_at=_parse(a.get("dunning_ends_at")),
+        amount_refunded=int(a.get("amount_refunded", 0)),
+        refunds={
+            refund_id: RefundRecord(int(r["amount"]), RefundStatus(r["status"]), _req(r["at"]))
+            for refund_id, r in (a.get("refunds") or {}).items()
+        },
+        refunded_total_seen=int(a.get("refunded_total_seen", 0)),
+        refunded_total_at=_parse(a.get("refunded_total_at")),
+        disputed=bool(a.get("disputed", False)),
+        dispute_id=a.get("dispute_id"),
+        dispute_status=DisputeStatus(a["dispute_status"]) if a.get("dispute_status") else None,
+        dispute_at=_parse(a.get("dispute_at")),
     )
 
 

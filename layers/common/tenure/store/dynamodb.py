@@ -377,6 +377,77 @@ class DynamoRepository:
         item = self._get(f"SNAP#{day}", "SNAP")
         return dict(item["data"]) if item else None
 
+    # -- retention metrics: batch reads and the aggregator's per-customer memory -----------
+    def _batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """BatchGetItem in pages of 100, retrying what DynamoDB leaves unprocessed."""
+        found: list[dict[str, Any]] = []
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 100):
+            request: dict[str, Any] = {
+                self._table: {
+                    "Keys": [to_item({"PK": pk, "SK": sk}) for pk, sk in unique[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                page = self._ddb.batch_get_item(RequestItems=request)
+                found.extend(from_item(i) for i in page.get("Responses", {}).get(self._table, []))
+                request = page.get("UnprocessedKeys") or {}
+        return found
+
+    def get_snapshots(self, days: list[str]) -> dict[str, dict[str, Any]]:
+        items = self._batch_get([(f"SNAP#{day}", "SNAP") for day in days])
+        return {i["PK"].removeprefix("SNAP#"): dict(i["data"]) for i in items}
+
+    def get_invoices(self, invoice_ids: list[str]) -> dict[str, Invoice]:
+        items = self._batch_get([(f"INV#{i}", "INV") for i in invoice_ids])
+        invoices = (codec.invoice_from_attrs(i) for i in items)
+        return {invoice.id: invoice for invoice in invoices}
+
+    def get_customer_mrr_states(
+        self, customer_ids: list[str], before_day: str
+    ) -> dict[str, dict[str, Any]]:
+        """Each customer's latest state saved for a day before `before_day`: one bounded
+        query per customer (newest first, one item), whatever the table size."""
+        states: dict[str, dict[str, Any]] = {}
+        for customer_id in dict.fromkeys(customer_ids):
+            page = self._ddb.query(
+                TableName=self._table,
+                KeyConditionExpression="PK = :pk AND SK < :day",
+                ExpressionAttributeValues=to_item(
+                    {":pk": f"CMRR#{customer_id}", ":day": f"DAY#{before_day}"}
+                ),
+                ScanIndexForward=False,
+                Limit=1,
+                ConsistentRead=True,
+            )
+            for raw in page.get("Items", []):
+                states[customer_id] = dict(from_item(raw)["data"])
+        return states
+
+    def save_customer_mrr_states(self, day: str, states: dict[str, dict[str, Any]]) -> None:
+        """The customers' states after `day`; a rerun of the day overwrites the same items."""
+        puts = [
+            {
+                "PutRequest": {
+                    "Item": to_item(
+                        {
+                            "PK": f"CMRR#{customer_id}",
+                            "SK": f"DAY#{day}",
+                            "entity": "customer_mrr",
+                            "data": state,
+                        }
+                    )
+                }
+            }
+            for customer_id, state in states.items()
+        ]
+        for start in range(0, len(puts), 25):
+            request: dict[str, Any] = {self._table: puts[start : start + 25]}
+            while request:
+                result = self._ddb.batch_write_item(RequestItems=request)
+                request = result.get("UnprocessedItems") or {}
+
     # -- idempotency records (API Idempotency-Key) ------------------------------------------
     def claim_idempotency(
         self, key: str, fingerprint: str, now: datetime

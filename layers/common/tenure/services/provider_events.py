@@ -1,0 +1,445 @@
+"""apply_provider_event: what a payment provider reported, applied once and in any order.
+
+Exactly once: the event's marker (`webhook:<provider>:<event id>`, kept 30 days) commits in
+the same transaction as the event's effect, so a second delivery, even a concurrent one,
+finds the marker or fails on it and changes nothing. An event that changes nothing writes
+no marker: doing nothing again is harmless.
+
+Any order: every effect compares the provider's own facts (the object's status precedence,
+the event's time) with what Tenure holds, never the order of arrival. A payment that
+settled stays settled (only a success can still overrule a failure: the money moved); a
+refund's or a dispute's status only moves up its precedence; a card event older than the
+last attempt on an invoice adds no attempt. Money-moving effects (a retry on an updated
+card) are dated by the provider's moment, so a late delivery records what an on-time one
+would have.
+"""
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
+from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
+from tenure.domain.events import DomainEvent, EventType
+from tenure.domain.ids import digest
+from tenure.domain.invoices import DisputeStatus, Invoice, InvoiceStatus
+from tenure.domain.timeutil import iso
+from tenure.payments.gateway import PaymentResult
+from tenure.ports import Commit, Marker
+from tenure.services import payments
+from tenure.services.context import Services
+from tenure.webhooks.model import ProviderEvent, ProviderEventKind
+
+MARKER_TTL = timedelta(days=30)  # Stripe retries for 3 days and resends by hand for 30
+ATTEMPTS = 3  # someone changed what we read meanwhile: read again, this many times at most
+FINAL = payments.FINAL
+AT_RISK = "at_risk"  # customer metadata: why the customer is at risk (a dispute)
+PROVIDER_DELETED = "provider_customer_deleted"  # customer metadata: when, by the provider
+DETACHED = "payment_method_detached:"  # customer metadata prefix: when a method was detached
+K = ProviderEventKind
+
+
+class Applied(StrEnum):
+    """What became of a delivery (the handler answers 200 to each, and counts them)."""
+
+    APPLIED = "applied"  # its effect is committed, with its marker
+    DUPLICATE = "duplicate"  # its marker was there: applied before
+    IGNORED = "ignored"  # a type Tenure does not act on
+    UNMATCHED = "unmatched"  # about nothing Tenure knows (another integration's object)
+    UNCHANGED = "unchanged"  # Tenure already holds this or something newer
+
+
+@dataclass
+class _Outcome:
+    applied: Applied
+    after: list[Callable[[], object]] = field(default_factory=list)  # work after the commit
+
+
+def marker_key(event: ProviderEvent) -> str:
+    return f"webhook:{event.provider}:{event.event_id}"
+
+
+def apply_provider_event(
+    svc: Services, event: ProviderEvent, link_provider: str | None = None
+) -> Applied:
+    """Apply one verified provider event. `link_provider` names the provider under which
+    Tenure stored its links to the provider's objects (the gateway's name; default: the
+    event's provider)."""
+    if event.kind is K.IGNORED:
+        return Applied.IGNORED
+    key = marker_key(event)
+    if svc.repo.has_marker(key):
+        return Applied.DUPLICATE
+    marker = Marker(key, svc.clock.now() + MARKER_TTL)
+    namespace = link_provider or event.provider
+    for attempt in range(ATTEMPTS):
+        try:
+            outcome = _APPLY[event.kind](svc, event, namespace, marker)
+        except AlreadyExistsError as exc:
+            if exc.kind == "marker":
+                return Applied.DUPLICATE
+            raise
+        except ConcurrencyError:
+            # A concurrent delivery of the same event, or other work on the same invoice:
+            # the marker tells which; otherwise read again and redo.
+            if svc.repo.has_marker(key):
+                return Applied.DUPLICATE
+            if attempt == ATTEMPTS - 1:
+                raise
+            continue
+        for work in outcome.after:
+            # Another worker collecting the same invoice wins; the invoice stays due anyway.
+            with contextlib.suppress(ConcurrencyError):
+                work()
+        return outcome.applied
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# -- payments ----------------------------------------------------------------------------------
+def _payment(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Outcome:
+    facts = event.payment
+    assert facts is not None
+    ref = _attempt_ref(svc, ns, facts.payment_id, facts.invoice_id, facts.attempt)
+    charge = svc.repo.get_charge(*ref) if ref else None
+    if charge is None or charge.payment_id not in (None, facts.payment_id):
+        return _Outcome(Applied.UNMATCHED)
+    if facts.outcome not in FINAL or not _settles(svc, charge, facts.outcome):
+        return _Outcome(Applied.UNCHANGED)
+    invoice = svc.repo.get_invoice(charge.invoice_id)
+    if invoice is None:
+        return _Outcome(Applied.UNMATCHED)
+    charge.payment_id = facts.payment_id
+    result = PaymentResult(facts.payment_id, facts.outcome, facts.decline_code)
+    payments.settle_reported_payment(
+        svc, invoice, charge, result, at=event.occurred_at, markers=[marker]
+    )
+    return _Outcome(Applied.APPLIED)
+
+
+def _settles(svc: Services, charge: Charge, outcome: ChargeOutcome) -> bool:
+    if charge.status is ChargeStatus.SETTLED:
+        # Settled is final, except that a success overrules a failure: the money moved.
+        return outcome is ChargeOutcome.SUCCEEDED and charge.outcome is not outcome
+    if charge.outcome is ChargeOutcome.PENDING:
+        return True  # an async payment between its hourly re-checks
+    # A claim whose collector may still be at work settles itself from the provider's answer;
+    # one whose lease ran out (the collector died) is ours to settle.
+    return charge.lease_until is None or charge.lease_until <= svc.clock.now()
+
+
+def _attempt_ref(
+    svc: Services, ns: str, payment_id: str | None, invoice_id: str | None, attempt: int | None
+) -> tuple[str, int] | None:
+    if invoice_id is not None and attempt is not None:
+        return invoice_id, attempt  # what Tenure wrote on the payment when it created it
+    if payment_id is None:
+        return None
+    linked = svc.repo.find_provider_object(ns, payment_id)
+    if linked is None:
+        return None
+    linked_invoice, _, linked_attempt = linked.rpartition(":")
+    return (linked_invoice, int(linked_attempt)) if linked_attempt.isdigit() else None
+
+
+def _invoice_of_payment(
+    svc: Services, ns: str, payment_id: str | None, invoice_id: str | None, attempt: int | None
+) -> Invoice | None:
+    ref = _attempt_ref(svc, ns, payment_id, invoice_id, attempt)
+    return svc.repo.get_invoice(ref[0]) if ref else None
+
+
+# -- refunds -----------------------------------------------------------------------------------
+def _refund(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Outcome:
+    refund, total = event.refund, event.refund_total
+    payment_id = (refund.payment_id if refund else None) or (total.payment_id if total else None)
+    invoice = _invoice_of_payment(
+        svc,
+        ns,
+        payment_id,
+        total.invoice_id if total else None,
+        total.attempt if total else None,
+    )
+    if invoice is None:
+        return _Outcome(Applied.UNMATCHED)
+    before = invoice.amount_refunded
+    taken = False
+    facts = ([refund] if refund else []) + list(total.refunds if total else ())
+    for r in facts:
+        if r.currency and r.currency != invoice.currency:
+            continue  # not this invoice's money: never mix currencies
+        taken |= invoice.record_refund(r.refund_id, r.amount, r.status, r.at)
+    if total is not None:
+        taken |= invoice.record_refunded_total(total.amount_refunded, event.occurred_at)
+    if not taken:
+        return _Outcome(Applied.UNCHANGED)
+    change = Commit(invoices=[invoice], markers=[marker])
+    if invoice.amount_refunded != before:
+        change.events.append(
+            _event(
+                EventType.INVOICE_REFUNDED,
+                invoice.id,
+                invoice.customer_id,
+                event,
+                {
+                    "amount_refunded": invoice.amount_refunded,
+                    "refund_status": invoice.refund_status,
+                    "currency": invoice.currency,
+                    "provider": event.provider,
+                },
+            )
+        )
+    svc.repo.commit(change)
+    return _Outcome(Applied.APPLIED)
+
+
+# -- disputes ----------------------------------------------------------------------------------
+def _dispute(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Outcome:
+    facts = event.dispute
+    assert facts is not None
+    invoice = _invoice_of_payment(svc, ns, facts.payment_id, None, None)
+    if invoice is None:
+        return _Outcome(Applied.UNMATCHED)
+    was_open, was_status = invoice.dispute_open, invoice.status
+    if not invoice.record_dispute(facts.dispute_id, facts.status, event.occurred_at):
+        return _Outcome(Applied.UNCHANGED)
+    change = Commit(invoices=[invoice], markers=[marker])
+    data = {
+        "dispute_id": facts.dispute_id,
+        "status": str(facts.status),
+        "provider_status": facts.provider_status,
+        "amount": facts.amount,
+        "currency": facts.currency,
+    }
+    if invoice.dispute_open and not was_open:
+        change.events.append(
+            _event(EventType.INVOICE_DISPUTED, invoice.id, invoice.customer_id, event, data)
+        )
+    if facts.status in (DisputeStatus.WON, DisputeStatus.LOST):
+        change.events.append(
+            _event(EventType.INVOICE_DISPUTE_CLOSED, invoice.id, invoice.customer_id, event, data)
+        )
+    if invoice.status is InvoiceStatus.UNCOLLECTIBLE and was_status is not invoice.status:
+        change.events.append(
+            _event(
+                EventType.INVOICE_UNCOLLECTIBLE,
+                invoice.id,
+                invoice.customer_id,
+                event,
+                {"reason": "dispute_lost"},
+            )
+        )
+    customer = svc.repo.get_customer(invoice.customer_id)
+    if customer is not None and AT_RISK not in customer.metadata:
+        # Any dispute marks the customer: whatever the bank decides, the business wants to
+        # know who charges back.
+        customer.metadata[AT_RISK] = "dispute"
+        change.customers.append(customer)
+        change.events.append(
+            _event(
+                EventType.CUSTOMER_MARKED_AT_RISK,
+                customer.id,
+                customer.id,
+                event,
+                {"reason": "dispute", "invoice_id": invoice.id},
+            )
+        )
+    svc.repo.commit(change)
+    return _Outcome(Applied.APPLIED)
+
+
+# -- cards and customers -----------------------------------------------------------------------
+def _customer(svc: Services, ns: str, event: ProviderEvent) -> Customer | None:
+    provider_id = event.provider_customer_id or (
+        event.payment_method.provider_customer_id if event.payment_method else None
+    )
+    tenure_id = event.tenure_customer_id
+    if tenure_id is None and provider_id is not None:
+        tenure_id = svc.repo.find_provider_object(ns, provider_id)
+    return svc.repo.get_customer(tenure_id) if tenure_id else None
+
+
+def _stale_for(customer: Customer, event: ProviderEvent) -> bool:
+    """A card event older than the provider customer's deletion, or than its method's
+    detachment, is about a state the provider has left."""
+    moments = [customer.metadata.get(PROVIDER_DELETED)]
+    if event.payment_method is not None and event.kind is not K.PAYMENT_METHOD_DETACHED:
+        moments.append(customer.metadata.get(DETACHED + event.payment_method.payment_method_id))
+    at = iso(event.occurred_at) or ""
+    return any(m is not None and m >= at for m in moments)
+
+
+def _method_added(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Outcome:
+    facts = event.payment_method
+    assert facts is not None
+    customer = _customer(svc, ns, event)
+    if customer is None:
+        return _Outcome(Applied.UNMATCHED)
+    if _stale_for(customer, event):
+        return _Outcome(Applied.UNCHANGED)
+    known = any(m.id == facts.payment_method_id for m in svc.repo.list_payment_methods(customer.id))
+    change = Commit(markers=[marker])
+    if not known:
+        # A card the customer added at the provider (its page, a SetupIntent): Tenure
+        # records it, and it becomes the default when there is none or when money is owed
+        # on the current one, so that the retry below uses it.
+        change.payment_methods.append(
+            PaymentMethod(
+                facts.payment_method_id,
+                customer.id,
+                event.provider,
+                event.occurred_at,
+                facts.brand,
+                facts.last4,
+                facts.exp_month,
+                facts.exp_year,
+            )
+        )
+        change.events.append(
+            _event(
+                EventType.PAYMENT_METHOD_ATTACHED,
+                customer.id,
+                customer.id,
+                event,
+                {"payment_method": facts.payment_method_id, "provider": event.provider},
+            )
+        )
+    owed = payments.invoices_untried_since(svc, customer.id, event.occurred_at)
+    if not known and (customer.default_payment_method is None or owed):
+        customer.default_payment_method = facts.payment_method_id
+        change.customers.append(customer)
+    if customer.default_payment_method != facts.payment_method_id:
+        owed = []  # not the card Tenure charges: nothing to retry
+    if not change.payment_methods and not owed:
+        return _Outcome(Applied.UNCHANGED)
+    return _retry_owed(svc, customer, owed, change, event)
+
+
+def _method_updated(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Outcome:
+    facts = event.payment_method
+    assert facts is not None
+    customer = _customer(svc, ns, event)
+    if customer is None:
+        return _Outcome(Applied.UNMATCHED)
+    if _stale_for(customer, event) or customer.default_payment_method != facts.payment_method_id:
+        return _Outcome(Applied.UNCHANGED)  # only the card Tenure charges matters here
+    owed = payments.invoices_untried_since(svc, customer.id, event.occurred_at)
+    if not owed:
+        return _Outcome(Applied.UNCHANGED)
+    change = Commit(markers=[marker])
+    change.events.append(
+        _event(
+            EventType.PAYMENT_METHOD_UPDATED,
+            customer.id,
+            customer.id,
+            event,
+            {
+                "payment_method": facts.payment_method_id,
+                "brand": facts.brand,
+                "last4": facts.last4,
+                "exp_month": facts.exp_month,
+                "exp_year": facts.exp_year,
+            },
+        )
+    )
+    return _retry_owed(svc, customer, owed, change, event)
+
+
+def _retry_owed(
+    svc: Services, customer: Customer, owed: list[Invoice], change: Commit, event: ProviderEvent
+) -> _Outcome:
+    """Commit the change with the owed invoices due at the card's moment (so the schedule
+    retries them even if this worker dies now), then retry them at once, dated by it."""
+    for invoice in owed:
+        invoice.next_attempt_at = event.occurred_at
+        change.invoices.append(invoice)
+    svc.repo.commit(change)
+    after: list[Callable[[], object]] = []
+    if owed:
+        after.append(
+            lambda: payments.collect_open_invoices(svc, customer.id, changed_at=event.occurred_at)
+        )
+    return _Outcome(Applied.APPLIED, after)
+
+
+def _method_detached(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Outcome:
+    facts = event.payment_method
+    assert facts is not None
+    customer = _customer(svc, ns, event)
+    if customer is None:
+        return _Outcome(Applied.UNMATCHED)
+    key = DETACHED + facts.payment_method_id
+    at = iso(event.occurred_at) or ""
+    if customer.metadata.get(key, "") >= at:
+        return _Outcome(Applied.UNCHANGED)
+    customer.metadata[key] = at
+    data: dict[str, object] = {"payment_method": facts.payment_method_id}
+    if customer.default_payment_method == facts.payment_method_id:
+        # The provider cannot charge it any more: invoices wait for a new card.
+        customer.default_payment_method = None
+        data["was_default"] = True
+    change = Commit(customers=[customer], markers=[marker])
+    change.events.append(
+        _event(EventType.PAYMENT_METHOD_DETACHED, customer.id, customer.id, event, data)
+    )
+    svc.repo.commit(change)
+    return _Outcome(Applied.APPLIED)
+
+
+def _customer_deleted(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Outcome:
+    customer = _customer(svc, ns, event)
+    if customer is None:
+        return _Outcome(Applied.UNMATCHED)
+    if PROVIDER_DELETED in customer.metadata:
+        return _Outcome(Applied.UNCHANGED)
+    customer.metadata[PROVIDER_DELETED] = iso(event.occurred_at) or ""
+    if customer.provider_customer_id in (None, event.provider_customer_id):
+        # Its cards went with it: nothing can be charged until the customer gives a new one
+        # (which registers a new provider customer).
+        customer.provider_customer_id = None
+        customer.default_payment_method = None
+    change = Commit(customers=[customer], markers=[marker])
+    change.events.append(
+        _event(
+            EventType.PROVIDER_CUSTOMER_DELETED,
+            customer.id,
+            customer.id,
+            event,
+            {"provider": event.provider, "provider_customer_id": event.provider_customer_id},
+        )
+    )
+    svc.repo.commit(change)
+    return _Outcome(Applied.APPLIED)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def _event(
+    kind: EventType,
+    entity_id: str,
+    customer_id: str | None,
+    event: ProviderEvent,
+    data: dict[str, object],
+) -> DomainEvent:
+    # The provider event's id makes the sequence: the same delivery names the same event.
+    seq = int(digest(event.provider, event.event_id, kind, size=8), 16)
+    return DomainEvent(
+        kind, entity_id, customer_id, event.occurred_at, seq, dict(data) | _source(event)
+    )
+
+
+def _source(event: ProviderEvent) -> dict[str, object]:
+    return {"provider_event_id": event.event_id, "provider_event_type": event.type}
+
+
+_APPLY: dict[ProviderEventKind, Callable[[Services, ProviderEvent, str, Marker], _Outcome]] = {
+    K.PAYMENT_UPDATED: _payment,
+    K.REFUND_UPDATED: _refund,
+    K.PAYMENT_REFUNDED: _refund,
+    K.DISPUTE_UPDATED: _dispute,
+    K.PAYMENT_METHOD_ADDED: _method_added,
+    K.PAYMENT_METHOD_UPDATED: _method_updated,
+    K.PAYMENT_METHOD_DETACHED: _method_detached,
+    K.CUSTOMER_DELETED: _customer_deleted,
+}

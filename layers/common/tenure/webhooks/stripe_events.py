@@ -1,0 +1,284 @@
+"""Stripe webhooks: the `Stripe-Signature` check and the parser into provider-neutral facts.
+
+Signature (docs.stripe.com/webhooks#verify-manually; stripe-python `WebhookSignature`):
+the header is `t=<unix seconds>,v1=<hex>[,v1=<hex>…]` (other schemes such as `v0` are
+ignored); the expected value is HEX(HMAC-SHA256(endpoint secret, "<t>." + raw body)); the
+delivery is genuine when any `v1` equals it for any of the endpoint's current secrets
+(several during a rollover), compared in constant time; `t` must be within 300 s of now.
+"""
+
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from tenure.domain.charges import ChargeOutcome
+from tenure.domain.invoices import DisputeStatus, RefundStatus
+from tenure.domain.money import from_stripe_amount
+from tenure.payments.stripe_objects import payment_result
+from tenure.webhooks.errors import MalformedEventError, SignatureError
+from tenure.webhooks.jsonbody import integer, load_object, ref, text
+from tenure.webhooks.model import (
+    DisputeFacts,
+    PaymentFacts,
+    PaymentMethodFacts,
+    ProviderEvent,
+    ProviderEventKind,
+    RefundFacts,
+    RefundTotalFacts,
+)
+
+NAME = "stripe"
+SIGNATURE_HEADER = "stripe-signature"
+TOLERANCE_SECONDS = 300  # Stripe's default (stripe-python Webhook.DEFAULT_TOLERANCE)
+_MAX_HEADER = 4096  # a real header is ~150 characters; anything this long is not Stripe's
+_SCHEME = "v1"
+
+K = ProviderEventKind
+PAYMENT_EVENTS = frozenset(
+    {
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.requires_action",
+        "payment_intent.processing",
+    }
+)
+REFUND_EVENTS = frozenset(
+    {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}
+)
+DISPUTE_EVENTS = frozenset(
+    {"charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed"}
+)
+HANDLED = (
+    PAYMENT_EVENTS
+    | REFUND_EVENTS
+    | DISPUTE_EVENTS
+    | {
+        "charge.refunded",
+        "payment_method.attached",
+        "payment_method.automatically_updated",
+        "payment_method.detached",
+        "setup_intent.succeeded",
+        "customer.deleted",
+    }
+)
+
+_REFUND_STATUS = {s.value: s for s in RefundStatus}
+# Stripe's dispute statuses onto Tenure's four. An inquiry closed without a chargeback
+# (`warning_closed`), a prevented one, and one closed by refunding the charge end with the
+# money not lost to the dispute: closed in the business's favour for dunning's purposes.
+_DISPUTE_STATUS = {
+    "warning_needs_response": DisputeStatus.NEEDS_RESPONSE,
+    "needs_response": DisputeStatus.NEEDS_RESPONSE,
+    "warning_under_review": DisputeStatus.UNDER_REVIEW,
+    "under_review": DisputeStatus.UNDER_REVIEW,
+    "won": DisputeStatus.WON,
+    "warning_closed": DisputeStatus.WON,
+    "prevented": DisputeStatus.WON,
+    "charge_refunded": DisputeStatus.WON,
+    "lost": DisputeStatus.LOST,
+}
+
+
+# -- signatures --------------------------------------------------------------------------------
+def expected_signature(body: bytes, secret: str, timestamp: int) -> str:
+    signed = f"{timestamp}.".encode() + body
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def sign(body: bytes, secret: str, timestamp: int) -> dict[str, str]:
+    """The headers of a fresh delivery of `body` signed at `timestamp` (tests, replay)."""
+    return {SIGNATURE_HEADER: f"t={timestamp},v1={expected_signature(body, secret, timestamp)}"}
+
+
+def _header_parts(header: str) -> tuple[int, list[str]]:
+    timestamp: int | None = None
+    signatures: list[str] = []
+    for item in header.split(","):
+        key, sep, value = item.strip().partition("=")
+        if not sep:
+            continue
+        if key == "t":
+            if not value.isdigit():
+                raise SignatureError("Stripe-Signature has no valid timestamp")
+            timestamp = int(value)
+        elif key == _SCHEME and value:
+            signatures.append(value)
+    if timestamp is None:
+        raise SignatureError("Stripe-Signature has no timestamp")
+    if not signatures:
+        raise SignatureError("Stripe-Signature has no v1 signature")
+    return timestamp, signatures
+
+
+def verify(
+    body: bytes,
+    headers: Mapping[str, str],
+    secrets: Sequence[str],
+    now: int,
+    tolerance: int = TOLERANCE_SECONDS,
+) -> None:
+    """Raise SignatureError unless `body` is signed by Stripe with one of `secrets` within
+    `tolerance` seconds of `now` (either side: a timestamp from the future is as suspect as
+    an old one)."""
+    header = headers.get(SIGNATURE_HEADER)
+    if not header:
+        raise SignatureError("missing Stripe-Signature header")
+    if len(header) > _MAX_HEADER:
+        raise SignatureError("Stripe-Signature header is too long")
+    timestamp, signatures = _header_parts(header)
+    expected = [expected_signature(body, secret, timestamp).encode() for secret in secrets]
+    # Every pair is compared, in constant time, so timing tells nothing about which matched.
+    matches = [hmac.compare_digest(e, s.encode()) for e in expected for s in signatures]
+    if not any(matches):
+        raise SignatureError("no signature matches the body")
+    if abs(now - timestamp) > tolerance:
+        raise SignatureError(f"timestamp is outside the {tolerance} s tolerance")
+
+
+# -- parsing -----------------------------------------------------------------------------------
+def parse(body: bytes, headers: Mapping[str, str] | None = None) -> ProviderEvent:
+    """A verified Stripe event body as a ProviderEvent (unknown types: kind IGNORED)."""
+    event = load_object(body)
+    event_id, event_type, created = text(event, "id"), text(event, "type"), event.get("created")
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if event_id is None or event_type is None or integer(created) is None:
+        raise MalformedEventError("not a Stripe event (id, type and created are required)")
+    if not isinstance(obj, dict):
+        raise MalformedEventError("not a Stripe event (data.object is required)")
+    occurred_at = datetime.fromtimestamp(int(created), UTC)  # type: ignore[arg-type]
+    base = ProviderEvent(NAME, event_id, event_type, K.IGNORED, occurred_at)
+    if event_type not in HANDLED:
+        return base
+    previous = data.get("previous_attributes") if isinstance(data, dict) else None
+    return _facts(base, obj, previous if isinstance(previous, dict) else {})
+
+
+def _require_id(obj: dict[str, Any], kind: str) -> str:
+    object_id = text(obj, "id")
+    if object_id is None:
+        raise MalformedEventError(f"the event's {kind} has no id")
+    return object_id
+
+
+def _metadata(obj: dict[str, Any]) -> tuple[str | None, int | None]:
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict):
+        return None, None
+    invoice = metadata.get("tenure_invoice_id")
+    return (invoice if isinstance(invoice, str) and invoice else None), integer(
+        metadata.get("tenure_attempt")
+    )
+
+
+def _facts(base: ProviderEvent, obj: dict[str, Any], previous: dict[str, Any]) -> ProviderEvent:
+    kind = base.type
+    if kind in PAYMENT_EVENTS:
+        payment_id = _require_id(obj, "payment_intent")
+        result = payment_result({**obj, "id": payment_id})
+        invoice_id, attempt = _metadata(obj)
+        facts = PaymentFacts(payment_id, result.outcome, result.decline_code, invoice_id, attempt)
+        if result.outcome is ChargeOutcome.UNKNOWN:
+            facts = PaymentFacts(payment_id, ChargeOutcome.PENDING, None, invoice_id, attempt)
+        return replace(base, kind=K.PAYMENT_UPDATED, payment=facts)
+    if kind in REFUND_EVENTS:
+        refund = _refund(obj, base.occurred_at)
+        return replace(base, kind=K.REFUND_UPDATED, refund=refund) if refund else base
+    if kind == "charge.refunded":
+        return replace(base, kind=K.PAYMENT_REFUNDED, refund_total=_refund_total(obj, base))
+    if kind in DISPUTE_EVENTS:
+        dispute = _dispute(obj)
+        return replace(base, kind=K.DISPUTE_UPDATED, dispute=dispute) if dispute else base
+    if kind == "setup_intent.succeeded":
+        method_id = ref(obj.get("payment_method"))
+        if method_id is None:
+            return base  # nothing was saved: nothing for Tenure to do
+        method = PaymentMethodFacts(method_id, ref(obj.get("customer")))
+        return replace(base, kind=K.PAYMENT_METHOD_ADDED, payment_method=method)
+    if kind == "customer.deleted":
+        customer_id = _require_id(obj, "customer")
+        metadata = obj.get("metadata")
+        tenure_id = metadata.get("tenure_customer_id") if isinstance(metadata, dict) else None
+        return replace(
+            base,
+            kind=K.CUSTOMER_DELETED,
+            provider_customer_id=customer_id,
+            tenure_customer_id=tenure_id if isinstance(tenure_id, str) else None,
+        )
+    method = _payment_method(obj, previous)
+    if kind == "payment_method.attached":
+        return replace(base, kind=K.PAYMENT_METHOD_ADDED, payment_method=method)
+    if kind == "payment_method.automatically_updated":
+        return replace(base, kind=K.PAYMENT_METHOD_UPDATED, payment_method=method)
+    return replace(base, kind=K.PAYMENT_METHOD_DETACHED, payment_method=method)
+
+
+def _minor(obj: dict[str, Any], key: str) -> tuple[int | None, str]:
+    """An amount in Tenure's minor units (Stripe counts a few currencies differently)."""
+    amount, currency = integer(obj.get(key)), str(obj.get("currency") or "")
+    if amount is None or not currency:
+        return amount, currency.upper()
+    try:
+        money = from_stripe_amount(amount, currency)
+    except ValueError as exc:
+        raise MalformedEventError(f"the event's {key} cannot be read: {exc}") from None
+    return money.amount_minor, money.currency
+
+
+def _refund(obj: dict[str, Any], at: datetime) -> RefundFacts | None:
+    refund_id = _require_id(obj, "refund")
+    status = _REFUND_STATUS.get(str(obj.get("status")))
+    amount, currency = _minor(obj, "amount")
+    if status is None or amount is None:
+        return None  # a status Tenure does not know yet: acknowledged, ignored
+    return RefundFacts(refund_id, ref(obj.get("payment_intent")), amount, currency, status, at)
+
+
+def _refund_total(obj: dict[str, Any], base: ProviderEvent) -> RefundTotalFacts:
+    _require_id(obj, "charge")
+    refunded, _ = _minor(obj, "amount_refunded")
+    if refunded is None:
+        raise MalformedEventError("the event's charge has no amount_refunded")
+    listed = obj.get("refunds")
+    items = listed.get("data") if isinstance(listed, dict) else None
+    refunds = tuple(
+        r
+        for r in (
+            _refund(item, base.occurred_at) for item in (items or []) if isinstance(item, dict)
+        )
+        if r is not None
+    )
+    invoice_id, attempt = _metadata(obj)
+    return RefundTotalFacts(ref(obj.get("payment_intent")), refunded, refunds, invoice_id, attempt)
+
+
+def _dispute(obj: dict[str, Any]) -> DisputeFacts | None:
+    dispute_id = _require_id(obj, "dispute")
+    provider_status = str(obj.get("status"))
+    status = _DISPUTE_STATUS.get(provider_status)
+    amount, currency = _minor(obj, "amount")
+    if status is None or amount is None:
+        return None
+    payment_id = ref(obj.get("payment_intent"))
+    return DisputeFacts(dispute_id, payment_id, amount, currency, status, provider_status)
+
+
+def _payment_method(obj: dict[str, Any], previous: dict[str, Any]) -> PaymentMethodFacts:
+    method_id = _require_id(obj, "payment_method")
+    # A detached method no longer names its customer; the event's previous_attributes does.
+    customer = ref(obj.get("customer")) or ref(previous.get("customer"))
+    details = obj.get(str(obj.get("type"))) if isinstance(obj.get("type"), str) else None
+    card: dict[str, Any] = details if isinstance(details, dict) else {}
+    brand = card.get("brand")
+    last4 = card.get("last4")
+    return PaymentMethodFacts(
+        method_id,
+        customer,
+        brand if isinstance(brand, str) else None,
+        last4 if isinstance(last4, str) else None,
+        integer(card.get("exp_month")),
+        integer(card.get("exp_year")),
+    )

@@ -1,0 +1,278 @@
+"""The renewals functions on the in-memory fakes: the scheduler queues due work in SQS batches,
+the charger works each message, reports only the bad ones, and treats duplicates as no-ops."""
+
+import copy
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tenure import bootstrap
+from tenure.domain.charges import ChargeOutcome
+from tenure.domain.invoices import InvoiceStatus
+from tenure.domain.plans import Plan
+from tenure.domain.timeutil import iso
+from tenure.fakes import FixedClock, InMemoryRepository
+from tenure.payments.sandbox import SandboxGateway, payment_method_for
+from tenure.services import catalog, payments, subscriptions
+from tenure.services.context import Services
+from tenure.settings import get_settings
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+APP = REPO_ROOT / "functions" / "renewals" / "app.py"
+SQS_EVENT = REPO_ROOT / "events" / "renewals" / "sqs-charge.json"
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/renewals"
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+RENEWAL_AT = datetime(2026, 4, 2, 9, tzinfo=UTC)
+VISA = payment_method_for("4242424242424242")
+
+
+def load_renewals() -> ModuleType:
+    """Import functions/renewals/app.py under its own name: every function has an app.py."""
+    name = "tenure_renewals_app"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, APP)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@dataclass
+class LambdaContext:
+    """The parts of a LambdaContext that Powertools reads."""
+
+    function_name: str = "tenure-renewals"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:tenure-renewals"
+    aws_request_id: str = "req-1"
+    log_stream_name: str = "test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+@dataclass
+class FakeSqs:
+    """Records SendMessageBatch calls; `fail` entry ids are reported as failed."""
+
+    batches: list[list[dict[str, str]]] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    fail: set[str] = field(default_factory=set)
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
+        self.urls.append(QueueUrl)
+        self.batches.append(Entries)
+        failed = [{"Id": e["Id"], "Code": "Throttled"} for e in Entries if e["Id"] in self.fail]
+        ok = [{"Id": e["Id"]} for e in Entries if e["Id"] not in self.fail]
+        return {"Successful": ok, "Failed": failed} if failed else {"Successful": ok}
+
+    @property
+    def bodies(self) -> list[str]:
+        return [entry["MessageBody"] for batch in self.batches for entry in batch]
+
+
+@dataclass
+class Renewals:
+    module: ModuleType
+    svc: Services
+    repo: InMemoryRepository
+    clock: FixedClock
+    gateway: SandboxGateway
+    sqs: FakeSqs
+
+    def schedule(self, at: datetime) -> dict[str, Any]:
+        return self.module.schedule_handler({"scheduled_time": iso(at)}, LambdaContext())
+
+    def charge(self, bodies: list[str]) -> dict[str, Any]:
+        return self.module.charge_handler(sqs_event(bodies), LambdaContext())
+
+
+def sqs_event(bodies: list[str]) -> dict[str, Any]:
+    """An SQS event shaped like events/renewals/sqs-charge.json, one record per body."""
+    template = json.loads(SQS_EVENT.read_text())["Records"][0]
+    records = []
+    for n, body in enumerate(bodies):
+        record = copy.deepcopy(template)
+        record["messageId"] = f"msg-{n}"
+        record["body"] = body
+        records.append(record)
+    return {"Records": records}
+
+
+def due(sub_id: str, kind: str = "renewal", at: datetime = RENEWAL_AT) -> str:
+    return json.dumps({"id": sub_id, "due_at": iso(at), "kind": kind})
+
+
+@pytest.fixture
+def renewals(monkeypatch: pytest.MonkeyPatch) -> Iterator[Renewals]:
+    """The real handlers over fakes: bootstrap serves them, SQS is a recorder."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TenureTest")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "tenure")
+    monkeypatch.setenv("RENEWAL_QUEUE_URL", QUEUE_URL)
+    get_settings.cache_clear()
+    module = load_renewals()
+    repo, clock = InMemoryRepository(), FixedClock(T0)
+    gateway = SandboxGateway(clock=clock.now)
+    svc = Services(repo=repo, clock=clock, gateway=gateway)
+    sqs = FakeSqs()
+
+    def aws_client(service: str) -> Any:
+        assert service == "sqs", service
+        return sqs
+
+    monkeypatch.setattr(bootstrap, "aws_client", aws_client)
+    bootstrap.install(svc)
+    catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
+    yield Renewals(module, svc, repo, clock, gateway, sqs)
+    bootstrap.install(None)
+    get_settings.cache_clear()
+
+
+def paying_subscribers(r: Renewals, count: int) -> list[str]:
+    """Given `count` customers with a good card, each subscribed at T0 and paid for March."""
+    ids = []
+    for n in range(count):
+        customer, sub_id = f"cus-{n:02}", f"sub-{n:02}"
+        catalog.create_customer(r.svc, customer, f"{customer}@example.com")
+        assert VISA is not None
+        payments.update_payment_method(r.svc, customer, VISA, "sandbox", True)
+        subscriptions.subscribe(r.svc, sub_id, customer, "basic")
+        ids.append(sub_id)
+    return ids
+
+
+def renewal_invoice(r: Renewals, sub_id: str) -> Any:
+    [invoice] = [i for i in r.repo.list_invoices(sub_id) if i.period_start == RENEWAL_AT]
+    return invoice
+
+
+# -- the charger ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "bad_body",
+    [
+        pytest.param("not json", id="not JSON"),
+        pytest.param('{"id": "sub-00", "kind": "refund_everything"}', id="unknown kind"),
+        pytest.param('{"id": "sub-00"}', id="no kind"),
+        pytest.param('{"kind": "renewal"}', id="no id"),
+        pytest.param('{"kind": "renewal", "id": 7}', id="id not a string"),
+        pytest.param("[1, 2]", id="not an object"),
+    ],
+)
+def test_an_invalid_message_fails_alone_and_the_valid_one_does_its_work(
+    renewals: Renewals, bad_body: str
+) -> None:
+    # Given a subscriber whose renewal is due
+    [sub_id] = paying_subscribers(renewals, 1)
+    renewals.clock.set(RENEWAL_AT)
+    # When a batch holds its due message and a message that is not due work
+    response = renewals.charge([due(sub_id), bad_body])
+    # Then only the invalid message is reported, and the renewal was charged
+    assert response["batchItemFailures"] == [{"itemIdentifier": "msg-1"}]
+    invoice = renewal_invoice(renewals, sub_id)
+    assert invoice.status is InvoiceStatus.PAID
+    assert [c.outcome for c in renewals.repo.list_charges(invoice.id)] == [ChargeOutcome.SUCCEEDED]
+
+
+def test_a_message_for_a_deleted_subscription_is_skipped_without_failing(
+    renewals: Renewals,
+) -> None:
+    # Given a due message for a subscription that no longer exists
+    renewals.clock.set(RENEWAL_AT)
+    # When the charger takes it
+    response = renewals.charge([due("sub-gone")])
+    # Then it is acknowledged and nothing is charged
+    assert response["batchItemFailures"] == []
+    assert renewals.gateway.confirmations == 0
+
+
+def test_a_due_message_delivered_again_after_it_was_worked_is_a_no_op(
+    renewals: Renewals,
+) -> None:
+    # Given a subscriber whose renewal was charged from its message
+    [sub_id] = paying_subscribers(renewals, 1)
+    renewals.clock.set(RENEWAL_AT)
+    assert renewals.charge([due(sub_id)])["batchItemFailures"] == []
+    confirmations = renewals.gateway.confirmations
+    # When SQS delivers the same message again (twice in one batch, and later)
+    response = renewals.charge([due(sub_id), due(sub_id)])
+    renewals.clock.advance(timedelta(hours=1))
+    later = renewals.charge([due(sub_id)])
+    # Then nothing fails and nothing more is charged
+    assert response["batchItemFailures"] == later["batchItemFailures"] == []
+    assert renewals.gateway.confirmations == confirmations
+    assert len(renewals.repo.list_charges(renewal_invoice(renewals, sub_id).id)) == 1
+
+
+# -- the scheduler -------------------------------------------------------------------------------
+def test_the_scheduler_queues_one_message_per_due_item_in_batches_of_ten(
+    renewals: Renewals,
+) -> None:
+    # Given 23 subscribers whose renewals fall due at the same moment
+    sub_ids = paying_subscribers(renewals, 23)
+    # When the schedule runs at that moment (the function's own clock lags behind)
+    renewals.clock.set(RENEWAL_AT - timedelta(minutes=1))
+    result = renewals.schedule(RENEWAL_AT)
+    # Then one message per due renewal, in batches of at most ten, to the renewal queue
+    assert result["queued"] == 23
+    assert [len(batch) for batch in renewals.sqs.batches] == [10, 10, 3]
+    assert set(renewals.sqs.urls) == {QUEUE_URL}
+    for batch in renewals.sqs.batches:
+        assert len({entry["Id"] for entry in batch}) == len(batch)
+    messages = [json.loads(body) for body in renewals.sqs.bodies]
+    assert sorted(m["id"] for m in messages) == sub_ids
+    assert {(m["kind"], m["due_at"]) for m in messages} == {("renewal", iso(RENEWAL_AT))}
+
+
+def test_the_scheduler_queues_nothing_before_anything_is_due(renewals: Renewals) -> None:
+    # Given subscribers renewing next month
+    paying_subscribers(renewals, 3)
+    # When the schedule runs a minute before
+    result = renewals.schedule(RENEWAL_AT - timedelta(minutes=1))
+    # Then nothing is queued
+    assert result["queued"] == 0
+    assert renewals.sqs.bodies == []
+
+
+def test_a_scheduler_run_that_could_not_queue_everything_fails_for_a_retry(
+    renewals: Renewals,
+) -> None:
+    # Given due renewals, and SQS refusing one entry of the batch
+    paying_subscribers(renewals, 3)
+    renewals.sqs.fail = {"1"}
+    # When the schedule runs
+    # Then the run fails, so the schedule's retry queues the work again
+    with pytest.raises(RuntimeError):
+        renewals.schedule(RENEWAL_AT)
+
+
+def test_running_the_scheduler_twice_queues_duplicates_that_charge_once(
+    renewals: Renewals,
+) -> None:
+    # Given 12 subscribers whose renewals fall due at the same moment
+    sub_ids = paying_subscribers(renewals, 12)
+    renewals.clock.set(RENEWAL_AT)
+    confirmations = renewals.gateway.confirmations
+    # When the schedule runs twice before the charger drains the queue
+    renewals.schedule(RENEWAL_AT)
+    renewals.schedule(RENEWAL_AT)
+    bodies = renewals.sqs.bodies
+    assert len(bodies) == 24
+    failures = []
+    for start in range(0, len(bodies), 10):
+        failures += renewals.charge(bodies[start : start + 10])["batchItemFailures"]
+    # Then every message was accepted, and each renewal was charged exactly once
+    assert failures == []
+    assert renewals.gateway.confirmations - confirmations == 12
+    for sub_id in sub_ids:
+        invoice = renewal_invoice(renewals, sub_id)
+        assert invoice.status is InvoiceStatus.PAID
+        assert len(renewals.repo.list_charges(invoice.id)) == 1
