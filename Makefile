@@ -13,7 +13,7 @@ DEMO_OUT ?= out/demo
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv tools demo test lint typecheck validate unit integration e2e build deploy bench clean
+.PHONY: help venv tools browser demo test lint typecheck validate unit integration e2e build deploy bench clean
 
 help:
 	@echo "make demo      run a simulated quarter of a subscription business and write a report"
@@ -39,6 +39,17 @@ $(TOOLS)/bin/sam: tools-requirements.txt | $(PY)
 
 tools: $(TOOLS)/bin/sam
 
+# Browser tests drive Debian's Chromium through Playwright (Playwright cannot download its
+# own browsers here). Installed once, as root or through sudo.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "install Chromium (/usr/bin/chromium) for the browser tests"; exit 1; }
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
+
+browser: $(CHROMIUM)
+
 lint: $(PY)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -62,11 +73,11 @@ integration: $(PY)
 e2e: $(PY)
 	$(PY) -m pytest tests/e2e
 
-test: lint typecheck validate
+test: lint typecheck validate browser
 	$(PY) -m pytest -n 2 tests
 
 demo: $(PY)
-	$(VENV)/bin/tenure simulate examples/demo.yaml --out $(DEMO_OUT)
+	$(VENV)/bin/tenure simulate examples/demo.yaml --out $(DEMO_OUT) --screenshot
 
 bench: $(PY)
 	$(VENV)/bin/tenure bench

@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tenure import bootstrap
 from tenure.services import metrics as retention
@@ -24,29 +24,27 @@ COUNTS = {"Customers", "CustomersNew", "CustomersLost", "VoluntaryChurned", "Inv
 class MetricsRequest(BaseModel):
     """What to aggregate: a schedule's moment, one day, or a range of days (inclusive)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     scheduled_time: datetime | None = None
-    date: date | None = None
-    from_: date | None = None
-    to: date | None = None
+    day: date | None = Field(default=None, alias="date")
+    first: date | None = Field(default=None, alias="from")
+    last: date | None = Field(default=None, alias="to")
 
     @model_validator(mode="before")
     @classmethod
-    def _aliases(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "from" in data:
-            data = {**data, "from_": data["from"]}
+    def _plain_eventbridge_event(cls, data: Any) -> Any:
         if isinstance(data, dict) and "time" in data and "scheduled_time" not in data:
-            data = {**data, "scheduled_time": data["time"]}  # a plain EventBridge event
+            data = {**data, "scheduled_time": data["time"]}
         return data
 
     @model_validator(mode="after")
     def _one_kind(self) -> "MetricsRequest":
-        if (self.from_ is None) != (self.to is None):
+        if (self.first is None) != (self.last is None):
             raise ValueError("a range needs both `from` and `to`")
-        if self.from_ and self.to and self.to < self.from_:
+        if self.first and self.last and self.last < self.first:
             raise ValueError("`to` is before `from`")
-        if not (self.scheduled_time or self.date or self.from_):
+        if not (self.scheduled_time or self.day or self.first):
             raise ValueError("give `scheduled_time`, `date`, or `from` and `to`")
         return self
 
@@ -67,10 +65,10 @@ def parse(event: dict[str, Any]) -> MetricsRequest:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse(event)
     svc = bootstrap.services()
-    if request.from_ and request.to:
-        days = retention.backfill(svc, request.from_, request.to)
-    elif request.date:
-        days = retention.backfill(svc, request.date, request.date)
+    if request.first and request.last:
+        days = retention.backfill(svc, request.first, request.last)
+    elif request.day:
+        days = retention.backfill(svc, request.day, request.day)
     else:
         assert request.scheduled_time is not None
         # Just after midnight: the day that ended is yesterday.

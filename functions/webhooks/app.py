@@ -1,13 +1,87 @@
-"""Payment-provider webhooks. Not built yet (its own issue): answers 501 so providers retry."""
+"""Payment-provider webhooks: POST /webhooks/{provider}, verified on the raw body, applied once.
 
-import json
+2xx once the event is durably recorded (or known, ignored, or not Tenure's); 400 for a bad
+or missing signature, a stale timestamp or a malformed body; 413 over the size limit; 404
+for an unknown provider; 5xx when something failed on our side, so the provider retries.
+"""
+
 from typing import Any
 
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from webhooks_delivery import lower_headers, raw_body, verified_event
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    # 501 is a 5xx: Stripe keeps retrying for three days, so nothing is lost meanwhile.
-    return {
-        "statusCode": 501,
-        "headers": {"content-type": "application/json"},
-        "body": json.dumps({"error": "not_implemented", "message": "webhooks are not built yet"}),
-    }
+from tenure import bootstrap
+from tenure.services.provider_events import Applied, apply_provider_event
+from tenure.settings import get_settings
+from tenure.webhooks.errors import WebhookRefused
+from tenure.webhooks.providers import link_namespace, provider
+
+SERVICE = "tenure-webhooks"
+logger = Logger(service=SERVICE)
+metrics = Metrics()
+app = APIGatewayHttpResolver()
+_METRIC = {
+    Applied.APPLIED: "WebhookApplied",
+    Applied.DUPLICATE: "WebhookDuplicate",
+    Applied.IGNORED: "WebhookIgnored",
+    Applied.UNMATCHED: "WebhookUnmatched",
+    Applied.UNCHANGED: "WebhookUnchanged",
+}
+
+
+@app.post("/webhooks/<name>")
+def receive(name: str) -> Response[Any]:
+    source = provider(name)
+    body = raw_body(app.current_event, get_settings().max_body_bytes)
+    svc = bootstrap.services()
+    event = verified_event(source, body, lower_headers(app.current_event), svc.clock.now())
+    gateway = svc.gateway.name if svc.gateway is not None else None
+    applied = apply_provider_event(svc, event, link_namespace(source.name, gateway))
+    metrics.add_metric(name=_METRIC[applied], unit=MetricUnit.Count, value=1)
+    fields = {"provider": source.name, "type": event.type, "event_id": event.event_id}
+    if applied is Applied.IGNORED:
+        logger.debug("webhook of an unhandled type ignored", extra=fields)
+    else:
+        logger.info("webhook received", extra=fields | {"result": str(applied)})
+    return _json(200, {"received": True, "result": str(applied)})
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
+    return app.resolve(event, context)
+
+
+# -- every refusal and failure answered here ---------------------------------------------------
+def _json(status: int, body: dict[str, Any]) -> Response[Any]:
+    return Response(status, content_types.APPLICATION_JSON, body)
+
+
+@app.exception_handler(WebhookRefused)
+def _refused(exc: WebhookRefused) -> Response[Any]:
+    # The reason only: never the body or the signature the caller sent.
+    logger.info("webhook refused", extra={"status": exc.status, "reason": exc.error})
+    metrics.add_metric(name="WebhookRefused", unit=MetricUnit.Count, value=1)
+    return _json(exc.status, {"error": exc.error, "message": exc.message})
+
+
+@app.not_found
+def _unknown_route(exc: RouteNotFoundError) -> Response[Any]:
+    metrics.add_metric(name="WebhookRefused", unit=MetricUnit.Count, value=1)
+    event = app.current_event
+    message = f"no route for {event.http_method.upper()} {event.path}"
+    return _json(404, {"error": "not_found", "message": message})
+
+
+@app.exception_handler(Exception)
+def _failed(exc: Exception) -> Response[Any]:
+    # A 5xx makes the provider retry: the event is not lost, and the marker (not committed)
+    # lets the retry apply it once.
+    logger.exception("webhook failed", extra={"route": app.current_event.path})
+    metrics.add_metric(name="WebhookFailed", unit=MetricUnit.Count, value=1)
+    return _json(500, {"error": "internal_error", "message": "not recorded; retry later"})

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tenure_local.webhooks_cli import app as webhooks_app
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
 out = Console()
@@ -22,6 +24,13 @@ def simulate(
         "out/sim"
     ),
     seed: Annotated[int, typer.Option(help="drives randomness only, never ids")] = 0,
+    webhook_chaos: Annotated[
+        bool,
+        typer.Option(help="deliver webhooks late (hours), duplicated and reordered, by the seed"),
+    ] = False,
+    screenshot: Annotated[
+        bool, typer.Option(help="also save DIR/report.png from headless Chromium")
+    ] = False,
 ) -> None:
     """Replay SCENARIO on a simulated clock through the real handlers and the local stack."""
     from tenure_local.scenario import ScenarioError, load
@@ -46,7 +55,9 @@ def simulate(
         def report(fraction: float, label: str) -> None:
             progress.update(task, completed=fraction, description=label)
 
-        result = Simulator(parsed, out_dir, seed=seed, on_progress=report).run()
+        result = Simulator(
+            parsed, out_dir, seed=seed, on_progress=report, webhook_chaos=webhook_chaos
+        ).run()
     own = result.seconds - result.aws_seconds
     err.print(
         f"simulated {result.customer_months:.0f} customer-months in {result.seconds:.2f} s "
@@ -68,6 +79,15 @@ def simulate(
         err.print(f"[yellow]{len(result.rejected)} action(s) refused by the API[/yellow]:")
         for item in result.rejected:
             err.print(f"  {item['at']} {item['where']}: {item['status']} {item['response']}")
+    if result.webhooks:
+        hooks = result.webhooks
+        statuses = ", ".join(f"{n}x {code}" for code, n in sorted(hooks["delivered"].items()))
+        err.print(
+            f"  webhooks{' (chaos)' if hooks['chaos'] else ''}: {statuses or 'none'}; "
+            f"{hooks['duplicates_sent']} duplicated, {hooks['late']} late"
+        )
+    if screenshot:
+        _screenshot(result.out / "report.html")
     out.print(f"report: {(result.out / 'report.html').resolve()}")
 
 
@@ -91,11 +111,11 @@ def invoke(
     attached = LocalStack.attach()
     if attached is not None:
         os.environ.update(attached)
-        result = functions.invoke(function, payload)
+        result = functions.invoke(function, _resigned(function, payload))
     else:
         with LocalStack() as stack:
             stack.apply_env()
-            result = functions.invoke(function, payload)
+            result = functions.invoke(function, _resigned(function, payload))
     out.print_json(json.dumps(result, default=str))
 
 
@@ -131,17 +151,94 @@ def serve(
 @app.command()
 def report(
     directory: Annotated[Path, typer.Argument(help="a folder written by `tenure simulate`")],
+    screenshot: Annotated[
+        bool, typer.Option(help="also save DIR/report.png from headless Chromium")
+    ] = False,
 ) -> None:
-    """Rewrite DIR/report.html from DIR/state.json."""
-    from tenure_local.state import write_report
+    """Rewrite DIR/report.html from DIR's metrics.json, state.json and events.jsonl."""
+    from tenure_local.metrics_report import write_report
+
+    found = [n for n in ("metrics.json", "state.json") if (directory / n).is_file()]
+    if not found:
+        err.print(f"{directory} holds neither metrics.json nor state.json")
+        raise typer.Exit(2)
+    for name in found:
+        try:
+            json.loads((directory / name).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            err.print(f"cannot read {directory / name}: {exc}")
+            raise typer.Exit(2) from exc
+    path = write_report(directory, title="Tenure report")
+    if screenshot:
+        _screenshot(path)
+    out.print(f"report: {path.resolve()}")
+
+
+def _screenshot(path: Path) -> None:
+    from tenure_local.metrics_report import screenshot
 
     try:
-        state = json.loads((directory / "state.json").read_text())
+        png = screenshot(path)
+    except Exception as exc:  # a missing browser must not lose the report itself
+        err.print(f"[yellow]no screenshot[/yellow]: {exc}")
+        return
+    err.print(f"screenshot: {png.resolve()}")
+
+
+def _resigned(function: str, payload: dict[str, object]) -> dict[str, object]:
+    """Local only: sample webhook events carry a placeholder signature (`t=SAMPLE`), signed
+    now with the local secret so the 300 s tolerance holds (docs/webhooks.md)."""
+    if function != "webhooks" or not isinstance(payload, dict):
+        return payload
+    from tenure_local.webhooks_cli import resign_sample
+
+    return resign_sample(payload)
+
+
+metrics_app = typer.Typer(no_args_is_help=True, help="Retention metrics from a report folder.")
+app.add_typer(metrics_app, name="metrics")
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@metrics_app.command("export")
+def metrics_export(
+    directory: Annotated[Path, typer.Argument(help="a folder holding metrics.json")] = Path(
+        "out/demo"
+    ),
+    format_: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+    table: Annotated[str, typer.Option(help="monthly, daily, cohorts or exit_reasons")] = "monthly",
+    currency: Annotated[
+        str | None, typer.Option(help="another currency than the reporting one")
+    ] = None,
+    to: Annotated[
+        Path | None, typer.Option("--out", help="file to write (default: stdout)")
+    ] = None,
+) -> None:
+    """Export one table of DIR/metrics.json for a spreadsheet."""
+    from tenure_local.metrics_report import export_csv
+
+    try:
+        doc = json.loads((directory / "metrics.json").read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        err.print(f"cannot read {directory / 'state.json'}: {exc}")
+        err.print(f"cannot read {directory / 'metrics.json'}: {exc}")
         raise typer.Exit(2) from exc
-    path = write_report(directory, state, [], title="Tenure report")
-    out.print(f"report: {path.resolve()}")
+    if format_ not in ("csv", "json"):
+        err.print(f"unknown format {format_!r}; csv or json")
+        raise typer.Exit(2)
+    try:
+        if format_ == "csv":
+            text = export_csv(doc, table, currency and currency.upper())
+        else:
+            part = doc if not currency else doc.get("other_currencies", {}).get(currency.upper())
+            text = json.dumps((part or {}).get(table), indent=2) + "\n"
+    except ValueError as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from exc
+    if to is None:
+        sys.stdout.write(text)
+    else:
+        to.write_text(text)
+        err.print(f"wrote {to}")
 
 
 @app.command()

@@ -117,8 +117,51 @@ class UpdateCard(_Action):
         return str(_card(str(value)))
 
 
+class ProviderRefund(_Action):
+    """A refund made in the provider's dashboard: Tenure hears of it only by webhook."""
+
+    do: Literal["provider_refund"]
+    subscription: str
+    period_start: AwareDatetime  # which invoice: the one of the period starting then
+    amount: int | None = Field(default=None, gt=0)  # minor units; none: what is left
+
+
+class Dispute(_Action):
+    """The customer's bank disputes an invoice's payment at `at`; it closes at `closed_at`."""
+
+    do: Literal["dispute"]
+    subscription: str
+    period_start: AwareDatetime
+    outcome: Literal["won", "lost"]
+    closed_at: AwareDatetime
+
+
+class CardAutoUpdated(_Action):
+    """The card network replaced the customer's card (new number or expiry) at the provider."""
+
+    do: Literal["card_auto_updated"]
+    customer: str
+    card: str
+
+    @field_validator("card", mode="before")
+    @classmethod
+    def _known_card(cls, value: Any) -> str:
+        return str(_card(str(value)))
+
+
+API_ACTIONS = ("subscribe", "change_plan", "pause", "resume", "cancel", "update_card")
+PROVIDER_ACTIONS = ("provider_refund", "dispute", "card_auto_updated")
 Action = Annotated[
-    Subscribe | ChangePlan | Pause | Resume | Cancel | UpdateCard, Field(discriminator="do")
+    Subscribe
+    | ChangePlan
+    | Pause
+    | Resume
+    | Cancel
+    | UpdateCard
+    | ProviderRefund
+    | Dispute
+    | CardAutoUpdated,
+    Field(discriminator="do"),
 ]
 _action_adapter: TypeAdapter[Any] = TypeAdapter(Action)
 
@@ -203,12 +246,7 @@ def parse(raw: Any) -> Scenario:
 def _first_error(exc: ValidationError, prefix: str = "") -> str:
     err = exc.errors()[0]
     loc = tuple(err["loc"])
-    if (
-        prefix
-        and loc
-        and isinstance(loc[0], str)
-        and loc[0] in ("subscribe", "change_plan", "pause", "resume", "cancel", "update_card")
-    ):
+    if prefix and loc and isinstance(loc[0], str) and loc[0] in (*API_ACTIONS, *PROVIDER_ACTIONS):
         loc = loc[1:]  # drop the discriminator tag pydantic puts first
     where = _where(loc)
     where = f"{prefix}.{where}" if prefix and where else (prefix or where)
@@ -249,6 +287,8 @@ def _check_references(s: Scenario) -> None:
             )
         if isinstance(action, Pause) and action.until is not None and utc(action.until) <= at:
             raise ScenarioError(f"{where}.until: must be after the action's `at`")
+        if isinstance(action, Dispute) and not at < utc(action.closed_at) <= until:
+            raise ScenarioError(f"{where}.closed_at: must be after `at` and no later than until")
 
 
 def subscription_id_for(action: Subscribe) -> str:

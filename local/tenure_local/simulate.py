@@ -6,7 +6,8 @@ import shutil
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,17 +16,27 @@ import boto3
 
 from tenure import bootstrap
 from tenure.domain.dunning import DunningPolicy
+from tenure.domain.money import Money
 from tenure.domain.timeutil import iso, utc
 from tenure.fakes import FixedClock
-from tenure.payments.sandbox import SandboxGateway, payment_method_for
+from tenure.payments.sandbox import payment_method_for
 from tenure.ports import Repository
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local import functions
+from tenure_local.metrics_report import (
+    build_simulation_metrics,
+    reporting_currency,
+    write_metrics_json,
+    write_report,
+)
 from tenure_local.scenario import (
     Cancel,
+    CardAutoUpdated,
     ChangePlan,
+    Dispute,
     Pause,
+    ProviderRefund,
     Resume,
     Scenario,
     Subscribe,
@@ -33,7 +44,8 @@ from tenure_local.scenario import (
     subscription_id_for,
 )
 from tenure_local.stack import LocalStack
-from tenure_local.state import build_state, write_report
+from tenure_local.state import build_state
+from tenure_local.webhooks_provider import ProviderActionError, ProviderSandbox, WebhookCourier
 
 QUIET_ENV = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedule runs
@@ -45,6 +57,7 @@ class AwsTimer:
 
     seconds: float = 0.0
     calls: int = 0
+    by_operation: Counter[str] = field(default_factory=Counter)
 
     def attach(self, client: Any) -> Any:
         call = client._make_api_call
@@ -56,6 +69,7 @@ class AwsTimer:
             finally:
                 self.seconds += time.perf_counter() - started
                 self.calls += 1
+                self.by_operation[operation] += 1
 
         client._make_api_call = timed
         return client
@@ -71,6 +85,7 @@ class SimulationResult:
     rejected: list[dict[str, Any]]
     raw_speed: dict[str, Any]
     backend: str
+    webhooks: dict[str, Any] = field(default_factory=dict)  # deliveries by status, chaos counts
 
     @property
     def own_share(self) -> float:
@@ -86,6 +101,7 @@ class Simulator:
         on_progress: Callable[[float, str], None] | None = None,
         measure_raw_speed: bool = True,
         stack: LocalStack | None = None,
+        webhook_chaos: bool = False,
     ) -> None:
         self.stack = stack  # a running stack to reuse (its table is emptied first)
         self.scenario = scenario
@@ -103,6 +119,12 @@ class Simulator:
         self._queue_url = ""
         self._sqs: Any = None
         self.repo: Repository | None = None
+        # Every sandbox event goes through the real webhooks handler; with chaos, late (up to
+        # hours), duplicated and reordered by the seed, all delivered by `until`.
+        self.webhook_chaos = webhook_chaos
+        self.gateway: ProviderSandbox | None = None
+        self.courier: WebhookCourier | None = None
+        self._provider_later: list[tuple[datetime, int, Callable[[], None]]] = []
 
     # -- running ----------------------------------------------------------------------------
     def run(self) -> SimulationResult:
@@ -155,7 +177,13 @@ class Simulator:
         repo = DynamoRepository(ddb, env["TABLE_NAME"])
         self.repo = repo
         policy = self.scenario.dunning.policy() if self.scenario.dunning else DunningPolicy()
-        gateway = SandboxGateway(clock=lambda: int(self.clock.now().timestamp()))
+        gateway = ProviderSandbox(clock=lambda: int(self.clock.now().timestamp()))
+        self.gateway = gateway
+        secret = env["TENURE_STRIPE_WEBHOOK_SECRET"].split(",")[0].strip()
+        chaos, seed = self.webhook_chaos, self.seed
+        self.courier = WebhookCourier(
+            gateway, secret, self._post_webhook, self.until, chaos=chaos, seed=seed
+        )
         bootstrap.install(Services(repo=repo, clock=self.clock, gateway=gateway, policy=policy))
         sim_began = time.perf_counter()
         self._setup()
@@ -175,6 +203,7 @@ class Simulator:
             rejected=self.rejected,
             raw_speed=raw,
             backend=str(stack.dynamodb_backend),
+            webhooks=self._webhook_summary(),
         )
 
     def _setup(self) -> None:
@@ -190,14 +219,18 @@ class Simulator:
         pending = self.scenario.ordered_actions()
         total = (self.until - self.start).total_seconds() or 1.0
         now = self.start
+        next_due = self.repo.next_due_at() if self.repo else None
         while True:
             self.clock.set(now)
             self.on_progress((now - self.start).total_seconds() / total, iso(now) or "")
-            self._run_due_work(now)
+            if next_due is not None and next_due <= now:
+                self._run_due_work(now)  # the schedule runs when something is due
             while pending and utc(pending[0][1].at) <= now:
                 index, action = pending.pop(0)
                 self._apply(index, action)
+            self._provider_side(now)
             upcoming = [utc(pending[0][1].at)] if pending else []
+            upcoming += self._provider_upcoming()
             next_due = self.repo.next_due_at() if self.repo else None
             if next_due is not None:
                 # Work that is still due now failed this round: the schedule runs again later.
@@ -262,6 +295,8 @@ class Simulator:
             self._api("POST", f"/v1/subscriptions/{action.subscription}/cancel", body, where=where)
         elif isinstance(action, UpdateCard):
             self._attach_card(action.customer, action.card, where)
+        elif isinstance(action, ProviderRefund | Dispute | CardAutoUpdated):
+            self._at_provider(action, where)
 
     def _attach_card(self, customer_id: str, card: str, where: str) -> None:
         method = payment_method_for(card)
@@ -284,6 +319,103 @@ class Simulator:
             return None
         return payload if isinstance(payload, dict) else {}
 
+    # -- the provider's side: its own actions, and webhooks to the real handler -------------
+    def _at_provider(self, action: ProviderRefund | Dispute | CardAutoUpdated, where: str) -> None:
+        """What happens at the provider; Tenure hears of it only through webhooks."""
+        assert self.gateway is not None and self.repo is not None
+        try:
+            if isinstance(action, CardAutoUpdated):
+                customer = self.repo.get_customer(action.customer)
+                method = customer.default_payment_method if customer else None
+                if customer is None or method is None:
+                    raise ProviderActionError(f"{action.customer} has no card at the provider")
+                self.gateway.auto_update_card(method, customer.provider_customer_id, action.card)
+                return
+            payment_id = self._paid_payment(action.subscription, utc(action.period_start))
+            key = f"{action.do}:{action.subscription}:{iso(action.at)}"
+            if isinstance(action, ProviderRefund):
+                invoice = self._invoice_of(action.subscription, utc(action.period_start))
+                amount = Money(action.amount, invoice.currency) if action.amount else None
+                self.gateway.dashboard_refund(payment_id, amount, key)
+                return
+            dispute_id = self.gateway.open_dispute(payment_id, key)
+            closing = self._close_dispute(dispute_id, action.outcome)
+            self._provider_later.append((utc(action.closed_at), len(self._provider_later), closing))
+        except ProviderActionError as exc:
+            self.rejected.append(
+                {
+                    "at": iso(self.clock.now()),
+                    "where": where,
+                    "status": 402,
+                    "response": {"error": "refused_by_provider", "message": str(exc)},
+                }
+            )
+
+    def _close_dispute(self, dispute_id: str, outcome: str) -> Callable[[], None]:
+        def close() -> None:
+            assert self.gateway is not None
+            self.gateway.close_dispute(dispute_id, outcome)
+
+        return close
+
+    def _invoice_of(self, subscription_id: str, period_start: datetime) -> Any:
+        assert self.repo is not None
+        for invoice in self.repo.list_invoices(subscription_id):
+            if invoice.period_start == period_start:
+                return invoice
+        raise ProviderActionError(f"{subscription_id} has no invoice for {iso(period_start)}")
+
+    def _paid_payment(self, subscription_id: str, period_start: datetime) -> str:
+        assert self.repo is not None
+        invoice = self._invoice_of(subscription_id, period_start)
+        for charge in self.repo.list_charges(invoice.id):
+            if charge.outcome == "succeeded" and charge.payment_id:
+                return str(charge.payment_id)
+        raise ProviderActionError(f"{invoice.id} has no successful payment")
+
+    def _provider_upcoming(self) -> list[datetime]:
+        moments = [at for at, _, _ in self._provider_later]
+        if self.courier is not None and (next_delivery := self.courier.next_at()) is not None:
+            moments.append(next_delivery)
+        return moments
+
+    def _provider_side(self, now: datetime) -> None:
+        """The provider acts on its own time (disputes close, bank debits settle), then every
+        webhook due by now is delivered; deliveries can cause more (a retry on a new card)."""
+        assert self.gateway is not None and self.courier is not None
+        self._provider_later.sort()
+        while self._provider_later and self._provider_later[0][0] <= now:
+            self._provider_later.pop(0)[2]()
+        self.gateway.settle_pending(now)
+        self.courier.collect(now)
+        self.courier.deliver_due(now)
+
+    def _post_webhook(self, provider: str, body: bytes, headers: dict[str, str]) -> int:
+        event = functions.http_event(
+            "POST",
+            f"/webhooks/{provider}",
+            headers=headers,
+            raw_body=body,
+            route_key="POST /webhooks/{provider}",
+        )
+        event["pathParameters"] = {"provider": provider}
+        try:
+            return int(functions.invoke("webhooks", event).get("statusCode", 500))
+        except Exception:  # a crash is a 5xx to the provider: it delivers again later
+            return 500
+
+    def _webhook_summary(self) -> dict[str, Any]:
+        if self.courier is None:
+            return {}
+        stats = self.courier.stats
+        return {
+            "chaos": self.webhook_chaos,
+            "delivered": dict(stats.delivered),
+            "duplicates_sent": stats.duplicates_sent,
+            "late": stats.late,
+            "refused": stats.refused,
+        }
+
     # -- output -----------------------------------------------------------------------------
     def _write_outputs(self, repo: DynamoRepository) -> None:
         if self.out.exists():
@@ -296,7 +428,15 @@ class Simulator:
         with (self.out / "events.jsonl").open("w") as fh:
             for event in events:
                 fh.write(json.dumps(event, sort_keys=True) + "\n")
-        write_report(self.out, state, self.rejected, title="Tenure simulation")
+        currency = reporting_currency(self.scenario.plans)
+        # Metrics are output, not simulation: their calls stay out of the run's AWS time.
+        seconds, calls = self.timer.seconds, self.timer.calls
+        doc = build_simulation_metrics(repo, self.start, self.until, currency)
+        self.timer.seconds, self.timer.calls = seconds, calls
+        write_metrics_json(self.out, doc)
+        write_report(
+            self.out, state, self.rejected, title="Tenure simulation", metrics=doc, events=events
+        )
 
 
 def _raw_speed(stack: LocalStack) -> dict[str, Any]:

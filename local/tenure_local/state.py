@@ -1,7 +1,5 @@
 """The public output files of `tenure simulate`: state.json and a readable report.html."""
 
-import html
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ def customer_view(c: Customer) -> dict[str, Any]:
         "timezone": c.timezone,
         "default_payment_method": c.default_payment_method,
         "created_at": iso(c.created_at),
+        "at_risk": bool(c.metadata.get("at_risk")),  # a dispute was reported (webhooks)
     }
 
 
@@ -64,6 +63,11 @@ def invoice_view(i: Invoice) -> dict[str, Any]:
         "paid_at": iso(i.paid_at),
         "attempts": i.attempts,
         "next_attempt_at": iso(i.next_attempt_at),
+        # Reported by the provider (webhooks): refunds made in its dashboard, disputes.
+        "amount_refunded": i.amount_refunded,
+        "refund_status": i.refund_status,
+        "disputed": i.disputed,
+        "dispute_status": str(i.dispute_status) if i.dispute_status else None,
     }
 
 
@@ -108,110 +112,11 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
     }
 
 
-def _money(amount: int, currency: str) -> str:
-    from tenure.domain.money import Money
-
-    return str(Money(amount, currency))
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td>{html.escape(str(v if v is not None else ''))}</td>" for v in row)
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def write_report(
     out: Path, state: dict[str, Any], rejected: list[dict[str, Any]], title: str
 ) -> Path:
-    subs = state["subscriptions"]
-    invoices = state["invoices"]
-    by_status: dict[str, int] = {}
-    for sub in subs:
-        by_status[sub["status"]] = by_status.get(sub["status"], 0) + 1
-    paid = [i for i in invoices if i["status"] == "paid"]
-    sections = [
-        f"<h1>{html.escape(title)}</h1>",
-        "<section class='cards'>"
-        + "".join(
-            f"<div class='card'><b>{v}</b><span>{html.escape(k)}</span></div>"
-            for k, v in [
-                ("customers", len(state["customers"])),
-                ("subscriptions", len(subs)),
-                ("invoices", len(invoices)),
-                ("paid invoices", len(paid)),
-                *sorted(by_status.items()),
-            ]
-        )
-        + "</section>",
-        "<h2>Customers</h2>",
-        _table(
-            ["id", "name", "email", "locale", "time zone"],
-            [
-                [c["id"], c["name"], c["email"], c["locale"], c["timezone"]]
-                for c in state["customers"]
-            ],
-        ),
-        "<h2>Subscriptions</h2>",
-        _table(
-            ["id", "customer", "plan", "status", "period", "cancel", "paused until"],
-            [
-                [
-                    s["id"],
-                    s["customer"],
-                    s["plan"],
-                    s["status"],
-                    f"{s['current_period_start']} → {s['current_period_end']}",
-                    s["cancel_reason"] or ("at period end" if s["cancel_at_period_end"] else ""),
-                    s["paused_until"],
-                ]
-                for s in subs
-            ],
-        ),
-        "<h2>Invoices</h2>",
-        _table(
-            ["id", "kind", "period start", "status", "total", "lines"],
-            [
-                [
-                    i["id"],
-                    i["kind"],
-                    i["period_start"],
-                    i["status"],
-                    _money(i["total"], i["currency"]),
-                    "; ".join(
-                        f"{line['description']}: {_money(line['amount'], i['currency'])}"
-                        for line in i["lines"]
-                    ),
-                ]
-                for i in invoices
-            ],
-        ),
-    ]
-    if rejected:
-        sections += [
-            "<h2>Actions the API refused</h2>",
-            _table(
-                ["at", "action", "status", "response"],
-                [[r["at"], r["where"], r["status"], json.dumps(r["response"])] for r in rejected],
-            ),
-        ]
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:2rem;color:#1d2433}}
-table{{border-collapse:collapse;width:100%;margin-bottom:2rem;font-size:.9rem}}
-th,td{{border-bottom:1px solid #dde;padding:.35rem .5rem;text-align:left;vertical-align:top}}
-th{{background:#f3f5fa}} .cards{{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0 2rem}}
-.card{{background:#f3f5fa;border-radius:8px;padding:.8rem 1.2rem}}
-.card b{{display:block;font-size:1.6rem}} .card span{{color:#556}}
-</style></head><body>
-{"".join(sections)}
-</body></html>
-"""
-    path = out / "report.html"
-    path.write_text(page)
-    return path
+    """The full report (metrics, charts, these tables) lives in tenure_local.metrics_report;
+    it reads DIR/metrics.json and DIR/events.jsonl when they are there."""
+    from tenure_local.metrics_report import write_report as write_full_report
+
+    return write_full_report(out, state, rejected, title=title)

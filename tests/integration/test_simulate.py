@@ -102,7 +102,12 @@ def test_the_output_folder_is_replaced_and_holds_every_public_file(
     out.mkdir()
     (out / "stale.txt").write_text("from an earlier run")
     run(local_stack, scenario(), out)
-    assert sorted(p.name for p in out.iterdir()) == ["events.jsonl", "report.html", "state.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "events.jsonl",
+        "metrics.json",
+        "report.html",
+        "state.json",
+    ]
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
     types = {e["type"] for e in events}
     assert {

@@ -71,7 +71,9 @@ class CustomerMrr:
     def from_dict(cls, data: dict[str, Any] | None) -> "CustomerMrr":
         data = data or {}
         return cls(
-            subs={c: {s: int(v) for s, v in subs.items()} for c, subs in data.get("subs", {}).items()},
+            subs={
+                c: {s: int(v) for s, v in subs.items()} for c, subs in data.get("subs", {}).items()
+            },
             since=dict(data.get("since", {})),
             month=dict(data.get("month", {})),
             at_month_start={c: bool(v) for c, v in data.get("at_month_start", {}).items()},
@@ -492,7 +494,9 @@ def _cohorts(months: list[_Month]) -> list[dict[str, Any]]:
     return out
 
 
-def trailing_payment_health(snapshots: Sequence[dict[str, Any] | None], currency: str) -> dict[str, Any]:
+def trailing_payment_health(
+    snapshots: Sequence[dict[str, Any] | None], currency: str
+) -> dict[str, Any]:
     """On-time and recovery rates over a window of daily snapshots, oldest first.
 
     Recovery counts invoices whose first attempt failed inside the window and that were

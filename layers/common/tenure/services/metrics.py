@@ -182,7 +182,9 @@ def headline(svc: Services, day: date) -> dict[str, dict[str, float]]:
     yesterday = snapshots.get(m.day_key(day - timedelta(days=1)))
     ordered = [snapshots.get(d) for d in window]
     recent = ordered[-(RECOVERY_MATURITY + RECOVERY_WINDOW) : -RECOVERY_MATURITY]
-    earlier = ordered[-(RECOVERY_MATURITY + 2 * RECOVERY_WINDOW) : -(RECOVERY_MATURITY + RECOVERY_WINDOW)]
+    earlier = ordered[
+        -(RECOVERY_MATURITY + 2 * RECOVERY_WINDOW) : -(RECOVERY_MATURITY + RECOVERY_WINDOW)
+    ]
     out: dict[str, dict[str, float]] = {}
     for currency, figures in m.snapshot_currencies(today).items():
         before = m.snapshot_currencies(yesterday).get(currency)

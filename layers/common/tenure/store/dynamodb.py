@@ -4,7 +4,8 @@ See docs/data-model.md for the key schema and every access pattern.
 """
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,17 @@ MAX_TRANSACTION_ITEMS = 100
 
 def due_shard(entity_id: str) -> int:
     return int(hashlib.sha256(entity_id.encode()).hexdigest()[:8], 16) % DUE_SHARDS
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _each_shard(query: Callable[[int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run one query per due shard side by side: the shards are independent partitions."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=DUE_SHARDS, thread_name_prefix="due-shard")
+    return list(_pool.map(query, range(DUE_SHARDS)))
 
 
 def _day(moment: datetime) -> str:
@@ -147,36 +159,44 @@ class DynamoRepository:
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
         """Everything due at or before `now`: one bounded query per shard, never a scan."""
         upper = f"{iso(now)}#~"  # '~' sorts after every character an id or kind may use
-        found: list[DueItem] = []
-        for shard in range(DUE_SHARDS):
-            page = self._ddb.query(
+
+        def shard_query(shard: int) -> dict[str, Any]:
+            page: dict[str, Any] = self._ddb.query(
                 TableName=self._table,
                 IndexName="DueIndex",
                 KeyConditionExpression="DuePK = :pk AND DueSK <= :upper",
                 ExpressionAttributeValues=to_item({":pk": f"DUE#{shard}", ":upper": upper}),
+                ProjectionExpression="DueSK",
                 Limit=limit,
             )
+            return page
+
+        found: list[DueItem] = []
+        for page in _each_shard(shard_query):
             for raw in page.get("Items", []):
-                item = from_item(raw)
-                due_at, kind, entity_id = item["DueSK"].split("#", 2)
+                due_at, kind, entity_id = from_item(raw)["DueSK"].split("#", 2)
                 found.append(DueItem(entity_id, parse_iso(due_at), kind))
         found.sort(key=lambda d: (d.due_at, d.entity_id))
         return found[:limit]
 
     def next_due_at(self) -> datetime | None:
-        earliest: datetime | None = None
-        for shard in range(DUE_SHARDS):
-            page = self._ddb.query(
+        def first_of(shard: int) -> dict[str, Any]:
+            page: dict[str, Any] = self._ddb.query(
                 TableName=self._table,
                 IndexName="DueIndex",
                 KeyConditionExpression="DuePK = :pk",
                 ExpressionAttributeValues=to_item({":pk": f"DUE#{shard}"}),
+                ProjectionExpression="DueSK",
                 Limit=1,
             )
-            for raw in page.get("Items", []):
-                at = parse_iso(from_item(raw)["DueSK"].split("#", 1)[0])
-                earliest = at if earliest is None or at < earliest else earliest
-        return earliest
+            return page
+
+        moments = [
+            parse_iso(from_item(raw)["DueSK"].split("#", 1)[0])
+            for page in _each_shard(first_of)
+            for raw in page.get("Items", [])
+        ]
+        return min(moments, default=None)
 
     # -- history ----------------------------------------------------------------------------
     def _by_day(self, prefix: str, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
@@ -385,7 +405,9 @@ class DynamoRepository:
         for start in range(0, len(unique), 100):
             request: dict[str, Any] = {
                 self._table: {
-                    "Keys": [to_item({"PK": pk, "SK": sk}) for pk, sk in unique[start : start + 100]],
+                    "Keys": [
+                        to_item({"PK": pk, "SK": sk}) for pk, sk in unique[start : start + 100]
+                    ],
                     "ConsistentRead": True,
                 }
             }

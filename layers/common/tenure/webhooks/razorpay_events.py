@@ -60,7 +60,9 @@ _DISPUTE_STATUS = {
     "closed": DisputeStatus.WON,
     "lost": DisputeStatus.LOST,
 }
-_DISPUTE_EVENTS = frozenset(f"payment.dispute.{s}" for s in _DISPUTE_STATUS)
+_DISPUTE_EVENTS = frozenset(
+    {"payment.dispute.created", *(f"payment.dispute.{s}" for s in _DISPUTE_STATUS)}
+)
 
 
 def expected_signature(body: bytes, secret: str) -> str:

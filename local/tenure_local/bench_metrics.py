@@ -1,0 +1,142 @@
+"""`make bench` figures for the retention metrics: items a daily run reads, report build time.
+
+Tables are synthesized through the repository (never by key shape): customers' remembered
+MRR states, ledger entries and daily snapshots, as the aggregator would have left them.
+"""
+
+import random
+import time
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from tenure.domain import metrics as m
+from tenure.domain.events import MrrLedgerEntry
+from tenure.fakes import FixedClock
+from tenure.ports import Commit
+from tenure.services import metrics as retention
+from tenure.services.context import Services
+from tenure.store.dynamodb import DynamoRepository
+from tenure_local.metrics_report import render_report
+from tenure_local.stack import LocalStack
+
+START = date(2025, 1, 1)
+
+
+class ItemCounter:
+    """Counts the items DynamoDB returns to one client, and the requests made."""
+
+    def __init__(self, client: Any) -> None:
+        self.items = 0
+        self.requests = 0
+        client.meta.events.register("after-call.dynamodb.*", self._count)
+
+    def _count(self, parsed: dict[str, Any], **_: Any) -> None:
+        self.requests += 1
+        self.items += len(parsed.get("Items", [])) + (1 if parsed.get("Item") else 0)
+        self.items += sum(len(v) for v in parsed.get("Responses", {}).values())
+
+
+def _moment(day: date, second: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, 9, tzinfo=UTC) + timedelta(seconds=second)
+
+
+def _commit_ledger(repo: DynamoRepository, entries: list[MrrLedgerEntry]) -> None:
+    for start in range(0, len(entries), 100):
+        repo.commit(Commit(ledger=entries[start : start + 100]))
+
+
+def daily_run_reads(stack: LocalStack, subscriptions: int, changes: int = 1000) -> dict[str, Any]:
+    """Items read by one daily run with `changes` ledger entries, on a table remembering
+    `subscriptions` paying customers (one subscription each)."""
+    stack.reset_table()
+    client = stack.dynamodb_client()
+    repo = DynamoRepository(client, stack.env["TABLE_NAME"])
+    svc = Services(repo=repo, clock=FixedClock(_moment(START)))
+    joined = [
+        MrrLedgerEntry(f"s{n}", f"c{n}", "USD", _moment(START, n % 3600), 0, 1000, "Activated")
+        for n in range(subscriptions)
+    ]
+    day0 = m.aggregate_day(START, None, joined, {})
+    repo.save_customer_mrr_states(
+        m.day_key(START), {c: s.to_dict() for c, s in day0.customers.items()}
+    )
+    repo.save_snapshot(m.day_key(START), day0.snapshot)
+    busy = START + timedelta(days=1)
+    picked = random.Random(7).sample(range(subscriptions), changes)
+    _commit_ledger(
+        repo,
+        [
+            MrrLedgerEntry(f"s{n}", f"c{n}", "USD", _moment(busy, i), 1000, 2000, "PlanChanged")
+            for i, n in enumerate(picked)
+        ],
+    )
+    counter = ItemCounter(client)
+    began = time.perf_counter()
+    retention.aggregate_day(svc, busy)
+    return {
+        "subscriptions": subscriptions,
+        "changes": changes,
+        "items_read": counter.items,
+        "requests": counter.requests,
+        "seconds": time.perf_counter() - began,
+    }
+
+
+def report_build(stack: LocalStack, subscriptions: int, months: int = 12) -> dict[str, Any]:
+    """Seconds to build metrics.json and report.html for `months` of daily snapshots of a
+    business of `subscriptions` (joining through the year, ~2 % churning a month, some
+    upgrading), with its ledger in the table."""
+    stack.reset_table()
+    client = stack.dynamodb_client()
+    repo = DynamoRepository(client, stack.env["TABLE_NAME"])
+    svc = Services(repo=repo, clock=FixedClock(_moment(START)))
+    rng = random.Random(11)
+    last = START + timedelta(days=round(months * 30.44) - 1)
+    span = (last - START).days + 1
+    per_day: dict[date, list[MrrLedgerEntry]] = {}
+    for n in range(subscriptions):
+        joined = START + timedelta(days=rng.randrange(span))
+        value = rng.choice((1000, 2000, 5000, 16667))
+        per_day.setdefault(joined, []).append(
+            MrrLedgerEntry(f"s{n}", f"c{n}", "USD", _moment(joined, n % 3600), 0, value, "A")
+        )
+        left = joined + timedelta(days=int(rng.expovariate(0.02 / 30)))
+        if left <= last:
+            per_day.setdefault(left, []).append(
+                MrrLedgerEntry(
+                    f"s{n}", f"c{n}", "USD", _moment(left, 1 + n % 3600), value, 0, "Canceled"
+                )
+            )
+    memory: dict[str, m.CustomerMrr] = {}
+    previous = None
+    ledger: list[MrrLedgerEntry] = []
+    for day in m.days(START, last):
+        entries = sorted(per_day.get(day, []), key=lambda e: e.at)
+        touched = {e.customer_id: memory.get(e.customer_id, m.CustomerMrr()) for e in entries}
+        result = m.aggregate_day(day, previous, entries, touched)
+        memory.update(result.customers)
+        repo.save_snapshot(m.day_key(day), result.snapshot)
+        previous = result.snapshot
+        ledger.extend(entries)
+    _commit_ledger(repo, ledger)
+    began = time.perf_counter()
+    doc = retention.metrics_document(svc, START, last, "USD")
+    page = render_report("Tenure report", doc, None)
+    seconds = time.perf_counter() - began
+    return {
+        "subscriptions": subscriptions,
+        "days": span,
+        "ledger_entries": len(ledger),
+        "seconds": seconds,
+        "page_bytes": len(page),
+    }
+
+
+def run_all(
+    sizes: tuple[int, ...] = (10_000, 100_000), changes: int = 1000, report_size: int = 100_000
+) -> dict[str, Any]:
+    with LocalStack() as stack:
+        stack.apply_env()
+        reads = [daily_run_reads(stack, size, changes) for size in sizes]
+        build = report_build(stack, report_size)
+    return {"daily_reads": reads, "report": build}

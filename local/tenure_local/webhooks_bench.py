@@ -1,0 +1,166 @@
+"""Webhook figures for `make bench`: DynamoDB requests per applied event and per duplicate,
+and handler time per event in-process on moto, as a ratio to a bare conditional put measured
+in the same run (so the figure travels between machines).
+
+`python -m tenure_local.webhooks_bench` prints them; `measure()` returns them.
+"""
+
+import json
+import os
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+N_EVENTS = 30
+TARGETS = {"applied": 2, "duplicate": 1}
+
+
+def measure(n: int = N_EVENTS) -> dict[str, Any]:
+    import boto3
+    from moto import mock_aws
+
+    from tenure import bootstrap
+    from tenure.domain.money import Money
+    from tenure.domain.plans import Plan
+    from tenure.fakes import FixedClock
+    from tenure.payments import stripe_objects as so
+    from tenure.services import catalog, payments, subscriptions
+    from tenure.services.context import Services
+    from tenure.settings import get_settings
+    from tenure.store.dynamodb import DynamoRepository
+    from tenure.webhooks import stripe_events
+    from tenure_local import functions
+    from tenure_local.template import table_create_kwargs
+    from tenure_local.webhooks_provider import ProviderSandbox
+
+    secret = "whsec_bench"
+    saved = {k: os.environ.get(k) for k in _ENV}
+    os.environ.update(_ENV | {"TENURE_STRIPE_WEBHOOK_SECRET": secret})
+    os.environ.pop("WEBHOOK_SECRET_ARN", None)
+    get_settings.cache_clear()
+    try:
+        with mock_aws():
+            ddb = boto3.client("dynamodb", region_name="us-east-1")
+            ddb.create_table(**table_create_kwargs("bench"))
+            requests: Counter[str] = Counter()
+            ddb.meta.events.register(
+                "before-call.dynamodb.*", lambda model, **_: requests.update([model.name])
+            )
+            clock = FixedClock(datetime(2026, 3, 2, 9, tzinfo=UTC))
+            gateway = ProviderSandbox(clock=clock.now)
+            svc = Services(DynamoRepository(ddb, "bench"), clock, gateway)
+            catalog.create_plan(
+                svc, Plan(id="basic", amount=1000, currency="USD", interval="month")
+            )
+            invoices = []
+            for i in range(n):
+                catalog.create_customer(svc, f"c{i}", f"c{i}@example.com")
+                payments.update_payment_method(
+                    svc, f"c{i}", "pm_sandbox_async_succeeds", "sandbox", True
+                )
+                outcome = subscriptions.subscribe(svc, f"s{i}", f"c{i}", "basic")
+                assert outcome.invoice is not None
+                invoices.append(outcome.invoice.id)
+            clock.advance(timedelta(hours=4))
+            gateway.settle_pending()
+            settled = [e for e in gateway.events if e["type"] == "payment_intent.succeeded"]
+            for invoice_id in invoices:
+                charge = svc.repo.get_charge(invoice_id, 1)
+                assert charge is not None and charge.payment_id is not None
+                gateway.dashboard_refund(charge.payment_id, Money(100, "USD"), f"r:{invoice_id}")
+            refunded = [e for e in gateway.events if e["type"] == "charge.refunded"]
+            bootstrap.install(svc)
+
+            def deliver(events: list[dict[str, Any]]) -> tuple[float, float, Counter[str]]:
+                requests.clear()
+                results: Counter[str] = Counter()
+                started = time.perf_counter()
+                for event in events:
+                    body = so.event_payload(event)
+                    headers = stripe_events.sign(body, secret, int(clock.now().timestamp()))
+                    response = functions.invoke(
+                        "webhooks",
+                        functions.http_event(
+                            "POST", "/webhooks/stripe", headers=headers, raw_body=body
+                        ),
+                    )
+                    results[json.loads(response["body"]).get("result", "error")] += 1
+                seconds = (time.perf_counter() - started) / len(events)
+                return seconds, sum(requests.values()) / len(events), results
+
+            settle_s, settle_req, settle_res = deliver(settled)
+            refund_s, refund_req, refund_res = deliver(refunded)
+            dup_s, dup_req, dup_res = deliver(settled + refunded)
+            bare_s = _bare_conditional_put(ddb, n)
+            bare_tx_s = _bare_transaction(ddb, n)
+            bootstrap.reset()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()
+    return {
+        "events": n,
+        "settle": {"requests": settle_req, "seconds": settle_s, "results": dict(settle_res)},
+        "refund": {"requests": refund_req, "seconds": refund_s, "results": dict(refund_res)},
+        "duplicate": {"requests": dup_req, "seconds": dup_s, "results": dict(dup_res)},
+        "bare_conditional_put_seconds": bare_s,
+        # moto copies the whole table on each TransactWriteItems: this is most of an applied
+        # event's time here (DynamoDB Local and DynamoDB do not).
+        "bare_transaction_seconds": bare_tx_s,
+        "ratio_to_bare_put": {
+            "settle": settle_s / bare_s,
+            "refund": refund_s / bare_s,
+            "duplicate": dup_s / bare_s,
+        },
+        "targets": TARGETS,
+    }
+
+
+_ENV = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "TABLE_NAME": "bench",
+}
+
+
+def _bare_conditional_put(ddb: Any, n: int) -> float:
+    started = time.perf_counter()
+    for i in range(n):
+        ddb.put_item(
+            TableName="bench",
+            Item={"PK": {"S": f"BARE#{i}"}, "SK": {"S": "BARE"}},
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+    return (time.perf_counter() - started) / n
+
+
+def _bare_transaction(ddb: Any, n: int) -> float:
+    started = time.perf_counter()
+    for i in range(n):
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": "bench",
+                        "Item": {"PK": {"S": f"BARETX#{i}"}, "SK": {"S": "BARE"}},
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+            ]
+        )
+    return (time.perf_counter() - started) / n
+
+
+def main() -> None:
+    print(json.dumps(measure(), indent=2))
+
+
+if __name__ == "__main__":
+    main()

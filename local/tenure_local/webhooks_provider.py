@@ -1,0 +1,244 @@
+"""The provider's side of a simulation: what happens at Stripe without Tenure asking, and the
+courier that carries every event to Tenure's real webhooks handler.
+
+`ProviderSandbox` is the sandbox gateway plus the provider-side actions of a scenario: a
+refund made in the dashboard, a dispute opened and closed by the customer's bank, and the
+card network's updater replacing a card behind the same payment-method id. Tenure hears of
+them only through webhooks.
+
+`WebhookCourier` delivers the sandbox's events like Stripe does: each delivery signed at
+the moment it is sent, retried later on a non-2xx answer. Calm, each event goes out at once,
+in order. With chaos (`tenure simulate --webhook-chaos`), the seed makes deliveries late (up
+to `max_delay`), duplicated and reordered; every delivery still happens by `until`.
+"""
+
+import copy
+import heapq
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tenure.domain.money import Money
+from tenure.payments import stripe_objects as so
+from tenure.payments.gateway import GatewayError
+from tenure.payments.sandbox import Instant, SandboxGateway, payment_method_for
+from tenure.webhooks import stripe_events
+
+Send = Callable[[str, bytes, dict[str, str]], int]  # (provider, body, headers) -> HTTP status
+
+
+class ProviderActionError(ValueError):
+    """The provider would refuse this (no successful payment to refund or dispute, ...)."""
+
+
+class ProviderSandbox(SandboxGateway):
+    """The sandbox, plus the things that happen at the provider on their own."""
+
+    def __init__(self, clock: Callable[[], Instant] | None = None) -> None:
+        super().__init__(clock)
+        # The network updater replaced these cards: same id, new card behind it.
+        self._replaced: dict[str, str] = {}
+        self._disputes: dict[str, so.StripeObject] = {}
+
+    def create_payment(self, *, payment_method: str, **kwargs: Any) -> str:
+        return super().create_payment(
+            payment_method=self._replaced.get(payment_method, payment_method), **kwargs
+        )
+
+    # -- provider-side actions ----------------------------------------------------------------
+    def dashboard_refund(self, payment_id: str, amount: Money | None, key: str) -> str:
+        """A refund someone made in the provider's dashboard (emits refund.created and
+        charge.refunded, like any refund)."""
+        try:
+            return self.refund(payment_id=payment_id, amount=amount, idempotency_key=key)
+        except GatewayError as exc:
+            raise ProviderActionError(str(exc)) from exc
+
+    def open_dispute(self, payment_id: str, key: str) -> str:
+        charge = self.charge_for(payment_id)
+        if charge is None or charge["status"] != "succeeded":
+            raise ProviderActionError(f"{payment_id} has no successful charge to dispute")
+        if charge.get("disputed"):
+            raise ProviderActionError(f"the charge of {payment_id} is already disputed")
+        dispute = dispute_object(
+            id=so.object_id("dp", key), charge=charge, status="needs_response", created=self._now()
+        )
+        charge["disputed"] = True
+        self._disputes[dispute["id"]] = dispute
+        self._emit("charge.dispute.created", dispute, None)
+        self._emit("charge.dispute.funds_withdrawn", dispute, None)
+        return str(dispute["id"])
+
+    def close_dispute(self, dispute_id: str, outcome: str) -> None:
+        dispute = self._disputes[dispute_id]
+        dispute["status"] = outcome
+        dispute["is_charge_refundable"] = False
+        self._emit("charge.dispute.closed", dispute, None)
+        if outcome == "won":
+            self._emit("charge.dispute.funds_reinstated", dispute, None)
+
+    def auto_update_card(
+        self, payment_method: str, provider_customer: str | None, card: str
+    ) -> None:
+        """The card network updater: `payment_method` keeps its id, `card` is behind it now."""
+        replacement = payment_method_for(card)
+        if replacement is None:
+            raise ProviderActionError(f"unknown test card {card!r}")
+        self._replaced[payment_method] = replacement
+        method = self._method_object(replacement, provider_customer)
+        method["id"] = payment_method
+        if method["type"] == "card":
+            method["card"]["exp_year"] = int(method["card"]["exp_year"]) + 1  # a renewed card
+        self._emit("payment_method.automatically_updated", method, None)
+
+
+def dispute_object(
+    *, id: str, charge: so.StripeObject, status: str, created: int
+) -> so.StripeObject:
+    """A Dispute with the keys of Stripe's own example (fixtures3.json `dispute`)."""
+    method_type = charge["payment_method_details"]["type"]
+    details = charge["payment_method_details"].get(method_type) or {}
+    return {
+        "amount": charge["amount"],
+        "balance_transactions": [],
+        "charge": charge["id"],
+        "created": created,
+        "currency": charge["currency"],
+        "evidence": {},
+        "evidence_details": {
+            "due_by": created + 7 * 86400,
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+            "enhanced_eligibility": {},
+        },
+        "id": id,
+        "is_charge_refundable": False,
+        "livemode": False,
+        "metadata": {},
+        "object": "dispute",
+        "payment_intent": charge["payment_intent"],
+        "payment_method_details": {
+            method_type: {
+                "brand": details.get("brand", method_type),
+                "case_type": "chargeback",
+                "network_reason_code": "10.4",
+                "network": details.get("network", method_type),
+            },
+            "type": method_type,
+        },
+        "reason": "fraudulent",
+        "status": status,
+        "enhanced_eligibility_types": [],
+    }
+
+
+@dataclass(order=True)
+class _Delivery:
+    due: int
+    seq: int
+    event: so.StripeObject = field(compare=False)
+    tries: int = field(default=0, compare=False)
+
+
+@dataclass
+class CourierStats:
+    delivered: Counter[str] = field(default_factory=Counter)  # by HTTP status
+    duplicates_sent: int = 0
+    late: int = 0
+    refused: list[dict[str, Any]] = field(default_factory=list)
+
+
+class WebhookCourier:
+    """Carries the gateway's events to `send` (the real handler), signed at delivery."""
+
+    RETRY_AFTER = timedelta(hours=1)  # Stripe backs off for hours; one step is enough here
+    MAX_TRIES = 8
+
+    def __init__(
+        self,
+        gateway: SandboxGateway,
+        secret: str,
+        send: Send,
+        until: datetime,
+        *,
+        chaos: bool = False,
+        seed: int = 0,
+        max_delay: timedelta = timedelta(hours=6),
+        duplicate_rate: float = 0.3,
+    ) -> None:
+        self.gateway = gateway
+        self.secret = secret
+        self.send = send
+        self.until = int(until.timestamp())
+        self.chaos = chaos
+        self.max_delay = int(max_delay.total_seconds())
+        self.duplicate_rate = duplicate_rate
+        self.rng = random.Random(f"webhook-chaos:{seed}")
+        self.stats = CourierStats()
+        self._seen = 0
+        self._seq = 0
+        self._queue: list[_Delivery] = []
+
+    def next_at(self) -> datetime | None:
+        """When the next delivery is due (the simulator's clock stops there)."""
+        return datetime.fromtimestamp(self._queue[0].due, UTC) if self._queue else None
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def collect(self, now: datetime) -> None:
+        """Schedule the events the gateway recorded since the last look."""
+        at = int(now.timestamp())
+        for event in self.gateway.events[self._seen :]:
+            copies = 1
+            if self.chaos:
+                while copies < 3 and self.rng.random() < self.duplicate_rate:
+                    copies += 1
+                self.stats.duplicates_sent += copies - 1
+            for _ in range(copies):
+                delay = self.rng.randint(0, self.max_delay) if self.chaos else 0
+                self.stats.late += bool(delay)
+                due = min(max(int(event["created"]) + delay, at), max(self.until, at))
+                self._push(_Delivery(due, self._next_seq(), event))
+        self._seen = len(self.gateway.events)
+
+    def deliver_due(self, now: datetime, limit: int = 100_000) -> int:
+        """Send every delivery due by `now` (and the events they cause, when due too)."""
+        at = int(now.timestamp())
+        sent = 0
+        while self._queue and self._queue[0].due <= at and sent < limit:
+            delivery = heapq.heappop(self._queue)
+            status = self._send(delivery.event, at)
+            sent += 1
+            self.stats.delivered[str(status)] += 1
+            retry = min(at + int(self.RETRY_AFTER.total_seconds()), self.until)
+            if status >= 500 and delivery.tries + 1 < self.MAX_TRIES and retry > at:
+                # Like the provider: not acknowledged, so sent again later.
+                delivery.tries += 1
+                delivery.due, delivery.seq = retry, self._next_seq()
+                self._push(delivery)
+            elif status >= 300:
+                self.stats.refused.append(
+                    {
+                        "status": status,
+                        "event": delivery.event["id"],
+                        "type": delivery.event["type"],
+                    }
+                )
+            self.collect(now)
+        return sent
+
+    def _send(self, event: so.StripeObject, at: int) -> int:
+        body = so.event_payload(copy.deepcopy(event))
+        return self.send("stripe", body, stripe_events.sign(body, self.secret, at))
+
+    def _push(self, delivery: _Delivery) -> None:
+        heapq.heappush(self._queue, delivery)
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq

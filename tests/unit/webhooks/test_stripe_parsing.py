@@ -1,0 +1,175 @@
+"""Stripe's own example objects (fixtures3.json) in every event type Tenure handles parse."""
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from webhooks_harness import fixtures
+
+from tenure.domain.charges import ChargeOutcome
+from tenure.domain.invoices import DisputeStatus, RefundStatus
+from tenure.webhooks import stripe_events
+from tenure.webhooks.errors import MalformedEventError
+from tenure.webhooks.model import ProviderEventKind as K
+
+RESOURCES = fixtures()
+# Every type Tenure acts on, with the resource Stripe puts in data.object and the kind it means.
+HANDLED = {
+    "payment_intent.succeeded": ("payment_intent", K.PAYMENT_UPDATED),
+    "payment_intent.payment_failed": ("payment_intent", K.PAYMENT_UPDATED),
+    "payment_intent.requires_action": ("payment_intent", K.PAYMENT_UPDATED),
+    "payment_intent.processing": ("payment_intent", K.PAYMENT_UPDATED),
+    "charge.refunded": ("charge", K.PAYMENT_REFUNDED),
+    "refund.created": ("refund", K.REFUND_UPDATED),
+    "refund.updated": ("refund", K.REFUND_UPDATED),
+    "refund.failed": ("refund", K.REFUND_UPDATED),
+    "charge.refund.updated": ("refund", K.REFUND_UPDATED),
+    "charge.dispute.created": ("dispute", K.DISPUTE_UPDATED),
+    "charge.dispute.updated": ("dispute", K.DISPUTE_UPDATED),
+    "charge.dispute.closed": ("dispute", K.DISPUTE_UPDATED),
+    "payment_method.attached": ("payment_method", K.PAYMENT_METHOD_ADDED),
+    "payment_method.automatically_updated": ("payment_method", K.PAYMENT_METHOD_UPDATED),
+    "payment_method.detached": ("payment_method", K.PAYMENT_METHOD_DETACHED),
+    "setup_intent.succeeded": ("setup_intent", K.PAYMENT_METHOD_ADDED),
+    "customer.deleted": ("customer", K.CUSTOMER_DELETED),
+}
+WEBHOOK_RESOURCES = sorted({resource for resource, _ in HANDLED.values()})
+
+
+def envelope(event_type: str, obj: dict[str, Any], **data: Any) -> bytes:
+    """Stripe's example event envelope, carrying `obj` as `event_type`."""
+    event = copy.deepcopy(RESOURCES["event"])
+    event["type"] = event_type
+    event["data"] = {"object": copy.deepcopy(obj), **data}
+    return json.dumps(event, indent=2).encode()
+
+
+def test_the_fixture_file_holds_every_resource_the_webhooks_read() -> None:
+    assert {"event", *WEBHOOK_RESOURCES} <= set(RESOURCES)
+    assert RESOURCES["event"]["object"] == "event"
+
+
+@pytest.mark.parametrize("event_type", sorted(HANDLED))
+def test_each_handled_type_parses_from_stripes_example_object(event_type: str) -> None:
+    resource, kind = HANDLED[event_type]
+    parsed = stripe_events.parse(envelope(event_type, RESOURCES[resource]))
+    assert parsed.provider == "stripe"
+    assert parsed.event_id == RESOURCES["event"]["id"]
+    assert parsed.type == event_type
+    assert int(parsed.occurred_at.timestamp()) == RESOURCES["event"]["created"]
+    if event_type == "setup_intent.succeeded":
+        # The example SetupIntent saved no payment method: nothing for Tenure to act on.
+        assert parsed.kind is K.IGNORED
+    else:
+        assert parsed.kind is kind
+
+
+@pytest.mark.parametrize("resource", ["event", *WEBHOOK_RESOURCES])
+def test_unknown_types_are_ignored_cleanly_whatever_they_carry(resource: str) -> None:
+    parsed = stripe_events.parse(envelope("issuing_card.shipped", RESOURCES[resource]))
+    assert parsed.kind is K.IGNORED
+    assert parsed.event_id == RESOURCES["event"]["id"]
+
+
+def test_stripes_own_example_event_is_an_unhandled_type() -> None:
+    parsed = stripe_events.parse(json.dumps(RESOURCES["event"]).encode())
+    assert (parsed.type, parsed.kind) == ("plan.created", K.IGNORED)
+
+
+def test_payment_intent_facts_come_from_the_object_and_tenures_metadata() -> None:
+    intent = copy.deepcopy(RESOURCES["payment_intent"])
+    intent.update(
+        status="succeeded",
+        last_payment_error=None,
+        metadata={"tenure_invoice_id": "in_1", "tenure_attempt": "2"},
+    )
+    facts = stripe_events.parse(envelope("payment_intent.succeeded", intent)).payment
+    assert facts is not None
+    assert (facts.payment_id, facts.outcome) == (intent["id"], ChargeOutcome.SUCCEEDED)
+    assert (facts.invoice_id, facts.attempt) == ("in_1", 2)
+
+
+def test_a_failed_payment_carries_the_issuers_decline_code() -> None:
+    intent = copy.deepcopy(RESOURCES["payment_intent"])
+    intent["last_payment_error"] = {"code": "card_declined", "decline_code": "insufficient_funds"}
+    facts = stripe_events.parse(envelope("payment_intent.payment_failed", intent)).payment
+    assert facts is not None
+    assert (facts.outcome, facts.decline_code) == (ChargeOutcome.DECLINED, "insufficient_funds")
+
+
+def test_refund_dispute_and_card_facts() -> None:
+    refund = stripe_events.parse(envelope("refund.updated", RESOURCES["refund"])).refund
+    assert refund is not None
+    assert (refund.amount, refund.currency, refund.status) == (100, "USD", RefundStatus.SUCCEEDED)
+    dispute = stripe_events.parse(envelope("charge.dispute.created", RESOURCES["dispute"])).dispute
+    assert dispute is not None
+    assert dispute.status is DisputeStatus.NEEDS_RESPONSE  # warning_needs_response
+    assert dispute.provider_status == "warning_needs_response"
+    method = stripe_events.parse(
+        envelope("payment_method.automatically_updated", RESOURCES["payment_method"])
+    ).payment_method
+    assert method is not None
+    assert (method.brand, method.last4, method.exp_month, method.exp_year) == (
+        "visa",
+        "4242",
+        8,
+        2030,
+    )
+
+
+def test_a_detached_method_names_its_former_customer_from_previous_attributes() -> None:
+    body = envelope(
+        "payment_method.detached",
+        RESOURCES["payment_method"],
+        previous_attributes={"customer": "cus_former"},
+    )
+    method = stripe_events.parse(body).payment_method
+    assert method is not None and method.provider_customer_id == "cus_former"
+
+
+def test_a_setup_intent_that_saved_a_card_adds_it() -> None:
+    intent = copy.deepcopy(RESOURCES["setup_intent"])
+    intent.update(status="succeeded", payment_method="pm_123", customer="cus_123")
+    parsed = stripe_events.parse(envelope("setup_intent.succeeded", intent))
+    assert parsed.kind is K.PAYMENT_METHOD_ADDED
+    assert parsed.payment_method is not None
+    assert parsed.payment_method.payment_method_id == "pm_123"
+
+
+def test_a_zero_decimal_currency_keeps_its_amount() -> None:
+    refund = copy.deepcopy(RESOURCES["refund"])
+    refund.update(currency="jpy", amount=500)
+    facts = stripe_events.parse(envelope("refund.created", refund)).refund
+    assert facts is not None and (facts.amount, facts.currency) == (500, "JPY")
+
+
+def test_a_status_tenure_does_not_know_is_acknowledged_and_ignored() -> None:
+    dispute = copy.deepcopy(RESOURCES["dispute"])
+    dispute["status"] = "some_future_status"
+    assert stripe_events.parse(envelope("charge.dispute.updated", dispute)).kind is K.IGNORED
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"[1, 2, 3]",
+        b'{"id": "evt_1", "type": "payment_intent.succeeded"}',  # no created, no data
+        b'{"id": "evt_1", "type": "x", "created": 1, "data": {"object": []}}',
+        b'{"id": "evt_1", "type": "x", "created": NaN, "data": {"object": {}}}',
+        b"\xff\xfe not utf-8",
+        b"[" * 100_000,
+    ],
+)
+def test_a_malformed_body_is_refused(body: bytes) -> None:
+    with pytest.raises(MalformedEventError):
+        stripe_events.parse(body)
+
+
+def test_a_handled_type_whose_object_has_no_id_is_malformed() -> None:
+    intent = copy.deepcopy(RESOURCES["payment_intent"])
+    del intent["id"]
+    with pytest.raises(MalformedEventError, match="no id"):
+        stripe_events.parse(envelope("payment_intent.succeeded", intent))

@@ -1,0 +1,167 @@
+"""POST /webhooks/{provider} through the real handler: answers, and nothing changed on refusal."""
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from webhooks_harness import OLD_SECRET, SECRET, Endpoint, Shop
+
+from tenure.domain.invoices import InvoiceStatus
+from tenure.webhooks import razorpay_events, stripe_events
+from tenure_local import functions
+
+HOUR = timedelta(hours=1)
+
+
+def pending_debit(shop: Shop) -> tuple[str, dict[str, Any]]:
+    shop.add_card("sandbox_async_succeeds")
+    invoice_id = shop.subscribe()
+    shop.clock.advance(4 * HOUR)
+    shop.gateway.settle_pending()
+    return invoice_id, shop.last("payment_intent.succeeded")
+
+
+def untouched(shop: Shop, commits: int) -> bool:
+    return shop.repo.commits == commits and not shop.repo.markers
+
+
+def test_a_signed_event_is_applied_and_answered_200(endpoint: Endpoint, shop: Shop) -> None:
+    invoice_id, succeeded = pending_debit(shop)
+    status, body = endpoint.send(succeeded)
+    assert (status, body) == (200, {"received": True, "result": "applied"})
+    invoice = shop.repo.get_invoice(invoice_id)
+    assert invoice is not None and invoice.status is InvoiceStatus.PAID
+    assert endpoint.send(succeeded) == (200, {"received": True, "result": "duplicate"})
+
+
+def test_the_previous_secret_still_works_during_a_rollover(endpoint: Endpoint, shop: Shop) -> None:
+    _, succeeded = pending_debit(shop)
+    assert endpoint.send(succeeded, secret=OLD_SECRET)[0] == 200
+
+
+def test_the_tolerance_uses_the_injected_clock_not_the_machines(
+    endpoint: Endpoint, shop: Shop
+) -> None:
+    _, succeeded = pending_debit(shop)  # the shop's clock is in March 2026, whatever today is
+    commits = shop.repo.commits
+    assert endpoint.send(succeeded, at=shop.clock.now() - timedelta(seconds=301))[0] == 400
+    assert endpoint.send(succeeded, at=shop.clock.now() + timedelta(seconds=301))[0] == 400
+    assert untouched(shop, commits)
+    assert endpoint.send(succeeded, at=shop.clock.now() - timedelta(seconds=300))[0] == 200
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["wrong secret", "tampered body", "missing header", "old timestamp", "future timestamp"],
+)
+def test_a_bad_delivery_is_a_400_with_a_short_reason_and_changes_nothing(
+    endpoint: Endpoint, shop: Shop, case: str
+) -> None:
+    _, succeeded = pending_debit(shop)
+    commits = shop.repo.commits
+    body = json.dumps(succeeded).encode()
+    now = int(shop.clock.now().timestamp())
+    headers = stripe_events.sign(body, SECRET, now)
+    if case == "wrong secret":
+        headers = stripe_events.sign(body, "whsec_attacker", now)
+    elif case == "tampered body":
+        body = body.replace(b'"succeeded"', b'"canceled"')
+    elif case == "missing header":
+        headers = {}
+    elif case == "old timestamp":
+        headers = stripe_events.sign(body, SECRET, now - 3600)
+    else:
+        headers = stripe_events.sign(body, SECRET, now + 3600)
+    status, answer = endpoint.post(body, headers)
+    assert status == 400
+    assert answer["error"] == "invalid_signature"
+    assert len(answer["message"]) < 80 and "pi_" not in answer["message"]
+    assert untouched(shop, commits)
+
+
+def test_malformed_json_with_a_valid_signature_is_a_400(endpoint: Endpoint, shop: Shop) -> None:
+    body = b'{"id": "evt_1", "type": '
+    status, answer = endpoint.post(body, stripe_events.sign(body, SECRET, _now(shop)))
+    assert (status, answer["error"]) == (400, "malformed_event")
+
+
+def test_the_signature_is_checked_before_the_body_is_parsed(endpoint: Endpoint) -> None:
+    status, answer = endpoint.post(b"not json at all", {"stripe-signature": "t=1,v1=00"})
+    assert (status, answer["error"]) == (400, "invalid_signature")
+
+
+def test_a_body_over_256_kb_is_a_413_before_anything_else(endpoint: Endpoint, shop: Shop) -> None:
+    body = b'{"pad": "' + b"x" * (256 * 1024) + b'"}'
+    status, answer = endpoint.post(body, stripe_events.sign(body, SECRET, _now(shop)))
+    assert (status, answer["error"]) == (413, "payload_too_large")
+    assert endpoint.post(body, {})[0] == 413
+
+
+def test_an_unknown_type_is_acknowledged_and_ignored(endpoint: Endpoint, shop: Shop) -> None:
+    event = {"id": "evt_x", "object": "event", "type": "issuing_card.shipped", "created": 1}
+    event["data"] = {"object": {"id": "ic_1"}}
+    commits = shop.repo.commits
+    assert endpoint.send(event) == (200, {"received": True, "result": "ignored"})
+    assert untouched(shop, commits)
+
+
+def test_an_unknown_provider_is_a_404(endpoint: Endpoint) -> None:
+    status, answer = endpoint.post(b"{}", {}, provider="paypal")
+    assert (status, answer["error"]) == (404, "unknown_provider")
+
+
+def test_a_base64_encoded_body_is_verified_on_its_decoded_bytes(
+    endpoint: Endpoint, shop: Shop
+) -> None:
+    _, succeeded = pending_debit(shop)
+    body = json.dumps(succeeded).encode()
+    status, _ = endpoint.post(body, stripe_events.sign(body, SECRET, _now(shop)), base64=True)
+    assert status == 200
+
+
+def test_an_internal_failure_is_a_500_so_the_provider_retries(
+    endpoint: Endpoint, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, succeeded = pending_debit(shop)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the table is on fire")
+
+    monkeypatch.setattr(functions.load_module("webhooks"), "apply_provider_event", broken)
+    status, answer = endpoint.send(succeeded)
+    assert (status, answer["error"]) == (500, "internal_error")
+    assert "fire" not in json.dumps(answer)
+    monkeypatch.undo()
+
+
+def test_no_configured_secret_is_a_503_so_nothing_is_lost(
+    endpoint: Endpoint, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TENURE_STRIPE_WEBHOOK_SECRET")
+    _, succeeded = pending_debit(shop)
+    status, answer = endpoint.send(succeeded)
+    assert (status, answer["error"]) == (503, "webhook_secret_not_configured")
+
+
+def test_razorpay_through_the_same_endpoint(endpoint: Endpoint, shop: Shop) -> None:
+    body = json.dumps(
+        {
+            "entity": "event",
+            "event": "payment.captured",
+            "contains": ["payment"],
+            "payload": {"payment": {"entity": {"id": "pay_1", "amount": 100, "notes": []}}},
+            "created_at": _now(shop),
+        }
+    ).encode()
+    headers = razorpay_events.sign(body, "rzp_test_secret", event_id="evt_rzp_1")
+    assert endpoint.post(body, headers, provider="razorpay") == (
+        200,
+        {"received": True, "result": "unmatched"},
+    )
+    bad = razorpay_events.sign(body, "rzp_wrong")
+    assert endpoint.post(body, bad, provider="razorpay")[0] == 400
+
+
+def _now(shop: Shop) -> int:
+    return int(shop.clock.now().timestamp())
