@@ -3,10 +3,11 @@
 import json
 import os
 import shutil
+import threading
 import time
 import warnings
-from collections.abc import Callable
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -53,23 +54,35 @@ SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedu
 
 @dataclass
 class AwsTimer:
-    """Adds up wall time spent inside AWS calls, to tell Tenure's own work from the store's."""
+    """Adds up wall time spent inside AWS calls, to tell Tenure's own work from the store's.
+
+    Calls can overlap (the due index is read shard by shard in parallel), so this counts the
+    time during which at least one call is in flight, not the sum of the calls."""
 
     seconds: float = 0.0
     calls: int = 0
     by_operation: Counter[str] = field(default_factory=Counter)
+    _in_flight: int = 0
+    _since: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def attach(self, client: Any) -> Any:
         call = client._make_api_call
 
         def timed(operation: str, params: dict[str, Any]) -> Any:
-            started = time.perf_counter()
+            with self._lock:
+                if self._in_flight == 0:
+                    self._since = time.perf_counter()
+                self._in_flight += 1
             try:
                 return call(operation, params)
             finally:
-                self.seconds += time.perf_counter() - started
-                self.calls += 1
-                self.by_operation[operation] += 1
+                with self._lock:
+                    self._in_flight -= 1
+                    if self._in_flight == 0:
+                        self.seconds += time.perf_counter() - self._since
+                    self.calls += 1
+                    self.by_operation[operation] += 1
 
         client._make_api_call = timed
         return client
@@ -244,15 +257,12 @@ class Simulator:
 
     def _run_due_work(self, now: datetime) -> None:
         """One run of the renewals schedule, then the charger drains the queue."""
-        for _ in range(1000):  # the scheduler pages 100 at a time; bounded, never endless
+        for _ in range(1000):  # a run reads one page of due work; bounded, never endless
             result = functions.invoke(
                 "renewals-scheduler", functions.scheduler_event(iso(now) or "")
             )
-            if not result.get("queued"):
-                return
-            worked = self._drain_queue()
-            if not worked or result["queued"] < 100:
-                return
+            if not result.get("queued") or not self._drain_queue():
+                return  # nothing due, or only work that keeps failing (retried next tick)
 
     def _drain_queue(self) -> int:
         worked = 0

@@ -5,7 +5,7 @@ from datetime import datetime
 from tenure.ports import DueItem
 from tenure.services.context import Services
 
-PAGE = 100
+PAGE = 1000  # per scheduler run; each of the index's shards gives up to its share
 
 
 def due_work(svc: Services, now: datetime) -> list[DueItem]:

@@ -157,27 +157,36 @@ class DynamoRepository:
 
     # -- due work ---------------------------------------------------------------------------
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
-        """Everything due at or before `now`: one bounded query per shard, never a scan."""
+        """What is due at or before `now`, oldest first in each shard: bounded queries on the
+        sharded index, never a scan. Every item read is returned (about `limit` in all: each
+        shard gives up to its share), so a caller never reads what it then throws away."""
         upper = f"{iso(now)}#~"  # '~' sorts after every character an id or kind may use
+        share = max(1, -(-limit // DUE_SHARDS))
 
         def shard_query(shard: int) -> dict[str, Any]:
-            page: dict[str, Any] = self._ddb.query(
-                TableName=self._table,
-                IndexName="DueIndex",
-                KeyConditionExpression="DuePK = :pk AND DueSK <= :upper",
-                ExpressionAttributeValues=to_item({":pk": f"DUE#{shard}", ":upper": upper}),
-                ProjectionExpression="DueSK",
-                Limit=limit,
-            )
-            return page
+            items: list[dict[str, Any]] = []
+            kwargs: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": "DueIndex",
+                "KeyConditionExpression": "DuePK = :pk AND DueSK <= :upper",
+                "ExpressionAttributeValues": to_item({":pk": f"DUE#{shard}", ":upper": upper}),
+                "ProjectionExpression": "DueSK",
+            }
+            while len(items) < share:
+                page = self._ddb.query(**kwargs, Limit=share - len(items))
+                items.extend(page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            return {"Items": items}
 
         found: list[DueItem] = []
         for page in _each_shard(shard_query):
-            for raw in page.get("Items", []):
+            for raw in page["Items"]:
                 due_at, kind, entity_id = from_item(raw)["DueSK"].split("#", 2)
                 found.append(DueItem(entity_id, parse_iso(due_at), kind))
         found.sort(key=lambda d: (d.due_at, d.entity_id))
-        return found[:limit]
+        return found
 
     def next_due_at(self) -> datetime | None:
         def first_of(shard: int) -> dict[str, Any]:
