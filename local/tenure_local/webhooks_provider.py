@@ -156,6 +156,7 @@ class WebhookCourier:
     """Carries the gateway's events to `send` (the real handler), signed at delivery."""
 
     RETRY_AFTER = timedelta(hours=1)  # Stripe backs off for hours; one step is enough here
+    DELAY_STEP = 300  # seconds
     MAX_TRIES = 8
 
     def __init__(
@@ -200,7 +201,10 @@ class WebhookCourier:
                     copies += 1
                 self.stats.duplicates_sent += copies - 1
             for _ in range(copies):
-                delay = self.rng.randint(0, self.max_delay) if self.chaos else 0
+                # Whole steps of DELAY_STEP: late by up to hours, without a clock stop for
+                # every single delivery.
+                steps = self.max_delay // self.DELAY_STEP
+                delay = self.rng.randint(0, steps) * self.DELAY_STEP if self.chaos else 0
                 self.stats.late += bool(delay)
                 due = min(max(int(event["created"]) + delay, at), max(self.until, at))
                 self._push(_Delivery(due, self._next_seq(), event))
