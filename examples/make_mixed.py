@@ -61,10 +61,13 @@ def main() -> None:
         sub = f"sub-{cid}"
         actions.append({"at": signup, "do": "subscribe", "customer": cid, "plan": plan, "id": sub})
         roll, acc = rng.random(), 0.0
-        for share, switch, back in STORIES:
-            acc += share
+        story = STORIES[-1]
+        for candidate in STORIES:
+            acc += candidate[0]
             if roll < acc:
+                story = candidate
                 break
+        share, switch, back = story
         if switch:
             at = signup + timedelta(days=rng.randrange(2, 25))
             actions.append({"at": at, "do": "update_card", "customer": cid, "card": switch})
