@@ -32,6 +32,8 @@ DEFAULT_NAME = "tenure-local"
 DEFAULT_STATE_PATH = REPO_ROOT / ".cache" / "stack.json"
 DEV_API_TOKEN = "dev-token"
 DEV_WEBHOOK_SECRET = "whsec_local_dev"
+# One dev secret for every provider, as the replay tool assumes.
+DEV_RAZORPAY_SECRET = DEV_WEBHOOK_SECRET
 DEFAULT_SENDER = "billing@example.com"
 # Local value's variable -> (secret name, variable holding its ARN as in template.yaml).
 SECRETS = {
@@ -279,6 +281,9 @@ class LocalStack:
                 "TENURE_API_TOKEN": os.environ.get("TENURE_API_TOKEN") or DEV_API_TOKEN,
                 "TENURE_STRIPE_WEBHOOK_SECRET": (
                     os.environ.get("TENURE_STRIPE_WEBHOOK_SECRET") or DEV_WEBHOOK_SECRET
+                ),
+                "TENURE_RAZORPAY_WEBHOOK_SECRET": (
+                    os.environ.get("TENURE_RAZORPAY_WEBHOOK_SECRET") or DEV_RAZORPAY_SECRET
                 ),
                 "POWERTOOLS_METRICS_NAMESPACE": "Tenure",
                 "POWERTOOLS_SERVICE_NAME": "tenure",
