@@ -213,6 +213,55 @@ def renewal_rows(table: Table, figures: dict[str, Any]) -> Table:
     return steps
 
 
+def webhook_rows(table: Table) -> None:
+    """Webhooks (issue 5): requests per applied event and per duplicate, on moto in-process."""
+    from tenure_local import webhooks_bench
+
+    w = webhooks_bench.measure()
+    n = w["events"]
+    for kind, label in (("settle", "settle a pending payment"), ("refund", "a refund")):
+        table.add_row(
+            f"Webhook ({label}): DynamoDB requests per applied event",
+            f"{w[kind]['requests'] / n:.2f}",
+            "≤ 2",
+        )
+    table.add_row(
+        "Webhook: DynamoDB requests per duplicate delivery",
+        f"{w['duplicate']['requests'] / n:.2f}",
+        "1",
+    )
+    table.add_row(
+        "Webhook handler time ÷ a bare conditional put (moto; applied / duplicate)",
+        f"{w['ratio_to_bare_put']['refund']:.0f} / {w['ratio_to_bare_put']['duplicate']:.1f}",
+        "",
+    )
+
+
+def metrics_rows(table: Table) -> None:
+    """Metrics (issue 7): items read by the daily run, report build time."""
+    import os
+
+    from tenure_local import bench_metrics
+
+    sizes = tuple(
+        int(s) for s in os.environ.get("TENURE_BENCH_METRICS_SIZES", "10000,100000").split(",")
+    )
+    m = bench_metrics.run_all(sizes=sizes, report_size=sizes[-1])
+    for row in m["daily_reads"]:
+        table.add_row(
+            f"Metrics daily run: items read for {row['changes']:,} changes, "
+            f"{row['subscriptions']:,} subscriptions",
+            f"{row['items_read']:,} ({row['items_read'] / row['changes']:.2f} × changes)",
+            "≤ 1.1 × changes + c, equal at every size",
+        )
+    r = m["report"]
+    table.add_row(
+        f"Metrics report build: {r['subscriptions']:,} subscriptions × {r['days']} days",
+        f"{r['seconds']:.1f} s",
+        "",
+    )
+
+
 def run(console: Console) -> None:
     import os
 
@@ -246,6 +295,8 @@ def run(console: Console) -> None:
     # items/s on 2 idle cores; TENURE_BENCH_LOAD_S overrides the budget).
     renewals = bench_renewals.run_all(deadline=began + BENCH_SECONDS - 30)
     steps = renewal_rows(table, renewals)
+    webhook_rows(table)
+    metrics_rows(table)
     console.print(table)
     console.print(steps)
     console.print(json.dumps({"bench_seconds": round(time.perf_counter() - began, 1)}))

@@ -92,7 +92,7 @@ def charge(gateway: SandboxGateway, card: str = "4242424242424242", *, invoice: 
 
 def fixture(name: str) -> dict[str, Any]:
     if not FIXTURES.exists():
-        pytest.skip(f"Stripe fixtures not found at {FIXTURES}")
+        pytest.fail(f"Stripe fixtures not found at {FIXTURES} (shared/ must sit beside the repo)")
     resources: dict[str, dict[str, Any]] = json.loads(FIXTURES.read_text())["resources"]
     return resources[name]
 

@@ -33,7 +33,7 @@ CONFIRM_KEY = "charge:inv_1:2:confirm"
 
 def fixture(name: str) -> dict[str, Any]:
     if not FIXTURES.exists():
-        pytest.skip(f"Stripe fixtures not found at {FIXTURES}")
+        pytest.fail(f"Stripe fixtures not found at {FIXTURES} (shared/ must sit beside the repo)")
     resources: dict[str, dict[str, Any]] = json.loads(FIXTURES.read_text())["resources"]
     return copy.deepcopy(resources[name])
 
