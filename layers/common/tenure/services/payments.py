@@ -35,20 +35,28 @@ FINAL = (ChargeOutcome.SUCCEEDED, ChargeOutcome.DECLINED, ChargeOutcome.AUTHENTI
 S = SubscriptionStatus
 
 
-def collect_invoice(svc: Services, invoice_id: str, at: datetime | None = None) -> Charge | None:
+def collect_invoice(
+    svc: Services,
+    invoice_id: str,
+    at: datetime | None = None,
+    *,
+    invoice: Invoice | None = None,
+    subscription: Subscription | None = None,
+) -> Charge | None:
     """Charge an open invoice once with the customer's default payment method.
 
     `at` dates the attempt when it answers a provider fact of that moment (a card the
     provider updated, reported by webhook): a late delivery then records what an on-time one
-    would have. Without it, the attempt is dated now."""
+    would have. Without it, the attempt is dated now. A caller that has just committed the
+    invoice and its subscription passes them in (they are updated in place), saving reads."""
     if svc.gateway is None:
         return None
-    invoice = svc.repo.get_invoice(invoice_id)
+    invoice = invoice or svc.repo.get_invoice(invoice_id)
     if invoice is None or invoice.status is not InvoiceStatus.OPEN or invoice.total <= 0:
         return None
     if invoice.dispute_open:
         return None  # the payment is disputed: no collection until the bank decides
-    sub = svc.repo.get_subscription(invoice.subscription_id)
+    sub = subscription or svc.repo.get_subscription(invoice.subscription_id)
     if sub is None or sub.status is S.CANCELED:
         # Canceled between scheduling and charging: skipped, not charged, and not due again.
         _stop_collecting(svc, invoice, keep_deadline=False)
@@ -57,8 +65,11 @@ def collect_invoice(svc: Services, invoice_id: str, at: datetime | None = None) 
     if customer is None or not customer.default_payment_method:
         _stop_collecting(svc, invoice, keep_deadline=True)  # a new payment method charges it
         return None
-    if any(c.status is ChargeStatus.CHARGING for c in svc.repo.list_charges(invoice.id)):
-        return None  # an attempt is in flight: the sweeper settles it first
+    # An attempt in flight is settled by the sweeper first (a new invoice has none).
+    if invoice.attempts and any(
+        c.status is ChargeStatus.CHARGING for c in svc.repo.list_charges(invoice.id)
+    ):
+        return None
     now = at or svc.clock.now()
     invoice.attempts += 1
     invoice.next_attempt_at = None
@@ -89,7 +100,7 @@ def collect_invoice(svc: Services, invoice_id: str, at: datetime | None = None) 
         # The provider refuses this payment as asked (unusable method, amount it cannot
         # take): retrying cannot help, so it is a failed attempt that waits for a new method.
         declined = PaymentResult("", ChargeOutcome.DECLINED, _code(exc))
-        _settle(svc, invoice, charge, declined, at=at)
+        _settle(svc, invoice, charge, declined, at=at, subscription=sub)
         return charge
     except GatewayError:
         _keep_claim(svc, charge)  # nothing confirmed: the sweeper abandons it and retries
@@ -103,7 +114,7 @@ def collect_invoice(svc: Services, invoice_id: str, at: datetime | None = None) 
     except GatewayError:
         _keep_claim(svc, charge)  # unknown: maybe charged; the sweeper asks the provider
         return charge
-    _settle(svc, invoice, charge, result, at=at)
+    _settle(svc, invoice, charge, result, at=at, subscription=sub)
     return charge
 
 
@@ -317,7 +328,11 @@ def _settle(
     *,
     at: datetime | None = None,
     markers: Sequence[Marker] = (),
+    subscription: Subscription | None = None,
 ) -> None:
+    """Record the outcome. `invoice` must be the version just read or claimed; a stale one
+    fails the commit (ConcurrencyError) and the claim stays for the sweeper."""
+
     now = at or svc.clock.now()
     charge.outcome = result.outcome
     charge.decline_code = result.decline_code
@@ -330,9 +345,8 @@ def _settle(
         return
     charge.status = ChargeStatus.SETTLED
     charge.lease_until = None
-    invoice = svc.repo.get_invoice(invoice.id) or invoice  # the latest version
     change = Commit(charges=[charge], invoices=[invoice], markers=list(markers))
-    sub = svc.repo.get_subscription(invoice.subscription_id)
+    sub = subscription or svc.repo.get_subscription(invoice.subscription_id)
     if result.outcome is ChargeOutcome.SUCCEEDED:
         _paid(svc, invoice, charge, sub, change, now)
     else:

@@ -228,7 +228,8 @@ def _save(
     svc.repo.commit(change)
     if invoice is None or invoice.status is not InvoiceStatus.OPEN or svc.gateway is None:
         return Outcome(sub, invoice)
-    if collect_invoice(svc, invoice.id) is None and sub.status is not SubscriptionStatus.INCOMPLETE:
+    charge = collect_invoice(svc, invoice.id, invoice=invoice, subscription=sub)
+    if charge is None and sub.status is not SubscriptionStatus.INCOMPLETE:
         await_payment_method(svc, invoice.id)
-    # Show what the charge left behind.
-    return Outcome(get_subscription(svc, sub.id), get_invoice(svc, invoice.id))
+        return Outcome(get_subscription(svc, sub.id), get_invoice(svc, invoice.id))
+    return Outcome(sub, invoice)  # updated in place by the charge
