@@ -5,23 +5,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from boto3.dynamodb.types import TypeDeserializer
 
 from tenure import bootstrap
+from tenure.store.serde import from_item
 
 logger = Logger()
-_de = TypeDeserializer()
 BATCH = 10  # PutEvents takes at most 10 entries
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if hasattr(value, "to_integral_value"):
-        return int(value) if value == value.to_integral_value() else str(value)
-    return value
 
 
 @logger.inject_lambda_context
@@ -31,12 +20,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         image = record.get("dynamodb", {}).get("NewImage")
         if not image or image.get("entity", {}).get("S") != "event":
             continue
-        body = _plain(_de.deserialize(image["event"]))
+        body = from_item({"event": image["event"]})["event"]
         entries.append(
             {
                 "Source": "tenure",
                 "DetailType": body["type"],
-                "Detail": json.dumps(body),
+                "Detail": json.dumps(body, default=str),  # a fractional number as text
                 "EventBusName": bootstrap.get_settings().event_bus_name,
             }
         )

@@ -171,15 +171,13 @@ def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | N
 def retry_invoice(svc: Services, invoice_id: str) -> Charge | None:
     """A scheduled dunning retry came due."""
     invoice = svc.repo.get_invoice(invoice_id)
-    if invoice is None or invoice.next_due() is None:
+    due = invoice.next_due() if invoice is not None else None
+    if invoice is None or due is None or due[0] > svc.clock.now():
         return None
-    due_at, kind = invoice.next_due() or (None, "")
-    if due_at is None or due_at > svc.clock.now():
-        return None
-    if kind == "dunning_end":
+    if due[1] == "dunning_end":
         end_dunning(svc, invoice)
         return None
-    return collect_invoice(svc, invoice_id)
+    return collect_invoice(svc, invoice_id, invoice=invoice)
 
 
 def end_dunning(svc: Services, invoice: Invoice) -> None:
