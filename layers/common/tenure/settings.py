@@ -20,6 +20,15 @@ class Settings(BaseSettings):
     # The provider's API key: directly (local experiments) or from Secrets Manager (AWS).
     provider_api_key: str = Field(default="", alias="TENURE_PROVIDER_API_KEY")
     provider_api_key_secret_arn: str = Field(default="", alias="PROVIDER_API_KEY_SECRET_ARN")
+    # Emails (docs/emails.md): who sends them, the business's name in them, SES's configuration
+    # set, and where their signed links point. The link key: directly (local) or by ARN (AWS).
+    mail_from: str = Field(default="billing@example.com", alias="TENURE_MAIL_FROM")
+    business_name: str = Field(default="Tenure Demo", alias="TENURE_BUSINESS_NAME")
+    ses_configuration_set: str = Field(default="", alias="SES_CONFIGURATION_SET")
+    public_url: str = Field(default="http://localhost:3000", alias="TENURE_PUBLIC_URL")
+    link_secret: str = Field(default="", alias="TENURE_LINK_SECRET")
+    link_secret_arn: str = Field(default="", alias="LINK_SECRET_ARN")
+    link_ttl_days: int = Field(default=14, alias="TENURE_LINK_TTL_DAYS")
     max_body_bytes: int = Field(default=256 * 1024, alias="TENURE_MAX_BODY_BYTES")
 
 

@@ -1,0 +1,95 @@
+"""Notices: the emails Tenure owes a customer, each owed once.
+
+A notice is planned in the same transaction as the change that makes it due (a renewal, a
+failed payment, a pause) and sent later by the reminders function, inside the customer's
+quiet hours. Its key is its idempotency key: subscription (or customer), kind, period, step.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class NoticeKind(StrEnum):
+    UPCOMING_RENEWAL = "upcoming_renewal"
+    TRIAL_ENDING = "trial_ending"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_ACTION_REQUIRED = "payment_action_required"
+    CARD_EXPIRING = "card_expiring"
+    PAUSE_ENDING = "pause_ending"
+    INSTALLMENT_DUE = "installment_due"
+    RECEIPT = "receipt"
+    REFUND_RECEIPT = "refund_receipt"
+    SUBSCRIPTION_ENDED = "subscription_ended"
+
+
+class NoticeStatus(StrEnum):
+    SCHEDULED = "scheduled"  # waiting for its send time
+    SENDING = "sending"  # claimed by a reminders run; never sent again, even after a crash
+    SENT = "sent"
+    SKIPPED = "skipped"  # no longer true when its time came (canceled, paid, card replaced)
+    SUPPRESSED = "suppressed"  # the address bounced or complained
+    FAILED = "failed"  # could not be sent (no address, rejected by SES): counted, not retried
+
+
+@dataclass(frozen=True, slots=True)
+class LineFact:
+    """One line of an itemized amount, as the email shows it."""
+
+    description: str
+    amount: int  # minor units, negative for discounts and credits
+
+
+@dataclass(frozen=True, slots=True)
+class EmailFacts:
+    """What a template may show. Every field a kind needs is filled by the planner (or by
+    `sample_facts` for previews); the rest stay None. Money is in minor units of `currency`;
+    moments are UTC and shown in the customer's time zone."""
+
+    customer_name: str
+    currency: str
+    plan_name: str | None = None
+    amount: int | None = None  # what will be (or was) charged, tax included
+    lines: tuple[LineFact, ...] = ()
+    tax: int | None = None
+    when: datetime | None = None  # the renewal, trial end, retry, pause end or end date
+    next_attempt_at: datetime | None = None  # payment_failed: the next retry, if any
+    attempt: int | None = None  # payment_failed: which attempt failed (1-based)
+    final_attempt: bool = False  # payment_failed: no retry follows
+    decline_class: str | None = None  # "soft" | "hard" | "action_required"
+    card_brand: str | None = None
+    card_last4: str | None = None
+    card_exp_month: int | None = None
+    card_exp_year: int | None = None
+    refund_amount: int | None = None
+    ended_reason: str | None = None  # "voluntary" | "involuntary"
+    installment_number: int | None = None
+    installment_count: int | None = None
+    invoice_id: str | None = None
+
+
+@dataclass(slots=True)
+class Notice:
+    key: str  # idempotency key: f"{subject}:{kind}:{period}:{step}"
+    kind: NoticeKind
+    customer_id: str
+    subscription_id: str | None
+    due_at: datetime  # UTC, already moved into the customer's quiet hours
+    created_at: datetime
+    status: NoticeStatus = NoticeStatus.SCHEDULED
+    # What the planner knew; the reminders run re-checks it against the current state.
+    data: dict[str, Any] = field(default_factory=dict)
+    sent_at: datetime | None = None
+    message_id: str | None = None
+    reason: str | None = None  # why it was skipped, suppressed or failed
+    version: int = 0
+
+    def next_due(self) -> tuple[datetime, str] | None:
+        if self.status is NoticeStatus.SCHEDULED:
+            return (self.due_at, str(self.kind))
+        return None
+
+
+def notice_key(subject: str, kind: NoticeKind, period: str, step: int | str = 0) -> str:
+    return f"{subject}:{kind}:{period}:{step}"
