@@ -9,6 +9,7 @@ from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.invoices import Invoice
+from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import utc
@@ -48,6 +49,8 @@ class InMemoryRepository:
         self.provider_links: dict[tuple[str, str], str] = {}
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.customer_mrr: dict[str, dict[str, dict[str, Any]]] = {}  # customer -> day -> state
+        self.notices: dict[str, Notice] = {}
+        self.suppressed: dict[str, str] = {}
         self.commits = 0
 
     def get_customer(self, customer_id: str) -> Customer | None:
@@ -111,6 +114,27 @@ class InMemoryRepository:
     def next_due_at(self) -> datetime | None:
         return min((d.due_at for d in self._all_due()), default=None)
 
+    def due_notices(self, now: datetime, limit: int = 100) -> list[Notice]:
+        due = [n for n in self.notices.values() if (d := n.next_due()) and d[0] <= now]
+        due.sort(key=lambda n: (n.due_at, n.key))
+        return copy.deepcopy(due[:limit])
+
+    def next_notice_at(self) -> datetime | None:
+        return min((d[0] for n in self.notices.values() if (d := n.next_due())), default=None)
+
+    def is_suppressed(self, email: str) -> bool:
+        return email.strip().lower() in self.suppressed
+
+    def suppress(self, email: str, reason: str, at: datetime) -> None:
+        self.suppressed[email.strip().lower()] = reason
+
+    def get_notice(self, key: str) -> Notice | None:
+        return copy.deepcopy(self.notices.get(key))
+
+    def list_notices(self, customer_id: str) -> list[Notice]:
+        found = [n for n in self.notices.values() if n.customer_id == customer_id]
+        return copy.deepcopy(sorted(found, key=lambda n: (n.created_at, n.key)))
+
     def get_charge(self, invoice_id: str, attempt: int) -> Charge | None:
         for charge in self.charges.values():
             if (charge.invoice_id, charge.attempt) == (invoice_id, attempt):
@@ -152,6 +176,12 @@ class InMemoryRepository:
         for marker in change.markers:
             if marker.key in self.markers:
                 raise AlreadyExistsError("marker", marker.key)
+        for notice in change.notices:
+            current_notice = self.notices.get(notice.key)
+            if notice.version and (
+                current_notice is None or current_notice.version != notice.version
+            ):
+                raise ConcurrencyError(f"notice {notice.key} changed meanwhile")
         seen = {e["id"] for e in self.events}
         for event in change.events:
             if event.id in seen:
@@ -166,6 +196,11 @@ class InMemoryRepository:
             self.plans[plan.id] = plan
         for method in change.payment_methods:
             self.payment_methods[(method.customer_id, method.id)] = copy.deepcopy(method)
+        for notice in change.notices:
+            notice.version += 1
+            self.notices[notice.key] = copy.deepcopy(notice)
+        for key in change.released_markers:
+            self.markers.pop(key, None)
         self.markers.update((m.key, m.expires_at) for m in change.markers)
         self.provider_links.update(
             ((link.provider, link.object_id), link.tenure_id) for link in change.provider_links

@@ -85,6 +85,9 @@ class Subscription:
     incomplete_expires_at: datetime | None = None
     credit: int = 0  # minor units owed to the customer, used by the next invoice
     mrr: int = 0  # the monthly value last written to the ledger
+    # The customer's IANA zone, copied at subscribe (a customer's zone is set once): emails
+    # about this subscription are timed in it without reading the customer.
+    timezone: str = "UTC"
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
     ledger: list[MrrLedgerEntry] = field(default_factory=list, repr=False, compare=False)

@@ -15,7 +15,7 @@ def create_plan(svc: Services, plan: Plan) -> Plan:
         raise AlreadyExistsError("plan", plan.id)
     now = svc.clock.now()
     event = DomainEvent(EventType.PLAN_CREATED, plan.id, None, now, 0, {"amount": plan.amount})
-    svc.repo.commit(Commit(plans=[plan], events=[event]))
+    svc.commit(Commit(plans=[plan], events=[event]))
     return plan
 
 
@@ -42,7 +42,7 @@ def create_customer(
         id=customer_id, email=email, name=name, locale=locale, timezone=timezone, created_at=now
     )
     event = DomainEvent(EventType.CUSTOMER_CREATED, customer_id, customer_id, now, 0, {})
-    svc.repo.commit(Commit(customers=[customer], events=[event]))
+    svc.commit(Commit(customers=[customer], events=[event]))
     return customer
 
 
@@ -77,7 +77,7 @@ def attach_payment_method(
                 customer.version,
                 {"payment_method": payment_method_id},
             )
-            svc.repo.commit(Commit(customers=[customer], events=[event]))
+            svc.commit(Commit(customers=[customer], events=[event]))
         return known
     method = PaymentMethod(payment_method_id, customer_id, provider, now)
     change = Commit(payment_methods=[method])
@@ -94,5 +94,5 @@ def attach_payment_method(
             {"payment_method": payment_method_id},
         )
     )
-    svc.repo.commit(change)
+    svc.commit(change)
     return method

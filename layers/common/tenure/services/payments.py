@@ -84,7 +84,7 @@ def collect_invoice(
         at=now,
         lease_until=now + LEASE,
     )
-    svc.repo.commit(Commit(invoices=[invoice], charges=[charge]))  # 1. the claim
+    svc.commit(Commit(invoices=[invoice], charges=[charge]))  # 1. the claim
     key = charge.idempotency_key
     try:
         charge.calls += 1
@@ -107,7 +107,7 @@ def collect_invoice(
         return charge
     # 2. the payment id, before money moves, with the link webhooks find the attempt by
     link = ProviderLink(svc.gateway.name, charge.payment_id, charge.due_id)
-    svc.repo.commit(Commit(charges=[charge], provider_links=[link]))
+    svc.commit(Commit(charges=[charge], provider_links=[link]))
     try:
         charge.calls += 1
         result = svc.gateway.confirm_payment(charge.payment_id, idempotency_key=f"{key}:confirm")
@@ -124,7 +124,7 @@ def _stop_collecting(svc: Services, invoice: Invoice, keep_deadline: bool) -> No
     invoice.next_attempt_at = None
     if not keep_deadline:
         invoice.dunning_ends_at = None
-    svc.repo.commit(Commit(invoices=[invoice]))
+    svc.commit(Commit(invoices=[invoice]))
 
 
 def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | None:
@@ -149,7 +149,7 @@ def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | N
         if invoice.status is InvoiceStatus.OPEN:
             invoice.next_attempt_at = now
             change.invoices.append(invoice)
-        svc.repo.commit(change)
+        svc.commit(change)
         return charge
     key = charge.idempotency_key
     try:
@@ -190,7 +190,7 @@ def end_dunning(svc: Services, invoice: Invoice) -> None:
         _final_action(svc, sub, invoice, change)
         change.add_subscription(sub)
     change.invoices.append(invoice)
-    svc.repo.commit(change)
+    svc.commit(change)
 
 
 def collect_open_invoices(
@@ -275,7 +275,7 @@ def await_payment_method(svc: Services, invoice_id: str) -> None:
     change = Commit(invoices=[invoice])
     sub.mark_past_due(get_plan(svc, sub.plan_id), now)
     change.add_subscription(sub)
-    svc.repo.commit(change)
+    svc.commit(change)
 
 
 def _register_with_provider(svc: Services, customer_id: str, payment_method_id: str) -> None:
@@ -295,7 +295,7 @@ def _register_with_provider(svc: Services, customer_id: str, payment_method_id: 
         )
         # The link lets webhooks about this provider customer find Tenure's.
         link = ProviderLink(svc.gateway.name, customer.provider_customer_id, customer.id)
-        svc.repo.commit(Commit(customers=[customer], provider_links=[link]))
+        svc.commit(Commit(customers=[customer], provider_links=[link]))
     try:
         svc.gateway.attach_payment_method(
             provider_customer_id=customer.provider_customer_id,
@@ -315,7 +315,7 @@ def _code(exc: InvalidRequestError) -> str:
 # -- settling ---------------------------------------------------------------------------------
 def _keep_claim(svc: Services, charge: Charge) -> None:
     """Record what we know (calls made, payment id) and leave the claim to the sweeper."""
-    svc.repo.commit(Commit(charges=[charge]))
+    svc.commit(Commit(charges=[charge]))
 
 
 def _settle(
@@ -339,7 +339,7 @@ def _settle(
         charge.lease_until = now + (
             PENDING_RECHECK if result.outcome is ChargeOutcome.PENDING else LEASE
         )
-        svc.repo.commit(Commit(charges=[charge], markers=list(markers)))
+        svc.commit(Commit(charges=[charge], markers=list(markers)))
         return
     charge.status = ChargeStatus.SETTLED
     charge.lease_until = None
@@ -349,7 +349,7 @@ def _settle(
         _paid(svc, invoice, charge, sub, change, now)
     else:
         _failed(svc, invoice, charge, sub, change, now)
-    svc.repo.commit(change)
+    svc.commit(change)
 
 
 def _paid(

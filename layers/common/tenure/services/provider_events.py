@@ -191,7 +191,7 @@ def _refund(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Ou
                 },
             )
         )
-    svc.repo.commit(change)
+    svc.commit(change)
     return _Outcome(Applied.APPLIED)
 
 
@@ -246,7 +246,7 @@ def _dispute(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _O
                 {"reason": "dispute", "invoice_id": invoice.id},
             )
         )
-    svc.repo.commit(change)
+    svc.commit(change)
     return _Outcome(Applied.APPLIED)
 
 
@@ -355,7 +355,7 @@ def _retry_owed(
     for invoice in owed:
         invoice.next_attempt_at = event.occurred_at
         change.invoices.append(invoice)
-    svc.repo.commit(change)
+    svc.commit(change)
     after: list[Callable[[], object]] = []
     if owed:
         after.append(
@@ -384,7 +384,7 @@ def _method_detached(svc: Services, event: ProviderEvent, ns: str, marker: Marke
     change.events.append(
         _event(EventType.PAYMENT_METHOD_DETACHED, customer.id, customer.id, event, data)
     )
-    svc.repo.commit(change)
+    svc.commit(change)
     return _Outcome(Applied.APPLIED)
 
 
@@ -410,7 +410,7 @@ def _customer_deleted(svc: Services, event: ProviderEvent, ns: str, marker: Mark
             {"provider": event.provider, "provider_customer_id": event.provider_customer_id},
         )
     )
-    svc.repo.commit(change)
+    svc.commit(change)
     return _Outcome(Applied.APPLIED)
 
 

@@ -48,11 +48,12 @@ def get_invoice(svc: Services, invoice_id_: str) -> Invoice:
 
 
 def subscribe(svc: Services, subscription_id: str, customer_id: str, plan_id: str) -> Outcome:
-    get_customer(svc, customer_id)
+    customer = get_customer(svc, customer_id)
     plan = get_plan(svc, plan_id)
     # A taken id needs no read: the commit's must-not-exist condition refuses it.
     now = svc.clock.now()
     sub = Subscription.subscribe(subscription_id, customer_id, plan, now)
+    sub.timezone = customer.timezone
     invoice = None
     if sub.status is SubscriptionStatus.INCOMPLETE:
         sub.incomplete_expires_at = now + svc.policy.incomplete_window
@@ -225,7 +226,7 @@ def _save(
                 {"subscription_id": sub.id, "total": invoice.total, "currency": invoice.currency},
             )
         )
-    svc.repo.commit(change)
+    svc.commit(change)
     if invoice is None or invoice.status is not InvoiceStatus.OPEN or svc.gateway is None:
         return Outcome(sub, invoice)
     charge = collect_invoice(svc, invoice.id, invoice=invoice, subscription=sub)

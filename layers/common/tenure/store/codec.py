@@ -15,6 +15,7 @@ from tenure.domain.invoices import (
     RefundRecord,
     RefundStatus,
 )
+from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 
@@ -126,6 +127,7 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         "status": str(s.status),
         "cancel_at_period_end": s.cancel_at_period_end,
         "cancel_reason": s.cancel_reason,
+        "timezone": s.timezone,
     }
     for name in _SUB_TIMES:
         attrs[name] = _dt(getattr(s, name))
@@ -156,6 +158,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         incomplete_expires_at=_parse(a.get("incomplete_expires_at")),
         credit=int(a.get("credit", 0)),
         mrr=int(a.get("mrr", 0)),
+        timezone=a.get("timezone") or "UTC",
         version=int(a.get("version", 0)),
     )
 
@@ -272,5 +275,38 @@ def charge_from_attrs(a: dict[str, Any]) -> Charge:
         payment_id=a.get("payment_id"),
         lease_until=_parse(a.get("lease_until")),
         calls=int(a.get("calls", 0)),
+        version=int(a.get("version", 0)),
+    )
+
+
+def notice_to_attrs(n: Notice) -> dict[str, Any]:
+    return {
+        "id": n.key,
+        "kind": str(n.kind),
+        "customer_id": n.customer_id,
+        "subscription_id": n.subscription_id,
+        "due_at": _dt(n.due_at),
+        "created_at": _dt(n.created_at),
+        "status": str(n.status),
+        "data": n.data,
+        "sent_at": _dt(n.sent_at),
+        "message_id": n.message_id,
+        "reason": n.reason,
+    }
+
+
+def notice_from_attrs(a: dict[str, Any]) -> Notice:
+    return Notice(
+        key=a["id"],
+        kind=NoticeKind(a["kind"]),
+        customer_id=a["customer_id"],
+        subscription_id=a.get("subscription_id"),
+        due_at=_req(a["due_at"]),
+        created_at=_req(a["created_at"]),
+        status=NoticeStatus(a["status"]),
+        data=dict(a.get("data") or {}),
+        sent_at=_parse(a.get("sent_at")),
+        message_id=a.get("message_id"),
+        reason=a.get("reason"),
         version=int(a.get("version", 0)),
     )

@@ -16,6 +16,7 @@ from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.events import DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
+from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, parse_iso
@@ -24,6 +25,8 @@ from tenure.store import codec
 from tenure.store.serde import from_item, to_item
 
 DUE_SHARDS = 8
+WORK_DUE = "DUE"  # renewals, retries, expiries: the renewals scheduler's shards
+NOTICE_DUE = "NOTE"  # emails owed: the reminders function's shards
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_TRANSACTION_ITEMS = 100
 
@@ -160,6 +163,22 @@ class DynamoRepository:
         """What is due at or before `now`, oldest first in each shard: bounded queries on the
         sharded index, never a scan. Every item read is returned (about `limit` in all: each
         shard gives up to its share), so a caller never reads what it then throws away."""
+        found: list[DueItem] = []
+        for raw in self._due_items(WORK_DUE, now, limit, "DueSK"):
+            due_at, kind, entity_id = raw["DueSK"].split("#", 2)
+            found.append(DueItem(entity_id, parse_iso(due_at), kind))
+        found.sort(key=lambda d: (d.due_at, d.entity_id))
+        return found
+
+    def due_notices(self, now: datetime, limit: int = 100) -> list[Notice]:
+        """Notices due at or before `now`: the index holds whole items, so nothing more is read."""
+        notices = [codec.notice_from_attrs(i) for i in self._due_items(NOTICE_DUE, now, limit)]
+        notices.sort(key=lambda n: (n.due_at, n.key))
+        return notices
+
+    def _due_items(
+        self, prefix: str, now: datetime, limit: int, projection: str | None = None
+    ) -> list[dict[str, Any]]:
         upper = f"{iso(now)}#~"  # '~' sorts after every character an id or kind may use
         share = max(1, -(-limit // DUE_SHARDS))
 
@@ -169,9 +188,10 @@ class DynamoRepository:
                 "TableName": self._table,
                 "IndexName": "DueIndex",
                 "KeyConditionExpression": "DuePK = :pk AND DueSK <= :upper",
-                "ExpressionAttributeValues": to_item({":pk": f"DUE#{shard}", ":upper": upper}),
-                "ProjectionExpression": "DueSK",
+                "ExpressionAttributeValues": to_item({":pk": f"{prefix}#{shard}", ":upper": upper}),
             }
+            if projection:
+                kwargs["ProjectionExpression"] = projection
             while len(items) < share:
                 page = self._ddb.query(**kwargs, Limit=share - len(items))
                 items.extend(page.get("Items", []))
@@ -180,21 +200,46 @@ class DynamoRepository:
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
             return {"Items": items}
 
-        found: list[DueItem] = []
-        for page in _each_shard(shard_query):
-            for raw in page["Items"]:
-                due_at, kind, entity_id = from_item(raw)["DueSK"].split("#", 2)
-                found.append(DueItem(entity_id, parse_iso(due_at), kind))
-        found.sort(key=lambda d: (d.due_at, d.entity_id))
-        return found
+        return [from_item(raw) for page in _each_shard(shard_query) for raw in page["Items"]]
 
     def next_due_at(self) -> datetime | None:
+        return self._first_due(WORK_DUE)
+
+    def next_notice_at(self) -> datetime | None:
+        return self._first_due(NOTICE_DUE)
+
+    # Keyed by a hash of the address: the table never holds a bounced address in clear twice.
+    @staticmethod
+    def _suppression_pk(email: str) -> str:
+        return "SUPP#" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+    def is_suppressed(self, email: str) -> bool:
+        return self._get(self._suppression_pk(email), "SUPP") is not None
+
+    def suppress(self, email: str, reason: str, at: datetime) -> None:
+        item = {
+            "PK": self._suppression_pk(email),
+            "SK": "SUPP",
+            "entity": "suppression",
+            "reason": reason,
+            "at": iso(at),
+        }
+        self._ddb.put_item(TableName=self._table, Item=to_item(item))
+
+    def get_notice(self, key: str) -> Notice | None:
+        item = self._get(f"NOTICE#{key}", "NOTICE")
+        return codec.notice_from_attrs(item) if item else None
+
+    def list_notices(self, customer_id: str) -> list[Notice]:
+        return [codec.notice_from_attrs(i) for i in self._gsi1(f"CUS#{customer_id}", "NOTICE#")]
+
+    def _first_due(self, prefix: str) -> datetime | None:
         def first_of(shard: int) -> dict[str, Any]:
             page: dict[str, Any] = self._ddb.query(
                 TableName=self._table,
                 IndexName="DueIndex",
                 KeyConditionExpression="DuePK = :pk",
-                ExpressionAttributeValues=to_item({":pk": f"DUE#{shard}"}),
+                ExpressionAttributeValues=to_item({":pk": f"{prefix}#{shard}"}),
                 ProjectionExpression="DueSK",
                 Limit=1,
             )
@@ -244,7 +289,7 @@ class DynamoRepository:
     def commit(self, change: Commit) -> None:
         """One transaction: entities with version checks, their events and ledger entries."""
         ops: list[dict[str, Any]] = []
-        versioned: list[Customer | Subscription | Invoice | Charge] = []
+        versioned: list[Customer | Subscription | Invoice | Charge | Notice] = []
         for customer in change.customers:
             attrs = codec.customer_to_attrs(customer)
             attrs |= {
@@ -308,6 +353,15 @@ class DynamoRepository:
                 "expires_at": int(marker.expires_at.timestamp()),
             }
             ops.append(self._create_put(item, "marker"))
+        for key in change.released_markers:
+            ops.append(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": to_item({"PK": f"MARK#{key}", "SK": "MARK"}),
+                    }
+                }
+            )
         for link in change.provider_links:
             item = {
                 "PK": f"PROV#{link.provider}#{link.object_id}",
@@ -316,6 +370,20 @@ class DynamoRepository:
                 "entity": "provider_link",
             }
             ops.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
+        for notice in change.notices:
+            attrs = codec.notice_to_attrs(notice) | {
+                "PK": f"NOTICE#{notice.key}",
+                "SK": "NOTICE",
+                "GSI1PK": f"CUS#{notice.customer_id}",
+                "GSI1SK": f"NOTICE#{iso(notice.created_at)}#{notice.key}",
+            }
+            attrs |= self._due_keys(notice.key, notice.next_due(), NOTICE_DUE)
+            if notice.version == 0:  # planned: written whatever is there (see Commit.notices)
+                item = attrs | {"entity": "notice", "version": 1}
+                ops.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
+            else:
+                ops.append(self._versioned_put(attrs, notice.version, "notice"))
+            versioned.append(notice)
         if not ops:
             return
         if len(ops) > MAX_TRANSACTION_ITEMS:
@@ -331,11 +399,13 @@ class DynamoRepository:
         self._plans.update((plan.id, plan) for plan in change.plans)
 
     @staticmethod
-    def _due_keys(entity_id: str, due: tuple[datetime, str] | None) -> dict[str, str]:
+    def _due_keys(
+        entity_id: str, due: tuple[datetime, str] | None, prefix: str = WORK_DUE
+    ) -> dict[str, str]:
         if due is None:
             return {}
         return {
-            "DuePK": f"DUE#{due_shard(entity_id)}",
+            "DuePK": f"{prefix}#{due_shard(entity_id)}",
             "DueSK": f"{iso(due[0])}#{due[1]}#{entity_id}",
         }
 

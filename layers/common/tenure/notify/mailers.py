@@ -1,0 +1,124 @@
+"""Where emails go: SES in AWS, an outbox folder of .eml files locally, or both.
+
+A mailer either accepts a message (and returns the provider's message id), or raises
+MailRejected (this message will never be accepted: a bad address, a refused sender) or
+MailDeferred (not now: throttling that outlasted the retries, a network failure before the
+request was sent). The reminders run records which, and never marks a refused email as sent.
+"""
+
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+
+class MailRejected(Exception):
+    """The provider refused this message for good."""
+
+
+class MailDeferred(Exception):
+    """The message was not sent now; it may be tried again later."""
+
+
+class Mailer(Protocol):
+    def send(
+        self, message: EmailMessage, *, customer_id: str, kind: str, sent_at: datetime
+    ) -> str: ...
+
+
+_THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException"}
+_REJECTED = {
+    "MessageRejected",
+    "MailFromDomainNotVerifiedException",
+    "MailFromDomainNotVerified",
+    "ConfigurationSetDoesNotExist",
+    "AccountSendingPausedException",
+    "InvalidParameterValue",
+}
+
+
+class SesMailer:
+    """SES `SendRawEmail`: the MIME message as built, so the .eml and the sent mail agree.
+
+    Throttling ("Maximum sending rate exceeded") is retried with exponential backoff and
+    full jitter; what still fails is deferred to a later run."""
+
+    def __init__(
+        self,
+        client: Any,
+        configuration_set: str = "",
+        attempts: int = 5,
+        base_delay: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._ses = client
+        self._configuration_set = configuration_set
+        self._attempts = attempts
+        self._base_delay = base_delay
+        self._sleep = sleep
+
+    def send(self, message: EmailMessage, *, customer_id: str, kind: str, sent_at: datetime) -> str:
+        request: dict[str, Any] = {
+            "Source": str(message["From"]),
+            "Destinations": [str(message["To"])],
+            "RawMessage": {"Data": message.as_bytes()},
+        }
+        if self._configuration_set:
+            request["ConfigurationSetName"] = self._configuration_set
+        for attempt in range(self._attempts):
+            try:
+                return str(self._ses.send_raw_email(**request)["MessageId"])
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                message_text = exc.response.get("Error", {}).get("Message", "")
+                if code in _THROTTLED or "rate exceeded" in message_text.lower():
+                    if attempt + 1 < self._attempts:
+                        self._sleep(random.uniform(0, self._base_delay * 2**attempt))
+                        continue
+                    raise MailDeferred(f"SES throttled: {code}") from exc
+                if code in _REJECTED:
+                    raise MailRejected(f"{code}: {message_text}") from exc
+                raise MailDeferred(f"SES error {code}") from exc
+            except BotoCoreError as exc:
+                raise MailDeferred(f"SES unreachable: {type(exc).__name__}") from exc
+        raise MailDeferred("SES throttled")  # pragma: no cover - the loop returns or raises
+
+
+class OutboxMailer:
+    """Writes each email as `DIR/<timestamp>-<customer id>-<kind>.eml` (RFC 5322)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, message: EmailMessage, *, customer_id: str, kind: str, sent_at: datetime) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stamp = sent_at.strftime("%Y%m%dT%H%M%SZ")
+        safe_customer = "".join(c if c.isalnum() or c in "-_" else "_" for c in customer_id)
+        path = self.folder / f"{stamp}-{safe_customer}-{kind}.eml"
+        n = 1
+        while path.exists():  # two emails of one kind in the same second: keep both
+            n += 1
+            path = self.folder / f"{stamp}-{safe_customer}-{kind}-{n}.eml"
+        path.write_bytes(message.as_bytes())
+        return str(message["Message-ID"])
+
+
+class TeeMailer:
+    """Sends through the first mailer and keeps a copy with the others (the local outbox)."""
+
+    def __init__(self, primary: Mailer, *copies: Mailer) -> None:
+        self._primary = primary
+        self._copies = copies
+
+    def send(self, message: EmailMessage, *, customer_id: str, kind: str, sent_at: datetime) -> str:
+        message_id = self._primary.send(
+            message, customer_id=customer_id, kind=kind, sent_at=sent_at
+        )
+        for copy in self._copies:
+            copy.send(message, customer_id=customer_id, kind=kind, sent_at=sent_at)
+        return message_id

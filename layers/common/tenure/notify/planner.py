@@ -1,0 +1,231 @@
+"""Which emails a change makes owed, planned in the same transaction as the change.
+
+The planner reads only the commit: its domain events say what happened, its subscriptions
+and invoices say to what. It never reads the store, so planning costs no request. Whether a
+notice is still true when its time comes (the renewal still ahead, the invoice still unpaid)
+is the reminders run's question, not the planner's (tenure.services.reminders).
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from tenure.domain.events import DomainEvent, EventType
+from tenure.domain.notices import Notice, NoticeKind, notice_key
+from tenure.domain.subscription import Subscription, SubscriptionStatus
+from tenure.domain.timeutil import iso
+from tenure.notify.policy import ReminderPolicy
+from tenure.notify.timing import next_slot, slot_before, slots_on
+from tenure.ports import Commit
+
+E = EventType
+K = NoticeKind
+S = SubscriptionStatus
+_PERIOD_STARTS = (
+    E.SUBSCRIPTION_ACTIVATED,
+    E.SUBSCRIPTION_RENEWED,
+    E.SUBSCRIPTION_RESUMED,
+    E.PLAN_CHANGED,
+)
+_CARD_FACTS = (E.PAYMENT_METHOD_ATTACHED, E.PAYMENT_METHOD_UPDATED)
+
+
+def plan_notices(change: Commit, policy: ReminderPolicy, now: datetime) -> list[Notice]:
+    planner = _Planner(change, policy, now)
+    for event in change.events:
+        planner.consider(event)
+    return list(planner.notices.values())
+
+
+class _Planner:
+    def __init__(self, change: Commit, policy: ReminderPolicy, now: datetime) -> None:
+        self.subs = {s.id: s for s in change.subscriptions}
+        self.invoices = {i.id: i for i in change.invoices}
+        self.zones = {c.id: c.timezone for c in change.customers}
+        self.zones.update((s.customer_id, s.timezone) for s in change.subscriptions)
+        self.methods = {m.id: m for m in change.payment_methods}
+        self.policy = policy
+        self.now = now
+        self.notices: dict[str, Notice] = {}
+
+    def consider(self, event: DomainEvent) -> None:
+        if event.type in _PERIOD_STARTS:
+            self._upcoming_renewal(self.subs.get(event.entity_id))
+        elif event.type is E.TRIAL_STARTED:
+            self._trial_ending(self.subs.get(event.entity_id))
+        elif event.type is E.SUBSCRIPTION_PAUSED:
+            self._pause_ending(self.subs.get(event.entity_id))
+        elif event.type is E.PAYMENT_FAILED:
+            self._payment_failed(event)
+        elif event.type is E.INVOICE_PAID:
+            self._receipt(event)
+        elif event.type is E.INVOICE_REFUNDED:
+            self._refund_receipt(event)
+        elif event.type is E.SUBSCRIPTION_CANCELED:
+            self._ended(event, self.subs.get(event.entity_id))
+        elif event.type in _CARD_FACTS:
+            self._card_expiring(event)
+
+    # -- scheduled ahead --------------------------------------------------------------------
+    def _upcoming_renewal(self, sub: Subscription | None) -> None:
+        if sub is None or sub.status not in (
+            SubscriptionStatus.ACTIVE,
+            SubscriptionStatus.PAST_DUE,
+        ):
+            return
+        renews_at = sub.current_period_end
+        period = sub.current_period_end - sub.current_period_start
+        for days in self.policy.renewal_leads(period):
+            due = slot_before(renews_at, days, sub.timezone, self.policy.quiet_hours, self.now)
+            if due is None:
+                continue
+            data = {"renews_at": _iso(renews_at), "lead_days": days}
+            self._add(sub.id, K.UPCOMING_RENEWAL, _iso(renews_at), days, sub, due, data)
+
+    def _trial_ending(self, sub: Subscription | None) -> None:
+        if sub is None or sub.trial_end is None:
+            return
+        days = self.policy.trial_ending_days
+        due = slot_before(sub.trial_end, days, sub.timezone, self.policy.quiet_hours, self.now)
+        if due is not None:
+            data = {"trial_end": iso(sub.trial_end)}
+            self._add(sub.id, K.TRIAL_ENDING, _iso(sub.trial_end), 0, sub, due, data)
+
+    def _pause_ending(self, sub: Subscription | None) -> None:
+        if sub is None or sub.paused_until is None:
+            return
+        days = self.policy.pause_ending_days
+        due = slot_before(sub.paused_until, days, sub.timezone, self.policy.quiet_hours, self.now)
+        if due is not None:
+            data = {"paused_until": iso(sub.paused_until)}
+            self._add(sub.id, K.PAUSE_ENDING, _iso(sub.paused_until), 0, sub, due, data)
+
+    def _card_expiring(self, event: DomainEvent) -> None:
+        facts = event.data
+        method = self.methods.get(str(facts.get("payment_method")))
+        month = facts.get("exp_month") or (method.exp_month if method else None)
+        year = facts.get("exp_year") or (method.exp_year if method else None)
+        if not month or not year or event.customer_id is None:
+            return
+        first_of_expiry_month = date(int(year), int(month), 1)
+        notice_month = (first_of_expiry_month - timedelta(days=1)).replace(day=1)
+        zone = self.zones.get(event.customer_id, "UTC")
+        slots = slots_on(notice_month, zone, self.policy.quiet_hours)
+        later = [s for s in slots if s >= self.now]
+        if not later:
+            return  # the month before expiry has begun: the next renewal's failure will tell
+        data = {
+            "payment_method": facts.get("payment_method"),
+            "exp_month": int(month),
+            "exp_year": int(year),
+        }
+        period = f"{int(year):04d}-{int(month):02d}"
+        subject = f"{event.customer_id}:{facts.get('payment_method')}"
+        self._add_for(subject, K.CARD_EXPIRING, period, 0, event.customer_id, None, later[0], data)
+
+    # -- as it happens ----------------------------------------------------------------------
+    def _payment_failed(self, event: DomainEvent) -> None:
+        invoice = self.invoices.get(event.entity_id)
+        if invoice is None or event.customer_id is None:
+            return
+        action = event.data.get("decline_class") == "action_required"
+        kind = K.PAYMENT_ACTION_REQUIRED if action else K.PAYMENT_FAILED
+        attempt = int(event.data.get("attempt") or invoice.attempts)
+        data = {
+            "invoice_id": invoice.id,
+            "attempt": attempt,
+            "decline_class": event.data.get("decline_class"),
+            "decline_code": event.data.get("decline_code"),
+        }
+        self._now(invoice.id, kind, attempt, event.customer_id, invoice.subscription_id, data)
+
+    def _receipt(self, event: DomainEvent) -> None:
+        if event.customer_id is None or int(event.data.get("total") or 0) <= 0:
+            return
+        invoice = self.invoices.get(event.entity_id)
+        sub_id = invoice.subscription_id if invoice else None
+        data = {"invoice_id": event.entity_id, "charge": event.data.get("charge")}
+        self._now(event.entity_id, K.RECEIPT, 0, event.customer_id, sub_id, data)
+
+    def _refund_receipt(self, event: DomainEvent) -> None:
+        if event.customer_id is None:
+            return
+        refunded = int(event.data.get("amount_refunded") or 0)
+        if refunded <= 0:
+            return
+        invoice = self.invoices.get(event.entity_id)
+        sub_id = invoice.subscription_id if invoice else None
+        # One receipt per refunded total: a second partial refund is a second email.
+        data = {"invoice_id": event.entity_id, "amount_refunded": refunded}
+        self._now(event.entity_id, K.REFUND_RECEIPT, refunded, event.customer_id, sub_id, data)
+
+    def _ended(self, event: DomainEvent, sub: Subscription | None) -> None:
+        if event.customer_id is None:
+            return
+        if sub is not None and sub.canceled_at is None:
+            return
+        data = {
+            "reason": event.data.get("reason"),
+            "voluntary": bool(event.data.get("voluntary", True)),
+            "ended_at": iso(event.occurred_at),
+        }
+        self._now(
+            event.entity_id, K.SUBSCRIPTION_ENDED, 0, event.customer_id, event.entity_id, data
+        )
+
+    # -- building ---------------------------------------------------------------------------
+    def _now(
+        self,
+        subject: str,
+        kind: NoticeKind,
+        step: int,
+        customer_id: str,
+        subscription_id: str | None,
+        data: dict[str, Any],
+    ) -> None:
+        zone = self._zone(customer_id, subscription_id)
+        due = next_slot(self.now, zone, self.policy.quiet_hours)
+        self._add_for(subject, kind, "now", step, customer_id, subscription_id, due, data)
+
+    def _add(
+        self,
+        subject: str,
+        kind: NoticeKind,
+        period: str,
+        step: int,
+        sub: Subscription,
+        due: datetime,
+        data: dict[str, Any],
+    ) -> None:
+        self._add_for(subject, kind, period, step, sub.customer_id, sub.id, due, data)
+
+    def _add_for(
+        self,
+        subject: str,
+        kind: NoticeKind,
+        period: str,
+        step: int,
+        customer_id: str,
+        subscription_id: str | None,
+        due: datetime,
+        data: dict[str, Any],
+    ) -> None:
+        key = notice_key(subject, kind, period, step)
+        self.notices[key] = Notice(
+            key=key,
+            kind=kind,
+            customer_id=customer_id,
+            subscription_id=subscription_id,
+            due_at=due,
+            created_at=self.now,
+            data=data | {"zone": self._zone(customer_id, subscription_id)},
+        )
+
+    def _zone(self, customer_id: str, subscription_id: str | None) -> str:
+        sub = self.subs.get(subscription_id or "")
+        if sub is not None:
+            return sub.timezone
+        return self.zones.get(customer_id, "UTC")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

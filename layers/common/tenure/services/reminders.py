@@ -1,0 +1,469 @@
+"""The reminders run: send the emails that are due, each at most once, at a decent hour.
+
+For each due notice: read the customer (address, language, zone) and what the notice is
+about; if it is night where the customer is, move it to the next slot; if it is no longer
+true (the renewal canceled, the invoice paid), skip it; else render it, claim it (the notice
+moves to `sending` and a marker with its key is written, in one transaction), send it, and
+record the result. A crash after the claim leaves it `sending`: never sent twice, and
+counted. Nothing here raises for one bad notice: the others still go out.
+"""
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from tenure.domain.customers import Customer
+from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
+from tenure.domain.invoices import (
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+    apply_credit,
+    plan_lines,
+    with_tax,
+)
+from tenure.domain.notices import (
+    EmailFacts,
+    LineFact,
+    Notice,
+    NoticeKind,
+    NoticeStatus,
+    notice_key,
+)
+from tenure.domain.plans import Plan
+from tenure.domain.subscription import Subscription, SubscriptionStatus
+from tenure.domain.timeutil import parse_iso
+from tenure.notify.links import LinkPurpose
+from tenure.notify.policy import ReminderPolicy
+from tenure.notify.timing import next_slot, slot_before
+from tenure.ports import Commit, Marker
+from tenure.services.context import Services
+
+log = logging.getLogger(__name__)
+K = NoticeKind
+S = SubscriptionStatus
+MARKER_TTL = timedelta(days=400)  # longer than any notice can wait to be re-planned
+
+
+class ComposeError(Exception):
+    """The email cannot be built (a template or translation problem): counted, not sent."""
+
+
+# (notice, customer, facts, links, sent_at) -> (message, warnings)
+Compose = Callable[
+    [Notice, Customer, EmailFacts, Mapping[str, str], datetime],
+    tuple[EmailMessage, tuple[str, ...]],
+]
+# (customer id, purpose, subject, action) -> signed URL
+LinkMaker = Callable[[str, LinkPurpose, str, str | None], str]
+
+
+_Link = tuple[LinkPurpose, str | None, str | None]  # purpose, subject, action
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    facts: EmailFacts
+    links: dict[str, _Link]
+    follow_up: list[Notice] = field(default_factory=list)  # planned once this one is sent
+
+
+class _Skip(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class RunReport:
+    counts: Counter[str] = field(default_factory=Counter)
+    read: int = 0  # notices read from the due index
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"due": self.read, **dict(sorted(self.counts.items()))}
+
+
+def send_due(
+    svc: Services,
+    mailer: Any,
+    compose: Compose,
+    links: LinkMaker,
+    now: datetime,
+    *,
+    limit: int = 1000,
+    valid_address: Callable[[str], bool] = lambda a: "@" in a,
+) -> RunReport:
+    """Send what is due at `now` (the run's scheduled hour)."""
+    policy = svc.reminders or ReminderPolicy()
+    report = RunReport()
+    notices = svc.repo.due_notices(now, limit)
+    report.read = len(notices)
+    run = _Run(svc, policy, mailer, compose, links, now, valid_address)
+    for notice in notices:
+        try:
+            outcome = run.handle(notice)
+        except Exception:  # one notice must never stop the others
+            log.exception("reminder failed", extra={"customer": notice.customer_id})
+            outcome = run.give_up(notice)
+        report.counts[outcome] += 1
+    return report
+
+
+@dataclass(slots=True)
+class _Run:
+    svc: Services
+    policy: ReminderPolicy
+    mailer: Any
+    compose: Compose
+    links: LinkMaker
+    now: datetime
+    valid_address: Callable[[str], bool]
+    customers: dict[str, Customer | None] = field(default_factory=dict)
+
+    def handle(self, notice: Notice) -> str:
+        customer = self._customer(notice.customer_id)
+        if customer is None:
+            return self._close(notice, NoticeStatus.SKIPPED, "customer_missing")
+        zone = customer.timezone or "UTC"
+        if not self.policy.quiet_hours.allows(self.now, zone):
+            # Night where the customer is (the zone was not known when it was planned, or
+            # the run is late): the next slot in the window.
+            notice.due_at = next_slot(self.now, zone, self.policy.quiet_hours)
+            self._save(notice)
+            return "deferred"
+        try:
+            draft = self._facts(notice, customer)
+        except _Skip as skip:
+            return self._close(notice, NoticeStatus.SKIPPED, skip.reason)
+        if not customer.email:
+            log.warning("no email address", extra={"customer": customer.id})
+            return self._close(notice, NoticeStatus.FAILED, "no_email")
+        if not self.valid_address(customer.email):
+            log.warning("malformed email address", extra={"customer": customer.id})
+            return self._close(notice, NoticeStatus.FAILED, "malformed_email")
+        if self.svc.repo.is_suppressed(customer.email):
+            return self._close(notice, NoticeStatus.SUPPRESSED, "suppressed")
+        subject = notice.subscription_id or customer.id
+        urls = {
+            name: self.links(customer.id, purpose, subj or subject, action)
+            for name, (purpose, subj, action) in draft.links.items()
+        }
+        try:
+            message, warnings = self.compose(notice, customer, draft.facts, urls, self.now)
+        except ComposeError as exc:
+            log.error(
+                "email could not be rendered",
+                extra={"customer": customer.id, "notice": notice.key, "error": str(exc)},
+            )
+            return self._close(notice, NoticeStatus.FAILED, "render_error")
+        for warning in warnings:
+            log.warning(warning, extra={"customer": customer.id, "notice": notice.key})
+        if not self._claim(notice):
+            return "duplicate"
+        return self._send(notice, customer, message, draft.follow_up)
+
+    def give_up(self, notice: Notice) -> str:
+        """An unexpected error: recorded as failed (the marker, if claimed, stays: at most once)."""
+        current = self.svc.repo.get_notice(notice.key)
+        if current is not None and current.status is not NoticeStatus.SENT:
+            self._close(current, NoticeStatus.FAILED, "internal_error")
+        return "error"
+
+    # -- state ------------------------------------------------------------------------------
+    def _customer(self, customer_id: str) -> Customer | None:
+        if customer_id not in self.customers:
+            self.customers[customer_id] = self.svc.repo.get_customer(customer_id)
+        return self.customers[customer_id]
+
+    def _save(self, notice: Notice, **extra: Any) -> None:
+        try:
+            self.svc.repo.commit(Commit(notices=[notice], **extra))
+        except ConcurrencyError:
+            # Re-planned meanwhile (the same key written again): that newer one stands.
+            log.info("notice changed meanwhile", extra={"notice": notice.key})
+
+    def _close(self, notice: Notice, status: NoticeStatus, reason: str) -> str:
+        notice.status, notice.reason = status, reason
+        self._save(notice)
+        return reason if status is NoticeStatus.SKIPPED else str(status)
+
+    def _claim(self, notice: Notice) -> bool:
+        notice.status = NoticeStatus.SENDING
+        marker = Marker(f"email:{notice.key}", self.now + MARKER_TTL)
+        try:
+            self.svc.repo.commit(Commit(notices=[notice], markers=[marker]))
+        except AlreadyExistsError:
+            # Sent before, and planned again since: it stays sent, and is not sent again.
+            current = self.svc.repo.get_notice(notice.key)
+            if current is not None and current.status is NoticeStatus.SCHEDULED:
+                current.status, current.reason = NoticeStatus.SENT, "sent_earlier"
+                self._save(current)
+            return False
+        except ConcurrencyError:
+            return False  # another run claimed it first
+        return True
+
+    def _send(
+        self, notice: Notice, customer: Customer, message: EmailMessage, follow_up: list[Notice]
+    ) -> str:
+        from tenure.notify.mailers import MailDeferred, MailRejected
+
+        try:
+            message_id = self.mailer.send(
+                message, customer_id=customer.id, kind=str(notice.kind), sent_at=self.now
+            )
+        except MailRejected as exc:
+            log.error("email rejected", extra={"customer": customer.id, "error": str(exc)})
+            notice.status, notice.reason = NoticeStatus.FAILED, "rejected"
+            self._finish(notice)
+            return "rejected"
+        except MailDeferred as exc:
+            log.warning("email deferred", extra={"customer": customer.id, "error": str(exc)})
+            notice.status, notice.reason = NoticeStatus.SCHEDULED, "deferred"
+            notice.due_at = next_slot(
+                self.now + self.policy.resend_throttled_after,
+                customer.timezone,
+                self.policy.quiet_hours,
+            )
+            self._finish(notice, release=True)
+            return "throttled"
+        notice.status, notice.sent_at, notice.message_id = NoticeStatus.SENT, self.now, message_id
+        notice.reason = None
+        self._finish(notice, follow_up=follow_up)
+        return "sent"
+
+    def _finish(
+        self, notice: Notice, release: bool = False, follow_up: list[Notice] | None = None
+    ) -> None:
+        released = [f"email:{notice.key}"] if release else []
+        for _ in range(3):
+            try:
+                change = Commit(notices=[notice, *(follow_up or [])], released_markers=released)
+                self.svc.repo.commit(change)
+                return
+            except ConcurrencyError:
+                # Planned again while it was being sent: record the outcome on the new one.
+                current = self.svc.repo.get_notice(notice.key)
+                if current is None:
+                    return
+                current.status, current.sent_at = notice.status, notice.sent_at
+                current.message_id, current.reason = notice.message_id, notice.reason
+                current.due_at = notice.due_at
+                notice = current
+        log.error("could not record the email's outcome", extra={"notice": notice.key})
+
+    # -- what each kind says ----------------------------------------------------------------
+    def _facts(self, notice: Notice, customer: Customer) -> _Draft:
+        kind = notice.kind
+        base: dict[str, Any] = {"customer_name": customer.name or customer.email}
+        manage = LinkPurpose.MANAGE_SUBSCRIPTION
+        card: _Link = (LinkPurpose.UPDATE_CARD, None, None)
+        if kind in (K.UPCOMING_RENEWAL, K.TRIAL_ENDING, K.PAUSE_ENDING):
+            sub, plan = self._subscription(notice)
+            self._still_ahead(notice, sub)
+            lines = _preview_lines(sub, plan)
+            when = {
+                K.UPCOMING_RENEWAL: sub.current_period_end,
+                K.TRIAL_ENDING: sub.trial_end,
+                K.PAUSE_ENDING: sub.paused_until,
+            }[kind]
+            facts = EmailFacts(
+                **base,
+                currency=sub.currency,
+                plan_name=plan.name or plan.id,
+                amount=sum(line.amount for line in lines),
+                lines=tuple(LineFact(line.description, line.amount) for line in lines),
+                tax=_tax(lines),
+                when=when,
+            )
+            links = {
+                "update_card": card,
+                "pause": (manage, sub.id, "pause"),
+                "cancel": (manage, sub.id, "cancel"),
+            }
+            follow_up = self._late_payer_reminder(notice, sub) if kind is K.UPCOMING_RENEWAL else []
+            return _Draft(facts, links, follow_up)
+        if kind in (K.PAYMENT_FAILED, K.PAYMENT_ACTION_REQUIRED):
+            invoice = self._invoice(notice)
+            if invoice.status is not InvoiceStatus.OPEN:
+                raise _Skip(f"invoice_{invoice.status}")
+            if invoice.attempts != int(notice.data.get("attempt", invoice.attempts)):
+                raise _Skip("superseded_by_later_attempt")
+            owner = self.svc.repo.get_subscription(invoice.subscription_id)
+            if owner is None or owner.status is S.CANCELED:
+                raise _Skip("subscription_ended")
+            decline = notice.data.get("decline_class")
+            facts = EmailFacts(
+                **base,
+                currency=invoice.currency,
+                amount=invoice.total,
+                lines=_lines(invoice),
+                when=invoice.created_at,
+                next_attempt_at=invoice.next_attempt_at,
+                attempt=invoice.attempts,
+                final_attempt=invoice.next_attempt_at is None,
+                decline_class=decline,
+                invoice_id=invoice.id,
+            )
+            wanted: dict[str, _Link] = {"update_card": card}
+            if kind is K.PAYMENT_ACTION_REQUIRED:
+                wanted["confirm_payment"] = (LinkPurpose.CONFIRM_PAYMENT, invoice.id, None)
+            return _Draft(facts, wanted)
+        if kind in (K.RECEIPT, K.REFUND_RECEIPT):
+            invoice = self._invoice(notice)
+            refunded = int(notice.data.get("amount_refunded") or 0)
+            facts = EmailFacts(
+                **base,
+                currency=invoice.currency,
+                amount=invoice.total,
+                lines=_lines(invoice),
+                tax=_tax(invoice.lines),
+                when=invoice.paid_at,
+                refund_amount=refunded or None,
+                invoice_id=invoice.id,
+            )
+            return _Draft(facts, {})
+        if kind is K.SUBSCRIPTION_ENDED:
+            sub, plan = self._subscription(notice)
+            if sub.status is not S.CANCELED:
+                raise _Skip("subscription_not_ended")
+            voluntary = bool(notice.data.get("voluntary", True))
+            facts = EmailFacts(
+                **base,
+                currency=sub.currency,
+                plan_name=plan.name or plan.id,
+                when=sub.canceled_at,
+                ended_reason="voluntary" if voluntary else "involuntary",
+            )
+            return _Draft(facts, {"resubscribe": (manage, sub.id, "resubscribe")})
+        if kind is K.CARD_EXPIRING:
+            return _Draft(self._card_expiring(notice, customer, base), {"update_card": card})
+        if kind is K.INSTALLMENT_DUE:
+            data = notice.data
+            facts = EmailFacts(
+                **base,
+                currency=str(data["currency"]),
+                amount=int(data["amount"]),
+                when=parse_iso(str(data["due_at"])),
+                installment_number=int(data["number"]),
+                installment_count=int(data["count"]),
+            )
+            return _Draft(facts, {"update_card": card})
+        raise _Skip(f"unknown_kind_{kind}")
+
+    def _subscription(self, notice: Notice) -> tuple[Subscription, Plan]:
+        sub = self.svc.repo.get_subscription(notice.subscription_id or "")
+        if sub is None:
+            raise _Skip("subscription_missing")
+        plan = self.svc.repo.get_plan(sub.plan_id)
+        if plan is None:
+            raise _Skip("plan_missing")
+        return sub, plan
+
+    def _invoice(self, notice: Notice) -> Invoice:
+        invoice = self.svc.repo.get_invoice(str(notice.data.get("invoice_id")))
+        if invoice is None:
+            raise _Skip("invoice_missing")
+        return invoice
+
+    def _still_ahead(self, notice: Notice, sub: Subscription) -> None:
+        data = notice.data
+        if notice.kind is K.UPCOMING_RENEWAL:
+            if sub.status is not S.ACTIVE:
+                raise _Skip(f"subscription_{sub.status}")
+            if sub.cancel_at_period_end:
+                raise _Skip("ends_at_period_end")
+            if parse_iso(str(data["renews_at"])) != sub.current_period_end:
+                raise _Skip("renewal_moved")
+        elif notice.kind is K.TRIAL_ENDING:
+            if sub.status is not S.TRIALING or sub.cancel_at_period_end:
+                raise _Skip(f"trial_not_converting_{sub.status}")
+            if sub.trial_end is None or parse_iso(str(data["trial_end"])) != sub.trial_end:
+                raise _Skip("trial_end_moved")
+        elif notice.kind is K.PAUSE_ENDING:
+            if sub.status is not S.PAUSED or sub.paused_until is None:
+                raise _Skip("not_paused")
+            if parse_iso(str(data["paused_until"])) != sub.paused_until:
+                raise _Skip("pause_end_moved")
+
+    def _late_payer_reminder(self, notice: Notice, sub: Subscription) -> list[Notice]:
+        """Late payers hear once more, the day before: planned when the first one goes out."""
+        days = self.policy.late_payer_days
+        if not days or notice.data.get("late_payer") or int(notice.data["lead_days"]) <= days:
+            return []
+        if not self._late_payer(sub):
+            return []
+        renews = sub.current_period_end
+        due = slot_before(renews, days, sub.timezone, self.policy.quiet_hours, self.now)
+        if due is None:
+            return []
+        period = notice.key.split(":")[-2]
+        key = notice_key(sub.id, K.UPCOMING_RENEWAL, period, days)
+        data = notice.data | {"lead_days": days, "late_payer": True}
+        return [Notice(key, K.UPCOMING_RENEWAL, sub.customer_id, sub.id, due, self.now, data=data)]
+
+    def _late_payer(self, sub: Subscription) -> bool:
+        since = self.now - self.policy.late_payer_window
+        late = 0
+        for other in self.svc.repo.list_subscriptions(sub.customer_id):
+            for invoice in self.svc.repo.list_invoices(other.id):
+                if invoice.created_at >= since and _was_late(invoice):
+                    late += 1
+        return late >= self.policy.late_payer_invoices
+
+    def _card_expiring(
+        self, notice: Notice, customer: Customer, base: dict[str, Any]
+    ) -> EmailFacts:
+        method_id = notice.data.get("payment_method")
+        if customer.default_payment_method != method_id:
+            raise _Skip("card_replaced")
+        month, year = int(notice.data["exp_month"]), int(notice.data["exp_year"])
+        expires = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=self.now.tzinfo)
+        ongoing = [
+            s
+            for s in self.svc.repo.list_subscriptions(customer.id)
+            if s.status in (S.ACTIVE, S.PAST_DUE, S.TRIALING, S.PAUSED)
+            and not (s.cancel_at_period_end and s.current_period_end <= expires)
+        ]
+        if not ongoing:
+            raise _Skip("no_renewal_after_expiry")
+        method = next(
+            (m for m in self.svc.repo.list_payment_methods(customer.id) if m.id == method_id),
+            None,
+        )
+        return EmailFacts(
+            **base,
+            currency=ongoing[0].currency,
+            when=expires,
+            card_brand=method.brand if method else None,
+            card_last4=method.last4 if method else None,
+            card_exp_month=month,
+            card_exp_year=year,
+        )
+
+
+def _was_late(invoice: Invoice) -> bool:
+    """Not paid by its first attempt: paid after a failure, or still unpaid after one."""
+    return invoice.failures > 0 or invoice.status is InvoiceStatus.UNCOLLECTIBLE
+
+
+def _preview_lines(sub: Subscription, plan: Plan) -> list[InvoiceLine]:
+    """The next period's invoice as it will be built (intro price, tax, credit)."""
+    label = plan.name or plan.id
+    lines = with_tax(plan_lines(plan, max(sub.cycle + 1, 0), label), plan)
+    lines, _ = apply_credit(lines, sub.credit)
+    return lines
+
+
+def _lines(invoice: Invoice) -> tuple[LineFact, ...]:
+    return tuple(LineFact(line.description, line.amount) for line in invoice.lines)
+
+
+def _tax(lines: list[InvoiceLine]) -> int | None:
+    taxes = [line.amount for line in lines if line.kind is LineKind.TAX]
+    return sum(taxes) if taxes else None

@@ -1,0 +1,518 @@
+"""Reminder emails end to end on the fakes: planned with each change, sent once, by day."""
+
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import SCHEDULER_TICK, Shop, card, work_one
+
+from tenure.domain.customers import Customer
+from tenure.domain.events import DomainEvent, EventType
+from tenure.domain.notices import EmailFacts, Notice, NoticeKind, NoticeStatus
+from tenure.domain.plans import Plan
+from tenure.notify.links import LinkPurpose
+from tenure.notify.mailers import MailDeferred, MailRejected
+from tenure.notify.planner import plan_notices
+from tenure.notify.policy import ReminderPolicy
+from tenure.ports import Commit
+from tenure.services import catalog, payments, subscriptions
+from tenure.services.reminders import ComposeError, RunReport, send_due
+
+K = NoticeKind
+ANNUAL = Plan(id="annual", name="Annual", amount=12000, currency="USD", interval="year")
+
+
+@dataclass
+class Sent:
+    customer_id: str
+    kind: str
+    at: datetime
+    message: EmailMessage
+
+
+@dataclass
+class RecordingMailer:
+    sent: list[Sent] = field(default_factory=list)
+    fail: Callable[[str, str], Exception | None] = lambda customer, kind: None
+
+    def send(self, message: EmailMessage, *, customer_id: str, kind: str, sent_at: datetime) -> str:
+        problem = self.fail(customer_id, kind)
+        if problem is not None:
+            raise problem
+        self.sent.append(Sent(customer_id, kind, sent_at, message))
+        return f"<{len(self.sent)}@test>"
+
+    def of(self, kind: NoticeKind, customer: str = "alice") -> list[Sent]:
+        return [s for s in self.sent if s.kind == kind and s.customer_id == customer]
+
+
+def plain_compose(
+    notice: Notice,
+    customer: Customer,
+    facts: EmailFacts,
+    links: Mapping[str, str],
+    sent_at: datetime,
+) -> tuple[EmailMessage, tuple[str, ...]]:
+    message = EmailMessage()
+    message["To"] = customer.email
+    message["Subject"] = str(notice.kind)
+    lines = [f"{name}={value}" for name, value in sorted(vars_of(facts).items())]
+    lines += [f"link {name}={url}" for name, url in sorted(links.items())]
+    message.set_content("\n".join(lines))
+    return message, ()
+
+
+def vars_of(facts: EmailFacts) -> dict[str, Any]:
+    return {name: getattr(facts, name) for name in facts.__dataclass_fields__}
+
+
+def fake_link(customer: str, purpose: LinkPurpose, subject: str, action: str | None) -> str:
+    return f"https://pages.test/{purpose}/{customer}/{subject}/{action or ''}"
+
+
+def on_the_hour(moment: datetime) -> bool:
+    return moment.minute == moment.second == moment.microsecond == 0
+
+
+def run(
+    shop: Shop,
+    until: datetime,
+    mailer: RecordingMailer,
+    compose: Any = plain_compose,
+) -> list[RunReport]:
+    """The renewals pipeline and the hourly reminders run, on one simulated clock."""
+    svc, clock, repo = shop.svc, shop.clock, shop.repo
+    reports = []
+    while clock.now() <= until:
+        now = clock.now()
+        for item in repo.due(now):
+            work_one(svc, item)
+        if on_the_hour(now):
+            reports.append(send_due(svc, mailer, compose, fake_link, now))
+        moments = [m for m in (repo.next_due_at(), repo.next_notice_at()) if m is not None]
+        if not moments:
+            break
+        upcoming = min(moments)
+        if upcoming <= now:
+            upcoming = now + SCHEDULER_TICK
+        if upcoming > until:
+            break
+        clock.set(upcoming)
+    clock.set(until)
+    return reports
+
+
+def customer(shop: Shop, customer_id: str, zone: str = "UTC", number: str = "4242424242424242"):
+    catalog.create_customer(shop.svc, customer_id, f"{customer_id}@example.com", timezone=zone)
+    payments.update_payment_method(shop.svc, customer_id, card(number), "sandbox", True)
+
+
+def test_a_monthly_subscription_gets_one_reminder_three_days_before_each_renewal(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe()
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=125), mailer)  # renewals on 2 Apr, May, Jun, Jul
+
+    reminders = mailer.of(K.UPCOMING_RENEWAL)
+    renewals = [datetime(2026, m, 2, 9, tzinfo=UTC) for m in (4, 5, 6, 7)]
+    assert [r.at for r in reminders] == [d - timedelta(days=3) for d in renewals]
+    assert len(mailer.of(K.RECEIPT)) == 5  # the first invoice and four renewals
+    body = reminders[0].message.get_content()
+    assert "amount=1000" in body and "link cancel=" in body and "link update_card=" in body
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "Europe/Moscow", "America/Los_Angeles"])
+def test_no_email_goes_out_at_night_where_the_customer_lives(
+    make_shop: Callable[..., Shop], zone: str
+) -> None:
+    # 09:00 UTC is 18:00 in Tokyo, 12:00 in Moscow and 01:00/02:00 in Los Angeles.
+    shop = make_shop()
+    customer(shop, "bob", zone)
+    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic")
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=100), mailer)
+
+    sent = [s for s in mailer.sent if s.customer_id == "bob"]
+    assert {s.kind for s in sent} >= {"upcoming_renewal", "receipt"}
+    for email in sent:
+        local = email.at.astimezone(ZoneInfo(zone))
+        assert 9 <= local.hour < 20, (email.kind, local)
+    renewal_days = [
+        datetime(2026, m, 2, 9, tzinfo=UTC).astimezone(ZoneInfo(zone)).date() for m in (4, 5, 6)
+    ]
+    reminder_days = [
+        s.at.astimezone(ZoneInfo(zone)).date() for s in mailer.of(K.UPCOMING_RENEWAL, "bob")
+    ]
+    assert reminder_days == [d - timedelta(days=3) for d in renewal_days]
+
+
+def test_an_annual_plan_is_reminded_thirty_and_seven_days_before(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    catalog.create_plan(shop.svc, ANNUAL)
+    shop.add_card("4242424242424242")
+    shop.subscribe("annual")
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=370), mailer)
+
+    renews = datetime(2027, 3, 2, 9, tzinfo=UTC)
+    assert [r.at for r in mailer.of(K.UPCOMING_RENEWAL)] == [
+        renews - timedelta(days=30),
+        renews - timedelta(days=7),
+    ]
+
+
+def test_the_final_period_of_a_subscription_ending_at_period_end_is_not_reminded(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe()
+    mailer = RecordingMailer()
+    run(shop, datetime(2026, 4, 10, tzinfo=UTC), mailer)  # renewed once, on 2 April
+    assert len(mailer.of(K.UPCOMING_RENEWAL)) == 1
+    subscriptions.cancel(shop.svc, "sub-1", at_period_end=True, reason="too_expensive")
+    run(shop, datetime(2026, 6, 1, tzinfo=UTC), mailer)
+
+    assert len(mailer.of(K.UPCOMING_RENEWAL)) == 1  # none before 2 May, when it ends
+    ended = mailer.of(K.SUBSCRIPTION_ENDED)
+    assert len(ended) == 1
+    assert "ended_reason=voluntary" in ended[0].message.get_content()
+    skipped = [n for n in shop.repo.list_notices("alice") if n.status is NoticeStatus.SKIPPED]
+    assert [n.reason for n in skipped if n.kind is K.UPCOMING_RENEWAL] == ["ends_at_period_end"]
+
+
+def test_running_the_same_hour_twice_sends_nothing_new(make_shop: Callable[..., Shop]) -> None:
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe()
+    mailer = RecordingMailer()
+    run(shop, datetime(2026, 3, 30, 9, tzinfo=UTC), mailer)
+    before = len(mailer.sent)
+    assert mailer.of(K.UPCOMING_RENEWAL)[-1].at == shop.clock.now()
+
+    again = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    assert len(mailer.sent) == before
+    assert again.read == 0
+
+
+def test_each_dunning_step_sends_one_email_ending_with_the_last_attempt(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe()
+    run(shop, datetime(2026, 3, 20, tzinfo=UTC), RecordingMailer())
+    shop.add_card("4000000000009995")  # insufficient funds from now on
+    mailer = RecordingMailer()
+    run(shop, datetime(2026, 4, 25, tzinfo=UTC), mailer)
+
+    failed = mailer.of(K.PAYMENT_FAILED)
+    assert len(failed) == 4  # the renewal and its three retries
+    bodies = [f.message.get_content() for f in failed]
+    assert all("decline_class=soft" in b for b in bodies)
+    assert all("final_attempt=False" in b for b in bodies[:3])
+    assert "final_attempt=True" in bodies[3]
+    assert "next_attempt_at=None" in bodies[3]
+    for email in failed:
+        assert 9 <= email.at.hour < 20
+
+
+def test_a_hard_decline_asks_for_a_new_card_and_authentication_asks_to_confirm(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    customer(shop, "hard", number="4000000000009987")  # lost card
+    customer(shop, "sca", number="4000002760003184")  # always needs authentication
+    for who in ("hard", "sca"):
+        subscriptions.subscribe(shop.svc, f"sub-{who}", who, "basic")
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=2), mailer)
+
+    (hard,) = mailer.of(K.PAYMENT_FAILED, "hard")
+    assert "decline_class=hard" in hard.message.get_content()
+    (sca,) = mailer.of(K.PAYMENT_ACTION_REQUIRED, "sca")
+    assert "link confirm_payment=https://pages.test/confirm_payment/sca/" in (
+        sca.message.get_content()
+    )
+
+
+def test_a_trial_is_reminded_three_days_before_it_converts(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe("basic-trial")
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=20), mailer)
+
+    (trial,) = mailer.of(K.TRIAL_ENDING)
+    assert trial.at == shop.start + timedelta(days=11)
+    assert "amount=1000" in trial.message.get_content()
+
+
+def test_a_pause_is_reminded_seven_days_before_it_ends(make_shop: Callable[..., Shop]) -> None:
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe()
+    until = datetime(2026, 5, 20, 9, tzinfo=UTC)
+    shop.clock.set(datetime(2026, 3, 10, 9, tzinfo=UTC))
+    subscriptions.pause(shop.svc, "sub-1", until)
+    mailer = RecordingMailer()
+    run(shop, datetime(2026, 5, 21, tzinfo=UTC), mailer)
+
+    (pause,) = mailer.of(K.PAUSE_ENDING)
+    assert pause.at == until - timedelta(days=7)
+    assert not [s for s in mailer.of(K.UPCOMING_RENEWAL) if s.at < until]
+
+
+def test_late_payers_get_one_more_reminder_the_day_before(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe()
+    mailer = RecordingMailer()
+    for month in (3, 4):  # two renewals paid late: the card fails, then a new card pays
+        run(shop, datetime(2026, month + 1, 1, tzinfo=UTC), mailer)
+        shop.add_card("4000000000009995")
+        run(shop, datetime(2026, month + 1, 3, tzinfo=UTC), mailer)
+        shop.add_card("4242424242424242")
+    run(shop, datetime(2026, 6, 3, tzinfo=UTC), mailer)
+
+    june = [s.at for s in mailer.of(K.UPCOMING_RENEWAL) if s.at.month in (5, 6)]
+    renews = datetime(2026, 6, 2, 9, tzinfo=UTC)
+    assert june == [renews - timedelta(days=3), renews - timedelta(days=1)]
+    early = [s for s in mailer.of(K.UPCOMING_RENEWAL) if s.at.month == 3]
+    assert len(early) == 1  # before the first late invoice: not a late payer yet
+
+
+def test_a_card_about_to_expire_is_announced_the_month_before(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe()
+    method = shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
+    event = DomainEvent(
+        EventType.PAYMENT_METHOD_UPDATED,
+        "alice",
+        "alice",
+        shop.clock.now(),
+        7,
+        {"payment_method": method, "exp_month": 5, "exp_year": 2026, "last4": "4242"},
+    )
+    shop.svc.commit(Commit(events=[event]))
+    mailer = RecordingMailer()
+    run(shop, datetime(2026, 4, 3, tzinfo=UTC), mailer)
+
+    (expiring,) = mailer.of(K.CARD_EXPIRING)
+    assert expiring.at == datetime(2026, 4, 1, 9, tzinfo=UTC)
+    assert "card_exp_month=5" in expiring.message.get_content()
+
+
+def test_a_card_replaced_before_its_notice_is_not_announced(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe()
+    old = shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
+    shop.svc.commit(
+        Commit(
+            events=[
+                DomainEvent(
+                    EventType.PAYMENT_METHOD_UPDATED,
+                    "alice",
+                    "alice",
+                    shop.clock.now(),
+                    7,
+                    {"payment_method": old, "exp_month": 5, "exp_year": 2026},
+                )
+            ]
+        )
+    )
+    shop.add_card("5555555555554444")
+    mailer = RecordingMailer()
+    run(shop, datetime(2026, 4, 3, tzinfo=UTC), mailer)
+    assert mailer.of(K.CARD_EXPIRING) == []
+    (notice,) = [n for n in shop.repo.list_notices("alice") if n.kind is K.CARD_EXPIRING]
+    assert (notice.status, notice.reason) == (NoticeStatus.SKIPPED, "card_replaced")
+
+
+# -- bad input and faults -------------------------------------------------------------------------
+def _due_receipts(make_shop: Callable[..., Shop]) -> Shop:
+    """Three customers whose first payment succeeded: three receipts due at the next run."""
+    shop = make_shop()
+    for who in ("ann", "ben", "cat"):
+        customer(shop, who)
+        subscriptions.subscribe(shop.svc, f"sub-{who}", who, "basic")
+    shop.clock.set(shop.start + timedelta(hours=1))
+    return shop
+
+
+def _set_email(shop: Shop, customer_id: str, email: str) -> None:
+    stored = shop.repo.customers[customer_id]
+    stored.email = email
+
+
+@pytest.mark.parametrize(
+    ("email", "reason"), [("", "no_email"), ("not an address", "malformed_email")]
+)
+def test_a_customer_without_a_usable_address_is_counted_and_blocks_no_one(
+    make_shop: Callable[..., Shop], email: str, reason: str
+) -> None:
+    shop = _due_receipts(make_shop)
+    _set_email(shop, "ben", email)
+    mailer = RecordingMailer()
+    report = send_due(
+        shop.svc,
+        mailer,
+        plain_compose,
+        fake_link,
+        shop.clock.now(),
+        valid_address=lambda a: "@" in a and " " not in a,
+    )
+    assert sorted(s.customer_id for s in mailer.sent) == ["ann", "cat"]
+    assert report.counts["failed"] == 1 and report.counts["sent"] == 2
+    notice = next(n for n in shop.repo.list_notices("ben") if n.kind is K.RECEIPT)
+    assert (notice.status, notice.reason) == (NoticeStatus.FAILED, reason)
+    assert not shop.repo.has_marker(f"email:{notice.key}")
+
+
+def test_an_email_refused_by_ses_is_never_marked_sent(make_shop: Callable[..., Shop]) -> None:
+    shop = _due_receipts(make_shop)
+    refuse = lambda who, kind: MailRejected("MessageRejected") if who == "ben" else None  # noqa: E731
+    mailer = RecordingMailer(fail=refuse)
+    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    assert sorted(s.customer_id for s in mailer.sent) == ["ann", "cat"]
+    assert report.counts["rejected"] == 1
+    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is K.RECEIPT)
+    assert receipt.status is NoticeStatus.FAILED and receipt.sent_at is None
+
+
+def test_throttling_defers_the_email_to_a_later_run_which_sends_it_once(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = _due_receipts(make_shop)
+    throttled = {"on": True}
+    mailer = RecordingMailer(
+        fail=lambda who, kind: (
+            MailDeferred("throttled") if throttled["on"] and who == "ben" else None
+        )
+    )
+    first = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    assert first.counts["throttled"] == 1
+    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is K.RECEIPT)
+    assert receipt.status is NoticeStatus.SCHEDULED and receipt.due_at > shop.clock.now()
+    throttled["on"] = False
+    shop.clock.set(receipt.due_at)
+    send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    assert [s.customer_id for s in mailer.sent].count("ben") == 1
+
+
+def test_a_template_problem_fails_that_email_only(make_shop: Callable[..., Shop]) -> None:
+    shop = _due_receipts(make_shop)
+
+    def broken_for_ben(notice: Notice, customer: Customer, *rest: Any) -> Any:
+        if customer.id == "ben":
+            raise ComposeError("missing translation key 'receipt.title'")
+        return plain_compose(notice, customer, *rest)
+
+    mailer = RecordingMailer()
+    report = send_due(shop.svc, mailer, broken_for_ben, fake_link, shop.clock.now())
+    assert sorted(s.customer_id for s in mailer.sent) == ["ann", "cat"]
+    assert report.counts["failed"] == 1
+
+
+def test_a_suppressed_address_is_skipped_and_counted(make_shop: Callable[..., Shop]) -> None:
+    shop = _due_receipts(make_shop)
+    shop.repo.suppress("BEN@example.com", "bounce", shop.clock.now())
+    mailer = RecordingMailer()
+    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    assert "ben" not in {s.customer_id for s in mailer.sent}
+    assert report.counts["suppressed"] == 1
+
+
+def test_a_run_that_dies_after_the_claim_never_sends_that_email_again(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = _due_receipts(make_shop)
+
+    class Died(BaseException):  # the Lambda timed out or was killed: no handler runs
+        pass
+
+    def die(who: str, kind: str) -> Exception | None:
+        if who == "ben":
+            raise Died  # the process ends mid-send: the mailer may or may not have sent it
+        return None
+
+    with pytest.raises(Died):
+        for notice in shop.repo.due_notices(shop.clock.now()):
+            if notice.customer_id == "ben":
+                send_due(
+                    shop.svc, RecordingMailer(fail=die), plain_compose, fake_link, shop.clock.now()
+                )
+                break
+        else:
+            raise AssertionError("ben's receipt was not due")
+    mailer = RecordingMailer()
+    shop.clock.advance(timedelta(hours=1))
+    send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    assert "ben" not in {s.customer_id for s in mailer.sent}
+    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is K.RECEIPT)
+    assert receipt.status is NoticeStatus.SENDING
+
+
+def test_a_notice_planned_again_after_it_was_sent_is_not_sent_twice(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = _due_receipts(make_shop)
+    mailer = RecordingMailer()
+    send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    sent = next(n for n in shop.repo.list_notices("ann") if n.kind is K.RECEIPT)
+    replanned = Notice(
+        sent.key,
+        sent.kind,
+        "ann",
+        sent.subscription_id,
+        shop.clock.now(),
+        shop.clock.now(),
+        data=sent.data,
+    )
+    shop.repo.commit(Commit(notices=[replanned]))
+    again = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    assert again.counts["duplicate"] == 1
+    assert [s.customer_id for s in mailer.sent].count("ann") == 1
+    assert shop.repo.get_notice(sent.key).status is NoticeStatus.SENT  # type: ignore[union-attr]
+
+
+def test_planning_reads_nothing_and_a_commit_retried_is_planned_once(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    outcome = shop.subscribe()
+    sub = outcome.subscription
+    sub.events.append(
+        DomainEvent(EventType.SUBSCRIPTION_RENEWED, sub.id, sub.customer_id, shop.clock.now(), 99)
+    )
+    change = Commit(subscriptions=[sub], events=list(sub.events))
+    first = plan_notices(change, ReminderPolicy(), shop.clock.now())
+    assert [n.kind for n in first] == [K.UPCOMING_RENEWAL]
+    change.notices.extend(first)
+    shop.svc.reminders = ReminderPolicy()
+    known = len(change.notices)
+    with contextlib.suppress(Exception):
+        shop.svc.commit(change)
+    assert len(change.notices) == known
