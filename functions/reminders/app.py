@@ -1,7 +1,76 @@
-"""The reminders function. Not built yet (its own issue): runs on its schedule and does nothing."""
+"""Reminders: every hour, send the emails that are due where each customer is awake.
 
+`lambda_handler` runs on the hourly schedule (and on demand with a `scheduled_time`);
+`feedback_handler` takes SES bounce and complaint notifications (through SNS) and stops
+writing to those addresses.
+"""
+
+import json
+from datetime import datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return {"status": "not_implemented", "function": "reminders"}
+from tenure import bootstrap
+from tenure.domain.timeutil import iso, parse_iso
+from tenure.notify.compose import Composer
+from tenure.services.reminders import send_due
+
+logger = Logger()
+metrics = Metrics()
+# One run sends at most this many; the rest stay due for the next hour (a Lambda run is
+# bounded in time, and SES in rate: 14/s in a new account, so 1,000 take about a minute).
+RUN_LIMIT = 1000
+
+
+def _scheduled_time(event: dict[str, Any]) -> datetime | None:
+    text = event.get("scheduled_time") or event.get("time")
+    return parse_iso(text) if isinstance(text, str) and text.startswith("20") else None
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    svc = bootstrap.services()
+    now = _scheduled_time(event) or svc.clock.now()
+    settings = bootstrap.get_settings()
+    compose = Composer(settings.mail_from, settings.business_name)
+    report = send_due(
+        svc, bootstrap.mailer(), compose, bootstrap.link_maker(), now, limit=RUN_LIMIT
+    )
+    for outcome, count in report.counts.items():
+        metrics.add_metric(name=f"Emails_{outcome}", unit=MetricUnit.Count, value=count)
+    metrics.add_metric(name="EmailsDue", unit=MetricUnit.Count, value=report.read)
+    result = {"now": iso(now), **report.to_dict()}
+    logger.info("reminders run", extra=result)
+    return result
+
+
+@logger.inject_lambda_context
+def feedback_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """SES notifications via SNS: permanent bounces and complaints suppress the address."""
+    svc = bootstrap.services()
+    suppressed = 0
+    for record in event.get("Records", []):
+        try:
+            note = json.loads(record["Sns"]["Message"])
+        except (KeyError, TypeError, ValueError):
+            logger.warning("not an SES notification; ignored")
+            continue
+        kind = note.get("notificationType") or note.get("eventType")
+        if kind == "Bounce" and note.get("bounce", {}).get("bounceType") == "Permanent":
+            recipients = note["bounce"].get("bouncedRecipients", [])
+        elif kind == "Complaint":
+            recipients = note.get("complaint", {}).get("complainedRecipients", [])
+        else:
+            continue  # transient bounces and deliveries change nothing
+        for recipient in recipients:
+            address = recipient.get("emailAddress")
+            if address:
+                svc.repo.suppress(address, str(kind).lower(), svc.clock.now())
+                suppressed += 1
+    metrics.add_metric(name="EmailsSuppressed", unit=MetricUnit.Count, value=suppressed)
+    metrics.flush_metrics()
+    return {"suppressed": suppressed}

@@ -22,6 +22,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "renewals-scheduler": ("renewals", "schedule_handler"),
     "renewals-charger": ("renewals", "charge_handler"),
     "reminders": ("reminders", "lambda_handler"),
+    "reminders-feedback": ("reminders", "feedback_handler"),
     "metrics": ("metrics", "lambda_handler"),
     "events": ("events", "lambda_handler"),
 }

@@ -50,6 +50,7 @@ from tenure_local.webhooks_provider import ProviderActionError, ProviderSandbox,
 
 QUIET_ENV = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedule runs
+REMINDERS_RUN_LIMIT = 1000  # functions/reminders/app.py RUN_LIMIT
 
 
 @dataclass
@@ -142,7 +143,7 @@ class Simulator:
     # -- running ----------------------------------------------------------------------------
     def run(self) -> SimulationResult:
         began = time.perf_counter()
-        saved = {key: os.environ.get(key) for key in QUIET_ENV}
+        saved = {key: os.environ.get(key) for key in (*QUIET_ENV, "TENURE_OUTBOX_DIR")}
         owned = self.stack is None
         stack = self.stack or LocalStack()
         if owned:
@@ -154,6 +155,8 @@ class Simulator:
             stack.apply_env()
             # The handlers' JSON logs and EMF lines are for CloudWatch; keep the terminal quiet.
             os.environ.update(QUIET_ENV)
+            # Every email sent (to SES on moto) is also kept as DIR/outbox/*.eml.
+            os.environ["TENURE_OUTBOX_DIR"] = str(self.out / "outbox")
             warnings.filterwarnings("ignore", message="No application metrics to publish")
             try:
                 result = self._run_on(stack, began)
@@ -181,6 +184,9 @@ class Simulator:
             )
 
     def _run_on(self, stack: LocalStack, began: float) -> SimulationResult:
+        if self.out.exists():
+            shutil.rmtree(self.out)  # the outbox fills while the run goes
+        self.out.mkdir(parents=True)
         env = stack.env
         self._token = env["TENURE_API_TOKEN"]
         self._queue_url = env["RENEWAL_QUEUE_URL"]
@@ -233,6 +239,7 @@ class Simulator:
         total = (self.until - self.start).total_seconds() or 1.0
         now = self.start
         next_due = self.repo.next_due_at() if self.repo else None
+        next_notice = self.repo.next_notice_at() if self.repo else None
         while True:
             self.clock.set(now)
             self.on_progress((now - self.start).total_seconds() / total, iso(now) or "")
@@ -242,12 +249,18 @@ class Simulator:
                 index, action = pending.pop(0)
                 self._apply(index, action)
             self._provider_side(now)
+            if next_notice is not None and next_notice <= now and _on_the_hour(now):
+                self._send_reminders(now)  # the hourly reminders run, when an email is due
             upcoming = [utc(pending[0][1].at)] if pending else []
             upcoming += self._provider_upcoming()
             next_due = self.repo.next_due_at() if self.repo else None
             if next_due is not None:
                 # Work that is still due now failed this round: the schedule runs again later.
                 upcoming.append(next_due if next_due > now else now + SCHEDULER_TICK)
+            next_notice = self.repo.next_notice_at() if self.repo else None
+            if next_notice is not None:
+                # Emails go out on the hourly run at or after their time.
+                upcoming.append(_hour_at_or_after(max(next_notice, now + timedelta(seconds=1))))
             upcoming = [m for m in upcoming if m <= self.until]
             if not upcoming:
                 break
@@ -263,6 +276,12 @@ class Simulator:
             )
             if not result.get("queued") or not self._drain_queue():
                 return  # nothing due, or only work that keeps failing (retried next tick)
+
+    def _send_reminders(self, now: datetime) -> None:
+        for _ in range(100):  # a run sends up to its limit; the rest go on the same hour
+            result = functions.invoke("reminders", functions.scheduler_event(iso(now) or ""))
+            if int(result.get("due", 0)) < REMINDERS_RUN_LIMIT:
+                return
 
     def _drain_queue(self) -> int:
         worked = 0
@@ -428,9 +447,6 @@ class Simulator:
 
     # -- output -----------------------------------------------------------------------------
     def _write_outputs(self, repo: DynamoRepository) -> None:
-        if self.out.exists():
-            shutil.rmtree(self.out)
-        self.out.mkdir(parents=True)
         customer_ids = [c.id for c in self.scenario.customers]
         state = build_state(repo, customer_ids)
         (self.out / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
@@ -447,6 +463,15 @@ class Simulator:
         write_report(
             self.out, state, self.rejected, title="Tenure simulation", metrics=doc, events=events
         )
+
+
+def _on_the_hour(moment: datetime) -> bool:
+    return moment.minute == moment.second == moment.microsecond == 0
+
+
+def _hour_at_or_after(moment: datetime) -> datetime:
+    floor = moment.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(hours=1)
 
 
 def _raw_speed(stack: LocalStack) -> dict[str, Any]:

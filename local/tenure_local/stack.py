@@ -34,6 +34,7 @@ DEV_API_TOKEN = "dev-token"
 DEV_WEBHOOK_SECRET = "whsec_local_dev"
 # One dev secret for every provider, as the replay tool assumes.
 DEV_RAZORPAY_SECRET = DEV_WEBHOOK_SECRET
+DEV_LINK_SECRET = "tenure-local-link-key-not-for-production"
 DEFAULT_SENDER = "billing@example.com"
 # Local value's variable -> (secret name, variable holding its ARN as in template.yaml).
 SECRETS = {
@@ -285,6 +286,8 @@ class LocalStack:
                 "TENURE_RAZORPAY_WEBHOOK_SECRET": (
                     os.environ.get("TENURE_RAZORPAY_WEBHOOK_SECRET") or DEV_RAZORPAY_SECRET
                 ),
+                # Signs the links in emails; a fixed dev key, so links survive a restart.
+                "TENURE_LINK_SECRET": os.environ.get("TENURE_LINK_SECRET") or DEV_LINK_SECRET,
                 "POWERTOOLS_METRICS_NAMESPACE": "Tenure",
                 "POWERTOOLS_SERVICE_NAME": "tenure",
             }

@@ -1,12 +1,18 @@
 """The composition root: builds the adapters from settings and hands them to the services."""
 
+from collections.abc import Callable
+from datetime import timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 from botocore.config import Config
 
 from tenure.clock import SystemClock
+from tenure.notify.links import LinkClaims, LinkPurpose, page_url
+from tenure.notify.policy import ReminderPolicy, parse_leads
 from tenure.payments.gateway import PaymentGateway
 from tenure.payments.sandbox import SandboxGateway
 from tenure.ports import Clock, Repository
@@ -29,7 +35,18 @@ def build(
 ) -> Services:
     settings = settings or get_settings()
     repo = repo or DynamoRepository(aws_client("dynamodb"), settings.table_name)
-    return Services(repo=repo, clock=clock or SystemClock(), gateway=gateway(settings))
+    return Services(
+        repo=repo,
+        clock=clock or SystemClock(),
+        gateway=gateway(settings),
+        reminders=reminder_policy(settings),
+    )
+
+
+def reminder_policy(settings: Settings) -> ReminderPolicy:
+    if not settings.reminder_leads:
+        return ReminderPolicy()
+    return ReminderPolicy(leads=parse_leads(settings.reminder_leads))
 
 
 def gateway(settings: Settings) -> PaymentGateway:
@@ -71,14 +88,63 @@ def install(svc: Services | None) -> None:
     _override = svc
 
 
+def mailer() -> Any:
+    """SES; plus a copy of each email in TENURE_OUTBOX_DIR when that is set (local runs)."""
+    global _mailer
+    if _mailer_override is not None:
+        return _mailer_override
+    if _mailer is None:
+        from tenure.notify.mailers import OutboxMailer, SesMailer, TeeMailer
+
+        settings = get_settings()
+        ses = SesMailer(aws_client("ses"), settings.ses_configuration_set)
+        if settings.outbox_dir:
+            _mailer = TeeMailer(ses, OutboxMailer(Path(settings.outbox_dir)))
+        else:
+            _mailer = ses
+    return _mailer
+
+
+def install_mailer(mailer_: Any) -> None:
+    """Tests and local tooling send through their own mailer."""
+    global _mailer_override
+    _mailer_override = mailer_
+
+
+def link_key() -> bytes:
+    """The key that signs the links in emails: the setting, or the secret by ARN (AWS)."""
+    settings = get_settings()
+    if settings.link_secret:
+        return settings.link_secret.encode()
+    if settings.link_secret_arn:
+        return _secret(settings.link_secret_arn).encode()
+    raise RuntimeError("no link-signing key: set LINK_SECRET_ARN (or TENURE_LINK_SECRET locally)")
+
+
+def link_maker() -> Callable[[str, LinkPurpose, str, str | None], str]:
+    """(customer, purpose, subject, action) -> a signed page URL that expires."""
+    settings = get_settings()
+    key = link_key()
+    clock = services().clock
+
+    def make(customer_id: str, purpose: LinkPurpose, subject: str, action: str | None) -> str:
+        expires = clock.now() + timedelta(days=settings.link_ttl_days)
+        url = page_url(settings.public_url, key, LinkClaims(customer_id, purpose, subject, expires))
+        return f"{url}&{urlencode({'action': action})}" if action else url
+
+    return make
+
+
 def reset() -> None:
-    global _default, _override
-    _default = _override = None
+    global _default, _override, _mailer, _mailer_override
+    _default = _override = _mailer = _mailer_override = None
     aws_client.cache_clear()
     get_settings.cache_clear()
 
 
 _default: Services | None = None
+_mailer: Any = None
+_mailer_override: Any = None
 
 
 def api_token() -> str:

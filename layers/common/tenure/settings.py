@@ -22,12 +22,16 @@ class Settings(BaseSettings):
     provider_api_key_secret_arn: str = Field(default="", alias="PROVIDER_API_KEY_SECRET_ARN")
     # Emails (docs/emails.md): who sends them, the business's name in them, SES's configuration
     # set, and where their signed links point. The link key: directly (local) or by ARN (AWS).
-    mail_from: str = Field(default="billing@example.com", alias="TENURE_MAIL_FROM")
+    mail_from: str = Field(default="billing@example.com", alias="SENDER_EMAIL")
     business_name: str = Field(default="Tenure Demo", alias="TENURE_BUSINESS_NAME")
     ses_configuration_set: str = Field(default="", alias="SES_CONFIGURATION_SET")
     public_url: str = Field(default="http://localhost:3000", alias="TENURE_PUBLIC_URL")
     link_secret: str = Field(default="", alias="TENURE_LINK_SECRET")
     link_secret_arn: str = Field(default="", alias="LINK_SECRET_ARN")
+    # Local runs (`tenure simulate`, `tenure serve`) keep a copy of every email here as .eml.
+    outbox_dir: str = Field(default="", alias="TENURE_OUTBOX_DIR")
+    # Upcoming-renewal lead days per plan interval, e.g. "month=3,year=30/7" (docs/emails.md).
+    reminder_leads: str = Field(default="", alias="TENURE_REMINDER_LEADS")
     link_ttl_days: int = Field(default=14, alias="TENURE_LINK_TTL_DAYS")
     max_body_bytes: int = Field(default=256 * 1024, alias="TENURE_MAX_BODY_BYTES")
 

@@ -38,6 +38,7 @@ from tenure.domain.notices import (
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import parse_iso
+from tenure.notify.compose import ComposeError
 from tenure.notify.links import LinkPurpose
 from tenure.notify.policy import ReminderPolicy
 from tenure.notify.timing import next_slot, slot_before
@@ -48,10 +49,6 @@ log = logging.getLogger(__name__)
 K = NoticeKind
 S = SubscriptionStatus
 MARKER_TTL = timedelta(days=400)  # longer than any notice can wait to be re-planned
-
-
-class ComposeError(Exception):
-    """The email cannot be built (a template or translation problem): counted, not sent."""
 
 
 # (notice, customer, facts, links, sent_at) -> (message, warnings)
