@@ -35,6 +35,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+CARD_EXPIRY_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
+
+
 def _card(value: str | None) -> str | None:
     if value is not None and payment_method_for(str(value)) is None:
         raise ValueError(f"unknown test card {value!r} (use one of Stripe's public test cards)")
@@ -48,6 +51,8 @@ class ScenarioCustomer(_Strict):
     locale: str = "en"
     timezone: str = "UTC"
     card: str | None = None
+    # The card's expiry as the customer typed it (YYYY-MM); test cards take any date.
+    card_expires: str | None = Field(default=None, pattern=CARD_EXPIRY_PATTERN)
 
     @field_validator("card", mode="before")
     @classmethod
@@ -110,6 +115,7 @@ class UpdateCard(_Action):
     do: Literal["update_card"]
     customer: str
     card: str
+    card_expires: str | None = Field(default=None, pattern=CARD_EXPIRY_PATTERN)
 
     @field_validator("card", mode="before")
     @classmethod

@@ -232,7 +232,8 @@ class Simulator:
             body = customer.model_dump(exclude={"card"})
             self._api("POST", "/v1/customers", body, where=f"customers[{n}]")
             if customer.card:
-                self._attach_card(customer.id, customer.card, f"customers[{n}].card")
+                where = f"customers[{n}].card"
+                self._attach_card(customer.id, customer.card, where, customer.card_expires)
 
     def _loop(self) -> None:
         pending = self.scenario.ordered_actions()
@@ -323,12 +324,17 @@ class Simulator:
             body = {"at_period_end": action.at_period_end, "reason": action.reason}
             self._api("POST", f"/v1/subscriptions/{action.subscription}/cancel", body, where=where)
         elif isinstance(action, UpdateCard):
-            self._attach_card(action.customer, action.card, where)
+            self._attach_card(action.customer, action.card, where, action.card_expires)
         elif isinstance(action, ProviderRefund | Dispute | CardAutoUpdated):
             self._at_provider(action, where)
 
-    def _attach_card(self, customer_id: str, card: str, where: str) -> None:
+    def _attach_card(
+        self, customer_id: str, card: str, where: str, expires: str | None = None
+    ) -> None:
         method = payment_method_for(card)
+        if expires and method and self.gateway is not None:
+            year, month = expires.split("-")
+            self.gateway.next_card_expires(method, int(month), int(year))
         body = {"payment_method": method, "default": True}
         self._api("POST", f"/v1/customers/{customer_id}/payment-methods", body, where=where)
 

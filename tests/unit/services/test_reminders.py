@@ -320,6 +320,27 @@ def test_a_card_about_to_expire_is_announced_the_month_before(
     assert "card_exp_month=5" in expiring.message.get_content()
 
 
+def test_a_card_entered_with_its_expiry_is_announced_before_it_expires(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    method = card("4000000000009995")
+    shop.gateway.next_card_expires(method, 6, 2026)
+    shop.add_card("4000000000009995")
+    stored = shop.repo.list_payment_methods("alice")
+    assert [(m.exp_month, m.exp_year) for m in stored] == [(6, 2026)]
+    shop.add_card("4242424242424242")  # replaced before the notice: no email for the old one
+    shop.gateway.next_card_expires(card("5555555555554444"), 7, 2026)
+    shop.add_card("5555555555554444")
+    shop.subscribe()
+    mailer = RecordingMailer()
+    run(shop, datetime(2026, 6, 5, tzinfo=UTC), mailer)
+
+    (expiring,) = mailer.of(K.CARD_EXPIRING)
+    assert expiring.at == datetime(2026, 6, 1, 9, tzinfo=UTC)
+    assert "card_exp_month=7" in expiring.message.get_content()
+
+
 def test_a_card_replaced_before_its_notice_is_not_announced(
     make_shop: Callable[..., Shop],
 ) -> None:
@@ -345,7 +366,11 @@ def test_a_card_replaced_before_its_notice_is_not_announced(
     mailer = RecordingMailer()
     run(shop, datetime(2026, 4, 3, tzinfo=UTC), mailer)
     assert mailer.of(K.CARD_EXPIRING) == []
-    (notice,) = [n for n in shop.repo.list_notices("alice") if n.kind is K.CARD_EXPIRING]
+    (notice,) = [
+        n
+        for n in shop.repo.list_notices("alice")
+        if n.kind is K.CARD_EXPIRING and n.data["exp_year"] == 2026
+    ]
     assert (notice.status, notice.reason) == (NoticeStatus.SKIPPED, "card_replaced")
 
 

@@ -194,6 +194,12 @@ class SandboxGateway:
         self.events: list[so.StripeObject] = []
         self.calls: dict[str, int] = {}
         self.confirmations = 0  # how many times money was asked to move (tests read it)
+        self._next_expiry: dict[str, tuple[int, int]] = {}
+
+    def next_card_expires(self, payment_method: str, month: int, year: int) -> None:
+        """The next time this test card is attached, it carries this expiry (as if the
+        customer typed it; Stripe's test cards take any future date). Sandbox-only."""
+        self._next_expiry[payment_method] = (month, year)
 
     # -- fault injection --------------------------------------------------------------------
     def fail_next(self, kind: FaultKind, times: int = 1, on: FaultOn = "confirm") -> None:
@@ -263,7 +269,10 @@ class SandboxGateway:
                     code="resource_missing",
                     param="customer",
                 )
-            method = self._method_object(payment_method, provider_customer_id, strict=True)
+            expiry = self._next_expiry.pop(payment_method, CARD_EXPIRY)
+            method = self._method_object(
+                payment_method, provider_customer_id, strict=True, expiry=expiry
+            )
             self._emit("payment_method.attached", method, idempotency_key)
             return _details(method)
 
@@ -406,7 +415,12 @@ class SandboxGateway:
         )
 
     def _method_object(
-        self, payment_method: str, customer: str | None, *, strict: bool = False
+        self,
+        payment_method: str,
+        customer: str | None,
+        *,
+        strict: bool = False,
+        expiry: tuple[int, int] = CARD_EXPIRY,
     ) -> so.StripeObject:
         created = self._now()
         if payment_method in _ASYNC_LAST4:
@@ -427,8 +441,8 @@ class SandboxGateway:
             id=payment_method,
             brand=card.brand if card else "unknown",
             last4=card.number[-4:] if card else "0000",
-            exp_month=CARD_EXPIRY[0],
-            exp_year=CARD_EXPIRY[1],
+            exp_month=expiry[0],
+            exp_year=expiry[1],
             customer=customer,
             created=created,
         )

@@ -6,6 +6,7 @@ from tenure.domain.customers import Customer, PaymentMethod, validate_timezone
 from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.plans import Plan
+from tenure.payments.gateway import CardDetails
 from tenure.ports import Commit
 from tenure.services.context import Services
 
@@ -54,7 +55,12 @@ def get_customer(svc: Services, customer_id: str) -> Customer:
 
 
 def attach_payment_method(
-    svc: Services, customer_id: str, payment_method_id: str, provider: str, make_default: bool
+    svc: Services,
+    customer_id: str,
+    payment_method_id: str,
+    provider: str,
+    make_default: bool,
+    details: CardDetails | None = None,
 ) -> PaymentMethod:
     """Record a provider payment-method id (never a card number) on the customer."""
     customer = get_customer(svc, customer_id)
@@ -80,6 +86,11 @@ def attach_payment_method(
             svc.commit(Commit(customers=[customer], events=[event]))
         return known
     method = PaymentMethod(payment_method_id, customer_id, provider, now)
+    facts: dict[str, object] = {"payment_method": payment_method_id}
+    if details is not None:
+        method.brand, method.last4 = details["brand"], details["last4"]
+        method.exp_month, method.exp_year = details["exp_month"], details["exp_year"]
+        facts |= {"exp_month": method.exp_month, "exp_year": method.exp_year}
     change = Commit(payment_methods=[method])
     if make_default or customer.default_payment_method is None:
         customer.default_payment_method = payment_method_id
@@ -91,7 +102,7 @@ def attach_payment_method(
             customer_id,
             now,
             len(existing),  # the n-th method of this customer: unique, and the same on replay
-            {"payment_method": payment_method_id},
+            facts,
         )
     )
     svc.commit(change)

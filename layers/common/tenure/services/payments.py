@@ -24,7 +24,12 @@ from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.money import Money
 from tenure.domain.subscription import Subscription, SubscriptionStatus
-from tenure.payments.gateway import GatewayError, InvalidRequestError, PaymentResult
+from tenure.payments.gateway import (
+    CardDetails,
+    GatewayError,
+    InvalidRequestError,
+    PaymentResult,
+)
 from tenure.ports import Commit, Marker, ProviderLink
 from tenure.services.catalog import attach_payment_method, get_plan
 from tenure.services.context import Services
@@ -251,9 +256,12 @@ def update_payment_method(
     svc: Services, customer_id: str, payment_method_id: str, provider: str, make_default: bool
 ) -> PaymentMethod:
     """Attach a payment method; when it becomes the default, retry what is owed at once."""
+    details = None
     if svc.gateway is not None:
-        _register_with_provider(svc, customer_id, payment_method_id)
-    method = attach_payment_method(svc, customer_id, payment_method_id, provider, make_default)
+        details = _register_with_provider(svc, customer_id, payment_method_id)
+    method = attach_payment_method(
+        svc, customer_id, payment_method_id, provider, make_default, details
+    )
     customer = svc.repo.get_customer(customer_id)
     if customer is not None and customer.default_payment_method == payment_method_id:
         collect_open_invoices(svc, customer_id)
@@ -278,14 +286,16 @@ def await_payment_method(svc: Services, invoice_id: str) -> None:
     svc.commit(change)
 
 
-def _register_with_provider(svc: Services, customer_id: str, payment_method_id: str) -> None:
+def _register_with_provider(
+    svc: Services, customer_id: str, payment_method_id: str
+) -> CardDetails | None:
     """The provider must know the customer and hold the method before it can be charged.
 
     Both calls carry deterministic keys, so a retried request creates nothing twice."""
     assert svc.gateway is not None
     customer = svc.repo.get_customer(customer_id)
     if customer is None:
-        return  # the attach below reports the unknown customer
+        return None  # the attach below reports the unknown customer
     if customer.provider_customer_id is None:
         customer.provider_customer_id = svc.gateway.create_customer(
             customer_id=customer.id,
@@ -297,7 +307,7 @@ def _register_with_provider(svc: Services, customer_id: str, payment_method_id: 
         link = ProviderLink(svc.gateway.name, customer.provider_customer_id, customer.id)
         svc.commit(Commit(customers=[customer], provider_links=[link]))
     try:
-        svc.gateway.attach_payment_method(
+        return svc.gateway.attach_payment_method(
             provider_customer_id=customer.provider_customer_id,
             payment_method=payment_method_id,
             idempotency_key=f"attach:{customer.id}:{payment_method_id}",
