@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     link_secret: str = Field(default="", alias="TENURE_LINK_SECRET")
     link_secret_arn: str = Field(default="", alias="LINK_SECRET_ARN")
     link_ttl_days: int = Field(default=14, alias="TENURE_LINK_TTL_DAYS")
+    # Public by design (every browser that loads Stripe.js sees it): a plain setting.
+    stripe_publishable_key: str = Field(default="", alias="TENURE_STRIPE_PUBLISHABLE_KEY")
     max_body_bytes: int = Field(default=256 * 1024, alias="TENURE_MAX_BODY_BYTES")
 
 
