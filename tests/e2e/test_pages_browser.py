@@ -99,9 +99,11 @@ def api(base_url: str, method: str, path: str, body: Any = None) -> Any:
 
 def signed_link(base_url: str, customer: str, purpose: str, subject: str) -> str:
     made = subprocess.run(
-        [sys.executable, "-m", "tenure_local.cli", "links", "make"]
-        + ["--customer", customer, "--purpose", purpose, "--subject", subject]
-        + ["--base-url", base_url],
+        [
+            *(sys.executable, "-m", "tenure_local.cli", "links", "make"),
+            *("--customer", customer, "--purpose", purpose, "--subject", subject),
+            *("--base-url", base_url),
+        ],
         cwd=REPO,
         env=os.environ | {"TENURE_LINK_SECRET": LINK_KEY},
         capture_output=True,
