@@ -19,6 +19,9 @@ from tenure.settings import get_settings
 
 # Everything else needs the bearer token; an unknown route too (it answers 401, not 404).
 OPEN_ROUTES = frozenset({("GET", "/healthz"), ("GET", "/openapi.json")})
+# Customer pages (api_pages.py): a signed link is their authority, and their forms post
+# HTML form fields, not JSON.
+PAGES_PREFIX = "/pages/"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 BEARER_SCHEME = "bearerAuth"
 BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]  # a route's OpenAPI `security`
@@ -47,8 +50,12 @@ def malformed_json(reason: str) -> Rejection:
     )
 
 
+def is_page(event: BaseProxyEvent) -> bool:
+    return event.path.startswith(PAGES_PREFIX)
+
+
 def is_open(event: BaseProxyEvent) -> bool:
-    return (event.http_method.upper(), event.path) in OPEN_ROUTES
+    return (event.http_method.upper(), event.path) in OPEN_ROUTES or is_page(event)
 
 
 def raw_body(event: BaseProxyEvent) -> bytes:
@@ -79,7 +86,7 @@ def access_problem(event: BaseProxyEvent) -> Rejection | None:
 def check_request(event: BaseProxyEvent) -> None:
     """check_access, then make sure a body that was sent is JSON (parsed once, then cached)."""
     check_access(event)
-    if event.http_method.upper() in _BODY_METHODS and event.body:
+    if event.http_method.upper() in _BODY_METHODS and event.body and not is_page(event):
         try:
             event.json_body  # noqa: B018 - parsing is the check
         except UnicodeDecodeError:

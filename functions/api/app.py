@@ -4,6 +4,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any, TypedDict
 
+import api_pages
 import api_routes_billing
 import api_routes_catalog
 from api_guard import (
@@ -63,6 +64,7 @@ def _guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Resp
 app.use(middlewares=[_guard, idempotent_posts])
 app.include_router(api_routes_catalog.router)
 app.include_router(api_routes_billing.router)
+app.include_router(api_pages.router)
 
 
 class Health(TypedDict):

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tenure_local.links_cli import app as links_app
 from tenure_local.webhooks_cli import app as webhooks_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -135,6 +136,7 @@ def serve(
         base = f"http://{host}:{server.server_address[1]}"
         out.print(f"Tenure API   {base}/v1  (docs: {base}/openapi.json)")
         out.print(f"Webhooks     {base}/webhooks/{{provider}}")
+        out.print(f"Pages        {base}/pages/...  (links: tenure links make --base-url {base})")
         out.print(f"Dev token    {stack.env['TENURE_API_TOKEN']}")
         out.print(
             f"Try: curl -H 'Authorization: Bearer {stack.env['TENURE_API_TOKEN']}' {base}/v1/plans"
@@ -198,6 +200,7 @@ def _resigned(function: str, payload: dict[str, object]) -> dict[str, object]:
 metrics_app = typer.Typer(no_args_is_help=True, help="Retention metrics from a report folder.")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(links_app, name="links")
 
 
 @metrics_app.command("export")

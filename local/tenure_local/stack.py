@@ -32,14 +32,16 @@ DEFAULT_NAME = "tenure-local"
 DEFAULT_STATE_PATH = REPO_ROOT / ".cache" / "stack.json"
 DEV_API_TOKEN = "dev-token"
 DEV_WEBHOOK_SECRET = "whsec_local_dev"
+# Signs the customer-page links locally (`tenure links make`); AWS generates its own.
+DEV_LINK_SECRET = "tenure-local-link-key"
 # One dev secret for every provider, as the replay tool assumes.
 DEV_RAZORPAY_SECRET = DEV_WEBHOOK_SECRET
-DEV_LINK_SECRET = "tenure-local-link-key-not-for-production"
 DEFAULT_SENDER = "billing@example.com"
 # Local value's variable -> (secret name, variable holding its ARN as in template.yaml).
 SECRETS = {
     "TENURE_API_TOKEN": ("tenure/local/api-token", "API_TOKEN_SECRET_ARN"),
     "TENURE_STRIPE_WEBHOOK_SECRET": ("tenure/local/stripe-webhook-secret", "WEBHOOK_SECRET_ARN"),
+    "TENURE_LINK_SECRET": ("tenure/local/link-secret", "LINK_SECRET_ARN"),
 }
 # boto3 reads these per service; every one not listed falls through to AWS_ENDPOINT_URL.
 MOTO_ENDPOINT_VARS = (
@@ -279,6 +281,8 @@ class LocalStack:
                 "SENDER_EMAIL": self.sender_email,
                 "PAYMENT_PROVIDER": "sandbox",
                 "PROVIDER_API_KEY_SECRET_ARN": "",
+                "LINK_SECRET_ARN": "",
+                "TENURE_LINK_SECRET": os.environ.get("TENURE_LINK_SECRET") or DEV_LINK_SECRET,
                 "TENURE_API_TOKEN": os.environ.get("TENURE_API_TOKEN") or DEV_API_TOKEN,
                 "TENURE_STRIPE_WEBHOOK_SECRET": (
                     os.environ.get("TENURE_STRIPE_WEBHOOK_SECRET") or DEV_WEBHOOK_SECRET
@@ -286,8 +290,6 @@ class LocalStack:
                 "TENURE_RAZORPAY_WEBHOOK_SECRET": (
                     os.environ.get("TENURE_RAZORPAY_WEBHOOK_SECRET") or DEV_RAZORPAY_SECRET
                 ),
-                # Signs the links in emails; a fixed dev key, so links survive a restart.
-                "TENURE_LINK_SECRET": os.environ.get("TENURE_LINK_SECRET") or DEV_LINK_SECRET,
                 "POWERTOOLS_METRICS_NAMESPACE": "Tenure",
                 "POWERTOOLS_SERVICE_NAME": "tenure",
             }

@@ -1,7 +1,6 @@
 """The composition root: builds the adapters from settings and hands them to the services."""
 
 from collections.abc import Callable
-from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ import boto3
 from botocore.config import Config
 
 from tenure.clock import SystemClock
-from tenure.notify.links import LinkClaims, LinkPurpose, page_url
+from tenure.notify.links import LinkPurpose
 from tenure.notify.policy import ReminderPolicy, parse_leads
 from tenure.payments.gateway import PaymentGateway
 from tenure.payments.sandbox import SandboxGateway
@@ -111,25 +110,15 @@ def install_mailer(mailer_: Any) -> None:
     _mailer_override = mailer_
 
 
-def link_key() -> bytes:
-    """The key that signs the links in emails: the setting, or the secret by ARN (AWS)."""
-    settings = get_settings()
-    if settings.link_secret:
-        return settings.link_secret.encode()
-    if settings.link_secret_arn:
-        return _secret(settings.link_secret_arn).encode()
-    raise RuntimeError("no link-signing key: set LINK_SECRET_ARN (or TENURE_LINK_SECRET locally)")
-
-
 def link_maker() -> Callable[[str, LinkPurpose, str, str | None], str]:
     """(customer, purpose, subject, action) -> a signed page URL that expires."""
+    from tenure.notify.linking import make_link
+
     settings = get_settings()
-    key = link_key()
     clock = services().clock
 
     def make(customer_id: str, purpose: LinkPurpose, subject: str, action: str | None) -> str:
-        expires = clock.now() + timedelta(days=settings.link_ttl_days)
-        url = page_url(settings.public_url, key, LinkClaims(customer_id, purpose, subject, expires))
+        url = make_link(settings, customer_id, purpose, subject, clock.now())
         return f"{url}&{urlencode({'action': action})}" if action else url
 
     return make

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # Upcoming-renewal lead days per plan interval, e.g. "month=3,year=30/7" (docs/emails.md).
     reminder_leads: str = Field(default="", alias="TENURE_REMINDER_LEADS")
     link_ttl_days: int = Field(default=14, alias="TENURE_LINK_TTL_DAYS")
+    # Public by design (every browser that loads Stripe.js sees it): a plain setting.
+    stripe_publishable_key: str = Field(default="", alias="TENURE_STRIPE_PUBLISHABLE_KEY")
     max_body_bytes: int = Field(default=256 * 1024, alias="TENURE_MAX_BODY_BYTES")
 
 

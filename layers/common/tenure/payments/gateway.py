@@ -43,6 +43,16 @@ class CardDetails(TypedDict):
     exp_year: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class PaymentAuthentication:
+    """What a browser needs to let the customer authenticate a payment on-session (3-D
+    Secure): the payment's client secret and the method it was attempted with."""
+
+    payment_id: str
+    client_secret: str
+    payment_method: str | None
+
+
 class GatewayError(Exception):
     """A payment provider call failed; `code` is the provider's error code when it gave one."""
 
@@ -87,6 +97,16 @@ class PaymentGateway(Protocol):
     ) -> CardDetails:
         """Attach a payment method (pm_...) to the provider's customer; returns what may be
         shown of it (brand, last4, expiry)."""
+        ...
+
+    def create_setup_intent(self, *, provider_customer_id: str, idempotency_key: str) -> str:
+        """Start saving a card for later off-session charges (the customer types it into the
+        provider's own form); returns the client secret the browser needs. The card comes
+        back through the provider's webhooks (`setup_intent.succeeded`)."""
+        ...
+
+    def payment_authentication(self, payment_id: str) -> PaymentAuthentication:
+        """What the customer's browser needs to authenticate this payment (a read: no key)."""
         ...
 
     def create_payment(

@@ -24,6 +24,7 @@ from tenure.payments.gateway import (
     CardDetails,
     IdempotencyConflictError,
     InvalidRequestError,
+    PaymentAuthentication,
     PaymentResult,
     ProviderUnavailableError,
     RateLimitedError,
@@ -37,6 +38,7 @@ __all__ = [
     "SandboxGateway",
     "TestCard",
     "UnknownPaymentMethodError",
+    "card_details",
     "payment_method_for",
     "sign",
     "signed_delivery",
@@ -142,6 +144,21 @@ def payment_method_for(card: str) -> str | None:
 
 
 _BY_METHOD = {card.payment_method: card for card in TEST_CARDS.values()}
+
+
+def card_details(payment_method: str) -> CardDetails | None:
+    """What may be shown of a sandbox payment method (brand, last4), or None for others."""
+    card = _BY_METHOD.get(payment_method)
+    if card is not None:
+        return CardDetails(
+            brand=card.brand, last4=card.number[-4:], exp_month=CARD_EXPIRY[0],
+            exp_year=CARD_EXPIRY[1],
+        )  # fmt: skip
+    if payment_method in _ASYNC_LAST4:
+        return CardDetails(
+            brand="sepa_debit", last4=_ASYNC_LAST4[payment_method], exp_month=None, exp_year=None
+        )
+    return None
 
 
 class UnknownPaymentMethodError(ValueError):
@@ -279,6 +296,20 @@ class SandboxGateway:
         params = ("payment_methods.attach", provider_customer_id, payment_method)
         return self._idempotent(idempotency_key, params, attach)
 
+    def create_setup_intent(self, *, provider_customer_id: str, idempotency_key: str) -> str:
+        def create() -> str:
+            if provider_customer_id not in self._customers:
+                raise InvalidRequestError(
+                    f"No such customer: '{provider_customer_id}'",
+                    code="resource_missing",
+                    param="customer",
+                )
+            seti = so.object_id("seti", idempotency_key)
+            return f"{seti}_secret_{so.object_id('cs', seti)[3:]}"
+
+        params = ("setup_intents.create", provider_customer_id)
+        return self._idempotent(idempotency_key, params, create)
+
     # -- payments -----------------------------------------------------------------------------
     def create_payment(
         self,
@@ -341,6 +372,23 @@ class SandboxGateway:
             self._settle(payment)
         self._after(fault, "retrieve", payment_id)
         return so.payment_result(payment.intent)
+
+    def payment_authentication(self, payment_id: str) -> PaymentAuthentication:
+        intent = self._payment(payment_id).intent
+        return PaymentAuthentication(
+            payment_id, str(intent["client_secret"]), str(intent["payment_method"])
+        )
+
+    def confirm_on_session(self, payment_id: str, *, idempotency_key: str) -> PaymentResult:
+        """The customer, present, confirms a payment that needed authentication (sandbox only:
+        with Stripe, Stripe.js does this in the browser). The authentication-required test
+        card then succeeds; any other card behaves as when it was charged."""
+        self._count(payment_id)
+        payment = self._payment(payment_id)
+        params = ("payment_intents.confirm_on_session", payment_id)
+        return self._idempotent(
+            idempotency_key, params, lambda: self._confirm_present(payment, idempotency_key)
+        )
 
     def settle_pending(self, now: Instant | None = None) -> list[PaymentResult]:
         """Settle the async payments whose few hours have passed by `now` (default: the
@@ -474,6 +522,22 @@ class SandboxGateway:
             self._succeed(payment, method, charge_id, now, key)
         else:
             self._fail(payment, method, charge_id, decline_code or "card_declined", now, key)
+        return so.payment_result(intent)
+
+    def _confirm_present(self, payment: _Payment, key: str) -> PaymentResult:
+        intent = payment.intent
+        if intent["status"] in ("succeeded", "processing") or not payment.confirmed:
+            return so.payment_result(intent)  # settled, or never tried off-session: no step-up
+        outcome, _ = _behaviour(str(intent["payment_method"]))
+        if outcome is not ChargeOutcome.AUTHENTICATION_REQUIRED:
+            return so.payment_result(intent)  # a decline stays a decline
+        self.confirmations += 1
+        now = self._now()
+        method = self._method_object(str(intent["payment_method"]), intent["customer"])
+        intent["last_payment_error"] = None
+        charge_id = so.object_id("ch", intent["id"], "on_session")
+        intent["latest_charge"] = charge_id
+        self._succeed(payment, method, charge_id, now, key)
         return so.payment_result(intent)
 
     def _succeed(

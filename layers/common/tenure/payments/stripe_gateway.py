@@ -30,6 +30,7 @@ from tenure.payments.gateway import (
     GatewayError,
     IdempotencyConflictError,
     InvalidRequestError,
+    PaymentAuthentication,
     PaymentResult,
     ProviderUnavailableError,
     RateLimitedError,
@@ -119,6 +120,20 @@ class StripeGateway:
             exp_year=details.get("exp_year"),
         )
 
+    def create_setup_intent(self, *, provider_customer_id: str, idempotency_key: str) -> str:
+        intent = self._call(
+            "setup_intents.create",
+            lambda: self._client.v1.setup_intents.create(
+                {
+                    "customer": provider_customer_id,
+                    "usage": "off_session",  # renewals charge it with nobody present
+                    "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+                },
+                {"idempotency_key": idempotency_key},
+            ),
+        )
+        return str(intent.client_secret)
+
     # -- payments -----------------------------------------------------------------------------
     def create_payment(
         self,
@@ -195,6 +210,23 @@ class StripeGateway:
             lambda: self._client.v1.payment_intents.retrieve(payment_id),
         )
         return payment_result(intent.to_dict())
+
+    def payment_authentication(self, payment_id: str) -> PaymentAuthentication:
+        intent = self._call(
+            "payment_intents.retrieve",
+            lambda: self._client.v1.payment_intents.retrieve(payment_id),
+        ).to_dict()
+        # After an off-session failure Stripe moves the method onto the error: that is the
+        # one the customer authenticates.
+        error = intent.get("last_payment_error") or {}
+        method = intent.get("payment_method") or error.get("payment_method")
+        if isinstance(method, Mapping):
+            method = method.get("id")
+        return PaymentAuthentication(
+            payment_id=str(intent["id"]),
+            client_secret=str(intent.get("client_secret") or ""),
+            payment_method=str(method) if method else None,
+        )
 
     def refund(self, *, payment_id: str, amount: Money | None, idempotency_key: str) -> str:
         params: RefundCreateParams = {"payment_intent": payment_id}

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
-from tenure.domain.customers import PaymentMethod
+from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.dunning import DeclineClass, FinalAction
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
@@ -296,6 +296,22 @@ def _register_with_provider(
     customer = svc.repo.get_customer(customer_id)
     if customer is None:
         return None  # the attach below reports the unknown customer
+    provider_customer_id = ensure_provider_customer(svc, customer)
+    try:
+        return svc.gateway.attach_payment_method(
+            provider_customer_id=provider_customer_id,
+            payment_method=payment_method_id,
+            idempotency_key=f"attach:{customer.id}:{payment_method_id}",
+        )
+    except InvalidRequestError as exc:
+        raise ValidationFailedError(
+            "payment_method", f"the provider refused it ({_code(exc)})"
+        ) from exc
+
+
+def ensure_provider_customer(svc: Services, customer: Customer) -> str:
+    """The provider's id of the customer, created (with a deterministic key) if need be."""
+    assert svc.gateway is not None
     if customer.provider_customer_id is None:
         customer.provider_customer_id = svc.gateway.create_customer(
             customer_id=customer.id,
@@ -306,16 +322,7 @@ def _register_with_provider(
         # The link lets webhooks about this provider customer find Tenure's.
         link = ProviderLink(svc.gateway.name, customer.provider_customer_id, customer.id)
         svc.commit(Commit(customers=[customer], provider_links=[link]))
-    try:
-        return svc.gateway.attach_payment_method(
-            provider_customer_id=customer.provider_customer_id,
-            payment_method=payment_method_id,
-            idempotency_key=f"attach:{customer.id}:{payment_method_id}",
-        )
-    except InvalidRequestError as exc:
-        raise ValidationFailedError(
-            "payment_method", f"the provider refused it ({_code(exc)})"
-        ) from exc
+    return customer.provider_customer_id
 
 
 def _code(exc: InvalidRequestError) -> str:

@@ -259,7 +259,7 @@ class _Run:
         kind = notice.kind
         base: dict[str, Any] = {"customer_name": customer.name or customer.email}
         manage = LinkPurpose.MANAGE_SUBSCRIPTION
-        card: _Link = (LinkPurpose.UPDATE_CARD, None, None)
+        card: _Link = (LinkPurpose.UPDATE_CARD, customer.id, None)  # every open invoice
         if kind in (K.UPCOMING_RENEWAL, K.TRIAL_ENDING, K.PAUSE_ENDING):
             sub, plan = self._subscription(notice)
             self._still_ahead(notice, sub)

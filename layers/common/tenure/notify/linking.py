@@ -1,0 +1,81 @@
+"""The signing key of customer links, loaded once per process, and the links made with it.
+
+Locally the key is `TENURE_LINK_SECRET`; in AWS it is a Secrets Manager secret named by
+`LINK_SECRET_ARN`, read once and cached, like the API token. The pages that open a link and
+the emails that carry one load it here, so they can never disagree.
+
+Rotation: the value may hold several keys separated by commas. The first signs new links;
+every one of them is accepted, so links already in inboxes keep working until the old key
+is dropped (after the link lifetime, `TENURE_LINK_TTL_DAYS`).
+"""
+
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from tenure.notify.links import InvalidLinkError, LinkClaims, LinkPurpose, page_url, verify
+from tenure.settings import Settings
+
+
+class LinkKeyMissingError(RuntimeError):
+    """No link key is configured: links can be neither made nor honoured."""
+
+
+def link_keys(settings: Settings) -> list[bytes]:
+    """The accepted keys, the signing one first."""
+    value = settings.link_secret or (
+        _secret(settings.link_secret_arn) if settings.link_secret_arn else ""
+    )
+    keys = [part.strip().encode() for part in value.split(",") if part.strip()]
+    if not keys:
+        raise LinkKeyMissingError("set TENURE_LINK_SECRET (local) or LINK_SECRET_ARN (AWS)")
+    return keys
+
+
+def link_key(settings: Settings) -> bytes:
+    """The key new links are signed with."""
+    return link_keys(settings)[0]
+
+
+def verify_link(settings: Settings, token: str, purpose: LinkPurpose, now: datetime) -> LinkClaims:
+    """The claims of a link signed with any accepted key; InvalidLinkError otherwise."""
+    refusal = InvalidLinkError("tampered")
+    for key in link_keys(settings):
+        try:
+            return verify(key, token, purpose, now)
+        except InvalidLinkError as exc:
+            if exc.reason != "tampered":
+                raise  # the signature held (or the token is not one): no other key helps
+            refusal = exc
+    raise refusal
+
+
+@lru_cache(maxsize=2)
+def _secret(arn: str) -> str:
+    import boto3  # only where a secret is read by ARN: tests and local runs never need it
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2)
+    client = boto3.client("secretsmanager", config=config)
+    return str(client.get_secret_value(SecretId=arn)["SecretString"])
+
+
+def clear_cache() -> None:
+    """Forget the key read from Secrets Manager (after a rotation, and in tests)."""
+    _secret.cache_clear()
+
+
+def make_link(
+    settings: Settings,
+    customer_id: str,
+    purpose: LinkPurpose | str,
+    subject: str,
+    now: datetime,
+) -> str:
+    """A signed URL to the page for `purpose`, valid for `settings.link_ttl_days` from `now`."""
+    claims = LinkClaims(
+        customer_id=customer_id,
+        purpose=LinkPurpose(purpose),
+        subject=subject,
+        expires_at=now + timedelta(days=settings.link_ttl_days),
+    )
+    return page_url(settings.public_url, link_key(settings), claims)

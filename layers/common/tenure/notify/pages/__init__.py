@@ -1,0 +1,78 @@
+"""The customer pages a signed link opens: Jinja2 templates (autoescaped) and their strings
+in English, Russian and Arabic (right to left)."""
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from tenure.domain.money import Money
+
+PAGES_DIR = Path(__file__).parent
+LOCALES = ("en", "ru", "ar")
+RTL = frozenset({"ar"})
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(PAGES_DIR),
+        autoescape=select_autoescape(["html"], default=True),
+        undefined=StrictUndefined,  # a missing string is a bug, not a blank on the page
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@cache
+def _catalog() -> dict[str, dict[str, str]]:
+    loaded: dict[str, dict[str, str]] = json.loads((PAGES_DIR / "strings.json").read_text())
+    return loaded
+
+
+def locale_of(value: str | None) -> str:
+    base = (value or "en").replace("_", "-").split("-")[0].lower()
+    return base if base in LOCALES else "en"
+
+
+def strings(locale: str) -> dict[str, str]:
+    """The page strings of `locale`, English where a translation is missing."""
+    catalog = _catalog()
+    return catalog["en"] | catalog.get(locale_of(locale), {})
+
+
+def money(amount_minor: int, currency: str, locale: str) -> str:
+    from babel.numbers import format_currency  # the pages alone pay for Babel's import
+
+    major: Decimal = Money(amount_minor, currency).to_decimal()
+    return str(format_currency(major, currency.upper(), locale=locale_of(locale)))
+
+
+def day(moment: datetime | None, locale: str, timezone: str = "UTC") -> str:
+    if moment is None:
+        return ""
+    from babel.dates import format_date
+
+    local = moment.astimezone(ZoneInfo(timezone or "UTC")).date()
+    return str(format_date(local, format="long", locale=locale_of(locale)))
+
+
+def render(template: str, locale: str, **context: Any) -> str:
+    lang = locale_of(locale)
+    return (
+        _environment()
+        .get_template(template)
+        .render(
+            t=strings(lang),
+            lang=lang,
+            dir="rtl" if lang in RTL else "ltr",
+            money=lambda amount, currency: money(amount, currency, lang),
+            day=lambda moment, tz="UTC": day(moment, lang, tz),
+            **context,
+        )
+    )

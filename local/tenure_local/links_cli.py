@@ -1,0 +1,53 @@
+"""`tenure links make`: a signed link to a customer page, made with the local link key.
+
+The key is the one `tenure serve` uses: `TENURE_LINK_SECRET` when set, else the running local
+stack's, else the local default. Links made here open pages on the local stack only; AWS
+signs with its own generated secret.
+"""
+
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tenure.clock import SystemClock
+from tenure.notify.linking import make_link
+from tenure.notify.links import LinkPurpose
+from tenure.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, help="Signed links to the customer pages, locally.")
+err = Console(stderr=True)
+
+
+def local_link_secret() -> str:
+    from tenure_local.stack import DEV_LINK_SECRET, LocalStack
+
+    if secret := os.environ.get("TENURE_LINK_SECRET"):
+        return secret
+    attached = LocalStack.attach()
+    return (attached or {}).get("TENURE_LINK_SECRET") or DEV_LINK_SECRET
+
+
+@app.command("make")
+def make(
+    customer: Annotated[str, typer.Option(help="the customer the link is for")],
+    purpose: Annotated[LinkPurpose, typer.Option(help="which page it opens")],
+    subject: Annotated[
+        str, typer.Option(help="the invoice (card, confirm) or subscription (subscription)")
+    ],
+    base_url: Annotated[
+        str | None, typer.Option(help="where the pages are served (default: TENURE_PUBLIC_URL)")
+    ] = None,
+    ttl_days: Annotated[
+        int | None, typer.Option(min=1, help="days the link works (default: TENURE_LINK_TTL_DAYS)")
+    ] = None,
+) -> None:
+    """Print a signed URL to the page for PURPOSE, for CUSTOMER and SUBJECT."""
+    overrides: dict[str, object] = {"link_secret": local_link_secret(), "link_secret_arn": ""}
+    if base_url:
+        overrides["public_url"] = base_url
+    if ttl_days is not None:
+        overrides["link_ttl_days"] = ttl_days
+    settings = Settings(**overrides)
+    typer.echo(make_link(settings, customer, purpose, subject, SystemClock().now()))
