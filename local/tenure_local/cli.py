@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tenure_local.emails_cli import app as emails_app
 from tenure_local.webhooks_cli import app as webhooks_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -198,6 +199,7 @@ def _resigned(function: str, payload: dict[str, object]) -> dict[str, object]:
 metrics_app = typer.Typer(no_args_is_help=True, help="Retention metrics from a report folder.")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(emails_app, name="emails")
 
 
 @metrics_app.command("export")

@@ -96,4 +96,6 @@ def verify(key: bytes, token: str, purpose: LinkPurpose, now: datetime) -> LinkC
 
 def page_url(base_url: str, key: bytes, claims: LinkClaims) -> str:
     """The full URL of the page a link opens: `{base_url}/pages/...?t=TOKEN`."""
-    return f"{base_url.rstrip('/')}{PAGE_PATHS[claims.purpose]}?{urlencode({'t': sign(key, claims)})}"
+    return (
+        f"{base_url.rstrip('/')}{PAGE_PATHS[claims.purpose]}?{urlencode({'t': sign(key, claims)})}"
+    )

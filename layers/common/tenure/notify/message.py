@@ -45,7 +45,11 @@ def valid_address(addr: str) -> bool:
 
 
 def _one_line(text: str) -> str:
-    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
+    """Control characters and line separators become spaces: a header stays one header.
+    Other spacing (Babel's no-break spaces in dates) is kept as it is."""
+    return "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text
+    ).strip()
 
 
 def message_id(notice_key: str, sent_at: datetime, sender: str) -> str:

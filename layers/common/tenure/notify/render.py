@@ -163,9 +163,24 @@ def format_money(amount_minor: int, currency: str, locale: str) -> str:
         digits = exponent(money.currency)
     except (UnknownCurrencyError, InvalidAmountError) as exc:
         raise RenderError(str(exc)) from exc
-    return _currency_pattern(locale, digits).apply(
+    text = _currency_pattern(locale, digits).apply(
         money.to_decimal(), Locale.parse(locale), currency=money.currency, currency_digits=False
     )
+    return _close_latin_symbol(text) if locale in RTL_LOCALES else text
+
+
+def _close_latin_symbol(text: str) -> str:
+    """In right-to-left text a Latin symbol ending in a neutral sign ("US$", "JP¥") splits
+    apart and shows as "$US". A left-to-right mark after it keeps the symbol whole."""
+    if not text or unicodedata.bidirectional(text[-1]) in ("L", "R", "AL"):
+        return text
+    for ch in reversed(text):
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            return text
+        if kind == "L":
+            return text + "\u200e"
+    return text
 
 
 # --- one rendering -----------------------------------------------------------------------
