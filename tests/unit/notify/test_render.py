@@ -347,3 +347,24 @@ def test_sample_facts_cover_every_kind_with_a_non_ascii_name() -> None:
         facts, links = sample_facts(kind)
         assert isinstance(facts, EmailFacts) and not facts.customer_name.isascii()
         assert set(links) == {"update_card", "confirm_payment", "pause", "cancel", "resubscribe"}
+
+
+def test_the_package_data_ships_every_template_and_catalog() -> None:
+    # pip install / the wheel copy only what pyproject names; a file the globs miss would
+    # be absent from an installed Tenure and fail there, not here.
+    import tomllib
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[3]
+    patterns = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["tenure.notify"]
+    package = LOCALES_DIR.parent
+    shipped = {path for pattern in patterns for path in package.glob(pattern)}
+    needed = {
+        path
+        for folder in ("templates", "locales")
+        for path in (package / folder).rglob("*")
+        if path.is_file()
+    }
+    assert needed and needed <= shipped, sorted(str(p) for p in needed - shipped)
