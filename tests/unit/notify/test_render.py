@@ -96,6 +96,14 @@ def test_a_name_with_markup_is_escaped_in_html_and_kept_verbatim_on_one_line_in_
     assert not any(line.startswith("Update card: https://evil") for line in email.text.splitlines())
 
 
+def test_bidi_overrides_in_a_name_are_dropped_so_it_cannot_reorder_the_text() -> None:
+    email = render_sample(NoticeKind.RECEIPT, "ar", customer_name="Eve\u202egpj.exe\u2066x\u2069")
+    for part in (email.html, email.text):
+        assert not any(ch in part for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2069")
+        assert "Evegpj.exex" in part
+    assert "\u200f" in email.text  # Babel's own right-to-left marks stay
+
+
 def test_line_descriptions_and_plan_names_are_escaped_too() -> None:
     email = render_sample(
         NoticeKind.RECEIPT,

@@ -47,6 +47,7 @@ LOCALES_DIR = _HERE / "locales"
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _UNSAFE_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 _FONTS = {  # trusted constants, inserted into a style attribute as they are
     "ltr": Markup("-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"),
     "rtl": Markup("Tahoma, 'Segoe UI', 'Noto Sans Arabic', Arial, sans-serif"),
@@ -188,10 +189,12 @@ def _close_latin_symbol(text: str) -> str:
 
 def _clean(value: object) -> str:
     """One line of plain text: control characters (newlines included) become spaces, so a
-    value cannot start a new line of the text part or a header. Other spacing, such as the
-    no-break spaces Babel puts in amounts and dates, is kept."""
+    value cannot start a new line of the text part or a header, and bidi embeddings,
+    overrides and isolates are dropped, so a name cannot reorder the text around it. Other
+    spacing and the bidi marks Babel puts in amounts (RLM, LRM) are kept."""
+    text = str(value).translate(_BIDI_CONTROLS)
     return "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in str(value)
+        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text
     ).strip()
 
 
