@@ -117,7 +117,23 @@ def test_the_arabic_preview_is_right_to_left_in_chromium_and_both_screenshot(
                         const card = button.closest('table[style*="max-width"]');
                         const b = button.getBoundingClientRect();
                         const c = card.getBoundingClientRect();
+                        // Is every "US$" drawn with U left of $ (whole), not as "$US"?
+                        const walker = document.createTreeWalker(document.body, 4);
+                        const symbols = [];
+                        while (walker.nextNode()) {
+                            const node = walker.currentNode;
+                            const i = node.data.indexOf('US$');
+                            if (i < 0) continue;
+                            const left = k => {
+                                const r = document.createRange();
+                                r.setStart(node, k);
+                                r.setEnd(node, k + 1);
+                                return r.getBoundingClientRect().left;
+                            };
+                            symbols.push(left(i) < left(i + 2));
+                        }
                         return {
+                            symbolsWhole: symbols,
                             dir: document.documentElement.dir,
                             bodyAlign: getComputedStyle(document.body).textAlign,
                             bodyDirection: getComputedStyle(document.body).direction,
@@ -137,6 +153,7 @@ def test_the_arabic_preview_is_right_to_left_in_chromium_and_both_screenshot(
     assert en["dir"] == "ltr" and en["bodyAlign"] == "left"
     assert en["paragraphAligns"] == ["left"]
     assert en["buttonCenter"] < en["cardCenter"]
+    assert ar["symbolsWhole"] and all(ar["symbolsWhole"])  # the intro and the four summary rows
     assert outside == []  # an email must render with no network
 
     pngs = screenshot(pages, tmp_path / "png")
