@@ -6,14 +6,16 @@ locale. `--screenshot` also saves a PNG of each HTML page from headless Chromium
 """
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tenure.domain.notices import NoticeKind
-from tenure.notify.render import SUPPORTED_LOCALES, RenderedEmail, RenderError, render
-from tenure.notify.samples import SAMPLE_BUSINESS, SAMPLE_TIMEZONE, sample_facts
 
+if TYPE_CHECKING:
+    from tenure.notify.render import RenderedEmail
+
+# Rendering (Jinja2, Babel) is imported inside the commands: `tenure` starts without it.
 app = typer.Typer(no_args_is_help=True, help="Customer emails, locally.")
 
 ALL = "all"
@@ -29,7 +31,10 @@ def _choose(value: str, valid: tuple[str, ...], what: str) -> list[str]:
     raise typer.Exit(2)
 
 
-def render_sample(kind: str, locale: str) -> RenderedEmail:
+def render_sample(kind: str, locale: str) -> "RenderedEmail":
+    from tenure.notify.render import render
+    from tenure.notify.samples import SAMPLE_BUSINESS, SAMPLE_TIMEZONE, sample_facts
+
     facts, links = sample_facts(kind)
     return render(
         NoticeKind(kind),
@@ -57,7 +62,7 @@ def write_previews(kinds: list[str], locales: list[str], out_dir: Path) -> list[
 @app.command()
 def preview(
     kind: Annotated[str, typer.Argument(help=f"{', '.join(KINDS)} or {ALL}")],
-    locale: Annotated[str, typer.Option(help=f"{', '.join(SUPPORTED_LOCALES)} or {ALL}")] = "en",
+    locale: Annotated[str, typer.Option(help=f"a language code (en, ru, ...) or {ALL}")] = "en",
     out_dir: Annotated[Path, typer.Option("--out", help="folder for the files")] = Path(
         "out/emails"
     ),
@@ -66,6 +71,8 @@ def preview(
     ] = False,
 ) -> None:
     """Render the sample of KIND in LOCALE to DIR/<kind>.<locale>.html and .txt."""
+    from tenure.notify.render import SUPPORTED_LOCALES, RenderError
+
     kinds = _choose(kind, KINDS, "kind")
     locales = _choose(locale, SUPPORTED_LOCALES, "locale")
     try:
