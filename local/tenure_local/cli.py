@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tenure_local.emails_cli import app as emails_app
 from tenure_local.links_cli import app as links_app
 from tenure_local.webhooks_cli import app as webhooks_app
 
@@ -200,6 +201,7 @@ def _resigned(function: str, payload: dict[str, object]) -> dict[str, object]:
 metrics_app = typer.Typer(no_args_is_help=True, help="Retention metrics from a report folder.")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(emails_app, name="emails")
 app.add_typer(links_app, name="links")
 
 

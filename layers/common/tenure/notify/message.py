@@ -1,0 +1,91 @@
+"""A rendered email as an RFC 5322 message, ready for SES `SendRawEmail` or an `.eml` file."""
+
+import hashlib
+import re
+import unicodedata
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import default
+from email.utils import format_datetime
+
+from tenure.notify.render import RenderedEmail
+
+MAX_ADDRESS_LENGTH = 254
+# Characters that need quoting or mean something else in an address; a pragmatic check
+# refuses them rather than accepting the quoted-local-part corner of RFC 5321.
+_SPECIALS = re.compile(r'[\s<>()\[\],;:"\\]')
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
+
+# Bodies go out as quoted-printable or base64 (whichever is shorter), never raw 8-bit:
+# SES asks for 7-bit-clean MIME parts.
+_POLICY = default.clone(cte_type="7bit")
+
+
+def valid_address(addr: str) -> bool:
+    """A pragmatic check of a bare address (`local@domain.tld`), not RFC 5322's grammar:
+    one @, a non-empty local part of at most 64 characters, a dotted domain of letters,
+    digits and hyphens, ASCII only, no spaces or control characters, at most 254 in all.
+    Internationalized domains are accepted in their punycode (xn--) form."""
+    if not isinstance(addr, str) or not addr or len(addr) > MAX_ADDRESS_LENGTH:
+        return False
+    if not addr.isascii() or any(unicodedata.category(ch) == "Cc" for ch in addr):
+        return False
+    if addr.count("@") != 1 or _SPECIALS.search(addr):
+        return False
+    local, domain = addr.split("@")
+    if not local or len(local) > 64 or local.startswith(".") or local.endswith("."):
+        return False
+    if ".." in local:
+        return False
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        return False
+    return not labels[-1].isdigit()  # a dotted IPv4 is not a mail domain
+
+
+def _one_line(text: str) -> str:
+    """Control characters and line separators become spaces: a header stays one header.
+    Other spacing (Babel's no-break spaces in dates) is kept as it is."""
+    return "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text
+    ).strip()
+
+
+def message_id(notice_key: str, sent_at: datetime, sender: str) -> str:
+    """`<hash@sender-domain>`: the same notice sent at another moment gets another id."""
+    digest = hashlib.sha256(f"{notice_key}\x00{sent_at.isoformat()}".encode()).hexdigest()
+    return f"<{digest[:40]}@{sender.rpartition('@')[2]}>"
+
+
+def build_message(
+    rendered: RenderedEmail,
+    *,
+    to: str,
+    to_name: str,
+    sender: str,
+    sender_name: str,
+    sent_at: datetime,
+    notice_key: str,
+) -> EmailMessage:
+    """multipart/alternative (text, then HTML, both UTF-8) with the headers a bulk-safe
+    transactional email carries. Raises ValueError for a bad address or a naive `sent_at`."""
+    for role, addr in (("to", to), ("sender", sender)):
+        if not valid_address(addr):
+            raise ValueError(f"invalid {role} address")  # no address in the text: PII
+    if sent_at.tzinfo is None or sent_at.utcoffset() is None:
+        raise ValueError("sent_at must be timezone-aware")
+    msg = EmailMessage(policy=_POLICY)
+    msg["From"] = Address(display_name=_one_line(sender_name), addr_spec=sender)
+    msg["To"] = Address(display_name=_one_line(to_name), addr_spec=to)
+    msg["Subject"] = _one_line(rendered.subject)
+    msg["Date"] = format_datetime(sent_at)
+    msg["Message-ID"] = message_id(notice_key, sent_at, sender)
+    # RFC 3834: tells auto-responders (vacation replies) not to answer.
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Tenure-Notice"] = _one_line(notice_key)
+    msg.set_content(rendered.text, subtype="plain", charset="utf-8")
+    msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    # After the bodies: set_content clears every Content-* header already there.
+    msg["Content-Language"] = rendered.locale
+    return msg

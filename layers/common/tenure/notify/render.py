@@ -1,0 +1,485 @@
+"""Customer emails: a notice's facts, in the customer's language and time zone, as a subject,
+an HTML part and a plain-text part.
+
+Wording lives in the JSON catalogs under `locales/` (message id -> text with `{name}`
+placeholders); layout lives in the Jinja2 templates under `templates/`. Values are formatted
+first (Babel for money and dates), then inserted into the catalog text in one pass, so a
+customer name holding `{amount}` or `<script>` is shown as written: escaped in the HTML part,
+verbatim but on one line in the text part.
+"""
+
+import copy
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale
+from babel.dates import format_date, format_skeleton
+from babel.numbers import NumberPattern, format_decimal, parse_pattern
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    select_autoescape,
+)
+from markupsafe import Markup, escape
+
+from tenure.domain.money import InvalidAmountError, Money, UnknownCurrencyError, exponent
+from tenure.domain.notices import EmailFacts, NoticeKind
+
+SUPPORTED_LOCALES = ("en", "ru", "ar")
+FALLBACK_LOCALE = "en"
+RTL_LOCALES = frozenset({"ar"})
+LINK_KEYS = ("update_card", "confirm_payment", "pause", "cancel", "resubscribe")
+
+_HERE = Path(__file__).resolve().parent
+TEMPLATES_DIR = _HERE / "templates"
+LOCALES_DIR = _HERE / "locales"
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_UNSAFE_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+_FONTS = {  # trusted constants, inserted into a style attribute as they are
+    "ltr": Markup("-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"),
+    "rtl": Markup("Tahoma, 'Segoe UI', 'Noto Sans Arabic', Arial, sans-serif"),
+}
+_CARD_BRANDS = {
+    "amex": "American Express",
+    "american_express": "American Express",
+    "diners": "Diners Club",
+    "discover": "Discover",
+    "jcb": "JCB",
+    "mastercard": "Mastercard",
+    "mir": "Mir",
+    "unionpay": "UnionPay",
+    "visa": "Visa",
+}
+
+
+class RenderError(Exception):
+    """The email cannot be rendered as it should read: a missing fact, link or message."""
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+    locale: str  # the locale actually used (the fallback, when the asked one is unknown)
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    facts: tuple[str, ...]  # EmailFacts fields that must not be None
+    links: tuple[str, ...] = ()  # links the email cannot go without
+    optional_links: tuple[str, ...] = ()  # shown when given
+
+
+SPECS: dict[NoticeKind, _Spec] = {
+    NoticeKind.UPCOMING_RENEWAL: _Spec(
+        ("plan_name", "amount", "when"), links=("update_card", "pause", "cancel")
+    ),
+    NoticeKind.TRIAL_ENDING: _Spec(
+        ("plan_name", "amount", "when"), links=("cancel",), optional_links=("update_card",)
+    ),
+    NoticeKind.PAYMENT_FAILED: _Spec(("plan_name", "amount"), links=("update_card",)),
+    NoticeKind.PAYMENT_ACTION_REQUIRED: _Spec(("plan_name", "amount"), links=("confirm_payment",)),
+    NoticeKind.CARD_EXPIRING: _Spec(
+        ("card_brand", "card_last4", "card_exp_month", "card_exp_year"), links=("update_card",)
+    ),
+    NoticeKind.PAUSE_ENDING: _Spec(
+        ("plan_name", "amount", "when"),
+        links=("pause", "cancel"),
+        optional_links=("update_card",),
+    ),
+    NoticeKind.INSTALLMENT_DUE: _Spec(
+        ("amount", "when", "installment_number", "installment_count"),
+        optional_links=("update_card",),
+    ),
+    NoticeKind.RECEIPT: _Spec(("amount", "when")),
+    NoticeKind.REFUND_RECEIPT: _Spec(("refund_amount", "invoice_id")),
+    NoticeKind.SUBSCRIPTION_ENDED: _Spec(
+        ("plan_name", "when", "ended_reason"), links=("resubscribe",)
+    ),
+}
+
+
+# --- catalogs and templates, loaded once per process --------------------------------------
+
+
+@cache
+def catalog(locale: str) -> dict[str, str]:
+    """The message catalog of a supported locale (cached; tests may patch the returned dict)."""
+    path = LOCALES_DIR / f"{locale}.json"
+    try:
+        messages = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RenderError(f"cannot load the {locale!r} catalog {path}: {exc}") from exc
+    if not isinstance(messages, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in messages.items()
+    ):
+        raise RenderError(f"catalog {path} must map message ids to strings")
+    return messages
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        # Autoescape the HTML templates only: the text part is plain text, never markup.
+        autoescape=select_autoescape(
+            enabled_extensions=("html",), default_for_string=False, default=False
+        ),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+
+
+@lru_cache(maxsize=64)
+def _currency_pattern(locale: str, digits: int) -> NumberPattern:
+    # CLDR's display precision differs from ISO's for some currencies (IQD shows 0 digits,
+    # has 3); the amount is stored in ISO minor units, so show exactly those digits.
+    pattern = copy.copy(parse_pattern(Locale.parse(locale).currency_formats["standard"]))
+    pattern.frac_prec = (digits, digits)
+    return pattern
+
+
+def format_money(amount_minor: int, currency: str, locale: str) -> str:
+    """`amount_minor` of `currency` as the locale writes it (1250 USD in ru: "12,50 $")."""
+    try:
+        money = Money(amount_minor, currency)
+        digits = exponent(money.currency)
+    except (UnknownCurrencyError, InvalidAmountError) as exc:
+        raise RenderError(str(exc)) from exc
+    text = _currency_pattern(locale, digits).apply(
+        money.to_decimal(), Locale.parse(locale), currency=money.currency, currency_digits=False
+    )
+    return _close_latin_symbol(text) if locale in RTL_LOCALES else text
+
+
+def _close_latin_symbol(text: str) -> str:
+    """In right-to-left text a Latin symbol ending in a neutral sign ("US$", "JP¥") splits
+    apart and shows as "$US". A left-to-right mark after it keeps the symbol whole."""
+    if not text or unicodedata.bidirectional(text[-1]) in ("L", "R", "AL"):
+        return text
+    for ch in reversed(text):
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            return text
+        if kind == "L":
+            return text + "\u200e"
+    return text
+
+
+# --- one rendering -----------------------------------------------------------------------
+
+
+def _clean(value: object) -> str:
+    """One line of plain text: control characters (newlines included) become spaces, so a
+    value cannot start a new line of the text part or a header, and bidi embeddings,
+    overrides and isolates are dropped, so a name cannot reorder the text around it. Other
+    spacing and the bidi marks Babel puts in amounts (RLM, LRM) are kept."""
+    text = str(value).translate(_BIDI_CONTROLS)
+    return "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text
+    ).strip()
+
+
+def _resolve_locale(asked: str) -> tuple[str, str | None]:
+    primary = (asked or "").strip().replace("_", "-").split("-")[0].lower()
+    if primary in SUPPORTED_LOCALES:
+        return primary, None
+    return FALLBACK_LOCALE, f"unknown locale {asked!r}, using {FALLBACK_LOCALE}"
+
+
+def _zone(name: str) -> tuple[ZoneInfo | None, str | None]:
+    try:
+        return ZoneInfo(name), None
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        return None, f"unknown time zone {name!r}, dates shown in UTC"
+
+
+def _insert(source: str, values: Mapping[str, str], quote: Callable[[str], str]) -> str:
+    """Put the values into `source` in one pass: inserted text is never scanned for
+    placeholders itself. A value ending in a period ("2026 г.", "Inc.") swallows the
+    sentence's own period right after it, as typography wants."""
+    out: list[str] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(source):
+        out.append(source[position : match.start()])
+        value = values[match.group(1)]
+        out.append(quote(value))
+        position = match.end()
+        if value.endswith(".") and source.startswith(".", position):
+            position += 1
+    out.append(source[position:])
+    return "".join(out)
+
+
+@dataclass
+class _Messages:
+    """Catalog lookups for one rendering; records the fallbacks it had to take."""
+
+    locale: str
+    values: dict[str, str]
+    warnings: dict[str, None] = field(default_factory=dict)  # ordered, without repeats
+
+    def _source(self, key: str) -> list[tuple[str, str]]:
+        """The texts to try for `key`, best first, with their locale."""
+        found = []
+        if self.locale != FALLBACK_LOCALE:
+            own = catalog(self.locale).get(key)
+            if own is None:
+                self.warnings[f"message {key!r} missing in {self.locale}, using en"] = None
+            else:
+                found.append((self.locale, own))
+        fallback = catalog(FALLBACK_LOCALE).get(key)
+        if fallback is None:
+            raise RenderError(f"message {key!r} is missing in the en catalog")
+        found.append((FALLBACK_LOCALE, fallback))
+        return found
+
+    def _fill(self, key: str, values: Mapping[str, str], quote: Callable[[str], str]) -> str:
+        candidates = self._source(key)
+        for locale, source in candidates:
+            missing = [n for n in _PLACEHOLDER.findall(source) if n not in values]
+            if missing:
+                if locale == FALLBACK_LOCALE:
+                    raise RenderError(f"message {key!r} needs {missing} and was not given them")
+                self.warnings[f"message {key!r} in {locale} uses unknown {missing}, using en"] = (
+                    None
+                )
+                continue
+            return _insert(quote(source), values, quote)
+        raise AssertionError("unreachable: the en text either fills or raises")
+
+    def _values(self, extra: Mapping[str, Any]) -> dict[str, str]:
+        return {**self.values, **{k: _clean(v) for k, v in extra.items()}}
+
+    def text(self, key: str, **extra: Any) -> str:
+        return self._fill(key, self._values(extra), lambda s: s)
+
+    def html(self, key: str, **extra: Any) -> Markup:
+        return Markup(self._fill(key, self._values(extra), lambda s: str(escape(s))))
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    label: str
+    amount: str
+
+
+def _summary(
+    facts: EmailFacts, money: Callable[[int], str], warnings: dict[str, None]
+) -> dict[str, Any]:
+    """Itemized lines, tax and total. Tax is a row of its own when the lines exclude it and a
+    note under the total when they include it; lines that add up to neither are shown as
+    given, with a warning, because the charge itself is what the total says."""
+    lines = [_Row(_clean(line.description), money(line.amount)) for line in facts.lines]
+    tax_row = tax_note = None
+    if facts.lines and facts.amount is not None:
+        subtotal = sum(line.amount for line in facts.lines)
+        if facts.tax is not None and subtotal + facts.tax == facts.amount:
+            tax_row = money(facts.tax)
+        elif subtotal == facts.amount:
+            tax_note = money(facts.tax) if facts.tax else None
+        else:
+            warnings[
+                f"lines ({subtotal}) and tax ({facts.tax}) do not add up to the amount "
+                f"({facts.amount})"
+            ] = None
+            tax_row = money(facts.tax) if facts.tax is not None else None
+    elif facts.tax:
+        tax_note = money(facts.tax)
+    return {
+        "lines": lines,
+        "tax": tax_row,
+        "tax_note": tax_note,
+        "total": money(facts.amount) if facts.amount is not None else None,
+    }
+
+
+def _variant(kind: NoticeKind, facts: EmailFacts) -> str:
+    if kind is NoticeKind.PAYMENT_FAILED:
+        if facts.decline_class not in (None, "soft", "hard", "action_required"):
+            raise RenderError(f"unknown decline_class {facts.decline_class!r}")
+        if facts.final_attempt:
+            return "final"
+        if facts.decline_class == "hard":
+            return "hard"
+        return "again" if (facts.attempt or 1) > 1 else "first"
+    if kind is NoticeKind.SUBSCRIPTION_ENDED:
+        if facts.ended_reason not in ("voluntary", "involuntary"):
+            raise RenderError(f"unknown ended_reason {facts.ended_reason!r}")
+        return facts.ended_reason
+    if kind is NoticeKind.REFUND_RECEIPT:
+        if facts.amount is None:
+            return "partial_unknown"
+        return "full" if facts.refund_amount == facts.amount else "partial"
+    return "default"
+
+
+def _subject_key(kind: NoticeKind, variant: str) -> str:
+    if kind is NoticeKind.PAYMENT_FAILED:
+        return {
+            "final": "payment_failed.subject_final",
+            "hard": "payment_failed.subject_hard",
+            "again": "payment_failed.subject_again",
+        }.get(variant, "payment_failed.subject")
+    if kind is NoticeKind.SUBSCRIPTION_ENDED:
+        return f"subscription_ended.subject_{variant}"
+    return f"{kind}.subject"
+
+
+def _checked_links(kind: NoticeKind, links: Mapping[str, str]) -> dict[str, str]:
+    spec = SPECS[kind]
+    missing = [name for name in spec.links if not links.get(name)]
+    if missing:
+        raise RenderError(f"{kind} needs the link(s) {missing}")
+    usable = {}
+    for name in (*spec.links, *spec.optional_links):
+        url = links.get(name)
+        if not url:
+            continue
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.netloc or _UNSAFE_IN_URL.search(url):
+            raise RenderError(f"link {name!r} is not an http(s) URL")
+        usable[name] = url
+    return usable
+
+
+def render(
+    kind: NoticeKind,
+    locale: str,
+    facts: EmailFacts,
+    links: Mapping[str, str],
+    *,
+    timezone: str,
+    business_name: str,
+) -> RenderedEmail:
+    """Render one notice. Raises RenderError when a fact, link or English message it needs
+    is missing; falls back (and says so in `warnings`) for an unknown locale, a message
+    missing in ru/ar, or an unknown time zone."""
+    kind = NoticeKind(kind)
+    spec = SPECS[kind]
+    warnings: dict[str, None] = {}
+    code, warning = _resolve_locale(locale)
+    if warning:
+        warnings[warning] = None
+    zone, warning = _zone(timezone)
+    if warning:
+        warnings[warning] = None
+    absent = [name for name in spec.facts if getattr(facts, name) is None]
+    if absent:
+        raise RenderError(f"{kind} needs the fact(s) {absent}")
+    usable_links = _checked_links(kind, links)
+
+    def money(amount_minor: int) -> str:
+        return format_money(amount_minor, facts.currency, code)
+
+    def day(moment: datetime) -> str:
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        local: date = aware.astimezone(zone or UTC).date()
+        return format_date(local, format="long", locale=code)
+
+    def number(value: int) -> str:
+        return format_decimal(value, locale=code)
+
+    values = _placeholder_values(facts, business_name, money, day, number, code)
+    messages = _Messages(code, values, warnings)
+
+    def link(name: str) -> str:
+        if name not in usable_links:
+            raise RenderError(f"{kind} template uses the link {name!r}, which was not given")
+        return usable_links[name]
+
+    direction = "rtl" if code in RTL_LOCALES else "ltr"
+    variant = _variant(kind, facts)
+    context: dict[str, Any] = {
+        "kind": str(kind),
+        "variant": variant,
+        "facts": facts,
+        "v": values,
+        "summary": _summary(facts, money, warnings),
+        "link": link,
+        "has_link": lambda name: name in usable_links,
+        "lang": code,
+        "dir": direction,
+        "start": "right" if direction == "rtl" else "left",
+        "end": "left" if direction == "rtl" else "right",
+        "font": _FONTS[direction],
+    }
+    try:
+        subject = _clean(messages.text(_subject_key(kind, variant)))
+        html = (
+            environment()
+            .get_template(f"{kind}.html")
+            .render(context, t=messages.html, subject=subject)
+        )
+        text = (
+            environment()
+            .get_template(f"{kind}.txt")
+            .render(context, t=messages.text, subject=subject)
+        )
+    except TemplateError as exc:  # StrictUndefined, a missing or broken template
+        raise RenderError(f"{kind} ({code}): {type(exc).__name__}: {exc}") from exc
+    return RenderedEmail(subject, html, text, code, tuple(warnings))
+
+
+def _placeholder_values(
+    facts: EmailFacts,
+    business_name: str,
+    money: Callable[[int], str],
+    day: Callable[[datetime], str],
+    number: Callable[[int], str],
+    locale: str,
+) -> dict[str, str]:
+    """Every placeholder value the facts allow, formatted; absent facts give no value."""
+    values = {"business": _clean(business_name), "name": _clean(facts.customer_name)}
+    if facts.plan_name is not None:
+        values["plan"] = _clean(facts.plan_name)
+    if facts.amount is not None:
+        values["amount"] = money(facts.amount)
+    if facts.tax is not None:
+        values["tax"] = money(facts.tax)
+    if facts.refund_amount is not None:
+        values["refund"] = money(facts.refund_amount)
+    if facts.when is not None:
+        values["date"] = day(facts.when)
+    if facts.next_attempt_at is not None:
+        values["retry_date"] = day(facts.next_attempt_at)
+    if facts.invoice_id is not None:
+        values["invoice"] = _clean(facts.invoice_id)
+    if facts.card_brand:
+        values["brand"] = _brand(facts.card_brand)
+    if facts.card_last4 is not None:
+        values["last4"] = _clean(facts.card_last4)
+    if facts.installment_number is not None:
+        values["number"] = number(facts.installment_number)
+    if facts.installment_count is not None:
+        values["count"] = number(facts.installment_count)
+    if facts.card_exp_month is not None and facts.card_exp_year is not None:
+        try:
+            first = date(facts.card_exp_year, facts.card_exp_month, 1)
+        except ValueError as exc:
+            raise RenderError(f"card expiry {facts.card_exp_month}/{facts.card_exp_year}") from exc
+        values["month"] = format_skeleton("yMMMM", first, locale=locale)
+    return values
+
+
+def _brand(brand: str) -> str:
+    key = brand.strip().lower().replace(" ", "_")
+    return _CARD_BRANDS.get(key, _clean(brand).title())

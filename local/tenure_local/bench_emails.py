@@ -1,0 +1,65 @@
+"""`make bench` figure for the customer emails: renders plus RFC 5322 messages per second."""
+
+import time
+from datetime import UTC, datetime, timedelta
+from itertools import cycle, islice
+from typing import Any
+
+from tenure.domain.notices import NoticeKind
+from tenure.notify.message import build_message
+from tenure.notify.render import SUPPORTED_LOCALES, RenderedEmail, render
+from tenure.notify.samples import SAMPLE_BUSINESS, SAMPLE_TIMEZONE, sample_facts
+
+
+def render_rate(n: int = 2000) -> dict[str, Any]:
+    """Render `n` emails, cycling over every kind x locale, then build each one's message
+    (as bytes, as SES would take it), timing the two apart. Templates and catalogs are
+    warmed up first: the figures are the warm rate of a reminders run, not a cold start."""
+    combos = [(kind, locale) for kind in NoticeKind for locale in SUPPORTED_LOCALES]
+    samples = {kind: sample_facts(kind) for kind in NoticeKind}
+    start_at = datetime(2026, 3, 1, 9, tzinfo=UTC)
+
+    def rendered(kind: NoticeKind, locale: str) -> RenderedEmail:
+        facts, links = samples[kind]
+        return render(
+            kind, locale, facts, links, timezone=SAMPLE_TIMEZONE, business_name=SAMPLE_BUSINESS
+        )
+
+    def message(index: int, kind: NoticeKind, email: RenderedEmail) -> bytes:
+        return build_message(
+            email,
+            to="customer@example.com",
+            to_name=samples[kind][0].customer_name,
+            sender="billing@example.com",
+            sender_name=SAMPLE_BUSINESS,
+            sent_at=start_at + timedelta(seconds=index),
+            notice_key=f"sub_{index}:{kind}:2026-03:0",
+        ).as_bytes()
+
+    for index, (kind, locale) in enumerate(combos):
+        message(index, kind, rendered(kind, locale))
+    plan = list(islice(cycle(combos), n))
+    started = time.perf_counter()
+    emails = [rendered(kind, locale) for kind, locale in plan]
+    rendered_at = time.perf_counter()
+    sizes = [
+        message(i, kind, email)
+        for i, ((kind, _), email) in enumerate(zip(plan, emails, strict=True))
+    ]
+    finished = time.perf_counter()
+    render_s, message_s = rendered_at - started, finished - rendered_at
+    total_s = finished - started
+
+    def rate(seconds: float) -> float | None:
+        return round(n / seconds, 1) if seconds > 0 else None
+
+    return {
+        "emails": n,
+        "combinations": len(combos),
+        "seconds": round(total_s, 3),
+        "emails_per_s": rate(total_s),  # render + message, the row for the table
+        "render_per_s": rate(render_s),
+        "message_per_s": rate(message_s),
+        "ms_per_email": round(1000 * total_s / n, 3) if n else None,
+        "avg_message_bytes": round(sum(len(b) for b in sizes) / n) if n else None,
+    }

@@ -1,0 +1,124 @@
+"""`tenure emails preview`: the customer emails, rendered from sample facts, as files to open.
+
+`tenure emails preview upcoming_renewal --locale ar --out out/emails` writes
+`out/emails/upcoming_renewal.ar.html` and `.txt`; `all` stands for every kind or every
+locale. `--screenshot` also saves a PNG of each HTML page from headless Chromium.
+"""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tenure.domain.notices import NoticeKind
+
+if TYPE_CHECKING:
+    from tenure.notify.render import RenderedEmail
+
+# Rendering (Jinja2, Babel) is imported inside the commands: `tenure` starts without it.
+app = typer.Typer(no_args_is_help=True, help="Customer emails, locally.")
+
+ALL = "all"
+KINDS = tuple(str(kind) for kind in NoticeKind)
+
+
+def _choose(value: str, valid: tuple[str, ...], what: str) -> list[str]:
+    if value == ALL:
+        return list(valid)
+    if value in valid:
+        return [value]
+    typer.echo(f"unknown {what} {value!r}; one of: {ALL}, {', '.join(valid)}", err=True)
+    raise typer.Exit(2)
+
+
+def render_sample(kind: str, locale: str) -> "RenderedEmail":
+    from tenure.notify.render import render
+    from tenure.notify.samples import SAMPLE_BUSINESS, SAMPLE_TIMEZONE, sample_facts
+
+    facts, links = sample_facts(kind)
+    return render(
+        NoticeKind(kind),
+        locale,
+        facts,
+        links,
+        timezone=SAMPLE_TIMEZONE,
+        business_name=SAMPLE_BUSINESS,
+    )
+
+
+def write_previews(kinds: list[str], locales: list[str], out_dir: Path) -> list[Path]:
+    """Render every kind in every locale first, then write: a failure writes nothing."""
+    rendered = [(k, loc, render_sample(k, loc)) for k in kinds for loc in locales]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind, locale, email in rendered:
+        for suffix, body in ((".html", email.html), (".txt", email.text)):
+            path = out_dir / f"{kind}.{locale}{suffix}"
+            path.write_text(body, encoding="utf-8")
+            written.append(path)
+    return written
+
+
+@app.command()
+def preview(
+    kind: Annotated[str, typer.Argument(help=f"{', '.join(KINDS)} or {ALL}")],
+    locale: Annotated[str, typer.Option(help=f"a language code (en, ru, ...) or {ALL}")] = "en",
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for the files")] = Path(
+        "out/emails"
+    ),
+    screenshots: Annotated[
+        bool, typer.Option("--screenshot", help="also save a PNG of each page (Chromium)")
+    ] = False,
+) -> None:
+    """Render the sample of KIND in LOCALE to DIR/<kind>.<locale>.html and .txt."""
+    from tenure.notify.render import SUPPORTED_LOCALES, RenderError
+
+    kinds = _choose(kind, KINDS, "kind")
+    locales = _choose(locale, SUPPORTED_LOCALES, "locale")
+    try:
+        paths = write_previews(kinds, locales, out_dir)
+    except RenderError as exc:
+        typer.echo(f"cannot render: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if screenshots:
+        html = [p for p in paths if p.suffix == ".html"]
+        try:
+            paths += screenshot(html, out_dir)
+        except Exception as exc:  # a missing browser must not lose the previews
+            typer.echo(f"no screenshots: {exc}", err=True)
+    for path in paths:
+        typer.echo(str(path))
+
+
+def screenshot(html_paths: list[Path], out_dir: Path) -> list[Path]:
+    """Open each page in headless Chromium with the network cut off (an email must not need
+    it) and save `out_dir/<page stem>.png` of the full page."""
+    from playwright.sync_api import sync_playwright
+
+    from tenure_local.metrics_report import CHROMIUM_ARGS, chromium_path
+
+    executable = chromium_path()
+    if executable is None:
+        raise RuntimeError("no chromium found (apt-get install chromium, or set TENURE_CHROMIUM)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pngs = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 720, "height": 900})
+            page.route("**/*", _local_only)
+            for html in html_paths:
+                png = out_dir / f"{html.stem}.png"
+                page.goto(html.resolve().as_uri())
+                page.screenshot(path=str(png), full_page=True)
+                pngs.append(png)
+        finally:
+            browser.close()
+    return pngs
+
+
+def _local_only(route: Any) -> None:
+    if route.request.url.startswith("file:"):
+        route.continue_()
+    else:
+        route.abort()
