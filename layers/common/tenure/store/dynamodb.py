@@ -131,6 +131,23 @@ class DynamoRepository:
         item = self._get(f"SUB#{subscription_id}", "SUB")
         return codec.subscription_from_attrs(item) if item else None
 
+    def get_subscription_with_customer(
+        self, subscription_id: str, customer_id: str
+    ) -> tuple[Subscription | None, Customer | None]:
+        """Both items in one consistent BatchGetItem: what a renewal charge needs to read."""
+        found = {
+            item["PK"]: item
+            for item in self._batch_get(
+                [(f"SUB#{subscription_id}", "SUB"), (f"CUS#{customer_id}", "CUS")]
+            )
+        }
+        sub = found.get(f"SUB#{subscription_id}")
+        customer = found.get(f"CUS#{customer_id}")
+        return (
+            codec.subscription_from_attrs(sub) if sub else None,
+            codec.customer_from_attrs(customer) if customer else None,
+        )
+
     def list_subscriptions(self, customer_id: str) -> list[Subscription]:
         items = self._gsi1(f"CUS#{customer_id}", "SUB#")
         return [codec.subscription_from_attrs(i) for i in items]
@@ -170,7 +187,9 @@ class DynamoRepository:
                 "IndexName": "DueIndex",
                 "KeyConditionExpression": "DuePK = :pk AND DueSK <= :upper",
                 "ExpressionAttributeValues": to_item({":pk": f"DUE#{shard}", ":upper": upper}),
-                "ProjectionExpression": "DueSK",
+                # The owner rides along at no cost (a query is billed on whole index items), so
+                # the charger can read a subscription and its customer in one request.
+                "ProjectionExpression": "DueSK, customer_id",
             }
             while len(items) < share:
                 page = self._ddb.query(**kwargs, Limit=share - len(items))
@@ -183,8 +202,9 @@ class DynamoRepository:
         found: list[DueItem] = []
         for page in _each_shard(shard_query):
             for raw in page["Items"]:
-                due_at, kind, entity_id = from_item(raw)["DueSK"].split("#", 2)
-                found.append(DueItem(entity_id, parse_iso(due_at), kind))
+                item = from_item(raw)
+                due_at, kind, entity_id = item["DueSK"].split("#", 2)
+                found.append(DueItem(entity_id, parse_iso(due_at), kind, item.get("customer_id")))
         found.sort(key=lambda d: (d.due_at, d.entity_id))
         return found
 
@@ -406,7 +426,7 @@ class DynamoRepository:
         item = self._get(f"SNAP#{day}", "SNAP")
         return dict(item["data"]) if item else None
 
-    # -- retention metrics: batch reads and the aggregator's per-customer memory -----------
+    # -- batch reads (renewal charges, retention metrics); the aggregator's memory ---------
     def _batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """BatchGetItem in pages of 100, retrying what DynamoDB leaves unprocessed."""
         found: list[dict[str, Any]] = []
