@@ -47,6 +47,7 @@ def schedule_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
                 "Id": str(n),
                 "MessageBody": json.dumps(
                     {"id": d.entity_id, "due_at": iso(d.due_at), "kind": d.kind}
+                    | ({"customer": d.customer_id} if d.customer_id else {})
                 ),
             }
             for n, d in enumerate(batch)
@@ -64,7 +65,7 @@ class InvalidDueMessageError(ValueError):
     """Not a due-work message: fail it so SQS moves it to the DLQ after its receives."""
 
 
-def _parse(record: SQSRecord) -> tuple[str, str]:
+def _parse(record: SQSRecord) -> tuple[str, str, str | None]:
     try:
         body = json.loads(record.body)
         kind, entity_id = body["kind"], body.get("id") or body["subscription_id"]
@@ -72,32 +73,41 @@ def _parse(record: SQSRecord) -> tuple[str, str]:
         raise InvalidDueMessageError(f"message {record.message_id} is not due work") from exc
     if kind not in HANDLERS or not isinstance(entity_id, str):
         raise InvalidDueMessageError(f"message {record.message_id}: unknown kind {kind!r}")
-    return kind, entity_id
+    customer = body.get("customer")  # a read hint only: messages without it work the same
+    return kind, entity_id, customer if isinstance(customer, str) and customer else None
 
 
-def _reconcile(svc: Any, due_id: str) -> object:
+def _process_due(svc: Any, subscription_id: str, customer_id: str | None) -> object:
+    return subscriptions.process_due(svc, subscription_id, customer_id=customer_id)
+
+
+def _retry(svc: Any, invoice_id: str, customer_id: str | None) -> object:
+    return payments.retry_invoice(svc, invoice_id)
+
+
+def _reconcile(svc: Any, due_id: str, customer_id: str | None) -> object:
     invoice_id, _, attempt = due_id.rpartition(":")
     return payments.reconcile_charge(svc, invoice_id, int(attempt))
 
 
 HANDLERS: dict[str, Any] = {
-    "renewal": subscriptions.process_due,
-    "pause_end": subscriptions.process_due,
-    "expire": subscriptions.process_due,
-    "retry": payments.retry_invoice,
-    "dunning_end": payments.retry_invoice,
+    "renewal": _process_due,
+    "pause_end": _process_due,
+    "expire": _process_due,
+    "retry": _retry,
+    "dunning_end": _retry,
     "reconcile": _reconcile,
 }
 
 
 def _work_one(record: SQSRecord) -> None:
     try:
-        kind, entity_id = _parse(record)
+        kind, entity_id, customer_id = _parse(record)
     except InvalidDueMessageError:
         logger.warning("invalid due-work message", extra={"message_id": record.message_id})
         metrics.add_metric(name="InvalidDueMessages", unit=MetricUnit.Count, value=1)
         raise
-    outcome = HANDLERS[kind](bootstrap.services(), entity_id)
+    outcome = HANDLERS[kind](bootstrap.services(), entity_id, customer_id)
     # Counted whether or not there was still work: a duplicate message is a normal event.
     metrics.add_metric(
         name="DueWorkDone" if outcome is not None else "DueWorkAlreadyDone",

@@ -111,7 +111,18 @@ def test_due_work_is_found_only_once_it_is_due(repo: Repository) -> None:
     assert repo.due(period_end - timedelta(seconds=1)) == []
     due = repo.due(period_end)
     assert [(d.entity_id, d.due_at, d.kind) for d in due] == [("sub-1", period_end, "renewal")]
+    assert due[0].customer_id == "alice"  # so the charger reads both in one request
     assert repo.next_due_at() == period_end
+
+
+def test_a_subscription_and_its_customer_read_together(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    subscribed(repo)
+    sub, owner = repo.get_subscription_with_customer("sub-1", "alice")
+    assert sub is not None and owner is not None
+    assert (sub.id, sub.version, owner.id, owner.version) == ("sub-1", 1, "alice", 1)
+    assert repo.get_subscription_with_customer("sub-1", "nobody")[1] is None
+    assert repo.get_subscription_with_customer("nothing", "alice")[0] is None
 
 
 def test_a_canceled_subscription_leaves_the_due_index(repo: Repository) -> None:

@@ -80,6 +80,11 @@ class InMemoryRepository:
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         return copy.deepcopy(self.subscriptions.get(subscription_id))
 
+    def get_subscription_with_customer(
+        self, subscription_id: str, customer_id: str
+    ) -> tuple[Subscription | None, Customer | None]:
+        return self.get_subscription(subscription_id), self.get_customer(customer_id)
+
     def list_subscriptions(self, customer_id: str) -> list[Subscription]:
         subs = [s for s in self.subscriptions.values() if s.customer_id == customer_id]
         return copy.deepcopy(sorted(subs, key=lambda s: (s.created_at, s.id)))
@@ -99,13 +104,13 @@ class InMemoryRepository:
         items = []
         for sub in self.subscriptions.values():
             if (due := sub.next_due()) is not None:
-                items.append(DueItem(sub.id, due[0], str(due[1])))
+                items.append(DueItem(sub.id, due[0], str(due[1]), sub.customer_id))
         for invoice in self.invoices.values():
             if (work := invoice.next_due()) is not None:
-                items.append(DueItem(invoice.id, work[0], work[1]))
+                items.append(DueItem(invoice.id, work[0], work[1], invoice.customer_id))
         for charge in self.charges.values():
             if (work := charge.next_due()) is not None:
-                items.append(DueItem(charge.due_id, work[0], work[1]))
+                items.append(DueItem(charge.due_id, work[0], work[1], charge.customer_id))
         return sorted(items, key=lambda d: (d.due_at, d.entity_id))
 
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:

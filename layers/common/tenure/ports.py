@@ -73,11 +73,15 @@ class Commit:
 
 @dataclass(frozen=True, slots=True)
 class DueItem:
-    """Work due at `due_at`: `entity_id` is a subscription, an invoice or `invoice:attempt`."""
+    """Work due at `due_at`: `entity_id` is a subscription, an invoice or `invoice:attempt`.
+
+    `customer_id` is the customer the work belongs to, when the due index gave it: a charger
+    then reads the subscription and its customer in one request."""
 
     entity_id: str
     due_at: datetime
     kind: str
+    customer_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -97,6 +101,9 @@ class Repository(Protocol):
     def get_plan(self, plan_id: str) -> Plan | None: ...
     def list_plans(self) -> list[Plan]: ...
     def get_subscription(self, subscription_id: str) -> Subscription | None: ...
+    def get_subscription_with_customer(
+        self, subscription_id: str, customer_id: str
+    ) -> tuple[Subscription | None, Customer | None]: ...
     def list_subscriptions(self, customer_id: str) -> list[Subscription]: ...
     def get_invoice(self, invoice_id: str) -> Invoice | None: ...
     def list_invoices(self, subscription_id: str) -> list[Invoice]: ...

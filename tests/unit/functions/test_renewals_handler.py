@@ -108,8 +108,11 @@ def sqs_event(bodies: list[str]) -> dict[str, Any]:
     return {"Records": records}
 
 
-def due(sub_id: str, kind: str = "renewal", at: datetime = RENEWAL_AT) -> str:
-    return json.dumps({"id": sub_id, "due_at": iso(at), "kind": kind})
+def due(
+    sub_id: str, kind: str = "renewal", at: datetime = RENEWAL_AT, customer: str | None = None
+) -> str:
+    body = {"id": sub_id, "due_at": iso(at), "kind": kind}
+    return json.dumps(body | ({"customer": customer} if customer else {}))
 
 
 @pytest.fixture
@@ -182,6 +185,32 @@ def test_an_invalid_message_fails_alone_and_the_valid_one_does_its_work(
     assert [c.outcome for c in renewals.repo.list_charges(invoice.id)] == [ChargeOutcome.SUCCEEDED]
 
 
+@pytest.mark.parametrize(
+    "hint",
+    [
+        pytest.param("cus-00", id="its own customer"),
+        pytest.param("cus-01", id="another customer"),
+        pytest.param("cus-gone", id="a customer that does not exist"),
+    ],
+)
+def test_a_renewal_message_naming_a_customer_charges_the_subscriptions_own_customer(
+    renewals: Renewals, hint: str
+) -> None:
+    # Given two subscribers whose renewals are due
+    paying_subscribers(renewals, 2)
+    renewals.clock.set(RENEWAL_AT)
+    # When the charger takes sub-00's message with this customer as its read hint
+    response = renewals.charge([due("sub-00", customer=hint)])
+    # Then sub-00 renewed, charged once to its own customer; a wrong hint changes nothing
+    assert response["batchItemFailures"] == []
+    invoice = renewal_invoice(renewals, "sub-00")
+    assert (invoice.status, invoice.customer_id) == (InvoiceStatus.PAID, "cus-00")
+    [charge] = renewals.repo.list_charges(invoice.id)
+    intent = renewals.gateway.payment_intent(charge.payment_id or "")
+    assert intent["customer"] == renewals.repo.get_customer("cus-00").provider_customer_id  # type: ignore[union-attr]
+    assert [i.period_start for i in renewals.repo.list_invoices("sub-01")] == [T0]
+
+
 def test_a_message_for_a_deleted_subscription_is_skipped_without_failing(
     renewals: Renewals,
 ) -> None:
@@ -230,6 +259,8 @@ def test_the_scheduler_queues_one_message_per_due_item_in_batches_of_ten(
     messages = [json.loads(body) for body in renewals.sqs.bodies]
     assert sorted(m["id"] for m in messages) == sub_ids
     assert {(m["kind"], m["due_at"]) for m in messages} == {("renewal", iso(RENEWAL_AT))}
+    # ... each naming the subscription's customer, so the charger reads both at once
+    assert all(m["customer"] == m["id"].replace("sub-", "cus-") for m in messages)
 
 
 def test_the_scheduler_queues_nothing_before_anything_is_due(renewals: Renewals) -> None:

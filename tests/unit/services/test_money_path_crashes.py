@@ -1,6 +1,7 @@
 """Never double-charge, never lose a payment: crashes, duplicate deliveries and provider faults
 on the renewal path, replayed until the work is done (DESIGN.md invariants 1 and 2)."""
 
+import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -9,7 +10,7 @@ import pytest
 
 from tenure.domain.calendar import add_intervals
 from tenure.domain.charges import ChargeOutcome, ChargeStatus
-from tenure.domain.errors import ConcurrencyError
+from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.services import payments, subscriptions
@@ -53,13 +54,13 @@ def sub_interval(shop: Any) -> Any:
     return shop.repo.get_plan("basic").billing_interval
 
 
+# A renewal makes two commits: the claim (the period advance, the new invoice, the attempt
+# with its payment id) and the settle. The payment is created before the first.
 CRASH_STEPS = [
-    pytest.param({"after_commit": 1}, id="after the invoice is committed, before the claim"),
-    pytest.param({"after_commit": 2}, id="after the claim commit"),
-    pytest.param({"after_call": "create"}, id="after create_payment, before its id is stored"),
-    pytest.param({"after_commit": 3}, id="after the payment id is stored, before confirm"),
+    pytest.param({"after_call": "create"}, id="after create_payment, before the claim"),
+    pytest.param({"after_commit": 1}, id="after the claim stored the payment id, before confirm"),
     pytest.param({"after_call": "confirm"}, id="after confirm returned, before the settle"),
-    pytest.param({"after_commit": 4}, id="after the settle commit, before the SQS ack"),
+    pytest.param({"after_commit": 2}, id="after the settle commit, before the SQS ack"),
 ]
 
 
@@ -106,10 +107,14 @@ def test_a_first_invoice_whose_worker_crashes_at_any_step_is_still_charged_once(
     # Given alice with a good card
     shop = make_shop()
     shop.add_card(VISA)
-    # When the API worker dies at this step of her subscribe (the same four commits)
+    # When the API worker dies at this step of her subscribe (the same two commits)
     with pytest.raises(shop.Crash):
         subscriptions.subscribe(shop.dying(**step), "sub-1", "alice", "basic")
-    # ... and the schedule runs on past the incomplete window
+    # ... her client, which got no answer, sends the subscribe again a minute later (a
+    # subscription stored before the crash refuses it), and the schedule runs on
+    shop.clock.advance(timedelta(minutes=1))
+    with contextlib.suppress(AlreadyExistsError):
+        shop.subscribe()
     shop.run_due(until=shop.start + timedelta(days=2))
     # Then her first month was charged once and the subscription is active
     [invoice] = shop.invoices()
@@ -119,7 +124,7 @@ def test_a_first_invoice_whose_worker_crashes_at_any_step_is_still_charged_once(
     assert shop.sub().status is S.ACTIVE
 
 
-def test_the_crash_steps_are_the_four_commits_of_a_renewal(
+def test_the_crash_steps_are_the_two_commits_of_a_renewal(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a paying subscriber whose period has just ended
@@ -128,8 +133,84 @@ def test_the_crash_steps_are_the_four_commits_of_a_renewal(
     before = shop.repo.commits
     # When the renewal runs without a crash
     subscriptions.process_due(shop.svc, "sub-1")
-    # Then it wrote invoice, claim, payment id and settlement: the steps CRASH_STEPS name
-    assert shop.repo.commits - before == 4
+    # Then it wrote the claim (with the new invoice and the payment id) and the settlement:
+    # the steps CRASH_STEPS name
+    assert shop.repo.commits - before == 2
+
+
+def test_a_renewal_redelivered_after_its_payment_was_created_reuses_that_payment(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose worker died after creating the payment, before the claim
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    with pytest.raises(shop.Crash):
+        subscriptions.process_due(shop.dying(after_call="create"), "sub-1")
+    assert len(shop.invoices()) == 1  # nothing of the renewal was stored
+    # When SQS delivers the message again
+    subscriptions.process_due(shop.svc, "sub-1")
+    # Then the second worker got the same payment back from the same key and parameters,
+    # claimed it, and confirmed it once: one payment created, one attempt, one charge
+    invoice = shop.invoice_starting(renewed_at)
+    key = f"charge:{invoice.id}:1:create"
+    assert shop.created_keys(invoice.id) == [key]
+    [charge] = shop.charges(invoice.id)
+    assert charge.payment_id == shop.gateway.events[-1]["data"]["object"]["id"]
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_a_payment_created_before_a_crash_is_never_confirmed_when_the_card_changed_since(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose worker died after creating the payment on the visa, before the
+    # claim; then alice switched to a mastercard
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    with pytest.raises(shop.Crash):
+        subscriptions.process_due(shop.dying(after_call="create"), "sub-1")
+    shop.add_card(MASTERCARD)
+    # When SQS delivers the message again, and the schedule runs on
+    subscriptions.process_due(shop.svc, "sub-1")
+    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    # Then the provider refused the old key with new parameters; that attempt was given up
+    # (its payment, on the visa, never confirmed) and the next one charged the mastercard
+    invoice = shop.invoice_starting(renewed_at)
+    first, second = shop.charges(invoice.id)
+    assert (first.attempt, first.status, first.outcome) == (
+        1,
+        ChargeStatus.SETTLED,
+        ChargeOutcome.UNKNOWN,
+    )
+    assert first.payment_id is None
+    assert (second.attempt, second.outcome) == (2, ChargeOutcome.SUCCEEDED)
+    assert shop.created_keys(invoice.id) == [
+        f"charge:{invoice.id}:1:create",
+        f"charge:{invoice.id}:2:create",
+    ]
+    paid_with = shop.gateway.payment_intent(second.payment_id or "")["payment_method"]
+    assert paid_with == shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_a_worker_that_loses_the_claim_confirms_nothing(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a paying subscriber whose period has just ended
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    # When worker B creates the payment, worker A renews to the end, then B tries to claim
+    worker_b = shop.interleaved(lambda: subscriptions.process_due(shop.svc, "sub-1"))
+    with pytest.raises(ConcurrencyError):
+        subscriptions.process_due(worker_b, "sub-1")
+    # Then both workers' creates named one payment, and it was confirmed once, by A
+    invoice = shop.invoice_starting(renewed_at)
+    [charge] = shop.charges(invoice.id)
+    assert shop.created_keys(invoice.id) == [f"charge:{invoice.id}:1:create"]
+    assert shop.gateway.calls[charge.payment_id or ""] == 3  # B's create, A's create, confirm
+    assert shop.confirmations(invoice.id) == 1
 
 
 # -- 2. the same message twice, concurrently ----------------------------------------------------

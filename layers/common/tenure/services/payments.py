@@ -1,19 +1,25 @@
-"""Collecting invoices: claim an attempt, move money through the gateway, settle in one commit.
+"""Collecting invoices: create the payment, claim the attempt with its id, confirm, settle.
 
 The money path, step by step (each step survives a crash at any point):
-1. claim: the invoice's attempt counter moves up (version-checked) and a `charging` record
-   with a lease is written, in one transaction; a concurrent collector loses here;
-2. create: the provider payment is created with key `charge:{invoice}:{attempt}:create`
-   and its id is stored on the claim before any money moves;
+1. create: the provider payment is created, unconfirmed, with key
+   `charge:{invoice}:{attempt}:create`. No money moves, and nothing is stored yet: a worker
+   that dies here is replaced by one that sends the same key and gets the same payment;
+2. claim: one transaction stores the attempt (the invoice's counter, version-checked), a
+   `charging` record with a lease and the payment id, and the link webhooks find it by;
+   for a new invoice (a renewal, a first invoice) the invoice itself, its subscription
+   and their events are in the same transaction. A concurrent collector loses here and
+   confirms nothing, so only a claimed payment ever moves money;
 3. confirm: off-session, with key `charge:{invoice}:{attempt}:confirm`;
 4. settle: the outcome, the invoice, the subscription, the dunning schedule and the events
    commit in one transaction.
 A claim still `charging` when its lease ends is reconciled against the provider (retrieve
 the stored payment; confirm it with the same key if it never was) before anything retries.
-A timeout is `unknown`, never a failure.
+A timeout is `unknown`, never a failure. A payment created but never claimed is never
+confirmed by anyone: its id is stored nowhere.
 """
 
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import datetime, timedelta
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
@@ -27,6 +33,7 @@ from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.payments.gateway import (
     CardDetails,
     GatewayError,
+    IdempotencyConflictError,
     InvalidRequestError,
     PaymentResult,
 )
@@ -47,50 +54,62 @@ def collect_invoice(
     *,
     invoice: Invoice | None = None,
     subscription: Subscription | None = None,
+    customer: Customer | None = None,
+    creating: Commit | None = None,
 ) -> Charge | None:
     """Charge an open invoice once with the customer's default payment method.
 
     `at` dates the attempt when it answers a provider fact of that moment (a card the
     provider updated, reported by webhook): a late delivery then records what an on-time one
-    would have. Without it, the attempt is dated now. A caller that has just committed the
-    invoice and its subscription passes them in (they are updated in place), saving reads."""
-    if svc.gateway is None:
-        return None
+    would have. Without it, the attempt is dated now. A caller that has the invoice, its
+    subscription or the customer passes them in (updated in place), saving reads.
+
+    `creating`: the invoice is new and not stored yet; this commit creates it (with whatever
+    else the caller changed). It is written exactly once: with the claim when the invoice is
+    charged, alone otherwise."""
     invoice = invoice or svc.repo.get_invoice(invoice_id)
-    if invoice is None or invoice.status is not InvoiceStatus.OPEN or invoice.total <= 0:
+    if (
+        svc.gateway is None
+        or invoice is None
+        or invoice.status is not InvoiceStatus.OPEN
+        or invoice.total <= 0
+        or invoice.dispute_open  # disputed: no collection until the bank decides
+    ):
+        _write(svc, creating)
         return None
-    if invoice.dispute_open:
-        return None  # the payment is disputed: no collection until the bank decides
     sub = subscription or svc.repo.get_subscription(invoice.subscription_id)
     if sub is None or sub.status is S.CANCELED:
         # Canceled between scheduling and charging: skipped, not charged, and not due again.
-        _stop_collecting(svc, invoice, keep_deadline=False)
+        _stop_collecting(svc, invoice, keep_deadline=False, creating=creating)
         return None
-    customer = svc.repo.get_customer(invoice.customer_id)
+    customer = customer or svc.repo.get_customer(invoice.customer_id)
     if customer is None or not customer.default_payment_method:
-        _stop_collecting(svc, invoice, keep_deadline=True)  # a new payment method charges it
-        return None
+        _stop_collecting(svc, invoice, keep_deadline=True, creating=creating)
+        return None  # a new payment method charges it
     # An attempt in flight is settled by the sweeper first (a new invoice has none).
     if invoice.attempts and any(
         c.status is ChargeStatus.CHARGING for c in svc.repo.list_charges(invoice.id)
     ):
+        _write(svc, creating)
         return None
     now = at or svc.clock.now()
-    invoice.attempts += 1
-    invoice.next_attempt_at = None
     charge = Charge(
-        id=f"ch_{invoice.id}_{invoice.attempts}",
+        id=f"ch_{invoice.id}_{invoice.attempts + 1}",
         invoice_id=invoice.id,
         subscription_id=invoice.subscription_id,
         customer_id=invoice.customer_id,
-        attempt=invoice.attempts,
+        attempt=invoice.attempts + 1,
         amount=invoice.total,
         currency=invoice.currency,
         at=now,
         lease_until=now + LEASE,
     )
-    svc.commit(Commit(invoices=[invoice], charges=[charge]))  # 1. the claim
     key = charge.idempotency_key
+    # 1. create, before the claim, so that the claim stores the payment id. No money moves
+    # yet, and only a claimed payment is ever confirmed. A worker that dies here, or loses the
+    # claim to another, leaves a payment that is never confirmed; the same attempt made
+    # again sends the same key with the same parameters and gets the same payment back.
+    refused: InvalidRequestError | None = None
     try:
         charge.calls += 1
         charge.payment_id = svc.gateway.create_payment(
@@ -101,35 +120,75 @@ def collect_invoice(
             attempt=charge.attempt,
             idempotency_key=f"{key}:create",
         )
+    except IdempotencyConflictError:
+        # An earlier worker created this attempt's payment with other parameters (the card
+        # or the amount changed since it died before its claim). That payment is never
+        # confirmed: give the attempt number up and try again at once under the next one.
+        charge.status = ChargeStatus.SETTLED
+        charge.lease_until = None
+        invoice.next_attempt_at = now
     except InvalidRequestError as exc:
+        refused = exc
+    except GatewayError:
+        pass  # unknown: the claim has no payment id, so the sweeper gives the attempt up
+    # 2. the claim: the attempt, the payment id and the link webhooks find the attempt by,
+    # with the new invoice and its subscription when the invoice is new. A concurrent
+    # collector fails here (ConcurrencyError) and confirms nothing.
+    invoice.attempts = charge.attempt
+    if charge.status is ChargeStatus.CHARGING:
+        invoice.next_attempt_at = None
+    claim = Commit(invoices=[invoice], charges=[charge])
+    if charge.payment_id is not None:
+        claim.provider_links.append(
+            ProviderLink(svc.gateway.name, charge.payment_id, charge.due_id)
+        )
+    _write(svc, creating, claim)
+    if refused is not None:
         # The provider refuses this payment as asked (unusable method, amount it cannot
         # take): retrying cannot help, so it is a failed attempt that waits for a new method.
-        declined = PaymentResult("", ChargeOutcome.DECLINED, _code(exc))
+        declined = PaymentResult("", ChargeOutcome.DECLINED, _code(refused))
         _settle(svc, invoice, charge, declined, at=at, subscription=sub)
         return charge
-    except GatewayError:
-        _keep_claim(svc, charge)  # nothing confirmed: the sweeper abandons it and retries
+    if charge.payment_id is None or charge.status is not ChargeStatus.CHARGING:
         return charge
-    # 2. the payment id, before money moves, with the link webhooks find the attempt by
-    link = ProviderLink(svc.gateway.name, charge.payment_id, charge.due_id)
-    svc.commit(Commit(charges=[charge], provider_links=[link]))
+    # 3. confirm: money moves, off-session.
     try:
         charge.calls += 1
         result = svc.gateway.confirm_payment(charge.payment_id, idempotency_key=f"{key}:confirm")
     except GatewayError:
         _keep_claim(svc, charge)  # unknown: maybe charged; the sweeper asks the provider
         return charge
+    # 4. settle.
     _settle(svc, invoice, charge, result, at=at, subscription=sub)
     return charge
 
 
-def _stop_collecting(svc: Services, invoice: Invoice, keep_deadline: bool) -> None:
-    if invoice.next_attempt_at is None and (keep_deadline or invoice.dunning_ends_at is None):
+def _write(svc: Services, creating: Commit | None, change: Commit | None = None) -> None:
+    """Commit `change` together with the caller's unsaved `creating`, as one transaction.
+    An entity in both (the new invoice) is written once."""
+    merged = creating or change
+    if merged is None:
         return
+    if creating is not None and change is not None:
+        for name in (f.name for f in fields(Commit)):
+            into = getattr(creating, name)
+            into.extend(x for x in getattr(change, name) if not any(x is y for y in into))
+    svc.commit(merged)
+
+
+def _stop_collecting(
+    svc: Services, invoice: Invoice, keep_deadline: bool, creating: Commit | None = None
+) -> None:
+    unchanged = invoice.next_attempt_at is None and (
+        keep_deadline or invoice.dunning_ends_at is None
+    )
     invoice.next_attempt_at = None
     if not keep_deadline:
         invoice.dunning_ends_at = None
-    svc.commit(Commit(invoices=[invoice]))
+    if creating is not None:
+        _write(svc, creating)  # a new invoice is stored whatever happens
+    elif not unchanged:
+        svc.commit(Commit(invoices=[invoice]))
 
 
 def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | None:

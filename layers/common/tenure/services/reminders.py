@@ -179,7 +179,7 @@ class _Run:
 
     def _save(self, notice: Notice, **extra: Any) -> None:
         try:
-            self.svc.repo.commit(Commit(notices=[notice], **extra))
+            self.svc.commit(Commit(notices=[notice], **extra))
         except ConcurrencyError:
             # Re-planned meanwhile (the same key written again): that newer one stands.
             log.info("notice changed meanwhile", extra={"notice": notice.key})
@@ -193,7 +193,7 @@ class _Run:
         notice.status = NoticeStatus.SENDING
         marker = Marker(f"email:{notice.key}", self.now + MARKER_TTL)
         try:
-            self.svc.repo.commit(Commit(notices=[notice], markers=[marker]))
+            self.svc.commit(Commit(notices=[notice], markers=[marker]))
         except AlreadyExistsError:
             # Sent before, and planned again since: it stays sent, and is not sent again.
             current = self.svc.repo.get_notice(notice.key)
@@ -241,7 +241,7 @@ class _Run:
         for _ in range(3):
             try:
                 change = Commit(notices=[notice, *(follow_up or [])], released_markers=released)
-                self.svc.repo.commit(change)
+                self.svc.commit(change)
                 return
             except ConcurrencyError:
                 # Planned again while it was being sent: record the outcome on the new one.

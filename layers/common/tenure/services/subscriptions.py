@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from tenure.domain.customers import Customer
 from tenure.domain.errors import NotFoundError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.ids import invoice_id
@@ -59,7 +60,7 @@ def subscribe(svc: Services, subscription_id: str, customer_id: str, plan_id: st
         sub.incomplete_expires_at = now + svc.policy.incomplete_window
         invoice = _period_invoice(sub, plan, InvoiceKind.FIRST, now)
         _activate_if_settled(sub, plan, invoice)
-    return _save(svc, sub, invoice)
+    return _save(svc, sub, invoice, customer=customer)
 
 
 def cancel(svc: Services, subscription_id: str, at_period_end: bool, reason: str | None) -> Outcome:
@@ -92,13 +93,27 @@ def change_plan(svc: Services, subscription_id: str, plan_id: str) -> Outcome:
     return _save(svc, sub, invoice)
 
 
-def process_due(svc: Services, subscription_id: str, now: datetime | None = None) -> Outcome | None:
+def process_due(
+    svc: Services,
+    subscription_id: str,
+    now: datetime | None = None,
+    *,
+    customer_id: str | None = None,
+) -> Outcome | None:
     """Do whatever is due for one subscription: renew, convert a trial, end a cancel or a pause.
 
     Safe to call twice: when nothing is due any more (another worker did it), it does nothing.
+    `customer_id` (the due index gives it) lets the subscription and the customer its charge
+    needs be read in one request; without it the customer is read when needed.
     """
     now = svc.clock.now() if now is None else utc(now)
-    sub = svc.repo.get_subscription(subscription_id)
+    customer: Customer | None = None
+    if customer_id:
+        sub, customer = svc.repo.get_subscription_with_customer(subscription_id, customer_id)
+        if sub is not None and sub.customer_id != customer_id:
+            customer = None  # a wrong hint is only a wasted read
+    else:
+        sub = svc.repo.get_subscription(subscription_id)
     if sub is None:
         return None
     due = sub.next_due()
@@ -107,7 +122,7 @@ def process_due(svc: Services, subscription_id: str, now: datetime | None = None
     due_at, kind = due
     plan = get_plan(svc, sub.plan_id)
     if kind is DueKind.PAUSE_END:
-        return _resume(svc, sub, due_at)
+        return _resume(svc, sub, due_at, customer)
     if kind is DueKind.EXPIRE:
         sub.expire(plan, due_at)
         invoices = [i for i in svc.repo.list_invoices(sub.id) if i.status is InvoiceStatus.OPEN]
@@ -116,23 +131,28 @@ def process_due(svc: Services, subscription_id: str, now: datetime | None = None
         return _save(svc, sub, None, extra_invoices=invoices)
     was_trial = sub.status is SubscriptionStatus.TRIALING
     ends_unpaid = was_trial and svc.policy.cancel_trial_without_payment_method
-    if ends_unpaid and not sub.cancel_at_period_end and _no_payment_method(svc, sub):
-        sub.cancel(plan, due_at, at_period_end=True, reason="trial_ended_without_payment_method")
+    if ends_unpaid and not sub.cancel_at_period_end:
+        customer = customer or svc.repo.get_customer(sub.customer_id)
+        if customer is None or not customer.default_payment_method:
+            reason = "trial_ended_without_payment_method"
+            sub.cancel(plan, due_at, at_period_end=True, reason=reason)
     needs_invoice = sub.renew(plan, now)
     invoice = None
     if needs_invoice:
         kind_ = InvoiceKind.FIRST if was_trial else InvoiceKind.RENEWAL
         invoice = _period_invoice(sub, plan, kind_, sub.current_period_start)
-    return _save(svc, sub, invoice)
+    return _save(svc, sub, invoice, customer=customer)
 
 
 # -- helpers --------------------------------------------------------------------------------
-def _resume(svc: Services, sub: Subscription, at: datetime) -> Outcome:
+def _resume(
+    svc: Services, sub: Subscription, at: datetime, customer: Customer | None = None
+) -> Outcome:
     plan = get_plan(svc, sub.plan_id)
     invoice = None
     if sub.resume(plan, at):
         invoice = _period_invoice(sub, plan, InvoiceKind.RENEWAL, at)
-    return _save(svc, sub, invoice)
+    return _save(svc, sub, invoice, customer=customer)
 
 
 def _period_invoice(sub: Subscription, plan: Plan, kind: InvoiceKind, now: datetime) -> Invoice:
@@ -196,21 +216,14 @@ def _activate_if_settled(sub: Subscription, plan: Plan, invoice: Invoice | None)
         sub.activate(plan, invoice.created_at)
 
 
-def _no_payment_method(svc: Services, sub: Subscription) -> bool:
-    customer = svc.repo.get_customer(sub.customer_id)
-    return customer is None or not customer.default_payment_method
-
-
 def _save(
     svc: Services,
     sub: Subscription,
     invoice: Invoice | None,
     extra_invoices: list[Invoice] | None = None,
+    customer: Customer | None = None,
 ) -> Outcome:
-    if svc.gateway is not None and invoice is not None and invoice.status is InvoiceStatus.OPEN:
-        # Due at once: if this worker dies before the charge is claimed, the schedule still
-        # finds the invoice and charges it (the claim clears this).
-        invoice.next_attempt_at = svc.clock.now()
+    """Commit the change; a new open invoice is charged, its claim in the same commit."""
     change = Commit()
     change.add_subscription(sub)
     change.invoices.extend(extra_invoices or [])
@@ -226,10 +239,14 @@ def _save(
                 {"subscription_id": sub.id, "total": invoice.total, "currency": invoice.currency},
             )
         )
-    svc.commit(change)
     if invoice is None or invoice.status is not InvoiceStatus.OPEN or svc.gateway is None:
+        svc.commit(change)
         return Outcome(sub, invoice)
-    charge = collect_invoice(svc, invoice.id, invoice=invoice, subscription=sub)
+    # Either the invoice is created already claimed, with its payment id, in one commit, or
+    # (nothing to charge it with) it is created alone and due at once for the schedule.
+    charge = collect_invoice(
+        svc, invoice.id, invoice=invoice, subscription=sub, customer=customer, creating=change
+    )
     if charge is None and sub.status is not SubscriptionStatus.INCOMPLETE:
         await_payment_method(svc, invoice.id)
         return Outcome(get_subscription(svc, sub.id), get_invoice(svc, invoice.id))

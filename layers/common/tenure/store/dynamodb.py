@@ -134,6 +134,23 @@ class DynamoRepository:
         item = self._get(f"SUB#{subscription_id}", "SUB")
         return codec.subscription_from_attrs(item) if item else None
 
+    def get_subscription_with_customer(
+        self, subscription_id: str, customer_id: str
+    ) -> tuple[Subscription | None, Customer | None]:
+        """Both items in one consistent BatchGetItem: what a renewal charge needs to read."""
+        found = {
+            item["PK"]: item
+            for item in self._batch_get(
+                [(f"SUB#{subscription_id}", "SUB"), (f"CUS#{customer_id}", "CUS")]
+            )
+        }
+        sub = found.get(f"SUB#{subscription_id}")
+        customer = found.get(f"CUS#{customer_id}")
+        return (
+            codec.subscription_from_attrs(sub) if sub else None,
+            codec.customer_from_attrs(customer) if customer else None,
+        )
+
     def list_subscriptions(self, customer_id: str) -> list[Subscription]:
         items = self._gsi1(f"CUS#{customer_id}", "SUB#")
         return [codec.subscription_from_attrs(i) for i in items]
@@ -164,9 +181,11 @@ class DynamoRepository:
         sharded index, never a scan. Every item read is returned (about `limit` in all: each
         shard gives up to its share), so a caller never reads what it then throws away."""
         found: list[DueItem] = []
-        for raw in self._due_items(WORK_DUE, now, limit, "DueSK"):
+        # The owner rides along at no cost (a query is billed on whole index items), so the
+        # charger can read a subscription and its customer in one request.
+        for raw in self._due_items(WORK_DUE, now, limit, "DueSK, customer_id"):
             due_at, kind, entity_id = raw["DueSK"].split("#", 2)
-            found.append(DueItem(entity_id, parse_iso(due_at), kind))
+            found.append(DueItem(entity_id, parse_iso(due_at), kind, raw.get("customer_id")))
         found.sort(key=lambda d: (d.due_at, d.entity_id))
         return found
 
@@ -476,7 +495,7 @@ class DynamoRepository:
         item = self._get(f"SNAP#{day}", "SNAP")
         return dict(item["data"]) if item else None
 
-    # -- retention metrics: batch reads and the aggregator's per-customer memory -----------
+    # -- batch reads (renewal charges, retention metrics); the aggregator's memory ---------
     def _batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """BatchGetItem in pages of 100, retrying what DynamoDB leaves unprocessed."""
         found: list[dict[str, Any]] = []
