@@ -229,7 +229,7 @@ class Simulator:
         for plan in self.scenario.plans:
             self._api("POST", "/v1/plans", plan.model_dump(mode="json"), where="plans")
         for n, customer in enumerate(self.scenario.customers):
-            body = customer.model_dump(exclude={"card"})
+            body = customer.model_dump(exclude={"card", "card_expires"})
             self._api("POST", "/v1/customers", body, where=f"customers[{n}]")
             if customer.card:
                 where = f"customers[{n}].card"
