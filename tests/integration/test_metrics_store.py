@@ -7,6 +7,8 @@ from typing import Any
 import boto3
 import pytest
 
+from tenure.domain.customers import Customer
+from tenure.domain.errors import ConcurrencyError
 from tenure.domain.events import CustomerFacts, MrrLedgerEntry
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from tenure.fakes import FixedClock, InMemoryRepository
@@ -84,6 +86,30 @@ def test_two_changes_of_one_customer_racing_both_commit_in_turn(local_stack: Loc
     assert [(f.seq, f.before, f.after, f.paid_before) for f in facts] == [
         (1, 0, 500, False),
         (2, 500, 1500, True),
+    ]
+
+
+def test_a_commit_refused_for_another_reason_leaves_the_customers_mrr_as_it_was(
+    local_stack: LocalStack,
+) -> None:
+    local_stack.reset_table()
+    repo = DynamoRepository(local_stack.dynamodb_client(), local_stack.env["TABLE_NAME"])
+    repo.commit(Commit(ledger=[MrrLedgerEntry("s1", "ann", "USD", T0, 0, 1000, "x")]))
+    stale = Customer(id="ann", email="ann@example.com", created_at=T0, version=3)
+    later = T0 + timedelta(hours=1)
+    with pytest.raises(ConcurrencyError, match="customer ann"):
+        repo.commit(
+            Commit(
+                customers=[stale],
+                ledger=[MrrLedgerEntry("s1", "ann", "USD", later, 1000, 0, "x")],
+            )
+        )
+    repo.commit(Commit(ledger=[MrrLedgerEntry("s2", "ann", "USD", later, 0, 300, "x")]))
+    ledger = repo.ledger_between(T0, T0 + timedelta(days=1))
+    facts = [(e.subscription_id, e.customer) for e in ledger]
+    assert [(s, f.seq, f.before, f.after) for s, f in facts if f] == [
+        ("s1", 1, 0, 1000),
+        ("s2", 2, 1000, 1300),
     ]
 
 

@@ -470,10 +470,10 @@ class DynamoRepository:
         ]
         for cid in ids:
             state = states[cid]
-            item = {"PK": f"CUS#{cid}", "SK": "MRR", "entity": "customer_mrr", "seq": state.seq}
+            item = {"PK": f"CUS#{cid}", "SK": "MRR", "entity": "customer_mrr", "id": cid}
             put: dict[str, Any] = {
                 "TableName": self._table,
-                "Item": to_item(item | {"data": state.to_dict()}),
+                "Item": to_item(item | {"seq": state.seq, "data": state.to_dict()}),
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
             if cid in found:
