@@ -9,6 +9,7 @@ from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.invoices import Invoice
+from tenure.domain.metrics import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
@@ -48,7 +49,7 @@ class InMemoryRepository:
         self.markers: dict[str, datetime] = {}
         self.provider_links: dict[tuple[str, str], str] = {}
         self.snapshots: dict[str, dict[str, Any]] = {}
-        self.customer_mrr: dict[str, dict[str, dict[str, Any]]] = {}  # customer -> day -> state
+        self.customer_mrr: dict[str, CustomerMrr] = {}  # what commit stamps ledger entries from
         self.notices: dict[str, Notice] = {}
         self.suppressed: dict[str, str] = {}
         self.commits = 0
@@ -211,7 +212,7 @@ class InMemoryRepository:
             ((link.provider, link.object_id), link.tenure_id) for link in change.provider_links
         )
         self.events.extend(e.to_dict() for e in change.events)
-        self.ledger.extend(change.ledger)
+        self.ledger.extend(record_entries(change.ledger, self.customer_mrr))
         self.commits += 1
 
     def has_marker(self, key: str) -> bool:
@@ -231,20 +232,6 @@ class InMemoryRepository:
 
     def get_invoices(self, invoice_ids: list[str]) -> dict[str, Invoice]:
         return {i: copy.deepcopy(self.invoices[i]) for i in invoice_ids if i in self.invoices}
-
-    def get_customer_mrr_states(
-        self, customer_ids: list[str], before_day: str
-    ) -> dict[str, dict[str, Any]]:
-        found = {}
-        for customer_id in customer_ids:
-            earlier = [d for d in self.customer_mrr.get(customer_id, {}) if d < before_day]
-            if earlier:
-                found[customer_id] = copy.deepcopy(self.customer_mrr[customer_id][max(earlier)])
-        return found
-
-    def save_customer_mrr_states(self, day: str, states: dict[str, dict[str, Any]]) -> None:
-        for customer_id, state in states.items():
-            self.customer_mrr.setdefault(customer_id, {})[day] = copy.deepcopy(state)
 
     def claim_idempotency(
         self, key: str, fingerprint: str, now: datetime

@@ -18,17 +18,17 @@ def a_busy_month(business: Business) -> None:
     business.at(T0 + timedelta(days=20)).subscribe("c3", "monthly-200", "s3b")
 
 
-def test_running_a_range_again_writes_the_same_snapshots_and_customer_states(
+def test_running_a_range_again_writes_the_same_snapshots_and_nothing_else(
     business: Business,
 ) -> None:
     a_busy_month(business)
     first, last = T0.date(), day_of(T0, 27)
-    business.aggregate(first, last)
-    snapshots = copy.deepcopy(business.repo.snapshots)
     states = copy.deepcopy(business.repo.customer_mrr)
     business.aggregate(first, last)
+    snapshots = copy.deepcopy(business.repo.snapshots)
+    business.aggregate(first, last)
     assert business.repo.snapshots == snapshots
-    assert business.repo.customer_mrr == states
+    assert business.repo.customer_mrr == states  # kept by commits; the run only reads
 
 
 def test_running_an_earlier_day_again_after_later_days_gives_the_same_snapshot(
@@ -70,6 +70,7 @@ class CountingRepository:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.items = 0
+        self.calls: set[str] = set()
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.inner, name)
@@ -77,6 +78,7 @@ class CountingRepository:
             return method
 
         def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.add(name)
             found = method(*args, **kwargs)
             self.items += _size(found)
             return found
@@ -93,11 +95,15 @@ def _size(found: Any) -> int:
 
 
 def reads_on(business: Business, day: date) -> int:
+    return counted_run(business, day).items
+
+
+def counted_run(business: Business, day: date) -> CountingRepository:
     counting = CountingRepository(business.repo)
     svc = copy.copy(business.svc)
     svc.repo = counting
     retention.aggregate_day(svc, day)
-    return counting.items
+    return counting
 
 
 def test_a_day_with_no_changes_reads_the_same_few_items_whatever_the_table_size() -> None:
@@ -127,3 +133,31 @@ def test_a_day_with_changes_reads_what_those_changes_touch_and_nothing_else() ->
             business.change_plan(f"s{n}", "monthly-200")
         sizes[customers] = reads_on(business, changed)
     assert sizes[10] == sizes[200]
+
+
+def test_a_day_with_changes_reads_its_ledger_and_events_and_nothing_about_customers() -> None:
+    business = make_business()
+    for n in range(8):
+        business.customer(f"c{n}")
+        business.subscribe(f"c{n}", "monthly-100", f"s{n}")
+    business.subscribe("c0", "monthly-200", "s0b")  # c0 has two subscriptions
+    business.aggregate(T0.date(), day_of(T0, 1))
+    changed = day_of(T0, 2)
+    business.at(T0 + timedelta(days=2))
+    business.change_plan("s1", "monthly-200")
+    business.cancel("s0")  # contraction: c0 keeps s0b
+    business.cancel("s2")  # churn
+    run = counted_run(business, changed)
+    start = retention.day_start(changed)
+    ledger = business.repo.ledger_between(start, start + timedelta(days=1))
+    events = business.repo.events_between(start, start + timedelta(days=1))
+    paid = {e["entity_id"] for e in events if e["type"] == "InvoicePaid"}
+    assert run.calls == {"get_snapshot", "ledger_between", "events_between", "get_invoices"}
+    assert run.items == 1 + len(ledger) + len(events) + len(paid)
+    usd = business.day(changed)
+    assert (usd["expansion_mrr"], usd["contraction_mrr"], usd["churned_mrr"]) == (
+        10000,
+        10000,
+        10000,
+    )
+    assert usd["customers_lost"] == 1

@@ -66,8 +66,45 @@ class DomainEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerFacts:
+    """The customer's side of one ledger entry, in the entry's currency, as the store found
+    it when committing the change: what the metrics need to classify the entry without
+    reading anything about the customer (see tenure.domain.metrics.CustomerMrr.record)."""
+
+    seq: int  # the customer's count of ledger entries so far, this one included
+    before: int  # the customer's MRR just before this entry
+    after: int  # and just after it
+    paid_before: bool  # the customer had MRR at some time before this entry
+    cohort: str | None  # the month of the customer's first-ever MRR ("2026-02"), if any yet
+    paying_at_month_start: bool  # the customer had MRR when the entry's month began
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "before": self.before,
+            "after": self.after,
+            "paid_before": self.paid_before,
+            "cohort": self.cohort,
+            "paying_at_month_start": self.paying_at_month_start,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CustomerFacts":
+        return cls(
+            int(data["seq"]),
+            int(data["before"]),
+            int(data["after"]),
+            bool(data["paid_before"]),
+            data.get("cohort"),
+            bool(data["paying_at_month_start"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class MrrLedgerEntry:
-    """A change of one subscription's monthly value; the metrics classify it later."""
+    """A change of one subscription's monthly value; the metrics classify it later.
+
+    `customer` is filled in by the store when the entry is committed (None before)."""
 
     subscription_id: str
     customer_id: str
@@ -76,13 +113,14 @@ class MrrLedgerEntry:
     before: int
     after: int
     reason: str  # the event type that caused it
+    customer: CustomerFacts | None = None
 
     @property
     def delta(self) -> int:
         return self.after - self.before
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "subscription_id": self.subscription_id,
             "customer_id": self.customer_id,
             "currency": self.currency,
@@ -92,3 +130,6 @@ class MrrLedgerEntry:
             "delta": self.delta,
             "reason": self.reason,
         }
+        if self.customer is not None:
+            data["customer"] = self.customer.to_dict()
+        return data

@@ -1,18 +1,20 @@
 """Retention metrics math: MRR movements, daily snapshots, monthly rates and cohorts. Pure.
 
-A day is aggregated from the previous day's snapshot, the day's MRR ledger entries and the
-prior state of only the customers those entries touch (see `aggregate_day`), so its cost
-follows the day's changes, never the number of customers. Months, cohorts and rates are
-then rolled up from daily snapshots alone (see `rollup`). Definitions: docs/metrics.md.
+Each ledger entry is committed with its customer's facts (`CustomerMrr.record`: the
+customer's MRR before and after it, whether the customer had paid before, the signup
+cohort), so a day is aggregated from the previous day's snapshot and the day's ledger
+entries alone (see `aggregate_day`): its cost follows the day's changes, never the number
+of customers. Months, cohorts and rates are then rolled up from daily snapshots alone (see
+`rollup`). Definitions: docs/metrics.md.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-from tenure.domain.events import EventType, MrrLedgerEntry
+from tenure.domain.events import CustomerFacts, EventType, MrrLedgerEntry
 from tenure.domain.money import round_half_up
 
 SNAPSHOT_SCHEMA = 1
@@ -44,20 +46,50 @@ def days(first: date, last: date) -> list[date]:
 # -- customers --------------------------------------------------------------------------------
 @dataclass(slots=True)
 class CustomerMrr:
-    """What the aggregator remembers about one customer, per currency.
+    """One customer's MRR, per currency, kept by the store beside the customer and updated
+    in the same transaction as every ledger entry (`record`).
 
     `subs`: the monthly value of each earning subscription (zeros are dropped);
     `since`: the month of the customer's first-ever MRR (the signup cohort);
     `month`/`at_month_start`: the last month the customer changed in, and whether the
-    customer was paying when that month began (for the retention rate)."""
+    customer was paying when that month began (for the retention rate);
+    `seq`: how many ledger entries the customer has had (orders them)."""
 
     subs: dict[str, dict[str, int]] = field(default_factory=dict)
     since: dict[str, str] = field(default_factory=dict)
     month: dict[str, str] = field(default_factory=dict)
     at_month_start: dict[str, bool] = field(default_factory=dict)
+    seq: int = 0
 
     def total(self, currency: str) -> int:
         return sum(self.subs.get(currency, {}).values())
+
+    def record(self, entry: MrrLedgerEntry) -> MrrLedgerEntry:
+        """Apply one ledger entry and return it stamped with the customer's facts."""
+        currency, month = entry.currency, month_key(entry.at.date())
+        before = self.total(currency)
+        paid_before = currency in self.since
+        if self.month.get(currency) != month:
+            self.month[currency] = month
+            self.at_month_start[currency] = before > 0
+        subs = self.subs.setdefault(currency, {})
+        if entry.after:
+            subs[entry.subscription_id] = entry.after
+        else:
+            subs.pop(entry.subscription_id, None)
+        after = self.total(currency)
+        if after > 0 and not paid_before:
+            self.since[currency] = month
+        self.seq += 1
+        facts = CustomerFacts(
+            self.seq,
+            before,
+            after,
+            paid_before,
+            self.since.get(currency),
+            self.at_month_start[currency],
+        )
+        return replace(entry, customer=facts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +97,7 @@ class CustomerMrr:
             "since": dict(self.since),
             "month": dict(self.month),
             "at_month_start": dict(self.at_month_start),
+            "seq": self.seq,
         }
 
     @classmethod
@@ -77,7 +110,16 @@ class CustomerMrr:
             since=dict(data.get("since", {})),
             month=dict(data.get("month", {})),
             at_month_start={c: bool(v) for c, v in data.get("at_month_start", {}).items()},
+            seq=int(data.get("seq", 0)),
         )
+
+
+def record_entries(
+    entries: Sequence[MrrLedgerEntry], customers: dict[str, CustomerMrr]
+) -> list[MrrLedgerEntry]:
+    """Stamp entries in order with their customers' facts, updating `customers` (the
+    customers' states before the entries; a customer missing has never had MRR)."""
+    return [customers.setdefault(e.customer_id, CustomerMrr()).record(e) for e in entries]
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,73 +261,56 @@ def snapshot_currencies(snapshot: dict[str, Any] | None) -> dict[str, CurrencyDa
 @dataclass(slots=True)
 class DayResult:
     snapshot: dict[str, Any]
-    customers: dict[str, CustomerMrr]  # the customers whose state changed, after the day
-    inconsistent: int = 0  # ledger entries whose `before` disagreed with what we remembered
+    customers: dict[str, CustomerMrr]  # states given for entries without facts, after the day
+    inconsistent: int = 0  # entries whose customer figures do not chain up (see below)
+    unstamped: int = 0  # entries that came without their customer's facts
 
 
 def aggregate_day(
     day: date,
     previous: dict[str, Any] | None,
     entries: Sequence[MrrLedgerEntry],
-    customers: dict[str, CustomerMrr],
+    customers: dict[str, CustomerMrr] | None = None,
     cancellations: dict[str, Cancellation] | None = None,
     payments: Iterable[PaymentOutcome] = (),
 ) -> DayResult:
-    """Day `day` from the previous day's snapshot, the day's ledger and the touched customers.
+    """Day `day` from the previous day's snapshot and the day's ledger entries.
+
+    Every entry the store committed carries its customer's facts, so nothing else about
+    the customer is needed. `customers` (states before the day) serves only entries made
+    without them (tests, hand-made ledgers): those are stamped here, in time order.
 
     Entries of one customer at the same moment are one movement (a customer who takes two
     subscriptions at once is new business once), as ChartMogul's activity grouping does."""
     cancellations = cancellations or {}
-    month = month_key(day)
     book = {c: d.opening() for c, d in snapshot_currencies(previous).items()}
-    states = {cid: CustomerMrr.from_dict(s.to_dict()) for cid, s in customers.items()}
-    touched: dict[str, CustomerMrr] = {}
-    inconsistent = 0
-    ordered = sorted(
-        enumerate(entries), key=lambda p: (p[1].at, p[1].customer_id, p[1].currency, p[0])
+    states = {cid: CustomerMrr.from_dict(s.to_dict()) for cid, s in (customers or {}).items()}
+    bare = sorted(
+        (p for p in enumerate(entries) if p[1].customer is None),
+        key=lambda p: (p[1].at, p[1].customer_id, p[1].currency, p[0]),
     )
-    groups: dict[tuple[Any, str, str], list[MrrLedgerEntry]] = {}
-    for _, entry in ordered:
-        groups.setdefault((entry.at, entry.customer_id, entry.currency), []).append(entry)
-    for (_, customer_id, currency), group in groups.items():
-        state = states.setdefault(customer_id, CustomerMrr())
-        touched[customer_id] = state
+    stamped = [e for e in entries if e.customer is not None]
+    stamped += record_entries([e for _, e in bare], states)
+    touched = {e.customer_id: states[e.customer_id] for _, e in bare}
+    inconsistent = 0
+    runs: dict[tuple[str, str], list[list[MrrLedgerEntry]]] = {}
+    for entry in sorted(stamped, key=_in_customer_order):
+        run = runs.setdefault((entry.customer_id, entry.currency), [])
+        if run and run[-1][-1].at == entry.at:
+            run[-1].append(entry)
+        else:
+            run.append([entry])
+    for (_, currency), groups in sorted(runs.items()):
         figures = book.setdefault(currency, CurrencyDay())
-        before = state.total(currency)
-        if state.month.get(currency) != month:
-            state.month[currency] = month
-            state.at_month_start[currency] = before > 0
-        subs = state.subs.setdefault(currency, {})
-        for entry in group:
-            if subs.get(entry.subscription_id, 0) != entry.before:
+        last_after = None
+        for group in groups:
+            first, final = _facts(group[0]), _facts(group[-1])
+            # The customer's figures must follow each entry, and each group the one before.
+            inconsistent += sum(_facts(e).after - _facts(e).before != e.delta for e in group)
+            if last_after is not None and first.before != last_after:
                 inconsistent += 1
-            if entry.after:
-                subs[entry.subscription_id] = entry.after
-            else:
-                subs.pop(entry.subscription_id, None)
-        after = state.total(currency)
-        movement = classify(before, after, currency in state.since)
-        if movement is None:
-            continue
-        if movement.kind == NEW:
-            state.since[currency] = month
-        amount_field, count_field = _MOVEMENT_FIELD[movement.kind]
-        figures.add(amount_field, movement.amount)
-        figures.add(count_field)
-        figures.mrr += after - before
-        figures.customers += (after > 0) - (before > 0)
-        cohort = figures.cohorts.setdefault(state.since[currency], [0, 0])
-        cohort[0] += (after > 0) - (before > 0)
-        cohort[1] += after - before
-        if movement.kind == CHURN:
-            last = next(e for e in reversed(group) if e.after == 0)
-            reason, voluntary = churn_cause(last, cancellations)
-            figures.exit_reasons[reason] = figures.exit_reasons.get(reason, 0) + 1
-            figures.add("voluntary_churned" if voluntary else "involuntary_churned")
-            if state.at_month_start.get(currency):
-                figures.add("start_customers_lost")
-        elif movement.kind == REACTIVATION and state.at_month_start.get(currency):
-            figures.add("start_customers_returned")
+            last_after = final.after
+            _count_movement(figures, group, first, final, cancellations)
     for payment in payments:
         figures = book.setdefault(payment.currency, CurrencyDay())
         if payment.first_attempt:
@@ -302,7 +327,47 @@ def aggregate_day(
         "day": day_key(day),
         "currencies": {c: book[c].to_dict() for c in sorted(book)},
     }
-    return DayResult(snapshot, touched, inconsistent)
+    return DayResult(snapshot, touched, inconsistent, len(bare))
+
+
+def _facts(entry: MrrLedgerEntry) -> CustomerFacts:
+    assert entry.customer is not None
+    return entry.customer
+
+
+def _in_customer_order(entry: MrrLedgerEntry) -> tuple[str, str, int, Any]:
+    return entry.customer_id, entry.currency, _facts(entry).seq, entry.at
+
+
+def _count_movement(
+    figures: CurrencyDay,
+    group: list[MrrLedgerEntry],
+    first: CustomerFacts,
+    final: CustomerFacts,
+    cancellations: dict[str, Cancellation],
+) -> None:
+    """One customer's entries of one moment and currency, as one movement in `figures`."""
+    before, after = first.before, final.after
+    movement = classify(before, after, first.paid_before)
+    if movement is None:
+        return
+    amount_field, count_field = _MOVEMENT_FIELD[movement.kind]
+    figures.add(amount_field, movement.amount)
+    figures.add(count_field)
+    figures.mrr += after - before
+    figures.customers += (after > 0) - (before > 0)
+    cohort = figures.cohorts.setdefault(final.cohort or month_key(group[0].at.date()), [0, 0])
+    cohort[0] += (after > 0) - (before > 0)
+    cohort[1] += after - before
+    if movement.kind == CHURN:
+        last = next(e for e in reversed(group) if e.after == 0)
+        reason, voluntary = churn_cause(last, cancellations)
+        figures.exit_reasons[reason] = figures.exit_reasons.get(reason, 0) + 1
+        figures.add("voluntary_churned" if voluntary else "involuntary_churned")
+        if first.paying_at_month_start:
+            figures.add("start_customers_lost")
+    elif movement.kind == REACTIVATION and first.paying_at_month_start:
+        figures.add("start_customers_returned")
 
 
 # -- rates ------------------------------------------------------------------------------------

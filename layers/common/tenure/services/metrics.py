@@ -1,7 +1,7 @@
 """Retention metrics use cases: aggregate a day, backfill or catch up a range, read reports.
 
-`aggregate_day` reads the previous day's snapshot, the day's ledger entries and domain
-events, the remembered state of only the customers those entries touch, and the invoices
+`aggregate_day` reads the previous day's snapshot, the day's ledger entries (each carries
+its customer's facts, stamped when it was committed) and domain events, and the invoices
 the day's payment events name: its reads follow the day's changes, never the table size.
 """
 
@@ -46,22 +46,22 @@ def aggregate_day(svc: Services, day: date) -> DaySummary:
     previous = repo.get_snapshot(m.day_key(day - timedelta(days=1)))
     entries = repo.ledger_between(start, end)
     events = repo.events_between(start, end)
-    customer_ids = sorted({e.customer_id for e in entries})
-    remembered = repo.get_customer_mrr_states(customer_ids, m.day_key(day))
-    customers = {cid: m.CustomerMrr.from_dict(remembered.get(cid)) for cid in customer_ids}
     result = m.aggregate_day(
         day,
         previous,
         entries,
-        customers,
         cancellations=_cancellations(events),
         payments=_payment_outcomes(svc, events),
     )
-    states = {cid: state.to_dict() for cid, state in result.customers.items()}
-    repo.save_customer_mrr_states(m.day_key(day), states)
     repo.save_snapshot(m.day_key(day), result.snapshot)
     return DaySummary(
-        day, result.snapshot, len(entries), len(events), len(states), result.inconsistent
+        day,
+        result.snapshot,
+        len(entries),
+        len(events),
+        len({e.customer_id for e in entries}),
+        # An entry without its customer's facts was not committed through the store.
+        result.inconsistent + result.unstamped,
     )
 
 

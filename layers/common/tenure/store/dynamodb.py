@@ -14,8 +14,9 @@ from botocore.exceptions import ClientError
 from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
-from tenure.domain.events import DomainEvent, MrrLedgerEntry
+from tenure.domain.events import CustomerFacts, DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
+from tenure.domain.metrics import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
@@ -29,6 +30,7 @@ WORK_DUE = "DUE"  # renewals, retries, expiries: the renewals scheduler's shards
 NOTICE_DUE = "NOTE"  # emails owed: the reminders function's shards
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_TRANSACTION_ITEMS = 100
+CUSTOMER_MRR_ATTEMPTS = 3  # commits retried when only a customer's MRR moved meanwhile
 
 
 def due_shard(entity_id: str) -> int:
@@ -300,6 +302,7 @@ class DynamoRepository:
                     int(i["before"]),
                     int(i["after"]),
                     i["reason"],
+                    CustomerFacts.from_dict(i["customer"]) if i.get("customer") else None,
                 )
             )
         return entries
@@ -362,8 +365,6 @@ class DynamoRepository:
             versioned.append(charge)
         for event in change.events:
             ops.append(self._create_put(self._event_item(event), "event"))
-        for n, entry in enumerate(change.ledger):
-            ops.append(self._create_put(self._ledger_item(entry, n), "mrr_ledger"))
         for marker in change.markers:
             item = {
                 "PK": f"MARK#{marker.key}",
@@ -403,16 +404,21 @@ class DynamoRepository:
             else:
                 ops.append(self._versioned_put(attrs, notice.version, "notice"))
             versioned.append(notice)
-        if not ops:
-            return
-        if len(ops) > MAX_TRANSACTION_ITEMS:
-            raise ValueError(f"a commit of {len(ops)} items exceeds one transaction")
-        try:
-            self._ddb.transact_write_items(TransactItems=ops)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                raise self._conflict(exc, ops) from exc
-            raise
+        for attempt in range(1, CUSTOMER_MRR_ATTEMPTS + 1):
+            every = ops + self._ledger_ops(change.ledger)
+            if not every:
+                return
+            if len(every) > MAX_TRANSACTION_ITEMS:
+                raise ValueError(f"a commit of {len(every)} items exceeds one transaction")
+            try:
+                self._ddb.transact_write_items(TransactItems=every)
+                break
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                if attempt < CUSTOMER_MRR_ATTEMPTS and self._only_customer_mrr_moved(exc, every):
+                    continue
+                raise self._conflict(exc, every) from exc
         for entity in versioned:
             entity.version += 1
         self._plans.update((plan.id, plan) for plan in change.plans)
@@ -463,6 +469,51 @@ class DynamoRepository:
             "SK": f"{iso(entry.at)}#{entry.subscription_id}#{entry.after}#{n}",
         } | entry.to_dict()
 
+    # -- the customers' MRR, kept with each ledger entry --------------------------------------
+    def _ledger_ops(self, ledger: list[MrrLedgerEntry]) -> list[dict[str, Any]]:
+        """The ledger entries stamped with their customers' facts, and each customer's MRR
+        state after them, written on the condition that it has not moved since read here.
+
+        Only commits that change a subscription's MRR pay the one batch read this costs
+        (a renewal at an unchanged price writes no ledger entry)."""
+        if not ledger:
+            return []
+        ids = list(dict.fromkeys(e.customer_id for e in ledger))
+        items = self._batch_get([(f"CUS#{cid}", "MRR") for cid in ids])
+        found = {i["PK"].removeprefix("CUS#"): i for i in items}
+        states = {cid: CustomerMrr.from_dict(item["data"]) for cid, item in found.items()}
+        stamped = record_entries(ledger, states)
+        ops = [
+            self._create_put(self._ledger_item(entry, n), "mrr_ledger")
+            for n, entry in enumerate(stamped)
+        ]
+        for cid in ids:
+            state = states[cid]
+            item = {"PK": f"CUS#{cid}", "SK": "MRR", "entity": "customer_mrr", "id": cid}
+            put: dict[str, Any] = {
+                "TableName": self._table,
+                "Item": to_item(item | {"seq": state.seq, "data": state.to_dict()}),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+            if cid in found:
+                put["ConditionExpression"] = "seq = :seq"
+                put["ExpressionAttributeValues"] = to_item({":seq": found[cid]["seq"]})
+            ops.append({"Put": put})
+        return ops
+
+    @staticmethod
+    def _only_customer_mrr_moved(exc: ClientError, ops: list[dict[str, Any]]) -> bool:
+        """Whether the transaction failed only because a customer's MRR state changed
+        between reading and writing it (another change of the same customer): then a fresh
+        read and a second try are all it takes."""
+        reasons = exc.response.get("CancellationReasons", [])
+        failed = [
+            next(iter(op.values())).get("Item", {}).get("entity", {}).get("S")
+            for op, reason in zip(ops, reasons, strict=False)
+            if reason.get("Code") not in (None, "None")
+        ]
+        return bool(failed) and all(entity == "customer_mrr" for entity in failed)
+
     @staticmethod
     def _conflict(exc: ClientError, ops: list[dict[str, Any]]) -> Exception:
         reasons = exc.response.get("CancellationReasons", [])
@@ -495,7 +546,7 @@ class DynamoRepository:
         item = self._get(f"SNAP#{day}", "SNAP")
         return dict(item["data"]) if item else None
 
-    # -- batch reads (renewal charges, retention metrics); the aggregator's memory ---------
+    # -- batch reads (renewal charges, retention metrics) ----------------------------------
     def _batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """BatchGetItem in pages of 100, retrying what DynamoDB leaves unprocessed."""
         found: list[dict[str, Any]] = []
@@ -523,50 +574,6 @@ class DynamoRepository:
         items = self._batch_get([(f"INV#{i}", "INV") for i in invoice_ids])
         invoices = (codec.invoice_from_attrs(i) for i in items)
         return {invoice.id: invoice for invoice in invoices}
-
-    def get_customer_mrr_states(
-        self, customer_ids: list[str], before_day: str
-    ) -> dict[str, dict[str, Any]]:
-        """Each customer's latest state saved for a day before `before_day`: one bounded
-        query per customer (newest first, one item), whatever the table size."""
-        states: dict[str, dict[str, Any]] = {}
-        for customer_id in dict.fromkeys(customer_ids):
-            page = self._ddb.query(
-                TableName=self._table,
-                KeyConditionExpression="PK = :pk AND SK < :day",
-                ExpressionAttributeValues=to_item(
-                    {":pk": f"CMRR#{customer_id}", ":day": f"DAY#{before_day}"}
-                ),
-                ScanIndexForward=False,
-                Limit=1,
-                ConsistentRead=True,
-            )
-            for raw in page.get("Items", []):
-                states[customer_id] = dict(from_item(raw)["data"])
-        return states
-
-    def save_customer_mrr_states(self, day: str, states: dict[str, dict[str, Any]]) -> None:
-        """The customers' states after `day`; a rerun of the day overwrites the same items."""
-        puts = [
-            {
-                "PutRequest": {
-                    "Item": to_item(
-                        {
-                            "PK": f"CMRR#{customer_id}",
-                            "SK": f"DAY#{day}",
-                            "entity": "customer_mrr",
-                            "data": state,
-                        }
-                    )
-                }
-            }
-            for customer_id, state in states.items()
-        ]
-        for start in range(0, len(puts), 25):
-            request: dict[str, Any] = {self._table: puts[start : start + 25]}
-            while request:
-                result = self._ddb.batch_write_item(RequestItems=request)
-                request = result.get("UnprocessedItems") or {}
 
     # -- idempotency records (API Idempotency-Key) ------------------------------------------
     def claim_idempotency(
