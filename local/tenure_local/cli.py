@@ -90,6 +90,9 @@ def simulate(
         )
     if screenshot:
         _screenshot(result.out / "report.html")
+        _email_screenshots(result.out)
+    emails = len(list((result.out / "outbox").glob("*.eml")))
+    out.print(f"outbox: {emails} emails in {(result.out / 'outbox').resolve()}")
     out.print(f"report: {(result.out / 'report.html').resolve()}")
 
 
@@ -175,6 +178,16 @@ def report(
     if screenshot:
         _screenshot(path)
     out.print(f"report: {path.resolve()}")
+
+
+def _email_screenshots(folder: Path) -> None:
+    from tenure_local.emails_cli import screenshot_reminders
+
+    try:
+        for png in screenshot_reminders(folder):
+            out.print(f"email screenshot: {png}")
+    except Exception as exc:  # a missing browser must not fail the simulation
+        err.print(f"[yellow]no email screenshots[/yellow]: {exc}")
 
 
 def _screenshot(path: Path) -> None:

@@ -3,12 +3,14 @@
 `tenure emails preview upcoming_renewal --locale ar --out out/emails` writes
 `out/emails/upcoming_renewal.ar.html` and `.txt`; `all` stands for every kind or every
 locale. `--screenshot` also saves a PNG of each HTML page from headless Chromium.
+`tenure emails audit DIR` checks what a simulation sent (DIR/outbox).
 """
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.console import Console
 
 from tenure.domain.notices import NoticeKind
 
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 # Rendering (Jinja2, Babel) is imported inside the commands: `tenure` starts without it.
 app = typer.Typer(no_args_is_help=True, help="Customer emails, locally.")
 
+out = Console()
+err = Console(stderr=True)
 ALL = "all"
 KINDS = tuple(str(kind) for kind in NoticeKind)
 
@@ -122,3 +126,50 @@ def _local_only(route: Any) -> None:
         route.continue_()
     else:
         route.abort()
+
+
+@app.command()
+def audit(
+    folder: Annotated[Path, typer.Argument(help="a `tenure simulate` output folder")],
+) -> None:
+    """Check a simulation's outbox: no email twice, none at night; counts by kind and language."""
+    from rich.table import Table
+
+    from tenure_local.outbox import audit as run_audit
+
+    if not (folder / "outbox").is_dir():
+        err.print(f"no outbox in {folder} (run `tenure simulate SCENARIO --out {folder}`)")
+        raise typer.Exit(2)
+    result = run_audit(folder)
+    table = Table(title=f"{result.emails} emails in {folder / 'outbox'}")
+    languages = sorted({lang for _, lang in result.by_kind})
+    table.add_column("kind")
+    for language in languages:
+        table.add_column(language, justify="right")
+    for kind in sorted({k for k, _ in result.by_kind}):
+        table.add_row(kind, *(str(result.by_kind.get((kind, lang), 0)) for lang in languages))
+    out.print(table)
+    for title, problems in (
+        ("sent twice", result.duplicates),
+        ("outside 09:00-20:00 local", result.at_night),
+        ("unreadable", result.unreadable),
+    ):
+        for problem in problems:
+            err.print(f"[red]{title}[/red]: {problem}")
+    if not result.clean:
+        raise typer.Exit(1)
+    out.print("no email sent twice, none at night")
+
+
+def screenshot_reminders(folder: Path, languages: tuple[str, ...] = ("en", "ar")) -> list[Path]:
+    """PNGs of the first upcoming-renewal email of each language in a simulation's outbox,
+    kept under the report folder (`folder/emails/`)."""
+    from tenure_local.outbox import extract_html, first_of
+
+    pages = []
+    for language in languages:
+        found = first_of(folder, "upcoming_renewal", language)
+        if found is not None:
+            target = folder / "emails" / f"upcoming_renewal.{language}.html"
+            pages.append(extract_html(found, target))
+    return screenshot(pages, folder / "emails") if pages else []

@@ -105,9 +105,13 @@ def test_the_output_folder_is_replaced_and_holds_every_public_file(
     assert sorted(p.name for p in out.iterdir()) == [
         "events.jsonl",
         "metrics.json",
+        "outbox",
         "report.html",
         "state.json",
     ]
+    emails = sorted(p.name for p in (out / "outbox").iterdir())
+    assert emails and all(name.endswith(".eml") for name in emails)
+    assert any(name.endswith("-alice-receipt.eml") for name in emails)
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
     types = {e["type"] for e in events}
     assert {

@@ -117,6 +117,8 @@ class _Planner:
             "payment_method": facts.get("payment_method"),
             "exp_month": int(month),
             "exp_year": int(year),
+            "brand": facts.get("brand") or (method.brand if method else None),
+            "last4": facts.get("last4") or (method.last4 if method else None),
         }
         period = f"{int(year):04d}-{int(month):02d}"
         subject = f"{event.customer_id}:{facts.get('payment_method')}"

@@ -90,7 +90,12 @@ def attach_payment_method(
     if details is not None:
         method.brand, method.last4 = details["brand"], details["last4"]
         method.exp_month, method.exp_year = details["exp_month"], details["exp_year"]
-        facts |= {"exp_month": method.exp_month, "exp_year": method.exp_year}
+        facts |= {
+            "brand": method.brand,
+            "last4": method.last4,
+            "exp_month": method.exp_month,
+            "exp_year": method.exp_year,
+        }
     change = Commit(payment_methods=[method])
     if make_default or customer.default_payment_method is None:
         customer.default_payment_method = payment_method_id

@@ -274,7 +274,7 @@ class _Run:
                 currency=sub.currency,
                 plan_name=plan.name or plan.id,
                 amount=sum(line.amount for line in lines),
-                lines=tuple(LineFact(line.description, line.amount) for line in lines),
+                lines=_items(lines),
                 tax=_tax(lines),
                 when=when,
             )
@@ -294,12 +294,15 @@ class _Run:
             owner = self.svc.repo.get_subscription(invoice.subscription_id)
             if owner is None or owner.status is S.CANCELED:
                 raise _Skip("subscription_ended")
+            owed_for = self.svc.repo.get_plan(owner.plan_id)
             decline = notice.data.get("decline_class")
             facts = EmailFacts(
                 **base,
                 currency=invoice.currency,
+                plan_name=(owed_for.name or owed_for.id) if owed_for else owner.plan_id,
                 amount=invoice.total,
-                lines=_lines(invoice),
+                lines=_items(invoice.lines),
+                tax=_tax(invoice.lines),
                 when=invoice.created_at,
                 next_attempt_at=invoice.next_attempt_at,
                 attempt=invoice.attempts,
@@ -318,7 +321,7 @@ class _Run:
                 **base,
                 currency=invoice.currency,
                 amount=invoice.total,
-                lines=_lines(invoice),
+                lines=_items(invoice.lines),
                 tax=_tax(invoice.lines),
                 when=invoice.paid_at,
                 refund_amount=refunded or None,
@@ -433,12 +436,14 @@ class _Run:
             (m for m in self.svc.repo.list_payment_methods(customer.id) if m.id == method_id),
             None,
         )
+        brand = (method.brand if method else None) or notice.data.get("brand") or "card"
+        last4 = (method.last4 if method else None) or notice.data.get("last4") or "····"
         return EmailFacts(
             **base,
             currency=ongoing[0].currency,
             when=expires,
-            card_brand=method.brand if method else None,
-            card_last4=method.last4 if method else None,
+            card_brand=str(brand),
+            card_last4=str(last4),
             card_exp_month=month,
             card_exp_year=year,
         )
@@ -457,8 +462,9 @@ def _preview_lines(sub: Subscription, plan: Plan) -> list[InvoiceLine]:
     return lines
 
 
-def _lines(invoice: Invoice) -> tuple[LineFact, ...]:
-    return tuple(LineFact(line.description, line.amount) for line in invoice.lines)
+def _items(lines: list[InvoiceLine]) -> tuple[LineFact, ...]:
+    """The lines an email itemizes; tax is its own fact (`_tax`), shown as its own row."""
+    return tuple(LineFact(ln.description, ln.amount) for ln in lines if ln.kind is not LineKind.TAX)
 
 
 def _tax(lines: list[InvoiceLine]) -> int | None:
