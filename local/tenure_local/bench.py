@@ -203,7 +203,9 @@ def renewal_rows(table: Table, figures: dict[str, Any]) -> Table:
         f"Projected hours for {prov['renewals']:,} renewals at {prov['provider_rps']:g} provider "
         f"requests/s ({bench_renewals.PROVIDER_RPS_ENV})",
         f"{prov['hours']:.1f} h",
-        f"floor {prov['floor_hours_one_call']:.1f} h (1 call)",
+        f"floor {prov['floor_hours_one_call']:.1f} h (1 call); "
+        f"{prov['hours_at_stripe_live_limit']:.1f} h at Stripe's "
+        f"{bench_renewals.STRIPE_LIVE_RPS:g}/s",
     )
     steps = Table(title="DynamoDB requests per successful renewal, by step")
     steps.add_column("request  call chain in tenure.services  repository method")

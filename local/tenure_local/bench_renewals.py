@@ -5,7 +5,8 @@
   renewals/s against a raw replay of the same requests, provider calls per renewal;
 - `scheduler_reads`: items the scheduler reads for 1,000 due renewals in tables of 10,000
   and 100,000 subscriptions loaded directly with BatchWriteItem;
-- `provider_projection`: hours for 1,000,000 renewals at the provider's request rate.
+- `provider_projection`: hours for 1,000,000 renewals at the deployment's provider rate limit
+  (PROVIDER_RATE_LIMIT, the setting the gateways are paced by).
 
 Every function returns a plain dict; nothing here asserts on speed.
 """
@@ -36,8 +37,8 @@ from tenure_local.template import table_create_kwargs
 
 KB = 1024
 READ_UNIT = 4 * KB
-PROVIDER_RPS_ENV = "TENURE_PROVIDER_RPS"
-DEFAULT_PROVIDER_RPS = 100.0  # Stripe's live-mode rate limit, requests per second
+PROVIDER_RPS_ENV = "PROVIDER_RATE_LIMIT"  # tenure.settings.Settings.provider_rate_limit
+STRIPE_LIVE_RPS = 100.0  # Stripe's live-mode rate limit, requests per second
 PROJECTED_RENEWALS = 1_000_000
 LOAD_BUDGET_ENV = "TENURE_BENCH_LOAD_S"
 DEFAULT_LOAD_BUDGET_S = 100.0  # keeps the whole `make bench` near 5 minutes on 2 cores
@@ -734,19 +735,27 @@ def _env_float(name: str, default: float) -> float:
 
 
 def provider_rps() -> float:
-    return _env_float(PROVIDER_RPS_ENV, DEFAULT_PROVIDER_RPS)
+    """The deployment's provider budget, read as the gateways read it (default 80/s)."""
+    from tenure.settings import Settings
+
+    return Settings().provider_rate_limit
 
 
 def provider_projection(calls_per_renewal: float, rps: float | None = None) -> dict[str, Any]:
-    """Hours to renew PROJECTED_RENEWALS when the provider's rate limit is the bottleneck."""
+    """Hours to renew PROJECTED_RENEWALS when the provider's rate limit is the bottleneck
+    (enough charger concurrency assumed: docs/payments.md, "Provider rate limit")."""
     rate = rps or provider_rps()
-    seconds = calls_per_renewal * PROJECTED_RENEWALS / rate
+
+    def hours(calls: float, per_s: float) -> float:
+        return calls * PROJECTED_RENEWALS / per_s / 3600
+
     return {
         "renewals": PROJECTED_RENEWALS,
         "provider_rps": rate,
         "calls_per_renewal": calls_per_renewal,
-        "hours": seconds / 3600,
-        "floor_hours_one_call": PROJECTED_RENEWALS / rate / 3600,
+        "hours": hours(calls_per_renewal, rate),
+        "floor_hours_one_call": hours(1, rate),
+        "hours_at_stripe_live_limit": hours(calls_per_renewal, STRIPE_LIVE_RPS),
     }
 
 

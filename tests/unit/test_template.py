@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tenure.settings import Settings
 from tenure_local.template import (
     REPO_ROOT,
     load_template,
@@ -192,6 +193,28 @@ def test_the_renewal_queue_redrives_to_its_dlq_and_outlasts_six_charger_timeouts
     jobs = charger["Events"]["RenewalJobs"]["Properties"]
     assert jobs["BatchSize"] == 10
     assert jobs["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_the_charger_concurrency_and_the_provider_budget_are_parameters_the_code_shares() -> None:
+    params = TEMPLATE["Parameters"]
+    settings = Settings.model_fields
+    # The SQS event source's MaximumConcurrency is the parameter (SQS allows 2 to 1000) ...
+    jobs = FUNCTIONS["RenewalsChargerFunction"]["Events"]["RenewalJobs"]["Properties"]
+    assert jobs["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "ChargerMaxConcurrency"}}
+    concurrency = params["ChargerMaxConcurrency"]
+    assert concurrency["Type"] == "Number"
+    assert (concurrency["MinValue"], concurrency["MaxValue"]) == (2, 1000)
+    assert concurrency["Default"] == settings["charger_max_concurrency"].default
+    # ... the budget stays under Stripe live mode's ~100 requests/s by default ...
+    budget = params["ProviderRateLimit"]
+    assert budget["Type"] == "Number" and budget["MinValue"] >= 1
+    assert budget["Default"] == settings["provider_rate_limit"].default < 100
+    # ... and every function's gateway divides the one by the other.
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["PROVIDER_RATE_LIMIT"] == {"Ref": "ProviderRateLimit"}
+    assert variables["CHARGER_MAX_CONCURRENCY"] == {"Ref": "ChargerMaxConcurrency"}
+    assert settings["provider_rate_limit"].alias == "PROVIDER_RATE_LIMIT"
+    assert settings["charger_max_concurrency"].alias == "CHARGER_MAX_CONCURRENCY"
 
 
 def test_secrets_are_arns_of_secrets_never_plain_string_parameters_with_defaults() -> None:

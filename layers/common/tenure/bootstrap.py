@@ -13,6 +13,7 @@ from tenure.clock import SystemClock
 from tenure.notify.links import LinkPurpose
 from tenure.notify.policy import ReminderPolicy, parse_leads
 from tenure.payments.gateway import PaymentGateway
+from tenure.payments.rate_limit import RateLimitedGateway, TokenBucket, per_container_rate
 from tenure.payments.sandbox import SandboxGateway
 from tenure.ports import Clock, Repository
 from tenure.services.context import Services
@@ -49,8 +50,12 @@ def reminder_policy(settings: Settings) -> ReminderPolicy:
 
 
 def gateway(settings: Settings) -> PaymentGateway:
+    """The configured provider, every call paced by this container's share of
+    PROVIDER_RATE_LIMIT."""
+    throttle = provider_throttle(settings)
     if settings.payment_provider == "sandbox":
-        return _sandbox()
+        # Paced like the real provider, so a deployed sandbox stack rehearses a renewal day.
+        return RateLimitedGateway(_sandbox(), throttle)
     if settings.payment_provider == "stripe":
         from tenure.payments.stripe_gateway import StripeGateway  # only where it is used
 
@@ -61,8 +66,22 @@ def gateway(settings: Settings) -> PaymentGateway:
         )
         if not key:
             raise RuntimeError("PAYMENT_PROVIDER=stripe needs PROVIDER_API_KEY_SECRET_ARN")
-        return StripeGateway(key)
+        # The adapter takes the token itself, before every HTTP attempt (retries included).
+        return StripeGateway(key, throttle=throttle)
     raise ValueError(f"unknown payment provider {settings.payment_provider!r}")
+
+
+def provider_throttle(settings: Settings) -> TokenBucket:
+    """This container's bucket: the deployment's budget over the charger's concurrency."""
+    return _bucket(
+        per_container_rate(settings.provider_rate_limit, settings.charger_max_concurrency)
+    )
+
+
+@lru_cache(maxsize=1)
+def _bucket(rate: float) -> TokenBucket:
+    # One per process (one Lambda container): every gateway built here shares it.
+    return TokenBucket(rate)
 
 
 @lru_cache(maxsize=1)
@@ -129,6 +148,7 @@ def reset() -> None:
     _default = _override = _mailer = _mailer_override = None
     aws_client.cache_clear()
     get_settings.cache_clear()
+    _bucket.cache_clear()
 
 
 _default: Services | None = None

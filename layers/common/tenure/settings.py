@@ -14,6 +14,12 @@ class Settings(BaseSettings):
     event_bus_name: str = Field(default="tenure", alias="EVENT_BUS_NAME")
     renewal_queue_url: str = Field(default="", alias="RENEWAL_QUEUE_URL")
     payment_provider: str = Field(default="sandbox", alias="PAYMENT_PROVIDER")
+    # Provider requests per second for the whole deployment, split evenly among the renewals
+    # charger's concurrent containers (docs/payments.md, "Provider rate limit"). 80 stays
+    # under Stripe live mode's ~100/s, leaving room for calls the API and webhooks make.
+    provider_rate_limit: float = Field(default=80.0, gt=0, alias="PROVIDER_RATE_LIMIT")
+    # The charger's SQS MaximumConcurrency (template.yaml's ChargerMaxConcurrency).
+    charger_max_concurrency: int = Field(default=5, ge=1, alias="CHARGER_MAX_CONCURRENCY")
     # The API token: given directly (local), or read from Secrets Manager by ARN (AWS).
     api_token: str = Field(default="", alias="TENURE_API_TOKEN")
     api_token_secret_arn: str = Field(default="", alias="API_TOKEN_SECRET_ARN")

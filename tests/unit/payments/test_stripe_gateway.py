@@ -437,6 +437,47 @@ def test_a_key_in_use_by_a_concurrent_request_is_retried() -> None:
     assert fake.keys() == [CREATE_KEY, CREATE_KEY]
 
 
+class PacedRequests:
+    """A throttle that notes how many requests the fake had seen when each token was taken."""
+
+    def __init__(self) -> None:
+        self.fake: FakeStripe | None = None
+        self.seen_at_token: list[int] = []
+
+    def acquire(self) -> float:
+        assert self.fake is not None
+        self.seen_at_token.append(len(self.fake.requests))
+        return 0.0
+
+
+def test_every_http_attempt_takes_a_token_before_it_is_sent_retries_included() -> None:
+    # Given a paced gateway whose confirm meets a 429, a 500, then succeeds
+    throttle = PacedRequests()
+    gateway, fake, _ = a_gateway(
+        (429, api_error("invalid_request_error", "rate_limit")),
+        (500, api_error("api_error")),
+        (200, intent(status="succeeded")),
+        throttle=throttle,
+    )
+    throttle.fake = fake
+    # When it is confirmed
+    gateway.confirm_payment("pi_1", idempotency_key=CONFIRM_KEY)
+    # Then each of the three requests waited for its own token first
+    assert throttle.seen_at_token == [0, 1, 2]
+
+
+def test_the_read_after_an_unexpected_state_takes_its_own_token() -> None:
+    throttle = PacedRequests()
+    gateway, fake, _ = a_gateway(
+        (400, api_error("invalid_request_error", "payment_intent_unexpected_state")),
+        (200, intent(status="succeeded")),
+        throttle=throttle,
+    )
+    throttle.fake = fake
+    gateway.confirm_payment("pi_1", idempotency_key=CONFIRM_KEY)
+    assert throttle.seen_at_token == [0, 1]
+
+
 def test_stripe_saying_not_to_retry_is_obeyed() -> None:
     gateway, fake, sleeps = a_gateway(
         (500, api_error("api_error"), {"Stripe-Should-Retry": "false"})

@@ -1,1 +1,2 @@
-"""Payment providers: the gateway port, the sandbox and (later) the Stripe adapter."""
+"""Payment providers: the gateway port, its adapters (sandbox, Stripe) and the pacing of
+calls toward the provider."""

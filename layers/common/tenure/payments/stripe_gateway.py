@@ -6,6 +6,8 @@
   are counted and tested. 429, 409 (a concurrent request holds the key), 5xx and connection
   errors are retried with exponential backoff and full jitter, with the SAME key each time.
   A `Stripe-Should-Retry` header from Stripe overrides that choice.
+- A `throttle` (tenure.payments.rate_limit) paces every HTTP attempt, retries and follow-up
+  reads included: each one counts against the provider's rate limit.
 - No answer after the retries raises `ProviderUnavailableError`: the outcome is UNKNOWN and
   is settled by retrieving the PaymentIntent whose id the caller stored. Stripe has no
   lookup by idempotency key (keys are pruned after 24 h) and search is eventually
@@ -35,6 +37,7 @@ from tenure.payments.gateway import (
     ProviderUnavailableError,
     RateLimitedError,
 )
+from tenure.payments.rate_limit import Throttle
 from tenure.payments.stripe_objects import payment_result, stripe_amount
 
 logger = logging.getLogger(__name__)
@@ -68,6 +71,7 @@ class StripeGateway:
         timeout_seconds: float = 30.0,
         base_delay: float = 0.5,
         max_delay: float = 8.0,
+        throttle: Throttle | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -82,6 +86,7 @@ class StripeGateway:
         self._provider_customer_for = provider_customer_for
         self._base_delay = base_delay
         self._max_delay = max_delay
+        self._throttle = throttle
 
     # -- customers and payment methods --------------------------------------------------------
     def create_customer(
@@ -250,6 +255,8 @@ class StripeGateway:
         """
         retry = 0
         while True:
+            if self._throttle is not None:
+                self._throttle.acquire()
             try:
                 return send()
             except stripe.CardError as error:
