@@ -17,9 +17,9 @@ class Settings(BaseSettings):
     # Provider requests per second for the whole deployment, split evenly among the renewals
     # charger's concurrent containers (docs/payments.md, "Provider rate limit"). 80 stays
     # under Stripe live mode's ~100/s, leaving room for calls the API and webhooks make.
-    provider_rate_limit: float = Field(default=80.0, gt=0, alias="PROVIDER_RATE_LIMIT")
+    provider_rate_limit: float = Field(default=50.0, gt=0, alias="PROVIDER_RATE_LIMIT")
     # The charger's SQS MaximumConcurrency (template.yaml's ChargerMaxConcurrency).
-    charger_max_concurrency: int = Field(default=5, ge=1, alias="CHARGER_MAX_CONCURRENCY")
+    charger_max_concurrency: int = Field(default=20, ge=1, alias="CHARGER_MAX_CONCURRENCY")
     # The API token: given directly (local), or read from Secrets Manager by ARN (AWS).
     api_token: str = Field(default="", alias="TENURE_API_TOKEN")
     api_token_secret_arn: str = Field(default="", alias="API_TOKEN_SECRET_ARN")

@@ -313,10 +313,10 @@ def test_a_wrapped_sandbox_charges_a_renewal_day_at_the_bucket_rate() -> None:
 
 
 # -- the composition root ---------------------------------------------------------------------
-def test_settings_default_to_80_requests_per_second_over_5_charger_containers() -> None:
+def test_settings_default_to_50_requests_per_second_over_20_charger_containers() -> None:
     settings = Settings()
-    assert settings.provider_rate_limit == 80
-    assert settings.charger_max_concurrency == 5
+    assert settings.provider_rate_limit == 50
+    assert settings.charger_max_concurrency == 20
 
 
 def test_settings_read_the_rate_limit_and_concurrency_from_the_environment(
