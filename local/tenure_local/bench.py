@@ -1,5 +1,6 @@
 """`make bench`: cold-start import cost, DynamoDB requests per API call, simulation speed,
-and the renewal figures of tenure_local.bench_renewals (see docs/benchmarks.md)."""
+and the renewal, webhook, metrics and reminder figures of the bench_* modules (see
+docs/benchmarks.md)."""
 
 import json
 import math
@@ -266,6 +267,67 @@ def metrics_rows(table: Table) -> None:
     )
 
 
+def reminder_rows(table: Table) -> None:
+    """Reminders (issue 6): what the hourly run costs per email, at two table sizes."""
+    from tenure_local import bench_reminders
+
+    # TENURE_BENCH_REMINDER_SIZES overrides 10000,100000; the load budget is
+    # TENURE_BENCH_LOAD_S, else 100 s: ~35,000 subscriptions here (~2.8 items each at ~1,100
+    # items/s); 100,000 take about 260 s.
+    figures = bench_reminders.run_all()
+    reads, render = figures["reads"], figures["render"]
+    rows = reads["rows"]
+    for row in rows:
+        if row.get("short_of"):
+            table.add_row(
+                f"Reminders: {row['short_of']:,} subscriptions did not fit the load budget "
+                f"({reads['load_budget_s']:.0f} s at {reads['load_items_per_s']:,.0f} items/s): "
+                f"measured at {row['subscriptions']:,}",
+                "-",
+                "",
+            )
+    for row in rows:
+        runs = ", ".join(f"{n:,}" for n in row["read_per_run"])
+        table.add_row(
+            f"Reminders: items read to send {row['due']:,} due emails, "
+            f"{row['subscriptions']:,} subscriptions (runs of up to {row['limit']:,})",
+            f"{row['items_read']:,} ({row['items_read_per_email']:.2f} per email; "
+            f"{row['sent']:,} sent, due read per run {runs})",
+            "equal at every size",
+        )
+    if len(rows) > 1 and not reads["equal_items_read"]:
+        table.add_row("Reminders: items read differ between sizes", "see bench_reminders", "")
+    last = rows[-1]
+    ops = ", ".join(f"{op} {n:.2f}" for op, n in last["by_operation"].items())
+    table.add_row(
+        "Reminders: DynamoDB requests per email sent",
+        f"{last['requests_per_email']:.2f} ({ops})",
+        "",
+    )
+    rcu_from = "DynamoDB Local's" if last["rcu_source"] == "dynamodb-local" else "estimated"
+    table.add_row(
+        f"Reminders: capacity units per email (WCU estimated, {rcu_from} RCU)",
+        f"{last['wcu_per_email']:.1f} WCU ({last['index_wcu_per_email']:.1f} on indexes)"
+        f" + {last['rcu_per_email']:.1f} RCU",
+        "",
+    )
+    table.add_row(
+        "Reminders: emails sent per second (real templates, DynamoDB Local, no SES)",
+        f"{last['emails_per_s']:.1f}",
+        "",
+    )
+    table.add_row(
+        f"Reminders tables: BatchWriteItem load of {reads['loaded_items']:,} items",
+        f"{reads['load_seconds']:.0f} s ({reads['load_items_per_s']:,.0f} items/s)",
+        "",
+    )
+    table.add_row(
+        "Emails rendered per second (render / whole message)",
+        f"{render['render_per_s']:,.0f} / {render['emails_per_s']:,.0f}",
+        "",
+    )
+
+
 def run(console: Console) -> None:
     import os
 
@@ -301,6 +363,7 @@ def run(console: Console) -> None:
     steps = renewal_rows(table, renewals)
     webhook_rows(table)
     metrics_rows(table)
+    reminder_rows(table)
     console.print(table)
     console.print(steps)
     console.print(json.dumps({"bench_seconds": round(time.perf_counter() - began, 1)}))

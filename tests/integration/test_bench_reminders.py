@@ -1,0 +1,40 @@
+"""The reminders bench on DynamoDB Local: the same due emails cost the same items read in a
+small table and in a table five times larger, and every one of them is sent."""
+
+from typing import Any
+
+import pytest
+
+from tenure_local.bench_reminders import reminder_reads
+from tenure_local.stack import LocalStack
+
+
+@pytest.fixture(scope="module")
+def figures(local_stack: LocalStack) -> dict[str, Any]:
+    # Runs of up to 24 (3 a due shard): the 50 take several runs, as 1,000 can in production.
+    return reminder_reads(local_stack, sizes=(200, 1_000), due=50, load_budget_s=600, limit=24)
+
+
+def test_both_table_sizes_are_loaded_whole(figures: dict[str, Any]) -> None:
+    assert [r["subscriptions"] for r in figures["rows"]] == [200, 1_000]
+    assert all(r["short_of"] is None for r in figures["rows"])
+
+
+def test_every_due_email_is_sent_at_each_size(figures: dict[str, Any]) -> None:
+    for row in figures["rows"]:
+        assert row["sent"] == 50
+        assert row["outcomes"] == {"sent": 50}
+
+
+def test_items_read_do_not_grow_with_the_table(figures: dict[str, Any]) -> None:
+    small, large = figures["rows"]
+    assert small["items_read"] == large["items_read"]
+    assert figures["equal_items_read"]
+
+
+def test_the_runs_read_each_due_notice_once(figures: dict[str, Any]) -> None:
+    for row in figures["rows"]:
+        assert len(row["read_per_run"]) > 2
+        assert all(n <= 24 for n in row["read_per_run"])
+        assert sum(row["read_per_run"]) == 50
+        assert row["read_per_run"][-1] == 0  # the last run finds nothing left
