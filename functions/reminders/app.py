@@ -16,13 +16,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tenure import bootstrap
 from tenure.domain.timeutil import iso, parse_iso
 from tenure.notify.compose import Composer
-from tenure.services.reminders import send_due
+from tenure.services.reminders import RunReport, send_due
 
 logger = Logger()
 metrics = Metrics()
-# One run sends at most this many; the rest stay due for the next hour (a Lambda run is
-# bounded in time, and SES in rate: 14/s in a new account, so 1,000 take about a minute).
+# One pass reads at most this many due notices (each of the 8 due shards gives its share);
+# passes repeat until nothing is due or the run's time is nearly up, and what is left waits
+# for the next hour (SES sends 14/s in a new account, so 1,000 take about a minute).
 RUN_LIMIT = 1000
+MAX_PASSES = 20
+SPARE_MS = 60_000  # stop starting passes when less than this is left of the timeout
 
 
 def _scheduled_time(event: dict[str, Any]) -> datetime | None:
@@ -37,9 +40,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     now = _scheduled_time(event) or svc.clock.now()
     settings = bootstrap.get_settings()
     compose = Composer(settings.mail_from, settings.business_name)
-    report = send_due(
-        svc, bootstrap.mailer(), compose, bootstrap.link_maker(), now, limit=RUN_LIMIT
-    )
+    mailer, links = bootstrap.mailer(), bootstrap.link_maker()
+    report = RunReport()
+    for _ in range(MAX_PASSES):
+        done = send_due(svc, mailer, compose, links, now, limit=RUN_LIMIT)
+        report.add(done)
+        # A pass that read nothing is the end; one whose notices all stayed due (claimed
+        # by a concurrent run meanwhile) would read them again: stop there too.
+        if not done.read or done.counts.get("duplicate", 0) == done.read:
+            break
+        if context.get_remaining_time_in_millis() < SPARE_MS:
+            break
     for outcome, count in report.counts.items():
         metrics.add_metric(name=f"Emails_{outcome}", unit=MetricUnit.Count, value=count)
     metrics.add_metric(name="EmailsDue", unit=MetricUnit.Count, value=report.read)

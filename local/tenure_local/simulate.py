@@ -50,7 +50,6 @@ from tenure_local.webhooks_provider import ProviderActionError, ProviderSandbox,
 
 QUIET_ENV = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedule runs
-REMINDERS_RUN_LIMIT = 1000  # functions/reminders/app.py RUN_LIMIT
 
 
 @dataclass
@@ -279,10 +278,8 @@ class Simulator:
                 return  # nothing due, or only work that keeps failing (retried next tick)
 
     def _send_reminders(self, now: datetime) -> None:
-        for _ in range(100):  # a run sends up to its limit; the rest go on the same hour
-            result = functions.invoke("reminders", functions.scheduler_event(iso(now) or ""))
-            if int(result.get("due", 0)) < REMINDERS_RUN_LIMIT:
-                return
+        # One run sends everything due (it repeats its passes until none is left).
+        functions.invoke("reminders", functions.scheduler_event(iso(now) or ""))
 
     def _drain_queue(self) -> int:
         worked = 0

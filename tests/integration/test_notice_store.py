@@ -96,3 +96,27 @@ def test_a_suppressed_address_is_known_whatever_its_case(repo: Repository) -> No
     repo.suppress("Ben@Example.com", "bounce", T0)
     assert repo.is_suppressed("ben@example.com")
     assert not repo.is_suppressed("ann@example.com")
+
+
+def test_invoices_since_a_moment_are_read_by_key_not_filtered(repo: Repository) -> None:
+    from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
+
+    def invoice(n: int) -> Invoice:
+        start = T0 + timedelta(days=30 * n)
+        return Invoice(
+            id=f"inv-{n}",
+            subscription_id="sub-1",
+            customer_id="alice",
+            kind=InvoiceKind.RENEWAL,
+            period_start=start,
+            period_end=start + timedelta(days=30),
+            currency="USD",
+            lines=[],
+            status=InvoiceStatus.PAID,
+            created_at=start,
+        )
+
+    repo.commit(Commit(invoices=[invoice(n) for n in range(4)]))
+    recent = repo.list_invoices("sub-1", since=T0 + timedelta(days=60))
+    assert [i.id for i in recent] == ["inv-2", "inv-3"]
+    assert len(repo.list_invoices("sub-1")) == 4

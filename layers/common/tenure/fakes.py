@@ -93,8 +93,12 @@ class InMemoryRepository:
     def get_invoice(self, invoice_id: str) -> Invoice | None:
         return copy.deepcopy(self.invoices.get(invoice_id))
 
-    def list_invoices(self, subscription_id: str) -> list[Invoice]:
-        found = [i for i in self.invoices.values() if i.subscription_id == subscription_id]
+    def list_invoices(self, subscription_id: str, since: datetime | None = None) -> list[Invoice]:
+        found = [
+            i
+            for i in self.invoices.values()
+            if i.subscription_id == subscription_id and (since is None or i.period_start >= since)
+        ]
         return copy.deepcopy(sorted(found, key=lambda i: (i.period_start, i.id)))
 
     def list_charges(self, invoice_id: str) -> list[Charge]:

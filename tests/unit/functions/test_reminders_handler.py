@@ -220,3 +220,14 @@ def test_a_transient_bounce_or_a_stray_message_changes_nothing(shop: Shop) -> No
     }
     assert shop.module.feedback_handler(event, LambdaContext()) == {"suppressed": 0}
     assert not shop.repo.is_suppressed("a@example.com")
+
+
+def test_one_run_sends_everything_due_in_passes_of_its_limit(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(5):
+        subscribe(shop, f"c{n}", "en", "UTC", f"C{n}", "4242424242424242")
+    monkeypatch.setattr(shop.module, "RUN_LIMIT", 2)
+    result = shop.run(datetime(2026, 3, 2, 10, tzinfo=UTC))
+    assert result["sent"] == 5 and result["due"] == 5
+    assert len(shop.emails()) == 5

@@ -84,6 +84,10 @@ class RunReport:
     def to_dict(self) -> dict[str, Any]:
         return {"due": self.read, **dict(sorted(self.counts.items()))}
 
+    def add(self, other: "RunReport") -> None:
+        self.counts.update(other.counts)
+        self.read += other.read
+
 
 def send_due(
     svc: Services,
@@ -411,8 +415,8 @@ class _Run:
         since = self.now - self.policy.late_payer_window
         late = 0
         for other in self.svc.repo.list_subscriptions(sub.customer_id):
-            for invoice in self.svc.repo.list_invoices(other.id):
-                if invoice.created_at >= since and _was_late(invoice):
+            for invoice in self.svc.repo.list_invoices(other.id, since=since):
+                if _was_late(invoice):
                     late += 1
         return late >= self.policy.late_payer_invoices
 

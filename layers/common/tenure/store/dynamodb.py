@@ -161,8 +161,19 @@ class DynamoRepository:
         item = self._get(f"INV#{invoice_id}", "INV")
         return codec.invoice_from_attrs(item) if item else None
 
-    def list_invoices(self, subscription_id: str) -> list[Invoice]:
-        items = self._gsi1(f"SUB#{subscription_id}", "INV#")
+    def list_invoices(self, subscription_id: str, since: datetime | None = None) -> list[Invoice]:
+        """A subscription's invoices by period start; with `since`, only those starting then
+        or later (a key condition: what is older is not read)."""
+        if since is None:
+            items = self._gsi1(f"SUB#{subscription_id}", "INV#")
+        else:
+            items = self._query(
+                IndexName="GSI1",
+                KeyConditionExpression="GSI1PK = :pk AND GSI1SK BETWEEN :lo AND :hi",
+                ExpressionAttributeValues=to_item(
+                    {":pk": f"SUB#{subscription_id}", ":lo": f"INV#{iso(since)}", ":hi": "INV#~"}
+                ),
+            )
         return [codec.invoice_from_attrs(i) for i in items]
 
     def list_charges(self, invoice_id: str) -> list[Charge]:
