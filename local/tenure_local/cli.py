@@ -128,29 +128,48 @@ def invoke(
 def serve(
     host: Annotated[str, typer.Option(help="bind address (loopback by default)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 3000,
+    outbox: Annotated[
+        Path, typer.Option(help="where a copy of every email sent is written (.eml)")
+    ] = Path("out/serve/outbox"),
+    schedules: Annotated[
+        bool,
+        typer.Option(help="run the renewals every minute and the reminders every hour"),
+    ] = True,
 ) -> None:
-    """Start the local AWS stack and serve the API and webhook routes on HOST:PORT."""
+    """Start the local AWS stack and serve the API, webhook and page routes on HOST:PORT."""
+    from tenure.settings import get_settings
+    from tenure_local.schedules import LocalSchedules
     from tenure_local.server import make_server
     from tenure_local.stack import LocalStack
 
+    os.environ["TENURE_OUTBOX_DIR"] = str(outbox.resolve())
     with LocalStack() as stack:
         stack.apply_env()
-        stack.write_state()
         server = make_server(host, port)
         base = f"http://{host}:{server.server_address[1]}"
+        os.environ["TENURE_PUBLIC_URL"] = base  # email links open this server's pages
+        get_settings.cache_clear()
+        stack.write_state()
         out.print(f"Tenure API   {base}/v1  (docs: {base}/openapi.json)")
         out.print(f"Webhooks     {base}/webhooks/{{provider}}")
         out.print(f"Pages        {base}/pages/...  (links: tenure links make --base-url {base})")
+        out.print(f"Outbox       {outbox.resolve()}  (every email sent, as .eml)")
         out.print(f"Dev token    {stack.env['TENURE_API_TOKEN']}")
         out.print(
             f"Try: curl -H 'Authorization: Bearer {stack.env['TENURE_API_TOKEN']}' {base}/v1/plans"
         )
         sys.stdout.flush()
+        clock = None
+        if schedules:
+            clock = LocalSchedules(stack.client("sqs"), stack.env["RENEWAL_QUEUE_URL"])
+            clock.start()
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
+            if clock is not None:
+                clock.stop()
             server.server_close()
 
 

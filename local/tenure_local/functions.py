@@ -165,3 +165,28 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 def scheduler_event(scheduled_time: str) -> dict[str, Any]:
     """What the EventBridge Scheduler target input in template.yaml sends."""
     return {"scheduled_time": scheduled_time, "source": "tenure.scheduler"}
+
+
+RENEWAL_QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:renewals"
+
+
+def drain_renewal_queue(sqs: Any, queue_url: str) -> int:
+    """Work every message in the renewal queue through the charger, as the SQS event source
+    does; returns how many succeeded. Failed ones are deleted too: their work stays in the
+    due index, so the next scheduler run queues them again."""
+    worked = 0
+    while True:
+        batch = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not batch:
+            return worked
+        response = invoke("renewals-charger", sqs_event(batch, RENEWAL_QUEUE_ARN))
+        failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        worked += len(batch) - len(failed)
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)
+            ],
+        )

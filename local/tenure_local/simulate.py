@@ -274,32 +274,14 @@ class Simulator:
             result = functions.invoke(
                 "renewals-scheduler", functions.scheduler_event(iso(now) or "")
             )
-            if not result.get("queued") or not self._drain_queue():
+            if not result.get("queued") or not functions.drain_renewal_queue(
+                self._sqs, self._queue_url
+            ):
                 return  # nothing due, or only work that keeps failing (retried next tick)
 
     def _send_reminders(self, now: datetime) -> None:
         # One run sends everything due (it repeats its passes until none is left).
         functions.invoke("reminders", functions.scheduler_event(iso(now) or ""))
-
-    def _drain_queue(self) -> int:
-        worked = 0
-        arn = "arn:aws:sqs:us-east-1:000000000000:renewals"
-        while True:
-            batch = self._sqs.receive_message(
-                QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-            ).get("Messages", [])
-            if not batch:
-                return worked
-            response = functions.invoke("renewals-charger", functions.sqs_event(batch, arn))
-            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-            worked += len(batch) - len(failed)
-            # Failed items stay in the due index, so the next scheduler run queues them again.
-            self._sqs.delete_message_batch(
-                QueueUrl=self._queue_url,
-                Entries=[
-                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)
-                ],
-            )
 
     # -- actions ----------------------------------------------------------------------------
     def _apply(self, index: int, action: Any) -> None:

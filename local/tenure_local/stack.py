@@ -36,6 +36,7 @@ DEV_WEBHOOK_SECRET = "whsec_local_dev"
 DEV_LINK_SECRET = "tenure-local-link-key"
 # One dev secret for every provider, as the replay tool assumes.
 DEV_RAZORPAY_SECRET = DEV_WEBHOOK_SECRET
+PASSED_THROUGH = ("TENURE_OUTBOX_DIR", "TENURE_PUBLIC_URL")
 DEFAULT_SENDER = "billing@example.com"
 # Local value's variable -> (secret name, variable holding its ARN as in template.yaml).
 SECRETS = {
@@ -409,7 +410,9 @@ class LocalStack:
         state = {
             "pid": os.getpid(),
             "dynamodb_backend": self.dynamodb_backend,
-            "env": self.env,
+            # What the serving process set for itself travels too (`tenure serve`'s outbox
+            # and public URL), so an attached `tenure invoke` behaves the same.
+            "env": self.env | {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ},
         }
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")

@@ -29,7 +29,11 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = os.environ | {"TENURE_API_TOKEN": TOKEN}
     with log.open("w") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tenure_local.cli", "serve", "--port", str(port)],
+            [
+                sys.executable,
+                *("-m", "tenure_local.cli", "serve", "--port", str(port)),
+                *("--outbox", str(log.parent / "outbox")),
+            ],
             cwd=REPO,
             env=env,
             stdout=fh,
