@@ -72,7 +72,9 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
             refunded = [e for e in gateway.events if e["type"] == "charge.refunded"]
             bootstrap.install(svc)
 
-            def deliver(events: list[dict[str, Any]]) -> tuple[float, float, Counter[str]]:
+            def deliver(
+                events: list[dict[str, Any]],
+            ) -> tuple[float, float, Counter[str], dict[str, float]]:
                 requests.clear()
                 results: Counter[str] = Counter()
                 started = time.perf_counter()
@@ -87,11 +89,12 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
                     )
                     results[json.loads(response["body"]).get("result", "error")] += 1
                 seconds = (time.perf_counter() - started) / len(events)
-                return seconds, sum(requests.values()) / len(events), results
+                per_op = {op: k / len(events) for op, k in sorted(requests.items())}
+                return seconds, sum(requests.values()) / len(events), results, per_op
 
-            settle_s, settle_req, settle_res = deliver(settled)
-            refund_s, refund_req, refund_res = deliver(refunded)
-            dup_s, dup_req, dup_res = deliver(settled + refunded)
+            settle_s, settle_req, settle_res, settle_ops = deliver(settled)
+            refund_s, refund_req, refund_res, refund_ops = deliver(refunded)
+            dup_s, dup_req, dup_res, dup_ops = deliver(settled + refunded)
             bare_s = _bare_conditional_put(ddb, n)
             bare_tx_s = _bare_transaction(ddb, n)
             bootstrap.reset()
@@ -104,9 +107,25 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
         get_settings.cache_clear()
     return {
         "events": n,
-        "settle": {"requests": settle_req, "seconds": settle_s, "results": dict(settle_res)},
-        "refund": {"requests": refund_req, "seconds": refund_s, "results": dict(refund_res)},
-        "duplicate": {"requests": dup_req, "seconds": dup_s, "results": dict(dup_res)},
+        # requests: per event (all operations); by_operation: per event, each operation
+        "settle": {
+            "requests": settle_req,
+            "by_operation": settle_ops,
+            "seconds": settle_s,
+            "results": dict(settle_res),
+        },
+        "refund": {
+            "requests": refund_req,
+            "by_operation": refund_ops,
+            "seconds": refund_s,
+            "results": dict(refund_res),
+        },
+        "duplicate": {
+            "requests": dup_req,
+            "by_operation": dup_ops,
+            "seconds": dup_s,
+            "results": dict(dup_res),
+        },
         "bare_conditional_put_seconds": bare_s,
         # moto copies the whole table on each TransactWriteItems: this is most of an applied
         # event's time here (DynamoDB Local and DynamoDB do not).

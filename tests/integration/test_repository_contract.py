@@ -5,12 +5,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
+from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.fakes import InMemoryRepository
-from tenure.ports import Commit, Marker, ProviderLink, Repository
+from tenure.ports import Commit, EventReads, Marker, ProviderLink, Repository
 from tenure.store.dynamodb import DynamoRepository
 
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
@@ -186,6 +188,38 @@ def test_provider_objects_map_to_tenure_ids(repo: Repository) -> None:
     repo.commit(Commit(provider_links=[ProviderLink("stripe", "pi_123", "in_abc")]))
     assert repo.find_provider_object("stripe", "pi_123") == "in_abc"
     assert repo.find_provider_object("stripe", "pi_999") is None
+
+
+def test_a_provider_events_marker_and_objects_read_together(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    sub = subscribed(repo)
+    invoice = Invoice(
+        "in_1", sub.id, "alice", InvoiceKind.RENEWAL, T0, T0 + timedelta(days=28), "USD", [],
+        InvoiceStatus.OPEN, T0, attempts=1,
+    )  # fmt: skip
+    charge = Charge("ch_in_1_1", "in_1", sub.id, "alice", 1, 1000, "USD", T0, payment_id="pi_1")
+    link = ProviderLink("stripe", "pi_1", "in_1:1")
+    repo.commit(Commit(invoices=[invoice], charges=[charge], provider_links=[link]))
+
+    reads = repo.read_for_event(
+        "webhook:evt_1",
+        link=("stripe", "pi_1"),
+        invoice_id="in_1",
+        attempt=1,
+        subscription_id=sub.id,
+        customer_id="alice",
+    )
+    assert not reads.marked and reads.linked == "in_1:1"
+    assert reads.invoice is not None and (reads.invoice.id, reads.invoice.version) == ("in_1", 1)
+    assert reads.charge is not None and reads.charge.payment_id == "pi_1"
+    assert reads.subscription is not None and reads.subscription.version == sub.version
+    repo.commit(Commit(markers=[Marker("webhook:evt_1", T0 + timedelta(days=30))]))
+    assert repo.read_for_event("webhook:evt_1").marked
+    nothing = repo.read_for_event(
+        "webhook:evt_2", link=("stripe", "pi_2"), invoice_id="in_2", attempt=1, subscription_id="x"
+    )
+    assert nothing == EventReads()
+    assert repo.read_for_event("webhook:evt_2", invoice_id="in_1", attempt=2).charge is None
 
 
 def test_a_snapshot_of_a_day_is_overwritten_by_a_rerun(repo: Repository) -> None:

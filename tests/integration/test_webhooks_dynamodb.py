@@ -2,6 +2,7 @@
 
 import json
 import threading
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,10 +10,12 @@ import boto3
 import pytest
 
 from tenure import bootstrap
+from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock
 from tenure.payments import stripe_objects as so
+from tenure.ports import Commit
 from tenure.services import catalog, payments, subscriptions
 from tenure.services.context import Services
 from tenure.services.provider_events import Applied, apply_provider_event, marker_key
@@ -115,3 +118,63 @@ def test_the_secret_can_come_from_secrets_manager_as_json_by_provider(
         assert json.loads(result["body"])["result"] == "applied"
     finally:
         bootstrap.reset()
+
+
+def counting(client: Any) -> Counter[str]:
+    """The DynamoDB requests `client` sends from now on, by operation."""
+    sent: Counter[str] = Counter()
+    client.meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: sent.update([model.name])
+    )
+    return sent
+
+
+def test_a_settled_payment_costs_one_read_and_one_transaction_and_a_duplicate_the_read(
+    local_stack: LocalStack, fresh_table: str
+) -> None:
+    client = local_stack.dynamodb_client()
+    clock = FixedClock(T0)
+    gateway = ProviderSandbox(clock=clock.now)
+    svc = Services(repo=DynamoRepository(client, fresh_table), clock=clock, gateway=gateway)
+    catalog.create_customer(svc, "alice", "alice@example.com")
+    catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
+    payments.update_payment_method(svc, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
+    subscriptions.subscribe(svc, "sub-1", "alice", "basic")
+    clock.advance(timedelta(hours=4))
+    gateway.settle_pending()
+    succeeded = [e for e in gateway.events if e["type"] == "payment_intent.succeeded"][-1]
+    sent = counting(client)
+
+    # The first payment activates the subscription, so the customer's MRR moves too: its
+    # state is read in the same request, not by the commit.
+    assert apply(svc, succeeded) is Applied.APPLIED
+    assert sent == Counter({"BatchGetItem": 1, "TransactWriteItems": 1})
+    sent.clear()
+    assert apply(svc, succeeded) is Applied.DUPLICATE
+    assert sent == Counter({"BatchGetItem": 1})
+    (entry,) = svc.repo.ledger_between(T0, T0 + timedelta(days=1))
+    assert entry.customer is not None and (entry.customer.seq, entry.customer.after) == (1, 1000)
+
+
+def test_an_mrr_state_read_ahead_and_moved_meanwhile_costs_a_second_try_not_a_wrong_figure(
+    local_stack: LocalStack, fresh_table: str
+) -> None:
+    client = local_stack.dynamodb_client()
+    ours = DynamoRepository(client, fresh_table)
+    other = DynamoRepository(local_stack.dynamodb_client(), fresh_table)
+    ours.read_for_event("webhook:test:evt_1", customer_id="alice")  # nothing stored yet
+
+    def entry(sub_id: str, after: int) -> MrrLedgerEntry:
+        return MrrLedgerEntry(sub_id, "alice", "USD", T0, 0, after, "subscription.activated")
+
+    other.commit(Commit(ledger=[entry("sub-2", 500)]))  # her MRR moves meanwhile
+    sent = counting(client)
+    ours.commit(Commit(ledger=[entry("sub-1", 1000)]))
+
+    assert sent == Counter({"TransactWriteItems": 2, "BatchGetItem": 1})  # refused, read, done
+    facts = sorted(
+        (e.customer.seq, e.customer.before, e.customer.after)
+        for e in ours.ledger_between(T0, T0 + timedelta(days=1))
+        if e.customer is not None
+    )
+    assert facts == [(1, 0, 500), (2, 500, 1500)]

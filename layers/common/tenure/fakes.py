@@ -14,7 +14,7 @@ from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import utc
-from tenure.ports import Commit, DueItem, IdempotencyRecord
+from tenure.ports import Commit, DueItem, EventReads, IdempotencyRecord
 
 
 class FixedClock:
@@ -224,6 +224,26 @@ class InMemoryRepository:
 
     def find_provider_object(self, provider: str, object_id: str) -> str | None:
         return self.provider_links.get((provider, object_id))
+
+    def read_for_event(
+        self,
+        marker: str,
+        *,
+        link: tuple[str, str] | None = None,
+        invoice_id: str | None = None,
+        attempt: int | None = None,
+        subscription_id: str | None = None,
+        customer_id: str | None = None,
+    ) -> EventReads:
+        return EventReads(
+            marked=self.has_marker(marker),
+            linked=self.find_provider_object(*link) if link else None,
+            invoice=self.get_invoice(invoice_id) if invoice_id else None,
+            charge=(
+                self.get_charge(invoice_id, attempt) if invoice_id and attempt is not None else None
+            ),
+            subscription=self.get_subscription(subscription_id) if subscription_id else None,
+        )
 
     def save_snapshot(self, day: str, data: dict[str, Any]) -> None:
         self.snapshots[day] = copy.deepcopy(data)

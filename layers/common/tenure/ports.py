@@ -85,6 +85,19 @@ class DueItem:
 
 
 @dataclass(slots=True)
+class EventReads:
+    """What one provider event's effect starts from, read in one request
+    (`Repository.read_for_event`): whether its marker is there, and the objects it concerns.
+    Whatever was not asked for, or is not stored, is None."""
+
+    marked: bool = False
+    linked: str | None = None  # the Tenure id the provider object maps to
+    invoice: Invoice | None = None
+    charge: Charge | None = None
+    subscription: Subscription | None = None
+
+
+@dataclass(slots=True)
 class IdempotencyRecord:
     key: str
     fingerprint: str
@@ -130,6 +143,21 @@ class Repository(Protocol):
     def complete_idempotency(self, key: str, response: dict[str, Any], now: datetime) -> None: ...
     def release_idempotency(self, key: str) -> None: ...
     def has_marker(self, key: str) -> bool: ...
+    # A provider event's first read, all at once: its marker, the provider link of the object
+    # it is about, the invoice, the attempt and the subscription it names. `customer_id`
+    # names the customer whose MRR the change may move: the DynamoDB store reads that
+    # customer's MRR state in the same request, for its next commit (checked there as any
+    # other read: a stale one only costs a second try).
+    def read_for_event(
+        self,
+        marker: str,
+        *,
+        link: tuple[str, str] | None = None,
+        invoice_id: str | None = None,
+        attempt: int | None = None,
+        subscription_id: str | None = None,
+        customer_id: str | None = None,
+    ) -> EventReads: ...
     def find_provider_object(self, provider: str, object_id: str) -> str | None: ...
     def save_snapshot(self, day: str, data: dict[str, Any]) -> None: ...
     def get_snapshot(self, day: str) -> dict[str, Any] | None: ...

@@ -169,6 +169,28 @@ def test_create_sends_the_payment_intent_with_its_key_metadata_and_no_confirmati
     }
 
 
+def test_create_names_the_subscription_and_tenures_customer_when_given() -> None:
+    gateway, fake, _ = a_gateway((200, intent()))
+    gateway.create_payment(
+        amount=Money(1000, "USD"),
+        customer_id="cus_alice",
+        payment_method="pm_card_visa",
+        invoice_id="inv_1",
+        attempt=2,
+        idempotency_key=CREATE_KEY,
+        subscription_id="sub-1",
+        tenure_customer_id="alice",
+    )
+    (sent,) = fake.requests
+    metadata = {k: v for k, v in sent.body.items() if k.startswith("metadata[")}
+    assert metadata == {
+        "metadata[tenure_invoice_id]": "inv_1",
+        "metadata[tenure_attempt]": "2",
+        "metadata[tenure_subscription_id]": "sub-1",
+        "metadata[tenure_customer_id]": "alice",
+    }
+
+
 def test_confirm_is_off_session_with_its_own_key() -> None:
     gateway, fake, _ = a_gateway((200, intent(status="succeeded")))
     result = gateway.confirm_payment("pi_1", idempotency_key=CONFIRM_KEY)

@@ -89,6 +89,56 @@ def test_a_failed_bank_debit_settles_as_a_decline(shop: Shop) -> None:
     )
 
 
+def pending_debit_settled(shop: Shop) -> tuple[str, StripeEvent]:
+    """Alice's first month by bank debit, settled at the provider; its success event."""
+    shop.add_card("sandbox_async_succeeds")
+    invoice_id = shop.subscribe()
+    shop.clock.advance(4 * HOUR)
+    shop.gateway.settle_pending()
+    return invoice_id, shop.last("payment_intent.succeeded")
+
+
+def test_a_payment_names_its_invoice_attempt_subscription_and_customer(shop: Shop) -> None:
+    _, succeeded = pending_debit_settled(shop)
+    assert succeeded["data"]["object"]["metadata"] == so.payment_metadata(
+        succeeded["data"]["object"]["metadata"]["tenure_invoice_id"], 1, "sub-1", "alice"
+    )
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        pytest.param({"tenure_subscription_id": None, "tenure_customer_id": None}, id="older"),
+        pytest.param({"tenure_subscription_id": "sub-2"}, id="another-subscription"),
+        pytest.param({"tenure_invoice_id": None, "tenure_attempt": None}, id="none-by-link"),
+    ],
+)
+def test_a_payment_whose_metadata_names_less_or_else_settles_the_same(
+    shop: Shop, metadata: dict[str, str | None]
+) -> None:
+    """What the metadata names only chooses what the first read fetches: a payment created
+    before Tenure wrote the subscription there, or naming another, or naming nothing (found
+    by its provider link), settles its own invoice and activates its own subscription."""
+    invoice_id, succeeded = pending_debit_settled(shop)
+    shop.subscribe("sub-2")  # another subscription of hers, which the metadata may name
+    calm = shop.fork()
+    assert calm.deliver(succeeded) is Applied.APPLIED
+    written = succeeded["data"]["object"]["metadata"]
+    for key, value in metadata.items():
+        if value is None:
+            written.pop(key)
+        else:
+            written[key] = value
+
+    assert shop.deliver(succeeded) is Applied.APPLIED
+    assert shop.state() == calm.state()
+    invoice = shop.repo.get_invoice(invoice_id)
+    sub = shop.repo.get_subscription("sub-1")
+    assert invoice is not None and invoice.status is InvoiceStatus.PAID
+    assert sub is not None and sub.status is SubscriptionStatus.ACTIVE
+    assert shop.deliver(succeeded) is Applied.DUPLICATE
+
+
 def test_a_payment_settled_by_the_money_path_is_left_alone(shop: Shop) -> None:
     shop.add_card("4242424242424242")
     shop.subscribe()

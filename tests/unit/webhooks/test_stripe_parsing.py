@@ -9,6 +9,7 @@ from webhooks_harness import fixtures
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.invoices import DisputeStatus, RefundStatus
+from tenure.payments import stripe_objects as so
 from tenure.webhooks import stripe_events
 from tenure.webhooks.errors import MalformedEventError
 from tenure.webhooks.model import ProviderEventKind as K
@@ -88,6 +89,20 @@ def test_payment_intent_facts_come_from_the_object_and_tenures_metadata() -> Non
     assert facts is not None
     assert (facts.payment_id, facts.outcome) == (intent["id"], ChargeOutcome.SUCCEEDED)
     assert (facts.invoice_id, facts.attempt) == ("in_1", 2)
+    assert (facts.subscription_id, facts.customer_id) == (None, None)  # an older payment
+
+
+def test_a_payment_names_its_subscription_and_customer_when_tenure_wrote_them() -> None:
+    intent = copy.deepcopy(RESOURCES["payment_intent"])
+    intent.update(
+        status="succeeded",
+        last_payment_error=None,
+        metadata=so.payment_metadata("in_1", 2, "sub-1", "alice"),
+    )
+    facts = stripe_events.parse(envelope("payment_intent.succeeded", intent)).payment
+    assert facts is not None
+    assert (facts.invoice_id, facts.attempt) == ("in_1", 2)
+    assert (facts.subscription_id, facts.customer_id) == ("sub-1", "alice")
 
 
 def test_a_failed_payment_carries_the_issuers_decline_code() -> None:

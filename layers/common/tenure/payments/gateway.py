@@ -118,10 +118,15 @@ class PaymentGateway(Protocol):
         invoice_id: str,
         attempt: int,
         idempotency_key: str,
+        subscription_id: str | None = None,
+        tenure_customer_id: str | None = None,
     ) -> str:
         """Create (not yet confirm) a payment; returns the provider's payment id.
 
         No money moves here: the caller stores the id with its claim, then confirms.
+        The payment carries Tenure's invoice id and attempt (and, when given, the
+        subscription and Tenure's customer id) where the provider's events repeat them
+        (Stripe metadata), so that a webhook reads what it concerns in one request.
         """
         ...
 

@@ -169,6 +169,8 @@ class RateLimitedGateway:
         invoice_id: str,
         attempt: int,
         idempotency_key: str,
+        subscription_id: str | None = None,
+        tenure_customer_id: str | None = None,
     ) -> str:
         self._throttle.acquire()
         return self._inner.create_payment(
@@ -178,6 +180,8 @@ class RateLimitedGateway:
             invoice_id=invoice_id,
             attempt=attempt,
             idempotency_key=idempotency_key,
+            subscription_id=subscription_id,
+            tenure_customer_id=tenure_customer_id,
         )
 
     def confirm_payment(self, payment_id: str, *, idempotency_key: str) -> PaymentResult:

@@ -320,6 +320,8 @@ class SandboxGateway:
         invoice_id: str,
         attempt: int,
         idempotency_key: str,
+        subscription_id: str | None = None,
+        tenure_customer_id: str | None = None,
     ) -> str:
         payment_id = so.object_id("pi", idempotency_key)
         self._count(payment_id)
@@ -333,7 +335,9 @@ class SandboxGateway:
                 customer=customer_id,  # Tenure's id until the services map it to a cus_ id
                 payment_method=payment_method,
                 payment_method_type="sepa_debit" if payment_method in _ASYNC_LAST4 else "card",
-                metadata={"tenure_invoice_id": invoice_id, "tenure_attempt": str(attempt)},
+                metadata=so.payment_metadata(
+                    invoice_id, attempt, subscription_id, tenure_customer_id
+                ),
                 created=self._now(),
             )
             self._payments[payment_id] = _Payment(intent)

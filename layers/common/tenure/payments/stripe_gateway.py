@@ -38,7 +38,7 @@ from tenure.payments.gateway import (
     RateLimitedError,
 )
 from tenure.payments.rate_limit import Throttle
-from tenure.payments.stripe_objects import payment_result, stripe_amount
+from tenure.payments.stripe_objects import payment_metadata, payment_result, stripe_amount
 
 logger = logging.getLogger(__name__)
 # The SDK logs request bodies (customer emails and names) at DEBUG and error messages at
@@ -149,6 +149,8 @@ class StripeGateway:
         invoice_id: str,
         attempt: int,
         idempotency_key: str,
+        subscription_id: str | None = None,
+        tenure_customer_id: str | None = None,
     ) -> str:
         amount_value = stripe_amount(amount)
         customer = self._provider_customer_for(customer_id)
@@ -167,10 +169,9 @@ class StripeGateway:
                         "enabled": True,
                         "allow_redirects": "never",
                     },
-                    "metadata": {
-                        "tenure_invoice_id": invoice_id,
-                        "tenure_attempt": str(attempt),
-                    },
+                    "metadata": payment_metadata(
+                        invoice_id, attempt, subscription_id, tenure_customer_id
+                    ),
                 },
                 {"idempotency_key": idempotency_key},
             ),

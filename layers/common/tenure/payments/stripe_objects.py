@@ -29,6 +29,19 @@ def object_id(prefix: str, *parts: object) -> str:
     return f"{prefix}_{digest[:24]}"
 
 
+def payment_metadata(
+    invoice_id: str, attempt: int, subscription_id: str | None, customer_id: str | None
+) -> dict[str, str]:
+    """What Tenure writes on its PaymentIntents. Stripe repeats it on the intent's events
+    and copies it to the charge, so a webhook names what it concerns without a lookup."""
+    metadata = {"tenure_invoice_id": invoice_id, "tenure_attempt": str(attempt)}
+    if subscription_id:
+        metadata["tenure_subscription_id"] = subscription_id
+    if customer_id:
+        metadata["tenure_customer_id"] = customer_id
+    return metadata
+
+
 def stripe_amount(money: Money) -> int:
     """The integer Stripe takes for `money`; an amount Stripe cannot take exactly (KWD not
     ending in 0, say) is refused before anything is sent, as Stripe itself would."""

@@ -119,6 +119,8 @@ def collect_invoice(
             invoice_id=invoice.id,
             attempt=charge.attempt,
             idempotency_key=f"{key}:create",
+            subscription_id=invoice.subscription_id,
+            tenure_customer_id=invoice.customer_id,
         )
     except IdempotencyConflictError:
         # An earlier worker created this attempt's payment with other parameters (the card
@@ -305,10 +307,12 @@ def settle_reported_payment(
     result: PaymentResult,
     at: datetime,
     markers: Sequence[Marker] = (),
+    subscription: Subscription | None = None,
 ) -> None:
     """The provider reported how a payment ended (a webhook): settle the attempt by the same
-    rules as the money path, dated by the provider's moment, in one commit with `markers`."""
-    _settle(svc, invoice, charge, result, at=at, markers=markers)
+    rules as the money path, dated by the provider's moment, in one commit with `markers`.
+    A caller that read the invoice's subscription passes it (updated in place)."""
+    _settle(svc, invoice, charge, result, at=at, markers=markers, subscription=subscription)
 
 
 def update_payment_method(

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Customer, PaymentMethod
@@ -28,7 +29,7 @@ from tenure.domain.ids import digest
 from tenure.domain.invoices import DisputeStatus, Invoice, InvoiceStatus
 from tenure.domain.timeutil import iso
 from tenure.payments.gateway import PaymentResult
-from tenure.ports import Commit, Marker
+from tenure.ports import Commit, EventReads, Marker
 from tenure.services import payments
 from tenure.services.context import Services
 from tenure.webhooks.model import ProviderEvent, ProviderEventKind
@@ -67,29 +68,33 @@ def apply_provider_event(
 ) -> Applied:
     """Apply one verified provider event. `link_provider` names the provider under which
     Tenure stored its links to the provider's objects (the gateway's name; default: the
-    event's provider)."""
+    event's provider).
+
+    The marker is read with the objects the event names (one request), so an applied
+    payment or refund costs that read and one transaction, and a duplicate the read alone."""
     if event.kind is K.IGNORED:
         return Applied.IGNORED
     key = marker_key(event)
-    if svc.repo.has_marker(key):
-        return Applied.DUPLICATE
     marker = Marker(key, svc.clock.now() + MARKER_TTL)
     namespace = link_provider or event.provider
     for attempt in range(ATTEMPTS):
+        reads = svc.repo.read_for_event(key, **_named(event, namespace))
+        if reads.marked:
+            return Applied.DUPLICATE
         try:
-            outcome = _APPLY[event.kind](svc, event, namespace, marker)
+            outcome = _APPLY[event.kind](svc, event, namespace, marker, reads)
         except AlreadyExistsError as exc:
             if exc.kind == "marker":
                 return Applied.DUPLICATE
             raise
         except ConcurrencyError:
             # A concurrent delivery of the same event, or other work on the same invoice:
-            # the marker tells which; otherwise read again and redo.
+            # the marker tells which (the next read has it); otherwise redo from a fresh read.
+            if attempt < ATTEMPTS - 1:
+                continue
             if svc.repo.has_marker(key):
                 return Applied.DUPLICATE
-            if attempt == ATTEMPTS - 1:
-                raise
-            continue
+            raise
         for work in outcome.after:
             # Another worker collecting the same invoice wins; the invoice stays due anyway.
             with contextlib.suppress(ConcurrencyError):
@@ -98,23 +103,57 @@ def apply_provider_event(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _named(event: ProviderEvent, ns: str) -> dict[str, Any]:
+    """What the event names, for its first read: the attempt, invoice and subscription Tenure
+    wrote on the payment, else the provider link of the payment."""
+    payment_id: str | None = None
+    if event.payment is not None:
+        facts = event.payment
+        if facts.invoice_id is not None and facts.attempt is not None:
+            return {
+                "invoice_id": facts.invoice_id,
+                "attempt": facts.attempt,
+                "subscription_id": facts.subscription_id,
+                "customer_id": facts.customer_id,
+            }
+        payment_id = facts.payment_id
+    total = event.refund_total
+    if event.kind in (K.REFUND_UPDATED, K.PAYMENT_REFUNDED):
+        if total is not None and total.invoice_id is not None:
+            return {"invoice_id": total.invoice_id}
+        payment_id = (event.refund.payment_id if event.refund else None) or (
+            total.payment_id if total else None
+        )
+    if event.dispute is not None:
+        payment_id = event.dispute.payment_id
+    return {"link": (ns, payment_id)} if payment_id else {}
+
+
 # -- payments ----------------------------------------------------------------------------------
-def _payment(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Outcome:
+def _payment(
+    svc: Services, event: ProviderEvent, ns: str, marker: Marker, reads: EventReads
+) -> _Outcome:
     facts = event.payment
     assert facts is not None
-    ref = _attempt_ref(svc, ns, facts.payment_id, facts.invoice_id, facts.attempt)
-    charge = svc.repo.get_charge(*ref) if ref else None
+    charge, invoice = reads.charge, reads.invoice
+    if charge is None and reads.linked is not None:
+        ref = _attempt_ref(reads.linked)
+        if ref is not None:
+            found = svc.repo.read_for_event(marker.key, invoice_id=ref[0], attempt=ref[1])
+            charge, invoice = found.charge, found.invoice
     if charge is None or charge.payment_id not in (None, facts.payment_id):
         return _Outcome(Applied.UNMATCHED)
     if facts.outcome not in FINAL or not _settles(svc, charge, facts.outcome):
         return _Outcome(Applied.UNCHANGED)
-    invoice = svc.repo.get_invoice(charge.invoice_id)
     if invoice is None:
         return _Outcome(Applied.UNMATCHED)
+    sub = reads.subscription
+    if sub is not None and sub.id != invoice.subscription_id:
+        sub = None  # the payment's metadata named another: read the invoice's own
     charge.payment_id = facts.payment_id
     result = PaymentResult(facts.payment_id, facts.outcome, facts.decline_code)
     payments.settle_reported_payment(
-        svc, invoice, charge, result, at=event.occurred_at, markers=[marker]
+        svc, invoice, charge, result, at=event.occurred_at, markers=[marker], subscription=sub
     )
     return _Outcome(Applied.APPLIED)
 
@@ -130,38 +169,25 @@ def _settles(svc: Services, charge: Charge, outcome: ChargeOutcome) -> bool:
     return charge.lease_until is None or charge.lease_until <= svc.clock.now()
 
 
-def _attempt_ref(
-    svc: Services, ns: str, payment_id: str | None, invoice_id: str | None, attempt: int | None
-) -> tuple[str, int] | None:
-    if invoice_id is not None and attempt is not None:
-        return invoice_id, attempt  # what Tenure wrote on the payment when it created it
-    if payment_id is None:
-        return None
-    linked = svc.repo.find_provider_object(ns, payment_id)
-    if linked is None:
-        return None
+def _attempt_ref(linked: str) -> tuple[str, int] | None:
+    """`invoice:attempt`, as the claim links a payment (None: the link is not an attempt)."""
     linked_invoice, _, linked_attempt = linked.rpartition(":")
     return (linked_invoice, int(linked_attempt)) if linked_attempt.isdigit() else None
 
 
-def _invoice_of_payment(
-    svc: Services, ns: str, payment_id: str | None, invoice_id: str | None, attempt: int | None
-) -> Invoice | None:
-    ref = _attempt_ref(svc, ns, payment_id, invoice_id, attempt)
+def _invoice_of_payment(svc: Services, reads: EventReads) -> Invoice | None:
+    if reads.invoice is not None:
+        return reads.invoice
+    ref = _attempt_ref(reads.linked) if reads.linked else None
     return svc.repo.get_invoice(ref[0]) if ref else None
 
 
 # -- refunds -----------------------------------------------------------------------------------
-def _refund(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Outcome:
+def _refund(
+    svc: Services, event: ProviderEvent, ns: str, marker: Marker, reads: EventReads
+) -> _Outcome:
     refund, total = event.refund, event.refund_total
-    payment_id = (refund.payment_id if refund else None) or (total.payment_id if total else None)
-    invoice = _invoice_of_payment(
-        svc,
-        ns,
-        payment_id,
-        total.invoice_id if total else None,
-        total.attempt if total else None,
-    )
+    invoice = _invoice_of_payment(svc, reads)
     if invoice is None:
         return _Outcome(Applied.UNMATCHED)
     before = invoice.amount_refunded
@@ -196,10 +222,12 @@ def _refund(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Ou
 
 
 # -- disputes ----------------------------------------------------------------------------------
-def _dispute(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Outcome:
+def _dispute(
+    svc: Services, event: ProviderEvent, ns: str, marker: Marker, reads: EventReads
+) -> _Outcome:
     facts = event.dispute
     assert facts is not None
-    invoice = _invoice_of_payment(svc, ns, facts.payment_id, None, None)
+    invoice = _invoice_of_payment(svc, reads)
     if invoice is None:
         return _Outcome(Applied.UNMATCHED)
     was_open, was_status = invoice.dispute_open, invoice.status
@@ -271,7 +299,9 @@ def _stale_for(customer: Customer, event: ProviderEvent) -> bool:
     return any(m is not None and m >= at for m in moments)
 
 
-def _method_added(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Outcome:
+def _method_added(
+    svc: Services, event: ProviderEvent, ns: str, marker: Marker, reads: EventReads
+) -> _Outcome:
     facts = event.payment_method
     assert facts is not None
     customer = _customer(svc, ns, event)
@@ -317,7 +347,9 @@ def _method_added(svc: Services, event: ProviderEvent, ns: str, marker: Marker) 
     return _retry_owed(svc, customer, owed, change, event)
 
 
-def _method_updated(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Outcome:
+def _method_updated(
+    svc: Services, event: ProviderEvent, ns: str, marker: Marker, reads: EventReads
+) -> _Outcome:
     facts = event.payment_method
     assert facts is not None
     customer = _customer(svc, ns, event)
@@ -364,7 +396,9 @@ def _retry_owed(
     return _Outcome(Applied.APPLIED, after)
 
 
-def _method_detached(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Outcome:
+def _method_detached(
+    svc: Services, event: ProviderEvent, ns: str, marker: Marker, reads: EventReads
+) -> _Outcome:
     facts = event.payment_method
     assert facts is not None
     customer = _customer(svc, ns, event)
@@ -388,7 +422,9 @@ def _method_detached(svc: Services, event: ProviderEvent, ns: str, marker: Marke
     return _Outcome(Applied.APPLIED)
 
 
-def _customer_deleted(svc: Services, event: ProviderEvent, ns: str, marker: Marker) -> _Outcome:
+def _customer_deleted(
+    svc: Services, event: ProviderEvent, ns: str, marker: Marker, reads: EventReads
+) -> _Outcome:
     customer = _customer(svc, ns, event)
     if customer is None:
         return _Outcome(Applied.UNMATCHED)
@@ -433,7 +469,8 @@ def _source(event: ProviderEvent) -> dict[str, object]:
     return {"provider_event_id": event.event_id, "provider_event_type": event.type}
 
 
-_APPLY: dict[ProviderEventKind, Callable[[Services, ProviderEvent, str, Marker], _Outcome]] = {
+_Effect = Callable[[Services, ProviderEvent, str, Marker, EventReads], _Outcome]
+_APPLY: dict[ProviderEventKind, _Effect] = {
     K.PAYMENT_UPDATED: _payment,
     K.REFUND_UPDATED: _refund,
     K.PAYMENT_REFUNDED: _refund,

@@ -21,7 +21,7 @@ from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, parse_iso
-from tenure.ports import Commit, DueItem, IdempotencyRecord
+from tenure.ports import Commit, DueItem, EventReads, IdempotencyRecord
 from tenure.store import codec
 from tenure.store.serde import from_item, to_item
 
@@ -59,6 +59,9 @@ class DynamoRepository:
         self._ddb = client
         self._table = table_name
         self._plans: dict[str, Plan] = {}
+        # Customers' MRR states read ahead by read_for_event, by customer id (None: none
+        # stored), for the next commit only: its conditional put catches a stale one.
+        self._mrr_read: dict[str, dict[str, Any] | None] = {}
 
     # -- reads ------------------------------------------------------------------------------
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
@@ -415,8 +418,10 @@ class DynamoRepository:
             else:
                 ops.append(self._versioned_put(attrs, notice.version, "notice"))
             versioned.append(notice)
+        read_ahead, self._mrr_read = self._mrr_read, {}
         for attempt in range(1, CUSTOMER_MRR_ATTEMPTS + 1):
-            every = ops + self._ledger_ops(change.ledger)
+            # A second try reads the MRR states afresh: the ones read ahead had moved.
+            every = ops + self._ledger_ops(change.ledger, read_ahead if attempt == 1 else {})
             if not every:
                 return
             if len(every) > MAX_TRANSACTION_ITEMS:
@@ -481,17 +486,22 @@ class DynamoRepository:
         } | entry.to_dict()
 
     # -- the customers' MRR, kept with each ledger entry --------------------------------------
-    def _ledger_ops(self, ledger: list[MrrLedgerEntry]) -> list[dict[str, Any]]:
+    def _ledger_ops(
+        self, ledger: list[MrrLedgerEntry], read_ahead: dict[str, dict[str, Any] | None]
+    ) -> list[dict[str, Any]]:
         """The ledger entries stamped with their customers' facts, and each customer's MRR
-        state after them, written on the condition that it has not moved since read here.
+        state after them, written on the condition that it has not moved since read.
 
         Only commits that change a subscription's MRR pay the one batch read this costs
-        (a renewal at an unchanged price writes no ledger entry)."""
+        (a renewal at an unchanged price writes no ledger entry), and not even that when
+        the state was read ahead (`read_ahead`, by read_for_event)."""
         if not ledger:
             return []
         ids = list(dict.fromkeys(e.customer_id for e in ledger))
-        items = self._batch_get([(f"CUS#{cid}", "MRR") for cid in ids])
+        unread = [cid for cid in ids if cid not in read_ahead]
+        items = self._batch_get([(f"CUS#{cid}", "MRR") for cid in unread]) if unread else []
         found = {i["PK"].removeprefix("CUS#"): i for i in items}
+        found |= {cid: item for cid in ids if (item := read_ahead.get(cid)) is not None}
         states = {cid: CustomerMrr.from_dict(item["data"]) for cid, item in found.items()}
         stamped = record_entries(ledger, states)
         ops = [
@@ -547,6 +557,43 @@ class DynamoRepository:
     def find_provider_object(self, provider: str, object_id: str) -> str | None:
         item = self._get(f"PROV#{provider}#{object_id}", "PROV")
         return str(item["tenure_id"]) if item else None
+
+    def read_for_event(
+        self,
+        marker: str,
+        *,
+        link: tuple[str, str] | None = None,
+        invoice_id: str | None = None,
+        attempt: int | None = None,
+        subscription_id: str | None = None,
+        customer_id: str | None = None,
+    ) -> EventReads:
+        """One consistent BatchGetItem: the marker, and whichever of the provider link, the
+        invoice, the attempt, the subscription and the customer's MRR state are named."""
+        keys = {"marker": (f"MARK#{marker}", "MARK")}
+        if link is not None:
+            keys["link"] = (f"PROV#{link[0]}#{link[1]}", "PROV")
+        if invoice_id:
+            keys["invoice"] = (f"INV#{invoice_id}", "INV")
+            if attempt is not None:
+                keys["charge"] = (f"INV#{invoice_id}", f"CHG#{attempt:04d}")
+        if subscription_id:
+            keys["subscription"] = (f"SUB#{subscription_id}", "SUB")
+        if customer_id:
+            keys["mrr"] = (f"CUS#{customer_id}", "MRR")
+        items = {(i["PK"], i["SK"]): i for i in self._batch_get(list(keys.values()))}
+        found = {name: items.get(key) for name, key in keys.items()}
+        self._mrr_read = {customer_id: found["mrr"]} if customer_id else {}
+        linked, invoice, charge, sub = (
+            found.get(name) for name in ("link", "invoice", "charge", "subscription")
+        )
+        return EventReads(
+            marked=found["marker"] is not None,
+            linked=str(linked["tenure_id"]) if linked else None,
+            invoice=codec.invoice_from_attrs(invoice) if invoice else None,
+            charge=codec.charge_from_attrs(charge) if charge else None,
+            subscription=codec.subscription_from_attrs(sub) if sub else None,
+        )
 
     def save_snapshot(self, day: str, data: dict[str, Any]) -> None:
         """Daily metric snapshots are recomputable, so a rerun simply overwrites the day."""

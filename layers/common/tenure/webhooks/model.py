@@ -35,6 +35,11 @@ class PaymentFacts:
     # without them the payment is found by the provider link stored with the attempt.
     invoice_id: str | None = None
     attempt: int | None = None
+    # Also put there by Tenure, on payments created since they were: the subscription and
+    # Tenure's customer, so the event's first read fetches them too. Hints, checked
+    # against the invoice.
+    subscription_id: str | None = None
+    customer_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

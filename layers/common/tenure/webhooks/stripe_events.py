@@ -168,10 +168,20 @@ def _metadata(obj: dict[str, Any]) -> tuple[str | None, int | None]:
     metadata = obj.get("metadata")
     if not isinstance(metadata, dict):
         return None, None
-    invoice = metadata.get("tenure_invoice_id")
-    return (invoice if isinstance(invoice, str) and invoice else None), integer(
-        metadata.get("tenure_attempt")
-    )
+    return _text_of(metadata, "tenure_invoice_id"), integer(metadata.get("tenure_attempt"))
+
+
+def _owners(obj: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The subscription and Tenure customer a PaymentIntent's metadata names, if any."""
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict):
+        return None, None
+    return _text_of(metadata, "tenure_subscription_id"), _text_of(metadata, "tenure_customer_id")
+
+
+def _text_of(metadata: dict[str, Any], key: str) -> str | None:
+    value = metadata.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def _facts(base: ProviderEvent, obj: dict[str, Any], previous: dict[str, Any]) -> ProviderEvent:
@@ -180,9 +190,11 @@ def _facts(base: ProviderEvent, obj: dict[str, Any], previous: dict[str, Any]) -
         payment_id = _require_id(obj, "payment_intent")
         result = payment_result({**obj, "id": payment_id})
         invoice_id, attempt = _metadata(obj)
-        facts = PaymentFacts(payment_id, result.outcome, result.decline_code, invoice_id, attempt)
+        sub_id, owner = _owners(obj)
+        outcome, decline = result.outcome, result.decline_code
+        facts = PaymentFacts(payment_id, outcome, decline, invoice_id, attempt, sub_id, owner)
         if result.outcome is ChargeOutcome.UNKNOWN:
-            facts = PaymentFacts(payment_id, ChargeOutcome.PENDING, None, invoice_id, attempt)
+            facts = replace(facts, outcome=ChargeOutcome.PENDING, decline_code=None)
         return replace(base, kind=K.PAYMENT_UPDATED, payment=facts)
     if kind in REFUND_EVENTS:
         refund = _refund(obj, base.occurred_at)
