@@ -71,8 +71,10 @@ def test_two_changes_of_one_customer_racing_both_commit_in_turn(local_stack: Loc
     class Interrupted(DynamoRepository):
         raced = False
 
-        def _ledger_ops(self, ledger: list[MrrLedgerEntry]) -> list[dict[str, Any]]:
-            ops = super()._ledger_ops(ledger)
+        def _ledger_ops(
+            self, ledger: list[MrrLedgerEntry], read_ahead: dict[str, dict[str, Any] | None]
+        ) -> list[dict[str, Any]]:
+            ops = super()._ledger_ops(ledger, read_ahead)
             if not self.raced:  # the rival commits after this read, before this write
                 self.raced = True
                 entry = MrrLedgerEntry("s2", "ann", "USD", T0, 0, 500, "x")
