@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tenure import bootstrap
 from tenure.domain.timeutil import iso, parse_iso
 from tenure.notify.compose import Composer
+from tenure.notify.message import valid_address
 from tenure.services.reminders import RunReport, send_due
 
 logger = Logger()
@@ -43,7 +44,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     mailer, links = bootstrap.mailer(), bootstrap.link_maker()
     report = RunReport()
     for _ in range(MAX_PASSES):
-        done = send_due(svc, mailer, compose, links, now, limit=RUN_LIMIT)
+        done = send_due(
+            svc, mailer, compose, links, now, limit=RUN_LIMIT, valid_address=valid_address
+        )
         report.add(done)
         # A pass that read nothing is the end; one whose notices all stayed due (claimed
         # by a concurrent run meanwhile) would read them again: stop there too.

@@ -231,3 +231,13 @@ def test_one_run_sends_everything_due_in_passes_of_its_limit(
     result = shop.run(datetime(2026, 3, 2, 10, tzinfo=UTC))
     assert result["sent"] == 5 and result["due"] == 5
     assert len(shop.emails()) == 5
+
+
+def test_a_malformed_address_is_failed_and_counted_and_others_still_go(shop: Shop) -> None:
+    subscribe(shop, "ann", "en", "UTC", "Ann", "4242424242424242")
+    subscribe(shop, "bob", "en", "UTC", "Bob", "4242424242424242")
+    shop.repo.customers["bob"].email = "bob@@example"
+    result = shop.run(datetime(2026, 3, 2, 10, tzinfo=UTC))
+    assert result["sent"] == 1 and result["failed"] == 1
+    (receipt,) = [n for n in shop.repo.list_notices("bob") if n.kind == "receipt"]
+    assert receipt.reason == "malformed_email"
