@@ -6,7 +6,6 @@ writing to those addresses.
 """
 
 import json
-from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -14,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tenure import bootstrap
-from tenure.domain.timeutil import iso, parse_iso
+from tenure.domain.timeutil import iso
 from tenure.notify.compose import Composer
 from tenure.notify.message import valid_address
 from tenure.services.reminders import RunReport, send_due
@@ -29,16 +28,11 @@ MAX_PASSES = 20
 SPARE_MS = 60_000  # stop starting passes when less than this is left of the timeout
 
 
-def _scheduled_time(event: dict[str, Any]) -> datetime | None:
-    text = event.get("scheduled_time") or event.get("time")
-    return parse_iso(text) if isinstance(text, str) and text.startswith("20") else None
-
-
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     svc = bootstrap.services()
-    now = _scheduled_time(event) or svc.clock.now()
+    now = bootstrap.scheduled_time(event) or svc.clock.now()
     settings = bootstrap.get_settings()
     compose = Composer(settings.mail_from, settings.business_name)
     mailer, links = bootstrap.mailer(), bootstrap.link_maker()

@@ -1,7 +1,6 @@
 """Renewals: the scheduler finds due subscriptions and queues them; the charger works each one."""
 
 import json
-from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -16,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tenure import bootstrap
-from tenure.domain.timeutil import iso, parse_iso
+from tenure.domain.timeutil import iso
 from tenure.services import payments, subscriptions
 from tenure.services.due import due_work
 
@@ -26,17 +25,11 @@ processor = BatchProcessor(event_type=EventType.SQS)
 SQS_BATCH = 10
 
 
-def _scheduled_time(event: dict[str, Any]) -> datetime | None:
-    # The schedule passes <aws.scheduler.scheduled-time>; the simulator passes simulated time.
-    text = event.get("scheduled_time") or event.get("time")
-    return parse_iso(text) if isinstance(text, str) and text.startswith("20") else None
-
-
 @logger.inject_lambda_context
 @metrics.log_metrics
 def schedule_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     svc = bootstrap.services()
-    now = _scheduled_time(event) or svc.clock.now()
+    now = bootstrap.scheduled_time(event) or svc.clock.now()
     items = due_work(svc, now)
     sqs = bootstrap.aws_client("sqs")
     queue_url = bootstrap.get_settings().renewal_queue_url

@@ -1,63 +1,18 @@
 """`tenure serve` on localhost: the API answers over real HTTP with the dev token."""
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
+from serve_process import serving
 
-REPO = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = os.environ | {"TENURE_API_TOKEN": TOKEN}
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                *("-m", "tenure_local.cli", "serve", "--port", str(port)),
-                *("--outbox", str(log.parent / "outbox")),
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"tenure serve did not start:\n{log.read_text()}")
-            time.sleep(0.3)
+    with serving(tmp_path_factory.mktemp("serve"), {"TENURE_API_TOKEN": TOKEN}) as (url, log):
         yield url
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     assert f"Dev token    {TOKEN}" in log.read_text()
 
 

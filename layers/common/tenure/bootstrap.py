@@ -1,6 +1,7 @@
 """The composition root: builds the adapters from settings and hands them to the services."""
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import boto3
 from botocore.config import Config
 
 from tenure.clock import SystemClock
+from tenure.domain.timeutil import parse_iso
 from tenure.notify.links import LinkPurpose
 from tenure.notify.policy import ReminderPolicy, parse_leads
 from tenure.payments.gateway import PaymentGateway
@@ -104,6 +106,14 @@ def install(svc: Services | None) -> None:
     """Local tooling (simulator, tests) runs the real handlers with its own clock or store."""
     global _override
     _override = svc
+
+
+def scheduled_time(event: dict[str, Any]) -> datetime | None:
+    """The moment a scheduled run stands for: EventBridge Scheduler passes
+    <aws.scheduler.scheduled-time> as `scheduled_time` (the simulator, simulated time), so
+    replays and backfills are exact; None when the event names none."""
+    text = event.get("scheduled_time") or event.get("time")
+    return parse_iso(text) if isinstance(text, str) and text.startswith("20") else None
 
 
 def mailer() -> Any:

@@ -3,9 +3,7 @@ customer receives, once, in their language, and what bounces stop."""
 
 import email
 import email.policy
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,36 +26,17 @@ from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.services import catalog, payments, subscriptions
 from tenure.services.context import Services
 from tenure.settings import get_settings
+from tenure_local.functions import FakeContext, load_module
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-APP = REPO_ROOT / "functions" / "reminders" / "app.py"
 FEEDBACK_SAMPLES = REPO_ROOT / "events" / "reminders-feedback"
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 SENDER = "billing@shop.example"
 LINK_KEY = "test-link-key"
 
 
-def load_reminders() -> ModuleType:
-    name = "tenure_reminders_app"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, APP)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "tenure-reminders"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:tenure-reminders"
-    aws_request_id: str = "req-1"
-    log_stream_name: str = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
+def LambdaContext() -> FakeContext:
+    return FakeContext("tenure-reminders")
 
 
 @dataclass
@@ -102,7 +81,7 @@ def shop(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Shop]:
         catalog.create_plan(
             svc, Plan(id="basic", name="Basic", amount=1250, currency="USD", interval="month")
         )
-        yield Shop(load_reminders(), svc, repo, clock, outbox)
+        yield Shop(load_module("reminders"), svc, repo, clock, outbox)
         bootstrap.reset()
     get_settings.cache_clear()
 

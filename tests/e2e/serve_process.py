@@ -1,0 +1,59 @@
+"""`tenure serve` as a real process on a free port, for the end-to-end tests."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(folder: Path, env: dict[str, str]) -> Iterator[tuple[str, Path]]:
+    """Start `tenure serve` (its log and outbox in `folder`); yield its URL and log path."""
+    port = free_port()
+    log = folder / "serve.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                *("-m", "tenure_local.cli", "serve", "--port", str(port)),
+                *("--outbox", str(folder / "outbox")),
+            ],
+            cwd=REPO,
+            env=os.environ | env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"tenure serve did not start:\n{log.read_text()}")
+            time.sleep(0.3)
+        yield url, log
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
