@@ -1,13 +1,26 @@
-"""Settings from the environment (SAM sets them; the local stack sets the same names)."""
+"""Settings from the environment (SAM sets them; the local stack sets the same names).
 
+A plain pydantic model filled from `os.environ`: pydantic-settings did the same and cost
+more than 100 ms of every cold start (its import alone; see docs/benchmarks.md).
+"""
+
+import os
 from functools import lru_cache
+from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+class Settings(BaseModel):
+    """Each field is read from the environment variable named by its alias; keyword
+    arguments (by alias or by field name) override the environment."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    def __init__(self, **overrides: Any) -> None:
+        fields = type(self).model_fields
+        by_alias = {(fields[k].alias or k) if k in fields else k: v for k, v in overrides.items()}
+        super().__init__(**(dict(os.environ) | by_alias))
 
     environment: str = Field(default="dev", alias="ENVIRONMENT")
     table_name: str = Field(default="tenure", alias="TABLE_NAME")

@@ -6,12 +6,13 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from tenure.domain.money import Money
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 PAGES_DIR = Path(__file__).parent
 LOCALES = ("en", "ru", "ar")
@@ -19,7 +20,10 @@ RTL = frozenset({"ar"})
 
 
 @cache
-def _environment() -> Environment:
+def _environment() -> "Environment":
+    # Imported here: the API function pays for Jinja2 only once a page is opened.
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=FileSystemLoader(PAGES_DIR),
         autoescape=select_autoescape(["html"], default=True),
