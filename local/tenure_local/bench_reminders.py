@@ -22,6 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tenure_local.bench_load import StagedTable, batch_write
 from tenure_local.bench_renewals import (
     DEFAULT_LOAD_BUDGET_S,
     LOAD_BUDGET_ENV,
@@ -59,40 +60,15 @@ class CountingMailer:
         return f"bench-{self.sent:07d}"
 
 
-class _Capture:
-    """Stands in for the DynamoDB client of a DynamoRepository: keeps what commit sends."""
-
-    def __init__(self) -> None:
-        self.ops: list[dict[str, Any]] = []
-
-    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
-        self.ops.extend(TransactItems)
-        return {}
-
-
 def committed_writes(table: str, changes: Iterable[Any]) -> list[dict[str, Any]]:
     """BatchWriteItem requests for what DynamoRepository.commit writes for each change."""
     from tenure.store.dynamodb import DynamoRepository
 
-    capture = _Capture()
-    repo = DynamoRepository(capture, table)
+    staged = StagedTable()
+    repo = DynamoRepository(staged, table)
     for change in changes:
         repo.commit(change)
-    requests = []
-    for op in capture.ops:
-        if "Put" in op:
-            requests.append({"PutRequest": {"Item": op["Put"]["Item"]}})
-        elif "Delete" in op:
-            requests.append({"DeleteRequest": {"Key": op["Delete"]["Key"]}})
-    return requests
-
-
-def _batch_requests(client: Any, table: str, requests: list[dict[str, Any]]) -> None:
-    """25 requests a call, one call at a time (see bench_renewals._batch_write)."""
-    for start in range(0, len(requests), 25):
-        pending: dict[str, Any] = {table: requests[start : start + 25]}
-        while pending:
-            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    return staged.requests()
 
 
 def _plan() -> Any:
@@ -335,7 +311,7 @@ def reminder_reads(
         )
         began = time.perf_counter()
         writes, notices = reminder_population(table, due)
-        _batch_requests(admin, table, writes)
+        batch_write(admin, table, writes)
         load_seconds += time.perf_counter() - began
         items_written += len(writes)
         loaded = due
@@ -349,7 +325,7 @@ def reminder_reads(
                     break  # the next chunk would not fit: measure at what is loaded
                 began = time.perf_counter()
                 bulk = bulk_population(table, count, loaded)
-                _batch_requests(admin, table, bulk)
+                batch_write(admin, table, bulk)
                 last_chunk_s = time.perf_counter() - began
                 load_seconds += last_chunk_s
                 items_written += len(bulk)
@@ -359,7 +335,7 @@ def reminder_reads(
                 break
 
             # Scheduled again, through the recorder so it knows each notice's last image.
-            _batch_requests(client, table, _reset_notices(table, notices))
+            batch_write(client, table, _reset_notices(table, notices))
             mark = recorder.mark()
             recorder.keep_params = True  # for each request's step
             outcomes, per_run, seconds = _send_all(DynamoRepository(client, table), limit)
