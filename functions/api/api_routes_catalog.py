@@ -7,13 +7,9 @@ from api_guard import BEARER
 from api_schemas import (
     PATH_ID_PATTERN,
     CustomerCreate,
-    CustomerOut,
     CustomerPage,
     PaymentMethodAttach,
-    PaymentMethodOut,
     PlanPage,
-    customer_out,
-    payment_method_out,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -22,6 +18,12 @@ from tenure import bootstrap
 from tenure.domain.plans import Plan
 from tenure.services import catalog, payments
 from tenure.settings import get_settings
+from tenure.views import (
+    CustomerView,
+    PaymentMethodView,
+    customer_view,
+    payment_method_view,
+)
 
 router = APIGatewayHttpRouter()
 
@@ -29,7 +31,7 @@ CustomerId = Annotated[str, Path(pattern=PATH_ID_PATTERN)]
 
 
 @router.post("/v1/customers", status_code=201, security=BEARER, tags=["customers"])
-def create_customer(body: CustomerCreate) -> CustomerOut:
+def create_customer(body: CustomerCreate) -> CustomerView:
     customer = catalog.create_customer(
         bootstrap.services(),
         body.id or f"cus_{secrets.token_hex(12)}",
@@ -38,7 +40,7 @@ def create_customer(body: CustomerCreate) -> CustomerOut:
         locale=body.locale,
         timezone=body.timezone,
     )
-    return customer_out(customer)
+    return customer_view(customer)
 
 
 @router.get("/v1/customers", security=BEARER, tags=["customers"])
@@ -48,15 +50,15 @@ def list_customers(
 ) -> CustomerPage:
     customers, cursor = bootstrap.services().repo.list_customers(limit, starting_after)
     return {
-        "data": [customer_out(c) for c in customers],
+        "data": [customer_view(c) for c in customers],
         "has_more": cursor is not None,
         "next_cursor": cursor,
     }
 
 
 @router.get("/v1/customers/<customer_id>", security=BEARER, tags=["customers"])
-def get_customer(customer_id: CustomerId) -> CustomerOut:
-    return customer_out(catalog.get_customer(bootstrap.services(), customer_id))
+def get_customer(customer_id: CustomerId) -> CustomerView:
+    return customer_view(catalog.get_customer(bootstrap.services(), customer_id))
 
 
 @router.post(
@@ -65,7 +67,7 @@ def get_customer(customer_id: CustomerId) -> CustomerOut:
     security=BEARER,
     tags=["customers"],
 )
-def attach_payment_method(customer_id: CustomerId, body: PaymentMethodAttach) -> PaymentMethodOut:
+def attach_payment_method(customer_id: CustomerId, body: PaymentMethodAttach) -> PaymentMethodView:
     method = payments.update_payment_method(
         bootstrap.services(),
         customer_id,
@@ -73,7 +75,7 @@ def attach_payment_method(customer_id: CustomerId, body: PaymentMethodAttach) ->
         provider=get_settings().payment_provider,
         make_default=body.default,
     )
-    return payment_method_out(method)
+    return payment_method_view(method)
 
 
 @router.post("/v1/plans", status_code=201, security=BEARER, tags=["plans"])

@@ -1,18 +1,23 @@
 """What the HTTP API accepts (pydantic request models) and returns (JSON shapes of the domain)."""
 
 import re
-from datetime import datetime
 from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from tenure.domain.customers import Customer, PaymentMethod, validate_timezone
+from tenure.domain.customers import validate_timezone
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.invoices import Invoice
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
-from tenure.domain.timeutil import iso
+from tenure.views import (
+    CustomerView,
+    InvoiceView,
+    SubscriptionView,
+    invoice_view,
+    subscription_view,
+)
 
 # Ids in paths: the entity id pattern, long enough for derived invoice ids
 # (in_{subscription}_{kind}_{moment}). Anything else is a 422, never a store lookup.
@@ -103,155 +108,34 @@ class ChangePlanRequest(BaseModel):
     plan: IdField
 
 
-# -- responses ----------------------------------------------------------------------------------
-class CustomerOut(TypedDict):
-    id: str
-    email: str
-    name: str
-    locale: str
-    timezone: str
-    default_payment_method: str | None
-    created_at: str
-
-
+# -- responses: the shared views (tenure.views), and the API's envelopes around them ------------
 class CustomerPage(TypedDict):
-    data: list[CustomerOut]
+    data: list[CustomerView]
     has_more: bool
     next_cursor: str | None
-
-
-class PaymentMethodOut(TypedDict):
-    id: str
-    customer: str
-    provider: str
-    created_at: str
 
 
 class PlanPage(TypedDict):
     data: list[Plan]
 
 
-class SubscriptionOut(TypedDict):
-    id: str
-    customer: str
-    plan: str
-    status: str
-    current_period_start: str
-    current_period_end: str
-    cancel_at_period_end: bool
-    canceled_at: str | None
-    cancel_reason: str | None
-    paused_until: str | None
-    trial_end: str | None
-    credit: int
-    currency: str
-    created_at: str
-
-
 class SubscriptionPage(TypedDict):
-    data: list[SubscriptionOut]
-
-
-class InvoiceLineOut(TypedDict):
-    kind: str
-    description: str
-    amount: int
-
-
-class InvoiceOut(TypedDict):
-    id: str
-    subscription: str
-    customer: str
-    kind: str
-    period_start: str
-    period_end: str
-    currency: str
-    total: int
-    status: str
-    lines: list[InvoiceLineOut]
-    paid_at: str | None
-    created_at: str
+    data: list[SubscriptionView]
 
 
 class InvoicePage(TypedDict):
-    data: list[InvoiceOut]
+    data: list[InvoiceView]
 
 
 class SubscriptionChange(TypedDict):
     """What a subscription command changed: the subscription, and the invoice it raised if any."""
 
-    subscription: SubscriptionOut
-    invoice: InvoiceOut | None
+    subscription: SubscriptionView
+    invoice: InvoiceView | None
 
 
-def _at(moment: datetime) -> str:
-    text = iso(moment)
-    assert text is not None  # a required moment
-    return text
-
-
-def customer_out(customer: Customer) -> CustomerOut:
+def change_view(sub: Subscription, invoice: Invoice | None) -> SubscriptionChange:
     return {
-        "id": customer.id,
-        "email": customer.email,
-        "name": customer.name,
-        "locale": customer.locale,
-        "timezone": customer.timezone,
-        "default_payment_method": customer.default_payment_method,
-        "created_at": _at(customer.created_at),
-    }
-
-
-def payment_method_out(method: PaymentMethod) -> PaymentMethodOut:
-    return {
-        "id": method.id,
-        "customer": method.customer_id,
-        "provider": method.provider,
-        "created_at": _at(method.created_at),
-    }
-
-
-def subscription_out(sub: Subscription) -> SubscriptionOut:
-    return {
-        "id": sub.id,
-        "customer": sub.customer_id,
-        "plan": sub.plan_id,
-        "status": str(sub.status),
-        "current_period_start": _at(sub.current_period_start),
-        "current_period_end": _at(sub.current_period_end),
-        "cancel_at_period_end": sub.cancel_at_period_end,
-        "canceled_at": iso(sub.canceled_at),
-        "cancel_reason": sub.cancel_reason,
-        "paused_until": iso(sub.paused_until),
-        "trial_end": iso(sub.trial_end),
-        "credit": sub.credit,
-        "currency": sub.currency,
-        "created_at": _at(sub.created_at),
-    }
-
-
-def invoice_out(invoice: Invoice) -> InvoiceOut:
-    return {
-        "id": invoice.id,
-        "subscription": invoice.subscription_id,
-        "customer": invoice.customer_id,
-        "kind": str(invoice.kind),
-        "period_start": _at(invoice.period_start),
-        "period_end": _at(invoice.period_end),
-        "currency": invoice.currency,
-        "total": invoice.total,
-        "status": str(invoice.status),
-        "lines": [
-            {"kind": str(line.kind), "description": line.description, "amount": line.amount}
-            for line in invoice.lines
-        ],
-        "paid_at": iso(invoice.paid_at),
-        "created_at": _at(invoice.created_at),
-    }
-
-
-def change_out(sub: Subscription, invoice: Invoice | None) -> SubscriptionChange:
-    return {
-        "subscription": subscription_out(sub),
-        "invoice": invoice_out(invoice) if invoice is not None else None,
+        "subscription": subscription_view(sub),
+        "invoice": invoice_view(invoice) if invoice is not None else None,
     }

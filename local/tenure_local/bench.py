@@ -38,38 +38,51 @@ print(time.perf_counter() - t)
 """
 
 
-def _timed(code: str, runs: int = 5) -> float:
-    """Median seconds over fresh interpreters (a cold start is a fresh interpreter)."""
-    samples = []
-    for _ in range(runs):
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
-        )
-        samples.append(float(done.stdout.strip().splitlines()[-1]))
-    samples.sort()
-    return samples[len(samples) // 2]
+def _sample(code: str) -> float:
+    """Seconds one fresh interpreter takes to run `code` (a cold start is a fresh one)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
+    )
+    return float(done.stdout.strip().splitlines()[-1])
 
 
-def cold_starts() -> list[tuple[str, float, float]]:
-    """(function, seconds, ratio to boto3); a handler that fails to import has seconds NaN."""
-    boto = _timed(_IMPORT_BOTO)
+def _median(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[len(ordered) // 2] if ordered else float("nan")
+
+
+def cold_starts(rounds: int = 7) -> list[tuple[str, float, float]]:
+    """(function, seconds, ratio to boto3): medians over `rounds` rounds, each importing
+    boto3 once and then every handler, so that a machine getting busier or quieter meanwhile
+    moves both sides of a ratio. A handler that fails to import has seconds NaN."""
+    folders = sorted(p for p in FUNCTIONS.iterdir() if (p / "app.py").exists())
+    boto: list[float] = []
+    samples: dict[str, list[float]] = {f.name: [] for f in folders}
+    failed: set[str] = set()
+    for _ in range(rounds):
+        boto.append(_sample(_IMPORT_BOTO))
+        for folder in folders:
+            if folder.name in failed:
+                continue
+            code = _IMPORT_HANDLER.format(
+                layer=str(LAYER), folder=str(folder), path=str(folder / "app.py")
+            )
+            try:
+                samples[folder.name].append(_sample(code))
+            except subprocess.CalledProcessError as exc:
+                # One broken handler must not hide every other figure: its row says it failed.
+                last = (exc.stderr or "").strip().splitlines()[-1:] or ["failed"]
+                print(f"import functions/{folder.name} failed: {last[0]}", file=sys.stderr)
+                failed.add(folder.name)
+    base = _median(boto)
     rows = []
-    for folder in sorted(p for p in FUNCTIONS.iterdir() if (p / "app.py").exists()):
-        code = _IMPORT_HANDLER.format(
-            layer=str(LAYER), folder=str(folder), path=str(folder / "app.py")
-        )
-        try:
-            seconds = _timed(code)
-        except subprocess.CalledProcessError as exc:
-            # One broken handler must not hide every other figure: its row says it failed.
-            last = (exc.stderr or "").strip().splitlines()[-1:] or ["failed"]
-            print(f"import functions/{folder.name} failed: {last[0]}", file=sys.stderr)
-            seconds = float("nan")
-        rows.append((folder.name, seconds, seconds / boto))
+    for folder in folders:
+        seconds = float("nan") if folder.name in failed else _median(samples[folder.name])
+        rows.append((folder.name, seconds, seconds / base))
     return rows
 
 

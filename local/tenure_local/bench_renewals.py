@@ -760,9 +760,12 @@ def run_all(
     load_budget_s: float | None = None,
     deadline: float | None = None,
 ) -> dict[str, Any]:
-    """Every renewal figure from one local stack; see scheduler_reads for the load budget."""
+    """Every renewal figure; see scheduler_reads for the load budget. The scheduler tables get
+    a DynamoDB Local of their own: loading a table measured three to four times slower while
+    another table of the same DynamoDB Local held items (docs/benchmarks.md)."""
     with LocalStack() as stack:
         pipeline = renewal_pipeline(stack, subscriptions)
+    with LocalStack() as stack:
         reads = scheduler_reads(stack, sizes, load_budget_s=load_budget_s, deadline=deadline)
     return {
         "pipeline": pipeline,

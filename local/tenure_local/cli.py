@@ -231,7 +231,9 @@ def _resigned(function: str, payload: dict[str, object]) -> dict[str, object]:
 
 
 metrics_app = typer.Typer(no_args_is_help=True, help="Retention metrics from a report folder.")
+charges_app = typer.Typer(no_args_is_help=True, help="The money a simulation moved.")
 app.add_typer(metrics_app, name="metrics")
+app.add_typer(charges_app, name="charges")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(emails_app, name="emails")
 app.add_typer(links_app, name="links")
@@ -276,6 +278,48 @@ def metrics_export(
     else:
         to.write_text(text)
         err.print(f"wrote {to}")
+
+
+@charges_app.command("audit")
+def charges_audit(
+    folder: Annotated[Path, typer.Argument(help="a `tenure simulate` output folder")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,
+) -> None:
+    """Check a simulation's charges: each paid invoice charged exactly once, no blind retry
+    after a hard decline or a required authentication; what dunning recovered."""
+    from tenure_local.charges_audit import AuditInputError, audit, load
+
+    try:
+        state, events = load(folder)
+        result = audit(state, events)
+    except AuditInputError as exc:
+        err.print(str(exc), soft_wrap=True)
+        raise typer.Exit(2) from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        err.print(
+            f"{folder / 'state.json'} is not in the shape `tenure simulate` writes: {exc!r}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    else:
+        out.print(
+            f"{result.invoices:,} invoices ({result.paid_invoices:,} paid), {result.charges:,} "
+            f"charges: {result.succeeded:,} succeeded, {result.soft_declines:,} soft declines, "
+            f"{result.hard_declines:,} hard declines, {result.authentication_required:,} "
+            f"needing authentication, {result.unknown_or_pending:,} unknown or pending"
+        )
+        out.print(
+            f"recovered after a failed attempt: {result.recovered:,} invoices "
+            f"({result.recovered_after_card_change:,} after a card change)"
+        )
+        for finding in result.findings:
+            err.print(f"[red]{finding.rule}[/red]: {finding.subject}: {finding.detail}")
+        if result.ok:
+            out.print("every paid invoice charged exactly once; no blind retry")
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -79,7 +79,20 @@ def invoke(name: str, event: dict[str, Any]) -> Any:
     if name == "renewals" and isinstance(event.get("Records"), list):
         name = "renewals-charger"  # one folder, two handlers: SQS records go to the charger
     context = FakeContext(function_name=f"tenure-{name}", aws_request_id=str(uuid.uuid4()))
-    return handler(name)(event, context)
+    try:
+        return handler(name)(event, context)
+    finally:
+        _forget_metrics()
+
+
+def _forget_metrics() -> None:
+    """Drops the metrics an invocation left unflushed. With POWERTOOLS_METRICS_DISABLED
+    (simulate, serve, bench) Powertools keeps them, in one store shared by every handler,
+    and the first flush with metrics enabled would print them all; Lambda starts each
+    container afresh, so nothing carries over there."""
+    from aws_lambda_powertools import Metrics
+
+    Metrics().clear_metrics()
 
 
 def http_event(

@@ -230,3 +230,46 @@ def test_every_example_scenario_is_valid(path: Path) -> None:
     from tenure_local.scenario import load
 
     load(path)
+
+
+def test_a_mix_of_test_cards_passes_the_charges_audit(
+    local_stack: LocalStack, tmp_path: Path
+) -> None:
+    """Soft declines recovered by a new card, a stolen card never retried until replaced,
+    an authentication never retried off-session: `tenure charges audit` finds nothing."""
+    from tenure_local.charges_audit import audit, load
+
+    good = "4242424242424242"
+    stories: dict[str, tuple[str | None, str | None]] = {
+        "soft": ("4000000000009995", good),
+        "stolen": ("4000000000009979", good),
+        "auth": ("4000002760003184", None),
+        "steady": (None, None),
+    }
+    customers, actions = [], []
+    for name, (bad, fixed) in stories.items():
+        customers.append({"id": name, "email": f"{name}@example.com", "card": good})
+        actions.append(
+            {
+                "at": "2026-04-01T00:00:00Z",
+                "do": "subscribe",
+                "customer": name,
+                "plan": "basic",
+                "id": f"sub-{name}",
+            }
+        )
+        if bad:
+            actions.append(
+                {"at": "2026-04-20T00:00:00Z", "do": "update_card", "customer": name, "card": bad}
+            )
+        if fixed:
+            actions.append(
+                {"at": "2026-05-09T10:00:00Z", "do": "update_card", "customer": name, "card": fixed}
+            )
+    out = tmp_path / "out"
+    run(local_stack, scenario(customers=customers, actions=actions), out)
+    result = audit(*load(out))
+    assert result.findings == []
+    assert result.soft_declines >= 2  # the first retry before the new card, then recovered
+    assert (result.hard_declines, result.authentication_required) == (1, 1)
+    assert result.recovered_after_card_change == 2  # soft and stolen, both by the new card

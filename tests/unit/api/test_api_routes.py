@@ -24,6 +24,7 @@ def test_a_customer_is_created_with_defaults_and_read_back(api: Api) -> None:
         "timezone": "UTC",
         "default_payment_method": None,
         "created_at": "2026-04-01T00:00:00Z",
+        "at_risk": False,
     }
     assert api.get("/v1/customers/alice").json == reply.json
 
@@ -132,6 +133,7 @@ def test_subscribing_returns_the_subscription_and_its_first_invoice(api: Api) ->
         "credit": 0,
         "currency": "USD",
         "created_at": "2026-04-01T00:00:00Z",
+        "mrr": 0,  # incomplete until the first invoice is paid
     }
     invoice = reply.json["invoice"]
     assert invoice["subscription"] == "sub-1"
@@ -144,6 +146,9 @@ def test_subscribing_returns_the_subscription_and_its_first_invoice(api: Api) ->
     assert invoice["total"] == 1000 == sum(line["amount"] for line in invoice["lines"])
     assert invoice["lines"][0]["kind"] == "plan"
     assert invoice["paid_at"] is None
+    # The same shape as state.json's: dunning and provider-reported facts.
+    assert (invoice["attempts"], invoice["next_attempt_at"]) == (0, None)
+    assert (invoice["amount_refunded"], invoice["disputed"]) == (0, False)
 
 
 def test_a_trial_subscription_has_no_first_invoice_and_a_generated_id(api: Api) -> None:

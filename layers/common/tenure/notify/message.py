@@ -8,8 +8,10 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import default
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
-from tenure.notify.render import RenderedEmail
+if TYPE_CHECKING:  # rendering (Jinja2, Babel) is imported when something is to be sent
+    from tenure.notify.render import RenderedEmail
 
 MAX_ADDRESS_LENGTH = 254
 # Characters that need quoting or mean something else in an address; a pragmatic check
@@ -59,7 +61,7 @@ def message_id(notice_key: str, sent_at: datetime, sender: str) -> str:
 
 
 def build_message(
-    rendered: RenderedEmail,
+    rendered: "RenderedEmail",
     *,
     to: str,
     to_name: str,

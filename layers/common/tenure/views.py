@@ -1,0 +1,182 @@
+"""The JSON shapes of Tenure's objects, one per kind, shared by what shows them: the HTTP
+API's responses (and its OpenAPI document, through these TypedDicts) and `tenure
+simulate`'s state.json. Moments are ISO 8601 UTC strings, money integer minor units."""
+
+from datetime import datetime
+from typing import TypedDict
+
+from tenure.domain.charges import Charge
+from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.invoices import Invoice
+from tenure.domain.subscription import Subscription
+from tenure.domain.timeutil import iso
+
+
+class CustomerView(TypedDict):
+    id: str
+    email: str
+    name: str
+    locale: str
+    timezone: str
+    default_payment_method: str | None
+    created_at: str
+    at_risk: bool  # a dispute was reported by the provider (webhooks)
+
+
+class PaymentMethodView(TypedDict):
+    id: str
+    customer: str
+    provider: str
+    created_at: str
+
+
+class SubscriptionView(TypedDict):
+    id: str
+    customer: str
+    plan: str
+    status: str
+    currency: str
+    created_at: str
+    current_period_start: str
+    current_period_end: str
+    trial_end: str | None
+    cancel_at_period_end: bool
+    canceled_at: str | None
+    cancel_reason: str | None
+    paused_until: str | None
+    credit: int
+    mrr: int  # the subscription's monthly value now, in minor units (docs/metrics.md)
+
+
+class InvoiceLineView(TypedDict):
+    kind: str
+    description: str
+    amount: int
+
+
+class InvoiceView(TypedDict):
+    id: str
+    subscription: str
+    customer: str
+    kind: str
+    period_start: str
+    period_end: str
+    currency: str
+    total: int
+    status: str
+    lines: list[InvoiceLineView]
+    created_at: str
+    paid_at: str | None
+    attempts: int
+    next_attempt_at: str | None
+    # Reported by the provider (webhooks): refunds made in its dashboard, disputes.
+    amount_refunded: int
+    refund_status: str | None
+    disputed: bool
+    dispute_status: str | None
+
+
+class ChargeView(TypedDict):
+    id: str
+    invoice: str
+    subscription: str
+    customer: str
+    idempotency_key: str
+    payment_id: str | None
+    amount: int
+    currency: str
+    outcome: str
+    decline_code: str | None
+    at: str
+    calls: int
+
+
+def _at(moment: datetime) -> str:
+    text = iso(moment)
+    assert text is not None  # a required moment
+    return text
+
+
+def customer_view(c: Customer) -> CustomerView:
+    return {
+        "id": c.id,
+        "email": c.email,
+        "name": c.name,
+        "locale": c.locale,
+        "timezone": c.timezone,
+        "default_payment_method": c.default_payment_method,
+        "created_at": _at(c.created_at),
+        "at_risk": bool(c.metadata.get("at_risk")),
+    }
+
+
+def payment_method_view(method: PaymentMethod) -> PaymentMethodView:
+    return {
+        "id": method.id,
+        "customer": method.customer_id,
+        "provider": method.provider,
+        "created_at": _at(method.created_at),
+    }
+
+
+def subscription_view(s: Subscription) -> SubscriptionView:
+    return {
+        "id": s.id,
+        "customer": s.customer_id,
+        "plan": s.plan_id,
+        "status": str(s.status),
+        "currency": s.currency,
+        "created_at": _at(s.created_at),
+        "current_period_start": _at(s.current_period_start),
+        "current_period_end": _at(s.current_period_end),
+        "trial_end": iso(s.trial_end),
+        "cancel_at_period_end": s.cancel_at_period_end,
+        "canceled_at": iso(s.canceled_at),
+        "cancel_reason": s.cancel_reason,
+        "paused_until": iso(s.paused_until),
+        "credit": s.credit,
+        "mrr": s.mrr,
+    }
+
+
+def invoice_view(i: Invoice) -> InvoiceView:
+    return {
+        "id": i.id,
+        "subscription": i.subscription_id,
+        "customer": i.customer_id,
+        "kind": str(i.kind),
+        "period_start": _at(i.period_start),
+        "period_end": _at(i.period_end),
+        "currency": i.currency,
+        "total": i.total,
+        "status": str(i.status),
+        "lines": [
+            {"kind": str(line.kind), "description": line.description, "amount": line.amount}
+            for line in i.lines
+        ],
+        "created_at": _at(i.created_at),
+        "paid_at": iso(i.paid_at),
+        "attempts": i.attempts,
+        "next_attempt_at": iso(i.next_attempt_at),
+        "amount_refunded": i.amount_refunded,
+        "refund_status": i.refund_status,
+        "disputed": i.disputed,
+        "dispute_status": str(i.dispute_status) if i.dispute_status else None,
+    }
+
+
+def charge_view(c: Charge) -> ChargeView:
+    return {
+        "id": c.id,
+        "invoice": c.invoice_id,
+        "subscription": c.subscription_id,
+        "customer": c.customer_id,
+        "idempotency_key": c.idempotency_key,
+        "payment_id": c.payment_id,
+        "amount": c.amount,
+        "currency": c.currency,
+        "outcome": str(c.outcome),
+        "decline_code": c.decline_code,
+        "at": _at(c.at),
+        "calls": c.calls,
+    }
