@@ -88,8 +88,8 @@ def invoke(name: str, event: dict[str, Any]) -> Any:
 def _forget_metrics() -> None:
     """Drops the metrics an invocation left unflushed. With POWERTOOLS_METRICS_DISABLED
     (simulate, serve, bench) Powertools keeps them, in one store shared by every handler,
-    and the first flush with metrics enabled would print them all; Lambda starts each
-    container afresh, so nothing carries over there."""
+    and the first flush with metrics enabled would print them all. In Lambda, with metrics
+    enabled, each invocation's flush empties the store itself."""
     from aws_lambda_powertools import Metrics
 
     Metrics().clear_metrics()
