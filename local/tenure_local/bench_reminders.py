@@ -24,13 +24,11 @@ from botocore.exceptions import ClientError
 
 from tenure_local.bench_load import StagedTable, batch_write
 from tenure_local.bench_renewals import (
-    DEFAULT_LOAD_BUDGET_S,
-    LOAD_BUDGET_ENV,
     READ_OPS,
     DynamoRecorder,
-    _env_float,
     _read_units,
     _subscription_items,
+    load_budget,
 )
 from tenure_local.stack import LocalStack, wait_table_active
 from tenure_local.template import table_create_kwargs
@@ -268,7 +266,6 @@ def reminder_reads(
     due: int = 1_000,
     load_budget_s: float | None = None,
     chunk: int = 5_000,
-    deadline: float | None = None,
     limit: int | None = None,
 ) -> dict[str, Any]:
     """Send `due` upcoming-renewal emails with the real reminders run in tables of each of
@@ -286,11 +283,7 @@ def reminder_reads(
 
     if limit is None:
         limit = _run_limit()
-    load_started = time.perf_counter()
-    if load_budget_s is None and os.environ.get(LOAD_BUDGET_ENV):
-        load_budget_s = _env_float(LOAD_BUDGET_ENV, DEFAULT_LOAD_BUDGET_S)
-    if load_budget_s is None:
-        load_budget_s = DEFAULT_LOAD_BUDGET_S if deadline is None else deadline - load_started
+    load_budget_s = load_budget(load_budget_s)
     table = f"{stack.name}-reminders-{uuid.uuid4().hex[:8]}"
     admin = stack.dynamodb_client()
     admin.create_table(**table_create_kwargs(table, stack.template))
@@ -393,13 +386,10 @@ def run_all(
     sizes: tuple[int, ...] | None = None,
     due: int = 1_000,
     load_budget_s: float | None = None,
-    deadline: float | None = None,
 ) -> dict[str, Any]:
     """The reminder figures from one local stack, plus the render rate."""
     from tenure_local.bench_emails import render_rate
 
     with LocalStack() as stack:
-        reads = reminder_reads(
-            stack, sizes or sizes_from_env(), due, load_budget_s=load_budget_s, deadline=deadline
-        )
+        reads = reminder_reads(stack, sizes or sizes_from_env(), due, load_budget_s=load_budget_s)
     return {"reads": reads, "render": render_rate()}

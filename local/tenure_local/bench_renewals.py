@@ -606,7 +606,6 @@ def scheduler_reads(
     due: int = 1_000,
     load_budget_s: float | None = None,
     chunk: int = 5_000,
-    deadline: float | None = None,
 ) -> dict[str, Any]:
     """Items the DueIndex queries read for `due` due renewals, per table size.
 
@@ -617,9 +616,7 @@ def scheduler_reads(
       returned item then moved out of the due range (as its renewal does) until none is due.
     The first size is always loaded whole. Beyond it, loading goes chunk by chunk, and a
     chunk that would end after the budget is not started: the size then measured is what
-    was loaded (`short_of` says what it fell short of). The budget is `load_budget_s`, else
-    $TENURE_BENCH_LOAD_S, else whatever is left until `deadline` (a time.perf_counter()
-    value), else DEFAULT_LOAD_BUDGET_S.
+    was loaded (`short_of` says what it fell short of). The budget: see `load_budget`.
     """
     import boto3
 
@@ -627,11 +624,7 @@ def scheduler_reads(
     from tenure.services.due import PAGE
     from tenure.store.dynamodb import DynamoRepository
 
-    load_started = time.perf_counter()
-    if load_budget_s is None and os.environ.get(LOAD_BUDGET_ENV):
-        load_budget_s = _env_float(LOAD_BUDGET_ENV, DEFAULT_LOAD_BUDGET_S)
-    if load_budget_s is None:
-        load_budget_s = DEFAULT_LOAD_BUDGET_S if deadline is None else deadline - load_started
+    load_budget_s = load_budget(load_budget_s)
     now = datetime(2026, 2, 1, tzinfo=UTC)
     table = f"{stack.name}-due-{uuid.uuid4().hex[:8]}"
     admin = stack.dynamodb_client()
@@ -721,6 +714,14 @@ def scheduler_reads(
 
 
 # -- 4: the provider bound ---------------------------------------------------------------------
+def load_budget(given: float | None) -> float:
+    """Seconds a bench may spend loading its large tables: `given`, else
+    $TENURE_BENCH_LOAD_S, else DEFAULT_LOAD_BUDGET_S."""
+    if given is not None:
+        return given
+    return _env_float(LOAD_BUDGET_ENV, DEFAULT_LOAD_BUDGET_S)
+
+
 def _env_float(name: str, default: float) -> float:
     try:
         value = float(os.environ.get(name) or default)
@@ -758,7 +759,6 @@ def run_all(
     subscriptions: int = 200,
     sizes: tuple[int, ...] = (10_000, 100_000),
     load_budget_s: float | None = None,
-    deadline: float | None = None,
 ) -> dict[str, Any]:
     """Every renewal figure; see scheduler_reads for the load budget. The scheduler tables get
     a DynamoDB Local of their own: loading a table measured three to four times slower while
@@ -766,7 +766,7 @@ def run_all(
     with LocalStack() as stack:
         pipeline = renewal_pipeline(stack, subscriptions)
     with LocalStack() as stack:
-        reads = scheduler_reads(stack, sizes, load_budget_s=load_budget_s, deadline=deadline)
+        reads = scheduler_reads(stack, sizes, load_budget_s=load_budget_s)
     return {
         "pipeline": pipeline,
         "scheduler": reads,

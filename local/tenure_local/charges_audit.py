@@ -105,6 +105,7 @@ def audit(state: dict[str, Any], events: list[dict[str, Any]]) -> ChargesAudit:
             card_changes[event["customer_id"]].append(event["occurred_at"])
     result.invoices = len(invoices)
     result.charges = len(state["charges"])
+    _count(state["charges"], result)
     _unique_keys(state["charges"], result)
     for invoice_id in sorted(set(invoices) | set(by_invoice)):
         invoice = invoices.get(invoice_id)
@@ -114,7 +115,6 @@ def audit(state: dict[str, Any], events: list[dict[str, Any]]) -> ChargesAudit:
                 Finding("exactly once", invoice_id, f"{len(charges)} charge(s) of no invoice")
             )
             continue
-        _count(charges, result)
         _exactly_once(invoice, charges, result)
         _attempt_numbers(invoice, charges, result)
         _no_blind_retry(invoice, charges, card_changes[invoice["customer"]], result)
