@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tenure.domain.charges import Charge
-from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
 from tenure.domain.plans import Plan
@@ -113,7 +113,8 @@ def test_due_work_is_found_only_once_it_is_due(repo: Repository) -> None:
     assert repo.due(period_end - timedelta(seconds=1)) == []
     due = repo.due(period_end)
     assert [(d.entity_id, d.due_at, d.kind) for d in due] == [("sub-1", period_end, "renewal")]
-    assert due[0].customer_id == "alice"  # so the charger reads both in one request
+    assert due[0].customer_id == "alice"
+    assert due[0].subscription == repo.get_subscription("sub-1")  # whole: renewed unread
     assert repo.next_due_at() == period_end
 
 
@@ -125,6 +126,84 @@ def test_a_subscription_and_its_customer_read_together(repo: Repository) -> None
     assert (sub.id, sub.version, owner.id, owner.version) == ("sub-1", 1, "alice", 1)
     assert repo.get_subscription_with_customer("sub-1", "nobody")[1] is None
     assert repo.get_subscription_with_customer("nothing", "alice")[0] is None
+
+
+def paying_alice(repo: Repository) -> Customer:
+    alice = customer()
+    alice.default_payment_method, alice.provider_customer_id = "pm_card_visa", "cus_A"
+    repo.commit(Commit(customers=[alice], plans=[BASIC]))
+    subscribed(repo)
+    stored = repo.get_customer("alice")
+    assert stored is not None
+    return stored
+
+
+def test_a_payer_copy_lands_on_the_subscription_whatever_its_version(repo: Repository) -> None:
+    alice = paying_alice(repo)
+    repo.commit(Commit(payer_copies=[("sub-1", alice.payer)]))
+    sub = repo.get_subscription("sub-1")
+    assert sub is not None
+    assert (sub.payment_method, sub.provider_customer_id) == ("pm_card_visa", "cus_A")
+    assert sub.version == 2  # moved: a renewal holding the older copy loses its claim
+    nobody = Payer("alice", None, None)
+    repo.commit(Commit(payer_copies=[("sub-1", nobody)]))
+    cleared = repo.get_subscription("sub-1")
+    assert cleared is not None and cleared.payer == nobody and cleared.version == 3
+
+
+def test_a_payer_copy_for_a_missing_subscription_writes_nothing(repo: Repository) -> None:
+    alice = paying_alice(repo)
+    marker = Marker("copy-1", T0 + timedelta(days=30))
+    with pytest.raises(ConcurrencyError):
+        repo.commit(Commit(payer_copies=[("sub-404", alice.payer)], markers=[marker]))
+    assert not repo.has_marker("copy-1")
+
+
+def test_a_payer_copy_and_a_write_of_the_same_subscription_are_refused(
+    repo: Repository,
+) -> None:
+    alice = paying_alice(repo)
+    sub = repo.get_subscription("sub-1")
+    assert sub is not None
+    change = Commit(payer_copies=[("sub-1", alice.payer)])
+    change.add_subscription(sub)
+    with pytest.raises(ValueError, match="both written"):
+        repo.commit(change)
+    stored = repo.get_subscription("sub-1")
+    assert stored is not None and stored.version == 1
+
+
+@pytest.mark.parametrize(
+    "payer",
+    [
+        pytest.param(Payer("alice", "pm_card_visa", "cus_A"), id="both set"),
+        pytest.param(Payer("bob", None, None), id="both absent"),
+    ],
+)
+def test_a_payer_check_that_holds_lets_the_commit_through(repo: Repository, payer: Payer) -> None:
+    paying_alice(repo)
+    repo.commit(Commit(customers=[customer("bob")]))
+    marker = Marker("checked", T0 + timedelta(days=30))
+    repo.commit(Commit(payer_checks=[payer], markers=[marker]))
+    assert repo.has_marker("checked")
+
+
+@pytest.mark.parametrize(
+    "payer",
+    [
+        pytest.param(Payer("alice", "pm_card_mastercard", "cus_A"), id="another card"),
+        pytest.param(Payer("alice", "pm_card_visa", "cus_B"), id="another provider customer"),
+        pytest.param(Payer("alice", None, "cus_A"), id="no card"),
+        pytest.param(Payer("alice", "pm_card_visa", None), id="no provider customer"),
+        pytest.param(Payer("nobody", None, None), id="no such customer"),
+    ],
+)
+def test_a_payer_check_that_fails_writes_nothing(repo: Repository, payer: Payer) -> None:
+    paying_alice(repo)
+    marker = Marker("checked", T0 + timedelta(days=30))
+    with pytest.raises(ConcurrencyError):
+        repo.commit(Commit(payer_checks=[payer], markers=[marker]))
+    assert not repo.has_marker("checked")
 
 
 def test_a_canceled_subscription_leaves_the_due_index(repo: Repository) -> None:

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from tenure.domain.charges import Charge
-from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.events import DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.notices import Notice
@@ -58,6 +58,13 @@ class Commit:
     # Emails owed. A new notice (version 0) is written whatever is stored under its key: the
     # send claim (a marker) is what keeps an email from going out twice, not the notice.
     notices: list[Notice] = field(default_factory=list)
+    # Subscriptions that take their customer's new payment details (by id: written whatever
+    # else changed on them, and their version moves, so a renewal holding an older copy
+    # loses its claim). Never together with the same subscription in `subscriptions`.
+    payer_copies: list[tuple[str, Payer]] = field(default_factory=list)
+    # The customers' payment details must still be these, or nothing is written: a charge
+    # made from a subscription's copy claims only if the copy was right.
+    payer_checks: list[Payer] = field(default_factory=list)
     # Markers given back: a claim whose effect is known not to have happened (an email SES
     # refused for now) is released so that a later run may try again.
     released_markers: list[str] = field(default_factory=list)
@@ -75,13 +82,16 @@ class Commit:
 class DueItem:
     """Work due at `due_at`: `entity_id` is a subscription, an invoice or `invoice:attempt`.
 
-    `customer_id` is the customer the work belongs to, when the due index gave it: a charger
-    then reads the subscription and its customer in one request."""
+    `customer_id` is the customer the work belongs to, when the due index gave it.
+    `subscription` is the subscription itself, as the due index holds it (whole items, read
+    anyway): a charger renews from it without reading anything. The index lags the table,
+    so it may be behind; the renewal's claim is version-checked against it."""
 
     entity_id: str
     due_at: datetime
     kind: str
     customer_id: str | None = None
+    subscription: Subscription | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)

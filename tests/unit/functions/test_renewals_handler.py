@@ -24,6 +24,7 @@ from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.services import catalog, payments, subscriptions
 from tenure.services.context import Services
 from tenure.settings import get_settings
+from tenure.store import codec
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 APP = REPO_ROOT / "functions" / "renewals" / "app.py"
@@ -241,6 +242,40 @@ def test_a_due_message_delivered_again_after_it_was_worked_is_a_no_op(
     assert len(renewals.repo.list_charges(renewal_invoice(renewals, sub_id).id)) == 1
 
 
+@pytest.mark.parametrize(
+    "carried",
+    [
+        pytest.param("not an object", id="not an object"),
+        pytest.param({"id": "sub-00"}, id="missing fields"),
+        pytest.param({"id": "sub-00", "status": "confused"}, id="unknown status"),
+        pytest.param("other", id="another subscription"),
+    ],
+)
+def test_a_message_carrying_an_unreadable_subscription_renews_from_the_stored_one(
+    renewals: Renewals, carried: Any
+) -> None:
+    # Given two subscribers whose renewals are due, and the queued message for sub-00
+    paying_subscribers(renewals, 2)
+    renewals.clock.set(RENEWAL_AT)
+    renewals.schedule(RENEWAL_AT)
+    [body] = [json.loads(b) for b in renewals.sqs.bodies if json.loads(b)["id"] == "sub-00"]
+    # ... whose subscription has been mangled (or is sub-01's)
+    if carried == "other":
+        [other] = [json.loads(b) for b in renewals.sqs.bodies if json.loads(b)["id"] == "sub-01"]
+        carried = other["subscription"]
+    elif isinstance(carried, dict):
+        carried = body["subscription"] | carried
+    body["subscription"] = carried
+    # When the charger takes it
+    response = renewals.charge([json.dumps(body)])
+    # Then sub-00 renewed from what is stored, charged once; sub-01 was not touched
+    assert response["batchItemFailures"] == []
+    invoice = renewal_invoice(renewals, "sub-00")
+    assert invoice.status is InvoiceStatus.PAID
+    assert len(renewals.repo.list_charges(invoice.id)) == 1
+    assert [i.period_start for i in renewals.repo.list_invoices("sub-01")] == [T0]
+
+
 # -- the scheduler -------------------------------------------------------------------------------
 def test_the_scheduler_queues_one_message_per_due_item_in_batches_of_ten(
     renewals: Renewals,
@@ -259,8 +294,12 @@ def test_the_scheduler_queues_one_message_per_due_item_in_batches_of_ten(
     messages = [json.loads(body) for body in renewals.sqs.bodies]
     assert sorted(m["id"] for m in messages) == sub_ids
     assert {(m["kind"], m["due_at"]) for m in messages} == {("renewal", iso(RENEWAL_AT))}
-    # ... each naming the subscription's customer, so the charger reads both at once
+    # ... each naming the subscription's customer and carrying the subscription as stored,
+    # so that the charger renews without reading it
     assert all(m["customer"] == m["id"].replace("sub-", "cus-") for m in messages)
+    for m in messages:
+        stored = renewals.repo.get_subscription(m["id"])
+        assert codec.subscription_from_attrs(m["subscription"]) == stored
 
 
 def test_the_scheduler_queues_nothing_before_anything_is_due(renewals: Renewals) -> None:

@@ -2,7 +2,7 @@
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,9 +36,12 @@ class Crash(Exception):
 
 
 def work_one(svc: Services, item: DueItem) -> object:
-    """What the charger does with one due message, dispatched by kind."""
+    """What the charger does with one due message, dispatched by kind: a subscription's work
+    starts from the subscription the message carries, as deployed."""
     if item.kind in ("renewal", "pause_end", "expire"):
-        return subscriptions.process_due(svc, item.entity_id)
+        return subscriptions.process_due(
+            svc, item.entity_id, customer_id=item.customer_id, snapshot=item.subscription
+        )
     if item.kind in ("retry", "dunning_end"):
         return payments.retry_invoice(svc, item.entity_id)
     if item.kind == "reconcile":
@@ -101,6 +104,21 @@ class Shop:
     def interleaved(self, meanwhile: Callable[[], object]) -> Services:
         """A worker that loads, lets `meanwhile` run to the end, then commits."""
         repo: Any = InterleavingRepository(self.repo, meanwhile)
+        return Services(repo=repo, clock=self.clock, gateway=self.gateway, policy=self.svc.policy)
+
+    def queued(self, entity_id: str = "sub-1", *, carried: bool = True) -> DueItem:
+        """The message the scheduler queues now for this work: with the subscription in it
+        (`carried`, as deployed), or only its id (as an older scheduler wrote them)."""
+        [item] = [d for d in self.repo.due(self.clock.now()) if d.entity_id == entity_id]
+        return item if carried else replace(item, customer_id=None, subscription=None)
+
+    def work(self, item: DueItem, svc: Services | None = None) -> object:
+        """A charger (this shop's own, or `svc`) works one queued message."""
+        return work_one(svc or self.svc, item)
+
+    def reading_nothing(self) -> Services:
+        """A worker whose every read fails the test: what must work from a message alone."""
+        repo: Any = NoReadsRepository(self.repo)
         return Services(repo=repo, clock=self.clock, gateway=self.gateway, policy=self.svc.policy)
 
     def add_card(self, number: str, customer: str = "alice") -> None:
@@ -226,6 +244,22 @@ class CrashingGateway:
         if self.after == "confirm":
             raise Crash("after confirm_payment returned")
         return result
+
+
+class NoReadsRepository:
+    """The real repository, except that reading anything fails the test. Plans are the
+    exception: they never change once created, and the DynamoDB store keeps those it read."""
+
+    READS = ("get_", "list_", "read_", "find_", "has_", "due", "events_", "ledger_")
+    CACHED = ("get_plan",)
+
+    def __init__(self, repo: InMemoryRepository) -> None:
+        self.repo = repo
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith(self.READS) and name not in self.CACHED:
+            raise AssertionError(f"{name} read the store")
+        return getattr(self.repo, name)
 
 
 class InterleavingRepository:

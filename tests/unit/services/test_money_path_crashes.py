@@ -64,28 +64,40 @@ CRASH_STEPS = [
 ]
 
 
+# The scheduler's message carries the subscription as the due index holds it (the charger
+# renews from it without a read); an older message names it only. A redelivered message
+# carries the same, now stale, subscription.
+MESSAGES = [
+    pytest.param(True, id="message carries the subscription"),
+    pytest.param(False, id="message names the subscription"),
+]
+
+
 # -- 1. a crash at every step, then redelivery ---------------------------------------------------
+@pytest.mark.parametrize("carried", MESSAGES)
 @pytest.mark.parametrize("step", CRASH_STEPS)
 def test_a_renewal_that_crashes_at_any_step_charges_exactly_once_after_redelivery(
-    make_shop: Callable[..., Any], step: dict[str, Any]
+    make_shop: Callable[..., Any], step: dict[str, Any], carried: bool
 ) -> None:
-    # Given a paying subscriber whose period has just ended
+    # Given a paying subscriber whose period has just ended, the renewal queued
     shop = a_paying_subscriber(make_shop)
     renewed_at = renewal_moment(shop)
     shop.clock.set(renewed_at)
+    message = shop.queued(carried=carried)
     # When the charger dies at this step of the renewal
     with pytest.raises(shop.Crash):
-        subscriptions.process_due(shop.dying(**step), "sub-1")
+        shop.work(message, shop.dying(**step))
     # ... and SQS delivers the same message again, and the sweeper runs after the lease
-    subscriptions.process_due(shop.svc, "sub-1")
+    shop.work(message)
     shop.run_due(until=renewed_at + payments.LEASE * 12)
     # Then the customer was charged once for the period, and the period advanced once
     assert_renewed_once(shop, renewed_at)
 
 
+@pytest.mark.parametrize("carried", MESSAGES)
 @pytest.mark.parametrize("step", CRASH_STEPS)
 def test_a_renewal_that_crashes_at_any_step_is_settled_by_the_schedule_alone(
-    make_shop: Callable[..., Any], step: dict[str, Any]
+    make_shop: Callable[..., Any], step: dict[str, Any], carried: bool
 ) -> None:
     # Given a paying subscriber whose period has just ended
     shop = a_paying_subscriber(make_shop)
@@ -93,7 +105,7 @@ def test_a_renewal_that_crashes_at_any_step_is_settled_by_the_schedule_alone(
     shop.clock.set(renewed_at)
     # When the charger dies at this step and the message is lost (it went to the DLQ)
     with pytest.raises(shop.Crash):
-        subscriptions.process_due(shop.dying(**step), "sub-1")
+        shop.work(shop.queued(carried=carried), shop.dying(**step))
     # ... and only the schedule runs from then on
     shop.run_due(until=renewed_at + payments.LEASE * 12)
     # Then the due-work index alone still gets the period charged, once
@@ -127,14 +139,15 @@ def test_a_first_invoice_whose_worker_crashes_at_any_step_is_still_charged_once(
 def test_the_crash_steps_are_the_two_commits_of_a_renewal(
     make_shop: Callable[..., Any],
 ) -> None:
-    # Given a paying subscriber whose period has just ended
+    # Given a paying subscriber whose period has just ended, the renewal queued
     shop = a_paying_subscriber(make_shop)
     shop.clock.set(renewal_moment(shop))
+    message = shop.queued()
     before = shop.repo.commits
-    # When the renewal runs without a crash
-    subscriptions.process_due(shop.svc, "sub-1")
-    # Then it wrote the claim (with the new invoice and the payment id) and the settlement:
-    # the steps CRASH_STEPS name
+    # When the charger works the message without a crash
+    shop.work(message, shop.reading_nothing())
+    # Then it read nothing, and wrote the claim (with the new invoice and the payment id)
+    # and the settlement: the steps CRASH_STEPS name
     assert shop.repo.commits - before == 2
 
 

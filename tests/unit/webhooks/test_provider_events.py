@@ -412,6 +412,8 @@ def test_detaching_the_default_card_leaves_invoices_waiting_and_older_attaches_s
     assert shop.deliver(detached) is Applied.APPLIED
     customer = shop.repo.get_customer("alice")
     assert customer is not None and customer.default_payment_method is None
+    sub = shop.repo.get_subscription("sub-1")
+    assert sub is not None and sub.payer == customer.payer  # its copy followed
     assert shop.deliver(attached) is Applied.UNCHANGED  # older than the detach
 
 
@@ -427,6 +429,8 @@ def test_a_customer_deleted_at_the_provider_loses_its_provider_id_and_card(shop:
     assert customer is not None
     assert (customer.provider_customer_id, customer.default_payment_method) == (None, None)
     assert "provider_customer_deleted" in customer.metadata
+    sub = shop.repo.get_subscription("sub-1")
+    assert sub is not None and sub.payer == customer.payer  # its copy followed
     assert shop.deliver(shop.last("payment_method.attached")) is Applied.UNCHANGED
 
 

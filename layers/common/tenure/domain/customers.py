@@ -31,6 +31,20 @@ class PaymentMethod:
     exp_year: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Payer:
+    """What charging needs of a customer: the card Tenure charges and the provider's customer
+    it belongs to. Subscriptions keep a copy (see `Subscription.payer`)."""
+
+    customer_id: str
+    payment_method: str | None
+    provider_customer_id: str | None
+
+    @property
+    def can_pay(self) -> bool:
+        return self.payment_method is not None
+
+
 @dataclass(slots=True)
 class Customer:
     id: str
@@ -43,3 +57,7 @@ class Customer:
     provider_customer_id: str | None = None
     version: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def payer(self) -> Payer:
+        return Payer(self.id, self.default_payment_method, self.provider_customer_id)

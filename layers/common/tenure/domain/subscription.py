@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from tenure.domain.calendar import add_intervals, seconds_between
+from tenure.domain.customers import Payer
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType, MrrLedgerEntry
 from tenure.domain.invoices import InvoiceLine, LineKind
@@ -88,6 +89,11 @@ class Subscription:
     # The customer's IANA zone, copied at subscribe (a customer's zone is set once): emails
     # about this subscription are timed in it without reading the customer.
     timezone: str = "UTC"
+    # The customer's default payment method and provider customer, copied whenever they change
+    # (services.catalog.copy_payer): a renewal charges without reading the customer, and its
+    # claim checks the copy against the customer. None: no copy yet, read the customer.
+    payment_method: str | None = None
+    provider_customer_id: str | None = None
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
     ledger: list[MrrLedgerEntry] = field(default_factory=list, repr=False, compare=False)
@@ -308,7 +314,28 @@ class Subscription:
             raise ValidationFailedError("credit", "cannot use more credit than is available")
         self.credit -= amount
 
+    def copy_payer(self, payer: Payer) -> bool:
+        """Take the customer's current payment details. Returns whether the copy changed."""
+        if payer.customer_id != self.customer_id:
+            raise ValueError(f"{payer.customer_id} does not pay for subscription {self.id}")
+        changed = self.payer != payer
+        self.payment_method, self.provider_customer_id = (
+            payer.payment_method,
+            payer.provider_customer_id,
+        )
+        return changed
+
     # -- queries ----------------------------------------------------------------------------
+    @property
+    def payer(self) -> Payer:
+        """The copy of the customer's payment details (see the fields)."""
+        return Payer(self.customer_id, self.payment_method, self.provider_customer_id)
+
+    @property
+    def ended(self) -> bool:
+        """Nothing will ever be charged for it again."""
+        return self.status is S.CANCELED
+
     def next_due(self) -> tuple[datetime, DueKind] | None:
         """When the scheduler must next look at this subscription, and why."""
         if self.status in (S.TRIALING, S.ACTIVE, S.PAST_DUE):

@@ -47,6 +47,21 @@ def create_customer(
     return customer
 
 
+def save_payer(svc: Services, customer: Customer, change: Commit) -> None:
+    """The customer's payment details (default payment method, provider customer) changed:
+    write the customer, and give every subscription that may still be charged the new copy
+    in the same commit, so that renewals charge without reading the customer.
+
+    The listing comes from an index that lags; a subscription it misses keeps its old copy,
+    and its next charge's claim fails the check against the customer and reads it instead."""
+    if not any(c is customer for c in change.customers):
+        change.customers.append(customer)
+    payer = customer.payer
+    for sub in svc.repo.list_subscriptions(customer.id):
+        if not sub.ended and sub.payer != payer:
+            change.payer_copies.append((sub.id, payer))
+
+
 def get_customer(svc: Services, customer_id: str) -> Customer:
     customer = svc.repo.get_customer(customer_id)
     if customer is None:
@@ -83,7 +98,9 @@ def attach_payment_method(
                 customer.version,
                 {"payment_method": payment_method_id},
             )
-            svc.commit(Commit(customers=[customer], events=[event]))
+            change = Commit(events=[event])
+            save_payer(svc, customer, change)
+            svc.commit(change)
         return known
     method = PaymentMethod(payment_method_id, customer_id, provider, now)
     facts: dict[str, object] = {"payment_method": payment_method_id}
@@ -99,7 +116,7 @@ def attach_payment_method(
     change = Commit(payment_methods=[method])
     if make_default or customer.default_payment_method is None:
         customer.default_payment_method = payment_method_id
-        change.customers.append(customer)
+        save_payer(svc, customer, change)
     change.events.append(
         DomainEvent(
             EventType.PAYMENT_METHOD_ATTACHED,

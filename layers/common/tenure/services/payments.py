@@ -23,7 +23,7 @@ from dataclasses import fields
 from datetime import datetime, timedelta
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
-from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.dunning import DeclineClass, FinalAction
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
@@ -38,7 +38,7 @@ from tenure.payments.gateway import (
     PaymentResult,
 )
 from tenure.ports import Commit, Marker, ProviderLink
-from tenure.services.catalog import attach_payment_method, get_plan
+from tenure.services.catalog import attach_payment_method, get_plan, save_payer
 from tenure.services.context import Services
 
 LEASE = timedelta(minutes=5)  # longer than one charger run; then the sweeper reconciles
@@ -56,6 +56,7 @@ def collect_invoice(
     subscription: Subscription | None = None,
     customer: Customer | None = None,
     creating: Commit | None = None,
+    payer_copy: bool = False,
 ) -> Charge | None:
     """Charge an open invoice once with the customer's default payment method.
 
@@ -82,10 +83,19 @@ def collect_invoice(
         # Canceled between scheduling and charging: skipped, not charged, and not due again.
         _stop_collecting(svc, invoice, keep_deadline=False, creating=creating)
         return None
-    customer = customer or svc.repo.get_customer(invoice.customer_id)
-    if customer is None or not customer.default_payment_method:
+    checked: Payer | None = None
+    payer: Payer | None
+    if customer is None and payer_copy and sub.payer.can_pay:
+        payer = checked = sub.payer  # no read: the claim checks it
+    else:
+        customer = customer or svc.repo.get_customer(invoice.customer_id)
+        payer = customer.payer if customer is not None else None
+        if payer is not None and creating is not None and _writes(creating, sub):
+            sub.copy_payer(payer)  # written with the claim: a copy that was behind catches up
+    if payer is None or payer.payment_method is None:
         _stop_collecting(svc, invoice, keep_deadline=True, creating=creating)
         return None  # a new payment method charges it
+    method = payer.payment_method
     # An attempt in flight is settled by the sweeper first (a new invoice has none).
     if invoice.attempts and any(
         c.status is ChargeStatus.CHARGING for c in svc.repo.list_charges(invoice.id)
@@ -114,8 +124,8 @@ def collect_invoice(
         charge.calls += 1
         charge.payment_id = svc.gateway.create_payment(
             amount=Money(invoice.total, invoice.currency),
-            customer_id=customer.provider_customer_id or invoice.customer_id,
-            payment_method=customer.default_payment_method,
+            customer_id=payer.provider_customer_id or invoice.customer_id,
+            payment_method=method,
             invoice_id=invoice.id,
             attempt=charge.attempt,
             idempotency_key=f"{key}:create",
@@ -140,6 +150,8 @@ def collect_invoice(
     if charge.status is ChargeStatus.CHARGING:
         invoice.next_attempt_at = None
     claim = Commit(invoices=[invoice], charges=[charge])
+    if checked is not None:
+        claim.payer_checks.append(checked)
     if charge.payment_id is not None:
         claim.provider_links.append(
             ProviderLink(svc.gateway.name, charge.payment_id, charge.due_id)
@@ -163,6 +175,10 @@ def collect_invoice(
     # 4. settle.
     _settle(svc, invoice, charge, result, at=at, subscription=sub)
     return charge
+
+
+def _writes(change: Commit, sub: Subscription) -> bool:
+    return any(s is sub for s in change.subscriptions)
 
 
 def _write(svc: Services, creating: Commit | None, change: Commit | None = None) -> None:
@@ -384,7 +400,9 @@ def ensure_provider_customer(svc: Services, customer: Customer) -> str:
         )
         # The link lets webhooks about this provider customer find Tenure's.
         link = ProviderLink(svc.gateway.name, customer.provider_customer_id, customer.id)
-        svc.commit(Commit(customers=[customer], provider_links=[link]))
+        change = Commit(provider_links=[link])
+        save_payer(svc, customer, change)
+        svc.commit(change)
     return customer.provider_customer_id
 
 

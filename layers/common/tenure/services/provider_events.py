@@ -30,7 +30,7 @@ from tenure.domain.invoices import DisputeStatus, Invoice, InvoiceStatus
 from tenure.domain.timeutil import iso
 from tenure.payments.gateway import PaymentResult
 from tenure.ports import Commit, EventReads, Marker
-from tenure.services import payments
+from tenure.services import catalog, payments
 from tenure.services.context import Services
 from tenure.webhooks.model import ProviderEvent, ProviderEventKind
 
@@ -339,7 +339,7 @@ def _method_added(
     owed = payments.invoices_untried_since(svc, customer.id, event.occurred_at)
     if not known and (customer.default_payment_method is None or owed):
         customer.default_payment_method = facts.payment_method_id
-        change.customers.append(customer)
+        catalog.save_payer(svc, customer, change)
     if customer.default_payment_method != facts.payment_method_id:
         owed = []  # not the card Tenure charges: nothing to retry
     if not change.payment_methods and not owed:
@@ -414,7 +414,8 @@ def _method_detached(
         # The provider cannot charge it any more: invoices wait for a new card.
         customer.default_payment_method = None
         data["was_default"] = True
-    change = Commit(customers=[customer], markers=[marker])
+    change = Commit(markers=[marker])
+    catalog.save_payer(svc, customer, change)
     change.events.append(
         _event(EventType.PAYMENT_METHOD_DETACHED, customer.id, customer.id, event, data)
     )
@@ -436,7 +437,8 @@ def _customer_deleted(
         # (which registers a new provider customer).
         customer.provider_customer_id = None
         customer.default_payment_method = None
-    change = Commit(customers=[customer], markers=[marker])
+    change = Commit(markers=[marker])
+    catalog.save_payer(svc, customer, change)
     change.events.append(
         _event(
             EventType.PROVIDER_CUSTOMER_DELETED,

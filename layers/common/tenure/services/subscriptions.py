@@ -4,7 +4,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tenure.domain.customers import Customer
-from tenure.domain.errors import NotFoundError, ValidationFailedError
+from tenure.domain.errors import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    NotFoundError,
+    ValidationFailedError,
+)
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.ids import invoice_id
 from tenure.domain.invoices import (
@@ -55,6 +60,7 @@ def subscribe(svc: Services, subscription_id: str, customer_id: str, plan_id: st
     now = svc.clock.now()
     sub = Subscription.subscribe(subscription_id, customer_id, plan, now)
     sub.timezone = customer.timezone
+    sub.copy_payer(customer.payer)
     invoice = None
     if sub.status is SubscriptionStatus.INCOMPLETE:
         sub.incomplete_expires_at = now + svc.policy.incomplete_window
@@ -99,30 +105,47 @@ def process_due(
     now: datetime | None = None,
     *,
     customer_id: str | None = None,
+    snapshot: Subscription | None = None,
 ) -> Outcome | None:
     """Do whatever is due for one subscription: renew, convert a trial, end a cancel or a pause.
 
     Safe to call twice: when nothing is due any more (another worker did it), it does nothing.
-    `customer_id` (the due index gives it) lets the subscription and the customer its charge
-    needs be read in one request; without it the customer is read when needed.
-    """
+    `snapshot` is the subscription as the due index gave it (see `DueItem`): the work starts
+    from it without reading, and since every write is version-checked against it, a snapshot
+    that was behind changes nothing and the work is done again from what is stored. Without
+    one, `customer_id` (the due index gives it) lets the subscription and its customer be read
+    in one request."""
     now = svc.clock.now() if now is None else utc(now)
+    if snapshot is not None and snapshot.id == subscription_id:
+        try:
+            return _process_due(svc, snapshot, now, None)
+        except (ConcurrencyError, AlreadyExistsError):
+            pass  # the index was behind the table (or another worker was first): read
     customer: Customer | None = None
     if customer_id:
         sub, customer = svc.repo.get_subscription_with_customer(subscription_id, customer_id)
-        if sub is not None and sub.customer_id != customer_id:
-            customer = None  # a wrong hint is only a wasted read
     else:
         sub = svc.repo.get_subscription(subscription_id)
     if sub is None:
         return None
+    if customer is None or customer.id != sub.customer_id:  # no hint, or a wrong one
+        customer = svc.repo.get_customer(sub.customer_id)
+    return _process_due(svc, sub, now, customer)
+
+
+def _process_due(
+    svc: Services, sub: Subscription, now: datetime, customer: Customer | None
+) -> Outcome | None:
+    """The due work, from `sub` and its `customer` as read; or, without the customer, from
+    the subscription's copy of its payment details (checked when the charge claims: a wrong
+    copy fails the commit, and the caller starts again from what is stored)."""
     due = sub.next_due()
     if due is None or due[0] > now:
         return None
     due_at, kind = due
     plan = get_plan(svc, sub.plan_id)
     if kind is DueKind.PAUSE_END:
-        return _resume(svc, sub, due_at, customer)
+        return _resume(svc, sub, due_at, customer, payer_copy=customer is None)
     if kind is DueKind.EXPIRE:
         sub.expire(plan, due_at)
         invoices = [i for i in svc.repo.list_invoices(sub.id) if i.status is InvoiceStatus.OPEN]
@@ -132,8 +155,10 @@ def process_due(
     was_trial = sub.status is SubscriptionStatus.TRIALING
     ends_unpaid = was_trial and svc.policy.cancel_trial_without_payment_method
     if ends_unpaid and not sub.cancel_at_period_end:
-        customer = customer or svc.repo.get_customer(sub.customer_id)
-        if customer is None or not customer.default_payment_method:
+        if customer is None and not sub.payer.can_pay:
+            customer = svc.repo.get_customer(sub.customer_id)  # no copy of a card: look
+        payer = customer.payer if customer is not None else sub.payer
+        if not payer.can_pay:
             reason = "trial_ended_without_payment_method"
             sub.cancel(plan, due_at, at_period_end=True, reason=reason)
     needs_invoice = sub.renew(plan, now)
@@ -141,18 +166,22 @@ def process_due(
     if needs_invoice:
         kind_ = InvoiceKind.FIRST if was_trial else InvoiceKind.RENEWAL
         invoice = _period_invoice(sub, plan, kind_, sub.current_period_start)
-    return _save(svc, sub, invoice, customer=customer)
+    return _save(svc, sub, invoice, customer=customer, payer_copy=customer is None)
 
 
 # -- helpers --------------------------------------------------------------------------------
 def _resume(
-    svc: Services, sub: Subscription, at: datetime, customer: Customer | None = None
+    svc: Services,
+    sub: Subscription,
+    at: datetime,
+    customer: Customer | None = None,
+    payer_copy: bool = False,
 ) -> Outcome:
     plan = get_plan(svc, sub.plan_id)
     invoice = None
     if sub.resume(plan, at):
         invoice = _period_invoice(sub, plan, InvoiceKind.RENEWAL, at)
-    return _save(svc, sub, invoice, customer=customer)
+    return _save(svc, sub, invoice, customer=customer, payer_copy=payer_copy)
 
 
 def _period_invoice(sub: Subscription, plan: Plan, kind: InvoiceKind, now: datetime) -> Invoice:
@@ -222,8 +251,11 @@ def _save(
     invoice: Invoice | None,
     extra_invoices: list[Invoice] | None = None,
     customer: Customer | None = None,
+    payer_copy: bool = False,
 ) -> Outcome:
-    """Commit the change; a new open invoice is charged, its claim in the same commit."""
+    """Commit the change; a new open invoice is charged, its claim in the same commit.
+    `payer_copy`: charge from the subscription's copy of the customer's payment details
+    (see `collect_invoice`)."""
     change = Commit()
     change.add_subscription(sub)
     change.invoices.extend(extra_invoices or [])
@@ -245,7 +277,13 @@ def _save(
     # Either the invoice is created already claimed, with its payment id, in one commit, or
     # (nothing to charge it with) it is created alone and due at once for the schedule.
     charge = collect_invoice(
-        svc, invoice.id, invoice=invoice, subscription=sub, customer=customer, creating=change
+        svc,
+        invoice.id,
+        invoice=invoice,
+        subscription=sub,
+        customer=customer,
+        creating=change,
+        payer_copy=payer_copy,
     )
     if charge is None and sub.status is not SubscriptionStatus.INCOMPLETE:
         await_payment_method(svc, invoice.id)

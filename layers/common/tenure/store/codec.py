@@ -128,6 +128,8 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         "cancel_at_period_end": s.cancel_at_period_end,
         "cancel_reason": s.cancel_reason,
         "timezone": s.timezone,
+        "payment_method": s.payment_method,
+        "provider_customer_id": s.provider_customer_id,
     }
     for name in _SUB_TIMES:
         attrs[name] = _dt(getattr(s, name))
@@ -159,6 +161,8 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         credit=int(a.get("credit", 0)),
         mrr=int(a.get("mrr", 0)),
         timezone=a.get("timezone") or "UTC",
+        payment_method=a.get("payment_method"),
+        provider_customer_id=a.get("provider_customer_id"),
         version=int(a.get("version", 0)),
     )
 

@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tenure.domain.charges import Charge
-from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.events import CustomerFacts, DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
@@ -197,11 +197,14 @@ class DynamoRepository:
         sharded index, never a scan. Every item read is returned (about `limit` in all: each
         shard gives up to its share), so a caller never reads what it then throws away."""
         found: list[DueItem] = []
-        # The owner rides along at no cost (a query is billed on whole index items), so the
-        # charger can read a subscription and its customer in one request.
-        for raw in self._due_items(WORK_DUE, now, limit, "DueSK, customer_id"):
+        # The index holds whole items and a query is billed on them whether projected or
+        # not: a due subscription comes with everything its renewal needs, at no extra cost.
+        for raw in self._due_items(WORK_DUE, now, limit):
             due_at, kind, entity_id = raw["DueSK"].split("#", 2)
-            found.append(DueItem(entity_id, parse_iso(due_at), kind, raw.get("customer_id")))
+            sub = (
+                codec.subscription_from_attrs(raw) if raw.get("entity") == "subscription" else None
+            )
+            found.append(DueItem(entity_id, parse_iso(due_at), kind, raw.get("customer_id"), sub))
         found.sort(key=lambda d: (d.due_at, d.entity_id))
         return found
 
@@ -377,6 +380,15 @@ class DynamoRepository:
             attrs |= self._due_keys(charge.due_id, charge.next_due())
             ops.append(self._versioned_put(attrs, charge.version, "charge"))
             versioned.append(charge)
+        in_commit = {sub.id for sub in change.subscriptions}
+        for sub_id, payer in change.payer_copies:
+            if sub_id in in_commit:
+                raise ValueError(f"subscription {sub_id} is both written and given a payer copy")
+            ops.append(self._payer_copy(sub_id, payer))
+        for payer in change.payer_checks:
+            if any(c.id == payer.customer_id for c in change.customers):
+                raise ValueError(f"customer {payer.customer_id} is both written and checked")
+            ops.append(self._payer_check(payer))
         for event in change.events:
             ops.append(self._create_put(self._event_item(event), "event"))
         for marker in change.markers:
@@ -448,6 +460,52 @@ class DynamoRepository:
         return {
             "DuePK": f"{prefix}#{due_shard(entity_id)}",
             "DueSK": f"{iso(due[0])}#{due[1]}#{entity_id}",
+        }
+
+    def _payer_copy(self, subscription_id: str, payer: Payer) -> dict[str, Any]:
+        """Set a subscription's copy of its customer's payment details and move its version,
+        whatever version it is at (a card change never waits for a renewal, nor fails one
+        that has claimed: that one charged the card it checked)."""
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"SUB#{subscription_id}", "SK": "SUB"}),
+                "UpdateExpression": "SET payment_method = :pm, provider_customer_id = :pc "
+                "ADD version :one",
+                "ConditionExpression": "attribute_exists(PK) AND customer_id = :cid",
+                "ExpressionAttributeValues": to_item(
+                    {
+                        ":pm": payer.payment_method,
+                        ":pc": payer.provider_customer_id,
+                        ":one": 1,
+                        ":cid": payer.customer_id,
+                    }
+                ),
+            }
+        }
+
+    def _payer_check(self, payer: Payer) -> dict[str, Any]:
+        """The customer is there and its payment details are still `payer`'s (a missing or
+        null attribute matches None)."""
+        conditions, values = ["attribute_exists(PK)"], {}
+        for name, value in (
+            ("default_payment_method", payer.payment_method),
+            ("provider_customer_id", payer.provider_customer_id),
+        ):
+            if value is None:
+                absent = f"attribute_not_exists({name}) OR attribute_type({name}, :null)"
+                conditions.append(f"({absent})")
+                values[":null"] = "NULL"  # DynamoDB refuses a value no expression uses
+            else:
+                conditions.append(f"{name} = :{name}")
+                values[f":{name}"] = value
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"CUS#{payer.customer_id}", "SK": "CUS"}),
+                "ConditionExpression": " AND ".join(conditions),
+                "ExpressionAttributeValues": to_item(values),
+            }
         }
 
     def _versioned_put(self, attrs: dict[str, Any], version: int, entity: str) -> dict[str, Any]:
@@ -541,6 +599,12 @@ class DynamoRepository:
         for op, reason in zip(ops, reasons, strict=False):
             if reason.get("Code") != "ConditionalCheckFailed":
                 continue
+            if "ConditionCheck" in op:
+                customer = from_item(op["ConditionCheck"]["Key"])["PK"].removeprefix("CUS#")
+                return ConcurrencyError(f"customer {customer}'s payment details changed meanwhile")
+            if "Update" in op:
+                sub_id = from_item(op["Update"]["Key"])["PK"].removeprefix("SUB#")
+                return ConcurrencyError(f"subscription {sub_id} is not there to take a payer")
             item = from_item(op["Put"]["Item"])
             if (
                 item.get("entity") in ("plan", "payment_method", "marker")

@@ -1,0 +1,186 @@
+"""A renewal charges from the subscription the scheduler's message carries, card included,
+without reading anything. Every way that copy can be behind the customer ends with the
+customer's current card charged once (DESIGN.md invariants 1 and 2)."""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from tenure.domain.charges import ChargeOutcome
+from tenure.domain.dunning import DunningPolicy
+from tenure.domain.invoices import InvoiceStatus
+from tenure.domain.subscription import SubscriptionStatus
+from tenure.payments.sandbox import payment_method_for
+from tenure.services import catalog, payments, subscriptions
+
+S = SubscriptionStatus
+VISA = "4242424242424242"
+MASTERCARD = "5555555555554444"
+
+
+def catalog_card(number: str) -> str:
+    method = payment_method_for(number)
+    assert method is not None
+    return method
+
+
+def a_paying_subscriber(make_shop: Callable[..., Any], **kwargs: Any) -> Any:
+    shop = make_shop(**kwargs)
+    shop.add_card(VISA)
+    shop.subscribe()
+    assert shop.sub().status is S.ACTIVE
+    return shop
+
+
+def charged_method(shop: Any, invoice_id: str) -> list[str]:
+    """The payment methods of the invoice's succeeded charges."""
+    return [
+        shop.gateway.payment_intent(c.payment_id or "")["payment_method"]
+        for c in shop.succeeded(invoice_id)
+    ]
+
+
+def alice(shop: Any) -> Any:
+    found = shop.repo.get_customer("alice")
+    assert found is not None
+    return found
+
+
+def test_a_subscription_keeps_a_copy_of_its_customers_card_from_the_start(
+    make_shop: Callable[..., Any],
+) -> None:
+    shop = a_paying_subscriber(make_shop)
+    assert shop.sub().payer == alice(shop).payer
+    assert shop.sub().payment_method is not None
+    assert shop.sub().provider_customer_id is not None
+
+
+def test_a_new_default_card_reaches_every_live_subscription_and_no_ended_one(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given alice with three subscriptions, one of them canceled
+    shop = a_paying_subscriber(make_shop)
+    shop.subscribe(sub_id="sub-2")
+    shop.subscribe(sub_id="sub-3")
+    subscriptions.cancel(shop.svc, "sub-3", at_period_end=False, reason=None)
+    before = {sid: shop.sub(sid) for sid in ("sub-1", "sub-2", "sub-3")}
+    # When she makes a mastercard her default
+    shop.add_card(MASTERCARD)
+    # Then both live subscriptions copy it, each with a new version; the canceled one is left
+    payer = alice(shop).payer
+    assert payer.payment_method == catalog_card(MASTERCARD)
+    for sid in ("sub-1", "sub-2"):
+        assert shop.sub(sid).payer == payer
+        assert shop.sub(sid).version == before[sid].version + 1
+    assert shop.sub("sub-3").payer == before["sub-3"].payer
+    assert shop.sub("sub-3").version == before["sub-3"].version
+
+
+def test_a_card_changed_after_the_renewal_was_queued_is_the_card_charged(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal queued with the visa in the subscription it carries
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = shop.sub().current_period_end
+    shop.clock.set(renewed_at)
+    message = shop.queued()
+    assert message.subscription is not None
+    assert message.subscription.payment_method == catalog_card(VISA)
+    # ... then alice switches to a mastercard before the charger gets to it
+    shop.add_card(MASTERCARD)
+    # When the charger works the message, and the schedule runs on
+    shop.work(message)
+    shop.run_due(until=renewed_at + timedelta(hours=2))
+    # Then the renewal was paid once, with the mastercard; the visa moved no money
+    invoice = shop.invoice_starting(renewed_at)
+    assert invoice.status is InvoiceStatus.PAID
+    assert shop.confirmations(invoice.id) == 1
+    assert charged_method(shop, invoice.id) == [catalog_card(MASTERCARD)]
+    assert len(shop.invoices()) == 2
+
+
+def test_a_copy_the_card_change_missed_is_caught_by_the_claim_and_put_right(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a subscription whose copy still names the visa although alice's default is now a
+    # mastercard (the index that lists her subscriptions lagged when her card changed)
+    shop = a_paying_subscriber(make_shop)
+    shop.add_card(MASTERCARD)
+    stale = shop.repo.subscriptions["sub-1"]
+    stale.payment_method = catalog_card(VISA)
+    renewed_at = stale.current_period_end
+    shop.clock.set(renewed_at)
+    # When the renewal is worked from the scheduler's message, and the schedule runs on
+    shop.work(shop.queued())
+    shop.run_due(until=renewed_at + timedelta(hours=2))
+    # Then the claim refused the visa before any money moved, the mastercard paid once,
+    # and the subscription's copy is right again
+    invoice = shop.invoice_starting(renewed_at)
+    assert invoice.status is InvoiceStatus.PAID
+    assert shop.confirmations(invoice.id) == 1
+    assert charged_method(shop, invoice.id) == [catalog_card(MASTERCARD)]
+    assert shop.sub().payer == alice(shop).payer
+
+
+def test_a_trial_whose_copy_names_a_card_the_customer_no_longer_has_ends_unpaid(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a trial under a policy that cancels trials ending without a card, whose copy
+    # still names the visa alice no longer has
+    shop = make_shop(policy=DunningPolicy(cancel_trial_without_payment_method=True))
+    shop.subscribe(plan="basic-trial")
+    shop.repo.subscriptions["sub-1"].payment_method = catalog_card(VISA)
+    trial_end = shop.sub().current_period_end
+    # When the trial ends
+    shop.run_due(until=trial_end + timedelta(hours=1))
+    # Then nothing was charged and the trial was canceled, as for any trial without a card
+    sub = shop.sub()
+    assert (sub.status, sub.cancel_reason) == (S.CANCELED, "trial_ended_without_payment_method")
+    assert not any(e["type"] == "payment_intent.succeeded" for e in shop.gateway.events)
+    assert all(i.status is not InvoiceStatus.PAID for i in shop.invoices())
+
+
+def test_a_message_whose_subscription_was_renewed_meanwhile_does_nothing_more(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal queued twice (the scheduler ran twice), the first message worked
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = shop.sub().current_period_end
+    shop.clock.set(renewed_at)
+    first, second = shop.queued(), shop.queued()
+    shop.work(first)
+    # When the second, carrying the same now-stale subscription, is worked
+    assert shop.work(second) is None
+    # Then one charge for the period, and the subscription moved on once
+    invoice = shop.invoice_starting(renewed_at)
+    assert [c.outcome for c in shop.charges(invoice.id)] == [ChargeOutcome.SUCCEEDED]
+    assert shop.confirmations(invoice.id) == 1
+    assert shop.sub().current_period_start == renewed_at
+
+
+def test_a_renewal_without_a_copy_reads_the_customer(make_shop: Callable[..., Any]) -> None:
+    # Given a subscription stored before subscriptions kept a copy of the card
+    shop = a_paying_subscriber(make_shop)
+    old = shop.repo.subscriptions["sub-1"]
+    old.payment_method = old.provider_customer_id = None
+    renewed_at = old.current_period_end
+    shop.clock.set(renewed_at)
+    # When its renewal is worked
+    shop.work(shop.queued())
+    # Then the customer's card was read and charged once, and the copy now exists
+    invoice = shop.invoice_starting(renewed_at)
+    assert charged_method(shop, invoice.id) == [alice(shop).default_payment_method]
+    assert shop.sub().payer == alice(shop).payer
+
+
+def test_an_attached_card_that_is_not_the_default_changes_no_copy(
+    make_shop: Callable[..., Any],
+) -> None:
+    shop = a_paying_subscriber(make_shop)
+    version = shop.sub().version
+    payments.update_payment_method(
+        shop.svc, "alice", catalog_card(MASTERCARD), "sandbox", make_default=False
+    )
+    assert shop.sub().version == version
+    assert shop.sub().payment_method == catalog_card(VISA)
+    assert catalog.get_customer(shop.svc, "alice").default_payment_method == catalog_card(VISA)
