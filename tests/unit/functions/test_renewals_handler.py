@@ -224,6 +224,25 @@ def test_a_message_for_a_deleted_subscription_is_skipped_without_failing(
     assert renewals.gateway.confirmations == 0
 
 
+def test_a_message_carrying_a_subscription_deleted_since_is_skipped_without_failing(
+    renewals: Renewals,
+) -> None:
+    # Given a renewal queued with its subscription, which was then deleted from the table
+    paying_subscribers(renewals, 1)
+    renewals.schedule(RENEWAL_AT)
+    renewals.clock.set(RENEWAL_AT)
+    [body] = renewals.sqs.bodies
+    assert "subscription" in json.loads(body)
+    del renewals.repo.subscriptions["sub-00"]
+    confirmations = renewals.gateway.confirmations
+    # When the charger takes the message
+    response = renewals.charge([body])
+    # Then it is acknowledged, nothing is charged and no invoice is stored
+    assert response["batchItemFailures"] == []
+    assert renewals.gateway.confirmations == confirmations
+    assert [i.period_start for i in renewals.repo.list_invoices("sub-00")] == [T0]
+
+
 def test_a_due_message_delivered_again_after_it_was_worked_is_a_no_op(
     renewals: Renewals,
 ) -> None:

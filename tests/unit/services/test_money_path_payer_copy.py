@@ -184,3 +184,21 @@ def test_an_attached_card_that_is_not_the_default_changes_no_copy(
     assert shop.sub().version == version
     assert shop.sub().payment_method == catalog_card(VISA)
     assert catalog.get_customer(shop.svc, "alice").default_payment_method == catalog_card(VISA)
+
+
+def test_a_subscription_canceled_after_its_renewal_was_queued_is_not_charged(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal queued with the subscription as it was, then canceled at once
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = shop.sub().current_period_end
+    shop.clock.set(renewed_at)
+    message = shop.queued()
+    subscriptions.cancel(shop.svc, "sub-1", at_period_end=False, reason="moved away")
+    confirmations = sum(shop.confirmations(i.id) for i in shop.invoices())
+    # When the charger works the message it still holds
+    assert shop.work(message) is None
+    # Then nothing was charged or invoiced, and the subscription stays canceled
+    assert sum(shop.confirmations(i.id) for i in shop.invoices()) == confirmations
+    assert len(shop.invoices()) == 1
+    assert shop.sub().status is S.CANCELED

@@ -119,7 +119,7 @@ def process_due(
     if snapshot is not None and snapshot.id == subscription_id:
         try:
             return _process_due(svc, snapshot, now, None)
-        except (ConcurrencyError, AlreadyExistsError):
+        except (ConcurrencyError, AlreadyExistsError, NotFoundError):
             pass  # the index was behind the table (or another worker was first): read
     customer: Customer | None = None
     if customer_id:
