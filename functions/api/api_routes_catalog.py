@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
-from tenure.domain.plans import Plan
+from tenure.domain.plan_spec import PlanSpec
 from tenure.services import catalog, payments
 from tenure.settings import get_settings
 from tenure.views import (
@@ -79,10 +79,10 @@ def attach_payment_method(customer_id: CustomerId, body: PaymentMethodAttach) ->
 
 
 @router.post("/v1/plans", status_code=201, security=BEARER, tags=["plans"])
-def create_plan(body: Plan) -> Plan:
-    return catalog.create_plan(bootstrap.services(), body)
+def create_plan(body: PlanSpec) -> PlanSpec:
+    return PlanSpec.of(catalog.create_plan(bootstrap.services(), body.to_plan()))
 
 
 @router.get("/v1/plans", security=BEARER, tags=["plans"])
 def list_plans() -> PlanPage:
-    return {"data": bootstrap.services().repo.list_plans()}
+    return {"data": [PlanSpec.of(plan) for plan in bootstrap.services().repo.list_plans()]}

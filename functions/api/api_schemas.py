@@ -9,7 +9,7 @@ from tenure.domain.customers import validate_timezone
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.invoices import Invoice
-from tenure.domain.plans import Plan
+from tenure.domain.plan_spec import PlanSpec
 from tenure.domain.subscription import Subscription
 from tenure.views import (
     CustomerView,
@@ -116,7 +116,7 @@ class CustomerPage(TypedDict):
 
 
 class PlanPage(TypedDict):
-    data: list[Plan]
+    data: list[PlanSpec]
 
 
 class SubscriptionPage(TypedDict):

@@ -22,7 +22,7 @@ from tenure.domain.customers import SUPPORTED_LOCALES, validate_timezone
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
-from tenure.domain.plans import Plan
+from tenure.domain.plan_spec import PlanSpec
 from tenure.domain.timeutil import utc
 from tenure.payments.sandbox import payment_method_for
 
@@ -199,7 +199,7 @@ class Scenario(_Strict):
     start: AwareDatetime
     until: AwareDatetime
     dunning: ScenarioDunning | None = None
-    plans: list[Plan] = Field(default_factory=list)
+    plans: list[PlanSpec] = Field(default_factory=list)
     customers: list[ScenarioCustomer] = Field(default_factory=list)
     actions: list[Any] = Field(default_factory=list)
 

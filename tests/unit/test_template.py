@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tenure.settings import Settings
+from tenure.settings import declared
 from tenure_local.template import (
     REPO_ROOT,
     load_template,
@@ -197,7 +197,7 @@ def test_the_renewal_queue_redrives_to_its_dlq_and_outlasts_six_charger_timeouts
 
 def test_the_charger_concurrency_and_the_provider_budget_are_parameters_the_code_shares() -> None:
     params = TEMPLATE["Parameters"]
-    settings = Settings.model_fields
+    settings = declared()
     # The SQS event source's MaximumConcurrency is the parameter (SQS allows 2 to 1000) ...
     jobs = FUNCTIONS["RenewalsChargerFunction"]["Events"]["RenewalJobs"]["Properties"]
     assert jobs["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "ChargerMaxConcurrency"}}

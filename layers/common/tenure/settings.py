@@ -1,60 +1,126 @@
 """Settings from the environment (SAM sets them; the local stack sets the same names).
 
-A plain pydantic model filled from `os.environ`: pydantic-settings did the same and cost
-more than 100 ms of every cold start (its import alone; see docs/benchmarks.md).
+Stdlib only: a frozen dataclass filled from `os.environ`. Importing pydantic (pydantic-settings
+before it) cost ~100 ms of every cold start (see docs/benchmarks.md), for a dozen strings and
+numbers. Numbers are parsed as pydantic's lax mode did: " 20 ", "1_000" and "2.0" are integers;
+"2.5", "1e3" and "" are not.
 """
 
+import contextlib
+import dataclasses
 import os
+import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+_INTEGER = re.compile(r"[+-]?\d+(?:_\d+)*(?:\.0+)?", re.ASCII)
 
 
-class Settings(BaseModel):
-    """Each field is read from the environment variable named by its alias; keyword
-    arguments (by alias or by field name) override the environment."""
+class SettingsError(ValueError):
+    """A setting's value is refused; the message names its environment variable."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+class Declared(NamedTuple):
+    """A setting as `Settings.declared()` describes it."""
+
+    alias: str  # its environment variable
+    default: Any
+
+
+def _env(alias: str, default: object, *, gt: float | None = None, ge: int | None = None) -> Any:
+    """A field read from the environment variable `alias`; `gt`/`ge` bound numbers."""
+    return dataclasses.field(default=default, metadata={"env": alias, "gt": gt, "ge": ge})
+
+
+def _convert(value: object, kind: object, gt: float | None, ge: int | None) -> object:
+    if kind is str:
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string, not {type(value).__name__}")
+        return value
+    number: int | float | None = None
+    if isinstance(value, str):
+        text = value.strip()
+        if kind is int and _INTEGER.fullmatch(text):
+            number = int(text.partition(".")[0])
+        elif kind is float and text.isascii():
+            with contextlib.suppress(ValueError):
+                number = float(text)
+    elif isinstance(value, int) or (
+        isinstance(value, float) and (kind is float or value.is_integer())
+    ):
+        number = int(value) if kind is int else float(value)
+    if number is None:
+        raise ValueError(f"must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+    if gt is not None and not number > gt:  # `not >` also refuses nan
+        raise ValueError(f"must be greater than {gt}, got {value!r}")
+    if ge is not None and not number >= ge:
+        raise ValueError(f"must be at least {ge}, got {value!r}")
+    return number
+
+
+@dataclasses.dataclass(frozen=True, init=False)
+class Settings:
+    """Each field is read from the environment variable named in its metadata ("env"); keyword
+    arguments (by that name or by field name) override the environment; others are ignored."""
 
     def __init__(self, **overrides: Any) -> None:
-        fields = type(self).model_fields
-        by_alias = {(fields[k].alias or k) if k in fields else k: v for k, v in overrides.items()}
-        super().__init__(**(dict(os.environ) | by_alias))
+        fields = dataclasses.fields(self)
+        aliases = {field.name: field.metadata["env"] for field in fields}
+        given = {aliases.get(key, key): value for key, value in overrides.items()}
+        problems = []
+        for field in fields:
+            alias, meta = field.metadata["env"], field.metadata
+            value = given.get(alias, os.environ.get(alias, field.default))
+            try:
+                value = _convert(value, field.type, meta["gt"], meta["ge"])
+            except ValueError as exc:
+                problems.append(f"{alias} {exc}")
+            else:
+                object.__setattr__(self, field.name, value)
+        if problems:
+            raise SettingsError("invalid settings: " + "; ".join(problems))
 
-    environment: str = Field(default="dev", alias="ENVIRONMENT")
-    table_name: str = Field(default="tenure", alias="TABLE_NAME")
-    event_bus_name: str = Field(default="tenure", alias="EVENT_BUS_NAME")
-    renewal_queue_url: str = Field(default="", alias="RENEWAL_QUEUE_URL")
-    payment_provider: str = Field(default="sandbox", alias="PAYMENT_PROVIDER")
+    environment: str = _env("ENVIRONMENT", "dev")
+    table_name: str = _env("TABLE_NAME", "tenure")
+    event_bus_name: str = _env("EVENT_BUS_NAME", "tenure")
+    renewal_queue_url: str = _env("RENEWAL_QUEUE_URL", "")
+    payment_provider: str = _env("PAYMENT_PROVIDER", "sandbox")
     # Provider requests per second for the whole deployment, split evenly among the renewals
     # charger's concurrent containers (docs/payments.md, "Provider rate limit"). 80 stays
     # under Stripe live mode's ~100/s, leaving room for calls the API and webhooks make.
-    provider_rate_limit: float = Field(default=50.0, gt=0, alias="PROVIDER_RATE_LIMIT")
+    provider_rate_limit: float = _env("PROVIDER_RATE_LIMIT", 50.0, gt=0)
     # The charger's SQS MaximumConcurrency (template.yaml's ChargerMaxConcurrency).
-    charger_max_concurrency: int = Field(default=20, ge=1, alias="CHARGER_MAX_CONCURRENCY")
+    charger_max_concurrency: int = _env("CHARGER_MAX_CONCURRENCY", 20, ge=1)
     # The API token: given directly (local), or read from Secrets Manager by ARN (AWS).
-    api_token: str = Field(default="", alias="TENURE_API_TOKEN")
-    api_token_secret_arn: str = Field(default="", alias="API_TOKEN_SECRET_ARN")
+    api_token: str = _env("TENURE_API_TOKEN", "")
+    api_token_secret_arn: str = _env("API_TOKEN_SECRET_ARN", "")
     # The provider's API key: directly (local experiments) or from Secrets Manager (AWS).
-    provider_api_key: str = Field(default="", alias="TENURE_PROVIDER_API_KEY")
-    provider_api_key_secret_arn: str = Field(default="", alias="PROVIDER_API_KEY_SECRET_ARN")
+    provider_api_key: str = _env("TENURE_PROVIDER_API_KEY", "")
+    provider_api_key_secret_arn: str = _env("PROVIDER_API_KEY_SECRET_ARN", "")
     # Emails (docs/emails.md): who sends them, the business's name in them, SES's configuration
     # set, and where their signed links point. The link key: directly (local) or by ARN (AWS).
-    mail_from: str = Field(default="billing@example.com", alias="SENDER_EMAIL")
-    business_name: str = Field(default="Tenure Demo", alias="TENURE_BUSINESS_NAME")
-    ses_configuration_set: str = Field(default="", alias="SES_CONFIGURATION_SET")
-    public_url: str = Field(default="http://localhost:3000", alias="TENURE_PUBLIC_URL")
-    link_secret: str = Field(default="", alias="TENURE_LINK_SECRET")
-    link_secret_arn: str = Field(default="", alias="LINK_SECRET_ARN")
+    mail_from: str = _env("SENDER_EMAIL", "billing@example.com")
+    business_name: str = _env("TENURE_BUSINESS_NAME", "Tenure Demo")
+    ses_configuration_set: str = _env("SES_CONFIGURATION_SET", "")
+    public_url: str = _env("TENURE_PUBLIC_URL", "http://localhost:3000")
+    link_secret: str = _env("TENURE_LINK_SECRET", "")
+    link_secret_arn: str = _env("LINK_SECRET_ARN", "")
     # Local runs (`tenure simulate`, `tenure serve`) keep a copy of every email here as .eml.
-    outbox_dir: str = Field(default="", alias="TENURE_OUTBOX_DIR")
+    outbox_dir: str = _env("TENURE_OUTBOX_DIR", "")
     # Upcoming-renewal lead days per plan interval, e.g. "month=3,year=30/7" (docs/emails.md).
-    reminder_leads: str = Field(default="", alias="TENURE_REMINDER_LEADS")
-    link_ttl_days: int = Field(default=14, alias="TENURE_LINK_TTL_DAYS")
+    reminder_leads: str = _env("TENURE_REMINDER_LEADS", "")
+    link_ttl_days: int = _env("TENURE_LINK_TTL_DAYS", 14)
     # Public by design (every browser that loads Stripe.js sees it): a plain setting.
-    stripe_publishable_key: str = Field(default="", alias="TENURE_STRIPE_PUBLISHABLE_KEY")
-    max_body_bytes: int = Field(default=256 * 1024, alias="TENURE_MAX_BODY_BYTES")
+    stripe_publishable_key: str = _env("TENURE_STRIPE_PUBLISHABLE_KEY", "")
+    max_body_bytes: int = _env("TENURE_MAX_BODY_BYTES", 256 * 1024)
+
+
+def declared() -> dict[str, Declared]:
+    """Every setting by field name: its environment variable and its default."""
+    return {
+        field.name: Declared(field.metadata["env"], field.default)
+        for field in dataclasses.fields(Settings)
+    }
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,6 @@
 """Plans: bad input is refused, intro phases price the first periods, MRR is normalised."""
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
@@ -8,17 +9,19 @@ from pydantic import ValidationError
 
 from tenure.domain.calendar import IntervalUnit
 from tenure.domain.money import Money
+from tenure.domain.plan_spec import PlanSpec
 from tenure.domain.plans import IntroPhase, Plan, TaxBehavior, tax_included_in, tax_on
+
+BASIC: dict[str, Any] = {"id": "basic", "amount": 1000, "currency": "USD", "interval": "month"}
 
 
 def a_plan(**overrides: Any) -> Plan:
-    fields: dict[str, Any] = {"id": "basic", "amount": 1000, "currency": "USD", "interval": "month"}
-    fields.update(overrides)
-    return Plan(**fields)
+    """A plan as accepted from outside (API body, scenario file): validated, then built."""
+    return PlanSpec(**(BASIC | overrides)).to_plan()
 
 
 def fields_refused(**overrides: Any) -> set[str]:
-    """The top-level fields pydantic names when building a plan with `overrides` fails."""
+    """The top-level fields pydantic names when accepting a plan with `overrides` fails."""
     with pytest.raises(ValidationError) as refused:
         a_plan(**overrides)
     return {str(error["loc"][0]) for error in refused.value.errors()}
@@ -99,8 +102,38 @@ def test_a_malformed_intro_phase_is_refused(phase: dict[str, Any]) -> None:
 
 def test_a_plan_is_immutable() -> None:
     plan = a_plan()
-    with pytest.raises(ValidationError):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         plan.amount = 5  # type: ignore[misc]
+
+
+def test_an_accepted_plan_reads_back_as_it_was_given() -> None:
+    spec = PlanSpec(
+        **BASIC,
+        name="Pro",
+        interval_count=3,
+        trial_days=7,
+        intro=[{"periods": 2, "percent_off": Decimal("12.5")}],
+        tax_rate=Decimal("7.25"),
+        tax_behavior="inclusive",
+    )
+    plan = spec.to_plan()
+    assert plan.intro == (IntroPhase(2, Decimal("12.5")),)
+    assert (plan.tax_rate, plan.tax_behavior) == (Decimal("7.25"), TaxBehavior.INCLUSIVE)
+    assert PlanSpec.of(plan) == spec
+
+
+def test_a_plan_written_in_code_holds_its_values_in_domain_types() -> None:
+    plan = Plan(
+        id="p",
+        amount=100,
+        currency="eur",
+        interval="year",  # type: ignore[arg-type]
+        intro=[{"periods": 1, "percent_off": 50}],  # type: ignore[list-item]
+        tax_rate=7,  # type: ignore[arg-type]
+    )
+    assert (plan.currency, plan.interval, plan.tax_rate) == ("EUR", IntervalUnit.YEAR, Decimal(7))
+    assert plan.intro == (IntroPhase(1, Decimal(50)),)
+    assert hash(plan) == hash(dataclasses.replace(plan))
 
 
 # --- intro phases ---------------------------------------------------------------------------

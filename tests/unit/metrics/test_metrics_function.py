@@ -106,6 +106,9 @@ def test_the_sample_events_are_understood(shop: Business) -> None:
         {"from": "2026-02-05"},
         {"from": "2026-02-05", "to": "2026-02-01"},
         {"date": "yesterday"},
+        {"date": 20260201},
+        {"scheduled_time": "soon"},
+        {"from": "2026-02-01", "to": "2026-02-31"},
     ],
 )
 def test_an_event_that_asks_for_nothing_sensible_is_refused(

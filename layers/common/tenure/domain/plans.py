@@ -1,17 +1,18 @@
-"""Plans: a price per interval, an optional trial, intro phases and tax."""
+"""Plans: a price per interval, an optional trial, intro phases and tax.
 
+Plain frozen dataclasses: every function handles plans, and pydantic's import alone costs
+about 100 ms of a cold start. What a plan must be to be accepted (API bodies, scenario
+files) is `tenure.domain.plan_spec.PlanSpec`, which builds these.
+"""
+
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from typing import Annotated
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Any
 
 from tenure.domain.calendar import Interval, IntervalUnit, monthly_factor
-from tenure.domain.ids import ID_PATTERN
 from tenure.domain.money import Money, normalize_currency, round_half_up
-
-Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
 
 
 class TaxBehavior(StrEnum):
@@ -19,33 +20,39 @@ class TaxBehavior(StrEnum):
     INCLUSIVE = "inclusive"  # the price already contains the tax
 
 
-class IntroPhase(BaseModel):
+@dataclass(frozen=True, slots=True)
+class IntroPhase:
     """The first `periods` billing periods at `percent_off` (e.g. 3 months at -50%)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    periods: int
+    percent_off: Decimal
 
-    periods: int = Field(ge=1, le=120, strict=True)
-    percent_off: Annotated[Decimal, Field(gt=0, le=100, max_digits=7, decimal_places=4)]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "percent_off", Decimal(self.percent_off))
 
 
-class Plan(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str = Field(pattern=ID_PATTERN)
-    name: str = Field(default="", max_length=200)
-    amount: int = Field(ge=0, le=10**12, strict=True, description="price in minor units")
-    currency: str = Field(min_length=3, max_length=3)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    id: str
+    name: str = ""
+    amount: int  # price in minor units
+    currency: str
     interval: IntervalUnit
-    interval_count: int = Field(default=1, ge=1, le=365, strict=True)
-    trial_days: int = Field(default=0, ge=0, le=730, strict=True)
-    intro: list[IntroPhase] = Field(default_factory=list, max_length=12)
-    tax_rate: Percent = Decimal(0)
+    interval_count: int = 1
+    trial_days: int = 0
+    intro: tuple[IntroPhase, ...] = field(default=())
+    tax_rate: Decimal = Decimal(0)
     tax_behavior: TaxBehavior = TaxBehavior.EXCLUSIVE
 
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str) -> str:
-        return normalize_currency(value)
+    def __post_init__(self) -> None:
+        # Values arrive as stored or as written in code ("month", a list of phases, 7.5):
+        # held in their domain types. Validation proper is PlanSpec's, at the edges.
+        set_ = object.__setattr__
+        set_(self, "currency", normalize_currency(self.currency))
+        set_(self, "interval", IntervalUnit(self.interval))
+        set_(self, "tax_behavior", TaxBehavior(self.tax_behavior))
+        set_(self, "tax_rate", Decimal(self.tax_rate))
+        set_(self, "intro", tuple(_phase(p) for p in self.intro))
 
     @property
     def price(self) -> Money:
@@ -78,6 +85,10 @@ class Plan(BaseModel):
         if self.tax_behavior is TaxBehavior.INCLUSIVE:
             amount -= tax_included_in(amount, self.tax_rate)
         return round_half_up(Fraction(amount) * monthly_factor(self.billing_interval))
+
+
+def _phase(value: Any) -> IntroPhase:
+    return value if isinstance(value, IntroPhase) else IntroPhase(**value)
 
 
 def tax_on(amount_minor: int, rate: Decimal) -> int:

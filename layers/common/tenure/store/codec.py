@@ -1,6 +1,7 @@
 """Entities to and from plain attribute maps (no key shapes here: see dynamodb.py)."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
@@ -16,7 +17,7 @@ from tenure.domain.invoices import (
     RefundStatus,
 )
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
-from tenure.domain.plans import Plan
+from tenure.domain.plans import IntroPhase, Plan, TaxBehavior
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 
 
@@ -91,17 +92,36 @@ def payment_method_from_attrs(a: dict[str, Any]) -> PaymentMethod:
 
 
 def plan_to_attrs(p: Plan) -> dict[str, Any]:
-    return p.model_dump(mode="json")
+    return {
+        "id": p.id,
+        "name": p.name,
+        "amount": p.amount,
+        "currency": p.currency,
+        "interval": str(p.interval),
+        "interval_count": p.interval_count,
+        "trial_days": p.trial_days,
+        "intro": [{"periods": i.periods, "percent_off": str(i.percent_off)} for i in p.intro],
+        "tax_rate": str(p.tax_rate),
+        "tax_behavior": str(p.tax_behavior),
+    }
 
 
 def plan_from_attrs(a: dict[str, Any]) -> Plan:
-    fields = {k: v for k, v in a.items() if k in Plan.model_fields}
-    for key in ("amount", "interval_count", "trial_days"):
-        fields[key] = int(fields[key])
-    fields["intro"] = [
-        {"periods": int(p["periods"]), "percent_off": p["percent_off"]} for p in fields["intro"]
-    ]
-    return Plan.model_validate(fields)
+    return Plan(
+        id=a["id"],
+        name=a.get("name") or "",
+        amount=int(a["amount"]),
+        currency=a["currency"],
+        interval=a["interval"],
+        interval_count=int(a.get("interval_count", 1)),
+        trial_days=int(a.get("trial_days", 0)),
+        intro=tuple(
+            IntroPhase(int(i["periods"]), Decimal(str(i["percent_off"])))
+            for i in a.get("intro") or []
+        ),
+        tax_rate=Decimal(str(a.get("tax_rate", "0"))),
+        tax_behavior=TaxBehavior(a.get("tax_behavior") or "exclusive"),
+    )
 
 
 _SUB_TIMES = (
