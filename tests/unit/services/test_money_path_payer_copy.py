@@ -32,6 +32,13 @@ def a_paying_subscriber(make_shop: Callable[..., Any], **kwargs: Any) -> Any:
     return shop
 
 
+def renewal_queued(shop: Any) -> tuple[Any, Any]:
+    """The clock at the end of the period, and the message the scheduler queued for it."""
+    renewed_at = shop.sub().current_period_end
+    shop.clock.set(renewed_at)
+    return renewed_at, shop.queued()
+
+
 def charged_method(shop: Any, invoice_id: str) -> list[str]:
     """The payment methods of the invoice's succeeded charges."""
     return [
@@ -81,9 +88,7 @@ def test_a_card_changed_after_the_renewal_was_queued_is_the_card_charged(
 ) -> None:
     # Given a renewal queued with the visa in the subscription it carries
     shop = a_paying_subscriber(make_shop)
-    renewed_at = shop.sub().current_period_end
-    shop.clock.set(renewed_at)
-    message = shop.queued()
+    renewed_at, message = renewal_queued(shop)
     assert message.subscription is not None
     assert message.subscription.payment_method == catalog_card(VISA)
     # ... then alice switches to a mastercard before the charger gets to it
@@ -145,9 +150,8 @@ def test_a_message_whose_subscription_was_renewed_meanwhile_does_nothing_more(
 ) -> None:
     # Given a renewal queued twice (the scheduler ran twice), the first message worked
     shop = a_paying_subscriber(make_shop)
-    renewed_at = shop.sub().current_period_end
-    shop.clock.set(renewed_at)
-    first, second = shop.queued(), shop.queued()
+    renewed_at, first = renewal_queued(shop)
+    second = shop.queued()
     shop.work(first)
     # When the second, carrying the same now-stale subscription, is worked
     assert shop.work(second) is None
@@ -191,9 +195,7 @@ def test_a_subscription_canceled_after_its_renewal_was_queued_is_not_charged(
 ) -> None:
     # Given a renewal queued with the subscription as it was, then canceled at once
     shop = a_paying_subscriber(make_shop)
-    renewed_at = shop.sub().current_period_end
-    shop.clock.set(renewed_at)
-    message = shop.queued()
+    _, message = renewal_queued(shop)
     subscriptions.cancel(shop.svc, "sub-1", at_period_end=False, reason="moved away")
     confirmations = sum(shop.confirmations(i.id) for i in shop.invoices())
     # When the charger works the message it still holds

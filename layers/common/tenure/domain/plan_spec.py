@@ -47,32 +47,14 @@ class PlanSpec(BaseModel):
         return normalize_currency(value)
 
     def to_plan(self) -> Plan:
-        return Plan(
-            id=self.id,
-            name=self.name,
-            amount=self.amount,
-            currency=self.currency,
-            interval=self.interval,
-            interval_count=self.interval_count,
-            trial_days=self.trial_days,
-            intro=tuple(IntroPhase(p.periods, p.percent_off) for p in self.intro),
-            tax_rate=self.tax_rate,
-            tax_behavior=self.tax_behavior,
-        )
+        intro = tuple(IntroPhase(p.periods, p.percent_off) for p in self.intro)
+        return Plan(**{name: getattr(self, name) for name in _SHARED}, intro=intro)
 
     @classmethod
     def of(cls, plan: Plan) -> "PlanSpec":
-        return cls(
-            id=plan.id,
-            name=plan.name,
-            amount=plan.amount,
-            currency=plan.currency,
-            interval=plan.interval,
-            interval_count=plan.interval_count,
-            trial_days=plan.trial_days,
-            intro=[
-                IntroPhaseSpec(periods=p.periods, percent_off=p.percent_off) for p in plan.intro
-            ],
-            tax_rate=plan.tax_rate,
-            tax_behavior=plan.tax_behavior,
-        )
+        intro = [IntroPhaseSpec(periods=p.periods, percent_off=p.percent_off) for p in plan.intro]
+        return cls(**{name: getattr(plan, name) for name in _SHARED}, intro=intro)
+
+
+# The fields a plan and its spec hold alike (the intro phases are each side's own type).
+_SHARED = [name for name in PlanSpec.model_fields if name != "intro"]
