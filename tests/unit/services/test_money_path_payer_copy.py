@@ -3,6 +3,7 @@ without reading anything. Every way that copy can be behind the customer ends wi
 customer's current card charged once (DESIGN.md invariants 1 and 2)."""
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -204,3 +205,19 @@ def test_a_subscription_canceled_after_its_renewal_was_queued_is_not_charged(
     assert sum(shop.confirmations(i.id) for i in shop.invoices()) == confirmations
     assert len(shop.invoices()) == 1
     assert shop.sub().status is S.CANCELED
+
+
+def test_a_renewal_read_from_the_store_never_charges_a_copy_its_customer_cannot_confirm(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose message names the subscription only, and whose customer record
+    # is gone (the copy on the subscription still names the visa)
+    shop = a_paying_subscriber(make_shop)
+    _, message = renewal_queued(shop)
+    del shop.repo.customers["alice"]
+    # When the charger works the bare message
+    shop.work(replace(message, subscription=None, customer_id=None))
+    # Then it renewed the period but charged nothing: the invoice waits for a card
+    invoice = shop.invoice_starting(shop.sub().current_period_start)
+    assert invoice.status is InvoiceStatus.OPEN
+    assert shop.charges(invoice.id) == []

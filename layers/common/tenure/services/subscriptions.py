@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from tenure.domain.customers import Customer
+from tenure.domain.customers import Customer, Payer
 from tenure.domain.errors import (
     AlreadyExistsError,
     ConcurrencyError,
@@ -118,7 +118,7 @@ def process_due(
     now = svc.clock.now() if now is None else utc(now)
     if snapshot is not None and snapshot.id == subscription_id:
         try:
-            return _process_due(svc, snapshot, now, None)
+            return _process_due(svc, snapshot, now, None, payer_copy=True)
         except (ConcurrencyError, AlreadyExistsError, NotFoundError):
             pass  # the index was behind the table (or another worker was first): read
     customer: Customer | None = None
@@ -130,22 +130,27 @@ def process_due(
         return None
     if customer is None or customer.id != sub.customer_id:  # no hint, or a wrong one
         customer = svc.repo.get_customer(sub.customer_id)
-    return _process_due(svc, sub, now, customer)
+    return _process_due(svc, sub, now, customer, payer_copy=False)
 
 
 def _process_due(
-    svc: Services, sub: Subscription, now: datetime, customer: Customer | None
+    svc: Services,
+    sub: Subscription,
+    now: datetime,
+    customer: Customer | None,
+    *,
+    payer_copy: bool,
 ) -> Outcome | None:
-    """The due work, from `sub` and its `customer` as read; or, without the customer, from
-    the subscription's copy of its payment details (checked when the charge claims: a wrong
-    copy fails the commit, and the caller starts again from what is stored)."""
+    """The due work, from `sub` and its `customer` as read; or, with `payer_copy`, from the
+    subscription's copy of its payment details (checked when the charge claims: a wrong copy
+    fails the commit, and the caller starts again from what is stored)."""
     due = sub.next_due()
     if due is None or due[0] > now:
         return None
     due_at, kind = due
     plan = get_plan(svc, sub.plan_id)
     if kind is DueKind.PAUSE_END:
-        return _resume(svc, sub, due_at, customer, payer_copy=customer is None)
+        return _resume(svc, sub, due_at, customer, payer_copy=payer_copy)
     if kind is DueKind.EXPIRE:
         sub.expire(plan, due_at)
         invoices = [i for i in svc.repo.list_invoices(sub.id) if i.status is InvoiceStatus.OPEN]
@@ -155,10 +160,12 @@ def _process_due(
     was_trial = sub.status is SubscriptionStatus.TRIALING
     ends_unpaid = was_trial and svc.policy.cancel_trial_without_payment_method
     if ends_unpaid and not sub.cancel_at_period_end:
-        if customer is None and not sub.payer.can_pay:
-            customer = svc.repo.get_customer(sub.customer_id)  # no copy of a card: look
-        payer = customer.payer if customer is not None else sub.payer
-        if not payer.can_pay:
+        if payer_copy and sub.payer.can_pay:
+            payer: Payer | None = sub.payer  # checked by the claim
+        else:
+            customer = customer or svc.repo.get_customer(sub.customer_id)
+            payer = customer.payer if customer is not None else None
+        if payer is None or not payer.can_pay:
             reason = "trial_ended_without_payment_method"
             sub.cancel(plan, due_at, at_period_end=True, reason=reason)
     needs_invoice = sub.renew(plan, now)
@@ -166,7 +173,7 @@ def _process_due(
     if needs_invoice:
         kind_ = InvoiceKind.FIRST if was_trial else InvoiceKind.RENEWAL
         invoice = _period_invoice(sub, plan, kind_, sub.current_period_start)
-    return _save(svc, sub, invoice, customer=customer, payer_copy=customer is None)
+    return _save(svc, sub, invoice, customer=customer, payer_copy=payer_copy)
 
 
 # -- helpers --------------------------------------------------------------------------------
