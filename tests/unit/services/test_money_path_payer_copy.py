@@ -11,8 +11,10 @@ from tenure.domain.charges import ChargeOutcome
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
+from tenure.payments.gateway import IdempotencyConflictError
 from tenure.payments.sandbox import payment_method_for
 from tenure.services import catalog, payments, subscriptions
+from tenure.services.context import Services
 
 S = SubscriptionStatus
 VISA = "4242424242424242"
@@ -94,14 +96,19 @@ def test_a_card_changed_after_the_renewal_was_queued_is_the_card_charged(
     assert message.subscription.payment_method == catalog_card(VISA)
     # ... then alice switches to a mastercard before the charger gets to it
     shop.add_card(MASTERCARD)
-    # When the charger works the message, and the schedule runs on
+    # When the charger works the message
     shop.work(message)
-    shop.run_due(until=renewed_at + timedelta(hours=2))
-    # Then the renewal was paid once, with the mastercard; the visa moved no money
+    # Then the renewal was paid at once, with the mastercard: the attempt the visa payment
+    # was created for was given up (the provider refused its key with another card), the
+    # next attempt charged; the visa moved no money
     invoice = shop.invoice_starting(renewed_at)
-    assert invoice.status is InvoiceStatus.PAID
+    assert (invoice.status, invoice.paid_at) == (InvoiceStatus.PAID, renewed_at)
     assert shop.confirmations(invoice.id) == 1
     assert charged_method(shop, invoice.id) == [catalog_card(MASTERCARD)]
+    assert [(c.attempt, c.outcome) for c in shop.charges(invoice.id)] == [
+        (1, ChargeOutcome.UNKNOWN),
+        (2, ChargeOutcome.SUCCEEDED),
+    ]
     assert len(shop.invoices()) == 2
 
 
@@ -116,13 +123,12 @@ def test_a_copy_the_card_change_missed_is_caught_by_the_claim_and_put_right(
     stale.payment_method = catalog_card(VISA)
     renewed_at = stale.current_period_end
     shop.clock.set(renewed_at)
-    # When the renewal is worked from the scheduler's message, and the schedule runs on
+    # When the renewal is worked from the scheduler's message
     shop.work(shop.queued())
-    shop.run_due(until=renewed_at + timedelta(hours=2))
-    # Then the claim refused the visa before any money moved, the mastercard paid once,
-    # and the subscription's copy is right again
+    # Then the claim refused the visa before any money moved, the mastercard paid once, at
+    # once, and the subscription's copy is right again
     invoice = shop.invoice_starting(renewed_at)
-    assert invoice.status is InvoiceStatus.PAID
+    assert (invoice.status, invoice.paid_at) == (InvoiceStatus.PAID, renewed_at)
     assert shop.confirmations(invoice.id) == 1
     assert charged_method(shop, invoice.id) == [catalog_card(MASTERCARD)]
     assert shop.sub().payer == alice(shop).payer
@@ -221,3 +227,42 @@ def test_a_renewal_read_from_the_store_never_charges_a_copy_its_customer_cannot_
     invoice = shop.invoice_starting(shop.sub().current_period_start)
     assert invoice.status is InvoiceStatus.OPEN
     assert shop.charges(invoice.id) == []
+
+
+class AlwaysConflicting:
+    """The sandbox, except that every payment it is asked to create collides with another
+    worker's under the same key."""
+
+    def __init__(self, gateway: Any) -> None:
+        self.gateway = gateway
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.gateway, name)
+
+    def create_payment(self, **kwargs: Any) -> str:
+        raise IdempotencyConflictError("same key, other parameters")
+
+
+def test_two_conflicts_in_a_row_leave_the_invoice_to_the_schedule(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal due, and a provider that refuses every create's key
+    shop = a_paying_subscriber(make_shop)
+    renewed_at, message = renewal_queued(shop)
+    svc = Services(
+        repo=shop.repo,
+        clock=shop.clock,
+        gateway=AlwaysConflicting(shop.gateway),
+        policy=shop.svc.policy,
+    )
+    # When the charger works the message
+    shop.work(message, svc)
+    # Then it gave two attempt numbers up and stopped there, the invoice due at once for the
+    # schedule, nothing confirmed
+    invoice = shop.invoice_starting(renewed_at)
+    assert [(c.attempt, c.outcome) for c in shop.charges(invoice.id)] == [
+        (1, ChargeOutcome.UNKNOWN),
+        (2, ChargeOutcome.UNKNOWN),
+    ]
+    assert (invoice.status, invoice.next_attempt_at) == (InvoiceStatus.OPEN, renewed_at)
+    assert shop.confirmations(invoice.id) == 0

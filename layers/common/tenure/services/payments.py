@@ -57,6 +57,7 @@ def collect_invoice(
     customer: Customer | None = None,
     creating: Commit | None = None,
     payer_copy: bool = False,
+    after_conflict: bool = False,
 ) -> Charge | None:
     """Charge an open invoice once with the customer's default payment method.
 
@@ -67,7 +68,15 @@ def collect_invoice(
 
     `creating`: the invoice is new and not stored yet; this commit creates it (with whatever
     else the caller changed). It is written exactly once: with the claim when the invoice is
-    charged, alone otherwise."""
+    charged, alone otherwise.
+
+    `payer_copy`: without `customer`, charge the payment method the subscription's copy names
+    (when it names one) instead of reading the customer. The claim then checks the copy
+    against the customer, and a copy that was wrong fails it (ConcurrencyError) before any
+    money moves: the caller must start again from a fresh read, with the customer.
+
+    `after_conflict` (internal): the attempt before this one was just given up on an
+    idempotency conflict; a second conflict in a row is left to the schedule."""
     invoice = invoice or svc.repo.get_invoice(invoice_id)
     if (
         svc.gateway is None
@@ -120,6 +129,7 @@ def collect_invoice(
     # claim to another, leaves a payment that is never confirmed; the same attempt made
     # again sends the same key with the same parameters and gets the same payment back.
     refused: InvalidRequestError | None = None
+    conflict = False
     try:
         charge.calls += 1
         charge.payment_id = svc.gateway.create_payment(
@@ -139,6 +149,7 @@ def collect_invoice(
         charge.status = ChargeStatus.SETTLED
         charge.lease_until = None
         invoice.next_attempt_at = now
+        conflict = True
     except InvalidRequestError as exc:
         refused = exc
     except GatewayError:
@@ -163,6 +174,20 @@ def collect_invoice(
         declined = PaymentResult("", ChargeOutcome.DECLINED, _code(refused))
         _settle(svc, invoice, charge, declined, at=at, subscription=sub)
         return charge
+    if conflict and not after_conflict:
+        # The given-up attempt is stored (due at once, should this worker die now): the
+        # next attempt number charges the invoice as it is now, without waiting for the
+        # schedule.
+        return collect_invoice(
+            svc,
+            invoice.id,
+            at,
+            invoice=invoice,
+            subscription=sub,
+            customer=customer,
+            payer_copy=payer_copy,
+            after_conflict=True,
+        )
     if charge.payment_id is None or charge.status is not ChargeStatus.CHARGING:
         return charge
     # 3. confirm: money moves, off-session.
