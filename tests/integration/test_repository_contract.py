@@ -2,14 +2,16 @@
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
+from tenure.domain.calendar import IntervalUnit
 from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
-from tenure.domain.plans import Plan
+from tenure.domain.plans import IntroPhase, Plan, TaxBehavior
 from tenure.domain.subscription import Subscription
 from tenure.fakes import InMemoryRepository
 from tenure.ports import Commit, EventReads, Marker, ProviderLink, Repository
@@ -136,6 +138,26 @@ def paying_alice(repo: Repository) -> Customer:
     stored = repo.get_customer("alice")
     assert stored is not None
     return stored
+
+
+def test_a_plan_reads_back_whole_from_the_store(repo: Repository) -> None:
+    intro = (IntroPhase(3, Decimal("12.5")), IntroPhase(1, Decimal(100)))
+    plan = Plan(
+        id="vat",
+        name="Pro, VAT included",
+        amount=4900,
+        currency="EUR",
+        interval=IntervalUnit.YEAR,
+        interval_count=2,
+        trial_days=14,
+        intro=intro,
+        tax_rate=Decimal("7.25"),
+        tax_behavior=TaxBehavior.INCLUSIVE,
+    )
+    repo.commit(Commit(plans=[plan]))
+    [stored] = repo.list_plans()  # a listing reads the store, never what a commit kept
+    assert stored == plan
+    assert (type(stored.tax_rate), type(stored.intro[0].percent_off)) == (Decimal, Decimal)
 
 
 def test_a_payer_copy_lands_on_the_subscription_whatever_its_version(repo: Repository) -> None:

@@ -110,7 +110,6 @@ class InMemoryRepository:
         for sub in self.subscriptions.values():
             if (due := sub.next_due()) is not None:
                 snapshot = copy.deepcopy(sub)
-                snapshot.events, snapshot.ledger = [], []
                 items.append(DueItem(sub.id, due[0], str(due[1]), sub.customer_id, snapshot))
         for invoice in self.invoices.values():
             if (work := invoice.next_due()) is not None:
@@ -194,16 +193,12 @@ class InMemoryRepository:
                 current_notice is None or current_notice.version != notice.version
             ):
                 raise ConcurrencyError(f"notice {notice.key} changed meanwhile")
-        in_commit = {sub.id for sub in change.subscriptions}
+        change.check_payer_operations()
         for sub_id, payer in change.payer_copies:
-            if sub_id in in_commit:
-                raise ValueError(f"subscription {sub_id} is both written and given a payer copy")
             target = self.subscriptions.get(sub_id)
             if target is None or target.customer_id != payer.customer_id:
                 raise ConcurrencyError(f"subscription {sub_id} is not there to take a payer")
         for payer in change.payer_checks:
-            if any(c.id == payer.customer_id for c in change.customers):
-                raise ValueError(f"customer {payer.customer_id} is both written and checked")
             owner = self.customers.get(payer.customer_id)
             if owner is None or owner.payer != payer:
                 raise ConcurrencyError(f"customer {payer.customer_id}'s payment details changed")

@@ -69,6 +69,17 @@ class Commit:
     # refused for now) is released so that a later run may try again.
     released_markers: list[str] = field(default_factory=list)
 
+    def check_payer_operations(self) -> None:
+        """A subscription written in full does not also take a payer copy, nor is a customer
+        written and checked at once: one transaction cannot do two things to one item."""
+        written = {sub.id for sub in self.subscriptions}
+        for sub_id, _ in self.payer_copies:
+            if sub_id in written:
+                raise ValueError(f"subscription {sub_id} is both written and given a payer copy")
+        for payer in self.payer_checks:
+            if any(c.id == payer.customer_id for c in self.customers):
+                raise ValueError(f"customer {payer.customer_id} is both written and checked")
+
     def add_subscription(self, sub: Subscription) -> None:
         if any(s.id == sub.id for s in self.subscriptions):
             raise ValueError(f"subscription {sub.id} is already part of this commit")

@@ -90,7 +90,7 @@ class Subscription:
     # about this subscription are timed in it without reading the customer.
     timezone: str = "UTC"
     # The customer's default payment method and provider customer, copied whenever they change
-    # (services.catalog.copy_payer): a renewal charges without reading the customer, and its
+    # (services.catalog.save_payer): a renewal charges without reading the customer, and its
     # claim checks the copy against the customer. None: no copy yet, read the customer.
     payment_method: str | None = None
     provider_customer_id: str | None = None
@@ -314,16 +314,12 @@ class Subscription:
             raise ValidationFailedError("credit", "cannot use more credit than is available")
         self.credit -= amount
 
-    def copy_payer(self, payer: Payer) -> bool:
-        """Take the customer's current payment details. Returns whether the copy changed."""
+    def copy_payer(self, payer: Payer) -> None:
+        """Take the customer's current payment details."""
         if payer.customer_id != self.customer_id:
             raise ValueError(f"{payer.customer_id} does not pay for subscription {self.id}")
-        changed = self.payer != payer
-        self.payment_method, self.provider_customer_id = (
-            payer.payment_method,
-            payer.provider_customer_id,
-        )
-        return changed
+        self.payment_method = payer.payment_method
+        self.provider_customer_id = payer.provider_customer_id
 
     # -- queries ----------------------------------------------------------------------------
     @property

@@ -92,15 +92,10 @@ def collect_invoice(
         # Canceled between scheduling and charging: skipped, not charged, and not due again.
         _stop_collecting(svc, invoice, keep_deadline=False, creating=creating)
         return None
-    checked: Payer | None = None
-    payer: Payer | None
-    if customer is None and payer_copy and sub.payer.can_pay:
-        payer = checked = sub.payer  # no read: the claim checks it
-    else:
-        customer = customer or svc.repo.get_customer(invoice.customer_id)
-        payer = customer.payer if customer is not None else None
-        if payer is not None and creating is not None and _writes(creating, sub):
-            sub.copy_payer(payer)  # written with the claim: a copy that was behind catches up
+    payer, customer = payer_for(svc, sub, customer, payer_copy)
+    checked = payer if customer is None else None  # the copy: the claim checks it
+    if customer is not None and creating is not None and _writes(creating, sub):
+        sub.copy_payer(customer.payer)  # written with the claim: a copy that was behind catches up
     if payer is None or payer.payment_method is None:
         _stop_collecting(svc, invoice, keep_deadline=True, creating=creating)
         return None  # a new payment method charges it
@@ -200,6 +195,18 @@ def collect_invoice(
     # 4. settle.
     _settle(svc, invoice, charge, result, at=at, subscription=sub)
     return charge
+
+
+def payer_for(
+    svc: Services, sub: Subscription, customer: Customer | None, payer_copy: bool
+) -> tuple[Payer | None, Customer | None]:
+    """Whose card pays for `sub`, and the customer if it was given or read: with
+    `payer_copy`, the subscription's copy when it names a card (no read, and no customer:
+    the claim checks the copy); else the customer, read unless given (None: not found)."""
+    if customer is None and payer_copy and sub.payer.can_pay:
+        return sub.payer, None
+    customer = customer or svc.repo.get_customer(sub.customer_id)
+    return (customer.payer if customer is not None else None), customer
 
 
 def _writes(change: Commit, sub: Subscription) -> bool:

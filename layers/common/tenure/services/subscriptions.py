@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from tenure.domain.customers import Customer, Payer
+from tenure.domain.customers import Customer
 from tenure.domain.errors import (
     AlreadyExistsError,
     ConcurrencyError,
@@ -28,7 +28,7 @@ from tenure.domain.timeutil import iso, utc
 from tenure.ports import Commit
 from tenure.services.catalog import get_customer, get_plan
 from tenure.services.context import Services
-from tenure.services.payments import await_payment_method, collect_invoice
+from tenure.services.payments import await_payment_method, collect_invoice, payer_for
 
 
 @dataclass(slots=True)
@@ -160,11 +160,7 @@ def _process_due(
     was_trial = sub.status is SubscriptionStatus.TRIALING
     ends_unpaid = was_trial and svc.policy.cancel_trial_without_payment_method
     if ends_unpaid and not sub.cancel_at_period_end:
-        if payer_copy and sub.payer.can_pay:
-            payer: Payer | None = sub.payer  # checked by the claim
-        else:
-            customer = customer or svc.repo.get_customer(sub.customer_id)
-            payer = customer.payer if customer is not None else None
+        payer, customer = payer_for(svc, sub, customer, payer_copy)
         if payer is None or not payer.can_pay:
             reason = "trial_ended_without_payment_method"
             sub.cancel(plan, due_at, at_period_end=True, reason=reason)

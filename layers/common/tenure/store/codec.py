@@ -1,7 +1,6 @@
 """Entities to and from plain attribute maps (no key shapes here: see dynamodb.py)."""
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
@@ -17,7 +16,7 @@ from tenure.domain.invoices import (
     RefundStatus,
 )
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
-from tenure.domain.plans import IntroPhase, Plan, TaxBehavior
+from tenure.domain.plans import Plan, TaxBehavior
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 
 
@@ -115,12 +114,10 @@ def plan_from_attrs(a: dict[str, Any]) -> Plan:
         interval=a["interval"],
         interval_count=int(a.get("interval_count", 1)),
         trial_days=int(a.get("trial_days", 0)),
-        intro=tuple(
-            IntroPhase(int(i["periods"]), Decimal(str(i["percent_off"])))
-            for i in a.get("intro") or []
-        ),
-        tax_rate=Decimal(str(a.get("tax_rate", "0"))),
-        tax_behavior=TaxBehavior(a.get("tax_behavior") or "exclusive"),
+        # Stored as text ("12.5", "exclusive"): Plan holds them as Decimal and enums.
+        intro=a.get("intro") or (),
+        tax_rate=a.get("tax_rate", "0"),
+        tax_behavior=a.get("tax_behavior", TaxBehavior.EXCLUSIVE),
     )
 
 

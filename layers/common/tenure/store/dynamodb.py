@@ -380,15 +380,9 @@ class DynamoRepository:
             attrs |= self._due_keys(charge.due_id, charge.next_due())
             ops.append(self._versioned_put(attrs, charge.version, "charge"))
             versioned.append(charge)
-        in_commit = {sub.id for sub in change.subscriptions}
-        for sub_id, payer in change.payer_copies:
-            if sub_id in in_commit:
-                raise ValueError(f"subscription {sub_id} is both written and given a payer copy")
-            ops.append(self._payer_copy(sub_id, payer))
-        for payer in change.payer_checks:
-            if any(c.id == payer.customer_id for c in change.customers):
-                raise ValueError(f"customer {payer.customer_id} is both written and checked")
-            ops.append(self._payer_check(payer))
+        change.check_payer_operations()
+        ops.extend(self._payer_copy(sub_id, payer) for sub_id, payer in change.payer_copies)
+        ops.extend(self._payer_check(payer) for payer in change.payer_checks)
         for event in change.events:
             ops.append(self._create_put(self._event_item(event), "event"))
         for marker in change.markers:
