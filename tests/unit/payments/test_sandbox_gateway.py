@@ -31,7 +31,7 @@ from tenure.payments.sandbox import (
 )
 from tenure.payments.stripe_objects import API_VERSION, payment_result
 
-FIXTURES = Path(__file__).parents[3].parent / "shared" / "fixtures" / "stripe" / "fixtures3.json"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "stripe" / "fixtures3.json"
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 USD_10 = Money(1000, "USD")
 
@@ -92,7 +92,7 @@ def charge(gateway: SandboxGateway, card: str = "4242424242424242", *, invoice: 
 
 def fixture(name: str) -> dict[str, Any]:
     if not FIXTURES.exists():
-        pytest.fail(f"Stripe fixtures not found at {FIXTURES} (shared/ must sit beside the repo)")
+        pytest.fail(f"Stripe fixtures not found at {FIXTURES}")
     resources: dict[str, dict[str, Any]] = json.loads(FIXTURES.read_text())["resources"]
     return resources[name]
 

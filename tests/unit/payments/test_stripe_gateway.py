@@ -25,7 +25,7 @@ from tenure.payments.gateway import (
 )
 from tenure.payments.stripe_gateway import StripeGateway
 
-FIXTURES = Path(__file__).parents[3].parent / "shared" / "fixtures" / "stripe" / "fixtures3.json"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "stripe" / "fixtures3.json"
 API_KEY = "sk_test_do_not_log_me_123"
 CREATE_KEY = "charge:inv_1:2:create"
 CONFIRM_KEY = "charge:inv_1:2:confirm"
@@ -33,7 +33,7 @@ CONFIRM_KEY = "charge:inv_1:2:confirm"
 
 def fixture(name: str) -> dict[str, Any]:
     if not FIXTURES.exists():
-        pytest.fail(f"Stripe fixtures not found at {FIXTURES} (shared/ must sit beside the repo)")
+        pytest.fail(f"Stripe fixtures not found at {FIXTURES}")
     resources: dict[str, dict[str, Any]] = json.loads(FIXTURES.read_text())["resources"]
     return copy.deepcopy(resources[name])
 

@@ -23,7 +23,7 @@ from tenure_local.state import build_state
 from tenure_local.webhooks_provider import ProviderSandbox
 
 ROOT = Path(__file__).resolve().parents[3]
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "stripe" / "fixtures3.json"
+FIXTURES = ROOT / "tests" / "fixtures" / "stripe" / "fixtures3.json"
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 SECRET = "whsec_test_current"
 OLD_SECRET = "whsec_test_previous"
