@@ -1,10 +1,13 @@
 """Idempotency-Key on POSTs: a retried request gets the first answer, never a second effect.
 
-A key is claimed before the handler runs. When the handler succeeds (2xx) its status and body are
-stored under the key and replayed to any later request with the same key and the same body. When
-it fails (4xx or 5xx) the key is released, so a corrected retry with the same key runs normally;
-failed requests change nothing, so there is nothing to replay. The same key with a different
-method, path or body is a client bug (422); the same key while the first request still runs is 409.
+A key is claimed before the handler runs. When the handler answers, its status and body are
+stored under the key and replayed to any later request with the same key and the same body. The
+key is released instead only when the request failed having written nothing (a 4xx from
+validation or a business rule, a conflict that left nothing behind): a corrected retry with the
+same key then runs normally. A request that wrote anything keeps its key, whatever it answered,
+so its retry can never apply the change a second time (Stripe saves results the same way once an
+endpoint has started executing). The same key with a different method, path or body is a client
+bug (422); the same key while the first request still runs is 409.
 """
 
 import hashlib
@@ -20,6 +23,10 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from tenure import bootstrap
 
 HEADER = "Idempotency-Key"
+_AFTER_WRITE = (
+    '{"error":"internal_error","message":"the request was recorded but its answer failed; '
+    'read the resource to see its state"}'
+)
 _MAX_KEY_LENGTH = 255
 
 logger = Logger(service="tenure-api", child=True)  # logs through app.py's logger
@@ -37,12 +44,18 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
     held = svc.repo.claim_idempotency(record_key, fingerprint, svc.clock.now())
     if held is not None:
         return _replay(held.fingerprint == fingerprint, held.status, held.response)
+    written = svc.commits
     try:
         response = next_middleware(app)
     except BaseException:
-        _release(record_key)
-        raise
-    if response.status_code >= 400:
+        if svc.commits == written:
+            _release(record_key)
+            raise
+        # A bug of ours after a write: the caller gets a 500 and so does every retry with
+        # this key, rather than a second change.
+        logger.exception("request failed after writing", extra={"route": event.path})
+        response = Response(500, content_types.APPLICATION_JSON, _AFTER_WRITE)
+    if response.status_code >= 400 and svc.commits == written:
         _release(record_key)
         return response
     body = response.body if isinstance(response.body, str) else _dumps(response.body)

@@ -1,6 +1,8 @@
 """Routes for subscriptions (create, read, the lifecycle commands) and invoices."""
 
 import secrets
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from api_guard import BEARER
@@ -15,11 +17,15 @@ from api_schemas import (
     SubscriptionPage,
     change_view,
 )
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
+from tenure.domain.errors import DomainError
+from tenure.domain.invoices import Invoice
 from tenure.services import catalog, subscriptions
+from tenure.services.context import Services
 from tenure.views import (
     InvoiceView,
     SubscriptionView,
@@ -28,6 +34,7 @@ from tenure.views import (
 )
 
 router = APIGatewayHttpRouter()
+logger = Logger(service="tenure-api", child=True)
 
 Id = Annotated[str, Path(pattern=PATH_ID_PATTERN)]
 
@@ -35,10 +42,13 @@ Id = Annotated[str, Path(pattern=PATH_ID_PATTERN)]
 @router.post("/v1/subscriptions", status_code=201, security=BEARER, tags=["subscriptions"])
 def create_subscription(body: SubscriptionCreate) -> SubscriptionChange:
     """Subscribe a customer to a plan; the first invoice comes back too (none during a trial)."""
-    outcome = subscriptions.subscribe(
-        bootstrap.services(), body.id or f"sub_{secrets.token_hex(12)}", body.customer, body.plan
+    svc = bootstrap.services()
+    subscription_id = body.id or f"sub_{secrets.token_hex(12)}"
+    return _command(
+        svc,
+        subscription_id,
+        lambda: subscriptions.subscribe(svc, subscription_id, body.customer, body.plan),
     )
-    return change_view(outcome.subscription, outcome.invoice)
 
 
 @router.get("/v1/subscriptions/<subscription_id>", security=BEARER, tags=["subscriptions"])
@@ -57,25 +67,29 @@ def list_customer_subscriptions(customer_id: Id) -> SubscriptionPage:
 def cancel_subscription(
     subscription_id: Id, body: Annotated[CancelRequest, Body()] = CancelRequest()
 ) -> SubscriptionChange:
-    outcome = subscriptions.cancel(
-        bootstrap.services(), subscription_id, body.at_period_end, body.reason
+    svc = bootstrap.services()
+    return _command(
+        svc,
+        subscription_id,
+        lambda: subscriptions.cancel(svc, subscription_id, body.at_period_end, body.reason),
     )
-    return change_view(outcome.subscription, outcome.invoice)
 
 
 @router.post("/v1/subscriptions/<subscription_id>/pause", security=BEARER, tags=["subscriptions"])
 def pause_subscription(
     subscription_id: Id, body: Annotated[PauseRequest, Body()] = PauseRequest()
 ) -> SubscriptionChange:
-    outcome = subscriptions.pause(bootstrap.services(), subscription_id, body.until)
-    return change_view(outcome.subscription, outcome.invoice)
+    svc = bootstrap.services()
+    return _command(
+        svc, subscription_id, lambda: subscriptions.pause(svc, subscription_id, body.until)
+    )
 
 
 @router.post("/v1/subscriptions/<subscription_id>/resume", security=BEARER, tags=["subscriptions"])
 def resume_subscription(subscription_id: Id) -> SubscriptionChange:
     """Resume a pause (a new period starts and is invoiced) or withdraw a scheduled cancellation."""
-    outcome = subscriptions.resume(bootstrap.services(), subscription_id)
-    return change_view(outcome.subscription, outcome.invoice)
+    svc = bootstrap.services()
+    return _command(svc, subscription_id, lambda: subscriptions.resume(svc, subscription_id))
 
 
 @router.post(
@@ -83,8 +97,10 @@ def resume_subscription(subscription_id: Id) -> SubscriptionChange:
 )
 def change_plan(subscription_id: Id, body: ChangePlanRequest) -> SubscriptionChange:
     """Switch plans; an upgrade is invoiced at once (proration), a downgrade becomes credit."""
-    outcome = subscriptions.change_plan(bootstrap.services(), subscription_id, body.plan)
-    return change_view(outcome.subscription, outcome.invoice)
+    svc = bootstrap.services()
+    return _command(
+        svc, subscription_id, lambda: subscriptions.change_plan(svc, subscription_id, body.plan)
+    )
 
 
 @router.get("/v1/invoices/<invoice_id>", security=BEARER, tags=["invoices"])
@@ -97,3 +113,29 @@ def list_subscription_invoices(subscription_id: Id) -> InvoicePage:
     svc = bootstrap.services()
     subscriptions.get_subscription(svc, subscription_id)  # unknown subscription: 404
     return {"data": [invoice_view(i) for i in svc.repo.list_invoices(subscription_id)]}
+
+
+def _command(
+    svc: Services, subscription_id: str, run: Callable[[], subscriptions.Outcome]
+) -> SubscriptionChange:
+    """Run a subscription command. One that fails after writing (a later step lost a race)
+    answers with what it wrote, read back: a response never reports failure for a change
+    that was committed, or the caller's retry would make it twice."""
+    written, started = svc.commits, svc.clock.now()
+    try:
+        outcome = run()
+    except DomainError as exc:
+        if svc.commits == written:
+            raise
+        logger.warning(
+            "command failed after writing; answered with what it wrote",
+            extra={"error": type(exc).__name__, "subscription": subscription_id},
+        )
+        sub = subscriptions.get_subscription(svc, subscription_id)
+        return change_view(sub, _newest_since(svc.repo.list_invoices(sub.id), started))
+    return change_view(outcome.subscription, outcome.invoice)
+
+
+def _newest_since(invoices: list[Invoice], started: datetime) -> Invoice | None:
+    made = [i for i in invoices if i.created_at >= started]
+    return max(made, key=lambda i: i.created_at) if made else None

@@ -17,6 +17,10 @@ class Services:
     policy: DunningPolicy = field(default_factory=DunningPolicy)
     # None: no emails are planned (tests of other things may say so; the product never does)
     reminders: ReminderPolicy | None = field(default_factory=ReminderPolicy)
+    # Commits made through these services so far. A caller compares it before and after a
+    # use case to know whether anything was written (an API request that fails having
+    # written nothing may be retried as new; one that wrote must not be).
+    commits: int = 0
 
     def commit(self, change: Commit) -> None:
         """Commit a change with the emails it makes owed, in the same transaction."""
@@ -25,3 +29,4 @@ class Services:
             planned = plan_notices(change, self.reminders, self.clock.now())
             change.notices.extend(n for n in planned if n.key not in known)
         self.repo.commit(change)
+        self.commits += 1

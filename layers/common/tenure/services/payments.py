@@ -18,6 +18,7 @@ A timeout is `unknown`, never a failure. A payment created but never claimed is 
 confirmed by anyone: its id is stored nowhere.
 """
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from datetime import datetime, timedelta
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.dunning import DeclineClass, FinalAction
-from tenure.domain.errors import ValidationFailedError
+from tenure.domain.errors import ConcurrencyError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.money import Money
@@ -43,6 +44,7 @@ from tenure.services.context import Services
 
 LEASE = timedelta(minutes=5)  # longer than one charger run; then the sweeper reconciles
 PENDING_RECHECK = timedelta(hours=1)  # async payments: look again until they settle
+SETTLE_TRIES = 3  # settles from a fresh read after a lost race, before the sweeper takes over
 FINAL = (ChargeOutcome.SUCCEEDED, ChargeOutcome.DECLINED, ChargeOutcome.AUTHENTICATION_REQUIRED)
 S = SubscriptionStatus
 
@@ -192,8 +194,12 @@ def collect_invoice(
     except GatewayError:
         _keep_claim(svc, charge)  # unknown: maybe charged; the sweeper asks the provider
         return charge
-    # 4. settle.
-    _settle(svc, invoice, charge, result, at=at, subscription=sub)
+    # 4. settle. Money has moved (or the provider said why not): the outcome is recorded
+    # now, or by the sweeper, and never surfaces as the caller's failure.
+    try:
+        _settle(svc, invoice, charge, result, at=at, subscription=sub)
+    except ConcurrencyError:
+        _settle_from_store(svc, charge, result, at)
     return charge
 
 
@@ -445,7 +451,29 @@ def _code(exc: InvalidRequestError) -> str:
 # -- settling ---------------------------------------------------------------------------------
 def _keep_claim(svc: Services, charge: Charge) -> None:
     """Record what we know (calls made, payment id) and leave the claim to the sweeper."""
-    svc.commit(Commit(charges=[charge]))
+    with contextlib.suppress(ConcurrencyError):
+        # Already moved on: a webhook or the sweeper recorded more than we know.
+        svc.commit(Commit(charges=[charge]))
+
+
+def _settle_from_store(
+    svc: Services, charge: Charge, result: PaymentResult, at: datetime | None
+) -> None:
+    """A settle that lost a race (a webhook reported the payment first; a card change or a
+    cancel moved the subscription): settle again from what is stored, unless another writer
+    already settled the attempt. Still losing after a few tries, the claim is left to the
+    sweeper, which asks the provider: the outcome is late, never lost."""
+    for _ in range(SETTLE_TRIES):
+        stored = svc.repo.get_charge(charge.invoice_id, charge.attempt)
+        invoice = svc.repo.get_invoice(charge.invoice_id)
+        if stored is None or invoice is None or stored.status is not ChargeStatus.CHARGING:
+            return
+        stored.calls = max(stored.calls, charge.calls)
+        try:
+            _settle(svc, invoice, stored, result, at=at)
+            return
+        except ConcurrencyError:
+            continue
 
 
 def _settle(

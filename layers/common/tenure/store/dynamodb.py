@@ -4,6 +4,8 @@ See docs/data-model.md for the key schema and every access pattern.
 """
 
 import hashlib
+import random
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -30,7 +32,12 @@ WORK_DUE = "DUE"  # renewals, retries, expiries: the renewals scheduler's shards
 NOTICE_DUE = "NOTE"  # emails owed: the reminders function's shards
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_TRANSACTION_ITEMS = 100
-CUSTOMER_MRR_ATTEMPTS = 3  # commits retried when only a customer's MRR moved meanwhile
+# A commit whose only conflict is a customer's MRR state (a derived record: another change of
+# the same customer committed first) is tried again from a fresh read, never reported: the
+# caller's own records did not conflict, and each lost race means another change won, so the
+# tries end. Twenty concurrent changes of one customer need at most twenty.
+CUSTOMER_MRR_ATTEMPTS = 40
+_BACKOFF_CAP = 0.25  # seconds: full jitter, doubling from 5 ms
 
 
 def due_shard(entity_id: str) -> int:
@@ -55,9 +62,12 @@ def _day(moment: datetime) -> str:
 class DynamoRepository:
     """Repository port on one DynamoDB table (see template.yaml `TenureTable`)."""
 
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(
+        self, client: Any, table_name: str, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._ddb = client
         self._table = table_name
+        self._sleep = sleep  # between tries of a commit that lost a race on a derived record
         self._plans: dict[str, Plan] = {}
         # Customers' MRR states read ahead by read_for_event, by customer id (None: none
         # stored), for the next commit only: its conditional put catches a stale one.
@@ -439,6 +449,8 @@ class DynamoRepository:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
                 if attempt < CUSTOMER_MRR_ATTEMPTS and self._only_customer_mrr_moved(exc, every):
+                    # Spread the racers apart, or they meet again on the next try.
+                    self._sleep(random.uniform(0, min(_BACKOFF_CAP, 0.005 * 2**attempt)))
                     continue
                 raise self._conflict(exc, every) from exc
         for entity in versioned:
