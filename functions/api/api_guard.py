@@ -83,14 +83,45 @@ def access_problem(event: BaseProxyEvent) -> Rejection | None:
     return None
 
 
-def check_request(event: BaseProxyEvent) -> None:
-    """check_access, then make sure a body that was sent is JSON (parsed once, then cached)."""
+def check_request(event: BaseProxyEvent, takes_body: bool) -> None:
+    """check_access, then: a route that takes no body accepts none, or an empty JSON object
+    (a body it would ignore is refused, not ignored). Routes with a body model are checked
+    by `json_object_body`, while they are validated."""
     check_access(event)
-    if event.http_method.upper() in _BODY_METHODS and event.body and not is_page(event):
-        try:
-            event.json_body  # noqa: B018 - parsing is the check
-        except UnicodeDecodeError:
-            raise malformed_json("not UTF-8") from None
+    if takes_body or is_page(event) or event.http_method.upper() not in _BODY_METHODS:
+        return
+    if json_object_body(event):
+        raise _invalid_body("this route takes no body; send none, or {}")
+
+
+def json_object_body(event: BaseProxyEvent) -> dict[str, Any] | None:
+    """The body of a JSON route: None when none was sent; else it must be sent as
+    application/json (415), be JSON (400) and be an object (422). Checked after the token
+    and the size, so nothing unauthenticated or oversized is read."""
+    check_access(event)
+    if not event.body:
+        return None
+    media_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise Rejection(
+            415,
+            {
+                "error": "unsupported_media_type",
+                "message": "send the body as application/json",
+            },
+        )
+    try:
+        value = event.json_body  # parsed once (json_body_deserializer), then cached
+    except UnicodeDecodeError:
+        raise malformed_json("not UTF-8") from None
+    if not isinstance(value, dict):
+        raise _invalid_body("must be a JSON object")
+    return value
+
+
+def _invalid_body(message: str) -> Rejection:
+    detail = [{"loc": ["body"], "msg": message, "type": "value_error"}]
+    return Rejection(422, {"error": "validation_error", "detail": detail})
 
 
 def parse_json(text: str) -> Any:

@@ -139,3 +139,60 @@ def change_view(sub: Subscription, invoice: Invoice | None) -> SubscriptionChang
         "subscription": subscription_view(sub),
         "invoice": invoice_view(invoice) if invoice is not None else None,
     }
+
+
+# -- errors: what every route may answer besides its success, documented in /openapi.json -----
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string", "description": "a stable code: validation_error, ..."},
+        "message": {"type": "string"},
+        "detail": {
+            "type": "array",
+            "description": "what was wrong with each field (validation errors)",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg", "type"],
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_ERRORS = {
+    400: "the body is not JSON",
+    401: "missing or invalid bearer token",
+    404: "no such resource (or a resource the body names)",
+    409: "the change conflicts with the resource's state, or its Idempotency-Key is in use",
+    413: "the body is over the size limit",
+    415: "the body is not sent as application/json",
+    422: "the request is invalid; `detail` says where",
+}
+# Which errors each kind of route can answer: every route behind the token checks the token
+# and the body size; only routes that take a body parse it, and only commands conflict.
+_READ_ERRORS = (401, 404, 413, 422)
+_WRITE_ERRORS = (400, 401, 404, 409, 413, 415, 422)
+
+
+def with_error_responses(document: dict[str, Any]) -> dict[str, Any]:
+    """Add each operation's error answers to an OpenAPI document, all of one Error shape
+    (validation's 422 included: it carries `error` beside the usual `detail`)."""
+    document.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for operations in document.get("paths", {}).values():
+        for method, operation in operations.items():
+            if not operation.get("security"):
+                continue  # the open routes: they answer only their success
+            codes = _WRITE_ERRORS if method in ("post", "put", "patch") else _READ_ERRORS
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                responses[str(code)] = {
+                    "description": _ERRORS[code],
+                    "content": {"application/json": {"schema": ref}},
+                }
+    return document

@@ -1,5 +1,6 @@
 """The HTTP API: customers, plans, subscriptions and invoices over API Gateway v2 (payload 2.0)."""
 
+import json
 from functools import cache
 from http import HTTPStatus
 from typing import Any, TypedDict
@@ -13,19 +14,26 @@ from api_guard import (
     access_problem,
     check_access,
     check_request,
+    is_page,
+    json_object_body,
     malformed_json,
     parse_json,
 )
 from api_idempotency import idempotent_posts
+from api_schemas import with_error_responses
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tenure.domain.errors import (
@@ -48,16 +56,31 @@ def _decode_json(text: str) -> Any:
     return parse_json(text)
 
 
+class _JsonBodies(OpenAPIRequestValidationMiddleware):
+    """Request validation that reads a JSON route's body only as a JSON object sent as
+    application/json. Powertools would also read form and multipart bodies, and take the
+    JSON `null` for no body at all: a body sent in another shape is refused, never ignored."""
+
+    def _get_body(self, app: EventHandlerInstance) -> Any:
+        if is_page(app.current_event):
+            return super()._get_body(app)
+        return json_object_body(app.current_event)
+
+
 app = APIGatewayHttpResolver(
     enable_validation=True,
     # A response that does not match its declared shape is our bug: 500, never a 422.
     response_validation_error_http_code=500,
     json_body_deserializer=_decode_json,
 )
+# Every route's request validation runs this one (the resolver made its own in __init__).
+app._request_validation_middleware = _JsonBodies()
 
 
 def _guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    check_request(app.current_event)
+    route = app.context.get("_route")
+    takes_body = bool(route is not None and route.dependant.body_params)
+    check_request(app.current_event, takes_body)
     return next_middleware(app)
 
 
@@ -86,12 +109,15 @@ def _openapi_json() -> str:
     # Imported here: the OpenAPI models cost ~70 ms of cold start that only this route needs.
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-    return app.get_openapi_json_schema(
-        title="Tenure API",
-        version="1",
-        description="Subscription billing back office. Send `Authorization: Bearer <token>`.",
-        security_schemes={BEARER_SCHEME: HTTPBearer(description="the Tenure API token")},
+    document = json.loads(
+        app.get_openapi_json_schema(
+            title="Tenure API",
+            version="1",
+            description="Subscription billing back office. Send `Authorization: Bearer <token>`.",
+            security_schemes={BEARER_SCHEME: HTTPBearer(description="the Tenure API token")},
+        )
     )
+    return json.dumps(with_error_responses(document), indent=2)
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -176,7 +202,8 @@ def _conflict(exc: DomainError) -> Response[Any]:
 @app.exception_handler(DomainError)
 def _other_domain_error(exc: DomainError) -> Response[Any]:
     _refused(422, type(exc).__name__)
-    return _json(422, {"error": "validation_error", "detail": [{"loc": [], "msg": str(exc)}]})
+    detail = [{"loc": [], "msg": str(exc), "type": "value_error"}]
+    return _json(422, {"error": "validation_error", "detail": detail})
 
 
 @app.not_found
