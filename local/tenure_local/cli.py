@@ -135,17 +135,34 @@ def serve(
         bool,
         typer.Option(help="run the renewals every minute and the reminders every hour"),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="processes serving requests, each one at a time as a Lambda container does",
+        ),
+    ] = 1,
 ) -> None:
     """Start the local AWS stack and serve the API, webhook and page routes on HOST:PORT."""
+    import tempfile
+    from http.server import ThreadingHTTPServer
+
     from tenure.settings import get_settings
     from tenure_local.schedules import LocalSchedules
-    from tenure_local.server import make_server
+    from tenure_local.server import Workers, make_server
     from tenure_local.stack import LocalStack
 
     os.environ["TENURE_OUTBOX_DIR"] = str(outbox.resolve())
-    with LocalStack() as stack:
+    shared = tempfile.TemporaryDirectory(prefix="tenure-serve-")
+    if workers > 1 and not os.environ.get("TENURE_SANDBOX_STATE"):
+        # One sandbox provider for every process (a file of the caller's choosing, or ours).
+        os.environ["TENURE_SANDBOX_STATE"] = str(Path(shared.name) / "sandbox.pickle")
+    with shared, LocalStack() as stack:
         stack.apply_env()
-        server = make_server(host, port)
+        server: Workers | ThreadingHTTPServer = (
+            Workers(host, port, workers) if workers > 1 else make_server(host, port)
+        )
         base = f"http://{host}:{server.server_address[1]}"
         os.environ["TENURE_PUBLIC_URL"] = base  # email links open this server's pages
         get_settings.cache_clear()
@@ -159,18 +176,27 @@ def serve(
             f"Try: curl -H 'Authorization: Bearer {stack.env['TENURE_API_TOKEN']}' {base}/v1/plans"
         )
         sys.stdout.flush()
+        if workers > 1:
+            out.print(f"Workers      {workers} processes, one request at a time each")
         clock = None
         if schedules:
             clock = LocalSchedules(stack.client("sqs"), stack.env["RENEWAL_QUEUE_URL"])
             clock.start()
         try:
-            server.serve_forever()
+            if isinstance(server, Workers):
+                server.start()  # after TENURE_PUBLIC_URL: the workers inherit it
+                server.wait()
+            else:
+                server.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
             if clock is not None:
                 clock.stop()
-            server.server_close()
+            if isinstance(server, Workers):
+                server.stop()
+            else:
+                server.server_close()
 
 
 @app.command()

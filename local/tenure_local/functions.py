@@ -4,6 +4,7 @@ import base64
 import importlib.util
 import json
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -75,14 +76,22 @@ def handler(name: str) -> Any:
     return getattr(load_module(directory), attribute)
 
 
+# One invocation at a time in a process, as a Lambda container runs one request at a time:
+# the handlers' module-level state (Powertools' current event, the wired services and their
+# store) belongs to a container, not to a request. Threads that invoke (`tenure serve`'s
+# requests, its schedules) take turns; concurrency comes from processes (`--workers`).
+_one_at_a_time = threading.RLock()
+
+
 def invoke(name: str, event: dict[str, Any]) -> Any:
     if name == "renewals" and isinstance(event.get("Records"), list):
         name = "renewals-charger"  # one folder, two handlers: SQS records go to the charger
     context = FakeContext(function_name=f"tenure-{name}", aws_request_id=str(uuid.uuid4()))
-    try:
-        return handler(name)(event, context)
-    finally:
-        _forget_metrics()
+    with _one_at_a_time:
+        try:
+            return handler(name)(event, context)
+        finally:
+            _forget_metrics()
 
 
 def _forget_metrics() -> None:

@@ -1,8 +1,21 @@
-"""`tenure serve`: the API and webhook routes on localhost, through the real Lambda handlers."""
+"""`tenure serve`: the API and webhook routes on localhost, through the real Lambda handlers.
 
+One process handles one request at a time, as a Lambda container does (its threads take
+turns: `functions.invoke`). `--workers N` runs N such processes on one listening socket, as
+Lambda runs N containers: that is how concurrent clients meet each other's writes locally.
+"""
+
+import argparse
 import base64
+import contextlib
 import json
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import os
+import signal
+import socket
+import subprocess
+import sys
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
+from types import FrameType
 from typing import Any
 
 from tenure_local import functions
@@ -52,3 +65,56 @@ class _Handler(BaseHTTPRequestHandler):
 
 def make_server(host: str, port: int) -> ThreadingHTTPServer:
     return ThreadingHTTPServer((host, port), _Handler)
+
+
+class Workers:
+    """N worker processes accepting on one socket, bound here; each serves one request at a
+    time. They inherit this process's environment: the stack's endpoints, and the sandbox's
+    shared state file (TENURE_SANDBOX_STATE) so that there is one provider for them all."""
+
+    def __init__(self, host: str, port: int, count: int) -> None:
+        self.socket = socket.create_server((host, port), backlog=128)
+        self.server_address = self.socket.getsockname()
+        self._count = count
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        fd = self.socket.fileno()
+        for _ in range(self._count):
+            command = [sys.executable, "-m", "tenure_local.server", "--fd", str(fd)]
+            self._procs.append(subprocess.Popen(command, pass_fds=(fd,), env=os.environ.copy()))
+
+    def wait(self) -> None:
+        """Until a worker ends (it should not) or this process is interrupted."""
+        os.wait()
+
+    def stop(self) -> None:
+        for proc in self._procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.socket.close()
+
+
+def _serve_inherited(fd: int) -> None:
+    """A worker: serve, one request at a time, on the listening socket `fd` it inherited."""
+    listening = socket.socket(fileno=fd)
+    server = HTTPServer(listening.getsockname()[:2], _Handler, bind_and_activate=False)
+    server.socket = listening
+
+    def leave(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, leave)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="a `tenure serve --workers` worker")
+    parser.add_argument("--fd", type=int, required=True, help="the listening socket to serve")
+    _serve_inherited(parser.parse_args().fd)

@@ -22,8 +22,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(folder: Path, env: dict[str, str]) -> Iterator[tuple[str, Path]]:
-    """Start `tenure serve` (its log and outbox in `folder`); yield its URL and log path."""
+def serving(
+    folder: Path, env: dict[str, str], args: tuple[str, ...] = ()
+) -> Iterator[tuple[str, Path]]:
+    """Start `tenure serve ARGS` (its log and outbox in `folder`); yield its URL and log path."""
     port = free_port()
     log = folder / "serve.log"
     with log.open("w") as fh:
@@ -32,6 +34,7 @@ def serving(folder: Path, env: dict[str, str]) -> Iterator[tuple[str, Path]]:
                 sys.executable,
                 *("-m", "tenure_local.cli", "serve", "--port", str(port)),
                 *("--outbox", str(folder / "outbox")),
+                *args,
             ],
             cwd=REPO,
             env=os.environ | env,
@@ -45,7 +48,7 @@ def serving(folder: Path, env: dict[str, str]) -> Iterator[tuple[str, Path]]:
             try:
                 if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # listening, not yet serving
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"tenure serve did not start:\n{log.read_text()}")

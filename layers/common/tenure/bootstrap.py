@@ -57,7 +57,7 @@ def gateway(settings: Settings) -> PaymentGateway:
     throttle = provider_throttle(settings)
     if settings.payment_provider == "sandbox":
         # Paced like the real provider, so a deployed sandbox stack rehearses a renewal day.
-        return RateLimitedGateway(_sandbox(), throttle)
+        return RateLimitedGateway(_sandbox(settings.sandbox_state_file), throttle)
     if settings.payment_provider == "stripe":
         from tenure.payments.stripe_gateway import StripeGateway  # only where it is used
 
@@ -87,8 +87,13 @@ def _bucket(rate: float) -> TokenBucket:
 
 
 @lru_cache(maxsize=1)
-def _sandbox() -> SandboxGateway:
-    # One per process: the sandbox remembers its payments like the provider would.
+def _sandbox(state_file: str = "") -> PaymentGateway:
+    # One per process: the sandbox remembers its payments like the provider would; or, for
+    # the processes of one local stack, one for them all, in `state_file`.
+    if state_file:
+        from tenure.payments.sandbox_shared import SharedSandbox
+
+        return SharedSandbox(Path(state_file))  # type: ignore[return-value]
     return SandboxGateway()
 
 

@@ -113,6 +113,9 @@ class Settings:
     # Public by design (every browser that loads Stripe.js sees it): a plain setting.
     stripe_publishable_key: str = _env("TENURE_STRIPE_PUBLISHABLE_KEY", "")
     max_body_bytes: int = _env("TENURE_MAX_BODY_BYTES", 256 * 1024)
+    # Local runs in several processes (`tenure serve --workers N`) share the sandbox
+    # provider's memory through this file; empty: each process has its own.
+    sandbox_state_file: str = _env("TENURE_SANDBOX_STATE", "")
 
 
 def declared() -> dict[str, Declared]:
