@@ -45,8 +45,8 @@ def serving(folder: Path, env: dict[str, str]) -> Iterator[tuple[str, Path]]:
             try:
                 if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or too busy starting to answer within 2 s
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"tenure serve did not start:\n{log.read_text()}")
             time.sleep(0.3)
