@@ -6,28 +6,52 @@ malformed, tampered with or for another page is a 403 page, an expired one a 410
 show nothing of the customer and change nothing. So does an invoice or subscription that is
 not the link's customer's. All refusals and errors become pages in `_page`, the one place
 where these routes map exceptions to answers.
+
+A POST must also come from the page itself (docs/pages.md, "Forms"): an HTML form body
+(415 otherwise), small, well formed and with each field once (400/413), not sent from
+another site (`Origin`, `Sec-Fetch-Site`: 403), and carrying the form token the page was
+rendered with (403; 403 "open too long" when stale). Each refusal changes nothing.
 """
 
+import base64
+import binascii
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl, urlsplit
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
+from tenure.domain.charges import ChargeOutcome
 from tenure.domain.errors import DomainError, IllegalTransitionError, ValidationFailedError
 from tenure.notify import pages
-from tenure.notify.linking import LinkKeyMissingError, verify_link
-from tenure.notify.links import InvalidLinkError, LinkClaims, LinkPurpose
+from tenure.notify.linking import (
+    LinkKeyMissingError,
+    check_page_form,
+    issue_form_token,
+    verify_link,
+)
+from tenure.notify.links import (
+    InvalidFormTokenError,
+    InvalidLinkError,
+    LinkClaims,
+    LinkPurpose,
+    link_id,
+)
 from tenure.payments.gateway import GatewayError
 from tenure.payments.sandbox import card_details, payment_method_for
 from tenure.services import self_service
 from tenure.services.context import Services
-from tenure.services.self_service import ForeignSubjectError, NothingToConfirmError
+from tenure.services.self_service import (
+    ForeignSubjectError,
+    LinkAlreadyUsedError,
+    LinkUse,
+    NothingToConfirmError,
+)
 from tenure.settings import Settings, get_settings
 
 router = APIGatewayHttpRouter()
@@ -45,6 +69,11 @@ _STRIPE_JS = " https://js.stripe.com"
 _STRIPE_FRAMES = (
     "; frame-src https://js.stripe.com https://hooks.stripe.com; connect-src https://api.stripe.com"
 )
+# Page forms post a handful of short fields (t, f, card, action): anything much bigger or with
+# many more fields is not from a page, and is refused before it is parsed further.
+FORM_TYPE = "application/x-www-form-urlencoded"
+MAX_FORM_BYTES = 4096
+MAX_FORM_FIELDS = 8
 TEST_CARDS = (
     ("4242424242424242", "tc_succeeds"),
     ("4000000000009995", "tc_insufficient"),
@@ -68,6 +97,11 @@ class _Visit:
         """How a card is taken and a payment confirmed: sandbox form, Stripe.js, or neither."""
         return self.svc.gateway.name if self.svc.gateway is not None else "none"
 
+    @property
+    def link(self) -> LinkUse:
+        """The link this visit came through, as single-use claims name it."""
+        return LinkUse(link_id(self.token), self.claims.expires_at)
+
     def render(
         self, status: int, template: str, title: str, stripe: bool = False, **context: Any
     ) -> Response[str]:
@@ -78,6 +112,7 @@ class _Visit:
             business=self.settings.business_name,
             nonce=self.nonce,
             token=self.token,
+            form_token=issue_form_token(self.settings, self.token, self.svc.clock.now()),
             **context,
         )
         return _html(status, body, self.nonce, stripe)
@@ -147,6 +182,8 @@ def _take_card(visit: _Visit) -> Response[str]:
         view = self_service.card_view(visit.svc, customer_id)
         text = visit.text("card_refused", code="card_refused")
         return _card(visit, 422, view, outcome=_outcome("bad", text))
+    if view.retry_pending:
+        return _card(visit, 200, view, outcome=_outcome("ok", visit.text("card_saved_retry_later")))
     still_owed = [i for i in view.owed if i.id in owed_before]
     if still_owed:
         code = view.last_declines.get(still_owed[0].id, "declined")
@@ -210,6 +247,10 @@ def _confirm(visit: _Visit) -> Response[str]:
     view, result = self_service.confirm_on_session(visit.svc, customer_id, invoice_id)
     if view.charge is None:
         return _confirm_page(visit, 200, view, outcome=_outcome("ok", visit.text("paid_thanks")))
+    if result.outcome is ChargeOutcome.SUCCEEDED:
+        # The provider took the payment but it is not recorded yet: its webhook records it.
+        text = visit.text("stripe_confirmed")
+        return _confirm_page(visit, 200, view, outcome=_outcome("ok", text))
     code = result.decline_code or str(result.outcome)
     return _confirm_page(
         visit, 200, view, outcome=_outcome("bad", visit.text("confirm_failed", code=code))
@@ -237,7 +278,8 @@ _DONE = {"pause": "paused_done", "cancel": "cancel_done", "keep": "keep_done"}
 
 
 def _show_subscription(visit: _Visit) -> Response[str]:
-    view = self_service.subscription_view(visit.svc, visit.claims.customer_id, visit.claims.subject)
+    claims = visit.claims
+    view = self_service.subscription_view(visit.svc, claims.customer_id, claims.subject, visit.link)
     return _subscription(visit, 200, view)
 
 
@@ -245,9 +287,15 @@ def _change_subscription(visit: _Visit) -> Response[str]:
     customer_id, subscription_id = visit.claims.customer_id, visit.claims.subject
     action = visit.form.get("action", "")
     try:
-        view = self_service.change_subscription(visit.svc, customer_id, subscription_id, action)
+        view = self_service.change_subscription(
+            visit.svc, customer_id, subscription_id, action, visit.link
+        )
+    except LinkAlreadyUsedError as exc:
+        view = self_service.subscription_view(visit.svc, customer_id, subscription_id, visit.link)
+        text = visit.text(f"link_used_{exc.action}")
+        return _subscription(visit, 409, view, _outcome("bad", text))
     except (IllegalTransitionError, ValidationFailedError) as exc:
-        view = self_service.subscription_view(visit.svc, customer_id, subscription_id)
+        view = self_service.subscription_view(visit.svc, customer_id, subscription_id, visit.link)
         reason = str(exc).removeprefix("action: ")
         text = visit.text("action_failed", reason=reason)
         return _subscription(visit, 409, view, _outcome("bad", text))
@@ -266,7 +314,7 @@ def _subscription(
         "subscription.html",
         "title_subscription",
         view=view,
-        actions=_actions(view),
+        actions=[a for a in _actions(view) if a[0] not in view.used],
         action_url="/pages/subscription",
         outcome=outcome,
     )
@@ -290,20 +338,44 @@ def _actions(view: self_service.SubscriptionView) -> list[tuple[str, str, str]]:
 
 
 # -- the one place where these routes turn refusals and errors into pages -------------------------
+class _BadForm(Exception):
+    """A POST that is not a page's form: answered with `status`, nothing read further."""
+
+    def __init__(self, status: int, reason: str, headline: str, body: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.headline, self.body = status, reason, headline, body
+
+
 def _page(purpose: LinkPurpose, show: Callable[[_Visit], Response[str]]) -> Response[str]:
     event = router.current_event
-    form = _form(event.decoded_body) if event.http_method.upper() == "POST" else {}
-    token = (form.get("t") if event.http_method.upper() == "POST" else None) or (
-        event.get_query_string_value("t") or ""
-    )
+    posting = event.http_method.upper() == "POST"
     svc, settings = bootstrap.services(), get_settings()
     visitor_locale = _accept_language(event.headers.get("accept-language"))
+    form: dict[str, str] = {}
+    if posting:
+        try:
+            _from_this_site(event.headers, settings)
+            form = _form(
+                event.headers.get("content-type"), event.body, bool(event.is_base64_encoded)
+            )
+        except _BadForm as bad:
+            logger.info("page form refused", extra={"purpose": str(purpose), "reason": bad.reason})
+            return _notice(visitor_locale, settings, bad.status, bad.headline, bad.body)
+    token = form.get("t", "") if posting else (event.get_query_string_value("t") or "")
     try:
         if not token:
             raise InvalidLinkError("malformed")
         claims = verify_link(settings, token, purpose, svc.clock.now())
+        if posting:
+            check_page_form(settings, token, form.get("f", ""), svc.clock.now())
     except InvalidLinkError as exc:
         return _refused(visitor_locale, settings, purpose, exc.reason)
+    except InvalidFormTokenError as exc:
+        # Never the token itself in the log: only why it was refused.
+        logger.info("page form refused", extra={"purpose": str(purpose), "reason": exc.reason})
+        stale = exc.reason == "stale"
+        headline = "refused_stale" if stale else "refused_form"
+        return _notice(visitor_locale, settings, 403, headline, f"{headline}_body")
     except LinkKeyMissingError:
         logger.error("link key missing", extra={"purpose": str(purpose)})
         return _unavailable(visitor_locale, settings, 503)
@@ -363,19 +435,26 @@ def _refused(locale: str, settings: Settings, purpose: LinkPurpose, reason: str)
 
 
 def _unavailable(locale: str, settings: Settings, status: int) -> Response[str]:
+    return _notice(locale, settings, status, "unavailable", "unavailable_body")
+
+
+def _notice(
+    locale: str, settings: Settings, status: int, headline: str, body: str
+) -> Response[str]:
+    """A page that only says something went wrong (strings by key): nothing of the customer."""
     strings = pages.strings(locale)
     nonce = secrets.token_urlsafe(16)
-    body = pages.render(
+    page = pages.render(
         "message.html",
         locale,
-        title=strings["unavailable"],
+        title=strings[headline],
         business=settings.business_name,
         nonce=nonce,
         kind="bad",
-        headline=strings["unavailable"],
-        body=strings["unavailable_body"],
+        headline=strings[headline],
+        body=strings[body],
     )
-    return _html(status, body, nonce)
+    return _html(status, page, nonce)
 
 
 def _message(
@@ -412,9 +491,63 @@ def _html(status: int, body: str, nonce: str, stripe: bool = False) -> Response[
     return Response(status, HTML, body, headers)
 
 
-def _form(body: str | None) -> dict[str, str]:
-    fields = parse_qs(body or "", keep_blank_values=True, max_num_fields=20)
-    return {name: values[0] for name, values in fields.items() if values}
+def _from_this_site(headers: dict[str, str], settings: Settings) -> None:
+    """Refuse a POST a browser says came from another site.
+
+    `Sec-Fetch-Site: cross-site` is refused outright. An `Origin` must be this deployment's:
+    the public URL's origin, or the host the request was sent to (a custom domain in front of
+    the API). A browser sends `Origin: null` for its own form when the page's referrer policy
+    is `no-referrer` (ours is), so `null` passes only together with `Sec-Fetch-Site:
+    same-origin`. Requests with neither header are not from a browser, and cannot ride a
+    customer's browser: the form token still has to match."""
+    site = (headers.get("sec-fetch-site") or "").strip().lower()
+    if site == "cross-site":
+        raise _BadForm(403, "cross_site", "refused_form", "refused_form_body")
+    origin = headers.get("origin")
+    if origin is None:
+        return
+    origin = origin.strip().lower()
+    if origin == "null":
+        if site == "same-origin":
+            return
+        raise _BadForm(403, "opaque_origin", "refused_form", "refused_form_body")
+    ours = urlsplit(settings.public_url)
+    if origin == f"{ours.scheme}://{ours.netloc}".lower():
+        return
+    host = (headers.get("host") or "").strip().lower()
+    if host and urlsplit(origin).netloc == host:
+        return
+    raise _BadForm(403, "foreign_origin", "refused_form", "refused_form_body")
+
+
+def _form(content_type: str | None, body: str | None, base64_encoded: bool) -> dict[str, str]:
+    """The fields of an HTML form body, each once; _BadForm for anything else."""
+    media, _, params = (content_type or "").partition(";")
+    charset = params.strip().lower().removeprefix("charset=").strip('"') if params else "utf-8"
+    if media.strip().lower() != FORM_TYPE or charset not in ("utf-8", "utf8"):
+        raise _BadForm(415, "not_a_form", "refused_request", "refused_request_body")
+    raw = body or ""
+    try:
+        data = base64.b64decode(raw, validate=True) if base64_encoded else raw.encode("utf-8")
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise _BadForm(400, "bad_base64", "refused_request", "refused_request_body") from None
+    if len(data) > MAX_FORM_BYTES:
+        raise _BadForm(413, "too_large", "refused_request", "refused_request_body")
+    try:
+        pairs = parse_qsl(
+            data.decode("utf-8"),
+            keep_blank_values=True,
+            errors="strict",  # %FF is not text: refused, not replaced by U+FFFD
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except ValueError:  # UnicodeDecodeError too: raw or %-encoded bytes that are not UTF-8
+        raise _BadForm(400, "malformed", "refused_request", "refused_request_body") from None
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        if name in fields:  # which one would the customer have meant? neither is guessed
+            raise _BadForm(400, "repeated_field", "refused_request", "refused_request_body")
+        fields[name] = value
+    return fields
 
 
 def _accept_language(header: str | None) -> str:

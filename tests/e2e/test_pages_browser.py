@@ -1,5 +1,7 @@
 """A customer with a past-due invoice opens a signed update-card link in headless Chromium,
-types a test card and sees the invoice paid; a tampered link shows only a refusal."""
+types a test card and sees the invoice paid; a tampered link shows only a refusal; a page on
+another site that posts a valid link is refused; an Arabic customer on a phone sees the
+amount as the email writes it, "US$" whole."""
 
 import os
 import subprocess
@@ -11,6 +13,8 @@ from typing import Any
 import pytest
 import requests
 from serve_process import REPO, serving
+
+from tenure.notify.render import format_money
 
 pytestmark = pytest.mark.e2e
 
@@ -147,3 +151,106 @@ def test_a_tampered_link_is_refused_and_shows_nothing_of_the_customer(
     assert opened is not None and opened.status == 403
     assert "This link is not valid" in text
     assert invoice_id not in text and customer not in text and "$10.00" not in text
+
+
+def test_a_page_on_another_site_cannot_post_a_valid_link(
+    base_url: str, browser: Any, owing: tuple[str, str]
+) -> None:
+    api(base_url, "POST", "/v1/customers", {"id": "pages-dora", "email": "dora@example.com"})
+    api(
+        base_url,
+        "POST",
+        "/v1/customers/pages-dora/payment-methods",
+        {"payment_method": "pm_card_visa", "default": True},
+    )
+    api(
+        base_url,
+        "POST",
+        "/v1/subscriptions",
+        {"id": "dora-sub", "customer": "pages-dora", "plan": "pages-basic"},
+    )
+    link = signed_link(base_url, "pages-dora", "manage_subscription", "dora-sub")
+    token = link.split("?t=", 1)[1]
+    # The attacker's page: a text/plain form (no preflight) auto-submitted to our page.
+    attack = f"""<!doctype html><form id=f method=post enctype=text/plain
+      action="{base_url}/pages/subscription"><input name="t" value="{token}&action=cancel&x"></form>
+      <script>document.getElementById("f").submit()</script>"""
+    page = browser.new_page()
+    try:
+        page.route(
+            "http://attacker.example/**",
+            lambda route: route.fulfill(status=200, content_type="text/html", body=attack),
+        )
+        with page.expect_navigation(url=f"{base_url}/pages/subscription") as navigation:
+            page.goto("http://attacker.example/")
+        reply = navigation.value
+        text = page.inner_text("body")
+    finally:
+        page.close()
+
+    assert reply is not None and reply.status == 403
+    assert "This form cannot be accepted" in text
+    sub = api(base_url, "GET", "/v1/subscriptions/dora-sub")
+    assert sub["status"] == "active" and not sub["cancel_at_period_end"]
+
+
+def test_an_arabic_customer_on_a_phone_sees_the_amount_as_the_email_writes_it(
+    base_url: str,
+    browser: Any,
+    owing: tuple[str, str],  # makes the plan
+) -> None:
+    api(
+        base_url,
+        "POST",
+        "/v1/customers",
+        {"id": "pages-amira", "email": "amira@example.com", "locale": "ar"},
+    )
+    api(
+        base_url,
+        "POST",
+        "/v1/customers/pages-amira/payment-methods",
+        {"payment_method": "pm_card_visa", "default": True},
+    )
+    api(
+        base_url,
+        "POST",
+        "/v1/subscriptions",
+        {"id": "amira-sub", "customer": "pages-amira", "plan": "pages-basic"},
+    )
+    link = signed_link(base_url, "pages-amira", "manage_subscription", "amira-sub")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="ar"
+    )
+    page = context.new_page()
+    try:
+        opened = page.goto(link)
+        amount = page.inner_text("#amount")
+        # Where each of "U", "S", "$" is drawn, left to right on the screen.
+        drawn = page.eval_on_selector(
+            "#amount",
+            """el => {
+              const node = el.firstChild, at = node.textContent.indexOf("US$");
+              return [0, 1, 2].map(i => {
+                const range = document.createRange();
+                range.setStart(node, at + i);
+                range.setEnd(node, at + i + 1);
+                return range.getBoundingClientRect().left;
+              });
+            }""",
+        )
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        direction = page.get_attribute("html", "dir")
+
+        page.click("#cancel")
+        page.wait_for_selector("#outcome")
+        cancelled = page.inner_text("#outcome")
+    finally:
+        context.close()
+
+    assert opened is not None and opened.status == 200
+    assert direction == "rtl"
+    assert drawn == sorted(drawn) and len(set(drawn)) == 3  # "US$" on screen, never "$US"
+    assert amount == format_money(1000, "USD", "ar")
+    assert overflow <= 0  # nothing scrolls sideways on a phone
+    assert cancelled  # the form posted from the phone was taken
+    assert api(base_url, "GET", "/v1/subscriptions/amira-sub")["cancel_at_period_end"] is True

@@ -3,6 +3,7 @@ its own link and customer, and anything else gets a clear refusal that shows and
 nothing."""
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from api_harness import Api, http_event
 from tenure import bootstrap
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
-from tenure.notify.linking import make_link
+from tenure.notify.linking import issue_form_token, make_link
 from tenure.notify.links import LinkClaims, LinkPurpose, sign
 from tenure.payments.sandbox import SandboxGateway
 from tenure.payments.stripe_gateway import StripeGateway
@@ -27,6 +28,8 @@ KEY = "pages-test-key"
 VISA = "pm_card_visa"
 INSUFFICIENT = "pm_card_chargeDeclinedInsufficientFunds"
 AUTHENTICATION = "pm_card_authenticationRequired"
+ORIGIN = "http://localhost:3000"  # the default TENURE_PUBLIC_URL's origin
+FORM_TOKEN_FIELD = re.compile(r'name="f" value="([^"]+)"')
 PATHS = {
     LinkPurpose.UPDATE_CARD: "/pages/card",
     LinkPurpose.CONFIRM_PAYMENT: "/pages/confirm",
@@ -60,14 +63,43 @@ class Pages:
         query = {"t": token} if token is not None else None
         return self.api.call("GET", path, query=query, token=None, headers={"accept": "text/html"})
 
-    def submit(self, path: str, token: str | None, **fields: str) -> Any:
+    def form_token(self, path: str, token: str | None) -> str | None:
+        """The form token the page rendered for `token` carries, as a browser would post it
+        (None when the page has no form)."""
+        found = FORM_TOKEN_FIELD.search(self.open(path, token).text)
+        return found.group(1) if found else None
+
+    def submit(
+        self,
+        path: str,
+        token: str | None,
+        form_token: str | None = None,
+        headers: dict[str, str] | None = None,
+        **fields: str,
+    ) -> Any:
+        """Post the page's form as the browser showing it would: the link, the form token
+        the page was rendered with (fetched now unless given), from the page's own origin."""
+        if form_token is None:
+            form_token = self.form_token(path, token)
         form = ({"t": token} if token is not None else {}) | fields
-        event = http_event(
-            "POST",
-            path,
-            urlencode(form),
-            {"content-type": "application/x-www-form-urlencoded"},
-        )
+        if form_token is not None:
+            form["f"] = form_token
+        return self.post_raw(path, urlencode(form), headers=headers)
+
+    def post_raw(
+        self,
+        path: str,
+        body: str,
+        headers: dict[str, str] | None = None,
+        base64_encoded: bool = False,
+    ) -> Any:
+        sent = {
+            "content-type": "application/x-www-form-urlencoded",
+            "origin": ORIGIN,
+            "sec-fetch-site": "same-origin",
+        } | (headers or {})
+        event = http_event("POST", path, body, {k: v for k, v in sent.items() if v is not None})
+        event["isBase64Encoded"] = base64_encoded
         return self.api.invoke(event)
 
     def card(self, customer: str, method: str) -> None:
@@ -98,6 +130,12 @@ def pages(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pages]:
     bootstrap.install(Services(api.repo, api.clock, gateway))
     api.plan("basic", 1000, name="Basic")
     yield Pages(api, gateway)
+
+
+def signed_form_token(pages: Pages, token: str) -> str:
+    """The form token a page for `token` would carry, for links whose page shows no form
+    (another customer's subject; the Stripe card page, whose GET would call Stripe)."""
+    return issue_form_token(get_settings(), token, pages.api.clock.now())
 
 
 def past_due(pages: Pages, customer: str = "alice", sub_id: str = "sub-alice") -> str:
@@ -233,9 +271,10 @@ def test_confirming_settles_the_invoice_as_the_providers_success_would(pages: Pa
 def test_confirming_twice_moves_money_once(pages: Pages) -> None:
     invoice_id = needs_authentication(pages)
     token = pages.link(LinkPurpose.CONFIRM_PAYMENT, invoice_id)
+    form_token = pages.form_token("/pages/confirm", token)
 
-    pages.submit("/pages/confirm", token)
-    second = pages.submit("/pages/confirm", token)
+    pages.submit("/pages/confirm", token, form_token)
+    second = pages.submit("/pages/confirm", token, form_token)  # a double click
 
     assert second.status == 200 and "Nothing to confirm" in second.text
     assert pages.gateway.confirmations == 2  # the off-session attempt, then the customer's
@@ -327,12 +366,14 @@ def test_an_ended_subscription_comes_back_on_the_same_plan_and_is_charged(
 def test_an_action_the_state_does_not_allow_is_a_409_page_and_changes_nothing(
     subscribed: Pages,
 ) -> None:
-    token = manage(subscribed)
-    subscribed.submit("/pages/subscription", token, action="pause")
+    subscribed.submit("/pages/subscription", manage(subscribed), action="pause")
+    later_link = subscribed.link(
+        LinkPurpose.MANAGE_SUBSCRIPTION, "sub-alice", expires_in=timedelta(days=13)
+    )
     before = subscribed.api.state()
 
-    reply = subscribed.submit("/pages/subscription", token, action="pause")
-    unknown = subscribed.submit("/pages/subscription", token, action="delete_everything")
+    reply = subscribed.submit("/pages/subscription", later_link, action="pause")
+    unknown = subscribed.submit("/pages/subscription", later_link, action="delete_everything")
 
     assert reply.status == 409 and "cannot be done now" in reply.text
     assert unknown.status == 409
@@ -423,7 +464,13 @@ def test_an_invoice_or_subscription_of_another_customer_is_refused(
         if method == "GET":
             reply = pages.open(PATHS[purpose], token)
         else:
-            reply = pages.submit(PATHS[purpose], token, card="4242424242424242", action="cancel")
+            reply = pages.submit(
+                PATHS[purpose],
+                token,
+                signed_form_token(pages, token),
+                card="4242424242424242",
+                action="cancel",
+            )
 
         assert reply.status == 403, (purpose, subject)
         assert "not valid" in reply.text
@@ -565,8 +612,9 @@ def test_with_stripe_the_card_form_is_not_taken_by_the_server(
     fake = with_stripe(pages, monkeypatch)
     before = pages.api.state()
 
+    token = pages.link(LinkPurpose.UPDATE_CARD, "alice")
     reply = pages.submit(
-        "/pages/card", pages.link(LinkPurpose.UPDATE_CARD, "alice"), card="4242424242424242"
+        "/pages/card", token, signed_form_token(pages, token), card="4242424242424242"
     )
 
     assert reply.status == 405

@@ -12,7 +12,16 @@ is dropped (after the link lifetime, `TENURE_LINK_TTL_DAYS`).
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from tenure.notify.links import InvalidLinkError, LinkClaims, LinkPurpose, page_url, verify
+from tenure.notify.links import (
+    InvalidFormTokenError,
+    InvalidLinkError,
+    LinkClaims,
+    LinkPurpose,
+    check_form_token,
+    form_token,
+    page_url,
+    verify,
+)
 from tenure.settings import Settings
 
 
@@ -45,6 +54,26 @@ def verify_link(settings: Settings, token: str, purpose: LinkPurpose, now: datet
         except InvalidLinkError as exc:
             if exc.reason != "tampered":
                 raise  # the signature held (or the token is not one): no other key helps
+            refusal = exc
+    raise refusal
+
+
+def issue_form_token(settings: Settings, link_token: str, now: datetime) -> str:
+    """The form token a page rendered now for `link_token` carries (signed with the new key)."""
+    return form_token(link_key(settings), link_token, now)
+
+
+def check_page_form(settings: Settings, link_token: str, value: str, now: datetime) -> None:
+    """InvalidFormTokenError unless `value` is a fresh form token of this link under any
+    accepted key (a page rendered just before a rotation still posts)."""
+    refusal = InvalidFormTokenError("tampered")
+    for key in link_keys(settings):
+        try:
+            check_form_token(key, link_token, value, now)
+            return
+        except InvalidFormTokenError as exc:
+            if exc.reason != "tampered":
+                raise  # missing or stale whatever the key
             refusal = exc
     raise refusal
 

@@ -3,14 +3,20 @@
 A token is `base64url(json claims) + "." + base64url(HMAC-SHA256(key, payload))`. The claims
 name the customer, the purpose, the subject (an invoice or a subscription) and the expiry; a
 changed byte anywhere breaks the signature, and verification is constant-time.
+
+A page's form carries a second, short-lived token (`form_token`): an HMAC over the link's
+signature and an issue time, under a key derived from the link key. Only a page rendered by
+Tenure for that link holds one, so a form posted from another site, or built without opening
+the page, is refused.
 """
 
 import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlencode
 
@@ -28,8 +34,31 @@ PAGE_PATHS = {
 }
 
 
+# The latest expiry a link may carry: the last second `datetime` can represent (9999-12-31).
+# Anything larger is a malformed link, not an overflow.
+_LAST_SECOND = 253_402_300_799
+# Ids have the shape the API accepts in paths (derived invoice ids included); a signed claim
+# holding anything else is malformed, so no store is ever asked for an empty or huge key.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}")
+# A form token: the issue time in ASCII decimal seconds, a dot, the MAC.
+_FORM_TOKEN = re.compile(r"([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
+# How long a rendered page's form may be posted: long enough to find a card, short enough that
+# a form token copied out of a page is soon worthless.
+FORM_TOKEN_TTL = timedelta(hours=2)
+# Clocks of two containers may disagree by a little; a token "issued" later than this is forged.
+_FORM_CLOCK_SKEW = timedelta(minutes=1)
+
+
 class InvalidLinkError(Exception):
     """The link cannot be honoured. `reason`: malformed, tampered, expired or wrong_purpose."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InvalidFormTokenError(Exception):
+    """A page form cannot be accepted. `reason`: missing, tampered or stale."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -78,20 +107,79 @@ def verify(key: bytes, token: str, purpose: LinkPurpose, now: datetime) -> LinkC
     if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
         raise InvalidLinkError("tampered")
     try:
-        body = json.loads(_unb64(payload))
-        claims = LinkClaims(
-            customer_id=str(body["c"]),
-            purpose=LinkPurpose(body["p"]),
-            subject=str(body["s"]),
-            expires_at=datetime.fromtimestamp(int(body["e"]), UTC),
-        )
-    except (ValueError, KeyError, TypeError) as exc:
+        claims = _claims(json.loads(_unb64(payload)))
+    except (ValueError, KeyError, TypeError, OverflowError, OSError, RecursionError) as exc:
         raise InvalidLinkError("malformed") from exc
     if claims.purpose is not purpose:
         raise InvalidLinkError("wrong_purpose")
     if now >= claims.expires_at:
         raise InvalidLinkError("expired")
     return claims
+
+
+def _claims(body: object) -> LinkClaims:
+    """The claims of a decoded payload, each of the exact type and range a link is made with.
+
+    Only a payload signed with our key gets here, but a key may sign what an older version
+    made, and a leaked key anything: an expiry of 10**30, a string of Arabic-Indic digits (which
+    `int()` would accept) or an empty id is refused as malformed, never turned into a 5xx."""
+    if not isinstance(body, dict):
+        raise TypeError("claims are not an object")
+    customer, subject, expiry = body["c"], body["s"], body["e"]
+    if not (isinstance(customer, str) and _ID.fullmatch(customer)):
+        raise ValueError("customer id")
+    if not (isinstance(subject, str) and _ID.fullmatch(subject)):
+        raise ValueError("subject id")
+    if type(expiry) is not int or not 0 <= expiry <= _LAST_SECOND:
+        raise ValueError("expiry")
+    return LinkClaims(
+        customer, LinkPurpose(body["p"]), subject, datetime.fromtimestamp(expiry, UTC)
+    )
+
+
+def link_id(token: str) -> str:
+    """A stable name of one link for single-use markers: a digest of its signature. The
+    signature itself is never stored: with the claims (which the table can tell) it would
+    be the link, and anyone who reads the table could act as the customer."""
+    signature = token.partition(".")[2]
+    return hashlib.sha256(signature.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def _form_key(key: bytes) -> bytes:
+    # A key of its own: a form token can never pass for a link signature, nor one for the other.
+    return hmac.new(key, b"tenure page form token v1", hashlib.sha256).digest()
+
+
+def _form_mac(key: bytes, link_token: str, issued: int) -> str:
+    signature = link_token.partition(".")[2]
+    message = f"{issued}\n{signature}".encode("utf-8", "replace")
+    return _b64(hmac.new(_form_key(key), message, hashlib.sha256).digest())
+
+
+def form_token(key: bytes, link_token: str, issued_at: datetime) -> str:
+    """The token a page's forms post back: bound to the link (its signature covers customer,
+    purpose, subject and expiry) and to when the page was rendered."""
+    issued = int(issued_at.timestamp())
+    return f"{issued}.{_form_mac(key, link_token, issued)}"
+
+
+def check_form_token(key: bytes, link_token: str, value: str, now: datetime) -> None:
+    """Raise InvalidFormTokenError unless `value` was issued by `form_token` for this link,
+    with this key, less than FORM_TOKEN_TTL ago."""
+    if not value:
+        raise InvalidFormTokenError("missing")
+    found = _FORM_TOKEN.fullmatch(value)
+    if found is None:
+        raise InvalidFormTokenError("tampered")
+    issued = int(found.group(1))
+    expected = _form_mac(key, link_token, issued)
+    if not hmac.compare_digest(expected.encode(), found.group(2).encode()):
+        raise InvalidFormTokenError("tampered")
+    stamp = now.timestamp()
+    if issued > stamp + _FORM_CLOCK_SKEW.total_seconds():
+        raise InvalidFormTokenError("tampered")
+    if stamp - issued > FORM_TOKEN_TTL.total_seconds():
+        raise InvalidFormTokenError("stale")
 
 
 def page_url(base_url: str, key: bytes, claims: LinkClaims) -> str:

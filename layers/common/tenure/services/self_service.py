@@ -4,24 +4,42 @@ needed authentication, pause, cancel at period end, keep or come back.
 The link names the customer; every use case here first checks that the invoice or
 subscription it acts on is that customer's (`ForeignSubjectError` otherwise), then goes
 through the same services the API and the webhooks use.
+
+A page never reports failure for work that was committed: a card saved whose retry then
+fails says the card is saved; a payment the provider confirmed whose settling then conflicts
+says it is confirmed (the provider's webhook settles it); a pause or cancellation that meets
+a concurrent change is tried again on what is stored now.
 """
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from tenure.domain.charges import Charge, ChargeOutcome
 from tenure.domain.customers import Customer, PaymentMethod
-from tenure.domain.errors import DomainError, ValidationFailedError
+from tenure.domain.errors import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    DomainError,
+    ValidationFailedError,
+)
 from tenure.domain.invoices import Invoice, InvoiceStatus, plan_lines, with_tax
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription, SubscriptionStatus
-from tenure.payments.gateway import PaymentAuthentication, PaymentResult
+from tenure.payments.gateway import GatewayError, PaymentAuthentication, PaymentResult
+from tenure.ports import Marker
 from tenure.services import payments, subscriptions
 from tenure.services.catalog import get_customer, get_plan
 from tenure.services.context import Services
 
 S = SubscriptionStatus
+log = logging.getLogger(__name__)
+# A conflict means another writer changed the subscription or invoice between our read and
+# our commit (a renewal, a webhook); reading again and deciding again settles it. Three tries
+# outlast any honest race; a fourth conflict is reported and nothing of ours was written.
+CONFLICT_TRIES = 3
 
 
 class ForeignSubjectError(DomainError):
@@ -32,6 +50,23 @@ class NothingToConfirmError(DomainError):
     """The invoice needs no authentication: paid, or its last attempt did not ask for it."""
 
 
+class LinkAlreadyUsedError(DomainError):
+    """This link already paused or canceled once; a replay of it cannot do so again."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"this link was already used to {action}")
+        self.action = action
+
+
+def _retrying_conflicts[T](attempt: Callable[[], T]) -> T:
+    for _ in range(CONFLICT_TRIES - 1):
+        try:
+            return attempt()
+        except ConcurrencyError:
+            continue
+    return attempt()
+
+
 # -- the card -----------------------------------------------------------------------------------
 @dataclass(slots=True)
 class CardView:
@@ -39,6 +74,7 @@ class CardView:
     owed: list[Invoice]  # open invoices with money due, oldest first
     card: PaymentMethod | None  # the default payment method, as stored
     last_declines: dict[str, str] = field(default_factory=dict)  # invoice id -> decline code
+    retry_pending: bool = False  # the card was saved but retrying what is owed failed for now
 
 
 def card_view(svc: Services, customer_id: str) -> CardView:
@@ -91,8 +127,26 @@ def begin_card_setup(svc: Services, customer_id: str, now: datetime) -> str:
 
 
 def replace_card(svc: Services, customer_id: str, payment_method: str, provider: str) -> CardView:
-    """The customer's new default card; what was owed is retried at once on it."""
-    payments.update_payment_method(svc, customer_id, payment_method, provider, make_default=True)
+    """The customer's new default card; what was owed is retried at once on it.
+
+    Saving the card and retrying the invoices are separate commits. When the retry fails
+    (a conflict with a renewal, the provider down) after the card was saved, the view says
+    so (`retry_pending`): the dunning schedule retries on the new card, and the customer is
+    not told that nothing happened."""
+    try:
+        payments.update_payment_method(
+            svc, customer_id, payment_method, provider, make_default=True
+        )
+    except (DomainError, GatewayError) as exc:
+        customer = svc.repo.get_customer(customer_id)
+        if customer is None or customer.default_payment_method != payment_method:
+            raise  # the card was not saved: nothing to report but the failure
+        if isinstance(exc, ValidationFailedError):
+            raise  # the provider refused the card itself
+        log.warning("card saved, retry of what is owed failed", extra={"error": type(exc).__name__})
+        view = card_view(svc, customer_id)
+        view.retry_pending = True
+        return view
     return card_view(svc, customer_id)
 
 
@@ -172,7 +226,19 @@ def confirm_on_session(
     result = svc.gateway.confirm_on_session(
         charge.payment_id, idempotency_key=f"{charge.idempotency_key}:on_session"
     )
-    return settle_confirmed_payment(svc, customer_id, invoice_id, result), result
+    # The provider has moved the money: from here on, a failure to record it is not the
+    # customer's failure. A conflict is retried; if recording still fails, the view is what
+    # is stored and the provider's payment_intent.succeeded webhook settles the invoice.
+    try:
+        settled = _retrying_conflicts(
+            lambda: settle_confirmed_payment(svc, customer_id, invoice_id, result)
+        )
+    except NothingToConfirmError:
+        settled = confirm_view(svc, customer_id, invoice_id)  # settled meanwhile (a webhook)
+    except DomainError as exc:
+        log.warning("confirmed payment not yet settled", extra={"error": type(exc).__name__})
+        settled = confirm_view(svc, customer_id, invoice_id)
+    return settled, result
 
 
 def settle_confirmed_payment(
@@ -197,6 +263,7 @@ class SubscriptionView:
     plan: Plan
     next_amount: int  # minor units the next renewal should cost (before any new credit)
     replaced_by: Subscription | None = None  # set after "come back"
+    used: frozenset[str] = frozenset()  # the single-use actions the visiting link has used
 
 
 def owned_subscription(svc: Services, customer_id: str, subscription_id: str) -> Subscription:
@@ -206,39 +273,96 @@ def owned_subscription(svc: Services, customer_id: str, subscription_id: str) ->
     return sub
 
 
-def subscription_view(svc: Services, customer_id: str, subscription_id: str) -> SubscriptionView:
+def subscription_view(
+    svc: Services, customer_id: str, subscription_id: str, link: "LinkUse | None" = None
+) -> SubscriptionView:
     sub = owned_subscription(svc, customer_id, subscription_id)
     plan = get_plan(svc, sub.plan_id)
     lines = with_tax(plan_lines(plan, max(sub.cycle + 1, 0), plan.name or plan.id), plan)
     next_amount = max(sum(line.amount for line in lines) - sub.credit, 0)
-    return SubscriptionView(get_customer(svc, customer_id), sub, plan, next_amount)
+    used = frozenset(
+        action
+        for action in SINGLE_USE_ACTIONS
+        if link is not None and svc.repo.has_marker(link.marker_key(action))
+    )
+    return SubscriptionView(get_customer(svc, customer_id), sub, plan, next_amount, used=used)
 
 
 SUBSCRIPTION_ACTIONS = ("pause", "cancel", "keep", "come_back")
+# What a replayed link must not do twice: each is claimed once per link, in the commit that
+# does it. "keep" only undoes these, and "come back" is once per ended subscription anyway.
+SINGLE_USE_ACTIONS = ("pause", "cancel")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkUse:
+    """The signed link a page action came through: `link_id` names it (a digest, never the
+    link itself), `expires_at` is its expiry, after which its markers may go."""
+
+    link_id: str
+    expires_at: datetime
+
+    def marker_key(self, action: str) -> str:
+        return f"link:{self.link_id}:{action}"
+
+    def claim(self, action: str) -> Marker:
+        return Marker(self.marker_key(action), self.expires_at)
 
 
 def change_subscription(
-    svc: Services, customer_id: str, subscription_id: str, action: str
+    svc: Services, customer_id: str, subscription_id: str, action: str, link: LinkUse
 ) -> SubscriptionView:
     """Apply one of SUBSCRIPTION_ACTIONS through the subscription services:
     - pause: billing stops now for one period's length (the unused rest becomes credit);
     - cancel: at the end of the paid period, reason "customer_self_service";
     - keep: withdraw a scheduled cancellation, or end a pause now;
     - come_back: a new subscription on the same plan, charged as any new one.
-    A double submit of "come back" finds the subscription the first one made."""
-    sub = owned_subscription(svc, customer_id, subscription_id)
-    if action == "pause":
-        length = sub.current_period_end - sub.current_period_start
-        subscriptions.pause(svc, sub.id, svc.clock.now() + length)
-    elif action == "cancel":
-        subscriptions.cancel(svc, sub.id, at_period_end=True, reason="customer_self_service")
-    elif action == "keep":
-        subscriptions.resume(svc, sub.id)
-    elif action == "come_back":
-        return _come_back(svc, customer_id, sub)
-    else:
+    Pause and cancel are single-use per link: each claims a marker in the commit that makes
+    the change, so a replayed link cannot pause or cancel again (LinkAlreadyUsedError) — but
+    a double submit, finding the change already made, is answered as done. A double submit
+    of "come back" finds the subscription the first one made."""
+    if action not in SUBSCRIPTION_ACTIONS:
         raise ValidationFailedError("action", f"unknown action {action!r}")
-    return subscription_view(svc, customer_id, subscription_id)
+    if action == "come_back":
+        sub = owned_subscription(svc, customer_id, subscription_id)
+        return _come_back(svc, customer_id, sub, link)
+    _retrying_conflicts(lambda: _change_once(svc, customer_id, subscription_id, action, link))
+    return subscription_view(svc, customer_id, subscription_id, link)
+
+
+def _change_once(
+    svc: Services, customer_id: str, subscription_id: str, action: str, link: LinkUse
+) -> None:
+    sub = owned_subscription(svc, customer_id, subscription_id)
+    if action in SINGLE_USE_ACTIONS and svc.repo.has_marker(link.marker_key(action)):
+        if _already_done(sub, action):
+            return  # a double submit: the first one did it
+        raise LinkAlreadyUsedError(action)
+    try:
+        if action == "pause":
+            length = sub.current_period_end - sub.current_period_start
+            subscriptions.pause(svc, sub.id, svc.clock.now() + length, claim=link.claim(action))
+        elif action == "cancel":
+            subscriptions.cancel(
+                svc,
+                sub.id,
+                at_period_end=True,
+                reason="customer_self_service",
+                claim=link.claim(action),
+            )
+        else:
+            subscriptions.resume(svc, sub.id)
+    except AlreadyExistsError as exc:
+        if exc.kind != "marker":
+            raise
+        # A concurrent submit of the same link claimed it first: read again, decide again.
+        raise ConcurrencyError(f"link {link.link_id} claimed meanwhile") from exc
+
+
+def _already_done(sub: Subscription, action: str) -> bool:
+    if action == "pause":
+        return sub.status is S.PAUSED
+    return sub.cancel_at_period_end or sub.status is S.CANCELED
 
 
 def comeback_id(sub: Subscription) -> str:
@@ -246,12 +370,22 @@ def comeback_id(sub: Subscription) -> str:
     return f"{sub.id}.r{sub.version}"
 
 
-def _come_back(svc: Services, customer_id: str, sub: Subscription) -> SubscriptionView:
+def _come_back(
+    svc: Services, customer_id: str, sub: Subscription, link: LinkUse
+) -> SubscriptionView:
     if sub.status is not S.CANCELED:
         raise ValidationFailedError("action", "only an ended subscription can come back")
     new_id = comeback_id(sub)
     if svc.repo.get_subscription(new_id) is None:
-        subscriptions.subscribe(svc, new_id, customer_id, sub.plan_id)
-    view = subscription_view(svc, customer_id, sub.id)
+        try:
+            subscriptions.subscribe(svc, new_id, customer_id, sub.plan_id)
+        except (DomainError, GatewayError) as exc:
+            # Once the new subscription is stored the comeback happened, whatever failed after
+            # it (a second submit that made it first, a later step of collecting its invoice,
+            # which the schedule takes over): the page says so rather than "nothing changed".
+            if svc.repo.get_subscription(new_id) is None:
+                raise
+            log.warning("comeback stored, a later step failed", extra={"error": type(exc).__name__})
+    view = subscription_view(svc, customer_id, sub.id, link)
     view.replaced_by = subscriptions.get_subscription(svc, new_id)
     return view

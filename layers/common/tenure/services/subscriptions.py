@@ -25,7 +25,7 @@ from tenure.domain.invoices import (
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import DueKind, Proration, Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso, utc
-from tenure.ports import Commit
+from tenure.ports import Commit, Marker
 from tenure.services.catalog import get_customer, get_plan
 from tenure.services.context import Services
 from tenure.services.payments import await_payment_method, collect_invoice, payer_for
@@ -69,19 +69,30 @@ def subscribe(svc: Services, subscription_id: str, customer_id: str, plan_id: st
     return _save(svc, sub, invoice, customer=customer)
 
 
-def cancel(svc: Services, subscription_id: str, at_period_end: bool, reason: str | None) -> Outcome:
+def cancel(
+    svc: Services,
+    subscription_id: str,
+    at_period_end: bool,
+    reason: str | None,
+    claim: Marker | None = None,
+) -> Outcome:
+    """`claim`: a marker committed with the cancellation (a single-use link's), so the same
+    claim cannot cancel twice."""
     sub = get_subscription(svc, subscription_id)
     sub.cancel(get_plan(svc, sub.plan_id), svc.clock.now(), at_period_end, reason)
-    return _save(svc, sub, None)
+    return _save(svc, sub, None, claim=claim)
 
 
-def pause(svc: Services, subscription_id: str, until: datetime | None) -> Outcome:
+def pause(
+    svc: Services, subscription_id: str, until: datetime | None, claim: Marker | None = None
+) -> Outcome:
+    """`claim`: as for `cancel`."""
     sub = get_subscription(svc, subscription_id)
     now = svc.clock.now()
     if until is not None and utc(until) <= now:
         raise ValidationFailedError("until", "must be in the future")
     sub.pause(get_plan(svc, sub.plan_id), now, until)
-    return _save(svc, sub, None)
+    return _save(svc, sub, None, claim=claim)
 
 
 def resume(svc: Services, subscription_id: str) -> Outcome:
@@ -255,11 +266,12 @@ def _save(
     extra_invoices: list[Invoice] | None = None,
     customer: Customer | None = None,
     payer_copy: bool = False,
+    claim: Marker | None = None,
 ) -> Outcome:
     """Commit the change; a new open invoice is charged, its claim in the same commit.
     `payer_copy`: charge from the subscription's copy of the customer's payment details
-    (see `collect_invoice`)."""
-    change = Commit()
+    (see `collect_invoice`). `claim`: a marker that must not exist, written with the change."""
+    change = Commit(markers=[claim] if claim is not None else [])
     change.add_subscription(sub)
     change.invoices.extend(extra_invoices or [])
     if invoice is not None:

@@ -3,13 +3,10 @@ in English, Russian and Arabic (right to left)."""
 
 import json
 from datetime import datetime
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from tenure.domain.money import Money
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -51,10 +48,12 @@ def strings(locale: str) -> dict[str, str]:
 
 
 def money(amount_minor: int, currency: str, locale: str) -> str:
-    from babel.numbers import format_currency  # the pages alone pay for Babel's import
+    """Exactly as the emails write it: the same formatter, so a customer who follows a link
+    from an email sees the same amount in the same form (in Arabic "US$" kept whole, never
+    split into "$US" by the right-to-left text around it)."""
+    from tenure.notify.render import format_money  # the pages alone pay for Babel's import
 
-    major: Decimal = Money(amount_minor, currency).to_decimal()
-    return str(format_currency(major, currency.upper(), locale=locale_of(locale)))
+    return format_money(amount_minor, currency, locale_of(locale))
 
 
 def day(moment: datetime | None, locale: str, timezone: str = "UTC") -> str:
