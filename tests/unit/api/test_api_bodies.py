@@ -157,3 +157,19 @@ def test_the_idempotency_key_of_a_refused_body_is_never_claimed(shop: Api) -> No
     post_raw(shop, "/v1/subscriptions", "customer=alice", "text/plain", **{"idempotency-key": "k"})
 
     assert shop.repo.idempotency == {}
+
+
+@pytest.mark.parametrize(
+    "address", ["ann@example..com", "ann@1.2.3.4", "анна@example.com", 'a"nn@example.com']
+)
+def test_a_customer_the_mailer_could_not_write_to_is_refused_with_422(
+    api: Api, address: str
+) -> None:
+    before = api.state()
+
+    reply = api.post("/v1/customers", {"id": "ann", "email": address})
+
+    assert reply.status == 422, reply.text
+    assert reply.json["detail"][0]["loc"] == ["body", "email"]
+    assert address not in reply.text  # never echoed back
+    assert api.state() == before

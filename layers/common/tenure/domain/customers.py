@@ -1,5 +1,7 @@
 """Customers: who pays, how to reach them, and in which language and time zone."""
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -7,6 +9,44 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from tenure.domain.errors import ValidationFailedError
 
 SUPPORTED_LOCALES = ("en", "ru", "ar")
+MAX_ADDRESS_LENGTH = 254
+# Characters that need quoting or mean something else in an address; a pragmatic check
+# refuses them rather than accepting the quoted-local-part corner of RFC 5321.
+_SPECIALS = re.compile(r'[\s<>()\[\],;:"\\]')
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
+
+
+def valid_address(addr: str) -> bool:
+    """The one address rule, at every entry (API, scenario files, imports) and in the mailer,
+    so that a customer the mailer could not write to is refused when created.
+
+    A pragmatic check of a bare address (`local@domain.tld`), not RFC 5322's grammar:
+    one @, a non-empty local part of at most 64 characters, a dotted domain of letters,
+    digits and hyphens, ASCII only, no spaces or control characters, at most 254 in all.
+    Internationalized domains are accepted in their punycode (xn--) form."""
+    if not isinstance(addr, str) or not addr or len(addr) > MAX_ADDRESS_LENGTH:
+        return False
+    if not addr.isascii() or any(unicodedata.category(ch) == "Cc" for ch in addr):
+        return False
+    if addr.count("@") != 1 or _SPECIALS.search(addr):
+        return False
+    local, domain = addr.split("@")
+    if not local or len(local) > 64 or local.startswith(".") or local.endswith("."):
+        return False
+    if ".." in local:
+        return False
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        return False
+    return not labels[-1].isdigit()  # a dotted IPv4 is not a mail domain
+
+
+def validate_email(addr: str) -> str:
+    if not valid_address(addr):
+        raise ValidationFailedError(
+            "email", "must be an address the mailer can write to, like name@example.com"
+        )
+    return addr
 
 
 def validate_timezone(name: str) -> str:

@@ -1,7 +1,6 @@
 """A rendered email as an RFC 5322 message, ready for SES `SendRawEmail` or an `.eml` file."""
 
 import hashlib
-import re
 import unicodedata
 from datetime import datetime
 from email.headerregistry import Address
@@ -10,40 +9,14 @@ from email.policy import default
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
+from tenure.domain.customers import valid_address  # the one address rule, at every entry
+
 if TYPE_CHECKING:  # rendering (Jinja2, Babel) is imported when something is to be sent
     from tenure.notify.render import RenderedEmail
-
-MAX_ADDRESS_LENGTH = 254
-# Characters that need quoting or mean something else in an address; a pragmatic check
-# refuses them rather than accepting the quoted-local-part corner of RFC 5321.
-_SPECIALS = re.compile(r'[\s<>()\[\],;:"\\]')
-_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
 
 # Bodies go out as quoted-printable or base64 (whichever is shorter), never raw 8-bit:
 # SES asks for 7-bit-clean MIME parts.
 _POLICY = default.clone(cte_type="7bit")
-
-
-def valid_address(addr: str) -> bool:
-    """A pragmatic check of a bare address (`local@domain.tld`), not RFC 5322's grammar:
-    one @, a non-empty local part of at most 64 characters, a dotted domain of letters,
-    digits and hyphens, ASCII only, no spaces or control characters, at most 254 in all.
-    Internationalized domains are accepted in their punycode (xn--) form."""
-    if not isinstance(addr, str) or not addr or len(addr) > MAX_ADDRESS_LENGTH:
-        return False
-    if not addr.isascii() or any(unicodedata.category(ch) == "Cc" for ch in addr):
-        return False
-    if addr.count("@") != 1 or _SPECIALS.search(addr):
-        return False
-    local, domain = addr.split("@")
-    if not local or len(local) > 64 or local.startswith(".") or local.endswith("."):
-        return False
-    if ".." in local:
-        return False
-    labels = domain.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
-        return False
-    return not labels[-1].isdigit()  # a dotted IPv4 is not a mail domain
 
 
 def _one_line(text: str) -> str:

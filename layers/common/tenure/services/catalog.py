@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from tenure.domain.customers import Customer, PaymentMethod, validate_timezone
+from tenure.domain.customers import Customer, PaymentMethod, validate_email, validate_timezone
 from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.plans import Plan
@@ -35,6 +35,7 @@ def create_customer(
     locale: str = "en",
     timezone: str = "UTC",
 ) -> Customer:
+    validate_email(email)
     validate_timezone(timezone)
     if svc.repo.get_customer(customer_id) is not None:
         raise AlreadyExistsError("customer", customer_id)

@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from tenure.domain.customers import Customer
+from tenure.domain.customers import valid_address as address_rule
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.invoices import (
     Invoice,
@@ -97,7 +98,7 @@ def send_due(
     now: datetime,
     *,
     limit: int = 1000,
-    valid_address: Callable[[str], bool] = lambda a: "@" in a,
+    valid_address: Callable[[str], bool] = address_rule,
 ) -> RunReport:
     """Send what is due at `now` (the run's scheduled hour)."""
     policy = svc.reminders or ReminderPolicy()
