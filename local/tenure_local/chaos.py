@@ -111,7 +111,7 @@ class Chaos:
     _seen: Counter[tuple[str, ...]] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ses_burst: int = 0  # SES calls still to throttle (one email's consecutive attempts)
-    _absorbed: dict[int, int] = field(default_factory=dict)  # request id -> throttles left
+    _ses_retry_of: str | None = None  # the address whose next attempt is a retry, spared
 
     # -- deciding --------------------------------------------------------------------------
     @property
@@ -244,8 +244,12 @@ class Chaos:
         if self._ses_burst <= 0:
             body = params.get("body") or {}
             to = str(body.get("Destinations.member.1", "")) if isinstance(body, dict) else ""
+            if self._ses_retry_of == to:
+                self._ses_retry_of = None  # the mailer's retry after an absorbed throttle
+                return None
             if self.draw("ses", to) >= self.rates.ses_throttle:
                 return None
+            self._ses_retry_of = to
             # One throttle (the mailer's retry absorbs it) or one per attempt the mailer
             # makes (five: the email is deferred to a later run).
             surfaced = self.draw("ses-surfaces", to) < 0.5

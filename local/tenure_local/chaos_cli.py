@@ -92,7 +92,8 @@ def run_command(
                 "webhooks": {
                     k: result.webhooks.get(k) for k in ("duplicates_sent", "late", "delivered")
                 },
-                "differences": sum(len(v) for k, v in comparison.items() if k != "ok"),
+                "same_emails": comparison["same_emails"],
+                "differences": sum(len(v) for v in comparison.values() if isinstance(v, list)),
             }
             rows.append(row)
             mark = "[green]same ending[/green]" if row["ok"] else "[red]differs[/red]"
@@ -111,15 +112,15 @@ def run_command(
 
 def _print_comparison(result: dict[str, Any], indent: str = "") -> None:
     titles = {
-        "state": "state.json differs",
-        "charges": "charged other than once",
-        "emails_twice": "email sent twice",
-        "emails_missing": "email sent calm, not under chaos",
-        "emails_extra": "email sent under chaos only",
-        "metrics": "metrics.json differs",
+        "state": "[red]state.json differs[/red]",
+        "charges": "[red]charged other than once[/red]",
+        "emails_twice": "[red]email sent twice[/red]",
+        "metrics": "[red]metrics.json differs[/red]",
+        "emails_missing": "[yellow]email sent calm, not under chaos[/yellow]",
+        "emails_extra": "[yellow]email sent under chaos only[/yellow]",
     }
     for key, title in titles.items():
         for item in result.get(key, []):
-            err.print(f"{indent}[red]{title}[/red]: {escape(str(item))}", soft_wrap=True)
+            err.print(f"{indent}{title}: {escape(str(item))}", soft_wrap=True)
     if result.get("ok"):
         out.print(f"{indent}same subscriptions, invoices, metrics and emails; charged once")
