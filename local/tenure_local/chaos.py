@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.awsrequest import AWSResponse, HTTPHeaders
@@ -47,6 +47,9 @@ FAULTED = ("renewals-scheduler", "renewals-charger", "webhooks", "reminders", "m
 QUIET = timedelta(days=1)  # no fault this close to `until`: every recovery ends before it
 WRITES = ("TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
 THROTTLE_CODES = ("ProvisionedThroughputExceededException", "ThrottlingException")
+
+
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
 
 
 class ChaosOptionError(ValueError):
@@ -102,7 +105,7 @@ class Chaos:
 
     kinds: frozenset[str]
     seed: int
-    clock: Callable[[], datetime]
+    clock: Callable[[], datetime] = field(default=lambda: _NO_TIME)  # the simulator's
     quiet_from: datetime | None = None  # no fault at or after this moment
     rates: Rates = field(default_factory=Rates)
     injected: list[Injection] = field(default_factory=list)

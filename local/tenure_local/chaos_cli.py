@@ -3,7 +3,6 @@
 import json
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -76,7 +75,7 @@ def run_command(
         err.print(f"calm run: {time.perf_counter() - began:.0f} s")
         for seed in range(first_seed, first_seed + seeds):
             began = time.perf_counter()
-            chaos = Chaos(kinds=chosen, seed=seed, clock=lambda: datetime.min.replace(tzinfo=UTC))
+            chaos = Chaos(kinds=chosen, seed=seed)
             folder = out_dir / f"seed-{seed}"
             result = Simulator(
                 parsed, folder, seed=seed, measure_raw_speed=False, stack=stack, chaos=chaos

@@ -126,13 +126,11 @@ def simulate(
 
 def _chaos(kinds: frozenset[str], seed: int) -> "Chaos | None":
     """The faults to inject beyond the webhook courier's (which the simulator drives)."""
-    from datetime import UTC, datetime
-
     from tenure_local.chaos import Chaos
 
     if not kinds - {"webhooks"}:
         return None  # webhooks only: the courier's chaos, exactly as --webhook-chaos
-    return Chaos(kinds=kinds, seed=seed, clock=lambda: datetime.min.replace(tzinfo=UTC))
+    return Chaos(kinds=kinds, seed=seed)
 
 
 def _print_chaos(injected: dict[str, object], folder: Path) -> None:

@@ -386,7 +386,9 @@ class Simulator:
                 response = self._invoke(
                     "renewals-charger", functions.sqs_event(batch, functions.RENEWAL_QUEUE_ARN)
                 )
-            except SimulatedCrash:
+            except (SimulatedCrash, Exception):
+                # Died, or failed as a whole (Powertools raises when every record of the
+                # batch failed): Lambda deletes nothing, and SQS delivers the batch again.
                 handles = [m["ReceiptHandle"] for m in batch]
                 self._later(self.clock.now() + self._visibility, self._redeliverer(handles))
                 continue
