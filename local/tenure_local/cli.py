@@ -4,15 +4,19 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tenure_local.chaos_cli import app as chaos_app
 from tenure_local.emails_cli import app as emails_app
 from tenure_local.links_cli import app as links_app
 from tenure_local.webhooks_cli import app as webhooks_app
+
+if TYPE_CHECKING:
+    from tenure_local.chaos import Chaos
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
@@ -30,14 +34,31 @@ def simulate(
         bool,
         typer.Option(help="deliver webhooks late (hours), duplicated and reordered, by the seed"),
     ] = False,
+    chaos: Annotated[
+        str | None,
+        typer.Option(
+            help="inject faults at seeded points: any of crashes,throttling,timeouts,webhooks "
+            "(comma-separated) or all; see docs/reliability.md",
+        ),
+    ] = None,
     screenshot: Annotated[
         bool, typer.Option(help="also save DIR/report.png from headless Chromium")
     ] = False,
 ) -> None:
     """Replay SCENARIO on a simulated clock through the real handlers and the local stack."""
+    from tenure_local.chaos import ChaosOptionError, parse_kinds
     from tenure_local.scenario import ScenarioError, load
     from tenure_local.simulate import Simulator
 
+    kinds: frozenset[str] = frozenset()
+    if chaos is not None:
+        try:
+            kinds = parse_kinds(chaos)
+        except ChaosOptionError as exc:
+            err.print(f"[red]--chaos[/red]: {exc}")
+            raise typer.Exit(2) from exc
+    if webhook_chaos:  # the older spelling of --chaos webhooks
+        kinds |= {"webhooks"}
     try:
         parsed = load(scenario)
     except ScenarioError as exc:
@@ -58,7 +79,12 @@ def simulate(
             progress.update(task, completed=fraction, description=label)
 
         result = Simulator(
-            parsed, out_dir, seed=seed, on_progress=report, webhook_chaos=webhook_chaos
+            parsed,
+            out_dir,
+            seed=seed,
+            on_progress=report,
+            webhook_chaos="webhooks" in kinds,
+            chaos=_chaos(kinds, seed),
         ).run()
     own = result.seconds - result.aws_seconds
     err.print(
@@ -88,12 +114,35 @@ def simulate(
             f"  webhooks{' (chaos)' if hooks['chaos'] else ''}: {statuses or 'none'}; "
             f"{hooks['duplicates_sent']} duplicated, {hooks['late']} late"
         )
+    if result.chaos:
+        _print_chaos(result.chaos, result.out)
     if screenshot:
         _screenshot(result.out / "report.html")
         _email_screenshots(result.out)
     emails = len(list((result.out / "outbox").glob("*.eml")))
     out.print(f"outbox: {emails} emails in {(result.out / 'outbox').resolve()}")
     out.print(f"report: {(result.out / 'report.html').resolve()}")
+
+
+def _chaos(kinds: frozenset[str], seed: int) -> "Chaos | None":
+    """The faults to inject beyond the webhook courier's (which the simulator drives)."""
+    from tenure_local.chaos import Chaos
+
+    if not kinds - {"webhooks"}:
+        return None  # webhooks only: the courier's chaos, exactly as --webhook-chaos
+    return Chaos(kinds=kinds, seed=seed)
+
+
+def _print_chaos(injected: dict[str, object], folder: Path) -> None:
+    by_kind = injected.get("by_kind") or {}
+    assert isinstance(by_kind, dict)
+    kinds = ", ".join(f"{n} {kind}" for kind, n in by_kind.items()) or "nothing"
+    err.print(f"  chaos (seed {injected['seed']}): injected {kinds}")
+    by_step = injected.get("by_step") or {}
+    assert isinstance(by_step, dict)
+    for step, n in by_step.items():
+        err.print(f"    {n:>4}x {step}")
+    err.print(f"  what was injected, and when: {folder / 'chaos.json'}")
 
 
 @app.command()
@@ -263,6 +312,7 @@ app.add_typer(charges_app, name="charges")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(emails_app, name="emails")
 app.add_typer(links_app, name="links")
+app.add_typer(chaos_app, name="chaos")
 
 
 @metrics_app.command("export")

@@ -9,11 +9,12 @@ import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from tenure import bootstrap
 from tenure.domain.dunning import DunningPolicy
@@ -25,6 +26,7 @@ from tenure.ports import Repository
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local import functions
+from tenure_local.chaos import QUIET, Chaos, SimulatedCrash, summary
 from tenure_local.metrics_report import (
     build_simulation_metrics,
     reporting_currency,
@@ -50,6 +52,13 @@ from tenure_local.webhooks_provider import ProviderActionError, ProviderSandbox,
 
 QUIET_ENV = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedule runs
+# Under chaos: a failed scheduled run is run again by the schedule's retry policy this much
+# later, at most this many times (template.yaml's RetryPolicy); then the next run does it.
+SCHEDULE_RETRY = timedelta(minutes=1)
+SCHEDULE_RETRIES = 3
+# The SDK settings the deployed functions use (tenure.bootstrap): under chaos, the store's
+# client retries throttling as Lambda's does.
+LAMBDA_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2)
 
 
 @dataclass
@@ -99,6 +108,7 @@ class SimulationResult:
     raw_speed: dict[str, Any]
     backend: str
     webhooks: dict[str, Any] = field(default_factory=dict)  # deliveries by status, chaos counts
+    chaos: dict[str, Any] = field(default_factory=dict)  # what was injected (chaos.summary)
 
     @property
     def own_share(self) -> float:
@@ -115,6 +125,7 @@ class Simulator:
         measure_raw_speed: bool = True,
         stack: LocalStack | None = None,
         webhook_chaos: bool = False,
+        chaos: Chaos | None = None,
     ) -> None:
         self.stack = stack  # a running stack to reuse (its table is emptied first)
         self.scenario = scenario
@@ -134,7 +145,14 @@ class Simulator:
         self.repo: Repository | None = None
         # Every sandbox event goes through the real webhooks handler; with chaos, late (up to
         # hours), duplicated and reordered by the seed, all delivered by `until`.
-        self.webhook_chaos = webhook_chaos
+        self.webhook_chaos = webhook_chaos or (chaos is not None and chaos.webhooks)
+        # Faults injected at the edges (tenure_local.chaos); None: a calm run.
+        self.chaos = chaos
+        if chaos is not None:
+            chaos.clock = self.clock.now
+            chaos.quiet_from = self.until - QUIET
+        self._chaos_later: list[tuple[datetime, int, Callable[[], None]]] = []
+        self._visibility = timedelta(seconds=180)  # the renewal queue's; read from the template
         self.gateway: ProviderSandbox | None = None
         self.courier: WebhookCourier | None = None
         self._provider_later: list[tuple[datetime, int, Callable[[], None]]] = []
@@ -190,7 +208,13 @@ class Simulator:
         self._token = env["TENURE_API_TOKEN"]
         self._queue_url = env["RENEWAL_QUEUE_URL"]
         bootstrap.reset()
-        ddb = self.timer.attach(boto3.client("dynamodb"))
+        chaos = self.chaos
+        if chaos is None:
+            ddb = self.timer.attach(boto3.client("dynamodb"))
+        else:
+            ddb = self.timer.attach(boto3.client("dynamodb", config=LAMBDA_BOTO_CONFIG))
+            chaos.attach_dynamodb(ddb)
+            self._visibility = _visibility_timeout(stack)
         self._sqs = boto3.client("sqs")
         repo = DynamoRepository(ddb, env["TABLE_NAME"])
         self.repo = repo
@@ -198,16 +222,30 @@ class Simulator:
         gateway = ProviderSandbox(clock=lambda: int(self.clock.now().timestamp()))
         self.gateway = gateway
         secret = env["TENURE_STRIPE_WEBHOOK_SECRET"].split(",")[0].strip()
-        chaos, seed = self.webhook_chaos, self.seed
         self.courier = WebhookCourier(
-            gateway, secret, self._post_webhook, self.until, chaos=chaos, seed=seed
+            gateway,
+            secret,
+            self._post_webhook,
+            self.until,
+            chaos=self.webhook_chaos,
+            seed=self.seed,
         )
-        bootstrap.install(Services(repo=repo, clock=self.clock, gateway=gateway, policy=policy))
+        # Under chaos the functions reach the provider through a faulty line; the provider's
+        # own side (the courier, scenario actions at the provider) does not.
+        used = gateway if chaos is None else chaos.gateway(gateway)
+        bootstrap.install(Services(repo=repo, clock=self.clock, gateway=used, policy=policy))
+        if chaos is not None:
+            chaos.attach_sqs(bootstrap.aws_client("sqs"))
+            chaos.attach_ses(bootstrap.aws_client("ses"))
+            bootstrap.install_mailer(chaos.mailer(bootstrap.mailer()))
         sim_began = time.perf_counter()
         self._setup()
         self._loop()
         sim_seconds = time.perf_counter() - sim_began
         self._write_outputs(repo)
+        if self.chaos is not None:
+            injected = summary(self.chaos)
+            (self.out / "chaos.json").write_text(json.dumps(injected, indent=2) + "\n")
         raw = {}
         if self.measure_raw_speed:
             raw = _raw_speed(stack)
@@ -222,6 +260,7 @@ class Simulator:
             raw_speed=raw,
             backend=str(stack.dynamodb_backend),
             webhooks=self._webhook_summary(),
+            chaos=summary(self.chaos) if self.chaos is not None else {},
         )
 
     def _setup(self) -> None:
@@ -249,10 +288,12 @@ class Simulator:
                 index, action = pending.pop(0)
                 self._apply(index, action)
             self._provider_side(now)
+            self._chaos_side(now)
             if next_notice is not None and next_notice <= now and _on_the_hour(now):
                 self._send_reminders(now)  # the hourly reminders run, when an email is due
             upcoming = [utc(pending[0][1].at)] if pending else []
             upcoming += self._provider_upcoming()
+            upcoming += [at for at, _, _ in self._chaos_later]
             next_due = self.repo.next_due_at() if self.repo else None
             if next_due is not None:
                 # Work that is still due now failed this round: the schedule runs again later.
@@ -268,8 +309,11 @@ class Simulator:
         self.clock.set(self.until)
         self.on_progress(1.0, iso(self.until) or "")
 
-    def _run_due_work(self, now: datetime) -> None:
+    def _run_due_work(self, now: datetime, tries: int = 0) -> None:
         """One run of the renewals schedule, then the charger drains the queue."""
+        if self.chaos is not None:
+            self._run_due_work_under_chaos(now, tries)
+            return
         for _ in range(1000):  # a run reads one page of due work; bounded, never endless
             result = functions.invoke(
                 "renewals-scheduler", functions.scheduler_event(iso(now) or "")
@@ -279,9 +323,97 @@ class Simulator:
             ):
                 return  # nothing due, or only work that keeps failing (retried next tick)
 
-    def _send_reminders(self, now: datetime) -> None:
+    def _send_reminders(self, now: datetime, tries: int = 0) -> None:
         # One run sends everything due (it repeats its passes until none is left).
-        functions.invoke("reminders", functions.scheduler_event(iso(now) or ""))
+        event = functions.scheduler_event(iso(now) or "")
+        if self.chaos is None:
+            functions.invoke("reminders", event)
+            return
+        if not self._scheduled_run("reminders", event):
+            self._retry_run(lambda n: self._send_reminders(now, n), tries)
+
+    # -- under chaos: Lambda's side of a crash (redelivery, the schedule's retries) --------
+    def _invoke(self, name: str, event: dict[str, Any]) -> Any:
+        assert self.chaos is not None
+        with self.chaos.running(name):
+            return functions.invoke(name, event)
+
+    def _scheduled_run(self, name: str, event: dict[str, Any]) -> Any:
+        """A scheduled invocation; None when it failed (its process died, or it raised), as
+        EventBridge Scheduler sees it."""
+        try:
+            return self._invoke(name, event)
+        except (SimulatedCrash, Exception):
+            return None
+
+    def _retry_run(self, run: Callable[[int], None], tries: int) -> None:
+        """The schedule's retry policy: the same run again a little later, a few times."""
+        if tries < SCHEDULE_RETRIES:
+            self._later(self.clock.now() + SCHEDULE_RETRY, lambda: run(tries + 1))
+
+    def _later(self, at: datetime, work: Callable[[], None]) -> None:
+        self._chaos_later.append((at, len(self._chaos_later), work))
+        self._chaos_later.sort(key=lambda item: (item[0], item[1]))
+
+    def _chaos_side(self, now: datetime) -> None:
+        while self._chaos_later and self._chaos_later[0][0] <= now:
+            self._chaos_later.pop(0)[2]()
+
+    def _run_due_work_under_chaos(self, now: datetime, tries: int) -> None:
+        event = functions.scheduler_event(iso(now) or "")
+        for _ in range(1000):
+            result = self._scheduled_run("renewals-scheduler", event)
+            # What it queued before it failed is worked all the same.
+            worked = self._drain_under_chaos()
+            if result is None:
+                self._retry_run(lambda n: self._run_due_work(now, n), tries)
+                return
+            if not result.get("queued") or not worked:
+                return
+
+    def _drain_under_chaos(self) -> int:
+        """functions.drain_renewal_queue, with the charger's process liable to die: a batch
+        whose invocation died is not deleted, and SQS delivers it again once its
+        visibility timeout has passed."""
+        worked = 0
+        while True:
+            batch = self._sqs.receive_message(
+                QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not batch:
+                return worked
+            try:
+                response = self._invoke(
+                    "renewals-charger", functions.sqs_event(batch, functions.RENEWAL_QUEUE_ARN)
+                )
+            except (SimulatedCrash, Exception):
+                # Died, or failed as a whole (Powertools raises when every record of the
+                # batch failed): Lambda deletes nothing, and SQS delivers the batch again.
+                handles = [m["ReceiptHandle"] for m in batch]
+                self._later(self.clock.now() + self._visibility, self._redeliverer(handles))
+                continue
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            worked += len(batch) - len(failed)
+            self._sqs.delete_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)
+                ],
+            )
+
+    def _redeliverer(self, handles: list[str]) -> Callable[[], None]:
+        def redeliver() -> None:
+            # moto keeps visibility in wall-clock time: the simulated timeout has passed.
+            self._sqs.change_message_visibility_batch(
+                QueueUrl=self._queue_url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": h, "VisibilityTimeout": 0}
+                    for n, h in enumerate(handles)
+                ],
+            )
+            self._drain_under_chaos()
+
+        return redeliver
 
     # -- actions ----------------------------------------------------------------------------
     def _apply(self, index: int, action: Any) -> None:
@@ -414,9 +546,13 @@ class Simulator:
         )
         event["pathParameters"] = {"provider": provider}
         try:
+            if self.chaos is not None:
+                return int(self._invoke("webhooks", event).get("statusCode", 500))
             return int(functions.invoke("webhooks", event).get("statusCode", 500))
         except Exception:  # a crash is a 5xx to the provider: it delivers again later
             return 500
+        except SimulatedCrash:  # the process died: no answer, the provider delivers again
+            return 502
 
     def _webhook_summary(self) -> dict[str, Any]:
         if self.courier is None:
@@ -432,6 +568,8 @@ class Simulator:
 
     # -- output -----------------------------------------------------------------------------
     def _write_outputs(self, repo: DynamoRepository) -> None:
+        if self.chaos is not None:
+            self.chaos.armed = False  # what is read for the output is not faulted
         customer_ids = [c.id for c in self.scenario.customers]
         state = build_state(repo, customer_ids)
         (self.out / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
@@ -442,12 +580,47 @@ class Simulator:
         currency = reporting_currency(self.scenario.plans)
         # Metrics are output, not simulation: their calls stay out of the run's AWS time.
         seconds, calls = self.timer.seconds, self.timer.calls
-        doc = build_simulation_metrics(repo, self.start, self.until, currency)
+        if self.chaos is None:
+            doc = build_simulation_metrics(repo, self.start, self.until, currency)
+        else:
+            doc = self._metrics_under_chaos(currency)
         self.timer.seconds, self.timer.calls = seconds, calls
         write_metrics_json(self.out, doc)
         write_report(
             self.out, state, self.rejected, title="Tenure simulation", metrics=doc, events=events
         )
+
+    def _metrics_under_chaos(self, currency: str | None) -> dict[str, Any]:
+        """The daily schedule of the metrics function, run for every simulated day (a calm
+        run aggregates them in one backfill): each run aggregates yesterday plus any day a
+        failed run left behind; a run that died is retried by the schedule, and failing
+        that, the next day's run catches up. The document is read from what they wrote."""
+        from tenure.services import metrics as retention
+
+        assert self.chaos is not None
+        first, last = self.start.date(), self.until.date()
+        # These runs come after the scenario (their days are over): each retries until done,
+        # so none is spared for coming late.
+        self.chaos.armed, self.chaos.quiet_from = True, None
+        day = first
+        while day <= last:
+            moment = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
+            event = functions.scheduler_event(iso(moment + timedelta(minutes=5)) or "")
+            for _ in range(1 + SCHEDULE_RETRIES):
+                if self._scheduled_run("metrics", event) is not None:
+                    break
+            day += timedelta(days=1)
+        self.chaos.armed = False
+        # A last run whose retries all failed is caught up by the next day's run.
+        self._invoke("metrics", functions.scheduler_event(iso(moment) or ""))
+        return retention.metrics_document(bootstrap.services(), first, last, currency)
+
+
+def _visibility_timeout(stack: LocalStack) -> timedelta:
+    from tenure_local.stack import _queue_properties
+
+    seconds = _queue_properties(stack.template, "RenewalQueue").get("VisibilityTimeout")
+    return timedelta(seconds=seconds if isinstance(seconds, int) else 30)
 
 
 def _on_the_hour(moment: datetime) -> bool:

@@ -1,0 +1,128 @@
+"""Whether a chaos run ended where the calm run of the same scenario did.
+
+`tenure chaos compare CALM_DIR CHAOS_DIR` checks what docs/reliability.md promises:
+- state.json's subscriptions and invoices are the calm run's, field by field;
+- every paid invoice has exactly one successful charge (`tenure charges audit`'s rules);
+- the outbox has no email twice (`tenure emails audit`); whether it holds the calm run's
+  emails (by notice key: when they went out may differ) is reported apart, since an email
+  whose sender died between its claim and SES is never sent (at most once, by design);
+- metrics.json is the calm run's.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tenure_local import charges_audit, outbox
+
+
+class CompareInputError(Exception):
+    """A folder is not one `tenure simulate` wrote."""
+
+
+@dataclass
+class Comparison:
+    differences: list[str] = field(default_factory=list)  # state.json, field by field
+    charges: list[str] = field(default_factory=list)  # exactly-once findings
+    emails_twice: list[str] = field(default_factory=list)
+    emails_missing: list[str] = field(default_factory=list)  # sent calm, not under chaos
+    emails_extra: list[str] = field(default_factory=list)  # sent under chaos only
+    metrics: list[str] = field(default_factory=list)  # paths in metrics.json that differ
+
+    @property
+    def ok(self) -> bool:
+        """What chaos must never change (issue 13): state, charges, no email twice, metrics.
+        An email may be lost by design (at most once: a crash between its claim and SES),
+        so the emails' sameness is reported apart (`same_emails`)."""
+        return not (self.differences or self.charges or self.emails_twice or self.metrics)
+
+    @property
+    def same_emails(self) -> bool:
+        return not (self.emails_missing or self.emails_extra)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "same_emails": self.same_emails,
+            "state": self.differences,
+            "charges": self.charges,
+            "emails_twice": self.emails_twice,
+            "emails_missing": self.emails_missing,
+            "emails_extra": self.emails_extra,
+            "metrics": self.metrics,
+        }
+
+
+def compare(calm: Path, chaos: Path) -> Comparison:
+    result = Comparison()
+    calm_state, chaos_state = _json(calm / "state.json"), _json(chaos / "state.json")
+    for kind in ("subscriptions", "invoices"):
+        result.differences += _compare_lists(kind, calm_state[kind], chaos_state[kind])
+    state, events = charges_audit.load(chaos)
+    audit = charges_audit.audit(state, events)
+    result.charges = [f"{f.rule}: {f.subject}: {f.detail}" for f in audit.findings]
+    calm_mail, chaos_mail = _notice_keys(calm), _notice_keys(chaos)
+    result.emails_twice = outbox.audit(chaos).duplicates
+    result.emails_missing = sorted(calm_mail - chaos_mail)
+    result.emails_extra = sorted(chaos_mail - calm_mail)
+    result.metrics = _paths_that_differ(
+        _json(calm / "metrics.json"), _json(chaos / "metrics.json"), "metrics"
+    )
+    return result
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CompareInputError(f"cannot read {path}: {exc}") from exc
+
+
+def _compare_lists(kind: str, calm: list[dict[str, Any]], chaos: list[dict[str, Any]]) -> list[str]:
+    calm_by_id = {item["id"]: item for item in calm}
+    chaos_by_id = {item["id"]: item for item in chaos}
+    found = [f"{kind}: {i} only in the calm run" for i in sorted(calm_by_id.keys() - chaos_by_id)]
+    found += [f"{kind}: {i} only under chaos" for i in sorted(chaos_by_id.keys() - calm_by_id)]
+    for item_id in sorted(calm_by_id.keys() & chaos_by_id.keys()):
+        before, after = calm_by_id[item_id], chaos_by_id[item_id]
+        for name in sorted(before.keys() | after.keys()):
+            if before.get(name) != after.get(name):
+                found.append(
+                    f"{kind}: {item_id}.{name}: calm {before.get(name)!r}, "
+                    f"chaos {after.get(name)!r}"
+                )
+    return found
+
+
+def _notice_keys(folder: Path) -> set[str]:
+    """The notice keys of the emails in folder/outbox (each email names its notice)."""
+    keys = set()
+    for path in sorted((folder / "outbox").glob("*.eml")):
+        keys.add(str(outbox.read(path)["X-Tenure-Notice"]))
+    return keys
+
+
+def _paths_that_differ(calm: Any, chaos: Any, path: str, limit: int = 50) -> list[str]:
+    """Where two JSON documents differ, as paths (`metrics.monthly[2].mrr`), at most `limit`."""
+    found: list[str] = []
+
+    def walk(a: Any, b: Any, where: str) -> None:
+        if len(found) >= limit:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(a.keys() | b.keys(), key=str):
+                walk(a.get(key), b.get(key), f"{where}.{key}")
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for n, (x, y) in enumerate(zip(a, b, strict=True)):
+                walk(x, y, f"{where}[{n}]")
+        elif a != b:
+            found.append(f"{where}: calm {_short(a)}, chaos {_short(b)}")
+
+    walk(calm, chaos, path)
+    return found
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
