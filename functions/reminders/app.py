@@ -43,8 +43,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         )
         report.add(done)
         # A pass that read nothing is the end; one whose notices all stayed due (claimed
-        # by a concurrent run meanwhile) would read them again: stop there too.
-        if not done.read or done.counts.get("duplicate", 0) == done.read:
+        # by a concurrent run meanwhile, or left for later after an error) would read them
+        # again: stop there too.
+        stayed = done.counts.get("duplicate", 0) + done.counts.get("retry", 0)
+        if not done.read or stayed == done.read:
             break
         if context.get_remaining_time_in_millis() < SPARE_MS:
             break

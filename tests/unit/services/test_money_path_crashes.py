@@ -326,7 +326,7 @@ def test_a_reconcile_during_the_lease_leaves_the_claim_alone(
     assert shop.charges(invoice_id)[0].status is ChargeStatus.CHARGING
 
 
-def test_a_timeout_on_create_is_retried_under_a_new_attempt_and_charges_once(
+def test_a_timeout_on_create_is_replayed_under_the_same_key_and_charges_once(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a renewal whose payment creation times out after the provider created it
@@ -337,16 +337,17 @@ def test_a_timeout_on_create_is_retried_under_a_new_attempt_and_charges_once(
     # When the renewal runs, and the schedule runs past the lease
     subscriptions.process_due(shop.svc, "sub-1")
     shop.run_due(until=renewed_at + payments.LEASE * 12)
-    # Then the unknown first attempt was given up and the second one charged, once
+    # Then the sweeper replayed the create under the same key, found the payment the
+    # provider had made, and confirmed it: one attempt, one payment
     invoice_id = shop.invoice_starting(renewed_at).id
     assert [(c.attempt, c.outcome) for c in shop.charges(invoice_id)] == [
-        (1, ChargeOutcome.UNKNOWN),
-        (2, ChargeOutcome.SUCCEEDED),
+        (1, ChargeOutcome.SUCCEEDED)
     ]
+    assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:1:create"]
     assert_renewed_once(shop, renewed_at)
 
 
-def test_a_rate_limit_on_create_moves_nothing_and_the_retry_after_the_lease_succeeds(
+def test_a_rate_limit_on_create_moves_nothing_and_the_replay_after_the_lease_succeeds(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a renewal whose payment creation is refused with a rate limit
@@ -363,12 +364,86 @@ def test_a_rate_limit_on_create_moves_nothing_and_the_retry_after_the_lease_succ
     assert shop.created_keys(invoice_id) == []
     # When the schedule runs past the lease
     shop.run_due(until=renewed_at + payments.LEASE * 12)
-    # Then a new attempt number charged the invoice, after the lease
-    first, second = shop.charges(invoice_id)
-    assert (first.status, first.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.UNKNOWN)
-    assert (second.attempt, second.outcome) == (2, ChargeOutcome.SUCCEEDED)
-    assert second.at >= renewed_at + payments.LEASE
-    assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:2:create"]
+    # Then the same attempt, under the same key, charged the invoice after the lease
+    [charge] = shop.charges(invoice_id)
+    assert (charge.attempt, charge.outcome) == (1, ChargeOutcome.SUCCEEDED)
+    assert charge.payment_id is not None
+    assert shop.invoice(invoice_id).paid_at >= renewed_at + payments.LEASE
+    assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:1:create"]
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_a_create_still_refused_at_the_lease_end_keeps_its_claim_for_the_next_look(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose create is rate limited, twice
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    shop.gateway.fail_next("rate_limit", times=2, on="create")
+    subscriptions.process_due(shop.svc, "sub-1")
+    invoice_id = shop.invoice_starting(renewed_at).id
+    # When the sweeper looks at the lease's end, and the provider refuses again
+    shop.clock.set(renewed_at + payments.LEASE)
+    payments.reconcile_charge(shop.svc, invoice_id, 1)
+    # Then the attempt stays claimed, for one more lease, with no payment
+    [claim] = shop.charges(invoice_id)
+    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
+    assert claim.lease_until == renewed_at + 2 * payments.LEASE
+    # And the next look charges it, under the same attempt
+    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    assert [(c.attempt, c.outcome) for c in shop.charges(invoice_id)] == [
+        (1, ChargeOutcome.SUCCEEDED)
+    ]
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_a_lost_create_older_than_the_providers_key_memory_is_given_up_not_replayed(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose create timed out, and nobody looked for a day
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    shop.gateway.fail_next("timeout", on="create")
+    subscriptions.process_due(shop.svc, "sub-1")
+    invoice_id = shop.invoice_starting(renewed_at).id
+    # When the sweeper looks after 23 hours
+    shop.clock.set(renewed_at + payments.CREATE_REPLAY_WINDOW)
+    payments.reconcile_charge(shop.svc, invoice_id, 1)
+    # Then the key is not trusted any more: the attempt is given up, nothing was confirmed,
+    # and the invoice is due at once under a new attempt number
+    [given_up] = shop.charges(invoice_id)
+    assert (given_up.status, given_up.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.UNKNOWN)
+    assert shop.invoice(invoice_id).next_attempt_at == renewed_at + payments.CREATE_REPLAY_WINDOW
+    shop.run_due(until=renewed_at + payments.CREATE_REPLAY_WINDOW + payments.LEASE)
+    assert [(c.attempt, c.outcome) for c in shop.charges(invoice_id)] == [
+        (1, ChargeOutcome.UNKNOWN),
+        (2, ChargeOutcome.SUCCEEDED),
+    ]
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_a_lost_create_whose_card_changed_since_is_given_up_and_the_new_card_charged(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose create timed out after the provider made the payment
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    shop.gateway.fail_next("timeout", on="create")
+    subscriptions.process_due(shop.svc, "sub-1")
+    invoice_id = shop.invoice_starting(renewed_at).id
+    # When the customer gives another card, and the schedule runs past the lease
+    shop.add_card("5555555555554444")
+    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    # Then the old key (another card) was refused: attempt 1 given up, attempt 2 charged
+    charges = shop.charges(invoice_id)
+    assert [(c.attempt, c.outcome) for c in charges] == [
+        (1, ChargeOutcome.UNKNOWN),
+        (2, ChargeOutcome.SUCCEEDED),
+    ]
+    assert shop.confirmations(invoice_id) == 1
     assert_renewed_once(shop, renewed_at)
 
 

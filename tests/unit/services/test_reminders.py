@@ -478,6 +478,75 @@ def test_a_suppressed_address_is_skipped_and_counted(make_shop: Callable[..., Sh
     assert report.counts["suppressed"] == 1
 
 
+def _failing_reads_for(shop: Shop, customer_id: str, times: int) -> list[int]:
+    """Reading `customer_id`'s customer record fails `times` times (a throttled read that
+    outlasted the SDK's retries); returns the count of failures so far."""
+    real, failed = shop.repo.get_customer, [0]
+
+    def get_customer(wanted: str) -> Customer | None:
+        if wanted == customer_id and failed[0] < times:
+            failed[0] += 1
+            raise RuntimeError("ProvisionedThroughputExceededException")
+        return real(wanted)
+
+    shop.repo.get_customer = get_customer  # type: ignore[method-assign]
+    return failed
+
+
+def test_an_error_before_the_claim_leaves_the_email_due_and_the_next_pass_sends_it(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = _due_receipts(make_shop)
+    _failing_reads_for(shop, "ben", times=1)
+    mailer = RecordingMailer()
+
+    first = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    second = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+
+    assert (first.counts["retry"], first.counts["sent"]) == (1, 2)
+    assert (second.read, second.counts["sent"]) == (1, 1)
+    assert sorted(s.customer_id for s in mailer.sent) == ["ann", "ben", "cat"]
+    assert all(s.at == shop.clock.now() for s in mailer.sent)  # in the same run's hour
+
+
+def test_an_email_that_keeps_failing_before_its_claim_is_failed_after_a_day(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = _due_receipts(make_shop)
+    _failing_reads_for(shop, "ben", times=10_000)
+    mailer = RecordingMailer()
+    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is K.RECEIPT)
+
+    shop.clock.set(receipt.due_at + timedelta(hours=23))
+    assert (
+        send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now()).counts["retry"] == 1
+    )
+    shop.clock.set(receipt.due_at + timedelta(days=1))
+    late = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+
+    assert late.counts["error"] == 1
+    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is K.RECEIPT)
+    assert (receipt.status, receipt.reason) == (NoticeStatus.FAILED, "internal_error")
+    assert "ben" not in {s.customer_id for s in mailer.sent}
+
+
+def test_an_error_after_the_claim_fails_the_email_and_never_sends_it_again(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = _due_receipts(make_shop)
+    mailer = RecordingMailer(
+        fail=lambda who, kind: RuntimeError("connection reset") if who == "ben" else None
+    )
+
+    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    again = send_due(shop.svc, RecordingMailer(), plain_compose, fake_link, shop.clock.now())
+
+    assert report.counts["error"] == 1
+    assert again.read == 0  # the email may have gone out: at most once
+    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is K.RECEIPT)
+    assert (receipt.status, receipt.reason) == (NoticeStatus.FAILED, "internal_error")
+
+
 def test_a_run_that_dies_after_the_claim_never_sends_that_email_again(
     make_shop: Callable[..., Shop],
 ) -> None:

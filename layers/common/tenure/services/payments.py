@@ -44,6 +44,9 @@ from tenure.services.context import Services
 
 LEASE = timedelta(minutes=5)  # longer than one charger run; then the sweeper reconciles
 PENDING_RECHECK = timedelta(hours=1)  # async payments: look again until they settle
+# A create whose answer was lost is replayed under its key only while the provider surely
+# keeps the key (Stripe prunes keys after 24 hours).
+CREATE_REPLAY_WINDOW = timedelta(hours=23)
 SETTLE_TRIES = 3  # settles from a fresh read after a lost race, before the sweeper takes over
 FINAL = (ChargeOutcome.SUCCEEDED, ChargeOutcome.DECLINED, ChargeOutcome.AUTHENTICATION_REQUIRED)
 S = SubscriptionStatus
@@ -150,7 +153,7 @@ def collect_invoice(
     except InvalidRequestError as exc:
         refused = exc
     except GatewayError:
-        pass  # unknown: the claim has no payment id, so the sweeper gives the attempt up
+        pass  # unknown: the claim has no payment id; the sweeper replays the create
     # 2. the claim: the attempt, the payment id and the link webhooks find the attempt by,
     # with the new invoice and its subscription when the invoice is new. A concurrent
     # collector fails here (ConcurrencyError) and confirms nothing.
@@ -261,16 +264,13 @@ def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | N
     if invoice is None:
         return None
     if charge.payment_id is None:
-        # The provider never gave us a payment id, so nothing was confirmed: give up this
-        # attempt (no dunning failure) and try again at once under a new attempt number.
-        charge.status = ChargeStatus.SETTLED
-        charge.outcome = ChargeOutcome.UNKNOWN
-        change = Commit(charges=[charge])
-        if invoice.status is InvoiceStatus.OPEN:
-            invoice.next_attempt_at = now
-            change.invoices.append(invoice)
-        svc.commit(change)
-        return charge
+        # The create's answer was lost (a timeout, a 429): nothing was confirmed, but the
+        # payment may exist. Replaying the identical create under the same key finds it (or
+        # makes it) while the provider surely keeps the key; then it goes on as any claim.
+        replayed = _replay_create(svc, invoice, charge, now)
+        if replayed is None:
+            return charge
+        charge.payment_id = replayed
     key = charge.idempotency_key
     try:
         charge.calls += 1
@@ -286,6 +286,63 @@ def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | N
         return charge
     _settle(svc, invoice, charge, result)
     return charge
+
+
+def _replay_create(svc: Services, invoice: Invoice, charge: Charge, now: datetime) -> str | None:
+    """The payment id of a claim whose create went unanswered, by sending the identical
+    create again (same key, amount, customer and card), recorded with the link webhooks find
+    the attempt by. None when that cannot be: the provider may have forgotten the key, or
+    the card changed since (the key is refused) — then the attempt is given up, no dunning
+    failure, and a new attempt number charges at once; or the provider is still down — then
+    the claim waits for the next look."""
+    assert svc.gateway is not None
+    sub = svc.repo.get_subscription(charge.subscription_id)
+    payer = payer_for(svc, sub, None, payer_copy=False)[0] if sub is not None else None
+    if (
+        now - charge.at >= CREATE_REPLAY_WINDOW
+        or invoice.status is not InvoiceStatus.OPEN
+        or payer is None
+        or payer.payment_method is None
+    ):
+        _give_up(svc, invoice, charge, now)
+        return None
+    try:
+        charge.calls += 1
+        payment_id = svc.gateway.create_payment(
+            amount=Money(charge.amount, charge.currency),
+            customer_id=payer.provider_customer_id or charge.customer_id,
+            payment_method=payer.payment_method,
+            invoice_id=charge.invoice_id,
+            attempt=charge.attempt,
+            idempotency_key=f"{charge.idempotency_key}:create",
+            subscription_id=charge.subscription_id,
+            tenure_customer_id=charge.customer_id,
+        )
+    except (IdempotencyConflictError, InvalidRequestError):
+        _give_up(svc, invoice, charge, now)
+        return None
+    except GatewayError:
+        charge.lease_until = now + LEASE
+        _keep_claim(svc, charge)
+        return None
+    charge.payment_id = payment_id
+    link = ProviderLink(svc.gateway.name, payment_id, charge.due_id)
+    # Recorded before anything is confirmed: a worker that dies next finds the payment by id.
+    svc.commit(Commit(charges=[charge], provider_links=[link]))
+    return payment_id
+
+
+def _give_up(svc: Services, invoice: Invoice, charge: Charge, now: datetime) -> None:
+    """Nothing was confirmed under this attempt, and nothing will be: close it (no dunning
+    failure) and make the invoice due at once under a new attempt number."""
+    charge.status = ChargeStatus.SETTLED
+    charge.outcome = ChargeOutcome.UNKNOWN
+    charge.lease_until = None
+    change = Commit(charges=[charge])
+    if invoice.status is InvoiceStatus.OPEN:
+        invoice.next_attempt_at = now
+        change.invoices.append(invoice)
+    svc.commit(change)
 
 
 def retry_invoice(svc: Services, invoice_id: str) -> Charge | None:

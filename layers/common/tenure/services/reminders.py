@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 K = NoticeKind
 S = SubscriptionStatus
 MARKER_TTL = timedelta(days=400)  # longer than any notice can wait to be re-planned
+# An email whose handling failed before it was claimed is tried again by later runs for this
+# long past its due time, then recorded as failed (a notice that always fails is a bug).
+RETRY_UNCLAIMED_FOR = timedelta(days=1)
 
 
 # (notice, customer, facts, links, sent_at) -> (message, warnings)
@@ -170,10 +173,16 @@ class _Run:
         return self._send(notice, customer, message, draft.follow_up)
 
     def give_up(self, notice: Notice) -> str:
-        """An unexpected error: recorded as failed (the marker, if claimed, stays: at most once)."""
+        """An unexpected error (a throttled read, a bug). Before the email was claimed nothing
+        happened: it stays due, and the next pass or run tries again, for a day at most.
+        Once claimed it may have gone out: recorded as failed, the marker kept (at most once)."""
         current = self.svc.repo.get_notice(notice.key)
-        if current is not None and current.status is not NoticeStatus.SENT:
-            self._close(current, NoticeStatus.FAILED, "internal_error")
+        if current is None or current.status is NoticeStatus.SENT:
+            return "error"
+        unclaimed = current.status is NoticeStatus.SCHEDULED
+        if unclaimed and self.now - current.due_at < RETRY_UNCLAIMED_FOR:
+            return "retry"
+        self._close(current, NoticeStatus.FAILED, "internal_error")
         return "error"
 
     # -- state ------------------------------------------------------------------------------
