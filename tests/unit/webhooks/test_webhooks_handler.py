@@ -230,3 +230,27 @@ def test_razorpay_through_the_same_endpoint(endpoint: Endpoint, shop: Shop) -> N
 
 def _now(shop: Shop) -> int:
     return int(shop.clock.now().timestamp())
+
+
+def test_a_signed_razorpay_event_tenure_cannot_read_is_recorded_under_its_header_id(
+    endpoint: Endpoint, shop: Shop
+) -> None:
+    body = json.dumps(
+        {"entity": "event", "event": "payment.captured", "created_at": 10**20, "payload": {}}
+    ).encode()
+    commits = shop.repo.commits
+    headers = razorpay_events.sign(body, "rzp_test_secret", event_id="evt_rzp_9")
+    status, answer = endpoint.post(body, headers, provider="razorpay")
+    assert (status, answer["result"]) == (200, "rejected")
+    assert only_rejection_recorded(shop, commits, "webhook-rejected:razorpay:evt_rzp_9")
+
+
+def test_a_razorpay_event_id_header_that_is_no_id_is_a_400_and_changes_nothing(
+    endpoint: Endpoint, shop: Shop
+) -> None:
+    body = b'{"entity": "event"}'
+    commits = shop.repo.commits
+    headers = razorpay_events.sign(body, "rzp_test_secret", event_id="evt " + "x" * 300)
+    status, answer = endpoint.post(body, headers, provider="razorpay")
+    assert (status, answer["error"]) == (400, "malformed_header")
+    assert untouched(shop, commits)
