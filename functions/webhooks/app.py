@@ -1,8 +1,10 @@
 """Payment-provider webhooks: POST /webhooks/{provider}, verified on the raw body, applied once.
 
 2xx once the event is durably recorded (or known, ignored, or not Tenure's); 400 for a bad
-or missing signature, a stale timestamp or a malformed body; 413 over the size limit; 404
-for an unknown provider; 5xx when something failed on our side, so the provider retries.
+or missing signature, a stale timestamp, a malformed header or an unsigned malformed body;
+413 over the size limit; 404 for an unknown provider; 2xx with `"result": "rejected"` for a
+validly signed body Tenure cannot read (recorded: a retry would bring the same bytes); 5xx
+only when something failed on our side, so the provider retries.
 """
 
 from typing import Any
@@ -15,9 +17,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from webhooks_delivery import lower_headers, raw_body, verified_event
 
 from tenure import bootstrap
-from tenure.services.provider_events import Applied, apply_provider_event
+from tenure.services.context import Services
+from tenure.services.provider_events import (
+    Applied,
+    apply_provider_event,
+    record_rejected_event,
+)
 from tenure.settings import get_settings
 from tenure.webhooks.errors import WebhookRefused
+from tenure.webhooks.model import RejectedEvent
 from tenure.webhooks.providers import link_namespace, provider
 
 SERVICE = "tenure-webhooks"
@@ -30,6 +38,7 @@ _METRIC = {
     Applied.IGNORED: "WebhookIgnored",
     Applied.UNMATCHED: "WebhookUnmatched",
     Applied.UNCHANGED: "WebhookUnchanged",
+    Applied.REJECTED: "WebhookRejected",
 }
 
 
@@ -39,6 +48,8 @@ def receive(name: str) -> Response[Any]:
     body = raw_body(app.current_event, get_settings().max_body_bytes)
     svc = bootstrap.services()
     event = verified_event(source, body, lower_headers(app.current_event), svc.clock.now())
+    if isinstance(event, RejectedEvent):
+        return _rejected(svc, event)
     gateway = svc.gateway.name if svc.gateway is not None else None
     applied = apply_provider_event(svc, event, link_namespace(source.name, gateway))
     metrics.add_metric(name=_METRIC[applied], unit=MetricUnit.Count, value=1)
@@ -48,6 +59,17 @@ def receive(name: str) -> Response[Any]:
     else:
         logger.info("webhook received", extra=fields | {"result": str(applied)})
     return _json(200, {"received": True, "result": str(applied)})
+
+
+def _rejected(svc: Services, rejected: RejectedEvent) -> Response[Any]:
+    applied = record_rejected_event(svc, rejected)
+    metrics.add_metric(name=_METRIC[applied], unit=MetricUnit.Count, value=1)
+    fields = {"provider": rejected.provider, "event_id": rejected.event_id}
+    fields |= {"reason": rejected.reason, "detail": rejected.detail}
+    # An error: a provider's signed event that Tenure cannot read is either a new shape to
+    # learn or a parser bug (`detail` then names the exception).
+    logger.error("signed webhook rejected", extra=fields)
+    return _json(200, {"received": True, "result": str(applied), "reason": rejected.reason})
 
 
 @logger.inject_lambda_context

@@ -10,7 +10,7 @@ import pytest
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.invoices import DisputeStatus, RefundStatus
 from tenure.webhooks import razorpay_events
-from tenure.webhooks.errors import MalformedEventError, SignatureError
+from tenure.webhooks.errors import MalformedEventError, MalformedHeaderError, SignatureError
 from tenure.webhooks.model import ProviderEventKind as K
 
 SECRET = "rzp_webhook_secret"
@@ -216,4 +216,35 @@ def test_other_events_are_ignored() -> None:
 )
 def test_a_body_that_is_not_a_razorpay_event_is_malformed(doc: dict[str, Any]) -> None:
     with pytest.raises(MalformedEventError):
+        razorpay_events.parse(body_of(doc))
+
+
+@pytest.mark.parametrize("created_at", [-1, 4102444800, 10**20, "\u0663", "\u00b2", 1.5, None])
+def test_an_event_time_out_of_range_or_not_ascii_digits_is_malformed(created_at: Any) -> None:
+    with pytest.raises(MalformedEventError, match="created_at is not a unix time"):
+        razorpay_events.parse(body_of(dict(CAPTURED, created_at=created_at)))
+
+
+@pytest.mark.parametrize("event_id", ["e" * 256, "evt 1", "evt_\u0663", ""])
+def test_an_event_id_header_that_cannot_be_a_key_is_refused_before_the_signature(
+    event_id: str,
+) -> None:
+    body = body_of(CAPTURED)
+    headers = razorpay_events.sign(body, SECRET) | {"x-razorpay-event-id": event_id}
+    with pytest.raises(MalformedHeaderError):
+        razorpay_events.verify(body, headers, [SECRET], 0)
+
+
+@pytest.mark.parametrize("amount", [-1, 10**40, "\u00b2", 2.5])
+def test_a_refund_amount_that_is_not_whole_minor_units_is_malformed(amount: Any) -> None:
+    doc = json.loads(json.dumps(REFUND_PROCESSED))
+    doc["payload"]["refund"]["entity"]["amount"] = amount
+    with pytest.raises(MalformedEventError, match="amount is not a whole number"):
+        razorpay_events.parse(body_of(doc))
+
+
+def test_a_refund_currency_that_is_not_three_letters_is_malformed() -> None:
+    doc = json.loads(json.dumps(REFUND_PROCESSED))
+    doc["payload"]["refund"]["entity"]["currency"] = "\u0663\u0663\u0663"
+    with pytest.raises(MalformedEventError, match="currency is not a three-letter code"):
         razorpay_events.parse(body_of(doc))

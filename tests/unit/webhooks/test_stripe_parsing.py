@@ -188,3 +188,87 @@ def test_a_handled_type_whose_object_has_no_id_is_malformed() -> None:
     del intent["id"]
     with pytest.raises(MalformedEventError, match="no id"):
         stripe_events.parse(envelope("payment_intent.succeeded", intent))
+
+
+def with_created(created: Any) -> bytes:
+    event = json.loads(envelope("refund.created", RESOURCES["refund"]))
+    event["created"] = created
+    return json.dumps(event).encode()
+
+
+@pytest.mark.parametrize(
+    "created",
+    [-1, -(10**12), 4102444800, 10**20, 2**63, 1.5, "\u0663", "\u00b2", "1_000", True, None, "x"],
+)
+def test_an_event_time_out_of_range_or_not_ascii_digits_is_malformed(created: Any) -> None:
+    with pytest.raises(MalformedEventError, match="created is not a unix time"):
+        stripe_events.parse(with_created(created))
+
+
+@pytest.mark.parametrize("created", [0, 1, "1772323200", 4102444799])
+def test_an_event_time_from_1970_to_2100_is_read(created: Any) -> None:
+    parsed = stripe_events.parse(with_created(created))
+    assert int(parsed.occurred_at.timestamp()) == int(created)
+
+
+@pytest.mark.parametrize("amount", [-1, 10**15 + 1, 10**40, 1.5, "\u0663", "\u00b2", [], True])
+def test_an_amount_that_is_not_a_whole_number_of_minor_units_is_malformed(amount: Any) -> None:
+    refund = copy.deepcopy(RESOURCES["refund"])
+    refund["amount"] = amount
+    with pytest.raises(MalformedEventError, match="amount is not a whole number"):
+        stripe_events.parse(envelope("refund.created", refund))
+
+
+@pytest.mark.parametrize("currency", ["usdollar", "\u0663\u0663\u0663", 840, {"a": 1}, "u d"])
+def test_a_currency_that_is_not_three_letters_is_malformed_without_echoing_it(
+    currency: Any,
+) -> None:
+    dispute = copy.deepcopy(RESOURCES["dispute"])
+    dispute["currency"] = currency
+    with pytest.raises(MalformedEventError) as refused:
+        stripe_events.parse(envelope("charge.dispute.created", dispute))
+    assert refused.value.message == "the event's currency is not a three-letter code"
+
+
+@pytest.mark.parametrize("event_id", ["e" * 256, "evt 1", "evt_\u0663", "", 7])
+def test_an_event_id_that_cannot_be_a_key_is_malformed(event_id: Any) -> None:
+    event = json.loads(envelope("refund.created", RESOURCES["refund"]))
+    event["id"] = event_id
+    with pytest.raises(MalformedEventError, match="id and type are required"):
+        stripe_events.parse(json.dumps(event).encode())
+
+
+@pytest.mark.parametrize("error", [[1], "card_declined", 3, {"decline_code": {"x": 1}}])
+def test_a_last_payment_error_of_another_shape_is_read_without_a_code(error: Any) -> None:
+    intent = copy.deepcopy(RESOURCES["payment_intent"])
+    intent.update(status="requires_payment_method", last_payment_error=error)
+    payment = stripe_events.parse(envelope("payment_intent.payment_failed", intent)).payment
+    assert payment is not None and payment.decline_code is None
+
+
+@pytest.mark.parametrize("attempt", ["\u0663", "\u00b2", "0", "10000", "-1", 2.0, "1_0"])
+def test_metadata_that_is_not_an_attempt_number_is_no_hint(attempt: Any) -> None:
+    intent = copy.deepcopy(RESOURCES["payment_intent"])
+    intent.update(
+        status="succeeded", metadata={"tenure_invoice_id": "in_1", "tenure_attempt": attempt}
+    )
+    payment = stripe_events.parse(envelope("payment_intent.succeeded", intent)).payment
+    assert payment is not None and (payment.invoice_id, payment.attempt) == ("in_1", None)
+
+
+def test_card_details_out_of_range_are_left_out() -> None:
+    method = copy.deepcopy(RESOURCES["payment_method"])
+    method["card"].update(
+        exp_month=13, exp_year=10**30, last4="\u0663\u0663\u0663\u0663", brand="b" * 300
+    )
+    facts = stripe_events.parse(envelope("payment_method.attached", method)).payment_method
+    assert facts is not None
+    assert (facts.exp_month, facts.exp_year, facts.last4, facts.brand) == (None, None, None, None)
+
+
+@pytest.mark.parametrize("listed", [5, "re_1", {"re_1": {}}, [1, "x", None]])
+def test_a_charges_refund_list_of_another_shape_lists_no_refunds(listed: Any) -> None:
+    charge = copy.deepcopy(RESOURCES["charge"])
+    charge.update(amount_refunded=100, refunds={"data": listed})
+    total = stripe_events.parse(envelope("charge.refunded", charge)).refund_total
+    assert total is not None and (total.amount_refunded, total.refunds) == (100, ())

@@ -110,6 +110,35 @@ def test_a_malformed_header_is_rejected(header: str) -> None:
         verify(header)
 
 
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "\u0663" * 10,  # Arabic-Indic digits: int() reads them, Stripe never sends them
+        "\u00b2",  # a superscript two: str.isdigit() says yes, int() raises
+        "1_772_323_200",  # int() takes underscores
+        "-1",
+        "+1772323200",
+        " 1772323200",
+        "1772323200.5",
+        "1e9",
+        "9" * 16,  # a 16-digit time is no time
+    ],
+)
+def test_a_timestamp_that_is_not_ascii_digits_is_refused_before_any_hmac(timestamp: str) -> None:
+    with pytest.raises(SignatureError, match="no valid timestamp"):
+        verify(f"t={timestamp},v1={digest(BODY, SECRET, NOW)}")
+
+
+def test_a_header_with_two_timestamps_is_refused_even_if_one_is_signed() -> None:
+    good = digest(BODY, SECRET, NOW)
+    with pytest.raises(SignatureError, match="more than one timestamp"):
+        verify(f"t={NOW},v1={good},t={NOW}")
+
+
+def test_empty_parts_and_parts_without_an_equals_sign_are_skipped() -> None:
+    verify(f",,t={NOW},,junk,=,v1=,v1={digest(BODY, SECRET, NOW)},")
+
+
 def test_no_secret_matches_nothing() -> None:
     with pytest.raises(SignatureError):
         verify(f"t={NOW},v1={digest(BODY, SECRET, NOW)}", secrets=())

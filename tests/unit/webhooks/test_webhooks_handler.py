@@ -1,6 +1,7 @@
 """POST /webhooks/{provider} through the real handler: answers, and nothing changed on refusal."""
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +10,8 @@ from webhooks_harness import OLD_SECRET, SECRET, Endpoint, Shop
 
 from tenure.domain.invoices import InvoiceStatus
 from tenure.webhooks import razorpay_events, stripe_events
+from tenure.webhooks.model import body_event_id
+from tenure.webhooks.providers import PROVIDERS
 from tenure_local import functions
 
 HOUR = timedelta(hours=1)
@@ -80,10 +83,72 @@ def test_a_bad_delivery_is_a_400_with_a_short_reason_and_changes_nothing(
     assert untouched(shop, commits)
 
 
-def test_malformed_json_with_a_valid_signature_is_a_400(endpoint: Endpoint, shop: Shop) -> None:
+def only_rejection_recorded(shop: Shop, commits: int, key: str) -> bool:
+    return shop.repo.commits == commits + 1 and list(shop.repo.markers) == [key]
+
+
+def test_malformed_json_with_a_valid_signature_is_recorded_as_rejected_and_acknowledged(
+    endpoint: Endpoint, shop: Shop
+) -> None:
     body = b'{"id": "evt_1", "type": '
+    commits = shop.repo.commits
     status, answer = endpoint.post(body, stripe_events.sign(body, SECRET, _now(shop)))
-    assert (status, answer["error"]) == (400, "malformed_event")
+    assert (status, answer["result"]) == (200, "rejected")
+    assert answer["reason"] == "body is not JSON: Expecting value at line 1 column 25"
+    key = "webhook-rejected:stripe:" + body_event_id(body)  # no readable id: the body's digest
+    assert only_rejection_recorded(shop, commits, key)
+
+
+def test_a_signed_event_of_a_shape_tenure_cannot_read_is_recorded_under_its_id_once(
+    endpoint: Endpoint, shop: Shop
+) -> None:
+    _, succeeded = pending_debit(shop)
+    succeeded["created"] = 10**20  # out of any range a date can hold
+    commits = shop.repo.commits
+    first = endpoint.send(succeeded)
+    assert first == (
+        200,
+        {
+            "received": True,
+            "result": "rejected",
+            "reason": "the event's created is not a unix time from 1970 to 2100",
+        },
+    )
+    assert only_rejection_recorded(shop, commits, f"webhook-rejected:stripe:{succeeded['id']}")
+    assert endpoint.send(succeeded) == first  # the provider's resend changes nothing more
+    assert only_rejection_recorded(shop, commits, f"webhook-rejected:stripe:{succeeded['id']}")
+
+
+def test_a_parser_bug_on_a_signed_event_is_recorded_as_rejected_not_a_500(
+    endpoint: Endpoint, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(body: bytes, headers: object = None) -> object:
+        raise TypeError("a parser bug")
+
+    stripe = PROVIDERS["stripe"]
+    monkeypatch.setitem(PROVIDERS, "stripe", replace(stripe, parse=broken))
+    _, succeeded = pending_debit(shop)
+    commits = shop.repo.commits
+    status, answer = endpoint.send(succeeded)
+    assert (status, answer["result"], answer["reason"]) == (
+        200,
+        "rejected",
+        "the event cannot be read",
+    )
+    assert "bug" not in json.dumps(answer)
+    assert only_rejection_recorded(shop, commits, f"webhook-rejected:stripe:{succeeded['id']}")
+
+
+def test_an_unsigned_malformed_body_is_a_400_and_records_nothing(
+    endpoint: Endpoint, shop: Shop
+) -> None:
+    commits = shop.repo.commits
+    event = functions.http_event("POST", "/webhooks/stripe", headers={}, raw_body=b"{}")
+    event["body"], event["isBase64Encoded"] = "not base64!", True
+    response = functions.invoke("webhooks", event)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"] == "malformed_event"
+    assert untouched(shop, commits)
 
 
 def test_the_signature_is_checked_before_the_body_is_parsed(endpoint: Endpoint) -> None:
@@ -165,3 +230,27 @@ def test_razorpay_through_the_same_endpoint(endpoint: Endpoint, shop: Shop) -> N
 
 def _now(shop: Shop) -> int:
     return int(shop.clock.now().timestamp())
+
+
+def test_a_signed_razorpay_event_tenure_cannot_read_is_recorded_under_its_header_id(
+    endpoint: Endpoint, shop: Shop
+) -> None:
+    body = json.dumps(
+        {"entity": "event", "event": "payment.captured", "created_at": 10**20, "payload": {}}
+    ).encode()
+    commits = shop.repo.commits
+    headers = razorpay_events.sign(body, "rzp_test_secret", event_id="evt_rzp_9")
+    status, answer = endpoint.post(body, headers, provider="razorpay")
+    assert (status, answer["result"]) == (200, "rejected")
+    assert only_rejection_recorded(shop, commits, "webhook-rejected:razorpay:evt_rzp_9")
+
+
+def test_a_razorpay_event_id_header_that_is_no_id_is_a_400_and_changes_nothing(
+    endpoint: Endpoint, shop: Shop
+) -> None:
+    body = b'{"entity": "event"}'
+    commits = shop.repo.commits
+    headers = razorpay_events.sign(body, "rzp_test_secret", event_id="evt " + "x" * 300)
+    status, answer = endpoint.post(body, headers, provider="razorpay")
+    assert (status, answer["error"]) == (400, "malformed_header")
+    assert untouched(shop, commits)

@@ -21,6 +21,7 @@ from tenure.payments.gateway import InvalidRequestError, PaymentResult
 API_VERSION = "2026-10-28.endive"
 
 StripeObject = dict[str, Any]
+_MAX_CODE = 255  # Stripe's error and decline codes are short snake_case words
 
 
 def object_id(prefix: str, *parts: object) -> str:
@@ -65,8 +66,11 @@ def payment_result(intent: Mapping[str, Any]) -> PaymentResult:
     """
     payment_id = str(intent["id"])
     status = intent.get("status")
-    error = intent.get("last_payment_error") or {}
-    code = error.get("decline_code") or error.get("code")
+    # A webhook's copy is only JSON: an error that is not an object, or codes that are not
+    # strings, are read as absent rather than trusted.
+    found = intent.get("last_payment_error")
+    error: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    code = _code(error.get("decline_code")) or _code(error.get("code"))
     if status == "succeeded":
         return PaymentResult(payment_id, ChargeOutcome.SUCCEEDED)
     if status in ("processing", "requires_capture"):
@@ -83,6 +87,10 @@ def payment_result(intent: Mapping[str, Any]) -> PaymentResult:
     if status == "canceled":
         return PaymentResult(payment_id, ChargeOutcome.DECLINED, "canceled")
     return PaymentResult(payment_id, ChargeOutcome.UNKNOWN)
+
+
+def _code(value: Any) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= _MAX_CODE else None
 
 
 # -- webhooks ---------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from tenure.payments.gateway import PaymentResult
 from tenure.ports import Commit, EventReads, Marker
 from tenure.services import catalog, payments
 from tenure.services.context import Services
-from tenure.webhooks.model import ProviderEvent, ProviderEventKind
+from tenure.webhooks.model import ProviderEvent, ProviderEventKind, RejectedEvent
 
 MARKER_TTL = timedelta(days=30)  # Stripe retries for 3 days and resends by hand for 30
 ATTEMPTS = 3  # someone changed what we read meanwhile: read again, this many times at most
@@ -51,6 +51,7 @@ class Applied(StrEnum):
     IGNORED = "ignored"  # a type Tenure does not act on
     UNMATCHED = "unmatched"  # about nothing Tenure knows (another integration's object)
     UNCHANGED = "unchanged"  # Tenure already holds this or something newer
+    REJECTED = "rejected"  # signed, but a body Tenure cannot read: recorded, nothing applied
 
 
 @dataclass
@@ -61,6 +62,20 @@ class _Outcome:
 
 def marker_key(event: ProviderEvent) -> str:
     return f"webhook:{event.provider}:{event.event_id}"
+
+
+def rejected_marker_key(rejected: RejectedEvent) -> str:
+    return f"webhook-rejected:{rejected.provider}:{rejected.event_id}"
+
+
+def record_rejected_event(svc: Services, rejected: RejectedEvent) -> Applied:
+    """Record a signed delivery Tenure cannot read: one conditional put of its own marker
+    (kept as long as an applied event's, and apart from it, so that a replay once Tenure
+    reads the shape is applied). A second delivery of it writes nothing."""
+    marker = Marker(rejected_marker_key(rejected), svc.clock.now() + MARKER_TTL)
+    with contextlib.suppress(AlreadyExistsError):
+        svc.commit(Commit(markers=[marker]))
+    return Applied.REJECTED
 
 
 def apply_provider_event(

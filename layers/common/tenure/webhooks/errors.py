@@ -20,9 +20,17 @@ class SignatureError(WebhookRefused):
 
 
 class MalformedEventError(WebhookRefused):
-    """The verified body is not JSON, or not an event of the provider's shape."""
+    """The body is not JSON, or not an event of the provider's shape. Before the signature
+    is verified this is a 400; after, the delivery is recorded as rejected and answered 200
+    (see `tenure.webhooks.model.RejectedEvent`)."""
 
     error = "malformed_event"
+
+
+class MalformedHeaderError(WebhookRefused):
+    """A header the provider does not sign (Razorpay's event id) is not of its shape."""
+
+    error = "malformed_header"
 
 
 class PayloadTooLargeError(WebhookRefused):

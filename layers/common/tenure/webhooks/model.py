@@ -4,6 +4,7 @@ A second provider only needs a parser that produces these; the service that appl
 (`tenure.services.provider_events`) never sees a provider's own shapes.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -98,3 +99,26 @@ class ProviderEvent:
     payment_method: PaymentMethodFacts | None = None
     provider_customer_id: str | None = None  # customer.deleted (and metadata lookups)
     tenure_customer_id: str | None = None  # when the provider object carries Tenure's id
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedEvent:
+    """A delivery whose signature is valid but whose body Tenure cannot read: the provider
+    did send it, and sending it again would not change it. Recorded (so an operator can
+    find it and replay it once Tenure reads it) and answered 2xx, so the provider does not
+    retry it for days.
+
+    `event_id` is the provider's id when the body has a readable one, else a digest of the
+    body; `reason` is short and never repeats the body; `detail` names an unexpected error
+    (for the log only)."""
+
+    provider: str
+    event_id: str
+    reason: str
+    detail: str | None = None
+
+
+def body_event_id(body: bytes) -> str:
+    """An event id from the body, for a delivery that names none: the same body is the same
+    event."""
+    return "body_" + hashlib.sha256(body).hexdigest()[:24]

@@ -10,6 +10,7 @@ from tenure.webhooks.model import ProviderEvent
 Verify = Callable[[bytes, Mapping[str, str], Sequence[str], int], None]
 Parse = Callable[[bytes, Mapping[str, str]], ProviderEvent]
 Sign = Callable[[bytes, str, int], dict[str, str]]
+EventId = Callable[[bytes, Mapping[str, str]], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,9 @@ class WebhookProvider:
     # Payment gateways that speak this provider's wire format: the sandbox is Stripe-shaped,
     # and its events arrive at /webhooks/stripe.
     gateways: frozenset[str]
+    # The event's id from a verified delivery whose body cannot be parsed, if it has one:
+    # what its rejection is recorded under.
+    event_id: EventId
 
 
 PROVIDERS: dict[str, WebhookProvider] = {
@@ -34,6 +38,7 @@ PROVIDERS: dict[str, WebhookProvider] = {
             stripe_events.parse,
             stripe_events.sign,
             frozenset({"stripe", "sandbox"}),
+            stripe_events.event_id,
         ),
         WebhookProvider(
             razorpay_events.NAME,
@@ -42,6 +47,7 @@ PROVIDERS: dict[str, WebhookProvider] = {
             razorpay_events.parse,
             razorpay_events.sign,
             frozenset({"razorpay"}),
+            razorpay_events.event_id_of,
         ),
     )
 }

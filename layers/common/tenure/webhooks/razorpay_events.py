@@ -16,13 +16,13 @@ import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.invoices import DisputeStatus, RefundStatus
-from tenure.webhooks.errors import MalformedEventError, SignatureError
-from tenure.webhooks.jsonbody import integer, load_object, text
+from tenure.webhooks.errors import MalformedEventError, MalformedHeaderError, SignatureError
+from tenure.webhooks.jsonbody import amount, currency, ident, integer, load_object, moment, text
 from tenure.webhooks.model import (
     DisputeFacts,
     PaymentFacts,
@@ -30,12 +30,14 @@ from tenure.webhooks.model import (
     ProviderEventKind,
     RefundFacts,
     RefundTotalFacts,
+    body_event_id,
 )
 
 NAME = "razorpay"
 SIGNATURE_HEADER = "x-razorpay-signature"
 EVENT_ID_HEADER = "x-razorpay-event-id"
 _HEX_SHA256 = 64
+MAX_ATTEMPT = 9999  # as for Stripe: Tenure numbers attempts from 1
 
 K = ProviderEventKind
 _PAYMENT_OUTCOME = {
@@ -79,13 +81,12 @@ def sign(
     return headers
 
 
-def body_event_id(body: bytes) -> str:
-    """An event id from the body, for a delivery without the event-id header: the same body
-    is the same event."""
-    return "body_" + hashlib.sha256(body).hexdigest()[:24]
-
-
 def verify(body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: int) -> None:
+    """Raise unless the body is signed with one of `secrets`. The event-id header is not
+    signed, so it is checked here too: it becomes a key, and only an id may."""
+    given_id = headers.get(EVENT_ID_HEADER)
+    if given_id is not None and ident(given_id) is None:
+        raise MalformedHeaderError("X-Razorpay-Event-Id is not an event id")
     signature = (headers.get(SIGNATURE_HEADER) or "").strip()
     if not signature:
         raise SignatureError("missing X-Razorpay-Signature header")
@@ -100,14 +101,15 @@ def verify(body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now:
 def parse(body: bytes, headers: Mapping[str, str] | None = None) -> ProviderEvent:
     event = load_object(body)
     event_type = text(event, "event")
-    created = integer(event.get("created_at"))
     payload = event.get("payload")
-    if event.get("entity") != "event" or event_type is None or created is None:
+    if event.get("entity") != "event" or event_type is None or "created_at" not in event:
         raise MalformedEventError("not a Razorpay event (entity, event and created_at)")
+    occurred_at = moment(event.get("created_at"))
+    if occurred_at is None:
+        raise MalformedEventError("the event's created_at is not a unix time from 1970 to 2100")
     if not isinstance(payload, dict):
         raise MalformedEventError("not a Razorpay event (payload is required)")
-    event_id = (headers or {}).get(EVENT_ID_HEADER) or body_event_id(body)
-    occurred_at = datetime.fromtimestamp(created, UTC)
+    event_id = event_id_of(body, headers) or body_event_id(body)
     base = ProviderEvent(NAME, event_id, event_type, K.IGNORED, occurred_at)
     if event_type in _PAYMENT_OUTCOME:
         payment = _entity(payload, "payment")
@@ -119,10 +121,12 @@ def parse(body: bytes, headers: Mapping[str, str] | None = None) -> ProviderEven
         total = None
         if isinstance(payload.get("payment"), dict):
             payment = _entity(payload, "payment")
-            refunded = integer(payment.get("amount_refunded"))
+            refunded = amount(payment, "amount_refunded")
             if refunded is not None:
                 invoice_id, attempt = _notes(payment)
-                total = RefundTotalFacts(text(payment, "id"), refunded, (), invoice_id, attempt)
+                total = RefundTotalFacts(
+                    ident(payment.get("id")), refunded, (), invoice_id, attempt
+                )
         return replace(base, kind=K.REFUND_UPDATED, refund=refund, refund_total=total)
     if event_type in _DISPUTE_EVENTS:
         dispute = _dispute(_entity(payload, "dispute"), event_type)
@@ -130,10 +134,15 @@ def parse(body: bytes, headers: Mapping[str, str] | None = None) -> ProviderEven
     return base
 
 
+def event_id_of(body: bytes, headers: Mapping[str, str] | None = None) -> str | None:
+    """The event id the delivery's header gives (checked by `verify`), if any."""
+    return ident((headers or {}).get(EVENT_ID_HEADER))
+
+
 def _entity(payload: dict[str, Any], name: str) -> dict[str, Any]:
     wrapper = payload.get(name)
     entity = wrapper.get("entity") if isinstance(wrapper, dict) else None
-    if not isinstance(entity, dict) or text(entity, "id") is None:
+    if not isinstance(entity, dict) or ident(entity.get("id")) is None:
         raise MalformedEventError(f"the event has no {name} entity with an id")
     return entity
 
@@ -142,10 +151,8 @@ def _notes(entity: dict[str, Any]) -> tuple[str | None, int | None]:
     notes = entity.get("notes")  # an object, or [] when empty
     if not isinstance(notes, dict):
         return None, None
-    invoice = notes.get("tenure_invoice_id")
-    return (invoice if isinstance(invoice, str) and invoice else None), integer(
-        notes.get("tenure_attempt")
-    )
+    attempt = integer(notes.get("tenure_attempt"), 1, MAX_ATTEMPT)
+    return ident(notes.get("tenure_invoice_id")), attempt
 
 
 def _payment(entity: dict[str, Any], event_type: str) -> PaymentFacts:
@@ -158,31 +165,26 @@ def _payment(entity: dict[str, Any], event_type: str) -> PaymentFacts:
 
 
 def _refund(entity: dict[str, Any], at: datetime) -> RefundFacts | None:
-    status = _REFUND_STATUS.get(str(entity.get("status")))
-    amount = integer(entity.get("amount"))
-    if status is None or amount is None:
+    status = _REFUND_STATUS.get(text(entity, "status") or "")
+    minor = amount(entity, "amount")
+    if status is None or minor is None:
         return None
     return RefundFacts(
-        str(entity["id"]),
-        text(entity, "payment_id"),
-        amount,
-        str(entity.get("currency") or "").upper(),
-        status,
-        at,
+        str(entity["id"]), ident(entity.get("payment_id")), minor, currency(entity), status, at
     )
 
 
 def _dispute(entity: dict[str, Any], event_type: str) -> DisputeFacts | None:
     provider_status = text(entity, "status") or event_type.rsplit(".", 1)[1]
     status = _DISPUTE_STATUS.get(provider_status)
-    amount = integer(entity.get("amount"))
-    if status is None or amount is None:
+    minor = amount(entity, "amount")
+    if status is None or minor is None:
         return None
     return DisputeFacts(
         str(entity["id"]),
-        text(entity, "payment_id"),
-        amount,
-        str(entity.get("currency") or "").upper(),
+        ident(entity.get("payment_id")),
+        minor,
+        currency(entity),
         status,
         provider_status,
     )

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tenure.domain.charges import ChargeOutcome
@@ -19,7 +19,16 @@ from tenure.domain.invoices import DisputeStatus, RefundStatus
 from tenure.domain.money import from_stripe_amount
 from tenure.payments.stripe_objects import payment_result
 from tenure.webhooks.errors import MalformedEventError, SignatureError
-from tenure.webhooks.jsonbody import integer, load_object, ref, text
+from tenure.webhooks.jsonbody import (
+    amount,
+    currency,
+    ident,
+    integer,
+    load_object,
+    moment,
+    ref,
+    text,
+)
 from tenure.webhooks.model import (
     DisputeFacts,
     PaymentFacts,
@@ -35,6 +44,8 @@ SIGNATURE_HEADER = "stripe-signature"
 TOLERANCE_SECONDS = 300  # Stripe's default (stripe-python Webhook.DEFAULT_TOLERANCE)
 _MAX_HEADER = 4096  # a real header is ~150 characters; anything this long is not Stripe's
 _SCHEME = "v1"
+_MAX_TIMESTAMP_DIGITS = 15  # unix seconds have 10 digits until the year 2286
+MAX_ATTEMPT = 9999  # Tenure numbers a charge's attempts from 1; never this many
 
 K = ProviderEventKind
 PAYMENT_EVENTS = frozenset(
@@ -94,6 +105,9 @@ def sign(body: bytes, secret: str, timestamp: int) -> dict[str, str]:
 
 
 def _header_parts(header: str) -> tuple[int, list[str]]:
+    """The timestamp and the `v1` signatures. Parts without `=` and other schemes are
+    skipped, as Stripe's libraries do; the timestamp must be one run of ASCII digits (int()
+    alone would take '٣', '1_000' or ' 1', and raise on '²'), given once."""
     timestamp: int | None = None
     signatures: list[str] = []
     for item in header.split(","):
@@ -101,9 +115,12 @@ def _header_parts(header: str) -> tuple[int, list[str]]:
         if not sep:
             continue
         if key == "t":
-            if not value.isdigit():
+            if timestamp is not None:
+                raise SignatureError("Stripe-Signature has more than one timestamp")
+            given = integer(value, 0, 10**_MAX_TIMESTAMP_DIGITS - 1)
+            if given is None:
                 raise SignatureError("Stripe-Signature has no valid timestamp")
-            timestamp = int(value)
+            timestamp = given
         elif key == _SCHEME and value:
             signatures.append(value)
     if timestamp is None:
@@ -142,14 +159,16 @@ def verify(
 def parse(body: bytes, headers: Mapping[str, str] | None = None) -> ProviderEvent:
     """A verified Stripe event body as a ProviderEvent (unknown types: kind IGNORED)."""
     event = load_object(body)
-    event_id, event_type, created = text(event, "id"), text(event, "type"), event.get("created")
+    event_id, event_type = ident(event.get("id")), text(event, "type")
     data = event.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
-    if event_id is None or event_type is None or integer(created) is None:
-        raise MalformedEventError("not a Stripe event (id, type and created are required)")
+    if event_id is None or event_type is None:
+        raise MalformedEventError("not a Stripe event (id and type are required)")
+    occurred_at = moment(event.get("created"))
+    if occurred_at is None:
+        raise MalformedEventError("the event's created is not a unix time from 1970 to 2100")
     if not isinstance(obj, dict):
         raise MalformedEventError("not a Stripe event (data.object is required)")
-    occurred_at = datetime.fromtimestamp(int(created), UTC)  # type: ignore[arg-type]
     base = ProviderEvent(NAME, event_id, event_type, K.IGNORED, occurred_at)
     if event_type not in HANDLED:
         return base
@@ -157,8 +176,16 @@ def parse(body: bytes, headers: Mapping[str, str] | None = None) -> ProviderEven
     return _facts(base, obj, previous if isinstance(previous, dict) else {})
 
 
+def event_id(body: bytes, headers: Mapping[str, str] | None = None) -> str | None:
+    """The event's id when the body has a readable one (to record a rejected event by)."""
+    try:
+        return ident(load_object(body).get("id"))
+    except MalformedEventError:
+        return None
+
+
 def _require_id(obj: dict[str, Any], kind: str) -> str:
-    object_id = text(obj, "id")
+    object_id = ident(obj.get("id"))
     if object_id is None:
         raise MalformedEventError(f"the event's {kind} has no id")
     return object_id
@@ -168,7 +195,8 @@ def _metadata(obj: dict[str, Any]) -> tuple[str | None, int | None]:
     metadata = obj.get("metadata")
     if not isinstance(metadata, dict):
         return None, None
-    return _text_of(metadata, "tenure_invoice_id"), integer(metadata.get("tenure_attempt"))
+    attempt = integer(metadata.get("tenure_attempt"), 1, MAX_ATTEMPT)
+    return ident(metadata.get("tenure_invoice_id")), attempt
 
 
 def _owners(obj: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -176,12 +204,7 @@ def _owners(obj: dict[str, Any]) -> tuple[str | None, str | None]:
     metadata = obj.get("metadata")
     if not isinstance(metadata, dict):
         return None, None
-    return _text_of(metadata, "tenure_subscription_id"), _text_of(metadata, "tenure_customer_id")
-
-
-def _text_of(metadata: dict[str, Any], key: str) -> str | None:
-    value = metadata.get(key)
-    return value if isinstance(value, str) and value else None
+    return ident(metadata.get("tenure_subscription_id")), ident(metadata.get("tenure_customer_id"))
 
 
 def _facts(base: ProviderEvent, obj: dict[str, Any], previous: dict[str, Any]) -> ProviderEvent:
@@ -218,7 +241,7 @@ def _facts(base: ProviderEvent, obj: dict[str, Any], previous: dict[str, Any]) -
             base,
             kind=K.CUSTOMER_DELETED,
             provider_customer_id=customer_id,
-            tenure_customer_id=tenure_id if isinstance(tenure_id, str) else None,
+            tenure_customer_id=ident(tenure_id),
         )
     method = _payment_method(obj, previous)
     if kind == "payment_method.attached":
@@ -230,23 +253,24 @@ def _facts(base: ProviderEvent, obj: dict[str, Any], previous: dict[str, Any]) -
 
 def _minor(obj: dict[str, Any], key: str) -> tuple[int | None, str]:
     """An amount in Tenure's minor units (Stripe counts a few currencies differently)."""
-    amount, currency = integer(obj.get(key)), str(obj.get("currency") or "")
-    if amount is None or not currency:
-        return amount, currency.upper()
+    value, code = amount(obj, key), currency(obj)
+    if value is None or not code:
+        return value, code
     try:
-        money = from_stripe_amount(amount, currency)
+        money = from_stripe_amount(value, code)
     except ValueError as exc:
+        # Messages name a currency code or an amount, both already checked to be short.
         raise MalformedEventError(f"the event's {key} cannot be read: {exc}") from None
     return money.amount_minor, money.currency
 
 
 def _refund(obj: dict[str, Any], at: datetime) -> RefundFacts | None:
     refund_id = _require_id(obj, "refund")
-    status = _REFUND_STATUS.get(str(obj.get("status")))
-    amount, currency = _minor(obj, "amount")
-    if status is None or amount is None:
+    status = _REFUND_STATUS.get(text(obj, "status") or "")
+    minor, code = _minor(obj, "amount")
+    if status is None or minor is None:
         return None  # a status Tenure does not know yet: acknowledged, ignored
-    return RefundFacts(refund_id, ref(obj.get("payment_intent")), amount, currency, status, at)
+    return RefundFacts(refund_id, ref(obj.get("payment_intent")), minor, code, status, at)
 
 
 def _refund_total(obj: dict[str, Any], base: ProviderEvent) -> RefundTotalFacts:
@@ -256,26 +280,21 @@ def _refund_total(obj: dict[str, Any], base: ProviderEvent) -> RefundTotalFacts:
         raise MalformedEventError("the event's charge has no amount_refunded")
     listed = obj.get("refunds")
     items = listed.get("data") if isinstance(listed, dict) else None
-    refunds = tuple(
-        r
-        for r in (
-            _refund(item, base.occurred_at) for item in (items or []) if isinstance(item, dict)
-        )
-        if r is not None
-    )
+    dicts = [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    refunds = tuple(r for r in (_refund(i, base.occurred_at) for i in dicts) if r is not None)
     invoice_id, attempt = _metadata(obj)
     return RefundTotalFacts(ref(obj.get("payment_intent")), refunded, refunds, invoice_id, attempt)
 
 
 def _dispute(obj: dict[str, Any]) -> DisputeFacts | None:
     dispute_id = _require_id(obj, "dispute")
-    provider_status = str(obj.get("status"))
+    provider_status = text(obj, "status") or ""
     status = _DISPUTE_STATUS.get(provider_status)
-    amount, currency = _minor(obj, "amount")
-    if status is None or amount is None:
+    minor, code = _minor(obj, "amount")
+    if status is None or minor is None:
         return None
     payment_id = ref(obj.get("payment_intent"))
-    return DisputeFacts(dispute_id, payment_id, amount, currency, status, provider_status)
+    return DisputeFacts(dispute_id, payment_id, minor, code, status, provider_status)
 
 
 def _payment_method(obj: dict[str, Any], previous: dict[str, Any]) -> PaymentMethodFacts:
@@ -284,13 +303,14 @@ def _payment_method(obj: dict[str, Any], previous: dict[str, Any]) -> PaymentMet
     customer = ref(obj.get("customer")) or ref(previous.get("customer"))
     details = obj.get(str(obj.get("type"))) if isinstance(obj.get("type"), str) else None
     card: dict[str, Any] = details if isinstance(details, dict) else {}
-    brand = card.get("brand")
     last4 = card.get("last4")
     return PaymentMethodFacts(
         method_id,
         customer,
-        brand if isinstance(brand, str) else None,
-        last4 if isinstance(last4, str) else None,
-        integer(card.get("exp_month")),
-        integer(card.get("exp_year")),
+        text(card, "brand"),
+        last4
+        if isinstance(last4, str) and integer(last4) is not None and len(last4) == 4
+        else None,
+        integer(card.get("exp_month"), 1, 12),
+        integer(card.get("exp_year"), 1, 9999),
     )
