@@ -171,6 +171,7 @@ class Lifecycle(RuleBasedStateMachine):
         self.applied: set[str] = set()  # event ids whose delivery was applied
         self.disputes: list[str] = []
         self.n = 0  # for fresh ids and keys
+        self.worked_until = T0  # due work is done up to here
 
     # -- the shop's policy --------------------------------------------------------------------
     @initialize(final_action=st.sampled_from(FinalAction))
@@ -276,6 +277,7 @@ class Lifecycle(RuleBasedStateMachine):
                 break
             self.clock.set(min(upcoming))
         self.clock.set(until)
+        self.worked_until = until
 
     def _charger(self, svc: Services, item: Any) -> object:
         """One due item as the scheduler queues it and the charger works it."""
@@ -462,7 +464,11 @@ class Lifecycle(RuleBasedStateMachine):
                 continue
             outcome = self.gateway.payment_intent(intent["id"])["status"]
             if charge.status is ChargeStatus.CHARGING:
-                assert f"{invoice_id}:{attempt}" in reconciling or charge.lease_until is None
+                assert f"{invoice_id}:{attempt}" in reconciling, f"{charge.id}: no sweeper due"
+                # Time that passed worked everything due: a lease that ended before the last
+                # step of the clock (and its scheduler tick) was reconciled then.
+                assert charge.lease_until is not None
+                assert charge.lease_until + SCHEDULER_TICK > self.worked_until, charge.id
                 continue
             if outcome == "succeeded":
                 assert charge.outcome is ChargeOutcome.SUCCEEDED, f"{intent['id']} was lost"
