@@ -70,6 +70,14 @@ def get_customer(svc: Services, customer_id: str) -> Customer:
     return customer
 
 
+def refuse_card_number(payment_method_id: str) -> None:
+    """Tenure takes provider tokens only: a card number is refused before anything is done."""
+    if payment_method_id.replace(" ", "").replace("-", "").isdigit():
+        raise ValidationFailedError(
+            "payment_method", "raw card numbers are never accepted; send a provider token"
+        )
+
+
 def attach_payment_method(
     svc: Services,
     customer_id: str,
@@ -80,10 +88,7 @@ def attach_payment_method(
 ) -> PaymentMethod:
     """Record a provider payment-method id (never a card number) on the customer."""
     customer = get_customer(svc, customer_id)
-    if payment_method_id.replace(" ", "").replace("-", "").isdigit():
-        raise ValidationFailedError(
-            "payment_method", "raw card numbers are never accepted; send a provider token"
-        )
+    refuse_card_number(payment_method_id)
     existing = svc.repo.list_payment_methods(customer_id)
     now: datetime = svc.clock.now()
     known = next((pm for pm in existing if pm.id == payment_method_id), None)

@@ -39,7 +39,12 @@ from tenure.payments.gateway import (
     PaymentResult,
 )
 from tenure.ports import Commit, Marker, ProviderLink
-from tenure.services.catalog import attach_payment_method, get_plan, save_payer
+from tenure.services.catalog import (
+    attach_payment_method,
+    get_plan,
+    refuse_card_number,
+    save_payer,
+)
 from tenure.services.context import Services
 
 LEASE = timedelta(minutes=5)  # longer than one charger run; then the sweeper reconciles
@@ -429,15 +434,25 @@ def settle_reported_payment(
 def update_payment_method(
     svc: Services, customer_id: str, payment_method_id: str, provider: str, make_default: bool
 ) -> PaymentMethod:
-    """Attach a payment method; when it becomes the default, retry what is owed at once."""
+    """Attach a payment method; when it becomes the default, retry what is owed at once.
+
+    The default sent again is no change, and retries nothing: a card that was declined hard
+    or needed authentication is never charged again blindly (docs/dunning.md)."""
+    refuse_card_number(payment_method_id)  # before the provider hears of the customer
+    before = svc.repo.get_customer(customer_id)
+    was_default = before is not None and before.default_payment_method == payment_method_id
     details = None
-    if svc.gateway is not None:
-        details = _register_with_provider(svc, customer_id, payment_method_id)
+    if svc.gateway is not None and before is not None:
+        details = _register_with_provider(svc, before, payment_method_id)
     method = attach_payment_method(
         svc, customer_id, payment_method_id, provider, make_default, details
     )
     customer = svc.repo.get_customer(customer_id)
-    if customer is not None and customer.default_payment_method == payment_method_id:
+    if (
+        customer is not None
+        and customer.default_payment_method == payment_method_id
+        and not was_default
+    ):
         collect_open_invoices(svc, customer_id)
     return method
 
@@ -461,15 +476,12 @@ def await_payment_method(svc: Services, invoice_id: str) -> None:
 
 
 def _register_with_provider(
-    svc: Services, customer_id: str, payment_method_id: str
+    svc: Services, customer: Customer, payment_method_id: str
 ) -> CardDetails | None:
     """The provider must know the customer and hold the method before it can be charged.
 
     Both calls carry deterministic keys, so a retried request creates nothing twice."""
     assert svc.gateway is not None
-    customer = svc.repo.get_customer(customer_id)
-    if customer is None:
-        return None  # the attach below reports the unknown customer
     provider_customer_id = ensure_provider_customer(svc, customer)
     try:
         return svc.gateway.attach_payment_method(
