@@ -27,8 +27,17 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "tenure-local"
 
     def _dispatch(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(min(length, MAX_READ)) if length else b""
+        length = _content_length(self.headers.get_all("content-length") or [])
+        if length is None:
+            # API Gateway refuses these before any function runs; so does this server.
+            self._respond(_refused(400, "bad_request", "Content-Length must be one integer"))
+            self.close_connection = True
+            return
+        if length > MAX_READ:
+            self._respond(_refused(413, "payload_too_large", f"body is over {MAX_READ} bytes"))
+            self.close_connection = True
+            return
+        raw = self.rfile.read(length) if length else b""
         path = self.path
         name = "webhooks" if path.startswith("/webhooks/") else "api"
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -61,6 +70,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the handlers log in JSON already
+
+
+def _content_length(values: list[str]) -> int | None:
+    """The body's length, or None for what HTTP does not allow: several differing values, a
+    sign, non-ASCII digits (int() would take "٣"), anything but digits."""
+    if not values:
+        return 0
+    if len(set(values)) != 1:
+        return None
+    text = values[0].strip()
+    if not text or len(text) > 18 or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
+def _refused(status: int, error: str, message: str) -> dict[str, Any]:
+    return {"statusCode": status, "body": json.dumps({"error": error, "message": message})}
 
 
 def make_server(host: str, port: int) -> ThreadingHTTPServer:

@@ -1,0 +1,72 @@
+"""`tenure serve`'s HTTP layer: a malformed Content-Length is a 4xx answered at once, never a
+dropped connection, a traceback or a worker held until the client gives up."""
+
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tenure_local import functions, server
+
+
+@pytest.fixture
+def address(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, int]]:
+    seen: list[dict[str, Any]] = []
+
+    def echo(name: str, event: dict[str, Any]) -> dict[str, Any]:
+        seen.append(event)
+        return {"statusCode": 200, "body": str(len(event.get("body") or ""))}
+
+    monkeypatch.setattr(functions, "invoke", echo)
+    httpd = server.make_server("127.0.0.1", 0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[:2]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def exchange(address: tuple[str, int], head: str, body: bytes = b"") -> str:
+    with socket.create_connection(address, timeout=5) as conn:
+        conn.sendall(head.encode("utf-8") + b"\r\n\r\n" + body)
+        conn.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode("latin-1")
+
+
+@pytest.mark.parametrize(
+    "length",
+    ["abc", "-1", "+2", "٢", "1_0", "2.0", "99999999999999999999999", ""],
+)
+def test_a_content_length_that_is_not_one_plain_integer_is_a_400(
+    address: tuple[str, int], length: str
+) -> None:
+    head = f"POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nContent-Length: {length}"
+
+    reply = exchange(address, head, b"{}")
+
+    assert reply.startswith("HTTP/1.0 400"), reply
+
+
+def test_two_different_content_lengths_are_a_400(address: tuple[str, int]) -> None:
+    head = "POST /v1/plans HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3"
+
+    assert exchange(address, head, b"{}").startswith("HTTP/1.0 400")
+
+
+def test_a_body_over_the_read_limit_is_a_413_without_reading_it(address: tuple[str, int]) -> None:
+    head = f"POST /v1/plans HTTP/1.1\r\nHost: x\r\nContent-Length: {server.MAX_READ + 1}"
+
+    assert exchange(address, head).startswith("HTTP/1.0 413")
+
+
+def test_a_plain_length_reaches_the_handler_with_its_body(address: tuple[str, int]) -> None:
+    head = "POST /v1/plans HTTP/1.1\r\nHost: x\r\nContent-Length: 2"
+
+    reply = exchange(address, head, b"{}")
+
+    assert reply.startswith("HTTP/1.0 200") and reply.endswith("\r\n\r\n2")
