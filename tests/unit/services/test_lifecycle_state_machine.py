@@ -613,11 +613,6 @@ def test_a_card_number_instead_of_a_token_is_refused_before_the_provider_hears_o
     assert len(shop.gateway.events) == provider_calls
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the provider customer is created and stored before the provider refuses the "
-    "method; undoing that needs the link stored with the method (a larger change)",
-)
 def test_a_payment_method_the_provider_refuses_changes_nothing() -> None:
     shop = Lifecycle()
     before = shop._contents()

@@ -85,9 +85,16 @@ def attach_payment_method(
     provider: str,
     make_default: bool,
     details: CardDetails | None = None,
+    *,
+    customer: Customer | None = None,
+    change: Commit | None = None,
 ) -> PaymentMethod:
-    """Record a provider payment-method id (never a card number) on the customer."""
-    customer = get_customer(svc, customer_id)
+    """Record a provider payment-method id (never a card number) on the customer.
+
+    A caller that read the customer passes it, with what else must be written with the
+    method (`change`, committed here even when the method was known already)."""
+    customer = customer if customer is not None else get_customer(svc, customer_id)
+    change = change if change is not None else Commit()
     refuse_card_number(payment_method_id)
     existing = svc.repo.list_payment_methods(customer_id)
     now: datetime = svc.clock.now()
@@ -96,16 +103,18 @@ def attach_payment_method(
         # Attaching a method the customer already has: at most it becomes the default again.
         if make_default and customer.default_payment_method != payment_method_id:
             customer.default_payment_method = payment_method_id
-            event = DomainEvent(
-                EventType.DEFAULT_PAYMENT_METHOD_CHANGED,
-                customer_id,
-                customer_id,
-                now,
-                customer.version,
-                {"payment_method": payment_method_id},
+            change.events.append(
+                DomainEvent(
+                    EventType.DEFAULT_PAYMENT_METHOD_CHANGED,
+                    customer_id,
+                    customer_id,
+                    now,
+                    customer.version,
+                    {"payment_method": payment_method_id},
+                )
             )
-            change = Commit(events=[event])
             save_payer(svc, customer, change)
+        if change.customers or change.events or change.provider_links:
             svc.commit(change)
         return known
     method = PaymentMethod(payment_method_id, customer_id, provider, now)
@@ -119,7 +128,7 @@ def attach_payment_method(
             "exp_month": method.exp_month,
             "exp_year": method.exp_year,
         }
-    change = Commit(payment_methods=[method])
+    change.payment_methods.append(method)
     if make_default or customer.default_payment_method is None:
         customer.default_payment_method = payment_method_id
         save_payer(svc, customer, change)

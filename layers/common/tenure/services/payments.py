@@ -442,10 +442,21 @@ def update_payment_method(
     before = svc.repo.get_customer(customer_id)
     was_default = before is not None and before.default_payment_method == payment_method_id
     details = None
+    # A provider customer made for this card is stored with the card, in one commit: a card
+    # the provider refuses leaves nothing behind (at the provider, a customer that the same
+    # key hands back next time).
+    pending = Commit()
     if svc.gateway is not None and before is not None:
-        details = _register_with_provider(svc, before, payment_method_id)
+        details = _register_with_provider(svc, before, payment_method_id, pending)
     method = attach_payment_method(
-        svc, customer_id, payment_method_id, provider, make_default, details
+        svc,
+        customer_id,
+        payment_method_id,
+        provider,
+        make_default,
+        details,
+        customer=before,
+        change=pending,
     )
     customer = svc.repo.get_customer(customer_id)
     if (
@@ -476,13 +487,14 @@ def await_payment_method(svc: Services, invoice_id: str) -> None:
 
 
 def _register_with_provider(
-    svc: Services, customer: Customer, payment_method_id: str
+    svc: Services, customer: Customer, payment_method_id: str, change: Commit
 ) -> CardDetails | None:
     """The provider must know the customer and hold the method before it can be charged.
 
-    Both calls carry deterministic keys, so a retried request creates nothing twice."""
+    Both calls carry deterministic keys, so a retried request creates nothing twice. A new
+    provider customer is added to `change`, for the caller to commit with the method."""
     assert svc.gateway is not None
-    provider_customer_id = ensure_provider_customer(svc, customer)
+    provider_customer_id = ensure_provider_customer(svc, customer, change)
     try:
         return svc.gateway.attach_payment_method(
             provider_customer_id=provider_customer_id,
@@ -495,8 +507,11 @@ def _register_with_provider(
         ) from exc
 
 
-def ensure_provider_customer(svc: Services, customer: Customer) -> str:
-    """The provider's id of the customer, created (with a deterministic key) if need be."""
+def ensure_provider_customer(
+    svc: Services, customer: Customer, change: Commit | None = None
+) -> str:
+    """The provider's id of the customer, created (with a deterministic key) if need be, and
+    stored: in `change` when given (the caller commits it), else at once."""
     assert svc.gateway is not None
     if customer.provider_customer_id is None:
         customer.provider_customer_id = svc.gateway.create_customer(
@@ -507,9 +522,11 @@ def ensure_provider_customer(svc: Services, customer: Customer) -> str:
         )
         # The link lets webhooks about this provider customer find Tenure's.
         link = ProviderLink(svc.gateway.name, customer.provider_customer_id, customer.id)
-        change = Commit(provider_links=[link])
-        save_payer(svc, customer, change)
-        svc.commit(change)
+        stored = change if change is not None else Commit()
+        stored.provider_links.append(link)
+        save_payer(svc, customer, stored)
+        if change is None:
+            svc.commit(stored)
     return customer.provider_customer_id
 
 
