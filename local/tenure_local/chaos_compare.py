@@ -7,14 +7,27 @@
   emails (by notice key: when they went out may differ) is reported apart, since an email
   whose sender died between its claim and SES is never sent (at most once, by design);
 - metrics.json is the calm run's.
+
+One kind of difference is the truth of the world rather than a fault of Tenure's: when a
+payment was recorded. A charger that dies after its claim leaves the payment to the sweeper,
+which confirms it when the claim's lease ends; the invoice is paid minutes later than in the
+calm run, because that is when the money moved. Such a moment (`LATE_FIELDS`), later than
+the calm run's by at most `RECOVERY_BOUND`, is reported apart (`late`), not as a difference.
 """
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from tenure_local import charges_audit, outbox
+
+# When something was recorded, per kind: what recovery may make later, never earlier.
+LATE_FIELDS = {"invoices": ("paid_at",), "subscriptions": ("canceled_at",)}
+# A lease (5 min) and a redelivery (3 min), the schedule's retries, a webhook delivered
+# again an hour later: compounded by a few faults in a row, well within an hour.
+RECOVERY_BOUND = timedelta(hours=1)
 
 
 class CompareInputError(Exception):
@@ -24,6 +37,7 @@ class CompareInputError(Exception):
 @dataclass
 class Comparison:
     differences: list[str] = field(default_factory=list)  # state.json, field by field
+    late: list[str] = field(default_factory=list)  # recorded later, within RECOVERY_BOUND
     charges: list[str] = field(default_factory=list)  # exactly-once findings
     emails_twice: list[str] = field(default_factory=list)
     emails_missing: list[str] = field(default_factory=list)  # sent calm, not under chaos
@@ -46,6 +60,7 @@ class Comparison:
             "ok": self.ok,
             "same_emails": self.same_emails,
             "state": self.differences,
+            "late": self.late,
             "charges": self.charges,
             "emails_twice": self.emails_twice,
             "emails_missing": self.emails_missing,
@@ -58,7 +73,9 @@ def compare(calm: Path, chaos: Path) -> Comparison:
     result = Comparison()
     calm_state, chaos_state = _json(calm / "state.json"), _json(chaos / "state.json")
     for kind in ("subscriptions", "invoices"):
-        result.differences += _compare_lists(kind, calm_state[kind], chaos_state[kind])
+        found = _compare_lists(kind, calm_state[kind], chaos_state[kind])
+        result.differences += [text for text, late in found if not late]
+        result.late += [text for text, late in found if late]
     state, events = charges_audit.load(chaos)
     audit = charges_audit.audit(state, events)
     result.charges = [f"{f.rule}: {f.subject}: {f.detail}" for f in audit.findings]
@@ -79,20 +96,37 @@ def _json(path: Path) -> Any:
         raise CompareInputError(f"cannot read {path}: {exc}") from exc
 
 
-def _compare_lists(kind: str, calm: list[dict[str, Any]], chaos: list[dict[str, Any]]) -> list[str]:
+def _compare_lists(
+    kind: str, calm: list[dict[str, Any]], chaos: list[dict[str, Any]]
+) -> list[tuple[str, bool]]:
+    """Each difference, and whether it is only a moment recorded later (within the bound)."""
     calm_by_id = {item["id"]: item for item in calm}
     chaos_by_id = {item["id"]: item for item in chaos}
-    found = [f"{kind}: {i} only in the calm run" for i in sorted(calm_by_id.keys() - chaos_by_id)]
-    found += [f"{kind}: {i} only under chaos" for i in sorted(chaos_by_id.keys() - calm_by_id)]
+    found = [
+        (f"{kind}: {i} only in the calm run", False)
+        for i in sorted(calm_by_id - chaos_by_id.keys())
+    ]
+    found += [
+        (f"{kind}: {i} only under chaos", False) for i in sorted(chaos_by_id - calm_by_id.keys())
+    ]
     for item_id in sorted(calm_by_id.keys() & chaos_by_id.keys()):
         before, after = calm_by_id[item_id], chaos_by_id[item_id]
         for name in sorted(before.keys() | after.keys()):
-            if before.get(name) != after.get(name):
-                found.append(
-                    f"{kind}: {item_id}.{name}: calm {before.get(name)!r}, "
-                    f"chaos {after.get(name)!r}"
-                )
+            was, now = before.get(name), after.get(name)
+            if was != now:
+                late = name in LATE_FIELDS.get(kind, ()) and _later_within_bound(was, now)
+                found.append((f"{kind}: {item_id}.{name}: calm {was!r}, chaos {now!r}", late))
     return found
+
+
+def _later_within_bound(calm: Any, chaos: Any) -> bool:
+    if not (isinstance(calm, str) and isinstance(chaos, str)):
+        return False
+    try:
+        delay = datetime.fromisoformat(chaos) - datetime.fromisoformat(calm)
+    except ValueError:
+        return False
+    return timedelta(0) < delay <= RECOVERY_BOUND
 
 
 def _notice_keys(folder: Path) -> set[str]:

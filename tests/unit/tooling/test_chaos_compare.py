@@ -1,0 +1,62 @@
+"""`tenure chaos compare`: what a chaos run may change (a payment recorded minutes later, when
+recovery confirmed it) and what it may not (anything else)."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tenure_local.chaos_compare import compare
+
+PAID = "2026-02-05T09:00:00Z"
+
+
+def folder(root: Path, name: str, paid_at: str | None, **invoice: Any) -> Path:
+    out = root / name
+    (out / "outbox").mkdir(parents=True)
+    record = {"id": "in_1", "customer": "ann", "subscription": "sub_1", "kind": "renewal"}
+    record |= {"status": "paid" if paid_at else "open", "total": 1000, "currency": "USD"}
+    record |= {"attempts": 1, "paid_at": paid_at, **invoice}
+    charge = {"id": "ch_in_1_1", "invoice": "in_1", "customer": "ann", "amount": 1000}
+    charge |= {"currency": "USD", "outcome": "succeeded", "decline_code": None, "at": PAID}
+    charge |= {"idempotency_key": "charge:in_1:1"}
+    charges = [charge] if paid_at else []
+    state = {"subscriptions": [], "invoices": [record], "charges": charges, "customers": []}
+    (out / "state.json").write_text(json.dumps(state))
+    (out / "events.jsonl").write_text("")
+    (out / "metrics.json").write_text(json.dumps({"mrr": 1000}))
+    return out
+
+
+def test_a_payment_recorded_minutes_later_is_late_not_a_difference(tmp_path: Path) -> None:
+    calm = folder(tmp_path, "calm", PAID)
+    chaos = folder(tmp_path, "chaos", "2026-02-05T09:08:00Z")
+
+    result = compare(calm, chaos)
+
+    assert result.ok
+    assert result.differences == []
+    assert result.late == [
+        "invoices: in_1.paid_at: calm '2026-02-05T09:00:00Z', chaos '2026-02-05T09:08:00Z'"
+    ]
+
+
+def test_a_payment_recorded_earlier_or_over_an_hour_later_is_a_difference(tmp_path: Path) -> None:
+    calm = folder(tmp_path, "calm", PAID)
+    earlier = folder(tmp_path, "earlier", "2026-02-05T08:59:00Z")
+    much_later = folder(tmp_path, "later", "2026-02-05T10:00:01Z")
+    never = folder(tmp_path, "never", None)
+
+    for chaos in (earlier, much_later, never):
+        result = compare(calm, chaos)
+        assert not result.ok and result.late == []
+        assert any(".paid_at:" in d for d in result.differences)
+
+
+def test_any_other_field_that_moved_is_a_difference(tmp_path: Path) -> None:
+    calm = folder(tmp_path, "calm", PAID, attempts=1)
+    chaos = folder(tmp_path, "chaos", PAID, attempts=2)
+
+    result = compare(calm, chaos)
+
+    assert not result.ok
+    assert result.differences == ["invoices: in_1.attempts: calm 1, chaos 2"]
