@@ -12,6 +12,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tenure.settings import declared
 from tenure_local.template import (
@@ -274,20 +276,91 @@ def test_every_handler_named_in_the_template_exists() -> None:
         assert function in defined, f"{name}: {source} defines no {function}"
 
 
-def test_layer_requirements_mirror_the_pyproject_dependencies_without_boto3() -> None:
-    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    wanted = {
-        dep.replace(" ", "")
-        for dep in pyproject["project"]["dependencies"]
-        if not dep.lower().startswith(("boto3", "botocore"))
-    }
-    lines = (REPO_ROOT / "layers/common/requirements.txt").read_text(encoding="utf-8")
-    have = {
-        line.split("#", 1)[0].strip().replace(" ", "")
-        for line in lines.splitlines()
-        if line.split("#", 1)[0].strip()
-    }
-    assert have == wanted
+def _lock(path: Path) -> dict[str, tuple[str, list[str]]]:
+    """A hashed lock as {normalized name: (version, hashes)}; fails on an unpinned line."""
+    pins: dict[str, tuple[str, list[str]]] = {}
+    name = ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = line.strip().removesuffix("\\").strip()
+        if not text or text.startswith("#"):
+            continue
+        if text.startswith("--hash=sha256:"):
+            pins[name][1].append(text.removeprefix("--hash=sha256:"))
+            continue
+        requirement = Requirement(text)
+        [spec] = list(requirement.specifier)
+        assert spec.operator == "==", f"{path.name}: {requirement} is not pinned"
+        name = canonicalize_name(requirement.name)
+        pins[name] = (spec.version, [])
+    return pins
+
+
+def _declared(requirements: list[str]) -> dict[str, Requirement]:
+    return {canonicalize_name(r.name): r for r in map(Requirement, requirements)}
+
+
+PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+RUNTIME = _declared(PYPROJECT["project"]["dependencies"])
+DEV = _declared(PYPROJECT["project"]["optional-dependencies"]["dev"])
+LAMBDA_PROVIDES = {"boto3", "botocore"}  # the Python runtime of Lambda ships them
+
+
+def test_the_lock_pins_every_runtime_and_dev_dependency_with_hashes() -> None:
+    lock = _lock(REPO_ROOT / "requirements.lock")
+    for name, requirement in (RUNTIME | DEV).items():
+        assert name in lock, f"requirements.lock misses {name}: run make lock"
+        version, hashes = lock[name]
+        assert requirement.specifier.contains(version, prereleases=True), (name, version)
+        assert hashes, name
+    # The build backend is locked too: the project installs without build isolation.
+    assert "setuptools" in lock
+    assert all(hashes for _, hashes in lock.values())
+
+
+def test_the_tools_lock_pins_sam_cfn_lint_checkov_and_uv_with_hashes() -> None:
+    wanted = _declared(
+        [
+            line.split("#", 1)[0].strip()
+            for line in (REPO_ROOT / "tools-requirements.txt").read_text().splitlines()
+            if line.split("#", 1)[0].strip()
+        ]
+    )
+    assert set(wanted) == {"aws-sam-cli", "cfn-lint", "checkov", "uv"}
+    lock = _lock(REPO_ROOT / "tools.lock")
+    for name, requirement in wanted.items():
+        version, hashes = lock[name]
+        assert requirement.specifier.contains(version), (name, version)
+        assert hashes, name
+    assert all(hashes for _, hashes in lock.values())
+
+
+def test_the_layer_pins_the_runtime_dependencies_at_the_tested_versions_without_boto3() -> None:
+    layer = _lock(REPO_ROOT / "layers/common/requirements.txt")
+    tested = _lock(REPO_ROOT / "requirements.lock")
+    for name, requirement in RUNTIME.items():
+        if name in LAMBDA_PROVIDES:
+            continue
+        version, hashes = layer[name]
+        assert requirement.specifier.contains(version), (name, version)
+        assert hashes, name
+    # Whatever the layer ships is what the tests ran with, and nothing the runtime has.
+    for name, (version, _) in layer.items():
+        assert tested[name][0] == version, f"the layer has {name} {version}: run make lock"
+    assert not LAMBDA_PROVIDES & set(layer)
+
+
+def test_make_installs_python_packages_only_from_the_hashed_locks() -> None:
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    installs = [
+        line.strip()
+        for line in makefile.splitlines()
+        if "pip install" in line and not line.lstrip().startswith("#")
+    ]
+    assert installs, "expected pip installs in the Makefile"
+    for line in installs:
+        from_lock = re.search(r"--require-hashes --no-deps -r (requirements|tools)\.lock$", line)
+        the_project = line.endswith("--no-deps --no-build-isolation -e .")
+        assert from_lock or the_project, line
 
 
 def test_table_create_kwargs_is_the_template_table_without_provisioned_throughput() -> None:
