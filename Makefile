@@ -74,6 +74,7 @@ validate: tools
 # checkov on the template; every check it skips is listed with its reason in .checkov.yaml.
 scan: tools
 	$(TOOLS)/bin/checkov --config-file .checkov.yaml
+	@echo "checkov skipped $$(grep -cE '^  - CKV_' .checkov.yaml) checks, each for the reason beside it in .checkov.yaml"
 
 # Re-resolve the locks from their inputs: pyproject.toml (runtime + dev) -> requirements.lock,
 # tools-requirements.txt -> tools.lock, pyproject's runtime dependencies less boto3 (the Lambda
