@@ -13,28 +13,35 @@ DEMO_OUT ?= out/demo
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv tools browser demo test lint typecheck validate unit integration e2e build deploy bench clean
+.PHONY: help venv tools browser demo test lint typecheck validate scan lock unit integration e2e build deploy bench clean
 
 help:
 	@echo "make demo      run a simulated quarter of a subscription business and write a report"
 	@echo "make test      lint, type check, validate the template, run every test"
-	@echo "make lint | typecheck | validate | unit | integration | e2e | build | deploy | bench"
+	@echo "make lint | typecheck | validate | scan | unit | integration | e2e | build | deploy | bench"
+	@echo "make lock      re-resolve the hash-locked requirements (requirements.lock, tools.lock, layer)"
 
-$(PY): pyproject.toml
+# Everything installs from hash-checked locks (`make lock` writes them): a release that was
+# replaced or tampered with on the index fails the install instead of running. A lock is the
+# whole closure, so pip installs it as listed (--no-deps: pip's resolver refuses hashed pins
+# that a dependency asks for with extras, pypa/pip#9644) and `pip check` proves it complete.
+# The project itself goes in last, without resolving again and with the locked setuptools.
+$(PY): pyproject.toml requirements.lock
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (install it, or pyenv install 3.12)"; exit 1; }
 	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes --no-deps -r requirements.lock
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check -q
 	@touch $(PY)
 
 venv: $(PY)
 
-# aws-sam-cli and cfn-lint live in their own environment: they pin versions of
+# aws-sam-cli, cfn-lint and checkov live in their own environment: they pin versions of
 # boto and friends that must not leak into the runtime dependencies.
-$(TOOLS)/bin/sam: tools-requirements.txt | $(PY)
+$(TOOLS)/bin/sam: tools.lock | $(PY)
 	@test -x $(TOOLS)/bin/python || $(PYTHON312) -m venv $(TOOLS)
-	$(TOOLS)/bin/python -m pip install -q --upgrade pip
-	$(TOOLS)/bin/python -m pip install -q -r tools-requirements.txt
+	$(TOOLS)/bin/python -m pip install -q --require-hashes --no-deps -r tools.lock
+	$(TOOLS)/bin/python -m pip check -q
 	@touch $(TOOLS)/bin/sam
 
 tools: $(TOOLS)/bin/sam
@@ -64,6 +71,24 @@ validate: tools
 	$(TOOLS)/bin/sam validate --lint --region us-east-1 --template template.yaml
 	$(TOOLS)/bin/cfn-lint template.yaml
 
+# checkov on the template; every check it skips is listed with its reason in .checkov.yaml.
+scan: tools
+	$(TOOLS)/bin/checkov --config-file .checkov.yaml
+	@echo "checkov skipped $$(grep -cE '^  - CKV_' .checkov.yaml) checks, each for the reason beside it in .checkov.yaml"
+
+# Re-resolve the locks from their inputs: pyproject.toml (runtime + dev) -> requirements.lock,
+# tools-requirements.txt -> tools.lock, pyproject's runtime dependencies less boto3 (the Lambda
+# runtime has it) -> layers/common/requirements.txt at the versions the tests ran. Universal:
+# one lock serves x86_64 and aarch64 machines (and the arm64 layer), each pin carrying the
+# hash of every file of its release.
+UV_COMPILE := $(TOOLS)/bin/uv pip compile --quiet --universal --python-version 3.12 \
+	--generate-hashes --upgrade --custom-compile-command "make lock"
+lock: tools
+	printf 'pip>=24\nsetuptools>=69\n' | $(UV_COMPILE) pyproject.toml - --extra dev -o requirements.lock
+	$(UV_COMPILE) tools-requirements.txt -o tools.lock
+	$(TOOLS)/bin/python -c 'import tomllib; print(*(d for d in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"] if not d.lower().startswith(("boto3", "botocore"))), sep="\n")' \
+		| $(UV_COMPILE) - --constraint requirements.lock -o layers/common/requirements.txt
+
 unit: $(PY)
 	$(PY) -m pytest tests/unit
 
@@ -73,7 +98,7 @@ integration: $(PY)
 e2e: $(PY)
 	$(PY) -m pytest tests/e2e
 
-test: lint typecheck validate browser
+test: lint typecheck validate scan browser
 	$(PY) -m pytest -n 2 tests
 
 demo: $(PY)

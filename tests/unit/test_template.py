@@ -11,7 +11,10 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 from moto import mock_aws
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tenure.settings import declared
 from tenure_local.template import (
@@ -274,20 +277,91 @@ def test_every_handler_named_in_the_template_exists() -> None:
         assert function in defined, f"{name}: {source} defines no {function}"
 
 
-def test_layer_requirements_mirror_the_pyproject_dependencies_without_boto3() -> None:
-    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    wanted = {
-        dep.replace(" ", "")
-        for dep in pyproject["project"]["dependencies"]
-        if not dep.lower().startswith(("boto3", "botocore"))
-    }
-    lines = (REPO_ROOT / "layers/common/requirements.txt").read_text(encoding="utf-8")
-    have = {
-        line.split("#", 1)[0].strip().replace(" ", "")
-        for line in lines.splitlines()
-        if line.split("#", 1)[0].strip()
-    }
-    assert have == wanted
+def _lock(path: Path) -> dict[str, tuple[str, list[str]]]:
+    """A hashed lock as {normalized name: (version, hashes)}; fails on an unpinned line."""
+    pins: dict[str, tuple[str, list[str]]] = {}
+    name = ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = line.strip().removesuffix("\\").strip()
+        if not text or text.startswith("#"):
+            continue
+        if text.startswith("--hash=sha256:"):
+            pins[name][1].append(text.removeprefix("--hash=sha256:"))
+            continue
+        requirement = Requirement(text)
+        [spec] = list(requirement.specifier)
+        assert spec.operator == "==", f"{path.name}: {requirement} is not pinned"
+        name = canonicalize_name(requirement.name)
+        pins[name] = (spec.version, [])
+    return pins
+
+
+def _declared(requirements: list[str]) -> dict[str, Requirement]:
+    return {canonicalize_name(r.name): r for r in map(Requirement, requirements)}
+
+
+PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+RUNTIME = _declared(PYPROJECT["project"]["dependencies"])
+DEV = _declared(PYPROJECT["project"]["optional-dependencies"]["dev"])
+LAMBDA_PROVIDES = {"boto3", "botocore"}  # the Python runtime of Lambda ships them
+
+
+def test_the_lock_pins_every_runtime_and_dev_dependency_with_hashes() -> None:
+    lock = _lock(REPO_ROOT / "requirements.lock")
+    for name, requirement in (RUNTIME | DEV).items():
+        assert name in lock, f"requirements.lock misses {name}: run make lock"
+        version, hashes = lock[name]
+        assert requirement.specifier.contains(version, prereleases=True), (name, version)
+        assert hashes, name
+    # The build backend is locked too: the project installs without build isolation.
+    assert "setuptools" in lock
+    assert all(hashes for _, hashes in lock.values())
+
+
+def test_the_tools_lock_pins_sam_cfn_lint_checkov_and_uv_with_hashes() -> None:
+    wanted = _declared(
+        [
+            line.split("#", 1)[0].strip()
+            for line in (REPO_ROOT / "tools-requirements.txt").read_text().splitlines()
+            if line.split("#", 1)[0].strip()
+        ]
+    )
+    assert set(wanted) == {"aws-sam-cli", "cfn-lint", "checkov", "uv"}
+    lock = _lock(REPO_ROOT / "tools.lock")
+    for name, requirement in wanted.items():
+        version, hashes = lock[name]
+        assert requirement.specifier.contains(version), (name, version)
+        assert hashes, name
+    assert all(hashes for _, hashes in lock.values())
+
+
+def test_the_layer_pins_the_runtime_dependencies_at_the_tested_versions_without_boto3() -> None:
+    layer = _lock(REPO_ROOT / "layers/common/requirements.txt")
+    tested = _lock(REPO_ROOT / "requirements.lock")
+    for name, requirement in RUNTIME.items():
+        if name in LAMBDA_PROVIDES:
+            continue
+        version, hashes = layer[name]
+        assert requirement.specifier.contains(version), (name, version)
+        assert hashes, name
+    # Whatever the layer ships is what the tests ran with, and nothing the runtime has.
+    for name, (version, _) in layer.items():
+        assert tested[name][0] == version, f"the layer has {name} {version}: run make lock"
+    assert not LAMBDA_PROVIDES & set(layer)
+
+
+def test_make_installs_python_packages_only_from_the_hashed_locks() -> None:
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    installs = [
+        line.strip()
+        for line in makefile.splitlines()
+        if "pip install" in line and not line.lstrip().startswith("#")
+    ]
+    assert installs, "expected pip installs in the Makefile"
+    for line in installs:
+        from_lock = re.search(r"--require-hashes --no-deps -r (requirements|tools)\.lock$", line)
+        the_project = line.endswith("--no-deps --no-build-isolation -e .")
+        assert from_lock or the_project, line
 
 
 def test_table_create_kwargs_is_the_template_table_without_provisioned_throughput() -> None:
@@ -379,3 +453,226 @@ def test_samconfig_has_a_dev_default_and_a_prod_environment() -> None:
         deploy = config[env]["deploy"]["parameters"]
         assert deploy["confirm_changeset"] is True
         assert f"EnvironmentName={name}" in deploy["parameter_overrides"]
+
+
+# -- operations: alarms, concurrency, throttles, table permissions ---------------------------
+ALARMS = {
+    name: res["Properties"]
+    for name, res in RESOURCES.items()
+    if res["Type"] == "AWS::CloudWatch::Alarm"
+}
+ALL_FUNCTIONS = {
+    name for name, res in RESOURCES.items() if res["Type"] == "AWS::Serverless::Function"
+}
+# What each function does to the table, read from its code (functions/*/app.py and the
+# services and store it calls). A transaction's Put, Update, ConditionCheck and Delete need
+# PutItem, UpdateItem, ConditionCheckItem and DeleteItem.
+READS = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"}
+TABLE_ACTIONS: dict[str, set[str]] = {
+    # commits (payer copies and checks); Idempotency-Key records claimed, completed, released
+    "ApiFunction": READS
+    | {
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+    },
+    # commits provider facts, payer copies among them; deletes nothing
+    "WebhooksFunction": READS
+    | {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
+    # only queries the due index
+    "RenewalsSchedulerFunction": READS,
+    # commits charges with a payer check; never a payer copy, never a delete
+    "RenewalsChargerFunction": READS | {"dynamodb:PutItem", "dynamodb:ConditionCheckItem"},
+    # notices and sent-markers; a failed send releases its marker (Commit.released_markers)
+    "RemindersFunction": READS | {"dynamodb:PutItem", "dynamodb:DeleteItem"},
+    # records a suppressed address and reads nothing
+    "EmailFeedbackFunction": {"dynamodb:PutItem"},
+    # daily snapshots and the catch-up cursor
+    "MetricsFunction": READS | {"dynamodb:PutItem"},
+}
+
+
+def _refs(node: Any) -> set[str]:
+    """Every resource a node names with Ref or GetAtt."""
+    if isinstance(node, dict):
+        found = set()
+        if "Ref" in node:
+            found.add(node["Ref"])
+        if "Fn::GetAtt" in node:
+            found.add(node["Fn::GetAtt"][0])
+        for value in node.values():
+            found |= _refs(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node)) if node else set()
+    return set()
+
+
+def test_every_alarm_notifies_the_alarm_topic_when_it_fires_and_when_it_clears() -> None:
+    assert len(ALARMS) >= 2 * len(ALL_FUNCTIONS) + 5
+    for name, props in ALARMS.items():
+        assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        assert props["OKActions"] == [{"Ref": "AlarmTopic"}], name
+    assert RESOURCES["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
+
+
+def test_the_alarm_email_is_subscribed_only_when_one_is_given() -> None:
+    param = TEMPLATE["Parameters"]["AlarmEmail"]
+    assert param["Default"] == ""
+    pattern = re.compile(param["AllowedPattern"])
+    assert pattern.fullmatch("") and pattern.fullmatch("ops@example.com")
+    assert not pattern.fullmatch("not an address")
+    subscription = RESOURCES["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert TEMPLATE["Conditions"]["HasAlarmEmail"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]
+    }
+    assert subscription["Properties"] == {
+        "TopicArn": {"Ref": "AlarmTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlarmEmail"},
+    }
+
+
+def test_every_function_has_an_errors_and_a_throttles_alarm() -> None:
+    for function in ALL_FUNCTIONS:
+        watched = {
+            props["MetricName"]
+            for props in ALARMS.values()
+            if props["Namespace"] == "AWS/Lambda"
+            and props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+        }
+        assert watched == {"Errors", "Throttles"}, function
+    for props in ALARMS.values():
+        if props["Namespace"] == "AWS/Lambda":
+            assert props["Threshold"] == 1
+            assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_every_dead_letter_queue_alarms_on_its_first_message() -> None:
+    dlqs = {
+        arn["Fn::GetAtt"][0]
+        for node in (
+            [RESOURCES[q]["Properties"].get("RedrivePolicy", {}) for q in RESOURCES]
+            + [props.get("EventInvokeConfig", {}) for props in FUNCTIONS.values()]
+            + [props.get("Events", {}) for props in FUNCTIONS.values()]
+        )
+        for arn in _dlq_arns(node)
+    }
+    assert dlqs == {"RenewalDLQ", "SchedulerDLQ", "EventsDLQ", "EmailFeedbackDLQ"}
+    for queue in dlqs:
+        [alarm] = [
+            props
+            for props in ALARMS.values()
+            if props["Namespace"] == "AWS/SQS"
+            and props["MetricName"] == "ApproximateNumberOfMessagesVisible"
+            and props["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue, "QueueName"]}
+        ]
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
+def _dlq_arns(node: Any) -> Iterator[dict[str, Any]]:
+    """Queue ARNs named as a redrive target, an on-failure destination or a dead-letter
+    config anywhere under node."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("deadLetterTargetArn", "Destination", "Arn") and isinstance(value, dict):
+                if "Fn::GetAtt" in value and RESOURCES[value["Fn::GetAtt"][0]]["Type"] == (
+                    "AWS::SQS::Queue"
+                ):
+                    yield value
+            else:
+                yield from _dlq_arns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _dlq_arns(value)
+
+
+def test_the_api_5xx_and_the_charger_queue_age_have_alarms() -> None:
+    [five_xx] = [p for p in ALARMS.values() if p["MetricName"] == "5xx"]
+    assert five_xx["Namespace"] == "AWS/ApiGateway"
+    assert five_xx["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}]
+    [age] = [p for p in ALARMS.values() if p["MetricName"] == "ApproximateAgeOfOldestMessage"]
+    assert age["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["RenewalQueue", "QueueName"]}
+    assert age["Threshold"] == {"Ref": "RenewalQueueAgeAlarmSeconds"}
+
+
+def test_reserved_concurrency_is_an_optional_parameter_per_function_unset_by_default() -> None:
+    params, conditions = TEMPLATE["Parameters"], TEMPLATE["Conditions"]
+    for function in ALL_FUNCTIONS:
+        props = RESOURCES[function]["Properties"]
+        prefix = function.removesuffix("Function")
+        param, condition = f"{prefix}ReservedConcurrency", f"Has{prefix}ReservedConcurrency"
+        assert props["ReservedConcurrentExecutions"] == {
+            "Fn::If": [condition, {"Ref": param}, {"Ref": "AWS::NoValue"}]
+        }, function
+        assert (params[param]["Type"], params[param]["Default"]) == ("Number", 0), function
+        assert conditions[condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": param}, 0]}]}
+    assert "ReservedConcurrentExecutions" not in TEMPLATE["Globals"]["Function"]
+
+
+def test_webhooks_have_a_throttle_of_their_own_apart_from_the_api_routes() -> None:
+    routes = {
+        f"{event['Method']} {event['Path']}": event.get("RouteSettings")
+        for props in FUNCTIONS.values()
+        for source in props.get("Events", {}).values()
+        if source["Type"] == "HttpApi"
+        for event in [source["Properties"]]
+    }
+    assert routes["POST /webhooks/{provider}"] == {
+        "ThrottlingBurstLimit": {"Ref": "WebhookThrottleBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "WebhookThrottleRateLimit"},
+    }
+    for route in ("ANY /{proxy+}", "ANY /pages/{proxy+}"):
+        assert routes[route] == {
+            "ThrottlingBurstLimit": {"Ref": "ApiThrottleBurstLimit"},
+            "ThrottlingRateLimit": {"Ref": "ApiThrottleRateLimit"},
+        }, route
+    params = TEMPLATE["Parameters"]
+    assert params["WebhookThrottleRateLimit"]["Default"] > params["ProviderRateLimit"]["Default"]
+
+
+def test_each_function_may_do_to_the_table_only_what_its_code_does() -> None:
+    table_arns = [
+        {"Fn::GetAtt": ["TenureTable", "Arn"]},
+        {"Fn::Sub": "${TenureTable.Arn}/index/*"},
+    ]
+    granted: dict[str, set[str]] = {}
+    for name, props in FUNCTIONS.items():
+        for policy in props.get("Policies", []):
+            assert not (isinstance(policy, dict) and "DynamoDBCrudPolicy" in policy), name
+        for statement in _policy_statements(props.get("Policies", [])):
+            actions = {a for a in _as_list(statement["Action"]) if a.startswith("dynamodb:")}
+            if actions:
+                assert statement["Resource"] == table_arns, name
+                granted.setdefault(name, set()).update(actions)
+    assert granted == TABLE_ACTIONS
+    # The events publisher reads the stream only (its own role), never the table.
+    role = RESOURCES["EventsPublisherRole"]["Properties"]
+    table_actions = {
+        a
+        for s in _policy_statements(role)
+        for a in _as_list(s["Action"])
+        if s.get("Resource") == {"Fn::GetAtt": ["TenureTable", "Arn"]}
+    }
+    assert not table_actions
+
+
+def test_every_sns_topic_but_the_alarm_topic_is_encrypted() -> None:
+    for name, res in RESOURCES.items():
+        if res["Type"] == "AWS::SNS::Topic" and name != "AlarmTopic":
+            assert res["Properties"].get("KmsMasterKeyId"), name
+
+
+def test_every_checkov_skip_carries_its_reason() -> None:
+    lines = (REPO_ROOT / ".checkov.yaml").read_text(encoding="utf-8").splitlines()
+    skips = [line for line in lines if re.match(r"\s+- CKV", line)]
+    assert skips, "expected the skip list"
+    for line in skips:
+        check, _, reason = line.strip().removeprefix("- ").partition("#")
+        assert re.fullmatch(r"CKV2?_AWS_\d+", check.strip()), line
+        assert len(reason.strip()) >= 30, f"{check.strip()} needs a reason"
+    config = yaml.safe_load("\n".join(lines))
+    assert config["file"] == ["template.yaml"]
+    assert len(config["skip-check"]) == len(skips)
