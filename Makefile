@@ -13,13 +13,15 @@ DEMO_OUT ?= out/demo
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv tools browser demo test lint typecheck validate scan lock unit integration e2e build deploy bench clean
+.PHONY: help venv tools browser demo test test-deep chaos lint typecheck validate scan lock unit integration e2e build deploy bench clean
 
 help:
 	@echo "make demo      run a simulated quarter of a subscription business and write a report"
 	@echo "make test      lint, type check, validate the template, run every test"
 	@echo "make lint | typecheck | validate | scan | unit | integration | e2e | build | deploy | bench"
 	@echo "make lock      re-resolve the hash-locked requirements (requirements.lock, tools.lock, layer)"
+	@echo "make test-deep the property tests at depth (HYPOTHESIS_PROFILE=deep)"
+	@echo "make chaos     replay a 100-customer scenario calm and under SEEDS seeds of faults"
 
 # Everything installs from hash-checked locks (`make lock` writes them): a release that was
 # replaced or tampered with on the index fails the install instead of running. A lock is the
@@ -100,6 +102,17 @@ e2e: $(PY)
 
 test: lint typecheck validate scan browser
 	$(PY) -m pytest -n 2 tests
+
+# The property and fuzz tests with many more examples and longer stateful runs (minutes).
+test-deep: $(PY)
+	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -n 2 tests/unit
+
+# Chaos replay (docs/reliability.md): the calm run, then SEEDS seeded runs under every kind of
+# fault, each compared with the calm one; exit 1 if any ended differently.
+SEEDS ?= 3
+CHAOS_SCENARIO ?= examples/mixed-100.yaml
+chaos: $(PY)
+	$(VENV)/bin/tenure chaos run $(CHAOS_SCENARIO) --seeds $(SEEDS) --out out/chaos
 
 demo: $(PY)
 	$(VENV)/bin/tenure simulate examples/demo.yaml --out $(DEMO_OUT) --screenshot

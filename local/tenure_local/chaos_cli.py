@@ -92,7 +92,11 @@ def run_command(
                     k: result.webhooks.get(k) for k in ("duplicates_sent", "late", "delivered")
                 },
                 "same_emails": comparison["same_emails"],
-                "differences": sum(len(v) for v in comparison.values() if isinstance(v, list)),
+                "late": len(comparison["late"]),
+                "emails_missing": len(comparison["emails_missing"]),
+                "differences": sum(
+                    len(comparison[k]) for k in ("state", "charges", "emails_twice", "metrics")
+                ),
             }
             rows.append(row)
             mark = "[green]same ending[/green]" if row["ok"] else "[red]differs[/red]"
@@ -121,5 +125,9 @@ def _print_comparison(result: dict[str, Any], indent: str = "") -> None:
     for key, title in titles.items():
         for item in result.get(key, []):
             err.print(f"{indent}{title}: {escape(str(item))}", soft_wrap=True)
+    if result.get("late"):
+        late = len(result["late"])
+        out.print(f"{indent}{late} recorded later by recovery, within the bound (see --json)")
     if result.get("ok"):
-        out.print(f"{indent}same subscriptions, invoices, metrics and emails; charged once")
+        same = "and emails" if result.get("same_emails") else "(emails: see above)"
+        out.print(f"{indent}same subscriptions, invoices, metrics {same}; charged once")
