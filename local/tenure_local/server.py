@@ -64,9 +64,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(key, str(value))
         self.send_header("content-length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the handler (the deployed `ANY /{proxy+}` route forwards HEAD and
+        # OPTIONS too), so one the API has no route for (OPTIONS, TRACE, QUERY...) gets the API's
+        # 401 or 404, never http.server's HTML 501.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the handlers log in JSON already
