@@ -91,8 +91,21 @@ CRASHES = (
     {"after_commit": 2},
 )
 
-# The renewals function itself: its message format and its dispatch table, as the simulator runs.
-RENEWALS = functions.load_module("renewals")
+
+def _load_renewals() -> Any:
+    """The renewals function itself: its message format and its dispatch table, as the
+    simulator runs. Imported as Lambda imports it, with a metrics namespace: its Metrics reads
+    the variable once, and the module stays loaded for every later test of this process."""
+    saved = os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
+    os.environ["POWERTOOLS_METRICS_NAMESPACE"] = saved or "TenureTest"
+    try:
+        return functions.load_module("renewals")
+    finally:
+        if saved is None:
+            del os.environ["POWERTOOLS_METRICS_NAMESPACE"]
+
+
+RENEWALS = _load_renewals()
 
 
 def card(name: str) -> str:
