@@ -101,7 +101,7 @@ e2e: $(PY)
 	$(PY) -m pytest tests/e2e
 
 test: lint typecheck validate scan browser
-	$(PY) -m pytest -n 2 tests
+	$(PY) -m pytest -n 2 --durations=12 tests
 
 # The property and fuzz tests with many more examples and longer stateful runs (minutes).
 test-deep: $(PY)
