@@ -3,7 +3,7 @@ on the renewal path, replayed until the work is done (DESIGN.md invariants 1 and
 
 import contextlib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -326,23 +326,32 @@ def test_a_reconcile_during_the_lease_leaves_the_claim_alone(
     assert shop.charges(invoice_id)[0].status is ChargeStatus.CHARGING
 
 
-def test_a_timeout_on_create_is_replayed_under_the_same_key_and_charges_once(
-    make_shop: Callable[..., Any],
-) -> None:
-    # Given a renewal whose payment creation times out after the provider created it
+def a_renewal_whose_create_failed(
+    make_shop: Callable[..., Any], fault: str, times: int = 1
+) -> tuple[Any, datetime, str]:
+    """Given a renewal whose payment creation met `fault` (a timeout after the provider
+    acted, or a rate limit before it did) `times` times: the shop, when, and the invoice."""
     shop = a_paying_subscriber(make_shop)
     renewed_at = renewal_moment(shop)
     shop.clock.set(renewed_at)
-    shop.gateway.fail_next("timeout", on="create")
-    # When the renewal runs, and the schedule runs past the lease
+    shop.gateway.fail_next(fault, times=times, on="create")
     subscriptions.process_due(shop.svc, "sub-1")
+    return shop, renewed_at, shop.invoice_starting(renewed_at).id
+
+
+def attempts(shop: Any, invoice_id: str) -> list[tuple[int, ChargeOutcome]]:
+    return [(c.attempt, c.outcome) for c in shop.charges(invoice_id)]
+
+
+def test_a_timeout_on_create_is_replayed_under_the_same_key_and_charges_once(
+    make_shop: Callable[..., Any],
+) -> None:
+    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
+    # When the schedule runs past the lease
     shop.run_due(until=renewed_at + payments.LEASE * 12)
     # Then the sweeper replayed the create under the same key, found the payment the
     # provider had made, and confirmed it: one attempt, one payment
-    invoice_id = shop.invoice_starting(renewed_at).id
-    assert [(c.attempt, c.outcome) for c in shop.charges(invoice_id)] == [
-        (1, ChargeOutcome.SUCCEEDED)
-    ]
+    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
     assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:1:create"]
     assert_renewed_once(shop, renewed_at)
 
@@ -350,24 +359,15 @@ def test_a_timeout_on_create_is_replayed_under_the_same_key_and_charges_once(
 def test_a_rate_limit_on_create_moves_nothing_and_the_replay_after_the_lease_succeeds(
     make_shop: Callable[..., Any],
 ) -> None:
-    # Given a renewal whose payment creation is refused with a rate limit
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    shop.gateway.fail_next("rate_limit", on="create")
-    # When the renewal runs
-    subscriptions.process_due(shop.svc, "sub-1")
+    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "rate_limit")
     # Then no payment exists and the claim waits for its lease
-    invoice_id = shop.invoice_starting(renewed_at).id
     [claim] = shop.charges(invoice_id)
     assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
     assert shop.created_keys(invoice_id) == []
     # When the schedule runs past the lease
     shop.run_due(until=renewed_at + payments.LEASE * 12)
     # Then the same attempt, under the same key, charged the invoice after the lease
-    [charge] = shop.charges(invoice_id)
-    assert (charge.attempt, charge.outcome) == (1, ChargeOutcome.SUCCEEDED)
-    assert charge.payment_id is not None
+    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
     assert shop.invoice(invoice_id).paid_at >= renewed_at + payments.LEASE
     assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:1:create"]
     assert_renewed_once(shop, renewed_at)
@@ -376,13 +376,7 @@ def test_a_rate_limit_on_create_moves_nothing_and_the_replay_after_the_lease_suc
 def test_a_create_still_refused_at_the_lease_end_keeps_its_claim_for_the_next_look(
     make_shop: Callable[..., Any],
 ) -> None:
-    # Given a renewal whose create is rate limited, twice
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    shop.gateway.fail_next("rate_limit", times=2, on="create")
-    subscriptions.process_due(shop.svc, "sub-1")
-    invoice_id = shop.invoice_starting(renewed_at).id
+    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "rate_limit", 2)
     # When the sweeper looks at the lease's end, and the provider refuses again
     shop.clock.set(renewed_at + payments.LEASE)
     payments.reconcile_charge(shop.svc, invoice_id, 1)
@@ -392,57 +386,37 @@ def test_a_create_still_refused_at_the_lease_end_keeps_its_claim_for_the_next_lo
     assert claim.lease_until == renewed_at + 2 * payments.LEASE
     # And the next look charges it, under the same attempt
     shop.run_due(until=renewed_at + payments.LEASE * 12)
-    assert [(c.attempt, c.outcome) for c in shop.charges(invoice_id)] == [
-        (1, ChargeOutcome.SUCCEEDED)
-    ]
+    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
     assert_renewed_once(shop, renewed_at)
 
 
 def test_a_lost_create_older_than_the_providers_key_memory_is_given_up_not_replayed(
     make_shop: Callable[..., Any],
 ) -> None:
-    # Given a renewal whose create timed out, and nobody looked for a day
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    shop.gateway.fail_next("timeout", on="create")
-    subscriptions.process_due(shop.svc, "sub-1")
-    invoice_id = shop.invoice_starting(renewed_at).id
-    # When the sweeper looks after 23 hours
-    shop.clock.set(renewed_at + payments.CREATE_REPLAY_WINDOW)
+    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
+    # When the sweeper first looks after 23 hours
+    late = renewed_at + payments.CREATE_REPLAY_WINDOW
+    shop.clock.set(late)
     payments.reconcile_charge(shop.svc, invoice_id, 1)
     # Then the key is not trusted any more: the attempt is given up, nothing was confirmed,
     # and the invoice is due at once under a new attempt number
     [given_up] = shop.charges(invoice_id)
     assert (given_up.status, given_up.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.UNKNOWN)
-    assert shop.invoice(invoice_id).next_attempt_at == renewed_at + payments.CREATE_REPLAY_WINDOW
-    shop.run_due(until=renewed_at + payments.CREATE_REPLAY_WINDOW + payments.LEASE)
-    assert [(c.attempt, c.outcome) for c in shop.charges(invoice_id)] == [
-        (1, ChargeOutcome.UNKNOWN),
-        (2, ChargeOutcome.SUCCEEDED),
-    ]
+    assert shop.invoice(invoice_id).next_attempt_at == late
+    shop.run_due(until=late + payments.LEASE)
+    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.UNKNOWN), (2, ChargeOutcome.SUCCEEDED)]
     assert_renewed_once(shop, renewed_at)
 
 
 def test_a_lost_create_whose_card_changed_since_is_given_up_and_the_new_card_charged(
     make_shop: Callable[..., Any],
 ) -> None:
-    # Given a renewal whose create timed out after the provider made the payment
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    shop.gateway.fail_next("timeout", on="create")
-    subscriptions.process_due(shop.svc, "sub-1")
-    invoice_id = shop.invoice_starting(renewed_at).id
+    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the customer gives another card, and the schedule runs past the lease
     shop.add_card("5555555555554444")
     shop.run_due(until=renewed_at + payments.LEASE * 12)
     # Then the old key (another card) was refused: attempt 1 given up, attempt 2 charged
-    charges = shop.charges(invoice_id)
-    assert [(c.attempt, c.outcome) for c in charges] == [
-        (1, ChargeOutcome.UNKNOWN),
-        (2, ChargeOutcome.SUCCEEDED),
-    ]
+    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.UNKNOWN), (2, ChargeOutcome.SUCCEEDED)]
     assert shop.confirmations(invoice_id) == 1
     assert_renewed_once(shop, renewed_at)
 
