@@ -390,6 +390,21 @@ def test_a_create_still_refused_at_the_lease_end_keeps_its_claim_for_the_next_lo
     assert_renewed_once(shop, renewed_at)
 
 
+def test_two_sweepers_replaying_one_lost_create_confirm_it_once(
+    make_shop: Callable[..., Any],
+) -> None:
+    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
+    shop.clock.set(renewed_at + payments.LEASE)
+    # When one sweeper replays the create and records the payment id while another, which
+    # read the same claim, replays it too
+    other = shop.interleaved(lambda: payments.reconcile_charge(shop.svc, invoice_id, 1))
+    payments.reconcile_charge(other, invoice_id, 1)
+    # Then the first one confirmed it; the second lost the race to record it and stopped
+    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
+    assert shop.confirmations(invoice_id) == 1
+    assert_renewed_once(shop, renewed_at)
+
+
 def test_a_lost_create_older_than_the_providers_key_memory_is_given_up_not_replayed(
     make_shop: Callable[..., Any],
 ) -> None:

@@ -332,8 +332,11 @@ def _replay_create(svc: Services, invoice: Invoice, charge: Charge, now: datetim
         return None
     charge.payment_id = payment_id
     link = ProviderLink(svc.gateway.name, payment_id, charge.due_id)
-    # Recorded before anything is confirmed: a worker that dies next finds the payment by id.
-    svc.commit(Commit(charges=[charge], provider_links=[link]))
+    try:
+        # Recorded before anything is confirmed: a worker that dies next finds it by id.
+        svc.commit(Commit(charges=[charge], provider_links=[link]))
+    except ConcurrencyError:
+        return None  # another sweeper replayed the same create first, and goes on with it
     return payment_id
 
 
