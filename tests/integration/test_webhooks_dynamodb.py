@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from debit_shop import a_settled_debit
 
 from tenure import bootstrap
 from tenure.domain.events import MrrLedgerEntry
@@ -31,19 +32,9 @@ T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 @pytest.fixture
 def shop(local_stack: LocalStack, fresh_table: str) -> Any:
-    repo = DynamoRepository(local_stack.dynamodb_client(), fresh_table)
-    clock = FixedClock(T0)
-    gateway = ProviderSandbox(clock=clock.now)
-    svc = Services(repo=repo, clock=clock, gateway=gateway)
-    catalog.create_customer(svc, "alice", "alice@example.com")
-    catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
-    payments.update_payment_method(svc, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
-    outcome = subscriptions.subscribe(svc, "sub-1", "alice", "basic")
-    assert outcome.invoice is not None
-    clock.advance(timedelta(hours=4))
-    gateway.settle_pending()
+    svc, invoice_id, gateway = a_settled_debit(local_stack, fresh_table, T0)
     succeeded = [e for e in gateway.events if e["type"] == "payment_intent.succeeded"][-1]
-    return svc, outcome.invoice.id, succeeded
+    return svc, invoice_id, succeeded
 
 
 def apply(svc: Services, event: dict[str, Any]) -> Applied:

@@ -9,14 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from debit_shop import a_settled_debit
 
 from tenure import bootstrap
-from tenure.domain.plans import Plan
-from tenure.fakes import FixedClock
 from tenure.payments import stripe_objects as so
-from tenure.services import catalog, payments, subscriptions
 from tenure.services.context import Services
-from tenure.store.dynamodb import DynamoRepository
 from tenure.store.serde import from_item
 from tenure.webhooks import stripe_events
 from tenure.webhooks.jsonbody import LATEST, MAX_AMOUNT, MAX_ID
@@ -36,21 +33,11 @@ def paid(
 ) -> Iterator[tuple[Services, str, ProviderSandbox]]:
     """A paid first invoice on DynamoDB Local, behind the real handler."""
     monkeypatch.setenv("TENURE_STRIPE_WEBHOOK_SECRET", SECRET)
-    repo = DynamoRepository(local_stack.dynamodb_client(), fresh_table)
-    clock = FixedClock(T0)
-    gateway = ProviderSandbox(clock=clock.now)
-    svc = Services(repo=repo, clock=clock, gateway=gateway)
-    catalog.create_customer(svc, "alice", "alice@example.com")
-    catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
-    payments.update_payment_method(svc, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
-    outcome = subscriptions.subscribe(svc, "sub-1", "alice", "basic")
-    assert outcome.invoice is not None
-    clock.advance(timedelta(hours=4))
-    gateway.settle_pending()
+    svc, invoice_id, gateway = a_settled_debit(local_stack, fresh_table, T0)
     bootstrap.install(svc)
     try:
         assert post(svc, last(gateway, "payment_intent.succeeded")) == (200, "applied")
-        yield svc, outcome.invoice.id, gateway
+        yield svc, invoice_id, gateway
     finally:
         bootstrap.reset()
 
