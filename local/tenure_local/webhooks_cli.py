@@ -128,12 +128,23 @@ def replay(
             err.print(f"[red]skip[/red] {path}: {exc}")
             failed += 1
             continue
-        ok = 200 <= status < 300
+        # A signed event Tenure cannot read is answered 2xx (so the provider stops retrying)
+        # and recorded as rejected: to whoever replays it, that is a failure to look at.
+        ok = 200 <= status < 300 and not rejected(answer)
         failed += not ok
-        colour = "green" if ok else "red"
+        colour = "green" if ok else ("yellow" if 200 <= status < 300 else "red")
         out.print(f"[{colour}]{status}[/{colour}] {path.name} -> {target} {answer.strip()}")
     if failed:
         raise typer.Exit(1)
+
+
+def rejected(answer: str) -> bool:
+    """Whether the webhook endpoint's answer says it recorded the event as rejected."""
+    try:
+        body = json.loads(answer)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("result") == "rejected"
 
 
 def resign_sample(event: dict[str, Any]) -> dict[str, Any]:

@@ -106,6 +106,31 @@ def test_bare_provider_events_are_recognised(tmp_path: Path) -> None:
     assert len(webhooks_cli.replay_files([tmp_path])) == 3
 
 
+def test_replay_fails_on_an_event_the_endpoint_recorded_as_rejected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from tenure_local.cli import app
+
+    (tmp_path / "evt.json").write_text(json.dumps({"id": "evt_1", "object": "event"}))
+    answers = iter(
+        [
+            (200, '{"received": true, "result": "rejected", "reason": "unreadable"}'),
+            (200, '{"received": true, "result": "applied"}'),
+        ]
+    )
+    monkeypatch.setattr(webhooks_cli, "post", lambda url, body, headers: next(answers))
+    monkeypatch.setenv("TENURE_STRIPE_WEBHOOK_SECRET", "whsec_test")
+
+    first = CliRunner().invoke(app, ["webhooks", "replay", str(tmp_path)])
+    second = CliRunner().invoke(app, ["webhooks", "replay", str(tmp_path)])
+
+    assert (first.exit_code, second.exit_code) == (1, 0)
+    assert webhooks_cli.rejected('{"result": "rejected"}')
+    assert not webhooks_cli.rejected("not json") and not webhooks_cli.rejected("[]")
+
+
 def test_replay_signs_fresh_and_keeps_the_other_headers() -> None:
     kept = {"stripe-signature": "t=1,v1=old", "user-agent": "Stripe/1.0", "content-length": "9"}
     headers = webhooks_cli.signed_headers("stripe", b"{}", "whsec_x", kept)
