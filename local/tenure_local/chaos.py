@@ -29,15 +29,19 @@ same faults whatever the order in which parallel reads are made.
 import hashlib
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import botocore.endpoint
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
+from tenure import bootstrap
 from tenure.domain.timeutil import iso
 from tenure.payments.gateway import PaymentResult, ProviderUnavailableError, RateLimitedError
 
@@ -271,6 +275,57 @@ class Chaos:
         return FaultyGateway(inner, self)
 
 
+class SimulatedBackoff:
+    """The backoffs the functions wait under chaos, passed in simulated time: counted, not slept.
+
+    The simulator stands for Lambda on the scenario's clock, where a retry's backoff delays
+    nothing that the scenario can see (the clock stands still within an invocation). Slept for
+    real, botocore's backoffs after injected throttles, the mailer's after SES throttling and the
+    store's after a transaction conflict were most of a seed's wall time."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.seconds += max(0.0, float(seconds))
+            self.count += 1
+
+    @contextmanager
+    def botocore_retries(self) -> Iterator[None]:
+        """botocore sleeps between the attempts of a retried request with `time.sleep` read
+        from `botocore.endpoint`'s module globals: while the simulation runs, it reads ours."""
+        before = vars(botocore.endpoint)["time"]
+        setattr(botocore.endpoint, "time", _TimeWithSleep(self.sleep))  # noqa: B010
+        try:
+            yield
+        finally:
+            setattr(botocore.endpoint, "time", before)  # noqa: B010
+
+    def mailer(self, outbox: Path) -> Any:
+        """The mailer bootstrap builds (SES, and a copy of each email in `outbox`), its
+        throttling backoff passed in simulated time."""
+        from tenure.notify.mailers import OutboxMailer, SesMailer, TeeMailer
+        from tenure.settings import get_settings
+
+        ses = SesMailer(
+            bootstrap.aws_client("ses"), get_settings().ses_configuration_set, sleep=self.sleep
+        )
+        return TeeMailer(ses, OutboxMailer(outbox))
+
+
+class _TimeWithSleep:
+    """The `time` module, but for its `sleep`."""
+
+    def __init__(self, sleep: Callable[[float], None]) -> None:
+        self.sleep = sleep
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
 class _Raw:
     """The body of a made-up HTTP response, as botocore reads it."""
 
@@ -424,8 +479,9 @@ class FaultyGateway:
         return str(self._call("refund", key, lambda: self._inner.refund(**kwargs), writes=True))
 
 
-def summary(chaos: Chaos) -> dict[str, Any]:
-    """What was injected: counts by kind, by fault and by step (function and what it did)."""
+def summary(chaos: Chaos, backoff: SimulatedBackoff | None = None) -> dict[str, Any]:
+    """What was injected: counts by kind, by fault and by step (function and what it did), and
+    the backoffs the functions waited in simulated time."""
     by_kind: Counter[str] = Counter()
     by_fault: Counter[str] = Counter()
     by_step: Counter[str] = Counter()
@@ -442,6 +498,10 @@ def summary(chaos: Chaos) -> dict[str, Any]:
         "by_kind": dict(sorted(by_kind.items())),
         "by_fault": dict(sorted(by_fault.items())),
         "by_step": dict(sorted(by_step.items())),
+        "backoff": {
+            "waits": backoff.count if backoff else 0,
+            "seconds": round(backoff.seconds, 3) if backoff else 0.0,
+        },
         "log": [
             {"at": i.at, "function": i.function, "kind": i.kind, "fault": i.fault, "step": i.step}
             for i in chaos.injected

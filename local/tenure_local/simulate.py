@@ -8,6 +8,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from tenure.ports import Repository
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local import functions
-from tenure_local.chaos import QUIET, Chaos, SimulatedCrash, summary
+from tenure_local.chaos import QUIET, Chaos, SimulatedBackoff, SimulatedCrash, summary
 from tenure_local.metrics_report import (
     build_simulation_metrics,
     reporting_currency,
@@ -148,6 +149,8 @@ class Simulator:
         self.webhook_chaos = webhook_chaos or (chaos is not None and chaos.webhooks)
         # Faults injected at the edges (tenure_local.chaos); None: a calm run.
         self.chaos = chaos
+        # Under chaos the functions' retry backoffs pass in simulated time (chaos.SimulatedBackoff).
+        self.backoff = SimulatedBackoff() if chaos is not None else None
         if chaos is not None:
             chaos.clock = self.clock.now
             chaos.quiet_from = self.until - QUIET
@@ -176,7 +179,10 @@ class Simulator:
             os.environ["TENURE_OUTBOX_DIR"] = str(self.out / "outbox")
             warnings.filterwarnings("ignore", message="No application metrics to publish")
             try:
-                result = self._run_on(stack, began)
+                with ExitStack() as backoffs:
+                    if self.backoff is not None:
+                        backoffs.enter_context(self.backoff.botocore_retries())
+                    result = self._run_on(stack, began)
             finally:
                 bootstrap.reset()
                 for key, value in saved.items():
@@ -216,7 +222,10 @@ class Simulator:
             chaos.attach_dynamodb(ddb)
             self._visibility = _visibility_timeout(stack)
         self._sqs = boto3.client("sqs")
-        repo = DynamoRepository(ddb, env["TABLE_NAME"])
+        if self.backoff is None:
+            repo = DynamoRepository(ddb, env["TABLE_NAME"])
+        else:
+            repo = DynamoRepository(ddb, env["TABLE_NAME"], sleep=self.backoff.sleep)
         self.repo = repo
         policy = self.scenario.dunning.policy() if self.scenario.dunning else DunningPolicy()
         gateway = ProviderSandbox(clock=lambda: int(self.clock.now().timestamp()))
@@ -234,17 +243,17 @@ class Simulator:
         # own side (the courier, scenario actions at the provider) does not.
         used = gateway if chaos is None else chaos.gateway(gateway)
         bootstrap.install(Services(repo=repo, clock=self.clock, gateway=used, policy=policy))
-        if chaos is not None:
+        if chaos is not None and self.backoff is not None:
             chaos.attach_sqs(bootstrap.aws_client("sqs"))
             chaos.attach_ses(bootstrap.aws_client("ses"))
-            bootstrap.install_mailer(chaos.mailer(bootstrap.mailer()))
+            bootstrap.install_mailer(chaos.mailer(self.backoff.mailer(self.out / "outbox")))
         sim_began = time.perf_counter()
         self._setup()
         self._loop()
         sim_seconds = time.perf_counter() - sim_began
         self._write_outputs(repo)
         if self.chaos is not None:
-            injected = summary(self.chaos)
+            injected = summary(self.chaos, self.backoff)
             (self.out / "chaos.json").write_text(json.dumps(injected, indent=2) + "\n")
         raw = {}
         if self.measure_raw_speed:

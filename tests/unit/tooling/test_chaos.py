@@ -3,12 +3,14 @@ replays the same ones. No sockets: the AWS clients answer from event hooks."""
 
 import contextlib
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import boto3
+import botocore.endpoint
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.config import Config
@@ -22,6 +24,7 @@ from tenure_local.chaos import (
     Chaos,
     ChaosOptionError,
     Rates,
+    SimulatedBackoff,
     SimulatedCrash,
     parse_kinds,
     summary,
@@ -142,6 +145,22 @@ def test_throttling_is_either_absorbed_by_the_sdk_retries_or_surfaces_to_the_cod
     faults = [i.fault for i in chaos.injected]
     assert faults.count("throttled_surfaced") == surfaced > 0
     assert faults.count("throttled_absorbed") == absorbed > 0
+
+
+def test_the_sdk_backoffs_under_chaos_pass_in_simulated_time_and_are_counted() -> None:
+    chaos = chaos_with(kinds="throttling", dynamodb_throttle=1.0)
+    client, sent = offline_client("dynamodb", lambda _: b"{}")
+    chaos.attach_dynamodb(client)
+    backoff = SimulatedBackoff()
+    with backoff.botocore_retries(), chaos.running("webhooks"):
+        for n in range(12):
+            with contextlib.suppress(ClientError):
+                put(client, n)
+    retried = [attempt for attempt in sent if attempt > 1]
+    # Every retry the SDK made after an absorbed throttle waited once, on our clock.
+    assert retried and backoff.count == sum(attempt - 1 for attempt in retried)
+    assert backoff.seconds > 0
+    assert botocore.endpoint.time is time  # put back once the simulation ends
 
 
 def test_a_transaction_conflict_cancels_the_whole_transaction_naming_one_item() -> None:
