@@ -665,6 +665,22 @@ def test_every_sns_topic_but_the_alarm_topic_is_encrypted() -> None:
             assert res["Properties"].get("KmsMasterKeyId"), name
 
 
+def test_ses_may_use_the_key_of_the_topic_it_publishes_feedback_to() -> None:
+    # SES cannot publish to a topic under the AWS-managed SNS key (its policy is fixed).
+    key_ref = RESOURCES["EmailFeedbackTopic"]["Properties"]["KmsMasterKeyId"]
+    assert key_ref == {"Ref": "EmailFeedbackKey"}
+    key = RESOURCES["EmailFeedbackKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    ses = [
+        s
+        for s in key["KeyPolicy"]["Statement"]
+        if s.get("Principal", {}).get("Service") == "ses.amazonaws.com"
+    ]
+    assert len(ses) == 1
+    assert set(_as_list(ses[0]["Action"])) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+    assert ses[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
 def test_every_checkov_skip_carries_its_reason() -> None:
     lines = (REPO_ROOT / ".checkov.yaml").read_text(encoding="utf-8").splitlines()
     skips = [line for line in lines if re.match(r"\s+- CKV", line)]
