@@ -69,7 +69,8 @@ def check_access(event: BaseProxyEvent) -> None:
     if not is_open(event) and not _token_ok(event.headers.get("authorization")):
         raise unauthorized()
     limit = get_settings().max_body_bytes
-    if len(raw_body(event)) > limit:
+    # A page's form has its own, smaller limit, refused as a page the customer can read.
+    if not is_page(event) and len(raw_body(event)) > limit:
         raise Rejection(
             413, {"error": "payload_too_large", "message": f"request body is over {limit} bytes"}
         )

@@ -527,6 +527,8 @@ def _form(content_type: str | None, body: str | None, base64_encoded: bool) -> d
     if media.strip().lower() != FORM_TYPE or charset not in ("utf-8", "utf8"):
         raise _BadForm(415, "not_a_form", "refused_request", "refused_request_body")
     raw = body or ""
+    if len(raw) > 2 * MAX_FORM_BYTES:  # over the limit even base64-encoded: not decoded
+        raise _BadForm(413, "too_large", "refused_request", "refused_request_body")
     try:
         data = base64.b64decode(raw, validate=True) if base64_encoded else raw.encode("utf-8")
     except (binascii.Error, ValueError, UnicodeEncodeError):

@@ -236,6 +236,7 @@ def test_a_megabyte_form_body_is_refused_before_it_is_read(subscribed: Pages) ->
     reply = subscribed.post_raw(SUB, f"t={token}&action=cancel&card=" + "9" * 1_048_576)
 
     assert reply.status == 413
+    assert "This request cannot be read" in reply.text  # a page, as for any refused form
     assert subscribed.api.state() == before
 
 
