@@ -92,7 +92,8 @@ lock: tools
 	$(TOOLS)/bin/python -c 'import tomllib; print(*(d for d in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"] if not d.lower().startswith(("boto3", "botocore"))), sep="\n")' \
 		| $(UV_COMPILE) - --constraint requirements.lock -o layers/common/requirements.txt
 
-unit: $(PY)
+# tests/unit/test_deploy_auth.py runs SAM CLI's own deploy check, from the tools environment.
+unit: $(PY) tools
 	$(PY) -m pytest tests/unit
 
 integration: $(PY)
