@@ -13,12 +13,13 @@ DEMO_OUT ?= out/demo
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv tools browser demo test test-deep chaos lint typecheck validate scan lock unit integration e2e build deploy bench clean
+.PHONY: help venv tools browser demo test test-deep chaos lint typecheck validate scan lock unit integration e2e build deploy bench docs clean
 
 help:
 	@echo "make demo      run a simulated quarter of a subscription business and write a report"
 	@echo "make test      lint, type check, validate the template, run every test"
 	@echo "make lint | typecheck | validate | scan | unit | integration | e2e | build | deploy | bench"
+	@echo "make docs      write the parameter table of docs/deploy.md from template.yaml (CHECK=1: compare)"
 	@echo "make lock      re-resolve the hash-locked requirements (requirements.lock, tools.lock, layer)"
 	@echo "make test-deep the property tests at depth (HYPOTHESIS_PROFILE=deep)"
 	@echo "make chaos     replay a 100-customer scenario calm and under SEEDS seeds of faults"
@@ -91,7 +92,8 @@ lock: tools
 	$(TOOLS)/bin/python -c 'import tomllib; print(*(d for d in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"] if not d.lower().startswith(("boto3", "botocore"))), sep="\n")' \
 		| $(UV_COMPILE) - --constraint requirements.lock -o layers/common/requirements.txt
 
-unit: $(PY)
+# tests/unit/test_deploy_auth.py runs SAM CLI's own deploy check, from the tools environment.
+unit: $(PY) tools
 	$(PY) -m pytest tests/unit
 
 integration: $(PY)
@@ -125,6 +127,10 @@ build: tools
 
 deploy: build
 	$(TOOLS)/bin/sam deploy --guided
+
+# The parameter table of docs/deploy.md comes from template.yaml; CHECK=1 only compares.
+docs: $(PY)
+	$(PY) -m tenure_local.deploy_docs $(if $(CHECK),--check)
 
 clean:
 	rm -rf .aws-sam out .pytest_cache .mypy_cache .ruff_cache
