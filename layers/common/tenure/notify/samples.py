@@ -1,11 +1,15 @@
-"""Sample facts and links for every notice kind: email previews, tests and the bench."""
+"""Sample facts and links for every notice kind: email previews, tests and the bench.
+
+The business's name is not a sample: previews take it from the settings
+(`TENURE_BUSINESS_NAME`), as the emails and pages do.
+"""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from tenure.domain.notices import EmailFacts, LineFact, NoticeKind
 from tenure.notify.links import LinkClaims, LinkPurpose, page_url
 
-SAMPLE_BUSINESS = "Northwind Coffee Club"
 SAMPLE_TIMEZONE = "America/New_York"
 SAMPLE_BASE_URL = "https://billing.example.com"
 # Signs the sample links only; real links are signed with the deployment's key.
@@ -14,8 +18,8 @@ _SAMPLE_KEY = b"sample-links-are-not-secret"
 _NAME = "Zoë Ångström"
 _PLAN = "Pro"
 _LINES = (
-    LineFact("Pro plan, monthly", 2500),
-    LineFact("Loyalty discount (10%)", -250),
+    LineFact("Pro", 2500, "plan", "Pro"),
+    LineFact("Introductory 10% off", -250, "intro_discount", percent="10"),
 )
 _TAX = 180  # 8% of the discounted 22.50
 _TOTAL = 2430
@@ -23,6 +27,15 @@ _TOTAL = 2430
 
 def _at(day: str) -> datetime:
     return datetime.fromisoformat(day).replace(tzinfo=UTC)
+
+
+# The invoice the receipts, refunds and failures are about: March, paid for on March 1.
+_START, _END = _at("2026-03-01T14:00:00"), _at("2026-04-01T14:00:00")
+_INVOICE: dict[str, Any] = {"invoice_id": "in_01JNV4Q8ZK3D", "period_start": _START, "period_end": _END}
+_PAID_LINES = (
+    LineFact("Pro", 2500, "plan", "Pro", start=_START, end=_END),
+    LineFact("Introductory 10% off", -250, "intro_discount", percent="10"),
+)
 
 
 def sample_links(customer_id: str = "cus_sample", subject: str = "sub_sample") -> dict[str, str]:
@@ -61,7 +74,7 @@ _FACTS: dict[NoticeKind, EmailFacts] = {
         currency="USD",
         plan_name=_PLAN,
         amount=2700,
-        lines=(LineFact("Pro plan, monthly", 2500),),
+        lines=(LineFact("Pro", 2500, "plan", "Pro"),),
         tax=200,
         when=_at("2026-03-10T09:00:00"),
     ),
@@ -76,7 +89,7 @@ _FACTS: dict[NoticeKind, EmailFacts] = {
         decline_class="soft",
         card_brand="visa",
         card_last4="4242",
-        invoice_id="in_01JNV4Q8ZK3D",
+        **_INVOICE,
     ),
     NoticeKind.PAYMENT_ACTION_REQUIRED: EmailFacts(
         customer_name=_NAME,
@@ -85,7 +98,7 @@ _FACTS: dict[NoticeKind, EmailFacts] = {
         amount=_TOTAL,
         when=_at("2026-03-08T14:00:00"),
         decline_class="action_required",
-        invoice_id="in_01JNV4Q8ZK3D",
+        **_INVOICE,
     ),
     NoticeKind.CARD_EXPIRING: EmailFacts(
         customer_name=_NAME,
@@ -119,12 +132,12 @@ _FACTS: dict[NoticeKind, EmailFacts] = {
         currency="USD",
         plan_name=_PLAN,
         amount=_TOTAL,
-        lines=_LINES,
+        lines=_PAID_LINES,
         tax=_TAX,
         when=_at("2026-03-01T14:02:00"),
         card_brand="visa",
         card_last4="4242",
-        invoice_id="in_01JNV4Q8ZK3D",
+        **_INVOICE,
     ),
     NoticeKind.REFUND_RECEIPT: EmailFacts(
         customer_name=_NAME,
@@ -133,7 +146,7 @@ _FACTS: dict[NoticeKind, EmailFacts] = {
         amount=_TOTAL,
         refund_amount=1215,
         when=_at("2026-03-09T11:30:00"),
-        invoice_id="in_01JNV4Q8ZK3D",
+        **_INVOICE,
     ),
     NoticeKind.SUBSCRIPTION_ENDED: EmailFacts(
         customer_name=_NAME,

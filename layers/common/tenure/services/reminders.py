@@ -40,6 +40,7 @@ from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import parse_iso
 from tenure.notify.compose import ComposeError
+from tenure.notify.lines import invoice_plan, line_facts
 from tenure.notify.links import LinkPurpose
 from tenure.notify.policy import ReminderPolicy
 from tenure.notify.timing import next_slot, slot_before
@@ -288,7 +289,7 @@ class _Run:
                 currency=sub.currency,
                 plan_name=plan.name or plan.id,
                 amount=sum(line.amount for line in lines),
-                lines=_items(lines),
+                lines=line_facts(lines),
                 tax=_tax(lines),
                 when=when,
             )
@@ -315,7 +316,7 @@ class _Run:
                 currency=invoice.currency,
                 plan_name=(owed_for.name or owed_for.id) if owed_for else owner.plan_id,
                 amount=invoice.total,
-                lines=_items(invoice.lines),
+                lines=_invoice_lines(invoice),
                 tax=_tax(invoice.lines),
                 when=invoice.created_at,
                 next_attempt_at=invoice.next_attempt_at,
@@ -323,6 +324,8 @@ class _Run:
                 final_attempt=invoice.next_attempt_at is None,
                 decline_class=decline,
                 invoice_id=invoice.id,
+                period_start=invoice.period_start,
+                period_end=invoice.period_end,
             )
             wanted: dict[str, _Link] = {"update_card": card}
             if kind is K.PAYMENT_ACTION_REQUIRED:
@@ -331,15 +334,19 @@ class _Run:
         if kind in (K.RECEIPT, K.REFUND_RECEIPT):
             invoice = self._invoice(notice)
             refunded = int(notice.data.get("amount_refunded") or 0)
+            lines = _invoice_lines(invoice)
             facts = EmailFacts(
                 **base,
                 currency=invoice.currency,
+                plan_name=invoice_plan(lines) or self._plan_name(invoice),
                 amount=invoice.total,
-                lines=_items(invoice.lines),
+                lines=lines,
                 tax=_tax(invoice.lines),
                 when=invoice.paid_at,
                 refund_amount=refunded or None,
                 invoice_id=invoice.id,
+                period_start=invoice.period_start,
+                period_end=invoice.period_end,
             )
             return _Draft(facts, {})
         if kind is K.SUBSCRIPTION_ENDED:
@@ -378,6 +385,12 @@ class _Run:
         if plan is None:
             raise _Skip("plan_missing")
         return sub, plan
+
+    def _plan_name(self, invoice: Invoice) -> str | None:
+        """The plan of the invoice's subscription, for an invoice whose lines name none."""
+        owner = self.svc.repo.get_subscription(invoice.subscription_id)
+        plan = self.svc.repo.get_plan(owner.plan_id) if owner is not None else None
+        return (plan.name or plan.id) if plan is not None else None
 
     def _invoice(self, notice: Notice) -> Invoice:
         invoice = self.svc.repo.get_invoice(str(notice.data.get("invoice_id")))
@@ -476,9 +489,9 @@ def _preview_lines(sub: Subscription, plan: Plan) -> list[InvoiceLine]:
     return lines
 
 
-def _items(lines: list[InvoiceLine]) -> tuple[LineFact, ...]:
-    """The lines an email itemizes; tax is its own fact (`_tax`), shown as its own row."""
-    return tuple(LineFact(ln.description, ln.amount) for ln in lines if ln.kind is not LineKind.TAX)
+def _invoice_lines(invoice: Invoice) -> tuple[LineFact, ...]:
+    """An invoice's lines as an email itemizes them: tax is its own fact (`_tax`)."""
+    return line_facts(invoice.lines, invoice.period_start, invoice.period_end)
 
 
 def _tax(lines: list[InvoiceLine]) -> int | None:
