@@ -157,7 +157,7 @@ def test_invoice_lines_are_worded_in_the_customers_language(
 def test_a_refund_and_a_failed_payment_name_the_invoice_by_its_period_not_its_id(
     make_shop: Callable[..., Shop],
 ) -> None:
-    shop, mailer = a_season_of_email(make_shop)
+    _, mailer = a_season_of_email(make_shop)
     (refund,) = mailer.of(K.REFUND_RECEIPT, "ken")
     tokyo = format_period(date(2026, 4, 1), date(2026, 5, 1), "en")
     assert f"$5.00 of the $16.24 you paid for Starter, {tokyo}." in seen(refund)[1]

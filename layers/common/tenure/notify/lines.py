@@ -12,9 +12,10 @@ does not know keeps its text and no label, and is shown as written.
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from tenure.domain.invoices import InvoiceLine, LineKind
-from tenure.domain.notices import LineFact
+from tenure.domain.invoices import Invoice, InvoiceLine, LineKind
+from tenure.domain.notices import EmailFacts, LineFact
 from tenure.domain.timeutil import parse_iso
 
 # The shapes the domain writes (tenure.domain.invoices, .subscription, services.subscriptions);
@@ -69,6 +70,32 @@ def invoice_plan(lines: Iterable[LineFact]) -> str | None:
             if fact.label == label and fact.plan:
                 return fact.plan
     return None
+
+
+def invoice_tax(lines: Iterable[InvoiceLine]) -> int | None:
+    taxes = [line.amount for line in lines if line.kind is LineKind.TAX]
+    return sum(taxes) if taxes else None
+
+
+def invoice_facts(
+    invoice: Invoice, customer_name: str, plan_name: str | None = None, **more: Any
+) -> EmailFacts:
+    """What an email about `invoice` shows of it (its lines, tax, total and the period that
+    names it), plus `more` facts of the email's kind. The plan is the one its lines name,
+    else `plan_name`."""
+    items = line_facts(invoice.lines, invoice.period_start, invoice.period_end)
+    return EmailFacts(
+        customer_name=customer_name,
+        currency=invoice.currency,
+        plan_name=invoice_plan(items) or plan_name,
+        amount=invoice.total,
+        lines=items,
+        tax=invoice_tax(invoice.lines),
+        invoice_id=invoice.id,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
+        **more,
+    )
 
 
 def _moments(start: str, end: str) -> tuple[datetime, datetime] | None:
