@@ -8,7 +8,8 @@ from typing import Any
 from tenure.domain.notices import NoticeKind
 from tenure.notify.message import build_message
 from tenure.notify.render import SUPPORTED_LOCALES, RenderedEmail, render
-from tenure.notify.samples import SAMPLE_BUSINESS, SAMPLE_TIMEZONE, sample_facts
+from tenure.notify.samples import SAMPLE_TIMEZONE, sample_facts
+from tenure.settings import get_settings
 
 
 def render_rate(n: int = 2000) -> dict[str, Any]:
@@ -18,12 +19,11 @@ def render_rate(n: int = 2000) -> dict[str, Any]:
     combos = [(kind, locale) for kind in NoticeKind for locale in SUPPORTED_LOCALES]
     samples = {kind: sample_facts(kind) for kind in NoticeKind}
     start_at = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    business = get_settings().business_name
 
     def rendered(kind: NoticeKind, locale: str) -> RenderedEmail:
         facts, links = samples[kind]
-        return render(
-            kind, locale, facts, links, timezone=SAMPLE_TIMEZONE, business_name=SAMPLE_BUSINESS
-        )
+        return render(kind, locale, facts, links, timezone=SAMPLE_TIMEZONE, business_name=business)
 
     def message(index: int, kind: NoticeKind, email: RenderedEmail) -> bytes:
         return build_message(
@@ -31,7 +31,7 @@ def render_rate(n: int = 2000) -> dict[str, Any]:
             to="customer@example.com",
             to_name=samples[kind][0].customer_name,
             sender="billing@example.com",
-            sender_name=SAMPLE_BUSINESS,
+            sender_name=business,
             sent_at=start_at + timedelta(seconds=index),
             notice_key=f"sub_{index}:{kind}:2026-03:0",
         ).as_bytes()

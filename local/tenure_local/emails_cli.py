@@ -2,7 +2,10 @@
 
 `tenure emails preview upcoming_renewal --locale ar --out out/emails` writes
 `out/emails/upcoming_renewal.ar.html` and `.txt`; `all` stands for every kind or every
-locale. `--screenshot` also saves a PNG of each HTML page from headless Chromium.
+locale. `--from out/demo` renders the invoice emails of real invoices from a simulation's
+`state.json` (in the customer's time zone, in every locale asked), samples for the rest.
+The business's name is the one setting emails and pages use (`TENURE_BUSINESS_NAME`).
+`--screenshot` also saves a PNG of each HTML page from headless Chromium.
 `tenure emails audit DIR` checks what a simulation sent (DIR/outbox).
 """
 
@@ -16,6 +19,7 @@ from tenure.domain.notices import NoticeKind
 
 if TYPE_CHECKING:
     from tenure.notify.render import RenderedEmail
+    from tenure.notify.samples import RealSample
 
 # Rendering (Jinja2, Babel) is imported inside the commands: `tenure` starts without it.
 app = typer.Typer(no_args_is_help=True, help="Customer emails, locally.")
@@ -35,24 +39,44 @@ def _choose(value: str, valid: tuple[str, ...], what: str) -> list[str]:
     raise typer.Exit(2)
 
 
-def render_sample(kind: str, locale: str) -> "RenderedEmail":
+def render_sample(
+    kind: str, locale: str, real: "dict[NoticeKind, RealSample] | None" = None
+) -> "RenderedEmail":
+    """`kind` in `locale`: from the real invoice in `real` when it has one, else the sample."""
     from tenure.notify.render import render
-    from tenure.notify.samples import SAMPLE_BUSINESS, SAMPLE_TIMEZONE, sample_facts
+    from tenure.notify.samples import SAMPLE_TIMEZONE, sample_facts, sample_links
+    from tenure.settings import get_settings
 
-    facts, links = sample_facts(kind)
-    return render(
-        NoticeKind(kind),
-        locale,
-        facts,
-        links,
-        timezone=SAMPLE_TIMEZONE,
-        business_name=SAMPLE_BUSINESS,
-    )
+    found = (real or {}).get(NoticeKind(kind))
+    if found is not None:
+        facts, links, zone = found.facts, sample_links(), found.timezone
+    else:
+        (facts, links), zone = sample_facts(kind), SAMPLE_TIMEZONE
+    business = get_settings().business_name
+    return render(NoticeKind(kind), locale, facts, links, timezone=zone, business_name=business)
 
 
-def write_previews(kinds: list[str], locales: list[str], out_dir: Path) -> list[Path]:
+def real_samples(folder: Path) -> "dict[NoticeKind, RealSample]":
+    """The invoices of a `tenure simulate` output folder to preview; exits 2 if unreadable."""
+    import json
+
+    from tenure.notify.samples import samples_from_state
+
+    try:
+        return samples_from_state(json.loads((folder / "state.json").read_text("utf-8")))
+    except (OSError, ValueError) as exc:
+        typer.echo(f"cannot read {folder / 'state.json'}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def write_previews(
+    kinds: list[str],
+    locales: list[str],
+    out_dir: Path,
+    real: "dict[NoticeKind, RealSample] | None" = None,
+) -> list[Path]:
     """Render every kind in every locale first, then write: a failure writes nothing."""
-    rendered = [(k, loc, render_sample(k, loc)) for k in kinds for loc in locales]
+    rendered = [(k, loc, render_sample(k, loc, real)) for k in kinds for loc in locales]
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for kind, locale, email in rendered:
@@ -73,14 +97,22 @@ def preview(
     screenshots: Annotated[
         bool, typer.Option("--screenshot", help="also save a PNG of each page (Chromium)")
     ] = False,
+    source: Annotated[
+        Path | None,
+        typer.Option("--from", help="a `tenure simulate` output folder: its real invoices"),
+    ] = None,
 ) -> None:
-    """Render the sample of KIND in LOCALE to DIR/<kind>.<locale>.html and .txt."""
+    """Render KIND in LOCALE to DIR/<kind>.<locale>.html and .txt (real invoices with --from)."""
     from tenure.notify.render import SUPPORTED_LOCALES, RenderError
 
     kinds = _choose(kind, KINDS, "kind")
     locales = _choose(locale, SUPPORTED_LOCALES, "locale")
+    real = real_samples(source) if source is not None else None
+    if real is not None:
+        for found_kind, found in sorted(real.items()):
+            err.print(f"{found_kind}: invoice {found.invoice_id} of {source}")
     try:
-        paths = write_previews(kinds, locales, out_dir)
+        paths = write_previews(kinds, locales, out_dir, real)
     except RenderError as exc:
         typer.echo(f"cannot render: {exc}", err=True)
         raise typer.Exit(1) from exc

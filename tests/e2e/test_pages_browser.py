@@ -118,7 +118,9 @@ def test_a_signed_link_lets_the_customer_pay_with_a_new_card(
     try:
         opened = page.goto(link)
         assert opened is not None and opened.status == 200
-        assert invoice_id in page.inner_text("#owed")
+        # Named by its plan (here the plan's id: it has no name) and period, not its id.
+        assert "pages-basic, " in page.inner_text("#owed")
+        assert invoice_id not in page.inner_text("#owed")
         assert "$10.00" in page.inner_text("#owed")
         assert "9995" in page.inner_text("#current-card")
 

@@ -181,7 +181,8 @@ def test_the_card_page_shows_what_is_owed_and_the_current_card(pages: Pages) -> 
 
     assert reply.status == 200
     assert_secure_html(reply)
-    assert invoice_id in reply.text
+    assert "Basic, May 1\u2009–\u2009June 1, 2026" in reply.text
+    assert invoice_id not in reply.text  # named by its plan and period, never by its id
     assert "$10.00" in reply.text
     assert "Visa ending in 9995" in reply.text
     assert 'name="card"' in reply.text and "4242424242424242" in reply.text
@@ -249,6 +250,7 @@ def test_the_confirm_page_offers_to_confirm_a_payment_that_needs_authentication(
     assert_secure_html(reply)
     assert "$10.00" in reply.text
     assert 'id="confirm"' in reply.text
+    assert '<dd id="invoice">Basic, ' in reply.text and invoice_id not in reply.text
 
 
 def test_confirming_settles_the_invoice_as_the_providers_success_would(pages: Pages) -> None:

@@ -10,7 +10,9 @@ import pytest
 from tenure.domain.notices import NoticeKind
 from tenure.notify.message import build_message, valid_address
 from tenure.notify.render import RenderedEmail, render
-from tenure.notify.samples import SAMPLE_BUSINESS, SAMPLE_TIMEZONE, sample_facts
+from tenure.notify.samples import SAMPLE_TIMEZONE, sample_facts
+
+SAMPLE_BUSINESS = "Northwind Coffee Club"
 
 SENT_AT = datetime(2026, 3, 7, 14, 30, tzinfo=UTC)
 KEY = "sub_01:upcoming_renewal:2026-03:0"

@@ -15,7 +15,9 @@ from jinja2 import ChoiceLoader, DictLoader
 from tenure.domain.notices import EmailFacts, LineFact, NoticeKind
 from tenure.notify import render as rendering
 from tenure.notify.render import LOCALES_DIR, RenderError, render
-from tenure.notify.samples import SAMPLE_BUSINESS, SAMPLE_TIMEZONE, sample_facts
+from tenure.notify.samples import SAMPLE_TIMEZONE, sample_facts
+
+SAMPLE_BUSINESS = "Northwind Coffee Club"
 
 LOCALES = ("en", "ru", "ar")
 LEFTOVER = re.compile(r"\{\w*\}|\{\{|\}\}|\{%|%\}|\{#|#\}")
@@ -59,7 +61,9 @@ def test_the_catalogs_translate_every_english_message_with_the_same_placeholders
         assert other.keys() == en.keys(), locale
         for key, text in en.items():
             assert placeholders(other[key]) == placeholders(text), (locale, key)
-            assert other[key] != text, (locale, key)  # translated, not copied
+            # Translated, not copied, unless it holds nothing but placeholders and commas.
+            wording = re.sub(r"\{\w+\}|[\s,]", "", text)
+            assert other[key] != text or not wording, (locale, key)
 
 
 @pytest.mark.parametrize("locale", ["ru", "ar"])

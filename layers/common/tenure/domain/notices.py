@@ -35,10 +35,20 @@ class NoticeStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LineFact:
-    """One line of an itemized amount, as the email shows it."""
+    """One line of an itemized amount, as the email shows it.
+
+    `label` says what the line is, so the email can word it in the customer's language
+    ("plan", "intro_discount", "unused_time", "remaining_time", "credit_applied",
+    "credit_carried"); `description` is the stored English text, shown only for a line no
+    label fits."""
 
     description: str
     amount: int  # minor units, negative for discounts and credits
+    label: str | None = None
+    plan: str | None = None  # the plan a plan or proration line is about
+    percent: str | None = None  # an introductory discount's percent off, e.g. "50" or "12.5"
+    start: datetime | None = None  # the period a plan line pays for
+    end: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +76,11 @@ class EmailFacts:
     ended_reason: str | None = None  # "voluntary" | "involuntary"
     installment_number: int | None = None
     installment_count: int | None = None
-    invoice_id: str | None = None
+    invoice_id: str | None = None  # for logs and links only: never shown to the customer
+    # The period an invoice covers: it names the invoice in the email ("Basic, March 1 –
+    # 31, 2026") until invoices carry legal numbers.
+    period_start: datetime | None = None
+    period_end: datetime | None = None
 
 
 @dataclass(slots=True)

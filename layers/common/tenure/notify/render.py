@@ -14,7 +14,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_date, format_skeleton
-from babel.numbers import NumberPattern, format_decimal, parse_pattern
+from babel.numbers import NumberPattern, format_decimal, format_percent, parse_pattern
 from jinja2 import (
     Environment,
     FileSystemLoader,
@@ -34,7 +35,7 @@ from jinja2 import (
 from markupsafe import Markup, escape
 
 from tenure.domain.money import InvalidAmountError, Money, UnknownCurrencyError, exponent
-from tenure.domain.notices import EmailFacts, NoticeKind
+from tenure.domain.notices import EmailFacts, LineFact, NoticeKind
 
 SUPPORTED_LOCALES = ("en", "ru", "ar")
 FALLBACK_LOCALE = "en"
@@ -107,7 +108,7 @@ SPECS: dict[NoticeKind, _Spec] = {
         optional_links=("update_card",),
     ),
     NoticeKind.RECEIPT: _Spec(("amount", "when")),
-    NoticeKind.REFUND_RECEIPT: _Spec(("refund_amount", "invoice_id")),
+    NoticeKind.REFUND_RECEIPT: _Spec(("refund_amount", "period_start", "period_end")),
     NoticeKind.SUBSCRIPTION_ENDED: _Spec(
         ("plan_name", "when", "ended_reason"), links=("resubscribe",)
     ),
@@ -182,6 +183,41 @@ def _close_latin_symbol(text: str) -> str:
         if kind == "L":
             return text + "\u200e"
     return text
+
+
+_WIDE_MONTH = re.compile(r"(?<![ML])([ML])\1\1(?![ML])")
+
+
+def local_day(moment: datetime, zone: tzinfo | None) -> date:
+    """The calendar day `moment` falls on where the customer is (UTC when unknown)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(zone or UTC).date()
+
+
+def format_period(start: date, end: date, locale: str) -> str:
+    """Two days as the locale writes a range, months in full and the shared year once
+    ("January 31 – February 28, 2026", "31 января — 28 февраля 2026 г.").
+
+    CLDR has range patterns for abbreviated months only (yMMMd); the same pattern with the
+    month written out is what each locale's long date uses, so the month is widened."""
+    if start == end:
+        return str(format_date(start, format="long", locale=locale))
+    if start > end:
+        raise RenderError(f"a period cannot end ({end}) before it starts ({start})")
+    loc = Locale.parse(locale)
+    parts = loc.interval_formats["yMMMd"]
+    field = "y" if start.year != end.year else "M" if start.month != end.month else "d"
+    first, second = (_WIDE_MONTH.sub(r"\1\1\1\1", part) for part in parts[field])
+    return str(format_date(start, first, locale=loc)) + str(format_date(end, second, locale=loc))
+
+
+def format_percent_off(percent: str, locale: str) -> str:
+    """A percent given as text ("12.5") as the locale writes it ("12,5 %" in ru)."""
+    try:
+        ratio = Decimal(percent) / 100
+    except (InvalidOperation, ValueError) as exc:
+        raise RenderError(f"percent {percent!r} is not a number") from exc
+    return str(format_percent(ratio, locale=locale, decimal_quantization=False))
 
 
 # --- one rendering -----------------------------------------------------------------------
@@ -282,13 +318,39 @@ class _Row:
     amount: str
 
 
+def _line_label(
+    line: LineFact, messages: "_Messages", period: Callable[[datetime, datetime], str]
+) -> str:
+    """A line in the customer's language; the stored English text only for a line whose kind
+    the catalogs do not know."""
+    if line.label == "plan" and line.plan is not None:
+        # A plan line reads as the invoice it pays for: the plan and its period.
+        if line.start is not None and line.end is not None:
+            return messages.text(
+                "common.invoice_name", plan=line.plan, period=period(line.start, line.end)
+            )
+        return _clean(line.plan)
+    if line.label == "intro_discount" and line.percent is not None:
+        return messages.text(
+            "line.intro_discount", percent=format_percent_off(line.percent, messages.locale)
+        )
+    if line.label in ("unused_time", "remaining_time") and line.plan is not None:
+        return messages.text(f"line.{line.label}", plan=line.plan)
+    if line.label in ("credit_applied", "credit_carried"):
+        return messages.text(f"line.{line.label}")
+    return _clean(line.description)
+
+
 def _summary(
-    facts: EmailFacts, money: Callable[[int], str], warnings: dict[str, None]
+    facts: EmailFacts,
+    money: Callable[[int], str],
+    label: Callable[[LineFact], str],
+    warnings: dict[str, None],
 ) -> dict[str, Any]:
     """Itemized lines, tax and total. Tax is a row of its own when the lines exclude it and a
     note under the total when they include it; lines that add up to neither are shown as
     given, with a warning, because the charge itself is what the total says."""
-    lines = [_Row(_clean(line.description), money(line.amount)) for line in facts.lines]
+    lines = [_Row(label(line), money(line.amount)) for line in facts.lines]
     tax_row = tax_note = None
     if facts.lines and facts.amount is not None:
         subtotal = sum(line.amount for line in facts.lines)
@@ -391,15 +453,23 @@ def render(
         return format_money(amount_minor, facts.currency, code)
 
     def day(moment: datetime) -> str:
-        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        local: date = aware.astimezone(zone or UTC).date()
-        return format_date(local, format="long", locale=code)
+        return format_date(local_day(moment, zone), format="long", locale=code)
+
+    def period(start: datetime, end: datetime) -> str:
+        return format_period(local_day(start, zone), local_day(end, zone), code)
 
     def number(value: int) -> str:
         return format_decimal(value, locale=code)
 
     values = _placeholder_values(facts, business_name, money, day, number, code)
     messages = _Messages(code, values, warnings)
+    if facts.period_start is not None and facts.period_end is not None:
+        # An invoice is named by what it pays for, never by its internal id.
+        named = period(facts.period_start, facts.period_end)
+        plan = facts.plan_name
+        values["invoice"] = (
+            messages.text("common.invoice_name", plan=plan, period=named) if plan else named
+        )
 
     def link(name: str) -> str:
         if name not in usable_links:
@@ -413,7 +483,7 @@ def render(
         "variant": variant,
         "facts": facts,
         "v": values,
-        "summary": _summary(facts, money, warnings),
+        "summary": _summary(facts, money, lambda ln: _line_label(ln, messages, period), warnings),
         "link": link,
         "has_link": lambda name: name in usable_links,
         "lang": code,
@@ -461,8 +531,6 @@ def _placeholder_values(
         values["date"] = day(facts.when)
     if facts.next_attempt_at is not None:
         values["retry_date"] = day(facts.next_attempt_at)
-    if facts.invoice_id is not None:
-        values["invoice"] = _clean(facts.invoice_id)
     if facts.card_brand:
         values["brand"] = _brand(facts.card_brand)
     if facts.card_last4 is not None:

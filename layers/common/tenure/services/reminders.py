@@ -11,7 +11,7 @@ counted. Nothing here raises for one bad notice: the others still go out.
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -23,14 +23,12 @@ from tenure.domain.invoices import (
     Invoice,
     InvoiceLine,
     InvoiceStatus,
-    LineKind,
     apply_credit,
     plan_lines,
     with_tax,
 )
 from tenure.domain.notices import (
     EmailFacts,
-    LineFact,
     Notice,
     NoticeKind,
     NoticeStatus,
@@ -40,6 +38,7 @@ from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import parse_iso
 from tenure.notify.compose import ComposeError
+from tenure.notify.lines import invoice_facts, invoice_tax, line_facts
 from tenure.notify.links import LinkPurpose
 from tenure.notify.policy import ReminderPolicy
 from tenure.notify.timing import next_slot, slot_before
@@ -288,8 +287,8 @@ class _Run:
                 currency=sub.currency,
                 plan_name=plan.name or plan.id,
                 amount=sum(line.amount for line in lines),
-                lines=_items(lines),
-                tax=_tax(lines),
+                lines=line_facts(lines),
+                tax=invoice_tax(lines),
                 when=when,
             )
             links = {
@@ -309,20 +308,18 @@ class _Run:
             if owner is None or owner.status is S.CANCELED:
                 raise _Skip("subscription_ended")
             owed_for = self.svc.repo.get_plan(owner.plan_id)
-            decline = notice.data.get("decline_class")
-            facts = EmailFacts(
-                **base,
-                currency=invoice.currency,
-                plan_name=(owed_for.name or owed_for.id) if owed_for else owner.plan_id,
-                amount=invoice.total,
-                lines=_items(invoice.lines),
-                tax=_tax(invoice.lines),
+            facts = invoice_facts(
+                invoice,
+                base["customer_name"],
                 when=invoice.created_at,
                 next_attempt_at=invoice.next_attempt_at,
                 attempt=invoice.attempts,
                 final_attempt=invoice.next_attempt_at is None,
-                decline_class=decline,
-                invoice_id=invoice.id,
+                decline_class=notice.data.get("decline_class"),
+            )
+            # The email names the plan the customer is on now, as it always did.
+            facts = replace(
+                facts, plan_name=(owed_for.name or owed_for.id) if owed_for else owner.plan_id
             )
             wanted: dict[str, _Link] = {"update_card": card}
             if kind is K.PAYMENT_ACTION_REQUIRED:
@@ -331,16 +328,11 @@ class _Run:
         if kind in (K.RECEIPT, K.REFUND_RECEIPT):
             invoice = self._invoice(notice)
             refunded = int(notice.data.get("amount_refunded") or 0)
-            facts = EmailFacts(
-                **base,
-                currency=invoice.currency,
-                amount=invoice.total,
-                lines=_items(invoice.lines),
-                tax=_tax(invoice.lines),
-                when=invoice.paid_at,
-                refund_amount=refunded or None,
-                invoice_id=invoice.id,
+            facts = invoice_facts(
+                invoice, base["customer_name"], when=invoice.paid_at, refund_amount=refunded or None
             )
+            if facts.plan_name is None:
+                facts = replace(facts, plan_name=self._plan_name(invoice))
             return _Draft(facts, {})
         if kind is K.SUBSCRIPTION_ENDED:
             sub, plan = self._subscription(notice)
@@ -378,6 +370,12 @@ class _Run:
         if plan is None:
             raise _Skip("plan_missing")
         return sub, plan
+
+    def _plan_name(self, invoice: Invoice) -> str | None:
+        """The plan of the invoice's subscription, for an invoice whose lines name none."""
+        owner = self.svc.repo.get_subscription(invoice.subscription_id)
+        plan = self.svc.repo.get_plan(owner.plan_id) if owner is not None else None
+        return (plan.name or plan.id) if plan is not None else None
 
     def _invoice(self, notice: Notice) -> Invoice:
         invoice = self.svc.repo.get_invoice(str(notice.data.get("invoice_id")))
@@ -474,13 +472,3 @@ def _preview_lines(sub: Subscription, plan: Plan) -> list[InvoiceLine]:
     lines = with_tax(plan_lines(plan, max(sub.cycle + 1, 0), label), plan)
     lines, _ = apply_credit(lines, sub.credit)
     return lines
-
-
-def _items(lines: list[InvoiceLine]) -> tuple[LineFact, ...]:
-    """The lines an email itemizes; tax is its own fact (`_tax`), shown as its own row."""
-    return tuple(LineFact(ln.description, ln.amount) for ln in lines if ln.kind is not LineKind.TAX)
-
-
-def _tax(lines: list[InvoiceLine]) -> int | None:
-    taxes = [line.amount for line in lines if line.kind is LineKind.TAX]
-    return sum(taxes) if taxes else None

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:
     from jinja2 import Environment
 
+    from tenure.domain.invoices import Invoice
+
 PAGES_DIR = Path(__file__).parent
 LOCALES = ("en", "ru", "ar")
 RTL = frozenset({"ar"})
@@ -65,6 +67,20 @@ def day(moment: datetime | None, locale: str, timezone: str = "UTC") -> str:
     return str(format_date(local, format="long", locale=locale_of(locale)))
 
 
+def invoice_name(invoice: "Invoice", locale: str, timezone: str = "UTC") -> str:
+    """An invoice as the emails name it: its plan and the period it pays for, in the
+    customer's language and time zone ("Basic, March 1 – 31, 2026"), never its id."""
+    from tenure.notify.lines import invoice_plan, line_facts
+    from tenure.notify.render import format_period, local_day
+
+    lang = locale_of(locale)
+    zone = ZoneInfo(timezone or "UTC")
+    start, end = local_day(invoice.period_start, zone), local_day(invoice.period_end, zone)
+    period = format_period(start, end, lang)
+    plan = invoice_plan(line_facts(invoice.lines))
+    return strings(lang)["invoice_name"].format(plan=plan, period=period) if plan else period
+
+
 def render(template: str, locale: str, **context: Any) -> str:
     lang = locale_of(locale)
     return (
@@ -76,6 +92,7 @@ def render(template: str, locale: str, **context: Any) -> str:
             dir="rtl" if lang in RTL else "ltr",
             money=lambda amount, currency: money(amount, currency, lang),
             day=lambda moment, tz="UTC": day(moment, lang, tz),
+            invoice_name=lambda invoice, tz="UTC": invoice_name(invoice, lang, tz),
             **context,
         )
     )
