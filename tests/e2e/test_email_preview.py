@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tenure.domain.notices import NoticeKind
-from tenure_local.cli import app
-from tenure_local.emails_cli import screenshot, write_previews
-from tenure_local.metrics_report import CHROMIUM_ARGS, chromium_path
+from tenure_local.cli.emails import screenshot, write_previews
+from tenure_local.cli.main import app
+from tenure_local.report.metrics_report import CHROMIUM_ARGS, chromium_path
 
 REPO = Path(__file__).resolve().parents[2]
 LOCALES = ("en", "ru", "ar")
@@ -55,7 +55,7 @@ def test_an_unknown_kind_exits_2_naming_the_kinds_and_writes_nothing(tmp_path: P
         [
             sys.executable,
             "-m",
-            "tenure_local.cli",
+            "tenure_local.cli.main",
             "emails",
             "preview",
             "renewal",

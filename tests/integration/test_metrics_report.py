@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tenure_local.metrics_report import CHROMIUM_ARGS, chromium_path
-from tenure_local.scenario import parse
-from tenure_local.simulate import Simulator
-from tenure_local.stack import LocalStack
+from tenure_local.report.metrics_report import CHROMIUM_ARGS, chromium_path
+from tenure_local.simulator.scenario import parse
+from tenure_local.simulator.simulate import Simulator
+from tenure_local.stack.local_stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO: dict[str, Any] = {

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from metrics_helpers import T0, day_of, make_business
 
-from tenure_local.metrics_report import export_csv, render_report, summary_sentences
+from tenure_local.report.metrics_report import export_csv, render_report, summary_sentences
 
 
 def a_document() -> dict:

@@ -20,9 +20,9 @@ from tenure.ports import Commit
 from tenure.services import metrics as retention
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
-from tenure_local.bench_load import StagedTable, batch_write
-from tenure_local.metrics_report import render_report
-from tenure_local.stack import LocalStack
+from tenure_local.bench.load import StagedTable, batch_write
+from tenure_local.report.metrics_report import render_report
+from tenure_local.stack.local_stack import LocalStack
 
 START = date(2025, 1, 1)
 

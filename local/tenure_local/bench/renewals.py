@@ -32,9 +32,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tenure_local.bench_load import batch_write
-from tenure_local.stack import LocalStack, wait_table_active
-from tenure_local.template import table_create_kwargs
+from tenure_local.bench.load import batch_write
+from tenure_local.stack.local_stack import LocalStack, wait_table_active
+from tenure_local.stack.template import table_create_kwargs
 
 KB = 1024
 READ_UNIT = 4 * KB
@@ -376,7 +376,7 @@ def renewal_pipeline(stack: LocalStack, subscriptions: int = 200) -> dict[str, A
     from tenure.services.context import Services
     from tenure.services.due import PAGE
     from tenure.store.dynamodb import DynamoRepository
-    from tenure_local import functions
+    from tenure_local.runtime import functions
 
     stack.apply_env()
     bootstrap.reset()

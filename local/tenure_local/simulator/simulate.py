@@ -26,15 +26,16 @@ from tenure.payments.sandbox import payment_method_for
 from tenure.ports import Repository
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
-from tenure_local import functions
-from tenure_local.chaos import QUIET, Chaos, SimulatedBackoff, SimulatedCrash, summary
-from tenure_local.metrics_report import (
+from tenure_local.report.metrics_report import (
     build_simulation_metrics,
     reporting_currency,
     write_metrics_json,
     write_report,
 )
-from tenure_local.scenario import (
+from tenure_local.runtime import functions
+from tenure_local.runtime.state import build_state
+from tenure_local.simulator.chaos import QUIET, Chaos, SimulatedBackoff, SimulatedCrash, summary
+from tenure_local.simulator.scenario import (
     Cancel,
     CardAutoUpdated,
     ChangePlan,
@@ -47,9 +48,12 @@ from tenure_local.scenario import (
     UpdateCard,
     subscription_id_for,
 )
-from tenure_local.stack import LocalStack
-from tenure_local.state import build_state
-from tenure_local.webhooks_provider import ProviderActionError, ProviderSandbox, WebhookCourier
+from tenure_local.simulator.webhooks_provider import (
+    ProviderActionError,
+    ProviderSandbox,
+    WebhookCourier,
+)
+from tenure_local.stack.local_stack import LocalStack
 
 QUIET_ENV = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedule runs
@@ -147,7 +151,7 @@ class Simulator:
         # Every sandbox event goes through the real webhooks handler; with chaos, late (up to
         # hours), duplicated and reordered by the seed, all delivered by `until`.
         self.webhook_chaos = webhook_chaos or (chaos is not None and chaos.webhooks)
-        # Faults injected at the edges (tenure_local.chaos); None: a calm run.
+        # Faults injected at the edges (tenure_local.simulator.chaos); None: a calm run.
         self.chaos = chaos
         # Under chaos the functions' retry backoffs pass in simulated time (chaos.SimulatedBackoff).
         self.backoff = SimulatedBackoff() if chaos is not None else None
@@ -626,7 +630,7 @@ class Simulator:
 
 
 def _visibility_timeout(stack: LocalStack) -> timedelta:
-    from tenure_local.stack import _queue_properties
+    from tenure_local.stack.local_stack import _queue_properties
 
     seconds = _queue_properties(stack.template, "RenewalQueue").get("VisibilityTimeout")
     return timedelta(seconds=seconds if isinstance(seconds, int) else 30)
@@ -642,6 +646,6 @@ def _hour_at_or_after(moment: datetime) -> datetime:
 
 
 def _raw_speed(stack: LocalStack) -> dict[str, Any]:
-    from tenure_local.stack import raw_dynamodb_speed
+    from tenure_local.stack.local_stack import raw_dynamodb_speed
 
     return raw_dynamodb_speed(stack, seconds=1.0)

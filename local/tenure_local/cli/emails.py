@@ -99,7 +99,7 @@ def screenshot(html_paths: list[Path], out_dir: Path) -> list[Path]:
     it) and save `out_dir/<page stem>.png` of the full page."""
     from playwright.sync_api import sync_playwright
 
-    from tenure_local.metrics_report import CHROMIUM_ARGS, chromium_path
+    from tenure_local.report.metrics_report import CHROMIUM_ARGS, chromium_path
 
     executable = chromium_path()
     if executable is None:
@@ -135,7 +135,7 @@ def audit(
     """Check a simulation's outbox: no email twice, none at night; counts by kind and language."""
     from rich.table import Table
 
-    from tenure_local.outbox import audit as run_audit
+    from tenure_local.runtime.outbox import audit as run_audit
 
     if not (folder / "outbox").is_dir():
         err.print(f"no outbox in {folder} (run `tenure simulate SCENARIO --out {folder}`)")
@@ -164,7 +164,7 @@ def audit(
 def screenshot_reminders(folder: Path, languages: tuple[str, ...] = ("en", "ar")) -> list[Path]:
     """PNGs of the first upcoming-renewal email of each language in a simulation's outbox,
     kept under the report folder (`folder/emails/`)."""
-    from tenure_local.outbox import extract_html, first_of
+    from tenure_local.runtime.outbox import extract_html, first_of
 
     pages = []
     for language in languages:
