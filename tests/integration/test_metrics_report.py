@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tenure_local.report.metrics_report import CHROMIUM_ARGS, chromium_path
+from tenure_local.browser import chromium_path, headless_chromium
 from tenure_local.simulator.scenario import parse
 from tenure_local.simulator.simulate import Simulator
 from tenure_local.stack.local_stack import LocalStack
@@ -133,26 +133,20 @@ def test_tenure_report_rebuilds_the_page_and_the_csv_export_reads_metrics_json(
 
 
 def test_the_report_renders_in_headless_chromium_without_the_network(report_dir: Path) -> None:
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    executable = chromium_path()
-    assert executable, "install Debian's chromium: apt-get install -y chromium"
+    assert chromium_path(), "install Debian's chromium: apt-get install -y chromium"
     requested: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.on("request", lambda r: requested.append(r.url))
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto((report_dir / "report.html").resolve().as_uri())
-            summary = page.inner_text(".summary")
-            charts = page.eval_on_selector_all(
-                "svg.chart", "els => els.map(e => e.getBoundingClientRect().height)"
-            )
-            headings = page.eval_on_selector_all("h2", "els => els.map(e => e.textContent)")
-            page.screenshot(path=str(report_dir / "report.png"), full_page=True)
-        finally:
-            browser.close()
+    with headless_chromium() as browser:
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.on("request", lambda r: requested.append(r.url))
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((report_dir / "report.html").resolve().as_uri())
+        summary = page.inner_text(".summary")
+        charts = page.eval_on_selector_all(
+            "svg.chart", "els => els.map(e => e.getBoundingClientRect().height)"
+        )
+        headings = page.eval_on_selector_all("h2", "els => els.map(e => e.textContent)")
+        page.screenshot(path=str(report_dir / "report.png"), full_page=True)
     assert summary.startswith("MRR grew from nothing to $187 between Mar 1, 2026 and May 1, 2026")
     assert "3 new customers joined; 1 churned, all by their own choice." in summary
     assert "every invoice was paid at its first attempt" in summary

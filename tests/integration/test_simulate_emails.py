@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tenure_local.browser import chromium_path
 from tenure_local.cli.emails import screenshot_reminders
-from tenure_local.report.metrics_report import chromium_path
 from tenure_local.runtime.outbox import audit
 from tenure_local.simulator.scenario import parse
 from tenure_local.simulator.simulate import Simulator

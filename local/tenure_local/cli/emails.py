@@ -7,7 +7,7 @@ locale. `--screenshot` also saves a PNG of each HTML page from headless Chromium
 """
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -97,35 +97,10 @@ def preview(
 def screenshot(html_paths: list[Path], out_dir: Path) -> list[Path]:
     """Open each page in headless Chromium with the network cut off (an email must not need
     it) and save `out_dir/<page stem>.png` of the full page."""
-    from playwright.sync_api import sync_playwright
+    from tenure_local.browser import screenshot_files
 
-    from tenure_local.report.metrics_report import CHROMIUM_ARGS, chromium_path
-
-    executable = chromium_path()
-    if executable is None:
-        raise RuntimeError("no chromium found (apt-get install chromium, or set TENURE_CHROMIUM)")
     out_dir.mkdir(parents=True, exist_ok=True)
-    pngs = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 720, "height": 900})
-            page.route("**/*", _local_only)
-            for html in html_paths:
-                png = out_dir / f"{html.stem}.png"
-                page.goto(html.resolve().as_uri())
-                page.screenshot(path=str(png), full_page=True)
-                pngs.append(png)
-        finally:
-            browser.close()
-    return pngs
-
-
-def _local_only(route: Any) -> None:
-    if route.request.url.startswith("file:"):
-        route.continue_()
-    else:
-        route.abort()
+    return screenshot_files([(html, out_dir / f"{html.stem}.png") for html in html_paths], 720)
 
 
 @app.command()

@@ -330,7 +330,7 @@ def metrics_export(
     ] = None,
 ) -> None:
     """Export one table of DIR/metrics.json for a spreadsheet."""
-    from tenure_local.report.metrics_report import export_csv
+    from tenure.report.csv_export import export_csv
 
     try:
         doc = json.loads((directory / "metrics.json").read_text())

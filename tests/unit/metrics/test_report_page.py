@@ -7,7 +7,9 @@ from datetime import timedelta
 
 from metrics_helpers import T0, day_of, make_business
 
-from tenure_local.report.metrics_report import export_csv, render_report, summary_sentences
+from tenure.report.csv_export import export_csv
+from tenure.report.numbers import summary_sentences
+from tenure.report.page import render_report
 
 
 def a_document() -> dict:
