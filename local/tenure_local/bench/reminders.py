@@ -22,14 +22,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tenure_local.bench.capacity import READ_OPS, DynamoRecorder, read_unit_figures
 from tenure_local.bench.load import StagedTable, batch_write
-from tenure_local.bench.renewals import (
-    READ_OPS,
-    DynamoRecorder,
-    _read_units,
-    _subscription_items,
-    load_budget,
-)
+from tenure_local.bench.renewals import _subscription_items, load_budget
 from tenure_local.stack.local_stack import LocalStack, wait_table_active
 from tenure_local.stack.template import table_create_kwargs
 
@@ -237,7 +232,7 @@ def _figures(calls: list[Any], emails: int) -> dict[str, Any]:
     by_op = Counter(c.operation for c in calls)
     by_step = Counter(f"{c.operation} {c.step}" for c in calls)
     items = sum(c.items_read for c in calls)
-    rcu = _read_units(calls, 1)
+    rcu = read_unit_figures(calls, 1)
     wcu = sum(c.wcu for c in calls)
     return {
         "items_read": items,
