@@ -17,7 +17,9 @@ from tenure.report.numbers import (
     customers_at_risk,
     day_name,
     money,
+    month_label,
     month_name,
+    partial_months,
     pct,
     summary_sentences,
 )
@@ -27,7 +29,7 @@ NET_COLOR = "#1d2433"
 CHURN_SERIES = [
     ("customer_churn_rate", "Customer churn rate", "#e53935"),
     ("retention_rate", "Customer retention rate", "#3949ab"),
-    ("nrr", "Net revenue retention", "#00897b"),
+    ("nrr", "Net revenue retention (incl. reactivation)", "#00897b"),
     ("grr", "Gross revenue retention", "#fb8c00"),
 ]
 PAYMENT_SERIES = [
@@ -46,7 +48,7 @@ MONTHLY_HEADERS = [
     "customers",
     "churn rate",
     "retention",
-    "NRR",
+    "NRR (incl. reactivation)",
     "GRR",
     "ARPA",
     "LTV (ARPA ÷ churn)",
@@ -134,6 +136,10 @@ def metrics_view(doc: dict[str, Any], at_risk: list[dict[str, str]]) -> dict[str
     voluntary = sum(m["voluntary_churned"] for m in monthly)
     involuntary = sum(m["involuntary_churned"] for m in monthly)
     cohorts = doc.get("cohorts", [])
+    partial = partial_months(doc)
+    # A few days are not a month: charts of monthly figures draw whole months only, and the
+    # tables show every month with the partial ones marked.
+    whole = complete_months(doc)
     return {
         "start": day_name(doc["start"]),
         "until": day_name(doc["until"]),
@@ -142,16 +148,17 @@ def metrics_view(doc: dict[str, Any], at_risk: list[dict[str, str]]) -> dict[str
         "cards": cards(doc),
         "mrr_chart": mrr_line_chart(daily, cur),
         "movements_legend": [(LABELS[k], COLORS[k]) for k in LABELS] + [("Net new MRR", NET_COLOR)],
-        "movements_chart": movements_chart(monthly, cur),
+        "movements_chart": movements_chart(whole, cur),
+        "partial_note": partial_note(partial),
         "churn_legend": [(label, color) for _, label, color in CHURN_SERIES],
-        "churn_chart": rates_chart(monthly, CHURN_SERIES),
-        "monthly_table": monthly_table(monthly, cur),
+        "churn_chart": rates_chart(whole, CHURN_SERIES),
+        "monthly_table": monthly_table(monthly, cur, partial),
         "cohorts_customers": heat_rows(cohorts, "customers", cur),
         "cohorts_mrr": heat_rows(cohorts, "mrr", cur),
         "cohort_width": max((len(c["customers"]) for c in cohorts), default=0),
         "payment_legend": [(label, color) for _, label, color in PAYMENT_SERIES],
-        "payment_chart": rates_chart(monthly, PAYMENT_SERIES),
-        "payment_table": payment_table(monthly),
+        "payment_chart": rates_chart(whole, PAYMENT_SERIES),
+        "payment_table": payment_table(monthly, partial),
         "churn_bars": bars(
             [
                 ("Their choice (voluntary)", voluntary, "#fb8c00"),
@@ -167,7 +174,9 @@ def metrics_view(doc: dict[str, Any], at_risk: list[dict[str, str]]) -> dict[str
                 "currency": other,
                 "summary": summary_sentences({"currency": other, **part}),
                 "mrr_chart": mrr_line_chart(part.get("daily", []), other),
-                "monthly_table": monthly_table(part.get("monthly", []), other),
+                "monthly_table": monthly_table(
+                    part.get("monthly", []), other, partial_months(part)
+                ),
             }
             for other, part in (doc.get("other_currencies") or {}).items()
         ],
@@ -190,7 +199,11 @@ def cards(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("MRR", money(daily[-1]["mrr"] if daily else 0, cur, whole=True), "today"),
         ("Paying customers", str(daily[-1]["customers"] if daily else 0), ""),
         ("ARPA", money(monthly[-1]["arpa"] if monthly else None, cur), "per paying customer"),
-        ("Net revenue retention", pct(ref.get("nrr")), ref_month),
+        (
+            "Net revenue retention",
+            pct(ref.get("nrr")),
+            f"{ref_month}, incl. reactivation" if ref else "incl. reactivation",
+        ),
         ("Customer churn", pct(ref.get("customer_churn_rate"), 1), ref_month),
         ("LTV", money(ref.get("ltv"), cur, whole=True), "ARPA ÷ churn (6 months)"),
         (
@@ -202,12 +215,21 @@ def cards(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
-def monthly_table(monthly: list[dict[str, Any]], cur: str) -> Table:
+def partial_note(partial: dict[str, str]) -> str:
+    if not partial:
+        return ""
+    months = [f"{month_name(key)} ({days})" for key, days in partial.items()]
+    listed = months[0] if len(months) == 1 else " and ".join([", ".join(months[:-1]), months[-1]])
+    which = "is a partial month" if len(months) == 1 else "are partial months"
+    return f"{listed} {which} of this period: left out of the monthly charts, marked in the tables."
+
+
+def monthly_table(monthly: list[dict[str, Any]], cur: str, partial: dict[str, str]) -> Table:
     return Table(
         MONTHLY_HEADERS,
         [
             [
-                month_name(m["month"]),
+                month_label(m["month"], partial),
                 money(m["mrr_start"], cur),
                 money(m["new_mrr"], cur),
                 money(m["expansion_mrr"], cur),
@@ -229,12 +251,12 @@ def monthly_table(monthly: list[dict[str, Any]], cur: str) -> Table:
     )
 
 
-def payment_table(monthly: list[dict[str, Any]]) -> Table:
+def payment_table(monthly: list[dict[str, Any]], partial: dict[str, str]) -> Table:
     return Table(
         PAYMENT_HEADERS,
         [
             [
-                month_name(m["month"]),
+                month_label(m["month"], partial),
                 m["payments"],
                 pct(m["on_time_payment_rate"], 1),
                 m["invoices_failed"],
