@@ -7,13 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from tenure.domain.notices import NoticeKind
-from tenure_local.cli import app
-from tenure_local.emails_cli import screenshot, write_previews
-from tenure_local.metrics_report import CHROMIUM_ARGS, chromium_path
+from tenure_local.browser import chromium_path, headless_chromium
+from tenure_local.cli.emails import screenshot, write_previews
+from tenure_local.cli.main import app
 
 REPO = Path(__file__).resolve().parents[2]
 LOCALES = ("en", "ru", "ar")
@@ -57,7 +56,7 @@ def test_an_unknown_kind_exits_2_naming_the_kinds_and_writes_nothing(tmp_path: P
         [
             sys.executable,
             "-m",
-            "tenure_local.cli",
+            "tenure_local.cli.main",
             "emails",
             "preview",
             "renewal",
@@ -92,9 +91,7 @@ def test_an_unknown_locale_exits_2_naming_the_locales_and_writes_nothing(tmp_pat
 def test_the_arabic_preview_is_right_to_left_in_chromium_and_both_screenshot(
     tmp_path: Path,
 ) -> None:
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    executable = chromium_path()
-    assert executable, "install Debian's chromium: apt-get install -y chromium"
+    assert chromium_path(), "install Debian's chromium: apt-get install -y chromium"
     pages = [
         path
         for path in write_previews(["upcoming_renewal"], ["en", "ar"], tmp_path / "emails")
@@ -102,52 +99,48 @@ def test_the_arabic_preview_is_right_to_left_in_chromium_and_both_screenshot(
     ]
     seen: dict[str, dict[str, object]] = {}
     outside: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 720, "height": 900})
-            page.on(
-                "request",
-                lambda r: None if r.url.startswith("file:") else outside.append(r.url),
-            )
-            for path in pages:
-                page.goto(path.resolve().as_uri())
-                seen[path.name] = page.evaluate(
-                    """() => {
-                        const paragraphs = [...document.querySelectorAll('p')];
-                        const button = document.querySelector('a[href*="/pages/card"]');
-                        const card = button.closest('table[style*="max-width"]');
-                        const b = button.getBoundingClientRect();
-                        const c = card.getBoundingClientRect();
-                        // Is every "US$" drawn with U left of $ (whole), not as "$US"?
-                        const walker = document.createTreeWalker(document.body, 4);
-                        const symbols = [];
-                        while (walker.nextNode()) {
-                            const node = walker.currentNode;
-                            const i = node.data.indexOf('US$');
-                            if (i < 0) continue;
-                            const left = k => {
-                                const r = document.createRange();
-                                r.setStart(node, k);
-                                r.setEnd(node, k + 1);
-                                return r.getBoundingClientRect().left;
-                            };
-                            symbols.push(left(i) < left(i + 2));
-                        }
-                        return {
-                            symbolsWhole: symbols,
-                            dir: document.documentElement.dir,
-                            bodyAlign: getComputedStyle(document.body).textAlign,
-                            bodyDirection: getComputedStyle(document.body).direction,
-                            paragraphAligns: [...new Set(
-                                paragraphs.map(el => getComputedStyle(el).textAlign))],
-                            buttonCenter: (b.left + b.right) / 2,
-                            cardCenter: (c.left + c.right) / 2,
+    with headless_chromium() as browser:
+        page = browser.new_page(viewport={"width": 720, "height": 900})
+        page.on(
+            "request",
+            lambda r: None if r.url.startswith("file:") else outside.append(r.url),
+        )
+        for path in pages:
+            page.goto(path.resolve().as_uri())
+            seen[path.name] = page.evaluate(
+                """() => {
+                    const paragraphs = [...document.querySelectorAll('p')];
+                    const button = document.querySelector('a[href*="/pages/card"]');
+                    const card = button.closest('table[style*="max-width"]');
+                    const b = button.getBoundingClientRect();
+                    const c = card.getBoundingClientRect();
+                    // Is every "US$" drawn with U left of $ (whole), not as "$US"?
+                    const walker = document.createTreeWalker(document.body, 4);
+                    const symbols = [];
+                    while (walker.nextNode()) {
+                        const node = walker.currentNode;
+                        const i = node.data.indexOf('US$');
+                        if (i < 0) continue;
+                        const left = k => {
+                            const r = document.createRange();
+                            r.setStart(node, k);
+                            r.setEnd(node, k + 1);
+                            return r.getBoundingClientRect().left;
                         };
-                    }"""
-                )
-        finally:
-            browser.close()
+                        symbols.push(left(i) < left(i + 2));
+                    }
+                    return {
+                        symbolsWhole: symbols,
+                        dir: document.documentElement.dir,
+                        bodyAlign: getComputedStyle(document.body).textAlign,
+                        bodyDirection: getComputedStyle(document.body).direction,
+                        paragraphAligns: [...new Set(
+                            paragraphs.map(el => getComputedStyle(el).textAlign))],
+                        buttonCenter: (b.left + b.right) / 2,
+                        cardCenter: (c.left + c.right) / 2,
+                    };
+                }"""
+            )
     ar, en = seen["upcoming_renewal.ar.html"], seen["upcoming_renewal.en.html"]
     assert ar["dir"] == "rtl" and ar["bodyDirection"] == "rtl"
     assert ar["bodyAlign"] == "right" and ar["paragraphAligns"] == ["right"]

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,20 +14,12 @@ import requests
 from serve_process import REPO, serving
 
 from tenure.notify.render import format_money
+from tenure_local.browser import chromium_path, headless_chromium
 
 pytestmark = pytest.mark.e2e
 
 TOKEN = "e2e-pages-token"
 LINK_KEY = "e2e-pages-link-key"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
@@ -41,16 +32,10 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    if chromium_path() is None:
+        pytest.fail("Chromium is missing (apt-get install -y chromium)")
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 def api(base_url: str, method: str, path: str, body: Any = None) -> Any:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tenure_local.dynamodb_local import QUICK_START_JVM_ARGS
-from tenure_local.stack import LocalStack
+from tenure_local.stack.dynamodb_local import QUICK_START_JVM_ARGS
+from tenure_local.stack.local_stack import LocalStack
 
 HERE = Path(__file__).resolve().parent
 

@@ -8,8 +8,8 @@ from tenure.fakes import FixedClock
 from tenure.services import catalog, payments, subscriptions
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
-from tenure_local.stack import LocalStack
-from tenure_local.webhooks_provider import ProviderSandbox
+from tenure_local.simulator.webhooks_provider import ProviderSandbox
+from tenure_local.stack.local_stack import LocalStack
 
 
 def a_settled_debit(

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tenure_local.bench_metrics import daily_run_reads, report_build
-from tenure_local.stack import LocalStack
+from tenure_local.bench.metrics import daily_run_reads, report_build
+from tenure_local.stack.local_stack import LocalStack
 
 
 @pytest.fixture(scope="module")

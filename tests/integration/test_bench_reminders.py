@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from tenure_local.bench_reminders import reminder_reads
-from tenure_local.stack import LocalStack
+from tenure_local.bench.reminders import reminder_reads
+from tenure_local.stack.local_stack import LocalStack
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.services import catalog, payments, subscriptions
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
-from tenure_local.stack import LocalStack
+from tenure_local.stack.local_stack import LocalStack
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 CONTAINERS = 20

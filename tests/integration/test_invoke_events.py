@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tenure_local import functions
-from tenure_local.stack import LocalStack
-from tenure_local.webhooks_cli import resign_sample
+from tenure_local.cli.webhooks import resign_sample
+from tenure_local.runtime import functions
+from tenure_local.stack.local_stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = sorted((REPO / "events").glob("*/*.json"))

@@ -12,9 +12,9 @@ import pytest
 from tenure import bootstrap
 from tenure.notify.timing import QuietHours, next_slot
 from tenure.settings import get_settings
-from tenure_local import functions
-from tenure_local.schedules import LocalSchedules
-from tenure_local.stack import LocalStack
+from tenure_local.runtime import functions
+from tenure_local.stack.local_stack import LocalStack
+from tenure_local.stack.schedules import LocalSchedules
 
 
 def zone_at_noon(now: datetime) -> str:

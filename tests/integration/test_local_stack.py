@@ -10,10 +10,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tenure_local import dynamodb_local
-from tenure_local.dynamodb_local import free_port
-from tenure_local.stack import LocalStack, raw_dynamodb_speed
-from tenure_local.template import load_template
+from tenure_local.stack import dynamodb_local
+from tenure_local.stack.dynamodb_local import free_port
+from tenure_local.stack.local_stack import LocalStack, raw_dynamodb_speed
+from tenure_local.stack.template import load_template
 
 
 def template_table() -> dict[str, Any]:

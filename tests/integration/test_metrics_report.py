@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tenure_local.metrics_report import CHROMIUM_ARGS, chromium_path
-from tenure_local.scenario import parse
-from tenure_local.simulate import Simulator
-from tenure_local.stack import LocalStack
+from tenure_local.browser import chromium_path, headless_chromium, local_only
+from tenure_local.simulator.scenario import parse
+from tenure_local.simulator.simulate import Simulator
+from tenure_local.stack.local_stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO: dict[str, Any] = {
@@ -120,7 +120,7 @@ def test_tenure_report_rebuilds_the_page_and_the_csv_export_reads_metrics_json(
     tenure = [sys.executable, "-m", "tenure_local.cli"]
     done = subprocess.run([*tenure, "report", str(report_dir)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "MRR grew from nothing" in (report_dir / "report.html").read_text()
+    assert "MRR is $187 on May 1, 2026" in (report_dir / "report.html").read_text()
     done = subprocess.run(
         [*tenure, "metrics", "export", str(report_dir), "--format", "csv"],
         capture_output=True,
@@ -133,27 +133,24 @@ def test_tenure_report_rebuilds_the_page_and_the_csv_export_reads_metrics_json(
 
 
 def test_the_report_renders_in_headless_chromium_without_the_network(report_dir: Path) -> None:
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    executable = chromium_path()
-    assert executable, "install Debian's chromium: apt-get install -y chromium"
+    assert chromium_path(), "install Debian's chromium: apt-get install -y chromium"
     requested: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.on("request", lambda r: requested.append(r.url))
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto((report_dir / "report.html").resolve().as_uri())
-            summary = page.inner_text(".summary")
-            charts = page.eval_on_selector_all(
-                "svg.chart", "els => els.map(e => e.getBoundingClientRect().height)"
-            )
-            headings = page.eval_on_selector_all("h2", "els => els.map(e => e.textContent)")
-            page.screenshot(path=str(report_dir / "report.png"), full_page=True)
-        finally:
-            browser.close()
-    assert summary.startswith("MRR grew from nothing to $187 between Mar 1, 2026 and May 1, 2026")
+    with headless_chromium() as browser:
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.on("request", lambda r: requested.append(r.url))
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((report_dir / "report.html").resolve().as_uri())
+        summary = page.inner_text(".summary")
+        charts = page.eval_on_selector_all(
+            "svg.chart", "els => els.map(e => e.getBoundingClientRect().height)"
+        )
+        headings = page.eval_on_selector_all("h2", "els => els.map(e => e.textContent)")
+        page.screenshot(path=str(report_dir / "report.png"), full_page=True)
+    assert summary.startswith(
+        "MRR is $187 on May 1, 2026, with 2 paying customers: 5% below its peak of $197 "
+        "(first reached Mar 16, 2026) and up from nothing on Mar 1, 2026."
+    )
     assert "3 new customers joined; 1 churned, all by their own choice." in summary
     assert "every invoice was paid at its first attempt" in summary
     assert len(charts) >= 4 and all(h > 100 for h in charts)
@@ -163,3 +160,43 @@ def test_the_report_renders_in_headless_chromium_without_the_network(report_dir:
     assert errors == []
     assert [u for u in requested if not u.startswith("file:")] == []
     assert (report_dir / "report.png").stat().st_size > 20_000
+
+
+# What a table or the page may overflow by: none of it scrolls sideways, on a phone or on paper.
+OVERFLOW = """() => ({
+    page: document.scrollingElement.scrollWidth,
+    tables: [...document.querySelectorAll('table')]
+        .filter(t => t.getBoundingClientRect().width > t.parentElement.clientWidth + 1)
+        .map(t => t.className),
+})"""
+
+
+def test_the_report_fits_a_390_pixel_phone_without_scrolling_sideways(report_dir: Path) -> None:
+    with headless_chromium() as browser:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.route("**/*", local_only)
+        page.goto((report_dir / "report.html").resolve().as_uri())
+        fits = page.evaluate(OVERFLOW)
+        rows = page.eval_on_selector_all(
+            "table.rows td", "els => els.slice(0, 3).map(e => getComputedStyle(e).display)"
+        )
+    assert fits["page"] <= 390
+    assert fits["tables"] == []
+    assert rows == ["flex", "flex", "flex"]  # each row is a small card of label: value lines
+
+
+def test_the_report_prints_on_a4_without_cutting_off_a_table(report_dir: Path) -> None:
+    with headless_chromium() as browser:
+        page = browser.new_page(viewport={"width": 794, "height": 1123})  # A4 at 96 dpi
+        page.route("**/*", local_only)
+        page.emulate_media(media="print")
+        page.goto((report_dir / "report.html").resolve().as_uri())
+        fits = page.evaluate(OVERFLOW)
+        shadows = page.eval_on_selector_all(
+            ".card, .chart", "els => els.map(e => getComputedStyle(e).boxShadow)"
+        )
+        pdf = page.pdf(format="A4")
+    assert fits["page"] <= 794
+    assert fits["tables"] == []
+    assert set(shadows) == {"none"}
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000

@@ -16,7 +16,7 @@ from tenure.ports import Commit, Repository
 from tenure.services import metrics as retention
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
-from tenure_local.stack import LocalStack
+from tenure_local.stack.local_stack import LocalStack
 
 T0 = datetime(2026, 2, 1, 9, tzinfo=UTC)
 

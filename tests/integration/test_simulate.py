@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from tenure_local.scenario import parse
-from tenure_local.simulate import Simulator
-from tenure_local.stack import LocalStack
+from tenure_local.simulator.scenario import parse
+from tenure_local.simulator.simulate import Simulator
+from tenure_local.stack.local_stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -227,7 +227,7 @@ def test_cancel_at_period_end_then_pause_and_resume_shape_the_final_state(
 
 @pytest.mark.parametrize("path", sorted((REPO / "examples").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_example_scenario_is_valid(path: Path) -> None:
-    from tenure_local.scenario import load
+    from tenure_local.simulator.scenario import load
 
     load(path)
 
@@ -237,7 +237,7 @@ def test_a_mix_of_test_cards_passes_the_charges_audit(
 ) -> None:
     """Soft declines recovered by a new card, a stolen card never retried until replaced,
     an authentication never retried off-session: `tenure charges audit` finds nothing."""
-    from tenure_local.charges_audit import audit, load
+    from tenure_local.simulator.charges_audit import audit, load
 
     good = "4242424242424242"
     stories: dict[str, tuple[str | None, str | None]] = {

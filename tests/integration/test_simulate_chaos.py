@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from tenure_local.chaos import KINDS, Chaos, Rates
-from tenure_local.chaos_compare import compare
-from tenure_local.scenario import parse
-from tenure_local.simulate import SimulationResult, Simulator
-from tenure_local.stack import LocalStack
+from tenure_local.simulator.chaos import KINDS, Chaos, Rates
+from tenure_local.simulator.chaos_compare import compare
+from tenure_local.simulator.scenario import parse
+from tenure_local.simulator.simulate import SimulationResult, Simulator
+from tenure_local.stack.local_stack import LocalStack
 
 START = "2026-01-05T09:00:00Z"
 GOOD, POOR, STOLEN = "4242424242424242", "4000000000009995", "4000000000009979"

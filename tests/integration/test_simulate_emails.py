@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tenure_local.emails_cli import screenshot_reminders
-from tenure_local.metrics_report import chromium_path
-from tenure_local.outbox import audit
-from tenure_local.scenario import parse
-from tenure_local.simulate import Simulator
-from tenure_local.stack import LocalStack
+from tenure_local.browser import chromium_path
+from tenure_local.cli.emails import screenshot_reminders
+from tenure_local.runtime.outbox import audit
+from tenure_local.simulator.scenario import parse
+from tenure_local.simulator.simulate import Simulator
+from tenure_local.stack.local_stack import LocalStack
 
 ZONES = {"tokyo": "Asia/Tokyo", "moscow": "Europe/Moscow", "la": "America/Los_Angeles"}
 LOCALES = {"tokyo": "en", "moscow": "ru", "la": "ar"}

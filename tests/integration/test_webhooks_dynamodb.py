@@ -23,9 +23,9 @@ from tenure.services.provider_events import Applied, apply_provider_event, marke
 from tenure.store.dynamodb import DynamoRepository
 from tenure.store.serde import from_item
 from tenure.webhooks import stripe_events
-from tenure_local import functions
-from tenure_local.stack import LocalStack
-from tenure_local.webhooks_provider import ProviderSandbox
+from tenure_local.runtime import functions
+from tenure_local.simulator.webhooks_provider import ProviderSandbox
+from tenure_local.stack.local_stack import LocalStack
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 

@@ -17,9 +17,9 @@ from tenure.services.context import Services
 from tenure.store.serde import from_item
 from tenure.webhooks import stripe_events
 from tenure.webhooks.jsonbody import LATEST, MAX_AMOUNT, MAX_ID
-from tenure_local import functions
-from tenure_local.stack import LocalStack
-from tenure_local.webhooks_provider import ProviderSandbox
+from tenure_local.runtime import functions
+from tenure_local.simulator.webhooks_provider import ProviderSandbox
+from tenure_local.stack.local_stack import LocalStack
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 SECRET = "whsec_hostile_test"

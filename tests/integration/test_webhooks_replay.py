@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tenure import bootstrap
-from tenure_local.cli import app
-from tenure_local.server import make_server
-from tenure_local.stack import LocalStack
+from tenure_local.cli.main import app
+from tenure_local.runtime.server import make_server
+from tenure_local.stack.local_stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "events" / "webhooks"

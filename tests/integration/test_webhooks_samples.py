@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from tenure import bootstrap
-from tenure_local import functions
-from tenure_local.stack import LocalStack
-from tenure_local.webhooks_cli import resign_sample
+from tenure_local.cli.webhooks import resign_sample
+from tenure_local.runtime import functions
+from tenure_local.stack.local_stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((REPO / "events" / "webhooks").glob("*.json"))

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tenure_local.scenario import parse
-from tenure_local.simulate import SimulationResult, Simulator
-from tenure_local.stack import LocalStack
+from tenure_local.simulator.scenario import parse
+from tenure_local.simulator.simulate import SimulationResult, Simulator
+from tenure_local.stack.local_stack import LocalStack
 
 START = "2026-01-05T09:00:00Z"
 STOLEN, VISA = "4000000000009979", "4242424242424242"

@@ -11,7 +11,7 @@ from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.notify.message import valid_address as mailer_rule
 from tenure.services import catalog
 from tenure.services.context import Services
-from tenure_local.scenario import ScenarioError, parse
+from tenure_local.simulator.scenario import ScenarioError, parse
 
 # Each passed the API's and the scenario files' old pattern (x@y.z) and is refused by the mailer.
 REFUSED = [

@@ -17,7 +17,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tenure.settings import declared
-from tenure_local.template import (
+from tenure_local.stack.template import (
     REPO_ROOT,
     load_template,
     table_create_kwargs,

@@ -1,4 +1,4 @@
-"""`tenure_local.functions.invoke`: what one local invocation leaves behind."""
+"""`tenure_local.runtime.functions.invoke`: what one local invocation leaves behind."""
 
 import json
 from typing import Any
@@ -7,7 +7,7 @@ import pytest
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from tenure_local import functions
+from tenure_local.runtime import functions
 
 
 def _handler_adding(name: str) -> Any:

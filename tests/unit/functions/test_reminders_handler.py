@@ -26,7 +26,7 @@ from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.services import catalog, payments, subscriptions
 from tenure.services.context import Services
 from tenure.settings import get_settings
-from tenure_local.functions import FakeContext, load_module
+from tenure_local.runtime.functions import FakeContext, load_module
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FEEDBACK_SAMPLES = REPO_ROOT / "events" / "reminders-feedback"

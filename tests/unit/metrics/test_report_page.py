@@ -7,7 +7,14 @@ from datetime import timedelta
 
 from metrics_helpers import T0, day_of, make_business
 
-from tenure_local.metrics_report import export_csv, render_report, summary_sentences
+from tenure.report.csv_export import export_csv
+from tenure.report.numbers import (
+    complete_months,
+    exit_reason_sentence,
+    partial_months,
+    summary_sentences,
+)
+from tenure.report.page import render_report
 
 
 def a_document() -> dict:
@@ -22,7 +29,6 @@ def a_document() -> dict:
 
 def test_the_summary_says_what_happened_in_plain_words() -> None:
     sentences = summary_sentences(a_document(), at_risk=2)
-    assert sentences[0].startswith("MRR grew from nothing to $300 between Feb 1, 2026")
     assert "4 new customers joined; 1 churned, all by their own choice." in sentences
     assert any("“too expensive” (1)" in s for s in sentences)
     assert sentences[-1] == "2 customers are at risk now (late payments or disputes)."
@@ -31,7 +37,7 @@ def test_the_summary_says_what_happened_in_plain_words() -> None:
 def test_the_page_is_self_contained_with_its_charts_inline() -> None:
     page = render_report("Tenure report", a_document(), state=None)
     assert page.count("<svg") >= 4  # MRR, movements, churn and retention, payment health
-    assert "MRR grew from nothing" in page
+    assert "MRR is $300 on Apr 12, 2026" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "<script" not in page and "@import" not in page and "url(" not in page
 
@@ -53,3 +59,77 @@ def test_the_csv_export_has_one_row_per_month_with_the_json_field_names() -> Non
     assert len(daily) == 71
     cohorts = list(csv.reader(io.StringIO(export_csv(doc, "cohorts"))))
     assert cohorts[0][:2] == ["cohort", "customers_m0"]
+
+
+def test_the_first_line_says_where_mrr_stands_against_its_peak_and_its_start() -> None:
+    first = summary_sentences(a_document())[0]
+    assert first == (
+        "MRR is $300 on Apr 12, 2026, with 3 paying customers: 25% below its peak of $400 "
+        "(first reached Feb 4, 2026) and up from nothing on Feb 1, 2026."
+    )
+
+
+def test_mrr_at_its_peak_today_is_called_its_highest() -> None:
+    business = make_business()
+    business.at(T0).customer("c0")
+    business.subscribe("c0", "monthly-100", "s0")
+    business.aggregate(T0.date(), day_of(T0, 9))
+    first = summary_sentences(business.document(T0.date(), day_of(T0, 9)))[0]
+    assert first.endswith(": its highest in the period and up from nothing on Feb 1, 2026.")
+
+
+def a_document_from_january_31() -> dict:
+    business = make_business()
+    start = T0 - timedelta(days=1)  # 31 January: a month of one day
+    for n in range(3):
+        business.at(start).customer(f"c{n}")
+        business.subscribe(f"c{n}", "monthly-100", f"s{n}")
+    business.aggregate(start.date(), day_of(T0, 40))
+    return business.document(start.date(), day_of(T0, 40))
+
+
+def test_months_the_period_covers_in_part_are_named_with_the_days_covered() -> None:
+    doc = a_document_from_january_31()
+    assert partial_months(doc) == {"2026-01": "Jan 31", "2026-03": "Mar 1–13"}
+    assert [m["month"] for m in complete_months(doc)] == ["2026-02"]
+
+
+def test_partial_months_are_marked_in_the_tables_and_left_out_of_the_monthly_charts() -> None:
+    page = render_report("Tenure report", a_document_from_january_31(), state=None)
+    assert "Jan 2026 (partial: Jan 31)" in page and "Mar 2026 (partial: Mar 1–13)" in page
+    charts = re.findall(r"<svg.*?</svg>", page, re.S)
+    monthly_charts = [c for c in charts if "MRR by day" not in c]
+    assert monthly_charts and all("Feb 2026" in c for c in monthly_charts)
+    assert not any("Jan 2026" in c or "Mar 2026" in c for c in monthly_charts)
+    assert "Jan 2026 (Jan 31) and Mar 2026 (Mar 1–13) are partial months" in page
+
+
+def test_a_period_of_a_few_days_draws_no_monthly_chart_and_says_why() -> None:
+    business = make_business()
+    business.at(T0).customer("c0")
+    business.subscribe("c0", "monthly-100", "s0")
+    business.aggregate(T0.date(), day_of(T0, 5))
+    page = render_report("Tenure report", business.document(T0.date(), day_of(T0, 5)), None)
+    assert page.count("<svg") == 1  # the daily MRR line only
+    assert "Feb 2026 (Feb 1–6) is a partial month of this period" in page
+
+
+def test_exit_reasons_given_equally_often_are_reported_as_a_tie() -> None:
+    assert exit_reason_sentence({"paused": 3, "payment_failed": 3, "too_expensive": 2}) == (
+        "The most common exit reasons were “paused” and “payment failed”, tied at 3 each."
+    )
+    assert exit_reason_sentence({"too_expensive": 2, "paused": 1}) == (
+        "The most common exit reason was “too expensive” (2)."
+    )
+    assert exit_reason_sentence({}) is None
+
+
+def test_net_revenue_retention_says_it_counts_customers_who_came_back() -> None:
+    doc = a_document()
+    assert any(
+        "net revenue retention (customers who came back included) was 75%" in s
+        for s in summary_sentences(doc)
+    )
+    page = render_report("Tenure report", doc, state=None)
+    assert "Net revenue retention (incl. reactivation)" in page
+    assert "NRR (incl. reactivation)" in page

@@ -50,10 +50,10 @@ from tenure.services.due import due_work
 from tenure.services.provider_events import Applied, apply_provider_event
 from tenure.services.reminders import send_due
 from tenure.webhooks import stripe_events
-from tenure_local import functions
-from tenure_local.charges_audit import audit
-from tenure_local.state import build_state
-from tenure_local.webhooks_provider import ProviderActionError, ProviderSandbox
+from tenure_local.runtime import functions
+from tenure_local.runtime.state import build_state
+from tenure_local.simulator.charges_audit import audit
+from tenure_local.simulator.webhooks_provider import ProviderActionError, ProviderSandbox
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedule runs

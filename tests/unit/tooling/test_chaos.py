@@ -1,4 +1,4 @@
-"""Chaos replay's faults (tenure_local.chaos): what each injects, where, and that a seed
+"""Chaos replay's faults (tenure_local.simulator.chaos): what each injects, where, and that a seed
 replays the same ones. No sockets: the AWS clients answer from event hooks."""
 
 import contextlib
@@ -20,7 +20,7 @@ from tenure.domain.money import Money
 from tenure.notify.mailers import MailDeferred, SesMailer
 from tenure.payments.gateway import ProviderUnavailableError, RateLimitedError
 from tenure.payments.sandbox import SandboxGateway
-from tenure_local.chaos import (
+from tenure_local.simulator.chaos import (
     Chaos,
     ChaosOptionError,
     Rates,

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tenure_local.chaos_compare import compare
+from tenure_local.simulator.chaos_compare import compare
 
 PAID = "2026-02-05T09:00:00Z"
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tenure_local.charges_audit import AuditInputError, audit, load
-from tenure_local.cli import app
+from tenure_local.cli.main import app
+from tenure_local.simulator.charges_audit import AuditInputError, audit, load
 
 
 def invoice(

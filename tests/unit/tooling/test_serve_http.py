@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tenure_local import functions, server
+from tenure_local.runtime import functions, server
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ from webhooks_harness import SECRET, Endpoint, Shop, new_shop
 from tenure import bootstrap
 from tenure.webhooks import razorpay_events, stripe_events
 from tenure.webhooks.jsonbody import LATEST
-from tenure_local import functions
-from tenure_local.state import build_state
+from tenure_local.runtime import functions
+from tenure_local.runtime.state import build_state
 
 HOUR = timedelta(hours=1)
 RAZORPAY_SECRET = "rzp_test_secret"  # as the endpoint fixture configures it

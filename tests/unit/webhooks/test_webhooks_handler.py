@@ -12,7 +12,7 @@ from tenure.domain.invoices import InvoiceStatus
 from tenure.webhooks import razorpay_events, stripe_events
 from tenure.webhooks.model import body_event_id
 from tenure.webhooks.providers import PROVIDERS
-from tenure_local import functions
+from tenure_local.runtime import functions
 
 HOUR = timedelta(hours=1)
 

@@ -13,9 +13,15 @@ from tenure.payments import stripe_objects as so
 from tenure.payments.sandbox import SandboxGateway
 from tenure.webhooks import stripe_events
 from tenure.webhooks.errors import SecretNotConfiguredError
-from tenure_local import webhooks_cli
-from tenure_local.scenario import CardAutoUpdated, Dispute, ProviderRefund, ScenarioError, parse
-from tenure_local.webhooks_provider import WebhookCourier
+from tenure_local.cli import webhooks as webhooks_cli
+from tenure_local.simulator.scenario import (
+    CardAutoUpdated,
+    Dispute,
+    ProviderRefund,
+    ScenarioError,
+    parse,
+)
+from tenure_local.simulator.webhooks_provider import WebhookCourier
 
 sys.path.append(str(ROOT / "functions" / "webhooks"))
 import webhooks_secrets
@@ -111,7 +117,7 @@ def test_replay_fails_on_an_event_the_endpoint_recorded_as_rejected(
 ) -> None:
     from typer.testing import CliRunner
 
-    from tenure_local.cli import app
+    from tenure_local.cli.main import app
 
     (tmp_path / "evt.json").write_text(json.dumps({"id": "evt_1", "object": "event"}))
     answers = iter(

@@ -18,9 +18,9 @@ from tenure.services import catalog, payments, subscriptions
 from tenure.services.context import Services
 from tenure.services.provider_events import Applied, apply_provider_event
 from tenure.webhooks import stripe_events
-from tenure_local import functions
-from tenure_local.state import build_state
-from tenure_local.webhooks_provider import ProviderSandbox
+from tenure_local.runtime import functions
+from tenure_local.runtime.state import build_state
+from tenure_local.simulator.webhooks_provider import ProviderSandbox
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "stripe" / "fixtures3.json"

@@ -14,10 +14,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from tenure_local import bench_renewals
-from tenure_local.functions import FUNCTIONS
+from tenure_local.bench import renewals as bench_renewals
+from tenure_local.runtime.functions import FUNCTIONS
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 LAYER = REPO / "layers" / "common"
 
 _IMPORT_HANDLER = """
@@ -94,8 +94,8 @@ def requests_per_call() -> dict[str, int]:
     from tenure.fakes import FixedClock
     from tenure.services.context import Services
     from tenure.store.dynamodb import DynamoRepository
-    from tenure_local import functions
-    from tenure_local.stack import LocalStack
+    from tenure_local.runtime import functions
+    from tenure_local.stack.local_stack import LocalStack
 
     counts: dict[str, int] = {}
     with LocalStack() as stack:
@@ -133,8 +133,8 @@ def requests_per_call() -> dict[str, int]:
 
 
 def simulation_speed() -> tuple[float, float, float]:
-    from tenure_local.scenario import load
-    from tenure_local.simulate import Simulator
+    from tenure_local.simulator.scenario import load
+    from tenure_local.simulator.simulate import Simulator
 
     scenario = load(REPO / "examples" / "bench.yaml")
     with tempfile.TemporaryDirectory() as tmp:
@@ -230,7 +230,7 @@ def renewal_rows(table: Table, figures: dict[str, Any]) -> Table:
 
 def webhook_rows(table: Table) -> None:
     """Webhooks (issue 5): requests per applied event and per duplicate, on moto in-process."""
-    from tenure_local import webhooks_bench
+    from tenure_local.bench import webhooks as webhooks_bench
 
     w = webhooks_bench.measure()
     # `requests` is already per event (see webhooks_bench.measure).
@@ -260,7 +260,7 @@ def metrics_rows(table: Table) -> None:
     """Metrics (issue 7): items read by the daily run, report build time."""
     import os
 
-    from tenure_local import bench_metrics
+    from tenure_local.bench import metrics as bench_metrics
 
     # 10,000 and 100,000 subscriptions, loaded with BatchWriteItem: about 7 minutes here.
     # TENURE_BENCH_METRICS_SIZES=1000,5000 gives a quick look (the report uses the last).
@@ -294,7 +294,7 @@ def metrics_rows(table: Table) -> None:
 
 def reminder_rows(table: Table) -> None:
     """Reminders (issue 6): what the hourly run costs per email, at two table sizes."""
-    from tenure_local import bench_reminders
+    from tenure_local.bench import reminders as bench_reminders
 
     # TENURE_BENCH_REMINDER_SIZES overrides 10000,100000; the load budget is
     # TENURE_BENCH_LOAD_S, else 100 s: ~35,000 subscriptions here (~2.8 items each at ~1,100
@@ -356,7 +356,7 @@ def reminder_rows(table: Table) -> None:
 def run(console: Console) -> None:
     import os
 
-    from tenure_local.simulate import QUIET_ENV
+    from tenure_local.simulator.simulate import QUIET_ENV
 
     os.environ.update(QUIET_ENV)
     began = time.perf_counter()

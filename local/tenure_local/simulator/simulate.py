@@ -3,10 +3,8 @@
 import json
 import os
 import shutil
-import threading
 import time
 import warnings
-from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -19,22 +17,24 @@ from botocore.config import Config
 
 from tenure import bootstrap
 from tenure.domain.dunning import DunningPolicy
-from tenure.domain.money import Money
 from tenure.domain.timeutil import iso, utc
 from tenure.fakes import FixedClock
 from tenure.payments.sandbox import payment_method_for
 from tenure.ports import Repository
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
-from tenure_local import functions
-from tenure_local.chaos import QUIET, Chaos, SimulatedBackoff, SimulatedCrash, summary
-from tenure_local.metrics_report import (
+from tenure_local.report.metrics_report import (
     build_simulation_metrics,
     reporting_currency,
     write_metrics_json,
     write_report,
 )
-from tenure_local.scenario import (
+from tenure_local.runtime import functions
+from tenure_local.runtime.state import build_state
+from tenure_local.simulator.aws_timer import AwsTimer
+from tenure_local.simulator.chaos import QUIET, Chaos, SimulatedBackoff, SimulatedCrash, summary
+from tenure_local.simulator.provider_side import ProviderSide
+from tenure_local.simulator.scenario import (
     Cancel,
     CardAutoUpdated,
     ChangePlan,
@@ -47,9 +47,11 @@ from tenure_local.scenario import (
     UpdateCard,
     subscription_id_for,
 )
-from tenure_local.stack import LocalStack
-from tenure_local.state import build_state
-from tenure_local.webhooks_provider import ProviderActionError, ProviderSandbox, WebhookCourier
+from tenure_local.simulator.webhooks_provider import (
+    ProviderSandbox,
+    WebhookCourier,
+)
+from tenure_local.stack.local_stack import LocalStack
 
 QUIET_ENV = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedule runs
@@ -60,42 +62,6 @@ SCHEDULE_RETRIES = 3
 # The SDK settings the deployed functions use (tenure.bootstrap): under chaos, the store's
 # client retries throttling as Lambda's does.
 LAMBDA_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2)
-
-
-@dataclass
-class AwsTimer:
-    """Adds up wall time spent inside AWS calls, to tell Tenure's own work from the store's.
-
-    Calls can overlap (the due index is read shard by shard in parallel), so this counts the
-    time during which at least one call is in flight, not the sum of the calls."""
-
-    seconds: float = 0.0
-    calls: int = 0
-    by_operation: Counter[str] = field(default_factory=Counter)
-    _in_flight: int = 0
-    _since: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def attach(self, client: Any) -> Any:
-        call = client._make_api_call
-
-        def timed(operation: str, params: dict[str, Any]) -> Any:
-            with self._lock:
-                if self._in_flight == 0:
-                    self._since = time.perf_counter()
-                self._in_flight += 1
-            try:
-                return call(operation, params)
-            finally:
-                with self._lock:
-                    self._in_flight -= 1
-                    if self._in_flight == 0:
-                        self.seconds += time.perf_counter() - self._since
-                    self.calls += 1
-                    self.by_operation[operation] += 1
-
-        client._make_api_call = timed
-        return client
 
 
 @dataclass
@@ -116,7 +82,7 @@ class SimulationResult:
         return max(self.seconds - self.aws_seconds, 0.0) / self.seconds if self.seconds else 0.0
 
 
-class Simulator:
+class Simulator(ProviderSide):
     def __init__(
         self,
         scenario: Scenario,
@@ -147,7 +113,7 @@ class Simulator:
         # Every sandbox event goes through the real webhooks handler; with chaos, late (up to
         # hours), duplicated and reordered by the seed, all delivered by `until`.
         self.webhook_chaos = webhook_chaos or (chaos is not None and chaos.webhooks)
-        # Faults injected at the edges (tenure_local.chaos); None: a calm run.
+        # Faults injected at the edges (tenure_local.simulator.chaos); None: a calm run.
         self.chaos = chaos
         # Under chaos the functions' retry backoffs pass in simulated time (chaos.SimulatedBackoff).
         self.backoff = SimulatedBackoff() if chaos is not None else None
@@ -474,107 +440,6 @@ class Simulator:
             return None
         return payload if isinstance(payload, dict) else {}
 
-    # -- the provider's side: its own actions, and webhooks to the real handler -------------
-    def _at_provider(self, action: ProviderRefund | Dispute | CardAutoUpdated, where: str) -> None:
-        """What happens at the provider; Tenure hears of it only through webhooks."""
-        assert self.gateway is not None and self.repo is not None
-        try:
-            if isinstance(action, CardAutoUpdated):
-                customer = self.repo.get_customer(action.customer)
-                method = customer.default_payment_method if customer else None
-                if customer is None or method is None:
-                    raise ProviderActionError(f"{action.customer} has no card at the provider")
-                self.gateway.auto_update_card(method, customer.provider_customer_id, action.card)
-                return
-            payment_id = self._paid_payment(action.subscription, utc(action.period_start))
-            key = f"{action.do}:{action.subscription}:{iso(action.at)}"
-            if isinstance(action, ProviderRefund):
-                invoice = self._invoice_of(action.subscription, utc(action.period_start))
-                amount = Money(action.amount, invoice.currency) if action.amount else None
-                self.gateway.dashboard_refund(payment_id, amount, key)
-                return
-            dispute_id = self.gateway.open_dispute(payment_id, key)
-            closing = self._close_dispute(dispute_id, action.outcome)
-            self._provider_later.append((utc(action.closed_at), len(self._provider_later), closing))
-        except ProviderActionError as exc:
-            self.rejected.append(
-                {
-                    "at": iso(self.clock.now()),
-                    "where": where,
-                    "status": 402,
-                    "response": {"error": "refused_by_provider", "message": str(exc)},
-                }
-            )
-
-    def _close_dispute(self, dispute_id: str, outcome: str) -> Callable[[], None]:
-        def close() -> None:
-            assert self.gateway is not None
-            self.gateway.close_dispute(dispute_id, outcome)
-
-        return close
-
-    def _invoice_of(self, subscription_id: str, period_start: datetime) -> Any:
-        assert self.repo is not None
-        for invoice in self.repo.list_invoices(subscription_id):
-            if invoice.period_start == period_start:
-                return invoice
-        raise ProviderActionError(f"{subscription_id} has no invoice for {iso(period_start)}")
-
-    def _paid_payment(self, subscription_id: str, period_start: datetime) -> str:
-        assert self.repo is not None
-        invoice = self._invoice_of(subscription_id, period_start)
-        for charge in self.repo.list_charges(invoice.id):
-            if charge.outcome == "succeeded" and charge.payment_id:
-                return str(charge.payment_id)
-        raise ProviderActionError(f"{invoice.id} has no successful payment")
-
-    def _provider_upcoming(self) -> list[datetime]:
-        moments = [at for at, _, _ in self._provider_later]
-        if self.courier is not None and (next_delivery := self.courier.next_at()) is not None:
-            moments.append(next_delivery)
-        return moments
-
-    def _provider_side(self, now: datetime) -> None:
-        """The provider acts on its own time (disputes close, bank debits settle), then every
-        webhook due by now is delivered; deliveries can cause more (a retry on a new card)."""
-        assert self.gateway is not None and self.courier is not None
-        self._provider_later.sort()
-        while self._provider_later and self._provider_later[0][0] <= now:
-            self._provider_later.pop(0)[2]()
-        self.gateway.settle_pending(now)
-        self.courier.collect(now)
-        self.courier.deliver_due(now)
-
-    def _post_webhook(self, provider: str, body: bytes, headers: dict[str, str]) -> int:
-        event = functions.http_event(
-            "POST",
-            f"/webhooks/{provider}",
-            headers=headers,
-            raw_body=body,
-            route_key="POST /webhooks/{provider}",
-        )
-        event["pathParameters"] = {"provider": provider}
-        try:
-            if self.chaos is not None:
-                return int(self._invoke("webhooks", event).get("statusCode", 500))
-            return int(functions.invoke("webhooks", event).get("statusCode", 500))
-        except Exception:  # a crash is a 5xx to the provider: it delivers again later
-            return 500
-        except SimulatedCrash:  # the process died: no answer, the provider delivers again
-            return 502
-
-    def _webhook_summary(self) -> dict[str, Any]:
-        if self.courier is None:
-            return {}
-        stats = self.courier.stats
-        return {
-            "chaos": self.webhook_chaos,
-            "delivered": dict(stats.delivered),
-            "duplicates_sent": stats.duplicates_sent,
-            "late": stats.late,
-            "refused": stats.refused,
-        }
-
     # -- output -----------------------------------------------------------------------------
     def _write_outputs(self, repo: DynamoRepository) -> None:
         if self.chaos is not None:
@@ -626,7 +491,7 @@ class Simulator:
 
 
 def _visibility_timeout(stack: LocalStack) -> timedelta:
-    from tenure_local.stack import _queue_properties
+    from tenure_local.stack.local_stack import _queue_properties
 
     seconds = _queue_properties(stack.template, "RenewalQueue").get("VisibilityTimeout")
     return timedelta(seconds=seconds if isinstance(seconds, int) else 30)
@@ -642,6 +507,6 @@ def _hour_at_or_after(moment: datetime) -> datetime:
 
 
 def _raw_speed(stack: LocalStack) -> dict[str, Any]:
-    from tenure_local.stack import raw_dynamodb_speed
+    from tenure_local.stack.local_stack import raw_dynamodb_speed
 
     return raw_dynamodb_speed(stack, seconds=1.0)

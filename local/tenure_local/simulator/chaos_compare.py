@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tenure_local import charges_audit, outbox
+from tenure_local.runtime import outbox
+from tenure_local.simulator import charges_audit
 
 # When something was recorded, per kind: what recovery may make later, never earlier.
 LATE_FIELDS = {"invoices": ("paid_at",), "subscriptions": ("canceled_at",)}

@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FUNCTIONS = REPO / "functions"
 # Which handler each name runs: `tenure invoke renewals-charger ...` and friends.
 HANDLERS: dict[str, tuple[str, str]] = {

@@ -24,8 +24,8 @@ def compare_command(
 ) -> None:
     """Check that CHAOS ended where CALM did: subscriptions, invoices, metrics, emails, and
     exactly one successful charge per paid invoice. Exit 1 on any difference."""
-    from tenure_local.chaos_compare import CompareInputError, compare
-    from tenure_local.charges_audit import AuditInputError
+    from tenure_local.simulator.chaos_compare import CompareInputError, compare
+    from tenure_local.simulator.charges_audit import AuditInputError
 
     try:
         result = compare(calm, chaos)
@@ -53,11 +53,11 @@ def run_command(
 ) -> None:
     """Run SCENARIO calm, then under chaos for each seed on the same local stack, and compare
     each ending with the calm one. Writes OUT/calm, OUT/seed-N and OUT/summary.json."""
-    from tenure_local.chaos import Chaos, ChaosOptionError, parse_kinds
-    from tenure_local.chaos_compare import compare
-    from tenure_local.scenario import ScenarioError, load
-    from tenure_local.simulate import Simulator
-    from tenure_local.stack import LocalStack
+    from tenure_local.simulator.chaos import Chaos, ChaosOptionError, parse_kinds
+    from tenure_local.simulator.chaos_compare import compare
+    from tenure_local.simulator.scenario import ScenarioError, load
+    from tenure_local.simulator.simulate import Simulator
+    from tenure_local.stack.local_stack import LocalStack
 
     try:
         chosen = parse_kinds(kinds)

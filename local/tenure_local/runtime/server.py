@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
 
-from tenure_local import functions
+from tenure_local.runtime import functions
 
 MAX_READ = 1024 * 1024  # read at most this much; the handler itself refuses > 256 KB
 
@@ -114,7 +114,7 @@ class Workers:
     def start(self) -> None:
         fd = self.socket.fileno()
         for _ in range(self._count):
-            command = [sys.executable, "-m", "tenure_local.server", "--fd", str(fd)]
+            command = [sys.executable, "-m", "tenure_local.runtime.server", "--fd", str(fd)]
             self._procs.append(subprocess.Popen(command, pass_fds=(fd,), env=os.environ.copy()))
 
     def wait(self) -> None:

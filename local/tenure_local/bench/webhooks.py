@@ -2,7 +2,7 @@
 and handler time per event in-process on moto, as a ratio to a bare conditional put measured
 in the same run (so the figure travels between machines).
 
-`python -m tenure_local.webhooks_bench` prints them; `measure()` returns them.
+`python -m tenure_local.bench.webhooks` prints them; `measure()` returns them.
 """
 
 import json
@@ -30,9 +30,9 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
     from tenure.settings import get_settings
     from tenure.store.dynamodb import DynamoRepository
     from tenure.webhooks import stripe_events
-    from tenure_local import functions
-    from tenure_local.template import table_create_kwargs
-    from tenure_local.webhooks_provider import ProviderSandbox
+    from tenure_local.runtime import functions
+    from tenure_local.simulator.webhooks_provider import ProviderSandbox
+    from tenure_local.stack.template import table_create_kwargs
 
     secret = "whsec_bench"
     saved = {k: os.environ.get(k) for k in _ENV}

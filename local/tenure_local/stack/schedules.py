@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tenure_local import functions
+from tenure_local.runtime import functions
 
 log = logging.getLogger(__name__)
 

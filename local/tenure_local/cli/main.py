@@ -10,13 +10,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tenure_local.chaos_cli import app as chaos_app
-from tenure_local.emails_cli import app as emails_app
-from tenure_local.links_cli import app as links_app
-from tenure_local.webhooks_cli import app as webhooks_app
+from tenure_local.cli.chaos import app as chaos_app
+from tenure_local.cli.emails import app as emails_app
+from tenure_local.cli.links import app as links_app
+from tenure_local.cli.webhooks import app as webhooks_app
 
 if TYPE_CHECKING:
-    from tenure_local.chaos import Chaos
+    from tenure_local.simulator.chaos import Chaos
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
@@ -46,9 +46,9 @@ def simulate(
     ] = False,
 ) -> None:
     """Replay SCENARIO on a simulated clock through the real handlers and the local stack."""
-    from tenure_local.chaos import ChaosOptionError, parse_kinds
-    from tenure_local.scenario import ScenarioError, load
-    from tenure_local.simulate import Simulator
+    from tenure_local.simulator.chaos import ChaosOptionError, parse_kinds
+    from tenure_local.simulator.scenario import ScenarioError, load
+    from tenure_local.simulator.simulate import Simulator
 
     kinds: frozenset[str] = frozenset()
     if chaos is not None:
@@ -126,7 +126,7 @@ def simulate(
 
 def _chaos(kinds: frozenset[str], seed: int) -> "Chaos | None":
     """The faults to inject beyond the webhook courier's (which the simulator drives)."""
-    from tenure_local.chaos import Chaos
+    from tenure_local.simulator.chaos import Chaos
 
     if not kinds - {"webhooks"}:
         return None  # webhooks only: the courier's chaos, exactly as --webhook-chaos
@@ -151,8 +151,8 @@ def invoke(
     event: Annotated[Path, typer.Option("--event", "-e", help="event JSON file")],
 ) -> None:
     """Run functions/FUNCTION/app.py with EVENT against the local stack; print the result."""
-    from tenure_local import functions
-    from tenure_local.stack import LocalStack
+    from tenure_local.runtime import functions
+    from tenure_local.stack.local_stack import LocalStack
 
     if function not in functions.HANDLERS:
         err.print(f"unknown function {function!r}; one of: {', '.join(sorted(functions.HANDLERS))}")
@@ -198,9 +198,9 @@ def serve(
     from http.server import ThreadingHTTPServer
 
     from tenure.settings import get_settings
-    from tenure_local.schedules import LocalSchedules
-    from tenure_local.server import Workers, make_server
-    from tenure_local.stack import LocalStack
+    from tenure_local.runtime.server import Workers, make_server
+    from tenure_local.stack.local_stack import LocalStack
+    from tenure_local.stack.schedules import LocalSchedules
 
     os.environ["TENURE_OUTBOX_DIR"] = str(outbox.resolve())
     shared = tempfile.TemporaryDirectory(prefix="tenure-serve-")
@@ -256,7 +256,7 @@ def report(
     ] = False,
 ) -> None:
     """Rewrite DIR/report.html from DIR's metrics.json, state.json and events.jsonl."""
-    from tenure_local.metrics_report import write_report
+    from tenure_local.report.metrics_report import write_report
 
     found = [n for n in ("metrics.json", "state.json") if (directory / n).is_file()]
     if not found:
@@ -275,7 +275,7 @@ def report(
 
 
 def _email_screenshots(folder: Path) -> None:
-    from tenure_local.emails_cli import screenshot_reminders
+    from tenure_local.cli.emails import screenshot_reminders
 
     try:
         for png in screenshot_reminders(folder):
@@ -285,7 +285,7 @@ def _email_screenshots(folder: Path) -> None:
 
 
 def _screenshot(path: Path) -> None:
-    from tenure_local.metrics_report import screenshot
+    from tenure_local.report.metrics_report import screenshot
 
     try:
         png = screenshot(path)
@@ -300,7 +300,7 @@ def _resigned(function: str, payload: dict[str, object]) -> dict[str, object]:
     now with the local secret so the 300 s tolerance holds (docs/webhooks.md)."""
     if function != "webhooks" or not isinstance(payload, dict):
         return payload
-    from tenure_local.webhooks_cli import resign_sample
+    from tenure_local.cli.webhooks import resign_sample
 
     return resign_sample(payload)
 
@@ -330,7 +330,7 @@ def metrics_export(
     ] = None,
 ) -> None:
     """Export one table of DIR/metrics.json for a spreadsheet."""
-    from tenure_local.metrics_report import export_csv
+    from tenure.report.csv_export import export_csv
 
     try:
         doc = json.loads((directory / "metrics.json").read_text())
@@ -363,7 +363,7 @@ def charges_audit(
 ) -> None:
     """Check a simulation's charges: each paid invoice charged exactly once, no blind retry
     after a hard decline or a required authentication; what dunning recovered."""
-    from tenure_local.charges_audit import AuditInputError, audit, load
+    from tenure_local.simulator.charges_audit import AuditInputError, audit, load
 
     try:
         state, events = load(folder)
@@ -401,7 +401,7 @@ def charges_audit(
 @app.command()
 def bench() -> None:
     """Print the benchmark table (cold start, DynamoDB requests per call, simulation speed)."""
-    from tenure_local.bench import run
+    from tenure_local.bench.suite import run
 
     run(out)
 

@@ -22,16 +22,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tenure_local.bench_load import StagedTable, batch_write
-from tenure_local.bench_renewals import (
-    READ_OPS,
-    DynamoRecorder,
-    _read_units,
-    _subscription_items,
-    load_budget,
-)
-from tenure_local.stack import LocalStack, wait_table_active
-from tenure_local.template import table_create_kwargs
+from tenure_local.bench.capacity import READ_OPS, DynamoRecorder, read_unit_figures
+from tenure_local.bench.load import StagedTable, batch_write
+from tenure_local.bench.renewals import _subscription_items, load_budget
+from tenure_local.stack.local_stack import LocalStack, wait_table_active
+from tenure_local.stack.template import table_create_kwargs
 
 SIZES_ENV = "TENURE_BENCH_REMINDER_SIZES"
 DEFAULT_SIZES = (10_000, 100_000)
@@ -237,7 +232,7 @@ def _figures(calls: list[Any], emails: int) -> dict[str, Any]:
     by_op = Counter(c.operation for c in calls)
     by_step = Counter(f"{c.operation} {c.step}" for c in calls)
     items = sum(c.items_read for c in calls)
-    rcu = _read_units(calls, 1)
+    rcu = read_unit_figures(calls, 1)
     wcu = sum(c.wcu for c in calls)
     return {
         "items_read": items,
@@ -368,7 +363,7 @@ def reminder_reads(
 
 def _run_limit() -> int:
     """The reminders function's own limit per run."""
-    from tenure_local.functions import load_module
+    from tenure_local.runtime.functions import load_module
 
     return int(load_module("reminders").RUN_LIMIT)
 
@@ -388,7 +383,7 @@ def run_all(
     load_budget_s: float | None = None,
 ) -> dict[str, Any]:
     """The reminder figures from one local stack, plus the render rate."""
-    from tenure_local.bench_emails import render_rate
+    from tenure_local.bench.emails import render_rate
 
     with LocalStack() as stack:
         reads = reminder_reads(stack, sizes or sizes_from_env(), due, load_budget_s=load_budget_s)

@@ -17,12 +17,12 @@ from tenure.domain import metrics as m
 from tenure.domain.events import MrrLedgerEntry
 from tenure.fakes import FixedClock
 from tenure.ports import Commit
+from tenure.report.page import render_report
 from tenure.services import metrics as retention
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
-from tenure_local.bench_load import StagedTable, batch_write
-from tenure_local.metrics_report import render_report
-from tenure_local.stack import LocalStack
+from tenure_local.bench.load import StagedTable, batch_write
+from tenure_local.stack.local_stack import LocalStack
 
 START = date(2025, 1, 1)
 

@@ -34,8 +34,8 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
 def write_report(
     out: Path, state: dict[str, Any], rejected: list[dict[str, Any]], title: str
 ) -> Path:
-    """The full report (metrics, charts, these tables) lives in tenure_local.metrics_report;
+    """The full report (metrics, charts, these tables) lives in tenure_local.report.metrics_report;
     it reads DIR/metrics.json and DIR/events.jsonl when they are there."""
-    from tenure_local.metrics_report import write_report as write_full_report
+    from tenure_local.report.metrics_report import write_report as write_full_report
 
     return write_full_report(out, state, rejected, title=title)

@@ -21,9 +21,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tenure_local import dynamodb_local
-from tenure_local.dynamodb_local import REPO_ROOT, DynamoDBLocal
-from tenure_local.template import load_template, table_create_kwargs, ttl_attribute
+from tenure_local.stack import dynamodb_local
+from tenure_local.stack.dynamodb_local import REPO_ROOT, DynamoDBLocal
+from tenure_local.stack.template import load_template, table_create_kwargs, ttl_attribute
 
 DynamoDBBackend = Literal["dynamodb-local", "moto"]
 

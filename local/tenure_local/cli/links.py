@@ -21,7 +21,7 @@ err = Console(stderr=True)
 
 
 def local_link_secret() -> str:
-    from tenure_local.stack import DEV_LINK_SECRET, LocalStack
+    from tenure_local.stack.local_stack import DEV_LINK_SECRET, LocalStack
 
     if secret := os.environ.get("TENURE_LINK_SECRET"):
         return secret

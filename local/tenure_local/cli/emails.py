@@ -10,7 +10,7 @@ The business's name is the one setting emails and pages use (`TENURE_BUSINESS_NA
 """
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -129,35 +129,10 @@ def preview(
 def screenshot(html_paths: list[Path], out_dir: Path) -> list[Path]:
     """Open each page in headless Chromium with the network cut off (an email must not need
     it) and save `out_dir/<page stem>.png` of the full page."""
-    from playwright.sync_api import sync_playwright
+    from tenure_local.browser import screenshot_files
 
-    from tenure_local.metrics_report import CHROMIUM_ARGS, chromium_path
-
-    executable = chromium_path()
-    if executable is None:
-        raise RuntimeError("no chromium found (apt-get install chromium, or set TENURE_CHROMIUM)")
     out_dir.mkdir(parents=True, exist_ok=True)
-    pngs = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 720, "height": 900})
-            page.route("**/*", _local_only)
-            for html in html_paths:
-                png = out_dir / f"{html.stem}.png"
-                page.goto(html.resolve().as_uri())
-                page.screenshot(path=str(png), full_page=True)
-                pngs.append(png)
-        finally:
-            browser.close()
-    return pngs
-
-
-def _local_only(route: Any) -> None:
-    if route.request.url.startswith("file:"):
-        route.continue_()
-    else:
-        route.abort()
+    return screenshot_files([(html, out_dir / f"{html.stem}.png") for html in html_paths], 720)
 
 
 @app.command()
@@ -167,7 +142,7 @@ def audit(
     """Check a simulation's outbox: no email twice, none at night; counts by kind and language."""
     from rich.table import Table
 
-    from tenure_local.outbox import audit as run_audit
+    from tenure_local.runtime.outbox import audit as run_audit
 
     if not (folder / "outbox").is_dir():
         err.print(f"no outbox in {folder} (run `tenure simulate SCENARIO --out {folder}`)")
@@ -196,7 +171,7 @@ def audit(
 def screenshot_reminders(folder: Path, languages: tuple[str, ...] = ("en", "ar")) -> list[Path]:
     """PNGs of the first upcoming-renewal email of each language in a simulation's outbox,
     kept under the report folder (`folder/emails/`)."""
-    from tenure_local.outbox import extract_html, first_of
+    from tenure_local.runtime.outbox import extract_html, first_of
 
     pages = []
     for language in languages:

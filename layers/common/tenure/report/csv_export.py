@@ -1,0 +1,44 @@
+"""One table of a metrics document as CSV: money in minor units, rates as fractions."""
+
+import csv
+import io
+from typing import Any
+
+CSV_TABLES = ("monthly", "daily", "cohorts", "exit_reasons")
+
+
+def export_csv(doc: dict[str, Any], table: str = "monthly", currency: str | None = None) -> str:
+    """One table of a metrics.json document as CSV (money in minor units, rates as fractions)."""
+    if table not in CSV_TABLES:
+        raise ValueError(f"unknown table {table!r}; one of: {', '.join(CSV_TABLES)}")
+    part = doc
+    if currency and currency != doc.get("currency"):
+        others = doc.get("other_currencies", {})
+        if currency not in others:
+            raise ValueError(f"no figures in {currency}")
+        part = others[currency]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if table == "exit_reasons":
+        writer.writerow(["reason", "customers"])
+        writer.writerows(sorted(part.get("exit_reasons", {}).items()))
+    elif table == "cohorts":
+        cohorts = part.get("cohorts", [])
+        width = max((len(c["customers"]) for c in cohorts), default=0)
+        writer.writerow(
+            [
+                "cohort",
+                *(f"customers_m{n}" for n in range(width)),
+                *(f"mrr_m{n}" for n in range(width)),
+            ]
+        )
+        for c in cohorts:
+            pad = [""] * (width - len(c["customers"]))
+            writer.writerow([c["cohort"], *c["customers"], *pad, *c["mrr"], *pad])
+    else:
+        rows = part.get(table, [])
+        if rows:
+            writer.writerow(list(rows[0]))
+            for row in rows:
+                writer.writerow(["" if v is None else v for v in row.values()])
+    return buffer.getvalue()

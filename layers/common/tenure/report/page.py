@@ -1,0 +1,365 @@
+"""The report page: a metrics document (and optionally a run's state) rendered to HTML.
+
+Python picks and formats the figures; the Jinja templates beside this module own the markup."""
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from tenure.report.charts import COLORS, LABELS, movements_chart, mrr_line_chart, rates_chart
+from tenure.report.numbers import (
+    complete_months,
+    customers_at_risk,
+    day_name,
+    money,
+    month_label,
+    month_name,
+    partial_months,
+    pct,
+    summary_sentences,
+)
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+NET_COLOR = "#1d2433"
+CHURN_SERIES = [
+    ("customer_churn_rate", "Customer churn rate", "#e53935"),
+    ("retention_rate", "Customer retention rate", "#3949ab"),
+    ("nrr", "Net revenue retention (incl. reactivation)", "#00897b"),
+    ("grr", "Gross revenue retention", "#fb8c00"),
+]
+PAYMENT_SERIES = [
+    ("on_time_payment_rate", "Paid on first attempt", "#3949ab"),
+    ("recovery_rate", "Failed invoices recovered", "#00897b"),
+]
+MONTHLY_HEADERS = [
+    "month",
+    "MRR start",
+    "new",
+    "expansion",
+    "reactivation",
+    "contraction",
+    "churn",
+    "MRR end",
+    "customers",
+    "churn rate",
+    "retention",
+    "NRR (incl. reactivation)",
+    "GRR",
+    "ARPA",
+    "LTV (ARPA ÷ churn)",
+    "LTV (purchases)",
+]
+PAYMENT_HEADERS = [
+    "month",
+    "payments",
+    "paid on first attempt",
+    "failed at first attempt",
+    "recovered",
+    "recovery rate",
+    "voluntary churn",
+    "involuntary churn",
+]
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of text; columns from `numeric_from` on are right-aligned figures."""
+
+    headers: list[str]
+    rows: list[list[Any]]
+    numeric_from: int = 1
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    width: str  # share of the longest bar, as a CSS percentage
+    color: str
+    shown: str
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    text: str
+    title: str
+    shade: str
+    ink: str
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=True),
+        undefined=StrictUndefined,
+        finalize=_blank_none,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+
+
+def _blank_none(value: Any) -> Any:
+    # A missing figure (a null in metrics.json) shows as an empty cell, never as "None".
+    return "" if value is None else value
+
+
+def render_report(
+    title: str,
+    metrics: dict[str, Any] | None,
+    state: dict[str, Any] | None,
+    events: Sequence[dict[str, Any]] = (),
+    rejected: Sequence[dict[str, Any]] = (),
+) -> str:
+    at_risk = customers_at_risk(state, events)
+    return (
+        environment()
+        .get_template("report.html")
+        .render(
+            title=title,
+            metrics=metrics_view(metrics, at_risk) if metrics else None,
+            state=state_view(state, rejected) if state else None,
+        )
+    )
+
+
+def metrics_view(doc: dict[str, Any], at_risk: list[dict[str, str]]) -> dict[str, Any]:
+    cur = doc["currency"]
+    daily, monthly = doc.get("daily", []), doc.get("monthly", [])
+    reasons = doc.get("exit_reasons") or {}
+    voluntary = sum(m["voluntary_churned"] for m in monthly)
+    involuntary = sum(m["involuntary_churned"] for m in monthly)
+    cohorts = doc.get("cohorts", [])
+    partial = partial_months(doc)
+    # A few days are not a month: charts of monthly figures draw whole months only, and the
+    # tables show every month with the partial ones marked.
+    whole = complete_months(doc)
+    return {
+        "start": day_name(doc["start"]),
+        "until": day_name(doc["until"]),
+        "currency": cur,
+        "summary": summary_sentences(doc, len(at_risk)),
+        "cards": cards(doc),
+        "mrr_chart": mrr_line_chart(daily, cur),
+        "movements_legend": [(LABELS[k], COLORS[k]) for k in LABELS] + [("Net new MRR", NET_COLOR)],
+        "movements_chart": movements_chart(whole, cur),
+        "partial_note": partial_note(partial),
+        "churn_legend": [(label, color) for _, label, color in CHURN_SERIES],
+        "churn_chart": rates_chart(whole, CHURN_SERIES),
+        "monthly_table": monthly_table(monthly, cur, partial),
+        "cohorts_customers": heat_rows(cohorts, "customers", cur),
+        "cohorts_mrr": heat_rows(cohorts, "mrr", cur),
+        "cohort_width": max((len(c["customers"]) for c in cohorts), default=0),
+        "payment_legend": [(label, color) for _, label, color in PAYMENT_SERIES],
+        "payment_chart": rates_chart(whole, PAYMENT_SERIES),
+        "payment_table": payment_table(monthly, partial),
+        "churn_bars": bars(
+            [
+                ("Their choice (voluntary)", voluntary, "#fb8c00"),
+                ("Failed payments (involuntary)", involuntary, "#e53935"),
+            ]
+        )
+        if voluntary or involuntary
+        else [],
+        "at_risk": Table(["customer", "why"], [[r["customer"], r["why"]] for r in at_risk], 2),
+        "reason_bars": bars([(r.replace("_", " "), n, "#8e24aa") for r, n in reasons.items()]),
+        "others": [
+            {
+                "currency": other,
+                "summary": summary_sentences({"currency": other, **part}),
+                "mrr_chart": mrr_line_chart(part.get("daily", []), other),
+                "monthly_table": monthly_table(
+                    part.get("monthly", []), other, partial_months(part)
+                ),
+            }
+            for other, part in (doc.get("other_currencies") or {}).items()
+        ],
+    }
+
+
+def cards(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The headline figures, each with what it measures or the month it is from."""
+    cur = doc["currency"]
+    daily, monthly = doc.get("daily", []), doc.get("monthly", [])
+    whole = complete_months(doc)
+    last = whole[-1] if whole else {}
+    rated = [m for m in whole if m.get("nrr") is not None]
+    ref = rated[-1] if rated else last
+    failed = sum(m["invoices_failed"] for m in monthly)
+    recovered = sum(m["invoices_recovered"] for m in monthly)
+    first_attempt = [m for m in whole if m["on_time_payment_rate"] is not None]
+    ref_month = month_name(ref["month"]) if ref else ""
+    return [
+        ("MRR", money(daily[-1]["mrr"] if daily else 0, cur, whole=True), "today"),
+        ("Paying customers", str(daily[-1]["customers"] if daily else 0), ""),
+        ("ARPA", money(monthly[-1]["arpa"] if monthly else None, cur), "per paying customer"),
+        (
+            "Net revenue retention",
+            pct(ref.get("nrr")),
+            f"{ref_month}, incl. reactivation" if ref else "incl. reactivation",
+        ),
+        ("Customer churn", pct(ref.get("customer_churn_rate"), 1), ref_month),
+        ("LTV", money(ref.get("ltv"), cur, whole=True), "ARPA ÷ churn (6 months)"),
+        (
+            "Paid on first attempt",
+            pct(first_attempt[-1]["on_time_payment_rate"]) if first_attempt else "–",
+            month_name(first_attempt[-1]["month"]) if first_attempt else "",
+        ),
+        ("Failed invoices recovered", f"{recovered} of {failed}" if failed else "–", "dunning"),
+    ]
+
+
+def partial_note(partial: dict[str, str]) -> str:
+    if not partial:
+        return ""
+    months = [f"{month_name(key)} ({days})" for key, days in partial.items()]
+    listed = months[0] if len(months) == 1 else " and ".join([", ".join(months[:-1]), months[-1]])
+    which = "is a partial month" if len(months) == 1 else "are partial months"
+    return f"{listed} {which} of this period: left out of the monthly charts, marked in the tables."
+
+
+def monthly_table(monthly: list[dict[str, Any]], cur: str, partial: dict[str, str]) -> Table:
+    return Table(
+        MONTHLY_HEADERS,
+        [
+            [
+                month_label(m["month"], partial),
+                money(m["mrr_start"], cur),
+                money(m["new_mrr"], cur),
+                money(m["expansion_mrr"], cur),
+                money(m["reactivation_mrr"], cur),
+                money(m["contraction_mrr"], cur),
+                money(m["churned_mrr"], cur),
+                money(m["mrr_end"], cur),
+                f"{m['customers_start']} → {m['customers_end']}",
+                pct(m["customer_churn_rate"], 1),
+                pct(m["retention_rate"], 1),
+                pct(m["nrr"], 1),
+                pct(m["grr"], 1),
+                money(m["arpa"], cur),
+                money(m["ltv"], cur),
+                money(m["ltv_purchases"], cur),
+            ]
+            for m in monthly
+        ],
+    )
+
+
+def payment_table(monthly: list[dict[str, Any]], partial: dict[str, str]) -> Table:
+    return Table(
+        PAYMENT_HEADERS,
+        [
+            [
+                month_label(m["month"], partial),
+                m["payments"],
+                pct(m["on_time_payment_rate"], 1),
+                m["invoices_failed"],
+                m["invoices_recovered"],
+                pct(m["recovery_rate"], 1),
+                m["voluntary_churned"],
+                m["involuntary_churned"],
+            ]
+            for m in monthly
+        ],
+    )
+
+
+def bars(items: Iterable[tuple[str, float, str]]) -> list[Bar]:
+    """Horizontal bars (label, value, color), each as long as its share of the longest."""
+    items = list(items)
+    top = max((v for _, v, _ in items), default=0) or 1
+    return [
+        Bar(label, f"{max(value / top * 100, 0.5):.1f}%", color, str(int(value)))
+        for label, value, color in items
+    ]
+
+
+def heat_rows(
+    cohorts: list[dict[str, Any]], field: str, currency: str
+) -> list[tuple[str, list[HeatCell | None]]]:
+    """Each signup month's row: its size, then the share still paying (None past today)."""
+    width = max((len(c[field]) for c in cohorts), default=0)
+    rows = []
+    for c in cohorts:
+        base = c[field][0]
+        cells: list[HeatCell | None] = []
+        for n in range(width):
+            if n >= len(c[field]):
+                cells.append(None)
+                continue
+            value = c[field][n]
+            share = value / base if base else 0
+            shown = money(value, currency, whole=True) if field == "mrr" else str(value)
+            cells.append(
+                HeatCell(
+                    text=pct(share) if n else shown,
+                    title=shown,
+                    shade=f"rgba(57,73,171,{0.08 + 0.82 * min(share, 1.2) / 1.2:.2f})",
+                    ink="#fff" if share > 0.55 else "#1d2433",
+                )
+            )
+        rows.append((month_name(c["cohort"]), cells))
+    return rows
+
+
+def state_view(state: dict[str, Any], rejected: Sequence[dict[str, Any]]) -> dict[str, Table]:
+    """The customers, subscriptions and invoices the run left, for looking things up."""
+    view = {
+        "customers": Table(
+            ["id", "name", "email", "locale", "time zone"],
+            [
+                [c["id"], c["name"], c["email"], c["locale"], c["timezone"]]
+                for c in state.get("customers", [])
+            ],
+            9,
+        ),
+        "subscriptions": Table(
+            ["id", "customer", "plan", "status", "period", "cancel", "paused until", "MRR"],
+            [
+                [
+                    s["id"],
+                    s["customer"],
+                    s["plan"],
+                    s["status"],
+                    f"{s['current_period_start']} → {s['current_period_end']}",
+                    s.get("cancel_reason")
+                    or ("at period end" if s["cancel_at_period_end"] else ""),
+                    s.get("paused_until"),
+                    money(s.get("mrr", 0), s.get("currency", "USD")),
+                ]
+                for s in state.get("subscriptions", [])
+            ],
+            7,
+        ),
+        "invoices": Table(
+            ["id", "kind", "period start", "status", "total", "lines"],
+            [
+                [
+                    i["id"],
+                    i.get("kind"),
+                    i["period_start"],
+                    i["status"],
+                    money(i["total"], i["currency"]),
+                    "; ".join(
+                        f"{line['description']}: {money(line['amount'], i['currency'])}"
+                        for line in i["lines"]
+                    ),
+                ]
+                for i in state.get("invoices", [])
+            ],
+            9,
+        ),
+    }
+    if rejected:
+        view["rejected"] = Table(
+            ["at", "action", "status", "response"],
+            [[r["at"], r["where"], r["status"], json.dumps(r["response"])] for r in rejected],
+            9,
+        )
+    return view

@@ -1,0 +1,1 @@
+"""Benchmarks of the table, the renewals, reminders, metrics and webhooks."""

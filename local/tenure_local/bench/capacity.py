@@ -1,0 +1,322 @@
+"""DynamoDB request accounting for the benches: every call a client makes, its item sizes,
+the capacity units AWS would bill for it, and per-renewal summaries of them."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from tenure_local.stack.local_stack import LocalStack
+from tenure_local.stack.template import table_create_kwargs
+
+KB = 1024
+READ_UNIT = 4 * KB
+# Operations that accept ReturnConsumedCapacity.
+CAPACITY_OPS = frozenset(
+    {
+        "GetItem",
+        "Query",
+        "Scan",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+READ_OPS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
+
+
+# -- item sizes and capacity units -------------------------------------------------------------
+def value_size(value: dict[str, Any]) -> int:
+    """Bytes DynamoDB bills for one attribute value (AWS's published sizing rules)."""
+    ((kind, v),) = value.items()
+    if kind == "S":
+        return len(v.encode())
+    if kind == "N":
+        digits = len(v.lstrip("-").replace(".", "").strip("0")) or 1
+        return math.ceil(digits / 2) + 1
+    if kind == "B":
+        return len(v)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(s.encode()) for s in v)
+    if kind == "NS":
+        return sum(value_size({"N": n}) for n in v)
+    if kind == "BS":
+        return sum(len(b) for b in v)
+    if kind == "L":
+        return 3 + sum(1 + value_size(x) for x in v)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + 1 + value_size(x) for k, x in v.items())
+    return 0
+
+
+def item_size(item: dict[str, Any] | None) -> int:
+    if not item:
+        return 0
+    return sum(len(name.encode()) + value_size(v) for name, v in item.items())
+
+
+def write_units(size: int) -> int:
+    return max(1, math.ceil(size / KB))
+
+
+def read_units(size: int, consistent: bool) -> float:
+    units = max(1, math.ceil(size / READ_UNIT))
+    return float(units) if consistent else units / 2
+
+
+@dataclass
+class Call:
+    operation: str
+    params: dict[str, Any] | None  # kept only when recording for a replay
+    seconds: float
+    reported: float  # ConsumedCapacity.CapacityUnits as DynamoDB Local returned it
+    wcu: float  # our estimate, table and indexes
+    index_wcu: float  # the part of `wcu` spent on global secondary indexes
+    rcu: float
+    items_read: int
+    failed: bool = False
+    step: str = ""  # which service functions and repository method made it
+
+
+def _step() -> str:
+    """`process_due>collect_invoice get_invoice`: the call chain in tenure.services, then the
+    repository method (outermost frame in store/dynamodb.py) that sent the request."""
+    services: list[str] = []
+    repo = ""
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if path.endswith(os.path.join("tenure", "store", "dynamodb.py")):
+            repo = frame.f_code.co_name
+        elif os.path.join("tenure", "services") in path:
+            services.append(frame.f_code.co_name)
+        frame = frame.f_back  # type: ignore[assignment]
+    if not services:  # e.g. the scheduler's shard queries, made from a thread pool
+        services.append(f"({threading.current_thread().name.rstrip('_0123456789')} thread)")
+    return f"{'>'.join(reversed(services))} {repo or '?'}"
+
+
+@dataclass
+class DynamoRecorder:
+    """Wraps a client's _make_api_call: records every request, its real and estimated cost.
+
+    It asks for ReturnConsumedCapacity="TOTAL" on every request that takes it, and keeps
+    the last written image of each item (from every write it saw) so an overwrite is billed
+    on the larger of the old and new item and index entries that move are billed twice.
+    """
+
+    table: str
+    index_keys: dict[str, tuple[str, ...]]  # index name -> its key attributes
+    keep_params: bool = False
+    calls: list[Call] = field(default_factory=list)
+    _items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def for_stack(cls, stack: LocalStack, table: str | None = None) -> DynamoRecorder:
+        name = table or stack.table_name
+        kwargs = table_create_kwargs(name, stack.template)
+        indexes = {
+            gsi["IndexName"]: tuple(k["AttributeName"] for k in gsi["KeySchema"])
+            for gsi in kwargs.get("GlobalSecondaryIndexes", [])
+        }
+        return cls(name, indexes)
+
+    def attach(self, client: Any) -> Any:
+        call = client._make_api_call
+
+        def recorded(operation: str, params: dict[str, Any]) -> Any:
+            params = dict(params)
+            if operation in CAPACITY_OPS:
+                params.setdefault("ReturnConsumedCapacity", "TOTAL")
+            kept = copy.deepcopy(params) if self.keep_params else None
+            step = _step() if self.keep_params else ""
+            writes = self._writes(operation, params)
+            wcu = sum(w for w, _ in writes.values())
+            index_wcu = sum(i for _, i in writes.values())
+            began = time.perf_counter()
+            try:
+                response = call(operation, params)
+            except ClientError:
+                seconds = time.perf_counter() - began
+                self.calls.append(
+                    Call(operation, kept, seconds, 0.0, wcu, index_wcu, 0.0, 0, True, step)
+                )
+                raise
+            seconds = time.perf_counter() - began
+            for key, (item, _) in self._images(operation, params).items():
+                if item is None:
+                    self._items.pop(key, None)
+                else:
+                    self._items[key] = item
+            rcu, read = self._reads(operation, params, response)
+            self.calls.append(
+                Call(
+                    operation,
+                    kept,
+                    seconds,
+                    _reported(response.get("ConsumedCapacity")),
+                    wcu,
+                    index_wcu,
+                    rcu,
+                    read,
+                    step=step,
+                )
+            )
+            return response
+
+        client._make_api_call = recorded
+        return client
+
+    def mark(self) -> int:
+        return len(self.calls)
+
+    # -- estimates ---------------------------------------------------------------------------
+    @staticmethod
+    def _key(item: dict[str, Any]) -> tuple[str, str]:
+        return str(item["PK"].get("S", "")), str(item.get("SK", {}).get("S", ""))
+
+    def _images(
+        self, operation: str, params: dict[str, Any]
+    ) -> dict[tuple[str, str], tuple[dict[str, Any] | None, bool]]:
+        """Key -> (new image or None when deleted, transactional) for each item written."""
+        out: dict[tuple[str, str], tuple[dict[str, Any] | None, bool]] = {}
+        if operation == "PutItem":
+            out[self._key(params["Item"])] = (params["Item"], False)
+        elif operation == "DeleteItem":
+            out[self._key(params["Key"])] = (None, False)
+        elif operation == "UpdateItem":
+            # The new image is unknown: billed as an in-place change of the old one.
+            key = self._key(params["Key"])
+            out[key] = (self._items.get(key) or params["Key"], False)
+        elif operation == "BatchWriteItem":
+            for request in params["RequestItems"].get(self.table, []):
+                if "PutRequest" in request:
+                    item = request["PutRequest"]["Item"]
+                    out[self._key(item)] = (item, False)
+                else:
+                    out[self._key(request["DeleteRequest"]["Key"])] = (None, False)
+        elif operation == "TransactWriteItems":
+            for op in params["TransactItems"]:
+                if "Put" in op:
+                    out[self._key(op["Put"]["Item"])] = (op["Put"]["Item"], True)
+                elif "Delete" in op:
+                    out[self._key(op["Delete"]["Key"])] = (None, True)
+                elif "Update" in op:
+                    key = self._key(op["Update"]["Key"])
+                    out[key] = (self._items.get(key) or op["Update"]["Key"], True)
+        return out
+
+    def _writes(self, operation: str, params: dict[str, Any]) -> dict[Any, tuple[float, float]]:
+        """Key -> (WCU, of which on indexes) for each item the request writes."""
+        out: dict[Any, tuple[float, float]] = {}
+        for key, (new, transactional) in self._images(operation, params).items():
+            old = self._items.get(key)
+            size = max(item_size(new), item_size(old))
+            table = write_units(size) * (2 if transactional else 1)
+            index = 0
+            for attrs in self.index_keys.values():
+                # Every index projects ALL attributes (template.yaml), so an entry is the item.
+                old_in = old is not None and all(a in old for a in attrs)
+                new_in = new is not None and all(a in new for a in attrs)
+                if old is not None and old == new:
+                    continue  # an identical overwrite changes no index entry
+                if old_in and new_in and old is not None and new is not None:
+                    moved = any(old[a] != new[a] for a in attrs)
+                    index += (
+                        write_units(item_size(old)) + write_units(item_size(new))
+                        if moved
+                        else write_units(item_size(new))
+                    )
+                elif new_in:
+                    index += write_units(item_size(new))
+                elif old_in:
+                    index += write_units(item_size(old))
+            out[key] = (float(table + index), float(index))
+        if operation == "TransactWriteItems":
+            for op in params["TransactItems"]:
+                if "ConditionCheck" in op:  # a transactional read of one item
+                    cc_key = self._key(op["ConditionCheck"]["Key"])
+                    size = item_size(self._items.get(cc_key))
+                    out[("check", cc_key)] = (2.0 * write_units(size), 0.0)
+        return out
+
+    def _reads(
+        self, operation: str, params: dict[str, Any], response: dict[str, Any]
+    ) -> tuple[float, int]:
+        """(RCU, items read) for a read request."""
+        consistent = bool(params.get("ConsistentRead")) and "IndexName" not in params
+        if operation == "GetItem":
+            item = response.get("Item")
+            return read_units(item_size(item), consistent), 1 if item else 0
+        if operation in ("Query", "Scan"):
+            # No request of Tenure filters, so the items returned are the items read.
+            size = sum(item_size(i) for i in response.get("Items", []))
+            return read_units(size, consistent), int(response.get("ScannedCount", 0))
+        if operation == "BatchGetItem":
+            items = response.get("Responses", {}).get(self.table, [])
+            return sum(read_units(item_size(i), False) for i in items), len(items)
+        if operation == "TransactGetItems":
+            items = [r.get("Item") for r in response.get("Responses", [])]
+            return sum(2 * read_units(item_size(i), True) for i in items), sum(
+                1 for i in items if i
+            )
+        return 0.0, 0
+
+
+def _reported(consumed: Any) -> float:
+    if isinstance(consumed, dict):
+        consumed = [consumed]
+    return float(sum(float(c.get("CapacityUnits", 0.0)) for c in consumed or []))
+
+
+def read_unit_figures(calls: list[Call], per: int) -> dict[str, Any]:
+    """RCU per `per`: DynamoDB Local's figure for each read, which follows AWS's rules (whole
+    index items count even behind a ProjectionExpression, which our estimate cannot see);
+    where it reports 0 (a query that found nothing) AWS's minimum, from our estimate. A
+    backend that reports nothing at all (moto) gets our estimate throughout."""
+    reads = [c for c in calls if c.operation in READ_OPS]
+    estimate = sum(c.rcu for c in reads)
+    reported = sum(c.reported for c in reads)
+    if not reported:
+        return {"rcu_per_renewal": estimate / per, "rcu_source": "estimate"}
+    return {
+        "rcu_per_renewal": sum(c.reported or c.rcu for c in reads) / per,
+        "rcu_source": "dynamodb-local",
+        "rcu_estimate_per_renewal": estimate / per,
+        "reported_rcu_per_renewal": reported / per,
+    }
+
+
+def request_summary(calls: list[Call], per: int) -> dict[str, Any]:
+    per = max(per, 1)
+    by_op = Counter(c.operation for c in calls)
+    by_step = Counter(f"{c.operation} {c.step}" for c in calls)
+    return {
+        "requests": len(calls),
+        "requests_per_renewal": len(calls) / per,
+        "by_operation": {op: n / per for op, n in sorted(by_op.items(), key=lambda x: -x[1])},
+        "by_operation_total": dict(by_op),
+        "by_step": {step: n / per for step, n in sorted(by_step.items(), key=lambda x: -x[1])},
+        "wcu_per_renewal": sum(c.wcu for c in calls) / per,
+        "index_wcu_per_renewal": sum(c.index_wcu for c in calls) / per,
+        **read_unit_figures(calls, per),
+        "reported_wcu_per_renewal": sum(c.reported for c in calls if c.operation not in READ_OPS)
+        / per,
+        "failed_requests": sum(1 for c in calls if c.failed),
+        "dynamodb_seconds": sum(c.seconds for c in calls),
+    }

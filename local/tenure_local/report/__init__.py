@@ -1,0 +1,1 @@
+"""The local report: metrics.json, report.html and its screenshot."""

@@ -1,0 +1,81 @@
+"""A report folder: metrics.json from the simulated days, report.html and its screenshot.
+
+The page itself is rendered by tenure.report, pure code the metrics function can share."""
+
+import json
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tenure.report.page import render_report
+from tenure_local.browser import screenshot_files
+
+
+def build_simulation_metrics(
+    repo: Any, start: datetime, until: datetime, currency: str | None
+) -> dict[str, Any]:
+    """Aggregate every simulated day through the real metrics handler, then read the report.
+
+    Runs inside the simulator, with its services installed."""
+    from tenure import bootstrap
+    from tenure.services import metrics as retention
+    from tenure_local.runtime import functions
+
+    first, last = start.date(), until.date()
+    functions.invoke("metrics", {"from": first.isoformat(), "to": last.isoformat()})
+    return retention.metrics_document(bootstrap.services(), first, last, currency)
+
+
+def reporting_currency(plans: Sequence[Any]) -> str | None:
+    """REPORTING_CURRENCY if set, else the first plan's currency (docs/metrics.md)."""
+    chosen = os.environ.get("REPORTING_CURRENCY", "").strip().upper()
+    if chosen:
+        return chosen
+    return str(plans[0].currency) if plans else None
+
+
+def write_metrics_json(out: Path, doc: dict[str, Any]) -> Path:
+    path = out / "metrics.json"
+    path.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _read_events(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return []
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def write_report(
+    out: Path,
+    state: dict[str, Any] | None = None,
+    rejected: Sequence[dict[str, Any]] = (),
+    title: str = "Tenure report",
+    metrics: dict[str, Any] | None = None,
+    events: Sequence[dict[str, Any]] | None = None,
+) -> Path:
+    """Write DIR/report.html from what is given, reading the rest from DIR's files."""
+    state = state if state is not None else _read_json(out / "state.json")
+    metrics = metrics if metrics is not None else _read_json(out / "metrics.json")
+    events = events if events is not None else _read_events(out / "events.jsonl")
+    path = out / "report.html"
+    path.write_text(render_report(title, metrics, state, events, rejected))
+    return path
+
+
+def screenshot(report: Path, png: Path | None = None) -> Path:
+    """Render the report in headless Chromium (network blocked) and save a full-page PNG."""
+    png = png or report.with_suffix(".png")
+    screenshot_files([(report, png)], width=1100)
+    return png

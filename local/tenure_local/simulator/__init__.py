@@ -1,0 +1,1 @@
+"""Scenario replay: the scenario file, the simulator, chaos, the provider sandbox, audits."""

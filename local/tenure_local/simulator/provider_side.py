@@ -1,0 +1,136 @@
+"""The provider's side of a simulation: what happens at the provider on its own (refunds from
+its dashboard, disputes, card updates, debits settling) and the webhooks that tell Tenure."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from tenure.domain.money import Money
+from tenure.domain.timeutil import iso, utc
+from tenure.fakes import FixedClock
+from tenure.ports import Repository
+from tenure_local.runtime import functions
+from tenure_local.simulator.chaos import Chaos, SimulatedCrash
+from tenure_local.simulator.scenario import CardAutoUpdated, Dispute, ProviderRefund
+from tenure_local.simulator.webhooks_provider import (
+    ProviderActionError,
+    ProviderSandbox,
+    WebhookCourier,
+)
+
+
+class ProviderSide:
+    """Mixed into the Simulator, whose run state it shares; kept apart because Tenure never
+    calls any of it: Tenure hears of the provider only through the webhooks delivered here."""
+
+    clock: FixedClock
+    repo: Repository | None
+    gateway: ProviderSandbox | None
+    courier: WebhookCourier | None
+    chaos: Chaos | None
+    webhook_chaos: bool
+    rejected: list[dict[str, Any]]
+    _provider_later: list[tuple[datetime, int, Callable[[], None]]]
+
+    def _invoke(self, name: str, event: dict[str, Any]) -> Any:
+        raise NotImplementedError  # the Simulator's: one invocation under its chaos
+
+    def _at_provider(self, action: ProviderRefund | Dispute | CardAutoUpdated, where: str) -> None:
+        """What happens at the provider; Tenure hears of it only through webhooks."""
+        assert self.gateway is not None and self.repo is not None
+        try:
+            if isinstance(action, CardAutoUpdated):
+                customer = self.repo.get_customer(action.customer)
+                method = customer.default_payment_method if customer else None
+                if customer is None or method is None:
+                    raise ProviderActionError(f"{action.customer} has no card at the provider")
+                self.gateway.auto_update_card(method, customer.provider_customer_id, action.card)
+                return
+            payment_id = self._paid_payment(action.subscription, utc(action.period_start))
+            key = f"{action.do}:{action.subscription}:{iso(action.at)}"
+            if isinstance(action, ProviderRefund):
+                invoice = self._invoice_of(action.subscription, utc(action.period_start))
+                amount = Money(action.amount, invoice.currency) if action.amount else None
+                self.gateway.dashboard_refund(payment_id, amount, key)
+                return
+            dispute_id = self.gateway.open_dispute(payment_id, key)
+            closing = self._close_dispute(dispute_id, action.outcome)
+            self._provider_later.append((utc(action.closed_at), len(self._provider_later), closing))
+        except ProviderActionError as exc:
+            self.rejected.append(
+                {
+                    "at": iso(self.clock.now()),
+                    "where": where,
+                    "status": 402,
+                    "response": {"error": "refused_by_provider", "message": str(exc)},
+                }
+            )
+
+    def _close_dispute(self, dispute_id: str, outcome: str) -> Callable[[], None]:
+        def close() -> None:
+            assert self.gateway is not None
+            self.gateway.close_dispute(dispute_id, outcome)
+
+        return close
+
+    def _invoice_of(self, subscription_id: str, period_start: datetime) -> Any:
+        assert self.repo is not None
+        for invoice in self.repo.list_invoices(subscription_id):
+            if invoice.period_start == period_start:
+                return invoice
+        raise ProviderActionError(f"{subscription_id} has no invoice for {iso(period_start)}")
+
+    def _paid_payment(self, subscription_id: str, period_start: datetime) -> str:
+        assert self.repo is not None
+        invoice = self._invoice_of(subscription_id, period_start)
+        for charge in self.repo.list_charges(invoice.id):
+            if charge.outcome == "succeeded" and charge.payment_id:
+                return str(charge.payment_id)
+        raise ProviderActionError(f"{invoice.id} has no successful payment")
+
+    def _provider_upcoming(self) -> list[datetime]:
+        moments = [at for at, _, _ in self._provider_later]
+        if self.courier is not None and (next_delivery := self.courier.next_at()) is not None:
+            moments.append(next_delivery)
+        return moments
+
+    def _provider_side(self, now: datetime) -> None:
+        """The provider acts on its own time (disputes close, bank debits settle), then every
+        webhook due by now is delivered; deliveries can cause more (a retry on a new card)."""
+        assert self.gateway is not None and self.courier is not None
+        self._provider_later.sort()
+        while self._provider_later and self._provider_later[0][0] <= now:
+            self._provider_later.pop(0)[2]()
+        self.gateway.settle_pending(now)
+        self.courier.collect(now)
+        self.courier.deliver_due(now)
+
+    def _post_webhook(self, provider: str, body: bytes, headers: dict[str, str]) -> int:
+        event = functions.http_event(
+            "POST",
+            f"/webhooks/{provider}",
+            headers=headers,
+            raw_body=body,
+            route_key="POST /webhooks/{provider}",
+        )
+        event["pathParameters"] = {"provider": provider}
+        try:
+            if self.chaos is not None:
+                return int(self._invoke("webhooks", event).get("statusCode", 500))
+            return int(functions.invoke("webhooks", event).get("statusCode", 500))
+        except Exception:  # a crash is a 5xx to the provider: it delivers again later
+            return 500
+        except SimulatedCrash:  # the process died: no answer, the provider delivers again
+            return 502
+
+    def _webhook_summary(self) -> dict[str, Any]:
+        if self.courier is None:
+            return {}
+        stats = self.courier.stats
+        return {
+            "chaos": self.webhook_chaos,
+            "delivered": dict(stats.delivered),
+            "duplicates_sent": stats.duplicates_sent,
+            "late": stats.late,
+            "refused": stats.refused,
+        }

@@ -1,0 +1,1 @@
+"""The embedded local stack: DynamoDB Local, moto, the table from template.yaml, schedules."""
