@@ -130,7 +130,7 @@ deploy: build
 
 # The parameter table of docs/deploy.md comes from template.yaml; CHECK=1 only compares.
 docs: $(PY)
-	$(PY) -m tenure_local.deploy_docs $(if $(CHECK),--check)
+	$(PY) -m tenure_local.stack.deploy_docs $(if $(CHECK),--check)
 
 clean:
 	rm -rf .aws-sam out .pytest_cache .mypy_cache .ruff_cache

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tenure_local.template import REPO_ROOT, TEMPLATE_PATH, load_template
+from tenure_local.stack.template import REPO_ROOT, TEMPLATE_PATH, load_template
 
 TOOLS_PYTHON = REPO_ROOT / ".venv-tools" / "bin" / "python"
 

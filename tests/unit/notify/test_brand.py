@@ -2,7 +2,7 @@
 local default is the template's default, so emails, pages and previews agree."""
 
 from tenure.settings import declared
-from tenure_local.template import load_template
+from tenure_local.stack.template import load_template
 
 TEMPLATE = load_template()
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tenure_local.deploy_docs import (
+from tenure_local.stack.deploy_docs import (
     BEGIN,
     DEPLOY_DOC,
     END,
@@ -21,7 +21,7 @@ from tenure_local.deploy_docs import (
     parameter_table,
     with_table,
 )
-from tenure_local.template import REPO_ROOT, load_template
+from tenure_local.stack.template import REPO_ROOT, load_template
 
 TEMPLATE = load_template()
 

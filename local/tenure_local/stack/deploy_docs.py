@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tenure_local.template import REPO_ROOT, TEMPLATE_PATH, load_template
+from tenure_local.stack.template import REPO_ROOT, TEMPLATE_PATH, load_template
 
 DEPLOY_DOC = REPO_ROOT / "docs" / "deploy.md"
 BEGIN = "<!-- parameters:begin (generated from template.yaml by `make docs`; edit the template) -->"
@@ -67,7 +67,7 @@ def with_table(document: str, table: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tenure_local.deploy_docs",
+        prog="python -m tenure_local.stack.deploy_docs",
         description="Write the parameter table of the deploy guide from template.yaml.",
     )
     parser.add_argument("--check", action="store_true", help="only say whether it is current")
