@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tenure_local.chaos_cli import app as chaos_app
@@ -17,6 +18,7 @@ from tenure_local.webhooks_cli import app as webhooks_app
 
 if TYPE_CHECKING:
     from tenure_local.chaos import Chaos
+    from tenure_local.scenario import ScenarioError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
@@ -62,7 +64,7 @@ def simulate(
     try:
         parsed = load(scenario)
     except ScenarioError as exc:
-        err.print(f"[red]invalid scenario[/red] {scenario}: {exc}")
+        _print_problems(scenario, exc)
         raise typer.Exit(2) from exc
     with Progress(
         TextColumn("[bold]simulating[/bold]"),
@@ -122,6 +124,19 @@ def simulate(
     emails = len(list((result.out / "outbox").glob("*.eml")))
     out.print(f"outbox: {emails} emails in {(result.out / 'outbox').resolve()}")
     out.print(f"report: {(result.out / 'report.html').resolve()}")
+
+
+def _print_problems(scenario: Path, exc: "ScenarioError") -> None:
+    """Every problem of the file, one a line and unwrapped, so each can be read (or grepped)
+    whole; the file's own text is never read as markup."""
+    count = len(exc.problems)
+    err.print(
+        f"[red]invalid scenario[/red] {escape(str(scenario))}: "
+        f"{count} problem{'s' if count != 1 else ''}, nothing was run",
+        soft_wrap=True,
+    )
+    for problem in exc.problems:
+        err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _chaos(kinds: frozenset[str], seed: int) -> "Chaos | None":
