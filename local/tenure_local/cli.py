@@ -25,6 +25,32 @@ err = Console(stderr=True)
 out = Console()
 
 
+def _print_version(asked: bool) -> None:
+    if not asked:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("tenure")
+    except PackageNotFoundError as exc:  # run from a checkout that was never installed
+        err.print("tenure is not installed, so it has no version: run `make venv`")
+        raise typer.Exit(1) from exc
+    out.print(f"tenure {found}", highlight=False)
+    raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """The `tenure` command: run Tenure's functions locally, replay scenarios, write reports."""
+
+
 @app.command()
 def simulate(
     scenario: Annotated[Path, typer.Argument(help="scenario file (YAML or JSON)")],
