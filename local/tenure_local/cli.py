@@ -19,6 +19,7 @@ from tenure_local.webhooks_cli import app as webhooks_app
 if TYPE_CHECKING:
     from tenure_local.chaos import Chaos
     from tenure_local.scenario import ScenarioError
+    from tenure_local.simulate import SimulationResult
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
@@ -72,8 +73,15 @@ def simulate(
     screenshot: Annotated[
         bool, typer.Option(help="also save DIR/report.png from headless Chromium")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="also print the engine's statistics (speed, AWS calls)"
+        ),
+    ] = False,
 ) -> None:
-    """Replay SCENARIO on a simulated clock through the real handlers and the local stack."""
+    """Replay SCENARIO on a simulated clock through the real handlers and the local stack;
+    end with the business's numbers (MRR, churn, payments recovered, emails sent)."""
     from tenure_local.chaos import ChaosOptionError, parse_kinds
     from tenure_local.scenario import ScenarioError, load
     from tenure_local.simulate import Simulator
@@ -114,6 +122,26 @@ def simulate(
             webhook_chaos="webhooks" in kinds,
             chaos=_chaos(kinds, seed),
         ).run()
+    if verbose:
+        _print_engine(result)
+    if result.rejected:
+        err.print(f"[yellow]{len(result.rejected)} action(s) refused by the API[/yellow]:")
+        for item in result.rejected:
+            err.print(f"  {item['at']} {item['where']}: {item['status']} {item['response']}")
+    if result.chaos:
+        _print_chaos(result.chaos, result.out)
+    if screenshot:
+        _screenshot(result.out / "report.html")
+        _email_screenshots(result.out)
+    _print_business(result.out)
+    emails = len(list((result.out / "outbox").glob("*.eml")))
+    # Unwrapped whatever the width: scripts read these two lines for the paths.
+    out.print(f"outbox: {emails} emails in {(result.out / 'outbox').resolve()}", soft_wrap=True)
+    out.print(f"report: {(result.out / 'report.html').resolve()}", soft_wrap=True)
+
+
+def _print_engine(result: "SimulationResult") -> None:
+    """How the engine ran: speed, time in AWS calls, the local table's raw speed, webhooks."""
     own = result.seconds - result.aws_seconds
     err.print(
         f"simulated {result.customer_months:.0f} customer-months in {result.seconds:.2f} s "
@@ -131,10 +159,6 @@ def simulate(
             f"{raw.get('conditional_puts_per_s', 0):.0f} conditional puts/s, "
             f"{raw.get('transact_writes_per_s', 0):.0f} three-item transactions/s"
         )
-    if result.rejected:
-        err.print(f"[yellow]{len(result.rejected)} action(s) refused by the API[/yellow]:")
-        for item in result.rejected:
-            err.print(f"  {item['at']} {item['where']}: {item['status']} {item['response']}")
     if result.webhooks:
         hooks = result.webhooks
         statuses = ", ".join(f"{n}x {code}" for code, n in sorted(hooks["delivered"].items()))
@@ -142,14 +166,18 @@ def simulate(
             f"  webhooks{' (chaos)' if hooks['chaos'] else ''}: {statuses or 'none'}; "
             f"{hooks['duplicates_sent']} duplicated, {hooks['late']} late"
         )
-    if result.chaos:
-        _print_chaos(result.chaos, result.out)
-    if screenshot:
-        _screenshot(result.out / "report.html")
-        _email_screenshots(result.out)
-    emails = len(list((result.out / "outbox").glob("*.eml")))
-    out.print(f"outbox: {emails} emails in {(result.out / 'outbox').resolve()}")
-    out.print(f"report: {(result.out / 'report.html').resolve()}")
+
+
+def _print_business(folder: Path) -> None:
+    from tenure_local.run_summary import SummaryInputError, business_lines
+
+    try:
+        lines = business_lines(folder)
+    except SummaryInputError as exc:  # the files are written; a summary must not fail the run
+        err.print(f"[yellow]no summary[/yellow]: {escape(str(exc))}")
+        return
+    for line in lines:
+        out.print(line, highlight=False, soft_wrap=True)
 
 
 def _print_problems(scenario: Path, exc: "ScenarioError") -> None:
