@@ -262,15 +262,27 @@ def serve(
         ),
     ] = 1,
 ) -> None:
-    """Start the local AWS stack and serve the API, webhook and page routes on HOST:PORT."""
+    """Start the local AWS stack and serve the API, webhook and page routes on HOST:PORT.
+    Ctrl-C or SIGTERM stops it all: the workers, the schedules, DynamoDB Local and moto."""
+    import signal
     import tempfile
-    from http.server import ThreadingHTTPServer
 
     from tenure.settings import get_settings
     from tenure_local.schedules import LocalSchedules
-    from tenure_local.server import Workers, make_server
+    from tenure_local.server import PortUnavailableError, Workers, bind, listen
     from tenure_local.stack import LocalStack
 
+    # The port first: a taken one is said at once, before a stack boots for nothing.
+    try:
+        server = bind(host, port, workers)
+    except PortUnavailableError as exc:
+        err.print(f"[red]cannot serve[/red]: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # a service manager's stop cleans up as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, stop)
     os.environ["TENURE_OUTBOX_DIR"] = str(outbox.resolve())
     shared = tempfile.TemporaryDirectory(prefix="tenure-serve-")
     if workers > 1 and not os.environ.get("TENURE_SANDBOX_STATE"):
@@ -278,9 +290,6 @@ def serve(
         os.environ["TENURE_SANDBOX_STATE"] = str(Path(shared.name) / "sandbox.pickle")
     with shared, LocalStack() as stack:
         stack.apply_env()
-        server: Workers | ThreadingHTTPServer = (
-            Workers(host, port, workers) if workers > 1 else make_server(host, port)
-        )
         base = f"http://{host}:{server.server_address[1]}"
         os.environ["TENURE_PUBLIC_URL"] = base  # email links open this server's pages
         get_settings.cache_clear()
@@ -305,6 +314,7 @@ def serve(
                 server.start()  # after TENURE_PUBLIC_URL: the workers inherit it
                 server.wait()
             else:
+                listen(server)
                 server.serve_forever()
         except KeyboardInterrupt:
             pass
@@ -315,6 +325,7 @@ def serve(
                 server.stop()
             else:
                 server.server_close()
+    err.print("stopped: the server, the schedules and the local stack are shut down")
 
 
 @app.command()

@@ -1,6 +1,7 @@
 """The `tenure` command as a new user first meets it: its version, and how a run ends."""
 
 import json
+import socket
 from importlib.metadata import PackageNotFoundError
 from pathlib import Path
 from typing import Any
@@ -191,3 +192,34 @@ def test_simulate_verbose_adds_the_engine_statistics(
     assert "time in AWS calls: 1.50 s over 300 calls" in done.output
     assert "300 conditional puts/s" in done.output and "webhooks: 5x 200" in done.output
     assert "  MRR        $110.00 at the end" in done.stdout
+
+
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_serve_on_a_taken_port_refuses_before_any_stack_is_built(
+    monkeypatch: pytest.MonkeyPatch, workers: str
+) -> None:
+    built: list[object] = []
+    monkeypatch.setattr("tenure_local.stack.LocalStack", lambda *a, **k: built.append(a))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+
+        done = CliRunner().invoke(app, ["serve", "--port", port, "--workers", workers])
+
+    assert done.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in done.output
+    assert built == []
+
+
+def test_serve_on_an_address_not_of_this_machine_says_which_to_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[object] = []
+    monkeypatch.setattr("tenure_local.stack.LocalStack", lambda *a, **k: built.append(a))
+
+    done = CliRunner().invoke(app, ["serve", "--host", "192.0.2.1", "--port", "0"])
+
+    assert done.exit_code == 1
+    assert "192.0.2.1 is not an address of this machine" in done.output
+    assert built == []
