@@ -96,6 +96,10 @@ def read(path: Path) -> tuple[Any, yaml.Node | None]:
         return (None if node is None else loader.construct_document(node)), node
     except yaml.YAMLError as exc:
         raise ScenarioError([_yaml_problem(exc)]) from exc
+    except RecursionError as exc:  # PyYAML reads nested collections recursively
+        raise ScenarioError(
+            "the file nests lists or mappings thousands deep; a scenario nests a few levels at most"
+        ) from exc
     finally:
         loader.dispose()
 
@@ -110,21 +114,29 @@ def _yaml_problem(exc: yaml.YAMLError) -> Problem:
     return Problem("", f"{what} at column {mark.column + 1}", mark.line + 1)
 
 
-def duplicate_keys(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> list[Problem]:
+def duplicate_keys(node: yaml.Node | None) -> list[Problem]:
     """Keys given twice in one mapping: YAML keeps the last silently, hiding the mistake."""
     found: list[Problem] = []
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            name = str(key.value)
-            if name in seen:
-                what = "this key is given twice in the same mapping; expected it once"
-                found.append(Problem(where((*path, name)), what, key.start_mark.line + 1))
-            seen.add(name)
-            found.extend(duplicate_keys(value, (*path, name)))
-    elif isinstance(node, yaml.SequenceNode):
-        for n, item in enumerate(node.value):
-            found.extend(duplicate_keys(item, (*path, n)))
+    # Each node once: an alias is the same node again, and a file of aliases of aliases
+    # (a "billion laughs") would otherwise be walked billions of times.
+    visited: set[int] = set()
+    stack: list[tuple[yaml.Node | None, tuple[Any, ...]]] = [(node, ())]
+    while stack:
+        node, path = stack.pop()
+        if node is None or id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                name = str(key.value)
+                if name in seen:
+                    what = "this key is given twice in the same mapping; expected it once"
+                    found.append(Problem(where((*path, name)), what, key.start_mark.line + 1))
+                seen.add(name)
+                stack.append((value, (*path, name)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*path, n)) for n, item in enumerate(node.value))
     return found
 
 

@@ -1,6 +1,7 @@
 """Scenario files with mistakes: every mistake reported at once, in plain words, with its line."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,21 @@ def test_the_cli_prints_every_problem_on_its_own_line_and_runs_nothing(tmp_path:
     )
     assert lines[2].startswith("  line 9, actions[1].subscription: unknown subscription")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_nested_thousands_deep_is_refused_plainly(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, "start: " + "[" * 5000 + "]" * 5000 + "\n")
+
+    assert len(found) == 1 and "nests lists or mappings thousands deep" in found[0].what
+
+
+def test_a_billion_laughs_of_aliases_is_refused_in_moments(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    text = "\n".join(lines) + "\n" + GOOD.replace("plans:\n", "plans: *a8\nunused:\n")
+    began = time.monotonic()
+
+    found = problems_of(tmp_path, text)
+
+    assert time.monotonic() - began < 10  # 10^9 strings if walked through every alias
+    assert {p.path for p in found} >= {f"a{i}" for i in range(9)} | {"plans[0]", "plans[9]"}
