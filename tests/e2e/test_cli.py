@@ -76,7 +76,8 @@ def test_simulate_prints_where_the_report_is_and_writes_the_files(tmp_path: Path
     assert f"report: {(tmp_path / 'out' / 'report.html').resolve()}" in done.stdout
     state = json.loads((tmp_path / "out" / "state.json").read_text())
     assert [s["status"] for s in state["subscriptions"]] == ["active"]
-    assert "customer-months/s" in done.stderr
+    assert "  MRR        $10.00 at the end, from $0.00 at the start" in done.stdout
+    assert "customer-months/s" not in done.stderr  # the engine's statistics: --verbose
 
 
 def test_invoke_runs_a_handler_with_an_event_file_and_prints_its_json() -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tenure_local.cli.chaos import app as chaos_app
@@ -17,10 +18,38 @@ from tenure_local.cli.webhooks import app as webhooks_app
 
 if TYPE_CHECKING:
     from tenure_local.simulator.chaos import Chaos
+    from tenure_local.simulator.scenario import ScenarioError
+    from tenure_local.simulator.simulate import SimulationResult
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
 out = Console()
+
+
+def _print_version(asked: bool) -> None:
+    if not asked:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("tenure")
+    except PackageNotFoundError as exc:  # run from a checkout that was never installed
+        err.print("tenure is not installed, so it has no version: run `make venv`")
+        raise typer.Exit(1) from exc
+    out.print(f"tenure {found}", highlight=False)
+    raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """The `tenure` command: run Tenure's functions locally, replay scenarios, write reports."""
 
 
 @app.command()
@@ -44,8 +73,15 @@ def simulate(
     screenshot: Annotated[
         bool, typer.Option(help="also save DIR/report.png from headless Chromium")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="also print the engine's statistics (speed, AWS calls)"
+        ),
+    ] = False,
 ) -> None:
-    """Replay SCENARIO on a simulated clock through the real handlers and the local stack."""
+    """Replay SCENARIO on a simulated clock through the real handlers and the local stack;
+    end with the business's numbers (MRR, churn, payments recovered, emails sent)."""
     from tenure_local.simulator.chaos import ChaosOptionError, parse_kinds
     from tenure_local.simulator.scenario import ScenarioError, load
     from tenure_local.simulator.simulate import Simulator
@@ -62,7 +98,7 @@ def simulate(
     try:
         parsed = load(scenario)
     except ScenarioError as exc:
-        err.print(f"[red]invalid scenario[/red] {scenario}: {exc}")
+        _print_problems(scenario, exc)
         raise typer.Exit(2) from exc
     with Progress(
         TextColumn("[bold]simulating[/bold]"),
@@ -86,6 +122,26 @@ def simulate(
             webhook_chaos="webhooks" in kinds,
             chaos=_chaos(kinds, seed),
         ).run()
+    if verbose:
+        _print_engine(result)
+    if result.rejected:
+        err.print(f"[yellow]{len(result.rejected)} action(s) refused by the API[/yellow]:")
+        for item in result.rejected:
+            err.print(f"  {item['at']} {item['where']}: {item['status']} {item['response']}")
+    if result.chaos:
+        _print_chaos(result.chaos, result.out)
+    if screenshot:
+        _screenshot(result.out / "report.html")
+        _email_screenshots(result.out)
+    _print_business(result.out)
+    emails = len(list((result.out / "outbox").glob("*.eml")))
+    # Unwrapped whatever the width: scripts read these two lines for the paths.
+    out.print(f"outbox: {emails} emails in {(result.out / 'outbox').resolve()}", soft_wrap=True)
+    out.print(f"report: {(result.out / 'report.html').resolve()}", soft_wrap=True)
+
+
+def _print_engine(result: "SimulationResult") -> None:
+    """How the engine ran: speed, time in AWS calls, the local table's raw speed, webhooks."""
     own = result.seconds - result.aws_seconds
     err.print(
         f"simulated {result.customer_months:.0f} customer-months in {result.seconds:.2f} s "
@@ -103,10 +159,6 @@ def simulate(
             f"{raw.get('conditional_puts_per_s', 0):.0f} conditional puts/s, "
             f"{raw.get('transact_writes_per_s', 0):.0f} three-item transactions/s"
         )
-    if result.rejected:
-        err.print(f"[yellow]{len(result.rejected)} action(s) refused by the API[/yellow]:")
-        for item in result.rejected:
-            err.print(f"  {item['at']} {item['where']}: {item['status']} {item['response']}")
     if result.webhooks:
         hooks = result.webhooks
         statuses = ", ".join(f"{n}x {code}" for code, n in sorted(hooks["delivered"].items()))
@@ -114,14 +166,31 @@ def simulate(
             f"  webhooks{' (chaos)' if hooks['chaos'] else ''}: {statuses or 'none'}; "
             f"{hooks['duplicates_sent']} duplicated, {hooks['late']} late"
         )
-    if result.chaos:
-        _print_chaos(result.chaos, result.out)
-    if screenshot:
-        _screenshot(result.out / "report.html")
-        _email_screenshots(result.out)
-    emails = len(list((result.out / "outbox").glob("*.eml")))
-    out.print(f"outbox: {emails} emails in {(result.out / 'outbox').resolve()}")
-    out.print(f"report: {(result.out / 'report.html').resolve()}")
+
+
+def _print_business(folder: Path) -> None:
+    from tenure_local.simulator.run_summary import SummaryInputError, business_lines
+
+    try:
+        lines = business_lines(folder)
+    except SummaryInputError as exc:  # the files are written; a summary must not fail the run
+        err.print(f"[yellow]no summary[/yellow]: {escape(str(exc))}")
+        return
+    for line in lines:
+        out.print(line, highlight=False, soft_wrap=True)
+
+
+def _print_problems(scenario: Path, exc: "ScenarioError") -> None:
+    """Every problem of the file, one a line and unwrapped, so each can be read (or grepped)
+    whole; the file's own text is never read as markup."""
+    count = len(exc.problems)
+    err.print(
+        f"[red]invalid scenario[/red] {escape(str(scenario))}: "
+        f"{count} problem{'s' if count != 1 else ''}, nothing was run",
+        soft_wrap=True,
+    )
+    for problem in exc.problems:
+        err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _chaos(kinds: frozenset[str], seed: int) -> "Chaos | None":
@@ -193,15 +262,27 @@ def serve(
         ),
     ] = 1,
 ) -> None:
-    """Start the local AWS stack and serve the API, webhook and page routes on HOST:PORT."""
+    """Start the local AWS stack and serve the API, webhook and page routes on HOST:PORT.
+    Ctrl-C or SIGTERM stops it all: the workers, the schedules, DynamoDB Local and moto."""
+    import signal
     import tempfile
-    from http.server import ThreadingHTTPServer
 
     from tenure.settings import get_settings
-    from tenure_local.runtime.server import Workers, make_server
+    from tenure_local.runtime.server import PortUnavailableError, Workers, bind, listen
     from tenure_local.stack.local_stack import LocalStack
     from tenure_local.stack.schedules import LocalSchedules
 
+    # The port first: a taken one is said at once, before a stack boots for nothing.
+    try:
+        server = bind(host, port, workers)
+    except PortUnavailableError as exc:
+        err.print(f"[red]cannot serve[/red]: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # a service manager's stop cleans up as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, stop)
     os.environ["TENURE_OUTBOX_DIR"] = str(outbox.resolve())
     shared = tempfile.TemporaryDirectory(prefix="tenure-serve-")
     if workers > 1 and not os.environ.get("TENURE_SANDBOX_STATE"):
@@ -209,9 +290,6 @@ def serve(
         os.environ["TENURE_SANDBOX_STATE"] = str(Path(shared.name) / "sandbox.pickle")
     with shared, LocalStack() as stack:
         stack.apply_env()
-        server: Workers | ThreadingHTTPServer = (
-            Workers(host, port, workers) if workers > 1 else make_server(host, port)
-        )
         base = f"http://{host}:{server.server_address[1]}"
         os.environ["TENURE_PUBLIC_URL"] = base  # email links open this server's pages
         get_settings.cache_clear()
@@ -236,6 +314,7 @@ def serve(
                 server.start()  # after TENURE_PUBLIC_URL: the workers inherit it
                 server.wait()
             else:
+                listen(server)
                 server.serve_forever()
         except KeyboardInterrupt:
             pass
@@ -246,6 +325,7 @@ def serve(
                 server.stop()
             else:
                 server.server_close()
+    err.print("stopped: the server, the schedules and the local stack are shut down")
 
 
 @app.command()

@@ -4,8 +4,9 @@ For debugging a production incident: save the events (from the provider's dashbo
 Stripe CLI's `stripe events retrieve`, or a sample in events/webhooks/), then replay them
 against `tenure serve` or a deployed stack. A file may hold a provider's event as it was
 sent (a Stripe `event` object, a Razorpay `entity: event` body) or an API Gateway v2 event
-wrapping one (like the samples). Each is signed at the moment it is sent, with the secret in
-the environment variable named by `--secret-env`, so the endpoint's 300 s tolerance holds.
+wrapping one (like the samples). Each is signed at the moment it is sent, with
+its provider's secret (`--secret-env`, TENURE_<PROVIDER>_WEBHOOK_SECRET, or the running
+`tenure serve`'s), so the endpoint's 300 s tolerance holds.
 
 Also the local-only convenience that keeps the samples valid: `resign_sample` re-signs an
 API Gateway event whose signature header is the placeholder `t=SAMPLE,...` (Stripe) or
@@ -18,13 +19,16 @@ import json
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from tenure.webhooks.errors import UnknownProviderError
 from tenure.webhooks.providers import PROVIDERS, provider
 
 app = typer.Typer(no_args_is_help=True, help="Payment-provider webhooks, locally.")
@@ -95,8 +99,60 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 15.0) 
 
 
 def endpoint(url: str, name: str) -> str:
-    """`url` as given when it names a webhook route, else `url/webhooks/<provider>`."""
-    return url if "/webhooks/" in url else f"{url.rstrip('/')}/webhooks/{name}"
+    """`url` as given when it names the webhook route of the event's provider, or of none
+    known; the event's own provider's route when it names another's (a folder of Stripe and
+    Razorpay samples replayed to `.../webhooks/stripe`); else `url/webhooks/<provider>`."""
+    if "/webhooks/" not in url:
+        return f"{url.rstrip('/')}/webhooks/{name}"
+    base, _, route = url.rpartition("/webhooks/")
+    named = route.split("/")[0].split("?")[0]
+    if named in PROVIDERS and name in PROVIDERS and named != name:
+        return f"{base}/webhooks/{name}{route[len(named) :]}"
+    return url
+
+
+def _local(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+class _Secrets:
+    """The signing secret for each provider: the variable `--secret-env` names, else
+    TENURE_<PROVIDER>_WEBHOOK_SECRET, else (for a URL on this machine) the one of the running
+    `tenure serve`, found as `tenure invoke` finds its stack."""
+
+    def __init__(self, secret_env: str | None, url: str) -> None:
+        self.secret_env = secret_env
+        self.url = url
+        self._stack: dict[str, str] | None = None
+        self._looked = False
+
+    def for_provider(self, name: str) -> str:
+        variable = self.secret_env or f"TENURE_{name.upper()}_WEBHOOK_SECRET"
+        value = os.environ.get(variable) or ""
+        if not value and self.secret_env is None and _local(self.url):
+            value = self._serving().get(variable, "")
+        secret = value.split(",")[0].strip()
+        if secret:
+            return secret
+        if self.secret_env is not None:
+            raise _NoSecret(f"{variable} is not set: it must hold the endpoint's signing secret")
+        where = "no `tenure serve` is running here, and " if _local(self.url) else ""
+        raise _NoSecret(
+            f"no signing secret for {name}: {where}{variable} is not set; set it, or name "
+            "the variable holding the endpoint's secret with --secret-env"
+        )
+
+    def _serving(self) -> dict[str, str]:
+        if not self._looked:
+            from tenure_local.stack.local_stack import LocalStack
+
+            self._stack, self._looked = LocalStack.attach(), True
+        return self._stack or {}
+
+
+class _NoSecret(Exception):
+    pass
 
 
 @app.command("replay")
@@ -106,26 +162,44 @@ def replay(
         str, typer.Option(help="the endpoint, or a base URL (then /webhooks/<provider>)")
     ] = "http://127.0.0.1:3000",
     secret_env: Annotated[
-        str, typer.Option("--secret-env", help="variable holding the signing secret")
-    ] = "TENURE_STRIPE_WEBHOOK_SECRET",
+        str | None,
+        typer.Option(
+            "--secret-env",
+            help="variable holding the signing secret (default: TENURE_<PROVIDER>_WEBHOOK_SECRET,"
+            " else the running `tenure serve`'s when URL is on this machine)",
+        ),
+    ] = None,
 ) -> None:
-    """Post saved provider events to URL, each signed now with the secret in SECRET_ENV."""
-    secret = (os.environ.get(secret_env) or "").split(",")[0].strip()
-    if not secret:
-        err.print(f"{secret_env} is not set: it must hold the endpoint's signing secret")
-        raise typer.Exit(2)
+    """Post saved provider events to URL, each signed now with its provider's secret."""
+    secrets = _Secrets(secret_env, url)
     files = replay_files(paths)
     if not files:
         err.print("no event files found")
         raise typer.Exit(2)
-    failed = 0
+    loaded: list[tuple[Path, tuple[str, bytes, dict[str, str]] | Exception]] = []
     for path in files:
         try:
-            name, body, kept = load_delivery(path)
-            target = endpoint(url, name)
-            status, answer = post(target, body, signed_headers(name, body, secret, kept))
+            loaded.append((path, load_delivery(path)))
         except (ReplayError, OSError, ValueError) as exc:
-            err.print(f"[red]skip[/red] {path}: {exc}")
+            loaded.append((path, exc))
+    # Every secret before the first post: when one is missing, nothing is sent.
+    names = {d[0] for _, d in loaded if not isinstance(d, Exception) and d[0] in PROVIDERS}
+    try:
+        keys = {name: secrets.for_provider(name) for name in sorted(names)}
+    except _NoSecret as exc:
+        err.print(str(exc), soft_wrap=True)
+        raise typer.Exit(2) from exc
+    failed = 0
+    for path, delivery in loaded:
+        try:
+            if isinstance(delivery, Exception):
+                raise delivery
+            name, body, kept = delivery
+            target = endpoint(url, name)
+            headers = signed_headers(name, body, keys.get(name, ""), kept)
+            status, answer = post(target, body, headers)
+        except (ReplayError, UnknownProviderError, OSError, ValueError) as exc:
+            err.print(f"[red]skip[/red] {escape(str(path))}: {escape(str(exc))}", soft_wrap=True)
             failed += 1
             continue
         # A signed event Tenure cannot read is answered 2xx (so the provider stops retrying)
@@ -133,7 +207,8 @@ def replay(
         ok = 200 <= status < 300 and not rejected(answer)
         failed += not ok
         colour = "green" if ok else ("yellow" if 200 <= status < 300 else "red")
-        out.print(f"[{colour}]{status}[/{colour}] {path.name} -> {target} {answer.strip()}")
+        line = f"[{colour}]{status}[/{colour}] {path.name} -> {target} {answer.strip()}"
+        out.print(line, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 

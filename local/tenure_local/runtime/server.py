@@ -8,6 +8,7 @@ Lambda runs N containers: that is how concurrent clients meet each other's write
 import argparse
 import base64
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -100,18 +101,67 @@ def make_server(host: str, port: int) -> ThreadingHTTPServer:
     return ThreadingHTTPServer((host, port), _Handler)
 
 
+class PortUnavailableError(Exception):
+    """HOST:PORT cannot be served; the message says why and what to do."""
+
+
+def bind(host: str, port: int, workers: int) -> "Workers | ThreadingHTTPServer":
+    """The server bound to HOST:PORT but not listening yet (`listen` starts that): a taken
+    port fails here, before anything boots, and until the stack is up a client is refused
+    at once instead of waiting on a server that cannot answer yet."""
+    try:
+        if workers > 1:
+            return Workers(host, port, workers)
+        server = ThreadingHTTPServer((host, port), _Handler, bind_and_activate=False)
+        try:
+            server.server_bind()
+        except BaseException:
+            server.server_close()
+            raise
+        return server
+    except OSError as exc:
+        raise PortUnavailableError(_unavailable(host, port, exc)) from exc
+
+
+def listen(server: "Workers | ThreadingHTTPServer") -> None:
+    """Start accepting connections (the workers listen when they start)."""
+    if isinstance(server, ThreadingHTTPServer):
+        server.server_activate()
+
+
+def _unavailable(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another `tenure serve`, or another "
+            "program): stop it, or choose another port with --port"
+        )
+    if exc.errno == errno.EACCES:
+        return f"port {port} needs privileges to listen on: choose --port 1024 or above"
+    if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+        return f"{host} is not an address of this machine: choose --host 127.0.0.1"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
 class Workers:
     """N worker processes accepting on one socket, bound here; each serves one request at a
     time. They inherit this process's environment: the stack's endpoints, and the sandbox's
     shared state file (TENURE_SANDBOX_STATE) so that there is one provider for them all."""
 
     def __init__(self, host: str, port: int, count: int) -> None:
-        self.socket = socket.create_server((host, port), backlog=128)
+        # Bound now, listening once started (see `bind`).
+        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        try:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.socket.bind((host, port))
+        except BaseException:
+            self.socket.close()
+            raise
         self.server_address = self.socket.getsockname()
         self._count = count
         self._procs: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
+        self.socket.listen(128)
         fd = self.socket.fileno()
         for _ in range(self._count):
             command = [sys.executable, "-m", "tenure_local.runtime.server", "--fd", str(fd)]

@@ -1,13 +1,11 @@
 """The scenario file: plans, customers and timed actions, validated before anything runs."""
 
 import itertools
-import json
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-import yaml
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -25,10 +23,19 @@ from tenure.domain.ids import ID_PATTERN
 from tenure.domain.plan_spec import PlanSpec
 from tenure.domain.timeutil import utc
 from tenure.payments.sandbox import payment_method_for
+from tenure_local.simulator.scenario_problems import (
+    Problem,
+    ScenarioError,
+    duplicate_keys,
+    kind_of,
+    path_parts,
+    plain,
+    read,
+    show,
+    with_lines,
+)
 
-
-class ScenarioError(Exception):
-    """The scenario cannot run; the message names the place and the field."""
+__all__ = ["Problem", "Scenario", "ScenarioError", "load", "parse"]
 
 
 class _Strict(BaseModel):
@@ -40,7 +47,10 @@ CARD_EXPIRY_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
 
 def _card(value: str | None) -> str | None:
     if value is not None and payment_method_for(str(value)) is None:
-        raise ValueError(f"unknown test card {value!r} (use one of Stripe's public test cards)")
+        raise ValueError(
+            f"unknown test card {value!r}; expected one of Stripe's public test card numbers, "
+            "like '4242424242424242' (docs/payments.md)"
+        )
     return None if value is None else str(value)
 
 
@@ -215,93 +225,180 @@ class Scenario(_Strict):
         return sorted(enumerate(self.actions), key=lambda pair: (utc(pair[1].at), pair[0]))
 
 
-def _where(loc: tuple[Any, ...]) -> str:
-    parts = []
-    for part in loc:
-        parts.append(f"[{part}]" if isinstance(part, int) else f".{part}")
-    return "".join(parts).lstrip(".")
+# Each action's model by its `do`, read off the union so that a new action cannot be missed.
+_ACTION_CLASSES: dict[str, type[BaseModel]] = {
+    get_args(model.model_fields["do"].annotation)[0]: model
+    for model in get_args(get_args(Action)[0])
+}
 
 
 def load(path: Path) -> Scenario:
+    """The scenario in the file at `path`, or a ScenarioError listing every problem in it,
+    each with its line."""
+    raw, node = read(path)
+    duplicates = duplicate_keys(node)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ScenarioError(f"cannot read {path}: {exc.strerror}") from exc
-    try:
-        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ScenarioError(
-            f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"
-        ) from exc
-    return parse(raw)
+        scenario = parse(raw)
+    except ScenarioError as exc:
+        problems = duplicates + exc.problems
+    else:
+        if not duplicates:
+            return scenario
+        problems = duplicates
+    raise ScenarioError(with_lines(problems, node))
 
 
 def parse(raw: Any) -> Scenario:
+    """The scenario in `raw` (a file's data), or a ScenarioError listing every problem."""
     if not isinstance(raw, dict):
-        raise ScenarioError("scenario: expected a mapping with start, until, plans, customers")
+        got = "the file is empty" if raw is None else f"the file holds {kind_of(raw)}"
+        raise ScenarioError(
+            [Problem("", f"{got}; expected a mapping with start, until, plans, customers, actions")]
+        )
+    problems: list[Problem] = []
+    scenario: Scenario | None = None
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(_first_error(exc)) from exc
-    actions = []
-    for n, action in enumerate(scenario.actions):
-        if not isinstance(action, dict) or "do" not in action:
-            raise ScenarioError(f"actions[{n}].do: every action needs a `do`")
-        try:
-            actions.append(_action_adapter.validate_python(action))
-        except ValidationError as exc:
-            raise ScenarioError(_first_error(exc, prefix=f"actions[{n}]")) from exc
-    scenario.actions = actions
-    _check_references(scenario)
+        problems += [plain(err, Scenario) for err in exc.errors()]
+    actions: list[tuple[int, Any]] = []
+    raw_actions = raw.get("actions")
+    for n, action in enumerate(raw_actions if isinstance(raw_actions, list) else []):
+        where = f"actions[{n}]"
+        if not isinstance(action, dict):
+            problems.append(
+                Problem(where, f"got {kind_of(action)}; expected a mapping with `do` and `at`")
+            )
+        elif "do" not in action:
+            problems.append(
+                Problem(
+                    f"{where}.do",
+                    f"missing; every action needs `do`, one of: {', '.join(_ACTION_CLASSES)}",
+                )
+            )
+        else:
+            try:
+                actions.append((n, _action_adapter.validate_python(action)))
+            except ValidationError as exc:
+                problems += [plain(err, None, where, _ACTION_CLASSES) for err in exc.errors()]
+    problems += _check_references(raw, actions)
+    if problems or scenario is None:
+        raise ScenarioError(problems)
+    scenario.actions = [action for _, action in actions]
     return scenario
 
 
-def _first_error(exc: ValidationError, prefix: str = "") -> str:
-    err = exc.errors()[0]
-    loc = tuple(err["loc"])
-    if prefix and loc and isinstance(loc[0], str) and loc[0] in (*API_ACTIONS, *PROVIDER_ACTIONS):
-        loc = loc[1:]  # drop the discriminator tag pydantic puts first
-    where = _where(loc)
-    where = f"{prefix}.{where}" if prefix and where else (prefix or where)
-    return f"{where}: {err['msg']}"
-
-
-def _check_references(s: Scenario) -> None:
-    start, until = utc(s.start), utc(s.until)
-    if until <= start:
-        raise ScenarioError("until: must be after start")
-    plan_ids = [p.id for p in s.plans]
-    customer_ids = [c.id for c in s.customers]
-    for kind, ids in (("plans", plan_ids), ("customers", customer_ids)):
-        seen: set[str] = set()
-        for n, item_id in enumerate(ids):
-            if item_id in seen:
-                raise ScenarioError(f"{kind}[{n}].id: duplicate id {item_id!r}")
-            seen.add(item_id)
+def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> list[Problem]:
+    """What the fields cannot say alone: ids given twice, references to nothing, moments out
+    of order. Ids are read from the file itself, so a plan refused for its amount is not also
+    reported as unknown wherever an action names it."""
+    problems: list[Problem] = []
+    ids: dict[str, list[str]] = {}
+    for kind in ("plans", "customers"):
+        items = raw.get(kind)
+        ids[kind] = []
+        for n, item in enumerate(items if isinstance(items, list) else []):
+            item_id = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(item_id, str):
+                continue
+            if item_id in ids[kind]:
+                problems.append(
+                    Problem(
+                        f"{kind}[{n}].id", f"{show(item_id)} is given twice; expected unique ids"
+                    )
+                )
+            ids[kind].append(item_id)
+    # Read on their own, so that a mistake elsewhere does not hide the actions out of range.
+    start, until = _moment(raw.get("start")), _moment(raw.get("until"))
+    if start is not None and until is not None and until <= start:
+        problems.append(
+            Problem(
+                "until",
+                f"{until.isoformat()} is not after start ({start.isoformat()}); "
+                "expected a later moment",
+            )
+        )
+        until = None  # every action would be out of range: one problem is enough
     subscriptions: dict[str, datetime] = {}
-    for n, action in s.ordered_actions():
+    ordered = sorted(actions, key=lambda pair: (utc(pair[1].at), pair[0]))
+    for n, action in ordered:
         at = utc(action.at)
         where = f"actions[{n}]"
-        if not start <= at <= until:
-            raise ScenarioError(f"{where}.at: {action.at.isoformat()} is outside start..until")
-        if getattr(action, "customer", None) is not None and action.customer not in customer_ids:
-            raise ScenarioError(f"{where}.customer: unknown customer {action.customer!r}")
-        if getattr(action, "plan", None) is not None and action.plan not in plan_ids:
-            raise ScenarioError(f"{where}.plan: unknown plan {action.plan!r}")
+        if start is not None and until is not None and not start <= at <= until:
+            problems.append(
+                Problem(
+                    f"{where}.at",
+                    f"{action.at.isoformat()} is outside start..until; expected a moment from "
+                    f"{start.isoformat()} to {until.isoformat()}",
+                )
+            )
+        for field, kind in (("customer", "customers"), ("plan", "plans")):
+            value = getattr(action, field, None)
+            if value is not None and value not in ids[kind]:
+                problems.append(
+                    Problem(
+                        f"{where}.{field}",
+                        f"unknown {field} {show(value)}; expected one of the {kind}: "
+                        f"{_some(ids[kind])}",
+                    )
+                )
         if isinstance(action, Subscribe):
             sub_id = action.id or subscription_id_for(action)
             if sub_id in subscriptions:
-                raise ScenarioError(f"{where}.id: subscription {sub_id!r} is created twice")
+                problems.append(
+                    Problem(
+                        f"{where}.id",
+                        f"subscription {show(sub_id)} is created twice; expected one `subscribe` "
+                        "per subscription (give each its own `id`)",
+                    )
+                )
             subscriptions[sub_id] = at
         elif hasattr(action, "subscription") and action.subscription not in subscriptions:
-            raise ScenarioError(
-                f"{where}.subscription: unknown subscription {action.subscription!r} "
-                "(no earlier subscribe action creates it)"
+            problems.append(
+                Problem(
+                    f"{where}.subscription",
+                    f"unknown subscription {show(action.subscription)} (no earlier subscribe "
+                    f"action creates it); expected one of: {_some(list(subscriptions))}",
+                )
             )
         if isinstance(action, Pause) and action.until is not None and utc(action.until) <= at:
-            raise ScenarioError(f"{where}.until: must be after the action's `at`")
-        if isinstance(action, Dispute) and not at < utc(action.closed_at) <= until:
-            raise ScenarioError(f"{where}.closed_at: must be after `at` and no later than until")
+            problems.append(
+                Problem(f"{where}.until", "is not after the action's `at`; expected a later moment")
+            )
+        if (
+            isinstance(action, Dispute)
+            and until is not None
+            and not at < utc(action.closed_at) <= until
+        ):
+            problems.append(
+                Problem(
+                    f"{where}.closed_at",
+                    "is not between the action's `at` and the scenario's until; expected a "
+                    "moment after `at`, no later than until",
+                )
+            )
+    return sorted(problems, key=lambda p: _order_key(p.path))
+
+
+def _order_key(path: str) -> tuple[Any, ...]:
+    return tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in path_parts(path))
+
+
+_moment_adapter: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        return utc(_moment_adapter.validate_python(value))
+    except ValidationError:
+        return None  # reported where the field is validated
+
+
+def _some(names: list[str], most: int = 8) -> str:
+    if not names:
+        return "(none yet)"
+    shown = ", ".join(n if len(n) <= 40 else f"{n[:37]}..." for n in names[:most])
+    return shown if len(names) <= most else f"{shown} and {len(names) - most} more"
 
 
 def subscription_id_for(action: Subscribe) -> str:
