@@ -152,6 +152,11 @@ class Invoice:
         return sum(line.amount for line in self.lines)
 
     @property
+    def owed(self) -> bool:
+        """Open with something to pay: the only invoices anyone collects."""
+        return self.status is InvoiceStatus.OPEN and self.total > 0
+
+    @property
     def total_money(self) -> Money:
         return Money(self.total, self.currency)
 

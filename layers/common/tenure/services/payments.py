@@ -22,12 +22,12 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime, timedelta
+from functools import partial
 
+from tenure.domain import collection
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Customer, Payer, PaymentMethod
-from tenure.domain.dunning import DeclineClass, FinalAction
 from tenure.domain.errors import ConcurrencyError, ValidationFailedError
-from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.money import Money
 from tenure.domain.subscription import Subscription, SubscriptionStatus
@@ -475,16 +475,13 @@ def await_payment_method(svc: Services, invoice_id: str) -> None:
     """An invoice that could not be charged at all (no payment method on file): past due,
     waiting for a card until the dunning deadline, like a hard decline."""
     invoice = svc.repo.get_invoice(invoice_id)
-    if invoice is None or invoice.status is not InvoiceStatus.OPEN or invoice.total <= 0:
+    if invoice is None or not invoice.owed:
         return
     sub = svc.repo.get_subscription(invoice.subscription_id)
-    if sub is None or sub.status not in (S.ACTIVE, S.PAST_DUE) or invoice.first_failed_at:
+    if not collection.await_payment_method(invoice, sub, svc.policy, _plans(svc), svc.clock.now()):
         return
-    now = svc.clock.now()
-    invoice.first_failed_at = now
-    invoice.dunning_ends_at = svc.policy.deadline(now)
+    assert sub is not None  # a subscription that moved is there
     change = Commit(invoices=[invoice])
-    sub.mark_past_due(get_plan(svc, sub.plan_id), now)
     change.add_subscription(sub)
     svc.commit(change)
 
@@ -593,114 +590,28 @@ def _settle(
     change = Commit(charges=[charge], invoices=[invoice], markers=list(markers))
     sub = subscription or svc.repo.get_subscription(invoice.subscription_id)
     if result.outcome is ChargeOutcome.SUCCEEDED:
-        _paid(svc, invoice, charge, sub, change, now)
+        recorded = collection.record_payment(invoice, charge, sub, _plans(svc), now)
     else:
-        _failed(svc, invoice, charge, sub, change, now)
+        recorded = collection.record_failure(invoice, charge, sub, svc.policy, _plans(svc), now)
+    change.events.extend(event.to_event() for event in recorded.events)
+    if isinstance(recorded.next, collection.FinalActionDue):
+        assert sub is not None  # only a subscription's invoice is dunned
+        _final_action(svc, sub, invoice, change)
+    if recorded.subscription_changed:
+        assert sub is not None
+        change.add_subscription(sub)
     svc.commit(change)
 
 
-def _paid(
-    svc: Services,
-    invoice: Invoice,
-    charge: Charge,
-    sub: Subscription | None,
-    change: Commit,
-    now: datetime,
-) -> None:
-    if invoice.status is not InvoiceStatus.OPEN:
-        # Paid twice would be a bug upstream; the charge record keeps the evidence.
-        return
-    invoice.mark_paid(now)
-    change.events.append(
-        DomainEvent(
-            EventType.INVOICE_PAID,
-            invoice.id,
-            invoice.customer_id,
-            now,
-            invoice.version,
-            {"total": invoice.total, "currency": invoice.currency, "charge": charge.id},
-        )
-    )
-    if sub is not None and sub.status in (S.INCOMPLETE, S.PAST_DUE, S.UNPAID):
-        sub.activate(get_plan(svc, sub.plan_id), now)
-        change.add_subscription(sub)
-
-
-def _failed(
-    svc: Services,
-    invoice: Invoice,
-    charge: Charge,
-    sub: Subscription | None,
-    change: Commit,
-    now: datetime,
-) -> None:
-    policy = svc.policy
-    decline = policy.classify(charge.outcome, charge.decline_code)
-    change.events.append(
-        DomainEvent(
-            EventType.PAYMENT_FAILED,
-            invoice.id,
-            invoice.customer_id,
-            now,
-            charge.attempt,
-            {
-                "outcome": str(charge.outcome),
-                "decline_code": charge.decline_code,
-                "decline_class": str(decline),
-                "attempt": charge.attempt,
-            },
-        )
-    )
-    if invoice.status is not InvoiceStatus.OPEN or sub is None:
-        return
-    if sub.status is S.INCOMPLETE:
-        return  # a first payment is not dunned: the customer pays within the window or not
-    invoice.failures += 1
-    invoice.first_failed_at = invoice.first_failed_at or now
-    plan = get_plan(svc, sub.plan_id)
-    if sub.status in (S.ACTIVE, S.PAST_DUE):
-        sub.mark_past_due(plan, now)
-    if decline is DeclineClass.SOFT:
-        invoice.next_attempt_at = policy.next_retry_at(invoice.first_failed_at, invoice.failures)
-        if invoice.next_attempt_at is None:
-            _final_action(svc, sub, invoice, change)
-        else:
-            change.events.append(
-                DomainEvent(
-                    EventType.PAYMENT_RETRY_SCHEDULED,
-                    invoice.id,
-                    invoice.customer_id,
-                    now,
-                    charge.attempt,
-                    {"next_attempt_at": invoice.next_attempt_at.strftime("%Y-%m-%dT%H:%M:%SZ")},
-                )
-            )
-    else:
-        # Hard declines and required authentication are never retried blindly on this card:
-        # wait for a new payment method (or the customer's confirmation) until the deadline.
-        invoice.next_attempt_at = None
-        invoice.dunning_ends_at = policy.deadline(invoice.first_failed_at)
-    change.add_subscription(sub)
-
-
 def _final_action(svc: Services, sub: Subscription, invoice: Invoice, change: Commit) -> None:
-    now = svc.clock.now()
+    """Apply the policy's final action, from the invoice's failed attempts as stored."""
     plan = get_plan(svc, sub.plan_id)
-    declines = [
-        c.decline_code or str(c.outcome)
-        for c in svc.repo.list_charges(invoice.id)
-        if c.outcome is not ChargeOutcome.SUCCEEDED
-    ]
-    invoice.next_attempt_at = None
-    invoice.dunning_ends_at = None
-    if sub.status in (S.PAST_DUE, S.UNPAID, S.ACTIVE):
-        if svc.policy.final_action is FinalAction.CANCELED:
-            sub.cancel_for_nonpayment(plan, now, declines)
-            invoice.mark_uncollectible()
-            change.events.append(
-                DomainEvent(
-                    EventType.INVOICE_UNCOLLECTIBLE, invoice.id, invoice.customer_id, now, 0, {}
-                )
-            )
-        else:
-            sub.mark_unpaid(plan, now, declines)
+    declines = collection.declines_of(svc.repo.list_charges(invoice.id))
+    events = collection.apply_final_action(
+        invoice, sub, plan, svc.policy, declines, svc.clock.now()
+    )
+    change.events.extend(event.to_event() for event in events)
+
+
+def _plans(svc: Services) -> collection.PlanLookup:
+    return partial(get_plan, svc)
