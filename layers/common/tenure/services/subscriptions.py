@@ -28,7 +28,12 @@ from tenure.domain.timeutil import iso, utc
 from tenure.ports import Commit, Marker
 from tenure.services.catalog import get_customer, get_plan
 from tenure.services.context import Services
-from tenure.services.payments import await_payment_method, collect_invoice, payer_for
+from tenure.services.payments import (
+    await_payment_method,
+    charge_new_invoice,
+    charge_new_invoice_from_copy,
+    payer_for,
+)
 
 
 @dataclass(slots=True)
@@ -270,7 +275,8 @@ def _save(
 ) -> Outcome:
     """Commit the change; a new open invoice is charged, its claim in the same commit.
     `payer_copy`: charge from the subscription's copy of the customer's payment details
-    (see `collect_invoice`). `claim`: a marker that must not exist, written with the change."""
+    (see `charge_new_invoice_from_copy`). `claim`: a marker that must not exist, written
+    with the change."""
     change = Commit(markers=[claim] if claim is not None else [])
     change.add_subscription(sub)
     change.invoices.extend(extra_invoices or [])
@@ -291,15 +297,10 @@ def _save(
         return Outcome(sub, invoice)
     # Either the invoice is created already claimed, with its payment id, in one commit, or
     # (nothing to charge it with) it is created alone and due at once for the schedule.
-    charge = collect_invoice(
-        svc,
-        invoice.id,
-        invoice=invoice,
-        subscription=sub,
-        customer=customer,
-        creating=change,
-        payer_copy=payer_copy,
-    )
+    if customer is None and payer_copy:
+        charge = charge_new_invoice_from_copy(svc, invoice, sub, change)
+    else:
+        charge = charge_new_invoice(svc, invoice, sub, change, customer)
     if charge is None and sub.status is not SubscriptionStatus.INCOMPLETE:
         await_payment_method(svc, invoice.id)
         return Outcome(get_subscription(svc, sub.id), get_invoice(svc, invoice.id))
