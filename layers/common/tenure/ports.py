@@ -107,6 +107,20 @@ class DueItem:
     subscription: Subscription | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class DueMessage:
+    """One piece of due work as the renewal queue carries it: a DueItem, with what the
+    charger needs and no more (its due time is not read: the work itself says whether it is
+    still due). `snapshot_unreadable`: it carried a subscription that could not be read, or
+    was not this work's; the charger reads the subscription instead."""
+
+    kind: DueKind
+    entity_id: str
+    customer_id: str | None = None  # a read hint only: messages without it work the same
+    subscription: Subscription | None = field(default=None, compare=False)
+    snapshot_unreadable: bool = False
+
+
 @dataclass(slots=True)
 class EventReads:
     """What one provider event's effect starts from, read in one request
