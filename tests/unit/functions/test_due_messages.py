@@ -1,6 +1,6 @@
 """Due work on the wire: the renewal queue's messages read back as the typed work the
-scheduler queued, and one dispatcher works them. The format is the one deployed queues
-hold."""
+scheduler queued, one dispatcher works them, and the table's stream gives the events
+function typed records. The formats are the ones deployed queues and tables hold."""
 
 import copy
 import json
@@ -18,6 +18,7 @@ from tenure.ports import DueItem, DueMessage
 from tenure.services.context import Services
 from tenure.services.due import work_due
 from tenure.store.due_queue import InvalidDueMessageError, due_message_body, parse_due_message
+from tenure.store.streams import CommittedEvent, committed_events
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 MAR_1 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -134,3 +135,31 @@ def test_work_of_any_kind_that_is_gone_is_already_done(kind: DueKind) -> None:
     # Then there is nothing to do, and nothing is written
     assert work_due(svc, DueMessage(kind, entity)) is None
     assert svc.commits == 0
+
+
+# -- the table's stream ---------------------------------------------------------------------
+def test_the_stream_gives_the_events_committed_and_nothing_else() -> None:
+    # Given the sample stream batch, with an item that is not an event and a removal added
+    batch = json.loads((EVENTS / "events" / "stream-insert.json").read_text())
+    [inserted] = batch["Records"]
+    other = copy.deepcopy(inserted)
+    other["dynamodb"]["NewImage"]["entity"] = {"S": "subscription"}
+    removed = copy.deepcopy(inserted)
+    del removed["dynamodb"]["NewImage"]
+    batch["Records"] = [other, inserted, removed]
+    # When the events function reads it
+    found = committed_events(batch)
+    # Then only the committed event, as its public form
+    assert found == [
+        CommittedEvent(
+            "SubscriptionRenewed",
+            {
+                "id": "evt_example",
+                "type": "SubscriptionRenewed",
+                "occurred_at": "2026-03-01T00:00:00Z",
+                "entity_id": "sub-alice",
+                "customer_id": "alice",
+                "data": {"period_start": "2026-03-01T00:00:00Z"},
+            },
+        )
+    ]
