@@ -28,6 +28,7 @@ from functools import partial
 from tenure.domain import collection
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Customer, Payer, PaymentMethod
+from tenure.domain.due import DueKind
 from tenure.domain.errors import ConcurrencyError, ValidationFailedError
 from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.money import Money
@@ -103,7 +104,7 @@ def retry_invoice(svc: Services, invoice_id: str) -> Charge | None:
     due = invoice.next_due() if invoice is not None else None
     if invoice is None or due is None or due[0] > svc.clock.now():
         return None
-    if due[1] == "dunning_end":
+    if due[1] is DueKind.DUNNING_END:
         end_dunning(svc, invoice)
         return None
     return _collect(svc, _Collection(invoice))
