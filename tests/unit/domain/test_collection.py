@@ -370,3 +370,23 @@ def test_only_an_owed_invoice_of_an_earning_subscription_starts_waiting(case: st
     assert not collection.await_payment_method(invoice, sub, POLICY, plans, FEB_28)
     assert invoice.dunning_ends_at is None
     assert plans.reads == 0
+
+
+def test_an_invoice_created_event_keeps_its_public_shape() -> None:
+    # Given a renewal invoice just made
+    invoice = a_renewal_invoice()
+    # When its creation is told
+    event = collection.InvoiceCreated.of(invoice).to_event()
+    # Then it is about the invoice, dated by its creation, with the schema's data in order
+    assert (event.type, event.entity_id, event.customer_id, event.occurred_at, event.seq) == (
+        EventType.INVOICE_CREATED,
+        "in-1",
+        "alice",
+        FEB_28,
+        0,
+    )
+    assert list(event.data.items()) == [
+        ("subscription_id", "sub-1"),
+        ("total", 1000),
+        ("currency", "USD"),
+    ]

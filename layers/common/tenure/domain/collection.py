@@ -34,6 +34,35 @@ FINAL_ACTION_APPLIES = frozenset({S.PAST_DUE, S.UNPAID, S.ACTIVE})
 # Each becomes the DomainEvent the outbox has always held: the type, the sequence number and
 # the data's keys (and their order) are the public schema of docs/events.md.
 @dataclass(frozen=True, slots=True)
+class InvoiceCreated:
+    invoice_id: str
+    customer_id: str
+    at: datetime
+    subscription_id: str
+    total: int
+    currency: str
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> "InvoiceCreated":
+        return cls(
+            invoice.id,
+            invoice.customer_id,
+            invoice.created_at,
+            invoice.subscription_id,
+            invoice.total,
+            invoice.currency,
+        )
+
+    def to_event(self) -> DomainEvent:
+        data = {
+            "subscription_id": self.subscription_id,
+            "total": self.total,
+            "currency": self.currency,
+        }
+        return _event(EventType.INVOICE_CREATED, self, 0, data)
+
+
+@dataclass(frozen=True, slots=True)
 class InvoicePaid:
     invoice_id: str
     customer_id: str
@@ -91,7 +120,13 @@ class InvoiceMarkedUncollectible:
         return _event(EventType.INVOICE_UNCOLLECTIBLE, self, 0, {})
 
 
-InvoiceEvent = InvoicePaid | PaymentFailed | PaymentRetryScheduled | InvoiceMarkedUncollectible
+InvoiceEvent = (
+    InvoiceCreated
+    | InvoicePaid
+    | PaymentFailed
+    | PaymentRetryScheduled
+    | InvoiceMarkedUncollectible
+)
 
 
 def _event(type_: EventType, event: InvoiceEvent, seq: int, data: dict[str, Any]) -> DomainEvent:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from tenure.domain.collection import InvoiceCreated
 from tenure.domain.customers import Customer
 from tenure.domain.errors import (
     AlreadyExistsError,
@@ -10,7 +11,6 @@ from tenure.domain.errors import (
     NotFoundError,
     ValidationFailedError,
 )
-from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.ids import invoice_id
 from tenure.domain.invoices import (
     Invoice,
@@ -282,16 +282,7 @@ def _save(
     change.invoices.extend(extra_invoices or [])
     if invoice is not None:
         change.invoices.append(invoice)
-        change.events.append(
-            DomainEvent(
-                EventType.INVOICE_CREATED,
-                invoice.id,
-                sub.customer_id,
-                invoice.created_at,
-                0,
-                {"subscription_id": sub.id, "total": invoice.total, "currency": invoice.currency},
-            )
-        )
+        change.events.append(InvoiceCreated.of(invoice).to_event())
     if invoice is None or invoice.status is not InvoiceStatus.OPEN or svc.gateway is None:
         svc.commit(change)
         return Outcome(sub, invoice)
