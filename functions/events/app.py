@@ -7,7 +7,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tenure import bootstrap
-from tenure.store.serde import from_item
+from tenure.store.streams import committed_events
 
 logger = Logger()
 BATCH = 10  # PutEvents takes at most 10 entries
@@ -15,20 +15,15 @@ BATCH = 10  # PutEvents takes at most 10 entries
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    entries = []
-    for record in event.get("Records", []):
-        image = record.get("dynamodb", {}).get("NewImage")
-        if not image or image.get("entity", {}).get("S") != "event":
-            continue
-        body = from_item({"event": image["event"]})["event"]
-        entries.append(
-            {
-                "Source": "tenure",
-                "DetailType": body["type"],
-                "Detail": json.dumps(body, default=str),  # a fractional number as text
-                "EventBusName": bootstrap.get_settings().event_bus_name,
-            }
-        )
+    entries = [
+        {
+            "Source": "tenure",
+            "DetailType": committed.type,
+            "Detail": json.dumps(committed.body, default=str),  # a fractional number as text
+            "EventBusName": bootstrap.get_settings().event_bus_name,
+        }
+        for committed in committed_events(event)
+    ]
     client = bootstrap.aws_client("events")
     for start in range(0, len(entries), BATCH):
         result = client.put_events(Entries=entries[start : start + BATCH])

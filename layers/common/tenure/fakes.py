@@ -110,7 +110,7 @@ class InMemoryRepository:
         for sub in self.subscriptions.values():
             if (due := sub.next_due()) is not None:
                 snapshot = copy.deepcopy(sub)
-                items.append(DueItem(sub.id, due[0], str(due[1]), sub.customer_id, snapshot))
+                items.append(DueItem(sub.id, due[0], due[1], sub.customer_id, snapshot))
         for invoice in self.invoices.values():
             if (work := invoice.next_due()) is not None:
                 items.append(DueItem(invoice.id, work[0], work[1], invoice.customer_id))

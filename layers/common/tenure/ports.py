@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, Payer, PaymentMethod
+from tenure.domain.due import DueKind
 from tenure.domain.events import DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.notices import Notice
@@ -91,7 +92,8 @@ class Commit:
 
 @dataclass(frozen=True, slots=True)
 class DueItem:
-    """Work due at `due_at`: `entity_id` is a subscription, an invoice or `invoice:attempt`.
+    """Work due at `due_at`: `entity_id` is a subscription, an invoice or a charge attempt
+    (a ChargeRef as text), as `kind.subject` says.
 
     `customer_id` is the customer the work belongs to, when the due index gave it.
     `subscription` is the subscription itself, as the due index holds it (whole items, read
@@ -100,9 +102,23 @@ class DueItem:
 
     entity_id: str
     due_at: datetime
-    kind: str
+    kind: DueKind
     customer_id: str | None = None
     subscription: Subscription | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DueMessage:
+    """One piece of due work as the renewal queue carries it: a DueItem, with what the
+    charger needs and no more (its due time is not read: the work itself says whether it is
+    still due). `snapshot_unreadable`: it carried a subscription that could not be read, or
+    was not this work's; the charger reads the subscription instead."""
+
+    kind: DueKind
+    entity_id: str
+    customer_id: str | None = None  # a read hint only: messages without it work the same
+    subscription: Subscription | None = field(default=None, compare=False)
+    snapshot_unreadable: bool = False
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.ports import Commit, DueItem
 from tenure.services import catalog, payments, subscriptions
 from tenure.services.context import Services
+from tenure.services.due import work_due
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedule runs
@@ -36,18 +37,9 @@ class Crash(Exception):
 
 
 def work_one(svc: Services, item: DueItem) -> object:
-    """What the charger does with one due message, dispatched by kind: a subscription's work
-    starts from the subscription the message carries, as deployed."""
-    if item.kind in ("renewal", "pause_end", "expire"):
-        return subscriptions.process_due(
-            svc, item.entity_id, customer_id=item.customer_id, snapshot=item.subscription
-        )
-    if item.kind in ("retry", "dunning_end"):
-        return payments.retry_invoice(svc, item.entity_id)
-    if item.kind == "reconcile":
-        invoice_id, _, attempt = item.entity_id.rpartition(":")
-        return payments.reconcile_charge(svc, invoice_id, int(attempt))
-    raise AssertionError(f"unknown due kind {item.kind!r}")
+    """What the charger does with one due message: the services' own dispatch, from the
+    subscription the item carries, as deployed."""
+    return work_due(svc, item)
 
 
 def run_due(svc: Services, until: datetime) -> None:

@@ -8,7 +8,6 @@ here (`make test`); `HYPOTHESIS_PROFILE=deep` runs it longer (`make test-deep`).
 """
 
 import contextlib
-import json
 import os
 import pickle
 from collections import Counter
@@ -17,7 +16,6 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from conftest import Crash, CrashingGateway, CrashingRepository
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -46,11 +44,11 @@ from tenure.payments import stripe_objects as so
 from tenure.payments.sandbox import payment_method_for
 from tenure.services import catalog, payments, subscriptions
 from tenure.services.context import Services
-from tenure.services.due import due_work
+from tenure.services.due import due_work, work_due
 from tenure.services.provider_events import Applied, apply_provider_event
 from tenure.services.reminders import send_due
+from tenure.store.due_queue import due_message_body, parse_due_message
 from tenure.webhooks import stripe_events
-from tenure_local.runtime import functions
 from tenure_local.runtime.state import build_state
 from tenure_local.simulator.charges_audit import audit
 from tenure_local.simulator.webhooks_provider import ProviderActionError, ProviderSandbox
@@ -90,22 +88,6 @@ CRASHES = (
     {"after_commit": 1},
     {"after_commit": 2},
 )
-
-
-def _load_renewals() -> Any:
-    """The renewals function itself: its message format and its dispatch table, as the
-    simulator runs. Imported as Lambda imports it, with a metrics namespace: its Metrics reads
-    the variable once, and the module stays loaded for every later test of this process."""
-    saved = os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
-    os.environ["POWERTOOLS_METRICS_NAMESPACE"] = saved or "TenureTest"
-    try:
-        return functions.load_module("renewals")
-    finally:
-        if saved is None:
-            del os.environ["POWERTOOLS_METRICS_NAMESPACE"]
-
-
-RENEWALS = _load_renewals()
 
 
 def card(name: str) -> str:
@@ -293,12 +275,9 @@ class Lifecycle(RuleBasedStateMachine):
         self.worked_until = until
 
     def _charger(self, svc: Services, item: Any) -> object:
-        """One due item as the scheduler queues it and the charger works it."""
-        record = SQSRecord(
-            {"messageId": f"m-{self.n}", "body": json.dumps(RENEWALS._message(item))}
-        )
-        message = RENEWALS._parse(record)
-        return RENEWALS.HANDLERS[message.kind](svc, message)
+        """One due item as the scheduler queues it and the charger works it: through the
+        queue's message format and the services' dispatch, as deployed."""
+        return work_due(svc, parse_due_message(due_message_body(item)))
 
     # -- the provider: refunds and disputes made there, and its webhooks ------------------------
     @precondition(lambda self: self._paid_payments())

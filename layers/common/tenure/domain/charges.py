@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from tenure.domain.due import ChargeRef, DueKind
+
 
 class ChargeOutcome(StrEnum):
     SUCCEEDED = "succeeded"
@@ -65,12 +67,16 @@ class Charge:
     version: int = 0
 
     @property
-    def due_id(self) -> str:
-        return f"{self.invoice_id}:{self.attempt}"
+    def ref(self) -> ChargeRef:
+        return ChargeRef(self.invoice_id, self.attempt)
 
-    def next_due(self) -> tuple[datetime, str] | None:
+    @property
+    def due_id(self) -> str:
+        return str(self.ref)
+
+    def next_due(self) -> tuple[datetime, DueKind] | None:
         if self.status is ChargeStatus.CHARGING and self.lease_until is not None:
-            return self.lease_until, "reconcile"
+            return self.lease_until, DueKind.RECONCILE
         return None
 
     @property

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from tenure.domain.due import DueKind
 from tenure.domain.errors import IllegalTransitionError
 from tenure.domain.money import Money
 from tenure.domain.plans import Plan, TaxBehavior, tax_included_in, tax_on
@@ -129,15 +130,15 @@ class Invoice:
     dispute_status: DisputeStatus | None = None
     dispute_at: datetime | None = None
 
-    def next_due(self) -> tuple[datetime, str] | None:
+    def next_due(self) -> tuple[datetime, DueKind] | None:
         if self.status is not InvoiceStatus.OPEN:
             return None
         if self.dispute_open:
             return None  # dunning waits while the bank decides
         if self.next_attempt_at is not None:
-            return self.next_attempt_at, "retry"
+            return self.next_attempt_at, DueKind.RETRY
         if self.dunning_ends_at is not None:
-            return self.dunning_ends_at, "dunning_end"
+            return self.dunning_ends_at, DueKind.DUNNING_END
         return None
 
     def mark_uncollectible(self) -> None:
@@ -150,6 +151,11 @@ class Invoice:
     @property
     def total(self) -> int:
         return sum(line.amount for line in self.lines)
+
+    @property
+    def owed(self) -> bool:
+        """Open with something to pay: the only invoices anyone collects."""
+        return self.status is InvoiceStatus.OPEN and self.total > 0
 
     @property
     def total_money(self) -> Money:

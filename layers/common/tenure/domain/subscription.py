@@ -8,6 +8,7 @@ from typing import Any
 
 from tenure.domain.calendar import add_intervals, seconds_between
 from tenure.domain.customers import Payer
+from tenure.domain.due import DueKind  # also imported from here by older callers
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType, MrrLedgerEntry
 from tenure.domain.invoices import InvoiceLine, LineKind
@@ -42,12 +43,6 @@ ALLOWED: dict[str, frozenset[SubscriptionStatus]] = {
     "expire": frozenset({S.INCOMPLETE}),
 }
 EARNING = frozenset({S.ACTIVE, S.PAST_DUE})  # the states that count towards MRR
-
-
-class DueKind(StrEnum):
-    RENEWAL = "renewal"  # the period ends: renew, convert a trial, or end a scheduled cancel
-    PAUSE_END = "pause_end"
-    EXPIRE = "expire"  # an incomplete subscription whose first payment never came
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,14 @@
-"""Finding the work that is due, for the renewals scheduler."""
+"""Due work: finding what is due, for the renewals scheduler, and doing one piece of it, for
+the charger. The simulator and the tests work due items through the same `work_due`."""
 
 from datetime import datetime
 
-from tenure.ports import DueItem
+from tenure.domain.charges import Charge
+from tenure.domain.due import ChargeRef, DueSubject
+from tenure.ports import DueItem, DueMessage
+from tenure.services import payments, subscriptions
 from tenure.services.context import Services
+from tenure.services.subscriptions import Outcome
 
 PAGE = 1000  # per scheduler run; each of the index's shards gives up to its share
 
@@ -11,3 +16,21 @@ PAGE = 1000  # per scheduler run; each of the index's shards gives up to its sha
 def due_work(svc: Services, now: datetime) -> list[DueItem]:
     """Everything due at or before `now` (bounded queries on the sharded due index)."""
     return svc.repo.due(now, limit=PAGE)
+
+
+def work_due(svc: Services, work: DueItem | DueMessage) -> Outcome | Charge | None:
+    """Do one piece of due work, whichever its kind. None: nothing was left to do (another
+    worker did it, or it is no longer due), so a duplicate is harmless.
+
+    A subscription's work starts from the subscription the work carries, when it carries
+    one (see DueItem). A charge's id that is not a ChargeRef raises InvalidChargeRefError."""
+    match work.kind.subject:
+        case DueSubject.SUBSCRIPTION:
+            return subscriptions.process_due(
+                svc, work.entity_id, customer_id=work.customer_id, snapshot=work.subscription
+            )
+        case DueSubject.INVOICE:
+            return payments.retry_invoice(svc, work.entity_id)
+        case DueSubject.CHARGE:
+            ref = ChargeRef.parse(work.entity_id)
+            return payments.reconcile_charge(svc, ref.invoice_id, ref.attempt)

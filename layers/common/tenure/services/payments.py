@@ -20,14 +20,16 @@ confirmed by anyone: its id is stored nowhere.
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from enum import Enum
+from functools import partial
 
+from tenure.domain import collection
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Customer, Payer, PaymentMethod
-from tenure.domain.dunning import DeclineClass, FinalAction
+from tenure.domain.due import DueKind
 from tenure.domain.errors import ConcurrencyError, ValidationFailedError
-from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.money import Money
 from tenure.domain.subscription import Subscription, SubscriptionStatus
@@ -57,66 +59,151 @@ FINAL = (ChargeOutcome.SUCCEEDED, ChargeOutcome.DECLINED, ChargeOutcome.AUTHENTI
 S = SubscriptionStatus
 
 
-def collect_invoice(
+# -- entry points ---------------------------------------------------------------------------
+def charge_new_invoice(
     svc: Services,
-    invoice_id: str,
-    at: datetime | None = None,
-    *,
-    invoice: Invoice | None = None,
-    subscription: Subscription | None = None,
+    invoice: Invoice,
+    sub: Subscription,
+    creating: Commit,
     customer: Customer | None = None,
-    creating: Commit | None = None,
-    payer_copy: bool = False,
-    after_conflict: bool = False,
 ) -> Charge | None:
-    """Charge an open invoice once with the customer's default payment method.
+    """Charge an invoice just made (a first invoice, a renewal, a proration) with the
+    customer's default payment method; `customer` as read, or None to read it.
+
+    `creating` is the unsaved commit that creates the invoice (with whatever else the caller
+    changed): it is written exactly once, with the claim when the invoice is charged, alone
+    otherwise. `sub` and `customer` are updated in place."""
+    return _collect(svc, _Collection(invoice, sub, customer=customer, unsaved=creating))
+
+
+def charge_new_invoice_from_copy(
+    svc: Services, invoice: Invoice, sub: Subscription, creating: Commit
+) -> Charge | None:
+    """As `charge_new_invoice`, with the payment method the subscription's copy of its
+    payer names (when it names one), without reading the customer. The claim checks the copy
+    against the customer, and a copy that was wrong fails it (ConcurrencyError) before any
+    money moves: the caller must start again from a fresh read."""
+    return _collect(svc, _Collection(invoice, sub, from_copy=True, unsaved=creating))
+
+
+def collect_invoice(svc: Services, invoice_id: str, at: datetime | None = None) -> Charge | None:
+    """Charge a stored open invoice once, now, with the customer's default payment method.
 
     `at` dates the attempt when it answers a provider fact of that moment (a card the
     provider updated, reported by webhook): a late delivery then records what an on-time one
-    would have. Without it, the attempt is dated now. A caller that has the invoice, its
-    subscription or the customer passes them in (updated in place), saving reads.
-
-    `creating`: the invoice is new and not stored yet; this commit creates it (with whatever
-    else the caller changed). It is written exactly once: with the claim when the invoice is
-    charged, alone otherwise.
-
-    `payer_copy`: without `customer`, charge the payment method the subscription's copy names
-    (when it names one) instead of reading the customer. The claim then checks the copy
-    against the customer, and a copy that was wrong fails it (ConcurrencyError) before any
-    money moves: the caller must start again from a fresh read, with the customer.
-
-    `after_conflict` (internal): the attempt before this one was just given up on an
-    idempotency conflict; a second conflict in a row is left to the schedule."""
-    invoice = invoice or svc.repo.get_invoice(invoice_id)
-    if (
-        svc.gateway is None
-        or invoice is None
-        or invoice.status is not InvoiceStatus.OPEN
-        or invoice.total <= 0
-        or invoice.dispute_open  # disputed: no collection until the bank decides
-    ):
-        _write(svc, creating)
+    would have. Without it, the attempt is dated now."""
+    invoice = svc.repo.get_invoice(invoice_id)
+    if invoice is None:
         return None
-    sub = subscription or svc.repo.get_subscription(invoice.subscription_id)
-    if sub is None or sub.status is S.CANCELED:
-        # Canceled between scheduling and charging: skipped, not charged, and not due again.
-        _stop_collecting(svc, invoice, keep_deadline=False, creating=creating)
+    return _collect(svc, _Collection(invoice, at=at))
+
+
+def retry_invoice(svc: Services, invoice_id: str) -> Charge | None:
+    """A scheduled dunning retry (or the end of dunning) came due."""
+    invoice = svc.repo.get_invoice(invoice_id)
+    due = invoice.next_due() if invoice is not None else None
+    if invoice is None or due is None or due[0] > svc.clock.now():
         return None
-    payer, customer = payer_for(svc, sub, customer, payer_copy)
-    checked = payer if customer is None else None  # the copy: the claim checks it
-    if customer is not None and creating is not None and _writes(creating, sub):
-        sub.copy_payer(customer.payer)  # written with the claim: a copy that was behind catches up
-    if payer is None or payer.payment_method is None:
-        _stop_collecting(svc, invoice, keep_deadline=True, creating=creating)
-        return None  # a new payment method charges it
-    method = payer.payment_method
-    # An attempt in flight is settled by the sweeper first (a new invoice has none).
-    if invoice.attempts and any(
-        c.status is ChargeStatus.CHARGING for c in svc.repo.list_charges(invoice.id)
-    ):
-        _write(svc, creating)
+    if due[1] is DueKind.DUNNING_END:
+        end_dunning(svc, invoice)
         return None
-    now = at or svc.clock.now()
+    return _collect(svc, _Collection(invoice))
+
+
+def end_dunning(svc: Services, invoice: Invoice) -> None:
+    """Retries ran out (or the customer never gave a new card): apply the final action."""
+    sub = svc.repo.get_subscription(invoice.subscription_id)
+    change = Commit()
+    invoice.next_attempt_at = None
+    invoice.dunning_ends_at = None
+    if sub is not None:
+        _final_action(svc, sub, invoice, change)
+        change.add_subscription(sub)
+    change.invoices.append(invoice)
+    svc.commit(change)
+
+
+def await_payment_method(svc: Services, invoice_id: str) -> None:
+    """An invoice that could not be charged at all (no payment method on file): past due,
+    waiting for a card until the dunning deadline, like a hard decline."""
+    invoice = svc.repo.get_invoice(invoice_id)
+    if invoice is None or not invoice.owed:
+        return
+    sub = svc.repo.get_subscription(invoice.subscription_id)
+    if not collection.await_payment_method(invoice, sub, svc.policy, _plans(svc), svc.clock.now()):
+        return
+    assert sub is not None  # a subscription that moved is there
+    change = Commit(invoices=[invoice])
+    change.add_subscription(sub)
+    svc.commit(change)
+
+
+def payer_for(
+    svc: Services, sub: Subscription, customer: Customer | None, from_copy: bool
+) -> tuple[Payer | None, Customer | None]:
+    """Whose card pays for `sub`, and the customer if it was given or read: `from_copy`, the
+    subscription's copy when it names a card (no read, and no customer: the claim checks the
+    copy); else the customer, read unless given (None: not found)."""
+    if customer is None and from_copy and sub.payer.can_pay:
+        return sub.payer, None
+    customer = customer or svc.repo.get_customer(sub.customer_id)
+    return (customer.payer if customer is not None else None), customer
+
+
+# -- one collection: create, claim, confirm, settle -----------------------------------------
+@dataclass(slots=True)
+class _Collection:
+    """One invoice being collected, and what its collection has read so far."""
+
+    invoice: Invoice
+    sub: Subscription | None = None  # read when needed
+    customer: Customer | None = None  # read when needed, unless charging from the copy
+    from_copy: bool = False  # pay with the subscription's copy of its payer (see payer_for)
+    at: datetime | None = None  # the moment the attempt answers (default: now)
+    unsaved: Commit | None = None  # creates the invoice: written once, alone or with the claim
+
+    def write(self, svc: Services, change: Commit | None = None) -> None:
+        """Commit `change` together with the unsaved creation, as one transaction; an entity
+        in both (the new invoice) is written once. The creation is written only once."""
+        merged, creating = self.unsaved or change, self.unsaved
+        self.unsaved = None
+        if merged is None:
+            return
+        if creating is not None and change is not None:
+            for name in (f.name for f in fields(Commit)):
+                into = getattr(creating, name)
+                into.extend(x for x in getattr(change, name) if not any(x is y for y in into))
+        svc.commit(merged)
+
+
+class _Created(Enum):
+    """How the provider answered the create."""
+
+    CREATED = "created"  # the payment id is known
+    UNKNOWN = "unknown"  # no answer: the claim has no payment id; the sweeper replays it
+    REFUSED = "refused"  # the provider refuses this payment as asked: a failed attempt
+    CONFLICT = "conflict"  # the key was used with other parameters: the attempt is given up
+
+
+def _collect(svc: Services, c: _Collection) -> Charge | None:
+    """Charge `c.invoice` once. An attempt given up on an idempotency conflict is followed at
+    once by the next attempt number, which charges the invoice as it is now; a second
+    conflict in a row is left to the schedule."""
+    charge, created = _attempt(svc, c)
+    if created is _Created.CONFLICT:
+        # The given-up attempt is stored (due at once, should this worker die now).
+        charge, _ = _attempt(svc, c)
+    return charge
+
+
+def _attempt(svc: Services, c: _Collection) -> tuple[Charge | None, _Created | None]:
+    """One attempt: ready, create, claim, then confirm and settle what was claimed."""
+    payer = _ready(svc, c)
+    if payer is None:
+        return None, None
+    assert svc.gateway is not None and c.sub is not None  # checked by _ready
+    invoice = c.invoice
+    now = c.at or svc.clock.now()
     charge = Charge(
         id=f"ch_{invoice.id}_{invoice.attempts + 1}",
         invoice_id=invoice.id,
@@ -128,129 +215,132 @@ def collect_invoice(
         at=now,
         lease_until=now + LEASE,
     )
-    key = charge.idempotency_key
-    # 1. create, before the claim, so that the claim stores the payment id. No money moves
-    # yet, and only a claimed payment is ever confirmed. A worker that dies here, or loses the
-    # claim to another, leaves a payment that is never confirmed; the same attempt made
-    # again sends the same key with the same parameters and gets the same payment back.
-    refused: InvalidRequestError | None = None
-    conflict = False
+    created, refused = _create(svc, invoice, charge, payer)
+    if created is _Created.CONFLICT:
+        # An earlier worker created this attempt's payment with other parameters (the card
+        # or the amount changed since it died before its claim). That payment is never
+        # confirmed: give the attempt number up; the next one is due at once.
+        charge.status = ChargeStatus.SETTLED
+        charge.lease_until = None
+        invoice.next_attempt_at = now
+    _claim(svc, c, charge, payer)
+    if refused is not None:
+        # Retrying cannot help: a failed attempt that waits for a new payment method.
+        declined = PaymentResult("", ChargeOutcome.DECLINED, _code(refused))
+        _settle(svc, invoice, charge, declined, at=c.at, subscription=c.sub)
+    elif created is _Created.CREATED:
+        _confirm_and_settle(svc, c, charge)
+    return charge, created
+
+
+def _ready(svc: Services, c: _Collection) -> Payer | None:
+    """The payer to charge when the invoice is to be charged now, else None (with the
+    invoice's schedule updated and the unsaved creation written)."""
+    invoice = c.invoice
+    if svc.gateway is None or not invoice.owed or invoice.dispute_open:
+        # (disputed: no collection until the bank decides)
+        c.write(svc)
+        return None
+    sub = c.sub = c.sub or svc.repo.get_subscription(invoice.subscription_id)
+    if sub is None or sub.status is S.CANCELED:
+        # Canceled between scheduling and charging: skipped, not charged, and not due again.
+        _stop_collecting(svc, c, keep_deadline=False)
+        return None
+    payer, c.customer = payer_for(svc, sub, c.customer, c.from_copy)
+    if c.customer is not None and c.unsaved is not None and _writes(c.unsaved, sub):
+        sub.copy_payer(c.customer.payer)  # written with the claim: a copy behind catches up
+    if payer is None or payer.payment_method is None:
+        _stop_collecting(svc, c, keep_deadline=True)
+        return None  # a new payment method charges it
+    # An attempt in flight is settled by the sweeper first (a new invoice has none).
+    if invoice.attempts and any(
+        ch.status is ChargeStatus.CHARGING for ch in svc.repo.list_charges(invoice.id)
+    ):
+        c.write(svc)
+        return None
+    return payer
+
+
+def _create(
+    svc: Services, invoice: Invoice, charge: Charge, payer: Payer
+) -> tuple[_Created, InvalidRequestError | None]:
+    """1. create, before the claim, so that the claim stores the payment id. No money moves
+    yet, and only a claimed payment is ever confirmed. A worker that dies here, or loses the
+    claim to another, leaves a payment that is never confirmed; the same attempt made again
+    sends the same key with the same parameters and gets the same payment back."""
+    assert svc.gateway is not None and payer.payment_method is not None
     try:
         charge.calls += 1
         charge.payment_id = svc.gateway.create_payment(
             amount=Money(invoice.total, invoice.currency),
             customer_id=payer.provider_customer_id or invoice.customer_id,
-            payment_method=method,
+            payment_method=payer.payment_method,
             invoice_id=invoice.id,
             attempt=charge.attempt,
-            idempotency_key=f"{key}:create",
+            idempotency_key=f"{charge.idempotency_key}:create",
             subscription_id=invoice.subscription_id,
             tenure_customer_id=invoice.customer_id,
         )
     except IdempotencyConflictError:
-        # An earlier worker created this attempt's payment with other parameters (the card
-        # or the amount changed since it died before its claim). That payment is never
-        # confirmed: give the attempt number up and try again at once under the next one.
-        charge.status = ChargeStatus.SETTLED
-        charge.lease_until = None
-        invoice.next_attempt_at = now
-        conflict = True
+        return _Created.CONFLICT, None
     except InvalidRequestError as exc:
-        refused = exc
+        return _Created.REFUSED, exc
     except GatewayError:
-        pass  # unknown: the claim has no payment id; the sweeper replays the create
-    # 2. the claim: the attempt, the payment id and the link webhooks find the attempt by,
-    # with the new invoice and its subscription when the invoice is new. A concurrent
-    # collector fails here (ConcurrencyError) and confirms nothing.
-    invoice.attempts = charge.attempt
+        return _Created.UNKNOWN, None
+    return _Created.CREATED, None
+
+
+def _claim(svc: Services, c: _Collection, charge: Charge, payer: Payer) -> None:
+    """2. the claim: the attempt, the payment id and the link webhooks find the attempt by,
+    with the new invoice and its subscription when the invoice is new. A concurrent
+    collector fails here (ConcurrencyError) and confirms nothing. A payer taken from the
+    subscription's copy (no customer read) is checked against the customer."""
+    assert svc.gateway is not None
+    c.invoice.attempts = charge.attempt
     if charge.status is ChargeStatus.CHARGING:
-        invoice.next_attempt_at = None
-    claim = Commit(invoices=[invoice], charges=[charge])
-    if checked is not None:
-        claim.payer_checks.append(checked)
+        c.invoice.next_attempt_at = None
+    claim = Commit(invoices=[c.invoice], charges=[charge])
+    if c.customer is None:
+        claim.payer_checks.append(payer)
     if charge.payment_id is not None:
         claim.provider_links.append(
             ProviderLink(svc.gateway.name, charge.payment_id, charge.due_id)
         )
-    _write(svc, creating, claim)
-    if refused is not None:
-        # The provider refuses this payment as asked (unusable method, amount it cannot
-        # take): retrying cannot help, so it is a failed attempt that waits for a new method.
-        declined = PaymentResult("", ChargeOutcome.DECLINED, _code(refused))
-        _settle(svc, invoice, charge, declined, at=at, subscription=sub)
-        return charge
-    if conflict and not after_conflict:
-        # The given-up attempt is stored (due at once, should this worker die now): the
-        # next attempt number charges the invoice as it is now, without waiting for the
-        # schedule.
-        return collect_invoice(
-            svc,
-            invoice.id,
-            at,
-            invoice=invoice,
-            subscription=sub,
-            customer=customer,
-            payer_copy=payer_copy,
-            after_conflict=True,
-        )
-    if charge.payment_id is None or charge.status is not ChargeStatus.CHARGING:
-        return charge
-    # 3. confirm: money moves, off-session.
+    c.write(svc, claim)
+
+
+def _confirm_and_settle(svc: Services, c: _Collection, charge: Charge) -> None:
+    """3. confirm: money moves, off-session. 4. settle: the outcome is recorded now, or by
+    the sweeper, and never surfaces as the caller's failure."""
+    assert svc.gateway is not None and charge.payment_id is not None
     try:
         charge.calls += 1
-        result = svc.gateway.confirm_payment(charge.payment_id, idempotency_key=f"{key}:confirm")
+        result = svc.gateway.confirm_payment(
+            charge.payment_id, idempotency_key=f"{charge.idempotency_key}:confirm"
+        )
     except GatewayError:
         _keep_claim(svc, charge)  # unknown: maybe charged; the sweeper asks the provider
-        return charge
-    # 4. settle. Money has moved (or the provider said why not): the outcome is recorded
-    # now, or by the sweeper, and never surfaces as the caller's failure.
+        return
     try:
-        _settle(svc, invoice, charge, result, at=at, subscription=sub)
+        _settle(svc, c.invoice, charge, result, at=c.at, subscription=c.sub)
     except ConcurrencyError:
-        _settle_from_store(svc, charge, result, at)
-    return charge
-
-
-def payer_for(
-    svc: Services, sub: Subscription, customer: Customer | None, payer_copy: bool
-) -> tuple[Payer | None, Customer | None]:
-    """Whose card pays for `sub`, and the customer if it was given or read: with
-    `payer_copy`, the subscription's copy when it names a card (no read, and no customer:
-    the claim checks the copy); else the customer, read unless given (None: not found)."""
-    if customer is None and payer_copy and sub.payer.can_pay:
-        return sub.payer, None
-    customer = customer or svc.repo.get_customer(sub.customer_id)
-    return (customer.payer if customer is not None else None), customer
+        _settle_from_store(svc, charge, result, c.at)
 
 
 def _writes(change: Commit, sub: Subscription) -> bool:
     return any(s is sub for s in change.subscriptions)
 
 
-def _write(svc: Services, creating: Commit | None, change: Commit | None = None) -> None:
-    """Commit `change` together with the caller's unsaved `creating`, as one transaction.
-    An entity in both (the new invoice) is written once."""
-    merged = creating or change
-    if merged is None:
-        return
-    if creating is not None and change is not None:
-        for name in (f.name for f in fields(Commit)):
-            into = getattr(creating, name)
-            into.extend(x for x in getattr(change, name) if not any(x is y for y in into))
-    svc.commit(merged)
-
-
-def _stop_collecting(
-    svc: Services, invoice: Invoice, keep_deadline: bool, creating: Commit | None = None
-) -> None:
+def _stop_collecting(svc: Services, c: _Collection, keep_deadline: bool) -> None:
+    invoice = c.invoice
     unchanged = invoice.next_attempt_at is None and (
         keep_deadline or invoice.dunning_ends_at is None
     )
     invoice.next_attempt_at = None
     if not keep_deadline:
         invoice.dunning_ends_at = None
-    if creating is not None:
-        _write(svc, creating)  # a new invoice is stored whatever happens
+    if c.unsaved is not None:
+        c.write(svc)  # a new invoice is stored whatever happens
     elif not unchanged:
         svc.commit(Commit(invoices=[invoice]))
 
@@ -302,7 +392,7 @@ def _replay_create(svc: Services, invoice: Invoice, charge: Charge, now: datetim
     the claim waits for the next look."""
     assert svc.gateway is not None
     sub = svc.repo.get_subscription(charge.subscription_id)
-    payer = payer_for(svc, sub, None, payer_copy=False)[0] if sub is not None else None
+    payer = payer_for(svc, sub, None, from_copy=False)[0] if sub is not None else None
     if (
         now - charge.at >= CREATE_REPLAY_WINDOW
         or invoice.status is not InvoiceStatus.OPEN
@@ -350,31 +440,6 @@ def _give_up(svc: Services, invoice: Invoice, charge: Charge, now: datetime) -> 
     if invoice.status is InvoiceStatus.OPEN:
         invoice.next_attempt_at = now
         change.invoices.append(invoice)
-    svc.commit(change)
-
-
-def retry_invoice(svc: Services, invoice_id: str) -> Charge | None:
-    """A scheduled dunning retry came due."""
-    invoice = svc.repo.get_invoice(invoice_id)
-    due = invoice.next_due() if invoice is not None else None
-    if invoice is None or due is None or due[0] > svc.clock.now():
-        return None
-    if due[1] == "dunning_end":
-        end_dunning(svc, invoice)
-        return None
-    return collect_invoice(svc, invoice_id, invoice=invoice)
-
-
-def end_dunning(svc: Services, invoice: Invoice) -> None:
-    """Retries ran out (or the customer never gave a new card): apply the final action."""
-    sub = svc.repo.get_subscription(invoice.subscription_id)
-    change = Commit()
-    invoice.next_attempt_at = None
-    invoice.dunning_ends_at = None
-    if sub is not None:
-        _final_action(svc, sub, invoice, change)
-        change.add_subscription(sub)
-    change.invoices.append(invoice)
     svc.commit(change)
 
 
@@ -469,24 +534,6 @@ def update_payment_method(
     ):
         collect_open_invoices(svc, customer_id)
     return method
-
-
-def await_payment_method(svc: Services, invoice_id: str) -> None:
-    """An invoice that could not be charged at all (no payment method on file): past due,
-    waiting for a card until the dunning deadline, like a hard decline."""
-    invoice = svc.repo.get_invoice(invoice_id)
-    if invoice is None or invoice.status is not InvoiceStatus.OPEN or invoice.total <= 0:
-        return
-    sub = svc.repo.get_subscription(invoice.subscription_id)
-    if sub is None or sub.status not in (S.ACTIVE, S.PAST_DUE) or invoice.first_failed_at:
-        return
-    now = svc.clock.now()
-    invoice.first_failed_at = now
-    invoice.dunning_ends_at = svc.policy.deadline(now)
-    change = Commit(invoices=[invoice])
-    sub.mark_past_due(get_plan(svc, sub.plan_id), now)
-    change.add_subscription(sub)
-    svc.commit(change)
 
 
 def _register_with_provider(
@@ -593,114 +640,28 @@ def _settle(
     change = Commit(charges=[charge], invoices=[invoice], markers=list(markers))
     sub = subscription or svc.repo.get_subscription(invoice.subscription_id)
     if result.outcome is ChargeOutcome.SUCCEEDED:
-        _paid(svc, invoice, charge, sub, change, now)
+        recorded = collection.record_payment(invoice, charge, sub, _plans(svc), now)
     else:
-        _failed(svc, invoice, charge, sub, change, now)
+        recorded = collection.record_failure(invoice, charge, sub, svc.policy, _plans(svc), now)
+    change.events.extend(event.to_event() for event in recorded.events)
+    if isinstance(recorded.next, collection.FinalActionDue):
+        assert sub is not None  # only a subscription's invoice is dunned
+        _final_action(svc, sub, invoice, change)
+    if recorded.subscription_changed:
+        assert sub is not None
+        change.add_subscription(sub)
     svc.commit(change)
 
 
-def _paid(
-    svc: Services,
-    invoice: Invoice,
-    charge: Charge,
-    sub: Subscription | None,
-    change: Commit,
-    now: datetime,
-) -> None:
-    if invoice.status is not InvoiceStatus.OPEN:
-        # Paid twice would be a bug upstream; the charge record keeps the evidence.
-        return
-    invoice.mark_paid(now)
-    change.events.append(
-        DomainEvent(
-            EventType.INVOICE_PAID,
-            invoice.id,
-            invoice.customer_id,
-            now,
-            invoice.version,
-            {"total": invoice.total, "currency": invoice.currency, "charge": charge.id},
-        )
-    )
-    if sub is not None and sub.status in (S.INCOMPLETE, S.PAST_DUE, S.UNPAID):
-        sub.activate(get_plan(svc, sub.plan_id), now)
-        change.add_subscription(sub)
-
-
-def _failed(
-    svc: Services,
-    invoice: Invoice,
-    charge: Charge,
-    sub: Subscription | None,
-    change: Commit,
-    now: datetime,
-) -> None:
-    policy = svc.policy
-    decline = policy.classify(charge.outcome, charge.decline_code)
-    change.events.append(
-        DomainEvent(
-            EventType.PAYMENT_FAILED,
-            invoice.id,
-            invoice.customer_id,
-            now,
-            charge.attempt,
-            {
-                "outcome": str(charge.outcome),
-                "decline_code": charge.decline_code,
-                "decline_class": str(decline),
-                "attempt": charge.attempt,
-            },
-        )
-    )
-    if invoice.status is not InvoiceStatus.OPEN or sub is None:
-        return
-    if sub.status is S.INCOMPLETE:
-        return  # a first payment is not dunned: the customer pays within the window or not
-    invoice.failures += 1
-    invoice.first_failed_at = invoice.first_failed_at or now
-    plan = get_plan(svc, sub.plan_id)
-    if sub.status in (S.ACTIVE, S.PAST_DUE):
-        sub.mark_past_due(plan, now)
-    if decline is DeclineClass.SOFT:
-        invoice.next_attempt_at = policy.next_retry_at(invoice.first_failed_at, invoice.failures)
-        if invoice.next_attempt_at is None:
-            _final_action(svc, sub, invoice, change)
-        else:
-            change.events.append(
-                DomainEvent(
-                    EventType.PAYMENT_RETRY_SCHEDULED,
-                    invoice.id,
-                    invoice.customer_id,
-                    now,
-                    charge.attempt,
-                    {"next_attempt_at": invoice.next_attempt_at.strftime("%Y-%m-%dT%H:%M:%SZ")},
-                )
-            )
-    else:
-        # Hard declines and required authentication are never retried blindly on this card:
-        # wait for a new payment method (or the customer's confirmation) until the deadline.
-        invoice.next_attempt_at = None
-        invoice.dunning_ends_at = policy.deadline(invoice.first_failed_at)
-    change.add_subscription(sub)
-
-
 def _final_action(svc: Services, sub: Subscription, invoice: Invoice, change: Commit) -> None:
-    now = svc.clock.now()
+    """Apply the policy's final action, from the invoice's failed attempts as stored."""
     plan = get_plan(svc, sub.plan_id)
-    declines = [
-        c.decline_code or str(c.outcome)
-        for c in svc.repo.list_charges(invoice.id)
-        if c.outcome is not ChargeOutcome.SUCCEEDED
-    ]
-    invoice.next_attempt_at = None
-    invoice.dunning_ends_at = None
-    if sub.status in (S.PAST_DUE, S.UNPAID, S.ACTIVE):
-        if svc.policy.final_action is FinalAction.CANCELED:
-            sub.cancel_for_nonpayment(plan, now, declines)
-            invoice.mark_uncollectible()
-            change.events.append(
-                DomainEvent(
-                    EventType.INVOICE_UNCOLLECTIBLE, invoice.id, invoice.customer_id, now, 0, {}
-                )
-            )
-        else:
-            sub.mark_unpaid(plan, now, declines)
+    declines = collection.declines_of(svc.repo.list_charges(invoice.id))
+    events = collection.apply_final_action(
+        invoice, sub, plan, svc.policy, declines, svc.clock.now()
+    )
+    change.events.extend(event.to_event() for event in events)
+
+
+def _plans(svc: Services) -> collection.PlanLookup:
+    return partial(get_plan, svc)

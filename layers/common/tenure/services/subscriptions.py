@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from tenure.domain.collection import InvoiceCreated
 from tenure.domain.customers import Customer
 from tenure.domain.errors import (
     AlreadyExistsError,
@@ -10,7 +11,6 @@ from tenure.domain.errors import (
     NotFoundError,
     ValidationFailedError,
 )
-from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.ids import invoice_id
 from tenure.domain.invoices import (
     Invoice,
@@ -28,7 +28,12 @@ from tenure.domain.timeutil import iso, utc
 from tenure.ports import Commit, Marker
 from tenure.services.catalog import get_customer, get_plan
 from tenure.services.context import Services
-from tenure.services.payments import await_payment_method, collect_invoice, payer_for
+from tenure.services.payments import (
+    await_payment_method,
+    charge_new_invoice,
+    charge_new_invoice_from_copy,
+    payer_for,
+)
 
 
 @dataclass(slots=True)
@@ -270,36 +275,23 @@ def _save(
 ) -> Outcome:
     """Commit the change; a new open invoice is charged, its claim in the same commit.
     `payer_copy`: charge from the subscription's copy of the customer's payment details
-    (see `collect_invoice`). `claim`: a marker that must not exist, written with the change."""
+    (see `charge_new_invoice_from_copy`). `claim`: a marker that must not exist, written
+    with the change."""
     change = Commit(markers=[claim] if claim is not None else [])
     change.add_subscription(sub)
     change.invoices.extend(extra_invoices or [])
     if invoice is not None:
         change.invoices.append(invoice)
-        change.events.append(
-            DomainEvent(
-                EventType.INVOICE_CREATED,
-                invoice.id,
-                sub.customer_id,
-                invoice.created_at,
-                0,
-                {"subscription_id": sub.id, "total": invoice.total, "currency": invoice.currency},
-            )
-        )
+        change.events.append(InvoiceCreated.of(invoice).to_event())
     if invoice is None or invoice.status is not InvoiceStatus.OPEN or svc.gateway is None:
         svc.commit(change)
         return Outcome(sub, invoice)
     # Either the invoice is created already claimed, with its payment id, in one commit, or
     # (nothing to charge it with) it is created alone and due at once for the schedule.
-    charge = collect_invoice(
-        svc,
-        invoice.id,
-        invoice=invoice,
-        subscription=sub,
-        customer=customer,
-        creating=change,
-        payer_copy=payer_copy,
-    )
+    if customer is None and payer_copy:
+        charge = charge_new_invoice_from_copy(svc, invoice, sub, change)
+    else:
+        charge = charge_new_invoice(svc, invoice, sub, change, customer)
     if charge is None and sub.status is not SubscriptionStatus.INCOMPLETE:
         await_payment_method(svc, invoice.id)
         return Outcome(get_subscription(svc, sub.id), get_invoice(svc, invoice.id))

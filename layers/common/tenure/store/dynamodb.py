@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, Payer, PaymentMethod
+from tenure.domain.due import DueKind
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.events import CustomerFacts, DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
@@ -214,7 +215,9 @@ class DynamoRepository:
             sub = (
                 codec.subscription_from_attrs(raw) if raw.get("entity") == "subscription" else None
             )
-            found.append(DueItem(entity_id, parse_iso(due_at), kind, raw.get("customer_id"), sub))
+            found.append(
+                DueItem(entity_id, parse_iso(due_at), DueKind(kind), raw.get("customer_id"), sub)
+            )
         found.sort(key=lambda d: (d.due_at, d.entity_id))
         return found
 

@@ -1,0 +1,57 @@
+"""Due work: what the renewals scheduler finds due, of which kind, about what.
+
+Each kind's value is part of the due index's sort key and of the queued messages, in
+deployed tables and queues: a kind may be added, never renamed.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class DueSubject(StrEnum):
+    """What a piece of due work names by its id."""
+
+    SUBSCRIPTION = "subscription"
+    INVOICE = "invoice"
+    CHARGE = "charge"  # one attempt of an invoice, named by a ChargeRef
+
+
+class DueKind(StrEnum):
+    RENEWAL = "renewal"  # the period ends: renew, convert a trial, or end a scheduled cancel
+    PAUSE_END = "pause_end"
+    EXPIRE = "expire"  # an incomplete subscription whose first payment never came
+    RETRY = "retry"  # a dunning retry of a soft decline
+    DUNNING_END = "dunning_end"  # no new card came by the deadline: the final action
+    RECONCILE = "reconcile"  # a charge attempt's lease ran out: ask the provider
+
+    @property
+    def subject(self) -> DueSubject:
+        if self in (DueKind.RETRY, DueKind.DUNNING_END):
+            return DueSubject.INVOICE
+        if self is DueKind.RECONCILE:
+            return DueSubject.CHARGE
+        return DueSubject.SUBSCRIPTION
+
+
+class InvalidChargeRefError(ValueError):
+    """Text that does not name a charge attempt as `{invoice_id}:{attempt}`."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeRef:
+    """One attempt of one invoice; as text `{invoice_id}:{attempt}` (the due index's and the
+    provider links' id of the attempt). An invoice id may itself hold colons: the attempt is
+    what follows the last one."""
+
+    invoice_id: str
+    attempt: int
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}:{self.attempt}"
+
+    @classmethod
+    def parse(cls, text: str) -> "ChargeRef":
+        invoice_id, colon, attempt = text.rpartition(":")
+        if not colon or not invoice_id or not attempt.isascii() or not attempt.isdigit():
+            raise InvalidChargeRefError(f"not a charge reference (invoice:attempt): {text!r}")
+        return cls(invoice_id, int(attempt))
