@@ -199,7 +199,9 @@ def test_serve_on_a_taken_port_refuses_before_any_stack_is_built(
     monkeypatch: pytest.MonkeyPatch, workers: str
 ) -> None:
     built: list[object] = []
-    monkeypatch.setattr("tenure_local.stack.local_stack.LocalStack", lambda *a, **k: built.append(a))
+    monkeypatch.setattr(
+        "tenure_local.stack.local_stack.LocalStack", lambda *a, **k: built.append(a)
+    )
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -216,7 +218,9 @@ def test_serve_on_an_address_not_of_this_machine_says_which_to_use(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     built: list[object] = []
-    monkeypatch.setattr("tenure_local.stack.local_stack.LocalStack", lambda *a, **k: built.append(a))
+    monkeypatch.setattr(
+        "tenure_local.stack.local_stack.LocalStack", lambda *a, **k: built.append(a)
+    )
 
     done = CliRunner().invoke(app, ["serve", "--host", "192.0.2.1", "--port", "0"])
 
