@@ -28,6 +28,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from tenure import bootstrap
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.errors import DomainError, IllegalTransitionError, ValidationFailedError
+from tenure.domain.subscription import SubscriptionStatus
 from tenure.notify import pages
 from tenure.notify.linking import (
     LinkKeyMissingError,
@@ -322,17 +323,21 @@ def _subscription(
 
 def _actions(view: self_service.SubscriptionView) -> list[tuple[str, str, str]]:
     """(action, label, style) of the buttons the subscription's state allows."""
-    sub, s = view.subscription, self_service.S
-    if sub.status is s.CANCELED:
+    sub = view.subscription
+    if sub.status is SubscriptionStatus.CANCELED:
         return [("come_back", "come_back", "")]
-    if sub.status is s.PAUSED:
+    if sub.status is SubscriptionStatus.PAUSED:
         return [("keep", "resume", "")]
     if sub.cancel_at_period_end:
         return [("keep", "keep", "")]
     found = []
-    if sub.status is s.ACTIVE:
+    if sub.status is SubscriptionStatus.ACTIVE:
         found.append(("pause", "pause", "secondary"))
-    if sub.status in (s.TRIALING, s.ACTIVE, s.PAST_DUE):
+    if sub.status in (
+        SubscriptionStatus.TRIALING,
+        SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.PAST_DUE,
+    ):
         found.append(("cancel", "cancel", "secondary"))
     return found
 

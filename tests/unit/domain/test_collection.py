@@ -23,7 +23,6 @@ from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceSta
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 
-S = SubscriptionStatus
 BASIC = Plan(id="basic", amount=1000, currency="USD", interval="month")
 JAN_31 = datetime(2026, 1, 31, 9, tzinfo=UTC)
 FEB_28 = datetime(2026, 2, 28, 9, tzinfo=UTC)
@@ -42,15 +41,15 @@ class Plans:
         return BASIC
 
 
-def a_subscription(status: S = S.ACTIVE) -> Subscription:
+def a_subscription(status: SubscriptionStatus = SubscriptionStatus.ACTIVE) -> Subscription:
     sub = Subscription.subscribe("sub-1", "alice", BASIC, JAN_31)
-    if status is not S.INCOMPLETE:
+    if status is not SubscriptionStatus.INCOMPLETE:
         sub.activate(BASIC, JAN_31)
-    if status in (S.PAST_DUE, S.UNPAID):
+    if status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
         sub.mark_past_due(BASIC, JAN_31)
-    if status is S.UNPAID:
+    if status is SubscriptionStatus.UNPAID:
         sub.mark_unpaid(BASIC, JAN_31, [])
-    if status is S.CANCELED:
+    if status is SubscriptionStatus.CANCELED:
         sub.cancel(BASIC, JAN_31, at_period_end=False, reason=None)
     assert sub.status is status
     sub.pull_events()
@@ -130,7 +129,7 @@ def test_a_soft_decline_books_the_first_retry_and_makes_the_subscription_past_du
         PaymentRetryScheduled("in-1", "alice", FEB_28, 1, retry_at),
     )
     # ... and the subscription is past due, to be saved with the invoice
-    assert sub.status is S.PAST_DUE
+    assert sub.status is SubscriptionStatus.PAST_DUE
     assert recorded.subscription_changed
 
 
@@ -170,12 +169,12 @@ def test_a_hard_decline_or_required_authentication_waits_for_a_card_until_the_de
     deadline = FEB_28 + POLICY.retry_after[-1]
     assert recorded.next == AwaitPaymentMethod(deadline)
     assert (invoice.next_attempt_at, invoice.dunning_ends_at) == (None, deadline)
-    assert sub.status is S.PAST_DUE
+    assert sub.status is SubscriptionStatus.PAST_DUE
 
 
 def test_a_failed_first_payment_is_not_dunned() -> None:
     # Given an incomplete subscription's first invoice
-    invoice, sub = a_renewal_invoice(), a_subscription(S.INCOMPLETE)
+    invoice, sub = a_renewal_invoice(), a_subscription(SubscriptionStatus.INCOMPLETE)
     plans = Plans()
     # When its payment is declined
     charge = an_attempt(invoice)
@@ -183,7 +182,11 @@ def test_a_failed_first_payment_is_not_dunned() -> None:
     # Then the failure is told, but nothing is booked and nothing moves
     assert recorded.next == NotDunned()
     assert [type(e) for e in recorded.events] == [PaymentFailed]
-    assert (invoice.failures, invoice.next_attempt_at, sub.status) == (0, None, S.INCOMPLETE)
+    assert (invoice.failures, invoice.next_attempt_at, sub.status) == (
+        0,
+        None,
+        SubscriptionStatus.INCOMPLETE,
+    )
     assert not recorded.subscription_changed
     assert plans.reads == 0
 
@@ -238,8 +241,13 @@ def test_a_retry_scheduled_event_names_the_retry_in_utc_seconds() -> None:
 
 
 # -- payments -------------------------------------------------------------------------------
-@pytest.mark.parametrize("status", [S.INCOMPLETE, S.PAST_DUE, S.UNPAID])
-def test_a_payment_brings_back_a_subscription_that_was_waiting_for_it(status: S) -> None:
+@pytest.mark.parametrize(
+    "status",
+    [SubscriptionStatus.INCOMPLETE, SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID],
+)
+def test_a_payment_brings_back_a_subscription_that_was_waiting_for_it(
+    status: SubscriptionStatus,
+) -> None:
     # Given an open invoice of a subscription waiting for its payment
     invoice, sub = a_renewal_invoice(), a_subscription(status)
     # When an attempt pays it
@@ -250,12 +258,12 @@ def test_a_payment_brings_back_a_subscription_that_was_waiting_for_it(status: S)
     assert recorded.events == (
         InvoicePaid("in-1", "alice", FEB_28, invoice.version, 1000, "USD", charge.id),
     )
-    assert sub.status is S.ACTIVE
+    assert sub.status is SubscriptionStatus.ACTIVE
     assert recorded.subscription_changed
 
 
 def test_a_payment_of_an_active_subscription_reads_no_plan_and_moves_nothing() -> None:
-    invoice, sub = a_renewal_invoice(), a_subscription(S.ACTIVE)
+    invoice, sub = a_renewal_invoice(), a_subscription(SubscriptionStatus.ACTIVE)
     plans = Plans()
     charge = an_attempt(invoice, ChargeOutcome.SUCCEEDED, None)
     recorded = collection.record_payment(invoice, charge, sub, plans, FEB_28)
@@ -287,7 +295,7 @@ def test_an_invoice_paid_event_keeps_its_public_shape() -> None:
 # -- the end of dunning ---------------------------------------------------------------------
 def test_the_unpaid_final_action_keeps_the_debt_and_stops_renewing() -> None:
     # Given a past-due subscription whose invoice waits for a retry
-    invoice, sub = a_renewal_invoice(), a_subscription(S.PAST_DUE)
+    invoice, sub = a_renewal_invoice(), a_subscription(SubscriptionStatus.PAST_DUE)
     invoice.next_attempt_at = FEB_28 + timedelta(days=3)
     # When dunning ends under the default policy (unpaid)
     events = collection.apply_final_action(
@@ -295,7 +303,7 @@ def test_the_unpaid_final_action_keeps_the_debt_and_stops_renewing() -> None:
     )
     # Then the subscription is unpaid, the invoice stays open with nothing due
     assert events == ()
-    assert sub.status is S.UNPAID
+    assert sub.status is SubscriptionStatus.UNPAID
     assert (invoice.status, invoice.next_attempt_at, invoice.dunning_ends_at) == (
         InvoiceStatus.OPEN,
         None,
@@ -307,20 +315,20 @@ def test_the_unpaid_final_action_keeps_the_debt_and_stops_renewing() -> None:
 
 def test_the_cancel_final_action_ends_the_subscription_and_writes_the_invoice_off() -> None:
     # Given a past-due subscription, under a policy that cancels
-    invoice, sub = a_renewal_invoice(), a_subscription(S.PAST_DUE)
+    invoice, sub = a_renewal_invoice(), a_subscription(SubscriptionStatus.PAST_DUE)
     policy = DunningPolicy(final_action=FinalAction.CANCELED)
     # When dunning ends
     events = collection.apply_final_action(invoice, sub, BASIC, policy, ["lost_card"], FEB_28)
     # Then the subscription is canceled for nonpayment and the invoice uncollectible
     assert events == (InvoiceMarkedUncollectible("in-1", "alice", FEB_28),)
-    assert (sub.status, sub.cancel_reason) == (S.CANCELED, "payment_failed")
+    assert (sub.status, sub.cancel_reason) == (SubscriptionStatus.CANCELED, "payment_failed")
     assert invoice.status is InvoiceStatus.UNCOLLECTIBLE
     (event,) = (e.to_event() for e in events)
     assert (event.type, event.seq, event.data) == (EventType.INVOICE_UNCOLLECTIBLE, 0, {})
 
 
 def test_a_final_action_for_a_subscription_that_ended_only_clears_the_schedule() -> None:
-    invoice, sub = a_renewal_invoice(), a_subscription(S.CANCELED)
+    invoice, sub = a_renewal_invoice(), a_subscription(SubscriptionStatus.CANCELED)
     invoice.dunning_ends_at = FEB_28
     policy = DunningPolicy(final_action=FinalAction.CANCELED)
     assert collection.apply_final_action(invoice, sub, BASIC, policy, [], FEB_28) == ()
@@ -347,7 +355,7 @@ def test_an_invoice_with_no_card_to_charge_waits_for_one_like_a_hard_decline() -
     assert changed
     deadline = FEB_28 + POLICY.retry_after[-1]
     assert (invoice.first_failed_at, invoice.dunning_ends_at) == (FEB_28, deadline)
-    assert sub.status is S.PAST_DUE
+    assert sub.status is SubscriptionStatus.PAST_DUE
 
 
 @pytest.mark.parametrize(
@@ -364,7 +372,9 @@ def test_only_an_owed_invoice_of_an_earning_subscription_starts_waiting(case: st
     sub = (
         None
         if case == "no subscription"
-        else a_subscription(S.INCOMPLETE if case == "incomplete" else S.ACTIVE)
+        else a_subscription(
+            SubscriptionStatus.INCOMPLETE if case == "incomplete" else SubscriptionStatus.ACTIVE
+        )
     )
     plans = Plans()
     assert not collection.await_payment_method(invoice, sub, POLICY, plans, FEB_28)

@@ -20,7 +20,6 @@ from tenure.domain.subscription import (
     SubscriptionStatus,
 )
 
-S = SubscriptionStatus
 JAN_31 = datetime(2026, 1, 31, 9, tzinfo=UTC)
 APR_1 = datetime(2026, 4, 1, tzinfo=UTC)
 APR_16 = datetime(2026, 4, 16, tzinfo=UTC)  # exactly halfway through April's 30 days
@@ -70,20 +69,20 @@ COMMAND_AT = STARTED + timedelta(days=5)  # inside the first period and inside t
 
 def in_status(status: SubscriptionStatus) -> Subscription:
     """A subscription brought to `status` through the commands that lead there."""
-    if status is S.TRIALING:
+    if status is SubscriptionStatus.TRIALING:
         return a_subscription(BASIC_TRIAL, STARTED)
     sub = a_subscription(BASIC, STARTED)
-    if status is S.INCOMPLETE:
+    if status is SubscriptionStatus.INCOMPLETE:
         return sub
-    if status is S.CANCELED:
+    if status is SubscriptionStatus.CANCELED:
         sub.cancel(BASIC, STARTED, at_period_end=False, reason="changed_mind")
         return sub
     sub.activate(BASIC, STARTED)
-    if status is S.PAUSED:
+    if status is SubscriptionStatus.PAUSED:
         sub.pause(BASIC, PAUSED_AT, until=None)
-    elif status in (S.PAST_DUE, S.UNPAID):
+    elif status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
         sub.mark_past_due(BASIC, STARTED)
-    if status is S.UNPAID:
+    if status is SubscriptionStatus.UNPAID:
         sub.mark_unpaid(BASIC, STARTED, declines=["insufficient_funds"])
     assert sub.status is status
     return sub
@@ -107,27 +106,49 @@ COMMANDS: dict[str, Callable[[Subscription], object]] = {
 
 # The documented outcome of each legal command: from-state -> to-state.
 DOCUMENTED: dict[str, dict[SubscriptionStatus, SubscriptionStatus]] = {
-    "renew": {S.TRIALING: S.ACTIVE, S.ACTIVE: S.ACTIVE, S.PAST_DUE: S.PAST_DUE},
-    "pause": {S.ACTIVE: S.PAUSED},
-    "resume": {S.PAUSED: S.ACTIVE},
-    "cancel_now": {s: S.CANCELED for s in S if s is not S.CANCELED},
-    "cancel_at_period_end": {S.TRIALING: S.TRIALING, S.ACTIVE: S.ACTIVE, S.PAST_DUE: S.PAST_DUE},
-    "change_plan": {S.TRIALING: S.TRIALING, S.ACTIVE: S.ACTIVE, S.PAST_DUE: S.PAST_DUE},
+    "renew": {
+        SubscriptionStatus.TRIALING: SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.ACTIVE: SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.PAST_DUE: SubscriptionStatus.PAST_DUE,
+    },
+    "pause": {SubscriptionStatus.ACTIVE: SubscriptionStatus.PAUSED},
+    "resume": {SubscriptionStatus.PAUSED: SubscriptionStatus.ACTIVE},
+    "cancel_now": {
+        s: SubscriptionStatus.CANCELED
+        for s in SubscriptionStatus
+        if s is not SubscriptionStatus.CANCELED
+    },
+    "cancel_at_period_end": {
+        SubscriptionStatus.TRIALING: SubscriptionStatus.TRIALING,
+        SubscriptionStatus.ACTIVE: SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.PAST_DUE: SubscriptionStatus.PAST_DUE,
+    },
+    "change_plan": {
+        SubscriptionStatus.TRIALING: SubscriptionStatus.TRIALING,
+        SubscriptionStatus.ACTIVE: SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.PAST_DUE: SubscriptionStatus.PAST_DUE,
+    },
     "activate": {
-        S.INCOMPLETE: S.ACTIVE,
-        S.PAST_DUE: S.ACTIVE,
-        S.UNPAID: S.ACTIVE,
-        S.ACTIVE: S.ACTIVE,
+        SubscriptionStatus.INCOMPLETE: SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.PAST_DUE: SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.UNPAID: SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.ACTIVE: SubscriptionStatus.ACTIVE,
     },
-    "mark_past_due": {S.ACTIVE: S.PAST_DUE, S.PAST_DUE: S.PAST_DUE},
-    "mark_unpaid": {S.PAST_DUE: S.UNPAID, S.UNPAID: S.UNPAID},
+    "mark_past_due": {
+        SubscriptionStatus.ACTIVE: SubscriptionStatus.PAST_DUE,
+        SubscriptionStatus.PAST_DUE: SubscriptionStatus.PAST_DUE,
+    },
+    "mark_unpaid": {
+        SubscriptionStatus.PAST_DUE: SubscriptionStatus.UNPAID,
+        SubscriptionStatus.UNPAID: SubscriptionStatus.UNPAID,
+    },
     "cancel_for_nonpayment": {
-        S.PAST_DUE: S.CANCELED,
-        S.UNPAID: S.CANCELED,
-        S.TRIALING: S.CANCELED,
-        S.ACTIVE: S.CANCELED,
+        SubscriptionStatus.PAST_DUE: SubscriptionStatus.CANCELED,
+        SubscriptionStatus.UNPAID: SubscriptionStatus.CANCELED,
+        SubscriptionStatus.TRIALING: SubscriptionStatus.CANCELED,
+        SubscriptionStatus.ACTIVE: SubscriptionStatus.CANCELED,
     },
-    "expire": {S.INCOMPLETE: S.CANCELED},
+    "expire": {SubscriptionStatus.INCOMPLETE: SubscriptionStatus.CANCELED},
 }
 
 
@@ -140,7 +161,9 @@ def test_the_transition_table_allows_exactly_the_documented_starting_states(comm
     assert ALLOWED[command] == set(DOCUMENTED[command])
 
 
-@pytest.mark.parametrize(("command", "status"), list(product(sorted(ALLOWED), list(S))))
+@pytest.mark.parametrize(
+    ("command", "status"), list(product(sorted(ALLOWED), list(SubscriptionStatus)))
+)
 def test_every_command_from_every_state_follows_the_transition_table(
     command: str, status: SubscriptionStatus
 ) -> None:
@@ -178,7 +201,7 @@ def test_activating_an_active_subscription_again_changes_nothing() -> None:
 def test_subscribing_without_a_trial_is_incomplete_for_one_interval_from_now() -> None:
     sub = a_subscription(BASIC, JAN_31)
 
-    assert sub.status is S.INCOMPLETE
+    assert sub.status is SubscriptionStatus.INCOMPLETE
     assert (sub.current_period_start, sub.current_period_end) == (JAN_31, at(2026, 2, 28, 9))
     assert sub.trial_end is None
     assert sub.currency == "USD"
@@ -188,7 +211,7 @@ def test_subscribing_without_a_trial_is_incomplete_for_one_interval_from_now() -
 def test_subscribing_with_a_trial_is_trialing_until_the_trial_ends() -> None:
     sub = a_subscription(BASIC_TRIAL, JAN_31)
 
-    assert sub.status is S.TRIALING
+    assert sub.status is SubscriptionStatus.TRIALING
     assert sub.trial_end == JAN_31 + timedelta(days=14)
     assert (sub.current_period_start, sub.current_period_end) == (JAN_31, sub.trial_end)
     assert [e.type for e in sub.events] == [EventType.SUBSCRIPTION_CREATED, EventType.TRIAL_STARTED]
@@ -254,7 +277,7 @@ def test_a_trial_that_ends_converts_to_active() -> None:
     needs_invoice = sub.renew(BASIC_TRIAL, trial_end)
 
     assert needs_invoice is True
-    assert sub.status is S.ACTIVE
+    assert sub.status is SubscriptionStatus.ACTIVE
     assert sub.cycle == 0  # the first paid period
     assert (sub.current_period_start, sub.current_period_end) == (trial_end, at(2026, 3, 14, 9))
     activated = sub.events[-1]
@@ -271,7 +294,7 @@ def test_a_cancellation_at_period_end_takes_effect_at_the_renewal_with_its_reaso
     needs_invoice = sub.renew(BASIC, period_end)
 
     assert needs_invoice is False
-    assert sub.status is S.CANCELED
+    assert sub.status is SubscriptionStatus.CANCELED
     assert sub.canceled_at == period_end
     assert sub.cancel_reason == "too_expensive"
     assert sub.cancel_at_period_end is False
@@ -287,7 +310,7 @@ def test_scheduling_a_cancellation_keeps_the_subscription_active_until_the_perio
 
     sub.cancel(BASIC, at(2026, 2, 10), at_period_end=True, reason="too_expensive")
 
-    assert sub.status is S.ACTIVE
+    assert sub.status is SubscriptionStatus.ACTIVE
     assert sub.cancel_at_period_end is True
     scheduled = sub.events[-1]
     assert scheduled.type is EventType.CANCELLATION_SCHEDULED
@@ -311,13 +334,13 @@ def test_resuming_withdraws_a_scheduled_cancellation() -> None:
     needs_invoice = sub.resume(BASIC, at(2026, 2, 12))
 
     assert needs_invoice is False
-    assert sub.status is S.ACTIVE
+    assert sub.status is SubscriptionStatus.ACTIVE
     assert sub.cancel_at_period_end is False
     assert sub.cancel_reason is None
     assert sub.events[-1].type is EventType.SUBSCRIPTION_RESUMED
     assert sub.events[-1].data == {"cancellation_withdrawn": True}
     assert sub.renew(BASIC, sub.current_period_end) is True
-    assert sub.status is S.ACTIVE
+    assert sub.status is SubscriptionStatus.ACTIVE
 
 
 def test_canceling_now_ends_the_subscription_at_once() -> None:
@@ -325,7 +348,7 @@ def test_canceling_now_ends_the_subscription_at_once() -> None:
 
     sub.cancel(BASIC, at(2026, 2, 10), at_period_end=False, reason="fraud")
 
-    assert sub.status is S.CANCELED
+    assert sub.status is SubscriptionStatus.CANCELED
     assert sub.canceled_at == at(2026, 2, 10)
     assert sub.cancel_reason == "fraud"
     assert sub.next_due() is None
@@ -351,7 +374,7 @@ def test_pausing_halfway_credits_the_unused_half_of_the_period() -> None:
 
     sub.pause(BASIC, APR_16, until=MAY_10)
 
-    assert sub.status is S.PAUSED
+    assert sub.status is SubscriptionStatus.PAUSED
     assert sub.credit == 500
     assert (sub.paused_at, sub.paused_until) == (APR_16, MAY_10)
     paused = sub.events[-1]
@@ -366,7 +389,7 @@ def test_resuming_a_pause_starts_a_new_period_at_the_resume_moment() -> None:
     needs_invoice = sub.resume(BASIC, MAY_10)
 
     assert needs_invoice is True
-    assert sub.status is S.ACTIVE
+    assert sub.status is SubscriptionStatus.ACTIVE
     assert (sub.current_period_start, sub.current_period_end) == (MAY_10, at(2026, 6, 10))
     assert (sub.paused_at, sub.paused_until) == (None, None)
     assert sub.credit == 500, "the credit waits for the resume invoice"
@@ -379,13 +402,13 @@ def test_resuming_a_pause_starts_a_new_period_at_the_resume_moment() -> None:
 @pytest.mark.parametrize(
     ("status", "due"),
     [
-        (S.INCOMPLETE, None),
-        (S.TRIALING, (STARTED + timedelta(days=14), DueKind.RENEWAL)),
-        (S.ACTIVE, (at(2026, 2, 28, 9), DueKind.RENEWAL)),
-        (S.PAST_DUE, (at(2026, 2, 28, 9), DueKind.RENEWAL)),
-        (S.UNPAID, None),
-        (S.PAUSED, None),  # paused with no end date
-        (S.CANCELED, None),
+        (SubscriptionStatus.INCOMPLETE, None),
+        (SubscriptionStatus.TRIALING, (STARTED + timedelta(days=14), DueKind.RENEWAL)),
+        (SubscriptionStatus.ACTIVE, (at(2026, 2, 28, 9), DueKind.RENEWAL)),
+        (SubscriptionStatus.PAST_DUE, (at(2026, 2, 28, 9), DueKind.RENEWAL)),
+        (SubscriptionStatus.UNPAID, None),
+        (SubscriptionStatus.PAUSED, None),  # paused with no end date
+        (SubscriptionStatus.CANCELED, None),
     ],
 )
 def test_next_due_says_when_the_scheduler_must_look_again(
@@ -616,7 +639,7 @@ def test_a_first_payment_after_the_first_period_ended_starts_service_when_paid()
     sub = Subscription.subscribe("sub-late", "alice", BASIC, APR_1)
     paid_at = at(2026, 6, 10)
     sub.activate(BASIC, paid_at)
-    assert sub.status is S.ACTIVE
+    assert sub.status is SubscriptionStatus.ACTIVE
     assert (sub.current_period_start, sub.current_period_end) == (paid_at, at(2026, 7, 10))
 
 

@@ -18,7 +18,6 @@ from tenure.notify.render import format_period
 from tenure.services import catalog, payments, subscriptions
 from tenure.services.reminders import send_due
 
-K = NoticeKind
 BUSINESS = "Shop & Co"
 COMPOSE = Composer("billing@shop.example", BUSINESS)
 # 2026-03-31, 2026-03-31T16:00, 20260331T160000Z: any way a machine writes a moment.
@@ -81,7 +80,7 @@ def a_season_of_email(make_shop: Callable[..., Shop]) -> tuple[Shop, RecordingMa
     (first,) = [i for i in shop.repo.invoices.values() if i.customer_id == "ken"]
     refund = Notice(
         "sub-ken:refund_receipt:test:0",
-        K.REFUND_RECEIPT,
+        NoticeKind.REFUND_RECEIPT,
         "ken",
         "sub-ken",
         shop.clock.now(),
@@ -99,12 +98,12 @@ def test_no_email_shows_an_iso_timestamp_or_an_internal_id_in_any_language(
     shop, mailer = a_season_of_email(make_shop)
     kinds = {(s.customer_id, s.kind) for s in mailer.sent}
     for wanted in [
-        ("ken", K.RECEIPT),
-        ("ken", K.REFUND_RECEIPT),
-        ("ken", K.UPCOMING_RENEWAL),
-        ("lena", K.RECEIPT),
-        ("layla", K.RECEIPT),
-        ("layla", K.PAYMENT_FAILED),
+        ("ken", NoticeKind.RECEIPT),
+        ("ken", NoticeKind.REFUND_RECEIPT),
+        ("ken", NoticeKind.UPCOMING_RENEWAL),
+        ("lena", NoticeKind.RECEIPT),
+        ("layla", NoticeKind.RECEIPT),
+        ("layla", NoticeKind.PAYMENT_FAILED),
     ]:
         assert wanted in kinds, wanted
     ids = [*shop.repo.invoices, *shop.repo.subscriptions, *shop.repo.customers]
@@ -119,9 +118,9 @@ def test_a_receipt_names_the_invoice_by_its_plan_and_period_where_the_customer_l
     make_shop: Callable[..., Shop],
 ) -> None:
     _, mailer = a_season_of_email(make_shop)
-    ken, *_ = mailer.of(K.RECEIPT, "ken")
-    lena, *_ = mailer.of(K.RECEIPT, "lena")
-    layla, *_ = mailer.of(K.RECEIPT, "layla")
+    ken, *_ = mailer.of(NoticeKind.RECEIPT, "ken")
+    lena, *_ = mailer.of(NoticeKind.RECEIPT, "lena")
+    layla, *_ = mailer.of(NoticeKind.RECEIPT, "layla")
     # Ken paid at 16:00 UTC on March 31: April 1 in Tokyo.
     tokyo = format_period(date(2026, 4, 1), date(2026, 5, 1), "en")
     assert tokyo.startswith("April 1") and tokyo.endswith("May 1, 2026")
@@ -144,10 +143,10 @@ def test_invoice_lines_are_worded_in_the_customers_language(
     make_shop: Callable[..., Shop],
 ) -> None:
     _, mailer = a_season_of_email(make_shop)
-    ken = seen(mailer.of(K.RECEIPT, "ken")[0])[1]
+    ken = seen(mailer.of(NoticeKind.RECEIPT, "ken")[0])[1]
     assert "Introductory discount, 50% off" in ken
     assert "Tax: $1.24" in ken  # 8.25% of $15.00, its own row
-    change = [s for s in mailer.of(K.RECEIPT, "lena") if "Pro" in seen(s)[1]]
+    change = [s for s in mailer.of(NoticeKind.RECEIPT, "lena") if "Pro" in seen(s)[1]]
     text = seen(change[0])[1]
     assert "Неиспользованное время тарифа Basic" in text
     assert "Оставшееся время тарифа Pro" in text
@@ -158,10 +157,10 @@ def test_a_refund_and_a_failed_payment_name_the_invoice_by_its_period_not_its_id
     make_shop: Callable[..., Shop],
 ) -> None:
     _, mailer = a_season_of_email(make_shop)
-    (refund,) = mailer.of(K.REFUND_RECEIPT, "ken")
+    (refund,) = mailer.of(NoticeKind.REFUND_RECEIPT, "ken")
     tokyo = format_period(date(2026, 4, 1), date(2026, 5, 1), "en")
     assert f"$5.00 of the $16.24 you paid for Starter, {tokyo}." in seen(refund)[1]
-    failed = mailer.of(K.PAYMENT_FAILED, "layla")
+    failed = mailer.of(NoticeKind.PAYMENT_FAILED, "layla")
     assert failed and all("Basic" in seen(f)[1] for f in failed)
 
 
@@ -176,7 +175,7 @@ def test_a_receipt_for_an_invoice_without_a_plan_line_takes_the_subscriptions_pl
     ]
     mailer = RecordingMailer()
     send_due(shop.svc, mailer, COMPOSE, fake_link, shop.clock.now() + timedelta(hours=2))
-    (receipt,) = mailer.of(K.RECEIPT, "ken")
+    (receipt,) = mailer.of(NoticeKind.RECEIPT, "ken")
     text = seen(receipt)[1]
     assert "Invoice: Basic, March 31" in text
     assert "Goodwill" in text  # a line no label fits is shown as written

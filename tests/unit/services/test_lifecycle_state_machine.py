@@ -55,7 +55,6 @@ from tenure_local.simulator.webhooks_provider import ProviderActionError, Provid
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedule runs
-S = SubscriptionStatus
 CUSTOMERS = ("alice", "bob")
 PLANS = (
     Plan(id="basic", name="Basic", amount=1000, currency="USD", interval="month"),
@@ -496,11 +495,11 @@ class Lifecycle(RuleBasedStateMachine):
                 and i.first_failed_at is not None
                 and (i.next_attempt_at is not None or i.dunning_ends_at is not None)
             ]
-            if sub.status is S.INCOMPLETE:
+            if sub.status is SubscriptionStatus.INCOMPLETE:
                 assert not paid, f"{sub.id} is incomplete with a paid invoice"
-            if sub.status is S.PAST_DUE:
+            if sub.status is SubscriptionStatus.PAST_DUE:
                 assert dunned, f"{sub.id} is past_due with nothing being dunned"
-            if sub.status is S.ACTIVE:
+            if sub.status is SubscriptionStatus.ACTIVE:
                 assert not dunned, f"{sub.id} is active while {dunned[0].id} is dunned"
 
     # -- helpers -------------------------------------------------------------------------------

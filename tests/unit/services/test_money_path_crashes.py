@@ -15,7 +15,6 @@ from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.services import payments, subscriptions
 
-S = SubscriptionStatus
 VISA = "4242424242424242"
 INSUFFICIENT_FUNDS = "4000000000009995"
 MASTERCARD = "5555555555554444"
@@ -26,7 +25,7 @@ def a_paying_subscriber(make_shop: Callable[..., Any]) -> Any:
     shop = make_shop()
     shop.add_card(VISA)
     shop.subscribe()
-    assert shop.sub().status is S.ACTIVE
+    assert shop.sub().status is SubscriptionStatus.ACTIVE
     return shop
 
 
@@ -44,7 +43,7 @@ def assert_renewed_once(shop: Any, renewed_at: Any) -> None:
         shop.charges(invoice.id)
     )
     sub = shop.sub()
-    assert sub.status is S.ACTIVE
+    assert sub.status is SubscriptionStatus.ACTIVE
     assert sub.current_period_start == renewed_at
     assert sub.current_period_end == add_intervals(shop.start, sub_interval(shop), 2)
     assert len(shop.invoices()) == 2  # the first month and this renewal, nothing else
@@ -133,7 +132,7 @@ def test_a_first_invoice_whose_worker_crashes_at_any_step_is_still_charged_once(
     assert invoice.status is InvoiceStatus.PAID
     assert shop.confirmations(invoice.id) == 1
     assert len(shop.succeeded(invoice.id)) == 1
-    assert shop.sub().status is S.ACTIVE
+    assert shop.sub().status is SubscriptionStatus.ACTIVE
 
 
 def test_the_crash_steps_are_the_two_commits_of_a_renewal(
@@ -286,7 +285,7 @@ def test_a_timeout_on_confirm_leaves_the_outcome_unknown_never_declined(
     assert charge.decline_code is None
     assert invoice.status is InvoiceStatus.OPEN
     assert (invoice.failures, invoice.next_attempt_at) == (0, None)
-    assert shop.sub().status is S.ACTIVE
+    assert shop.sub().status is SubscriptionStatus.ACTIVE
 
 
 def test_the_sweeper_settles_a_timed_out_confirm_without_confirming_again(
@@ -453,4 +452,4 @@ def test_a_rate_limit_on_the_card_update_charge_loses_nothing(
     invoice = shop.invoice_starting(renewed_at)
     assert invoice.status is InvoiceStatus.PAID
     assert len(shop.succeeded(invoice.id)) == 1
-    assert shop.sub().status is S.ACTIVE
+    assert shop.sub().status is SubscriptionStatus.ACTIVE

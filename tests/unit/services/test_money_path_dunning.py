@@ -14,7 +14,6 @@ from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.services import payments, subscriptions
 
-S = SubscriptionStatus
 VISA = "4242424242424242"
 MASTERCARD = "5555555555554444"
 INSUFFICIENT_FUNDS = "4000000000009995"
@@ -88,7 +87,7 @@ def test_a_subscription_is_past_due_while_a_soft_decline_is_retried(
         # When the schedule reaches the next retry, which declines again
         shop.run_due(until=failed_at + offset + timedelta(hours=1))
         # Then the subscription is past due and the next retry is booked
-        assert shop.sub().status is S.PAST_DUE
+        assert shop.sub().status is SubscriptionStatus.PAST_DUE
         assert shop.invoice(invoice.id).status is InvoiceStatus.OPEN
         assert shop.invoice(invoice.id).next_attempt_at is not None
 
@@ -96,8 +95,8 @@ def test_a_subscription_is_past_due_while_a_soft_decline_is_retried(
 @pytest.mark.parametrize(
     ("final_action", "sub_status", "invoice_status"),
     [
-        (FinalAction.UNPAID, S.UNPAID, InvoiceStatus.OPEN),
-        (FinalAction.CANCELED, S.CANCELED, InvoiceStatus.UNCOLLECTIBLE),
+        (FinalAction.UNPAID, SubscriptionStatus.UNPAID, InvoiceStatus.OPEN),
+        (FinalAction.CANCELED, SubscriptionStatus.CANCELED, InvoiceStatus.UNCOLLECTIBLE),
     ],
 )
 def test_after_the_last_soft_decline_the_final_action_applies(
@@ -127,7 +126,7 @@ def test_a_default_policy_ends_soft_dunning_unpaid(make_shop: Callable[..., Any]
     shop, invoice = a_declining_renewal(make_shop, GENERIC_DECLINE)
     shop.run_due(until=invoice.period_start + timedelta(days=20))
     # Then the subscription is unpaid and the invoice stays open as a debt
-    assert shop.sub().status is S.UNPAID
+    assert shop.sub().status is SubscriptionStatus.UNPAID
     assert shop.invoice(invoice.id).status is InvoiceStatus.OPEN
 
 
@@ -140,21 +139,21 @@ def test_a_hard_decline_is_attempted_once_and_never_retried_on_that_card(
     shop, invoice = a_declining_renewal(make_shop, declining_card)
     assert invoice.next_attempt_at is None
     assert invoice.dunning_ends_at == invoice.period_start + LAST_RETRY
-    assert shop.sub().status is S.PAST_DUE
+    assert shop.sub().status is SubscriptionStatus.PAST_DUE
     # When the schedule runs up to just before the deadline
     shop.run_due(until=invoice.period_start + LAST_RETRY - timedelta(minutes=1))
     # Then the card was charged once, and is never charged again
     assert len(shop.charges(invoice.id)) == 1
     assert shop.confirmations(invoice.id) == 1
-    assert shop.sub().status is S.PAST_DUE
+    assert shop.sub().status is SubscriptionStatus.PAST_DUE
 
 
 @pytest.mark.parametrize("declining_card", HARD_DECLINES.values(), ids=HARD_DECLINES.keys())
 @pytest.mark.parametrize(
     ("final_action", "sub_status", "invoice_status"),
     [
-        (FinalAction.UNPAID, S.UNPAID, InvoiceStatus.OPEN),
-        (FinalAction.CANCELED, S.CANCELED, InvoiceStatus.UNCOLLECTIBLE),
+        (FinalAction.UNPAID, SubscriptionStatus.UNPAID, InvoiceStatus.OPEN),
+        (FinalAction.CANCELED, SubscriptionStatus.CANCELED, InvoiceStatus.UNCOLLECTIBLE),
     ],
 )
 def test_at_the_hard_decline_deadline_the_final_action_applies(
@@ -192,14 +191,14 @@ def test_a_card_update_before_the_hard_decline_deadline_charges_at_once_and_ends
     paid = shop.invoice(invoice.id)
     assert (paid.status, paid.paid_at) == (InvoiceStatus.PAID, updated_at)
     assert (paid.next_attempt_at, paid.dunning_ends_at) == (None, None)
-    assert shop.sub().status is S.ACTIVE
+    assert shop.sub().status is SubscriptionStatus.ACTIVE
     # ... and nothing more happens for it, past the old deadline
     shop.run_due(until=invoice.period_start + LAST_RETRY + timedelta(days=1))
     assert [c.outcome for c in shop.charges(invoice.id)] == [
         ChargeOutcome.DECLINED,
         ChargeOutcome.SUCCEEDED,
     ]
-    assert shop.sub().status is S.ACTIVE
+    assert shop.sub().status is SubscriptionStatus.ACTIVE
 
 
 # -- 6. authentication required ------------------------------------------------------------------
@@ -217,7 +216,7 @@ def test_an_authentication_required_card_is_never_retried_off_session(
     # Then the card was asked once, never again off-session, and dunning ended unpaid
     assert len(shop.charges(invoice.id)) == 1
     assert shop.confirmations(invoice.id) == 1
-    assert shop.sub().status is S.UNPAID
+    assert shop.sub().status is SubscriptionStatus.UNPAID
 
 
 # -- 7. a card update ends soft dunning ----------------------------------------------------------
@@ -232,7 +231,7 @@ def test_a_card_update_ends_soft_dunning(make_shop: Callable[..., Any]) -> None:
     paid = shop.invoice(invoice.id)
     assert paid.status is InvoiceStatus.PAID
     assert (paid.next_attempt_at, paid.dunning_ends_at) == (None, None)
-    assert shop.sub().status is S.ACTIVE
+    assert shop.sub().status is SubscriptionStatus.ACTIVE
     shop.run_due(until=invoice.period_start + timedelta(days=20))
     assert len(shop.charges(invoice.id)) == 2
     assert len(shop.succeeded(invoice.id)) == 1
@@ -255,7 +254,7 @@ def test_a_declined_first_payment_leaves_the_subscription_incomplete_without_ret
     # When the schedule runs to just before the incomplete window closes
     shop.run_due(until=shop.start + timedelta(hours=22, minutes=59))
     # Then the subscription is incomplete and the card was never tried again
-    assert shop.sub().status is S.INCOMPLETE
+    assert shop.sub().status is SubscriptionStatus.INCOMPLETE
     assert shop.invoice(invoice.id).status is InvoiceStatus.OPEN
     assert shop.invoice(invoice.id).next_due() is None
     assert len(shop.charges(invoice.id)) == 1
@@ -271,9 +270,9 @@ def test_a_card_update_within_the_incomplete_window_pays_and_activates(
     shop.add_card(VISA)
     # Then the invoice is paid and the subscription active; it does not expire later
     assert shop.invoice(invoice.id).status is InvoiceStatus.PAID
-    assert shop.sub().status is S.ACTIVE
+    assert shop.sub().status is SubscriptionStatus.ACTIVE
     shop.run_due(until=shop.start + timedelta(days=2))
-    assert shop.sub().status is S.ACTIVE
+    assert shop.sub().status is SubscriptionStatus.ACTIVE
 
 
 def test_an_incomplete_subscription_expires_after_23_hours_and_its_invoice_is_void(
@@ -285,7 +284,7 @@ def test_an_incomplete_subscription_expires_after_23_hours_and_its_invoice_is_vo
     shop.run_due(until=shop.start + timedelta(days=2))
     # Then the subscription was canceled as incomplete_expired, and the invoice voided
     sub = shop.sub()
-    assert (sub.status, sub.cancel_reason) == (S.CANCELED, "incomplete_expired")
+    assert (sub.status, sub.cancel_reason) == (SubscriptionStatus.CANCELED, "incomplete_expired")
     assert sub.canceled_at == shop.start + timedelta(hours=23)
     assert shop.invoice(invoice.id).status is InvoiceStatus.VOID
     assert len(shop.charges(invoice.id)) == 1

@@ -13,7 +13,6 @@ from tenure.domain.invoices import InvoiceKind, InvoiceStatus, LineKind
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.services import subscriptions
 
-S = SubscriptionStatus
 VISA = "4242424242424242"
 
 
@@ -39,7 +38,7 @@ def test_a_month_end_customer_pays_the_right_twelve_invoices_in_a_year(
     for invoice in invoices:
         assert [c.outcome for c in shop.charges(invoice.id)] == [ChargeOutcome.SUCCEEDED]
     assert shop.gateway.confirmations == 12
-    assert shop.sub().status is S.ACTIVE
+    assert shop.sub().status is SubscriptionStatus.ACTIVE
 
 
 # -- 9. trial conversion -------------------------------------------------------------------------
@@ -51,7 +50,7 @@ def test_a_trial_with_a_card_is_charged_at_its_end_and_becomes_active(
     shop.add_card(VISA)
     shop.subscribe(plan="basic-trial")
     trial_end = shop.start + timedelta(days=14)
-    assert shop.sub().status is S.TRIALING
+    assert shop.sub().status is SubscriptionStatus.TRIALING
     assert shop.gateway.confirmations == 0
     # When the trial ends
     shop.run_due(until=trial_end + timedelta(hours=1))
@@ -62,7 +61,7 @@ def test_a_trial_with_a_card_is_charged_at_its_end_and_becomes_active(
     [charge] = shop.charges(invoice.id)
     assert (charge.outcome, charge.at) == (ChargeOutcome.SUCCEEDED, trial_end)
     sub = shop.sub()
-    assert sub.status is S.ACTIVE
+    assert sub.status is SubscriptionStatus.ACTIVE
     assert sub.current_period_start == trial_end
 
 
@@ -80,7 +79,7 @@ def test_a_trial_without_a_card_waits_past_due_for_one_by_default(
     assert invoice.status is InvoiceStatus.OPEN
     assert invoice.dunning_ends_at == trial_end + DunningPolicy().retry_after[-1]
     assert shop.charges(invoice.id) == []
-    assert shop.sub().status is S.PAST_DUE
+    assert shop.sub().status is SubscriptionStatus.PAST_DUE
 
 
 def test_a_trial_without_a_card_that_gets_one_later_is_charged_and_active(
@@ -97,7 +96,7 @@ def test_a_trial_without_a_card_that_gets_one_later_is_charged_and_active(
     [invoice] = shop.invoices()
     assert invoice.status is InvoiceStatus.PAID
     assert len(shop.succeeded(invoice.id)) == 1
-    assert shop.sub().status is S.ACTIVE
+    assert shop.sub().status is SubscriptionStatus.ACTIVE
 
 
 def test_a_trial_without_a_card_is_canceled_at_its_end_when_the_policy_says_so(
@@ -111,7 +110,7 @@ def test_a_trial_without_a_card_is_canceled_at_its_end_when_the_policy_says_so(
     shop.run_due(until=trial_end + timedelta(days=1))
     # Then the subscription was canceled at the trial's end, nothing invoiced or charged
     sub = shop.sub()
-    assert (sub.status, sub.canceled_at) == (S.CANCELED, trial_end)
+    assert (sub.status, sub.canceled_at) == (SubscriptionStatus.CANCELED, trial_end)
     assert sub.cancel_reason == "trial_ended_without_payment_method"
     assert shop.invoices() == []
     assert shop.gateway.confirmations == 0
@@ -127,7 +126,7 @@ def test_a_trial_with_a_card_is_charged_even_when_the_policy_cancels_cardless_tr
     # When the trial ends
     shop.run_due(until=shop.start + timedelta(days=15))
     # Then it converted as usual
-    assert shop.sub().status is S.ACTIVE
+    assert shop.sub().status is SubscriptionStatus.ACTIVE
     assert [i.status for i in shop.invoices()] == [InvoiceStatus.PAID]
 
 
@@ -149,7 +148,7 @@ def test_nothing_is_charged_while_a_subscription_is_paused(
     # When the schedule runs through the pause
     shop.run_due(until=shop.start + timedelta(days=59))
     # Then no renewal was invoiced or charged
-    assert shop.sub().status is S.PAUSED
+    assert shop.sub().status is SubscriptionStatus.PAUSED
     assert len(shop.invoices()) == 1
     assert shop.gateway.confirmations == 1
 
@@ -166,7 +165,7 @@ def test_a_pause_that_ends_on_its_date_restarts_the_period_there_and_charges_it(
     shop.run_due(until=resume_at + timedelta(hours=1))
     # Then the period restarted at the resume moment, and it was charged then, once
     sub = shop.sub()
-    assert sub.status is S.ACTIVE
+    assert sub.status is SubscriptionStatus.ACTIVE
     assert sub.current_period_start == resume_at
     plan = shop.repo.get_plan("basic")
     assert sub.current_period_end == add_intervals(resume_at, plan.billing_interval, 1)
@@ -194,7 +193,7 @@ def test_resuming_by_hand_restarts_the_period_at_the_resume_moment(
     subscriptions.resume(shop.svc, "sub-1")
     # Then the new period starts now, is charged now, and the next renewal is a month on
     sub = shop.sub()
-    assert (sub.status, sub.current_period_start) == (S.ACTIVE, resume_at)
+    assert (sub.status, sub.current_period_start) == (SubscriptionStatus.ACTIVE, resume_at)
     invoice = shop.invoice_starting(resume_at)
     assert invoice.status is InvoiceStatus.PAID
     assert [c.at for c in shop.succeeded(invoice.id)] == [resume_at]

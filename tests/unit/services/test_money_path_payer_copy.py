@@ -16,7 +16,6 @@ from tenure.payments.sandbox import payment_method_for
 from tenure.services import catalog, payments, subscriptions
 from tenure.services.context import Services
 
-S = SubscriptionStatus
 VISA = "4242424242424242"
 MASTERCARD = "5555555555554444"
 
@@ -31,7 +30,7 @@ def a_paying_subscriber(make_shop: Callable[..., Any], **kwargs: Any) -> Any:
     shop = make_shop(**kwargs)
     shop.add_card(VISA)
     shop.subscribe()
-    assert shop.sub().status is S.ACTIVE
+    assert shop.sub().status is SubscriptionStatus.ACTIVE
     return shop
 
 
@@ -147,7 +146,10 @@ def test_a_trial_whose_copy_names_a_card_the_customer_no_longer_has_ends_unpaid(
     shop.run_due(until=trial_end + timedelta(hours=1))
     # Then nothing was charged and the trial was canceled, as for any trial without a card
     sub = shop.sub()
-    assert (sub.status, sub.cancel_reason) == (S.CANCELED, "trial_ended_without_payment_method")
+    assert (sub.status, sub.cancel_reason) == (
+        SubscriptionStatus.CANCELED,
+        "trial_ended_without_payment_method",
+    )
     assert not any(e["type"] == "payment_intent.succeeded" for e in shop.gateway.events)
     assert all(i.status is not InvoiceStatus.PAID for i in shop.invoices())
 
@@ -210,7 +212,7 @@ def test_a_subscription_canceled_after_its_renewal_was_queued_is_not_charged(
     # Then nothing was charged or invoiced, and the subscription stays canceled
     assert sum(shop.confirmations(i.id) for i in shop.invoices()) == confirmations
     assert len(shop.invoices()) == 1
-    assert shop.sub().status is S.CANCELED
+    assert shop.sub().status is SubscriptionStatus.CANCELED
 
 
 def test_a_renewal_read_from_the_store_never_charges_a_copy_its_customer_cannot_confirm(

@@ -24,7 +24,6 @@ from tenure.ports import Commit
 from tenure.services import catalog, payments, subscriptions
 from tenure.services.reminders import ComposeError, RunReport, send_due
 
-K = NoticeKind
 ANNUAL = Plan(id="annual", name="Annual", amount=12000, currency="USD", interval="year")
 
 
@@ -130,10 +129,10 @@ def test_a_monthly_subscription_gets_one_reminder_three_days_before_each_renewal
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=125), mailer)  # renewals on 2 Apr, May, Jun, Jul
 
-    reminders = mailer.of(K.UPCOMING_RENEWAL)
+    reminders = mailer.of(NoticeKind.UPCOMING_RENEWAL)
     renewals = [datetime(2026, m, 2, 9, tzinfo=UTC) for m in (4, 5, 6, 7)]
     assert [r.at for r in reminders] == [d - timedelta(days=3) for d in renewals]
-    assert len(mailer.of(K.RECEIPT)) == 5  # the first invoice and four renewals
+    assert len(mailer.of(NoticeKind.RECEIPT)) == 5  # the first invoice and four renewals
     body = reminders[0].message.get_content()
     assert "amount=1000" in body and "link cancel=" in body and "link update_card=" in body
 
@@ -158,7 +157,8 @@ def test_no_email_goes_out_at_night_where_the_customer_lives(
         datetime(2026, m, 2, 9, tzinfo=UTC).astimezone(ZoneInfo(zone)).date() for m in (4, 5, 6)
     ]
     reminder_days = [
-        s.at.astimezone(ZoneInfo(zone)).date() for s in mailer.of(K.UPCOMING_RENEWAL, "bob")
+        s.at.astimezone(ZoneInfo(zone)).date()
+        for s in mailer.of(NoticeKind.UPCOMING_RENEWAL, "bob")
     ]
     assert reminder_days == [d - timedelta(days=3) for d in renewal_days]
 
@@ -174,7 +174,7 @@ def test_an_annual_plan_is_reminded_thirty_and_seven_days_before(
     run(shop, shop.start + timedelta(days=370), mailer)
 
     renews = datetime(2027, 3, 2, 9, tzinfo=UTC)
-    assert [r.at for r in mailer.of(K.UPCOMING_RENEWAL)] == [
+    assert [r.at for r in mailer.of(NoticeKind.UPCOMING_RENEWAL)] == [
         renews - timedelta(days=30),
         renews - timedelta(days=7),
     ]
@@ -188,16 +188,18 @@ def test_the_final_period_of_a_subscription_ending_at_period_end_is_not_reminded
     shop.subscribe()
     mailer = RecordingMailer()
     run(shop, datetime(2026, 4, 10, tzinfo=UTC), mailer)  # renewed once, on 2 April
-    assert len(mailer.of(K.UPCOMING_RENEWAL)) == 1
+    assert len(mailer.of(NoticeKind.UPCOMING_RENEWAL)) == 1
     subscriptions.cancel(shop.svc, "sub-1", at_period_end=True, reason="too_expensive")
     run(shop, datetime(2026, 6, 1, tzinfo=UTC), mailer)
 
-    assert len(mailer.of(K.UPCOMING_RENEWAL)) == 1  # none before 2 May, when it ends
-    ended = mailer.of(K.SUBSCRIPTION_ENDED)
+    assert len(mailer.of(NoticeKind.UPCOMING_RENEWAL)) == 1  # none before 2 May, when it ends
+    ended = mailer.of(NoticeKind.SUBSCRIPTION_ENDED)
     assert len(ended) == 1
     assert "ended_reason=voluntary" in ended[0].message.get_content()
     skipped = [n for n in shop.repo.list_notices("alice") if n.status is NoticeStatus.SKIPPED]
-    assert [n.reason for n in skipped if n.kind is K.UPCOMING_RENEWAL] == ["ends_at_period_end"]
+    assert [n.reason for n in skipped if n.kind is NoticeKind.UPCOMING_RENEWAL] == [
+        "ends_at_period_end"
+    ]
 
 
 def test_running_the_same_hour_twice_sends_nothing_new(make_shop: Callable[..., Shop]) -> None:
@@ -207,7 +209,7 @@ def test_running_the_same_hour_twice_sends_nothing_new(make_shop: Callable[..., 
     mailer = RecordingMailer()
     run(shop, datetime(2026, 3, 30, 9, tzinfo=UTC), mailer)
     before = len(mailer.sent)
-    assert mailer.of(K.UPCOMING_RENEWAL)[-1].at == shop.clock.now()
+    assert mailer.of(NoticeKind.UPCOMING_RENEWAL)[-1].at == shop.clock.now()
 
     again = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
     assert len(mailer.sent) == before
@@ -225,7 +227,7 @@ def test_each_dunning_step_sends_one_email_ending_with_the_last_attempt(
     mailer = RecordingMailer()
     run(shop, datetime(2026, 4, 25, tzinfo=UTC), mailer)
 
-    failed = mailer.of(K.PAYMENT_FAILED)
+    failed = mailer.of(NoticeKind.PAYMENT_FAILED)
     assert len(failed) == 4  # the renewal and its three retries
     bodies = [f.message.get_content() for f in failed]
     assert all("decline_class=soft" in b for b in bodies)
@@ -247,9 +249,9 @@ def test_a_hard_decline_asks_for_a_new_card_and_authentication_asks_to_confirm(
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=2), mailer)
 
-    (hard,) = mailer.of(K.PAYMENT_FAILED, "hard")
+    (hard,) = mailer.of(NoticeKind.PAYMENT_FAILED, "hard")
     assert "decline_class=hard" in hard.message.get_content()
-    (sca,) = mailer.of(K.PAYMENT_ACTION_REQUIRED, "sca")
+    (sca,) = mailer.of(NoticeKind.PAYMENT_ACTION_REQUIRED, "sca")
     assert "link confirm_payment=https://pages.test/confirm_payment/sca/" in (
         sca.message.get_content()
     )
@@ -264,7 +266,7 @@ def test_a_trial_is_reminded_three_days_before_it_converts(
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=20), mailer)
 
-    (trial,) = mailer.of(K.TRIAL_ENDING)
+    (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
     assert trial.at == shop.start + timedelta(days=11)
     assert "amount=1000" in trial.message.get_content()
 
@@ -279,9 +281,9 @@ def test_a_pause_is_reminded_seven_days_before_it_ends(make_shop: Callable[..., 
     mailer = RecordingMailer()
     run(shop, datetime(2026, 5, 21, tzinfo=UTC), mailer)
 
-    (pause,) = mailer.of(K.PAUSE_ENDING)
+    (pause,) = mailer.of(NoticeKind.PAUSE_ENDING)
     assert pause.at == until - timedelta(days=7)
-    assert not [s for s in mailer.of(K.UPCOMING_RENEWAL) if s.at < until]
+    assert not [s for s in mailer.of(NoticeKind.UPCOMING_RENEWAL) if s.at < until]
 
 
 def test_late_payers_get_one_more_reminder_the_day_before(
@@ -298,10 +300,10 @@ def test_late_payers_get_one_more_reminder_the_day_before(
         shop.add_card("4242424242424242")
     run(shop, datetime(2026, 6, 3, tzinfo=UTC), mailer)
 
-    june = [s.at for s in mailer.of(K.UPCOMING_RENEWAL) if s.at.month in (5, 6)]
+    june = [s.at for s in mailer.of(NoticeKind.UPCOMING_RENEWAL) if s.at.month in (5, 6)]
     renews = datetime(2026, 6, 2, 9, tzinfo=UTC)
     assert june == [renews - timedelta(days=3), renews - timedelta(days=1)]
-    early = [s for s in mailer.of(K.UPCOMING_RENEWAL) if s.at.month == 3]
+    early = [s for s in mailer.of(NoticeKind.UPCOMING_RENEWAL) if s.at.month == 3]
     assert len(early) == 1  # before the first late invoice: not a late payer yet
 
 
@@ -324,7 +326,7 @@ def test_a_card_about_to_expire_is_announced_the_month_before(
     mailer = RecordingMailer()
     run(shop, datetime(2026, 4, 3, tzinfo=UTC), mailer)
 
-    (expiring,) = mailer.of(K.CARD_EXPIRING)
+    (expiring,) = mailer.of(NoticeKind.CARD_EXPIRING)
     assert expiring.at == datetime(2026, 4, 1, 9, tzinfo=UTC)
     assert "card_exp_month=5" in expiring.message.get_content()
 
@@ -345,7 +347,7 @@ def test_a_card_entered_with_its_expiry_is_announced_before_it_expires(
     mailer = RecordingMailer()
     run(shop, datetime(2026, 6, 5, tzinfo=UTC), mailer)
 
-    (expiring,) = mailer.of(K.CARD_EXPIRING)
+    (expiring,) = mailer.of(NoticeKind.CARD_EXPIRING)
     assert expiring.at == datetime(2026, 6, 1, 9, tzinfo=UTC)
     assert "card_exp_month=7" in expiring.message.get_content()
 
@@ -374,11 +376,11 @@ def test_a_card_replaced_before_its_notice_is_not_announced(
     shop.add_card("5555555555554444")
     mailer = RecordingMailer()
     run(shop, datetime(2026, 4, 3, tzinfo=UTC), mailer)
-    assert mailer.of(K.CARD_EXPIRING) == []
+    assert mailer.of(NoticeKind.CARD_EXPIRING) == []
     (notice,) = [
         n
         for n in shop.repo.list_notices("alice")
-        if n.kind is K.CARD_EXPIRING and n.data["exp_year"] == 2026
+        if n.kind is NoticeKind.CARD_EXPIRING and n.data["exp_year"] == 2026
     ]
     assert (notice.status, notice.reason) == (NoticeStatus.SKIPPED, "card_replaced")
 
@@ -418,7 +420,7 @@ def test_a_customer_without_a_usable_address_is_counted_and_blocks_no_one(
     )
     assert sorted(s.customer_id for s in mailer.sent) == ["ann", "cat"]
     assert report.counts["failed"] == 1 and report.counts["sent"] == 2
-    notice = next(n for n in shop.repo.list_notices("ben") if n.kind is K.RECEIPT)
+    notice = next(n for n in shop.repo.list_notices("ben") if n.kind is NoticeKind.RECEIPT)
     assert (notice.status, notice.reason) == (NoticeStatus.FAILED, reason)
     assert not shop.repo.has_marker(f"email:{notice.key}")
 
@@ -430,7 +432,7 @@ def test_an_email_refused_by_ses_is_never_marked_sent(make_shop: Callable[..., S
     report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
     assert sorted(s.customer_id for s in mailer.sent) == ["ann", "cat"]
     assert report.counts["rejected"] == 1
-    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is K.RECEIPT)
+    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is NoticeKind.RECEIPT)
     assert receipt.status is NoticeStatus.FAILED and receipt.sent_at is None
 
 
@@ -446,7 +448,7 @@ def test_throttling_defers_the_email_to_a_later_run_which_sends_it_once(
     )
     first = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
     assert first.counts["throttled"] == 1
-    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is K.RECEIPT)
+    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is NoticeKind.RECEIPT)
     assert receipt.status is NoticeStatus.SCHEDULED and receipt.due_at > shop.clock.now()
     throttled["on"] = False
     shop.clock.set(receipt.due_at)
@@ -515,7 +517,7 @@ def test_an_email_that_keeps_failing_before_its_claim_is_failed_after_a_day(
     shop = _due_receipts(make_shop)
     _failing_reads_for(shop, "ben", times=10_000)
     mailer = RecordingMailer()
-    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is K.RECEIPT)
+    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is NoticeKind.RECEIPT)
 
     shop.clock.set(receipt.due_at + timedelta(hours=23))
     assert (
@@ -525,7 +527,7 @@ def test_an_email_that_keeps_failing_before_its_claim_is_failed_after_a_day(
     late = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
 
     assert late.counts["error"] == 1
-    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is K.RECEIPT)
+    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is NoticeKind.RECEIPT)
     assert (receipt.status, receipt.reason) == (NoticeStatus.FAILED, "internal_error")
     assert "ben" not in {s.customer_id for s in mailer.sent}
 
@@ -543,7 +545,7 @@ def test_an_error_after_the_claim_fails_the_email_and_never_sends_it_again(
 
     assert report.counts["error"] == 1
     assert again.read == 0  # the email may have gone out: at most once
-    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is K.RECEIPT)
+    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is NoticeKind.RECEIPT)
     assert (receipt.status, receipt.reason) == (NoticeStatus.FAILED, "internal_error")
 
 
@@ -573,7 +575,7 @@ def test_a_run_that_dies_after_the_claim_never_sends_that_email_again(
     shop.clock.advance(timedelta(hours=1))
     send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
     assert "ben" not in {s.customer_id for s in mailer.sent}
-    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is K.RECEIPT)
+    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is NoticeKind.RECEIPT)
     assert receipt.status is NoticeStatus.SENDING
 
 
@@ -583,7 +585,7 @@ def test_a_notice_planned_again_after_it_was_sent_is_not_sent_twice(
     shop = _due_receipts(make_shop)
     mailer = RecordingMailer()
     send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
-    sent = next(n for n in shop.repo.list_notices("ann") if n.kind is K.RECEIPT)
+    sent = next(n for n in shop.repo.list_notices("ann") if n.kind is NoticeKind.RECEIPT)
     replanned = Notice(
         sent.key,
         sent.kind,
@@ -612,7 +614,7 @@ def test_planning_reads_nothing_and_a_commit_retried_is_planned_once(
     )
     change = Commit(subscriptions=[sub], events=list(sub.events))
     first = plan_notices(change, ReminderPolicy(), shop.clock.now())
-    assert [n.kind for n in first] == [K.UPCOMING_RENEWAL]
+    assert [n.kind for n in first] == [NoticeKind.UPCOMING_RENEWAL]
     change.notices.extend(first)
     shop.svc.reminders = ReminderPolicy()
     known = len(change.notices)

@@ -24,7 +24,6 @@ from tenure.services import catalog
 from tenure.services import subscriptions as service
 from tenure.services.context import Services
 
-S = SubscriptionStatus
 JAN_31 = datetime(2026, 1, 31, 9, tzinfo=UTC)
 FEB_28 = datetime(2026, 2, 28, 9, tzinfo=UTC)
 APR_1 = datetime(2026, 4, 1, tzinfo=UTC)
@@ -101,7 +100,7 @@ def test_subscribing_without_a_trial_creates_an_incomplete_subscription_and_its_
 
     outcome = service.subscribe(svc, "sub-1", "alice", "basic")
 
-    assert outcome.subscription.status is S.INCOMPLETE
+    assert outcome.subscription.status is SubscriptionStatus.INCOMPLETE
     invoice = outcome.invoice
     assert invoice is not None
     assert invoice.id == "in_sub-1_first_20260131T090000Z"
@@ -119,7 +118,7 @@ def test_subscribing_with_a_trial_creates_no_invoice() -> None:
 
     outcome = service.subscribe(svc, "sub-1", "alice", "basic-trial")
 
-    assert outcome.subscription.status is S.TRIALING
+    assert outcome.subscription.status is SubscriptionStatus.TRIALING
     assert outcome.invoice is None
     assert repo.invoices == {}
 
@@ -131,7 +130,7 @@ def test_subscribing_to_a_free_plan_activates_at_once_because_nothing_is_owed() 
 
     assert outcome.invoice is not None
     assert outcome.invoice.status is InvoiceStatus.PAID
-    assert outcome.subscription.status is S.ACTIVE, (
+    assert outcome.subscription.status is SubscriptionStatus.ACTIVE, (
         "a paid first invoice must activate the subscription, or it stays incomplete forever"
     )
     assert outcome.subscription.next_due() is not None
@@ -214,7 +213,7 @@ def test_process_due_converts_an_ended_trial_and_invoices_the_first_paid_period(
     outcome = service.process_due(svc, "sub-1")
 
     assert outcome is not None and outcome.invoice is not None
-    assert outcome.subscription.status is S.ACTIVE
+    assert outcome.subscription.status is SubscriptionStatus.ACTIVE
     assert outcome.invoice.kind is InvoiceKind.FIRST
     assert outcome.invoice.period_start == trial_end
     assert outcome.invoice.total == 1000
@@ -236,7 +235,7 @@ def test_a_cancellation_at_period_end_ends_the_subscription_with_no_invoice() ->
     stored = repo.get_subscription("sub-1")
     assert stored is not None
     assert (stored.status, stored.cancel_reason, stored.canceled_at) == (
-        S.CANCELED,
+        SubscriptionStatus.CANCELED,
         "too_expensive",
         FEB_28,
     )
@@ -272,7 +271,7 @@ def test_pause_then_resume_starts_a_new_period_and_uses_the_credit_for_the_unuse
     outcome = service.resume(svc, "sub-1")
 
     sub, invoice = outcome.subscription, outcome.invoice
-    assert sub.status is S.ACTIVE
+    assert sub.status is SubscriptionStatus.ACTIVE
     assert (sub.current_period_start, sub.current_period_end) == (
         MAY_10,
         datetime(2026, 6, 10, tzinfo=UTC),
@@ -422,7 +421,7 @@ def test_committing_a_subscription_read_at_a_stale_version_is_refused() -> None:
         repo.commit(second)
 
     assert written(repo) == after_first
-    assert repo.get_subscription("sub-1").status is S.PAUSED  # type: ignore[union-attr]
+    assert repo.get_subscription("sub-1").status is SubscriptionStatus.PAUSED  # type: ignore[union-attr]
 
 
 def a_scenario() -> InMemoryRepository:

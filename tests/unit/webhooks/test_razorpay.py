@@ -11,7 +11,7 @@ from tenure.domain.charges import ChargeOutcome
 from tenure.domain.invoices import DisputeStatus, RefundStatus
 from tenure.webhooks import razorpay_events
 from tenure.webhooks.errors import MalformedEventError, MalformedHeaderError, SignatureError
-from tenure.webhooks.model import ProviderEventKind as K
+from tenure.webhooks.model import ProviderEventKind
 
 SECRET = "rzp_webhook_secret"
 
@@ -144,7 +144,7 @@ def test_a_captured_payment_is_a_success_named_by_its_event_id_header() -> None:
     assert (parsed.provider, parsed.event_id, parsed.kind) == (
         "razorpay",
         "Gb5kMCdcAZ8jJ8",
-        K.PAYMENT_UPDATED,
+        ProviderEventKind.PAYMENT_UPDATED,
     )
     assert parsed.payment is not None
     assert (parsed.payment.payment_id, parsed.payment.outcome) == (
@@ -174,7 +174,7 @@ def test_a_failed_payment_carries_its_reason() -> None:
 
 def test_a_processed_refund_and_the_payments_refunded_total() -> None:
     parsed = razorpay_events.parse(body_of(REFUND_PROCESSED))
-    assert parsed.kind is K.REFUND_UPDATED
+    assert parsed.kind is ProviderEventKind.REFUND_UPDATED
     assert parsed.refund is not None and parsed.refund_total is not None
     assert (parsed.refund.amount, parsed.refund.status, parsed.refund.payment_id) == (
         4000,
@@ -186,7 +186,7 @@ def test_a_processed_refund_and_the_payments_refunded_total() -> None:
 
 def test_a_lost_dispute() -> None:
     parsed = razorpay_events.parse(body_of(DISPUTE_LOST))
-    assert parsed.kind is K.DISPUTE_UPDATED and parsed.dispute is not None
+    assert parsed.kind is ProviderEventKind.DISPUTE_UPDATED and parsed.dispute is not None
     assert (parsed.dispute.status, parsed.dispute.payment_id) == (
         DisputeStatus.LOST,
         "pay_EsyWjHrfzb59eR",
@@ -203,7 +203,7 @@ def test_a_created_dispute_is_open() -> None:
 
 def test_other_events_are_ignored() -> None:
     order_paid = dict(CAPTURED, event="order.paid")
-    assert razorpay_events.parse(body_of(order_paid)).kind is K.IGNORED
+    assert razorpay_events.parse(body_of(order_paid)).kind is ProviderEventKind.IGNORED
 
 
 @pytest.mark.parametrize(

@@ -12,28 +12,31 @@ from tenure.domain.invoices import DisputeStatus, RefundStatus
 from tenure.payments import stripe_objects as so
 from tenure.webhooks import stripe_events
 from tenure.webhooks.errors import MalformedEventError
-from tenure.webhooks.model import ProviderEventKind as K
+from tenure.webhooks.model import ProviderEventKind
 
 RESOURCES = fixtures()
 # Every type Tenure acts on, with the resource Stripe puts in data.object and the kind it means.
 HANDLED = {
-    "payment_intent.succeeded": ("payment_intent", K.PAYMENT_UPDATED),
-    "payment_intent.payment_failed": ("payment_intent", K.PAYMENT_UPDATED),
-    "payment_intent.requires_action": ("payment_intent", K.PAYMENT_UPDATED),
-    "payment_intent.processing": ("payment_intent", K.PAYMENT_UPDATED),
-    "charge.refunded": ("charge", K.PAYMENT_REFUNDED),
-    "refund.created": ("refund", K.REFUND_UPDATED),
-    "refund.updated": ("refund", K.REFUND_UPDATED),
-    "refund.failed": ("refund", K.REFUND_UPDATED),
-    "charge.refund.updated": ("refund", K.REFUND_UPDATED),
-    "charge.dispute.created": ("dispute", K.DISPUTE_UPDATED),
-    "charge.dispute.updated": ("dispute", K.DISPUTE_UPDATED),
-    "charge.dispute.closed": ("dispute", K.DISPUTE_UPDATED),
-    "payment_method.attached": ("payment_method", K.PAYMENT_METHOD_ADDED),
-    "payment_method.automatically_updated": ("payment_method", K.PAYMENT_METHOD_UPDATED),
-    "payment_method.detached": ("payment_method", K.PAYMENT_METHOD_DETACHED),
-    "setup_intent.succeeded": ("setup_intent", K.PAYMENT_METHOD_ADDED),
-    "customer.deleted": ("customer", K.CUSTOMER_DELETED),
+    "payment_intent.succeeded": ("payment_intent", ProviderEventKind.PAYMENT_UPDATED),
+    "payment_intent.payment_failed": ("payment_intent", ProviderEventKind.PAYMENT_UPDATED),
+    "payment_intent.requires_action": ("payment_intent", ProviderEventKind.PAYMENT_UPDATED),
+    "payment_intent.processing": ("payment_intent", ProviderEventKind.PAYMENT_UPDATED),
+    "charge.refunded": ("charge", ProviderEventKind.PAYMENT_REFUNDED),
+    "refund.created": ("refund", ProviderEventKind.REFUND_UPDATED),
+    "refund.updated": ("refund", ProviderEventKind.REFUND_UPDATED),
+    "refund.failed": ("refund", ProviderEventKind.REFUND_UPDATED),
+    "charge.refund.updated": ("refund", ProviderEventKind.REFUND_UPDATED),
+    "charge.dispute.created": ("dispute", ProviderEventKind.DISPUTE_UPDATED),
+    "charge.dispute.updated": ("dispute", ProviderEventKind.DISPUTE_UPDATED),
+    "charge.dispute.closed": ("dispute", ProviderEventKind.DISPUTE_UPDATED),
+    "payment_method.attached": ("payment_method", ProviderEventKind.PAYMENT_METHOD_ADDED),
+    "payment_method.automatically_updated": (
+        "payment_method",
+        ProviderEventKind.PAYMENT_METHOD_UPDATED,
+    ),
+    "payment_method.detached": ("payment_method", ProviderEventKind.PAYMENT_METHOD_DETACHED),
+    "setup_intent.succeeded": ("setup_intent", ProviderEventKind.PAYMENT_METHOD_ADDED),
+    "customer.deleted": ("customer", ProviderEventKind.CUSTOMER_DELETED),
 }
 WEBHOOK_RESOURCES = sorted({resource for resource, _ in HANDLED.values()})
 
@@ -61,7 +64,7 @@ def test_each_handled_type_parses_from_stripes_example_object(event_type: str) -
     assert int(parsed.occurred_at.timestamp()) == RESOURCES["event"]["created"]
     if event_type == "setup_intent.succeeded":
         # The example SetupIntent saved no payment method: nothing for Tenure to act on.
-        assert parsed.kind is K.IGNORED
+        assert parsed.kind is ProviderEventKind.IGNORED
     else:
         assert parsed.kind is kind
 
@@ -69,13 +72,13 @@ def test_each_handled_type_parses_from_stripes_example_object(event_type: str) -
 @pytest.mark.parametrize("resource", ["event", *WEBHOOK_RESOURCES])
 def test_unknown_types_are_ignored_cleanly_whatever_they_carry(resource: str) -> None:
     parsed = stripe_events.parse(envelope("issuing_card.shipped", RESOURCES[resource]))
-    assert parsed.kind is K.IGNORED
+    assert parsed.kind is ProviderEventKind.IGNORED
     assert parsed.event_id == RESOURCES["event"]["id"]
 
 
 def test_stripes_own_example_event_is_an_unhandled_type() -> None:
     parsed = stripe_events.parse(json.dumps(RESOURCES["event"]).encode())
-    assert (parsed.type, parsed.kind) == ("plan.created", K.IGNORED)
+    assert (parsed.type, parsed.kind) == ("plan.created", ProviderEventKind.IGNORED)
 
 
 def test_payment_intent_facts_come_from_the_object_and_tenures_metadata() -> None:
@@ -147,7 +150,7 @@ def test_a_setup_intent_that_saved_a_card_adds_it() -> None:
     intent = copy.deepcopy(RESOURCES["setup_intent"])
     intent.update(status="succeeded", payment_method="pm_123", customer="cus_123")
     parsed = stripe_events.parse(envelope("setup_intent.succeeded", intent))
-    assert parsed.kind is K.PAYMENT_METHOD_ADDED
+    assert parsed.kind is ProviderEventKind.PAYMENT_METHOD_ADDED
     assert parsed.payment_method is not None
     assert parsed.payment_method.payment_method_id == "pm_123"
 
@@ -162,7 +165,10 @@ def test_a_zero_decimal_currency_keeps_its_amount() -> None:
 def test_a_status_tenure_does_not_know_is_acknowledged_and_ignored() -> None:
     dispute = copy.deepcopy(RESOURCES["dispute"])
     dispute["status"] = "some_future_status"
-    assert stripe_events.parse(envelope("charge.dispute.updated", dispute)).kind is K.IGNORED
+    assert (
+        stripe_events.parse(envelope("charge.dispute.updated", dispute)).kind
+        is ProviderEventKind.IGNORED
+    )
 
 
 @pytest.mark.parametrize(

@@ -22,12 +22,15 @@ from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 
-S = SubscriptionStatus
 PlanLookup = Callable[[str], Plan]
 # The subscription states whose invoices are dunned, and those a payment brings back.
-DUNNED = frozenset({S.ACTIVE, S.PAST_DUE})
-REACTIVATED_BY_PAYMENT = frozenset({S.INCOMPLETE, S.PAST_DUE, S.UNPAID})
-FINAL_ACTION_APPLIES = frozenset({S.PAST_DUE, S.UNPAID, S.ACTIVE})
+DUNNED = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE})
+REACTIVATED_BY_PAYMENT = frozenset(
+    {SubscriptionStatus.INCOMPLETE, SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID}
+)
+FINAL_ACTION_APPLIES = frozenset(
+    {SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID, SubscriptionStatus.ACTIVE}
+)
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -219,7 +222,11 @@ def record_failure(
         charge.decline_code,
         decline,
     )
-    if invoice.status is not InvoiceStatus.OPEN or sub is None or sub.status is S.INCOMPLETE:
+    if (
+        invoice.status is not InvoiceStatus.OPEN
+        or sub is None
+        or sub.status is SubscriptionStatus.INCOMPLETE
+    ):
         return PaymentRecorded((failed,))
     invoice.failures += 1
     invoice.first_failed_at = invoice.first_failed_at or at

@@ -27,22 +27,43 @@ class SubscriptionStatus(StrEnum):
     CANCELED = "canceled"
 
 
-S = SubscriptionStatus
 # Which states each command may start from. Anything else raises IllegalTransitionError.
 ALLOWED: dict[str, frozenset[SubscriptionStatus]] = {
-    "renew": frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE}),
-    "pause": frozenset({S.ACTIVE}),
-    "resume": frozenset({S.PAUSED}),
-    "cancel_now": frozenset(set(S) - {S.CANCELED}),
-    "cancel_at_period_end": frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE}),
-    "change_plan": frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE}),
-    "activate": frozenset({S.INCOMPLETE, S.PAST_DUE, S.UNPAID, S.ACTIVE}),
-    "mark_past_due": frozenset({S.ACTIVE, S.PAST_DUE}),
-    "mark_unpaid": frozenset({S.PAST_DUE, S.UNPAID}),
-    "cancel_for_nonpayment": frozenset({S.PAST_DUE, S.UNPAID, S.TRIALING, S.ACTIVE}),
-    "expire": frozenset({S.INCOMPLETE}),
+    "renew": frozenset(
+        {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
+    ),
+    "pause": frozenset({SubscriptionStatus.ACTIVE}),
+    "resume": frozenset({SubscriptionStatus.PAUSED}),
+    "cancel_now": frozenset(set(SubscriptionStatus) - {SubscriptionStatus.CANCELED}),
+    "cancel_at_period_end": frozenset(
+        {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
+    ),
+    "change_plan": frozenset(
+        {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
+    ),
+    "activate": frozenset(
+        {
+            SubscriptionStatus.INCOMPLETE,
+            SubscriptionStatus.PAST_DUE,
+            SubscriptionStatus.UNPAID,
+            SubscriptionStatus.ACTIVE,
+        }
+    ),
+    "mark_past_due": frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}),
+    "mark_unpaid": frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID}),
+    "cancel_for_nonpayment": frozenset(
+        {
+            SubscriptionStatus.PAST_DUE,
+            SubscriptionStatus.UNPAID,
+            SubscriptionStatus.TRIALING,
+            SubscriptionStatus.ACTIVE,
+        }
+    ),
+    "expire": frozenset({SubscriptionStatus.INCOMPLETE}),
 }
-EARNING = frozenset({S.ACTIVE, S.PAST_DUE})  # the states that count towards MRR
+EARNING = frozenset(
+    {SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
+)  # the states that count towards MRR
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +127,7 @@ class Subscription:
                 customer_id=customer_id,
                 plan_id=plan.id,
                 currency=plan.currency,
-                status=S.TRIALING,
+                status=SubscriptionStatus.TRIALING,
                 created_at=now,
                 anchor=trial_end,
                 periods_since_anchor=-1,
@@ -123,7 +144,7 @@ class Subscription:
             customer_id=customer_id,
             plan_id=plan.id,
             currency=plan.currency,
-            status=S.INCOMPLETE,
+            status=SubscriptionStatus.INCOMPLETE,
             created_at=now,
             anchor=now,
             periods_since_anchor=0,
@@ -145,7 +166,7 @@ class Subscription:
             self._end(ended, self.cancel_reason, voluntary=True)
             self.sync_mrr(plan, ended, EventType.SUBSCRIPTION_CANCELED)
             return False
-        converting = self.status is S.TRIALING
+        converting = self.status is SubscriptionStatus.TRIALING
         self.periods_since_anchor += 1
         self.cycle += 1
         self.current_period_start = ended
@@ -153,7 +174,7 @@ class Subscription:
             self.anchor, plan.billing_interval, self.periods_since_anchor + 1
         )
         if converting:
-            self.status = S.ACTIVE
+            self.status = SubscriptionStatus.ACTIVE
             reason = EventType.SUBSCRIPTION_ACTIVATED
             self._record(reason, ended, trial_converted=True)
         else:
@@ -165,31 +186,34 @@ class Subscription:
     def activate(self, plan: Plan, now: datetime) -> None:
         """The invoice that was owed got paid."""
         self._require("activate")
-        if self.status is S.ACTIVE:
+        if self.status is SubscriptionStatus.ACTIVE:
             return
-        if self.status in (S.INCOMPLETE, S.UNPAID) and utc(now) >= self.current_period_end:
+        if (
+            self.status in (SubscriptionStatus.INCOMPLETE, SubscriptionStatus.UNPAID)
+            and utc(now) >= self.current_period_end
+        ):
             # The first payment came after the first period had passed: service starts now,
             # rather than billing for periods the customer never had.
             self._restart_periods(plan, utc(now), first_cycle=0)
-        self.status = S.ACTIVE
+        self.status = SubscriptionStatus.ACTIVE
         self.incomplete_expires_at = None
         self._record(EventType.SUBSCRIPTION_ACTIVATED, now)
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_ACTIVATED)
 
     def mark_past_due(self, plan: Plan, now: datetime) -> None:
         self._require("mark_past_due")
-        if self.status is S.PAST_DUE:
+        if self.status is SubscriptionStatus.PAST_DUE:
             return
-        self.status = S.PAST_DUE
+        self.status = SubscriptionStatus.PAST_DUE
         self._record(EventType.SUBSCRIPTION_PAST_DUE, now)
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_PAST_DUE)
 
     def mark_unpaid(self, plan: Plan, now: datetime, declines: list[str]) -> None:
         """Dunning ran out: the debt stays, the subscription stops renewing."""
         self._require("mark_unpaid")
-        if self.status is S.UNPAID:
+        if self.status is SubscriptionStatus.UNPAID:
             return
-        self.status = S.UNPAID
+        self.status = SubscriptionStatus.UNPAID
         self._record(EventType.SUBSCRIPTION_UNPAID, now, declines=declines)
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_UNPAID)
 
@@ -212,7 +236,7 @@ class Subscription:
             raise ValidationFailedError("until", "must be after the moment of the pause")
         unused = self._unused_value(plan, now)
         self.credit += unused
-        self.status = S.PAUSED
+        self.status = SubscriptionStatus.PAUSED
         self.paused_at = now
         self.paused_until = utc(until) if until else None
         self._record(
@@ -224,13 +248,13 @@ class Subscription:
         """Resume a pause (a new period starts now and is invoiced: returns True), or take back
         a scheduled cancellation (nothing to invoice: returns False)."""
         now = utc(now)
-        if self.status is not S.PAUSED and self.cancel_at_period_end:
+        if self.status is not SubscriptionStatus.PAUSED and self.cancel_at_period_end:
             self.cancel_at_period_end = False
             self.cancel_reason = None
             self._record(EventType.SUBSCRIPTION_RESUMED, now, cancellation_withdrawn=True)
             return False
         self._require("resume")
-        self.status = S.ACTIVE
+        self.status = SubscriptionStatus.ACTIVE
         self.paused_at = None
         self.paused_until = None
         self._restart_periods(plan, now)
@@ -274,7 +298,7 @@ class Subscription:
             )
         old_id = self.plan_id
         self.plan_id = new.id
-        if self.status is S.TRIALING:
+        if self.status is SubscriptionStatus.TRIALING:
             self._record(EventType.PLAN_CHANGED, now, from_plan=old_id, to_plan=new.id)
             return None
         unused = self._unused_value(old, now)
@@ -325,15 +349,19 @@ class Subscription:
     @property
     def ended(self) -> bool:
         """Nothing will ever be charged for it again."""
-        return self.status is S.CANCELED
+        return self.status is SubscriptionStatus.CANCELED
 
     def next_due(self) -> tuple[datetime, DueKind] | None:
         """When the scheduler must next look at this subscription, and why."""
-        if self.status in (S.TRIALING, S.ACTIVE, S.PAST_DUE):
+        if self.status in (
+            SubscriptionStatus.TRIALING,
+            SubscriptionStatus.ACTIVE,
+            SubscriptionStatus.PAST_DUE,
+        ):
             return self.current_period_end, DueKind.RENEWAL
-        if self.status is S.PAUSED and self.paused_until is not None:
+        if self.status is SubscriptionStatus.PAUSED and self.paused_until is not None:
             return self.paused_until, DueKind.PAUSE_END
-        if self.status is S.INCOMPLETE and self.incomplete_expires_at is not None:
+        if self.status is SubscriptionStatus.INCOMPLETE and self.incomplete_expires_at is not None:
             return self.incomplete_expires_at, DueKind.EXPIRE
         return None
 
@@ -364,7 +392,7 @@ class Subscription:
             raise IllegalTransitionError(command, self.status)
 
     def _end(self, at: datetime, reason: str | None, voluntary: bool, **extra: Any) -> None:
-        self.status = S.CANCELED
+        self.status = SubscriptionStatus.CANCELED
         self.canceled_at = at
         self.cancel_reason = reason
         self.cancel_at_period_end = False

@@ -17,16 +17,13 @@ from tenure.notify.policy import ReminderPolicy
 from tenure.notify.timing import next_slot, slot_before, slots_on
 from tenure.ports import Commit
 
-E = EventType
-K = NoticeKind
-S = SubscriptionStatus
 _PERIOD_STARTS = (
-    E.SUBSCRIPTION_ACTIVATED,
-    E.SUBSCRIPTION_RENEWED,
-    E.SUBSCRIPTION_RESUMED,
-    E.PLAN_CHANGED,
+    EventType.SUBSCRIPTION_ACTIVATED,
+    EventType.SUBSCRIPTION_RENEWED,
+    EventType.SUBSCRIPTION_RESUMED,
+    EventType.PLAN_CHANGED,
 )
-_CARD_FACTS = (E.PAYMENT_METHOD_ATTACHED, E.PAYMENT_METHOD_UPDATED)
+_CARD_FACTS = (EventType.PAYMENT_METHOD_ATTACHED, EventType.PAYMENT_METHOD_UPDATED)
 
 
 def plan_notices(change: Commit, policy: ReminderPolicy, now: datetime) -> list[Notice]:
@@ -50,17 +47,17 @@ class _Planner:
     def consider(self, event: DomainEvent) -> None:
         if event.type in _PERIOD_STARTS:
             self._upcoming_renewal(self.subs.get(event.entity_id))
-        elif event.type is E.TRIAL_STARTED:
+        elif event.type is EventType.TRIAL_STARTED:
             self._trial_ending(self.subs.get(event.entity_id))
-        elif event.type is E.SUBSCRIPTION_PAUSED:
+        elif event.type is EventType.SUBSCRIPTION_PAUSED:
             self._pause_ending(self.subs.get(event.entity_id))
-        elif event.type is E.PAYMENT_FAILED:
+        elif event.type is EventType.PAYMENT_FAILED:
             self._payment_failed(event)
-        elif event.type is E.INVOICE_PAID:
+        elif event.type is EventType.INVOICE_PAID:
             self._receipt(event)
-        elif event.type is E.INVOICE_REFUNDED:
+        elif event.type is EventType.INVOICE_REFUNDED:
             self._refund_receipt(event)
-        elif event.type is E.SUBSCRIPTION_CANCELED:
+        elif event.type is EventType.SUBSCRIPTION_CANCELED:
             self._ended(event, self.subs.get(event.entity_id))
         elif event.type in _CARD_FACTS:
             self._card_expiring(event)
@@ -79,7 +76,7 @@ class _Planner:
             if due is None:
                 continue
             data = {"renews_at": _iso(renews_at), "lead_days": days}
-            self._add(sub.id, K.UPCOMING_RENEWAL, _iso(renews_at), days, sub, due, data)
+            self._add(sub.id, NoticeKind.UPCOMING_RENEWAL, _iso(renews_at), days, sub, due, data)
 
     def _trial_ending(self, sub: Subscription | None) -> None:
         if sub is None or sub.trial_end is None:
@@ -88,7 +85,7 @@ class _Planner:
         due = slot_before(sub.trial_end, days, sub.timezone, self.policy.quiet_hours, self.now)
         if due is not None:
             data = {"trial_end": iso(sub.trial_end)}
-            self._add(sub.id, K.TRIAL_ENDING, _iso(sub.trial_end), 0, sub, due, data)
+            self._add(sub.id, NoticeKind.TRIAL_ENDING, _iso(sub.trial_end), 0, sub, due, data)
 
     def _pause_ending(self, sub: Subscription | None) -> None:
         if sub is None or sub.paused_until is None:
@@ -97,7 +94,7 @@ class _Planner:
         due = slot_before(sub.paused_until, days, sub.timezone, self.policy.quiet_hours, self.now)
         if due is not None:
             data = {"paused_until": iso(sub.paused_until)}
-            self._add(sub.id, K.PAUSE_ENDING, _iso(sub.paused_until), 0, sub, due, data)
+            self._add(sub.id, NoticeKind.PAUSE_ENDING, _iso(sub.paused_until), 0, sub, due, data)
 
     def _card_expiring(self, event: DomainEvent) -> None:
         facts = event.data
@@ -122,7 +119,9 @@ class _Planner:
         }
         period = f"{int(year):04d}-{int(month):02d}"
         subject = f"{event.customer_id}:{facts.get('payment_method')}"
-        self._add_for(subject, K.CARD_EXPIRING, period, 0, event.customer_id, None, later[0], data)
+        self._add_for(
+            subject, NoticeKind.CARD_EXPIRING, period, 0, event.customer_id, None, later[0], data
+        )
 
     # -- as it happens ----------------------------------------------------------------------
     def _payment_failed(self, event: DomainEvent) -> None:
@@ -130,7 +129,7 @@ class _Planner:
         if invoice is None or event.customer_id is None:
             return
         action = event.data.get("decline_class") == "action_required"
-        kind = K.PAYMENT_ACTION_REQUIRED if action else K.PAYMENT_FAILED
+        kind = NoticeKind.PAYMENT_ACTION_REQUIRED if action else NoticeKind.PAYMENT_FAILED
         attempt = int(event.data.get("attempt") or invoice.attempts)
         data = {
             "invoice_id": invoice.id,
@@ -146,7 +145,7 @@ class _Planner:
         invoice = self.invoices.get(event.entity_id)
         sub_id = invoice.subscription_id if invoice else None
         data = {"invoice_id": event.entity_id, "charge": event.data.get("charge")}
-        self._now(event.entity_id, K.RECEIPT, 0, event.customer_id, sub_id, data)
+        self._now(event.entity_id, NoticeKind.RECEIPT, 0, event.customer_id, sub_id, data)
 
     def _refund_receipt(self, event: DomainEvent) -> None:
         if event.customer_id is None:
@@ -158,7 +157,9 @@ class _Planner:
         sub_id = invoice.subscription_id if invoice else None
         # One receipt per refunded total: a second partial refund is a second email.
         data = {"invoice_id": event.entity_id, "amount_refunded": refunded}
-        self._now(event.entity_id, K.REFUND_RECEIPT, refunded, event.customer_id, sub_id, data)
+        self._now(
+            event.entity_id, NoticeKind.REFUND_RECEIPT, refunded, event.customer_id, sub_id, data
+        )
 
     def _ended(self, event: DomainEvent, sub: Subscription | None) -> None:
         if event.customer_id is None:
@@ -171,7 +172,12 @@ class _Planner:
             "ended_at": iso(event.occurred_at),
         }
         self._now(
-            event.entity_id, K.SUBSCRIPTION_ENDED, 0, event.customer_id, event.entity_id, data
+            event.entity_id,
+            NoticeKind.SUBSCRIPTION_ENDED,
+            0,
+            event.customer_id,
+            event.entity_id,
+            data,
         )
 
     # -- building ---------------------------------------------------------------------------

@@ -56,7 +56,6 @@ PENDING_RECHECK = timedelta(hours=1)  # async payments: look again until they se
 CREATE_REPLAY_WINDOW = timedelta(hours=23)
 SETTLE_TRIES = 3  # settles from a fresh read after a lost race, before the sweeper takes over
 FINAL = (ChargeOutcome.SUCCEEDED, ChargeOutcome.DECLINED, ChargeOutcome.AUTHENTICATION_REQUIRED)
-S = SubscriptionStatus
 
 
 # -- entry points ---------------------------------------------------------------------------
@@ -242,7 +241,7 @@ def _ready(svc: Services, c: _Collection) -> Payer | None:
         c.write(svc)
         return None
     sub = c.sub = c.sub or svc.repo.get_subscription(invoice.subscription_id)
-    if sub is None or sub.status is S.CANCELED:
+    if sub is None or sub.status is SubscriptionStatus.CANCELED:
         # Canceled between scheduling and charging: skipped, not charged, and not due again.
         _stop_collecting(svc, c, keep_deadline=False)
         return None
@@ -457,7 +456,7 @@ def collect_open_invoices(
         return [charge for charge in found if charge is not None]
     charges = []
     for sub in svc.repo.list_subscriptions(customer_id):
-        if sub.status is S.CANCELED:
+        if sub.status is SubscriptionStatus.CANCELED:
             continue
         for invoice in svc.repo.list_invoices(sub.id):
             if invoice.status is InvoiceStatus.OPEN:
@@ -471,7 +470,7 @@ def invoices_untried_since(svc: Services, customer_id: str, moment: datetime) ->
     """The customer's open, collectable invoices with no attempt at or after `moment`."""
     found = []
     for sub in svc.repo.list_subscriptions(customer_id):
-        if sub.status is S.CANCELED:
+        if sub.status is SubscriptionStatus.CANCELED:
             continue
         for invoice in svc.repo.list_invoices(sub.id):
             if invoice.status is not InvoiceStatus.OPEN or invoice.total <= 0:

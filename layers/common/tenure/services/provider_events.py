@@ -40,7 +40,6 @@ FINAL = payments.FINAL
 AT_RISK = "at_risk"  # customer metadata: why the customer is at risk (a dispute)
 PROVIDER_DELETED = "provider_customer_deleted"  # customer metadata: when, by the provider
 DETACHED = "payment_method_detached:"  # customer metadata prefix: when a method was detached
-K = ProviderEventKind
 
 
 class Applied(StrEnum):
@@ -87,7 +86,7 @@ def apply_provider_event(
 
     The marker is read with the objects the event names (one request), so an applied
     payment or refund costs that read and one transaction, and a duplicate the read alone."""
-    if event.kind is K.IGNORED:
+    if event.kind is ProviderEventKind.IGNORED:
         return Applied.IGNORED
     key = marker_key(event)
     marker = Marker(key, svc.clock.now() + MARKER_TTL)
@@ -133,7 +132,7 @@ def _named(event: ProviderEvent, ns: str) -> dict[str, Any]:
             }
         payment_id = facts.payment_id
     total = event.refund_total
-    if event.kind in (K.REFUND_UPDATED, K.PAYMENT_REFUNDED):
+    if event.kind in (ProviderEventKind.REFUND_UPDATED, ProviderEventKind.PAYMENT_REFUNDED):
         if total is not None and total.invoice_id is not None:
             return {"invoice_id": total.invoice_id}
         payment_id = (event.refund.payment_id if event.refund else None) or (
@@ -308,7 +307,10 @@ def _stale_for(customer: Customer, event: ProviderEvent) -> bool:
     """A card event older than the provider customer's deletion, or than its method's
     detachment, is about a state the provider has left."""
     moments = [customer.metadata.get(PROVIDER_DELETED)]
-    if event.payment_method is not None and event.kind is not K.PAYMENT_METHOD_DETACHED:
+    if (
+        event.payment_method is not None
+        and event.kind is not ProviderEventKind.PAYMENT_METHOD_DETACHED
+    ):
         moments.append(customer.metadata.get(DETACHED + event.payment_method.payment_method_id))
     at = iso(event.occurred_at) or ""
     return any(m is not None and m >= at for m in moments)
@@ -488,12 +490,12 @@ def _source(event: ProviderEvent) -> dict[str, object]:
 
 _Effect = Callable[[Services, ProviderEvent, str, Marker, EventReads], _Outcome]
 _APPLY: dict[ProviderEventKind, _Effect] = {
-    K.PAYMENT_UPDATED: _payment,
-    K.REFUND_UPDATED: _refund,
-    K.PAYMENT_REFUNDED: _refund,
-    K.DISPUTE_UPDATED: _dispute,
-    K.PAYMENT_METHOD_ADDED: _method_added,
-    K.PAYMENT_METHOD_UPDATED: _method_updated,
-    K.PAYMENT_METHOD_DETACHED: _method_detached,
-    K.CUSTOMER_DELETED: _customer_deleted,
+    ProviderEventKind.PAYMENT_UPDATED: _payment,
+    ProviderEventKind.REFUND_UPDATED: _refund,
+    ProviderEventKind.PAYMENT_REFUNDED: _refund,
+    ProviderEventKind.DISPUTE_UPDATED: _dispute,
+    ProviderEventKind.PAYMENT_METHOD_ADDED: _method_added,
+    ProviderEventKind.PAYMENT_METHOD_UPDATED: _method_updated,
+    ProviderEventKind.PAYMENT_METHOD_DETACHED: _method_detached,
+    ProviderEventKind.CUSTOMER_DELETED: _customer_deleted,
 }

@@ -46,8 +46,6 @@ from tenure.ports import Commit, Marker
 from tenure.services.context import Services
 
 log = logging.getLogger(__name__)
-K = NoticeKind
-S = SubscriptionStatus
 MARKER_TTL = timedelta(days=400)  # longer than any notice can wait to be re-planned
 # An email whose handling failed before it was claimed is tried again by later runs for this
 # long past its due time, then recorded as failed (a notice that always fails is a bug).
@@ -273,14 +271,14 @@ class _Run:
         base: dict[str, Any] = {"customer_name": customer.name or customer.email}
         manage = LinkPurpose.MANAGE_SUBSCRIPTION
         card: _Link = (LinkPurpose.UPDATE_CARD, customer.id, None)  # every open invoice
-        if kind in (K.UPCOMING_RENEWAL, K.TRIAL_ENDING, K.PAUSE_ENDING):
+        if kind in (NoticeKind.UPCOMING_RENEWAL, NoticeKind.TRIAL_ENDING, NoticeKind.PAUSE_ENDING):
             sub, plan = self._subscription(notice)
             self._still_ahead(notice, sub)
             lines = _preview_lines(sub, plan)
             when = {
-                K.UPCOMING_RENEWAL: sub.current_period_end,
-                K.TRIAL_ENDING: sub.trial_end,
-                K.PAUSE_ENDING: sub.paused_until,
+                NoticeKind.UPCOMING_RENEWAL: sub.current_period_end,
+                NoticeKind.TRIAL_ENDING: sub.trial_end,
+                NoticeKind.PAUSE_ENDING: sub.paused_until,
             }[kind]
             facts = EmailFacts(
                 **base,
@@ -296,16 +294,20 @@ class _Run:
                 "pause": (manage, sub.id, "pause"),
                 "cancel": (manage, sub.id, "cancel"),
             }
-            follow_up = self._late_payer_reminder(notice, sub) if kind is K.UPCOMING_RENEWAL else []
+            follow_up = (
+                self._late_payer_reminder(notice, sub)
+                if kind is NoticeKind.UPCOMING_RENEWAL
+                else []
+            )
             return _Draft(facts, links, follow_up)
-        if kind in (K.PAYMENT_FAILED, K.PAYMENT_ACTION_REQUIRED):
+        if kind in (NoticeKind.PAYMENT_FAILED, NoticeKind.PAYMENT_ACTION_REQUIRED):
             invoice = self._invoice(notice)
             if invoice.status is not InvoiceStatus.OPEN:
                 raise _Skip(f"invoice_{invoice.status}")
             if invoice.attempts != int(notice.data.get("attempt", invoice.attempts)):
                 raise _Skip("superseded_by_later_attempt")
             owner = self.svc.repo.get_subscription(invoice.subscription_id)
-            if owner is None or owner.status is S.CANCELED:
+            if owner is None or owner.status is SubscriptionStatus.CANCELED:
                 raise _Skip("subscription_ended")
             owed_for = self.svc.repo.get_plan(owner.plan_id)
             facts = invoice_facts(
@@ -322,10 +324,10 @@ class _Run:
                 facts, plan_name=(owed_for.name or owed_for.id) if owed_for else owner.plan_id
             )
             wanted: dict[str, _Link] = {"update_card": card}
-            if kind is K.PAYMENT_ACTION_REQUIRED:
+            if kind is NoticeKind.PAYMENT_ACTION_REQUIRED:
                 wanted["confirm_payment"] = (LinkPurpose.CONFIRM_PAYMENT, invoice.id, None)
             return _Draft(facts, wanted)
-        if kind in (K.RECEIPT, K.REFUND_RECEIPT):
+        if kind in (NoticeKind.RECEIPT, NoticeKind.REFUND_RECEIPT):
             invoice = self._invoice(notice)
             refunded = int(notice.data.get("amount_refunded") or 0)
             facts = invoice_facts(
@@ -334,9 +336,9 @@ class _Run:
             if facts.plan_name is None:
                 facts = replace(facts, plan_name=self._plan_name(invoice))
             return _Draft(facts, {})
-        if kind is K.SUBSCRIPTION_ENDED:
+        if kind is NoticeKind.SUBSCRIPTION_ENDED:
             sub, plan = self._subscription(notice)
-            if sub.status is not S.CANCELED:
+            if sub.status is not SubscriptionStatus.CANCELED:
                 raise _Skip("subscription_not_ended")
             voluntary = bool(notice.data.get("voluntary", True))
             facts = EmailFacts(
@@ -347,9 +349,9 @@ class _Run:
                 ended_reason="voluntary" if voluntary else "involuntary",
             )
             return _Draft(facts, {"resubscribe": (manage, sub.id, "resubscribe")})
-        if kind is K.CARD_EXPIRING:
+        if kind is NoticeKind.CARD_EXPIRING:
             return _Draft(self._card_expiring(notice, customer, base), {"update_card": card})
-        if kind is K.INSTALLMENT_DUE:
+        if kind is NoticeKind.INSTALLMENT_DUE:
             data = notice.data
             facts = EmailFacts(
                 **base,
@@ -385,20 +387,20 @@ class _Run:
 
     def _still_ahead(self, notice: Notice, sub: Subscription) -> None:
         data = notice.data
-        if notice.kind is K.UPCOMING_RENEWAL:
-            if sub.status is not S.ACTIVE:
+        if notice.kind is NoticeKind.UPCOMING_RENEWAL:
+            if sub.status is not SubscriptionStatus.ACTIVE:
                 raise _Skip(f"subscription_{sub.status}")
             if sub.cancel_at_period_end:
                 raise _Skip("ends_at_period_end")
             if parse_iso(str(data["renews_at"])) != sub.current_period_end:
                 raise _Skip("renewal_moved")
-        elif notice.kind is K.TRIAL_ENDING:
-            if sub.status is not S.TRIALING or sub.cancel_at_period_end:
+        elif notice.kind is NoticeKind.TRIAL_ENDING:
+            if sub.status is not SubscriptionStatus.TRIALING or sub.cancel_at_period_end:
                 raise _Skip(f"trial_not_converting_{sub.status}")
             if sub.trial_end is None or parse_iso(str(data["trial_end"])) != sub.trial_end:
                 raise _Skip("trial_end_moved")
-        elif notice.kind is K.PAUSE_ENDING:
-            if sub.status is not S.PAUSED or sub.paused_until is None:
+        elif notice.kind is NoticeKind.PAUSE_ENDING:
+            if sub.status is not SubscriptionStatus.PAUSED or sub.paused_until is None:
                 raise _Skip("not_paused")
             if parse_iso(str(data["paused_until"])) != sub.paused_until:
                 raise _Skip("pause_end_moved")
@@ -415,9 +417,13 @@ class _Run:
         if due is None:
             return []
         period = notice.key.split(":")[-2]
-        key = notice_key(sub.id, K.UPCOMING_RENEWAL, period, days)
+        key = notice_key(sub.id, NoticeKind.UPCOMING_RENEWAL, period, days)
         data = notice.data | {"lead_days": days, "late_payer": True}
-        return [Notice(key, K.UPCOMING_RENEWAL, sub.customer_id, sub.id, due, self.now, data=data)]
+        return [
+            Notice(
+                key, NoticeKind.UPCOMING_RENEWAL, sub.customer_id, sub.id, due, self.now, data=data
+            )
+        ]
 
     def _late_payer(self, sub: Subscription) -> bool:
         since = self.now - self.policy.late_payer_window
@@ -439,7 +445,13 @@ class _Run:
         ongoing = [
             s
             for s in self.svc.repo.list_subscriptions(customer.id)
-            if s.status in (S.ACTIVE, S.PAST_DUE, S.TRIALING, S.PAUSED)
+            if s.status
+            in (
+                SubscriptionStatus.ACTIVE,
+                SubscriptionStatus.PAST_DUE,
+                SubscriptionStatus.TRIALING,
+                SubscriptionStatus.PAUSED,
+            )
             and not (s.cancel_at_period_end and s.current_period_end <= expires)
         ]
         if not ongoing:

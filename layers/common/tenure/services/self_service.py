@@ -34,7 +34,6 @@ from tenure.services import payments, subscriptions
 from tenure.services.catalog import get_customer, get_plan
 from tenure.services.context import Services
 
-S = SubscriptionStatus
 log = logging.getLogger(__name__)
 # A conflict means another writer changed the subscription or invoice between our read and
 # our commit (a renewal, a webhook); reading again and deciding again settles it. Three tries
@@ -96,7 +95,7 @@ def owed_invoices(svc: Services, customer_id: str) -> list[Invoice]:
     found = [
         invoice
         for sub in svc.repo.list_subscriptions(customer_id)
-        if sub.status is not S.CANCELED
+        if sub.status is not SubscriptionStatus.CANCELED
         for invoice in svc.repo.list_invoices(sub.id)
         if invoice.status is InvoiceStatus.OPEN and invoice.total > 0
     ]
@@ -361,8 +360,8 @@ def _change_once(
 
 def _already_done(sub: Subscription, action: str) -> bool:
     if action == "pause":
-        return sub.status is S.PAUSED
-    return sub.cancel_at_period_end or sub.status is S.CANCELED
+        return sub.status is SubscriptionStatus.PAUSED
+    return sub.cancel_at_period_end or sub.status is SubscriptionStatus.CANCELED
 
 
 def comeback_id(sub: Subscription) -> str:
@@ -373,7 +372,7 @@ def comeback_id(sub: Subscription) -> str:
 def _come_back(
     svc: Services, customer_id: str, sub: Subscription, link: LinkUse
 ) -> SubscriptionView:
-    if sub.status is not S.CANCELED:
+    if sub.status is not SubscriptionStatus.CANCELED:
         raise ValidationFailedError("action", "only an ended subscription can come back")
     new_id = comeback_id(sub)
     if svc.repo.get_subscription(new_id) is None:

@@ -39,7 +39,6 @@ EVENT_ID_HEADER = "x-razorpay-event-id"
 _HEX_SHA256 = 64
 MAX_ATTEMPT = 9999  # as for Stripe: Tenure numbers attempts from 1
 
-K = ProviderEventKind
 _PAYMENT_OUTCOME = {
     "payment.captured": ChargeOutcome.SUCCEEDED,
     "payment.failed": ChargeOutcome.DECLINED,
@@ -110,10 +109,12 @@ def parse(body: bytes, headers: Mapping[str, str] | None = None) -> ProviderEven
     if not isinstance(payload, dict):
         raise MalformedEventError("not a Razorpay event (payload is required)")
     event_id = event_id_of(body, headers) or body_event_id(body)
-    base = ProviderEvent(NAME, event_id, event_type, K.IGNORED, occurred_at)
+    base = ProviderEvent(NAME, event_id, event_type, ProviderEventKind.IGNORED, occurred_at)
     if event_type in _PAYMENT_OUTCOME:
         payment = _entity(payload, "payment")
-        return replace(base, kind=K.PAYMENT_UPDATED, payment=_payment(payment, event_type))
+        return replace(
+            base, kind=ProviderEventKind.PAYMENT_UPDATED, payment=_payment(payment, event_type)
+        )
     if event_type in _REFUND_EVENTS:
         refund = _refund(_entity(payload, "refund"), occurred_at)
         if refund is None:
@@ -127,10 +128,16 @@ def parse(body: bytes, headers: Mapping[str, str] | None = None) -> ProviderEven
                 total = RefundTotalFacts(
                     ident(payment.get("id")), refunded, (), invoice_id, attempt
                 )
-        return replace(base, kind=K.REFUND_UPDATED, refund=refund, refund_total=total)
+        return replace(
+            base, kind=ProviderEventKind.REFUND_UPDATED, refund=refund, refund_total=total
+        )
     if event_type in _DISPUTE_EVENTS:
         dispute = _dispute(_entity(payload, "dispute"), event_type)
-        return replace(base, kind=K.DISPUTE_UPDATED, dispute=dispute) if dispute else base
+        return (
+            replace(base, kind=ProviderEventKind.DISPUTE_UPDATED, dispute=dispute)
+            if dispute
+            else base
+        )
     return base
 
 

@@ -47,7 +47,6 @@ _SCHEME = "v1"
 _MAX_TIMESTAMP_DIGITS = 15  # unix seconds have 10 digits until the year 2286
 MAX_ATTEMPT = 9999  # Tenure numbers a charge's attempts from 1; never this many
 
-K = ProviderEventKind
 PAYMENT_EVENTS = frozenset(
     {
         "payment_intent.succeeded",
@@ -169,7 +168,7 @@ def parse(body: bytes, headers: Mapping[str, str] | None = None) -> ProviderEven
         raise MalformedEventError("the event's created is not a unix time from 1970 to 2100")
     if not isinstance(obj, dict):
         raise MalformedEventError("not a Stripe event (data.object is required)")
-    base = ProviderEvent(NAME, event_id, event_type, K.IGNORED, occurred_at)
+    base = ProviderEvent(NAME, event_id, event_type, ProviderEventKind.IGNORED, occurred_at)
     if event_type not in HANDLED:
         return base
     previous = data.get("previous_attributes") if isinstance(data, dict) else None
@@ -218,37 +217,45 @@ def _facts(base: ProviderEvent, obj: dict[str, Any], previous: dict[str, Any]) -
         facts = PaymentFacts(payment_id, outcome, decline, invoice_id, attempt, sub_id, owner)
         if result.outcome is ChargeOutcome.UNKNOWN:
             facts = replace(facts, outcome=ChargeOutcome.PENDING, decline_code=None)
-        return replace(base, kind=K.PAYMENT_UPDATED, payment=facts)
+        return replace(base, kind=ProviderEventKind.PAYMENT_UPDATED, payment=facts)
     if kind in REFUND_EVENTS:
         refund = _refund(obj, base.occurred_at)
-        return replace(base, kind=K.REFUND_UPDATED, refund=refund) if refund else base
+        return (
+            replace(base, kind=ProviderEventKind.REFUND_UPDATED, refund=refund) if refund else base
+        )
     if kind == "charge.refunded":
-        return replace(base, kind=K.PAYMENT_REFUNDED, refund_total=_refund_total(obj, base))
+        return replace(
+            base, kind=ProviderEventKind.PAYMENT_REFUNDED, refund_total=_refund_total(obj, base)
+        )
     if kind in DISPUTE_EVENTS:
         dispute = _dispute(obj)
-        return replace(base, kind=K.DISPUTE_UPDATED, dispute=dispute) if dispute else base
+        return (
+            replace(base, kind=ProviderEventKind.DISPUTE_UPDATED, dispute=dispute)
+            if dispute
+            else base
+        )
     if kind == "setup_intent.succeeded":
         method_id = ref(obj.get("payment_method"))
         if method_id is None:
             return base  # nothing was saved: nothing for Tenure to do
         method = PaymentMethodFacts(method_id, ref(obj.get("customer")))
-        return replace(base, kind=K.PAYMENT_METHOD_ADDED, payment_method=method)
+        return replace(base, kind=ProviderEventKind.PAYMENT_METHOD_ADDED, payment_method=method)
     if kind == "customer.deleted":
         customer_id = _require_id(obj, "customer")
         metadata = obj.get("metadata")
         tenure_id = metadata.get("tenure_customer_id") if isinstance(metadata, dict) else None
         return replace(
             base,
-            kind=K.CUSTOMER_DELETED,
+            kind=ProviderEventKind.CUSTOMER_DELETED,
             provider_customer_id=customer_id,
             tenure_customer_id=ident(tenure_id),
         )
     method = _payment_method(obj, previous)
     if kind == "payment_method.attached":
-        return replace(base, kind=K.PAYMENT_METHOD_ADDED, payment_method=method)
+        return replace(base, kind=ProviderEventKind.PAYMENT_METHOD_ADDED, payment_method=method)
     if kind == "payment_method.automatically_updated":
-        return replace(base, kind=K.PAYMENT_METHOD_UPDATED, payment_method=method)
-    return replace(base, kind=K.PAYMENT_METHOD_DETACHED, payment_method=method)
+        return replace(base, kind=ProviderEventKind.PAYMENT_METHOD_UPDATED, payment_method=method)
+    return replace(base, kind=ProviderEventKind.PAYMENT_METHOD_DETACHED, payment_method=method)
 
 
 def _minor(obj: dict[str, Any], key: str) -> tuple[int | None, str]:
