@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from tenure import bootstrap
 from tenure.domain.errors import DomainError
 from tenure.domain.plan_spec import PlanSpec
-from tenure.services import catalog, payments
+from tenure.services import catalog, charging
 from tenure.settings import get_settings
 from tenure.views import (
     CustomerView,
@@ -74,7 +74,7 @@ def attach_payment_method(customer_id: CustomerId, body: PaymentMethodAttach) ->
     svc = bootstrap.services()
     written = svc.commits
     try:
-        method = payments.update_payment_method(
+        method = charging.update_payment_method(
             svc,
             customer_id,
             body.payment_method,

@@ -10,7 +10,7 @@ from tenure.domain.plans import Plan
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.fakes import FixedClock
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, payments, subscriptions
+from tenure.services import catalog, charging, subscriptions
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local.stack.local_stack import LocalStack
@@ -34,7 +34,7 @@ def test_twenty_concurrent_subscribes_of_one_customer_all_succeed_and_charge_onc
     catalog.create_customer(setup, "alice", email="alice@example.com")
     visa = payment_method_for("4242424242424242")
     assert visa is not None
-    payments.update_payment_method(setup, "alice", visa, provider="sandbox", make_default=True)
+    charging.update_payment_method(setup, "alice", visa, provider="sandbox", make_default=True)
 
     errors: list[BaseException] = []
     start = threading.Barrier(CONTAINERS)

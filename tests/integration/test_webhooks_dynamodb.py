@@ -17,7 +17,7 @@ from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock
 from tenure.payments import stripe_objects as so
 from tenure.ports import Commit
-from tenure.services import catalog, payments, subscriptions
+from tenure.services import catalog, charging, subscriptions
 from tenure.services.context import Services
 from tenure.services.provider_events import Applied, apply_provider_event, marker_key
 from tenure.store.dynamodb import DynamoRepository
@@ -129,7 +129,7 @@ def test_a_settled_payment_costs_one_read_and_one_transaction_and_a_duplicate_th
     svc = Services(repo=DynamoRepository(client, fresh_table), clock=clock, gateway=gateway)
     catalog.create_customer(svc, "alice", "alice@example.com")
     catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
-    payments.update_payment_method(svc, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
+    charging.update_payment_method(svc, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
     subscriptions.subscribe(svc, "sub-1", "alice", "basic")
     clock.advance(timedelta(hours=4))
     gateway.settle_pending()

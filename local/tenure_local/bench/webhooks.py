@@ -25,7 +25,7 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
     from tenure.domain.plans import Plan
     from tenure.fakes import FixedClock
     from tenure.payments import stripe_objects as so
-    from tenure.services import catalog, payments, subscriptions
+    from tenure.services import catalog, charging, subscriptions
     from tenure.services.context import Services
     from tenure.settings import get_settings
     from tenure.store.dynamodb import DynamoRepository
@@ -56,7 +56,7 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
             invoices = []
             for i in range(n):
                 catalog.create_customer(svc, f"c{i}", f"c{i}@example.com")
-                payments.update_payment_method(
+                charging.update_payment_method(
                     svc, f"c{i}", "pm_sandbox_async_succeeds", "sandbox", True
                 )
                 outcome = subscriptions.subscribe(svc, f"s{i}", f"c{i}", "basic")

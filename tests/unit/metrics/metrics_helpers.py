@@ -8,7 +8,7 @@ from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, payments, subscriptions
+from tenure.services import catalog, charging, subscriptions
 from tenure.services import metrics as retention
 from tenure.services.context import Services
 
@@ -38,7 +38,7 @@ class Business:
         if card:
             method = payment_method_for(card)
             assert method is not None
-            payments.update_payment_method(self.svc, customer_id, method, "sandbox", True)
+            charging.update_payment_method(self.svc, customer_id, method, "sandbox", True)
 
     def subscribe(self, customer_id: str, plan: str, sub_id: str | None = None) -> str:
         sub_id = sub_id or f"sub-{customer_id}-{plan}"

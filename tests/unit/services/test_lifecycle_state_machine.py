@@ -42,7 +42,7 @@ from tenure.domain.subscription import SubscriptionStatus
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments import stripe_objects as so
 from tenure.payments.sandbox import payment_method_for
-from tenure.services import catalog, payments, subscriptions
+from tenure.services import catalog, charging, subscriptions
 from tenure.services.context import Services
 from tenure.services.due import due_work, work_due
 from tenure.services.provider_events import Applied, apply_provider_event
@@ -186,7 +186,7 @@ class Lifecycle(RuleBasedStateMachine):
         may die, and the client then sends it again."""
         if card_name is not None:
             self._refusable(
-                lambda: payments.update_payment_method(
+                lambda: charging.update_payment_method(
                     self.svc, customer, card(card_name), "sandbox", True
                 )
             )
@@ -204,7 +204,7 @@ class Lifecycle(RuleBasedStateMachine):
     def change_card(self, customer: str, card_name: str) -> None:
         """A new default card: what is owed is retried on it at once."""
         self._refusable(
-            lambda: payments.update_payment_method(
+            lambda: charging.update_payment_method(
                 self.svc, customer, card(card_name), "sandbox", True
             )
         )
@@ -369,7 +369,7 @@ class Lifecycle(RuleBasedStateMachine):
             ),
             (
                 ValidationFailedError,
-                lambda: payments.update_payment_method(
+                lambda: charging.update_payment_method(
                     self.svc, "alice", "4242424242424242", "sandbox", True
                 ),
             ),
@@ -598,7 +598,7 @@ def test_a_card_number_instead_of_a_token_is_refused_before_the_provider_hears_o
     before, provider_calls = shop._contents(), len(shop.gateway.events)
 
     with pytest.raises(ValidationFailedError):
-        payments.update_payment_method(shop.svc, "alice", "4242424242424242", "sandbox", True)
+        charging.update_payment_method(shop.svc, "alice", "4242424242424242", "sandbox", True)
 
     assert shop._contents() == before
     assert len(shop.gateway.events) == provider_calls
@@ -609,6 +609,6 @@ def test_a_payment_method_the_provider_refuses_changes_nothing() -> None:
     before = shop._contents()
 
     with pytest.raises(ValidationFailedError):
-        payments.update_payment_method(shop.svc, "alice", "pm_card_unheard_of", "sandbox", True)
+        charging.update_payment_method(shop.svc, "alice", "pm_card_unheard_of", "sandbox", True)
 
     assert shop._contents() == before

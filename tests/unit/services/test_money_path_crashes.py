@@ -13,7 +13,7 @@ from tenure.domain.charges import ChargeOutcome, ChargeStatus
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
-from tenure.services import payments, subscriptions
+from tenure.services import charging, subscriptions
 
 VISA = "4242424242424242"
 INSUFFICIENT_FUNDS = "4000000000009995"
@@ -88,7 +88,7 @@ def test_a_renewal_that_crashes_at_any_step_charges_exactly_once_after_redeliver
         shop.work(message, shop.dying(**step))
     # ... and SQS delivers the same message again, and the sweeper runs after the lease
     shop.work(message)
-    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the customer was charged once for the period, and the period advanced once
     assert_renewed_once(shop, renewed_at)
 
@@ -106,7 +106,7 @@ def test_a_renewal_that_crashes_at_any_step_is_settled_by_the_schedule_alone(
     with pytest.raises(shop.Crash):
         shop.work(shop.queued(carried=carried), shop.dying(**step))
     # ... and only the schedule runs from then on
-    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the due-work index alone still gets the period charged, once
     assert_renewed_once(shop, renewed_at)
 
@@ -185,7 +185,7 @@ def test_a_payment_created_before_a_crash_is_never_confirmed_when_the_card_chang
     shop.add_card(MASTERCARD)
     # When SQS delivers the message again, and the schedule runs on
     subscriptions.process_due(shop.svc, "sub-1")
-    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the provider refused the old key with new parameters; that attempt was given up
     # (its payment, on the visa, never confirmed) and the next one charged the mastercard
     invoice = shop.invoice_starting(renewed_at)
@@ -256,10 +256,10 @@ def test_the_same_retry_delivered_twice_concurrently_makes_one_attempt(
     assert invoice.next_attempt_at is not None
     shop.clock.set(invoice.next_attempt_at)
     # When two workers take the same retry message: B loads, A claims and charges, B claims
-    worker_b = shop.interleaved(lambda: payments.retry_invoice(shop.svc, invoice.id))
+    worker_b = shop.interleaved(lambda: charging.retry_invoice(shop.svc, invoice.id))
     with pytest.raises(ConcurrencyError):
-        payments.retry_invoice(worker_b, invoice.id)
-    assert payments.retry_invoice(shop.svc, invoice.id) is None
+        charging.retry_invoice(worker_b, invoice.id)
+    assert charging.retry_invoice(shop.svc, invoice.id) is None
     # Then the retry was one attempt: one more charge row and one more confirmation
     assert [c.attempt for c in shop.charges(invoice.id)] == [1, 2]
     assert shop.confirmations(invoice.id) == 2
@@ -299,7 +299,7 @@ def test_the_sweeper_settles_a_timed_out_confirm_without_confirming_again(
     subscriptions.process_due(shop.svc, "sub-1")
     invoice_id = shop.invoice_starting(renewed_at).id
     # When the lease runs out and the sweeper reconciles
-    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the attempt succeeded from what the provider says, and money moved once
     [charge] = shop.charges(invoice_id)
     assert (charge.status, charge.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.SUCCEEDED)
@@ -317,9 +317,9 @@ def test_a_reconcile_during_the_lease_leaves_the_claim_alone(
     shop.gateway.fail_next("timeout", on="confirm")
     subscriptions.process_due(shop.svc, "sub-1")
     invoice_id = shop.invoice_starting(renewed_at).id
-    shop.clock.set(renewed_at + payments.LEASE / 5)
+    shop.clock.set(renewed_at + charging.LEASE / 5)
     # When a reconcile message arrives early (the charger may still be at work)
-    result = payments.reconcile_charge(shop.svc, invoice_id, 1)
+    result = charging.reconcile_charge(shop.svc, invoice_id, 1)
     # Then nothing is settled yet
     assert result is None
     assert shop.charges(invoice_id)[0].status is ChargeStatus.CHARGING
@@ -347,7 +347,7 @@ def test_a_timeout_on_create_is_replayed_under_the_same_key_and_charges_once(
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the schedule runs past the lease
-    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the sweeper replayed the create under the same key, found the payment the
     # provider had made, and confirmed it: one attempt, one payment
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
@@ -364,10 +364,10 @@ def test_a_rate_limit_on_create_moves_nothing_and_the_replay_after_the_lease_suc
     assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
     assert shop.created_keys(invoice_id) == []
     # When the schedule runs past the lease
-    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the same attempt, under the same key, charged the invoice after the lease
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
-    assert shop.invoice(invoice_id).paid_at >= renewed_at + payments.LEASE
+    assert shop.invoice(invoice_id).paid_at >= renewed_at + charging.LEASE
     assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:1:create"]
     assert_renewed_once(shop, renewed_at)
 
@@ -377,14 +377,14 @@ def test_a_create_still_refused_at_the_lease_end_keeps_its_claim_for_the_next_lo
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "rate_limit", 2)
     # When the sweeper looks at the lease's end, and the provider refuses again
-    shop.clock.set(renewed_at + payments.LEASE)
-    payments.reconcile_charge(shop.svc, invoice_id, 1)
+    shop.clock.set(renewed_at + charging.LEASE)
+    charging.reconcile_charge(shop.svc, invoice_id, 1)
     # Then the attempt stays claimed, for one more lease, with no payment
     [claim] = shop.charges(invoice_id)
     assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
-    assert claim.lease_until == renewed_at + 2 * payments.LEASE
+    assert claim.lease_until == renewed_at + 2 * charging.LEASE
     # And the next look charges it, under the same attempt
-    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    shop.run_due(until=renewed_at + charging.LEASE * 12)
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
     assert_renewed_once(shop, renewed_at)
 
@@ -393,11 +393,11 @@ def test_two_sweepers_replaying_one_lost_create_confirm_it_once(
     make_shop: Callable[..., Any],
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
-    shop.clock.set(renewed_at + payments.LEASE)
+    shop.clock.set(renewed_at + charging.LEASE)
     # When one sweeper replays the create and records the payment id while another, which
     # read the same claim, replays it too
-    other = shop.interleaved(lambda: payments.reconcile_charge(shop.svc, invoice_id, 1))
-    payments.reconcile_charge(other, invoice_id, 1)
+    other = shop.interleaved(lambda: charging.reconcile_charge(shop.svc, invoice_id, 1))
+    charging.reconcile_charge(other, invoice_id, 1)
     # Then the first one confirmed it; the second lost the race to record it and stopped
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
     assert shop.confirmations(invoice_id) == 1
@@ -409,15 +409,15 @@ def test_a_lost_create_older_than_the_providers_key_memory_is_given_up_not_repla
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the sweeper first looks after 23 hours
-    late = renewed_at + payments.CREATE_REPLAY_WINDOW
+    late = renewed_at + charging.CREATE_REPLAY_WINDOW
     shop.clock.set(late)
-    payments.reconcile_charge(shop.svc, invoice_id, 1)
+    charging.reconcile_charge(shop.svc, invoice_id, 1)
     # Then the key is not trusted any more: the attempt is given up, nothing was confirmed,
     # and the invoice is due at once under a new attempt number
     [given_up] = shop.charges(invoice_id)
     assert (given_up.status, given_up.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.UNKNOWN)
     assert shop.invoice(invoice_id).next_attempt_at == late
-    shop.run_due(until=late + payments.LEASE)
+    shop.run_due(until=late + charging.LEASE)
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.UNKNOWN), (2, ChargeOutcome.SUCCEEDED)]
     assert_renewed_once(shop, renewed_at)
 
@@ -428,7 +428,7 @@ def test_a_lost_create_whose_card_changed_since_is_given_up_and_the_new_card_cha
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the customer gives another card, and the schedule runs past the lease
     shop.add_card("5555555555554444")
-    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the old key (another card) was refused: attempt 1 given up, attempt 2 charged
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.UNKNOWN), (2, ChargeOutcome.SUCCEEDED)]
     assert shop.confirmations(invoice_id) == 1
@@ -447,7 +447,7 @@ def test_a_rate_limit_on_the_card_update_charge_loses_nothing(
     # When the customer adds a card but the provider refuses the create with a rate limit
     shop.gateway.fail_next("rate_limit", on="create")
     shop.add_card(MASTERCARD)
-    shop.run_due(until=renewed_at + payments.LEASE * 12)
+    shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the sweeper's new attempt paid the invoice, on the new card, once
     invoice = shop.invoice_starting(renewed_at)
     assert invoice.status is InvoiceStatus.PAID

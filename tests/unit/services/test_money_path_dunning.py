@@ -12,7 +12,7 @@ from tenure.domain.charges import ChargeOutcome
 from tenure.domain.dunning import DunningPolicy, FinalAction
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
-from tenure.services import payments, subscriptions
+from tenure.services import charging, subscriptions
 
 VISA = "4242424242424242"
 MASTERCARD = "5555555555554444"
@@ -302,8 +302,8 @@ def test_a_retry_for_a_subscription_canceled_meanwhile_is_skipped_not_charged(
     subscriptions.cancel(shop.svc, "sub-1", at_period_end=False, reason="customer_request")
     shop.clock.set(retry_at)
     # Then the retry charges nothing, directly or through collect_invoice
-    assert payments.retry_invoice(shop.svc, invoice.id) is None
-    assert payments.collect_invoice(shop.svc, invoice.id) is None
+    assert charging.retry_invoice(shop.svc, invoice.id) is None
+    assert charging.collect_invoice(shop.svc, invoice.id) is None
     assert len(shop.charges(invoice.id)) == 1
     assert shop.confirmations(invoice.id) == 1
 
@@ -316,7 +316,7 @@ def test_a_skipped_retry_of_a_canceled_subscription_leaves_the_due_work(
     subscriptions.cancel(shop.svc, "sub-1", at_period_end=False, reason="customer_request")
     # When the retry comes due and the charger skips it
     shop.clock.set(invoice.next_attempt_at)
-    assert payments.retry_invoice(shop.svc, invoice.id) is None
+    assert charging.retry_invoice(shop.svc, invoice.id) is None
     # Then the invoice is no longer due work, which the scheduler would queue on every run
     shop.clock.advance(timedelta(days=1))
     assert [d for d in shop.repo.due(shop.clock.now()) if d.entity_id == invoice.id] == []

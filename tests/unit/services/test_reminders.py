@@ -21,7 +21,7 @@ from tenure.notify.mailers import MailDeferred, MailRejected
 from tenure.notify.planner import plan_notices
 from tenure.notify.policy import ReminderPolicy
 from tenure.ports import Commit
-from tenure.services import catalog, payments, subscriptions
+from tenure.services import catalog, charging, subscriptions
 from tenure.services.reminders import ComposeError, RunReport, send_due
 
 ANNUAL = Plan(id="annual", name="Annual", amount=12000, currency="USD", interval="year")
@@ -117,7 +117,7 @@ def run(
 
 def customer(shop: Shop, customer_id: str, zone: str = "UTC", number: str = "4242424242424242"):
     catalog.create_customer(shop.svc, customer_id, f"{customer_id}@example.com", timezone=zone)
-    payments.update_payment_method(shop.svc, customer_id, card(number), "sandbox", True)
+    charging.update_payment_method(shop.svc, customer_id, card(number), "sandbox", True)
 
 
 def test_a_monthly_subscription_gets_one_reminder_three_days_before_each_renewal(

@@ -13,7 +13,7 @@ from tenure.domain.invoices import DisputeStatus, InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.payments import stripe_objects as so
 from tenure.ports import Commit
-from tenure.services import payments
+from tenure.services import charging
 from tenure.services.context import Services
 from tenure.services.provider_events import Applied
 
@@ -283,7 +283,7 @@ def test_an_open_dispute_pauses_dunning_for_its_invoice(shop: Shop) -> None:
 
     paused = shop.repo.get_invoice(invoice_id)
     assert paused is not None and paused.next_due() is None
-    assert payments.collect_invoice(shop.svc, invoice_id) is None
+    assert charging.collect_invoice(shop.svc, invoice_id) is None
     assert invoice_id not in {d.entity_id for d in shop.repo.due(shop.clock.now() + 30 * 24 * HOUR)}
 
     paused.record_dispute("dp_1", DisputeStatus.WON, shop.clock.now() + HOUR)

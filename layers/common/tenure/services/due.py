@@ -6,7 +6,7 @@ from datetime import datetime
 from tenure.domain.charges import Charge
 from tenure.domain.due import ChargeRef, DueSubject
 from tenure.ports import DueItem, DueMessage
-from tenure.services import payments, subscriptions
+from tenure.services import charging, subscriptions
 from tenure.services.context import Services
 from tenure.services.subscriptions import Outcome
 
@@ -30,7 +30,7 @@ def work_due(svc: Services, work: DueItem | DueMessage) -> Outcome | Charge | No
                 svc, work.entity_id, customer_id=work.customer_id, snapshot=work.subscription
             )
         case DueSubject.INVOICE:
-            return payments.retry_invoice(svc, work.entity_id)
+            return charging.retry_invoice(svc, work.entity_id)
         case DueSubject.CHARGE:
             ref = ChargeRef.parse(work.entity_id)
-            return payments.reconcile_charge(svc, ref.invoice_id, ref.attempt)
+            return charging.reconcile_charge(svc, ref.invoice_id, ref.attempt)

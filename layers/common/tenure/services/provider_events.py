@@ -30,13 +30,13 @@ from tenure.domain.invoices import DisputeStatus, Invoice, InvoiceStatus
 from tenure.domain.timeutil import iso
 from tenure.payments.gateway import PaymentResult
 from tenure.ports import Commit, EventReads, Marker
-from tenure.services import catalog, payments
+from tenure.services import catalog, charging
 from tenure.services.context import Services
 from tenure.webhooks.model import ProviderEvent, ProviderEventKind, RejectedEvent
 
 MARKER_TTL = timedelta(days=30)  # Stripe retries for 3 days and resends by hand for 30
 ATTEMPTS = 3  # someone changed what we read meanwhile: read again, this many times at most
-FINAL = payments.FINAL
+FINAL = charging.FINAL
 AT_RISK = "at_risk"  # customer metadata: why the customer is at risk (a dispute)
 PROVIDER_DELETED = "provider_customer_deleted"  # customer metadata: when, by the provider
 DETACHED = "payment_method_detached:"  # customer metadata prefix: when a method was detached
@@ -166,7 +166,7 @@ def _payment(
         sub = None  # the payment's metadata named another: read the invoice's own
     charge.payment_id = facts.payment_id
     result = PaymentResult(facts.payment_id, facts.outcome, facts.decline_code)
-    payments.settle_reported_payment(
+    charging.settle_reported_payment(
         svc, invoice, charge, result, at=event.occurred_at, markers=[marker], subscription=sub
     )
     return _Outcome(Applied.APPLIED)
@@ -353,7 +353,7 @@ def _method_added(
                 {"payment_method": facts.payment_method_id, "provider": event.provider},
             )
         )
-    owed = payments.invoices_untried_since(svc, customer.id, event.occurred_at)
+    owed = charging.invoices_untried_since(svc, customer.id, event.occurred_at)
     if not known and (customer.default_payment_method is None or owed):
         customer.default_payment_method = facts.payment_method_id
         catalog.save_payer(svc, customer, change)
@@ -374,7 +374,7 @@ def _method_updated(
         return _Outcome(Applied.UNMATCHED)
     if _stale_for(customer, event) or customer.default_payment_method != facts.payment_method_id:
         return _Outcome(Applied.UNCHANGED)  # only the card Tenure charges matters here
-    owed = payments.invoices_untried_since(svc, customer.id, event.occurred_at)
+    owed = charging.invoices_untried_since(svc, customer.id, event.occurred_at)
     if not owed:
         return _Outcome(Applied.UNCHANGED)
     change = Commit(markers=[marker])
@@ -408,7 +408,7 @@ def _retry_owed(
     after: list[Callable[[], object]] = []
     if owed:
         after.append(
-            lambda: payments.collect_open_invoices(svc, customer.id, changed_at=event.occurred_at)
+            lambda: charging.collect_open_invoices(svc, customer.id, changed_at=event.occurred_at)
         )
     return _Outcome(Applied.APPLIED, after)
 

@@ -30,7 +30,7 @@ from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.payments.gateway import GatewayError, PaymentAuthentication, PaymentResult
 from tenure.ports import Marker
-from tenure.services import payments, subscriptions
+from tenure.services import charging, subscriptions
 from tenure.services.catalog import get_customer, get_plan
 from tenure.services.context import Services
 
@@ -118,7 +118,7 @@ def begin_card_setup(svc: Services, customer_id: str, now: datetime) -> str:
     if svc.gateway is None:
         raise ValidationFailedError("payment_method", "no payment provider is configured")
     customer = get_customer(svc, customer_id)
-    provider_customer = payments.ensure_provider_customer(svc, customer)
+    provider_customer = charging.ensure_provider_customer(svc, customer)
     key = f"setup:{customer.id}:{customer.default_payment_method or '-'}:{now:%Y-%m-%d}"
     return svc.gateway.create_setup_intent(
         provider_customer_id=provider_customer, idempotency_key=key
@@ -133,7 +133,7 @@ def replace_card(svc: Services, customer_id: str, payment_method: str, provider:
     so (`retry_pending`): the dunning schedule retries on the new card, and the customer is
     not told that nothing happened."""
     try:
-        payments.update_payment_method(
+        charging.update_payment_method(
             svc, customer_id, payment_method, provider, make_default=True
         )
     except (DomainError, GatewayError) as exc:
@@ -250,7 +250,7 @@ def settle_confirmed_payment(
     if charge is None or result.payment_id != charge.payment_id:
         raise NothingToConfirmError(f"invoice {invoice_id} has nothing to confirm")
     if result.outcome is ChargeOutcome.SUCCEEDED:
-        payments.settle_reported_payment(svc, view.invoice, charge, result, at=svc.clock.now())
+        charging.settle_reported_payment(svc, view.invoice, charge, result, at=svc.clock.now())
     return confirm_view(svc, customer_id, invoice_id)
 
 

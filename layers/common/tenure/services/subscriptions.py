@@ -27,13 +27,13 @@ from tenure.domain.subscription import DueKind, Proration, Subscription, Subscri
 from tenure.domain.timeutil import iso, utc
 from tenure.ports import Commit, Marker
 from tenure.services.catalog import get_customer, get_plan
-from tenure.services.context import Services
-from tenure.services.payments import (
+from tenure.services.charging import (
     await_payment_method,
     charge_new_invoice,
     charge_new_invoice_from_copy,
     payer_for,
 )
+from tenure.services.context import Services
 
 
 @dataclass(slots=True)

@@ -1,4 +1,4 @@
-"""Collecting invoices: create the payment, claim the attempt with its id, confirm, settle.
+"""Charging invoices: create the payment, claim the attempt with its id, confirm, settle.
 
 The money path, step by step (each step survives a crash at any point):
 1. create: the provider payment is created, unconfirmed, with key
