@@ -15,10 +15,10 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tenure import bootstrap
-from tenure.services import metrics as retention
+from tenure.services import retention
 
 logger = Logger()
-metrics = Metrics()
+emf = Metrics()
 COUNTS = {"Customers", "CustomersNew", "CustomersLost", "VoluntaryChurned", "InvoluntaryChurned"}
 
 
@@ -68,7 +68,7 @@ def _read[T](value: Any, parse_iso: Callable[[str], T], name: str) -> T | None:
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
+@emf.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse(event)
     svc = bootstrap.services()
@@ -82,7 +82,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         days = retention.catch_up(svc, request.scheduled_time.date() - timedelta(days=1))
     last = days[-1].day
     _publish(retention.headline(svc, last))
-    metrics.add_metric(name="MetricsDaysAggregated", unit=MetricUnit.Count, value=len(days))
+    emf.add_metric(name="MetricsDaysAggregated", unit=MetricUnit.Count, value=len(days))
     logger.info(
         "metrics aggregated",
         extra={
@@ -105,9 +105,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def _publish(figures: dict[str, dict[str, float]]) -> None:
     """One EMF document per currency, with the currency as a dimension."""
     for currency, row in figures.items():
-        emf = EphemeralMetrics()
-        emf.add_dimension(name="Currency", value=currency)
+        currency_emf = EphemeralMetrics()
+        currency_emf.add_dimension(name="Currency", value=currency)
         for name, value in row.items():
             unit = MetricUnit.Count if name in COUNTS else MetricUnit.NoUnit
-            emf.add_metric(name=name, unit=unit, value=value)
-        emf.flush_metrics()
+            currency_emf.add_metric(name=name, unit=unit, value=value)
+        currency_emf.flush_metrics()

@@ -19,7 +19,7 @@ from tenure.notify.message import valid_address
 from tenure.services.reminders import RunReport, send_due
 
 logger = Logger()
-metrics = Metrics()
+emf = Metrics()
 # One pass reads at most this many due notices (each of the 8 due shards gives its share);
 # passes repeat until nothing is due or the run's time is nearly up, and what is left waits
 # for the next hour (SES sends 14/s in a new account, so 1,000 take about a minute).
@@ -29,7 +29,7 @@ SPARE_MS = 60_000  # stop starting passes when less than this is left of the tim
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
+@emf.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     svc = bootstrap.services()
     now = bootstrap.scheduled_time(event) or svc.clock.now()
@@ -51,8 +51,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if context.get_remaining_time_in_millis() < SPARE_MS:
             break
     for outcome, count in report.counts.items():
-        metrics.add_metric(name=f"Emails_{outcome}", unit=MetricUnit.Count, value=count)
-    metrics.add_metric(name="EmailsDue", unit=MetricUnit.Count, value=report.read)
+        emf.add_metric(name=f"Emails_{outcome}", unit=MetricUnit.Count, value=count)
+    emf.add_metric(name="EmailsDue", unit=MetricUnit.Count, value=report.read)
     result = {"now": iso(now), **report.to_dict()}
     logger.info("reminders run", extra=result)
     return result
@@ -81,6 +81,6 @@ def feedback_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
             if address:
                 svc.repo.suppress(address, str(kind).lower(), svc.clock.now())
                 suppressed += 1
-    metrics.add_metric(name="EmailsSuppressed", unit=MetricUnit.Count, value=suppressed)
-    metrics.flush_metrics()
+    emf.add_metric(name="EmailsSuppressed", unit=MetricUnit.Count, value=suppressed)
+    emf.flush_metrics()
     return {"suppressed": suppressed}

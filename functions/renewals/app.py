@@ -19,13 +19,13 @@ from tenure.services.due import due_work, work_due
 from tenure.store.due_queue import InvalidDueMessageError, due_message_body, parse_due_message
 
 logger = Logger()
-metrics = Metrics()
+emf = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 SQS_BATCH = 10
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
+@emf.log_metrics
 def schedule_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     svc = bootstrap.services()
     now = bootstrap.scheduled_time(event) or svc.clock.now()
@@ -45,7 +45,7 @@ def schedule_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
         if result.get("Failed"):
             # Let the schedule's retry policy run us again; queued duplicates are harmless.
             raise RuntimeError(f"{len(result['Failed'])} renewal messages were not queued")
-    metrics.add_metric(name="RenewalsQueued", unit=MetricUnit.Count, value=len(items))
+    emf.add_metric(name="RenewalsQueued", unit=MetricUnit.Count, value=len(items))
     logger.info("due work queued", extra={"count": len(items), "now": iso(now)})
     return {"queued": len(items), "now": iso(now)}
 
@@ -55,13 +55,13 @@ def _work_one(record: SQSRecord) -> None:
         message = parse_due_message(record.body)
     except InvalidDueMessageError:
         logger.warning("invalid due-work message", extra={"message_id": record.message_id})
-        metrics.add_metric(name="InvalidDueMessages", unit=MetricUnit.Count, value=1)
+        emf.add_metric(name="InvalidDueMessages", unit=MetricUnit.Count, value=1)
         raise
     if message.snapshot_unreadable:
         logger.warning("unreadable subscription in message", extra={"id": record.message_id})
     outcome = work_due(bootstrap.services(), message)
     # Counted whether or not there was still work: a duplicate message is a normal event.
-    metrics.add_metric(
+    emf.add_metric(
         name="DueWorkDone" if outcome is not None else "DueWorkAlreadyDone",
         unit=MetricUnit.Count,
         value=1,
@@ -74,7 +74,7 @@ def _work_one(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
+@emf.log_metrics
 def charge_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=_work_one, processor=processor, context=context

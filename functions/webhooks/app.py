@@ -30,7 +30,7 @@ from tenure.webhooks.providers import link_namespace, provider
 
 SERVICE = "tenure-webhooks"
 logger = Logger(service=SERVICE)
-metrics = Metrics()
+emf = Metrics()
 app = APIGatewayHttpResolver()
 _METRIC = {
     Applied.APPLIED: "WebhookApplied",
@@ -52,7 +52,7 @@ def receive(name: str) -> Response[Any]:
         return _rejected(svc, event)
     gateway = svc.gateway.name if svc.gateway is not None else None
     applied = apply_provider_event(svc, event, link_namespace(source.name, gateway))
-    metrics.add_metric(name=_METRIC[applied], unit=MetricUnit.Count, value=1)
+    emf.add_metric(name=_METRIC[applied], unit=MetricUnit.Count, value=1)
     fields = {"provider": source.name, "type": event.type, "event_id": event.event_id}
     if applied is Applied.IGNORED:
         logger.debug("webhook of an unhandled type ignored", extra=fields)
@@ -63,7 +63,7 @@ def receive(name: str) -> Response[Any]:
 
 def _rejected(svc: Services, rejected: RejectedEvent) -> Response[Any]:
     applied = record_rejected_event(svc, rejected)
-    metrics.add_metric(name=_METRIC[applied], unit=MetricUnit.Count, value=1)
+    emf.add_metric(name=_METRIC[applied], unit=MetricUnit.Count, value=1)
     fields = {"provider": rejected.provider, "event_id": rejected.event_id}
     fields |= {"reason": rejected.reason, "detail": rejected.detail}
     # An error: a provider's signed event that Tenure cannot read is either a new shape to
@@ -73,7 +73,7 @@ def _rejected(svc: Services, rejected: RejectedEvent) -> Response[Any]:
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
+@emf.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
     return app.resolve(event, context)
@@ -88,13 +88,13 @@ def _json(status: int, body: dict[str, Any]) -> Response[Any]:
 def _refused(exc: WebhookRefused) -> Response[Any]:
     # The reason only: never the body or the signature the caller sent.
     logger.info("webhook refused", extra={"status": exc.status, "reason": exc.error})
-    metrics.add_metric(name="WebhookRefused", unit=MetricUnit.Count, value=1)
+    emf.add_metric(name="WebhookRefused", unit=MetricUnit.Count, value=1)
     return _json(exc.status, {"error": exc.error, "message": exc.message})
 
 
 @app.not_found
 def _unknown_route(exc: RouteNotFoundError) -> Response[Any]:
-    metrics.add_metric(name="WebhookRefused", unit=MetricUnit.Count, value=1)
+    emf.add_metric(name="WebhookRefused", unit=MetricUnit.Count, value=1)
     event = app.current_event
     message = f"no route for {event.http_method.upper()} {event.path}"
     return _json(404, {"error": "not_found", "message": message})
@@ -105,5 +105,5 @@ def _failed(exc: Exception) -> Response[Any]:
     # A 5xx makes the provider retry: the event is not lost, and the marker (not committed)
     # lets the retry apply it once.
     logger.exception("webhook failed", extra={"route": app.current_event.path})
-    metrics.add_metric(name="WebhookFailed", unit=MetricUnit.Count, value=1)
+    emf.add_metric(name="WebhookFailed", unit=MetricUnit.Count, value=1)
     return _json(500, {"error": "internal_error", "message": "not recorded; retry later"})

@@ -13,7 +13,7 @@ from tenure.domain.events import CustomerFacts, MrrLedgerEntry
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.ports import Commit, Repository
-from tenure.services import metrics as retention
+from tenure.services import retention
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local.stack.local_stack import LocalStack

@@ -206,7 +206,7 @@ class NoticeStore(Protocol):
 class MetricsStore(Protocol):
     """Retention metrics (docs/metrics.md): what the daily aggregator reads and writes.
     `commit` stamps each ledger entry with its customer's facts
-    (tenure.domain.metrics.CustomerMrr.record), kept per customer and updated in the same
+    (tenure.domain.mrr.CustomerMrr.record), kept per customer and updated in the same
     transaction, and `ledger_between` returns the entries stamped."""
 
     def events_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]: ...

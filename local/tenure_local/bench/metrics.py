@@ -13,12 +13,12 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tenure.domain import metrics as m
+from tenure.domain import mrr
 from tenure.domain.events import MrrLedgerEntry
 from tenure.fakes import FixedClock
 from tenure.ports import Commit
 from tenure.report.page import render_report
-from tenure.services import metrics as retention
+from tenure.services import retention
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local.bench.load import StagedTable, batch_write
@@ -76,8 +76,8 @@ def daily_run_reads(stack: LocalStack, subscriptions: int, changes: int = 1000) 
     ]
     staged, staging = _staged(stack.env["TABLE_NAME"])
     _commit_ledger(staging, joined)
-    first = m.aggregate_day(START, None, sorted(joined, key=lambda e: e.at), {})
-    staging.save_snapshot(m.day_key(START), first.snapshot)
+    first = mrr.aggregate_day(START, None, sorted(joined, key=lambda e: e.at), {})
+    staging.save_snapshot(mrr.day_key(START), first.snapshot)
     loaded = _load(stack, staged)
     busy = START + timedelta(days=1)
     picked = random.Random(7).sample(range(subscriptions), changes)
@@ -128,16 +128,16 @@ def report_build(stack: LocalStack, subscriptions: int, months: int = 12) -> dic
                     f"s{n}", f"c{n}", "USD", _moment(left, 1 + n % 3600), value, 0, "Canceled"
                 )
             )
-    memory: dict[str, m.CustomerMrr] = {}
+    memory: dict[str, mrr.CustomerMrr] = {}
     previous = None
     ledger: list[MrrLedgerEntry] = []
     staged, staging = _staged(stack.env["TABLE_NAME"])
-    for day in m.days(START, last):
+    for day in mrr.days(START, last):
         entries = sorted(per_day.get(day, []), key=lambda e: e.at)
-        touched = {e.customer_id: memory.get(e.customer_id, m.CustomerMrr()) for e in entries}
-        result = m.aggregate_day(day, previous, entries, touched)
+        touched = {e.customer_id: memory.get(e.customer_id, mrr.CustomerMrr()) for e in entries}
+        result = mrr.aggregate_day(day, previous, entries, touched)
         memory.update(result.customers)
-        staging.save_snapshot(m.day_key(day), result.snapshot)
+        staging.save_snapshot(mrr.day_key(day), result.snapshot)
         previous = result.snapshot
         ledger.extend(entries)
     _commit_ledger(staging, ledger)

@@ -20,7 +20,7 @@ def build_simulation_metrics(
 
     Runs inside the simulator, with its services installed."""
     from tenure import bootstrap
-    from tenure.services import metrics as retention
+    from tenure.services import retention
     from tenure_local.runtime import functions
 
     first, last = start.date(), until.date()

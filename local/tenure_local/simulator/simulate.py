@@ -469,7 +469,7 @@ class Simulator(ProviderSide):
         run aggregates them in one backfill): each run aggregates yesterday plus any day a
         failed run left behind; a run that died is retried by the schedule, and failing
         that, the next day's run catches up. The document is read from what they wrote."""
-        from tenure.services import metrics as retention
+        from tenure.services import retention
 
         assert self.chaos is not None
         first, last = self.start.date(), self.until.date()

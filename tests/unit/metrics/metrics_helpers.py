@@ -8,8 +8,7 @@ from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, charging, subscriptions
-from tenure.services import metrics as retention
+from tenure.services import catalog, charging, retention, subscriptions
 from tenure.services.context import Services
 
 T0 = datetime(2026, 2, 1, 9, tzinfo=UTC)

@@ -6,7 +6,7 @@ from typing import Any
 
 from metrics_helpers import T0, Business, day_of, make_business
 
-from tenure.services import metrics as retention
+from tenure.services import retention
 
 
 def a_busy_month(business: Business) -> None:

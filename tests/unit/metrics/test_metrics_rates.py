@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from metrics_helpers import entry
 
-from tenure.domain import metrics as m
+from tenure.domain import mrr
 
 
 def at(day: date, hour: int = 12) -> datetime:
@@ -16,14 +16,14 @@ def at(day: date, hour: int = 12) -> datetime:
 def run_days(changes: dict[date, list[Any]], first: date, last: date) -> dict[str, dict[str, Any]]:
     """Aggregate first..last with the in-memory customer memory, like the service does."""
     snapshots: dict[str, dict[str, Any]] = {}
-    memory: dict[str, m.CustomerMrr] = {}
+    memory: dict[str, mrr.CustomerMrr] = {}
     previous = None
-    for day in m.days(first, last):
+    for day in mrr.days(first, last):
         items = changes.get(day, [])
-        entries = [i for i in items if not isinstance(i, m.PaymentOutcome)]
-        paid = [i for i in items if isinstance(i, m.PaymentOutcome)]
-        touched = {e.customer_id: memory.get(e.customer_id, m.CustomerMrr()) for e in entries}
-        result = m.aggregate_day(day, previous, entries, touched, payments=paid)
+        entries = [i for i in items if not isinstance(i, mrr.PaymentOutcome)]
+        paid = [i for i in items if isinstance(i, mrr.PaymentOutcome)]
+        touched = {e.customer_id: memory.get(e.customer_id, mrr.CustomerMrr()) for e in entries}
+        result = mrr.aggregate_day(day, previous, entries, touched, payments=paid)
         memory.update(result.customers)
         snapshots[day.isoformat()] = previous = result.snapshot
     return snapshots
@@ -51,7 +51,7 @@ CHANGES: dict[date, list[Any]] = {
 @pytest.fixture(scope="module")
 def months() -> dict[str, dict[str, Any]]:
     snapshots = run_days(CHANGES, FEB1, date(2026, 4, 30))
-    doc = m.rollup(FEB1, date(2026, 4, 30), "USD", snapshots)
+    doc = mrr.rollup(FEB1, date(2026, 4, 30), "USD", snapshots)
     return {row["month"]: row for row in doc["monthly"]}
 
 
@@ -97,7 +97,7 @@ def test_leaving_and_coming_back_in_the_same_month_counts_as_retained(
 
 def test_cohorts_follow_each_signup_month_to_every_later_month_end() -> None:
     snapshots = run_days(CHANGES, FEB1, date(2026, 4, 30))
-    cohorts = m.rollup(FEB1, date(2026, 4, 30), "USD", snapshots)["cohorts"]
+    cohorts = mrr.rollup(FEB1, date(2026, 4, 30), "USD", snapshots)["cohorts"]
     assert cohorts == [
         # Feb: 4 joined with $400; end of Mar: c2, c3, c4 ($350); end of Apr: c1, c2, c3.
         {"cohort": "2026-02", "customers": [4, 3, 3], "mrr": [40000, 35000, 35000]},
@@ -107,27 +107,27 @@ def test_cohorts_follow_each_signup_month_to_every_later_month_end() -> None:
 
 def test_exit_reasons_add_up_over_the_period() -> None:
     snapshots = run_days(CHANGES, FEB1, date(2026, 4, 30))
-    reasons = m.rollup(FEB1, date(2026, 4, 30), "USD", snapshots)["exit_reasons"]
+    reasons = mrr.rollup(FEB1, date(2026, 4, 30), "USD", snapshots)["exit_reasons"]
     assert reasons == {"unspecified": 2, "paused": 1}
 
 
 def test_on_time_and_recovery_rates_by_hand() -> None:
-    paid = m.PaymentOutcome("in1", "USD", first_attempt=True, paid=True, revenue=10000)
+    paid = mrr.PaymentOutcome("in1", "USD", first_attempt=True, paid=True, revenue=10000)
     changes: dict[date, list[Any]] = {
         MAR1: [
             paid,
-            m.PaymentOutcome("in2", "USD", True, True, 10000),
-            m.PaymentOutcome("in3", "USD", True, True, 10000),
-            m.PaymentOutcome("in4", "USD", True, False),
-            m.PaymentOutcome("in5", "USD", True, False),
+            mrr.PaymentOutcome("in2", "USD", True, True, 10000),
+            mrr.PaymentOutcome("in3", "USD", True, True, 10000),
+            mrr.PaymentOutcome("in4", "USD", True, False),
+            mrr.PaymentOutcome("in5", "USD", True, False),
         ],
         # In April, in4 (failed on Mar 1) is paid at its third attempt; in5 never is.
         date(2026, 4, 3): [
-            m.PaymentOutcome("in4", "USD", False, True, 10000, recovered_from="2026-03-01")
+            mrr.PaymentOutcome("in4", "USD", False, True, 10000, recovered_from="2026-03-01")
         ],
     }
     snapshots = run_days(changes, MAR1, date(2026, 4, 30))
-    rows = m.rollup(MAR1, date(2026, 4, 30), "USD", snapshots)["monthly"]
+    rows = mrr.rollup(MAR1, date(2026, 4, 30), "USD", snapshots)["monthly"]
     mar, apr = rows
     assert mar["on_time_payment_rate"] == 3 / 5
     assert (mar["invoices_failed"], mar["invoices_recovered"]) == (2, 1)
@@ -140,12 +140,12 @@ def test_on_time_and_recovery_rates_by_hand() -> None:
 def test_purchase_based_clv_is_value_times_frequency_times_lifespan() -> None:
     changes: dict[date, list[Any]] = {
         FEB1: [entry(c, f"s-{c}", 0, 10000, at(FEB1)) for c in ("a", "b", "c", "d")]
-        + [m.PaymentOutcome(f"i{c}", "USD", True, True, 10000) for c in "abcd"],
-        MAR1: [m.PaymentOutcome(f"j{c}", "USD", True, True, 10000) for c in "abcd"],
+        + [mrr.PaymentOutcome(f"i{c}", "USD", True, True, 10000) for c in "abcd"],
+        MAR1: [mrr.PaymentOutcome(f"j{c}", "USD", True, True, 10000) for c in "abcd"],
         date(2026, 3, 2): [entry("d", "s-d", 10000, 0, at(date(2026, 3, 2)))],
     }
     snapshots = run_days(changes, FEB1, date(2026, 3, 31))
-    mar = m.rollup(FEB1, date(2026, 3, 31), "USD", snapshots)["monthly"][1]
+    mar = mrr.rollup(FEB1, date(2026, 3, 31), "USD", snapshots)["monthly"][1]
     # Window Feb-Mar: 8 payments of $100; buyers 0+4 (Feb) + 4 (Mar) = 8 -> 1 per month;
     # churn 1 / (0 + 4) -> lifespan 4 months; CLV = $100 x 1 x 4.
     assert mar["average_purchase_value"] == 10000
@@ -156,7 +156,7 @@ def test_purchase_based_clv_is_value_times_frequency_times_lifespan() -> None:
 
 
 def test_a_rate_is_a_fraction_and_none_without_a_denominator() -> None:
-    assert m.ratio(1, 20) == 0.05
-    assert m.ratio(3, 0) is None
-    assert m.per(10001, 2) == 5001  # half-up
-    assert m.per(5, 0) is None
+    assert mrr.ratio(1, 20) == 0.05
+    assert mrr.ratio(3, 0) is None
+    assert mrr.per(10001, 2) == 5001  # half-up
+    assert mrr.per(5, 0) is None

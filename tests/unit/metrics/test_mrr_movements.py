@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from metrics_helpers import T0, Business, day_of, entry
 
-from tenure.domain import metrics as m
+from tenure.domain import mrr
 from tenure.services import subscriptions
 
 D1 = T0.date()
@@ -65,7 +65,7 @@ def test_an_upgrade_is_expansion_of_the_difference_and_a_downgrade_contraction(
 
 def test_trials_count_nothing_until_they_convert_to_new_mrr() -> None:
     trial = entry("ann", "s1", 0, 5000, reason="SubscriptionActivated")
-    day = m.aggregate_day(D1, None, [trial], {})
+    day = mrr.aggregate_day(D1, None, [trial], {})
     assert day.snapshot["currencies"]["USD"]["new_mrr"] == 5000
 
 
@@ -88,24 +88,24 @@ def test_a_pause_is_churn_with_reason_paused_and_the_resume_a_reactivation(
 
 def test_changes_of_one_customer_at_the_same_moment_are_one_movement() -> None:
     both = [entry("bo", "s1", 0, 3000), entry("bo", "s2", 0, 2000)]
-    day = m.aggregate_day(D1, None, both, {}).snapshot["currencies"]["USD"]
+    day = mrr.aggregate_day(D1, None, both, {}).snapshot["currencies"]["USD"]
     assert (day["new_mrr"], day["expansion_mrr"], day["customers_new"]) == (5000, 0, 1)
     later = datetime(2026, 2, 2, 12, tzinfo=UTC)
-    state = m.CustomerMrr(subs={"USD": {"s1": 3000, "s2": 2000}}, since={"USD": "2026-02"})
+    state = mrr.CustomerMrr(subs={"USD": {"s1": 3000, "s2": 2000}}, since={"USD": "2026-02"})
     gone = [
         entry("bo", "s1", 3000, 0, later, "SubscriptionCanceled"),
         entry("bo", "s2", 2000, 0, later, "SubscriptionCanceled"),
     ]
-    day2 = m.aggregate_day(date(2026, 2, 2), None, gone, {"bo": state}).snapshot
+    day2 = mrr.aggregate_day(date(2026, 2, 2), None, gone, {"bo": state}).snapshot
     usd = day2["currencies"]["USD"]
     assert (usd["churned_mrr"], usd["contraction_mrr"], usd["customers_lost"]) == (5000, 0, 1)
 
 
 def test_failed_payment_cancellations_and_unpaid_subscriptions_are_involuntary_churn() -> None:
     states = {
-        "erin": m.CustomerMrr(subs={"USD": {"s1": 2000}}, since={"USD": "2026-01"}),
-        "dan": m.CustomerMrr(subs={"USD": {"s2": 1000}}, since={"USD": "2026-01"}),
-        "fay": m.CustomerMrr(subs={"USD": {"s3": 1500}}, since={"USD": "2026-01"}),
+        "erin": mrr.CustomerMrr(subs={"USD": {"s1": 2000}}, since={"USD": "2026-01"}),
+        "dan": mrr.CustomerMrr(subs={"USD": {"s2": 1000}}, since={"USD": "2026-01"}),
+        "fay": mrr.CustomerMrr(subs={"USD": {"s3": 1500}}, since={"USD": "2026-01"}),
     }
     entries = [
         entry("erin", "s1", 2000, 0, reason="SubscriptionCanceled"),
@@ -113,10 +113,10 @@ def test_failed_payment_cancellations_and_unpaid_subscriptions_are_involuntary_c
         entry("fay", "s3", 1500, 0, reason="SubscriptionCanceled"),
     ]
     why = {
-        "s1": m.Cancellation("payment_failed", voluntary=False),
-        "s3": m.Cancellation("switched_to_competitor", voluntary=True),
+        "s1": mrr.Cancellation("payment_failed", voluntary=False),
+        "s3": mrr.Cancellation("switched_to_competitor", voluntary=True),
     }
-    usd = m.aggregate_day(D1, None, entries, states, why).snapshot["currencies"]["USD"]
+    usd = mrr.aggregate_day(D1, None, entries, states, why).snapshot["currencies"]["USD"]
     assert (usd["voluntary_churned"], usd["involuntary_churned"]) == (1, 2)
     assert usd["exit_reasons"] == {"payment_failed": 2, "switched_to_competitor": 1}
 

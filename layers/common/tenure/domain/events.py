@@ -69,7 +69,7 @@ class DomainEvent:
 class CustomerFacts:
     """The customer's side of one ledger entry, in the entry's currency, as the store found
     it when committing the change: what the metrics need to classify the entry without
-    reading anything about the customer (see tenure.domain.metrics.CustomerMrr.record)."""
+    reading anything about the customer (see tenure.domain.mrr.CustomerMrr.record)."""
 
     seq: int  # the customer's count of ledger entries so far, this one included
     before: int  # the customer's MRR just before this entry

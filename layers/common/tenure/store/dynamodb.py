@@ -19,7 +19,7 @@ from tenure.domain.due import DueKind
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.events import CustomerFacts, DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
-from tenure.domain.metrics import CustomerMrr, record_entries
+from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription

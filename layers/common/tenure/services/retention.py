@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from tenure.domain import metrics as m
+from tenure.domain import mrr
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.events import EventType
 from tenure.domain.invoices import LineKind
@@ -43,17 +43,17 @@ def aggregate_day(svc: Services, day: date) -> DaySummary:
     repo = svc.repo
     start = day_start(day)
     end = start + timedelta(days=1)
-    previous = repo.get_snapshot(m.day_key(day - timedelta(days=1)))
+    previous = repo.get_snapshot(mrr.day_key(day - timedelta(days=1)))
     entries = repo.ledger_between(start, end)
     events = repo.events_between(start, end)
-    result = m.aggregate_day(
+    result = mrr.aggregate_day(
         day,
         previous,
         entries,
         cancellations=_cancellations(events),
         payments=_payment_outcomes(svc, events),
     )
-    repo.save_snapshot(m.day_key(day), result.snapshot)
+    repo.save_snapshot(mrr.day_key(day), result.snapshot)
     return DaySummary(
         day,
         result.snapshot,
@@ -69,7 +69,7 @@ def backfill(svc: Services, first: date, last: date) -> list[DaySummary]:
     """Aggregate every day first..last in order (each from the one before)."""
     if last < first:
         raise ValueError(f"the range ends ({last}) before it starts ({first})")
-    summaries = [aggregate_day(svc, day) for day in m.days(first, last)]
+    summaries = [aggregate_day(svc, day) for day in mrr.days(first, last)]
     _advance_cursor(svc, last)
     return summaries
 
@@ -89,23 +89,23 @@ def catch_up(svc: Services, through: date) -> list[DaySummary]:
 
 def _advance_cursor(svc: Services, day: date) -> None:
     cursor = svc.repo.get_snapshot(CURSOR)
-    if cursor and cursor.get("day", "") >= m.day_key(day):
+    if cursor and cursor.get("day", "") >= mrr.day_key(day):
         return
-    svc.repo.save_snapshot(CURSOR, {"day": m.day_key(day)})
+    svc.repo.save_snapshot(CURSOR, {"day": mrr.day_key(day)})
 
 
-def _cancellations(events: Sequence[dict[str, Any]]) -> dict[str, m.Cancellation]:
+def _cancellations(events: Sequence[dict[str, Any]]) -> dict[str, mrr.Cancellation]:
     found = {}
     for event in events:
         if event.get("type") == EventType.SUBSCRIPTION_CANCELED:
             data = event.get("data") or {}
-            found[event["entity_id"]] = m.Cancellation(
+            found[event["entity_id"]] = mrr.Cancellation(
                 data.get("reason"), bool(data.get("voluntary", True))
             )
     return found
 
 
-def _payment_outcomes(svc: Services, events: Sequence[dict[str, Any]]) -> list[m.PaymentOutcome]:
+def _payment_outcomes(svc: Services, events: Sequence[dict[str, Any]]) -> list[mrr.PaymentOutcome]:
     """First attempts, payments and recoveries of the day, from its invoice events."""
     paid = [e for e in events if e.get("type") == EventType.INVOICE_PAID]
     failed = [
@@ -120,7 +120,7 @@ def _payment_outcomes(svc: Services, events: Sequence[dict[str, Any]]) -> list[m
     for event in failed:
         invoice = invoices.get(event["entity_id"])
         if invoice is not None:
-            outcomes.append(m.PaymentOutcome(invoice.id, invoice.currency, True, False))
+            outcomes.append(mrr.PaymentOutcome(invoice.id, invoice.currency, True, False))
     for event in paid:
         invoice = invoices.get(event["entity_id"])
         if invoice is None:
@@ -131,9 +131,9 @@ def _payment_outcomes(svc: Services, events: Sequence[dict[str, Any]]) -> list[m
         if not first:
             charge = svc.repo.get_charge(invoice.id, 1)
             if charge is not None and charge.outcome in _FAILED:
-                recovered_from = m.day_key(charge.at.date())
+                recovered_from = mrr.day_key(charge.at.date())
         outcomes.append(
-            m.PaymentOutcome(
+            mrr.PaymentOutcome(
                 invoice.id, invoice.currency, first, True, invoice.total - tax, recovered_from
             )
         )
@@ -143,7 +143,7 @@ def _payment_outcomes(svc: Services, events: Sequence[dict[str, Any]]) -> list[m
 # -- reading ----------------------------------------------------------------------------------
 def snapshots_between(svc: Services, first: date, last: date) -> dict[str, dict[str, Any]]:
     """The snapshots of first..last and of the day before (the opening levels)."""
-    return svc.repo.get_snapshots([m.day_key(d) for d in m.days(first - timedelta(1), last)])
+    return svc.repo.get_snapshots([mrr.day_key(d) for d in mrr.days(first - timedelta(1), last)])
 
 
 def metrics_document(
@@ -157,15 +157,15 @@ def metrics_document(
 def document_from_snapshots(
     first: date, last: date, snapshots: dict[str, dict[str, Any]], currency: str | None = None
 ) -> dict[str, Any]:
-    found = m.currencies_in(snapshots)
+    found = mrr.currencies_in(snapshots)
     reporting = currency or (found[0] if found else "USD")
     doc: dict[str, Any] = {
         "currency": reporting,
-        "start": m.day_key(first),
-        "until": m.day_key(last),
-        **m.rollup(first, last, reporting, snapshots),
+        "start": mrr.day_key(first),
+        "until": mrr.day_key(last),
+        **mrr.rollup(first, last, reporting, snapshots),
         "other_currencies": {
-            c: m.rollup(first, last, c, snapshots) for c in found if c != reporting
+            c: mrr.rollup(first, last, c, snapshots) for c in found if c != reporting
         },
     }
     return doc
@@ -176,18 +176,18 @@ def headline(svc: Services, day: date) -> dict[str, dict[str, float]]:
 
     Reads a constant number of snapshots, whatever the table size."""
     span = RECOVERY_MATURITY + 2 * RECOVERY_WINDOW
-    window = [m.day_key(d) for d in m.days(day - timedelta(days=span), day)]
+    window = [mrr.day_key(d) for d in mrr.days(day - timedelta(days=span), day)]
     snapshots = svc.repo.get_snapshots(window)
-    today = snapshots.get(m.day_key(day))
-    yesterday = snapshots.get(m.day_key(day - timedelta(days=1)))
+    today = snapshots.get(mrr.day_key(day))
+    yesterday = snapshots.get(mrr.day_key(day - timedelta(days=1)))
     ordered = [snapshots.get(d) for d in window]
     recent = ordered[-(RECOVERY_MATURITY + RECOVERY_WINDOW) : -RECOVERY_MATURITY]
     earlier = ordered[
         -(RECOVERY_MATURITY + 2 * RECOVERY_WINDOW) : -(RECOVERY_MATURITY + RECOVERY_WINDOW)
     ]
     out: dict[str, dict[str, float]] = {}
-    for currency, figures in m.snapshot_currencies(today).items():
-        before = m.snapshot_currencies(yesterday).get(currency)
+    for currency, figures in mrr.snapshot_currencies(today).items():
+        before = mrr.snapshot_currencies(yesterday).get(currency)
         row: dict[str, float] = {
             "Mrr": figures.mrr,
             "Customers": figures.customers,
@@ -203,7 +203,7 @@ def headline(svc: Services, day: date) -> dict[str, dict[str, float]]:
         }
         if before is not None and before.mrr > 0:
             row["MrrDrop"] = max(0.0, (before.mrr - figures.mrr) / before.mrr)
-        on_time = m.trailing_payment_health(ordered[-ON_TIME_WINDOW:], currency)
+        on_time = mrr.trailing_payment_health(ordered[-ON_TIME_WINDOW:], currency)
         if on_time["on_time_payment_rate"] is not None:
             row["OnTimePaymentRate"] = on_time["on_time_payment_rate"]
         now_rate = _matured_recovery(recent, ordered, currency)
@@ -226,11 +226,11 @@ def _matured_recovery(
     failed_days = {s["day"] for s in failures if s}
     failed = recovered = 0
     for snap in failures:
-        figures = m.snapshot_currencies(snap).get(currency)
+        figures = mrr.snapshot_currencies(snap).get(currency)
         if figures is not None:
             failed += figures.flows["failed_first_attempt"]
     for snap in everything:
-        figures = m.snapshot_currencies(snap).get(currency)
+        figures = mrr.snapshot_currencies(snap).get(currency)
         if figures is not None:
             recovered += sum(n for d, n in figures.recoveries.items() if d in failed_days)
-    return m.ratio(recovered, failed)
+    return mrr.ratio(recovered, failed)
