@@ -156,7 +156,7 @@ def subscription_submit() -> Response[str]:
 # -- the card -----------------------------------------------------------------------------------
 def _show_card(visit: _Visit) -> Response[str]:
     self_service.card_subject_is_owned(visit.svc, visit.claims.customer_id, visit.claims.subject)
-    view = self_service.card_view(visit.svc, visit.claims.customer_id)
+    view = self_service.load_card_page(visit.svc, visit.claims.customer_id)
     if visit.mode == "stripe":
         key = visit.settings.stripe_publishable_key
         if not key:
@@ -174,13 +174,13 @@ def _take_card(visit: _Visit) -> Response[str]:
         return _message(visit, 405, "title_card", "bad", "unavailable", "unavailable_body")
     method = payment_method_for(visit.form.get("card", "").replace("-", ""))
     if method is None:
-        view = self_service.card_view(visit.svc, customer_id)
+        view = self_service.load_card_page(visit.svc, customer_id)
         return _card(visit, 422, view, outcome=_outcome("bad", visit.text("not_a_test_card")))
     owed_before = {i.id for i in self_service.owed_invoices(visit.svc, customer_id)}
     try:
         view = self_service.replace_card(visit.svc, customer_id, method, visit.mode)
     except ValidationFailedError:
-        view = self_service.card_view(visit.svc, customer_id)
+        view = self_service.load_card_page(visit.svc, customer_id)
         text = visit.text("card_refused", code="card_refused")
         return _card(visit, 422, view, outcome=_outcome("bad", text))
     if view.retry_pending:
@@ -193,7 +193,7 @@ def _take_card(visit: _Visit) -> Response[str]:
     return _card(visit, 200, view, outcome=_outcome("ok", text))
 
 
-def _card(visit: _Visit, status: int, view: self_service.CardView, **context: Any) -> Response[str]:
+def _card(visit: _Visit, status: int, view: self_service.CardPage, **context: Any) -> Response[str]:
     return visit.render(
         status,
         "card.html",
@@ -209,7 +209,7 @@ def _card(visit: _Visit, status: int, view: self_service.CardView, **context: An
     )
 
 
-def _card_label(visit: _Visit, view: self_service.CardView) -> str:
+def _card_label(visit: _Visit, view: self_service.CardPage) -> str:
     card = view.card
     if card is None:
         return ""
@@ -223,7 +223,7 @@ def _card_label(visit: _Visit, view: self_service.CardView) -> str:
 
 # -- confirming a payment -----------------------------------------------------------------------
 def _show_confirm(visit: _Visit) -> Response[str]:
-    view = self_service.confirm_view(visit.svc, visit.claims.customer_id, visit.claims.subject)
+    view = self_service.load_confirm_page(visit.svc, visit.claims.customer_id, visit.claims.subject)
     if view.charge is None:
         raise NothingToConfirmError(view.invoice.id)
     if visit.mode == "stripe":
@@ -259,7 +259,7 @@ def _confirm(visit: _Visit) -> Response[str]:
 
 
 def _confirm_page(
-    visit: _Visit, status: int, view: self_service.ConfirmView, **context: Any
+    visit: _Visit, status: int, view: self_service.ConfirmPage, **context: Any
 ) -> Response[str]:
     return visit.render(
         status,
@@ -280,7 +280,9 @@ _DONE = {"pause": "paused_done", "cancel": "cancel_done", "keep": "keep_done"}
 
 def _show_subscription(visit: _Visit) -> Response[str]:
     claims = visit.claims
-    view = self_service.subscription_view(visit.svc, claims.customer_id, claims.subject, visit.link)
+    view = self_service.load_subscription_page(
+        visit.svc, claims.customer_id, claims.subject, visit.link
+    )
     return _subscription(visit, 200, view)
 
 
@@ -292,11 +294,15 @@ def _change_subscription(visit: _Visit) -> Response[str]:
             visit.svc, customer_id, subscription_id, action, visit.link
         )
     except LinkAlreadyUsedError as exc:
-        view = self_service.subscription_view(visit.svc, customer_id, subscription_id, visit.link)
+        view = self_service.load_subscription_page(
+            visit.svc, customer_id, subscription_id, visit.link
+        )
         text = visit.text(f"link_used_{exc.action}")
         return _subscription(visit, 409, view, _outcome("bad", text))
     except (IllegalTransitionError, ValidationFailedError) as exc:
-        view = self_service.subscription_view(visit.svc, customer_id, subscription_id, visit.link)
+        view = self_service.load_subscription_page(
+            visit.svc, customer_id, subscription_id, visit.link
+        )
         reason = str(exc).removeprefix("action: ")
         text = visit.text("action_failed", reason=reason)
         return _subscription(visit, 409, view, _outcome("bad", text))
@@ -307,7 +313,7 @@ def _change_subscription(visit: _Visit) -> Response[str]:
 def _subscription(
     visit: _Visit,
     status: int,
-    view: self_service.SubscriptionView,
+    view: self_service.SubscriptionPage,
     outcome: dict[str, str] | None = None,
 ) -> Response[str]:
     return visit.render(
@@ -321,7 +327,7 @@ def _subscription(
     )
 
 
-def _actions(view: self_service.SubscriptionView) -> list[tuple[str, str, str]]:
+def _actions(view: self_service.SubscriptionPage) -> list[tuple[str, str, str]]:
     """(action, label, style) of the buttons the subscription's state allows."""
     sub = view.subscription
     if sub.status is SubscriptionStatus.CANCELED:

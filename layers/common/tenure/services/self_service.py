@@ -68,7 +68,9 @@ def _retrying_conflicts[T](attempt: Callable[[], T]) -> T:
 
 # -- the card -----------------------------------------------------------------------------------
 @dataclass(slots=True)
-class CardView:
+class CardPage:
+    """What the card page shows a customer: the money owed and the card on file."""
+
     customer: Customer
     owed: list[Invoice]  # open invoices with money due, oldest first
     card: PaymentMethod | None  # the default payment method, as stored
@@ -76,7 +78,7 @@ class CardView:
     retry_pending: bool = False  # the card was saved but retrying what is owed failed for now
 
 
-def card_view(svc: Services, customer_id: str) -> CardView:
+def load_card_page(svc: Services, customer_id: str) -> CardPage:
     customer = get_customer(svc, customer_id)
     owed = owed_invoices(svc, customer_id)
     card = next(
@@ -87,7 +89,7 @@ def card_view(svc: Services, customer_id: str) -> CardView:
         ),
         None,
     )
-    return CardView(customer, owed, card, _last_declines(svc, owed))
+    return CardPage(customer, owed, card, _last_declines(svc, owed))
 
 
 def owed_invoices(svc: Services, customer_id: str) -> list[Invoice]:
@@ -125,7 +127,7 @@ def begin_card_setup(svc: Services, customer_id: str, now: datetime) -> str:
     )
 
 
-def replace_card(svc: Services, customer_id: str, payment_method: str, provider: str) -> CardView:
+def replace_card(svc: Services, customer_id: str, payment_method: str, provider: str) -> CardPage:
     """The customer's new default card; what was owed is retried at once on it.
 
     Saving the card and retrying the invoices are separate commits. When the retry fails
@@ -143,10 +145,10 @@ def replace_card(svc: Services, customer_id: str, payment_method: str, provider:
         if isinstance(exc, ValidationFailedError):
             raise  # the provider refused the card itself
         log.warning("card saved, retry of what is owed failed", extra={"error": type(exc).__name__})
-        view = card_view(svc, customer_id)
+        view = load_card_page(svc, customer_id)
         view.retry_pending = True
         return view
-    return card_view(svc, customer_id)
+    return load_card_page(svc, customer_id)
 
 
 def _last_declines(svc: Services, invoices: list[Invoice]) -> dict[str, str]:
@@ -160,7 +162,9 @@ def _last_declines(svc: Services, invoices: list[Invoice]) -> dict[str, str]:
 
 # -- confirming a payment -------------------------------------------------------------------------
 @dataclass(slots=True)
-class ConfirmView:
+class ConfirmPage:
+    """What the confirmation page shows: an invoice whose payment waits for the customer."""
+
     customer: Customer
     invoice: Invoice
     charge: Charge | None  # the attempt that asked for authentication, if it still waits
@@ -178,10 +182,10 @@ def latest_charge(svc: Services, invoice: Invoice) -> Charge | None:
     return max(charges, key=lambda c: c.attempt) if charges else None
 
 
-def confirm_view(svc: Services, customer_id: str, invoice_id: str) -> ConfirmView:
+def load_confirm_page(svc: Services, customer_id: str, invoice_id: str) -> ConfirmPage:
     invoice = owned_invoice(svc, customer_id, invoice_id)
     customer = get_customer(svc, customer_id)
-    return ConfirmView(customer, invoice, _awaiting_authentication(svc, invoice))
+    return ConfirmPage(customer, invoice, _awaiting_authentication(svc, invoice))
 
 
 def _awaiting_authentication(svc: Services, invoice: Invoice) -> Charge | None:
@@ -197,7 +201,7 @@ def _awaiting_authentication(svc: Services, invoice: Invoice) -> Charge | None:
     return charge
 
 
-def payment_authentication(svc: Services, view: ConfirmView) -> PaymentAuthentication:
+def payment_authentication(svc: Services, view: ConfirmPage) -> PaymentAuthentication:
     """What Stripe.js needs to let the customer authenticate the waiting payment."""
     if view.charge is None or view.charge.payment_id is None or svc.gateway is None:
         raise NothingToConfirmError(f"invoice {view.invoice.id} has nothing to confirm")
@@ -214,9 +218,9 @@ class ConfirmsOnSession(Protocol):
 
 def confirm_on_session(
     svc: Services, customer_id: str, invoice_id: str
-) -> tuple[ConfirmView, PaymentResult]:
+) -> tuple[ConfirmPage, PaymentResult]:
     """The customer confirms the waiting payment here and now; settled as a webhook would."""
-    view = confirm_view(svc, customer_id, invoice_id)
+    view = load_confirm_page(svc, customer_id, invoice_id)
     charge = view.charge
     if charge is None or charge.payment_id is None:
         raise NothingToConfirmError(f"invoice {invoice_id} has nothing to confirm")
@@ -233,30 +237,32 @@ def confirm_on_session(
             lambda: settle_confirmed_payment(svc, customer_id, invoice_id, result)
         )
     except NothingToConfirmError:
-        settled = confirm_view(svc, customer_id, invoice_id)  # settled meanwhile (a webhook)
+        settled = load_confirm_page(svc, customer_id, invoice_id)  # settled meanwhile (a webhook)
     except DomainError as exc:
         log.warning("confirmed payment not yet settled", extra={"error": type(exc).__name__})
-        settled = confirm_view(svc, customer_id, invoice_id)
+        settled = load_confirm_page(svc, customer_id, invoice_id)
     return settled, result
 
 
 def settle_confirmed_payment(
     svc: Services, customer_id: str, invoice_id: str, result: PaymentResult
-) -> ConfirmView:
+) -> ConfirmPage:
     """The customer authenticated the payment on-session and the provider says how it
     ended: settled by the path a `payment_intent.succeeded` webhook takes."""
-    view = confirm_view(svc, customer_id, invoice_id)
+    view = load_confirm_page(svc, customer_id, invoice_id)
     charge = view.charge
     if charge is None or result.payment_id != charge.payment_id:
         raise NothingToConfirmError(f"invoice {invoice_id} has nothing to confirm")
     if result.outcome is ChargeOutcome.SUCCEEDED:
         charging.settle_reported_payment(svc, view.invoice, charge, result, at=svc.clock.now())
-    return confirm_view(svc, customer_id, invoice_id)
+    return load_confirm_page(svc, customer_id, invoice_id)
 
 
 # -- the subscription -----------------------------------------------------------------------------
 @dataclass(slots=True)
-class SubscriptionView:
+class SubscriptionPage:
+    """What the subscription page shows: its state, plan and next renewal's cost."""
+
     customer: Customer
     subscription: Subscription
     plan: Plan
@@ -272,9 +278,9 @@ def owned_subscription(svc: Services, customer_id: str, subscription_id: str) ->
     return sub
 
 
-def subscription_view(
+def load_subscription_page(
     svc: Services, customer_id: str, subscription_id: str, link: "LinkUse | None" = None
-) -> SubscriptionView:
+) -> SubscriptionPage:
     sub = owned_subscription(svc, customer_id, subscription_id)
     plan = get_plan(svc, sub.plan_id)
     lines = with_tax(plan_lines(plan, max(sub.cycle + 1, 0), plan.name or plan.id), plan)
@@ -284,7 +290,7 @@ def subscription_view(
         for action in SINGLE_USE_ACTIONS
         if link is not None and svc.repo.has_marker(link.marker_key(action))
     )
-    return SubscriptionView(get_customer(svc, customer_id), sub, plan, next_amount, used=used)
+    return SubscriptionPage(get_customer(svc, customer_id), sub, plan, next_amount, used=used)
 
 
 SUBSCRIPTION_ACTIONS = ("pause", "cancel", "keep", "come_back")
@@ -310,7 +316,7 @@ class LinkUse:
 
 def change_subscription(
     svc: Services, customer_id: str, subscription_id: str, action: str, link: LinkUse
-) -> SubscriptionView:
+) -> SubscriptionPage:
     """Apply one of SUBSCRIPTION_ACTIONS through the subscription services:
     - pause: billing stops now for one period's length (the unused rest becomes credit);
     - cancel: at the end of the paid period, reason "customer_self_service";
@@ -326,7 +332,7 @@ def change_subscription(
         sub = owned_subscription(svc, customer_id, subscription_id)
         return _come_back(svc, customer_id, sub, link)
     _retrying_conflicts(lambda: _change_once(svc, customer_id, subscription_id, action, link))
-    return subscription_view(svc, customer_id, subscription_id, link)
+    return load_subscription_page(svc, customer_id, subscription_id, link)
 
 
 def _change_once(
@@ -371,7 +377,7 @@ def comeback_id(sub: Subscription) -> str:
 
 def _come_back(
     svc: Services, customer_id: str, sub: Subscription, link: LinkUse
-) -> SubscriptionView:
+) -> SubscriptionPage:
     if sub.status is not SubscriptionStatus.CANCELED:
         raise ValidationFailedError("action", "only an ended subscription can come back")
     new_id = comeback_id(sub)
@@ -385,6 +391,6 @@ def _come_back(
             if svc.repo.get_subscription(new_id) is None:
                 raise
             log.warning("comeback stored, a later step failed", extra={"error": type(exc).__name__})
-    view = subscription_view(svc, customer_id, sub.id, link)
+    view = load_subscription_page(svc, customer_id, sub.id, link)
     view.replaced_by = subscriptions.get_subscription(svc, new_id)
     return view
