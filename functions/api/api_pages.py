@@ -30,13 +30,13 @@ from tenure.domain.charges import ChargeOutcome
 from tenure.domain.errors import DomainError, IllegalTransitionError, ValidationFailedError
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.notify import pages
-from tenure.notify.linking import (
+from tenure.notify.customer_links import (
     LinkKeyMissingError,
     check_page_form,
     issue_form_token,
     verify_link,
 )
-from tenure.notify.links import (
+from tenure.notify.link_tokens import (
     InvalidFormTokenError,
     InvalidLinkError,
     LinkClaims,

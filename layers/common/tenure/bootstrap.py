@@ -12,7 +12,7 @@ from botocore.config import Config
 
 from tenure.clock import SystemClock
 from tenure.domain.timeutil import parse_iso
-from tenure.notify.links import LinkPurpose
+from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.policy import ReminderPolicy, parse_leads
 from tenure.payments.gateway import PaymentGateway
 from tenure.payments.rate_limit import RateLimitedGateway, TokenBucket, per_container_rate
@@ -146,7 +146,7 @@ def install_mailer(mailer_: Any) -> None:
 
 def link_maker() -> Callable[[str, LinkPurpose, str, str | None], str]:
     """(customer, purpose, subject, action) -> a signed page URL that expires."""
-    from tenure.notify.linking import make_link
+    from tenure.notify.customer_links import make_link
 
     settings = get_settings()
     clock = services().clock

@@ -186,7 +186,7 @@ def _link_maker(now: datetime) -> Any:
     """As bootstrap.link_maker wires it, with a test key."""
     from urllib.parse import urlencode
 
-    from tenure.notify.linking import make_link
+    from tenure.notify.customer_links import make_link
     from tenure.settings import Settings
 
     settings = Settings(TENURE_LINK_SECRET=LINK_KEY)

@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 
 from tenure.clock import SystemClock
-from tenure.notify.linking import make_link
-from tenure.notify.links import LinkPurpose
+from tenure.notify.customer_links import make_link
+from tenure.notify.link_tokens import LinkPurpose
 from tenure.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Signed links to the customer pages, locally.")

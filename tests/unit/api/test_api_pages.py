@@ -16,8 +16,8 @@ from api_harness import Api, http_event
 from tenure import bootstrap
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
-from tenure.notify.linking import issue_form_token, make_link
-from tenure.notify.links import LinkClaims, LinkPurpose, sign
+from tenure.notify.customer_links import issue_form_token, make_link
+from tenure.notify.link_tokens import LinkClaims, LinkPurpose, sign
 from tenure.payments.sandbox import SandboxGateway
 from tenure.payments.stripe_gateway import StripeGateway
 from tenure.services import subscriptions

@@ -25,7 +25,7 @@ from test_api_pages import (  # noqa: F401 - `pages` and `subscribed` are the fi
 from tenure.domain.errors import ConcurrencyError
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
-from tenure.notify.links import LinkPurpose
+from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.render import format_money
 from tenure.services import charging, subscriptions
 from tenure.settings import get_settings

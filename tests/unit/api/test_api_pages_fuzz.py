@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_api_pages import KEY, Pages, manage, pages, subscribed  # noqa: F401 - fixtures
 
-from tenure.notify.links import (
+from tenure.notify.link_tokens import (
     InvalidFormTokenError,
     InvalidLinkError,
     LinkClaims,

@@ -20,7 +20,7 @@ from moto import mock_aws
 from tenure import bootstrap
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock, InMemoryRepository
-from tenure.notify.links import LinkPurpose, verify
+from tenure.notify.link_tokens import LinkPurpose, verify
 from tenure.notify.mailers import OutboxMailer, SesMailer, TeeMailer
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.services import catalog, charging, subscriptions

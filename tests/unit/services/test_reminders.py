@@ -16,7 +16,7 @@ from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.notices import EmailFacts, Notice, NoticeKind, NoticeStatus
 from tenure.domain.plans import Plan
 from tenure.notify.compose import Composer
-from tenure.notify.links import LinkPurpose
+from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.mailers import MailDeferred, MailRejected
 from tenure.notify.planner import plan_notices
 from tenure.notify.policy import ReminderPolicy

@@ -13,7 +13,7 @@ from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceSta
 from tenure.domain.notices import EmailFacts, LineFact, NoticeKind
 from tenure.domain.timeutil import parse_iso
 from tenure.notify.lines import invoice_facts
-from tenure.notify.links import LinkClaims, LinkPurpose, page_url
+from tenure.notify.link_tokens import LinkClaims, LinkPurpose, page_url
 
 SAMPLE_TIMEZONE = "America/New_York"
 SAMPLE_BASE_URL = "https://billing.example.com"

@@ -39,7 +39,7 @@ from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import parse_iso
 from tenure.notify.compose import ComposeError
 from tenure.notify.lines import invoice_facts, invoice_tax, line_facts
-from tenure.notify.links import LinkPurpose
+from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.policy import ReminderPolicy
 from tenure.notify.timing import next_slot, slot_before
 from tenure.ports import Commit, Marker

@@ -12,7 +12,7 @@ is dropped (after the link lifetime, `TENURE_LINK_TTL_DAYS`).
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from tenure.notify.links import (
+from tenure.notify.link_tokens import (
     InvalidFormTokenError,
     InvalidLinkError,
     LinkClaims,
