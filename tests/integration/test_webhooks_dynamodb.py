@@ -20,8 +20,8 @@ from tenure.ports import Commit
 from tenure.services import catalog, charging, subscriptions
 from tenure.services.context import Services
 from tenure.services.provider_events import Applied, apply_provider_event, marker_key
+from tenure.store.codec import from_item
 from tenure.store.dynamodb import DynamoRepository
-from tenure.store.serde import from_item
 from tenure.webhooks import stripe_events
 from tenure_local.runtime import functions
 from tenure_local.simulator.webhooks_provider import ProviderSandbox

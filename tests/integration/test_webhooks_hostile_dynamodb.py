@@ -14,7 +14,7 @@ from debit_shop import a_settled_debit
 from tenure import bootstrap
 from tenure.payments import stripe_objects as so
 from tenure.services.context import Services
-from tenure.store.serde import from_item
+from tenure.store.codec import from_item
 from tenure.webhooks import stripe_events
 from tenure.webhooks.jsonbody import LATEST, MAX_AMOUNT, MAX_ID
 from tenure_local.runtime import functions

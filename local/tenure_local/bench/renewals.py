@@ -264,11 +264,12 @@ def _subscription_items(count: int, start: int, due: int, now: datetime) -> list
     from tenure.domain.timeutil import iso
     from tenure.store import codec
     from tenure.store.dynamodb import due_shard
-    from tenure.store.serde import to_item
 
     plan = Plan(id="basic", amount=1000, currency="USD", interval="month")
     sub = Subscription.subscribe("sub_template", "cus_template", plan, now - timedelta(days=31))
-    template = to_item(codec.subscription_to_attrs(sub) | {"entity": "subscription", "version": 2})
+    template = codec.to_item(
+        codec.subscription_to_attrs(sub) | {"entity": "subscription", "version": 2}
+    )
     items = []
     for n in range(start, start + count):
         sub_id, customer = f"sub_{n:07d}", f"cus_{n:07d}"

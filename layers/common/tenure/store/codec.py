@@ -1,7 +1,12 @@
-"""Entities to and from plain attribute maps (no key shapes here: see dynamodb.py)."""
+"""How Tenure's data is written to DynamoDB and read back: entities to and from plain
+attribute maps, and plain maps to and from DynamoDB's typed attribute values (ints stay
+ints). No key shapes here: see dynamodb.py."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Customer, PaymentMethod
@@ -331,3 +336,26 @@ def notice_from_attrs(a: dict[str, Any]) -> Notice:
         reason=a.get("reason"),
         version=int(a.get("version", 0)),
     )
+
+
+# -- plain maps to DynamoDB's typed attribute values and back -------------------------------------
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in values.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_de.deserialize(v)) for k, v in item.items()}

@@ -26,7 +26,7 @@ from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, parse_iso
 from tenure.ports import Commit, DueItem, EventReads, IdempotencyRecord
 from tenure.store import codec
-from tenure.store.serde import from_item, to_item
+from tenure.store.codec import from_item, to_item
 
 DUE_SHARDS = 8
 WORK_DUE = "DUE"  # renewals, retries, expiries: the renewals scheduler's shards

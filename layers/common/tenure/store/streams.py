@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from tenure.store.serde import from_item
+from tenure.store.codec import from_item
 
 
 @dataclass(frozen=True, slots=True)
