@@ -45,7 +45,7 @@ from tenure.notify.link_tokens import (
 )
 from tenure.payments.gateway import GatewayError
 from tenure.payments.sandbox import card_details, payment_method_for
-from tenure.services import self_service
+from tenure.services import catalog, self_service
 from tenure.services.context import Services
 from tenure.services.self_service import (
     ForeignSubjectError,
@@ -390,7 +390,7 @@ def _page(purpose: LinkPurpose, show: Callable[[_Visit], Response[str]]) -> Resp
     except LinkKeyMissingError:
         logger.error("link key missing", extra={"purpose": str(purpose)})
         return _unavailable(visitor_locale, settings, 503)
-    customer = svc.repo.get_customer(claims.customer_id)
+    customer = catalog.find_customer(svc, claims.customer_id)
     if customer is None:
         return _refused(visitor_locale, settings, purpose, "unknown_customer")
     visit = _Visit(svc, settings, claims, token, pages.locale_of(customer.locale), form)

@@ -60,7 +60,9 @@ def get_subscription(subscription_id: Id) -> SubscriptionView:
 def list_customer_subscriptions(customer_id: Id) -> SubscriptionPage:
     svc = bootstrap.services()
     catalog.get_customer(svc, customer_id)  # an unknown customer is a 404, not an empty list
-    return {"data": [subscription_view(s) for s in svc.repo.list_subscriptions(customer_id)]}
+    return {
+        "data": [subscription_view(s) for s in subscriptions.list_subscriptions(svc, customer_id)]
+    }
 
 
 @router.post("/v1/subscriptions/<subscription_id>/cancel", security=BEARER, tags=["subscriptions"])
@@ -112,7 +114,7 @@ def get_invoice(invoice_id: Id) -> InvoiceView:
 def list_subscription_invoices(subscription_id: Id) -> InvoicePage:
     svc = bootstrap.services()
     subscriptions.get_subscription(svc, subscription_id)  # unknown subscription: 404
-    return {"data": [invoice_view(i) for i in svc.repo.list_invoices(subscription_id)]}
+    return {"data": [invoice_view(i) for i in subscriptions.list_invoices(svc, subscription_id)]}
 
 
 def _command(
@@ -132,7 +134,7 @@ def _command(
             extra={"error": type(exc).__name__, "subscription": subscription_id},
         )
         sub = subscriptions.get_subscription(svc, subscription_id)
-        return change_view(sub, _newest_since(svc.repo.list_invoices(sub.id), started))
+        return change_view(sub, _newest_since(subscriptions.list_invoices(svc, sub.id), started))
     return change_view(outcome.subscription, outcome.invoice)
 
 

@@ -51,7 +51,7 @@ def list_customers(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
 ) -> CustomerPage:
-    customers, cursor = bootstrap.services().repo.list_customers(limit, starting_after)
+    customers, cursor = catalog.list_customers(bootstrap.services(), limit, starting_after)
     return {
         "data": [customer_view(c) for c in customers],
         "has_more": cursor is not None,
@@ -86,7 +86,7 @@ def attach_payment_method(customer_id: CustomerId, body: PaymentMethodAttach) ->
         # answer says so (a failure here would send the caller's retry to attach it again).
         if svc.commits == written:
             raise
-        stored = svc.repo.list_payment_methods(customer_id)
+        stored = catalog.list_payment_methods(svc, customer_id)
         found = next((m for m in stored if m.id == body.payment_method), None)
         if found is None:
             raise
@@ -105,4 +105,4 @@ def create_plan(body: PlanSpec) -> PlanSpec:
 
 @router.get("/v1/plans", security=BEARER, tags=["plans"])
 def list_plans() -> PlanPage:
-    return {"data": [PlanSpec.of(plan) for plan in bootstrap.services().repo.list_plans()]}
+    return {"data": [PlanSpec.of(plan) for plan in catalog.list_plans(bootstrap.services())]}

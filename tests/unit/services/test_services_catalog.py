@@ -118,6 +118,24 @@ def test_an_unknown_customer_is_not_found() -> None:
         catalog.get_customer(svc, "nobody")
 
 
+def test_finding_a_customer_answers_none_for_an_unknown_id_and_the_customer_otherwise() -> None:
+    svc, _, _ = a_shop_with_alice()
+    assert catalog.find_customer(svc, "nobody") is None
+    found = catalog.find_customer(svc, "alice")
+    assert found is not None and found.email == "alice@example.com"
+
+
+def test_customers_are_listed_a_page_at_a_time_with_a_cursor_to_the_next() -> None:
+    svc, _, _ = a_shop_with_alice()
+    catalog.create_customer(svc, "bob", "bob@example.com")
+
+    first, cursor = catalog.list_customers(svc, 1)
+    rest, last = catalog.list_customers(svc, 1, cursor)
+
+    assert [c.id for c in first + rest] == ["alice", "bob"]
+    assert cursor is not None and last is None
+
+
 # --- payment methods ------------------------------------------------------------------------
 
 

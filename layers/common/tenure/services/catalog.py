@@ -70,6 +70,26 @@ def get_customer(svc: Services, customer_id: str) -> Customer:
     return customer
 
 
+def find_customer(svc: Services, customer_id: str) -> Customer | None:
+    """The customer, or None when there is none (for callers that answer that themselves)."""
+    return svc.repo.get_customer(customer_id)
+
+
+def list_customers(
+    svc: Services, limit: int, after: str | None = None
+) -> tuple[list[Customer], str | None]:
+    """A page of customers and the cursor of the next one (None: this page is the last)."""
+    return svc.repo.list_customers(limit, after)
+
+
+def list_payment_methods(svc: Services, customer_id: str) -> list[PaymentMethod]:
+    return svc.repo.list_payment_methods(customer_id)
+
+
+def list_plans(svc: Services) -> list[Plan]:
+    return svc.repo.list_plans()
+
+
 def refuse_card_number(payment_method_id: str) -> None:
     """Tenure takes provider tokens only: a card number is refused before anything is done."""
     if payment_method_id.replace(" ", "").replace("-", "").isdigit():

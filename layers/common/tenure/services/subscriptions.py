@@ -58,6 +58,14 @@ def get_invoice(svc: Services, invoice_id_: str) -> Invoice:
     return invoice
 
 
+def list_subscriptions(svc: Services, customer_id: str) -> list[Subscription]:
+    return svc.repo.list_subscriptions(customer_id)
+
+
+def list_invoices(svc: Services, subscription_id: str) -> list[Invoice]:
+    return svc.repo.list_invoices(subscription_id)
+
+
 def subscribe(svc: Services, subscription_id: str, customer_id: str, plan_id: str) -> Outcome:
     customer = get_customer(svc, customer_id)
     plan = get_plan(svc, plan_id)
