@@ -16,7 +16,7 @@ from tenure import bootstrap
 from tenure.domain.timeutil import iso
 from tenure.notify.compose import Composer
 from tenure.notify.message import valid_address
-from tenure.services.reminders import RunReport, send_due
+from tenure.services.reminders import RunReport, send_due, suppress_address
 
 logger = Logger()
 emf = Metrics()
@@ -79,7 +79,7 @@ def feedback_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
         for recipient in recipients:
             address = recipient.get("emailAddress")
             if address:
-                svc.repo.suppress(address, str(kind).lower(), svc.clock.now())
+                suppress_address(svc, address, str(kind).lower())
                 suppressed += 1
     emf.add_metric(name="EmailsSuppressed", unit=MetricUnit.Count, value=suppressed)
     emf.flush_metrics()

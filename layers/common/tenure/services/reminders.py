@@ -116,6 +116,12 @@ def send_due(
     return report
 
 
+def suppress_address(svc: Services, address: str, reason: str) -> None:
+    """Stop emailing an address that bounced for good or complained: every later notice to it
+    closes as suppressed instead of being sent."""
+    svc.repo.suppress(address, reason, svc.clock.now())
+
+
 @dataclass(slots=True)
 class _Run:
     svc: Services
