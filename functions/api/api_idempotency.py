@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from tenure import bootstrap
+from tenure.services import idempotency
 
 HEADER = "Idempotency-Key"
 _AFTER_WRITE = (
@@ -41,7 +42,7 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
     svc = bootstrap.services()
     record_key = f"api:{key}"
     fingerprint = _fingerprint(event)
-    held = svc.repo.claim_idempotency(record_key, fingerprint, svc.clock.now())
+    held = idempotency.claim(svc, record_key, fingerprint)
     if held is not None:
         return _replay(held.fingerprint == fingerprint, held.status, held.response)
     written = svc.commits
@@ -60,9 +61,7 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
         return response
     body = response.body if isinstance(response.body, str) else _dumps(response.body)
     try:
-        svc.repo.complete_idempotency(
-            record_key, {"status": response.status_code, "body": body}, svc.clock.now()
-        )
+        idempotency.complete(svc, record_key, response.status_code, body)
     except Exception:
         # The change is committed and the caller gets its answer; a retry with this key will
         # see it in progress (409) until the record expires rather than apply it twice.
@@ -121,7 +120,7 @@ def _replay(same_request: bool, status: str, stored: dict[str, Any] | None) -> R
 
 def _release(record_key: str) -> None:
     try:
-        bootstrap.services().repo.release_idempotency(record_key)
+        idempotency.release(bootstrap.services(), record_key)
     except Exception:
         # The request's own error matters more; the record expires by itself.
         logger.exception("idempotency record not released")
