@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tenure import bootstrap
 from tenure.domain.timeutil import iso
 from tenure.services.due import due_work, work_due
-from tenure.store.due_queue import InvalidDueMessageError, due_message_body, parse_due_message
+from tenure.services.due_messages import InvalidDueMessageError, due_message_body, parse_due_message
 
 logger = Logger()
 emf = Metrics()

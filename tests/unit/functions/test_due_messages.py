@@ -17,7 +17,7 @@ from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.ports import DueItem, DueMessage
 from tenure.services.context import Services
 from tenure.services.due import work_due
-from tenure.store.due_queue import InvalidDueMessageError, due_message_body, parse_due_message
+from tenure.services.due_messages import InvalidDueMessageError, due_message_body, parse_due_message
 from tenure.store.streams import CommittedEvent, committed_events
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"

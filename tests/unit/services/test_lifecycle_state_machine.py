@@ -45,9 +45,9 @@ from tenure.payments.sandbox import payment_method_for
 from tenure.services import catalog, charging, subscriptions
 from tenure.services.context import Services
 from tenure.services.due import due_work, work_due
+from tenure.services.due_messages import due_message_body, parse_due_message
 from tenure.services.provider_events import Applied, apply_provider_event
 from tenure.services.reminders import send_due
-from tenure.store.due_queue import due_message_body, parse_due_message
 from tenure.webhooks import stripe_events
 from tenure_local.runtime.state import build_state
 from tenure_local.simulator.charges_audit import audit
