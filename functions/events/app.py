@@ -1,13 +1,12 @@
 """Publishes the domain events committed to the table (the outbox) to Tenure's EventBridge bus."""
 
-import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tenure import bootstrap
-from tenure.store.streams import committed_events
+from tenure.services.outbox import bus_entries
 
 logger = Logger()
 BATCH = 10  # PutEvents takes at most 10 entries
@@ -15,15 +14,7 @@ BATCH = 10  # PutEvents takes at most 10 entries
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    entries = [
-        {
-            "Source": "tenure",
-            "DetailType": committed.type,
-            "Detail": json.dumps(committed.body, default=str),  # a fractional number as text
-            "EventBusName": bootstrap.get_settings().event_bus_name,
-        }
-        for committed in committed_events(event)
-    ]
+    entries = bus_entries(event, bootstrap.get_settings().event_bus_name)
     client = bootstrap.aws_client("events")
     for start in range(0, len(entries), BATCH):
         result = client.put_events(Entries=entries[start : start + BATCH])

@@ -18,6 +18,7 @@ from tenure.ports import DueItem, DueMessage
 from tenure.services.context import Services
 from tenure.services.due import work_due
 from tenure.services.due_messages import InvalidDueMessageError, due_message_body, parse_due_message
+from tenure.services.outbox import bus_entries
 from tenure.store.streams import CommittedEvent, committed_events
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
@@ -163,3 +164,21 @@ def test_the_stream_gives_the_events_committed_and_nothing_else() -> None:
             },
         )
     ]
+
+
+def test_each_committed_event_becomes_one_bus_entry_with_its_public_form_as_detail() -> None:
+    # Given the sample stream batch with a record that is not an event before its event
+    batch = json.loads((EVENTS / "events" / "stream-insert.json").read_text())
+    [inserted] = batch["Records"]
+    other = copy.deepcopy(inserted)
+    other["dynamodb"]["NewImage"]["entity"] = {"S": "customer"}
+    batch["Records"] = [other, inserted]
+    # When the outbox turns it into entries for the bus
+    [entry] = bus_entries(batch, "tenure-bus")
+    # Then the one entry names its source, type and bus, and carries the event as JSON
+    assert (entry["Source"], entry["DetailType"], entry["EventBusName"]) == (
+        "tenure",
+        "SubscriptionRenewed",
+        "tenure-bus",
+    )
+    assert json.loads(entry["Detail"])["entity_id"] == "sub-alice"
