@@ -15,7 +15,7 @@ from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock
-from tenure.payments import stripe_objects as so
+from tenure.payments import stripe_objects
 from tenure.ports import Commit
 from tenure.services import catalog, charging, subscriptions
 from tenure.services.context import Services
@@ -38,7 +38,7 @@ def shop(local_stack: LocalStack, fresh_table: str) -> Any:
 
 
 def apply(svc: Services, event: dict[str, Any]) -> Applied:
-    parsed = stripe_events.parse(so.event_payload(event))
+    parsed = stripe_events.parse(stripe_objects.event_payload(event))
     return apply_provider_event(svc, parsed, link_provider="sandbox")
 
 
@@ -54,12 +54,10 @@ def test_a_redelivery_finds_the_marker_and_changes_nothing(
     again = svc.repo.get_invoice(invoice_id)
     assert again is not None and again.version == version
     # The marker expires with DynamoDB's TTL, 30 days on.
+    marker = marker_key(stripe_events.parse(stripe_objects.event_payload(succeeded)))
     raw = local_stack.dynamodb_client().get_item(
         TableName=local_stack.table_name,
-        Key={
-            "PK": {"S": f"MARK#{marker_key(stripe_events.parse(so.event_payload(succeeded)))}"},
-            "SK": {"S": "MARK"},
-        },
+        Key={"PK": {"S": f"MARK#{marker}"}, "SK": {"S": "MARK"}},
     )["Item"]
     expires = datetime.fromtimestamp(int(from_item(raw)["expires_at"]), UTC)
     assert expires == T0 + timedelta(hours=4) + timedelta(days=30)
@@ -101,7 +99,7 @@ def test_the_secret_can_come_from_secrets_manager_as_json_by_provider(
     monkeypatch.delenv("TENURE_STRIPE_WEBHOOK_SECRET")
     bootstrap.install(svc)
     try:
-        body = so.event_payload(succeeded)
+        body = stripe_objects.event_payload(succeeded)
         headers = stripe_events.sign(body, "whsec_old", int(svc.clock.now().timestamp()))
         event = functions.http_event("POST", "/webhooks/stripe", headers=headers, raw_body=body)
         result = functions.invoke("webhooks", event)

@@ -12,7 +12,7 @@ import pytest
 from debit_shop import a_settled_debit
 
 from tenure import bootstrap
-from tenure.payments import stripe_objects as so
+from tenure.payments import stripe_objects
 from tenure.services.context import Services
 from tenure.store.codec import from_item
 from tenure.webhooks import stripe_events
@@ -47,7 +47,7 @@ def last(gateway: ProviderSandbox, kind: str) -> dict[str, Any]:
 
 
 def post(svc: Services, event: dict[str, Any] | bytes) -> tuple[int, str]:
-    body = event if isinstance(event, bytes) else so.event_payload(event)
+    body = event if isinstance(event, bytes) else stripe_objects.event_payload(event)
     headers = stripe_events.sign(body, SECRET, int(svc.clock.now().timestamp()))
     result = functions.invoke(
         "webhooks", functions.http_event("POST", "/webhooks/stripe", headers=headers, raw_body=body)

@@ -24,7 +24,7 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
     from tenure.domain.money import Money
     from tenure.domain.plans import Plan
     from tenure.fakes import FixedClock
-    from tenure.payments import stripe_objects as so
+    from tenure.payments import stripe_objects
     from tenure.services import catalog, charging, subscriptions
     from tenure.services.context import Services
     from tenure.settings import get_settings
@@ -79,7 +79,7 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
                 results: Counter[str] = Counter()
                 started = time.perf_counter()
                 for event in events:
-                    body = so.event_payload(event)
+                    body = stripe_objects.event_payload(event)
                     headers = stripe_events.sign(body, secret, int(clock.now().timestamp()))
                     response = functions.invoke(
                         "webhooks",

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tenure.domain.money import Money
-from tenure.payments import stripe_objects as so
+from tenure.payments import stripe_objects
 from tenure.payments.gateway import GatewayError
 from tenure.payments.sandbox import Instant, SandboxGateway, payment_method_for
 from tenure.webhooks import stripe_events
@@ -41,7 +41,7 @@ class ProviderSandbox(SandboxGateway):
         super().__init__(clock)
         # The network updater replaced these cards: same id, new card behind it.
         self._replaced: dict[str, str] = {}
-        self._disputes: dict[str, so.StripeObject] = {}
+        self._disputes: dict[str, stripe_objects.StripeObject] = {}
 
     def create_payment(self, *, payment_method: str, **kwargs: Any) -> str:
         return super().create_payment(
@@ -64,7 +64,10 @@ class ProviderSandbox(SandboxGateway):
         if charge.get("disputed"):
             raise ProviderActionError(f"the charge of {payment_id} is already disputed")
         dispute = dispute_object(
-            id=so.object_id("dp", key), charge=charge, status="needs_response", created=self._now()
+            id=stripe_objects.object_id("dp", key),
+            charge=charge,
+            status="needs_response",
+            created=self._now(),
         )
         charge["disputed"] = True
         self._disputes[dispute["id"]] = dispute
@@ -96,8 +99,8 @@ class ProviderSandbox(SandboxGateway):
 
 
 def dispute_object(
-    *, id: str, charge: so.StripeObject, status: str, created: int
-) -> so.StripeObject:
+    *, id: str, charge: stripe_objects.StripeObject, status: str, created: int
+) -> stripe_objects.StripeObject:
     """A Dispute with the keys of Stripe's own example (fixtures3.json `dispute`)."""
     method_type = charge["payment_method_details"]["type"]
     details = charge["payment_method_details"].get(method_type) or {}
@@ -140,7 +143,7 @@ def dispute_object(
 class _Delivery:
     due: int
     seq: int
-    event: so.StripeObject = field(compare=False)
+    event: stripe_objects.StripeObject = field(compare=False)
     tries: int = field(default=0, compare=False)
 
 
@@ -236,8 +239,8 @@ class WebhookCourier:
             self.collect(now)
         return sent
 
-    def _send(self, event: so.StripeObject, at: int) -> int:
-        body = so.event_payload(copy.deepcopy(event))
+    def _send(self, event: stripe_objects.StripeObject, at: int) -> int:
+        body = stripe_objects.event_payload(copy.deepcopy(event))
         return self.send("stripe", body, stripe_events.sign(body, self.secret, at))
 
     def _push(self, delivery: _Delivery) -> None:

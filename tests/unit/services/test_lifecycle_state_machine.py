@@ -40,7 +40,7 @@ from tenure.domain.money import Money
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.fakes import FixedClock, InMemoryRepository
-from tenure.payments import stripe_objects as so
+from tenure.payments import stripe_objects
 from tenure.payments.sandbox import payment_method_for
 from tenure.services import catalog, charging, subscriptions
 from tenure.services.context import Services
@@ -129,7 +129,7 @@ def on_the_hour(moment: datetime) -> datetime:
 
 def deliver(svc: Services, event: dict[str, Any]) -> Applied:
     """One webhook delivery as the handler applies it (signatures are tested elsewhere)."""
-    parsed = stripe_events.parse(so.event_payload(event))
+    parsed = stripe_events.parse(stripe_objects.event_payload(event))
     return apply_provider_event(svc, parsed, link_provider="sandbox")
 
 

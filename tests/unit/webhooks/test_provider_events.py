@@ -11,7 +11,7 @@ from tenure.domain.charges import ChargeOutcome, ChargeStatus
 from tenure.domain.events import EventType
 from tenure.domain.invoices import DisputeStatus, InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
-from tenure.payments import stripe_objects as so
+from tenure.payments import stripe_objects
 from tenure.ports import Commit
 from tenure.services import charging
 from tenure.services.context import Services
@@ -100,7 +100,7 @@ def pending_debit_settled(shop: Shop) -> tuple[str, StripeEvent]:
 
 def test_a_payment_names_its_invoice_attempt_subscription_and_customer(shop: Shop) -> None:
     _, succeeded = pending_debit_settled(shop)
-    assert succeeded["data"]["object"]["metadata"] == so.payment_metadata(
+    assert succeeded["data"]["object"]["metadata"] == stripe_objects.payment_metadata(
         succeeded["data"]["object"]["metadata"]["tenure_invoice_id"], 1, "sub-1", "alice"
     )
 
@@ -182,7 +182,7 @@ def test_a_claim_whose_collector_may_still_be_at_work_is_not_taken_from_it(shop:
 def test_an_event_about_a_payment_tenure_never_made_is_unmatched_and_writes_nothing(
     shop: Shop,
 ) -> None:
-    intent = so.payment_intent(
+    intent = stripe_objects.payment_intent(
         id="pi_someone_elses",
         amount=500,
         currency="usd",
@@ -370,7 +370,7 @@ def test_a_card_added_at_the_provider_while_money_is_owed_becomes_the_default_an
     shop.clock.advance(HOUR)
     customer = shop.repo.get_customer("alice")
     assert customer is not None
-    method = so.card_payment_method(
+    method = stripe_objects.card_payment_method(
         id=card("5555555555554444"),
         brand="mastercard",
         last4="4444",

@@ -9,7 +9,7 @@ from webhooks_harness import fixtures
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.invoices import DisputeStatus, RefundStatus
-from tenure.payments import stripe_objects as so
+from tenure.payments import stripe_objects
 from tenure.webhooks import stripe_events
 from tenure.webhooks.errors import MalformedEventError
 from tenure.webhooks.model import ProviderEventKind
@@ -100,7 +100,7 @@ def test_a_payment_names_its_subscription_and_customer_when_tenure_wrote_them() 
     intent.update(
         status="succeeded",
         last_payment_error=None,
-        metadata=so.payment_metadata("in_1", 2, "sub-1", "alice"),
+        metadata=stripe_objects.payment_metadata("in_1", 2, "sub-1", "alice"),
     )
     facts = stripe_events.parse(envelope("payment_intent.succeeded", intent)).payment
     assert facts is not None

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from webhooks_harness import ROOT
 
-from tenure.payments import stripe_objects as so
+from tenure.payments import stripe_objects
 from tenure.payments.sandbox import SandboxGateway
 from tenure.webhooks import stripe_events
 from tenure.webhooks.errors import SecretNotConfiguredError
@@ -152,7 +152,7 @@ def courier_run(chaos: bool, seed: int) -> tuple[list[tuple[int, str]], WebhookC
     gateway = SandboxGateway()
     for n in range(20):
         gateway.events.append(
-            so.event(
+            stripe_objects.event(
                 id=f"evt_{n}",
                 type="customer.created",
                 obj={"id": f"cus_{n}"},

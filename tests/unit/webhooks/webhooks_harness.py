@@ -12,7 +12,7 @@ from typing import Any
 from tenure.domain.money import Money
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock, InMemoryRepository
-from tenure.payments import stripe_objects as so
+from tenure.payments import stripe_objects
 from tenure.payments.sandbox import payment_method_for
 from tenure.services import catalog, charging, subscriptions
 from tenure.services.context import Services
@@ -63,7 +63,7 @@ class Shop:
 
     def deliver(self, event: StripeEvent, svc: Services | None = None) -> Applied:
         """Parse and apply one event as the handler would (signature checked elsewhere)."""
-        parsed = stripe_events.parse(so.event_payload(event))
+        parsed = stripe_events.parse(stripe_objects.event_payload(event))
         return apply_provider_event(svc or self.svc, parsed, link_provider="sandbox")
 
     def payment_of(self, invoice_id: str, attempt: int = 1) -> str:
@@ -101,7 +101,7 @@ def new_shop() -> Shop:
 
 def event(type_: str, obj: dict[str, Any], created: int, n: int = 0, **extra: Any) -> StripeEvent:
     """A Stripe event envelope around `obj`."""
-    built = so.event(id=f"evt_{type_}_{n}", type=type_, obj=obj, created=created)
+    built = stripe_objects.event(id=f"evt_{type_}_{n}", type=type_, obj=obj, created=created)
     built.update(extra)
     return built
 
@@ -140,6 +140,6 @@ class Endpoint:
     def send(
         self, event: StripeEvent, secret: str = SECRET, at: datetime | None = None
     ) -> tuple[int, dict[str, Any]]:
-        body = so.event_payload(event)
+        body = stripe_objects.event_payload(event)
         moment = int((at or self.shop.clock.now()).timestamp())
         return self.post(body, stripe_events.sign(body, secret, moment))

@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.money import Money
-from tenure.payments import stripe_objects as so
+from tenure.payments import stripe_objects
 from tenure.payments.gateway import (
     CardDetails,
     IdempotencyConflictError,
@@ -167,8 +167,8 @@ class UnknownPaymentMethodError(ValueError):
 
 @dataclass(slots=True)
 class _Payment:
-    intent: so.StripeObject
-    charge: so.StripeObject | None = None
+    intent: stripe_objects.StripeObject
+    charge: stripe_objects.StripeObject | None = None
     confirmed: bool = False
     settles_at: int | None = None  # async methods: when the debit settles
 
@@ -203,12 +203,12 @@ class SandboxGateway:
     def __init__(self, clock: Callable[[], Instant] | None = None) -> None:
         self._clock = clock
         self._payments: dict[str, _Payment] = {}
-        self._customers: dict[str, so.StripeObject] = {}
-        self._refunds: dict[str, so.StripeObject] = {}
+        self._customers: dict[str, stripe_objects.StripeObject] = {}
+        self._refunds: dict[str, stripe_objects.StripeObject] = {}
         self._saved: dict[str, _Saved] = {}
         self._faults: list[_Fault] = []
         self._event_counts: Counter[tuple[str, str]] = Counter()
-        self.events: list[so.StripeObject] = []
+        self.events: list[stripe_objects.StripeObject] = []
         self.calls: dict[str, int] = {}
         self.confirmations = 0  # how many times money was asked to move (tests read it)
         self._next_expiry: dict[str, tuple[int, int]] = {}
@@ -261,8 +261,8 @@ class SandboxGateway:
         self, *, customer_id: str, email: str, name: str | None, idempotency_key: str
     ) -> str:
         def create() -> str:
-            cus_id = so.object_id("cus", idempotency_key)
-            customer = so.customer(
+            cus_id = stripe_objects.object_id("cus", idempotency_key)
+            customer = stripe_objects.customer(
                 id=cus_id,
                 email=email,
                 name=name,
@@ -304,8 +304,8 @@ class SandboxGateway:
                     code="resource_missing",
                     param="customer",
                 )
-            seti = so.object_id("seti", idempotency_key)
-            return f"{seti}_secret_{so.object_id('cs', seti)[3:]}"
+            seti = stripe_objects.object_id("seti", idempotency_key)
+            return f"{seti}_secret_{stripe_objects.object_id('cs', seti)[3:]}"
 
         params = ("setup_intents.create", provider_customer_id)
         return self._idempotent(idempotency_key, params, create)
@@ -323,19 +323,19 @@ class SandboxGateway:
         subscription_id: str | None = None,
         tenure_customer_id: str | None = None,
     ) -> str:
-        payment_id = so.object_id("pi", idempotency_key)
+        payment_id = stripe_objects.object_id("pi", idempotency_key)
         self._count(payment_id)
         fault = self._before("create")
 
         def create() -> str:
-            intent = so.payment_intent(
+            intent = stripe_objects.payment_intent(
                 id=payment_id,
-                amount=so.stripe_amount(amount),
+                amount=stripe_objects.stripe_amount(amount),
                 currency=amount.currency,
                 customer=customer_id,  # Tenure's id until the services map it to a cus_ id
                 payment_method=payment_method,
                 payment_method_type="sepa_debit" if payment_method in _ASYNC_LAST4 else "card",
-                metadata=so.payment_metadata(
+                metadata=stripe_objects.payment_metadata(
                     invoice_id, attempt, subscription_id, tenure_customer_id
                 ),
                 created=self._now(),
@@ -375,7 +375,7 @@ class SandboxGateway:
         if payment.settles_at is not None and payment.settles_at <= self._now():
             self._settle(payment)
         self._after(fault, "retrieve", payment_id)
-        return so.payment_result(payment.intent)
+        return stripe_objects.payment_result(payment.intent)
 
     def payment_authentication(self, payment_id: str) -> PaymentAuthentication:
         intent = self._payment(payment_id).intent
@@ -404,7 +404,7 @@ class SandboxGateway:
         due.sort(key=lambda p: (p.settles_at or 0, p.intent["id"]))
         for payment in due:
             self._settle(payment)
-        return [so.payment_result(p.intent) for p in due]
+        return [stripe_objects.payment_result(p.intent) for p in due]
 
     def refund(self, *, payment_id: str, amount: Money | None, idempotency_key: str) -> str:
         self._count(payment_id)
@@ -415,10 +415,10 @@ class SandboxGateway:
         )
 
     # -- Stripe-side objects (for the webhook work and tests) ----------------------------------
-    def payment_intent(self, payment_id: str) -> so.StripeObject:
+    def payment_intent(self, payment_id: str) -> stripe_objects.StripeObject:
         return self._payment(payment_id).intent
 
-    def charge_for(self, payment_id: str) -> so.StripeObject | None:
+    def charge_for(self, payment_id: str) -> stripe_objects.StripeObject | None:
         return self._payment(payment_id).charge
 
     # -- internals ----------------------------------------------------------------------------
@@ -452,13 +452,17 @@ class SandboxGateway:
         return response
 
     def _emit(
-        self, type: str, obj: so.StripeObject, idempotency_key: str | None, at: int | None = None
+        self,
+        type: str,
+        obj: stripe_objects.StripeObject,
+        idempotency_key: str | None,
+        at: int | None = None,
     ) -> None:
         n = self._event_counts[(type, obj["id"])]
         self._event_counts[(type, obj["id"])] += 1
         self.events.append(
-            so.event(
-                id=so.object_id("evt", type, obj["id"], n),
+            stripe_objects.event(
+                id=stripe_objects.object_id("evt", type, obj["id"], n),
                 type=type,
                 obj=obj,
                 created=self._now() if at is None else at,
@@ -473,10 +477,10 @@ class SandboxGateway:
         *,
         strict: bool = False,
         expiry: tuple[int, int] = CARD_EXPIRY,
-    ) -> so.StripeObject:
+    ) -> stripe_objects.StripeObject:
         created = self._now()
         if payment_method in _ASYNC_LAST4:
-            return so.debit_payment_method(
+            return stripe_objects.debit_payment_method(
                 id=payment_method,
                 last4=_ASYNC_LAST4[payment_method],
                 customer=customer,
@@ -489,7 +493,7 @@ class SandboxGateway:
                 code="resource_missing",
                 param="payment_method",
             )
-        return so.card_payment_method(
+        return stripe_objects.card_payment_method(
             id=payment_method,
             brand=card.brand if card else "unknown",
             last4=card.number[-4:] if card else "0000",
@@ -503,16 +507,16 @@ class SandboxGateway:
         intent = payment.intent
         if payment.confirmed:
             # Confirmed before under another key: report, move nothing.
-            return so.payment_result(intent)
+            return stripe_objects.payment_result(intent)
         payment.confirmed = True
         self.confirmations += 1
         now = self._now()
         method_id = str(intent["payment_method"])
         method = self._method_object(method_id, intent["customer"])
-        charge_id = so.object_id("ch", intent["id"])
+        charge_id = stripe_objects.object_id("ch", intent["id"])
         intent["latest_charge"] = charge_id
         if method_id in _ASYNC_LAST4:
-            payment.charge = so.charge(
+            payment.charge = stripe_objects.charge(
                 id=charge_id, intent=intent, payment_method=method, status="pending", error=None,
                 created=now,
             )  # fmt: skip
@@ -520,37 +524,44 @@ class SandboxGateway:
             payment.settles_at = now + SETTLE_AFTER_SECONDS
             self._emit("charge.pending", payment.charge, key)
             self._emit("payment_intent.processing", intent, key)
-            return so.payment_result(intent)
+            return stripe_objects.payment_result(intent)
         outcome, decline_code = _behaviour(method_id)
         if outcome is ChargeOutcome.SUCCEEDED:
             self._succeed(payment, method, charge_id, now, key)
         else:
             self._fail(payment, method, charge_id, decline_code or "card_declined", now, key)
-        return so.payment_result(intent)
+        return stripe_objects.payment_result(intent)
 
     def _confirm_present(self, payment: _Payment, key: str) -> PaymentResult:
         intent = payment.intent
         if intent["status"] in ("succeeded", "processing") or not payment.confirmed:
-            return so.payment_result(intent)  # settled, or never tried off-session: no step-up
+            return stripe_objects.payment_result(
+                intent
+            )  # settled, or never tried off-session: no step-up
         outcome, _ = _behaviour(str(intent["payment_method"]))
         if outcome is not ChargeOutcome.AUTHENTICATION_REQUIRED:
-            return so.payment_result(intent)  # a decline stays a decline
+            return stripe_objects.payment_result(intent)  # a decline stays a decline
         self.confirmations += 1
         now = self._now()
         method = self._method_object(str(intent["payment_method"]), intent["customer"])
         intent["last_payment_error"] = None
-        charge_id = so.object_id("ch", intent["id"], "on_session")
+        charge_id = stripe_objects.object_id("ch", intent["id"], "on_session")
         intent["latest_charge"] = charge_id
         self._succeed(payment, method, charge_id, now, key)
-        return so.payment_result(intent)
+        return stripe_objects.payment_result(intent)
 
     def _succeed(
-        self, payment: _Payment, method: so.StripeObject, charge_id: str, at: int, key: str | None
+        self,
+        payment: _Payment,
+        method: stripe_objects.StripeObject,
+        charge_id: str,
+        at: int,
+        key: str | None,
     ) -> None:
         intent = payment.intent
         intent["status"] = "succeeded"
         intent["amount_received"] = intent["amount"]
-        payment.charge = so.charge(
+        payment.charge = stripe_objects.charge(
             id=charge_id, intent=intent, payment_method=method, status="succeeded", error=None,
             created=at,
         )  # fmt: skip
@@ -560,17 +571,19 @@ class SandboxGateway:
     def _fail(
         self,
         payment: _Payment,
-        method: so.StripeObject,
+        method: stripe_objects.StripeObject,
         charge_id: str,
         decline_code: str,
         at: int,
         key: str | None,
     ) -> None:
         intent = payment.intent
-        error = so.decline_error(decline_code, charge_id=charge_id, payment_method=method)
+        error = stripe_objects.decline_error(
+            decline_code, charge_id=charge_id, payment_method=method
+        )
         intent["status"] = "requires_payment_method"
         intent["last_payment_error"] = error
-        payment.charge = so.charge(
+        payment.charge = stripe_objects.charge(
             id=charge_id, intent=intent, payment_method=method, status="failed", error=error,
             created=at,
         )  # fmt: skip
@@ -611,16 +624,16 @@ class SandboxGateway:
                     code="parameter_invalid",
                     param="amount",
                 )
-            value = so.stripe_amount(amount)
+            value = stripe_objects.stripe_amount(amount)
             if value <= 0 or value > left:
                 raise InvalidRequestError(
                     f"Refund amount ({value}) is greater than unrefunded amount on charge ({left})",
                     code="amount_too_large",
                     param="amount",
                 )
-        refund_id = so.object_id("re", key)
+        refund_id = stripe_objects.object_id("re", key)
         now = self._now()
-        refund = so.refund(id=refund_id, charge=charge, amount=value, created=now)
+        refund = stripe_objects.refund(id=refund_id, charge=charge, amount=value, created=now)
         self._refunds[refund_id] = refund
         charge["amount_refunded"] = int(charge["amount_refunded"]) + value
         charge["refunded"] = charge["amount_refunded"] == charge["amount"]
@@ -630,7 +643,7 @@ class SandboxGateway:
         return refund_id
 
 
-def _details(method: so.StripeObject) -> CardDetails:
+def _details(method: stripe_objects.StripeObject) -> CardDetails:
     kind = str(method["type"])
     data: dict[str, Any] = method[kind]
     return CardDetails(
