@@ -20,7 +20,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tenure import bootstrap
 from tenure.report.files import ReportShelfError
 from tenure.services import metrics as retention
-from tenure.services import report
 from tenure.services.context import Services
 from tenure.settings import get_settings
 
@@ -131,7 +130,9 @@ def _shelve_report(svc: Services) -> bool | None:
     settings = get_settings()
     if not settings.report_bucket:
         return None
-    from tenure.store.report_bucket import S3ReportShelf  # only where a bucket is configured
+    # Imported here: runs without a bucket (local stacks, the simulator) never render the page.
+    from tenure.services import report
+    from tenure.store.report_bucket import S3ReportShelf
 
     shelf = S3ReportShelf(bootstrap.aws_client("s3"), settings.report_bucket)
     try:
