@@ -7,12 +7,15 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from metrics_helpers import T0, Business, day_of, make_business
 from moto import mock_aws
 from test_metrics_function import emf_documents, invoke
 
 from tenure import bootstrap
+from tenure.report.files import ReportFile, ReportShelfError
 from tenure.settings import get_settings
+from tenure.store.report_bucket import S3ReportShelf
 
 BUCKET = "tenure-reports-test"
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -128,3 +131,13 @@ def test_without_a_bucket_configured_no_report_is_written(
     result = invoke({"date": "2026-02-01"})
     assert result["report"] is None
     assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_an_unreachable_bucket_is_a_report_shelf_error_naming_the_key() -> None:
+    class Unreachable:
+        def put_object(self, **request: Any) -> None:
+            raise EndpointConnectionError(endpoint_url="https://s3.example")
+
+    shelf = S3ReportShelf(Unreachable(), BUCKET)
+    with pytest.raises(ReportShelfError, match=r"reports/report\.html: EndpointConnectionError"):
+        shelf.put(ReportFile("report.html", b"<!doctype html>", "text/html; charset=utf-8"))

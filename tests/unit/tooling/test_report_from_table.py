@@ -1,6 +1,7 @@
 """`tenure report --table NAME`: the report of a deployed table (moto stands in for DynamoDB)."""
 
 import json
+import socket
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -8,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 from typer.testing import CliRunner
 
@@ -133,3 +135,83 @@ def test_a_region_without_a_table_is_refused(tmp_path: Path) -> None:
     done = CliRunner().invoke(app, ["report", str(tmp_path), "--region", REGION])
     assert done.exit_code == 2
     assert "--table NAME" in done.output
+
+
+def _without_aws_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-aws-config"
+    empty.write_text("")
+    for var in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_without_a_region_it_asks_for_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _without_aws_configuration(monkeypatch, tmp_path)
+    done = CliRunner().invoke(app, ["report", "--table", TABLE, "--out", str(tmp_path / "r")])
+    assert done.exit_code == 2
+    assert "no AWS region: pass --region or set AWS_REGION" in done.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_without_credentials_it_says_where_they_were_looked_for(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _without_aws_configuration(monkeypatch, tmp_path)
+    done = CliRunner().invoke(
+        app, ["report", "--table", TABLE, "--region", REGION, "--out", str(tmp_path / "r")]
+    )
+    assert done.exit_code == 2
+    assert "no AWS credentials found" in done.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_unreachable_dynamodb_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _without_aws_configuration(monkeypatch, tmp_path)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with socket.socket() as closed:  # a port nothing listens on once this socket is closed
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
+    done = CliRunner().invoke(
+        app, ["report", "--table", TABLE, "--region", REGION, "--out", str(tmp_path / "r")]
+    )
+    assert done.exit_code == 2
+    assert "cannot reach DynamoDB" in done.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_refusal_by_dynamodb_is_named_with_its_code(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    client = boto3.client(
+        "dynamodb", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stubber = Stubber(client)
+    stubber.add_client_error(
+        "get_item",
+        service_error_code="AccessDeniedException",
+        service_message="not authorized to perform dynamodb:GetItem",
+    )
+    stubber.activate()
+    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: client)
+    done = CliRunner().invoke(
+        app, ["report", "--table", TABLE, "--region", REGION, "--out", str(tmp_path / "r")]
+    )
+    assert done.exit_code == 2
+    assert f"cannot read table {TABLE!r} in {REGION}: AccessDeniedException" in done.output
+    assert not (tmp_path / "r").exists()
