@@ -38,7 +38,7 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
     if event.http_method.upper() != "POST" or key is None:
         return next_middleware(app)
     _check_key(key)
-    svc = bootstrap.services()
+    svc = bootstrap.wiring().services
     record_key = f"api:{key}"
     fingerprint = _fingerprint(event)
     held = svc.repo.claim_idempotency(record_key, fingerprint, svc.clock.now())
@@ -121,7 +121,7 @@ def _replay(same_request: bool, status: str, stored: dict[str, Any] | None) -> R
 
 def _release(record_key: str) -> None:
     try:
-        bootstrap.services().repo.release_idempotency(record_key)
+        bootstrap.wiring().services.repo.release_idempotency(record_key)
     except Exception:
         # The request's own error matters more; the record expires by itself.
         logger.exception("idempotency record not released")

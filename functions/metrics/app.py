@@ -71,7 +71,7 @@ def _read[T](value: Any, parse_iso: Callable[[str], T], name: str) -> T | None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse(event)
-    svc = bootstrap.services()
+    svc = bootstrap.wiring().services
     if request.first and request.last:
         days = retention.backfill(svc, request.first, request.last)
     elif request.day:

@@ -99,7 +99,7 @@ def test_the_secret_can_come_from_secrets_manager_as_json_by_provider(
     )["ARN"]
     monkeypatch.setenv("WEBHOOK_SECRET_ARN", arn)
     monkeypatch.delenv("TENURE_STRIPE_WEBHOOK_SECRET")
-    bootstrap.install(svc)
+    bootstrap.use(bootstrap.Wiring(svc))
     try:
         body = so.event_payload(succeeded)
         headers = stripe_events.sign(body, "whsec_old", int(svc.clock.now().timestamp()))
@@ -108,7 +108,7 @@ def test_the_secret_can_come_from_secrets_manager_as_json_by_provider(
         assert result["statusCode"] == 200, result
         assert json.loads(result["body"])["result"] == "applied"
     finally:
-        bootstrap.reset()
+        bootstrap.use(None)
 
 
 def counting(client: Any) -> Counter[str]:
