@@ -40,7 +40,7 @@ from tenure.payments.gateway import (
     InvalidRequestError,
     PaymentResult,
 )
-from tenure.ports import Commit, Marker, ProviderLink
+from tenure.ports import Commit, Marker, MrrRead, ProviderLink
 from tenure.services.catalog import (
     attach_payment_method,
     get_plan,
@@ -492,11 +492,22 @@ def settle_reported_payment(
     at: datetime,
     markers: Sequence[Marker] = (),
     subscription: Subscription | None = None,
+    mrr_read: Sequence[MrrRead] = (),
 ) -> None:
     """The provider reported how a payment ended (a webhook): settle the attempt by the same
     rules as the money path, dated by the provider's moment, in one commit with `markers`.
-    A caller that read the invoice's subscription passes it (updated in place)."""
-    _settle(svc, invoice, charge, result, at=at, markers=markers, subscription=subscription)
+    A caller that read the invoice's subscription passes it (updated in place), and the
+    customer's MRR state if it read that too (the commit then need not)."""
+    _settle(
+        svc,
+        invoice,
+        charge,
+        result,
+        at=at,
+        markers=markers,
+        subscription=subscription,
+        mrr_read=mrr_read,
+    )
 
 
 def update_payment_method(
@@ -621,6 +632,7 @@ def _settle(
     at: datetime | None = None,
     markers: Sequence[Marker] = (),
     subscription: Subscription | None = None,
+    mrr_read: Sequence[MrrRead] = (),
 ) -> None:
     """Record the outcome. `invoice` must be the version just read or claimed; a stale one
     fails the commit (ConcurrencyError) and the claim stays for the sweeper."""
@@ -633,11 +645,13 @@ def _settle(
         charge.lease_until = now + (
             PENDING_RECHECK if result.outcome is ChargeOutcome.PENDING else LEASE
         )
-        svc.commit(Commit(charges=[charge], markers=list(markers)))
+        svc.commit(Commit(charges=[charge], markers=list(markers), mrr_read=list(mrr_read)))
         return
     charge.status = ChargeStatus.SETTLED
     charge.lease_until = None
-    change = Commit(charges=[charge], invoices=[invoice], markers=list(markers))
+    change = Commit(
+        charges=[charge], invoices=[invoice], markers=list(markers), mrr_read=list(mrr_read)
+    )
     sub = subscription or svc.repo.get_subscription(invoice.subscription_id)
     if result.outcome is ChargeOutcome.SUCCEEDED:
         recorded = collection.record_payment(invoice, charge, sub, _plans(svc), now)

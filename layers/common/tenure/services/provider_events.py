@@ -150,12 +150,12 @@ def _payment(
 ) -> _Outcome:
     facts = event.payment
     assert facts is not None
-    charge, invoice = reads.charge, reads.invoice
+    charge, invoice, mrr = reads.charge, reads.invoice, reads.mrr
     if charge is None and reads.linked is not None:
         ref = _attempt_ref(reads.linked)
         if ref is not None:
             found = svc.repo.read_for_event(marker.key, invoice_id=ref[0], attempt=ref[1])
-            charge, invoice = found.charge, found.invoice
+            charge, invoice, mrr = found.charge, found.invoice, found.mrr
     if charge is None or charge.payment_id not in (None, facts.payment_id):
         return _Outcome(Applied.UNMATCHED)
     if facts.outcome not in FINAL or not _settles(svc, charge, facts.outcome):
@@ -168,7 +168,14 @@ def _payment(
     charge.payment_id = facts.payment_id
     result = PaymentResult(facts.payment_id, facts.outcome, facts.decline_code)
     payments.settle_reported_payment(
-        svc, invoice, charge, result, at=event.occurred_at, markers=[marker], subscription=sub
+        svc,
+        invoice,
+        charge,
+        result,
+        at=event.occurred_at,
+        markers=[marker],
+        subscription=sub,
+        mrr_read=[mrr] if mrr is not None else [],
     )
     return _Outcome(Applied.APPLIED)
 
