@@ -120,7 +120,7 @@ def end_dunning(svc: Services, invoice: Invoice) -> None:
         _final_action(svc, sub, invoice, change)
         change.add_subscription(sub)
     change.invoices.append(invoice)
-    svc.commit(change)
+    svc.commit_with_notices(change)
 
 
 def await_payment_method(svc: Services, invoice_id: str) -> None:
@@ -135,7 +135,7 @@ def await_payment_method(svc: Services, invoice_id: str) -> None:
     assert sub is not None  # a subscription that moved is there
     change = Commit(invoices=[invoice])
     change.add_subscription(sub)
-    svc.commit(change)
+    svc.commit_with_notices(change)
 
 
 def payer_for(
@@ -173,7 +173,7 @@ class _Collection:
             for name in (f.name for f in fields(Commit)):
                 into = getattr(creating, name)
                 into.extend(x for x in getattr(change, name) if not any(x is y for y in into))
-        svc.commit(merged)
+        svc.commit_with_notices(merged)
 
 
 class _Created(Enum):
@@ -342,7 +342,7 @@ def _stop_collecting(svc: Services, c: _Collection, keep_deadline: bool) -> None
     if c.unsaved is not None:
         c.write(svc)  # a new invoice is stored whatever happens
     elif not unchanged:
-        svc.commit(Commit(invoices=[invoice]))
+        svc.commit_with_notices(Commit(invoices=[invoice]))
 
 
 def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | None:
@@ -424,7 +424,7 @@ def _replay_create(svc: Services, invoice: Invoice, charge: Charge, now: datetim
     link = ProviderLink(svc.gateway.name, payment_id, charge.due_id)
     try:
         # Recorded before anything is confirmed: a worker that dies next finds it by id.
-        svc.commit(Commit(charges=[charge], provider_links=[link]))
+        svc.commit_with_notices(Commit(charges=[charge], provider_links=[link]))
     except ConcurrencyError:
         return None  # another sweeper replayed the same create first, and goes on with it
     return payment_id
@@ -440,7 +440,7 @@ def _give_up(svc: Services, invoice: Invoice, charge: Charge, now: datetime) -> 
     if invoice.status is InvoiceStatus.OPEN:
         invoice.next_attempt_at = now
         change.invoices.append(invoice)
-    svc.commit(change)
+    svc.commit_with_notices(change)
 
 
 def collect_open_invoices(
@@ -587,7 +587,7 @@ def ensure_provider_customer(
         stored.provider_links.append(link)
         save_payer(svc, customer, stored)
         if change is None:
-            svc.commit(stored)
+            svc.commit_with_notices(stored)
     return customer.provider_customer_id
 
 
@@ -600,7 +600,7 @@ def _keep_claim(svc: Services, charge: Charge) -> None:
     """Record what we know (calls made, payment id) and leave the claim to the sweeper."""
     with contextlib.suppress(ConcurrencyError):
         # Already moved on: a webhook or the sweeper recorded more than we know.
-        svc.commit(Commit(charges=[charge]))
+        svc.commit_with_notices(Commit(charges=[charge]))
 
 
 def _settle_from_store(
@@ -645,7 +645,9 @@ def _settle(
         charge.lease_until = now + (
             PENDING_RECHECK if result.outcome is ChargeOutcome.PENDING else LEASE
         )
-        svc.commit(Commit(charges=[charge], markers=list(markers), mrr_read=list(mrr_read)))
+        svc.commit_with_notices(
+            Commit(charges=[charge], markers=list(markers), mrr_read=list(mrr_read))
+        )
         return
     charge.status = ChargeStatus.SETTLED
     charge.lease_until = None
@@ -664,7 +666,7 @@ def _settle(
     if recorded.subscription_changed:
         assert sub is not None
         change.add_subscription(sub)
-    svc.commit(change)
+    svc.commit_with_notices(change)
 
 
 def _final_action(svc: Services, sub: Subscription, invoice: Invoice, change: Commit) -> None:

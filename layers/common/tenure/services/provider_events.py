@@ -74,7 +74,7 @@ def record_rejected_event(svc: Services, rejected: RejectedEvent) -> Applied:
     reads the shape is applied). A second delivery of it writes nothing."""
     marker = Marker(rejected_marker_key(rejected), svc.clock.now() + MARKER_TTL)
     with contextlib.suppress(AlreadyExistsError):
-        svc.commit(Commit(markers=[marker]))
+        svc.commit_with_notices(Commit(markers=[marker]))
     return Applied.REJECTED
 
 
@@ -239,7 +239,7 @@ def _refund(
                 },
             )
         )
-    svc.commit(change)
+    svc.commit_with_notices(change)
     return _Outcome(Applied.APPLIED)
 
 
@@ -296,7 +296,7 @@ def _dispute(
                 {"reason": "dispute", "invoice_id": invoice.id},
             )
         )
-    svc.commit(change)
+    svc.commit_with_notices(change)
     return _Outcome(Applied.APPLIED)
 
 
@@ -409,7 +409,7 @@ def _retry_owed(
     for invoice in owed:
         invoice.next_attempt_at = event.occurred_at
         change.invoices.append(invoice)
-    svc.commit(change)
+    svc.commit_with_notices(change)
     after: list[Callable[[], object]] = []
     if owed:
         after.append(
@@ -441,7 +441,7 @@ def _method_detached(
     change.events.append(
         _event(EventType.PAYMENT_METHOD_DETACHED, customer.id, customer.id, event, data)
     )
-    svc.commit(change)
+    svc.commit_with_notices(change)
     return _Outcome(Applied.APPLIED)
 
 
@@ -470,7 +470,7 @@ def _customer_deleted(
             {"provider": event.provider, "provider_customer_id": event.provider_customer_id},
         )
     )
-    svc.commit(change)
+    svc.commit_with_notices(change)
     return _Outcome(Applied.APPLIED)
 
 
