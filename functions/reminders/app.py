@@ -16,6 +16,7 @@ from tenure import bootstrap
 from tenure.domain.timeutil import iso
 from tenure.notify.compose import Composer
 from tenure.notify.message import valid_address
+from tenure.ports import NoticeStore
 from tenure.services.reminders import RunReport, send_due
 
 logger = Logger()
@@ -62,6 +63,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def feedback_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """SES notifications via SNS: permanent bounces and complaints suppress the address."""
     svc = bootstrap.wiring().services
+    suppressions: NoticeStore = svc.repo  # all this handler writes
     suppressed = 0
     for record in event.get("Records", []):
         try:
@@ -79,7 +81,7 @@ def feedback_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
         for recipient in recipients:
             address = recipient.get("emailAddress")
             if address:
-                svc.repo.suppress(address, str(kind).lower(), svc.clock.now())
+                suppressions.suppress(address, str(kind).lower(), svc.clock.now())
                 suppressed += 1
     metrics.add_metric(name="EmailsSuppressed", unit=MetricUnit.Count, value=suppressed)
     metrics.flush_metrics()
