@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from tenure import bootstrap
+from tenure.ports import IdempotencyStore
 
 HEADER = "Idempotency-Key"
 _AFTER_WRITE = (
@@ -38,10 +39,11 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
     if event.http_method.upper() != "POST" or key is None:
         return next_middleware(app)
     _check_key(key)
-    svc = bootstrap.services()
+    svc = bootstrap.wiring().services
+    store: IdempotencyStore = svc.repo
     record_key = f"api:{key}"
     fingerprint = _fingerprint(event)
-    held = svc.repo.claim_idempotency(record_key, fingerprint, svc.clock.now())
+    held = store.claim_idempotency(record_key, fingerprint, svc.clock.now())
     if held is not None:
         return _replay(held.fingerprint == fingerprint, held.status, held.response)
     written = svc.commits
@@ -49,18 +51,18 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
         response = next_middleware(app)
     except BaseException:
         if svc.commits == written:
-            _release(record_key)
+            _release(store, record_key)
             raise
         # A bug of ours after a write: the caller gets a 500 and so does every retry with
         # this key, rather than a second change.
         logger.exception("request failed after writing", extra={"route": event.path})
         response = Response(500, content_types.APPLICATION_JSON, _AFTER_WRITE)
     if response.status_code >= 400 and svc.commits == written:
-        _release(record_key)
+        _release(store, record_key)
         return response
     body = response.body if isinstance(response.body, str) else _dumps(response.body)
     try:
-        svc.repo.complete_idempotency(
+        store.complete_idempotency(
             record_key, {"status": response.status_code, "body": body}, svc.clock.now()
         )
     except Exception:
@@ -119,9 +121,9 @@ def _replay(same_request: bool, status: str, stored: dict[str, Any] | None) -> R
     )
 
 
-def _release(record_key: str) -> None:
+def _release(store: IdempotencyStore, record_key: str) -> None:
     try:
-        bootstrap.services().repo.release_idempotency(record_key)
+        store.release_idempotency(record_key)
     except Exception:
         # The request's own error matters more; the record expires by itself.
         logger.exception("idempotency record not released")

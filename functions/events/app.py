@@ -15,16 +15,17 @@ BATCH = 10  # PutEvents takes at most 10 entries
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    wired = bootstrap.wiring()
     entries = [
         {
             "Source": "tenure",
             "DetailType": committed.type,
             "Detail": json.dumps(committed.body, default=str),  # a fractional number as text
-            "EventBusName": bootstrap.get_settings().event_bus_name,
+            "EventBusName": wired.settings.event_bus_name,
         }
         for committed in committed_events(event)
     ]
-    client = bootstrap.aws_client("events")
+    client = wired.client("events")
     for start in range(0, len(entries), BATCH):
         result = client.put_events(Entries=entries[start : start + BATCH])
         if result.get("FailedEntryCount"):

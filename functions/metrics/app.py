@@ -20,8 +20,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tenure import bootstrap
 from tenure.report.files import ReportShelfError
 from tenure.services import metrics as retention
-from tenure.services.context import Services
-from tenure.settings import get_settings
 
 logger = Logger()
 metrics = Metrics()
@@ -77,7 +75,8 @@ def _read[T](value: Any, parse_iso: Callable[[str], T], name: str) -> T | None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse(event)
-    svc = bootstrap.services()
+    wired = bootstrap.wiring()
+    svc = wired.services
     if request.first and request.last:
         days = retention.backfill(svc, request.first, request.last)
     elif request.day:
@@ -99,7 +98,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "inconsistent_entries": sum(d.inconsistent for d in days),
         },
     )
-    shelved = _shelve_report(svc)
+    shelved = _shelve_report(wired)
     return {
         "report": shelved,
         "first": days[0].day.isoformat(),
@@ -121,22 +120,22 @@ def _publish(figures: dict[str, dict[str, float]]) -> None:
         emf.flush_metrics()
 
 
-def _shelve_report(svc: Services) -> bool | None:
+def _shelve_report(wired: bootstrap.Wiring) -> bool | None:
     """Put the report in the bucket: True when stored, None when the stack has no bucket.
 
     The snapshots are saved by now and re-running would only repeat them, so a bucket that
     refuses the report does not fail the run (nor trigger its retries): it is logged and
     counted (ReportWriteFailed) for the alarm, and tomorrow's run writes a fresh report."""
-    settings = get_settings()
+    settings = wired.settings
     if not settings.report_bucket:
         return None
     # Imported here: runs without a bucket (local stacks, the simulator) never render the page.
     from tenure.services import report
     from tenure.store.report_bucket import S3ReportShelf
 
-    shelf = S3ReportShelf(bootstrap.aws_client("s3"), settings.report_bucket)
+    shelf = S3ReportShelf(wired.client("s3"), settings.report_bucket)
     try:
-        files = report.publish_report(svc, shelf, settings.reporting_currency)
+        files = report.publish_report(wired.services, shelf, settings.reporting_currency)
     except ReportShelfError as exc:
         metrics.add_metric(name="ReportWriteFailed", unit=MetricUnit.Count, value=1)
         logger.error("report not stored", extra={"reason": str(exc)})

@@ -16,6 +16,7 @@ from tenure import bootstrap
 from tenure.domain.timeutil import iso
 from tenure.notify.compose import Composer
 from tenure.notify.message import valid_address
+from tenure.ports import NoticeStore
 from tenure.services.reminders import RunReport, send_due
 
 logger = Logger()
@@ -31,11 +32,11 @@ SPARE_MS = 60_000  # stop starting passes when less than this is left of the tim
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    svc = bootstrap.services()
+    wired = bootstrap.wiring()
+    svc, settings = wired.services, wired.settings
     now = bootstrap.scheduled_time(event) or svc.clock.now()
-    settings = bootstrap.get_settings()
     compose = Composer(settings.mail_from, settings.business_name)
-    mailer, links = bootstrap.mailer(), bootstrap.link_maker()
+    mailer, links = wired.mailer, wired.link_maker()
     report = RunReport()
     for _ in range(MAX_PASSES):
         done = send_due(
@@ -61,7 +62,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @logger.inject_lambda_context
 def feedback_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """SES notifications via SNS: permanent bounces and complaints suppress the address."""
-    svc = bootstrap.services()
+    svc = bootstrap.wiring().services
+    suppressions: NoticeStore = svc.repo  # all this handler writes
     suppressed = 0
     for record in event.get("Records", []):
         try:
@@ -79,7 +81,7 @@ def feedback_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
         for recipient in recipients:
             address = recipient.get("emailAddress")
             if address:
-                svc.repo.suppress(address, str(kind).lower(), svc.clock.now())
+                suppressions.suppress(address, str(kind).lower(), svc.clock.now())
                 suppressed += 1
     metrics.add_metric(name="EmailsSuppressed", unit=MetricUnit.Count, value=suppressed)
     metrics.flush_metrics()

@@ -14,7 +14,7 @@ from test_metrics_function import emf_documents, invoke
 
 from tenure import bootstrap
 from tenure.report.files import ReportFile, ReportShelfError
-from tenure.settings import get_settings
+from tenure.settings import Settings, get_settings
 from tenure.store.report_bucket import S3ReportShelf
 
 BUCKET = "tenure-reports-test"
@@ -32,10 +32,8 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.delenv("REPORTING_CURRENCY", raising=False)
     with mock_aws():
         get_settings.cache_clear()
-        bootstrap.aws_client.cache_clear()  # a client made outside moto would reach AWS
         yield boto3.client("s3", region_name="us-east-1")
     get_settings.cache_clear()
-    bootstrap.aws_client.cache_clear()
 
 
 @pytest.fixture
@@ -45,9 +43,10 @@ def shop() -> Iterator[Business]:
         business.customer(f"c{n}")
         business.subscribe(f"c{n}", "monthly-100", f"s{n}")
     business.at(T0 + timedelta(days=1)).cancel("s2", reason="too_expensive")
-    bootstrap.install(business.svc)
+    # Made inside moto (the `s3` fixture comes first): its clients never reach AWS.
+    bootstrap.use(bootstrap.Wiring(business.svc))
     yield business
-    bootstrap.install(None)
+    bootstrap.use(None)
 
 
 def _object(s3: Any, name: str) -> tuple[str, str]:
@@ -127,6 +126,7 @@ def test_without_a_bucket_configured_no_report_is_written(
 ) -> None:
     monkeypatch.delenv("TENURE_REPORT_BUCKET")
     get_settings.cache_clear()
+    bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
     s3.create_bucket(Bucket=BUCKET)
     result = invoke({"date": "2026-02-01"})
     assert result["report"] is None
