@@ -15,7 +15,6 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from tenure import bootstrap
-from tenure.settings import get_settings
 
 # Everything else needs the bearer token; an unknown route too (it answers 401, not 404).
 OPEN_ROUTES = frozenset({("GET", "/healthz"), ("GET", "/openapi.json")})
@@ -68,7 +67,7 @@ def check_access(event: BaseProxyEvent) -> None:
     """Raise a Rejection for a missing or wrong token (401) or an oversized body (413)."""
     if not is_open(event) and not _token_ok(event.headers.get("authorization")):
         raise unauthorized()
-    limit = get_settings().max_body_bytes
+    limit = bootstrap.wiring().settings.max_body_bytes
     # A page's form has its own, smaller limit, refused as a page the customer can read.
     if not is_page(event) and len(raw_body(event)) > limit:
         raise Rejection(
@@ -142,7 +141,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def _token_ok(header: str | None) -> bool:
-    expected = bootstrap.api_token()
+    expected = bootstrap.wiring().api_token()
     if not expected or not header:
         return False  # no configured token means no access, never open access
     scheme, _, token = header.partition(" ")

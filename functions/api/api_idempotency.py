@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from tenure import bootstrap
 from tenure.services import idempotency
+from tenure.services.context import Services
 
 HEADER = "Idempotency-Key"
 _AFTER_WRITE = (
@@ -39,7 +40,7 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
     if event.http_method.upper() != "POST" or key is None:
         return next_middleware(app)
     _check_key(key)
-    svc = bootstrap.services()
+    svc = bootstrap.wiring().services
     record_key = f"api:{key}"
     fingerprint = _fingerprint(event)
     held = idempotency.claim(svc, record_key, fingerprint)
@@ -50,14 +51,14 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
         response = next_middleware(app)
     except BaseException:
         if svc.commits == written:
-            _release(record_key)
+            _release(svc, record_key)
             raise
         # A bug of ours after a write: the caller gets a 500 and so does every retry with
         # this key, rather than a second change.
         logger.exception("request failed after writing", extra={"route": event.path})
         response = Response(500, content_types.APPLICATION_JSON, _AFTER_WRITE)
     if response.status_code >= 400 and svc.commits == written:
-        _release(record_key)
+        _release(svc, record_key)
         return response
     body = response.body if isinstance(response.body, str) else _dumps(response.body)
     try:
@@ -118,9 +119,9 @@ def _replay(same_request: bool, status: str, stored: dict[str, Any] | None) -> R
     )
 
 
-def _release(record_key: str) -> None:
+def _release(svc: Services, record_key: str) -> None:
     try:
-        idempotency.release(bootstrap.services(), record_key)
+        idempotency.release(svc, record_key)
     except Exception:
         # The request's own error matters more; the record expires by itself.
         logger.exception("idempotency record not released")

@@ -53,7 +53,7 @@ from tenure.services.self_service import (
     LinkUse,
     NothingToConfirmError,
 )
-from tenure.settings import Settings, get_settings
+from tenure.settings import Settings
 
 router = APIGatewayHttpRouter()
 logger = Logger(service="tenure-api", child=True)
@@ -360,7 +360,8 @@ class _BadForm(Exception):
 def _page(purpose: LinkPurpose, show: Callable[[_Visit], Response[str]]) -> Response[str]:
     event = router.current_event
     posting = event.http_method.upper() == "POST"
-    svc, settings = bootstrap.services(), get_settings()
+    wired = bootstrap.wiring()
+    svc, settings = wired.services, wired.settings
     visitor_locale = _accept_language(event.headers.get("accept-language"))
     form: dict[str, str] = {}
     if posting:

@@ -42,7 +42,7 @@ Id = Annotated[str, Path(pattern=PATH_ID_PATTERN)]
 @router.post("/v1/subscriptions", status_code=201, security=BEARER, tags=["subscriptions"])
 def create_subscription(body: SubscriptionCreate) -> SubscriptionChange:
     """Subscribe a customer to a plan; the first invoice comes back too (none during a trial)."""
-    svc = bootstrap.services()
+    svc = bootstrap.wiring().services
     subscription_id = body.id or f"sub_{secrets.token_hex(12)}"
     return _command(
         svc,
@@ -53,12 +53,14 @@ def create_subscription(body: SubscriptionCreate) -> SubscriptionChange:
 
 @router.get("/v1/subscriptions/<subscription_id>", security=BEARER, tags=["subscriptions"])
 def get_subscription(subscription_id: Id) -> SubscriptionView:
-    return subscription_view(subscriptions.get_subscription(bootstrap.services(), subscription_id))
+    return subscription_view(
+        subscriptions.get_subscription(bootstrap.wiring().services, subscription_id)
+    )
 
 
 @router.get("/v1/customers/<customer_id>/subscriptions", security=BEARER, tags=["subscriptions"])
 def list_customer_subscriptions(customer_id: Id) -> SubscriptionPage:
-    svc = bootstrap.services()
+    svc = bootstrap.wiring().services
     catalog.get_customer(svc, customer_id)  # an unknown customer is a 404, not an empty list
     return {
         "data": [subscription_view(s) for s in subscriptions.list_subscriptions(svc, customer_id)]
@@ -69,7 +71,7 @@ def list_customer_subscriptions(customer_id: Id) -> SubscriptionPage:
 def cancel_subscription(
     subscription_id: Id, body: Annotated[CancelRequest, Body()] = CancelRequest()
 ) -> SubscriptionChange:
-    svc = bootstrap.services()
+    svc = bootstrap.wiring().services
     return _command(
         svc,
         subscription_id,
@@ -81,7 +83,7 @@ def cancel_subscription(
 def pause_subscription(
     subscription_id: Id, body: Annotated[PauseRequest, Body()] = PauseRequest()
 ) -> SubscriptionChange:
-    svc = bootstrap.services()
+    svc = bootstrap.wiring().services
     return _command(
         svc, subscription_id, lambda: subscriptions.pause(svc, subscription_id, body.until)
     )
@@ -90,7 +92,7 @@ def pause_subscription(
 @router.post("/v1/subscriptions/<subscription_id>/resume", security=BEARER, tags=["subscriptions"])
 def resume_subscription(subscription_id: Id) -> SubscriptionChange:
     """Resume a pause (a new period starts and is invoiced) or withdraw a scheduled cancellation."""
-    svc = bootstrap.services()
+    svc = bootstrap.wiring().services
     return _command(svc, subscription_id, lambda: subscriptions.resume(svc, subscription_id))
 
 
@@ -99,7 +101,7 @@ def resume_subscription(subscription_id: Id) -> SubscriptionChange:
 )
 def change_plan(subscription_id: Id, body: ChangePlanRequest) -> SubscriptionChange:
     """Switch plans; an upgrade is invoiced at once (proration), a downgrade becomes credit."""
-    svc = bootstrap.services()
+    svc = bootstrap.wiring().services
     return _command(
         svc, subscription_id, lambda: subscriptions.change_plan(svc, subscription_id, body.plan)
     )
@@ -107,12 +109,12 @@ def change_plan(subscription_id: Id, body: ChangePlanRequest) -> SubscriptionCha
 
 @router.get("/v1/invoices/<invoice_id>", security=BEARER, tags=["invoices"])
 def get_invoice(invoice_id: Id) -> InvoiceView:
-    return invoice_view(subscriptions.get_invoice(bootstrap.services(), invoice_id))
+    return invoice_view(subscriptions.get_invoice(bootstrap.wiring().services, invoice_id))
 
 
 @router.get("/v1/subscriptions/<subscription_id>/invoices", security=BEARER, tags=["invoices"])
 def list_subscription_invoices(subscription_id: Id) -> InvoicePage:
-    svc = bootstrap.services()
+    svc = bootstrap.wiring().services
     subscriptions.get_subscription(svc, subscription_id)  # unknown subscription: 404
     return {"data": [invoice_view(i) for i in subscriptions.list_invoices(svc, subscription_id)]}
 

@@ -19,7 +19,6 @@ from tenure import bootstrap
 from tenure.domain.errors import DomainError
 from tenure.domain.plan_spec import PlanSpec
 from tenure.services import catalog, charging
-from tenure.settings import get_settings
 from tenure.views import (
     CustomerView,
     PaymentMethodView,
@@ -36,7 +35,7 @@ CustomerId = Annotated[str, Path(pattern=PATH_ID_PATTERN)]
 @router.post("/v1/customers", status_code=201, security=BEARER, tags=["customers"])
 def create_customer(body: CustomerCreate) -> CustomerView:
     customer = catalog.create_customer(
-        bootstrap.services(),
+        bootstrap.wiring().services,
         body.id or f"cus_{secrets.token_hex(12)}",
         email=body.email,
         name=body.name,
@@ -51,7 +50,7 @@ def list_customers(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
 ) -> CustomerPage:
-    customers, cursor = catalog.list_customers(bootstrap.services(), limit, starting_after)
+    customers, cursor = catalog.list_customers(bootstrap.wiring().services, limit, starting_after)
     return {
         "data": [customer_view(c) for c in customers],
         "has_more": cursor is not None,
@@ -61,7 +60,7 @@ def list_customers(
 
 @router.get("/v1/customers/<customer_id>", security=BEARER, tags=["customers"])
 def get_customer(customer_id: CustomerId) -> CustomerView:
-    return customer_view(catalog.get_customer(bootstrap.services(), customer_id))
+    return customer_view(catalog.get_customer(bootstrap.wiring().services, customer_id))
 
 
 @router.post(
@@ -71,14 +70,14 @@ def get_customer(customer_id: CustomerId) -> CustomerView:
     tags=["customers"],
 )
 def attach_payment_method(customer_id: CustomerId, body: PaymentMethodAttach) -> PaymentMethodView:
-    svc = bootstrap.services()
+    svc = bootstrap.wiring().services
     written = svc.commits
     try:
         method = charging.update_payment_method(
             svc,
             customer_id,
             body.payment_method,
-            provider=get_settings().payment_provider,
+            provider=bootstrap.wiring().settings.payment_provider,
             make_default=body.default,
         )
     except DomainError as exc:
@@ -100,9 +99,9 @@ def attach_payment_method(customer_id: CustomerId, body: PaymentMethodAttach) ->
 
 @router.post("/v1/plans", status_code=201, security=BEARER, tags=["plans"])
 def create_plan(body: PlanSpec) -> PlanSpec:
-    return PlanSpec.of(catalog.create_plan(bootstrap.services(), body.to_plan()))
+    return PlanSpec.of(catalog.create_plan(bootstrap.wiring().services, body.to_plan()))
 
 
 @router.get("/v1/plans", security=BEARER, tags=["plans"])
 def list_plans() -> PlanPage:
-    return {"data": [PlanSpec.of(plan) for plan in catalog.list_plans(bootstrap.services())]}
+    return {"data": [PlanSpec.of(plan) for plan in catalog.list_plans(bootstrap.wiring().services)]}

@@ -14,8 +14,9 @@ BATCH = 10  # PutEvents takes at most 10 entries
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    entries = bus_entries(event, bootstrap.get_settings().event_bus_name)
-    client = bootstrap.aws_client("events")
+    wired = bootstrap.wiring()
+    entries = bus_entries(event, wired.settings.event_bus_name)
+    client = wired.client("events")
     for start in range(0, len(entries), BATCH):
         result = client.put_events(Entries=entries[start : start + BATCH])
         if result.get("FailedEntryCount"):

@@ -3,6 +3,9 @@
 Scheduled daily just after midnight UTC ({"scheduled_time": ...}: yesterday, plus any day a
 missed run left behind), or on demand for a range ({"from": "2026-02-01", "to": "2026-02-28"})
 or one day ({"date": "2026-02-01"}). Re-running a day writes the same snapshot.
+
+Then, when the stack names a report bucket (TENURE_REPORT_BUCKET), it shelves the report through
+the last day aggregated there: report.html, metrics.json and monthly.csv (docs/operations.md).
 """
 
 from collections.abc import Callable
@@ -15,6 +18,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tenure import bootstrap
+from tenure.report.files import ReportShelfError
 from tenure.services import retention
 
 logger = Logger()
@@ -71,7 +75,8 @@ def _read[T](value: Any, parse_iso: Callable[[str], T], name: str) -> T | None:
 @emf.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse(event)
-    svc = bootstrap.services()
+    wired = bootstrap.wiring()
+    svc = wired.services
     if request.first and request.last:
         days = retention.backfill(svc, request.first, request.last)
     elif request.day:
@@ -93,7 +98,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "inconsistent_entries": sum(d.inconsistent for d in days),
         },
     )
+    shelved = _shelve_report(wired)
     return {
+        "report": shelved,
         "first": days[0].day.isoformat(),
         "last": last.isoformat(),
         "days": len(days),
@@ -111,3 +118,30 @@ def _publish(figures: dict[str, dict[str, float]]) -> None:
             unit = MetricUnit.Count if name in COUNTS else MetricUnit.NoUnit
             currency_emf.add_metric(name=name, unit=unit, value=value)
         currency_emf.flush_metrics()
+
+
+def _shelve_report(wired: bootstrap.Wiring) -> bool | None:
+    """Put the report in the bucket: True when stored, None when the stack has no bucket.
+
+    The snapshots are saved by now and re-running would only repeat them, so a bucket that
+    refuses the report does not fail the run (nor trigger its retries): it is logged and
+    counted (ReportWriteFailed) for the alarm, and tomorrow's run writes a fresh report."""
+    settings = wired.settings
+    if not settings.report_bucket:
+        return None
+    # Imported here: runs without a bucket (local stacks, the simulator) never render the page.
+    from tenure.services import report
+    from tenure.store.report_bucket import S3ReportShelf
+
+    shelf = S3ReportShelf(wired.client("s3"), settings.report_bucket)
+    try:
+        files = report.publish_report(wired.services, shelf, settings.reporting_currency)
+    except ReportShelfError as exc:
+        emf.add_metric(name="ReportWriteFailed", unit=MetricUnit.Count, value=1)
+        logger.error("report not stored", extra={"reason": str(exc)})
+        return False
+    logger.info(
+        "report stored",
+        extra={"bucket": settings.report_bucket, "keys": [shelf.key(f.name) for f in files]},
+    )
+    return True

@@ -31,11 +31,11 @@ SPARE_MS = 60_000  # stop starting passes when less than this is left of the tim
 @logger.inject_lambda_context
 @emf.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    svc = bootstrap.services()
+    wired = bootstrap.wiring()
+    svc, settings = wired.services, wired.settings
     now = bootstrap.scheduled_time(event) or svc.clock.now()
-    settings = bootstrap.get_settings()
     compose = Composer(settings.mail_from, settings.business_name)
-    mailer, links = bootstrap.mailer(), bootstrap.link_maker()
+    mailer, links = wired.mailer, wired.link_maker()
     report = RunReport()
     for _ in range(MAX_PASSES):
         done = send_due(
@@ -61,7 +61,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @logger.inject_lambda_context
 def feedback_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """SES notifications via SNS: permanent bounces and complaints suppress the address."""
-    svc = bootstrap.services()
+    svc = bootstrap.wiring().services
     suppressed = 0
     for record in event.get("Records", []):
         try:

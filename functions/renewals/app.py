@@ -27,11 +27,12 @@ SQS_BATCH = 10
 @logger.inject_lambda_context
 @emf.log_metrics
 def schedule_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    svc = bootstrap.services()
+    wired = bootstrap.wiring()
+    svc = wired.services
     now = bootstrap.scheduled_time(event) or svc.clock.now()
     items = due_work(svc, now)
-    sqs = bootstrap.aws_client("sqs")
-    queue_url = bootstrap.get_settings().renewal_queue_url
+    sqs = wired.client("sqs")
+    queue_url = wired.settings.renewal_queue_url
     for start in range(0, len(items), SQS_BATCH):
         batch = items[start : start + SQS_BATCH]
         entries = [
@@ -59,7 +60,7 @@ def _work_one(record: SQSRecord) -> None:
         raise
     if message.snapshot_unreadable:
         logger.warning("unreadable subscription in message", extra={"id": record.message_id})
-    outcome = work_due(bootstrap.services(), message)
+    outcome = work_due(bootstrap.wiring().services, message)
     # Counted whether or not there was still work: a duplicate message is a normal event.
     emf.add_metric(
         name="DueWorkDone" if outcome is not None else "DueWorkAlreadyDone",

@@ -23,7 +23,6 @@ from tenure.services.provider_events import (
     apply_provider_event,
     record_rejected_event,
 )
-from tenure.settings import get_settings
 from tenure.webhooks.errors import WebhookRefused
 from tenure.webhooks.model import RejectedEvent
 from tenure.webhooks.providers import link_namespace, provider
@@ -45,8 +44,9 @@ _METRIC = {
 @app.post("/webhooks/<name>")
 def receive(name: str) -> Response[Any]:
     source = provider(name)
-    body = raw_body(app.current_event, get_settings().max_body_bytes)
-    svc = bootstrap.services()
+    wired = bootstrap.wiring()
+    body = raw_body(app.current_event, wired.settings.max_body_bytes)
+    svc = wired.services
     event = verified_event(source, body, lower_headers(app.current_event), svc.clock.now())
     if isinstance(event, RejectedEvent):
         return _rejected(svc, event)

@@ -32,9 +32,9 @@ def outbox(
     local_stack.reset_table()
     folder = tmp_path / "outbox"
     monkeypatch.setenv("TENURE_OUTBOX_DIR", str(folder))
-    bootstrap.reset()
+    bootstrap.use(None)
     yield folder
-    bootstrap.reset()
+    bootstrap.use(None)
     get_settings.cache_clear()
 
 

@@ -314,6 +314,7 @@ def test_a_provider_events_marker_and_objects_read_together(repo: Repository) ->
     assert reads.invoice is not None and (reads.invoice.id, reads.invoice.version) == ("in_1", 1)
     assert reads.charge is not None and reads.charge.payment_id == "pi_1"
     assert reads.subscription is not None and reads.subscription.version == sub.version
+    assert reads.mrr is not None and reads.mrr.customer_id == "alice"
     repo.commit(Commit(markers=[Marker("webhook:evt_1", T0 + timedelta(days=30))]))
     assert repo.read_for_event("webhook:evt_1").marked
     nothing = repo.read_for_event(

@@ -97,7 +97,7 @@ def test_the_secret_can_come_from_secrets_manager_as_json_by_provider(
     )["ARN"]
     monkeypatch.setenv("WEBHOOK_SECRET_ARN", arn)
     monkeypatch.delenv("TENURE_STRIPE_WEBHOOK_SECRET")
-    bootstrap.install(svc)
+    bootstrap.use(bootstrap.Wiring(svc))
     try:
         body = stripe_objects.event_payload(succeeded)
         headers = stripe_events.sign(body, "whsec_old", int(svc.clock.now().timestamp()))
@@ -106,7 +106,7 @@ def test_the_secret_can_come_from_secrets_manager_as_json_by_provider(
         assert result["statusCode"] == 200, result
         assert json.loads(result["body"])["result"] == "applied"
     finally:
-        bootstrap.reset()
+        bootstrap.use(None)
 
 
 def counting(client: Any) -> Counter[str]:
@@ -151,14 +151,15 @@ def test_an_mrr_state_read_ahead_and_moved_meanwhile_costs_a_second_try_not_a_wr
     client = local_stack.dynamodb_client()
     ours = DynamoRepository(client, fresh_table)
     other = DynamoRepository(local_stack.dynamodb_client(), fresh_table)
-    ours.read_for_event("webhook:test:evt_1", customer_id="alice")  # nothing stored yet
+    reads = ours.read_for_event("webhook:test:evt_1", customer_id="alice")  # nothing yet
+    assert reads.mrr is not None
 
     def entry(sub_id: str, after: int) -> MrrLedgerEntry:
         return MrrLedgerEntry(sub_id, "alice", "USD", T0, 0, after, "subscription.activated")
 
     other.commit(Commit(ledger=[entry("sub-2", 500)]))  # her MRR moves meanwhile
     sent = counting(client)
-    ours.commit(Commit(ledger=[entry("sub-1", 1000)]))
+    ours.commit(Commit(ledger=[entry("sub-1", 1000)], mrr_read=[reads.mrr]))
 
     assert sent == Counter({"TransactWriteItems": 2, "BatchGetItem": 1})  # refused, read, done
     facts = sorted(
@@ -167,3 +168,17 @@ def test_an_mrr_state_read_ahead_and_moved_meanwhile_costs_a_second_try_not_a_wr
         if e.customer is not None
     )
     assert facts == [(1, 0, 500), (2, 500, 1500)]
+
+
+def test_a_read_leaves_nothing_behind_for_a_commit_that_was_not_handed_it(
+    local_stack: LocalStack, fresh_table: str
+) -> None:
+    client = local_stack.dynamodb_client()
+    repo = DynamoRepository(client, fresh_table)
+    repo.read_for_event("webhook:test:evt_1", customer_id="alice")
+    sent = counting(client)
+    entry = MrrLedgerEntry("sub-1", "alice", "USD", T0, 0, 1000, "subscription.activated")
+    repo.commit(Commit(ledger=[entry]))
+
+    # The commit read her MRR state itself: the earlier read kept nothing for it.
+    assert sent == Counter({"BatchGetItem": 1, "TransactWriteItems": 1})

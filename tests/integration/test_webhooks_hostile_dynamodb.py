@@ -34,12 +34,12 @@ def paid(
     """A paid first invoice on DynamoDB Local, behind the real handler."""
     monkeypatch.setenv("TENURE_STRIPE_WEBHOOK_SECRET", SECRET)
     svc, invoice_id, gateway = a_settled_debit(local_stack, fresh_table, T0)
-    bootstrap.install(svc)
+    bootstrap.use(bootstrap.Wiring(svc))
     try:
         assert post(svc, last(gateway, "payment_intent.succeeded")) == (200, "applied")
         yield svc, invoice_id, gateway
     finally:
-        bootstrap.reset()
+        bootstrap.use(None)
 
 
 def last(gateway: ProviderSandbox, kind: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ SAMPLES = REPO / "events" / "webhooks"
 
 @pytest.fixture
 def served(local_stack: LocalStack) -> Iterator[str]:
-    bootstrap.reset()
+    bootstrap.use(None)
     server = make_server("127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -28,7 +28,7 @@ def served(local_stack: LocalStack) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-        bootstrap.reset()
+        bootstrap.use(None)
 
 
 def test_replaying_the_samples_against_serve(served: str, tmp_path: Path) -> None:

@@ -692,3 +692,40 @@ def test_every_checkov_skip_carries_its_reason() -> None:
     config = yaml.safe_load("\n".join(lines))
     assert config["file"] == ["template.yaml"]
     assert len(config["skip-check"]) == len(skips)
+
+
+def test_the_report_bucket_is_private_encrypted_versioned_and_tls_only() -> None:
+    bucket = RESOURCES["ReportBucket"]["Properties"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    [rule] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    [expiry] = bucket["LifecycleConfiguration"]["Rules"]
+    assert expiry["Status"] == "Enabled" and expiry["NoncurrentVersionExpiration"]["NoncurrentDays"]
+    policy = RESOURCES["ReportBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "ReportBucket"}
+    [deny] = policy["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Action"], deny["Principal"]) == ("Deny", "s3:*", "*")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_only_the_metrics_function_may_write_the_report_and_only_under_its_prefix() -> None:
+    from tenure.store.report_bucket import REPORT_PREFIX
+
+    writers = {
+        name: statement
+        for name, props in FUNCTIONS.items()
+        for statement in _policy_statements(props.get("Policies", []))
+        if any(str(a).startswith("s3:") for a in _as_list(statement["Action"]))
+    }
+    assert list(writers) == ["MetricsFunction"]
+    statement = writers["MetricsFunction"]
+    assert statement["Action"] == "s3:PutObject"
+    assert statement["Resource"] == {"Fn::Sub": "${ReportBucket.Arn}/" + REPORT_PREFIX + "*"}
+    variables = FUNCTIONS["MetricsFunction"]["Environment"]["Variables"]
+    settings = declared()
+    assert variables[settings["report_bucket"].alias] == {"Ref": "ReportBucket"}
+    assert variables[settings["reporting_currency"].alias] == {"Ref": "ReportingCurrency"}
+    assert TEMPLATE["Outputs"]["ReportBucketName"]["Value"] == {"Ref": "ReportBucket"}

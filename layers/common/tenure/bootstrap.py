@@ -1,8 +1,19 @@
-"""The composition root: builds the adapters from settings and hands them to the services."""
+"""The composition root: builds, from settings and adapters, the one object the functions use.
 
+`build` takes the settings and whichever adapters the caller brings (store, clock, gateway,
+mailer, AWS clients, sleep) and makes the rest from the settings; it keeps nothing between
+calls. `wiring()` is how a handler reaches it: built once per process, because a Lambda
+container pays for its clients and its provider's rate bucket once, not per request.
+
+`use()` is the one seam local tooling has into that: the simulator, `tenure serve` in-process
+runs, the benches and the tests build their own wiring with `build` (or `Wiring(...)` over
+services they made) and hand it to `use` before invoking the real handlers, which have no
+other way in (Lambda calls them with an event and a context only). Nothing deployed calls it.
+"""
+
+import time
 from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -11,38 +22,136 @@ import boto3
 from botocore.config import Config
 
 from tenure.clock import SystemClock
+from tenure.domain.dunning import DunningPolicy
 from tenure.domain.timeutil import parse_iso
 from tenure.notify.link_tokens import LinkPurpose
+from tenure.notify.mailers import Mailer
 from tenure.notify.policy import ReminderPolicy, parse_leads
 from tenure.payments.gateway import PaymentGateway
 from tenure.payments.rate_limit import RateLimitedGateway, TokenBucket, per_container_rate
 from tenure.payments.sandbox import SandboxGateway
 from tenure.ports import Clock, Repository
 from tenure.services.context import Services
-from tenure.settings import Settings, get_settings
+from tenure.settings import Settings
 from tenure.store.dynamodb import DynamoRepository
 
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2)
-_override: Services | None = None
+Sleep = Callable[[float], None]
+LinkMaker = Callable[[str, LinkPurpose, str, str | None], str]
 
 
-@lru_cache(maxsize=8)
-def aws_client(service: str) -> Any:
-    """One client per service per process (cold start cost paid once)."""
+def boto_client(service: str) -> Any:
+    """A client with the SDK settings every function uses (standard retries, short connect)."""
     return boto3.client(service, config=_BOTO_CONFIG)  # type: ignore[call-overload]
 
 
+class AwsClients:
+    """One client per AWS service for the wiring that owns it: made on first use, then kept
+    (a container pays each client's cold start once)."""
+
+    def __init__(self, make: Callable[[str], Any] = boto_client) -> None:
+        self._make = make
+        self._made: dict[str, Any] = {}
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._made:
+            self._made[service] = self._make(service)
+        return self._made[service]
+
+
+class Wiring:
+    """What the functions need, wired: the services, the mailer, the signed-link maker, the
+    API token, the settings and the AWS clients."""
+
+    def __init__(
+        self,
+        services: Services,
+        settings: Settings | None = None,
+        *,
+        mailer: Mailer | None = None,
+        clients: AwsClients | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        self.services = services
+        self.settings = settings if settings is not None else Settings()
+        self.clients = clients if clients is not None else AwsClients()
+        self._sleep = sleep
+        self._given_mailer = mailer
+        self._mailer = mailer  # None: SES, made on first use (only the reminders send email)
+        self._secrets: dict[str, str] = {}
+
+    def with_settings(self, settings: Settings) -> "Wiring":
+        """The same adapters under other settings (what a test does after changing them)."""
+        return Wiring(
+            self.services,
+            settings,
+            mailer=self._given_mailer,
+            clients=self.clients,
+            sleep=self._sleep,
+        )
+
+    @property
+    def mailer(self) -> Mailer:
+        if self._mailer is None:
+            self._mailer = default_mailer(self.settings, self.clients, self._sleep)
+        return self._mailer
+
+    def client(self, service: str) -> Any:
+        return self.clients(service)
+
+    def link_maker(self) -> LinkMaker:
+        """(customer, purpose, subject, action) -> a signed page URL that expires."""
+        from tenure.notify.customer_links import make_link
+
+        settings, clock = self.settings, self.services.clock
+
+        def make(customer_id: str, purpose: LinkPurpose, subject: str, action: str | None) -> str:
+            url = make_link(settings, customer_id, purpose, subject, clock.now())
+            return f"{url}&{urlencode({'action': action})}" if action else url
+
+        return make
+
+    def api_token(self) -> str:
+        if self.settings.api_token:
+            return self.settings.api_token
+        if self.settings.api_token_secret_arn:
+            return self.secret(self.settings.api_token_secret_arn)
+        return ""
+
+    def secret(self, arn: str) -> str:
+        """A Secrets Manager secret's string, fetched once for this wiring."""
+        if arn not in self._secrets:
+            found = self.client("secretsmanager").get_secret_value(SecretId=arn)
+            self._secrets[arn] = str(found["SecretString"])
+        return self._secrets[arn]
+
+
 def build(
-    settings: Settings | None = None, clock: Clock | None = None, repo: Repository | None = None
-) -> Services:
-    settings = settings or get_settings()
-    repo = repo or DynamoRepository(aws_client("dynamodb"), settings.table_name)
-    return Services(
-        repo=repo,
-        clock=clock or SystemClock(),
-        gateway=gateway(settings),
+    settings: Settings | None = None,
+    *,
+    store: Repository | None = None,
+    clock: Clock | None = None,
+    gateway: PaymentGateway | None = None,
+    policy: DunningPolicy | None = None,
+    mailer: Mailer | None = None,
+    clients: AwsClients | None = None,
+    sleep: Sleep | None = None,
+) -> Wiring:
+    """The wiring from `settings` (the environment's when None): each adapter given is used
+    as it is; each one missing is made from the settings (DynamoDB, the system clock, the
+    configured provider paced by this container's rate bucket, SES)."""
+    settings = settings if settings is not None else Settings()
+    clients = clients if clients is not None else AwsClients()
+    if store is None:
+        store = DynamoRepository(clients("dynamodb"), settings.table_name, sleep or time.sleep)
+    services = Services(
+        repo=store,
+        clock=clock if clock is not None else SystemClock(),
+        gateway=gateway if gateway is not None else provider_gateway(settings, clients),
+        policy=policy if policy is not None else DunningPolicy(),
         reminders=reminder_policy(settings),
     )
+    return Wiring(services, settings, mailer=mailer, clients=clients, sleep=sleep)
 
 
 def reminder_policy(settings: Settings) -> ReminderPolicy:
@@ -51,9 +160,10 @@ def reminder_policy(settings: Settings) -> ReminderPolicy:
     return ReminderPolicy(leads=parse_leads(settings.reminder_leads))
 
 
-def gateway(settings: Settings) -> PaymentGateway:
+def provider_gateway(settings: Settings, clients: AwsClients | None = None) -> PaymentGateway:
     """The configured provider, every call paced by this container's share of
-    PROVIDER_RATE_LIMIT."""
+    PROVIDER_RATE_LIMIT. Built once per wiring, so every charge of a container shares one
+    bucket."""
     throttle = provider_throttle(settings)
     if settings.payment_provider == "sandbox":
         # Paced like the real provider, so a deployed sandbox stack rehearses a renewal day.
@@ -61,11 +171,13 @@ def gateway(settings: Settings) -> PaymentGateway:
     if settings.payment_provider == "stripe":
         from tenure.payments.stripe_gateway import StripeGateway  # only where it is used
 
-        key = settings.provider_api_key or (
-            _secret(settings.provider_api_key_secret_arn)
-            if settings.provider_api_key_secret_arn
-            else ""
-        )
+        key = settings.provider_api_key
+        if not key and settings.provider_api_key_secret_arn:
+            clients = clients if clients is not None else AwsClients()
+            found = clients("secretsmanager").get_secret_value(
+                SecretId=settings.provider_api_key_secret_arn
+            )
+            key = str(found["SecretString"])
         if not key:
             raise RuntimeError("PAYMENT_PROVIDER=stripe needs PROVIDER_API_KEY_SECRET_ARN")
         # The adapter takes the token itself, before every HTTP attempt (retries included).
@@ -74,22 +186,15 @@ def gateway(settings: Settings) -> PaymentGateway:
 
 
 def provider_throttle(settings: Settings) -> TokenBucket:
-    """This container's bucket: the deployment's budget over the charger's concurrency."""
-    return _bucket(
+    """A container's bucket: the deployment's budget over the charger's concurrency."""
+    return TokenBucket(
         per_container_rate(settings.provider_rate_limit, settings.charger_max_concurrency)
     )
 
 
-@lru_cache(maxsize=1)
-def _bucket(rate: float) -> TokenBucket:
-    # One per process (one Lambda container): every gateway built here shares it.
-    return TokenBucket(rate)
-
-
-@lru_cache(maxsize=1)
-def _sandbox(state_file: str = "") -> PaymentGateway:
-    # One per process: the sandbox remembers its payments like the provider would; or, for
-    # the processes of one local stack, one for them all, in `state_file`.
+def _sandbox(state_file: str) -> PaymentGateway:
+    # The sandbox remembers its payments like the provider would, for as long as the wiring
+    # lives (a process); or, for the processes of one local stack, in `state_file`.
     if state_file:
         from tenure.payments.sandbox_shared import SharedSandbox
 
@@ -97,20 +202,14 @@ def _sandbox(state_file: str = "") -> PaymentGateway:
     return SandboxGateway()
 
 
-def services() -> Services:
-    """The wired services for this process: built once, or what local tooling installed."""
-    global _default
-    if _override is not None:
-        return _override
-    if _default is None:
-        _default = build()
-    return _default
+def default_mailer(settings: Settings, clients: AwsClients, sleep: Sleep | None = None) -> Mailer:
+    """SES; plus a copy of each email in TENURE_OUTBOX_DIR when that is set (local runs)."""
+    from tenure.notify.mailers import OutboxMailer, SesMailer, TeeMailer
 
-
-def install(svc: Services | None) -> None:
-    """Local tooling (simulator, tests) runs the real handlers with its own clock or store."""
-    global _override
-    _override = svc
+    ses = SesMailer(clients("ses"), settings.ses_configuration_set, sleep=sleep or time.sleep)
+    if settings.outbox_dir:
+        return TeeMailer(ses, OutboxMailer(Path(settings.outbox_dir)))
+    return ses
 
 
 def scheduled_time(event: dict[str, Any]) -> datetime | None:
@@ -121,66 +220,21 @@ def scheduled_time(event: dict[str, Any]) -> datetime | None:
     return parse_iso(text) if isinstance(text, str) and text.startswith("20") else None
 
 
-def mailer() -> Any:
-    """SES; plus a copy of each email in TENURE_OUTBOX_DIR when that is set (local runs)."""
-    global _mailer
-    if _mailer_override is not None:
-        return _mailer_override
-    if _mailer is None:
-        from tenure.notify.mailers import OutboxMailer, SesMailer, TeeMailer
-
-        settings = get_settings()
-        ses = SesMailer(aws_client("ses"), settings.ses_configuration_set)
-        if settings.outbox_dir:
-            _mailer = TeeMailer(ses, OutboxMailer(Path(settings.outbox_dir)))
-        else:
-            _mailer = ses
-    return _mailer
+# -- the process's wiring: the one piece of module state, and its one seam --------------------
+_current: Wiring | None = None
 
 
-def install_mailer(mailer_: Any) -> None:
-    """Tests and local tooling send through their own mailer."""
-    global _mailer_override
-    _mailer_override = mailer_
+def wiring() -> Wiring:
+    """This process's wiring: the one given to `use`, else built from the environment on
+    first call and kept for the life of the container."""
+    global _current
+    if _current is None:
+        _current = build()
+    return _current
 
 
-def link_maker() -> Callable[[str, LinkPurpose, str, str | None], str]:
-    """(customer, purpose, subject, action) -> a signed page URL that expires."""
-    from tenure.notify.customer_links import make_link
-
-    settings = get_settings()
-    clock = services().clock
-
-    def make(customer_id: str, purpose: LinkPurpose, subject: str, action: str | None) -> str:
-        url = make_link(settings, customer_id, purpose, subject, clock.now())
-        return f"{url}&{urlencode({'action': action})}" if action else url
-
-    return make
-
-
-def reset() -> None:
-    global _default, _override, _mailer, _mailer_override
-    _default = _override = _mailer = _mailer_override = None
-    aws_client.cache_clear()
-    get_settings.cache_clear()
-    _bucket.cache_clear()
-
-
-_default: Services | None = None
-_mailer: Any = None
-_mailer_override: Any = None
-
-
-def api_token() -> str:
-    settings = get_settings()
-    if settings.api_token:
-        return settings.api_token
-    if settings.api_token_secret_arn:
-        return _secret(settings.api_token_secret_arn)
-    return ""
-
-
-@lru_cache(maxsize=4)
-def _secret(arn: str) -> str:
-    value = aws_client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-    return str(value)
+def use(chosen: Wiring | None) -> None:
+    """Local tooling's one way in: the real handlers run on `chosen` from now on (None: the
+    next call to `wiring()` builds afresh from the environment)."""
+    global _current
+    _current = chosen

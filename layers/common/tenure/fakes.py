@@ -14,7 +14,7 @@ from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import utc
-from tenure.ports import Commit, DueItem, EventReads, IdempotencyRecord
+from tenure.ports import Commit, DueItem, EventReads, IdempotencyRecord, MrrRead
 
 
 class FixedClock:
@@ -256,6 +256,13 @@ class InMemoryRepository:
                 self.get_charge(invoice_id, attempt) if invoice_id and attempt is not None else None
             ),
             subscription=self.get_subscription(subscription_id) if subscription_id else None,
+            # Returned as the DynamoDB store returns it; this store's commit reads the current
+            # state anyway (nothing can move between a read and a commit in one process).
+            mrr=(
+                MrrRead(customer_id, copy.deepcopy(self.customer_mrr.get(customer_id)))
+                if customer_id
+                else None
+            ),
         )
 
     def save_snapshot(self, day: str, data: dict[str, Any]) -> None:

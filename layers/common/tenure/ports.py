@@ -69,6 +69,9 @@ class Commit:
     # Markers given back: a claim whose effect is known not to have happened (an email SES
     # refused for now) is released so that a later run may try again.
     released_markers: list[str] = field(default_factory=list)
+    # Customers' MRR states a read of this change already fetched (EventReads.mrr): the
+    # store stamps the ledger from them instead of reading them again.
+    mrr_read: list["MrrRead"] = field(default_factory=list)
 
     def check_payer_operations(self) -> None:
         """A subscription written in full does not also take a payer copy, nor is a customer
@@ -121,6 +124,17 @@ class DueMessage:
     snapshot_unreadable: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class MrrRead:
+    """A customer's MRR state as a read found it, in the store's own form (`record`; None:
+    nothing stored). Handed to the commit that follows in `Commit.mrr_read`, it spares that
+    commit a read; the write is conditional on it, so a stale one costs a second try, never
+    a wrong figure."""
+
+    customer_id: str
+    record: Any = field(default=None, compare=False)
+
+
 @dataclass(slots=True)
 class EventReads:
     """What one provider event's effect starts from, read in one request
@@ -132,6 +146,7 @@ class EventReads:
     invoice: Invoice | None = None
     charge: Charge | None = None
     subscription: Subscription | None = None
+    mrr: MrrRead | None = None  # when `customer_id` was named: for the commit's `mrr_read`
 
 
 @dataclass(slots=True)
@@ -175,9 +190,8 @@ class BillingStore(Protocol):
     def has_marker(self, key: str) -> bool: ...
     # A provider event's first read, all at once: its marker, the provider link of the object
     # it is about, the invoice, the attempt and the subscription it names. `customer_id`
-    # names the customer whose MRR the change may move: the DynamoDB store reads that
-    # customer's MRR state in the same request, for its next commit (checked there as any
-    # other read: a stale one only costs a second try).
+    # names the customer whose MRR the change may move: that customer's MRR state is read in
+    # the same request and returned (`EventReads.mrr`) for the caller to hand to its commit.
     def read_for_event(
         self,
         marker: str,

@@ -116,6 +116,10 @@ class Settings:
     # Local runs in several processes (`tenure serve --workers N`) share the sandbox
     # provider's memory through this file; empty: each process has its own.
     sandbox_state_file: str = _env("TENURE_SANDBOX_STATE", "")
+    # The metrics function's daily report (docs/operations.md): the bucket it is kept in (empty:
+    # none is written, as in local runs) and its currency (empty: the first currency found).
+    report_bucket: str = _env("TENURE_REPORT_BUCKET", "")
+    reporting_currency: str = _env("REPORTING_CURRENCY", "")
 
 
 def declared() -> dict[str, Declared]:

@@ -183,7 +183,7 @@ def _copy(notice: Any) -> Any:
 
 
 def _link_maker(now: datetime) -> Any:
-    """As bootstrap.link_maker wires it, with a test key."""
+    """As bootstrap.Wiring.link_maker makes it, with a test key."""
     from urllib.parse import urlencode
 
     from tenure.notify.customer_links import make_link

@@ -78,7 +78,7 @@ def renewal_pipeline(stack: LocalStack, subscriptions: int = 200) -> dict[str, A
     from tenure_local.runtime import functions
 
     stack.apply_env()
-    bootstrap.reset()
+    bootstrap.use(None)
     recorder = DynamoRecorder.for_stack(stack)
     ddb = recorder.attach(boto3.client("dynamodb"))
     sqs = boto3.client("sqs")
@@ -86,7 +86,7 @@ def renewal_pipeline(stack: LocalStack, subscriptions: int = 200) -> dict[str, A
     repo = DynamoRepository(ddb, stack.table_name)
     clock = FixedClock(START)
     gateway = SandboxGateway(clock=lambda: int(clock.now().timestamp()))
-    bootstrap.install(Services(repo=repo, clock=clock, gateway=gateway))
+    bootstrap.use(bootstrap.Wiring(Services(repo=repo, clock=clock, gateway=gateway)))
     auth = {"authorization": f"Bearer {stack.env['TENURE_API_TOKEN']}"}
 
     def api(method: str, path: str, body: Any) -> dict[str, Any]:
@@ -177,7 +177,7 @@ def renewal_pipeline(stack: LocalStack, subscriptions: int = 200) -> dict[str, A
 
             raw = replay(stack, window)
     finally:
-        bootstrap.reset()
+        bootstrap.use(None)
         stack.restore_env()
 
     summary = request_summary(window, renewed)

@@ -100,7 +100,7 @@ def requests_per_call() -> dict[str, int]:
     counts: dict[str, int] = {}
     with LocalStack() as stack:
         stack.apply_env()
-        bootstrap.reset()
+        bootstrap.use(None)
         calls: list[str] = []
         ddb = boto3.client("dynamodb")
         ddb.meta.events.register(
@@ -109,7 +109,9 @@ def requests_per_call() -> dict[str, int]:
         from datetime import UTC, datetime
 
         clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
-        bootstrap.install(Services(DynamoRepository(ddb, stack.env["TABLE_NAME"]), clock))
+        bootstrap.use(
+            bootstrap.Wiring(Services(DynamoRepository(ddb, stack.env["TABLE_NAME"]), clock))
+        )
         auth = {"authorization": f"Bearer {stack.env['TENURE_API_TOKEN']}"}
 
         def call(method: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -128,7 +130,7 @@ def requests_per_call() -> dict[str, int]:
         calls.clear()
         call("GET", "/v1/subscriptions/s1")
         counts["get-subscription"] = len(calls)
-        bootstrap.reset()
+        bootstrap.use(None)
     return counts
 
 

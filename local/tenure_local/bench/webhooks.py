@@ -70,7 +70,7 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
                 assert charge is not None and charge.payment_id is not None
                 gateway.dashboard_refund(charge.payment_id, Money(100, "USD"), f"r:{invoice_id}")
             refunded = [e for e in gateway.events if e["type"] == "charge.refunded"]
-            bootstrap.install(svc)
+            bootstrap.use(bootstrap.Wiring(svc))
 
             def deliver(
                 events: list[dict[str, Any]],
@@ -97,7 +97,7 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
             dup_s, dup_req, dup_res, dup_ops = deliver(settled + refunded)
             bare_s = _bare_conditional_put(ddb, n)
             bare_tx_s = _bare_transaction(ddb, n)
-            bootstrap.reset()
+            bootstrap.use(None)
     finally:
         for key, value in saved.items():
             if value is None:

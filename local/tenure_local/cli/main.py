@@ -330,14 +330,34 @@ def serve(
 
 @app.command()
 def report(
-    directory: Annotated[Path, typer.Argument(help="a folder written by `tenure simulate`")],
+    directory: Annotated[
+        Path | None, typer.Argument(help="a folder written by `tenure simulate`")
+    ] = None,
     screenshot: Annotated[
         bool, typer.Option(help="also save DIR/report.png from headless Chromium")
     ] = False,
+    table: Annotated[
+        str | None,
+        typer.Option(help="build the report from this deployed table (your AWS credentials)"),
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="the table's AWS region")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="folder for the report of --table")
+    ] = None,
 ) -> None:
-    """Rewrite DIR/report.html from DIR's metrics.json, state.json and events.jsonl."""
+    """Rewrite DIR/report.html from DIR's metrics.json, state.json and events.jsonl; or, with
+    --table, write report.html, metrics.json and monthly.csv from a deployed table."""
     from tenure_local.report.metrics_report import write_report
 
+    if table is not None:
+        if directory is not None:
+            err.print("give a folder or --table, not both (--out names the folder for --table)")
+            raise typer.Exit(2)
+        _report_from_table(table, region, out_dir or Path("out/report"), screenshot)
+        return
+    if directory is None or out_dir is not None or region is not None:
+        err.print("give a folder written by `tenure simulate`, or --table NAME [--region R]")
+        raise typer.Exit(2)
     found = [n for n in ("metrics.json", "state.json") if (directory / n).is_file()]
     if not found:
         err.print(f"{directory} holds neither metrics.json nor state.json")
@@ -352,6 +372,19 @@ def report(
     if screenshot:
         _screenshot(path)
     out.print(f"report: {path.resolve()}")
+
+
+def _report_from_table(table: str, region: str | None, folder: Path, screenshot: bool) -> None:
+    from tenure_local.cli.report import TableReportError, report_from_table
+
+    try:
+        path = report_from_table(table, folder, region)
+    except TableReportError as exc:
+        err.print(escape(str(exc)), soft_wrap=True, highlight=False)
+        raise typer.Exit(2) from exc
+    if screenshot:
+        _screenshot(path)
+    out.print(f"report: {path.resolve()}", soft_wrap=True)
 
 
 def _email_screenshots(folder: Path) -> None:

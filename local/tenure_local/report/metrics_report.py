@@ -14,18 +14,17 @@ from tenure_local.browser import screenshot_files
 
 
 def build_simulation_metrics(
-    repo: Any, start: datetime, until: datetime, currency: str | None
+    services: Any, start: datetime, until: datetime, currency: str | None
 ) -> dict[str, Any]:
     """Aggregate every simulated day through the real metrics handler, then read the report.
 
-    Runs inside the simulator, with its services installed."""
-    from tenure import bootstrap
+    Runs inside the simulator: `services` are the ones its wiring gives the handlers."""
     from tenure.services import retention
     from tenure_local.runtime import functions
 
     first, last = start.date(), until.date()
     functions.invoke("metrics", {"from": first.isoformat(), "to": last.isoformat()})
-    return retention.metrics_document(bootstrap.services(), first, last, currency)
+    return retention.metrics_document(services, first, last, currency)
 
 
 def reporting_currency(plans: Sequence[Any]) -> str | None:

@@ -35,13 +35,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import botocore.endpoint
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
-from tenure import bootstrap
 from tenure.domain.timeutil import iso
 from tenure.payments.gateway import PaymentResult, ProviderUnavailableError, RateLimitedError
 
@@ -303,17 +301,6 @@ class SimulatedBackoff:
             yield
         finally:
             setattr(botocore.endpoint, "time", before)  # noqa: B010
-
-    def mailer(self, outbox: Path) -> Any:
-        """The mailer bootstrap builds (SES, and a copy of each email in `outbox`), its
-        throttling backoff passed in simulated time."""
-        from tenure.notify.mailers import OutboxMailer, SesMailer, TeeMailer
-        from tenure.settings import get_settings
-
-        ses = SesMailer(
-            bootstrap.aws_client("ses"), get_settings().ses_configuration_set, sleep=self.sleep
-        )
-        return TeeMailer(ses, OutboxMailer(outbox))
 
 
 class _TimeWithSleep:

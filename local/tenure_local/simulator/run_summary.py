@@ -7,11 +7,11 @@ say what the files say.
 """
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from tenure.report.numbers import money
+from tenure.report.numbers import complete_months, money
 
 
 class SummaryInputError(ValueError):
@@ -34,7 +34,7 @@ def business_lines(folder: Path) -> list[str]:
         lines += [
             _mrr_line(monthly, daily, currency),
             _customers_line(monthly),
-            _churn_line(monthly, first, last),
+            _churn_line(monthly, complete_months(doc)),
             _recovered_line(monthly),
         ]
     others = sorted(doc.get("other_currencies") or {})
@@ -62,14 +62,14 @@ def _customers_line(monthly: list[dict[str, Any]]) -> str:
     return text + (f", {back:,} came back" if back else "")
 
 
-def _churn_line(monthly: list[dict[str, Any]], first: date, last: date) -> str:
+def _churn_line(monthly: list[dict[str, Any]], whole: list[dict[str, Any]]) -> str:
+    """The period's churn, and the last whole month's rate (the report's own months)."""
     lost = sum(m["customers_lost"] for m in monthly)
     voluntary = sum(m["voluntary_churned"] for m in monthly)
     involuntary = sum(m["involuntary_churned"] for m in monthly)
     text = f"  churn      {lost:,} customers lost"
     if lost:
         text += f" ({voluntary:,} left, {involuntary:,} for failed payments)"
-    whole = [m for m in monthly if _whole_month(m["month"], first, last)]
     if whole and whole[-1]["customers_start"]:
         month = whole[-1]
         rate = month["customer_churn_rate"] or 0.0
@@ -90,11 +90,3 @@ def _recovered_line(monthly: list[dict[str, Any]]) -> str:
         f"  recovered  {recovered:,} of {failed:,} invoices whose first payment failed "
         f"({recovered / failed:.0%})"
     )
-
-
-def _whole_month(month: str, first: date, last: date) -> bool:
-    """Whether the run covers all of `month` (YYYY-MM): a month begun on the 31st is not one."""
-    year, number = (int(part) for part in month.split("-"))
-    begins = date(year, number, 1)
-    ends = (begins + timedelta(days=31)).replace(day=1) - timedelta(days=1)
-    return first <= begins and ends <= last

@@ -22,6 +22,7 @@ from tenure.fakes import FixedClock
 from tenure.payments.sandbox import payment_method_for
 from tenure.ports import Repository
 from tenure.services.context import Services
+from tenure.settings import Settings
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local.report.metrics_report import (
     build_simulation_metrics,
@@ -150,7 +151,7 @@ class Simulator(ProviderSide):
                         backoffs.enter_context(self.backoff.botocore_retries())
                     result = self._run_on(stack, began)
             finally:
-                bootstrap.reset()
+                bootstrap.use(None)
                 for key, value in saved.items():
                     if value is None:
                         os.environ.pop(key, None)
@@ -179,7 +180,7 @@ class Simulator(ProviderSide):
         env = stack.env
         self._token = env["TENURE_API_TOKEN"]
         self._queue_url = env["RENEWAL_QUEUE_URL"]
-        bootstrap.reset()
+        bootstrap.use(None)
         chaos = self.chaos
         if chaos is None:
             ddb = self.timer.attach(boto3.client("dynamodb"))
@@ -208,16 +209,31 @@ class Simulator(ProviderSide):
         # Under chaos the functions reach the provider through a faulty line; the provider's
         # own side (the courier, scenario actions at the provider) does not.
         used = gateway if chaos is None else chaos.gateway(gateway)
-        bootstrap.install(Services(repo=repo, clock=self.clock, gateway=used, policy=policy))
+        settings = Settings()  # the stack's environment, applied above
+        clients = bootstrap.AwsClients()
+        mailer = None  # calm: the mailer the functions build (SES, copied to the outbox)
         if chaos is not None and self.backoff is not None:
-            chaos.attach_sqs(bootstrap.aws_client("sqs"))
-            chaos.attach_ses(bootstrap.aws_client("ses"))
-            bootstrap.install_mailer(chaos.mailer(self.backoff.mailer(self.out / "outbox")))
+            chaos.attach_sqs(clients("sqs"))
+            chaos.attach_ses(clients("ses"))
+            # SES throttling backoffs pass in simulated time, and the mailer may crash.
+            sleep = self.backoff.sleep
+            mailer = chaos.mailer(bootstrap.default_mailer(settings, clients, sleep))
+        wired = bootstrap.build(
+            settings,
+            store=repo,
+            clock=self.clock,
+            gateway=used,
+            policy=policy,
+            mailer=mailer,
+            clients=clients,
+        )
+        # The real handlers run in this process, on the simulator's adapters.
+        bootstrap.use(wired)
         sim_began = time.perf_counter()
         self._setup()
         self._loop()
         sim_seconds = time.perf_counter() - sim_began
-        self._write_outputs(repo)
+        self._write_outputs(repo, wired.services)
         if self.chaos is not None:
             injected = summary(self.chaos, self.backoff)
             (self.out / "chaos.json").write_text(json.dumps(injected, indent=2) + "\n")
@@ -441,7 +457,7 @@ class Simulator(ProviderSide):
         return payload if isinstance(payload, dict) else {}
 
     # -- output -----------------------------------------------------------------------------
-    def _write_outputs(self, repo: DynamoRepository) -> None:
+    def _write_outputs(self, repo: DynamoRepository, services: Services) -> None:
         if self.chaos is not None:
             self.chaos.armed = False  # what is read for the output is not faulted
         customer_ids = [c.id for c in self.scenario.customers]
@@ -455,16 +471,16 @@ class Simulator(ProviderSide):
         # Metrics are output, not simulation: their calls stay out of the run's AWS time.
         seconds, calls = self.timer.seconds, self.timer.calls
         if self.chaos is None:
-            doc = build_simulation_metrics(repo, self.start, self.until, currency)
+            doc = build_simulation_metrics(services, self.start, self.until, currency)
         else:
-            doc = self._metrics_under_chaos(currency)
+            doc = self._metrics_under_chaos(services, currency)
         self.timer.seconds, self.timer.calls = seconds, calls
         write_metrics_json(self.out, doc)
         write_report(
             self.out, state, self.rejected, title="Tenure simulation", metrics=doc, events=events
         )
 
-    def _metrics_under_chaos(self, currency: str | None) -> dict[str, Any]:
+    def _metrics_under_chaos(self, services: Services, currency: str | None) -> dict[str, Any]:
         """The daily schedule of the metrics function, run for every simulated day (a calm
         run aggregates them in one backfill): each run aggregates yesterday plus any day a
         failed run left behind; a run that died is retried by the schedule, and failing
@@ -487,7 +503,7 @@ class Simulator(ProviderSide):
         self.chaos.armed = False
         # A last run whose retries all failed is caught up by the next day's run.
         self._invoke("metrics", functions.scheduler_event(iso(moment) or ""))
-        return retention.metrics_document(bootstrap.services(), first, last, currency)
+        return retention.metrics_document(services, first, last, currency)
 
 
 def _visibility_timeout(stack: LocalStack) -> timedelta:

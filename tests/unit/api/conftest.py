@@ -24,6 +24,6 @@ def api(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api
     monkeypatch.delenv("TENURE_MAX_BODY_BYTES", raising=False)
     get_settings.cache_clear()
     repo, clock = InMemoryRepository(), FixedClock(START)
-    bootstrap.install(Services(repo, clock))
+    bootstrap.use(bootstrap.Wiring(Services(repo, clock)))
     yield Api(api_module, repo, clock)
-    bootstrap.reset()
+    bootstrap.use(None)

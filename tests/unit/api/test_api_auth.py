@@ -5,7 +5,8 @@ import json
 import pytest
 from api_harness import Api
 
-from tenure.settings import get_settings
+from tenure import bootstrap
+from tenure.settings import Settings, get_settings
 
 PROTECTED = [
     ("GET", "/v1/customers"),
@@ -56,6 +57,7 @@ def test_no_configured_token_means_every_request_is_refused(
 ) -> None:
     monkeypatch.setenv("TENURE_API_TOKEN", "")
     get_settings.cache_clear()
+    bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
 
     assert api.get("/v1/plans", token="").status == 401
     assert api.get("/v1/plans", headers={"Authorization": "Bearer"}, token=None).status == 401

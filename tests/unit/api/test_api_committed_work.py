@@ -33,7 +33,7 @@ def paying(api_module: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[A
     get_settings.cache_clear()
     repo, clock, gateway = InMemoryRepository(), FixedClock(START), SandboxGateway()
     svc = Services(repo, clock, gateway=gateway)
-    bootstrap.install(svc)
+    bootstrap.use(bootstrap.Wiring(svc))
     api = Api(api_module, repo, clock)
     api.plan("basic", 1000)
     api.customer("alice")
@@ -42,7 +42,7 @@ def paying(api_module: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[A
     )
     assert card.status == 201, card.text
     yield api, gateway
-    bootstrap.reset()
+    bootstrap.use(None)
 
 
 def failing_commits(

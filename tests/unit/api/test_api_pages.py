@@ -22,7 +22,7 @@ from tenure.payments.sandbox import SandboxGateway
 from tenure.payments.stripe_gateway import StripeGateway
 from tenure.services import subscriptions
 from tenure.services.context import Services
-from tenure.settings import get_settings
+from tenure.settings import Settings, get_settings
 
 KEY = "pages-test-key"
 VISA = "pm_card_visa"
@@ -46,7 +46,7 @@ class Pages:
 
     @property
     def svc(self) -> Services:
-        return bootstrap.services()
+        return bootstrap.wiring().services
 
     def link(
         self,
@@ -127,7 +127,7 @@ def pages(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pages]:
     monkeypatch.setenv("TENURE_BUSINESS_NAME", "Acme Streaming")
     get_settings.cache_clear()
     gateway = SandboxGateway(clock=api.clock.now)
-    bootstrap.install(Services(api.repo, api.clock, gateway))
+    bootstrap.use(bootstrap.Wiring(Services(api.repo, api.clock, gateway)))
     api.plan("basic", 1000, name="Basic")
     yield Pages(api, gateway)
 
@@ -505,6 +505,7 @@ def test_without_a_link_key_no_link_is_honoured(
     token = pages.link(LinkPurpose.UPDATE_CARD, "alice")
     monkeypatch.setenv("TENURE_LINK_SECRET", "")
     get_settings.cache_clear()
+    bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
 
     reply = pages.open("/pages/card", token)
 
@@ -518,6 +519,7 @@ def test_make_link_signs_a_page_url_that_the_page_accepts(
 ) -> None:
     monkeypatch.setenv("TENURE_PUBLIC_URL", "https://billing.example.com/")
     get_settings.cache_clear()
+    bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
     invoice_id = past_due(pages)
 
     url = make_link(get_settings(), "alice", "update_card", invoice_id, pages.api.clock.now())
@@ -541,6 +543,7 @@ def test_a_rotated_key_still_honours_links_signed_with_the_previous_one(
     old = pages.link(LinkPurpose.UPDATE_CARD, "alice")
     monkeypatch.setenv("TENURE_LINK_SECRET", f"new-key,{KEY}")
     get_settings.cache_clear()
+    bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
     new = make_link(get_settings(), "alice", "update_card", "alice", pages.api.clock.now())
 
     assert pages.open("/pages/card", old).status == 200
@@ -577,7 +580,7 @@ def with_stripe(pages: Pages, monkeypatch: pytest.MonkeyPatch, *answers: Any) ->
     get_settings.cache_clear()
     fake = FakeStripe(*answers)
     gateway = StripeGateway("sk_test_never_shown", http_client=fake, sleep=lambda _: None)
-    bootstrap.install(Services(pages.api.repo, pages.api.clock, gateway))
+    bootstrap.use(bootstrap.Wiring(Services(pages.api.repo, pages.api.clock, gateway)))
     return fake
 
 
@@ -630,6 +633,7 @@ def test_with_stripe_and_no_publishable_key_the_page_is_unavailable(
     fake = with_stripe(pages, monkeypatch)
     monkeypatch.setenv("TENURE_STRIPE_PUBLISHABLE_KEY", "")
     get_settings.cache_clear()
+    bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
 
     reply = pages.open("/pages/card", pages.link(LinkPurpose.UPDATE_CARD, "alice"))
 

@@ -22,13 +22,14 @@ from test_api_pages import (  # noqa: F401 - `pages` and `subscribed` are the fi
     subscribed,
 )
 
+from tenure import bootstrap
 from tenure.domain.errors import ConcurrencyError
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.render import format_money
 from tenure.services import charging, subscriptions
-from tenure.settings import get_settings
+from tenure.settings import Settings, get_settings
 
 SUB = "/pages/subscription"
 
@@ -186,6 +187,7 @@ def test_a_page_rendered_before_a_key_rotation_still_posts(
     form_token = subscribed.form_token(SUB, token)
     monkeypatch.setenv("TENURE_LINK_SECRET", f"brand-new-key,{get_settings().link_secret}")
     get_settings.cache_clear()
+    bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
 
     reply = subscribed.submit(SUB, token, form_token, action="cancel")
 

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from api_harness import EVENTS_DIR, Api
 
-from tenure.settings import get_settings
+from tenure import bootstrap
+from tenure.settings import Settings, get_settings
 
 SAMPLES = sorted(EVENTS_DIR.glob("*.json"))
 
@@ -15,6 +16,7 @@ SAMPLES = sorted(EVENTS_DIR.glob("*.json"))
 def dev_api(api: Api, monkeypatch: pytest.MonkeyPatch) -> Api:
     monkeypatch.setenv("TENURE_API_TOKEN", "dev-token")  # the token the samples carry
     get_settings.cache_clear()
+    bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
     return api
 
 

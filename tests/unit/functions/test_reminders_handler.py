@@ -25,7 +25,7 @@ from tenure.notify.mailers import OutboxMailer, SesMailer, TeeMailer
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.services import catalog, charging, subscriptions
 from tenure.services.context import Services
-from tenure.settings import get_settings
+from tenure.settings import Settings, get_settings
 from tenure_local.runtime.functions import FakeContext, load_module
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -75,14 +75,14 @@ def shop(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Shop]:
         ses.verify_email_identity(EmailAddress=SENDER)
         repo, clock = InMemoryRepository(), FixedClock(T0)
         svc = Services(repo=repo, clock=clock, gateway=SandboxGateway(clock=clock.now))
-        bootstrap.install(svc)
         outbox = tmp_path / "outbox"
-        bootstrap.install_mailer(TeeMailer(SesMailer(ses), OutboxMailer(outbox)))
+        mailer = TeeMailer(SesMailer(ses), OutboxMailer(outbox))
+        bootstrap.use(bootstrap.Wiring(svc, mailer=mailer))
         catalog.create_plan(
             svc, Plan(id="basic", name="Basic", amount=1250, currency="USD", interval="month")
         )
         yield Shop(load_module("reminders"), svc, repo, clock, outbox)
-        bootstrap.reset()
+        bootstrap.use(None)
     get_settings.cache_clear()
 
 
@@ -160,6 +160,7 @@ def test_an_unknown_sender_is_refused_by_ses_and_never_marked_sent(
 ) -> None:
     monkeypatch.setenv("SENDER_EMAIL", "nobody@unverified.example")
     get_settings.cache_clear()
+    bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
     subscribe(shop, "ann", "en", "UTC", "Ann", "4242424242424242")
     result = shop.run(datetime(2026, 3, 2, 10, tzinfo=UTC))
     assert result.get("rejected") == 1 and "sent" not in result

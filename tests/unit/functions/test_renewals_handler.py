@@ -133,11 +133,10 @@ def renewals(monkeypatch: pytest.MonkeyPatch) -> Iterator[Renewals]:
         assert service == "sqs", service
         return sqs
 
-    monkeypatch.setattr(bootstrap, "aws_client", aws_client)
-    bootstrap.install(svc)
+    bootstrap.use(bootstrap.Wiring(svc, clients=bootstrap.AwsClients(aws_client)))
     catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
     yield Renewals(module, svc, repo, clock, gateway, sqs)
-    bootstrap.install(None)
+    bootstrap.use(None)
     get_settings.cache_clear()
 
 

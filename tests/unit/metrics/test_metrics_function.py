@@ -54,9 +54,9 @@ def shop(monkeypatch: pytest.MonkeyPatch) -> Iterator[Business]:
         business.customer(f"c{n}")
         business.subscribe(f"c{n}", "monthly-100", f"s{n}")
     business.at(T0 + timedelta(days=1)).cancel("s2", reason="too_expensive")
-    bootstrap.install(business.svc)
+    bootstrap.use(bootstrap.Wiring(business.svc))
     yield business
-    bootstrap.install(None)
+    bootstrap.use(None)
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:

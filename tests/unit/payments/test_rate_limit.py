@@ -112,9 +112,9 @@ def arguments_for(method: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
 
 @pytest.fixture(autouse=True)
 def fresh_bootstrap() -> Iterator[None]:
-    bootstrap.reset()
+    bootstrap.use(None)
     yield
-    bootstrap.reset()
+    bootstrap.use(None)
 
 
 # -- the bucket -------------------------------------------------------------------------------
@@ -333,7 +333,7 @@ def test_bootstrap_paces_the_sandbox_with_the_budget_divided_by_the_charger_conc
     settings = Settings(
         PAYMENT_PROVIDER="sandbox", PROVIDER_RATE_LIMIT=80, CHARGER_MAX_CONCURRENCY=5
     )
-    gateway = bootstrap.gateway(settings)
+    gateway = bootstrap.provider_gateway(settings)
     assert isinstance(gateway, RateLimitedGateway)
     assert isinstance(gateway.inner, SandboxGateway)
     assert isinstance(gateway.throttle, TokenBucket)
@@ -355,17 +355,22 @@ def test_bootstrap_hands_stripe_the_same_divided_bucket(monkeypatch: pytest.Monk
         PROVIDER_RATE_LIMIT=20,
         CHARGER_MAX_CONCURRENCY=10,
     )
-    assert bootstrap.gateway(settings) == "stripe gateway"
+    assert bootstrap.provider_gateway(settings) == "stripe gateway"
     (options,) = built
-    assert options["throttle"] is bootstrap.provider_throttle(settings)
+    assert isinstance(options["throttle"], TokenBucket)
     assert options["throttle"].rate == 2
 
 
-def test_every_gateway_built_in_one_container_shares_one_bucket() -> None:
-    settings = Settings(PAYMENT_PROVIDER="sandbox")
-    first, second = bootstrap.gateway(settings), bootstrap.gateway(settings)
-    assert isinstance(first, RateLimitedGateway) and isinstance(second, RateLimitedGateway)
-    assert first.throttle is second.throttle
+def test_every_charge_in_one_container_goes_through_one_bucket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PAYMENT_PROVIDER", "sandbox")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    first, second = bootstrap.wiring(), bootstrap.wiring()
+    assert first is second
+    gateway = first.services.gateway
+    assert isinstance(gateway, RateLimitedGateway)
+    assert gateway is second.services.gateway
 
 
 def test_the_services_every_function_builds_get_the_paced_gateway(
@@ -375,7 +380,7 @@ def test_the_services_every_function_builds_get_the_paced_gateway(
     monkeypatch.setenv("PROVIDER_RATE_LIMIT", "30")
     monkeypatch.setenv("CHARGER_MAX_CONCURRENCY", "3")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    svc = bootstrap.build(repo=object())
+    svc = bootstrap.build(store=object()).services  # type: ignore[arg-type]
     assert isinstance(svc.gateway, RateLimitedGateway)
     assert isinstance(svc.gateway.throttle, TokenBucket)
     assert svc.gateway.throttle.rate == 10

@@ -322,7 +322,7 @@ def test_a_card_about_to_expire_is_announced_the_month_before(
         7,
         {"payment_method": method, "exp_month": 5, "exp_year": 2026, "last4": "4242"},
     )
-    shop.svc.commit(Commit(events=[event]))
+    shop.svc.commit_with_notices(Commit(events=[event]))
     mailer = RecordingMailer()
     run(shop, datetime(2026, 4, 3, tzinfo=UTC), mailer)
 
@@ -359,7 +359,7 @@ def test_a_card_replaced_before_its_notice_is_not_announced(
     shop.add_card("4242424242424242")
     shop.subscribe()
     old = shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
-    shop.svc.commit(
+    shop.svc.commit_with_notices(
         Commit(
             events=[
                 DomainEvent(
@@ -619,5 +619,42 @@ def test_planning_reads_nothing_and_a_commit_retried_is_planned_once(
     shop.svc.reminders = ReminderPolicy()
     known = len(change.notices)
     with contextlib.suppress(Exception):
-        shop.svc.commit(change)
+        shop.svc.commit_with_notices(change)
     assert len(change.notices) == known
+
+
+def renewed_change(shop: Shop) -> Commit:
+    """A subscriber's renewal as a change: it makes an upcoming-renewal email owed."""
+    shop.add_card("4242424242424242")
+    sub = shop.subscribe().subscription
+    event = DomainEvent(
+        EventType.SUBSCRIPTION_RENEWED, sub.id, sub.customer_id, shop.clock.now(), 99
+    )
+    shop.svc.reminders = ReminderPolicy()
+    return Commit(subscriptions=[sub], events=[event])
+
+
+def test_a_plain_commit_writes_the_change_as_it_stands_and_plans_no_email(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    change = renewed_change(shop)
+    owed = {n.key for n in shop.repo.list_notices("alice")}
+
+    shop.svc.commit(change)
+
+    assert change.notices == []
+    assert {n.key for n in shop.repo.list_notices("alice")} == owed
+
+
+def test_the_unit_of_work_plans_the_emails_a_change_makes_owed_and_commits_them_with_it(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    change = renewed_change(shop)
+    owed = {n.key for n in shop.repo.list_notices("alice")}
+
+    shop.svc.commit_with_notices(change)
+
+    assert [n.kind for n in change.notices] == [NoticeKind.UPCOMING_RENEWAL]
+    assert {n.key for n in shop.repo.list_notices("alice")} == owed | {change.notices[0].key}

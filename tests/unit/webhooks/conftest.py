@@ -25,6 +25,6 @@ def endpoint(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> Iterator[Endpoint]:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
     get_settings.cache_clear()
-    bootstrap.install(shop.svc)
+    bootstrap.use(bootstrap.Wiring(shop.svc))
     yield Endpoint(shop)
-    bootstrap.reset()
+    bootstrap.use(None)

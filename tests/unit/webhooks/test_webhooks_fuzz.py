@@ -83,7 +83,7 @@ def fresh(endpoint: Endpoint) -> Iterator[Any]:
 
     def start(paid: bool) -> Endpoint:
         shop = (world().paid if paid else world().pending).fork()
-        bootstrap.install(shop.svc)
+        bootstrap.use(bootstrap.Wiring(shop.svc))
         return Endpoint(shop)
 
     yield start

@@ -16,7 +16,7 @@ def create_plan(svc: Services, plan: Plan) -> Plan:
         raise AlreadyExistsError("plan", plan.id)
     now = svc.clock.now()
     event = DomainEvent(EventType.PLAN_CREATED, plan.id, None, now, 0, {"amount": plan.amount})
-    svc.commit(Commit(plans=[plan], events=[event]))
+    svc.commit_with_notices(Commit(plans=[plan], events=[event]))
     return plan
 
 
@@ -44,7 +44,7 @@ def create_customer(
         id=customer_id, email=email, name=name, locale=locale, timezone=timezone, created_at=now
     )
     event = DomainEvent(EventType.CUSTOMER_CREATED, customer_id, customer_id, now, 0, {})
-    svc.commit(Commit(customers=[customer], events=[event]))
+    svc.commit_with_notices(Commit(customers=[customer], events=[event]))
     return customer
 
 
@@ -135,7 +135,7 @@ def attach_payment_method(
             )
             save_payer(svc, customer, change)
         if change.customers or change.events or change.provider_links:
-            svc.commit(change)
+            svc.commit_with_notices(change)
         return known
     method = PaymentMethod(payment_method_id, customer_id, provider, now)
     facts: dict[str, object] = {"payment_method": payment_method_id}
@@ -162,5 +162,5 @@ def attach_payment_method(
             facts,
         )
     )
-    svc.commit(change)
+    svc.commit_with_notices(change)
     return method

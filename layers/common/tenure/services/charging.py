@@ -40,7 +40,7 @@ from tenure.payments.gateway import (
     InvalidRequestError,
     PaymentResult,
 )
-from tenure.ports import Commit, Marker, ProviderLink
+from tenure.ports import Commit, Marker, MrrRead, ProviderLink
 from tenure.services.catalog import (
     attach_payment_method,
     get_plan,
@@ -119,7 +119,7 @@ def end_dunning(svc: Services, invoice: Invoice) -> None:
         _final_action(svc, sub, invoice, change)
         change.add_subscription(sub)
     change.invoices.append(invoice)
-    svc.commit(change)
+    svc.commit_with_notices(change)
 
 
 def await_payment_method(svc: Services, invoice_id: str) -> None:
@@ -134,7 +134,7 @@ def await_payment_method(svc: Services, invoice_id: str) -> None:
     assert sub is not None  # a subscription that moved is there
     change = Commit(invoices=[invoice])
     change.add_subscription(sub)
-    svc.commit(change)
+    svc.commit_with_notices(change)
 
 
 def payer_for(
@@ -172,7 +172,7 @@ class _Collection:
             for name in (f.name for f in fields(Commit)):
                 into = getattr(creating, name)
                 into.extend(x for x in getattr(change, name) if not any(x is y for y in into))
-        svc.commit(merged)
+        svc.commit_with_notices(merged)
 
 
 class _Created(Enum):
@@ -341,7 +341,7 @@ def _stop_collecting(svc: Services, c: _Collection, keep_deadline: bool) -> None
     if c.unsaved is not None:
         c.write(svc)  # a new invoice is stored whatever happens
     elif not unchanged:
-        svc.commit(Commit(invoices=[invoice]))
+        svc.commit_with_notices(Commit(invoices=[invoice]))
 
 
 def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | None:
@@ -423,7 +423,7 @@ def _replay_create(svc: Services, invoice: Invoice, charge: Charge, now: datetim
     link = ProviderLink(svc.gateway.name, payment_id, charge.due_id)
     try:
         # Recorded before anything is confirmed: a worker that dies next finds it by id.
-        svc.commit(Commit(charges=[charge], provider_links=[link]))
+        svc.commit_with_notices(Commit(charges=[charge], provider_links=[link]))
     except ConcurrencyError:
         return None  # another sweeper replayed the same create first, and goes on with it
     return payment_id
@@ -439,7 +439,7 @@ def _give_up(svc: Services, invoice: Invoice, charge: Charge, now: datetime) -> 
     if invoice.status is InvoiceStatus.OPEN:
         invoice.next_attempt_at = now
         change.invoices.append(invoice)
-    svc.commit(change)
+    svc.commit_with_notices(change)
 
 
 def collect_open_invoices(
@@ -491,11 +491,22 @@ def settle_reported_payment(
     at: datetime,
     markers: Sequence[Marker] = (),
     subscription: Subscription | None = None,
+    mrr_read: Sequence[MrrRead] = (),
 ) -> None:
     """The provider reported how a payment ended (a webhook): settle the attempt by the same
     rules as the money path, dated by the provider's moment, in one commit with `markers`.
-    A caller that read the invoice's subscription passes it (updated in place)."""
-    _settle(svc, invoice, charge, result, at=at, markers=markers, subscription=subscription)
+    A caller that read the invoice's subscription passes it (updated in place), and the
+    customer's MRR state if it read that too (the commit then need not)."""
+    _settle(
+        svc,
+        invoice,
+        charge,
+        result,
+        at=at,
+        markers=markers,
+        subscription=subscription,
+        mrr_read=mrr_read,
+    )
 
 
 def update_payment_method(
@@ -575,7 +586,7 @@ def ensure_provider_customer(
         stored.provider_links.append(link)
         save_payer(svc, customer, stored)
         if change is None:
-            svc.commit(stored)
+            svc.commit_with_notices(stored)
     return customer.provider_customer_id
 
 
@@ -588,7 +599,7 @@ def _keep_claim(svc: Services, charge: Charge) -> None:
     """Record what we know (calls made, payment id) and leave the claim to the sweeper."""
     with contextlib.suppress(ConcurrencyError):
         # Already moved on: a webhook or the sweeper recorded more than we know.
-        svc.commit(Commit(charges=[charge]))
+        svc.commit_with_notices(Commit(charges=[charge]))
 
 
 def _settle_from_store(
@@ -620,6 +631,7 @@ def _settle(
     at: datetime | None = None,
     markers: Sequence[Marker] = (),
     subscription: Subscription | None = None,
+    mrr_read: Sequence[MrrRead] = (),
 ) -> None:
     """Record the outcome. `invoice` must be the version just read or claimed; a stale one
     fails the commit (ConcurrencyError) and the claim stays for the sweeper."""
@@ -632,11 +644,15 @@ def _settle(
         charge.lease_until = now + (
             PENDING_RECHECK if result.outcome is ChargeOutcome.PENDING else LEASE
         )
-        svc.commit(Commit(charges=[charge], markers=list(markers)))
+        svc.commit_with_notices(
+            Commit(charges=[charge], markers=list(markers), mrr_read=list(mrr_read))
+        )
         return
     charge.status = ChargeStatus.SETTLED
     charge.lease_until = None
-    change = Commit(charges=[charge], invoices=[invoice], markers=list(markers))
+    change = Commit(
+        charges=[charge], invoices=[invoice], markers=list(markers), mrr_read=list(mrr_read)
+    )
     sub = subscription or svc.repo.get_subscription(invoice.subscription_id)
     if result.outcome is ChargeOutcome.SUCCEEDED:
         recorded = collection.record_payment(invoice, charge, sub, _plans(svc), now)
@@ -649,7 +665,7 @@ def _settle(
     if recorded.subscription_changed:
         assert sub is not None
         change.add_subscription(sub)
-    svc.commit(change)
+    svc.commit_with_notices(change)
 
 
 def _final_action(svc: Services, sub: Subscription, invoice: Invoice, change: Commit) -> None:

@@ -22,11 +22,25 @@ class Services:
     # written nothing may be retried as new; one that wrote must not be).
     commits: int = 0
 
+    # The unit of work a use case ends with, in its two steps. A change that can make emails
+    # owed (it carries domain events) goes through `commit_with_notices`; one that only
+    # records what became of emails already owed (the reminders run) through `commit`.
+    def commit_with_notices(self, change: Commit) -> None:
+        """Plan the emails `change` makes owed, then commit them with it, atomically."""
+        self.plan_notices(change)
+        self.commit(change)
+
+    def plan_notices(self, change: Commit) -> None:
+        """Add to `change` the emails it makes owed (none while reminders are off). Planning
+        reads only the change, never the store; a change planned before is not planned
+        twice (a commit retried keeps its notices)."""
+        if self.reminders is None:
+            return
+        known = {n.key for n in change.notices}
+        planned = plan_notices(change, self.reminders, self.clock.now())
+        change.notices.extend(n for n in planned if n.key not in known)
+
     def commit(self, change: Commit) -> None:
-        """Commit a change with the emails it makes owed, in the same transaction."""
-        if self.reminders is not None:
-            known = {n.key for n in change.notices}  # a commit retried is not planned twice
-            planned = plan_notices(change, self.reminders, self.clock.now())
-            change.notices.extend(n for n in planned if n.key not in known)
+        """Commit `change` as it stands, in one transaction."""
         self.repo.commit(change)
         self.commits += 1

@@ -73,7 +73,7 @@ def record_rejected_event(svc: Services, rejected: RejectedEvent) -> Applied:
     reads the shape is applied). A second delivery of it writes nothing."""
     marker = Marker(rejected_marker_key(rejected), svc.clock.now() + MARKER_TTL)
     with contextlib.suppress(AlreadyExistsError):
-        svc.commit(Commit(markers=[marker]))
+        svc.commit_with_notices(Commit(markers=[marker]))
     return Applied.REJECTED
 
 
@@ -149,12 +149,12 @@ def _payment(
 ) -> _Outcome:
     facts = event.payment
     assert facts is not None
-    charge, invoice = reads.charge, reads.invoice
+    charge, invoice, mrr = reads.charge, reads.invoice, reads.mrr
     if charge is None and reads.linked is not None:
         ref = _attempt_ref(reads.linked)
         if ref is not None:
             found = svc.repo.read_for_event(marker.key, invoice_id=ref[0], attempt=ref[1])
-            charge, invoice = found.charge, found.invoice
+            charge, invoice, mrr = found.charge, found.invoice, found.mrr
     if charge is None or charge.payment_id not in (None, facts.payment_id):
         return _Outcome(Applied.UNMATCHED)
     if facts.outcome not in FINAL or not _settles(svc, charge, facts.outcome):
@@ -167,7 +167,14 @@ def _payment(
     charge.payment_id = facts.payment_id
     result = PaymentResult(facts.payment_id, facts.outcome, facts.decline_code)
     charging.settle_reported_payment(
-        svc, invoice, charge, result, at=event.occurred_at, markers=[marker], subscription=sub
+        svc,
+        invoice,
+        charge,
+        result,
+        at=event.occurred_at,
+        markers=[marker],
+        subscription=sub,
+        mrr_read=[mrr] if mrr is not None else [],
     )
     return _Outcome(Applied.APPLIED)
 
@@ -231,7 +238,7 @@ def _refund(
                 },
             )
         )
-    svc.commit(change)
+    svc.commit_with_notices(change)
     return _Outcome(Applied.APPLIED)
 
 
@@ -288,7 +295,7 @@ def _dispute(
                 {"reason": "dispute", "invoice_id": invoice.id},
             )
         )
-    svc.commit(change)
+    svc.commit_with_notices(change)
     return _Outcome(Applied.APPLIED)
 
 
@@ -404,7 +411,7 @@ def _retry_owed(
     for invoice in owed:
         invoice.next_attempt_at = event.occurred_at
         change.invoices.append(invoice)
-    svc.commit(change)
+    svc.commit_with_notices(change)
     after: list[Callable[[], object]] = []
     if owed:
         after.append(
@@ -436,7 +443,7 @@ def _method_detached(
     change.events.append(
         _event(EventType.PAYMENT_METHOD_DETACHED, customer.id, customer.id, event, data)
     )
-    svc.commit(change)
+    svc.commit_with_notices(change)
     return _Outcome(Applied.APPLIED)
 
 
@@ -465,7 +472,7 @@ def _customer_deleted(
             {"provider": event.provider, "provider_customer_id": event.provider_customer_id},
         )
     )
-    svc.commit(change)
+    svc.commit_with_notices(change)
     return _Outcome(Applied.APPLIED)
 
 

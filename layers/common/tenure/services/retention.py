@@ -14,6 +14,7 @@ from tenure.domain import mrr
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.events import EventType
 from tenure.domain.invoices import LineKind
+from tenure.ports import MetricsStore
 from tenure.services.context import Services
 
 CURSOR = "cursor"  # a snapshot-shaped item naming the last day aggregated: {"day": ...}
@@ -40,7 +41,7 @@ def day_start(day: date) -> datetime:
 
 def aggregate_day(svc: Services, day: date) -> DaySummary:
     """Aggregate one UTC day. Idempotent: running a day again writes the same snapshot."""
-    repo = svc.repo
+    repo: MetricsStore = svc.repo
     start = day_start(day)
     end = start + timedelta(days=1)
     previous = repo.get_snapshot(mrr.day_key(day - timedelta(days=1)))
@@ -70,7 +71,7 @@ def backfill(svc: Services, first: date, last: date) -> list[DaySummary]:
     if last < first:
         raise ValueError(f"the range ends ({last}) before it starts ({first})")
     summaries = [aggregate_day(svc, day) for day in mrr.days(first, last)]
-    _advance_cursor(svc, last)
+    _advance_cursor(svc.repo, last)
     return summaries
 
 
@@ -87,11 +88,11 @@ def catch_up(svc: Services, through: date) -> list[DaySummary]:
     return backfill(svc, first, through)
 
 
-def _advance_cursor(svc: Services, day: date) -> None:
-    cursor = svc.repo.get_snapshot(CURSOR)
+def _advance_cursor(store: MetricsStore, day: date) -> None:
+    cursor = store.get_snapshot(CURSOR)
     if cursor and cursor.get("day", "") >= mrr.day_key(day):
         return
-    svc.repo.save_snapshot(CURSOR, {"day": mrr.day_key(day)})
+    store.save_snapshot(CURSOR, {"day": mrr.day_key(day)})
 
 
 def _cancellations(events: Sequence[dict[str, Any]]) -> dict[str, mrr.Cancellation]:

@@ -292,7 +292,7 @@ def _save(
         change.invoices.append(invoice)
         change.events.append(InvoiceCreated.of(invoice).to_event())
     if invoice is None or invoice.status is not InvoiceStatus.OPEN or svc.gateway is None:
-        svc.commit(change)
+        svc.commit_with_notices(change)
         return Outcome(sub, invoice)
     # Either the invoice is created already claimed, with its payment id, in one commit, or
     # (nothing to charge it with) it is created alone and due at once for the schedule.

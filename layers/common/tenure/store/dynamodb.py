@@ -24,7 +24,7 @@ from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, parse_iso
-from tenure.ports import Commit, DueItem, EventReads, IdempotencyRecord
+from tenure.ports import Commit, DueItem, EventReads, IdempotencyRecord, MrrRead
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
 
@@ -70,9 +70,6 @@ class DynamoRepository:
         self._table = table_name
         self._sleep = sleep  # between tries of a commit that lost a race on a derived record
         self._plans: dict[str, Plan] = {}
-        # Customers' MRR states read ahead by read_for_event, by customer id (None: none
-        # stored), for the next commit only: its conditional put catches a stale one.
-        self._mrr_read: dict[str, dict[str, Any] | None] = {}
 
     # -- reads ------------------------------------------------------------------------------
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
@@ -437,7 +434,7 @@ class DynamoRepository:
             else:
                 ops.append(self._versioned_put(attrs, notice.version, "notice"))
             versioned.append(notice)
-        read_ahead, self._mrr_read = self._mrr_read, {}
+        read_ahead = {read.customer_id: read.record for read in change.mrr_read}
         for attempt in range(1, CUSTOMER_MRR_ATTEMPTS + 1):
             # A second try reads the MRR states afresh: the ones read ahead had moved.
             every = ops + self._ledger_ops(change.ledger, read_ahead if attempt == 1 else {})
@@ -561,7 +558,7 @@ class DynamoRepository:
 
         Only commits that change a subscription's MRR pay the one batch read this costs
         (a renewal at an unchanged price writes no ledger entry), and not even that when
-        the state was read ahead (`read_ahead`, by read_for_event)."""
+        the change brings the state a read fetched (`read_ahead`: Commit.mrr_read)."""
         if not ledger:
             return []
         ids = list(dict.fromkeys(e.customer_id for e in ledger))
@@ -656,7 +653,6 @@ class DynamoRepository:
             keys["mrr"] = (f"CUS#{customer_id}", "MRR")
         items = {(i["PK"], i["SK"]): i for i in self._batch_get(list(keys.values()))}
         found = {name: items.get(key) for name, key in keys.items()}
-        self._mrr_read = {customer_id: found["mrr"]} if customer_id else {}
         linked, invoice, charge, sub = (
             found.get(name) for name in ("link", "invoice", "charge", "subscription")
         )
@@ -666,6 +662,7 @@ class DynamoRepository:
             invoice=codec.invoice_from_attrs(invoice) if invoice else None,
             charge=codec.charge_from_attrs(charge) if charge else None,
             subscription=codec.subscription_from_attrs(sub) if sub else None,
+            mrr=MrrRead(customer_id, found["mrr"]) if customer_id else None,
         )
 
     def save_snapshot(self, day: str, data: dict[str, Any]) -> None:
