@@ -64,7 +64,7 @@ def receive(name: str) -> Response[Any]:
 def _rejected(svc: Services, rejected: RejectedEvent) -> Response[Any]:
     applied = record_rejected_event(svc, rejected)
     emf.add_metric(name=_METRIC[applied], unit=MetricUnit.Count, value=1)
-    fields = {"provider": rejected.provider, "event_id": rejected.event_id}
+    fields: dict[str, str | None] = {"provider": rejected.provider, "event_id": rejected.event_id}
     fields |= {"reason": rejected.reason, "detail": rejected.detail}
     # An error: a provider's signed event that Tenure cannot read is either a new shape to
     # learn or a parser bug (`detail` then names the exception).

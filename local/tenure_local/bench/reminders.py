@@ -65,9 +65,10 @@ def committed_writes(table: str, changes: Iterable[Any]) -> list[dict[str, Any]]
 
 
 def _plan() -> Any:
+    from tenure.domain.calendar import IntervalUnit
     from tenure.domain.plans import Plan
 
-    return Plan(id="basic", name="Basic", amount=1000, currency="USD", interval="month")
+    return Plan(id="basic", name="Basic", amount=1000, currency="USD", interval=IntervalUnit.MONTH)
 
 
 def reminder_population(table: str, due: int) -> tuple[list[dict[str, Any]], list[Any]]:

@@ -259,13 +259,14 @@ def _subscription_items(count: int, start: int, due: int, now: datetime) -> list
     Items 0..due-1 are due within the day before `now`; of the rest, one in five is canceled
     (no due keys, so not in the DueIndex) and the others renew within 30 days after `now`.
     """
+    from tenure.domain.calendar import IntervalUnit
     from tenure.domain.plans import Plan
     from tenure.domain.subscription import DueKind, Subscription
     from tenure.domain.timeutil import iso
     from tenure.store import codec
     from tenure.store.dynamodb import due_shard
 
-    plan = Plan(id="basic", amount=1000, currency="USD", interval="month")
+    plan = Plan(id="basic", amount=1000, currency="USD", interval=IntervalUnit.MONTH)
     sub = Subscription.subscribe("sub_template", "cus_template", plan, now - timedelta(days=31))
     template = codec.to_item(
         codec.subscription_to_attrs(sub) | {"entity": "subscription", "version": 2}

@@ -21,6 +21,7 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
     from moto import mock_aws
 
     from tenure import bootstrap
+    from tenure.domain.calendar import IntervalUnit
     from tenure.domain.money import Money
     from tenure.domain.plans import Plan
     from tenure.fakes import FixedClock
@@ -51,7 +52,7 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
             gateway = ProviderSandbox(clock=clock.now)
             svc = Services(DynamoRepository(ddb, "bench"), clock, gateway)
             catalog.create_plan(
-                svc, Plan(id="basic", amount=1000, currency="USD", interval="month")
+                svc, Plan(id="basic", amount=1000, currency="USD", interval=IntervalUnit.MONTH)
             )
             invoices = []
             for i in range(n):

@@ -4,15 +4,24 @@ from pathlib import Path
 from typing import Any
 
 from tenure.ports import Repository
-from tenure.views import charge_view, customer_view, invoice_view, subscription_view
+from tenure.views import (
+    ChargeView,
+    CustomerView,
+    InvoiceView,
+    SubscriptionView,
+    charge_view,
+    customer_view,
+    invoice_view,
+    subscription_view,
+)
 
 
 def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
     """Everything the run left, read by key and bounded queries (no scan), sorted by id."""
-    customers: list[dict[str, Any]] = []
-    subscriptions: list[dict[str, Any]] = []
-    invoices: list[dict[str, Any]] = []
-    charges: list[dict[str, Any]] = []
+    customers: list[CustomerView] = []
+    subscriptions: list[SubscriptionView] = []
+    invoices: list[InvoiceView] = []
+    charges: list[ChargeView] = []
     for customer_id in sorted(customer_ids):
         customer = repo.get_customer(customer_id)
         if customer is None:
