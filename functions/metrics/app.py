@@ -127,13 +127,12 @@ def _shelve_report(wired: bootstrap.Wiring) -> bool | None:
     refuses the report does not fail the run (nor trigger its retries): it is logged and
     counted (ReportWriteFailed) for the alarm, and tomorrow's run writes a fresh report."""
     settings = wired.settings
-    if not settings.report_bucket:
+    shelf = wired.report_shelf()
+    if shelf is None:
         return None
     # Imported here: runs without a bucket (local stacks, the simulator) never render the page.
     from tenure.services import report
-    from tenure.store.report_bucket import S3ReportShelf
 
-    shelf = S3ReportShelf(wired.client("s3"), settings.report_bucket)
     try:
         files = report.publish_report(wired.services, shelf, settings.reporting_currency)
     except ReportShelfError as exc:

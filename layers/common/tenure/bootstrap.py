@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import boto3
@@ -34,6 +34,9 @@ from tenure.ports import Clock, Repository
 from tenure.services.context import Services
 from tenure.settings import Settings
 from tenure.store.dynamodb import DynamoRepository
+
+if TYPE_CHECKING:
+    from tenure.store.report_bucket import S3ReportShelf
 
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2)
 Sleep = Callable[[float], None]
@@ -110,6 +113,14 @@ class Wiring:
             return f"{url}&{urlencode({'action': action})}" if action else url
 
         return make
+
+    def report_shelf(self) -> "S3ReportShelf | None":
+        """The stack's report bucket; None where there is none (local stacks, the simulator)."""
+        if not self.settings.report_bucket:
+            return None
+        from tenure.store.report_bucket import S3ReportShelf  # only the metrics function's
+
+        return S3ReportShelf(self.client("s3"), self.settings.report_bucket)
 
     def api_token(self) -> str:
         if self.settings.api_token:
