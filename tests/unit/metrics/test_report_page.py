@@ -14,7 +14,7 @@ from tenure.report.numbers import (
     partial_months,
     summary_sentences,
 )
-from tenure.report.page import render_report
+from tenure.report.page import heat_rows, render_report
 
 
 def a_document() -> dict:
@@ -102,6 +102,19 @@ def test_partial_months_are_marked_in_the_tables_and_left_out_of_the_monthly_cha
     assert monthly_charts and all("Feb 2026" in c for c in monthly_charts)
     assert not any("Jan 2026" in c or "Mar 2026" in c for c in monthly_charts)
     assert "Jan 2026 (Jan 31) and Mar 2026 (Mar 1–13) are partial months" in page
+
+
+def test_cohort_cells_of_partial_months_are_marked_and_the_cohort_named_with_its_days() -> None:
+    doc = a_document_from_january_31()
+    assert [c["cohort"] for c in doc["cohorts"]] == ["2026-01"]  # all three paid on Jan 31
+    rows = heat_rows(doc["cohorts"], "customers", "USD", partial_months(doc))
+    ((label, cells),) = rows
+    assert label == "Jan 2026 (partial: Jan 31)"
+    # M0 is January (partial), M1 February (whole), M2 March (partial: the period's end).
+    assert [cell.partial for cell in cells if cell] == [True, False, True]
+    page = render_report("Tenure report", doc, state=None)
+    assert "<sup>†</sup>" in page
+    assert "the share still paying at the period's end, not at the month's" in page
 
 
 def test_a_period_of_a_few_days_draws_no_monthly_chart_and_says_why() -> None:

@@ -89,6 +89,7 @@ class HeatCell:
     title: str
     shade: str
     ink: str
+    partial: bool = False  # the month is covered only in part: a share at the period's end
 
 
 @lru_cache(maxsize=1)
@@ -153,9 +154,14 @@ def metrics_view(doc: dict[str, Any], at_risk: list[dict[str, str]]) -> dict[str
         "churn_legend": [(label, color) for _, label, color in CHURN_SERIES],
         "churn_chart": rates_chart(whole, CHURN_SERIES),
         "monthly_table": monthly_table(monthly, cur, partial),
-        "cohorts_customers": heat_rows(cohorts, "customers", cur),
-        "cohorts_mrr": heat_rows(cohorts, "mrr", cur),
+        "cohorts_customers": heat_rows(cohorts, "customers", cur, partial),
+        "cohorts_mrr": heat_rows(cohorts, "mrr", cur, partial),
         "cohort_width": max((len(c["customers"]) for c in cohorts), default=0),
+        "cohorts_partial": any(
+            _months_after(c["cohort"], n) in partial
+            for c in cohorts
+            for n in range(len(c["customers"]))
+        ),
         "payment_legend": [(label, color) for _, label, color in PAYMENT_SERIES],
         "payment_chart": rates_chart(whole, PAYMENT_SERIES),
         "payment_table": payment_table(monthly, partial),
@@ -281,9 +287,15 @@ def bars(items: Iterable[tuple[str, float, str]]) -> list[Bar]:
 
 
 def heat_rows(
-    cohorts: list[dict[str, Any]], field: str, currency: str
+    cohorts: list[dict[str, Any]],
+    field: str,
+    currency: str,
+    partial: dict[str, str] | None = None,
 ) -> list[tuple[str, list[HeatCell | None]]]:
-    """Each signup month's row: its size, then the share still paying (None past today)."""
+    """Each signup month's row: its size, then the share still paying (None past today).
+    A cell of a month the period covers only in part is marked: its share is at the
+    period's end, not the month's; a cohort of such a month is named with its days."""
+    partial = partial or {}
     width = max((len(c[field]) for c in cohorts), default=0)
     rows = []
     for c in cohorts:
@@ -296,16 +308,25 @@ def heat_rows(
             value = c[field][n]
             share = value / base if base else 0
             shown = money(value, currency, whole=True) if field == "mrr" else str(value)
+            month = _months_after(c["cohort"], n)
             cells.append(
                 HeatCell(
                     text=pct(share) if n else shown,
-                    title=shown,
+                    title=f"{shown}, {month_label(month, partial)}",
                     shade=f"rgba(57,73,171,{0.08 + 0.82 * min(share, 1.2) / 1.2:.2f})",
                     ink="#fff" if share > 0.55 else "#1d2433",
+                    partial=month in partial,
                 )
             )
-        rows.append((month_name(c["cohort"]), cells))
+        rows.append((month_label(c["cohort"], partial), cells))
     return rows
+
+
+def _months_after(key: str, n: int) -> str:
+    """The YYYY-MM month `n` months after `key`."""
+    year, month = (int(part) for part in key.split("-"))
+    index = year * 12 + month - 1 + n
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def state_view(state: dict[str, Any], rejected: Sequence[dict[str, Any]]) -> dict[str, Table]:
