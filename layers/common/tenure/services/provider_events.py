@@ -32,7 +32,12 @@ from tenure.payments.gateway import PaymentResult
 from tenure.ports import Commit, EventReads, Marker
 from tenure.services import catalog, charging
 from tenure.services.context import Services
-from tenure.webhooks.model import ProviderEvent, ProviderEventKind, RejectedEvent
+from tenure.webhooks.model import (
+    PaymentMethodFacts,
+    ProviderEvent,
+    ProviderEventKind,
+    RejectedEvent,
+)
 
 MARKER_TTL = timedelta(days=30)  # Stripe retries for 3 days and resends by hand for 30
 ATTEMPTS = 3  # someone changed what we read meanwhile: read again, this many times at most
@@ -57,6 +62,9 @@ class Applied(StrEnum):
 class _Outcome:
     applied: Applied
     after: list[Callable[[], object]] = field(default_factory=list)  # work after the commit
+
+
+_Effect = Callable[[Services, ProviderEvent, str, Marker, EventReads], _Outcome]
 
 
 def marker_key(event: ProviderEvent) -> str:
@@ -323,16 +331,36 @@ def _stale_for(customer: Customer, event: ProviderEvent) -> bool:
     return any(m is not None and m >= at for m in moments)
 
 
+_CardEffect = Callable[[Services, ProviderEvent, PaymentMethodFacts, Customer, Marker], _Outcome]
+
+
+def _current_card_event(effect: _CardEffect) -> _Effect:
+    """An effect of a card event about a customer Tenure knows (else unmatched) and newer
+    than the customer's deletion and the card's detachment (else unchanged)."""
+
+    def apply(
+        svc: Services, event: ProviderEvent, ns: str, marker: Marker, reads: EventReads
+    ) -> _Outcome:
+        facts = event.payment_method
+        assert facts is not None
+        customer = _customer(svc, ns, event)
+        if customer is None:
+            return _Outcome(Applied.UNMATCHED)
+        if _stale_for(customer, event):
+            return _Outcome(Applied.UNCHANGED)
+        return effect(svc, event, facts, customer, marker)
+
+    return apply
+
+
+@_current_card_event
 def _method_added(
-    svc: Services, event: ProviderEvent, ns: str, marker: Marker, reads: EventReads
+    svc: Services,
+    event: ProviderEvent,
+    facts: PaymentMethodFacts,
+    customer: Customer,
+    marker: Marker,
 ) -> _Outcome:
-    facts = event.payment_method
-    assert facts is not None
-    customer = _customer(svc, ns, event)
-    if customer is None:
-        return _Outcome(Applied.UNMATCHED)
-    if _stale_for(customer, event):
-        return _Outcome(Applied.UNCHANGED)
     known = any(m.id == facts.payment_method_id for m in svc.repo.list_payment_methods(customer.id))
     change = Commit(markers=[marker])
     if not known:
@@ -371,15 +399,15 @@ def _method_added(
     return _retry_owed(svc, customer, owed, change, event)
 
 
+@_current_card_event
 def _method_updated(
-    svc: Services, event: ProviderEvent, ns: str, marker: Marker, reads: EventReads
+    svc: Services,
+    event: ProviderEvent,
+    facts: PaymentMethodFacts,
+    customer: Customer,
+    marker: Marker,
 ) -> _Outcome:
-    facts = event.payment_method
-    assert facts is not None
-    customer = _customer(svc, ns, event)
-    if customer is None:
-        return _Outcome(Applied.UNMATCHED)
-    if _stale_for(customer, event) or customer.default_payment_method != facts.payment_method_id:
+    if customer.default_payment_method != facts.payment_method_id:
         return _Outcome(Applied.UNCHANGED)  # only the card Tenure charges matters here
     owed = charging.invoices_untried_since(svc, customer.id, event.occurred_at)
     if not owed:
@@ -495,7 +523,6 @@ def _source(event: ProviderEvent) -> dict[str, object]:
     return {"provider_event_id": event.event_id, "provider_event_type": event.type}
 
 
-_Effect = Callable[[Services, ProviderEvent, str, Marker, EventReads], _Outcome]
 _APPLY: dict[ProviderEventKind, _Effect] = {
     ProviderEventKind.PAYMENT_UPDATED: _payment,
     ProviderEventKind.REFUND_UPDATED: _refund,
