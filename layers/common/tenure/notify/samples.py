@@ -5,7 +5,7 @@ The business's name is not a sample: previews take it from the settings
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -66,103 +66,63 @@ def sample_links(customer_id: str = "cus_sample", subject: str = "sub_sample") -
     }
 
 
+# What most samples share: the customer, the currency and the plan; the card on file; and
+# the price of a renewal, with its discount and tax.
+_PRO = EmailFacts(customer_name=_NAME, currency="USD", plan_name=_PLAN)
+_VISA: dict[str, Any] = {"card_brand": "visa", "card_last4": "4242"}
+_PRICE: dict[str, Any] = {"amount": _TOTAL, "lines": _LINES, "tax": _TAX}
+
 _FACTS: dict[NoticeKind, EmailFacts] = {
-    NoticeKind.UPCOMING_RENEWAL: EmailFacts(
-        customer_name=_NAME,
-        currency="USD",
-        plan_name=_PLAN,
-        amount=_TOTAL,
-        lines=_LINES,
-        tax=_TAX,
-        when=_at("2026-03-14T14:00:00"),
-        card_brand="visa",
-        card_last4="4242",
-    ),
-    NoticeKind.TRIAL_ENDING: EmailFacts(
-        customer_name=_NAME,
-        currency="USD",
-        plan_name=_PLAN,
+    NoticeKind.UPCOMING_RENEWAL: replace(_PRO, when=_at("2026-03-14T14:00:00"), **_PRICE, **_VISA),
+    NoticeKind.TRIAL_ENDING: replace(
+        _PRO,
         amount=2700,
         lines=(LineFact("Pro", 2500, "plan", "Pro"),),
         tax=200,
         when=_at("2026-03-10T09:00:00"),
     ),
-    NoticeKind.PAYMENT_FAILED: EmailFacts(
-        customer_name=_NAME,
-        currency="USD",
-        plan_name=_PLAN,
+    NoticeKind.PAYMENT_FAILED: replace(
+        _PRO,
         amount=_TOTAL,
         when=_at("2026-03-01T14:00:00"),
         next_attempt_at=_at("2026-03-05T14:00:00"),
         attempt=1,
         decline_class="soft",
-        card_brand="visa",
-        card_last4="4242",
+        **_VISA,
         **_INVOICE,
     ),
-    NoticeKind.PAYMENT_ACTION_REQUIRED: EmailFacts(
-        customer_name=_NAME,
-        currency="USD",
-        plan_name=_PLAN,
+    NoticeKind.PAYMENT_ACTION_REQUIRED: replace(
+        _PRO,
         amount=_TOTAL,
         when=_at("2026-03-08T14:00:00"),
         decline_class="action_required",
         **_INVOICE,
     ),
-    NoticeKind.CARD_EXPIRING: EmailFacts(
-        customer_name=_NAME,
-        currency="USD",
-        plan_name=_PLAN,
-        card_brand="mastercard",
-        card_last4="4444",
-        card_exp_month=3,
-        card_exp_year=2026,
+    NoticeKind.CARD_EXPIRING: replace(
+        _PRO, card_brand="mastercard", card_last4="4444", card_exp_month=3, card_exp_year=2026
     ),
-    NoticeKind.PAUSE_ENDING: EmailFacts(
-        customer_name=_NAME,
-        currency="USD",
-        plan_name=_PLAN,
-        amount=_TOTAL,
-        lines=_LINES,
-        tax=_TAX,
-        when=_at("2026-04-01T14:00:00"),
-    ),
-    NoticeKind.INSTALLMENT_DUE: EmailFacts(
-        customer_name=_NAME,
-        currency="USD",
+    NoticeKind.PAUSE_ENDING: replace(_PRO, when=_at("2026-04-01T14:00:00"), **_PRICE),
+    NoticeKind.INSTALLMENT_DUE: replace(
+        _PRO,
+        plan_name=None,  # an installment repays a balance, not a plan
         amount=12500,
         when=_at("2026-03-20T14:00:00"),
         installment_number=2,
         installment_count=4,
         invoice_id="in_01JNW2B7M0TE",
     ),
-    NoticeKind.RECEIPT: EmailFacts(
-        customer_name=_NAME,
-        currency="USD",
-        plan_name=_PLAN,
-        amount=_TOTAL,
-        lines=_PAID_LINES,
-        tax=_TAX,
+    NoticeKind.RECEIPT: replace(
+        _PRO,
+        **(_PRICE | {"lines": _PAID_LINES}),
         when=_at("2026-03-01T14:02:00"),
-        card_brand="visa",
-        card_last4="4242",
+        **_VISA,
         **_INVOICE,
     ),
-    NoticeKind.REFUND_RECEIPT: EmailFacts(
-        customer_name=_NAME,
-        currency="USD",
-        plan_name=_PLAN,
-        amount=_TOTAL,
-        refund_amount=1215,
-        when=_at("2026-03-09T11:30:00"),
-        **_INVOICE,
+    NoticeKind.REFUND_RECEIPT: replace(
+        _PRO, amount=_TOTAL, refund_amount=1215, when=_at("2026-03-09T11:30:00"), **_INVOICE
     ),
-    NoticeKind.SUBSCRIPTION_ENDED: EmailFacts(
-        customer_name=_NAME,
-        currency="USD",
-        plan_name=_PLAN,
-        when=_at("2026-03-31T14:00:00"),
-        ended_reason="voluntary",
+    NoticeKind.SUBSCRIPTION_ENDED: replace(
+        _PRO, when=_at("2026-03-31T14:00:00"), ended_reason="voluntary"
     ),
 }
 
