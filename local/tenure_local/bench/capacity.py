@@ -3,19 +3,22 @@ the capacity units AWS would bill for it, and per-renewal summaries of them."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
-from tenure_local.stack.local_stack import LocalStack
+from tenure_local.stack.local_stack import LocalStack, wait_table_active
 from tenure_local.stack.template import table_create_kwargs
 
 KB = 1024
@@ -320,3 +323,40 @@ def request_summary(calls: list[Call], per: int) -> dict[str, Any]:
         "failed_requests": sum(1 for c in calls if c.failed),
         "dynamodb_seconds": sum(c.seconds for c in calls),
     }
+
+
+class ScratchTable(NamedTuple):
+    """A bench's own table on the local stack: `admin` loads and resets it unseen, while
+    what goes through `client` is counted by `recorder`."""
+
+    name: str
+    admin: Any
+    client: Any
+    recorder: DynamoRecorder
+
+
+@contextlib.contextmanager
+def scratch_table(stack: LocalStack, label: str) -> Iterator[ScratchTable]:
+    """A fresh table with the template's schema, named after the stack and `label`, and
+    deleted afterwards whatever happens, so a failed bench leaves no table behind."""
+    import boto3
+
+    name = f"{stack.name}-{label}-{uuid.uuid4().hex[:8]}"
+    admin = stack.dynamodb_client()
+    admin.create_table(**table_create_kwargs(name, stack.template))
+    try:
+        wait_table_active(admin, name)
+        recorder = DynamoRecorder.for_stack(stack, name)
+        client = recorder.attach(
+            boto3.client(
+                "dynamodb",
+                endpoint_url=stack.env["AWS_ENDPOINT_URL_DYNAMODB"],
+                region_name="us-east-1",
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+            )
+        )
+        yield ScratchTable(name, admin, client, recorder)
+    finally:
+        with contextlib.suppress(ClientError):
+            admin.delete_table(TableName=name)

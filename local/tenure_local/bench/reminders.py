@@ -10,23 +10,18 @@ The bulk subscriptions are bench_renewals' `_subscription_items`. See docs/bench
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from tenure_local.bench.capacity import READ_OPS, DynamoRecorder, read_unit_figures
+from tenure_local.bench.capacity import READ_OPS, read_unit_figures, scratch_table
 from tenure_local.bench.load import StagedTable, batch_write
 from tenure_local.bench.renewals import _subscription_items, load_budget
-from tenure_local.stack.local_stack import LocalStack, wait_table_active
-from tenure_local.stack.template import table_create_kwargs
+from tenure_local.stack.local_stack import LocalStack
 
 SIZES_ENV = "TENURE_BENCH_REMINDER_SIZES"
 DEFAULT_SIZES = (10_000, 100_000)
@@ -273,31 +268,15 @@ def reminder_reads(
     loaded whole; beyond it loading stops before a chunk that would overrun it, and that
     size is measured at what was loaded (`short_of`).
     """
-    import boto3
-
     from tenure.store.dynamodb import DynamoRepository
 
     if limit is None:
         limit = _run_limit()
     load_budget_s = load_budget(load_budget_s)
-    table = f"{stack.name}-reminders-{uuid.uuid4().hex[:8]}"
-    admin = stack.dynamodb_client()
-    admin.create_table(**table_create_kwargs(table, stack.template))
     rows: list[dict[str, Any]] = []
     loaded = items_written = 0
     load_seconds = 0.0
-    try:
-        wait_table_active(admin, table)
-        recorder = DynamoRecorder.for_stack(stack, table)
-        client = recorder.attach(
-            boto3.client(
-                "dynamodb",
-                endpoint_url=stack.env["AWS_ENDPOINT_URL_DYNAMODB"],
-                region_name="us-east-1",
-                aws_access_key_id="local",
-                aws_secret_access_key="local",
-            )
-        )
+    with scratch_table(stack, "reminders") as (table, admin, client, recorder):
         began = time.perf_counter()
         writes, notices = reminder_population(table, due)
         batch_write(admin, table, writes)
@@ -348,9 +327,6 @@ def reminder_reads(
                     **_figures(calls, sent),
                 }
             )
-    finally:
-        with contextlib.suppress(ClientError):
-            admin.delete_table(TableName=table)
     return {
         "rows": rows,
         "loaded_subscriptions": loaded,

@@ -19,7 +19,6 @@ import io
 import json
 import os
 import time
-import uuid
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -32,10 +31,10 @@ from tenure_local.bench.capacity import (
     DynamoRecorder,
     read_unit_figures,
     request_summary,
+    scratch_table,
 )
 from tenure_local.bench.load import batch_write
-from tenure_local.stack.local_stack import LocalStack, wait_table_active
-from tenure_local.stack.template import table_create_kwargs
+from tenure_local.stack.local_stack import LocalStack
 
 PROVIDER_RPS_ENV = "PROVIDER_RATE_LIMIT"  # tenure.settings.Settings.provider_rate_limit
 STRIPE_LIVE_RPS = 100.0  # Stripe's live-mode rate limit, requests per second
@@ -319,32 +318,16 @@ def scheduler_reads(
     chunk that would end after the budget is not started: the size then measured is what
     was loaded (`short_of` says what it fell short of). The budget: see `load_budget`.
     """
-    import boto3
-
     from tenure.domain.timeutil import iso
     from tenure.services.due import PAGE
     from tenure.store.dynamodb import DynamoRepository
 
     load_budget_s = load_budget(load_budget_s)
     now = datetime(2026, 2, 1, tzinfo=UTC)
-    table = f"{stack.name}-due-{uuid.uuid4().hex[:8]}"
-    admin = stack.dynamodb_client()
-    admin.create_table(**table_create_kwargs(table, stack.template))
     rows: list[dict[str, Any]] = []
     loaded = 0
     load_seconds = 0.0
-    try:
-        wait_table_active(admin, table)
-        recorder = DynamoRecorder.for_stack(stack, table)
-        client = recorder.attach(
-            boto3.client(
-                "dynamodb",
-                endpoint_url=stack.env["AWS_ENDPOINT_URL_DYNAMODB"],
-                region_name="us-east-1",
-                aws_access_key_id="local",
-                aws_secret_access_key="local",
-            )
-        )
+    with scratch_table(stack, "due") as (table, admin, client, recorder):
         repo = DynamoRepository(client, table)
         due_items = _subscription_items(due, 0, due, now)
         last_chunk_s = 0.0
@@ -402,9 +385,6 @@ def scheduler_reads(
                     "deployed_rcu": read_unit_figures(deployed, 1)["rcu_per_renewal"],
                 }
             )
-    finally:
-        with contextlib.suppress(ClientError):
-            admin.delete_table(TableName=table)
     return {
         "rows": rows,
         "loaded_items": loaded,
