@@ -208,50 +208,49 @@ def card_payment_method(
     customer: str | None,
     created: int,
 ) -> StripeObject:
-    return {
-        "allow_redisplay": "unspecified",
-        "billing_details": {
-            "address": dict(_ADDRESS),
-            "email": None,
-            "name": None,
-            "phone": None,
-            "tax_id": None,
+    card = {
+        "brand": brand,
+        "checks": {
+            "address_line1_check": None,
+            "address_postal_code_check": None,
+            "cvc_check": "pass",
         },
-        "card": {
-            "brand": brand,
-            "checks": {
-                "address_line1_check": None,
-                "address_postal_code_check": None,
-                "cvc_check": "pass",
-            },
-            "country": "US",
-            "display_brand": brand,
-            "exp_month": exp_month,
-            "exp_year": exp_year,
-            "fingerprint": object_id("fp", id)[3:19],
-            "funding": "credit",
-            "generated_from": None,
-            "last4": last4,
-            "networks": {"available": [brand], "preferred": None},
-            "three_d_secure_usage": {"supported": True},
-            "wallet": None,
-            "regulated_status": "unregulated",
-        },
-        "created": created,
-        "customer": customer,
-        "id": id,
-        "livemode": False,
-        "metadata": {},
-        "object": "payment_method",
-        "type": "card",
-        "customer_account": None,
+        "country": "US",
+        "display_brand": brand,
+        "exp_month": exp_month,
+        "exp_year": exp_year,
+        "fingerprint": object_id("fp", id)[3:19],
+        "funding": "credit",
+        "generated_from": None,
+        "last4": last4,
+        "networks": {"available": [brand], "preferred": None},
+        "three_d_secure_usage": {"supported": True},
+        "wallet": None,
+        "regulated_status": "unregulated",
     }
+    return _payment_method("card", card, id=id, customer=customer, created=created)
 
 
 def debit_payment_method(
     *, id: str, last4: str, customer: str | None, created: int
 ) -> StripeObject:
     """A bank-debit method (shaped like a SEPA Direct Debit): it settles days later."""
+    debit = {
+        "bank_code": "37040044",
+        "branch_code": None,
+        "country": "DE",
+        "fingerprint": object_id("fp", id)[3:19],
+        "generated_from": {"charge": None, "setup_attempt": None},
+        "last4": last4,
+    }
+    return _payment_method("sepa_debit", debit, id=id, customer=customer, created=created)
+
+
+def _payment_method(
+    type: str, details: StripeObject, *, id: str, customer: str | None, created: int
+) -> StripeObject:
+    # Stripe keeps a method's own details under a key named after its type, among the
+    # fields every type shares (in the order of Stripe's fixtures).
     return {
         "allow_redisplay": "unspecified",
         "billing_details": {
@@ -261,21 +260,14 @@ def debit_payment_method(
             "phone": None,
             "tax_id": None,
         },
-        "sepa_debit": {
-            "bank_code": "37040044",
-            "branch_code": None,
-            "country": "DE",
-            "fingerprint": object_id("fp", id)[3:19],
-            "generated_from": {"charge": None, "setup_attempt": None},
-            "last4": last4,
-        },
+        type: details,
         "created": created,
         "customer": customer,
         "id": id,
         "livemode": False,
         "metadata": {},
         "object": "payment_method",
-        "type": "sepa_debit",
+        "type": type,
         "customer_account": None,
     }
 
