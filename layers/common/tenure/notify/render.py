@@ -519,26 +519,19 @@ def _placeholder_values(
 ) -> dict[str, str]:
     """Every placeholder value the facts allow, formatted; absent facts give no value."""
     values = {"business": _clean(business_name), "name": _clean(facts.customer_name)}
-    if facts.plan_name is not None:
-        values["plan"] = _clean(facts.plan_name)
-    if facts.amount is not None:
-        values["amount"] = money(facts.amount)
-    if facts.tax is not None:
-        values["tax"] = money(facts.tax)
-    if facts.refund_amount is not None:
-        values["refund"] = money(facts.refund_amount)
-    if facts.when is not None:
-        values["date"] = day(facts.when)
-    if facts.next_attempt_at is not None:
-        values["retry_date"] = day(facts.next_attempt_at)
-    if facts.card_brand:
-        values["brand"] = _brand(facts.card_brand)
-    if facts.card_last4 is not None:
-        values["last4"] = _clean(facts.card_last4)
-    if facts.installment_number is not None:
-        values["number"] = number(facts.installment_number)
-    if facts.installment_count is not None:
-        values["count"] = number(facts.installment_count)
+    optional = {
+        "plan": _shown(facts.plan_name, _clean),
+        "amount": _shown(facts.amount, money),
+        "tax": _shown(facts.tax, money),
+        "refund": _shown(facts.refund_amount, money),
+        "date": _shown(facts.when, day),
+        "retry_date": _shown(facts.next_attempt_at, day),
+        "brand": _shown(facts.card_brand or None, _brand),  # an empty brand is no brand
+        "last4": _shown(facts.card_last4, _clean),
+        "number": _shown(facts.installment_number, number),
+        "count": _shown(facts.installment_count, number),
+    }
+    values |= {key: value for key, value in optional.items() if value is not None}
     if facts.card_exp_month is not None and facts.card_exp_year is not None:
         try:
             first = date(facts.card_exp_year, facts.card_exp_month, 1)
@@ -546,6 +539,10 @@ def _placeholder_values(
             raise RenderError(f"card expiry {facts.card_exp_month}/{facts.card_exp_year}") from exc
         values["month"] = format_skeleton("yMMMM", first, locale=locale)
     return values
+
+
+def _shown[T](fact: T | None, show: Callable[[T], str]) -> str | None:
+    return None if fact is None else show(fact)
 
 
 def _brand(brand: str) -> str:
