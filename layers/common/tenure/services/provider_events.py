@@ -334,26 +334,30 @@ def _stale_for(customer: Customer, event: ProviderEvent) -> bool:
 _CardEffect = Callable[[Services, ProviderEvent, PaymentMethodFacts, Customer, Marker], _Outcome]
 
 
-def _current_card_event(effect: _CardEffect) -> _Effect:
-    """An effect of a card event about a customer Tenure knows (else unmatched) and newer
-    than the customer's deletion and the card's detachment (else unchanged)."""
+def _card_event(*, skip_stale: bool) -> Callable[[_CardEffect], _Effect]:
+    """An effect of a card event about a customer Tenure knows (else unmatched); with
+    `skip_stale`, only if newer than the customer's deletion and the card's detachment
+    (else unchanged)."""
 
-    def apply(
-        svc: Services, event: ProviderEvent, ns: str, marker: Marker, reads: EventReads
-    ) -> _Outcome:
-        facts = event.payment_method
-        assert facts is not None
-        customer = _customer(svc, ns, event)
-        if customer is None:
-            return _Outcome(Applied.UNMATCHED)
-        if _stale_for(customer, event):
-            return _Outcome(Applied.UNCHANGED)
-        return effect(svc, event, facts, customer, marker)
+    def wrap(effect: _CardEffect) -> _Effect:
+        def apply(
+            svc: Services, event: ProviderEvent, ns: str, marker: Marker, reads: EventReads
+        ) -> _Outcome:
+            facts = event.payment_method
+            assert facts is not None
+            customer = _customer(svc, ns, event)
+            if customer is None:
+                return _Outcome(Applied.UNMATCHED)
+            if skip_stale and _stale_for(customer, event):
+                return _Outcome(Applied.UNCHANGED)
+            return effect(svc, event, facts, customer, marker)
 
-    return apply
+        return apply
+
+    return wrap
 
 
-@_current_card_event
+@_card_event(skip_stale=True)
 def _method_added(
     svc: Services,
     event: ProviderEvent,
@@ -399,7 +403,7 @@ def _method_added(
     return _retry_owed(svc, customer, owed, change, event)
 
 
-@_current_card_event
+@_card_event(skip_stale=True)
 def _method_updated(
     svc: Services,
     event: ProviderEvent,
@@ -448,14 +452,14 @@ def _retry_owed(
     return _Outcome(Applied.APPLIED, after)
 
 
+@_card_event(skip_stale=False)  # its own detachment moment decides, below
 def _method_detached(
-    svc: Services, event: ProviderEvent, ns: str, marker: Marker, reads: EventReads
+    svc: Services,
+    event: ProviderEvent,
+    facts: PaymentMethodFacts,
+    customer: Customer,
+    marker: Marker,
 ) -> _Outcome:
-    facts = event.payment_method
-    assert facts is not None
-    customer = _customer(svc, ns, event)
-    if customer is None:
-        return _Outcome(Applied.UNMATCHED)
     key = DETACHED + facts.payment_method_id
     at = iso(event.occurred_at) or ""
     if customer.metadata.get(key, "") >= at:
