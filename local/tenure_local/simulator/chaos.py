@@ -279,7 +279,8 @@ class SimulatedBackoff:
     The simulator stands for Lambda on the scenario's clock, where a retry's backoff delays
     nothing that the scenario can see (the clock stands still within an invocation). Slept for
     real, botocore's backoffs after injected throttles, the mailer's after SES throttling and the
-    store's after a transaction conflict were most of a seed's wall time."""
+    store's after a transaction conflict were a quarter of a demo seed's wall time (15 of 55 s)
+    and over two minutes of a 100-customer seed's."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
