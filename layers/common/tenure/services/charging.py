@@ -269,17 +269,7 @@ def _create(
     sends the same key with the same parameters and gets the same payment back."""
     assert svc.gateway is not None and payer.payment_method is not None
     try:
-        charge.calls += 1
-        charge.payment_id = svc.gateway.create_payment(
-            amount=Money(invoice.total, invoice.currency),
-            customer_id=payer.provider_customer_id or invoice.customer_id,
-            payment_method=payer.payment_method,
-            invoice_id=invoice.id,
-            attempt=charge.attempt,
-            idempotency_key=f"{charge.idempotency_key}:create",
-            subscription_id=invoice.subscription_id,
-            tenure_customer_id=invoice.customer_id,
-        )
+        charge.payment_id = _create_payment(svc, charge, payer)
     except IdempotencyConflictError:
         return _Created.CONFLICT, None
     except InvalidRequestError as exc:
@@ -287,6 +277,23 @@ def _create(
     except GatewayError:
         return _Created.UNKNOWN, None
     return _Created.CREATED, None
+
+
+def _create_payment(svc: Services, charge: Charge, payer: Payer) -> str:
+    """The provider's create for this attempt, from the charge alone: a replay (the sweeper's,
+    of a create whose claim was lost) sends the same key with the same parameters."""
+    assert svc.gateway is not None and payer.payment_method is not None
+    charge.calls += 1
+    return svc.gateway.create_payment(
+        amount=Money(charge.amount, charge.currency),
+        customer_id=payer.provider_customer_id or charge.customer_id,
+        payment_method=payer.payment_method,
+        invoice_id=charge.invoice_id,
+        attempt=charge.attempt,
+        idempotency_key=f"{charge.idempotency_key}:create",
+        subscription_id=charge.subscription_id,
+        tenure_customer_id=charge.customer_id,
+    )
 
 
 def _claim(svc: Services, c: _Collection, charge: Charge, payer: Payer) -> None:
@@ -401,17 +408,7 @@ def _replay_create(svc: Services, invoice: Invoice, charge: Charge, now: datetim
         _give_up(svc, invoice, charge, now)
         return None
     try:
-        charge.calls += 1
-        payment_id = svc.gateway.create_payment(
-            amount=Money(charge.amount, charge.currency),
-            customer_id=payer.provider_customer_id or charge.customer_id,
-            payment_method=payer.payment_method,
-            invoice_id=charge.invoice_id,
-            attempt=charge.attempt,
-            idempotency_key=f"{charge.idempotency_key}:create",
-            subscription_id=charge.subscription_id,
-            tenure_customer_id=charge.customer_id,
-        )
+        payment_id = _create_payment(svc, charge, payer)
     except (IdempotencyConflictError, InvalidRequestError):
         _give_up(svc, invoice, charge, now)
         return None
