@@ -95,6 +95,31 @@ def test_the_message_id_differs_between_two_sends_and_two_notices() -> None:
     assert build()["Message-ID"] == first  # a retried build of the same send: the same id
 
 
+def test_the_same_send_built_twice_has_the_same_bytes_and_another_send_does_not() -> None:
+    first = build(rendered("ar")).as_bytes()
+    assert build(rendered("ar")).as_bytes() == first
+    other = build(rendered("ar"), sent_at=SENT_AT + timedelta(hours=1)).as_bytes()
+    assert (
+        parsed(build(rendered("ar"))).get_boundary()
+        != email.message_from_bytes(other, policy=default).get_boundary()
+    )
+
+
+def test_no_body_line_can_close_the_parts_early() -> None:
+    # A body that contains what looks like the boundary is escaped by quoted-printable.
+    boundary = build().get_boundary()
+    assert boundary is not None
+    hostile = RenderedEmail(
+        subject="s",
+        text=f"--{boundary}\n--{boundary}--\n",
+        html=f"<p>--{boundary}</p>\n",
+        locale="en",
+        warnings=(),
+    )
+    back = parsed(build(hostile))
+    assert [p.get_content() for p in back.iter_parts()] == [hostile.text, hostile.html]
+
+
 @pytest.mark.parametrize(
     "name", ["Zoë Ångström", "Иван Петров", "محمد عبد الله", 'O\'Brien, "Pat" <boss>']
 )
