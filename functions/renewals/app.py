@@ -15,13 +15,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tenure import bootstrap
 from tenure.domain.timeutil import iso
-from tenure.services.due import due_work, work_due
+from tenure.services.due import due_work_pages, work_due
 from tenure.services.due_messages import InvalidDueMessageError, due_message_body, parse_due_message
 
 logger = Logger()
 emf = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 SQS_BATCH = 10
+RESERVE_MS = 10_000  # a page's reads and sends take a few seconds; stop while one still fits
 
 
 @logger.inject_lambda_context
@@ -30,25 +31,30 @@ def schedule_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
     wired = bootstrap.wiring()
     svc = wired.services
     now = bootstrap.scheduled_time(event) or svc.clock.now()
-    items = due_work(svc, now)
     sqs = wired.client("sqs")
     queue_url = wired.settings.renewal_queue_url
-    for start in range(0, len(items), SQS_BATCH):
-        batch = items[start : start + SQS_BATCH]
-        entries = [
-            {
-                "Id": str(n),
-                "MessageBody": due_message_body(d),
-            }
-            for n, d in enumerate(batch)
-        ]
-        result = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-        if result.get("Failed"):
-            # Let the schedule's retry policy run us again; queued duplicates are harmless.
-            raise RuntimeError(f"{len(result['Failed'])} renewal messages were not queued")
-    emf.add_metric(name="RenewalsQueued", unit=MetricUnit.Count, value=len(items))
-    logger.info("due work queued", extra={"count": len(items), "now": iso(now)})
-    return {"queued": len(items), "now": iso(now)}
+    queued, more = 0, False
+    # Page after page until nothing due is left: a run is not capped at one page, so a day
+    # when many renewals fall due (a migration's cohort, the 1st of the month) is queued in
+    # one run instead of one page every 15 minutes. What a run leaves for lack of time is
+    # still due, and the next run queues it.
+    for items in due_work_pages(svc, now):
+        for start in range(0, len(items), SQS_BATCH):
+            batch = items[start : start + SQS_BATCH]
+            entries = [
+                {"Id": str(n), "MessageBody": due_message_body(d)} for n, d in enumerate(batch)
+            ]
+            result = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            if result.get("Failed"):
+                # Let the schedule's retry policy run us again; queued duplicates are harmless.
+                raise RuntimeError(f"{len(result['Failed'])} renewal messages were not queued")
+        queued += len(items)
+        if context.get_remaining_time_in_millis() < RESERVE_MS:
+            more = True
+            break
+    emf.add_metric(name="RenewalsQueued", unit=MetricUnit.Count, value=queued)
+    logger.info("due work queued", extra={"count": queued, "now": iso(now), "more": more})
+    return {"queued": queued, "now": iso(now), "more": more}
 
 
 def _work_one(record: SQSRecord) -> None:

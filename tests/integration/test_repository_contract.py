@@ -120,6 +120,30 @@ def test_due_work_is_found_only_once_it_is_due(repo: Repository) -> None:
     assert repo.next_due_at() == period_end
 
 
+def test_due_work_is_read_page_after_page_each_item_once(repo: Repository) -> None:
+    # Given 30 subscriptions due at two moments, spread over the index's shards
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    change = Commit()
+    for n in range(30):
+        subscribed(repo, f"sub-{n:02}")
+        sub = repo.get_subscription(f"sub-{n:02}")
+        assert sub is not None
+        sub.activate(BASIC, T0 + timedelta(hours=n % 2))
+        change.add_subscription(sub)
+    repo.commit(change)
+    last_end = datetime(2026, 2, 28, 10, 0, tzinfo=UTC)
+    # When they are read in pages of about 8
+    pages = list(repo.due_pages(last_end, page=8))
+    # Then every one comes once, each page oldest first, and the first page is what `due` reads
+    ids = [d.entity_id for page in pages for d in page]
+    assert sorted(ids) == [f"sub-{n:02}" for n in range(30)]
+    assert len(pages) > 1 and all(len(page) <= 8 for page in pages)
+    assert all(page == sorted(page, key=lambda d: (d.due_at, d.entity_id)) for page in pages)
+    assert [d.entity_id for d in repo.due(last_end, limit=8)] == [d.entity_id for d in pages[0]]
+    # ... and nothing is read that is not yet due
+    assert list(repo.due_pages(T0)) == []
+
+
 def test_a_subscription_and_its_customer_read_together(repo: Repository) -> None:
     repo.commit(Commit(customers=[customer()], plans=[BASIC]))
     subscribed(repo)

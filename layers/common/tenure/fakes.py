@@ -1,6 +1,7 @@
 """In-memory adapters for the ports, for unit tests and quick experiments."""
 
 import copy
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -121,6 +122,11 @@ class InMemoryRepository:
 
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
         return [d for d in self._all_due() if d.due_at <= now][:limit]
+
+    def due_pages(self, now: datetime, page: int = 1000) -> Iterator[list[DueItem]]:
+        due = [d for d in self._all_due() if d.due_at <= now]
+        for start in range(0, len(due), page):
+            yield due[start : start + page]
 
     def next_due_at(self) -> datetime | None:
         return min((d.due_at for d in self._all_due()), default=None)

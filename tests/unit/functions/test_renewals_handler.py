@@ -22,6 +22,7 @@ from tenure.domain.timeutil import iso
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.services import catalog, charging, subscriptions
+from tenure.services import due as due_service
 from tenure.services.context import Services
 from tenure.settings import get_settings
 from tenure.store import codec
@@ -57,8 +58,10 @@ class LambdaContext:
     aws_request_id: str = "req-1"
     log_stream_name: str = "test"
 
+    remaining_ms: int = 300_000
+
     def get_remaining_time_in_millis(self) -> int:
-        return 300_000
+        return self.remaining_ms
 
 
 @dataclass
@@ -90,8 +93,9 @@ class Renewals:
     gateway: SandboxGateway
     sqs: FakeSqs
 
-    def schedule(self, at: datetime) -> dict[str, Any]:
-        return self.module.schedule_handler({"scheduled_time": iso(at)}, LambdaContext())
+    def schedule(self, at: datetime, remaining_ms: int = 300_000) -> dict[str, Any]:
+        context = LambdaContext(remaining_ms=remaining_ms)
+        return self.module.schedule_handler({"scheduled_time": iso(at)}, context)
 
     def charge(self, bodies: list[str]) -> dict[str, Any]:
         return self.module.charge_handler(sqs_event(bodies), LambdaContext())
@@ -318,6 +322,39 @@ def test_the_scheduler_queues_one_message_per_due_item_in_batches_of_ten(
     for m in messages:
         stored = renewals.repo.get_subscription(m["id"])
         assert codec.subscription_from_attrs(m["subscription"]) == stored
+
+
+def test_one_scheduler_run_queues_every_page_of_due_work_each_item_once(
+    renewals: Renewals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 23 renewals due at once, and pages of 8 due items (one per shard)
+    sub_ids = paying_subscribers(renewals, 23)
+    monkeypatch.setattr(due_service, "PAGE", 8)
+    # When the schedule runs once
+    result = renewals.schedule(RENEWAL_AT)
+    # Then it read page after page until none was left, and queued each renewal once
+    assert result["queued"] == 23 and result["more"] is False
+    assert sorted(json.loads(b)["id"] for b in renewals.sqs.bodies) == sub_ids
+
+
+def test_a_run_short_of_time_stops_after_a_page_and_the_next_run_queues_the_rest(
+    renewals: Renewals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 23 renewals due at once, pages of 8, and a run with less time left than a page
+    # needs
+    sub_ids = paying_subscribers(renewals, 23)
+    monkeypatch.setattr(due_service, "PAGE", 8)
+    short = renewals.module.RESERVE_MS - 1
+    # When the schedule runs
+    result = renewals.schedule(RENEWAL_AT, remaining_ms=short)
+    # Then it queued one page and says more is due
+    assert result["more"] is True
+    assert 0 < result["queued"] == len(renewals.sqs.bodies) < 23
+    # ... and the next run, with time, queues everything still due (the first page again:
+    # those renewals are still due until charged, and a duplicate charges once)
+    again = renewals.schedule(RENEWAL_AT)
+    assert again["queued"] == 23 and again["more"] is False
+    assert {json.loads(b)["id"] for b in renewals.sqs.bodies} == set(sub_ids)
 
 
 def test_the_scheduler_queues_nothing_before_anything_is_due(renewals: Renewals) -> None:

@@ -1,6 +1,7 @@
 """Due work: finding what is due, for the renewals scheduler, and doing one piece of it, for
 the charger. The simulator and the tests work due items through the same `work_due`."""
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from tenure.domain.charges import Charge
@@ -10,12 +11,18 @@ from tenure.services import charging, subscriptions
 from tenure.services.context import Services
 from tenure.services.subscriptions import Outcome
 
-PAGE = 1000  # per scheduler run; each of the index's shards gives up to its share
+PAGE = 1000  # due items per page; each of the index's shards gives up to its share
 
 
 def due_work(svc: Services, now: datetime) -> list[DueItem]:
-    """Everything due at or before `now` (bounded queries on the sharded due index)."""
+    """The first page of what is due at or before `now` (bounded queries on the sharded due
+    index)."""
     return svc.repo.due(now, limit=PAGE)
+
+
+def due_work_pages(svc: Services, now: datetime) -> Iterator[list[DueItem]]:
+    """Everything due at or before `now`, a page at a time, each item once."""
+    return svc.repo.due_pages(now, page=PAGE)
 
 
 def work_due(svc: Services, work: DueItem | DueMessage) -> Outcome | Charge | None:

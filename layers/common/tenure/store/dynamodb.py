@@ -6,7 +6,7 @@ See docs/data-model.md for the key schema and every access pattern.
 import hashlib
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,12 +48,22 @@ def due_shard(entity_id: str) -> int:
 _pool: ThreadPoolExecutor | None = None
 
 
-def _each_shard(query: Callable[[int], dict[str, Any]]) -> list[dict[str, Any]]:
+def _each_shard(
+    query: Callable[[int], dict[str, Any]], shards: Iterable[int] = range(DUE_SHARDS)
+) -> list[dict[str, Any]]:
     """Run one query per due shard side by side: the shards are independent partitions."""
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=DUE_SHARDS, thread_name_prefix="due-shard")
-    return list(_pool.map(query, range(DUE_SHARDS)))
+    return list(_pool.map(query, shards))
+
+
+def _due_item(raw: dict[str, Any]) -> DueItem:
+    due_at, kind, entity_id = raw["DueSK"].split("#", 2)
+    # The index holds whole items and a query is billed on them whether projected or not: a
+    # due subscription comes with everything its renewal needs, at no extra cost.
+    sub = codec.subscription_from_attrs(raw) if raw.get("entity") == "subscription" else None
+    return DueItem(entity_id, parse_iso(due_at), DueKind(kind), raw.get("customer_id"), sub)
 
 
 def _day(moment: datetime) -> str:
@@ -204,19 +214,18 @@ class DynamoRepository:
         """What is due at or before `now`, oldest first in each shard: bounded queries on the
         sharded index, never a scan. Every item read is returned (about `limit` in all: each
         shard gives up to its share), so a caller never reads what it then throws away."""
-        found: list[DueItem] = []
-        # The index holds whole items and a query is billed on them whether projected or
-        # not: a due subscription comes with everything its renewal needs, at no extra cost.
-        for raw in self._due_items(WORK_DUE, now, limit):
-            due_at, kind, entity_id = raw["DueSK"].split("#", 2)
-            sub = (
-                codec.subscription_from_attrs(raw) if raw.get("entity") == "subscription" else None
-            )
-            found.append(
-                DueItem(entity_id, parse_iso(due_at), DueKind(kind), raw.get("customer_id"), sub)
-            )
-        found.sort(key=lambda d: (d.due_at, d.entity_id))
-        return found
+        return next(self.due_pages(now, limit), [])
+
+    def due_pages(self, now: datetime, page: int = 1000) -> Iterator[list[DueItem]]:
+        """Everything due at or before `now`, a page (about `page` items) at a time: each
+        shard's query goes on from where its last page stopped, so a long run reads each due
+        item once, however many pages it takes."""
+        starts: dict[int, dict[str, Any] | None] = dict.fromkeys(range(DUE_SHARDS))
+        while starts:
+            raws, starts = self._due_page(WORK_DUE, now, page, starts)
+            if found := [_due_item(raw) for raw in raws]:
+                found.sort(key=lambda d: (d.due_at, d.entity_id))
+                yield found
 
     def due_notices(self, now: datetime, limit: int = 100) -> list[Notice]:
         """Notices due at or before `now`: the index holds whole items, so nothing more is read."""
@@ -224,9 +233,19 @@ class DynamoRepository:
         notices.sort(key=lambda n: (n.due_at, n.key))
         return notices
 
-    def _due_items(
-        self, prefix: str, now: datetime, limit: int, projection: str | None = None
-    ) -> list[dict[str, Any]]:
+    def _due_items(self, prefix: str, now: datetime, limit: int) -> list[dict[str, Any]]:
+        return self._due_page(prefix, now, limit, dict.fromkeys(range(DUE_SHARDS)))[0]
+
+    def _due_page(
+        self,
+        prefix: str,
+        now: datetime,
+        limit: int,
+        starts: dict[int, dict[str, Any] | None],
+    ) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any] | None]]:
+        """One page of due items from the shards in `starts` (each from its start key, None:
+        from its first item); returns the items and where each shard not yet read to its
+        end goes on from."""
         upper = f"{iso(now)}#~"  # '~' sorts after every character an id or kind may use
         share = max(1, -(-limit // DUE_SHARDS))
 
@@ -238,17 +257,21 @@ class DynamoRepository:
                 "KeyConditionExpression": "DuePK = :pk AND DueSK <= :upper",
                 "ExpressionAttributeValues": to_item({":pk": f"{prefix}#{shard}", ":upper": upper}),
             }
-            if projection:
-                kwargs["ProjectionExpression"] = projection
+            if (start := starts[shard]) is not None:
+                kwargs["ExclusiveStartKey"] = start
+            resume = None
             while len(items) < share:
                 page = self._ddb.query(**kwargs, Limit=share - len(items))
                 items.extend(page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
+                resume = page.get("LastEvaluatedKey")
+                if resume is None:
                     break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-            return {"Items": items}
+                kwargs["ExclusiveStartKey"] = resume
+            return {"Items": items, "shard": shard, "resume": resume}
 
-        return [from_item(raw) for page in _each_shard(shard_query) for raw in page["Items"]]
+        pages = _each_shard(shard_query, list(starts))
+        items = [from_item(raw) for page in pages for raw in page["Items"]]
+        return items, {p["shard"]: p["resume"] for p in pages if p["resume"] is not None}
 
     def next_due_at(self) -> datetime | None:
         return self._first_due(WORK_DUE)
