@@ -7,10 +7,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-WRITE_OPERATIONS = frozenset(
-    {"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
-)
-
 
 @dataclass
 class AwsTimer:
@@ -21,7 +17,6 @@ class AwsTimer:
 
     seconds: float = 0.0
     calls: int = 0
-    writes: int = 0  # calls that may have changed the table (attempted, whatever their outcome)
     by_operation: Counter[str] = field(default_factory=Counter)
     _in_flight: int = 0
     _since: float = 0.0
@@ -44,8 +39,6 @@ class AwsTimer:
                         self.seconds += time.perf_counter() - self._since
                     self.calls += 1
                     self.by_operation[operation] += 1
-                    if operation in WRITE_OPERATIONS:
-                        self.writes += 1
 
         client._make_api_call = timed
         return client

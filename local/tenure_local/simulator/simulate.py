@@ -268,8 +268,8 @@ class Simulator(ProviderSide):
         pending = self.scenario.ordered_actions()
         total = (self.until - self.start).total_seconds() or 1.0
         now = self.start
-        due = DueWatch(self.repo, lambda: self.timer.writes)
-        next_due, next_notice = due.next_due_at(), due.next_notice_at()
+        next_due = self.repo.next_due_at() if self.repo else None
+        next_notice = self.repo.next_notice_at() if self.repo else None
         while True:
             self.clock.set(now)
             self.on_progress((now - self.start).total_seconds() / total, iso(now) or "")
@@ -285,11 +285,11 @@ class Simulator(ProviderSide):
             upcoming = [utc(pending[0][1].at)] if pending else []
             upcoming += self._provider_upcoming()
             upcoming += [at for at, _, _ in self._chaos_later]
-            next_due = due.next_due_at()
+            next_due = self.repo.next_due_at() if self.repo else None
             if next_due is not None:
                 # Work that is still due now failed this round: the schedule runs again later.
                 upcoming.append(next_due if next_due > now else now + SCHEDULER_TICK)
-            next_notice = due.next_notice_at()
+            next_notice = self.repo.next_notice_at() if self.repo else None
             if next_notice is not None:
                 # Emails go out on the hourly run at or after their time.
                 upcoming.append(_hour_at_or_after(max(next_notice, now + timedelta(seconds=1))))
@@ -504,35 +504,6 @@ class Simulator(ProviderSide):
         # A last run whose retries all failed is caught up by the next day's run.
         self._invoke("metrics", functions.scheduler_event(iso(moment) or ""))
         return retention.metrics_document(services, first, last, currency)
-
-
-class DueWatch:
-    """When the next work and the next email are due, read from the store again only after
-    something wrote to it: what is due changes only with a write, and each read is a query
-    per due shard (the loop asks after every moment it stops at)."""
-
-    def __init__(self, repo: Repository | None, writes: Callable[[], int]) -> None:
-        self._repo = repo
-        self._writes = writes
-        self._read_at: dict[str, int] = {}
-        self._known: dict[str, datetime | None] = {}
-        self.reads = 0
-
-    def next_due_at(self) -> datetime | None:
-        return self._read("work", lambda repo: repo.next_due_at())
-
-    def next_notice_at(self) -> datetime | None:
-        return self._read("notice", lambda repo: repo.next_notice_at())
-
-    def _read(self, what: str, read: Callable[[Repository], datetime | None]) -> datetime | None:
-        if self._repo is None:
-            return None
-        writes = self._writes()
-        if self._read_at.get(what) != writes:
-            self._known[what] = read(self._repo)
-            self._read_at[what] = writes
-            self.reads += 1
-        return self._known[what]
 
 
 def _visibility_timeout(stack: LocalStack) -> timedelta:
