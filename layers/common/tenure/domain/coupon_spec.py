@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from tenure.domain.discounts import Coupon, CouponDuration, DiscountTerms
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.money import normalize_currency
-from tenure.domain.timeutil import iso, utc
+from tenure.domain.timeutil import utc
 
 PercentOff = Annotated[Decimal, Field(gt=0, le=100, max_digits=7, decimal_places=4)]
 
@@ -70,31 +70,4 @@ class CouponSpec(BaseModel):
             redeem_by=utc(self.redeem_by) if self.redeem_by is not None else None,
             plans=tuple(self.plans),
             created_at=created_at,
-        )
-
-
-class CouponView(CouponSpec):
-    """A coupon as shown: its terms, and how often it was redeemed."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", title="CouponView")
-
-    times_redeemed: int
-    created_at: str
-
-    @classmethod
-    def of(cls, coupon: Coupon) -> "CouponView":
-        t = coupon.terms
-        return cls(
-            id=coupon.id,
-            name=coupon.name,
-            percent_off=t.percent_off,
-            amount_off=t.amount_off,
-            currency=t.currency,
-            duration=coupon.duration,
-            duration_in_periods=coupon.duration_in_periods,
-            max_redemptions=coupon.max_redemptions,
-            redeem_by=coupon.redeem_by,
-            plans=list(coupon.plans),
-            times_redeemed=coupon.times_redeemed,
-            created_at=iso(coupon.created_at) or "",
         )
