@@ -12,7 +12,7 @@ from conftest import T0, Shop
 from tenure.domain.discounts import Coupon, CouponDuration, DiscountTerms
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.invoices import LineKind
-from tenure.services import coupons, subscriptions
+from tenure.services import coupons, retention, subscriptions
 
 
 def add_coupon(shop: Shop, coupon_id: str, duration: CouponDuration, **fields: Any) -> None:
@@ -125,3 +125,20 @@ def test_the_upcoming_renewal_email_previews_the_coupon(shop: Shop) -> None:
         (LineKind.PLAN, 1000),
         (LineKind.COUPON, -250),
     ]
+
+
+def test_the_monthly_metrics_count_what_coupons_took_off_paid_invoices(shop: Shop) -> None:
+    add_coupon(shop, "two", CouponDuration.REPEATING, duration_in_periods=2)
+    subscriptions.subscribe(shop.svc, "sub-1", "alice", "basic", coupon_id="two")
+    shop.run_due(T0 + timedelta(days=70))
+    first, last = T0.date(), (T0 + timedelta(days=70)).date()
+    retention.backfill(shop.svc, first, last)
+    doc = retention.metrics_document(shop.svc, first, last, "USD")
+    by_month = {row["month"]: row["discounts"] for row in doc["monthly"]}
+    # Paid on 2 March and 2 April; none in May, when the coupon had ended.
+    assert by_month == {
+        "2026-03": {"coupon": 250},
+        "2026-04": {"coupon": 250},
+        "2026-05": {"coupon": 0},
+    }
+    assert [row["mrr_end"] for row in doc["monthly"]] == [750, 750, 1000]
