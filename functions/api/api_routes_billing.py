@@ -8,6 +8,7 @@ from typing import Annotated
 from api_guard import BEARER
 from api_schemas import (
     PATH_ID_PATTERN,
+    ApplyCouponRequest,
     CancelRequest,
     ChangePlanRequest,
     InvoicePage,
@@ -47,7 +48,9 @@ def create_subscription(body: SubscriptionCreate) -> SubscriptionChange:
     return _command(
         svc,
         subscription_id,
-        lambda: subscriptions.subscribe(svc, subscription_id, body.customer, body.plan),
+        lambda: subscriptions.subscribe(
+            svc, subscription_id, body.customer, body.plan, coupon_id=body.coupon
+        ),
     )
 
 
@@ -104,6 +107,18 @@ def change_plan(subscription_id: Id, body: ChangePlanRequest) -> SubscriptionCha
     svc = bootstrap.wiring().services
     return _command(
         svc, subscription_id, lambda: subscriptions.change_plan(svc, subscription_id, body.plan)
+    )
+
+
+@router.post("/v1/subscriptions/<subscription_id>/coupon", security=BEARER, tags=["subscriptions"])
+def apply_coupon(subscription_id: Id, body: ApplyCouponRequest) -> SubscriptionChange:
+    """Redeem a coupon for a subscription; it covers the period invoices from the next one on
+    (the current period keeps its price). One coupon at a time: refused (422) while one is
+    still to run, and when the coupon is unknown (404), expired, used up, for other plans or
+    in another currency (422)."""
+    svc = bootstrap.wiring().services
+    return _command(
+        svc, subscription_id, lambda: subscriptions.apply_coupon(svc, subscription_id, body.coupon)
     )
 
 

@@ -12,6 +12,7 @@ from tenure.domain.invoices import Invoice
 from tenure.domain.plan_spec import PlanSpec
 from tenure.domain.subscription import Subscription
 from tenure.views import (
+    CouponView,
     CustomerView,
     InvoiceView,
     SubscriptionView,
@@ -81,6 +82,15 @@ class SubscriptionCreate(BaseModel):
     id: IdField | None = Field(default=None, description="generated (sub_...) when absent")
     customer: IdField
     plan: IdField
+    coupon: IdField | None = Field(
+        default=None, description="a coupon to redeem: it covers the first paid invoice on"
+    )
+
+
+class ApplyCouponRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    coupon: IdField
 
 
 class CancelRequest(BaseModel):
@@ -123,6 +133,10 @@ class CustomerPage(TypedDict):
 
 class PlanPage(TypedDict):
     data: list[PlanSpec]
+
+
+class CouponPage(TypedDict):
+    data: list[CouponView]
 
 
 class SubscriptionPage(TypedDict):

@@ -8,6 +8,7 @@ from typing import Any, TypedDict
 import api_pages
 import api_routes_billing
 import api_routes_catalog
+import api_routes_coupons
 from api_guard import (
     BEARER_SCHEME,
     Rejection,
@@ -87,6 +88,7 @@ def _guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Resp
 app.use(middlewares=[_guard, idempotent_posts])
 app.include_router(api_routes_catalog.router)
 app.include_router(api_routes_billing.router)
+app.include_router(api_routes_coupons.router)
 app.include_router(api_pages.router)
 
 

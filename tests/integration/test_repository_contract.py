@@ -3,18 +3,20 @@
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from tenure.domain.calendar import IntervalUnit
 from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, Payer, PaymentMethod
-from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
+from tenure.domain.discounts import Coupon, CouponDuration, DiscountTerms
+from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, ValidationFailedError
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
 from tenure.domain.plans import IntroPhase, Plan, TaxBehavior
 from tenure.domain.subscription import Subscription
 from tenure.fakes import InMemoryRepository
-from tenure.ports import Commit, EventReads, Marker, ProviderLink, Repository
+from tenure.ports import Commit, EventReads, Marker, ProviderLink, Redemption, Repository
 from tenure.store.dynamodb import DynamoRepository
 
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
@@ -353,3 +355,113 @@ def test_a_snapshot_of_a_day_is_overwritten_by_a_rerun(repo: Repository) -> None
     repo.save_snapshot("2026-02-01", {"mrr": 200, "customers": 2})
     assert repo.get_snapshot("2026-02-01") == {"mrr": 200, "customers": 2}
     assert repo.get_snapshot("2026-02-02") is None
+
+
+# -- coupons ---------------------------------------------------------------------------------
+def a_coupon(coupon_id: str = "half", **fields: Any) -> Coupon:
+    values: dict[str, Any] = {
+        "id": coupon_id,
+        "terms": DiscountTerms(percent_off=Decimal("12.5")),
+        "duration": CouponDuration.ONCE,
+        "created_at": T0,
+    }
+    return Coupon(**(values | fields))
+
+
+def test_a_coupon_reads_back_whole_and_is_listed(repo: Repository) -> None:
+    full = a_coupon(
+        "five-off-3",
+        name="Five off",
+        terms=DiscountTerms(amount_off=500, currency="USD"),
+        duration=CouponDuration.REPEATING,
+        duration_in_periods=3,
+        max_redemptions=100,
+        redeem_by=T0 + timedelta(days=300),
+        plans=("pro", "basic"),
+    )
+    repo.commit(Commit(coupons=[full, a_coupon()]))
+    stored = repo.get_coupon("five-off-3")
+    assert stored is not None
+    assert stored == Coupon(**(vars_of(full) | {"version": 1}))
+    assert [c.id for c in repo.list_coupons()] == ["five-off-3", "half"]
+    listed = repo.list_coupons()[1]
+    assert listed.terms.percent_off == Decimal("12.5") and listed.version == 1
+    assert repo.get_coupon("nothing") is None
+
+
+def vars_of(coupon: Coupon) -> dict[str, Any]:
+    return {name: getattr(coupon, name) for name in Coupon.__dataclass_fields__}
+
+
+def test_creating_a_coupon_twice_is_refused_and_changes_nothing(repo: Repository) -> None:
+    repo.commit(Commit(coupons=[a_coupon()]))
+    twin = a_coupon(terms=DiscountTerms(percent_off=Decimal(90)))
+    with pytest.raises(AlreadyExistsError) as refused:
+        repo.commit(Commit(coupons=[twin], customers=[customer("bob")]))
+    assert refused.value.kind == "coupon"
+    stored = repo.get_coupon("half")
+    assert stored is not None and stored.terms.percent_off == Decimal("12.5")
+    assert repo.get_customer("bob") is None
+
+
+def test_a_redemption_is_counted_with_the_subscription_it_discounts(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC], coupons=[a_coupon()]))
+    coupon = repo.get_coupon("half")
+    assert coupon is not None
+    sub = Subscription.subscribe("sub-1", "alice", BASIC, T0, coupon.redeem(BASIC, "USD", T0))
+    change = Commit(redemptions=[Redemption("half", None)])
+    change.add_subscription(sub)
+    repo.commit(change)
+    stored, coupon = repo.get_subscription("sub-1"), repo.get_coupon("half")
+    assert stored is not None and coupon is not None
+    assert coupon.times_redeemed == 1
+    assert stored.period_discount == sub.period_discount  # read back whole
+    assert stored.period_discount is not None and stored.discount is None
+
+
+def test_a_forever_discount_still_to_run_reads_back_with_the_subscription(
+    repo: Repository,
+) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    forever = a_coupon(
+        terms=DiscountTerms(amount_off=300, currency="USD"), duration=CouponDuration.FOREVER
+    )
+    sub = Subscription.subscribe("sub-1", "alice", BASIC, T0, forever.redeem(BASIC, "USD", T0))
+    change = Commit()
+    change.add_subscription(sub)
+    repo.commit(change)
+    stored = repo.get_subscription("sub-1")
+    assert stored is not None
+    assert (stored.discount, stored.period_discount) == (sub.discount, sub.period_discount)
+    assert stored.discount is not None and stored.discount.periods_left is None
+
+
+def test_of_two_commits_racing_for_the_last_redemption_exactly_one_is_written(
+    repo: Repository,
+) -> None:
+    last_one = a_coupon(max_redemptions=1)
+    repo.commit(Commit(customers=[customer()], plans=[BASIC], coupons=[last_one]))
+    # Both read the coupon with one redemption left, and both pass the domain's check.
+    subs = []
+    for n in (1, 2):
+        read = repo.get_coupon("half")
+        assert read is not None
+        sub = Subscription.subscribe(f"sub-{n}", "alice", BASIC, T0, read.redeem(BASIC, "USD", T0))
+        subs.append(sub)
+    first = Commit(redemptions=[Redemption("half", 1)])
+    first.add_subscription(subs[0])
+    repo.commit(first)
+    second = Commit(redemptions=[Redemption("half", 1)])
+    second.add_subscription(subs[1])
+    with pytest.raises(ValidationFailedError, match="max_redemptions") as refused:
+        repo.commit(second)
+    assert refused.value.field == "coupon"
+    assert repo.get_subscription("sub-2") is None  # nothing of the losing commit
+    coupon = repo.get_coupon("half")
+    assert coupon is not None and coupon.times_redeemed == 1
+
+
+def test_a_redemption_of_a_coupon_that_is_not_there_writes_nothing(repo: Repository) -> None:
+    with pytest.raises(ValidationFailedError):
+        repo.commit(Commit(customers=[customer()], redemptions=[Redemption("gone", None)]))
+    assert repo.get_customer("alice") is None

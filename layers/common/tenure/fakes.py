@@ -7,7 +7,8 @@ from typing import Any
 
 from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, PaymentMethod
-from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
+from tenure.domain.discounts import Coupon
+from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, ValidationFailedError
 from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
@@ -15,7 +16,7 @@ from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import utc
-from tenure.ports import Commit, DueItem, EventReads, IdempotencyRecord, MrrRead
+from tenure.ports import Commit, DueItem, EventReads, IdempotencyRecord, MrrRead, used_up
 
 
 class FixedClock:
@@ -41,6 +42,7 @@ class InMemoryRepository:
         self.customers: dict[str, Customer] = {}
         self.payment_methods: dict[tuple[str, str], PaymentMethod] = {}
         self.plans: dict[str, Plan] = {}
+        self.coupons: dict[str, Coupon] = {}
         self.subscriptions: dict[str, Subscription] = {}
         self.invoices: dict[str, Invoice] = {}
         self.charges: dict[str, Charge] = {}
@@ -78,6 +80,12 @@ class InMemoryRepository:
 
     def list_plans(self) -> list[Plan]:
         return sorted(self.plans.values(), key=lambda p: p.id)
+
+    def get_coupon(self, coupon_id: str) -> Coupon | None:
+        return copy.deepcopy(self.coupons.get(coupon_id))
+
+    def list_coupons(self) -> list[Coupon]:
+        return copy.deepcopy(sorted(self.coupons.values(), key=lambda c: c.id))
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         return copy.deepcopy(self.subscriptions.get(subscription_id))
@@ -190,6 +198,13 @@ class InMemoryRepository:
         for method in change.payment_methods:
             if (method.customer_id, method.id) in self.payment_methods:
                 raise AlreadyExistsError("payment method", method.id)
+        for coupon in change.coupons:
+            if coupon.id in self.coupons:
+                raise AlreadyExistsError("coupon", coupon.id)
+        for redemption in change.redemptions:
+            stored_coupon = self.coupons.get(redemption.coupon_id)
+            if stored_coupon is None or stored_coupon.exhausted:
+                raise ValidationFailedError("coupon", used_up(redemption.coupon_id))
         for marker in change.markers:
             if marker.key in self.markers:
                 raise AlreadyExistsError("marker", marker.key)
@@ -223,6 +238,12 @@ class InMemoryRepository:
             self.subscriptions[sub_id].version += 1
         for plan in change.plans:
             self.plans[plan.id] = plan
+        for coupon in change.coupons:
+            coupon.version += 1
+            self.coupons[coupon.id] = copy.deepcopy(coupon)
+        for redemption in change.redemptions:
+            self.coupons[redemption.coupon_id].times_redeemed += 1
+            self.coupons[redemption.coupon_id].version += 1
         for method in change.payment_methods:
             self.payment_methods[(method.customer_id, method.id)] = copy.deepcopy(method)
         for notice in change.notices:

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, Payer, PaymentMethod
+from tenure.domain.discounts import Coupon
 from tenure.domain.due import DueKind
 from tenure.domain.events import DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
@@ -39,6 +40,22 @@ class ProviderLink:
     tenure_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    """One more redemption of a coupon, counted by the commit that gives the discount: the
+    count moves only while under `max_redemptions` (a conditional write, so of two commits
+    racing for the last redemption exactly one is written), and a commit that finds the
+    coupon used up fails as a whole with ValidationFailedError("coupon", ...)."""
+
+    coupon_id: str
+    max_redemptions: int | None
+
+
+def used_up(coupon_id: str) -> str:
+    """Why a redemption was refused at commit: the coupon reached its maximum meanwhile."""
+    return f"coupon {coupon_id!r} has reached its max_redemptions"
+
+
 @dataclass(slots=True)
 class Commit:
     """Everything one business change writes, committed atomically or not at all.
@@ -50,6 +67,8 @@ class Commit:
     customers: list[Customer] = field(default_factory=list)
     payment_methods: list[PaymentMethod] = field(default_factory=list)
     plans: list[Plan] = field(default_factory=list)
+    coupons: list[Coupon] = field(default_factory=list)  # created: an id is never reused
+    redemptions: list[Redemption] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
     charges: list[Charge] = field(default_factory=list)
@@ -174,6 +193,8 @@ class BillingStore(Protocol):
     def list_payment_methods(self, customer_id: str) -> list[PaymentMethod]: ...
     def get_plan(self, plan_id: str) -> Plan | None: ...
     def list_plans(self) -> list[Plan]: ...
+    def get_coupon(self, coupon_id: str) -> Coupon | None: ...
+    def list_coupons(self) -> list[Coupon]: ...
     def get_subscription(self, subscription_id: str) -> Subscription | None: ...
     def get_subscription_with_customer(
         self, subscription_id: str, customer_id: str

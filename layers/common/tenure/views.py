@@ -7,6 +7,7 @@ from typing import TypedDict
 
 from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.discounts import Coupon, Discount
 from tenure.domain.invoices import Invoice
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
@@ -30,6 +31,12 @@ class PaymentMethodView(TypedDict):
     created_at: str
 
 
+class DiscountView(TypedDict):
+    coupon: str
+    periods_left: int | None  # period invoices it still covers; null: forever
+    starts: str  # it covers periods that start at or after this moment
+
+
 class SubscriptionView(TypedDict):
     id: str
     customer: str
@@ -46,6 +53,23 @@ class SubscriptionView(TypedDict):
     paused_until: str | None
     credit: int
     mrr: int  # the subscription's monthly value now, in minor units (docs/metrics.md)
+    # The coupon still to cover coming periods (null when none, or once it is used up).
+    discount: DiscountView | None
+
+
+class CouponView(TypedDict):
+    id: str
+    name: str
+    percent_off: str | None  # exact, as text: "12.5"
+    amount_off: int | None  # minor units of `currency`
+    currency: str | None
+    duration: str  # once | repeating | forever
+    duration_in_periods: int | None
+    max_redemptions: int | None
+    redeem_by: str | None
+    plans: list[str]  # empty: every plan
+    times_redeemed: int
+    created_at: str
 
 
 class InvoiceLineView(TypedDict):
@@ -136,6 +160,31 @@ def subscription_view(s: Subscription) -> SubscriptionView:
         "paused_until": iso(s.paused_until),
         "credit": s.credit,
         "mrr": s.mrr,
+        "discount": _discount_view(s.discount),
+    }
+
+
+def _discount_view(d: Discount | None) -> DiscountView | None:
+    if d is None:
+        return None
+    return {"coupon": d.coupon_id, "periods_left": d.periods_left, "starts": _at(d.starts)}
+
+
+def coupon_view(c: Coupon) -> CouponView:
+    t = c.terms
+    return {
+        "id": c.id,
+        "name": c.name,
+        "percent_off": f"{t.percent_off.normalize():f}" if t.percent_off is not None else None,
+        "amount_off": t.amount_off,
+        "currency": t.currency,
+        "duration": str(c.duration),
+        "duration_in_periods": c.duration_in_periods,
+        "max_redemptions": c.max_redemptions,
+        "redeem_by": iso(c.redeem_by),
+        "plans": list(c.plans),
+        "times_redeemed": c.times_redeemed,
+        "created_at": _at(c.created_at),
     }
 
 

@@ -6,10 +6,12 @@ from typing import Any
 from tenure.ports import Repository
 from tenure.views import (
     ChargeView,
+    CouponView,
     CustomerView,
     InvoiceView,
     SubscriptionView,
     charge_view,
+    coupon_view,
     customer_view,
     invoice_view,
     subscription_view,
@@ -32,7 +34,9 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
             for invoice in repo.list_invoices(sub.id):
                 invoices.append(invoice_view(invoice))
                 charges.extend(charge_view(c) for c in repo.list_charges(invoice.id))
+    coupons: list[CouponView] = [coupon_view(c) for c in repo.list_coupons()]
     return {
+        "coupons": coupons,  # with how often each was redeemed
         "customers": customers,
         "subscriptions": sorted(subscriptions, key=lambda s: s["id"]),
         "invoices": sorted(invoices, key=lambda i: i["id"]),

@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
 )
 
+from tenure.domain.coupon_spec import CouponSpec
 from tenure.domain.customers import SUPPORTED_LOCALES, valid_address, validate_timezone
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.errors import ValidationFailedError
@@ -102,6 +103,15 @@ class Subscribe(_Action):
     customer: str
     plan: str
     id: str | None = Field(default=None, pattern=ID_PATTERN)
+    coupon: str | None = None  # one of the file's coupons, redeemed with the subscription
+
+
+class ApplyCoupon(_Action):
+    """Redeem a coupon for a subscription; it covers its invoices from the next one on."""
+
+    do: Literal["apply_coupon"]
+    subscription: str
+    coupon: str
 
 
 class ChangePlan(_Action):
@@ -172,7 +182,15 @@ class CardAutoUpdated(_Action):
         return str(_card(str(value)))
 
 
-API_ACTIONS = ("subscribe", "change_plan", "pause", "resume", "cancel", "update_card")
+API_ACTIONS = (
+    "subscribe",
+    "change_plan",
+    "pause",
+    "resume",
+    "cancel",
+    "update_card",
+    "apply_coupon",
+)
 PROVIDER_ACTIONS = ("provider_refund", "dispute", "card_auto_updated")
 Action = Annotated[
     Subscribe
@@ -183,7 +201,8 @@ Action = Annotated[
     | UpdateCard
     | ProviderRefund
     | Dispute
-    | CardAutoUpdated,
+    | CardAutoUpdated
+    | ApplyCoupon,
     Field(discriminator="do"),
 ]
 _action_adapter: TypeAdapter[Any] = TypeAdapter(Action)
@@ -217,6 +236,7 @@ class Scenario(_Strict):
     until: AwareDatetime
     dunning: ScenarioDunning | None = None
     plans: list[PlanSpec] = Field(default_factory=list)
+    coupons: list[CouponSpec] = Field(default_factory=list)
     customers: list[ScenarioCustomer] = Field(default_factory=list)
     actions: list[Any] = Field(default_factory=list)
 
@@ -294,7 +314,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
     reported as unknown wherever an action names it."""
     problems: list[Problem] = []
     ids: dict[str, list[str]] = {}
-    for kind in ("plans", "customers"):
+    for kind in ("plans", "customers", "coupons"):
         items = raw.get(kind)
         ids[kind] = []
         for n, item in enumerate(items if isinstance(items, list) else []):
@@ -320,6 +340,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
         )
         until = None  # every action would be out of range: one problem is enough
     subscriptions: dict[str, datetime] = {}
+    coupons = _Coupons(raw)
     ordered = sorted(actions, key=lambda pair: (utc(pair[1].at), pair[0]))
     for n, action in ordered:
         at = utc(action.at)
@@ -353,6 +374,12 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                     )
                 )
             subscriptions[sub_id] = at
+            coupons.plans_of[sub_id] = action.plan
+            if action.coupon is not None:
+                problems += coupons.redeem(where, action.coupon, action.plan, at)
+        elif isinstance(action, ApplyCoupon) and action.subscription in subscriptions:
+            plan = coupons.plans_of.get(action.subscription)
+            problems += coupons.redeem(where, action.coupon, plan, at)
         elif hasattr(action, "subscription") and action.subscription not in subscriptions:
             problems.append(
                 Problem(
@@ -361,6 +388,8 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                     f"action creates it); expected one of: {_some(list(subscriptions))}",
                 )
             )
+        if isinstance(action, ChangePlan):
+            coupons.plans_of[action.subscription] = action.plan
         if isinstance(action, Pause) and action.until is not None and utc(action.until) <= at:
             problems.append(
                 Problem(f"{where}.until", "is not after the action's `at`; expected a later moment")
@@ -378,6 +407,80 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                 )
             )
     return sorted(problems, key=lambda p: _order_key(p.path))
+
+
+class _Coupons:
+    """The file's coupons as its actions redeem them, in time order: what can be told before
+    the run of a coupon that would be refused (unknown, past `redeem_by`, used up, for other
+    plans or another currency), so the file is refused before anything runs."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.specs: dict[str, CouponSpec] = {}
+        for item in _listed(raw, "coupons"):
+            try:
+                spec = CouponSpec.model_validate(item)
+            except ValidationError:
+                continue  # reported where the coupon is validated
+            self.specs.setdefault(spec.id, spec)
+        self.currencies: dict[str, str] = {}
+        for item in _listed(raw, "plans"):
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                self.currencies[item["id"]] = str(item.get("currency", "")).upper()
+        self.redeemed: dict[str, int] = {}
+        self.plans_of: dict[str, str] = {}  # each subscription's plan as the actions go
+
+    def redeem(self, where: str, coupon_id: str, plan: str | None, at: datetime) -> list[Problem]:
+        path = f"{where}.coupon"
+        spec = self.specs.get(coupon_id)
+        if spec is None:
+            return [
+                Problem(
+                    path,
+                    f"unknown coupon {show(coupon_id)}; expected one of the coupons: "
+                    f"{_some(list(self.specs))}",
+                )
+            ]
+        if spec.redeem_by is not None and at > utc(spec.redeem_by):
+            return [
+                Problem(
+                    path,
+                    f"coupon {show(coupon_id)} could be redeemed until "
+                    f"{utc(spec.redeem_by).isoformat()}; expected an action no later",
+                )
+            ]
+        count = self.redeemed.get(coupon_id, 0)
+        if spec.max_redemptions is not None and count >= spec.max_redemptions:
+            return [
+                Problem(
+                    path,
+                    f"coupon {show(coupon_id)} is already redeemed {count} times by earlier "
+                    f"actions, its max_redemptions",
+                )
+            ]
+        if plan is not None and spec.plans and plan not in spec.plans:
+            return [
+                Problem(
+                    path,
+                    f"coupon {show(coupon_id)} is for plans {', '.join(spec.plans)}, "
+                    f"not {show(plan)}",
+                )
+            ]
+        currency = self.currencies.get(plan or "")
+        if spec.currency is not None and currency and spec.currency != currency:
+            return [
+                Problem(
+                    path,
+                    f"coupon {show(coupon_id)} takes off {spec.currency}; "
+                    f"plan {show(plan)} is billed in {currency}",
+                )
+            ]
+        self.redeemed[coupon_id] = count + 1
+        return []
+
+
+def _listed(raw: dict[str, Any], key: str) -> list[Any]:
+    items = raw.get(key)
+    return items if isinstance(items, list) else []
 
 
 def _order_key(path: str) -> tuple[Any, ...]:

@@ -36,6 +36,7 @@ from tenure_local.simulator.aws_timer import AwsTimer
 from tenure_local.simulator.chaos import QUIET, Chaos, SimulatedBackoff, SimulatedCrash, summary
 from tenure_local.simulator.provider_side import ProviderSide
 from tenure_local.simulator.scenario import (
+    ApplyCoupon,
     Cancel,
     CardAutoUpdated,
     ChangePlan,
@@ -257,6 +258,9 @@ class Simulator(ProviderSide):
     def _setup(self) -> None:
         for plan in self.scenario.plans:
             self._api("POST", "/v1/plans", plan.model_dump(mode="json"), where="plans")
+        for n, coupon in enumerate(self.scenario.coupons):
+            body = coupon.model_dump(mode="json", exclude_none=True)
+            self._api("POST", "/v1/coupons", body, where=f"coupons[{n}]")
         for n, customer in enumerate(self.scenario.customers):
             body = customer.model_dump(exclude={"card", "card_expires"})
             self._api("POST", "/v1/customers", body, where=f"customers[{n}]")
@@ -412,6 +416,8 @@ class Simulator(ProviderSide):
         if isinstance(action, Subscribe):
             sub_id = subscription_id_for(action)
             body = {"id": sub_id, "customer": action.customer, "plan": action.plan}
+            if action.coupon is not None:
+                body["coupon"] = action.coupon
             if self._api("POST", "/v1/subscriptions", body, where=where):
                 self.subscription_ids.append(sub_id)
         elif isinstance(action, ChangePlan):
@@ -425,6 +431,9 @@ class Simulator(ProviderSide):
         elif isinstance(action, Cancel):
             body = {"at_period_end": action.at_period_end, "reason": action.reason}
             self._api("POST", f"/v1/subscriptions/{action.subscription}/cancel", body, where=where)
+        elif isinstance(action, ApplyCoupon):
+            path = f"/v1/subscriptions/{action.subscription}/coupon"
+            self._api("POST", path, {"coupon": action.coupon}, where=where)
         elif isinstance(action, UpdateCard):
             self._attach_card(action.customer, action.card, where, action.card_expires)
         elif isinstance(action, ProviderRefund | Dispute | CardAutoUpdated):

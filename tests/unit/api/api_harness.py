@@ -167,6 +167,7 @@ class Api:
                 "customers": r.customers,
                 "payment_methods": r.payment_methods,
                 "plans": r.plans,
+                "coupons": {k: (v, v.version) for k, v in r.coupons.items()},
                 "subscriptions": {k: (v, v.version) for k, v in r.subscriptions.items()},
                 "invoices": r.invoices,
                 "events": r.events,

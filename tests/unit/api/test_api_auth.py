@@ -24,6 +24,10 @@ PROTECTED = [
     ("POST", "/v1/subscriptions/sub-1/change-plan"),
     ("GET", "/v1/subscriptions/sub-1/invoices"),
     ("GET", "/v1/invoices/in_1"),
+    ("POST", "/v1/subscriptions/sub-1/coupon"),
+    ("GET", "/v1/coupons"),
+    ("POST", "/v1/coupons"),
+    ("GET", "/v1/coupons/half"),
 ]
 
 
@@ -103,6 +107,7 @@ def test_the_openapi_document_lists_every_route_with_bearer_security(api: Api) -
         for method, path in PROTECTED
     }
     expected = {(m, p.replace("in_1", "{invoice_id}")) for m, p in expected}
+    expected = {(m, p.replace("half", "{coupon_id}")) for m, p in expected}
     assert set(operations) == expected | {("GET", "/healthz")}
     for key in expected:
         assert operations[key]["security"] == [{"bearerAuth": []}], key

@@ -134,6 +134,7 @@ def test_subscribing_returns_the_subscription_and_its_first_invoice(api: Api) ->
         "currency": "USD",
         "created_at": "2026-04-01T00:00:00Z",
         "mrr": 0,  # incomplete until the first invoice is paid
+        "discount": None,
     }
     invoice = reply.json["invoice"]
     assert invoice["subscription"] == "sub-1"

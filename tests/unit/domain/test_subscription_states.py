@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tenure.domain.discounts import Discount, DiscountTerms
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.events import EventType
 from tenure.domain.plans import IntroPhase, Plan
@@ -102,6 +103,16 @@ COMMANDS: dict[str, Callable[[Subscription], object]] = {
     "mark_unpaid": lambda sub: sub.mark_unpaid(BASIC, COMMAND_AT, declines=[]),
     "cancel_for_nonpayment": lambda sub: sub.cancel_for_nonpayment(BASIC, COMMAND_AT, []),
     "expire": lambda sub: sub.expire(BASIC, COMMAND_AT),
+    "apply_discount": lambda sub: sub.apply_discount(
+        Discount(
+            coupon_id="c",
+            name="c",
+            terms=DiscountTerms(percent_off=Decimal(10)),
+            periods_left=1,
+            starts=COMMAND_AT,
+        ),
+        COMMAND_AT,
+    ),
 }
 
 # The documented outcome of each legal command: from-state -> to-state.
@@ -149,6 +160,12 @@ DOCUMENTED: dict[str, dict[SubscriptionStatus, SubscriptionStatus]] = {
         SubscriptionStatus.ACTIVE: SubscriptionStatus.CANCELED,
     },
     "expire": {SubscriptionStatus.INCOMPLETE: SubscriptionStatus.CANCELED},
+    # A coupon changes no state: it waits for the next period invoice.
+    "apply_discount": {
+        s: s
+        for s in SubscriptionStatus
+        if s not in (SubscriptionStatus.UNPAID, SubscriptionStatus.CANCELED)
+    },
 }
 
 

@@ -55,6 +55,8 @@ def test_the_csv_export_has_one_row_per_month_with_the_json_field_names() -> Non
     assert [r["month"] for r in rows] == ["2026-02", "2026-03", "2026-04"]
     assert rows[1]["churned_mrr"] == "10000"
     assert rows[0]["customer_churn_rate"] == ""  # null: no customers at the start
+    assert rows[0]["discounts_coupon"] == "0"  # a grouped figure: one column per part
+    assert "discounts" not in rows[0]
     daily = list(csv.DictReader(io.StringIO(export_csv(doc, "daily"))))
     assert len(daily) == 71
     cohorts = list(csv.reader(io.StringIO(export_csv(doc, "cohorts"))))

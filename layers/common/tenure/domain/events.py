@@ -31,6 +31,8 @@ class EventType(StrEnum):
     INVOICE_PAID = "InvoicePaid"
     PAYMENT_FAILED = "PaymentFailed"
     CREDIT_GRANTED = "CreditGranted"
+    COUPON_CREATED = "CouponCreated"
+    COUPON_APPLIED = "CouponApplied"
     # Told by the payment provider (webhooks), after the fact.
     INVOICE_REFUNDED = "InvoiceRefunded"
     INVOICE_DISPUTED = "InvoiceDisputed"

@@ -88,6 +88,7 @@ class LineKind(StrEnum):
     DISCOUNT = "discount"
     TAX = "tax"
     CREDIT = "credit"
+    COUPON = "coupon"  # a coupon's discount (tenure.domain.discounts), negative
 
 
 @dataclass(frozen=True, slots=True)

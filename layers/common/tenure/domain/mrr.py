@@ -175,6 +175,7 @@ class PaymentOutcome:
     paid: bool
     revenue: int = 0  # paid amount net of tax, minor units (paid outcomes only)
     recovered_from: str | None = None  # paid after its first attempt failed on this day
+    coupon_discount: int = 0  # what its coupon lines took off, minor units (paid outcomes)
 
 
 # -- one day ----------------------------------------------------------------------------------
@@ -198,6 +199,7 @@ FLOW_FIELDS = (
     "failed_first_attempt",
     "payments",
     "revenue",
+    "coupon_discounts",  # what coupons took off the invoices paid that day
 )
 _MOVEMENT_FIELD = {
     NEW: ("new_mrr", "customers_new"),
@@ -319,6 +321,7 @@ def aggregate_day(
         if payment.paid:
             figures.add("payments")
             figures.add("revenue", payment.revenue)
+            figures.add("coupon_discounts", payment.coupon_discount)
         if payment.recovered_from:
             key = payment.recovered_from
             figures.recoveries[key] = figures.recoveries.get(key, 0) + 1
@@ -540,6 +543,8 @@ def _month_row(m: _Month, window: list[_Month]) -> dict[str, Any]:
         "invoices_recovered": 0,
         "voluntary_churned": flows["voluntary_churned"],
         "involuntary_churned": flows["involuntary_churned"],
+        # What retention programs cost on the invoices paid in the month, by program.
+        "discounts": {"coupon": flows["coupon_discounts"]},
     }
 
 

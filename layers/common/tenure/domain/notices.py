@@ -39,7 +39,7 @@ class LineFact:
 
     `label` says what the line is, so the email can word it in the customer's language
     ("plan", "intro_discount", "unused_time", "remaining_time", "credit_applied",
-    "credit_carried"); `description` is the stored English text, shown only for a line no
+    "credit_carried", "coupon"); `description` is the stored English text, shown only for a line no
     label fits."""
 
     description: str
@@ -47,6 +47,7 @@ class LineFact:
     label: str | None = None
     plan: str | None = None  # the plan a plan or proration line is about
     percent: str | None = None  # an introductory discount's percent off, e.g. "50" or "12.5"
+    coupon: str | None = None  # a coupon line's coupon, by its name
     start: datetime | None = None  # the period a plan line pays for
     end: datetime | None = None
 

@@ -79,9 +79,10 @@ class Plan:
         off = self.percent_off_for_period(period_index)
         return Money(round_half_up(Fraction(self.amount) * Fraction(off) / 100), self.currency)
 
-    def monthly_value(self, period_index: int) -> int:
-        """MRR contribution in minor units: normalised to a month, net of discounts, no tax."""
-        amount = self.price_for_period(period_index).amount_minor
+    def monthly_value(self, period_index: int, less: int = 0) -> int:
+        """MRR contribution in minor units: normalised to a month, net of discounts, no tax.
+        `less`: what a coupon takes off the period's pre-tax price, in minor units."""
+        amount = self.price_for_period(period_index).amount_minor - less
         if self.tax_behavior is TaxBehavior.INCLUSIVE:
             amount -= tax_included_in(amount, self.tax_rate)
         return round_half_up(Fraction(amount) * monthly_factor(self.billing_interval))

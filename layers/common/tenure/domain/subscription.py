@@ -8,6 +8,7 @@ from typing import Any
 
 from tenure.domain.calendar import add_intervals, seconds_between
 from tenure.domain.customers import Payer
+from tenure.domain.discounts import Discount
 from tenure.domain.due import DueKind  # also imported from here by older callers
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType, MrrLedgerEntry
@@ -60,6 +61,15 @@ ALLOWED: dict[str, frozenset[SubscriptionStatus]] = {
         }
     ),
     "expire": frozenset({SubscriptionStatus.INCOMPLETE}),
+    "apply_discount": frozenset(
+        {
+            SubscriptionStatus.INCOMPLETE,
+            SubscriptionStatus.TRIALING,
+            SubscriptionStatus.ACTIVE,
+            SubscriptionStatus.PAST_DUE,
+            SubscriptionStatus.PAUSED,
+        }
+    ),
 }
 EARNING = frozenset(
     {SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
@@ -110,6 +120,10 @@ class Subscription:
     # claim checks the copy against the customer. None: no copy yet, read the customer.
     payment_method: str | None = None
     provider_customer_id: str | None = None
+    # A coupon redeemed for it, still to cover coming periods (None once used up), and the
+    # one that priced the current period (for its MRR): see tenure.domain.discounts.
+    discount: Discount | None = None
+    period_discount: Discount | None = None
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
     ledger: list[MrrLedgerEntry] = field(default_factory=list, repr=False, compare=False)
@@ -117,8 +131,15 @@ class Subscription:
     # -- creation ---------------------------------------------------------------------------
     @classmethod
     def subscribe(
-        cls, subscription_id: str, customer_id: str, plan: Plan, now: datetime
+        cls,
+        subscription_id: str,
+        customer_id: str,
+        plan: Plan,
+        now: datetime,
+        discount: Discount | None = None,
     ) -> "Subscription":
+        """`discount`: a coupon redeemed with the subscription; it covers the first paid
+        period (the one after the trial, when there is one)."""
         now = utc(now)
         if plan.trial_days:
             trial_end = now + timedelta(days=plan.trial_days)
@@ -138,6 +159,8 @@ class Subscription:
             )
             sub._record(EventType.SUBSCRIPTION_CREATED, now, plan=plan.id, status=sub.status)
             sub._record(EventType.TRIAL_STARTED, now, trial_end=iso(trial_end))
+            if discount is not None:
+                sub.apply_discount(discount, now)
             return sub
         sub = cls(
             id=subscription_id,
@@ -153,6 +176,9 @@ class Subscription:
             current_period_end=add_intervals(now, plan.billing_interval, 1),
         )
         sub._record(EventType.SUBSCRIPTION_CREATED, now, plan=plan.id, status=sub.status)
+        if discount is not None:
+            sub.apply_discount(discount, now)
+            sub._open_period_discount()
         return sub
 
     # -- commands ---------------------------------------------------------------------------
@@ -173,6 +199,7 @@ class Subscription:
         self.current_period_end = add_intervals(
             self.anchor, plan.billing_interval, self.periods_since_anchor + 1
         )
+        self._open_period_discount()
         if converting:
             self.status = SubscriptionStatus.ACTIVE
             reason = EventType.SUBSCRIPTION_ACTIVATED
@@ -258,6 +285,7 @@ class Subscription:
         self.paused_at = None
         self.paused_until = None
         self._restart_periods(plan, now)
+        self._open_period_discount()
         self._record(EventType.SUBSCRIPTION_RESUMED, now, **self._period())
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_RESUMED)
         return True
@@ -313,6 +341,7 @@ class Subscription:
             start, end = now, self.current_period_end
         else:
             self._restart_periods(new, now, first_cycle=0)
+            self.period_discount = None  # the new period's invoice is a proration's: full price
             lines.append(
                 InvoiceLine(LineKind.PLAN, new.name or new.id, new.price_for_period(0).amount_minor)
             )
@@ -327,6 +356,30 @@ class Subscription:
         self._record(EventType.PLAN_CHANGED, now, from_plan=old_id, to_plan=new.id, net=total)
         self.sync_mrr(new, now, EventType.PLAN_CHANGED)
         return Proration(lines=lines, period_start=start, period_end=end, credit_granted=credit)
+
+    def apply_discount(self, discount: Discount, now: datetime) -> None:
+        """Give it a redeemed coupon. The coupon covers periods that start from now on: the
+        current period, already invoiced, keeps its price."""
+        self.check_can_take_discount()
+        self.discount = discount
+        self._record(
+            EventType.COUPON_APPLIED,
+            now,
+            coupon=discount.coupon_id,
+            periods=discount.periods_left,
+            starts=iso(discount.starts),
+        )
+
+    def check_can_take_discount(self) -> None:
+        """Refuses a coupon for a subscription that ended or has one still to run (one coupon
+        at a time, so a second never silently replaces what the first promised)."""
+        self._require("apply_discount")
+        if self.discount is not None:
+            raise ValidationFailedError(
+                "coupon",
+                f"the subscription already has coupon {self.discount.coupon_id!r} "
+                "for its coming periods",
+            )
 
     def take_credit(self, amount: int) -> None:
         if amount < 0 or amount > self.credit:
@@ -368,7 +421,20 @@ class Subscription:
     def monthly_value(self, plan: Plan) -> int:
         if self.status not in EARNING:
             return 0
-        return plan.monthly_value(max(self.cycle, 0))
+        period = max(self.cycle, 0)
+        return plan.monthly_value(period, self.period_discount_on(plan))
+
+    def period_discount_on(self, plan: Plan) -> int:
+        """What the current period's coupon takes off its pre-tax price on `plan`."""
+        if self.period_discount is None:
+            return 0
+        price = plan.price_for_period(max(self.cycle, 0)).amount_minor
+        return self.period_discount.off(plan, price)
+
+    def next_period_discount(self) -> Discount | None:
+        """The coupon that will cover the next period, if one will (for previews)."""
+        d = self.discount
+        return d if d is not None and d.covers_period_from(self.current_period_end) else None
 
     def sync_mrr(self, plan: Plan, at: datetime, reason: EventType) -> None:
         """Write a ledger entry whenever the monthly value changes."""
@@ -401,6 +467,15 @@ class Subscription:
             EventType.SUBSCRIPTION_CANCELED, at, reason=reason, voluntary=voluntary, **extra
         )
 
+    def _open_period_discount(self) -> None:
+        """A new period to invoice began: the coupon waiting for it covers it, once more."""
+        d = self.discount
+        if d is None or not d.covers_period_from(self.current_period_start):
+            self.period_discount = None
+            return
+        self.period_discount = d
+        self.discount = d.used_once()
+
     def _restart_periods(self, plan: Plan, now: datetime, first_cycle: int | None = None) -> None:
         self.anchor = now
         self.periods_since_anchor = 0
@@ -420,6 +495,7 @@ class Subscription:
         if self.status not in EARNING:
             return 0
         price = plan.price_for_period(max(self.cycle, 0)).amount_minor
+        price -= self.period_discount_on(plan)  # what was paid, after its coupon
         return round_half_up(price * self._fraction_left(now))
 
     def _remaining_value(self, plan: Plan, now: datetime) -> int:

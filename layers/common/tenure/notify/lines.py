@@ -26,6 +26,8 @@ _PRORATIONS = {
     "unused_time": re.compile(r"^Unused time on (?P<plan>.+)$"),
     "remaining_time": re.compile(r"^Remaining time on (?P<plan>.+)$"),
 }
+# tenure.domain.discounts.coupon_description: the terms never hold parentheses, a name may.
+_COUPON = re.compile(r"^Coupon (?P<name>.+) \((?P<terms>[^()]+ off)\)$")
 _CREDITS = {"Credit applied": "credit_applied", "Carried to customer credit": "credit_carried"}
 
 
@@ -50,6 +52,10 @@ def line_fact(
             matched = shape.match(text)
             if matched is not None:
                 return LineFact(text, amount, label, matched["plan"])
+    if line.kind is LineKind.COUPON:
+        coupon = _COUPON.match(text)
+        if coupon is not None:
+            return LineFact(text, amount, "coupon", coupon=coupon["name"])
     if line.kind is LineKind.CREDIT and text in _CREDITS:
         return LineFact(text, amount, _CREDITS[text])
     return LineFact(text, amount)

@@ -338,6 +338,8 @@ def _line_label(
         return messages.text(f"line.{line.label}", plan=line.plan)
     if line.label in ("credit_applied", "credit_carried"):
         return messages.text(f"line.{line.label}")
+    if line.label == "coupon" and line.coupon is not None:
+        return messages.text("line.coupon", coupon=line.coupon)
     return _clean(line.description)
 
 

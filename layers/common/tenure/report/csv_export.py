@@ -36,9 +36,21 @@ def export_csv(doc: dict[str, Any], table: str = "monthly", currency: str | None
             pad = [""] * (width - len(c["customers"]))
             writer.writerow([c["cohort"], *c["customers"], *pad, *c["mrr"], *pad])
     else:
-        rows = part.get(table, [])
+        rows = [_flat(row) for row in part.get(table, [])]
         if rows:
             writer.writerow(list(rows[0]))
             for row in rows:
                 writer.writerow(["" if v is None else v for v in row.values()])
     return buffer.getvalue()
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """A row whose grouped figures ({"discounts": {"coupon": 250}}) become columns of their
+    own (discounts_coupon): a spreadsheet cell holds one number."""
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            flat.update((f"{key}_{k}", v) for k, v in value.items())
+        else:
+            flat[key] = value
+    return flat

@@ -18,13 +18,13 @@ from typing import Any
 
 from tenure.domain.customers import Customer
 from tenure.domain.customers import valid_address as address_rule
+from tenure.domain.discounts import period_lines
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.invoices import (
     Invoice,
     InvoiceLine,
     InvoiceStatus,
     apply_credit,
-    plan_lines,
     with_tax,
 )
 from tenure.domain.notices import (
@@ -485,8 +485,9 @@ def _was_late(invoice: Invoice) -> bool:
 
 
 def _preview_lines(sub: Subscription, plan: Plan) -> list[InvoiceLine]:
-    """The next period's invoice as it will be built (intro price, tax, credit)."""
+    """The next period's invoice as it will be built (intro price, coupon, tax, credit)."""
     label = plan.name or plan.id
-    lines = with_tax(plan_lines(plan, max(sub.cycle + 1, 0), label), plan)
+    discount = sub.next_period_discount()
+    lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount), plan)
     lines, _ = apply_credit(lines, sub.credit)
     return lines

@@ -127,6 +127,7 @@ def _payment_outcomes(svc: Services, events: Sequence[dict[str, Any]]) -> list[m
         if invoice is None:
             continue
         tax = sum(line.amount for line in invoice.lines if line.kind is LineKind.TAX)
+        coupon = -sum(line.amount for line in invoice.lines if line.kind is LineKind.COUPON)
         first = invoice.attempts <= 1
         recovered_from = None
         if not first:
@@ -135,7 +136,13 @@ def _payment_outcomes(svc: Services, events: Sequence[dict[str, Any]]) -> list[m
                 recovered_from = mrr.day_key(charge.at.date())
         outcomes.append(
             mrr.PaymentOutcome(
-                invoice.id, invoice.currency, first, True, invoice.total - tax, recovered_from
+                invoice.id,
+                invoice.currency,
+                first,
+                True,
+                invoice.total - tax,
+                recovered_from,
+                coupon_discount=coupon,
             )
         )
     return outcomes

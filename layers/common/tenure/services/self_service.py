@@ -19,13 +19,14 @@ from typing import Protocol, runtime_checkable
 
 from tenure.domain.charges import Charge, ChargeOutcome
 from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.discounts import period_lines
 from tenure.domain.errors import (
     AlreadyExistsError,
     ConcurrencyError,
     DomainError,
     ValidationFailedError,
 )
-from tenure.domain.invoices import Invoice, InvoiceStatus, plan_lines, with_tax
+from tenure.domain.invoices import Invoice, InvoiceStatus, with_tax
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.payments.gateway import GatewayError, PaymentAuthentication, PaymentResult
@@ -283,7 +284,8 @@ def load_subscription_page(
 ) -> SubscriptionPage:
     sub = owned_subscription(svc, customer_id, subscription_id)
     plan = get_plan(svc, sub.plan_id)
-    lines = with_tax(plan_lines(plan, max(sub.cycle + 1, 0), plan.name or plan.id), plan)
+    label, discount = plan.name or plan.id, sub.next_period_discount()
+    lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount), plan)
     next_amount = max(sum(line.amount for line in lines) - sub.credit, 0)
     used = frozenset(
         action

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from tenure.domain.collection import InvoiceCreated
 from tenure.domain.customers import Customer
+from tenure.domain.discounts import period_lines
 from tenure.domain.errors import (
     AlreadyExistsError,
     ConcurrencyError,
@@ -19,13 +20,13 @@ from tenure.domain.invoices import (
     InvoiceStatus,
     LineKind,
     apply_credit,
-    plan_lines,
     with_tax,
 )
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import DueKind, Proration, Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso, utc
-from tenure.ports import Commit, Marker
+from tenure.ports import Commit, Marker, Redemption
+from tenure.services import coupons
 from tenure.services.catalog import get_customer, get_plan
 from tenure.services.charging import (
     await_payment_method,
@@ -66,12 +67,23 @@ def list_invoices(svc: Services, subscription_id: str) -> list[Invoice]:
     return svc.repo.list_invoices(subscription_id)
 
 
-def subscribe(svc: Services, subscription_id: str, customer_id: str, plan_id: str) -> Outcome:
+def subscribe(
+    svc: Services,
+    subscription_id: str,
+    customer_id: str,
+    plan_id: str,
+    coupon_id: str | None = None,
+) -> Outcome:
+    """`coupon_id`: a coupon redeemed with it, counted in the same commit (see Redemption)."""
     customer = get_customer(svc, customer_id)
     plan = get_plan(svc, plan_id)
+    discount, redemptions = None, []
+    if coupon_id is not None:
+        discount, redemption = coupons.redeem(svc, coupon_id, plan, plan.currency)
+        redemptions.append(redemption)
     # A taken id needs no read: the commit's must-not-exist condition refuses it.
     now = svc.clock.now()
-    sub = Subscription.subscribe(subscription_id, customer_id, plan, now)
+    sub = Subscription.subscribe(subscription_id, customer_id, plan, now, discount)
     sub.timezone = customer.timezone
     sub.copy_payer(customer.payer)
     invoice = None
@@ -79,7 +91,18 @@ def subscribe(svc: Services, subscription_id: str, customer_id: str, plan_id: st
         sub.incomplete_expires_at = now + svc.policy.incomplete_window
         invoice = _period_invoice(sub, plan, InvoiceKind.FIRST, now)
         _activate_if_settled(sub, plan, invoice)
-    return _save(svc, sub, invoice, customer=customer)
+    return _save(svc, sub, invoice, customer=customer, redemptions=redemptions)
+
+
+def apply_coupon(svc: Services, subscription_id: str, coupon_id: str) -> Outcome:
+    """Give a subscription a coupon; it covers the period invoices from the next one on (the
+    current period was invoiced at its price already). The redemption is counted with it."""
+    sub = get_subscription(svc, subscription_id)
+    plan = get_plan(svc, sub.plan_id)
+    sub.check_can_take_discount()  # before the coupon's own checks: the clearer answer
+    discount, redemption = coupons.redeem(svc, coupon_id, plan, sub.currency)
+    sub.apply_discount(discount, svc.clock.now())
+    return _save(svc, sub, None, redemptions=[redemption])
 
 
 def cancel(
@@ -215,7 +238,8 @@ def _period_invoice(sub: Subscription, plan: Plan, kind: InvoiceKind, now: datet
     label = (
         f"{plan.name or plan.id} ({iso(sub.current_period_start)} – {iso(sub.current_period_end)})"
     )
-    lines = with_tax(plan_lines(plan, max(sub.cycle, 0), label), plan)
+    lines = period_lines(plan, max(sub.cycle, 0), label, sub.period_discount)
+    lines = with_tax(lines, plan)
     return _new_invoice(sub, kind, sub.current_period_start, sub.current_period_end, lines, now)
 
 
@@ -280,12 +304,13 @@ def _save(
     customer: Customer | None = None,
     payer_copy: bool = False,
     claim: Marker | None = None,
+    redemptions: list[Redemption] | None = None,
 ) -> Outcome:
     """Commit the change; a new open invoice is charged, its claim in the same commit.
     `payer_copy`: charge from the subscription's copy of the customer's payment details
     (see `charge_new_invoice_from_copy`). `claim`: a marker that must not exist, written
     with the change."""
-    change = Commit(markers=[claim] if claim is not None else [])
+    change = Commit(markers=[claim] if claim is not None else [], redemptions=redemptions or [])
     change.add_subscription(sub)
     change.invoices.extend(extra_invoices or [])
     if invoice is not None:

@@ -10,6 +10,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.discounts import Coupon, Discount, DiscountTerms
 from tenure.domain.invoices import (
     DisputeStatus,
     Invoice,
@@ -126,6 +127,83 @@ def plan_from_attrs(a: dict[str, Any]) -> Plan:
     )
 
 
+def _terms_to_attrs(t: DiscountTerms) -> dict[str, Any]:
+    return {
+        "percent_off": str(t.percent_off) if t.percent_off is not None else None,
+        "amount_off": t.amount_off,
+        "currency": t.currency,
+    }
+
+
+def _terms_from_attrs(a: dict[str, Any]) -> DiscountTerms:
+    percent = a.get("percent_off")
+    amount = a.get("amount_off")
+    return DiscountTerms(
+        percent_off=Decimal(percent) if percent is not None else None,
+        amount_off=int(amount) if amount is not None else None,
+        currency=a.get("currency"),
+    )
+
+
+def coupon_to_attrs(c: Coupon) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        **_terms_to_attrs(c.terms),
+        "duration": str(c.duration),
+        "duration_in_periods": c.duration_in_periods,
+        "max_redemptions": c.max_redemptions,
+        "redeem_by": _dt(c.redeem_by),
+        "plans": list(c.plans),
+        "created_at": _dt(c.created_at),
+        "times_redeemed": c.times_redeemed,
+    }
+
+
+def coupon_from_attrs(a: dict[str, Any]) -> Coupon:
+    periods, most = a.get("duration_in_periods"), a.get("max_redemptions")
+    return Coupon(
+        id=a["id"],
+        name=a.get("name") or "",
+        terms=_terms_from_attrs(a),
+        duration=a["duration"],
+        duration_in_periods=int(periods) if periods is not None else None,
+        max_redemptions=int(most) if most is not None else None,
+        redeem_by=_parse(a.get("redeem_by")),
+        plans=tuple(a.get("plans") or ()),
+        created_at=_req(a["created_at"]),
+        times_redeemed=int(a.get("times_redeemed", 0)),
+        version=int(a.get("version", 0)),
+    )
+
+
+def _discount_to_attrs(d: Discount | None) -> dict[str, Any] | None:
+    if d is None:
+        return None
+    return {
+        "coupon_id": d.coupon_id,
+        "name": d.name,
+        **_terms_to_attrs(d.terms),
+        "plans": list(d.plans),
+        "periods_left": d.periods_left,
+        "starts": _dt(d.starts),
+    }
+
+
+def _discount_from_attrs(a: dict[str, Any] | None) -> Discount | None:
+    if not a:
+        return None
+    left = a.get("periods_left")
+    return Discount(
+        coupon_id=a["coupon_id"],
+        name=a.get("name") or a["coupon_id"],
+        terms=_terms_from_attrs(a),
+        plans=tuple(a.get("plans") or ()),
+        periods_left=int(left) if left is not None else None,
+        starts=_req(a["starts"]),
+    )
+
+
 _SUB_TIMES = (
     "created_at",
     "anchor",
@@ -157,6 +235,10 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         attrs[name] = _dt(getattr(s, name))
     for name in _SUB_INTS:
         attrs[name] = int(getattr(s, name))
+    # Written only when there is one: items of subscriptions without coupons stay as they were.
+    for name in ("discount", "period_discount"):
+        if (value := getattr(s, name)) is not None:
+            attrs[name] = _discount_to_attrs(value)
     return attrs
 
 
@@ -185,6 +267,8 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         timezone=a.get("timezone") or "UTC",
         payment_method=a.get("payment_method"),
         provider_customer_id=a.get("provider_customer_id"),
+        discount=_discount_from_attrs(a.get("discount")),
+        period_discount=_discount_from_attrs(a.get("period_discount")),
         version=int(a.get("version", 0)),
     )
 

@@ -15,8 +15,9 @@ from botocore.exceptions import ClientError
 
 from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, Payer, PaymentMethod
+from tenure.domain.discounts import Coupon
 from tenure.domain.due import DueKind
-from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
+from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, ValidationFailedError
 from tenure.domain.events import CustomerFacts, DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
@@ -24,7 +25,15 @@ from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, parse_iso
-from tenure.ports import Commit, DueItem, EventReads, IdempotencyRecord, MrrRead
+from tenure.ports import (
+    Commit,
+    DueItem,
+    EventReads,
+    IdempotencyRecord,
+    MrrRead,
+    Redemption,
+    used_up,
+)
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
 
@@ -152,6 +161,13 @@ class DynamoRepository:
 
     def list_plans(self) -> list[Plan]:
         return [codec.plan_from_attrs(i) for i in self._gsi1("PLANS", "PLAN#")]
+
+    def get_coupon(self, coupon_id: str) -> Coupon | None:
+        item = self._get(f"COUPON#{coupon_id}", "COUPON")
+        return codec.coupon_from_attrs(item) if item else None
+
+    def list_coupons(self) -> list[Coupon]:
+        return [codec.coupon_from_attrs(i) for i in self._gsi1("COUPONS", "COUPON#")]
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         item = self._get(f"SUB#{subscription_id}", "SUB")
@@ -362,6 +378,7 @@ class DynamoRepository:
         """One transaction: entities with version checks, their events and ledger entries."""
         ops: list[dict[str, Any]] = []
         versioned: list[Customer | Subscription | Invoice | Charge | Notice] = []
+        versioned_coupons: list[Coupon] = []
         for customer in change.customers:
             attrs = codec.customer_to_attrs(customer)
             attrs |= {
@@ -385,6 +402,17 @@ class DynamoRepository:
                 "GSI1SK": f"PLAN#{plan.id}",
             }
             ops.append(self._create_put(attrs, "plan"))
+        for coupon in change.coupons:
+            attrs = codec.coupon_to_attrs(coupon)
+            attrs |= {
+                "PK": f"COUPON#{coupon.id}",
+                "SK": "COUPON",
+                "GSI1PK": "COUPONS",
+                "GSI1SK": f"COUPON#{coupon.id}",
+            }
+            ops.append(self._versioned_put(attrs, 0, "coupon"))
+            versioned_coupons.append(coupon)
+        ops.extend(self._redemption(r) for r in change.redemptions)
         for sub in change.subscriptions:
             attrs = codec.subscription_to_attrs(sub)
             attrs |= {
@@ -478,6 +506,8 @@ class DynamoRepository:
                 raise self._conflict(exc, every) from exc
         for entity in versioned:
             entity.version += 1
+        for coupon in versioned_coupons:
+            coupon.version += 1
         self._plans.update((plan.id, plan) for plan in change.plans)
 
     @staticmethod
@@ -510,6 +540,24 @@ class DynamoRepository:
                         ":cid": payer.customer_id,
                     }
                 ),
+            }
+        }
+
+    def _redemption(self, redemption: Redemption) -> dict[str, Any]:
+        """Count one redemption, in the same transaction as the discount it gives, only while
+        the coupon is under its maximum: racing commits cannot both take the last one."""
+        condition = "attribute_exists(PK)"
+        values: dict[str, Any] = {":one": 1}
+        if redemption.max_redemptions is not None:
+            condition += " AND times_redeemed < :most"
+            values[":most"] = redemption.max_redemptions
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"COUPON#{redemption.coupon_id}", "SK": "COUPON"}),
+                "UpdateExpression": "ADD times_redeemed :one, version :one",
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": to_item(values),
             }
         }
 
@@ -631,12 +679,14 @@ class DynamoRepository:
             if "ConditionCheck" in op:
                 customer = from_item(op["ConditionCheck"]["Key"])["PK"].removeprefix("CUS#")
                 return ConcurrencyError(f"customer {customer}'s payment details changed meanwhile")
+            if "Update" in op and (key := from_item(op["Update"]["Key"]))["SK"] == "COUPON":
+                return ValidationFailedError("coupon", used_up(key["PK"].removeprefix("COUPON#")))
             if "Update" in op:
                 sub_id = from_item(op["Update"]["Key"])["PK"].removeprefix("SUB#")
                 return ConcurrencyError(f"subscription {sub_id} is not there to take a payer")
             item = from_item(op["Put"]["Item"])
             if (
-                item.get("entity") in ("plan", "payment_method", "marker")
+                item.get("entity") in ("plan", "coupon", "payment_method", "marker")
                 or item.get("version") == 1
             ):
                 return AlreadyExistsError(str(item.get("entity")), str(item.get("id", item["PK"])))
