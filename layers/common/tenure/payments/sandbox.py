@@ -204,7 +204,9 @@ class SandboxGateway:
     `clock` returns the current time (epoch seconds or a datetime) for `created` stamps
     and settling; without one every timestamp is 0. Tests read `confirmations` (times money
     was asked to move), `calls` (gateway calls per payment id), `lists` (list requests,
-    which name no payment) and `events` (what Stripe would have sent, oldest first).
+    which name no payment), `requests` (payment requests by operation, lists included),
+    `payment_requests` (by payment and operation; a list counts for the payment it found)
+    and `events` (what Stripe would have sent, oldest first).
     """
 
     name = "sandbox"
@@ -221,6 +223,8 @@ class SandboxGateway:
         self.calls: dict[str, int] = {}
         self.confirmations = 0  # how many times money was asked to move (tests read it)
         self.lists = 0  # list requests (`find_payment`): not counted per payment id
+        self.requests: Counter[str] = Counter()  # payment requests by operation
+        self.payment_requests: Counter[tuple[str, str]] = Counter()  # by payment, operation
         self._next_expiry: dict[str, tuple[int, int]] = {}
 
     def next_card_expires(self, payment_method: str, month: int, year: int) -> None:
@@ -338,7 +342,7 @@ class SandboxGateway:
         tenure_customer_id: str | None = None,
     ) -> str:
         payment_id = stripe_objects.object_id("pi", idempotency_key)
-        self._count(payment_id)
+        self._count(payment_id, "create_payment")
         fault = self._before("create")
 
         def create() -> str:
@@ -384,7 +388,7 @@ class SandboxGateway:
     ) -> PaymentResult:
         # The same id and events as a create then a confirm under this key: one request.
         payment_id = stripe_objects.object_id("pi", idempotency_key)
-        self._count(payment_id)
+        self._count(payment_id, "create_and_confirm_payment")
         fault = self._before("pay")
 
         def pay() -> PaymentResult | _StoredError:
@@ -435,6 +439,7 @@ class SandboxGateway:
             raise ProviderUnavailableError("sandbox: list of payments timed out", code="timeout")
         low, high = _epoch(created_from), _epoch(created_until)
         self.lists += 1
+        self.requests["find_payment"] += 1
         for payment in self._payments.values():
             intent = payment.intent
             metadata = intent["metadata"]
@@ -446,11 +451,13 @@ class SandboxGateway:
             ):
                 if payment.settles_at is not None and payment.settles_at <= self._now():
                     self._settle(payment)
+                # A list names no payment; the one it found is what it was about.
+                self.payment_requests[(str(intent["id"]), "find_payment")] += 1
                 return stripe_objects.payment_result(intent)
         return None
 
     def confirm_payment(self, payment_id: str, *, idempotency_key: str) -> PaymentResult:
-        self._count(payment_id)
+        self._count(payment_id, "confirm_payment")
         fault = self._before("confirm")
         payment = self._payment(payment_id)
         params = ("payment_intents.confirm", payment_id)
@@ -461,7 +468,7 @@ class SandboxGateway:
         return result
 
     def retrieve_payment(self, payment_id: str) -> PaymentResult:
-        self._count(payment_id)
+        self._count(payment_id, "retrieve_payment")
         fault = self._before("retrieve")
         payment = self._payment(payment_id)
         # The provider settles on its own time, whether or not anyone asks.
@@ -480,7 +487,7 @@ class SandboxGateway:
         """The customer, present, confirms a payment that needed authentication (sandbox only:
         with Stripe, Stripe.js does this in the browser). The authentication-required test
         card then succeeds; any other card behaves as when it was charged."""
-        self._count(payment_id)
+        self._count(payment_id, "confirm_on_session")
         payment = self._payment(payment_id)
         params = ("payment_intents.confirm_on_session", payment_id)
         return self._idempotent(
@@ -500,7 +507,7 @@ class SandboxGateway:
         return [stripe_objects.payment_result(p.intent) for p in due]
 
     def refund(self, *, payment_id: str, amount: Money | None, idempotency_key: str) -> str:
-        self._count(payment_id)
+        self._count(payment_id, "refund")
         payment = self._payment(payment_id)
         params = ("refunds.create", payment_id, amount)
         return self._idempotent(
@@ -518,8 +525,10 @@ class SandboxGateway:
     def _now(self) -> int:
         return 0 if self._clock is None else _epoch(self._clock())
 
-    def _count(self, payment_id: str) -> None:
+    def _count(self, payment_id: str, operation: str) -> None:
         self.calls[payment_id] = self.calls.get(payment_id, 0) + 1
+        self.requests[operation] += 1
+        self.payment_requests[(payment_id, operation)] += 1
 
     def _payment(self, payment_id: str) -> _Payment:
         payment = self._payments.get(payment_id)
