@@ -711,3 +711,13 @@ def test_a_list_that_stays_unanswered_is_unavailable() -> None:
     gateway, _, _ = a_gateway(error, error, error, error)
     with pytest.raises(ProviderUnavailableError):
         find(gateway)
+
+
+def test_a_decline_of_the_one_request_without_its_payment_is_still_a_decline() -> None:
+    gateway, _, _ = a_gateway((402, card_error("card_declined", "do_not_honor", False)))
+    result = pay(gateway)
+    assert (result.payment_id, result.outcome, result.decline_code) == (
+        "",
+        ChargeOutcome.DECLINED,
+        "do_not_honor",
+    )

@@ -13,6 +13,7 @@ from tenure.domain.charges import ChargeOutcome, ChargeStatus
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
+from tenure.ports import Commit
 from tenure.services import charging, subscriptions
 
 VISA = "4242424242424242"
@@ -446,6 +447,31 @@ def test_a_claim_whose_request_never_left_is_given_up_after_the_key_memory_and_c
     shop.run_due(until=late + charging.LEASE)
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.UNKNOWN), (2, ChargeOutcome.SUCCEEDED)]
     assert_renewed_once(shop, renewed_at)
+
+
+def test_a_claim_whose_invoice_was_voided_meanwhile_is_looked_up_never_sent(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose worker died after the claim, before its request; then the
+    # invoice was voided
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    with pytest.raises(shop.Crash):
+        subscriptions.process_due(shop.dying(after_commit=1), "sub-1")
+    invoice = shop.invoice_starting(renewed_at)
+    invoice.status = InvoiceStatus.VOID
+    shop.repo.commit(Commit(invoices=[invoice]))
+    # When the sweeper looks after the lease
+    shop.clock.set(renewed_at + charging.LEASE)
+    charging.reconcile_charge(shop.svc, invoice.id, 1)
+    # Then it did not send the request (that would charge a void invoice): the list found
+    # nothing, and the attempt was given up with nothing due after it
+    [given_up] = shop.charges(invoice.id)
+    assert (given_up.status, given_up.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.UNKNOWN)
+    assert shop.created_keys(invoice.id) == []
+    assert shop.gateway.lists == 1
+    assert shop.invoice(invoice.id).next_attempt_at is None
 
 
 def test_a_saved_500_is_not_trusted_and_the_list_finds_the_payment_it_made(

@@ -244,8 +244,8 @@ def _attempt(svc: Services, c: _Collection) -> tuple[Charge | None, _Created | N
         # payment unconfirmed and died before claiming it (this attempt number was free), so
         # that payment is never confirmed. Give the attempt number up; the next is due now.
         _give_up(svc, invoice, charge, now)
-    else:
-        _keep_claim(svc, charge)  # unknown: maybe charged; the sweeper asks the provider
+    # UNKNOWN (no answer): maybe charged. The claim as stored (its one call counted) is all
+    # there is to know; the sweeper asks the provider when its lease ends.
     return charge, created
 
 
