@@ -161,7 +161,7 @@ def payer_for(
     return (customer.payer if customer is not None else None), customer
 
 
-# -- one collection: create, claim, confirm, settle -----------------------------------------
+# -- one collection: claim, pay (one request), settle ---------------------------------------
 @dataclass(slots=True)
 class _Collection:
     """One invoice being collected, and what its collection has read so far."""
