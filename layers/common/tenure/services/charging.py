@@ -62,7 +62,6 @@ PENDING_RECHECK = timedelta(hours=1)  # async payments: look again until they se
 # keeps the key: Stripe may prune a key once it is 24 hours old, and the same key then makes
 # a new payment (https://docs.stripe.com/idempotency). An hour's margin for clocks and queues.
 PAY_REPLAY_WINDOW = timedelta(hours=23)
-CREATE_REPLAY_WINDOW = PAY_REPLAY_WINDOW  # the name earlier releases used
 # The list of the customer's payments starts this long before the attempt's moment: the
 # provider's clock is not ours.
 LIST_MARGIN = timedelta(minutes=5)
