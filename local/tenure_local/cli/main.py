@@ -503,6 +503,10 @@ def charges_audit(
             f"recovered after a failed attempt: {result.recovered:,} invoices "
             f"({result.recovered_after_card_change:,} after a card change)"
         )
+        out.print(
+            f"provider calls: {result.calls_per_attempt:.2f} per attempt, "
+            f"{result.calls_per_successful_charge:.2f} per successful charge"
+        )
         for finding in result.findings:
             err.print(f"[red]{finding.rule}[/red]: {finding.subject}: {finding.detail}")
         if result.ok:

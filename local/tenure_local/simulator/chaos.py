@@ -442,6 +442,25 @@ class FaultyGateway:
             )
         )
 
+    def create_and_confirm_payment(self, **kwargs: Any) -> PaymentResult:
+        key = str(kwargs.get("idempotency_key", ""))
+        result = self._call(
+            "create_and_confirm_payment",
+            key,
+            lambda: self._inner.create_and_confirm_payment(**kwargs),
+            writes=True,
+        )
+        assert isinstance(result, PaymentResult)
+        return result
+
+    def find_payment(self, **kwargs: Any) -> PaymentResult | None:
+        identity = f"{kwargs.get('invoice_id')}:{kwargs.get('attempt')}"
+        result = self._call(
+            "find_payment", identity, lambda: self._inner.find_payment(**kwargs), writes=False
+        )
+        assert result is None or isinstance(result, PaymentResult)
+        return result
+
     def confirm_payment(self, payment_id: str, *, idempotency_key: str) -> PaymentResult:
         result = self._call(
             "confirm_payment",

@@ -13,7 +13,9 @@ Reads `DIR/state.json` and `DIR/events.jsonl` (what `tenure simulate` writes) an
   says how many were made.
 
 It also counts what dunning did (soft declines, recoveries, recoveries after a card
-change). Exit status 0 when every rule holds, 1 with the findings listed otherwise, 2
+change) and the provider requests the charges made (each charge's `calls`): per attempt,
+and per successful charge (the requests made for the attempts that succeeded). Exit
+status 0 when every rule holds, 1 with the findings listed otherwise, 2
 when DIR does not hold a simulation's output.
 """
 
@@ -58,15 +60,29 @@ class ChargesAudit:
     unknown_or_pending: int = 0
     recovered: int = 0  # invoices paid after at least one failed attempt
     recovered_after_card_change: int = 0
+    provider_calls: int = 0  # over every attempt (state.json's `calls`, Tenure's own count)
+    provider_calls_succeeded: int = 0  # over the attempts that succeeded
     findings: list[Finding] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.findings
 
+    @property
+    def calls_per_attempt(self) -> float:
+        return self.provider_calls / self.charges if self.charges else 0.0
+
+    @property
+    def calls_per_successful_charge(self) -> float:
+        return self.provider_calls_succeeded / self.succeeded if self.succeeded else 0.0
+
     def to_dict(self) -> dict[str, Any]:
         counts = {k: v for k, v in self.__dict__.items() if k != "findings"}
-        return counts | {"findings": [f.__dict__ for f in self.findings]}
+        ratios = {
+            "calls_per_attempt": round(self.calls_per_attempt, 4),
+            "calls_per_successful_charge": round(self.calls_per_successful_charge, 4),
+        }
+        return counts | ratios | {"findings": [f.__dict__ for f in self.findings]}
 
 
 def load(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -138,8 +154,11 @@ def _unique_keys(charges: list[dict[str, Any]], result: ChargesAudit) -> None:
 def _count(charges: list[dict[str, Any]], result: ChargesAudit) -> None:
     for charge in charges:
         outcome, code = charge["outcome"], charge.get("decline_code")
+        calls = int(charge.get("calls") or 0)  # absent from older outputs: not counted
+        result.provider_calls += calls
         if outcome == "succeeded":
             result.succeeded += 1
+            result.provider_calls_succeeded += calls
         elif outcome == "declined" and is_hard_decline(code):
             result.hard_declines += 1
         elif outcome == "declined":

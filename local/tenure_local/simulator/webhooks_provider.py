@@ -23,7 +23,7 @@ from typing import Any
 
 from tenure.domain.money import Money
 from tenure.payments import stripe_objects
-from tenure.payments.gateway import GatewayError
+from tenure.payments.gateway import GatewayError, PaymentResult
 from tenure.payments.sandbox import Instant, SandboxGateway, payment_method_for
 from tenure.webhooks import stripe_events
 
@@ -45,6 +45,11 @@ class ProviderSandbox(SandboxGateway):
 
     def create_payment(self, *, payment_method: str, **kwargs: Any) -> str:
         return super().create_payment(
+            payment_method=self._replaced.get(payment_method, payment_method), **kwargs
+        )
+
+    def create_and_confirm_payment(self, *, payment_method: str, **kwargs: Any) -> PaymentResult:
+        return super().create_and_confirm_payment(
             payment_method=self._replaced.get(payment_method, payment_method), **kwargs
         )
 

@@ -204,9 +204,11 @@ def test_the_port_has_the_methods_the_wrapper_spells_out() -> None:
     assert PORT_METHODS == [
         "attach_payment_method",
         "confirm_payment",
+        "create_and_confirm_payment",
         "create_customer",
         "create_payment",
         "create_setup_intent",
+        "find_payment",
         "payment_authentication",
         "refund",
         "retrieve_payment",

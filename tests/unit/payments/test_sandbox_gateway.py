@@ -261,6 +261,8 @@ def test_faults_are_checked() -> None:
         gateway.fail_next("timeout", on="refund")  # type: ignore[arg-type, unused-ignore]
     with pytest.raises(ValueError):
         gateway.fail_next("timeout", times=0)
+    with pytest.raises(ValueError):
+        gateway.fail_next("server_error", on="confirm")
 
 
 # -- async methods ----------------------------------------------------------------------------
@@ -526,3 +528,144 @@ def test_sign_uses_the_given_timestamp_and_detects_tampering() -> None:
     assert header != sign(b'{"id": "evt_1"}', "whsec_y", 1_700_000_000)
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.WebhookSignature.verify_header(b'{"id": "evt_2"}', header, "whsec_x", None)
+
+
+# -- one request: create and confirm ----------------------------------------------------------
+def pay(
+    gateway: SandboxGateway,
+    card: str = "4242424242424242",
+    *,
+    invoice: str = "inv_1",
+    attempt: int = 1,
+) -> Any:
+    method = payment_method_for(card)
+    assert method is not None
+    return gateway.create_and_confirm_payment(
+        amount=USD_10,
+        customer_id="cus_alice",
+        payment_method=method,
+        invoice_id=invoice,
+        attempt=attempt,
+        idempotency_key=f"charge:{invoice}:{attempt}:create",
+    )
+
+
+def test_one_request_makes_the_payment_and_events_a_create_then_confirm_would() -> None:
+    one, _ = a_sandbox()
+    two, _ = a_sandbox()
+    result = pay(one)
+    payment_id = create(two, invoice="inv_1")
+    two.confirm_payment(payment_id, idempotency_key="charge:inv_1:1:confirm")
+    assert result.payment_id == payment_id
+    assert result.outcome is ChargeOutcome.SUCCEEDED
+    assert types(one) == types(two)
+    assert one.confirmations == 1
+    assert one.calls == {payment_id: 1}
+
+
+def test_one_request_declines_as_the_card_does() -> None:
+    gateway, _ = a_sandbox()
+    result = pay(gateway, "4000000000009995")
+    assert (result.outcome, result.decline_code) == (
+        ChargeOutcome.DECLINED,
+        "insufficient_funds",
+    )
+
+
+def test_one_request_replayed_returns_the_first_answer_and_moves_no_money() -> None:
+    gateway, _ = a_sandbox()
+    first = pay(gateway)
+    assert pay(gateway) == first
+    assert gateway.confirmations == 1
+
+
+def test_one_request_replayed_with_another_card_is_refused_by_its_key() -> None:
+    gateway, _ = a_sandbox()
+    pay(gateway)
+    with pytest.raises(IdempotencyConflictError):
+        pay(gateway, "5555555555554444")
+
+
+def test_a_saved_500_is_replayed_to_every_retry_of_its_key() -> None:
+    gateway, _ = a_sandbox()
+    gateway.fail_next("server_error", on="pay")
+    for _ in range(2):
+        with pytest.raises(ProviderUnavailableError):
+            pay(gateway)
+    # The first request moved the money; no retry of its key ever says so
+    assert gateway.confirmations == 1
+    assert "payment_intent.succeeded" in types(gateway)
+
+
+def test_a_timeout_on_the_one_request_took_effect_and_its_replay_says_how() -> None:
+    gateway, _ = a_sandbox()
+    gateway.fail_next("timeout", on="pay")
+    with pytest.raises(ProviderUnavailableError):
+        pay(gateway)
+    assert pay(gateway).outcome is ChargeOutcome.SUCCEEDED
+    assert gateway.confirmations == 1
+
+
+def test_a_rate_limited_one_request_makes_no_payment() -> None:
+    gateway, _ = a_sandbox()
+    gateway.fail_next("rate_limit", on="pay")
+    with pytest.raises(RateLimitedError):
+        pay(gateway)
+    assert gateway.events == []
+
+
+def at(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def test_find_matches_the_invoice_and_attempt_among_the_customers_payments_in_range() -> None:
+    gateway, clock = a_sandbox()
+    pay(gateway, invoice="inv_1", attempt=1)
+    clock.now += 3600
+    made = pay(gateway, "4000000000009995", invoice="inv_1", attempt=2)
+    found = gateway.find_payment(
+        customer_id="cus_alice",
+        invoice_id="inv_1",
+        attempt=2,
+        created_from=at(clock.now - 60),
+        created_until=at(clock.now + 60),
+    )
+    assert found == made
+    assert gateway.lists == 1
+
+
+def test_find_answers_none_out_of_range_for_another_customer_or_another_attempt() -> None:
+    gateway, _ = a_sandbox()
+    pay(gateway)
+    window = {"created_from": at(T0), "created_until": at(T0 + 60)}
+    assert (
+        gateway.find_payment(
+            customer_id="cus_alice",
+            invoice_id="inv_1",
+            attempt=1,
+            created_from=at(T0 + 1),
+            created_until=at(T0 + 60),
+        )
+        is None
+    )
+    assert (
+        gateway.find_payment(customer_id="cus_bob", invoice_id="inv_1", attempt=1, **window) is None
+    )
+    assert (
+        gateway.find_payment(customer_id="cus_alice", invoice_id="inv_1", attempt=2, **window)
+        is None
+    )
+
+
+def test_a_list_can_time_out() -> None:
+    gateway, _ = a_sandbox()
+    pay(gateway)
+    gateway.fail_next("timeout", on="find")
+    with pytest.raises(ProviderUnavailableError):
+        gateway.find_payment(
+            customer_id="cus_alice",
+            invoice_id="inv_1",
+            attempt=1,
+            created_from=at(T0),
+            created_until=at(T0),
+        )

@@ -6,6 +6,7 @@ import json
 import logging
 import random
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus
@@ -580,3 +581,143 @@ def test_no_card_data_personal_data_or_secrets_reach_the_logs(
         assert quote_plus(secret) not in logged  # nor form-encoded, as request bodies are
     assert method["card"]["fingerprint"] not in logged
     assert "Post details" not in caplog.text  # the SDK's request-body logging stays off
+
+
+# -- one request per attempt: create and confirm, and the list that reconciles it ------------
+def pay(gateway: StripeGateway) -> Any:
+    return gateway.create_and_confirm_payment(
+        amount=Money(1000, "USD"),
+        customer_id="alice",
+        payment_method="pm_card_visa",
+        invoice_id="inv_1",
+        attempt=2,
+        idempotency_key=CREATE_KEY,
+        subscription_id="sub-1",
+    )
+
+
+def test_one_request_creates_and_confirms_off_session_under_the_attempts_key() -> None:
+    gateway, fake, _ = a_gateway(
+        (200, intent(status="succeeded")),
+        provider_customer_for=lambda customer_id: f"cus_{customer_id}",
+    )
+    result = pay(gateway)
+    assert (result.payment_id, result.outcome) == ("pi_1", ChargeOutcome.SUCCEEDED)
+    (sent,) = fake.requests
+    assert (sent.method, sent.url) == ("post", "https://api.stripe.com/v1/payment_intents")
+    assert sent.headers["Idempotency-Key"] == CREATE_KEY
+    assert sent.body == {
+        "amount": "1000",
+        "currency": "usd",
+        "customer": "cus_alice",
+        "payment_method": "pm_card_visa",
+        "confirm": "true",
+        "off_session": "true",
+        "automatic_payment_methods[enabled]": "true",
+        "automatic_payment_methods[allow_redirects]": "never",
+        "metadata[tenure_invoice_id]": "inv_1",
+        "metadata[tenure_attempt]": "2",
+        "metadata[tenure_subscription_id]": "sub-1",
+    }
+
+
+def test_a_decline_of_the_one_request_is_an_outcome_with_the_payment_it_created() -> None:
+    gateway, fake, sleeps = a_gateway((402, card_error("card_declined", "insufficient_funds")))
+    result = pay(gateway)
+    assert (result.payment_id, result.outcome, result.decline_code) == (
+        "pi_1",
+        ChargeOutcome.DECLINED,
+        "insufficient_funds",
+    )
+    assert len(fake.requests) == 1 and sleeps == []
+
+
+def test_a_one_request_that_needs_the_customer_is_authentication_required() -> None:
+    gateway, _, _ = a_gateway((402, card_error("authentication_required", None)))
+    result = pay(gateway)
+    assert (result.payment_id, result.outcome) == ("pi_1", ChargeOutcome.AUTHENTICATION_REQUIRED)
+
+
+def test_a_saved_500_for_the_one_request_is_unavailable_after_the_retries_with_one_key() -> None:
+    error = (500, api_error("api_error"))
+    gateway, fake, _ = a_gateway(error, error, error, error)
+    with pytest.raises(ProviderUnavailableError):
+        pay(gateway)
+    assert fake.keys() == [CREATE_KEY] * 4
+
+
+def listed(*intents: dict[str, Any], has_more: bool = False) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "url": "/v1/payment_intents",
+        "has_more": has_more,
+        "data": list(intents),
+    }
+
+
+def find(gateway: StripeGateway) -> Any:
+    return gateway.find_payment(
+        customer_id="alice",
+        invoice_id="inv_1",
+        attempt=2,
+        created_from=datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+        created_until=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+    )
+
+
+def metadata(invoice_id: str, attempt: int) -> dict[str, str]:
+    return {"tenure_invoice_id": invoice_id, "tenure_attempt": str(attempt)}
+
+
+def test_find_lists_the_customers_payments_in_the_range_and_matches_the_metadata() -> None:
+    gateway, fake, _ = a_gateway(
+        (
+            200,
+            listed(
+                intent(id="pi_other", status="succeeded", metadata=metadata("inv_1", 1)),
+                intent(id="pi_2", status="succeeded", metadata=metadata("inv_1", 2)),
+            ),
+        ),
+        provider_customer_for=lambda customer_id: f"cus_{customer_id}",
+    )
+    found = find(gateway)
+    assert found is not None
+    assert (found.payment_id, found.outcome) == ("pi_2", ChargeOutcome.SUCCEEDED)
+    (sent,) = fake.requests
+    assert sent.method == "get"
+    url, _, query = sent.url.partition("?")
+    assert url == "https://api.stripe.com/v1/payment_intents"
+    assert dict(parse_qsl(query)) == {
+        "customer": "cus_alice",
+        "created[gte]": "1772355600",
+        "created[lte]": "1772442000",
+        "limit": "100",
+    }
+    assert "Idempotency-Key" not in sent.headers
+
+
+def test_find_pages_through_the_list_and_answers_none_when_nothing_matches() -> None:
+    gateway, fake, _ = a_gateway(
+        (200, listed(intent(id="pi_a", metadata=metadata("inv_9", 2)), has_more=True)),
+        (200, listed(intent(id="pi_b", metadata={}))),
+    )
+    assert find(gateway) is None
+    assert len(fake.requests) == 2
+    assert dict(parse_qsl(fake.requests[1].url.partition("?")[2]))["starting_after"] == "pi_a"
+
+
+def test_a_list_that_stays_unanswered_is_unavailable() -> None:
+    error = (503, api_error("api_error"))
+    gateway, _, _ = a_gateway(error, error, error, error)
+    with pytest.raises(ProviderUnavailableError):
+        find(gateway)
+
+
+def test_a_decline_of_the_one_request_without_its_payment_is_still_a_decline() -> None:
+    gateway, _, _ = a_gateway((402, card_error("card_declined", "do_not_honor", False)))
+    result = pay(gateway)
+    assert (result.payment_id, result.outcome, result.decline_code) == (
+        "",
+        ChargeOutcome.DECLINED,
+        "do_not_honor",
+    )

@@ -237,6 +237,12 @@ class CrashingGateway:
             raise Crash("after confirm_payment returned")
         return result
 
+    def create_and_confirm_payment(self, **kwargs: Any) -> Any:
+        result = self.gateway.create_and_confirm_payment(**kwargs)
+        if self.after == "pay":
+            raise Crash("after create_and_confirm_payment returned")
+        return result
+
 
 class NoReadsRepository:
     """The real repository, except that reading anything fails the test. Plans are the

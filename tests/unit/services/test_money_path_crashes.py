@@ -13,6 +13,7 @@ from tenure.domain.charges import ChargeOutcome, ChargeStatus
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
+from tenure.ports import Commit
 from tenure.services import charging, subscriptions
 
 VISA = "4242424242424242"
@@ -53,12 +54,14 @@ def sub_interval(shop: Any) -> Any:
     return shop.repo.get_plan("basic").billing_interval
 
 
-# A renewal makes two commits: the claim (the period advance, the new invoice, the attempt
-# with its payment id) and the settle. The payment is created before the first.
+# A renewal makes two commits around one provider request: the claim (the period advance,
+# the new invoice, the attempt), then the request (create and confirm), then the settle (the
+# outcome and the payment id). A death during the request is, to the store, one of the two
+# around it: before it reached the provider, or after the provider acted.
 CRASH_STEPS = [
-    pytest.param({"after_call": "create"}, id="after create_payment, before the claim"),
-    pytest.param({"after_commit": 1}, id="after the claim stored the payment id, before confirm"),
-    pytest.param({"after_call": "confirm"}, id="after confirm returned, before the settle"),
+    pytest.param({"before_commit": 1}, id="before the claim"),
+    pytest.param({"after_commit": 1}, id="after the claim, before the provider request"),
+    pytest.param({"after_call": "pay"}, id="after the provider acted, before the settle"),
     pytest.param({"after_commit": 2}, id="after the settle commit, before the SQS ack"),
 ]
 
@@ -140,88 +143,86 @@ def test_the_crash_steps_are_the_two_commits_of_a_renewal(
 ) -> None:
     # Given a paying subscriber whose period has just ended, the renewal queued
     shop = a_paying_subscriber(make_shop)
-    shop.clock.set(renewal_moment(shop))
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
     message = shop.queued()
     before = shop.repo.commits
     # When the charger works the message without a crash
     shop.work(message, shop.reading_nothing())
-    # Then it read nothing, and wrote the claim (with the new invoice and the payment id)
-    # and the settlement: the steps CRASH_STEPS name
+    # Then it read nothing, and wrote the claim (with the new invoice) and the settlement
+    # (with the payment id) around one provider request: the steps CRASH_STEPS name
     assert shop.repo.commits - before == 2
+    [charge] = shop.charges(shop.invoice_starting(renewed_at).id)
+    assert charge.calls == 1
+    assert shop.gateway.calls[charge.payment_id or ""] == 1
 
 
-def test_a_renewal_redelivered_after_its_payment_was_created_reuses_that_payment(
+def test_a_renewal_whose_worker_died_after_the_provider_acted_is_settled_by_the_replay(
     make_shop: Callable[..., Any],
 ) -> None:
-    # Given a renewal whose worker died after creating the payment, before the claim
+    # Given a renewal whose worker died after the provider charged, before the settle
     shop = a_paying_subscriber(make_shop)
     renewed_at = renewal_moment(shop)
     shop.clock.set(renewed_at)
     with pytest.raises(shop.Crash):
-        subscriptions.process_due(shop.dying(after_call="create"), "sub-1")
-    assert len(shop.invoices()) == 1  # nothing of the renewal was stored
-    # When SQS delivers the message again
-    subscriptions.process_due(shop.svc, "sub-1")
-    # Then the second worker got the same payment back from the same key and parameters,
-    # claimed it, and confirmed it once: one payment created, one attempt, one charge
+        subscriptions.process_due(shop.dying(after_call="pay"), "sub-1")
     invoice = shop.invoice_starting(renewed_at)
-    key = f"charge:{invoice.id}:1:create"
-    assert shop.created_keys(invoice.id) == [key]
-    [charge] = shop.charges(invoice.id)
-    assert charge.payment_id == shop.gateway.events[-1]["data"]["object"]["id"]
-    assert_renewed_once(shop, renewed_at)
-
-
-def test_a_payment_created_before_a_crash_is_never_confirmed_when_the_card_changed_since(
-    make_shop: Callable[..., Any],
-) -> None:
-    # Given a renewal whose worker died after creating the payment on the visa, before the
-    # claim; then alice switched to a mastercard
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    with pytest.raises(shop.Crash):
-        subscriptions.process_due(shop.dying(after_call="create"), "sub-1")
-    shop.add_card(MASTERCARD)
-    # When SQS delivers the message again, and the schedule runs on
+    [claim] = shop.charges(invoice.id)
+    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
+    # When SQS delivers the message again (the claim is in flight: nothing to do), and the
+    # sweeper looks after the lease
     subscriptions.process_due(shop.svc, "sub-1")
     shop.run_due(until=renewed_at + charging.LEASE * 12)
-    # Then the provider refused the old key with new parameters; that attempt was given up
-    # (its payment, on the visa, never confirmed) and the next one charged the mastercard
-    invoice = shop.invoice_starting(renewed_at)
-    first, second = shop.charges(invoice.id)
-    assert (first.attempt, first.status, first.outcome) == (
-        1,
-        ChargeStatus.SETTLED,
-        ChargeOutcome.UNKNOWN,
-    )
-    assert first.payment_id is None
-    assert (second.attempt, second.outcome) == (2, ChargeOutcome.SUCCEEDED)
-    assert shop.created_keys(invoice.id) == [
-        f"charge:{invoice.id}:1:create",
-        f"charge:{invoice.id}:2:create",
-    ]
-    paid_with = shop.gateway.payment_intent(second.payment_id or "")["payment_method"]
-    assert paid_with == shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
+    # Then the sweeper sent the identical request under the same key and got the first
+    # answer back: one payment, confirmed once, and no list was needed
+    [charge] = shop.charges(invoice.id)
+    assert charge.payment_id == shop.gateway.events[-1]["data"]["object"]["id"]
+    assert shop.created_keys(invoice.id) == [f"charge:{invoice.id}:1:create"]
+    assert shop.gateway.calls[charge.payment_id or ""] == 2  # the request and its replay
+    assert shop.gateway.lists == 0
     assert_renewed_once(shop, renewed_at)
 
 
-def test_a_worker_that_loses_the_claim_confirms_nothing(
+def test_a_payment_made_before_a_crash_is_found_by_its_metadata_when_the_card_changed_since(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose worker died after the provider charged the visa, before the
+    # settle; then alice switched to a mastercard
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    with pytest.raises(shop.Crash):
+        subscriptions.process_due(shop.dying(after_call="pay"), "sub-1")
+    visa = shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
+    shop.add_card(MASTERCARD)
+    # When the schedule runs past the lease
+    shop.run_due(until=renewed_at + charging.LEASE * 12)
+    # Then the replay (with the new card) was refused by the key, the list of alice's
+    # payments found the one made on the visa, and it settled the attempt: charged once
+    invoice = shop.invoice_starting(renewed_at)
+    [charge] = shop.charges(invoice.id)
+    assert (charge.attempt, charge.outcome) == (1, ChargeOutcome.SUCCEEDED)
+    assert shop.gateway.payment_intent(charge.payment_id or "")["payment_method"] == visa
+    assert shop.gateway.lists == 1
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_a_worker_that_loses_the_claim_calls_the_provider_not_at_all(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a paying subscriber whose period has just ended
     shop = a_paying_subscriber(make_shop)
     renewed_at = renewal_moment(shop)
     shop.clock.set(renewed_at)
-    # When worker B creates the payment, worker A renews to the end, then B tries to claim
+    # When worker B loads, worker A renews to the end, then B tries to claim
     worker_b = shop.interleaved(lambda: subscriptions.process_due(shop.svc, "sub-1"))
     with pytest.raises(ConcurrencyError):
         subscriptions.process_due(worker_b, "sub-1")
-    # Then both workers' creates named one payment, and it was confirmed once, by A
+    # Then only A's request reached the provider, once
     invoice = shop.invoice_starting(renewed_at)
     [charge] = shop.charges(invoice.id)
     assert shop.created_keys(invoice.id) == [f"charge:{invoice.id}:1:create"]
-    assert shop.gateway.calls[charge.payment_id or ""] == 3  # B's create, A's create, confirm
+    assert shop.gateway.calls[charge.payment_id or ""] == 1
     assert shop.confirmations(invoice.id) == 1
 
 
@@ -266,14 +267,14 @@ def test_the_same_retry_delivered_twice_concurrently_makes_one_attempt(
 
 
 # -- 3. provider faults --------------------------------------------------------------------------
-def test_a_timeout_on_confirm_leaves_the_outcome_unknown_never_declined(
+def test_a_timeout_on_the_payment_leaves_the_outcome_unknown_never_declined(
     make_shop: Callable[..., Any],
 ) -> None:
-    # Given a paying subscriber whose renewal confirm will time out after money moved
+    # Given a paying subscriber whose renewal request will time out after money moved
     shop = a_paying_subscriber(make_shop)
     renewed_at = renewal_moment(shop)
     shop.clock.set(renewed_at)
-    shop.gateway.fail_next("timeout", on="confirm")
+    shop.gateway.fail_next("timeout", on="pay")
     # When the renewal runs
     subscriptions.process_due(shop.svc, "sub-1")
     # Then the attempt is still charging, outcome unknown; nothing is dunned
@@ -281,27 +282,28 @@ def test_a_timeout_on_confirm_leaves_the_outcome_unknown_never_declined(
     [charge] = shop.charges(invoice.id)
     assert charge.status is ChargeStatus.CHARGING
     assert charge.outcome is ChargeOutcome.UNKNOWN
-    assert charge.payment_id is not None
+    assert charge.payment_id is None  # the answer that carried it was lost
     assert charge.decline_code is None
     assert invoice.status is InvoiceStatus.OPEN
     assert (invoice.failures, invoice.next_attempt_at) == (0, None)
     assert shop.sub().status is SubscriptionStatus.ACTIVE
 
 
-def test_the_sweeper_settles_a_timed_out_confirm_without_confirming_again(
+def test_the_sweeper_settles_a_timed_out_payment_without_charging_again(
     make_shop: Callable[..., Any],
 ) -> None:
-    # Given a renewal whose confirm timed out after money moved
+    # Given a renewal whose request timed out after money moved
     shop = a_paying_subscriber(make_shop)
     renewed_at = renewal_moment(shop)
     shop.clock.set(renewed_at)
-    shop.gateway.fail_next("timeout", on="confirm")
+    shop.gateway.fail_next("timeout", on="pay")
     subscriptions.process_due(shop.svc, "sub-1")
     invoice_id = shop.invoice_starting(renewed_at).id
     # When the lease runs out and the sweeper reconciles
     shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the attempt succeeded from what the provider says, and money moved once
     [charge] = shop.charges(invoice_id)
+    assert shop.gateway.calls[charge.payment_id or ""] == 2  # the request and its replay
     assert (charge.status, charge.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.SUCCEEDED)
     assert charge.at == renewed_at
     assert_renewed_once(shop, renewed_at)
@@ -310,11 +312,11 @@ def test_the_sweeper_settles_a_timed_out_confirm_without_confirming_again(
 def test_a_reconcile_during_the_lease_leaves_the_claim_alone(
     make_shop: Callable[..., Any],
 ) -> None:
-    # Given a renewal whose confirm timed out a minute ago
+    # Given a renewal whose request timed out a minute ago
     shop = a_paying_subscriber(make_shop)
     renewed_at = renewal_moment(shop)
     shop.clock.set(renewed_at)
-    shop.gateway.fail_next("timeout", on="confirm")
+    shop.gateway.fail_next("timeout", on="pay")
     subscriptions.process_due(shop.svc, "sub-1")
     invoice_id = shop.invoice_starting(renewed_at).id
     shop.clock.set(renewed_at + charging.LEASE / 5)
@@ -328,12 +330,13 @@ def test_a_reconcile_during_the_lease_leaves_the_claim_alone(
 def a_renewal_whose_create_failed(
     make_shop: Callable[..., Any], fault: str, times: int = 1
 ) -> tuple[Any, datetime, str]:
-    """Given a renewal whose payment creation met `fault` (a timeout after the provider
-    acted, or a rate limit before it did) `times` times: the shop, when, and the invoice."""
+    """Given a renewal whose one request met `fault` (a timeout or a saved 500 after the
+    provider acted, or a rate limit before it did) `times` times: the shop, when, and the
+    invoice."""
     shop = a_paying_subscriber(make_shop)
     renewed_at = renewal_moment(shop)
     shop.clock.set(renewed_at)
-    shop.gateway.fail_next(fault, times=times, on="create")
+    shop.gateway.fail_next(fault, times=times, on="pay")
     subscriptions.process_due(shop.svc, "sub-1")
     return shop, renewed_at, shop.invoice_starting(renewed_at).id
 
@@ -348,8 +351,8 @@ def test_a_timeout_on_create_is_replayed_under_the_same_key_and_charges_once(
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the schedule runs past the lease
     shop.run_due(until=renewed_at + charging.LEASE * 12)
-    # Then the sweeper replayed the create under the same key, found the payment the
-    # provider had made, and confirmed it: one attempt, one payment
+    # Then the sweeper replayed the request under the same key and got the first answer:
+    # one attempt, one payment
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
     assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:1:create"]
     assert_renewed_once(shop, renewed_at)
@@ -389,49 +392,137 @@ def test_a_create_still_refused_at_the_lease_end_keeps_its_claim_for_the_next_lo
     assert_renewed_once(shop, renewed_at)
 
 
-def test_two_sweepers_replaying_one_lost_create_confirm_it_once(
+def test_two_sweepers_replaying_one_lost_answer_settle_it_once(
     make_shop: Callable[..., Any],
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     shop.clock.set(renewed_at + charging.LEASE)
-    # When one sweeper replays the create and records the payment id while another, which
-    # read the same claim, replays it too
+    # When one sweeper replays the request and settles while another, which read the same
+    # claim, replays it too
     other = shop.interleaved(lambda: charging.reconcile_charge(shop.svc, invoice_id, 1))
     charging.reconcile_charge(other, invoice_id, 1)
-    # Then the first one confirmed it; the second lost the race to record it and stopped
+    # Then the first one settled it; the second lost the race to record it and stopped
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
     assert shop.confirmations(invoice_id) == 1
     assert_renewed_once(shop, renewed_at)
 
 
-def test_a_lost_create_older_than_the_providers_key_memory_is_given_up_not_replayed(
+def test_a_lost_answer_older_than_the_providers_key_memory_is_listed_not_replayed(
     make_shop: Callable[..., Any],
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the sweeper first looks after 23 hours
-    late = renewed_at + charging.CREATE_REPLAY_WINDOW
+    late = renewed_at + charging.PAY_REPLAY_WINDOW
     shop.clock.set(late)
     charging.reconcile_charge(shop.svc, invoice_id, 1)
-    # Then the key is not trusted any more: the attempt is given up, nothing was confirmed,
-    # and the invoice is due at once under a new attempt number
+    # Then the key is not trusted any more (a replay might make a second payment): the list
+    # of alice's payments found the one made, which settled the attempt
+    [charge] = shop.charges(invoice_id)
+    assert (charge.status, charge.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.SUCCEEDED)
+    assert shop.gateway.calls[charge.payment_id or ""] == 1  # never replayed
+    assert shop.gateway.lists == 1
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_a_claim_whose_request_never_left_is_given_up_after_the_key_memory_and_charged_anew(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose worker died after the claim, before its request
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    with pytest.raises(shop.Crash):
+        subscriptions.process_due(shop.dying(after_commit=1), "sub-1")
+    invoice_id = shop.invoice_starting(renewed_at).id
+    # When the sweeper first looks after 23 hours
+    late = renewed_at + charging.PAY_REPLAY_WINDOW
+    shop.clock.set(late)
+    charging.reconcile_charge(shop.svc, invoice_id, 1)
+    # Then the list found no payment for the attempt: it is given up (no dunning failure)
+    # and the invoice is due at once under a new attempt number, which charges it
     [given_up] = shop.charges(invoice_id)
     assert (given_up.status, given_up.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.UNKNOWN)
     assert shop.invoice(invoice_id).next_attempt_at == late
+    assert shop.created_keys(invoice_id) == []
     shop.run_due(until=late + charging.LEASE)
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.UNKNOWN), (2, ChargeOutcome.SUCCEEDED)]
     assert_renewed_once(shop, renewed_at)
 
 
-def test_a_lost_create_whose_card_changed_since_is_given_up_and_the_new_card_charged(
+def test_a_claim_whose_invoice_was_voided_meanwhile_is_looked_up_never_sent(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose worker died after the claim, before its request; then the
+    # invoice was voided
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    with pytest.raises(shop.Crash):
+        subscriptions.process_due(shop.dying(after_commit=1), "sub-1")
+    invoice = shop.invoice_starting(renewed_at)
+    invoice.status = InvoiceStatus.VOID
+    shop.repo.commit(Commit(invoices=[invoice]))
+    # When the sweeper looks after the lease
+    shop.clock.set(renewed_at + charging.LEASE)
+    charging.reconcile_charge(shop.svc, invoice.id, 1)
+    # Then it did not send the request (that would charge a void invoice): the list found
+    # nothing, and the attempt was given up with nothing due after it
+    [given_up] = shop.charges(invoice.id)
+    assert (given_up.status, given_up.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.UNKNOWN)
+    assert shop.created_keys(invoice.id) == []
+    assert shop.gateway.lists == 1
+    assert shop.invoice(invoice.id).next_attempt_at is None
+
+
+def test_a_saved_500_is_not_trusted_and_the_list_finds_the_payment_it_made(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose request charged alice but was answered with a 500, which the
+    # provider saved under the key
+    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "server_error")
+    [claim] = shop.charges(invoice_id)
+    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
+    # When the schedule runs past the lease
+    shop.run_due(until=renewed_at + charging.LEASE * 12)
+    # Then the replay got the same 500 back, and the list found the payment: charged once
+    [charge] = shop.charges(invoice_id)
+    assert (charge.attempt, charge.outcome) == (1, ChargeOutcome.SUCCEEDED)
+    assert shop.gateway.calls[charge.payment_id or ""] == 2
+    assert shop.gateway.lists == 1
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_a_list_that_times_out_keeps_the_claim_for_the_next_look(
+    make_shop: Callable[..., Any],
+) -> None:
+    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
+    late = renewed_at + charging.PAY_REPLAY_WINDOW
+    shop.clock.set(late)
+    shop.gateway.fail_next("timeout", on="find")
+    # When the sweeper looks after 23 hours and the list goes unanswered
+    charging.reconcile_charge(shop.svc, invoice_id, 1)
+    # Then nothing is given up: the claim waits one more lease, still without a payment id
+    [claim] = shop.charges(invoice_id)
+    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
+    assert claim.lease_until == late + charging.LEASE
+    # And the next look finds the payment and settles it
+    shop.run_due(until=late + charging.LEASE * 3)
+    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_a_lost_answer_whose_card_changed_since_is_found_by_the_list(
     make_shop: Callable[..., Any],
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the customer gives another card, and the schedule runs past the lease
     shop.add_card("5555555555554444")
     shop.run_due(until=renewed_at + charging.LEASE * 12)
-    # Then the old key (another card) was refused: attempt 1 given up, attempt 2 charged
-    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.UNKNOWN), (2, ChargeOutcome.SUCCEEDED)]
+    # Then the old key refused the new card, the list found the payment made on the old
+    # one, and that settled attempt 1: the new card was not charged
+    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
     assert shop.confirmations(invoice_id) == 1
+    assert shop.gateway.lists == 1
     assert_renewed_once(shop, renewed_at)
 
 
@@ -444,8 +535,8 @@ def test_a_rate_limit_on_the_card_update_charge_loses_nothing(
     renewed_at = renewal_moment(shop)
     shop.clock.set(renewed_at)
     subscriptions.process_due(shop.svc, "sub-1")
-    # When the customer adds a card but the provider refuses the create with a rate limit
-    shop.gateway.fail_next("rate_limit", on="create")
+    # When the customer adds a card but the provider refuses the request with a rate limit
+    shop.gateway.fail_next("rate_limit", on="pay")
     shop.add_card(MASTERCARD)
     shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the sweeper's new attempt paid the invoice, on the new card, once

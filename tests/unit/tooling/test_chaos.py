@@ -236,6 +236,39 @@ def test_a_provider_call_times_out_before_or_after_it_took_effect_or_is_refused(
     assert gateway.name == sandbox.name
 
 
+def test_the_one_request_and_the_list_are_faulted_like_any_provider_call() -> None:
+    chaos = chaos_with(kinds="timeouts", provider_fault=1.0)
+    sandbox = SandboxGateway(clock=lambda: int(NOW.timestamp()))
+    gateway = chaos.gateway(sandbox)
+    request = {
+        "amount": Money(1000, "USD"),
+        "customer_id": "cus_1",
+        "payment_method": "pm_card_visa",
+        "attempt": 1,
+    }
+    charged: dict[str, bool] = {}
+    with chaos.running("renewals-charger"):
+        for n in range(15):
+            key = f"charge:in_{n}:1:create"
+            before = sandbox.confirmations
+            with pytest.raises((ProviderUnavailableError, RateLimitedError)):
+                gateway.create_and_confirm_payment(
+                    **request, invoice_id=f"in_{n}", idempotency_key=key
+                )
+            # Money moved only when the faulted request had reached the provider.
+            charged[chaos.injected[-1].fault] = sandbox.confirmations > before
+        with pytest.raises((ProviderUnavailableError, RateLimitedError)):
+            gateway.find_payment(
+                customer_id="cus_1",
+                invoice_id="in_0",
+                attempt=1,
+                created_from=NOW,
+                created_until=NOW,
+            )
+    assert charged == {"rate_limited": False, "timeout_before": False, "timeout_after": True}
+    assert chaos.injected[-1].fault in ("rate_limited", "timeout_before")  # a read acts never
+
+
 def test_the_reminders_process_may_die_once_ses_took_the_email() -> None:
     chaos = chaos_with(kinds="crashes", crash_after_email=1.0)
     sent: list[str] = []

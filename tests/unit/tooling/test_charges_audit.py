@@ -33,9 +33,11 @@ def charge(
     at: str,
     code: str | None = None,
     amount: int = 1000,
+    calls: int = 1,
 ) -> dict[str, Any]:
     return {
         "id": f"ch_{invoice_id}_{attempt}",
+        "calls": calls,
         "invoice": invoice_id,
         "customer": "c1",
         "idempotency_key": f"charge:{invoice_id}:{attempt}",
@@ -68,6 +70,32 @@ def test_a_recovered_dunning_story_passes_and_is_counted() -> None:
     assert result.ok, result.findings
     assert (result.soft_declines, result.hard_declines, result.succeeded) == (1, 1, 1)
     assert (result.recovered, result.recovered_after_card_change) == (1, 1)
+
+
+def test_provider_calls_are_counted_per_attempt_and_per_successful_charge() -> None:
+    state = {
+        "invoices": [
+            invoice("in1", paid_at="2026-02-04T09:00:00Z", attempts=2),
+            invoice("in2", paid_at="2026-02-01T09:00:00Z", attempts=1),
+        ],
+        "charges": [
+            charge("in1", 1, "declined", "2026-02-01T09:00:00Z", "insufficient_funds"),
+            charge("in1", 2, "succeeded", "2026-02-04T09:00:00Z", calls=3),  # reconciled
+            charge("in2", 1, "succeeded", "2026-02-01T09:00:00Z"),
+        ],
+    }
+    result = audit(state, [])
+    assert (result.provider_calls, result.provider_calls_succeeded) == (5, 4)
+    assert result.to_dict()["calls_per_attempt"] == round(5 / 3, 4)
+    assert result.to_dict()["calls_per_successful_charge"] == 2.0
+
+
+def test_an_output_without_calls_counts_none_and_divides_by_nothing() -> None:
+    bare = charge("in1", 1, "declined", "2026-02-01T09:00:00Z", "insufficient_funds")
+    del bare["calls"]
+    state = {"invoices": [invoice("in1", paid_at=None, attempts=1)], "charges": [bare]}
+    result = audit(state, [])
+    assert (result.provider_calls, result.calls_per_successful_charge) == (0, 0.0)
 
 
 def test_two_succeeded_charges_on_one_invoice_are_found() -> None:

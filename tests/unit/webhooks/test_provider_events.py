@@ -166,10 +166,11 @@ def test_a_late_success_overrules_a_settled_failure_because_the_money_moved(shop
 
 def test_a_claim_whose_collector_may_still_be_at_work_is_not_taken_from_it(shop: Shop) -> None:
     shop.add_card("4242424242424242")
-    shop.gateway.fail_next("timeout", on="confirm")  # charged, but the answer was lost
+    shop.gateway.fail_next("timeout", on="pay")  # charged, but the answer was lost
     invoice_id = shop.subscribe()
     charge = shop.repo.get_charge(invoice_id, 1)
     assert charge is not None and charge.status is ChargeStatus.CHARGING
+    assert charge.payment_id is None  # the answer that carried it was lost
     succeeded = shop.last("payment_intent.succeeded")
 
     assert shop.deliver(succeeded) is Applied.UNCHANGED  # the lease is still running
@@ -177,6 +178,12 @@ def test_a_claim_whose_collector_may_still_be_at_work_is_not_taken_from_it(shop:
     assert shop.deliver(succeeded) is Applied.APPLIED  # the collector died: ours to settle
     invoice = shop.repo.get_invoice(invoice_id)
     assert invoice is not None and invoice.status is InvoiceStatus.PAID
+    # The event found the attempt by its metadata, and stored the payment id and the link
+    # a later dispute (which names only the payment) finds the attempt by
+    payment_id = succeeded["data"]["object"]["id"]
+    settled = shop.repo.get_charge(invoice_id, 1)
+    assert settled is not None and settled.payment_id == payment_id
+    assert shop.repo.find_provider_object("sandbox", payment_id) == f"{invoice_id}:1"
 
 
 def test_an_event_about_a_payment_tenure_never_made_is_unmatched_and_writes_nothing(

@@ -13,7 +13,8 @@ Idempotency, for every adapter:
 Errors are typed so that callers never match message text:
 - `ProviderUnavailableError`: timeouts, connection failures and 5xx after the adapter's
   retries. The request may or may not have taken effect, so the outcome is UNKNOWN: never
-  treat it as a decline; reconcile by retrieving the stored payment id.
+  treat it as a decline; reconcile by retrieving the stored payment id, or (none stored) by
+  replaying the identical request while the provider keeps its key, else `find_payment`.
 - `RateLimitedError`: the provider refused before doing anything (HTTP 429) and kept
   refusing through the retries; nothing happened, the same call can be made later.
 - `InvalidRequestError`: the provider refused the parameters (a bug or stale data);
@@ -21,6 +22,7 @@ Errors are typed so that callers never match message text:
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, TypedDict
 
 from tenure.domain.charges import ChargeOutcome
@@ -132,6 +134,41 @@ class PaymentGateway(Protocol):
 
     def confirm_payment(self, payment_id: str, *, idempotency_key: str) -> PaymentResult:
         """Confirm the payment off-session (the customer is not present): money moves."""
+        ...
+
+    def create_and_confirm_payment(
+        self,
+        *,
+        amount: Money,
+        customer_id: str,
+        payment_method: str,
+        invoice_id: str,
+        attempt: int,
+        idempotency_key: str,
+        subscription_id: str | None = None,
+        tenure_customer_id: str | None = None,
+    ) -> PaymentResult:
+        """Create the payment and confirm it off-session in one request: money moves. The
+        money path's only call per attempt (Stripe: create with `confirm=true,
+        off_session=true`). Parameters and metadata as `create_payment`; a decline is an
+        outcome, not an error. The same key with the same parameters replays the first
+        answer while the provider keeps the key (Stripe: at least 24 hours), a stored 5xx
+        included."""
+        ...
+
+    def find_payment(
+        self,
+        *,
+        customer_id: str,
+        invoice_id: str,
+        attempt: int,
+        created_from: datetime,
+        created_until: datetime,
+    ) -> PaymentResult | None:
+        """The payment made for this invoice and attempt (matched by the metadata Tenure
+        wrote on it) among the customer's payments created in [from, until], or None when
+        there is none: a read, for reconciling an attempt whose request went unanswered
+        once its key can no longer be replayed."""
         ...
 
     def retrieve_payment(self, payment_id: str) -> PaymentResult:

@@ -17,6 +17,7 @@ container.
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any, Protocol
 
@@ -182,6 +183,48 @@ class RateLimitedGateway:
             idempotency_key=idempotency_key,
             subscription_id=subscription_id,
             tenure_customer_id=tenure_customer_id,
+        )
+
+    def create_and_confirm_payment(
+        self,
+        *,
+        amount: Money,
+        customer_id: str,
+        payment_method: str,
+        invoice_id: str,
+        attempt: int,
+        idempotency_key: str,
+        subscription_id: str | None = None,
+        tenure_customer_id: str | None = None,
+    ) -> PaymentResult:
+        self._throttle.acquire()
+        return self._inner.create_and_confirm_payment(
+            amount=amount,
+            customer_id=customer_id,
+            payment_method=payment_method,
+            invoice_id=invoice_id,
+            attempt=attempt,
+            idempotency_key=idempotency_key,
+            subscription_id=subscription_id,
+            tenure_customer_id=tenure_customer_id,
+        )
+
+    def find_payment(
+        self,
+        *,
+        customer_id: str,
+        invoice_id: str,
+        attempt: int,
+        created_from: datetime,
+        created_until: datetime,
+    ) -> PaymentResult | None:
+        self._throttle.acquire()
+        return self._inner.find_payment(
+            customer_id=customer_id,
+            invoice_id=invoice_id,
+            attempt=attempt,
+            created_from=created_from,
+            created_until=created_until,
         )
 
     def confirm_payment(self, payment_id: str, *, idempotency_key: str) -> PaymentResult:

@@ -130,8 +130,10 @@ SETTLE_AFTER_SECONDS = 4 * 3600
 # Stripe's test cards take any future expiry; the sandbox reports a fixed one.
 CARD_EXPIRY = (12, 2034)
 
-FaultKind = Literal["timeout", "rate_limit"]
-FaultOn = Literal["create", "confirm", "retrieve"]
+FaultKind = Literal["timeout", "rate_limit", "server_error"]
+FaultOn = Literal["create", "confirm", "retrieve", "pay", "find"]
+_FAULT_KINDS = ("timeout", "rate_limit", "server_error")
+_FAULT_ON = ("create", "confirm", "retrieve", "pay", "find")
 Instant = int | datetime
 
 
@@ -186,6 +188,13 @@ class _Saved:
     response: object
 
 
+@dataclass(frozen=True, slots=True)
+class _StoredError:
+    """A 5xx saved as a key's first answer: Stripe replays it to every retry of the key."""
+
+    message: str
+
+
 _T = TypeVar("_T")
 
 
@@ -194,8 +203,10 @@ class SandboxGateway:
 
     `clock` returns the current time (epoch seconds or a datetime) for `created` stamps
     and settling; without one every timestamp is 0. Tests read `confirmations` (times money
-    was asked to move), `calls` (gateway calls per payment id) and `events` (what Stripe
-    would have sent, oldest first).
+    was asked to move), `calls` (gateway calls per payment id), `lists` (list requests,
+    which name no payment), `requests` (payment requests by operation, lists included),
+    `payment_requests` (by payment and operation; a list counts for the payment it found)
+    and `events` (what Stripe would have sent, oldest first).
     """
 
     name = "sandbox"
@@ -211,6 +222,9 @@ class SandboxGateway:
         self.events: list[stripe_objects.StripeObject] = []
         self.calls: dict[str, int] = {}
         self.confirmations = 0  # how many times money was asked to move (tests read it)
+        self.lists = 0  # list requests (`find_payment`): not counted per payment id
+        self.requests: Counter[str] = Counter()  # payment requests by operation
+        self.payment_requests: Counter[tuple[str, str]] = Counter()  # by payment, operation
         self._next_expiry: dict[str, tuple[int, int]] = {}
 
     def next_card_expires(self, payment_method: str, month: int, year: int) -> None:
@@ -224,12 +238,16 @@ class SandboxGateway:
 
         A timeout fails AFTER the call took effect (money moved, the caller never heard):
         the case reconciliation exists for. A rate limit fails BEFORE anything happens.
+        A server error (on `pay`) also fails after the call took effect, and is saved as the
+        key's answer, as Stripe saves a 500: the same request replayed gets the 500 again.
         Faults queue in order per operation.
         """
-        if kind not in ("timeout", "rate_limit"):
+        if kind not in _FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}")
-        if on not in ("create", "confirm", "retrieve"):
-            raise ValueError(f"faults apply to create, confirm or retrieve, not {on!r}")
+        if on not in _FAULT_ON:
+            raise ValueError(f"faults apply to {', '.join(_FAULT_ON)}, not {on!r}")
+        if kind == "server_error" and on != "pay":
+            raise ValueError("a saved server error applies to pay only")
         if times < 1:
             raise ValueError("times must be >= 1")
         self._faults.append(_Fault(kind, on, times))
@@ -324,7 +342,7 @@ class SandboxGateway:
         tenure_customer_id: str | None = None,
     ) -> str:
         payment_id = stripe_objects.object_id("pi", idempotency_key)
-        self._count(payment_id)
+        self._count(payment_id, "create_payment")
         fault = self._before("create")
 
         def create() -> str:
@@ -356,8 +374,90 @@ class SandboxGateway:
         self._after(fault, "create", created)
         return created
 
+    def create_and_confirm_payment(
+        self,
+        *,
+        amount: Money,
+        customer_id: str,
+        payment_method: str,
+        invoice_id: str,
+        attempt: int,
+        idempotency_key: str,
+        subscription_id: str | None = None,
+        tenure_customer_id: str | None = None,
+    ) -> PaymentResult:
+        # The same id and events as a create then a confirm under this key: one request.
+        payment_id = stripe_objects.object_id("pi", idempotency_key)
+        self._count(payment_id, "create_and_confirm_payment")
+        fault = self._before("pay")
+
+        def pay() -> PaymentResult | _StoredError:
+            intent = stripe_objects.payment_intent(
+                id=payment_id,
+                amount=stripe_objects.stripe_amount(amount),
+                currency=amount.currency,
+                customer=customer_id,
+                payment_method=payment_method,
+                payment_method_type="sepa_debit" if payment_method in _ASYNC_LAST4 else "card",
+                metadata=stripe_objects.payment_metadata(
+                    invoice_id, attempt, subscription_id, tenure_customer_id
+                ),
+                created=self._now(),
+            )
+            payment = self._payments[payment_id] = _Payment(intent)
+            self._emit("payment_intent.created", intent, idempotency_key)
+            result = self._confirm(payment, idempotency_key)
+            if fault == "server_error":
+                return _StoredError(f"sandbox: pay under {idempotency_key} failed with a 500")
+            return result
+
+        params = (
+            "payment_intents.create+confirm",
+            amount,
+            customer_id,
+            payment_method,
+            invoice_id,
+            attempt,
+        )
+        answer = self._idempotent(idempotency_key, params, pay)
+        if isinstance(answer, _StoredError):
+            raise ProviderUnavailableError(answer.message, code="api_error")
+        self._after(fault, "pay", payment_id)
+        return answer
+
+    def find_payment(
+        self,
+        *,
+        customer_id: str,
+        invoice_id: str,
+        attempt: int,
+        created_from: datetime,
+        created_until: datetime,
+    ) -> PaymentResult | None:
+        fault = self._before("find")
+        if fault is not None:  # a read changes nothing: a timeout is only a lost answer
+            raise ProviderUnavailableError("sandbox: list of payments timed out", code="timeout")
+        low, high = _epoch(created_from), _epoch(created_until)
+        self.lists += 1
+        self.requests["find_payment"] += 1
+        for payment in self._payments.values():
+            intent = payment.intent
+            metadata = intent["metadata"]
+            if (
+                intent["customer"] == customer_id
+                and low <= int(intent["created"]) <= high
+                and metadata.get("tenure_invoice_id") == invoice_id
+                and metadata.get("tenure_attempt") == str(attempt)
+            ):
+                if payment.settles_at is not None and payment.settles_at <= self._now():
+                    self._settle(payment)
+                # A list names no payment; the one it found is what it was about.
+                self.payment_requests[(str(intent["id"]), "find_payment")] += 1
+                return stripe_objects.payment_result(intent)
+        return None
+
     def confirm_payment(self, payment_id: str, *, idempotency_key: str) -> PaymentResult:
-        self._count(payment_id)
+        self._count(payment_id, "confirm_payment")
         fault = self._before("confirm")
         payment = self._payment(payment_id)
         params = ("payment_intents.confirm", payment_id)
@@ -368,7 +468,7 @@ class SandboxGateway:
         return result
 
     def retrieve_payment(self, payment_id: str) -> PaymentResult:
-        self._count(payment_id)
+        self._count(payment_id, "retrieve_payment")
         fault = self._before("retrieve")
         payment = self._payment(payment_id)
         # The provider settles on its own time, whether or not anyone asks.
@@ -387,7 +487,7 @@ class SandboxGateway:
         """The customer, present, confirms a payment that needed authentication (sandbox only:
         with Stripe, Stripe.js does this in the browser). The authentication-required test
         card then succeeds; any other card behaves as when it was charged."""
-        self._count(payment_id)
+        self._count(payment_id, "confirm_on_session")
         payment = self._payment(payment_id)
         params = ("payment_intents.confirm_on_session", payment_id)
         return self._idempotent(
@@ -407,7 +507,7 @@ class SandboxGateway:
         return [stripe_objects.payment_result(p.intent) for p in due]
 
     def refund(self, *, payment_id: str, amount: Money | None, idempotency_key: str) -> str:
-        self._count(payment_id)
+        self._count(payment_id, "refund")
         payment = self._payment(payment_id)
         params = ("refunds.create", payment_id, amount)
         return self._idempotent(
@@ -425,8 +525,10 @@ class SandboxGateway:
     def _now(self) -> int:
         return 0 if self._clock is None else _epoch(self._clock())
 
-    def _count(self, payment_id: str) -> None:
+    def _count(self, payment_id: str, operation: str) -> None:
         self.calls[payment_id] = self.calls.get(payment_id, 0) + 1
+        self.requests[operation] += 1
+        self.payment_requests[(payment_id, operation)] += 1
 
     def _payment(self, payment_id: str) -> _Payment:
         payment = self._payments.get(payment_id)

@@ -8,10 +8,18 @@
   A `Stripe-Should-Retry` header from Stripe overrides that choice.
 - A `throttle` (tenure.payments.rate_limit) paces every HTTP attempt, retries and follow-up
   reads included: each one counts against the provider's rate limit.
-- No answer after the retries raises `ProviderUnavailableError`: the outcome is UNKNOWN and
-  is settled by retrieving the PaymentIntent whose id the caller stored. Stripe has no
-  lookup by idempotency key (keys are pruned after 24 h) and search is eventually
-  consistent, so the stored `pi_…` id is the only reliable handle.
+- No answer after the retries raises `ProviderUnavailableError`: the outcome is UNKNOWN. A
+  renewal is one request (`create_and_confirm_payment`: create with `confirm=true,
+  off_session=true`), so its caller has no `pi_…` id yet; it reconciles by replaying the
+  identical request under the same key while Stripe surely keeps it, else by listing the
+  customer's PaymentIntents in the attempt's time range (`find_payment`). Stripe saves "the
+  status code and body of the first request made with a given idempotency key after
+  endpoint execution begins. Retries with the same key return the saved response,
+  including 500 errors", and keys may be pruned once "at least 24 hours old", after which
+  the same key makes a new request (https://docs.stripe.com/api/idempotent_requests,
+  https://docs.stripe.com/idempotency). Search is eventually consistent and not offered
+  everywhere; the list endpoint filters by `customer` and `created`
+  (https://docs.stripe.com/api/payment_intents/list).
 - Card declines are outcomes, not exceptions: `confirm_payment` returns DECLINED (or
   AUTHENTICATION_REQUIRED) with the issuer's decline code.
 """
@@ -20,10 +28,11 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, NoReturn, TypeVar
 
 import stripe
-from stripe.params import CustomerCreateParams, RefundCreateParams
+from stripe.params import CustomerCreateParams, PaymentIntentListParams, RefundCreateParams
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.money import Money
@@ -182,6 +191,94 @@ class StripeGateway:
         )
         return str(intent.id)
 
+    def create_and_confirm_payment(
+        self,
+        *,
+        amount: Money,
+        customer_id: str,
+        payment_method: str,
+        invoice_id: str,
+        attempt: int,
+        idempotency_key: str,
+        subscription_id: str | None = None,
+        tenure_customer_id: str | None = None,
+    ) -> PaymentResult:
+        amount_value = stripe_amount(amount)
+        customer = self._provider_customer_for(customer_id)
+        try:
+            intent = self._call(
+                "payment_intents.create",
+                lambda: self._client.v1.payment_intents.create(
+                    {
+                        "amount": amount_value,
+                        "currency": amount.currency.lower(),
+                        "customer": customer,
+                        "payment_method": payment_method,
+                        "confirm": True,
+                        "off_session": True,  # nobody is present: no 3-D Secure challenge
+                        # Off-session payments cannot follow a redirect; without this
+                        # Stripe would ask for a return_url.
+                        "automatic_payment_methods": {
+                            "enabled": True,
+                            "allow_redirects": "never",
+                        },
+                        "metadata": payment_metadata(
+                            invoice_id, attempt, subscription_id, tenure_customer_id
+                        ),
+                    },
+                    {"idempotency_key": idempotency_key},
+                ),
+                declines_are_outcomes=True,
+            )
+            result = payment_result(intent.to_dict())
+        except stripe.CardError as error:
+            # A decline answers 402 with the PaymentIntent it created in the error's body.
+            result = _declined(_intent_id(error), error)
+        logger.info(
+            "payment created and confirmed",
+            extra={
+                "payment_id": result.payment_id,
+                "invoice_id": invoice_id,
+                "attempt": attempt,
+                "outcome": str(result.outcome),
+                "decline_code": result.decline_code,
+            },
+        )
+        return result
+
+    def find_payment(
+        self,
+        *,
+        customer_id: str,
+        invoice_id: str,
+        attempt: int,
+        created_from: datetime,
+        created_until: datetime,
+    ) -> PaymentResult | None:
+        customer = self._provider_customer_for(customer_id)
+        wanted = payment_metadata(invoice_id, attempt, None, None)
+        params: PaymentIntentListParams = {
+            "customer": customer,
+            "created": {
+                "gte": int(created_from.timestamp()),
+                "lte": int(created_until.timestamp()),
+            },
+            "limit": 100,
+        }
+        while True:
+            page = self._call(
+                "payment_intents.list",
+                lambda: self._client.v1.payment_intents.list(params),
+            )
+            for intent in page.data:
+                data = intent.to_dict()
+                metadata = data.get("metadata") or {}
+                if all(metadata.get(k) == v for k, v in wanted.items()):
+                    return payment_result(data)
+            if not page.has_more or not page.data:
+                return None
+            params["starting_after"] = str(page.data[-1].id)
+
     def confirm_payment(self, payment_id: str, *, idempotency_key: str) -> PaymentResult:
         try:
             intent = self._call(
@@ -334,6 +431,11 @@ def _error_body(error: stripe.StripeError) -> Mapping[str, Any]:
 
 def _error_code(error: stripe.StripeError) -> str | None:
     return error.code or _error_body(error).get("code")
+
+
+def _intent_id(error: stripe.CardError) -> str:
+    intent = _error_body(error).get("payment_intent")
+    return str(intent.get("id") or "") if isinstance(intent, dict) else ""
 
 
 def _declined(payment_id: str, error: stripe.CardError) -> PaymentResult:

@@ -1,21 +1,27 @@
-"""Charging invoices: create the payment, claim the attempt with its id, confirm, settle.
+"""Charging invoices: claim the attempt, pay in one provider request, settle.
 
 The money path, step by step (each step survives a crash at any point):
-1. create: the provider payment is created, unconfirmed, with key
-   `charge:{invoice}:{attempt}:create`. No money moves, and nothing is stored yet: a worker
-   that dies here is replaced by one that sends the same key and gets the same payment;
-2. claim: one transaction stores the attempt (the invoice's counter, version-checked), a
-   `charging` record with a lease and the payment id, and the link webhooks find it by;
-   for a new invoice (a renewal, a first invoice) the invoice itself, its subscription
-   and their events are in the same transaction. A concurrent collector loses here and
-   confirms nothing, so only a claimed payment ever moves money;
-3. confirm: off-session, with key `charge:{invoice}:{attempt}:confirm`;
-4. settle: the outcome, the invoice, the subscription, the dunning schedule and the events
-   commit in one transaction.
-A claim still `charging` when its lease ends is reconciled against the provider (retrieve
-the stored payment; confirm it with the same key if it never was) before anything retries.
-A timeout is `unknown`, never a failure. A payment created but never claimed is never
-confirmed by anyone: its id is stored nowhere.
+1. claim: one transaction stores the attempt (the invoice's counter, version-checked) and a
+   `charging` record with a lease; for a new invoice (a renewal, a first invoice) the
+   invoice itself, its subscription and their events are in the same transaction. A
+   concurrent collector loses here and calls nothing, so only a claimed attempt ever
+   reaches the provider;
+2. pay: one request creates the payment and confirms it off-session (Stripe: create with
+   `confirm=true, off_session=true`) under key `charge:{invoice}:{attempt}:create`. Money
+   moves here. The payment carries the invoice and attempt in its metadata, which is how
+   webhooks find the attempt: its id is not stored yet;
+3. settle: the outcome, the payment id (with the link disputes find the payment by), the
+   invoice, the subscription, the dunning schedule and the events commit in one
+   transaction.
+A claim still `charging` when its lease ends is reconciled against the provider before
+anything retries it: by its payment id when one was stored (retrieved; confirmed with the
+same key if it never was); else by replaying the identical request under the same key
+while the provider surely keeps the key (`PAY_REPLAY_WINDOW`): that returns the first
+answer, or makes the one request a worker died before sending; else (the key may be gone,
+the first answer was a 5xx that a replay only repeats, the card changed since) by listing
+the customer's payments created in the attempt's time range and matching the invoice and
+attempt in their metadata. Found nothing: nothing was charged, and the attempt is given up
+for a new attempt number. A timeout is `unknown`, never a failure.
 """
 
 import contextlib
@@ -39,6 +45,7 @@ from tenure.payments.gateway import (
     IdempotencyConflictError,
     InvalidRequestError,
     PaymentResult,
+    RateLimitedError,
 )
 from tenure.ports import Commit, Marker, MrrRead, ProviderLink
 from tenure.services.catalog import (
@@ -51,9 +58,13 @@ from tenure.services.context import Services
 
 LEASE = timedelta(minutes=5)  # longer than one charger run; then the sweeper reconciles
 PENDING_RECHECK = timedelta(hours=1)  # async payments: look again until they settle
-# A create whose answer was lost is replayed under its key only while the provider surely
-# keeps the key (Stripe prunes keys after 24 hours).
-CREATE_REPLAY_WINDOW = timedelta(hours=23)
+# A request whose answer was lost is replayed under its key only while the provider surely
+# keeps the key: Stripe may prune a key once it is 24 hours old, and the same key then makes
+# a new payment (https://docs.stripe.com/idempotency). An hour's margin for clocks and queues.
+PAY_REPLAY_WINDOW = timedelta(hours=23)
+# The list of the customer's payments starts this long before the attempt's moment: the
+# provider's clock is not ours.
+LIST_MARGIN = timedelta(minutes=5)
 SETTLE_TRIES = 3  # settles from a fresh read after a lost race, before the sweeper takes over
 FINAL = (ChargeOutcome.SUCCEEDED, ChargeOutcome.DECLINED, ChargeOutcome.AUTHENTICATION_REQUIRED)
 
@@ -149,7 +160,7 @@ def payer_for(
     return (customer.payer if customer is not None else None), customer
 
 
-# -- one collection: create, claim, confirm, settle -----------------------------------------
+# -- one collection: claim, pay (one request), settle ---------------------------------------
 @dataclass(slots=True)
 class _Collection:
     """One invoice being collected, and what its collection has read so far."""
@@ -176,10 +187,10 @@ class _Collection:
 
 
 class _Created(Enum):
-    """How the provider answered the create."""
+    """How the provider answered the one request."""
 
     CREATED = "created"  # the payment id is known
-    UNKNOWN = "unknown"  # no answer: the claim has no payment id; the sweeper replays it
+    UNKNOWN = "unknown"  # no answer: the claim has no payment id; the sweeper reconciles it
     REFUSED = "refused"  # the provider refuses this payment as asked: a failed attempt
     CONFLICT = "conflict"  # the key was used with other parameters: the attempt is given up
 
@@ -196,7 +207,7 @@ def _collect(svc: Services, c: _Collection) -> Charge | None:
 
 
 def _attempt(svc: Services, c: _Collection) -> tuple[Charge | None, _Created | None]:
-    """One attempt: ready, create, claim, then confirm and settle what was claimed."""
+    """One attempt: ready, claim, pay (one request), settle."""
     payer = _ready(svc, c)
     if payer is None:
         return None, None
@@ -214,21 +225,26 @@ def _attempt(svc: Services, c: _Collection) -> tuple[Charge | None, _Created | N
         at=now,
         lease_until=now + LEASE,
     )
-    created, refused = _create(svc, invoice, charge, payer)
-    if created is _Created.CONFLICT:
-        # An earlier worker created this attempt's payment with other parameters (the card
-        # or the amount changed since it died before its claim). That payment is never
-        # confirmed: give the attempt number up; the next one is due at once.
-        charge.status = ChargeStatus.SETTLED
-        charge.lease_until = None
-        invoice.next_attempt_at = now
+    # The claim counts the request it is about to make: a worker that dies between the two
+    # has made at most that one.
+    charge.calls = 1
     _claim(svc, c, charge, payer)
-    if refused is not None:
+    created, answer = _pay(svc, charge, payer)
+    if created is _Created.CREATED:
+        assert isinstance(answer, PaymentResult)
+        _record(svc, c, charge, answer)
+    elif created is _Created.REFUSED:
         # Retrying cannot help: a failed attempt that waits for a new payment method.
-        declined = PaymentResult("", ChargeOutcome.DECLINED, _code(refused))
+        assert isinstance(answer, InvalidRequestError)
+        declined = PaymentResult("", ChargeOutcome.DECLINED, _code(answer))
         _settle(svc, invoice, charge, declined, at=c.at, subscription=c.sub)
-    elif created is _Created.CREATED:
-        _confirm_and_settle(svc, c, charge)
+    elif created is _Created.CONFLICT:
+        # The key was first used with other parameters: by a release that created the
+        # payment unconfirmed and died before claiming it (this attempt number was free), so
+        # that payment is never confirmed. Give the attempt number up; the next is due now.
+        _give_up(svc, invoice, charge, now)
+    # UNKNOWN (no answer): maybe charged. The claim as stored (its one call counted) is all
+    # there is to know; the sweeper asks the provider when its lease ends.
     return charge, created
 
 
@@ -260,33 +276,27 @@ def _ready(svc: Services, c: _Collection) -> Payer | None:
     return payer
 
 
-def _create(
-    svc: Services, invoice: Invoice, charge: Charge, payer: Payer
-) -> tuple[_Created, InvalidRequestError | None]:
-    """1. create, before the claim, so that the claim stores the payment id. No money moves
-    yet, and only a claimed payment is ever confirmed. A worker that dies here, or loses the
-    claim to another, leaves a payment that is never confirmed; the same attempt made again
-    sends the same key with the same parameters and gets the same payment back."""
-    assert svc.gateway is not None and payer.payment_method is not None
+def _pay(
+    svc: Services, charge: Charge, payer: Payer
+) -> tuple[_Created, PaymentResult | InvalidRequestError | None]:
+    """2. pay, once claimed: the provider's answer, or why there is none."""
     try:
-        charge.payment_id = _create_payment(svc, charge, payer)
+        return _Created.CREATED, _pay_request(svc, charge, payer)
     except IdempotencyConflictError:
         return _Created.CONFLICT, None
     except InvalidRequestError as exc:
         return _Created.REFUSED, exc
     except GatewayError:
         return _Created.UNKNOWN, None
-    return _Created.CREATED, None
 
 
-def _create_payment(svc: Services, charge: Charge, payer: Payer) -> str:
-    """The provider's create for this attempt, from the charge alone: a replay (the sweeper's,
-    of a create whose claim was lost) sends the same key with the same parameters."""
+def _pay_request(svc: Services, charge: Charge, payer: Payer) -> PaymentResult:
+    """The provider's one request for this attempt, from the charge and the payer alone: a
+    replay (the sweeper's, of a request whose answer was lost) is the identical request."""
     assert svc.gateway is not None and payer.payment_method is not None
-    charge.calls += 1
-    return svc.gateway.create_payment(
+    return svc.gateway.create_and_confirm_payment(
         amount=Money(charge.amount, charge.currency),
-        customer_id=payer.provider_customer_id or charge.customer_id,
+        customer_id=_provider_customer(payer, charge),
         payment_method=payer.payment_method,
         invoice_id=charge.invoice_id,
         attempt=charge.attempt,
@@ -296,41 +306,40 @@ def _create_payment(svc: Services, charge: Charge, payer: Payer) -> str:
     )
 
 
+def _provider_customer(payer: Payer | None, charge: Charge) -> str:
+    return (payer.provider_customer_id if payer is not None else None) or charge.customer_id
+
+
 def _claim(svc: Services, c: _Collection, charge: Charge, payer: Payer) -> None:
-    """2. the claim: the attempt, the payment id and the link webhooks find the attempt by,
-    with the new invoice and its subscription when the invoice is new. A concurrent
-    collector fails here (ConcurrencyError) and confirms nothing. A payer taken from the
-    subscription's copy (no customer read) is checked against the customer."""
-    assert svc.gateway is not None
+    """1. the claim: the attempt, with the new invoice and its subscription when the invoice
+    is new. A concurrent collector fails here (ConcurrencyError) and calls nothing. A payer
+    taken from the subscription's copy (no customer read) is checked against the customer."""
     c.invoice.attempts = charge.attempt
-    if charge.status is ChargeStatus.CHARGING:
-        c.invoice.next_attempt_at = None
+    c.invoice.next_attempt_at = None
     claim = Commit(invoices=[c.invoice], charges=[charge])
     if c.customer is None:
         claim.payer_checks.append(payer)
-    if charge.payment_id is not None:
-        claim.provider_links.append(
-            ProviderLink(svc.gateway.name, charge.payment_id, charge.due_id)
-        )
     c.write(svc, claim)
 
 
-def _confirm_and_settle(svc: Services, c: _Collection, charge: Charge) -> None:
-    """3. confirm: money moves, off-session. 4. settle: the outcome is recorded now, or by
-    the sweeper, and never surfaces as the caller's failure."""
-    assert svc.gateway is not None and charge.payment_id is not None
+def _record(svc: Services, c: _Collection, charge: Charge, result: PaymentResult) -> None:
+    """3. settle what the provider answered, with the payment id: now, or by the sweeper;
+    never surfaced as the caller's failure."""
+    links = _learn(svc, charge, result.payment_id)
     try:
-        charge.calls += 1
-        result = svc.gateway.confirm_payment(
-            charge.payment_id, idempotency_key=f"{charge.idempotency_key}:confirm"
-        )
-    except GatewayError:
-        _keep_claim(svc, charge)  # unknown: maybe charged; the sweeper asks the provider
-        return
-    try:
-        _settle(svc, c.invoice, charge, result, at=c.at, subscription=c.sub)
+        _settle(svc, c.invoice, charge, result, at=c.at, subscription=c.sub, links=links)
     except ConcurrencyError:
         _settle_from_store(svc, charge, result, c.at)
+
+
+def _learn(svc: Services, charge: Charge, payment_id: str) -> list[ProviderLink]:
+    """Store the payment id the provider answered with, and the link disputes (which name
+    only the payment) find the attempt by, once: [] when it was known already."""
+    assert svc.gateway is not None
+    if not payment_id or charge.payment_id == payment_id:
+        return []
+    charge.payment_id = payment_id
+    return [ProviderLink(svc.gateway.name, payment_id, charge.due_id)]
 
 
 def _writes(change: Commit, sub: Subscription) -> bool:
@@ -364,66 +373,93 @@ def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | N
     invoice = svc.repo.get_invoice(invoice_id)
     if invoice is None:
         return None
-    if charge.payment_id is None:
-        # The create's answer was lost (a timeout, a 429): nothing was confirmed, but the
-        # payment may exist. Replaying the identical create under the same key finds it (or
-        # makes it) while the provider surely keeps the key; then it goes on as any claim.
-        replayed = _replay_create(svc, invoice, charge, now)
-        if replayed is None:
-            return charge
-        charge.payment_id = replayed
-    key = charge.idempotency_key
+    links: list[ProviderLink] = []
     try:
-        charge.calls += 1
-        result = svc.gateway.retrieve_payment(charge.payment_id)
-        if result.outcome is ChargeOutcome.UNKNOWN:
-            # Created but never confirmed (we crashed in between): confirm with the same key.
+        if charge.payment_id is None:
+            # The answer to the one request was lost (or the worker died before sending it).
+            found = _recover_unanswered(svc, invoice, charge, now)
+            if found is None:
+                return charge
+            links, result = _learn(svc, charge, found.payment_id), found
+        else:
+            charge.calls += 1
+            result = svc.gateway.retrieve_payment(charge.payment_id)
+        if result.outcome is ChargeOutcome.UNKNOWN and charge.payment_id is not None:
+            # Created but never confirmed (by a release that created, claimed, then
+            # confirmed): confirm with the key that release would have used.
             charge.calls += 1
             result = svc.gateway.confirm_payment(
-                charge.payment_id, idempotency_key=f"{key}:confirm"
+                charge.payment_id, idempotency_key=f"{charge.idempotency_key}:confirm"
             )
     except GatewayError:
-        _keep_claim(svc, charge)
+        _keep_claim(svc, charge, links)
         return charge
-    _settle(svc, invoice, charge, result)
+    try:
+        _settle(svc, invoice, charge, result, links=links)
+    except ConcurrencyError:
+        # Another sweeper (or the webhook) got there first, from the same answer.
+        _settle_from_store(svc, charge, result, None)
     return charge
 
 
-def _replay_create(svc: Services, invoice: Invoice, charge: Charge, now: datetime) -> str | None:
-    """The payment id of a claim whose create went unanswered, by sending the identical
-    create again (same key, amount, customer and card), recorded with the link webhooks find
-    the attempt by. None when that cannot be: the provider may have forgotten the key, or
-    the card changed since (the key is refused) — then the attempt is given up, no dunning
-    failure, and a new attempt number charges at once; or the provider is still down — then
-    the claim waits for the next look."""
+def _recover_unanswered(
+    svc: Services, invoice: Invoice, charge: Charge, now: datetime
+) -> PaymentResult | None:
+    """What became of a claim with no payment id: the identical request replayed under its
+    key while the provider surely keeps the key and the invoice is still owed (the first
+    answer comes back, or the request a dead worker never sent is made now); else the
+    payment found among the customer's by its metadata. None when the claim waits for the
+    next look (the provider did not answer) or was given up (no payment was made)."""
     assert svc.gateway is not None
     sub = svc.repo.get_subscription(charge.subscription_id)
     payer = payer_for(svc, sub, None, from_copy=False)[0] if sub is not None else None
     if (
-        now - charge.at >= CREATE_REPLAY_WINDOW
-        or invoice.status is not InvoiceStatus.OPEN
-        or payer is None
-        or payer.payment_method is None
+        now - charge.at < PAY_REPLAY_WINDOW
+        and invoice.status is InvoiceStatus.OPEN
+        and payer is not None
+        and payer.payment_method is not None
     ):
-        _give_up(svc, invoice, charge, now)
-        return None
+        try:
+            charge.calls += 1
+            return _pay_request(svc, charge, payer)
+        except RateLimitedError:
+            _wait(svc, charge, now)  # refused before anything happened: ask again later
+            return None
+        except GatewayError:
+            # A 5xx (the first answer saved under the key repeats forever), a refusal of
+            # the parameters (the card changed since the first request: the key refuses
+            # them), or the provider still down: the list says what was made.
+            pass
+    return _find_by_metadata(svc, invoice, charge, payer, now)
+
+
+def _find_by_metadata(
+    svc: Services, invoice: Invoice, charge: Charge, payer: Payer | None, now: datetime
+) -> PaymentResult | None:
+    """The attempt's payment among the customer's created in its time range (a list, which
+    is consistent where the provider's search is not). None found: nothing was made under
+    this attempt, and nothing will be (its lease outlived the request): give it up."""
+    assert svc.gateway is not None
     try:
-        payment_id = _create_payment(svc, charge, payer)
-    except (IdempotencyConflictError, InvalidRequestError):
-        _give_up(svc, invoice, charge, now)
-        return None
+        charge.calls += 1
+        found = svc.gateway.find_payment(
+            customer_id=_provider_customer(payer, charge),
+            invoice_id=charge.invoice_id,
+            attempt=charge.attempt,
+            created_from=charge.at - LIST_MARGIN,
+            created_until=now,
+        )
     except GatewayError:
-        charge.lease_until = now + LEASE
-        _keep_claim(svc, charge)
+        _wait(svc, charge, now)
         return None
-    charge.payment_id = payment_id
-    link = ProviderLink(svc.gateway.name, payment_id, charge.due_id)
-    try:
-        # Recorded before anything is confirmed: a worker that dies next finds it by id.
-        svc.commit_with_notices(Commit(charges=[charge], provider_links=[link]))
-    except ConcurrencyError:
-        return None  # another sweeper replayed the same create first, and goes on with it
-    return payment_id
+    if found is None:
+        _give_up(svc, invoice, charge, now)
+    return found
+
+
+def _wait(svc: Services, charge: Charge, now: datetime) -> None:
+    charge.lease_until = now + LEASE
+    _keep_claim(svc, charge)
 
 
 def _give_up(svc: Services, invoice: Invoice, charge: Charge, now: datetime) -> None:
@@ -493,7 +529,8 @@ def settle_reported_payment(
     """The provider reported how a payment ended (a webhook): settle the attempt by the same
     rules as the money path, dated by the provider's moment, in one commit with `markers`.
     A caller that read the invoice's subscription passes it (updated in place), and the
-    customer's MRR state if it read that too (the commit then need not)."""
+    customer's MRR state if it read that too (the commit then need not). The payment id is
+    stored with the attempt when it was not yet (the collector never heard the answer)."""
     _settle(
         svc,
         invoice,
@@ -503,6 +540,7 @@ def settle_reported_payment(
         markers=markers,
         subscription=subscription,
         mrr_read=mrr_read,
+        links=_learn(svc, charge, result.payment_id),
     )
 
 
@@ -592,11 +630,11 @@ def _code(exc: InvalidRequestError) -> str:
 
 
 # -- settling ---------------------------------------------------------------------------------
-def _keep_claim(svc: Services, charge: Charge) -> None:
+def _keep_claim(svc: Services, charge: Charge, links: Sequence[ProviderLink] = ()) -> None:
     """Record what we know (calls made, payment id) and leave the claim to the sweeper."""
     with contextlib.suppress(ConcurrencyError):
         # Already moved on: a webhook or the sweeper recorded more than we know.
-        svc.commit_with_notices(Commit(charges=[charge]))
+        svc.commit_with_notices(Commit(charges=[charge], provider_links=list(links)))
 
 
 def _settle_from_store(
@@ -612,8 +650,9 @@ def _settle_from_store(
         if stored is None or invoice is None or stored.status is not ChargeStatus.CHARGING:
             return
         stored.calls = max(stored.calls, charge.calls)
+        links = _learn(svc, stored, result.payment_id)
         try:
-            _settle(svc, invoice, stored, result, at=at)
+            _settle(svc, invoice, stored, result, at=at, links=links)
             return
         except ConcurrencyError:
             continue
@@ -629,9 +668,11 @@ def _settle(
     markers: Sequence[Marker] = (),
     subscription: Subscription | None = None,
     mrr_read: Sequence[MrrRead] = (),
+    links: Sequence[ProviderLink] = (),
 ) -> None:
-    """Record the outcome. `invoice` must be the version just read or claimed; a stale one
-    fails the commit (ConcurrencyError) and the claim stays for the sweeper."""
+    """Record the outcome (and `links`, when the payment id was just learned). `invoice`
+    must be the version just read or claimed; a stale one fails the commit
+    (ConcurrencyError) and the claim stays for the sweeper."""
 
     now = at or svc.clock.now()
     charge.outcome = result.outcome
@@ -642,13 +683,22 @@ def _settle(
             PENDING_RECHECK if result.outcome is ChargeOutcome.PENDING else LEASE
         )
         svc.commit_with_notices(
-            Commit(charges=[charge], markers=list(markers), mrr_read=list(mrr_read))
+            Commit(
+                charges=[charge],
+                markers=list(markers),
+                mrr_read=list(mrr_read),
+                provider_links=list(links),
+            )
         )
         return
     charge.status = ChargeStatus.SETTLED
     charge.lease_until = None
     change = Commit(
-        charges=[charge], invoices=[invoice], markers=list(markers), mrr_read=list(mrr_read)
+        charges=[charge],
+        invoices=[invoice],
+        markers=list(markers),
+        mrr_read=list(mrr_read),
+        provider_links=list(links),
     )
     sub = subscription or svc.repo.get_subscription(invoice.subscription_id)
     if result.outcome is ChargeOutcome.SUCCEEDED:

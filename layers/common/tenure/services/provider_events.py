@@ -172,7 +172,6 @@ def _payment(
     sub = reads.subscription
     if sub is not None and sub.id != invoice.subscription_id:
         sub = None  # the payment's metadata named another: read the invoice's own
-    charge.payment_id = facts.payment_id
     result = PaymentResult(facts.payment_id, facts.outcome, facts.decline_code)
     charging.settle_reported_payment(
         svc,
