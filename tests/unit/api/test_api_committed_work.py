@@ -14,9 +14,11 @@ from api_harness import START, TOKEN, Api
 from tenure import bootstrap
 from tenure.domain.charges import ChargeOutcome, ChargeStatus
 from tenure.domain.errors import ConcurrencyError
+from tenure.domain.invoices import InvoiceStatus
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.ports import Commit
+from tenure.services import charging
 from tenure.services.context import Services
 from tenure.settings import get_settings
 
@@ -86,6 +88,7 @@ def test_a_settle_that_keeps_losing_answers_201_and_the_retry_charges_nothing_mo
     paying: tuple[Api, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api, gateway = paying
+    real_commit = api.repo.commit
     failing_commits(api.repo, monkeypatch, settles)
 
     first = api.post("/v1/subscriptions", SUBSCRIBE, headers=KEY)
@@ -95,11 +98,17 @@ def test_a_settle_that_keeps_losing_answers_201_and_the_retry_charges_nothing_mo
     assert (again.status, again.text) == (201, first.text)
     assert len(api.repo.subscriptions) == 1
     assert gateway.confirmations == 1
-    # The payment is not lost: the claim holds its id for the sweeper to settle.
-    (charge,) = [
-        c for c in api.repo.charges.values() if c.invoice_id == first.json["invoice"]["id"]
-    ]
-    assert charge.status is ChargeStatus.CHARGING and charge.payment_id
+    # The payment is not lost: the claim stays, and once its lease is over the sweeper finds
+    # the payment (the identical request replayed under its key answers with it) and settles
+    # it, with nothing charged again.
+    invoice_id = first.json["invoice"]["id"]
+    (charge,) = [c for c in api.repo.charges.values() if c.invoice_id == invoice_id]
+    assert charge.status is ChargeStatus.CHARGING and charge.lease_until is not None
+    monkeypatch.setattr(api.repo, "commit", real_commit)
+    api.clock.set(charge.lease_until)
+    charging.reconcile_charge(bootstrap.wiring().services, invoice_id, charge.attempt)
+    assert api.repo.invoices[invoice_id].status is InvoiceStatus.PAID
+    assert gateway.confirmations == 1
 
 
 def test_a_command_whose_later_step_fails_answers_with_what_it_wrote(
