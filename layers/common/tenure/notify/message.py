@@ -39,6 +39,8 @@ _NEWLINES = re.compile(r"\r\n|\r|\n")
 def _one_line(text: str) -> str:
     """Control characters and line separators become spaces: a header stays one header.
     Other spacing (Babel's no-break spaces in dates) is kept as it is."""
+    if text.isascii() and text.isprintable():  # nothing to replace
+        return text.strip()
     return "".join(
         " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text
     ).strip()
@@ -158,10 +160,15 @@ class BuiltMessage(EmailMessage):
         self._built, self._sealed = data, self._state()
 
     def _state(self) -> list[tuple[str, Any]]:
-        state = list(self.raw_items())
-        for part in self.iter_parts():
-            state.extend(part.raw_items())
-            state.append(("", part.get_payload()))
+        state: list[tuple[str, Any]] = list(self.raw_items())
+        payload = self.get_payload()  # not iter_parts(): that parses the Content-Type header
+        state.append(("", payload))
+        if isinstance(payload, list):
+            for part in payload:
+                if isinstance(part, EmailMessage):
+                    state.extend(part.raw_items())
+                    # Not get_payload(): that parses the Content-Transfer-Encoding header.
+                    state.append(("", part._payload))  # type: ignore[attr-defined]
         return state
 
     def as_bytes(self, unixfrom: bool = False, policy: Policy | None = None) -> bytes:
@@ -185,7 +192,8 @@ def _text_part(body: str, subtype: str, *, mime_version: bool) -> tuple[EmailMes
     for name, value, _ in headers:
         part.set_raw(name, value)
     part.set_payload(payload)
-    written = "\n".join(_NEWLINES.split(payload))  # the generator writes the policy's endings
+    # The generator writes every line ending as the policy's; the encoder writes only "\n".
+    written = "\n".join(_NEWLINES.split(payload)) if "\r" in payload else payload
     return part, "".join(line for _, _, line in headers) + "\n" + written
 
 
