@@ -182,3 +182,20 @@ def test_a_message_changed_after_it_was_built_is_written_as_changed() -> None:
     after = built.as_bytes()
     assert b"X-Campaign: spring\n" in after
     assert after.replace(b"X-Campaign: spring\n", b"") == before
+
+
+def test_the_quick_checks_for_unclean_text_know_every_character_the_clean_up_changes() -> None:
+    import sys
+    import unicodedata
+
+    from tenure.notify import message, render
+
+    breaking = {
+        chr(c)
+        for c in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(c)) in ("Cc", "Zl", "Zp")
+    }
+    unclean = breaking | {chr(c) for c in render._BIDI_CONTROLS}
+    every = [chr(c) for c in range(sys.maxunicode + 1)]
+    assert {ch for ch in every if message._BREAKING.search(ch)} == breaking
+    assert {ch for ch in every if render._UNCLEAN.search(ch)} == unclean

@@ -1,16 +1,19 @@
 """A rendered email as an RFC 5322 message, ready for SES `SendRawEmail` or an `.eml` file."""
 
+import binascii
 import hashlib
 import re
 import unicodedata
 from datetime import datetime
 
-# The email package's own encoders, so that what is written here is what it would write.
+# The email package's own encoders (two of them private), so that what is written here is
+# what it writes; the tests compare the two whole messages.
 from email._encoded_words import encode as encode_word
-from email.contentmanager import _encode_text  # type: ignore[attr-defined]
+from email.contentmanager import _encode_base64  # type: ignore[attr-defined]
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import Policy, default
+from email.quoprimime import body_encode
 from email.utils import format_datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -33,13 +36,15 @@ _PLAIN_ADDRESS = re.compile(
     r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
 )
 _WHOLE_MINUTES = 60
+# What `_one_line` replaces: control characters (Cc), line and paragraph separators (Zl, Zp).
+_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 
 
 def _one_line(text: str) -> str:
     """Control characters and line separators become spaces: a header stays one header.
     Other spacing (Babel's no-break spaces in dates) is kept as it is."""
-    if text.isascii() and text.isprintable():  # nothing to replace
+    if not _BREAKING.search(text):  # nothing to replace
         return text.strip()
     return "".join(
         " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text
@@ -178,10 +183,35 @@ class BuiltMessage(EmailMessage):
         return super().as_bytes(unixfrom=unixfrom, policy=policy)
 
 
+@lru_cache(maxsize=8192)
+def _quoted_line(line: bytes) -> str:
+    # Quoted-printable encodes each line on its own, so a line encodes the same in every
+    # email: the layout's lines, most of an email, are encoded once per process.
+    return body_encode(line.decode("latin-1"), _MAX_LINE)
+
+
+def _encoded_body(body: str) -> tuple[str, str]:
+    """(Content-Transfer-Encoding, payload) as the email package's content manager picks
+    and writes them for a UTF-8 text part under a 7-bit policy: as it is when it is ASCII
+    in short lines, else quoted-printable unless base64 is shorter on the first ten lines."""
+    lines = body.encode("utf-8").splitlines()
+    if max((len(line) for line in lines), default=0) <= _MAX_LINE and body.isascii():
+        return "7bit", b"\n".join(lines).decode("ascii") + "\n"
+
+    def quoted(some: list[bytes]) -> str:
+        return "\n".join(_quoted_line(line) for line in some) + "\n"
+
+    head = lines[:10]
+    head_quoted = quoted(head)
+    # The email package compares base64 without line breaks to quoted-printable with them.
+    if len(head_quoted) > len(binascii.b2a_base64(b"\n".join(head) + b"\n")):
+        return "base64", _encode_base64(b"\n".join(lines) + b"\n", _MAX_LINE)
+    return "quoted-printable", head_quoted if len(lines) <= 10 else quoted(lines)
+
+
 def _text_part(body: str, subtype: str, *, mime_version: bool) -> tuple[EmailMessage, str]:
     """A text part as `set_content` makes it, and as the generator writes it."""
-    # The content manager's own choice of 7bit, quoted-printable or base64, and its encoding.
-    cte, payload = _encode_text(body, "utf-8", None, _POLICY)
+    cte, payload = _encoded_body(body)
     headers = [
         _plain("Content-Type", f'text/{subtype}; charset="utf-8"'),
         _plain("Content-Transfer-Encoding", cte),

@@ -49,6 +49,9 @@ LOCALES_DIR = _HERE / "locales"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _UNSAFE_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
 _BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+# What `_clean` replaces or drops: control characters (Cc), line and paragraph separators
+# (Zl, Zp) and the bidi controls.
+_UNCLEAN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _FONTS = {  # trusted constants, inserted into a style attribute as they are
     "ltr": Markup("-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"),
     "rtl": Markup("Tahoma, 'Segoe UI', 'Noto Sans Arabic', Arial, sans-serif"),
@@ -241,7 +244,7 @@ def _clean(value: object) -> str:
     overrides and isolates are dropped, so a name cannot reorder the text around it. Other
     spacing and the bidi marks Babel puts in amounts (RLM, LRM) are kept."""
     text = str(value)
-    if text.isascii() and text.isprintable():  # no control character, no bidi control
+    if not _UNCLEAN.search(text):  # the common case: nothing to replace or drop
         return text.strip()
     text = text.translate(_BIDI_CONTROLS)
     return "".join(
