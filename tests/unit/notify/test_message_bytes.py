@@ -104,8 +104,13 @@ def test_the_sample_has_the_bytes_the_email_package_wrote() -> None:
 
 
 _TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=90)
+_WORDS = st.one_of(
+    st.from_regex(r"[A-Za-z0-9'-]{1,10}", fullmatch=True),
+    st.from_regex(r"[À-ÿА-яا-ي一-龥'-]{1,10}", fullmatch=True),
+)
 _NAMES = st.one_of(
     _TEXT,
+    st.lists(_WORDS, min_size=1, max_size=7).map(" ".join),
     st.from_regex(r"[A-Za-z'-]{1,12}( [A-Za-z'-]{1,12}){0,5}", fullmatch=True),
     st.from_regex(r"[À-ÿА-яا-ي-]{1,12}( [À-ÿА-яا-ي-]{1,12}){0,5}", fullmatch=True),
 )

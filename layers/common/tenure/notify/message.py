@@ -32,6 +32,7 @@ _MAX_LINE = 78  # the policy's max_line_length
 # folding) when the line fits: plain ASCII words, and addresses that are dot-atoms.
 _PLAIN_TEXT = re.compile(r"[\x20-\x7e]+")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9'-]+(?: [A-Za-z0-9'-]+)*")
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9'-]+")
 _PLAIN_ADDRESS = re.compile(
     r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
 )
@@ -91,13 +92,24 @@ def _plain(name: str, value: str) -> _Header:
     return name, value, f"{name}: {value}\n"
 
 
-def _foreign_words(name: str) -> bool:
-    """Letters (and hyphens) only, in words of which none is plain ASCII."""
+def _encoded_phrase(name: str) -> str | None:
+    """A name of plain ASCII words and words of letters (and hyphens) that are not ASCII,
+    as the email package writes it: one encoded word (b or q, as `encode` picks) from the
+    first word that needs encoding through the last, the ASCII words around it as they
+    are. None for any other name (the caller leaves it to the email package)."""
     words = name.split(" ")
-    return all(
-        word and not word.isascii() and all(ch.isalpha() or ch == "-" for ch in word)
-        for word in words
-    )
+    foreign = []
+    for n, word in enumerate(words):
+        if _PLAIN_WORD.fullmatch(word):
+            continue
+        if not word or word.isascii() or not all(ch.isalpha() or ch == "-" for ch in word):
+            return None
+        foreign.append(n)
+    if not foreign:
+        return None
+    first, last = foreign[0], foreign[-1] + 1
+    encoded = encode_word(" ".join(words[first:last]), "utf-8")
+    return " ".join([*words[:first], encoded, *words[last:]])
 
 
 @lru_cache(maxsize=64)
@@ -112,12 +124,9 @@ def _address_header(name: str, display_name: str, address: str, *, cached: bool 
             value = address
         elif _PLAIN_NAME.fullmatch(display_name):
             value = f"{display_name} <{address}>"
-        elif _foreign_words(display_name):
-            # A phrase of words that all need encoding is one encoded word, b or q as
-            # `encode` picks (the line must fit: a long one is folded, and split).
-            value = f"{encode_word(display_name, 'utf-8')} <{address}>"
         else:
-            value = ""
+            phrase = _encoded_phrase(display_name)
+            value = f"{phrase} <{address}>" if phrase else ""
         if value and len(name) + len(value) + 2 <= _MAX_LINE:
             return _plain(name, value)
     if cached:
