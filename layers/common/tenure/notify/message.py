@@ -204,11 +204,11 @@ def _encoded_body(body: str) -> tuple[str, str]:
     and writes them for a UTF-8 text part under a 7-bit policy: as it is when it is ASCII
     in short lines, else quoted-printable unless base64 is shorter on the first ten lines."""
     lines = body.encode("utf-8").splitlines()
-    if max((len(line) for line in lines), default=0) <= _MAX_LINE and body.isascii():
+    if max(map(len, lines), default=0) <= _MAX_LINE and body.isascii():
         return "7bit", b"\n".join(lines).decode("ascii") + "\n"
 
     def quoted(some: list[bytes]) -> str:
-        return "\n".join(_quoted_line(line) for line in some) + "\n"
+        return "\n".join(map(_quoted_line, some)) + "\n"
 
     head = lines[:10]
     head_quoted = quoted(head)
