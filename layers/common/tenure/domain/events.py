@@ -33,6 +33,7 @@ class EventType(StrEnum):
     CREDIT_GRANTED = "CreditGranted"
     COUPON_CREATED = "CouponCreated"
     COUPON_APPLIED = "CouponApplied"
+    PROGRAMS_UPDATED = "ProgramsUpdated"
     # Told by the payment provider (webhooks), after the fact.
     INVOICE_REFUNDED = "InvoiceRefunded"
     INVOICE_DISPUTED = "InvoiceDisputed"
