@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from tenure.domain.programs import (
 )
 from tenure.fakes import InMemoryRepository
 from tenure.ports import Commit, Repository
-from tenure.store.dynamodb import DynamoRepository
+from tenure.store.dynamodb import PROGRAMS_KEPT_SECONDS, DynamoRepository
 
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
 LADDER = Programs(
@@ -72,3 +73,21 @@ def test_a_first_programs_write_loses_to_one_that_came_first(repo: Repository) -
     with pytest.raises(ConcurrencyError):
         repo.commit(Commit(programs=[ProgramsSetting(LADDER, 0, T0)]))
     assert repo.get_programs().programs == Programs()
+
+
+def test_a_container_keeps_the_programs_it_read_for_a_minute_and_its_own_writes_at_once(
+    local_stack: Any,
+) -> None:
+    local_stack.reset_table()
+    client, table = local_stack.dynamodb_client(), local_stack.env["TABLE_NAME"]
+    ticks = [0.0]
+    reader = DynamoRepository(client, table, monotonic=lambda: ticks[0])
+    writer = DynamoRepository(client, table)
+    assert reader.get_programs().version == 0
+    writer.commit(Commit(programs=[ProgramsSetting(LADDER, 0, T0)]))
+    ticks[0] = PROGRAMS_KEPT_SECONDS - 1
+    assert reader.get_programs().version == 0  # a renewal in the next minute reads nothing
+    ticks[0] = PROGRAMS_KEPT_SECONDS
+    assert reader.get_programs().programs == LADDER
+    reader.commit(Commit(programs=[ProgramsSetting(Programs(), 1, T0)]))
+    assert (reader.get_programs().version, reader.get_programs().programs) == (2, Programs())

@@ -34,6 +34,7 @@ class EventType(StrEnum):
     COUPON_CREATED = "CouponCreated"
     COUPON_APPLIED = "CouponApplied"
     PROGRAMS_UPDATED = "ProgramsUpdated"
+    TENURE_DISCOUNT_REACHED = "TenureDiscountReached"
     # Told by the payment provider (webhooks), after the fact.
     INVOICE_REFUNDED = "InvoiceRefunded"
     INVOICE_DISPUTED = "InvoiceDisputed"

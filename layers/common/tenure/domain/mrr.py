@@ -176,6 +176,7 @@ class PaymentOutcome:
     revenue: int = 0  # paid amount net of tax, minor units (paid outcomes only)
     recovered_from: str | None = None  # paid after its first attempt failed on this day
     coupon_discount: int = 0  # what its coupon lines took off, minor units (paid outcomes)
+    tenure_discount: int = 0  # what its tenure discount line took off (paid outcomes)
 
 
 # -- one day ----------------------------------------------------------------------------------
@@ -200,6 +201,7 @@ FLOW_FIELDS = (
     "payments",
     "revenue",
     "coupon_discounts",  # what coupons took off the invoices paid that day
+    "tenure_discounts",  # what the tenure discount took off the invoices paid that day
 )
 _MOVEMENT_FIELD = {
     NEW: ("new_mrr", "customers_new"),
@@ -322,6 +324,7 @@ def aggregate_day(
             figures.add("payments")
             figures.add("revenue", payment.revenue)
             figures.add("coupon_discounts", payment.coupon_discount)
+            figures.add("tenure_discounts", payment.tenure_discount)
         if payment.recovered_from:
             key = payment.recovered_from
             figures.recoveries[key] = figures.recoveries.get(key, 0) + 1
@@ -544,7 +547,7 @@ def _month_row(m: _Month, window: list[_Month]) -> dict[str, Any]:
         "voluntary_churned": flows["voluntary_churned"],
         "involuntary_churned": flows["involuntary_churned"],
         # What retention programs cost on the invoices paid in the month, by program.
-        "discounts": {"coupon": flows["coupon_discounts"]},
+        "discounts": {"coupon": flows["coupon_discounts"], "tenure": flows["tenure_discounts"]},
     }
 
 

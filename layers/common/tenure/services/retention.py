@@ -128,6 +128,9 @@ def _payment_outcomes(svc: Services, events: Sequence[dict[str, Any]]) -> list[m
             continue
         tax = sum(line.amount for line in invoice.lines if line.kind is LineKind.TAX)
         coupon = -sum(line.amount for line in invoice.lines if line.kind is LineKind.COUPON)
+        tenure = -sum(
+            line.amount for line in invoice.lines if line.kind is LineKind.TENURE_DISCOUNT
+        )
         first = invoice.attempts <= 1
         recovered_from = None
         if not first:
@@ -143,6 +146,7 @@ def _payment_outcomes(svc: Services, events: Sequence[dict[str, Any]]) -> list[m
                 invoice.total - tax,
                 recovered_from,
                 coupon_discount=coupon,
+                tenure_discount=tenure,
             )
         )
     return outcomes

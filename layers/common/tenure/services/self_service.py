@@ -285,7 +285,8 @@ def load_subscription_page(
     sub = owned_subscription(svc, customer_id, subscription_id)
     plan = get_plan(svc, sub.plan_id)
     label, discount = plan.name or plan.id, sub.next_period_discount()
-    lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount), plan)
+    tenure = sub.next_period_tenure(svc.repo.get_programs().programs)
+    lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount, tenure), plan)
     next_amount = max(sum(line.amount for line in lines) - sub.credit, 0)
     used = frozenset(
         action

@@ -211,7 +211,7 @@ def _process_due(
         if payer is None or not payer.can_pay:
             reason = "trial_ended_without_payment_method"
             sub.cancel(plan, due_at, at_period_end=True, reason=reason)
-    needs_invoice = sub.renew(plan, now)
+    needs_invoice = sub.renew(plan, now, svc.repo.get_programs().programs)
     invoice = None
     if needs_invoice:
         kind_ = InvoiceKind.FIRST if was_trial else InvoiceKind.RENEWAL
@@ -229,7 +229,7 @@ def _resume(
 ) -> Outcome:
     plan = get_plan(svc, sub.plan_id)
     invoice = None
-    if sub.resume(plan, at):
+    if sub.resume(plan, at, svc.repo.get_programs().programs):
         invoice = _period_invoice(sub, plan, InvoiceKind.RENEWAL, at)
     return _save(svc, sub, invoice, customer=customer, payer_copy=payer_copy)
 
@@ -238,7 +238,7 @@ def _period_invoice(sub: Subscription, plan: Plan, kind: InvoiceKind, now: datet
     label = (
         f"{plan.name or plan.id} ({iso(sub.current_period_start)} – {iso(sub.current_period_end)})"
     )
-    lines = period_lines(plan, max(sub.cycle, 0), label, sub.period_discount)
+    lines = period_lines(plan, max(sub.cycle, 0), label, sub.period_discount, sub.period_tenure)
     lines = with_tax(lines, plan)
     return _new_invoice(sub, kind, sub.current_period_start, sub.current_period_end, lines, now)
 

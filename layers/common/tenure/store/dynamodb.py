@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,6 +51,11 @@ MAX_TRANSACTION_ITEMS = 100
 # tries end. Twenty concurrent changes of one customer need at most twenty.
 CUSTOMER_MRR_ATTEMPTS = 40
 _BACKOFF_CAP = 0.25  # seconds: full jitter, doubling from 5 ms
+# How long a container keeps the programs it read before reading them again. A renewal reads
+# nothing (docs/payments.md), yet prices the tenure discount from the programs: kept like
+# plans, but only for a minute, since programs change. A write through this repository
+# replaces the copy at once.
+PROGRAMS_KEPT_SECONDS = 60.0
 
 
 def due_shard(entity_id: str) -> int:
@@ -85,12 +91,18 @@ class DynamoRepository:
     """Repository port on one DynamoDB table (see template.yaml `TenureTable`)."""
 
     def __init__(
-        self, client: Any, table_name: str, sleep: Callable[[float], None] = time.sleep
+        self,
+        client: Any,
+        table_name: str,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ddb = client
         self._table = table_name
         self._sleep = sleep  # between tries of a commit that lost a race on a derived record
+        self._monotonic = monotonic  # ages the programs kept (a cache's clock, not business time)
         self._plans: dict[str, Plan] = {}
+        self._programs: tuple[float, ProgramsSetting] | None = None
 
     # -- reads ------------------------------------------------------------------------------
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
@@ -172,8 +184,14 @@ class DynamoRepository:
         return [codec.coupon_from_attrs(i) for i in self._gsi1("COUPONS", "COUPON#")]
 
     def get_programs(self) -> ProgramsSetting:
+        """The programs, as read within the last PROGRAMS_KEPT_SECONDS (or written here)."""
+        now = self._monotonic()
+        if self._programs is not None and now - self._programs[0] < PROGRAMS_KEPT_SECONDS:
+            return self._programs[1]
         item = self._get("SETTING#programs", "SETTING")
-        return codec.programs_from_attrs(item) if item else ProgramsSetting(NO_PROGRAMS)
+        setting = codec.programs_from_attrs(item) if item else ProgramsSetting(NO_PROGRAMS)
+        self._programs = (now, setting)
+        return setting
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         item = self._get(f"SUB#{subscription_id}", "SUB")
@@ -519,6 +537,8 @@ class DynamoRepository:
         for coupon in versioned_coupons:
             coupon.version += 1
         self._plans.update((plan.id, plan) for plan in change.plans)
+        for setting in change.programs:
+            self._programs = (self._monotonic(), replace(setting, version=setting.version + 1))
 
     @staticmethod
     def _due_keys(
