@@ -96,3 +96,35 @@ def test_the_monthly_metrics_count_what_the_tenure_discount_took_off(run: Path) 
     assert by_month["2027-01"] == 100  # alice's and layla's renewals of 31 January
     assert by_month["2027-02"] == 100  # theirs of 28 February
     assert by_month["2027-03"] == 50  # boris's of 10 March (the run ends on the 20th)
+
+
+def test_redeemed_points_credit_the_next_invoice_never_below_zero(run: Path) -> None:
+    credited = taken(run, "sub-alice", "points_credit")
+    # Redeemed on 10 April and 5 October: the invoices of 30 April and 31 October.
+    assert credited[3] == 500 and credited[9] == 1000
+    assert sum(credited) == 1500
+    assert [i["total"] for i in state(run)["invoices"] if i["subscription"] == "sub-alice"][9] == 0
+
+
+def test_state_json_shows_each_customers_points_and_history(run: Path) -> None:
+    alice = state(run)["points"]["alice"]
+    kinds = [(e["kind"], e["points"]) for e in alice["entries"]]
+    assert [p for k, p in kinds if k == "redeemed"] == [-25, -50]
+    earned = sum(p for k, p in kinds if k == "earned")
+    assert alice["balance"] == earned - 75 and alice["pending"] == 0
+    assert set(state(run)["points"]) == {"alice", "boris", "dan", "erin", "layla"}
+
+
+def test_redeeming_more_than_the_balance_is_refused_at_run_time(run: Path) -> None:
+    boris = state(run)["points"]["boris"]
+    assert not [e for e in boris["entries"] if e["kind"] == "redeemed"]
+
+
+def test_the_monthly_metrics_count_points_earned_and_redeemed(run: Path) -> None:
+    metrics = json.loads((run / "metrics.json").read_text())
+    rows = {row["month"]: row for row in metrics["monthly"]}
+    assert rows["2026-04"]["points_redeemed"] == 25
+    assert rows["2026-10"]["points_redeemed"] == 50
+    earned = sum(row["points_earned"] for row in metrics["monthly"])
+    entries = [e for p in state(run)["points"].values() for e in p["entries"]]
+    assert earned == sum(e["points"] for e in entries if e["kind"] == "earned")

@@ -15,6 +15,7 @@ from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
+from tenure.domain.points import PointsAccount, entry_order, not_enough
 from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import utc
@@ -54,6 +55,7 @@ class InMemoryRepository:
         self.plans: dict[str, Plan] = {}
         self.coupons: dict[str, Coupon] = {}
         self.programs = ProgramsSetting(NO_PROGRAMS)
+        self.points: dict[str, PointsAccount] = {}
         self.subscriptions: dict[str, Subscription] = {}
         self.invoices: dict[str, Invoice] = {}
         self.charges: dict[str, Charge] = {}
@@ -100,6 +102,9 @@ class InMemoryRepository:
 
     def get_programs(self) -> ProgramsSetting:
         return self.programs
+
+    def get_points(self, customer_id: str) -> PointsAccount:
+        return self.points.get(customer_id, PointsAccount(customer_id))
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         return copy.deepcopy(self.subscriptions.get(subscription_id))
@@ -200,6 +205,15 @@ class InMemoryRepository:
             *(("charge", c) for c in change.charges),
         ]
         # Check everything first: all or nothing, like a transaction.
+        for move in change.points:
+            # Conditions are on the balance before the commit, as the DynamoDB store's are,
+            # and checked first, as the store reports them first.
+            before = self.get_points(move.customer_id)
+            if move.at_least is not None and before.balance < move.at_least:
+                raise ValidationFailedError("points", not_enough(move.customer_id, move.at_least))
+            taken = {entry_order(e) for e in before.entries}
+            if move.entry is not None and entry_order(move.entry) in taken:
+                raise AlreadyExistsError("points entry", str(move.entry.invoice))
         for kind, entity in versioned:
             current = stored[kind].get(entity.id)
             if entity.version == 0 and current is not None:
@@ -257,6 +271,15 @@ class InMemoryRepository:
             self.plans[plan.id] = plan
         for setting in change.programs:
             self.programs = replace(setting, version=setting.version + 1)
+        for move in change.points:
+            account = self.get_points(move.customer_id)
+            entries = (*account.entries, move.entry) if move.entry else account.entries
+            self.points[move.customer_id] = PointsAccount(
+                move.customer_id,
+                account.balance + move.balance,
+                account.pending + move.pending,
+                tuple(sorted(entries, key=entry_order)),
+            )
         for coupon in change.coupons:
             coupon.version += 1
             self.coupons[coupon.id] = copy.deepcopy(coupon)

@@ -14,6 +14,7 @@ from tenure.views import (
     coupon_view,
     customer_view,
     invoice_view,
+    points_view,
     subscription_view,
 )
 
@@ -24,11 +25,16 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
     subscriptions: list[SubscriptionView] = []
     invoices: list[InvoiceView] = []
     charges: list[ChargeView] = []
+    points: dict[str, dict[str, Any]] = {}
     for customer_id in sorted(customer_ids):
         customer = repo.get_customer(customer_id)
         if customer is None:
             continue
         customers.append(customer_view(customer))
+        account = repo.get_points(customer_id)
+        if account.entries or account.balance or account.pending:
+            view = points_view(account)
+            points[customer_id] = {k: v for k, v in view.items() if k != "customer"}
         for sub in repo.list_subscriptions(customer_id):
             subscriptions.append(subscription_view(sub))
             for invoice in repo.list_invoices(sub.id):
@@ -41,6 +47,8 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
         "subscriptions": sorted(subscriptions, key=lambda s: s["id"]),
         "invoices": sorted(invoices, key=lambda i: i["id"]),
         "charges": sorted(charges, key=lambda c: c["id"]),
+        # Loyalty points of the customers whose points ever moved: balance, pending, entries.
+        "points": points,
     }
 
 

@@ -151,6 +151,14 @@ class UpdateCard(_Action):
         return str(_card(str(value)))
 
 
+class RedeemPoints(_Action):
+    """Redeem a customer's loyalty points for a credit on their next invoice."""
+
+    do: Literal["redeem_points"]
+    customer: str
+    points: int = Field(ge=1, le=10**12, strict=True)
+
+
 class ProviderRefund(_Action):
     """A refund made in the provider's dashboard: Tenure hears of it only by webhook."""
 
@@ -191,6 +199,7 @@ API_ACTIONS = (
     "cancel",
     "update_card",
     "apply_coupon",
+    "redeem_points",
 )
 PROVIDER_ACTIONS = ("provider_refund", "dispute", "card_auto_updated")
 Action = Annotated[
@@ -203,7 +212,8 @@ Action = Annotated[
     | ProviderRefund
     | Dispute
     | CardAutoUpdated
-    | ApplyCoupon,
+    | ApplyCoupon
+    | RedeemPoints,
     Field(discriminator="do"),
 ]
 _action_adapter: TypeAdapter[Any] = TypeAdapter(Action)
@@ -367,6 +377,14 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                         f"{_some(ids[kind])}",
                     )
                 )
+        if isinstance(action, RedeemPoints) and not _loyalty_on(raw):
+            problems.append(
+                Problem(
+                    f"{where}.do",
+                    "redeem_points needs the loyalty program; expected programs.loyalty "
+                    "in the file",
+                )
+            )
         if isinstance(action, Subscribe):
             sub_id = action.id or subscription_id_for(action)
             if sub_id in subscriptions:
@@ -411,6 +429,11 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                 )
             )
     return sorted(problems, key=lambda p: _order_key(p.path))
+
+
+def _loyalty_on(raw: dict[str, Any]) -> bool:
+    programs = raw.get("programs")
+    return isinstance(programs, dict) and bool(programs.get("loyalty"))
 
 
 def _offer_references(raw: dict[str, Any], ids: dict[str, list[str]]) -> list[Problem]:

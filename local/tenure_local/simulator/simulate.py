@@ -43,6 +43,7 @@ from tenure_local.simulator.scenario import (
     Dispute,
     Pause,
     ProviderRefund,
+    RedeemPoints,
     Resume,
     Scenario,
     Subscribe,
@@ -434,6 +435,9 @@ class Simulator(ProviderSide):
         elif isinstance(action, Cancel):
             body = {"at_period_end": action.at_period_end, "reason": action.reason}
             self._api("POST", f"/v1/subscriptions/{action.subscription}/cancel", body, where=where)
+        elif isinstance(action, RedeemPoints):
+            path = f"/v1/customers/{action.customer}/points/redeem"
+            self._api("POST", path, {"points": action.points}, where=where)
         elif isinstance(action, ApplyCoupon):
             path = f"/v1/subscriptions/{action.subscription}/coupon"
             self._api("POST", path, {"coupon": action.coupon}, where=where)

@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 
 from tenure.domain.discounts import TenureDiscount, period_lines
+from tenure.domain.invoices import InvoiceLine, LineKind
 from tenure.domain.notices import NoticeKind
 from tenure.domain.plans import Plan
+from tenure.domain.points import points_credit_line
 from tenure.notify.lines import line_facts
 from tenure.notify.render import render
 from tenure.notify.samples import SAMPLE_TIMEZONE, sample_facts
@@ -66,3 +68,32 @@ def test_a_renewal_that_applies_no_new_step_announces_nothing(locale: str) -> No
     html, text = renewal(locale, announce=False)
     assert len(html) < len(announced)
     assert "12 months" not in text and "мес." not in text and "شهرًا" not in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("en", "Loyalty points redeemed: 1,500"),
+        ("ru", "Списано бонусных баллов: 1\xa0500"),
+        ("ar", "نقاط الولاء المستبدلة"),
+    ],
+)
+def test_a_points_credit_line_is_worded_in_the_customers_language(locale: str, words: str) -> None:
+    facts, links = sample_facts(NoticeKind.UPCOMING_RENEWAL)
+    lines, _ = points_credit_line([InvoiceLine(LineKind.PLAN, "Basic", 2000)], 1500, 1)
+    [credit] = line_facts(lines[1:])
+    assert (credit.label, credit.points) == ("points_credit", 1500)
+    shown = (*facts.lines, credit)
+    assert facts.tax is not None
+    facts = replace(facts, lines=shown, amount=sum(ln.amount for ln in shown) + facts.tax)
+    email = render(
+        NoticeKind.UPCOMING_RENEWAL,
+        locale,
+        facts,
+        links,
+        timezone=SAMPLE_TIMEZONE,
+        business_name="Northwind Coffee Club",
+    )
+    assert email.warnings == ()
+    assert words in email.text
+    assert "(1500 points)" not in email.text

@@ -35,6 +35,10 @@ class EventType(StrEnum):
     COUPON_APPLIED = "CouponApplied"
     PROGRAMS_UPDATED = "ProgramsUpdated"
     TENURE_DISCOUNT_REACHED = "TenureDiscountReached"
+    LOYALTY_POINTS_EARNED = "LoyaltyPointsEarned"
+    LOYALTY_POINTS_REDEEMED = "LoyaltyPointsRedeemed"  # asked for: waiting for an invoice
+    LOYALTY_POINTS_APPLIED = "LoyaltyPointsApplied"  # credited on an invoice
+    LOYALTY_POINTS_REVERSED = "LoyaltyPointsReversed"
     # Told by the payment provider (webhooks), after the fact.
     INVOICE_REFUNDED = "InvoiceRefunded"
     INVOICE_DISPUTED = "InvoiceDisputed"

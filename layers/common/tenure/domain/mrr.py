@@ -179,6 +179,15 @@ class PaymentOutcome:
     tenure_discount: int = 0  # what its tenure discount line took off (paid outcomes)
 
 
+@dataclass(frozen=True, slots=True)
+class PointsFlow:
+    """Loyalty points that moved on one invoice that day, in the invoice's currency."""
+
+    currency: str
+    earned: int = 0
+    redeemed: int = 0
+
+
 # -- one day ----------------------------------------------------------------------------------
 FLOW_FIELDS = (
     "new_mrr",
@@ -202,6 +211,8 @@ FLOW_FIELDS = (
     "revenue",
     "coupon_discounts",  # what coupons took off the invoices paid that day
     "tenure_discounts",  # what the tenure discount took off the invoices paid that day
+    "points_earned",  # loyalty points earned on the invoices paid that day
+    "points_redeemed",  # loyalty points credited on the invoices made that day
 )
 _MOVEMENT_FIELD = {
     NEW: ("new_mrr", "customers_new"),
@@ -277,6 +288,7 @@ def aggregate_day(
     customers: dict[str, CustomerMrr] | None = None,
     cancellations: dict[str, Cancellation] | None = None,
     payments: Iterable[PaymentOutcome] = (),
+    points: Iterable["PointsFlow"] = (),
 ) -> DayResult:
     """Day `day` from the previous day's snapshot and the day's ledger entries.
 
@@ -328,6 +340,10 @@ def aggregate_day(
         if payment.recovered_from:
             key = payment.recovered_from
             figures.recoveries[key] = figures.recoveries.get(key, 0) + 1
+    for flow in points:
+        figures = book.setdefault(flow.currency, CurrencyDay())
+        figures.add("points_earned", flow.earned)
+        figures.add("points_redeemed", flow.redeemed)
     snapshot = {
         "schema": SNAPSHOT_SCHEMA,
         "day": day_key(day),
@@ -548,6 +564,8 @@ def _month_row(m: _Month, window: list[_Month]) -> dict[str, Any]:
         "involuntary_churned": flows["involuntary_churned"],
         # What retention programs cost on the invoices paid in the month, by program.
         "discounts": {"coupon": flows["coupon_discounts"], "tenure": flows["tenure_discounts"]},
+        "points_earned": flows["points_earned"],
+        "points_redeemed": flows["points_redeemed"],
     }
 
 

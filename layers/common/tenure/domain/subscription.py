@@ -62,6 +62,14 @@ ALLOWED: dict[str, frozenset[SubscriptionStatus]] = {
         }
     ),
     "expire": frozenset({SubscriptionStatus.INCOMPLETE}),
+    "redeem_points": frozenset(
+        {
+            SubscriptionStatus.TRIALING,
+            SubscriptionStatus.ACTIVE,
+            SubscriptionStatus.PAST_DUE,
+            SubscriptionStatus.PAUSED,
+        }
+    ),
     "apply_discount": frozenset(
         {
             SubscriptionStatus.INCOMPLETE,
@@ -132,6 +140,9 @@ class Subscription:
     continuity_start: datetime | None = None
     paused_seconds: int = 0
     period_tenure: TenureDiscount | None = None
+    # Loyalty points its customer redeemed, to credit on its next period invoice
+    # (tenure.domain.points): the renewal that builds it reads nothing else.
+    points_pending: int = 0
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
     ledger: list[MrrLedgerEntry] = field(default_factory=list, repr=False, compare=False)
@@ -391,6 +402,27 @@ class Subscription:
             coupon=discount.coupon_id,
             periods=discount.periods_left,
             starts=iso(discount.starts),
+        )
+
+    def take_points(self, points: int, now: datetime) -> None:
+        """Points its customer redeemed, for its next period invoice."""
+        self._require("redeem_points")
+        if points < 1:
+            raise ValidationFailedError("points", "redeem at least one point")
+        self.points_pending += points
+        self._record(EventType.LOYALTY_POINTS_REDEEMED, now, points=points)
+
+    def credit_points(self, invoice_id: str, used: int, at: datetime) -> None:
+        """The pending points went to invoice `invoice_id`: `used` of them as its credit, the
+        rest back to the customer's balance (tenure.services.points_planning)."""
+        returned, self.points_pending = self.points_pending - used, 0
+        self._record(
+            EventType.LOYALTY_POINTS_APPLIED,
+            at,
+            invoice=invoice_id,
+            points=used,
+            returned=returned,
+            currency=self.currency,
         )
 
     def check_can_take_discount(self) -> None:

@@ -30,6 +30,8 @@ _PRORATIONS = {
 _COUPON = re.compile(r"^Coupon (?P<name>.+) \((?P<terms>[^()]+ off)\)$")
 # tenure.domain.discounts.tenure_description
 _TENURE = re.compile(r"^Tenure discount after \d+ months \((?P<percent>\d+(?:\.\d+)?)% off\)$")
+# tenure.domain.points.points_credit_description
+_POINTS = re.compile(r"^Loyalty points redeemed \((?P<points>\d+) points\)$")
 _CREDITS = {"Credit applied": "credit_applied", "Carried to customer credit": "credit_carried"}
 
 
@@ -62,6 +64,10 @@ def line_fact(
         tenure = _TENURE.match(text)
         if tenure is not None:
             return LineFact(text, amount, "tenure_discount", percent=tenure["percent"])
+    if line.kind is LineKind.POINTS_CREDIT:
+        points = _POINTS.match(text)
+        if points is not None:
+            return LineFact(text, amount, "points_credit", points=int(points["points"]))
     if line.kind is LineKind.CREDIT and text in _CREDITS:
         return LineFact(text, amount, _CREDITS[text])
     return LineFact(text, amount)

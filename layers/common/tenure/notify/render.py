@@ -367,6 +367,10 @@ def _line_label(
         return messages.text(f"line.{line.label}")
     if line.label == "coupon" and line.coupon is not None:
         return messages.text("line.coupon", coupon=line.coupon)
+    if line.label == "points_credit" and line.points is not None:
+        return messages.text(
+            "line.points_credit", points=format_decimal(line.points, locale=messages.locale)
+        )
     return _clean(line.description)
 
 

@@ -36,6 +36,7 @@ from tenure.domain.notices import (
     notice_key,
 )
 from tenure.domain.plans import Plan
+from tenure.domain.points import points_credit_line
 from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import parse_iso
@@ -515,5 +516,7 @@ def _preview_lines(
     label = plan.name or plan.id
     discount, tenure = sub.next_period_discount(), sub.next_period_tenure(programs)
     lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount, tenure), plan)
+    if sub.points_pending and programs.loyalty is not None:
+        lines, _ = points_credit_line(lines, sub.points_pending, programs.loyalty.point_value_minor)
     lines, _ = apply_credit(lines, sub.credit)
     return lines

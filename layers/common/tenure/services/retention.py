@@ -53,6 +53,7 @@ def aggregate_day(svc: Services, day: date) -> DaySummary:
         entries,
         cancellations=_cancellations(events),
         payments=_payment_outcomes(svc, events),
+        points=_points_flows(events),
     )
     repo.save_snapshot(mrr.day_key(day), result.snapshot)
     return DaySummary(
@@ -104,6 +105,18 @@ def _cancellations(events: Sequence[dict[str, Any]]) -> dict[str, mrr.Cancellati
                 data.get("reason"), bool(data.get("voluntary", True))
             )
     return found
+
+
+def _points_flows(events: Sequence[dict[str, Any]]) -> list[mrr.PointsFlow]:
+    """Loyalty points earned (invoices paid) and redeemed (credited on invoices) that day."""
+    flows = []
+    for event in events:
+        data = event.get("data") or {}
+        if event.get("type") == EventType.LOYALTY_POINTS_EARNED:
+            flows.append(mrr.PointsFlow(str(data.get("currency")), earned=int(data["points"])))
+        elif event.get("type") == EventType.LOYALTY_POINTS_APPLIED:
+            flows.append(mrr.PointsFlow(str(data.get("currency")), redeemed=int(data["points"])))
+    return flows
 
 
 def _payment_outcomes(svc: Services, events: Sequence[dict[str, Any]]) -> list[mrr.PaymentOutcome]:

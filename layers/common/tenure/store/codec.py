@@ -263,6 +263,8 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         attrs["continuity_start"] = _dt(s.continuity_start)
     if s.paused_seconds:
         attrs["paused_seconds"] = s.paused_seconds
+    if s.points_pending:
+        attrs["points_pending"] = s.points_pending
     if s.period_tenure is not None:
         attrs["period_tenure"] = {
             "after_months": s.period_tenure.after_months,
@@ -311,6 +313,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         period_discount=_discount_from_attrs(a.get("period_discount")),
         continuity_start=_parse(a.get("continuity_start")),
         paused_seconds=int(a.get("paused_seconds", 0)),
+        points_pending=int(a.get("points_pending", 0)),
         period_tenure=_tenure_from_attrs(a.get("period_tenure")),
         version=int(a.get("version", 0)),
     )

@@ -24,6 +24,14 @@ from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
+from tenure.domain.points import (
+    KIND_RANK,
+    PointsAccount,
+    PointsEntry,
+    PointsKind,
+    PointsMove,
+    not_enough,
+)
 from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, parse_iso
@@ -192,6 +200,35 @@ class DynamoRepository:
         setting = codec.programs_from_attrs(item) if item else ProgramsSetting(NO_PROGRAMS)
         self._programs = (now, setting)
         return setting
+
+    def get_points(self, customer_id: str) -> PointsAccount:
+        """The account and its history: one query of the customer's points items."""
+        account: dict[str, Any] = {}
+        entries = []
+        for item in self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": f"CUS#{customer_id}", ":prefix": "PTS"}),
+            ConsistentRead=True,
+        ):
+            if item["SK"] == "PTS":
+                account = item
+            else:
+                entries.append(
+                    PointsEntry(
+                        customer_id,
+                        parse_iso(item["at"]),
+                        PointsKind(item["kind"]),
+                        int(item["points"]),
+                        item.get("invoice"),
+                        int(item.get("amount", 0)),
+                    )
+                )
+        return PointsAccount(
+            customer_id,
+            int(account.get("balance", 0)),
+            int(account.get("pending", 0)),
+            tuple(entries),
+        )
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         item = self._get(f"SUB#{subscription_id}", "SUB")
@@ -437,6 +474,7 @@ class DynamoRepository:
             ops.append(self._versioned_put(attrs, 0, "coupon"))
             versioned_coupons.append(coupon)
         ops.extend(self._redemption(r) for r in change.redemptions)
+        ops.extend(self._points_ops(change.points))
         for setting in change.programs:
             attrs = codec.programs_to_attrs(setting)
             attrs |= {"PK": "SETTING#programs", "SK": "SETTING"}
@@ -591,6 +629,48 @@ class DynamoRepository:
             }
         }
 
+    def _points_ops(self, moves: list[PointsMove]) -> list[dict[str, Any]]:
+        """Each customer's account moved once (a transaction touches an item once: the moves
+        of one customer are added up, their conditions too), and each entry written once."""
+        ops: list[dict[str, Any]] = []
+        by_customer: dict[str, list[PointsMove]] = {}
+        for move in moves:
+            by_customer.setdefault(move.customer_id, []).append(move)
+        for customer_id, own in by_customer.items():
+            values: dict[str, Any] = {
+                ":b": sum(m.balance for m in own),
+                ":p": sum(m.pending for m in own),
+                ":e": "points",
+                ":id": customer_id,
+            }
+            update: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"CUS#{customer_id}", "SK": "PTS"}),
+                "UpdateExpression": "ADD balance :b, pending :p SET entity = :e, id = :id",
+            }
+            needed = [m.at_least for m in own if m.at_least is not None]
+            if needed:
+                # Every condition was stated against the balance before the change.
+                update["ConditionExpression"] = "balance >= :least"
+                values[":least"] = max(needed)
+            update["ExpressionAttributeValues"] = to_item(values)
+            ops.append({"Update": update})
+            for entry in (m.entry for m in own if m.entry is not None):
+                item = {
+                    "PK": f"CUS#{customer_id}",
+                    "SK": f"PTS#{iso(entry.at)}#{KIND_RANK[entry.kind]}{entry.kind}"
+                    f"#{entry.invoice or ''}"
+                    f"#{entry.amount:015d}",
+                    "id": entry.invoice or customer_id,
+                    "at": iso(entry.at),
+                    "kind": str(entry.kind),
+                    "points": entry.points,
+                    "invoice": entry.invoice,
+                    "amount": entry.amount,
+                }
+                ops.append(self._create_put(item, "points_entry"))
+        return ops
+
     def _payer_check(self, payer: Payer) -> dict[str, Any]:
         """The customer is there and its payment details are still `payer`'s (a missing or
         null attribute matches None)."""
@@ -711,6 +791,10 @@ class DynamoRepository:
                 return ConcurrencyError(f"customer {customer}'s payment details changed meanwhile")
             if "Update" in op and (key := from_item(op["Update"]["Key"]))["SK"] == "COUPON":
                 return ValidationFailedError("coupon", used_up(key["PK"].removeprefix("COUPON#")))
+            if "Update" in op and key["SK"] == "PTS":
+                least = from_item(op["Update"]["ExpressionAttributeValues"])[":least"]
+                customer = key["PK"].removeprefix("CUS#")
+                return ValidationFailedError("points", not_enough(customer, int(least)))
             if "Update" in op:
                 sub_id = from_item(op["Update"]["Key"])["PK"].removeprefix("SUB#")
                 return ConcurrencyError(f"subscription {sub_id} is not there to take a payer")
@@ -718,7 +802,7 @@ class DynamoRepository:
             if item.get("entity") == "programs":
                 return ConcurrencyError(programs_moved(int(item["version"]) - 1))
             if (
-                item.get("entity") in ("plan", "coupon", "payment_method", "marker")
+                item.get("entity") in ("plan", "coupon", "payment_method", "marker", "points_entry")
                 or item.get("version") == 1
             ):
                 return AlreadyExistsError(str(item.get("entity")), str(item.get("id", item["PK"])))
