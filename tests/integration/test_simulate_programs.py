@@ -128,3 +128,11 @@ def test_the_monthly_metrics_count_points_earned_and_redeemed(run: Path) -> None
     earned = sum(row["points_earned"] for row in metrics["monthly"])
     entries = [e for p in state(run)["points"].values() for e in p["entries"]]
     assert earned == sum(e["points"] for e in entries if e["kind"] == "earned")
+
+
+def test_a_refund_at_the_provider_takes_back_its_share_of_the_points(run: Path) -> None:
+    erin = state(run)["points"]["erin"]["entries"]
+    [reversal] = [e for e in erin if e["kind"] == "reversed"]
+    assert reversal["points"] == -4  # 460 of 920 refunded: half of 9 points, rounded down
+    [earned] = [e for e in erin if e["kind"] == "earned" and e["invoice"] == reversal["invoice"]]
+    assert earned["points"] == 9

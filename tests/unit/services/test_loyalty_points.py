@@ -14,7 +14,7 @@ from tenure.domain.invoices import LineKind
 from tenure.domain.points import PointsKind
 from tenure.domain.programs import Programs
 from tenure.ports import Commit
-from tenure.services import points, programs, subscriptions
+from tenure.services import points, programs, self_service, subscriptions
 
 LOYALTY = {"loyalty": {"points_per_unit": 1, "unit_minor": 100, "point_value_minor": 1}}
 
@@ -187,3 +187,10 @@ def test_pending_points_go_to_the_subscription_invoiced_first(shop: Shop) -> Non
     points.redeem_points(shop.svc, "alice", 5)
     assert (shop.sub("sub-1").points_pending, shop.sub("sub-2").points_pending) == (5, 0)
     assert PointsKind.EARNED in {e.kind for e in shop.repo.get_points("alice").entries}
+
+
+def test_the_self_service_page_shows_the_next_amount_after_the_points_credit(shop: Shop) -> None:
+    shop.subscribe()
+    points.redeem_points(shop.svc, "alice", 7)
+    page = self_service.load_subscription_page(shop.svc, "alice", "sub-1")
+    assert page.next_amount == 993
