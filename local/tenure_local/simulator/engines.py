@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import boto3
 from botocore.config import Config
@@ -32,6 +32,7 @@ from tenure.store.dynamodb import DynamoRepository
 from tenure_local.simulator.aws_timer import AwsTimer
 from tenure_local.simulator.chaos import Chaos, SimulatedBackoff
 from tenure_local.simulator.memory_adapters import InProcessQueue, SesRecorder
+from tenure_local.simulator.memory_chaos import ChaoticQueue, ChaoticRepository, ThrottledSes
 from tenure_local.stack.local_stack import (
     DEFAULT_MAX_RECEIVE_COUNT,
     DEFAULT_NAME,
@@ -166,11 +167,6 @@ class MemoryEngine:
 
     @contextmanager
     def open(self, run: RunSpec) -> Iterator[Adapters]:
-        if run.chaos is not None:
-            raise EngineOptionError(
-                "chaos runs on the dynamodb-local engine only (the memory engine has no "
-                "fault injection yet)"
-            )
         values = app_env(DEFAULT_NAME, DEFAULT_NAME, DEFAULT_SENDER)
         template = load_template(self.template_path)
         queue = InProcessQueue(
@@ -184,16 +180,28 @@ class MemoryEngine:
         # The webhooks function reads its signing secrets from its environment, as in Lambda.
         os.environ.update({key: values[key] for key in WEBHOOK_ENV})
         try:
-            ses = SesRecorder(verified_sender=settings.mail_from)
+            repo: Repository = InMemoryRepository()
+            ses: Mailer = SesRecorder(verified_sender=settings.mail_from)
+            sender: Any = queue  # what the functions send through; the simulator drains `queue`
+            chaos, backoff = run.chaos, run.backoff
+            if chaos is not None:
+                # The faults the dynamodb-local engine injects through botocore, raised here.
+                sleep = backoff.sleep if backoff is not None else _no_wait
+                repo = cast(Repository, ChaoticRepository(repo, chaos, sleep))
+                sender = ChaoticQueue(queue, chaos)
+                ses = ThrottledSes(ses, chaos, sleep)
+            mailer: Mailer = TeeMailer(ses, OutboxMailer(run.out / "outbox"))
+            if chaos is not None:
+                mailer = chaos.mailer(mailer)
             yield Adapters(
                 backend="memory",
                 settings=settings,
-                repo=InMemoryRepository(),
-                clients=bootstrap.AwsClients(make=_only({"sqs": queue})),
+                repo=repo,
+                clients=bootstrap.AwsClients(make=_only({"sqs": sender})),
                 queue=queue,
                 queue_url=queue.url,
                 webhook_secret=_first(values["TENURE_STRIPE_WEBHOOK_SECRET"]),
-                mailer=TeeMailer(ses, OutboxMailer(run.out / "outbox")),
+                mailer=mailer,
                 visibility=_visibility_timeout(template),
             )
         finally:
@@ -226,6 +234,10 @@ def _only(clients: dict[str, Any]) -> Callable[[str], Any]:
         return clients[service]
 
     return make
+
+
+def _no_wait(seconds: float) -> None:
+    """A backoff that passes at once (chaos runs hand the engine a SimulatedBackoff)."""
 
 
 def _first(secrets: str) -> str:

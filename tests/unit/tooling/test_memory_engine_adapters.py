@@ -9,7 +9,6 @@ import pytest
 
 from tenure.notify.mailers import MailRejected
 from tenure_local.simulator.aws_timer import AwsTimer
-from tenure_local.simulator.chaos import Chaos
 from tenure_local.simulator.engines import (
     EngineOptionError,
     MemoryEngine,
@@ -173,15 +172,7 @@ def test_the_memory_engine_offers_only_the_queue_among_aws_clients(tmp_path: Pat
         assert adapters.settings.api_token and adapters.webhook_secret
 
 
-def test_the_memory_engine_refuses_chaos_rather_than_run_calm(tmp_path: Path) -> None:
-    spec = RunSpec(
-        out=tmp_path, timer=AwsTimer(), chaos=Chaos(kinds=frozenset({"crashes"}), seed=1)
-    )
-    with pytest.raises(EngineOptionError, match="chaos"), MemoryEngine().open(spec):
-        pass
-
-
-def test_simulate_with_chaos_on_the_memory_engine_stops_with_a_clear_error(tmp_path: Path) -> None:
+def test_chaos_run_refuses_an_unknown_engine_before_running_anything(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from tenure_local.cli.main import app
@@ -189,9 +180,8 @@ def test_simulate_with_chaos_on_the_memory_engine_stops_with_a_clear_error(tmp_p
     scenario = Path(__file__).resolve().parents[3] / "examples" / "demo.yaml"
     out = tmp_path / "out"
     result = CliRunner().invoke(
-        app,
-        ["simulate", str(scenario), "--engine", "memory", "--chaos", "crashes", "--out", str(out)],
+        app, ["chaos", "run", str(scenario), "--engine", "sqlite", "--out", str(out)]
     )
     assert result.exit_code == 2
-    assert "--engine memory" in result.output and "chaos" in result.output
+    assert "unknown engine 'sqlite'" in result.output
     assert not out.exists()
