@@ -1,4 +1,5 @@
-"""Replays a scenario on a simulated clock through the real handlers and the local stack."""
+"""Replays a scenario on a simulated clock through the real handlers, on an engine's adapters
+(DynamoDB Local and moto, or in-process: tenure_local.simulator.engines)."""
 
 import json
 import os
