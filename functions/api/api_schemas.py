@@ -15,6 +15,7 @@ from tenure.views import (
     CouponView,
     CustomerView,
     InvoiceView,
+    RefundView,
     SubscriptionView,
     invoice_view,
     subscription_view,
@@ -100,6 +101,20 @@ class CancelRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=200)
 
 
+class RefundRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int | None = Field(
+        default=None,
+        gt=0,
+        strict=True,
+        description="minor units, at most what is left to refund; absent: what the refund "
+        "policy gives back now (all that is left when no policy is configured)",
+    )
+    reason: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=1000, description="for the audit, not shown")
+
+
 class PauseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -152,6 +167,13 @@ class SubscriptionChange(TypedDict):
 
     subscription: SubscriptionView
     invoice: InvoiceView | None
+
+
+class RefundMade(TypedDict):
+    """A refund and the invoice it was taken from, as they now stand."""
+
+    refund: RefundView
+    invoice: InvoiceView
 
 
 def change_view(sub: Subscription, invoice: Invoice | None) -> SubscriptionChange:

@@ -14,6 +14,7 @@ from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
+from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import utc
 from tenure.ports import Commit, DueItem, EventReads, IdempotencyRecord, MrrRead, used_up
@@ -46,6 +47,7 @@ class InMemoryRepository:
         self.subscriptions: dict[str, Subscription] = {}
         self.invoices: dict[str, Invoice] = {}
         self.charges: dict[str, Charge] = {}
+        self.refunds: dict[str, Refund] = {}
         self.events: list[dict[str, Any]] = []
         self.ledger: list[MrrLedgerEntry] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
@@ -113,6 +115,10 @@ class InMemoryRepository:
     def list_charges(self, invoice_id: str) -> list[Charge]:
         found = [c for c in self.charges.values() if c.invoice_id == invoice_id]
         return copy.deepcopy(sorted(found, key=lambda c: c.attempt))
+
+    def list_refunds(self, invoice_id: str) -> list[Refund]:
+        found = [r for r in self.refunds.values() if r.invoice_id == invoice_id]
+        return sorted(found, key=lambda r: (r.at, r.id))
 
     def _all_due(self) -> list[DueItem]:
         items = []
@@ -208,6 +214,9 @@ class InMemoryRepository:
         for marker in change.markers:
             if marker.key in self.markers:
                 raise AlreadyExistsError("marker", marker.key)
+        for refund in change.refunds:
+            if refund.id in self.refunds:
+                raise AlreadyExistsError("refund", refund.id)
         for notice in change.notices:
             current_notice = self.notices.get(notice.key)
             if notice.version and (
@@ -238,6 +247,7 @@ class InMemoryRepository:
             self.subscriptions[sub_id].version += 1
         for plan in change.plans:
             self.plans[plan.id] = plan
+        self.refunds.update((r.id, r) for r in change.refunds)
         for coupon in change.coupons:
             coupon.version += 1
             self.coupons[coupon.id] = copy.deepcopy(coupon)

@@ -13,6 +13,7 @@ from tenure.domain.events import DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
+from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 
 
@@ -72,6 +73,8 @@ class Commit:
     subscriptions: list[Subscription] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
     charges: list[Charge] = field(default_factory=list)
+    # Refunds Tenure made (created once: two commits of the same refund id, one fails whole).
+    refunds: list[Refund] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
     ledger: list[MrrLedgerEntry] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
@@ -206,6 +209,7 @@ class BillingStore(Protocol):
     ) -> list[Invoice]: ...
     def list_charges(self, invoice_id: str) -> list[Charge]: ...
     def get_charge(self, invoice_id: str, attempt: int) -> Charge | None: ...
+    def list_refunds(self, invoice_id: str) -> list[Refund]: ...
     def commit(self, change: Commit) -> None: ...
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]: ...
     # Everything due at or before `now`, in pages of about `page`, each item once.

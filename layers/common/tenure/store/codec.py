@@ -23,6 +23,7 @@ from tenure.domain.invoices import (
 )
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
 from tenure.domain.plans import Plan, TaxBehavior
+from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 
 
@@ -443,3 +444,40 @@ def _plain(value: Any) -> Any:
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+
+
+def refund_to_attrs(r: Refund) -> dict[str, Any]:
+    return {
+        "entity": "refund",
+        "id": r.id,
+        "invoice_id": r.invoice_id,
+        "subscription_id": r.subscription_id,
+        "customer_id": r.customer_id,
+        "charge_id": r.charge_id,
+        "payment_id": r.payment_id,
+        "provider_refund_id": r.provider_refund_id,
+        "amount": r.amount,
+        "currency": r.currency,
+        "at": _dt(r.at),
+        "basis": str(r.basis),
+        "reason": r.reason,
+        "note": r.note,
+    }
+
+
+def refund_from_attrs(a: dict[str, Any]) -> Refund:
+    return Refund(
+        id=a["id"],
+        invoice_id=a["invoice_id"],
+        subscription_id=a["subscription_id"],
+        customer_id=a["customer_id"],
+        charge_id=a["charge_id"],
+        payment_id=a["payment_id"],
+        provider_refund_id=a["provider_refund_id"],
+        amount=int(a["amount"]),
+        currency=a["currency"],
+        at=_req(a["at"]),
+        basis=RefundBasis(a["basis"]),
+        reason=a.get("reason"),
+        note=a.get("note"),
+    )

@@ -23,6 +23,7 @@ from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
+from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, parse_iso
 from tenure.ports import (
@@ -224,6 +225,14 @@ class DynamoRepository:
     def get_charge(self, invoice_id: str, attempt: int) -> Charge | None:
         item = self._get(f"INV#{invoice_id}", f"CHG#{attempt:04d}")
         return codec.charge_from_attrs(item) if item else None
+
+    def list_refunds(self, invoice_id: str) -> list[Refund]:
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :rfd)",
+            ExpressionAttributeValues=to_item({":pk": f"INV#{invoice_id}", ":rfd": "RFD#"}),
+            ConsistentRead=True,
+        )
+        return sorted((codec.refund_from_attrs(i) for i in items), key=lambda r: (r.at, r.id))
 
     # -- due work ---------------------------------------------------------------------------
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
@@ -441,6 +450,10 @@ class DynamoRepository:
             attrs |= self._due_keys(charge.due_id, charge.next_due())
             ops.append(self._versioned_put(attrs, charge.version, "charge"))
             versioned.append(charge)
+        for refund in change.refunds:
+            attrs = codec.refund_to_attrs(refund)
+            attrs |= {"PK": f"INV#{refund.invoice_id}", "SK": f"RFD#{refund.id}"}
+            ops.append(self._create_put(attrs, "refund"))
         change.check_payer_operations()
         ops.extend(self._payer_copy(sub_id, payer) for sub_id, payer in change.payer_copies)
         ops.extend(self._payer_check(payer) for payer in change.payer_checks)
@@ -686,7 +699,7 @@ class DynamoRepository:
                 return ConcurrencyError(f"subscription {sub_id} is not there to take a payer")
             item = from_item(op["Put"]["Item"])
             if (
-                item.get("entity") in ("plan", "coupon", "payment_method", "marker")
+                item.get("entity") in ("plan", "coupon", "payment_method", "marker", "refund")
                 or item.get("version") == 1
             ):
                 return AlreadyExistsError(str(item.get("entity")), str(item.get("id", item["PK"])))
