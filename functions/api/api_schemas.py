@@ -10,7 +10,9 @@ from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.invoices import Invoice
 from tenure.domain.plan_spec import PlanSpec
+from tenure.domain.programs import Programs, ProgramsSetting
 from tenure.domain.subscription import Subscription
+from tenure.domain.timeutil import iso
 from tenure.views import (
     CouponView,
     CustomerView,
@@ -238,3 +240,30 @@ def with_error_responses(document: dict[str, Any]) -> dict[str, Any]:
                     "content": {"application/json": {"schema": ref}},
                 }
     return document
+
+
+class ProgramsUpdate(Programs):
+    """The programs document, and the version it replaces."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="ProgramsUpdate")
+
+    version: int = Field(
+        ge=0,
+        strict=True,
+        description="the version this document replaces, as GET returned it (0: none yet)",
+    )
+
+
+class ProgramsView(Programs):
+    model_config = ConfigDict(frozen=True, extra="forbid", title="ProgramsView")
+
+    version: int = Field(description="counts the writes; send it back with the next PUT")
+    updated_at: str | None = None
+
+
+def programs_view(setting: ProgramsSetting) -> ProgramsView:
+    return ProgramsView(
+        **dict(setting.programs),
+        version=setting.version,
+        updated_at=iso(setting.updated_at),
+    )

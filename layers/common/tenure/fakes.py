@@ -2,6 +2,7 @@
 
 import copy
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,10 +15,19 @@ from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
+from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import utc
-from tenure.ports import Commit, DueItem, EventReads, IdempotencyRecord, MrrRead, used_up
+from tenure.ports import (
+    Commit,
+    DueItem,
+    EventReads,
+    IdempotencyRecord,
+    MrrRead,
+    programs_moved,
+    used_up,
+)
 
 
 class FixedClock:
@@ -44,6 +54,7 @@ class InMemoryRepository:
         self.payment_methods: dict[tuple[str, str], PaymentMethod] = {}
         self.plans: dict[str, Plan] = {}
         self.coupons: dict[str, Coupon] = {}
+        self.programs = ProgramsSetting(NO_PROGRAMS)
         self.subscriptions: dict[str, Subscription] = {}
         self.invoices: dict[str, Invoice] = {}
         self.charges: dict[str, Charge] = {}
@@ -88,6 +99,9 @@ class InMemoryRepository:
 
     def list_coupons(self) -> list[Coupon]:
         return copy.deepcopy(sorted(self.coupons.values(), key=lambda c: c.id))
+
+    def get_programs(self) -> ProgramsSetting:
+        return self.programs
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         return copy.deepcopy(self.subscriptions.get(subscription_id))
@@ -217,6 +231,9 @@ class InMemoryRepository:
         for refund in change.refunds:
             if refund.id in self.refunds:
                 raise AlreadyExistsError("refund", refund.id)
+        for setting in change.programs:
+            if setting.version != self.programs.version:
+                raise ConcurrencyError(programs_moved(setting.version))
         for notice in change.notices:
             current_notice = self.notices.get(notice.key)
             if notice.version and (
@@ -248,6 +265,8 @@ class InMemoryRepository:
         for plan in change.plans:
             self.plans[plan.id] = plan
         self.refunds.update((r.id, r) for r in change.refunds)
+        for setting in change.programs:
+            self.programs = replace(setting, version=setting.version + 1)
         for coupon in change.coupons:
             coupon.version += 1
             self.coupons[coupon.id] = copy.deepcopy(coupon)

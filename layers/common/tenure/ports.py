@@ -13,6 +13,7 @@ from tenure.domain.events import DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
+from tenure.domain.programs import ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 
@@ -57,6 +58,14 @@ def used_up(coupon_id: str) -> str:
     return f"coupon {coupon_id!r} has reached its max_redemptions"
 
 
+def programs_moved(version: int) -> str:
+    """Why a programs write was refused at commit: another write came first."""
+    return (
+        f"the programs are no longer at version {version}: another write came first; "
+        "read them again and send your change against the version you read"
+    )
+
+
 @dataclass(slots=True)
 class Commit:
     """Everything one business change writes, committed atomically or not at all.
@@ -95,6 +104,9 @@ class Commit:
     # Customers' MRR states a read of this change already fetched (EventReads.mrr): the
     # store stamps the ledger from them instead of reading them again.
     mrr_read: list["MrrRead"] = field(default_factory=list)
+    # The retention programs' new document (one at most), carrying the version it replaces:
+    # written as version + 1 only while the stored one is still that version (0: none yet).
+    programs: list[ProgramsSetting] = field(default_factory=list)
 
     def check_payer_operations(self) -> None:
         """A subscription written in full does not also take a payer copy, nor is a customer
@@ -198,6 +210,8 @@ class BillingStore(Protocol):
     def list_plans(self) -> list[Plan]: ...
     def get_coupon(self, coupon_id: str) -> Coupon | None: ...
     def list_coupons(self) -> list[Coupon]: ...
+    # The retention programs (version 0, every program off, while none was ever written).
+    def get_programs(self) -> ProgramsSetting: ...
     def get_subscription(self, subscription_id: str) -> Subscription | None: ...
     def get_subscription_with_customer(
         self, subscription_id: str, customer_id: str

@@ -22,6 +22,7 @@ from tenure.domain.dunning import DunningPolicy
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.plan_spec import PlanSpec
+from tenure.domain.programs import Programs
 from tenure.domain.timeutil import utc
 from tenure.payments.sandbox import payment_method_for
 from tenure_local.simulator.scenario_problems import (
@@ -237,6 +238,8 @@ class Scenario(_Strict):
     dunning: ScenarioDunning | None = None
     plans: list[PlanSpec] = Field(default_factory=list)
     coupons: list[CouponSpec] = Field(default_factory=list)
+    # The retention programs, as `PUT /v1/programs` takes them (absent: every program off).
+    programs: Programs | None = None
     customers: list[ScenarioCustomer] = Field(default_factory=list)
     actions: list[Any] = Field(default_factory=list)
 
@@ -328,6 +331,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                     )
                 )
             ids[kind].append(item_id)
+    problems += _offer_references(raw, ids)
     # Read on their own, so that a mistake elsewhere does not hide the actions out of range.
     start, until = _moment(raw.get("start")), _moment(raw.get("until"))
     if start is not None and until is not None and until <= start:
@@ -407,6 +411,27 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                 )
             )
     return sorted(problems, key=lambda p: _order_key(p.path))
+
+
+def _offer_references(raw: dict[str, Any], ids: dict[str, list[str]]) -> list[Problem]:
+    """Save offers name the file's own coupons and plans."""
+    programs = raw.get("programs")
+    offers = programs.get("save_offers") if isinstance(programs, dict) else None
+    problems: list[Problem] = []
+    for n, offer in enumerate(offers if isinstance(offers, list) else []):
+        if not isinstance(offer, dict):
+            continue  # reported where the programs are validated
+        for field, kind in (("coupon", "coupons"), ("plan", "plans")):
+            named = offer.get(field)
+            if isinstance(named, str) and named not in ids[kind]:
+                problems.append(
+                    Problem(
+                        f"programs.save_offers[{n}].{field}",
+                        f"unknown {field} {show(named)}; expected one of the {kind}: "
+                        f"{_some(ids[kind])}",
+                    )
+                )
+    return problems
 
 
 class _Coupons:

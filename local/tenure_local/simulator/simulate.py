@@ -261,6 +261,9 @@ class Simulator(ProviderSide):
         for n, coupon in enumerate(self.scenario.coupons):
             body = coupon.model_dump(mode="json", exclude_none=True)
             self._api("POST", "/v1/coupons", body, where=f"coupons[{n}]")
+        if self.scenario.programs is not None:
+            body = self.scenario.programs.model_dump(mode="json", exclude_none=True)
+            self._api("PUT", "/v1/programs", body | {"version": 0}, where="programs")
         for n, customer in enumerate(self.scenario.customers):
             body = customer.model_dump(exclude={"card", "card_expires"})
             self._api("POST", "/v1/customers", body, where=f"customers[{n}]")

@@ -28,12 +28,14 @@ PROTECTED = [
     ("GET", "/v1/coupons"),
     ("POST", "/v1/coupons"),
     ("GET", "/v1/coupons/half"),
+    ("GET", "/v1/programs"),
+    ("PUT", "/v1/programs"),
 ]
 
 
 @pytest.mark.parametrize(("method", "path"), PROTECTED)
 def test_every_v1_route_refuses_a_request_without_a_token(api: Api, method: str, path: str) -> None:
-    reply = api.call(method, path, {} if method == "POST" else None, token=None)
+    reply = api.call(method, path, {} if method in ("POST", "PUT") else None, token=None)
 
     assert reply.status == 401
     assert reply.json["error"] == "unauthorized"

@@ -33,6 +33,7 @@ class EventType(StrEnum):
     CREDIT_GRANTED = "CreditGranted"
     COUPON_CREATED = "CouponCreated"
     COUPON_APPLIED = "CouponApplied"
+    PROGRAMS_UPDATED = "ProgramsUpdated"
     # Save offers (tenure.domain.offers): shown when a cancellation is asked for, then one
     # accepted (no cancellation) or all declined (the cancellation goes ahead).
     SAVE_OFFERS_PRESENTED = "SaveOffersPresented"

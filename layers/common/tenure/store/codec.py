@@ -23,6 +23,7 @@ from tenure.domain.invoices import (
 )
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
 from tenure.domain.plans import Plan, TaxBehavior
+from tenure.domain.programs import Programs, ProgramsSetting
 from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 
@@ -202,6 +203,24 @@ def _discount_from_attrs(a: dict[str, Any] | None) -> Discount | None:
         plans=tuple(a.get("plans") or ()),
         periods_left=int(left) if left is not None else None,
         starts=_req(a["starts"]),
+    )
+
+
+def programs_to_attrs(setting: ProgramsSetting) -> dict[str, Any]:
+    # As JSON text: the document is read and written whole, never queried inside, and its
+    # exact percentages survive as written.
+    return {
+        "id": "programs",
+        "document": setting.programs.model_dump_json(exclude_none=True),
+        "updated_at": _dt(setting.updated_at),
+    }
+
+
+def programs_from_attrs(a: dict[str, Any]) -> ProgramsSetting:
+    return ProgramsSetting(
+        programs=Programs.model_validate_json(a["document"]),
+        version=int(a.get("version", 0)),
+        updated_at=_parse(a.get("updated_at")),
     )
 
 

@@ -23,6 +23,7 @@ from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
+from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, parse_iso
@@ -33,6 +34,7 @@ from tenure.ports import (
     IdempotencyRecord,
     MrrRead,
     Redemption,
+    programs_moved,
     used_up,
 )
 from tenure.store import codec
@@ -169,6 +171,10 @@ class DynamoRepository:
 
     def list_coupons(self) -> list[Coupon]:
         return [codec.coupon_from_attrs(i) for i in self._gsi1("COUPONS", "COUPON#")]
+
+    def get_programs(self) -> ProgramsSetting:
+        item = self._get("SETTING#programs", "SETTING")
+        return codec.programs_from_attrs(item) if item else ProgramsSetting(NO_PROGRAMS)
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         item = self._get(f"SUB#{subscription_id}", "SUB")
@@ -422,6 +428,10 @@ class DynamoRepository:
             ops.append(self._versioned_put(attrs, 0, "coupon"))
             versioned_coupons.append(coupon)
         ops.extend(self._redemption(r) for r in change.redemptions)
+        for setting in change.programs:
+            attrs = codec.programs_to_attrs(setting)
+            attrs |= {"PK": "SETTING#programs", "SK": "SETTING"}
+            ops.append(self._versioned_put(attrs, setting.version, "programs"))
         for sub in change.subscriptions:
             attrs = codec.subscription_to_attrs(sub)
             attrs |= {
@@ -698,6 +708,8 @@ class DynamoRepository:
                 sub_id = from_item(op["Update"]["Key"])["PK"].removeprefix("SUB#")
                 return ConcurrencyError(f"subscription {sub_id} is not there to take a payer")
             item = from_item(op["Put"]["Item"])
+            if item.get("entity") == "programs":
+                return ConcurrencyError(programs_moved(int(item["version"]) - 1))
             if (
                 item.get("entity") in ("plan", "coupon", "payment_method", "marker", "refund")
                 or item.get("version") == 1
