@@ -14,6 +14,7 @@ from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
+from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
 from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.refunds import Refund
@@ -59,6 +60,7 @@ class InMemoryRepository:
         self.invoices: dict[str, Invoice] = {}
         self.charges: dict[str, Charge] = {}
         self.refunds: dict[str, Refund] = {}
+        self.save_attempts: dict[str, SaveAttempt] = {}
         self.events: list[dict[str, Any]] = []
         self.ledger: list[MrrLedgerEntry] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
@@ -129,6 +131,10 @@ class InMemoryRepository:
     def list_charges(self, invoice_id: str) -> list[Charge]:
         found = [c for c in self.charges.values() if c.invoice_id == invoice_id]
         return copy.deepcopy(sorted(found, key=lambda c: c.attempt))
+
+    def get_save_attempt(self, subscription_id: str) -> SaveAttempt | None:
+        found = self.save_attempts.get(subscription_id)
+        return found.copy() if found is not None else None
 
     def list_refunds(self, invoice_id: str) -> list[Refund]:
         found = [r for r in self.refunds.values() if r.invoice_id == invoice_id]
@@ -234,6 +240,12 @@ class InMemoryRepository:
         for setting in change.programs:
             if setting.version != self.programs.version:
                 raise ConcurrencyError(programs_moved(setting.version))
+        for attempt in change.save_attempts:
+            held = self.save_attempts.get(attempt.subscription_id)
+            if (held.version if held is not None else 0) != attempt.version:
+                raise ConcurrencyError(
+                    f"save attempt of {attempt.subscription_id} changed meanwhile"
+                )
         for notice in change.notices:
             current_notice = self.notices.get(notice.key)
             if notice.version and (
@@ -267,6 +279,9 @@ class InMemoryRepository:
         self.refunds.update((r.id, r) for r in change.refunds)
         for setting in change.programs:
             self.programs = replace(setting, version=setting.version + 1)
+        for attempt in change.save_attempts:
+            attempt.version += 1
+            self.save_attempts[attempt.subscription_id] = attempt.copy()
         for coupon in change.coupons:
             coupon.version += 1
             self.coupons[coupon.id] = copy.deepcopy(coupon)

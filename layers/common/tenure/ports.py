@@ -12,6 +12,7 @@ from tenure.domain.due import DueKind
 from tenure.domain.events import DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.notices import Notice
+from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
 from tenure.domain.programs import ProgramsSetting
 from tenure.domain.refunds import Refund
@@ -84,6 +85,8 @@ class Commit:
     charges: list[Charge] = field(default_factory=list)
     # Refunds Tenure made (created once: two commits of the same refund id, one fails whole).
     refunds: list[Refund] = field(default_factory=list)
+    # Save offers presented or decided (one item per subscription, version-checked).
+    save_attempts: list[SaveAttempt] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
     ledger: list[MrrLedgerEntry] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
@@ -224,6 +227,7 @@ class BillingStore(Protocol):
     def list_charges(self, invoice_id: str) -> list[Charge]: ...
     def get_charge(self, invoice_id: str, attempt: int) -> Charge | None: ...
     def list_refunds(self, invoice_id: str) -> list[Refund]: ...
+    def get_save_attempt(self, subscription_id: str) -> SaveAttempt | None: ...
     def commit(self, change: Commit) -> None: ...
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]: ...
     # Everything due at or before `now`, in pages of about `page`, each item once.

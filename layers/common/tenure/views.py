@@ -9,6 +9,7 @@ from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount
 from tenure.domain.invoices import Invoice
+from tenure.domain.offers import SaveOffer
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
@@ -262,3 +263,23 @@ def refund_view(r: Refund) -> RefundView:
         "note": r.note,
         "policy": str(r.basis),
     }
+
+
+class OfferView(TypedDict, total=False):
+    id: str
+    kind: str  # pause | coupon | change_plan
+    months: int  # with pause
+    coupon: str  # with coupon
+    plan: str  # with change_plan
+
+
+def offer_view(o: SaveOffer) -> OfferView:
+    """A save offer as presented: its id, kind and the one term its kind takes."""
+    shown: OfferView = {"id": o.id, "kind": str(o.kind)}
+    if o.months is not None:
+        shown["months"] = o.months
+    if o.coupon is not None:
+        shown["coupon"] = o.coupon
+    if o.plan is not None:
+        shown["plan"] = o.plan
+    return shown

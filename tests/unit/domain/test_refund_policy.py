@@ -14,10 +14,9 @@ from tenure.domain.invoices import (
     LineKind,
     RefundStatus,
 )
+from tenure.domain.programs import AfterWindow, RefundPolicy
 from tenure.domain.refunds import (
-    AfterWindow,
     RefundBasis,
-    RefundPolicy,
     policy_refund,
     requested_refund,
     unused_share,
@@ -25,7 +24,7 @@ from tenure.domain.refunds import (
 
 PAID = datetime(2026, 3, 1, tzinfo=UTC)
 END = datetime(2026, 3, 31, tzinfo=UTC)  # a 30-day period
-FOURTEEN_PRORATED = RefundPolicy(14, AfterWindow.PRORATED)
+FOURTEEN_PRORATED = RefundPolicy(window_days=14, after_window=AfterWindow.PRORATED)
 
 
 def paid_invoice(total: int = 3000, status: InvoiceStatus = InvoiceStatus.PAID) -> Invoice:
@@ -77,7 +76,7 @@ def test_one_second_later_the_prorated_share_is_smaller() -> None:
 
 
 def test_after_the_window_a_none_policy_gives_nothing_back() -> None:
-    policy = RefundPolicy(14, AfterWindow.NONE)
+    policy = RefundPolicy(window_days=14, after_window=AfterWindow.NONE)
     assert policy_refund(paid_invoice(), policy, PAID + timedelta(days=15))[0] == 0
 
 

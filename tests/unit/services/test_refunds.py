@@ -12,7 +12,8 @@ from tenure.domain.errors import IllegalTransitionError, NotFoundError, Validati
 from tenure.domain.events import EventType
 from tenure.domain.invoices import RefundStatus
 from tenure.domain.notices import NoticeKind
-from tenure.domain.refunds import AfterWindow, RefundBasis, RefundPolicy
+from tenure.domain.programs import AfterWindow, RefundPolicy
+from tenure.domain.refunds import RefundBasis
 from tenure.payments.gateway import ProviderUnavailableError
 from tenure.ports import Commit
 from tenure.services import refunds
@@ -115,7 +116,7 @@ def test_a_policy_that_gives_nothing_back_refuses_a_refund_without_an_amount(
     invoice_id = first_invoice(shop)
     shop.clock.advance(timedelta(days=20))
     before = shop.repo.commits
-    policy = RefundPolicy(14, AfterWindow.NONE)
+    policy = RefundPolicy(window_days=14, after_window=AfterWindow.NONE)
     with pytest.raises(ValidationFailedError, match="gives nothing back"):
         refunds.refund_invoice(shop.svc, invoice_id, policy=policy)
     nothing_changed(shop, before, invoice_id)
@@ -126,7 +127,7 @@ def test_a_policy_that_gives_nothing_back_refuses_a_refund_without_an_amount(
 def test_the_policy_refunds_day_13_in_full_and_day_20_prorated(
     make_shop: Callable[..., Shop],
 ) -> None:
-    policy = RefundPolicy(14, AfterWindow.PRORATED)
+    policy = RefundPolicy(window_days=14, after_window=AfterWindow.PRORATED)
     amounts = []
     for days in (13, 20):
         shop = make_shop()

@@ -1,8 +1,9 @@
 """Refunds Tenure makes, and the refund policy that says how much a request gives back.
 
-The policy (`programs.refunds`): within `window_days` of the charge a refund returns what is
-left of it in full; after the window, `prorated` returns the unused share of the period the
-invoice paid for, to the second, and `none` returns nothing. An operator who names an
+The policy (`programs.refunds`, tenure.domain.programs.RefundPolicy): within `window_days`
+of the charge a refund returns what is left of it in full; after the window, `prorated`
+returns the unused share of the period the invoice paid for, to the second, and `none`
+returns nothing. An operator who names an
 amount decides for themselves: that refund is `partial` (or `full` when it is all that is
 left), whatever the policy says.
 
@@ -19,12 +20,8 @@ from tenure.domain.calendar import seconds_between
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.money import round_half_up
+from tenure.domain.programs import AfterWindow, RefundPolicy
 from tenure.domain.timeutil import utc
-
-
-class AfterWindow(StrEnum):
-    PRORATED = "prorated"  # the unused share of the period, to the second
-    NONE = "none"
 
 
 class RefundBasis(StrEnum):
@@ -33,15 +30,6 @@ class RefundBasis(StrEnum):
     FULL = "full"  # everything that was left of the charge
     PRORATED = "prorated"  # the period's unused share, after the window
     PARTIAL = "partial"  # an amount someone chose, less than what was left
-
-
-@dataclass(frozen=True, slots=True)
-class RefundPolicy:
-    window_days: int = 0
-    after_window: AfterWindow = AfterWindow.NONE
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "after_window", AfterWindow(self.after_window))
 
 
 @dataclass(frozen=True, slots=True)

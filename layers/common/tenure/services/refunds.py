@@ -23,10 +23,10 @@ from tenure.domain.errors import (
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, RefundStatus
 from tenure.domain.money import Money
+from tenure.domain.programs import RefundPolicy
 from tenure.domain.refunds import (
     Refund,
     RefundBasis,
-    RefundPolicy,
     idempotency_key,
     policy_refund,
     refund_id,
@@ -35,6 +35,7 @@ from tenure.domain.refunds import (
 from tenure.payments.gateway import IdempotencyConflictError, InvalidRequestError
 from tenure.ports import Commit
 from tenure.services.context import Services
+from tenure.services.programs import get_programs
 
 ATTEMPTS = 3
 
@@ -194,4 +195,4 @@ def _paying_charge(svc: Services, invoice: Invoice) -> Charge:
 
 def configured_policy(svc: Services) -> RefundPolicy | None:
     """The business's refund policy (`programs.refunds`); None while none is configured."""
-    return None
+    return get_programs(svc).programs.refunds

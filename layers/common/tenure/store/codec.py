@@ -22,6 +22,7 @@ from tenure.domain.invoices import (
     RefundStatus,
 )
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
+from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
 from tenure.domain.plans import Plan, TaxBehavior
 from tenure.domain.programs import Programs, ProgramsSetting
 from tenure.domain.refunds import Refund, RefundBasis
@@ -499,4 +500,48 @@ def refund_from_attrs(a: dict[str, Any]) -> Refund:
         basis=RefundBasis(a["basis"]),
         reason=a.get("reason"),
         note=a.get("note"),
+    )
+
+
+def save_attempt_to_attrs(a: SaveAttempt) -> dict[str, Any]:
+    return {
+        "id": a.subscription_id,
+        "subscription_id": a.subscription_id,
+        "customer_id": a.customer_id,
+        "currency": a.currency,
+        "offers": [o.to_dict() for o in a.offers],
+        "presented_at": _dt(a.presented_at),
+        "reason": a.reason,
+        "reason_text": a.reason_text,
+        "status": str(a.status),
+        "decided_at": _dt(a.decided_at),
+        "accepted": a.accepted,
+        "presentations": a.presentations,
+    }
+
+
+def save_attempt_from_attrs(a: dict[str, Any]) -> SaveAttempt:
+    offers = tuple(
+        SaveOffer(
+            id=o["id"],
+            kind=o["kind"],
+            months=int(o["months"]) if o.get("months") is not None else None,
+            coupon=o.get("coupon"),
+            plan=o.get("plan"),
+        )
+        for o in a.get("offers") or []
+    )
+    return SaveAttempt(
+        subscription_id=a["subscription_id"],
+        customer_id=a["customer_id"],
+        currency=a["currency"],
+        offers=offers,
+        presented_at=_req(a["presented_at"]),
+        reason=a.get("reason"),
+        reason_text=a.get("reason_text"),
+        status=AttemptStatus(a["status"]),
+        decided_at=_parse(a.get("decided_at")),
+        accepted=a.get("accepted"),
+        presentations=int(a.get("presentations", 1)),
+        version=int(a.get("version", 0)),
     )

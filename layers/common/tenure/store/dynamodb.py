@@ -22,6 +22,7 @@ from tenure.domain.events import CustomerFacts, DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
+from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
 from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.refunds import Refund
@@ -232,6 +233,10 @@ class DynamoRepository:
         item = self._get(f"INV#{invoice_id}", f"CHG#{attempt:04d}")
         return codec.charge_from_attrs(item) if item else None
 
+    def get_save_attempt(self, subscription_id: str) -> SaveAttempt | None:
+        item = self._get(f"SUB#{subscription_id}", "SAVE")
+        return codec.save_attempt_from_attrs(item) if item else None
+
     def list_refunds(self, invoice_id: str) -> list[Refund]:
         items = self._query(
             KeyConditionExpression="PK = :pk AND begins_with(SK, :rfd)",
@@ -392,7 +397,7 @@ class DynamoRepository:
     def commit(self, change: Commit) -> None:
         """One transaction: entities with version checks, their events and ledger entries."""
         ops: list[dict[str, Any]] = []
-        versioned: list[Customer | Subscription | Invoice | Charge | Notice] = []
+        versioned: list[Customer | Subscription | Invoice | Charge | Notice | SaveAttempt] = []
         versioned_coupons: list[Coupon] = []
         for customer in change.customers:
             attrs = codec.customer_to_attrs(customer)
@@ -464,6 +469,11 @@ class DynamoRepository:
             attrs = codec.refund_to_attrs(refund)
             attrs |= {"PK": f"INV#{refund.invoice_id}", "SK": f"RFD#{refund.id}"}
             ops.append(self._create_put(attrs, "refund"))
+        for saving in change.save_attempts:
+            attrs = codec.save_attempt_to_attrs(saving)
+            attrs |= {"PK": f"SUB#{saving.subscription_id}", "SK": "SAVE"}
+            ops.append(self._versioned_put(attrs, saving.version, "save_attempt"))
+            versioned.append(saving)
         change.check_payer_operations()
         ops.extend(self._payer_copy(sub_id, payer) for sub_id, payer in change.payer_copies)
         ops.extend(self._payer_check(payer) for payer in change.payer_checks)
