@@ -64,6 +64,7 @@ def test_a_refund_is_recorded_on_the_invoice_with_an_event_and_a_receipt(shop: S
     assert event["data"]["amount"] == 400 and event["data"]["policy"] == "partial"
     receipts = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.REFUND_RECEIPT]
     assert [n.data["amount_refunded"] for n in receipts] == [400]
+    assert receipts[0].data["refunded_at"] == "2026-03-02T09:00:00Z"  # the email's date
     assert [r.id for r in shop.repo.list_refunds(invoice_id)] == [f"rf_{invoice_id}_1"]
 
 
