@@ -194,3 +194,11 @@ def test_a_refund_with_a_cancel_at_the_period_end_is_refused(shop: Shop) -> None
         cancellation.request_cancel(shop.svc, "sub-1", at_period_end=True, refund="full")
     assert refused.value.field == "refund"
     assert shop.sub() == before
+
+
+def test_only_the_offers_the_subscription_could_take_are_presented(shop: Shop) -> None:
+    present(shop)
+    cancellation.accept_offer(shop.svc, "sub-1", "down")  # now on lite, no coupon yet
+    shop.clock.advance(timedelta(days=1))
+    again = present(shop)
+    assert [o.id for o in again.offers] == ["pause2", "half1"]  # not lite, its own plan

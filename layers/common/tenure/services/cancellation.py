@@ -66,7 +66,7 @@ def request_cancel(
         )
     sub = subscriptions.get_subscription(svc, subscription_id)
     now = svc.clock.now()
-    available = configured_offers(svc) if offers and not decline_offers else ()
+    available = _fitting(configured_offers(svc), sub) if offers and not decline_offers else ()
     if available:
         sub.check_can_cancel(at_period_end)  # offers are for a cancellation that could happen
         attempt = SaveAttempt.present(
@@ -136,6 +136,20 @@ def configured_offers(svc: Services) -> tuple[SaveOffer, ...]:
         SaveOffer(o.id, OfferKind(o.kind), o.months, o.coupon, o.plan)
         for o in get_programs(svc).programs.save_offers or []
     )
+
+
+def _fitting(offers: tuple[SaveOffer, ...], sub: Subscription) -> tuple[SaveOffer, ...]:
+    """The offers this subscription could take now: a pause while active, a coupon while
+    none is still to run, another plan than its own."""
+
+    def fits(offer: SaveOffer) -> bool:
+        if offer.kind is OfferKind.PAUSE:
+            return sub.status is SubscriptionStatus.ACTIVE
+        if offer.kind is OfferKind.COUPON:
+            return sub.discount is None
+        return offer.plan != sub.plan_id
+
+    return tuple(o for o in offers if fits(o))
 
 
 def configured_refund_policy(svc: Services) -> RefundPolicy | None:
