@@ -79,9 +79,8 @@ def request_cancel(
             reason_text,
             now,
         )
-        change = Commit(save_attempts=[attempt], events=attempt.pull_events())
-        change.markers.extend([claim] if claim is not None else [])
-        svc.commit_with_notices(change)
+        # A claim (a page link's) goes with the cancellation, not with offers presented.
+        svc.commit_with_notices(Commit(save_attempts=[attempt], events=attempt.pull_events()))
         return CancelOutcome(sub, offers=available)
     held = svc.repo.get_save_attempt(sub.id)
     pending = held if held is not None and held.status is AttemptStatus.PRESENTED else None
