@@ -10,11 +10,15 @@ from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.invoices import Invoice
 from tenure.domain.plan_spec import PlanSpec
+from tenure.domain.programs import Programs, ProgramsSetting
 from tenure.domain.subscription import Subscription
+from tenure.domain.timeutil import iso
 from tenure.views import (
     CouponView,
     CustomerView,
     InvoiceView,
+    OfferView,
+    RefundView,
     SubscriptionView,
     invoice_view,
     subscription_view,
@@ -97,7 +101,42 @@ class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     at_period_end: StrictBool = False
+    reason: str | None = Field(
+        default=None,
+        max_length=200,
+        description="an exit reason: too_expensive, not_using, missing_feature, switched or "
+        "other (any other text is kept as given)",
+    )
+    reason_text: str | None = Field(
+        default=None, max_length=1000, description="the customer's own words about leaving"
+    )
+    refund: Literal["none", "full", "policy"] = Field(
+        default="none",
+        description="with an immediate cancel: refund the period cut short in full, or as "
+        "the refund policy says",
+    )
+    offers: StrictBool = Field(
+        default=False,
+        description="opt in to save offers: when the business configured some, nothing is "
+        "canceled yet and they are answered (`offers`)",
+    )
+    decline_offers: StrictBool = Field(
+        default=False, description="cancel now, declining the save offers presented"
+    )
+
+
+class RefundRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int | None = Field(
+        default=None,
+        gt=0,
+        strict=True,
+        description="minor units, at most what is left to refund; absent: what the refund "
+        "policy gives back now (all that is left when no policy is configured)",
+    )
     reason: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=1000, description="for the audit, not shown")
 
 
 class PauseRequest(BaseModel):
@@ -152,6 +191,21 @@ class SubscriptionChange(TypedDict):
 
     subscription: SubscriptionView
     invoice: InvoiceView | None
+
+
+class CancelChange(SubscriptionChange):
+    """What a cancel did: the subscription (unchanged when save offers were presented),
+    the offers presented, and the refunds made."""
+
+    offers: list[OfferView]
+    refunds: list[RefundView]
+
+
+class RefundMade(TypedDict):
+    """A refund and the invoice it was taken from, as they now stand."""
+
+    refund: RefundView
+    invoice: InvoiceView
 
 
 def change_view(sub: Subscription, invoice: Invoice | None) -> SubscriptionChange:
@@ -216,3 +270,30 @@ def with_error_responses(document: dict[str, Any]) -> dict[str, Any]:
                     "content": {"application/json": {"schema": ref}},
                 }
     return document
+
+
+class ProgramsUpdate(Programs):
+    """The programs document, and the version it replaces."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="ProgramsUpdate")
+
+    version: int = Field(
+        ge=0,
+        strict=True,
+        description="the version this document replaces, as GET returned it (0: none yet)",
+    )
+
+
+class ProgramsView(Programs):
+    model_config = ConfigDict(frozen=True, extra="forbid", title="ProgramsView")
+
+    version: int = Field(description="counts the writes; send it back with the next PUT")
+    updated_at: str | None = None
+
+
+def programs_view(setting: ProgramsSetting) -> ProgramsView:
+    return ProgramsView(
+        **dict(setting.programs),
+        version=setting.version,
+        updated_at=iso(setting.updated_at),
+    )

@@ -14,7 +14,10 @@ from tenure.domain.discounts import Coupon, CouponDuration, DiscountTerms
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
+from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
 from tenure.domain.plans import IntroPhase, Plan, TaxBehavior
+from tenure.domain.programs import OfferKind
+from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription
 from tenure.fakes import InMemoryRepository
 from tenure.ports import Commit, EventReads, Marker, ProviderLink, Redemption, Repository
@@ -519,3 +522,65 @@ def test_a_redemption_of_a_coupon_that_is_not_there_writes_nothing(repo: Reposit
     with pytest.raises(ValidationFailedError):
         repo.commit(Commit(customers=[customer()], redemptions=[Redemption("gone", None)]))
     assert repo.get_customer("alice") is None
+
+
+# -- refunds and save attempts ------------------------------------------------------------------
+def a_refund(n: int = 1, amount: int = 400) -> Refund:
+    return Refund(
+        id=f"rf_in_1_{n}",
+        invoice_id="in_1",
+        subscription_id="sub-1",
+        customer_id="alice",
+        charge_id="ch_in_1_1",
+        payment_id="pi_1",
+        provider_refund_id=f"re_{n}",
+        amount=amount,
+        currency="USD",
+        at=T0 + timedelta(minutes=n),
+        basis=RefundBasis.PARTIAL,
+        reason="outage",
+        note="asked by phone",
+    )
+
+
+def test_refunds_read_back_whole_in_the_order_they_were_made(repo: Repository) -> None:
+    repo.commit(Commit(refunds=[a_refund(2, 300)]))
+    repo.commit(Commit(refunds=[a_refund(1)]))
+    assert repo.list_refunds("in_1") == [a_refund(1), a_refund(2, 300)]
+    assert repo.list_refunds("in_2") == []
+
+
+def test_the_same_refund_is_recorded_once_and_its_commit_writes_nothing_else(
+    repo: Repository,
+) -> None:
+    repo.commit(Commit(refunds=[a_refund()]))
+    repo.commit(Commit(customers=[customer()]))
+    with pytest.raises(AlreadyExistsError):
+        repo.commit(Commit(refunds=[a_refund()], customers=[customer("bob")]))
+    assert repo.get_customer("bob") is None
+    assert repo.list_refunds("in_1") == [a_refund()]
+
+
+def an_attempt(previous: SaveAttempt | None = None) -> SaveAttempt:
+    offers = (
+        SaveOffer("pause2", OfferKind.PAUSE, months=2),
+        SaveOffer("down", OfferKind.CHANGE_PLAN, plan="lite"),
+    )
+    return SaveAttempt.present(
+        previous, "sub-1", "alice", "USD", offers, "too_expensive", "pricey", T0
+    )
+
+
+def test_a_save_attempt_reads_back_and_a_stale_one_loses(repo: Repository) -> None:
+    first = an_attempt()
+    repo.commit(Commit(save_attempts=[first]))
+    held = repo.get_save_attempt("sub-1")
+    assert held is not None and held.offers == first.offers and held.reason_text == "pricey"
+    held.accept("down", T0 + timedelta(hours=1))
+    repo.commit(Commit(save_attempts=[held]))
+    stale = an_attempt()  # as if made from nothing read: version 0
+    with pytest.raises((AlreadyExistsError, ConcurrencyError)):
+        repo.commit(Commit(save_attempts=[stale]))
+    now = repo.get_save_attempt("sub-1")
+    assert now is not None and (now.status, now.accepted) == (AttemptStatus.ACCEPTED, "down")
+    assert repo.get_save_attempt("sub-2") is None

@@ -3,6 +3,7 @@
 import bisect
 import copy
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -14,10 +15,21 @@ from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
+from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
+from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
+from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, utc
-from tenure.ports import Commit, DueItem, EventReads, IdempotencyRecord, MrrRead, used_up
+from tenure.ports import (
+    Commit,
+    DueItem,
+    EventReads,
+    IdempotencyRecord,
+    MrrRead,
+    programs_moved,
+    used_up,
+)
 from tenure.store.dynamodb import DUE_SHARDS, due_shard
 
 
@@ -52,6 +64,9 @@ class InMemoryRepository:
         self.subscriptions: dict[str, Subscription] = _Indexed(self._work, "subscription")
         self.invoices: dict[str, Invoice] = _Indexed(self._work, "invoice")
         self.charges: dict[str, Charge] = _Indexed(self._work, "charge")
+        self.programs = ProgramsSetting(NO_PROGRAMS)
+        self.refunds: dict[str, Refund] = {}
+        self.save_attempts: dict[str, SaveAttempt] = {}
         self.events: list[dict[str, Any]] = []
         self.ledger: list[MrrLedgerEntry] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
@@ -95,6 +110,9 @@ class InMemoryRepository:
     def list_coupons(self) -> list[Coupon]:
         return copy.deepcopy(sorted(self.coupons.values(), key=lambda c: c.id))
 
+    def get_programs(self) -> ProgramsSetting:
+        return self.programs
+
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         return copy.deepcopy(self.subscriptions.get(subscription_id))
 
@@ -121,6 +139,14 @@ class InMemoryRepository:
     def list_charges(self, invoice_id: str) -> list[Charge]:
         found = [c for c in self.charges.values() if c.invoice_id == invoice_id]
         return copy.deepcopy(sorted(found, key=lambda c: c.attempt))
+
+    def get_save_attempt(self, subscription_id: str) -> SaveAttempt | None:
+        found = self.save_attempts.get(subscription_id)
+        return found.copy() if found is not None else None
+
+    def list_refunds(self, invoice_id: str) -> list[Refund]:
+        found = [r for r in self.refunds.values() if r.invoice_id == invoice_id]
+        return sorted(found, key=lambda r: (r.at, r.id))
 
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
         return self._due_items(self._work.page(now, limit))
@@ -225,6 +251,18 @@ class InMemoryRepository:
         for marker in change.markers:
             if marker.key in self.markers:
                 raise AlreadyExistsError("marker", marker.key)
+        for refund in change.refunds:
+            if refund.id in self.refunds:
+                raise AlreadyExistsError("refund", refund.id)
+        for setting in change.programs:
+            if setting.version != self.programs.version:
+                raise ConcurrencyError(programs_moved(setting.version))
+        for attempt in change.save_attempts:
+            held = self.save_attempts.get(attempt.subscription_id)
+            if (held.version if held is not None else 0) != attempt.version:
+                raise ConcurrencyError(
+                    f"save attempt of {attempt.subscription_id} changed meanwhile"
+                )
         for notice in change.notices:
             current_notice = self.notices.get(notice.key)
             if notice.version and (
@@ -254,6 +292,12 @@ class InMemoryRepository:
             self.subscriptions[sub_id].version += 1
         for plan in change.plans:
             self.plans[plan.id] = plan
+        self.refunds.update((r.id, r) for r in change.refunds)
+        for setting in change.programs:
+            self.programs = replace(setting, version=setting.version + 1)
+        for attempt in change.save_attempts:
+            attempt.version += 1
+            self.save_attempts[attempt.subscription_id] = attempt.copy()
         for coupon in change.coupons:
             coupon.version += 1
             self.coupons[coupon.id] = copy.deepcopy(coupon)

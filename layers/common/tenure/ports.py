@@ -12,7 +12,10 @@ from tenure.domain.due import DueKind
 from tenure.domain.events import DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.notices import Notice
+from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
+from tenure.domain.programs import ProgramsSetting
+from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 
 
@@ -56,6 +59,14 @@ def used_up(coupon_id: str) -> str:
     return f"coupon {coupon_id!r} has reached its max_redemptions"
 
 
+def programs_moved(version: int) -> str:
+    """Why a programs write was refused at commit: another write came first."""
+    return (
+        f"the programs are no longer at version {version}: another write came first; "
+        "read them again and send your change against the version you read"
+    )
+
+
 @dataclass(slots=True)
 class Commit:
     """Everything one business change writes, committed atomically or not at all.
@@ -72,6 +83,10 @@ class Commit:
     subscriptions: list[Subscription] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
     charges: list[Charge] = field(default_factory=list)
+    # Refunds Tenure made (created once: two commits of the same refund id, one fails whole).
+    refunds: list[Refund] = field(default_factory=list)
+    # Save offers presented or decided (one item per subscription, version-checked).
+    save_attempts: list[SaveAttempt] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
     ledger: list[MrrLedgerEntry] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
@@ -92,6 +107,9 @@ class Commit:
     # Customers' MRR states a read of this change already fetched (EventReads.mrr): the
     # store stamps the ledger from them instead of reading them again.
     mrr_read: list["MrrRead"] = field(default_factory=list)
+    # The retention programs' new document (one at most), carrying the version it replaces:
+    # written as version + 1 only while the stored one is still that version (0: none yet).
+    programs: list[ProgramsSetting] = field(default_factory=list)
 
     def check_payer_operations(self) -> None:
         """A subscription written in full does not also take a payer copy, nor is a customer
@@ -195,6 +213,8 @@ class BillingStore(Protocol):
     def list_plans(self) -> list[Plan]: ...
     def get_coupon(self, coupon_id: str) -> Coupon | None: ...
     def list_coupons(self) -> list[Coupon]: ...
+    # The retention programs (version 0, every program off, while none was ever written).
+    def get_programs(self) -> ProgramsSetting: ...
     def get_subscription(self, subscription_id: str) -> Subscription | None: ...
     def get_subscription_with_customer(
         self, subscription_id: str, customer_id: str
@@ -206,6 +226,8 @@ class BillingStore(Protocol):
     ) -> list[Invoice]: ...
     def list_charges(self, invoice_id: str) -> list[Charge]: ...
     def get_charge(self, invoice_id: str, attempt: int) -> Charge | None: ...
+    def list_refunds(self, invoice_id: str) -> list[Refund]: ...
+    def get_save_attempt(self, subscription_id: str) -> SaveAttempt | None: ...
     def commit(self, change: Commit) -> None: ...
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]: ...
     # Everything due at or before `now`, in pages of about `page`, each item once.

@@ -9,11 +9,13 @@ from tenure.views import (
     CouponView,
     CustomerView,
     InvoiceView,
+    RefundView,
     SubscriptionView,
     charge_view,
     coupon_view,
     customer_view,
     invoice_view,
+    refund_view,
     subscription_view,
 )
 
@@ -24,6 +26,7 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
     subscriptions: list[SubscriptionView] = []
     invoices: list[InvoiceView] = []
     charges: list[ChargeView] = []
+    refunds: list[RefundView] = []
     for customer_id in sorted(customer_ids):
         customer = repo.get_customer(customer_id)
         if customer is None:
@@ -34,6 +37,8 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
             for invoice in repo.list_invoices(sub.id):
                 invoices.append(invoice_view(invoice))
                 charges.extend(charge_view(c) for c in repo.list_charges(invoice.id))
+                if invoice.refunds:  # only an invoice refunded at all can have Tenure's refunds
+                    refunds.extend(refund_view(r) for r in repo.list_refunds(invoice.id))
     coupons: list[CouponView] = [coupon_view(c) for c in repo.list_coupons()]
     return {
         "coupons": coupons,  # with how often each was redeemed
@@ -41,6 +46,7 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
         "subscriptions": sorted(subscriptions, key=lambda s: s["id"]),
         "invoices": sorted(invoices, key=lambda i: i["id"]),
         "charges": sorted(charges, key=lambda c: c["id"]),
+        "refunds": sorted(refunds, key=lambda r: r["id"]),  # those Tenure made
     }
 
 

@@ -46,6 +46,7 @@ from tenure_local.simulator.scenario import (
     Dispute,
     Pause,
     ProviderRefund,
+    Refund,
     Resume,
     Scenario,
     Subscribe,
@@ -225,6 +226,9 @@ class Simulator(ProviderSide):
         for n, coupon in enumerate(self.scenario.coupons):
             body = coupon.model_dump(mode="json", exclude_none=True)
             self._api("POST", "/v1/coupons", body, where=f"coupons[{n}]")
+        if self.scenario.programs is not None:
+            body = self.scenario.programs.model_dump(mode="json", exclude_none=True)
+            self._api("PUT", "/v1/programs", body | {"version": 0}, where="programs")
         for n, customer in enumerate(self.scenario.customers):
             body = customer.model_dump(exclude={"card", "card_expires"})
             self._api("POST", "/v1/customers", body, where=f"customers[{n}]")
@@ -393,8 +397,9 @@ class Simulator(ProviderSide):
         elif isinstance(action, Resume):
             self._api("POST", f"/v1/subscriptions/{action.subscription}/resume", {}, where=where)
         elif isinstance(action, Cancel):
-            body = {"at_period_end": action.at_period_end, "reason": action.reason}
-            self._api("POST", f"/v1/subscriptions/{action.subscription}/cancel", body, where=where)
+            self._cancel(action, where)
+        elif isinstance(action, Refund):
+            self._refund(action, where)
         elif isinstance(action, ApplyCoupon):
             path = f"/v1/subscriptions/{action.subscription}/coupon"
             self._api("POST", path, {"coupon": action.coupon}, where=where)
@@ -402,6 +407,46 @@ class Simulator(ProviderSide):
             self._attach_card(action.customer, action.card, where, action.card_expires)
         elif isinstance(action, ProviderRefund | Dispute | CardAutoUpdated):
             self._at_provider(action, where)
+
+    def _cancel(self, action: Cancel, where: str) -> None:
+        """As the customer page does: with save offers configured they are presented first,
+        then the one named is accepted, or all are declined and the cancellation goes on."""
+        path = f"/v1/subscriptions/{action.subscription}/cancel"
+        body: dict[str, Any] = {"at_period_end": action.at_period_end, "reason": action.reason}
+        if action.reason_text is not None:
+            body["reason_text"] = action.reason_text
+        if action.refund != "none":
+            body["refund"] = action.refund
+        programs = self.scenario.programs
+        if programs is None or not programs.save_offers:
+            self._api("POST", path, body, where=where)
+            return
+        presented = self._api("POST", path, body | {"offers": True}, where=where)
+        if presented is None or not presented.get("offers"):
+            return  # refused, or canceled there and then (no offer applied to it)
+        if action.accept_offer is not None:
+            accept = f"/v1/subscriptions/{action.subscription}/offers/{action.accept_offer}/accept"
+            self._api("POST", accept, {}, where=f"{where}.accept_offer")
+            return
+        self._api("POST", path, body | {"decline_offers": True}, where=where)
+
+    def _refund(self, action: Refund, where: str) -> None:
+        invoice_id = action.invoice
+        if invoice_id is None and self.repo is not None:
+            assert action.subscription is not None and action.period_start is not None
+            starts = utc(action.period_start)
+            found = [
+                i.id
+                for i in self.repo.list_invoices(action.subscription)
+                if i.period_start == starts
+            ]
+            invoice_id = found[0] if found else f"in_{action.subscription}_none"
+        body: dict[str, Any] = {}
+        if action.amount is not None:
+            body["amount"] = action.amount
+        if action.reason is not None:
+            body["reason"] = action.reason
+        self._api("POST", f"/v1/invoices/{invoice_id}/refund", body, where=where)
 
     def _attach_card(
         self, customer_id: str, card: str, where: str, expires: str | None = None

@@ -33,8 +33,16 @@ class EventType(StrEnum):
     CREDIT_GRANTED = "CreditGranted"
     COUPON_CREATED = "CouponCreated"
     COUPON_APPLIED = "CouponApplied"
-    # Told by the payment provider (webhooks), after the fact.
+    PROGRAMS_UPDATED = "ProgramsUpdated"
+    # Save offers (tenure.domain.offers): shown when a cancellation is asked for, then one
+    # accepted (no cancellation) or all declined (the cancellation goes ahead).
+    SAVE_OFFERS_PRESENTED = "SaveOffersPresented"
+    SAVE_OFFER_ACCEPTED = "SaveOfferAccepted"
+    SAVE_OFFERS_DECLINED = "SaveOffersDeclined"
+    # A refund, made by Tenure (POST /v1/invoices/{id}/refund, a cancel with a refund) or
+    # told by the payment provider (webhooks) after the fact.
     INVOICE_REFUNDED = "InvoiceRefunded"
+    # Told by the payment provider (webhooks), after the fact.
     INVOICE_DISPUTED = "InvoiceDisputed"
     INVOICE_DISPUTE_CLOSED = "InvoiceDisputeClosed"
     CUSTOMER_MARKED_AT_RISK = "CustomerMarkedAtRisk"

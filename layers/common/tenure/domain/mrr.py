@@ -178,6 +178,16 @@ class PaymentOutcome:
     coupon_discount: int = 0  # what its coupon lines took off, minor units (paid outcomes)
 
 
+@dataclass(frozen=True, slots=True)
+class ProgramFlow:
+    """One day's count or amount of a retention program's flow (`refunded`,
+    `cancellations_requested`, `saved_by_offer`) in one currency."""
+
+    currency: str
+    name: str
+    value: int = 1
+
+
 # -- one day ----------------------------------------------------------------------------------
 FLOW_FIELDS = (
     "new_mrr",
@@ -200,6 +210,9 @@ FLOW_FIELDS = (
     "payments",
     "revenue",
     "coupon_discounts",  # what coupons took off the invoices paid that day
+    "refunded",  # what refunds gave back that day (Tenure's and the provider's)
+    "cancellations_requested",  # cancellations asked for (offers presented count once)
+    "saved_by_offer",  # save offers accepted: cancellations that did not happen
 )
 _MOVEMENT_FIELD = {
     NEW: ("new_mrr", "customers_new"),
@@ -275,6 +288,7 @@ def aggregate_day(
     customers: dict[str, CustomerMrr] | None = None,
     cancellations: dict[str, Cancellation] | None = None,
     payments: Iterable[PaymentOutcome] = (),
+    programs: Iterable[ProgramFlow] = (),
 ) -> DayResult:
     """Day `day` from the previous day's snapshot and the day's ledger entries.
 
@@ -325,6 +339,8 @@ def aggregate_day(
         if payment.recovered_from:
             key = payment.recovered_from
             figures.recoveries[key] = figures.recoveries.get(key, 0) + 1
+    for flow in programs:
+        book.setdefault(flow.currency, CurrencyDay()).add(flow.name, flow.value)
     snapshot = {
         "schema": SNAPSHOT_SCHEMA,
         "day": day_key(day),
@@ -545,6 +561,9 @@ def _month_row(m: _Month, window: list[_Month]) -> dict[str, Any]:
         "involuntary_churned": flows["involuntary_churned"],
         # What retention programs cost on the invoices paid in the month, by program.
         "discounts": {"coupon": flows["coupon_discounts"]},
+        "refunded": flows["refunded"],
+        "cancellations_requested": flows["cancellations_requested"],
+        "saved_by_offer": flows["saved_by_offer"],
     }
 
 

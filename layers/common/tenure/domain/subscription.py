@@ -290,14 +290,22 @@ class Subscription:
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_RESUMED)
         return True
 
-    def cancel(self, plan: Plan, now: datetime, at_period_end: bool, reason: str | None) -> None:
+    def cancel(
+        self,
+        plan: Plan,
+        now: datetime,
+        at_period_end: bool,
+        reason: str | None,
+        after_offers: bool = False,
+    ) -> None:
+        """Cancel as the customer or the business asked. The event says it was asked for
+        (`requested`, where the end itself is also an end of a scheduled cancellation), and
+        `after_offers` when save offers were presented and declined first: the metrics count
+        each request once (tenure.services.retention)."""
         now = utc(now)
+        asked: dict[str, Any] = {"after_offers": True} if after_offers else {}
         if at_period_end:
-            self._require("cancel_at_period_end")
-            if self.cancel_at_period_end:
-                raise IllegalTransitionError(
-                    "cancel_at_period_end", self.status, "a cancellation is already scheduled"
-                )
+            self.check_can_cancel(at_period_end)
             self.cancel_at_period_end = True
             self.cancel_reason = reason
             self._record(
@@ -305,11 +313,24 @@ class Subscription:
                 now,
                 cancel_at=iso(self.current_period_end),
                 reason=reason,
+                currency=self.currency,
+                **asked,
             )
             return
-        self._require("cancel_now")
-        self._end(now, reason, voluntary=True)
+        self.check_can_cancel(at_period_end)
+        self._end(now, reason, voluntary=True, requested=True, currency=self.currency, **asked)
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_CANCELED)
+
+    def check_can_cancel(self, at_period_end: bool) -> None:
+        """Refuses a cancellation this subscription cannot take (IllegalTransitionError)."""
+        if not at_period_end:
+            self._require("cancel_now")
+            return
+        self._require("cancel_at_period_end")
+        if self.cancel_at_period_end:
+            raise IllegalTransitionError(
+                "cancel_at_period_end", self.status, "a cancellation is already scheduled"
+            )
 
     def change_plan(self, old: Plan, new: Plan, now: datetime) -> Proration | None:
         """Switch plans. Same interval: prorate to the second inside the current period.

@@ -156,7 +156,11 @@ class _Planner:
         invoice = self.invoices.get(event.entity_id)
         sub_id = invoice.subscription_id if invoice else None
         # One receipt per refunded total: a second partial refund is a second email.
-        data = {"invoice_id": event.entity_id, "amount_refunded": refunded}
+        data: dict[str, Any] = {"invoice_id": event.entity_id, "amount_refunded": refunded}
+        if event.data.get("refund"):
+            # A refund Tenure made says when (the email's date): refunds the provider
+            # reported keep the payment's date, as before.
+            data["refunded_at"] = iso(event.occurred_at)
         self._now(
             event.entity_id, NoticeKind.REFUND_RECEIPT, refunded, event.customer_id, sub_id, data
         )

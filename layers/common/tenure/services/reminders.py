@@ -336,8 +336,12 @@ class _Run:
         if kind in (NoticeKind.RECEIPT, NoticeKind.REFUND_RECEIPT):
             invoice = self._invoice(notice)
             refunded = int(notice.data.get("amount_refunded") or 0)
+            at = notice.data.get("refunded_at")
             facts = invoice_facts(
-                invoice, base["customer_name"], when=invoice.paid_at, refund_amount=refunded or None
+                invoice,
+                base["customer_name"],
+                when=parse_iso(str(at)) if at else invoice.paid_at,
+                refund_amount=refunded or None,
             )
             if facts.plan_name is None:
                 facts = replace(facts, plan_name=self._plan_name(invoice))

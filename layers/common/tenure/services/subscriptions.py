@@ -243,6 +243,25 @@ def _period_invoice(sub: Subscription, plan: Plan, kind: InvoiceKind, now: datet
     return _new_invoice(sub, kind, sub.current_period_start, sub.current_period_end, lines, now)
 
 
+def save_with(
+    svc: Services,
+    sub: Subscription,
+    invoice: Invoice | None,
+    along: Commit,
+    redemptions: list[Redemption] | None = None,
+) -> Outcome:
+    """Commit a change of `sub` made by another use case (a save offer accepted, a
+    cancellation after offers) with what that use case writes along (`along`)."""
+    return _save(svc, sub, invoice, redemptions=redemptions, along=along)
+
+
+def proration_invoice(
+    sub: Subscription, plan: Plan, proration: Proration, now: datetime
+) -> Invoice | None:
+    """The invoice a plan change raises, if any (for other use cases that change plans)."""
+    return _proration_invoice(sub, plan, proration, now)
+
+
 def _proration_invoice(
     sub: Subscription, plan: Plan, proration: Proration, now: datetime
 ) -> Invoice | None:
@@ -305,12 +324,15 @@ def _save(
     payer_copy: bool = False,
     claim: Marker | None = None,
     redemptions: list[Redemption] | None = None,
+    along: Commit | None = None,
 ) -> Outcome:
     """Commit the change; a new open invoice is charged, its claim in the same commit.
     `payer_copy`: charge from the subscription's copy of the customer's payment details
     (see `charge_new_invoice_from_copy`). `claim`: a marker that must not exist, written
-    with the change."""
-    change = Commit(markers=[claim] if claim is not None else [], redemptions=redemptions or [])
+    with the change. `along`: more that commits with it (a save offer's decision)."""
+    change = along or Commit()
+    change.markers.extend([claim] if claim is not None else [])
+    change.redemptions.extend(redemptions or [])
     change.add_subscription(sub)
     change.invoices.extend(extra_invoices or [])
     if invoice is not None:

@@ -22,7 +22,10 @@ from tenure.domain.invoices import (
     RefundStatus,
 )
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
+from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
 from tenure.domain.plans import Plan, TaxBehavior
+from tenure.domain.programs import Programs, ProgramsSetting
+from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 
 
@@ -201,6 +204,24 @@ def _discount_from_attrs(a: dict[str, Any] | None) -> Discount | None:
         plans=tuple(a.get("plans") or ()),
         periods_left=int(left) if left is not None else None,
         starts=_req(a["starts"]),
+    )
+
+
+def programs_to_attrs(setting: ProgramsSetting) -> dict[str, Any]:
+    # As JSON text: the document is read and written whole, never queried inside, and its
+    # exact percentages survive as written.
+    return {
+        "id": "programs",
+        "document": setting.programs.model_dump_json(exclude_none=True),
+        "updated_at": _dt(setting.updated_at),
+    }
+
+
+def programs_from_attrs(a: dict[str, Any]) -> ProgramsSetting:
+    return ProgramsSetting(
+        programs=Programs.model_validate_json(a["document"]),
+        version=int(a.get("version", 0)),
+        updated_at=_parse(a.get("updated_at")),
     )
 
 
@@ -447,3 +468,84 @@ def _plain(value: Any) -> Any:
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+
+
+def refund_to_attrs(r: Refund) -> dict[str, Any]:
+    return {
+        "entity": "refund",
+        "id": r.id,
+        "invoice_id": r.invoice_id,
+        "subscription_id": r.subscription_id,
+        "customer_id": r.customer_id,
+        "charge_id": r.charge_id,
+        "payment_id": r.payment_id,
+        "provider_refund_id": r.provider_refund_id,
+        "amount": r.amount,
+        "currency": r.currency,
+        "at": _dt(r.at),
+        "basis": str(r.basis),
+        "reason": r.reason,
+        "note": r.note,
+    }
+
+
+def refund_from_attrs(a: dict[str, Any]) -> Refund:
+    return Refund(
+        id=a["id"],
+        invoice_id=a["invoice_id"],
+        subscription_id=a["subscription_id"],
+        customer_id=a["customer_id"],
+        charge_id=a["charge_id"],
+        payment_id=a["payment_id"],
+        provider_refund_id=a["provider_refund_id"],
+        amount=int(a["amount"]),
+        currency=a["currency"],
+        at=_req(a["at"]),
+        basis=RefundBasis(a["basis"]),
+        reason=a.get("reason"),
+        note=a.get("note"),
+    )
+
+
+def save_attempt_to_attrs(a: SaveAttempt) -> dict[str, Any]:
+    return {
+        "id": a.subscription_id,
+        "subscription_id": a.subscription_id,
+        "customer_id": a.customer_id,
+        "currency": a.currency,
+        "offers": [o.to_dict() for o in a.offers],
+        "presented_at": _dt(a.presented_at),
+        "reason": a.reason,
+        "reason_text": a.reason_text,
+        "status": str(a.status),
+        "decided_at": _dt(a.decided_at),
+        "accepted": a.accepted,
+        "presentations": a.presentations,
+    }
+
+
+def save_attempt_from_attrs(a: dict[str, Any]) -> SaveAttempt:
+    offers = tuple(
+        SaveOffer(
+            id=o["id"],
+            kind=o["kind"],
+            months=int(o["months"]) if o.get("months") is not None else None,
+            coupon=o.get("coupon"),
+            plan=o.get("plan"),
+        )
+        for o in a.get("offers") or []
+    )
+    return SaveAttempt(
+        subscription_id=a["subscription_id"],
+        customer_id=a["customer_id"],
+        currency=a["currency"],
+        offers=offers,
+        presented_at=_req(a["presented_at"]),
+        reason=a.get("reason"),
+        reason_text=a.get("reason_text"),
+        status=AttemptStatus(a["status"]),
+        decided_at=_parse(a.get("decided_at")),
+        accepted=a.get("accepted"),
+        presentations=int(a.get("presentations", 1)),
+        version=int(a.get("version", 0)),
+    )

@@ -22,7 +22,10 @@ from tenure.domain.events import CustomerFacts, DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
+from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
+from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
+from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, parse_iso
 from tenure.ports import (
@@ -32,6 +35,7 @@ from tenure.ports import (
     IdempotencyRecord,
     MrrRead,
     Redemption,
+    programs_moved,
     used_up,
 )
 from tenure.store import codec
@@ -169,6 +173,10 @@ class DynamoRepository:
     def list_coupons(self) -> list[Coupon]:
         return [codec.coupon_from_attrs(i) for i in self._gsi1("COUPONS", "COUPON#")]
 
+    def get_programs(self) -> ProgramsSetting:
+        item = self._get("SETTING#programs", "SETTING")
+        return codec.programs_from_attrs(item) if item else ProgramsSetting(NO_PROGRAMS)
+
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         item = self._get(f"SUB#{subscription_id}", "SUB")
         return codec.subscription_from_attrs(item) if item else None
@@ -224,6 +232,18 @@ class DynamoRepository:
     def get_charge(self, invoice_id: str, attempt: int) -> Charge | None:
         item = self._get(f"INV#{invoice_id}", f"CHG#{attempt:04d}")
         return codec.charge_from_attrs(item) if item else None
+
+    def get_save_attempt(self, subscription_id: str) -> SaveAttempt | None:
+        item = self._get(f"SUB#{subscription_id}", "SAVE")
+        return codec.save_attempt_from_attrs(item) if item else None
+
+    def list_refunds(self, invoice_id: str) -> list[Refund]:
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :rfd)",
+            ExpressionAttributeValues=to_item({":pk": f"INV#{invoice_id}", ":rfd": "RFD#"}),
+            ConsistentRead=True,
+        )
+        return sorted((codec.refund_from_attrs(i) for i in items), key=lambda r: (r.at, r.id))
 
     # -- due work ---------------------------------------------------------------------------
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
@@ -377,7 +397,7 @@ class DynamoRepository:
     def commit(self, change: Commit) -> None:
         """One transaction: entities with version checks, their events and ledger entries."""
         ops: list[dict[str, Any]] = []
-        versioned: list[Customer | Subscription | Invoice | Charge | Notice] = []
+        versioned: list[Customer | Subscription | Invoice | Charge | Notice | SaveAttempt] = []
         versioned_coupons: list[Coupon] = []
         for customer in change.customers:
             attrs = codec.customer_to_attrs(customer)
@@ -413,6 +433,10 @@ class DynamoRepository:
             ops.append(self._versioned_put(attrs, 0, "coupon"))
             versioned_coupons.append(coupon)
         ops.extend(self._redemption(r) for r in change.redemptions)
+        for setting in change.programs:
+            attrs = codec.programs_to_attrs(setting)
+            attrs |= {"PK": "SETTING#programs", "SK": "SETTING"}
+            ops.append(self._versioned_put(attrs, setting.version, "programs"))
         for sub in change.subscriptions:
             attrs = codec.subscription_to_attrs(sub)
             attrs |= {
@@ -441,6 +465,15 @@ class DynamoRepository:
             attrs |= self._due_keys(charge.due_id, charge.next_due())
             ops.append(self._versioned_put(attrs, charge.version, "charge"))
             versioned.append(charge)
+        for refund in change.refunds:
+            attrs = codec.refund_to_attrs(refund)
+            attrs |= {"PK": f"INV#{refund.invoice_id}", "SK": f"RFD#{refund.id}"}
+            ops.append(self._create_put(attrs, "refund"))
+        for saving in change.save_attempts:
+            attrs = codec.save_attempt_to_attrs(saving)
+            attrs |= {"PK": f"SUB#{saving.subscription_id}", "SK": "SAVE"}
+            ops.append(self._versioned_put(attrs, saving.version, "save_attempt"))
+            versioned.append(saving)
         change.check_payer_operations()
         ops.extend(self._payer_copy(sub_id, payer) for sub_id, payer in change.payer_copies)
         ops.extend(self._payer_check(payer) for payer in change.payer_checks)
@@ -685,8 +718,10 @@ class DynamoRepository:
                 sub_id = from_item(op["Update"]["Key"])["PK"].removeprefix("SUB#")
                 return ConcurrencyError(f"subscription {sub_id} is not there to take a payer")
             item = from_item(op["Put"]["Item"])
+            if item.get("entity") == "programs":
+                return ConcurrencyError(programs_moved(int(item["version"]) - 1))
             if (
-                item.get("entity") in ("plan", "coupon", "payment_method", "marker")
+                item.get("entity") in ("plan", "coupon", "payment_method", "marker", "refund")
                 or item.get("version") == 1
             ):
                 return AlreadyExistsError(str(item.get("entity")), str(item.get("id", item["PK"])))
