@@ -8,7 +8,12 @@ from typing import Any
 from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import Coupon
-from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, ValidationFailedError
+from tenure.domain.errors import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    StaleCopyError,
+    ValidationFailedError,
+)
 from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
@@ -16,7 +21,7 @@ from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import utc
-from tenure.ports import Commit, DueItem, EventReads, IdempotencyRecord, MrrRead, used_up
+from tenure.ports import Commit, CopyCheck, DueItem, EventReads, IdempotencyRecord, MrrRead, used_up
 
 
 class FixedClock:
@@ -223,6 +228,8 @@ class InMemoryRepository:
             owner = self.customers.get(payer.customer_id)
             if owner is None or owner.payer != payer:
                 raise ConcurrencyError(f"customer {payer.customer_id}'s payment details changed")
+        for check in change.copy_checks:
+            self._check_copy(check)
         seen = {e["id"] for e in self.events}
         for event in change.events:
             if event.id in seen:
@@ -258,6 +265,17 @@ class InMemoryRepository:
         self.events.extend(e.to_dict() for e in change.events)
         self.ledger.extend(record_entries(change.ledger, self.customer_mrr))
         self.commits += 1
+
+    def _check_copy(self, check: CopyCheck) -> None:
+        holder = self.customers.get(check.customer_id)
+        if holder is None or holder.contact != check.contact:
+            raise StaleCopyError("contact", f"customer {check.customer_id}'s contact changed")
+        if check.contact.email.strip().lower() in self.suppressed:
+            raise StaleCopyError("suppressed", "the address was suppressed")
+        if check.subscription_id is not None:
+            sub = self.subscriptions.get(check.subscription_id)
+            if sub is None or sub.version != check.subscription_version:
+                raise StaleCopyError("subscription", f"{check.subscription_id} changed")
 
     def has_marker(self, key: str) -> bool:
         return key in self.markers

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from tenure.domain.charges import Charge
-from tenure.domain.customers import Customer, Payer, PaymentMethod
+from tenure.domain.customers import Contact, Customer, Payer, PaymentMethod
 from tenure.domain.discounts import Coupon
 from tenure.domain.due import DueKind
 from tenure.domain.events import DomainEvent, MrrLedgerEntry
@@ -56,6 +56,19 @@ def used_up(coupon_id: str) -> str:
     return f"coupon {coupon_id!r} has reached its max_redemptions"
 
 
+@dataclass(frozen=True, slots=True)
+class CopyCheck:
+    """What an email written from a notice's copies claims on: the customer's contact is
+    still `contact`, its address is not suppressed, and (with `subscription_id`) the
+    subscription is still at `subscription_version`. A commit carrying a check that fails
+    writes nothing and raises StaleCopyError (checked in that order)."""
+
+    customer_id: str
+    contact: Contact
+    subscription_id: str | None = None
+    subscription_version: int | None = None
+
+
 @dataclass(slots=True)
 class Commit:
     """Everything one business change writes, committed atomically or not at all.
@@ -86,6 +99,9 @@ class Commit:
     # The customers' payment details must still be these, or nothing is written: a charge
     # made from a subscription's copy claims only if the copy was right.
     payer_checks: list[Payer] = field(default_factory=list)
+    # Checks of the copies an email was written from (see CopyCheck): a send claims only
+    # while what it says is still true, without reading it first.
+    copy_checks: list[CopyCheck] = field(default_factory=list)
     # Markers given back: a claim whose effect is known not to have happened (an email SES
     # refused for now) is released so that a later run may try again.
     released_markers: list[str] = field(default_factory=list)

@@ -10,6 +10,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from tenure.domain.customers import Contact
+from tenure.domain.subscription import Subscription
+
 
 class NoticeKind(StrEnum):
     UPCOMING_RENEWAL = "upcoming_renewal"
@@ -99,6 +102,13 @@ class Notice:
     message_id: str | None = None
     reason: str | None = None  # why it was skipped, suppressed or failed
     version: int = 0
+    # Copies of what the email is written from, taken when it was planned, so that sending
+    # it reads nothing: the customer's contact, and the subscription as that change stored
+    # it (its `version` the stored one). The send's claim checks them against the stored
+    # items; a check that fails, or a notice without copies (planned before they were
+    # carried, or where they were not known), is sent from fresh reads instead.
+    contact: Contact | None = None
+    subscription: Subscription | None = None
 
     def next_due(self) -> tuple[datetime, str] | None:
         if self.status is NoticeStatus.SCHEDULED:

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from tenure.domain.customers import Customer
+from tenure.domain.customers import Contact, Customer
 from tenure.domain.customers import valid_address as address_rule
 from tenure.domain.discounts import period_lines
-from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
+from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, StaleCopyError
 from tenure.domain.invoices import (
     Invoice,
     InvoiceLine,
@@ -42,7 +42,7 @@ from tenure.notify.lines import invoice_facts, invoice_tax, line_facts
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.policy import ReminderPolicy
 from tenure.notify.timing import next_slot, slot_before
-from tenure.ports import Commit, Marker
+from tenure.ports import Commit, CopyCheck, Marker
 from tenure.services.context import Services
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,11 @@ MARKER_TTL = timedelta(days=400)  # longer than any notice can wait to be re-pla
 # An email whose handling failed before it was claimed is tried again by later runs for this
 # long past its due time, then recorded as failed (a notice that always fails is a bug).
 RETRY_UNCLAIMED_FOR = timedelta(days=1)
+# The kinds written from their subscription alone: a notice of one of them that carries
+# copies (Notice.contact, Notice.subscription) is sent without reading anything.
+_FROM_COPIES = frozenset(
+    {NoticeKind.UPCOMING_RENEWAL, NoticeKind.TRIAL_ENDING, NoticeKind.PAUSE_ENDING}
+)
 
 
 # (notice, customer, facts, links, sent_at) -> (message, warnings)
@@ -134,6 +139,66 @@ class _Run:
     customers: dict[str, Customer | None] = field(default_factory=dict)
 
     def handle(self, notice: Notice) -> str:
+        if notice.kind in _FROM_COPIES and notice.contact and notice.subscription:
+            outcome = self._handle_from_copies(notice, notice.contact, notice.subscription)
+            if outcome is not None:
+                return outcome
+        return self._handle_read(notice)
+
+    def _handle_from_copies(
+        self, notice: Notice, contact: Contact, sub: Subscription
+    ) -> str | None:
+        """Write the email from the notice's copies and claim it on the condition that they
+        still hold (CopyCheck): nothing is read but the plan. None when a copy says the
+        email may not be due as it stands (skipped, no address), or a check failed: then it
+        is decided from fresh reads, as a notice without copies is."""
+        customer = Customer(
+            notice.customer_id,
+            contact.email,
+            notice.created_at,  # unused by an email; the customer's own is not copied
+            contact.name,
+            contact.locale,
+            contact.timezone,
+        )
+        zone = customer.timezone or "UTC"
+        if not self.policy.quiet_hours.allows(self.now, zone):
+            notice.due_at = next_slot(self.now, zone, self.policy.quiet_hours)
+            self._save(notice)
+            return "deferred"
+        try:
+            draft = self._facts(notice, customer, sub)
+        except _Skip:
+            return None
+        if not customer.email or not self.valid_address(customer.email):
+            return None
+        try:
+            message, warnings = self._render(notice, customer, draft)
+        except ComposeError:
+            return None
+        check = CopyCheck(notice.customer_id, contact, sub.id, sub.version)
+        try:
+            claimed = self._claim(notice, check)
+        except StaleCopyError as stale:
+            log.info("notice copy stale", extra={"notice": notice.key, "check": stale.what})
+            notice.status = NoticeStatus.SCHEDULED
+            return None
+        for warning in warnings:
+            log.warning(warning, extra={"customer": customer.id, "notice": notice.key})
+        if not claimed:
+            return "duplicate"
+        return self._send(notice, customer, message, draft.follow_up)
+
+    def _render(
+        self, notice: Notice, customer: Customer, draft: _Draft
+    ) -> tuple[EmailMessage, tuple[str, ...]]:
+        subject = notice.subscription_id or customer.id
+        urls = {
+            name: self.links(customer.id, purpose, subj or subject, action)
+            for name, (purpose, subj, action) in draft.links.items()
+        }
+        return self.compose(notice, customer, draft.facts, urls, self.now)
+
+    def _handle_read(self, notice: Notice) -> str:
         customer = self._customer(notice.customer_id)
         if customer is None:
             return self._close(notice, NoticeStatus.SKIPPED, "customer_missing")
@@ -156,13 +221,8 @@ class _Run:
             return self._close(notice, NoticeStatus.FAILED, "malformed_email")
         if self.svc.repo.is_suppressed(customer.email):
             return self._close(notice, NoticeStatus.SUPPRESSED, "suppressed")
-        subject = notice.subscription_id or customer.id
-        urls = {
-            name: self.links(customer.id, purpose, subj or subject, action)
-            for name, (purpose, subj, action) in draft.links.items()
-        }
         try:
-            message, warnings = self.compose(notice, customer, draft.facts, urls, self.now)
+            message, warnings = self._render(notice, customer, draft)
         except ComposeError as exc:
             log.error(
                 "email could not be rendered",
@@ -206,11 +266,16 @@ class _Run:
         self._save(notice)
         return reason if status is NoticeStatus.SKIPPED else str(status)
 
-    def _claim(self, notice: Notice) -> bool:
+    def _claim(self, notice: Notice, check: CopyCheck | None = None) -> bool:
+        """Claim the email (False: claimed before). With `check`, only while the copies it
+        was written from hold: else StaleCopyError, and nothing is written."""
         notice.status = NoticeStatus.SENDING
         marker = Marker(f"email:{notice.key}", self.now + MARKER_TTL)
+        checks = [check] if check is not None else []
         try:
-            self.svc.commit(Commit(notices=[notice], markers=[marker]))
+            self.svc.commit(Commit(notices=[notice], markers=[marker], copy_checks=checks))
+        except StaleCopyError:
+            raise
         except AlreadyExistsError:
             # Sent before, and planned again since: it stays sent, and is not sent again.
             current = self.svc.repo.get_notice(notice.key)
@@ -272,13 +337,15 @@ class _Run:
         log.error("could not record the email's outcome", extra={"notice": notice.key})
 
     # -- what each kind says ----------------------------------------------------------------
-    def _facts(self, notice: Notice, customer: Customer) -> _Draft:
+    def _facts(
+        self, notice: Notice, customer: Customer, copied: Subscription | None = None
+    ) -> _Draft:
         kind = notice.kind
         base: dict[str, Any] = {"customer_name": customer.name or customer.email}
         manage = LinkPurpose.MANAGE_SUBSCRIPTION
         card: _Link = (LinkPurpose.UPDATE_CARD, customer.id, None)  # every open invoice
         if kind in (NoticeKind.UPCOMING_RENEWAL, NoticeKind.TRIAL_ENDING, NoticeKind.PAUSE_ENDING):
-            sub, plan = self._subscription(notice)
+            sub, plan = self._subscription(notice, copied)
             self._still_ahead(notice, sub)
             lines = _preview_lines(sub, plan)
             when = {
@@ -301,7 +368,7 @@ class _Run:
                 "cancel": (manage, sub.id, "cancel"),
             }
             follow_up = (
-                self._late_payer_reminder(notice, sub)
+                self._late_payer_reminder(notice, customer, sub)
                 if kind is NoticeKind.UPCOMING_RENEWAL
                 else []
             )
@@ -370,8 +437,11 @@ class _Run:
             return _Draft(facts, {"update_card": card})
         raise _Skip(f"unknown_kind_{kind}")
 
-    def _subscription(self, notice: Notice) -> tuple[Subscription, Plan]:
-        sub = self.svc.repo.get_subscription(notice.subscription_id or "")
+    def _subscription(
+        self, notice: Notice, copied: Subscription | None = None
+    ) -> tuple[Subscription, Plan]:
+        """The subscription the notice is about: its copy when given, else as stored."""
+        sub = copied or self.svc.repo.get_subscription(notice.subscription_id or "")
         if sub is None:
             raise _Skip("subscription_missing")
         plan = self.svc.repo.get_plan(sub.plan_id)
@@ -411,7 +481,9 @@ class _Run:
             if parse_iso(str(data["paused_until"])) != sub.paused_until:
                 raise _Skip("pause_end_moved")
 
-    def _late_payer_reminder(self, notice: Notice, sub: Subscription) -> list[Notice]:
+    def _late_payer_reminder(
+        self, notice: Notice, customer: Customer, sub: Subscription
+    ) -> list[Notice]:
         """Late payers hear once more, the day before: planned when the first one goes out."""
         days = self.policy.late_payer_days
         if not days or notice.data.get("late_payer") or int(notice.data["lead_days"]) <= days:
@@ -425,11 +497,13 @@ class _Run:
         period = notice.key.split(":")[-2]
         key = notice_key(sub.id, NoticeKind.UPCOMING_RENEWAL, period, days)
         data = notice.data | {"lead_days": days, "late_payer": True}
-        return [
-            Notice(
-                key, NoticeKind.UPCOMING_RENEWAL, sub.customer_id, sub.id, due, self.now, data=data
-            )
-        ]
+        # With copies of what it was written from: sending it reads nothing either. The
+        # subscription is as read (or checked), its version the stored one.
+        follow = Notice(
+            key, NoticeKind.UPCOMING_RENEWAL, sub.customer_id, sub.id, due, self.now, data=data
+        )
+        follow.contact, follow.subscription = customer.contact, sub
+        return [follow]
 
     def _late_payer(self, sub: Subscription) -> bool:
         since = self.now - self.policy.late_payer_window

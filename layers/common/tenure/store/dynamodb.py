@@ -17,7 +17,12 @@ from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.discounts import Coupon
 from tenure.domain.due import DueKind
-from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, ValidationFailedError
+from tenure.domain.errors import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    StaleCopyError,
+    ValidationFailedError,
+)
 from tenure.domain.events import CustomerFacts, DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
@@ -27,6 +32,7 @@ from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, parse_iso
 from tenure.ports import (
     Commit,
+    CopyCheck,
     DueItem,
     EventReads,
     IdempotencyRecord,
@@ -485,6 +491,12 @@ class DynamoRepository:
             else:
                 ops.append(self._versioned_put(attrs, notice.version, "notice"))
             versioned.append(notice)
+        # Last, so that a claim lost to another run (its marker, its notice) is told first.
+        checks: dict[int, str] = {}
+        for check in change.copy_checks:
+            for what, op in self._copy_check(check):
+                checks[len(ops)] = what
+                ops.append(op)
         read_ahead = {read.customer_id: read.record for read in change.mrr_read}
         for attempt in range(1, CUSTOMER_MRR_ATTEMPTS + 1):
             # A second try reads the MRR states afresh: the ones read ahead had moved.
@@ -503,7 +515,7 @@ class DynamoRepository:
                     # Spread the racers apart, or they meet again on the next try.
                     self._sleep(random.uniform(0, min(_BACKOFF_CAP, 0.005 * 2**attempt)))
                     continue
-                raise self._conflict(exc, every) from exc
+                raise self._conflict(exc, every, checks) from exc
         for entity in versioned:
             entity.version += 1
         for coupon in versioned_coupons:
@@ -584,6 +596,54 @@ class DynamoRepository:
                 "ExpressionAttributeValues": to_item(values),
             }
         }
+
+    def _copy_check(self, check: CopyCheck) -> list[tuple[str, dict[str, Any]]]:
+        """ConditionChecks of what an email was written from: the customer's contact, the
+        address not suppressed, the subscription's version (see CopyCheck)."""
+        contact = check.contact
+        names = {"#e": "email", "#n": "name", "#l": "locale", "#t": "timezone"}
+        values = {":e": contact.email, ":n": contact.name, ":l": contact.locale}
+        ops = [
+            (
+                "contact",
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": to_item({"PK": f"CUS#{check.customer_id}", "SK": "CUS"}),
+                        "ConditionExpression": "#e = :e AND #n = :n AND #l = :l AND #t = :t",
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": to_item(values | {":t": contact.timezone}),
+                    }
+                },
+            ),
+            (
+                "suppressed",
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": to_item({"PK": self._suppression_pk(contact.email), "SK": "SUPP"}),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+            ),
+        ]
+        if check.subscription_id is not None:
+            ops.append(
+                (
+                    "subscription",
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._table,
+                            "Key": to_item({"PK": f"SUB#{check.subscription_id}", "SK": "SUB"}),
+                            "ConditionExpression": "version = :v",
+                            "ExpressionAttributeValues": to_item(
+                                {":v": check.subscription_version}
+                            ),
+                        }
+                    },
+                )
+            )
+        return ops
 
     def _versioned_put(self, attrs: dict[str, Any], version: int, entity: str) -> dict[str, Any]:
         attrs = attrs | {"entity": entity, "version": version + 1}
@@ -671,11 +731,15 @@ class DynamoRepository:
         return bool(failed) and all(entity == "customer_mrr" for entity in failed)
 
     @staticmethod
-    def _conflict(exc: ClientError, ops: list[dict[str, Any]]) -> Exception:
+    def _conflict(
+        exc: ClientError, ops: list[dict[str, Any]], checks: dict[int, str] | None = None
+    ) -> Exception:
         reasons = exc.response.get("CancellationReasons", [])
-        for op, reason in zip(ops, reasons, strict=False):
+        for n, (op, reason) in enumerate(zip(ops, reasons, strict=False)):
             if reason.get("Code") != "ConditionalCheckFailed":
                 continue
+            if checks and n in checks:
+                return StaleCopyError(checks[n], f"the copy checked ({checks[n]}) is stale")
             if "ConditionCheck" in op:
                 customer = from_item(op["ConditionCheck"]["Key"])["PK"].removeprefix("CUS#")
                 return ConcurrencyError(f"customer {customer}'s payment details changed meanwhile")
