@@ -8,6 +8,7 @@ import pytest
 
 from tenure.domain.customers import Customer
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, StaleCopyError
+from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
@@ -217,3 +218,53 @@ def test_a_claim_lost_to_another_run_is_told_before_a_stale_copy(repo: Repositor
     stale = CopyCheck("alice", replace(alice.contact, locale="en"), "sub-1", sub.version)
     with pytest.raises(AlreadyExistsError):
         _claim(repo, sub, stale)
+
+
+# -- the record of late invoices -------------------------------------------------------------
+def _invoice(n: int, failures: int = 0, customer: str = "alice") -> Invoice:
+    start = T0 + timedelta(days=30 * n)
+    return Invoice(
+        id=f"inv-{customer}-{n}",
+        subscription_id="sub-1",
+        customer_id=customer,
+        kind=InvoiceKind.RENEWAL,
+        period_start=start,
+        period_end=start + timedelta(days=30),
+        currency="USD",
+        lines=[],
+        status=InvoiceStatus.OPEN,
+        created_at=start,
+        failures=failures,
+    )
+
+
+def test_late_invoices_are_recorded_per_customer_each_once(repo: Repository) -> None:
+    on_time, late, written_off = _invoice(0), _invoice(1, failures=1), _invoice(2)
+    written_off.mark_uncollectible()
+    repo.commit(Commit(invoices=[on_time, late, written_off, _invoice(0, 2, customer="ben")]))
+    late.failures = 2
+    repo.commit(Commit(invoices=[late]))  # written again, still late: recorded once
+    assert repo.late_invoices("alice") == [
+        (late.period_start, late.id),
+        (written_off.period_start, written_off.id),
+    ]
+    assert repo.late_invoices("ben") == [(T0, "inv-ben-0")]
+    assert repo.late_invoices("carol") == []
+
+
+@pytest.mark.parametrize(("late", "refused"), [(0, False), (1, False), (2, True), (3, True)])
+def test_a_claim_checking_for_a_late_payer_fails_from_as_many_late_invoices(
+    repo: Repository, late: int, refused: bool
+) -> None:
+    alice, sub = _alice_and_her_subscription(repo)
+    if late:
+        repo.commit(Commit(invoices=[_invoice(n, failures=1) for n in range(late)]))
+    check = CopyCheck("alice", alice.contact, "sub-1", sub.version, late_under=2)
+    if not refused:
+        _claim(repo, sub, check)
+        assert repo.has_marker("email:sub-1:upcoming_renewal:x:3")
+        return
+    with pytest.raises(StaleCopyError) as raised:
+        _claim(repo, sub, check)
+    assert raised.value.what == "late_payments"
+    assert not repo.has_marker("email:sub-1:upcoming_renewal:x:3")

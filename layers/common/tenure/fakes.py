@@ -60,6 +60,7 @@ class InMemoryRepository:
         self.customer_mrr: dict[str, CustomerMrr] = {}  # what commit stamps ledger entries from
         self.notices: dict[str, Notice] = {}
         self.suppressed: dict[str, str] = {}
+        self.late: dict[str, set[tuple[datetime, str]]] = {}  # customer -> late invoices
         self.commits = 0
 
     def get_customer(self, customer_id: str) -> Customer | None:
@@ -158,6 +159,9 @@ class InMemoryRepository:
     def suppress(self, email: str, reason: str, at: datetime) -> None:
         self.suppressed[email.strip().lower()] = reason
 
+    def late_invoices(self, customer_id: str) -> list[tuple[datetime, str]]:
+        return sorted(self.late.get(customer_id, ()))
+
     def get_notice(self, key: str) -> Notice | None:
         return copy.deepcopy(self.notices.get(key))
 
@@ -245,6 +249,10 @@ class InMemoryRepository:
             self.subscriptions[sub_id].version += 1
         for plan in change.plans:
             self.plans[plan.id] = plan
+        for invoice in change.invoices:
+            if invoice.late:
+                late = self.late.setdefault(invoice.customer_id, set())
+                late.add((invoice.period_start, invoice.id))
         for coupon in change.coupons:
             coupon.version += 1
             self.coupons[coupon.id] = copy.deepcopy(coupon)
@@ -276,6 +284,9 @@ class InMemoryRepository:
             sub = self.subscriptions.get(check.subscription_id)
             if sub is None or sub.version != check.subscription_version:
                 raise StaleCopyError("subscription", f"{check.subscription_id} changed")
+        late = len(self.late.get(check.customer_id, ()))
+        if check.late_under is not None and late >= check.late_under:
+            raise StaleCopyError("late_payments", f"{check.customer_id} paid late before")
 
     def has_marker(self, key: str) -> bool:
         return key in self.markers

@@ -60,13 +60,17 @@ def used_up(coupon_id: str) -> str:
 class CopyCheck:
     """What an email written from a notice's copies claims on: the customer's contact is
     still `contact`, its address is not suppressed, and (with `subscription_id`) the
-    subscription is still at `subscription_version`. A commit carrying a check that fails
-    writes nothing and raises StaleCopyError (checked in that order)."""
+    subscription is still at `subscription_version`, and (with `late_under`) the customer
+    is no late payer. A commit carrying a check that fails writes nothing and raises
+    StaleCopyError (checked in that order)."""
 
     customer_id: str
     contact: Contact
     subscription_id: str | None = None
     subscription_version: int | None = None
+    # The customer has fewer late invoices than this on record, ever (NoticeStore
+    # .late_invoices): it cannot be a late payer, whatever the window. None: not checked.
+    late_under: int | None = None
 
 
 @dataclass(slots=True)
@@ -254,6 +258,9 @@ class NoticeStore(Protocol):
     def list_notices(self, customer_id: str) -> list[Notice]: ...
     def get_notice(self, key: str) -> Notice | None: ...
     def is_suppressed(self, email: str) -> bool: ...
+    # Every late invoice of the customer (Invoice.late), as (period start, invoice id): kept
+    # by `commit` from the invoices it writes, so the late-payer rule needs one read at most.
+    def late_invoices(self, customer_id: str) -> list[tuple[datetime, str]]: ...
     def suppress(self, email: str, reason: str, at: datetime) -> None: ...
 
 

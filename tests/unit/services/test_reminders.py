@@ -764,3 +764,44 @@ def test_a_reminder_with_copies_that_ses_refuses_is_not_recorded_as_sent(
     stored = shop.repo.get_notice(due.key)
     assert stored is not None and stored.status is NoticeStatus.FAILED
     assert stored.sent_at is None
+
+
+def test_a_late_payers_reminder_with_copies_reads_the_record_once_and_plans_one_more(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe()
+    mailer = RecordingMailer()
+    for month in (3, 4):  # two renewals paid late, as in the late-payer test above
+        run(shop, datetime(2026, month + 1, 1, tzinfo=UTC), mailer)
+        shop.add_card("4000000000009995")
+        run(shop, datetime(2026, month + 1, 3, tzinfo=UTC), mailer)
+        shop.add_card("4242424242424242")
+    run(shop, datetime(2026, 5, 3, tzinfo=UTC), mailer)  # May's renewal plans June's email
+    (june,) = [n for n in shop.repo.notices.values() if n.key.endswith("2026-06-02T09:00:00Z:3")]
+    assert june.subscription is not None and june.subscription.version == shop.sub().version
+    record_reads = []
+    late_invoices = shop.repo.late_invoices
+    shop.repo.late_invoices = lambda cid: record_reads.append(cid) or late_invoices(cid)  # type: ignore[method-assign]
+    reads = _Reads(shop.repo)
+    shop.clock.set(june.due_at)
+    june_mailer = RecordingMailer()  # June's reminder, and the receipt of May's late payment
+    report = send_due(shop.svc, june_mailer, plain_compose, fake_link, june.due_at)
+    assert sorted(s.kind for s in june_mailer.sent) == ["receipt", "upcoming_renewal"]
+    assert report.counts == {"sent": 2}
+    assert record_reads == ["alice"] and reads.counts["list_subscriptions"] == 0
+    (follow,) = [n for n in shop.repo.notices.values() if n.data.get("late_payer")]
+    assert follow.due_at == datetime(2026, 6, 1, 9, tzinfo=UTC)
+    assert follow.contact is not None and follow.subscription is not None
+
+
+def test_a_customer_never_late_is_no_late_payer_without_a_read(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop, _due = _renewal_reminder_due(make_shop)
+    shop.repo.late_invoices = lambda cid: pytest.fail("read the late-invoice record")  # type: ignore[method-assign]
+    reads = _Reads(shop.repo)
+    report = send_due(shop.svc, RecordingMailer(), plain_compose, fake_link, shop.clock.now())
+    assert report.counts == {"sent": 1} and reads.counts["list_subscriptions"] == 0
+    assert not [n for n in shop.repo.notices.values() if n.data.get("late_payer")]

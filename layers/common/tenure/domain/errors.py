@@ -53,7 +53,7 @@ class StaleCopyError(ConcurrencyError):
     """A copy a change was made from (a notice's copy of its customer's contact or of its
     subscription) no longer matches the stored item, or the address it names was suppressed
     meanwhile: nothing was written; read the items and decide again. `what` says which
-    check failed ("contact", "suppressed", "subscription")."""
+    check failed ("contact", "suppressed", "subscription", "late_payments")."""
 
     def __init__(self, what: str, detail: str) -> None:
         self.what = what

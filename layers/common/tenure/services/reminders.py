@@ -73,7 +73,9 @@ _Link = tuple[LinkPurpose, str | None, str | None]  # purpose, subject, action
 class _Draft:
     facts: EmailFacts
     links: dict[str, _Link]
-    follow_up: list[Notice] = field(default_factory=list)  # planned once this one is sent
+    # Planned once this one is sent, if the customer is a late payer (a question the draft
+    # leaves open: one way of answering it reads, the other checks)
+    if_late: Notice | None = None
 
 
 class _Skip(Exception):
@@ -175,9 +177,21 @@ class _Run:
             message, warnings = self._render(notice, customer, draft)
         except ComposeError:
             return None
-        check = CopyCheck(notice.customer_id, contact, sub.id, sub.version)
+        # Fewer late invoices on record than make a late payer, ever: no follow-up, and
+        # nothing read to know it. Else the record is read (one item) and the claim made again.
+        late_under = self.policy.late_payer_invoices if draft.if_late else None
+        check = CopyCheck(notice.customer_id, contact, sub.id, sub.version, late_under)
+        follow_up: list[Notice] = []
         try:
-            claimed = self._claim(notice, check)
+            try:
+                claimed = self._claim(notice, check)
+            except StaleCopyError as stale:
+                if stale.what != "late_payments" or draft.if_late is None:
+                    raise
+                notice.status = NoticeStatus.SCHEDULED
+                if self._late_on_record(notice.customer_id):
+                    follow_up = [draft.if_late]
+                claimed = self._claim(notice, replace(check, late_under=None))
         except StaleCopyError as stale:
             log.info("notice copy stale", extra={"notice": notice.key, "check": stale.what})
             notice.status = NoticeStatus.SCHEDULED
@@ -186,7 +200,7 @@ class _Run:
             log.warning(warning, extra={"customer": customer.id, "notice": notice.key})
         if not claimed:
             return "duplicate"
-        return self._send(notice, customer, message, draft.follow_up)
+        return self._send(notice, customer, message, follow_up)
 
     def _render(
         self, notice: Notice, customer: Customer, draft: _Draft
@@ -233,7 +247,10 @@ class _Run:
             log.warning(warning, extra={"customer": customer.id, "notice": notice.key})
         if not self._claim(notice):
             return "duplicate"
-        return self._send(notice, customer, message, draft.follow_up)
+        follow_up = []
+        if draft.if_late is not None and self._late_payer(notice.customer_id):
+            follow_up = [draft.if_late]
+        return self._send(notice, customer, message, follow_up)
 
     def give_up(self, notice: Notice) -> str:
         """An unexpected error (a throttled read, a bug). Before the email was claimed nothing
@@ -367,12 +384,12 @@ class _Run:
                 "pause": (manage, sub.id, "pause"),
                 "cancel": (manage, sub.id, "cancel"),
             }
-            follow_up = (
+            if_late = (
                 self._late_payer_reminder(notice, customer, sub)
                 if kind is NoticeKind.UPCOMING_RENEWAL
-                else []
+                else None
             )
-            return _Draft(facts, links, follow_up)
+            return _Draft(facts, links, if_late)
         if kind in (NoticeKind.PAYMENT_FAILED, NoticeKind.PAYMENT_ACTION_REQUIRED):
             invoice = self._invoice(notice)
             if invoice.status is not InvoiceStatus.OPEN:
@@ -483,17 +500,17 @@ class _Run:
 
     def _late_payer_reminder(
         self, notice: Notice, customer: Customer, sub: Subscription
-    ) -> list[Notice]:
-        """Late payers hear once more, the day before: planned when the first one goes out."""
+    ) -> Notice | None:
+        """Late payers hear once more, the day before: planned when the first one goes out.
+        This is that reminder, if there is a day before left; whether the customer is a late
+        payer is asked apart (`_late_payer`, `_late_on_record`)."""
         days = self.policy.late_payer_days
         if not days or notice.data.get("late_payer") or int(notice.data["lead_days"]) <= days:
-            return []
-        if not self._late_payer(sub):
-            return []
+            return None
         renews = sub.current_period_end
         due = slot_before(renews, days, sub.timezone, self.policy.quiet_hours, self.now)
         if due is None:
-            return []
+            return None
         period = notice.key.split(":")[-2]
         key = notice_key(sub.id, NoticeKind.UPCOMING_RENEWAL, period, days)
         data = notice.data | {"lead_days": days, "late_payer": True}
@@ -503,16 +520,24 @@ class _Run:
             key, NoticeKind.UPCOMING_RENEWAL, sub.customer_id, sub.id, due, self.now, data=data
         )
         follow.contact, follow.subscription = customer.contact, sub
-        return [follow]
+        return follow
 
-    def _late_payer(self, sub: Subscription) -> bool:
+    def _late_payer(self, customer_id: str) -> bool:
+        """From the customer's invoices themselves (a notice without copies: what was
+        written before the record of late invoices may be missing from it)."""
         since = self.now - self.policy.late_payer_window
         late = 0
-        for other in self.svc.repo.list_subscriptions(sub.customer_id):
+        for other in self.svc.repo.list_subscriptions(customer_id):
             for invoice in self.svc.repo.list_invoices(other.id, since=since):
-                if _was_late(invoice):
+                if invoice.late:
                     late += 1
         return late >= self.policy.late_payer_invoices
+
+    def _late_on_record(self, customer_id: str) -> bool:
+        """From the customer's record of late invoices (NoticeStore.late_invoices)."""
+        since = self.now - self.policy.late_payer_window
+        late = [start for start, _ in self.svc.repo.late_invoices(customer_id) if start >= since]
+        return len(late) >= self.policy.late_payer_invoices
 
     def _card_expiring(
         self, notice: Notice, customer: Customer, base: dict[str, Any]
@@ -551,11 +576,6 @@ class _Run:
             card_exp_month=month,
             card_exp_year=year,
         )
-
-
-def _was_late(invoice: Invoice) -> bool:
-    """Not paid by its first attempt: paid after a failure, or still unpaid after one."""
-    return invoice.failures > 0 or invoice.status is InvoiceStatus.UNCOLLECTIBLE
 
 
 def _preview_lines(sub: Subscription, plan: Plan) -> list[InvoiceLine]:

@@ -319,6 +319,11 @@ class DynamoRepository:
         }
         self._ddb.put_item(TableName=self._table, Item=to_item(item))
 
+    def late_invoices(self, customer_id: str) -> list[tuple[datetime, str]]:
+        item = self._get(f"CUS#{customer_id}", "LATE")
+        found = [entry.split("#", 1) for entry in (item or {}).get("late", ())]
+        return sorted((parse_iso(start), invoice_id) for start, invoice_id in found)
+
     def get_notice(self, key: str) -> Notice | None:
         item = self._get(f"NOTICE#{key}", "NOTICE")
         return codec.notice_from_attrs(item) if item else None
@@ -441,6 +446,7 @@ class DynamoRepository:
             } | self._due_keys(invoice.id, invoice.next_due())
             ops.append(self._versioned_put(attrs, invoice.version, "invoice"))
             versioned.append(invoice)
+        ops.extend(self._late_record(change.invoices))
         for charge in change.charges:
             attrs = codec.charge_to_attrs(charge)
             attrs |= {"PK": f"INV#{charge.invoice_id}", "SK": f"CHG#{charge.attempt:04d}"}
@@ -597,9 +603,34 @@ class DynamoRepository:
             }
         }
 
+    def _late_record(self, invoices: list[Invoice]) -> list[dict[str, Any]]:
+        """Add each late invoice to its customer's record of them (a string set: adding one
+        twice is adding it once, so no condition and no read). The late-payer rule reads it,
+        or checks its size in a send's claim (CopyCheck.late_under)."""
+        late: dict[str, set[str]] = {}
+        for invoice in invoices:
+            if invoice.late:
+                entry = f"{iso(invoice.period_start)}#{invoice.id}"
+                late.setdefault(invoice.customer_id, set()).add(entry)
+        return [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": to_item({"PK": f"CUS#{customer_id}", "SK": "LATE"}),
+                    "UpdateExpression": "ADD #late :entries SET entity = :entity",
+                    "ExpressionAttributeNames": {"#late": "late"},
+                    "ExpressionAttributeValues": to_item(
+                        {":entries": entries, ":entity": "late_invoices"}
+                    ),
+                }
+            }
+            for customer_id, entries in late.items()
+        ]
+
     def _copy_check(self, check: CopyCheck) -> list[tuple[str, dict[str, Any]]]:
         """ConditionChecks of what an email was written from: the customer's contact, the
-        address not suppressed, the subscription's version (see CopyCheck)."""
+        address not suppressed, the subscription's version, too few late invoices on
+        record to make a late payer (see CopyCheck)."""
         contact = check.contact
         names = {"#e": "email", "#n": "name", "#l": "locale", "#t": "timezone"}
         values = {":e": contact.email, ":n": contact.name, ":l": contact.locale}
@@ -639,6 +670,23 @@ class DynamoRepository:
                             "ExpressionAttributeValues": to_item(
                                 {":v": check.subscription_version}
                             ),
+                        }
+                    },
+                )
+            )
+        if check.late_under is not None:
+            ops.append(
+                (
+                    "late_payments",
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._table,
+                            "Key": to_item({"PK": f"CUS#{check.customer_id}", "SK": "LATE"}),
+                            "ConditionExpression": (
+                                "attribute_not_exists(#late) OR size(#late) < :n"
+                            ),
+                            "ExpressionAttributeNames": {"#late": "late"},
+                            "ExpressionAttributeValues": to_item({":n": check.late_under}),
                         }
                     },
                 )
