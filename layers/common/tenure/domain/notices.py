@@ -5,7 +5,7 @@ failed payment, a pause) and sent later by the reminders function, inside the cu
 quiet hours. Its key is its idempotency key: subscription (or customer), kind, period, step.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -118,3 +118,18 @@ class Notice:
 
 def notice_key(subject: str, kind: NoticeKind, period: str, step: int | str = 0) -> str:
     return f"{subject}:{kind}:{period}:{step}"
+
+
+def subscription_copy(sub: Subscription, version: int) -> Subscription:
+    """What a notice keeps of `sub` (stored at `version`): all an email may show or check,
+    without what the notice holds apart (the contact) or no email shows (the payer copy),
+    so that the notice stays a small item."""
+    return replace(
+        sub,
+        version=version,
+        contact=None,
+        payment_method=None,
+        provider_customer_id=None,
+        events=[],
+        ledger=[],
+    )

@@ -6,12 +6,11 @@ notice is still true when its time comes (the renewal still ahead, the invoice s
 is the reminders run's question, not the planner's (tenure.services.reminders).
 """
 
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tenure.domain.events import DomainEvent, EventType
-from tenure.domain.notices import Notice, NoticeKind, notice_key
+from tenure.domain.notices import Notice, NoticeKind, notice_key, subscription_copy
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso
 from tenure.notify.policy import ReminderPolicy
@@ -214,7 +213,7 @@ class _Planner:
         if contact is not None:
             notice = self.notices[notice_key(subject, kind, period, step)]
             notice.contact = contact
-            notice.subscription = replace(sub, events=[], ledger=[], version=sub.version + 1)
+            notice.subscription = subscription_copy(sub, sub.version + 1)
 
     def _add_for(
         self,

@@ -33,6 +33,7 @@ from tenure.domain.notices import (
     NoticeKind,
     NoticeStatus,
     notice_key,
+    subscription_copy,
 )
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription, SubscriptionStatus
@@ -181,6 +182,9 @@ class _Run:
         # nothing read to know it. Else the record is read (one item) and the claim made again.
         late_under = self.policy.late_payer_invoices if draft.if_late else None
         check = CopyCheck(notice.customer_id, contact, sub.id, sub.version, late_under)
+        # Written from now on without its copies: once claimed the notice is not written from
+        # them again, and the smaller item costs less to write (the claim's checks hold them).
+        notice.contact = notice.subscription = None
         follow_up: list[Notice] = []
         try:
             try:
@@ -519,7 +523,7 @@ class _Run:
         follow = Notice(
             key, NoticeKind.UPCOMING_RENEWAL, sub.customer_id, sub.id, due, self.now, data=data
         )
-        follow.contact, follow.subscription = customer.contact, sub
+        follow.contact, follow.subscription = customer.contact, subscription_copy(sub, sub.version)
         return follow
 
     def _late_payer(self, customer_id: str) -> bool:

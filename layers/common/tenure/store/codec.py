@@ -420,7 +420,9 @@ def notice_to_attrs(n: Notice) -> dict[str, Any]:
     if n.contact is not None:
         attrs["contact"] = contact_to_attrs(n.contact)
     if n.subscription is not None:
-        attrs["subscription"] = subscription_to_attrs(n.subscription)
+        # Without its empty fields (read back as None): the notice stays a small item.
+        copied = subscription_to_attrs(n.subscription)
+        attrs["subscription"] = {k: v for k, v in copied.items() if v is not None}
     return attrs
 
 
