@@ -805,3 +805,24 @@ def test_a_customer_never_late_is_no_late_payer_without_a_read(
     report = send_due(shop.svc, RecordingMailer(), plain_compose, fake_link, shop.clock.now())
     assert report.counts == {"sent": 1} and reads.counts["list_subscriptions"] == 0
     assert not [n for n in shop.repo.notices.values() if n.data.get("late_payer")]
+
+
+def test_a_reminder_with_copies_whose_run_died_mid_send_is_never_sent_again(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop, due = _renewal_reminder_due(make_shop)
+
+    class Died(BaseException):  # the Lambda was killed: no handler runs
+        pass
+
+    def die(who: str, kind: str) -> Exception | None:
+        raise Died
+
+    with pytest.raises(Died):
+        send_due(shop.svc, RecordingMailer(fail=die), plain_compose, fake_link, shop.clock.now())
+    mailer = RecordingMailer()
+    shop.clock.advance(timedelta(hours=1))
+    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    assert mailer.sent == [] and report.read == 0
+    stored = shop.repo.get_notice(due.key)
+    assert stored is not None and stored.status is NoticeStatus.SENDING
