@@ -12,12 +12,13 @@ from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.discounts import Coupon, CouponDuration, DiscountTerms
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, ValidationFailedError
+from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
 from tenure.domain.plans import IntroPhase, Plan, TaxBehavior
 from tenure.domain.subscription import Subscription
 from tenure.fakes import InMemoryRepository
 from tenure.ports import Commit, EventReads, Marker, ProviderLink, Redemption, Repository
-from tenure.store.dynamodb import DynamoRepository
+from tenure.store.dynamodb import DUE_SHARDS, DynamoRepository, due_shard
 
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
 BASIC = Plan(id="basic", amount=1000, currency="USD", interval="month")
@@ -43,6 +44,17 @@ def subscribed(repo: Repository, sub_id: str = "sub-1", at: datetime = T0) -> Su
     change.add_subscription(sub)
     repo.commit(change)
     return sub
+
+
+def activated(repo: Repository, sub_id: str, at: datetime) -> None:
+    """A subscription created and activated at `at`: its renewal is in the due index."""
+    subscribed(repo, sub_id, at)
+    stored = repo.get_subscription(sub_id)
+    assert stored is not None
+    stored.activate(BASIC, at)
+    change = Commit()
+    change.add_subscription(stored)
+    repo.commit(change)
 
 
 def test_a_customer_reads_back_as_written(repo: Repository) -> None:
@@ -144,6 +156,48 @@ def test_due_work_is_read_page_after_page_each_item_once(repo: Repository) -> No
     assert [d.entity_id for d in repo.due(last_end, limit=8)] == [d.entity_id for d in pages[0]]
     # ... and nothing is read that is not yet due
     assert list(repo.due_pages(T0)) == []
+
+
+def test_one_read_of_due_work_takes_at_most_its_share_from_each_shard(repo: Repository) -> None:
+    # The scheduler reads one page of due work: each of the index's shards gives up to its
+    # share of the limit, oldest first; what a crowded shard holds beyond that waits.
+    crowded = [f"sub-{n:03d}" for n in range(200) if due_shard(f"sub-{n:03d}") == 0][:6]
+    other = next(f"sub-{n:03d}" for n in range(200) if due_shard(f"sub-{n:03d}") == 1)
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    for n, sub_id in enumerate([*reversed(crowded), other]):
+        activated(repo, sub_id, T0 + timedelta(minutes=n))
+    later = T0 + timedelta(days=60)
+    page = repo.due(later, limit=2 * DUE_SHARDS)  # a share of 2 per shard
+    expected = sorted([crowded[-1], crowded[-2], other])  # the two oldest of the crowded shard
+    assert sorted(d.entity_id for d in page) == expected
+    assert [d.due_at for d in page] == sorted(d.due_at for d in page)
+    assert len(repo.due(later)) == 7
+
+
+def test_payment_methods_are_listed_by_id_whatever_order_they_came_in(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()]))
+    for method_id in ("pm_zeta", "pm_alpha", "pm_mid"):
+        repo.commit(Commit(payment_methods=[PaymentMethod(method_id, "alice", "sandbox", T0)]))
+    assert [m.id for m in repo.list_payment_methods("alice")] == ["pm_alpha", "pm_mid", "pm_zeta"]
+
+
+def test_events_of_one_moment_are_listed_by_id_not_by_commit(repo: Repository) -> None:
+    events = [
+        DomainEvent(EventType.CUSTOMER_CREATED, f"cus-{n}", f"cus-{n}", T0, 0) for n in range(6)
+    ]
+    for event in events:
+        repo.commit(Commit(events=[event]))
+    listed = repo.events_between(T0, T0 + timedelta(seconds=1))
+    assert [e["id"] for e in listed] == sorted(e.id for e in events)
+    assert [e["id"] for e in listed] != [e.id for e in events], "commit order is not id order"
+
+
+def test_ledger_entries_of_one_moment_are_listed_by_subscription(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    for sub_id in ("sub-z", "sub-a", "sub-m"):
+        activated(repo, sub_id, T0)
+    ledger = repo.ledger_between(T0, T0 + timedelta(days=1))
+    assert [e.subscription_id for e in ledger] == ["sub-a", "sub-m", "sub-z"]
 
 
 def test_a_subscription_and_its_customer_read_together(repo: Repository) -> None:

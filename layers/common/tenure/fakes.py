@@ -1,9 +1,10 @@
 """In-memory adapters for the ports, for unit tests and quick experiments."""
 
+import bisect
 import copy
 from collections.abc import Iterator
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, PaymentMethod
@@ -20,8 +21,9 @@ from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
-from tenure.domain.timeutil import utc
+from tenure.domain.timeutil import iso, utc
 from tenure.ports import Commit, CopyCheck, DueItem, EventReads, IdempotencyRecord, MrrRead, used_up
+from tenure.store.dynamodb import DUE_SHARDS, due_shard
 
 
 class FixedClock:
@@ -48,9 +50,13 @@ class InMemoryRepository:
         self.payment_methods: dict[tuple[str, str], PaymentMethod] = {}
         self.plans: dict[str, Plan] = {}
         self.coupons: dict[str, Coupon] = {}
-        self.subscriptions: dict[str, Subscription] = {}
-        self.invoices: dict[str, Invoice] = {}
-        self.charges: dict[str, Charge] = {}
+        # The sharded due index, kept as the table's is: by every write of an item with work
+        # ahead (including a test's `repo.notices[key] = notice`), not rebuilt on each read.
+        self._work = _DueIndex()
+        self._owed = _DueIndex()
+        self.subscriptions: dict[str, Subscription] = _Indexed(self._work, "subscription")
+        self.invoices: dict[str, Invoice] = _Indexed(self._work, "invoice")
+        self.charges: dict[str, Charge] = _Indexed(self._work, "charge")
         self.events: list[dict[str, Any]] = []
         self.ledger: list[MrrLedgerEntry] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
@@ -58,10 +64,11 @@ class InMemoryRepository:
         self.provider_links: dict[tuple[str, str], str] = {}
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.customer_mrr: dict[str, CustomerMrr] = {}  # what commit stamps ledger entries from
-        self.notices: dict[str, Notice] = {}
+        self.notices: dict[str, Notice] = _Indexed(self._owed, "notice")
         self.suppressed: dict[str, str] = {}
         self.late: dict[str, set[tuple[datetime, str]]] = {}  # customer -> late invoices
         self.commits = 0
+        self._event_ids: set[str] = set()
 
     def get_customer(self, customer_id: str) -> Customer | None:
         return copy.deepcopy(self.customers.get(customer_id))
@@ -79,7 +86,8 @@ class InMemoryRepository:
         return copy.deepcopy(page), keys[start + limit - 1] if more else None
 
     def list_payment_methods(self, customer_id: str) -> list[PaymentMethod]:
-        return [copy.deepcopy(m) for (c, _), m in self.payment_methods.items() if c == customer_id]
+        found = [m for (c, _), m in self.payment_methods.items() if c == customer_id]
+        return copy.deepcopy(sorted(found, key=lambda m: m.id))  # the table's key order
 
     def get_plan(self, plan_id: str) -> Plan | None:
         return self.plans.get(plan_id)
@@ -120,38 +128,42 @@ class InMemoryRepository:
         found = [c for c in self.charges.values() if c.invoice_id == invoice_id]
         return copy.deepcopy(sorted(found, key=lambda c: c.attempt))
 
-    def _all_due(self) -> list[DueItem]:
-        items = []
-        for sub in self.subscriptions.values():
-            if (due := sub.next_due()) is not None:
-                snapshot = copy.deepcopy(sub)
-                items.append(DueItem(sub.id, due[0], due[1], sub.customer_id, snapshot))
-        for invoice in self.invoices.values():
-            if (work := invoice.next_due()) is not None:
-                items.append(DueItem(invoice.id, work[0], work[1], invoice.customer_id))
-        for charge in self.charges.values():
-            if (work := charge.next_due()) is not None:
-                items.append(DueItem(charge.due_id, work[0], work[1], charge.customer_id))
-        return sorted(items, key=lambda d: (d.due_at, d.entity_id))
-
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
-        return [d for d in self._all_due() if d.due_at <= now][:limit]
+        return self._due_items(self._work.page(now, limit))
 
     def due_pages(self, now: datetime, page: int = 1000) -> Iterator[list[DueItem]]:
-        due = [d for d in self._all_due() if d.due_at <= now]
-        for start in range(0, len(due), page):
-            yield due[start : start + page]
+        starts: dict[int, str | None] = dict.fromkeys(range(DUE_SHARDS))
+        while starts:
+            found, starts = self._work.page_from(now, page, starts)
+            if found:
+                yield self._due_items(found)
+
+    def _due_items(self, found: list[tuple[str, str]]) -> list[DueItem]:
+        items = []
+        for source, key in found:
+            if source == "subscription":
+                sub = self.subscriptions[key]
+                at, kind = _due_of(sub)
+                items.append(DueItem(sub.id, at, kind, sub.customer_id, copy.deepcopy(sub)))
+            elif source == "invoice":
+                invoice = self.invoices[key]
+                at, kind = _due_of(invoice)
+                items.append(DueItem(invoice.id, at, kind, invoice.customer_id))
+            else:
+                charge = self.charges[key]
+                at, kind = _due_of(charge)
+                items.append(DueItem(charge.due_id, at, kind, charge.customer_id))
+        return sorted(items, key=lambda d: (d.due_at, d.entity_id))
 
     def next_due_at(self) -> datetime | None:
-        return min((d.due_at for d in self._all_due()), default=None)
+        return self._work.first_at()
 
     def due_notices(self, now: datetime, limit: int = 100) -> list[Notice]:
-        due = [n for n in self.notices.values() if (d := n.next_due()) and d[0] <= now]
-        due.sort(key=lambda n: (n.due_at, n.key))
-        return copy.deepcopy(due[:limit])
+        found = [self.notices[key] for _, key in self._owed.page(now, limit)]
+        return copy.deepcopy(sorted(found, key=lambda n: (n.due_at, n.key)))
 
     def next_notice_at(self) -> datetime | None:
-        return min((d[0] for n in self.notices.values() if (d := n.next_due())), default=None)
+        return self._owed.first_at()
 
     def is_suppressed(self, email: str) -> bool:
         return email.strip().lower() in self.suppressed
@@ -176,10 +188,15 @@ class InMemoryRepository:
         return None
 
     def events_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        return [e for e in self.events if start <= _at(e["occurred_at"]) < end]
+        """In the table's order: by moment, then by event id (not by commit)."""
+        found = [e for e in self.events if start <= _at(e["occurred_at"]) < end]
+        return sorted(found, key=lambda e: (_at(e["occurred_at"]), e["id"]))
 
     def ledger_between(self, start: datetime, end: datetime) -> list[MrrLedgerEntry]:
-        return [e for e in self.ledger if start <= e.at < end]
+        """In the table's order: by moment, subscription and MRR after (as text, as the key
+        holds it); entries of one commit that tie keep their order."""
+        found = [e for e in self.ledger if start <= e.at < end]
+        return sorted(found, key=lambda e: (e.at, e.subscription_id, str(e.after)))
 
     def commit(self, change: Commit) -> None:
         stored: dict[str, dict[str, Any]] = {
@@ -234,9 +251,8 @@ class InMemoryRepository:
                 raise ConcurrencyError(f"customer {payer.customer_id}'s payment details changed")
         for check in change.copy_checks:
             self._check_copy(check)
-        seen = {e["id"] for e in self.events}
         for event in change.events:
-            if event.id in seen:
+            if event.id in self._event_ids:
                 raise ConcurrencyError(f"event {event.id} already recorded")
         for kind, entity in versioned:
             entity.version += 1
@@ -271,6 +287,7 @@ class InMemoryRepository:
             ((link.provider, link.object_id), link.tenure_id) for link in change.provider_links
         )
         self.events.extend(e.to_dict() for e in change.events)
+        self._event_ids.update(e.id for e in change.events)
         self.ledger.extend(record_entries(change.ledger, self.customer_mrr))
         self.commits += 1
 
@@ -348,6 +365,117 @@ class InMemoryRepository:
 
     def release_idempotency(self, key: str) -> None:
         self.idempotency.pop(key, None)
+
+
+class _Due(Protocol):
+    def next_due(self) -> tuple[datetime, str] | None: ...
+
+
+def _due_of(entity: _Due) -> tuple[datetime, Any]:
+    due = entity.next_due()
+    assert due is not None  # it is in the index only while it has work ahead
+    return due
+
+
+_LAST = datetime.max.replace(tzinfo=UTC)  # sorts after any entry with the same key
+
+
+class _DueIndex:
+    """The due index's shards (tenure.store.dynamodb `_due_items`): each a list sorted as
+    the table sorts its keys, `<moment>#<kind>#<id>`, of the items that have work ahead."""
+
+    def __init__(self) -> None:
+        self._shards: list[list[tuple[str, datetime, str, str]]] = [[] for _ in range(DUE_SHARDS)]
+        self._entries: dict[tuple[str, str], tuple[int, tuple[str, datetime, str, str]]] = {}
+
+    def __eq__(self, other: object) -> bool:  # tests compare a whole repository's state
+        return isinstance(other, _DueIndex) and self._shards == other._shards
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def put(self, source: str, key: str, entity_id: str, due: tuple[datetime, str] | None) -> None:
+        self.remove(source, key)
+        if due is None:
+            return
+        shard = due_shard(entity_id)
+        entry = (f"{iso(due[0])}#{due[1]}#{entity_id}", due[0], source, key)
+        bisect.insort(self._shards[shard], entry)
+        self._entries[(source, key)] = (shard, entry)
+
+    def remove(self, source: str, key: str) -> None:
+        found = self._entries.pop((source, key), None)
+        if found is not None:
+            shard, entry = found
+            entries = self._shards[shard]
+            del entries[bisect.bisect_left(entries, entry)]
+
+    def first_at(self) -> datetime | None:
+        return min((entries[0][1] for entries in self._shards if entries), default=None)
+
+    def page(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """What one read of the index returns: from each shard, up to its share of `limit`,
+        the items due by `now` in key order."""
+        return self.page_from(now, limit, dict.fromkeys(range(DUE_SHARDS)))[0]
+
+    def page_from(
+        self, now: datetime, limit: int, starts: dict[int, str | None]
+    ) -> tuple[list[tuple[str, str]], dict[int, str | None]]:
+        """A page from the shards in `starts`, each after the key it names (None: from its
+        first), and where each shard that filled its share goes on from, as the table's
+        ExclusiveStartKey does."""
+        share = max(1, -(-limit // DUE_SHARDS))
+        upper = f"{iso(now)}#~"
+        found: list[tuple[str, str]] = []
+        resume: dict[int, str | None] = {}
+        for shard, after in starts.items():
+            entries = self._shards[shard]
+            begin = 0 if after is None else bisect.bisect_right(entries, (after, _LAST))
+            taken = [e for e in entries[begin : begin + share] if e[0] <= upper]
+            found.extend((source, key) for _, _, source, key in taken)
+            if len(taken) == share:
+                resume[shard] = taken[-1][0]
+        return found, resume
+
+
+class _Indexed[V: _Due](dict[str, V]):
+    """A store's dict of items whose every write and delete updates the due index."""
+
+    def __init__(self, index: _DueIndex, source: str) -> None:
+        super().__init__()
+        self._index = index
+        self._source = source
+
+    def __setitem__(self, key: str, value: V) -> None:
+        super().__setitem__(key, value)
+        index = vars(self).get("_index")
+        if index is None:
+            return  # being unpickled: the items come before the index, which holds them
+        entity_id = value.due_id if isinstance(value, Charge) else key
+        index.put(self._source, key, entity_id, value.next_due())
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._index.remove(self._source, key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if key in self:
+            self._index.remove(self._source, key)
+        return super().pop(key, *default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self) -> None:
+        super().clear()
+        for key in list(self._index._entries):
+            if key[0] == self._source:
+                self._index.remove(*key)
 
 
 def _at(text: str) -> datetime:

@@ -379,6 +379,8 @@ def charge_to_attrs(c: Charge) -> dict[str, Any]:
         "idempotency_key": c.idempotency_key,
         "lease_until": _dt(c.lease_until),
         "calls": c.calls,
+        "payment_method": c.payment_method,
+        "provider_customer": c.provider_customer,
     }
 
 
@@ -399,6 +401,8 @@ def charge_from_attrs(a: dict[str, Any]) -> Charge:
         lease_until=_parse(a.get("lease_until")),
         calls=int(a.get("calls", 0)),
         version=int(a.get("version", 0)),
+        payment_method=a.get("payment_method"),
+        provider_customer=a.get("provider_customer"),
     )
 
 
