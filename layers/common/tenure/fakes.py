@@ -10,7 +10,12 @@ from typing import Any, Protocol
 from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import Coupon
-from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, ValidationFailedError
+from tenure.domain.errors import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    StaleCopyError,
+    ValidationFailedError,
+)
 from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
@@ -23,6 +28,7 @@ from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, utc
 from tenure.ports import (
     Commit,
+    CopyCheck,
     DueItem,
     EventReads,
     IdempotencyRecord,
@@ -76,6 +82,7 @@ class InMemoryRepository:
         self.customer_mrr: dict[str, CustomerMrr] = {}  # what commit stamps ledger entries from
         self.notices: dict[str, Notice] = _Indexed(self._owed, "notice")
         self.suppressed: dict[str, str] = {}
+        self.late: dict[str, set[tuple[datetime, str]]] = {}  # customer -> late invoices
         self.commits = 0
         self._event_ids: set[str] = set()
 
@@ -191,6 +198,9 @@ class InMemoryRepository:
     def suppress(self, email: str, reason: str, at: datetime) -> None:
         self.suppressed[email.strip().lower()] = reason
 
+    def late_invoices(self, customer_id: str) -> list[tuple[datetime, str]]:
+        return sorted(self.late.get(customer_id, ()))
+
     def get_notice(self, key: str) -> Notice | None:
         return copy.deepcopy(self.notices.get(key))
 
@@ -278,6 +288,8 @@ class InMemoryRepository:
             owner = self.customers.get(payer.customer_id)
             if owner is None or owner.payer != payer:
                 raise ConcurrencyError(f"customer {payer.customer_id}'s payment details changed")
+        for check in change.copy_checks:
+            self._check_copy(check)
         for event in change.events:
             if event.id in self._event_ids:
                 raise ConcurrencyError(f"event {event.id} already recorded")
@@ -298,6 +310,10 @@ class InMemoryRepository:
         for attempt in change.save_attempts:
             attempt.version += 1
             self.save_attempts[attempt.subscription_id] = attempt.copy()
+        for invoice in change.invoices:
+            if invoice.late:
+                late = self.late.setdefault(invoice.customer_id, set())
+                late.add((invoice.period_start, invoice.id))
         for coupon in change.coupons:
             coupon.version += 1
             self.coupons[coupon.id] = copy.deepcopy(coupon)
@@ -319,6 +335,20 @@ class InMemoryRepository:
         self._event_ids.update(e.id for e in change.events)
         self.ledger.extend(record_entries(change.ledger, self.customer_mrr))
         self.commits += 1
+
+    def _check_copy(self, check: CopyCheck) -> None:
+        holder = self.customers.get(check.customer_id)
+        if holder is None or holder.contact != check.contact:
+            raise StaleCopyError("contact", f"customer {check.customer_id}'s contact changed")
+        if check.contact.email.strip().lower() in self.suppressed:
+            raise StaleCopyError("suppressed", "the address was suppressed")
+        if check.subscription_id is not None:
+            sub = self.subscriptions.get(check.subscription_id)
+            if sub is None or sub.version != check.subscription_version:
+                raise StaleCopyError("subscription", f"{check.subscription_id} changed")
+        late = len(self.late.get(check.customer_id, ()))
+        if check.late_under is not None and late >= check.late_under:
+            raise StaleCopyError("late_payments", f"{check.customer_id} paid late before")
 
     def has_marker(self, key: str) -> bool:
         return key in self.markers

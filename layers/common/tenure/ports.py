@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from tenure.domain.charges import Charge
-from tenure.domain.customers import Customer, Payer, PaymentMethod
+from tenure.domain.customers import Contact, Customer, Payer, PaymentMethod
 from tenure.domain.discounts import Coupon
 from tenure.domain.due import DueKind
 from tenure.domain.events import DomainEvent, MrrLedgerEntry
@@ -67,6 +67,23 @@ def programs_moved(version: int) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CopyCheck:
+    """What an email written from a notice's copies claims on: the customer's contact is
+    still `contact`, its address is not suppressed, and (with `subscription_id`) the
+    subscription is still at `subscription_version`, and (with `late_under`) the customer
+    is no late payer. A commit carrying a check that fails writes nothing and raises
+    StaleCopyError (checked in that order)."""
+
+    customer_id: str
+    contact: Contact
+    subscription_id: str | None = None
+    subscription_version: int | None = None
+    # The customer has fewer late invoices than this on record, ever (NoticeStore
+    # .late_invoices): it cannot be a late payer, whatever the window. None: not checked.
+    late_under: int | None = None
+
+
 @dataclass(slots=True)
 class Commit:
     """Everything one business change writes, committed atomically or not at all.
@@ -101,6 +118,9 @@ class Commit:
     # The customers' payment details must still be these, or nothing is written: a charge
     # made from a subscription's copy claims only if the copy was right.
     payer_checks: list[Payer] = field(default_factory=list)
+    # Checks of the copies an email was written from (see CopyCheck): a send claims only
+    # while what it says is still true, without reading it first.
+    copy_checks: list[CopyCheck] = field(default_factory=list)
     # Markers given back: a claim whose effect is known not to have happened (an email SES
     # refused for now) is released so that a later run may try again.
     released_markers: list[str] = field(default_factory=list)
@@ -260,6 +280,9 @@ class NoticeStore(Protocol):
     def list_notices(self, customer_id: str) -> list[Notice]: ...
     def get_notice(self, key: str) -> Notice | None: ...
     def is_suppressed(self, email: str) -> bool: ...
+    # Every late invoice of the customer (Invoice.late), as (period start, invoice id): kept
+    # by `commit` from the invoices it writes, so the late-payer rule needs one read at most.
+    def late_invoices(self, customer_id: str) -> list[tuple[datetime, str]]: ...
     def suppress(self, email: str, reason: str, at: datetime) -> None: ...
 
 

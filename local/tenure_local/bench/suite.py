@@ -349,7 +349,12 @@ def reminder_rows(table: Table) -> None:
     table.add_row(
         "Reminders: DynamoDB requests per email sent",
         f"{last['requests_per_email']:.2f} ({ops})",
-        "",
+        "≤ 2.2 (floor: the claim, the record, the due query's share)",
+    )
+    table.add_row(
+        "Reminders: items read per email sent",
+        f"{last['items_read_per_email']:.2f}",
+        "≤ 1.2 (floor: the notice itself)",
     )
     rcu_from = "DynamoDB Local's" if last["rcu_source"] == "dynamodb-local" else "estimated"
     table.add_row(

@@ -93,6 +93,18 @@ class Payer:
         return self.payment_method is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """How to write to a customer: the address, the name, the language and the time zone.
+    Notices carry a copy (see `Notice.contact`), so that an email is written without
+    reading the customer; the send's claim checks the copy against the customer."""
+
+    email: str
+    name: str = ""
+    locale: str = "en"
+    timezone: str = "UTC"
+
+
 @dataclass(slots=True)
 class Customer:
     id: str
@@ -109,3 +121,7 @@ class Customer:
     @property
     def payer(self) -> Payer:
         return Payer(self.id, self.default_payment_method, self.provider_customer_id)
+
+    @property
+    def contact(self) -> Contact:
+        return Contact(self.email, self.name, self.locale, self.timezone)

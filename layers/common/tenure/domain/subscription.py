@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from tenure.domain.calendar import add_intervals, seconds_between
-from tenure.domain.customers import Payer
+from tenure.domain.customers import Contact, Payer
 from tenure.domain.discounts import Discount
 from tenure.domain.due import DueKind  # also imported from here by older callers
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
@@ -120,6 +120,9 @@ class Subscription:
     # claim checks the copy against the customer. None: no copy yet, read the customer.
     payment_method: str | None = None
     provider_customer_id: str | None = None
+    # The customer's contact, copied at subscribe (as the zone is): the emails about this
+    # subscription are planned with it (Notice.contact). None: subscribed before copies.
+    contact: Contact | None = None
     # A coupon redeemed for it, still to cover coming periods (None once used up), and the
     # one that priced the current period (for its MRR): see tenure.domain.discounts.
     discount: Discount | None = None

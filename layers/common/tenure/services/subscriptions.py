@@ -85,6 +85,7 @@ def subscribe(
     now = svc.clock.now()
     sub = Subscription.subscribe(subscription_id, customer_id, plan, now, discount)
     sub.timezone = customer.timezone
+    sub.contact = customer.contact
     sub.copy_payer(customer.payer)
     invoice = None
     if sub.status is SubscriptionStatus.INCOMPLETE:

@@ -9,7 +9,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
-from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.customers import Contact, Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount, DiscountTerms
 from tenure.domain.invoices import (
     DisputeStatus,
@@ -260,7 +260,19 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
     for name in ("discount", "period_discount"):
         if (value := getattr(s, name)) is not None:
             attrs[name] = _discount_to_attrs(value)
+    if s.contact is not None:
+        attrs["contact"] = contact_to_attrs(s.contact)
     return attrs
+
+
+def contact_to_attrs(c: Contact) -> dict[str, Any]:
+    return {"email": c.email, "name": c.name, "locale": c.locale, "timezone": c.timezone}
+
+
+def contact_from_attrs(a: dict[str, Any] | None) -> Contact | None:
+    if not a:
+        return None
+    return Contact(a["email"], a.get("name") or "", a.get("locale") or "en", a["timezone"])
 
 
 def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
@@ -290,6 +302,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         provider_customer_id=a.get("provider_customer_id"),
         discount=_discount_from_attrs(a.get("discount")),
         period_discount=_discount_from_attrs(a.get("period_discount")),
+        contact=contact_from_attrs(a.get("contact")),
         version=int(a.get("version", 0)),
     )
 
@@ -415,7 +428,7 @@ def charge_from_attrs(a: dict[str, Any]) -> Charge:
 
 
 def notice_to_attrs(n: Notice) -> dict[str, Any]:
-    return {
+    attrs: dict[str, Any] = {
         "id": n.key,
         "kind": str(n.kind),
         "customer_id": n.customer_id,
@@ -428,6 +441,14 @@ def notice_to_attrs(n: Notice) -> dict[str, Any]:
         "message_id": n.message_id,
         "reason": n.reason,
     }
+    # Written only when there are copies: notices planned before them stay as they were.
+    if n.contact is not None:
+        attrs["contact"] = contact_to_attrs(n.contact)
+    if n.subscription is not None:
+        # Without its empty fields (read back as None): the notice stays a small item.
+        copied = subscription_to_attrs(n.subscription)
+        attrs["subscription"] = {k: v for k, v in copied.items() if v is not None}
+    return attrs
 
 
 def notice_from_attrs(a: dict[str, Any]) -> Notice:
@@ -444,6 +465,8 @@ def notice_from_attrs(a: dict[str, Any]) -> Notice:
         message_id=a.get("message_id"),
         reason=a.get("reason"),
         version=int(a.get("version", 0)),
+        contact=contact_from_attrs(a.get("contact")),
+        subscription=subscription_from_attrs(a["subscription"]) if a.get("subscription") else None,
     )
 
 
