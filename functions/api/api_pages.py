@@ -27,7 +27,12 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
 from tenure.domain.charges import ChargeOutcome
-from tenure.domain.errors import DomainError, IllegalTransitionError, ValidationFailedError
+from tenure.domain.errors import (
+    DomainError,
+    IllegalTransitionError,
+    NotFoundError,
+    ValidationFailedError,
+)
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.notify import pages
 from tenure.notify.customer_links import (
@@ -275,7 +280,13 @@ def _confirm_page(
 
 
 # -- the subscription ---------------------------------------------------------------------------
-_DONE = {"pause": "paused_done", "cancel": "cancel_done", "keep": "keep_done"}
+_DONE = {
+    "pause": "paused_done",
+    "cancel": "cancel_done",
+    "keep": "keep_done",
+    "accept_offer": "offer_done",
+    "decline_offers": "cancel_done",
+}
 
 
 def _show_subscription(visit: _Visit) -> Response[str]:
@@ -291,7 +302,7 @@ def _change_subscription(visit: _Visit) -> Response[str]:
     action = visit.form.get("action", "")
     try:
         view = self_service.change_subscription(
-            visit.svc, customer_id, subscription_id, action, visit.link
+            visit.svc, customer_id, subscription_id, action, visit.link, visit.form.get("offer")
         )
     except LinkAlreadyUsedError as exc:
         view = self_service.load_subscription_page(
@@ -299,13 +310,15 @@ def _change_subscription(visit: _Visit) -> Response[str]:
         )
         text = visit.text(f"link_used_{exc.action}")
         return _subscription(visit, 409, view, _outcome("bad", text))
-    except (IllegalTransitionError, ValidationFailedError) as exc:
+    except (IllegalTransitionError, ValidationFailedError, NotFoundError) as exc:
         view = self_service.load_subscription_page(
             visit.svc, customer_id, subscription_id, visit.link
         )
         reason = str(exc).removeprefix("action: ")
         text = visit.text("action_failed", reason=reason)
         return _subscription(visit, 409, view, _outcome("bad", text))
+    if view.offers:
+        return _subscription(visit, 200, view, _outcome("ok", visit.text("offers_intro")))
     done = _DONE.get(action)
     return _subscription(visit, 200, view, _outcome("ok", visit.text(done)) if done else None)
 
@@ -321,7 +334,8 @@ def _subscription(
         "subscription.html",
         "title_subscription",
         view=view,
-        actions=[a for a in _actions(view) if a[0] not in view.used],
+        actions=[] if view.offers else [a for a in _actions(view) if a[0] not in view.used],
+        offers=[(offer_id, visit.text(key, **words)) for offer_id, key, words in view.offers],
         action_url="/pages/subscription",
         outcome=outcome,
     )

@@ -9,6 +9,7 @@ from api_guard import BEARER
 from api_schemas import (
     PATH_ID_PATTERN,
     ApplyCouponRequest,
+    CancelChange,
     CancelRequest,
     ChangePlanRequest,
     InvoicePage,
@@ -25,12 +26,14 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from tenure import bootstrap
 from tenure.domain.errors import DomainError
 from tenure.domain.invoices import Invoice
-from tenure.services import catalog, subscriptions
+from tenure.services import cancellation, catalog, subscriptions
 from tenure.services.context import Services
 from tenure.views import (
     InvoiceView,
     SubscriptionView,
     invoice_view,
+    offer_view,
+    refund_view,
     subscription_view,
 )
 
@@ -73,12 +76,49 @@ def list_customer_subscriptions(customer_id: Id) -> SubscriptionPage:
 @router.post("/v1/subscriptions/<subscription_id>/cancel", security=BEARER, tags=["subscriptions"])
 def cancel_subscription(
     subscription_id: Id, body: Annotated[CancelRequest, Body()] = CancelRequest()
-) -> SubscriptionChange:
+) -> CancelChange:
+    """Cancel now or at the period end. Opted in with `offers`, while the business has save
+    offers configured, nothing changes yet: the exit reason and the offers are recorded, and
+    the offers answered; accept one (`/offers/{offer_id}/accept`) or cancel again with
+    `decline_offers`. `refund` (immediate cancels) refunds the period cut short."""
+    svc = bootstrap.wiring().services
+    asked: dict[str, cancellation.CancelOutcome] = {}
+
+    def cancel() -> subscriptions.Outcome:
+        done = cancellation.request_cancel(
+            svc,
+            subscription_id,
+            at_period_end=body.at_period_end,
+            reason=body.reason,
+            reason_text=body.reason_text,
+            refund=body.refund,
+            offers=body.offers,
+            decline_offers=body.decline_offers,
+        )
+        asked["outcome"] = done
+        return subscriptions.Outcome(done.subscription)
+
+    change = _command(svc, subscription_id, cancel)
+    done = asked.get("outcome")
+    return {
+        **change,
+        "offers": [offer_view(o) for o in done.offers] if done else [],
+        "refunds": [refund_view(r) for r in done.refunds] if done else [],
+    }
+
+
+@router.post(
+    "/v1/subscriptions/<subscription_id>/offers/<offer_id>/accept",
+    security=BEARER,
+    tags=["subscriptions"],
+)
+def accept_offer(subscription_id: Id, offer_id: Id) -> SubscriptionChange:
+    """Accept a save offer presented by a cancel: it is applied (a pause, a coupon, a plan
+    change) and the subscription is not canceled. An offer not presented is a 404; one
+    accepted already, or after the cancellation went ahead, a 409."""
     svc = bootstrap.wiring().services
     return _command(
-        svc,
-        subscription_id,
-        lambda: subscriptions.cancel(svc, subscription_id, body.at_period_end, body.reason),
+        svc, subscription_id, lambda: cancellation.accept_offer(svc, subscription_id, offer_id)
     )
 
 

@@ -17,6 +17,8 @@ from tenure.views import (
     CouponView,
     CustomerView,
     InvoiceView,
+    OfferView,
+    RefundView,
     SubscriptionView,
     invoice_view,
     subscription_view,
@@ -99,7 +101,42 @@ class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     at_period_end: StrictBool = False
+    reason: str | None = Field(
+        default=None,
+        max_length=200,
+        description="an exit reason: too_expensive, not_using, missing_feature, switched or "
+        "other (any other text is kept as given)",
+    )
+    reason_text: str | None = Field(
+        default=None, max_length=1000, description="the customer's own words about leaving"
+    )
+    refund: Literal["none", "full", "policy"] = Field(
+        default="none",
+        description="with an immediate cancel: refund the period cut short in full, or as "
+        "the refund policy says",
+    )
+    offers: StrictBool = Field(
+        default=False,
+        description="opt in to save offers: when the business configured some, nothing is "
+        "canceled yet and they are answered (`offers`)",
+    )
+    decline_offers: StrictBool = Field(
+        default=False, description="cancel now, declining the save offers presented"
+    )
+
+
+class RefundRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int | None = Field(
+        default=None,
+        gt=0,
+        strict=True,
+        description="minor units, at most what is left to refund; absent: what the refund "
+        "policy gives back now (all that is left when no policy is configured)",
+    )
     reason: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=1000, description="for the audit, not shown")
 
 
 class PauseRequest(BaseModel):
@@ -154,6 +191,21 @@ class SubscriptionChange(TypedDict):
 
     subscription: SubscriptionView
     invoice: InvoiceView | None
+
+
+class CancelChange(SubscriptionChange):
+    """What a cancel did: the subscription (unchanged when save offers were presented),
+    the offers presented, and the refunds made."""
+
+    offers: list[OfferView]
+    refunds: list[RefundView]
+
+
+class RefundMade(TypedDict):
+    """A refund and the invoice it was taken from, as they now stand."""
+
+    refund: RefundView
+    invoice: InvoiceView
 
 
 def change_view(sub: Subscription, invoice: Invoice | None) -> SubscriptionChange:

@@ -11,6 +11,7 @@ import api_routes_catalog
 import api_routes_coupons
 import api_routes_points
 import api_routes_programs
+import api_routes_retention
 from api_guard import (
     BEARER_SCHEME,
     Rejection,
@@ -91,6 +92,7 @@ app.use(middlewares=[_guard, idempotent_posts])
 app.include_router(api_routes_catalog.router)
 app.include_router(api_routes_billing.router)
 app.include_router(api_routes_coupons.router)
+app.include_router(api_routes_retention.router)
 app.include_router(api_routes_programs.router)
 app.include_router(api_routes_points.router)
 app.include_router(api_pages.router)

@@ -38,3 +38,14 @@ def test_the_runs_read_each_due_notice_once(figures: dict[str, Any]) -> None:
         assert all(n <= 24 for n in row["read_per_run"])
         assert sum(row["read_per_run"]) == 50
         assert row["read_per_run"][-1] == 0  # the last run finds nothing left
+
+
+def test_an_email_reads_only_its_notice_and_writes_its_claim_and_record(
+    figures: dict[str, Any],
+) -> None:
+    for row in figures["rows"]:
+        sent, ops = row["sent"], row["by_operation"]
+        assert ops["TransactWriteItems"] == 2.0  # the claim, then the record
+        assert round(ops.get("GetItem", 0) * sent) <= 1  # the plan, once a run's store
+        assert set(ops) <= {"TransactWriteItems", "GetItem", "Query"}
+        assert row["items_read"] <= sent + 1  # each notice from the due query, and the plan

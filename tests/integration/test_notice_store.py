@@ -6,10 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
+from tenure.domain.customers import Customer
+from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, StaleCopyError
+from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
+from tenure.domain.plans import Plan
+from tenure.domain.subscription import Subscription
 from tenure.fakes import InMemoryRepository
-from tenure.ports import Commit, Marker, Repository
+from tenure.ports import Commit, CopyCheck, Marker, Repository
 from tenure.store.dynamodb import DynamoRepository
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
@@ -120,3 +124,147 @@ def test_invoices_since_a_moment_are_read_by_key_not_filtered(repo: Repository) 
     recent = repo.list_invoices("sub-1", since=T0 + timedelta(days=60))
     assert [i.id for i in recent] == ["inv-2", "inv-3"]
     assert len(repo.list_invoices("sub-1")) == 4
+
+
+# -- notices that carry copies, and the claim that checks them -----------------------------
+def _alice_and_her_subscription(repo: Repository) -> tuple[Customer, Subscription]:
+
+    plan = Plan(id="basic", name="Basic", amount=1000, currency="USD", interval="month")
+    alice = Customer("alice", "alice@example.com", T0, "Alice", "ru", "Europe/Moscow")
+    sub = Subscription.subscribe("sub-1", "alice", plan, T0)
+    sub.contact = alice.contact
+    change = Commit(customers=[alice], plans=[plan])
+    change.add_subscription(sub)
+    repo.commit(change)
+    return alice, sub
+
+
+def _with_copies(sub: Subscription) -> Notice:
+    copied = notice("sub-1:upcoming_renewal:x:3")
+    copied.kind = NoticeKind.UPCOMING_RENEWAL
+    copied.contact, copied.subscription = sub.contact, sub
+    return copied
+
+
+def test_a_notice_with_copies_comes_back_with_them_whole(repo: Repository) -> None:
+    _, sub = _alice_and_her_subscription(repo)
+    repo.commit(Commit(notices=[_with_copies(sub)]))
+    (found,) = repo.due_notices(T0)
+    assert found.contact == sub.contact
+    assert found.subscription == sub
+    assert found.subscription is not None and found.subscription.version == 1
+
+
+def test_a_notice_stored_before_copies_were_carried_reads_without_them(
+    repo: Repository,
+) -> None:
+    old = notice()  # the shape every notice had: no contact, no subscription
+    repo.commit(Commit(notices=[old]))
+    (found,) = repo.due_notices(T0)
+    assert (found.contact, found.subscription) == (None, None)
+    assert found.data == old.data
+
+
+def _claim(repo: Repository, sub: Subscription, check: CopyCheck) -> Notice:
+    claimed = _with_copies(sub)
+    repo.commit(Commit(notices=[claimed]))
+    stored = repo.get_notice(claimed.key)
+    assert stored is not None
+    stored.status = NoticeStatus.SENDING
+    marker = Marker(f"email:{stored.key}", T0 + timedelta(days=400))
+    repo.commit(Commit(notices=[stored], markers=[marker], copy_checks=[check]))
+    return stored
+
+
+def test_a_claim_whose_copies_hold_is_written(repo: Repository) -> None:
+
+    alice, sub = _alice_and_her_subscription(repo)
+    check = CopyCheck("alice", alice.contact, "sub-1", sub.version)
+    claimed = _claim(repo, sub, check)
+    stored = repo.get_notice(claimed.key)
+    assert stored is not None and stored.status is NoticeStatus.SENDING
+    assert repo.has_marker(f"email:{claimed.key}")
+
+
+@pytest.mark.parametrize("stale", ["contact", "suppressed", "subscription", "no_customer"])
+def test_a_claim_whose_copy_is_stale_writes_nothing_and_says_which(
+    repo: Repository, stale: str
+) -> None:
+    from dataclasses import replace
+
+    alice, sub = _alice_and_her_subscription(repo)
+    contact, customer_id, version = alice.contact, "alice", sub.version
+    if stale == "contact":
+        contact = replace(contact, name="Alicia")
+    elif stale == "suppressed":
+        repo.suppress("ALICE@example.com", "bounce", T0)
+    elif stale == "subscription":
+        version += 1
+    else:
+        customer_id = "nobody"
+    with pytest.raises(StaleCopyError) as raised:
+        _claim(repo, sub, CopyCheck(customer_id, contact, "sub-1", version))
+    assert raised.value.what == ("contact" if stale == "no_customer" else stale)
+    stored = repo.get_notice("sub-1:upcoming_renewal:x:3")
+    assert stored is not None and stored.status is NoticeStatus.SCHEDULED
+    assert not repo.has_marker("email:sub-1:upcoming_renewal:x:3")
+
+
+def test_a_claim_lost_to_another_run_is_told_before_a_stale_copy(repo: Repository) -> None:
+    from dataclasses import replace
+
+    alice, sub = _alice_and_her_subscription(repo)
+    repo.commit(Commit(markers=[Marker("email:sub-1:upcoming_renewal:x:3", T0)]))
+    stale = CopyCheck("alice", replace(alice.contact, locale="en"), "sub-1", sub.version)
+    with pytest.raises(AlreadyExistsError):
+        _claim(repo, sub, stale)
+
+
+# -- the record of late invoices -------------------------------------------------------------
+def _invoice(n: int, failures: int = 0, customer: str = "alice") -> Invoice:
+    start = T0 + timedelta(days=30 * n)
+    return Invoice(
+        id=f"inv-{customer}-{n}",
+        subscription_id="sub-1",
+        customer_id=customer,
+        kind=InvoiceKind.RENEWAL,
+        period_start=start,
+        period_end=start + timedelta(days=30),
+        currency="USD",
+        lines=[],
+        status=InvoiceStatus.OPEN,
+        created_at=start,
+        failures=failures,
+    )
+
+
+def test_late_invoices_are_recorded_per_customer_each_once(repo: Repository) -> None:
+    on_time, late, written_off = _invoice(0), _invoice(1, failures=1), _invoice(2)
+    written_off.mark_uncollectible()
+    repo.commit(Commit(invoices=[on_time, late, written_off, _invoice(0, 2, customer="ben")]))
+    late.failures = 2
+    repo.commit(Commit(invoices=[late]))  # written again, still late: recorded once
+    assert repo.late_invoices("alice") == [
+        (late.period_start, late.id),
+        (written_off.period_start, written_off.id),
+    ]
+    assert repo.late_invoices("ben") == [(T0, "inv-ben-0")]
+    assert repo.late_invoices("carol") == []
+
+
+@pytest.mark.parametrize(("late", "refused"), [(0, False), (1, False), (2, True), (3, True)])
+def test_a_claim_checking_for_a_late_payer_fails_from_as_many_late_invoices(
+    repo: Repository, late: int, refused: bool
+) -> None:
+    alice, sub = _alice_and_her_subscription(repo)
+    if late:
+        repo.commit(Commit(invoices=[_invoice(n, failures=1) for n in range(late)]))
+    check = CopyCheck("alice", alice.contact, "sub-1", sub.version, late_under=2)
+    if not refused:
+        _claim(repo, sub, check)
+        assert repo.has_marker("email:sub-1:upcoming_renewal:x:3")
+        return
+    with pytest.raises(StaleCopyError) as raised:
+        _claim(repo, sub, check)
+    assert raised.value.what == "late_payments"
+    assert not repo.has_marker("email:sub-1:upcoming_renewal:x:3")

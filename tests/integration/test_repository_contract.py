@@ -12,12 +12,16 @@ from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.discounts import Coupon, CouponDuration, DiscountTerms
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, ValidationFailedError
+from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
+from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
 from tenure.domain.plans import IntroPhase, Plan, TaxBehavior
+from tenure.domain.programs import OfferKind
+from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription
 from tenure.fakes import InMemoryRepository
 from tenure.ports import Commit, EventReads, Marker, ProviderLink, Redemption, Repository
-from tenure.store.dynamodb import DynamoRepository
+from tenure.store.dynamodb import DUE_SHARDS, DynamoRepository, due_shard
 
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
 BASIC = Plan(id="basic", amount=1000, currency="USD", interval="month")
@@ -43,6 +47,17 @@ def subscribed(repo: Repository, sub_id: str = "sub-1", at: datetime = T0) -> Su
     change.add_subscription(sub)
     repo.commit(change)
     return sub
+
+
+def activated(repo: Repository, sub_id: str, at: datetime) -> None:
+    """A subscription created and activated at `at`: its renewal is in the due index."""
+    subscribed(repo, sub_id, at)
+    stored = repo.get_subscription(sub_id)
+    assert stored is not None
+    stored.activate(BASIC, at)
+    change = Commit()
+    change.add_subscription(stored)
+    repo.commit(change)
 
 
 def test_a_customer_reads_back_as_written(repo: Repository) -> None:
@@ -144,6 +159,48 @@ def test_due_work_is_read_page_after_page_each_item_once(repo: Repository) -> No
     assert [d.entity_id for d in repo.due(last_end, limit=8)] == [d.entity_id for d in pages[0]]
     # ... and nothing is read that is not yet due
     assert list(repo.due_pages(T0)) == []
+
+
+def test_one_read_of_due_work_takes_at_most_its_share_from_each_shard(repo: Repository) -> None:
+    # The scheduler reads one page of due work: each of the index's shards gives up to its
+    # share of the limit, oldest first; what a crowded shard holds beyond that waits.
+    crowded = [f"sub-{n:03d}" for n in range(200) if due_shard(f"sub-{n:03d}") == 0][:6]
+    other = next(f"sub-{n:03d}" for n in range(200) if due_shard(f"sub-{n:03d}") == 1)
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    for n, sub_id in enumerate([*reversed(crowded), other]):
+        activated(repo, sub_id, T0 + timedelta(minutes=n))
+    later = T0 + timedelta(days=60)
+    page = repo.due(later, limit=2 * DUE_SHARDS)  # a share of 2 per shard
+    expected = sorted([crowded[-1], crowded[-2], other])  # the two oldest of the crowded shard
+    assert sorted(d.entity_id for d in page) == expected
+    assert [d.due_at for d in page] == sorted(d.due_at for d in page)
+    assert len(repo.due(later)) == 7
+
+
+def test_payment_methods_are_listed_by_id_whatever_order_they_came_in(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()]))
+    for method_id in ("pm_zeta", "pm_alpha", "pm_mid"):
+        repo.commit(Commit(payment_methods=[PaymentMethod(method_id, "alice", "sandbox", T0)]))
+    assert [m.id for m in repo.list_payment_methods("alice")] == ["pm_alpha", "pm_mid", "pm_zeta"]
+
+
+def test_events_of_one_moment_are_listed_by_id_not_by_commit(repo: Repository) -> None:
+    events = [
+        DomainEvent(EventType.CUSTOMER_CREATED, f"cus-{n}", f"cus-{n}", T0, 0) for n in range(6)
+    ]
+    for event in events:
+        repo.commit(Commit(events=[event]))
+    listed = repo.events_between(T0, T0 + timedelta(seconds=1))
+    assert [e["id"] for e in listed] == sorted(e.id for e in events)
+    assert [e["id"] for e in listed] != [e.id for e in events], "commit order is not id order"
+
+
+def test_ledger_entries_of_one_moment_are_listed_by_subscription(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    for sub_id in ("sub-z", "sub-a", "sub-m"):
+        activated(repo, sub_id, T0)
+    ledger = repo.ledger_between(T0, T0 + timedelta(days=1))
+    assert [e.subscription_id for e in ledger] == ["sub-a", "sub-m", "sub-z"]
 
 
 def test_a_subscription_and_its_customer_read_together(repo: Repository) -> None:
@@ -465,3 +522,65 @@ def test_a_redemption_of_a_coupon_that_is_not_there_writes_nothing(repo: Reposit
     with pytest.raises(ValidationFailedError):
         repo.commit(Commit(customers=[customer()], redemptions=[Redemption("gone", None)]))
     assert repo.get_customer("alice") is None
+
+
+# -- refunds and save attempts ------------------------------------------------------------------
+def a_refund(n: int = 1, amount: int = 400) -> Refund:
+    return Refund(
+        id=f"rf_in_1_{n}",
+        invoice_id="in_1",
+        subscription_id="sub-1",
+        customer_id="alice",
+        charge_id="ch_in_1_1",
+        payment_id="pi_1",
+        provider_refund_id=f"re_{n}",
+        amount=amount,
+        currency="USD",
+        at=T0 + timedelta(minutes=n),
+        basis=RefundBasis.PARTIAL,
+        reason="outage",
+        note="asked by phone",
+    )
+
+
+def test_refunds_read_back_whole_in_the_order_they_were_made(repo: Repository) -> None:
+    repo.commit(Commit(refunds=[a_refund(2, 300)]))
+    repo.commit(Commit(refunds=[a_refund(1)]))
+    assert repo.list_refunds("in_1") == [a_refund(1), a_refund(2, 300)]
+    assert repo.list_refunds("in_2") == []
+
+
+def test_the_same_refund_is_recorded_once_and_its_commit_writes_nothing_else(
+    repo: Repository,
+) -> None:
+    repo.commit(Commit(refunds=[a_refund()]))
+    repo.commit(Commit(customers=[customer()]))
+    with pytest.raises(AlreadyExistsError):
+        repo.commit(Commit(refunds=[a_refund()], customers=[customer("bob")]))
+    assert repo.get_customer("bob") is None
+    assert repo.list_refunds("in_1") == [a_refund()]
+
+
+def an_attempt(previous: SaveAttempt | None = None) -> SaveAttempt:
+    offers = (
+        SaveOffer("pause2", OfferKind.PAUSE, months=2),
+        SaveOffer("down", OfferKind.CHANGE_PLAN, plan="lite"),
+    )
+    return SaveAttempt.present(
+        previous, "sub-1", "alice", "USD", offers, "too_expensive", "pricey", T0
+    )
+
+
+def test_a_save_attempt_reads_back_and_a_stale_one_loses(repo: Repository) -> None:
+    first = an_attempt()
+    repo.commit(Commit(save_attempts=[first]))
+    held = repo.get_save_attempt("sub-1")
+    assert held is not None and held.offers == first.offers and held.reason_text == "pricey"
+    held.accept("down", T0 + timedelta(hours=1))
+    repo.commit(Commit(save_attempts=[held]))
+    stale = an_attempt()  # as if made from nothing read: version 0
+    with pytest.raises((AlreadyExistsError, ConcurrencyError)):
+        repo.commit(Commit(save_attempts=[stale]))
+    now = repo.get_save_attempt("sub-1")
+    assert now is not None and (now.status, now.accepted) == (AttemptStatus.ACCEPTED, "down")
+    assert repo.get_save_attempt("sub-2") is None

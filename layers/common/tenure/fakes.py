@@ -1,26 +1,35 @@
 """In-memory adapters for the ports, for unit tests and quick experiments."""
 
+import bisect
 import copy
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import Coupon
-from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, ValidationFailedError
+from tenure.domain.errors import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    StaleCopyError,
+    ValidationFailedError,
+)
 from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
+from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
 from tenure.domain.points import PointsAccount, entry_order, not_enough
 from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
+from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
-from tenure.domain.timeutil import utc
+from tenure.domain.timeutil import iso, utc
 from tenure.ports import (
     Commit,
+    CopyCheck,
     DueItem,
     EventReads,
     IdempotencyRecord,
@@ -28,6 +37,7 @@ from tenure.ports import (
     programs_moved,
     used_up,
 )
+from tenure.store.dynamodb import DUE_SHARDS, due_shard
 
 
 class FixedClock:
@@ -54,11 +64,17 @@ class InMemoryRepository:
         self.payment_methods: dict[tuple[str, str], PaymentMethod] = {}
         self.plans: dict[str, Plan] = {}
         self.coupons: dict[str, Coupon] = {}
+        # The sharded due index, kept as the table's is: by every write of an item with work
+        # ahead (including a test's `repo.notices[key] = notice`), not rebuilt on each read.
+        self._work = _DueIndex()
+        self._owed = _DueIndex()
+        self.subscriptions: dict[str, Subscription] = _Indexed(self._work, "subscription")
+        self.invoices: dict[str, Invoice] = _Indexed(self._work, "invoice")
+        self.charges: dict[str, Charge] = _Indexed(self._work, "charge")
         self.programs = ProgramsSetting(NO_PROGRAMS)
         self.points: dict[str, PointsAccount] = {}
-        self.subscriptions: dict[str, Subscription] = {}
-        self.invoices: dict[str, Invoice] = {}
-        self.charges: dict[str, Charge] = {}
+        self.refunds: dict[str, Refund] = {}
+        self.save_attempts: dict[str, SaveAttempt] = {}
         self.events: list[dict[str, Any]] = []
         self.ledger: list[MrrLedgerEntry] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
@@ -66,9 +82,11 @@ class InMemoryRepository:
         self.provider_links: dict[tuple[str, str], str] = {}
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.customer_mrr: dict[str, CustomerMrr] = {}  # what commit stamps ledger entries from
-        self.notices: dict[str, Notice] = {}
+        self.notices: dict[str, Notice] = _Indexed(self._owed, "notice")
         self.suppressed: dict[str, str] = {}
+        self.late: dict[str, set[tuple[datetime, str]]] = {}  # customer -> late invoices
         self.commits = 0
+        self._event_ids: set[str] = set()
 
     def get_customer(self, customer_id: str) -> Customer | None:
         return copy.deepcopy(self.customers.get(customer_id))
@@ -86,7 +104,8 @@ class InMemoryRepository:
         return copy.deepcopy(page), keys[start + limit - 1] if more else None
 
     def list_payment_methods(self, customer_id: str) -> list[PaymentMethod]:
-        return [copy.deepcopy(m) for (c, _), m in self.payment_methods.items() if c == customer_id]
+        found = [m for (c, _), m in self.payment_methods.items() if c == customer_id]
+        return copy.deepcopy(sorted(found, key=lambda m: m.id))  # the table's key order
 
     def get_plan(self, plan_id: str) -> Plan | None:
         return self.plans.get(plan_id)
@@ -133,44 +152,59 @@ class InMemoryRepository:
         found = [c for c in self.charges.values() if c.invoice_id == invoice_id]
         return copy.deepcopy(sorted(found, key=lambda c: c.attempt))
 
-    def _all_due(self) -> list[DueItem]:
-        items = []
-        for sub in self.subscriptions.values():
-            if (due := sub.next_due()) is not None:
-                snapshot = copy.deepcopy(sub)
-                items.append(DueItem(sub.id, due[0], due[1], sub.customer_id, snapshot))
-        for invoice in self.invoices.values():
-            if (work := invoice.next_due()) is not None:
-                items.append(DueItem(invoice.id, work[0], work[1], invoice.customer_id))
-        for charge in self.charges.values():
-            if (work := charge.next_due()) is not None:
-                items.append(DueItem(charge.due_id, work[0], work[1], charge.customer_id))
-        return sorted(items, key=lambda d: (d.due_at, d.entity_id))
+    def get_save_attempt(self, subscription_id: str) -> SaveAttempt | None:
+        found = self.save_attempts.get(subscription_id)
+        return found.copy() if found is not None else None
+
+    def list_refunds(self, invoice_id: str) -> list[Refund]:
+        found = [r for r in self.refunds.values() if r.invoice_id == invoice_id]
+        return sorted(found, key=lambda r: (r.at, r.id))
 
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
-        return [d for d in self._all_due() if d.due_at <= now][:limit]
+        return self._due_items(self._work.page(now, limit))
 
     def due_pages(self, now: datetime, page: int = 1000) -> Iterator[list[DueItem]]:
-        due = [d for d in self._all_due() if d.due_at <= now]
-        for start in range(0, len(due), page):
-            yield due[start : start + page]
+        starts: dict[int, str | None] = dict.fromkeys(range(DUE_SHARDS))
+        while starts:
+            found, starts = self._work.page_from(now, page, starts)
+            if found:
+                yield self._due_items(found)
+
+    def _due_items(self, found: list[tuple[str, str]]) -> list[DueItem]:
+        items = []
+        for source, key in found:
+            if source == "subscription":
+                sub = self.subscriptions[key]
+                at, kind = _due_of(sub)
+                items.append(DueItem(sub.id, at, kind, sub.customer_id, copy.deepcopy(sub)))
+            elif source == "invoice":
+                invoice = self.invoices[key]
+                at, kind = _due_of(invoice)
+                items.append(DueItem(invoice.id, at, kind, invoice.customer_id))
+            else:
+                charge = self.charges[key]
+                at, kind = _due_of(charge)
+                items.append(DueItem(charge.due_id, at, kind, charge.customer_id))
+        return sorted(items, key=lambda d: (d.due_at, d.entity_id))
 
     def next_due_at(self) -> datetime | None:
-        return min((d.due_at for d in self._all_due()), default=None)
+        return self._work.first_at()
 
     def due_notices(self, now: datetime, limit: int = 100) -> list[Notice]:
-        due = [n for n in self.notices.values() if (d := n.next_due()) and d[0] <= now]
-        due.sort(key=lambda n: (n.due_at, n.key))
-        return copy.deepcopy(due[:limit])
+        found = [self.notices[key] for _, key in self._owed.page(now, limit)]
+        return copy.deepcopy(sorted(found, key=lambda n: (n.due_at, n.key)))
 
     def next_notice_at(self) -> datetime | None:
-        return min((d[0] for n in self.notices.values() if (d := n.next_due())), default=None)
+        return self._owed.first_at()
 
     def is_suppressed(self, email: str) -> bool:
         return email.strip().lower() in self.suppressed
 
     def suppress(self, email: str, reason: str, at: datetime) -> None:
         self.suppressed[email.strip().lower()] = reason
+
+    def late_invoices(self, customer_id: str) -> list[tuple[datetime, str]]:
+        return sorted(self.late.get(customer_id, ()))
 
     def get_notice(self, key: str) -> Notice | None:
         return copy.deepcopy(self.notices.get(key))
@@ -186,10 +220,15 @@ class InMemoryRepository:
         return None
 
     def events_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        return [e for e in self.events if start <= _at(e["occurred_at"]) < end]
+        """In the table's order: by moment, then by event id (not by commit)."""
+        found = [e for e in self.events if start <= _at(e["occurred_at"]) < end]
+        return sorted(found, key=lambda e: (_at(e["occurred_at"]), e["id"]))
 
     def ledger_between(self, start: datetime, end: datetime) -> list[MrrLedgerEntry]:
-        return [e for e in self.ledger if start <= e.at < end]
+        """In the table's order: by moment, subscription and MRR after (as text, as the key
+        holds it); entries of one commit that tie keep their order."""
+        found = [e for e in self.ledger if start <= e.at < end]
+        return sorted(found, key=lambda e: (e.at, e.subscription_id, str(e.after)))
 
     def commit(self, change: Commit) -> None:
         stored: dict[str, dict[str, Any]] = {
@@ -236,9 +275,18 @@ class InMemoryRepository:
         for marker in change.markers:
             if marker.key in self.markers:
                 raise AlreadyExistsError("marker", marker.key)
+        for refund in change.refunds:
+            if refund.id in self.refunds:
+                raise AlreadyExistsError("refund", refund.id)
         for setting in change.programs:
             if setting.version != self.programs.version:
                 raise ConcurrencyError(programs_moved(setting.version))
+        for attempt in change.save_attempts:
+            held = self.save_attempts.get(attempt.subscription_id)
+            if (held.version if held is not None else 0) != attempt.version:
+                raise ConcurrencyError(
+                    f"save attempt of {attempt.subscription_id} changed meanwhile"
+                )
         for notice in change.notices:
             current_notice = self.notices.get(notice.key)
             if notice.version and (
@@ -254,9 +302,10 @@ class InMemoryRepository:
             owner = self.customers.get(payer.customer_id)
             if owner is None or owner.payer != payer:
                 raise ConcurrencyError(f"customer {payer.customer_id}'s payment details changed")
-        seen = {e["id"] for e in self.events}
+        for check in change.copy_checks:
+            self._check_copy(check)
         for event in change.events:
-            if event.id in seen:
+            if event.id in self._event_ids:
                 raise ConcurrencyError(f"event {event.id} already recorded")
         for kind, entity in versioned:
             entity.version += 1
@@ -269,6 +318,7 @@ class InMemoryRepository:
             self.subscriptions[sub_id].version += 1
         for plan in change.plans:
             self.plans[plan.id] = plan
+        self.refunds.update((r.id, r) for r in change.refunds)
         for setting in change.programs:
             self.programs = replace(setting, version=setting.version + 1)
         for move in change.points:
@@ -280,6 +330,13 @@ class InMemoryRepository:
                 account.pending + move.pending,
                 tuple(sorted(entries, key=entry_order)),
             )
+        for attempt in change.save_attempts:
+            attempt.version += 1
+            self.save_attempts[attempt.subscription_id] = attempt.copy()
+        for invoice in change.invoices:
+            if invoice.late:
+                late = self.late.setdefault(invoice.customer_id, set())
+                late.add((invoice.period_start, invoice.id))
         for coupon in change.coupons:
             coupon.version += 1
             self.coupons[coupon.id] = copy.deepcopy(coupon)
@@ -298,8 +355,23 @@ class InMemoryRepository:
             ((link.provider, link.object_id), link.tenure_id) for link in change.provider_links
         )
         self.events.extend(e.to_dict() for e in change.events)
+        self._event_ids.update(e.id for e in change.events)
         self.ledger.extend(record_entries(change.ledger, self.customer_mrr))
         self.commits += 1
+
+    def _check_copy(self, check: CopyCheck) -> None:
+        holder = self.customers.get(check.customer_id)
+        if holder is None or holder.contact != check.contact:
+            raise StaleCopyError("contact", f"customer {check.customer_id}'s contact changed")
+        if check.contact.email.strip().lower() in self.suppressed:
+            raise StaleCopyError("suppressed", "the address was suppressed")
+        if check.subscription_id is not None:
+            sub = self.subscriptions.get(check.subscription_id)
+            if sub is None or sub.version != check.subscription_version:
+                raise StaleCopyError("subscription", f"{check.subscription_id} changed")
+        late = len(self.late.get(check.customer_id, ()))
+        if check.late_under is not None and late >= check.late_under:
+            raise StaleCopyError("late_payments", f"{check.customer_id} paid late before")
 
     def has_marker(self, key: str) -> bool:
         return key in self.markers
@@ -361,6 +433,117 @@ class InMemoryRepository:
 
     def release_idempotency(self, key: str) -> None:
         self.idempotency.pop(key, None)
+
+
+class _Due(Protocol):
+    def next_due(self) -> tuple[datetime, str] | None: ...
+
+
+def _due_of(entity: _Due) -> tuple[datetime, Any]:
+    due = entity.next_due()
+    assert due is not None  # it is in the index only while it has work ahead
+    return due
+
+
+_LAST = datetime.max.replace(tzinfo=UTC)  # sorts after any entry with the same key
+
+
+class _DueIndex:
+    """The due index's shards (tenure.store.dynamodb `_due_items`): each a list sorted as
+    the table sorts its keys, `<moment>#<kind>#<id>`, of the items that have work ahead."""
+
+    def __init__(self) -> None:
+        self._shards: list[list[tuple[str, datetime, str, str]]] = [[] for _ in range(DUE_SHARDS)]
+        self._entries: dict[tuple[str, str], tuple[int, tuple[str, datetime, str, str]]] = {}
+
+    def __eq__(self, other: object) -> bool:  # tests compare a whole repository's state
+        return isinstance(other, _DueIndex) and self._shards == other._shards
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def put(self, source: str, key: str, entity_id: str, due: tuple[datetime, str] | None) -> None:
+        self.remove(source, key)
+        if due is None:
+            return
+        shard = due_shard(entity_id)
+        entry = (f"{iso(due[0])}#{due[1]}#{entity_id}", due[0], source, key)
+        bisect.insort(self._shards[shard], entry)
+        self._entries[(source, key)] = (shard, entry)
+
+    def remove(self, source: str, key: str) -> None:
+        found = self._entries.pop((source, key), None)
+        if found is not None:
+            shard, entry = found
+            entries = self._shards[shard]
+            del entries[bisect.bisect_left(entries, entry)]
+
+    def first_at(self) -> datetime | None:
+        return min((entries[0][1] for entries in self._shards if entries), default=None)
+
+    def page(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """What one read of the index returns: from each shard, up to its share of `limit`,
+        the items due by `now` in key order."""
+        return self.page_from(now, limit, dict.fromkeys(range(DUE_SHARDS)))[0]
+
+    def page_from(
+        self, now: datetime, limit: int, starts: dict[int, str | None]
+    ) -> tuple[list[tuple[str, str]], dict[int, str | None]]:
+        """A page from the shards in `starts`, each after the key it names (None: from its
+        first), and where each shard that filled its share goes on from, as the table's
+        ExclusiveStartKey does."""
+        share = max(1, -(-limit // DUE_SHARDS))
+        upper = f"{iso(now)}#~"
+        found: list[tuple[str, str]] = []
+        resume: dict[int, str | None] = {}
+        for shard, after in starts.items():
+            entries = self._shards[shard]
+            begin = 0 if after is None else bisect.bisect_right(entries, (after, _LAST))
+            taken = [e for e in entries[begin : begin + share] if e[0] <= upper]
+            found.extend((source, key) for _, _, source, key in taken)
+            if len(taken) == share:
+                resume[shard] = taken[-1][0]
+        return found, resume
+
+
+class _Indexed[V: _Due](dict[str, V]):
+    """A store's dict of items whose every write and delete updates the due index."""
+
+    def __init__(self, index: _DueIndex, source: str) -> None:
+        super().__init__()
+        self._index = index
+        self._source = source
+
+    def __setitem__(self, key: str, value: V) -> None:
+        super().__setitem__(key, value)
+        index = vars(self).get("_index")
+        if index is None:
+            return  # being unpickled: the items come before the index, which holds them
+        entity_id = value.due_id if isinstance(value, Charge) else key
+        index.put(self._source, key, entity_id, value.next_due())
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._index.remove(self._source, key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if key in self:
+            self._index.remove(self._source, key)
+        return super().pop(key, *default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self) -> None:
+        super().clear()
+        for key in list(self._index._entries):
+            if key[0] == self._source:
+                self._index.remove(*key)
 
 
 def _at(text: str) -> datetime:

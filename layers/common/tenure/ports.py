@@ -6,15 +6,17 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from tenure.domain.charges import Charge
-from tenure.domain.customers import Customer, Payer, PaymentMethod
+from tenure.domain.customers import Contact, Customer, Payer, PaymentMethod
 from tenure.domain.discounts import Coupon
 from tenure.domain.due import DueKind
 from tenure.domain.events import DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.notices import Notice
+from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
 from tenure.domain.points import PointsAccount, PointsMove
 from tenure.domain.programs import ProgramsSetting
+from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 
 
@@ -66,6 +68,23 @@ def programs_moved(version: int) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CopyCheck:
+    """What an email written from a notice's copies claims on: the customer's contact is
+    still `contact`, its address is not suppressed, and (with `subscription_id`) the
+    subscription is still at `subscription_version`, and (with `late_under`) the customer
+    is no late payer. A commit carrying a check that fails writes nothing and raises
+    StaleCopyError (checked in that order)."""
+
+    customer_id: str
+    contact: Contact
+    subscription_id: str | None = None
+    subscription_version: int | None = None
+    # The customer has fewer late invoices than this on record, ever (NoticeStore
+    # .late_invoices): it cannot be a late payer, whatever the window. None: not checked.
+    late_under: int | None = None
+
+
 @dataclass(slots=True)
 class Commit:
     """Everything one business change writes, committed atomically or not at all.
@@ -82,6 +101,10 @@ class Commit:
     subscriptions: list[Subscription] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
     charges: list[Charge] = field(default_factory=list)
+    # Refunds Tenure made (created once: two commits of the same refund id, one fails whole).
+    refunds: list[Refund] = field(default_factory=list)
+    # Save offers presented or decided (one item per subscription, version-checked).
+    save_attempts: list[SaveAttempt] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
     ledger: list[MrrLedgerEntry] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
@@ -96,6 +119,9 @@ class Commit:
     # The customers' payment details must still be these, or nothing is written: a charge
     # made from a subscription's copy claims only if the copy was right.
     payer_checks: list[Payer] = field(default_factory=list)
+    # Checks of the copies an email was written from (see CopyCheck): a send claims only
+    # while what it says is still true, without reading it first.
+    copy_checks: list[CopyCheck] = field(default_factory=list)
     # Markers given back: a claim whose effect is known not to have happened (an email SES
     # refused for now) is released so that a later run may try again.
     released_markers: list[str] = field(default_factory=list)
@@ -226,6 +252,8 @@ class BillingStore(Protocol):
     ) -> list[Invoice]: ...
     def list_charges(self, invoice_id: str) -> list[Charge]: ...
     def get_charge(self, invoice_id: str, attempt: int) -> Charge | None: ...
+    def list_refunds(self, invoice_id: str) -> list[Refund]: ...
+    def get_save_attempt(self, subscription_id: str) -> SaveAttempt | None: ...
     def commit(self, change: Commit) -> None: ...
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]: ...
     # Everything due at or before `now`, in pages of about `page`, each item once.
@@ -258,6 +286,9 @@ class NoticeStore(Protocol):
     def list_notices(self, customer_id: str) -> list[Notice]: ...
     def get_notice(self, key: str) -> Notice | None: ...
     def is_suppressed(self, email: str) -> bool: ...
+    # Every late invoice of the customer (Invoice.late), as (period start, invoice id): kept
+    # by `commit` from the invoices it writes, so the late-payer rule needs one read at most.
+    def late_invoices(self, customer_id: str) -> list[tuple[datetime, str]]: ...
     def suppress(self, email: str, reason: str, at: datetime) -> None: ...
 
 

@@ -9,7 +9,9 @@ from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount
 from tenure.domain.invoices import Invoice
+from tenure.domain.offers import SaveOffer
 from tenure.domain.points import PointsAccount
+from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
 
@@ -114,6 +116,21 @@ class ChargeView(TypedDict):
     decline_code: str | None
     at: str
     calls: int
+
+
+class RefundView(TypedDict):
+    id: str
+    invoice: str
+    subscription: str
+    customer: str
+    charge: str  # the payment attempt refunded
+    provider_refund_id: str
+    amount: int
+    currency: str
+    at: str
+    reason: str | None
+    note: str | None
+    policy: str  # full | prorated | partial: why it is this amount
 
 
 def _at(moment: datetime) -> str:
@@ -256,3 +273,40 @@ def points_view(account: PointsAccount) -> PointsView:
             for e in account.entries
         ],
     }
+
+
+def refund_view(r: Refund) -> RefundView:
+    return {
+        "id": r.id,
+        "invoice": r.invoice_id,
+        "subscription": r.subscription_id,
+        "customer": r.customer_id,
+        "charge": r.charge_id,
+        "provider_refund_id": r.provider_refund_id,
+        "amount": r.amount,
+        "currency": r.currency,
+        "at": _at(r.at),
+        "reason": r.reason,
+        "note": r.note,
+        "policy": str(r.basis),
+    }
+
+
+class OfferView(TypedDict, total=False):
+    id: str
+    kind: str  # pause | coupon | change_plan
+    months: int  # with pause
+    coupon: str  # with coupon
+    plan: str  # with change_plan
+
+
+def offer_view(o: SaveOffer) -> OfferView:
+    """A save offer as presented: its id, kind and the one term its kind takes."""
+    shown: OfferView = {"id": o.id, "kind": str(o.kind)}
+    if o.months is not None:
+        shown["months"] = o.months
+    if o.coupon is not None:
+        shown["coupon"] = o.coupon
+    if o.plan is not None:
+        shown["plan"] = o.plan
+    return shown

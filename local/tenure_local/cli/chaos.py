@@ -3,6 +3,7 @@
 import json
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,11 +51,15 @@ def run_command(
     first_seed: Annotated[int, typer.Option(help="the first seed")] = 1,
     kinds: Annotated[str, typer.Option("--chaos", help="kinds of fault, or all")] = "all",
     out_dir: Annotated[Path, typer.Option("--out", help="folder for the runs")] = Path("out/chaos"),
+    engine: Annotated[
+        str, typer.Option(help="dynamodb-local (default) or memory, as for `tenure simulate`")
+    ] = "dynamodb-local",
 ) -> None:
     """Run SCENARIO calm, then under chaos for each seed on the same local stack, and compare
     each ending with the calm one. Writes OUT/calm, OUT/seed-N and OUT/summary.json."""
     from tenure_local.simulator.chaos import Chaos, ChaosOptionError, parse_kinds
     from tenure_local.simulator.chaos_compare import compare
+    from tenure_local.simulator.engines import ENGINES, engine_named
     from tenure_local.simulator.scenario import ScenarioError, load
     from tenure_local.simulator.simulate import Simulator
     from tenure_local.stack.local_stack import LocalStack
@@ -68,17 +73,27 @@ def run_command(
     if seeds < 1:
         err.print("--seeds must be at least 1")
         raise typer.Exit(2)
+    if engine not in ENGINES:
+        err.print(f"[red]cannot run[/red]: unknown engine {engine!r}; one of {', '.join(ENGINES)}")
+        raise typer.Exit(2)
     rows: list[dict[str, Any]] = []
-    with LocalStack() as stack:
+    # One local stack serves every run of the dynamodb-local engine; the memory engine needs none.
+    with LocalStack() if engine == "dynamodb-local" else nullcontext() as stack:
         began = time.perf_counter()
-        Simulator(parsed, out_dir / "calm", measure_raw_speed=False, stack=stack).run()
+        calm = engine_named(engine, stack)
+        Simulator(parsed, out_dir / "calm", measure_raw_speed=False, engine=calm).run()
         err.print(f"calm run: {time.perf_counter() - began:.0f} s")
         for seed in range(first_seed, first_seed + seeds):
             began = time.perf_counter()
             chaos = Chaos(kinds=chosen, seed=seed)
             folder = out_dir / f"seed-{seed}"
             result = Simulator(
-                parsed, folder, seed=seed, measure_raw_speed=False, stack=stack, chaos=chaos
+                parsed,
+                folder,
+                seed=seed,
+                measure_raw_speed=False,
+                chaos=chaos,
+                engine=engine_named(engine, stack),
             ).run()
             seconds = time.perf_counter() - began
             comparison = compare(out_dir / "calm", folder).to_dict()

@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,6 +23,15 @@ if TYPE_CHECKING:
     from tenure_local.simulator.simulate import SimulationResult
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+
+class EngineChoice(StrEnum):
+    """`--engine`: tenure_local.simulator.engines."""
+
+    dynamodb_local = "dynamodb-local"
+    memory = "memory"
+
+
 err = Console(stderr=True)
 out = Console()
 
@@ -79,10 +89,18 @@ def simulate(
             "--verbose", "-v", help="also print the engine's statistics (speed, AWS calls)"
         ),
     ] = False,
+    engine: Annotated[
+        EngineChoice,
+        typer.Option(
+            help="what holds the table, queue and email: DynamoDB Local with moto, or memory "
+            "(in-process, same handlers and outputs, much faster)",
+        ),
+    ] = EngineChoice.dynamodb_local,
 ) -> None:
     """Replay SCENARIO on a simulated clock through the real handlers and the local stack;
     end with the business's numbers (MRR, churn, payments recovered, emails sent)."""
     from tenure_local.simulator.chaos import ChaosOptionError, parse_kinds
+    from tenure_local.simulator.engines import EngineOptionError, engine_named
     from tenure_local.simulator.scenario import ScenarioError, load
     from tenure_local.simulator.simulate import Simulator
 
@@ -114,14 +132,19 @@ def simulate(
         def report(fraction: float, label: str) -> None:
             progress.update(task, completed=fraction, description=label)
 
-        result = Simulator(
-            parsed,
-            out_dir,
-            seed=seed,
-            on_progress=report,
-            webhook_chaos="webhooks" in kinds,
-            chaos=_chaos(kinds, seed),
-        ).run()
+        try:
+            result = Simulator(
+                parsed,
+                out_dir,
+                seed=seed,
+                on_progress=report,
+                webhook_chaos="webhooks" in kinds,
+                chaos=_chaos(kinds, seed),
+                engine=engine_named(engine.value),
+            ).run()
+        except EngineOptionError as exc:
+            err.print(f"[red]--engine {engine.value}[/red]: {escape(str(exc))}")
+            raise typer.Exit(2) from exc
     if verbose:
         _print_engine(result)
     if result.rejected:
@@ -148,10 +171,13 @@ def _print_engine(result: "SimulationResult") -> None:
         f"({result.customer_months / max(result.seconds, 1e-9):.1f} customer-months/s) on "
         f"{result.backend}"
     )
-    err.print(
-        f"  time in AWS calls: {result.aws_seconds:.2f} s over {result.aws_calls} calls; "
-        f"Tenure's own work: {own:.2f} s ({result.own_share:.0%} of the run, target <= 50%)"
-    )
+    if result.backend == "memory":
+        err.print("  no AWS calls: the table, the queue and the mailer are in this process")
+    else:
+        err.print(
+            f"  time in AWS calls: {result.aws_seconds:.2f} s over {result.aws_calls} calls; "
+            f"Tenure's own work: {own:.2f} s ({result.own_share:.0%} of the run, target <= 50%)"
+        )
     if result.raw_speed:
         raw = result.raw_speed
         err.print(

@@ -9,12 +9,14 @@ from tenure.views import (
     CouponView,
     CustomerView,
     InvoiceView,
+    RefundView,
     SubscriptionView,
     charge_view,
     coupon_view,
     customer_view,
     invoice_view,
     points_view,
+    refund_view,
     subscription_view,
 )
 
@@ -26,6 +28,7 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
     invoices: list[InvoiceView] = []
     charges: list[ChargeView] = []
     points: dict[str, dict[str, Any]] = {}
+    refunds: list[RefundView] = []
     for customer_id in sorted(customer_ids):
         customer = repo.get_customer(customer_id)
         if customer is None:
@@ -40,6 +43,8 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
             for invoice in repo.list_invoices(sub.id):
                 invoices.append(invoice_view(invoice))
                 charges.extend(charge_view(c) for c in repo.list_charges(invoice.id))
+                if invoice.refunds:  # only an invoice refunded at all can have Tenure's refunds
+                    refunds.extend(refund_view(r) for r in repo.list_refunds(invoice.id))
     coupons: list[CouponView] = [coupon_view(c) for c in repo.list_coupons()]
     return {
         "coupons": coupons,  # with how often each was redeemed
@@ -49,6 +54,7 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
         "charges": sorted(charges, key=lambda c: c["id"]),
         # Loyalty points of the customers whose points ever moved: balance, pending, entries.
         "points": points,
+        "refunds": sorted(refunds, key=lambda r: r["id"]),  # those Tenure made
     }
 
 

@@ -4,7 +4,7 @@ import itertools
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -14,6 +14,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from tenure.domain.coupon_spec import CouponSpec
@@ -36,6 +37,7 @@ from tenure_local.simulator.scenario_problems import (
     show,
     with_lines,
 )
+from tenure_local.simulator.scenario_programs import loyalty_on, offer_references
 
 __all__ = ["Problem", "Scenario", "ScenarioError", "load", "parse"]
 
@@ -133,10 +135,37 @@ class Resume(_Action):
 
 
 class Cancel(_Action):
+    """Cancel. With save offers configured, the offers are presented first: `accept_offer`
+    accepts one of them instead of cancelling; without it they are declined."""
+
     do: Literal["cancel"]
     subscription: str
     at_period_end: bool = False
     reason: str | None = Field(default=None, max_length=200)
+    reason_text: str | None = Field(default=None, max_length=1000)
+    refund: Literal["none", "full", "policy"] = "none"
+    accept_offer: str | None = Field(default=None, pattern=ID_PATTERN)
+
+
+class Refund(_Action):
+    """Refund an invoice: named by its id, or as the subscription's invoice of the period
+    starting at `period_start`. Without `amount` the refund policy decides."""
+
+    do: Literal["refund"]
+    invoice: str | None = Field(default=None, pattern=ID_PATTERN)
+    subscription: str | None = None
+    period_start: AwareDatetime | None = None
+    amount: int | None = Field(default=None, gt=0, strict=True)
+    reason: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_invoice(self) -> Self:
+        by_period = self.subscription is not None and self.period_start is not None
+        if (self.invoice is None) == (not by_period) or (
+            self.invoice is not None and (self.subscription or self.period_start)
+        ):
+            raise ValueError("name the invoice: `invoice`, or `subscription` with `period_start`")
+        return self
 
 
 class UpdateCard(_Action):
@@ -200,6 +229,7 @@ API_ACTIONS = (
     "update_card",
     "apply_coupon",
     "redeem_points",
+    "refund",
 )
 PROVIDER_ACTIONS = ("provider_refund", "dispute", "card_auto_updated")
 Action = Annotated[
@@ -213,7 +243,8 @@ Action = Annotated[
     | Dispute
     | CardAutoUpdated
     | ApplyCoupon
-    | RedeemPoints,
+    | RedeemPoints
+    | Refund,
     Field(discriminator="do"),
 ]
 _action_adapter: TypeAdapter[Any] = TypeAdapter(Action)
@@ -341,7 +372,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                     )
                 )
             ids[kind].append(item_id)
-    problems += _offer_references(raw, ids)
+    problems += offer_references(raw, ids, _some)
     # Read on their own, so that a mistake elsewhere does not hide the actions out of range.
     start, until = _moment(raw.get("start")), _moment(raw.get("until"))
     if start is not None and until is not None and until <= start:
@@ -377,7 +408,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                         f"{_some(ids[kind])}",
                     )
                 )
-        if isinstance(action, RedeemPoints) and not _loyalty_on(raw):
+        if isinstance(action, RedeemPoints) and not loyalty_on(raw):
             problems.append(
                 Problem(
                     f"{where}.do",
@@ -402,7 +433,10 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
         elif isinstance(action, ApplyCoupon) and action.subscription in subscriptions:
             plan = coupons.plans_of.get(action.subscription)
             problems += coupons.redeem(where, action.coupon, plan, at)
-        elif hasattr(action, "subscription") and action.subscription not in subscriptions:
+        elif (
+            getattr(action, "subscription", None) is not None
+            and action.subscription not in subscriptions
+        ):
             problems.append(
                 Problem(
                     f"{where}.subscription",
@@ -412,6 +446,8 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
             )
         if isinstance(action, ChangePlan):
             coupons.plans_of[action.subscription] = action.plan
+        if isinstance(action, Cancel):
+            problems += _cancel_problems(raw, where, action)
         if isinstance(action, Pause) and action.until is not None and utc(action.until) <= at:
             problems.append(
                 Problem(f"{where}.until", "is not after the action's `at`; expected a later moment")
@@ -431,29 +467,28 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
     return sorted(problems, key=lambda p: _order_key(p.path))
 
 
-def _loyalty_on(raw: dict[str, Any]) -> bool:
-    programs = raw.get("programs")
-    return isinstance(programs, dict) and bool(programs.get("loyalty"))
-
-
-def _offer_references(raw: dict[str, Any], ids: dict[str, list[str]]) -> list[Problem]:
-    """Save offers name the file's own coupons and plans."""
-    programs = raw.get("programs")
-    offers = programs.get("save_offers") if isinstance(programs, dict) else None
-    problems: list[Problem] = []
-    for n, offer in enumerate(offers if isinstance(offers, list) else []):
-        if not isinstance(offer, dict):
-            continue  # reported where the programs are validated
-        for field, kind in (("coupon", "coupons"), ("plan", "plans")):
-            named = offer.get(field)
-            if isinstance(named, str) and named not in ids[kind]:
-                problems.append(
-                    Problem(
-                        f"programs.save_offers[{n}].{field}",
-                        f"unknown {field} {show(named)}; expected one of the {kind}: "
-                        f"{_some(ids[kind])}",
-                    )
+def _cancel_problems(raw: dict[str, Any], where: str, action: "Cancel") -> list[Problem]:
+    """A refund goes with an immediate cancel; an offer accepted must be one configured."""
+    problems = []
+    if action.refund != "none" and action.at_period_end:
+        problems.append(
+            Problem(
+                f"{where}.refund",
+                "a refund goes with an immediate cancel; expected at_period_end false",
+            )
+        )
+    if action.accept_offer is not None:
+        programs = raw.get("programs")
+        offers = programs.get("save_offers") if isinstance(programs, dict) else None
+        known = [o.get("id") for o in offers or [] if isinstance(o, dict)]
+        if action.accept_offer not in known:
+            problems.append(
+                Problem(
+                    f"{where}.accept_offer",
+                    f"unknown offer {show(action.accept_offer)}; expected one of "
+                    f"programs.save_offers: {_some([str(k) for k in known])}",
                 )
+            )
     return problems
 
 

@@ -1,4 +1,5 @@
-"""Replays a scenario on a simulated clock through the real handlers and the local stack."""
+"""Replays a scenario on a simulated clock through the real handlers, on an engine's adapters
+(DynamoDB Local and moto, or in-process: tenure_local.simulator.engines)."""
 
 import json
 import os
@@ -12,9 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from tenure import bootstrap
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.timeutil import iso, utc
@@ -22,8 +20,6 @@ from tenure.fakes import FixedClock
 from tenure.payments.sandbox import payment_method_for
 from tenure.ports import Repository
 from tenure.services.context import Services
-from tenure.settings import Settings
-from tenure.store.dynamodb import DynamoRepository
 from tenure_local.report.metrics_report import (
     build_simulation_metrics,
     reporting_currency,
@@ -34,6 +30,13 @@ from tenure_local.runtime import functions
 from tenure_local.runtime.state import build_state
 from tenure_local.simulator.aws_timer import AwsTimer
 from tenure_local.simulator.chaos import QUIET, Chaos, SimulatedBackoff, SimulatedCrash, summary
+from tenure_local.simulator.engines import (
+    DEFAULT_VISIBILITY,
+    Adapters,
+    DynamoLocalEngine,
+    Engine,
+    RunSpec,
+)
 from tenure_local.simulator.provider_side import ProviderSide
 from tenure_local.simulator.scenario import (
     ApplyCoupon,
@@ -44,6 +47,7 @@ from tenure_local.simulator.scenario import (
     Pause,
     ProviderRefund,
     RedeemPoints,
+    Refund,
     Resume,
     Scenario,
     Subscribe,
@@ -62,9 +66,6 @@ SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedu
 # later, at most this many times (template.yaml's RetryPolicy); then the next run does it.
 SCHEDULE_RETRY = timedelta(minutes=1)
 SCHEDULE_RETRIES = 3
-# The SDK settings the deployed functions use (tenure.bootstrap): under chaos, the store's
-# client retries throttling as Lambda's does.
-LAMBDA_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2)
 
 
 @dataclass
@@ -96,8 +97,11 @@ class Simulator(ProviderSide):
         stack: LocalStack | None = None,
         webhook_chaos: bool = False,
         chaos: Chaos | None = None,
+        engine: Engine | None = None,
     ) -> None:
-        self.stack = stack  # a running stack to reuse (its table is emptied first)
+        # What holds the table, the queue and the mail (tenure_local.simulator.engines); by
+        # default DynamoDB Local and moto, started here or `stack` reused (emptied first).
+        self.engine = engine if engine is not None else DynamoLocalEngine(stack)
         self.scenario = scenario
         self.out = out
         self.seed = seed
@@ -124,7 +128,7 @@ class Simulator(ProviderSide):
             chaos.clock = self.clock.now
             chaos.quiet_from = self.until - QUIET
         self._chaos_later: list[tuple[datetime, int, Callable[[], None]]] = []
-        self._visibility = timedelta(seconds=180)  # the renewal queue's; read from the template
+        self._visibility = DEFAULT_VISIBILITY  # the renewal queue's; read from the template
         self.gateway: ProviderSandbox | None = None
         self.courier: WebhookCourier | None = None
         self._provider_later: list[tuple[datetime, int, Callable[[], None]]] = []
@@ -133,25 +137,18 @@ class Simulator(ProviderSide):
     def run(self) -> SimulationResult:
         began = time.perf_counter()
         saved = {key: os.environ.get(key) for key in (*QUIET_ENV, "TENURE_OUTBOX_DIR")}
-        owned = self.stack is None
-        stack = self.stack or LocalStack()
-        if owned:
-            stack.start()
-        else:
-            stack.reset_table()
-            self._purge_queue(stack)
+        spec = RunSpec(out=self.out, timer=self.timer, chaos=self.chaos, backoff=self.backoff)
         with warnings.catch_warnings():
-            stack.apply_env()
             # The handlers' JSON logs and EMF lines are for CloudWatch; keep the terminal quiet.
             os.environ.update(QUIET_ENV)
-            # Every email sent (to SES on moto) is also kept as DIR/outbox/*.eml.
+            # Every email sent is also kept as DIR/outbox/*.eml.
             os.environ["TENURE_OUTBOX_DIR"] = str(self.out / "outbox")
             warnings.filterwarnings("ignore", message="No application metrics to publish")
             try:
-                with ExitStack() as backoffs:
+                with ExitStack() as backoffs, self.engine.open(spec) as adapters:
                     if self.backoff is not None:
                         backoffs.enter_context(self.backoff.botocore_retries())
-                    result = self._run_on(stack, began)
+                    result = self._run_on(adapters, began)
             finally:
                 bootstrap.use(None)
                 for key, value in saved.items():
@@ -159,50 +156,27 @@ class Simulator(ProviderSide):
                         os.environ.pop(key, None)
                     else:
                         os.environ[key] = value
-                if owned:
-                    stack.stop()
         return result
 
-    @staticmethod
-    def _purge_queue(stack: LocalStack) -> None:
-        # PurgeQueue is rate-limited (once a minute); receiving and deleting is not.
-        sqs, url = stack.client("sqs"), stack.env["RENEWAL_QUEUE_URL"]
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-            sqs.delete_message_batch(
-                QueueUrl=url,
-                Entries=[
-                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)
-                ],
-            )
-
-    def _run_on(self, stack: LocalStack, began: float) -> SimulationResult:
+    def _run_on(self, adapters: Adapters, began: float) -> SimulationResult:
         if self.out.exists():
             shutil.rmtree(self.out)  # the outbox fills while the run goes
         self.out.mkdir(parents=True)
-        env = stack.env
-        self._token = env["TENURE_API_TOKEN"]
-        self._queue_url = env["RENEWAL_QUEUE_URL"]
+        settings = adapters.settings
+        self._token = settings.api_token
+        self._queue_url = adapters.queue_url
+        self._sqs = adapters.queue
+        self._visibility = adapters.visibility
         bootstrap.use(None)
         chaos = self.chaos
-        if chaos is None:
-            ddb = self.timer.attach(boto3.client("dynamodb"))
-        else:
-            ddb = self.timer.attach(boto3.client("dynamodb", config=LAMBDA_BOTO_CONFIG))
-            chaos.attach_dynamodb(ddb)
-            self._visibility = _visibility_timeout(stack)
-        self._sqs = boto3.client("sqs")
-        if self.backoff is None:
-            repo = DynamoRepository(ddb, env["TABLE_NAME"])
-        else:
-            repo = DynamoRepository(ddb, env["TABLE_NAME"], sleep=self.backoff.sleep)
+        repo = adapters.repo
         self.repo = repo
         policy = self.scenario.dunning.policy() if self.scenario.dunning else DunningPolicy()
         gateway = ProviderSandbox(clock=lambda: int(self.clock.now().timestamp()))
         self.gateway = gateway
-        secret = env["TENURE_STRIPE_WEBHOOK_SECRET"].split(",")[0].strip()
         self.courier = WebhookCourier(
             gateway,
-            secret,
+            adapters.webhook_secret,
             self._post_webhook,
             self.until,
             chaos=self.webhook_chaos,
@@ -211,23 +185,14 @@ class Simulator(ProviderSide):
         # Under chaos the functions reach the provider through a faulty line; the provider's
         # own side (the courier, scenario actions at the provider) does not.
         used = gateway if chaos is None else chaos.gateway(gateway)
-        settings = Settings()  # the stack's environment, applied above
-        clients = bootstrap.AwsClients()
-        mailer = None  # calm: the mailer the functions build (SES, copied to the outbox)
-        if chaos is not None and self.backoff is not None:
-            chaos.attach_sqs(clients("sqs"))
-            chaos.attach_ses(clients("ses"))
-            # SES throttling backoffs pass in simulated time, and the mailer may crash.
-            sleep = self.backoff.sleep
-            mailer = chaos.mailer(bootstrap.default_mailer(settings, clients, sleep))
         wired = bootstrap.build(
             settings,
             store=repo,
             clock=self.clock,
             gateway=used,
             policy=policy,
-            mailer=mailer,
-            clients=clients,
+            mailer=adapters.mailer,
+            clients=adapters.clients,
         )
         # The real handlers run in this process, on the simulator's adapters.
         bootstrap.use(wired)
@@ -241,7 +206,7 @@ class Simulator(ProviderSide):
             (self.out / "chaos.json").write_text(json.dumps(injected, indent=2) + "\n")
         raw = {}
         if self.measure_raw_speed:
-            raw = _raw_speed(stack)
+            raw = adapters.raw_speed()
         months = len(self.scenario.customers) * (self.until - self.start).days / 30.4375
         return SimulationResult(
             out=self.out,
@@ -251,7 +216,7 @@ class Simulator(ProviderSide):
             customer_months=months,
             rejected=self.rejected,
             raw_speed=raw,
-            backend=str(stack.dynamodb_backend),
+            backend=adapters.backend,
             webhooks=self._webhook_summary(),
             chaos=summary(self.chaos) if self.chaos is not None else {},
         )
@@ -433,11 +398,12 @@ class Simulator(ProviderSide):
         elif isinstance(action, Resume):
             self._api("POST", f"/v1/subscriptions/{action.subscription}/resume", {}, where=where)
         elif isinstance(action, Cancel):
-            body = {"at_period_end": action.at_period_end, "reason": action.reason}
-            self._api("POST", f"/v1/subscriptions/{action.subscription}/cancel", body, where=where)
+            self._cancel(action, where)
         elif isinstance(action, RedeemPoints):
             path = f"/v1/customers/{action.customer}/points/redeem"
             self._api("POST", path, {"points": action.points}, where=where)
+        elif isinstance(action, Refund):
+            self._refund(action, where)
         elif isinstance(action, ApplyCoupon):
             path = f"/v1/subscriptions/{action.subscription}/coupon"
             self._api("POST", path, {"coupon": action.coupon}, where=where)
@@ -445,6 +411,46 @@ class Simulator(ProviderSide):
             self._attach_card(action.customer, action.card, where, action.card_expires)
         elif isinstance(action, ProviderRefund | Dispute | CardAutoUpdated):
             self._at_provider(action, where)
+
+    def _cancel(self, action: Cancel, where: str) -> None:
+        """As the customer page does: with save offers configured they are presented first,
+        then the one named is accepted, or all are declined and the cancellation goes on."""
+        path = f"/v1/subscriptions/{action.subscription}/cancel"
+        body: dict[str, Any] = {"at_period_end": action.at_period_end, "reason": action.reason}
+        if action.reason_text is not None:
+            body["reason_text"] = action.reason_text
+        if action.refund != "none":
+            body["refund"] = action.refund
+        programs = self.scenario.programs
+        if programs is None or not programs.save_offers:
+            self._api("POST", path, body, where=where)
+            return
+        presented = self._api("POST", path, body | {"offers": True}, where=where)
+        if presented is None or not presented.get("offers"):
+            return  # refused, or canceled there and then (no offer applied to it)
+        if action.accept_offer is not None:
+            accept = f"/v1/subscriptions/{action.subscription}/offers/{action.accept_offer}/accept"
+            self._api("POST", accept, {}, where=f"{where}.accept_offer")
+            return
+        self._api("POST", path, body | {"decline_offers": True}, where=where)
+
+    def _refund(self, action: Refund, where: str) -> None:
+        invoice_id = action.invoice
+        if invoice_id is None and self.repo is not None:
+            assert action.subscription is not None and action.period_start is not None
+            starts = utc(action.period_start)
+            found = [
+                i.id
+                for i in self.repo.list_invoices(action.subscription)
+                if i.period_start == starts
+            ]
+            invoice_id = found[0] if found else f"in_{action.subscription}_none"
+        body: dict[str, Any] = {}
+        if action.amount is not None:
+            body["amount"] = action.amount
+        if action.reason is not None:
+            body["reason"] = action.reason
+        self._api("POST", f"/v1/invoices/{invoice_id}/refund", body, where=where)
 
     def _attach_card(
         self, customer_id: str, card: str, where: str, expires: str | None = None
@@ -473,7 +479,7 @@ class Simulator(ProviderSide):
         return payload if isinstance(payload, dict) else {}
 
     # -- output -----------------------------------------------------------------------------
-    def _write_outputs(self, repo: DynamoRepository, services: Services) -> None:
+    def _write_outputs(self, repo: Repository, services: Services) -> None:
         if self.chaos is not None:
             self.chaos.armed = False  # what is read for the output is not faulted
         customer_ids = [c.id for c in self.scenario.customers]
@@ -522,13 +528,6 @@ class Simulator(ProviderSide):
         return retention.metrics_document(services, first, last, currency)
 
 
-def _visibility_timeout(stack: LocalStack) -> timedelta:
-    from tenure_local.stack.local_stack import _queue_properties
-
-    seconds = _queue_properties(stack.template, "RenewalQueue").get("VisibilityTimeout")
-    return timedelta(seconds=seconds if isinstance(seconds, int) else 30)
-
-
 def _on_the_hour(moment: datetime) -> bool:
     return moment.minute == moment.second == moment.microsecond == 0
 
@@ -536,9 +535,3 @@ def _on_the_hour(moment: datetime) -> bool:
 def _hour_at_or_after(moment: datetime) -> datetime:
     floor = moment.replace(minute=0, second=0, microsecond=0)
     return floor if floor == moment else floor + timedelta(hours=1)
-
-
-def _raw_speed(stack: LocalStack) -> dict[str, Any]:
-    from tenure_local.stack.local_stack import raw_dynamodb_speed
-
-    return raw_dynamodb_speed(stack, seconds=1.0)

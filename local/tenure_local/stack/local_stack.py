@@ -72,6 +72,35 @@ _POLL_S = 0.05
 _TABLE_TIMEOUT_S = 30.0
 
 
+def app_env(table_name: str, event_bus_name: str, sender_email: str) -> dict[str, str]:
+    """The functions' own variables on a local stack (no AWS endpoint among them): the dev
+    token and secrets unless the caller's environment names others. The simulator's memory
+    engine builds its settings from the same values, so both engines run the same setup."""
+    return {
+        "ENVIRONMENT": "local",
+        "TABLE_NAME": table_name,
+        "EVENT_BUS_NAME": event_bus_name,
+        "RENEWAL_QUEUE_URL": "",
+        "RENEWAL_DLQ_URL": "",
+        "API_TOKEN_SECRET_ARN": "",
+        "WEBHOOK_SECRET_ARN": "",
+        "SENDER_EMAIL": sender_email,
+        "PAYMENT_PROVIDER": "sandbox",
+        "PROVIDER_API_KEY_SECRET_ARN": "",
+        "LINK_SECRET_ARN": "",
+        "TENURE_LINK_SECRET": os.environ.get("TENURE_LINK_SECRET") or DEV_LINK_SECRET,
+        "TENURE_API_TOKEN": os.environ.get("TENURE_API_TOKEN") or DEV_API_TOKEN,
+        "TENURE_STRIPE_WEBHOOK_SECRET": (
+            os.environ.get("TENURE_STRIPE_WEBHOOK_SECRET") or DEV_WEBHOOK_SECRET
+        ),
+        "TENURE_RAZORPAY_WEBHOOK_SECRET": (
+            os.environ.get("TENURE_RAZORPAY_WEBHOOK_SECRET") or DEV_RAZORPAY_SECRET
+        ),
+        "POWERTOOLS_METRICS_NAMESPACE": "Tenure",
+        "POWERTOOLS_SERVICE_NAME": "tenure",
+    }
+
+
 def _client(service: str, endpoint_url: str, **config: Any) -> Any:
     return boto3.client(
         service,  # type: ignore[call-overload]
@@ -270,31 +299,7 @@ class LocalStack:
             "AWS_ENDPOINT_URL_DYNAMODB": "",  # known once DynamoDB Local answers
         }
         env.update(dict.fromkeys(MOTO_ENDPOINT_VARS, moto_url))
-        env.update(
-            {
-                "ENVIRONMENT": "local",
-                "TABLE_NAME": self.table_name,
-                "EVENT_BUS_NAME": self.event_bus_name,
-                "RENEWAL_QUEUE_URL": "",
-                "RENEWAL_DLQ_URL": "",
-                "API_TOKEN_SECRET_ARN": "",
-                "WEBHOOK_SECRET_ARN": "",
-                "SENDER_EMAIL": self.sender_email,
-                "PAYMENT_PROVIDER": "sandbox",
-                "PROVIDER_API_KEY_SECRET_ARN": "",
-                "LINK_SECRET_ARN": "",
-                "TENURE_LINK_SECRET": os.environ.get("TENURE_LINK_SECRET") or DEV_LINK_SECRET,
-                "TENURE_API_TOKEN": os.environ.get("TENURE_API_TOKEN") or DEV_API_TOKEN,
-                "TENURE_STRIPE_WEBHOOK_SECRET": (
-                    os.environ.get("TENURE_STRIPE_WEBHOOK_SECRET") or DEV_WEBHOOK_SECRET
-                ),
-                "TENURE_RAZORPAY_WEBHOOK_SECRET": (
-                    os.environ.get("TENURE_RAZORPAY_WEBHOOK_SECRET") or DEV_RAZORPAY_SECRET
-                ),
-                "POWERTOOLS_METRICS_NAMESPACE": "Tenure",
-                "POWERTOOLS_SERVICE_NAME": "tenure",
-            }
-        )
+        env.update(app_env(self.table_name, self.event_bus_name, self.sender_email))
         return env
 
     def apply_env(self) -> None:

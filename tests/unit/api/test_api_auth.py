@@ -25,6 +25,8 @@ PROTECTED = [
     ("GET", "/v1/subscriptions/sub-1/invoices"),
     ("GET", "/v1/invoices/in_1"),
     ("POST", "/v1/subscriptions/sub-1/coupon"),
+    ("POST", "/v1/subscriptions/sub-1/offers/pause2/accept"),
+    ("POST", "/v1/invoices/in_1/refund"),
     ("GET", "/v1/coupons"),
     ("POST", "/v1/coupons"),
     ("GET", "/v1/coupons/half"),
@@ -112,6 +114,7 @@ def test_the_openapi_document_lists_every_route_with_bearer_security(api: Api) -
     }
     expected = {(m, p.replace("in_1", "{invoice_id}")) for m, p in expected}
     expected = {(m, p.replace("half", "{coupon_id}")) for m, p in expected}
+    expected = {(m, p.replace("pause2", "{offer_id}")) for m, p in expected}
     assert set(operations) == expected | {("GET", "/healthz")}
     for key in expected:
         assert operations[key]["security"] == [{"bearerAuth": []}], key

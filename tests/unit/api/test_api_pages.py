@@ -667,3 +667,62 @@ def test_with_stripe_the_confirm_page_hands_stripe_js_the_payment_to_authenticat
     assert [(m, p) for m, p, _, _ in fake.sent] == [
         ("get", f"/v1/payment_intents/{charge.payment_id}")
     ]
+
+
+# -- save offers on the subscription page --------------------------------------------------------
+@pytest.fixture
+def offering(subscribed: Pages) -> Pages:
+    subscribed.api.plan("lite", 500, name="Lite")
+    offers = [
+        {"id": "pause2", "kind": "pause", "months": 2},
+        {"id": "down", "kind": "change_plan", "plan": "lite"},
+    ]
+    reply = subscribed.api.call("PUT", "/v1/programs", {"version": 0, "save_offers": offers})
+    assert reply.status == 200, reply.text
+    return subscribed
+
+
+def test_cancelling_on_the_page_first_offers_what_the_business_configured(
+    offering: Pages,
+) -> None:
+    reply = offering.submit("/pages/subscription", manage(offering), action="cancel")
+    assert reply.status == 200
+    assert "would one of these suit you better?" in reply.text
+    assert "Pause for 2 months instead" in reply.text and "Switch to Lite instead" in reply.text
+    assert 'value="decline_offers"' in reply.text and 'value="cancel"' not in reply.text
+    assert not offering.subscription("sub-alice").cancel_at_period_end
+
+
+def test_an_offer_taken_on_the_page_keeps_the_subscription(offering: Pages) -> None:
+    token = manage(offering)
+    offering.submit("/pages/subscription", token, action="cancel")
+    reply = offering.submit("/pages/subscription", token, action="accept_offer", offer="down")
+    assert reply.status == 200
+    assert "the offer is applied" in reply.text
+    sub = offering.subscription("sub-alice")
+    assert (sub.plan_id, sub.cancel_at_period_end) == ("lite", False)
+
+
+def test_declining_the_offers_on_the_page_cancels_at_the_period_end(offering: Pages) -> None:
+    token = manage(offering)
+    offering.submit("/pages/subscription", token, action="cancel")
+    reply = offering.submit("/pages/subscription", token, action="decline_offers")
+    assert reply.status == 200
+    assert "end at the end of the paid period" in reply.text
+    sub = offering.subscription("sub-alice")
+    assert sub.cancel_at_period_end and sub.cancel_reason == "customer_self_service"
+
+
+def test_an_offer_not_presented_is_refused_on_the_page_and_changes_nothing(
+    offering: Pages,
+) -> None:
+    token = manage(offering)
+    offering.submit("/pages/subscription", token, action="cancel")
+    reply = offering.submit("/pages/subscription", token, action="accept_offer", offer="free")
+    assert reply.status == 409
+    sub = offering.subscription("sub-alice")
+    assert (sub.plan_id, sub.status, sub.cancel_at_period_end) == (
+        "basic",
+        SubscriptionStatus.ACTIVE,
+        False,
+    )

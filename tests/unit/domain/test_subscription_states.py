@@ -342,7 +342,11 @@ def test_scheduling_a_cancellation_keeps_the_subscription_active_until_the_perio
     assert sub.cancel_at_period_end is True
     scheduled = sub.events[-1]
     assert scheduled.type is EventType.CANCELLATION_SCHEDULED
-    assert scheduled.data == {"cancel_at": "2026-02-28T09:00:00Z", "reason": "too_expensive"}
+    assert scheduled.data == {
+        "cancel_at": "2026-02-28T09:00:00Z",
+        "reason": "too_expensive",
+        "currency": "USD",
+    }
 
 
 def test_scheduling_a_second_cancellation_is_refused() -> None:

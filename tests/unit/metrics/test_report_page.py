@@ -148,3 +148,21 @@ def test_net_revenue_retention_says_it_counts_customers_who_came_back() -> None:
     page = render_report("Tenure report", doc, state=None)
     assert "Net revenue retention (incl. reactivation)" in page
     assert "NRR (incl. reactivation)" in page
+
+
+def test_the_retention_programs_section_shows_their_cost_and_the_customers_saved() -> None:
+    doc = a_document()
+    march = doc["monthly"][1]
+    march.update(
+        discounts={"coupon": 1500}, refunded=3355, cancellations_requested=4, saved_by_offer=2
+    )
+    page = render_report("Tenure report", doc, state=None)
+    section = page[page.index("<h2>Retention programs</h2>") :]
+    row = re.search(r"<tr><td data-label='month'>Mar 2026</td>(.*?)</tr>", section)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
+    assert cells == ["$15.00", "$33.55", "4", "2", "50.0%"]
+
+
+def test_without_any_program_figure_the_section_is_left_out() -> None:
+    assert "Retention programs" not in render_report("Tenure report", a_document(), state=None)

@@ -23,6 +23,7 @@ from tenure.payments.gateway import (
     PaymentGateway,
     ProviderUnavailableError,
     RateLimitedError,
+    StoredServerError,
 )
 from tenure.payments.stripe_gateway import StripeGateway
 
@@ -644,6 +645,18 @@ def test_a_saved_500_for_the_one_request_is_unavailable_after_the_retries_with_o
     with pytest.raises(ProviderUnavailableError):
         pay(gateway)
     assert fake.keys() == [CREATE_KEY] * 4
+
+
+def test_a_500_stripe_replays_from_the_key_is_reported_as_stored_without_more_retries() -> None:
+    # The first answer is a 500; the retry under the same key gets that saved answer back,
+    # marked as a replay: retrying more would only repeat it.
+    replayed = {"Idempotent-Replayed": "true"}
+    gateway, fake, _ = a_gateway(
+        (500, api_error("api_error")), (500, api_error("api_error"), replayed), (200, intent())
+    )
+    with pytest.raises(StoredServerError):
+        pay(gateway)
+    assert fake.keys() == [CREATE_KEY] * 2
 
 
 def listed(*intents: dict[str, Any], has_more: bool = False) -> dict[str, Any]:

@@ -197,13 +197,37 @@ def test_a_payment_made_before_a_crash_is_found_by_its_metadata_when_the_card_ch
     shop.add_card(MASTERCARD)
     # When the schedule runs past the lease
     shop.run_due(until=renewed_at + charging.LEASE * 12)
-    # Then the replay (with the new card) was refused by the key, the list of alice's
-    # payments found the one made on the visa, and it settled the attempt: charged once
+    # Then the replay was the identical request (the card the claim stored, not the new
+    # one): the key answered with the payment made on the visa, settled once, nothing listed
     invoice = shop.invoice_starting(renewed_at)
     [charge] = shop.charges(invoice.id)
     assert (charge.attempt, charge.outcome) == (1, ChargeOutcome.SUCCEEDED)
     assert shop.gateway.payment_intent(charge.payment_id or "")["payment_method"] == visa
-    assert shop.gateway.lists == 1
+    assert shop.confirmations(invoice.id) == 1
+    assert shop.gateway.lists == 0
+    assert_renewed_once(shop, renewed_at)
+
+
+def test_a_request_that_never_left_charges_the_card_claimed_not_one_given_since(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose worker died after its claim, before its request; then alice
+    # switched to a card that declines (found by chaos replay: the sweeper charged the new
+    # card, and the renewal went into dunning where the calm run had it paid)
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    with pytest.raises(shop.Crash):
+        subscriptions.process_due(shop.dying(after_commit=1), "sub-1")
+    visa = shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
+    shop.add_card(INSUFFICIENT_FUNDS)
+    # When the schedule runs past the lease
+    shop.run_due(until=renewed_at + charging.LEASE * 3)
+    # Then the attempt's one request went out as claimed, on the visa, and paid
+    invoice = shop.invoice_starting(renewed_at)
+    [charge] = shop.charges(invoice.id)
+    assert (charge.attempt, charge.outcome) == (1, ChargeOutcome.SUCCEEDED)
+    assert shop.gateway.payment_intent(charge.payment_id or "")["payment_method"] == visa
     assert_renewed_once(shop, renewed_at)
 
 
@@ -492,6 +516,27 @@ def test_a_saved_500_is_not_trusted_and_the_list_finds_the_payment_it_made(
     assert_renewed_once(shop, renewed_at)
 
 
+def test_a_replay_that_times_out_is_replayed_again_never_listed_and_given_up(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal whose request timed out, and whose first replay times out too (it may
+    # still be running at the provider: a list now could miss the payment it makes)
+    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
+    lease_over = renewed_at + charging.LEASE
+    shop.clock.set(lease_over)
+    shop.gateway.fail_next("timeout", on="pay")
+    charging.reconcile_charge(shop.svc, invoice_id, 1)
+    # Then the claim waits one more lease, nothing listed, nothing given up
+    [claim] = shop.charges(invoice_id)
+    assert (claim.status, claim.lease_until) == (ChargeStatus.CHARGING, lease_over + charging.LEASE)
+    assert shop.gateway.lists == 0
+    # And the next look replays the same key again and settles the one payment
+    shop.run_due(until=lease_over + charging.LEASE * 3)
+    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
+    assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:1:create"]
+    assert_renewed_once(shop, renewed_at)
+
+
 def test_a_list_that_times_out_keeps_the_claim_for_the_next_look(
     make_shop: Callable[..., Any],
 ) -> None:
@@ -511,18 +556,18 @@ def test_a_list_that_times_out_keeps_the_claim_for_the_next_look(
     assert_renewed_once(shop, renewed_at)
 
 
-def test_a_lost_answer_whose_card_changed_since_is_found_by_the_list(
+def test_a_lost_answer_whose_card_changed_since_is_replayed_on_the_card_claimed(
     make_shop: Callable[..., Any],
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the customer gives another card, and the schedule runs past the lease
     shop.add_card("5555555555554444")
     shop.run_due(until=renewed_at + charging.LEASE * 12)
-    # Then the old key refused the new card, the list found the payment made on the old
-    # one, and that settled attempt 1: the new card was not charged
+    # Then the replay sent the card the claim stored, the key answered with the payment
+    # made on it, and that settled attempt 1: the new card was not charged
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
     assert shop.confirmations(invoice_id) == 1
-    assert shop.gateway.lists == 1
+    assert shop.gateway.lists == 0
     assert_renewed_once(shop, renewed_at)
 
 

@@ -391,7 +391,12 @@ def test_the_subscription_events_and_ledger_are_committed_with_the_change() -> N
     service.cancel(svc, "sub-1", at_period_end=False, reason="fraud")
 
     assert repo.events[-1]["type"] == str(EventType.SUBSCRIPTION_CANCELED)
-    assert repo.events[-1]["data"] == {"reason": "fraud", "voluntary": True}
+    assert repo.events[-1]["data"] == {
+        "reason": "fraud",
+        "voluntary": True,
+        "requested": True,
+        "currency": "USD",
+    }
     assert [(e.before, e.after) for e in repo.ledger] == [(0, 1000), (1000, 0)]
     stored = repo.subscriptions["sub-1"]
     assert (stored.events, stored.ledger) == ([], []), "stored entities carry no pending events"

@@ -65,6 +65,10 @@ class Charge:
     lease_until: datetime | None = None  # past this, a `charging` attempt is reconciled
     calls: int = 0  # gateway calls made for this attempt
     version: int = 0
+    # What the attempt's one request charges, stored with its claim: a replay of the request
+    # is then the identical request, whatever card the customer has on file by then.
+    payment_method: str | None = None
+    provider_customer: str | None = None
 
     @property
     def ref(self) -> ChargeRef:

@@ -47,3 +47,14 @@ class AlreadyExistsError(DomainError):
 
 class ConcurrencyError(DomainError):
     """Someone else changed the item since it was read; reload and retry."""
+
+
+class StaleCopyError(ConcurrencyError):
+    """A copy a change was made from (a notice's copy of its customer's contact or of its
+    subscription) no longer matches the stored item, or the address it names was suppressed
+    meanwhile: nothing was written; read the items and decide again. `what` says which
+    check failed ("contact", "suppressed", "subscription", "late_payments")."""
+
+    def __init__(self, what: str, detail: str) -> None:
+        self.what = what
+        super().__init__(detail)

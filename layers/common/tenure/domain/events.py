@@ -39,8 +39,15 @@ class EventType(StrEnum):
     LOYALTY_POINTS_REDEEMED = "LoyaltyPointsRedeemed"  # asked for: waiting for an invoice
     LOYALTY_POINTS_APPLIED = "LoyaltyPointsApplied"  # credited on an invoice
     LOYALTY_POINTS_REVERSED = "LoyaltyPointsReversed"
-    # Told by the payment provider (webhooks), after the fact.
+    # Save offers (tenure.domain.offers): shown when a cancellation is asked for, then one
+    # accepted (no cancellation) or all declined (the cancellation goes ahead).
+    SAVE_OFFERS_PRESENTED = "SaveOffersPresented"
+    SAVE_OFFER_ACCEPTED = "SaveOfferAccepted"
+    SAVE_OFFERS_DECLINED = "SaveOffersDeclined"
+    # A refund, made by Tenure (POST /v1/invoices/{id}/refund, a cancel with a refund) or
+    # told by the payment provider (webhooks) after the fact.
     INVOICE_REFUNDED = "InvoiceRefunded"
+    # Told by the payment provider (webhooks), after the fact.
     INVOICE_DISPUTED = "InvoiceDisputed"
     INVOICE_DISPUTE_CLOSED = "InvoiceDisputeClosed"
     CUSTOMER_MARKED_AT_RISK = "CustomerMarkedAtRisk"

@@ -156,6 +156,12 @@ class Invoice:
         return sum(line.amount for line in self.lines)
 
     @property
+    def late(self) -> bool:
+        """Not paid by its first attempt: paid after a failure, or still unpaid after one, or
+        written off. Once late, always late (failures only grow; a write-off is final)."""
+        return self.failures > 0 or self.status is InvoiceStatus.UNCOLLECTIBLE
+
+    @property
     def owed(self) -> bool:
         """Open with something to pay: the only invoices anyone collects."""
         return self.status is InvoiceStatus.OPEN and self.total > 0

@@ -188,6 +188,16 @@ class PointsFlow:
     redeemed: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ProgramFlow:
+    """One day's count or amount of a retention program's flow (`refunded`,
+    `cancellations_requested`, `saved_by_offer`) in one currency."""
+
+    currency: str
+    name: str
+    value: int = 1
+
+
 # -- one day ----------------------------------------------------------------------------------
 FLOW_FIELDS = (
     "new_mrr",
@@ -213,6 +223,9 @@ FLOW_FIELDS = (
     "tenure_discounts",  # what the tenure discount took off the invoices paid that day
     "points_earned",  # loyalty points earned on the invoices paid that day
     "points_redeemed",  # loyalty points credited on the invoices made that day
+    "refunded",  # what refunds gave back that day (Tenure's and the provider's)
+    "cancellations_requested",  # cancellations asked for (offers presented count once)
+    "saved_by_offer",  # save offers accepted: cancellations that did not happen
 )
 _MOVEMENT_FIELD = {
     NEW: ("new_mrr", "customers_new"),
@@ -289,6 +302,7 @@ def aggregate_day(
     cancellations: dict[str, Cancellation] | None = None,
     payments: Iterable[PaymentOutcome] = (),
     points: Iterable["PointsFlow"] = (),
+    programs: Iterable[ProgramFlow] = (),
 ) -> DayResult:
     """Day `day` from the previous day's snapshot and the day's ledger entries.
 
@@ -340,10 +354,12 @@ def aggregate_day(
         if payment.recovered_from:
             key = payment.recovered_from
             figures.recoveries[key] = figures.recoveries.get(key, 0) + 1
-    for flow in points:
-        figures = book.setdefault(flow.currency, CurrencyDay())
-        figures.add("points_earned", flow.earned)
-        figures.add("points_redeemed", flow.redeemed)
+    for moved in points:
+        figures = book.setdefault(moved.currency, CurrencyDay())
+        figures.add("points_earned", moved.earned)
+        figures.add("points_redeemed", moved.redeemed)
+    for flow in programs:
+        book.setdefault(flow.currency, CurrencyDay()).add(flow.name, flow.value)
     snapshot = {
         "schema": SNAPSHOT_SCHEMA,
         "day": day_key(day),
@@ -566,6 +582,9 @@ def _month_row(m: _Month, window: list[_Month]) -> dict[str, Any]:
         "discounts": {"coupon": flows["coupon_discounts"], "tenure": flows["tenure_discounts"]},
         "points_earned": flows["points_earned"],
         "points_redeemed": flows["points_redeemed"],
+        "refunded": flows["refunded"],
+        "cancellations_requested": flows["cancellations_requested"],
+        "saved_by_offer": flows["saved_by_offer"],
     }
 
 

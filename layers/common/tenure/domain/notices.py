@@ -5,10 +5,13 @@ failed payment, a pause) and sent later by the reminders function, inside the cu
 quiet hours. Its key is its idempotency key: subscription (or customer), kind, period, step.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from tenure.domain.customers import Contact
+from tenure.domain.subscription import Subscription
 
 
 class NoticeKind(StrEnum):
@@ -103,6 +106,13 @@ class Notice:
     message_id: str | None = None
     reason: str | None = None  # why it was skipped, suppressed or failed
     version: int = 0
+    # Copies of what the email is written from, taken when it was planned, so that sending
+    # it reads nothing: the customer's contact, and the subscription as that change stored
+    # it (its `version` the stored one). The send's claim checks them against the stored
+    # items; a check that fails, or a notice without copies (planned before they were
+    # carried, or where they were not known), is sent from fresh reads instead.
+    contact: Contact | None = None
+    subscription: Subscription | None = None
 
     def next_due(self) -> tuple[datetime, str] | None:
         if self.status is NoticeStatus.SCHEDULED:
@@ -112,3 +122,18 @@ class Notice:
 
 def notice_key(subject: str, kind: NoticeKind, period: str, step: int | str = 0) -> str:
     return f"{subject}:{kind}:{period}:{step}"
+
+
+def subscription_copy(sub: Subscription, version: int) -> Subscription:
+    """What a notice keeps of `sub` (stored at `version`): all an email may show or check,
+    without what the notice holds apart (the contact) or no email shows (the payer copy),
+    so that the notice stays a small item."""
+    return replace(
+        sub,
+        version=version,
+        contact=None,
+        payment_method=None,
+        provider_customer_id=None,
+        events=[],
+        ledger=[],
+    )

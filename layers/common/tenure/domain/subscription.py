@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from tenure.domain.calendar import add_intervals, seconds_between
-from tenure.domain.customers import Payer
+from tenure.domain.customers import Contact, Payer
 from tenure.domain.discounts import Discount, TenureDiscount, discounts_off
 from tenure.domain.due import DueKind  # also imported from here by older callers
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
@@ -129,6 +129,9 @@ class Subscription:
     # claim checks the copy against the customer. None: no copy yet, read the customer.
     payment_method: str | None = None
     provider_customer_id: str | None = None
+    # The customer's contact, copied at subscribe (as the zone is): the emails about this
+    # subscription are planned with it (Notice.contact). None: subscribed before copies.
+    contact: Contact | None = None
     # A coupon redeemed for it, still to cover coming periods (None once used up), and the
     # one that priced the current period (for its MRR): see tenure.domain.discounts.
     discount: Discount | None = None
@@ -323,14 +326,22 @@ class Subscription:
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_RESUMED)
         return True
 
-    def cancel(self, plan: Plan, now: datetime, at_period_end: bool, reason: str | None) -> None:
+    def cancel(
+        self,
+        plan: Plan,
+        now: datetime,
+        at_period_end: bool,
+        reason: str | None,
+        after_offers: bool = False,
+    ) -> None:
+        """Cancel as the customer or the business asked. The event says it was asked for
+        (`requested`, where the end itself is also an end of a scheduled cancellation), and
+        `after_offers` when save offers were presented and declined first: the metrics count
+        each request once (tenure.services.retention)."""
         now = utc(now)
+        asked: dict[str, Any] = {"after_offers": True} if after_offers else {}
         if at_period_end:
-            self._require("cancel_at_period_end")
-            if self.cancel_at_period_end:
-                raise IllegalTransitionError(
-                    "cancel_at_period_end", self.status, "a cancellation is already scheduled"
-                )
+            self.check_can_cancel(at_period_end)
             self.cancel_at_period_end = True
             self.cancel_reason = reason
             self._record(
@@ -338,11 +349,24 @@ class Subscription:
                 now,
                 cancel_at=iso(self.current_period_end),
                 reason=reason,
+                currency=self.currency,
+                **asked,
             )
             return
-        self._require("cancel_now")
-        self._end(now, reason, voluntary=True)
+        self.check_can_cancel(at_period_end)
+        self._end(now, reason, voluntary=True, requested=True, currency=self.currency, **asked)
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_CANCELED)
+
+    def check_can_cancel(self, at_period_end: bool) -> None:
+        """Refuses a cancellation this subscription cannot take (IllegalTransitionError)."""
+        if not at_period_end:
+            self._require("cancel_now")
+            return
+        self._require("cancel_at_period_end")
+        if self.cancel_at_period_end:
+            raise IllegalTransitionError(
+                "cancel_at_period_end", self.status, "a cancellation is already scheduled"
+            )
 
     def change_plan(self, old: Plan, new: Plan, now: datetime) -> Proration | None:
         """Switch plans. Same interval: prorate to the second inside the current period.

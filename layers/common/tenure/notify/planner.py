@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tenure.domain.events import DomainEvent, EventType
-from tenure.domain.notices import Notice, NoticeKind, notice_key
+from tenure.domain.notices import Notice, NoticeKind, notice_key, subscription_copy
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso
 from tenure.notify.policy import ReminderPolicy
@@ -38,6 +38,7 @@ class _Planner:
         self.subs = {s.id: s for s in change.subscriptions}
         self.invoices = {i.id: i for i in change.invoices}
         self.zones = {c.id: c.timezone for c in change.customers}
+        self.contacts = {c.id: c.contact for c in change.customers}
         self.zones.update((s.customer_id, s.timezone) for s in change.subscriptions)
         self.methods = {m.id: m for m in change.payment_methods}
         self.policy = policy
@@ -156,7 +157,11 @@ class _Planner:
         invoice = self.invoices.get(event.entity_id)
         sub_id = invoice.subscription_id if invoice else None
         # One receipt per refunded total: a second partial refund is a second email.
-        data = {"invoice_id": event.entity_id, "amount_refunded": refunded}
+        data: dict[str, Any] = {"invoice_id": event.entity_id, "amount_refunded": refunded}
+        if event.data.get("refund"):
+            # A refund Tenure made says when (the email's date): refunds the provider
+            # reported keep the payment's date, as before.
+            data["refunded_at"] = iso(event.occurred_at)
         self._now(
             event.entity_id, NoticeKind.REFUND_RECEIPT, refunded, event.customer_id, sub_id, data
         )
@@ -204,7 +209,15 @@ class _Planner:
         due: datetime,
         data: dict[str, Any],
     ) -> None:
+        """A notice about `sub` as this change leaves it: it carries the customer's contact
+        and the subscription as stored (the version the commit writes), so that sending it
+        reads neither (see Notice.contact)."""
         self._add_for(subject, kind, period, step, sub.customer_id, sub.id, due, data)
+        contact = sub.contact or self.contacts.get(sub.customer_id)
+        if contact is not None:
+            notice = self.notices[notice_key(subject, kind, period, step)]
+            notice.contact = contact
+            notice.subscription = subscription_copy(sub, sub.version + 1)
 
     def _add_for(
         self,

@@ -67,6 +67,13 @@ class ProviderUnavailableError(GatewayError):
     """No answer (timeout, connection, 5xx) after retries: the outcome is UNKNOWN, not failed."""
 
 
+class StoredServerError(ProviderUnavailableError):
+    """The provider answered with the server error it saved under this idempotency key when
+    it first ran the request (Stripe saves 500s too): replaying the key only repeats it, and
+    what the request did is found only by looking the payment up. Unlike a timeout, it says
+    no request under the key is still running."""
+
+
 class RateLimitedError(GatewayError):
     """The provider refused the request before doing anything (HTTP 429), through all retries."""
 

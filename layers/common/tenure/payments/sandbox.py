@@ -28,6 +28,7 @@ from tenure.payments.gateway import (
     PaymentResult,
     ProviderUnavailableError,
     RateLimitedError,
+    StoredServerError,
 )
 from tenure.payments.stripe_objects import sign, signed_delivery
 
@@ -421,7 +422,7 @@ class SandboxGateway:
         )
         answer = self._idempotent(idempotency_key, params, pay)
         if isinstance(answer, _StoredError):
-            raise ProviderUnavailableError(answer.message, code="api_error")
+            raise StoredServerError(answer.message, code="api_error")
         self._after(fault, "pay", payment_id)
         return answer
 

@@ -45,6 +45,7 @@ from tenure.payments.gateway import (
     PaymentResult,
     ProviderUnavailableError,
     RateLimitedError,
+    StoredServerError,
 )
 from tenure.payments.rate_limit import Throttle
 from tenure.payments.stripe_objects import payment_metadata, payment_result, stripe_amount
@@ -404,7 +405,17 @@ class StripeGateway:
         return self._rng.uniform(0, ceiling)
 
 
+def _replayed_server_error(error: stripe.StripeError) -> bool:
+    """A 5xx Stripe saved under the key and sent again (`Idempotent-Replayed: true`)."""
+    headers = {k.lower(): v for k, v in (error.headers or {}).items()}
+    status = error.http_status
+    replayed = str(headers.get("idempotent-replayed", "")).lower() == "true"
+    return replayed and status is not None and status >= 500
+
+
 def _retryable(error: stripe.StripeError) -> bool:
+    if _replayed_server_error(error):
+        return False  # the same key answers the same saved error every time
     headers = {k.lower(): v for k, v in (error.headers or {}).items()}
     advice = headers.get("stripe-should-retry")
     if advice in ("true", "false"):
@@ -419,6 +430,8 @@ def _raise_unavailable(operation: str, error: stripe.StripeError, attempts: int)
     what = f"{operation}: {type(error).__name__} (HTTP {error.http_status}) after {attempts} tries"
     if isinstance(error, stripe.RateLimitError):
         raise RateLimitedError(what, code="rate_limit") from None
+    if _replayed_server_error(error):
+        raise StoredServerError(what, code=_error_code(error)) from None
     raise ProviderUnavailableError(what, code=_error_code(error)) from None
 
 

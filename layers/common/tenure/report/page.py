@@ -165,6 +165,7 @@ def metrics_view(doc: dict[str, Any], at_risk: list[dict[str, str]]) -> dict[str
         "payment_legend": [(label, color) for _, label, color in PAYMENT_SERIES],
         "payment_chart": rates_chart(whole, PAYMENT_SERIES),
         "payment_table": payment_table(monthly, partial),
+        "programs_table": programs_table(monthly, cur, partial),
         "churn_bars": bars(
             [
                 ("Their choice (voluntary)", voluntary, "#fb8c00"),
@@ -274,6 +275,42 @@ def payment_table(monthly: list[dict[str, Any]], partial: dict[str, str]) -> Tab
             for m in monthly
         ],
     )
+
+
+PROGRAM_HEADERS = [
+    "month",
+    "coupon discounts",
+    "refunded",
+    "cancellations asked",
+    "saved by an offer",
+    "saved",
+]
+
+
+def programs_table(
+    monthly: list[dict[str, Any]], cur: str, partial: dict[str, str]
+) -> Table | None:
+    """What the retention programs cost each month (discounts given, money refunded) and
+    the customers save offers kept; None while no program has any figure to show."""
+    rows = []
+    for m in monthly:
+        discounts = sum((m.get("discounts") or {}).values())
+        asked, saved = m.get("cancellations_requested", 0), m.get("saved_by_offer", 0)
+        rows.append(
+            [
+                month_label(m["month"], partial),
+                money(discounts, cur),
+                money(m.get("refunded", 0), cur),
+                asked,
+                saved,
+                pct(saved / asked if asked else None, 1),
+            ]
+        )
+    shown = any(
+        sum((m.get("discounts") or {}).values()) or m.get("refunded") or m.get("saved_by_offer")
+        for m in monthly
+    )
+    return Table(PROGRAM_HEADERS, rows) if shown else None
 
 
 def bars(items: Iterable[tuple[str, float, str]]) -> list[Bar]:

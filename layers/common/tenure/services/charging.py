@@ -17,8 +17,10 @@ A claim still `charging` when its lease ends is reconciled against the provider 
 anything retries it: by its payment id when one was stored (retrieved; confirmed with the
 same key if it never was); else by replaying the identical request under the same key
 while the provider surely keeps the key (`PAY_REPLAY_WINDOW`): that returns the first
-answer, or makes the one request a worker died before sending; else (the key may be gone,
-the first answer was a 5xx that a replay only repeats, the card changed since) by listing
+answer, or makes the one request a worker died before sending, on the card the claim
+stored; a replay that times out waits for the next look; else (the key may be gone, the
+first answer was a 5xx that a replay only repeats, a claim stored without its card meets
+a card changed since) by listing
 the customer's payments created in the attempt's time range and matching the invoice and
 attempt in their metadata. Found nothing: nothing was charged, and the attempt is given up
 for a new attempt number. A timeout is `unknown`, never a failure.
@@ -45,7 +47,9 @@ from tenure.payments.gateway import (
     IdempotencyConflictError,
     InvalidRequestError,
     PaymentResult,
+    ProviderUnavailableError,
     RateLimitedError,
+    StoredServerError,
 )
 from tenure.ports import Commit, Marker, MrrRead, ProviderLink
 from tenure.services.catalog import (
@@ -224,6 +228,8 @@ def _attempt(svc: Services, c: _Collection) -> tuple[Charge | None, _Created | N
         currency=invoice.currency,
         at=now,
         lease_until=now + LEASE,
+        payment_method=payer.payment_method,
+        provider_customer=payer.provider_customer_id,
     )
     # The claim counts the request it is about to make: a worker that dies between the two
     # has made at most that one.
@@ -290,14 +296,18 @@ def _pay(
         return _Created.UNKNOWN, None
 
 
-def _pay_request(svc: Services, charge: Charge, payer: Payer) -> PaymentResult:
-    """The provider's one request for this attempt, from the charge and the payer alone: a
-    replay (the sweeper's, of a request whose answer was lost) is the identical request."""
-    assert svc.gateway is not None and payer.payment_method is not None
+def _pay_request(svc: Services, charge: Charge, payer: Payer | None) -> PaymentResult:
+    """The provider's one request for this attempt, from the charge as claimed: a replay
+    (the sweeper's, of a request whose answer was lost) is the identical request, even when
+    the customer's card changed since. `payer` fills in what a claim stored by an earlier
+    release does not hold."""
+    assert svc.gateway is not None
+    payment_method = charge.payment_method or (payer.payment_method if payer else None)
+    assert payment_method is not None
     return svc.gateway.create_and_confirm_payment(
         amount=Money(charge.amount, charge.currency),
-        customer_id=_provider_customer(payer, charge),
-        payment_method=payer.payment_method,
+        customer_id=charge.provider_customer or _provider_customer(payer, charge),
+        payment_method=payment_method,
         invoice_id=charge.invoice_id,
         attempt=charge.attempt,
         idempotency_key=f"{charge.idempotency_key}:create",
@@ -413,23 +423,24 @@ def _recover_unanswered(
     assert svc.gateway is not None
     sub = svc.repo.get_subscription(charge.subscription_id)
     payer = payer_for(svc, sub, None, from_copy=False)[0] if sub is not None else None
-    if (
-        now - charge.at < PAY_REPLAY_WINDOW
-        and invoice.status is InvoiceStatus.OPEN
-        and payer is not None
-        and payer.payment_method is not None
-    ):
+    known_card = charge.payment_method or (payer.payment_method if payer else None)
+    if now - charge.at < PAY_REPLAY_WINDOW and invoice.status is InvoiceStatus.OPEN and known_card:
         try:
             charge.calls += 1
             return _pay_request(svc, charge, payer)
         except RateLimitedError:
             _wait(svc, charge, now)  # refused before anything happened: ask again later
             return None
+        except StoredServerError:
+            pass  # the first answer, a 5xx, repeats forever: the list says what was made
+        except ProviderUnavailableError:
+            # This replay's own outcome is unknown, and it may still be running at the
+            # provider: a list now could miss the payment it is making, and giving the
+            # attempt up then would let a new attempt charge again. Replay again later.
+            _wait(svc, charge, now)
+            return None
         except GatewayError:
-            # A 5xx (the first answer saved under the key repeats forever), a refusal of
-            # the parameters (the card changed since the first request: the key refuses
-            # them), or the provider still down: the list says what was made.
-            pass
+            pass  # the key refuses the parameters (an old claim, a card changed): look it up
     return _find_by_metadata(svc, invoice, charge, payer, now)
 
 

@@ -242,6 +242,7 @@ def _refund(
                     "refund_status": invoice.refund_status,
                     "currency": invoice.currency,
                     "provider": event.provider,
+                    "amount": invoice.amount_refunded - before,  # this report's change
                 },
             )
         )

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from tenure.domain.customers import Customer
+from tenure.domain.customers import Contact, Customer
 from tenure.domain.customers import valid_address as address_rule
 from tenure.domain.discounts import TenureDiscount, period_lines
-from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
+from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, StaleCopyError
 from tenure.domain.invoices import (
     Invoice,
     InvoiceLine,
@@ -34,6 +34,7 @@ from tenure.domain.notices import (
     NoticeKind,
     NoticeStatus,
     notice_key,
+    subscription_copy,
 )
 from tenure.domain.plans import Plan
 from tenure.domain.points import points_credit_line
@@ -45,7 +46,7 @@ from tenure.notify.lines import invoice_facts, invoice_tax, line_facts
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.policy import ReminderPolicy
 from tenure.notify.timing import next_slot, slot_before
-from tenure.ports import Commit, Marker
+from tenure.ports import Commit, CopyCheck, Marker
 from tenure.services.context import Services
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,11 @@ MARKER_TTL = timedelta(days=400)  # longer than any notice can wait to be re-pla
 # An email whose handling failed before it was claimed is tried again by later runs for this
 # long past its due time, then recorded as failed (a notice that always fails is a bug).
 RETRY_UNCLAIMED_FOR = timedelta(days=1)
+# The kinds written from their subscription alone: a notice of one of them that carries
+# copies (Notice.contact, Notice.subscription) is sent without reading anything.
+_FROM_COPIES = frozenset(
+    {NoticeKind.UPCOMING_RENEWAL, NoticeKind.TRIAL_ENDING, NoticeKind.PAUSE_ENDING}
+)
 
 
 # (notice, customer, facts, links, sent_at) -> (message, warnings)
@@ -71,7 +77,9 @@ _Link = tuple[LinkPurpose, str | None, str | None]  # purpose, subject, action
 class _Draft:
     facts: EmailFacts
     links: dict[str, _Link]
-    follow_up: list[Notice] = field(default_factory=list)  # planned once this one is sent
+    # Planned once this one is sent, if the customer is a late payer (a question the draft
+    # leaves open: one way of answering it reads, the other checks)
+    if_late: Notice | None = None
 
 
 class _Skip(Exception):
@@ -137,6 +145,81 @@ class _Run:
     customers: dict[str, Customer | None] = field(default_factory=dict)
 
     def handle(self, notice: Notice) -> str:
+        if notice.kind in _FROM_COPIES and notice.contact and notice.subscription:
+            outcome = self._handle_from_copies(notice, notice.contact, notice.subscription)
+            if outcome is not None:
+                return outcome
+        return self._handle_read(notice)
+
+    def _handle_from_copies(
+        self, notice: Notice, contact: Contact, sub: Subscription
+    ) -> str | None:
+        """Write the email from the notice's copies and claim it on the condition that they
+        still hold (CopyCheck): nothing is read but the plan. None when a copy says the
+        email may not be due as it stands (skipped, no address), or a check failed: then it
+        is decided from fresh reads, as a notice without copies is."""
+        customer = Customer(
+            notice.customer_id,
+            contact.email,
+            notice.created_at,  # unused by an email; the customer's own is not copied
+            contact.name,
+            contact.locale,
+            contact.timezone,
+        )
+        zone = customer.timezone or "UTC"
+        if not self.policy.quiet_hours.allows(self.now, zone):
+            notice.due_at = next_slot(self.now, zone, self.policy.quiet_hours)
+            self._save(notice)
+            return "deferred"
+        try:
+            draft = self._facts(notice, customer, sub)
+        except _Skip:
+            return None
+        if not customer.email or not self.valid_address(customer.email):
+            return None
+        try:
+            message, warnings = self._render(notice, customer, draft)
+        except ComposeError:
+            return None
+        # Fewer late invoices on record than make a late payer, ever: no follow-up, and
+        # nothing read to know it. Else the record is read (one item) and the claim made again.
+        late_under = self.policy.late_payer_invoices if draft.if_late else None
+        check = CopyCheck(notice.customer_id, contact, sub.id, sub.version, late_under)
+        # Written from now on without its copies: once claimed the notice is not written from
+        # them again, and the smaller item costs less to write (the claim's checks hold them).
+        notice.contact = notice.subscription = None
+        follow_up: list[Notice] = []
+        try:
+            try:
+                claimed = self._claim(notice, check)
+            except StaleCopyError as stale:
+                if stale.what != "late_payments" or draft.if_late is None:
+                    raise
+                notice.status = NoticeStatus.SCHEDULED
+                if self._late_on_record(notice.customer_id):
+                    follow_up = [draft.if_late]
+                claimed = self._claim(notice, replace(check, late_under=None))
+        except StaleCopyError as stale:
+            log.info("notice copy stale", extra={"notice": notice.key, "check": stale.what})
+            notice.status = NoticeStatus.SCHEDULED
+            return None
+        for warning in warnings:
+            log.warning(warning, extra={"customer": customer.id, "notice": notice.key})
+        if not claimed:
+            return "duplicate"
+        return self._send(notice, customer, message, follow_up)
+
+    def _render(
+        self, notice: Notice, customer: Customer, draft: _Draft
+    ) -> tuple[EmailMessage, tuple[str, ...]]:
+        subject = notice.subscription_id or customer.id
+        urls = {
+            name: self.links(customer.id, purpose, subj or subject, action)
+            for name, (purpose, subj, action) in draft.links.items()
+        }
+        return self.compose(notice, customer, draft.facts, urls, self.now)
+
+    def _handle_read(self, notice: Notice) -> str:
         customer = self._customer(notice.customer_id)
         if customer is None:
             return self._close(notice, NoticeStatus.SKIPPED, "customer_missing")
@@ -159,13 +242,8 @@ class _Run:
             return self._close(notice, NoticeStatus.FAILED, "malformed_email")
         if self.svc.repo.is_suppressed(customer.email):
             return self._close(notice, NoticeStatus.SUPPRESSED, "suppressed")
-        subject = notice.subscription_id or customer.id
-        urls = {
-            name: self.links(customer.id, purpose, subj or subject, action)
-            for name, (purpose, subj, action) in draft.links.items()
-        }
         try:
-            message, warnings = self.compose(notice, customer, draft.facts, urls, self.now)
+            message, warnings = self._render(notice, customer, draft)
         except ComposeError as exc:
             log.error(
                 "email could not be rendered",
@@ -176,7 +254,10 @@ class _Run:
             log.warning(warning, extra={"customer": customer.id, "notice": notice.key})
         if not self._claim(notice):
             return "duplicate"
-        return self._send(notice, customer, message, draft.follow_up)
+        follow_up = []
+        if draft.if_late is not None and self._late_payer(notice.customer_id):
+            follow_up = [draft.if_late]
+        return self._send(notice, customer, message, follow_up)
 
     def give_up(self, notice: Notice) -> str:
         """An unexpected error (a throttled read, a bug). Before the email was claimed nothing
@@ -209,11 +290,16 @@ class _Run:
         self._save(notice)
         return reason if status is NoticeStatus.SKIPPED else str(status)
 
-    def _claim(self, notice: Notice) -> bool:
+    def _claim(self, notice: Notice, check: CopyCheck | None = None) -> bool:
+        """Claim the email (False: claimed before). With `check`, only while the copies it
+        was written from hold: else StaleCopyError, and nothing is written."""
         notice.status = NoticeStatus.SENDING
         marker = Marker(f"email:{notice.key}", self.now + MARKER_TTL)
+        checks = [check] if check is not None else []
         try:
-            self.svc.commit(Commit(notices=[notice], markers=[marker]))
+            self.svc.commit(Commit(notices=[notice], markers=[marker], copy_checks=checks))
+        except StaleCopyError:
+            raise
         except AlreadyExistsError:
             # Sent before, and planned again since: it stays sent, and is not sent again.
             current = self.svc.repo.get_notice(notice.key)
@@ -275,13 +361,15 @@ class _Run:
         log.error("could not record the email's outcome", extra={"notice": notice.key})
 
     # -- what each kind says ----------------------------------------------------------------
-    def _facts(self, notice: Notice, customer: Customer) -> _Draft:
+    def _facts(
+        self, notice: Notice, customer: Customer, copied: Subscription | None = None
+    ) -> _Draft:
         kind = notice.kind
         base: dict[str, Any] = {"customer_name": customer.name or customer.email}
         manage = LinkPurpose.MANAGE_SUBSCRIPTION
         card: _Link = (LinkPurpose.UPDATE_CARD, customer.id, None)  # every open invoice
         if kind in (NoticeKind.UPCOMING_RENEWAL, NoticeKind.TRIAL_ENDING, NoticeKind.PAUSE_ENDING):
-            sub, plan = self._subscription(notice)
+            sub, plan = self._subscription(notice, copied)
             self._still_ahead(notice, sub)
             programs = self.svc.repo.get_programs().programs
             lines = _preview_lines(sub, plan, programs)
@@ -311,12 +399,12 @@ class _Run:
                 "pause": (manage, sub.id, "pause"),
                 "cancel": (manage, sub.id, "cancel"),
             }
-            follow_up = (
-                self._late_payer_reminder(notice, sub)
+            if_late = (
+                self._late_payer_reminder(notice, customer, sub)
                 if kind is NoticeKind.UPCOMING_RENEWAL
-                else []
+                else None
             )
-            return _Draft(facts, links, follow_up)
+            return _Draft(facts, links, if_late)
         if kind in (NoticeKind.PAYMENT_FAILED, NoticeKind.PAYMENT_ACTION_REQUIRED):
             invoice = self._invoice(notice)
             if invoice.status is not InvoiceStatus.OPEN:
@@ -347,8 +435,12 @@ class _Run:
         if kind in (NoticeKind.RECEIPT, NoticeKind.REFUND_RECEIPT):
             invoice = self._invoice(notice)
             refunded = int(notice.data.get("amount_refunded") or 0)
+            at = notice.data.get("refunded_at")
             facts = invoice_facts(
-                invoice, base["customer_name"], when=invoice.paid_at, refund_amount=refunded or None
+                invoice,
+                base["customer_name"],
+                when=parse_iso(str(at)) if at else invoice.paid_at,
+                refund_amount=refunded or None,
             )
             if facts.plan_name is None:
                 facts = replace(facts, plan_name=self._plan_name(invoice))
@@ -381,8 +473,11 @@ class _Run:
             return _Draft(facts, {"update_card": card})
         raise _Skip(f"unknown_kind_{kind}")
 
-    def _subscription(self, notice: Notice) -> tuple[Subscription, Plan]:
-        sub = self.svc.repo.get_subscription(notice.subscription_id or "")
+    def _subscription(
+        self, notice: Notice, copied: Subscription | None = None
+    ) -> tuple[Subscription, Plan]:
+        """The subscription the notice is about: its copy when given, else as stored."""
+        sub = copied or self.svc.repo.get_subscription(notice.subscription_id or "")
         if sub is None:
             raise _Skip("subscription_missing")
         plan = self.svc.repo.get_plan(sub.plan_id)
@@ -422,34 +517,46 @@ class _Run:
             if parse_iso(str(data["paused_until"])) != sub.paused_until:
                 raise _Skip("pause_end_moved")
 
-    def _late_payer_reminder(self, notice: Notice, sub: Subscription) -> list[Notice]:
-        """Late payers hear once more, the day before: planned when the first one goes out."""
+    def _late_payer_reminder(
+        self, notice: Notice, customer: Customer, sub: Subscription
+    ) -> Notice | None:
+        """Late payers hear once more, the day before: planned when the first one goes out.
+        This is that reminder, if there is a day before left; whether the customer is a late
+        payer is asked apart (`_late_payer`, `_late_on_record`)."""
         days = self.policy.late_payer_days
         if not days or notice.data.get("late_payer") or int(notice.data["lead_days"]) <= days:
-            return []
-        if not self._late_payer(sub):
-            return []
+            return None
         renews = sub.current_period_end
         due = slot_before(renews, days, sub.timezone, self.policy.quiet_hours, self.now)
         if due is None:
-            return []
+            return None
         period = notice.key.split(":")[-2]
         key = notice_key(sub.id, NoticeKind.UPCOMING_RENEWAL, period, days)
         data = notice.data | {"lead_days": days, "late_payer": True}
-        return [
-            Notice(
-                key, NoticeKind.UPCOMING_RENEWAL, sub.customer_id, sub.id, due, self.now, data=data
-            )
-        ]
+        # With copies of what it was written from: sending it reads nothing either. The
+        # subscription is as read (or checked), its version the stored one.
+        follow = Notice(
+            key, NoticeKind.UPCOMING_RENEWAL, sub.customer_id, sub.id, due, self.now, data=data
+        )
+        follow.contact, follow.subscription = customer.contact, subscription_copy(sub, sub.version)
+        return follow
 
-    def _late_payer(self, sub: Subscription) -> bool:
+    def _late_payer(self, customer_id: str) -> bool:
+        """From the customer's invoices themselves (a notice without copies: what was
+        written before the record of late invoices may be missing from it)."""
         since = self.now - self.policy.late_payer_window
         late = 0
-        for other in self.svc.repo.list_subscriptions(sub.customer_id):
+        for other in self.svc.repo.list_subscriptions(customer_id):
             for invoice in self.svc.repo.list_invoices(other.id, since=since):
-                if _was_late(invoice):
+                if invoice.late:
                     late += 1
         return late >= self.policy.late_payer_invoices
+
+    def _late_on_record(self, customer_id: str) -> bool:
+        """From the customer's record of late invoices (NoticeStore.late_invoices)."""
+        since = self.now - self.policy.late_payer_window
+        late = [start for start, _ in self.svc.repo.late_invoices(customer_id) if start >= since]
+        return len(late) >= self.policy.late_payer_invoices
 
     def _card_expiring(
         self, notice: Notice, customer: Customer, base: dict[str, Any]
@@ -501,11 +608,6 @@ def _tenure_reached(
     if not any(line.kind is LineKind.TENURE_DISCOUNT for line in lines):
         return None
     return coming
-
-
-def _was_late(invoice: Invoice) -> bool:
-    """Not paid by its first attempt: paid after a failure, or still unpaid after one."""
-    return invoice.failures > 0 or invoice.status is InvoiceStatus.UNCOLLECTIBLE
 
 
 def _preview_lines(

@@ -54,6 +54,7 @@ def aggregate_day(svc: Services, day: date) -> DaySummary:
         cancellations=_cancellations(events),
         payments=_payment_outcomes(svc, events),
         points=_points_flows(events),
+        programs=_program_flows(events),
     )
     repo.save_snapshot(mrr.day_key(day), result.snapshot)
     return DaySummary(
@@ -117,6 +118,32 @@ def _points_flows(events: Sequence[dict[str, Any]]) -> list[mrr.PointsFlow]:
         elif event.get("type") == EventType.LOYALTY_POINTS_APPLIED:
             flows.append(mrr.PointsFlow(str(data.get("currency")), redeemed=int(data["points"])))
     return flows
+
+
+def _program_flows(events: Sequence[dict[str, Any]]) -> list[mrr.ProgramFlow]:
+    """Refunds, cancellations asked for and customers saved by offers, from the day's events.
+    A cancellation that followed offers was counted when the offers were presented."""
+    flows = []
+    for event in events:
+        kind, data = event.get("type"), event.get("data") or {}
+        currency = data.get("currency")
+        if not currency:
+            continue
+        if kind == EventType.INVOICE_REFUNDED and data.get("amount"):
+            flows.append(mrr.ProgramFlow(currency, "refunded", int(data["amount"])))
+        elif kind == EventType.SAVE_OFFERS_PRESENTED or _asked_to_cancel(kind, data):
+            flows.append(mrr.ProgramFlow(currency, "cancellations_requested"))
+        elif kind == EventType.SAVE_OFFER_ACCEPTED:
+            flows.append(mrr.ProgramFlow(currency, "saved_by_offer"))
+    return flows
+
+
+def _asked_to_cancel(kind: object, data: dict[str, Any]) -> bool:
+    """A cancellation asked for (not the end of a scheduled one), not after offers."""
+    asked = kind == EventType.CANCELLATION_SCHEDULED or (
+        kind == EventType.SUBSCRIPTION_CANCELED and bool(data.get("requested"))
+    )
+    return asked and not data.get("after_offers")
 
 
 def _payment_outcomes(svc: Services, events: Sequence[dict[str, Any]]) -> list[mrr.PaymentOutcome]:

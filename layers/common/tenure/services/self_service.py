@@ -27,12 +27,14 @@ from tenure.domain.errors import (
     ValidationFailedError,
 )
 from tenure.domain.invoices import Invoice, InvoiceStatus, with_tax
+from tenure.domain.offers import SaveOffer
 from tenure.domain.plans import Plan
 from tenure.domain.points import points_credit_line
+from tenure.domain.programs import OfferKind
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.payments.gateway import GatewayError, PaymentAuthentication, PaymentResult
 from tenure.ports import Marker
-from tenure.services import charging, subscriptions
+from tenure.services import cancellation, charging, subscriptions
 from tenure.services.catalog import get_customer, get_plan
 from tenure.services.context import Services
 
@@ -271,6 +273,8 @@ class SubscriptionPage:
     next_amount: int  # minor units the next renewal should cost (before any new credit)
     replaced_by: Subscription | None = None  # set after "come back"
     used: frozenset[str] = frozenset()  # the single-use actions the visiting link has used
+    # Save offers presented instead of cancelling: (offer id, string key, its words' values)
+    offers: tuple[tuple[str, str, dict[str, str]], ...] = ()
 
 
 def owned_subscription(svc: Services, customer_id: str, subscription_id: str) -> Subscription:
@@ -301,7 +305,7 @@ def load_subscription_page(
     return SubscriptionPage(get_customer(svc, customer_id), sub, plan, next_amount, used=used)
 
 
-SUBSCRIPTION_ACTIONS = ("pause", "cancel", "keep", "come_back")
+SUBSCRIPTION_ACTIONS = ("pause", "cancel", "keep", "come_back", "accept_offer", "decline_offers")
 # What a replayed link must not do twice: each is claimed once per link, in the commit that
 # does it. "keep" only undoes these, and "come back" is once per ended subscription anyway.
 SINGLE_USE_ACTIONS = ("pause", "cancel")
@@ -323,13 +327,20 @@ class LinkUse:
 
 
 def change_subscription(
-    svc: Services, customer_id: str, subscription_id: str, action: str, link: LinkUse
+    svc: Services,
+    customer_id: str,
+    subscription_id: str,
+    action: str,
+    link: LinkUse,
+    offer: str | None = None,
 ) -> SubscriptionPage:
     """Apply one of SUBSCRIPTION_ACTIONS through the subscription services:
     - pause: billing stops now for one period's length (the unused rest becomes credit);
     - cancel: at the end of the paid period, reason "customer_self_service";
     - keep: withdraw a scheduled cancellation, or end a pause now;
-    - come_back: a new subscription on the same plan, charged as any new one.
+    - come_back: a new subscription on the same plan, charged as any new one;
+    - with save offers configured, cancel presents them first (nothing is canceled):
+      accept_offer (with `offer`) applies one, decline_offers cancels as cancel would.
     Pause and cancel are single-use per link: each claims a marker in the commit that makes
     the change, so a replayed link cannot pause or cancel again (LinkAlreadyUsedError) — but
     a double submit, finding the change already made, is answered as done. A double submit
@@ -339,30 +350,58 @@ def change_subscription(
     if action == "come_back":
         sub = owned_subscription(svc, customer_id, subscription_id)
         return _come_back(svc, customer_id, sub, link)
-    _retrying_conflicts(lambda: _change_once(svc, customer_id, subscription_id, action, link))
-    return load_subscription_page(svc, customer_id, subscription_id, link)
+    if action == "accept_offer":
+        owned_subscription(svc, customer_id, subscription_id)
+        cancellation.accept_offer(svc, subscription_id, offer or "")
+        return load_subscription_page(svc, customer_id, subscription_id, link)
+    presented: list[SaveOffer] = []
+    _retrying_conflicts(
+        lambda: presented.extend(_change_once(svc, customer_id, subscription_id, action, link))
+    )
+    view = load_subscription_page(svc, customer_id, subscription_id, link)
+    view.offers = tuple(_offer_words(svc, o) for o in presented)
+    return view
+
+
+def _offer_words(svc: Services, offer: SaveOffer) -> tuple[str, str, dict[str, str]]:
+    """An offer as the page words it: never a coupon's or a plan's id, their names."""
+    if offer.kind is OfferKind.PAUSE:
+        return offer.id, "offer_pause", {"months": str(offer.months or 1)}
+    if offer.kind is OfferKind.COUPON:
+        coupon = svc.repo.get_coupon(offer.coupon or "")
+        named = (coupon.name or coupon.terms.describe()) if coupon is not None else ""
+        return offer.id, "offer_coupon", {"coupon": named}
+    plan = get_plan(svc, offer.plan or "")
+    return offer.id, "offer_change_plan", {"plan": plan.name or plan.id}
 
 
 def _change_once(
     svc: Services, customer_id: str, subscription_id: str, action: str, link: LinkUse
-) -> None:
+) -> tuple[SaveOffer, ...]:
+    """Make the change; the save offers presented instead of a cancellation, if any."""
     sub = owned_subscription(svc, customer_id, subscription_id)
-    if action in SINGLE_USE_ACTIONS and svc.repo.has_marker(link.marker_key(action)):
-        if _already_done(sub, action):
-            return  # a double submit: the first one did it
-        raise LinkAlreadyUsedError(action)
+    claimed = "cancel" if action == "decline_offers" else action  # declining cancels
+    if claimed in SINGLE_USE_ACTIONS and svc.repo.has_marker(link.marker_key(claimed)):
+        if _already_done(sub, claimed):
+            return ()  # a double submit: the first one did it
+        raise LinkAlreadyUsedError(claimed)
     try:
         if action == "pause":
             length = sub.current_period_end - sub.current_period_start
             subscriptions.pause(svc, sub.id, svc.clock.now() + length, claim=link.claim(action))
-        elif action == "cancel":
-            subscriptions.cancel(
+        elif action in ("cancel", "decline_offers"):
+            # The page offers what the business configured before it cancels; declining
+            # them (or none configured) cancels at the period end, as it always did.
+            done = cancellation.request_cancel(
                 svc,
                 sub.id,
                 at_period_end=True,
                 reason="customer_self_service",
-                claim=link.claim(action),
+                offers=action == "cancel",
+                decline_offers=action == "decline_offers",
+                claim=link.claim("cancel"),
             )
+            return done.offers
         else:
             subscriptions.resume(svc, sub.id)
     except AlreadyExistsError as exc:
@@ -370,6 +409,7 @@ def _change_once(
             raise
         # A concurrent submit of the same link claimed it first: read again, decide again.
         raise ConcurrencyError(f"link {link.link_id} claimed meanwhile") from exc
+    return ()
 
 
 def _already_done(sub: Subscription, action: str) -> bool:

@@ -87,6 +87,7 @@ def subscribe(
     now = svc.clock.now()
     sub = Subscription.subscribe(subscription_id, customer_id, plan, now, discount)
     sub.timezone = customer.timezone
+    sub.contact = customer.contact
     sub.copy_payer(customer.payer)
     invoice = None
     if sub.status is SubscriptionStatus.INCOMPLETE:
@@ -262,6 +263,25 @@ def _period_invoice(
     return invoice
 
 
+def save_with(
+    svc: Services,
+    sub: Subscription,
+    invoice: Invoice | None,
+    along: Commit,
+    redemptions: list[Redemption] | None = None,
+) -> Outcome:
+    """Commit a change of `sub` made by another use case (a save offer accepted, a
+    cancellation after offers) with what that use case writes along (`along`)."""
+    return _save(svc, sub, invoice, redemptions=redemptions, along=along)
+
+
+def proration_invoice(
+    sub: Subscription, plan: Plan, proration: Proration, now: datetime
+) -> Invoice | None:
+    """The invoice a plan change raises, if any (for other use cases that change plans)."""
+    return _proration_invoice(sub, plan, proration, now)
+
+
 def _proration_invoice(
     sub: Subscription, plan: Plan, proration: Proration, now: datetime
 ) -> Invoice | None:
@@ -324,12 +344,15 @@ def _save(
     payer_copy: bool = False,
     claim: Marker | None = None,
     redemptions: list[Redemption] | None = None,
+    along: Commit | None = None,
 ) -> Outcome:
     """Commit the change; a new open invoice is charged, its claim in the same commit.
     `payer_copy`: charge from the subscription's copy of the customer's payment details
     (see `charge_new_invoice_from_copy`). `claim`: a marker that must not exist, written
-    with the change."""
-    change = Commit(markers=[claim] if claim is not None else [], redemptions=redemptions or [])
+    with the change. `along`: more that commits with it (a save offer's decision)."""
+    change = along or Commit()
+    change.markers.extend([claim] if claim is not None else [])
+    change.redemptions.extend(redemptions or [])
     change.add_subscription(sub)
     change.invoices.extend(extra_invoices or [])
     if invoice is not None:

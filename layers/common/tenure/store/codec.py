@@ -9,7 +9,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
-from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.customers import Contact, Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount, DiscountTerms, TenureDiscount
 from tenure.domain.invoices import (
     DisputeStatus,
@@ -22,8 +22,10 @@ from tenure.domain.invoices import (
     RefundStatus,
 )
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
+from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
 from tenure.domain.plans import Plan, TaxBehavior
 from tenure.domain.programs import Programs, ProgramsSetting
+from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 
 
@@ -271,6 +273,8 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
             "percent_off": str(s.period_tenure.percent_off),
             "stack": s.period_tenure.stack,
         }
+    if s.contact is not None:
+        attrs["contact"] = contact_to_attrs(s.contact)
     return attrs
 
 
@@ -282,6 +286,16 @@ def _tenure_from_attrs(a: dict[str, Any] | None) -> TenureDiscount | None:
         percent_off=Decimal(a["percent_off"]),
         stack=bool(a.get("stack", False)),
     )
+
+
+def contact_to_attrs(c: Contact) -> dict[str, Any]:
+    return {"email": c.email, "name": c.name, "locale": c.locale, "timezone": c.timezone}
+
+
+def contact_from_attrs(a: dict[str, Any] | None) -> Contact | None:
+    if not a:
+        return None
+    return Contact(a["email"], a.get("name") or "", a.get("locale") or "en", a["timezone"])
 
 
 def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
@@ -315,6 +329,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         paused_seconds=int(a.get("paused_seconds", 0)),
         points_pending=int(a.get("points_pending", 0)),
         period_tenure=_tenure_from_attrs(a.get("period_tenure")),
+        contact=contact_from_attrs(a.get("contact")),
         version=int(a.get("version", 0)),
     )
 
@@ -412,6 +427,8 @@ def charge_to_attrs(c: Charge) -> dict[str, Any]:
         "idempotency_key": c.idempotency_key,
         "lease_until": _dt(c.lease_until),
         "calls": c.calls,
+        "payment_method": c.payment_method,
+        "provider_customer": c.provider_customer,
     }
 
 
@@ -432,11 +449,13 @@ def charge_from_attrs(a: dict[str, Any]) -> Charge:
         lease_until=_parse(a.get("lease_until")),
         calls=int(a.get("calls", 0)),
         version=int(a.get("version", 0)),
+        payment_method=a.get("payment_method"),
+        provider_customer=a.get("provider_customer"),
     )
 
 
 def notice_to_attrs(n: Notice) -> dict[str, Any]:
-    return {
+    attrs: dict[str, Any] = {
         "id": n.key,
         "kind": str(n.kind),
         "customer_id": n.customer_id,
@@ -449,6 +468,14 @@ def notice_to_attrs(n: Notice) -> dict[str, Any]:
         "message_id": n.message_id,
         "reason": n.reason,
     }
+    # Written only when there are copies: notices planned before them stay as they were.
+    if n.contact is not None:
+        attrs["contact"] = contact_to_attrs(n.contact)
+    if n.subscription is not None:
+        # Without its empty fields (read back as None): the notice stays a small item.
+        copied = subscription_to_attrs(n.subscription)
+        attrs["subscription"] = {k: v for k, v in copied.items() if v is not None}
+    return attrs
 
 
 def notice_from_attrs(a: dict[str, Any]) -> Notice:
@@ -465,6 +492,8 @@ def notice_from_attrs(a: dict[str, Any]) -> Notice:
         message_id=a.get("message_id"),
         reason=a.get("reason"),
         version=int(a.get("version", 0)),
+        contact=contact_from_attrs(a.get("contact")),
+        subscription=subscription_from_attrs(a["subscription"]) if a.get("subscription") else None,
     )
 
 
@@ -489,3 +518,84 @@ def _plain(value: Any) -> Any:
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+
+
+def refund_to_attrs(r: Refund) -> dict[str, Any]:
+    return {
+        "entity": "refund",
+        "id": r.id,
+        "invoice_id": r.invoice_id,
+        "subscription_id": r.subscription_id,
+        "customer_id": r.customer_id,
+        "charge_id": r.charge_id,
+        "payment_id": r.payment_id,
+        "provider_refund_id": r.provider_refund_id,
+        "amount": r.amount,
+        "currency": r.currency,
+        "at": _dt(r.at),
+        "basis": str(r.basis),
+        "reason": r.reason,
+        "note": r.note,
+    }
+
+
+def refund_from_attrs(a: dict[str, Any]) -> Refund:
+    return Refund(
+        id=a["id"],
+        invoice_id=a["invoice_id"],
+        subscription_id=a["subscription_id"],
+        customer_id=a["customer_id"],
+        charge_id=a["charge_id"],
+        payment_id=a["payment_id"],
+        provider_refund_id=a["provider_refund_id"],
+        amount=int(a["amount"]),
+        currency=a["currency"],
+        at=_req(a["at"]),
+        basis=RefundBasis(a["basis"]),
+        reason=a.get("reason"),
+        note=a.get("note"),
+    )
+
+
+def save_attempt_to_attrs(a: SaveAttempt) -> dict[str, Any]:
+    return {
+        "id": a.subscription_id,
+        "subscription_id": a.subscription_id,
+        "customer_id": a.customer_id,
+        "currency": a.currency,
+        "offers": [o.to_dict() for o in a.offers],
+        "presented_at": _dt(a.presented_at),
+        "reason": a.reason,
+        "reason_text": a.reason_text,
+        "status": str(a.status),
+        "decided_at": _dt(a.decided_at),
+        "accepted": a.accepted,
+        "presentations": a.presentations,
+    }
+
+
+def save_attempt_from_attrs(a: dict[str, Any]) -> SaveAttempt:
+    offers = tuple(
+        SaveOffer(
+            id=o["id"],
+            kind=o["kind"],
+            months=int(o["months"]) if o.get("months") is not None else None,
+            coupon=o.get("coupon"),
+            plan=o.get("plan"),
+        )
+        for o in a.get("offers") or []
+    )
+    return SaveAttempt(
+        subscription_id=a["subscription_id"],
+        customer_id=a["customer_id"],
+        currency=a["currency"],
+        offers=offers,
+        presented_at=_req(a["presented_at"]),
+        reason=a.get("reason"),
+        reason_text=a.get("reason_text"),
+        status=AttemptStatus(a["status"]),
+        decided_at=_parse(a.get("decided_at")),
+        accepted=a.get("accepted"),
+        presentations=int(a.get("presentations", 1)),
+        version=int(a.get("version", 0)),
+    )

@@ -18,11 +18,17 @@ from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.discounts import Coupon
 from tenure.domain.due import DueKind
-from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, ValidationFailedError
+from tenure.domain.errors import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    StaleCopyError,
+    ValidationFailedError,
+)
 from tenure.domain.events import CustomerFacts, DomainEvent, MrrLedgerEntry
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
+from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
 from tenure.domain.points import (
     KIND_RANK,
@@ -33,10 +39,12 @@ from tenure.domain.points import (
     not_enough,
 )
 from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
+from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, parse_iso
 from tenure.ports import (
     Commit,
+    CopyCheck,
     DueItem,
     EventReads,
     IdempotencyRecord,
@@ -286,6 +294,18 @@ class DynamoRepository:
         item = self._get(f"INV#{invoice_id}", f"CHG#{attempt:04d}")
         return codec.charge_from_attrs(item) if item else None
 
+    def get_save_attempt(self, subscription_id: str) -> SaveAttempt | None:
+        item = self._get(f"SUB#{subscription_id}", "SAVE")
+        return codec.save_attempt_from_attrs(item) if item else None
+
+    def list_refunds(self, invoice_id: str) -> list[Refund]:
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :rfd)",
+            ExpressionAttributeValues=to_item({":pk": f"INV#{invoice_id}", ":rfd": "RFD#"}),
+            ConsistentRead=True,
+        )
+        return sorted((codec.refund_from_attrs(i) for i in items), key=lambda r: (r.at, r.id))
+
     # -- due work ---------------------------------------------------------------------------
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
         """What is due at or before `now`, oldest first in each shard: bounded queries on the
@@ -374,6 +394,11 @@ class DynamoRepository:
         }
         self._ddb.put_item(TableName=self._table, Item=to_item(item))
 
+    def late_invoices(self, customer_id: str) -> list[tuple[datetime, str]]:
+        item = self._get(f"CUS#{customer_id}", "LATE")
+        found = [entry.split("#", 1) for entry in (item or {}).get("late", ())]
+        return sorted((parse_iso(start), invoice_id) for start, invoice_id in found)
+
     def get_notice(self, key: str) -> Notice | None:
         item = self._get(f"NOTICE#{key}", "NOTICE")
         return codec.notice_from_attrs(item) if item else None
@@ -438,7 +463,7 @@ class DynamoRepository:
     def commit(self, change: Commit) -> None:
         """One transaction: entities with version checks, their events and ledger entries."""
         ops: list[dict[str, Any]] = []
-        versioned: list[Customer | Subscription | Invoice | Charge | Notice] = []
+        versioned: list[Customer | Subscription | Invoice | Charge | Notice | SaveAttempt] = []
         versioned_coupons: list[Coupon] = []
         for customer in change.customers:
             attrs = codec.customer_to_attrs(customer)
@@ -501,12 +526,22 @@ class DynamoRepository:
             } | self._due_keys(invoice.id, invoice.next_due())
             ops.append(self._versioned_put(attrs, invoice.version, "invoice"))
             versioned.append(invoice)
+        ops.extend(self._late_record(change.invoices))
         for charge in change.charges:
             attrs = codec.charge_to_attrs(charge)
             attrs |= {"PK": f"INV#{charge.invoice_id}", "SK": f"CHG#{charge.attempt:04d}"}
             attrs |= self._due_keys(charge.due_id, charge.next_due())
             ops.append(self._versioned_put(attrs, charge.version, "charge"))
             versioned.append(charge)
+        for refund in change.refunds:
+            attrs = codec.refund_to_attrs(refund)
+            attrs |= {"PK": f"INV#{refund.invoice_id}", "SK": f"RFD#{refund.id}"}
+            ops.append(self._create_put(attrs, "refund"))
+        for saving in change.save_attempts:
+            attrs = codec.save_attempt_to_attrs(saving)
+            attrs |= {"PK": f"SUB#{saving.subscription_id}", "SK": "SAVE"}
+            ops.append(self._versioned_put(attrs, saving.version, "save_attempt"))
+            versioned.append(saving)
         change.check_payer_operations()
         ops.extend(self._payer_copy(sub_id, payer) for sub_id, payer in change.payer_copies)
         ops.extend(self._payer_check(payer) for payer in change.payer_checks)
@@ -551,6 +586,12 @@ class DynamoRepository:
             else:
                 ops.append(self._versioned_put(attrs, notice.version, "notice"))
             versioned.append(notice)
+        # Last, so that a claim lost to another run (its marker, its notice) is told first.
+        checks: dict[int, str] = {}
+        for check in change.copy_checks:
+            for what, op in self._copy_check(check):
+                checks[len(ops)] = what
+                ops.append(op)
         read_ahead = {read.customer_id: read.record for read in change.mrr_read}
         for attempt in range(1, CUSTOMER_MRR_ATTEMPTS + 1):
             # A second try reads the MRR states afresh: the ones read ahead had moved.
@@ -569,7 +610,7 @@ class DynamoRepository:
                     # Spread the racers apart, or they meet again on the next try.
                     self._sleep(random.uniform(0, min(_BACKOFF_CAP, 0.005 * 2**attempt)))
                     continue
-                raise self._conflict(exc, every) from exc
+                raise self._conflict(exc, every, checks) from exc
         for entity in versioned:
             entity.version += 1
         for coupon in versioned_coupons:
@@ -695,6 +736,96 @@ class DynamoRepository:
             }
         }
 
+    def _late_record(self, invoices: list[Invoice]) -> list[dict[str, Any]]:
+        """Add each late invoice to its customer's record of them (a string set: adding one
+        twice is adding it once, so no condition and no read). The late-payer rule reads it,
+        or checks its size in a send's claim (CopyCheck.late_under)."""
+        late: dict[str, set[str]] = {}
+        for invoice in invoices:
+            if invoice.late:
+                entry = f"{iso(invoice.period_start)}#{invoice.id}"
+                late.setdefault(invoice.customer_id, set()).add(entry)
+        return [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": to_item({"PK": f"CUS#{customer_id}", "SK": "LATE"}),
+                    "UpdateExpression": "ADD #late :entries SET entity = :entity",
+                    "ExpressionAttributeNames": {"#late": "late"},
+                    "ExpressionAttributeValues": to_item(
+                        {":entries": entries, ":entity": "late_invoices"}
+                    ),
+                }
+            }
+            for customer_id, entries in late.items()
+        ]
+
+    def _copy_check(self, check: CopyCheck) -> list[tuple[str, dict[str, Any]]]:
+        """ConditionChecks of what an email was written from: the customer's contact, the
+        address not suppressed, the subscription's version, too few late invoices on
+        record to make a late payer (see CopyCheck)."""
+        contact = check.contact
+        names = {"#e": "email", "#n": "name", "#l": "locale", "#t": "timezone"}
+        values = {":e": contact.email, ":n": contact.name, ":l": contact.locale}
+        ops = [
+            (
+                "contact",
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": to_item({"PK": f"CUS#{check.customer_id}", "SK": "CUS"}),
+                        "ConditionExpression": "#e = :e AND #n = :n AND #l = :l AND #t = :t",
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": to_item(values | {":t": contact.timezone}),
+                    }
+                },
+            ),
+            (
+                "suppressed",
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": to_item({"PK": self._suppression_pk(contact.email), "SK": "SUPP"}),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+            ),
+        ]
+        if check.subscription_id is not None:
+            ops.append(
+                (
+                    "subscription",
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._table,
+                            "Key": to_item({"PK": f"SUB#{check.subscription_id}", "SK": "SUB"}),
+                            "ConditionExpression": "version = :v",
+                            "ExpressionAttributeValues": to_item(
+                                {":v": check.subscription_version}
+                            ),
+                        }
+                    },
+                )
+            )
+        if check.late_under is not None:
+            ops.append(
+                (
+                    "late_payments",
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._table,
+                            "Key": to_item({"PK": f"CUS#{check.customer_id}", "SK": "LATE"}),
+                            "ConditionExpression": (
+                                "attribute_not_exists(#late) OR size(#late) < :n"
+                            ),
+                            "ExpressionAttributeNames": {"#late": "late"},
+                            "ExpressionAttributeValues": to_item({":n": check.late_under}),
+                        }
+                    },
+                )
+            )
+        return ops
+
     def _versioned_put(self, attrs: dict[str, Any], version: int, entity: str) -> dict[str, Any]:
         attrs = attrs | {"entity": entity, "version": version + 1}
         put: dict[str, Any] = {"TableName": self._table, "Item": to_item(attrs)}
@@ -781,11 +912,15 @@ class DynamoRepository:
         return bool(failed) and all(entity == "customer_mrr" for entity in failed)
 
     @staticmethod
-    def _conflict(exc: ClientError, ops: list[dict[str, Any]]) -> Exception:
+    def _conflict(
+        exc: ClientError, ops: list[dict[str, Any]], checks: dict[int, str] | None = None
+    ) -> Exception:
         reasons = exc.response.get("CancellationReasons", [])
-        for op, reason in zip(ops, reasons, strict=False):
+        for n, (op, reason) in enumerate(zip(ops, reasons, strict=False)):
             if reason.get("Code") != "ConditionalCheckFailed":
                 continue
+            if checks and n in checks:
+                return StaleCopyError(checks[n], f"the copy checked ({checks[n]}) is stale")
             if "ConditionCheck" in op:
                 customer = from_item(op["ConditionCheck"]["Key"])["PK"].removeprefix("CUS#")
                 return ConcurrencyError(f"customer {customer}'s payment details changed meanwhile")
@@ -802,7 +937,8 @@ class DynamoRepository:
             if item.get("entity") == "programs":
                 return ConcurrencyError(programs_moved(int(item["version"]) - 1))
             if (
-                item.get("entity") in ("plan", "coupon", "payment_method", "marker", "points_entry")
+                item.get("entity")
+                in ("plan", "coupon", "payment_method", "marker", "points_entry", "refund")
                 or item.get("version") == 1
             ):
                 return AlreadyExistsError(str(item.get("entity")), str(item.get("id", item["PK"])))

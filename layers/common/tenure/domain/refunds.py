@@ -1,0 +1,113 @@
+"""Refunds Tenure makes, and the refund policy that says how much a request gives back.
+
+The policy (`programs.refunds`, tenure.domain.programs.RefundPolicy): within `window_days`
+of the charge a refund returns what is left of it in full; after the window, `prorated`
+returns the unused share of the period the invoice paid for, to the second, and `none`
+returns nothing. An operator who names an
+amount decides for themselves: that refund is `partial` (or `full` when it is all that is
+left), whatever the policy says.
+
+Every refund is measured against what the provider holds as refunded (refunds made in its
+dashboard included, `Invoice.amount_refunded`), so a refund never returns more than was paid.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from fractions import Fraction
+
+from tenure.domain.calendar import seconds_between
+from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
+from tenure.domain.invoices import Invoice, InvoiceStatus
+from tenure.domain.money import round_half_up
+from tenure.domain.programs import AfterWindow, RefundPolicy
+from tenure.domain.timeutil import utc
+
+
+class RefundBasis(StrEnum):
+    """Why a refund is the amount it is (state.json `refunds[].policy`)."""
+
+    FULL = "full"  # everything that was left of the charge
+    PRORATED = "prorated"  # the period's unused share, after the window
+    PARTIAL = "partial"  # an amount someone chose, less than what was left
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """One refund Tenure asked the provider for, as recorded with its effect."""
+
+    id: str  # rf_{invoice}_{n}: the n-th refund of the invoice's payment
+    invoice_id: str
+    subscription_id: str
+    customer_id: str
+    charge_id: str  # the attempt that paid the invoice
+    payment_id: str  # the provider's payment refunded
+    provider_refund_id: str
+    amount: int  # minor units of `currency`
+    currency: str
+    at: datetime
+    basis: RefundBasis
+    reason: str | None = None
+    note: str | None = None
+
+
+def refundable(invoice: Invoice) -> int:
+    """What is left to refund of the invoice's payment; refuses an invoice nothing can be
+    refunded of (IllegalTransitionError: not paid, or refunded in full already)."""
+    if invoice.status is not InvoiceStatus.PAID or invoice.total <= 0:
+        raise IllegalTransitionError(
+            "refund", str(invoice.status), "only a paid invoice can be refunded", entity="invoice"
+        )
+    left = invoice.total - invoice.amount_refunded
+    if left <= 0:
+        raise IllegalTransitionError(
+            "refund", "refunded in full", "nothing is left to refund", entity="invoice"
+        )
+    return left
+
+
+def requested_refund(invoice: Invoice, amount: int) -> tuple[int, RefundBasis]:
+    """An amount someone named: at most what is left (else ValidationFailedError on
+    `amount`)."""
+    left = refundable(invoice)
+    if amount <= 0:
+        raise ValidationFailedError("amount", "must be a positive amount in minor units")
+    if amount > left:
+        raise ValidationFailedError(
+            "amount", f"is more than what is left to refund of the invoice ({left})"
+        )
+    return amount, RefundBasis.FULL if amount == left else RefundBasis.PARTIAL
+
+
+def policy_refund(
+    invoice: Invoice, policy: RefundPolicy | None, now: datetime
+) -> tuple[int, RefundBasis]:
+    """What `policy` gives back of the invoice at `now` (0 when nothing: after the window
+    with `none`, or when earlier refunds already returned the prorated share)."""
+    left = refundable(invoice)
+    paid_at = invoice.paid_at or invoice.created_at
+    if policy is None or utc(now) <= paid_at + timedelta(days=policy.window_days):
+        return left, RefundBasis.FULL
+    if policy.after_window is AfterWindow.NONE:
+        return 0, RefundBasis.PRORATED
+    share = round_half_up(invoice.total * unused_share(invoice, now))
+    return max(min(share - invoice.amount_refunded, left), 0), RefundBasis.PRORATED
+
+
+def unused_share(invoice: Invoice, now: datetime) -> Fraction:
+    """The share of the invoice's period still ahead at `now`, to the second (0 to 1)."""
+    whole = seconds_between(invoice.period_start, invoice.period_end)
+    if whole <= 0:
+        return Fraction(0)
+    left = seconds_between(utc(now), invoice.period_end)
+    return Fraction(min(max(left, 0), whole), whole)
+
+
+def refund_id(invoice_id: str, n: int) -> str:
+    return f"rf_{invoice_id}_{n}"
+
+
+def idempotency_key(invoice_id: str, n: int) -> str:
+    """The provider key of the n-th refund of an invoice's payment: two requests racing for
+    the same refund send the same key, and the provider moves the money once."""
+    return f"refund:{invoice_id}:{n}"

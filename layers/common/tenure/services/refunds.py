@@ -1,0 +1,198 @@
+"""refund_invoice: give back some or all of what an invoice's payment took, once.
+
+Exactly once without a claim: the n-th refund of an invoice goes to the provider under the
+key `refund:{invoice}:{n}` (n counts the refunds the invoice knows of, those the provider
+reported included), and is recorded with the invoice's version check and a refund item that
+must not exist. Two requests racing for the same refund send the same key, so the provider
+moves the money once and answers both with the same refund; one commit wins, the other
+finds that refund on the invoice and answers with it. A crash between the provider's answer
+and the commit is repaired by a retry (the same n, the same key: the provider replays) or
+by the provider's webhook, which records the refund on the invoice.
+"""
+
+from datetime import datetime
+
+from tenure.domain.charges import Charge, ChargeOutcome
+from tenure.domain.errors import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    IllegalTransitionError,
+    NotFoundError,
+    ValidationFailedError,
+)
+from tenure.domain.events import DomainEvent, EventType
+from tenure.domain.invoices import Invoice, RefundStatus
+from tenure.domain.money import Money
+from tenure.domain.programs import RefundPolicy
+from tenure.domain.refunds import (
+    Refund,
+    RefundBasis,
+    idempotency_key,
+    policy_refund,
+    refund_id,
+    requested_refund,
+)
+from tenure.payments.gateway import IdempotencyConflictError, InvalidRequestError
+from tenure.ports import Commit
+from tenure.services.context import Services
+from tenure.services.programs import get_programs
+
+ATTEMPTS = 3
+
+
+class RefundRefusedError(IllegalTransitionError):
+    """The provider refused the refund (it knows the payment as refunded already, or the key
+    was taken by a different refund racing this one): nothing was refunded or written."""
+
+
+def refund_invoice(
+    svc: Services,
+    invoice_id: str,
+    *,
+    amount: int | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+    policy: RefundPolicy | None = None,
+) -> Refund:
+    """Refund `amount` of the invoice's payment, or (None) what `policy` gives back now (with
+    no policy: all that is left). Refused with nothing changed: an unknown invoice (404), an
+    unpaid or fully refunded one (409), an amount over what is left (422), a policy that gives
+    nothing back (422 on `amount`)."""
+    invoice = svc.repo.get_invoice(invoice_id)
+    if invoice is None:
+        raise NotFoundError("invoice", invoice_id)
+    value, basis = _amount(invoice, amount, policy, svc.clock.now())
+    if value <= 0:
+        raise ValidationFailedError(
+            "amount",
+            "the refund policy gives nothing back for this invoice now; "
+            "name an amount to refund anyway",
+        )
+    return _refund(svc, invoice, value, basis, reason, note)
+
+
+def refund_for_cancel(
+    svc: Services, invoice: Invoice, basis: str, policy: RefundPolicy | None, reason: str | None
+) -> Refund | None:
+    """The refund a cancellation asked for (`full` or `policy`) of one invoice it ends early;
+    None when the policy gives nothing back (the cancellation stands all the same)."""
+    value, how = _amount(invoice, None, None if basis == "full" else policy, svc.clock.now())
+    if value <= 0:
+        return None
+    return _refund(svc, invoice, value, how, reason, None)
+
+
+def list_refunds(svc: Services, invoice_id: str) -> list[Refund]:
+    return svc.repo.list_refunds(invoice_id)
+
+
+def _amount(
+    invoice: Invoice, amount: int | None, policy: RefundPolicy | None, now: datetime
+) -> tuple[int, RefundBasis]:
+    if amount is not None:
+        return requested_refund(invoice, amount)
+    return policy_refund(invoice, policy, now)
+
+
+def _refund(
+    svc: Services,
+    invoice: Invoice,
+    value: int,
+    basis: RefundBasis,
+    reason: str | None,
+    note: str | None,
+) -> Refund:
+    charge = _paying_charge(svc, invoice)
+    if svc.gateway is None or charge.payment_id is None:
+        raise IllegalTransitionError(
+            "refund", "paid", "its payment was not made through a provider", entity="invoice"
+        )
+    n = len(invoice.refunds) + 1
+    try:
+        provider_refund_id = svc.gateway.refund(
+            payment_id=charge.payment_id,
+            amount=Money(value, invoice.currency),
+            idempotency_key=idempotency_key(invoice.id, n),
+        )
+    except IdempotencyConflictError as exc:
+        raise RefundRefusedError(
+            "refund", "being refunded", "another refund of it is being made; retry"
+        ) from exc
+    except InvalidRequestError as exc:
+        raise RefundRefusedError("refund", "paid", f"the provider refused: {exc}") from exc
+    now = svc.clock.now()
+    record = Refund(
+        id=refund_id(invoice.id, n),
+        invoice_id=invoice.id,
+        subscription_id=invoice.subscription_id,
+        customer_id=invoice.customer_id,
+        charge_id=charge.id,
+        payment_id=charge.payment_id,
+        provider_refund_id=provider_refund_id,
+        amount=value,
+        currency=invoice.currency,
+        at=now,
+        basis=basis,
+        reason=reason,
+        note=note,
+    )
+    return _record(svc, invoice, record)
+
+
+def _record(svc: Services, invoice: Invoice, record: Refund) -> Refund:
+    """Record a refund the provider made, with the invoice. The money has moved: a lost
+    commit is never answered by refunding again, only by recording the same refund on the
+    invoice as it now stands (unless a racing request or the provider's webhook did)."""
+    for attempt in range(ATTEMPTS):
+        n = int(record.id.rsplit("_", 1)[1])
+        # Pending until the provider's webhook says it succeeded; a pending refund counts.
+        invoice.record_refund(
+            record.provider_refund_id, record.amount, RefundStatus.PENDING, record.at
+        )
+        event = DomainEvent(
+            EventType.INVOICE_REFUNDED,
+            invoice.id,
+            invoice.customer_id,
+            record.at,
+            n,
+            {
+                "amount_refunded": invoice.amount_refunded,
+                "refund_status": invoice.refund_status,
+                "currency": invoice.currency,
+                "amount": record.amount,
+                "refund": record.id,
+                "policy": str(record.basis),
+                "reason": record.reason,
+            },
+        )
+        try:
+            svc.commit_with_notices(Commit(invoices=[invoice], refunds=[record], events=[event]))
+            return record
+        except (ConcurrencyError, AlreadyExistsError):
+            for made in svc.repo.list_refunds(invoice.id):
+                if made.provider_refund_id == record.provider_refund_id:
+                    return made  # a request racing this one under the same key recorded it
+            fresh = svc.repo.get_invoice(invoice.id)
+            if fresh is None or attempt == ATTEMPTS - 1:
+                raise
+            if record.provider_refund_id in fresh.refunds:
+                # The provider's webhook came first: the invoice holds the refund and its
+                # receipt is planned; only the record is missing.
+                svc.commit(Commit(refunds=[record]))
+                return record
+            invoice = fresh
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _paying_charge(svc: Services, invoice: Invoice) -> Charge:
+    paid = [c for c in svc.repo.list_charges(invoice.id) if c.outcome is ChargeOutcome.SUCCEEDED]
+    if not paid:
+        raise IllegalTransitionError(
+            "refund", "paid", "no payment of it was taken through the provider", entity="invoice"
+        )
+    return paid[-1]
+
+
+def configured_policy(svc: Services) -> RefundPolicy | None:
+    """The business's refund policy (`programs.refunds`); None while none is configured."""
+    return get_programs(svc).programs.refunds

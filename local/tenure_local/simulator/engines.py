@@ -1,0 +1,274 @@
+"""The simulator's engines: what holds the table, the renewal queue and the sent email while
+the real handlers run a scenario.
+
+- `dynamodb-local` (the default, what `make demo` runs): DynamoDB Local for the table and moto
+  for SQS, SES and Secrets Manager, reached through boto3 as the deployed functions reach AWS.
+- `memory`: the in-memory repository (contract-tested against DynamoDB Local), an in-process
+  queue and a mailer that records what SES would be asked; nothing is emulated, so a
+  scenario runs at the speed of Tenure's own code.
+
+Both hand the same handlers and services the same settings; only the adapters differ. The
+differential test (tests/integration/test_engines_agree.py) keeps their outputs byte for byte
+equal, which is what proves the in-memory adapters faithful.
+"""
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal, Protocol, cast
+
+import boto3
+from botocore.config import Config
+
+from tenure import bootstrap
+from tenure.fakes import InMemoryRepository
+from tenure.notify.mailers import Mailer, OutboxMailer, TeeMailer
+from tenure.ports import Repository
+from tenure.settings import Settings
+from tenure.store.dynamodb import DynamoRepository
+from tenure_local.simulator.aws_timer import AwsTimer
+from tenure_local.simulator.chaos import Chaos, SimulatedBackoff
+from tenure_local.simulator.memory_adapters import InProcessQueue, SesRecorder
+from tenure_local.simulator.memory_chaos import ChaoticQueue, ChaoticRepository, ThrottledSes
+from tenure_local.stack.local_stack import (
+    DEFAULT_MAX_RECEIVE_COUNT,
+    DEFAULT_NAME,
+    DEFAULT_SENDER,
+    LocalStack,
+    _queue_properties,
+    app_env,
+)
+from tenure_local.stack.template import load_template
+
+EngineName = Literal["dynamodb-local", "memory"]
+ENGINES: tuple[EngineName, ...] = ("dynamodb-local", "memory")
+# The SDK settings the deployed functions use (tenure.bootstrap): under chaos, the store's
+# client retries throttling as Lambda's does.
+LAMBDA_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2)
+DEFAULT_VISIBILITY = timedelta(seconds=180)  # the renewal queue's, when the template has none
+# The variables the webhooks function reads from its environment (as Lambda gives it them).
+WEBHOOK_ENV = (
+    "TENURE_STRIPE_WEBHOOK_SECRET",
+    "TENURE_RAZORPAY_WEBHOOK_SECRET",
+    "WEBHOOK_SECRET_ARN",
+)
+
+
+class EngineOptionError(ValueError):
+    """An engine was asked for something it cannot do (an unknown name, say)."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What a run asks of its engine."""
+
+    out: Path
+    timer: AwsTimer
+    chaos: Chaos | None = None
+    backoff: SimulatedBackoff | None = None  # under chaos: retry waits in simulated time
+
+
+@dataclass
+class Adapters:
+    """What an engine made for one run: the handlers' settings, store and clients, and the
+    renewal queue as the simulator drains it."""
+
+    backend: str  # what held the table: dynamodb-local, moto or memory
+    settings: Settings
+    repo: Repository
+    clients: bootstrap.AwsClients
+    queue: Any  # the SQS calls on the renewal queue (a boto3 client, or InProcessQueue)
+    queue_url: str
+    webhook_secret: str  # the provider signs its deliveries with it (the first of a rollover)
+    mailer: Mailer | None  # None: the one the functions build from the settings (SES)
+    visibility: timedelta = DEFAULT_VISIBILITY
+    raw_speed: Callable[[], dict[str, Any]] = field(default=lambda: {})
+
+
+class Engine(Protocol):
+    name: EngineName
+
+    def open(self, run: RunSpec) -> Any:
+        """A context manager giving the run's Adapters; it releases what it started."""
+        ...
+
+
+class DynamoLocalEngine:
+    """DynamoDB Local plus moto, started for the run or reused (its table emptied first)."""
+
+    name: EngineName = "dynamodb-local"
+
+    def __init__(self, stack: LocalStack | None = None) -> None:
+        self.stack = stack
+
+    @contextmanager
+    def open(self, run: RunSpec) -> Iterator[Adapters]:
+        owned = self.stack is None
+        stack = self.stack or LocalStack()
+        if owned:
+            stack.start()
+        else:
+            stack.reset_table()
+            _purge_queue(stack)
+        try:
+            stack.apply_env()
+            yield self._adapters(stack, run)
+        finally:
+            if owned:
+                stack.stop()
+
+    @staticmethod
+    def _adapters(stack: LocalStack, run: RunSpec) -> Adapters:
+        env, chaos, backoff = stack.env, run.chaos, run.backoff
+        visibility = DEFAULT_VISIBILITY
+        if chaos is None:
+            ddb = run.timer.attach(boto3.client("dynamodb"))
+        else:
+            ddb = run.timer.attach(boto3.client("dynamodb", config=LAMBDA_BOTO_CONFIG))
+            chaos.attach_dynamodb(ddb)
+            visibility = _visibility_timeout(stack.template)
+        if backoff is None:
+            repo = DynamoRepository(ddb, env["TABLE_NAME"])
+        else:
+            repo = DynamoRepository(ddb, env["TABLE_NAME"], sleep=backoff.sleep)
+        settings = Settings()  # the stack's environment, applied above
+        clients = bootstrap.AwsClients()
+        mailer = None  # calm: the mailer the functions build (SES, copied to the outbox)
+        if chaos is not None and backoff is not None:
+            chaos.attach_sqs(clients("sqs"))
+            chaos.attach_ses(clients("ses"))
+            # SES throttling backoffs pass in simulated time, and the mailer may crash.
+            mailer = chaos.mailer(bootstrap.default_mailer(settings, clients, backoff.sleep))
+        return Adapters(
+            backend=str(stack.dynamodb_backend),
+            settings=settings,
+            repo=repo,
+            clients=clients,
+            queue=boto3.client("sqs"),
+            queue_url=env["RENEWAL_QUEUE_URL"],
+            webhook_secret=_first(env["TENURE_STRIPE_WEBHOOK_SECRET"]),
+            mailer=mailer,
+            visibility=visibility,
+            raw_speed=lambda: _raw_speed(stack),
+        )
+
+
+class MemoryEngine:
+    """The in-memory repository, an in-process queue and a recording mailer: the same
+    handlers and services, no emulator, no AWS call."""
+
+    name: EngineName = "memory"
+
+    def __init__(self, template_path: Path | None = None) -> None:
+        self.template_path = template_path
+
+    @contextmanager
+    def open(self, run: RunSpec) -> Iterator[Adapters]:
+        values = app_env(DEFAULT_NAME, DEFAULT_NAME, DEFAULT_SENDER)
+        template = load_template(self.template_path)
+        queue = InProcessQueue(
+            url=f"memory://{DEFAULT_NAME}-renewals",
+            max_receive_count=_max_receive_count(template),
+        )
+        values["RENEWAL_QUEUE_URL"] = queue.url
+        values["TENURE_OUTBOX_DIR"] = str(run.out / "outbox")
+        settings = Settings(**values)
+        saved = {key: os.environ.get(key) for key in WEBHOOK_ENV}
+        # The webhooks function reads its signing secrets from its environment, as in Lambda.
+        os.environ.update({key: values[key] for key in WEBHOOK_ENV})
+        try:
+            repo: Repository = InMemoryRepository()
+            ses: Mailer = SesRecorder(verified_sender=settings.mail_from)
+            sender: Any = queue  # what the functions send through; the simulator drains `queue`
+            chaos, backoff = run.chaos, run.backoff
+            if chaos is not None:
+                # The faults the dynamodb-local engine injects through botocore, raised here.
+                sleep = backoff.sleep if backoff is not None else _no_wait
+                repo = cast(Repository, ChaoticRepository(repo, chaos, sleep))
+                sender = ChaoticQueue(queue, chaos)
+                ses = ThrottledSes(ses, chaos, sleep)
+            mailer: Mailer = TeeMailer(ses, OutboxMailer(run.out / "outbox"))
+            if chaos is not None:
+                mailer = chaos.mailer(mailer)
+            yield Adapters(
+                backend="memory",
+                settings=settings,
+                repo=repo,
+                clients=bootstrap.AwsClients(make=_only({"sqs": sender})),
+                queue=queue,
+                queue_url=queue.url,
+                webhook_secret=_first(values["TENURE_STRIPE_WEBHOOK_SECRET"]),
+                mailer=mailer,
+                visibility=_visibility_timeout(template),
+            )
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def engine_named(name: str, stack: LocalStack | None = None) -> Engine:
+    """The engine called `name`; `stack`, a running local stack the dynamodb-local engine
+    reuses (the memory engine needs none)."""
+    if name == "dynamodb-local":
+        return DynamoLocalEngine(stack)
+    if name == "memory":
+        return MemoryEngine()
+    raise EngineOptionError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
+
+
+def _only(clients: dict[str, Any]) -> Callable[[str], Any]:
+    """A client maker that knows only `clients`: on the memory engine, any other AWS service
+    a function reached for would be a call the engine cannot answer, so it says so."""
+
+    def make(service: str) -> Any:
+        if service not in clients:
+            raise EngineOptionError(
+                f"the memory engine has no {service!r} client (it offers {', '.join(clients)})"
+            )
+        return clients[service]
+
+    return make
+
+
+def _no_wait(seconds: float) -> None:
+    """A backoff that passes at once (chaos runs hand the engine a SimulatedBackoff)."""
+
+
+def _first(secrets: str) -> str:
+    return secrets.split(",")[0].strip()
+
+
+def _purge_queue(stack: LocalStack) -> None:
+    # PurgeQueue is rate-limited (once a minute); receiving and deleting is not.
+    sqs, url = stack.client("sqs"), stack.env["RENEWAL_QUEUE_URL"]
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)
+            ],
+        )
+
+
+def _visibility_timeout(template: dict[str, Any]) -> timedelta:
+    seconds = _queue_properties(template, "RenewalQueue").get("VisibilityTimeout")
+    return timedelta(seconds=seconds if isinstance(seconds, int) else 30)
+
+
+def _max_receive_count(template: dict[str, Any]) -> int:
+    found = (_queue_properties(template, "RenewalQueue").get("RedrivePolicy") or {}).get(
+        "maxReceiveCount"
+    )
+    return found if isinstance(found, int) else DEFAULT_MAX_RECEIVE_COUNT
+
+
+def _raw_speed(stack: LocalStack) -> dict[str, Any]:
+    from tenure_local.stack.local_stack import raw_dynamodb_speed
+
+    return raw_dynamodb_speed(stack, seconds=1.0)

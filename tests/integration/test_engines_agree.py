@@ -1,0 +1,40 @@
+"""The differential test: a scenario run on the memory engine writes the very bytes the
+DynamoDB Local engine writes (state.json, metrics.json, events.jsonl, every email)."""
+
+from pathlib import Path
+
+import pytest
+
+from tenure_local.simulator.engine_diff import differing_files, run_on_both
+from tenure_local.simulator.scenario import load
+from tenure_local.stack.local_stack import LocalStack
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("example", ["demo.yaml", "webhooks.yaml"])
+def test_the_memory_engine_writes_what_dynamodb_local_writes(
+    local_stack: LocalStack, tmp_path: Path, example: str
+) -> None:
+    run_on_both(load(REPO / "examples" / example), tmp_path, stack=local_stack)
+    emails = list((tmp_path / "memory" / "outbox").glob("*.eml"))
+    assert emails, "the scenario sends email, so the outboxes are compared"
+    assert differing_files(tmp_path / "dynamodb-local", tmp_path / "memory") == []
+
+
+def test_a_difference_in_any_compared_file_or_email_is_reported(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder in (first, second):
+        (folder / "outbox").mkdir(parents=True)
+        for name in ("state.json", "metrics.json", "events.jsonl"):
+            (folder / name).write_text("{}\n")
+        (folder / "outbox" / "1-alice-receipt.eml").write_bytes(b"Subject: hi\r\n")
+    assert differing_files(first, second) == []
+    (second / "events.jsonl").write_text("{} \n")
+    (second / "outbox" / "1-alice-receipt.eml").write_bytes(b"Subject: hi!\r\n")
+    (first / "outbox" / "2-bob-receipt.eml").write_bytes(b"Subject: yo\r\n")
+    assert differing_files(first, second) == [
+        "events.jsonl",
+        "outbox/1-alice-receipt.eml",
+        f"outbox/2-bob-receipt.eml (only in {first})",
+    ]

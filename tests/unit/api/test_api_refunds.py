@@ -1,0 +1,107 @@
+"""Refunds over HTTP: POST /v1/invoices/{id}/refund, once per Idempotency-Key, and every
+refusal a clear 4xx that changes nothing."""
+
+from collections.abc import Iterator
+from types import ModuleType
+
+import pytest
+from api_harness import START, TOKEN, Api
+
+from tenure import bootstrap
+from tenure.fakes import FixedClock, InMemoryRepository
+from tenure.payments.sandbox import SandboxGateway
+from tenure.services.context import Services
+from tenure.settings import get_settings
+
+
+@pytest.fixture
+def paid(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, str]]:
+    """An API whose services charge through the sandbox, and alice's paid first invoice."""
+    monkeypatch.setenv("TENURE_API_TOKEN", TOKEN)
+    monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
+    get_settings.cache_clear()
+    repo, clock = InMemoryRepository(), FixedClock(START)
+    bootstrap.use(bootstrap.Wiring(Services(repo, clock, SandboxGateway(clock=clock.now))))
+    api = Api(api_module, repo, clock)
+    api.plan("basic", 1000)
+    api.customer("alice")
+    method = {"payment_method": "pm_card_visa"}
+    assert api.post("/v1/customers/alice/payment-methods", method).status == 201
+    invoice = api.subscription("sub-1")["invoice"]
+    assert invoice["status"] == "paid"
+    yield api, invoice["id"]
+    bootstrap.use(None)
+
+
+def test_a_refund_answers_201_with_the_refund_and_the_invoice(paid: tuple[Api, str]) -> None:
+    api, invoice_id = paid
+    reply = api.post(f"/v1/invoices/{invoice_id}/refund", {"amount": 250, "reason": "late"})
+    assert reply.status == 201, reply.text
+    refund, invoice = reply.json["refund"], reply.json["invoice"]
+    assert refund["id"] == f"rf_{invoice_id}_1"
+    assert (refund["amount"], refund["policy"], refund["reason"]) == (250, "partial", "late")
+    assert (invoice["amount_refunded"], invoice["refund_status"]) == (250, "partial")
+
+
+def test_a_refund_without_a_body_refunds_what_is_left(paid: tuple[Api, str]) -> None:
+    api, invoice_id = paid
+    reply = api.post(f"/v1/invoices/{invoice_id}/refund")
+    assert reply.status == 201, reply.text
+    assert (reply.json["refund"]["amount"], reply.json["refund"]["policy"]) == (1000, "full")
+
+
+def test_a_retried_refund_with_its_key_is_replayed_not_made_again(paid: tuple[Api, str]) -> None:
+    api, invoice_id = paid
+    path, key = f"/v1/invoices/{invoice_id}/refund", {"Idempotency-Key": "refund-once"}
+    first = api.post(path, {"amount": 300}, headers=key)
+    again = api.post(path, {"amount": 300}, headers=key)
+    assert (first.status, again.status) == (201, 201)
+    assert again.text == first.text and again.headers.get("Idempotent-Replayed") == "true"
+    assert len(api.repo.list_refunds(invoice_id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "where"),
+    [
+        ({"amount": 1001}, 422, ["body", "amount"]),
+        ({"amount": 0}, 422, ["body", "amount"]),
+        ({"amount": "5"}, 422, ["body", "amount"]),
+        ({"amount": 5, "extra": 1}, 422, ["body", "extra"]),
+    ],
+)
+def test_a_bad_refund_is_a_422_that_changes_nothing(
+    paid: tuple[Api, str], body: dict, status: int, where: list[str]
+) -> None:
+    api, invoice_id = paid
+    before = api.state()
+    reply = api.post(f"/v1/invoices/{invoice_id}/refund", body)
+    assert reply.status == status, reply.text
+    assert reply.json["detail"][0]["loc"] == where
+    assert api.state() == before
+
+
+def test_refunding_a_fully_refunded_invoice_is_a_409_that_changes_nothing(
+    paid: tuple[Api, str],
+) -> None:
+    api, invoice_id = paid
+    assert api.post(f"/v1/invoices/{invoice_id}/refund").status == 201
+    before = api.state()
+    reply = api.post(f"/v1/invoices/{invoice_id}/refund", {"amount": 1})
+    assert reply.status == 409
+    assert "nothing is left" in reply.json["message"]
+    assert api.state() == before
+
+
+def test_refunding_an_unknown_invoice_is_a_404(paid: tuple[Api, str]) -> None:
+    api, _ = paid
+    assert api.post("/v1/invoices/in_nothing/refund").status == 404
+
+
+def test_refunding_an_unpaid_invoice_is_a_409(api: Api) -> None:
+    api.plan("basic", 1000)
+    api.customer("alice")
+    invoice_id = api.subscription("sub-1")["invoice"]["id"]  # no provider: it stays open
+    before = api.state()
+    reply = api.post(f"/v1/invoices/{invoice_id}/refund")
+    assert reply.status == 409 and "only a paid invoice" in reply.json["message"]
+    assert api.state() == before

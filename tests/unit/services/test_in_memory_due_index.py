@@ -1,0 +1,66 @@
+"""The in-memory repository keeps its due index with every write, as the table keeps its GSI:
+by commits, by a test writing into its dicts, through copies and pickles."""
+
+import copy
+import pickle
+from datetime import UTC, datetime, timedelta
+
+from tenure.domain.notices import Notice, NoticeKind
+from tenure.domain.plans import Plan
+from tenure.domain.subscription import Subscription
+from tenure.fakes import InMemoryRepository
+from tenure.ports import Commit
+
+T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
+BASIC = Plan(id="basic", amount=1000, currency="USD", interval="month")
+
+
+def active(repo: InMemoryRepository, sub_id: str, at: datetime = T0) -> Subscription:
+    sub = Subscription.subscribe(sub_id, "alice", BASIC, at)
+    sub.activate(BASIC, at)
+    change = Commit()
+    change.add_subscription(sub)
+    repo.commit(change)
+    return sub
+
+
+def notice(key: str, due_at: datetime) -> Notice:
+    return Notice(key, NoticeKind.REFUND_RECEIPT, "alice", "sub-1", due_at, due_at)
+
+
+def test_a_renewal_enters_the_index_on_commit_and_moves_when_the_period_does() -> None:
+    repo = InMemoryRepository()
+    sub = active(repo, "sub-1")
+    assert repo.next_due_at() == sub.current_period_end
+    stored = repo.get_subscription("sub-1")
+    assert stored is not None
+    stored.cancel(BASIC, T0 + timedelta(days=1), at_period_end=False, reason=None)
+    change = Commit()
+    change.add_subscription(stored)
+    repo.commit(change)
+    assert repo.next_due_at() is None
+    assert repo.due(T0 + timedelta(days=400)) == []
+
+
+def test_an_item_written_or_deleted_straight_in_the_dicts_is_indexed_too() -> None:
+    repo = InMemoryRepository()
+    active(repo, "sub-1")
+    repo.notices["n1"] = notice("n1", T0)
+    assert [n.key for n in repo.due_notices(T0)] == ["n1"]
+    assert repo.next_notice_at() == T0
+    del repo.subscriptions["sub-1"]
+    assert repo.next_due_at() is None
+    assert repo.notices.pop("n1").key == "n1"
+    assert repo.next_notice_at() is None
+
+
+def test_a_copied_or_pickled_repository_has_its_own_index_that_matches_its_items() -> None:
+    repo = InMemoryRepository()
+    sub = active(repo, "sub-1")
+    repo.notices["n1"] = notice("n1", T0)
+    for twin in (copy.deepcopy(repo), pickle.loads(pickle.dumps(repo))):
+        assert twin.next_due_at() == sub.current_period_end
+        assert [n.key for n in twin.due_notices(T0)] == ["n1"]
+        del twin.notices["n1"]
+        assert twin.next_notice_at() is None
+        assert repo.next_notice_at() == T0, "the original's index is untouched"
