@@ -272,6 +272,12 @@ def with_error_responses(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+class RedeemPointsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    points: int = Field(ge=1, le=10**12, strict=True, description="how many points to redeem")
+
+
 class ProgramsUpdate(Programs):
     """The programs document, and the version it replaces."""
 

@@ -22,6 +22,7 @@ from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
 from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
+from tenure.domain.points import PointsAccount, entry_order, not_enough
 from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
@@ -71,6 +72,7 @@ class InMemoryRepository:
         self.invoices: dict[str, Invoice] = _Indexed(self._work, "invoice")
         self.charges: dict[str, Charge] = _Indexed(self._work, "charge")
         self.programs = ProgramsSetting(NO_PROGRAMS)
+        self.points: dict[str, PointsAccount] = {}
         self.refunds: dict[str, Refund] = {}
         self.save_attempts: dict[str, SaveAttempt] = {}
         self.events: list[dict[str, Any]] = []
@@ -119,6 +121,9 @@ class InMemoryRepository:
 
     def get_programs(self) -> ProgramsSetting:
         return self.programs
+
+    def get_points(self, customer_id: str) -> PointsAccount:
+        return self.points.get(customer_id, PointsAccount(customer_id))
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         return copy.deepcopy(self.subscriptions.get(subscription_id))
@@ -239,6 +244,15 @@ class InMemoryRepository:
             *(("charge", c) for c in change.charges),
         ]
         # Check everything first: all or nothing, like a transaction.
+        for move in change.points:
+            # Conditions are on the balance before the commit, as the DynamoDB store's are,
+            # and checked first, as the store reports them first.
+            before = self.get_points(move.customer_id)
+            if move.at_least is not None and before.balance < move.at_least:
+                raise ValidationFailedError("points", not_enough(move.customer_id, move.at_least))
+            taken = {entry_order(e) for e in before.entries}
+            if move.entry is not None and entry_order(move.entry) in taken:
+                raise AlreadyExistsError("points entry", str(move.entry.invoice))
         for kind, entity in versioned:
             current = stored[kind].get(entity.id)
             if entity.version == 0 and current is not None:
@@ -307,6 +321,15 @@ class InMemoryRepository:
         self.refunds.update((r.id, r) for r in change.refunds)
         for setting in change.programs:
             self.programs = replace(setting, version=setting.version + 1)
+        for move in change.points:
+            account = self.get_points(move.customer_id)
+            entries = (*account.entries, move.entry) if move.entry else account.entries
+            self.points[move.customer_id] = PointsAccount(
+                move.customer_id,
+                account.balance + move.balance,
+                account.pending + move.pending,
+                tuple(sorted(entries, key=entry_order)),
+            )
         for attempt in change.save_attempts:
             attempt.version += 1
             self.save_attempts[attempt.subscription_id] = attempt.copy()

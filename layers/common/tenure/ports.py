@@ -14,6 +14,7 @@ from tenure.domain.invoices import Invoice
 from tenure.domain.notices import Notice
 from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
+from tenure.domain.points import PointsAccount, PointsMove
 from tenure.domain.programs import ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
@@ -130,6 +131,9 @@ class Commit:
     # The retention programs' new document (one at most), carrying the version it replaces:
     # written as version + 1 only while the stored one is still that version (0: none yet).
     programs: list[ProgramsSetting] = field(default_factory=list)
+    # Loyalty points that move (tenure.domain.points): balances added to, entries written
+    # once, a redemption only while the balance covers it.
+    points: list[PointsMove] = field(default_factory=list)
 
     def check_payer_operations(self) -> None:
         """A subscription written in full does not also take a payer copy, nor is a customer
@@ -235,6 +239,8 @@ class BillingStore(Protocol):
     def list_coupons(self) -> list[Coupon]: ...
     # The retention programs (version 0, every program off, while none was ever written).
     def get_programs(self) -> ProgramsSetting: ...
+    # A customer's loyalty points: balance, pending and history (empty when none ever moved).
+    def get_points(self, customer_id: str) -> PointsAccount: ...
     def get_subscription(self, subscription_id: str) -> Subscription | None: ...
     def get_subscription_with_customer(
         self, subscription_id: str, customer_id: str

@@ -10,6 +10,7 @@ from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount
 from tenure.domain.invoices import Invoice
 from tenure.domain.offers import SaveOffer
+from tenure.domain.points import PointsAccount
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
@@ -245,6 +246,32 @@ def charge_view(c: Charge) -> ChargeView:
         "decline_code": c.decline_code,
         "at": _at(c.at),
         "calls": c.calls,
+    }
+
+
+class PointsEntryView(TypedDict):
+    at: str
+    kind: str  # earned | redeemed | reversed
+    points: int  # signed: + earned, - redeemed or reversed
+    invoice: str | None
+
+
+class PointsView(TypedDict):
+    customer: str
+    balance: int  # points that can be redeemed (below zero after a reversal of spent points)
+    pending: int  # redeemed, waiting for the next invoice to credit them
+    entries: list[PointsEntryView]  # oldest first
+
+
+def points_view(account: PointsAccount) -> PointsView:
+    return {
+        "customer": account.customer_id,
+        "balance": account.balance,
+        "pending": account.pending,
+        "entries": [
+            {"at": _at(e.at), "kind": str(e.kind), "points": e.points, "invoice": e.invoice}
+            for e in account.entries
+        ],
     }
 
 

@@ -15,6 +15,7 @@ from tenure.views import (
     coupon_view,
     customer_view,
     invoice_view,
+    points_view,
     refund_view,
     subscription_view,
 )
@@ -26,12 +27,17 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
     subscriptions: list[SubscriptionView] = []
     invoices: list[InvoiceView] = []
     charges: list[ChargeView] = []
+    points: dict[str, dict[str, Any]] = {}
     refunds: list[RefundView] = []
     for customer_id in sorted(customer_ids):
         customer = repo.get_customer(customer_id)
         if customer is None:
             continue
         customers.append(customer_view(customer))
+        account = repo.get_points(customer_id)
+        if account.entries or account.balance or account.pending:
+            view = points_view(account)
+            points[customer_id] = {k: v for k, v in view.items() if k != "customer"}
         for sub in repo.list_subscriptions(customer_id):
             subscriptions.append(subscription_view(sub))
             for invoice in repo.list_invoices(sub.id):
@@ -46,6 +52,8 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
         "subscriptions": sorted(subscriptions, key=lambda s: s["id"]),
         "invoices": sorted(invoices, key=lambda i: i["id"]),
         "charges": sorted(charges, key=lambda c: c["id"]),
+        # Loyalty points of the customers whose points ever moved: balance, pending, entries.
+        "points": points,
         "refunds": sorted(refunds, key=lambda r: r["id"]),  # those Tenure made
     }
 

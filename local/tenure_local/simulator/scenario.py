@@ -37,6 +37,7 @@ from tenure_local.simulator.scenario_problems import (
     show,
     with_lines,
 )
+from tenure_local.simulator.scenario_programs import loyalty_on, offer_references
 
 __all__ = ["Problem", "Scenario", "ScenarioError", "load", "parse"]
 
@@ -179,6 +180,14 @@ class UpdateCard(_Action):
         return str(_card(str(value)))
 
 
+class RedeemPoints(_Action):
+    """Redeem a customer's loyalty points for a credit on their next invoice."""
+
+    do: Literal["redeem_points"]
+    customer: str
+    points: int = Field(ge=1, le=10**12, strict=True)
+
+
 class ProviderRefund(_Action):
     """A refund made in the provider's dashboard: Tenure hears of it only by webhook."""
 
@@ -219,6 +228,7 @@ API_ACTIONS = (
     "cancel",
     "update_card",
     "apply_coupon",
+    "redeem_points",
     "refund",
 )
 PROVIDER_ACTIONS = ("provider_refund", "dispute", "card_auto_updated")
@@ -233,6 +243,7 @@ Action = Annotated[
     | Dispute
     | CardAutoUpdated
     | ApplyCoupon
+    | RedeemPoints
     | Refund,
     Field(discriminator="do"),
 ]
@@ -361,7 +372,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                     )
                 )
             ids[kind].append(item_id)
-    problems += _offer_references(raw, ids)
+    problems += offer_references(raw, ids, _some)
     # Read on their own, so that a mistake elsewhere does not hide the actions out of range.
     start, until = _moment(raw.get("start")), _moment(raw.get("until"))
     if start is not None and until is not None and until <= start:
@@ -397,6 +408,14 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                         f"{_some(ids[kind])}",
                     )
                 )
+        if isinstance(action, RedeemPoints) and not loyalty_on(raw):
+            problems.append(
+                Problem(
+                    f"{where}.do",
+                    "redeem_points needs the loyalty program; expected programs.loyalty "
+                    "in the file",
+                )
+            )
         if isinstance(action, Subscribe):
             sub_id = action.id or subscription_id_for(action)
             if sub_id in subscriptions:
@@ -470,27 +489,6 @@ def _cancel_problems(raw: dict[str, Any], where: str, action: "Cancel") -> list[
                     f"programs.save_offers: {_some([str(k) for k in known])}",
                 )
             )
-    return problems
-
-
-def _offer_references(raw: dict[str, Any], ids: dict[str, list[str]]) -> list[Problem]:
-    """Save offers name the file's own coupons and plans."""
-    programs = raw.get("programs")
-    offers = programs.get("save_offers") if isinstance(programs, dict) else None
-    problems: list[Problem] = []
-    for n, offer in enumerate(offers if isinstance(offers, list) else []):
-        if not isinstance(offer, dict):
-            continue  # reported where the programs are validated
-        for field, kind in (("coupon", "coupons"), ("plan", "plans")):
-            named = offer.get(field)
-            if isinstance(named, str) and named not in ids[kind]:
-                problems.append(
-                    Problem(
-                        f"programs.save_offers[{n}].{field}",
-                        f"unknown {field} {show(named)}; expected one of the {kind}: "
-                        f"{_some(ids[kind])}",
-                    )
-                )
     return problems
 
 

@@ -46,6 +46,7 @@ from tenure_local.simulator.scenario import (
     Dispute,
     Pause,
     ProviderRefund,
+    RedeemPoints,
     Refund,
     Resume,
     Scenario,
@@ -398,6 +399,9 @@ class Simulator(ProviderSide):
             self._api("POST", f"/v1/subscriptions/{action.subscription}/resume", {}, where=where)
         elif isinstance(action, Cancel):
             self._cancel(action, where)
+        elif isinstance(action, RedeemPoints):
+            path = f"/v1/customers/{action.customer}/points/redeem"
+            self._api("POST", path, {"points": action.points}, where=where)
         elif isinstance(action, Refund):
             self._refund(action, where)
         elif isinstance(action, ApplyCoupon):

@@ -32,6 +32,8 @@ PROTECTED = [
     ("GET", "/v1/coupons/half"),
     ("GET", "/v1/programs"),
     ("PUT", "/v1/programs"),
+    ("GET", "/v1/customers/alice/points"),
+    ("POST", "/v1/customers/alice/points/redeem"),
 ]
 
 

@@ -113,6 +113,7 @@ COMMANDS: dict[str, Callable[[Subscription], object]] = {
         ),
         COMMAND_AT,
     ),
+    "redeem_points": lambda sub: sub.take_points(5, COMMAND_AT),
 }
 
 # The documented outcome of each legal command: from-state -> to-state.
@@ -165,6 +166,16 @@ DOCUMENTED: dict[str, dict[SubscriptionStatus, SubscriptionStatus]] = {
         s: s
         for s in SubscriptionStatus
         if s not in (SubscriptionStatus.UNPAID, SubscriptionStatus.CANCELED)
+    },
+    # Points wait for a next period invoice: only a subscription that will have one.
+    "redeem_points": {
+        s: s
+        for s in (
+            SubscriptionStatus.TRIALING,
+            SubscriptionStatus.ACTIVE,
+            SubscriptionStatus.PAST_DUE,
+            SubscriptionStatus.PAUSED,
+        )
     },
 }
 

@@ -245,11 +245,12 @@ class CrashingGateway:
 
 
 class NoReadsRepository:
-    """The real repository, except that reading anything fails the test. Plans are the
-    exception: they never change once created, and the DynamoDB store keeps those it read."""
+    """The real repository, except that reading anything fails the test. Plans and programs
+    are the exceptions: the DynamoDB store keeps those it read (plans never change once
+    created; programs are read again after a minute)."""
 
     READS = ("get_", "list_", "read_", "find_", "has_", "due", "events_", "ledger_")
-    CACHED = ("get_plan",)
+    CACHED = ("get_plan", "get_programs")
 
     def __init__(self, repo: InMemoryRepository) -> None:
         self.repo = repo

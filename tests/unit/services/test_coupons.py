@@ -137,8 +137,8 @@ def test_the_monthly_metrics_count_what_coupons_took_off_paid_invoices(shop: Sho
     by_month = {row["month"]: row["discounts"] for row in doc["monthly"]}
     # Paid on 2 March and 2 April; none in May, when the coupon had ended.
     assert by_month == {
-        "2026-03": {"coupon": 250},
-        "2026-04": {"coupon": 250},
-        "2026-05": {"coupon": 0},
+        "2026-03": {"coupon": 250, "tenure": 0},
+        "2026-04": {"coupon": 250, "tenure": 0},
+        "2026-05": {"coupon": 0, "tenure": 0},
     }
     assert [row["mrr_end"] for row in doc["monthly"]] == [750, 750, 1000]

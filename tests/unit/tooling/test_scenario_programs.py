@@ -8,7 +8,7 @@ import yaml
 from typer.testing import CliRunner
 
 from tenure_local.cli.main import app
-from tenure_local.simulator.scenario import ScenarioError, load, parse
+from tenure_local.simulator.scenario import RedeemPoints, ScenarioError, load, parse
 
 HEAD = """\
 start: 2026-01-31T09:00:00Z
@@ -102,3 +102,38 @@ def test_the_cli_refuses_a_bad_programs_block_with_exit_2_naming_line_and_field(
     assert done.exit_code == 2
     assert "programs.refunds.after_window" in done.output
     assert not (tmp_path / "out").exists()
+
+
+ACTIONS = """\
+actions:
+  - {at: 2026-01-31T09:00:00Z, do: subscribe, customer: alice, plan: basic, id: s1}
+  - {at: 2026-03-05T00:00:00Z, do: redeem_points, customer: alice, points: 15}
+"""
+
+
+def test_redeem_points_loads_with_the_loyalty_program() -> None:
+    scenario = parse(yaml.safe_load(HEAD + PROGRAMS + ACTIONS))
+    redeem = scenario.actions[1]
+    assert isinstance(redeem, RedeemPoints) and (redeem.customer, redeem.points) == ("alice", 15)
+
+
+def test_redeem_points_without_the_loyalty_program_is_reported_at_its_action() -> None:
+    assert problems(HEAD + ACTIONS) == [
+        (
+            "actions[1].do",
+            "redeem_points needs the loyalty program; expected programs.loyalty in the file",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("action", "path"),
+    [
+        ("{at: 2026-03-05T00:00:00Z, do: redeem_points, customer: bob, points: 5}", "customer"),
+        ("{at: 2026-03-05T00:00:00Z, do: redeem_points, customer: alice, points: 0}", "points"),
+        ("{at: 2026-03-05T00:00:00Z, do: redeem_points, customer: alice}", "points"),
+    ],
+)
+def test_a_bad_redeem_points_names_the_actions_index_and_field(action: str, path: str) -> None:
+    text = HEAD + PROGRAMS + "actions:\n  - " + action + "\n"
+    assert f"actions[0].{path}" in [where for where, _ in problems(text)]

@@ -14,10 +14,17 @@ repeating coupon of 3 on an annual plan covers three years, as its name says. A 
 plan outside the coupon's `plans` is not discounted, yet counts: a coupon's duration runs
 with the subscription's periods, whatever the plan.
 
-Discount lines (coupon today; the tenure discount and points credits later) are computed on
-the pre-tax subtotal of the plan and intro lines, so tax follows the discounted price, and
-never take that subtotal below zero. When several discounts apply to one invoice the larger
-wins unless the business chose to stack them: `choose_discounts` is where that rule lives.
+Discount lines (a coupon, the tenure discount) are computed on the pre-tax subtotal of the
+plan and intro lines, so tax follows the discounted price, and never take that subtotal below
+zero. When several discounts apply to one invoice the larger wins unless the business chose
+to stack them (`Programs.combine_discounts`): `choose_discounts` is where that rule lives.
+Under "larger wins" a coupon that lost to the tenure discount still counts the period as
+covered: its duration runs with the periods, as it does on a plan it is not for.
+
+The tenure discount (`TenureDiscount`) is the step of the business's ladder a period earned
+(tenure.domain.programs.Programs.tenure_step), copied onto the subscription when the period
+opens, with the combining rule of that moment: the invoice, the MRR and a pause's credit of
+one period all price it the same way even if the programs change meanwhile.
 """
 
 from collections.abc import Sequence
@@ -162,6 +169,28 @@ class Discount:
         return InvoiceLine(LineKind.COUPON, coupon_description(self.name, self.terms), -off)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TenureDiscount:
+    """The tenure ladder's step one period earned, and how it combines with a coupon."""
+
+    after_months: int
+    percent_off: Decimal
+    stack: bool = False  # with a coupon: both apply (True) or the larger alone (False)
+
+    def line(self, subtotal: int) -> InvoiceLine | None:
+        off = DiscountTerms(percent_off=self.percent_off).off(subtotal)
+        if not off:
+            return None
+        return InvoiceLine(LineKind.TENURE_DISCOUNT, tenure_description(self), -off)
+
+
+def tenure_description(step: TenureDiscount) -> str:
+    """The stored English of a tenure line: "Tenure discount after 12 months (5% off)"."""
+    return (
+        f"Tenure discount after {step.after_months} months ({step.percent_off.normalize():f}% off)"
+    )
+
+
 def coupon_description(name: str, terms: DiscountTerms) -> str:
     """The stored English of a coupon line: "Coupon SPRING (50% off)"."""
     return f"Coupon {name} ({terms.describe()})"
@@ -199,11 +228,40 @@ def with_discounts(
 
 
 def period_lines(
-    plan: Plan, period_index: int, description: str, discount: Discount | None
+    plan: Plan,
+    period_index: int,
+    description: str,
+    discount: Discount | None,
+    tenure: TenureDiscount | None = None,
 ) -> list[InvoiceLine]:
     """Plan, intro and discount lines of one period, before tax."""
     lines = plan_lines(plan, period_index, description)
-    if discount is None:
-        return lines
-    coupon = discount.line(plan, subtotal_of(lines))
-    return with_discounts(lines, [coupon] if coupon is not None else [])
+    return with_discounts(
+        lines,
+        _candidates(plan, subtotal_of(lines), discount, tenure),
+        stack=tenure is not None and tenure.stack,
+    )
+
+
+def discounts_off(
+    plan: Plan, subtotal: int, discount: Discount | None, tenure: TenureDiscount | None
+) -> int:
+    """What the discounts that apply take off a period's pre-tax subtotal, in all: what
+    `period_lines` writes as lines, for the MRR and a pause's credit."""
+    candidates = _candidates(plan, subtotal, discount, tenure)
+    lines = with_discounts(
+        [InvoiceLine(LineKind.PLAN, "", subtotal)],
+        candidates,
+        stack=tenure is not None and tenure.stack,
+    )
+    return -sum(line.amount for line in lines[1:])
+
+
+def _candidates(
+    plan: Plan, subtotal: int, discount: Discount | None, tenure: TenureDiscount | None
+) -> list[InvoiceLine]:
+    found = [
+        discount.line(plan, subtotal) if discount is not None else None,
+        tenure.line(subtotal) if tenure is not None else None,
+    ]
+    return [line for line in found if line is not None]

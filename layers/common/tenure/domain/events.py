@@ -34,6 +34,11 @@ class EventType(StrEnum):
     COUPON_CREATED = "CouponCreated"
     COUPON_APPLIED = "CouponApplied"
     PROGRAMS_UPDATED = "ProgramsUpdated"
+    TENURE_DISCOUNT_REACHED = "TenureDiscountReached"
+    LOYALTY_POINTS_EARNED = "LoyaltyPointsEarned"
+    LOYALTY_POINTS_REDEEMED = "LoyaltyPointsRedeemed"  # asked for: waiting for an invoice
+    LOYALTY_POINTS_APPLIED = "LoyaltyPointsApplied"  # credited on an invoice
+    LOYALTY_POINTS_REVERSED = "LoyaltyPointsReversed"
     # Save offers (tenure.domain.offers): shown when a cancellation is asked for, then one
     # accepted (no cancellation) or all declined (the cancellation goes ahead).
     SAVE_OFFERS_PRESENTED = "SaveOffersPresented"

@@ -89,6 +89,8 @@ class LineKind(StrEnum):
     TAX = "tax"
     CREDIT = "credit"
     COUPON = "coupon"  # a coupon's discount (tenure.domain.discounts), negative
+    TENURE_DISCOUNT = "tenure_discount"  # the tenure ladder's step (tenure.domain.discounts)
+    POINTS_CREDIT = "points_credit"  # loyalty points redeemed (tenure.domain.points), negative
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,6 +176,16 @@ class PaymentOutcome:
     revenue: int = 0  # paid amount net of tax, minor units (paid outcomes only)
     recovered_from: str | None = None  # paid after its first attempt failed on this day
     coupon_discount: int = 0  # what its coupon lines took off, minor units (paid outcomes)
+    tenure_discount: int = 0  # what its tenure discount line took off (paid outcomes)
+
+
+@dataclass(frozen=True, slots=True)
+class PointsFlow:
+    """Loyalty points that moved on one invoice that day, in the invoice's currency."""
+
+    currency: str
+    earned: int = 0
+    redeemed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +220,9 @@ FLOW_FIELDS = (
     "payments",
     "revenue",
     "coupon_discounts",  # what coupons took off the invoices paid that day
+    "tenure_discounts",  # what the tenure discount took off the invoices paid that day
+    "points_earned",  # loyalty points earned on the invoices paid that day
+    "points_redeemed",  # loyalty points credited on the invoices made that day
     "refunded",  # what refunds gave back that day (Tenure's and the provider's)
     "cancellations_requested",  # cancellations asked for (offers presented count once)
     "saved_by_offer",  # save offers accepted: cancellations that did not happen
@@ -288,6 +301,7 @@ def aggregate_day(
     customers: dict[str, CustomerMrr] | None = None,
     cancellations: dict[str, Cancellation] | None = None,
     payments: Iterable[PaymentOutcome] = (),
+    points: Iterable["PointsFlow"] = (),
     programs: Iterable[ProgramFlow] = (),
 ) -> DayResult:
     """Day `day` from the previous day's snapshot and the day's ledger entries.
@@ -336,9 +350,14 @@ def aggregate_day(
             figures.add("payments")
             figures.add("revenue", payment.revenue)
             figures.add("coupon_discounts", payment.coupon_discount)
+            figures.add("tenure_discounts", payment.tenure_discount)
         if payment.recovered_from:
             key = payment.recovered_from
             figures.recoveries[key] = figures.recoveries.get(key, 0) + 1
+    for moved in points:
+        figures = book.setdefault(moved.currency, CurrencyDay())
+        figures.add("points_earned", moved.earned)
+        figures.add("points_redeemed", moved.redeemed)
     for flow in programs:
         book.setdefault(flow.currency, CurrencyDay()).add(flow.name, flow.value)
     snapshot = {
@@ -560,7 +579,9 @@ def _month_row(m: _Month, window: list[_Month]) -> dict[str, Any]:
         "voluntary_churned": flows["voluntary_churned"],
         "involuntary_churned": flows["involuntary_churned"],
         # What retention programs cost on the invoices paid in the month, by program.
-        "discounts": {"coupon": flows["coupon_discounts"]},
+        "discounts": {"coupon": flows["coupon_discounts"], "tenure": flows["tenure_discounts"]},
+        "points_earned": flows["points_earned"],
+        "points_redeemed": flows["points_redeemed"],
         "refunded": flows["refunded"],
         "cancellations_requested": flows["cancellations_requested"],
         "saved_by_offer": flows["saved_by_offer"],

@@ -42,8 +42,8 @@ class LineFact:
 
     `label` says what the line is, so the email can word it in the customer's language
     ("plan", "intro_discount", "unused_time", "remaining_time", "credit_applied",
-    "credit_carried", "coupon"); `description` is the stored English text, shown only for a line no
-    label fits."""
+    "credit_carried", "coupon", "tenure_discount", "points_credit"); `description` is the
+    stored English text, shown only for a line no label fits."""
 
     description: str
     amount: int  # minor units, negative for discounts and credits
@@ -51,6 +51,7 @@ class LineFact:
     plan: str | None = None  # the plan a plan or proration line is about
     percent: str | None = None  # an introductory discount's percent off, e.g. "50" or "12.5"
     coupon: str | None = None  # a coupon line's coupon, by its name
+    points: int | None = None  # a points_credit line's loyalty points
     start: datetime | None = None  # the period a plan line pays for
     end: datetime | None = None
 
@@ -85,6 +86,9 @@ class EmailFacts:
     # 31, 2026") until invoices carry legal numbers.
     period_start: datetime | None = None
     period_end: datetime | None = None
+    # upcoming_renewal: a tenure step the renewal applies for the first time, announced.
+    tenure_months: int | None = None
+    tenure_percent: str | None = None  # its percent off, exact, as text: "5", "12.5"
 
 
 @dataclass(slots=True)

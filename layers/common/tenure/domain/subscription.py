@@ -8,13 +8,14 @@ from typing import Any
 
 from tenure.domain.calendar import add_intervals, seconds_between
 from tenure.domain.customers import Contact, Payer
-from tenure.domain.discounts import Discount
+from tenure.domain.discounts import Discount, TenureDiscount, discounts_off
 from tenure.domain.due import DueKind  # also imported from here by older callers
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType, MrrLedgerEntry
 from tenure.domain.invoices import InvoiceLine, LineKind
 from tenure.domain.money import round_half_up
 from tenure.domain.plans import Plan
+from tenure.domain.programs import Programs
 from tenure.domain.timeutil import iso, utc
 
 
@@ -61,6 +62,14 @@ ALLOWED: dict[str, frozenset[SubscriptionStatus]] = {
         }
     ),
     "expire": frozenset({SubscriptionStatus.INCOMPLETE}),
+    "redeem_points": frozenset(
+        {
+            SubscriptionStatus.TRIALING,
+            SubscriptionStatus.ACTIVE,
+            SubscriptionStatus.PAST_DUE,
+            SubscriptionStatus.PAUSED,
+        }
+    ),
     "apply_discount": frozenset(
         {
             SubscriptionStatus.INCOMPLETE,
@@ -127,6 +136,16 @@ class Subscription:
     # one that priced the current period (for its MRR): see tenure.domain.discounts.
     discount: Discount | None = None
     period_discount: Discount | None = None
+    # Continuous paid time, for the tenure discount: when it began (the first paid period's
+    # start; None before that, and once lost to an end or to `unpaid`) and the seconds spent
+    # paused since, which push each step back by as long. The step the current period earned
+    # (None: none, or the programs had no ladder when it opened).
+    continuity_start: datetime | None = None
+    paused_seconds: int = 0
+    period_tenure: TenureDiscount | None = None
+    # Loyalty points its customer redeemed, to credit on its next period invoice
+    # (tenure.domain.points): the renewal that builds it reads nothing else.
+    points_pending: int = 0
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
     ledger: list[MrrLedgerEntry] = field(default_factory=list, repr=False, compare=False)
@@ -177,6 +196,7 @@ class Subscription:
             cycle=0,
             current_period_start=now,
             current_period_end=add_intervals(now, plan.billing_interval, 1),
+            continuity_start=now,  # the first paid period starts now
         )
         sub._record(EventType.SUBSCRIPTION_CREATED, now, plan=plan.id, status=sub.status)
         if discount is not None:
@@ -185,8 +205,9 @@ class Subscription:
         return sub
 
     # -- commands ---------------------------------------------------------------------------
-    def renew(self, plan: Plan, now: datetime) -> bool:
-        """Roll into the next period. Returns True when the new period must be invoiced."""
+    def renew(self, plan: Plan, now: datetime, programs: Programs | None = None) -> bool:
+        """Roll into the next period. Returns True when the new period must be invoiced.
+        `programs`: the business's programs now (None: all off), for the tenure discount."""
         self._require("renew")
         if utc(now) < self.current_period_end:
             raise IllegalTransitionError("renew", self.status, "the current period has not ended")
@@ -202,7 +223,12 @@ class Subscription:
         self.current_period_end = add_intervals(
             self.anchor, plan.billing_interval, self.periods_since_anchor + 1
         )
-        self._open_period_discount()
+        if converting:
+            self.continuity_start = ended  # paid time begins with the first paid period
+        elif self.continuity_start is None:
+            # Stored before continuity was kept: counted from the subscription's creation.
+            self.continuity_start = self.created_at
+        self._open_period_discount(programs)
         if converting:
             self.status = SubscriptionStatus.ACTIVE
             reason = EventType.SUBSCRIPTION_ACTIVATED
@@ -225,6 +251,9 @@ class Subscription:
             # The first payment came after the first period had passed: service starts now,
             # rather than billing for periods the customer never had.
             self._restart_periods(plan, utc(now), first_cycle=0)
+        if self.status in (SubscriptionStatus.INCOMPLETE, SubscriptionStatus.UNPAID):
+            # Paid at last: continuous paid time begins (again) with the period now paid.
+            self.continuity_start, self.paused_seconds = self.current_period_start, 0
         self.status = SubscriptionStatus.ACTIVE
         self.incomplete_expires_at = None
         self._record(EventType.SUBSCRIPTION_ACTIVATED, now)
@@ -244,6 +273,7 @@ class Subscription:
         if self.status is SubscriptionStatus.UNPAID:
             return
         self.status = SubscriptionStatus.UNPAID
+        self.continuity_start, self.paused_seconds = None, 0  # continuity is lost
         self._record(EventType.SUBSCRIPTION_UNPAID, now, declines=declines)
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_UNPAID)
 
@@ -274,9 +304,10 @@ class Subscription:
         )
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_PAUSED)
 
-    def resume(self, plan: Plan, now: datetime) -> bool:
+    def resume(self, plan: Plan, now: datetime, programs: Programs | None = None) -> bool:
         """Resume a pause (a new period starts now and is invoiced: returns True), or take back
-        a scheduled cancellation (nothing to invoice: returns False)."""
+        a scheduled cancellation (nothing to invoice: returns False). A pause keeps the
+        continuity the tenure discount counts; the time paused is not counted in it."""
         now = utc(now)
         if self.status is not SubscriptionStatus.PAUSED and self.cancel_at_period_end:
             self.cancel_at_period_end = False
@@ -284,11 +315,13 @@ class Subscription:
             self._record(EventType.SUBSCRIPTION_RESUMED, now, cancellation_withdrawn=True)
             return False
         self._require("resume")
+        if self.paused_at is not None and self.continuity_start is not None:
+            self.paused_seconds += max(seconds_between(self.paused_at, now), 0)
         self.status = SubscriptionStatus.ACTIVE
         self.paused_at = None
         self.paused_until = None
         self._restart_periods(plan, now)
-        self._open_period_discount()
+        self._open_period_discount(programs)
         self._record(EventType.SUBSCRIPTION_RESUMED, now, **self._period())
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_RESUMED)
         return True
@@ -365,7 +398,8 @@ class Subscription:
             start, end = now, self.current_period_end
         else:
             self._restart_periods(new, now, first_cycle=0)
-            self.period_discount = None  # the new period's invoice is a proration's: full price
+            # The new period's invoice is a proration's: full price, no discount.
+            self.period_discount, self.period_tenure = None, None
             lines.append(
                 InvoiceLine(LineKind.PLAN, new.name or new.id, new.price_for_period(0).amount_minor)
             )
@@ -392,6 +426,27 @@ class Subscription:
             coupon=discount.coupon_id,
             periods=discount.periods_left,
             starts=iso(discount.starts),
+        )
+
+    def take_points(self, points: int, now: datetime) -> None:
+        """Points its customer redeemed, for its next period invoice."""
+        self._require("redeem_points")
+        if points < 1:
+            raise ValidationFailedError("points", "redeem at least one point")
+        self.points_pending += points
+        self._record(EventType.LOYALTY_POINTS_REDEEMED, now, points=points)
+
+    def credit_points(self, invoice_id: str, used: int, at: datetime) -> None:
+        """The pending points went to invoice `invoice_id`: `used` of them as its credit, the
+        rest back to the customer's balance (tenure.services.points_planning)."""
+        returned, self.points_pending = self.points_pending - used, 0
+        self._record(
+            EventType.LOYALTY_POINTS_APPLIED,
+            at,
+            invoice=invoice_id,
+            points=used,
+            returned=returned,
+            currency=self.currency,
         )
 
     def check_can_take_discount(self) -> None:
@@ -449,11 +504,30 @@ class Subscription:
         return plan.monthly_value(period, self.period_discount_on(plan))
 
     def period_discount_on(self, plan: Plan) -> int:
-        """What the current period's coupon takes off its pre-tax price on `plan`."""
-        if self.period_discount is None:
+        """What the current period's coupon and tenure discount take off its pre-tax price
+        on `plan`, combined as its invoice combined them."""
+        if self.period_discount is None and self.period_tenure is None:
             return 0
         price = plan.price_for_period(max(self.cycle, 0)).amount_minor
-        return self.period_discount.off(plan, price)
+        return discounts_off(plan, price, self.period_discount, self.period_tenure)
+
+    def next_period_tenure(self, programs: Programs) -> TenureDiscount | None:
+        """The tenure step the next period will earn, if it renews (for previews)."""
+        return self._tenure_at(self.current_period_end, programs)
+
+    def _tenure_at(
+        self, period_start: datetime, programs: Programs | None
+    ) -> TenureDiscount | None:
+        if programs is None or self.continuity_start is None:
+            return None
+        step = programs.tenure_step(self.continuity_start, self.paused_seconds, period_start)
+        if step is None:
+            return None
+        return TenureDiscount(
+            after_months=step.after_months,
+            percent_off=step.percent_off,
+            stack=programs.stacks_discounts,
+        )
 
     def next_period_discount(self) -> Discount | None:
         """The coupon that will cover the next period, if one will (for previews)."""
@@ -487,18 +561,30 @@ class Subscription:
         self.cancel_reason = reason
         self.cancel_at_period_end = False
         self.incomplete_expires_at = None
+        self.continuity_start, self.paused_seconds = None, 0  # continuity ends with it
         self._record(
             EventType.SUBSCRIPTION_CANCELED, at, reason=reason, voluntary=voluntary, **extra
         )
 
-    def _open_period_discount(self) -> None:
-        """A new period to invoice began: the coupon waiting for it covers it, once more."""
+    def _open_period_discount(self, programs: Programs | None = None) -> None:
+        """A new period to invoice began: the coupon waiting for it covers it, once more, and
+        the tenure step it earned (announced by an event the first time it applies)."""
         d = self.discount
         if d is None or not d.covers_period_from(self.current_period_start):
             self.period_discount = None
-            return
-        self.period_discount = d
-        self.discount = d.used_once()
+        else:
+            self.period_discount = d
+            self.discount = d.used_once()
+        before = self.period_tenure
+        self.period_tenure = self._tenure_at(self.current_period_start, programs)
+        step = self.period_tenure
+        if step is not None and (before is None or before.after_months < step.after_months):
+            self._record(
+                EventType.TENURE_DISCOUNT_REACHED,
+                self.current_period_start,
+                after_months=step.after_months,
+                percent_off=f"{step.percent_off.normalize():f}",
+            )
 
     def _restart_periods(self, plan: Plan, now: datetime, first_cycle: int | None = None) -> None:
         self.anchor = now

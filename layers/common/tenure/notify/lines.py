@@ -28,6 +28,10 @@ _PRORATIONS = {
 }
 # tenure.domain.discounts.coupon_description: the terms never hold parentheses, a name may.
 _COUPON = re.compile(r"^Coupon (?P<name>.+) \((?P<terms>[^()]+ off)\)$")
+# tenure.domain.discounts.tenure_description
+_TENURE = re.compile(r"^Tenure discount after \d+ months \((?P<percent>\d+(?:\.\d+)?)% off\)$")
+# tenure.domain.points.points_credit_description
+_POINTS = re.compile(r"^Loyalty points redeemed \((?P<points>\d+) points\)$")
 _CREDITS = {"Credit applied": "credit_applied", "Carried to customer credit": "credit_carried"}
 
 
@@ -56,6 +60,14 @@ def line_fact(
         coupon = _COUPON.match(text)
         if coupon is not None:
             return LineFact(text, amount, "coupon", coupon=coupon["name"])
+    if line.kind is LineKind.TENURE_DISCOUNT:
+        tenure = _TENURE.match(text)
+        if tenure is not None:
+            return LineFact(text, amount, "tenure_discount", percent=tenure["percent"])
+    if line.kind is LineKind.POINTS_CREDIT:
+        points = _POINTS.match(text)
+        if points is not None:
+            return LineFact(text, amount, "points_credit", points=int(points["points"]))
     if line.kind is LineKind.CREDIT and text in _CREDITS:
         return LineFact(text, amount, _CREDITS[text])
     return LineFact(text, amount)

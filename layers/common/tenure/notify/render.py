@@ -357,9 +357,9 @@ def _line_label(
                 "common.invoice_name", plan=line.plan, period=period(line.start, line.end)
             )
         return _clean(line.plan)
-    if line.label == "intro_discount" and line.percent is not None:
+    if line.label in ("intro_discount", "tenure_discount") and line.percent is not None:
         return messages.text(
-            "line.intro_discount", percent=format_percent_off(line.percent, messages.locale)
+            f"line.{line.label}", percent=format_percent_off(line.percent, messages.locale)
         )
     if line.label in ("unused_time", "remaining_time") and line.plan is not None:
         return messages.text(f"line.{line.label}", plan=line.plan)
@@ -367,6 +367,10 @@ def _line_label(
         return messages.text(f"line.{line.label}")
     if line.label == "coupon" and line.coupon is not None:
         return messages.text("line.coupon", coupon=line.coupon)
+    if line.label == "points_credit" and line.points is not None:
+        return messages.text(
+            "line.points_credit", points=format_decimal(line.points, locale=messages.locale)
+        )
     return _clean(line.description)
 
 
@@ -561,6 +565,9 @@ def _placeholder_values(
         "count": _shown(facts.installment_count, number),
     }
     values |= {key: value for key, value in optional.items() if value is not None}
+    if facts.tenure_months is not None and facts.tenure_percent is not None:
+        values["months"] = number(facts.tenure_months)
+        values["percent"] = format_percent_off(facts.tenure_percent, locale)
     if facts.card_exp_month is not None and facts.card_exp_year is not None:
         try:
             first = date(facts.card_exp_year, facts.card_exp_month, 1)

@@ -7,6 +7,7 @@ from tenure.notify.planner import plan_notices
 from tenure.notify.policy import ReminderPolicy
 from tenure.payments.gateway import PaymentGateway
 from tenure.ports import Clock, Commit, Repository
+from tenure.services.points_planning import plan_points
 
 
 @dataclass(slots=True)
@@ -26,7 +27,9 @@ class Services:
     # owed (it carries domain events) goes through `commit_with_notices`; one that only
     # records what became of emails already owed (the reminders run) through `commit`.
     def commit_with_notices(self, change: Commit) -> None:
-        """Plan the emails `change` makes owed, then commit them with it, atomically."""
+        """Plan the emails `change` makes owed and the loyalty points it moves, then commit
+        them with it, atomically."""
+        plan_points(self.repo, change)
         self.plan_notices(change)
         self.commit(change)
 

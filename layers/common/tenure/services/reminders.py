@@ -18,12 +18,13 @@ from typing import Any
 
 from tenure.domain.customers import Contact, Customer
 from tenure.domain.customers import valid_address as address_rule
-from tenure.domain.discounts import period_lines
+from tenure.domain.discounts import TenureDiscount, period_lines
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, StaleCopyError
 from tenure.domain.invoices import (
     Invoice,
     InvoiceLine,
     InvoiceStatus,
+    LineKind,
     apply_credit,
     with_tax,
 )
@@ -36,6 +37,8 @@ from tenure.domain.notices import (
     subscription_copy,
 )
 from tenure.domain.plans import Plan
+from tenure.domain.points import points_credit_line
+from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import parse_iso
 from tenure.notify.compose import ComposeError
@@ -368,7 +371,13 @@ class _Run:
         if kind in (NoticeKind.UPCOMING_RENEWAL, NoticeKind.TRIAL_ENDING, NoticeKind.PAUSE_ENDING):
             sub, plan = self._subscription(notice, copied)
             self._still_ahead(notice, sub)
-            lines = _preview_lines(sub, plan)
+            programs = self.svc.repo.get_programs().programs
+            lines = _preview_lines(sub, plan, programs)
+            reached = (
+                _tenure_reached(sub, programs, lines)
+                if kind is NoticeKind.UPCOMING_RENEWAL
+                else None
+            )
             when = {
                 NoticeKind.UPCOMING_RENEWAL: sub.current_period_end,
                 NoticeKind.TRIAL_ENDING: sub.trial_end,
@@ -382,6 +391,8 @@ class _Run:
                 lines=line_facts(lines),
                 tax=invoice_tax(lines),
                 when=when,
+                tenure_months=reached.after_months if reached else None,
+                tenure_percent=f"{reached.percent_off.normalize():f}" if reached else None,
             )
             links = {
                 "update_card": card,
@@ -586,10 +597,28 @@ class _Run:
         )
 
 
-def _preview_lines(sub: Subscription, plan: Plan) -> list[InvoiceLine]:
-    """The next period's invoice as it will be built (intro price, coupon, tax, credit)."""
+def _tenure_reached(
+    sub: Subscription, programs: Programs, lines: list[InvoiceLine]
+) -> TenureDiscount | None:
+    """The tenure step the coming renewal applies for the first time, to announce it: not
+    when a larger coupon takes its place on that invoice (the price does not drop by it)."""
+    coming, now = sub.next_period_tenure(programs), sub.period_tenure
+    if coming is None or (now is not None and now.after_months >= coming.after_months):
+        return None
+    if not any(line.kind is LineKind.TENURE_DISCOUNT for line in lines):
+        return None
+    return coming
+
+
+def _preview_lines(
+    sub: Subscription, plan: Plan, programs: Programs = NO_PROGRAMS
+) -> list[InvoiceLine]:
+    """The next period's invoice as it will be built (intro price, coupon, tenure discount,
+    tax, credit)."""
     label = plan.name or plan.id
-    discount = sub.next_period_discount()
-    lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount), plan)
+    discount, tenure = sub.next_period_discount(), sub.next_period_tenure(programs)
+    lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount, tenure), plan)
+    if sub.points_pending and programs.loyalty is not None:
+        lines, _ = points_credit_line(lines, sub.points_pending, programs.loyalty.point_value_minor)
     lines, _ = apply_credit(lines, sub.credit)
     return lines

@@ -53,6 +53,7 @@ def aggregate_day(svc: Services, day: date) -> DaySummary:
         entries,
         cancellations=_cancellations(events),
         payments=_payment_outcomes(svc, events),
+        points=_points_flows(events),
         programs=_program_flows(events),
     )
     repo.save_snapshot(mrr.day_key(day), result.snapshot)
@@ -107,6 +108,18 @@ def _cancellations(events: Sequence[dict[str, Any]]) -> dict[str, mrr.Cancellati
     return found
 
 
+def _points_flows(events: Sequence[dict[str, Any]]) -> list[mrr.PointsFlow]:
+    """Loyalty points earned (invoices paid) and redeemed (credited on invoices) that day."""
+    flows = []
+    for event in events:
+        data = event.get("data") or {}
+        if event.get("type") == EventType.LOYALTY_POINTS_EARNED:
+            flows.append(mrr.PointsFlow(str(data.get("currency")), earned=int(data["points"])))
+        elif event.get("type") == EventType.LOYALTY_POINTS_APPLIED:
+            flows.append(mrr.PointsFlow(str(data.get("currency")), redeemed=int(data["points"])))
+    return flows
+
+
 def _program_flows(events: Sequence[dict[str, Any]]) -> list[mrr.ProgramFlow]:
     """Refunds, cancellations asked for and customers saved by offers, from the day's events.
     A cancellation that followed offers was counted when the offers were presented."""
@@ -155,6 +168,9 @@ def _payment_outcomes(svc: Services, events: Sequence[dict[str, Any]]) -> list[m
             continue
         tax = sum(line.amount for line in invoice.lines if line.kind is LineKind.TAX)
         coupon = -sum(line.amount for line in invoice.lines if line.kind is LineKind.COUPON)
+        tenure = -sum(
+            line.amount for line in invoice.lines if line.kind is LineKind.TENURE_DISCOUNT
+        )
         first = invoice.attempts <= 1
         recovered_from = None
         if not first:
@@ -170,6 +186,7 @@ def _payment_outcomes(svc: Services, events: Sequence[dict[str, Any]]) -> list[m
                 invoice.total - tax,
                 recovered_from,
                 coupon_discount=coupon,
+                tenure_discount=tenure,
             )
         )
     return outcomes

@@ -29,6 +29,7 @@ from tenure.domain.errors import (
 from tenure.domain.invoices import Invoice, InvoiceStatus, with_tax
 from tenure.domain.offers import SaveOffer
 from tenure.domain.plans import Plan
+from tenure.domain.points import points_credit_line
 from tenure.domain.programs import OfferKind
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.payments.gateway import GatewayError, PaymentAuthentication, PaymentResult
@@ -289,7 +290,12 @@ def load_subscription_page(
     sub = owned_subscription(svc, customer_id, subscription_id)
     plan = get_plan(svc, sub.plan_id)
     label, discount = plan.name or plan.id, sub.next_period_discount()
-    lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount), plan)
+    programs = svc.repo.get_programs().programs
+    tenure = sub.next_period_tenure(programs)
+    lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount, tenure), plan)
+    if sub.points_pending and programs.loyalty is not None:
+        value = programs.loyalty.point_value_minor
+        lines, _ = points_credit_line(lines, sub.points_pending, value)
     next_amount = max(sum(line.amount for line in lines) - sub.credit, 0)
     used = frozenset(
         action

@@ -23,6 +23,8 @@ from tenure.domain.invoices import (
     with_tax,
 )
 from tenure.domain.plans import Plan
+from tenure.domain.points import points_credit_line
+from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import DueKind, Proration, Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso, utc
 from tenure.ports import Commit, Marker, Redemption
@@ -212,11 +214,12 @@ def _process_due(
         if payer is None or not payer.can_pay:
             reason = "trial_ended_without_payment_method"
             sub.cancel(plan, due_at, at_period_end=True, reason=reason)
-    needs_invoice = sub.renew(plan, now)
+    programs = svc.repo.get_programs().programs
+    needs_invoice = sub.renew(plan, now, programs)
     invoice = None
     if needs_invoice:
         kind_ = InvoiceKind.FIRST if was_trial else InvoiceKind.RENEWAL
-        invoice = _period_invoice(sub, plan, kind_, sub.current_period_start)
+        invoice = _period_invoice(sub, plan, kind_, sub.current_period_start, programs)
     return _save(svc, sub, invoice, customer=customer, payer_copy=payer_copy)
 
 
@@ -230,18 +233,34 @@ def _resume(
 ) -> Outcome:
     plan = get_plan(svc, sub.plan_id)
     invoice = None
-    if sub.resume(plan, at):
-        invoice = _period_invoice(sub, plan, InvoiceKind.RENEWAL, at)
+    programs = svc.repo.get_programs().programs
+    if sub.resume(plan, at, programs):
+        invoice = _period_invoice(sub, plan, InvoiceKind.RENEWAL, at, programs)
     return _save(svc, sub, invoice, customer=customer, payer_copy=payer_copy)
 
 
-def _period_invoice(sub: Subscription, plan: Plan, kind: InvoiceKind, now: datetime) -> Invoice:
+def _period_invoice(
+    sub: Subscription,
+    plan: Plan,
+    kind: InvoiceKind,
+    now: datetime,
+    programs: Programs = NO_PROGRAMS,
+) -> Invoice:
+    """A period's invoice: plan, intro, discounts, tax, then the loyalty points redeemed for
+    it (at the programs' point value now; none while the program is off) and credit."""
     label = (
         f"{plan.name or plan.id} ({iso(sub.current_period_start)} – {iso(sub.current_period_end)})"
     )
-    lines = period_lines(plan, max(sub.cycle, 0), label, sub.period_discount)
+    lines = period_lines(plan, max(sub.cycle, 0), label, sub.period_discount, sub.period_tenure)
     lines = with_tax(lines, plan)
-    return _new_invoice(sub, kind, sub.current_period_start, sub.current_period_end, lines, now)
+    used = 0
+    if sub.points_pending:
+        value = programs.loyalty.point_value_minor if programs.loyalty else 0
+        lines, used = points_credit_line(lines, sub.points_pending, value)
+    invoice = _new_invoice(sub, kind, sub.current_period_start, sub.current_period_end, lines, now)
+    if sub.points_pending:
+        sub.credit_points(invoice.id, used, now)
+    return invoice
 
 
 def save_with(

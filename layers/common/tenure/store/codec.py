@@ -10,7 +10,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Contact, Customer, PaymentMethod
-from tenure.domain.discounts import Coupon, Discount, DiscountTerms
+from tenure.domain.discounts import Coupon, Discount, DiscountTerms, TenureDiscount
 from tenure.domain.invoices import (
     DisputeStatus,
     Invoice,
@@ -260,9 +260,32 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
     for name in ("discount", "period_discount"):
         if (value := getattr(s, name)) is not None:
             attrs[name] = _discount_to_attrs(value)
+    # The same for the tenure discount's continuity: written once it has begun.
+    if s.continuity_start is not None:
+        attrs["continuity_start"] = _dt(s.continuity_start)
+    if s.paused_seconds:
+        attrs["paused_seconds"] = s.paused_seconds
+    if s.points_pending:
+        attrs["points_pending"] = s.points_pending
+    if s.period_tenure is not None:
+        attrs["period_tenure"] = {
+            "after_months": s.period_tenure.after_months,
+            "percent_off": str(s.period_tenure.percent_off),
+            "stack": s.period_tenure.stack,
+        }
     if s.contact is not None:
         attrs["contact"] = contact_to_attrs(s.contact)
     return attrs
+
+
+def _tenure_from_attrs(a: dict[str, Any] | None) -> TenureDiscount | None:
+    if not a:
+        return None
+    return TenureDiscount(
+        after_months=int(a["after_months"]),
+        percent_off=Decimal(a["percent_off"]),
+        stack=bool(a.get("stack", False)),
+    )
 
 
 def contact_to_attrs(c: Contact) -> dict[str, Any]:
@@ -302,6 +325,10 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         provider_customer_id=a.get("provider_customer_id"),
         discount=_discount_from_attrs(a.get("discount")),
         period_discount=_discount_from_attrs(a.get("period_discount")),
+        continuity_start=_parse(a.get("continuity_start")),
+        paused_seconds=int(a.get("paused_seconds", 0)),
+        points_pending=int(a.get("points_pending", 0)),
+        period_tenure=_tenure_from_attrs(a.get("period_tenure")),
         contact=contact_from_attrs(a.get("contact")),
         version=int(a.get("version", 0)),
     )

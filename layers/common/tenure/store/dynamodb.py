@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,14 @@ from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
 from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
+from tenure.domain.points import (
+    KIND_RANK,
+    PointsAccount,
+    PointsEntry,
+    PointsKind,
+    PointsMove,
+    not_enough,
+)
 from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
@@ -58,6 +67,11 @@ MAX_TRANSACTION_ITEMS = 100
 # tries end. Twenty concurrent changes of one customer need at most twenty.
 CUSTOMER_MRR_ATTEMPTS = 40
 _BACKOFF_CAP = 0.25  # seconds: full jitter, doubling from 5 ms
+# How long a container keeps the programs it read before reading them again. A renewal reads
+# nothing (docs/payments.md), yet prices the tenure discount from the programs: kept like
+# plans, but only for a minute, since programs change. A write through this repository
+# replaces the copy at once.
+PROGRAMS_KEPT_SECONDS = 60.0
 
 
 def due_shard(entity_id: str) -> int:
@@ -93,12 +107,18 @@ class DynamoRepository:
     """Repository port on one DynamoDB table (see template.yaml `TenureTable`)."""
 
     def __init__(
-        self, client: Any, table_name: str, sleep: Callable[[float], None] = time.sleep
+        self,
+        client: Any,
+        table_name: str,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ddb = client
         self._table = table_name
         self._sleep = sleep  # between tries of a commit that lost a race on a derived record
+        self._monotonic = monotonic  # ages the programs kept (a cache's clock, not business time)
         self._plans: dict[str, Plan] = {}
+        self._programs: tuple[float, ProgramsSetting] | None = None
 
     # -- reads ------------------------------------------------------------------------------
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
@@ -180,8 +200,43 @@ class DynamoRepository:
         return [codec.coupon_from_attrs(i) for i in self._gsi1("COUPONS", "COUPON#")]
 
     def get_programs(self) -> ProgramsSetting:
+        """The programs, as read within the last PROGRAMS_KEPT_SECONDS (or written here)."""
+        now = self._monotonic()
+        if self._programs is not None and now - self._programs[0] < PROGRAMS_KEPT_SECONDS:
+            return self._programs[1]
         item = self._get("SETTING#programs", "SETTING")
-        return codec.programs_from_attrs(item) if item else ProgramsSetting(NO_PROGRAMS)
+        setting = codec.programs_from_attrs(item) if item else ProgramsSetting(NO_PROGRAMS)
+        self._programs = (now, setting)
+        return setting
+
+    def get_points(self, customer_id: str) -> PointsAccount:
+        """The account and its history: one query of the customer's points items."""
+        account: dict[str, Any] = {}
+        entries = []
+        for item in self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": f"CUS#{customer_id}", ":prefix": "PTS"}),
+            ConsistentRead=True,
+        ):
+            if item["SK"] == "PTS":
+                account = item
+            else:
+                entries.append(
+                    PointsEntry(
+                        customer_id,
+                        parse_iso(item["at"]),
+                        PointsKind(item["kind"]),
+                        int(item["points"]),
+                        item.get("invoice"),
+                        int(item.get("amount", 0)),
+                    )
+                )
+        return PointsAccount(
+            customer_id,
+            int(account.get("balance", 0)),
+            int(account.get("pending", 0)),
+            tuple(entries),
+        )
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         item = self._get(f"SUB#{subscription_id}", "SUB")
@@ -444,6 +499,7 @@ class DynamoRepository:
             ops.append(self._versioned_put(attrs, 0, "coupon"))
             versioned_coupons.append(coupon)
         ops.extend(self._redemption(r) for r in change.redemptions)
+        ops.extend(self._points_ops(change.points))
         for setting in change.programs:
             attrs = codec.programs_to_attrs(setting)
             attrs |= {"PK": "SETTING#programs", "SK": "SETTING"}
@@ -560,6 +616,8 @@ class DynamoRepository:
         for coupon in versioned_coupons:
             coupon.version += 1
         self._plans.update((plan.id, plan) for plan in change.plans)
+        for setting in change.programs:
+            self._programs = (self._monotonic(), replace(setting, version=setting.version + 1))
 
     @staticmethod
     def _due_keys(
@@ -611,6 +669,48 @@ class DynamoRepository:
                 "ExpressionAttributeValues": to_item(values),
             }
         }
+
+    def _points_ops(self, moves: list[PointsMove]) -> list[dict[str, Any]]:
+        """Each customer's account moved once (a transaction touches an item once: the moves
+        of one customer are added up, their conditions too), and each entry written once."""
+        ops: list[dict[str, Any]] = []
+        by_customer: dict[str, list[PointsMove]] = {}
+        for move in moves:
+            by_customer.setdefault(move.customer_id, []).append(move)
+        for customer_id, own in by_customer.items():
+            values: dict[str, Any] = {
+                ":b": sum(m.balance for m in own),
+                ":p": sum(m.pending for m in own),
+                ":e": "points",
+                ":id": customer_id,
+            }
+            update: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"CUS#{customer_id}", "SK": "PTS"}),
+                "UpdateExpression": "ADD balance :b, pending :p SET entity = :e, id = :id",
+            }
+            needed = [m.at_least for m in own if m.at_least is not None]
+            if needed:
+                # Every condition was stated against the balance before the change.
+                update["ConditionExpression"] = "balance >= :least"
+                values[":least"] = max(needed)
+            update["ExpressionAttributeValues"] = to_item(values)
+            ops.append({"Update": update})
+            for entry in (m.entry for m in own if m.entry is not None):
+                item = {
+                    "PK": f"CUS#{customer_id}",
+                    "SK": f"PTS#{iso(entry.at)}#{KIND_RANK[entry.kind]}{entry.kind}"
+                    f"#{entry.invoice or ''}"
+                    f"#{entry.amount:015d}",
+                    "id": entry.invoice or customer_id,
+                    "at": iso(entry.at),
+                    "kind": str(entry.kind),
+                    "points": entry.points,
+                    "invoice": entry.invoice,
+                    "amount": entry.amount,
+                }
+                ops.append(self._create_put(item, "points_entry"))
+        return ops
 
     def _payer_check(self, payer: Payer) -> dict[str, Any]:
         """The customer is there and its payment details are still `payer`'s (a missing or
@@ -826,6 +926,10 @@ class DynamoRepository:
                 return ConcurrencyError(f"customer {customer}'s payment details changed meanwhile")
             if "Update" in op and (key := from_item(op["Update"]["Key"]))["SK"] == "COUPON":
                 return ValidationFailedError("coupon", used_up(key["PK"].removeprefix("COUPON#")))
+            if "Update" in op and key["SK"] == "PTS":
+                least = from_item(op["Update"]["ExpressionAttributeValues"])[":least"]
+                customer = key["PK"].removeprefix("CUS#")
+                return ValidationFailedError("points", not_enough(customer, int(least)))
             if "Update" in op:
                 sub_id = from_item(op["Update"]["Key"])["PK"].removeprefix("SUB#")
                 return ConcurrencyError(f"subscription {sub_id} is not there to take a payer")
@@ -833,7 +937,8 @@ class DynamoRepository:
             if item.get("entity") == "programs":
                 return ConcurrencyError(programs_moved(int(item["version"]) - 1))
             if (
-                item.get("entity") in ("plan", "coupon", "payment_method", "marker", "refund")
+                item.get("entity")
+                in ("plan", "coupon", "payment_method", "marker", "points_entry", "refund")
                 or item.get("version") == 1
             ):
                 return AlreadyExistsError(str(item.get("entity")), str(item.get("id", item["PK"])))
