@@ -229,7 +229,7 @@ def _attempt(svc: Services, c: _Collection) -> tuple[Charge | None, _Created | N
         at=now,
         lease_until=now + LEASE,
         payment_method=payer.payment_method,
-        provider_customer=payer.provider_customer_id,
+        provider_customer=payer.provider_customer_id or invoice.customer_id,
     )
     # The claim counts the request it is about to make: a worker that dies between the two
     # has made at most that one.
