@@ -34,6 +34,23 @@ def renewal_moment(shop: Any) -> Any:
     return shop.sub().current_period_end
 
 
+def a_renewal_due(make_shop: Callable[..., Any]) -> tuple[Any, datetime]:
+    """Given a paying subscriber whose period has just ended: the shop, and that moment."""
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    return shop, renewed_at
+
+
+def a_renewal_whose_worker_died(make_shop: Callable[..., Any], **step: Any) -> tuple[Any, datetime]:
+    """Given a renewal whose worker died at `step` (`after_commit=1`: after its claim, before
+    its request; `after_call="pay"`: after the provider acted, before the settle)."""
+    shop, renewed_at = a_renewal_due(make_shop)
+    with pytest.raises(shop.Crash):
+        subscriptions.process_due(shop.dying(**step), "sub-1")
+    return shop, renewed_at
+
+
 def assert_renewed_once(shop: Any, renewed_at: Any) -> None:
     """Exactly one confirmation, one paid invoice, one succeeded charge, one period advance."""
     invoice = shop.invoice_starting(renewed_at)
@@ -82,9 +99,7 @@ def test_a_renewal_that_crashes_at_any_step_charges_exactly_once_after_redeliver
     make_shop: Callable[..., Any], step: dict[str, Any], carried: bool
 ) -> None:
     # Given a paying subscriber whose period has just ended, the renewal queued
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
+    shop, renewed_at = a_renewal_due(make_shop)
     message = shop.queued(carried=carried)
     # When the charger dies at this step of the renewal
     with pytest.raises(shop.Crash):
@@ -102,9 +117,7 @@ def test_a_renewal_that_crashes_at_any_step_is_settled_by_the_schedule_alone(
     make_shop: Callable[..., Any], step: dict[str, Any], carried: bool
 ) -> None:
     # Given a paying subscriber whose period has just ended
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
+    shop, renewed_at = a_renewal_due(make_shop)
     # When the charger dies at this step and the message is lost (it went to the DLQ)
     with pytest.raises(shop.Crash):
         shop.work(shop.queued(carried=carried), shop.dying(**step))
@@ -142,9 +155,7 @@ def test_the_crash_steps_are_the_two_commits_of_a_renewal(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a paying subscriber whose period has just ended, the renewal queued
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
+    shop, renewed_at = a_renewal_due(make_shop)
     message = shop.queued()
     before = shop.repo.commits
     # When the charger works the message without a crash
@@ -161,11 +172,7 @@ def test_a_renewal_whose_worker_died_after_the_provider_acted_is_settled_by_the_
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a renewal whose worker died after the provider charged, before the settle
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    with pytest.raises(shop.Crash):
-        subscriptions.process_due(shop.dying(after_call="pay"), "sub-1")
+    shop, renewed_at = a_renewal_whose_worker_died(make_shop, after_call="pay")
     invoice = shop.invoice_starting(renewed_at)
     [claim] = shop.charges(invoice.id)
     assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
@@ -188,11 +195,7 @@ def test_a_payment_made_before_a_crash_is_found_by_its_metadata_when_the_card_ch
 ) -> None:
     # Given a renewal whose worker died after the provider charged the visa, before the
     # settle; then alice switched to a mastercard
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    with pytest.raises(shop.Crash):
-        subscriptions.process_due(shop.dying(after_call="pay"), "sub-1")
+    shop, renewed_at = a_renewal_whose_worker_died(make_shop, after_call="pay")
     visa = shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
     shop.add_card(MASTERCARD)
     # When the schedule runs past the lease
@@ -214,11 +217,7 @@ def test_a_request_that_never_left_charges_the_card_claimed_not_one_given_since(
     # Given a renewal whose worker died after its claim, before its request; then alice
     # switched to a card that declines (found by chaos replay: the sweeper charged the new
     # card, and the renewal went into dunning where the calm run had it paid)
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    with pytest.raises(shop.Crash):
-        subscriptions.process_due(shop.dying(after_commit=1), "sub-1")
+    shop, renewed_at = a_renewal_whose_worker_died(make_shop, after_commit=1)
     visa = shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
     shop.add_card(INSUFFICIENT_FUNDS)
     # When the schedule runs past the lease
@@ -235,9 +234,7 @@ def test_a_worker_that_loses_the_claim_calls_the_provider_not_at_all(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a paying subscriber whose period has just ended
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
+    shop, renewed_at = a_renewal_due(make_shop)
     # When worker B loads, worker A renews to the end, then B tries to claim
     worker_b = shop.interleaved(lambda: subscriptions.process_due(shop.svc, "sub-1"))
     with pytest.raises(ConcurrencyError):
@@ -255,9 +252,7 @@ def test_the_same_renewal_delivered_twice_concurrently_charges_once(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a paying subscriber whose period has just ended
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
+    shop, renewed_at = a_renewal_due(make_shop)
     # When worker B loads, worker A renews to the end, then B commits what it loaded
     worker_b = shop.interleaved(lambda: subscriptions.process_due(shop.svc, "sub-1"))
     with pytest.raises(ConcurrencyError):
@@ -295,9 +290,7 @@ def test_a_timeout_on_the_payment_leaves_the_outcome_unknown_never_declined(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a paying subscriber whose renewal request will time out after money moved
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
+    shop, renewed_at = a_renewal_due(make_shop)
     shop.gateway.fail_next("timeout", on="pay")
     # When the renewal runs
     subscriptions.process_due(shop.svc, "sub-1")
@@ -317,12 +310,7 @@ def test_the_sweeper_settles_a_timed_out_payment_without_charging_again(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a renewal whose request timed out after money moved
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    shop.gateway.fail_next("timeout", on="pay")
-    subscriptions.process_due(shop.svc, "sub-1")
-    invoice_id = shop.invoice_starting(renewed_at).id
+    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the lease runs out and the sweeper reconciles
     shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the attempt succeeded from what the provider says, and money moved once
@@ -337,12 +325,7 @@ def test_a_reconcile_during_the_lease_leaves_the_claim_alone(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a renewal whose request timed out a minute ago
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    shop.gateway.fail_next("timeout", on="pay")
-    subscriptions.process_due(shop.svc, "sub-1")
-    invoice_id = shop.invoice_starting(renewed_at).id
+    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     shop.clock.set(renewed_at + charging.LEASE / 5)
     # When a reconcile message arrives early (the charger may still be at work)
     result = charging.reconcile_charge(shop.svc, invoice_id, 1)
@@ -357,9 +340,7 @@ def a_renewal_whose_create_failed(
     """Given a renewal whose one request met `fault` (a timeout or a saved 500 after the
     provider acted, or a rate limit before it did) `times` times: the shop, when, and the
     invoice."""
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
+    shop, renewed_at = a_renewal_due(make_shop)
     shop.gateway.fail_next(fault, times=times, on="pay")
     subscriptions.process_due(shop.svc, "sub-1")
     return shop, renewed_at, shop.invoice_starting(renewed_at).id
@@ -452,11 +433,7 @@ def test_a_claim_whose_request_never_left_is_given_up_after_the_key_memory_and_c
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a renewal whose worker died after the claim, before its request
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    with pytest.raises(shop.Crash):
-        subscriptions.process_due(shop.dying(after_commit=1), "sub-1")
+    shop, renewed_at = a_renewal_whose_worker_died(make_shop, after_commit=1)
     invoice_id = shop.invoice_starting(renewed_at).id
     # When the sweeper first looks after 23 hours
     late = renewed_at + charging.PAY_REPLAY_WINDOW
@@ -478,11 +455,7 @@ def test_a_claim_whose_invoice_was_voided_meanwhile_is_looked_up_never_sent(
 ) -> None:
     # Given a renewal whose worker died after the claim, before its request; then the
     # invoice was voided
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    with pytest.raises(shop.Crash):
-        subscriptions.process_due(shop.dying(after_commit=1), "sub-1")
+    shop, renewed_at = a_renewal_whose_worker_died(make_shop, after_commit=1)
     invoice = shop.invoice_starting(renewed_at)
     invoice.status = InvoiceStatus.VOID
     shop.repo.commit(Commit(invoices=[invoice]))
