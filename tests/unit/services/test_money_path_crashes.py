@@ -51,6 +51,17 @@ def a_renewal_whose_worker_died(make_shop: Callable[..., Any], **step: Any) -> t
     return shop, renewed_at
 
 
+def a_renewal_declined(make_shop: Callable[..., Any]) -> tuple[Any, datetime]:
+    """Given a renewal declined for insufficient funds (soft dunning, a retry scheduled): the
+    shop, and when it was declined."""
+    shop = a_paying_subscriber(make_shop)
+    shop.add_card(INSUFFICIENT_FUNDS)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    subscriptions.process_due(shop.svc, "sub-1")
+    return shop, renewed_at
+
+
 def assert_renewed_once(shop: Any, renewed_at: Any) -> None:
     """Exactly one confirmation, one paid invoice, one succeeded charge, one period advance."""
     invoice = shop.invoice_starting(renewed_at)
@@ -267,11 +278,7 @@ def test_the_same_retry_delivered_twice_concurrently_makes_one_attempt(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a renewal declined for insufficient funds, its retry due
-    shop = a_paying_subscriber(make_shop)
-    shop.add_card(INSUFFICIENT_FUNDS)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    subscriptions.process_due(shop.svc, "sub-1")
+    shop, renewed_at = a_renewal_declined(make_shop)
     invoice = shop.invoice_starting(renewed_at)
     assert invoice.next_attempt_at is not None
     shop.clock.set(invoice.next_attempt_at)
@@ -350,6 +357,19 @@ def attempts(shop: Any, invoice_id: str) -> list[tuple[int, ChargeOutcome]]:
     return [(c.attempt, c.outcome) for c in shop.charges(invoice_id)]
 
 
+def assert_kept_then_charged_once(
+    shop: Any, renewed_at: datetime, invoice_id: str, looked_at: datetime
+) -> None:
+    """Then the attempt stays claimed for one more lease from the look, with no payment, and
+    the next look settles the one payment under the same attempt."""
+    [claim] = shop.charges(invoice_id)
+    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
+    assert claim.lease_until == looked_at + charging.LEASE
+    shop.run_due(until=looked_at + charging.LEASE * 3)
+    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
+    assert_renewed_once(shop, renewed_at)
+
+
 def test_a_timeout_on_create_is_replayed_under_the_same_key_and_charges_once(
     make_shop: Callable[..., Any],
 ) -> None:
@@ -385,16 +405,11 @@ def test_a_create_still_refused_at_the_lease_end_keeps_its_claim_for_the_next_lo
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "rate_limit", 2)
     # When the sweeper looks at the lease's end, and the provider refuses again
-    shop.clock.set(renewed_at + charging.LEASE)
+    lease_over = renewed_at + charging.LEASE
+    shop.clock.set(lease_over)
     charging.reconcile_charge(shop.svc, invoice_id, 1)
-    # Then the attempt stays claimed, for one more lease, with no payment
-    [claim] = shop.charges(invoice_id)
-    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
-    assert claim.lease_until == renewed_at + 2 * charging.LEASE
-    # And the next look charges it, under the same attempt
-    shop.run_due(until=renewed_at + charging.LEASE * 12)
-    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
-    assert_renewed_once(shop, renewed_at)
+    # Then the claim is kept for the next look, which charges it
+    assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=lease_over)
 
 
 def test_two_sweepers_replaying_one_lost_answer_settle_it_once(
@@ -499,15 +514,11 @@ def test_a_replay_that_times_out_is_replayed_again_never_listed_and_given_up(
     shop.clock.set(lease_over)
     shop.gateway.fail_next("timeout", on="pay")
     charging.reconcile_charge(shop.svc, invoice_id, 1)
-    # Then the claim waits one more lease, nothing listed, nothing given up
-    [claim] = shop.charges(invoice_id)
-    assert (claim.status, claim.lease_until) == (ChargeStatus.CHARGING, lease_over + charging.LEASE)
+    # Then nothing was listed; the claim waits one more lease, and the next look replays the
+    # same key again and settles the one payment
     assert shop.gateway.lists == 0
-    # And the next look replays the same key again and settles the one payment
-    shop.run_due(until=lease_over + charging.LEASE * 3)
-    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
+    assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=lease_over)
     assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:1:create"]
-    assert_renewed_once(shop, renewed_at)
 
 
 def test_a_list_that_times_out_keeps_the_claim_for_the_next_look(
@@ -519,14 +530,9 @@ def test_a_list_that_times_out_keeps_the_claim_for_the_next_look(
     shop.gateway.fail_next("timeout", on="find")
     # When the sweeper looks after 23 hours and the list goes unanswered
     charging.reconcile_charge(shop.svc, invoice_id, 1)
-    # Then nothing is given up: the claim waits one more lease, still without a payment id
-    [claim] = shop.charges(invoice_id)
-    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
-    assert claim.lease_until == late + charging.LEASE
-    # And the next look finds the payment and settles it
-    shop.run_due(until=late + charging.LEASE * 3)
-    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
-    assert_renewed_once(shop, renewed_at)
+    # Then nothing is given up: the claim waits one more lease, and the next look finds the
+    # payment and settles it
+    assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=late)
 
 
 def test_a_lost_answer_whose_card_changed_since_is_replayed_on_the_card_claimed(
@@ -548,11 +554,7 @@ def test_a_rate_limit_on_the_card_update_charge_loses_nothing(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a renewal in soft dunning
-    shop = a_paying_subscriber(make_shop)
-    shop.add_card(INSUFFICIENT_FUNDS)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    subscriptions.process_due(shop.svc, "sub-1")
+    shop, renewed_at = a_renewal_declined(make_shop)
     # When the customer adds a card but the provider refuses the request with a rate limit
     shop.gateway.fail_next("rate_limit", on="pay")
     shop.add_card(MASTERCARD)
