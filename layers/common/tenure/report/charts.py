@@ -68,7 +68,7 @@ def _y_axis(lo: float, hi: float, fmt: Any, height: int = H) -> tuple[str, Any, 
         return PAD_T + inner * (1 - (v - lo) / (hi - lo or 1))
 
     ticks = [(lo + step * n, fmt(lo + step * n)) for n in range(round((hi - lo) / step) + 1)]
-    left = math.ceil(max(_text_width(label, PHONE_TICK) for _, label in ticks)) + 18
+    left = math.ceil(max(_text_width(label, PHONE_TICK) for _, label in ticks)) + 24
     parts = [
         f'<line x1="{left}" x2="{W - PAD_R}" y1="{y(v):.1f}" y2="{y(v):.1f}" class="grid"/>'
         f'<text x="{left - 8}" y="{y(v) + 4:.1f}" class="tick" text-anchor="end">'
