@@ -1,10 +1,10 @@
 """Checks made on every request before its fields are looked at: bearer token, body size, JSON.
 
-Powertools validates the request (422) before any middleware runs, so these checks are reached
-from three places, always in the same order (token, then size, then JSON syntax): the JSON body
-decoder (so nothing unauthenticated or over the limit is ever parsed), the handlers of what
-validation found (so a caller without a token learns nothing about its body) and the first
-middleware (routes without a body model).
+The token and the size are checked once per request, first: app.py runs `check_access` at the
+head of the request validation, which Powertools makes the first middleware of every route
+(an unknown one too), so nothing unauthenticated or over the limit is ever validated or
+parsed. The body's shape is checked after: `json_object_body` while a JSON route's body is
+validated, `refuse_ignored_body` for routes that take none.
 """
 
 import hmac
@@ -75,19 +75,10 @@ def check_access(event: BaseProxyEvent) -> None:
         )
 
 
-def access_problem(event: BaseProxyEvent) -> Rejection | None:
-    try:
-        check_access(event)
-    except Rejection as rejection:
-        return rejection
-    return None
-
-
-def check_request(event: BaseProxyEvent, takes_body: bool) -> None:
-    """check_access, then: a route that takes no body accepts none, or an empty JSON object
-    (a body it would ignore is refused, not ignored). Routes with a body model are checked
-    by `json_object_body`, while they are validated."""
-    check_access(event)
+def refuse_ignored_body(event: BaseProxyEvent, takes_body: bool) -> None:
+    """A route that takes no body accepts none, or an empty JSON object (a body it would
+    ignore is refused, not ignored). Routes with a body model are checked by
+    `json_object_body`, while they are validated."""
     if takes_body or is_page(event) or event.http_method.upper() not in _BODY_METHODS:
         return
     if json_object_body(event):
@@ -96,9 +87,8 @@ def check_request(event: BaseProxyEvent, takes_body: bool) -> None:
 
 def json_object_body(event: BaseProxyEvent) -> dict[str, Any] | None:
     """The body of a JSON route: None when none was sent; else it must be sent as
-    application/json (415), be JSON (400) and be an object (422). Checked after the token
-    and the size, so nothing unauthenticated or oversized is read."""
-    check_access(event)
+    application/json (415), be JSON (400) and be an object (422). Called only after
+    `check_access`, so nothing unauthenticated or oversized is read."""
     if not event.body:
         return None
     media_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()

@@ -15,13 +15,12 @@ import api_routes_retention
 from api_guard import (
     BEARER_SCHEME,
     Rejection,
-    access_problem,
     check_access,
-    check_request,
     is_page,
     json_object_body,
     malformed_json,
     parse_json,
+    refuse_ignored_body,
 )
 from api_idempotency import idempotent_posts
 from api_schemas import with_error_responses
@@ -53,17 +52,18 @@ SERVICE = "tenure-api"
 logger = Logger(service=SERVICE)
 
 
-def _decode_json(text: str) -> Any:
-    # Powertools parses the body while validating, before any middleware: check the token and
-    # the size first, so an unauthenticated or oversized body is never parsed.
-    check_access(app.current_event)
-    return parse_json(text)
+class _GuardedValidation(OpenAPIRequestValidationMiddleware):
+    """Request validation behind the token and size checks. Powertools runs it first on every
+    route (an unknown one too), so the checks run here once per request, before any field is
+    validated or any body is parsed: a caller without a token learns nothing about its body.
 
+    It also reads a JSON route's body only as a JSON object sent as application/json.
+    Powertools would also read form and multipart bodies, and take the JSON `null` for no body
+    at all: a body sent in another shape is refused, never ignored."""
 
-class _JsonBodies(OpenAPIRequestValidationMiddleware):
-    """Request validation that reads a JSON route's body only as a JSON object sent as
-    application/json. Powertools would also read form and multipart bodies, and take the
-    JSON `null` for no body at all: a body sent in another shape is refused, never ignored."""
+    def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response[Any]:
+        check_access(app.current_event)
+        return super().handler(app, next_middleware)
 
     def _get_body(self, app: EventHandlerInstance) -> Any:
         if is_page(app.current_event):
@@ -75,20 +75,20 @@ app = APIGatewayHttpResolver(
     enable_validation=True,
     # A response that does not match its declared shape is our bug: 500, never a 422.
     response_validation_error_http_code=500,
-    json_body_deserializer=_decode_json,
+    json_body_deserializer=parse_json,
 )
 # Every route's request validation runs this one (the resolver made its own in __init__).
-app._request_validation_middleware = _JsonBodies()
+app._request_validation_middleware = _GuardedValidation()
 
 
-def _guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+def _no_ignored_body(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     route = app.context.get("_route")
     takes_body = bool(route is not None and route.dependant.body_params)
-    check_request(app.current_event, takes_body)
+    refuse_ignored_body(app.current_event, takes_body)
     return next_middleware(app)
 
 
-app.use(middlewares=[_guard, idempotent_posts])
+app.use(middlewares=[_no_ignored_body, idempotent_posts])
 app.include_router(api_routes_catalog.router)
 app.include_router(api_routes_billing.router)
 app.include_router(api_routes_coupons.router)
@@ -158,9 +158,6 @@ def _rejected(exc: Rejection) -> Response[Any]:
 
 @app.exception_handler(RequestValidationError)
 def _invalid_request(exc: RequestValidationError) -> Response[Any]:
-    # Validation ran before the guard: a caller without a valid token gets 401, not field details.
-    if (rejection := access_problem(app.current_event)) is not None:
-        return _rejected(rejection)
     _refused(422, type(exc).__name__)
     detail = [
         {"loc": list(e["loc"]), "msg": e.get("msg", ""), "type": e.get("type", "value_error")}
@@ -171,19 +168,15 @@ def _invalid_request(exc: RequestValidationError) -> Response[Any]:
 
 @app.exception_handler(RequestUnsupportedContentType)
 def _unsupported_content_type(exc: RequestUnsupportedContentType) -> Response[Any]:
-    if (rejection := access_problem(app.current_event)) is not None:
-        return _rejected(rejection)
     _refused(415, type(exc).__name__)
     return _error(415, "unsupported_media_type", "send the body as application/json")
 
 
 @app.exception_handler(UnicodeDecodeError)
 def _undecodable_body(exc: UnicodeDecodeError) -> Response[Any]:
-    # A base64 body that is not UTF-8 fails while Powertools decodes it, before _decode_json.
+    # A base64 body that is not UTF-8 fails while Powertools decodes it, before parse_json.
     if not app.current_event.is_base64_encoded:
         return _internal_error(exc)  # not the body: a bug of ours
-    if (rejection := access_problem(app.current_event)) is not None:
-        return _rejected(rejection)
     return _rejected(malformed_json("not UTF-8"))
 
 

@@ -108,3 +108,24 @@ def test_without_an_outbox_the_mailer_is_ses_alone() -> None:
     )
 
     assert isinstance(wired.mailer, SesMailer)
+
+
+def test_settings_are_the_wirings_when_the_handlers_run_on_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TENURE_BUSINESS_NAME", "From The Environment")
+    given = Settings(business_name="Lantern Tea Club")
+    bootstrap.use(bootstrap.Wiring(Services(InMemoryRepository(), FixedClock(T0)), given))
+
+    assert bootstrap.settings() is given
+
+
+def test_settings_without_a_wiring_are_read_from_the_environment_each_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bootstrap.use(None)
+    monkeypatch.setenv("TENURE_BUSINESS_NAME", "Lantern Tea Club")
+    first = bootstrap.settings().business_name
+    monkeypatch.setenv("TENURE_BUSINESS_NAME", "Harbour Books")
+
+    assert (first, bootstrap.settings().business_name) == ("Lantern Tea Club", "Harbour Books")

@@ -482,10 +482,14 @@ TABLE_ACTIONS: dict[str, set[str]] = {
     | {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
     # only queries the due index
     "RenewalsSchedulerFunction": READS,
-    # commits charges with a payer check; never a payer copy, never a delete
-    "RenewalsChargerFunction": READS | {"dynamodb:PutItem", "dynamodb:ConditionCheckItem"},
-    # notices and sent-markers; a failed send releases its marker (Commit.released_markers)
-    "RemindersFunction": READS | {"dynamodb:PutItem", "dynamodb:DeleteItem"},
+    # commits charges with a payer check and late invoices on record; never a payer copy,
+    # never a delete
+    "RenewalsChargerFunction": READS
+    | {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
+    # notices and sent-markers, claimed against the copies they were written from; a failed
+    # send releases its marker (Commit.released_markers)
+    "RemindersFunction": READS
+    | {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
     # records a suppressed address and reads nothing
     "EmailFeedbackFunction": {"dynamodb:PutItem"},
     # daily snapshots and the catch-up cursor

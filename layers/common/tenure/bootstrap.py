@@ -244,6 +244,13 @@ def wiring() -> Wiring:
     return _current
 
 
+def settings() -> Settings:
+    """The settings the handlers run on: the current wiring's when there is one, else read
+    from the environment now, as `build` reads them. Local tooling that shows what the
+    functions would (email previews, benches) reads them here, never by a path of its own."""
+    return _current.settings if _current is not None else Settings()
+
+
 def use(chosen: Wiring | None) -> None:
     """Local tooling's one way in: the real handlers run on `chosen` from now on (None: the
     next call to `wiring()` builds afresh from the environment)."""

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from itertools import cycle, islice
 from typing import Any
 
+from tenure import bootstrap
 from tenure.domain.notices import NoticeKind
 from tenure.notify.message import build_message
 from tenure.notify.render import SUPPORTED_LOCALES, RenderedEmail, render
 from tenure.notify.samples import SAMPLE_TIMEZONE, sample_facts, sample_links
-from tenure.settings import get_settings
 
 
 def render_rate(n: int = 2000) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def render_rate(n: int = 2000) -> dict[str, Any]:
     combos = [(kind, locale) for kind in NoticeKind for locale in SUPPORTED_LOCALES]
     samples = {kind: sample_facts(kind) for kind in NoticeKind}
     start_at = datetime(2026, 3, 1, 9, tzinfo=UTC)
-    business = get_settings().business_name
+    business = bootstrap.settings().business_name
 
     def rendered(kind: NoticeKind, locale: str) -> RenderedEmail:
         facts, links = samples[kind]
@@ -76,7 +76,7 @@ def distinct_ms_per_email(n: int = 1000) -> float | None:
     links), the same kinds and locales in turn: the lines that name the customer or carry
     a link are new in every email, as in a real run, so no cache of them helps."""
     combos = [(kind, locale) for kind in NoticeKind for locale in SUPPORTED_LOCALES]
-    business = get_settings().business_name
+    business = bootstrap.settings().business_name
     start_at = datetime(2026, 3, 1, 9, tzinfo=UTC)
     jobs = []
     for i, (kind, locale) in enumerate(islice(cycle(combos), n)):

@@ -197,13 +197,13 @@ def _link_maker(now: datetime) -> Any:
 def _send_all(repo: Any, limit: int) -> tuple[Counter[str], list[int], float]:
     """Run send_due at RUN_AT until a run finds nothing due: (outcomes, notices each run
     read, seconds)."""
+    from tenure import bootstrap
     from tenure.fakes import FixedClock
     from tenure.notify.compose import Composer
     from tenure.services.context import Services
     from tenure.services.reminders import send_due
-    from tenure.settings import Settings
 
-    settings = Settings()
+    settings = bootstrap.settings()
     svc = Services(repo=repo, clock=FixedClock(RUN_AT))
     compose = Composer(settings.mail_from, settings.business_name)
     links = _link_maker(RUN_AT)

@@ -413,9 +413,9 @@ def _env_float(name: str, default: float) -> float:
 
 def provider_rps() -> float:
     """The deployment's provider budget, read as the gateways read it (default 80/s)."""
-    from tenure.settings import Settings
+    from tenure import bootstrap
 
-    return Settings().provider_rate_limit
+    return bootstrap.settings().provider_rate_limit
 
 
 def provider_projection(calls_per_renewal: float, rps: float | None = None) -> dict[str, Any]:

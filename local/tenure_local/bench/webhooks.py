@@ -28,7 +28,6 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
     from tenure.payments import stripe_objects
     from tenure.services import catalog, charging, subscriptions
     from tenure.services.context import Services
-    from tenure.settings import get_settings
     from tenure.store.dynamodb import DynamoRepository
     from tenure.webhooks import stripe_events
     from tenure_local.runtime import functions
@@ -39,7 +38,6 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
     saved = {k: os.environ.get(k) for k in _ENV}
     os.environ.update(_ENV | {"TENURE_STRIPE_WEBHOOK_SECRET": secret})
     os.environ.pop("WEBHOOK_SECRET_ARN", None)
-    get_settings.cache_clear()
     try:
         with mock_aws():
             ddb = boto3.client("dynamodb", region_name="us-east-1")
@@ -105,7 +103,6 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        get_settings.cache_clear()
     return {
         "events": n,
         # requests: per event (all operations); by_operation: per event, each operation

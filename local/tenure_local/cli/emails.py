@@ -43,16 +43,16 @@ def render_sample(
     kind: str, locale: str, real: "dict[NoticeKind, RealSample] | None" = None
 ) -> "RenderedEmail":
     """`kind` in `locale`: from the real invoice in `real` when it has one, else the sample."""
+    from tenure import bootstrap
     from tenure.notify.render import render
     from tenure.notify.samples import SAMPLE_TIMEZONE, sample_facts, sample_links
-    from tenure.settings import get_settings
 
     found = (real or {}).get(NoticeKind(kind))
     if found is not None:
         facts, links, zone = found.facts, sample_links(), found.timezone
     else:
         (facts, links), zone = sample_facts(kind), SAMPLE_TIMEZONE
-    business = get_settings().business_name
+    business = bootstrap.settings().business_name
     return render(NoticeKind(kind), locale, facts, links, timezone=zone, business_name=business)
 
 

@@ -293,7 +293,6 @@ def serve(
     import signal
     import tempfile
 
-    from tenure.settings import get_settings
     from tenure_local.runtime.server import PortUnavailableError, Workers, bind, listen
     from tenure_local.stack.local_stack import LocalStack
     from tenure_local.stack.schedules import LocalSchedules
@@ -318,7 +317,6 @@ def serve(
         stack.apply_env()
         base = f"http://{host}:{server.server_address[1]}"
         os.environ["TENURE_PUBLIC_URL"] = base  # email links open this server's pages
-        get_settings.cache_clear()
         stack.write_state()
         out.print(f"Tenure API   {base}/v1  (docs: {base}/openapi.json)")
         out.print(f"Webhooks     {base}/webhooks/{{provider}}")

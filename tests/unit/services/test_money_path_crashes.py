@@ -34,6 +34,34 @@ def renewal_moment(shop: Any) -> Any:
     return shop.sub().current_period_end
 
 
+def a_renewal_due(make_shop: Callable[..., Any]) -> tuple[Any, datetime]:
+    """Given a paying subscriber whose period has just ended: the shop, and that moment."""
+    shop = a_paying_subscriber(make_shop)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    return shop, renewed_at
+
+
+def a_renewal_whose_worker_died(make_shop: Callable[..., Any], **step: Any) -> tuple[Any, datetime]:
+    """Given a renewal whose worker died at `step` (`after_commit=1`: after its claim, before
+    its request; `after_call="pay"`: after the provider acted, before the settle)."""
+    shop, renewed_at = a_renewal_due(make_shop)
+    with pytest.raises(shop.Crash):
+        subscriptions.process_due(shop.dying(**step), "sub-1")
+    return shop, renewed_at
+
+
+def a_renewal_declined(make_shop: Callable[..., Any]) -> tuple[Any, datetime]:
+    """Given a renewal declined for insufficient funds (soft dunning, a retry scheduled): the
+    shop, and when it was declined."""
+    shop = a_paying_subscriber(make_shop)
+    shop.add_card(INSUFFICIENT_FUNDS)
+    renewed_at = renewal_moment(shop)
+    shop.clock.set(renewed_at)
+    subscriptions.process_due(shop.svc, "sub-1")
+    return shop, renewed_at
+
+
 def assert_renewed_once(shop: Any, renewed_at: Any) -> None:
     """Exactly one confirmation, one paid invoice, one succeeded charge, one period advance."""
     invoice = shop.invoice_starting(renewed_at)
@@ -82,9 +110,7 @@ def test_a_renewal_that_crashes_at_any_step_charges_exactly_once_after_redeliver
     make_shop: Callable[..., Any], step: dict[str, Any], carried: bool
 ) -> None:
     # Given a paying subscriber whose period has just ended, the renewal queued
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
+    shop, renewed_at = a_renewal_due(make_shop)
     message = shop.queued(carried=carried)
     # When the charger dies at this step of the renewal
     with pytest.raises(shop.Crash):
@@ -102,9 +128,7 @@ def test_a_renewal_that_crashes_at_any_step_is_settled_by_the_schedule_alone(
     make_shop: Callable[..., Any], step: dict[str, Any], carried: bool
 ) -> None:
     # Given a paying subscriber whose period has just ended
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
+    shop, renewed_at = a_renewal_due(make_shop)
     # When the charger dies at this step and the message is lost (it went to the DLQ)
     with pytest.raises(shop.Crash):
         shop.work(shop.queued(carried=carried), shop.dying(**step))
@@ -142,9 +166,7 @@ def test_the_crash_steps_are_the_two_commits_of_a_renewal(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a paying subscriber whose period has just ended, the renewal queued
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
+    shop, renewed_at = a_renewal_due(make_shop)
     message = shop.queued()
     before = shop.repo.commits
     # When the charger works the message without a crash
@@ -161,11 +183,7 @@ def test_a_renewal_whose_worker_died_after_the_provider_acted_is_settled_by_the_
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a renewal whose worker died after the provider charged, before the settle
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    with pytest.raises(shop.Crash):
-        subscriptions.process_due(shop.dying(after_call="pay"), "sub-1")
+    shop, renewed_at = a_renewal_whose_worker_died(make_shop, after_call="pay")
     invoice = shop.invoice_starting(renewed_at)
     [claim] = shop.charges(invoice.id)
     assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
@@ -188,11 +206,7 @@ def test_a_payment_made_before_a_crash_is_found_by_its_metadata_when_the_card_ch
 ) -> None:
     # Given a renewal whose worker died after the provider charged the visa, before the
     # settle; then alice switched to a mastercard
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    with pytest.raises(shop.Crash):
-        subscriptions.process_due(shop.dying(after_call="pay"), "sub-1")
+    shop, renewed_at = a_renewal_whose_worker_died(make_shop, after_call="pay")
     visa = shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
     shop.add_card(MASTERCARD)
     # When the schedule runs past the lease
@@ -214,11 +228,7 @@ def test_a_request_that_never_left_charges_the_card_claimed_not_one_given_since(
     # Given a renewal whose worker died after its claim, before its request; then alice
     # switched to a card that declines (found by chaos replay: the sweeper charged the new
     # card, and the renewal went into dunning where the calm run had it paid)
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    with pytest.raises(shop.Crash):
-        subscriptions.process_due(shop.dying(after_commit=1), "sub-1")
+    shop, renewed_at = a_renewal_whose_worker_died(make_shop, after_commit=1)
     visa = shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
     shop.add_card(INSUFFICIENT_FUNDS)
     # When the schedule runs past the lease
@@ -235,9 +245,7 @@ def test_a_worker_that_loses_the_claim_calls_the_provider_not_at_all(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a paying subscriber whose period has just ended
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
+    shop, renewed_at = a_renewal_due(make_shop)
     # When worker B loads, worker A renews to the end, then B tries to claim
     worker_b = shop.interleaved(lambda: subscriptions.process_due(shop.svc, "sub-1"))
     with pytest.raises(ConcurrencyError):
@@ -255,9 +263,7 @@ def test_the_same_renewal_delivered_twice_concurrently_charges_once(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a paying subscriber whose period has just ended
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
+    shop, renewed_at = a_renewal_due(make_shop)
     # When worker B loads, worker A renews to the end, then B commits what it loaded
     worker_b = shop.interleaved(lambda: subscriptions.process_due(shop.svc, "sub-1"))
     with pytest.raises(ConcurrencyError):
@@ -272,11 +278,7 @@ def test_the_same_retry_delivered_twice_concurrently_makes_one_attempt(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a renewal declined for insufficient funds, its retry due
-    shop = a_paying_subscriber(make_shop)
-    shop.add_card(INSUFFICIENT_FUNDS)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    subscriptions.process_due(shop.svc, "sub-1")
+    shop, renewed_at = a_renewal_declined(make_shop)
     invoice = shop.invoice_starting(renewed_at)
     assert invoice.next_attempt_at is not None
     shop.clock.set(invoice.next_attempt_at)
@@ -295,9 +297,7 @@ def test_a_timeout_on_the_payment_leaves_the_outcome_unknown_never_declined(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a paying subscriber whose renewal request will time out after money moved
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
+    shop, renewed_at = a_renewal_due(make_shop)
     shop.gateway.fail_next("timeout", on="pay")
     # When the renewal runs
     subscriptions.process_due(shop.svc, "sub-1")
@@ -317,12 +317,7 @@ def test_the_sweeper_settles_a_timed_out_payment_without_charging_again(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a renewal whose request timed out after money moved
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    shop.gateway.fail_next("timeout", on="pay")
-    subscriptions.process_due(shop.svc, "sub-1")
-    invoice_id = shop.invoice_starting(renewed_at).id
+    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the lease runs out and the sweeper reconciles
     shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the attempt succeeded from what the provider says, and money moved once
@@ -337,12 +332,7 @@ def test_a_reconcile_during_the_lease_leaves_the_claim_alone(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a renewal whose request timed out a minute ago
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    shop.gateway.fail_next("timeout", on="pay")
-    subscriptions.process_due(shop.svc, "sub-1")
-    invoice_id = shop.invoice_starting(renewed_at).id
+    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     shop.clock.set(renewed_at + charging.LEASE / 5)
     # When a reconcile message arrives early (the charger may still be at work)
     result = charging.reconcile_charge(shop.svc, invoice_id, 1)
@@ -357,9 +347,7 @@ def a_renewal_whose_create_failed(
     """Given a renewal whose one request met `fault` (a timeout or a saved 500 after the
     provider acted, or a rate limit before it did) `times` times: the shop, when, and the
     invoice."""
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
+    shop, renewed_at = a_renewal_due(make_shop)
     shop.gateway.fail_next(fault, times=times, on="pay")
     subscriptions.process_due(shop.svc, "sub-1")
     return shop, renewed_at, shop.invoice_starting(renewed_at).id
@@ -367,6 +355,19 @@ def a_renewal_whose_create_failed(
 
 def attempts(shop: Any, invoice_id: str) -> list[tuple[int, ChargeOutcome]]:
     return [(c.attempt, c.outcome) for c in shop.charges(invoice_id)]
+
+
+def assert_kept_then_charged_once(
+    shop: Any, renewed_at: datetime, invoice_id: str, looked_at: datetime
+) -> None:
+    """Then the attempt stays claimed for one more lease from the look, with no payment, and
+    the next look settles the one payment under the same attempt."""
+    [claim] = shop.charges(invoice_id)
+    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
+    assert claim.lease_until == looked_at + charging.LEASE
+    shop.run_due(until=looked_at + charging.LEASE * 3)
+    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
+    assert_renewed_once(shop, renewed_at)
 
 
 def test_a_timeout_on_create_is_replayed_under_the_same_key_and_charges_once(
@@ -404,16 +405,11 @@ def test_a_create_still_refused_at_the_lease_end_keeps_its_claim_for_the_next_lo
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "rate_limit", 2)
     # When the sweeper looks at the lease's end, and the provider refuses again
-    shop.clock.set(renewed_at + charging.LEASE)
+    lease_over = renewed_at + charging.LEASE
+    shop.clock.set(lease_over)
     charging.reconcile_charge(shop.svc, invoice_id, 1)
-    # Then the attempt stays claimed, for one more lease, with no payment
-    [claim] = shop.charges(invoice_id)
-    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
-    assert claim.lease_until == renewed_at + 2 * charging.LEASE
-    # And the next look charges it, under the same attempt
-    shop.run_due(until=renewed_at + charging.LEASE * 12)
-    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
-    assert_renewed_once(shop, renewed_at)
+    # Then the claim is kept for the next look, which charges it
+    assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=lease_over)
 
 
 def test_two_sweepers_replaying_one_lost_answer_settle_it_once(
@@ -452,11 +448,7 @@ def test_a_claim_whose_request_never_left_is_given_up_after_the_key_memory_and_c
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a renewal whose worker died after the claim, before its request
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    with pytest.raises(shop.Crash):
-        subscriptions.process_due(shop.dying(after_commit=1), "sub-1")
+    shop, renewed_at = a_renewal_whose_worker_died(make_shop, after_commit=1)
     invoice_id = shop.invoice_starting(renewed_at).id
     # When the sweeper first looks after 23 hours
     late = renewed_at + charging.PAY_REPLAY_WINDOW
@@ -478,11 +470,7 @@ def test_a_claim_whose_invoice_was_voided_meanwhile_is_looked_up_never_sent(
 ) -> None:
     # Given a renewal whose worker died after the claim, before its request; then the
     # invoice was voided
-    shop = a_paying_subscriber(make_shop)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    with pytest.raises(shop.Crash):
-        subscriptions.process_due(shop.dying(after_commit=1), "sub-1")
+    shop, renewed_at = a_renewal_whose_worker_died(make_shop, after_commit=1)
     invoice = shop.invoice_starting(renewed_at)
     invoice.status = InvoiceStatus.VOID
     shop.repo.commit(Commit(invoices=[invoice]))
@@ -526,15 +514,11 @@ def test_a_replay_that_times_out_is_replayed_again_never_listed_and_given_up(
     shop.clock.set(lease_over)
     shop.gateway.fail_next("timeout", on="pay")
     charging.reconcile_charge(shop.svc, invoice_id, 1)
-    # Then the claim waits one more lease, nothing listed, nothing given up
-    [claim] = shop.charges(invoice_id)
-    assert (claim.status, claim.lease_until) == (ChargeStatus.CHARGING, lease_over + charging.LEASE)
+    # Then nothing was listed; the claim waits one more lease, and the next look replays the
+    # same key again and settles the one payment
     assert shop.gateway.lists == 0
-    # And the next look replays the same key again and settles the one payment
-    shop.run_due(until=lease_over + charging.LEASE * 3)
-    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
+    assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=lease_over)
     assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:1:create"]
-    assert_renewed_once(shop, renewed_at)
 
 
 def test_a_list_that_times_out_keeps_the_claim_for_the_next_look(
@@ -546,14 +530,9 @@ def test_a_list_that_times_out_keeps_the_claim_for_the_next_look(
     shop.gateway.fail_next("timeout", on="find")
     # When the sweeper looks after 23 hours and the list goes unanswered
     charging.reconcile_charge(shop.svc, invoice_id, 1)
-    # Then nothing is given up: the claim waits one more lease, still without a payment id
-    [claim] = shop.charges(invoice_id)
-    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
-    assert claim.lease_until == late + charging.LEASE
-    # And the next look finds the payment and settles it
-    shop.run_due(until=late + charging.LEASE * 3)
-    assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
-    assert_renewed_once(shop, renewed_at)
+    # Then nothing is given up: the claim waits one more lease, and the next look finds the
+    # payment and settles it
+    assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=late)
 
 
 def test_a_lost_answer_whose_card_changed_since_is_replayed_on_the_card_claimed(
@@ -575,11 +554,7 @@ def test_a_rate_limit_on_the_card_update_charge_loses_nothing(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a renewal in soft dunning
-    shop = a_paying_subscriber(make_shop)
-    shop.add_card(INSUFFICIENT_FUNDS)
-    renewed_at = renewal_moment(shop)
-    shop.clock.set(renewed_at)
-    subscriptions.process_due(shop.svc, "sub-1")
+    shop, renewed_at = a_renewal_declined(make_shop)
     # When the customer adds a card but the provider refuses the request with a rate limit
     shop.gateway.fail_next("rate_limit", on="pay")
     shop.add_card(MASTERCARD)

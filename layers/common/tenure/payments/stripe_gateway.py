@@ -407,23 +407,26 @@ class StripeGateway:
 
 def _replayed_server_error(error: stripe.StripeError) -> bool:
     """A 5xx Stripe saved under the key and sent again (`Idempotent-Replayed: true`)."""
-    headers = {k.lower(): v for k, v in (error.headers or {}).items()}
     status = error.http_status
-    replayed = str(headers.get("idempotent-replayed", "")).lower() == "true"
+    replayed = str(_headers(error).get("idempotent-replayed", "")).lower() == "true"
     return replayed and status is not None and status >= 500
 
 
 def _retryable(error: stripe.StripeError) -> bool:
     if _replayed_server_error(error):
         return False  # the same key answers the same saved error every time
-    headers = {k.lower(): v for k, v in (error.headers or {}).items()}
-    advice = headers.get("stripe-should-retry")
+    advice = _headers(error).get("stripe-should-retry")
     if advice in ("true", "false"):
         return advice == "true"
     if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
         return True
     status = error.http_status
     return status is None or status == 409 or status >= 500
+
+
+def _headers(error: stripe.StripeError) -> dict[str, Any]:
+    """The response headers by lower-case name: HTTP header names are case-insensitive."""
+    return {k.lower(): v for k, v in (error.headers or {}).items()}
 
 
 def _raise_unavailable(operation: str, error: stripe.StripeError, attempts: int) -> NoReturn:
