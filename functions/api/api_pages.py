@@ -381,7 +381,7 @@ def _redeem_points(visit: _Visit) -> Response[str]:
     try:
         count = _points_count(visit.form.get("points", ""), view.points.balance)
         view = self_service.redeem_points(
-            visit.svc, customer_id, subscription_id, count, visit.link
+            visit.svc, customer_id, subscription_id, count, visit.link, visit.form.get("f", "")
         )
     except _FormFieldRefused as refused:
         text = visit.text(refused.key, **refused.values)

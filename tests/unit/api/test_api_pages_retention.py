@@ -6,6 +6,7 @@ redeeming loyalty points; each refusal a 422 page that changes nothing, in every
 # ruff: noqa: F811
 
 import re
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -282,3 +283,27 @@ def test_the_points_form_speaks_the_customers_language(pages: Pages, locale: str
     assert words["points_not_a_number"] in refused.text
     assert done.status == 200 and words["points_done"].split("{")[0] in done.text
     assert balance(pages) == 37
+
+
+def test_a_double_submitted_redeem_form_redeems_once_and_is_answered_as_done(
+    loyal: Pages,
+) -> None:
+    token = manage(loyal)
+    form_token = loyal.form_token(SUB, token)
+
+    first = loyal.submit(SUB, token, form_token, action="redeem_points", points="10")
+    again = loyal.submit(SUB, token, form_token, action="redeem_points", points="10")
+
+    assert first.status == again.status == 200
+    assert "10 points ($0.50) will be taken off" in again.text
+    assert balance(loyal) == 30 and loyal.subscription("sub-alice").points_pending == 10
+
+
+def test_the_next_page_redeems_again(loyal: Pages) -> None:
+    token = manage(loyal)
+    loyal.submit(SUB, token, action="redeem_points", points="10")
+    loyal.api.clock.advance(timedelta(seconds=5))  # another page, another form
+
+    reply = loyal.submit(SUB, token, action="redeem_points", points="10")
+
+    assert reply.status == 200 and balance(loyal) == 20

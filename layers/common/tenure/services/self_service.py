@@ -12,6 +12,7 @@ says it is confirmed (the provider's webhook settles it); a pause or cancellatio
 a concurrent change is tried again on what is stored now.
 """
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -439,13 +440,27 @@ def _change_once(
 
 
 def redeem_points(
-    svc: Services, customer_id: str, subscription_id: str, count: int, link: LinkUse
+    svc: Services,
+    customer_id: str,
+    subscription_id: str,
+    count: int,
+    link: LinkUse,
+    form: str,
 ) -> SubscriptionPage:
     """Redeem `count` of the customer's points for a credit on their next invoice, as the API
     does (ValidationFailedError on `points`, nothing written: the program off, beyond the
-    balance, nothing to invoice)."""
+    balance, nothing to invoice). Once per rendered form (`form` names it) and count: a
+    double submit finds the first one's marker and is answered as done, redeeming nothing
+    more; a new page (a new form) redeems again."""
     owned_subscription(svc, customer_id, subscription_id)
-    points.redeem_points(svc, customer_id, count)
+    digest = hashlib.sha256(form.encode()).hexdigest()[:32]
+    try:
+        points.redeem_points(
+            svc, customer_id, count, claim=link.claim(f"redeem_points:{digest}:{count}")
+        )
+    except AlreadyExistsError as exc:
+        if exc.kind != "marker":
+            raise
     return load_subscription_page(svc, customer_id, subscription_id, link)
 
 
