@@ -8,12 +8,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import Crash, Shop
+from conftest import T0, Crash, Shop
 
 from tenure.domain.due import DueKind
 from tenure.domain.errors import IllegalTransitionError
+from tenure.domain.events import EventType
+from tenure.domain.invoices import RefundStatus
 from tenure.domain.notices import NoticeKind
 from tenure.domain.subscription import SubscriptionStatus
+from tenure.ports import Commit
 from tenure.services import cancellation, refunds
 from tenure.services.context import Services
 
@@ -170,3 +173,26 @@ def test_past_the_keys_23_hours_the_tries_stop_and_say_so(
 
     assert shop.invoice(paid).refund_owed is None and provider_refunds(shop) == []
     assert "owed refund given up" in caplog.text
+
+
+def test_an_owed_refund_the_providers_webhook_recorded_first_is_recorded_once(
+    shop: Shop,
+) -> None:
+    paid = invoice_id(shop)
+    shop.gateway.fail_next("timeout", on="refund")
+    cancellation.request_cancel(shop.svc, "sub-1", refund="full")
+    # The provider's refund.created for the refund the timeout hid, applied meanwhile.
+    invoice = shop.invoice(paid)
+    [created] = provider_refunds(shop)
+    invoice.record_refund(created["data"]["object"]["id"], 1000, RefundStatus.SUCCEEDED, T0)
+    shop.repo.commit(Commit(invoices=[invoice]))
+
+    shop.run_due(shop.clock.now() + timedelta(hours=1))
+
+    [made] = shop.repo.list_refunds(paid)
+    assert made.provider_refund_id == created["data"]["object"]["id"]
+    assert len(provider_refunds(shop)) == 1
+    after = shop.invoice(paid)
+    assert (after.amount_refunded, after.refund_owed) == (1000, None)
+    ours = [e for e in shop.repo.events if e["type"] == EventType.INVOICE_REFUNDED]
+    assert ours == []  # the webhook's own event stands for it (not made here by a commit)

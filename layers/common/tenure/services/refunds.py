@@ -235,6 +235,11 @@ def _record(svc: Services, invoice: Invoice, record: Refund) -> Refund:
         n = int(record.id.rsplit("_", 1)[1])
         if invoice.refund_owed is not None and invoice.refund_owed.number == n:
             invoice.refund_owed = None  # made: no longer owed, in the same commit
+        if record.provider_refund_id in invoice.refunds:
+            # The provider's webhook recorded it before this try (an owed refund replayed
+            # under its key): its event and receipt are planned; only the record is missing.
+            svc.commit(Commit(invoices=[invoice], refunds=[record]))
+            return record
         # Pending until the provider's webhook says it succeeded; a pending refund counts.
         invoice.record_refund(
             record.provider_refund_id, record.amount, RefundStatus.PENDING, record.at
