@@ -320,3 +320,61 @@ def test_a_customer_redeems_points_and_cancels_with_the_keyboard_alone(
     sub = api(base_url, "GET", "/v1/subscriptions/ken-sub")
     assert sub["cancel_at_period_end"] is True and sub["cancel_reason"] == "not_using"
     assert (screenshots / "subscription-en.png").stat().st_size > 10_000
+
+
+def test_an_arabic_customer_sees_the_points_form_right_to_left(
+    base_url: str,
+    browser: Any,
+    owing: tuple[str, str],  # makes the plan
+    screenshots: Path,
+) -> None:
+    version = api(base_url, "GET", "/v1/programs")["version"]
+    loyalty = {"points_per_unit": 1, "unit_minor": 100, "point_value_minor": 5}
+    api(base_url, "PUT", "/v1/programs", {"version": version, "loyalty": loyalty})
+    api(
+        base_url,
+        "POST",
+        "/v1/customers",
+        {"id": "pages-layla", "email": "layla@example.com", "locale": "ar"},
+    )
+    api(
+        base_url,
+        "POST",
+        "/v1/customers/pages-layla/payment-methods",
+        {"payment_method": "pm_card_visa", "default": True},
+    )
+    api(
+        base_url,
+        "POST",
+        "/v1/subscriptions",
+        {"id": "layla-sub", "customer": "pages-layla", "plan": "pages-basic"},
+    )
+    link = signed_link(base_url, "pages-layla", "manage_subscription", "layla-sub")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ar")
+    page = context.new_page()
+    try:
+        page.goto(link)
+        page.screenshot(path=str(screenshots / "subscription-ar-points.png"), full_page=True)
+        # Where the label's words are drawn: against the right edge in Arabic.
+        label_side = page.eval_on_selector(
+            "label[for=points-count]",
+            """label => {
+              const range = document.createRange();
+              range.selectNodeContents(label);
+              const words = range.getBoundingClientRect(), box = label.getBoundingClientRect();
+              return box.right - words.right < words.left - box.left ? "right" : "left";
+            }""",
+        )
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        page.fill("#points-count", "3")
+        page.click("#redeem_points")
+        page.wait_for_selector("#outcome")
+        done = page.inner_text("#outcome")
+    finally:
+        context.close()
+
+    assert label_side == "right"  # the form reads right to left
+    assert overflow <= 0
+    assert done.startswith("تم:")
+    assert api(base_url, "GET", "/v1/customers/pages-layla/points")["balance"] == 7
+    assert (screenshots / "subscription-ar-points.png").stat().st_size > 10_000
