@@ -33,6 +33,7 @@ from tenure.domain.errors import (
     NotFoundError,
     ValidationFailedError,
 )
+from tenure.domain.offers import EXIT_REASONS
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.notify import pages
 from tenure.notify.customer_links import (
@@ -80,6 +81,12 @@ _STRIPE_FRAMES = (
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 4096
 MAX_FORM_FIELDS = 8
+# The customer's own words about leaving, with the "other" reason: short enough that the whole
+# form, percent-encoded Arabic or Cyrillic (6 bytes a letter), stays under MAX_FORM_BYTES.
+REASON_TEXT_MAX = 500
+# A points count the form takes: ASCII digits only (int() would also read Arabic-Indic and
+# other Unicode digits, which no browser's number field sends), at most nine of them.
+MAX_POINTS_DIGITS = 9
 TEST_CARDS = (
     ("4242424242424242", "tc_succeeds"),
     ("4000000000009995", "tc_insufficient"),
@@ -287,6 +294,16 @@ _DONE = {
     "accept_offer": "offer_done",
     "decline_offers": "cancel_done",
 }
+# The actions that cancel, and so carry the exit reason the customer picked.
+_CANCELLING = ("cancel", "decline_offers")
+
+
+class _FormFieldRefused(Exception):
+    """A page form's field the customer can correct: answered 422 with the page and `text`."""
+
+    def __init__(self, key: str, **values: str) -> None:
+        super().__init__(key)
+        self.key, self.values = key, values
 
 
 def _show_subscription(visit: _Visit) -> Response[str]:
@@ -300,10 +317,28 @@ def _show_subscription(visit: _Visit) -> Response[str]:
 def _change_subscription(visit: _Visit) -> Response[str]:
     customer_id, subscription_id = visit.claims.customer_id, visit.claims.subject
     action = visit.form.get("action", "")
+    if action == "redeem_points":
+        return _redeem_points(visit)
+    reason, reason_text = None, None
     try:
+        if action in _CANCELLING:
+            reason, reason_text = _exit_reason(visit.form)
         view = self_service.change_subscription(
-            visit.svc, customer_id, subscription_id, action, visit.link, visit.form.get("offer")
+            visit.svc,
+            customer_id,
+            subscription_id,
+            action,
+            visit.link,
+            visit.form.get("offer"),
+            reason=reason,
+            reason_text=reason_text,
         )
+    except _FormFieldRefused as refused:
+        view = self_service.load_subscription_page(
+            visit.svc, customer_id, subscription_id, visit.link
+        )
+        text = visit.text(refused.key, **refused.values)
+        return _subscription(visit, 422, view, _outcome("bad", text))
     except LinkAlreadyUsedError as exc:
         view = self_service.load_subscription_page(
             visit.svc, customer_id, subscription_id, visit.link
@@ -318,9 +353,63 @@ def _change_subscription(visit: _Visit) -> Response[str]:
         text = visit.text("action_failed", reason=reason)
         return _subscription(visit, 409, view, _outcome("bad", text))
     if view.offers:
-        return _subscription(visit, 200, view, _outcome("ok", visit.text("offers_intro")))
+        intro = _outcome("ok", visit.text("offers_intro"))
+        # Declining the offers goes on with this cancellation: it carries the same reason.
+        return _subscription(visit, 200, view, intro, reason=reason, reason_text=reason_text)
     done = _DONE.get(action)
     return _subscription(visit, 200, view, _outcome("ok", visit.text(done)) if done else None)
+
+
+def _exit_reason(form: dict[str, str]) -> tuple[str, str | None]:
+    """The exit reason a cancel form carries, one of EXIT_REASONS (required), and the
+    customer's words, kept only with "other" (a browser sends the text box whichever
+    reason ends up picked)."""
+    reason = form.get("reason", "")
+    if reason not in EXIT_REASONS:
+        raise _FormFieldRefused("exit_reason_missing")
+    text = " ".join(form.get("reason_text", "").split())  # one line, as typed
+    if len(text) > REASON_TEXT_MAX:
+        raise _FormFieldRefused("exit_reason_too_long", max=str(REASON_TEXT_MAX))
+    return reason, (text or None) if reason == "other" else None
+
+
+def _redeem_points(visit: _Visit) -> Response[str]:
+    customer_id, subscription_id = visit.claims.customer_id, visit.claims.subject
+    view = self_service.load_subscription_page(visit.svc, customer_id, subscription_id, visit.link)
+    if view.points is None:  # the loyalty program is off: the page shows no such form
+        return _subscription(visit, 409, view, _outcome("bad", visit.text("points_off")))
+    try:
+        count = _points_count(visit.form.get("points", ""), view.points.balance)
+        view = self_service.redeem_points(
+            visit.svc, customer_id, subscription_id, count, visit.link, visit.form.get("f", "")
+        )
+    except _FormFieldRefused as refused:
+        text = visit.text(refused.key, **refused.values)
+        return _subscription(visit, 422, view, _outcome("bad", text))
+    except ValidationFailedError:
+        # Nothing to invoice the credit on, or a concurrent redemption took the points.
+        view = self_service.load_subscription_page(
+            visit.svc, customer_id, subscription_id, visit.link
+        )
+        return _subscription(visit, 409, view, _outcome("bad", visit.text("points_refused")))
+    value = pages.money(count * view.point_value_minor, view.subscription.currency, visit.locale)
+    done = visit.text("points_done", points=str(count), value=value)
+    return _subscription(visit, 200, view, _outcome("ok", done))
+
+
+def _points_count(raw: str, balance: int) -> int:
+    """The whole number of points a redeem form asks for, within `balance`."""
+    text = raw.strip()
+    if not (0 < len(text) <= MAX_POINTS_DIGITS and text.isascii() and text.isdigit()):
+        if text.isascii() and text.isdigit():  # all digits, only too many: over any balance
+            raise _FormFieldRefused("points_over_balance", balance=str(balance))
+        raise _FormFieldRefused("points_not_a_number")
+    count = int(text)
+    if count == 0:
+        raise _FormFieldRefused("points_zero")
+    if count > balance:
+        raise _FormFieldRefused("points_over_balance", balance=str(balance))
+    return count
 
 
 def _subscription(
@@ -328,6 +417,8 @@ def _subscription(
     status: int,
     view: self_service.SubscriptionPage,
     outcome: dict[str, str] | None = None,
+    reason: str | None = None,
+    reason_text: str | None = None,
 ) -> Response[str]:
     return visit.render(
         status,
@@ -338,6 +429,19 @@ def _subscription(
         offers=[(offer_id, visit.text(key, **words)) for offer_id, key, words in view.offers],
         action_url="/pages/subscription",
         outcome=outcome,
+        exit_reasons=EXIT_REASONS,
+        reason=reason,
+        reason_text=reason_text,
+        reason_text_max=REASON_TEXT_MAX,
+        points_value=(
+            pages.money(
+                view.points.balance * view.point_value_minor,
+                view.subscription.currency,
+                visit.locale,
+            )
+            if view.points is not None and view.points.balance > 0
+            else None
+        ),
     )
 
 

@@ -14,8 +14,9 @@ router = APIGatewayHttpRouter()
 @router.get("/v1/programs", security=BEARER, tags=["programs"])
 def get_programs() -> ProgramsView:
     """The programs document and its `version` (0, every program off, until the first PUT).
-    A section that is absent is a program that is off."""
-    return programs_view(programs.get_programs(bootstrap.wiring().services))
+    A section that is absent is a program that is off. Read from the table at each call, so a
+    GET right after a PUT served by another container shows the new version."""
+    return programs_view(programs.read_current_programs(bootstrap.wiring().services))
 
 
 @router.put("/v1/programs", security=BEARER, tags=["programs"])

@@ -1,12 +1,14 @@
 """A customer with a past-due invoice opens a signed update-card link in headless Chromium,
 types a test card and sees the invoice paid; a tampered link shows only a refusal; a page on
 another site that posts a valid link is refused; an Arabic customer on a phone sees the
-amount as the email writes it, "US$" whole."""
+amount as the email writes it, "US$" whole, and cancels only once a reason is picked; a
+customer redeems loyalty points and cancels with the keyboard alone."""
 
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +38,15 @@ def browser() -> Iterator[Any]:
         pytest.fail("Chromium is missing (apt-get install -y chromium)")
     with headless_chromium() as chromium:
         yield chromium
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the pages' screenshots go: TENURE_SCREENSHOTS_DIR to keep them, else a temp dir."""
+    chosen = os.environ.get("TENURE_SCREENSHOTS_DIR")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def api(base_url: str, method: str, path: str, body: Any = None) -> Any:
@@ -185,6 +196,7 @@ def test_an_arabic_customer_on_a_phone_sees_the_amount_as_the_email_writes_it(
     base_url: str,
     browser: Any,
     owing: tuple[str, str],  # makes the plan
+    screenshots: Path,
 ) -> None:
     api(
         base_url,
@@ -228,6 +240,10 @@ def test_an_arabic_customer_on_a_phone_sees_the_amount_as_the_email_writes_it(
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         direction = page.get_attribute("html", "dir")
 
+        page.screenshot(path=str(screenshots / "subscription-ar.png"), full_page=True)
+        page.click("#cancel")  # no reason picked: the browser keeps the form, asks for one
+        unsent = page.locator("#outcome").count()
+        page.click("label[for=reason-too_expensive]")  # the label picks its choice
         page.click("#cancel")
         page.wait_for_selector("#outcome")
         cancelled = page.inner_text("#outcome")
@@ -239,5 +255,126 @@ def test_an_arabic_customer_on_a_phone_sees_the_amount_as_the_email_writes_it(
     assert drawn == sorted(drawn) and len(set(drawn)) == 3  # "US$" on screen, never "$US"
     assert amount == format_money(1000, "USD", "ar")
     assert overflow <= 0  # nothing scrolls sideways on a phone
+    assert unsent == 0  # the exit reason is a required choice
+    assert (screenshots / "subscription-ar.png").stat().st_size > 10_000
     assert cancelled  # the form posted from the phone was taken
-    assert api(base_url, "GET", "/v1/subscriptions/amira-sub")["cancel_at_period_end"] is True
+    sub = api(base_url, "GET", "/v1/subscriptions/amira-sub")
+    assert sub["cancel_at_period_end"] is True and sub["cancel_reason"] == "too_expensive"
+
+
+def tab_to(page: Any, element_id: str, presses: int = 30) -> None:
+    """Press Tab until `element_id` has the focus, as a keyboard user would reach it."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.id") == element_id:
+            return
+    raise AssertionError(f"#{element_id} is not reachable with Tab")
+
+
+def test_a_customer_redeems_points_and_cancels_with_the_keyboard_alone(
+    base_url: str,
+    browser: Any,
+    owing: tuple[str, str],  # makes the plan
+    screenshots: Path,
+) -> None:
+    version = api(base_url, "GET", "/v1/programs")["version"]
+    loyalty = {"points_per_unit": 1, "unit_minor": 100, "point_value_minor": 5}
+    api(base_url, "PUT", "/v1/programs", {"version": version, "loyalty": loyalty})
+    api(base_url, "POST", "/v1/customers", {"id": "pages-ken", "email": "ken@example.com"})
+    api(
+        base_url,
+        "POST",
+        "/v1/customers/pages-ken/payment-methods",
+        {"payment_method": "pm_card_visa", "default": True},
+    )
+    api(
+        base_url,
+        "POST",
+        "/v1/subscriptions",
+        {"id": "ken-sub", "customer": "pages-ken", "plan": "pages-basic"},
+    )
+    link = signed_link(base_url, "pages-ken", "manage_subscription", "ken-sub")
+    page = browser.new_page(viewport={"width": 800, "height": 900})
+    try:
+        page.goto(link)
+        balance = page.inner_text("#points-balance")  # $10.00 paid: 10 points, 5¢ each
+        page.screenshot(path=str(screenshots / "subscription-en.png"), full_page=True)
+
+        tab_to(page, "points-count")
+        page.keyboard.type("4")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#outcome")
+        redeemed = page.inner_text("#outcome")
+
+        tab_to(page, "reason-too_expensive")
+        page.keyboard.press("ArrowDown")  # arrows move the choice, as in any radio group
+        tab_to(page, "cancel")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#outcome >> text=end at the end")
+    finally:
+        page.close()
+
+    assert balance == "Your balance: 10 points, worth $0.50."
+    assert redeemed == "Done: 4 points ($0.20) will be taken off your next invoice."
+    assert api(base_url, "GET", "/v1/customers/pages-ken/points")["balance"] == 6
+    sub = api(base_url, "GET", "/v1/subscriptions/ken-sub")
+    assert sub["cancel_at_period_end"] is True and sub["cancel_reason"] == "not_using"
+    assert (screenshots / "subscription-en.png").stat().st_size > 10_000
+
+
+def test_an_arabic_customer_sees_the_points_form_right_to_left(
+    base_url: str,
+    browser: Any,
+    owing: tuple[str, str],  # makes the plan
+    screenshots: Path,
+) -> None:
+    version = api(base_url, "GET", "/v1/programs")["version"]
+    loyalty = {"points_per_unit": 1, "unit_minor": 100, "point_value_minor": 5}
+    api(base_url, "PUT", "/v1/programs", {"version": version, "loyalty": loyalty})
+    api(
+        base_url,
+        "POST",
+        "/v1/customers",
+        {"id": "pages-layla", "email": "layla@example.com", "locale": "ar"},
+    )
+    api(
+        base_url,
+        "POST",
+        "/v1/customers/pages-layla/payment-methods",
+        {"payment_method": "pm_card_visa", "default": True},
+    )
+    api(
+        base_url,
+        "POST",
+        "/v1/subscriptions",
+        {"id": "layla-sub", "customer": "pages-layla", "plan": "pages-basic"},
+    )
+    link = signed_link(base_url, "pages-layla", "manage_subscription", "layla-sub")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ar")
+    page = context.new_page()
+    try:
+        page.goto(link)
+        page.screenshot(path=str(screenshots / "subscription-ar-points.png"), full_page=True)
+        # Where the label's words are drawn: against the right edge in Arabic.
+        label_side = page.eval_on_selector(
+            "label[for=points-count]",
+            """label => {
+              const range = document.createRange();
+              range.selectNodeContents(label);
+              const words = range.getBoundingClientRect(), box = label.getBoundingClientRect();
+              return box.right - words.right < words.left - box.left ? "right" : "left";
+            }""",
+        )
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        page.fill("#points-count", "3")
+        page.click("#redeem_points")
+        page.wait_for_selector("#outcome")
+        done = page.inner_text("#outcome")
+    finally:
+        context.close()
+
+    assert label_side == "right"  # the form reads right to left
+    assert overflow <= 0
+    assert done.startswith("تم:")
+    assert api(base_url, "GET", "/v1/customers/pages-layla/points")["balance"] == 7
+    assert (screenshots / "subscription-ar-points.png").stat().st_size > 10_000

@@ -134,3 +134,19 @@ def test_the_same_history_entry_is_written_once(repo: Repository) -> None:
     with pytest.raises(AlreadyExistsError):
         repo.commit(Commit(points=[earned(10, 1, "in_1")]))
     assert repo.get_points("alice").balance == 10
+
+
+def test_the_current_programs_are_read_past_the_copy_another_container_kept(
+    local_stack: Any,
+) -> None:
+    local_stack.reset_table()
+    client, table = local_stack.dynamodb_client(), local_stack.env["TABLE_NAME"]
+    ticks = [0.0]
+    reader = DynamoRepository(client, table, monotonic=lambda: ticks[0])
+    writer = DynamoRepository(client, table)
+    assert reader.get_programs().version == 0
+    writer.commit(Commit(programs=[ProgramsSetting(LADDER, 0, T0)]))
+    current = reader.get_current_programs()
+    assert (current.version, current.programs) == (1, LADDER)
+    # what it read becomes the copy kept, so a renewal in the same container sees it too
+    assert reader.get_programs().version == 1

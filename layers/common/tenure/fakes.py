@@ -122,6 +122,9 @@ class InMemoryRepository:
     def get_programs(self) -> ProgramsSetting:
         return self.programs
 
+    def get_current_programs(self) -> ProgramsSetting:
+        return self.programs
+
     def get_points(self, customer_id: str) -> PointsAccount:
         return self.points.get(customer_id, PointsAccount(customer_id))
 

@@ -331,12 +331,14 @@ def test_pausing_stops_billing_for_one_period(subscribed: Pages) -> None:
 def test_cancel_at_period_end_then_keep_withdraws_the_cancellation(subscribed: Pages) -> None:
     token = manage(subscribed)
 
-    canceled = subscribed.submit("/pages/subscription", token, action="cancel")
+    canceled = subscribed.submit("/pages/subscription", token, action="cancel", reason="not_using")
 
     assert canceled.status == 200
     assert "end at the end of the paid period" in canceled.text
     sub = subscribed.subscription("sub-alice")
-    assert sub.cancel_at_period_end and sub.cancel_reason == "customer_self_service"
+    assert (
+        sub.cancel_at_period_end and sub.cancel_reason == "not_using"
+    )  # the reason the customer picked
     assert 'value="keep"' in canceled.text
 
     kept = subscribed.submit("/pages/subscription", token, action="keep")
@@ -437,7 +439,9 @@ def test_a_bad_link_is_a_clear_page_that_shows_and_changes_nothing(
         if method == "GET":
             reply = pages.open(PATHS[purpose], token)
         else:
-            reply = pages.submit(PATHS[purpose], token, card="4242424242424242", action="cancel")
+            reply = pages.submit(
+                PATHS[purpose], token, card="4242424242424242", action="cancel", reason="not_using"
+            )
 
         assert reply.status == status, case
         assert_secure_html(reply)
@@ -472,6 +476,7 @@ def test_an_invoice_or_subscription_of_another_customer_is_refused(
                 signed_form_token(pages, token),
                 card="4242424242424242",
                 action="cancel",
+                reason="not_using",
             )
 
         assert reply.status == 403, (purpose, subject)
@@ -685,7 +690,9 @@ def offering(subscribed: Pages) -> Pages:
 def test_cancelling_on_the_page_first_offers_what_the_business_configured(
     offering: Pages,
 ) -> None:
-    reply = offering.submit("/pages/subscription", manage(offering), action="cancel")
+    reply = offering.submit(
+        "/pages/subscription", manage(offering), action="cancel", reason="not_using"
+    )
     assert reply.status == 200
     assert "would one of these suit you better?" in reply.text
     assert "Pause for 2 months instead" in reply.text and "Switch to Lite instead" in reply.text
@@ -695,7 +702,7 @@ def test_cancelling_on_the_page_first_offers_what_the_business_configured(
 
 def test_an_offer_taken_on_the_page_keeps_the_subscription(offering: Pages) -> None:
     token = manage(offering)
-    offering.submit("/pages/subscription", token, action="cancel")
+    offering.submit("/pages/subscription", token, action="cancel", reason="not_using")
     reply = offering.submit("/pages/subscription", token, action="accept_offer", offer="down")
     assert reply.status == 200
     assert "the offer is applied" in reply.text
@@ -705,19 +712,21 @@ def test_an_offer_taken_on_the_page_keeps_the_subscription(offering: Pages) -> N
 
 def test_declining_the_offers_on_the_page_cancels_at_the_period_end(offering: Pages) -> None:
     token = manage(offering)
-    offering.submit("/pages/subscription", token, action="cancel")
-    reply = offering.submit("/pages/subscription", token, action="decline_offers")
+    offering.submit("/pages/subscription", token, action="cancel", reason="not_using")
+    reply = offering.submit(
+        "/pages/subscription", token, action="decline_offers", reason="not_using"
+    )
     assert reply.status == 200
     assert "end at the end of the paid period" in reply.text
     sub = offering.subscription("sub-alice")
-    assert sub.cancel_at_period_end and sub.cancel_reason == "customer_self_service"
+    assert sub.cancel_at_period_end and sub.cancel_reason == "not_using"
 
 
 def test_an_offer_not_presented_is_refused_on_the_page_and_changes_nothing(
     offering: Pages,
 ) -> None:
     token = manage(offering)
-    offering.submit("/pages/subscription", token, action="cancel")
+    offering.submit("/pages/subscription", token, action="cancel", reason="not_using")
     reply = offering.submit("/pages/subscription", token, action="accept_offer", offer="free")
     assert reply.status == 409
     sub = offering.subscription("sub-alice")

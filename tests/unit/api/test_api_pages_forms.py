@@ -90,7 +90,9 @@ def test_only_an_html_form_body_is_accepted(subscribed: Pages, content_type: str
     token = manage(subscribed)
     before = subscribed.api.state()
 
-    reply = subscribed.submit(SUB, token, headers={"content-type": content_type}, action="cancel")  # type: ignore[dict-item]
+    reply = subscribed.submit(
+        SUB, token, headers={"content-type": content_type}, action="cancel", reason="not_using"
+    )  # type: ignore[dict-item]
 
     assert_refused_page(reply, 415, "This request cannot be read")
     assert subscribed.api.state() == before
@@ -109,7 +111,7 @@ def test_a_form_from_another_origin_is_refused_even_with_the_right_tokens(
         {"origin": "null", "sec-fetch-site": "cross-site"},
         {"origin": "null", "sec-fetch-site": None},
     ):
-        reply = subscribed.submit(SUB, token, headers=headers, action="cancel")  # type: ignore[arg-type]
+        reply = subscribed.submit(SUB, token, headers=headers, action="cancel", reason="not_using")  # type: ignore[arg-type]
 
         assert_refused_page(reply, 403, "This form cannot be accepted")
     assert subscribed.api.state() == before
@@ -125,7 +127,9 @@ def test_a_form_from_another_origin_is_refused_even_with_the_right_tokens(
     ],
 )
 def test_a_form_from_this_site_is_taken(subscribed: Pages, headers: dict[str, str]) -> None:
-    reply = subscribed.submit(SUB, manage(subscribed), headers=headers, action="cancel")
+    reply = subscribed.submit(
+        SUB, manage(subscribed), headers=headers, action="cancel", reason="not_using"
+    )
 
     assert reply.status == 200, reply.text
     assert subscribed.subscription("sub-alice").cancel_at_period_end
@@ -151,7 +155,7 @@ def test_a_post_without_the_pages_form_token_is_refused(subscribed: Pages) -> No
         f"{'١' * len(issued)}.{mac}",  # Arabic-Indic digits
         f"{10**30}.{mac}",
     ):
-        reply = subscribed.submit(SUB, token, form_token or "", action="cancel")
+        reply = subscribed.submit(SUB, token, form_token or "", action="cancel", reason="not_using")
 
         assert_refused_page(reply, 403, "This form cannot be accepted")
     assert subscribed.api.state() == before
@@ -163,7 +167,7 @@ def test_a_page_left_open_too_long_asks_to_open_the_link_again(subscribed: Pages
     subscribed.api.clock.advance(timedelta(hours=2, seconds=1))
     before = subscribed.api.state()
 
-    reply = subscribed.submit(SUB, token, form_token, action="cancel")
+    reply = subscribed.submit(SUB, token, form_token, action="cancel", reason="not_using")
 
     assert_refused_page(reply, 403, "This page was open too long")
     assert subscribed.api.state() == before
@@ -175,7 +179,7 @@ def test_a_form_token_from_the_future_is_forged(subscribed: Pages) -> None:
     from_the_future = subscribed.form_token(SUB, token)
     subscribed.api.clock.advance(timedelta(minutes=-5))
 
-    reply = subscribed.submit(SUB, token, from_the_future, action="cancel")
+    reply = subscribed.submit(SUB, token, from_the_future, action="cancel", reason="not_using")
 
     assert_refused_page(reply, 403, "This form cannot be accepted")
 
@@ -189,7 +193,7 @@ def test_a_page_rendered_before_a_key_rotation_still_posts(
     get_settings.cache_clear()
     bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
 
-    reply = subscribed.submit(SUB, token, form_token, action="cancel")
+    reply = subscribed.submit(SUB, token, form_token, action="cancel", reason="not_using")
 
     assert reply.status == 200, reply.text
 
@@ -201,7 +205,7 @@ def test_the_form_token_is_never_logged(
     form_token = subscribed.form_token(SUB, token)
     assert form_token is not None
 
-    subscribed.submit(SUB, token, form_token[:-2] + "xx", action="cancel")
+    subscribed.submit(SUB, token, form_token[:-2] + "xx", action="cancel", reason="not_using")
 
     captured = capsys.readouterr()
     assert form_token[-20:-2] not in captured.out + captured.err
@@ -247,11 +251,11 @@ def test_a_replayed_cancel_link_cannot_cancel_again_after_the_customer_kept(
     subscribed: Pages,
 ) -> None:
     token = manage(subscribed)
-    assert subscribed.submit(SUB, token, action="cancel").status == 200
+    assert subscribed.submit(SUB, token, action="cancel", reason="not_using").status == 200
     assert subscribed.submit(SUB, token, action="keep").status == 200
     before = subscribed.api.state()
 
-    replay = subscribed.submit(SUB, token, action="cancel")
+    replay = subscribed.submit(SUB, token, action="cancel", reason="not_using")
 
     assert replay.status == 409
     assert "already been used to cancel" in replay.text
@@ -283,10 +287,10 @@ def test_a_double_submitted_cancel_is_answered_as_done_and_changes_nothing_more(
 ) -> None:
     token = manage(subscribed)
     form_token = subscribed.form_token(SUB, token)
-    subscribed.submit(SUB, token, form_token, action="cancel")
+    subscribed.submit(SUB, token, form_token, action="cancel", reason="not_using")
     before = subscribed.api.state()
 
-    again = subscribed.submit(SUB, token, form_token, action="cancel")
+    again = subscribed.submit(SUB, token, form_token, action="cancel", reason="not_using")
 
     assert again.status == 200
     assert "end at the end of the paid period" in again.text
@@ -327,7 +331,7 @@ def test_a_cancel_that_meets_a_concurrent_change_is_tried_again_in_the_request(
     form_token = subscribed.form_token(SUB, token)
     failed = conflicting(subscribed, monkeypatch, times=2)
 
-    reply = subscribed.submit(SUB, token, form_token, action="cancel")
+    reply = subscribed.submit(SUB, token, form_token, action="cancel", reason="not_using")
 
     assert failed == [2]
     assert reply.status == 200 and "end at the end of the paid period" in reply.text
@@ -342,11 +346,11 @@ def test_a_cancel_that_keeps_conflicting_writes_neither_the_change_nor_the_claim
     conflicting(subscribed, monkeypatch, times=3)
     before = subscribed.api.state()
 
-    reply = subscribed.submit(SUB, token, form_token, action="cancel")
+    reply = subscribed.submit(SUB, token, form_token, action="cancel", reason="not_using")
 
     assert reply.status == 409 and "Nothing was changed" in reply.text
     assert subscribed.api.state() == before
-    retried = subscribed.submit(SUB, token, form_token, action="cancel")
+    retried = subscribed.submit(SUB, token, form_token, action="cancel", reason="not_using")
     assert retried.status == 200  # the claim was not written: the link still cancels
     assert subscribed.subscription("sub-alice").cancel_at_period_end
 

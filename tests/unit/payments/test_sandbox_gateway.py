@@ -258,7 +258,7 @@ def test_faults_are_checked() -> None:
     with pytest.raises(ValueError):
         gateway.fail_next("explode")  # type: ignore[arg-type, unused-ignore]
     with pytest.raises(ValueError):
-        gateway.fail_next("timeout", on="refund")  # type: ignore[arg-type, unused-ignore]
+        gateway.fail_next("timeout", on="settle")  # type: ignore[arg-type, unused-ignore]
     with pytest.raises(ValueError):
         gateway.fail_next("timeout", times=0)
     with pytest.raises(ValueError):
@@ -669,3 +669,24 @@ def test_a_list_can_time_out() -> None:
             created_from=at(T0),
             created_until=at(T0),
         )
+
+
+def test_a_refund_that_times_out_was_made_and_its_key_replays_it() -> None:
+    gateway, _ = a_sandbox()
+    paid = charge(gateway, "4242424242424242")
+    gateway.fail_next("timeout", on="refund")
+    with pytest.raises(ProviderUnavailableError):
+        gateway.refund(payment_id=paid.payment_id, amount=None, idempotency_key="refund:in_1:1")
+    again = gateway.refund(payment_id=paid.payment_id, amount=None, idempotency_key="refund:in_1:1")
+    assert [e["data"]["object"]["id"] for e in gateway.events if e["type"] == "refund.created"] == [
+        again
+    ]
+
+
+def test_a_rate_limited_refund_was_not_made() -> None:
+    gateway, _ = a_sandbox()
+    paid = charge(gateway, "4242424242424242")
+    gateway.fail_next("rate_limit", on="refund")
+    with pytest.raises(RateLimitedError):
+        gateway.refund(payment_id=paid.payment_id, amount=None, idempotency_key="refund:in_1:1")
+    assert [e for e in gateway.events if e["type"] == "refund.created"] == []

@@ -23,10 +23,11 @@ class DueKind(StrEnum):
     RETRY = "retry"  # a dunning retry of a soft decline
     DUNNING_END = "dunning_end"  # no new card came by the deadline: the final action
     RECONCILE = "reconcile"  # a charge attempt's lease ran out: ask the provider
+    REFUND = "refund"  # a refund a cancellation owes, not yet made at the provider
 
     @property
     def subject(self) -> DueSubject:
-        if self in (DueKind.RETRY, DueKind.DUNNING_END):
+        if self in (DueKind.RETRY, DueKind.DUNNING_END, DueKind.REFUND):
             return DueSubject.INVOICE
         if self is DueKind.RECONCILE:
             return DueSubject.CHARGE

@@ -1,7 +1,7 @@
 """Invoices with itemized lines; the total is always the sum of the lines."""
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from tenure.domain.due import DueKind
@@ -100,6 +100,25 @@ class InvoiceLine:
     amount: int  # minor units of the invoice's currency; negative for discounts and credits
 
 
+@dataclass(frozen=True, slots=True)
+class OwedRefund:
+    """A refund a cancellation asked for: recorded in the cancellation's own commit, before
+    the provider is asked, so a crash or a provider that does not answer leaves it owed and
+    due, never forgotten. `number` fixes its idempotency key (`refund:{invoice}:{number}`):
+    every try sends the same request, so the provider refunds once."""
+
+    number: int
+    amount: int  # minor units, in the invoice's currency, fixed when asked for
+    basis: str  # how the amount was decided (refunds.RefundBasis)
+    reason: str | None
+    asked_at: datetime
+    next_try_at: datetime
+    tries: int = 0  # tries that ended without an answer (after the one at the cancellation)
+
+    def tried_again(self, now: datetime, wait: timedelta) -> "OwedRefund":
+        return replace(self, tries=self.tries + 1, next_try_at=now + wait)
+
+
 @dataclass(slots=True)
 class Invoice:
     id: str
@@ -132,8 +151,12 @@ class Invoice:
     dispute_id: str | None = None
     dispute_status: DisputeStatus | None = None
     dispute_at: datetime | None = None
+    # A refund a cancellation asked for, written with the cancellation and due until made.
+    refund_owed: OwedRefund | None = None
 
     def next_due(self) -> tuple[datetime, DueKind] | None:
+        if self.refund_owed is not None:
+            return self.refund_owed.next_try_at, DueKind.REFUND
         if self.status is not InvoiceStatus.OPEN:
             return None
         if self.dispute_open:

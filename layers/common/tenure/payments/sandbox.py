@@ -132,9 +132,9 @@ SETTLE_AFTER_SECONDS = 4 * 3600
 CARD_EXPIRY = (12, 2034)
 
 FaultKind = Literal["timeout", "rate_limit", "server_error"]
-FaultOn = Literal["create", "confirm", "retrieve", "pay", "find"]
+FaultOn = Literal["create", "confirm", "retrieve", "pay", "find", "refund"]
 _FAULT_KINDS = ("timeout", "rate_limit", "server_error")
-_FAULT_ON = ("create", "confirm", "retrieve", "pay", "find")
+_FAULT_ON = ("create", "confirm", "retrieve", "pay", "find", "refund")
 Instant = int | datetime
 
 
@@ -509,11 +509,14 @@ class SandboxGateway:
 
     def refund(self, *, payment_id: str, amount: Money | None, idempotency_key: str) -> str:
         self._count(payment_id, "refund")
+        fault = self._before("refund")
         payment = self._payment(payment_id)
         params = ("refunds.create", payment_id, amount)
-        return self._idempotent(
+        made = self._idempotent(
             idempotency_key, params, lambda: self._refund(payment, amount, idempotency_key)
         )
+        self._after(fault, "refund", payment_id)  # a timeout: refunded, the answer lost
+        return made
 
     # -- Stripe-side objects (for the webhook work and tests) ----------------------------------
     def payment_intent(self, payment_id: str) -> stripe_objects.StripeObject:

@@ -23,6 +23,7 @@ from tenure.report.numbers import (
     pct,
     summary_sentences,
 )
+from tenure.report.program_retention import MIN_GROUP, program_retention
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 NET_COLOR = "#1d2433"
@@ -126,8 +127,49 @@ def render_report(
             title=title,
             metrics=metrics_view(metrics, at_risk) if metrics else None,
             state=state_view(state, rejected) if state else None,
+            program_retention=program_retention_table(state) if state else None,
         )
     )
+
+
+PROGRAM_RETENTION_HEADERS = [
+    "program",
+    "in it: customers",
+    "in it: churned",
+    "in it: retention",
+    "not in it: customers",
+    "not in it: churned",
+    "not in it: retention",
+    "difference",
+]
+
+
+def program_retention_table(state: dict[str, Any]) -> Table | None:
+    """Retention of each program's customers against the other paying customers over the
+    period; None while no paying customer was in any program."""
+    rows = []
+    for found in program_retention(state):
+        inside, outside = found.inside, found.outside
+        if found.comparable:
+            difference = f"{(found.difference or 0) * 100:+.1f} pts"
+        else:
+            small, count = min(
+                ("in it", inside.customers), ("not in it", outside.customers), key=lambda g: g[1]
+            )
+            difference = f"too few to compare: {count} {small}, under {MIN_GROUP}"
+        rows.append(
+            [
+                found.program,
+                inside.customers,
+                inside.churned,
+                pct(inside.retention, 1),
+                outside.customers,
+                outside.churned,
+                pct(outside.retention, 1),
+                difference,
+            ]
+        )
+    return Table(PROGRAM_RETENTION_HEADERS, rows) if rows else None
 
 
 def metrics_view(doc: dict[str, Any], at_risk: list[dict[str, str]]) -> dict[str, Any]:

@@ -7,10 +7,12 @@ configured, it changes nothing about the subscription: it records the exit reaso
 offers presented, and answers with them. `accept_offer` then applies one (no cancellation);
 `request_cancel` again with `decline_offers` cancels, recording the offers as declined.
 
-A refund (`full`, or what the refund policy gives back) goes with an immediate cancel only;
-it is made after the cancellation is committed, for each paid invoice whose period the
-cancellation cuts short. A refund the provider refuses or does not answer leaves the
-cancellation standing (it was committed): the outcome lists the refunds that were made.
+A refund (`full`, or what the refund policy gives back) goes with an immediate cancel only,
+for each paid invoice whose period the cancellation cuts short. It is written as owed on the
+invoice in the cancellation's own commit, then made at once; one the provider does not
+answer (or a crash) stays owed and due, and the renewals schedule makes it later under the
+same key (`refunds.make_owed_refund`), so it is made exactly once. The cancellation stands
+either way (it was committed): the outcome lists the refunds made during the request.
 """
 
 import logging
@@ -91,8 +93,11 @@ def request_cancel(
         along.events.extend(pending.pull_events())
     cut_short = _invoices_cut_short(svc, sub) if refund != "none" and not at_period_end else []
     sub.cancel(get_plan(svc, sub.plan_id), now, at_period_end, reason, pending is not None)
+    policy = configured_refund_policy(svc) if cut_short else None
+    owing = [i for i in cut_short if refunds.owe_refund_for_cancel(i, refund, policy, reason, now)]
+    along.invoices.extend(owing)
     outcome = subscriptions.save_with(svc, sub, None, along)
-    made = [r for i in cut_short if (r := _refund(svc, i, refund, reason)) is not None]
+    made = [r for i in owing if (r := _refund(svc, i)) is not None]
     return CancelOutcome(outcome.subscription, refunds=made)
 
 
@@ -167,16 +172,14 @@ def _invoices_cut_short(svc: Services, sub: Subscription) -> list[Invoice]:
     ]
 
 
-def _refund(
-    svc: Services, invoice: Invoice, how: RefundChoice, reason: str | None
-) -> Refund | None:
+def _refund(svc: Services, invoice: Invoice) -> Refund | None:
     try:
-        return refunds.refund_for_cancel(svc, invoice, how, configured_refund_policy(svc), reason)
+        return refunds.make_owed_refund(svc, invoice.id)
     except (DomainError, GatewayError) as exc:
-        # The cancellation is committed; this refund was not made (nothing left, or the
-        # provider refused or did not answer). POST /v1/invoices/{id}/refund can make it.
+        # The cancellation is committed, and the refund with it as owed: the schedule
+        # makes it (a commit that lost a race, a provider error it does not retry).
         logger.warning(
-            "refund at cancel not made",
+            "refund at cancel left to the schedule",
             extra={"invoice": invoice.id, "error": type(exc).__name__},
         )
         return None

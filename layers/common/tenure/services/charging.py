@@ -116,8 +116,8 @@ def retry_invoice(svc: Services, invoice_id: str) -> Charge | None:
     """A scheduled dunning retry (or the end of dunning) came due."""
     invoice = svc.repo.get_invoice(invoice_id)
     due = invoice.next_due() if invoice is not None else None
-    if invoice is None or due is None or due[0] > svc.clock.now():
-        return None
+    if invoice is None or due is None or due[0] > svc.clock.now() or due[1] is DueKind.REFUND:
+        return None  # (an owed refund is not a charge: services.due sends it to refunds)
     if due[1] is DueKind.DUNNING_END:
         end_dunning(svc, invoice)
         return None

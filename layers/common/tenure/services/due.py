@@ -5,9 +5,9 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from tenure.domain.charges import Charge
-from tenure.domain.due import ChargeRef, DueSubject
+from tenure.domain.due import ChargeRef, DueKind, DueSubject
 from tenure.ports import DueItem, DueMessage
-from tenure.services import charging, subscriptions
+from tenure.services import charging, refunds, subscriptions
 from tenure.services.context import Services
 from tenure.services.subscriptions import Outcome
 
@@ -36,6 +36,9 @@ def work_due(svc: Services, work: DueItem | DueMessage) -> Outcome | Charge | No
             return subscriptions.process_due(
                 svc, work.entity_id, customer_id=work.customer_id, snapshot=work.subscription
             )
+        case DueSubject.INVOICE if work.kind is DueKind.REFUND:
+            refunds.make_owed_refund(svc, work.entity_id)
+            return None
         case DueSubject.INVOICE:
             return charging.retry_invoice(svc, work.entity_id)
         case DueSubject.CHARGE:

@@ -8,7 +8,7 @@ from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice
 from tenure.domain.points import PointsAccount, PointsMove, not_enough
 from tenure.domain.subscription import Subscription, SubscriptionStatus
-from tenure.ports import Commit
+from tenure.ports import Commit, Marker
 from tenure.services.catalog import get_customer
 from tenure.services.context import Services
 from tenure.services.points_planning import reversal
@@ -22,11 +22,14 @@ def get_points(svc: Services, customer_id: str) -> PointsAccount:
     return svc.repo.get_points(customer_id)
 
 
-def redeem_points(svc: Services, customer_id: str, points: int) -> PointsAccount:
+def redeem_points(
+    svc: Services, customer_id: str, points: int, claim: Marker | None = None
+) -> PointsAccount:
     """Take `points` from the balance for a credit on the customer's next period invoice.
     Refused (ValidationFailedError on `points`, nothing written) while the loyalty program
     is off, beyond the balance (also when a concurrent redemption took it meanwhile: the
-    balance is checked by the write itself), or with no subscription to invoice."""
+    balance is checked by the write itself), or with no subscription to invoice. `claim`: a
+    marker written with the redemption (AlreadyExistsError, nothing written, when it exists)."""
     get_customer(svc, customer_id)
     if svc.repo.get_programs().programs.loyalty is None:
         raise ValidationFailedError("points", "the loyalty program is off")
@@ -41,7 +44,10 @@ def redeem_points(svc: Services, customer_id: str, points: int) -> PointsAccount
             "points", f"customer {customer_id!r} has no subscription whose next invoice to credit"
         )
     sub.take_points(points, svc.clock.now())
-    change = Commit(points=[PointsMove(customer_id, -points, points, at_least=points)])
+    change = Commit(
+        points=[PointsMove(customer_id, -points, points, at_least=points)],
+        markers=[claim] if claim is not None else [],
+    )
     change.add_subscription(sub)
     svc.commit_with_notices(change)
     return svc.repo.get_points(customer_id)

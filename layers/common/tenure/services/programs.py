@@ -11,6 +11,12 @@ def get_programs(svc: Services) -> ProgramsSetting:
     return svc.repo.get_programs()
 
 
+def read_current_programs(svc: Services) -> ProgramsSetting:
+    """The programs as stored now, never a container's kept copy: what an editor reads
+    before a PUT, so the version it sends is the latest one."""
+    return svc.repo.get_current_programs()
+
+
 def put_programs(svc: Services, programs: Programs, replaces_version: int) -> ProgramsSetting:
     """Store `programs` as the next version. `replaces_version` is the version the writer
     read (0 when none was ever stored): when another write came first, nothing is written

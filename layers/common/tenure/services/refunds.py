@@ -8,9 +8,15 @@ moves the money once and answers both with the same refund; one commit wins, the
 finds that refund on the invoice and answers with it. A crash between the provider's answer
 and the commit is repaired by a retry (the same n, the same key: the provider replays) or
 by the provider's webhook, which records the refund on the invoice.
+
+A refund a cancellation asks for is first written as owed (`Invoice.refund_owed`) in the
+cancellation's own commit, with its number n fixed, and is due work from then on: the
+cancellation tries it at once, and the renewals schedule tries it again (`make_owed_refund`)
+while the provider does not answer, under the same key each time, until it is recorded.
 """
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from tenure.domain.charges import Charge, ChargeOutcome
 from tenure.domain.errors import (
@@ -21,7 +27,7 @@ from tenure.domain.errors import (
     ValidationFailedError,
 )
 from tenure.domain.events import DomainEvent, EventType
-from tenure.domain.invoices import Invoice, RefundStatus
+from tenure.domain.invoices import Invoice, OwedRefund, RefundStatus
 from tenure.domain.money import Money
 from tenure.domain.programs import RefundPolicy
 from tenure.domain.refunds import (
@@ -32,12 +38,25 @@ from tenure.domain.refunds import (
     refund_id,
     requested_refund,
 )
-from tenure.payments.gateway import IdempotencyConflictError, InvalidRequestError
+from tenure.payments.gateway import (
+    IdempotencyConflictError,
+    InvalidRequestError,
+    ProviderUnavailableError,
+    RateLimitedError,
+)
 from tenure.ports import Commit
 from tenure.services.context import Services
 from tenure.services.programs import get_programs
 
 ATTEMPTS = 3
+# An owed refund the provider did not answer is tried again after this, doubling, capped.
+OWED_FIRST_WAIT = timedelta(minutes=10)
+OWED_MAX_WAIT = timedelta(hours=2)
+# The provider keeps a key's answer for 24 hours (Stripe prunes keys after that): a try past
+# this could refund a second time, so the tries stop and the refund is left to a person.
+OWED_KEY_KEPT = timedelta(hours=23)
+
+logger = logging.getLogger(__name__)
 
 
 class RefundRefusedError(IllegalTransitionError):
@@ -61,6 +80,13 @@ def refund_invoice(
     invoice = svc.repo.get_invoice(invoice_id)
     if invoice is None:
         raise NotFoundError("invoice", invoice_id)
+    if invoice.refund_owed is not None:
+        # It would take the owed refund's number, and so its key, for another amount.
+        raise RefundRefusedError(
+            "refund",
+            "being refunded",
+            "the refund its cancellation asked for is still being made; retry later",
+        )
     value, basis = _amount(invoice, amount, policy, svc.clock.now())
     if value <= 0:
         raise ValidationFailedError(
@@ -71,15 +97,76 @@ def refund_invoice(
     return _refund(svc, invoice, value, basis, reason, note)
 
 
-def refund_for_cancel(
-    svc: Services, invoice: Invoice, basis: str, policy: RefundPolicy | None, reason: str | None
-) -> Refund | None:
-    """The refund a cancellation asked for (`full` or `policy`) of one invoice it ends early;
-    None when the policy gives nothing back (the cancellation stands all the same)."""
-    value, how = _amount(invoice, None, None if basis == "full" else policy, svc.clock.now())
+def owe_refund_for_cancel(
+    invoice: Invoice, basis: str, policy: RefundPolicy | None, reason: str | None, now: datetime
+) -> bool:
+    """Set on `invoice` the refund a cancellation asks for (`full` or `policy`) of an invoice
+    it ends early, for the caller to commit with the cancellation; False when the policy gives
+    nothing back (the cancellation stands all the same)."""
+    value, how = _amount(invoice, None, None if basis == "full" else policy, now)
     if value <= 0:
+        return False
+    number = len(invoice.refunds) + 1
+    invoice.refund_owed = OwedRefund(number, value, str(how), reason, now, now + OWED_FIRST_WAIT)
+    return True
+
+
+def make_owed_refund(svc: Services, invoice_id: str) -> Refund | None:
+    """Make the refund the invoice owes, under its fixed key: the refund, or None when none
+    is owed any more, or the provider did not answer (the next try is then scheduled), or
+    refused it for good, or the key's 23 hours ran out (both logged as errors: a person
+    decides). Safe to run twice at once: the same key makes one refund, one commit records it."""
+    invoice = svc.repo.get_invoice(invoice_id)
+    owed = invoice.refund_owed if invoice is not None else None
+    if invoice is None or owed is None:
         return None
-    return _refund(svc, invoice, value, how, reason, None)
+    made = next(
+        (
+            r
+            for r in svc.repo.list_refunds(invoice.id)
+            if r.id == refund_id(invoice.id, owed.number)
+        ),
+        None,
+    )
+    now = svc.clock.now()
+    if made is not None or now - owed.asked_at > OWED_KEY_KEPT:
+        if made is None:
+            logger.error("owed refund given up", extra={"invoice": invoice.id, "tries": owed.tries})
+        return _settle_owed(svc, invoice, made)
+    try:
+        return _refund(
+            svc, invoice, owed.amount, RefundBasis(owed.basis), owed.reason, None, owed.number
+        )
+    except (ProviderUnavailableError, RateLimitedError) as exc:
+        logger.warning("owed refund not answered", extra={"invoice": invoice.id, "code": exc.code})
+        last_safe = owed.asked_at + OWED_KEY_KEPT
+        if now >= last_safe:
+            logger.error("owed refund given up", extra={"invoice": invoice.id, "tries": owed.tries})
+            return _settle_owed(svc, invoice, None)
+        wait = min(OWED_FIRST_WAIT * 2 ** (owed.tries + 1), OWED_MAX_WAIT, last_safe - now)
+        invoice.refund_owed = owed.tried_again(now, wait)
+        _commit_quietly(svc, invoice)
+        return None
+    except (RefundRefusedError, IllegalTransitionError) as exc:
+        logger.error(
+            "owed refund refused", extra={"invoice": invoice.id, "error": type(exc).__name__}
+        )
+        return _settle_owed(svc, invoice, None)
+
+
+def _settle_owed(svc: Services, invoice: Invoice, made: Refund | None) -> Refund | None:
+    invoice.refund_owed = None
+    _commit_quietly(svc, invoice)
+    return made
+
+
+def _commit_quietly(svc: Services, invoice: Invoice) -> None:
+    """Write the owed refund's new state; a conflict means another writer changed the
+    invoice meanwhile (a webhook, a racing try): the due item is read again next run."""
+    try:
+        svc.commit(Commit(invoices=[invoice]))
+    except ConcurrencyError:
+        logger.info("owed refund state moved meanwhile", extra={"invoice": invoice.id})
 
 
 def list_refunds(svc: Services, invoice_id: str) -> list[Refund]:
@@ -101,13 +188,14 @@ def _refund(
     basis: RefundBasis,
     reason: str | None,
     note: str | None,
+    number: int | None = None,
 ) -> Refund:
     charge = _paying_charge(svc, invoice)
     if svc.gateway is None or charge.payment_id is None:
         raise IllegalTransitionError(
             "refund", "paid", "its payment was not made through a provider", entity="invoice"
         )
-    n = len(invoice.refunds) + 1
+    n = number if number is not None else len(invoice.refunds) + 1
     try:
         provider_refund_id = svc.gateway.refund(
             payment_id=charge.payment_id,
@@ -145,6 +233,13 @@ def _record(svc: Services, invoice: Invoice, record: Refund) -> Refund:
     invoice as it now stands (unless a racing request or the provider's webhook did)."""
     for attempt in range(ATTEMPTS):
         n = int(record.id.rsplit("_", 1)[1])
+        if invoice.refund_owed is not None and invoice.refund_owed.number == n:
+            invoice.refund_owed = None  # made: no longer owed, in the same commit
+        if record.provider_refund_id in invoice.refunds:
+            # The provider's webhook recorded it before this try (an owed refund replayed
+            # under its key): its event and receipt are planned; only the record is missing.
+            svc.commit(Commit(invoices=[invoice], refunds=[record]))
+            return record
         # Pending until the provider's webhook says it succeeded; a pending refund counts.
         invoice.record_refund(
             record.provider_refund_id, record.amount, RefundStatus.PENDING, record.at
@@ -178,7 +273,9 @@ def _record(svc: Services, invoice: Invoice, record: Refund) -> Refund:
             if record.provider_refund_id in fresh.refunds:
                 # The provider's webhook came first: the invoice holds the refund and its
                 # receipt is planned; only the record is missing.
-                svc.commit(Commit(refunds=[record]))
+                if fresh.refund_owed is not None and fresh.refund_owed.number == n:
+                    fresh.refund_owed = None
+                svc.commit(Commit(invoices=[fresh], refunds=[record]))
                 return record
             invoice = fresh
     raise AssertionError("unreachable")  # pragma: no cover

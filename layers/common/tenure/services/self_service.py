@@ -1,5 +1,6 @@
 """What a customer may do through a signed link: replace the card, confirm a payment that
-needed authentication, pause, cancel at period end, keep or come back.
+needed authentication, pause, cancel at period end (saying why), keep or come back, and
+redeem loyalty points.
 
 The link names the customer; every use case here first checks that the invoice or
 subscription it acts on is that customer's (`ForeignSubjectError` otherwise), then goes
@@ -11,6 +12,7 @@ says it is confirmed (the provider's webhook settles it); a pause or cancellatio
 a concurrent change is tried again on what is stored now.
 """
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,12 +31,12 @@ from tenure.domain.errors import (
 from tenure.domain.invoices import Invoice, InvoiceStatus, with_tax
 from tenure.domain.offers import SaveOffer
 from tenure.domain.plans import Plan
-from tenure.domain.points import points_credit_line
+from tenure.domain.points import PointsAccount, points_credit_line
 from tenure.domain.programs import OfferKind
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.payments.gateway import GatewayError, PaymentAuthentication, PaymentResult
 from tenure.ports import Marker
-from tenure.services import cancellation, charging, subscriptions
+from tenure.services import cancellation, charging, points, subscriptions
 from tenure.services.catalog import get_customer, get_plan
 from tenure.services.context import Services
 
@@ -275,6 +277,10 @@ class SubscriptionPage:
     used: frozenset[str] = frozenset()  # the single-use actions the visiting link has used
     # Save offers presented instead of cancelling: (offer id, string key, its words' values)
     offers: tuple[tuple[str, str, dict[str, str]], ...] = ()
+    # The customer's loyalty points while the program is on (None: off, nothing to show),
+    # and what one point is worth.
+    points: PointsAccount | None = None
+    point_value_minor: int = 0
 
 
 def owned_subscription(svc: Services, customer_id: str, subscription_id: str) -> Subscription:
@@ -302,7 +308,16 @@ def load_subscription_page(
         for action in SINGLE_USE_ACTIONS
         if link is not None and svc.repo.has_marker(link.marker_key(action))
     )
-    return SubscriptionPage(get_customer(svc, customer_id), sub, plan, next_amount, used=used)
+    account = svc.repo.get_points(customer_id) if programs.loyalty is not None else None
+    return SubscriptionPage(
+        get_customer(svc, customer_id),
+        sub,
+        plan,
+        next_amount,
+        used=used,
+        points=account,
+        point_value_minor=programs.loyalty.point_value_minor if programs.loyalty else 0,
+    )
 
 
 SUBSCRIPTION_ACTIONS = ("pause", "cancel", "keep", "come_back", "accept_offer", "decline_offers")
@@ -333,10 +348,13 @@ def change_subscription(
     action: str,
     link: LinkUse,
     offer: str | None = None,
+    reason: str | None = None,
+    reason_text: str | None = None,
 ) -> SubscriptionPage:
     """Apply one of SUBSCRIPTION_ACTIONS through the subscription services:
     - pause: billing stops now for one period's length (the unused rest becomes credit);
-    - cancel: at the end of the paid period, reason "customer_self_service";
+    - cancel: at the end of the paid period, with the exit `reason` the customer chose and
+      their own words (`reason_text`); "customer_self_service" when none was given;
     - keep: withdraw a scheduled cancellation, or end a pause now;
     - come_back: a new subscription on the same plan, charged as any new one;
     - with save offers configured, cancel presents them first (nothing is canceled):
@@ -356,7 +374,9 @@ def change_subscription(
         return load_subscription_page(svc, customer_id, subscription_id, link)
     presented: list[SaveOffer] = []
     _retrying_conflicts(
-        lambda: presented.extend(_change_once(svc, customer_id, subscription_id, action, link))
+        lambda: presented.extend(
+            _change_once(svc, customer_id, subscription_id, action, link, reason, reason_text)
+        )
     )
     view = load_subscription_page(svc, customer_id, subscription_id, link)
     view.offers = tuple(_offer_words(svc, o) for o in presented)
@@ -376,7 +396,13 @@ def _offer_words(svc: Services, offer: SaveOffer) -> tuple[str, str, dict[str, s
 
 
 def _change_once(
-    svc: Services, customer_id: str, subscription_id: str, action: str, link: LinkUse
+    svc: Services,
+    customer_id: str,
+    subscription_id: str,
+    action: str,
+    link: LinkUse,
+    reason: str | None = None,
+    reason_text: str | None = None,
 ) -> tuple[SaveOffer, ...]:
     """Make the change; the save offers presented instead of a cancellation, if any."""
     sub = owned_subscription(svc, customer_id, subscription_id)
@@ -396,7 +422,8 @@ def _change_once(
                 svc,
                 sub.id,
                 at_period_end=True,
-                reason="customer_self_service",
+                reason=reason or "customer_self_service",
+                reason_text=reason_text,
                 offers=action == "cancel",
                 decline_offers=action == "decline_offers",
                 claim=link.claim("cancel"),
@@ -410,6 +437,31 @@ def _change_once(
         # A concurrent submit of the same link claimed it first: read again, decide again.
         raise ConcurrencyError(f"link {link.link_id} claimed meanwhile") from exc
     return ()
+
+
+def redeem_points(
+    svc: Services,
+    customer_id: str,
+    subscription_id: str,
+    count: int,
+    link: LinkUse,
+    form: str,
+) -> SubscriptionPage:
+    """Redeem `count` of the customer's points for a credit on their next invoice, as the API
+    does (ValidationFailedError on `points`, nothing written: the program off, beyond the
+    balance, nothing to invoice). Once per rendered form (`form` names it) and count: a
+    double submit finds the first one's marker and is answered as done, redeeming nothing
+    more; a new page (a new form) redeems again."""
+    owned_subscription(svc, customer_id, subscription_id)
+    digest = hashlib.sha256(form.encode()).hexdigest()[:32]
+    try:
+        points.redeem_points(
+            svc, customer_id, count, claim=link.claim(f"redeem_points:{digest}:{count}")
+        )
+    except AlreadyExistsError as exc:
+        if exc.kind != "marker":
+            raise
+    return load_subscription_page(svc, customer_id, subscription_id, link)
 
 
 def _already_done(sub: Subscription, action: str) -> bool:

@@ -18,6 +18,7 @@ from tenure.domain.invoices import (
     InvoiceLine,
     InvoiceStatus,
     LineKind,
+    OwedRefund,
     RefundRecord,
     RefundStatus,
 )
@@ -369,7 +370,38 @@ def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
         "dispute_id": i.dispute_id,
         "dispute_status": str(i.dispute_status) if i.dispute_status else None,
         "dispute_at": _dt(i.dispute_at),
+    } | _owed_refund_attrs(i.refund_owed)
+
+
+def _owed_refund_attrs(owed: OwedRefund | None) -> dict[str, Any]:
+    # Only while owed: an invoice item without it is the item it always was.
+    if owed is None:
+        return {}
+    return {
+        "refund_owed": {
+            "number": owed.number,
+            "amount": owed.amount,
+            "basis": owed.basis,
+            "reason": owed.reason,
+            "asked_at": _dt(owed.asked_at),
+            "next_try_at": _dt(owed.next_try_at),
+            "tries": owed.tries,
+        }
     }
+
+
+def _owed_refund(a: dict[str, Any] | None) -> OwedRefund | None:
+    if not a:
+        return None
+    return OwedRefund(
+        number=int(a["number"]),
+        amount=int(a["amount"]),
+        basis=str(a["basis"]),
+        reason=a.get("reason"),
+        asked_at=_req(a["asked_at"]),
+        next_try_at=_req(a["next_try_at"]),
+        tries=int(a.get("tries", 0)),
+    )
 
 
 def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
@@ -407,6 +439,7 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         dispute_id=a.get("dispute_id"),
         dispute_status=DisputeStatus(a["dispute_status"]) if a.get("dispute_status") else None,
         dispute_at=_parse(a.get("dispute_at")),
+        refund_owed=_owed_refund(a.get("refund_owed")),
     )
 
 

@@ -201,12 +201,19 @@ class DynamoRepository:
 
     def get_programs(self) -> ProgramsSetting:
         """The programs, as read within the last PROGRAMS_KEPT_SECONDS (or written here)."""
-        now = self._monotonic()
-        if self._programs is not None and now - self._programs[0] < PROGRAMS_KEPT_SECONDS:
+        if (
+            self._programs is not None
+            and self._monotonic() - self._programs[0] < PROGRAMS_KEPT_SECONDS
+        ):
             return self._programs[1]
+        return self.get_current_programs()
+
+    def get_current_programs(self) -> ProgramsSetting:
+        """The programs as stored now (one consistent read past the copy kept), which then
+        becomes the copy kept."""
         item = self._get("SETTING#programs", "SETTING")
         setting = codec.programs_from_attrs(item) if item else ProgramsSetting(NO_PROGRAMS)
-        self._programs = (now, setting)
+        self._programs = (self._monotonic(), setting)
         return setting
 
     def get_points(self, customer_id: str) -> PointsAccount:

@@ -1,0 +1,62 @@
+"""An owed refund on both repositories: kept whole with its invoice, and due work of its own
+at its next try, until it is made."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tenure.domain.due import DueKind
+from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus, OwedRefund
+from tenure.fakes import InMemoryRepository
+from tenure.ports import Commit, Repository
+from tenure.store.dynamodb import DynamoRepository
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def repo(request: pytest.FixtureRequest) -> Iterator[Repository]:
+    if request.param == "memory":
+        yield InMemoryRepository()
+        return
+    stack = request.getfixturevalue("local_stack")
+    stack.reset_table()
+    yield DynamoRepository(stack.dynamodb_client(), stack.env["TABLE_NAME"])
+
+
+def paid_invoice() -> Invoice:
+    return Invoice(
+        "in_1", "sub-1", "alice", InvoiceKind.FIRST, T0, T0 + timedelta(days=31), "USD", [],
+        InvoiceStatus.PAID, T0, paid_at=T0,
+    )  # fmt: skip
+
+
+def test_an_owed_refund_reads_back_whole_and_is_due_at_its_next_try(repo: Repository) -> None:
+    invoice = paid_invoice()
+    repo.commit(Commit(invoices=[invoice]))
+    assert [d for d in repo.due(T0 + timedelta(days=400))] == []
+    stored = repo.get_invoice("in_1")
+    assert stored is not None
+    owed = OwedRefund(1, 1000, "full", "too_expensive", T0, T0 + timedelta(minutes=10), 2)
+    stored.refund_owed = owed
+    repo.commit(Commit(invoices=[stored]))
+
+    again = repo.get_invoice("in_1")
+    assert again is not None and again.refund_owed == owed
+    assert repo.due(T0 + timedelta(minutes=9)) == []
+    [due] = repo.due(T0 + timedelta(minutes=10))
+    assert (due.entity_id, due.kind, due.due_at) == ("in_1", DueKind.REFUND, owed.next_try_at)
+
+
+def test_an_invoice_whose_refund_was_made_is_no_longer_due(repo: Repository) -> None:
+    invoice = paid_invoice()
+    invoice.refund_owed = OwedRefund(1, 1000, "full", None, T0, T0)
+    repo.commit(Commit(invoices=[invoice]))
+    stored = repo.get_invoice("in_1")
+    assert stored is not None and len(repo.due(T0)) == 1
+    stored.refund_owed = None
+    repo.commit(Commit(invoices=[stored]))
+    assert repo.due(T0 + timedelta(days=400)) == []
+    reread = repo.get_invoice("in_1")
+    assert reread is not None and reread.refund_owed is None
