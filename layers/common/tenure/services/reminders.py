@@ -394,6 +394,8 @@ class _Run:
                 tenure_months=reached.after_months if reached else None,
                 tenure_percent=f"{reached.percent_off.normalize():f}" if reached else None,
             )
+            if kind is NoticeKind.TRIAL_ENDING and "card_on_file" in notice.data:
+                facts = self._trial_card(notice, customer, facts)
             links = {
                 "update_card": card,
                 "pause": (manage, sub.id, "pause"),
@@ -432,6 +434,21 @@ class _Run:
             if kind is NoticeKind.PAYMENT_ACTION_REQUIRED:
                 wanted["confirm_payment"] = (LinkPurpose.CONFIRM_PAYMENT, invoice.id, None)
             return _Draft(facts, wanted)
+        if kind is NoticeKind.CARD_REQUIRED:
+            invoice = self._invoice(notice)
+            if invoice.status is not InvoiceStatus.OPEN:
+                raise _Skip(f"invoice_{invoice.status}")
+            if invoice.attempts:
+                # A card came and was tried: the receipt or the failure says what happened.
+                raise _Skip("card_added")
+            owner = self.svc.repo.get_subscription(invoice.subscription_id)
+            if owner is None or owner.status is SubscriptionStatus.CANCELED:
+                raise _Skip("subscription_ended")
+            deadline = invoice.dunning_ends_at or parse_iso(str(notice.data["deadline"]))
+            facts = invoice_facts(invoice, base["customer_name"], when=deadline)
+            if facts.plan_name is None:
+                facts = replace(facts, plan_name=self._plan_name(invoice))
+            return _Draft(facts, {"update_card": card})
         if kind in (NoticeKind.RECEIPT, NoticeKind.REFUND_RECEIPT):
             invoice = self._invoice(notice)
             refunded = int(notice.data.get("amount_refunded") or 0)
@@ -472,6 +489,21 @@ class _Run:
             )
             return _Draft(facts, {"update_card": card})
         raise _Skip(f"unknown_kind_{kind}")
+
+    def _trial_card(self, notice: Notice, customer: Customer, facts: EmailFacts) -> EmailFacts:
+        """A trial-ending email's card, as it was when the email was planned: none (the
+        email asks for one by the trial's end), or the card it will charge, by its last
+        digits (one read of the customer's cards; a card removed since is "your card")."""
+        if not notice.data.get("card_on_file"):
+            return replace(facts, card_on_file=False)
+        method_id = notice.data.get("payment_method")
+        method = next(
+            (m for m in self.svc.repo.list_payment_methods(customer.id) if m.id == method_id),
+            None,
+        )
+        if method is None or not (method.brand and method.last4):
+            return replace(facts, card_on_file=True)
+        return replace(facts, card_on_file=True, card_brand=method.brand, card_last4=method.last4)
 
     def _subscription(
         self, notice: Notice, copied: Subscription | None = None
