@@ -268,3 +268,22 @@ def test_two_conflicts_in_a_row_leave_the_invoice_to_the_schedule(
     ]
     assert (invoice.status, invoice.next_attempt_at) == (InvoiceStatus.OPEN, renewed_at)
     assert shop.confirmations(invoice.id) == 0
+
+
+def test_a_first_card_for_a_subscriber_writes_each_subscriptions_copy_once(
+    make_shop: Callable[..., Any],
+) -> None:
+    # A card-less trial: adding the first card makes the provider customer and attaches the
+    # card in one commit, which saves the payer twice. DynamoDB refuses a transaction that
+    # writes one item twice, so each subscription must get one copy: the last.
+    shop = make_shop()
+    shop.subscribe("basic-trial")
+    commits: list[Any] = []
+    real = shop.repo.commit
+    shop.repo.commit = lambda change: commits.append(change) or real(change)
+
+    shop.add_card(VISA)
+
+    copies = [sub_id for change in commits for sub_id, _ in change.payer_copies]
+    assert copies == ["sub-1"]
+    assert shop.sub().payer.payment_method == catalog_card(VISA)
