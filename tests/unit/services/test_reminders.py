@@ -858,6 +858,24 @@ def test_a_trial_without_a_card_is_asked_to_add_one_by_the_trials_end(
     assert "Add a card: https://pages.test/update_card/alice/alice/" in text
 
 
+def test_a_card_added_during_a_card_less_trial_is_the_card_its_ending_email_names(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.subscribe("basic-trial")
+    (notice,) = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.TRIAL_ENDING]
+    assert notice.data["card_on_file"] is False and notice.subscription is not None
+    shop.clock.set(shop.start + timedelta(days=5))
+    shop.add_card("5555555555554444")
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=12), mailer, REAL)
+
+    (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
+    text = _text_of(trial.message)
+    assert "to your Mastercard card ending 4444." in text
+    assert "add a card by" not in text
+
+
 def test_a_trial_that_converts_without_a_card_sends_one_card_required_email_with_the_link(
     make_shop: Callable[..., Shop],
 ) -> None:

@@ -395,7 +395,7 @@ class _Run:
                 tenure_percent=f"{reached.percent_off.normalize():f}" if reached else None,
             )
             if kind is NoticeKind.TRIAL_ENDING and "card_on_file" in notice.data:
-                facts = self._trial_card(notice, customer, facts)
+                facts = self._trial_card(notice, customer, facts, None if copied else sub)
             links = {
                 "update_card": card,
                 "pause": (manage, sub.id, "pause"),
@@ -490,13 +490,21 @@ class _Run:
             return _Draft(facts, {"update_card": card})
         raise _Skip(f"unknown_kind_{kind}")
 
-    def _trial_card(self, notice: Notice, customer: Customer, facts: EmailFacts) -> EmailFacts:
-        """A trial-ending email's card, as it was when the email was planned: none (the
-        email asks for one by the trial's end), or the card it will charge, by its last
-        digits (one read of the customer's cards; a card removed since is "your card")."""
-        if not notice.data.get("card_on_file"):
+    def _trial_card(
+        self, notice: Notice, customer: Customer, facts: EmailFacts, stored: Subscription | None
+    ) -> EmailFacts:
+        """A trial-ending email's card: none (the email asks for one by the trial's end), or
+        the card it will charge, by its last digits (one read of the customer's cards; a card
+        removed since is "your card"). Written from the notice's copies, it is the card on
+        file when the email was planned: the claim checks that the subscription has not
+        changed since, and a card added or replaced changes it (its payer copy), so such an
+        email is written again from the `stored` subscription, whose card is the current one."""
+        if stored is not None:
+            method_id = stored.payment_method
+        else:
+            method_id = notice.data.get("payment_method") if notice.data["card_on_file"] else None
+        if method_id is None:
             return replace(facts, card_on_file=False)
-        method_id = notice.data.get("payment_method")
         method = next(
             (m for m in self.svc.repo.list_payment_methods(customer.id) if m.id == method_id),
             None,
