@@ -918,6 +918,27 @@ def test_a_card_added_before_the_card_required_email_goes_out_skips_it(
     assert stored is not None and stored.status is NoticeStatus.SKIPPED
 
 
+def test_a_card_required_email_still_unsent_at_the_deadline_is_skipped(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.subscribe("basic-trial")
+    trial_end = shop.sub().trial_end
+    assert trial_end is not None
+    shop.clock.set(trial_end)
+    shop.run_due(trial_end)
+    (first,) = shop.invoices()
+    assert first.dunning_ends_at is not None
+    shop.clock.set(first.dunning_ends_at)
+    shop.run_due(first.dunning_ends_at)  # dunning ends: the subscription is unpaid
+    mailer = RecordingMailer()
+    run(shop, first.dunning_ends_at + timedelta(hours=1), mailer, REAL)
+
+    assert mailer.of(NoticeKind.CARD_REQUIRED) == []
+    (notice,) = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.CARD_REQUIRED]
+    assert notice.status is NoticeStatus.SKIPPED and notice.reason == "deadline_passed"
+
+
 def test_a_trial_that_converts_with_a_card_sends_no_card_required_email(
     make_shop: Callable[..., Shop],
 ) -> None:

@@ -444,8 +444,9 @@ class _Run:
             owner = self.svc.repo.get_subscription(invoice.subscription_id)
             if owner is None or owner.status is SubscriptionStatus.CANCELED:
                 raise _Skip("subscription_ended")
-            deadline = invoice.dunning_ends_at or parse_iso(str(notice.data["deadline"]))
-            facts = invoice_facts(invoice, base["customer_name"], when=deadline)
+            if invoice.dunning_ends_at is None:
+                raise _Skip("deadline_passed")  # "add a card by" a day gone by is no help
+            facts = invoice_facts(invoice, base["customer_name"], when=invoice.dunning_ends_at)
             if facts.plan_name is None:
                 facts = replace(facts, plan_name=self._plan_name(invoice))
             return _Draft(facts, {"update_card": card})
