@@ -39,8 +39,7 @@ class PortalLinkRequest(BaseModel):
     purpose: PortalPurpose = Field(description="the page the link opens")
     return_url: str | None = Field(
         default=None,
-        # One more than the limit, so that the limit is checked (and explained) by the rule.
-        max_length=MAX_RETURN_URL + 1,
+        max_length=MAX_RETURN_URL,
         description=(
             f"where the page's 'Back to <business>' link goes: https (http to a loopback "
             f"address when Tenure runs locally), at most {MAX_RETURN_URL} characters, no user "
