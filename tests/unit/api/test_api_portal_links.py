@@ -212,6 +212,8 @@ def test_a_return_url_of_exactly_2000_characters_is_accepted(pages: Pages) -> No
     reply = portal_link(pages, purpose="update_card", return_url=url)
 
     assert reply.status == 200, reply.text
+    page = opened(pages, reply.json["url"])  # a URL of about 2,900 characters still opens
+    assert page.status == 200 and f'href="{url}"' in page.text
 
 
 def test_loopback_http_is_accepted_only_while_tenure_itself_runs_locally(
