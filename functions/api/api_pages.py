@@ -126,6 +126,8 @@ class _Visit:
             nonce=self.nonce,
             token=self.token,
             form_token=issue_form_token(self.settings, self.token, self.svc.clock.now()),
+            # Only from verified claims: a refusal page never links anywhere.
+            return_url=self.claims.return_url,
             **context,
         )
         return _html(status, body, self.nonce, stripe)

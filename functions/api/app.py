@@ -10,6 +10,7 @@ import api_routes_billing
 import api_routes_catalog
 import api_routes_coupons
 import api_routes_points
+import api_routes_portal
 import api_routes_programs
 import api_routes_retention
 from api_guard import (
@@ -47,6 +48,7 @@ from tenure.domain.errors import (
     NotFoundError,
     ValidationFailedError,
 )
+from tenure.services.self_service import NothingToOpenError
 
 SERVICE = "tenure-api"
 logger = Logger(service=SERVICE)
@@ -95,6 +97,7 @@ app.include_router(api_routes_coupons.router)
 app.include_router(api_routes_retention.router)
 app.include_router(api_routes_programs.router)
 app.include_router(api_routes_points.router)
+app.include_router(api_routes_portal.router)
 app.include_router(api_pages.router)
 
 
@@ -194,7 +197,9 @@ def _unknown_id(exc: NotFoundError) -> Response[Any]:
     return _error(404, "not_found", str(exc))
 
 
-@app.exception_handler([IllegalTransitionError, AlreadyExistsError, ConcurrencyError])
+@app.exception_handler(
+    [IllegalTransitionError, AlreadyExistsError, ConcurrencyError, NothingToOpenError]
+)
 def _conflict(exc: DomainError) -> Response[Any]:
     _refused(409, type(exc).__name__)
     return _error(409, "conflict", str(exc))

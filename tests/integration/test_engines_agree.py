@@ -22,6 +22,19 @@ def test_the_memory_engine_writes_what_dynamodb_local_writes(
     assert differing_files(tmp_path / "dynamodb-local", tmp_path / "memory") == []
 
 
+def test_both_engines_write_the_same_emails_for_trials_without_a_card(
+    local_stack: LocalStack, tmp_path: Path
+) -> None:
+    scenario = REPO / "tests" / "fixtures" / "scenarios" / "cardless-trials.yaml"
+    run_on_both(load(scenario), tmp_path, stack=local_stack)
+    emails = sorted(p.name for p in (tmp_path / "memory" / "outbox").glob("*.eml"))
+    assert [name for name in emails if "card_required" in name] == [
+        "20260316T120000Z-sami-card_required.eml",
+        "20260316T130000Z-nora-card_required.eml",
+    ]
+    assert differing_files(tmp_path / "dynamodb-local", tmp_path / "memory") == []
+
+
 def test_a_difference_in_any_compared_file_or_email_is_reported(tmp_path: Path) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
     for folder in (first, second):

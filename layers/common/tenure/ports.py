@@ -139,9 +139,13 @@ class Commit:
         """A subscription written in full does not also take a payer copy, nor is a customer
         written and checked at once: one transaction cannot do two things to one item."""
         written = {sub.id for sub in self.subscriptions}
+        copied: set[str] = set()
         for sub_id, _ in self.payer_copies:
             if sub_id in written:
                 raise ValueError(f"subscription {sub_id} is both written and given a payer copy")
+            if sub_id in copied:
+                raise ValueError(f"subscription {sub_id} is given two payer copies")
+            copied.add(sub_id)
         for payer in self.payer_checks:
             if any(c.id == payer.customer_id for c in self.customers):
                 raise ValueError(f"customer {payer.customer_id} is both written and checked")

@@ -34,6 +34,7 @@ PROTECTED = [
     ("PUT", "/v1/programs"),
     ("GET", "/v1/customers/alice/points"),
     ("POST", "/v1/customers/alice/points/redeem"),
+    ("POST", "/v1/customers/alice/portal-links"),
 ]
 
 

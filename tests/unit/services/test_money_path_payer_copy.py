@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.invoices import InvoiceStatus
@@ -268,3 +270,44 @@ def test_two_conflicts_in_a_row_leave_the_invoice_to_the_schedule(
     ]
     assert (invoice.status, invoice.next_attempt_at) == (InvoiceStatus.OPEN, renewed_at)
     assert shop.confirmations(invoice.id) == 0
+
+
+def test_a_first_card_for_a_subscriber_writes_each_subscriptions_copy_once(
+    make_shop: Callable[..., Any],
+) -> None:
+    # A card-less trial: adding the first card makes the provider customer and attaches the
+    # card in one commit, which saves the payer twice. DynamoDB refuses a transaction that
+    # writes one item twice, so each subscription must get one copy: the last.
+    shop = make_shop()
+    shop.subscribe("basic-trial")
+    commits: list[Any] = []
+    real = shop.repo.commit
+    shop.repo.commit = lambda change: commits.append(change) or real(change)
+
+    shop.add_card(VISA)
+
+    copies = [sub_id for change in commits for sub_id, _ in change.payer_copies]
+    assert copies == ["sub-1"]
+    assert shop.sub().payer.payment_method == catalog_card(VISA)
+
+
+def test_a_commit_that_gives_one_subscription_two_payer_copies_is_refused_by_the_fake(
+    make_shop: Callable[..., Any],
+) -> None:
+    # As DynamoDB refuses it: the fake must not accept what the table would not.
+    from tenure.domain.customers import Payer
+    from tenure.ports import Commit
+
+    shop = make_shop()
+    shop.subscribe("basic-trial")
+    before = shop.sub().version
+    twice = Commit(
+        payer_copies=[
+            ("sub-1", Payer("alice", None, "cus_1")),
+            ("sub-1", Payer("alice", catalog_card(VISA), "cus_1")),
+        ]
+    )
+
+    with pytest.raises(ValueError, match="two payer copies"):
+        shop.repo.commit(twice)
+    assert shop.sub().version == before

@@ -826,3 +826,148 @@ def test_a_reminder_with_copies_whose_run_died_mid_send_is_never_sent_again(
     assert mailer.sent == [] and report.read == 0
     stored = shop.repo.get_notice(due.key)
     assert stored is not None and stored.status is NoticeStatus.SENDING
+
+
+# -- trials without a card ----------------------------------------------------------------------
+def test_a_trial_with_a_card_is_told_which_card_will_be_charged(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe("basic-trial")
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=12), mailer, REAL)
+
+    (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
+    text = _text_of(trial.message)
+    assert "to your Visa card ending 4242." in text
+    assert "add a card by" not in text
+
+
+def test_a_trial_without_a_card_is_asked_to_add_one_by_the_trials_end(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.subscribe("basic-trial")
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=12), mailer, REAL)
+
+    (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
+    text = _text_of(trial.message)
+    assert "add a card by" in text and "to your card" not in text
+    assert "Add a card: https://pages.test/update_card/alice/alice/" in text
+
+
+def test_a_card_added_during_a_card_less_trial_is_the_card_its_ending_email_names(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.subscribe("basic-trial")
+    (notice,) = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.TRIAL_ENDING]
+    assert notice.data["card_on_file"] is False and notice.subscription is not None
+    shop.clock.set(shop.start + timedelta(days=5))
+    shop.add_card("5555555555554444")
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=12), mailer, REAL)
+
+    (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
+    text = _text_of(trial.message)
+    assert "to your Mastercard card ending 4444." in text
+    assert "add a card by" not in text
+
+
+def test_a_trial_that_converts_without_a_card_sends_one_card_required_email_with_the_link(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.subscribe("basic-trial")
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=16), mailer, REAL)
+
+    (first,) = shop.invoices()
+    assert first.attempts == 0 and first.dunning_ends_at is not None
+    (required,) = mailer.of(NoticeKind.CARD_REQUIRED)
+    text = _text_of(required.message)
+    assert "no card on file to pay $10.00" in text
+    assert "Add a card: https://pages.test/update_card/alice/alice/" in text
+    key = f"{first.id}:card_required:now:0"
+    assert required.message["X-Tenure-Notice"] == key
+    # Planned again (the same commit replayed): still owed once, and sent once.
+    run(shop, shop.start + timedelta(days=30), mailer, REAL)
+    assert len(mailer.of(NoticeKind.CARD_REQUIRED)) == 1
+
+
+def test_a_card_added_before_the_card_required_email_goes_out_skips_it(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.subscribe("basic-trial")
+    mailer = RecordingMailer()
+    trial_end = shop.sub().trial_end
+    assert trial_end is not None
+    shop.clock.set(trial_end)
+    shop.run_due(trial_end)  # converted; no reminders run has sent anything yet
+    (notice,) = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.CARD_REQUIRED]
+    shop.add_card("4242424242424242")
+    run(shop, notice.due_at + timedelta(hours=1), mailer, REAL)
+
+    (first,) = shop.invoices()
+    assert first.status.value == "paid"
+    assert mailer.of(NoticeKind.CARD_REQUIRED) == []
+    stored = shop.repo.get_notice(notice.key)
+    assert stored is not None and stored.status is NoticeStatus.SKIPPED
+
+
+def test_a_card_required_email_still_unsent_at_the_deadline_is_skipped(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.subscribe("basic-trial")
+    trial_end = shop.sub().trial_end
+    assert trial_end is not None
+    shop.clock.set(trial_end)
+    shop.run_due(trial_end)
+    (first,) = shop.invoices()
+    assert first.dunning_ends_at is not None
+    shop.clock.set(first.dunning_ends_at)
+    shop.run_due(first.dunning_ends_at)  # dunning ends: the subscription is unpaid
+    mailer = RecordingMailer()
+    run(shop, first.dunning_ends_at + timedelta(hours=1), mailer, REAL)
+
+    assert mailer.of(NoticeKind.CARD_REQUIRED) == []
+    (notice,) = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.CARD_REQUIRED]
+    assert notice.status is NoticeStatus.SKIPPED and notice.reason == "deadline_passed"
+
+
+def test_a_trial_that_converts_with_a_card_sends_no_card_required_email(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe("basic-trial")
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=16), mailer, REAL)
+
+    assert mailer.of(NoticeKind.CARD_REQUIRED) == []
+    assert [s.kind for s in mailer.sent] == ["trial_ending", "receipt"]
+
+
+def test_a_trial_ending_notice_planned_before_cards_were_recorded_keeps_its_old_words(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe("basic-trial")
+    (notice,) = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.TRIAL_ENDING]
+    notice.data = {"trial_end": notice.data["trial_end"], "zone": notice.data["zone"]}
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=12), mailer, REAL)
+
+    (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
+    assert "we will charge $10.00 to your card." in _text_of(trial.message)
+
+
+def _text_of(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())

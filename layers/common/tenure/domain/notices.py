@@ -25,6 +25,7 @@ class NoticeKind(StrEnum):
     RECEIPT = "receipt"
     REFUND_RECEIPT = "refund_receipt"
     SUBSCRIPTION_ENDED = "subscription_ended"
+    CARD_REQUIRED = "card_required"  # a trial converted with no card on file to pay it
 
 
 class NoticeStatus(StrEnum):
@@ -74,6 +75,9 @@ class EmailFacts:
     final_attempt: bool = False  # payment_failed: no retry follows
     decline_class: str | None = None  # "soft" | "hard" | "action_required"
     card_brand: str | None = None
+    # trial_ending: whether a card was on file when the email was planned (None: not known,
+    # a notice planned before this was recorded)
+    card_on_file: bool | None = None
     card_last4: str | None = None
     card_exp_month: int | None = None
     card_exp_year: int | None = None

@@ -15,9 +15,11 @@ from functools import lru_cache
 from tenure.notify.link_tokens import (
     InvalidFormTokenError,
     InvalidLinkError,
+    InvalidReturnUrlError,
     LinkClaims,
     LinkPurpose,
     check_form_token,
+    check_return_url,
     form_token,
     page_url,
     verify,
@@ -108,3 +110,41 @@ def make_link(
         expires_at=now + timedelta(days=settings.link_ttl_days),
     )
     return page_url(settings.public_url, link_key(settings), claims)
+
+
+# A portal link is asked for by the business's app to send a customer on at once (a redirect,
+# a button): it needs to last a visit, not sit in an inbox for two weeks. A day covers a page
+# left open (its forms last FORM_TOKEN_TTL) and clocks that disagree.
+PORTAL_LINK_TTL = timedelta(hours=24)
+
+
+def allows_loopback_return(settings: Settings) -> bool:
+    """Whether a return_url may be http to a loopback address: only where Tenure itself is
+    served over http on a loopback address (a developer's machine)."""
+    try:
+        check_return_url(settings.public_url, allow_loopback_http=True)
+    except InvalidReturnUrlError:
+        return False
+    return settings.public_url.startswith("http://")
+
+
+def make_portal_link(
+    settings: Settings,
+    customer_id: str,
+    purpose: LinkPurpose,
+    subject: str,
+    now: datetime,
+    return_url: str | None = None,
+) -> tuple[str, datetime]:
+    """A signed URL to the page for `purpose`, and when it expires (PORTAL_LINK_TTL from
+    `now`). `return_url`, checked here (InvalidReturnUrlError), is signed into the link."""
+    if return_url is not None:
+        check_return_url(return_url, allow_loopback_http=allows_loopback_return(settings))
+    claims = LinkClaims(
+        customer_id=customer_id,
+        purpose=purpose,
+        subject=subject,
+        expires_at=now + PORTAL_LINK_TTL,
+        return_url=return_url,
+    )
+    return page_url(settings.public_url, link_key(settings), claims), claims.expires_at

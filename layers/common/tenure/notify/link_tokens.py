@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 
 class LinkPurpose(StrEnum):
@@ -49,6 +49,42 @@ FORM_TOKEN_TTL = timedelta(hours=2)
 _FORM_CLOCK_SKEW = timedelta(minutes=1)
 
 
+# Where a page may send the customer back to (a portal link's `return_url`): the business's
+# own app, over https, or a loopback address over http while developing. Bounded, printable
+# ASCII (an IRI is sent percent-encoded), and without user info: "https://shop.example@evil"
+# reads as the shop and goes elsewhere.
+MAX_RETURN_URL = 2000
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
+
+
+class InvalidReturnUrlError(ValueError):
+    """A return_url a link may not carry; the message says why (never the URL itself)."""
+
+
+def check_return_url(url: str, *, allow_loopback_http: bool) -> str:
+    """`url` if a page may link back to it, else InvalidReturnUrlError."""
+    if len(url) > MAX_RETURN_URL:
+        raise InvalidReturnUrlError(f"must be at most {MAX_RETURN_URL} characters")
+    if not _PRINTABLE_ASCII.fullmatch(url):
+        raise InvalidReturnUrlError("must be printable ASCII without spaces (percent-encode)")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise InvalidReturnUrlError("is not a URL") from exc
+    if not host or parts.username is not None or parts.password is not None:
+        raise InvalidReturnUrlError("must name a host, without user info")
+    if parts.scheme == "https":
+        return url
+    if parts.scheme == "http" and allow_loopback_http and host in _LOOPBACK_HOSTS:
+        return url
+    raise InvalidReturnUrlError(
+        "must be https" + (" (or http to a loopback address)" if allow_loopback_http else "")
+    )
+
+
 class InvalidLinkError(Exception):
     """The link cannot be honoured. `reason`: malformed, tampered, expired or wrong_purpose."""
 
@@ -71,6 +107,10 @@ class LinkClaims:
     purpose: LinkPurpose
     subject: str  # the invoice or subscription the page acts on
     expires_at: datetime
+    # Where the page's "Back to <business>" goes (portal links): signed with the rest, so
+    # it cannot be swapped for another site. Absent from a link that has none (the emails'),
+    # so those sign exactly as before.
+    return_url: str | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -86,12 +126,14 @@ def _mac(key: bytes, payload: str) -> str:
 
 
 def sign(key: bytes, claims: LinkClaims) -> str:
-    body = {
+    body: dict[str, str | int] = {
         "c": claims.customer_id,
         "p": str(claims.purpose),
         "s": claims.subject,
         "e": int(claims.expires_at.timestamp()),
     }
+    if claims.return_url is not None:
+        body["r"] = claims.return_url
     payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
     return f"{payload}.{_mac(key, payload)}"
 
@@ -132,8 +174,14 @@ def _claims(body: object) -> LinkClaims:
         raise ValueError("subject id")
     if type(expiry) is not int or not 0 <= expiry <= _LAST_SECOND:
         raise ValueError("expiry")
+    back = body.get("r")
+    if back is not None:
+        if not isinstance(back, str):
+            raise TypeError("return url")
+        # Loopback http is accepted here whatever the deployment: signing decided it.
+        check_return_url(back, allow_loopback_http=True)
     return LinkClaims(
-        customer, LinkPurpose(body["p"]), subject, datetime.fromtimestamp(expiry, UTC)
+        customer, LinkPurpose(body["p"]), subject, datetime.fromtimestamp(expiry, UTC), back
     )
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tenure.domain.events import DomainEvent, EventType
+from tenure.domain.invoices import InvoiceKind
 from tenure.domain.notices import Notice, NoticeKind, notice_key, subscription_copy
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso
@@ -54,6 +55,8 @@ class _Planner:
             self._pause_ending(self.subs.get(event.entity_id))
         elif event.type is EventType.PAYMENT_FAILED:
             self._payment_failed(event)
+        elif event.type is EventType.SUBSCRIPTION_PAST_DUE:
+            self._card_required(event)
         elif event.type is EventType.INVOICE_PAID:
             self._receipt(event)
         elif event.type is EventType.INVOICE_REFUNDED:
@@ -85,7 +88,14 @@ class _Planner:
         days = self.policy.trial_ending_days
         due = slot_before(sub.trial_end, days, sub.timezone, self.policy.quiet_hours, self.now)
         if due is not None:
-            data = {"trial_end": iso(sub.trial_end)}
+            # Whether a card is on file now decides what the email promises: a charge to
+            # that card, or a deadline to add one. The card's digits are read when it is sent.
+            data: dict[str, Any] = {
+                "trial_end": iso(sub.trial_end),
+                "card_on_file": sub.payment_method is not None,
+            }
+            if sub.payment_method is not None:
+                data["payment_method"] = sub.payment_method
             self._add(sub.id, NoticeKind.TRIAL_ENDING, _iso(sub.trial_end), 0, sub, due, data)
 
     def _pause_ending(self, sub: Subscription | None) -> None:
@@ -139,6 +149,27 @@ class _Planner:
             "decline_code": event.data.get("decline_code"),
         }
         self._now(invoice.id, kind, attempt, event.customer_id, invoice.subscription_id, data)
+
+    def _card_required(self, event: DomainEvent) -> None:
+        """A trial that converted with no card on file: its first invoice was never tried
+        (no attempt) and waits for a card until the dunning deadline. Without this email the
+        customer would learn of it only when the subscription stops. Keyed by the invoice,
+        so a commit replayed or planned twice owes it once."""
+        sub = self.subs.get(event.entity_id)
+        if sub is None:
+            return
+        for invoice in self.invoices.values():
+            deadline = invoice.dunning_ends_at
+            if (
+                invoice.subscription_id != sub.id
+                or invoice.kind is not InvoiceKind.FIRST
+                or not invoice.owed
+                or invoice.attempts != 0
+                or deadline is None
+            ):
+                continue
+            data = {"invoice_id": invoice.id, "deadline": iso(deadline)}
+            self._now(invoice.id, NoticeKind.CARD_REQUIRED, 0, sub.customer_id, sub.id, data)
 
     def _receipt(self, event: DomainEvent) -> None:
         if event.customer_id is None or int(event.data.get("total") or 0) <= 0:

@@ -115,6 +115,8 @@ SPECS: dict[NoticeKind, _Spec] = {
     NoticeKind.SUBSCRIPTION_ENDED: _Spec(
         ("plan_name", "when", "ended_reason"), links=("resubscribe",)
     ),
+    # `when` is the deadline: the end of dunning, when the subscription stops without a card
+    NoticeKind.CARD_REQUIRED: _Spec(("plan_name", "amount", "when"), links=("update_card",)),
 }
 
 
@@ -420,6 +422,14 @@ def _variant(kind: NoticeKind, facts: EmailFacts) -> str:
         if facts.ended_reason not in ("voluntary", "involuntary"):
             raise RenderError(f"unknown ended_reason {facts.ended_reason!r}")
         return facts.ended_reason
+    if kind is NoticeKind.TRIAL_ENDING:
+        # What happens at the trial's end depends on the card on file when it was planned;
+        # a notice planned before that was recorded keeps the wording it always had.
+        if facts.card_on_file is False:
+            return "no_card"
+        if facts.card_on_file and facts.card_brand and facts.card_last4:
+            return "card"
+        return "default"
     if kind is NoticeKind.REFUND_RECEIPT:
         if facts.amount is None:
             return "partial_unknown"

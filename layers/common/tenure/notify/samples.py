@@ -80,6 +80,8 @@ _FACTS: dict[NoticeKind, EmailFacts] = {
         lines=(LineFact("Pro", 2500, "plan", "Pro"),),
         tax=200,
         when=_at("2026-03-10T09:00:00"),
+        card_on_file=True,
+        **_VISA,
     ),
     NoticeKind.PAYMENT_FAILED: replace(
         _PRO,
@@ -123,6 +125,13 @@ _FACTS: dict[NoticeKind, EmailFacts] = {
     ),
     NoticeKind.SUBSCRIPTION_ENDED: replace(
         _PRO, when=_at("2026-03-31T14:00:00"), ended_reason="voluntary"
+    ),
+    # The trial ended on March 1 with no card; the deadline is the end of dunning.
+    NoticeKind.CARD_REQUIRED: replace(
+        _PRO,
+        **(_PRICE | {"lines": _PAID_LINES}),
+        when=_at("2026-03-15T14:00:00"),
+        **_INVOICE,
     ),
 }
 

@@ -59,6 +59,9 @@ def save_payer(svc: Services, customer: Customer, change: Commit) -> None:
         change.customers.append(customer)
     payer = customer.payer
     for sub in svc.repo.list_subscriptions(customer.id):
+        # Saved twice in one change (the provider customer made, then the card attached),
+        # each subscription still gets one copy, the last: a transaction writes an item once.
+        change.payer_copies[:] = [copy for copy in change.payer_copies if copy[0] != sub.id]
         if not sub.ended and sub.payer != payer:
             change.payer_copies.append((sub.id, payer))
 

@@ -394,6 +394,8 @@ class _Run:
                 tenure_months=reached.after_months if reached else None,
                 tenure_percent=f"{reached.percent_off.normalize():f}" if reached else None,
             )
+            if kind is NoticeKind.TRIAL_ENDING and "card_on_file" in notice.data:
+                facts = self._trial_card(notice, customer, facts, None if copied else sub)
             links = {
                 "update_card": card,
                 "pause": (manage, sub.id, "pause"),
@@ -432,6 +434,22 @@ class _Run:
             if kind is NoticeKind.PAYMENT_ACTION_REQUIRED:
                 wanted["confirm_payment"] = (LinkPurpose.CONFIRM_PAYMENT, invoice.id, None)
             return _Draft(facts, wanted)
+        if kind is NoticeKind.CARD_REQUIRED:
+            invoice = self._invoice(notice)
+            if invoice.status is not InvoiceStatus.OPEN:
+                raise _Skip(f"invoice_{invoice.status}")
+            if invoice.attempts:
+                # A card came and was tried: the receipt or the failure says what happened.
+                raise _Skip("card_added")
+            owner = self.svc.repo.get_subscription(invoice.subscription_id)
+            if owner is None or owner.status is SubscriptionStatus.CANCELED:
+                raise _Skip("subscription_ended")
+            if invoice.dunning_ends_at is None:
+                raise _Skip("deadline_passed")  # "add a card by" a day gone by is no help
+            facts = invoice_facts(invoice, base["customer_name"], when=invoice.dunning_ends_at)
+            if facts.plan_name is None:
+                facts = replace(facts, plan_name=self._plan_name(invoice))
+            return _Draft(facts, {"update_card": card})
         if kind in (NoticeKind.RECEIPT, NoticeKind.REFUND_RECEIPT):
             invoice = self._invoice(notice)
             refunded = int(notice.data.get("amount_refunded") or 0)
@@ -472,6 +490,29 @@ class _Run:
             )
             return _Draft(facts, {"update_card": card})
         raise _Skip(f"unknown_kind_{kind}")
+
+    def _trial_card(
+        self, notice: Notice, customer: Customer, facts: EmailFacts, stored: Subscription | None
+    ) -> EmailFacts:
+        """A trial-ending email's card: none (the email asks for one by the trial's end), or
+        the card it will charge, by its last digits (one read of the customer's cards; a card
+        removed since is "your card"). Written from the notice's copies, it is the card on
+        file when the email was planned: the claim checks that the subscription has not
+        changed since, and a card added or replaced changes it (its payer copy), so such an
+        email is written again from the `stored` subscription, whose card is the current one."""
+        if stored is not None:
+            method_id = stored.payment_method
+        else:
+            method_id = notice.data.get("payment_method") if notice.data["card_on_file"] else None
+        if method_id is None:
+            return replace(facts, card_on_file=False)
+        method = next(
+            (m for m in self.svc.repo.list_payment_methods(customer.id) if m.id == method_id),
+            None,
+        )
+        if method is None or not (method.brand and method.last4):
+            return replace(facts, card_on_file=True)
+        return replace(facts, card_on_file=True, card_brand=method.brand, card_last4=method.last4)
 
     def _subscription(
         self, notice: Notice, copied: Subscription | None = None

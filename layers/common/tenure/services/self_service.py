@@ -55,6 +55,11 @@ class NothingToConfirmError(DomainError):
     """The invoice needs no authentication: paid, or its last attempt did not ask for it."""
 
 
+class NothingToOpenError(DomainError):
+    """A portal link was asked for a page that has nothing to show this customer now: no
+    payment waits for confirmation, or there is no subscription to manage."""
+
+
 class LinkAlreadyUsedError(DomainError):
     """This link already paused or canceled once; a replay of it cannot do so again."""
 
@@ -494,3 +499,27 @@ def _come_back(
     view = load_subscription_page(svc, customer_id, sub.id, link)
     view.replaced_by = subscriptions.get_subscription(svc, new_id)
     return view
+
+
+# -- portal links -------------------------------------------------------------------------------
+def portal_subject(svc: Services, customer_id: str, purpose: str) -> str:
+    """What a portal link for `purpose` opens for this customer (the page's subject): the
+    customer for the card page, the payment waiting for confirmation (the oldest, if
+    several), or the subscription to manage (the latest that has not ended, else the latest
+    that has: its page offers to come back). NotFoundError for an unknown customer,
+    NothingToOpenError when the page would have nothing to act on."""
+    get_customer(svc, customer_id)
+    if purpose == "update_card":
+        return customer_id
+    if purpose == "confirm_payment":
+        for invoice in owed_invoices(svc, customer_id):
+            if _awaiting_authentication(svc, invoice) is not None:
+                return invoice.id
+        raise NothingToOpenError("no payment of this customer waits for confirmation")
+    if purpose == "manage_subscription":
+        subs = sorted(svc.repo.list_subscriptions(customer_id), key=lambda s: (s.created_at, s.id))
+        running = [s for s in subs if s.status is not SubscriptionStatus.CANCELED]
+        if running or subs:
+            return (running or subs)[-1].id
+        raise NothingToOpenError("this customer has no subscription to manage")
+    raise ValidationFailedError("purpose", f"unknown purpose {purpose!r}")
