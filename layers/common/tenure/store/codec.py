@@ -11,6 +11,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Contact, Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount, DiscountTerms, TenureDiscount
+from tenure.domain.installments import (
+    Every,
+    InstallmentPlan,
+    Instalment,
+    InstalmentStatus,
+    PlanStatus,
+)
 from tenure.domain.invoices import (
     DisputeStatus,
     Invoice,
@@ -369,7 +376,7 @@ def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
         "dispute_id": i.dispute_id,
         "dispute_status": str(i.dispute_status) if i.dispute_status else None,
         "dispute_at": _dt(i.dispute_at),
-    }
+    } | ({"installment_plan_id": i.installment_plan_id} if i.installment_plan_id else {})
 
 
 def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
@@ -407,6 +414,58 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         dispute_id=a.get("dispute_id"),
         dispute_status=DisputeStatus(a["dispute_status"]) if a.get("dispute_status") else None,
         dispute_at=_parse(a.get("dispute_at")),
+        installment_plan_id=a.get("installment_plan_id"),
+    )
+
+
+def installment_plan_to_attrs(p: InstallmentPlan) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "customer_id": p.customer_id,
+        "amount": p.amount,
+        "currency": p.currency,
+        "count": p.count,
+        "every": str(p.every),
+        "description": p.description,
+        "start": _dt(p.start),
+        "created_at": _dt(p.created_at),
+        "status": str(p.status),
+        "instalments": [
+            {
+                "number": i.number,
+                "due_at": _dt(i.due_at),
+                "amount": i.amount,
+                "invoice_id": i.invoice_id,
+                "status": str(i.status),
+            }
+            for i in p.instalments
+        ],
+    }
+
+
+def installment_plan_from_attrs(a: dict[str, Any]) -> InstallmentPlan:
+    return InstallmentPlan(
+        id=a["id"],
+        customer_id=a["customer_id"],
+        amount=int(a["amount"]),
+        currency=a["currency"],
+        count=int(a["count"]),
+        every=Every(a["every"]),
+        description=a["description"],
+        start=_req(a["start"]),
+        created_at=_req(a["created_at"]),
+        status=PlanStatus(a["status"]),
+        instalments=[
+            Instalment(
+                number=int(i["number"]),
+                due_at=_req(i["due_at"]),
+                amount=int(i["amount"]),
+                invoice_id=i.get("invoice_id"),
+                status=InstalmentStatus(i["status"]),
+            )
+            for i in a["instalments"]
+        ],
+        version=int(a.get("version", 0)),
     )
 
 
