@@ -278,6 +278,21 @@ class RedeemPointsRequest(BaseModel):
     points: int = Field(ge=1, le=10**12, strict=True, description="how many points to redeem")
 
 
+class InstallmentPlanCreate(BaseModel):
+    """A one-off amount split into `count` interest-free instalments (docs/installments.md):
+    the remainder of the division on the first, the first due at `start` (default: now)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, pattern=ID_PATTERN, description="default: generated")
+    amount: int = Field(strict=True, ge=1, le=10**12, description="minor units, in total")
+    currency: str = Field(min_length=3, max_length=3, description="ISO-4217 code")
+    count: int = Field(strict=True, ge=2, le=12, description="how many instalments")
+    every: Literal["week", "two_weeks", "month"]
+    description: str = Field(min_length=1, max_length=200)
+    start: AwareDatetime | None = None
+
+
 class ProgramsUpdate(Programs):
     """The programs document, and the version it replaces."""
 

@@ -9,6 +9,7 @@ import api_pages
 import api_routes_billing
 import api_routes_catalog
 import api_routes_coupons
+import api_routes_installments
 import api_routes_points
 import api_routes_portal
 import api_routes_programs
@@ -98,6 +99,7 @@ app.include_router(api_routes_retention.router)
 app.include_router(api_routes_programs.router)
 app.include_router(api_routes_points.router)
 app.include_router(api_routes_portal.router)
+app.include_router(api_routes_installments.router)
 app.include_router(api_pages.router)
 
 

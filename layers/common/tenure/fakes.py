@@ -17,6 +17,7 @@ from tenure.domain.errors import (
     ValidationFailedError,
 )
 from tenure.domain.events import MrrLedgerEntry
+from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
@@ -71,6 +72,9 @@ class InMemoryRepository:
         self.subscriptions: dict[str, Subscription] = _Indexed(self._work, "subscription")
         self.invoices: dict[str, Invoice] = _Indexed(self._work, "invoice")
         self.charges: dict[str, Charge] = _Indexed(self._work, "charge")
+        self.installment_plans: dict[str, InstallmentPlan] = _Indexed(
+            self._work, "installment_plan"
+        )
         self.programs = ProgramsSetting(NO_PROGRAMS)
         self.points: dict[str, PointsAccount] = {}
         self.refunds: dict[str, Refund] = {}
@@ -140,6 +144,13 @@ class InMemoryRepository:
         subs = [s for s in self.subscriptions.values() if s.customer_id == customer_id]
         return copy.deepcopy(sorted(subs, key=lambda s: (s.created_at, s.id)))
 
+    def get_installment_plan(self, plan_id: str) -> InstallmentPlan | None:
+        return copy.deepcopy(self.installment_plans.get(plan_id))
+
+    def list_installment_plans(self, customer_id: str) -> list[InstallmentPlan]:
+        found = [p for p in self.installment_plans.values() if p.customer_id == customer_id]
+        return copy.deepcopy(sorted(found, key=lambda p: (p.created_at, p.id)))
+
     def get_invoice(self, invoice_id: str) -> Invoice | None:
         return copy.deepcopy(self.invoices.get(invoice_id))
 
@@ -184,6 +195,10 @@ class InMemoryRepository:
                 invoice = self.invoices[key]
                 at, kind = _due_of(invoice)
                 items.append(DueItem(invoice.id, at, kind, invoice.customer_id))
+            elif source == "installment_plan":
+                plan = self.installment_plans[key]
+                at, kind = _due_of(plan)
+                items.append(DueItem(plan.id, at, kind, plan.customer_id))
             else:
                 charge = self.charges[key]
                 at, kind = _due_of(charge)
@@ -239,12 +254,14 @@ class InMemoryRepository:
             "subscription": self.subscriptions,
             "invoice": self.invoices,
             "charge": self.charges,
+            "installment_plan": self.installment_plans,
         }
         versioned: list[tuple[str, Any]] = [
             *(("customer", c) for c in change.customers),
             *(("subscription", s) for s in change.subscriptions),
             *(("invoice", i) for i in change.invoices),
             *(("charge", c) for c in change.charges),
+            *(("installment_plan", p) for p in change.installment_plans),
         ]
         # Check everything first: all or nothing, like a transaction.
         for move in change.points:
@@ -315,6 +332,8 @@ class InMemoryRepository:
             clean = copy.deepcopy(entity)
             if isinstance(clean, Subscription):
                 clean.events, clean.ledger = [], []
+            if isinstance(clean, InstallmentPlan):
+                clean.pull_events()
             stored[kind][entity.id] = clean
         for sub_id, payer in change.payer_copies:
             self.subscriptions[sub_id].copy_payer(payer)

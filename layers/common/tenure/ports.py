@@ -10,6 +10,7 @@ from tenure.domain.customers import Contact, Customer, Payer, PaymentMethod
 from tenure.domain.discounts import Coupon
 from tenure.domain.due import DueKind
 from tenure.domain.events import DomainEvent, MrrLedgerEntry
+from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.notices import Notice
 from tenure.domain.offers import SaveAttempt
@@ -134,6 +135,13 @@ class Commit:
     # Loyalty points that move (tenure.domain.points): balances added to, entries written
     # once, a redemption only while the balance covers it.
     points: list[PointsMove] = field(default_factory=list)
+    # Installment plans created or changed (version-checked), with their events.
+    installment_plans: list[InstallmentPlan] = field(default_factory=list)
+
+    def add_installment_plan(self, plan: InstallmentPlan) -> None:
+        if not any(p is plan for p in self.installment_plans):
+            self.installment_plans.append(plan)
+        self.events.extend(plan.pull_events())
 
     def check_payer_operations(self) -> None:
         """A subscription written in full does not also take a payer copy, nor is a customer
@@ -253,6 +261,8 @@ class BillingStore(Protocol):
         self, subscription_id: str, customer_id: str
     ) -> tuple[Subscription | None, Customer | None]: ...
     def list_subscriptions(self, customer_id: str) -> list[Subscription]: ...
+    def get_installment_plan(self, plan_id: str) -> InstallmentPlan | None: ...
+    def list_installment_plans(self, customer_id: str) -> list[InstallmentPlan]: ...
     def get_invoice(self, invoice_id: str) -> Invoice | None: ...
     def list_invoices(
         self, subscription_id: str, since: datetime | None = None

@@ -8,6 +8,7 @@ from typing import TypedDict
 from tenure.domain.charges import Charge
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount
+from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.offers import SaveOffer
 from tenure.domain.points import PointsAccount
@@ -310,3 +311,52 @@ def offer_view(o: SaveOffer) -> OfferView:
     if o.plan is not None:
         shown["plan"] = o.plan
     return shown
+
+
+class InstalmentView(TypedDict):
+    number: int
+    due_at: str
+    amount: int  # minor units of the plan's currency
+    invoice: str | None  # the instalment's invoice, once it came due
+    status: str  # scheduled | open | past_due | paid | uncollectible | canceled
+
+
+class InstallmentPlanView(TypedDict):
+    id: str
+    customer: str
+    amount: int
+    currency: str
+    count: int
+    every: str  # week | two_weeks | month
+    description: str
+    start: str
+    status: str  # active | completed | defaulted
+    instalments: list[InstalmentView]
+
+
+class InstallmentPlanPage(TypedDict):
+    data: list[InstallmentPlanView]
+
+
+def installment_plan_view(plan: InstallmentPlan) -> InstallmentPlanView:
+    return {
+        "id": plan.id,
+        "customer": plan.customer_id,
+        "amount": plan.amount,
+        "currency": plan.currency,
+        "count": plan.count,
+        "every": str(plan.every),
+        "description": plan.description,
+        "start": _at(plan.start),
+        "status": str(plan.status),
+        "instalments": [
+            {
+                "number": i.number,
+                "due_at": _at(i.due_at),
+                "amount": i.amount,
+                "invoice": i.invoice_id,
+                "status": str(i.status),
+            }
+            for i in plan.instalments
+        ],
+    }

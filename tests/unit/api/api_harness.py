@@ -170,6 +170,7 @@ class Api:
                 "coupons": {k: (v, v.version) for k, v in r.coupons.items()},
                 "subscriptions": {k: (v, v.version) for k, v in r.subscriptions.items()},
                 "invoices": r.invoices,
+                "installment_plans": r.installment_plans,
                 "events": r.events,
                 "ledger": r.ledger,
                 "idempotency": r.idempotency,

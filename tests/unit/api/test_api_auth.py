@@ -35,6 +35,9 @@ PROTECTED = [
     ("GET", "/v1/customers/alice/points"),
     ("POST", "/v1/customers/alice/points/redeem"),
     ("POST", "/v1/customers/alice/portal-links"),
+    ("POST", "/v1/customers/alice/installment-plans"),
+    ("GET", "/v1/customers/alice/installment-plans"),
+    ("GET", "/v1/installment-plans/ipl-1"),
 ]
 
 
@@ -116,6 +119,7 @@ def test_the_openapi_document_lists_every_route_with_bearer_security(api: Api) -
     expected = {(m, p.replace("in_1", "{invoice_id}")) for m, p in expected}
     expected = {(m, p.replace("half", "{coupon_id}")) for m, p in expected}
     expected = {(m, p.replace("pause2", "{offer_id}")) for m, p in expected}
+    expected = {(m, p.replace("ipl-1", "{plan_id}")) for m, p in expected}
     assert set(operations) == expected | {("GET", "/healthz")}
     for key in expected:
         assert operations[key]["security"] == [{"bearerAuth": []}], key

@@ -25,6 +25,7 @@ def test_the_kinds_keep_the_values_deployed_tables_and_queues_hold() -> None:
     assert sorted(str(kind) for kind in DueKind) == [
         "dunning_end",
         "expire",
+        "installment",
         "pause_end",
         "reconcile",
         "refund",

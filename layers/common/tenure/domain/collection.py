@@ -228,22 +228,59 @@ def record_failure(
         or sub.status is SubscriptionStatus.INCOMPLETE
     ):
         return PaymentRecorded((failed,))
-    invoice.failures += 1
-    invoice.first_failed_at = invoice.first_failed_at or at
     plan = plans(sub.plan_id)
     if sub.status in DUNNED:
         sub.mark_past_due(plan, at)
+    return _dun(invoice, charge, decline, policy, at, failed, subscription_changed=True)
+
+
+def record_instalment_failure(
+    invoice: Invoice, charge: Charge, policy: DunningPolicy, at: datetime
+) -> PaymentRecorded:
+    """The attempt `charge` at an instalment's invoice (no subscription) failed: dunned by
+    the same schedule and decline classes as a renewal. The plan's side is the caller's
+    (tenure.domain.installments)."""
+    decline = policy.classify(charge.outcome, charge.decline_code)
+    failed = PaymentFailed(
+        invoice.id,
+        invoice.customer_id,
+        at,
+        charge.attempt,
+        charge.outcome,
+        charge.decline_code,
+        decline,
+    )
+    if invoice.status is not InvoiceStatus.OPEN:
+        return PaymentRecorded((failed,))
+    return _dun(invoice, charge, decline, policy, at, failed, subscription_changed=False)
+
+
+def _dun(
+    invoice: Invoice,
+    charge: Charge,
+    decline: DeclineClass,
+    policy: DunningPolicy,
+    at: datetime,
+    failed: PaymentFailed,
+    subscription_changed: bool,
+) -> PaymentRecorded:
+    """Count the failure and say what comes next: a retry, a wait for a new card, or the
+    final action."""
+    invoice.failures += 1
+    invoice.first_failed_at = invoice.first_failed_at or at
     if decline is not DeclineClass.SOFT:
         invoice.next_attempt_at = None
         invoice.dunning_ends_at = policy.deadline(invoice.first_failed_at)
-        return PaymentRecorded((failed,), True, AwaitPaymentMethod(invoice.dunning_ends_at))
+        return PaymentRecorded(
+            (failed,), subscription_changed, AwaitPaymentMethod(invoice.dunning_ends_at)
+        )
     invoice.next_attempt_at = policy.next_retry_at(invoice.first_failed_at, invoice.failures)
     if invoice.next_attempt_at is None:
-        return PaymentRecorded((failed,), True, FinalActionDue())
+        return PaymentRecorded((failed,), subscription_changed, FinalActionDue())
     retry = PaymentRetryScheduled(
         invoice.id, invoice.customer_id, at, charge.attempt, invoice.next_attempt_at
     )
-    return PaymentRecorded((failed, retry), True, RetryAt(invoice.next_attempt_at))
+    return PaymentRecorded((failed, retry), subscription_changed, RetryAt(invoice.next_attempt_at))
 
 
 def apply_final_action(
@@ -267,6 +304,29 @@ def apply_final_action(
         return (InvoiceMarkedUncollectible(invoice.id, invoice.customer_id, at),)
     sub.mark_unpaid(plan, at, declines)
     return ()
+
+
+def write_off_instalment(invoice: Invoice, at: datetime) -> tuple[InvoiceEvent, ...]:
+    """Dunning of an instalment's invoice ended unpaid: it is written off (there is no
+    subscription to leave unpaid; the plan defaults, tenure.domain.installments)."""
+    invoice.next_attempt_at = None
+    invoice.dunning_ends_at = None
+    if invoice.status is not InvoiceStatus.OPEN:
+        return ()
+    invoice.mark_uncollectible()
+    return (InvoiceMarkedUncollectible(invoice.id, invoice.customer_id, at),)
+
+
+def await_payment_method_for_instalment(
+    invoice: Invoice, policy: DunningPolicy, at: datetime
+) -> bool:
+    """An instalment's invoice that could not be charged at all (no card on file) waits for
+    one until the dunning deadline, as after a hard decline."""
+    if not invoice.owed or invoice.first_failed_at:
+        return False
+    invoice.first_failed_at = at
+    invoice.dunning_ends_at = policy.deadline(at)
+    return True
 
 
 def declines_of(charges: Iterable[Charge]) -> list[str]:

@@ -14,6 +14,7 @@ class DueSubject(StrEnum):
     SUBSCRIPTION = "subscription"
     INVOICE = "invoice"
     CHARGE = "charge"  # one attempt of an invoice, named by a ChargeRef
+    INSTALLMENT_PLAN = "installment_plan"
 
 
 class DueKind(StrEnum):
@@ -24,6 +25,7 @@ class DueKind(StrEnum):
     DUNNING_END = "dunning_end"  # no new card came by the deadline: the final action
     RECONCILE = "reconcile"  # a charge attempt's lease ran out: ask the provider
     REFUND = "refund"  # a refund a cancellation owes, not yet made at the provider
+    INSTALLMENT = "installment"  # an installment plan's next instalment comes due: invoice it
 
     @property
     def subject(self) -> DueSubject:
@@ -31,6 +33,8 @@ class DueKind(StrEnum):
             return DueSubject.INVOICE
         if self is DueKind.RECONCILE:
             return DueSubject.CHARGE
+        if self is DueKind.INSTALLMENT:
+            return DueSubject.INSTALLMENT_PLAN
         return DueSubject.SUBSCRIPTION
 
 

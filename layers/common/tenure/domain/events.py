@@ -54,6 +54,13 @@ class EventType(StrEnum):
     PAYMENT_METHOD_UPDATED = "PaymentMethodUpdated"
     PAYMENT_METHOD_DETACHED = "PaymentMethodDetached"
     PROVIDER_CUSTOMER_DELETED = "ProviderCustomerDeleted"
+    # Installment plans (tenure.domain.installments): the entity is the plan.
+    INSTALLMENT_PLAN_CREATED = "InstallmentPlanCreated"
+    INSTALLMENT_INVOICED = "InstallmentInvoiced"
+    INSTALLMENT_PAID = "InstallmentPaid"
+    INSTALLMENT_PAST_DUE = "InstallmentMarkedPastDue"
+    INSTALLMENT_PLAN_COMPLETED = "InstallmentPlanCompleted"
+    INSTALLMENT_PLAN_DEFAULTED = "InstallmentPlanDefaulted"
 
 
 @dataclass(frozen=True, slots=True)

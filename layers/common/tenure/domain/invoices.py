@@ -80,6 +80,7 @@ class InvoiceKind(StrEnum):
     FIRST = "first"  # the first paid period of a subscription
     RENEWAL = "renewal"
     PRORATION = "proration"  # a plan change in the middle of a period
+    INSTALLMENT = "installment"  # one instalment of an installment plan (no subscription)
 
 
 class LineKind(StrEnum):
@@ -91,6 +92,7 @@ class LineKind(StrEnum):
     COUPON = "coupon"  # a coupon's discount (tenure.domain.discounts), negative
     TENURE_DISCOUNT = "tenure_discount"  # the tenure ladder's step (tenure.domain.discounts)
     POINTS_CREDIT = "points_credit"  # loyalty points redeemed (tenure.domain.points), negative
+    INSTALLMENT = "installment"  # one instalment of an installment plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,9 @@ class Invoice:
     dispute_at: datetime | None = None
     # A refund a cancellation asked for, written with the cancellation and due until made.
     refund_owed: OwedRefund | None = None
+    # An instalment's invoice belongs to its installment plan, not to a subscription
+    # (`subscription_id` is then ""): the plan is what dunning's final action changes.
+    installment_plan_id: str | None = None
 
     def next_due(self) -> tuple[datetime, DueKind] | None:
         if self.refund_owed is not None:

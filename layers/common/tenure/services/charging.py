@@ -38,6 +38,7 @@ from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.due import DueKind
 from tenure.domain.errors import ConcurrencyError, ValidationFailedError
+from tenure.domain.installments import InstallmentPlan, InstalmentStatus, PlanStatus
 from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.money import Money
 from tenure.domain.subscription import Subscription, SubscriptionStatus
@@ -124,8 +125,33 @@ def retry_invoice(svc: Services, invoice_id: str) -> Charge | None:
     return _collect(svc, _Collection(invoice))
 
 
+def invoice_installment(svc: Services, plan_id: str) -> Charge | None:
+    """An installment plan's next instalment came due: invoice it and charge it, the new
+    invoice and the plan written with the claim (or alone, when it cannot be charged now).
+    None: nothing was due (another worker invoiced it, or the plan ended)."""
+    plan = svc.repo.get_installment_plan(plan_id)
+    if plan is None:
+        return None
+    invoice = plan.invoice_next(svc.clock.now())
+    if invoice is None:
+        return None
+    creating = Commit(invoices=[invoice])
+    creating.events.append(collection.InvoiceCreated.of(invoice).to_event())
+    creating.add_installment_plan(plan)
+    if svc.gateway is None:
+        svc.commit_with_notices(creating)
+        return None
+    charge = _collect(svc, _Collection(invoice, plan=plan, unsaved=creating))
+    if charge is None and invoice.owed and invoice.attempts == 0:
+        await_payment_method(svc, invoice.id)  # no card on file: dunned like a hard decline
+    return charge
+
+
 def end_dunning(svc: Services, invoice: Invoice) -> None:
     """Retries ran out (or the customer never gave a new card): apply the final action."""
+    if invoice.installment_plan_id:
+        _default_plan(svc, invoice)
+        return
     sub = svc.repo.get_subscription(invoice.subscription_id)
     change = Commit()
     invoice.next_attempt_at = None
@@ -142,6 +168,18 @@ def await_payment_method(svc: Services, invoice_id: str) -> None:
     waiting for a card until the dunning deadline, like a hard decline."""
     invoice = svc.repo.get_invoice(invoice_id)
     if invoice is None or not invoice.owed:
+        return
+    if invoice.installment_plan_id:
+        plan = svc.repo.get_installment_plan(invoice.installment_plan_id)
+        now = svc.clock.now()
+        if plan is None or not collection.await_payment_method_for_instalment(
+            invoice, svc.policy, now
+        ):
+            return
+        plan.record_failed(invoice.id, now)
+        change = Commit(invoices=[invoice])
+        change.add_installment_plan(plan)
+        svc.commit_with_notices(change)
         return
     sub = svc.repo.get_subscription(invoice.subscription_id)
     if not collection.await_payment_method(invoice, sub, svc.policy, _plans(svc), svc.clock.now()):
@@ -175,6 +213,7 @@ class _Collection:
     from_copy: bool = False  # pay with the subscription's copy of its payer (see payer_for)
     at: datetime | None = None  # the moment the attempt answers (default: now)
     unsaved: Commit | None = None  # creates the invoice: written once, alone or with the claim
+    plan: InstallmentPlan | None = None  # an instalment's plan, read when needed
 
     def write(self, svc: Services, change: Commit | None = None) -> None:
         """Commit `change` together with the unsaved creation, as one transaction; an entity
@@ -215,7 +254,7 @@ def _attempt(svc: Services, c: _Collection) -> tuple[Charge | None, _Created | N
     payer = _ready(svc, c)
     if payer is None:
         return None, None
-    assert svc.gateway is not None and c.sub is not None  # checked by _ready
+    assert svc.gateway is not None  # checked by _ready
     invoice = c.invoice
     now = c.at or svc.clock.now()
     charge = Charge(
@@ -262,6 +301,8 @@ def _ready(svc: Services, c: _Collection) -> Payer | None:
         # (disputed: no collection until the bank decides)
         c.write(svc)
         return None
+    if invoice.installment_plan_id:
+        return _ready_instalment(svc, c, invoice.installment_plan_id)
     sub = c.sub = c.sub or svc.repo.get_subscription(invoice.subscription_id)
     if sub is None or sub.status is SubscriptionStatus.CANCELED:
         # Canceled between scheduling and charging: skipped, not charged, and not due again.
@@ -276,6 +317,26 @@ def _ready(svc: Services, c: _Collection) -> Payer | None:
     # An attempt in flight is settled by the sweeper first (a new invoice has none).
     if invoice.attempts and any(
         ch.status is ChargeStatus.CHARGING for ch in svc.repo.list_charges(invoice.id)
+    ):
+        c.write(svc)
+        return None
+    return payer
+
+
+def _ready_instalment(svc: Services, c: _Collection, plan_id: str) -> Payer | None:
+    """As `_ready`, for an instalment's invoice: its plan must stand (a defaulted plan's
+    invoice is written off, never charged), and the customer's own card pays."""
+    plan = c.plan = c.plan or svc.repo.get_installment_plan(plan_id)
+    if plan is None or plan.status is PlanStatus.DEFAULTED:
+        _stop_collecting(svc, c, keep_deadline=False)
+        return None
+    c.customer = c.customer or svc.repo.get_customer(c.invoice.customer_id)
+    payer = c.customer.payer if c.customer is not None else None
+    if payer is None or payer.payment_method is None:
+        _stop_collecting(svc, c, keep_deadline=True)
+        return None
+    if c.invoice.attempts and any(
+        ch.status is ChargeStatus.CHARGING for ch in svc.repo.list_charges(c.invoice.id)
     ):
         c.write(svc)
         return None
@@ -498,7 +559,11 @@ def collect_open_invoices(
         invoices = invoices_untried_since(svc, customer_id, changed_at)
         found = (collect_invoice(svc, invoice.id, at=changed_at) for invoice in invoices)
         return [charge for charge in found if charge is not None]
-    charges = []
+    charges = [
+        charge
+        for charge in map(partial(collect_invoice, svc), _owed_instalments(svc, customer_id))
+        if charge is not None
+    ]
     for sub in svc.repo.list_subscriptions(customer_id):
         if sub.status is SubscriptionStatus.CANCELED:
             continue
@@ -510,9 +575,28 @@ def collect_open_invoices(
     return charges
 
 
+def _owed_instalments(svc: Services, customer_id: str) -> list[str]:
+    """The invoices of the customer's standing installment plans still being collected."""
+    owed = (InstalmentStatus.OPEN, InstalmentStatus.PAST_DUE)
+    return [
+        item.invoice_id
+        for plan in svc.repo.list_installment_plans(customer_id)
+        if plan.status is PlanStatus.ACTIVE
+        for item in plan.instalments
+        if item.invoice_id is not None and item.status in owed
+    ]
+
+
 def invoices_untried_since(svc: Services, customer_id: str, moment: datetime) -> list[Invoice]:
     """The customer's open, collectable invoices with no attempt at or after `moment`."""
     found = []
+    for invoice_id in _owed_instalments(svc, customer_id):
+        owed = svc.repo.get_invoice(invoice_id)
+        if owed is None or not owed.owed or owed.dispute_open:
+            continue
+        if owed.attempts and any(c.at >= moment for c in svc.repo.list_charges(owed.id)):
+            continue
+        found.append(owed)
     for sub in svc.repo.list_subscriptions(customer_id):
         if sub.status is SubscriptionStatus.CANCELED:
             continue
@@ -711,6 +795,9 @@ def _settle(
         mrr_read=list(mrr_read),
         provider_links=list(links),
     )
+    if invoice.installment_plan_id:
+        _settle_instalment(svc, invoice, charge, result, change, now)
+        return
     sub = subscription or svc.repo.get_subscription(invoice.subscription_id)
     if result.outcome is ChargeOutcome.SUCCEEDED:
         recorded = collection.record_payment(invoice, charge, sub, _plans(svc), now)
@@ -723,6 +810,48 @@ def _settle(
     if recorded.subscription_changed:
         assert sub is not None
         change.add_subscription(sub)
+    svc.commit_with_notices(change)
+
+
+def _settle_instalment(
+    svc: Services,
+    invoice: Invoice,
+    charge: Charge,
+    result: PaymentResult,
+    change: Commit,
+    now: datetime,
+) -> None:
+    """The outcome of an instalment's attempt, on the invoice and its plan, in one commit:
+    paid (the plan may complete), or dunned like a renewal while the plan stands; when the
+    retries run out the plan defaults."""
+    plan = svc.repo.get_installment_plan(invoice.installment_plan_id or "")
+    if result.outcome is ChargeOutcome.SUCCEEDED:
+        recorded = collection.record_payment(invoice, charge, None, _plans(svc), now)
+        moved = plan is not None and plan.record_paid(invoice.id, now)
+    else:
+        recorded = collection.record_instalment_failure(invoice, charge, svc.policy, now)
+        moved = plan is not None and plan.record_failed(invoice.id, now)
+    change.events.extend(event.to_event() for event in recorded.events)
+    if isinstance(recorded.next, collection.FinalActionDue) and plan is not None:
+        change.events.extend(e.to_event() for e in collection.write_off_instalment(invoice, now))
+        if plan.status is PlanStatus.ACTIVE:
+            plan.default(invoice.id, now)
+        moved = True
+    if plan is not None and moved:
+        change.add_installment_plan(plan)
+    svc.commit_with_notices(change)
+
+
+def _default_plan(svc: Services, invoice: Invoice) -> None:
+    """Dunning of an instalment ended unpaid (no new card by the deadline): the invoice is
+    written off and the plan defaults; its later instalments are never charged."""
+    now = svc.clock.now()
+    change = Commit(invoices=[invoice])
+    change.events.extend(e.to_event() for e in collection.write_off_instalment(invoice, now))
+    plan = svc.repo.get_installment_plan(invoice.installment_plan_id or "")
+    if plan is not None and plan.status is PlanStatus.ACTIVE:
+        plan.default(invoice.id, now)
+        change.add_installment_plan(plan)
     svc.commit_with_notices(change)
 
 

@@ -41,6 +41,8 @@ def work_due(svc: Services, work: DueItem | DueMessage) -> Outcome | Charge | No
             return None
         case DueSubject.INVOICE:
             return charging.retry_invoice(svc, work.entity_id)
+        case DueSubject.INSTALLMENT_PLAN:
+            return charging.invoice_installment(svc, work.entity_id)
         case DueSubject.CHARGE:
             ref = ChargeRef.parse(work.entity_id)
             return charging.reconcile_charge(svc, ref.invoice_id, ref.attempt)

@@ -11,6 +11,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Contact, Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount, DiscountTerms, TenureDiscount
+from tenure.domain.installments import (
+    Every,
+    InstallmentPlan,
+    Instalment,
+    InstalmentStatus,
+    PlanStatus,
+)
 from tenure.domain.invoices import (
     DisputeStatus,
     Invoice,
@@ -336,41 +343,45 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
 
 
 def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
-    return {
-        "id": i.id,
-        "subscription_id": i.subscription_id,
-        "customer_id": i.customer_id,
-        "kind": str(i.kind),
-        "period_start": _dt(i.period_start),
-        "period_end": _dt(i.period_end),
-        "currency": i.currency,
-        "lines": [
-            {"kind": str(line.kind), "description": line.description, "amount": line.amount}
-            for line in i.lines
-        ],
-        "total": i.total,
-        "status": str(i.status),
-        "created_at": _dt(i.created_at),
-        "paid_at": _dt(i.paid_at),
-        "credit_applied": i.credit_applied,
-        "attempts": i.attempts,
-        "metadata": dict(i.metadata),
-        "failures": i.failures,
-        "first_failed_at": _dt(i.first_failed_at),
-        "next_attempt_at": _dt(i.next_attempt_at),
-        "dunning_ends_at": _dt(i.dunning_ends_at),
-        "amount_refunded": i.amount_refunded,
-        "refunds": {
-            refund_id: {"amount": r.amount, "status": str(r.status), "at": _dt(r.at)}
-            for refund_id, r in i.refunds.items()
-        },
-        "refunded_total_seen": i.refunded_total_seen,
-        "refunded_total_at": _dt(i.refunded_total_at),
-        "disputed": i.disputed,
-        "dispute_id": i.dispute_id,
-        "dispute_status": str(i.dispute_status) if i.dispute_status else None,
-        "dispute_at": _dt(i.dispute_at),
-    } | _owed_refund_attrs(i.refund_owed)
+    return (
+        {
+            "id": i.id,
+            "subscription_id": i.subscription_id,
+            "customer_id": i.customer_id,
+            "kind": str(i.kind),
+            "period_start": _dt(i.period_start),
+            "period_end": _dt(i.period_end),
+            "currency": i.currency,
+            "lines": [
+                {"kind": str(line.kind), "description": line.description, "amount": line.amount}
+                for line in i.lines
+            ],
+            "total": i.total,
+            "status": str(i.status),
+            "created_at": _dt(i.created_at),
+            "paid_at": _dt(i.paid_at),
+            "credit_applied": i.credit_applied,
+            "attempts": i.attempts,
+            "metadata": dict(i.metadata),
+            "failures": i.failures,
+            "first_failed_at": _dt(i.first_failed_at),
+            "next_attempt_at": _dt(i.next_attempt_at),
+            "dunning_ends_at": _dt(i.dunning_ends_at),
+            "amount_refunded": i.amount_refunded,
+            "refunds": {
+                refund_id: {"amount": r.amount, "status": str(r.status), "at": _dt(r.at)}
+                for refund_id, r in i.refunds.items()
+            },
+            "refunded_total_seen": i.refunded_total_seen,
+            "refunded_total_at": _dt(i.refunded_total_at),
+            "disputed": i.disputed,
+            "dispute_id": i.dispute_id,
+            "dispute_status": str(i.dispute_status) if i.dispute_status else None,
+            "dispute_at": _dt(i.dispute_at),
+        }
+        | _owed_refund_attrs(i.refund_owed)
+        | ({"installment_plan_id": i.installment_plan_id} if i.installment_plan_id else {})
+    )
 
 
 def _owed_refund_attrs(owed: OwedRefund | None) -> dict[str, Any]:
@@ -440,6 +451,58 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         dispute_status=DisputeStatus(a["dispute_status"]) if a.get("dispute_status") else None,
         dispute_at=_parse(a.get("dispute_at")),
         refund_owed=_owed_refund(a.get("refund_owed")),
+        installment_plan_id=a.get("installment_plan_id"),
+    )
+
+
+def installment_plan_to_attrs(p: InstallmentPlan) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "customer_id": p.customer_id,
+        "amount": p.amount,
+        "currency": p.currency,
+        "count": p.count,
+        "every": str(p.every),
+        "description": p.description,
+        "start": _dt(p.start),
+        "created_at": _dt(p.created_at),
+        "status": str(p.status),
+        "instalments": [
+            {
+                "number": i.number,
+                "due_at": _dt(i.due_at),
+                "amount": i.amount,
+                "invoice_id": i.invoice_id,
+                "status": str(i.status),
+            }
+            for i in p.instalments
+        ],
+    }
+
+
+def installment_plan_from_attrs(a: dict[str, Any]) -> InstallmentPlan:
+    return InstallmentPlan(
+        id=a["id"],
+        customer_id=a["customer_id"],
+        amount=int(a["amount"]),
+        currency=a["currency"],
+        count=int(a["count"]),
+        every=Every(a["every"]),
+        description=a["description"],
+        start=_req(a["start"]),
+        created_at=_req(a["created_at"]),
+        status=PlanStatus(a["status"]),
+        instalments=[
+            Instalment(
+                number=int(i["number"]),
+                due_at=_req(i["due_at"]),
+                amount=int(i["amount"]),
+                invoice_id=i.get("invoice_id"),
+                status=InstalmentStatus(i["status"]),
+            )
+            for i in a["instalments"]
+        ],
+        version=int(a.get("version", 0)),
     )
 
 

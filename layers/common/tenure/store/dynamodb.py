@@ -25,6 +25,7 @@ from tenure.domain.errors import (
     ValidationFailedError,
 )
 from tenure.domain.events import CustomerFacts, DomainEvent, MrrLedgerEntry
+from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
@@ -270,6 +271,14 @@ class DynamoRepository:
         items = self._gsi1(f"CUS#{customer_id}", "SUB#")
         return [codec.subscription_from_attrs(i) for i in items]
 
+    def get_installment_plan(self, plan_id: str) -> InstallmentPlan | None:
+        item = self._get(f"IPL#{plan_id}", "IPL")
+        return codec.installment_plan_from_attrs(item) if item else None
+
+    def list_installment_plans(self, customer_id: str) -> list[InstallmentPlan]:
+        items = self._gsi1(f"CUS#{customer_id}", "IPL#")
+        return [codec.installment_plan_from_attrs(i) for i in items]
+
     def get_invoice(self, invoice_id: str) -> Invoice | None:
         item = self._get(f"INV#{invoice_id}", "INV")
         return codec.invoice_from_attrs(item) if item else None
@@ -470,7 +479,9 @@ class DynamoRepository:
     def commit(self, change: Commit) -> None:
         """One transaction: entities with version checks, their events and ledger entries."""
         ops: list[dict[str, Any]] = []
-        versioned: list[Customer | Subscription | Invoice | Charge | Notice | SaveAttempt] = []
+        versioned: list[
+            Customer | Subscription | Invoice | Charge | Notice | SaveAttempt | InstallmentPlan
+        ] = []
         versioned_coupons: list[Coupon] = []
         for customer in change.customers:
             attrs = codec.customer_to_attrs(customer)
@@ -523,12 +534,25 @@ class DynamoRepository:
             attrs |= self._due_keys(sub.id, sub.next_due())
             ops.append(self._versioned_put(attrs, sub.version, "subscription"))
             versioned.append(sub)
+        for ipl in change.installment_plans:
+            attrs = codec.installment_plan_to_attrs(ipl)
+            attrs |= {
+                "PK": f"IPL#{ipl.id}",
+                "SK": "IPL",
+                "GSI1PK": f"CUS#{ipl.customer_id}",
+                "GSI1SK": f"IPL#{iso(ipl.created_at)}#{ipl.id}",
+            } | self._due_keys(ipl.id, ipl.next_due())
+            ops.append(self._versioned_put(attrs, ipl.version, "installment_plan"))
+            versioned.append(ipl)
         for invoice in change.invoices:
             attrs = codec.invoice_to_attrs(invoice)
             attrs |= {
                 "PK": f"INV#{invoice.id}",
                 "SK": "INV",
-                "GSI1PK": f"SUB#{invoice.subscription_id}",
+                # An instalment's invoice is listed under its plan: it has no subscription.
+                "GSI1PK": f"IPL#{invoice.installment_plan_id}"
+                if invoice.installment_plan_id
+                else f"SUB#{invoice.subscription_id}",
                 "GSI1SK": f"INV#{iso(invoice.period_start)}#{invoice.id}",
             } | self._due_keys(invoice.id, invoice.next_due())
             ops.append(self._versioned_put(attrs, invoice.version, "invoice"))

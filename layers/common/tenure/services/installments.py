@@ -1,0 +1,48 @@
+"""Installment plans: creating one for a customer, and reading them (charging each
+instalment when due is services.charging.invoice_installment)."""
+
+from datetime import datetime
+
+from tenure.domain.errors import NotFoundError
+from tenure.domain.installments import InstallmentPlan
+from tenure.ports import Commit
+from tenure.services.catalog import get_customer
+from tenure.services.context import Services
+
+
+def create_installment_plan(
+    svc: Services,
+    customer_id: str,
+    plan_id: str,
+    amount: object,
+    currency: object,
+    count: object,
+    every: object,
+    description: object,
+    start: datetime | None = None,
+) -> InstallmentPlan:
+    """A new plan whose first instalment is due at `start` (default: now) and charged by the
+    due work from then on. An unknown customer is NotFoundError; every broken rule is a
+    ValidationFailedError naming its field; a taken id is AlreadyExistsError. Nothing is
+    written unless everything holds."""
+    get_customer(svc, customer_id)
+    now = svc.clock.now()
+    plan = InstallmentPlan.create(
+        plan_id, customer_id, amount, currency, count, every, description, start or now, now
+    )
+    change = Commit()
+    change.add_installment_plan(plan)
+    svc.commit_with_notices(change)
+    return plan
+
+
+def get_installment_plan(svc: Services, plan_id: str) -> InstallmentPlan:
+    plan = svc.repo.get_installment_plan(plan_id)
+    if plan is None:
+        raise NotFoundError("installment plan", plan_id)
+    return plan
+
+
+def list_installment_plans(svc: Services, customer_id: str) -> list[InstallmentPlan]:
+    get_customer(svc, customer_id)  # an unknown customer is a 404, not an empty list
+    return svc.repo.list_installment_plans(customer_id)

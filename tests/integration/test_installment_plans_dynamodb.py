@@ -1,0 +1,98 @@
+"""An installment plan on both stores (in-memory and DynamoDB Local): 4 instalments, the
+second declined, recovered by a card update, the plan completed; the plan's items, the due
+index and the instalment invoices as the table holds them."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tenure.domain.charges import ChargeOutcome
+from tenure.domain.dunning import DunningPolicy
+from tenure.domain.installments import InstalmentStatus, PlanStatus
+from tenure.domain.invoices import InvoiceStatus
+from tenure.fakes import FixedClock, InMemoryRepository
+from tenure.payments.sandbox import SandboxGateway, payment_method_for
+from tenure.ports import Repository
+from tenure.services import catalog, charging, installments
+from tenure.services.context import Services
+from tenure.services.due import work_due
+from tenure.store.dynamodb import DynamoRepository
+
+T0 = datetime(2026, 1, 31, 9, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def repo(request: pytest.FixtureRequest) -> Iterator[Repository]:
+    if request.param == "memory":
+        yield InMemoryRepository()
+        return
+    stack = request.getfixturevalue("local_stack")
+    stack.reset_table()
+    yield DynamoRepository(stack.dynamodb_client(), stack.env["TABLE_NAME"])
+
+
+def card(number: str) -> str:
+    method = payment_method_for(number)
+    assert method is not None
+    return method
+
+
+def run_until(svc: Services, clock: FixedClock, until: datetime) -> None:
+    """Work what is due, moving the clock to each next due moment, like scheduler + charger."""
+    for _ in range(200):
+        for item in svc.repo.due(clock.now()):
+            work_due(svc, item)
+        upcoming = svc.repo.next_due_at()
+        if upcoming is None or upcoming > until:
+            break
+        clock.set(max(upcoming, clock.now() + timedelta(minutes=15)))
+    clock.set(until)
+
+
+def test_a_plan_of_four_whose_second_fails_recovers_after_a_card_update(
+    repo: Repository,
+) -> None:
+    clock = FixedClock(T0)
+    svc = Services(
+        repo=repo, clock=clock, gateway=SandboxGateway(clock=clock.now), policy=DunningPolicy()
+    )
+    catalog.create_customer(svc, "alice", "alice@example.com")
+    charging.update_payment_method(svc, "alice", card("4242424242424242"), "sandbox", True)
+    plan = installments.create_installment_plan(
+        svc, "alice", "ipl-1", 100_01, "USD", 4, "month", "Laptop"
+    )
+    assert [(i.due_at.month, i.due_at.day) for i in plan.instalments] == [
+        (1, 31),
+        (2, 28),
+        (3, 31),
+        (4, 30),
+    ]
+    run_until(svc, clock, plan.instalments[0].due_at)
+    charging.update_payment_method(svc, "alice", card("4000000000009995"), "sandbox", True)
+    run_until(svc, clock, plan.instalments[1].due_at)
+    during = repo.get_installment_plan("ipl-1")
+    assert during is not None
+    assert during.instalments[1].status is InstalmentStatus.PAST_DUE
+    assert [p.id for p in repo.list_installment_plans("alice")] == ["ipl-1"]
+
+    clock.set(plan.instalments[1].due_at + timedelta(days=1))
+    charging.update_payment_method(svc, "alice", card("5555555555554444"), "sandbox", True)
+    run_until(svc, clock, plan.instalments[-1].due_at + timedelta(days=1))
+
+    final = repo.get_installment_plan("ipl-1")
+    assert final is not None
+    assert final.status is PlanStatus.COMPLETED
+    assert [i.amount for i in final.instalments] == [2501, 2500, 2500, 2500]
+    second = final.instalments[1]
+    assert second.invoice_id is not None
+    assert [c.outcome for c in repo.list_charges(second.invoice_id)] == [
+        ChargeOutcome.DECLINED,
+        ChargeOutcome.SUCCEEDED,
+    ]
+    for item in final.instalments:
+        assert item.invoice_id is not None
+        invoice = repo.get_invoice(item.invoice_id)
+        assert invoice is not None
+        assert (invoice.status, invoice.installment_plan_id) == (InvoiceStatus.PAID, "ipl-1")
+    assert repo.next_due_at() is None  # a completed plan leaves nothing in the due index
