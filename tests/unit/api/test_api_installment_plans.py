@@ -57,6 +57,9 @@ def test_a_repeated_request_with_the_same_idempotency_key_creates_one_plan(shop:
         ({"currency": "ZZZ"}, "currency"),
         ({"description": ""}, "description"),
         ({"start": "2020-01-01T00:00:00Z"}, "start"),
+        ({"start": "9999-12-01T00:00:00Z"}, "start"),
+        ({"start": "9999-12-31T23:59:59Z", "every": "week"}, "start"),
+        ({"description": "Laptop\u0000"}, "description"),
     ],
 )
 def test_bad_input_is_a_422_naming_the_field_and_changes_nothing(

@@ -130,8 +130,10 @@ def test_an_unknown_currency_is_refused(currency: object) -> None:
     assert caught.value.field == "currency"
 
 
-@pytest.mark.parametrize("description", ["", "   ", None, "x" * 201])
-def test_a_missing_or_overlong_description_is_refused(description: object) -> None:
+@pytest.mark.parametrize(
+    "description", ["", "   ", None, "x" * 201, "a\x00b", "\u202eLaptop", "line\nbreak"]
+)
+def test_a_missing_overlong_or_unprintable_description_is_refused(description: object) -> None:
     with pytest.raises(ValidationFailedError) as caught:
         make_plan(description=description)
     assert caught.value.field == "description"
@@ -141,6 +143,28 @@ def test_a_start_in_the_past_is_refused() -> None:
     with pytest.raises(ValidationFailedError) as caught:
         make_plan(start=datetime(2026, 1, 9, tzinfo=UTC))
     assert caught.value.field == "start"
+
+
+def test_an_arabic_description_is_kept_as_written() -> None:
+    assert make_plan(description="حاسوب محمول").description == "حاسوب محمول"
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        datetime(2027, 1, 12, tzinfo=UTC),  # a year and two days ahead
+        datetime(9999, 12, 1, tzinfo=UTC),  # its schedule would leave the calendar
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ],
+)
+def test_a_start_more_than_a_year_ahead_is_refused(start: datetime) -> None:
+    with pytest.raises(ValidationFailedError) as caught:
+        make_plan(start=start)
+    assert caught.value.field == "start"
+
+
+def test_a_start_a_year_ahead_is_accepted() -> None:
+    assert make_plan(start=datetime(2027, 1, 10, 9, tzinfo=UTC)).start.year == 2027
 
 
 def test_a_plan_id_that_is_not_an_id_is_refused() -> None:

@@ -18,7 +18,7 @@ Rules:
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -34,6 +34,9 @@ from tenure.domain.timeutil import iso
 MIN_COUNT = 2
 MAX_COUNT = 12
 MAX_DESCRIPTION = 200
+# How far ahead a plan may start: a year, as a checkout or an upgrade plans it; further is
+# more likely a typo, and the schedule must stay inside the dates the calendar can hold.
+MAX_START_AHEAD = timedelta(days=366)
 
 
 class Every(StrEnum):
@@ -174,12 +177,17 @@ class InstallmentPlan:
             raise ValidationFailedError(
                 "description", f"must be at most {MAX_DESCRIPTION} characters"
             )
+        if not description.isprintable():
+            # It is printed on invoices, receipts and emails: no control or format characters.
+            raise ValidationFailedError("description", "must not hold control characters")
         n = check_count(count)
         interval = parse_every(every)
         parts = split_amount(amount, n)  # type: ignore[arg-type]
         start = ensure_utc(start)
         if start < now:
             raise ValidationFailedError("start", "must not be in the past")
+        if start > now + MAX_START_AHEAD:
+            raise ValidationFailedError("start", "must be within a year from now")
         dates = due_dates(start, interval, n)
         plan = cls(
             id=plan_id,
