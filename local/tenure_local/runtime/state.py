@@ -8,12 +8,14 @@ from tenure.views import (
     ChargeView,
     CouponView,
     CustomerView,
+    InstallmentPlanView,
     InvoiceView,
     RefundView,
     SubscriptionView,
     charge_view,
     coupon_view,
     customer_view,
+    installment_plan_view,
     invoice_view,
     points_view,
     refund_view,
@@ -29,11 +31,13 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
     charges: list[ChargeView] = []
     points: dict[str, dict[str, Any]] = {}
     refunds: list[RefundView] = []
+    plans: list[InstallmentPlanView] = []
     for customer_id in sorted(customer_ids):
         customer = repo.get_customer(customer_id)
         if customer is None:
             continue
         customers.append(customer_view(customer))
+        plans.extend(installment_plan_view(p) for p in repo.list_installment_plans(customer_id))
         account = repo.get_points(customer_id)
         if account.entries or account.balance or account.pending:
             view = points_view(account)
@@ -55,6 +59,9 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
         # Loyalty points of the customers whose points ever moved: balance, pending, entries.
         "points": points,
         "refunds": sorted(refunds, key=lambda r: r["id"]),  # those Tenure made
+        # Always present (empty without plans): each plan with its instalments and their
+        # invoices; the instalments' invoices are not in `invoices`, which are subscriptions'.
+        "installment_plans": sorted(plans, key=lambda p: p["id"]),
     }
 
 

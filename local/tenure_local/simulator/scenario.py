@@ -26,6 +26,7 @@ from tenure.domain.plan_spec import PlanSpec
 from tenure.domain.programs import Programs
 from tenure.domain.timeutil import utc
 from tenure.payments.sandbox import payment_method_for
+from tenure_local.simulator.scenario_installments import Installments, installment_problems
 from tenure_local.simulator.scenario_problems import (
     Problem,
     ScenarioError,
@@ -230,6 +231,7 @@ API_ACTIONS = (
     "apply_coupon",
     "redeem_points",
     "refund",
+    "installments",
 )
 PROVIDER_ACTIONS = ("provider_refund", "dispute", "card_auto_updated")
 Action = Annotated[
@@ -244,7 +246,8 @@ Action = Annotated[
     | CardAutoUpdated
     | ApplyCoupon
     | RedeemPoints
-    | Refund,
+    | Refund
+    | Installments,
     Field(discriminator="do"),
 ]
 _action_adapter: TypeAdapter[Any] = TypeAdapter(Action)
@@ -385,7 +388,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
         )
         until = None  # every action would be out of range: one problem is enough
     subscriptions: dict[str, datetime] = {}
-    coupons = _Coupons(raw)
+    coupons, installment_ids = _Coupons(raw), set[str]()
     ordered = sorted(actions, key=lambda pair: (utc(pair[1].at), pair[0]))
     for n, action in ordered:
         at = utc(action.at)
@@ -416,6 +419,8 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                     "in the file",
                 )
             )
+        if isinstance(action, Installments):
+            problems += installment_problems(where, action, installment_ids)
         if isinstance(action, Subscribe):
             sub_id = action.id or subscription_id_for(action)
             if sub_id in subscriptions:

@@ -54,6 +54,7 @@ from tenure_local.simulator.scenario import (
     UpdateCard,
     subscription_id_for,
 )
+from tenure_local.simulator.scenario_installments import Installments
 from tenure_local.simulator.webhooks_provider import (
     ProviderSandbox,
     WebhookCourier,
@@ -407,6 +408,9 @@ class Simulator(ProviderSide):
         elif isinstance(action, ApplyCoupon):
             path = f"/v1/subscriptions/{action.subscription}/coupon"
             self._api("POST", path, {"coupon": action.coupon}, where=where)
+        elif isinstance(action, Installments):
+            path = f"/v1/customers/{action.customer}/installment-plans"
+            self._api("POST", path, action.body(), where=where)
         elif isinstance(action, UpdateCard):
             self._attach_card(action.customer, action.card, where, action.card_expires)
         elif isinstance(action, ProviderRefund | Dispute | CardAutoUpdated):
