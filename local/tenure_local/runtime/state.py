@@ -37,7 +37,13 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
         if customer is None:
             continue
         customers.append(customer_view(customer))
-        plans.extend(installment_plan_view(p) for p in repo.list_installment_plans(customer_id))
+        for plan in repo.list_installment_plans(customer_id):
+            plans.append(installment_plan_view(plan))
+            for instalment in plan.instalments:  # invoiced ones: each is an invoice like others
+                invoice = repo.get_invoice(instalment.invoice_id) if instalment.invoice_id else None
+                if invoice is not None:
+                    invoices.append(invoice_view(invoice))
+                    charges.extend(charge_view(c) for c in repo.list_charges(invoice.id))
         account = repo.get_points(customer_id)
         if account.entries or account.balance or account.pending:
             view = points_view(account)
@@ -59,8 +65,8 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
         # Loyalty points of the customers whose points ever moved: balance, pending, entries.
         "points": points,
         "refunds": sorted(refunds, key=lambda r: r["id"]),  # those Tenure made
-        # Always present (empty without plans): each plan with its instalments and their
-        # invoices; the instalments' invoices are not in `invoices`, which are subscriptions'.
+        # Always present (empty without plans): each plan with its instalments; the invoices
+        # and charges of the instalments invoiced so far are in `invoices` and `charges`.
         "installment_plans": sorted(plans, key=lambda p: p["id"]),
     }
 
