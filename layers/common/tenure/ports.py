@@ -137,6 +137,9 @@ class Commit:
     points: list[PointsMove] = field(default_factory=list)
     # Installment plans created or changed (version-checked), with their events.
     installment_plans: list[InstallmentPlan] = field(default_factory=list)
+    # Customers' time zones the use case read (customer id, IANA zone), never written: the
+    # planner times the emails the change makes owed by them without a read of its own.
+    zones: list[tuple[str, str]] = field(default_factory=list)
 
     def add_installment_plan(self, plan: InstallmentPlan) -> None:
         if not any(p is plan for p in self.installment_plans):

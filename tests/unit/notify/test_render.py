@@ -321,6 +321,22 @@ def test_installment_due_says_which_installment_and_how_much() -> None:
     )
 
 
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_installment_due_shows_amount_and_date_as_the_customers_language_writes_them(
+    locale: str,
+) -> None:
+    email = render_sample(NoticeKind.INSTALLMENT_DUE, locale)
+    amount = format_currency(Decimal("125.00"), "USD", locale=locale)
+    when = format_date(date(2026, 3, 20), format="long", locale=locale)
+    for part in (email.html, email.text):
+        assert amount in part and when in part
+    assert when in email.subject
+    if locale == "ar":
+        assert "$125.00" not in email.text and "القسط" in email.text
+    # An instalment is no subscription: the footer says why the customer hears from us.
+    assert "subscription" not in email.text and "اشتراك" not in email.text
+
+
 def test_refund_receipt_tells_a_full_refund_from_a_partial_one() -> None:
     partial = render_sample(NoticeKind.REFUND_RECEIPT)
     assert "$12.15 of the $24.30" in partial.text

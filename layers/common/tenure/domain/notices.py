@@ -93,6 +93,9 @@ class EmailFacts:
     # upcoming_renewal: a tenure step the renewal applies for the first time, announced.
     tenure_months: int | None = None
     tenure_percent: str | None = None  # its percent off, exact, as text: "5", "12.5"
+    # About an installment plan (an instalment's invoice or reminder): no subscription, so
+    # the invoice is named by its line and the footer speaks of a payment plan.
+    installment_plan: bool = False
 
 
 @dataclass(slots=True)

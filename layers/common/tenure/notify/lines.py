@@ -112,6 +112,7 @@ def invoice_facts(
         invoice_id=invoice.id,
         period_start=invoice.period_start,
         period_end=invoice.period_end,
+        installment_plan=invoice.installment_plan_id is not None,
         **more,
     )
 

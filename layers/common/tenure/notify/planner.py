@@ -9,7 +9,9 @@ is the reminders run's question, not the planner's (tenure.services.reminders).
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from tenure.domain.calendar import add_intervals
 from tenure.domain.events import DomainEvent, EventType
+from tenure.domain.installments import InstallmentPlan, InstalmentStatus, PlanStatus
 from tenure.domain.invoices import InvoiceKind
 from tenure.domain.notices import Notice, NoticeKind, notice_key, subscription_copy
 from tenure.domain.subscription import Subscription, SubscriptionStatus
@@ -41,6 +43,8 @@ class _Planner:
         self.zones = {c.id: c.timezone for c in change.customers}
         self.contacts = {c.id: c.contact for c in change.customers}
         self.zones.update((s.customer_id, s.timezone) for s in change.subscriptions)
+        self.zones.update(change.zones)
+        self.installment_plans = {p.id: p for p in change.installment_plans}
         self.methods = {m.id: m for m in change.payment_methods}
         self.policy = policy
         self.now = now
@@ -65,6 +69,8 @@ class _Planner:
             self._ended(event, self.subs.get(event.entity_id))
         elif event.type in _CARD_FACTS:
             self._card_expiring(event)
+        elif event.type is EventType.INSTALLMENT_PLAN_CREATED:
+            self._installments_due(self.installment_plans.get(event.entity_id))
 
     # -- scheduled ahead --------------------------------------------------------------------
     def _upcoming_renewal(self, sub: Subscription | None) -> None:
@@ -106,6 +112,44 @@ class _Planner:
         if due is not None:
             data = {"paused_until": iso(sub.paused_until)}
             self._add(sub.id, NoticeKind.PAUSE_ENDING, _iso(sub.paused_until), 0, sub, due, data)
+
+    def _installments_due(self, plan: InstallmentPlan | None) -> None:
+        """An `installment_due` email before each instalment, all planned when the plan is
+        made: the schedule is fixed then, and a key per instalment (plan, number, lead) means
+        a commit replayed or planned twice owes each once. The lead is upcoming_renewal's for
+        a billing period as long as the plan's interval; an instalment due sooner gets none
+        (the first, due at the start, never has one). Whether it is still owed (the plan
+        standing, the instalment not yet invoiced) is asked when it is sent."""
+        if plan is None or plan.status is not PlanStatus.ACTIVE:
+            return
+        period = add_intervals(plan.start, plan.every.interval, 1) - plan.start
+        zone = self.zones.get(plan.customer_id, "UTC")
+        for item in plan.instalments:
+            if item.status is not InstalmentStatus.SCHEDULED:
+                continue
+            for days in self.policy.renewal_leads(period):
+                due = slot_before(item.due_at, days, zone, self.policy.quiet_hours, self.now)
+                if due is None:
+                    continue
+                data = {
+                    "plan_id": plan.id,
+                    "number": item.number,
+                    "count": plan.count,
+                    "amount": item.amount,
+                    "currency": plan.currency,
+                    "due_at": _iso(item.due_at),
+                    "lead_days": days,
+                }
+                self._add_for(
+                    plan.id,
+                    NoticeKind.INSTALLMENT_DUE,
+                    f"{item.number:02d}",
+                    days,
+                    plan.customer_id,
+                    None,
+                    due,
+                    data,
+                )
 
     def _card_expiring(self, event: DomainEvent) -> None:
         facts = event.data

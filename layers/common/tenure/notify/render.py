@@ -513,6 +513,10 @@ def render(
         values["invoice"] = (
             messages.text("common.invoice_name", plan=plan, period=named) if plan else named
         )
+        if facts.installment_plan and len(facts.lines) == 1:
+            # An instalment covers no period: its one line says what it is ("Instalment 2
+            # of 4: Laptop"), as the invoice does.
+            values["invoice"] = facts.lines[0].description
 
     def link(name: str) -> str:
         if name not in usable_links:

@@ -111,6 +111,7 @@ _FACTS: dict[NoticeKind, EmailFacts] = {
         when=_at("2026-03-20T14:00:00"),
         installment_number=2,
         installment_count=4,
+        installment_plan=True,
         invoice_id="in_01JNW2B7M0TE",
     ),
     NoticeKind.RECEIPT: replace(

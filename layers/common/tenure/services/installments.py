@@ -25,13 +25,13 @@ def create_installment_plan(
     due work from then on. An unknown customer is NotFoundError; every broken rule is a
     ValidationFailedError naming its field; a taken id is AlreadyExistsError. Nothing is
     written unless everything holds."""
-    get_customer(svc, customer_id)
+    customer = get_customer(svc, customer_id)
     now = svc.clock.now()
     plan = InstallmentPlan.create(
         plan_id, customer_id, amount, currency, count, every, description, start or now, now
     )
-    change = Commit()
-    change.add_installment_plan(plan)
+    change = Commit(zones=[(customer.id, customer.timezone or "UTC")])
+    change.add_installment_plan(plan)  # with an installment_due email before each instalment
     svc.commit_with_notices(change)
     return plan
 

@@ -20,6 +20,7 @@ from tenure.domain.customers import Contact, Customer
 from tenure.domain.customers import valid_address as address_rule
 from tenure.domain.discounts import TenureDiscount, period_lines
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, StaleCopyError
+from tenure.domain.installments import InstalmentStatus, PlanStatus
 from tenure.domain.invoices import (
     Invoice,
     InvoiceLine,
@@ -480,6 +481,7 @@ class _Run:
             return _Draft(self._card_expiring(notice, customer, base), {"update_card": card})
         if kind is NoticeKind.INSTALLMENT_DUE:
             data = notice.data
+            self._instalment_ahead(notice)
             facts = EmailFacts(
                 **base,
                 currency=str(data["currency"]),
@@ -487,6 +489,7 @@ class _Run:
                 when=parse_iso(str(data["due_at"])),
                 installment_number=int(data["number"]),
                 installment_count=int(data["count"]),
+                installment_plan=True,
             )
             return _Draft(facts, {"update_card": card})
         raise _Skip(f"unknown_kind_{kind}")
@@ -537,6 +540,27 @@ class _Run:
         if invoice is None:
             raise _Skip("invoice_missing")
         return invoice
+
+    def _instalment_ahead(self, notice: Notice) -> None:
+        """An installment_due email is owed while its plan stands and the instalment is not
+        invoiced yet (once it is, the receipt or the failure says what happened). A notice
+        planned without its plan's id (none is) is sent as it stands."""
+        plan_id = notice.data.get("plan_id")
+        if plan_id is None:
+            return
+        plan = self.svc.repo.get_installment_plan(str(plan_id))
+        if plan is None:
+            raise _Skip("installment_plan_missing")
+        if plan.status is not PlanStatus.ACTIVE:
+            raise _Skip(f"installment_plan_{plan.status}")
+        number = int(notice.data["number"])
+        if not 1 <= number <= len(plan.instalments):
+            raise _Skip("instalment_missing")
+        item = plan.instalment(number)
+        if item.status is not InstalmentStatus.SCHEDULED:
+            raise _Skip(f"instalment_{item.status}")
+        if item.due_at != parse_iso(str(notice.data["due_at"])):
+            raise _Skip("instalment_moved")
 
     def _still_ahead(self, notice: Notice, sub: Subscription) -> None:
         data = notice.data

@@ -1,0 +1,125 @@
+"""Installment plans' emails: an installment_due reminder before each instalment, at the
+renewal reminder's lead, sent once however often the reminders run; a receipt per paid
+instalment that reads right for an invoice with no subscription; nothing for the
+instalments a defaulted plan will never charge."""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from conftest import SCHEDULER_TICK, Shop, work_one
+from test_reminders import REAL, RecordingMailer, fake_link, on_the_hour
+
+from tenure.domain.installments import PlanStatus
+from tenure.domain.notices import NoticeKind, NoticeStatus
+from tenure.services import installments
+from tenure.services.reminders import send_due
+
+VISA = "4242424242424242"
+INSUFFICIENT_FUNDS = "4000000000009995"
+
+
+def run_twice(shop: Shop, until: Any, mailer: RecordingMailer) -> None:
+    """The renewals pipeline and the hourly reminders run, the latter twice each hour."""
+    svc, clock, repo = shop.svc, shop.clock, shop.repo
+    while clock.now() <= until:
+        now = clock.now()
+        for item in repo.due(now):
+            work_one(svc, item)
+        if on_the_hour(now):
+            for _ in range(2):
+                report = send_due(svc, mailer, REAL, fake_link, now)
+                assert not report.counts.get("failed") and not report.counts.get("error")
+        moments = [m for m in (repo.next_due_at(), repo.next_notice_at()) if m is not None]
+        if not moments:
+            break
+        upcoming = min(moments)
+        if upcoming <= now:
+            upcoming = now + SCHEDULER_TICK
+        if upcoming > until:
+            break
+        clock.set(upcoming)
+    clock.set(until)
+
+
+def a_plan(shop: Shop, every: str = "week", starts_in: timedelta = timedelta(days=10)) -> Any:
+    return installments.create_installment_plan(
+        shop.svc, "alice", "ipl-1", 3001, "USD", 3, every, "Laptop", shop.start + starts_in
+    )
+
+
+def body(message: Any) -> str:
+    return str(message.get_body(("plain",)).get_content())
+
+
+def test_each_instalment_is_announced_once_at_the_lead_and_receipted_once(
+    make_shop: Callable[..., Shop],
+) -> None:
+    # Given alice with a good card and 3 weekly instalments starting in 10 days
+    shop = make_shop()
+    shop.add_card(VISA)
+    plan = a_plan(shop)
+    mailer = RecordingMailer()
+    # When the pipeline and the reminders (run twice an hour) go past the last instalment
+    run_twice(shop, plan.instalments[-1].due_at + timedelta(days=2), mailer)
+    # Then one installment_due email went out 3 days before each instalment, none twice
+    due = mailer.of(NoticeKind.INSTALLMENT_DUE)
+    assert [s.at for s in due] == [i.due_at - timedelta(days=3) for i in plan.instalments]
+    assert [s.message["Subject"] for s in due] == [
+        f"Installment {n} of 3 is due on {d}"
+        for n, d in ((1, "March 12, 2026"), (2, "March 19, 2026"), (3, "March 26, 2026"))
+    ]
+    assert "$10.01" in body(due[0].message) and "$10.00" in body(due[1].message)
+    # ... and one receipt per instalment, naming it, with no subscription wording
+    receipts = mailer.of(NoticeKind.RECEIPT)
+    assert len(receipts) == 3
+    for n, receipt in enumerate(receipts, start=1):
+        text = body(receipt.message)
+        assert f"Instalment {n} of 3: Laptop" in text
+        assert "subscription" not in text.lower(), text
+        assert "payment plan with Shop" in text and f"Invoice: Instalment {n} of 3" in text
+    assert shop.repo.get_installment_plan("ipl-1").status is PlanStatus.COMPLETED  # type: ignore[union-attr]
+
+
+def test_an_instalment_due_sooner_than_the_lead_gets_no_reminder(
+    make_shop: Callable[..., Shop],
+) -> None:
+    # Given a plan starting now: its first instalment is due before any reminder could go
+    shop = make_shop()
+    shop.add_card(VISA)
+    plan = a_plan(shop, starts_in=timedelta(0))
+    mailer = RecordingMailer()
+    run_twice(shop, plan.instalments[-1].due_at + timedelta(days=1), mailer)
+    due = mailer.of(NoticeKind.INSTALLMENT_DUE)
+    assert [s.at for s in due] == [i.due_at - timedelta(days=3) for i in plan.instalments[1:]]
+    assert len(mailer.of(NoticeKind.RECEIPT)) == 3
+
+
+def test_a_defaulted_plans_later_instalments_are_not_announced_nor_receipted(
+    make_shop: Callable[..., Shop],
+) -> None:
+    # Given monthly instalments on a card that declines every attempt
+    shop = make_shop()
+    shop.add_card(INSUFFICIENT_FUNDS)
+    plan = a_plan(shop, every="month")
+    mailer = RecordingMailer()
+    run_twice(shop, plan.instalments[-1].due_at + timedelta(days=2), mailer)
+    # Then the first was announced, dunned, and the plan defaulted: nothing more announced
+    assert shop.repo.get_installment_plan("ipl-1").status is PlanStatus.DEFAULTED  # type: ignore[union-attr]
+    assert len(mailer.of(NoticeKind.INSTALLMENT_DUE)) == 1
+    assert mailer.of(NoticeKind.RECEIPT) == []
+    skipped = [
+        n.reason
+        for n in shop.repo.list_notices("alice")
+        if n.kind is NoticeKind.INSTALLMENT_DUE and n.status is NoticeStatus.SKIPPED
+    ]
+    assert skipped == ["installment_plan_defaulted"] * 2
+
+
+def test_planning_the_plans_commit_twice_owes_each_reminder_once(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    a_plan(shop)
+    notices = [n for n in shop.repo.list_notices("alice") if n.kind is NoticeKind.INSTALLMENT_DUE]
+    assert sorted(n.key for n in notices) == [f"ipl-1:installment_due:{n:02d}:3" for n in (1, 2, 3)]
