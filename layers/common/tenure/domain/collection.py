@@ -212,16 +212,7 @@ def record_failure(
     """The attempt `charge` failed (declined, or authentication required): count the failure
     under `policy`, move the subscription past due, and say what comes next. A
     `FinalActionDue` is left to the caller, who knows the invoice's earlier attempts."""
-    decline = policy.classify(charge.outcome, charge.decline_code)
-    failed = PaymentFailed(
-        invoice.id,
-        invoice.customer_id,
-        at,
-        charge.attempt,
-        charge.outcome,
-        charge.decline_code,
-        decline,
-    )
+    decline, failed = _failure(invoice, charge, policy, at)
     if (
         invoice.status is not InvoiceStatus.OPEN
         or sub is None
@@ -240,6 +231,16 @@ def record_instalment_failure(
     """The attempt `charge` at an instalment's invoice (no subscription) failed: dunned by
     the same schedule and decline classes as a renewal. The plan's side is the caller's
     (tenure.domain.installments)."""
+    decline, failed = _failure(invoice, charge, policy, at)
+    if invoice.status is not InvoiceStatus.OPEN:
+        return PaymentRecorded((failed,))
+    return _dun(invoice, charge, decline, policy, at, failed, subscription_changed=False)
+
+
+def _failure(
+    invoice: Invoice, charge: Charge, policy: DunningPolicy, at: datetime
+) -> tuple[DeclineClass, PaymentFailed]:
+    """How the policy classes the failed attempt, and the event that records it."""
     decline = policy.classify(charge.outcome, charge.decline_code)
     failed = PaymentFailed(
         invoice.id,
@@ -250,9 +251,7 @@ def record_instalment_failure(
         charge.decline_code,
         decline,
     )
-    if invoice.status is not InvoiceStatus.OPEN:
-        return PaymentRecorded((failed,))
-    return _dun(invoice, charge, decline, policy, at, failed, subscription_changed=False)
+    return decline, failed
 
 
 def _dun(
