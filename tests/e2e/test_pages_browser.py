@@ -16,7 +16,6 @@ import requests
 from serve_process import REPO, serving
 
 from tenure.notify.render import format_money
-from tenure_local.browser import chromium_path, headless_chromium
 
 pytestmark = pytest.mark.e2e
 
@@ -30,14 +29,6 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {"TENURE_API_TOKEN": TOKEN, "TENURE_LINK_SECRET": LINK_KEY}
     with serving(folder, env) as (url, _log):
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if chromium_path() is None:
-        pytest.fail("Chromium is missing (apt-get install -y chromium)")
-    with headless_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture(scope="module")

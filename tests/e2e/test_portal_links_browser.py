@@ -11,8 +11,6 @@ import pytest
 import requests
 from serve_process import serving
 
-from tenure_local.browser import chromium_path, headless_chromium
-
 pytestmark = pytest.mark.e2e
 
 TOKEN = "e2e-portal-token"
@@ -25,14 +23,6 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {"TENURE_API_TOKEN": TOKEN, "TENURE_LINK_SECRET": "e2e-portal-link-key"}
     with serving(folder, env) as (url, _log):
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if chromium_path() is None:
-        pytest.fail("Chromium is missing (apt-get install -y chromium)")
-    with headless_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture(scope="module")
