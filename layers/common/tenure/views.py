@@ -12,7 +12,7 @@ from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.offers import SaveOffer
 from tenure.domain.points import PointsAccount
-from tenure.domain.refunds import Refund
+from tenure.domain.refunds import Refund, refund_id
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
 
@@ -82,6 +82,22 @@ class InvoiceLineView(TypedDict):
     amount: int
 
 
+class OwedRefundView(TypedDict):
+    """A refund a cancellation asked for that is not made yet (pending: still being tried) or
+    whose tries stopped without a refund (failed: a person decides)."""
+
+    refund: str  # the id the refund takes once made
+    amount: int  # minor units of the invoice's currency
+    status: str  # pending | failed
+    policy: str  # full | prorated: how the amount was decided
+    reason: str | None
+    asked_at: str
+    tries: int  # tries after the one at the cancellation that got no answer
+    next_try_at: str | None  # while pending
+    failed_at: str | None
+    failure_reason: str | None  # provider_unanswered | provider_refused, once failed
+
+
 class InvoiceView(TypedDict):
     id: str
     subscription: str
@@ -102,6 +118,8 @@ class InvoiceView(TypedDict):
     refund_status: str | None
     disputed: bool
     dispute_status: str | None
+    # A refund its subscription's cancellation owes and that is not made (null: none).
+    refund_owed: OwedRefundView | None
 
 
 class ChargeView(TypedDict):
@@ -230,6 +248,25 @@ def invoice_view(i: Invoice) -> InvoiceView:
         "refund_status": i.refund_status,
         "disputed": i.disputed,
         "dispute_status": str(i.dispute_status) if i.dispute_status else None,
+        "refund_owed": _owed_refund_view(i),
+    }
+
+
+def _owed_refund_view(i: Invoice) -> OwedRefundView | None:
+    owed = i.refund_owed
+    if owed is None:
+        return None
+    return {
+        "refund": refund_id(i.id, owed.number),
+        "amount": owed.amount,
+        "status": str(owed.status),
+        "policy": owed.basis,
+        "reason": owed.reason,
+        "asked_at": _at(owed.asked_at),
+        "tries": owed.tries,
+        "next_try_at": iso(owed.next_try_at) if owed.pending else None,
+        "failed_at": iso(owed.failed_at),
+        "failure_reason": str(owed.failure) if owed.failure else None,
     }
 
 

@@ -174,7 +174,8 @@ def _invoices_cut_short(svc: Services, sub: Subscription) -> list[Invoice]:
 
 def _refund(svc: Services, invoice: Invoice) -> Refund | None:
     try:
-        return refunds.make_owed_refund(svc, invoice.id)
+        made = refunds.make_owed_refund(svc, invoice.id)
+        return made if isinstance(made, Refund) else None
     except (DomainError, GatewayError) as exc:
         # The cancellation is committed, and the refund with it as owed: the schedule
         # makes it (a commit that lost a race, a provider error it does not retry).

@@ -26,6 +26,8 @@ from tenure.domain.invoices import (
     InvoiceStatus,
     LineKind,
     OwedRefund,
+    OwedRefundFailure,
+    OwedRefundStatus,
     RefundRecord,
     RefundStatus,
 )
@@ -398,6 +400,16 @@ def _owed_refund_attrs(owed: OwedRefund | None) -> dict[str, Any]:
             "next_try_at": _dt(owed.next_try_at),
             "tries": owed.tries,
         }
+        # Only once failed: a pending owed refund's item is the item it always was.
+        | (
+            {
+                "status": str(owed.status),
+                "failed_at": _dt(owed.failed_at),
+                "failure": str(owed.failure) if owed.failure else None,
+            }
+            if not owed.pending
+            else {}
+        )
     }
 
 
@@ -412,6 +424,9 @@ def _owed_refund(a: dict[str, Any] | None) -> OwedRefund | None:
         asked_at=_req(a["asked_at"]),
         next_try_at=_req(a["next_try_at"]),
         tries=int(a.get("tries", 0)),
+        status=OwedRefundStatus(a.get("status") or OwedRefundStatus.PENDING),
+        failed_at=_parse(a.get("failed_at")),
+        failure=OwedRefundFailure(a["failure"]) if a.get("failure") else None,
     )
 
 
