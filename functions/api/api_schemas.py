@@ -9,6 +9,7 @@ from tenure.domain.customers import valid_address, validate_timezone
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.invoices import Invoice
+from tenure.domain.offers import REASON_TEXT_MAX
 from tenure.domain.plan_spec import PlanSpec
 from tenure.domain.programs import Programs, ProgramsSetting
 from tenure.domain.subscription import Subscription
@@ -108,7 +109,11 @@ class CancelRequest(BaseModel):
         "other (any other text is kept as given)",
     )
     reason_text: str | None = Field(
-        default=None, max_length=1000, description="the customer's own words about leaving"
+        default=None,
+        max_length=REASON_TEXT_MAX,
+        pattern=r"^[^\x00-\x1f\x7f-\x9f]*$",
+        description="the customer's own words about leaving, kept with the reason (at most "
+        "500 characters, no control characters such as line breaks)",
     )
     refund: Literal["none", "full", "policy"] = Field(
         default="none",

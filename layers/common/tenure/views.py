@@ -54,6 +54,7 @@ class SubscriptionView(TypedDict):
     cancel_at_period_end: bool
     canceled_at: str | None
     cancel_reason: str | None
+    cancel_reason_text: str | None  # the customer's own words with the reason (<= 500)
     paused_until: str | None
     credit: int
     mrr: int  # the subscription's monthly value now, in minor units (docs/metrics.md)
@@ -194,6 +195,7 @@ def subscription_view(s: Subscription) -> SubscriptionView:
         "cancel_at_period_end": s.cancel_at_period_end,
         "canceled_at": iso(s.canceled_at),
         "cancel_reason": s.cancel_reason,
+        "cancel_reason_text": s.cancel_reason_text,
         "paused_until": iso(s.paused_until),
         "credit": s.credit,
         "mrr": s.mrr,

@@ -149,7 +149,21 @@ def test_words_at_the_limit_in_cyrillic_fit_in_the_form(subscribed: Pages) -> No
         SUB, manage(subscribed), action="cancel", reason="other", reason_text="ж" * 500
     )
     assert reply.status == 200, reply.text
-    assert subscribed.subscription("sub-alice").cancel_reason == "other"
+    sub = subscribed.subscription("sub-alice")
+    assert (sub.cancel_reason, sub.cancel_reason_text) == ("other", "ж" * 500)
+
+
+def test_words_typed_in_arabic_without_offers_are_kept_with_the_cancel(
+    subscribed: Pages,
+) -> None:
+    # A textarea sends its line breaks as CR LF: the page keeps the words on one line.
+    reply = subscribed.submit(
+        SUB, manage(subscribed), action="cancel", reason="other", reason_text=" السعر\r\nمرتفع "
+    )
+
+    assert reply.status == 200, reply.text
+    sub = subscribed.subscription("sub-alice")
+    assert (sub.cancel_reason, sub.cancel_reason_text) == ("other", "السعر مرتفع")
 
 
 # -- redeeming points -----------------------------------------------------------------------------
