@@ -210,6 +210,22 @@ def test_a_customer_without_points_sees_the_balance_and_no_form(subscribed: Page
     assert "You have no points to redeem yet." in text and "redeem-form" not in text
 
 
+@pytest.mark.parametrize("locale", ["en", "ru", "ar"])
+def test_a_customer_owing_points_after_a_refund_is_told_so_and_gets_no_form(
+    pages: Pages, locale: str
+) -> None:
+    with_locale(pages, locale)
+    pages.api.call("PUT", "/v1/programs", {"version": 0, "loyalty": LOYALTY})
+    at = pages.api.clock.now()
+    taken = PointsEntry("alice", at, PointsKind.REVERSED, -12, "in_1", 1200)
+    pages.api.repo.commit(Commit(points=[PointsMove("alice", balance=-12, entry=taken)]))
+
+    text = pages.open(SUB, manage(pages)).text
+
+    assert strings(locale)["points_owed"].format(points=12) in text
+    assert "redeem-form" not in text and "-12" not in text
+
+
 @pytest.mark.parametrize(
     ("points", "says"),
     [
