@@ -105,8 +105,9 @@ class CancelRequest(BaseModel):
     reason: str | None = Field(
         default=None,
         max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f-\x9f]*$",
         description="an exit reason: too_expensive, not_using, missing_feature, switched or "
-        "other (any other text is kept as given)",
+        "other (any other text without control characters is kept as given)",
     )
     reason_text: str | None = Field(
         default=None,

@@ -143,7 +143,7 @@ class Cancel(_Action):
     do: Literal["cancel"]
     subscription: str
     at_period_end: bool = False
-    reason: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")
     reason_text: str | None = Field(
         default=None, max_length=REASON_TEXT_MAX, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$"
     )

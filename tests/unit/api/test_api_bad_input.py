@@ -244,7 +244,13 @@ def test_pausing_until_a_date_without_a_zone_or_not_a_date_is_a_422_on_until(
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"at_period_end": "yes"}, "at_period_end"), ({"reason": 3}, "reason")],
+    [
+        ({"at_period_end": "yes"}, "at_period_end"),
+        ({"reason": 3}, "reason"),
+        ({"reason": "moving\naway"}, "reason"),  # the reason is counted and exported as is
+        ({"reason_text": 3}, "reason_text"),
+        ({"reason_text": ["too", "expensive"]}, "reason_text"),
+    ],
 )
 def test_a_cancel_with_wrong_types_is_a_422(world: Api, body: dict[str, Any], field: str) -> None:
     reply = refused(world, "POST", "/v1/subscriptions/sub-1/cancel", body)

@@ -113,3 +113,9 @@ def test_a_cancel_whose_words_the_api_would_refuse_is_refused_naming_the_field(
     cancel = {"at": AT, "do": "cancel", "subscription": "sub-1", "reason": "other"}
     found = problems(scenario(cancel | {"reason_text": words}, offers=False))
     assert [p for p, _ in found] == ["actions[1].reason_text"]
+
+
+def test_a_cancel_reason_with_a_line_break_is_refused_naming_the_field() -> None:
+    cancel = {"at": AT, "do": "cancel", "subscription": "sub-1", "reason": "too\nexpensive"}
+    found = problems(scenario(cancel, offers=False))
+    assert [p for p, _ in found] == ["actions[1].reason"]
