@@ -73,7 +73,7 @@ def test_an_owed_refund_whose_tries_stopped_reads_back_failed_and_is_not_due(
     repo: Repository,
 ) -> None:
     invoice = paid_invoice()
-    owed = OwedRefund(1, 1000, "full", None, T0, T0 + timedelta(hours=2), 5)
+    owed = OwedRefund(1, 1000, "full", None, T0, T0 + timedelta(hours=2), 5, refunded_before=300)
     invoice.refund_owed = owed.given_up(T0 + timedelta(hours=23), OwedRefundFailure.REFUSED)
     repo.commit(Commit(invoices=[invoice]))
 

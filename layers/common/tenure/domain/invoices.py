@@ -135,6 +135,7 @@ class OwedRefund:
     status: OwedRefundStatus = OwedRefundStatus.PENDING
     failed_at: datetime | None = None
     failure: OwedRefundFailure | None = None
+    refunded_before: int = 0  # the invoice's amount refunded when it was asked for
 
     @property
     def pending(self) -> bool:
@@ -272,6 +273,18 @@ class Invoice:
                 if r.status not in COUNTED_REFUNDS and r.at > self.refunded_total_at
             )
         self.amount_refunded = min(max(counted, total, 0), max(self.total, 0))
+
+    def settle_failed_refund(self) -> bool:
+        """Forget an owed refund whose tries failed once the provider reports its amount
+        refunded on top of what was refunded when it was asked for (the refund a lost answer
+        hid, or one made in the provider's dashboard): the money went back after all."""
+        owed = self.refund_owed
+        if owed is None or owed.pending:
+            return False
+        if self.amount_refunded < owed.refunded_before + owed.amount:
+            return False
+        self.refund_owed = None
+        return True
 
     @property
     def refund_status(self) -> str:

@@ -125,7 +125,15 @@ def owe_refund_for_cancel(
     if value <= 0:
         return False
     number = len(invoice.refunds) + 1
-    invoice.refund_owed = OwedRefund(number, value, str(how), reason, now, now + OWED_FIRST_WAIT)
+    invoice.refund_owed = OwedRefund(
+        number,
+        value,
+        str(how),
+        reason,
+        now,
+        now + OWED_FIRST_WAIT,
+        refunded_before=invoice.amount_refunded,
+    )
     return True
 
 

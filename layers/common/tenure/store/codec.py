@@ -402,6 +402,7 @@ def _owed_refund_attrs(owed: OwedRefund | None) -> dict[str, Any]:
             "next_try_at": _dt(owed.next_try_at),
             "tries": owed.tries,
         }
+        | ({"refunded_before": owed.refunded_before} if owed.refunded_before else {})
         # Only once failed: a pending owed refund's item is the item it always was.
         | (
             {
@@ -429,6 +430,7 @@ def _owed_refund(a: dict[str, Any] | None) -> OwedRefund | None:
         status=OwedRefundStatus(a.get("status") or OwedRefundStatus.PENDING),
         failed_at=_parse(a.get("failed_at")),
         failure=OwedRefundFailure(a["failure"]) if a.get("failure") else None,
+        refunded_before=int(a.get("refunded_before", 0)),
     )
 
 
