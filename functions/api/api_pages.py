@@ -33,7 +33,7 @@ from tenure.domain.errors import (
     NotFoundError,
     ValidationFailedError,
 )
-from tenure.domain.offers import EXIT_REASONS
+from tenure.domain.offers import EXIT_REASONS, REASON_TEXT_MAX
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.notify import pages
 from tenure.notify.customer_links import (
@@ -81,9 +81,9 @@ _STRIPE_FRAMES = (
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 4096
 MAX_FORM_FIELDS = 8
-# The customer's own words about leaving, with the "other" reason: short enough that the whole
-# form, percent-encoded Arabic or Cyrillic (6 bytes a letter), stays under MAX_FORM_BYTES.
-REASON_TEXT_MAX = 500
+# The customer's own words about leaving, with the "other" reason (offers.REASON_TEXT_MAX,
+# 500): short enough that the whole form, percent-encoded Arabic or Cyrillic (6 bytes a
+# letter), stays under MAX_FORM_BYTES.
 # A points count the form takes: ASCII digits only (int() would also read Arabic-Indic and
 # other Unicode digits, which no browser's number field sends), at most nine of them.
 MAX_POINTS_DIGITS = 9

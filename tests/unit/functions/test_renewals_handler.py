@@ -21,7 +21,7 @@ from tenure.domain.plans import Plan
 from tenure.domain.timeutil import iso
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import cancellation, catalog, charging, subscriptions
 from tenure.services import due as due_service
 from tenure.services.context import Services
 from tenure.settings import get_settings
@@ -401,3 +401,25 @@ def test_running_the_scheduler_twice_queues_duplicates_that_charge_once(
         invoice = renewal_invoice(renewals, sub_id)
         assert invoice.status is InvoiceStatus.PAID
         assert len(renewals.repo.list_charges(invoice.id)) == 1
+
+
+def test_an_owed_refund_whose_tries_stopped_is_counted_for_the_alarm(
+    renewals: Renewals, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a subscriber canceled with a full refund the provider never answered
+    [sub_id] = paying_subscribers(renewals, 1)
+    renewals.gateway.fail_next("rate_limit", times=1000, on="refund")
+    cancellation.request_cancel(renewals.svc, sub_id, refund="full")
+    [paid] = renewals.repo.list_invoices(sub_id)
+    capsys.readouterr()
+    # When the charger works the refund after the key's 23 hours
+    renewals.clock.set(T0 + timedelta(hours=23, minutes=30))
+    response = renewals.charge([json.dumps({"id": paid.id, "kind": "refund", "due_at": iso(T0)})])
+    # Then the message succeeded and RefundsFailed was counted once
+    assert response["batchItemFailures"] == []
+    counted = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith('{"_aws"') and "RefundsFailed" in line
+    ]
+    assert [doc["RefundsFailed"] for doc in counted] == [[1.0]]

@@ -194,3 +194,38 @@ def test_the_self_service_page_shows_the_next_amount_after_the_points_credit(sho
     points.redeem_points(shop.svc, "alice", 7)
     page = self_service.load_subscription_page(shop.svc, "alice", "sub-1")
     assert page.next_amount == 993
+
+
+def test_a_refund_of_spent_points_takes_the_balance_below_zero_until_earned_back(
+    shop: Shop,
+) -> None:
+    # Given alice earned 10 points on her first invoice and spent them all
+    shop.subscribe()
+    [invoice] = shop.invoices()
+    points.redeem_points(shop.svc, "alice", 10)
+    # When that invoice is refunded in full
+    refunded(shop, invoice.id, 1000, 1)
+    # Then all 10 are taken back: the balance owes them, and the history shows it whole
+    account = shop.repo.get_points("alice")
+    assert (account.balance, account.pending) == (-10, 10)
+    assert [(k, p) for k, p, _ in history(shop)][-1] == ("reversed", -10)
+    # And nothing can be redeemed meanwhile, with a reason that says why
+    commits = shop.repo.commits
+    with pytest.raises(ValidationFailedError, match="owes 10 points that a refund took back"):
+        points.redeem_points(shop.svc, "alice", 1)
+    assert shop.repo.commits == commits
+
+
+def test_points_earned_after_a_deficit_pay_it_back_before_any_can_be_redeemed(
+    shop: Shop,
+) -> None:
+    shop.subscribe()
+    [invoice] = shop.invoices()
+    points.redeem_points(shop.svc, "alice", 10)
+    refunded(shop, invoice.id, 1000, 1)
+    # The next renewal is paid: 10 points earned (on 1000 less the 10-point credit: 9)
+    shop.run_due(shop.sub().current_period_end)
+    balance = shop.repo.get_points("alice").balance
+    assert balance == -10 + 9
+    with pytest.raises(ValidationFailedError, match="owes 1 point that"):
+        points.redeem_points(shop.svc, "alice", 1)

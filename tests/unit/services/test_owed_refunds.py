@@ -13,12 +13,14 @@ from conftest import T0, Crash, Shop
 from tenure.domain.due import DueKind
 from tenure.domain.errors import IllegalTransitionError
 from tenure.domain.events import EventType
-from tenure.domain.invoices import RefundStatus
+from tenure.domain.invoices import OwedRefundFailure, OwedRefundStatus, RefundStatus
 from tenure.domain.notices import NoticeKind
 from tenure.domain.subscription import SubscriptionStatus
-from tenure.ports import Commit
+from tenure.payments.gateway import InvalidRequestError
+from tenure.ports import Commit, DueMessage
 from tenure.services import cancellation, refunds
 from tenure.services.context import Services
+from tenure.services.due import work_due
 
 
 @pytest.fixture
@@ -168,11 +170,85 @@ def test_past_the_keys_23_hours_the_tries_stop_and_say_so(
     shop.gateway.fail_next("rate_limit", times=1000, on="refund")
     cancellation.request_cancel(shop.svc, "sub-1", refund="full")
 
+    asked = shop.clock.now()
     with caplog.at_level(logging.ERROR):
-        shop.run_due(shop.clock.now() + timedelta(hours=24))
+        shop.run_due(asked + timedelta(hours=24))
 
-    assert shop.invoice(paid).refund_owed is None and provider_refunds(shop) == []
+    assert provider_refunds(shop) == []
     assert "owed refund given up" in caplog.text
+    # The refund stays on the invoice as failed, no longer due, and an event says so.
+    owed = shop.invoice(paid).refund_owed
+    assert owed is not None and owed.status is OwedRefundStatus.FAILED
+    assert owed.failure is OwedRefundFailure.UNANSWERED
+    assert owed.failed_at is not None and owed.failed_at > asked + timedelta(hours=22)
+    assert [d for d in shop.repo.due(asked + timedelta(days=400)) if d.entity_id == paid] == []
+    [failed] = [e for e in shop.repo.events if e["type"] == EventType.INVOICE_REFUND_FAILED]
+    assert failed["entity_id"] == paid
+    assert {k: failed["data"][k] for k in ("refund", "amount", "currency", "failure")} == {
+        "refund": refunds.refund_id(paid, 1),
+        "amount": 1000,
+        "currency": "USD",
+        "failure": "provider_unanswered",
+    }
+
+
+class RefusesRefunds:
+    """A provider that refuses every refund for good (the payment is refunded there already,
+    say): the same request would be refused again."""
+
+    def __init__(self, gateway: Any) -> None:
+        self.gateway = gateway
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.gateway, name)
+
+    def refund(self, **kwargs: Any) -> str:
+        raise InvalidRequestError("charge_already_refunded", code="charge_already_refunded")
+
+
+def test_a_refund_the_provider_refuses_at_the_cancel_is_kept_as_failed(shop: Shop) -> None:
+    paid = invoice_id(shop)
+    refusing = Services(shop.repo, shop.clock, RefusesRefunds(shop.gateway), shop.svc.policy)
+
+    done = cancellation.request_cancel(refusing, "sub-1", refund="full")
+
+    assert done.refunds == [] and shop.sub().status is SubscriptionStatus.CANCELED
+    owed = shop.invoice(paid).refund_owed
+    assert owed is not None and (owed.status, owed.failure, owed.amount) == (
+        OwedRefundStatus.FAILED,
+        OwedRefundFailure.REFUSED,
+        1000,
+    )
+    assert [
+        e["data"]["failure"] for e in shop.repo.events if e["type"] == "InvoiceRefundFailed"
+    ] == ["provider_refused"]
+
+
+def test_the_schedule_counts_a_refund_whose_tries_stopped_as_given_up(shop: Shop) -> None:
+    paid = invoice_id(shop)
+    shop.gateway.fail_next("rate_limit", times=1000, on="refund")
+    cancellation.request_cancel(shop.svc, "sub-1", refund="full")
+    shop.clock.advance(timedelta(hours=23, minutes=30))
+
+    outcome = work_due(shop.svc, DueMessage(DueKind.REFUND, paid))
+
+    assert outcome == refunds.RefundGivenUp(paid, OwedRefundFailure.UNANSWERED)
+    # Worked again (a duplicate message), it is no longer owed work: nothing more happens.
+    events = len(shop.repo.events)
+    assert work_due(shop.svc, DueMessage(DueKind.REFUND, paid)) is None
+    assert len(shop.repo.events) == events
+
+
+def test_a_person_refunding_an_invoice_whose_owed_refund_failed_clears_it(shop: Shop) -> None:
+    paid = invoice_id(shop)
+    refusing = Services(shop.repo, shop.clock, RefusesRefunds(shop.gateway), shop.svc.policy)
+    cancellation.request_cancel(refusing, "sub-1", refund="full")
+
+    made = refunds.refund_invoice(shop.svc, paid, amount=1000, note="refunded by hand")
+
+    assert made.amount == 1000
+    after = shop.invoice(paid)
+    assert (after.amount_refunded, after.refund_owed) == (1000, None)
 
 
 def test_an_owed_refund_the_providers_webhook_recorded_first_is_recorded_once(
