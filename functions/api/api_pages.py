@@ -33,7 +33,7 @@ from tenure.domain.errors import (
     NotFoundError,
     ValidationFailedError,
 )
-from tenure.domain.offers import EXIT_REASONS, REASON_TEXT_MAX
+from tenure.domain.offers import EXIT_REASONS
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.notify import pages
 from tenure.notify.customer_links import (
@@ -81,9 +81,10 @@ _STRIPE_FRAMES = (
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 4096
 MAX_FORM_FIELDS = 8
-# The customer's own words about leaving, with the "other" reason (offers.REASON_TEXT_MAX,
-# 500): short enough that the whole form, percent-encoded Arabic or Cyrillic (6 bytes a
-# letter), stays under MAX_FORM_BYTES.
+# The customer's own words about leaving, with the "other" reason: shorter than the API's
+# offers.REASON_TEXT_MAX, so that the whole form, percent-encoded Arabic or Cyrillic (6 bytes
+# a letter), stays under MAX_FORM_BYTES.
+PAGE_REASON_TEXT_MAX = 500
 # A points count the form takes: ASCII digits only (int() would also read Arabic-Indic and
 # other Unicode digits, which no browser's number field sends), at most nine of them.
 MAX_POINTS_DIGITS = 9
@@ -370,8 +371,8 @@ def _exit_reason(form: dict[str, str]) -> tuple[str, str | None]:
     if reason not in EXIT_REASONS:
         raise _FormFieldRefused("exit_reason_missing")
     text = " ".join(form.get("reason_text", "").split())  # one line, as typed
-    if len(text) > REASON_TEXT_MAX:
-        raise _FormFieldRefused("exit_reason_too_long", max=str(REASON_TEXT_MAX))
+    if len(text) > PAGE_REASON_TEXT_MAX:
+        raise _FormFieldRefused("exit_reason_too_long", max=str(PAGE_REASON_TEXT_MAX))
     return reason, (text or None) if reason == "other" else None
 
 
@@ -434,7 +435,7 @@ def _subscription(
         exit_reasons=EXIT_REASONS,
         reason=reason,
         reason_text=reason_text,
-        reason_text_max=REASON_TEXT_MAX,
+        reason_text_max=PAGE_REASON_TEXT_MAX,
         points_value=(
             pages.money(
                 view.points.balance * view.point_value_minor,

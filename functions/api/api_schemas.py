@@ -114,7 +114,7 @@ class CancelRequest(BaseModel):
         max_length=REASON_TEXT_MAX,
         pattern=r"^[^\x00-\x1f\x7f-\x9f]*$",
         description="the customer's own words about leaving, kept with the reason (at most "
-        "500 characters, no control characters such as line breaks)",
+        "1000 characters, no control characters such as line breaks)",
     )
     refund: Literal["none", "full", "policy"] = Field(
         default="none",

@@ -54,7 +54,7 @@ class SubscriptionView(TypedDict):
     cancel_at_period_end: bool
     canceled_at: str | None
     cancel_reason: str | None
-    cancel_reason_text: str | None  # the customer's own words with the reason (<= 500)
+    cancel_reason_text: str | None  # the customer's own words with the reason (<= 1000)
     paused_until: str | None
     credit: int
     mrr: int  # the subscription's monthly value now, in minor units (docs/metrics.md)

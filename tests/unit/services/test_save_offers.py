@@ -253,7 +253,7 @@ def test_taking_back_a_scheduled_cancel_forgets_its_words(shop: Shop) -> None:
 @pytest.mark.parametrize(
     "words",
     [
-        pytest.param("x" * 501, id="longer than 500 characters"),
+        pytest.param("x" * 1001, id="longer than 1000 characters"),
         pytest.param("too\nexpensive", id="a line break"),
         pytest.param("bell\x07", id="a control character"),
         pytest.param("c1\x85", id="a C1 control character"),
@@ -273,5 +273,5 @@ def test_words_too_long_or_with_control_characters_are_refused_and_change_nothin
 
 def test_words_of_exactly_500_characters_are_kept(shop: Shop) -> None:
     configure(shop)
-    cancellation.request_cancel(shop.svc, "sub-1", reason="other", reason_text="ع" * 500)
-    assert shop.sub().cancel_reason_text == "ع" * 500
+    cancellation.request_cancel(shop.svc, "sub-1", reason="other", reason_text="ع" * 1000)
+    assert shop.sub().cancel_reason_text == "ع" * 1000

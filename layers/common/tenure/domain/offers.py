@@ -26,7 +26,7 @@ EXIT_REASONS = ("too_expensive", "not_using", "missing_feature", "switched", "ot
 # The customer's own words about leaving: one short paragraph, shown to people as it was
 # typed. Control characters (newlines, escapes, NUL) could break the logs, CSV exports and
 # pages that show it, so they are refused rather than stripped.
-REASON_TEXT_MAX = 500
+REASON_TEXT_MAX = 1000  # the API took up to 1000 before the text was kept: never narrower
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
