@@ -10,7 +10,6 @@ import contextlib
 import dataclasses
 import os
 import re
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 _INTEGER = re.compile(r"[+-]?\d+(?:_\d+)*(?:\.0+)?", re.ASCII)
@@ -128,8 +127,3 @@ def declared() -> dict[str, Declared]:
         field.name: Declared(field.metadata["env"], field.default)
         for field in dataclasses.fields(Settings)
     }
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()

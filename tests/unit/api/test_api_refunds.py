@@ -11,7 +11,6 @@ from tenure import bootstrap
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway
 from tenure.services.context import Services
-from tenure.settings import get_settings
 
 
 @pytest.fixture
@@ -19,7 +18,6 @@ def paid(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[tu
     """An API whose services charge through the sandbox, and alice's paid first invoice."""
     monkeypatch.setenv("TENURE_API_TOKEN", TOKEN)
     monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
-    get_settings.cache_clear()
     repo, clock = InMemoryRepository(), FixedClock(START)
     bootstrap.use(bootstrap.Wiring(Services(repo, clock, SandboxGateway(clock=clock.now))))
     api = Api(api_module, repo, clock)

@@ -24,7 +24,6 @@ from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.services import catalog, charging, subscriptions
 from tenure.services import due as due_service
 from tenure.services.context import Services
-from tenure.settings import get_settings
 from tenure.store import codec
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -126,7 +125,6 @@ def renewals(monkeypatch: pytest.MonkeyPatch) -> Iterator[Renewals]:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TenureTest")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "tenure")
     monkeypatch.setenv("RENEWAL_QUEUE_URL", QUEUE_URL)
-    get_settings.cache_clear()
     module = load_renewals()
     repo, clock = InMemoryRepository(), FixedClock(T0)
     gateway = SandboxGateway(clock=clock.now)
@@ -141,7 +139,6 @@ def renewals(monkeypatch: pytest.MonkeyPatch) -> Iterator[Renewals]:
     catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
     yield Renewals(module, svc, repo, clock, gateway, sqs)
     bootstrap.use(None)
-    get_settings.cache_clear()
 
 
 def paying_subscribers(r: Renewals, count: int) -> list[str]:

@@ -14,7 +14,7 @@ from test_metrics_function import emf_documents, invoke
 
 from tenure import bootstrap
 from tenure.report.files import ReportFile, ReportShelfError
-from tenure.settings import Settings, get_settings
+from tenure.settings import Settings
 from tenure.store.report_bucket import S3ReportShelf
 
 BUCKET = "tenure-reports-test"
@@ -31,9 +31,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     monkeypatch.delenv("REPORTING_CURRENCY", raising=False)
     with mock_aws():
-        get_settings.cache_clear()
         yield boto3.client("s3", region_name="us-east-1")
-    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -125,7 +123,6 @@ def test_without_a_bucket_configured_no_report_is_written(
     s3: Any, shop: Business, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TENURE_REPORT_BUCKET")
-    get_settings.cache_clear()
     bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
     s3.create_bucket(Bucket=BUCKET)
     result = invoke({"date": "2026-02-01"})
