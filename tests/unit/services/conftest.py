@@ -157,6 +157,10 @@ class Shop:
             and e["data"]["object"]["metadata"]["tenure_invoice_id"] == invoice_id
         )
 
+    def provider_refunds(self) -> list[dict[str, Any]]:
+        """Every refund the provider made, as its refund.created events."""
+        return [e for e in self.gateway.events if e["type"] == "refund.created"]
+
     def created_keys(self, invoice_id: str) -> list[str]:
         """The idempotency keys the provider saw on payment creation for this invoice."""
         return [
@@ -189,6 +193,15 @@ def make_shop() -> Callable[..., Shop]:
         return Shop(svc, repo, clock, gateway, start)
 
     return make
+
+
+@pytest.fixture
+def paid_shop(make_shop: Callable[..., Shop]) -> Shop:
+    """alice with a card that pays, on `basic` as sub-1: its first invoice paid."""
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe()
+    return shop
 
 
 # -- test doubles that die at a chosen step -----------------------------------------------------
