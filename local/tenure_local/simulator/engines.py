@@ -134,7 +134,9 @@ class DynamoLocalEngine:
             repo = DynamoRepository(ddb, env["TABLE_NAME"])
         else:
             repo = DynamoRepository(ddb, env["TABLE_NAME"], sleep=backoff.sleep)
-        settings = Settings()  # the stack's environment, applied above
+        # The stack's environment, applied above, but no report bucket: the simulator writes
+        # report.html to its folder, and the memory engine (no S3) must run the same functions.
+        settings = Settings(report_bucket="")
         clients = bootstrap.AwsClients()
         mailer = None  # calm: the mailer the functions build (SES, copied to the outbox)
         if chaos is not None and backoff is not None:
