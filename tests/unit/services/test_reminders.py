@@ -829,17 +829,22 @@ def test_a_reminder_with_copies_whose_run_died_mid_send_is_never_sent_again(
 
 
 # -- trials without a card ----------------------------------------------------------------------
+def trial_ending_text(shop: Shop) -> str:
+    """The text of the one trial-ending email sent by day 12 of a 14-day trial."""
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=12), mailer, REAL)
+    (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
+    return _text_of(trial.message)
+
+
 def test_a_trial_with_a_card_is_told_which_card_will_be_charged(
     make_shop: Callable[..., Shop],
 ) -> None:
     shop = make_shop()
     shop.add_card("4242424242424242")
     shop.subscribe("basic-trial")
-    mailer = RecordingMailer()
-    run(shop, shop.start + timedelta(days=12), mailer, REAL)
+    text = trial_ending_text(shop)
 
-    (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
-    text = _text_of(trial.message)
     assert "to your Visa card ending 4242." in text
     assert "add a card by" not in text
 
@@ -849,11 +854,8 @@ def test_a_trial_without_a_card_is_asked_to_add_one_by_the_trials_end(
 ) -> None:
     shop = make_shop()
     shop.subscribe("basic-trial")
-    mailer = RecordingMailer()
-    run(shop, shop.start + timedelta(days=12), mailer, REAL)
+    text = trial_ending_text(shop)
 
-    (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
-    text = _text_of(trial.message)
     assert "add a card by" in text and "to your card" not in text
     assert "Add a card: https://pages.test/update_card/alice/alice/" in text
 
@@ -867,11 +869,8 @@ def test_a_card_added_during_a_card_less_trial_is_the_card_its_ending_email_name
     assert notice.data["card_on_file"] is False and notice.subscription is not None
     shop.clock.set(shop.start + timedelta(days=5))
     shop.add_card("5555555555554444")
-    mailer = RecordingMailer()
-    run(shop, shop.start + timedelta(days=12), mailer, REAL)
+    text = trial_ending_text(shop)
 
-    (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
-    text = _text_of(trial.message)
     assert "to your Mastercard card ending 4444." in text
     assert "add a card by" not in text
 
