@@ -40,6 +40,7 @@ from tenure_local.stack.local_stack import (
     LocalStack,
     _queue_properties,
     app_env,
+    restore_environ,
 )
 from tenure_local.stack.template import load_template
 
@@ -207,11 +208,7 @@ class MemoryEngine:
                 visibility=_visibility_timeout(template),
             )
         finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+            restore_environ(saved)
 
 
 def engine_named(name: str, stack: LocalStack | None = None) -> Engine:

@@ -102,6 +102,15 @@ def app_env(table_name: str, event_bus_name: str, sender_email: str) -> dict[str
     }
 
 
+def restore_environ(saved: Mapping[str, str | None]) -> None:
+    """Put back variables as they were before a run set them (None: it was unset)."""
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 def _client(service: str, endpoint_url: str, **config: Any) -> Any:
     return boto3.client(
         service,  # type: ignore[call-overload]
@@ -322,13 +331,8 @@ class LocalStack:
 
     def restore_env(self) -> None:
         saved, self._saved_env = self._saved_env, None
-        if saved is None:
-            return
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        if saved is not None:
+            restore_environ(saved)
 
     # -- clients and resources -------------------------------------------------------------
 

@@ -4,7 +4,6 @@ import importlib.util
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
@@ -14,6 +13,7 @@ import pytest
 from metrics_helpers import T0, Business, day_of, make_business
 
 from tenure import bootstrap
+from tenure_local.runtime.functions import FakeContext
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 APP = REPO_ROOT / "functions" / "metrics" / "app.py"
@@ -32,18 +32,6 @@ def load_metrics_app() -> ModuleType:
     return sys.modules[name]
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "tenure-metrics"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:tenure-metrics"
-    aws_request_id: str = "req-1"
-    log_stream_name: str = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
 @pytest.fixture
 def shop(monkeypatch: pytest.MonkeyPatch) -> Iterator[Business]:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TenureTest")
@@ -60,7 +48,7 @@ def shop(monkeypatch: pytest.MonkeyPatch) -> Iterator[Business]:
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = load_metrics_app().lambda_handler(event, LambdaContext())
+    result: dict[str, Any] = load_metrics_app().lambda_handler(event, FakeContext("tenure-metrics"))
     return result
 
 
