@@ -2,9 +2,7 @@
 the charger works each message, reports only the bad ones, and treats duplicates as no-ops."""
 
 import copy
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,9 +23,9 @@ from tenure.services import catalog, charging, subscriptions
 from tenure.services import due as due_service
 from tenure.services.context import Services
 from tenure.store import codec
+from tenure_local.runtime.functions import load_module
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-APP = REPO_ROOT / "functions" / "renewals" / "app.py"
 SQS_EVENT = REPO_ROOT / "events" / "renewals" / "sqs-charge.json"
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/renewals"
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -36,15 +34,8 @@ VISA = payment_method_for("4242424242424242")
 
 
 def load_renewals() -> ModuleType:
-    """Import functions/renewals/app.py under its own name: every function has an app.py."""
-    name = "tenure_renewals_app"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, APP)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """functions/renewals/app.py, under its own name (every function has an app.py)."""
+    return load_module("renewals")
 
 
 @dataclass

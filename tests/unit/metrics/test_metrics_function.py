@@ -1,8 +1,6 @@
 """The metrics function on the in-memory fakes: what each event asks for, and what it publishes."""
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,23 +11,15 @@ import pytest
 from metrics_helpers import T0, Business, day_of, make_business
 
 from tenure import bootstrap
-from tenure_local.runtime.functions import FakeContext
+from tenure_local.runtime.functions import FakeContext, load_module
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-APP = REPO_ROOT / "functions" / "metrics" / "app.py"
 EVENTS = REPO_ROOT / "events" / "metrics"
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 
 def load_metrics_app() -> ModuleType:
-    name = "tenure_metrics_app"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, APP)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_module("metrics")  # as `tenure invoke` loads it, with Lambda's import path
 
 
 @pytest.fixture
