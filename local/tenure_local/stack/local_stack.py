@@ -99,6 +99,8 @@ def app_env(table_name: str, event_bus_name: str, sender_email: str) -> dict[str
         ),
         "POWERTOOLS_METRICS_NAMESPACE": "Tenure",
         "POWERTOOLS_SERVICE_NAME": "tenure",
+        # None for simulations (the memory engine has no S3); a stack names its own below.
+        "TENURE_REPORT_BUCKET": "",
     }
 
 
@@ -316,7 +318,6 @@ class LocalStack:
         }
         env.update(dict.fromkeys(MOTO_ENDPOINT_VARS, moto_url))
         env.update(app_env(self.table_name, self.event_bus_name, self.sender_email))
-        # Not in app_env: the memory engine has no S3, and the simulator writes its own report.
         env["TENURE_REPORT_BUCKET"] = self.report_bucket
         return env
 
