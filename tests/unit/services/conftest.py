@@ -12,11 +12,12 @@ from tenure.domain.charges import Charge, ChargeOutcome
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.invoices import Invoice
 from tenure.domain.plans import Plan
+from tenure.domain.programs import Programs
 from tenure.domain.subscription import Subscription
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.ports import Commit, DueItem
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import catalog, charging, programs, subscriptions
 from tenure.services.context import Services
 from tenure.services.due import work_due
 
@@ -123,6 +124,11 @@ class Shop:
 
     def run_due(self, until: datetime) -> None:
         run_due(self.svc, until)
+
+    def set_programs(self, document: dict[str, object]) -> None:
+        """Replace the retention programs with `document` ({}: every program off)."""
+        version = programs.get_programs(self.svc).version
+        programs.put_programs(self.svc, Programs.model_validate(document), version)
 
     def sub(self, sub_id: str = "sub-1") -> Subscription:
         found = self.repo.get_subscription(sub_id)
