@@ -90,8 +90,10 @@ def run(
     until: datetime,
     mailer: RecordingMailer,
     compose: Any = plain_compose,
+    runs_per_hour: int = 1,
 ) -> list[RunReport]:
-    """The renewals pipeline and the hourly reminders run, on one simulated clock."""
+    """The renewals pipeline and the hourly reminders run (`runs_per_hour` times each hour,
+    to show a repeated run sends nothing twice), on one simulated clock."""
     svc, clock, repo = shop.svc, shop.clock, shop.repo
     reports = []
     while clock.now() <= until:
@@ -99,9 +101,10 @@ def run(
         for item in repo.due(now):
             work_one(svc, item)
         if on_the_hour(now):
-            report = send_due(svc, mailer, compose, fake_link, now)
-            assert not report.counts.get("failed") and not report.counts.get("error"), report
-            reports.append(report)
+            for _ in range(runs_per_hour):
+                report = send_due(svc, mailer, compose, fake_link, now)
+                assert not report.counts.get("failed") and not report.counts.get("error"), report
+                reports.append(report)
         moments = [m for m in (repo.next_due_at(), repo.next_notice_at()) if m is not None]
         if not moments:
             break
