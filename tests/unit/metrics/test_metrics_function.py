@@ -2,13 +2,12 @@
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-from metrics_helpers import T0, Business, day_of, make_business
+from metrics_helpers import T0, Business, day_of, three_customers_one_gone
 
 from tenure import bootstrap
 from tenure_local.runtime.functions import FakeContext, load_module
@@ -27,11 +26,7 @@ def shop(monkeypatch: pytest.MonkeyPatch) -> Iterator[Business]:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TenureTest")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "tenure")
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
-    business = make_business()
-    for n in range(3):
-        business.customer(f"c{n}")
-        business.subscribe(f"c{n}", "monthly-100", f"s{n}")
-    business.at(T0 + timedelta(days=1)).cancel("s2", reason="too_expensive")
+    business = three_customers_one_gone()
     bootstrap.use(bootstrap.Wiring(business.svc))
     yield business
     bootstrap.use(None)

@@ -2,13 +2,12 @@
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from metrics_helpers import T0, Business, day_of, make_business
+from metrics_helpers import T0, Business, day_of, three_customers_one_gone
 from moto import mock_aws
 from test_metrics_function import emf_documents, invoke
 
@@ -36,11 +35,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 @pytest.fixture
 def shop() -> Iterator[Business]:
-    business = make_business()
-    for n in range(3):
-        business.customer(f"c{n}")
-        business.subscribe(f"c{n}", "monthly-100", f"s{n}")
-    business.at(T0 + timedelta(days=1)).cancel("s2", reason="too_expensive")
+    business = three_customers_one_gone()
     # Made inside moto (the `s3` fixture comes first): its clients never reach AWS.
     bootstrap.use(bootstrap.Wiring(business.svc))
     yield business
