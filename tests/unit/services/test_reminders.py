@@ -310,6 +310,14 @@ def test_late_payers_get_one_more_reminder_the_day_before(
     assert len(early) == 1  # before the first late invoice: not a late payer yet
 
 
+def the_card_expiring_email(shop: Shop, until: datetime) -> Any:
+    """The one card-expiring email sent by `until`."""
+    mailer = RecordingMailer()
+    run(shop, until, mailer)
+    (expiring,) = mailer.of(NoticeKind.CARD_EXPIRING)
+    return expiring
+
+
 def test_a_card_about_to_expire_is_announced_the_month_before(
     make_shop: Callable[..., Shop],
 ) -> None:
@@ -326,10 +334,8 @@ def test_a_card_about_to_expire_is_announced_the_month_before(
         {"payment_method": method, "exp_month": 5, "exp_year": 2026, "last4": "4242"},
     )
     shop.svc.commit_with_notices(Commit(events=[event]))
-    mailer = RecordingMailer()
-    run(shop, datetime(2026, 4, 3, tzinfo=UTC), mailer)
+    expiring = the_card_expiring_email(shop, datetime(2026, 4, 3, tzinfo=UTC))
 
-    (expiring,) = mailer.of(NoticeKind.CARD_EXPIRING)
     assert expiring.at == datetime(2026, 4, 1, 9, tzinfo=UTC)
     assert "card_exp_month=5" in expiring.message.get_content()
 
@@ -347,10 +353,8 @@ def test_a_card_entered_with_its_expiry_is_announced_before_it_expires(
     shop.gateway.next_card_expires(card("5555555555554444"), 7, 2026)
     shop.add_card("5555555555554444")
     shop.subscribe()
-    mailer = RecordingMailer()
-    run(shop, datetime(2026, 6, 5, tzinfo=UTC), mailer)
+    expiring = the_card_expiring_email(shop, datetime(2026, 6, 5, tzinfo=UTC))
 
-    (expiring,) = mailer.of(NoticeKind.CARD_EXPIRING)
     assert expiring.at == datetime(2026, 6, 1, 9, tzinfo=UTC)
     assert "card_exp_month=7" in expiring.message.get_content()
 
