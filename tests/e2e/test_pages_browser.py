@@ -8,12 +8,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from serve_process import REPO, serving
+from serve_process import REPO, call_api, serving
 
 from tenure.notify.render import format_money
 
@@ -21,6 +21,7 @@ pytestmark = pytest.mark.e2e
 
 TOKEN = "e2e-pages-token"
 LINK_KEY = "e2e-pages-link-key"
+api = partial(call_api, TOKEN)  # (base_url, method, path, body=None) -> JSON
 
 
 @pytest.fixture(scope="module")
@@ -38,18 +39,6 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def api(base_url: str, method: str, path: str, body: Any = None) -> Any:
-    reply = requests.request(
-        method,
-        f"{base_url}{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=10,
-    )
-    assert reply.status_code < 300, (path, reply.status_code, reply.text)
-    return reply.json()
 
 
 def signed_link(base_url: str, customer: str, purpose: str, subject: str) -> str:

@@ -1,10 +1,7 @@
 """An owed refund on both repositories: kept whole with its invoice, and due work of its own
 at its next try, until it is made."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from tenure.domain.due import DueKind
 from tenure.domain.invoices import (
@@ -15,21 +12,9 @@ from tenure.domain.invoices import (
     OwedRefundFailure,
     OwedRefundStatus,
 )
-from tenure.fakes import InMemoryRepository
 from tenure.ports import Commit, Repository
-from tenure.store.dynamodb import DynamoRepository
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def repo(request: pytest.FixtureRequest) -> Iterator[Repository]:
-    if request.param == "memory":
-        yield InMemoryRepository()
-        return
-    stack = request.getfixturevalue("local_stack")
-    stack.reset_table()
-    yield DynamoRepository(stack.dynamodb_client(), stack.env["TABLE_NAME"])
 
 
 def paid_invoice() -> Invoice:

@@ -16,7 +16,6 @@ from tenure.payments.sandbox import SandboxGateway
 from tenure.ports import DueMessage
 from tenure.services.context import Services
 from tenure.services.due import work_due
-from tenure.settings import get_settings
 
 
 @pytest.fixture
@@ -24,7 +23,6 @@ def paid(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[tu
     """An API whose services charge through the sandbox, and alice's paid first invoice."""
     monkeypatch.setenv("TENURE_API_TOKEN", TOKEN)
     monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
-    get_settings.cache_clear()
     repo, clock = InMemoryRepository(), FixedClock(START)
     bootstrap.use(bootstrap.Wiring(Services(repo, clock, SandboxGateway(clock=clock.now))))
     api = Api(api_module, repo, clock)

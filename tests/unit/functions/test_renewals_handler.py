@@ -2,9 +2,7 @@
 the charger works each message, reports only the bad ones, and treats duplicates as no-ops."""
 
 import copy
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,11 +22,10 @@ from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.services import cancellation, catalog, charging, subscriptions
 from tenure.services import due as due_service
 from tenure.services.context import Services
-from tenure.settings import get_settings
 from tenure.store import codec
+from tenure_local.runtime.functions import load_module
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-APP = REPO_ROOT / "functions" / "renewals" / "app.py"
 SQS_EVENT = REPO_ROOT / "events" / "renewals" / "sqs-charge.json"
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/renewals"
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -37,15 +34,8 @@ VISA = payment_method_for("4242424242424242")
 
 
 def load_renewals() -> ModuleType:
-    """Import functions/renewals/app.py under its own name: every function has an app.py."""
-    name = "tenure_renewals_app"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, APP)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """functions/renewals/app.py, under its own name (every function has an app.py)."""
+    return load_module("renewals")
 
 
 @dataclass
@@ -126,7 +116,6 @@ def renewals(monkeypatch: pytest.MonkeyPatch) -> Iterator[Renewals]:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TenureTest")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "tenure")
     monkeypatch.setenv("RENEWAL_QUEUE_URL", QUEUE_URL)
-    get_settings.cache_clear()
     module = load_renewals()
     repo, clock = InMemoryRepository(), FixedClock(T0)
     gateway = SandboxGateway(clock=clock.now)
@@ -141,7 +130,6 @@ def renewals(monkeypatch: pytest.MonkeyPatch) -> Iterator[Renewals]:
     catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
     yield Renewals(module, svc, repo, clock, gateway, sqs)
     bootstrap.use(None)
-    get_settings.cache_clear()
 
 
 def paying_subscribers(r: Renewals, count: int) -> list[str]:
