@@ -148,6 +148,9 @@ class InstallmentPlan:
     created_at: datetime
     status: PlanStatus = PlanStatus.ACTIVE
     instalments: list[Instalment] = field(default_factory=list)
+    # A repayment plan: the collections case whose balance it pays off
+    # (tenure.domain.collection_cases); None for a customer's one-off purchase.
+    collection_case_id: str | None = None
     version: int = 0
     _events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
