@@ -301,6 +301,15 @@ class InstallmentPlan:
         """Dunning of the instalment ended unpaid: it is written off, the plan defaulted,
         and the instalments not yet invoiced are canceled."""
         item = self.by_invoice(invoice_id)
+        if (
+            item is not None
+            and self.status is PlanStatus.DEFAULTED
+            and item.status in (InstalmentStatus.OPEN, InstalmentStatus.PAST_DUE)
+        ):
+            # A later instalment invoiced while an earlier one was still being dunned (weekly
+            # plans) ends its own dunning after the plan defaulted: written off too.
+            item.status = InstalmentStatus.UNCOLLECTIBLE
+            return
         if item is None or self.status is not PlanStatus.ACTIVE:
             raise IllegalTransitionError("default", self.status, entity="installment plan")
         item.status = InstalmentStatus.UNCOLLECTIBLE

@@ -328,6 +328,11 @@ def _ready_instalment(svc: Services, c: _Collection, plan_id: str) -> Payer | No
     """As `_ready`, for an instalment's invoice: its plan must stand (a defaulted plan's
     invoice is written off, never charged), and the customer's own card pays."""
     plan = c.plan = c.plan or svc.repo.get_installment_plan(plan_id)
+    if plan is not None and plan.status is PlanStatus.DEFAULTED and c.unsaved is None:
+        # An instalment invoiced before an earlier one defaulted the plan (weekly plans):
+        # written off as that one was, rather than left open with nothing due.
+        _default_plan(svc, c.invoice)
+        return None
     if plan is None or plan.status is PlanStatus.DEFAULTED:
         _stop_collecting(svc, c, keep_deadline=False)
         return None
@@ -841,7 +846,7 @@ def _settle_instalment(
     change.events.extend(event.to_event() for event in recorded.events)
     if isinstance(recorded.next, collection.FinalActionDue) and plan is not None:
         change.events.extend(e.to_event() for e in collection.write_off_instalment(invoice, now))
-        if plan.status is PlanStatus.ACTIVE:
+        if plan.status in (PlanStatus.ACTIVE, PlanStatus.DEFAULTED):
             plan.default(invoice.id, now)
         moved = True
     if plan is not None and moved:
@@ -858,7 +863,7 @@ def _default_plan(svc: Services, invoice: Invoice) -> None:
     change = Commit(invoices=[invoice])
     change.events.extend(e.to_event() for e in collection.write_off_instalment(invoice, now))
     plan = svc.repo.get_installment_plan(invoice.installment_plan_id or "")
-    if plan is not None and plan.status is PlanStatus.ACTIVE:
+    if plan is not None and plan.status in (PlanStatus.ACTIVE, PlanStatus.DEFAULTED):
         plan.default(invoice.id, now)
         change.add_installment_plan(plan)
         if plan.collection_case_id:
