@@ -26,7 +26,7 @@ from tenure.domain.plan_spec import PlanSpec
 from tenure.domain.programs import Programs
 from tenure.domain.timeutil import utc
 from tenure.payments.sandbox import payment_method_for
-from tenure_local.simulator.scenario_collections import RepaymentPlan, repayment_plan_problems
+from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments, installment_problems
 from tenure_local.simulator.scenario_problems import (
     Problem,
@@ -424,8 +424,6 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
             )
         if isinstance(action, Installments):
             problems += installment_problems(where, action, installment_ids)
-        if isinstance(action, RepaymentPlan):
-            problems += repayment_plan_problems(where, action)
         if isinstance(action, Subscribe):
             sub_id = action.id or subscription_id_for(action)
             if sub_id in subscriptions:

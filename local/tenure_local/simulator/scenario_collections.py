@@ -5,10 +5,9 @@ runs; the run then finds the customer's open case and chooses the plan through t
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from tenure.domain.collection_cases import CollectionsPolicy
-from tenure_local.simulator.scenario_problems import Problem
 
 DEFAULT_POLICY = CollectionsPolicy()
 
@@ -25,13 +24,14 @@ class RepaymentPlan(BaseModel):
     count: int = Field(strict=True)
     every: Literal["week", "two_weeks"]
 
+    @field_validator("count")
+    @classmethod
+    def _within_bounds(cls, count: int) -> int:
+        low, high = DEFAULT_POLICY.min_count, DEFAULT_POLICY.max_count
+        if not low <= count <= high:
+            raise ValueError(f"must be an integer from {low} to {high}")
+        return count
+
     def body(self) -> dict[str, object]:
         """What POST /v1/collection-cases/{id}/repayment-plan takes."""
         return {"count": self.count, "every": self.every}
-
-
-def repayment_plan_problems(where: str, action: RepaymentPlan) -> list[Problem]:
-    low, high = DEFAULT_POLICY.min_count, DEFAULT_POLICY.max_count
-    if low <= action.count <= high:
-        return []
-    return [Problem(f"{where}.count", f"must be an integer from {low} to {high}")]
