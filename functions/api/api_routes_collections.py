@@ -1,4 +1,5 @@
-"""Routes for collections cases: read a customer's cases, read one, choose a repayment plan."""
+"""Routes for collections cases: read a customer's cases and one case; choose or cancel a
+repayment plan."""
 
 from typing import Annotated
 
@@ -44,4 +45,18 @@ def choose_repayment_plan(case_id: Id, body: RepaymentPlanChoose) -> CollectionC
     already in a plan, settled or written off: 409; nothing written either way."""
     svc = bootstrap.wiring().services
     case, plan = collections.choose_repayment_plan(svc, case_id, body.count, body.every)
+    return collection_case_view(case, plan)
+
+
+@router.post(
+    "/v1/collection-cases/<case_id>/repayment-plan/cancel",
+    security=BEARER,
+    tags=["collections"],
+)
+def cancel_repayment_plan(case_id: Id) -> CollectionCaseView:
+    """Leave the case's repayment plan between instalments: the instalments not yet charged
+    never are, and the case is open again for the balance left (choose another plan). A case
+    not in a plan, or an instalment being collected: 409, nothing written."""
+    svc = bootstrap.wiring().services
+    case, plan = collections.cancel_repayment_plan(svc, case_id)
     return collection_case_view(case, plan)

@@ -331,7 +331,7 @@ class InstallmentPlanView(TypedDict):
     every: str  # week | two_weeks | month
     description: str
     start: str
-    status: str  # active | completed | defaulted
+    status: str  # active | completed | defaulted | canceled
     instalments: list[InstalmentView]
 
 
@@ -375,7 +375,7 @@ class RepaymentPlanView(TypedDict):
     id: str
     count: int
     every: str  # week | two_weeks
-    status: str  # active | completed | defaulted
+    status: str  # active | completed | defaulted | canceled
     instalments: list[InstalmentView]
 
 

@@ -126,3 +126,32 @@ def test_an_unknown_case_or_customer_is_a_404(shop: Api) -> None:
 
 def test_listing_without_a_customer_is_a_422(shop: Api) -> None:
     assert shop.get("/v1/collection-cases").status == 422
+
+
+def cancel(api: Api, case_id: str, **kwargs: Any) -> Any:
+    return api.post(f"/v1/collection-cases/{case_id}/repayment-plan/cancel", **kwargs)
+
+
+def test_a_plan_left_before_its_first_charge_opens_the_case_again(shop: Api) -> None:
+    case_id = an_open_case(shop)
+    shop.clock.set(shop.clock.now())
+    chosen = choose(shop, case_id, {"count": 2, "every": "week"}).json
+    # The first instalment is due now but not yet invoiced (the scheduler has not run)
+    reply = cancel(shop, case_id)
+    assert reply.status == 200, reply.text
+    case = reply.json
+    assert (case["status"], case["balance"]) == ("open", 1001)
+    assert case["plan"]["id"] == chosen["plan"]["id"]
+    assert case["plan"]["status"] == "canceled"
+    assert [i["status"] for i in case["plan"]["instalments"]] == ["canceled"] * 2
+    # ... and another plan may be chosen
+    assert choose(shop, case_id, {"count": 3, "every": "week"}).status == 201
+
+
+def test_leaving_a_plan_of_an_open_case_is_a_409_and_changes_nothing(shop: Api) -> None:
+    case_id = an_open_case(shop)
+    before = shop.state()
+    reply = cancel(shop, case_id)
+    assert reply.status == 409, reply.text
+    assert shop.state() == before
+    assert cancel(shop, "cc_nope").status == 404

@@ -126,3 +126,29 @@ def test_an_invoice_paid_directly_before_a_plan_settles_the_case() -> None:
     assert case.record_invoice_paid("in-other", T0) is False
     assert case.record_invoice_paid("in-2", T0) is True
     assert case.status is CaseStatus.SETTLED
+
+
+def test_leaving_a_plan_opens_the_case_again_for_what_is_left() -> None:
+    case = a_case(an_invoice("in-1", [1000]))
+    plan = case.choose_plan(4, "week", POLICY, T0)
+    first = plan.invoice_next(T0)
+    assert first is not None
+    plan.record_paid(first.id, T0)
+    case.record_instalment_paid(250, T0)
+    plan.cancel(T0)
+    case.cancel_plan(T0)
+    assert (case.status, case.balance) == (CaseStatus.OPEN, 750)
+    assert [str(i.status) for i in plan.instalments] == ["paid"] + ["canceled"] * 3
+    assert plan.next_due() is None
+    again = case.choose_plan(3, "week", POLICY, T0)
+    assert (again.id, again.amount) == (f"{case.id}_p2", 750)
+
+
+def test_a_plan_cannot_be_left_while_an_instalment_is_being_collected() -> None:
+    case = a_case(an_invoice("in-1", [1000]))
+    plan = case.choose_plan(2, "week", POLICY, T0)
+    assert plan.invoice_next(T0) is not None
+    with pytest.raises(IllegalTransitionError, match="being collected"):
+        plan.cancel(T0)
+    with pytest.raises(IllegalTransitionError):
+        a_case(an_invoice("in-2", [1000])).cancel_plan(T0)

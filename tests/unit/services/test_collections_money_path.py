@@ -164,3 +164,39 @@ def test_a_repayment_plan_that_defaults_writes_the_case_off(
     final = collections.get_case(shop.svc, case.id)
     assert (final.status, final.recovered, final.balance) == (CaseStatus.WRITTEN_OFF, 0, 1000)
     assert shop.sub().status is SubscriptionStatus.UNPAID
+
+
+def test_a_plan_left_after_its_first_instalment_leaves_the_rest_for_a_new_plan(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a case in a 4-week plan whose first instalment was paid
+    shop, _ = an_unpaid_subscription(make_shop)
+    case = the_case(shop)
+    _, plan = collections.choose_repayment_plan(shop.svc, case.id, 4, "week")
+    shop.add_card(MASTERCARD)
+    shop.run_due(until=plan.instalments[0].due_at + timedelta(days=1))
+    # When alice leaves it and chooses 2 fortnightly instalments instead
+    left, _ = collections.cancel_repayment_plan(shop.svc, case.id)
+    assert (left.status, left.balance) == (CaseStatus.OPEN, 750)
+    _, again = collections.choose_repayment_plan(shop.svc, case.id, 2, "two_weeks")
+    shop.run_due(until=again.instalments[-1].due_at + timedelta(days=1))
+    # Then the first plan charged nothing more, and the second paid the rest off
+    first = shop.repo.get_installment_plan(plan.id)
+    assert [i.invoice_id is not None for i in first.instalments] == [True, False, False, False]
+    final = collections.get_case(shop.svc, case.id)
+    assert (final.status, final.recovered, final.balance) == (CaseStatus.SETTLED, 1000, 0)
+    assert shop.sub().status is SubscriptionStatus.ACTIVE
+
+
+def test_leaving_a_plan_while_an_instalment_is_dunned_is_refused_and_writes_nothing(
+    make_shop: Callable[..., Any],
+) -> None:
+    shop, _ = an_unpaid_subscription(make_shop)
+    case = the_case(shop)
+    _, plan = collections.choose_repayment_plan(shop.svc, case.id, 2, "week")
+    shop.run_due(until=plan.instalments[0].due_at + timedelta(hours=1))  # declined: dunned
+    commits = shop.svc.commits
+    with pytest.raises(IllegalTransitionError, match="being collected"):
+        collections.cancel_repayment_plan(shop.svc, case.id)
+    assert shop.svc.commits == commits
+    assert collections.get_case(shop.svc, case.id).status is CaseStatus.IN_PLAN

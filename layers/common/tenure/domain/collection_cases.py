@@ -183,6 +183,15 @@ class CollectionCase:
         self._record(EventType.REPAYMENT_PLAN_CHOSEN, now, self.plans_made, data)
         return plan
 
+    def cancel_plan(self, at: datetime) -> None:
+        """The customer left the standing plan (its plan is canceled alongside): the case is
+        open again for what is left, and another plan may be chosen."""
+        if self.status is not CaseStatus.IN_PLAN:
+            raise IllegalTransitionError("cancel the repayment plan", self.status, entity="case")
+        self.status = CaseStatus.OPEN
+        data = {"plan": self.plan_id, "recovered": self.recovered, **self.money()}
+        self._record(EventType.REPAYMENT_PLAN_CANCELED, at, self.plans_made, data)
+
     def record_instalment_paid(self, amount: int, at: datetime) -> bool:
         """An instalment of the standing plan was paid. Returns whether the case settled."""
         if self.status is not CaseStatus.IN_PLAN:

@@ -129,6 +129,7 @@ class PlanStatus(StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
     DEFAULTED = "defaulted"
+    CANCELED = "canceled"  # stopped between instalments (a repayment plan the customer left)
 
 
 def instalment_invoice_id(plan_id: str, number: int) -> str:
@@ -319,6 +320,27 @@ class InstallmentPlan:
         self.status = PlanStatus.DEFAULTED
         data = {"number": item.number, "invoice": invoice_id, "collected": self.collected}
         self._record(EventType.INSTALLMENT_PLAN_DEFAULTED, at, 0, data)
+
+    def cancel(self, at: datetime) -> None:
+        """Stop the plan between instalments: the ones not yet invoiced are canceled, never
+        charged. Refused while an instalment is being collected (its invoice is open): the
+        money path owns it until it is paid or written off."""
+        if self.status is not PlanStatus.ACTIVE:
+            raise IllegalTransitionError("cancel", self.status, entity="installment plan")
+        collecting = (InstalmentStatus.OPEN, InstalmentStatus.PAST_DUE)
+        if any(i.status in collecting for i in self.instalments):
+            raise IllegalTransitionError(
+                "cancel",
+                self.status,
+                "an instalment is being collected; cancel once it is paid",
+                entity="installment plan",
+            )
+        for item in self.instalments:
+            if item.status is InstalmentStatus.SCHEDULED:
+                item.status = InstalmentStatus.CANCELED
+        self.status = PlanStatus.CANCELED
+        data = {"collected": self.collected}
+        self._record(EventType.INSTALLMENT_PLAN_CANCELED, at, 0, data)
 
     def pull_events(self) -> list[DomainEvent]:
         events, self._events = self._events, []

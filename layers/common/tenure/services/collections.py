@@ -47,6 +47,28 @@ def choose_repayment_plan(
     return case, plan
 
 
+def cancel_repayment_plan(
+    svc: Services, case_id: str
+) -> tuple[CollectionCase, InstallmentPlan | None]:
+    """The customer leaves the case's plan between instalments: its later instalments are
+    never charged and the case is open again for the balance left. Refused, nothing written:
+    an unknown case (NotFoundError), a case not in a plan or an instalment being collected
+    (IllegalTransitionError)."""
+    case = get_case(svc, case_id)
+    plan = plan_of(svc, case)
+    now = svc.clock.now()
+    if plan is None:
+        case.cancel_plan(now)  # refused: a case in a plan always has one
+        return case, None
+    plan.cancel(now)
+    case.cancel_plan(now)
+    change = Commit()
+    change.add_collection_case(case)
+    change.add_installment_plan(plan)
+    svc.commit_with_notices(change)
+    return case, plan
+
+
 def get_case(svc: Services, case_id: str) -> CollectionCase:
     case = svc.repo.get_collection_case(case_id)
     if case is None:
