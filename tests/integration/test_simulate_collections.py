@@ -82,3 +82,13 @@ def test_a_card_given_before_any_plan_settles_the_case_and_a_later_plan_is_refus
     assert (bea["status"], bea["balance"], bea["plan"]) == ("settled", 0, None)
     report = (out / "report.html").read_text()
     assert "customer bea has no open collections case" in report
+
+
+def test_metrics_and_the_report_show_what_collections_recovered_each_month(out: Path) -> None:
+    metrics = json.loads((out / "metrics.json").read_text())
+    recovered = {m["month"]: m["recovered_by_collections"] for m in metrics["monthly"]}
+    # Bea's case settled in February by her new card; Ana's and Иван's in March; عمر's
+    # case was written off having recovered nothing.
+    assert recovered == {"2026-01": 0, "2026-02": 2000, "2026-03": 4000, "2026-04": 0}
+    report = (out / "report.html").read_text()
+    assert "<h2>Collections</h2>" in report and "$40.00" in report
