@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
-from tenure.services import collections
+from tenure.services import collections, collections_pay
 from tenure.views import CollectionCasePage, CollectionCaseView, collection_case_view
 
 router = APIGatewayHttpRouter()
@@ -59,4 +59,14 @@ def cancel_repayment_plan(case_id: Id) -> CollectionCaseView:
     not in a plan, or an instalment being collected: 409, nothing written."""
     svc = bootstrap.wiring().services
     case, plan = collections.cancel_repayment_plan(svc, case_id)
+    return collection_case_view(case, plan)
+
+
+@router.post("/v1/collection-cases/<case_id>/pay", security=BEARER, tags=["collections"])
+def pay_collection_case(case_id: Id) -> CollectionCaseView:
+    """Charge an open case's whole balance now with the customer's card (a plan of one
+    instalment). Paid: the case is settled. Declined: the instalment is dunned like any, the
+    case stays in that plan. A case not open: 409, nothing written."""
+    svc = bootstrap.wiring().services
+    case, plan = collections_pay.pay_case_in_full(svc, case_id)
     return collection_case_view(case, plan)

@@ -42,6 +42,7 @@ PROTECTED = [
     ("GET", "/v1/collection-cases/cc-1"),
     ("POST", "/v1/collection-cases/cc-1/repayment-plan"),
     ("POST", "/v1/collection-cases/cc-1/repayment-plan/cancel"),
+    ("POST", "/v1/collection-cases/cc-1/pay"),
 ]
 
 

@@ -155,3 +155,23 @@ def test_leaving_a_plan_of_an_open_case_is_a_409_and_changes_nothing(shop: Api) 
     assert reply.status == 409, reply.text
     assert shop.state() == before
     assert cancel(shop, "cc_nope").status == 404
+
+
+def test_paying_a_case_of_another_state_is_a_409_and_changes_nothing(shop: Api) -> None:
+    case_id = an_open_case(shop)
+    assert choose(shop, case_id, {"count": 2, "every": "week"}).status == 201
+    before = shop.state()
+    reply = shop.post(f"/v1/collection-cases/{case_id}/pay")
+    assert reply.status == 409, reply.text
+    assert shop.state() == before
+    assert shop.post("/v1/collection-cases/cc_nope/pay").status == 404
+
+
+def test_paying_in_full_without_a_provider_leaves_one_instalment_open(shop: Api) -> None:
+    # The API harness has no payment provider: the instalment is invoiced, not charged
+    case_id = an_open_case(shop)
+    reply = shop.post(f"/v1/collection-cases/{case_id}/pay")
+    assert reply.status == 200, reply.text
+    case = reply.json
+    assert (case["status"], case["plan"]["count"]) == ("in_plan", 1)
+    assert [(i["amount"], i["status"]) for i in case["plan"]["instalments"]] == [(1001, "open")]

@@ -14,7 +14,7 @@ from tenure.domain.errors import IllegalTransitionError, NotFoundError, Validati
 from tenure.domain.installments import Every, InstalmentStatus, PlanStatus
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
-from tenure.services import collections, subscriptions
+from tenure.services import collections, collections_pay, subscriptions
 
 VISA = "4242424242424242"
 GENERIC_DECLINE = "4000000000000002"
@@ -200,3 +200,36 @@ def test_leaving_a_plan_while_an_instalment_is_dunned_is_refused_and_writes_noth
         collections.cancel_repayment_plan(shop.svc, case.id)
     assert shop.svc.commits == commits
     assert collections.get_case(shop.svc, case.id).status is CaseStatus.IN_PLAN
+
+
+def test_paying_a_case_in_full_charges_the_balance_once_now_and_settles_it(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given an open case and a good card that was given after dunning ended
+    shop, invoice = an_unpaid_subscription(make_shop)
+    case = the_case(shop)
+    collections.choose_repayment_plan(shop.svc, case.id, 2, "week")  # chosen ...
+    collections.cancel_repayment_plan(shop.svc, case.id)  # ... and left before any charge
+    shop.add_card(MASTERCARD)
+    # When alice pays the balance in full
+    paid, plan = collections_pay.pay_case_in_full(shop.svc, case.id)
+    # Then one charge of 1000 was made at once, and the case is settled, the sub active
+    assert (plan.count, plan.instalments[0].amount) == (1, 1000)
+    item = plan.instalments[0]
+    assert item.status is InstalmentStatus.PAID
+    assert len(shop.succeeded(item.invoice_id)) == shop.confirmations(item.invoice_id) == 1
+    assert (paid.status, paid.balance) == (CaseStatus.SETTLED, 0)
+    assert shop.sub().status is SubscriptionStatus.ACTIVE
+    assert shop.invoice(invoice.id).status is InvoiceStatus.UNCOLLECTIBLE
+
+
+def test_paying_in_full_with_a_declining_card_leaves_the_instalment_dunned(
+    make_shop: Callable[..., Any],
+) -> None:
+    shop, _ = an_unpaid_subscription(make_shop)  # the card on file declines
+    case = the_case(shop)
+    after, plan = collections_pay.pay_case_in_full(shop.svc, case.id)
+    assert after.status is CaseStatus.IN_PLAN
+    assert plan.instalments[0].status is InstalmentStatus.PAST_DUE
+    with pytest.raises(IllegalTransitionError):
+        collections_pay.pay_case_in_full(shop.svc, case.id)

@@ -164,6 +164,16 @@ class CollectionCase:
         if interval not in policy.every:
             allowed = ", ".join(policy.every)
             raise ValidationFailedError("every", f"must be one of {allowed}, got {every!r}")
+        return self._plan(n, interval, now)
+
+    def pay_in_full(self, now: datetime) -> InstallmentPlan:
+        """The whole balance in one charge, now: a plan of one instalment, so the money
+        moves by the same claim, key, dunning and receipt as every instalment."""
+        if self.status is not CaseStatus.OPEN:
+            raise IllegalTransitionError("pay", self.status, entity="case")
+        return self._plan(1, Every.WEEK, now)
+
+    def _plan(self, n: int, interval: Every, now: datetime) -> InstallmentPlan:
         plan = InstallmentPlan.create(
             f"{self.id}_p{self.plans_made + 1}",
             self.customer_id,
@@ -174,6 +184,7 @@ class CollectionCase:
             REPAYMENT_DESCRIPTION,
             now,
             now,
+            min_count=1,
         )
         plan.collection_case_id = self.id
         self.plans_made += 1

@@ -167,8 +167,10 @@ class InstallmentPlan:
         description: object,
         start: datetime,
         now: datetime,
+        min_count: int = MIN_COUNT,
     ) -> "InstallmentPlan":
-        """A new plan, every rule checked (ValidationFailedError naming the field)."""
+        """A new plan, every rule checked (ValidationFailedError naming the field).
+        `min_count`: 1 only for a collections case paid in full (one charge, now)."""
         if not isinstance(plan_id, str) or not is_valid_id(plan_id):
             raise ValidationFailedError("id", "must be 1-64 letters, digits, '_', '.', '-'")
         try:
@@ -184,7 +186,7 @@ class InstallmentPlan:
         if not description.isprintable():
             # It is printed on invoices, receipts and emails: no control or format characters.
             raise ValidationFailedError("description", "must not hold control characters")
-        n = check_count(count)
+        n = check_count(count, min_count)
         interval = parse_every(every)
         parts = split_amount(amount, n)  # type: ignore[arg-type]
         start = ensure_utc(start)

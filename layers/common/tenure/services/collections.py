@@ -33,9 +33,15 @@ def choose_repayment_plan(
     plan outside the policy (ValidationFailedError naming the field)."""
     case = get_case(svc, case_id)
     customer = get_customer(svc, case.customer_id)
-    now = svc.clock.now()
-    plan = case.choose_plan(count, every, svc.collections, now)
-    change = Commit(zones=[(customer.id, customer.timezone or "UTC")])
+    plan = case.choose_plan(count, every, svc.collections, svc.clock.now())
+    start_plan(svc, case, plan, customer.timezone or "UTC")
+    return case, plan
+
+
+def start_plan(svc: Services, case: CollectionCase, plan: InstallmentPlan, zone: str) -> None:
+    """Commit the case's new plan: the case's invoices written off into it (the plan's
+    instalments collect their money now, so nothing else may charge them)."""
+    change = Commit(zones=[(case.customer_id, zone)])
     for invoice_id in case.invoice_ids:
         invoice = svc.repo.get_invoice(invoice_id)
         if invoice is not None and invoice.status is InvoiceStatus.OPEN:
@@ -44,7 +50,6 @@ def choose_repayment_plan(
     change.add_collection_case(case)
     change.add_installment_plan(plan)  # with an installment_due email before each instalment
     svc.commit_with_notices(change)
-    return case, plan
 
 
 def cancel_repayment_plan(
