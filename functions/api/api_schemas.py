@@ -324,3 +324,14 @@ def programs_view(setting: ProgramsSetting) -> ProgramsView:
         version=setting.version,
         updated_at=iso(setting.updated_at),
     )
+
+
+class RepaymentPlanChoose(BaseModel):
+    """The customer's repayment plan for a collections case (docs/collections.md): the
+    balance in `count` instalments, the remainder on the first, the first due now. The
+    count's bounds are the business's (2-6 unless configured): outside them, 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(strict=True, ge=2, le=12, description="how many instalments")
+    every: Literal["week", "two_weeks"]

@@ -8,6 +8,7 @@ from typing import Any, TypedDict
 import api_pages
 import api_routes_billing
 import api_routes_catalog
+import api_routes_collections
 import api_routes_coupons
 import api_routes_installments
 import api_routes_points
@@ -100,6 +101,7 @@ app.include_router(api_routes_programs.router)
 app.include_router(api_routes_points.router)
 app.include_router(api_routes_portal.router)
 app.include_router(api_routes_installments.router)
+app.include_router(api_routes_collections.router)
 app.include_router(api_pages.router)
 
 

@@ -12,7 +12,9 @@ from tenure_local.stack.local_stack import LocalStack
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("example", ["demo.yaml", "webhooks.yaml", "installments.yaml"])
+@pytest.mark.parametrize(
+    "example", ["demo.yaml", "webhooks.yaml", "installments.yaml", "collections.yaml"]
+)
 def test_the_memory_engine_writes_what_dynamodb_local_writes(
     local_stack: LocalStack, tmp_path: Path, example: str
 ) -> None:

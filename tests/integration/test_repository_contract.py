@@ -8,11 +8,12 @@ import pytest
 
 from tenure.domain.calendar import IntervalUnit
 from tenure.domain.charges import Charge
+from tenure.domain.collection_cases import CollectionCase, CollectionsPolicy
 from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.discounts import Coupon, CouponDuration, DiscountTerms
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
-from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
+from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
 from tenure.domain.plans import IntroPhase, Plan, TaxBehavior
 from tenure.domain.programs import OfferKind
@@ -572,3 +573,48 @@ def test_a_save_attempt_reads_back_and_a_stale_one_loses(repo: Repository) -> No
     now = repo.get_save_attempt("sub-1")
     assert now is not None and (now.status, now.accepted) == (AttemptStatus.ACCEPTED, "down")
     assert repo.get_save_attempt("sub-2") is None
+
+
+def test_a_collection_case_and_its_repayment_plan_read_back_whole(repo: Repository) -> None:
+    owed = Invoice(
+        id="in-1",
+        subscription_id="sub-1",
+        customer_id="alice",
+        kind=InvoiceKind.RENEWAL,
+        period_start=T0,
+        period_end=T0 + timedelta(days=28),
+        currency="USD",
+        lines=[InvoiceLine(LineKind.PLAN, "Basic", 1000), InvoiceLine(LineKind.TAX, "VAT", 200)],
+        status=InvoiceStatus.OPEN,
+        created_at=T0,
+    )
+    case = CollectionCase.open("alice", "sub-1", [owed], T0 + timedelta(days=20))
+    assert case is not None
+    repo.commit(Commit(customers=[customer()]))
+    opening = Commit()
+    opening.add_collection_case(case)
+    repo.commit(opening)
+    plan = case.choose_plan(3, "week", CollectionsPolicy(), T0 + timedelta(days=21))
+    choosing = Commit()
+    choosing.add_collection_case(case)
+    choosing.add_installment_plan(plan)
+    repo.commit(choosing)
+    stored = repo.get_collection_case(case.id)
+    assert stored is not None
+    assert (stored.lines, stored.balance, stored.status, stored.plan_id, stored.version) == (
+        case.lines,
+        1200,
+        case.status,
+        plan.id,
+        2,
+    )
+    assert [c.id for c in repo.list_collection_cases("alice")] == [case.id]
+    assert repo.list_collection_cases("bob") == []
+    read_plan = repo.get_installment_plan(plan.id)
+    assert read_plan is not None and read_plan.collection_case_id == case.id
+    # A stale copy of the case loses, and the whole commit with it
+    stale = Commit()
+    case.version = 1
+    stale.collection_cases.append(case)
+    with pytest.raises(ConcurrencyError):
+        repo.commit(stale)

@@ -13,7 +13,7 @@ from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.notify.mailers import OutboxMailer, SesMailer, TeeMailer
 from tenure.payments.rate_limit import RateLimitedGateway
 from tenure.services.context import Services
-from tenure.settings import Settings
+from tenure.settings import Settings, SettingsError
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 
@@ -129,3 +129,29 @@ def test_settings_without_a_wiring_are_read_from_the_environment_each_time(
     monkeypatch.setenv("TENURE_BUSINESS_NAME", "Harbour Books")
 
     assert (first, bootstrap.settings().business_name) == ("Lantern Tea Club", "Harbour Books")
+
+
+def test_the_collections_policy_comes_from_the_settings() -> None:
+    settings = Settings(
+        TENURE_REPAYMENT_MIN_COUNT=3,
+        TENURE_REPAYMENT_MAX_COUNT=8,
+        TENURE_COLLECTIONS_SETTLE="close",
+    )
+    wired = bootstrap.build(settings, store=InMemoryRepository(), clock=FixedClock(T0))
+    policy = wired.services.collections
+    assert (policy.min_count, policy.max_count, str(policy.settle)) == (3, 8, "close")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"TENURE_REPAYMENT_MIN_COUNT": 5, "TENURE_REPAYMENT_MAX_COUNT": 4},
+        {"TENURE_REPAYMENT_MAX_COUNT": 13},
+        {"TENURE_COLLECTIONS_SETTLE": "forgive"},
+    ],
+)
+def test_collections_settings_that_make_no_policy_are_refused_naming_them(
+    bad: dict[str, Any],
+) -> None:
+    with pytest.raises(SettingsError, match="TENURE_REPAYMENT_MIN_COUNT"):
+        bootstrap.build(Settings(**bad), store=InMemoryRepository(), clock=FixedClock(T0))

@@ -22,6 +22,7 @@ import boto3
 from botocore.config import Config
 
 from tenure.clock import SystemClock
+from tenure.domain.collection_cases import CollectionsPolicy, SettleAction
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.timeutil import parse_iso
 from tenure.notify.link_tokens import LinkPurpose
@@ -32,7 +33,7 @@ from tenure.payments.rate_limit import RateLimitedGateway, TokenBucket, per_cont
 from tenure.payments.sandbox import SandboxGateway
 from tenure.ports import Clock, Repository
 from tenure.services.context import Services
-from tenure.settings import Settings
+from tenure.settings import Settings, SettingsError
 from tenure.store.dynamodb import DynamoRepository
 
 if TYPE_CHECKING:
@@ -161,8 +162,25 @@ def build(
         gateway=gateway if gateway is not None else provider_gateway(settings, clients),
         policy=policy if policy is not None else DunningPolicy(),
         reminders=reminder_policy(settings),
+        collections=collections_policy(settings),
     )
     return Wiring(services, settings, mailer=mailer, clients=clients, sleep=sleep)
+
+
+def collections_policy(settings: Settings) -> CollectionsPolicy:
+    """The collections terms from settings; values that cannot make a policy are refused
+    at cold start, naming their variables, rather than when a customer chooses a plan."""
+    try:
+        return CollectionsPolicy(
+            min_count=settings.repayment_min_count,
+            max_count=settings.repayment_max_count,
+            settle=SettleAction(settings.collections_settle),
+        )
+    except ValueError as exc:
+        raise SettingsError(
+            "invalid settings: TENURE_REPAYMENT_MIN_COUNT, TENURE_REPAYMENT_MAX_COUNT, "
+            f"TENURE_COLLECTIONS_SETTLE: {exc}"
+        ) from exc
 
 
 def reminder_policy(settings: Settings) -> ReminderPolicy:

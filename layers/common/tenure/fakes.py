@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from tenure.domain.charges import Charge
+from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import Coupon
 from tenure.domain.errors import (
@@ -75,6 +76,7 @@ class InMemoryRepository:
         self.installment_plans: dict[str, InstallmentPlan] = _Indexed(
             self._work, "installment_plan"
         )
+        self.collection_cases: dict[str, CollectionCase] = {}  # no work of their own is due
         self.programs = ProgramsSetting(NO_PROGRAMS)
         self.points: dict[str, PointsAccount] = {}
         self.refunds: dict[str, Refund] = {}
@@ -150,6 +152,13 @@ class InMemoryRepository:
     def list_installment_plans(self, customer_id: str) -> list[InstallmentPlan]:
         found = [p for p in self.installment_plans.values() if p.customer_id == customer_id]
         return copy.deepcopy(sorted(found, key=lambda p: (p.created_at, p.id)))
+
+    def get_collection_case(self, case_id: str) -> CollectionCase | None:
+        return copy.deepcopy(self.collection_cases.get(case_id))
+
+    def list_collection_cases(self, customer_id: str) -> list[CollectionCase]:
+        found = [c for c in self.collection_cases.values() if c.customer_id == customer_id]
+        return copy.deepcopy(sorted(found, key=lambda c: (c.opened_at, c.id)))
 
     def get_invoice(self, invoice_id: str) -> Invoice | None:
         return copy.deepcopy(self.invoices.get(invoice_id))
@@ -255,6 +264,7 @@ class InMemoryRepository:
             "invoice": self.invoices,
             "charge": self.charges,
             "installment_plan": self.installment_plans,
+            "collection_case": self.collection_cases,
         }
         versioned: list[tuple[str, Any]] = [
             *(("customer", c) for c in change.customers),
@@ -262,6 +272,7 @@ class InMemoryRepository:
             *(("invoice", i) for i in change.invoices),
             *(("charge", c) for c in change.charges),
             *(("installment_plan", p) for p in change.installment_plans),
+            *(("collection_case", c) for c in change.collection_cases),
         ]
         # Check everything first: all or nothing, like a transaction.
         for move in change.points:
@@ -332,7 +343,7 @@ class InMemoryRepository:
             clean = copy.deepcopy(entity)
             if isinstance(clean, Subscription):
                 clean.events, clean.ledger = [], []
-            if isinstance(clean, InstallmentPlan):
+            if isinstance(clean, InstallmentPlan | CollectionCase):
                 clean.pull_events()
             stored[kind][entity.id] = clean
         for sub_id, payer in change.payer_copies:

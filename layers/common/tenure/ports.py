@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from tenure.domain.charges import Charge
+from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.customers import Contact, Customer, Payer, PaymentMethod
 from tenure.domain.discounts import Coupon
 from tenure.domain.due import DueKind
@@ -137,6 +138,8 @@ class Commit:
     points: list[PointsMove] = field(default_factory=list)
     # Installment plans created or changed (version-checked), with their events.
     installment_plans: list[InstallmentPlan] = field(default_factory=list)
+    # Collections cases opened or changed (version-checked), with their events.
+    collection_cases: list[CollectionCase] = field(default_factory=list)
     # Customers' time zones the use case read (customer id, IANA zone), never written: the
     # planner times the emails the change makes owed by them without a read of its own.
     zones: list[tuple[str, str]] = field(default_factory=list)
@@ -145,6 +148,11 @@ class Commit:
         if not any(p is plan for p in self.installment_plans):
             self.installment_plans.append(plan)
         self.events.extend(plan.pull_events())
+
+    def add_collection_case(self, case: CollectionCase) -> None:
+        if not any(c is case for c in self.collection_cases):
+            self.collection_cases.append(case)
+        self.events.extend(case.pull_events())
 
     def check_payer_operations(self) -> None:
         """A subscription written in full does not also take a payer copy, nor is a customer
@@ -266,6 +274,8 @@ class BillingStore(Protocol):
     def list_subscriptions(self, customer_id: str) -> list[Subscription]: ...
     def get_installment_plan(self, plan_id: str) -> InstallmentPlan | None: ...
     def list_installment_plans(self, customer_id: str) -> list[InstallmentPlan]: ...
+    def get_collection_case(self, case_id: str) -> CollectionCase | None: ...
+    def list_collection_cases(self, customer_id: str) -> list[CollectionCase]: ...
     def get_invoice(self, invoice_id: str) -> Invoice | None: ...
     def list_invoices(
         self, subscription_id: str, since: datetime | None = None

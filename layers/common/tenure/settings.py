@@ -119,6 +119,12 @@ class Settings:
     # none is written, as in simulations) and its currency (empty: the first currency found).
     report_bucket: str = _env("TENURE_REPORT_BUCKET", "")
     reporting_currency: str = _env("REPORTING_CURRENCY", "")
+    # Collections (docs/collections.md): the repayment plans a customer may choose (2-6
+    # instalments by default, within 2-12) and what paying a case off does to its
+    # subscription: `reactivate` (default) or `close`.
+    repayment_min_count: int = _env("TENURE_REPAYMENT_MIN_COUNT", 2, ge=2)
+    repayment_max_count: int = _env("TENURE_REPAYMENT_MAX_COUNT", 6, ge=2)
+    collections_settle: str = _env("TENURE_COLLECTIONS_SETTLE", "reactivate")
 
 
 def declared() -> dict[str, Declared]:

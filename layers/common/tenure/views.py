@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TypedDict
 
 from tenure.domain.charges import Charge
+from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount
 from tenure.domain.installments import InstallmentPlan
@@ -369,7 +370,7 @@ class InstallmentPlanView(TypedDict):
     every: str  # week | two_weeks | month
     description: str
     start: str
-    status: str  # active | completed | defaulted
+    status: str  # active | completed | defaulted | canceled
     instalments: list[InstalmentView]
 
 
@@ -398,4 +399,74 @@ def installment_plan_view(plan: InstallmentPlan) -> InstallmentPlanView:
             }
             for i in plan.instalments
         ],
+    }
+
+
+class CaseLineView(TypedDict):
+    invoice: str
+    period_start: str
+    period_end: str
+    description: str
+    amount: int  # minor units; negative for discounts and credits
+
+
+class RepaymentPlanView(TypedDict):
+    id: str
+    count: int
+    every: str  # week | two_weeks
+    status: str  # active | completed | defaulted | canceled
+    instalments: list[InstalmentView]
+
+
+class CollectionCaseView(TypedDict):
+    id: str
+    customer: str
+    subscription: str
+    currency: str
+    total: int  # what the case opened with: the sum of its lines
+    recovered: int
+    balance: int  # total - recovered
+    status: str  # open | in_plan | settled | written_off
+    opened_at: str
+    closed_at: str | None
+    lines: list[CaseLineView]
+    plan: RepaymentPlanView | None  # the standing (or last) repayment plan
+
+
+class CollectionCasePage(TypedDict):
+    data: list[CollectionCaseView]
+
+
+def collection_case_view(case: CollectionCase, plan: InstallmentPlan | None) -> CollectionCaseView:
+    """The case, with its repayment plan when one was chosen (`plan` must be case.plan_id's)."""
+    return {
+        "id": case.id,
+        "customer": case.customer_id,
+        "subscription": case.subscription_id,
+        "currency": case.currency,
+        "total": case.total,
+        "recovered": case.recovered,
+        "balance": case.balance,
+        "status": str(case.status),
+        "opened_at": _at(case.opened_at),
+        "closed_at": iso(case.closed_at),
+        "lines": [
+            {
+                "invoice": ln.invoice_id,
+                "period_start": _at(ln.period_start),
+                "period_end": _at(ln.period_end),
+                "description": ln.description,
+                "amount": ln.amount,
+            }
+            for ln in case.lines
+        ],
+        "plan": None
+        if plan is None
+        else {
+            "id": plan.id,
+            "count": plan.count,
+            "every": str(plan.every),
+            "status": str(plan.status),
+            "instalments": installment_plan_view(plan)["instalments"],
+        },
     }

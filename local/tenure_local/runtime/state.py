@@ -6,6 +6,7 @@ from typing import Any
 from tenure.ports import Repository
 from tenure.views import (
     ChargeView,
+    CollectionCaseView,
     CouponView,
     CustomerView,
     InstallmentPlanView,
@@ -13,6 +14,7 @@ from tenure.views import (
     RefundView,
     SubscriptionView,
     charge_view,
+    collection_case_view,
     coupon_view,
     customer_view,
     installment_plan_view,
@@ -32,6 +34,7 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
     points: dict[str, dict[str, Any]] = {}
     refunds: list[RefundView] = []
     plans: list[InstallmentPlanView] = []
+    cases: list[CollectionCaseView] = []
     for customer_id in sorted(customer_ids):
         customer = repo.get_customer(customer_id)
         if customer is None:
@@ -44,6 +47,9 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
                 if invoice is not None:
                     invoices.append(invoice_view(invoice))
                     charges.extend(charge_view(c) for c in repo.list_charges(invoice.id))
+        for case in repo.list_collection_cases(customer_id):
+            repayment = repo.get_installment_plan(case.plan_id) if case.plan_id else None
+            cases.append(collection_case_view(case, repayment))
         account = repo.get_points(customer_id)
         if account.entries or account.balance or account.pending:
             view = points_view(account)
@@ -68,6 +74,10 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
         # Always present (empty without plans): each plan with its instalments; the invoices
         # and charges of the instalments invoiced so far are in `invoices` and `charges`.
         "installment_plans": sorted(plans, key=lambda p: p["id"]),
+        # Always present (empty without cases): each collections case with its lines and
+        # repayment plan; the plan is also among `installment_plans`, whose machinery
+        # charges it (docs/collections.md).
+        "collection_cases": sorted(cases, key=lambda c: c["id"]),
     }
 
 

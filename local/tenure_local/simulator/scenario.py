@@ -27,6 +27,7 @@ from tenure.domain.plan_spec import PlanSpec
 from tenure.domain.programs import Programs
 from tenure.domain.timeutil import utc
 from tenure.payments.sandbox import payment_method_for
+from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments, installment_problems
 from tenure_local.simulator.scenario_problems import (
     Problem,
@@ -235,6 +236,7 @@ API_ACTIONS = (
     "redeem_points",
     "refund",
     "installments",
+    "repayment_plan",
 )
 PROVIDER_ACTIONS = ("provider_refund", "dispute", "card_auto_updated")
 Action = Annotated[
@@ -250,7 +252,8 @@ Action = Annotated[
     | ApplyCoupon
     | RedeemPoints
     | Refund
-    | Installments,
+    | Installments
+    | RepaymentPlan,
     Field(discriminator="do"),
 ]
 _action_adapter: TypeAdapter[Any] = TypeAdapter(Action)

@@ -54,6 +54,7 @@ from tenure_local.simulator.scenario import (
     UpdateCard,
     subscription_id_for,
 )
+from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments
 from tenure_local.simulator.webhooks_provider import (
     ProviderSandbox,
@@ -407,6 +408,8 @@ class Simulator(ProviderSide):
         elif isinstance(action, Installments):
             path = f"/v1/customers/{action.customer}/installment-plans"
             self._api("POST", path, action.body(), where=where)
+        elif isinstance(action, RepaymentPlan):
+            self._repayment_plan(action, where)
         elif isinstance(action, UpdateCard):
             self._attach_card(action.customer, action.card, where, action.card_expires)
         elif isinstance(action, ProviderRefund | Dispute | CardAutoUpdated):
@@ -433,6 +436,27 @@ class Simulator(ProviderSide):
             self._api("POST", accept, {}, where=f"{where}.accept_offer")
             return
         self._api("POST", path, body | {"decline_offers": True}, where=where)
+
+    def _repayment_plan(self, action: RepaymentPlan, where: str) -> None:
+        """As the collections page does: the customer's open case (the latest), then the
+        plan chosen for it. No open case: refused as the page would say so."""
+        listed = self._api("GET", f"/v1/collection-cases?customer={action.customer}", None, where)
+        if listed is None:
+            return
+        open_cases = [c for c in listed.get("data", []) if c.get("status") == "open"]
+        if not open_cases:
+            message = f"customer {action.customer} has no open collections case"
+            self.rejected.append(
+                {
+                    "at": iso(self.clock.now()),
+                    "where": where,
+                    "status": 409,
+                    "response": {"error": "conflict", "message": message},
+                }
+            )
+            return
+        path = f"/v1/collection-cases/{open_cases[-1]['id']}/repayment-plan"
+        self._api("POST", path, action.body(), where=where)
 
     def _refund(self, action: Refund, where: str) -> None:
         invoice_id = action.invoice

@@ -171,6 +171,7 @@ class Api:
                 "subscriptions": {k: (v, v.version) for k, v in r.subscriptions.items()},
                 "invoices": r.invoices,
                 "installment_plans": r.installment_plans,
+                "collection_cases": {k: (v, v.version) for k, v in r.collection_cases.items()},
                 "events": r.events,
                 "ledger": r.ledger,
                 "idempotency": r.idempotency,

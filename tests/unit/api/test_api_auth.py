@@ -38,6 +38,11 @@ PROTECTED = [
     ("POST", "/v1/customers/alice/installment-plans"),
     ("GET", "/v1/customers/alice/installment-plans"),
     ("GET", "/v1/installment-plans/ipl-1"),
+    ("GET", "/v1/collection-cases"),
+    ("GET", "/v1/collection-cases/cc-1"),
+    ("POST", "/v1/collection-cases/cc-1/repayment-plan"),
+    ("POST", "/v1/collection-cases/cc-1/repayment-plan/cancel"),
+    ("POST", "/v1/collection-cases/cc-1/pay"),
 ]
 
 
@@ -119,6 +124,7 @@ def test_the_openapi_document_lists_every_route_with_bearer_security(api: Api) -
     expected = {(m, p.replace("half", "{coupon_id}")) for m, p in expected}
     expected = {(m, p.replace("pause2", "{offer_id}")) for m, p in expected}
     expected = {(m, p.replace("ipl-1", "{plan_id}")) for m, p in expected}
+    expected = {(m, p.replace("cc-1", "{case_id}")) for m, p in expected}
     assert set(operations) == expected | {("GET", "/healthz")}
     for key in expected:
         assert operations[key]["security"] == [{"bearerAuth": []}], key

@@ -281,3 +281,22 @@ def test_a_plan_that_is_not_active_cannot_default_again() -> None:
     plan.default(invoice.id, NOW)
     with pytest.raises(IllegalTransitionError):
         plan.default(invoice.id, NOW)
+
+
+def test_a_later_instalment_still_dunned_when_the_plan_defaults_is_written_off_at_its_end() -> None:
+    # Given a plan whose 2nd instalment was invoiced while the 1st was still being dunned
+    plan = make_plan()
+    first = plan.invoice_next(NOW)
+    assert first is not None
+    plan.record_failed(first.id, NOW)
+    second = plan.invoice_next(plan.instalments[1].due_at)
+    assert second is not None
+    plan.record_failed(second.id, NOW)
+    # When the 1st's dunning ends (the plan defaults), then the 2nd's
+    plan.default(first.id, NOW)
+    plan.pull_events()
+    plan.default(second.id, NOW)
+    # Then both are written off, and the plan defaulted only once
+    assert [i.status for i in plan.instalments[:2]] == [InstalmentStatus.UNCOLLECTIBLE] * 2
+    assert plan.status is PlanStatus.DEFAULTED
+    assert plan.pull_events() == []

@@ -100,6 +100,7 @@ COMMANDS: dict[str, Callable[[Subscription], object]] = {
     "change_plan": lambda sub: sub.change_plan(BASIC, PRO, COMMAND_AT),
     "activate": lambda sub: sub.activate(BASIC, COMMAND_AT),
     "mark_past_due": lambda sub: sub.mark_past_due(BASIC, COMMAND_AT),
+    "reactivate_after_collections": lambda sub: sub.reactivate_after_collections(BASIC, COMMAND_AT),
     "mark_unpaid": lambda sub: sub.mark_unpaid(BASIC, COMMAND_AT, declines=[]),
     "cancel_for_nonpayment": lambda sub: sub.cancel_for_nonpayment(BASIC, COMMAND_AT, []),
     "expire": lambda sub: sub.expire(BASIC, COMMAND_AT),
@@ -146,6 +147,7 @@ DOCUMENTED: dict[str, dict[SubscriptionStatus, SubscriptionStatus]] = {
         SubscriptionStatus.UNPAID: SubscriptionStatus.ACTIVE,
         SubscriptionStatus.ACTIVE: SubscriptionStatus.ACTIVE,
     },
+    "reactivate_after_collections": {SubscriptionStatus.UNPAID: SubscriptionStatus.ACTIVE},
     "mark_past_due": {
         SubscriptionStatus.ACTIVE: SubscriptionStatus.PAST_DUE,
         SubscriptionStatus.PAST_DUE: SubscriptionStatus.PAST_DUE,
@@ -459,7 +461,13 @@ def test_a_pause_with_an_end_is_due_when_it_ends() -> None:
 # --- events ---------------------------------------------------------------------------------
 
 
-PAST_PARTICIPLE_ENDINGS = ("ed", "Paid", "Sent")  # regular, plus the irregular ones in use
+PAST_PARTICIPLE_ENDINGS = (
+    "ed",
+    "Paid",
+    "Sent",
+    "Chosen",
+    "Written",
+)  # regular, plus the irregular ones in use
 
 
 def test_every_event_type_is_named_in_the_past_tense() -> None:

@@ -180,3 +180,14 @@ def test_the_retention_programs_section_shows_their_cost_and_the_customers_saved
 
 def test_without_any_program_figure_the_section_is_left_out() -> None:
     assert "Retention programs" not in render_report("Tenure report", a_document(), state=None)
+
+
+def test_the_collections_section_shows_what_cases_recovered_each_month() -> None:
+    doc = a_document()
+    assert "<h2>Collections</h2>" not in render_report("Tenure report", doc, state=None)
+    doc["monthly"][1]["recovered_by_collections"] = 2001
+    page = render_report("Tenure report", doc, state=None)
+    section = page[page.index("<h2>Collections</h2>") :]
+    row = re.search(r"<tr><td data-label='month'>Mar 2026</td>(.*?)</tr>", section)
+    assert row is not None
+    assert re.findall(r"<td[^>]*>(.*?)</td>", row.group(1)) == ["$20.01"]

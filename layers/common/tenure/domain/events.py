@@ -63,6 +63,13 @@ class EventType(StrEnum):
     INSTALLMENT_PAST_DUE = "InstallmentMarkedPastDue"
     INSTALLMENT_PLAN_COMPLETED = "InstallmentPlanCompleted"
     INSTALLMENT_PLAN_DEFAULTED = "InstallmentPlanDefaulted"
+    INSTALLMENT_PLAN_CANCELED = "InstallmentPlanCanceled"
+    # Collections cases (tenure.domain.collection_cases): the entity is the case.
+    COLLECTION_CASE_OPENED = "CollectionCaseOpened"
+    REPAYMENT_PLAN_CHOSEN = "RepaymentPlanChosen"
+    REPAYMENT_PLAN_CANCELED = "RepaymentPlanCanceled"
+    COLLECTION_CASE_SETTLED = "CollectionCaseSettled"
+    COLLECTION_CASE_WRITTEN_OFF = "CollectionCaseWrittenOff"
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,6 +129,7 @@ class PlanStatus(StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
     DEFAULTED = "defaulted"
+    CANCELED = "canceled"  # stopped between instalments (a repayment plan the customer left)
 
 
 def instalment_invoice_id(plan_id: str, number: int) -> str:
@@ -148,6 +149,9 @@ class InstallmentPlan:
     created_at: datetime
     status: PlanStatus = PlanStatus.ACTIVE
     instalments: list[Instalment] = field(default_factory=list)
+    # A repayment plan: the collections case whose balance it pays off
+    # (tenure.domain.collection_cases); None for a customer's one-off purchase.
+    collection_case_id: str | None = None
     version: int = 0
     _events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
@@ -163,8 +167,10 @@ class InstallmentPlan:
         description: object,
         start: datetime,
         now: datetime,
+        min_count: int = MIN_COUNT,
     ) -> "InstallmentPlan":
-        """A new plan, every rule checked (ValidationFailedError naming the field)."""
+        """A new plan, every rule checked (ValidationFailedError naming the field).
+        `min_count`: 1 only for a collections case paid in full (one charge, now)."""
         if not isinstance(plan_id, str) or not is_valid_id(plan_id):
             raise ValidationFailedError("id", "must be 1-64 letters, digits, '_', '.', '-'")
         try:
@@ -180,7 +186,7 @@ class InstallmentPlan:
         if not description.isprintable():
             # It is printed on invoices, receipts and emails: no control or format characters.
             raise ValidationFailedError("description", "must not hold control characters")
-        n = check_count(count)
+        n = check_count(count, min_count)
         interval = parse_every(every)
         parts = split_amount(amount, n)  # type: ignore[arg-type]
         start = ensure_utc(start)
@@ -298,6 +304,15 @@ class InstallmentPlan:
         """Dunning of the instalment ended unpaid: it is written off, the plan defaulted,
         and the instalments not yet invoiced are canceled."""
         item = self.by_invoice(invoice_id)
+        if (
+            item is not None
+            and self.status is PlanStatus.DEFAULTED
+            and item.status in (InstalmentStatus.OPEN, InstalmentStatus.PAST_DUE)
+        ):
+            # A later instalment invoiced while an earlier one was still being dunned (weekly
+            # plans) ends its own dunning after the plan defaulted: written off too.
+            item.status = InstalmentStatus.UNCOLLECTIBLE
+            return
         if item is None or self.status is not PlanStatus.ACTIVE:
             raise IllegalTransitionError("default", self.status, entity="installment plan")
         item.status = InstalmentStatus.UNCOLLECTIBLE
@@ -307,6 +322,27 @@ class InstallmentPlan:
         self.status = PlanStatus.DEFAULTED
         data = {"number": item.number, "invoice": invoice_id, "collected": self.collected}
         self._record(EventType.INSTALLMENT_PLAN_DEFAULTED, at, 0, data)
+
+    def cancel(self, at: datetime) -> None:
+        """Stop the plan between instalments: the ones not yet invoiced are canceled, never
+        charged. Refused while an instalment is being collected (its invoice is open): the
+        money path owns it until it is paid or written off."""
+        if self.status is not PlanStatus.ACTIVE:
+            raise IllegalTransitionError("cancel", self.status, entity="installment plan")
+        collecting = (InstalmentStatus.OPEN, InstalmentStatus.PAST_DUE)
+        if any(i.status in collecting for i in self.instalments):
+            raise IllegalTransitionError(
+                "cancel",
+                self.status,
+                "an instalment is being collected; cancel once it is paid",
+                entity="installment plan",
+            )
+        for item in self.instalments:
+            if item.status is InstalmentStatus.SCHEDULED:
+                item.status = InstalmentStatus.CANCELED
+        self.status = PlanStatus.CANCELED
+        data = {"collected": self.collected}
+        self._record(EventType.INSTALLMENT_PLAN_CANCELED, at, 0, data)
 
     def pull_events(self) -> list[DomainEvent]:
         events, self._events = self._events, []

@@ -191,7 +191,8 @@ class PointsFlow:
 @dataclass(frozen=True, slots=True)
 class ProgramFlow:
     """One day's count or amount of a retention program's flow (`refunded`,
-    `cancellations_requested`, `saved_by_offer`) in one currency."""
+    `cancellations_requested`, `saved_by_offer`, `recovered_by_collections`) in one
+    currency."""
 
     currency: str
     name: str
@@ -226,6 +227,7 @@ FLOW_FIELDS = (
     "refunded",  # what refunds gave back that day (Tenure's and the provider's)
     "cancellations_requested",  # cancellations asked for (offers presented count once)
     "saved_by_offer",  # save offers accepted: cancellations that did not happen
+    "recovered_by_collections",  # what collections cases recovered, counted when they close
 )
 _MOVEMENT_FIELD = {
     NEW: ("new_mrr", "customers_new"),
@@ -585,6 +587,7 @@ def _month_row(m: _Month, window: list[_Month]) -> dict[str, Any]:
         "refunded": flows["refunded"],
         "cancellations_requested": flows["cancellations_requested"],
         "saved_by_offer": flows["saved_by_offer"],
+        "recovered_by_collections": flows["recovered_by_collections"],
     }
 
 

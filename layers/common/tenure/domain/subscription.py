@@ -52,6 +52,7 @@ ALLOWED: dict[str, frozenset[SubscriptionStatus]] = {
         }
     ),
     "mark_past_due": frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}),
+    "reactivate_after_collections": frozenset({SubscriptionStatus.UNPAID}),
     "mark_unpaid": frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID}),
     "cancel_for_nonpayment": frozenset(
         {
@@ -258,6 +259,24 @@ class Subscription:
         self.status = SubscriptionStatus.ACTIVE
         self.incomplete_expires_at = None
         self._record(EventType.SUBSCRIPTION_ACTIVATED, now)
+        self.sync_mrr(plan, now, EventType.SUBSCRIPTION_ACTIVATED)
+
+    def reactivate_after_collections(self, plan: Plan, now: datetime) -> None:
+        """Its collections case was paid off: the subscription is active again from a new
+        period that starts now. That period is not covered by the debt just repaid, so it
+        ends at once (`current_period_end = now`): the renewal due now rolls into it and
+        invoices and charges it like any renewal, with the same exactly-once keys."""
+        self._require("reactivate_after_collections")
+        now = utc(now)
+        # The renewal computes the new period's end from the anchor: periods_since_anchor
+        # becomes 0 when it rolls, so the period it opens is [now, now + one interval].
+        self.anchor = now
+        self.periods_since_anchor = -1
+        self.current_period_start = min(self.current_period_start, now)
+        self.current_period_end = now
+        self.continuity_start, self.paused_seconds = now, 0  # continuity starts again
+        self.status = SubscriptionStatus.ACTIVE
+        self._record(EventType.SUBSCRIPTION_ACTIVATED, now, reactivated_by="collections")
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_ACTIVATED)
 
     def mark_past_due(self, plan: Plan, now: datetime) -> None:

@@ -208,6 +208,7 @@ def metrics_view(doc: dict[str, Any], at_risk: list[dict[str, str]]) -> dict[str
         "payment_chart": rates_chart(whole, PAYMENT_SERIES),
         "payment_table": payment_table(monthly, partial),
         "programs_table": programs_table(monthly, cur, partial),
+        "collections_table": collections_table(monthly, cur, partial),
         "churn_bars": bars(
             [
                 ("Their choice (voluntary)", voluntary, "#fb8c00"),
@@ -353,6 +354,23 @@ def programs_table(
         for m in monthly
     )
     return Table(PROGRAM_HEADERS, rows) if shown else None
+
+
+COLLECTIONS_HEADERS = ["month", "recovered through collections"]
+
+
+def collections_table(
+    monthly: list[dict[str, Any]], cur: str, partial: dict[str, str]
+) -> Table | None:
+    """The balance collections cases recovered each month (counted when a case closes);
+    None while no case recovered anything."""
+    if not any(m.get("recovered_by_collections") for m in monthly):
+        return None
+    rows = [
+        [month_label(m["month"], partial), money(m.get("recovered_by_collections", 0), cur)]
+        for m in monthly
+    ]
+    return Table(COLLECTIONS_HEADERS, rows)
 
 
 def bars(items: Iterable[tuple[str, float, str]]) -> list[Bar]:

@@ -53,6 +53,7 @@ from tenure.payments.gateway import (
     StoredServerError,
 )
 from tenure.ports import Commit, Marker, MrrRead, ProviderLink
+from tenure.services import collections as cases
 from tenure.services.catalog import (
     attach_payment_method,
     get_plan,
@@ -327,6 +328,11 @@ def _ready_instalment(svc: Services, c: _Collection, plan_id: str) -> Payer | No
     """As `_ready`, for an instalment's invoice: its plan must stand (a defaulted plan's
     invoice is written off, never charged), and the customer's own card pays."""
     plan = c.plan = c.plan or svc.repo.get_installment_plan(plan_id)
+    if plan is not None and plan.status is PlanStatus.DEFAULTED and c.unsaved is None:
+        # An instalment invoiced before an earlier one defaulted the plan (weekly plans):
+        # written off as that one was, rather than left open with nothing due.
+        _default_plan(svc, c.invoice)
+        return None
     if plan is None or plan.status is PlanStatus.DEFAULTED:
         _stop_collecting(svc, c, keep_deadline=False)
         return None
@@ -800,7 +806,11 @@ def _settle(
         return
     sub = subscription or svc.repo.get_subscription(invoice.subscription_id)
     if result.outcome is ChargeOutcome.SUCCEEDED:
+        was_unpaid = sub is not None and sub.status is SubscriptionStatus.UNPAID
         recorded = collection.record_payment(invoice, charge, sub, _plans(svc), now)
+        if was_unpaid and recorded.events:
+            assert sub is not None
+            cases.follow_invoice_paid(svc, sub, invoice, change)
     else:
         recorded = collection.record_failure(invoice, charge, sub, svc.policy, _plans(svc), now)
     change.events.extend(event.to_event() for event in recorded.events)
@@ -825,20 +835,24 @@ def _settle_instalment(
     paid (the plan may complete), or dunned like a renewal while the plan stands; when the
     retries run out the plan defaults."""
     plan = svc.repo.get_installment_plan(invoice.installment_plan_id or "")
+    paid = 0
     if result.outcome is ChargeOutcome.SUCCEEDED:
         recorded = collection.record_payment(invoice, charge, None, _plans(svc), now)
         moved = plan is not None and plan.record_paid(invoice.id, now)
+        paid = invoice.total if moved else 0
     else:
         recorded = collection.record_instalment_failure(invoice, charge, svc.policy, now)
         moved = plan is not None and plan.record_failed(invoice.id, now)
     change.events.extend(event.to_event() for event in recorded.events)
     if isinstance(recorded.next, collection.FinalActionDue) and plan is not None:
         change.events.extend(e.to_event() for e in collection.write_off_instalment(invoice, now))
-        if plan.status is PlanStatus.ACTIVE:
+        if plan.status in (PlanStatus.ACTIVE, PlanStatus.DEFAULTED):
             plan.default(invoice.id, now)
         moved = True
     if plan is not None and moved:
         change.add_installment_plan(plan)
+        if plan.collection_case_id:
+            cases.follow_plan(svc, plan, paid, change)
     svc.commit_with_notices(change)
 
 
@@ -849,9 +863,11 @@ def _default_plan(svc: Services, invoice: Invoice) -> None:
     change = Commit(invoices=[invoice])
     change.events.extend(e.to_event() for e in collection.write_off_instalment(invoice, now))
     plan = svc.repo.get_installment_plan(invoice.installment_plan_id or "")
-    if plan is not None and plan.status is PlanStatus.ACTIVE:
+    if plan is not None and plan.status in (PlanStatus.ACTIVE, PlanStatus.DEFAULTED):
         plan.default(invoice.id, now)
         change.add_installment_plan(plan)
+        if plan.collection_case_id:
+            cases.follow_plan(svc, plan, 0, change)
     svc.commit_with_notices(change)
 
 
@@ -859,10 +875,13 @@ def _final_action(svc: Services, sub: Subscription, invoice: Invoice, change: Co
     """Apply the policy's final action, from the invoice's failed attempts as stored."""
     plan = get_plan(svc, sub.plan_id)
     declines = collection.declines_of(svc.repo.list_charges(invoice.id))
+    was_unpaid = sub.status is SubscriptionStatus.UNPAID
     events = collection.apply_final_action(
         invoice, sub, plan, svc.policy, declines, svc.clock.now()
     )
     change.events.extend(event.to_event() for event in events)
+    if sub.status is SubscriptionStatus.UNPAID and not was_unpaid:
+        cases.open_case(svc, sub, invoice, change)
 
 
 def _plans(svc: Services) -> collection.PlanLookup:

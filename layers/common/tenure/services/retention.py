@@ -135,7 +135,16 @@ def _program_flows(events: Sequence[dict[str, Any]]) -> list[mrr.ProgramFlow]:
             flows.append(mrr.ProgramFlow(currency, "cancellations_requested"))
         elif kind == EventType.SAVE_OFFER_ACCEPTED:
             flows.append(mrr.ProgramFlow(currency, "saved_by_offer"))
+        elif kind in _CASE_CLOSED and data.get("recovered"):
+            # Counted once, when the case closes (settled or written off), with all it
+            # recovered: the case's own events carry the currency its instalments' lack.
+            flows.append(
+                mrr.ProgramFlow(currency, "recovered_by_collections", int(data["recovered"]))
+            )
     return flows
+
+
+_CASE_CLOSED = (EventType.COLLECTION_CASE_SETTLED, EventType.COLLECTION_CASE_WRITTEN_OFF)
 
 
 def _asked_to_cancel(kind: object, data: dict[str, Any]) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
+from tenure.domain.collection_cases import CaseLine, CaseStatus, CollectionCase
 from tenure.domain.customers import Contact, Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount, DiscountTerms, TenureDiscount
 from tenure.domain.installments import (
@@ -496,7 +497,7 @@ def installment_plan_to_attrs(p: InstallmentPlan) -> dict[str, Any]:
             }
             for i in p.instalments
         ],
-    }
+    } | ({"collection_case_id": p.collection_case_id} if p.collection_case_id else {})
 
 
 def installment_plan_from_attrs(a: dict[str, Any]) -> InstallmentPlan:
@@ -521,6 +522,58 @@ def installment_plan_from_attrs(a: dict[str, Any]) -> InstallmentPlan:
             )
             for i in a["instalments"]
         ],
+        collection_case_id=a.get("collection_case_id"),
+        version=int(a.get("version", 0)),
+    )
+
+
+def collection_case_to_attrs(c: CollectionCase) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "customer_id": c.customer_id,
+        "subscription_id": c.subscription_id,
+        "currency": c.currency,
+        "lines": [
+            {
+                "invoice_id": ln.invoice_id,
+                "period_start": _dt(ln.period_start),
+                "period_end": _dt(ln.period_end),
+                "description": ln.description,
+                "amount": ln.amount,
+            }
+            for ln in c.lines
+        ],
+        "opened_at": _dt(c.opened_at),
+        "status": str(c.status),
+        "recovered": c.recovered,
+        "plan_id": c.plan_id,
+        "plans_made": c.plans_made,
+        "closed_at": _dt(c.closed_at),
+    }
+
+
+def collection_case_from_attrs(a: dict[str, Any]) -> CollectionCase:
+    return CollectionCase(
+        id=a["id"],
+        customer_id=a["customer_id"],
+        subscription_id=a["subscription_id"],
+        currency=a["currency"],
+        lines=[
+            CaseLine(
+                invoice_id=ln["invoice_id"],
+                period_start=_req(ln["period_start"]),
+                period_end=_req(ln["period_end"]),
+                description=ln["description"],
+                amount=int(ln["amount"]),
+            )
+            for ln in a["lines"]
+        ],
+        opened_at=_req(a["opened_at"]),
+        status=CaseStatus(a["status"]),
+        recovered=int(a["recovered"]),
+        plan_id=a.get("plan_id"),
+        plans_made=int(a.get("plans_made", 0)),
+        closed_at=_parse(a.get("closed_at")),
         version=int(a.get("version", 0)),
     )
 

@@ -15,6 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tenure.domain.charges import Charge
+from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.discounts import Coupon
 from tenure.domain.due import DueKind
@@ -279,6 +280,14 @@ class DynamoRepository:
         items = self._gsi1(f"CUS#{customer_id}", "IPL#")
         return [codec.installment_plan_from_attrs(i) for i in items]
 
+    def get_collection_case(self, case_id: str) -> CollectionCase | None:
+        item = self._get(f"CASE#{case_id}", "CASE")
+        return codec.collection_case_from_attrs(item) if item else None
+
+    def list_collection_cases(self, customer_id: str) -> list[CollectionCase]:
+        items = self._gsi1(f"CUS#{customer_id}", "CASE#")
+        return [codec.collection_case_from_attrs(i) for i in items]
+
     def get_invoice(self, invoice_id: str) -> Invoice | None:
         item = self._get(f"INV#{invoice_id}", "INV")
         return codec.invoice_from_attrs(item) if item else None
@@ -480,7 +489,14 @@ class DynamoRepository:
         """One transaction: entities with version checks, their events and ledger entries."""
         ops: list[dict[str, Any]] = []
         versioned: list[
-            Customer | Subscription | Invoice | Charge | Notice | SaveAttempt | InstallmentPlan
+            Customer
+            | Subscription
+            | Invoice
+            | Charge
+            | Notice
+            | SaveAttempt
+            | InstallmentPlan
+            | CollectionCase
         ] = []
         versioned_coupons: list[Coupon] = []
         for customer in change.customers:
@@ -544,6 +560,16 @@ class DynamoRepository:
             } | self._due_keys(ipl.id, ipl.next_due())
             ops.append(self._versioned_put(attrs, ipl.version, "installment_plan"))
             versioned.append(ipl)
+        for case in change.collection_cases:
+            attrs = codec.collection_case_to_attrs(case)
+            attrs |= {
+                "PK": f"CASE#{case.id}",
+                "SK": "CASE",
+                "GSI1PK": f"CUS#{case.customer_id}",
+                "GSI1SK": f"CASE#{iso(case.opened_at)}#{case.id}",
+            }
+            ops.append(self._versioned_put(attrs, case.version, "collection_case"))
+            versioned.append(case)
         for invoice in change.invoices:
             attrs = codec.invoice_to_attrs(invoice)
             attrs |= {

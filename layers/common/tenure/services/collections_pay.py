@@ -1,0 +1,27 @@
+"""Paying a collections case in full, now: a one-instalment plan of the balance, charged at
+once by the money path every instalment takes (apart from services.collections because it
+charges, and services.charging already follows cases through that module)."""
+
+from tenure.domain.collection_cases import CollectionCase
+from tenure.domain.installments import InstallmentPlan
+from tenure.services import charging
+from tenure.services.catalog import get_customer
+from tenure.services.collections import get_case, start_plan
+from tenure.services.context import Services
+
+
+def pay_case_in_full(svc: Services, case_id: str) -> tuple[CollectionCase, InstallmentPlan]:
+    """Charge the open case's whole balance now with the customer's card. The plan is
+    committed first, so a charge that fails is dunned like any instalment (the case stays
+    in its plan); paid, the case settles in the charge's own commit. Refused, nothing
+    written: an unknown case (NotFoundError), a case not open (IllegalTransitionError)."""
+    case = get_case(svc, case_id)
+    customer = get_customer(svc, case.customer_id)
+    plan = case.pay_in_full(svc.clock.now())
+    start_plan(svc, case, plan, customer.timezone or "UTC")
+    charging.invoice_installment(svc, plan.id)
+    after_case, after_plan = (
+        svc.repo.get_collection_case(case.id),
+        svc.repo.get_installment_plan(plan.id),
+    )
+    return after_case or case, after_plan or plan
