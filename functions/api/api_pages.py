@@ -321,10 +321,12 @@ def _change_subscription(visit: _Visit) -> Response[str]:
     action = visit.form.get("action", "")
     if action == "redeem_points":
         return _redeem_points(visit)
-    reason, reason_text = None, None
+    reason, reason_text, months = None, None, None
     try:
         if action in _CANCELLING:
             reason, reason_text = _exit_reason(visit.form)
+        if action == "pause":
+            months = _pause_months(visit.form)
         view = self_service.change_subscription(
             visit.svc,
             customer_id,
@@ -334,6 +336,7 @@ def _change_subscription(visit: _Visit) -> Response[str]:
             visit.form.get("offer"),
             reason=reason,
             reason_text=reason_text,
+            months=months,
         )
     except _FormFieldRefused as refused:
         view = self_service.load_subscription_page(
@@ -358,8 +361,26 @@ def _change_subscription(visit: _Visit) -> Response[str]:
         intro = _outcome("ok", visit.text("offers_intro"))
         # Declining the offers goes on with this cancellation: it carries the same reason.
         return _subscription(visit, 200, view, intro, reason=reason, reason_text=reason_text)
+    if action == "pause" and months is not None and view.subscription.paused_until is not None:
+        until = pages.day(view.subscription.paused_until, visit.locale, view.customer.timezone)
+        return _subscription(
+            visit, 200, view, _outcome("ok", visit.text("paused_done_until", date=until))
+        )
     done = _DONE.get(action)
     return _subscription(visit, 200, view, _outcome("ok", visit.text(done)) if done else None)
+
+
+def _pause_months(form: dict[str, str]) -> int | None:
+    """The months a pause form asks for: exactly one of the page's choices, written as the
+    page writes it ("1", "2", "3"); none at all pauses for one period, as the page's first
+    pause button did."""
+    if "months" not in form:
+        return None
+    raw = form["months"]
+    choices = {str(m): m for m in self_service.PAUSE_MONTHS}
+    if raw not in choices:  # no stripping, no Unicode digits, no "01": only what the page sends
+        raise _FormFieldRefused("pause_months_invalid")
+    return choices[raw]
 
 
 def _exit_reason(form: dict[str, str]) -> tuple[str, str | None]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from tenure.domain.calendar import Interval, IntervalUnit, add_intervals
 from tenure.domain.charges import Charge, ChargeOutcome
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import period_lines
@@ -286,6 +287,9 @@ class SubscriptionPage:
     # and what one point is worth.
     points: PointsAccount | None = None
     point_value_minor: int = 0
+    # The pauses the page offers while the subscription may pause: (months, resumes on),
+    # the dates worked out as the pause itself works them out (`pause_until`).
+    pause_choices: tuple[tuple[int, datetime], ...] = ()
 
 
 def owned_subscription(svc: Services, customer_id: str, subscription_id: str) -> Subscription:
@@ -314,6 +318,8 @@ def load_subscription_page(
         if link is not None and svc.repo.has_marker(link.marker_key(action))
     )
     account = svc.repo.get_points(customer_id) if programs.loyalty is not None else None
+    now = svc.clock.now()
+    pausable = sub.status is SubscriptionStatus.ACTIVE and not sub.cancel_at_period_end
     return SubscriptionPage(
         get_customer(svc, customer_id),
         sub,
@@ -322,7 +328,23 @@ def load_subscription_page(
         used=used,
         points=account,
         point_value_minor=programs.loyalty.point_value_minor if programs.loyalty else 0,
+        pause_choices=tuple((m, pause_until(now, m)) for m in PAUSE_MONTHS) if pausable else (),
     )
+
+
+# How long a customer may pause on the page: a month to a quarter. Longer breaks are the
+# business's call (the API takes any `until`), not a button.
+PAUSE_MONTHS = (1, 2, 3)
+
+
+def pause_until(now: datetime, months: int) -> datetime:
+    """When a pause of `months` taken at `now` ends: the same day of the month, clamped to
+    the month's length (Jan 31 + 1 month is Feb 28/29), as a pause save offer counts it."""
+    if months not in PAUSE_MONTHS:
+        raise ValidationFailedError(
+            "months", f"a pause is {PAUSE_MONTHS[0]} to {PAUSE_MONTHS[-1]} months"
+        )
+    return add_intervals(now, Interval(IntervalUnit.MONTH, months), 1)
 
 
 SUBSCRIPTION_ACTIONS = ("pause", "cancel", "keep", "come_back", "accept_offer", "decline_offers")
@@ -355,9 +377,11 @@ def change_subscription(
     offer: str | None = None,
     reason: str | None = None,
     reason_text: str | None = None,
+    months: int | None = None,
 ) -> SubscriptionPage:
     """Apply one of SUBSCRIPTION_ACTIONS through the subscription services:
-    - pause: billing stops now for one period's length (the unused rest becomes credit);
+    - pause: billing stops now for `months` (one of PAUSE_MONTHS), or for one period's
+      length when none is given (the unused rest becomes credit);
     - cancel: at the end of the paid period, with the exit `reason` the customer chose and
       their own words (`reason_text`); "customer_self_service" when none was given;
     - keep: withdraw a scheduled cancellation, or end a pause now;
@@ -370,6 +394,8 @@ def change_subscription(
     of "come back" finds the subscription the first one made."""
     if action not in SUBSCRIPTION_ACTIONS:
         raise ValidationFailedError("action", f"unknown action {action!r}")
+    if months is not None:
+        pause_until(svc.clock.now(), months)  # out of bounds: refused before anything is read
     if action == "come_back":
         sub = owned_subscription(svc, customer_id, subscription_id)
         return _come_back(svc, customer_id, sub, link)
@@ -380,7 +406,9 @@ def change_subscription(
     presented: list[SaveOffer] = []
     _retrying_conflicts(
         lambda: presented.extend(
-            _change_once(svc, customer_id, subscription_id, action, link, reason, reason_text)
+            _change_once(
+                svc, customer_id, subscription_id, action, link, reason, reason_text, months
+            )
         )
     )
     view = load_subscription_page(svc, customer_id, subscription_id, link)
@@ -408,6 +436,7 @@ def _change_once(
     link: LinkUse,
     reason: str | None = None,
     reason_text: str | None = None,
+    months: int | None = None,
 ) -> tuple[SaveOffer, ...]:
     """Make the change; the save offers presented instead of a cancellation, if any."""
     sub = owned_subscription(svc, customer_id, subscription_id)
@@ -418,8 +447,12 @@ def _change_once(
         raise LinkAlreadyUsedError(claimed)
     try:
         if action == "pause":
-            length = sub.current_period_end - sub.current_period_start
-            subscriptions.pause(svc, sub.id, svc.clock.now() + length, claim=link.claim(action))
+            now = svc.clock.now()
+            if months is None:
+                until = now + (sub.current_period_end - sub.current_period_start)
+            else:
+                until = pause_until(now, months)
+            subscriptions.pause(svc, sub.id, until, claim=link.claim(action))
         elif action in ("cancel", "decline_offers"):
             # The page offers what the business configured before it cancels; declining
             # them (or none configured) cancels at the period end, as it always did.
