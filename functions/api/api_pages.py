@@ -34,6 +34,7 @@ from tenure.domain.errors import (
     ValidationFailedError,
 )
 from tenure.domain.offers import EXIT_REASONS
+from tenure.domain.plans import Plan
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.notify import pages
 from tenure.notify.customer_links import (
@@ -321,6 +322,8 @@ def _change_subscription(visit: _Visit) -> Response[str]:
     action = visit.form.get("action", "")
     if action == "redeem_points":
         return _redeem_points(visit)
+    if action in ("preview_plan", "change_plan"):
+        return _switch_plan(visit, action)
     reason, reason_text, months = None, None, None
     try:
         if action in _CANCELLING:
@@ -396,6 +399,37 @@ def _exit_reason(form: dict[str, str]) -> tuple[str, str | None]:
     return reason, (text or None) if reason == "other" else None
 
 
+def _switch_plan(visit: _Visit, action: str) -> Response[str]:
+    """Preview a plan change (nothing changes), or make the change the preview showed."""
+    customer_id, subscription_id = visit.claims.customer_id, visit.claims.subject
+    plan_id = visit.form.get("plan", "")
+    try:
+        if action == "preview_plan":
+            view = self_service.preview_plan_change(
+                visit.svc, customer_id, subscription_id, plan_id, visit.link
+            )
+            return _subscription(visit, 200, view)
+        view = self_service.change_plan(
+            visit.svc, customer_id, subscription_id, plan_id, visit.link
+        )
+    except ValidationFailedError as exc:
+        view = self_service.load_subscription_page(
+            visit.svc, customer_id, subscription_id, visit.link
+        )
+        if exc.field == "plan" and view.plan_choices:
+            return _subscription(visit, 422, view, _outcome("bad", visit.text("plan_not_offered")))
+        text = visit.text("action_failed", reason=str(exc).removeprefix("plan: "))
+        return _subscription(visit, 409, view, _outcome("bad", text))
+    except IllegalTransitionError as exc:
+        view = self_service.load_subscription_page(
+            visit.svc, customer_id, subscription_id, visit.link
+        )
+        text = visit.text("action_failed", reason=str(exc))
+        return _subscription(visit, 409, view, _outcome("bad", text))
+    done = visit.text("plan_changed", plan=view.plan.name or view.plan.id)
+    return _subscription(visit, 200, view, _outcome("ok", done))
+
+
 def _redeem_points(visit: _Visit) -> Response[str]:
     customer_id, subscription_id = visit.claims.customer_id, visit.claims.subject
     view = self_service.load_subscription_page(visit.svc, customer_id, subscription_id, visit.link)
@@ -456,6 +490,7 @@ def _subscription(
         reason=reason,
         reason_text=reason_text,
         reason_text_max=REASON_TEXT_MAX,
+        plan_price=lambda plan: _plan_price(visit, plan),
         points_value=(
             pages.money(
                 view.points.balance * view.point_value_minor,
@@ -466,6 +501,15 @@ def _subscription(
             else None
         ),
     )
+
+
+def _plan_price(visit: _Visit, plan: Plan) -> str:
+    """A plan's price as the page words it: "$20.00 every month", "$50.00 every 3 months"."""
+    amount = pages.money(plan.amount, plan.currency, visit.locale)
+    unit = str(plan.interval)
+    if plan.interval_count == 1:
+        return visit.text(f"every_{unit}", amount=amount)
+    return visit.text(f"every_n_{unit}", amount=amount, count=str(plan.interval_count))
 
 
 def _actions(view: self_service.SubscriptionPage) -> list[tuple[str, str, str]]:

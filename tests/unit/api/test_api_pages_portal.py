@@ -6,7 +6,9 @@ and changes nothing."""
 # "redefine" the imports, which is how pytest fixtures work, not a mistake.
 # ruff: noqa: F811
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from test_api_pages import (  # noqa: F401 - `pages` and `subscribed` are the fixtures
@@ -17,7 +19,9 @@ from test_api_pages import (  # noqa: F401 - `pages` and `subscribed` are the fi
 )
 
 from tenure.domain.errors import ValidationFailedError
+from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
+from tenure.notify import pages as page_strings
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.services import self_service, subscriptions
 from tenure.services.self_service import LinkUse
@@ -124,3 +128,144 @@ def test_the_service_refuses_a_pause_the_page_does_not_offer_before_reading_anyt
         )
 
     assert subscribed.api.state() == before
+
+
+# -- changing plan after reading the preview --------------------------------------------------
+@pytest.fixture
+def plans(subscribed: Pages) -> Pages:
+    """Alice on Basic ($10 a month) halfway through April, with Pro ($20), Lite ($4) and a
+    euro plan in the catalog."""
+    subscribed.api.plan("pro", 2000, name="Pro")
+    subscribed.api.plan("lite", 400, name="Lite")
+    subscribed.api.plan("euro", 1500, name="Euro", currency="EUR")
+    subscribed.api.clock.advance(timedelta(days=15))
+    return subscribed
+
+
+def preview(pages: Pages, token: str, plan: str) -> Any:
+    return pages.submit(SUB, token, action="preview_plan", plan=plan)
+
+
+def test_the_page_lists_the_plans_to_switch_to_with_their_prices(plans: Pages) -> None:
+    text = plans.open(SUB, manage(plans)).text
+
+    assert "<legend>Change plan</legend>" in text
+    assert '<label for="plan-pro">Pro: $20.00 every month</label>' in text
+    assert '<label for="plan-lite">Lite: $4.00 every month</label>' in text
+    assert 'id="plan-basic"' not in text  # the current plan
+    assert 'id="plan-euro"' not in text  # another currency
+
+
+def test_the_preview_of_an_upgrade_shows_the_charge_and_changes_nothing(plans: Pages) -> None:
+    before = plans.api.state()
+
+    reply = preview(plans, manage(plans), "pro")
+
+    assert reply.status == 200, reply.text
+    assert "Switching to Pro" in reply.text
+    # Half of April is left: $10 of Pro's time less $5 of Basic's unused time.
+    assert '<li id="preview-charge">$5.00 is charged now (April 16, 2026)' in reply.text
+    assert "Then $20.00 every month; your next renewal is on May 1, 2026." in reply.text
+    assert 'name="plan" value="pro"' in reply.text and 'id="confirm_plan"' in reply.text
+    assert plans.api.state() == before
+
+
+def test_confirming_charges_exactly_what_the_preview_showed(plans: Pages) -> None:
+    token = manage(plans)
+    shown = preview(plans, token, "pro").text
+    charged = re.search(r'<li id="preview-charge">(\$[\d.]+) is charged', shown)
+    assert charged is not None
+
+    reply = plans.submit(SUB, token, action="change_plan", plan="pro")
+
+    assert reply.status == 200, reply.text
+    assert "Done: your plan is now Pro." in reply.text
+    api_view = plans.api.get("/v1/subscriptions/sub-alice").json
+    assert api_view["plan"] == "pro"
+    (proration,) = [i for i in plans.api.repo.list_invoices("sub-alice") if i.kind == "proration"]
+    assert proration.status is InvoiceStatus.PAID
+    assert f"${proration.total / 100:.2f}" == charged.group(1) == "$5.00"
+
+
+def test_the_preview_of_a_downgrade_shows_the_credit_the_change_then_keeps(plans: Pages) -> None:
+    token = manage(plans)
+    shown = preview(plans, token, "lite").text
+    assert "$3.00 is kept as a credit and taken off your next invoice on May 1, 2026." in shown
+    assert 'id="preview-charge"' not in shown
+
+    plans.submit(SUB, token, action="change_plan", plan="lite")
+
+    sub = plans.subscription("sub-alice")
+    assert sub.plan_id == "lite" and sub.credit == 300
+
+
+def test_a_double_submitted_plan_change_changes_and_charges_once(plans: Pages) -> None:
+    token = manage(plans)
+    form_token = plans.form_token(SUB, token)
+
+    first = plans.submit(SUB, token, form_token, action="change_plan", plan="pro")
+    again = plans.submit(SUB, token, form_token, action="change_plan", plan="pro")
+
+    assert first.status == 200 and again.status == 200
+    assert "Done: your plan is now Pro." in again.text
+    kinds = [i.kind for i in plans.api.repo.list_invoices("sub-alice")]
+    assert kinds.count("proration") == 1
+
+
+@pytest.mark.parametrize("action", ["preview_plan", "change_plan"])
+@pytest.mark.parametrize(
+    "plan", ["euro", "no-such-plan", "", "PRO", "pro ", "p" * 3000, "<script>"]
+)
+def test_a_plan_the_page_does_not_offer_is_refused_and_changes_nothing(
+    plans: Pages, action: str, plan: str
+) -> None:
+    before = plans.api.state()
+
+    reply = plans.submit(SUB, manage(plans), action=action, plan=plan)
+
+    assert reply.status in (413, 422), reply.text
+    if reply.status == 422:
+        assert "Choose one of the plans listed. Nothing was changed." in reply.text
+        assert "<script>" not in reply.text
+    assert plans.api.state() == before
+
+
+def test_the_current_plan_is_not_previewed_and_choosing_it_again_changes_nothing(
+    plans: Pages,
+) -> None:
+    token = manage(plans)
+    before = plans.api.state()
+
+    previewed = preview(plans, token, "basic")
+    chosen = plans.submit(SUB, token, action="change_plan", plan="basic")
+
+    assert previewed.status == 422 and "Choose one of the plans listed." in previewed.text
+    assert chosen.status == 200 and "your plan is now Basic" in chosen.text  # as it was
+    assert plans.api.state() == before
+
+
+def test_a_canceling_subscription_is_offered_no_plan_change_and_refuses_one(
+    plans: Pages,
+) -> None:
+    token = manage(plans)
+    plans.submit(SUB, token, action="cancel", reason="too_expensive")
+    assert 'id="plan-form"' not in plans.open(SUB, token).text
+    before = plans.api.state()
+
+    reply = plans.submit(SUB, token, action="change_plan", plan="pro")
+
+    assert reply.status == 409 and "cannot be done now" in reply.text
+    assert plans.api.state() == before
+
+
+def test_the_preview_reads_in_arabic_with_money_as_the_emails_write_it(plans: Pages) -> None:
+    plans.api.customer("bob", locale="ar")
+    plans.card("bob", "pm_card_visa")
+    plans.api.subscription("sub-bob", customer="bob")
+    token = plans.link(LinkPurpose.MANAGE_SUBSCRIPTION, "sub-bob", customer="bob")
+
+    reply = preview(plans, token, "pro")
+
+    assert reply.status == 200 and 'dir="rtl"' in reply.text
+    assert "الانتقال إلى Pro" in reply.text
+    assert page_strings.money(2000, "USD", "ar") in reply.text

@@ -290,6 +290,10 @@ class SubscriptionPage:
     # The pauses the page offers while the subscription may pause: (months, resumes on),
     # the dates worked out as the pause itself works them out (`pause_until`).
     pause_choices: tuple[tuple[int, datetime], ...] = ()
+    # The plans the customer may switch to now (the same currency, not the current one), and
+    # what switching to the one they picked would do, shown before they confirm.
+    plan_choices: tuple[Plan, ...] = ()
+    preview: subscriptions.PlanChangePreview | None = None
 
 
 def owned_subscription(svc: Services, customer_id: str, subscription_id: str) -> Subscription:
@@ -329,7 +333,55 @@ def load_subscription_page(
         points=account,
         point_value_minor=programs.loyalty.point_value_minor if programs.loyalty else 0,
         pause_choices=tuple((m, pause_until(now, m)) for m in PAUSE_MONTHS) if pausable else (),
+        plan_choices=_plan_choices(svc, sub),
     )
+
+
+def _plan_choices(svc: Services, sub: Subscription) -> tuple[Plan, ...]:
+    """Plans the page offers to switch to: a running subscription (not one owing money or
+    about to end: those have their own way out) moves to another plan in its currency."""
+    running = (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING)
+    if sub.status not in running or sub.cancel_at_period_end:
+        return ()
+    plans = svc.repo.list_plans()
+    found = [p for p in plans if p.id != sub.plan_id and p.currency == sub.currency]
+    return tuple(sorted(found, key=lambda p: (p.amount, p.id)))
+
+
+def preview_plan_change(
+    svc: Services, customer_id: str, subscription_id: str, plan_id: str, link: "LinkUse"
+) -> SubscriptionPage:
+    """The page with what switching to `plan_id` now would charge or credit, changing
+    nothing. Only a plan the page offers (ValidationFailedError on `plan` otherwise)."""
+    view = load_subscription_page(svc, customer_id, subscription_id, link)
+    _offered_plan(view, plan_id)
+    view.preview = subscriptions.preview_plan_change(svc, subscription_id, plan_id)
+    return view
+
+
+def change_plan(
+    svc: Services, customer_id: str, subscription_id: str, plan_id: str, link: "LinkUse"
+) -> SubscriptionPage:
+    """Switch to `plan_id` as the API does (subscriptions.change_plan: a proration invoice
+    charged at once, or credit for the next invoice). A double submit finds the plan already
+    switched and is answered as done, changing nothing more."""
+
+    def attempt() -> None:
+        sub = owned_subscription(svc, customer_id, subscription_id)
+        if sub.plan_id == plan_id:
+            return
+        _offered_plan(load_subscription_page(svc, customer_id, subscription_id, link), plan_id)
+        subscriptions.change_plan(svc, subscription_id, plan_id)
+
+    _retrying_conflicts(attempt)
+    return load_subscription_page(svc, customer_id, subscription_id, link)
+
+
+def _offered_plan(view: SubscriptionPage, plan_id: str) -> Plan:
+    for plan in view.plan_choices:
+        if plan.id == plan_id:
+            return plan
+    raise ValidationFailedError("plan", "this plan is not offered to this subscription now")
 
 
 # How long a customer may pause on the page: a month to a quarter. Longer breaks are the
