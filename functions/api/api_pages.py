@@ -33,6 +33,7 @@ from tenure.domain.errors import (
     NotFoundError,
     ValidationFailedError,
 )
+from tenure.domain.invoices import LineKind
 from tenure.domain.offers import EXIT_REASONS
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import SubscriptionStatus
@@ -56,6 +57,7 @@ from tenure.services import catalog, self_service
 from tenure.services.context import Services
 from tenure.services.self_service import (
     ForeignSubjectError,
+    InvoiceNotShownError,
     LinkAlreadyUsedError,
     LinkUse,
     NothingToConfirmError,
@@ -166,6 +168,11 @@ def subscription_page() -> Response[str]:
 @router.post("/pages/subscription", include_in_schema=False)
 def subscription_submit() -> Response[str]:
     return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _change_subscription)
+
+
+@router.get("/pages/invoice", include_in_schema=False)
+def invoice_page() -> Response[str]:
+    return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _show_invoice)
 
 
 # -- the card -----------------------------------------------------------------------------------
@@ -533,6 +540,29 @@ def _actions(view: self_service.SubscriptionPage) -> list[tuple[str, str, str]]:
     return found
 
 
+# -- an invoice, printable --------------------------------------------------------------------
+def _show_invoice(visit: _Visit) -> Response[str]:
+    claims = visit.claims
+    invoice_id = router.current_event.get_query_string_value("invoice") or ""
+    view = self_service.load_invoice_page(visit.svc, claims.customer_id, claims.subject, invoice_id)
+    from tenure.notify.render import worded_lines  # Babel's import: paid by the pages only
+
+    invoice, tz = view.invoice, view.customer.timezone
+    lines = worded_lines(
+        invoice.lines, invoice.period_start, invoice.period_end, visit.locale, tz or "UTC"
+    )
+    tax = sum(line.amount for line in invoice.lines if line.kind is LineKind.TAX)
+    return visit.render(
+        200,
+        "invoice.html",
+        "title_invoice",
+        view=view,
+        lines=lines,
+        tax=tax,
+        back_url="/pages/subscription",
+    )
+
+
 # -- the one place where these routes turn refusals and errors into pages -------------------------
 class _BadForm(Exception):
     """A POST that is not a page's form: answered with `status`, nothing read further."""
@@ -584,6 +614,10 @@ def _page(purpose: LinkPurpose, show: Callable[[_Visit], Response[str]]) -> Resp
         response = show(visit)
     except ForeignSubjectError:
         return _refused(visit.locale, settings, purpose, "foreign_subject")
+    except InvoiceNotShownError:
+        # Another customer's invoice and no invoice at all look the same: nothing to tell.
+        logger.info("page invoice not found", extra={"purpose": str(purpose)})
+        return _notice(visit.locale, settings, 404, "invoice_not_found", "invoice_not_found_body")
     except NothingToConfirmError:
         return _message(
             visit, 200, "title_confirm", "ok", "nothing_to_confirm", "nothing_to_confirm_body"

@@ -269,3 +269,97 @@ def test_the_preview_reads_in_arabic_with_money_as_the_emails_write_it(plans: Pa
     assert reply.status == 200 and 'dir="rtl"' in reply.text
     assert "الانتقال إلى Pro" in reply.text
     assert page_strings.money(2000, "USD", "ar") in reply.text
+
+
+# -- invoices -----------------------------------------------------------------------------------
+INVOICE_LINK = re.compile(
+    r'href="/pages/invoice\?t=([^"&]+)&amp;invoice=([^"]+)" id="invoice-1">([^<]+)<'
+)
+
+
+def open_invoice(pages: Pages, token: str, invoice_id: str) -> Any:
+    return pages.api.call(
+        "GET", "/pages/invoice", query={"t": token, "invoice": invoice_id}, token=None
+    )
+
+
+def test_the_page_lists_the_customers_invoices_each_with_a_link_to_it(plans: Pages) -> None:
+    token = manage(plans)
+    plans.submit(SUB, token, action="change_plan", plan="pro")
+
+    text = plans.open(SUB, token).text
+
+    assert '<h2 id="invoices-heading">Your invoices</h2>' in text
+    found = INVOICE_LINK.search(text)
+    assert found is not None and found.group(1) == token
+    newest = found.group(2)
+    assert newest == "in_sub-alice_proration_20260416T000000Z_v2"
+    proration = plans.api.repo.get_invoice(newest)
+    assert proration is not None
+    assert found.group(3) == page_strings.invoice_name(proration, "en")  # never by its id
+    assert found.group(3).startswith("Pro, April 16")
+    assert text.count('href="/pages/invoice?') == 2
+
+
+def test_an_invoice_opens_as_a_printable_receipt_in_the_emails_words(plans: Pages) -> None:
+    token = manage(plans)
+    (first,) = plans.api.repo.list_invoices("sub-alice")
+
+    reply = open_invoice(plans, token, first.id)
+
+    assert reply.status == 200, reply.text
+    assert reply.headers["Cache-Control"] == "no-store"
+    named = page_strings.invoice_name(first, "en")
+    assert named.startswith("Basic, April 1")
+    assert f'<td dir="auto">{named}</td><td class="amount">$10.00</td>' in reply.text
+    assert '<td class="amount" id="invoice-total"><strong>$10.00</strong></td>' in reply.text
+    assert "Paid on" in reply.text and 'id="print"' in reply.text
+    assert first.id not in reply.text.replace(f"invoice={first.id}", "")
+    assert "<script nonce=" in reply.text and "https://" not in reply.text
+
+
+def test_an_invoice_reads_in_arabic_right_to_left(plans: Pages) -> None:
+    plans.api.customer("bob", locale="ar")
+    plans.card("bob", "pm_card_visa")
+    plans.api.subscription("sub-bob", customer="bob")
+    token = plans.link(LinkPurpose.MANAGE_SUBSCRIPTION, "sub-bob", customer="bob")
+    (invoice,) = plans.api.repo.list_invoices("sub-bob")
+
+    reply = open_invoice(plans, token, invoice.id)
+
+    assert reply.status == 200 and 'dir="rtl"' in reply.text
+    assert "الإجمالي" in reply.text and page_strings.money(1000, "USD", "ar") in reply.text
+
+
+def test_another_customers_invoice_is_a_404_that_shows_nothing_of_it(plans: Pages) -> None:
+    plans.api.customer("bob")
+    plans.card("bob", "pm_card_visa")
+    plans.api.subscription("sub-bob", customer="bob")
+    (bobs,) = plans.api.repo.list_invoices("sub-bob")
+    before = plans.api.state()
+
+    for asked in (bobs.id, "no-such-invoice", "", "../" * 40, "in_sub-alice" + "x" * 2000):
+        reply = open_invoice(plans, manage(plans), asked)
+
+        assert reply.status == 404, asked
+        assert "We cannot find this invoice" in reply.text
+        assert "$10.00" not in reply.text and "bob" not in reply.text
+    assert plans.api.state() == before
+
+
+def test_an_invoice_link_needs_a_valid_link_of_its_own_customer(plans: Pages) -> None:
+    (alices,) = plans.api.repo.list_invoices("sub-alice")
+    plans.api.customer("bob")
+    bobs_link_to_alice = plans.link(LinkPurpose.MANAGE_SUBSCRIPTION, "sub-alice", customer="bob")
+    card_link = plans.link(LinkPurpose.UPDATE_CARD, "alice")
+    expired = plans.link(
+        LinkPurpose.MANAGE_SUBSCRIPTION, "sub-alice", expires_in=timedelta(seconds=-1)
+    )
+    good = manage(plans)
+    tampered = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
+
+    assert open_invoice(plans, bobs_link_to_alice, alices.id).status == 403
+    assert open_invoice(plans, card_link, alices.id).status == 403
+    assert open_invoice(plans, tampered, alices.id).status == 403
+    assert open_invoice(plans, expired, alices.id).status == 410
+    assert open_invoice(plans, good, alices.id).status == 200

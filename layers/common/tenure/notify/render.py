@@ -12,7 +12,7 @@ import copy
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -34,6 +34,7 @@ from jinja2 import (
 )
 from markupsafe import Markup, escape
 
+from tenure.domain.invoices import InvoiceLine
 from tenure.domain.money import InvalidAmountError, Money, UnknownCurrencyError, exponent
 from tenure.domain.notices import EmailFacts, LineFact, NoticeKind
 
@@ -598,3 +599,24 @@ def _shown[T](fact: T | None, show: Callable[[T], str]) -> str | None:
 def _brand(brand: str) -> str:
     key = brand.strip().lower().replace(" ", "_")
     return _CARD_BRANDS.get(key, _clean(brand).title())
+
+
+def worded_lines(
+    lines: Iterable[InvoiceLine],
+    start: datetime | None,
+    end: datetime | None,
+    locale: str,
+    timezone: str = "UTC",
+) -> list[tuple[str, int]]:
+    """An invoice's lines (tax apart) as a receipt email words them, with their amounts: the
+    customer pages show an invoice in the same words as the email about it."""
+    from tenure.notify.lines import line_facts
+
+    code, _ = _resolve_locale(locale)
+    zone, _ = _zone(timezone)
+    messages = _Messages(code, {})
+
+    def period(first: datetime, last: datetime) -> str:
+        return format_period(local_day(first, zone), local_day(last, zone), code)
+
+    return [(_line_label(f, messages, period), f.amount) for f in line_facts(lines, start, end)]

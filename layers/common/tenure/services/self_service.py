@@ -294,6 +294,7 @@ class SubscriptionPage:
     # what switching to the one they picked would do, shown before they confirm.
     plan_choices: tuple[Plan, ...] = ()
     preview: subscriptions.PlanChangePreview | None = None
+    invoices: list[Invoice] = field(default_factory=list)  # newest first, to download
 
 
 def owned_subscription(svc: Services, customer_id: str, subscription_id: str) -> Subscription:
@@ -334,6 +335,7 @@ def load_subscription_page(
         point_value_minor=programs.loyalty.point_value_minor if programs.loyalty else 0,
         pause_choices=tuple((m, pause_until(now, m)) for m in PAUSE_MONTHS) if pausable else (),
         plan_choices=_plan_choices(svc, sub),
+        invoices=customer_invoices(svc, customer_id),
     )
 
 
@@ -584,6 +586,57 @@ def _come_back(
     view = load_subscription_page(svc, customer_id, sub.id, link)
     view.replaced_by = subscriptions.get_subscription(svc, new_id)
     return view
+
+
+# -- invoices -----------------------------------------------------------------------------------
+# The page lists this many, newest first: years of monthly invoices, and a bounded page.
+INVOICES_LISTED = 36
+
+
+def customer_invoices(svc: Services, customer_id: str) -> list[Invoice]:
+    """The customer's invoices (subscriptions' and instalments'), newest first, at most
+    INVOICES_LISTED: what the portal lists for download."""
+    found = [
+        i
+        for sub in svc.repo.list_subscriptions(customer_id)
+        for i in svc.repo.list_invoices(sub.id)
+    ]
+    for plan in svc.repo.list_installment_plans(customer_id):
+        for instalment in plan.instalments:
+            invoice = svc.repo.get_invoice(instalment.invoice_id) if instalment.invoice_id else None
+            if invoice is not None:
+                found.append(invoice)
+    shown = [i for i in found if i.status is not InvoiceStatus.DRAFT]
+    return sorted(shown, key=lambda i: (i.created_at, i.id), reverse=True)[:INVOICES_LISTED]
+
+
+@dataclass(slots=True)
+class InvoicePage:
+    """One of the customer's invoices, as its printable receipt page shows it."""
+
+    customer: Customer
+    invoice: Invoice
+
+
+def load_invoice_page(
+    svc: Services, customer_id: str, subscription_id: str, invoice_id: str
+) -> InvoicePage:
+    """An invoice opened from the manage page's list: the link's subscription must be the
+    customer's (ForeignSubjectError), and the invoice too (InvoiceNotShownError: to the
+    customer an invoice that is not theirs does not exist)."""
+    owned_subscription(svc, customer_id, subscription_id)
+    invoice = svc.repo.get_invoice(invoice_id) if invoice_id else None
+    if (
+        invoice is None
+        or invoice.customer_id != customer_id
+        or invoice.status is InvoiceStatus.DRAFT
+    ):
+        raise InvoiceNotShownError(invoice_id)
+    return InvoicePage(get_customer(svc, customer_id), invoice)
+
+
+class InvoiceNotShownError(DomainError):
+    """No invoice of the link's customer has this id (another customer's, or none)."""
 
 
 # -- portal links -------------------------------------------------------------------------------
