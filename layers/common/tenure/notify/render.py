@@ -438,13 +438,15 @@ def _variant(kind: NoticeKind, facts: EmailFacts) -> str:
     return "default"
 
 
-def _subject_key(kind: NoticeKind, variant: str) -> str:
+def _subject_key(kind: NoticeKind, variant: str, installment: bool = False) -> str:
     if kind is NoticeKind.PAYMENT_FAILED:
-        return {
-            "final": "payment_failed.subject_final",
-            "hard": "payment_failed.subject_hard",
-            "again": "payment_failed.subject_again",
-        }.get(variant, "payment_failed.subject")
+        # An instalment is part of a payment plan, not a subscription: its own words.
+        prefix = "payment_failed.installment_" if installment else "payment_failed."
+        return prefix + {
+            "final": "subject_final",
+            "hard": "subject_hard",
+            "again": "subject_again",
+        }.get(variant, "subject")
     if kind is NoticeKind.SUBSCRIPTION_ENDED:
         return f"subscription_ended.subject_{variant}"
     return f"{kind}.subject"
@@ -541,7 +543,9 @@ def render(
         "font": _FONTS[direction],
     }
     try:
-        subject = _clean(messages.text(_subject_key(kind, variant)))
+        subject = _clean(
+            messages.text(_subject_key(kind, variant, installment=bool(facts.installment_plan)))
+        )
         html = (
             environment()
             .get_template(f"{kind}.html")
