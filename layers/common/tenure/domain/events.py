@@ -61,6 +61,7 @@ class EventType(StrEnum):
     INSTALLMENT_PAST_DUE = "InstallmentMarkedPastDue"
     INSTALLMENT_PLAN_COMPLETED = "InstallmentPlanCompleted"
     INSTALLMENT_PLAN_DEFAULTED = "InstallmentPlanDefaulted"
+    INSTALLMENT_PLAN_CANCELED = "InstallmentPlanCanceled"
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,6 +129,7 @@ class PlanStatus(StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
     DEFAULTED = "defaulted"
+    CANCELED = "canceled"  # ended on request: nothing charged from then on
 
 
 def instalment_invoice_id(plan_id: str, number: int) -> str:
@@ -307,6 +308,27 @@ class InstallmentPlan:
         self.status = PlanStatus.DEFAULTED
         data = {"number": item.number, "invoice": invoice_id, "collected": self.collected}
         self._record(EventType.INSTALLMENT_PLAN_DEFAULTED, at, 0, data)
+
+    def cancel(self, at: datetime) -> list[str]:
+        """End the plan on request: nothing is charged from `at` on. The instalments not yet
+        invoiced are canceled, and so is one being collected (invoiced, maybe past due): its
+        invoice ids are returned, for the caller to void in the same commit. A plan paid in
+        full, defaulted or canceled already is refused."""
+        if self.status is not PlanStatus.ACTIVE:
+            raise IllegalTransitionError("cancel", self.status, entity="installment plan")
+        voided: list[str] = []
+        canceled: list[int] = []
+        for item in self.instalments:
+            if item.status in (InstalmentStatus.OPEN, InstalmentStatus.PAST_DUE):
+                voided.append(item.invoice_id or "")
+            elif item.status is not InstalmentStatus.SCHEDULED:
+                continue
+            item.status = InstalmentStatus.CANCELED
+            canceled.append(item.number)
+        self.status = PlanStatus.CANCELED
+        data = {"canceled": canceled, "voided": voided, "collected": self.collected}
+        self._record(EventType.INSTALLMENT_PLAN_CANCELED, at, 0, data)
+        return [v for v in voided if v]
 
     def pull_events(self) -> list[DomainEvent]:
         events, self._events = self._events, []
