@@ -177,6 +177,7 @@ class PaymentOutcome:
     recovered_from: str | None = None  # paid after its first attempt failed on this day
     coupon_discount: int = 0  # what its coupon lines took off, minor units (paid outcomes)
     tenure_discount: int = 0  # what its tenure discount line took off (paid outcomes)
+    installment: bool = False  # an instalment of an installment plan, not a period's invoice
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +227,8 @@ FLOW_FIELDS = (
     "refunded",  # what refunds gave back that day (Tenure's and the provider's)
     "cancellations_requested",  # cancellations asked for (offers presented count once)
     "saved_by_offer",  # save offers accepted: cancellations that did not happen
+    "installments_paid",  # instalments of installment plans paid that day
+    "installments_collected",  # what they brought in (minor units, no tax on instalments)
 )
 _MOVEMENT_FIELD = {
     NEW: ("new_mrr", "customers_new"),
@@ -351,6 +354,9 @@ def aggregate_day(
             figures.add("revenue", payment.revenue)
             figures.add("coupon_discounts", payment.coupon_discount)
             figures.add("tenure_discounts", payment.tenure_discount)
+            if payment.installment:
+                figures.add("installments_paid")
+                figures.add("installments_collected", payment.revenue)
         if payment.recovered_from:
             key = payment.recovered_from
             figures.recoveries[key] = figures.recoveries.get(key, 0) + 1
@@ -585,6 +591,10 @@ def _month_row(m: _Month, window: list[_Month]) -> dict[str, Any]:
         "refunded": flows["refunded"],
         "cancellations_requested": flows["cancellations_requested"],
         "saved_by_offer": flows["saved_by_offer"],
+        # Instalments paid in the month and what they brought in (also within `payments` and
+        # `revenue`, which count every paid invoice).
+        "installments_paid": flows["installments_paid"],
+        "installments_collected": flows["installments_collected"],
     }
 
 
