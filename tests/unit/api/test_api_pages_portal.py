@@ -363,3 +363,59 @@ def test_an_invoice_link_needs_a_valid_link_of_its_own_customer(plans: Pages) ->
     assert open_invoice(plans, tampered, alices.id).status == 403
     assert open_invoice(plans, expired, alices.id).status == 410
     assert open_invoice(plans, good, alices.id).status == 200
+
+
+# -- as an attacker would -------------------------------------------------------------------------
+HOSTILE = [
+    {"origin": "https://evil.example", "sec-fetch-site": "cross-site"},
+    {"origin": "https://evil.example", "sec-fetch-site": None},
+    {"origin": "null", "sec-fetch-site": "cross-site"},
+]
+
+
+@pytest.mark.parametrize("headers", HOSTILE)
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"action": "pause", "months": "3"},
+        {"action": "preview_plan", "plan": "pro"},
+        {"action": "change_plan", "plan": "pro"},
+    ],
+)
+def test_a_cross_site_post_of_the_new_forms_is_refused_and_changes_nothing(
+    plans: Pages, headers: dict[str, str | None], fields: dict[str, str]
+) -> None:
+    before = plans.api.state()
+
+    reply = plans.submit(SUB, manage(plans), headers=headers, **fields)  # type: ignore[arg-type]
+
+    assert reply.status == 403 and "This form cannot be accepted" in reply.text
+    assert plans.api.state() == before
+
+
+def test_a_form_repeating_the_plan_or_months_field_is_refused_and_changes_nothing(
+    plans: Pages,
+) -> None:
+    token = manage(plans)
+    form_token = plans.form_token(SUB, token)
+    before = plans.api.state()
+    bodies = [
+        f"t={token}&f={form_token}&action=change_plan&plan=lite&plan=pro",
+        f"t={token}&f={form_token}&action=pause&months=1&months=3",
+        f"t={token}&f={form_token}&action=change_plan&plan=pro" + "&x=1" * 20,
+    ]
+
+    replies = [plans.post_raw(SUB, body) for body in bodies]
+
+    assert [r.status for r in replies] == [400, 400, 400]
+    assert plans.api.state() == before
+
+
+def test_a_form_without_its_form_token_cannot_change_the_plan(plans: Pages) -> None:
+    before = plans.api.state()
+
+    reply = plans.post_raw(SUB, f"t={manage(plans)}&action=change_plan&plan=pro")
+
+    assert reply.status == 403
+    assert plans.subscription("sub-alice").plan_id == "basic"
+    assert plans.api.state() == before
