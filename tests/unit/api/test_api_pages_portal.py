@@ -24,6 +24,7 @@ from tenure.domain.subscription import SubscriptionStatus
 from tenure.notify import pages as page_strings
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.services import self_service, subscriptions
+from tenure.services.due import work_due
 from tenure.services.self_service import LinkUse
 
 SUB = "/pages/subscription"
@@ -419,3 +420,52 @@ def test_a_form_without_its_form_token_cannot_change_the_plan(plans: Pages) -> N
     assert reply.status == 403
     assert plans.subscription("sub-alice").plan_id == "basic"
     assert plans.api.state() == before
+
+
+# -- contrast -----------------------------------------------------------------------------------
+def luminance(hex_colour: str) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast(fore: str, back: str) -> float:
+    light, dark = sorted((luminance(fore), luminance(back)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_the_page_colours_meet_wcag_aa_contrast_for_text(plans: Pages) -> None:
+    css = plans.open(SUB, manage(plans)).text
+    colours = dict(re.findall(r"--([a-z]+): (#[0-9a-f]{6})", css))
+    pairs = [
+        (colours["ink"], "#ffffff"),  # body text
+        (colours["muted"], "#ffffff"),  # labels, the pause explanation
+        (colours["accent"], "#ffffff"),  # links
+        ("#ffffff", colours["accent"]),  # primary buttons
+        (colours["ink"], "#e9edf3"),  # secondary buttons
+        (colours["ok"], "#e7f6ee"),  # a done notice
+        (colours["bad"], "#fdecea"),  # a refusal notice
+    ]
+
+    for fore, back in pairs:
+        assert contrast(fore, back) >= 4.5, (fore, back)
+    assert "#e9edf3" in css and "#e7f6ee" in css and "#fdecea" in css
+
+
+def test_the_invoice_list_holds_instalments_named_by_their_line(plans: Pages) -> None:
+    body = {"id": "ipl-1", "amount": 3000, "currency": "USD", "count": 3, "every": "month"}
+    made = plans.api.post("/v1/customers/alice/installment-plans", body | {"description": "Desk"})
+    assert made.status == 201, made.text
+    for item in plans.api.repo.due(plans.api.clock.now()):
+        work_due(plans.svc, item)  # the first instalment falls due now: invoiced and charged
+    token = manage(plans)
+
+    text = plans.open(SUB, token).text
+    reply = open_invoice(plans, token, "in_ipl-1_installment_01")
+
+    assert ">Instalment 1 of 3: Desk</a>" in text
+    assert reply.status == 200 and '<dd id="invoice-status">Paid</dd>' in reply.text
+    assert "<strong>$10.00</strong>" in reply.text
