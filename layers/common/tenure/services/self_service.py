@@ -356,7 +356,7 @@ def preview_plan_change(
     """The page with what switching to `plan_id` now would charge or credit, changing
     nothing. Only a plan the page offers (ValidationFailedError on `plan` otherwise)."""
     view = load_subscription_page(svc, customer_id, subscription_id, link)
-    _offered_plan(view, plan_id)
+    _offered_plan(view.plan_choices, plan_id)
     view.preview = subscriptions.preview_plan_change(svc, subscription_id, plan_id)
     return view
 
@@ -372,15 +372,15 @@ def change_plan(
         sub = owned_subscription(svc, customer_id, subscription_id)
         if sub.plan_id == plan_id:
             return
-        _offered_plan(load_subscription_page(svc, customer_id, subscription_id, link), plan_id)
+        _offered_plan(_plan_choices(svc, sub), plan_id)
         subscriptions.change_plan(svc, subscription_id, plan_id)
 
     _retrying_conflicts(attempt)
     return load_subscription_page(svc, customer_id, subscription_id, link)
 
 
-def _offered_plan(view: SubscriptionPage, plan_id: str) -> Plan:
-    for plan in view.plan_choices:
+def _offered_plan(choices: tuple[Plan, ...], plan_id: str) -> Plan:
+    for plan in choices:
         if plan.id == plan_id:
             return plan
     raise ValidationFailedError("plan", "this plan is not offered to this subscription now")
