@@ -429,3 +429,15 @@ def test_a_failed_instalment_is_worded_as_an_instalment_never_a_subscription(
         assert "подписк" not in part.lower() and "اشتراك" not in part
     number = {"en": "instalment 2 of 4", "ru": "платёж 2 из 4", "ar": "القسط 2 من 4"}[locale]
     assert number in email.text.lower()
+
+
+@pytest.mark.parametrize("locale", ["en", "ru", "ar"])
+def test_an_instalment_waiting_for_the_banks_confirmation_is_worded_as_an_instalment(
+    locale: str,
+) -> None:
+    email = render_sample(NoticeKind.PAYMENT_ACTION_REQUIRED, locale, **INSTALMENT_FAILED)
+
+    assert email.warnings == ()
+    assert "Laptop" in email.text and "/pages/confirm?t=" in email.text
+    assert "subscription" not in email.text.lower()
+    assert "подписк" not in email.text.lower() and "اشتراك" not in email.text

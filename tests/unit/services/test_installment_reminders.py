@@ -180,3 +180,20 @@ def test_a_failed_instalment_of_a_plan_that_ended_since_is_not_told(
         n.reason for n in shop.repo.list_notices("alice") if n.kind is NoticeKind.PAYMENT_FAILED
     ]
     assert reasons and set(reasons) == {"installment_plan_defaulted"}
+
+
+def test_an_instalment_the_bank_wants_confirmed_asks_the_customer_to_confirm_it(
+    make_shop: Callable[..., Shop],
+) -> None:
+    # Given weekly instalments on a card whose bank asks for 3-D Secure
+    shop = make_shop()
+    shop.add_card("4000002760003184")
+    plan = a_plan(shop)
+    mailer = RecordingMailer()
+    # When the first instalment is tried
+    run_twice(shop, plan.instalments[0].due_at + timedelta(hours=2), mailer)
+    # Then the customer is asked to confirm that instalment, not a subscription's payment
+    (asked,) = mailer.of(NoticeKind.PAYMENT_ACTION_REQUIRED)
+    text = body(asked.message)
+    assert "instalment 1 of 3 of your payment plan for Laptop" in text
+    assert "subscription" not in text.lower()

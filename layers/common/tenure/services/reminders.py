@@ -414,8 +414,11 @@ class _Run:
                 raise _Skip(f"invoice_{invoice.status}")
             if invoice.attempts != int(notice.data.get("attempt", invoice.attempts)):
                 raise _Skip("superseded_by_later_attempt")
-            if invoice.installment_plan_id and kind is NoticeKind.PAYMENT_FAILED:
-                return _Draft(self._failed_instalment(notice, invoice, base), {"update_card": card})
+            if invoice.installment_plan_id:
+                wanted: dict[str, _Link] = {"update_card": card}
+                if kind is NoticeKind.PAYMENT_ACTION_REQUIRED:
+                    wanted["confirm_payment"] = (LinkPurpose.CONFIRM_PAYMENT, invoice.id, None)
+                return _Draft(self._failed_instalment(notice, invoice, base), wanted)
             owner = self.svc.repo.get_subscription(invoice.subscription_id)
             if owner is None or owner.status is SubscriptionStatus.CANCELED:
                 raise _Skip("subscription_ended")
@@ -433,7 +436,7 @@ class _Run:
             facts = replace(
                 facts, plan_name=(owed_for.name or owed_for.id) if owed_for else owner.plan_id
             )
-            wanted: dict[str, _Link] = {"update_card": card}
+            wanted = {"update_card": card}
             if kind is NoticeKind.PAYMENT_ACTION_REQUIRED:
                 wanted["confirm_payment"] = (LinkPurpose.CONFIRM_PAYMENT, invoice.id, None)
             return _Draft(facts, wanted)
@@ -546,9 +549,9 @@ class _Run:
     def _failed_instalment(
         self, notice: Notice, invoice: Invoice, base: dict[str, Any]
     ) -> EmailFacts:
-        """A failed instalment's email: owed while its plan stands (a plan defaulted or
-        canceled since has its own ending), worded as an instalment of a payment plan, never
-        as a subscription."""
+        """The email about an instalment that failed or waits for the bank's confirmation:
+        owed while its plan stands (a plan defaulted or canceled since has its own ending),
+        worded as an instalment of a payment plan, never as a subscription."""
         plan = self.svc.repo.get_installment_plan(str(invoice.installment_plan_id))
         if plan is None:
             raise _Skip("installment_plan_missing")
