@@ -38,6 +38,7 @@ PROTECTED = [
     ("POST", "/v1/customers/alice/installment-plans"),
     ("GET", "/v1/customers/alice/installment-plans"),
     ("GET", "/v1/installment-plans/ipl-1"),
+    ("POST", "/v1/installment-plans/ipl-1/cancel"),
 ]
 
 
