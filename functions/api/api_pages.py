@@ -84,9 +84,10 @@ _STRIPE_FRAMES = (
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 4096
 MAX_FORM_FIELDS = 8
-# The customer's own words about leaving, with the "other" reason: short enough that the whole
-# form, percent-encoded Arabic or Cyrillic (6 bytes a letter), stays under MAX_FORM_BYTES.
-REASON_TEXT_MAX = 500
+# The customer's own words about leaving, with the "other" reason: shorter than the API's
+# offers.REASON_TEXT_MAX, so that the whole form, percent-encoded Arabic or Cyrillic (6 bytes
+# a letter), stays under MAX_FORM_BYTES.
+PAGE_REASON_TEXT_MAX = 500
 # A points count the form takes: ASCII digits only (int() would also read Arabic-Indic and
 # other Unicode digits, which no browser's number field sends), at most nine of them.
 MAX_POINTS_DIGITS = 9
@@ -401,8 +402,8 @@ def _exit_reason(form: dict[str, str]) -> tuple[str, str | None]:
     if reason not in EXIT_REASONS:
         raise _FormFieldRefused("exit_reason_missing")
     text = " ".join(form.get("reason_text", "").split())  # one line, as typed
-    if len(text) > REASON_TEXT_MAX:
-        raise _FormFieldRefused("exit_reason_too_long", max=str(REASON_TEXT_MAX))
+    if len(text) > PAGE_REASON_TEXT_MAX:
+        raise _FormFieldRefused("exit_reason_too_long", max=str(PAGE_REASON_TEXT_MAX))
     return reason, (text or None) if reason == "other" else None
 
 
@@ -496,7 +497,7 @@ def _subscription(
         exit_reasons=EXIT_REASONS,
         reason=reason,
         reason_text=reason_text,
-        reason_text_max=REASON_TEXT_MAX,
+        reason_text_max=PAGE_REASON_TEXT_MAX,
         plan_price=lambda plan: _plan_price(visit, plan),
         points_value=(
             pages.money(

@@ -130,7 +130,7 @@ def _shelve_report(wired: bootstrap.Wiring) -> bool | None:
     shelf = wired.report_shelf()
     if shelf is None:
         return None
-    # Imported here: runs without a bucket (local stacks, the simulator) never render the page.
+    # Imported here: runs without a bucket (the simulator) never render the page.
     from tenure.services import report
 
     try:

@@ -17,6 +17,7 @@ from tenure import bootstrap
 from tenure.domain.timeutil import iso
 from tenure.services.due import due_work_pages, work_due
 from tenure.services.due_messages import InvalidDueMessageError, due_message_body, parse_due_message
+from tenure.services.refunds import RefundGivenUp
 
 logger = Logger()
 emf = Metrics()
@@ -73,6 +74,9 @@ def _work_one(record: SQSRecord) -> None:
         unit=MetricUnit.Count,
         value=1,
     )
+    if isinstance(outcome, RefundGivenUp):
+        # Money a customer was promised did not go back: the RefundsFailed alarm fires.
+        emf.add_metric(name="RefundsFailed", unit=MetricUnit.Count, value=1)
     if outcome is not None:
         logger.info(
             "due work done",

@@ -9,10 +9,25 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def call_api(token: str, base_url: str, method: str, path: str, body: Any = None) -> Any:
+    """One API request with the server's bearer token; its JSON, asserting it succeeded.
+    The token comes first so a test module can bind its own with functools.partial."""
+    reply = requests.request(
+        method,
+        f"{base_url}{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert reply.status_code < 300, (path, reply.status_code, reply.text)
+    return reply.json()
 
 
 def free_port() -> int:

@@ -90,3 +90,32 @@ def test_invoke_refuses_an_unknown_function() -> None:
     done = tenure("invoke", "nope", "--event", "events/api/healthz.json")
     assert done.returncode == 2
     assert "unknown function" in done.stderr
+
+
+def test_invoke_metrics_copies_the_report_it_stored_in_the_local_bucket(tmp_path: Path) -> None:
+    folder = tmp_path / "local-report"
+    done = tenure(
+        "invoke", "metrics", "--event", "events/metrics/one-day.json", "--report-out", str(folder)
+    )
+    assert done.returncode == 0, done.stderr
+    # The handler's logs and metrics come first on stdout, one line each, as in Lambda.
+    printed = "\n" + done.stdout
+    result = json.loads(printed[printed.rindex("\n{\n") :])
+    assert result["report"] is True
+    assert f"report: {(folder / 'report.html').resolve()}" in done.stderr
+    assert "(from s3://tenure-local-reports/reports/)" in done.stderr
+    assert (folder / "report.html").read_text().lstrip().lower().startswith("<!doctype html>")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "metrics.json",
+        "monthly.csv",
+        "report.html",
+    ]
+
+
+def test_invoking_another_function_copies_no_report(tmp_path: Path) -> None:
+    done = tenure(
+        "invoke", "api", "--event", "events/api/healthz.json", "--report-out", str(tmp_path / "r")
+    )
+    assert done.returncode == 0, done.stderr
+    assert "report:" not in done.stderr
+    assert not (tmp_path / "r").exists()

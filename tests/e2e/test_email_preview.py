@@ -263,16 +263,13 @@ def test_previews_from_a_folder_without_a_readable_state_exit_2_and_write_nothin
 def test_previews_name_the_business_by_the_setting_the_emails_and_pages_use(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tenure.settings import get_settings
 
     monkeypatch.setenv("TENURE_BUSINESS_NAME", "Lantern Tea Club")
-    get_settings.cache_clear()
     try:
         result = CliRunner().invoke(
             app, ["emails", "preview", "receipt", "--locale", "ar", "--out", str(tmp_path)]
         )
     finally:
         monkeypatch.undo()
-        get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "فريق Lantern Tea Club" in (tmp_path / "receipt.ar.txt").read_text(encoding="utf-8")

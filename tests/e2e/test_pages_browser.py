@@ -8,12 +8,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from serve_process import REPO, serving
+from serve_process import REPO, call_api, serving
 
 from tenure.notify.render import format_money
 
@@ -21,6 +21,7 @@ pytestmark = pytest.mark.e2e
 
 TOKEN = "e2e-pages-token"
 LINK_KEY = "e2e-pages-link-key"
+api = partial(call_api, TOKEN)  # (base_url, method, path, body=None) -> JSON
 
 
 @pytest.fixture(scope="module")
@@ -38,18 +39,6 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def api(base_url: str, method: str, path: str, body: Any = None) -> Any:
-    reply = requests.request(
-        method,
-        f"{base_url}{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=10,
-    )
-    assert reply.status_code < 300, (path, reply.status_code, reply.text)
-    return reply.json()
 
 
 def signed_link(base_url: str, customer: str, purpose: str, subject: str) -> str:
@@ -369,3 +358,57 @@ def test_an_arabic_customer_sees_the_points_form_right_to_left(
     assert done.startswith("تم:")
     assert api(base_url, "GET", "/v1/customers/pages-layla/points")["balance"] == 7
     assert (screenshots / "subscription-ar-points.png").stat().st_size > 10_000
+
+
+def test_an_arabic_customer_on_a_phone_leaves_their_own_words_with_other(
+    base_url: str,
+    browser: Any,
+    owing: tuple[str, str],  # makes the plan
+    screenshots: Path,
+) -> None:
+    api(
+        base_url,
+        "POST",
+        "/v1/customers",
+        {"id": "pages-salma", "email": "salma@example.com", "locale": "ar"},
+    )
+    api(
+        base_url,
+        "POST",
+        "/v1/customers/pages-salma/payment-methods",
+        {"payment_method": "pm_card_visa", "default": True},
+    )
+    api(
+        base_url,
+        "POST",
+        "/v1/subscriptions",
+        {"id": "salma-sub", "customer": "pages-salma", "plan": "pages-basic"},
+    )
+    # A long note in Arabic with Latin and digits mixed in; more than the field takes.
+    words = ("السعر مرتفع جدًا بالنسبة لي، وسأعود في 2027 ربما مع خطة Basic. " * 12).strip()
+    link = signed_link(base_url, "pages-salma", "manage_subscription", "salma-sub")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="ar"
+    )
+    page = context.new_page()
+    try:
+        page.goto(link)
+        page.click("label[for=reason-other]")
+        page.fill("#reason_text", words)  # the field's maxlength cuts what is typed
+        typed = page.input_value("#reason_text")
+        box = page.eval_on_selector(
+            "#reason_text", "el => [el.getBoundingClientRect().right, window.innerWidth]"
+        )
+        reads = page.eval_on_selector("#reason_text", "el => getComputedStyle(el).direction")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        page.screenshot(path=str(screenshots / "subscription-ar-other.png"), full_page=True)
+        page.click("#cancel")
+        page.wait_for_selector("#outcome")
+    finally:
+        context.close()
+
+    assert len(typed) == 500 and words.startswith(typed)
+    assert box[0] <= box[1] and overflow <= 0  # the text box fits the phone's width
+    assert reads == "rtl"  # Arabic words read right to left in it
+    sub = api(base_url, "GET", "/v1/subscriptions/salma-sub")
+    assert (sub["cancel_reason"], sub["cancel_reason_text"]) == ("other", typed.strip())

@@ -4,17 +4,18 @@ app; the same page in Arabic reads right to left with its way back. A screenshot
 kept with the test output (pytest's temporary folder, printed)."""
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from serve_process import serving
+from serve_process import call_api, serving
 
 pytestmark = pytest.mark.e2e
 
 TOKEN = "e2e-portal-token"
 RETURN_URL = "http://127.0.0.1:9/account?from=portal"  # the app, on the developer's machine
+api = partial(call_api, TOKEN)  # (base_url, method, path, body=None) -> JSON
 
 
 @pytest.fixture(scope="module")
@@ -30,18 +31,6 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("portal-screenshots")
     print(f"portal link screenshots: {folder}")
     return folder
-
-
-def api(base_url: str, method: str, path: str, body: Any = None) -> Any:
-    reply = requests.request(
-        method,
-        f"{base_url}{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=10,
-    )
-    assert reply.status_code < 300, (path, reply.status_code, reply.text)
-    return reply.json()
 
 
 def owing_customer(base_url: str, customer: str, locale: str) -> str:

@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from tenure.fakes import InMemoryRepository
+from tenure.ports import Repository
+from tenure.store.dynamodb import DynamoRepository
 from tenure_local.stack.dynamodb_local import QUICK_START_JVM_ARGS
 from tenure_local.stack.local_stack import LocalStack
 
@@ -39,3 +42,15 @@ def fresh_table(local_stack: LocalStack) -> str:
     """The name of the stack's table, emptied (deleted and recreated) for this test."""
     local_stack.reset_table()
     return local_stack.table_name
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def repo(request: pytest.FixtureRequest) -> Iterator[Repository]:
+    """One repository per run of a contract test: the in-memory fake, then DynamoDB Local
+    (its table emptied), so both are held to the same assertions."""
+    if request.param == "memory":
+        yield InMemoryRepository()
+        return
+    stack = request.getfixturevalue("local_stack")
+    stack.reset_table()
+    yield DynamoRepository(stack.dynamodb_client(), stack.env["TABLE_NAME"])

@@ -2,19 +2,16 @@
 once, one refund is recorded, and every container answers with that refund or a 4xx."""
 
 import threading
-from datetime import UTC, datetime
 from typing import Any
 
+from containers import Containers, customer_with_card, race
+
 from tenure.domain.errors import DomainError
-from tenure.domain.plans import Plan
-from tenure.fakes import FixedClock
-from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, charging, refunds, subscriptions
+from tenure.payments.sandbox import SandboxGateway
+from tenure.services import refunds, subscriptions
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local.stack.local_stack import LocalStack
-
-T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
 class OneAtATime:
@@ -40,39 +37,19 @@ class OneAtATime:
 def test_eight_containers_refunding_the_same_charge_refund_it_once(
     local_stack: LocalStack, fresh_table: str
 ) -> None:
-    sandbox, clock = SandboxGateway(), FixedClock(T0)
-    gateway: Any = OneAtATime(sandbox)
-
-    def container() -> Services:
-        return Services(
-            DynamoRepository(local_stack.dynamodb_client(), fresh_table), clock, gateway
-        )
-
-    setup = container()
-    catalog.create_plan(setup, Plan(id="basic", amount=1000, currency="USD", interval="month"))
-    catalog.create_customer(setup, "alice", email="alice@example.com")
-    visa = payment_method_for("4242424242424242")
-    assert visa is not None
-    charging.update_payment_method(setup, "alice", visa, provider="sandbox", make_default=True)
+    sandbox = SandboxGateway()
+    containers = Containers(local_stack, fresh_table, OneAtATime(sandbox))
+    setup = customer_with_card(containers)
     invoice = subscriptions.subscribe(setup, "sub-1", "alice", "basic").invoice
     assert invoice is not None
 
-    answers: list[Any] = []
-    start = threading.Barrier(8)
-
-    def refund() -> None:
-        svc = container()
-        start.wait()
+    def refund(svc: Services, _: int) -> Any:
         try:
-            answers.append(refunds.refund_invoice(svc, invoice.id))
+            return refunds.refund_invoice(svc, invoice.id)
         except DomainError as exc:
-            answers.append(exc)
+            return exc
 
-    threads = [threading.Thread(target=refund) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = race(containers, 8, refund)
 
     repo = DynamoRepository(local_stack.dynamodb_client(), fresh_table)
     [recorded] = repo.list_refunds(invoice.id)

@@ -2,34 +2,20 @@
 second declined, recovered by a card update, the plan completed; the plan's items, the due
 index and the instalment invoices as the table holds them."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.installments import InstalmentStatus, PlanStatus
 from tenure.domain.invoices import InvoiceStatus
-from tenure.fakes import FixedClock, InMemoryRepository
+from tenure.fakes import FixedClock
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.ports import Repository
 from tenure.services import catalog, charging, installments
 from tenure.services.context import Services
 from tenure.services.due import work_due
-from tenure.store.dynamodb import DynamoRepository
 
 T0 = datetime(2026, 1, 31, 9, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def repo(request: pytest.FixtureRequest) -> Iterator[Repository]:
-    if request.param == "memory":
-        yield InMemoryRepository()
-        return
-    stack = request.getfixturevalue("local_stack")
-    stack.reset_table()
-    yield DynamoRepository(stack.dynamodb_client(), stack.env["TABLE_NAME"])
 
 
 def card(number: str) -> str:

@@ -11,7 +11,6 @@ import pytest
 
 from tenure import bootstrap
 from tenure.notify.timing import QuietHours, next_slot
-from tenure.settings import get_settings
 from tenure_local.runtime import functions
 from tenure_local.stack.local_stack import LocalStack
 from tenure_local.stack.schedules import LocalSchedules
@@ -35,11 +34,10 @@ def outbox(
     bootstrap.use(None)
     yield folder
     bootstrap.use(None)
-    get_settings.cache_clear()
 
 
 def api(method: str, path: str, body: Any) -> dict[str, Any]:
-    token = get_settings().api_token
+    token = bootstrap.settings().api_token
     event = functions.http_event(method, path, body, {"authorization": f"Bearer {token}"})
     result = functions.invoke("api", event)
     assert result["statusCode"] < 300, result

@@ -1,6 +1,5 @@
 """The metrics' store reads on both repositories, and what a daily run reads on DynamoDB Local."""
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -11,7 +10,7 @@ from tenure.domain.customers import Customer
 from tenure.domain.errors import ConcurrencyError
 from tenure.domain.events import CustomerFacts, MrrLedgerEntry
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
-from tenure.fakes import FixedClock, InMemoryRepository
+from tenure.fakes import FixedClock
 from tenure.ports import Commit, Repository
 from tenure.services import retention
 from tenure.services.context import Services
@@ -19,16 +18,6 @@ from tenure.store.dynamodb import DynamoRepository
 from tenure_local.stack.local_stack import LocalStack
 
 T0 = datetime(2026, 2, 1, 9, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def repo(request: pytest.FixtureRequest) -> Iterator[Repository]:
-    if request.param == "memory":
-        yield InMemoryRepository()
-        return
-    stack = request.getfixturevalue("local_stack")
-    stack.reset_table()
-    yield DynamoRepository(stack.dynamodb_client(), stack.env["TABLE_NAME"])
 
 
 def test_ledger_entries_come_back_stamped_with_their_customers_mrr_in_commit_order(

@@ -1,7 +1,6 @@
 """Notices on both repositories: planned writes never fail, due ones come back whole, claims
 hold, and the renewals scheduler never sees an email."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,21 +11,9 @@ from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
-from tenure.fakes import InMemoryRepository
 from tenure.ports import Commit, CopyCheck, Marker, Repository
-from tenure.store.dynamodb import DynamoRepository
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def repo(request: pytest.FixtureRequest) -> Iterator[Repository]:
-    if request.param == "memory":
-        yield InMemoryRepository()
-        return
-    stack = request.getfixturevalue("local_stack")
-    stack.reset_table()
-    yield DynamoRepository(stack.dynamodb_client(), stack.env["TABLE_NAME"])
 
 
 def notice(key: str = "sub-1:receipt:now:0", due: datetime = T0, customer: str = "alice") -> Notice:

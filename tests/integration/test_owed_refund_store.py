@@ -1,28 +1,20 @@
 """An owed refund on both repositories: kept whole with its invoice, and due work of its own
 at its next try, until it is made."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from tenure.domain.due import DueKind
-from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus, OwedRefund
-from tenure.fakes import InMemoryRepository
+from tenure.domain.invoices import (
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    OwedRefund,
+    OwedRefundFailure,
+    OwedRefundStatus,
+)
 from tenure.ports import Commit, Repository
-from tenure.store.dynamodb import DynamoRepository
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def repo(request: pytest.FixtureRequest) -> Iterator[Repository]:
-    if request.param == "memory":
-        yield InMemoryRepository()
-        return
-    stack = request.getfixturevalue("local_stack")
-    stack.reset_table()
-    yield DynamoRepository(stack.dynamodb_client(), stack.env["TABLE_NAME"])
 
 
 def paid_invoice() -> Invoice:
@@ -60,3 +52,17 @@ def test_an_invoice_whose_refund_was_made_is_no_longer_due(repo: Repository) -> 
     assert repo.due(T0 + timedelta(days=400)) == []
     reread = repo.get_invoice("in_1")
     assert reread is not None and reread.refund_owed is None
+
+
+def test_an_owed_refund_whose_tries_stopped_reads_back_failed_and_is_not_due(
+    repo: Repository,
+) -> None:
+    invoice = paid_invoice()
+    owed = OwedRefund(1, 1000, "full", None, T0, T0 + timedelta(hours=2), 5, refunded_before=300)
+    invoice.refund_owed = owed.given_up(T0 + timedelta(hours=23), OwedRefundFailure.REFUSED)
+    repo.commit(Commit(invoices=[invoice]))
+
+    again = repo.get_invoice("in_1")
+    assert again is not None and again.refund_owed == invoice.refund_owed
+    assert again.refund_owed.status is OwedRefundStatus.FAILED
+    assert repo.due(T0 + timedelta(days=400)) == []

@@ -1,6 +1,5 @@
 """The programs setting and loyalty points on both repositories: the fake and DynamoDB Local."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +14,6 @@ from tenure.domain.programs import (
     ProgramsSetting,
     TenureStep,
 )
-from tenure.fakes import InMemoryRepository
 from tenure.ports import Commit, Repository
 from tenure.store.dynamodb import PROGRAMS_KEPT_SECONDS, DynamoRepository
 
@@ -27,16 +25,6 @@ LADDER = Programs(
     ],
     loyalty=LoyaltyProgram(points_per_unit=1, unit_minor=100, point_value_minor=1),
 )
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def repo(request: pytest.FixtureRequest) -> Iterator[Repository]:
-    if request.param == "memory":
-        yield InMemoryRepository()
-        return
-    stack = request.getfixturevalue("local_stack")
-    stack.reset_table()
-    yield DynamoRepository(stack.dynamodb_client(), stack.env["TABLE_NAME"])
 
 
 def test_programs_never_written_read_as_version_0_with_every_program_off(

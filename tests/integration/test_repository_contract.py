@@ -1,6 +1,5 @@
 """One contract, two repositories: the in-memory fake and DynamoDB Local behave the same."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,22 +18,11 @@ from tenure.domain.plans import IntroPhase, Plan, TaxBehavior
 from tenure.domain.programs import OfferKind
 from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription
-from tenure.fakes import InMemoryRepository
 from tenure.ports import Commit, EventReads, Marker, ProviderLink, Redemption, Repository
-from tenure.store.dynamodb import DUE_SHARDS, DynamoRepository, due_shard
+from tenure.store.dynamodb import DUE_SHARDS, due_shard
 
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
 BASIC = Plan(id="basic", amount=1000, currency="USD", interval="month")
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def repo(request: pytest.FixtureRequest) -> Iterator[Repository]:
-    if request.param == "memory":
-        yield InMemoryRepository()
-        return
-    stack = request.getfixturevalue("local_stack")
-    stack.reset_table()
-    yield DynamoRepository(stack.dynamodb_client(), stack.env["TABLE_NAME"])
 
 
 def customer(customer_id: str = "alice", at: datetime = T0) -> Customer:

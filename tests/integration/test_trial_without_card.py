@@ -26,7 +26,7 @@ from tenure.payments.sandbox import SandboxGateway
 from tenure.services import catalog, subscriptions
 from tenure.services.context import Services
 from tenure.services.reminders import send_due
-from tenure.settings import Settings, get_settings
+from tenure.settings import Settings
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local.stack.local_stack import LocalStack
 
@@ -107,7 +107,6 @@ def shop(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     monkeypatch.setenv("TENURE_LINK_SECRET", "trial-link-key")
     monkeypatch.setenv("TENURE_PUBLIC_URL", PUBLIC_URL)
     monkeypatch.setenv("TENURE_BUSINESS_NAME", "Acme")
-    get_settings.cache_clear()
     repo = DynamoRepository(local_stack.dynamodb_client(), local_stack.env["TABLE_NAME"])
     clock = FixedClock(T0)
     svc = Services(repo, clock, SandboxGateway(clock=clock.now), policy=DunningPolicy())
@@ -116,7 +115,6 @@ def shop(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     catalog.create_customer(svc, "carol", "carol@example.com", name="Carol")
     yield svc
     bootstrap.use(None)
-    get_settings.cache_clear()
 
 
 def _reminders(svc: Services, outbox: Outbox) -> None:

@@ -733,3 +733,11 @@ def test_only_the_metrics_function_may_write_the_report_and_only_under_its_prefi
     assert variables[settings["report_bucket"].alias] == {"Ref": "ReportBucket"}
     assert variables[settings["reporting_currency"].alias] == {"Ref": "ReportingCurrency"}
     assert TEMPLATE["Outputs"]["ReportBucketName"]["Value"] == {"Ref": "ReportBucket"}
+
+
+def test_a_refund_whose_tries_stopped_alarms_on_the_metric_the_charger_counts() -> None:
+    alarm = ALARMS["RefundsFailedAlarm"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("Tenure", "RefundsFailed")
+    assert (alarm["Statistic"], alarm["Threshold"]) == ("Sum", 1)
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    # test_renewals_handler proves the charger counts it under this name.

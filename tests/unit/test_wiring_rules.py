@@ -1,14 +1,14 @@
 """Rules of the wiring that hold across the tree: handlers reach the store only through
-services, and everything outside the tests reads settings through bootstrap."""
+services, and everything, the tests included, reads settings through bootstrap."""
 
 import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLERS = sorted((REPO / "functions").glob("*/*.py"))
-NOT_TESTS = sorted(
+SOURCES = sorted(
     p
-    for folder in ("functions", "local", "layers/common/tenure")
+    for folder in ("functions", "local", "layers/common/tenure", "tests")
     for p in (REPO / folder).rglob("*.py")
     if ".venv" not in p.parts
 )
@@ -52,10 +52,10 @@ def test_handlers_reach_the_store_only_through_services() -> None:
     assert found == {}
 
 
-def test_only_bootstrap_hands_out_settings_outside_the_tests() -> None:
+def test_only_bootstrap_hands_out_settings_even_to_the_tests() -> None:
     found = {
         str(p.relative_to(REPO)): reads
-        for p in NOT_TESTS
+        for p in SOURCES
         if p.name != "settings.py" and (reads := settings_reads(p.read_text(encoding="utf-8")))
     }
 

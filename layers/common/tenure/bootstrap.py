@@ -115,7 +115,7 @@ class Wiring:
         return make
 
     def report_shelf(self) -> "S3ReportShelf | None":
-        """The stack's report bucket; None where there is none (local stacks, the simulator)."""
+        """The stack's report bucket; None where there is none (the simulator)."""
         if not self.settings.report_bucket:
             return None
         from tenure.store.report_bucket import S3ReportShelf  # only the metrics function's

@@ -10,7 +10,6 @@ import contextlib
 import dataclasses
 import os
 import re
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 _INTEGER = re.compile(r"[+-]?\d+(?:_\d+)*(?:\.0+)?", re.ASCII)
@@ -117,7 +116,7 @@ class Settings:
     # provider's memory through this file; empty: each process has its own.
     sandbox_state_file: str = _env("TENURE_SANDBOX_STATE", "")
     # The metrics function's daily report (docs/operations.md): the bucket it is kept in (empty:
-    # none is written, as in local runs) and its currency (empty: the first currency found).
+    # none is written, as in simulations) and its currency (empty: the first currency found).
     report_bucket: str = _env("TENURE_REPORT_BUCKET", "")
     reporting_currency: str = _env("REPORTING_CURRENCY", "")
 
@@ -128,8 +127,3 @@ def declared() -> dict[str, Declared]:
         field.name: Declared(field.metadata["env"], field.default)
         for field in dataclasses.fields(Settings)
     }
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()

@@ -12,7 +12,7 @@ from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.offers import SaveOffer
 from tenure.domain.points import PointsAccount
-from tenure.domain.refunds import Refund
+from tenure.domain.refunds import Refund, refund_id
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
 
@@ -54,6 +54,7 @@ class SubscriptionView(TypedDict):
     cancel_at_period_end: bool
     canceled_at: str | None
     cancel_reason: str | None
+    cancel_reason_text: str | None  # the customer's own words with the reason (<= 1000)
     paused_until: str | None
     credit: int
     mrr: int  # the subscription's monthly value now, in minor units (docs/metrics.md)
@@ -82,6 +83,22 @@ class InvoiceLineView(TypedDict):
     amount: int
 
 
+class OwedRefundView(TypedDict):
+    """A refund a cancellation asked for that is not made yet (pending: still being tried) or
+    whose tries stopped without a refund (failed: a person decides)."""
+
+    refund: str  # the id the refund takes once made
+    amount: int  # minor units of the invoice's currency
+    status: str  # pending | failed
+    policy: str  # full | prorated: how the amount was decided
+    reason: str | None
+    asked_at: str
+    tries: int  # tries after the one at the cancellation that got no answer
+    next_try_at: str | None  # while pending
+    failed_at: str | None
+    failure_reason: str | None  # provider_unanswered | provider_refused, once failed
+
+
 class InvoiceView(TypedDict):
     id: str
     subscription: str
@@ -102,6 +119,8 @@ class InvoiceView(TypedDict):
     refund_status: str | None
     disputed: bool
     dispute_status: str | None
+    # A refund its subscription's cancellation owes and that is not made (null: none).
+    refund_owed: OwedRefundView | None
 
 
 class ChargeView(TypedDict):
@@ -176,6 +195,7 @@ def subscription_view(s: Subscription) -> SubscriptionView:
         "cancel_at_period_end": s.cancel_at_period_end,
         "canceled_at": iso(s.canceled_at),
         "cancel_reason": s.cancel_reason,
+        "cancel_reason_text": s.cancel_reason_text,
         "paused_until": iso(s.paused_until),
         "credit": s.credit,
         "mrr": s.mrr,
@@ -230,6 +250,25 @@ def invoice_view(i: Invoice) -> InvoiceView:
         "refund_status": i.refund_status,
         "disputed": i.disputed,
         "dispute_status": str(i.dispute_status) if i.dispute_status else None,
+        "refund_owed": _owed_refund_view(i),
+    }
+
+
+def _owed_refund_view(i: Invoice) -> OwedRefundView | None:
+    owed = i.refund_owed
+    if owed is None:
+        return None
+    return {
+        "refund": refund_id(i.id, owed.number),
+        "amount": owed.amount,
+        "status": str(owed.status),
+        "policy": owed.basis,
+        "reason": owed.reason,
+        "asked_at": _at(owed.asked_at),
+        "tries": owed.tries,
+        "next_try_at": iso(owed.next_try_at) if owed.pending else None,
+        "failed_at": iso(owed.failed_at),
+        "failure_reason": str(owed.failure) if owed.failure else None,
     }
 
 

@@ -32,6 +32,7 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
     from tenure.webhooks import stripe_events
     from tenure_local.runtime import functions
     from tenure_local.simulator.webhooks_provider import ProviderSandbox
+    from tenure_local.stack.local_stack import restore_environ
     from tenure_local.stack.template import table_create_kwargs
 
     secret = "whsec_bench"
@@ -98,11 +99,7 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
             bare_tx_s = _bare_transaction(ddb, n)
             bootstrap.use(None)
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        restore_environ(saved)
     return {
         "events": n,
         # requests: per event (all operations); by_operation: per event, each operation

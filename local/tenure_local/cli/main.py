@@ -244,8 +244,14 @@ def _print_chaos(injected: dict[str, object], folder: Path) -> None:
 def invoke(
     function: Annotated[str, typer.Argument(help="api, webhooks, renewals-scheduler, ...")],
     event: Annotated[Path, typer.Option("--event", "-e", help="event JSON file")],
+    report_out: Annotated[
+        Path,
+        typer.Option(help="where `invoke metrics` copies the report it stored in the bucket"),
+    ] = Path("out/local-report"),
 ) -> None:
-    """Run functions/FUNCTION/app.py with EVENT against the local stack; print the result."""
+    """Run functions/FUNCTION/app.py with EVENT against the local stack; print the result.
+    The metrics function also stores its report in the stack's bucket: it is copied to
+    --report-out, whose path is said on stderr."""
     from tenure_local.runtime import functions
     from tenure_local.stack.local_stack import LocalStack
 
@@ -260,12 +266,36 @@ def invoke(
     attached = LocalStack.attach()
     if attached is not None:
         os.environ.update(attached)
-        result = functions.invoke(function, _resigned(function, payload))
+        _invoke_and_print(function, payload, report_out)
     else:
         with LocalStack() as stack:
             stack.apply_env()
-            result = functions.invoke(function, _resigned(function, payload))
+            # Within the stack's life: an ephemeral stack's report bucket goes with it.
+            _invoke_and_print(function, payload, report_out)
+
+
+def _invoke_and_print(function: str, payload: dict[str, object], report_out: Path) -> None:
+    from tenure_local.runtime import functions
+
+    result = functions.invoke(function, _resigned(function, payload))
     out.print_json(json.dumps(result, default=str))
+    if function == "metrics" and isinstance(result, dict) and result.get("report") is True:
+        _copy_shelved_report(report_out)
+
+
+def _copy_shelved_report(folder: Path) -> None:
+    """Copy the report a metrics run stored in the stack's bucket to FOLDER."""
+    from tenure import bootstrap
+    from tenure_local.cli.report import ShelvedReportError, fetch_shelved_report
+
+    wired = bootstrap.wiring()
+    bucket = wired.settings.report_bucket
+    try:
+        path = fetch_shelved_report(wired.client("s3"), bucket, folder)
+    except ShelvedReportError as exc:
+        err.print(escape(str(exc)), soft_wrap=True, highlight=False)
+        raise typer.Exit(1) from exc
+    err.print(f"report: {path.resolve()} (from s3://{bucket}/reports/)", soft_wrap=True)
 
 
 @app.command()

@@ -3,16 +3,24 @@
 It reads the table's daily snapshots by key (the last REPORT_DAYS days, as the metrics function
 does for the report bucket) and writes the same files to a folder: report.html, metrics.json
 and monthly.csv. Nothing is written unless every read succeeded.
+
+`tenure invoke metrics` on the local stack copies what the function shelved in the stack's
+report bucket to a folder the same way (`fetch_shelved_report`).
 """
 
 import os
 from pathlib import Path
+from typing import Any
 
 from tenure.report.files import ReportFile
 
 
 class TableReportError(Exception):
     """The table could not be read into a report; the message says why in plain words."""
+
+
+class ShelvedReportError(Exception):
+    """The report bucket's files could not be copied; the message says why in plain words."""
 
 
 class FolderShelf:
@@ -68,6 +76,38 @@ def report_from_table(table: str, out_dir: Path, region: str | None = None) -> P
         raise TableReportError(f"cannot reach DynamoDB: {exc}") from exc
     except report.NothingToReportError as exc:
         raise TableReportError(f"table {table!r}: {exc}") from exc
+    shelf = FolderShelf(out_dir)
+    for file in files:
+        shelf.put(file)
+    return out_dir / "report.html"
+
+
+def fetch_shelved_report(s3: Any, bucket: str, out_dir: Path) -> Path:
+    """Copy the files the metrics function shelved in `bucket` to OUT_DIR; returns
+    report.html's path. Every file is read before any is written, as for --table."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from tenure.report.files import ReportFile
+    from tenure.store.report_bucket import REPORT_PREFIX
+
+    try:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=REPORT_PREFIX).get("Contents", [])
+        files = []
+        for entry in listed:
+            found = s3.get_object(Bucket=bucket, Key=entry["Key"])
+            name = entry["Key"].removeprefix(REPORT_PREFIX)
+            files.append(ReportFile(name, found["Body"].read(), found.get("ContentType", "")))
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        raise ShelvedReportError(f"cannot read the report bucket {bucket!r}: {code}") from exc
+    except BotoCoreError as exc:
+        raise ShelvedReportError(f"cannot reach the report bucket {bucket!r}: {exc}") from exc
+    # Only flat names: a key such as reports/a/b would otherwise write outside OUT_DIR's level.
+    files = [f for f in files if "/" not in f.name and f.name not in ("", ".", "..")]
+    if not any(f.name == "report.html" for f in files):
+        raise ShelvedReportError(
+            f"the report bucket {bucket!r} holds no {REPORT_PREFIX}report.html"
+        )
     shelf = FolderShelf(out_dir)
     for file in files:
         shelf.put(file)

@@ -40,6 +40,7 @@ from tenure_local.stack.local_stack import (
     LocalStack,
     _queue_properties,
     app_env,
+    restore_environ,
 )
 from tenure_local.stack.template import load_template
 
@@ -134,7 +135,9 @@ class DynamoLocalEngine:
             repo = DynamoRepository(ddb, env["TABLE_NAME"])
         else:
             repo = DynamoRepository(ddb, env["TABLE_NAME"], sleep=backoff.sleep)
-        settings = Settings()  # the stack's environment, applied above
+        # The stack's environment, applied above, but no report bucket: the simulator writes
+        # report.html to its folder, and the memory engine (no S3) must run the same functions.
+        settings = Settings(report_bucket="")
         clients = bootstrap.AwsClients()
         mailer = None  # calm: the mailer the functions build (SES, copied to the outbox)
         if chaos is not None and backoff is not None:
@@ -205,11 +208,7 @@ class MemoryEngine:
                 visibility=_visibility_timeout(template),
             )
         finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+            restore_environ(saved)
 
 
 def engine_named(name: str, stack: LocalStack | None = None) -> Engine:

@@ -59,7 +59,7 @@ from tenure_local.simulator.webhooks_provider import (
     ProviderSandbox,
     WebhookCourier,
 )
-from tenure_local.stack.local_stack import LocalStack
+from tenure_local.stack.local_stack import LocalStack, restore_environ
 
 QUIET_ENV = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedule runs
@@ -152,11 +152,7 @@ class Simulator(ProviderSide):
                     result = self._run_on(adapters, began)
             finally:
                 bootstrap.use(None)
-                for key, value in saved.items():
-                    if value is None:
-                        os.environ.pop(key, None)
-                    else:
-                        os.environ[key] = value
+                restore_environ(saved)
         return result
 
     def _run_on(self, adapters: Adapters, began: float) -> SimulationResult:

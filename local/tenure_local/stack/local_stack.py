@@ -53,6 +53,7 @@ MOTO_ENDPOINT_VARS = (
     "AWS_ENDPOINT_URL_SCHEDULER",
     "AWS_ENDPOINT_URL_SSM",
     "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_ENDPOINT_URL_S3",
 )
 # Any of these would mix a real profile or session into the fake credentials, or make boto3
 # ignore the endpoint variables altogether.
@@ -98,7 +99,18 @@ def app_env(table_name: str, event_bus_name: str, sender_email: str) -> dict[str
         ),
         "POWERTOOLS_METRICS_NAMESPACE": "Tenure",
         "POWERTOOLS_SERVICE_NAME": "tenure",
+        # None for simulations (the memory engine has no S3); a stack names its own below.
+        "TENURE_REPORT_BUCKET": "",
     }
+
+
+def restore_environ(saved: Mapping[str, str | None]) -> None:
+    """Put back variables as they were before a run set them (None: it was unset)."""
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def _client(service: str, endpoint_url: str, **config: Any) -> Any:
@@ -232,6 +244,7 @@ class LocalStack:
         self._env = self._build_env(moto_url)
         self._create_queues()
         self._create_bus()
+        self._create_report_bucket()
         self._store_secrets()
         self._verify_sender()
         return moto_url
@@ -283,6 +296,11 @@ class LocalStack:
         return self.name
 
     @property
+    def report_bucket(self) -> str:
+        """The bucket the metrics function shelves its report in, as ReportBucket deployed."""
+        return f"{self.name}-reports"
+
+    @property
     def env(self) -> dict[str, str]:
         if not self._env:
             raise RuntimeError("LocalStack is not running; call start() first")
@@ -300,6 +318,7 @@ class LocalStack:
         }
         env.update(dict.fromkeys(MOTO_ENDPOINT_VARS, moto_url))
         env.update(app_env(self.table_name, self.event_bus_name, self.sender_email))
+        env["TENURE_REPORT_BUCKET"] = self.report_bucket
         return env
 
     def apply_env(self) -> None:
@@ -313,13 +332,8 @@ class LocalStack:
 
     def restore_env(self) -> None:
         saved, self._saved_env = self._saved_env, None
-        if saved is None:
-            return
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        if saved is not None:
+            restore_environ(saved)
 
     # -- clients and resources -------------------------------------------------------------
 
@@ -386,6 +400,14 @@ class LocalStack:
             self.client("events").create_event_bus(Name=self.event_bus_name)
         except ClientError as exc:
             if _error_code(exc) != "ResourceAlreadyExistsException":
+                raise
+
+    def _create_report_bucket(self) -> None:
+        s3 = self.client("s3")
+        try:
+            s3.create_bucket(Bucket=self.report_bucket)
+        except ClientError as exc:
+            if _error_code(exc) != "BucketAlreadyOwnedByYou":
                 raise
 
     def _store_secrets(self) -> None:

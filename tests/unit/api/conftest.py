@@ -9,7 +9,6 @@ from api_harness import START, TOKEN, Api, load_api
 from tenure import bootstrap
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.services.context import Services
-from tenure.settings import get_settings
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +21,6 @@ def api(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api
     monkeypatch.setenv("TENURE_API_TOKEN", TOKEN)
     monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
     monkeypatch.delenv("TENURE_MAX_BODY_BYTES", raising=False)
-    get_settings.cache_clear()
     repo, clock = InMemoryRepository(), FixedClock(START)
     bootstrap.use(bootstrap.Wiring(Services(repo, clock)))
     yield Api(api_module, repo, clock)

@@ -6,7 +6,7 @@ import pytest
 from api_harness import Api
 
 from tenure import bootstrap
-from tenure.settings import Settings, get_settings
+from tenure.settings import Settings
 
 PROTECTED = [
     ("GET", "/v1/customers"),
@@ -71,7 +71,6 @@ def test_no_configured_token_means_every_request_is_refused(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TENURE_API_TOKEN", "")
-    get_settings.cache_clear()
     bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
 
     assert api.get("/v1/plans", token="").status == 401

@@ -244,12 +244,49 @@ def test_pausing_until_a_date_without_a_zone_or_not_a_date_is_a_422_on_until(
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"at_period_end": "yes"}, "at_period_end"), ({"reason": 3}, "reason")],
+    [
+        ({"at_period_end": "yes"}, "at_period_end"),
+        ({"reason": 3}, "reason"),
+        ({"reason": "moving\naway"}, "reason"),  # the reason is counted and exported as is
+        ({"reason_text": 3}, "reason_text"),
+        ({"reason_text": ["too", "expensive"]}, "reason_text"),
+    ],
 )
 def test_a_cancel_with_wrong_types_is_a_422(world: Api, body: dict[str, Any], field: str) -> None:
     reply = refused(world, "POST", "/v1/subscriptions/sub-1/cancel", body)
 
     assert (reply.status, locs(reply)) == (422, [["body", field]])
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        pytest.param("x" * 1001, id="1001 characters"),
+        pytest.param("ع" * 1001, id="1001 Arabic letters"),
+        pytest.param("too\nexpensive", id="a line break"),
+        pytest.param("nul\u0000", id="a NUL"),
+        pytest.param("\u001b[31mred", id="a terminal escape"),
+        pytest.param("c1\u0085", id="a C1 control character"),
+    ],
+)
+def test_a_cancel_whose_words_are_too_long_or_hold_control_characters_is_a_422(
+    world: Api, words: str
+) -> None:
+    body = {"reason": "other", "reason_text": words}
+    reply = refused(world, "POST", "/v1/subscriptions/sub-1/cancel", body)
+
+    assert (reply.status, locs(reply)) == (422, [["body", "reason_text"]])
+
+
+def test_a_cancels_words_are_kept_with_its_reason_and_shown_with_the_subscription(
+    world: Api,
+) -> None:
+    words = "الخدمة لا تناسبني — «too slow»"
+    reply = world.post("/v1/subscriptions/sub-1/cancel", {"reason": "other", "reason_text": words})
+
+    assert reply.status == 200, reply.text
+    shown = world.get("/v1/subscriptions/sub-1").json
+    assert (shown["cancel_reason"], shown["cancel_reason_text"]) == ("other", words)
 
 
 def test_an_unknown_subscription_or_invoice_is_a_404(world: Api) -> None:

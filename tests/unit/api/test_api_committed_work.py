@@ -20,7 +20,6 @@ from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.ports import Commit
 from tenure.services import charging
 from tenure.services.context import Services
-from tenure.settings import get_settings
 
 KEY = {"Idempotency-Key": "subscribe-7"}
 SUBSCRIBE = {"customer": "alice", "plan": "basic"}
@@ -32,7 +31,6 @@ def paying(api_module: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[A
     """The API over the fakes with the sandbox provider, a plan and a customer with a card."""
     monkeypatch.setenv("TENURE_API_TOKEN", TOKEN)
     monkeypatch.setenv("PAYMENT_PROVIDER", "sandbox")
-    get_settings.cache_clear()
     repo, clock, gateway = InMemoryRepository(), FixedClock(START), SandboxGateway()
     svc = Services(repo, clock, gateway=gateway)
     bootstrap.use(bootstrap.Wiring(svc))

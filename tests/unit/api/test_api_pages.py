@@ -22,7 +22,7 @@ from tenure.payments.sandbox import SandboxGateway
 from tenure.payments.stripe_gateway import StripeGateway
 from tenure.services import subscriptions
 from tenure.services.context import Services
-from tenure.settings import Settings, get_settings
+from tenure.settings import Settings
 
 KEY = "pages-test-key"
 VISA = "pm_card_visa"
@@ -125,7 +125,6 @@ def pages(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pages]:
     monkeypatch.setenv("TENURE_LINK_SECRET", KEY)
     monkeypatch.delenv("LINK_SECRET_ARN", raising=False)
     monkeypatch.setenv("TENURE_BUSINESS_NAME", "Acme Streaming")
-    get_settings.cache_clear()
     gateway = SandboxGateway(clock=api.clock.now)
     bootstrap.use(bootstrap.Wiring(Services(api.repo, api.clock, gateway)))
     api.plan("basic", 1000, name="Basic")
@@ -135,7 +134,7 @@ def pages(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pages]:
 def signed_form_token(pages: Pages, token: str) -> str:
     """The form token a page for `token` would carry, for links whose page shows no form
     (another customer's subject; the Stripe card page, whose GET would call Stripe)."""
-    return issue_form_token(get_settings(), token, pages.api.clock.now())
+    return issue_form_token(bootstrap.settings(), token, pages.api.clock.now())
 
 
 def past_due(pages: Pages, customer: str = "alice", sub_id: str = "sub-alice") -> str:
@@ -509,7 +508,6 @@ def test_without_a_link_key_no_link_is_honoured(
     pages.api.customer("alice")
     token = pages.link(LinkPurpose.UPDATE_CARD, "alice")
     monkeypatch.setenv("TENURE_LINK_SECRET", "")
-    get_settings.cache_clear()
     bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
 
     reply = pages.open("/pages/card", token)
@@ -523,11 +521,10 @@ def test_make_link_signs_a_page_url_that_the_page_accepts(
     pages: Pages, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TENURE_PUBLIC_URL", "https://billing.example.com/")
-    get_settings.cache_clear()
     bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
     invoice_id = past_due(pages)
 
-    url = make_link(get_settings(), "alice", "update_card", invoice_id, pages.api.clock.now())
+    url = make_link(bootstrap.settings(), "alice", "update_card", invoice_id, pages.api.clock.now())
 
     parts = urlsplit(url)
     assert (parts.scheme, parts.netloc, parts.path) == (
@@ -547,9 +544,8 @@ def test_a_rotated_key_still_honours_links_signed_with_the_previous_one(
     pages.api.customer("alice")
     old = pages.link(LinkPurpose.UPDATE_CARD, "alice")
     monkeypatch.setenv("TENURE_LINK_SECRET", f"new-key,{KEY}")
-    get_settings.cache_clear()
     bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
-    new = make_link(get_settings(), "alice", "update_card", "alice", pages.api.clock.now())
+    new = make_link(bootstrap.settings(), "alice", "update_card", "alice", pages.api.clock.now())
 
     assert pages.open("/pages/card", old).status == 200
     assert pages.open("/pages/card", parse_qs(urlsplit(new).query)["t"][0]).status == 200
@@ -582,7 +578,6 @@ class FakeStripe(stripe.HTTPClient):
 
 def with_stripe(pages: Pages, monkeypatch: pytest.MonkeyPatch, *answers: Any) -> FakeStripe:
     monkeypatch.setenv("TENURE_STRIPE_PUBLISHABLE_KEY", "pk_test_page_key")
-    get_settings.cache_clear()
     fake = FakeStripe(*answers)
     gateway = StripeGateway("sk_test_never_shown", http_client=fake, sleep=lambda _: None)
     bootstrap.use(bootstrap.Wiring(Services(pages.api.repo, pages.api.clock, gateway)))
@@ -637,7 +632,6 @@ def test_with_stripe_and_no_publishable_key_the_page_is_unavailable(
     pages.api.customer("alice")
     fake = with_stripe(pages, monkeypatch)
     monkeypatch.setenv("TENURE_STRIPE_PUBLISHABLE_KEY", "")
-    get_settings.cache_clear()
     bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
 
     reply = pages.open("/pages/card", pages.link(LinkPurpose.UPDATE_CARD, "alice"))

@@ -29,7 +29,7 @@ from tenure.domain.subscription import SubscriptionStatus
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.render import format_money
 from tenure.services import charging, subscriptions
-from tenure.settings import Settings, get_settings
+from tenure.settings import Settings
 
 SUB = "/pages/subscription"
 
@@ -189,8 +189,7 @@ def test_a_page_rendered_before_a_key_rotation_still_posts(
 ) -> None:
     token = manage(subscribed)
     form_token = subscribed.form_token(SUB, token)
-    monkeypatch.setenv("TENURE_LINK_SECRET", f"brand-new-key,{get_settings().link_secret}")
-    get_settings.cache_clear()
+    monkeypatch.setenv("TENURE_LINK_SECRET", f"brand-new-key,{bootstrap.settings().link_secret}")
     bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
 
     reply = subscribed.submit(SUB, token, form_token, action="cancel", reason="not_using")

@@ -149,7 +149,21 @@ def test_words_at_the_limit_in_cyrillic_fit_in_the_form(subscribed: Pages) -> No
         SUB, manage(subscribed), action="cancel", reason="other", reason_text="ж" * 500
     )
     assert reply.status == 200, reply.text
-    assert subscribed.subscription("sub-alice").cancel_reason == "other"
+    sub = subscribed.subscription("sub-alice")
+    assert (sub.cancel_reason, sub.cancel_reason_text) == ("other", "ж" * 500)
+
+
+def test_words_typed_in_arabic_without_offers_are_kept_with_the_cancel(
+    subscribed: Pages,
+) -> None:
+    # A textarea sends its line breaks as CR LF: the page keeps the words on one line.
+    reply = subscribed.submit(
+        SUB, manage(subscribed), action="cancel", reason="other", reason_text=" السعر\r\nمرتفع "
+    )
+
+    assert reply.status == 200, reply.text
+    sub = subscribed.subscription("sub-alice")
+    assert (sub.cancel_reason, sub.cancel_reason_text) == ("other", "السعر مرتفع")
 
 
 # -- redeeming points -----------------------------------------------------------------------------
@@ -194,6 +208,22 @@ def test_a_customer_without_points_sees_the_balance_and_no_form(subscribed: Page
     subscribed.api.call("PUT", "/v1/programs", {"version": 0, "loyalty": LOYALTY})
     text = subscribed.open(SUB, manage(subscribed)).text
     assert "You have no points to redeem yet." in text and "redeem-form" not in text
+
+
+@pytest.mark.parametrize("locale", ["en", "ru", "ar"])
+def test_a_customer_owing_points_after_a_refund_is_told_so_and_gets_no_form(
+    pages: Pages, locale: str
+) -> None:
+    with_locale(pages, locale)
+    pages.api.call("PUT", "/v1/programs", {"version": 0, "loyalty": LOYALTY})
+    at = pages.api.clock.now()
+    taken = PointsEntry("alice", at, PointsKind.REVERSED, -12, "in_1", 1200)
+    pages.api.repo.commit(Commit(points=[PointsMove("alice", balance=-12, entry=taken)]))
+
+    text = pages.open(SUB, manage(pages)).text
+
+    assert strings(locale)["points_owed"].format(points=12) in text
+    assert "redeem-form" not in text and "-12" not in text
 
 
 @pytest.mark.parametrize(

@@ -220,14 +220,13 @@ def test_loopback_http_is_accepted_only_while_tenure_itself_runs_locally(
     pages: Pages, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tenure import bootstrap
-    from tenure.settings import Settings, get_settings
+    from tenure.settings import Settings
 
     pages.api.customer("alice")
     local = "http://127.0.0.1:5173/account"
     assert portal_link(pages, purpose="update_card", return_url=local).status == 200
 
     monkeypatch.setenv("TENURE_PUBLIC_URL", "https://billing.acme.example")
-    get_settings.cache_clear()
     bootstrap.use(bootstrap.wiring().with_settings(Settings()))
 
     reply = portal_link(pages, purpose="update_card", return_url=local)
@@ -238,11 +237,10 @@ def test_without_a_link_key_no_portal_link_is_made(
     pages: Pages, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tenure import bootstrap
-    from tenure.settings import Settings, get_settings
+    from tenure.settings import Settings
 
     pages.api.customer("alice")
     monkeypatch.setenv("TENURE_LINK_SECRET", "")
-    get_settings.cache_clear()
     bootstrap.use(bootstrap.wiring().with_settings(Settings()))
 
     reply = portal_link(pages, purpose="update_card")

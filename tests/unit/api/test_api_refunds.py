@@ -2,16 +2,20 @@
 refusal a clear 4xx that changes nothing."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 from types import ModuleType
 
 import pytest
 from api_harness import START, TOKEN, Api
 
 from tenure import bootstrap
+from tenure.domain.due import DueKind
+from tenure.domain.timeutil import iso
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway
+from tenure.ports import DueMessage
 from tenure.services.context import Services
-from tenure.settings import get_settings
+from tenure.services.due import work_due
 
 
 @pytest.fixture
@@ -19,7 +23,6 @@ def paid(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[tu
     """An API whose services charge through the sandbox, and alice's paid first invoice."""
     monkeypatch.setenv("TENURE_API_TOKEN", TOKEN)
     monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
-    get_settings.cache_clear()
     repo, clock = InMemoryRepository(), FixedClock(START)
     bootstrap.use(bootstrap.Wiring(Services(repo, clock, SandboxGateway(clock=clock.now))))
     api = Api(api_module, repo, clock)
@@ -105,3 +108,31 @@ def test_refunding_an_unpaid_invoice_is_a_409(api: Api) -> None:
     reply = api.post(f"/v1/invoices/{invoice_id}/refund")
     assert reply.status == 409 and "only a paid invoice" in reply.json["message"]
     assert api.state() == before
+
+
+def test_an_owed_refund_shows_on_the_invoice_pending_then_failed(paid: tuple[Api, str]) -> None:
+    api, invoice_id = paid
+    svc = bootstrap.wiring().services
+    assert isinstance(svc.gateway, SandboxGateway)
+    svc.gateway.fail_next("rate_limit", times=1000, on="refund")  # never answers
+    assert api.get(f"/v1/invoices/{invoice_id}").json["refund_owed"] is None
+
+    cancel = api.post("/v1/subscriptions/sub-1/cancel", {"refund": "full"})
+    assert cancel.status == 200, cancel.text
+
+    owed = api.get(f"/v1/invoices/{invoice_id}").json["refund_owed"]
+    assert (owed["refund"], owed["amount"], owed["status"]) == (
+        f"rf_{invoice_id}_1",
+        1000,
+        "pending",
+    )
+    assert owed["next_try_at"] is not None and owed["failure_reason"] is None
+    api.clock.advance(timedelta(hours=24))
+    work_due(svc, DueMessage(DueKind.REFUND, invoice_id))
+    owed = api.get(f"/v1/invoices/{invoice_id}").json["refund_owed"]
+    assert (owed["status"], owed["failure_reason"], owed["next_try_at"]) == (
+        "failed",
+        "provider_unanswered",
+        None,
+    )
+    assert owed["failed_at"] == iso(api.clock.now())

@@ -128,6 +128,7 @@ def test_subscribing_returns_the_subscription_and_its_first_invoice(api: Api) ->
         "cancel_at_period_end": False,
         "canceled_at": None,
         "cancel_reason": None,
+        "cancel_reason_text": None,
         "paused_until": None,
         "trial_end": None,
         "credit": 0,
@@ -150,6 +151,7 @@ def test_subscribing_returns_the_subscription_and_its_first_invoice(api: Api) ->
     # The same shape as state.json's: dunning and provider-reported facts.
     assert (invoice["attempts"], invoice["next_attempt_at"]) == (0, None)
     assert (invoice["amount_refunded"], invoice["disputed"]) == (0, False)
+    assert invoice["refund_owed"] is None
 
 
 def test_a_trial_subscription_has_no_first_invoice_and_a_generated_id(api: Api) -> None:

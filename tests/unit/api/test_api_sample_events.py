@@ -7,7 +7,7 @@ import pytest
 from api_harness import EVENTS_DIR, Api
 
 from tenure import bootstrap
-from tenure.settings import Settings, get_settings
+from tenure.settings import Settings
 
 SAMPLES = sorted(EVENTS_DIR.glob("*.json"))
 
@@ -15,7 +15,6 @@ SAMPLES = sorted(EVENTS_DIR.glob("*.json"))
 @pytest.fixture
 def dev_api(api: Api, monkeypatch: pytest.MonkeyPatch) -> Api:
     monkeypatch.setenv("TENURE_API_TOKEN", "dev-token")  # the token the samples carry
-    get_settings.cache_clear()
     bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
     return api
 

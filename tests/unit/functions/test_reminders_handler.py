@@ -25,7 +25,7 @@ from tenure.notify.mailers import OutboxMailer, SesMailer, TeeMailer
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.services import catalog, charging, subscriptions
 from tenure.services.context import Services
-from tenure.settings import Settings, get_settings
+from tenure.settings import Settings
 from tenure_local.runtime.functions import FakeContext, load_module
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -69,7 +69,6 @@ def shop(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Shop]:
     monkeypatch.setenv("TENURE_BUSINESS_NAME", "Shop & Co")
     monkeypatch.setenv("TENURE_LINK_SECRET", LINK_KEY)
     monkeypatch.setenv("TENURE_PUBLIC_URL", "https://billing.shop.example")
-    get_settings.cache_clear()
     with mock_aws():
         ses = boto3.client("ses", region_name="us-east-1")
         ses.verify_email_identity(EmailAddress=SENDER)
@@ -83,7 +82,6 @@ def shop(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Shop]:
         )
         yield Shop(load_module("reminders"), svc, repo, clock, outbox)
         bootstrap.use(None)
-    get_settings.cache_clear()
 
 
 def subscribe(shop: Shop, who: str, locale: str, zone: str, name: str, card: str) -> None:
@@ -159,7 +157,6 @@ def test_an_unknown_sender_is_refused_by_ses_and_never_marked_sent(
     shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SENDER_EMAIL", "nobody@unverified.example")
-    get_settings.cache_clear()
     bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
     subscribe(shop, "ann", "en", "UTC", "Ann", "4242424242424242")
     result = shop.run(datetime(2026, 3, 2, 10, tzinfo=UTC))

@@ -2,9 +2,7 @@
 the charger works each message, reports only the bad ones, and treats duplicates as no-ops."""
 
 import copy
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,14 +19,13 @@ from tenure.domain.plans import Plan
 from tenure.domain.timeutil import iso
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import cancellation, catalog, charging, subscriptions
 from tenure.services import due as due_service
 from tenure.services.context import Services
-from tenure.settings import get_settings
 from tenure.store import codec
+from tenure_local.runtime.functions import load_module
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-APP = REPO_ROOT / "functions" / "renewals" / "app.py"
 SQS_EVENT = REPO_ROOT / "events" / "renewals" / "sqs-charge.json"
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/renewals"
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -37,15 +34,8 @@ VISA = payment_method_for("4242424242424242")
 
 
 def load_renewals() -> ModuleType:
-    """Import functions/renewals/app.py under its own name: every function has an app.py."""
-    name = "tenure_renewals_app"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, APP)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """functions/renewals/app.py, under its own name (every function has an app.py)."""
+    return load_module("renewals")
 
 
 @dataclass
@@ -126,7 +116,6 @@ def renewals(monkeypatch: pytest.MonkeyPatch) -> Iterator[Renewals]:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TenureTest")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "tenure")
     monkeypatch.setenv("RENEWAL_QUEUE_URL", QUEUE_URL)
-    get_settings.cache_clear()
     module = load_renewals()
     repo, clock = InMemoryRepository(), FixedClock(T0)
     gateway = SandboxGateway(clock=clock.now)
@@ -141,7 +130,6 @@ def renewals(monkeypatch: pytest.MonkeyPatch) -> Iterator[Renewals]:
     catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
     yield Renewals(module, svc, repo, clock, gateway, sqs)
     bootstrap.use(None)
-    get_settings.cache_clear()
 
 
 def paying_subscribers(r: Renewals, count: int) -> list[str]:
@@ -401,3 +389,25 @@ def test_running_the_scheduler_twice_queues_duplicates_that_charge_once(
         invoice = renewal_invoice(renewals, sub_id)
         assert invoice.status is InvoiceStatus.PAID
         assert len(renewals.repo.list_charges(invoice.id)) == 1
+
+
+def test_an_owed_refund_whose_tries_stopped_is_counted_for_the_alarm(
+    renewals: Renewals, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a subscriber canceled with a full refund the provider never answered
+    [sub_id] = paying_subscribers(renewals, 1)
+    renewals.gateway.fail_next("rate_limit", times=1000, on="refund")
+    cancellation.request_cancel(renewals.svc, sub_id, refund="full")
+    [paid] = renewals.repo.list_invoices(sub_id)
+    capsys.readouterr()
+    # When the charger works the refund after the key's 23 hours
+    renewals.clock.set(T0 + timedelta(hours=23, minutes=30))
+    response = renewals.charge([json.dumps({"id": paid.id, "kind": "refund", "due_at": iso(T0)})])
+    # Then the message succeeded and RefundsFailed was counted once
+    assert response["batchItemFailures"] == []
+    counted = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith('{"_aws"') and "RefundsFailed" in line
+    ]
+    assert [doc["RefundsFailed"] for doc in counted] == [[1.0]]

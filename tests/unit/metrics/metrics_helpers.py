@@ -85,3 +85,13 @@ def entry(
 
 def day_of(moment: datetime, days: int = 0) -> date:
     return (moment + timedelta(days=days)).date()
+
+
+def three_customers_one_gone() -> Business:
+    """c0, c1 and c2 on monthly-100 from T0; c2 cancels (too expensive) a day later."""
+    business = make_business()
+    for n in range(3):
+        business.customer(f"c{n}")
+        business.subscribe(f"c{n}", "monthly-100", f"s{n}")
+    business.at(T0 + timedelta(days=1)).cancel("s2", reason="too_expensive")
+    return business

@@ -1,47 +1,24 @@
 """The metrics function on the in-memory fakes: what each event asks for, and what it publishes."""
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-from metrics_helpers import T0, Business, day_of, make_business
+from metrics_helpers import T0, Business, day_of, three_customers_one_gone
 
 from tenure import bootstrap
+from tenure_local.runtime.functions import FakeContext, load_module
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-APP = REPO_ROOT / "functions" / "metrics" / "app.py"
 EVENTS = REPO_ROOT / "events" / "metrics"
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 
 def load_metrics_app() -> ModuleType:
-    name = "tenure_metrics_app"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, APP)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "tenure-metrics"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:tenure-metrics"
-    aws_request_id: str = "req-1"
-    log_stream_name: str = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
+    return load_module("metrics")  # as `tenure invoke` loads it, with Lambda's import path
 
 
 @pytest.fixture
@@ -49,18 +26,14 @@ def shop(monkeypatch: pytest.MonkeyPatch) -> Iterator[Business]:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TenureTest")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "tenure")
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
-    business = make_business()
-    for n in range(3):
-        business.customer(f"c{n}")
-        business.subscribe(f"c{n}", "monthly-100", f"s{n}")
-    business.at(T0 + timedelta(days=1)).cancel("s2", reason="too_expensive")
+    business = three_customers_one_gone()
     bootstrap.use(bootstrap.Wiring(business.svc))
     yield business
     bootstrap.use(None)
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = load_metrics_app().lambda_handler(event, LambdaContext())
+    result: dict[str, Any] = load_metrics_app().lambda_handler(event, FakeContext("tenure-metrics"))
     return result
 
 

@@ -2,19 +2,18 @@
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from metrics_helpers import T0, Business, day_of, make_business
+from metrics_helpers import T0, Business, day_of, three_customers_one_gone
 from moto import mock_aws
 from test_metrics_function import emf_documents, invoke
 
 from tenure import bootstrap
 from tenure.report.files import ReportFile, ReportShelfError
-from tenure.settings import Settings, get_settings
+from tenure.settings import Settings
 from tenure.store.report_bucket import S3ReportShelf
 
 BUCKET = "tenure-reports-test"
@@ -31,18 +30,12 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     monkeypatch.delenv("REPORTING_CURRENCY", raising=False)
     with mock_aws():
-        get_settings.cache_clear()
         yield boto3.client("s3", region_name="us-east-1")
-    get_settings.cache_clear()
 
 
 @pytest.fixture
 def shop() -> Iterator[Business]:
-    business = make_business()
-    for n in range(3):
-        business.customer(f"c{n}")
-        business.subscribe(f"c{n}", "monthly-100", f"s{n}")
-    business.at(T0 + timedelta(days=1)).cancel("s2", reason="too_expensive")
+    business = three_customers_one_gone()
     # Made inside moto (the `s3` fixture comes first): its clients never reach AWS.
     bootstrap.use(bootstrap.Wiring(business.svc))
     yield business
@@ -125,7 +118,6 @@ def test_without_a_bucket_configured_no_report_is_written(
     s3: Any, shop: Business, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TENURE_REPORT_BUCKET")
-    get_settings.cache_clear()
     bootstrap.use(bootstrap.wiring().with_settings(Settings()))  # handlers read these
     s3.create_bucket(Bucket=BUCKET)
     result = invoke({"date": "2026-02-01"})

@@ -63,6 +63,20 @@ def test_the_csv_export_has_one_row_per_month_with_the_json_field_names() -> Non
     assert cohorts[0][:2] == ["cohort", "customers_m0"]
 
 
+def test_an_exit_reason_a_spreadsheet_would_run_as_a_formula_is_exported_as_text() -> None:
+    # Exit reasons are the customer's own text: a cancel through the API may send anything.
+    doc = {
+        "exit_reasons": {'=HYPERLINK("http://x.example","hi")': 1, "-1+2": 2, "too_expensive": 3}
+    }
+    rows = list(csv.reader(io.StringIO(export_csv(doc, "exit_reasons"))))
+    assert rows == [
+        ["reason", "customers"],
+        ["'-1+2", "2"],
+        ['\'=HYPERLINK("http://x.example","hi")', "1"],
+        ["too_expensive", "3"],
+    ]
+
+
 def test_the_first_line_says_where_mrr_stands_against_its_peak_and_its_start() -> None:
     first = summary_sentences(a_document())[0]
     assert first == (

@@ -12,11 +12,12 @@ from tenure.domain.charges import Charge, ChargeOutcome
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.invoices import Invoice
 from tenure.domain.plans import Plan
+from tenure.domain.programs import Programs
 from tenure.domain.subscription import Subscription
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.ports import Commit, DueItem
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import catalog, charging, programs, subscriptions
 from tenure.services.context import Services
 from tenure.services.due import work_due
 
@@ -124,6 +125,11 @@ class Shop:
     def run_due(self, until: datetime) -> None:
         run_due(self.svc, until)
 
+    def set_programs(self, document: dict[str, object]) -> None:
+        """Replace the retention programs with `document` ({}: every program off)."""
+        version = programs.get_programs(self.svc).version
+        programs.put_programs(self.svc, Programs.model_validate(document), version)
+
     def sub(self, sub_id: str = "sub-1") -> Subscription:
         found = self.repo.get_subscription(sub_id)
         assert found is not None
@@ -157,6 +163,10 @@ class Shop:
             and e["data"]["object"]["metadata"]["tenure_invoice_id"] == invoice_id
         )
 
+    def provider_refunds(self) -> list[dict[str, Any]]:
+        """Every refund the provider made, as its refund.created events."""
+        return [e for e in self.gateway.events if e["type"] == "refund.created"]
+
     def created_keys(self, invoice_id: str) -> list[str]:
         """The idempotency keys the provider saw on payment creation for this invoice."""
         return [
@@ -189,6 +199,15 @@ def make_shop() -> Callable[..., Shop]:
         return Shop(svc, repo, clock, gateway, start)
 
     return make
+
+
+@pytest.fixture
+def paid_shop(make_shop: Callable[..., Shop]) -> Shop:
+    """alice with a card that pays, on `basic` as sub-1: its first invoice paid."""
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe()
+    return shop
 
 
 # -- test doubles that die at a chosen step -----------------------------------------------------

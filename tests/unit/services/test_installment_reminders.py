@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from conftest import SCHEDULER_TICK, Shop, work_one
-from test_reminders import REAL, RecordingMailer, fake_link, on_the_hour
+from conftest import Shop, work_one
+from test_reminders import REAL, RecordingMailer, fake_link, run
 
 from tenure.domain.installments import PlanStatus
 from tenure.domain.notices import NoticeKind, NoticeStatus
@@ -22,25 +22,7 @@ INSUFFICIENT_FUNDS = "4000000000009995"
 
 def run_twice(shop: Shop, until: Any, mailer: RecordingMailer) -> None:
     """The renewals pipeline and the hourly reminders run, the latter twice each hour."""
-    svc, clock, repo = shop.svc, shop.clock, shop.repo
-    while clock.now() <= until:
-        now = clock.now()
-        for item in repo.due(now):
-            work_one(svc, item)
-        if on_the_hour(now):
-            for _ in range(2):
-                report = send_due(svc, mailer, REAL, fake_link, now)
-                assert not report.counts.get("failed") and not report.counts.get("error")
-        moments = [m for m in (repo.next_due_at(), repo.next_notice_at()) if m is not None]
-        if not moments:
-            break
-        upcoming = min(moments)
-        if upcoming <= now:
-            upcoming = now + SCHEDULER_TICK
-        if upcoming > until:
-            break
-        clock.set(upcoming)
-    clock.set(until)
+    run(shop, until, mailer, REAL, runs_per_hour=2)
 
 
 def a_plan(shop: Shop, every: str = "week", starts_in: timedelta = timedelta(days=10)) -> Any:

@@ -12,23 +12,17 @@ from tenure.domain.errors import NotFoundError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import LineKind
 from tenure.domain.points import PointsKind
-from tenure.domain.programs import Programs
 from tenure.ports import Commit
-from tenure.services import points, programs, self_service, subscriptions
+from tenure.services import points, self_service, subscriptions
 
 LOYALTY = {"loyalty": {"points_per_unit": 1, "unit_minor": 100, "point_value_minor": 1}}
-
-
-def set_programs(shop: Shop, document: dict[str, object]) -> None:
-    version = programs.get_programs(shop.svc).version
-    programs.put_programs(shop.svc, Programs.model_validate(document), version)
 
 
 @pytest.fixture
 def shop(make_shop: Callable[..., Shop]) -> Shop:
     shop = make_shop()
     shop.add_card("4242424242424242")
-    set_programs(shop, LOYALTY)
+    shop.set_programs(LOYALTY)
     return shop
 
 
@@ -51,7 +45,7 @@ def test_an_open_invoice_earns_nothing(shop: Shop) -> None:
 
 
 def test_with_the_program_off_nothing_is_earned(shop: Shop) -> None:
-    set_programs(shop, {})
+    shop.set_programs({})
     shop.subscribe()
     shop.run_due(T0 + timedelta(days=40))
     assert shop.repo.get_points("alice").balance == 0
@@ -79,7 +73,7 @@ def test_a_credit_never_takes_an_invoice_below_zero_and_the_rest_stays(
     shop = make_shop()
     shop.add_card("4242424242424242")
     rich = {"loyalty": {"points_per_unit": 1, "unit_minor": 1, "point_value_minor": 1}}
-    set_programs(shop, rich)
+    shop.set_programs(rich)
     shop.subscribe()
     shop.run_due(T0 + timedelta(days=40))  # 2 × 1000 points
     points.redeem_points(shop.svc, "alice", 1500)
@@ -111,7 +105,7 @@ def test_two_concurrent_redemptions_cannot_overdraw(shop: Shop) -> None:
 @pytest.mark.parametrize(
     ("setup", "says"),
     [
-        (lambda shop: set_programs(shop, {}), "the loyalty program is off"),
+        (lambda shop: shop.set_programs({}), "the loyalty program is off"),
         (
             lambda shop: subscriptions.cancel(shop.svc, "sub-1", at_period_end=False, reason=None),
             "no subscription whose next invoice to credit",
@@ -172,10 +166,10 @@ def test_the_refunds_use_case_can_reverse_points_in_its_own_change(shop: Shop) -
 
 
 def test_a_refund_of_an_invoice_that_earned_nothing_reverses_nothing(shop: Shop) -> None:
-    set_programs(shop, {})
+    shop.set_programs({})
     shop.subscribe()
     [invoice] = shop.invoices()
-    set_programs(shop, LOYALTY)
+    shop.set_programs(LOYALTY)
     refunded(shop, invoice.id, 1000, 1)
     assert shop.repo.get_points("alice").entries == ()
 
@@ -194,3 +188,38 @@ def test_the_self_service_page_shows_the_next_amount_after_the_points_credit(sho
     points.redeem_points(shop.svc, "alice", 7)
     page = self_service.load_subscription_page(shop.svc, "alice", "sub-1")
     assert page.next_amount == 993
+
+
+def test_a_refund_of_spent_points_takes_the_balance_below_zero_until_earned_back(
+    shop: Shop,
+) -> None:
+    # Given alice earned 10 points on her first invoice and spent them all
+    shop.subscribe()
+    [invoice] = shop.invoices()
+    points.redeem_points(shop.svc, "alice", 10)
+    # When that invoice is refunded in full
+    refunded(shop, invoice.id, 1000, 1)
+    # Then all 10 are taken back: the balance owes them, and the history shows it whole
+    account = shop.repo.get_points("alice")
+    assert (account.balance, account.pending) == (-10, 10)
+    assert [(k, p) for k, p, _ in history(shop)][-1] == ("reversed", -10)
+    # And nothing can be redeemed meanwhile, with a reason that says why
+    commits = shop.repo.commits
+    with pytest.raises(ValidationFailedError, match="owes 10 points that a refund took back"):
+        points.redeem_points(shop.svc, "alice", 1)
+    assert shop.repo.commits == commits
+
+
+def test_points_earned_after_a_deficit_pay_it_back_before_any_can_be_redeemed(
+    shop: Shop,
+) -> None:
+    shop.subscribe()
+    [invoice] = shop.invoices()
+    points.redeem_points(shop.svc, "alice", 10)
+    refunded(shop, invoice.id, 1000, 1)
+    # The next renewal is paid: 10 points earned (on 1000 less the 10-point credit: 9)
+    shop.run_due(shop.sub().current_period_end)
+    balance = shop.repo.get_points("alice").balance
+    assert balance == -10 + 9
+    with pytest.raises(ValidationFailedError, match="owes 1 point that"):
+        points.redeem_points(shop.svc, "alice", 1)

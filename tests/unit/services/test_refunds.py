@@ -20,11 +20,8 @@ from tenure.services import refunds
 
 
 @pytest.fixture
-def shop(make_shop: Callable[..., Shop]) -> Shop:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe()
-    return shop
+def shop(paid_shop: Shop) -> Shop:
+    return paid_shop
 
 
 def first_invoice(shop: Shop) -> str:
@@ -32,21 +29,17 @@ def first_invoice(shop: Shop) -> str:
     return invoice.id
 
 
-def provider_refunds(shop: Shop) -> list[dict]:
-    return [e for e in shop.gateway.events if e["type"] == "refund.created"]
-
-
 def nothing_changed(shop: Shop, before: int, invoice_id: str) -> None:
     assert shop.repo.commits == before
     assert shop.invoice(invoice_id).amount_refunded == 0
     assert shop.repo.list_refunds(invoice_id) == []
-    assert provider_refunds(shop) == []
+    assert shop.provider_refunds() == []
 
 
 def test_a_refund_goes_through_the_provider_under_the_invoices_refund_key(shop: Shop) -> None:
     invoice_id = first_invoice(shop)
     made = refunds.refund_invoice(shop.svc, invoice_id, amount=400, reason="duplicate")
-    [created] = provider_refunds(shop)
+    [created] = shop.provider_refunds()
     assert created["request"]["idempotency_key"] == f"refund:{invoice_id}:1"
     assert created["data"]["object"]["amount"] == 400
     assert made.provider_refund_id == created["data"]["object"]["id"]
@@ -73,7 +66,7 @@ def test_a_second_refund_takes_the_next_key_and_what_was_left(shop: Shop) -> Non
     refunds.refund_invoice(shop.svc, invoice_id, amount=400)
     second = refunds.refund_invoice(shop.svc, invoice_id)
     assert (second.amount, second.basis) == (600, RefundBasis.FULL)
-    keys = [e["request"]["idempotency_key"] for e in provider_refunds(shop)]
+    keys = [e["request"]["idempotency_key"] for e in shop.provider_refunds()]
     assert keys == [f"refund:{invoice_id}:1", f"refund:{invoice_id}:2"]
     assert shop.invoice(invoice_id).refund_status == "full"
 
@@ -93,7 +86,7 @@ def test_a_fully_refunded_charge_is_not_refunded_again(shop: Shop) -> None:
     with pytest.raises(IllegalTransitionError, match="nothing is left"):
         refunds.refund_invoice(shop.svc, invoice_id)
     assert shop.repo.commits == before
-    assert len(provider_refunds(shop)) == 1
+    assert len(shop.provider_refunds()) == 1
 
 
 def test_an_unpaid_invoice_is_not_refunded(make_shop: Callable[..., Shop]) -> None:
@@ -148,7 +141,7 @@ def test_two_racing_refunds_of_the_same_charge_refund_it_once(shop: Shop) -> Non
     b = shop.interleaved(lambda: first.append(refunds.refund_invoice(shop.svc, invoice_id)))
     second = refunds.refund_invoice(b, invoice_id)
     assert second == first[0]
-    assert len(provider_refunds(shop)) == 1
+    assert len(shop.provider_refunds()) == 1
     assert len(shop.repo.list_refunds(invoice_id)) == 1
     assert shop.invoice(invoice_id).amount_refunded == 1000
 
@@ -160,7 +153,7 @@ def test_a_racing_refund_of_another_amount_is_refused_by_the_providers_key(shop:
     stale.refunds.clear()  # read before the first refund was recorded: the same n, the same key
     with pytest.raises(IllegalTransitionError, match="another refund"):
         refunds._refund(shop.svc, stale, 500, RefundBasis.PARTIAL, None, None)
-    assert len(provider_refunds(shop)) == 1
+    assert len(shop.provider_refunds()) == 1
     assert shop.invoice(invoice_id).amount_refunded == 300
 
 
@@ -183,11 +176,11 @@ def test_a_refund_recorded_first_by_the_providers_webhook_is_not_made_twice(shop
     def webhook_first() -> None:
         # The provider's refund.created for the refund B just made, applied before B commits.
         invoice = shop.invoice(invoice_id)
-        [created] = provider_refunds(shop)
+        [created] = shop.provider_refunds()
         invoice.record_refund(created["data"]["object"]["id"], 1000, RefundStatus.SUCCEEDED, T0)
         shop.repo.commit(Commit(invoices=[invoice]))
 
     made = refunds.refund_invoice(shop.interleaved(webhook_first), invoice_id)
-    assert len(provider_refunds(shop)) == 1
+    assert len(shop.provider_refunds()) == 1
     assert shop.repo.list_refunds(invoice_id) == [made]
     assert shop.invoice(invoice_id).amount_refunded == 1000

@@ -90,8 +90,10 @@ def run(
     until: datetime,
     mailer: RecordingMailer,
     compose: Any = plain_compose,
+    runs_per_hour: int = 1,
 ) -> list[RunReport]:
-    """The renewals pipeline and the hourly reminders run, on one simulated clock."""
+    """The renewals pipeline and the hourly reminders run (`runs_per_hour` times each hour,
+    to show a repeated run sends nothing twice), on one simulated clock."""
     svc, clock, repo = shop.svc, shop.clock, shop.repo
     reports = []
     while clock.now() <= until:
@@ -99,9 +101,10 @@ def run(
         for item in repo.due(now):
             work_one(svc, item)
         if on_the_hour(now):
-            report = send_due(svc, mailer, compose, fake_link, now)
-            assert not report.counts.get("failed") and not report.counts.get("error"), report
-            reports.append(report)
+            for _ in range(runs_per_hour):
+                report = send_due(svc, mailer, compose, fake_link, now)
+                assert not report.counts.get("failed") and not report.counts.get("error"), report
+                reports.append(report)
         moments = [m for m in (repo.next_due_at(), repo.next_notice_at()) if m is not None]
         if not moments:
             break
@@ -307,6 +310,14 @@ def test_late_payers_get_one_more_reminder_the_day_before(
     assert len(early) == 1  # before the first late invoice: not a late payer yet
 
 
+def the_card_expiring_email(shop: Shop, until: datetime) -> Any:
+    """The one card-expiring email sent by `until`."""
+    mailer = RecordingMailer()
+    run(shop, until, mailer)
+    (expiring,) = mailer.of(NoticeKind.CARD_EXPIRING)
+    return expiring
+
+
 def test_a_card_about_to_expire_is_announced_the_month_before(
     make_shop: Callable[..., Shop],
 ) -> None:
@@ -323,10 +334,8 @@ def test_a_card_about_to_expire_is_announced_the_month_before(
         {"payment_method": method, "exp_month": 5, "exp_year": 2026, "last4": "4242"},
     )
     shop.svc.commit_with_notices(Commit(events=[event]))
-    mailer = RecordingMailer()
-    run(shop, datetime(2026, 4, 3, tzinfo=UTC), mailer)
+    expiring = the_card_expiring_email(shop, datetime(2026, 4, 3, tzinfo=UTC))
 
-    (expiring,) = mailer.of(NoticeKind.CARD_EXPIRING)
     assert expiring.at == datetime(2026, 4, 1, 9, tzinfo=UTC)
     assert "card_exp_month=5" in expiring.message.get_content()
 
@@ -344,10 +353,8 @@ def test_a_card_entered_with_its_expiry_is_announced_before_it_expires(
     shop.gateway.next_card_expires(card("5555555555554444"), 7, 2026)
     shop.add_card("5555555555554444")
     shop.subscribe()
-    mailer = RecordingMailer()
-    run(shop, datetime(2026, 6, 5, tzinfo=UTC), mailer)
+    expiring = the_card_expiring_email(shop, datetime(2026, 6, 5, tzinfo=UTC))
 
-    (expiring,) = mailer.of(NoticeKind.CARD_EXPIRING)
     assert expiring.at == datetime(2026, 6, 1, 9, tzinfo=UTC)
     assert "card_exp_month=7" in expiring.message.get_content()
 
@@ -829,17 +836,22 @@ def test_a_reminder_with_copies_whose_run_died_mid_send_is_never_sent_again(
 
 
 # -- trials without a card ----------------------------------------------------------------------
+def trial_ending_text(shop: Shop) -> str:
+    """The text of the one trial-ending email sent by day 12 of a 14-day trial."""
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=12), mailer, REAL)
+    (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
+    return _text_of(trial.message)
+
+
 def test_a_trial_with_a_card_is_told_which_card_will_be_charged(
     make_shop: Callable[..., Shop],
 ) -> None:
     shop = make_shop()
     shop.add_card("4242424242424242")
     shop.subscribe("basic-trial")
-    mailer = RecordingMailer()
-    run(shop, shop.start + timedelta(days=12), mailer, REAL)
+    text = trial_ending_text(shop)
 
-    (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
-    text = _text_of(trial.message)
     assert "to your Visa card ending 4242." in text
     assert "add a card by" not in text
 
@@ -849,11 +861,8 @@ def test_a_trial_without_a_card_is_asked_to_add_one_by_the_trials_end(
 ) -> None:
     shop = make_shop()
     shop.subscribe("basic-trial")
-    mailer = RecordingMailer()
-    run(shop, shop.start + timedelta(days=12), mailer, REAL)
+    text = trial_ending_text(shop)
 
-    (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
-    text = _text_of(trial.message)
     assert "add a card by" in text and "to your card" not in text
     assert "Add a card: https://pages.test/update_card/alice/alice/" in text
 
@@ -867,11 +876,8 @@ def test_a_card_added_during_a_card_less_trial_is_the_card_its_ending_email_name
     assert notice.data["card_on_file"] is False and notice.subscription is not None
     shop.clock.set(shop.start + timedelta(days=5))
     shop.add_card("5555555555554444")
-    mailer = RecordingMailer()
-    run(shop, shop.start + timedelta(days=12), mailer, REAL)
+    text = trial_ending_text(shop)
 
-    (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
-    text = _text_of(trial.message)
     assert "to your Mastercard card ending 4444." in text
     assert "add a card by" not in text
 

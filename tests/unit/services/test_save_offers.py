@@ -16,7 +16,7 @@ from tenure.domain.events import EventType
 from tenure.domain.plans import Plan
 from tenure.domain.programs import Programs
 from tenure.domain.subscription import SubscriptionStatus
-from tenure.services import cancellation, catalog, coupons, programs, retention
+from tenure.services import cancellation, catalog, coupons, programs, retention, subscriptions
 
 OFFERS = [
     {"id": "pause2", "kind": "pause", "months": 2},
@@ -202,3 +202,76 @@ def test_only_the_offers_the_subscription_could_take_are_presented(shop: Shop) -
     shop.clock.advance(timedelta(days=1))
     again = present(shop)
     assert [o.id for o in again.offers] == ["pause2", "half1"]  # not lite, its own plan
+
+
+# -- the customer's own words with the exit reason --------------------------------------------
+def test_words_given_with_a_cancel_without_offers_are_kept_with_the_reason(shop: Shop) -> None:
+    configure(shop)  # no offers: the cancel goes ahead at once
+    cancellation.request_cancel(shop.svc, "sub-1", reason="other", reason_text="السعر مرتفع")
+
+    sub = shop.sub()
+    assert (sub.cancel_reason, sub.cancel_reason_text) == ("other", "السعر مرتفع")
+    [canceled] = events(shop, EventType.SUBSCRIPTION_CANCELED)
+    assert (canceled["data"]["reason"], canceled["data"]["reason_text"]) == (
+        "other",
+        "السعر مرتفع",
+    )
+
+
+def test_words_given_with_a_cancel_at_period_end_reach_the_cancel_event(shop: Shop) -> None:
+    configure(shop)
+    cancellation.request_cancel(
+        shop.svc, "sub-1", at_period_end=True, reason="other", reason_text="moving abroad"
+    )
+    [scheduled] = events(shop, EventType.CANCELLATION_SCHEDULED)
+    assert scheduled["data"]["reason_text"] == "moving abroad"
+
+    shop.run_due(shop.sub().current_period_end)
+
+    [ended] = events(shop, EventType.SUBSCRIPTION_CANCELED)
+    assert ended["data"]["reason_text"] == "moving abroad"
+    assert shop.sub().cancel_reason_text == "moving abroad"
+
+
+def test_words_said_when_offers_were_presented_are_kept_when_they_are_declined(
+    shop: Shop,
+) -> None:
+    present(shop)
+    cancellation.request_cancel(shop.svc, "sub-1", reason="too_expensive", decline_offers=True)
+    assert shop.sub().cancel_reason_text == "costs too much"
+
+
+def test_taking_back_a_scheduled_cancel_forgets_its_words(shop: Shop) -> None:
+    configure(shop)
+    cancellation.request_cancel(
+        shop.svc, "sub-1", at_period_end=True, reason="other", reason_text="maybe later"
+    )
+    subscriptions.resume(shop.svc, "sub-1")
+    assert (shop.sub().cancel_reason, shop.sub().cancel_reason_text) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        pytest.param("x" * 1001, id="longer than 1000 characters"),
+        pytest.param("too\nexpensive", id="a line break"),
+        pytest.param("bell\x07", id="a control character"),
+        pytest.param("c1\x85", id="a C1 control character"),
+    ],
+)
+def test_words_too_long_or_with_control_characters_are_refused_and_change_nothing(
+    shop: Shop, words: str
+) -> None:
+    configure(shop)
+    before, commits = shop.sub(), shop.repo.commits
+
+    with pytest.raises(ValidationFailedError, match="reason_text"):
+        cancellation.request_cancel(shop.svc, "sub-1", reason="other", reason_text=words)
+
+    assert shop.sub() == before and shop.repo.commits == commits
+
+
+def test_words_of_exactly_500_characters_are_kept(shop: Shop) -> None:
+    configure(shop)
+    cancellation.request_cancel(shop.svc, "sub-1", reason="other", reason_text="ع" * 1000)
+    assert shop.sub().cancel_reason_text == "ع" * 1000

@@ -13,8 +13,7 @@ from tenure.domain.calendar import Interval, IntervalUnit, add_intervals
 from tenure.domain.discounts import Coupon, CouponDuration, DiscountTerms
 from tenure.domain.events import EventType
 from tenure.domain.invoices import LineKind
-from tenure.domain.programs import Programs
-from tenure.services import coupons, programs, subscriptions
+from tenure.services import coupons, subscriptions
 
 LADDER = {
     "tenure_discount": [
@@ -36,16 +35,11 @@ def tenure_taken(shop: Shop) -> list[int]:
     ]
 
 
-def set_programs(shop: Shop, document: dict[str, object]) -> None:
-    version = programs.get_programs(shop.svc).version
-    programs.put_programs(shop.svc, Programs.model_validate(document), version)
-
-
 @pytest.fixture
 def shop(make_shop: Callable[..., Shop]) -> Shop:
     shop = make_shop()
     shop.add_card("4242424242424242")
-    set_programs(shop, LADDER)
+    shop.set_programs(LADDER)
     return shop
 
 
@@ -105,7 +99,7 @@ def test_a_subscription_that_has_not_reached_a_step_pays_full_price(shop: Shop) 
 
 
 def test_programs_without_a_ladder_never_give_a_tenure_line(shop: Shop) -> None:
-    set_programs(shop, {})
+    shop.set_programs({})
     shop.subscribe()
     shop.run_due(months(13) + timedelta(days=1))
     assert set(tenure_taken(shop)) == {0}
@@ -132,7 +126,7 @@ def add_forever_coupon(shop: Shop, percent: int) -> None:
 def test_a_coupon_and_the_tenure_discount_combine_as_the_programs_say(
     shop: Shop, coupon_percent: int, combine: str, coupon_off: int, tenure_off: int
 ) -> None:
-    set_programs(shop, LADDER | {"combine_discounts": combine})
+    shop.set_programs(LADDER | {"combine_discounts": combine})
     add_forever_coupon(shop, coupon_percent)
     subscriptions.subscribe(shop.svc, "sub-1", "alice", "basic", coupon_id="c")
     shop.run_due(months(12) + timedelta(days=1))
@@ -165,7 +159,7 @@ def test_the_first_paid_period_after_a_trial_starts_continuity(
 ) -> None:
     shop = make_shop()
     shop.add_card("4242424242424242")
-    set_programs(shop, LADDER)
+    shop.set_programs(LADDER)
     shop.subscribe("basic-trial")
     trial_end = T0 + timedelta(days=14)
     shop.run_due(trial_end + timedelta(hours=1))

@@ -102,3 +102,20 @@ def test_a_refund_of_an_unknown_subscription_is_refused() -> None:
         )
     )
     assert [p for p, _ in found] == ["actions[1].subscription"]
+
+
+@pytest.mark.parametrize(
+    "words", [pytest.param("x" * 1001, id="too long"), pytest.param("a\tb", id="a tab")]
+)
+def test_a_cancel_whose_words_the_api_would_refuse_is_refused_naming_the_field(
+    words: str,
+) -> None:
+    cancel = {"at": AT, "do": "cancel", "subscription": "sub-1", "reason": "other"}
+    found = problems(scenario(cancel | {"reason_text": words}, offers=False))
+    assert [p for p, _ in found] == ["actions[1].reason_text"]
+
+
+def test_a_cancel_reason_with_a_line_break_is_refused_naming_the_field() -> None:
+    cancel = {"at": AT, "do": "cancel", "subscription": "sub-1", "reason": "too\nexpensive"}
+    found = problems(scenario(cancel, offers=False))
+    assert [p for p, _ in found] == ["actions[1].reason"]

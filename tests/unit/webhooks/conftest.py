@@ -6,7 +6,6 @@ import pytest
 from webhooks_harness import OLD_SECRET, SECRET, Endpoint, Shop, new_shop
 
 from tenure import bootstrap
-from tenure.settings import get_settings
 
 
 @pytest.fixture
@@ -24,7 +23,6 @@ def endpoint(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> Iterator[Endpoint]:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TenureTest")
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-    get_settings.cache_clear()
     bootstrap.use(bootstrap.Wiring(shop.svc))
     yield Endpoint(shop)
     bootstrap.use(None)

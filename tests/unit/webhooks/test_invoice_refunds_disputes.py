@@ -9,6 +9,8 @@ from tenure.domain.invoices import (
     InvoiceLine,
     InvoiceStatus,
     LineKind,
+    OwedRefund,
+    OwedRefundFailure,
     RefundStatus,
 )
 from tenure.store import codec
@@ -92,3 +94,22 @@ def test_refunds_and_disputes_survive_the_store() -> None:
     for key in ("amount_refunded", "refunds", "disputed", "dispute_status", "dispute_at"):
         old.pop(key)  # written before refunds and disputes existed
     assert codec.invoice_from_attrs(old) == invoice()
+
+
+def test_a_failed_owed_refund_is_settled_only_by_its_whole_amount_on_top_of_earlier_ones() -> None:
+    paid = invoice()
+    paid.record_refund("re_early", 200, RefundStatus.SUCCEEDED, T)  # refunded before the ask
+    owed = OwedRefund(2, 800, "prorated", None, T, T, refunded_before=200)
+    paid.refund_owed = owed.given_up(T + MINUTE, OwedRefundFailure.REFUSED)
+    assert paid.next_due() is None  # failed: not tried again
+    paid.record_refund("re_a", 500, RefundStatus.SUCCEEDED, T + 2 * MINUTE)
+    assert not paid.settle_failed_refund() and paid.refund_owed is not None
+    paid.record_refund("re_b", 300, RefundStatus.SUCCEEDED, T + 3 * MINUTE)
+    assert paid.settle_failed_refund() and paid.refund_owed is None
+
+
+def test_a_pending_owed_refund_is_never_settled_by_the_providers_reports() -> None:
+    paid = invoice()
+    paid.refund_owed = OwedRefund(1, 1000, "full", None, T, T + MINUTE)
+    paid.record_refund("re_1", 1000, RefundStatus.SUCCEEDED, T)
+    assert not paid.settle_failed_refund() and paid.refund_owed is not None

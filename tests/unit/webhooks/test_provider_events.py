@@ -9,7 +9,12 @@ from webhooks_harness import Shop, StripeEvent, card, event
 
 from tenure.domain.charges import ChargeOutcome, ChargeStatus
 from tenure.domain.events import EventType
-from tenure.domain.invoices import DisputeStatus, InvoiceStatus
+from tenure.domain.invoices import (
+    DisputeStatus,
+    InvoiceStatus,
+    OwedRefund,
+    OwedRefundFailure,
+)
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.payments import stripe_objects
 from tenure.ports import Commit
@@ -243,6 +248,32 @@ def test_a_refund_that_fails_later_gives_the_amount_back(shop: Shop) -> None:
         shop.deliver(e)
     invoice = shop.repo.get_invoice(invoice_id)
     assert invoice is not None and invoice.amount_refunded == 0
+
+
+def test_a_refund_the_provider_reports_after_the_owed_one_failed_settles_it(shop: Shop) -> None:
+    # Given an owed refund of 1000 whose tries failed (kept on the invoice as failed)
+    shop.add_card("4242424242424242")
+    invoice_id = shop.subscribe()
+    invoice = shop.repo.get_invoice(invoice_id)
+    assert invoice is not None
+    owed = OwedRefund(1, 1000, "full", None, shop.clock.now(), shop.clock.now())
+    invoice.refund_owed = owed.given_up(shop.clock.now(), OwedRefundFailure.UNANSWERED)
+    shop.repo.commit(Commit(invoices=[invoice]))
+    # When the provider reports a partial refund, then the rest
+    seen = len(shop.events())
+    shop.refund(invoice_id, 400, "dashboard-1")
+    for e in shop.events()[seen:]:
+        shop.deliver(e)
+    partly = shop.repo.get_invoice(invoice_id)
+    assert partly is not None and partly.refund_owed is not None  # 400 of 1000: still owed
+    seen = len(shop.events())
+    shop.refund(invoice_id, None, "dashboard-2")
+    for e in shop.events()[seen:]:
+        shop.deliver(e)
+    # Then the failed refund is forgotten only once its whole amount went back
+    settled = shop.repo.get_invoice(invoice_id)
+    assert settled is not None and settled.refund_owed is None
+    assert settled.amount_refunded == 1000
 
 
 # -- disputes ----------------------------------------------------------------------------------

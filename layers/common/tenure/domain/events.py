@@ -47,6 +47,8 @@ class EventType(StrEnum):
     # A refund, made by Tenure (POST /v1/invoices/{id}/refund, a cancel with a refund) or
     # told by the payment provider (webhooks) after the fact.
     INVOICE_REFUNDED = "InvoiceRefunded"
+    # A refund a cancellation owed could not be made: its tries stopped (docs/operations.md).
+    INVOICE_REFUND_FAILED = "InvoiceRefundFailed"
     # Told by the payment provider (webhooks), after the fact.
     INVOICE_DISPUTED = "InvoiceDisputed"
     INVOICE_DISPUTE_CLOSED = "InvoiceDisputeClosed"

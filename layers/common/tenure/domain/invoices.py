@@ -102,12 +102,28 @@ class InvoiceLine:
     amount: int  # minor units of the invoice's currency; negative for discounts and credits
 
 
+class OwedRefundStatus(StrEnum):
+    """Where an owed refund stands, in the words of Stripe's refund statuses."""
+
+    PENDING = "pending"  # still being tried under its key
+    FAILED = "failed"  # the tries stopped without a refund: a person decides
+
+
+class OwedRefundFailure(StrEnum):
+    """Why the tries of an owed refund stopped (Stripe's `failure_reason`, in our terms)."""
+
+    UNANSWERED = "provider_unanswered"  # no answer before the key's 23 hours ran out
+    REFUSED = "provider_refused"  # the provider refused the refund for good
+
+
 @dataclass(frozen=True, slots=True)
 class OwedRefund:
     """A refund a cancellation asked for: recorded in the cancellation's own commit, before
     the provider is asked, so a crash or a provider that does not answer leaves it owed and
     due, never forgotten. `number` fixes its idempotency key (`refund:{invoice}:{number}`):
-    every try sends the same request, so the provider refunds once."""
+    every try sends the same request, so the provider refunds once. When the tries stop
+    without a refund it stays on the invoice as failed (no longer due), so the customer's
+    missing money shows in the API and state.json until a refund is recorded."""
 
     number: int
     amount: int  # minor units, in the invoice's currency, fixed when asked for
@@ -116,9 +132,20 @@ class OwedRefund:
     asked_at: datetime
     next_try_at: datetime
     tries: int = 0  # tries that ended without an answer (after the one at the cancellation)
+    status: OwedRefundStatus = OwedRefundStatus.PENDING
+    failed_at: datetime | None = None
+    failure: OwedRefundFailure | None = None
+    refunded_before: int = 0  # the invoice's amount refunded when it was asked for
+
+    @property
+    def pending(self) -> bool:
+        return self.status is OwedRefundStatus.PENDING
 
     def tried_again(self, now: datetime, wait: timedelta) -> "OwedRefund":
         return replace(self, tries=self.tries + 1, next_try_at=now + wait)
+
+    def given_up(self, now: datetime, failure: OwedRefundFailure) -> "OwedRefund":
+        return replace(self, status=OwedRefundStatus.FAILED, failed_at=now, failure=failure)
 
 
 @dataclass(slots=True)
@@ -153,14 +180,15 @@ class Invoice:
     dispute_id: str | None = None
     dispute_status: DisputeStatus | None = None
     dispute_at: datetime | None = None
-    # A refund a cancellation asked for, written with the cancellation and due until made.
+    # A refund a cancellation asked for, written with the cancellation and due until made
+    # (or kept as failed when the tries stopped without one).
     refund_owed: OwedRefund | None = None
     # An instalment's invoice belongs to its installment plan, not to a subscription
     # (`subscription_id` is then ""): the plan is what dunning's final action changes.
     installment_plan_id: str | None = None
 
     def next_due(self) -> tuple[datetime, DueKind] | None:
-        if self.refund_owed is not None:
+        if self.refund_owed is not None and self.refund_owed.pending:
             return self.refund_owed.next_try_at, DueKind.REFUND
         if self.status is not InvoiceStatus.OPEN:
             return None
@@ -245,6 +273,18 @@ class Invoice:
                 if r.status not in COUNTED_REFUNDS and r.at > self.refunded_total_at
             )
         self.amount_refunded = min(max(counted, total, 0), max(self.total, 0))
+
+    def settle_failed_refund(self) -> bool:
+        """Forget an owed refund whose tries failed once the provider reports its amount
+        refunded on top of what was refunded when it was asked for (the refund a lost answer
+        hid, or one made in the provider's dashboard): the money went back after all."""
+        owed = self.refund_owed
+        if owed is None or owed.pending:
+            return False
+        if self.amount_refunded < owed.refunded_before + owed.amount:
+            return False
+        self.refund_owed = None
+        return True
 
     @property
     def refund_status(self) -> str:

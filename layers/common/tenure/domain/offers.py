@@ -11,17 +11,39 @@ Exit reasons are the codes below plus free text; other reason text stays accepte
 always was (older clients send their own), and counts under its own name.
 """
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from tenure.domain.errors import IllegalTransitionError, NotFoundError
+from tenure.domain.errors import IllegalTransitionError, NotFoundError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.programs import OfferKind
 from tenure.domain.timeutil import iso
 
 EXIT_REASONS = ("too_expensive", "not_using", "missing_feature", "switched", "other")
+# The customer's own words about leaving: one short paragraph, shown to people as it was
+# typed. Control characters (newlines, escapes, NUL) could break the logs, CSV exports and
+# pages that show it, so they are refused rather than stripped.
+REASON_TEXT_MAX = 1000  # the API took up to 1000 before the text was kept: never narrower
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def check_reason_text(text: str | None) -> str | None:
+    """The exit reason's free text as kept: None when empty; refused (422 on `reason_text`)
+    when longer than REASON_TEXT_MAX characters or holding control characters."""
+    if text is None or text == "":
+        return None
+    if len(text) > REASON_TEXT_MAX:
+        raise ValidationFailedError(
+            "reason_text", f"at most {REASON_TEXT_MAX} characters (got {len(text)})"
+        )
+    if _CONTROL.search(text):
+        raise ValidationFailedError(
+            "reason_text", "control characters (line breaks, tabs, escapes) are not accepted"
+        )
+    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,11 @@ invoice can take (`points_credit_line`: never below zero, whole points only), an
 goes back to the balance.
 
 A refund reverses `floor(points earned × amount refunded so far ÷ amount paid)` minus what
-earlier refunds of the invoice reversed already. The balance may go below zero when the
-points were spent meanwhile: later earnings make up for it, and nothing can be redeemed
-until they do.
+earlier refunds of the invoice reversed already, all of it, even when the points were spent
+meanwhile: the balance then goes below zero (decided, as loyalty programs commonly do: a
+refund never leaves the customer both the money and the credit its points bought). Later
+earnings make up for the deficit first, and nothing can be redeemed until the balance
+covers the redemption again; the history shows the whole reversal.
 """
 
 from dataclasses import dataclass
@@ -83,6 +85,12 @@ def not_enough(customer_id: str, points: int, balance: int | None = None) -> str
     """Why a redemption is refused: the balance does not cover it (None: it moved meanwhile)."""
     if balance is None:
         return f"customer {customer_id!r} no longer has {points} points to redeem"
+    if balance < 0:
+        return (
+            f"customer {customer_id!r} owes {-balance} point{'' if balance == -1 else 's'} "
+            "that a refund took back after they were spent; points earned later make up for "
+            "them before any can be redeemed"
+        )
     return f"customer {customer_id!r} has {balance} points, fewer than the {points} asked"
 
 

@@ -116,6 +116,7 @@ class Subscription:
     cancel_at_period_end: bool = False
     canceled_at: datetime | None = None
     cancel_reason: str | None = None
+    cancel_reason_text: str | None = None  # the customer's own words, with the reason
     paused_at: datetime | None = None
     paused_until: datetime | None = None
     incomplete_expires_at: datetime | None = None
@@ -213,7 +214,7 @@ class Subscription:
             raise IllegalTransitionError("renew", self.status, "the current period has not ended")
         ended = self.current_period_end
         if self.cancel_at_period_end:
-            self._end(ended, self.cancel_reason, voluntary=True)
+            self._end(ended, self.cancel_reason, voluntary=True, **self._reason_text())
             self.sync_mrr(plan, ended, EventType.SUBSCRIPTION_CANCELED)
             return False
         converting = self.status is SubscriptionStatus.TRIALING
@@ -311,7 +312,7 @@ class Subscription:
         now = utc(now)
         if self.status is not SubscriptionStatus.PAUSED and self.cancel_at_period_end:
             self.cancel_at_period_end = False
-            self.cancel_reason = None
+            self.cancel_reason, self.cancel_reason_text = None, None
             self._record(EventType.SUBSCRIPTION_RESUMED, now, cancellation_withdrawn=True)
             return False
         self._require("resume")
@@ -333,17 +334,20 @@ class Subscription:
         at_period_end: bool,
         reason: str | None,
         after_offers: bool = False,
+        reason_text: str | None = None,
     ) -> None:
         """Cancel as the customer or the business asked. The event says it was asked for
         (`requested`, where the end itself is also an end of a scheduled cancellation), and
         `after_offers` when save offers were presented and declined first: the metrics count
-        each request once (tenure.services.retention)."""
+        each request once (tenure.services.retention). `reason_text`, the customer's own
+        words, is kept with the reason (checked by offers.check_reason_text)."""
         now = utc(now)
         asked: dict[str, Any] = {"after_offers": True} if after_offers else {}
         if at_period_end:
             self.check_can_cancel(at_period_end)
             self.cancel_at_period_end = True
-            self.cancel_reason = reason
+            self.cancel_reason, self.cancel_reason_text = reason, reason_text
+            asked |= self._reason_text()
             self._record(
                 EventType.CANCELLATION_SCHEDULED,
                 now,
@@ -354,6 +358,8 @@ class Subscription:
             )
             return
         self.check_can_cancel(at_period_end)
+        self.cancel_reason_text = reason_text
+        asked |= self._reason_text()
         self._end(now, reason, voluntary=True, requested=True, currency=self.currency, **asked)
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_CANCELED)
 
@@ -555,10 +561,16 @@ class Subscription:
         if self.status not in ALLOWED[command]:
             raise IllegalTransitionError(command, self.status)
 
+    def _reason_text(self) -> dict[str, Any]:
+        # Only when given: the events of cancellations without words stay as they were.
+        return {"reason_text": self.cancel_reason_text} if self.cancel_reason_text else {}
+
     def _end(self, at: datetime, reason: str | None, voluntary: bool, **extra: Any) -> None:
         self.status = SubscriptionStatus.CANCELED
         self.canceled_at = at
         self.cancel_reason = reason
+        if not voluntary:
+            self.cancel_reason_text = None  # the customer's words were about another reason
         self.cancel_at_period_end = False
         self.incomplete_expires_at = None
         self.continuity_start, self.paused_seconds = None, 0  # continuity ends with it

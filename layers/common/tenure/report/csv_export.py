@@ -21,7 +21,10 @@ def export_csv(doc: dict[str, Any], table: str = "monthly", currency: str | None
     writer = csv.writer(buffer, lineterminator="\n")
     if table == "exit_reasons":
         writer.writerow(["reason", "customers"])
-        writer.writerows(sorted(part.get("exit_reasons", {}).items()))
+        writer.writerows(
+            (_text_cell(reason), count)
+            for reason, count in sorted(part.get("exit_reasons", {}).items())
+        )
     elif table == "cohorts":
         cohorts = part.get("cohorts", [])
         width = max((len(c["customers"]) for c in cohorts), default=0)
@@ -42,6 +45,15 @@ def export_csv(doc: dict[str, Any], table: str = "monthly", currency: str | None
             for row in rows:
                 writer.writerow(["" if v is None else v for v in row.values()])
     return buffer.getvalue()
+
+
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection): an exit
+# reason is the customer's own text, so it is written as text, behind an apostrophe.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:

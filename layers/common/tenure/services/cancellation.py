@@ -27,7 +27,7 @@ from tenure.domain.errors import (
     ValidationFailedError,
 )
 from tenure.domain.invoices import Invoice, InvoiceStatus
-from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
+from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer, check_reason_text
 from tenure.domain.programs import OfferKind, RefundPolicy
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription, SubscriptionStatus
@@ -66,6 +66,7 @@ def request_cancel(
         raise ValidationFailedError(
             "refund", "a refund goes with an immediate cancel (at_period_end false)"
         )
+    reason_text = check_reason_text(reason_text)
     sub = subscriptions.get_subscription(svc, subscription_id)
     now = svc.clock.now()
     available = _fitting(configured_offers(svc), sub) if offers and not decline_offers else ()
@@ -92,7 +93,11 @@ def request_cancel(
         along.save_attempts.append(pending)
         along.events.extend(pending.pull_events())
     cut_short = _invoices_cut_short(svc, sub) if refund != "none" and not at_period_end else []
-    sub.cancel(get_plan(svc, sub.plan_id), now, at_period_end, reason, pending is not None)
+    if pending is not None and reason_text is None:
+        reason_text = pending.reason_text  # said when the offers were presented
+    sub.cancel(
+        get_plan(svc, sub.plan_id), now, at_period_end, reason, pending is not None, reason_text
+    )
     policy = configured_refund_policy(svc) if cut_short else None
     owing = [i for i in cut_short if refunds.owe_refund_for_cancel(i, refund, policy, reason, now)]
     along.invoices.extend(owing)
@@ -174,7 +179,8 @@ def _invoices_cut_short(svc: Services, sub: Subscription) -> list[Invoice]:
 
 def _refund(svc: Services, invoice: Invoice) -> Refund | None:
     try:
-        return refunds.make_owed_refund(svc, invoice.id)
+        made = refunds.make_owed_refund(svc, invoice.id)
+        return made if isinstance(made, Refund) else None
     except (DomainError, GatewayError) as exc:
         # The cancellation is committed, and the refund with it as owed: the schedule
         # makes it (a commit that lost a race, a provider error it does not retry).

@@ -25,20 +25,24 @@ def due_work_pages(svc: Services, now: datetime) -> Iterator[list[DueItem]]:
     return svc.repo.due_pages(now, page=PAGE)
 
 
-def work_due(svc: Services, work: DueItem | DueMessage) -> Outcome | Charge | None:
+def work_due(
+    svc: Services, work: DueItem | DueMessage
+) -> Outcome | Charge | refunds.RefundGivenUp | None:
     """Do one piece of due work, whichever its kind. None: nothing was left to do (another
     worker did it, or it is no longer due), so a duplicate is harmless.
 
     A subscription's work starts from the subscription the work carries, when it carries
-    one (see DueItem). A charge's id that is not a ChargeRef raises InvalidChargeRefError."""
+    one (see DueItem). An owed refund's work answers RefundGivenUp when its tries stopped
+    without a refund (the charger counts those). A charge's id that is not a ChargeRef
+    raises InvalidChargeRefError."""
     match work.kind.subject:
         case DueSubject.SUBSCRIPTION:
             return subscriptions.process_due(
                 svc, work.entity_id, customer_id=work.customer_id, snapshot=work.subscription
             )
         case DueSubject.INVOICE if work.kind is DueKind.REFUND:
-            refunds.make_owed_refund(svc, work.entity_id)
-            return None
+            made = refunds.make_owed_refund(svc, work.entity_id)
+            return made if isinstance(made, refunds.RefundGivenUp) else None
         case DueSubject.INVOICE:
             return charging.retry_invoice(svc, work.entity_id)
         case DueSubject.INSTALLMENT_PLAN:

@@ -229,6 +229,7 @@ def _refund(
         taken |= invoice.record_refunded_total(total.amount_refunded, event.occurred_at)
     if not taken:
         return _Outcome(Applied.UNCHANGED)
+    invoice.settle_failed_refund()
     change = Commit(invoices=[invoice], markers=[marker])
     if invoice.amount_refunded != before:
         change.events.append(

@@ -13,9 +13,13 @@ A refund a cancellation asks for is first written as owed (`Invoice.refund_owed`
 cancellation's own commit, with its number n fixed, and is due work from then on: the
 cancellation tries it at once, and the renewals schedule tries it again (`make_owed_refund`)
 while the provider does not answer, under the same key each time, until it is recorded.
+When the tries stop without a refund (the key's 23 hours ran out, or the provider refused
+it), the owed refund stays on the invoice as failed and an InvoiceRefundFailed event says
+so: a person decides, and the refunds they make through the API clear it.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tenure.domain.charges import Charge, ChargeOutcome
@@ -27,7 +31,12 @@ from tenure.domain.errors import (
     ValidationFailedError,
 )
 from tenure.domain.events import DomainEvent, EventType
-from tenure.domain.invoices import Invoice, OwedRefund, RefundStatus
+from tenure.domain.invoices import (
+    Invoice,
+    OwedRefund,
+    OwedRefundFailure,
+    RefundStatus,
+)
 from tenure.domain.money import Money
 from tenure.domain.programs import RefundPolicy
 from tenure.domain.refunds import (
@@ -38,6 +47,7 @@ from tenure.domain.refunds import (
     refund_id,
     requested_refund,
 )
+from tenure.domain.timeutil import iso
 from tenure.payments.gateway import (
     IdempotencyConflictError,
     InvalidRequestError,
@@ -57,6 +67,14 @@ OWED_MAX_WAIT = timedelta(hours=2)
 OWED_KEY_KEPT = timedelta(hours=23)
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundGivenUp:
+    """The tries of an owed refund stopped without a refund: the invoice keeps it as failed."""
+
+    invoice_id: str
+    failure: OwedRefundFailure
 
 
 class RefundRefusedError(IllegalTransitionError):
@@ -80,7 +98,7 @@ def refund_invoice(
     invoice = svc.repo.get_invoice(invoice_id)
     if invoice is None:
         raise NotFoundError("invoice", invoice_id)
-    if invoice.refund_owed is not None:
+    if invoice.refund_owed is not None and invoice.refund_owed.pending:
         # It would take the owed refund's number, and so its key, for another amount.
         raise RefundRefusedError(
             "refund",
@@ -107,18 +125,27 @@ def owe_refund_for_cancel(
     if value <= 0:
         return False
     number = len(invoice.refunds) + 1
-    invoice.refund_owed = OwedRefund(number, value, str(how), reason, now, now + OWED_FIRST_WAIT)
+    invoice.refund_owed = OwedRefund(
+        number,
+        value,
+        str(how),
+        reason,
+        now,
+        now + OWED_FIRST_WAIT,
+        refunded_before=invoice.amount_refunded,
+    )
     return True
 
 
-def make_owed_refund(svc: Services, invoice_id: str) -> Refund | None:
-    """Make the refund the invoice owes, under its fixed key: the refund, or None when none
-    is owed any more, or the provider did not answer (the next try is then scheduled), or
-    refused it for good, or the key's 23 hours ran out (both logged as errors: a person
-    decides). Safe to run twice at once: the same key makes one refund, one commit records it."""
+def make_owed_refund(svc: Services, invoice_id: str) -> Refund | RefundGivenUp | None:
+    """Make the refund the invoice owes, under its fixed key: the refund; or None when none
+    is owed any more, or the provider did not answer (the next try is then scheduled); or
+    RefundGivenUp when the provider refused it for good or the key's 23 hours ran out (the
+    owed refund is kept as failed, with an event: a person decides). Safe to run twice at
+    once: the same key makes one refund, one commit records it."""
     invoice = svc.repo.get_invoice(invoice_id)
     owed = invoice.refund_owed if invoice is not None else None
-    if invoice is None or owed is None:
+    if invoice is None or owed is None or not owed.pending:
         return None
     made = next(
         (
@@ -129,10 +156,10 @@ def make_owed_refund(svc: Services, invoice_id: str) -> Refund | None:
         None,
     )
     now = svc.clock.now()
-    if made is not None or now - owed.asked_at > OWED_KEY_KEPT:
-        if made is None:
-            logger.error("owed refund given up", extra={"invoice": invoice.id, "tries": owed.tries})
+    if made is not None:
         return _settle_owed(svc, invoice, made)
+    if now - owed.asked_at > OWED_KEY_KEPT:
+        return _give_up(svc, invoice, owed, OwedRefundFailure.UNANSWERED)
     try:
         return _refund(
             svc, invoice, owed.amount, RefundBasis(owed.basis), owed.reason, None, owed.number
@@ -141,8 +168,7 @@ def make_owed_refund(svc: Services, invoice_id: str) -> Refund | None:
         logger.warning("owed refund not answered", extra={"invoice": invoice.id, "code": exc.code})
         last_safe = owed.asked_at + OWED_KEY_KEPT
         if now >= last_safe:
-            logger.error("owed refund given up", extra={"invoice": invoice.id, "tries": owed.tries})
-            return _settle_owed(svc, invoice, None)
+            return _give_up(svc, invoice, owed, OwedRefundFailure.UNANSWERED)
         wait = min(OWED_FIRST_WAIT * 2 ** (owed.tries + 1), OWED_MAX_WAIT, last_safe - now)
         invoice.refund_owed = owed.tried_again(now, wait)
         _commit_quietly(svc, invoice)
@@ -151,22 +177,61 @@ def make_owed_refund(svc: Services, invoice_id: str) -> Refund | None:
         logger.error(
             "owed refund refused", extra={"invoice": invoice.id, "error": type(exc).__name__}
         )
-        return _settle_owed(svc, invoice, None)
+        return _give_up(svc, invoice, owed, OwedRefundFailure.REFUSED)
 
 
-def _settle_owed(svc: Services, invoice: Invoice, made: Refund | None) -> Refund | None:
+def _settle_owed(svc: Services, invoice: Invoice, made: Refund) -> Refund:
     invoice.refund_owed = None
     _commit_quietly(svc, invoice)
     return made
 
 
-def _commit_quietly(svc: Services, invoice: Invoice) -> None:
+def _give_up(
+    svc: Services, invoice: Invoice, owed: OwedRefund, failure: OwedRefundFailure
+) -> RefundGivenUp | None:
+    """Stop the tries: the owed refund stays on the invoice as failed, no longer due, and an
+    event tells the business's application (and the operator's alarm) that money the
+    customer was promised did not go back. None when another writer moved the invoice
+    meanwhile: the due item, read again, decides."""
+    now = svc.clock.now()
+    logger.error(
+        "owed refund given up",
+        extra={"invoice": invoice.id, "tries": owed.tries, "failure": str(failure)},
+    )
+    invoice.refund_owed = owed.given_up(now, failure)
+    event = DomainEvent(
+        EventType.INVOICE_REFUND_FAILED,
+        invoice.id,
+        invoice.customer_id,
+        now,
+        owed.number,
+        {
+            "refund": refund_id(invoice.id, owed.number),
+            "amount": owed.amount,
+            "currency": invoice.currency,
+            "policy": owed.basis,
+            "reason": owed.reason,
+            "failure": str(failure),
+            "tries": owed.tries,
+            "asked_at": iso(owed.asked_at),
+        },
+    )
+    if not _commit_quietly(svc, invoice, [event]):
+        return None
+    return RefundGivenUp(invoice.id, failure)
+
+
+def _commit_quietly(
+    svc: Services, invoice: Invoice, events: list[DomainEvent] | None = None
+) -> bool:
     """Write the owed refund's new state; a conflict means another writer changed the
     invoice meanwhile (a webhook, a racing try): the due item is read again next run."""
     try:
-        svc.commit(Commit(invoices=[invoice]))
+        svc.commit(Commit(invoices=[invoice], events=events or []))
+        return True
     except ConcurrencyError:
         logger.info("owed refund state moved meanwhile", extra={"invoice": invoice.id})
+        return False
 
 
 def list_refunds(svc: Services, invoice_id: str) -> list[Refund]:
@@ -233,8 +298,11 @@ def _record(svc: Services, invoice: Invoice, record: Refund) -> Refund:
     invoice as it now stands (unless a racing request or the provider's webhook did)."""
     for attempt in range(ATTEMPTS):
         n = int(record.id.rsplit("_", 1)[1])
-        if invoice.refund_owed is not None and invoice.refund_owed.number == n:
-            invoice.refund_owed = None  # made: no longer owed, in the same commit
+        if invoice.refund_owed is not None and (
+            invoice.refund_owed.number == n or not invoice.refund_owed.pending
+        ):
+            # Made (or, for one that failed, a person refunded instead): no longer owed.
+            invoice.refund_owed = None
         if record.provider_refund_id in invoice.refunds:
             # The provider's webhook recorded it before this try (an owed refund replayed
             # under its key): its event and receipt are planned; only the record is missing.
@@ -273,7 +341,9 @@ def _record(svc: Services, invoice: Invoice, record: Refund) -> Refund:
             if record.provider_refund_id in fresh.refunds:
                 # The provider's webhook came first: the invoice holds the refund and its
                 # receipt is planned; only the record is missing.
-                if fresh.refund_owed is not None and fresh.refund_owed.number == n:
+                if fresh.refund_owed is not None and (
+                    fresh.refund_owed.number == n or not fresh.refund_owed.pending
+                ):
                     fresh.refund_owed = None
                 svc.commit(Commit(invoices=[fresh], refunds=[record]))
                 return record

@@ -167,10 +167,7 @@ class _Run:
             contact.locale,
             contact.timezone,
         )
-        zone = customer.timezone or "UTC"
-        if not self.policy.quiet_hours.allows(self.now, zone):
-            notice.due_at = next_slot(self.now, zone, self.policy.quiet_hours)
-            self._save(notice)
+        if self._deferred_at_night(notice, customer):
             return "deferred"
         try:
             draft = self._facts(notice, customer, sub)
@@ -210,6 +207,16 @@ class _Run:
             return "duplicate"
         return self._send(notice, customer, message, follow_up)
 
+    def _deferred_at_night(self, notice: Notice, customer: Customer) -> bool:
+        """Night where the customer is (the zone was not known when it was planned, or the
+        run is late): the notice moves to the next slot in the window, and True."""
+        zone = customer.timezone or "UTC"
+        if self.policy.quiet_hours.allows(self.now, zone):
+            return False
+        notice.due_at = next_slot(self.now, zone, self.policy.quiet_hours)
+        self._save(notice)
+        return True
+
     def _render(
         self, notice: Notice, customer: Customer, draft: _Draft
     ) -> tuple[EmailMessage, tuple[str, ...]]:
@@ -224,12 +231,7 @@ class _Run:
         customer = self._customer(notice.customer_id)
         if customer is None:
             return self._close(notice, NoticeStatus.SKIPPED, "customer_missing")
-        zone = customer.timezone or "UTC"
-        if not self.policy.quiet_hours.allows(self.now, zone):
-            # Night where the customer is (the zone was not known when it was planned, or
-            # the run is late): the next slot in the window.
-            notice.due_at = next_slot(self.now, zone, self.policy.quiet_hours)
-            self._save(notice)
+        if self._deferred_at_night(notice, customer):
             return "deferred"
         try:
             draft = self._facts(notice, customer)

@@ -26,6 +26,8 @@ from tenure.domain.invoices import (
     InvoiceStatus,
     LineKind,
     OwedRefund,
+    OwedRefundFailure,
+    OwedRefundStatus,
     RefundRecord,
     RefundStatus,
 )
@@ -256,6 +258,7 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         "status": str(s.status),
         "cancel_at_period_end": s.cancel_at_period_end,
         "cancel_reason": s.cancel_reason,
+        **({"cancel_reason_text": s.cancel_reason_text} if s.cancel_reason_text else {}),
         "timezone": s.timezone,
         "payment_method": s.payment_method,
         "provider_customer_id": s.provider_customer_id,
@@ -323,6 +326,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         cancel_at_period_end=bool(a.get("cancel_at_period_end")),
         canceled_at=_parse(a.get("canceled_at")),
         cancel_reason=a.get("cancel_reason"),
+        cancel_reason_text=a.get("cancel_reason_text"),
         paused_at=_parse(a.get("paused_at")),
         paused_until=_parse(a.get("paused_until")),
         incomplete_expires_at=_parse(a.get("incomplete_expires_at")),
@@ -398,6 +402,17 @@ def _owed_refund_attrs(owed: OwedRefund | None) -> dict[str, Any]:
             "next_try_at": _dt(owed.next_try_at),
             "tries": owed.tries,
         }
+        | ({"refunded_before": owed.refunded_before} if owed.refunded_before else {})
+        # Only once failed: a pending owed refund's item is the item it always was.
+        | (
+            {
+                "status": str(owed.status),
+                "failed_at": _dt(owed.failed_at),
+                "failure": str(owed.failure) if owed.failure else None,
+            }
+            if not owed.pending
+            else {}
+        )
     }
 
 
@@ -412,6 +427,10 @@ def _owed_refund(a: dict[str, Any] | None) -> OwedRefund | None:
         asked_at=_req(a["asked_at"]),
         next_try_at=_req(a["next_try_at"]),
         tries=int(a.get("tries", 0)),
+        status=OwedRefundStatus(a.get("status") or OwedRefundStatus.PENDING),
+        failed_at=_parse(a.get("failed_at")),
+        failure=OwedRefundFailure(a["failure"]) if a.get("failure") else None,
+        refunded_before=int(a.get("refunded_before", 0)),
     )
 
 

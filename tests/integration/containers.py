@@ -1,0 +1,68 @@
+"""Lambda containers racing over one DynamoDB Local table, and the customer they race for:
+alice, with a card that pays, and the monthly `basic` plan."""
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from tenure.domain.plans import Plan
+from tenure.fakes import FixedClock
+from tenure.payments.sandbox import SandboxGateway, payment_method_for
+from tenure.services import catalog, charging
+from tenure.services.context import Services
+from tenure.store.dynamodb import DynamoRepository
+from tenure_local.stack.local_stack import LocalStack
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+
+class Containers:
+    """Makes one container's services at a time: its own client and repository (and so its
+    own read-ahead), over the shared table, clock and provider."""
+
+    def __init__(self, stack: LocalStack, table: str, gateway: Any = None) -> None:
+        self.stack, self.table = stack, table
+        self.gateway = gateway if gateway is not None else SandboxGateway()
+        self.clock = FixedClock(T0)
+
+    def __call__(self) -> Services:
+        repo = DynamoRepository(self.stack.dynamodb_client(), self.table)
+        return Services(repo, self.clock, gateway=self.gateway)
+
+
+def customer_with_card(containers: Containers) -> Services:
+    """alice with a default card that pays, and the `basic` plan: the setup container."""
+    setup = containers()
+    catalog.create_plan(setup, Plan(id="basic", amount=1000, currency="USD", interval="month"))
+    catalog.create_customer(setup, "alice", email="alice@example.com")
+    visa = payment_method_for("4242424242424242")
+    assert visa is not None
+    charging.update_payment_method(setup, "alice", visa, provider="sandbox", make_default=True)
+    return setup
+
+
+def race(containers: Containers, count: int, work: Callable[[Services, int], object]) -> list[Any]:
+    """Start `count` containers at once on `work`; what each returned or raised, in no order.
+    Each container's services are made before the start, as a warm container has them."""
+    outcomes: list[Any] = []
+    start = threading.Barrier(count)
+
+    def run(n: int) -> None:
+        svc = containers()
+        start.wait()
+        try:
+            outcomes.append(work(svc, n))
+        except BaseException as exc:  # every failure is a finding the test looks at
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def failures(outcomes: list[Any]) -> list[BaseException]:
+    return [o for o in outcomes if isinstance(o, BaseException)]
