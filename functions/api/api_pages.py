@@ -33,7 +33,9 @@ from tenure.domain.errors import (
     NotFoundError,
     ValidationFailedError,
 )
+from tenure.domain.invoices import LineKind
 from tenure.domain.offers import EXIT_REASONS
+from tenure.domain.plans import Plan
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.notify import pages
 from tenure.notify.customer_links import (
@@ -55,6 +57,7 @@ from tenure.services import catalog, self_service
 from tenure.services.context import Services
 from tenure.services.self_service import (
     ForeignSubjectError,
+    InvoiceNotShownError,
     LinkAlreadyUsedError,
     LinkUse,
     NothingToConfirmError,
@@ -166,6 +169,11 @@ def subscription_page() -> Response[str]:
 @router.post("/pages/subscription", include_in_schema=False)
 def subscription_submit() -> Response[str]:
     return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _change_subscription)
+
+
+@router.get("/pages/invoice", include_in_schema=False)
+def invoice_page() -> Response[str]:
+    return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _show_invoice)
 
 
 # -- the card -----------------------------------------------------------------------------------
@@ -322,10 +330,14 @@ def _change_subscription(visit: _Visit) -> Response[str]:
     action = visit.form.get("action", "")
     if action == "redeem_points":
         return _redeem_points(visit)
-    reason, reason_text = None, None
+    if action in ("preview_plan", "change_plan"):
+        return _switch_plan(visit, action)
+    reason, reason_text, months = None, None, None
     try:
         if action in _CANCELLING:
             reason, reason_text = _exit_reason(visit.form)
+        if action == "pause":
+            months = _pause_months(visit.form)
         view = self_service.change_subscription(
             visit.svc,
             customer_id,
@@ -335,6 +347,7 @@ def _change_subscription(visit: _Visit) -> Response[str]:
             visit.form.get("offer"),
             reason=reason,
             reason_text=reason_text,
+            months=months,
         )
     except _FormFieldRefused as refused:
         view = self_service.load_subscription_page(
@@ -359,8 +372,26 @@ def _change_subscription(visit: _Visit) -> Response[str]:
         intro = _outcome("ok", visit.text("offers_intro"))
         # Declining the offers goes on with this cancellation: it carries the same reason.
         return _subscription(visit, 200, view, intro, reason=reason, reason_text=reason_text)
+    if action == "pause" and months is not None and view.subscription.paused_until is not None:
+        until = pages.day(view.subscription.paused_until, visit.locale, view.customer.timezone)
+        return _subscription(
+            visit, 200, view, _outcome("ok", visit.text("paused_done_until", date=until))
+        )
     done = _DONE.get(action)
     return _subscription(visit, 200, view, _outcome("ok", visit.text(done)) if done else None)
+
+
+def _pause_months(form: dict[str, str]) -> int | None:
+    """The months a pause form asks for: exactly one of the page's choices, written as the
+    page writes it ("1", "2", "3"); none at all pauses for one period, as the page's first
+    pause button did."""
+    if "months" not in form:
+        return None
+    raw = form["months"]
+    choices = {str(m): m for m in self_service.PAUSE_MONTHS}
+    if raw not in choices:  # no stripping, no Unicode digits, no "01": only what the page sends
+        raise _FormFieldRefused("pause_months_invalid")
+    return choices[raw]
 
 
 def _exit_reason(form: dict[str, str]) -> tuple[str, str | None]:
@@ -374,6 +405,37 @@ def _exit_reason(form: dict[str, str]) -> tuple[str, str | None]:
     if len(text) > PAGE_REASON_TEXT_MAX:
         raise _FormFieldRefused("exit_reason_too_long", max=str(PAGE_REASON_TEXT_MAX))
     return reason, (text or None) if reason == "other" else None
+
+
+def _switch_plan(visit: _Visit, action: str) -> Response[str]:
+    """Preview a plan change (nothing changes), or make the change the preview showed."""
+    customer_id, subscription_id = visit.claims.customer_id, visit.claims.subject
+    plan_id = visit.form.get("plan", "")
+    try:
+        if action == "preview_plan":
+            view = self_service.preview_plan_change(
+                visit.svc, customer_id, subscription_id, plan_id, visit.link
+            )
+            return _subscription(visit, 200, view)
+        view = self_service.change_plan(
+            visit.svc, customer_id, subscription_id, plan_id, visit.link
+        )
+    except ValidationFailedError as exc:
+        view = self_service.load_subscription_page(
+            visit.svc, customer_id, subscription_id, visit.link
+        )
+        if exc.field == "plan" and view.plan_choices:
+            return _subscription(visit, 422, view, _outcome("bad", visit.text("plan_not_offered")))
+        text = visit.text("action_failed", reason=str(exc).removeprefix("plan: "))
+        return _subscription(visit, 409, view, _outcome("bad", text))
+    except IllegalTransitionError as exc:
+        view = self_service.load_subscription_page(
+            visit.svc, customer_id, subscription_id, visit.link
+        )
+        text = visit.text("action_failed", reason=str(exc))
+        return _subscription(visit, 409, view, _outcome("bad", text))
+    done = visit.text("plan_changed", plan=view.plan.name or view.plan.id)
+    return _subscription(visit, 200, view, _outcome("ok", done))
 
 
 def _redeem_points(visit: _Visit) -> Response[str]:
@@ -436,6 +498,7 @@ def _subscription(
         reason=reason,
         reason_text=reason_text,
         reason_text_max=PAGE_REASON_TEXT_MAX,
+        plan_price=lambda plan: _plan_price(visit, plan),
         points_value=(
             pages.money(
                 view.points.balance * view.point_value_minor,
@@ -446,6 +509,15 @@ def _subscription(
             else None
         ),
     )
+
+
+def _plan_price(visit: _Visit, plan: Plan) -> str:
+    """A plan's price as the page words it: "$20.00 every month", "$50.00 every 3 months"."""
+    amount = pages.money(plan.amount, plan.currency, visit.locale)
+    unit = str(plan.interval)
+    if plan.interval_count == 1:
+        return visit.text(f"every_{unit}", amount=amount)
+    return visit.text(f"every_n_{unit}", amount=amount, count=str(plan.interval_count))
 
 
 def _actions(view: self_service.SubscriptionPage) -> list[tuple[str, str, str]]:
@@ -467,6 +539,29 @@ def _actions(view: self_service.SubscriptionPage) -> list[tuple[str, str, str]]:
     ):
         found.append(("cancel", "cancel", "secondary"))
     return found
+
+
+# -- an invoice, printable --------------------------------------------------------------------
+def _show_invoice(visit: _Visit) -> Response[str]:
+    claims = visit.claims
+    invoice_id = router.current_event.get_query_string_value("invoice") or ""
+    view = self_service.load_invoice_page(visit.svc, claims.customer_id, claims.subject, invoice_id)
+    from tenure.notify.render import worded_lines  # Babel's import: paid by the pages only
+
+    invoice, tz = view.invoice, view.customer.timezone
+    lines = worded_lines(
+        invoice.lines, invoice.period_start, invoice.period_end, visit.locale, tz or "UTC"
+    )
+    tax = sum(line.amount for line in invoice.lines if line.kind is LineKind.TAX)
+    return visit.render(
+        200,
+        "invoice.html",
+        "title_invoice",
+        view=view,
+        lines=lines,
+        tax=tax,
+        back_url="/pages/subscription",
+    )
 
 
 # -- the one place where these routes turn refusals and errors into pages -------------------------
@@ -520,6 +615,10 @@ def _page(purpose: LinkPurpose, show: Callable[[_Visit], Response[str]]) -> Resp
         response = show(visit)
     except ForeignSubjectError:
         return _refused(visit.locale, settings, purpose, "foreign_subject")
+    except InvoiceNotShownError:
+        # Another customer's invoice and no invoice at all look the same: nothing to tell.
+        logger.info("page invoice not found", extra={"purpose": str(purpose)})
+        return _notice(visit.locale, settings, 404, "invoice_not_found", "invoice_not_found_body")
     except NothingToConfirmError:
         return _message(
             visit, 200, "title_confirm", "ok", "nothing_to_confirm", "nothing_to_confirm_body"

@@ -61,3 +61,12 @@ def list_installment_plans(customer_id: Id) -> InstallmentPlanPage:
     svc = bootstrap.wiring().services
     plans = installments.list_installment_plans(svc, customer_id)
     return {"data": [installment_plan_view(p) for p in plans]}
+
+
+@router.post("/v1/installment-plans/<plan_id>/cancel", security=BEARER, tags=["installment plans"])
+def cancel_installment_plan(plan_id: Id) -> InstallmentPlanView:
+    """End a plan: instalments not yet charged are canceled, one being collected has its
+    invoice voided, and nothing is charged afterwards. A plan paid in full, defaulted or
+    canceled already: 409; an instalment being charged this moment: 409, try again."""
+    svc = bootstrap.wiring().services
+    return installment_plan_view(installments.cancel_installment_plan(svc, plan_id))

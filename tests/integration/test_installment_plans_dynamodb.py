@@ -82,3 +82,35 @@ def test_a_plan_of_four_whose_second_fails_recovers_after_a_card_update(
         assert invoice is not None
         assert (invoice.status, invoice.installment_plan_id) == (InvoiceStatus.PAID, "ipl-1")
     assert repo.next_due_at() is None  # a completed plan leaves nothing in the due index
+
+
+def test_a_canceled_plan_leaves_nothing_due_and_its_dunned_invoice_void(
+    repo: Repository,
+) -> None:
+    clock = FixedClock(T0)
+    svc = Services(
+        repo=repo, clock=clock, gateway=SandboxGateway(clock=clock.now), policy=DunningPolicy()
+    )
+    catalog.create_customer(svc, "alice", "alice@example.com")
+    charging.update_payment_method(svc, "alice", card("4000000000009995"), "sandbox", True)
+    plan = installments.create_installment_plan(
+        svc, "alice", "ipl-1", 100_01, "USD", 4, "month", "Laptop"
+    )
+    run_until(svc, clock, plan.instalments[0].due_at)
+    first = repo.get_installment_plan("ipl-1")
+    assert first is not None and first.instalments[0].status is InstalmentStatus.PAST_DUE
+    assert repo.next_due_at() is not None  # the retry, and the second instalment
+
+    installments.cancel_installment_plan(svc, "ipl-1")
+    charging.update_payment_method(svc, "alice", card("4242424242424242"), "sandbox", True)
+    run_until(svc, clock, plan.instalments[-1].due_at + timedelta(days=30))
+
+    final = repo.get_installment_plan("ipl-1")
+    assert final is not None and final.status is PlanStatus.CANCELED
+    assert [i.status for i in final.instalments] == [InstalmentStatus.CANCELED] * 4
+    invoice_id = final.instalments[0].invoice_id
+    assert invoice_id is not None
+    voided = repo.get_invoice(invoice_id)
+    assert voided is not None and voided.status is InvoiceStatus.VOID
+    assert len(repo.list_charges(invoice_id)) == 1  # nothing charged after the cancel
+    assert repo.next_due_at() is None

@@ -19,10 +19,42 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "installments.yaml"
 
 
 @pytest.fixture(scope="module")
-def state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("installments")
     Simulator(load(EXAMPLE), out, measure_raw_speed=False, engine=engine_named("memory")).run()
-    return dict(json.loads((out / "state.json").read_text()))
+    return out
+
+
+@pytest.fixture(scope="module")
+def state(run: Path) -> dict[str, Any]:
+    return dict(json.loads((run / "state.json").read_text()))
+
+
+def test_metrics_count_what_the_paid_instalments_brought_in_per_currency(
+    run: Path, state: dict[str, Any]
+) -> None:
+    doc = json.loads((run / "metrics.json").read_text())
+    books = {doc["currency"]: doc["monthly"]} | {
+        c: book["monthly"] for c, book in doc["other_currencies"].items()
+    }
+    for currency, monthly in books.items():
+        paid = [
+            i["amount"]
+            for p in state["installment_plans"]
+            if p["currency"] == currency
+            for i in p["instalments"]
+            if i["status"] == "paid"
+        ]
+        assert sum(m["installments_paid"] for m in monthly) == len(paid), currency
+        assert sum(m["installments_collected"] for m in monthly) == sum(paid), currency
+
+
+def test_a_failed_instalment_is_told_as_an_instalment(run: Path) -> None:
+    failed = sorted((run / "outbox").glob("*-ben-payment_failed.eml"))
+    assert len(failed) == 1
+    text = failed[0].read_text()
+    assert "Subject: We couldn't collect instalment 2 of 4 for Annual upgrade" in text
+    assert "subscription" not in text.lower()
 
 
 def plans(state: dict[str, Any]) -> dict[str, dict[str, Any]]:

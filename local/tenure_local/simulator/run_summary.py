@@ -38,10 +38,33 @@ def business_lines(folder: Path) -> list[str]:
             _recovered_line(monthly),
         ]
     others = sorted(doc.get("other_currencies") or {})
+    instalments = _instalments_line(doc)
+    if instalments:
+        lines.append(instalments)
     if others:
         lines.append(f"  also billed in {', '.join(others)}: see the report")
     lines.append(f"  emails     {emails:,} sent to customers")
     return lines
+
+
+def _instalments_line(doc: dict[str, Any]) -> str | None:
+    """Instalments of installment plans paid over the run, in every currency they were
+    billed in (a plan's currency need not be the subscriptions'); None when there were none
+    (older metrics.json files, without the field, have none to tell)."""
+    books = [(doc.get("currency"), doc.get("monthly") or [])]
+    books += [
+        (c, book.get("monthly") or []) for c, book in (doc.get("other_currencies") or {}).items()
+    ]
+    paid, collected = 0, []
+    for currency, monthly in books:
+        count = sum(m.get("installments_paid", 0) for m in monthly)
+        amount = sum(m.get("installments_collected", 0) for m in monthly)
+        if count and currency:
+            paid += count
+            collected.append(money(amount, currency))
+    if not paid:
+        return None
+    return f"  instalments {paid:,} paid, {' + '.join(collected)} collected"
 
 
 def _mrr_line(monthly: list[dict[str, Any]], daily: list[dict[str, Any]], currency: str) -> str:

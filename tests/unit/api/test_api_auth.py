@@ -43,6 +43,7 @@ PROTECTED = [
     ("POST", "/v1/collection-cases/cc-1/repayment-plan"),
     ("POST", "/v1/collection-cases/cc-1/repayment-plan/cancel"),
     ("POST", "/v1/collection-cases/cc-1/pay"),
+    ("POST", "/v1/installment-plans/ipl-1/cancel"),
 ]
 
 

@@ -148,6 +148,20 @@ def test_a_plan_left_before_its_first_charge_opens_the_case_again(shop: Api) -> 
     assert choose(shop, case_id, {"count": 3, "every": "week"}).status == 201
 
 
+def test_a_repayment_plan_cannot_be_canceled_as_a_plain_installment_plan(shop: Api) -> None:
+    # Its case holds the balance: canceling the plan alone would leave the case in a plan
+    # that charges nothing.
+    case_id = an_open_case(shop)
+    plan_id = choose(shop, case_id, {"count": 2, "every": "week"}).json["plan"]["id"]
+    before = shop.state()
+
+    reply = shop.post(f"/v1/installment-plans/{plan_id}/cancel")
+
+    assert reply.status == 409, reply.text
+    assert case_id in reply.json["message"]
+    assert shop.state() == before
+
+
 def test_leaving_a_plan_of_an_open_case_is_a_409_and_changes_nothing(shop: Api) -> None:
     case_id = an_open_case(shop)
     before = shop.state()

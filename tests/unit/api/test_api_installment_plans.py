@@ -89,3 +89,28 @@ def test_the_routes_are_in_the_openapi_document(shop: Api) -> None:
     paths = shop.get("/openapi.json").json["paths"]
     assert "post" in paths["/v1/customers/{customer_id}/installment-plans"]
     assert "get" in paths["/v1/installment-plans/{plan_id}"]
+
+
+def test_a_plan_is_canceled_over_http_and_a_second_cancel_is_a_409(shop: Api) -> None:
+    assert create(shop, BODY).status == 201
+
+    reply = shop.post("/v1/installment-plans/ipl-1/cancel")
+
+    assert reply.status == 200, reply.text
+    assert reply.json["status"] == "canceled"
+    assert [i["status"] for i in reply.json["instalments"]] == ["canceled"] * 4
+    assert shop.get("/v1/installment-plans/ipl-1").json == reply.json
+    before = shop.state()
+    again = shop.post("/v1/installment-plans/ipl-1/cancel")
+    assert again.status == 409 and "canceled" in again.text
+    assert shop.state() == before
+
+
+def test_canceling_an_unknown_plan_is_a_404_and_needs_the_token(shop: Api) -> None:
+    before = shop.state()
+
+    assert shop.post("/v1/installment-plans/nope/cancel").status == 404
+    assert shop.post("/v1/installment-plans/ipl-1/cancel", token=None).status == 401
+    assert shop.state() == before
+    paths = shop.get("/openapi.json").json["paths"]
+    assert "post" in paths["/v1/installment-plans/{plan_id}/cancel"]

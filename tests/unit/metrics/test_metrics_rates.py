@@ -160,3 +160,23 @@ def test_a_rate_is_a_fraction_and_none_without_a_denominator() -> None:
     assert mrr.ratio(3, 0) is None
     assert mrr.per(10001, 2) == 5001  # half-up
     assert mrr.per(5, 0) is None
+
+
+def test_instalments_collected_are_counted_apart_within_payments_and_revenue() -> None:
+    changes: dict[date, list[Any]] = {
+        MAR1: [
+            mrr.PaymentOutcome("in-sub", "USD", True, True, 10000),
+            mrr.PaymentOutcome("in-i1", "USD", True, True, 25003, installment=True),
+            mrr.PaymentOutcome("in-i2", "USD", True, False, installment=True),  # failed
+        ],
+        date(2026, 4, 3): [
+            mrr.PaymentOutcome("in-i2", "USD", False, True, 25000, "2026-03-01", installment=True)
+        ],
+    }
+    snapshots = run_days(changes, MAR1, date(2026, 4, 30))
+    mar, apr = mrr.rollup(MAR1, date(2026, 4, 30), "USD", snapshots)["monthly"]
+
+    assert (mar["installments_paid"], mar["installments_collected"]) == (1, 25003)
+    assert (apr["installments_paid"], apr["installments_collected"]) == (1, 25000)
+    assert (mar["payments"], mar["revenue"]) == (2, 35003)  # every paid invoice, as before
+    assert mar["mrr_end"] == 0  # instalments are no recurring revenue

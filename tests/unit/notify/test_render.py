@@ -396,3 +396,48 @@ def test_the_package_data_ships_every_template_and_catalog() -> None:
         if path.is_file()
     }
     assert needed and needed <= shipped, sorted(str(p) for p in needed - shipped)
+
+
+INSTALMENT_FAILED = {
+    "plan_name": "Laptop",
+    "installment_number": 2,
+    "installment_count": 4,
+    "installment_plan": True,
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "ru", "ar"])
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        {"attempt": 1, "decline_class": "soft"},
+        {"attempt": 2, "decline_class": "soft"},
+        {"attempt": 1, "decline_class": "hard"},
+        {"attempt": 3, "decline_class": "soft", "final_attempt": True, "next_attempt_at": None},
+    ],
+    ids=["first", "again", "hard", "final"],
+)
+def test_a_failed_instalment_is_worded_as_an_instalment_never_a_subscription(
+    locale: str, attempt: dict[str, object]
+) -> None:
+    email = render_sample(NoticeKind.PAYMENT_FAILED, locale, **INSTALMENT_FAILED, **attempt)
+
+    assert email.warnings == ()  # every instalment string exists in this language
+    for part in (email.subject, email.text):
+        assert "Laptop" in part or part is email.text
+        assert "subscription" not in part.lower()
+        assert "подписк" not in part.lower() and "اشتراك" not in part
+    number = {"en": "instalment 2 of 4", "ru": "платёж 2 из 4", "ar": "القسط 2 من 4"}[locale]
+    assert number in email.text.lower()
+
+
+@pytest.mark.parametrize("locale", ["en", "ru", "ar"])
+def test_an_instalment_waiting_for_the_banks_confirmation_is_worded_as_an_instalment(
+    locale: str,
+) -> None:
+    email = render_sample(NoticeKind.PAYMENT_ACTION_REQUIRED, locale, **INSTALMENT_FAILED)
+
+    assert email.warnings == ()
+    assert "Laptop" in email.text and "/pages/confirm?t=" in email.text
+    assert "subscription" not in email.text.lower()
+    assert "подписк" not in email.text.lower() and "اشتراك" not in email.text

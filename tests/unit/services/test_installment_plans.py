@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from tenure.domain.charges import ChargeOutcome, ChargeStatus
-from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
+from tenure.domain.errors import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    IllegalTransitionError,
+    NotFoundError,
+    ValidationFailedError,
+)
 from tenure.domain.events import EventType
 from tenure.domain.installments import InstalmentStatus, PlanStatus
 from tenure.domain.invoices import InvoiceStatus
@@ -243,3 +249,95 @@ def test_creating_a_plan_records_its_event(make_shop: Callable[..., Any]) -> Non
     [created] = [e for e in shop.repo.events if e["type"] == EventType.INSTALLMENT_PLAN_CREATED]
     assert created["entity_id"] == "ipl-1"
     assert created["data"] == {"amount": 1003, "currency": "USD", "count": 4, "every": "month"}
+
+
+def test_canceling_a_plan_cancels_later_instalments_and_charges_nothing_after(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a plan of 4 monthly instalments whose first is paid
+    shop = make_shop()
+    shop.add_card(VISA)
+    plan = a_plan(shop)
+    shop.run_due(until=plan.instalments[0].due_at)
+    # When it is canceled, and the schedule runs past its last date
+    canceled = installments.cancel_installment_plan(shop.svc, "ipl-1")
+    shop.run_due(until=plan.instalments[-1].due_at + timedelta(days=30))
+    # Then the paid one stays paid, the rest are canceled, never invoiced nor charged
+    after = stored(shop)
+    assert canceled.status is after.status is PlanStatus.CANCELED
+    assert [i.status for i in after.instalments] == [InstalmentStatus.PAID] + [
+        InstalmentStatus.CANCELED
+    ] * 3
+    assert [i.invoice_id for i in after.instalments[1:]] == [None] * 3
+    assert after.collected == plan.instalments[0].amount
+    (event,) = [e for e in shop.repo.events if e["type"] == "InstallmentPlanCanceled"]
+    assert event["data"]["canceled"] == [2, 3, 4] and event["data"]["voided"] == []
+
+
+def test_canceling_a_plan_voids_an_instalment_being_dunned_and_stops_its_retries(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a plan whose first instalment failed and waits for a retry
+    shop = make_shop()
+    shop.add_card(INSUFFICIENT_FUNDS)
+    plan = a_plan(shop)
+    shop.run_due(until=plan.instalments[0].due_at)
+    invoice_id = stored(shop).instalments[0].invoice_id
+    assert shop.invoice(invoice_id).next_attempt_at is not None
+    # When the plan is canceled and the retries' dates pass with a card that would pay
+    installments.cancel_installment_plan(shop.svc, "ipl-1")
+    shop.add_card(VISA)
+    shop.run_due(until=plan.instalments[1].due_at + timedelta(days=30))
+    # Then its invoice is void and was tried only the once, before the cancel
+    assert shop.invoice(invoice_id).status is InvoiceStatus.VOID
+    assert len(shop.charges(invoice_id)) == 1
+    assert stored(shop).instalments[0].status is InstalmentStatus.CANCELED
+
+
+@pytest.mark.parametrize("ending", ["completed", "defaulted", "canceled"])
+def test_a_plan_that_ended_cannot_be_canceled_and_nothing_is_written(
+    make_shop: Callable[..., Any], ending: str
+) -> None:
+    shop = make_shop()
+    shop.add_card(VISA if ending != "defaulted" else INSUFFICIENT_FUNDS)
+    plan = a_plan(shop, count=2, every="week")
+    if ending == "canceled":
+        installments.cancel_installment_plan(shop.svc, "ipl-1")
+    else:
+        shop.run_due(until=plan.instalments[-1].due_at + timedelta(days=60))
+    assert stored(shop).status is PlanStatus(ending)
+    before = (shop.repo.commits, len(shop.repo.events))
+
+    with pytest.raises(IllegalTransitionError):
+        installments.cancel_installment_plan(shop.svc, "ipl-1")
+
+    assert (shop.repo.commits, len(shop.repo.events)) == before
+
+
+def test_an_instalment_being_charged_this_moment_holds_the_cancel_back(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given an instalment whose charge is claimed and the provider not yet answered
+    shop = make_shop()
+    shop.add_card(INSUFFICIENT_FUNDS)
+    plan = a_plan(shop)
+    shop.run_due(until=plan.instalments[0].due_at)
+    invoice_id = stored(shop).instalments[0].invoice_id
+    (held,) = [c for c in shop.repo.charges.values() if c.invoice_id == invoice_id]
+    held.status = ChargeStatus.CHARGING  # as a crash right after the claim leaves it
+    before = (shop.repo.commits, len(shop.repo.events))
+
+    with pytest.raises(ConcurrencyError):
+        installments.cancel_installment_plan(shop.svc, "ipl-1")
+
+    assert (shop.repo.commits, len(shop.repo.events)) == before
+    assert stored(shop).status is PlanStatus.ACTIVE
+
+
+def test_canceling_an_unknown_plan_is_not_found(make_shop: Callable[..., Any]) -> None:
+    shop = make_shop()
+
+    with pytest.raises(NotFoundError):
+        installments.cancel_installment_plan(shop.svc, "ipl-nope")
+
+    assert shop.repo.installment_plans == {}

@@ -7,12 +7,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from conftest import Shop
-from test_reminders import REAL, RecordingMailer, run
+from conftest import Shop, work_one
+from test_reminders import REAL, RecordingMailer, fake_link, run
 
 from tenure.domain.installments import PlanStatus
 from tenure.domain.notices import NoticeKind, NoticeStatus
+from tenure.ports import Commit
 from tenure.services import installments
+from tenure.services.reminders import send_due
 
 VISA = "4242424242424242"
 INSUFFICIENT_FUNDS = "4000000000009995"
@@ -104,3 +106,76 @@ def test_planning_the_plans_commit_twice_owes_each_reminder_once(
     a_plan(shop)
     notices = [n for n in shop.repo.list_notices("alice") if n.kind is NoticeKind.INSTALLMENT_DUE]
     assert sorted(n.key for n in notices) == [f"ipl-1:installment_due:{n:02d}:3" for n in (1, 2, 3)]
+
+
+def test_a_failed_instalment_sends_a_payment_failed_email_about_the_instalment(
+    make_shop: Callable[..., Shop],
+) -> None:
+    # Given weekly instalments on a card that declines every attempt
+    shop = make_shop()
+    shop.add_card(INSUFFICIENT_FUNDS)
+    plan = a_plan(shop)
+    mailer = RecordingMailer()
+    # When the first instalment is tried, and tried again by dunning
+    run_twice(shop, plan.instalments[0].due_at + timedelta(days=4), mailer)
+    # Then each failed attempt is told once, as an instalment of a payment plan
+    failed = mailer.of(NoticeKind.PAYMENT_FAILED)
+    assert len(failed) >= 1
+    first = failed[0].message
+    assert first["Subject"] == "We couldn't collect instalment 1 of 3 for Laptop"
+    text = body(first)
+    assert "instalment 1 of 3 of your payment plan for Laptop" in text
+    assert "subscription" not in text.lower()
+    assert "payment plan" in text  # the footer says why the email came
+    skipped = [
+        n.reason
+        for n in shop.repo.list_notices("alice")
+        if n.kind is NoticeKind.PAYMENT_FAILED and n.status is NoticeStatus.SKIPPED
+    ]
+    assert "subscription_ended" not in skipped
+
+
+def test_a_failed_instalment_of_a_plan_that_ended_since_is_not_told(
+    make_shop: Callable[..., Shop],
+) -> None:
+    # Given an instalment that failed, whose plan then defaulted before the email went out
+    shop = make_shop()
+    shop.add_card(INSUFFICIENT_FUNDS)
+    plan = a_plan(shop)
+    mailer = RecordingMailer()
+    shop.clock.set(plan.instalments[0].due_at)
+    for item in shop.repo.due(shop.clock.now()):
+        work_one(shop.svc, item)  # charged and failed; no reminders run yet
+    stored = shop.repo.get_installment_plan("ipl-1")
+    assert stored is not None
+    invoice_id = stored.instalments[0].invoice_id
+    assert invoice_id is not None and mailer.of(NoticeKind.PAYMENT_FAILED) == []
+    stored.default(invoice_id, shop.clock.now())
+    change = Commit()
+    change.add_installment_plan(stored)
+    shop.repo.commit(change)
+    # When the reminders run
+    send_due(shop.svc, mailer, REAL, fake_link, shop.clock.now() + timedelta(hours=2))
+    # Then the failure is not told: the plan's ending is what matters now
+    assert mailer.of(NoticeKind.PAYMENT_FAILED) == []
+    reasons = [
+        n.reason for n in shop.repo.list_notices("alice") if n.kind is NoticeKind.PAYMENT_FAILED
+    ]
+    assert reasons and set(reasons) == {"installment_plan_defaulted"}
+
+
+def test_an_instalment_the_bank_wants_confirmed_asks_the_customer_to_confirm_it(
+    make_shop: Callable[..., Shop],
+) -> None:
+    # Given weekly instalments on a card whose bank asks for 3-D Secure
+    shop = make_shop()
+    shop.add_card("4000002760003184")
+    plan = a_plan(shop)
+    mailer = RecordingMailer()
+    # When the first instalment is tried
+    run_twice(shop, plan.instalments[0].due_at + timedelta(hours=2), mailer)
+    # Then the customer is asked to confirm that instalment, not a subscription's payment
+    (asked,) = mailer.of(NoticeKind.PAYMENT_ACTION_REQUIRED)
+    text = body(asked.message)
+    assert "instalment 1 of 3 of your payment plan for Laptop" in text
+    assert "subscription" not in text.lower()

@@ -457,3 +457,43 @@ def test_the_same_scenario_twice_names_every_invoice_and_event_the_same() -> Non
         "in_sub-1_renewal_20260510T000000Z",
     ]
     assert len({e["id"] for e in first.events}) == len(first.events)
+
+
+@pytest.mark.parametrize(
+    ("plan", "charged", "credit"),
+    [("pro", 500, 0), ("yearly", 11500, 0), ("cheap", 0, 300)],
+    ids=["upgrade", "to a yearly plan", "downgrade"],
+)
+def test_a_plan_change_preview_is_what_the_change_then_does_and_writes_nothing(
+    plan: str, charged: int, credit: int
+) -> None:
+    svc, repo, clock = a_shop(APR_1)
+    catalog.create_plan(svc, a_plan("yearly", 12000, interval="year"))
+    catalog.create_plan(svc, a_plan("cheap", 400))
+    an_active_subscription(svc)
+    clock.set(APR_16)
+    before = written(repo)
+
+    shown = service.preview_plan_change(svc, "sub-1", plan)
+
+    assert written(repo) == before
+    assert (shown.charged_now, shown.credit) == (charged, credit)
+    done = service.change_plan(svc, "sub-1", plan)
+    made = done.invoice.total if done.invoice is not None else 0
+    assert (made, done.subscription.credit) == (charged, credit)
+    assert done.subscription.current_period_end == shown.next_invoice_at
+
+
+def test_a_plan_change_preview_is_refused_as_the_change_would_be() -> None:
+    svc, repo, _ = a_shop(APR_1)
+    an_active_subscription(svc)
+    before = written(repo)
+    with pytest.raises(ValidationFailedError, match="already on this plan"):
+        service.preview_plan_change(svc, "sub-1", "basic")
+    assert written(repo) == before
+
+    service.cancel(svc, "sub-1", at_period_end=False, reason="other")
+    before = written(repo)
+    with pytest.raises(IllegalTransitionError):
+        service.preview_plan_change(svc, "sub-1", "pro")
+    assert written(repo) == before

@@ -227,3 +227,24 @@ def test_serve_on_an_address_not_of_this_machine_says_which_to_use(
     assert done.exit_code == 1
     assert "192.0.2.1 is not an address of this machine" in done.output
     assert built == []
+
+
+def test_instalments_paid_are_counted_in_every_currency_they_were_billed_in(
+    tmp_path: Path,
+) -> None:
+    usd = [
+        month("2026-01", installments_paid=2, installments_collected=50_000),
+        month("2026-02", installments_paid=1, installments_collected=25_003),
+    ]
+    eur = {"monthly": [month("2026-02", installments_paid=3, installments_collected=12_000)]}
+    folder = write_run(tmp_path, monthly=usd, other_currencies={"EUR": eur})
+
+    lines = business_lines(folder)
+
+    assert "  instalments 6 paid, $750.03 + €120.00 collected" in lines
+
+
+def test_a_run_without_instalments_prints_no_instalment_line(tmp_path: Path) -> None:
+    lines = business_lines(write_run(tmp_path))
+
+    assert not any("instalment" in line for line in lines)

@@ -129,7 +129,7 @@ class PlanStatus(StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
     DEFAULTED = "defaulted"
-    CANCELED = "canceled"  # stopped between instalments (a repayment plan the customer left)
+    CANCELED = "canceled"  # ended on request (or a repayment plan left): nothing charged after
 
 
 def instalment_invoice_id(plan_id: str, number: int) -> str:
@@ -323,26 +323,42 @@ class InstallmentPlan:
         data = {"number": item.number, "invoice": invoice_id, "collected": self.collected}
         self._record(EventType.INSTALLMENT_PLAN_DEFAULTED, at, 0, data)
 
-    def cancel(self, at: datetime) -> None:
-        """Stop the plan between instalments: the ones not yet invoiced are canceled, never
-        charged. Refused while an instalment is being collected (its invoice is open): the
-        money path owns it until it is paid or written off."""
+    def cancel(self, at: datetime) -> list[str]:
+        """End the plan on request: nothing is charged from `at` on. The instalments not yet
+        invoiced are canceled, and so is one being collected (invoiced, maybe past due): its
+        invoice ids are returned, for the caller to void in the same commit. A plan paid in
+        full, defaulted or canceled already is refused."""
         if self.status is not PlanStatus.ACTIVE:
             raise IllegalTransitionError("cancel", self.status, entity="installment plan")
+        voided: list[str] = []
+        canceled: list[int] = []
+        for item in self.instalments:
+            if item.status in (InstalmentStatus.OPEN, InstalmentStatus.PAST_DUE):
+                voided.append(item.invoice_id or "")
+            elif item.status is not InstalmentStatus.SCHEDULED:
+                continue
+            item.status = InstalmentStatus.CANCELED
+            canceled.append(item.number)
+        self.status = PlanStatus.CANCELED
+        data = {"canceled": canceled, "voided": voided, "collected": self.collected}
+        self._record(EventType.INSTALLMENT_PLAN_CANCELED, at, 0, data)
+        return [v for v in voided if v]
+
+    def cancel_between_instalments(self, at: datetime) -> None:
+        """Cancel, refused while an instalment is being collected (its invoice is open): the
+        money path owns it until it is paid or written off (a repayment plan the customer
+        leaves, whose case takes the balance back)."""
         collecting = (InstalmentStatus.OPEN, InstalmentStatus.PAST_DUE)
-        if any(i.status in collecting for i in self.instalments):
+        if self.status is PlanStatus.ACTIVE and any(
+            i.status in collecting for i in self.instalments
+        ):
             raise IllegalTransitionError(
                 "cancel",
                 self.status,
                 "an instalment is being collected; cancel once it is paid",
                 entity="installment plan",
             )
-        for item in self.instalments:
-            if item.status is InstalmentStatus.SCHEDULED:
-                item.status = InstalmentStatus.CANCELED
-        self.status = PlanStatus.CANCELED
-        data = {"collected": self.collected}
-        self._record(EventType.INSTALLMENT_PLAN_CANCELED, at, 0, data)
+        self.cancel(at)
 
     def pull_events(self) -> list[DomainEvent]:
         events, self._events = self._events, []

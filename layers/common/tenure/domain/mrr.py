@@ -177,6 +177,7 @@ class PaymentOutcome:
     recovered_from: str | None = None  # paid after its first attempt failed on this day
     coupon_discount: int = 0  # what its coupon lines took off, minor units (paid outcomes)
     tenure_discount: int = 0  # what its tenure discount line took off (paid outcomes)
+    installment: bool = False  # an instalment of an installment plan, not a period's invoice
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +229,8 @@ FLOW_FIELDS = (
     "cancellations_requested",  # cancellations asked for (offers presented count once)
     "saved_by_offer",  # save offers accepted: cancellations that did not happen
     "recovered_by_collections",  # what collections cases recovered, counted when they close
+    "installments_paid",  # instalments of installment plans paid that day
+    "installments_collected",  # what they brought in (minor units, no tax on instalments)
 )
 _MOVEMENT_FIELD = {
     NEW: ("new_mrr", "customers_new"),
@@ -353,6 +356,9 @@ def aggregate_day(
             figures.add("revenue", payment.revenue)
             figures.add("coupon_discounts", payment.coupon_discount)
             figures.add("tenure_discounts", payment.tenure_discount)
+            if payment.installment:
+                figures.add("installments_paid")
+                figures.add("installments_collected", payment.revenue)
         if payment.recovered_from:
             key = payment.recovered_from
             figures.recoveries[key] = figures.recoveries.get(key, 0) + 1
@@ -588,6 +594,10 @@ def _month_row(m: _Month, window: list[_Month]) -> dict[str, Any]:
         "cancellations_requested": flows["cancellations_requested"],
         "saved_by_offer": flows["saved_by_offer"],
         "recovered_by_collections": flows["recovered_by_collections"],
+        # Instalments paid in the month and what they brought in (also within `payments` and
+        # `revenue`, which count every paid invoice).
+        "installments_paid": flows["installments_paid"],
+        "installments_collected": flows["installments_collected"],
     }
 
 

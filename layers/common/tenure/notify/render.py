@@ -12,7 +12,7 @@ import copy
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -34,6 +34,7 @@ from jinja2 import (
 )
 from markupsafe import Markup, escape
 
+from tenure.domain.invoices import InvoiceLine
 from tenure.domain.money import InvalidAmountError, Money, UnknownCurrencyError, exponent
 from tenure.domain.notices import EmailFacts, LineFact, NoticeKind
 
@@ -437,13 +438,15 @@ def _variant(kind: NoticeKind, facts: EmailFacts) -> str:
     return "default"
 
 
-def _subject_key(kind: NoticeKind, variant: str) -> str:
+def _subject_key(kind: NoticeKind, variant: str, installment: bool = False) -> str:
     if kind is NoticeKind.PAYMENT_FAILED:
-        return {
-            "final": "payment_failed.subject_final",
-            "hard": "payment_failed.subject_hard",
-            "again": "payment_failed.subject_again",
-        }.get(variant, "payment_failed.subject")
+        # An instalment is part of a payment plan, not a subscription: its own words.
+        prefix = "payment_failed.installment_" if installment else "payment_failed."
+        return prefix + {
+            "final": "subject_final",
+            "hard": "subject_hard",
+            "again": "subject_again",
+        }.get(variant, "subject")
     if kind is NoticeKind.SUBSCRIPTION_ENDED:
         return f"subscription_ended.subject_{variant}"
     return f"{kind}.subject"
@@ -540,7 +543,9 @@ def render(
         "font": _FONTS[direction],
     }
     try:
-        subject = _clean(messages.text(_subject_key(kind, variant)))
+        subject = _clean(
+            messages.text(_subject_key(kind, variant, installment=bool(facts.installment_plan)))
+        )
         html = (
             environment()
             .get_template(f"{kind}.html")
@@ -598,3 +603,24 @@ def _shown[T](fact: T | None, show: Callable[[T], str]) -> str | None:
 def _brand(brand: str) -> str:
     key = brand.strip().lower().replace(" ", "_")
     return _CARD_BRANDS.get(key, _clean(brand).title())
+
+
+def worded_lines(
+    lines: Iterable[InvoiceLine],
+    start: datetime | None,
+    end: datetime | None,
+    locale: str,
+    timezone: str = "UTC",
+) -> list[tuple[str, int]]:
+    """An invoice's lines (tax apart) as a receipt email words them, with their amounts: the
+    customer pages show an invoice in the same words as the email about it."""
+    from tenure.notify.lines import line_facts
+
+    code, _ = _resolve_locale(locale)
+    zone, _ = _zone(timezone)
+    messages = _Messages(code, {})
+
+    def period(first: datetime, last: datetime) -> str:
+        return format_period(local_day(first, zone), local_day(last, zone), code)
+
+    return [(_line_label(f, messages, period), f.amount) for f in line_facts(lines, start, end)]

@@ -65,7 +65,7 @@ def cancel_repayment_plan(
     if plan is None:
         case.cancel_plan(now)  # refused: a case in a plan always has one
         return case, None
-    plan.cancel(now)
+    plan.cancel_between_instalments(now)
     case.cancel_plan(now)
     change = Commit()
     change.add_collection_case(case)

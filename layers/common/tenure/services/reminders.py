@@ -416,6 +416,11 @@ class _Run:
                 raise _Skip(f"invoice_{invoice.status}")
             if invoice.attempts != int(notice.data.get("attempt", invoice.attempts)):
                 raise _Skip("superseded_by_later_attempt")
+            if invoice.installment_plan_id:
+                wanted: dict[str, _Link] = {"update_card": card}
+                if kind is NoticeKind.PAYMENT_ACTION_REQUIRED:
+                    wanted["confirm_payment"] = (LinkPurpose.CONFIRM_PAYMENT, invoice.id, None)
+                return _Draft(self._failed_instalment(notice, invoice, base), wanted)
             owner = self.svc.repo.get_subscription(invoice.subscription_id)
             if owner is None or owner.status is SubscriptionStatus.CANCELED:
                 raise _Skip("subscription_ended")
@@ -433,7 +438,7 @@ class _Run:
             facts = replace(
                 facts, plan_name=(owed_for.name or owed_for.id) if owed_for else owner.plan_id
             )
-            wanted: dict[str, _Link] = {"update_card": card}
+            wanted = {"update_card": card}
             if kind is NoticeKind.PAYMENT_ACTION_REQUIRED:
                 wanted["confirm_payment"] = (LinkPurpose.CONFIRM_PAYMENT, invoice.id, None)
             return _Draft(facts, wanted)
@@ -542,6 +547,37 @@ class _Run:
         if invoice is None:
             raise _Skip("invoice_missing")
         return invoice
+
+    def _failed_instalment(
+        self, notice: Notice, invoice: Invoice, base: dict[str, Any]
+    ) -> EmailFacts:
+        """The email about an instalment that failed or waits for the bank's confirmation:
+        owed while its plan stands (a plan defaulted or canceled since has its own ending),
+        worded as an instalment of a payment plan, never as a subscription."""
+        plan = self.svc.repo.get_installment_plan(str(invoice.installment_plan_id))
+        if plan is None:
+            raise _Skip("installment_plan_missing")
+        if plan.status is not PlanStatus.ACTIVE:
+            raise _Skip(f"installment_plan_{plan.status}")
+        item = plan.by_invoice(invoice.id)
+        if item is None:
+            raise _Skip("instalment_missing")
+        facts = invoice_facts(
+            invoice,
+            base["customer_name"],
+            when=invoice.created_at,
+            next_attempt_at=invoice.next_attempt_at,
+            attempt=invoice.attempts,
+            final_attempt=invoice.next_attempt_at is None,
+            decline_class=notice.data.get("decline_class"),
+        )
+        return replace(
+            facts,
+            plan_name=plan.description,
+            installment_number=item.number,
+            installment_count=plan.count,
+            installment_plan=True,
+        )
 
     def _instalment_ahead(self, notice: Notice) -> None:
         """An installment_due email is owed while its plan stands and the instalment is not

@@ -196,6 +196,7 @@ def _payment_outcomes(svc: Services, events: Sequence[dict[str, Any]]) -> list[m
                 recovered_from,
                 coupon_discount=coupon,
                 tenure_discount=tenure,
+                installment=invoice.installment_plan_id is not None,
             )
         )
     return outcomes

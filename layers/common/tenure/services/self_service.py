@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from tenure.domain.calendar import Interval, IntervalUnit, add_intervals
 from tenure.domain.charges import Charge, ChargeOutcome
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import period_lines
@@ -286,6 +287,14 @@ class SubscriptionPage:
     # and what one point is worth.
     points: PointsAccount | None = None
     point_value_minor: int = 0
+    # The pauses the page offers while the subscription may pause: (months, resumes on),
+    # the dates worked out as the pause itself works them out (`pause_until`).
+    pause_choices: tuple[tuple[int, datetime], ...] = ()
+    # The plans the customer may switch to now (the same currency, not the current one), and
+    # what switching to the one they picked would do, shown before they confirm.
+    plan_choices: tuple[Plan, ...] = ()
+    preview: subscriptions.PlanChangePreview | None = None
+    invoices: list[Invoice] = field(default_factory=list)  # newest first, to download
 
 
 def owned_subscription(svc: Services, customer_id: str, subscription_id: str) -> Subscription:
@@ -314,6 +323,8 @@ def load_subscription_page(
         if link is not None and svc.repo.has_marker(link.marker_key(action))
     )
     account = svc.repo.get_points(customer_id) if programs.loyalty is not None else None
+    now = svc.clock.now()
+    pausable = sub.status is SubscriptionStatus.ACTIVE and not sub.cancel_at_period_end
     return SubscriptionPage(
         get_customer(svc, customer_id),
         sub,
@@ -322,7 +333,72 @@ def load_subscription_page(
         used=used,
         points=account,
         point_value_minor=programs.loyalty.point_value_minor if programs.loyalty else 0,
+        pause_choices=tuple((m, pause_until(now, m)) for m in PAUSE_MONTHS) if pausable else (),
+        plan_choices=_plan_choices(svc, sub),
+        invoices=customer_invoices(svc, customer_id),
     )
+
+
+def _plan_choices(svc: Services, sub: Subscription) -> tuple[Plan, ...]:
+    """Plans the page offers to switch to: a running subscription (not one owing money or
+    about to end: those have their own way out) moves to another plan in its currency."""
+    running = (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING)
+    if sub.status not in running or sub.cancel_at_period_end:
+        return ()
+    plans = svc.repo.list_plans()
+    found = [p for p in plans if p.id != sub.plan_id and p.currency == sub.currency]
+    return tuple(sorted(found, key=lambda p: (p.amount, p.id)))
+
+
+def preview_plan_change(
+    svc: Services, customer_id: str, subscription_id: str, plan_id: str, link: "LinkUse"
+) -> SubscriptionPage:
+    """The page with what switching to `plan_id` now would charge or credit, changing
+    nothing. Only a plan the page offers (ValidationFailedError on `plan` otherwise)."""
+    view = load_subscription_page(svc, customer_id, subscription_id, link)
+    _offered_plan(view.plan_choices, plan_id)
+    view.preview = subscriptions.preview_plan_change(svc, subscription_id, plan_id)
+    return view
+
+
+def change_plan(
+    svc: Services, customer_id: str, subscription_id: str, plan_id: str, link: "LinkUse"
+) -> SubscriptionPage:
+    """Switch to `plan_id` as the API does (subscriptions.change_plan: a proration invoice
+    charged at once, or credit for the next invoice). A double submit finds the plan already
+    switched and is answered as done, changing nothing more."""
+
+    def attempt() -> None:
+        sub = owned_subscription(svc, customer_id, subscription_id)
+        if sub.plan_id == plan_id:
+            return
+        _offered_plan(_plan_choices(svc, sub), plan_id)
+        subscriptions.change_plan(svc, subscription_id, plan_id)
+
+    _retrying_conflicts(attempt)
+    return load_subscription_page(svc, customer_id, subscription_id, link)
+
+
+def _offered_plan(choices: tuple[Plan, ...], plan_id: str) -> Plan:
+    for plan in choices:
+        if plan.id == plan_id:
+            return plan
+    raise ValidationFailedError("plan", "this plan is not offered to this subscription now")
+
+
+# How long a customer may pause on the page: a month to a quarter. Longer breaks are the
+# business's call (the API takes any `until`), not a button.
+PAUSE_MONTHS = (1, 2, 3)
+
+
+def pause_until(now: datetime, months: int) -> datetime:
+    """When a pause of `months` taken at `now` ends: the same day of the month, clamped to
+    the month's length (Jan 31 + 1 month is Feb 28/29), as a pause save offer counts it."""
+    if months not in PAUSE_MONTHS:
+        raise ValidationFailedError(
+            "months", f"a pause is {PAUSE_MONTHS[0]} to {PAUSE_MONTHS[-1]} months"
+        )
+    return add_intervals(now, Interval(IntervalUnit.MONTH, months), 1)
 
 
 SUBSCRIPTION_ACTIONS = ("pause", "cancel", "keep", "come_back", "accept_offer", "decline_offers")
@@ -355,9 +431,11 @@ def change_subscription(
     offer: str | None = None,
     reason: str | None = None,
     reason_text: str | None = None,
+    months: int | None = None,
 ) -> SubscriptionPage:
     """Apply one of SUBSCRIPTION_ACTIONS through the subscription services:
-    - pause: billing stops now for one period's length (the unused rest becomes credit);
+    - pause: billing stops now for `months` (one of PAUSE_MONTHS), or for one period's
+      length when none is given (the unused rest becomes credit);
     - cancel: at the end of the paid period, with the exit `reason` the customer chose and
       their own words (`reason_text`); "customer_self_service" when none was given;
     - keep: withdraw a scheduled cancellation, or end a pause now;
@@ -370,6 +448,8 @@ def change_subscription(
     of "come back" finds the subscription the first one made."""
     if action not in SUBSCRIPTION_ACTIONS:
         raise ValidationFailedError("action", f"unknown action {action!r}")
+    if months is not None:
+        pause_until(svc.clock.now(), months)  # out of bounds: refused before anything is read
     if action == "come_back":
         sub = owned_subscription(svc, customer_id, subscription_id)
         return _come_back(svc, customer_id, sub, link)
@@ -380,7 +460,9 @@ def change_subscription(
     presented: list[SaveOffer] = []
     _retrying_conflicts(
         lambda: presented.extend(
-            _change_once(svc, customer_id, subscription_id, action, link, reason, reason_text)
+            _change_once(
+                svc, customer_id, subscription_id, action, link, reason, reason_text, months
+            )
         )
     )
     view = load_subscription_page(svc, customer_id, subscription_id, link)
@@ -408,6 +490,7 @@ def _change_once(
     link: LinkUse,
     reason: str | None = None,
     reason_text: str | None = None,
+    months: int | None = None,
 ) -> tuple[SaveOffer, ...]:
     """Make the change; the save offers presented instead of a cancellation, if any."""
     sub = owned_subscription(svc, customer_id, subscription_id)
@@ -418,8 +501,12 @@ def _change_once(
         raise LinkAlreadyUsedError(claimed)
     try:
         if action == "pause":
-            length = sub.current_period_end - sub.current_period_start
-            subscriptions.pause(svc, sub.id, svc.clock.now() + length, claim=link.claim(action))
+            now = svc.clock.now()
+            if months is None:
+                until = now + (sub.current_period_end - sub.current_period_start)
+            else:
+                until = pause_until(now, months)
+            subscriptions.pause(svc, sub.id, until, claim=link.claim(action))
         elif action in ("cancel", "decline_offers"):
             # The page offers what the business configured before it cancels; declining
             # them (or none configured) cancels at the period end, as it always did.
@@ -499,6 +586,57 @@ def _come_back(
     view = load_subscription_page(svc, customer_id, sub.id, link)
     view.replaced_by = subscriptions.get_subscription(svc, new_id)
     return view
+
+
+# -- invoices -----------------------------------------------------------------------------------
+# The page lists this many, newest first: years of monthly invoices, and a bounded page.
+INVOICES_LISTED = 36
+
+
+def customer_invoices(svc: Services, customer_id: str) -> list[Invoice]:
+    """The customer's invoices (subscriptions' and instalments'), newest first, at most
+    INVOICES_LISTED: what the portal lists for download."""
+    found = [
+        i
+        for sub in svc.repo.list_subscriptions(customer_id)
+        for i in svc.repo.list_invoices(sub.id)
+    ]
+    for plan in svc.repo.list_installment_plans(customer_id):
+        for instalment in plan.instalments:
+            invoice = svc.repo.get_invoice(instalment.invoice_id) if instalment.invoice_id else None
+            if invoice is not None:
+                found.append(invoice)
+    shown = [i for i in found if i.status is not InvoiceStatus.DRAFT]
+    return sorted(shown, key=lambda i: (i.created_at, i.id), reverse=True)[:INVOICES_LISTED]
+
+
+@dataclass(slots=True)
+class InvoicePage:
+    """One of the customer's invoices, as its printable receipt page shows it."""
+
+    customer: Customer
+    invoice: Invoice
+
+
+def load_invoice_page(
+    svc: Services, customer_id: str, subscription_id: str, invoice_id: str
+) -> InvoicePage:
+    """An invoice opened from the manage page's list: the link's subscription must be the
+    customer's (ForeignSubjectError), and the invoice too (InvoiceNotShownError: to the
+    customer an invoice that is not theirs does not exist)."""
+    owned_subscription(svc, customer_id, subscription_id)
+    invoice = svc.repo.get_invoice(invoice_id) if invoice_id else None
+    if (
+        invoice is None
+        or invoice.customer_id != customer_id
+        or invoice.status is InvoiceStatus.DRAFT
+    ):
+        raise InvoiceNotShownError(invoice_id)
+    return InvoicePage(get_customer(svc, customer_id), invoice)
+
+
+class InvoiceNotShownError(DomainError):
+    """No invoice of the link's customer has this id (another customer's, or none)."""
 
 
 # -- portal links -------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Subscription use cases: subscribe, cancel, pause, resume, change plan, renew what is due."""
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -141,12 +142,46 @@ def resume(svc: Services, subscription_id: str) -> Outcome:
 
 def change_plan(svc: Services, subscription_id: str, plan_id: str) -> Outcome:
     sub = get_subscription(svc, subscription_id)
+    invoice = _switch_plan(svc, sub, plan_id, svc.clock.now())
+    return _save(svc, sub, invoice)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChangePreview:
+    """What changing plan now would do, before the customer confirms: `invoice` is the
+    proration invoice it would raise (charged at once while open; None when nothing is
+    invoiced), `credit` what the subscription would then hold for its next invoice, due on
+    `next_invoice_at`."""
+
+    plan: Plan
+    at: datetime
+    invoice: Invoice | None
+    credit: int
+    next_invoice_at: datetime
+
+    @property
+    def charged_now(self) -> int:
+        open_ = self.invoice is not None and self.invoice.status is InvoiceStatus.OPEN
+        return self.invoice.total if self.invoice is not None and open_ else 0
+
+
+def preview_plan_change(svc: Services, subscription_id: str, plan_id: str) -> PlanChangePreview:
+    """change_plan's own steps on a copy of the subscription, committing nothing: the amounts
+    are the change's, not a second formula's (refused exactly as the change would be)."""
+    sub = copy.deepcopy(get_subscription(svc, subscription_id))
+    now = svc.clock.now()
+    invoice = _switch_plan(svc, sub, plan_id, now)
+    return PlanChangePreview(
+        get_plan(svc, plan_id), now, invoice, sub.credit, sub.current_period_end
+    )
+
+
+def _switch_plan(svc: Services, sub: Subscription, plan_id: str, now: datetime) -> Invoice | None:
+    """Move `sub` (in place) to `plan_id`; the proration invoice to raise, if any."""
     old = get_plan(svc, sub.plan_id)
     new = get_plan(svc, plan_id)
-    now = svc.clock.now()
     proration = sub.change_plan(old, new, now)
-    invoice = _proration_invoice(sub, new, proration, now) if proration else None
-    return _save(svc, sub, invoice)
+    return _proration_invoice(sub, new, proration, now) if proration else None
 
 
 def process_due(

@@ -74,6 +74,10 @@ def invoice_name(invoice: "Invoice", locale: str, timezone: str = "UTC") -> str:
     from tenure.notify.render import format_period, local_day
 
     lang = locale_of(locale)
+    if invoice.installment_plan_id and len(invoice.lines) == 1:
+        # An instalment covers no period: its one line says what it is ("Instalment 2 of 4:
+        # Laptop"), as its emails name it.
+        return invoice.lines[0].description
     zone = ZoneInfo(timezone or "UTC")
     start, end = local_day(invoice.period_start, zone), local_day(invoice.period_end, zone)
     period = format_period(start, end, lang)
