@@ -11,12 +11,10 @@ from api_schemas import (
     PaymentMethodAttach,
     PlanPage,
 )
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
-from tenure.domain.errors import DomainError
 from tenure.domain.plan_spec import PlanSpec
 from tenure.services import catalog, charging
 from tenure.views import (
@@ -27,7 +25,6 @@ from tenure.views import (
 )
 
 router = APIGatewayHttpRouter()
-logger = Logger(service="tenure-api", child=True)
 
 CustomerId = Annotated[str, Path(pattern=PATH_ID_PATTERN)]
 
@@ -70,31 +67,16 @@ def get_customer(customer_id: CustomerId) -> CustomerView:
     tags=["customers"],
 )
 def attach_payment_method(customer_id: CustomerId, body: PaymentMethodAttach) -> PaymentMethodView:
-    svc = bootstrap.wiring().services
-    written = svc.commits
-    try:
-        method = charging.update_payment_method(
-            svc,
-            customer_id,
-            body.payment_method,
-            provider=bootstrap.wiring().settings.payment_provider,
-            make_default=body.default,
-        )
-    except DomainError as exc:
-        # Attached, then collecting what is owed lost a race: the card is on file, and the
-        # answer says so (a failure here would send the caller's retry to attach it again).
-        if svc.commits == written:
-            raise
-        stored = catalog.list_payment_methods(svc, customer_id)
-        found = next((m for m in stored if m.id == body.payment_method), None)
-        if found is None:
-            raise
-        logger.warning(
-            "attach failed after writing; answered with what it wrote",
-            extra={"error": type(exc).__name__, "customer": customer_id},
-        )
-        return payment_method_view(found)
-    return payment_method_view(method)
+    # A retry of what is owed that fails after the card was stored is not raised (it comes
+    # back as retry_pending): the answer is the stored card, so the caller attaches it once.
+    update = charging.update_payment_method(
+        bootstrap.wiring().services,
+        customer_id,
+        body.payment_method,
+        provider=bootstrap.wiring().settings.payment_provider,
+        make_default=body.default,
+    )
+    return payment_method_view(update.method)
 
 
 @router.post("/v1/plans", status_code=201, security=BEARER, tags=["plans"])

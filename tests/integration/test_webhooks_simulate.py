@@ -1,5 +1,8 @@
 """`tenure simulate`: every sandbox event goes through the real webhooks handler; with
---webhook-chaos (late, duplicated, reordered) the final state is the calm run's."""
+--webhook-chaos (late, duplicated, reordered) the final state is the calm run's.
+
+The calm run and seed 1 go through DynamoDB Local; seed 2 runs on the memory engine and
+must still end in the DynamoDB Local calm run's state, byte for byte."""
 
 import json
 from pathlib import Path
@@ -7,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tenure_local.simulator.engines import DynamoLocalEngine, Engine, MemoryEngine
 from tenure_local.simulator.scenario import parse
 from tenure_local.simulator.simulate import SimulationResult, Simulator
 from tenure_local.stack.local_stack import LocalStack
@@ -58,17 +62,17 @@ SCENARIO: dict[str, Any] = {
 
 
 def run(
-    stack: LocalStack, out: Path, chaos: bool = False, seed: int = 0
+    engine: Engine, out: Path, chaos: bool = False, seed: int = 0
 ) -> tuple[dict[str, Any], SimulationResult]:
     result = Simulator(
-        parse(SCENARIO), out, seed=seed, measure_raw_speed=False, stack=stack, webhook_chaos=chaos
+        parse(SCENARIO), out, seed=seed, measure_raw_speed=False, engine=engine, webhook_chaos=chaos
     ).run()
     return json.loads((out / "state.json").read_text()), result
 
 
 @pytest.fixture(scope="module")
 def calm(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return run(local_stack, tmp_path_factory.mktemp("calm"))
+    return run(DynamoLocalEngine(local_stack), tmp_path_factory.mktemp("calm"))
 
 
 def test_provider_side_actions_reach_tenure_only_by_webhook(calm: Any) -> None:
@@ -86,11 +90,12 @@ def test_provider_side_actions_reach_tenure_only_by_webhook(calm: Any) -> None:
     assert [r["where"] for r in result.rejected] == ["actions[8]"]
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(("seed", "engine"), [(1, "dynamodb-local"), (2, "memory")])
 def test_chaos_reaches_the_calm_state(
-    calm: Any, local_stack: LocalStack, tmp_path: Path, seed: int
+    calm: Any, local_stack: LocalStack, tmp_path: Path, seed: int, engine: str
 ) -> None:
-    state, result = run(local_stack, tmp_path / "chaos", chaos=True, seed=seed)
+    chosen = DynamoLocalEngine(local_stack) if engine == "dynamodb-local" else MemoryEngine()
+    state, result = run(chosen, tmp_path / "chaos", chaos=True, seed=seed)
     assert result.webhooks["duplicates_sent"] > 0 and result.webhooks["late"] > 0
     assert set(result.webhooks["delivered"]) == {"200"}
     assert state == calm[0]

@@ -40,7 +40,7 @@ from tenure_local.simulator.scenario_problems import (
     show,
     with_lines,
 )
-from tenure_local.simulator.scenario_programs import loyalty_on, offer_references
+from tenure_local.simulator.scenario_programs import Coupons, loyalty_on, offer_references, some
 
 __all__ = ["Problem", "Scenario", "ScenarioError", "load", "parse"]
 
@@ -381,7 +381,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                     )
                 )
             ids[kind].append(item_id)
-    problems += offer_references(raw, ids, _some)
+    problems += offer_references(raw, ids, some)
     # Read on their own, so that a mistake elsewhere does not hide the actions out of range.
     start, until = _moment(raw.get("start")), _moment(raw.get("until"))
     if start is not None and until is not None and until <= start:
@@ -394,7 +394,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
         )
         until = None  # every action would be out of range: one problem is enough
     subscriptions: dict[str, datetime] = {}
-    coupons, installment_ids = _Coupons(raw), set[str]()
+    coupons, installment_ids = Coupons(raw), set[str]()
     ordered = sorted(actions, key=lambda pair: (utc(pair[1].at), pair[0]))
     for n, action in ordered:
         at = utc(action.at)
@@ -414,7 +414,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                     Problem(
                         f"{where}.{field}",
                         f"unknown {field} {show(value)}; expected one of the {kind}: "
-                        f"{_some(ids[kind])}",
+                        f"{some(ids[kind])}",
                     )
                 )
         if isinstance(action, RedeemPoints) and not loyalty_on(raw):
@@ -452,7 +452,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                 Problem(
                     f"{where}.subscription",
                     f"unknown subscription {show(action.subscription)} (no earlier subscribe "
-                    f"action creates it); expected one of: {_some(list(subscriptions))}",
+                    f"action creates it); expected one of: {some(list(subscriptions))}",
                 )
             )
         if isinstance(action, ChangePlan):
@@ -497,84 +497,10 @@ def _cancel_problems(raw: dict[str, Any], where: str, action: "Cancel") -> list[
                 Problem(
                     f"{where}.accept_offer",
                     f"unknown offer {show(action.accept_offer)}; expected one of "
-                    f"programs.save_offers: {_some([str(k) for k in known])}",
+                    f"programs.save_offers: {some([str(k) for k in known])}",
                 )
             )
     return problems
-
-
-class _Coupons:
-    """The file's coupons as its actions redeem them, in time order: what can be told before
-    the run of a coupon that would be refused (unknown, past `redeem_by`, used up, for other
-    plans or another currency), so the file is refused before anything runs."""
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.specs: dict[str, CouponSpec] = {}
-        for item in _listed(raw, "coupons"):
-            try:
-                spec = CouponSpec.model_validate(item)
-            except ValidationError:
-                continue  # reported where the coupon is validated
-            self.specs.setdefault(spec.id, spec)
-        self.currencies: dict[str, str] = {}
-        for item in _listed(raw, "plans"):
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                self.currencies[item["id"]] = str(item.get("currency", "")).upper()
-        self.redeemed: dict[str, int] = {}
-        self.plans_of: dict[str, str] = {}  # each subscription's plan as the actions go
-
-    def redeem(self, where: str, coupon_id: str, plan: str | None, at: datetime) -> list[Problem]:
-        path = f"{where}.coupon"
-        spec = self.specs.get(coupon_id)
-        if spec is None:
-            return [
-                Problem(
-                    path,
-                    f"unknown coupon {show(coupon_id)}; expected one of the coupons: "
-                    f"{_some(list(self.specs))}",
-                )
-            ]
-        if spec.redeem_by is not None and at > utc(spec.redeem_by):
-            return [
-                Problem(
-                    path,
-                    f"coupon {show(coupon_id)} could be redeemed until "
-                    f"{utc(spec.redeem_by).isoformat()}; expected an action no later",
-                )
-            ]
-        count = self.redeemed.get(coupon_id, 0)
-        if spec.max_redemptions is not None and count >= spec.max_redemptions:
-            return [
-                Problem(
-                    path,
-                    f"coupon {show(coupon_id)} is already redeemed {count} times by earlier "
-                    f"actions, its max_redemptions",
-                )
-            ]
-        if plan is not None and spec.plans and plan not in spec.plans:
-            return [
-                Problem(
-                    path,
-                    f"coupon {show(coupon_id)} is for plans {', '.join(spec.plans)}, "
-                    f"not {show(plan)}",
-                )
-            ]
-        currency = self.currencies.get(plan or "")
-        if spec.currency is not None and currency and spec.currency != currency:
-            return [
-                Problem(
-                    path,
-                    f"coupon {show(coupon_id)} takes off {spec.currency}; "
-                    f"plan {show(plan)} is billed in {currency}",
-                )
-            ]
-        self.redeemed[coupon_id] = count + 1
-        return []
-
-
-def _listed(raw: dict[str, Any], key: str) -> list[Any]:
-    items = raw.get(key)
-    return items if isinstance(items, list) else []
 
 
 def _order_key(path: str) -> tuple[Any, ...]:
@@ -589,13 +515,6 @@ def _moment(value: Any) -> datetime | None:
         return utc(_moment_adapter.validate_python(value))
     except ValidationError:
         return None  # reported where the field is validated
-
-
-def _some(names: list[str], most: int = 8) -> str:
-    if not names:
-        return "(none yet)"
-    shown = ", ".join(n if len(n) <= 40 else f"{n[:37]}..." for n in names[:most])
-    return shown if len(names) <= most else f"{shown} and {len(names) - most} more"
 
 
 def subscription_id_for(action: Subscribe) -> str:

@@ -1,8 +1,13 @@
-"""What a scenario file's `programs:` block must agree with elsewhere in the file."""
+"""What the `programs:` and `coupons:` blocks of a scenario file must agree with."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
+from tenure.domain.coupon_spec import CouponSpec
+from tenure.domain.timeutil import utc
 from tenure_local.simulator.scenario_problems import Problem, show
 
 
@@ -34,3 +39,84 @@ def offer_references(
                     )
                 )
     return problems
+
+
+class Coupons:
+    """The file's coupons as its actions redeem them, in time order: what can be told before
+    the run of a coupon that would be refused (unknown, past `redeem_by`, used up, for other
+    plans or another currency), so the file is refused before anything runs."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.specs: dict[str, CouponSpec] = {}
+        for item in listed(raw, "coupons"):
+            try:
+                spec = CouponSpec.model_validate(item)
+            except ValidationError:
+                continue  # reported where the coupon is validated
+            self.specs.setdefault(spec.id, spec)
+        self.currencies: dict[str, str] = {}
+        for item in listed(raw, "plans"):
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                self.currencies[item["id"]] = str(item.get("currency", "")).upper()
+        self.redeemed: dict[str, int] = {}
+        self.plans_of: dict[str, str] = {}  # each subscription's plan as the actions go
+
+    def redeem(self, where: str, coupon_id: str, plan: str | None, at: datetime) -> list[Problem]:
+        path = f"{where}.coupon"
+        spec = self.specs.get(coupon_id)
+        if spec is None:
+            return [
+                Problem(
+                    path,
+                    f"unknown coupon {show(coupon_id)}; expected one of the coupons: "
+                    f"{some(list(self.specs))}",
+                )
+            ]
+        if spec.redeem_by is not None and at > utc(spec.redeem_by):
+            return [
+                Problem(
+                    path,
+                    f"coupon {show(coupon_id)} could be redeemed until "
+                    f"{utc(spec.redeem_by).isoformat()}; expected an action no later",
+                )
+            ]
+        count = self.redeemed.get(coupon_id, 0)
+        if spec.max_redemptions is not None and count >= spec.max_redemptions:
+            return [
+                Problem(
+                    path,
+                    f"coupon {show(coupon_id)} is already redeemed {count} times by earlier "
+                    f"actions, its max_redemptions",
+                )
+            ]
+        if plan is not None and spec.plans and plan not in spec.plans:
+            return [
+                Problem(
+                    path,
+                    f"coupon {show(coupon_id)} is for plans {', '.join(spec.plans)}, "
+                    f"not {show(plan)}",
+                )
+            ]
+        currency = self.currencies.get(plan or "")
+        if spec.currency is not None and currency and spec.currency != currency:
+            return [
+                Problem(
+                    path,
+                    f"coupon {show(coupon_id)} takes off {spec.currency}; "
+                    f"plan {show(plan)} is billed in {currency}",
+                )
+            ]
+        self.redeemed[coupon_id] = count + 1
+        return []
+
+
+def listed(raw: dict[str, Any], key: str) -> list[Any]:
+    items = raw.get(key)
+    return items if isinstance(items, list) else []
+
+
+def some(names: list[str], most: int = 8) -> str:
+    if not names:
+        return "(none yet)"
+    shown = ", ".join(n if len(n) <= 40 else f"{n[:37]}..." for n in names[:most])
+    return shown if len(names) <= most else f"{shown} and {len(names) - most} more"

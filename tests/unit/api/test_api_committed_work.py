@@ -194,3 +194,29 @@ def test_a_charge_settled_by_another_writer_first_is_left_as_they_recorded_it(
     ]
     assert (charge.status, charge.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.SUCCEEDED)
     assert gateway.confirmations == 1
+
+
+def test_a_card_attached_whose_retry_of_what_is_owed_loses_a_race_answers_201(
+    paying: tuple[Api, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, _ = paying
+    declining, mastercard = (
+        payment_method_for("4000000000009995"),
+        payment_method_for("5555555555554444"),
+    )
+    api.post("/v1/customers/alice/payment-methods", {"payment_method": declining, "default": True})
+    created = api.post("/v1/subscriptions", SUBSCRIBE, headers=KEY)
+    assert created.json["invoice"]["status"] == "open", created.text
+    refused = failing_commits(api.repo, monkeypatch, lambda c: bool(c.charges))
+
+    reply = api.post(
+        "/v1/customers/alice/payment-methods",
+        {"payment_method": mastercard, "default": True},
+        headers={"Idempotency-Key": "card-2"},
+    )
+
+    assert refused, "the retry of the open invoice never tried to claim a charge"
+    assert reply.status == 201, reply.text
+    assert reply.json["id"] == mastercard
+    assert api.repo.customers["alice"].default_payment_method == mastercard
+    assert api.repo.idempotency["api:card-2"].status == "done"

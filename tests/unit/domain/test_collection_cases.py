@@ -149,6 +149,6 @@ def test_a_plan_cannot_be_left_while_an_instalment_is_being_collected() -> None:
     plan = case.choose_plan(2, "week", POLICY, T0)
     assert plan.invoice_next(T0) is not None
     with pytest.raises(IllegalTransitionError, match="being collected"):
-        plan.cancel(T0)
+        plan.cancel_between_instalments(T0)
     with pytest.raises(IllegalTransitionError):
         a_case(an_invoice("in-2", [1000])).cancel_plan(T0)

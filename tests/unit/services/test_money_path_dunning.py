@@ -7,11 +7,14 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
+from conftest import card
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.dunning import DunningPolicy, FinalAction
+from tenure.domain.errors import ConcurrencyError
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
+from tenure.ports import Commit
 from tenure.services import charging, subscriptions
 
 VISA = "4242424242424242"
@@ -234,6 +237,47 @@ def test_a_card_update_ends_soft_dunning(make_shop: Callable[..., Any]) -> None:
     assert shop.sub().status is SubscriptionStatus.ACTIVE
     shop.run_due(until=invoice.period_start + timedelta(days=20))
     assert len(shop.charges(invoice.id)) == 2
+    assert len(shop.succeeded(invoice.id)) == 1
+
+
+def test_a_card_update_that_pays_what_was_owed_has_no_retry_pending(
+    make_shop: Callable[..., Any],
+) -> None:
+    shop, invoice = a_declining_renewal(make_shop, INSUFFICIENT_FUNDS)
+
+    update = charging.update_payment_method(shop.svc, "alice", card(MASTERCARD), "sandbox", True)
+
+    assert (update.method.id, update.retry_pending) == (card(MASTERCARD), False)
+    assert shop.invoice(invoice.id).status is InvoiceStatus.PAID
+
+
+def test_a_card_saved_whose_retry_loses_a_race_is_reported_saved_with_the_retry_pending(
+    make_shop: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a renewal declined for insufficient funds, and every claim of a charge losing a
+    # race (a renewal worker claiming the same invoice) while the card is given
+    shop, invoice = a_declining_renewal(make_shop, INSUFFICIENT_FUNDS)
+    real, refused = shop.repo.commit, []
+
+    def commit(change: Commit) -> None:
+        if change.charges:
+            refused.append(change)
+            raise ConcurrencyError(f"invoice {invoice.id} changed meanwhile")
+        real(change)
+
+    monkeypatch.setattr(shop.repo, "commit", commit)
+    # When the customer gives a new card
+    update = charging.update_payment_method(shop.svc, "alice", card(MASTERCARD), "sandbox", True)
+    monkeypatch.undo()
+    # Then nothing is raised: the card is the default, and the retry is said to be pending
+    assert refused, "the retry never tried to claim a charge"
+    assert (update.method.id, update.retry_pending) == (card(MASTERCARD), True)
+    assert shop.repo.get_customer("alice").default_payment_method == card(MASTERCARD)  # type: ignore[union-attr]
+    # And the invoice is still owed, its dunning retry charges the new card once
+    owed = shop.invoice(invoice.id)
+    assert owed.status is InvoiceStatus.OPEN and owed.next_attempt_at is not None
+    shop.run_due(until=owed.next_attempt_at)
+    assert shop.invoice(invoice.id).status is InvoiceStatus.PAID
     assert len(shop.succeeded(invoice.id)) == 1
 
 

@@ -27,6 +27,7 @@ for a new attempt number. A timeout is `unknown`, never a failure.
 """
 
 import contextlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -37,7 +38,7 @@ from tenure.domain import collection
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.due import DueKind
-from tenure.domain.errors import ConcurrencyError, ValidationFailedError
+from tenure.domain.errors import ConcurrencyError, DomainError, ValidationFailedError
 from tenure.domain.installments import InstallmentPlan, InstalmentStatus, PlanStatus
 from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.money import Money
@@ -61,6 +62,8 @@ from tenure.services.catalog import (
     save_payer,
 )
 from tenure.services.context import Services
+
+log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)  # longer than one charger run; then the sweeper reconciles
 PENDING_RECHECK = timedelta(hours=1)  # async payments: look again until they settle
@@ -645,13 +648,28 @@ def settle_reported_payment(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CardUpdate:
+    """What updating a payment method did. The method is stored whenever this is returned;
+    `retry_pending` says retrying what was owed on it failed for now (a conflict with a
+    renewal, the provider down): the dunning schedule retries on the new card."""
+
+    method: PaymentMethod
+    retry_pending: bool = False
+
+
 def update_payment_method(
     svc: Services, customer_id: str, payment_method_id: str, provider: str, make_default: bool
-) -> PaymentMethod:
+) -> CardUpdate:
     """Attach a payment method; when it becomes the default, retry what is owed at once.
 
     The default sent again is no change, and retries nothing: a card that was declined hard
-    or needed authentication is never charged again blindly (docs/dunning.md)."""
+    or needed authentication is never charged again blindly (docs/dunning.md).
+
+    Raises only when nothing was stored (a card the provider refuses, a lost race on the
+    customer). Storing the card and retrying the invoices are separate commits, and a
+    failure of the retry is returned as `retry_pending`, never raised: a caller told of a
+    failure would send the card again, or tell the customer nothing happened."""
     refuse_card_number(payment_method_id)  # before the provider hears of the customer
     before = svc.repo.get_customer(customer_id)
     was_default = before is not None and before.default_payment_method == payment_method_id
@@ -672,14 +690,19 @@ def update_payment_method(
         customer=before,
         change=pending,
     )
+    # The first method becomes the default unasked: what is stored decides, not the flag.
     customer = svc.repo.get_customer(customer_id)
-    if (
-        customer is not None
-        and customer.default_payment_method == payment_method_id
-        and not was_default
-    ):
+    if was_default or customer is None or customer.default_payment_method != payment_method_id:
+        return CardUpdate(method)
+    try:
         collect_open_invoices(svc, customer_id)
-    return method
+    except (DomainError, GatewayError) as exc:
+        log.warning(
+            "card saved, retry of what is owed failed",
+            extra={"customer": customer_id, "error": type(exc).__name__},
+        )
+        return CardUpdate(method, retry_pending=True)
+    return CardUpdate(method)
 
 
 def _register_with_provider(

@@ -142,25 +142,15 @@ def begin_card_setup(svc: Services, customer_id: str, now: datetime) -> str:
 def replace_card(svc: Services, customer_id: str, payment_method: str, provider: str) -> CardPage:
     """The customer's new default card; what was owed is retried at once on it.
 
-    Saving the card and retrying the invoices are separate commits. When the retry fails
-    (a conflict with a renewal, the provider down) after the card was saved, the view says
-    so (`retry_pending`): the dunning schedule retries on the new card, and the customer is
-    not told that nothing happened."""
-    try:
-        charging.update_payment_method(
-            svc, customer_id, payment_method, provider, make_default=True
-        )
-    except (DomainError, GatewayError) as exc:
-        customer = svc.repo.get_customer(customer_id)
-        if customer is None or customer.default_payment_method != payment_method:
-            raise  # the card was not saved: nothing to report but the failure
-        if isinstance(exc, ValidationFailedError):
-            raise  # the provider refused the card itself
-        log.warning("card saved, retry of what is owed failed", extra={"error": type(exc).__name__})
-        view = load_card_page(svc, customer_id)
-        view.retry_pending = True
-        return view
-    return load_card_page(svc, customer_id)
+    Raises only when the card was not saved. A card saved whose retry failed for now is
+    shown as such (`retry_pending`): the dunning schedule retries on the new card, and the
+    customer is not told that nothing happened."""
+    update = charging.update_payment_method(
+        svc, customer_id, payment_method, provider, make_default=True
+    )
+    view = load_card_page(svc, customer_id)
+    view.retry_pending = update.retry_pending
+    return view
 
 
 def _last_declines(svc: Services, invoices: list[Invoice]) -> dict[str, str]:
