@@ -17,9 +17,15 @@ def run_comparison(
     write OUT/compare.json and OUT/compare.html and print the table. Exit 2, with nothing
     written, when either file cannot run."""
     from tenure_local.simulator.engines import MemoryEngine
-    from tenure_local.simulator.scenario import ScenarioError
     from tenure_local.simulator.simulate import Simulator
-    from tenure_local.simulator.whatif import comparison, figures, load_pair, plain_table, write
+    from tenure_local.simulator.whatif import (
+        PairError,
+        comparison,
+        figures,
+        load_pair,
+        plain_table,
+        write,
+    )
 
     if chaos:
         # Faults would make the two runs differ for reasons the policies did not cause.
@@ -27,15 +33,15 @@ def run_comparison(
         raise typer.Exit(2)
     try:
         pair = load_pair(scenario, other)
-    except ScenarioError as exc:
+    except PairError as exc:
         count = len(exc.problems)
         err.print(
             f"[red]cannot compare[/red] {escape(str(scenario))} with {escape(str(other))}: "
             f"{count} problem{'s' if count != 1 else ''}, nothing was run",
             soft_wrap=True,
         )
-        for problem in exc.problems:
-            err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+        for file, problem in zip(exc.files, exc.problems, strict=True):
+            err.print(f"  {file}: {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
     runs = {"a": pair.a, "b": pair.b}
     for name, parsed in runs.items():

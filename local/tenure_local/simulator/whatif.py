@@ -37,41 +37,53 @@ class Pair:
     other: Literal["programs", "scenario"]
 
 
+class PairError(ScenarioError):
+    """The problems of a comparison, each with the file it is in (`files`, in step with
+    `problems`): a programs file's problem may show in the scenario's actions."""
+
+    def __init__(self, found: list[tuple[Path, Problem]]) -> None:
+        super().__init__([problem for _, problem in found])
+        self.files = [file for file, _ in found]
+
+
+def _in(file: Path, problems: list[Problem]) -> list[tuple[Path, Problem]]:
+    return [(file, problem) for problem in problems]
+
+
 def load_pair(scenario: Path, other: Path) -> Pair:
-    """SCENARIO and its what-if, or a ScenarioError naming every problem (nothing is run)."""
-    first = load(scenario)
-    raw, node = read(other)
+    """SCENARIO and its what-if, or a PairError naming every problem (nothing is run)."""
+    try:
+        first = load(scenario)
+    except ScenarioError as exc:
+        raise PairError(_in(scenario, exc.problems)) from exc
+    try:
+        raw, node = read(other)
+    except ScenarioError as exc:
+        raise PairError(_in(other, exc.problems)) from exc
     if not isinstance(raw, dict) or not raw:
-        got = "is empty" if not raw else "does not hold a mapping"
-        raise ScenarioError(
-            f"{other} {got}; expected a programs file (some of {', '.join(POLICY_BLOCKS)}) "
-            "or a whole scenario"
-        )
+        got = "the file is empty" if not raw else "the file does not hold a mapping"
+        what = f"{got}; expected a programs file (some of {', '.join(POLICY_BLOCKS)}) or a scenario"
+        raise PairError([(other, Problem("", what))])
     if any(key in raw for key in SCENARIO_BLOCKS):
-        second = load(other)
+        try:
+            second = load(other)
+        except ScenarioError as exc:
+            raise PairError(_in(other, exc.problems)) from exc
         if (second.start, second.until) != (first.start, first.until):
-            raise ScenarioError(
-                f"{other} runs from {second.start.isoformat()} to {second.until.isoformat()}, "
-                f"{scenario} from {first.start.isoformat()} to {first.until.isoformat()}; "
+            what = (
+                f"runs from {second.start.isoformat()} to {second.until.isoformat()}, "
+                f"{scenario.name} from {first.start.isoformat()} to {first.until.isoformat()}; "
                 "a comparison needs the same time span"
             )
+            raise PairError([(other, Problem("", what))])
         return Pair(first, second, "scenario")
     unknown = [str(key) for key in raw if key not in POLICY_BLOCKS]
     if unknown:
-        raise ScenarioError(
-            with_lines(
-                [
-                    Problem(
-                        key,
-                        "not a block a programs file may hold; expected "
-                        f"{', '.join(POLICY_BLOCKS)} (or a whole scenario with start, until, "
-                        "plans, customers, actions)",
-                    )
-                    for key in unknown
-                ],
-                node,
-            )
+        what = (
+            f"not a block a programs file may hold; expected {', '.join(POLICY_BLOCKS)} "
+            "(or a whole scenario with start, until, plans, customers, actions)"
         )
+        raise PairError(_in(other, with_lines([Problem(key, what) for key in unknown], node)))
     base, base_node = read(scenario)
     try:
         second = parse({**base, **raw})
@@ -81,9 +93,9 @@ def load_pair(scenario: Path, other: Path) -> Pair:
         def own(problem: Problem) -> bool:
             return problem.path.split(".")[0].split("[")[0] in raw
 
-        raise ScenarioError(
-            with_lines([p for p in exc.problems if own(p)], node)
-            + with_lines([p for p in exc.problems if not own(p)], base_node)
+        raise PairError(
+            _in(other, with_lines([p for p in exc.problems if own(p)], node))
+            + _in(scenario, with_lines([p for p in exc.problems if not own(p)], base_node))
         ) from exc
     return Pair(first, second, "programs")
 

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tenure_local.cli.main import app
+from tenure_local.simulator.whatif import load_pair
 
 # Dan's card declines from late February; he gives a working one on 5 March, in time for
 # the default policy's second retry (7 days after the 28 February failure).
@@ -118,22 +119,30 @@ def test_a_whole_second_scenario_over_the_same_span_is_compared_as_it_is(
 
 
 @pytest.mark.parametrize(
-    ("other", "says"),
+    ("other", "where", "says"),
     [
-        ("programs: {tenure_discount: [{after_months: 0}]}\n", "programs.tenure_discount"),
-        ("dunning: {retry_days: [7, 3]}\n", "retry days must grow"),
-        ("programz: {}\n", "programz: not a block a programs file may hold"),
-        ("", "is empty"),
-        # The coupon an action redeems is gone from the what-if's coupons.
-        ("coupons: []\n", "unknown coupon"),
+        (
+            "programs: {tenure_discount: [{after_months: 0}]}\n",
+            "other.yaml: line 1, programs.tenure_discount",
+            "",
+        ),
+        ("dunning: {retry_days: [7, 3]}\n", "other.yaml: line 1, dunning", "must grow"),
+        ("programz: {}\n", "other.yaml: line 1, programz", "not a block a programs file"),
+        ("", "other.yaml: the file is empty", ""),
+        ("programs: [1\n", "other.yaml: line 2", "not valid YAML"),
+        # The coupon an action of the scenario redeems is gone from the what-if's coupons:
+        # the problem is told at the scenario's action, in the scenario's file.
+        ("coupons: []\n", "s.yaml: line 15, actions[4].coupon", "unknown coupon"),
         (
             SCENARIO.replace("until: 2026-04-15", "until: 2026-05-15"),
+            "other.yaml: runs from",
             "a comparison needs the same time span",
         ),
+        (SCENARIO.replace("plan: basic, id: sub-dan", "plan: gold"), "other.yaml", "gold"),
     ],
 )
 def test_a_what_if_that_cannot_run_exits_2_and_writes_nothing(
-    tmp_path: Path, other: str, says: str
+    tmp_path: Path, other: str, where: str, says: str
 ) -> None:
     scenario = SCENARIO
     if "coupons: []" in other:
@@ -155,12 +164,20 @@ def test_a_what_if_that_cannot_run_exits_2_and_writes_nothing(
         ],
     )
     assert done.exit_code == 2, done.output
-    assert says in done.stderr.replace("\n", " ")
+    told = done.stderr.replace(str(tmp_path) + "/", "")
+    assert "nothing was run" in told
+    assert any(where in line and says in line for line in told.splitlines()), told
     assert not (tmp_path / "out").exists()
 
 
-def test_a_missing_what_if_file_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("missing", ["scenario", "what-if"])
+def test_a_missing_file_on_either_side_exits_2_and_writes_nothing(
+    tmp_path: Path, missing: str
+) -> None:
     (tmp_path / "s.yaml").write_text(SCENARIO)
+    (tmp_path / "nope.yaml").write_text(STRICT_DUNNING)
+    gone = tmp_path / ("s.yaml" if missing == "scenario" else "nope.yaml")
+    gone.unlink()
     done = CliRunner().invoke(
         app,
         [
@@ -173,7 +190,7 @@ def test_a_missing_what_if_file_exits_2_and_writes_nothing(tmp_path: Path) -> No
         ],
     )
     assert done.exit_code == 2
-    assert "cannot read" in done.stderr and "nope.yaml" in done.stderr
+    assert f"cannot read {gone}" in done.stderr.replace("\n", "")
     assert not (tmp_path / "out").exists()
 
 
@@ -184,3 +201,12 @@ def test_comparing_under_chaos_is_refused_since_faults_would_blur_the_policies(
     assert done.exit_code == 2
     assert "drop --chaos" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_example_what_if_is_a_programs_file_the_programs_example_accepts() -> None:
+    examples = Path(__file__).resolve().parents[3] / "examples"
+    pair = load_pair(examples / "programs.yaml", examples / "what-if-strict.yaml")
+    assert pair.other == "programs"
+    assert pair.a.customers == pair.b.customers and pair.a.actions == pair.b.actions
+    assert pair.a.dunning is None and pair.b.dunning is not None
+    assert pair.b.dunning.final_action == "canceled"
