@@ -43,14 +43,29 @@ def run_comparison(
         for file, problem in zip(exc.files, exc.problems, strict=True):
             err.print(f"  {file}: {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
-    runs = {"a": pair.a, "b": pair.b}
-    for name, parsed in runs.items():
+    refused: dict[str, list[dict[str, object]]] = {}
+    for name, parsed in {"a": pair.a, "b": pair.b}.items():
         err.print(f"simulating {name} on the memory engine", highlight=False)
-        Simulator(
-            parsed, out_dir / name, seed=seed, measure_raw_speed=False, engine=MemoryEngine()
-        ).run()
+        refused[name] = (
+            Simulator(
+                parsed, out_dir / name, seed=seed, measure_raw_speed=False, engine=MemoryEngine()
+            )
+            .run()
+            .rejected
+        )
+        # A policy can make an action impossible (pausing a subscription dunning canceled):
+        # the figures then differ for that reason too, so say so.
+        for item in refused[name]:
+            err.print(
+                f"  {name}: refused by the API at {item['at']} {item['where']}: "
+                f"{item['status']} {item['response']}",
+                markup=False,
+                soft_wrap=True,
+            )
     what_if = f"{other} ({'programs file' if pair.other == 'programs' else 'scenario'})"
     doc = comparison(figures(out_dir / "a"), figures(out_dir / "b"), (str(scenario), what_if))
+    for name, items in refused.items():
+        doc[name]["refused_actions"] = len(items)
     write(out_dir, doc)
     sys.stdout.write(plain_table(doc) + "\n")
     sys.stdout.write(f"compare: {(out_dir / 'compare.html').resolve()}\n")

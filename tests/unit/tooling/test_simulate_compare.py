@@ -118,6 +118,29 @@ def test_a_whole_second_scenario_over_the_same_span_is_compared_as_it_is(
     assert doc["difference"]["mrr_end"] == 1000  # two customers, 5 dollars more each
 
 
+def test_an_action_the_what_if_makes_impossible_is_told_and_counted(tmp_path: Path) -> None:
+    # Under the strict policy Dan's subscription is canceled on 1 March: pausing it is refused.
+    (tmp_path / "s.yaml").write_text(
+        SCENARIO + "  - {at: 2026-03-10T00:00:00Z, do: pause, subscription: sub-dan}\n"
+    )
+    (tmp_path / "strict.yaml").write_text(STRICT_DUNNING)
+    done = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            str(tmp_path / "s.yaml"),
+            "--compare",
+            str(tmp_path / "strict.yaml"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    doc = json.loads((tmp_path / "out" / "compare.json").read_text())
+    assert (doc["a"]["refused_actions"], doc["b"]["refused_actions"]) == (0, 1)
+    assert "b: refused by the API at 2026-03-10" in done.stderr
+
+
 @pytest.mark.parametrize(
     ("other", "where", "says"),
     [
