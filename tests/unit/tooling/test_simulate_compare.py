@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tenure_local.cli.main import app
-from tenure_local.simulator.whatif import load_pair
+from tenure_local.simulator.whatif import ROWS, comparison, html_page, load_pair, table_rows
 
 # Dan's card declines from late February; he gives a working one on 5 March, in time for
 # the default policy's second retry (7 days after the 28 February failure).
@@ -233,3 +233,22 @@ def test_the_example_what_if_is_a_programs_file_the_programs_example_accepts() -
     assert pair.a.customers == pair.b.customers and pair.a.actions == pair.b.actions
     assert pair.a.dunning is None and pair.b.dunning is not None
     assert pair.b.dunning.final_action == "canceled"
+
+
+def figures_in(currency: str, mrr: int, emails: int) -> dict[str, Any]:
+    found: dict[str, Any] = {key: 0 for key, _, _ in ROWS}
+    return {**found, "currency": currency, "mrr_end": mrr, "emails": emails}
+
+
+def test_money_in_two_currencies_has_no_difference_but_counts_still_do() -> None:
+    doc = comparison(figures_in("USD", 1000, 3), figures_in("EUR", 900, 5), ("a.yaml", "b.yaml"))
+    assert doc["difference"]["mrr_end"] is None
+    assert doc["difference"]["emails"] == 2
+    mrr_row = next(row for row in table_rows(doc) if row[0] == "MRR at the end")
+    assert mrr_row[1:] == ("$10.00", "€9.00", "–")
+
+
+def test_the_page_shows_file_names_as_text_never_as_markup() -> None:
+    doc = comparison(figures_in("USD", 1000, 3), figures_in("USD", 1000, 3), ("<b>x.yaml", "y"))
+    page = html_page(doc)
+    assert "<b>x.yaml" not in page and "&lt;b&gt;x.yaml" in page
