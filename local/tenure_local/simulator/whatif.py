@@ -217,7 +217,8 @@ def plain_table(doc: dict[str, Any]) -> str:
 def html_page(doc: dict[str, Any]) -> str:
     """The comparison as one self-contained page (no script, no fetched asset)."""
     body = "".join(
-        "<tr><th scope='row'>"
+        # A part of the row above it ("  who left") is indented under it, as on the terminal.
+        ("<tr><th scope='row' class='part'>" if label.startswith(" ") else "<tr><th scope='row'>")
         + html.escape(label.strip())
         + "</th>"
         + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells)
@@ -232,6 +233,7 @@ def html_page(doc: dict[str, Any]) -> str:
         "body{font:15px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222}"
         "table{border-collapse:collapse}th,td{padding:.3rem .7rem;border-bottom:1px solid #ddd}"
         "td{text-align:right;font-variant-numeric:tabular-nums}th{text-align:left}"
+        "th.part{padding-left:1.7rem;font-weight:normal}"
         "</style></head><body>\n<h1>What if</h1>\n"
         f"<p>A: {a} (<a href='a/report.html'>report</a>)<br>"
         f"B: {b} (<a href='b/report.html'>report</a>)</p>\n"
