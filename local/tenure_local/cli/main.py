@@ -96,9 +96,21 @@ def simulate(
             "(in-process, same handlers and outputs, much faster)",
         ),
     ] = EngineChoice.dynamodb_local,
+    compare: Annotated[
+        Path | None,
+        typer.Option(
+            help="what-if: also run a programs file (programs/coupons/dunning blocks) or a "
+            "second scenario; both on the memory engine whatever --engine says, into OUT/a and "
+            "OUT/b, then OUT/compare.html (docs/compare.md)",
+        ),
+    ] = None,
 ) -> None:
     """Replay SCENARIO on a simulated clock through the real handlers and the local stack;
     end with the business's numbers (MRR, churn, payments recovered, emails sent)."""
+    if compare is not None:
+        from tenure_local.cli.compare import run_comparison
+
+        return run_comparison(scenario, compare, out_dir, seed, bool(chaos or webhook_chaos))
     from tenure_local.simulator.chaos import ChaosOptionError, parse_kinds
     from tenure_local.simulator.engines import EngineOptionError, engine_named
     from tenure_local.simulator.scenario import ScenarioError, load
