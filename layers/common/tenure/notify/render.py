@@ -118,6 +118,9 @@ SPECS: dict[NoticeKind, _Spec] = {
     ),
     # `when` is the deadline: the end of dunning, when the subscription stops without a card
     NoticeKind.CARD_REQUIRED: _Spec(("plan_name", "amount", "when"), links=("update_card",)),
+    # `amount` is the case's balance; its lines are the owed invoices' lines, each with the
+    # period it paid for
+    NoticeKind.COLLECTIONS_OPENED: _Spec(("plan_name", "amount"), links=("collections",)),
 }
 
 
@@ -366,8 +369,15 @@ def _line_label(
         )
     if line.label in ("unused_time", "remaining_time") and line.plan is not None:
         return messages.text(f"line.{line.label}", plan=line.plan)
-    if line.label in ("credit_applied", "credit_carried"):
+    if line.label in ("credit_applied", "credit_carried", "case_recovered"):
         return messages.text(f"line.{line.label}")
+    if line.label == "case_line" and line.start is not None and line.end is not None:
+        # A collections case's line: what it was for and the period it paid for.
+        return messages.text(
+            "line.case_line",
+            period=period(line.start, line.end),
+            description=_clean(line.description),
+        )
     if line.label == "coupon" and line.coupon is not None:
         return messages.text("line.coupon", coupon=line.coupon)
     if line.label == "points_credit" and line.points is not None:

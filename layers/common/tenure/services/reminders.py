@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+from tenure.domain.collection_cases import CaseStatus
 from tenure.domain.customers import Contact, Customer
 from tenure.domain.customers import valid_address as address_rule
 from tenure.domain.discounts import TenureDiscount, period_lines
@@ -31,6 +32,7 @@ from tenure.domain.invoices import (
 )
 from tenure.domain.notices import (
     EmailFacts,
+    LineFact,
     Notice,
     NoticeKind,
     NoticeStatus,
@@ -486,6 +488,8 @@ class _Run:
             return _Draft(facts, {"resubscribe": (manage, sub.id, "resubscribe")})
         if kind is NoticeKind.CARD_EXPIRING:
             return _Draft(self._card_expiring(notice, customer, base), {"update_card": card})
+        if kind is NoticeKind.COLLECTIONS_OPENED:
+            return self._collections_opened(notice, base)
         if kind is NoticeKind.INSTALLMENT_DUE:
             data = notice.data
             self._instalment_ahead(notice)
@@ -500,6 +504,35 @@ class _Run:
             )
             return _Draft(facts, {"update_card": card})
         raise _Skip(f"unknown_kind_{kind}")
+
+    def _collections_opened(self, notice: Notice, base: dict[str, Any]) -> _Draft:
+        """The case as it stands when the email is sent: owed while it still waits for the
+        customer (a plan chosen, or the balance paid by a new card, makes it moot). Every
+        line of the owed invoices with the period it paid for, less anything recovered."""
+        case = self.svc.repo.get_collection_case(str(notice.data.get("case_id")))
+        if case is None:
+            raise _Skip("case_missing")
+        if case.status is not CaseStatus.OPEN:
+            raise _Skip(f"case_{case.status}")
+        lines = [
+            LineFact(
+                ln.description, ln.amount, "case_line", start=ln.period_start, end=ln.period_end
+            )
+            for ln in case.lines
+        ]
+        if case.recovered:
+            lines.append(LineFact("Already paid", -case.recovered, "case_recovered"))
+        owner = self.svc.repo.get_subscription(case.subscription_id)
+        plan = self.svc.repo.get_plan(owner.plan_id) if owner is not None else None
+        facts = EmailFacts(
+            **base,
+            currency=case.currency,
+            plan_name=(plan.name or plan.id) if plan is not None else case.subscription_id,
+            amount=case.balance,
+            lines=tuple(lines),
+            when=case.opened_at,
+        )
+        return _Draft(facts, {"collections": (LinkPurpose.COLLECTIONS, case.id, None)})
 
     def _trial_card(
         self, notice: Notice, customer: Customer, facts: EmailFacts, stored: Subscription | None
