@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
@@ -608,19 +607,11 @@ def _collections(
     view: collections_page.CollectionsPage,
     outcome: dict[str, str] | None = None,
 ) -> Response[str]:
-    from tenure.notify.render import format_period, local_day  # Babel: paid by the pages only
+    from tenure.notify.lines import case_line_facts
+    from tenure.notify.render import worded_facts  # Babel's import: paid by the pages only
 
-    zone = ZoneInfo(view.customer.timezone or "UTC")
-    lines = [
-        (
-            format_period(
-                local_day(ln.period_start, zone), local_day(ln.period_end, zone), visit.locale
-            ),
-            ln.description,
-            ln.amount,
-        )
-        for ln in view.case.lines
-    ]
+    facts = case_line_facts(view.case, view.invoices)
+    lines = worded_facts(facts, visit.locale, view.customer.timezone or "UTC")
     return visit.render(
         status,
         "collections.html",

@@ -5,6 +5,8 @@ a repayment plan through the API's own services; every refused form changes noth
 # "redefine" the imports, which is how pytest fixtures work, not a mistake.
 # ruff: noqa: F811
 
+import re
+
 import pytest
 from test_api_collection_cases import an_open_case
 from test_api_pages import Pages, _tamper, pages, signed_form_token  # noqa: F401 - `pages` is the fixture
@@ -34,7 +36,9 @@ def test_the_page_shows_each_line_the_balance_and_both_ways_to_settle(
     pages, case_id = owing
     reply = pages.open(PAGE, pages.link(LinkPurpose.COLLECTIONS, case_id))
     assert reply.status == 200, reply.text
-    assert '<td dir="auto">Basic</td><td>$10.01</td>' in reply.text
+    # The line as the emails word it: the plan and the period it paid for.
+    line = r'<td dir="auto">Basic, [^<]+2026</td><td class="amount">\$10\.01</td>'
+    assert re.search(line, reply.text)
     assert '<dd id="balance">$10.01</dd>' in reply.text
     assert "Pay $10.01 now" in reply.text
     assert '<option value="6">6</option>' in reply.text

@@ -453,9 +453,9 @@ def test_an_instalment_waiting_for_the_banks_confirmation_is_worded_as_an_instal
 @pytest.mark.parametrize(
     ("locale", "balance", "period", "button"),
     [
-        ("en", "The balance is $51.80.", "Tax, February 1", "choose how to pay"),
-        ("ru", "Сумма к оплате — 51,80", "Tax, 1 февраля", "выбрать способ оплаты"),
-        ("ar", "الرصيد المستحق", "Tax، 1 فبراير", "اختيار طريقة الدفع"),
+        ("en", "The balance is $51.80.", "Pro, February 1", "choose how to pay"),
+        ("ru", "Сумма к оплате — 51,80", "Pro, 1 февраля", "выбрать способ оплаты"),
+        ("ar", "الرصيد المستحق", "Pro، 1 فبراير", "اختيار طريقة الدفع"),
     ],
 )
 def test_the_collections_email_explains_every_line_and_links_the_page(

@@ -1,6 +1,7 @@
 """Reminder emails end to end on the fakes: planned with each change, sent once, by day."""
 
 import contextlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -1006,8 +1007,8 @@ def test_a_case_that_opens_sends_one_collections_email_with_every_line_and_the_l
     (sent,) = mailer.of(NoticeKind.COLLECTIONS_OPENED)
     text = _text_of(sent.message)
     assert "The balance is $10.00." in text
-    (line,) = case.lines
-    assert f"{line.description}, " in text  # the line, with the period it paid for
+    # The line as a receipt words it: the plan and the period it paid for.
+    assert re.search(r"^  Basic, March 16\W+April 16, 2026: \$10\.00$", text, re.MULTILINE)
     assert f"https://pages.test/collections/alice/{case.id}/" in text
     assert sent.message["X-Tenure-Notice"] == f"{case.id}:collections_opened:now:0"
     run(shop, opened + timedelta(days=3), mailer, REAL)

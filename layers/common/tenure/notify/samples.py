@@ -140,9 +140,9 @@ _FACTS: dict[NoticeKind, EmailFacts] = {
         _PRO,
         amount=5180,
         lines=(
-            LineFact("Pro", 2500, "case_line", start=_at("2026-02-01T14:00:00"), end=_START),
-            LineFact("Tax", 180, "case_line", start=_at("2026-02-01T14:00:00"), end=_START),
-            LineFact("Pro", 2500, "case_line", start=_START, end=_END),
+            LineFact("Pro", 2500, "plan", "Pro", start=_at("2026-02-01T14:00:00"), end=_START),
+            LineFact("Tax 8%", 180, "case_tax"),
+            LineFact("Pro", 2500, "plan", "Pro", start=_START, end=_END),
         ),
         when=_at("2026-04-15T14:00:00"),
     ),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from tenure.domain.collection_cases import CaseStatus, CollectionCase, CollectionsPolicy
 from tenure.domain.customers import Customer
 from tenure.domain.installments import InstallmentPlan
+from tenure.domain.invoices import Invoice
 from tenure.services import collections, collections_pay
 from tenure.services.catalog import get_customer
 from tenure.services.context import Services
@@ -20,6 +21,7 @@ class CollectionsPage:
     case: CollectionCase
     plan: InstallmentPlan | None  # the standing (or last) repayment plan
     policy: CollectionsPolicy
+    invoices: dict[str, Invoice]  # the case's owed invoices, to word its lines
 
     @property
     def counts(self) -> list[int]:
@@ -37,8 +39,13 @@ def load_collections_page(svc: Services, customer_id: str, case_id: str) -> Coll
     case = svc.repo.get_collection_case(case_id)
     if case is None or case.customer_id != customer_id:
         raise ForeignSubjectError(f"collection case {case_id} is not this customer's")
+    owed = (svc.repo.get_invoice(i) for i in case.invoice_ids)
     return CollectionsPage(
-        get_customer(svc, customer_id), case, collections.plan_of(svc, case), svc.collections
+        get_customer(svc, customer_id),
+        case,
+        collections.plan_of(svc, case),
+        svc.collections,
+        {i.id: i for i in owed if i is not None},
     )
 
 

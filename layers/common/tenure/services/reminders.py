@@ -32,7 +32,6 @@ from tenure.domain.invoices import (
 )
 from tenure.domain.notices import (
     EmailFacts,
-    LineFact,
     Notice,
     NoticeKind,
     NoticeStatus,
@@ -45,7 +44,7 @@ from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import parse_iso
 from tenure.notify.compose import ComposeError
-from tenure.notify.lines import invoice_facts, invoice_tax, line_facts
+from tenure.notify.lines import case_line_facts, invoice_facts, invoice_tax, line_facts
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.policy import ReminderPolicy
 from tenure.notify.timing import next_slot, slot_before
@@ -514,14 +513,8 @@ class _Run:
             raise _Skip("case_missing")
         if case.status is not CaseStatus.OPEN:
             raise _Skip(f"case_{case.status}")
-        lines = [
-            LineFact(
-                ln.description, ln.amount, "case_line", start=ln.period_start, end=ln.period_end
-            )
-            for ln in case.lines
-        ]
-        if case.recovered:
-            lines.append(LineFact("Already paid", -case.recovered, "case_recovered"))
+        owed = (self.svc.repo.get_invoice(i) for i in case.invoice_ids)
+        lines = case_line_facts(case, {i.id: i for i in owed if i is not None})
         owner = self.svc.repo.get_subscription(case.subscription_id)
         plan = self.svc.repo.get_plan(owner.plan_id) if owner is not None else None
         facts = EmailFacts(
@@ -529,7 +522,7 @@ class _Run:
             currency=case.currency,
             plan_name=(plan.name or plan.id) if plan is not None else case.subscription_id,
             amount=case.balance,
-            lines=tuple(lines),
+            lines=lines,
             when=case.opened_at,
         )
         return _Draft(facts, {"collections": (LinkPurpose.COLLECTIONS, case.id, None)})
