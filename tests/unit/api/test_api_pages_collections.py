@@ -24,12 +24,6 @@ def owing(pages: Pages) -> tuple[Pages, str]:
     return pages, an_open_case(pages.api)
 
 
-def case_of(pages: Pages, case_id: str) -> object:
-    case = pages.api.repo.get_collection_case(case_id)
-    assert case is not None
-    return case
-
-
 def test_the_page_shows_each_line_the_balance_and_both_ways_to_settle(
     owing: tuple[Pages, str],
 ) -> None:
@@ -65,6 +59,19 @@ def test_paying_in_full_on_the_page_settles_the_case(owing: tuple[Pages, str]) -
     case = pages.api.repo.get_collection_case(case_id)
     assert case is not None and case.status is CaseStatus.SETTLED and case.balance == 0
     assert "Paid" in reply.text
+
+
+def test_paying_in_full_with_a_declined_card_says_so_and_the_case_waits_in_its_plan(
+    owing: tuple[Pages, str],
+) -> None:
+    pages, case_id = owing
+    pages.card("alice", "pm_card_chargeDeclinedInsufficientFunds")
+    reply = pages.submit(PAGE, pages.link(LinkPurpose.COLLECTIONS, case_id), action="pay")
+    assert reply.status == 200, reply.text
+    assert "The payment did not go through" in reply.text
+    case = pages.api.repo.get_collection_case(case_id)
+    assert case is not None and case.status is CaseStatus.IN_PLAN and case.balance == 1001
+    assert 'id="pay"' not in reply.text  # no second charge offered while this one is dunned
 
 
 @pytest.mark.parametrize(
