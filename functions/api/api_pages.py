@@ -1,5 +1,6 @@
 """Customer pages opened by signed links from emails: update the card, confirm a payment,
-manage the subscription. Server-rendered HTML; the link, not the API token, is the authority.
+manage the subscription, settle a collections case. Server-rendered HTML; the link, not
+the API token, is the authority.
 
 The token comes in `?t=` (GET) or the form field `t` (POST). A link that is missing,
 malformed, tampered with or for another page is a 403 page, an expired one a 410 page; both
@@ -53,7 +54,7 @@ from tenure.notify.link_tokens import (
 )
 from tenure.payments.gateway import GatewayError
 from tenure.payments.sandbox import card_details, payment_method_for
-from tenure.services import catalog, self_service
+from tenure.services import catalog, collections_page, self_service
 from tenure.services.context import Services
 from tenure.services.self_service import (
     ForeignSubjectError,
@@ -174,6 +175,16 @@ def subscription_submit() -> Response[str]:
 @router.get("/pages/invoice", include_in_schema=False)
 def invoice_page() -> Response[str]:
     return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _show_invoice)
+
+
+@router.get("/pages/collections", include_in_schema=False)
+def case_page() -> Response[str]:
+    return _page(LinkPurpose.COLLECTIONS, _show_collections)
+
+
+@router.post("/pages/collections", include_in_schema=False)
+def case_submit() -> Response[str]:
+    return _page(LinkPurpose.COLLECTIONS, _settle_case)
 
 
 # -- the card -----------------------------------------------------------------------------------
@@ -539,6 +550,77 @@ def _actions(view: self_service.SubscriptionPage) -> list[tuple[str, str, str]]:
     ):
         found.append(("cancel", "cancel", "secondary"))
     return found
+
+
+# -- a collections case ----------------------------------------------------------------------
+def _show_collections(visit: _Visit) -> Response[str]:
+    claims = visit.claims
+    view = collections_page.load_collections_page(visit.svc, claims.customer_id, claims.subject)
+    return _collections(visit, 200, view)
+
+
+def _settle_case(visit: _Visit) -> Response[str]:
+    """Pay the balance in full now, or choose a repayment plan: the API's services, so the
+    same refusals (nothing written) whichever way the customer comes."""
+    customer_id, case_id = visit.claims.customer_id, visit.claims.subject
+    view = collections_page.load_collections_page(visit.svc, customer_id, case_id)
+    action = visit.form.get("action", "")
+    try:
+        if action == "pay":
+            view = collections_page.pay_in_full(visit.svc, customer_id, case_id)
+        elif action == "plan":
+            count, every = _repayment_choice(visit.form, view)
+            view = collections_page.choose_plan(visit.svc, customer_id, case_id, count, every)
+        else:
+            raise _FormFieldRefused("repayment_invalid")
+    except _FormFieldRefused as refused:
+        return _collections(visit, 422, view, _outcome("bad", visit.text(refused.key)))
+    except (IllegalTransitionError, ValidationFailedError) as exc:
+        view = collections_page.load_collections_page(visit.svc, customer_id, case_id)
+        text = visit.text("action_failed", reason=str(exc))
+        return _collections(visit, 409, view, _outcome("bad", text))
+    case = view.case
+    if case.status == "settled":
+        return _collections(visit, 200, view, _outcome("ok", visit.text("paid_thanks")))
+    if action == "pay":
+        # Declined: the instalment is dunned like any, and the emails say what comes next.
+        return _collections(visit, 200, view, _outcome("bad", visit.text("case_pay_declined")))
+    return _collections(visit, 200, view, _outcome("ok", visit.text("case_plan_chosen")))
+
+
+def _repayment_choice(
+    form: dict[str, str], view: collections_page.CollectionsPage
+) -> tuple[int, str]:
+    """The count and interval a plan form asks for, exactly as the page writes them: a count
+    the policy allows in ASCII digits ("3", never " 3", "03" or Arabic-Indic digits), and one
+    of the policy's intervals."""
+    counts = {str(n): n for n in view.counts}
+    raw_count, every = form.get("count", ""), form.get("every", "")
+    if raw_count not in counts or every not in {str(e) for e in view.policy.every}:
+        raise _FormFieldRefused("repayment_invalid")
+    return counts[raw_count], every
+
+
+def _collections(
+    visit: _Visit,
+    status: int,
+    view: collections_page.CollectionsPage,
+    outcome: dict[str, str] | None = None,
+) -> Response[str]:
+    from tenure.notify.lines import case_line_facts
+    from tenure.notify.render import worded_facts  # Babel's import: paid by the pages only
+
+    facts = case_line_facts(view.case, view.invoices)
+    lines = worded_facts(facts, visit.locale, view.customer.timezone or "UTC")
+    return visit.render(
+        status,
+        "collections.html",
+        "title_collections",
+        view=view,
+        lines=lines,
+        action_url="/pages/collections",
+        outcome=outcome,
+    )
 
 
 # -- an invoice, printable --------------------------------------------------------------------

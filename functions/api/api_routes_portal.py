@@ -25,12 +25,12 @@ CustomerId = Annotated[str, Path(pattern=PATH_ID_PATTERN)]
 
 
 class PortalPurpose(StrEnum):
-    """The pages a portal link may open. `collections` comes with the collections pages: a
-    link to a page that does not exist yet is not offered."""
+    """The pages a portal link may open."""
 
     UPDATE_CARD = "update_card"
     CONFIRM_PAYMENT = "confirm_payment"
     MANAGE_SUBSCRIPTION = "manage_subscription"
+    COLLECTIONS = "collections"
 
 
 class PortalLinkRequest(BaseModel):
@@ -58,7 +58,8 @@ class PortalLinkView(BaseModel):
 def create_portal_link(customer_id: CustomerId, body: PortalLinkRequest) -> PortalLinkView:
     """A signed link, valid for 24 hours, that opens the customer's page for `purpose`. An
     unknown customer: 404. `confirm_payment` with no payment waiting for the customer's
-    confirmation, or `manage_subscription` with no subscription: 409. A `return_url` that
+    confirmation, `manage_subscription` with no subscription, or `collections` with no
+    open collections case: 409. A `return_url` that
     is not https, too long or with user info: 422. No link key configured: 503. Nothing
     changes either way."""
     wired = bootstrap.wiring()

@@ -20,7 +20,7 @@ from tenure.domain.notices import LineFact
 from tenure.domain.plans import IntroPhase, Plan
 from tenure.domain.subscription import Subscription
 from tenure.notify import pages
-from tenure.notify.lines import invoice_plan, line_fact, line_facts
+from tenure.notify.lines import case_line_facts, invoice_plan, line_fact, line_facts
 from tenure.notify.render import RenderError, format_percent_off, format_period
 
 JAN_31 = datetime(2026, 1, 31, 9, tzinfo=UTC)
@@ -160,3 +160,65 @@ def test_a_page_names_an_invoice_without_a_plan_line_by_its_period_alone() -> No
     start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
     invoice = _invoice([InvoiceLine(LineKind.CREDIT, "Goodwill", -100)], start, end)
     assert pages.invoice_name(invoice, "ru", "UTC") == "1 марта — 1 апреля 2026\u202fг."
+
+
+def _owed(invoice_id: str, start: datetime, end: datetime, *lines: InvoiceLine) -> Invoice:
+    return Invoice(
+        id=invoice_id,
+        subscription_id="sub-1",
+        customer_id="cus-1",
+        kind=InvoiceKind.RENEWAL,
+        period_start=start,
+        period_end=end,
+        currency="USD",
+        lines=list(lines),
+        status=InvoiceStatus.OPEN,
+        created_at=start,
+    )
+
+
+def test_a_collections_case_reads_its_invoices_lines_with_tax_as_lines_and_less_recovered() -> None:
+    from tenure.domain.collection_cases import CollectionCase
+
+    feb, mar, apr = (datetime(2026, m, 1, tzinfo=UTC) for m in (2, 3, 4))
+    first = _owed(
+        "in-1",
+        feb,
+        mar,
+        InvoiceLine(LineKind.PLAN, "Pro", 2500),
+        InvoiceLine(LineKind.TAX, "Tax", 200),
+    )
+    second = _owed("in-2", mar, apr, InvoiceLine(LineKind.PLAN, "Pro", 2500))
+    case = CollectionCase.open("cus-1", "sub-1", [second, first], apr)
+    assert case is not None
+    case.recovered = 700
+
+    facts = case_line_facts(case, {"in-1": first, "in-2": second})
+
+    assert [(f.label, f.amount, f.start) for f in facts] == [
+        ("plan", 2500, feb),
+        ("case_tax", 200, None),
+        ("plan", 2500, mar),
+        ("case_recovered", -700, None),
+    ]
+    assert sum(f.amount for f in facts) == case.balance
+
+
+def test_a_case_invoice_changed_or_missing_shows_the_cases_own_lines_with_its_period() -> None:
+    from tenure.domain.collection_cases import CollectionCase
+
+    feb, mar = datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)
+    owed = _owed("in-1", feb, mar, InvoiceLine(LineKind.PLAN, "Pro", 2500))
+    case = CollectionCase.open("cus-1", "sub-1", [owed], mar)
+    assert case is not None
+
+    changed = _owed("in-1", feb, mar, InvoiceLine(LineKind.PLAN, "Pro", 2400))
+    for known in ({}, {"in-1": changed}):
+        (fact,) = case_line_facts(case, known)
+        assert (fact.label, fact.description, fact.amount, fact.start, fact.end) == (
+            "case_line",
+            "Pro",
+            2500,
+            feb,
+            mar,
+        )

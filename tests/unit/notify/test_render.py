@@ -374,7 +374,14 @@ def test_sample_facts_cover_every_kind_with_a_non_ascii_name() -> None:
     for kind in NoticeKind:
         facts, links = sample_facts(kind)
         assert isinstance(facts, EmailFacts) and not facts.customer_name.isascii()
-        assert set(links) == {"update_card", "confirm_payment", "pause", "cancel", "resubscribe"}
+        assert set(links) == {
+            "update_card",
+            "confirm_payment",
+            "pause",
+            "cancel",
+            "resubscribe",
+            "collections",
+        }
 
 
 def test_the_package_data_ships_every_template_and_catalog() -> None:
@@ -441,3 +448,27 @@ def test_an_instalment_waiting_for_the_banks_confirmation_is_worded_as_an_instal
     assert "Laptop" in email.text and "/pages/confirm?t=" in email.text
     assert "subscription" not in email.text.lower()
     assert "подписк" not in email.text.lower() and "اشتراك" not in email.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "balance", "period", "button"),
+    [
+        ("en", "The balance is $51.80.", "Pro, February 1", "choose how to pay"),
+        ("ru", "Сумма к оплате — 51,80", "Pro, 1 февраля", "выбрать способ оплаты"),
+        ("ar", "الرصيد المستحق", "Pro، 1 فبراير", "اختيار طريقة الدفع"),
+    ],
+)
+def test_the_collections_email_explains_every_line_and_links_the_page(
+    locale: str, balance: str, period: str, button: str
+) -> None:
+    email = render_sample(NoticeKind.COLLECTIONS_OPENED, locale)
+    link = sample_facts(NoticeKind.COLLECTIONS_OPENED)[1]["collections"]
+    assert "/pages/collections?t=" in link
+    for part in (email.text, email.html):
+        assert balance in part
+        assert period in part
+        assert button in part
+    assert link in email.text and link.replace("&", "&amp;") in email.html
+    assert email.warnings == ()
+    if locale == "ar":
+        assert 'dir="rtl"' in email.html

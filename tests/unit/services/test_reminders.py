@@ -1,6 +1,7 @@
 """Reminder emails end to end on the fakes: planned with each change, sent once, by day."""
 
 import contextlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -977,3 +978,55 @@ def _text_of(message: EmailMessage) -> str:
     part = message.get_body(("plain",))
     assert part is not None
     return str(part.get_content())
+
+
+# -- collections ------------------------------------------------------------------------------
+def _unpaid_with_a_case(shop: Shop) -> datetime:
+    """A card-less trial that converts and runs through dunning to unpaid: its case opens."""
+    shop.subscribe("basic-trial")
+    trial_end = shop.sub().trial_end
+    assert trial_end is not None
+    shop.clock.set(trial_end)
+    shop.run_due(trial_end)
+    (first,) = shop.invoices()
+    assert first.dunning_ends_at is not None
+    shop.clock.set(first.dunning_ends_at)
+    shop.run_due(first.dunning_ends_at)
+    return first.dunning_ends_at
+
+
+def test_a_case_that_opens_sends_one_collections_email_with_every_line_and_the_link(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    opened = _unpaid_with_a_case(shop)
+    (case,) = shop.repo.list_collection_cases("alice")
+    mailer = RecordingMailer()
+    run(shop, opened + timedelta(days=1), mailer, REAL)
+
+    (sent,) = mailer.of(NoticeKind.COLLECTIONS_OPENED)
+    text = _text_of(sent.message)
+    assert "The balance is $10.00." in text
+    # The line as a receipt words it: the plan and the period it paid for.
+    assert re.search(r"^  Basic, March 16\W+April 16, 2026: \$10\.00$", text, re.MULTILINE)
+    assert f"https://pages.test/collections/alice/{case.id}/" in text
+    assert sent.message["X-Tenure-Notice"] == f"{case.id}:collections_opened:now:0"
+    run(shop, opened + timedelta(days=3), mailer, REAL)
+    assert len(mailer.of(NoticeKind.COLLECTIONS_OPENED)) == 1
+
+
+def test_a_plan_chosen_before_the_collections_email_goes_out_skips_it(
+    make_shop: Callable[..., Shop],
+) -> None:
+    from tenure.services import collections
+
+    shop = make_shop()
+    opened = _unpaid_with_a_case(shop)
+    (case,) = shop.repo.list_collection_cases("alice")
+    collections.choose_repayment_plan(shop.svc, case.id, 2, "week")
+    mailer = RecordingMailer()
+    run(shop, opened + timedelta(hours=1), mailer, REAL)
+
+    assert mailer.of(NoticeKind.COLLECTIONS_OPENED) == []
+    (notice,) = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.COLLECTIONS_OPENED]
+    assert notice.status is NoticeStatus.SKIPPED and notice.reason == "case_in_plan"

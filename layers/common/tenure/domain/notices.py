@@ -26,6 +26,7 @@ class NoticeKind(StrEnum):
     REFUND_RECEIPT = "refund_receipt"
     SUBSCRIPTION_ENDED = "subscription_ended"
     CARD_REQUIRED = "card_required"  # a trial converted with no card on file to pay it
+    COLLECTIONS_OPENED = "collections_opened"  # an unpaid balance became a collections case
 
 
 class NoticeStatus(StrEnum):

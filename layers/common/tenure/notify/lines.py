@@ -10,10 +10,11 @@ does not know keeps its text and no label, and is shown as written.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.invoices import Invoice, InvoiceLine, LineKind
 from tenure.domain.notices import EmailFacts, LineFact
 from tenure.domain.timeutil import parse_iso
@@ -78,6 +79,37 @@ def line_facts(
 ) -> tuple[LineFact, ...]:
     """The lines an email itemizes; tax is a fact of its own, shown as its own row."""
     return tuple(line_fact(ln, start, end) for ln in lines if ln.kind is not LineKind.TAX)
+
+
+def case_line_facts(case: CollectionCase, invoices: Mapping[str, Invoice]) -> tuple[LineFact, ...]:
+    """A collections case's lines as its email and page word them, oldest invoice first:
+    each owed invoice's lines read back like any invoice's (its plan line with the period it
+    paid for), its tax as a line of its own, so that they add up to the case's total; less
+    what was recovered. An invoice no longer as the case recorded it (or not found) shows the
+    case's own lines: its description and the invoice's period."""
+    facts: list[LineFact] = []
+    for invoice_id in case.invoice_ids:
+        recorded = [ln for ln in case.lines if ln.invoice_id == invoice_id]
+        invoice = invoices.get(invoice_id)
+        if invoice is not None and [(ln.description, ln.amount) for ln in invoice.lines] == [
+            (ln.description, ln.amount) for ln in recorded
+        ]:
+            facts.extend(
+                LineFact(ln.description, ln.amount, "case_tax")
+                if ln.kind is LineKind.TAX
+                else line_fact(ln, invoice.period_start, invoice.period_end)
+                for ln in invoice.lines
+            )
+            continue
+        facts.extend(
+            LineFact(
+                ln.description, ln.amount, "case_line", start=ln.period_start, end=ln.period_end
+            )
+            for ln in recorded
+        )
+    if case.recovered:
+        facts.append(LineFact("Already paid", -case.recovered, "case_recovered"))
+    return tuple(facts)
 
 
 def invoice_plan(lines: Iterable[LineFact]) -> str | None:

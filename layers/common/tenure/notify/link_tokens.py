@@ -25,12 +25,14 @@ class LinkPurpose(StrEnum):
     UPDATE_CARD = "update_card"
     CONFIRM_PAYMENT = "confirm_payment"
     MANAGE_SUBSCRIPTION = "manage_subscription"  # pause or cancel at period end, or come back
+    COLLECTIONS = "collections"  # a collections case: pay it in full or choose a plan
 
 
 PAGE_PATHS = {
     LinkPurpose.UPDATE_CARD: "/pages/card",
     LinkPurpose.CONFIRM_PAYMENT: "/pages/confirm",
     LinkPurpose.MANAGE_SUBSCRIPTION: "/pages/subscription",
+    LinkPurpose.COLLECTIONS: "/pages/collections",
 }
 
 

@@ -71,6 +71,8 @@ class _Planner:
             self._card_expiring(event)
         elif event.type is EventType.INSTALLMENT_PLAN_CREATED:
             self._installments_due(self.installment_plans.get(event.entity_id))
+        elif event.type is EventType.COLLECTION_CASE_OPENED:
+            self._collections_opened(event)
 
     # -- scheduled ahead --------------------------------------------------------------------
     def _upcoming_renewal(self, sub: Subscription | None) -> None:
@@ -214,6 +216,23 @@ class _Planner:
                 continue
             data = {"invoice_id": invoice.id, "deadline": iso(deadline)}
             self._now(invoice.id, NoticeKind.CARD_REQUIRED, 0, sub.customer_id, sub.id, data)
+
+    def _collections_opened(self, event: DomainEvent) -> None:
+        """A balance dunning could not collect became a case: one email, keyed by the case,
+        tells the customer what is owed and how to settle it. Whether the case still waits
+        for the customer (not paid or in a plan meanwhile) is asked when it is sent."""
+        if event.customer_id is None:
+            return
+        subscription_id = event.data.get("subscription_id")
+        data = {"case_id": event.entity_id}
+        self._now(
+            event.entity_id,
+            NoticeKind.COLLECTIONS_OPENED,
+            0,
+            event.customer_id,
+            str(subscription_id) if subscription_id else None,
+            data,
+        )
 
     def _receipt(self, event: DomainEvent) -> None:
         if event.customer_id is None or int(event.data.get("total") or 0) <= 0:

@@ -118,6 +118,9 @@ SPECS: dict[NoticeKind, _Spec] = {
     ),
     # `when` is the deadline: the end of dunning, when the subscription stops without a card
     NoticeKind.CARD_REQUIRED: _Spec(("plan_name", "amount", "when"), links=("update_card",)),
+    # `amount` is the case's balance; its lines are the owed invoices' lines, each with the
+    # period it paid for
+    NoticeKind.COLLECTIONS_OPENED: _Spec(("plan_name", "amount"), links=("collections",)),
 }
 
 
@@ -366,8 +369,17 @@ def _line_label(
         )
     if line.label in ("unused_time", "remaining_time") and line.plan is not None:
         return messages.text(f"line.{line.label}", plan=line.plan)
-    if line.label in ("credit_applied", "credit_carried"):
+    if line.label in ("credit_applied", "credit_carried", "case_recovered"):
         return messages.text(f"line.{line.label}")
+    if line.label == "case_tax":
+        return messages.text("common.tax")
+    if line.label == "case_line" and line.start is not None and line.end is not None:
+        # A collections case's line: what it was for and the period it paid for.
+        return messages.text(
+            "line.case_line",
+            period=period(line.start, line.end),
+            description=_clean(line.description),
+        )
     if line.label == "coupon" and line.coupon is not None:
         return messages.text("line.coupon", coupon=line.coupon)
     if line.label == "points_credit" and line.points is not None:
@@ -616,6 +628,14 @@ def worded_lines(
     customer pages show an invoice in the same words as the email about it."""
     from tenure.notify.lines import line_facts
 
+    return worded_facts(line_facts(lines, start, end), locale, timezone)
+
+
+def worded_facts(
+    facts: Iterable[LineFact], locale: str, timezone: str = "UTC"
+) -> list[tuple[str, int]]:
+    """Line facts as an email words them, with their amounts (the collections page's lines
+    read as its email's)."""
     code, _ = _resolve_locale(locale)
     zone, _ = _zone(timezone)
     messages = _Messages(code, {})
@@ -623,4 +643,4 @@ def worded_lines(
     def period(first: datetime, last: datetime) -> str:
         return format_period(local_day(first, zone), local_day(last, zone), code)
 
-    return [(_line_label(f, messages, period), f.amount) for f in line_facts(lines, start, end)]
+    return [(_line_label(f, messages, period), f.amount) for f in facts]

@@ -63,6 +63,7 @@ def sample_links(customer_id: str = "cus_sample", subject: str = "sub_sample") -
         "pause": manage,
         "cancel": manage,
         "resubscribe": manage,
+        "collections": url(LinkPurpose.COLLECTIONS),
     }
 
 
@@ -133,6 +134,17 @@ _FACTS: dict[NoticeKind, EmailFacts] = {
         **(_PRICE | {"lines": _PAID_LINES}),
         when=_at("2026-03-15T14:00:00"),
         **_INVOICE,
+    ),
+    # Two months went unpaid (February's with its tax line); the case opened on April 15.
+    NoticeKind.COLLECTIONS_OPENED: replace(
+        _PRO,
+        amount=5180,
+        lines=(
+            LineFact("Pro", 2500, "plan", "Pro", start=_at("2026-02-01T14:00:00"), end=_START),
+            LineFact("Tax 8%", 180, "case_tax"),
+            LineFact("Pro", 2500, "plan", "Pro", start=_START, end=_END),
+        ),
+        when=_at("2026-04-15T14:00:00"),
     ),
 }
 

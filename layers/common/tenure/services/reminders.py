@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+from tenure.domain.collection_cases import CaseStatus
 from tenure.domain.customers import Contact, Customer
 from tenure.domain.customers import valid_address as address_rule
 from tenure.domain.discounts import TenureDiscount, period_lines
@@ -43,7 +44,7 @@ from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import parse_iso
 from tenure.notify.compose import ComposeError
-from tenure.notify.lines import invoice_facts, invoice_tax, line_facts
+from tenure.notify.lines import case_line_facts, invoice_facts, invoice_tax, line_facts
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.policy import ReminderPolicy
 from tenure.notify.timing import next_slot, slot_before
@@ -486,6 +487,8 @@ class _Run:
             return _Draft(facts, {"resubscribe": (manage, sub.id, "resubscribe")})
         if kind is NoticeKind.CARD_EXPIRING:
             return _Draft(self._card_expiring(notice, customer, base), {"update_card": card})
+        if kind is NoticeKind.COLLECTIONS_OPENED:
+            return self._collections_opened(notice, base)
         if kind is NoticeKind.INSTALLMENT_DUE:
             data = notice.data
             self._instalment_ahead(notice)
@@ -500,6 +503,29 @@ class _Run:
             )
             return _Draft(facts, {"update_card": card})
         raise _Skip(f"unknown_kind_{kind}")
+
+    def _collections_opened(self, notice: Notice, base: dict[str, Any]) -> _Draft:
+        """The case as it stands when the email is sent: owed while it still waits for the
+        customer (a plan chosen, or the balance paid by a new card, makes it moot). Every
+        line of the owed invoices with the period it paid for, less anything recovered."""
+        case = self.svc.repo.get_collection_case(str(notice.data.get("case_id")))
+        if case is None:
+            raise _Skip("case_missing")
+        if case.status is not CaseStatus.OPEN:
+            raise _Skip(f"case_{case.status}")
+        owed = (self.svc.repo.get_invoice(i) for i in case.invoice_ids)
+        lines = case_line_facts(case, {i.id: i for i in owed if i is not None})
+        owner = self.svc.repo.get_subscription(case.subscription_id)
+        plan = self.svc.repo.get_plan(owner.plan_id) if owner is not None else None
+        facts = EmailFacts(
+            **base,
+            currency=case.currency,
+            plan_name=(plan.name or plan.id) if plan is not None else case.subscription_id,
+            amount=case.balance,
+            lines=lines,
+            when=case.opened_at,
+        )
+        return _Draft(facts, {"collections": (LinkPurpose.COLLECTIONS, case.id, None)})
 
     def _trial_card(
         self, notice: Notice, customer: Customer, facts: EmailFacts, stored: Subscription | None

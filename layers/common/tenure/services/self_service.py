@@ -650,4 +650,11 @@ def portal_subject(svc: Services, customer_id: str, purpose: str) -> str:
         if running or subs:
             return (running or subs)[-1].id
         raise NothingToOpenError("this customer has no subscription to manage")
+    if purpose == "collections":
+        # The latest case still waiting for the customer's choice; one in a plan, settled
+        # or written off has nothing for the page to offer.
+        waiting = [c for c in svc.repo.list_collection_cases(customer_id) if c.status == "open"]
+        if waiting:
+            return waiting[-1].id
+        raise NothingToOpenError("this customer has no open collections case")
     raise ValidationFailedError("purpose", f"unknown purpose {purpose!r}")
