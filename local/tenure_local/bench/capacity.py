@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -360,3 +360,30 @@ def scratch_table(stack: LocalStack, label: str) -> Iterator[ScratchTable]:
     finally:
         with contextlib.suppress(ClientError):
             admin.delete_table(TableName=name)
+
+
+@dataclass(slots=True)
+class TableGrowth:
+    """A scratch table filled toward each size a bench measures at, chunk by chunk, within a
+    load budget: once a first size is measured, a chunk that would end after the budget is
+    not started, and the next size is measured at what was loaded (its row's `short_of`)."""
+
+    chunk: int
+    budget_s: float
+    loaded: int = 0
+    seconds: float = 0.0  # spent loading so far
+    items_written: int = 0
+    last_chunk_s: float = 0.0
+
+    def grow_to(self, size: int, write: Callable[[int, int], int], measured: bool) -> None:
+        """Load toward `size` with `write(count, first)`, which returns the items it wrote;
+        `measured` says a first size was measured already, so the budget applies."""
+        while self.loaded < size:
+            count = min(self.chunk, size - self.loaded)
+            if measured and self.seconds + self.last_chunk_s * count / self.chunk > self.budget_s:
+                break  # the next chunk would not fit: measure at what is loaded
+            began = time.perf_counter()
+            self.items_written += write(count, self.loaded)
+            self.last_chunk_s = time.perf_counter() - began
+            self.seconds += self.last_chunk_s
+            self.loaded += count

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from tenure_local.bench.capacity import READ_OPS, read_unit_figures, scratch_table
+from tenure_local.bench.capacity import READ_OPS, TableGrowth, read_unit_figures, scratch_table
 from tenure_local.bench.load import StagedTable, batch_write
 from tenure_local.bench.renewals import _subscription_items, load_budget
 from tenure_local.stack.local_stack import LocalStack
@@ -274,30 +274,25 @@ def reminder_reads(
         limit = _run_limit()
     load_budget_s = load_budget(load_budget_s)
     rows: list[dict[str, Any]] = []
-    loaded = items_written = 0
-    load_seconds = 0.0
+    growth = TableGrowth(chunk, load_budget_s)
     with scratch_table(stack, "reminders") as (table, admin, client, recorder):
         began = time.perf_counter()
         writes, notices = reminder_population(table, due)
         batch_write(admin, table, writes)
-        load_seconds += time.perf_counter() - began
-        items_written += len(writes)
-        loaded = due
-        last_chunk_s = 0.0
+        growth.seconds += time.perf_counter() - began
+        growth.items_written += len(writes)
+        growth.loaded = due
+
+        def write(count: int, first: int) -> int:
+            bulk = bulk_population(table, count, first)
+            batch_write(admin, table, bulk)
+            return len(bulk)
+
         for size in sorted(sizes):
-            if size <= loaded and rows:
+            if size <= growth.loaded and rows:
                 continue
-            while loaded < size:
-                count = min(chunk, size - loaded)
-                if rows and load_seconds + last_chunk_s * count / chunk > load_budget_s:
-                    break  # the next chunk would not fit: measure at what is loaded
-                began = time.perf_counter()
-                bulk = bulk_population(table, count, loaded)
-                batch_write(admin, table, bulk)
-                last_chunk_s = time.perf_counter() - began
-                load_seconds += last_chunk_s
-                items_written += len(bulk)
-                loaded += count
+            growth.grow_to(size, write, measured=bool(rows))
+            loaded = growth.loaded
             if rows and rows[-1]["subscriptions"] == loaded:
                 rows[-1]["short_of"] = size
                 break
@@ -329,11 +324,11 @@ def reminder_reads(
             )
     return {
         "rows": rows,
-        "loaded_subscriptions": loaded,
-        "loaded_items": items_written,
+        "loaded_subscriptions": growth.loaded,
+        "loaded_items": growth.items_written,
         "load_budget_s": max(load_budget_s, 0.0),
-        "load_seconds": load_seconds,
-        "load_items_per_s": items_written / load_seconds if load_seconds else 0.0,
+        "load_seconds": growth.seconds,
+        "load_items_per_s": growth.items_written / growth.seconds if growth.seconds else 0.0,
         "equal_items_read": len({r["items_read"] for r in rows}) == 1,
     }
 

@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 from tenure_local.bench.capacity import (
     Call,
     DynamoRecorder,
+    TableGrowth,
     read_unit_figures,
     request_summary,
     scratch_table,
@@ -325,24 +326,20 @@ def scheduler_reads(
     load_budget_s = load_budget(load_budget_s)
     now = datetime(2026, 2, 1, tzinfo=UTC)
     rows: list[dict[str, Any]] = []
-    loaded = 0
-    load_seconds = 0.0
+    growth = TableGrowth(chunk, load_budget_s)
     with scratch_table(stack, "due") as (table, admin, client, recorder):
         repo = DynamoRepository(client, table)
         due_items = _subscription_items(due, 0, due, now)
-        last_chunk_s = 0.0
+
+        def write(count: int, first: int) -> int:
+            _batch_write(admin, table, _subscription_items(count, first, due, now))
+            return count
+
         for size in sorted(sizes):
-            if size <= loaded:
+            if size <= growth.loaded:
                 continue
-            while loaded < size:
-                count = min(chunk, size - loaded)
-                if rows and load_seconds + last_chunk_s * count / chunk > load_budget_s:
-                    break  # the next chunk would not fit: measure at what is loaded
-                began = time.perf_counter()
-                _batch_write(admin, table, _subscription_items(count, loaded, due, now))
-                last_chunk_s = time.perf_counter() - began
-                load_seconds += last_chunk_s
-                loaded += count
+            growth.grow_to(size, write, measured=bool(rows))
+            loaded = growth.loaded
             if rows and rows[-1]["table_items"] == loaded:
                 rows[-1]["short_of"] = size
                 break
@@ -387,10 +384,10 @@ def scheduler_reads(
             )
     return {
         "rows": rows,
-        "loaded_items": loaded,
+        "loaded_items": growth.loaded,
         "load_budget_s": max(load_budget_s, 0.0),
-        "load_seconds": load_seconds,
-        "load_items_per_s": loaded / load_seconds if load_seconds else 0.0,
+        "load_seconds": growth.seconds,
+        "load_items_per_s": growth.loaded / growth.seconds if growth.seconds else 0.0,
     }
 
 
