@@ -9,7 +9,10 @@
 """
 
 import os
+from pathlib import Path
 
+import boto3
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("default", print_blob=True)
@@ -22,3 +25,28 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+# -- the environment unit tests see ------------------------------------------------------------
+# The integration tests' local stack writes its endpoints and credentials into os.environ for
+# the whole session (tests/integration/conftest.py). A worker that runs integration files before
+# unit files would hand them that environment: moto's mocks would then meet real-looking
+# endpoints, and a test of "no credentials" would find some. Each unit test runs in the
+# environment the session began with, and without boto3's default session (which keeps the
+# credentials it found when it was made).
+_SESSION_START_ENV = dict(os.environ)
+_UNIT = Path(__file__).resolve().parent / "unit"
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_see_the_environment_the_session_began_with(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if _UNIT not in Path(str(request.node.path)).resolve().parents:
+        return
+    for key in set(os.environ) - set(_SESSION_START_ENV):
+        monkeypatch.delenv(key)
+    for key, value in _SESSION_START_ENV.items():
+        if os.environ.get(key) != value:
+            monkeypatch.setenv(key, value)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
