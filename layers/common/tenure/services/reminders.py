@@ -426,15 +426,7 @@ class _Run:
             if owner is None or owner.status is SubscriptionStatus.CANCELED:
                 raise _Skip("subscription_ended")
             owed_for = self.svc.repo.get_plan(owner.plan_id)
-            facts = invoice_facts(
-                invoice,
-                base["customer_name"],
-                when=invoice.created_at,
-                next_attempt_at=invoice.next_attempt_at,
-                attempt=invoice.attempts,
-                final_attempt=invoice.next_attempt_at is None,
-                decline_class=notice.data.get("decline_class"),
-            )
+            facts = _attempt_facts(notice, invoice, base["customer_name"])
             # The email names the plan the customer is on now, as it always did.
             facts = replace(
                 facts, plan_name=(owed_for.name or owed_for.id) if owed_for else owner.plan_id
@@ -588,15 +580,7 @@ class _Run:
         item = plan.by_invoice(invoice.id)
         if item is None:
             raise _Skip("instalment_missing")
-        facts = invoice_facts(
-            invoice,
-            base["customer_name"],
-            when=invoice.created_at,
-            next_attempt_at=invoice.next_attempt_at,
-            attempt=invoice.attempts,
-            final_attempt=invoice.next_attempt_at is None,
-            decline_class=notice.data.get("decline_class"),
-        )
+        facts = _attempt_facts(notice, invoice, base["customer_name"])
         return replace(
             facts,
             plan_name=plan.description,
@@ -751,3 +735,17 @@ def _preview_lines(
         lines, _ = points_credit_line(lines, sub.points_pending, programs.loyalty.point_value_minor)
     lines, _ = apply_credit(lines, sub.credit)
     return lines
+
+
+def _attempt_facts(notice: Notice, invoice: Invoice, customer_name: str) -> EmailFacts:
+    """What an email about a failed or waiting attempt says of it: when the invoice was made,
+    which attempt this was, the next one (if any) and the decline's class."""
+    return invoice_facts(
+        invoice,
+        customer_name,
+        when=invoice.created_at,
+        next_attempt_at=invoice.next_attempt_at,
+        attempt=invoice.attempts,
+        final_attempt=invoice.next_attempt_at is None,
+        decline_class=notice.data.get("decline_class"),
+    )
