@@ -4,8 +4,9 @@ each broken rule named by the action's index and field, in the domain's words.""
 from typing import Any
 
 import pytest
+from scenario_refusals import problems
 
-from tenure_local.simulator.scenario import ScenarioError, parse
+from tenure_local.simulator.scenario import parse
 from tenure_local.simulator.scenario_installments import Installments
 
 AT = "2026-01-02T00:00:00Z"
@@ -28,12 +29,6 @@ def scenario(**fields: Any) -> dict[str, Any]:
         "customers": [{"id": "ana", "email": "ana@example.com"}],
         "actions": [action],
     }
-
-
-def problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
-    with pytest.raises(ScenarioError) as refused:
-        parse(raw)
-    return [(p.path, p.what) for p in refused.value.problems]
 
 
 def test_a_valid_action_parses_and_sends_the_apis_body() -> None:

@@ -4,8 +4,9 @@ default bounds before the run, named by the action's index and field."""
 from typing import Any
 
 import pytest
+from scenario_refusals import problems
 
-from tenure_local.simulator.scenario import ScenarioError, parse
+from tenure_local.simulator.scenario import parse
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 
 
@@ -23,12 +24,6 @@ def scenario(**fields: Any) -> dict[str, Any]:
         "customers": [{"id": "ana", "email": "ana@example.com"}],
         "actions": [action],
     }
-
-
-def problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
-    with pytest.raises(ScenarioError) as refused:
-        parse(raw)
-    return [(p.path, p.what) for p in refused.value.problems]
 
 
 def test_a_valid_action_parses_and_sends_the_apis_body() -> None:

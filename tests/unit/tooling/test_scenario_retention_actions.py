@@ -4,8 +4,9 @@ naming the action's index and field, when they cannot be right."""
 from typing import Any
 
 import pytest
+from scenario_refusals import problems
 
-from tenure_local.simulator.scenario import Cancel, Refund, ScenarioError, parse
+from tenure_local.simulator.scenario import Cancel, Refund, parse
 
 
 def scenario(*actions: dict[str, Any], offers: bool = True) -> dict[str, Any]:
@@ -28,12 +29,6 @@ def scenario(*actions: dict[str, Any], offers: bool = True) -> dict[str, Any]:
     if offers:
         raw["programs"] = {"save_offers": [{"id": "pause2", "kind": "pause", "months": 2}]}
     return raw
-
-
-def problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
-    with pytest.raises(ScenarioError) as refused:
-        parse(raw)
-    return [(p.path, p.what) for p in refused.value.problems]
 
 
 AT = "2026-01-20T00:00:00Z"
