@@ -226,9 +226,22 @@ def test_comparing_under_chaos_is_refused_since_faults_would_blur_the_policies(
     assert not (tmp_path / "out").exists()
 
 
-def test_the_example_what_if_is_a_programs_file_the_programs_example_accepts() -> None:
-    examples = Path(__file__).resolve().parents[3] / "examples"
-    pair = load_pair(examples / "programs.yaml", examples / "what-if-strict.yaml")
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+@pytest.mark.parametrize(
+    "what_if", sorted((EXAMPLES / "what-if").glob("*.yaml")), ids=lambda p: p.name
+)
+def test_every_example_what_if_is_a_programs_file_the_programs_example_accepts(
+    what_if: Path,
+) -> None:
+    pair = load_pair(EXAMPLES / "programs.yaml", what_if)
+    assert pair.other == "programs"
+    assert pair.a.customers == pair.b.customers and pair.a.actions == pair.b.actions
+
+
+def test_the_strict_what_if_cancels_after_one_retry() -> None:
+    pair = load_pair(EXAMPLES / "programs.yaml", EXAMPLES / "what-if" / "strict.yaml")
     assert pair.other == "programs"
     assert pair.a.customers == pair.b.customers and pair.a.actions == pair.b.actions
     assert pair.a.dunning is None and pair.b.dunning is not None
