@@ -9,7 +9,7 @@ from tenure.domain.customers import valid_address, validate_timezone
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.invoices import Invoice
-from tenure.domain.offers import REASON_TEXT_MAX
+from tenure.domain.offers import NO_CONTROL_CHARACTERS, REASON_TEXT_MAX
 from tenure.domain.plan_spec import PlanSpec
 from tenure.domain.programs import Programs, ProgramsSetting
 from tenure.domain.subscription import Subscription
@@ -105,14 +105,14 @@ class CancelRequest(BaseModel):
     reason: str | None = Field(
         default=None,
         max_length=200,
-        pattern=r"^[^\x00-\x1f\x7f-\x9f]*$",
+        pattern=NO_CONTROL_CHARACTERS,
         description="an exit reason: too_expensive, not_using, missing_feature, switched or "
         "other (any other text without control characters is kept as given)",
     )
     reason_text: str | None = Field(
         default=None,
         max_length=REASON_TEXT_MAX,
-        pattern=r"^[^\x00-\x1f\x7f-\x9f]*$",
+        pattern=NO_CONTROL_CHARACTERS,
         description="the customer's own words about leaving, kept with the reason (at most "
         "1000 characters, no control characters such as line breaks)",
     )

@@ -22,7 +22,7 @@ from tenure.domain.customers import SUPPORTED_LOCALES, valid_address, validate_t
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
-from tenure.domain.offers import REASON_TEXT_MAX
+from tenure.domain.offers import NO_CONTROL_CHARACTERS, REASON_TEXT_MAX
 from tenure.domain.plan_spec import PlanSpec
 from tenure.domain.programs import Programs
 from tenure.domain.timeutil import utc
@@ -144,9 +144,9 @@ class Cancel(_Action):
     do: Literal["cancel"]
     subscription: str
     at_period_end: bool = False
-    reason: str | None = Field(default=None, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")
+    reason: str | None = Field(default=None, max_length=200, pattern=NO_CONTROL_CHARACTERS)
     reason_text: str | None = Field(
-        default=None, max_length=REASON_TEXT_MAX, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$"
+        default=None, max_length=REASON_TEXT_MAX, pattern=NO_CONTROL_CHARACTERS
     )
     refund: Literal["none", "full", "policy"] = "none"
     accept_offer: str | None = Field(default=None, pattern=ID_PATTERN)

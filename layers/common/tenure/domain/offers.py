@@ -27,7 +27,10 @@ EXIT_REASONS = ("too_expensive", "not_using", "missing_feature", "switched", "ot
 # typed. Control characters (newlines, escapes, NUL) could break the logs, CSV exports and
 # pages that show it, so they are refused rather than stripped.
 REASON_TEXT_MAX = 1000  # the API took up to 1000 before the text was kept: never narrower
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f"
+_CONTROL = re.compile(f"[{_CONTROL_CHARACTERS}]")
+# The same rule as a schema pattern, for the API and the scenario files to refuse at the door.
+NO_CONTROL_CHARACTERS = f"^[^{_CONTROL_CHARACTERS}]*$"
 
 
 def check_reason_text(text: str | None) -> str | None:
