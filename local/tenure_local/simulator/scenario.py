@@ -381,7 +381,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                     )
                 )
             ids[kind].append(item_id)
-    problems += offer_references(raw, ids, some)
+    problems += offer_references(raw, ids)
     # Read on their own, so that a mistake elsewhere does not hide the actions out of range.
     start, until = _moment(raw.get("start")), _moment(raw.get("until"))
     if start is not None and until is not None and until <= start:

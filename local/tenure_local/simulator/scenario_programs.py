@@ -1,6 +1,5 @@
 """What the `programs:` and `coupons:` blocks of a scenario file must agree with."""
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,11 +16,8 @@ def loyalty_on(raw: dict[str, Any]) -> bool:
     return isinstance(programs, dict) and bool(programs.get("loyalty"))
 
 
-def offer_references(
-    raw: dict[str, Any], ids: dict[str, list[str]], listing: Callable[[list[str]], str]
-) -> list[Problem]:
-    """Save offers name the file's own coupons and plans (`ids`: the file's ids by kind;
-    `listing`: how a problem lists the ids there are)."""
+def offer_references(raw: dict[str, Any], ids: dict[str, list[str]]) -> list[Problem]:
+    """Save offers name the file's own coupons and plans (`ids`: the file's ids by kind)."""
     programs = raw.get("programs")
     offers = programs.get("save_offers") if isinstance(programs, dict) else None
     problems: list[Problem] = []
@@ -35,7 +31,7 @@ def offer_references(
                     Problem(
                         f"programs.save_offers[{n}].{field}",
                         f"unknown {field} {show(named)}; expected one of the {kind}: "
-                        f"{listing(ids[kind])}",
+                        f"{some(ids[kind])}",
                     )
                 )
     return problems
