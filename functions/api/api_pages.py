@@ -27,6 +27,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
+from tenure.documents.invoice_pdf import PDF_CONTENT_TYPE
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.errors import (
     DomainError,
@@ -54,7 +55,7 @@ from tenure.notify.link_tokens import (
 )
 from tenure.payments.gateway import GatewayError
 from tenure.payments.sandbox import card_details, payment_method_for
-from tenure.services import catalog, collections_page, self_service
+from tenure.services import catalog, collections_page, documents, self_service
 from tenure.services.context import Services
 from tenure.services.self_service import (
     ForeignSubjectError,
@@ -175,6 +176,13 @@ def subscription_submit() -> Response[str]:
 @router.get("/pages/invoice", include_in_schema=False)
 def invoice_page() -> Response[str]:
     return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _show_invoice)
+
+
+@router.get("/pages/invoice/pdf", include_in_schema=False)
+# Unannotated return on purpose: Powertools validates an annotated return as JSON, and a
+# PDF is bytes (sent base64-encoded, as API Gateway expects binary bodies).
+def invoice_pdf_download():
+    return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _download_invoice)
 
 
 @router.get("/pages/collections", include_in_schema=False)
@@ -646,6 +654,22 @@ def _show_invoice(visit: _Visit) -> Response[str]:
     )
 
 
+def _download_invoice(visit: _Visit) -> Response[Any]:
+    """The invoice page's PDF, under the same rules as the page: the link's customer's own
+    invoices only."""
+    invoice_id = router.current_event.get_query_string_value("invoice") or ""
+    claims = visit.claims
+    view = self_service.load_invoice_page(visit.svc, claims.customer_id, claims.subject, invoice_id)
+    pdf = documents.invoice_pdf(visit.svc, view.invoice, (visit.settings.business_name,))
+    headers = {
+        "Content-Disposition": f'attachment; filename="{pdf.filename}"',
+        "Cache-Control": "no-store",  # a customer's document, fetched with a bearer link
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    return Response(200, PDF_CONTENT_TYPE, pdf.body, headers)
+
+
 # -- the one place where these routes turn refusals and errors into pages -------------------------
 class _BadForm(Exception):
     """A POST that is not a page's form: answered with `status`, nothing read further."""
@@ -655,7 +679,7 @@ class _BadForm(Exception):
         self.status, self.reason, self.headline, self.body = status, reason, headline, body
 
 
-def _page(purpose: LinkPurpose, show: Callable[[_Visit], Response[str]]) -> Response[str]:
+def _page(purpose: LinkPurpose, show: Callable[[_Visit], Response[Any]]) -> Response[Any]:
     event = router.current_event
     posting = event.http_method.upper() == "POST"
     wired = bootstrap.wiring()

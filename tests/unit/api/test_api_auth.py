@@ -24,6 +24,7 @@ PROTECTED = [
     ("POST", "/v1/subscriptions/sub-1/change-plan"),
     ("GET", "/v1/subscriptions/sub-1/invoices"),
     ("GET", "/v1/invoices/in_1"),
+    ("GET", "/v1/invoices/in_1/pdf"),
     ("POST", "/v1/subscriptions/sub-1/coupon"),
     ("POST", "/v1/subscriptions/sub-1/offers/pause2/accept"),
     ("POST", "/v1/invoices/in_1/refund"),
