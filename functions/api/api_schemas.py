@@ -247,16 +247,18 @@ ERROR_SCHEMA: dict[str, Any] = {
 _ERRORS = {
     400: "the body is not JSON",
     401: "missing or invalid bearer token",
+    403: "the token lacks the scope this route needs (read, billing, admin)",
     404: "no such resource (or a resource the body names)",
     409: "the change conflicts with the resource's state, or its Idempotency-Key is in use",
     413: "the body is over the size limit",
     415: "the body is not sent as application/json",
     422: "the request is invalid; `detail` says where",
+    503: "the API's tokens are misconfigured: every caller is refused until they are fixed",
 }
 # Which errors each kind of route can answer: every route behind the token checks the token
 # and the body size; only routes that take a body parse it, and only commands conflict.
-_READ_ERRORS = (401, 404, 413, 422)
-_WRITE_ERRORS = (400, 401, 404, 409, 413, 415, 422)
+_READ_ERRORS = (401, 403, 404, 413, 422, 503)
+_WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422, 503)
 
 
 def with_error_responses(document: dict[str, Any]) -> dict[str, Any]:

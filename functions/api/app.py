@@ -137,6 +137,7 @@ def _openapi_json() -> str:
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
+    logger.remove_keys(["actor"])  # a warm container's last caller is not this one
     return app.resolve(event, context)
 
 
