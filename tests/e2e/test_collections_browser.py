@@ -238,3 +238,33 @@ def test_an_arabic_customer_on_a_phone_pays_the_whole_balance_and_the_subscripti
         "collections-ar-1-balance.png",
         "collections-ar-2-paid.png",
     ]
+
+
+def test_paying_in_full_when_the_bank_asks_for_3ds_leads_on_to_the_confirm_page(
+    served: Served, browser: Any, shots: Path
+) -> None:
+    case_id = fell_behind(served, "cl-omar", "en", "pm_card_authenticationRequired")
+    page = browser.new_page()
+    try:
+        page.goto(collections_link(served, "cl-omar"))
+        press(page, "#pay")
+        page.wait_for_selector("#outcome")
+        asked = page.inner_text("#outcome")
+        waiting = api(served.url, "GET", f"/v1/collection-cases/{case_id}")
+        page.screenshot(path=str(shots / "collections-en-3-confirm-asked.png"), full_page=True)
+        press(page, "#confirm-link")
+        page.wait_for_url("**/pages/confirm?t=*")
+        confirm_page_text = page.inner_text("main")
+        page.screenshot(path=str(shots / "collections-en-4-confirm-page.png"), full_page=True)
+        press(page, "#confirm")
+        page.wait_for_selector("#outcome")
+        confirmed = page.inner_text("#outcome")
+    finally:
+        page.close()
+    after = api(served.url, "GET", f"/v1/collection-cases/{case_id}")
+
+    assert asked.startswith("Your bank asks you to confirm this payment")
+    assert waiting["status"] == "in_plan" and waiting["balance"] == 1250
+    assert "$12.50" in confirm_page_text
+    assert confirmed == "Paid — thank you"
+    assert (after["status"], after["balance"]) == ("settled", 0)

@@ -170,3 +170,49 @@ def test_a_portal_link_for_collections_without_an_open_case_is_a_409(pages: Page
     pages.api.customer("carol")
     reply = pages.api.post("/v1/customers/carol/portal-links", {"purpose": "collections"})
     assert reply.status == 409, reply.text
+
+
+def link_token(reply_text: str, link_id: str, page: str) -> str:
+    """The token of the signed link the page offers as `link_id`, which must open `page`."""
+    found = re.search(rf'href="http://localhost:3000{page}\?t=([^"&]+)" id="{link_id}"', reply_text)
+    assert found, f"no {link_id} to {page}"
+    return found.group(1)
+
+
+def test_paying_in_full_with_a_card_that_needs_3ds_links_to_the_confirm_page_which_settles_it(
+    owing: tuple[Pages, str],
+) -> None:
+    pages, case_id = owing
+    pages.card("alice", "pm_card_authenticationRequired")
+    reply = pages.submit(PAGE, pages.link(LinkPurpose.COLLECTIONS, case_id), action="pay")
+    assert reply.status == 200, reply.text
+    assert "Your bank asks you to confirm this payment" in reply.text
+    assert "did not go through" not in reply.text
+    waiting = pages.api.repo.get_collection_case(case_id)
+    assert waiting is not None and waiting.status is CaseStatus.IN_PLAN
+    # The link opens the confirm page for the case's payment, which confirms it once.
+    token = link_token(reply.text, "confirm-link", "/pages/confirm")
+    shown = pages.open("/pages/confirm", token)
+    assert shown.status == 200 and "$10.01" in shown.text
+    confirmed = pages.submit("/pages/confirm", token)
+    assert confirmed.status == 200, confirmed.text
+    case = pages.api.repo.get_collection_case(case_id)
+    assert case is not None and case.status is CaseStatus.SETTLED and case.balance == 0
+
+
+def test_a_declined_pay_in_full_offers_the_card_page_it_speaks_of(
+    owing: tuple[Pages, str],
+) -> None:
+    pages, case_id = owing
+    pages.card("alice", "pm_card_chargeDeclinedInsufficientFunds")
+    reply = pages.submit(PAGE, pages.link(LinkPurpose.COLLECTIONS, case_id), action="pay")
+    token = link_token(reply.text, "card-link", "/pages/card")
+    assert 'id="confirm-link"' not in reply.text
+    card_page = pages.open("/pages/card", token)
+    # The card page names the instalment still owed, and a card that pays settles the case.
+    assert card_page.status == 200 and "$10.01" in card_page.text
+    assert "Nothing is owed" not in card_page.text
+    saved = pages.submit("/pages/card", token, card="4242424242424242")
+    assert saved.status == 200 and "Paid" in saved.text, saved.text
+    case = pages.api.repo.get_collection_case(case_id)
+    assert case is not None and case.status is CaseStatus.SETTLED and case.balance == 0
