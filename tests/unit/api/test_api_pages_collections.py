@@ -35,6 +35,7 @@ def test_the_page_shows_each_line_the_balance_and_both_ways_to_settle(
     assert re.search(line, reply.text)
     assert '<dd id="balance">$10.01</dd>' in reply.text
     assert "Pay $10.01 now" in reply.text
+    assert 'id="intro"' in reply.text
     assert '<option value="6">6</option>' in reply.text
     assert '<option value="7">' not in reply.text  # beyond the default bounds
 
@@ -59,6 +60,7 @@ def test_paying_in_full_on_the_page_settles_the_case(owing: tuple[Pages, str]) -
     case = pages.api.repo.get_collection_case(case_id)
     assert case is not None and case.status is CaseStatus.SETTLED and case.balance == 0
     assert "Paid" in reply.text
+    assert 'id="intro"' not in reply.text  # no choice is left to invite
 
 
 def test_paying_in_full_with_a_declined_card_says_so_and_the_case_waits_in_its_plan(
