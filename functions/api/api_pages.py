@@ -44,6 +44,7 @@ from tenure.notify.customer_links import (
     LinkKeyMissingError,
     check_page_form,
     issue_form_token,
+    make_portal_link,
     verify_link,
 )
 from tenure.notify.link_tokens import (
@@ -591,8 +592,31 @@ def _settle_case(visit: _Visit) -> Response[str]:
     if case.status == "settled":
         return _collections(visit, 200, view, _outcome("ok", visit.text("paid_thanks")))
     if action == "pay":
-        # Declined: the instalment is dunned like any, and the emails say what comes next.
-        return _collections(visit, 200, view, _outcome("bad", visit.text("case_pay_declined")))
+        if invoice_id := collections_page.payment_to_confirm(visit.svc, view):
+            # The bank asks the customer to confirm: send them on to the page that does it,
+            # with the same way back, rather than telling them it failed.
+            confirm_url, _ = make_portal_link(
+                visit.settings,
+                customer_id,
+                LinkPurpose.CONFIRM_PAYMENT,
+                invoice_id,
+                visit.svc.clock.now(),
+                visit.claims.return_url,
+            )
+            outcome = _outcome("bad", visit.text("case_pay_needs_confirmation"))
+            return _collections(visit, 200, view, outcome, confirm_url=confirm_url)
+        # Declined: the instalment is dunned like any, and the emails say what comes next;
+        # the page offers the card page the message mentions, rather than a dead end.
+        card_url, _ = make_portal_link(
+            visit.settings,
+            customer_id,
+            LinkPurpose.UPDATE_CARD,
+            customer_id,
+            visit.svc.clock.now(),
+            visit.claims.return_url,
+        )
+        outcome = _outcome("bad", visit.text("case_pay_declined"))
+        return _collections(visit, 200, view, outcome, card_url=card_url)
     return _collections(visit, 200, view, _outcome("ok", visit.text("case_plan_chosen")))
 
 
@@ -614,6 +638,8 @@ def _collections(
     status: int,
     view: collections_page.CollectionsPage,
     outcome: dict[str, str] | None = None,
+    confirm_url: str | None = None,
+    card_url: str | None = None,
 ) -> Response[str]:
     from tenure.notify.lines import case_line_facts
     from tenure.notify.render import worded_facts  # Babel's import: paid by the pages only
@@ -628,6 +654,8 @@ def _collections(
         lines=lines,
         action_url="/pages/collections",
         outcome=outcome,
+        confirm_url=confirm_url,
+        card_url=card_url,
     )
 
 

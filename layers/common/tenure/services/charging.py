@@ -570,7 +570,7 @@ def collect_open_invoices(
         return [charge for charge in found if charge is not None]
     charges = [
         charge
-        for charge in map(partial(collect_invoice, svc), _owed_instalments(svc, customer_id))
+        for charge in map(partial(collect_invoice, svc), owed_instalment_invoices(svc, customer_id))
         if charge is not None
     ]
     for sub in svc.repo.list_subscriptions(customer_id):
@@ -584,7 +584,7 @@ def collect_open_invoices(
     return charges
 
 
-def _owed_instalments(svc: Services, customer_id: str) -> list[str]:
+def owed_instalment_invoices(svc: Services, customer_id: str) -> list[str]:
     """The invoices of the customer's standing installment plans still being collected."""
     owed = (InstalmentStatus.OPEN, InstalmentStatus.PAST_DUE)
     return [
@@ -599,7 +599,7 @@ def _owed_instalments(svc: Services, customer_id: str) -> list[str]:
 def invoices_untried_since(svc: Services, customer_id: str, moment: datetime) -> list[Invoice]:
     """The customer's open, collectable invoices with no attempt at or after `moment`."""
     found = []
-    for invoice_id in _owed_instalments(svc, customer_id):
+    for invoice_id in owed_instalment_invoices(svc, customer_id):
         owed = svc.repo.get_invoice(invoice_id)
         if owed is None or not owed.owed or owed.dispute_open:
             continue
