@@ -15,6 +15,10 @@ Scopes, each including the ones before it:
 - `admin`: what configures the business (plans, coupons, retention programs, webhook
   endpoints).
 
+Each named token may also say its `kind`: `person` (the default: someone's own token) or
+`system` (another program's). A person must give a `note` with every operator action,
+refunds included; a system token, and the bare administrator token, may refund without one.
+
 A principal's name is the actor that audit entries and logs record. A token list that does
 not parse is a configuration error: nobody gets in (fail closed), and the log says why.
 """
@@ -50,11 +54,19 @@ _ADMIN_PREFIXES = (
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+KINDS = ("person", "system")
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     name: str
     token: str
     scope: Scope
+    kind: str = "system"  # "person" or "system" (the bare token is the stack's own)
+
+    @property
+    def is_person(self) -> bool:
+        return self.kind == "person"
 
     def may(self, needed: Scope) -> bool:
         return self.scope >= needed
@@ -101,8 +113,10 @@ def principals(configured: str) -> tuple[Principal, ...]:
 
 def _principal(n: int, entry: object) -> Principal:
     where = f"token {n + 1}"
-    if not isinstance(entry, dict) or set(entry) != {"name", "token", "scopes"}:
-        raise TokenConfigError(f"{where}: needs exactly name, token and scopes")
+    if not isinstance(entry, dict) or not (
+        {"name", "token", "scopes"} <= set(entry) <= {"name", "token", "scopes", "kind"}
+    ):
+        raise TokenConfigError(f"{where}: needs name, token and scopes (and at most a kind)")
     name, token, scopes = entry["name"], entry["token"], entry["scopes"]
     if not isinstance(name, str) or not _NAME.match(name):
         raise TokenConfigError(f"{where}: name must be 1-64 of a-z 0-9 . _ - (lowercase)")
@@ -118,7 +132,10 @@ def _principal(n: int, entry: object) -> Principal:
         or not all(isinstance(s, str) and s in SCOPE_NAMES for s in scopes)
     ):
         raise TokenConfigError(f"{where} ({name}): scopes must be a list of read, billing, admin")
-    return Principal(name, token, max(SCOPE_NAMES[s] for s in scopes))
+    kind = entry.get("kind", "person")
+    if kind not in KINDS:
+        raise TokenConfigError(f"{where} ({name}): kind must be person or system")
+    return Principal(name, token, max(SCOPE_NAMES[s] for s in scopes), kind)
 
 
 def authenticate(header: str | None, known: tuple[Principal, ...]) -> Principal | None:

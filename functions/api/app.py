@@ -11,6 +11,7 @@ import api_routes_catalog
 import api_routes_collections
 import api_routes_coupons
 import api_routes_installments
+import api_routes_operator
 import api_routes_points
 import api_routes_portal
 import api_routes_programs
@@ -103,6 +104,7 @@ app.include_router(api_routes_portal.router)
 app.include_router(api_routes_installments.router)
 app.include_router(api_routes_collections.router)
 app.include_router(api_pages.router)
+app.include_router(api_routes_operator.router)
 
 
 class Health(TypedDict):

@@ -183,6 +183,8 @@ class Api:
                 "events": r.events,
                 "ledger": r.ledger,
                 "idempotency": r.idempotency,
+                "refunds": r.refunds,
+                "audit": r.audit,
                 "commits": r.commits,
             }
         )
