@@ -23,7 +23,6 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
 from tenure.domain.audit import SYSTEM_API
-from tenure.domain.errors import ValidationFailedError
 from tenure.services import operator_actions as ops
 from tenure.services import timeline as timelines
 from tenure.views import audit_view, charge_view, invoice_view, subscription_view
@@ -133,10 +132,8 @@ def list_audit(
 ) -> AuditPage:
     """Audit entries of an `entity` (the id acted on) or of an `actor` (or both), oldest
     first; pass `next_cursor` back as `cursor` for the next page."""
-    if entity is None and actor is None:
-        raise ValidationFailedError("entity", "name an entity or an actor (or both)")
     svc = bootstrap.wiring().services
-    page, more = svc.repo.list_audit(entity=entity, actor=actor, limit=limit, after=cursor)
+    page, more = timelines.audit_entries(svc, entity=entity, actor=actor, limit=limit, after=cursor)
     return {
         "data": [audit_view(e) for e in page],
         "has_more": more is not None,

@@ -9,7 +9,8 @@ are kept by day for the metrics), so the timeline shows the records they describ
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from tenure.domain.errors import NotFoundError
+from tenure.domain.audit import AuditEntry
+from tenure.domain.errors import NotFoundError, ValidationFailedError
 from tenure.domain.timeutil import iso
 from tenure.services.context import Services
 
@@ -109,3 +110,13 @@ def timeline_moment(item: TimelineItem) -> str:
     text = iso(item.at)
     assert text is not None
     return text
+
+
+def audit_entries(
+    svc: Services, *, entity: str | None, actor: str | None, limit: int, after: str | None
+) -> tuple[list[AuditEntry], str | None]:
+    """A page of audit entries of an `entity` or an `actor` (or both), oldest first, and the
+    cursor of the next page (None at the end)."""
+    if entity is None and actor is None:
+        raise ValidationFailedError("entity", "name an entity or an actor (or both)")
+    return svc.repo.list_audit(entity=entity, actor=actor, limit=limit, after=after)
