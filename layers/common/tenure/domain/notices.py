@@ -27,6 +27,7 @@ class NoticeKind(StrEnum):
     SUBSCRIPTION_ENDED = "subscription_ended"
     CARD_REQUIRED = "card_required"  # a trial converted with no card on file to pay it
     COLLECTIONS_OPENED = "collections_opened"  # an unpaid balance became a collections case
+    PRE_DEBIT = "pre_debit"  # a debit on a mandate is coming (India: 24 h ahead at least)
 
 
 class NoticeStatus(StrEnum):
@@ -97,6 +98,9 @@ class EmailFacts:
     # About an installment plan (an instalment's invoice or reminder): no subscription, so
     # the invoice is named by its line and the footer speaks of a payment plan.
     installment_plan: bool = False
+    # pre_debit: the mandate's maximum, when the debit is above it and will not be made (the
+    # email then asks for a new mandate instead of announcing the debit)
+    mandate_limit: int | None = None
 
 
 @dataclass(slots=True)

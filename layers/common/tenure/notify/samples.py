@@ -146,6 +146,10 @@ _FACTS: dict[NoticeKind, EmailFacts] = {
         ),
         when=_at("2026-04-15T14:00:00"),
     ),
+    # A renewal on a Razorpay mandate, announced the day before it is debited.
+    NoticeKind.PRE_DEBIT: replace(
+        _PRO, currency="INR", amount=149900, when=_at("2026-03-02T14:00:00"), **_INVOICE
+    ),
 }
 
 

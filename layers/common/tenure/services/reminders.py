@@ -481,6 +481,8 @@ class _Run:
             return _Draft(self._card_expiring(notice, customer, base), {"update_card": card})
         if kind is NoticeKind.COLLECTIONS_OPENED:
             return self._collections_opened(notice, base)
+        if kind is NoticeKind.PRE_DEBIT:
+            return self._pre_debit(notice, base, card)
         if kind is NoticeKind.INSTALLMENT_DUE:
             data = notice.data
             self._instalment_ahead(notice)
@@ -495,6 +497,45 @@ class _Run:
             )
             return _Draft(facts, {"update_card": card})
         raise _Skip(f"unknown_kind_{kind}")
+
+    def _pre_debit(self, notice: Notice, base: dict[str, Any], card: _Link) -> _Draft:
+        """A debit on a mandate, announced: owed while the invoice is open and still owes
+        that amount on that debit (a later debit or another amount has its own notice). The
+        date is when the debit may first be made: never sooner than the notice lead after
+        this email goes out, since the charger holds it until then."""
+        invoice = self._invoice(notice)
+        data = notice.data
+        if invoice.status is not InvoiceStatus.OPEN:
+            raise _Skip(f"invoice_{invoice.status}")
+        if invoice.total != int(data["amount"]):
+            raise _Skip("amount_changed")
+        limit = data.get("limit")
+        if limit is None and invoice.failures + 1 != int(data.get("debit", 1)):
+            raise _Skip("superseded_by_later_debit")
+        planned = parse_iso(str(data["debit_at"])) if data.get("debit_at") else invoice.created_at
+        when = max(planned, self.now + self.svc.mandates.notice_lead) if limit is None else planned
+        facts = invoice_facts(
+            invoice,
+            base["customer_name"],
+            when=when,
+            mandate_limit=int(limit) if limit is not None else None,
+        )
+        links: dict[str, _Link] = {"update_card": card}
+        if invoice.installment_plan_id:
+            plan = self.svc.repo.get_installment_plan(invoice.installment_plan_id)
+            item = plan.by_invoice(invoice.id) if plan is not None else None
+            if plan is not None and item is not None:
+                facts = replace(
+                    facts,
+                    plan_name=plan.description,
+                    installment_number=item.number,
+                    installment_count=plan.count,
+                )
+            return _Draft(facts, links)
+        if facts.plan_name is None:
+            facts = replace(facts, plan_name=self._plan_name(invoice))
+        links["cancel"] = (LinkPurpose.MANAGE_SUBSCRIPTION, invoice.subscription_id, "cancel")
+        return _Draft(facts, links)
 
     def _collections_opened(self, notice: Notice, base: dict[str, Any]) -> _Draft:
         """The case as it stands when the email is sent: owed while it still waits for the

@@ -402,7 +402,8 @@ def _save(
         charge = charge_new_invoice_from_copy(svc, invoice, sub, change)
     else:
         charge = charge_new_invoice(svc, invoice, sub, change, customer)
-    if charge is None and sub.status is not SubscriptionStatus.INCOMPLETE:
+    held = invoice.next_attempt_at is not None  # a debit on a mandate waiting for its notice
+    if charge is None and sub.status is not SubscriptionStatus.INCOMPLETE and not held:
         await_payment_method(svc, invoice.id)
         return Outcome(get_subscription(svc, sub.id), get_invoice(svc, invoice.id))
     return Outcome(sub, invoice)  # updated in place by the charge

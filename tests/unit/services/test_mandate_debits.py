@@ -1,0 +1,217 @@
+"""Debits on a mandate (India's e-mandate rules) through the real pipeline on the fakes: every
+debit is announced by a pre-debit email at least 24 hours before money moves, and the
+charger holds any debit that comes sooner, whatever scheduled it."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import Shop, card
+from test_reminders import REAL, RecordingMailer, fake_link, run
+
+from tenure.domain.charges import ChargeOutcome
+from tenure.domain.invoices import InvoiceStatus
+from tenure.domain.mandates import pre_debit_key
+from tenure.domain.notices import NoticeKind, NoticeStatus
+from tenure.domain.plans import Plan
+from tenure.payments.sandbox import SandboxGateway
+from tenure.services import catalog, charging, installments, subscriptions
+from tenure.services.reminders import send_due
+
+DAY = timedelta(hours=24)
+PAYS = "4242424242424242"
+INSUFFICIENT_FUNDS = "4000000000009995"
+MONTHLY = Plan(id="inr", name="Basic", amount=49900, currency="INR", interval="month")
+BIGGER = Plan(id="inr-pro", name="Pro", amount=99900, currency="INR", interval="month")
+LAKH = Plan(id="inr-lakh", name="Lakh", amount=2_000_000, currency="INR", interval="month")
+
+
+class MandateSandbox(SandboxGateway):
+    """The sandbox's payments, under the name of a mandate provider."""
+
+    name = "razorpay"
+
+
+def mandate_shop(make_shop: Callable[..., Shop], zone: str = "Asia/Kolkata") -> Shop:
+    """alice, paying by a mandate, on `inr` (her first payment made as she subscribed)."""
+    shop = make_shop(start=datetime(2026, 3, 2, 9, tzinfo=UTC))
+    shop.gateway = MandateSandbox(clock=shop.clock.now)
+    shop.svc.gateway = shop.gateway
+    customer = shop.repo.get_customer("alice")
+    assert customer is not None
+    customer.timezone = zone
+    shop.repo.customers["alice"] = customer  # (a zone set as the API would have)
+    for plan in (MONTHLY, BIGGER, LAKH):
+        catalog.create_plan(shop.svc, plan)
+    return shop
+
+
+def debits(shop: Shop, invoice_id: str) -> list[datetime]:
+    return [c.at for c in shop.charges(invoice_id)]
+
+
+def sent_pre_debits(mailer: RecordingMailer) -> list[datetime]:
+    return [s.at for s in mailer.of(NoticeKind.PRE_DEBIT)]
+
+
+def test_a_renewal_on_a_mandate_is_debited_a_day_after_its_pre_debit_email(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    shop.subscribe("inr")
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=33), mailer, REAL)
+
+    april = datetime(2026, 4, 2, 9, tzinfo=UTC)
+    [renewal] = [i for i in shop.invoices() if i.period_start == april]
+    [notice_at] = sent_pre_debits(mailer)
+    [debit_at] = debits(shop, renewal.id)
+    assert debit_at - notice_at >= DAY
+    assert renewal.status is InvoiceStatus.PAID
+    body = mailer.of(NoticeKind.PRE_DEBIT)[0].message.get_body(("plain",)).get_content()
+    assert "₹499.00" in body and "April 3, 2026" in body
+
+
+def test_the_first_payment_made_while_subscribing_needs_no_pre_debit_email(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    outcome = shop.subscribe("inr")
+    assert outcome.invoice is not None and outcome.invoice.status is InvoiceStatus.PAID
+    assert shop.repo.get_notice(pre_debit_key(outcome.invoice.id, 1, 49900)) is None
+
+
+def test_the_charger_refuses_a_debit_under_24_hours_after_its_notice_and_records_nothing(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    shop.subscribe("inr")
+    shop.clock.set(shop.sub().current_period_end)
+    shop.work(shop.queued())  # the renewal: held, its notice planned
+    [renewal] = [i for i in shop.invoices() if i.status is InvoiceStatus.OPEN]
+    notice = shop.repo.get_notice(pre_debit_key(renewal.id, 1, renewal.total))
+    assert notice is not None and renewal.attempts == 0 and debits(shop, renewal.id) == []
+    send_due(shop.svc, RecordingMailer(), REAL, fake_link, notice.due_at)
+    shop.clock.set(notice.due_at + DAY - timedelta(minutes=1))
+
+    # When something asks the charger to debit it a minute too early
+    assert charging.collect_invoice(shop.svc, renewal.id) is None
+
+    # Then nothing is charged nor recorded, and the debit waits for the 24 hours
+    held = shop.invoice(renewal.id)
+    assert held.status is InvoiceStatus.OPEN and held.attempts == 0
+    assert debits(shop, renewal.id) == [] and shop.confirmations(renewal.id) == 0
+    assert held.next_attempt_at == notice.due_at + DAY
+    shop.clock.set(notice.due_at + DAY)
+    [charge] = [c for c in [charging.collect_invoice(shop.svc, renewal.id)] if c is not None]
+    assert charge.outcome is ChargeOutcome.SUCCEEDED and charge.at == notice.due_at + DAY
+
+
+def test_every_dunning_retry_on_a_mandate_has_its_own_notice_a_day_before_it(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    shop.subscribe("inr")
+    charging.update_payment_method(shop.svc, "alice", card(INSUFFICIENT_FUNDS), "sandbox", True)
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=60), mailer, REAL)
+
+    [renewal] = [i for i in shop.invoices() if i.period_start.month == 4]
+    attempts = debits(shop, renewal.id)
+    notices = sent_pre_debits(mailer)
+    assert len(attempts) == 4  # the renewal and its three retries, each announced
+    assert len(notices) == 4
+    for notice_at, debit_at in zip(notices, attempts, strict=True):
+        assert debit_at - notice_at >= DAY
+
+
+def test_an_immediate_proration_on_a_mandate_is_announced_and_debited_a_day_later(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    shop.subscribe("inr")
+    shop.clock.set(shop.start + timedelta(days=10))
+    outcome = subscriptions.change_plan(shop.svc, "sub-1", "inr-pro")
+    assert outcome.invoice is not None
+    proration = outcome.invoice.id
+    assert debits(shop, proration) == []  # not charged at once
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=13), mailer, REAL)
+
+    [notice_at] = sent_pre_debits(mailer)
+    [debit_at] = debits(shop, proration)
+    assert debit_at - notice_at >= DAY
+    assert shop.invoice(proration).status is InvoiceStatus.PAID
+
+
+def test_each_instalment_on_a_mandate_is_announced_a_day_before_it_is_debited(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    installments.create_installment_plan(
+        shop.svc, "alice", "ipl-1", 90000, "INR", 3, "week", "Phone", shop.start
+    )
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=30), mailer, REAL)
+
+    plan = shop.repo.get_installment_plan("ipl-1")
+    assert plan is not None
+    invoice_ids = [item.invoice_id for item in plan.instalments]
+    moments = [debits(shop, i)[0] for i in invoice_ids if i is not None]
+    notices = sent_pre_debits(mailer)
+    assert len(moments) == len(notices) == 3
+    assert all(d - n >= DAY for n, d in zip(notices, moments, strict=True))
+    body = mailer.of(NoticeKind.PRE_DEBIT)[1].message.get_body(("plain",)).get_content()
+    assert "instalment 2 of 3" in body
+
+
+def test_a_debit_above_15000_rupees_waits_for_the_customer_to_confirm_it(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    shop.subscribe("inr-lakh")
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=32), mailer, REAL)
+
+    [renewal] = [i for i in shop.invoices() if i.period_start.month == 4]
+    [charge] = shop.charges(renewal.id)
+    assert charge.outcome is ChargeOutcome.AUTHENTICATION_REQUIRED
+    assert shop.confirmations(renewal.id) == 0  # made for the customer, never confirmed
+    assert shop.invoice(renewal.id).status is InvoiceStatus.OPEN
+    assert len(mailer.of(NoticeKind.PAYMENT_ACTION_REQUIRED)) == 1
+    assert mailer.of(NoticeKind.PRE_DEBIT) == []
+
+
+def test_a_worker_dying_after_the_notice_went_out_leaves_the_debit_due_and_made_once(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    shop.subscribe("inr")
+    shop.clock.set(shop.sub().current_period_end)
+    shop.work(shop.queued())
+    [renewal] = [i for i in shop.invoices() if i.status is InvoiceStatus.OPEN]
+    notice = shop.repo.get_notice(pre_debit_key(renewal.id, 1, renewal.total))
+    assert notice is not None
+    send_due(shop.svc, RecordingMailer(), REAL, fake_link, notice.due_at)
+    shop.clock.set(notice.due_at + DAY)
+    item = shop.queued(renewal.id)
+
+    # When the charger dies right after the provider answered
+    dying = shop.dying(after_call="pay")
+    with pytest.raises(shop.Crash):
+        shop.work(item, dying)
+    assert shop.confirmations(renewal.id) == 1 and shop.succeeded(renewal.id) == []
+    # Then the sweeper and the schedule finish it: one debit, a day after the notice
+    shop.run_due(shop.clock.now() + timedelta(hours=2))
+    assert len(shop.succeeded(renewal.id)) == 1
+    assert shop.confirmations(renewal.id) == 1
+    stored = shop.repo.get_notice(notice.key)
+    assert stored is not None and stored.status is NoticeStatus.SENT
