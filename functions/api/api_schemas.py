@@ -42,6 +42,11 @@ class CustomerCreate(BaseModel):
     name: str = Field(default="", max_length=200)
     locale: Literal["en", "ru", "ar"] = "en"
     timezone: str = Field(default="UTC", max_length=64, description="an IANA time zone name")
+    provider: Literal["sandbox", "stripe", "razorpay"] | None = Field(
+        default=None,
+        description="the payment provider that charges this customer, one this deployment "
+        "has configured; absent: the deployment's default (PAYMENT_PROVIDER)",
+    )
 
     @field_validator("email")
     @classmethod

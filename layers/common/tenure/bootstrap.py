@@ -148,10 +148,13 @@ def build(
     mailer: Mailer | None = None,
     clients: AwsClients | None = None,
     sleep: Sleep | None = None,
+    gateways: dict[str, PaymentGateway] | None = None,
 ) -> Wiring:
     """The wiring from `settings` (the environment's when None): each adapter given is used
     as it is; each one missing is made from the settings (DynamoDB, the system clock, the
-    configured provider paced by this container's rate bucket, SES)."""
+    configured provider paced by this container's rate bucket, SES). `gateways` are the
+    providers besides the default one that customers may choose, by name (Services.gateways);
+    none given: none."""
     settings = settings if settings is not None else Settings()
     clients = clients if clients is not None else AwsClients()
     if store is None:
@@ -160,6 +163,7 @@ def build(
         repo=store,
         clock=clock if clock is not None else SystemClock(),
         gateway=gateway if gateway is not None else provider_gateway(settings, clients),
+        gateways=dict(gateways or {}),
         policy=policy if policy is not None else DunningPolicy(),
         reminders=reminder_policy(settings),
         collections=collections_policy(settings),

@@ -3,7 +3,7 @@ API's responses (and its OpenAPI document, through these TypedDicts) and `tenure
 simulate`'s state.json. Moments are ISO 8601 UTC strings, money integer minor units."""
 
 from datetime import datetime
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
@@ -27,6 +27,8 @@ class CustomerView(TypedDict):
     default_payment_method: str | None
     created_at: str
     at_risk: bool  # a dispute was reported by the provider (webhooks)
+    # Present only when the customer chose one (absent: the deployment's default provider).
+    provider: NotRequired[str]
 
 
 class PaymentMethodView(TypedDict):
@@ -161,7 +163,7 @@ def _at(moment: datetime) -> str:
 
 
 def customer_view(c: Customer) -> CustomerView:
-    return {
+    view: CustomerView = {
         "id": c.id,
         "email": c.email,
         "name": c.name,
@@ -171,6 +173,9 @@ def customer_view(c: Customer) -> CustomerView:
         "created_at": _at(c.created_at),
         "at_risk": bool(c.metadata.get("at_risk")),
     }
+    if c.provider is not None:
+        view["provider"] = c.provider
+    return view
 
 
 def payment_method_view(method: PaymentMethod) -> PaymentMethodView:

@@ -70,6 +70,9 @@ class ScenarioCustomer(_Strict):
     card: str | None = None
     # The card's expiry as the customer typed it (YYYY-MM); test cards take any date.
     card_expires: str | None = Field(default=None, pattern=CARD_EXPIRY_PATTERN)
+    # The payment provider that charges this customer (None: the simulator's default, the
+    # Stripe-shaped sandbox); `razorpay` charges through the Razorpay sandbox.
+    provider: Literal["sandbox", "razorpay"] | None = None
 
     @field_validator("email")
     @classmethod

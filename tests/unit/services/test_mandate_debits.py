@@ -32,15 +32,23 @@ class MandateSandbox(SandboxGateway):
     name = "razorpay"
 
 
+def with_mandates(shop: Shop) -> MandateSandbox:
+    """The deployment can also charge through a mandate provider (the sandbox is the default)."""
+    mandate = MandateSandbox(clock=shop.clock.now)
+    shop.svc.gateways = {"razorpay": mandate}
+    return mandate
+
+
 def mandate_shop(make_shop: Callable[..., Shop], zone: str = "Asia/Kolkata") -> Shop:
-    """alice, paying by a mandate, on `inr` (her first payment made as she subscribed)."""
+    """alice, paying by a mandate, on `inr` once she subscribes (her first payment made as
+    she subscribes); `shop.gateway` is her provider."""
     shop = make_shop(start=datetime(2026, 3, 2, 9, tzinfo=UTC))
-    shop.gateway = MandateSandbox(clock=shop.clock.now)
-    shop.svc.gateway = shop.gateway
+    shop.gateway = with_mandates(shop)
     customer = shop.repo.get_customer("alice")
     assert customer is not None
-    customer.timezone = zone
-    shop.repo.customers["alice"] = customer  # (a zone set as the API would have)
+    # (created before the test chose: as if she had been created with these)
+    customer.timezone, customer.provider = zone, "razorpay"
+    shop.repo.customers["alice"] = customer
     for plan in (MONTHLY, BIGGER, LAKH):
         catalog.create_plan(shop.svc, plan)
     return shop
@@ -215,3 +223,19 @@ def test_a_worker_dying_after_the_notice_went_out_leaves_the_debit_due_and_made_
     assert shop.confirmations(renewal.id) == 1
     stored = shop.repo.get_notice(notice.key)
     assert stored is not None and stored.status is NoticeStatus.SENT
+
+
+def test_a_customer_of_the_default_provider_on_the_same_deployment_gets_no_notice(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    with_mandates(shop)
+    catalog.create_plan(shop.svc, MONTHLY)
+    shop.add_card(PAYS)
+    shop.subscribe("inr")
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=33), mailer, REAL)
+
+    [renewal] = [i for i in shop.invoices() if i.period_start.month == 4]
+    assert debits(shop, renewal.id) == [renewal.period_start]  # at once, as ever
+    assert mailer.of(NoticeKind.PRE_DEBIT) == []

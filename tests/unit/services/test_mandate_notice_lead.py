@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from conftest import Shop, card
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_mandate_debits import PAYS, MandateSandbox
+from test_mandate_debits import PAYS, with_mandates
 from test_reminders import REAL, RecordingMailer, run
 
 from tenure.domain.dunning import DunningPolicy
@@ -48,9 +48,8 @@ def mandate_customer(
     make_shop: Callable[..., Shop], start: datetime, zone: str, policy: DunningPolicy
 ) -> Shop:
     shop = make_shop(policy=policy, start=start)
-    shop.gateway = MandateSandbox(clock=shop.clock.now)
-    shop.svc.gateway = shop.gateway
-    catalog.create_customer(shop.svc, "ravi", "ravi@example.in", timezone=zone)
+    shop.gateway = with_mandates(shop)
+    catalog.create_customer(shop.svc, "ravi", "ravi@example.in", timezone=zone, provider="razorpay")
     charging.update_payment_method(shop.svc, "ravi", card(PAYS), "sandbox", True)
     for plan in PLANS.values():
         catalog.create_plan(shop.svc, plan)

@@ -131,6 +131,7 @@ class Subscription:
     # claim checks the copy against the customer. None: no copy yet, read the customer.
     payment_method: str | None = None
     provider_customer_id: str | None = None
+    provider: str | None = None  # the customer's provider (None: the default one)
     # The customer's contact, copied at subscribe (as the zone is): the emails about this
     # subscription are planned with it (Notice.contact). None: subscribed before copies.
     contact: Contact | None = None
@@ -496,12 +497,15 @@ class Subscription:
             raise ValueError(f"{payer.customer_id} does not pay for subscription {self.id}")
         self.payment_method = payer.payment_method
         self.provider_customer_id = payer.provider_customer_id
+        self.provider = payer.provider
 
     # -- queries ----------------------------------------------------------------------------
     @property
     def payer(self) -> Payer:
         """The copy of the customer's payment details (see the fields)."""
-        return Payer(self.customer_id, self.payment_method, self.provider_customer_id)
+        return Payer(
+            self.customer_id, self.payment_method, self.provider_customer_id, self.provider
+        )
 
     @property
     def ended(self) -> bool:

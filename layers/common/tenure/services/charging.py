@@ -281,6 +281,7 @@ def _attempt(svc: Services, c: _Collection) -> tuple[Charge | None, _Created | N
         lease_until=now + LEASE,
         payment_method=payer.payment_method,
         provider_customer=payer.provider_customer_id or invoice.customer_id,
+        provider=payer.provider,
     )
     # The claim counts the request it is about to make: a worker that dies between the two
     # has made at most that one.
@@ -329,6 +330,7 @@ def _ready(svc: Services, c: _Collection) -> Payer | None:
     if payer is None or payer.payment_method is None:
         _stop_collecting(svc, c, keep_deadline=True)
         return None  # a new payment method charges it
+    svc.gateway_for(payer)  # a provider this deployment cannot reach is refused before a claim
     # An attempt in flight is settled by the sweeper first (a new invoice has none).
     if invoice.attempts and any(
         ch.status is ChargeStatus.CHARGING for ch in svc.repo.list_charges(invoice.id)
@@ -355,6 +357,7 @@ def _ready_instalment(svc: Services, c: _Collection, plan_id: str) -> Payer | No
     if payer is None or payer.payment_method is None:
         _stop_collecting(svc, c, keep_deadline=True)
         return None
+    svc.gateway_for(payer)  # a provider this deployment cannot reach is refused before a claim
     if c.invoice.attempts and any(
         ch.status is ChargeStatus.CHARGING for ch in svc.repo.list_charges(c.invoice.id)
     ):
@@ -419,18 +422,16 @@ def _mandate_gate(svc: Services, c: _Collection, payer: Payer) -> mandates.Verdi
     return _HOLD
 
 
-def _provider_of(svc: Services, payer: Payer) -> str | None:
-    """The provider that debits `payer`: theirs, else the deployment's."""
-    chosen: str | None = getattr(payer, "provider", None)
-    return chosen or (svc.gateway.name if svc.gateway is not None else None)
+def _provider_of(svc: Services, payer: Payer | Charge) -> str | None:
+    """The provider that debits `payer` (or made the charge): theirs, else the default."""
+    return payer.provider or (svc.gateway.name if svc.gateway is not None else None)
 
 
 def _mandate_max(svc: Services, customer_id: str, payer: Payer) -> int | None:
     """The maximum the payer's mandate allows per debit, in minor units (None: no cap known)."""
     for method in svc.repo.list_payment_methods(customer_id):
         if method.id == payer.payment_method:
-            cap: int | None = getattr(method, "mandate_max_amount", None)
-            return cap
+            return method.mandate_max_amount
     return None
 
 
@@ -481,11 +482,12 @@ def _pay_when_present(
     """2. for a debit that needs the customer's fresh authentication: the payment is made
     but not confirmed (no money moves), and waits for the customer on the confirm page
     (the payment_action_required email), as a payment the bank asked to confirm does."""
-    assert svc.gateway is not None
+    gateway = svc.gateway_for(charge)
+    assert gateway is not None
     payment_method = charge.payment_method or payer.payment_method
     assert payment_method is not None
     try:
-        payment_id = svc.gateway.create_payment(
+        payment_id = gateway.create_payment(
             amount=Money(charge.amount, charge.currency),
             customer_id=charge.provider_customer or _provider_customer(payer, charge),
             payment_method=payment_method,
@@ -508,10 +510,9 @@ def _pay_when_present(
 def _needs_presence(svc: Services, charge: Charge) -> bool:
     """Whether an attempt was one the customer must confirm (a debit on a mandate above
     the no-authentication limit): never replayed nor confirmed off-session."""
-    if not svc.mandates.needs_fresh_auth(charge.amount, charge.currency):
-        return False
-    customer = svc.repo.get_customer(charge.customer_id)
-    return customer is not None and mandates.on_mandate(_provider_of(svc, customer.payer))
+    return mandates.on_mandate(_provider_of(svc, charge)) and svc.mandates.needs_fresh_auth(
+        charge.amount, charge.currency
+    )
 
 
 def _pay(
@@ -533,10 +534,11 @@ def _pay_request(svc: Services, charge: Charge, payer: Payer | None) -> PaymentR
     (the sweeper's, of a request whose answer was lost) is the identical request, even when
     the customer's card changed since. `payer` fills in what a claim stored by an earlier
     release does not hold."""
-    assert svc.gateway is not None
+    gateway = svc.gateway_for(charge)
+    assert gateway is not None
     payment_method = charge.payment_method or (payer.payment_method if payer else None)
     assert payment_method is not None
-    return svc.gateway.create_and_confirm_payment(
+    return gateway.create_and_confirm_payment(
         amount=Money(charge.amount, charge.currency),
         customer_id=charge.provider_customer or _provider_customer(payer, charge),
         payment_method=payment_method,
@@ -577,11 +579,12 @@ def _record(svc: Services, c: _Collection, charge: Charge, result: PaymentResult
 def _learn(svc: Services, charge: Charge, payment_id: str) -> list[ProviderLink]:
     """Store the payment id the provider answered with, and the link disputes (which name
     only the payment) find the attempt by, once: [] when it was known already."""
-    assert svc.gateway is not None
+    gateway = svc.gateway_for(charge)
+    assert gateway is not None
     if not payment_id or charge.payment_id == payment_id:
         return []
     charge.payment_id = payment_id
-    return [ProviderLink(svc.gateway.name, payment_id, charge.due_id)]
+    return [ProviderLink(gateway.name, payment_id, charge.due_id)]
 
 
 def _writes(change: Commit, sub: Subscription) -> bool:
@@ -615,6 +618,8 @@ def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | N
     invoice = svc.repo.get_invoice(invoice_id)
     if invoice is None:
         return None
+    gateway = svc.gateway_for(charge)
+    assert gateway is not None
     links: list[ProviderLink] = []
     try:
         if charge.payment_id is None:
@@ -625,7 +630,7 @@ def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | N
             links, result = _learn(svc, charge, found.payment_id), found
         else:
             charge.calls += 1
-            result = svc.gateway.retrieve_payment(charge.payment_id)
+            result = gateway.retrieve_payment(charge.payment_id)
         if (
             result.outcome is ChargeOutcome.UNKNOWN
             and charge.payment_id is not None
@@ -639,7 +644,7 @@ def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | N
             # Created but never confirmed (by a release that created, claimed, then
             # confirmed): confirm with the key that release would have used.
             charge.calls += 1
-            result = svc.gateway.confirm_payment(
+            result = gateway.confirm_payment(
                 charge.payment_id, idempotency_key=f"{charge.idempotency_key}:confirm"
             )
     except GatewayError:
@@ -693,10 +698,11 @@ def _find_by_metadata(
     """The attempt's payment among the customer's created in its time range (a list, which
     is consistent where the provider's search is not). None found: nothing was made under
     this attempt, and nothing will be (its lease outlived the request): give it up."""
-    assert svc.gateway is not None
+    gateway = svc.gateway_for(charge)
+    assert gateway is not None
     try:
         charge.calls += 1
-        found = svc.gateway.find_payment(
+        found = gateway.find_payment(
             customer_id=_provider_customer(payer, charge),
             invoice_id=charge.invoice_id,
             attempt=charge.attempt,
@@ -845,6 +851,8 @@ def update_payment_method(
     failure would send the card again, or tell the customer nothing happened."""
     refuse_card_number(payment_method_id)  # before the provider hears of the customer
     before = svc.repo.get_customer(customer_id)
+    if before is not None and before.provider is not None:
+        provider = before.provider  # the method lives where the customer's provider keeps it
     was_default = before is not None and before.default_payment_method == payment_method_id
     details = None
     # A provider customer made for this card is stored with the card, in one commit: a card
@@ -885,10 +893,11 @@ def _register_with_provider(
 
     Both calls carry deterministic keys, so a retried request creates nothing twice. A new
     provider customer is added to `change`, for the caller to commit with the method."""
-    assert svc.gateway is not None
+    gateway = svc.gateway_for(customer.provider)
+    assert gateway is not None
     provider_customer_id = ensure_provider_customer(svc, customer, change)
     try:
-        return svc.gateway.attach_payment_method(
+        return gateway.attach_payment_method(
             provider_customer_id=provider_customer_id,
             payment_method=payment_method_id,
             idempotency_key=f"attach:{customer.id}:{payment_method_id}",
@@ -904,16 +913,17 @@ def ensure_provider_customer(
 ) -> str:
     """The provider's id of the customer, created (with a deterministic key) if need be, and
     stored: in `change` when given (the caller commits it), else at once."""
-    assert svc.gateway is not None
+    gateway = svc.gateway_for(customer.provider)
+    assert gateway is not None
     if customer.provider_customer_id is None:
-        customer.provider_customer_id = svc.gateway.create_customer(
+        customer.provider_customer_id = gateway.create_customer(
             customer_id=customer.id,
             email=customer.email,
             name=customer.name or None,
             idempotency_key=f"customer:{customer.id}",
         )
         # The link lets webhooks about this provider customer find Tenure's.
-        link = ProviderLink(svc.gateway.name, customer.provider_customer_id, customer.id)
+        link = ProviderLink(gateway.name, customer.provider_customer_id, customer.id)
         stored = change if change is not None else Commit()
         stored.provider_links.append(link)
         save_payer(svc, customer, stored)

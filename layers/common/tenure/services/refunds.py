@@ -256,13 +256,14 @@ def _refund(
     number: int | None = None,
 ) -> Refund:
     charge = _paying_charge(svc, invoice)
-    if svc.gateway is None or charge.payment_id is None:
+    gateway = svc.gateway_for(charge)
+    if gateway is None or charge.payment_id is None:
         raise IllegalTransitionError(
             "refund", "paid", "its payment was not made through a provider", entity="invoice"
         )
     n = number if number is not None else len(invoice.refunds) + 1
     try:
-        provider_refund_id = svc.gateway.refund(
+        provider_refund_id = gateway.refund(
             payment_id=charge.payment_id,
             amount=Money(value, invoice.currency),
             idempotency_key=idempotency_key(invoice.id, n),

@@ -66,6 +66,8 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
         "default_payment_method": c.default_payment_method,
         "provider_customer_id": c.provider_customer_id,
         "metadata": dict(c.metadata),
+        # Written only when chosen: customers of the default provider keep their items.
+        **({"provider": c.provider} if c.provider is not None else {}),
     }
 
 
@@ -79,6 +81,7 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         created_at=_req(a["created_at"]),
         default_payment_method=a.get("default_payment_method"),
         provider_customer_id=a.get("provider_customer_id"),
+        provider=a.get("provider"),
         version=int(a.get("version", 0)),
         metadata=dict(a.get("metadata") or {}),
     )
@@ -94,6 +97,10 @@ def payment_method_to_attrs(p: PaymentMethod) -> dict[str, Any]:
         "last4": p.last4,
         "exp_month": p.exp_month,
         "exp_year": p.exp_year,
+        **({"mandate_kind": p.mandate_kind} if p.mandate_kind is not None else {}),
+        **(
+            {"mandate_max_amount": p.mandate_max_amount} if p.mandate_max_amount is not None else {}
+        ),
     }
 
 
@@ -107,6 +114,10 @@ def payment_method_from_attrs(a: dict[str, Any]) -> PaymentMethod:
         last4=a.get("last4"),
         exp_month=int(a["exp_month"]) if a.get("exp_month") is not None else None,
         exp_year=int(a["exp_year"]) if a.get("exp_year") is not None else None,
+        mandate_kind=a.get("mandate_kind"),
+        mandate_max_amount=(
+            int(a["mandate_max_amount"]) if a.get("mandate_max_amount") is not None else None
+        ),
     )
 
 
@@ -264,6 +275,8 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         "payment_method": s.payment_method,
         "provider_customer_id": s.provider_customer_id,
     }
+    if s.provider is not None:
+        attrs["provider"] = s.provider
     for name in _SUB_TIMES:
         attrs[name] = _dt(getattr(s, name))
     for name in _SUB_INTS:
@@ -336,6 +349,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         timezone=a.get("timezone") or "UTC",
         payment_method=a.get("payment_method"),
         provider_customer_id=a.get("provider_customer_id"),
+        provider=a.get("provider"),
         discount=_discount_from_attrs(a.get("discount")),
         period_discount=_discount_from_attrs(a.get("period_discount")),
         continuity_start=_parse(a.get("continuity_start")),
@@ -597,6 +611,7 @@ def charge_to_attrs(c: Charge) -> dict[str, Any]:
         "calls": c.calls,
         "payment_method": c.payment_method,
         "provider_customer": c.provider_customer,
+        **({"provider": c.provider} if c.provider is not None else {}),
     }
 
 
@@ -619,6 +634,7 @@ def charge_from_attrs(a: dict[str, Any]) -> Charge:
         version=int(a.get("version", 0)),
         payment_method=a.get("payment_method"),
         provider_customer=a.get("provider_customer"),
+        provider=a.get("provider"),
     )
 
 

@@ -691,21 +691,27 @@ class DynamoRepository:
         """Set a subscription's copy of its customer's payment details and move its version,
         whatever version it is at (a card change never waits for a renewal, nor fails one
         that has claimed: that one charged the card it checked)."""
+        values = {
+            ":pm": payer.payment_method,
+            ":pc": payer.provider_customer_id,
+            ":one": 1,
+            ":cid": payer.customer_id,
+        }
+        # The provider is an attribute only when chosen (the default provider's items stay
+        # as they were): set, or removed.
+        if payer.provider is not None:
+            values[":pv"] = payer.provider
+            provider = ", provider = :pv "
+        else:
+            provider = " REMOVE provider "
         return {
             "Update": {
                 "TableName": self._table,
                 "Key": to_item({"PK": f"SUB#{subscription_id}", "SK": "SUB"}),
-                "UpdateExpression": "SET payment_method = :pm, provider_customer_id = :pc "
-                "ADD version :one",
+                "UpdateExpression": "SET payment_method = :pm, provider_customer_id = :pc"
+                f"{provider}ADD version :one",
                 "ConditionExpression": "attribute_exists(PK) AND customer_id = :cid",
-                "ExpressionAttributeValues": to_item(
-                    {
-                        ":pm": payer.payment_method,
-                        ":pc": payer.provider_customer_id,
-                        ":one": 1,
-                        ":cid": payer.customer_id,
-                    }
-                ),
+                "ExpressionAttributeValues": to_item(values),
             }
         }
 
@@ -776,6 +782,7 @@ class DynamoRepository:
         for name, value in (
             ("default_payment_method", payer.payment_method),
             ("provider_customer_id", payer.provider_customer_id),
+            ("provider", payer.provider),
         ):
             if value is None:
                 absent = f"attribute_not_exists({name}) OR attribute_type({name}, :null)"
