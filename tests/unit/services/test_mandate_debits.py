@@ -20,6 +20,7 @@ from tenure.services.reminders import send_due
 
 DAY = timedelta(hours=24)
 PAYS = "4242424242424242"
+MASTERCARD = "5555555555554444"
 INSUFFICIENT_FUNDS = "4000000000009995"
 MONTHLY = Plan(id="inr", name="Basic", amount=49900, currency="INR", interval="month")
 BIGGER = Plan(id="inr-pro", name="Pro", amount=99900, currency="INR", interval="month")
@@ -239,3 +240,33 @@ def test_a_customer_of_the_default_provider_on_the_same_deployment_gets_no_notic
     [renewal] = [i for i in shop.invoices() if i.period_start.month == 4]
     assert debits(shop, renewal.id) == [renewal.period_start]  # at once, as ever
     assert mailer.of(NoticeKind.PRE_DEBIT) == []
+
+
+def test_a_debit_above_the_mandates_maximum_is_not_attempted_and_asks_for_a_new_mandate(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    shop.subscribe("inr")
+    [method] = shop.repo.list_payment_methods("alice")
+    method.mandate_max_amount = 40000  # ₹400 a debit: the ₹499 renewal is above it
+    shop.repo.payment_methods[("alice", method.id)] = method
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=33), mailer, REAL)
+
+    [renewal] = [i for i in shop.invoices() if i.period_start.month == 4]
+    assert debits(shop, renewal.id) == [] and shop.confirmations(renewal.id) == 0
+    assert mailer.of(NoticeKind.PRE_DEBIT) != []
+    [asked] = mailer.of(NoticeKind.PRE_DEBIT)
+    body = asked.message.get_body(("plain",)).get_content()
+    assert "above your mandate's limit of ₹400.00" in body
+    assert shop.sub().status == "past_due"  # waiting for a new mandate, as for a new card
+
+    # When the customer sets up a new mandate (a new payment method without that cap)
+    charging.update_payment_method(shop.svc, "alice", card(MASTERCARD), "sandbox", True)
+    run(shop, shop.clock.now() + timedelta(days=2), mailer, REAL)
+
+    # Then it is announced and debited a day later, once
+    assert len(shop.succeeded(renewal.id)) == 1
+    told = [s.at for s in mailer.of(NoticeKind.PRE_DEBIT)]
+    assert len(told) == 2 and debits(shop, renewal.id)[0] - told[1] >= DAY
