@@ -10,6 +10,7 @@ from conftest import Shop, card
 from test_reminders import REAL, RecordingMailer, fake_link, run
 
 from tenure.domain.charges import ChargeOutcome
+from tenure.domain.errors import ValidationFailedError
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.mandates import pre_debit_key
 from tenure.domain.notices import NoticeKind, NoticeStatus
@@ -270,3 +271,64 @@ def test_a_debit_above_the_mandates_maximum_is_not_attempted_and_asks_for_a_new_
     assert len(shop.succeeded(renewal.id)) == 1
     told = [s.at for s in mailer.of(NoticeKind.PRE_DEBIT)]
     assert len(told) == 2 and debits(shop, renewal.id)[0] - told[1] >= DAY
+
+
+def upi(shop: Shop) -> None:
+    """alice's payment method is a UPI mandate (as the provider reported it)."""
+    [method] = shop.repo.list_payment_methods("alice")
+    method.mandate_kind = "upi"
+    shop.repo.payment_methods[("alice", method.id)] = method
+
+
+def test_an_upgrade_on_a_upi_mandate_rides_the_next_renewal_as_its_one_debit(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    shop.subscribe("inr")
+    upi(shop)
+    shop.clock.set(shop.start + timedelta(days=10))
+    preview = subscriptions.preview_plan_change(shop.svc, "sub-1", "inr-pro")
+    outcome = subscriptions.change_plan(shop.svc, "sub-1", "inr-pro")
+
+    # Then no invoice is raised for it now, and the preview said nothing is charged now
+    assert outcome.invoice is None and preview.charged_now == 0
+    assert len(shop.invoices()) == 1  # the first one only
+    carried = shop.sub().carried
+    assert carried > 0
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=33), mailer, REAL)
+
+    # And the renewal carries it: one invoice, one pre-debit email, one debit this cycle
+    [renewal] = [i for i in shop.invoices() if i.period_start.month == 4]
+    assert renewal.total == BIGGER.amount + carried
+    assert [line.amount for line in renewal.lines][-1] == carried
+    assert len(debits(shop, renewal.id)) == 1 and renewal.status is InvoiceStatus.PAID
+    [told] = mailer.of(NoticeKind.PRE_DEBIT)
+    assert told.message.get_body(("plain",)).get_content().count("₹") >= 1
+    assert shop.sub().carried == 0
+    [upcoming] = mailer.of(NoticeKind.UPCOMING_RENEWAL)
+    assert (
+        f"{(BIGGER.amount + carried) / 100:,.2f}"
+        in upcoming.message.get_body(("plain",)).get_content()
+    )
+
+
+def test_a_card_mandates_upgrade_is_still_its_own_debit(make_shop: Callable[..., Shop]) -> None:
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    shop.subscribe("inr")
+    shop.clock.set(shop.start + timedelta(days=10))
+    outcome = subscriptions.change_plan(shop.svc, "sub-1", "inr-pro")
+    assert outcome.invoice is not None and shop.sub().carried == 0
+
+
+def test_only_a_positive_charge_can_be_carried_to_the_next_invoice(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    sub = shop.subscribe("inr").subscription
+    with pytest.raises(ValidationFailedError):
+        sub.carry_to_next_invoice(0)
+    assert sub.carried == 0

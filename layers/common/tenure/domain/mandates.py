@@ -31,6 +31,12 @@ def on_mandate(provider: str | None) -> bool:
     return provider in MANDATE_PROVIDERS
 
 
+def one_debit_per_cycle(provider: str | None, mandate_kind: str | None) -> bool:
+    """Whether only one debit a billing cycle can succeed on the payer's mandate (UPI
+    AutoPay), so that a plan change's charge must ride the next renewal's debit."""
+    return on_mandate(provider) and mandate_kind == "upi"
+
+
 @dataclass(frozen=True, slots=True)
 class MandatePolicy:
     fresh_auth_above_minor: int = FRESH_AUTH_ABOVE_MINOR

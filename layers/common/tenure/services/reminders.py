@@ -28,6 +28,7 @@ from tenure.domain.invoices import (
     InvoiceStatus,
     LineKind,
     apply_credit,
+    carried_line,
     with_tax,
 )
 from tenure.domain.notices import (
@@ -772,6 +773,8 @@ def _preview_lines(
     label = plan.name or plan.id
     discount, tenure = sub.next_period_discount(), sub.next_period_tenure(programs)
     lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount, tenure), plan)
+    if sub.carried:
+        lines.append(carried_line(sub.carried))
     if sub.points_pending and programs.loyalty is not None:
         lines, _ = points_credit_line(lines, sub.points_pending, programs.loyalty.point_value_minor)
     lines, _ = apply_credit(lines, sub.credit)
