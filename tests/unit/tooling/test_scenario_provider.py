@@ -26,3 +26,20 @@ def test_a_customer_naming_another_provider_is_refused_before_the_run() -> None:
     [(path, what)] = problems(scenario(provider="paypal"))
     assert path == "customers[0].provider"
     assert "razorpay" in what
+
+
+def test_a_razorpay_customer_takes_razorpays_test_data() -> None:
+    for data in ("success@razorpay", "failure@razorpay", "4100280000001007"):
+        assert parse(scenario(provider="razorpay", card=data)).customers[0].card == data
+
+
+def test_a_razorpay_customer_with_a_stripe_test_card_is_refused_before_the_run() -> None:
+    [(path, what)] = problems(scenario(provider="razorpay", card="4242424242424242"))
+    assert path == "customers[0]"
+    assert "not one of Razorpay's test cards or UPI ids" in what
+
+
+def test_a_default_customer_with_razorpay_test_data_is_refused_before_the_run() -> None:
+    [(path, what)] = problems(scenario(card="success@razorpay"))
+    assert path == "customers[0]"
+    assert "not one of Stripe's test cards" in what

@@ -163,6 +163,8 @@ def attach_payment_method(
     if details is not None:
         method.brand, method.last4 = details["brand"], details["last4"]
         method.exp_month, method.exp_year = details["exp_month"], details["exp_year"]
+        method.mandate_kind = details.get("mandate_kind")
+        method.mandate_max_amount = details.get("mandate_max_amount")
         facts |= {
             "brand": method.brand,
             "last4": method.last4,
