@@ -16,13 +16,14 @@ from tenure.domain.mandates import pre_debit_key
 from tenure.domain.notices import NoticeKind, NoticeStatus
 from tenure.domain.plans import Plan
 from tenure.payments.sandbox import SandboxGateway
-from tenure.services import catalog, charging, installments, subscriptions
+from tenure.services import catalog, charging, collections, installments, subscriptions
 from tenure.services.reminders import send_due
 
 DAY = timedelta(hours=24)
 PAYS = "4242424242424242"
 MASTERCARD = "5555555555554444"
 INSUFFICIENT_FUNDS = "4000000000009995"
+DECLINES = "4000000000000002"  # a generic decline: dunning runs out, the balance goes to a case
 MONTHLY = Plan(id="inr", name="Basic", amount=49900, currency="INR", interval="month")
 BIGGER = Plan(id="inr-pro", name="Pro", amount=99900, currency="INR", interval="month")
 LAKH = Plan(id="inr-lakh", name="Lakh", amount=2_000_000, currency="INR", interval="month")
@@ -332,3 +333,58 @@ def test_only_a_positive_charge_can_be_carried_to_the_next_invoice(
     with pytest.raises(ValidationFailedError):
         sub.carry_to_next_invoice(0)
     assert sub.carried == 0
+
+
+def test_each_repayment_instalment_on_a_mandate_is_announced_a_day_before_its_debit(
+    make_shop: Callable[..., Shop],
+) -> None:
+    # Given alice's renewal on her mandate declined through dunning: her balance is a case
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    shop.subscribe("inr")
+    charging.update_payment_method(shop.svc, "alice", card(DECLINES), "sandbox", True)
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=55), mailer, REAL)
+    [case] = collections.list_cases(shop.svc, "alice")
+
+    # When she chooses two weekly instalments and sets up a mandate that pays
+    _, plan = collections.choose_repayment_plan(shop.svc, case.id, 2, "week")
+    charging.update_payment_method(shop.svc, "alice", card(MASTERCARD), "sandbox", True)
+    run(shop, plan.instalments[-1].due_at + timedelta(days=3), mailer, REAL)
+
+    # Then each instalment was debited once, a day or more after its own email
+    done = shop.repo.get_installment_plan(plan.id)
+    assert done is not None
+    told = {s.message["X-Tenure-Notice"].split(":pre_debit:")[0]: s.at for s in mailer.sent}
+    for item in done.instalments:
+        assert item.invoice_id is not None
+        [debit_at] = debits(shop, item.invoice_id)
+        assert debit_at - told[item.invoice_id] >= DAY
+    assert collections.get_case(shop.svc, case.id).balance == 0
+
+
+def test_a_worker_dying_as_it_holds_a_debit_leaves_nothing_and_the_next_holds_it_once(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    shop.subscribe("inr")
+    shop.clock.set(shop.sub().current_period_end)
+    item = shop.queued()
+
+    # When the charger dies writing the renewal, held, with its pre-debit email
+    with pytest.raises(shop.Crash):
+        shop.work(item, shop.dying(before_commit=1))
+    # Then nothing was written: no invoice, no email owed, nothing charged
+    assert len(shop.invoices()) == 1 and shop.gateway.confirmations == 1
+
+    # And the next worker holds it, with one email owed, and the debit follows it by a day
+    shop.work(shop.queued())
+    [renewal] = [i for i in shop.invoices() if i.status is InvoiceStatus.OPEN]
+    notice = shop.repo.get_notice(pre_debit_key(renewal.id, 1, renewal.total))
+    assert notice is not None and renewal.next_attempt_at == notice.due_at + DAY
+    mailer = RecordingMailer()
+    run(shop, shop.clock.now() + timedelta(days=2), mailer, REAL)
+    [told] = sent_pre_debits(mailer)
+    assert debits(shop, renewal.id)[0] - told >= DAY
+    assert len(shop.succeeded(renewal.id)) == 1
