@@ -10,6 +10,7 @@ from conftest import Shop, card
 from test_reminders import REAL, RecordingMailer, fake_link, run
 
 from tenure.domain.charges import ChargeOutcome
+from tenure.domain.dunning import DunningPolicy
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.mandates import pre_debit_key
@@ -138,6 +139,10 @@ def test_every_dunning_retry_on_a_mandate_has_its_own_notice_a_day_before_it(
     assert len(notices) == 4
     for notice_at, debit_at in zip(notices, attempts, strict=True):
         assert debit_at - notice_at >= DAY
+    # ... each retry's email planned with the failure before it, so the retries keep the
+    # dunning schedule's times
+    schedule = DunningPolicy().retry_after
+    assert attempts[1:] == [attempts[0] + offset for offset in schedule]
 
 
 def test_an_immediate_proration_on_a_mandate_is_announced_and_debited_a_day_later(

@@ -46,7 +46,7 @@ from tenure.domain.notices import Notice, NoticeKind, notice_key
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso
 from tenure.notify.policy import ReminderPolicy
-from tenure.notify.timing import next_slot
+from tenure.notify.timing import last_slot_by, next_slot
 from tenure.payments.gateway import (
     CardDetails,
     GatewayError,
@@ -422,6 +422,36 @@ def _mandate_gate(svc: Services, c: _Collection, payer: Payer) -> mandates.Verdi
     return _HOLD
 
 
+def _announce_retry(
+    svc: Services,
+    invoice: Invoice,
+    charge: Charge,
+    zone: str | None,
+    change: Commit,
+    now: datetime,
+) -> None:
+    """A dunning retry of a debit on a mandate, just scheduled: its pre-debit email is
+    planned with the failure, at the last slot of the customer's window a notice lead or
+    more before the retry, so that the retry keeps its time; with no such slot left, the
+    retry moves to a notice lead after the first one. (The charger still checks when the
+    retry comes: an email sent late moves it again.)"""
+    retry_at = invoice.next_attempt_at
+    if retry_at is None or not mandates.on_mandate(_provider_of(svc, charge)):
+        return
+    if zone is None:
+        customer = svc.repo.get_customer(invoice.customer_id)
+        zone = customer.timezone if customer is not None else "UTC"
+    lead, hours = svc.mandates.notice_lead, (svc.reminders or ReminderPolicy()).quiet_hours
+    due = last_slot_by(retry_at - lead, zone, hours, not_before=now)
+    if due is None:
+        due = next_slot(now, zone, hours)
+        invoice.next_attempt_at = retry_at = max(retry_at, due + lead)
+    debit = invoice.failures + 1
+    key = mandates.pre_debit_key(invoice.id, debit, invoice.total)
+    more: dict[str, object] = {"debit": debit, "debit_at": iso(retry_at)}
+    change.notices.append(_pre_debit(invoice, key, due, zone, now, more))
+
+
 def _provider_of(svc: Services, payer: Payer | Charge) -> str | None:
     """The provider that debits `payer` (or made the charge): theirs, else the default."""
     return payer.provider or (svc.gateway.name if svc.gateway is not None else None)
@@ -449,15 +479,20 @@ def _pre_debit_notice(
 ) -> Notice:
     """The pre-debit email of the invoice's next debit, due at the first slot of the
     customer's window from now; the debit follows it by the notice lead at least."""
-    invoice = c.invoice
     zone = _zone_of(svc, c)
-    hours = (svc.reminders or ReminderPolicy()).quiet_hours
+    due = next_slot(now, zone, (svc.reminders or ReminderPolicy()).quiet_hours)
+    return _pre_debit(c.invoice, key, due, zone, now, more)
+
+
+def _pre_debit(
+    invoice: Invoice, key: str, due: datetime, zone: str, now: datetime, more: dict[str, object]
+) -> Notice:
     return Notice(
         key=key,
         kind=NoticeKind.PRE_DEBIT,
         customer_id=invoice.customer_id,
         subscription_id=invoice.subscription_id or None,
-        due_at=next_slot(now, zone, hours),
+        due_at=due,
         created_at=now,
         data={
             "invoice_id": invoice.id,
@@ -1019,6 +1054,7 @@ def _settle(
             cases.follow_invoice_paid(svc, sub, invoice, change)
     else:
         recorded = collection.record_failure(invoice, charge, sub, svc.policy, _plans(svc), now)
+        _announce_retry(svc, invoice, charge, sub.timezone if sub else None, change, now)
     change.events.extend(event.to_event() for event in recorded.events)
     if isinstance(recorded.next, collection.FinalActionDue):
         assert sub is not None  # only a subscription's invoice is dunned
@@ -1049,6 +1085,7 @@ def _settle_instalment(
     else:
         recorded = collection.record_instalment_failure(invoice, charge, svc.policy, now)
         moved = plan is not None and plan.record_failed(invoice.id, now)
+        _announce_retry(svc, invoice, charge, None, change, now)
     change.events.extend(event.to_event() for event in recorded.events)
     if isinstance(recorded.next, collection.FinalActionDue) and plan is not None:
         change.events.extend(e.to_event() for e in collection.write_off_instalment(invoice, now))
