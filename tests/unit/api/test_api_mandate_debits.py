@@ -43,23 +43,25 @@ def ravi(api: Api) -> Iterator[Api]:
     bootstrap.use(bootstrap.Wiring(services))
     api.plan("inr", 49900, currency="INR")
     api.plan("inr-pro", 99900, currency="INR")
+    api.plan("inr-trial", 49900, currency="INR", trial_days=14)
     api.customer("ravi", provider="razorpay")
     card = payment_method_for("4242424242424242")
     reply = api.post("/v1/customers/ravi/payment-methods", {"payment_method": card})
     assert reply.status == 201, reply.text
     api.subscription("sub-ravi", "ravi", "inr")
+    api.subscription("sub-trial", "ravi", "inr-trial")
     yield api
 
 
 def held_renewal(api: Api) -> tuple[str, datetime]:
-    """The renewal comes due and is held; its pre-debit email goes out. Returns the renewal's
-    id and when its email went out."""
+    """The trial converts and its first debit is held; its pre-debit email goes out.
+    Returns the invoice's id and when its email went out."""
     svc = bootstrap.wiring().services
-    sub = api.repo.get_subscription("sub-ravi")
-    assert sub is not None
-    api.clock.set(sub.current_period_end)
-    subscriptions.process_due(svc, "sub-ravi")
-    [renewal] = [i for i in api.repo.list_invoices("sub-ravi") if i.status is InvoiceStatus.OPEN]
+    sub = api.repo.get_subscription("sub-trial")
+    assert sub is not None and sub.trial_end is not None
+    api.clock.set(sub.trial_end)
+    subscriptions.process_due(svc, "sub-trial")
+    [renewal] = [i for i in api.repo.list_invoices("sub-trial") if i.status is InvoiceStatus.OPEN]
     notice = api.repo.get_notice(pre_debit_key(renewal.id, 1, renewal.total))
     assert notice is not None
     compose = Composer("billing@shop.example", "Shop")
@@ -69,7 +71,7 @@ def held_renewal(api: Api) -> tuple[str, datetime]:
     return renewal.id, sent.sent_at
 
 
-def test_a_new_card_an_hour_after_the_notice_does_not_debit_the_renewal_early(ravi: Api) -> None:
+def test_a_new_card_an_hour_after_the_notice_does_not_debit_early(ravi: Api) -> None:
     renewal_id, sent_at = held_renewal(ravi)
     ravi.clock.set(sent_at + timedelta(hours=1))
 

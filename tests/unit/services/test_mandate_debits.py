@@ -28,6 +28,10 @@ DECLINES = "4000000000000002"  # a generic decline: dunning runs out, the balanc
 MONTHLY = Plan(id="inr", name="Basic", amount=49900, currency="INR", interval="month")
 BIGGER = Plan(id="inr-pro", name="Pro", amount=99900, currency="INR", interval="month")
 LAKH = Plan(id="inr-lakh", name="Lakh", amount=2_000_000, currency="INR", interval="month")
+# A trial converts without a payment before it: its first debit is announced when it is due.
+TRIAL = Plan(
+    id="inr-trial", name="Basic", amount=49900, currency="INR", interval="month", trial_days=14
+)
 
 
 class MandateSandbox(SandboxGateway):
@@ -53,7 +57,7 @@ def mandate_shop(make_shop: Callable[..., Shop], zone: str = "Asia/Kolkata") -> 
     # (created before the test chose: as if she had been created with these)
     customer.timezone, customer.provider = zone, "razorpay"
     shop.repo.customers["alice"] = customer
-    for plan in (MONTHLY, BIGGER, LAKH):
+    for plan in (MONTHLY, BIGGER, LAKH, TRIAL):
         catalog.create_plan(shop.svc, plan)
     return shop
 
@@ -66,7 +70,7 @@ def sent_pre_debits(mailer: RecordingMailer) -> list[datetime]:
     return [s.at for s in mailer.of(NoticeKind.PRE_DEBIT)]
 
 
-def test_a_renewal_on_a_mandate_is_debited_a_day_after_its_pre_debit_email(
+def test_a_renewal_on_a_mandate_is_announced_a_day_ahead_and_debited_on_time(
     make_shop: Callable[..., Shop],
 ) -> None:
     shop = mandate_shop(make_shop)
@@ -79,10 +83,26 @@ def test_a_renewal_on_a_mandate_is_debited_a_day_after_its_pre_debit_email(
     [renewal] = [i for i in shop.invoices() if i.period_start == april]
     [notice_at] = sent_pre_debits(mailer)
     [debit_at] = debits(shop, renewal.id)
-    assert debit_at - notice_at >= DAY
+    assert debit_at == april and debit_at - notice_at >= DAY
     assert renewal.status is InvoiceStatus.PAID
     body = mailer.of(NoticeKind.PRE_DEBIT)[0].message.get_body(("plain",)).get_content()
-    assert "₹499.00" in body and "April 3, 2026" in body
+    assert "₹499.00" in body and "April 2, 2026" in body
+
+
+def test_a_trial_converting_on_a_mandate_is_debited_a_day_after_its_pre_debit_email(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    shop.subscribe("inr-trial")
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=17), mailer, REAL)
+
+    [first] = shop.invoices()
+    [notice_at] = sent_pre_debits(mailer)
+    [debit_at] = debits(shop, first.id)
+    assert debit_at - notice_at >= DAY and debit_at > first.period_start
+    assert first.status is InvoiceStatus.PAID
 
 
 def test_the_first_payment_made_while_subscribing_needs_no_pre_debit_email(
@@ -100,9 +120,9 @@ def test_the_charger_refuses_a_debit_under_24_hours_after_its_notice_and_records
 ) -> None:
     shop = mandate_shop(make_shop)
     shop.add_card(PAYS)
-    shop.subscribe("inr")
+    shop.subscribe("inr-trial")
     shop.clock.set(shop.sub().current_period_end)
-    shop.work(shop.queued())  # the renewal: held, its notice planned
+    shop.work(shop.queued())  # the trial converts: its first debit held, its notice planned
     [renewal] = [i for i in shop.invoices() if i.status is InvoiceStatus.OPEN]
     notice = shop.repo.get_notice(pre_debit_key(renewal.id, 1, renewal.total))
     assert notice is not None and renewal.attempts == 0 and debits(shop, renewal.id) == []
@@ -210,7 +230,7 @@ def test_a_worker_dying_after_the_notice_went_out_leaves_the_debit_due_and_made_
 ) -> None:
     shop = mandate_shop(make_shop)
     shop.add_card(PAYS)
-    shop.subscribe("inr")
+    shop.subscribe("inr-trial")
     shop.clock.set(shop.sub().current_period_end)
     shop.work(shop.queued())
     [renewal] = [i for i in shop.invoices() if i.status is InvoiceStatus.OPEN]
@@ -373,7 +393,7 @@ def test_a_worker_dying_as_it_holds_a_debit_leaves_nothing_and_the_next_holds_it
 ) -> None:
     shop = mandate_shop(make_shop)
     shop.add_card(PAYS)
-    shop.subscribe("inr")
+    shop.subscribe("inr-trial")
     shop.clock.set(shop.sub().current_period_end)
     item = shop.queued()
 
@@ -381,7 +401,7 @@ def test_a_worker_dying_as_it_holds_a_debit_leaves_nothing_and_the_next_holds_it
     with pytest.raises(shop.Crash):
         shop.work(item, shop.dying(before_commit=1))
     # Then nothing was written: no invoice, no email owed, nothing charged
-    assert len(shop.invoices()) == 1 and shop.gateway.confirmations == 1
+    assert shop.invoices() == [] and shop.gateway.confirmations == 0
 
     # And the next worker holds it, with one email owed, and the debit follows it by a day
     shop.work(shop.queued())

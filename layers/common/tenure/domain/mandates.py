@@ -74,6 +74,20 @@ def pre_debit_key(invoice_id: str, debit: int, amount_minor: int) -> str:
     return notice_key(invoice_id, NoticeKind.PRE_DEBIT, f"d{debit}", amount_minor)
 
 
+def renewal_key(invoice_id: str) -> str:
+    """The notice of a renewal announced ahead, before its invoice (whose id is known) and
+    its amount (worked out when the email is sent) exist."""
+    return notice_key(invoice_id, NoticeKind.PRE_DEBIT, "d1", "ahead")
+
+
+def announces(notice: Notice, amount_minor: int) -> bool:
+    """Whether a renewal's notice announced ahead stands for a first debit of this amount:
+    sent with that amount, or still to be sent (the amount is written when it goes out)."""
+    if notice.status is NoticeStatus.SCHEDULED:
+        return True
+    return notice.status is NoticeStatus.SENT and notice.data.get("amount") == amount_minor
+
+
 def decide(
     *,
     amount_minor: int,

@@ -34,13 +34,13 @@ from datetime import datetime, timedelta
 from enum import Enum
 from functools import partial
 
-from tenure.domain import collection, mandates
+from tenure.domain import collection, ids, mandates
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.due import DueKind
 from tenure.domain.errors import ConcurrencyError, DomainError, ValidationFailedError
 from tenure.domain.installments import InstallmentPlan, InstalmentStatus, PlanStatus
-from tenure.domain.invoices import Invoice, InvoiceStatus
+from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
 from tenure.domain.money import Money
 from tenure.domain.notices import Notice, NoticeKind, notice_key
 from tenure.domain.subscription import Subscription, SubscriptionStatus
@@ -386,11 +386,15 @@ def _mandate_gate(svc: Services, c: _Collection, payer: Payer) -> mandates.Verdi
     now = svc.clock.now()
     debit = invoice.failures + 1
     key = mandates.pre_debit_key(invoice.id, debit, invoice.total)
+    notice = svc.repo.get_notice(key)
+    if notice is None and debit == 1:
+        ahead = svc.repo.get_notice(mandates.renewal_key(invoice.id))
+        notice = ahead if ahead is not None and mandates.announces(ahead, invoice.total) else None
     decision = mandates.decide(
         amount_minor=invoice.total,
         currency=invoice.currency,
         mandate_max_minor=_mandate_max(svc, invoice.customer_id, payer),
-        notice=svc.repo.get_notice(key),
+        notice=notice,
         now=now,
         policy=svc.mandates,
     )
@@ -450,6 +454,44 @@ def _announce_retry(
     key = mandates.pre_debit_key(invoice.id, debit, invoice.total)
     more: dict[str, object] = {"debit": debit, "debit_at": iso(retry_at)}
     change.notices.append(_pre_debit(invoice, key, due, zone, now, more))
+
+
+def _announce_renewal(
+    svc: Services, sub: Subscription, charge: Charge, change: Commit, now: datetime
+) -> None:
+    """A period paid on a mandate: the next renewal's pre-debit email is planned with the
+    payment, at the last slot of the customer's window a notice lead or more before the
+    renewal, so that the renewal is debited on time. Its amount is worked out when it is
+    sent; one that no longer holds when the renewal is invoiced (a coupon, a plan change)
+    is announced again and debited a day after, by the charger."""
+    if not mandates.on_mandate(_provider_of(svc, charge)):
+        return
+    if sub.status is not SubscriptionStatus.ACTIVE or sub.cancel_at_period_end:
+        return
+    hours = (svc.reminders or ReminderPolicy()).quiet_hours
+    renews_at = sub.current_period_end
+    due = last_slot_by(renews_at - svc.mandates.notice_lead, sub.timezone, hours, now)
+    if due is None:
+        return  # too near: the renewal is announced when it is invoiced
+    renewal = ids.invoice_id(sub.id, InvoiceKind.RENEWAL, renews_at)
+    notice = Notice(
+        key=mandates.renewal_key(renewal),
+        kind=NoticeKind.PRE_DEBIT,
+        customer_id=sub.customer_id,
+        subscription_id=sub.id,
+        due_at=due,
+        created_at=now,
+        data={
+            "invoice_id": renewal,
+            "ahead": True,
+            "renews_at": iso(renews_at),
+            "debit_at": iso(renews_at),
+            "currency": sub.currency,
+            "debit": 1,
+            "zone": sub.timezone,
+        },
+    )
+    change.notices.append(notice)
 
 
 def _provider_of(svc: Services, payer: Payer | Charge) -> str | None:
@@ -1052,6 +1094,8 @@ def _settle(
         if was_unpaid and recorded.events:
             assert sub is not None
             cases.follow_invoice_paid(svc, sub, invoice, change)
+        if sub is not None and recorded.events:
+            _announce_renewal(svc, sub, charge, change, now)
     else:
         recorded = collection.record_failure(invoice, charge, sub, svc.policy, _plans(svc), now)
         _announce_retry(svc, invoice, charge, sub.timezone if sub else None, change, now)
