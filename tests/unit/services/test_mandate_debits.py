@@ -413,3 +413,32 @@ def test_a_worker_dying_as_it_holds_a_debit_leaves_nothing_and_the_next_holds_it
     [told] = sent_pre_debits(mailer)
     assert debits(shop, renewal.id)[0] - told >= DAY
     assert len(shop.succeeded(renewal.id)) == 1
+
+
+def test_an_upgrade_after_the_renewal_was_announced_gets_the_renewal_announced_again(
+    make_shop: Callable[..., Shop],
+) -> None:
+    # Given alice's April renewal announced at ₹499 a day or more ahead
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    shop.subscribe("inr")
+    mailer = RecordingMailer()
+    run(shop, datetime(2026, 4, 1, 12, tzinfo=UTC), mailer, REAL)
+    assert len(mailer.of(NoticeKind.PRE_DEBIT)) == 1
+
+    # When she upgrades before the renewal (its proration announced and debited on its own)
+    subscriptions.change_plan(shop.svc, "sub-1", "inr-pro")
+    run(shop, shop.start + timedelta(days=35), mailer, REAL)
+
+    # Then the renewal at the new price is announced anew and debited a day after that email
+    april = datetime(2026, 4, 2, 9, tzinfo=UTC)
+    [renewal] = [i for i in shop.invoices() if i.period_start == april]
+    assert renewal.total == BIGGER.amount and renewal.status is InvoiceStatus.PAID
+    told = [
+        s for s in mailer.of(NoticeKind.PRE_DEBIT) if renewal.id in s.message["X-Tenure-Notice"]
+    ]
+    assert [str(s.message["X-Tenure-Notice"]).rsplit(":", 1)[-1] for s in told] == [
+        "ahead",
+        str(BIGGER.amount),
+    ]
+    assert debits(shop, renewal.id)[0] - told[-1].at >= DAY

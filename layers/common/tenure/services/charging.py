@@ -42,7 +42,7 @@ from tenure.domain.errors import ConcurrencyError, DomainError, ValidationFailed
 from tenure.domain.installments import InstallmentPlan, InstalmentStatus, PlanStatus
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
 from tenure.domain.money import Money
-from tenure.domain.notices import Notice, NoticeKind, notice_key
+from tenure.domain.notices import Notice, NoticeKind, NoticeStatus, notice_key
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso
 from tenure.notify.policy import ReminderPolicy
@@ -474,6 +474,9 @@ def _announce_renewal(
     if due is None:
         return  # too near: the renewal is announced when it is invoiced
     renewal = ids.invoice_id(sub.id, InvoiceKind.RENEWAL, renews_at)
+    planned = svc.repo.get_notice(mandates.renewal_key(renewal))
+    if planned is not None and planned.status is not NoticeStatus.SCHEDULED:
+        return  # already told (another payment this period, say a proration): kept as sent
     notice = Notice(
         key=mandates.renewal_key(renewal),
         kind=NoticeKind.PRE_DEBIT,
