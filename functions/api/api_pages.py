@@ -28,6 +28,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
 from tenure.domain.charges import ChargeOutcome
+from tenure.domain.customers import Customer
 from tenure.domain.errors import (
     DomainError,
     IllegalTransitionError,
@@ -188,10 +189,19 @@ def case_submit() -> Response[str]:
 
 
 # -- the card -----------------------------------------------------------------------------------
+def _card_mode(visit: _Visit, customer: Customer | None) -> str:
+    """How this customer's card is taken: by their own provider's way when they chose one
+    (Razorpay's mandates are authorised in its Checkout: no form here), else the default's."""
+    if customer is not None and customer.provider is not None:
+        gateway = visit.svc.gateway_for(customer.provider)
+        return gateway.name if gateway is not None else "none"
+    return visit.mode
+
+
 def _show_card(visit: _Visit) -> Response[str]:
     self_service.card_subject_is_owned(visit.svc, visit.claims.customer_id, visit.claims.subject)
     view = self_service.load_card_page(visit.svc, visit.claims.customer_id)
-    if visit.mode == "stripe":
+    if _card_mode(visit, view.customer) == "stripe":
         key = visit.settings.stripe_publishable_key
         if not key:
             raise LinkKeyMissingError("TENURE_STRIPE_PUBLISHABLE_KEY is not set")
@@ -203,7 +213,7 @@ def _show_card(visit: _Visit) -> Response[str]:
 def _take_card(visit: _Visit) -> Response[str]:
     customer_id = visit.claims.customer_id
     self_service.card_subject_is_owned(visit.svc, customer_id, visit.claims.subject)
-    if visit.mode != "sandbox":
+    if _card_mode(visit, catalog.find_customer(visit.svc, customer_id)) != "sandbox":
         # With Stripe the card goes from Stripe.js to Stripe, never through this form.
         return _message(visit, 405, "title_card", "bad", "unavailable", "unavailable_body")
     method = payment_method_for(visit.form.get("card", "").replace("-", ""))
@@ -228,14 +238,15 @@ def _take_card(visit: _Visit) -> Response[str]:
 
 
 def _card(visit: _Visit, status: int, view: self_service.CardPage, **context: Any) -> Response[str]:
+    mode = _card_mode(visit, view.customer)
     return visit.render(
         status,
         "card.html",
         "title_card",
-        stripe=visit.mode == "stripe",
+        stripe=mode == "stripe",
         view=view,
         card_label=_card_label(visit, view),
-        mode=visit.mode,
+        mode=mode,
         action="/pages/card",
         test_cards=TEST_CARDS,
         outcome=context.pop("outcome", None),

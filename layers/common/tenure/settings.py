@@ -96,6 +96,12 @@ class Settings:
     # The provider's API key: directly (local experiments) or from Secrets Manager (AWS).
     provider_api_key: str = _env("TENURE_PROVIDER_API_KEY", "")
     provider_api_key_secret_arn: str = _env("PROVIDER_API_KEY_SECRET_ARN", "")
+    # Razorpay (docs/razorpay.md): its key id (not secret) and key secret, directly (local
+    # experiments) or from Secrets Manager (AWS). With both, customers created with provider
+    # razorpay are charged there; PAYMENT_PROVIDER=razorpay makes it every customer's default.
+    razorpay_key_id: str = _env("RAZORPAY_KEY_ID", "")
+    razorpay_key_secret: str = _env("TENURE_RAZORPAY_KEY_SECRET", "")
+    razorpay_key_secret_arn: str = _env("RAZORPAY_KEY_SECRET_ARN", "")
     # Emails (docs/emails.md): who sends them, the business's name in them, SES's configuration
     # set, and where their signed links point. The link key: directly (local) or by ARN (AWS).
     mail_from: str = _env("SENDER_EMAIL", "billing@example.com")

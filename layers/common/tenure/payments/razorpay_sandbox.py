@@ -74,6 +74,10 @@ class RazorpaySandbox:
         self.requests: list[tuple[str, str]] = []  # (method, path), for tests
         self._counts: dict[str, int] = {}
 
+    def use_clock(self, clock: Clock | None) -> None:
+        """Date what follows by `clock` (a shared state gets its process's clock)."""
+        self._clock = clock
+
     def gateway(self) -> RazorpayGateway:
         """The real adapter, over this sandbox."""
         return RazorpayGateway(*SANDBOX_KEY, transport=self, max_retries=0)
