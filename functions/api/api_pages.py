@@ -27,6 +27,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
+from tenure.documents.invoice_pdf import PDF_CONTENT_TYPE
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.customers import Customer
 from tenure.domain.errors import (
@@ -44,6 +45,7 @@ from tenure.notify.customer_links import (
     LinkKeyMissingError,
     check_page_form,
     issue_form_token,
+    make_portal_link,
     verify_link,
 )
 from tenure.notify.link_tokens import (
@@ -55,7 +57,7 @@ from tenure.notify.link_tokens import (
 )
 from tenure.payments.gateway import GatewayError
 from tenure.payments.sandbox import card_details, payment_method_for
-from tenure.services import catalog, collections_page, self_service
+from tenure.services import catalog, collections_page, documents, self_service
 from tenure.services.context import Services
 from tenure.services.self_service import (
     ForeignSubjectError,
@@ -176,6 +178,13 @@ def subscription_submit() -> Response[str]:
 @router.get("/pages/invoice", include_in_schema=False)
 def invoice_page() -> Response[str]:
     return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _show_invoice)
+
+
+@router.get("/pages/invoice/pdf", include_in_schema=False)
+# Unannotated return on purpose: Powertools validates an annotated return as JSON, and a
+# PDF is bytes (sent base64-encoded, as API Gateway expects binary bodies).
+def invoice_pdf_download():
+    return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _download_invoice)
 
 
 @router.get("/pages/collections", include_in_schema=False)
@@ -594,8 +603,31 @@ def _settle_case(visit: _Visit) -> Response[str]:
     if case.status == "settled":
         return _collections(visit, 200, view, _outcome("ok", visit.text("paid_thanks")))
     if action == "pay":
-        # Declined: the instalment is dunned like any, and the emails say what comes next.
-        return _collections(visit, 200, view, _outcome("bad", visit.text("case_pay_declined")))
+        if invoice_id := collections_page.payment_to_confirm(visit.svc, view):
+            # The bank asks the customer to confirm: send them on to the page that does it,
+            # with the same way back, rather than telling them it failed.
+            confirm_url, _ = make_portal_link(
+                visit.settings,
+                customer_id,
+                LinkPurpose.CONFIRM_PAYMENT,
+                invoice_id,
+                visit.svc.clock.now(),
+                visit.claims.return_url,
+            )
+            outcome = _outcome("bad", visit.text("case_pay_needs_confirmation"))
+            return _collections(visit, 200, view, outcome, confirm_url=confirm_url)
+        # Declined: the instalment is dunned like any, and the emails say what comes next;
+        # the page offers the card page the message mentions, rather than a dead end.
+        card_url, _ = make_portal_link(
+            visit.settings,
+            customer_id,
+            LinkPurpose.UPDATE_CARD,
+            customer_id,
+            visit.svc.clock.now(),
+            visit.claims.return_url,
+        )
+        outcome = _outcome("bad", visit.text("case_pay_declined"))
+        return _collections(visit, 200, view, outcome, card_url=card_url)
     return _collections(visit, 200, view, _outcome("ok", visit.text("case_plan_chosen")))
 
 
@@ -617,6 +649,8 @@ def _collections(
     status: int,
     view: collections_page.CollectionsPage,
     outcome: dict[str, str] | None = None,
+    confirm_url: str | None = None,
+    card_url: str | None = None,
 ) -> Response[str]:
     from tenure.notify.lines import case_line_facts
     from tenure.notify.render import worded_facts  # Babel's import: paid by the pages only
@@ -631,6 +665,8 @@ def _collections(
         lines=lines,
         action_url="/pages/collections",
         outcome=outcome,
+        confirm_url=confirm_url,
+        card_url=card_url,
     )
 
 
@@ -657,6 +693,22 @@ def _show_invoice(visit: _Visit) -> Response[str]:
     )
 
 
+def _download_invoice(visit: _Visit) -> Response[Any]:
+    """The invoice page's PDF, under the same rules as the page: the link's customer's own
+    invoices only."""
+    invoice_id = router.current_event.get_query_string_value("invoice") or ""
+    claims = visit.claims
+    view = self_service.load_invoice_page(visit.svc, claims.customer_id, claims.subject, invoice_id)
+    pdf = documents.invoice_pdf(visit.svc, view.invoice, (visit.settings.business_name,))
+    headers = {
+        "Content-Disposition": f'attachment; filename="{pdf.filename}"',
+        "Cache-Control": "no-store",  # a customer's document, fetched with a bearer link
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    return Response(200, PDF_CONTENT_TYPE, pdf.body, headers)
+
+
 # -- the one place where these routes turn refusals and errors into pages -------------------------
 class _BadForm(Exception):
     """A POST that is not a page's form: answered with `status`, nothing read further."""
@@ -666,7 +718,7 @@ class _BadForm(Exception):
         self.status, self.reason, self.headline, self.body = status, reason, headline, body
 
 
-def _page(purpose: LinkPurpose, show: Callable[[_Visit], Response[str]]) -> Response[str]:
+def _page(purpose: LinkPurpose, show: Callable[[_Visit], Response[Any]]) -> Response[Any]:
     event = router.current_event
     posting = event.http_method.upper() == "POST"
     wired = bootstrap.wiring()

@@ -5,6 +5,7 @@ simulate`'s state.json. Moments are ISO 8601 UTC strings, money integer minor un
 from datetime import datetime
 from typing import NotRequired, TypedDict
 
+from tenure.domain.audit import AuditEntry
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.customers import Customer, PaymentMethod
@@ -474,4 +475,32 @@ def collection_case_view(case: CollectionCase, plan: InstallmentPlan | None) -> 
             "status": str(plan.status),
             "instalments": installment_plan_view(plan)["instalments"],
         },
+    }
+
+
+class AuditView(TypedDict):
+    id: str
+    at: str
+    actor: str  # a token's name, or system:renewals, system:webhooks, ...
+    action: str
+    entity: str  # the id of the object acted on
+    customer: str
+    note: str | None
+    reference: str | None
+    before: dict[str, str | int | bool | None]
+    after: dict[str, str | int | bool | None]
+
+
+def audit_view(e: AuditEntry) -> AuditView:
+    return {
+        "id": e.id,
+        "at": _at(e.at),
+        "actor": e.actor,
+        "action": str(e.action),
+        "entity": e.entity,
+        "customer": e.customer_id,
+        "note": e.note,
+        "reference": e.reference,
+        "before": dict(e.before),
+        "after": dict(e.after),
     }

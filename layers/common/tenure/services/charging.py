@@ -133,6 +133,13 @@ def retry_invoice(svc: Services, invoice_id: str) -> Charge | None:
     return _collect(svc, _Collection(invoice))
 
 
+def retry_invoice_now(svc: Services, invoice: Invoice, with_claim: Commit) -> Charge | None:
+    """Charge a stored open invoice now, by the money path's own steps, with `with_claim`
+    (an operator's audit entry) committed in the claim's transaction: written only when an
+    attempt is claimed. None: it could not be charged now (nothing claimed)."""
+    return _collect(svc, _Collection(invoice, with_claim=with_claim))
+
+
 def invoice_installment(svc: Services, plan_id: str) -> Charge | None:
     """An installment plan's next instalment came due: invoice it and charge it, the new
     invoice and the plan written with the claim (or alone, when it cannot be charged now).
@@ -223,6 +230,7 @@ class _Collection:
     at: datetime | None = None  # the moment the attempt answers (default: now)
     unsaved: Commit | None = None  # creates the invoice: written once, alone or with the claim
     plan: InstallmentPlan | None = None  # an instalment's plan, read when needed
+    with_claim: Commit | None = None  # written with the claim only (an operator's audit entry)
 
     def write(self, svc: Services, change: Commit | None = None) -> None:
         """Commit `change` together with the unsaved creation, as one transaction; an entity
@@ -643,6 +651,10 @@ def _claim(svc: Services, c: _Collection, charge: Charge, payer: Payer) -> None:
     claim = Commit(invoices=[c.invoice], charges=[charge])
     if c.customer is None:
         claim.payer_checks.append(payer)
+    if c.with_claim is not None:
+        claim.audit.extend(c.with_claim.audit)
+        claim.events.extend(c.with_claim.events)
+        c.with_claim = None  # a second attempt (after a conflict) is not audited twice
     c.write(svc, claim)
 
 
@@ -829,7 +841,7 @@ def collect_open_invoices(
         return [charge for charge in found if charge is not None]
     charges = [
         charge
-        for charge in map(partial(collect_invoice, svc), _owed_instalments(svc, customer_id))
+        for charge in map(partial(collect_invoice, svc), owed_instalment_invoices(svc, customer_id))
         if charge is not None
     ]
     for sub in svc.repo.list_subscriptions(customer_id):
@@ -843,7 +855,7 @@ def collect_open_invoices(
     return charges
 
 
-def _owed_instalments(svc: Services, customer_id: str) -> list[str]:
+def owed_instalment_invoices(svc: Services, customer_id: str) -> list[str]:
     """The invoices of the customer's standing installment plans still being collected."""
     owed = (InstalmentStatus.OPEN, InstalmentStatus.PAST_DUE)
     return [
@@ -858,7 +870,7 @@ def _owed_instalments(svc: Services, customer_id: str) -> list[str]:
 def invoices_untried_since(svc: Services, customer_id: str, moment: datetime) -> list[Invoice]:
     """The customer's open, collectable invoices with no attempt at or after `moment`."""
     found = []
-    for invoice_id in _owed_instalments(svc, customer_id):
+    for invoice_id in owed_instalment_invoices(svc, customer_id):
         owed = svc.repo.get_invoice(invoice_id)
         if owed is None or not owed.owed or owed.dispute_open:
             continue

@@ -105,7 +105,9 @@ def load_card_page(svc: Services, customer_id: str) -> CardPage:
 
 
 def owed_invoices(svc: Services, customer_id: str) -> list[Invoice]:
-    """Open invoices with money due on the customer's subscriptions that still run."""
+    """Open invoices with money due on the customer's subscriptions that still run, and the
+    instalments of their standing plans still being collected (a new card retries those
+    too, so the card page names them)."""
     found = [
         invoice
         for sub in svc.repo.list_subscriptions(customer_id)
@@ -113,6 +115,10 @@ def owed_invoices(svc: Services, customer_id: str) -> list[Invoice]:
         for invoice in svc.repo.list_invoices(sub.id)
         if invoice.status is InvoiceStatus.OPEN and invoice.total > 0
     ]
+    instalments = (
+        svc.repo.get_invoice(i) for i in charging.owed_instalment_invoices(svc, customer_id)
+    )
+    found += [i for i in instalments if i is not None and i.status is InvoiceStatus.OPEN]
     return sorted(found, key=lambda i: (i.created_at, i.id))
 
 
@@ -200,6 +206,12 @@ def _awaiting_authentication(svc: Services, invoice: Invoice) -> Charge | None:
     ):
         return None
     return charge
+
+
+def awaits_confirmation(svc: Services, invoice: Invoice) -> bool:
+    """Whether the invoice's payment waits for the customer's 3-D Secure confirmation: what
+    the confirm page (`confirm_payment`) can act on."""
+    return _awaiting_authentication(svc, invoice) is not None
 
 
 def payment_authentication(svc: Services, view: ConfirmPage) -> PaymentAuthentication:

@@ -8,6 +8,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from tenure.domain.audit import AuditAction, AuditEntry, Summary
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.collection_cases import CaseLine, CaseStatus, CollectionCase
 from tenure.domain.customers import Contact, Customer, PaymentMethod
@@ -785,4 +786,40 @@ def save_attempt_from_attrs(a: dict[str, Any]) -> SaveAttempt:
         accepted=a.get("accepted"),
         presentations=int(a.get("presentations", 1)),
         version=int(a.get("version", 0)),
+    )
+
+
+def audit_to_attrs(e: AuditEntry) -> dict[str, Any]:
+    return {
+        "entity": "audit",
+        "id": e.id,
+        "at": _dt(e.at),
+        "actor": e.actor,
+        "action": str(e.action),
+        "entity_id": e.entity,
+        "customer_id": e.customer_id,
+        "note": e.note,
+        "reference": e.reference,
+        "before": dict(e.before),
+        "after": dict(e.after),
+    }
+
+
+def _summary(held: Any) -> Summary:
+    # DynamoDB hands numbers back as Decimal: a summary holds whole numbers only.
+    return {str(k): int(v) if isinstance(v, Decimal) else v for k, v in dict(held or {}).items()}
+
+
+def audit_from_attrs(a: dict[str, Any]) -> AuditEntry:
+    return AuditEntry(
+        id=a["id"],
+        at=_req(a["at"]),
+        actor=a["actor"],
+        action=AuditAction(a["action"]),
+        entity=a["entity_id"],
+        customer_id=a["customer_id"],
+        note=a.get("note"),
+        reference=a.get("reference"),
+        before=_summary(a.get("before")),
+        after=_summary(a.get("after")),
     )
