@@ -155,3 +155,16 @@ def test_collections_settings_that_make_no_policy_are_refused_naming_them(
 ) -> None:
     with pytest.raises(SettingsError, match="TENURE_REPAYMENT_MIN_COUNT"):
         bootstrap.build(Settings(**bad), store=InMemoryRepository(), clock=FixedClock(T0))
+
+
+def test_the_mandate_authentication_limit_comes_from_the_settings() -> None:
+    settings = Settings(TENURE_MANDATE_FRESH_AUTH_ABOVE=500_000)
+    wired = bootstrap.build(settings, store=InMemoryRepository(), clock=FixedClock(T0))
+    assert wired.services.mandates.fresh_auth_above_minor == 500_000
+    default = bootstrap.build(Settings(), store=InMemoryRepository(), clock=FixedClock(T0))
+    assert default.services.mandates.fresh_auth_above_minor == 1_500_000
+
+
+def test_a_negative_mandate_authentication_limit_is_refused_naming_it() -> None:
+    with pytest.raises(SettingsError, match="TENURE_MANDATE_FRESH_AUTH_ABOVE"):
+        Settings(TENURE_MANDATE_FRESH_AUTH_ABOVE=-1)

@@ -24,6 +24,7 @@ from botocore.config import Config
 from tenure.clock import SystemClock
 from tenure.domain.collection_cases import CollectionsPolicy, SettleAction
 from tenure.domain.dunning import DunningPolicy
+from tenure.domain.mandates import MandatePolicy
 from tenure.domain.timeutil import parse_iso
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.mailers import Mailer
@@ -170,6 +171,7 @@ def build(
         policy=policy if policy is not None else DunningPolicy(),
         reminders=reminder_policy(settings),
         collections=collections_policy(settings),
+        mandates=MandatePolicy(fresh_auth_above_minor=settings.mandate_fresh_auth_above),
     )
     return Wiring(services, settings, mailer=mailer, clients=clients, sleep=sleep)
 

@@ -154,6 +154,9 @@ class Settings:
     repayment_min_count: int = _env("TENURE_REPAYMENT_MIN_COUNT", 2, ge=2)
     repayment_max_count: int = _env("TENURE_REPAYMENT_MAX_COUNT", 6, ge=2)
     collections_settle: str = _env("TENURE_COLLECTIONS_SETTLE", "reactivate")
+    # India's e-mandates (docs/razorpay.md): a debit above this many paise needs the
+    # customer's fresh authentication (RBI's limit, ₹15,000) instead of a debit on the mandate.
+    mandate_fresh_auth_above: int = _env("TENURE_MANDATE_FRESH_AUTH_ABOVE", 1_500_000, ge=0)
 
 
 def declared() -> dict[str, Declared]:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tenure.notify.policy import ReminderPolicy, parse_leads
-from tenure.notify.timing import QuietHours, next_slot, slot_before, slots_on
+from tenure.notify.timing import QuietHours, last_slot_by, next_slot, slot_before, slots_on
 
 HOURS = QuietHours()
 ZONES = ["UTC", "Asia/Tokyo", "Europe/Moscow", "America/Los_Angeles", "Asia/Kolkata"]
@@ -104,3 +104,33 @@ def test_lead_days_can_be_configured_and_bad_settings_are_refused() -> None:
         parse_leads("month=three")
     with pytest.raises(ValueError, match="positive"):
         parse_leads("month=0")
+
+
+def test_the_last_slot_by_a_moment_at_night_is_the_evenings_last_run() -> None:
+    # 03:10 in Kolkata on 5 March is 21:40 UTC on the 4th; the last run inside the window
+    # before it is 19:30 Kolkata (14:00 UTC).
+    latest = datetime(2026, 3, 4, 21, 40, tzinfo=UTC)
+    slot = last_slot_by(latest, "Asia/Kolkata", HOURS, not_before=latest - timedelta(days=2))
+    assert slot == datetime(2026, 3, 4, 14, tzinfo=UTC)
+    assert local(slot, "Asia/Kolkata").hour == 19
+
+
+def test_no_last_slot_when_the_window_closed_before_the_earliest_allowed() -> None:
+    latest = datetime(2026, 3, 4, 21, 40, tzinfo=UTC)
+    earliest = latest - timedelta(hours=5)
+    assert last_slot_by(latest, "Asia/Kolkata", HOURS, not_before=earliest) is None
+
+
+@given(
+    latest=st.datetimes(datetime(2026, 1, 1), datetime(2027, 1, 1)).map(
+        lambda d: d.replace(tzinfo=UTC)
+    ),
+    zone=st.sampled_from(ZONES),
+)
+def test_the_last_slot_by_is_an_hourly_run_in_the_window_no_later_than_asked(
+    latest: datetime, zone: str
+) -> None:
+    slot = last_slot_by(latest, zone, HOURS, not_before=latest - timedelta(days=2))
+    assert slot is not None and slot <= latest
+    assert slot.minute == 0 and HOURS.allows(slot, zone)
+    assert next_slot(slot + timedelta(minutes=1), zone, HOURS) > latest or slot == latest

@@ -5,6 +5,7 @@ charge to the provider that made it."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from test_reminders import REAL, RecordingMailer, fake_link
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.errors import ValidationFailedError
@@ -13,6 +14,7 @@ from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.services import catalog, charging, refunds, subscriptions
 from tenure.services.context import Services, UnknownProviderError
+from tenure.services.reminders import send_due
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 VISA = payment_method_for("4242424242424242")
@@ -70,6 +72,13 @@ def test_a_renewal_from_the_subscriptions_copy_goes_to_the_customers_provider() 
     assert isinstance(svc.clock, FixedClock)
     svc.clock.set(sub.current_period_end + timedelta(minutes=1))
     subscriptions.process_due(svc, sub.id, snapshot=sub)
+    # A debit on a Razorpay mandate waits a day after its pre-debit email (test_mandate_debits)
+    assert (default.confirmations, other.confirmations) == (0, 1)
+    [renewal] = [i for i in svc.repo.list_invoices("sub-ravi") if i.status == "open"]
+    assert renewal.next_attempt_at is not None
+    send_due(svc, RecordingMailer(), REAL, fake_link, renewal.next_attempt_at - timedelta(days=1))
+    svc.clock.set(renewal.next_attempt_at)
+    charging.retry_invoice(svc, renewal.id)
     assert (default.confirmations, other.confirmations) == (0, 2)
 
 

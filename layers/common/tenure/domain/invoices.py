@@ -353,6 +353,11 @@ def with_tax(lines: list[InvoiceLine], plan: Plan) -> list[InvoiceLine]:
     return [*net_lines, InvoiceLine(LineKind.TAX, f"Tax {rate}% (included)", included)]
 
 
+def carried_line(amount: int) -> InvoiceLine:
+    """A plan change's charge that rides this invoice (tax included, as it was worked out)."""
+    return InvoiceLine(LineKind.PRORATION, "Plan change carried from the last period", amount)
+
+
 def apply_credit(lines: list[InvoiceLine], credit_available: int) -> tuple[list[InvoiceLine], int]:
     """Use customer credit against a positive total; returns the lines and the credit used."""
     total = sum(line.amount for line in lines)

@@ -29,6 +29,7 @@ class NoticeKind(StrEnum):
     COLLECTIONS_OPENED = "collections_opened"  # an unpaid balance became a collections case
     # An installment or repayment plan defaulted or was canceled: nothing more is charged
     INSTALLMENT_PLAN_ENDED = "installment_plan_ended"
+    PRE_DEBIT = "pre_debit"  # a debit on a mandate is coming (India: 24 h ahead at least)
 
 
 class NoticeStatus(StrEnum):
@@ -103,6 +104,9 @@ class EmailFacts:
     # About an installment plan (an instalment's invoice or reminder): no subscription, so
     # the invoice is named by its line and the footer speaks of a payment plan.
     installment_plan: bool = False
+    # pre_debit: the mandate's maximum, when the debit is above it and will not be made (the
+    # email then asks for a new mandate instead of announcing the debit)
+    mandate_limit: int | None = None
 
 
 @dataclass(slots=True)

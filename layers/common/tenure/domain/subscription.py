@@ -157,6 +157,9 @@ class Subscription:
     # Loyalty points its customer redeemed, to credit on its next period invoice
     # (tenure.domain.points): the renewal that builds it reads nothing else.
     points_pending: int = 0
+    # A plan change's charge that could not be debited on its own (a UPI mandate allows one
+    # debit a cycle), in minor units with its tax: the next period invoice carries it.
+    carried: int = 0
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
     ledger: list[MrrLedgerEntry] = field(default_factory=list, repr=False, compare=False)
@@ -539,6 +542,16 @@ class Subscription:
                 f"the subscription already has coupon {self.discount.coupon_id!r} "
                 "for its coming periods",
             )
+
+    def carry_to_next_invoice(self, amount: int) -> None:
+        if amount <= 0:
+            raise ValidationFailedError("amount", "only a positive charge is carried")
+        self.carried += amount
+
+    def take_carried(self) -> int:
+        """What the next period invoice must add, now taken by it."""
+        carried, self.carried = self.carried, 0
+        return carried
 
     def take_credit(self, amount: int) -> None:
         if amount < 0 or amount > self.credit:

@@ -129,6 +129,11 @@ SPECS: dict[NoticeKind, _Spec] = {
         ("plan_name", "amount", "when", "ended_reason", "installment_count"),
         optional_links=("update_card", "collections"),
     ),
+    # `when` is the debit's moment (the over-limit variant: the day it was due); the card
+    # link manages the mandate, the cancel link (a subscription's) stops the debits
+    NoticeKind.PRE_DEBIT: _Spec(
+        ("amount", "when"), links=("update_card",), optional_links=("cancel",)
+    ),
 }
 
 
@@ -458,6 +463,8 @@ def _variant(kind: NoticeKind, facts: EmailFacts) -> str:
         if facts.card_on_file and facts.card_brand and facts.card_last4:
             return "card"
         return "default"
+    if kind is NoticeKind.PRE_DEBIT:
+        return "over_limit" if facts.mandate_limit is not None else "default"
     if kind is NoticeKind.REFUND_RECEIPT:
         if facts.amount is None:
             return "partial_unknown"
@@ -476,6 +483,8 @@ def _subject_key(kind: NoticeKind, variant: str, installment: bool = False) -> s
         }.get(variant, "subject")
     if kind in (NoticeKind.SUBSCRIPTION_ENDED, NoticeKind.INSTALLMENT_PLAN_ENDED):
         return f"{kind}.subject_{variant}"
+    if kind is NoticeKind.PRE_DEBIT and variant == "over_limit":
+        return "pre_debit.subject_over_limit"
     return f"{kind}.subject"
 
 
@@ -609,6 +618,7 @@ def _placeholder_values(
         "last4": _shown(facts.card_last4, _clean),
         "number": _shown(facts.installment_number, number),
         "count": _shown(facts.installment_count, number),
+        "limit": _shown(facts.mandate_limit, money),
     }
     values |= {key: value for key, value in optional.items() if value is not None}
     if facts.tenure_months is not None and facts.tenure_percent is not None:

@@ -157,6 +157,10 @@ _FACTS: dict[NoticeKind, EmailFacts] = {
         installment_plan=True,
         ended_reason="defaulted",
     ),
+    # A renewal on a Razorpay mandate, announced the day before it is debited.
+    NoticeKind.PRE_DEBIT: replace(
+        _PRO, currency="INR", amount=149900, when=_at("2026-03-02T14:00:00"), **_INVOICE
+    ),
 }
 
 

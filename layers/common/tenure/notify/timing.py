@@ -47,6 +47,19 @@ def next_slot(earliest: datetime, zone: str, hours: QuietHours) -> datetime:
     raise ValueError(f"quiet hours {hours} leave no hourly slot in {zone}")
 
 
+def last_slot_by(
+    latest: datetime, zone: str, hours: QuietHours, not_before: datetime
+) -> datetime | None:
+    """The last hourly run at or before `latest` that falls in the customer's window and
+    not before `not_before` (None: there is none in between)."""
+    slot = latest.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    while slot >= not_before:
+        if hours.allows(slot, zone):
+            return slot
+        slot -= HOUR
+    return None
+
+
 def slots_on(day: date, zone: str, hours: QuietHours) -> list[datetime]:
     """Every hourly run that falls in the window on the customer's local `day`."""
     zone_info = tz(zone)

@@ -34,15 +34,19 @@ from datetime import datetime, timedelta
 from enum import Enum
 from functools import partial
 
-from tenure.domain import collection
+from tenure.domain import collection, ids, mandates
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.due import DueKind
 from tenure.domain.errors import ConcurrencyError, DomainError, ValidationFailedError
 from tenure.domain.installments import InstallmentPlan, InstalmentStatus, PlanStatus
-from tenure.domain.invoices import Invoice, InvoiceStatus
+from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
 from tenure.domain.money import Money
+from tenure.domain.notices import Notice, NoticeKind, NoticeStatus, notice_key
 from tenure.domain.subscription import Subscription, SubscriptionStatus
+from tenure.domain.timeutil import iso
+from tenure.notify.policy import ReminderPolicy
+from tenure.notify.timing import last_slot_by, next_slot
 from tenure.payments.gateway import (
     CardDetails,
     GatewayError,
@@ -153,7 +157,8 @@ def invoice_installment(svc: Services, plan_id: str) -> Charge | None:
         svc.commit_with_notices(creating)
         return None
     charge = _collect(svc, _Collection(invoice, plan=plan, unsaved=creating))
-    if charge is None and invoice.owed and invoice.attempts == 0:
+    held = invoice.next_attempt_at is not None  # a debit on a mandate waiting for its notice
+    if charge is None and invoice.owed and invoice.attempts == 0 and not held:
         await_payment_method(svc, invoice.id)  # no card on file: dunned like a hard decline
     return charge
 
@@ -267,6 +272,9 @@ def _attempt(svc: Services, c: _Collection) -> tuple[Charge | None, _Created | N
     if payer is None:
         return None, None
     assert svc.gateway is not None  # checked by _ready
+    verdict = _mandate_gate(svc, c, payer)
+    if verdict is _HOLD:
+        return None, None
     invoice = c.invoice
     now = c.at or svc.clock.now()
     charge = Charge(
@@ -287,7 +295,10 @@ def _attempt(svc: Services, c: _Collection) -> tuple[Charge | None, _Created | N
     # has made at most that one.
     charge.calls = 1
     _claim(svc, c, charge, payer)
-    created, answer = _pay(svc, charge, payer)
+    if verdict is mandates.Verdict.FRESH_AUTH:
+        created, answer = _pay_when_present(svc, charge, payer)
+    else:
+        created, answer = _pay(svc, charge, payer)
     if created is _Created.CREATED:
         assert isinstance(answer, PaymentResult)
         _record(svc, c, charge, answer)
@@ -361,6 +372,235 @@ def _ready_instalment(svc: Services, c: _Collection, plan_id: str) -> Payer | No
         c.write(svc)
         return None
     return payer
+
+
+# -- debits on a mandate (India's e-mandate rules, tenure.domain.mandates) ------------------
+_HOLD = "hold"  # the gate's answer when the debit is not made now
+
+
+def _mandate_gate(svc: Services, c: _Collection, payer: Payer) -> mandates.Verdict | str | None:
+    """Whether the debit may be made now, by the mandate rules (None: not on a mandate,
+    charged as ever). When it may not, the invoice says what happens instead (written with
+    the unsaved creation) and the answer is _HOLD: no attempt is recorded, no money moves.
+
+    The customer present (a subscription's first payment, which sets the mandate up with
+    their authentication) is not a debit on the mandate."""
+    invoice = c.invoice
+    if not mandates.on_mandate(_provider_of(svc, payer)):
+        return None
+    if c.sub is not None and c.sub.status is SubscriptionStatus.INCOMPLETE:
+        return None
+    c.at = None  # money moves when the debit is made, not at a reported moment
+    now = svc.clock.now()
+    debit = invoice.failures + 1
+    key = mandates.pre_debit_key(invoice.id, debit, invoice.total)
+    notice = svc.repo.get_notice(key)
+    if notice is None and debit == 1:
+        ahead = svc.repo.get_notice(mandates.renewal_key(invoice.id))
+        notice = ahead if ahead is not None and mandates.announces(ahead, invoice.total) else None
+    decision = mandates.decide(
+        amount_minor=invoice.total,
+        currency=invoice.currency,
+        mandate_max_minor=_mandate_max(svc, invoice.customer_id, payer),
+        notice=notice,
+        now=now,
+        policy=svc.mandates,
+    )
+    verdict = decision.verdict
+    if verdict in (mandates.Verdict.DEBIT, mandates.Verdict.FRESH_AUTH):
+        return verdict
+    change = Commit(invoices=[invoice])
+    if verdict is mandates.Verdict.NOTICE_FIRST:
+        notice = _pre_debit_notice(svc, c, key, now, {"debit": debit})
+        invoice.next_attempt_at = notice.due_at + svc.mandates.notice_lead
+        notice.data["debit_at"] = iso(invoice.next_attempt_at)
+        change.notices.append(notice)
+    elif verdict is mandates.Verdict.WAIT:
+        invoice.next_attempt_at = decision.debit_at
+    else:
+        # Over the mandate's limit, or never announced: this debit is not made. The invoice
+        # waits for a new mandate (a new payment method charges it) until dunning's
+        # deadline, as when no card is on file; over the limit, the customer is asked.
+        _await_new_mandate(svc, invoice)
+        if verdict is mandates.Verdict.OVER_LIMIT:
+            limit = _mandate_max(svc, invoice.customer_id, payer)
+            over = notice_key(invoice.id, NoticeKind.PRE_DEBIT, "over_limit", invoice.total)
+            change.notices.append(_pre_debit_notice(svc, c, over, now, {"limit": limit}))
+    log.info(
+        "mandate debit held",
+        extra={"invoice": invoice.id, "verdict": str(verdict), "debit": debit},
+    )
+    c.write(svc, change)
+    return _HOLD
+
+
+def _announce_retry(
+    svc: Services,
+    invoice: Invoice,
+    charge: Charge,
+    zone: str | None,
+    change: Commit,
+    now: datetime,
+) -> None:
+    """A dunning retry of a debit on a mandate, just scheduled: its pre-debit email is
+    planned with the failure, at the last slot of the customer's window a notice lead or
+    more before the retry, so that the retry keeps its time; with no such slot left, the
+    retry moves to a notice lead after the first one. (The charger still checks when the
+    retry comes: an email sent late moves it again.)"""
+    retry_at = invoice.next_attempt_at
+    if retry_at is None or not mandates.on_mandate(_provider_of(svc, charge)):
+        return
+    if zone is None:
+        customer = svc.repo.get_customer(invoice.customer_id)
+        zone = customer.timezone if customer is not None else "UTC"
+    lead, hours = svc.mandates.notice_lead, (svc.reminders or ReminderPolicy()).quiet_hours
+    due = last_slot_by(retry_at - lead, zone, hours, not_before=now)
+    if due is None:
+        due = next_slot(now, zone, hours)
+        invoice.next_attempt_at = retry_at = max(retry_at, due + lead)
+    debit = invoice.failures + 1
+    key = mandates.pre_debit_key(invoice.id, debit, invoice.total)
+    more: dict[str, object] = {"debit": debit, "debit_at": iso(retry_at)}
+    change.notices.append(_pre_debit(invoice, key, due, zone, now, more))
+
+
+def _announce_renewal(
+    svc: Services, sub: Subscription, charge: Charge, change: Commit, now: datetime
+) -> None:
+    """A period paid on a mandate: the next renewal's pre-debit email is planned with the
+    payment, at the last slot of the customer's window a notice lead or more before the
+    renewal, so that the renewal is debited on time. Its amount is worked out when it is
+    sent; one that no longer holds when the renewal is invoiced (a coupon, a plan change)
+    is announced again and debited a day after, by the charger."""
+    if not mandates.on_mandate(_provider_of(svc, charge)):
+        return
+    if sub.status is not SubscriptionStatus.ACTIVE or sub.cancel_at_period_end:
+        return
+    hours = (svc.reminders or ReminderPolicy()).quiet_hours
+    renews_at = sub.current_period_end
+    due = last_slot_by(renews_at - svc.mandates.notice_lead, sub.timezone, hours, now)
+    if due is None:
+        return  # too near: the renewal is announced when it is invoiced
+    renewal = ids.invoice_id(sub.id, InvoiceKind.RENEWAL, renews_at)
+    planned = svc.repo.get_notice(mandates.renewal_key(renewal))
+    if planned is not None and planned.status is not NoticeStatus.SCHEDULED:
+        return  # already told (another payment this period, say a proration): kept as sent
+    notice = Notice(
+        key=mandates.renewal_key(renewal),
+        kind=NoticeKind.PRE_DEBIT,
+        customer_id=sub.customer_id,
+        subscription_id=sub.id,
+        due_at=due,
+        created_at=now,
+        data={
+            "invoice_id": renewal,
+            "ahead": True,
+            "renews_at": iso(renews_at),
+            "debit_at": iso(renews_at),
+            "currency": sub.currency,
+            "debit": 1,
+            "zone": sub.timezone,
+        },
+    )
+    change.notices.append(notice)
+
+
+def _provider_of(svc: Services, payer: Payer | Charge) -> str | None:
+    """The provider that debits `payer` (or made the charge): theirs, else the default."""
+    return payer.provider or (svc.gateway.name if svc.gateway is not None else None)
+
+
+def _mandate_max(svc: Services, customer_id: str, payer: Payer) -> int | None:
+    """The maximum the payer's mandate allows per debit, in minor units (None: no cap known)."""
+    for method in svc.repo.list_payment_methods(customer_id):
+        if method.id == payer.payment_method:
+            return method.mandate_max_amount
+    return None
+
+
+def _await_new_mandate(svc: Services, invoice: Invoice) -> None:
+    """Nothing is due until a new payment method comes, or dunning's deadline: a new invoice
+    starts waiting through `await_payment_method` (its caller's); one already dunned keeps
+    (or gets) the deadline its first failure set."""
+    invoice.next_attempt_at = None
+    if invoice.first_failed_at is not None and invoice.dunning_ends_at is None:
+        invoice.dunning_ends_at = svc.policy.deadline(invoice.first_failed_at)
+
+
+def _pre_debit_notice(
+    svc: Services, c: _Collection, key: str, now: datetime, more: dict[str, object]
+) -> Notice:
+    """The pre-debit email of the invoice's next debit, due at the first slot of the
+    customer's window from now; the debit follows it by the notice lead at least."""
+    zone = _zone_of(svc, c)
+    due = next_slot(now, zone, (svc.reminders or ReminderPolicy()).quiet_hours)
+    return _pre_debit(c.invoice, key, due, zone, now, more)
+
+
+def _pre_debit(
+    invoice: Invoice, key: str, due: datetime, zone: str, now: datetime, more: dict[str, object]
+) -> Notice:
+    return Notice(
+        key=key,
+        kind=NoticeKind.PRE_DEBIT,
+        customer_id=invoice.customer_id,
+        subscription_id=invoice.subscription_id or None,
+        due_at=due,
+        created_at=now,
+        data={
+            "invoice_id": invoice.id,
+            "amount": invoice.total,
+            "currency": invoice.currency,
+            "zone": zone,
+            **more,
+        },
+    )
+
+
+def _zone_of(svc: Services, c: _Collection) -> str:
+    if c.sub is not None:
+        return c.sub.timezone
+    c.customer = c.customer or svc.repo.get_customer(c.invoice.customer_id)
+    return c.customer.timezone if c.customer is not None else "UTC"
+
+
+def _pay_when_present(
+    svc: Services, charge: Charge, payer: Payer
+) -> tuple[_Created, PaymentResult | InvalidRequestError | None]:
+    """2. for a debit that needs the customer's fresh authentication: the payment is made
+    but not confirmed (no money moves), and waits for the customer on the confirm page
+    (the payment_action_required email), as a payment the bank asked to confirm does."""
+    gateway = svc.gateway_for(charge)
+    assert gateway is not None
+    payment_method = charge.payment_method or payer.payment_method
+    assert payment_method is not None
+    try:
+        payment_id = gateway.create_payment(
+            amount=Money(charge.amount, charge.currency),
+            customer_id=charge.provider_customer or _provider_customer(payer, charge),
+            payment_method=payment_method,
+            invoice_id=charge.invoice_id,
+            attempt=charge.attempt,
+            idempotency_key=f"{charge.idempotency_key}:create",
+            subscription_id=charge.subscription_id,
+            tenure_customer_id=charge.customer_id,
+        )
+    except IdempotencyConflictError:
+        return _Created.CONFLICT, None
+    except InvalidRequestError as exc:
+        return _Created.REFUSED, exc
+    except GatewayError:
+        return _Created.UNKNOWN, None
+    outcome = ChargeOutcome.AUTHENTICATION_REQUIRED
+    return _Created.CREATED, PaymentResult(payment_id, outcome, "authentication_required")
+
+
+def _needs_presence(svc: Services, charge: Charge) -> bool:
+    """Whether an attempt was one the customer must confirm (a debit on a mandate above
+    the no-authentication limit): never replayed nor confirmed off-session."""
+    return mandates.on_mandate(_provider_of(svc, charge)) and svc.mandates.needs_fresh_auth(
+        charge.amount, charge.currency
+    )
 
 
 def _pay(
@@ -483,7 +723,16 @@ def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | N
         else:
             charge.calls += 1
             result = gateway.retrieve_payment(charge.payment_id)
-        if result.outcome is ChargeOutcome.UNKNOWN and charge.payment_id is not None:
+        if (
+            result.outcome is ChargeOutcome.UNKNOWN
+            and charge.payment_id is not None
+            and _needs_presence(svc, charge)
+        ):
+            # Made for the customer to confirm: it waits for them, never confirmed here.
+            result = PaymentResult(
+                charge.payment_id, ChargeOutcome.AUTHENTICATION_REQUIRED, "authentication_required"
+            )
+        elif result.outcome is ChargeOutcome.UNKNOWN and charge.payment_id is not None:
             # Created but never confirmed (by a release that created, claimed, then
             # confirmed): confirm with the key that release would have used.
             charge.calls += 1
@@ -513,7 +762,9 @@ def _recover_unanswered(
     sub = svc.repo.get_subscription(charge.subscription_id)
     payer = payer_for(svc, sub, None, from_copy=False)[0] if sub is not None else None
     known_card = charge.payment_method or (payer.payment_method if payer else None)
-    if now - charge.at < PAY_REPLAY_WINDOW and invoice.status is InvoiceStatus.OPEN and known_card:
+    # (an attempt for the customer to confirm is never replayed: the replay would confirm it)
+    replayable = known_card and not _needs_presence(svc, charge)
+    if now - charge.at < PAY_REPLAY_WINDOW and invoice.status is InvoiceStatus.OPEN and replayable:
         try:
             charge.calls += 1
             return _pay_request(svc, charge, payer)
@@ -858,8 +1109,11 @@ def _settle(
         if was_unpaid and recorded.events:
             assert sub is not None
             cases.follow_invoice_paid(svc, sub, invoice, change)
+        if sub is not None and recorded.events:
+            _announce_renewal(svc, sub, charge, change, now)
     else:
         recorded = collection.record_failure(invoice, charge, sub, svc.policy, _plans(svc), now)
+        _announce_retry(svc, invoice, charge, sub.timezone if sub else None, change, now)
     change.events.extend(event.to_event() for event in recorded.events)
     if isinstance(recorded.next, collection.FinalActionDue):
         assert sub is not None  # only a subscription's invoice is dunned
@@ -890,6 +1144,7 @@ def _settle_instalment(
     else:
         recorded = collection.record_instalment_failure(invoice, charge, svc.policy, now)
         moved = plan is not None and plan.record_failed(invoice.id, now)
+        _announce_retry(svc, invoice, charge, None, change, now)
     change.events.extend(event.to_event() for event in recorded.events)
     if isinstance(recorded.next, collection.FinalActionDue) and plan is not None:
         change.events.extend(e.to_event() for e in collection.write_off_instalment(invoice, now))

@@ -7,6 +7,7 @@ from tenure.domain.collection_cases import CollectionsPolicy
 from tenure.domain.customers import Payer
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.errors import ValidationFailedError
+from tenure.domain.mandates import MandatePolicy
 from tenure.notify.planner import plan_notices
 from tenure.notify.policy import ReminderPolicy
 from tenure.payments.gateway import PaymentGateway
@@ -36,6 +37,7 @@ class Services:
     gateways: dict[str, PaymentGateway] = field(default_factory=dict)
     policy: DunningPolicy = field(default_factory=DunningPolicy)
     collections: CollectionsPolicy = field(default_factory=CollectionsPolicy)
+    mandates: MandatePolicy = field(default_factory=MandatePolicy)  # India's e-mandate rules
     # None: no emails are planned (tests of other things may say so; the product never does)
     reminders: ReminderPolicy | None = field(default_factory=ReminderPolicy)
     # Commits made through these services so far. A caller compares it before and after a

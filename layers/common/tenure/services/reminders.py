@@ -28,6 +28,7 @@ from tenure.domain.invoices import (
     InvoiceStatus,
     LineKind,
     apply_credit,
+    carried_line,
     with_tax,
 )
 from tenure.domain.notices import (
@@ -483,6 +484,8 @@ class _Run:
             return self._collections_opened(notice, base)
         if kind is NoticeKind.INSTALLMENT_PLAN_ENDED:
             return self._plan_ended(notice, base, card)
+        if kind is NoticeKind.PRE_DEBIT:
+            return self._pre_debit(notice, base, card)
         if kind is NoticeKind.INSTALLMENT_DUE:
             data = notice.data
             self._instalment_ahead(notice)
@@ -497,6 +500,92 @@ class _Run:
             )
             return _Draft(facts, {"update_card": card})
         raise _Skip(f"unknown_kind_{kind}")
+
+    def _pre_debit(self, notice: Notice, base: dict[str, Any], card: _Link) -> _Draft:
+        """A debit on a mandate, announced: owed while the invoice is open and still owes
+        that amount on that debit (a later debit or another amount has its own notice). The
+        date is when the debit may first be made: never sooner than the notice lead after
+        this email goes out, since the charger holds it until then."""
+        if notice.data.get("ahead"):
+            return self._renewal_ahead(notice, base, card)
+        invoice = self._invoice(notice)
+        data = notice.data
+        if invoice.status is not InvoiceStatus.OPEN:
+            raise _Skip(f"invoice_{invoice.status}")
+        if invoice.total != int(data["amount"]):
+            raise _Skip("amount_changed")
+        limit = data.get("limit")
+        if limit is None and invoice.failures + 1 != int(data.get("debit", 1)):
+            raise _Skip("superseded_by_later_debit")
+        planned = parse_iso(str(data["debit_at"])) if data.get("debit_at") else invoice.created_at
+        when = max(planned, self.now + self.svc.mandates.notice_lead) if limit is None else planned
+        facts = invoice_facts(
+            invoice,
+            base["customer_name"],
+            when=when,
+            mandate_limit=int(limit) if limit is not None else None,
+        )
+        links: dict[str, _Link] = {"update_card": card}
+        if invoice.installment_plan_id:
+            plan = self.svc.repo.get_installment_plan(invoice.installment_plan_id)
+            item = plan.by_invoice(invoice.id) if plan is not None else None
+            if plan is not None and item is not None:
+                facts = replace(
+                    facts,
+                    plan_name=plan.description,
+                    installment_number=item.number,
+                    installment_count=plan.count,
+                )
+            return _Draft(facts, links)
+        if facts.plan_name is None:
+            facts = replace(facts, plan_name=self._plan_name(invoice))
+        links["cancel"] = (LinkPurpose.MANAGE_SUBSCRIPTION, invoice.subscription_id, "cancel")
+        return _Draft(facts, links)
+
+    def _renewal_ahead(self, notice: Notice, base: dict[str, Any], card: _Link) -> _Draft:
+        """A renewal on a mandate announced before it is invoiced: owed while the
+        subscription still renews then, and not yet invoiced (an invoice has its own
+        notice). The amount is the renewal's preview, as the upcoming-renewal email shows it,
+        written on the notice: the charger debits on time only a renewal of that amount."""
+        sub, plan = self._subscription(notice)
+        renews_at = parse_iso(str(notice.data["renews_at"]))
+        if sub.status is not SubscriptionStatus.ACTIVE or sub.cancel_at_period_end:
+            raise _Skip("renewal_not_ahead")
+        invoiced = self.svc.repo.get_invoice(str(notice.data["invoice_id"]))
+        if invoiced is not None:
+            # Sent late, after the renewal was invoiced (and held for it): the invoice's own
+            # amount, debited a notice lead from now at the soonest.
+            if invoiced.status is not InvoiceStatus.OPEN:
+                raise _Skip(f"invoice_{invoiced.status}")
+            lines = invoiced.lines
+            when = max(renews_at, self.now + self.svc.mandates.notice_lead)
+        else:
+            if sub.current_period_end != renews_at:
+                raise _Skip("renewal_not_ahead")
+            lines = _preview_lines(sub, plan, self.svc.repo.get_programs().programs)
+            when = renews_at
+        amount = sum(line.amount for line in lines)
+        if self.svc.mandates.needs_fresh_auth(amount, sub.currency):
+            raise _Skip("customer_confirms")  # the payment_action_required email asks them
+        if amount > self._mandate_max(sub):
+            raise _Skip("over_mandate_limit")  # the charger asks for a new mandate instead
+        notice.data["amount"] = amount
+        facts = EmailFacts(
+            **base,
+            currency=sub.currency,
+            plan_name=plan.name or plan.id,
+            amount=amount,
+            lines=line_facts(lines),
+            tax=invoice_tax(lines),
+            when=when,
+        )
+        cancel: _Link = (LinkPurpose.MANAGE_SUBSCRIPTION, sub.id, "cancel")
+        return _Draft(facts, {"update_card": card, "cancel": cancel})
+
+    def _mandate_max(self, sub: Subscription) -> float:
+        methods = self.svc.repo.list_payment_methods(sub.customer_id)
+        cap = next((m.mandate_max_amount for m in methods if m.id == sub.payment_method), None)
+        return float("inf") if cap is None else cap
 
     def _collections_opened(self, notice: Notice, base: dict[str, Any]) -> _Draft:
         """The case as it stands when the email is sent: owed while it still waits for the
@@ -774,6 +863,8 @@ def _preview_lines(
     label = plan.name or plan.id
     discount, tenure = sub.next_period_discount(), sub.next_period_tenure(programs)
     lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount, tenure), plan)
+    if sub.carried:
+        lines.append(carried_line(sub.carried))
     if sub.points_pending and programs.loyalty is not None:
         lines, _ = points_credit_line(lines, sub.points_pending, programs.loyalty.point_value_minor)
     lines, _ = apply_credit(lines, sub.credit)

@@ -4,6 +4,7 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime
 
+from tenure.domain import mandates
 from tenure.domain.collection import InvoiceCreated
 from tenure.domain.customers import Customer
 from tenure.domain.discounts import period_lines
@@ -21,6 +22,7 @@ from tenure.domain.invoices import (
     InvoiceStatus,
     LineKind,
     apply_credit,
+    carried_line,
     with_tax,
 )
 from tenure.domain.plans import Plan
@@ -182,7 +184,24 @@ def _switch_plan(svc: Services, sub: Subscription, plan_id: str, now: datetime) 
     old = get_plan(svc, sub.plan_id)
     new = get_plan(svc, plan_id)
     proration = sub.change_plan(old, new, now)
-    return _proration_invoice(sub, new, proration, now) if proration else None
+    invoice = _proration_invoice(sub, new, proration, now) if proration else None
+    owed = invoice is not None and invoice.status is InvoiceStatus.OPEN
+    if invoice is not None and owed and _one_debit_a_cycle(svc, sub):
+        # Folded into the next renewal's invoice, the one debit this cycle (docs/razorpay.md)
+        sub.carry_to_next_invoice(invoice.total)
+        return None
+    return invoice
+
+
+def _one_debit_a_cycle(svc: Services, sub: Subscription) -> bool:
+    """Whether the subscription is paid by a mandate that allows one debit a cycle (UPI):
+    read only for a payer on a mandate."""
+    provider = sub.provider or (svc.gateway.name if svc.gateway is not None else None)
+    if not mandates.on_mandate(provider) or sub.payment_method is None:
+        return False
+    methods = svc.repo.list_payment_methods(sub.customer_id)
+    kind = next((m.mandate_kind for m in methods if m.id == sub.payment_method), None)
+    return mandates.one_debit_per_cycle(provider, kind)
 
 
 def process_due(
@@ -289,6 +308,8 @@ def _period_invoice(
     )
     lines = period_lines(plan, max(sub.cycle, 0), label, sub.period_discount, sub.period_tenure)
     lines = with_tax(lines, plan)
+    if sub.carried:
+        lines.append(carried_line(sub.take_carried()))
     used = 0
     if sub.points_pending:
         value = programs.loyalty.point_value_minor if programs.loyalty else 0
@@ -403,7 +424,8 @@ def _save(
         charge = charge_new_invoice_from_copy(svc, invoice, sub, change)
     else:
         charge = charge_new_invoice(svc, invoice, sub, change, customer)
-    if charge is None and sub.status is not SubscriptionStatus.INCOMPLETE:
+    held = invoice.next_attempt_at is not None  # a debit on a mandate waiting for its notice
+    if charge is None and sub.status is not SubscriptionStatus.INCOMPLETE and not held:
         await_payment_method(svc, invoice.id)
         return Outcome(get_subscription(svc, sub.id), get_invoice(svc, invoice.id))
     return Outcome(sub, invoice)  # updated in place by the charge

@@ -293,6 +293,8 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         attrs["paused_seconds"] = s.paused_seconds
     if s.points_pending:
         attrs["points_pending"] = s.points_pending
+    if s.carried:
+        attrs["carried"] = s.carried
     if s.period_tenure is not None:
         attrs["period_tenure"] = {
             "after_months": s.period_tenure.after_months,
@@ -356,6 +358,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         continuity_start=_parse(a.get("continuity_start")),
         paused_seconds=int(a.get("paused_seconds", 0)),
         points_pending=int(a.get("points_pending", 0)),
+        carried=int(a.get("carried", 0)),
         period_tenure=_tenure_from_attrs(a.get("period_tenure")),
         contact=contact_from_attrs(a.get("contact")),
         version=int(a.get("version", 0)),
