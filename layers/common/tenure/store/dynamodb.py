@@ -57,6 +57,7 @@ from tenure.ports import (
 )
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
+from tenure.store.webhooks_out import DynamoWebhookOut
 
 DUE_SHARDS = 8
 WORK_DUE = "DUE"  # renewals, retries, expiries: the renewals scheduler's shards
@@ -105,7 +106,7 @@ def _day(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-class DynamoRepository:
+class DynamoRepository(DynamoWebhookOut):
     """Repository port on one DynamoDB table (see template.yaml `TenureTable`)."""
 
     def __init__(

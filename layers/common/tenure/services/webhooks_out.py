@@ -1,0 +1,176 @@
+"""Outbound webhooks, the use cases: register and manage the business's endpoints, turn a
+committed domain event into one delivery per endpoint that wants it, try a delivery, replay
+one (docs/webhooks-outbound.md)."""
+
+import secrets
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from tenure.domain.errors import ConcurrencyError, NotFoundError
+from tenure.domain.webhooks_out import (
+    DeliveryStatus,
+    EndpointStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+    check_events,
+    check_url,
+    delivery_id,
+    new_secret,
+    payload,
+    signed_headers,
+)
+from tenure.services.context import Services
+
+Addresses = Callable[[str], list[str]]
+Token = Callable[[int], bytes]
+GAVE_UP = "every try failed for 3 days"
+
+
+class SendFailedError(Exception):
+    """No answer from the receiver (refused, timed out, not allowed): a failed try."""
+
+
+class WebhookSender(Protocol):
+    def post(self, url: str, headers: dict[str, str], body: str) -> int:
+        """POST `body`; the receiver's HTTP status, or SendFailedError when none came."""
+        ...
+
+
+def register_endpoint(
+    svc: Services,
+    url: str,
+    events: list[str],
+    *,
+    local: bool,
+    addresses: Addresses,
+    token: Token = secrets.token_bytes,
+) -> WebhookEndpoint:
+    """A new endpoint with a fresh secret; a refused URL or event list stores nothing."""
+    chosen = check_events(events)
+    checked = check_url(url, local=local, addresses=addresses)
+    endpoint = WebhookEndpoint(
+        id=f"we_{token(12).hex()}",
+        url=checked,
+        events=chosen,
+        secret=new_secret(token(24)),
+        created_at=svc.clock.now(),
+    )
+    svc.repo.add_webhook_endpoint(endpoint)
+    return endpoint
+
+
+def list_endpoints(svc: Services) -> list[WebhookEndpoint]:
+    return svc.repo.list_webhook_endpoints()
+
+
+def get_endpoint(svc: Services, endpoint_id: str) -> WebhookEndpoint:
+    found = svc.repo.get_webhook_endpoint(endpoint_id)
+    if found is None:
+        raise NotFoundError("webhook endpoint", endpoint_id)
+    return found
+
+
+def delete_endpoint(svc: Services, endpoint_id: str) -> None:
+    """Deleted: its pending deliveries stop at their next try."""
+    if not svc.repo.delete_webhook_endpoint(endpoint_id):
+        raise NotFoundError("webhook endpoint", endpoint_id)
+
+
+def enable_endpoint(svc: Services, endpoint_id: str) -> WebhookEndpoint:
+    """Enabled again (for events from now on; replay the deliveries it missed)."""
+    if not svc.repo.enable_webhook_endpoint(endpoint_id):
+        raise NotFoundError("webhook endpoint", endpoint_id)
+    return get_endpoint(svc, endpoint_id)
+
+
+def list_deliveries(svc: Services, endpoint_id: str, limit: int) -> list[WebhookDelivery]:
+    get_endpoint(svc, endpoint_id)
+    return svc.repo.list_webhook_deliveries(endpoint_id, limit)
+
+
+def fan_out(svc: Services, event: dict[str, Any], version: int | None) -> list[WebhookDelivery]:
+    """One pending delivery, due now, per enabled endpoint that wants `event` (a committed
+    event's public form). An event seen again makes none twice: those made before come back
+    as they stand, so the caller tries whatever is still pending."""
+    now = svc.clock.now()
+    made = []
+    for endpoint in svc.repo.list_webhook_endpoints():
+        if not endpoint.wants(str(event["type"])):
+            continue
+        delivery = WebhookDelivery(
+            id=delivery_id(endpoint.id, str(event["id"])),
+            endpoint_id=endpoint.id,
+            event_id=str(event["id"]),
+            event_type=str(event["type"]),
+            payload=payload(event, version),
+            created_at=now,
+            window_start=now,
+            next_attempt_at=now,
+        )
+        if svc.repo.add_webhook_delivery(delivery):
+            made.append(delivery)
+        else:
+            earlier = svc.repo.get_webhook_delivery(delivery.id)
+            if earlier is not None:
+                made.append(earlier)
+    return made
+
+
+def attempt(
+    svc: Services,
+    sender: WebhookSender,
+    delivery_id_: str,
+    *,
+    url_allowed: Callable[[str], None] = lambda url: None,
+) -> WebhookDelivery | None:
+    """Try a delivery that is due: sign it now, send it, record the answer. Returns the
+    delivery as it stands after (its next_attempt_at says when to come back, if ever); one
+    not due, or no longer pending, is returned untouched. `url_allowed` re-checks the URL
+    before sending (deployed: the host may resolve elsewhere than when it was registered)."""
+    delivery = svc.repo.get_webhook_delivery(delivery_id_)
+    now = svc.clock.now()
+    if delivery is None or delivery.status is not DeliveryStatus.PENDING:
+        return delivery
+    if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
+        return delivery
+    endpoint = svc.repo.get_webhook_endpoint(delivery.endpoint_id)
+    if endpoint is None or endpoint.status is EndpointStatus.DISABLED:
+        why = "the endpoint was deleted" if endpoint is None else "the endpoint is disabled"
+        return _save(svc, delivery.stopped(why))
+    headers = signed_headers(endpoint.secret, delivery.id, now, delivery.payload)
+    status: int | None = None
+    try:
+        url_allowed(endpoint.url)
+        status = sender.post(endpoint.url, headers, delivery.payload)
+        error = f"answered {status}"
+    except (SendFailedError, ValueError) as exc:
+        error = str(exc) or type(exc).__name__
+    if status is not None and 200 <= status < 300:
+        svc.repo.note_webhook_success(endpoint.id)
+        return _save(svc, delivery.succeeded(now, status))
+    after = delivery.failed(now, status, error)
+    svc.repo.note_webhook_failure(endpoint.id, now)
+    if after.status is DeliveryStatus.FAILED:
+        svc.repo.disable_failing_webhook_endpoint(endpoint.id, delivery.window_start, GAVE_UP)
+    return _save(svc, after)
+
+
+def replay(svc: Services, delivery_id_: str) -> WebhookDelivery:
+    """Due again now, whatever became of it, with 3 fresh days of tries."""
+    delivery = svc.repo.get_webhook_delivery(delivery_id_)
+    if delivery is None:
+        raise NotFoundError("webhook delivery", delivery_id_)
+    get_endpoint(svc, delivery.endpoint_id)
+    saved = _save(svc, delivery.replayed(svc.clock.now()))
+    if saved is None or saved.status is not DeliveryStatus.PENDING:
+        raise ConcurrencyError(f"webhook delivery {delivery_id_} was tried meanwhile; replay again")
+    return saved
+
+
+def _save(svc: Services, delivery: WebhookDelivery) -> WebhookDelivery | None:
+    try:
+        return svc.repo.save_webhook_delivery(delivery, svc.clock.now())
+    except ConcurrencyError:
+        # Another try wrote first (a message seen twice): its record stands, and the
+        # receiver may have had the event twice, which at-least-once allows.
+        return svc.repo.get_webhook_delivery(delivery.id)
