@@ -125,6 +125,9 @@ class Settings:
     repayment_min_count: int = _env("TENURE_REPAYMENT_MIN_COUNT", 2, ge=2)
     repayment_max_count: int = _env("TENURE_REPAYMENT_MAX_COUNT", 6, ge=2)
     collections_settle: str = _env("TENURE_COLLECTIONS_SETTLE", "reactivate")
+    # The outbound webhooks dispatcher's queue (docs/webhooks-outbound.md); empty: a delivery
+    # handed back for a later try waits for a caller to send it (simulations).
+    webhook_out_queue_url: str = _env("WEBHOOK_OUT_QUEUE_URL", "")
 
 
 def declared() -> dict[str, Declared]:

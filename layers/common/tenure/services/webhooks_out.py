@@ -4,9 +4,12 @@ one (docs/webhooks-outbound.md)."""
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from tenure.domain.errors import ConcurrencyError, NotFoundError
+from tenure.domain.timeutil import iso, parse_iso
 from tenure.domain.webhooks_out import (
     DeliveryStatus,
     EndpointStatus,
@@ -20,6 +23,7 @@ from tenure.domain.webhooks_out import (
     signed_headers,
 )
 from tenure.services.context import Services
+from tenure.services.outbox import SOURCE
 
 Addresses = Callable[[str], list[str]]
 Token = Callable[[int], bytes]
@@ -34,6 +38,95 @@ class WebhookSender(Protocol):
     def post(self, url: str, headers: dict[str, str], body: str) -> int:
         """POST `body`; the receiver's HTTP status, or SendFailedError when none came."""
         ...
+
+
+class WebhookQueue(Protocol):
+    def due(self, delivery_id: str, at: datetime) -> None:
+        """Hand the delivery to the dispatcher again at `at` (or as soon after as it can)."""
+        ...
+
+
+DELIVERY_MESSAGE = "webhook_delivery"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryDue:
+    """The dispatcher's queue message for a delivery to try at `due_at`."""
+
+    delivery_id: str
+    due_at: datetime
+
+    def to_message(self) -> dict[str, str]:
+        return {
+            "kind": DELIVERY_MESSAGE,
+            "delivery_id": self.delivery_id,
+            "due_at": str(iso(self.due_at)),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EventCommitted:
+    """A committed domain event as the bus hands it to the dispatcher's queue."""
+
+    event: dict[str, Any]
+    version: int | None
+
+
+class UnreadableMessageError(ValueError):
+    """A queue message that is neither a delivery due nor a Tenure event."""
+
+
+def parse_message(message: Any) -> DeliveryDue | EventCommitted:
+    """The dispatcher's messages: its own (`DeliveryDue.to_message`), or an EventBridge event
+    from Tenure's bus (the rule's target is the queue), whose detail is the event's public
+    form with `object_version` beside it."""
+    if not isinstance(message, dict):
+        raise UnreadableMessageError("a message is a JSON object")
+    try:
+        if message.get("kind") == DELIVERY_MESSAGE:
+            return DeliveryDue(str(message["delivery_id"]), parse_iso(str(message["due_at"])))
+        detail = message["detail"]
+        if message.get("source") != SOURCE or not isinstance(detail, dict):
+            raise UnreadableMessageError("not an event from Tenure's bus")
+        event = {k: v for k, v in detail.items() if k != "object_version"}
+        str(event["id"]), str(event["type"])
+        version = detail.get("object_version")
+        return EventCommitted(event, version if isinstance(version, int) else None)
+    except (KeyError, ValueError, TypeError) as exc:
+        if isinstance(exc, UnreadableMessageError):
+            raise
+        raise UnreadableMessageError(f"unreadable message: {type(exc).__name__} {exc}") from exc
+
+
+def dispatch(
+    svc: Services,
+    sender: WebhookSender,
+    queue: WebhookQueue,
+    message: DeliveryDue | EventCommitted,
+    *,
+    url_allowed: Callable[[str], None] = lambda url: None,
+) -> list[WebhookDelivery]:
+    """One message of the dispatcher's queue, handled: an event becomes its deliveries, each
+    tried at once; a delivery due is tried, or handed back to the queue when its time has not
+    come. Whatever is still pending afterwards goes back to the queue for its next try, so a
+    message handled twice (at least once) never loses one."""
+    if isinstance(message, DeliveryDue):
+        if message.due_at > svc.clock.now():
+            queue.due(message.delivery_id, message.due_at)
+            return []
+        ids = [message.delivery_id]
+    else:
+        made = fan_out(svc, message.event, message.version)
+        ids = [d.id for d in made if d.status is DeliveryStatus.PENDING]
+    tried = []
+    for each in ids:
+        after = attempt(svc, sender, each, url_allowed=url_allowed)
+        if after is None:
+            continue
+        tried.append(after)
+        if after.status is DeliveryStatus.PENDING and after.next_attempt_at is not None:
+            queue.due(after.id, after.next_attempt_at)
+    return tried
 
 
 def register_endpoint(
