@@ -335,9 +335,11 @@ def serve(
     import signal
     import tempfile
 
+    from tenure.store.dynamodb import DynamoRepository
     from tenure_local.runtime.server import PortUnavailableError, Workers, bind, listen
     from tenure_local.stack.local_stack import LocalStack
     from tenure_local.stack.schedules import LocalSchedules
+    from tenure_local.stack.webhooks_out import LocalWebhooksOut
 
     # The port first: a taken one is said at once, before a stack boots for nothing.
     try:
@@ -375,6 +377,13 @@ def serve(
         if schedules:
             clock = LocalSchedules(stack.client("sqs"), stack.env["RENEWAL_QUEUE_URL"])
             clock.start()
+        # Registered webhook endpoints get every event, as the deployed dispatcher sends them.
+        outbound = LocalWebhooksOut(
+            DynamoRepository(stack.dynamodb_client(), stack.table_name),
+            stack.client("sqs"),
+            stack.env["WEBHOOK_OUT_QUEUE_URL"],
+        )
+        outbound.start()
         try:
             if isinstance(server, Workers):
                 server.start()  # after TENURE_PUBLIC_URL: the workers inherit it
@@ -385,6 +394,7 @@ def serve(
         except KeyboardInterrupt:
             pass
         finally:
+            outbound.stop()
             if clock is not None:
                 clock.stop()
             if isinstance(server, Workers):

@@ -18,14 +18,15 @@ def bus_entries(stream_batch: dict[str, Any], bus_name: str) -> list[dict[str, s
             "DetailType": committed.type,
             # A fractional number as text; `object_version` added when the commit wrote the
             # object (consumers may get events out of order and keep the highest version).
-            "Detail": json.dumps(_with_version(committed), default=str),
+            "Detail": json.dumps(bus_detail(committed), default=str),
             "EventBusName": bus_name,
         }
         for committed in committed_events(stream_batch)
     ]
 
 
-def _with_version(committed: CommittedEvent) -> dict[str, Any]:
+def bus_detail(committed: CommittedEvent) -> dict[str, Any]:
+    """The event's public form, with the version its object was written at when known."""
     if committed.version is None:
         return committed.body
     return committed.body | {"object_version": committed.version}

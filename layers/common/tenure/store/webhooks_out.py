@@ -23,6 +23,7 @@ from tenure.domain.webhooks_out import (
     WebhookEndpoint,
 )
 from tenure.store.codec import from_item, to_item
+from tenure.store.streams import CommittedEvent
 
 DELIVERY_KEPT = timedelta(days=30)
 _ENDPOINTS = "WHOOK"
@@ -112,6 +113,21 @@ class DynamoWebhookOut:
 
         def _get(self, pk: str, sk: str) -> dict[str, Any] | None: ...
         def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]: ...
+        def _by_day(
+            self, prefix: str, start: datetime, end: datetime
+        ) -> Iterator[dict[str, Any]]: ...
+
+    def committed_events_between(self, start: datetime, end: datetime) -> list[CommittedEvent]:
+        """Domain events with start <= occurred_at < end, with their objects' versions, as the
+        stream would hand them over: for `tenure serve`, which has no stream to read."""
+        return [
+            CommittedEvent(
+                item["event"]["type"],
+                item["event"],
+                None if item.get("object_version") is None else int(item["object_version"]),
+            )
+            for item in self._by_day("EVT", start, end)
+        ]
 
     def add_webhook_endpoint(self, endpoint: WebhookEndpoint) -> None:
         item = {"PK": _ENDPOINTS, "SK": f"EP#{endpoint.id}", "entity": "webhook_endpoint"}
