@@ -6,13 +6,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tenure.domain.errors import ConcurrencyError
+from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.webhooks_out import (
     DeliveryStatus,
     EndpointStatus,
     WebhookDelivery,
     WebhookEndpoint,
 )
-from tenure.ports import Repository
+from tenure.fakes import FixedClock
+from tenure.ports import Commit, Repository
+from tenure.services import catalog
+from tenure.services.context import Services
+from tenure.store.dynamodb import DynamoRepository
+from tenure_local.stack.local_stack import LocalStack
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -113,3 +119,26 @@ def test_deliveries_are_listed_per_endpoint_newest_first(repo: Repository) -> No
     assert [d.event_id for d in repo.list_webhook_deliveries("we_1", 2)] == ["evt_3", "evt_2"]
     assert [d.event_id for d in repo.list_webhook_deliveries("we_2", 10)] == ["evt_4"]
     assert repo.list_webhook_deliveries("we_3", 10) == []
+
+
+# -- the object's version beside each event (DynamoDB only: the stream's side) ---------------
+def test_each_event_is_committed_with_the_version_its_object_was_written_at(
+    local_stack: LocalStack,
+) -> None:
+    local_stack.reset_table()
+    repo = DynamoRepository(local_stack.dynamodb_client(), local_stack.env["TABLE_NAME"])
+    svc = Services(repo, FixedClock(T0))
+    customer = catalog.create_customer(svc, "alice", "alice@example.com")
+    customer.timezone = "Europe/Berlin"
+    moved = DomainEvent(EventType.CUSTOMER_MARKED_AT_RISK, "alice", "alice", T0, 1, {})
+    svc.commit(Commit(customers=[customer], events=[moved]))
+    unversioned = DomainEvent(EventType.PROGRAMS_UPDATED, "programs", None, T0, 0, {})
+    svc.commit(Commit(events=[unversioned]))
+    found = repo.committed_events_between(T0, T0 + timedelta(seconds=1))
+    assert sorted((c.type, c.version) for c in found) == [
+        ("CustomerCreated", 1),
+        ("CustomerMarkedAtRisk", 2),
+        ("ProgramsUpdated", None),
+    ]
+    # The event's own form, as the metrics and the simulator read it, is unchanged.
+    assert all("object_version" not in e for e in repo.events_between(T0, T0 + timedelta(1)))
