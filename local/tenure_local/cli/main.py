@@ -335,7 +335,6 @@ def serve(
     import signal
     import tempfile
 
-    from tenure.store.dynamodb import DynamoRepository
     from tenure_local.runtime.server import PortUnavailableError, Workers, bind, listen
     from tenure_local.stack.local_stack import LocalStack
     from tenure_local.stack.schedules import LocalSchedules
@@ -377,13 +376,7 @@ def serve(
         if schedules:
             clock = LocalSchedules(stack.client("sqs"), stack.env["RENEWAL_QUEUE_URL"])
             clock.start()
-        # Registered webhook endpoints get every event, as the deployed dispatcher sends them.
-        outbound = LocalWebhooksOut(
-            DynamoRepository(stack.dynamodb_client(), stack.table_name),
-            stack.client("sqs"),
-            stack.env["WEBHOOK_OUT_QUEUE_URL"],
-        )
-        outbound.start()
+        outbound = LocalWebhooksOut.started_for(stack)  # endpoints registered get every event
         try:
             if isinstance(server, Workers):
                 server.start()  # after TENURE_PUBLIC_URL: the workers inherit it

@@ -9,12 +9,15 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenure.services.outbox import SOURCE, bus_detail
 from tenure.store.dynamodb import DynamoRepository
 from tenure.store.streams import CommittedEvent
 from tenure_local.runtime import functions
+
+if TYPE_CHECKING:
+    from tenure_local.stack.local_stack import LocalStack
 
 log = logging.getLogger(__name__)
 QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:webhooks-out"
@@ -57,6 +60,14 @@ class LocalWebhooksOut:
         self._seen: dict[str, datetime] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="webhooks-out", daemon=True)
+
+    @classmethod
+    def started_for(cls, stack: "LocalStack") -> "LocalWebhooksOut":
+        """Running against `stack`'s table and dispatcher queue."""
+        repo = DynamoRepository(stack.dynamodb_client(), stack.table_name)
+        running = cls(repo, stack.client("sqs"), stack.env["WEBHOOK_OUT_QUEUE_URL"])
+        running.start()
+        return running
 
     def start(self) -> None:
         self._thread.start()
