@@ -246,9 +246,16 @@ def refused(svc: Services, url: str, addresses: list[str] = PUBLIC, *, local: bo
         "ftp://app.example.com/",
         "https:///nohost",
         "app.example.com",
+        "https://[::1/hooks",
+        "https://[nope]/hooks",
+        "https://app.example.com:port/",
+        "https://user:pw@app.example.com/",
+        "https://app.example.com/\u00e9",
     ],
 )
-def test_a_url_that_is_not_https_is_refused_and_nothing_stored(svc: Services, url: str) -> None:
+def test_a_url_not_https_or_malformed_is_refused_and_nothing_stored(
+    svc: Services, url: str
+) -> None:
     assert refused(svc, url).startswith("url:")
 
 

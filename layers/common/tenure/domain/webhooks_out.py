@@ -189,8 +189,11 @@ def check_url(url: str, *, local: bool, addresses: Callable[[str], list[str]]) -
     reserved or otherwise non-public one."""
     if len(url) > MAX_URL or not url.isascii() or not url.isprintable():
         raise ValidationFailedError("url", f"must be at most {MAX_URL} printable ASCII characters")
-    parts = urlsplit(url)
-    host = parts.hostname
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # a bracketed host that is not an IPv6 address, among others
+        raise ValidationFailedError("url", "is not a URL") from None
     if not host or parts.username is not None or parts.password is not None:
         raise ValidationFailedError("url", "must name a host, and no user or password")
     try:
