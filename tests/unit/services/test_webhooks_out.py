@@ -14,6 +14,7 @@ from tenure.domain.webhooks_out import (
     RETRY_WINDOW,
     DeliveryStatus,
     EndpointStatus,
+    check_url,
     retry_wait,
 )
 from tenure.fakes import FixedClock, InMemoryRepository
@@ -312,3 +313,18 @@ def test_the_payload_is_the_event_in_the_standard_envelope(svc: Services) -> Non
     body = json.loads(delivery.payload)
     assert body["type"] == "InvoicePaid" and body["timestamp"] == "2026-03-02T09:00:00Z"
     assert body["data"]["entity_id"] == "in_1" and body["data"]["object_version"] == 7
+
+
+def test_a_host_that_now_resolves_to_a_private_address_is_not_sent_to(svc: Services) -> None:
+    register(svc)
+    [delivery] = webhooks_out.fan_out(svc, an_event(), version=1)
+    receiver = Receiver()
+
+    def now_private(url: str) -> None:
+        check_url(url, local=False, addresses=lambda host: ["169.254.169.254"])
+
+    after = webhooks_out.attempt(svc, receiver, delivery.id, url_allowed=now_private)
+    assert receiver.got == []
+    assert after is not None and after.status is DeliveryStatus.PENDING
+    assert after.failures == 1 and after.last_error is not None
+    assert "169.254.169.254" in after.last_error

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from tenure.domain.errors import ConcurrencyError, NotFoundError
+from tenure.domain.errors import ConcurrencyError, NotFoundError, ValidationFailedError
 from tenure.domain.timeutil import iso, parse_iso
 from tenure.domain.webhooks_out import (
     DeliveryStatus,
@@ -236,7 +236,8 @@ def attempt(
         url_allowed(endpoint.url)
         status = sender.post(endpoint.url, headers, delivery.payload)
         error = f"answered {status}"
-    except (SendFailedError, ValueError) as exc:
+    except (SendFailedError, ValidationFailedError) as exc:
+        # Refused by the URL check counts as a failed try: the host may point back out.
         error = str(exc) or type(exc).__name__
     if status is not None and 200 <= status < 300:
         svc.repo.note_webhook_success(endpoint.id)
