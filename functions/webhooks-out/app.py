@@ -4,7 +4,8 @@ queue: events from Tenure's bus, and deliveries handed back for a later try."""
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tenure import bootstrap
@@ -12,9 +13,17 @@ from tenure.services import webhooks_out
 from tenure.webhooks_out_http import HttpSender, url_check
 
 logger = Logger()
+emf = Metrics()
+# One metric per outcome of a try; a delivery that gave up is also a `WebhookDeliveriesFailed`.
+_OUTCOME = {
+    "succeeded": "WebhookDeliveriesSucceeded",
+    "pending": "WebhookTriesFailed",
+    "failed": "WebhookDeliveriesFailed",
+}
 _sender = HttpSender()
 
 
+@emf.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Each record on its own: one that fails is reported (ReportBatchItemFailures) and comes
@@ -37,6 +46,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             failures.append({"itemIdentifier": record["messageId"]})
             continue
         for delivery in tried:
+            emf.add_metric(name=_OUTCOME[str(delivery.status)], unit=MetricUnit.Count, value=1)
             logger.info(
                 "webhook delivery tried",
                 extra={
