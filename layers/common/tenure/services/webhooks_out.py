@@ -88,8 +88,9 @@ def parse_message(message: Any) -> DeliveryDue | EventCommitted:
         detail = message["detail"]
         if message.get("source") != SOURCE or not isinstance(detail, dict):
             raise UnreadableMessageError("not an event from Tenure's bus")
+        if not isinstance(detail.get("id"), str) or not isinstance(detail.get("type"), str):
+            raise UnreadableMessageError("an event names its id and type")
         event = {k: v for k, v in detail.items() if k != "object_version"}
-        str(event["id"]), str(event["type"])
         version = detail.get("object_version")
         return EventCommitted(event, version if isinstance(version, int) else None)
     except (KeyError, ValueError, TypeError) as exc:
@@ -239,11 +240,14 @@ def attempt(
     except (SendFailedError, ValidationFailedError) as exc:
         # Refused by the URL check counts as a failed try: the host may point back out.
         error = str(exc) or type(exc).__name__
+    # The endpoint's notes are written only when they change, as the endpoint read says.
     if status is not None and 200 <= status < 300:
-        svc.repo.note_webhook_success(endpoint.id)
+        if endpoint.failing_since is not None:
+            svc.repo.note_webhook_success(endpoint.id)
         return _save(svc, delivery.succeeded(now, status))
     after = delivery.failed(now, status, error)
-    svc.repo.note_webhook_failure(endpoint.id, now)
+    if endpoint.failing_since is None:
+        svc.repo.note_webhook_failure(endpoint.id, now)
     if after.status is DeliveryStatus.FAILED:
         svc.repo.disable_failing_webhook_endpoint(endpoint.id, delivery.window_start, GAVE_UP)
     return _save(svc, after)
