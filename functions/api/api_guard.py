@@ -7,14 +7,20 @@ parsed. The body's shape is checked after: `json_object_body` while a JSON route
 validated, `refuse_ignored_body` for routes that take none.
 """
 
-import hmac
 import json
+from contextvars import ContextVar
 from typing import Any
 
+from api_tokens import Principal, Scope, TokenConfigError, authenticate, principals, required_scope
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from tenure import bootstrap
+
+logger = Logger(service="tenure-api", child=True)
+# Who the current request authenticated as (None on open routes and pages).
+_caller: ContextVar[Principal | None] = ContextVar("tenure_api_caller", default=None)
 
 # Everything else needs the bearer token; an unknown route too (it answers 401, not 404).
 OPEN_ROUTES = frozenset({("GET", "/healthz"), ("GET", "/openapi.json")})
@@ -43,6 +49,16 @@ def unauthorized() -> Rejection:
     return Rejection(401, {"error": "unauthorized", "message": "missing or invalid bearer token"})
 
 
+def forbidden(principal: Principal, needed: Scope) -> Rejection:
+    message = f"the token {principal.name!r} lacks the {needed.name.lower()!r} scope"
+    return Rejection(403, {"error": "forbidden", "message": message})
+
+
+def caller() -> Principal | None:
+    """The principal the current request authenticated as: the actor of what it changes."""
+    return _caller.get()
+
+
 def malformed_json(reason: str) -> Rejection:
     return Rejection(
         400, {"error": "malformed_json", "message": f"request body is not JSON: {reason}"}
@@ -64,9 +80,16 @@ def raw_body(event: BaseProxyEvent) -> bytes:
 
 
 def check_access(event: BaseProxyEvent) -> None:
-    """Raise a Rejection for a missing or wrong token (401) or an oversized body (413)."""
-    if not is_open(event) and not _token_ok(event.headers.get("authorization")):
-        raise unauthorized()
+    """Raise a Rejection for a missing or wrong token (401), a token without the route's
+    scope (403) or an oversized body (413); remember who called."""
+    _caller.set(None)
+    if not is_open(event):
+        principal = _authenticated(event.headers.get("authorization"))
+        needed = required_scope(event.http_method, event.path)
+        if not principal.may(needed):
+            raise forbidden(principal, needed)
+        _caller.set(principal)
+        logger.append_keys(actor=principal.name)
     limit = bootstrap.wiring().settings.max_body_bytes
     # A page's form has its own, smaller limit, refused as a page the customer can read.
     if not is_page(event) and len(raw_body(event)) > limit:
@@ -130,11 +153,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _token_ok(header: str | None) -> bool:
-    expected = bootstrap.wiring().api_token()
-    if not expected or not header:
-        return False  # no configured token means no access, never open access
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    return hmac.compare_digest(token.strip().encode(), expected.encode())
+def _authenticated(header: str | None) -> Principal:
+    try:
+        known = principals(bootstrap.wiring().api_token())
+    except TokenConfigError as exc:
+        # Fail closed, and say so: every caller is refused until the list is fixed.
+        logger.error("api tokens misconfigured", extra={"problem": str(exc)})
+        raise Rejection(
+            503, {"error": "unavailable", "message": "the API's tokens are misconfigured"}
+        ) from None
+    principal = authenticate(header, known)  # no configured token: nobody, never everybody
+    if principal is None:
+        raise unauthorized()
+    return principal

@@ -27,7 +27,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
+from tenure.documents.invoice_pdf import PDF_CONTENT_TYPE
 from tenure.domain.charges import ChargeOutcome
+from tenure.domain.customers import Customer
 from tenure.domain.errors import (
     DomainError,
     IllegalTransitionError,
@@ -43,6 +45,7 @@ from tenure.notify.customer_links import (
     LinkKeyMissingError,
     check_page_form,
     issue_form_token,
+    make_portal_link,
     verify_link,
 )
 from tenure.notify.link_tokens import (
@@ -54,7 +57,7 @@ from tenure.notify.link_tokens import (
 )
 from tenure.payments.gateway import GatewayError
 from tenure.payments.sandbox import card_details, payment_method_for
-from tenure.services import catalog, collections_page, self_service
+from tenure.services import catalog, collections_page, documents, self_service
 from tenure.services.context import Services
 from tenure.services.self_service import (
     ForeignSubjectError,
@@ -177,6 +180,13 @@ def invoice_page() -> Response[str]:
     return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _show_invoice)
 
 
+@router.get("/pages/invoice/pdf", include_in_schema=False)
+# Unannotated return on purpose: Powertools validates an annotated return as JSON, and a
+# PDF is bytes (sent base64-encoded, as API Gateway expects binary bodies).
+def invoice_pdf_download():
+    return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _download_invoice)
+
+
 @router.get("/pages/collections", include_in_schema=False)
 def case_page() -> Response[str]:
     return _page(LinkPurpose.COLLECTIONS, _show_collections)
@@ -188,10 +198,19 @@ def case_submit() -> Response[str]:
 
 
 # -- the card -----------------------------------------------------------------------------------
+def _card_mode(visit: _Visit, customer: Customer | None) -> str:
+    """How this customer's card is taken: by their own provider's way when they chose one
+    (Razorpay's mandates are authorised in its Checkout: no form here), else the default's."""
+    if customer is not None and customer.provider is not None:
+        gateway = visit.svc.gateway_for(customer.provider)
+        return gateway.name if gateway is not None else "none"
+    return visit.mode
+
+
 def _show_card(visit: _Visit) -> Response[str]:
     self_service.card_subject_is_owned(visit.svc, visit.claims.customer_id, visit.claims.subject)
     view = self_service.load_card_page(visit.svc, visit.claims.customer_id)
-    if visit.mode == "stripe":
+    if _card_mode(visit, view.customer) == "stripe":
         key = visit.settings.stripe_publishable_key
         if not key:
             raise LinkKeyMissingError("TENURE_STRIPE_PUBLISHABLE_KEY is not set")
@@ -203,7 +222,7 @@ def _show_card(visit: _Visit) -> Response[str]:
 def _take_card(visit: _Visit) -> Response[str]:
     customer_id = visit.claims.customer_id
     self_service.card_subject_is_owned(visit.svc, customer_id, visit.claims.subject)
-    if visit.mode != "sandbox":
+    if _card_mode(visit, catalog.find_customer(visit.svc, customer_id)) != "sandbox":
         # With Stripe the card goes from Stripe.js to Stripe, never through this form.
         return _message(visit, 405, "title_card", "bad", "unavailable", "unavailable_body")
     method = payment_method_for(visit.form.get("card", "").replace("-", ""))
@@ -228,14 +247,15 @@ def _take_card(visit: _Visit) -> Response[str]:
 
 
 def _card(visit: _Visit, status: int, view: self_service.CardPage, **context: Any) -> Response[str]:
+    mode = _card_mode(visit, view.customer)
     return visit.render(
         status,
         "card.html",
         "title_card",
-        stripe=visit.mode == "stripe",
+        stripe=mode == "stripe",
         view=view,
         card_label=_card_label(visit, view),
-        mode=visit.mode,
+        mode=mode,
         action="/pages/card",
         test_cards=TEST_CARDS,
         outcome=context.pop("outcome", None),
@@ -583,8 +603,31 @@ def _settle_case(visit: _Visit) -> Response[str]:
     if case.status == "settled":
         return _collections(visit, 200, view, _outcome("ok", visit.text("paid_thanks")))
     if action == "pay":
-        # Declined: the instalment is dunned like any, and the emails say what comes next.
-        return _collections(visit, 200, view, _outcome("bad", visit.text("case_pay_declined")))
+        if invoice_id := collections_page.payment_to_confirm(visit.svc, view):
+            # The bank asks the customer to confirm: send them on to the page that does it,
+            # with the same way back, rather than telling them it failed.
+            confirm_url, _ = make_portal_link(
+                visit.settings,
+                customer_id,
+                LinkPurpose.CONFIRM_PAYMENT,
+                invoice_id,
+                visit.svc.clock.now(),
+                visit.claims.return_url,
+            )
+            outcome = _outcome("bad", visit.text("case_pay_needs_confirmation"))
+            return _collections(visit, 200, view, outcome, confirm_url=confirm_url)
+        # Declined: the instalment is dunned like any, and the emails say what comes next;
+        # the page offers the card page the message mentions, rather than a dead end.
+        card_url, _ = make_portal_link(
+            visit.settings,
+            customer_id,
+            LinkPurpose.UPDATE_CARD,
+            customer_id,
+            visit.svc.clock.now(),
+            visit.claims.return_url,
+        )
+        outcome = _outcome("bad", visit.text("case_pay_declined"))
+        return _collections(visit, 200, view, outcome, card_url=card_url)
     return _collections(visit, 200, view, _outcome("ok", visit.text("case_plan_chosen")))
 
 
@@ -606,6 +649,8 @@ def _collections(
     status: int,
     view: collections_page.CollectionsPage,
     outcome: dict[str, str] | None = None,
+    confirm_url: str | None = None,
+    card_url: str | None = None,
 ) -> Response[str]:
     from tenure.notify.lines import case_line_facts
     from tenure.notify.render import worded_facts  # Babel's import: paid by the pages only
@@ -620,6 +665,8 @@ def _collections(
         lines=lines,
         action_url="/pages/collections",
         outcome=outcome,
+        confirm_url=confirm_url,
+        card_url=card_url,
     )
 
 
@@ -646,6 +693,22 @@ def _show_invoice(visit: _Visit) -> Response[str]:
     )
 
 
+def _download_invoice(visit: _Visit) -> Response[Any]:
+    """The invoice page's PDF, under the same rules as the page: the link's customer's own
+    invoices only."""
+    invoice_id = router.current_event.get_query_string_value("invoice") or ""
+    claims = visit.claims
+    view = self_service.load_invoice_page(visit.svc, claims.customer_id, claims.subject, invoice_id)
+    pdf = documents.invoice_pdf(visit.svc, view.invoice, (visit.settings.business_name,))
+    headers = {
+        "Content-Disposition": f'attachment; filename="{pdf.filename}"',
+        "Cache-Control": "no-store",  # a customer's document, fetched with a bearer link
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    return Response(200, PDF_CONTENT_TYPE, pdf.body, headers)
+
+
 # -- the one place where these routes turn refusals and errors into pages -------------------------
 class _BadForm(Exception):
     """A POST that is not a page's form: answered with `status`, nothing read further."""
@@ -655,7 +718,7 @@ class _BadForm(Exception):
         self.status, self.reason, self.headline, self.body = status, reason, headline, body
 
 
-def _page(purpose: LinkPurpose, show: Callable[[_Visit], Response[str]]) -> Response[str]:
+def _page(purpose: LinkPurpose, show: Callable[[_Visit], Response[Any]]) -> Response[Any]:
     event = router.current_event
     posting = event.http_method.upper() == "POST"
     wired = bootstrap.wiring()

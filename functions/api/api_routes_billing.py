@@ -20,13 +20,15 @@ from api_schemas import (
     change_view,
 )
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
+from tenure.documents.invoice_pdf import PDF_CONTENT_TYPE
 from tenure.domain.errors import DomainError
 from tenure.domain.invoices import Invoice
-from tenure.services import cancellation, catalog, subscriptions
+from tenure.services import cancellation, catalog, documents, subscriptions
 from tenure.services.context import Services
 from tenure.views import (
     InvoiceView,
@@ -165,6 +167,27 @@ def apply_coupon(subscription_id: Id, body: ApplyCouponRequest) -> SubscriptionC
 @router.get("/v1/invoices/<invoice_id>", security=BEARER, tags=["invoices"])
 def get_invoice(invoice_id: Id) -> InvoiceView:
     return invoice_view(subscriptions.get_invoice(bootstrap.wiring().services, invoice_id))
+
+
+@router.get(
+    "/v1/invoices/<invoice_id>/pdf",
+    security=BEARER,
+    tags=["invoices"],
+    responses={200: {"description": "The invoice as a PDF", "content": {PDF_CONTENT_TYPE: {}}}},
+)
+# Unannotated return on purpose: Powertools validates an annotated return as JSON, and a
+# PDF is bytes (sent base64-encoded, as API Gateway expects binary bodies).
+def get_invoice_pdf(invoice_id: Id):
+    """The invoice as a PDF in its customer's language (Arabic right to left) and time zone."""
+    svc = bootstrap.wiring().services
+    invoice = subscriptions.get_invoice(svc, invoice_id)
+    pdf = documents.invoice_pdf(svc, invoice, (bootstrap.settings().business_name,))
+    return Response(
+        status_code=200,
+        content_type=PDF_CONTENT_TYPE,
+        body=pdf.body,
+        headers={"Content-Disposition": f'attachment; filename="{pdf.filename}"'},
+    )
 
 
 @router.get("/v1/subscriptions/<subscription_id>/invoices", security=BEARER, tags=["invoices"])

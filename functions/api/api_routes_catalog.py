@@ -38,6 +38,7 @@ def create_customer(body: CustomerCreate) -> CustomerView:
         name=body.name,
         locale=body.locale,
         timezone=body.timezone,
+        provider=body.provider,
     )
     return customer_view(customer)
 

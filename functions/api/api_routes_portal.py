@@ -2,6 +2,7 @@
 pages (update the card, confirm a payment, manage the subscription), to send the customer
 on to it. Nothing is stored: the link is its own record, signed and expiring."""
 
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from tenure.domain.timeutil import iso
 from tenure.notify.customer_links import LinkKeyMissingError, make_portal_link
 from tenure.notify.link_tokens import MAX_RETURN_URL, InvalidReturnUrlError, LinkPurpose
 from tenure.services import self_service
+from tenure.settings import PORTAL_LINK_MAX_MINUTES, PORTAL_LINK_MIN_MINUTES
 
 router = APIGatewayHttpRouter()
 
@@ -46,6 +48,17 @@ class PortalLinkRequest(BaseModel):
             f"info; signed into the link"
         ),
     )
+    lifetime_minutes: int | None = Field(
+        default=None,
+        ge=PORTAL_LINK_MIN_MINUTES,
+        le=PORTAL_LINK_MAX_MINUTES,
+        strict=True,
+        description=(
+            f"how long the link works, {PORTAL_LINK_MIN_MINUTES} to {PORTAL_LINK_MAX_MINUTES} "
+            f"minutes (default: the deployment's TENURE_PORTAL_LINK_TTL_MINUTES, 24 hours "
+            f"unless set)"
+        ),
+    )
 
 
 class PortalLinkView(BaseModel):
@@ -56,19 +69,29 @@ class PortalLinkView(BaseModel):
 
 @router.post("/v1/customers/<customer_id>/portal-links", security=BEARER, tags=["customers"])
 def create_portal_link(customer_id: CustomerId, body: PortalLinkRequest) -> PortalLinkView:
-    """A signed link, valid for 24 hours, that opens the customer's page for `purpose`. An
+    """A signed link that opens the customer's page for `purpose`, valid for
+    `lifetime_minutes` (default TENURE_PORTAL_LINK_TTL_MINUTES, 24 hours unless set). An
     unknown customer: 404. `confirm_payment` with no payment waiting for the customer's
     confirmation, `manage_subscription` with no subscription, or `collections` with no
-    open collections case: 409. A `return_url` that
-    is not https, too long or with user info: 422. No link key configured: 503. Nothing
-    changes either way."""
+    open collections case: 409. A `return_url` that is not https, too long or with user
+    info, or a lifetime out of bounds: 422. No link key configured: 503. Nothing changes
+    either way."""
     wired = bootstrap.wiring()
     svc = wired.services
     purpose = LinkPurpose(body.purpose.value)
     subject = self_service.portal_subject(svc, customer_id, purpose.value)
     try:
+        lifetime = (
+            None if body.lifetime_minutes is None else timedelta(minutes=body.lifetime_minutes)
+        )
         url, expires_at = make_portal_link(
-            wired.settings, customer_id, purpose, subject, svc.clock.now(), body.return_url
+            wired.settings,
+            customer_id,
+            purpose,
+            subject,
+            svc.clock.now(),
+            body.return_url,
+            lifetime,
         )
     except InvalidReturnUrlError as exc:
         raise ValidationFailedError("return_url", str(exc)) from exc

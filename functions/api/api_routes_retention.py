@@ -2,13 +2,15 @@
 
 from typing import Annotated
 
-from api_guard import BEARER
+from api_guard import BEARER, caller
 from api_schemas import PATH_ID_PATTERN, RefundMade, RefundRequest
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
+from tenure.domain.audit import SYSTEM_API
+from tenure.domain.errors import ValidationFailedError
 from tenure.payments.gateway import ProviderUnavailableError, RateLimitedError
 from tenure.services import refunds, subscriptions
 from tenure.views import invoice_view, refund_view
@@ -29,6 +31,10 @@ def refund_invoice(
     nothing changed: an unpaid or fully refunded invoice (409), an amount over what is left
     (422); the provider not answering is a 503, safe to retry with the same key."""
     svc = bootstrap.wiring().services
+    principal = caller()
+    if principal is not None and principal.is_person and body.note is None:
+        # A person's refund is an operator action: its audit entry says why.
+        raise ValidationFailedError("note", "a note saying why is required of a person's token")
     try:
         made = refunds.refund_invoice(
             svc,
@@ -37,6 +43,7 @@ def refund_invoice(
             reason=body.reason,
             note=body.note,
             policy=refunds.configured_policy(svc),
+            actor=principal.name if principal is not None else SYSTEM_API,
         )
     except (ProviderUnavailableError, RateLimitedError) as exc:
         # Nothing was recorded; the same request again uses the same provider key.

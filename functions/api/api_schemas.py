@@ -15,6 +15,8 @@ from tenure.domain.programs import Programs, ProgramsSetting
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
 from tenure.views import (
+    AuditView,
+    ChargeView,
     CouponView,
     CustomerView,
     InvoiceView,
@@ -42,6 +44,11 @@ class CustomerCreate(BaseModel):
     name: str = Field(default="", max_length=200)
     locale: Literal["en", "ru", "ar"] = "en"
     timezone: str = Field(default="UTC", max_length=64, description="an IANA time zone name")
+    provider: Literal["sandbox", "stripe", "razorpay"] | None = Field(
+        default=None,
+        description="the payment provider that charges this customer, one this deployment "
+        "has configured; absent: the deployment's default (PAYMENT_PROVIDER)",
+    )
 
     @field_validator("email")
     @classmethod
@@ -142,7 +149,14 @@ class RefundRequest(BaseModel):
         "policy gives back now (all that is left when no policy is configured)",
     )
     reason: str | None = Field(default=None, max_length=200)
-    note: str | None = Field(default=None, max_length=1000, description="for the audit, not shown")
+    note: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        pattern=NO_CONTROL_CHARACTERS,
+        description="why, for the audit entry (never shown to the customer); required when "
+        "the caller is a person's token",
+    )
 
 
 class PauseRequest(BaseModel):
@@ -247,16 +261,18 @@ ERROR_SCHEMA: dict[str, Any] = {
 _ERRORS = {
     400: "the body is not JSON",
     401: "missing or invalid bearer token",
+    403: "the token lacks the scope this route needs (read, billing, admin)",
     404: "no such resource (or a resource the body names)",
     409: "the change conflicts with the resource's state, or its Idempotency-Key is in use",
     413: "the body is over the size limit",
     415: "the body is not sent as application/json",
     422: "the request is invalid; `detail` says where",
+    503: "the API's tokens are misconfigured: every caller is refused until they are fixed",
 }
 # Which errors each kind of route can answer: every route behind the token checks the token
 # and the body size; only routes that take a body parse it, and only commands conflict.
-_READ_ERRORS = (401, 404, 413, 422)
-_WRITE_ERRORS = (400, 401, 404, 409, 413, 415, 422)
+_READ_ERRORS = (401, 403, 404, 413, 422, 503)
+_WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422, 503)
 
 
 def with_error_responses(document: dict[str, Any]) -> dict[str, Any]:
@@ -335,3 +351,95 @@ class RepaymentPlanChoose(BaseModel):
 
     count: int = Field(strict=True, ge=2, le=12, description="how many instalments")
     every: Literal["week", "two_weeks"]
+
+
+# -- operator actions (docs/operations.md "Operator actions") ----------------------------------
+Note = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=1000,
+        pattern=NO_CONTROL_CHARACTERS,
+        description="why, for the audit entry: 1-1000 characters, no control characters",
+    ),
+]
+
+
+class OperatorNote(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Note
+
+
+class MarkPaidRequest(OperatorNote):
+    reference: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=NO_CONTROL_CHARACTERS,
+        description="the payment's own reference (a bank transfer's, a cheque's)",
+    )
+
+
+class CreditAdjustRequest(OperatorNote):
+    amount: int = Field(
+        strict=True,
+        ge=-100_000_000,
+        le=100_000_000,
+        description="minor units of the subscription's currency to add (negative: to take); "
+        "the balance stays between 0 and 100000000",
+    )
+
+
+def _iso_only(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO-8601 date-time with a zone, e.g. 2026-05-01T00:00:00Z")
+    return value
+
+
+class ExtendTrialRequest(OperatorNote):
+    until: AwareDatetime = Field(description="the trial's new end, later than its current one")
+
+    _text = field_validator("until", mode="before")(_iso_only)
+
+
+class RenewalDateRequest(OperatorNote):
+    at: AwareDatetime = Field(description="when the subscription renews next (in the future)")
+
+    _text = field_validator("at", mode="before")(_iso_only)
+
+
+class CancelNowRequest(OperatorNote):
+    reason: str | None = Field(default=None, max_length=200, pattern=NO_CONTROL_CHARACTERS)
+
+
+class InvoiceActed(TypedDict):
+    invoice: InvoiceView
+    audit: AuditView
+
+
+class RetryActed(InvoiceActed):
+    charge: ChargeView
+
+
+class SubscriptionActed(TypedDict):
+    subscription: SubscriptionView
+    audit: AuditView
+
+
+class AuditPage(TypedDict):
+    data: list[AuditView]
+    has_more: bool
+    next_cursor: str | None
+
+
+class TimelineItemView(TypedDict):
+    at: str
+    type: str  # subscription.created, invoice.paid, charge, refund, email, audit, ...
+    id: str
+    detail: dict[str, str | int | bool | None]
+
+
+class TimelinePage(TypedDict):
+    data: list[TimelineItemView]
+    has_more: bool
+    next_cursor: str | None

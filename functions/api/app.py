@@ -11,6 +11,7 @@ import api_routes_catalog
 import api_routes_collections
 import api_routes_coupons
 import api_routes_installments
+import api_routes_operator
 import api_routes_points
 import api_routes_portal
 import api_routes_programs
@@ -105,6 +106,7 @@ app.include_router(api_routes_installments.router)
 app.include_router(api_routes_collections.router)
 app.include_router(api_pages.router)
 app.include_router(api_routes_webhook_endpoints.router)
+app.include_router(api_routes_operator.router)
 
 
 class Health(TypedDict):
@@ -139,6 +141,7 @@ def _openapi_json() -> str:
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
+    logger.remove_keys(["actor"])  # a warm container's last caller is not this one
     return app.resolve(event, context)
 
 

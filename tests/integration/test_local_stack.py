@@ -187,6 +187,18 @@ def test_attaching_to_a_stack_state_file_gives_the_same_endpoints(
     assert attached == local_stack.env
 
 
+def test_the_state_file_named_by_tenure_stack_state_is_written_and_attached_to(
+    local_stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    named = tmp_path / "elsewhere" / "stack.json"
+    monkeypatch.setenv("TENURE_STACK_STATE", str(named))
+
+    written = local_stack.write_state()
+
+    assert written == named and named.exists()
+    assert LocalStack.attach() == local_stack.env
+
+
 def test_attaching_finds_nothing_when_no_stack_answers(tmp_path: Path) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     stale = tmp_path / "stale.json"

@@ -54,6 +54,9 @@ def test_numbers_are_parsed_as_pydantic_parsed_them(monkeypatch: pytest.MonkeyPa
         ("CHARGER_MAX_CONCURRENCY", "2.5", "an integer"),
         ("CHARGER_MAX_CONCURRENCY", "1e3", "an integer"),
         ("TENURE_MAX_BODY_BYTES", "lots", "an integer"),
+        ("TENURE_PORTAL_LINK_TTL_MINUTES", "4", "at least 5"),
+        ("TENURE_PORTAL_LINK_TTL_MINUTES", "10081", "at most 10080"),
+        ("TENURE_PORTAL_LINK_TTL_MINUTES", "1.5", "an integer"),
     ],
 )
 def test_a_bad_value_in_the_environment_is_refused_with_its_variable(

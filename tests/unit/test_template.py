@@ -222,7 +222,9 @@ def test_the_charger_concurrency_and_the_provider_budget_are_parameters_the_code
 
 def test_secrets_are_arns_of_secrets_never_plain_string_parameters_with_defaults() -> None:
     secretish = re.compile(r"secret|token|key|password", re.IGNORECASE)
-    public = re.compile(r"publishable", re.IGNORECASE)  # Stripe's pk_ keys are public by design
+    # Public by design: Stripe's pk_ keys, and Razorpay's key id (sent with every request as
+    # the user name of its basic authentication; its secret is the password).
+    public = re.compile(r"publishable|KeyId$|_KEY_ID$", re.IGNORECASE)
     secret_params = {
         name: spec
         for name, spec in TEMPLATE["Parameters"].items()
@@ -232,6 +234,7 @@ def test_secrets_are_arns_of_secrets_never_plain_string_parameters_with_defaults
         "ProviderApiKeySecretArn",
         "WebhookSecretArn",
         "ApiTokenSecretArn",
+        "RazorpayKeySecretArn",
     }
     for name, spec in secret_params.items():
         assert spec.get("Default", "") == "", name

@@ -163,18 +163,25 @@ def build(
     mailer: Mailer | None = None,
     clients: AwsClients | None = None,
     sleep: Sleep | None = None,
+    gateways: dict[str, PaymentGateway] | None = None,
 ) -> Wiring:
     """The wiring from `settings` (the environment's when None): each adapter given is used
     as it is; each one missing is made from the settings (DynamoDB, the system clock, the
-    configured provider paced by this container's rate bucket, SES)."""
+    configured provider paced by this container's rate bucket, SES). `gateways` are the
+    providers besides the default one that customers may choose, by name (Services.gateways);
+    none given: those the settings configure (`provider_gateways`)."""
     settings = settings if settings is not None else Settings()
     clients = clients if clients is not None else AwsClients()
     if store is None:
         store = DynamoRepository(clients("dynamodb"), settings.table_name, sleep or time.sleep)
+    clock = clock if clock is not None else SystemClock()
+    if gateways is None:
+        gateways = provider_gateways(settings, clients, clock)
     services = Services(
         repo=store,
-        clock=clock if clock is not None else SystemClock(),
+        clock=clock,
         gateway=gateway if gateway is not None else provider_gateway(settings, clients),
+        gateways=dict(gateways),
         policy=policy if policy is not None else DunningPolicy(),
         reminders=reminder_policy(settings),
         collections=collections_policy(settings),
@@ -212,6 +219,8 @@ def provider_gateway(settings: Settings, clients: AwsClients | None = None) -> P
     if settings.payment_provider == "sandbox":
         # Paced like the real provider, so a deployed sandbox stack rehearses a renewal day.
         return RateLimitedGateway(_sandbox(settings.sandbox_state_file), throttle)
+    if settings.payment_provider == "razorpay":
+        return _razorpay(settings, clients, throttle)
     if settings.payment_provider == "stripe":
         from tenure.payments.stripe_gateway import StripeGateway  # only where it is used
 
@@ -227,6 +236,52 @@ def provider_gateway(settings: Settings, clients: AwsClients | None = None) -> P
         # The adapter takes the token itself, before every HTTP attempt (retries included).
         return StripeGateway(key, throttle=throttle)
     raise ValueError(f"unknown payment provider {settings.payment_provider!r}")
+
+
+def provider_gateways(
+    settings: Settings, clients: AwsClients | None = None, clock: Clock | None = None
+) -> dict[str, PaymentGateway]:
+    """The providers besides the default one that customers may choose (Customer.provider),
+    by name, each paced by its own bucket (each provider limits its own rate): Razorpay when
+    its key id and secret are configured; on a sandbox deployment, Razorpay's sandbox (its
+    objects dated by `clock`)."""
+    if settings.payment_provider == "razorpay":
+        return {}  # the default already
+    if settings.razorpay_key_id:
+        return {"razorpay": _razorpay(settings, clients, provider_throttle(settings))}
+    if settings.payment_provider == "sandbox":
+        return {"razorpay": _razorpay_sandbox(settings.sandbox_state_file, clock)}
+    return {}
+
+
+def _razorpay(
+    settings: Settings, clients: AwsClients | None, throttle: TokenBucket
+) -> PaymentGateway:
+    from tenure.payments.razorpay_gateway import RazorpayGateway  # only where it is used
+
+    secret = settings.razorpay_key_secret
+    if not secret and settings.razorpay_key_secret_arn:
+        clients = clients if clients is not None else AwsClients()
+        found = clients("secretsmanager").get_secret_value(
+            SecretId=settings.razorpay_key_secret_arn
+        )
+        secret = str(found["SecretString"])
+    if not settings.razorpay_key_id or not secret:
+        raise RuntimeError("Razorpay needs RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET_ARN")
+    return RazorpayGateway(settings.razorpay_key_id, secret, throttle=throttle)
+
+
+def _razorpay_sandbox(state_file: str, clock: Clock | None) -> PaymentGateway:
+    # As the default sandbox: in memory for the wiring's life, or shared through a file by
+    # the processes of one local stack.
+    from tenure.payments.razorpay_sandbox import RazorpaySandbox
+
+    now = clock.now if clock is not None else None
+    if state_file:
+        from tenure.payments.sandbox_shared import SharedRazorpaySandbox
+
+        return SharedRazorpaySandbox(Path(f"{state_file}.razorpay"), now).gateway()
+    return RazorpaySandbox(now).gateway()
 
 
 def provider_throttle(settings: Settings) -> TokenBucket:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from tenure.domain.audit import AuditEntry
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.customers import Customer, PaymentMethod
@@ -92,6 +93,7 @@ class InMemoryRepository(InMemoryWebhookOut):
         self.notices: dict[str, Notice] = _Indexed(self._owed, "notice")
         self.suppressed: dict[str, str] = {}
         self.late: dict[str, set[tuple[datetime, str]]] = {}  # customer -> late invoices
+        self.audit: list[AuditEntry] = []  # in time order (AuditEntry.order)
         self.commits = 0
         self._event_ids: set[str] = set()
 
@@ -339,6 +341,10 @@ class InMemoryRepository(InMemoryWebhookOut):
         for event in change.events:
             if event.id in self._event_ids:
                 raise ConcurrencyError(f"event {event.id} already recorded")
+        recorded = {e.id for e in self.audit}
+        for entry in change.audit:
+            if entry.id in recorded:
+                raise AlreadyExistsError("audit", entry.id)
         for kind, entity in versioned:
             entity.version += 1
             clean = copy.deepcopy(entity)
@@ -391,6 +397,8 @@ class InMemoryRepository(InMemoryWebhookOut):
         self.events.extend(e.to_dict() for e in change.events)
         self._event_ids.update(e.id for e in change.events)
         self.ledger.extend(record_entries(change.ledger, self.customer_mrr))
+        for entry in change.audit:
+            bisect.insort(self.audit, entry, key=lambda e: e.order)
         self.commits += 1
 
     def _check_copy(self, check: CopyCheck) -> None:
@@ -409,6 +417,30 @@ class InMemoryRepository(InMemoryWebhookOut):
 
     def has_marker(self, key: str) -> bool:
         return key in self.markers
+
+    def list_audit(
+        self,
+        *,
+        entity: str | None = None,
+        actor: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> tuple[list[AuditEntry], str | None]:
+        if entity is None and actor is None:
+            raise ValueError("name an entity or an actor")
+        found = [
+            e
+            for e in self.audit
+            if (entity is None or e.entity == entity)
+            and (actor is None or e.actor == actor)
+            and (after is None or e.order > after)
+        ]
+        page = found[:limit]
+        return page, (page[-1].order if len(found) > limit and page else None)
+
+    def list_customer_audit(self, customer_id: str, limit: int) -> list[AuditEntry]:
+        found = [e for e in self.audit if e.customer_id == customer_id]
+        return found[-limit:] if limit > 0 else []
 
     def find_provider_object(self, provider: str, object_id: str) -> str | None:
         return self.provider_links.get((provider, object_id))

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from tenure.domain.audit import AuditEntry
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.customers import Contact, Customer, Payer, PaymentMethod
@@ -144,6 +145,9 @@ class Commit:
     # Customers' time zones the use case read (customer id, IANA zone), never written: the
     # planner times the emails the change makes owed by them without a read of its own.
     zones: list[tuple[str, str]] = field(default_factory=list)
+    # Audit entries of the change (tenure.domain.audit): created once, with the change or
+    # not at all, so an entry always means the change it records happened.
+    audit: list[AuditEntry] = field(default_factory=list)
 
     def add_installment_plan(self, plan: InstallmentPlan) -> None:
         if not any(p is plan for p in self.installment_plans):
@@ -375,7 +379,23 @@ class WebhookOutStore(Protocol):
     def list_webhook_deliveries(self, endpoint_id: str, limit: int) -> list[WebhookDelivery]: ...
 
 
+class AuditStore(Protocol):
+    """Audit entries (docs/operations.md), in time order, a page at a time: `after` is the
+    `order` of the last entry of the page before (None: from the first). Returns the page
+    and the cursor of the next one (None: no more)."""
+
+    def list_audit(
+        self,
+        *,
+        entity: str | None = None,
+        actor: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> tuple[list[AuditEntry], str | None]: ...
+    def list_customer_audit(self, customer_id: str, limit: int) -> list[AuditEntry]: ...
+
+
 class Repository(
-    BillingStore, NoticeStore, MetricsStore, IdempotencyStore, WebhookOutStore, Protocol
+    BillingStore, NoticeStore, MetricsStore, IdempotencyStore, AuditStore, WebhookOutStore, Protocol
 ):
     """Every role: what the wired services hold."""

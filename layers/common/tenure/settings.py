@@ -12,6 +12,10 @@ import os
 import re
 from typing import Any, NamedTuple
 
+# A portal link's lifetime, whoever sets it: long enough to load a page and fill a form, short
+# enough that a link forwarded or left in a browser's history stops working within a week.
+PORTAL_LINK_MIN_MINUTES = 5
+PORTAL_LINK_MAX_MINUTES = 7 * 24 * 60
 _INTEGER = re.compile(r"[+-]?\d+(?:_\d+)*(?:\.0+)?", re.ASCII)
 
 
@@ -26,12 +30,21 @@ class Declared(NamedTuple):
     default: Any
 
 
-def _env(alias: str, default: object, *, gt: float | None = None, ge: int | None = None) -> Any:
-    """A field read from the environment variable `alias`; `gt`/`ge` bound numbers."""
-    return dataclasses.field(default=default, metadata={"env": alias, "gt": gt, "ge": ge})
+def _env(
+    alias: str,
+    default: object,
+    *,
+    gt: float | None = None,
+    ge: int | None = None,
+    le: int | None = None,
+) -> Any:
+    """A field read from the environment variable `alias`; `gt`/`ge`/`le` bound numbers."""
+    return dataclasses.field(default=default, metadata={"env": alias, "gt": gt, "ge": ge, "le": le})
 
 
-def _convert(value: object, kind: object, gt: float | None, ge: int | None) -> object:
+def _convert(
+    value: object, kind: object, gt: float | None, ge: int | None, le: int | None = None
+) -> object:
     if kind is str:
         if not isinstance(value, str):
             raise ValueError(f"must be a string, not {type(value).__name__}")
@@ -54,6 +67,8 @@ def _convert(value: object, kind: object, gt: float | None, ge: int | None) -> o
         raise ValueError(f"must be greater than {gt}, got {value!r}")
     if ge is not None and not number >= ge:
         raise ValueError(f"must be at least {ge}, got {value!r}")
+    if le is not None and not number <= le:
+        raise ValueError(f"must be at most {le}, got {value!r}")
     return number
 
 
@@ -71,7 +86,7 @@ class Settings:
             alias, meta = field.metadata["env"], field.metadata
             value = given.get(alias, os.environ.get(alias, field.default))
             try:
-                value = _convert(value, field.type, meta["gt"], meta["ge"])
+                value = _convert(value, field.type, meta["gt"], meta["ge"], meta["le"])
             except ValueError as exc:
                 problems.append(f"{alias} {exc}")
             else:
@@ -96,6 +111,12 @@ class Settings:
     # The provider's API key: directly (local experiments) or from Secrets Manager (AWS).
     provider_api_key: str = _env("TENURE_PROVIDER_API_KEY", "")
     provider_api_key_secret_arn: str = _env("PROVIDER_API_KEY_SECRET_ARN", "")
+    # Razorpay (docs/razorpay.md): its key id (not secret) and key secret, directly (local
+    # experiments) or from Secrets Manager (AWS). With both, customers created with provider
+    # razorpay are charged there; PAYMENT_PROVIDER=razorpay makes it every customer's default.
+    razorpay_key_id: str = _env("RAZORPAY_KEY_ID", "")
+    razorpay_key_secret: str = _env("TENURE_RAZORPAY_KEY_SECRET", "")
+    razorpay_key_secret_arn: str = _env("RAZORPAY_KEY_SECRET_ARN", "")
     # Emails (docs/emails.md): who sends them, the business's name in them, SES's configuration
     # set, and where their signed links point. The link key: directly (local) or by ARN (AWS).
     mail_from: str = _env("SENDER_EMAIL", "billing@example.com")
@@ -109,6 +130,14 @@ class Settings:
     # Upcoming-renewal lead days per plan interval, e.g. "month=3,year=30/7" (docs/emails.md).
     reminder_leads: str = _env("TENURE_REMINDER_LEADS", "")
     link_ttl_days: int = _env("TENURE_LINK_TTL_DAYS", 14)
+    # How long a portal link lasts unless the request names its own lifetime (docs/pages.md):
+    # it sends a customer on at once, so a day by default; 5 minutes to 7 days.
+    portal_link_ttl_minutes: int = _env(
+        "TENURE_PORTAL_LINK_TTL_MINUTES",
+        24 * 60,
+        ge=PORTAL_LINK_MIN_MINUTES,
+        le=PORTAL_LINK_MAX_MINUTES,
+    )
     # Public by design (every browser that loads Stripe.js sees it): a plain setting.
     stripe_publishable_key: str = _env("TENURE_STRIPE_PUBLISHABLE_KEY", "")
     max_body_bytes: int = _env("TENURE_MAX_BODY_BYTES", 256 * 1024)

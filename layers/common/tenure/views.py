@@ -3,8 +3,9 @@ API's responses (and its OpenAPI document, through these TypedDicts) and `tenure
 simulate`'s state.json. Moments are ISO 8601 UTC strings, money integer minor units."""
 
 from datetime import datetime
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
+from tenure.domain.audit import AuditEntry
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.customers import Customer, PaymentMethod
@@ -27,6 +28,8 @@ class CustomerView(TypedDict):
     default_payment_method: str | None
     created_at: str
     at_risk: bool  # a dispute was reported by the provider (webhooks)
+    # Present only when the customer chose one (absent: the deployment's default provider).
+    provider: NotRequired[str]
 
 
 class PaymentMethodView(TypedDict):
@@ -161,7 +164,7 @@ def _at(moment: datetime) -> str:
 
 
 def customer_view(c: Customer) -> CustomerView:
-    return {
+    view: CustomerView = {
         "id": c.id,
         "email": c.email,
         "name": c.name,
@@ -171,6 +174,9 @@ def customer_view(c: Customer) -> CustomerView:
         "created_at": _at(c.created_at),
         "at_risk": bool(c.metadata.get("at_risk")),
     }
+    if c.provider is not None:
+        view["provider"] = c.provider
+    return view
 
 
 def payment_method_view(method: PaymentMethod) -> PaymentMethodView:
@@ -469,4 +475,32 @@ def collection_case_view(case: CollectionCase, plan: InstallmentPlan | None) -> 
             "status": str(plan.status),
             "instalments": installment_plan_view(plan)["instalments"],
         },
+    }
+
+
+class AuditView(TypedDict):
+    id: str
+    at: str
+    actor: str  # a token's name, or system:renewals, system:webhooks, ...
+    action: str
+    entity: str  # the id of the object acted on
+    customer: str
+    note: str | None
+    reference: str | None
+    before: dict[str, str | int | bool | None]
+    after: dict[str, str | int | bool | None]
+
+
+def audit_view(e: AuditEntry) -> AuditView:
+    return {
+        "id": e.id,
+        "at": _at(e.at),
+        "actor": e.actor,
+        "action": str(e.action),
+        "entity": e.entity,
+        "customer": e.customer_id,
+        "note": e.note,
+        "reference": e.reference,
+        "before": dict(e.before),
+        "after": dict(e.after),
     }

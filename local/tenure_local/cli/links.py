@@ -13,7 +13,7 @@ from rich.console import Console
 
 from tenure.clock import SystemClock
 from tenure.notify.customer_links import make_link
-from tenure.notify.link_tokens import LinkPurpose
+from tenure.notify.link_tokens import InvalidReturnUrlError, LinkPurpose
 from tenure.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Signed links to the customer pages, locally.")
@@ -42,6 +42,16 @@ def make(
     ttl_days: Annotated[
         int | None, typer.Option(min=1, help="days the link works (default: TENURE_LINK_TTL_DAYS)")
     ] = None,
+    return_url: Annotated[
+        str | None,
+        typer.Option(
+            help=(
+                "where the page's 'Back to <business>' link goes, signed into the link: https "
+                "(or http to a loopback address when the pages are served locally), as the "
+                "API's portal links take it"
+            )
+        ),
+    ] = None,
 ) -> None:
     """Print a signed URL to the page for PURPOSE, for CUSTOMER and SUBJECT."""
     overrides: dict[str, object] = {"link_secret": local_link_secret(), "link_secret_arn": ""}
@@ -50,4 +60,9 @@ def make(
     if ttl_days is not None:
         overrides["link_ttl_days"] = ttl_days
     settings = Settings(**overrides)
-    typer.echo(make_link(settings, customer, purpose, subject, SystemClock().now()))
+    try:
+        url = make_link(settings, customer, purpose, subject, SystemClock().now(), return_url)
+    except InvalidReturnUrlError as exc:
+        err.print(f"--return-url {exc}; no link was made", soft_wrap=True, highlight=False)
+        raise typer.Exit(2) from exc
+    typer.echo(url)

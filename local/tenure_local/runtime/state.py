@@ -13,6 +13,7 @@ from tenure.views import (
     InvoiceView,
     RefundView,
     SubscriptionView,
+    audit_view,
     charge_view,
     collection_case_view,
     coupon_view,
@@ -23,6 +24,8 @@ from tenure.views import (
     refund_view,
     subscription_view,
 )
+
+AUDIT_KEPT = 1000  # a customer's newest entries in state.json
 
 
 def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
@@ -62,7 +65,12 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
                 if invoice.refunds:  # only an invoice refunded at all can have Tenure's refunds
                     refunds.extend(refund_view(r) for r in repo.list_refunds(invoice.id))
     coupons: list[CouponView] = [coupon_view(c) for c in repo.list_coupons()]
-    return {
+    audit = [
+        audit_view(e)
+        for customer_id in sorted(customer_ids)
+        for e in repo.list_customer_audit(customer_id, AUDIT_KEPT)
+    ]
+    state = {
         "coupons": coupons,  # with how often each was redeemed
         "customers": customers,
         "subscriptions": sorted(subscriptions, key=lambda s: s["id"]),
@@ -79,6 +87,9 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
         # charges it (docs/collections.md).
         "collection_cases": sorted(cases, key=lambda c: c["id"]),
     }
+    if audit:  # only when something was audited: runs without operator actions stay as they were
+        state["audit"] = sorted(audit, key=lambda e: (e["at"], e["id"]))
+    return state
 
 
 def write_report(

@@ -87,6 +87,7 @@ class Adapters:
     mailer: Mailer | None  # None: the one the functions build from the settings (SES)
     visibility: timedelta = DEFAULT_VISIBILITY
     raw_speed: Callable[[], dict[str, Any]] = field(default=lambda: {})
+    razorpay_webhook_secret: str = ""  # the Razorpay sandbox signs its deliveries with it
 
 
 class Engine(Protocol):
@@ -153,6 +154,7 @@ class DynamoLocalEngine:
             queue=boto3.client("sqs"),
             queue_url=env["RENEWAL_QUEUE_URL"],
             webhook_secret=_first(env["TENURE_STRIPE_WEBHOOK_SECRET"]),
+            razorpay_webhook_secret=_first(env["TENURE_RAZORPAY_WEBHOOK_SECRET"]),
             mailer=mailer,
             visibility=visibility,
             raw_speed=lambda: _raw_speed(stack),
@@ -204,6 +206,7 @@ class MemoryEngine:
                 queue=queue,
                 queue_url=queue.url,
                 webhook_secret=_first(values["TENURE_STRIPE_WEBHOOK_SECRET"]),
+                razorpay_webhook_secret=_first(values["TENURE_RAZORPAY_WEBHOOK_SECRET"]),
                 mailer=mailer,
                 visibility=_visibility_timeout(template),
             )

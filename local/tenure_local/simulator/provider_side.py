@@ -27,6 +27,7 @@ class ProviderSide:
     repo: Repository | None
     gateway: ProviderSandbox | None
     courier: WebhookCourier | None
+    razorpay_courier: WebhookCourier | None
     chaos: Chaos | None
     webhook_chaos: bool
     rejected: list[dict[str, Any]]
@@ -90,8 +91,9 @@ class ProviderSide:
 
     def _provider_upcoming(self) -> list[datetime]:
         moments = [at for at, _, _ in self._provider_later]
-        if self.courier is not None and (next_delivery := self.courier.next_at()) is not None:
-            moments.append(next_delivery)
+        for courier in (self.courier, self.razorpay_courier):
+            if courier is not None and (next_delivery := courier.next_at()) is not None:
+                moments.append(next_delivery)
         return moments
 
     def _provider_side(self, now: datetime) -> None:
@@ -104,6 +106,9 @@ class ProviderSide:
         self.gateway.settle_pending(now)
         self.courier.collect(now)
         self.courier.deliver_due(now)
+        if self.razorpay_courier is not None:
+            self.razorpay_courier.collect(now)
+            self.razorpay_courier.deliver_due(now)
 
     def _post_webhook(self, provider: str, body: bytes, headers: dict[str, str]) -> int:
         event = functions.http_event(
@@ -126,11 +131,20 @@ class ProviderSide:
     def _webhook_summary(self) -> dict[str, Any]:
         if self.courier is None:
             return {}
-        stats = self.courier.stats
-        return {
-            "chaos": self.webhook_chaos,
-            "delivered": dict(stats.delivered),
-            "duplicates_sent": stats.duplicates_sent,
-            "late": stats.late,
-            "refused": stats.refused,
-        }
+        summary = _courier_summary(self.courier, self.webhook_chaos)
+        razorpay = self.razorpay_courier
+        if razorpay is not None and razorpay.delivered_any():
+            # Only when Razorpay's sandbox sent anything: other runs' summaries stay as they were.
+            summary["razorpay"] = _courier_summary(razorpay, self.webhook_chaos)
+        return summary
+
+
+def _courier_summary(courier: WebhookCourier, chaos: bool) -> dict[str, Any]:
+    stats = courier.stats
+    return {
+        "chaos": chaos,
+        "delivered": dict(stats.delivered),
+        "duplicates_sent": stats.duplicates_sent,
+        "late": stats.late,
+        "refused": stats.refused,
+    }

@@ -26,6 +26,7 @@ from tenure.domain.offers import NO_CONTROL_CHARACTERS, REASON_TEXT_MAX
 from tenure.domain.plan_spec import PlanSpec
 from tenure.domain.programs import Programs
 from tenure.domain.timeutil import utc
+from tenure.payments.razorpay_sandbox import token_for as razorpay_token_for
 from tenure.payments.sandbox import payment_method_for
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments, installment_problems
@@ -54,9 +55,12 @@ CARD_EXPIRY_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
 
 def _card(value: str | None) -> str | None:
     if value is not None and payment_method_for(str(value)) is None:
+        if razorpay_token_for(str(value)) is not None:
+            return str(value)  # Razorpay's test data: for customers with provider: razorpay
         raise ValueError(
             f"unknown test card {value!r}; expected one of Stripe's public test card numbers, "
-            "like '4242424242424242' (docs/payments.md)"
+            "like '4242424242424242' (docs/payments.md), or for a customer with provider: "
+            "razorpay one of Razorpay's test UPI ids or cards (docs/razorpay.md)"
         )
     return None if value is None else str(value)
 
@@ -70,6 +74,19 @@ class ScenarioCustomer(_Strict):
     card: str | None = None
     # The card's expiry as the customer typed it (YYYY-MM); test cards take any date.
     card_expires: str | None = Field(default=None, pattern=CARD_EXPIRY_PATTERN)
+    # The payment provider that charges this customer (None: the simulator's default, the
+    # Stripe-shaped sandbox); `razorpay` charges through the Razorpay sandbox.
+    provider: Literal["sandbox", "razorpay"] | None = None
+
+    @model_validator(mode="after")
+    def _card_of_its_provider(self) -> Self:
+        # Each provider's sandbox knows its own test data only.
+        if self.card is not None and (self.provider == "razorpay") != (
+            razorpay_token_for(self.card) is not None
+        ):
+            wanted = "Razorpay's" if self.provider == "razorpay" else "Stripe's"
+            raise ValueError(f"card {self.card!r} is not one of {wanted} test cards or UPI ids")
+        return self
 
     @field_validator("email")
     @classmethod

@@ -17,6 +17,8 @@ from tenure import bootstrap
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.timeutil import iso, utc
 from tenure.fakes import FixedClock
+from tenure.payments.razorpay_sandbox import RazorpaySandbox
+from tenure.payments.razorpay_sandbox import token_for as razorpay_token_for
 from tenure.payments.sandbox import payment_method_for
 from tenure.ports import Repository
 from tenure.services.context import Services
@@ -58,6 +60,7 @@ from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments
 from tenure_local.simulator.webhooks_provider import (
     ProviderSandbox,
+    RazorpayCourier,
     WebhookCourier,
 )
 from tenure_local.stack.local_stack import LocalStack, restore_environ
@@ -133,6 +136,11 @@ class Simulator(ProviderSide):
         self._visibility = DEFAULT_VISIBILITY  # the renewal queue's; read from the template
         self.gateway: ProviderSandbox | None = None
         self.courier: WebhookCourier | None = None
+        # Customers with `provider: razorpay` are charged through Razorpay's sandbox (the
+        # real adapter over an in-memory Razorpay), whose webhooks go to /webhooks/razorpay.
+        self.razorpay: RazorpaySandbox | None = None
+        self.razorpay_courier: WebhookCourier | None = None
+        self._providers = {c.id: c.provider for c in scenario.customers}
         self._provider_later: list[tuple[datetime, int, Callable[[], None]]] = []
 
     # -- running ----------------------------------------------------------------------------
@@ -180,6 +188,15 @@ class Simulator(ProviderSide):
             chaos=self.webhook_chaos,
             seed=self.seed,
         )
+        self.razorpay = RazorpaySandbox(clock=lambda: int(self.clock.now().timestamp()))
+        self.razorpay_courier = RazorpayCourier(
+            self.razorpay,
+            adapters.razorpay_webhook_secret,
+            self._post_webhook,
+            self.until,
+            chaos=self.webhook_chaos,
+            seed=self.seed,
+        )
         # Under chaos the functions reach the provider through a faulty line; the provider's
         # own side (the courier, scenario actions at the provider) does not.
         used = gateway if chaos is None else chaos.gateway(gateway)
@@ -191,6 +208,7 @@ class Simulator(ProviderSide):
             policy=policy,
             mailer=adapters.mailer,
             clients=adapters.clients,
+            gateways={"razorpay": self.razorpay.gateway()},
         )
         # The real handlers run in this process, on the simulator's adapters.
         bootstrap.use(wired)
@@ -229,7 +247,7 @@ class Simulator(ProviderSide):
             body = self.scenario.programs.model_dump(mode="json", exclude_none=True)
             self._api("PUT", "/v1/programs", body | {"version": 0}, where="programs")
         for n, customer in enumerate(self.scenario.customers):
-            body = customer.model_dump(exclude={"card", "card_expires"})
+            body = customer.model_dump(exclude={"card", "card_expires"}, exclude_none=True)
             self._api("POST", "/v1/customers", body, where=f"customers[{n}]")
             if customer.card:
                 where = f"customers[{n}].card"
@@ -479,6 +497,11 @@ class Simulator(ProviderSide):
     def _attach_card(
         self, customer_id: str, card: str, where: str, expires: str | None = None
     ) -> None:
+        if self._providers.get(customer_id) == "razorpay":
+            # Razorpay's test UPI ids and cards stand for mandate tokens (docs/razorpay.md).
+            body = {"payment_method": razorpay_token_for(card), "default": True}
+            self._api("POST", f"/v1/customers/{customer_id}/payment-methods", body, where=where)
+            return
         method = payment_method_for(card)
         if expires and method and self.gateway is not None:
             year, month = expires.split("-")

@@ -14,18 +14,19 @@ to `max_delay`), duplicated and reordered; every delivery still happens by `unti
 
 import copy
 import heapq
+import json
 import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from tenure.domain.money import Money
 from tenure.payments import stripe_objects
 from tenure.payments.gateway import GatewayError, PaymentResult
 from tenure.payments.sandbox import Instant, SandboxGateway, payment_method_for
-from tenure.webhooks import stripe_events
+from tenure.webhooks import razorpay_events, stripe_events
 
 Send = Callable[[str, bytes, dict[str, str]], int]  # (provider, body, headers) -> HTTP status
 
@@ -144,6 +145,13 @@ def dispute_object(
     }
 
 
+class EventSource(Protocol):
+    """A sandbox that records the webhooks its provider would send, oldest first, each with
+    its `id`, `type` and `created` (unix seconds)."""
+
+    events: list[Any]
+
+
 @dataclass(order=True)
 class _Delivery:
     due: int
@@ -169,7 +177,7 @@ class WebhookCourier:
 
     def __init__(
         self,
-        gateway: SandboxGateway,
+        gateway: "EventSource",
         secret: str,
         send: Send,
         until: datetime,
@@ -248,9 +256,22 @@ class WebhookCourier:
         body = stripe_objects.event_payload(copy.deepcopy(event))
         return self.send("stripe", body, stripe_events.sign(body, self.secret, at))
 
+    def delivered_any(self) -> bool:
+        return bool(self.stats.delivered or self._queue)
+
     def _push(self, delivery: _Delivery) -> None:
         heapq.heappush(self._queue, delivery)
 
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
+
+
+class RazorpayCourier(WebhookCourier):
+    """The same courier for the Razorpay sandbox's events, delivered as Razorpay does: the
+    body signed alone, the event id in `X-Razorpay-Event-Id` (the same on every retry)."""
+
+    def _send(self, event: stripe_objects.StripeObject, at: int) -> int:
+        body = json.dumps(event["body"]).encode()
+        headers = razorpay_events.sign(body, self.secret, event_id=str(event["id"]))
+        return self.send("razorpay", body, headers)

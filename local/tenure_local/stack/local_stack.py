@@ -30,6 +30,9 @@ DynamoDBBackend = Literal["dynamodb-local", "moto"]
 REGION = "us-east-1"
 DEFAULT_NAME = "tenure-local"
 DEFAULT_STATE_PATH = REPO_ROOT / ".cache" / "stack.json"
+# Names another state file, so servers started side by side (tests on parallel workers) can
+# each be attached to without reading the other's.
+STATE_PATH_VAR = "TENURE_STACK_STATE"
 DEV_API_TOKEN = "dev-token"
 DEV_WEBHOOK_SECRET = "whsec_local_dev"
 # Signs the customer-page links locally (`tenure links make`); AWS generates its own.
@@ -112,6 +115,13 @@ def restore_environ(saved: Mapping[str, str | None]) -> None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+def state_path() -> Path:
+    """Where a running stack is recorded for others to attach to: TENURE_STACK_STATE when
+    set, else the repository's .cache/stack.json."""
+    chosen = os.environ.get(STATE_PATH_VAR)
+    return Path(chosen) if chosen else DEFAULT_STATE_PATH
 
 
 def _client(service: str, endpoint_url: str, **config: Any) -> Any:
@@ -445,7 +455,7 @@ class LocalStack:
 
     def write_state(self, path: Path | None = None) -> Path:
         """Record the running stack so another process (`tenure invoke`) can attach to it."""
-        target = Path(path) if path is not None else DEFAULT_STATE_PATH
+        target = Path(path) if path is not None else state_path()
         target.parent.mkdir(parents=True, exist_ok=True)
         state = {
             "pid": os.getpid(),
@@ -464,7 +474,7 @@ class LocalStack:
     @staticmethod
     def attach(path: Path | None = None) -> dict[str, str] | None:
         """The env of the stack recorded at `path`, or None when none answers there."""
-        target = Path(path) if path is not None else DEFAULT_STATE_PATH
+        target = Path(path) if path is not None else state_path()
         try:
             state = json.loads(target.read_text())
             env = {str(key): str(value) for key, value in state["env"].items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import importlib.util
 import json
@@ -85,10 +86,16 @@ class Reply:
     status: int
     headers: dict[str, str]
     text: str
+    base64_encoded: bool = False
 
     @property
     def json(self) -> Any:
         return json.loads(self.text)
+
+    @property
+    def content(self) -> bytes:
+        """The body as the client receives it (API Gateway decodes a base64 body)."""
+        return base64.b64decode(self.text) if self.base64_encoded else self.text.encode()
 
 
 @dataclass
@@ -104,7 +111,8 @@ class Api:
     def invoke(self, event: dict[str, Any]) -> Reply:
         self.sent.append(event)
         result = self.module.lambda_handler(event, None)
-        return Reply(result["statusCode"], result.get("headers") or {}, result.get("body") or "")
+        headers, body = result.get("headers") or {}, result.get("body") or ""
+        return Reply(result["statusCode"], headers, body, bool(result.get("isBase64Encoded")))
 
     def call(
         self,
@@ -175,6 +183,8 @@ class Api:
                 "events": r.events,
                 "ledger": r.ledger,
                 "idempotency": r.idempotency,
+                "refunds": r.refunds,
+                "audit": r.audit,
                 "commits": r.commits,
             }
         )

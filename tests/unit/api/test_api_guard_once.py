@@ -38,7 +38,9 @@ def spies(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[Spies]:
         counts.parsed.append(text)
         return real_parse(text)
 
-    monkeypatch.setattr(api_guard, "_token_ok", counting("token_checks", api_guard._token_ok))
+    monkeypatch.setattr(
+        api_guard, "_authenticated", counting("token_checks", api_guard._authenticated)
+    )
     monkeypatch.setattr(api_guard, "raw_body", counting("size_checks", api_guard.raw_body))
     monkeypatch.setattr(resolver, "_json_body_deserializer", parse)
     yield counts

@@ -31,10 +31,11 @@ def test_the_page_shows_each_line_the_balance_and_both_ways_to_settle(
     reply = pages.open(PAGE, pages.link(LinkPurpose.COLLECTIONS, case_id))
     assert reply.status == 200, reply.text
     # The line as the emails word it: the plan and the period it paid for.
-    line = r'<td dir="auto">Basic, [^<]+2026</td><td class="amount">\$10\.01</td>'
+    line = r'<td>Basic, [^<]+2026</td><td class="amount">\$10\.01</td>'
     assert re.search(line, reply.text)
     assert '<dd id="balance">$10.01</dd>' in reply.text
     assert "Pay $10.01 now" in reply.text
+    assert 'id="intro"' in reply.text
     assert '<option value="6">6</option>' in reply.text
     assert '<option value="7">' not in reply.text  # beyond the default bounds
 
@@ -59,6 +60,7 @@ def test_paying_in_full_on_the_page_settles_the_case(owing: tuple[Pages, str]) -
     case = pages.api.repo.get_collection_case(case_id)
     assert case is not None and case.status is CaseStatus.SETTLED and case.balance == 0
     assert "Paid" in reply.text
+    assert 'id="intro"' not in reply.text  # no choice is left to invite
 
 
 def test_paying_in_full_with_a_declined_card_says_so_and_the_case_waits_in_its_plan(
@@ -170,3 +172,49 @@ def test_a_portal_link_for_collections_without_an_open_case_is_a_409(pages: Page
     pages.api.customer("carol")
     reply = pages.api.post("/v1/customers/carol/portal-links", {"purpose": "collections"})
     assert reply.status == 409, reply.text
+
+
+def link_token(reply_text: str, link_id: str, page: str) -> str:
+    """The token of the signed link the page offers as `link_id`, which must open `page`."""
+    found = re.search(rf'href="http://localhost:3000{page}\?t=([^"&]+)" id="{link_id}"', reply_text)
+    assert found, f"no {link_id} to {page}"
+    return found.group(1)
+
+
+def test_paying_in_full_with_a_card_that_needs_3ds_links_to_the_confirm_page_which_settles_it(
+    owing: tuple[Pages, str],
+) -> None:
+    pages, case_id = owing
+    pages.card("alice", "pm_card_authenticationRequired")
+    reply = pages.submit(PAGE, pages.link(LinkPurpose.COLLECTIONS, case_id), action="pay")
+    assert reply.status == 200, reply.text
+    assert "Your bank asks you to confirm this payment" in reply.text
+    assert "did not go through" not in reply.text
+    waiting = pages.api.repo.get_collection_case(case_id)
+    assert waiting is not None and waiting.status is CaseStatus.IN_PLAN
+    # The link opens the confirm page for the case's payment, which confirms it once.
+    token = link_token(reply.text, "confirm-link", "/pages/confirm")
+    shown = pages.open("/pages/confirm", token)
+    assert shown.status == 200 and "$10.01" in shown.text
+    confirmed = pages.submit("/pages/confirm", token)
+    assert confirmed.status == 200, confirmed.text
+    case = pages.api.repo.get_collection_case(case_id)
+    assert case is not None and case.status is CaseStatus.SETTLED and case.balance == 0
+
+
+def test_a_declined_pay_in_full_offers_the_card_page_it_speaks_of(
+    owing: tuple[Pages, str],
+) -> None:
+    pages, case_id = owing
+    pages.card("alice", "pm_card_chargeDeclinedInsufficientFunds")
+    reply = pages.submit(PAGE, pages.link(LinkPurpose.COLLECTIONS, case_id), action="pay")
+    token = link_token(reply.text, "card-link", "/pages/card")
+    assert 'id="confirm-link"' not in reply.text
+    card_page = pages.open("/pages/card", token)
+    # The card page names the instalment still owed, and a card that pays settles the case.
+    assert card_page.status == 200 and "$10.01" in card_page.text
+    assert "Nothing is owed" not in card_page.text
+    saved = pages.submit("/pages/card", token, card="4242424242424242")
+    assert saved.status == 200 and "Paid" in saved.text, saved.text
+    case = pages.api.repo.get_collection_case(case_id)
+    assert case is not None and case.status is CaseStatus.SETTLED and case.balance == 0

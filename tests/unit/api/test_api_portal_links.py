@@ -341,3 +341,53 @@ def test_an_authentication_payment_of_another_customer_is_never_the_subject(
     reply = portal_link(pages, "alice", purpose="confirm_payment")
 
     assert reply.status == 409
+
+
+# -- how long a link lasts ------------------------------------------------------------------------
+def test_a_link_asked_to_last_ten_minutes_expires_after_ten_minutes(pages: Pages) -> None:
+    invoice_id = past_due(pages)
+    made_at = pages.api.clock.now()
+
+    reply = portal_link(pages, purpose="update_card", lifetime_minutes=10)
+
+    assert reply.status == 200, reply.text
+    assert reply.json["expires_at"] == iso(made_at + timedelta(minutes=10))
+    pages.api.clock.set(made_at + timedelta(minutes=9, seconds=59))
+    assert opened(pages, reply.json["url"]).status == 200
+    pages.api.clock.set(made_at + timedelta(minutes=10))
+    assert opened(pages, reply.json["url"]).status == 410
+    assert pages.invoice(invoice_id).status is InvoiceStatus.OPEN
+
+
+def test_a_deployment_sets_the_default_lifetime_of_its_portal_links(
+    pages: Pages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tenure import bootstrap
+    from tenure.settings import Settings
+
+    pages.api.customer("alice")
+    monkeypatch.setenv("TENURE_PORTAL_LINK_TTL_MINUTES", "90")
+    bootstrap.use(bootstrap.wiring().with_settings(Settings()))
+
+    reply = portal_link(pages, purpose="update_card")
+
+    assert reply.json["expires_at"] == iso(pages.api.clock.now() + timedelta(minutes=90))
+    week = portal_link(pages, purpose="update_card", lifetime_minutes=7 * 24 * 60)
+    assert week.json["expires_at"] == iso(pages.api.clock.now() + timedelta(days=7))
+
+
+@pytest.mark.parametrize("minutes", [4, 0, -5, 7 * 24 * 60 + 1, 30.0, "60", True, None])
+def test_a_lifetime_out_of_bounds_or_not_a_whole_number_is_422_naming_the_field(
+    pages: Pages, minutes: Any
+) -> None:
+    pages.api.customer("alice")
+    before = pages.api.state()
+
+    reply = portal_link(pages, purpose="update_card", lifetime_minutes=minutes)
+
+    if minutes is None:  # null is the field left out: the default lifetime
+        assert reply.status == 200
+        return
+    assert reply.status == 422, reply.text
+    assert reply.json["detail"][0]["loc"][:2] == ["body", "lifetime_minutes"]
+    assert pages.api.state() == before

@@ -115,10 +115,20 @@ COMMANDS: dict[str, Callable[[Subscription], object]] = {
         COMMAND_AT,
     ),
     "redeem_points": lambda sub: sub.take_points(5, COMMAND_AT),
+    "extend_trial": lambda sub: sub.extend_trial(COMMAND_AT + timedelta(days=30), COMMAND_AT),
+    "move_renewal": lambda sub: sub.move_renewal(COMMAND_AT + timedelta(days=3), COMMAND_AT),
+    "adjust_credit": lambda sub: sub.adjust_credit(100, COMMAND_AT),
 }
 
 # The documented outcome of each legal command: from-state -> to-state.
 DOCUMENTED: dict[str, dict[SubscriptionStatus, SubscriptionStatus]] = {
+    # Operator actions (docs/operations.md): none changes the state.
+    "extend_trial": {SubscriptionStatus.TRIALING: SubscriptionStatus.TRIALING},
+    "move_renewal": {
+        SubscriptionStatus.ACTIVE: SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.PAST_DUE: SubscriptionStatus.PAST_DUE,
+    },
+    "adjust_credit": {s: s for s in SubscriptionStatus if s is not SubscriptionStatus.CANCELED},
     "renew": {
         SubscriptionStatus.TRIALING: SubscriptionStatus.ACTIVE,
         SubscriptionStatus.ACTIVE: SubscriptionStatus.ACTIVE,

@@ -7,7 +7,9 @@ import pytest
 
 from tenure.notify.customer_links import (
     PORTAL_LINK_TTL,
+    InvalidLinkLifetimeError,
     allows_loopback_return,
+    make_link,
     make_portal_link,
 )
 from tenure.notify.link_tokens import (
@@ -143,3 +145,28 @@ def test_a_portal_link_expires_a_day_after_it_is_made_and_checks_its_return_url(
         make_portal_link(
             settings, "alice", LinkPurpose.UPDATE_CARD, "alice", NOW, "http://localhost/"
         )
+
+
+@pytest.mark.parametrize(
+    "lifetime", [timedelta(minutes=4, seconds=59), timedelta(days=7, seconds=1)]
+)
+def test_a_portal_link_lifetime_outside_five_minutes_to_a_week_is_refused(
+    lifetime: timedelta,
+) -> None:
+    settings = Settings(link_secret="s3cret", public_url="https://billing.example.com")
+
+    with pytest.raises(InvalidLinkLifetimeError, match="from 5 to 10080 minutes"):
+        make_portal_link(settings, "alice", LinkPurpose.UPDATE_CARD, "alice", NOW, None, lifetime)
+
+
+def test_an_email_link_can_carry_a_checked_return_url() -> None:
+    settings = Settings(link_secret="s3cret", public_url="https://billing.example.com")
+
+    url = make_link(settings, "alice", "update_card", "alice", NOW, "https://app.example/")
+
+    token = url.split("t=", 1)[1]
+    claims = verify(b"s3cret", token, LinkPurpose.UPDATE_CARD, NOW)
+    assert claims.return_url == "https://app.example/"
+    assert claims.expires_at == NOW + timedelta(days=14)
+    with pytest.raises(InvalidReturnUrlError, match="must be https"):
+        make_link(settings, "alice", "update_card", "alice", NOW, "http://app.example/")

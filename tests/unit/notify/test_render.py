@@ -472,3 +472,45 @@ def test_the_collections_email_explains_every_line_and_links_the_page(
     assert email.warnings == ()
     if locale == "ar":
         assert 'dir="rtl"' in email.html
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"ended_reason": "expired"}, "unknown ended_reason 'expired'"),
+        ({"ended_reason": None}, "ended_reason"),
+        ({"installment_number": None}, "names the instalment that went unpaid"),
+        (
+            {"ended_reason": "repayment_defaulted", "installment_number": None},
+            "names the instalment that went unpaid",
+        ),
+    ],
+)
+def test_a_plan_ending_that_cannot_be_worded_is_an_error(
+    changes: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(RenderError, match=re.escape(problem)):
+        render_sample(NoticeKind.INSTALLMENT_PLAN_ENDED, **changes)
+
+
+def test_a_defaulted_plan_without_the_card_link_is_an_error_not_a_broken_href() -> None:
+    facts, links = sample_facts(NoticeKind.INSTALLMENT_PLAN_ENDED)
+    del links["update_card"]
+    with pytest.raises(RenderError, match="update_card"):
+        render(
+            NoticeKind.INSTALLMENT_PLAN_ENDED, "en", facts, links, timezone="UTC", business_name="B"
+        )
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("reason", ["repayment_defaulted", "canceled", "left"])
+def test_every_way_a_plan_ends_renders_in_every_locale(reason: str, locale: str) -> None:
+    email = render_sample(NoticeKind.INSTALLMENT_PLAN_ENDED, locale, ended_reason=reason)
+    assert email.warnings == ()
+    for part in (email.subject, email.text, email.html):
+        assert not LEFTOVER.search(part)
+    assert (reason == "left") == ("/pages/collections" in email.text)
+    if reason == "repayment_defaulted":
+        assert "/pages/card" in email.text and "Laptop" not in email.subject
+    if reason == "left":
+        assert "/pages/card" not in email.text  # the balance is settled on its own page

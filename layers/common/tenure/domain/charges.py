@@ -69,6 +69,9 @@ class Charge:
     # is then the identical request, whatever card the customer has on file by then.
     payment_method: str | None = None
     provider_customer: str | None = None
+    # The provider the attempt was made through (None: the deployment's default): its
+    # reconciliation and refunds go to the same one.
+    provider: str | None = None
 
     @property
     def ref(self) -> ChargeRef:

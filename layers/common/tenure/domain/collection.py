@@ -73,7 +73,7 @@ class InvoicePaid:
     version: int  # the invoice's version when paid: one payment, one event id
     total: int
     currency: str
-    charge_id: str
+    charge_id: str | None  # None: paid out of band (an operator recorded it)
 
     def to_event(self) -> DomainEvent:
         data = {"total": self.total, "currency": self.currency, "charge": self.charge_id}
@@ -185,6 +185,24 @@ def record_payment(
     nothing (paid twice would be a bug upstream; the charge record keeps the evidence)."""
     if invoice.status is not InvoiceStatus.OPEN:
         return PaymentRecorded(())
+    return _paid(invoice, charge.id, sub, plans, at)
+
+
+def record_paid_out_of_band(
+    invoice: Invoice, sub: Subscription | None, plans: PlanLookup, at: datetime
+) -> PaymentRecorded:
+    """An operator recorded that `invoice` was paid outside the provider (a bank transfer):
+    as a payment, with no attempt. Only an open invoice can be (IllegalTransitionError)."""
+    return _paid(invoice, None, sub, plans, at)
+
+
+def _paid(
+    invoice: Invoice,
+    charge_id: str | None,
+    sub: Subscription | None,
+    plans: PlanLookup,
+    at: datetime,
+) -> PaymentRecorded:
     invoice.mark_paid(at)
     paid = InvoicePaid(
         invoice.id,
@@ -193,7 +211,7 @@ def record_payment(
         invoice.version,
         invoice.total,
         invoice.currency,
-        charge.id,
+        charge_id,
     )
     if sub is None or sub.status not in REACTIVATED_BY_PAYMENT:
         return PaymentRecorded((paid,))

@@ -10,6 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from tenure.domain.errors import ValidationFailedError
 
 SUPPORTED_LOCALES = ("en", "ru", "ar")
+# The payment providers a customer may be charged through (Customer.provider); which of them a
+# deployment can reach is the composition root's business (Services.gateway_for).
+KNOWN_PROVIDERS = ("sandbox", "stripe", "razorpay")
 MAX_ADDRESS_LENGTH = 254
 # Characters that need quoting or mean something else in an address; a pragmatic check
 # refuses them rather than accepting the quoted-local-part corner of RFC 5321.
@@ -67,6 +70,14 @@ def validate_timezone(name: str) -> str:
     return name
 
 
+def validate_provider(name: str) -> str:
+    if name not in KNOWN_PROVIDERS:
+        raise ValidationFailedError(
+            "provider", f"unknown payment provider {name!r}; known: {', '.join(KNOWN_PROVIDERS)}"
+        )
+    return name
+
+
 @dataclass(slots=True)
 class PaymentMethod:
     id: str  # the provider's payment-method id (pm_...) or a sandbox token
@@ -77,6 +88,11 @@ class PaymentMethod:
     last4: str | None = None
     exp_month: int | None = None
     exp_year: int | None = None
+    # What a mandate allows (Razorpay's recurring payments): a card or a UPI mandate, and the
+    # most one debit may take, in minor units of the charge's currency. None: not a mandate,
+    # or the provider did not say.
+    mandate_kind: str | None = None  # "card" | "upi"
+    mandate_max_amount: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +103,7 @@ class Payer:
     customer_id: str
     payment_method: str | None
     provider_customer_id: str | None
+    provider: str | None = None  # None: the deployment's default provider
 
     @property
     def can_pay(self) -> bool:
@@ -115,12 +132,15 @@ class Customer:
     timezone: str = "UTC"
     default_payment_method: str | None = None
     provider_customer_id: str | None = None
+    # The provider that charges this customer, chosen when the customer is created (its
+    # tokens and provider customer live there). None: the deployment's default provider.
+    provider: str | None = None
     version: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
 
     @property
     def payer(self) -> Payer:
-        return Payer(self.id, self.default_payment_method, self.provider_customer_id)
+        return Payer(self.id, self.default_payment_method, self.provider_customer_id, self.provider)
 
     @property
     def contact(self) -> Contact:

@@ -70,6 +70,11 @@ class EventType(StrEnum):
     REPAYMENT_PLAN_CANCELED = "RepaymentPlanCanceled"
     COLLECTION_CASE_SETTLED = "CollectionCaseSettled"
     COLLECTION_CASE_WRITTEN_OFF = "CollectionCaseWrittenOff"
+    # Operator actions (docs/operations.md "Operator actions"); each has an audit entry.
+    INVOICE_VOIDED = "InvoiceVoided"
+    TRIAL_EXTENDED = "TrialExtended"
+    RENEWAL_DATE_CHANGED = "SubscriptionRenewalDateChanged"
+    CREDIT_ADJUSTED = "CreditAdjusted"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,8 @@ class NoticeKind(StrEnum):
     SUBSCRIPTION_ENDED = "subscription_ended"
     CARD_REQUIRED = "card_required"  # a trial converted with no card on file to pay it
     COLLECTIONS_OPENED = "collections_opened"  # an unpaid balance became a collections case
+    # An installment or repayment plan defaulted or was canceled: nothing more is charged
+    INSTALLMENT_PLAN_ENDED = "installment_plan_ended"
 
 
 class NoticeStatus(StrEnum):
@@ -83,7 +85,11 @@ class EmailFacts:
     card_exp_month: int | None = None
     card_exp_year: int | None = None
     refund_amount: int | None = None
-    ended_reason: str | None = None  # "voluntary" | "involuntary"
+    # subscription_ended: "voluntary" | "involuntary"; installment_plan_ended: "defaulted"
+    # (an instalment went unpaid through dunning; "repayment_defaulted" for a repayment
+    # plan), "canceled" (ended on request) or "left" (the customer left a repayment plan:
+    # the balance waits for a new choice)
+    ended_reason: str | None = None
     installment_number: int | None = None
     installment_count: int | None = None
     invoice_id: str | None = None  # for logs and links only: never shown to the customer

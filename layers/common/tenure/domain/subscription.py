@@ -63,6 +63,9 @@ ALLOWED: dict[str, frozenset[SubscriptionStatus]] = {
         }
     ),
     "expire": frozenset({SubscriptionStatus.INCOMPLETE}),
+    "extend_trial": frozenset({SubscriptionStatus.TRIALING}),
+    "move_renewal": frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}),
+    "adjust_credit": frozenset(set(SubscriptionStatus) - {SubscriptionStatus.CANCELED}),
     "redeem_points": frozenset(
         {
             SubscriptionStatus.TRIALING,
@@ -81,6 +84,11 @@ ALLOWED: dict[str, frozenset[SubscriptionStatus]] = {
         }
     ),
 }
+# Bounds of operator changes: a trial or a renewal moved at most a year ahead; a credit
+# balance (and one adjustment of it) at most this many minor units.
+MAX_MOVE = timedelta(days=366)
+MAX_CREDIT = 100_000_000
+
 EARNING = frozenset(
     {SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
 )  # the states that count towards MRR
@@ -131,6 +139,7 @@ class Subscription:
     # claim checks the copy against the customer. None: no copy yet, read the customer.
     payment_method: str | None = None
     provider_customer_id: str | None = None
+    provider: str | None = None  # the customer's provider (None: the default one)
     # The customer's contact, copied at subscribe (as the zone is): the emails about this
     # subscription are planned with it (Notice.contact). None: subscribed before copies.
     contact: Contact | None = None
@@ -307,6 +316,52 @@ class Subscription:
         """The first payment never came within the window (Stripe: incomplete_expired)."""
         self._require("expire")
         self._end(now, "incomplete_expired", voluntary=False)
+
+    def extend_trial(self, until: datetime, now: datetime) -> None:
+        """End the trial later: the first paid period starts at `until` (and is counted from
+        it, as a trial's always is)."""
+        self._require("extend_trial")
+        until = utc(until)
+        if self.trial_end is None or until <= self.trial_end:
+            raise ValidationFailedError("until", "must be after the trial's current end")
+        if until - utc(now) > MAX_MOVE:
+            raise ValidationFailedError("until", f"must be within {MAX_MOVE.days} days from now")
+        self.trial_end = self.current_period_end = self.anchor = until
+        self._record(EventType.TRIAL_EXTENDED, now, trial_end=iso(until))
+
+    def move_renewal(self, at: datetime, now: datetime) -> None:
+        """Renew at `at` instead of the period's end, and count later periods from it: the
+        current period lasts until then (longer or shorter) at the price already paid."""
+        self._require("move_renewal")
+        at, now = utc(at), utc(now)
+        if at <= now:
+            raise ValidationFailedError("at", "must be in the future")
+        if at <= self.current_period_start:
+            raise ValidationFailedError("at", "must be after the current period's start")
+        if at - now > MAX_MOVE:
+            raise ValidationFailedError("at", f"must be within {MAX_MOVE.days} days from now")
+        # As a restart does: the renewal at `at` opens period 0 of a schedule anchored there.
+        self.anchor = self.current_period_end = at
+        self.periods_since_anchor = -1
+        self._record(EventType.RENEWAL_DATE_CHANGED, now, renews_at=iso(at))
+
+    def adjust_credit(self, amount: int, now: datetime) -> None:
+        """Add to (or, negative, take from) the credit the next invoices use; the balance
+        never goes below zero nor above MAX_CREDIT."""
+        self._require("adjust_credit")
+        if amount == 0 or abs(amount) > MAX_CREDIT:
+            raise ValidationFailedError("amount", f"must be non-zero and at most {MAX_CREDIT}")
+        after = self.credit + amount
+        if after < 0:
+            raise ValidationFailedError(
+                "amount", f"would take the credit below zero (it is {self.credit})"
+            )
+        if after > MAX_CREDIT:
+            raise ValidationFailedError("amount", f"would take the credit above {MAX_CREDIT}")
+        self.credit = after
+        self._record(
+            EventType.CREDIT_ADJUSTED, now, amount=amount, credit=after, currency=self.currency
+        )
 
     def pause(self, plan: Plan, now: datetime, until: datetime | None) -> None:
         """Stop billing now; the unpaid-for rest of the period becomes credit for the resume."""
@@ -496,12 +551,15 @@ class Subscription:
             raise ValueError(f"{payer.customer_id} does not pay for subscription {self.id}")
         self.payment_method = payer.payment_method
         self.provider_customer_id = payer.provider_customer_id
+        self.provider = payer.provider
 
     # -- queries ----------------------------------------------------------------------------
     @property
     def payer(self) -> Payer:
         """The copy of the customer's payment details (see the fields)."""
-        return Payer(self.customer_id, self.payment_method, self.provider_customer_id)
+        return Payer(
+            self.customer_id, self.payment_method, self.provider_customer_id, self.provider
+        )
 
     @property
     def ended(self) -> bool:

@@ -24,7 +24,7 @@ from tenure.notify.link_tokens import (
     page_url,
     verify,
 )
-from tenure.settings import Settings
+from tenure.settings import PORTAL_LINK_MAX_MINUTES, PORTAL_LINK_MIN_MINUTES, Settings
 
 
 class LinkKeyMissingError(RuntimeError):
@@ -101,21 +101,35 @@ def make_link(
     purpose: LinkPurpose | str,
     subject: str,
     now: datetime,
+    return_url: str | None = None,
 ) -> str:
-    """A signed URL to the page for `purpose`, valid for `settings.link_ttl_days` from `now`."""
+    """A signed URL to the page for `purpose`, valid for `settings.link_ttl_days` from `now`.
+    `return_url`, checked here (InvalidReturnUrlError), is signed into the link."""
+    if return_url is not None:
+        check_return_url(return_url, allow_loopback_http=allows_loopback_return(settings))
     claims = LinkClaims(
         customer_id=customer_id,
         purpose=LinkPurpose(purpose),
         subject=subject,
         expires_at=now + timedelta(days=settings.link_ttl_days),
+        return_url=return_url,
     )
     return page_url(settings.public_url, link_key(settings), claims)
 
 
 # A portal link is asked for by the business's app to send a customer on at once (a redirect,
-# a button): it needs to last a visit, not sit in an inbox for two weeks. A day covers a page
-# left open (its forms last FORM_TOKEN_TTL) and clocks that disagree.
+# a button): it needs to last a visit, not sit in an inbox for two weeks. A day (the default of
+# TENURE_PORTAL_LINK_TTL_MINUTES) covers a page left open (its forms last FORM_TOKEN_TTL) and
+# clocks that disagree; an app may ask for less, or up to a week, per link.
 PORTAL_LINK_TTL = timedelta(hours=24)
+PORTAL_LINK_LIFETIMES = (
+    timedelta(minutes=PORTAL_LINK_MIN_MINUTES),
+    timedelta(minutes=PORTAL_LINK_MAX_MINUTES),
+)
+
+
+class InvalidLinkLifetimeError(ValueError):
+    """A portal link lifetime outside PORTAL_LINK_LIFETIMES."""
 
 
 def allows_loopback_return(settings: Settings) -> bool:
@@ -135,16 +149,26 @@ def make_portal_link(
     subject: str,
     now: datetime,
     return_url: str | None = None,
+    lifetime: timedelta | None = None,
 ) -> tuple[str, datetime]:
-    """A signed URL to the page for `purpose`, and when it expires (PORTAL_LINK_TTL from
-    `now`). `return_url`, checked here (InvalidReturnUrlError), is signed into the link."""
+    """A signed URL to the page for `purpose`, and when it expires: `lifetime` from `now`,
+    else TENURE_PORTAL_LINK_TTL_MINUTES. `return_url`, checked here (InvalidReturnUrlError),
+    is signed into the link; a lifetime outside PORTAL_LINK_LIFETIMES is refused
+    (InvalidLinkLifetimeError)."""
     if return_url is not None:
         check_return_url(return_url, allow_loopback_http=allows_loopback_return(settings))
+    if lifetime is None:
+        lifetime = timedelta(minutes=settings.portal_link_ttl_minutes)
+    shortest, longest = PORTAL_LINK_LIFETIMES
+    if not shortest <= lifetime <= longest:
+        raise InvalidLinkLifetimeError(
+            f"must be from {PORTAL_LINK_MIN_MINUTES} to {PORTAL_LINK_MAX_MINUTES} minutes"
+        )
     claims = LinkClaims(
         customer_id=customer_id,
         purpose=purpose,
         subject=subject,
-        expires_at=now + PORTAL_LINK_TTL,
+        expires_at=now + lifetime,
         return_url=return_url,
     )
     return page_url(settings.public_url, link_key(settings), claims), claims.expires_at

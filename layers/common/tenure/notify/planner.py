@@ -27,6 +27,11 @@ _PERIOD_STARTS = (
     EventType.PLAN_CHANGED,
 )
 _CARD_FACTS = (EventType.PAYMENT_METHOD_ATTACHED, EventType.PAYMENT_METHOD_UPDATED)
+# How a plan's ending is named in its email's notice.
+_PLAN_ENDINGS = {
+    EventType.INSTALLMENT_PLAN_DEFAULTED: "defaulted",
+    EventType.INSTALLMENT_PLAN_CANCELED: "canceled",
+}
 
 
 def plan_notices(change: Commit, policy: ReminderPolicy, now: datetime) -> list[Notice]:
@@ -73,6 +78,8 @@ class _Planner:
             self._installments_due(self.installment_plans.get(event.entity_id))
         elif event.type is EventType.COLLECTION_CASE_OPENED:
             self._collections_opened(event)
+        elif event.type in _PLAN_ENDINGS:
+            self._plan_ended(event)
 
     # -- scheduled ahead --------------------------------------------------------------------
     def _upcoming_renewal(self, sub: Subscription | None) -> None:
@@ -232,6 +239,24 @@ class _Planner:
             event.customer_id,
             str(subscription_id) if subscription_id else None,
             data,
+        )
+
+    def _plan_ended(self, event: DomainEvent) -> None:
+        """An installment or repayment plan defaulted or was canceled: one email, keyed by
+        the plan, says that nothing more will be charged, what is left and where to act.
+        Without it, a plan whose last try failed ended in silence: that try's own email is
+        moot once the plan has ended in the same commit. What it says is read when sent."""
+        if event.customer_id is None:
+            return
+        data: dict[str, Any] = {
+            "plan_id": event.entity_id,
+            "ended": _PLAN_ENDINGS[event.type],
+            "ended_at": iso(event.occurred_at),
+        }
+        if event.data.get("number") is not None:
+            data["number"] = int(event.data["number"])  # the instalment that went unpaid
+        self._now(
+            event.entity_id, NoticeKind.INSTALLMENT_PLAN_ENDED, 0, event.customer_id, None, data
         )
 
     def _receipt(self, event: DomainEvent) -> None:

@@ -121,6 +121,14 @@ SPECS: dict[NoticeKind, _Spec] = {
     # `amount` is the case's balance; its lines are the owed invoices' lines, each with the
     # period it paid for
     NoticeKind.COLLECTIONS_OPENED: _Spec(("plan_name", "amount"), links=("collections",)),
+    # `plan_name` is the plan's description, `amount` what it did not collect (the case's
+    # balance for a repayment plan left), `when` when it ended; a defaulted plan's
+    # `installment_number` is the instalment that went unpaid. The card page, or the
+    # collections page for a repayment plan left.
+    NoticeKind.INSTALLMENT_PLAN_ENDED: _Spec(
+        ("plan_name", "amount", "when", "ended_reason", "installment_count"),
+        optional_links=("update_card", "collections"),
+    ),
 }
 
 
@@ -435,6 +443,13 @@ def _variant(kind: NoticeKind, facts: EmailFacts) -> str:
         if facts.ended_reason not in ("voluntary", "involuntary"):
             raise RenderError(f"unknown ended_reason {facts.ended_reason!r}")
         return facts.ended_reason
+    if kind is NoticeKind.INSTALLMENT_PLAN_ENDED:
+        if facts.ended_reason not in ("defaulted", "repayment_defaulted", "canceled", "left"):
+            raise RenderError(f"unknown ended_reason {facts.ended_reason!r}")
+        defaulted = facts.ended_reason in ("defaulted", "repayment_defaulted")
+        if defaulted and facts.installment_number is None:
+            raise RenderError("a defaulted plan's email names the instalment that went unpaid")
+        return facts.ended_reason
     if kind is NoticeKind.TRIAL_ENDING:
         # What happens at the trial's end depends on the card on file when it was planned;
         # a notice planned before that was recorded keeps the wording it always had.
@@ -459,8 +474,8 @@ def _subject_key(kind: NoticeKind, variant: str, installment: bool = False) -> s
             "hard": "subject_hard",
             "again": "subject_again",
         }.get(variant, "subject")
-    if kind is NoticeKind.SUBSCRIPTION_ENDED:
-        return f"subscription_ended.subject_{variant}"
+    if kind in (NoticeKind.SUBSCRIPTION_ENDED, NoticeKind.INSTALLMENT_PLAN_ENDED):
+        return f"{kind}.subject_{variant}"
     return f"{kind}.subject"
 
 

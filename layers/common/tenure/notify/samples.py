@@ -146,6 +146,17 @@ _FACTS: dict[NoticeKind, EmailFacts] = {
         ),
         when=_at("2026-04-15T14:00:00"),
     ),
+    # A laptop in 4 monthly instalments: two paid, the third unpaid through dunning.
+    NoticeKind.INSTALLMENT_PLAN_ENDED: replace(
+        _PRO,
+        plan_name="Laptop",
+        amount=25000,
+        when=_at("2026-05-16T14:00:00"),
+        installment_number=3,
+        installment_count=4,
+        installment_plan=True,
+        ended_reason="defaulted",
+    ),
 }
 
 

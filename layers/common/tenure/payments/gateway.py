@@ -23,7 +23,7 @@ Errors are typed so that callers never match message text:
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypedDict
+from typing import NotRequired, Protocol, TypedDict
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.money import Money
@@ -43,6 +43,10 @@ class CardDetails(TypedDict):
     last4: str
     exp_month: int | None  # None for methods that do not expire (bank debits)
     exp_year: int | None
+    # A mandate's terms, from providers that charge on one (Razorpay recurring tokens):
+    # "card" or "upi", and the most one debit may take, in minor units.
+    mandate_kind: NotRequired[str]
+    mandate_max_amount: NotRequired[int]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,13 @@
 
 from datetime import datetime
 
-from tenure.domain.customers import Customer, PaymentMethod, validate_email, validate_timezone
+from tenure.domain.customers import (
+    Customer,
+    PaymentMethod,
+    validate_email,
+    validate_provider,
+    validate_timezone,
+)
 from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.plans import Plan
@@ -34,14 +40,26 @@ def create_customer(
     name: str = "",
     locale: str = "en",
     timezone: str = "UTC",
+    provider: str | None = None,
 ) -> Customer:
+    """A new customer; `provider` names the payment provider that charges them (None: the
+    deployment's default), refused unless this deployment can reach it."""
     validate_email(email)
     validate_timezone(timezone)
+    if provider is not None:
+        validate_provider(provider)
+        svc.gateway_for(provider)
     if svc.repo.get_customer(customer_id) is not None:
         raise AlreadyExistsError("customer", customer_id)
     now = svc.clock.now()
     customer = Customer(
-        id=customer_id, email=email, name=name, locale=locale, timezone=timezone, created_at=now
+        id=customer_id,
+        email=email,
+        name=name,
+        locale=locale,
+        timezone=timezone,
+        created_at=now,
+        provider=provider,
     )
     event = DomainEvent(EventType.CUSTOMER_CREATED, customer_id, customer_id, now, 0, {})
     svc.commit_with_notices(Commit(customers=[customer], events=[event]))
@@ -145,6 +163,8 @@ def attach_payment_method(
     if details is not None:
         method.brand, method.last4 = details["brand"], details["last4"]
         method.exp_month, method.exp_year = details["exp_month"], details["exp_year"]
+        method.mandate_kind = details.get("mandate_kind")
+        method.mandate_max_amount = details.get("mandate_max_amount")
         facts |= {
             "brand": method.brand,
             "last4": method.last4,

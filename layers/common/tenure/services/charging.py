@@ -129,6 +129,13 @@ def retry_invoice(svc: Services, invoice_id: str) -> Charge | None:
     return _collect(svc, _Collection(invoice))
 
 
+def retry_invoice_now(svc: Services, invoice: Invoice, with_claim: Commit) -> Charge | None:
+    """Charge a stored open invoice now, by the money path's own steps, with `with_claim`
+    (an operator's audit entry) committed in the claim's transaction: written only when an
+    attempt is claimed. None: it could not be charged now (nothing claimed)."""
+    return _collect(svc, _Collection(invoice, with_claim=with_claim))
+
+
 def invoice_installment(svc: Services, plan_id: str) -> Charge | None:
     """An installment plan's next instalment came due: invoice it and charge it, the new
     invoice and the plan written with the claim (or alone, when it cannot be charged now).
@@ -218,6 +225,7 @@ class _Collection:
     at: datetime | None = None  # the moment the attempt answers (default: now)
     unsaved: Commit | None = None  # creates the invoice: written once, alone or with the claim
     plan: InstallmentPlan | None = None  # an instalment's plan, read when needed
+    with_claim: Commit | None = None  # written with the claim only (an operator's audit entry)
 
     def write(self, svc: Services, change: Commit | None = None) -> None:
         """Commit `change` together with the unsaved creation, as one transaction; an entity
@@ -273,6 +281,7 @@ def _attempt(svc: Services, c: _Collection) -> tuple[Charge | None, _Created | N
         lease_until=now + LEASE,
         payment_method=payer.payment_method,
         provider_customer=payer.provider_customer_id or invoice.customer_id,
+        provider=payer.provider,
     )
     # The claim counts the request it is about to make: a worker that dies between the two
     # has made at most that one.
@@ -318,6 +327,7 @@ def _ready(svc: Services, c: _Collection) -> Payer | None:
     if payer is None or payer.payment_method is None:
         _stop_collecting(svc, c, keep_deadline=True)
         return None  # a new payment method charges it
+    svc.gateway_for(payer)  # a provider this deployment cannot reach is refused before a claim
     # An attempt in flight is settled by the sweeper first (a new invoice has none).
     if invoice.attempts and any(
         ch.status is ChargeStatus.CHARGING for ch in svc.repo.list_charges(invoice.id)
@@ -344,6 +354,7 @@ def _ready_instalment(svc: Services, c: _Collection, plan_id: str) -> Payer | No
     if payer is None or payer.payment_method is None:
         _stop_collecting(svc, c, keep_deadline=True)
         return None
+    svc.gateway_for(payer)  # a provider this deployment cannot reach is refused before a claim
     if c.invoice.attempts and any(
         ch.status is ChargeStatus.CHARGING for ch in svc.repo.list_charges(c.invoice.id)
     ):
@@ -371,10 +382,11 @@ def _pay_request(svc: Services, charge: Charge, payer: Payer | None) -> PaymentR
     (the sweeper's, of a request whose answer was lost) is the identical request, even when
     the customer's card changed since. `payer` fills in what a claim stored by an earlier
     release does not hold."""
-    assert svc.gateway is not None
+    gateway = svc.gateway_for(charge)
+    assert gateway is not None
     payment_method = charge.payment_method or (payer.payment_method if payer else None)
     assert payment_method is not None
-    return svc.gateway.create_and_confirm_payment(
+    return gateway.create_and_confirm_payment(
         amount=Money(charge.amount, charge.currency),
         customer_id=charge.provider_customer or _provider_customer(payer, charge),
         payment_method=payment_method,
@@ -399,6 +411,10 @@ def _claim(svc: Services, c: _Collection, charge: Charge, payer: Payer) -> None:
     claim = Commit(invoices=[c.invoice], charges=[charge])
     if c.customer is None:
         claim.payer_checks.append(payer)
+    if c.with_claim is not None:
+        claim.audit.extend(c.with_claim.audit)
+        claim.events.extend(c.with_claim.events)
+        c.with_claim = None  # a second attempt (after a conflict) is not audited twice
     c.write(svc, claim)
 
 
@@ -415,11 +431,12 @@ def _record(svc: Services, c: _Collection, charge: Charge, result: PaymentResult
 def _learn(svc: Services, charge: Charge, payment_id: str) -> list[ProviderLink]:
     """Store the payment id the provider answered with, and the link disputes (which name
     only the payment) find the attempt by, once: [] when it was known already."""
-    assert svc.gateway is not None
+    gateway = svc.gateway_for(charge)
+    assert gateway is not None
     if not payment_id or charge.payment_id == payment_id:
         return []
     charge.payment_id = payment_id
-    return [ProviderLink(svc.gateway.name, payment_id, charge.due_id)]
+    return [ProviderLink(gateway.name, payment_id, charge.due_id)]
 
 
 def _writes(change: Commit, sub: Subscription) -> bool:
@@ -453,6 +470,8 @@ def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | N
     invoice = svc.repo.get_invoice(invoice_id)
     if invoice is None:
         return None
+    gateway = svc.gateway_for(charge)
+    assert gateway is not None
     links: list[ProviderLink] = []
     try:
         if charge.payment_id is None:
@@ -463,12 +482,12 @@ def reconcile_charge(svc: Services, invoice_id: str, attempt: int) -> Charge | N
             links, result = _learn(svc, charge, found.payment_id), found
         else:
             charge.calls += 1
-            result = svc.gateway.retrieve_payment(charge.payment_id)
+            result = gateway.retrieve_payment(charge.payment_id)
         if result.outcome is ChargeOutcome.UNKNOWN and charge.payment_id is not None:
             # Created but never confirmed (by a release that created, claimed, then
             # confirmed): confirm with the key that release would have used.
             charge.calls += 1
-            result = svc.gateway.confirm_payment(
+            result = gateway.confirm_payment(
                 charge.payment_id, idempotency_key=f"{charge.idempotency_key}:confirm"
             )
     except GatewayError:
@@ -520,10 +539,11 @@ def _find_by_metadata(
     """The attempt's payment among the customer's created in its time range (a list, which
     is consistent where the provider's search is not). None found: nothing was made under
     this attempt, and nothing will be (its lease outlived the request): give it up."""
-    assert svc.gateway is not None
+    gateway = svc.gateway_for(charge)
+    assert gateway is not None
     try:
         charge.calls += 1
-        found = svc.gateway.find_payment(
+        found = gateway.find_payment(
             customer_id=_provider_customer(payer, charge),
             invoice_id=charge.invoice_id,
             attempt=charge.attempt,
@@ -570,7 +590,7 @@ def collect_open_invoices(
         return [charge for charge in found if charge is not None]
     charges = [
         charge
-        for charge in map(partial(collect_invoice, svc), _owed_instalments(svc, customer_id))
+        for charge in map(partial(collect_invoice, svc), owed_instalment_invoices(svc, customer_id))
         if charge is not None
     ]
     for sub in svc.repo.list_subscriptions(customer_id):
@@ -584,7 +604,7 @@ def collect_open_invoices(
     return charges
 
 
-def _owed_instalments(svc: Services, customer_id: str) -> list[str]:
+def owed_instalment_invoices(svc: Services, customer_id: str) -> list[str]:
     """The invoices of the customer's standing installment plans still being collected."""
     owed = (InstalmentStatus.OPEN, InstalmentStatus.PAST_DUE)
     return [
@@ -599,7 +619,7 @@ def _owed_instalments(svc: Services, customer_id: str) -> list[str]:
 def invoices_untried_since(svc: Services, customer_id: str, moment: datetime) -> list[Invoice]:
     """The customer's open, collectable invoices with no attempt at or after `moment`."""
     found = []
-    for invoice_id in _owed_instalments(svc, customer_id):
+    for invoice_id in owed_instalment_invoices(svc, customer_id):
         owed = svc.repo.get_invoice(invoice_id)
         if owed is None or not owed.owed or owed.dispute_open:
             continue
@@ -672,6 +692,8 @@ def update_payment_method(
     failure would send the card again, or tell the customer nothing happened."""
     refuse_card_number(payment_method_id)  # before the provider hears of the customer
     before = svc.repo.get_customer(customer_id)
+    if before is not None and before.provider is not None:
+        provider = before.provider  # the method lives where the customer's provider keeps it
     was_default = before is not None and before.default_payment_method == payment_method_id
     details = None
     # A provider customer made for this card is stored with the card, in one commit: a card
@@ -712,10 +734,11 @@ def _register_with_provider(
 
     Both calls carry deterministic keys, so a retried request creates nothing twice. A new
     provider customer is added to `change`, for the caller to commit with the method."""
-    assert svc.gateway is not None
+    gateway = svc.gateway_for(customer.provider)
+    assert gateway is not None
     provider_customer_id = ensure_provider_customer(svc, customer, change)
     try:
-        return svc.gateway.attach_payment_method(
+        return gateway.attach_payment_method(
             provider_customer_id=provider_customer_id,
             payment_method=payment_method_id,
             idempotency_key=f"attach:{customer.id}:{payment_method_id}",
@@ -731,16 +754,17 @@ def ensure_provider_customer(
 ) -> str:
     """The provider's id of the customer, created (with a deterministic key) if need be, and
     stored: in `change` when given (the caller commits it), else at once."""
-    assert svc.gateway is not None
+    gateway = svc.gateway_for(customer.provider)
+    assert gateway is not None
     if customer.provider_customer_id is None:
-        customer.provider_customer_id = svc.gateway.create_customer(
+        customer.provider_customer_id = gateway.create_customer(
             customer_id=customer.id,
             email=customer.email,
             name=customer.name or None,
             idempotency_key=f"customer:{customer.id}",
         )
         # The link lets webhooks about this provider customer find Tenure's.
-        link = ProviderLink(svc.gateway.name, customer.provider_customer_id, customer.id)
+        link = ProviderLink(gateway.name, customer.provider_customer_id, customer.id)
         stored = change if change is not None else Commit()
         stored.provider_links.append(link)
         save_payer(svc, customer, stored)

@@ -12,7 +12,7 @@ from tenure.domain.invoices import Invoice
 from tenure.services import collections, collections_pay
 from tenure.services.catalog import get_customer
 from tenure.services.context import Services
-from tenure.services.self_service import ForeignSubjectError
+from tenure.services.self_service import ForeignSubjectError, awaits_confirmation
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +64,15 @@ def pay_in_full(svc: Services, customer_id: str, case_id: str) -> CollectionsPag
     load_collections_page(svc, customer_id, case_id)
     collections_pay.pay_case_in_full(svc, case_id)
     return load_collections_page(svc, customer_id, case_id)
+
+
+def payment_to_confirm(svc: Services, view: CollectionsPage) -> str | None:
+    """The invoice of the case's plan whose payment waits for the customer's 3-D Secure
+    confirmation (paying in full with a card whose bank asks for it), if one does."""
+    if view.plan is None:
+        return None
+    for item in view.plan.instalments:
+        invoice = svc.repo.get_invoice(item.invoice_id) if item.invoice_id else None
+        if invoice is not None and awaits_confirmation(svc, invoice):
+            return invoice.id
+    return None

@@ -2,8 +2,11 @@
 
 from dataclasses import dataclass, field
 
+from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionsPolicy
+from tenure.domain.customers import Payer
 from tenure.domain.dunning import DunningPolicy
+from tenure.domain.errors import ValidationFailedError
 from tenure.notify.planner import plan_notices
 from tenure.notify.policy import ReminderPolicy
 from tenure.payments.gateway import PaymentGateway
@@ -11,11 +14,26 @@ from tenure.ports import Clock, Commit, Repository
 from tenure.services.points_planning import plan_points
 
 
+class UnknownProviderError(ValidationFailedError):
+    """A customer (or a request) names a payment provider this deployment cannot reach."""
+
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        super().__init__(
+            "provider",
+            f"payment provider {name!r} is not configured here; configured: "
+            + (", ".join(known) or "none"),
+        )
+        self.provider = name
+
+
 @dataclass(slots=True)
 class Services:
     repo: Repository
     clock: Clock
     gateway: PaymentGateway | None = None  # None: invoices stay open, nothing is charged
+    # The other providers this deployment can charge through, by name (the default one,
+    # `gateway`, is reached by its name too): customers who chose one are charged there.
+    gateways: dict[str, PaymentGateway] = field(default_factory=dict)
     policy: DunningPolicy = field(default_factory=DunningPolicy)
     collections: CollectionsPolicy = field(default_factory=CollectionsPolicy)
     # None: no emails are planned (tests of other things may say so; the product never does)
@@ -24,6 +42,25 @@ class Services:
     # use case to know whether anything was written (an API request that fails having
     # written nothing may be retried as new; one that wrote must not be).
     commits: int = 0
+
+    def gateway_for(self, provider: "str | Payer | Charge | None") -> PaymentGateway | None:
+        """The gateway that charges a payer (or made a charge, or has this name): the one
+        named when it is not the default, else the default `gateway`. Every service reaches
+        a provider through here. A name this deployment has no gateway for is refused
+        (UnknownProviderError) rather than sent to the default, which does not hold the
+        customer's tokens."""
+        name = provider if provider is None or isinstance(provider, str) else provider.provider
+        if name is None or (self.gateway is not None and name == self.gateway.name):
+            return self.gateway
+        found = self.gateways.get(name)
+        if found is None:
+            raise UnknownProviderError(name, self.provider_names())
+        return found
+
+    def provider_names(self) -> tuple[str, ...]:
+        """The providers this deployment can charge through, the default first."""
+        default = (self.gateway.name,) if self.gateway is not None else ()
+        return default + tuple(n for n in self.gateways if n not in default)
 
     # The unit of work a use case ends with, in its two steps. A change that can make emails
     # owed (it carries domain events) goes through `commit_with_notices`; one that only

@@ -22,6 +22,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tenure.domain.audit import SYSTEM_API, AuditAction, AuditEntry, check_note, new_entry
 from tenure.domain.charges import Charge, ChargeOutcome
 from tenure.domain.errors import (
     AlreadyExistsError,
@@ -90,11 +91,14 @@ def refund_invoice(
     reason: str | None = None,
     note: str | None = None,
     policy: RefundPolicy | None = None,
+    actor: str = SYSTEM_API,
 ) -> Refund:
     """Refund `amount` of the invoice's payment, or (None) what `policy` gives back now (with
     no policy: all that is left). Refused with nothing changed: an unknown invoice (404), an
     unpaid or fully refunded one (409), an amount over what is left (422), a policy that gives
-    nothing back (422 on `amount`)."""
+    nothing back (422 on `amount`). The refund's audit entry names `actor` and is committed
+    with the refund."""
+    note = check_note(note, required=False)
     invoice = svc.repo.get_invoice(invoice_id)
     if invoice is None:
         raise NotFoundError("invoice", invoice_id)
@@ -112,7 +116,7 @@ def refund_invoice(
             "the refund policy gives nothing back for this invoice now; "
             "name an amount to refund anyway",
         )
-    return _refund(svc, invoice, value, basis, reason, note)
+    return _refund(svc, invoice, value, basis, reason, note, actor=actor)
 
 
 def owe_refund_for_cancel(
@@ -254,15 +258,19 @@ def _refund(
     reason: str | None,
     note: str | None,
     number: int | None = None,
+    actor: str | None = None,
 ) -> Refund:
+    """`actor`: who asked, for the audit entry committed with the refund (None: an owed
+    refund the schedule makes, which writes none)."""
     charge = _paying_charge(svc, invoice)
-    if svc.gateway is None or charge.payment_id is None:
+    gateway = svc.gateway_for(charge)
+    if gateway is None or charge.payment_id is None:
         raise IllegalTransitionError(
             "refund", "paid", "its payment was not made through a provider", entity="invoice"
         )
     n = number if number is not None else len(invoice.refunds) + 1
     try:
-        provider_refund_id = svc.gateway.refund(
+        provider_refund_id = gateway.refund(
             payment_id=charge.payment_id,
             amount=Money(value, invoice.currency),
             idempotency_key=idempotency_key(invoice.id, n),
@@ -289,10 +297,30 @@ def _refund(
         reason=reason,
         note=note,
     )
-    return _record(svc, invoice, record)
+    return _record(svc, invoice, record, actor)
 
 
-def _record(svc: Services, invoice: Invoice, record: Refund) -> Refund:
+def _audit(invoice: Invoice, record: Refund, actor: str | None, before: int) -> list[AuditEntry]:
+    if actor is None:
+        return []
+    summary = {"status": str(invoice.status), "currency": invoice.currency}
+    return [
+        new_entry(
+            at=record.at,
+            actor=actor,
+            action=AuditAction.REFUND,
+            entity=invoice.id,
+            customer_id=invoice.customer_id,
+            note=record.note,
+            reference=record.id,
+            before=summary | {"amount_refunded": before},
+            after=summary | {"amount_refunded": before + record.amount},
+            nonce=record.id,
+        )
+    ]
+
+
+def _record(svc: Services, invoice: Invoice, record: Refund, actor: str | None = None) -> Refund:
     """Record a refund the provider made, with the invoice. The money has moved: a lost
     commit is never answered by refunding again, only by recording the same refund on the
     invoice as it now stands (unless a racing request or the provider's webhook did)."""
@@ -306,8 +334,11 @@ def _record(svc: Services, invoice: Invoice, record: Refund) -> Refund:
         if record.provider_refund_id in invoice.refunds:
             # The provider's webhook recorded it before this try (an owed refund replayed
             # under its key): its event and receipt are planned; only the record is missing.
-            svc.commit(Commit(invoices=[invoice], refunds=[record]))
+            before = invoice.amount_refunded - invoice.refunds[record.provider_refund_id].amount
+            audit = _audit(invoice, record, actor, before)
+            svc.commit(Commit(invoices=[invoice], refunds=[record], audit=audit))
             return record
+        audit = _audit(invoice, record, actor, invoice.amount_refunded)
         # Pending until the provider's webhook says it succeeded; a pending refund counts.
         invoice.record_refund(
             record.provider_refund_id, record.amount, RefundStatus.PENDING, record.at
@@ -329,7 +360,9 @@ def _record(svc: Services, invoice: Invoice, record: Refund) -> Refund:
             },
         )
         try:
-            svc.commit_with_notices(Commit(invoices=[invoice], refunds=[record], events=[event]))
+            svc.commit_with_notices(
+                Commit(invoices=[invoice], refunds=[record], events=[event], audit=audit)
+            )
             return record
         except (ConcurrencyError, AlreadyExistsError):
             for made in svc.repo.list_refunds(invoice.id):
@@ -345,7 +378,9 @@ def _record(svc: Services, invoice: Invoice, record: Refund) -> Refund:
                     fresh.refund_owed.number == n or not fresh.refund_owed.pending
                 ):
                     fresh.refund_owed = None
-                svc.commit(Commit(invoices=[fresh], refunds=[record]))
+                before = fresh.amount_refunded - fresh.refunds[record.provider_refund_id].amount
+                audit = _audit(fresh, record, actor, before)
+                svc.commit(Commit(invoices=[fresh], refunds=[record], audit=audit))
                 return record
             invoice = fresh
     raise AssertionError("unreachable")  # pragma: no cover

@@ -481,6 +481,8 @@ class _Run:
             return _Draft(self._card_expiring(notice, customer, base), {"update_card": card})
         if kind is NoticeKind.COLLECTIONS_OPENED:
             return self._collections_opened(notice, base)
+        if kind is NoticeKind.INSTALLMENT_PLAN_ENDED:
+            return self._plan_ended(notice, base, card)
         if kind is NoticeKind.INSTALLMENT_DUE:
             data = notice.data
             self._instalment_ahead(notice)
@@ -518,6 +520,47 @@ class _Run:
             when=case.opened_at,
         )
         return _Draft(facts, {"collections": (LinkPurpose.COLLECTIONS, case.id, None)})
+
+    def _plan_ended(self, notice: Notice, base: dict[str, Any], card: _Link) -> _Draft:
+        """A plan that ended, as it stands when the email is sent. Defaulted: the instalment
+        that went unpaid, what the plan did not collect, and the card page. Canceled: what it
+        did not collect; a repayment plan the customer left also says the balance waits for
+        a new choice on the collections page (unless one was made meanwhile: then the plan
+        chosen speaks for itself). A plan completed after all is not written to."""
+        plan = self.svc.repo.get_installment_plan(str(notice.data.get("plan_id")))
+        if plan is None:
+            raise _Skip("installment_plan_missing")
+        if plan.status not in (PlanStatus.DEFAULTED, PlanStatus.CANCELED):
+            raise _Skip(f"installment_plan_{plan.status}")
+        facts = EmailFacts(
+            **base,
+            currency=plan.currency,
+            plan_name=plan.description,
+            amount=plan.amount - plan.collected,
+            when=parse_iso(str(notice.data["ended_at"])),
+            installment_count=plan.count,
+            installment_plan=True,
+            ended_reason=str(plan.status),
+        )
+        if plan.status is PlanStatus.DEFAULTED:
+            number = int(notice.data.get("number") or 0)
+            if not 1 <= number <= len(plan.instalments):
+                raise _Skip("instalment_missing")
+            # A repayment plan is named as such: its description is not the customer's words.
+            reason = "repayment_defaulted" if plan.collection_case_id else "defaulted"
+            ended = replace(facts, installment_number=number, ended_reason=reason)
+            return _Draft(ended, {"update_card": card})
+        case = (
+            self.svc.repo.get_collection_case(plan.collection_case_id)
+            if plan.collection_case_id
+            else None
+        )
+        if case is None:
+            return _Draft(facts, {})  # ended on request: nothing is left for the customer to do
+        if case.status is not CaseStatus.OPEN:
+            raise _Skip(f"case_{case.status}")
+        left = replace(facts, amount=case.balance, ended_reason="left")
+        return _Draft(left, {"collections": (LinkPurpose.COLLECTIONS, case.id, None)})
 
     def _trial_card(
         self, notice: Notice, customer: Customer, facts: EmailFacts, stored: Subscription | None

@@ -105,7 +105,9 @@ def load_card_page(svc: Services, customer_id: str) -> CardPage:
 
 
 def owed_invoices(svc: Services, customer_id: str) -> list[Invoice]:
-    """Open invoices with money due on the customer's subscriptions that still run."""
+    """Open invoices with money due on the customer's subscriptions that still run, and the
+    instalments of their standing plans still being collected (a new card retries those
+    too, so the card page names them)."""
     found = [
         invoice
         for sub in svc.repo.list_subscriptions(customer_id)
@@ -113,6 +115,10 @@ def owed_invoices(svc: Services, customer_id: str) -> list[Invoice]:
         for invoice in svc.repo.list_invoices(sub.id)
         if invoice.status is InvoiceStatus.OPEN and invoice.total > 0
     ]
+    instalments = (
+        svc.repo.get_invoice(i) for i in charging.owed_instalment_invoices(svc, customer_id)
+    )
+    found += [i for i in instalments if i is not None and i.status is InvoiceStatus.OPEN]
     return sorted(found, key=lambda i: (i.created_at, i.id))
 
 
@@ -129,14 +135,13 @@ def begin_card_setup(svc: Services, customer_id: str, now: datetime) -> str:
 
     The key names the card being replaced and the day: reloading the page reuses the same
     SetupIntent, and once the card has changed the next visit gets a fresh one."""
-    if svc.gateway is None:
-        raise ValidationFailedError("payment_method", "no payment provider is configured")
     customer = get_customer(svc, customer_id)
+    gateway = svc.gateway_for(customer.provider)
+    if gateway is None:
+        raise ValidationFailedError("payment_method", "no payment provider is configured")
     provider_customer = charging.ensure_provider_customer(svc, customer)
     key = f"setup:{customer.id}:{customer.default_payment_method or '-'}:{now:%Y-%m-%d}"
-    return svc.gateway.create_setup_intent(
-        provider_customer_id=provider_customer, idempotency_key=key
-    )
+    return gateway.create_setup_intent(provider_customer_id=provider_customer, idempotency_key=key)
 
 
 def replace_card(svc: Services, customer_id: str, payment_method: str, provider: str) -> CardPage:
@@ -203,11 +208,18 @@ def _awaiting_authentication(svc: Services, invoice: Invoice) -> Charge | None:
     return charge
 
 
+def awaits_confirmation(svc: Services, invoice: Invoice) -> bool:
+    """Whether the invoice's payment waits for the customer's 3-D Secure confirmation: what
+    the confirm page (`confirm_payment`) can act on."""
+    return _awaiting_authentication(svc, invoice) is not None
+
+
 def payment_authentication(svc: Services, view: ConfirmPage) -> PaymentAuthentication:
     """What Stripe.js needs to let the customer authenticate the waiting payment."""
-    if view.charge is None or view.charge.payment_id is None or svc.gateway is None:
+    gateway = svc.gateway_for(view.charge) if view.charge is not None else None
+    if view.charge is None or view.charge.payment_id is None or gateway is None:
         raise NothingToConfirmError(f"invoice {view.invoice.id} has nothing to confirm")
-    return svc.gateway.payment_authentication(view.charge.payment_id)
+    return gateway.payment_authentication(view.charge.payment_id)
 
 
 @runtime_checkable
@@ -226,9 +238,10 @@ def confirm_on_session(
     charge = view.charge
     if charge is None or charge.payment_id is None:
         raise NothingToConfirmError(f"invoice {invoice_id} has nothing to confirm")
-    if not isinstance(svc.gateway, ConfirmsOnSession):
+    gateway = svc.gateway_for(charge)
+    if not isinstance(gateway, ConfirmsOnSession):
         raise ValidationFailedError("payment", "this provider confirms payments in the browser")
-    result = svc.gateway.confirm_on_session(
+    result = gateway.confirm_on_session(
         charge.payment_id, idempotency_key=f"{charge.idempotency_key}:on_session"
     )
     # The provider has moved the money: from here on, a failure to record it is not the

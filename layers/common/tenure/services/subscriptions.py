@@ -115,12 +115,13 @@ def cancel(
     at_period_end: bool,
     reason: str | None,
     claim: Marker | None = None,
+    along: Commit | None = None,
 ) -> Outcome:
     """`claim`: a marker committed with the cancellation (a single-use link's), so the same
-    claim cannot cancel twice."""
+    claim cannot cancel twice. `along`: more that commits with it (an audit entry)."""
     sub = get_subscription(svc, subscription_id)
     sub.cancel(get_plan(svc, sub.plan_id), svc.clock.now(), at_period_end, reason)
-    return _save(svc, sub, None, claim=claim)
+    return _save(svc, sub, None, claim=claim, along=along)
 
 
 def pause(

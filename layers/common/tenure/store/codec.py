@@ -8,6 +8,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from tenure.domain.audit import AuditAction, AuditEntry, Summary
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.collection_cases import CaseLine, CaseStatus, CollectionCase
 from tenure.domain.customers import Contact, Customer, PaymentMethod
@@ -66,6 +67,8 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
         "default_payment_method": c.default_payment_method,
         "provider_customer_id": c.provider_customer_id,
         "metadata": dict(c.metadata),
+        # Written only when chosen: customers of the default provider keep their items.
+        **({"provider": c.provider} if c.provider is not None else {}),
     }
 
 
@@ -79,6 +82,7 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         created_at=_req(a["created_at"]),
         default_payment_method=a.get("default_payment_method"),
         provider_customer_id=a.get("provider_customer_id"),
+        provider=a.get("provider"),
         version=int(a.get("version", 0)),
         metadata=dict(a.get("metadata") or {}),
     )
@@ -94,6 +98,10 @@ def payment_method_to_attrs(p: PaymentMethod) -> dict[str, Any]:
         "last4": p.last4,
         "exp_month": p.exp_month,
         "exp_year": p.exp_year,
+        **({"mandate_kind": p.mandate_kind} if p.mandate_kind is not None else {}),
+        **(
+            {"mandate_max_amount": p.mandate_max_amount} if p.mandate_max_amount is not None else {}
+        ),
     }
 
 
@@ -107,6 +115,10 @@ def payment_method_from_attrs(a: dict[str, Any]) -> PaymentMethod:
         last4=a.get("last4"),
         exp_month=int(a["exp_month"]) if a.get("exp_month") is not None else None,
         exp_year=int(a["exp_year"]) if a.get("exp_year") is not None else None,
+        mandate_kind=a.get("mandate_kind"),
+        mandate_max_amount=(
+            int(a["mandate_max_amount"]) if a.get("mandate_max_amount") is not None else None
+        ),
     )
 
 
@@ -264,6 +276,8 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         "payment_method": s.payment_method,
         "provider_customer_id": s.provider_customer_id,
     }
+    if s.provider is not None:
+        attrs["provider"] = s.provider
     for name in _SUB_TIMES:
         attrs[name] = _dt(getattr(s, name))
     for name in _SUB_INTS:
@@ -336,6 +350,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         timezone=a.get("timezone") or "UTC",
         payment_method=a.get("payment_method"),
         provider_customer_id=a.get("provider_customer_id"),
+        provider=a.get("provider"),
         discount=_discount_from_attrs(a.get("discount")),
         period_discount=_discount_from_attrs(a.get("period_discount")),
         continuity_start=_parse(a.get("continuity_start")),
@@ -597,6 +612,7 @@ def charge_to_attrs(c: Charge) -> dict[str, Any]:
         "calls": c.calls,
         "payment_method": c.payment_method,
         "provider_customer": c.provider_customer,
+        **({"provider": c.provider} if c.provider is not None else {}),
     }
 
 
@@ -619,6 +635,7 @@ def charge_from_attrs(a: dict[str, Any]) -> Charge:
         version=int(a.get("version", 0)),
         payment_method=a.get("payment_method"),
         provider_customer=a.get("provider_customer"),
+        provider=a.get("provider"),
     )
 
 
@@ -766,4 +783,40 @@ def save_attempt_from_attrs(a: dict[str, Any]) -> SaveAttempt:
         accepted=a.get("accepted"),
         presentations=int(a.get("presentations", 1)),
         version=int(a.get("version", 0)),
+    )
+
+
+def audit_to_attrs(e: AuditEntry) -> dict[str, Any]:
+    return {
+        "entity": "audit",
+        "id": e.id,
+        "at": _dt(e.at),
+        "actor": e.actor,
+        "action": str(e.action),
+        "entity_id": e.entity,
+        "customer_id": e.customer_id,
+        "note": e.note,
+        "reference": e.reference,
+        "before": dict(e.before),
+        "after": dict(e.after),
+    }
+
+
+def _summary(held: Any) -> Summary:
+    # DynamoDB hands numbers back as Decimal: a summary holds whole numbers only.
+    return {str(k): int(v) if isinstance(v, Decimal) else v for k, v in dict(held or {}).items()}
+
+
+def audit_from_attrs(a: dict[str, Any]) -> AuditEntry:
+    return AuditEntry(
+        id=a["id"],
+        at=_req(a["at"]),
+        actor=a["actor"],
+        action=AuditAction(a["action"]),
+        entity=a["entity_id"],
+        customer_id=a["customer_id"],
+        note=a.get("note"),
+        reference=a.get("reference"),
+        before=_summary(a.get("before")),
+        after=_summary(a.get("after")),
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tenure.domain.audit import AuditEntry
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.customers import Customer, Payer, PaymentMethod
@@ -647,6 +648,8 @@ class DynamoRepository(DynamoWebhookOut):
                     }
                 }
             )
+        for entry in change.audit:
+            ops.extend(self._audit_puts(entry))
         for link in change.provider_links:
             item = {
                 "PK": f"PROV#{link.provider}#{link.object_id}",
@@ -717,21 +720,27 @@ class DynamoRepository(DynamoWebhookOut):
         """Set a subscription's copy of its customer's payment details and move its version,
         whatever version it is at (a card change never waits for a renewal, nor fails one
         that has claimed: that one charged the card it checked)."""
+        values = {
+            ":pm": payer.payment_method,
+            ":pc": payer.provider_customer_id,
+            ":one": 1,
+            ":cid": payer.customer_id,
+        }
+        # The provider is an attribute only when chosen (the default provider's items stay
+        # as they were): set, or removed.
+        if payer.provider is not None:
+            values[":pv"] = payer.provider
+            provider = ", provider = :pv "
+        else:
+            provider = " REMOVE provider "
         return {
             "Update": {
                 "TableName": self._table,
                 "Key": to_item({"PK": f"SUB#{subscription_id}", "SK": "SUB"}),
-                "UpdateExpression": "SET payment_method = :pm, provider_customer_id = :pc "
-                "ADD version :one",
+                "UpdateExpression": "SET payment_method = :pm, provider_customer_id = :pc"
+                f"{provider}ADD version :one",
                 "ConditionExpression": "attribute_exists(PK) AND customer_id = :cid",
-                "ExpressionAttributeValues": to_item(
-                    {
-                        ":pm": payer.payment_method,
-                        ":pc": payer.provider_customer_id,
-                        ":one": 1,
-                        ":cid": payer.customer_id,
-                    }
-                ),
+                "ExpressionAttributeValues": to_item(values),
             }
         }
 
@@ -802,6 +811,7 @@ class DynamoRepository(DynamoWebhookOut):
         for name, value in (
             ("default_payment_method", payer.payment_method),
             ("provider_customer_id", payer.provider_customer_id),
+            ("provider", payer.provider),
         ):
             if value is None:
                 absent = f"attribute_not_exists({name}) OR attribute_type({name}, :null)"
@@ -928,6 +938,69 @@ class DynamoRepository(DynamoWebhookOut):
             }
         }
 
+    def _audit_puts(self, entry: AuditEntry) -> list[dict[str, Any]]:
+        """The entry under the entity acted on (and, through GSI1, its customer), and a copy
+        under its actor: both listings are one query, and both puts fail if either exists."""
+        attrs = codec.audit_to_attrs(entry)
+        sk = f"AUDIT#{entry.order}"
+        main = attrs | {
+            "PK": f"AUDIT#{entry.entity}",
+            "SK": sk,
+            "GSI1PK": f"CUS#{entry.customer_id}",
+            "GSI1SK": sk,
+        }
+        by_actor = attrs | {"PK": f"ACTOR#{entry.actor}", "SK": sk}
+        return [self._create_put(main, "audit"), self._create_put(by_actor, "audit")]
+
+    def list_audit(
+        self,
+        *,
+        entity: str | None = None,
+        actor: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> tuple[list[AuditEntry], str | None]:
+        """One partition's entries in time order: the entity's (filtered by actor when both
+        are named) or else the actor's copies."""
+        if entity is None and actor is None:
+            raise ValueError("name an entity or an actor")
+        pk = f"AUDIT#{entity}" if entity is not None else f"ACTOR#{actor}"
+        condition = "PK = :pk AND begins_with(SK, :prefix)"
+        values = {":pk": pk, ":prefix": "AUDIT#"}
+        if after is not None:
+            condition = "PK = :pk AND SK BETWEEN :lo AND :hi"
+            values = {":pk": pk, ":lo": f"AUDIT#{after}#", ":hi": "AUDIT#~"}
+        found: list[AuditEntry] = []
+        for item in self._query(
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=to_item(values),
+            ConsistentRead=True,
+        ):
+            entry = codec.audit_from_attrs(item)
+            if actor is not None and entry.actor != actor:
+                continue
+            if after is not None and entry.order <= after:
+                continue
+            found.append(entry)
+            if len(found) > limit:
+                break
+        more = len(found) > limit
+        page = found[:limit]
+        return page, (page[-1].order if more and page else None)
+
+    def list_customer_audit(self, customer_id: str, limit: int) -> list[AuditEntry]:
+        """The customer's entries, oldest first, at most `limit` (newest kept)."""
+        page = self._ddb.query(
+            TableName=self._table,
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": f"CUS#{customer_id}", ":prefix": "AUDIT#"}),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        entries = [codec.audit_from_attrs(from_item(i)) for i in page.get("Items", [])]
+        return entries[::-1]
+
     @staticmethod
     def _event_item(event: DomainEvent) -> dict[str, Any]:
         body = event.to_dict()
@@ -1021,7 +1094,7 @@ class DynamoRepository(DynamoWebhookOut):
                 return ConcurrencyError(programs_moved(int(item["version"]) - 1))
             if (
                 item.get("entity")
-                in ("plan", "coupon", "payment_method", "marker", "points_entry", "refund")
+                in ("plan", "coupon", "payment_method", "marker", "points_entry", "refund", "audit")
                 or item.get("version") == 1
             ):
                 return AlreadyExistsError(str(item.get("entity")), str(item.get("id", item["PK"])))

@@ -1,0 +1,249 @@
+"""An invoice as a PDF the customer can keep: the receipt page's words (the same strings, the
+same amounts, the same names of lines) on an A4 page.
+
+Two steps, so that what the document says is tested apart from how it is drawn:
+`invoice_sheet` words an invoice for one customer (everything already in their language,
+dates in their time zone, amounts as the emails write them), and `render_pdf` lays a sheet
+out with fpdf2. Arabic is shaped by HarfBuzz (fpdf2's text shaping) and laid out right to
+left: the columns swap sides and the text is aligned to the right margin.
+
+The bytes depend only on the sheet: the document's creation date is the invoice's, never
+the clock's, so the same invoice always downloads as the same file.
+"""
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tenure.domain.invoices import Invoice, LineKind
+from tenure.notify.pages import RTL, day, invoice_name, locale_of, money, strings
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
+    from tenure.domain.customers import Customer
+
+FONTS_DIR = Path(__file__).parent / "fonts"
+FONT = "DejaVu"  # DejaVu Sans: Latin, Cyrillic and Arabic in one face (see fonts/LICENSE)
+PDF_CONTENT_TYPE = "application/pdf"
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceSheet:
+    """What an invoice's PDF says, already worded for its reader."""
+
+    locale: str
+    title: str  # "Invoice — Basic, March 1 – 31, 2026"
+    facts: tuple[tuple[str, str], ...]  # (label, value): issued, status, paid on
+    seller: tuple[str, ...]
+    buyer_heading: str
+    buyer: tuple[str, ...]
+    item_heading: str
+    amount_heading: str
+    lines: tuple[tuple[str, str], ...]  # (what, amount), tax last
+    total: tuple[str, str]
+    notes: tuple[str, ...]
+    issued_at: datetime
+
+    @property
+    def right_to_left(self) -> bool:
+        return self.locale in RTL
+
+
+def invoice_sheet(invoice: Invoice, customer: "Customer", seller: Sequence[str]) -> InvoiceSheet:
+    """Word `invoice` for `customer` as the receipt page does: the invoice is named by what it
+    is for, never by its internal id."""
+    from tenure.notify.render import worded_lines  # Babel: paid by documents and pages only
+
+    locale, tz = locale_of(customer.locale), customer.timezone or "UTC"
+    t = strings(locale)
+    facts = [(t["invoice_issued"], day(invoice.created_at, locale, tz))]
+    facts.append((t["status"], t["invoice_status_" + invoice.status.value]))
+    if invoice.paid_at is not None:
+        facts.append((t["invoice_paid_on"], day(invoice.paid_at, locale, tz)))
+    worded = worded_lines(invoice.lines, invoice.period_start, invoice.period_end, locale, tz)
+    lines = [(label, money(amount, invoice.currency, locale)) for label, amount in worded]
+    tax = sum(line.amount for line in invoice.lines if line.kind is LineKind.TAX)
+    if tax:
+        lines.append((t["invoice_tax"], money(tax, invoice.currency, locale)))
+    notes = []
+    if invoice.amount_refunded:
+        refunded = money(invoice.amount_refunded, invoice.currency, locale)
+        notes.append(t["invoice_refunded"].format(amount=refunded))
+    return InvoiceSheet(
+        locale=locale,
+        title=f"{t['invoice']} — {invoice_name(invoice, locale, tz)}",
+        facts=tuple(facts),
+        seller=tuple(s for s in seller if s),
+        buyer_heading=t["invoice_billed_to"],
+        buyer=tuple(b for b in (customer.name, customer.email) if b),
+        item_heading=t["invoice_item"],
+        amount_heading=t["amount"],
+        lines=tuple(lines),
+        total=(t["invoice_total"], money(invoice.total, invoice.currency, locale)),
+        notes=tuple(notes),
+        issued_at=invoice.created_at,
+    )
+
+
+def render_pdf(sheet: InvoiceSheet) -> bytes:
+    """The sheet on A4 pages (a long invoice flows onto more, the table's head repeated), as
+    PDF bytes."""
+    pdf = _document(sheet)
+    start, end = ("R", "L") if sheet.right_to_left else ("L", "R")
+    width = pdf.epw
+
+    for n, line in enumerate(sheet.seller):
+        pdf.set_font(FONT, "B" if n == 0 else "", 11 if n == 0 else 10)
+        _write(pdf, sheet, width, line, start)
+    pdf.ln(6)
+
+    pdf.set_font(FONT, "B", 16)
+    _write(pdf, sheet, width, sheet.title, start, height=8)
+    pdf.ln(3)
+
+    pdf.set_font(FONT, "", 10)
+    for label, value in sheet.facts:
+        _row(pdf, sheet, f"{label}:", value, rule=False, label_share=0.3, value_align=start)
+    pdf.ln(3)
+    pdf.set_font(FONT, "B", 10)
+    _write(pdf, sheet, width, sheet.buyer_heading, start)
+    pdf.set_font(FONT, "", 10)
+    for line in sheet.buyer:
+        _write(pdf, sheet, width, line, start)
+    pdf.ln(6)
+
+    def head() -> None:
+        pdf.set_font(FONT, "B", 10)
+        _row(pdf, sheet, sheet.item_heading, sheet.amount_heading, rule=True, value_align=end)
+        pdf.set_font(FONT, "", 10)
+
+    head()
+    for label, amount in sheet.lines:
+        if pdf.will_page_break(_ROOM):
+            pdf.add_page()
+            head()
+        _row(pdf, sheet, label, amount, rule=False, value_align=end)
+    pdf.set_font(FONT, "B", 11)
+    _row(pdf, sheet, *sheet.total, rule=True, value_align=end)
+
+    pdf.set_font(FONT, "", 10)
+    for note in sheet.notes:
+        pdf.ln(2)
+        _write(pdf, sheet, width, note, start)
+    return bytes(pdf.output())
+
+
+_ROOM = 12  # mm a row needs at the bottom of a page before it goes to the next
+
+
+def _document(sheet: InvoiceSheet) -> "FPDF":
+    from fpdf import FPDF  # fpdf2 and HarfBuzz load only where a PDF is made
+
+    pdf = FPDF(format="A4", unit="mm")
+    pdf.set_creation_date(sheet.issued_at)
+    pdf.set_title(sheet.title)
+    pdf.set_lang(sheet.locale)
+    pdf.set_margins(18, 18, 18)
+    pdf.set_auto_page_break(auto=True, margin=18)
+    pdf.add_font(FONT, "", str(FONTS_DIR / "DejaVuSans.ttf"))
+    pdf.add_font(FONT, "B", str(FONTS_DIR / "DejaVuSans-Bold.ttf"))
+    pdf.add_page()
+    return pdf
+
+
+def _write(
+    pdf: "FPDF", sheet: InvoiceSheet, width: float, text: str, align: str, height: float = 6
+) -> None:
+    """One piece of text, wrapped to `width`, in the direction its own first letter gives it
+    (as HTML's dir="auto": a Latin address stays left to right on an Arabic page), set
+    against the side `align` names; the cursor goes to the next line."""
+    direction = _direction(text, sheet.right_to_left)
+    if direction == "rtl":
+        text = _isolate_latin(text)
+        pdf.set_text_shaping(use_shaping_engine=True, direction="rtl", script="arab")
+    else:
+        pdf.set_text_shaping(use_shaping_engine=True, direction="ltr")
+    pdf.multi_cell(width, height, text, align=align, new_x="LMARGIN", new_y="NEXT")
+
+
+def _direction(text: str, right_to_left: bool) -> str:
+    """On an Arabic sheet, a text with any Arabic letter is an Arabic sentence (which may
+    begin with a Latin plan name) and anything else (an address, a coupon code) reads left to
+    right; on other sheets a text goes the way its first letter does (HTML's dir="auto")."""
+    kinds = [unicodedata.bidirectional(ch) for ch in text]
+    if right_to_left:
+        return "rtl" if any(kind in _STRONG_RTL for kind in kinds) else "ltr"
+    for kind in kinds:
+        if kind == "L":
+            return "ltr"
+        if kind in _STRONG_RTL:
+            return "rtl"
+    return "ltr"
+
+
+_LRI, _PDI = "\u2066", "\u2069"
+_STRONG_RTL = frozenset({"R", "AL"})
+
+
+def _isolate_latin(text: str) -> str:
+    """Set each Latin stretch of a right-to-left text apart (Unicode's isolates), so that
+    the neutral marks and numbers beside it belong to the Arabic around it: "Pro، 1 مارس"
+    keeps its "1" with "مارس". A stretch runs from a Latin letter to the last Latin letter
+    before the next Arabic one, with the digits and closing brackets that touch its end
+    ("SPRING20", "(monthly)")."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        if unicodedata.bidirectional(text[i]) != "L":
+            out.append(text[i])
+            i += 1
+            continue
+        last = i
+        j = i + 1
+        while j < n and unicodedata.bidirectional(text[j]) not in _STRONG_RTL:
+            if unicodedata.bidirectional(text[j]) == "L":
+                last = j
+            j += 1
+        end = last + 1
+        while end < n and (unicodedata.bidirectional(text[end]) == "EN" or text[end] in ")]}"):
+            end += 1
+        out.append(_LRI + text[i:end] + _PDI)
+        i = end
+    return "".join(out)
+
+
+def _row(
+    pdf: "FPDF",
+    sheet: InvoiceSheet,
+    label: str,
+    value: str,
+    *,
+    rule: bool,
+    value_align: str,
+    label_share: float = 0.7,
+) -> None:
+    """A label and its value side by side (the value on the reading side's far end), the
+    label wrapping when it is long; a rule under header and total rows."""
+    label_width = pdf.epw * label_share
+    value_width = pdf.epw - label_width
+    label_align = "R" if sheet.right_to_left else "L"
+    if pdf.will_page_break(_ROOM):  # both cells of a row start on the same page
+        pdf.add_page()
+    top = pdf.get_y()
+    left = pdf.l_margin
+    label_x, value_x = (
+        (left + value_width, left) if sheet.right_to_left else (left, left + label_width)
+    )
+    pdf.set_xy(label_x, top)
+    _write(pdf, sheet, label_width, label, label_align)
+    bottom = pdf.get_y()
+    pdf.set_xy(value_x, top)
+    _write(pdf, sheet, value_width, value, value_align)
+    pdf.set_y(max(bottom, pdf.get_y()))
+    if rule:
+        pdf.line(left, pdf.get_y(), left + pdf.epw, pdf.get_y())
+        pdf.ln(1)

@@ -1,0 +1,98 @@
+"""Audit entries: who changed what, why, and how it stood before and after.
+
+An entry is committed in the same transaction as the change it records (Commit.audit), so
+there is never an entry for a change that did not happen, nor a change without its entry.
+The actor is a principal's name (an API token's, e.g. `support-anna`) or, for automated
+changes, one of the `system:` actors below.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from tenure.domain.errors import ValidationFailedError
+from tenure.domain.ids import compact, digest
+from tenure.domain.offers import NO_CONTROL_CHARACTERS
+
+# The actors of automated changes: the function (or page) that made them.
+SYSTEM_RENEWALS = "system:renewals"
+SYSTEM_WEBHOOKS = "system:webhooks"
+SYSTEM_DUNNING = "system:dunning"
+SYSTEM_PORTAL = "system:portal"  # a customer acting through a signed page
+SYSTEM_API = "system:api"  # a call whose caller is not known (services called directly)
+
+NOTE_MAX = 1000
+REFERENCE_MAX = 200
+_NO_CONTROL = re.compile(NO_CONTROL_CHARACTERS)
+
+# What an entry's before/after summary may hold: a few named scalar fields.
+Summary = dict[str, str | int | bool | None]
+
+
+class AuditAction(StrEnum):
+    REFUND = "refund"
+    VOID = "void"
+    WRITE_OFF = "write_off"
+    MARK_PAID = "mark_paid"
+    RETRY = "retry"
+    ADJUST_CREDIT = "adjust_credit"
+    EXTEND_TRIAL = "extend_trial"
+    CHANGE_RENEWAL_DATE = "change_renewal_date"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: str
+    at: datetime
+    actor: str
+    action: AuditAction
+    entity: str  # the id of the object acted on (an invoice, a subscription)
+    customer_id: str
+    note: str | None
+    reference: str | None = None
+    before: Summary = field(default_factory=dict)
+    after: Summary = field(default_factory=dict)
+
+    @property
+    def order(self) -> str:
+        """How entries sort, and the cursor a page ends at: by moment, then id."""
+        return f"{self.at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{self.id}"
+
+
+def new_entry(
+    *,
+    at: datetime,
+    actor: str,
+    action: AuditAction,
+    entity: str,
+    customer_id: str,
+    note: str | None,
+    before: Summary,
+    after: Summary,
+    reference: str | None = None,
+    nonce: str = "",
+) -> AuditEntry:
+    """An entry with an id derived from what it records (`nonce` tells apart two actions of
+    one actor on one entity in the same microsecond)."""
+    entry_id = f"aud_{compact(at)}_{digest(actor, action, entity, at.isoformat(), nonce, size=12)}"
+    return AuditEntry(
+        entry_id, at, actor, action, entity, customer_id, note, reference, before, after
+    )
+
+
+def check_note(note: str | None, *, required: bool = True) -> str | None:
+    """A note as an operator gives it: 1-1000 characters without control characters
+    (refused whole, never trimmed); None only where it is not required."""
+    if note is None:
+        if required:
+            raise ValidationFailedError("note", "a note saying why is required")
+        return None
+    if not note.strip():
+        raise ValidationFailedError("note", "must not be blank")
+    if len(note) > NOTE_MAX:
+        raise ValidationFailedError("note", f"must be at most {NOTE_MAX} characters")
+    if not _NO_CONTROL.match(note):
+        raise ValidationFailedError("note", "must not hold control characters such as line breaks")
+    return note

@@ -1,0 +1,326 @@
+"""The Razorpay sandbox: Razorpay's REST endpoints that Tenure uses, kept in memory, as a
+transport for the real `RazorpayGateway` (so the simulator and `tenure serve` run the
+adapter's own code, not a copy of it), with Razorpay's public test data.
+
+Test data (razorpay.com/docs, "Test UPI ID details", "Test card details"): the UPI ids
+`success@razorpay` and `failure@razorpay`, and the Indian domestic test cards
+4100 2800 0000 1007 (Visa) and 5500 6700 0000 1002 (Mastercard); each stands for a confirmed
+recurring token (`token_…`), as the mandate's authorisation in Razorpay Checkout would make
+one. A debit on `failure@razorpay` fails (`payment_failed`, a soft decline: retried by
+dunning until the customer gives another token). Debits settle at once (Razorpay's test mode
+settles them about five minutes after creation; a simulation has no use for the wait).
+
+Every change is recorded in `events` as the webhook Razorpay would send
+(`{"id", "type", "created", "body"}`, the body as Razorpay shapes it), for the simulator's
+courier to deliver to /webhooks/razorpay.
+"""
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from tenure.payments.razorpay_gateway import HttpRequest, HttpResponse, RazorpayGateway
+
+# Razorpay's default ceiling on a UPI AutoPay mandate and a card e-mandate debit without a
+# fresh authentication (RBI's e-mandate framework): ₹15,000, in paise.
+DEFAULT_MANDATE_MAX = 1_500_000
+SANDBOX_KEY = ("rzp_test_sandbox", "sandbox_secret")
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxMandate:
+    token: str
+    method: str  # "card" | "upi"
+    succeeds: bool
+    network: str | None = None
+    last4: str = ""
+    vpa: str = ""
+
+
+TEST_MANDATES: dict[str, SandboxMandate] = {
+    "success@razorpay": SandboxMandate("token_upi_success", "upi", True, vpa="success@razorpay"),
+    "failure@razorpay": SandboxMandate("token_upi_failure", "upi", False, vpa="failure@razorpay"),
+    "4100280000001007": SandboxMandate("token_card_visa", "card", True, "Visa", "1007"),
+    "5500670000001002": SandboxMandate("token_card_mastercard", "card", True, "MasterCard", "1002"),
+}
+_BY_TOKEN = {m.token: m for m in TEST_MANDATES.values()}
+CARD_EXPIRY = (12, 2034)
+
+
+def token_for(test_data: str) -> str | None:
+    """The sandbox token of a Razorpay test UPI id or card number (spaces ignored)."""
+    found = TEST_MANDATES.get(test_data.replace(" ", ""))
+    return found.token if found else None
+
+
+Clock = Callable[[], int | float | datetime]
+
+
+class RazorpaySandbox:
+    """A Transport: answers the adapter's requests as Razorpay would, from memory."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.payments: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}
+        self._refund_keys: dict[str, tuple[str, str]] = {}  # key -> (body, refund id)
+        self.events: list[dict[str, Any]] = []
+        self.requests: list[tuple[str, str]] = []  # (method, path), for tests
+        self._counts: dict[str, int] = {}
+
+    def use_clock(self, clock: Clock | None) -> None:
+        """Date what follows by `clock` (a shared state gets its process's clock)."""
+        self._clock = clock
+
+    def gateway(self) -> RazorpayGateway:
+        """The real adapter, over this sandbox."""
+        return RazorpayGateway(*SANDBOX_KEY, transport=self, max_retries=0)
+
+    # -- the transport ---------------------------------------------------------------------------
+    def __call__(self, request: HttpRequest, timeout: float) -> HttpResponse:
+        parts = urlsplit(request.url)
+        path = parts.path.removeprefix("/v1")
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        body = json.loads(request.body) if request.body else {}
+        self.requests.append((request.method, path))
+        for method, pattern, handler in self._routes():
+            found = re.fullmatch(pattern, path)
+            if method == request.method and found:
+                args = [unquote(g) for g in found.groups()]
+                status, answer = handler(*args, body=body, query=query, headers=request.headers)
+                return HttpResponse(status, json.dumps(answer).encode())
+        status, answer = _error(404, "BAD_REQUEST_ERROR", "The requested URL was not found.")
+        return HttpResponse(status, json.dumps(answer).encode())
+
+    def _routes(self) -> list[tuple[str, str, Callable[..., tuple[int, dict[str, Any]]]]]:
+        return [
+            ("POST", r"/customers", self._create_customer),
+            ("GET", r"/customers/([^/]+)", self._get_customer),
+            ("GET", r"/customers/([^/]+)/tokens/([^/]+)", self._get_token),
+            ("GET", r"/orders", self._list_orders),
+            ("POST", r"/orders", self._create_order),
+            ("GET", r"/orders/([^/]+)", self._get_order),
+            ("GET", r"/orders/([^/]+)/payments", self._order_payments),
+            ("POST", r"/payments/create/recurring", self._create_recurring),
+            ("GET", r"/payments/([^/]+)", self._get_payment),
+            ("POST", r"/payments/([^/]+)/refund", self._refund),
+        ]
+
+    # -- endpoints -------------------------------------------------------------------------------
+    def _create_customer(self, **req: Any) -> tuple[int, dict[str, Any]]:
+        body = req["body"]
+        for customer in self.customers.values():  # fail_existing "0": the same one back
+            if customer["email"] == body.get("email") and body.get("fail_existing") == "0":
+                return 200, customer
+        customer = {
+            "id": self._id("cust"),
+            "entity": "customer",
+            "name": body.get("name"),
+            "email": body.get("email"),
+            "contact": body.get("contact") or "9000090000",
+            "notes": body.get("notes") or [],
+            "created_at": self._now(),
+        }
+        self.customers[customer["id"]] = customer
+        return 200, customer
+
+    def _get_customer(self, customer_id: str, **req: Any) -> tuple[int, dict[str, Any]]:
+        if customer_id not in self.customers:
+            return _error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
+        return 200, self.customers[customer_id]
+
+    def _get_token(self, customer_id: str, token: str, **req: Any) -> tuple[int, dict[str, Any]]:
+        mandate = _BY_TOKEN.get(token)
+        if customer_id not in self.customers or mandate is None:
+            return _error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
+        entity: dict[str, Any] = {
+            "id": token,
+            "entity": "token",
+            "method": mandate.method,
+            "recurring": True,
+            "recurring_details": {"status": "confirmed", "failure_reason": None},
+            "max_amount": DEFAULT_MANDATE_MAX,
+        }
+        if mandate.method == "card":
+            entity["card"] = {
+                "network": mandate.network,
+                "last4": mandate.last4,
+                "expiry_month": CARD_EXPIRY[0],
+                "expiry_year": CARD_EXPIRY[1],
+            }
+        else:
+            username, _, handle = mandate.vpa.partition("@")
+            entity["vpa"] = {"username": username, "handle": handle}
+        return 200, entity
+
+    def _list_orders(self, **req: Any) -> tuple[int, dict[str, Any]]:
+        receipt = req["query"].get("receipt")
+        items = [o for o in self.orders.values() if receipt is None or o["receipt"] == receipt]
+        return 200, {"entity": "collection", "count": len(items), "items": items}
+
+    def _create_order(self, **req: Any) -> tuple[int, dict[str, Any]]:
+        body = req["body"]
+        amount = body.get("amount")
+        if not isinstance(amount, int) or amount < 100:
+            return _error(400, "BAD_REQUEST_ERROR", "The amount must be atleast INR 1.00", "amount")
+        order = {
+            "id": self._id("order"),
+            "entity": "order",
+            "amount": amount,
+            "amount_paid": 0,
+            "amount_due": amount,
+            "currency": body.get("currency"),
+            "receipt": body.get("receipt"),
+            "status": "created",
+            "attempts": 0,
+            "notes": body.get("notes") or [],
+            "created_at": self._now(),
+        }
+        self.orders[order["id"]] = order
+        return 200, order
+
+    def _get_order(self, order_id: str, **req: Any) -> tuple[int, dict[str, Any]]:
+        if order_id not in self.orders:
+            return _error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
+        return 200, self.orders[order_id]
+
+    def _order_payments(self, order_id: str, **req: Any) -> tuple[int, dict[str, Any]]:
+        items = [p for p in self.payments.values() if p["order_id"] == order_id]
+        return 200, {"entity": "collection", "count": len(items), "items": items}
+
+    def _create_recurring(self, **req: Any) -> tuple[int, dict[str, Any]]:
+        body = req["body"]
+        order = self.orders.get(str(body.get("order_id")))
+        mandate = _BY_TOKEN.get(str(body.get("token")))
+        if order is None or mandate is None or body.get("customer_id") not in self.customers:
+            return _error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
+        if order["status"] == "paid":
+            return _error(400, "BAD_REQUEST_ERROR", "Order has already been paid")
+        if body.get("amount") != order["amount"] or body.get("recurring") != "1":
+            return _error(400, "BAD_REQUEST_ERROR", "The amount does not match the order")
+        if order["amount"] > DEFAULT_MANDATE_MAX:
+            return _error(
+                400, "BAD_REQUEST_ERROR", "The amount exceeds the mandate's maximum", "amount"
+            )
+        order["attempts"] += 1
+        payment: dict[str, Any] = {
+            "id": self._id("pay"),
+            "entity": "payment",
+            "amount": order["amount"],
+            "currency": order["currency"],
+            "status": "captured" if mandate.succeeds else "failed",
+            "order_id": order["id"],
+            "method": mandate.method,
+            "amount_refunded": 0,
+            "refund_status": None,
+            "captured": mandate.succeeds,
+            "customer_id": body["customer_id"],
+            "token_id": mandate.token,
+            "recurring": True,
+            "notes": body.get("notes") or [],
+            "error_code": None if mandate.succeeds else "BAD_REQUEST_ERROR",
+            "error_description": None if mandate.succeeds else "Payment failed",
+            "error_reason": None if mandate.succeeds else "payment_failed",
+            "created_at": self._now(),
+        }
+        self.payments[payment["id"]] = payment
+        if mandate.succeeds:
+            order.update(status="paid", amount_paid=order["amount"], amount_due=0)
+            self._event("payment.captured", payment=payment)
+        else:
+            order["status"] = "attempted"
+            self._event("payment.failed", payment=payment)
+        return 200, {
+            "razorpay_payment_id": payment["id"],
+            "razorpay_order_id": order["id"],
+            "razorpay_signature": "sandbox",
+        }
+
+    def _get_payment(self, payment_id: str, **req: Any) -> tuple[int, dict[str, Any]]:
+        if payment_id not in self.payments:
+            return _error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
+        return 200, self.payments[payment_id]
+
+    def _refund(self, payment_id: str, **req: Any) -> tuple[int, dict[str, Any]]:
+        body, key = req["body"], req["headers"].get("X-Refund-Idempotency")
+        sent = json.dumps(body, sort_keys=True)
+        if key in self._refund_keys:
+            first_body, refund_id = self._refund_keys[key]
+            if first_body != sent:
+                return _error(
+                    400,
+                    "BAD_REQUEST_ERROR",
+                    "Different request with the same idempotency key has already been processed.",
+                )
+            return 200, self.refunds[refund_id]
+        payment = self.payments.get(payment_id)
+        if payment is None or payment["status"] not in ("captured", "refunded"):
+            return _error(400, "BAD_REQUEST_ERROR", "The payment has not been captured")
+        left = payment["amount"] - payment["amount_refunded"]
+        amount = body.get("amount", left)
+        if not isinstance(amount, int) or not 0 < amount <= left:
+            return _error(
+                400, "BAD_REQUEST_ERROR", "The refund amount exceeds what is left", "amount"
+            )
+        refund = {
+            "id": self._id("rfnd"),
+            "entity": "refund",
+            "amount": amount,
+            "currency": payment["currency"],
+            "payment_id": payment_id,
+            "notes": payment["notes"],
+            "status": "processed",
+            "speed_processed": "normal",
+            "created_at": self._now(),
+        }
+        self.refunds[refund["id"]] = refund
+        if key:
+            self._refund_keys[key] = (sent, refund["id"])
+        payment["amount_refunded"] += amount
+        payment["refund_status"] = (
+            "full" if payment["amount_refunded"] == payment["amount"] else "partial"
+        )
+        if payment["refund_status"] == "full":
+            payment["status"] = "refunded"
+        self._event("refund.created", refund=refund, payment=payment)
+        self._event("refund.processed", refund=refund, payment=payment)
+        return 200, refund
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _event(self, kind: str, **entities: dict[str, Any]) -> None:
+        event_id = self._id("evt")
+        now = self._now()
+        body = {
+            "entity": "event",
+            "account_id": "acc_sandbox",
+            "event": kind,
+            "contains": list(entities),
+            "payload": {name: {"entity": dict(e)} for name, e in entities.items()},
+            "created_at": now,
+        }
+        self.events.append({"id": event_id, "type": kind, "created": now, "body": body})
+
+    def _id(self, prefix: str) -> str:
+        self._counts[prefix] = self._counts.get(prefix, 0) + 1
+        return f"{prefix}_sbx{self._counts[prefix]:010d}"
+
+    def _now(self) -> int:
+        if self._clock is None:
+            return 0
+        value = self._clock()
+        return int(value.timestamp()) if isinstance(value, datetime) else int(value)
+
+
+def _error(
+    status: int, code: str, description: str, field: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    error: dict[str, Any] = {"code": code, "description": description, "metadata": {}}
+    if field:
+        error["field"] = field
+    return status, {"error": error}

@@ -1,0 +1,326 @@
+"""Operator actions over the API: each needs `billing` and a note, writes exactly one audit
+entry naming its actor in the same commit as its effect, and a refused one writes nothing."""
+
+import importlib
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from types import ModuleType
+from typing import Any
+
+import pytest
+from api_harness import START, Api
+
+from tenure import bootstrap
+from tenure.domain.timeutil import iso
+from tenure.fakes import FixedClock, InMemoryRepository
+from tenure.payments.sandbox import SandboxGateway
+from tenure.ports import Commit
+from tenure.services.context import Services
+
+ANNA = "anna-support-" + "a" * 32  # a person, billing
+DASH = "dashboards-ro-" + "b" * 32  # read
+ROOT = "platform-admin-" + "c" * 32  # admin
+ROBOT = "refund-robot-" + "d" * 32  # a system, billing
+TOKENS = [
+    {"name": "support-anna", "token": ANNA, "scopes": ["billing"]},
+    {"name": "dashboards", "token": DASH, "scopes": ["read"]},
+    {"name": "platform", "token": ROOT, "scopes": ["admin"], "kind": "system"},
+    {"name": "refund-robot", "token": ROBOT, "scopes": ["billing"], "kind": "system"},
+]
+NOTE = {"note": "customer called: agreed on the phone"}
+
+
+@pytest.fixture
+def shop(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """alice has a paid first invoice (sub-1); bob, no card, an open one (sub-2)."""
+    monkeypatch.setenv("TENURE_API_TOKEN", json.dumps(TOKENS))
+    monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
+    repo, clock = InMemoryRepository(), FixedClock(START)
+    bootstrap.use(bootstrap.Wiring(Services(repo, clock, SandboxGateway(clock=clock.now))))
+    api = Api(api_module, repo, clock, token=ROOT)
+    api.plan("basic", 1000)
+    api.plan("trial", 1000, trial_days=14)
+    api.token = ANNA
+    api.customer("alice")
+    api.customer("bob")
+    assert api.post("/v1/customers/alice/payment-methods", {"payment_method": "pm_card_visa"})
+    assert api.subscription("sub-1")["invoice"]["status"] == "paid"
+    assert api.subscription("sub-2", customer="bob")["invoice"]["status"] == "open"
+    yield api
+    bootstrap.use(None)
+
+
+def _invoice(api: Api, sub: str) -> str:
+    (invoice,) = api.repo.list_invoices(sub)
+    return invoice.id
+
+
+def _one_entry(api: Api, entity: str) -> dict[str, Any]:
+    reply = api.get("/v1/audit", query={"entity": entity})
+    assert reply.status == 200, reply.text
+    (entry,) = reply.json["data"]
+    return entry
+
+
+def test_voiding_an_open_invoice_writes_one_entry_naming_the_person(shop: Api) -> None:
+    invoice = _invoice(shop, "sub-2")
+
+    done = shop.post(f"/v1/invoices/{invoice}/void", NOTE)
+
+    assert done.status == 200, done.text
+    assert done.json["invoice"]["status"] == "void"
+    entry = _one_entry(shop, invoice)
+    assert entry == done.json["audit"]
+    assert (entry["actor"], entry["action"], entry["customer"]) == ("support-anna", "void", "bob")
+    assert entry["note"] == NOTE["note"]
+    assert (entry["before"]["status"], entry["after"]["status"]) == ("open", "void")
+    assert shop.repo.events[-1]["type"] == "InvoiceVoided"
+
+
+def test_writing_off_an_open_invoice_stops_its_dunning_with_one_entry(shop: Api) -> None:
+    invoice = _invoice(shop, "sub-2")
+
+    done = shop.post(f"/v1/invoices/{invoice}/write-off", NOTE)
+
+    assert done.status == 200, done.text
+    assert done.json["invoice"]["status"] == "uncollectible"
+    assert _one_entry(shop, invoice)["action"] == "write_off"
+    assert shop.repo.get_invoice(invoice).next_due() is None  # type: ignore[union-attr]
+
+
+def test_marking_paid_out_of_band_keeps_the_reference_and_activates(shop: Api) -> None:
+    invoice = _invoice(shop, "sub-2")
+    body = NOTE | {"reference": "bank transfer 2026-04-01 #778"}
+
+    done = shop.post(f"/v1/invoices/{invoice}/mark-paid", body)
+
+    assert done.status == 200, done.text
+    assert done.json["invoice"]["status"] == "paid"
+    assert _one_entry(shop, invoice)["reference"] == body["reference"]
+    assert shop.repo.get_subscription("sub-2").status == "active"  # type: ignore[union-attr]
+
+
+def test_retry_now_charges_once_through_the_money_path(shop: Api) -> None:
+    invoice = _invoice(shop, "sub-2")
+    # A card on file that nothing has charged yet (attaching one through the API would
+    # collect the invoice at once).
+    bob = shop.repo.get_customer("bob")
+    assert bob is not None
+    bob.default_payment_method = "pm_card_visa"
+    shop.repo.commit(Commit(customers=[bob]))
+    charged_before = len(shop.repo.charges)
+    headers = {"Idempotency-Key": "retry-bob-1"}
+
+    first = shop.post(f"/v1/invoices/{invoice}/retry", NOTE, headers=headers)
+    again = shop.post(f"/v1/invoices/{invoice}/retry", NOTE, headers=headers)
+
+    assert first.status == 200, first.text
+    assert first.json["charge"]["outcome"] == "succeeded"
+    assert again.text == first.text and again.headers.get("Idempotent-Replayed") == "true"
+    assert len(shop.repo.charges) == charged_before + 1
+    assert _one_entry(shop, invoice)["after"]["attempt"] == 1
+
+
+def test_retry_of_an_invoice_without_a_card_is_refused_without_an_entry(shop: Api) -> None:
+    invoice = _invoice(shop, "sub-2")
+
+    refused = shop.post(f"/v1/invoices/{invoice}/retry", NOTE)
+
+    assert refused.status == 409, refused.text
+    assert shop.repo.audit == [] and shop.repo.list_charges(invoice) == []
+
+
+def test_credit_adjustments_move_the_balance_within_bounds(shop: Api) -> None:
+    added = shop.post("/v1/subscriptions/sub-1/credit", NOTE | {"amount": 500})
+    shop.clock.advance(timedelta(minutes=1))
+    taken = shop.post("/v1/subscriptions/sub-1/credit", NOTE | {"amount": -200})
+    before = shop.state()
+    below_zero = shop.post("/v1/subscriptions/sub-1/credit", NOTE | {"amount": -301})
+
+    assert (added.status, taken.status) == (200, 200), (added.text, taken.text)
+    assert taken.json["subscription"]["credit"] == 300
+    assert below_zero.status == 422 and below_zero.json["detail"][0]["loc"] == ["body", "amount"]
+    assert shop.state() == before
+    actions = [e.after["credit"] for e in shop.repo.audit]
+    assert actions == [500, 300]
+
+
+def test_a_trial_is_extended_and_renews_at_its_new_end(shop: Api) -> None:
+    shop.subscription("sub-3", plan="trial")
+    until = START + timedelta(days=30)
+
+    done = shop.post("/v1/subscriptions/sub-3/extend-trial", NOTE | {"until": iso(until)})
+
+    assert done.status == 200, done.text
+    sub = shop.repo.get_subscription("sub-3")
+    assert sub is not None and sub.trial_end == until and sub.next_due() == (until, "renewal")
+    assert _one_entry(shop, "sub-3")["after"]["trial_end"] == iso(until)
+
+
+def test_the_renewal_date_moves_and_later_periods_follow_it(shop: Api) -> None:
+    at = START + timedelta(days=10)
+
+    done = shop.post("/v1/subscriptions/sub-1/renewal-date", NOTE | {"at": iso(at)})
+
+    assert done.status == 200, done.text
+    sub = shop.repo.get_subscription("sub-1")
+    assert sub is not None and sub.next_due() == (at, "renewal") and sub.anchor == at
+    assert _one_entry(shop, "sub-1")["action"] == "change_renewal_date"
+
+
+def test_cancel_now_ends_the_subscription_with_one_entry(shop: Api) -> None:
+    done = shop.post("/v1/subscriptions/sub-1/cancel-now", NOTE | {"reason": "fraud"})
+
+    assert done.status == 200, done.text
+    assert done.json["subscription"]["status"] == "canceled"
+    entry = _one_entry(shop, "sub-1")
+    assert (entry["before"]["status"], entry["after"]["status"]) == ("active", "canceled")
+
+
+def test_a_persons_refund_needs_a_note_and_is_audited(shop: Api) -> None:
+    invoice = _invoice(shop, "sub-1")
+    before = shop.state()
+
+    no_note = shop.post(f"/v1/invoices/{invoice}/refund", {"amount": 100})
+    assert no_note.status == 422 and no_note.json["detail"][0]["loc"] == ["body", "note"]
+    assert shop.state() == before
+
+    done = shop.post(f"/v1/invoices/{invoice}/refund", {"amount": 100} | NOTE)
+    assert done.status == 201, done.text
+    entry = _one_entry(shop, invoice)
+    assert (entry["actor"], entry["action"], entry["reference"]) == (
+        "support-anna",
+        "refund",
+        done.json["refund"]["id"],
+    )
+    assert (entry["before"]["amount_refunded"], entry["after"]["amount_refunded"]) == (0, 100)
+
+
+def test_a_system_token_refunds_without_a_note_and_is_still_audited(shop: Api) -> None:
+    invoice = _invoice(shop, "sub-1")
+
+    done = shop.post(f"/v1/invoices/{invoice}/refund", {"amount": 100}, token=ROBOT)
+
+    assert done.status == 201, done.text
+    entry = _one_entry(shop, invoice)
+    assert (entry["actor"], entry["note"]) == ("refund-robot", None)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/v1/invoices/{paid}/void", NOTE, 409),
+        ("/v1/invoices/{paid}/write-off", NOTE, 409),
+        ("/v1/invoices/{paid}/mark-paid", NOTE | {"reference": "x"}, 409),
+        ("/v1/invoices/{paid}/refund", {"amount": 1001} | NOTE, 422),
+        ("/v1/invoices/{open}/void", {}, 422),
+        ("/v1/invoices/{open}/void", {"note": ""}, 422),
+        ("/v1/invoices/{open}/void", {"note": "line\nbreak"}, 422),
+        ("/v1/invoices/{open}/void", {"note": "x" * 1001}, 422),
+        ("/v1/invoices/{open}/mark-paid", NOTE, 422),
+        ("/v1/subscriptions/sub-1/extend-trial", NOTE | {"until": "2026-06-01T00:00:00Z"}, 409),
+        ("/v1/subscriptions/sub-1/renewal-date", NOTE | {"at": "2026-03-01T00:00:00Z"}, 422),
+        ("/v1/subscriptions/sub-1/credit", NOTE | {"amount": 0}, 422),
+    ],
+)
+def test_bad_input_is_refused_with_nothing_changed_and_no_entry(
+    shop: Api, path: str, body: dict[str, Any], status: int
+) -> None:
+    target = path.format(paid=_invoice(shop, "sub-1"), open=_invoice(shop, "sub-2"))
+    before = shop.state()
+
+    refused = shop.post(target, body)
+
+    assert refused.status == status, refused.text
+    assert shop.state() == before and shop.repo.audit == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/invoices/{paid}/refund", "/v1/invoices/{open}/void", "/v1/subscriptions/sub-1/credit"],
+)
+def test_a_read_token_can_take_no_operator_action(shop: Api, path: str) -> None:
+    target = path.format(paid=_invoice(shop, "sub-1"), open=_invoice(shop, "sub-2"))
+    before = shop.state()
+
+    refused = shop.post(target, NOTE | {"amount": 100}, token=DASH)
+
+    assert refused.status == 403 and "'billing' scope" in refused.json["message"]
+    assert shop.state() == before and shop.repo.audit == []
+
+
+def test_an_action_whose_commit_fails_leaves_neither_effect_nor_entry(shop: Api) -> None:
+    invoice = _invoice(shop, "sub-2")
+    before = shop.state()
+    repo = shop.repo
+    real_commit = repo.commit
+
+    def failing(change: Commit) -> None:
+        assert change.audit, "the entry travels in the same commit as the effect"
+        raise RuntimeError("the table went away mid-transaction")
+
+    repo.commit = failing  # type: ignore[method-assign]
+    try:
+        failed = shop.post(f"/v1/invoices/{invoice}/void", NOTE)
+    finally:
+        repo.commit = real_commit  # type: ignore[method-assign]
+
+    assert failed.status == 500
+    assert shop.state() == before and repo.audit == []
+
+
+def test_the_audit_lists_by_actor_and_pages_with_a_cursor(shop: Api) -> None:
+    for amount in (100, 200, 300):
+        shop.clock.advance(timedelta(minutes=1))  # entries of one moment sort by id
+        shop.post("/v1/subscriptions/sub-1/credit", NOTE | {"amount": amount})
+    shop.post("/v1/subscriptions/sub-2/credit", NOTE | {"amount": 50}, token=ROBOT)
+
+    first = shop.get("/v1/audit", query={"actor": "support-anna", "limit": "2"})
+    rest = shop.get(
+        "/v1/audit",
+        query={"actor": "support-anna", "limit": "2", "cursor": first.json["next_cursor"]},
+    )
+    neither = shop.get("/v1/audit")
+
+    assert first.status == 200 and first.json["has_more"] is True
+    assert rest.json["has_more"] is False and rest.json["next_cursor"] is None
+    credits = [e["after"]["credit"] for e in first.json["data"] + rest.json["data"]]
+    assert credits == [100, 300, 600]
+    assert neither.status == 422
+
+
+def test_the_timeline_shows_invoices_charges_refunds_emails_and_audit_in_order(shop: Api) -> None:
+    invoice = _invoice(shop, "sub-1")
+    shop.clock.advance(timedelta(hours=1))
+    shop.post(f"/v1/invoices/{invoice}/refund", {"amount": 100} | NOTE)
+
+    reply = shop.get("/v1/customers/alice/timeline")
+
+    assert reply.status == 200, reply.text
+    items = reply.json["data"]
+    kinds = {i["type"] for i in items}
+    assert {"customer.created", "subscription.created", "invoice.created", "invoice.paid"} <= kinds
+    assert {"charge", "refund", "audit"} <= kinds
+    assert [i["at"] for i in items] == sorted(i["at"] for i in items)
+    assert shop.get("/v1/customers/nobody/timeline").status == 404
+
+
+def test_the_timeline_pages_without_repeating_an_item(shop: Api) -> None:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        query = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+        page = shop.get("/v1/customers/alice/timeline", query=query).json
+        seen.extend(f"{i['type']}:{i['id']}" for i in page["data"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) >= 4
+
+
+def test_a_token_list_with_an_unknown_kind_is_refused() -> None:
+    tokens = importlib.import_module("api_tokens")
+    entry = {"name": "x", "token": "t" * 40, "scopes": ["read"], "kind": "robot"}
+    with pytest.raises(tokens.TokenConfigError, match="kind must be person or system"):
+        tokens.principals(json.dumps([entry]))
