@@ -16,6 +16,7 @@ import api_routes_points
 import api_routes_portal
 import api_routes_programs
 import api_routes_retention
+import api_routes_webhook_endpoints
 from api_guard import (
     BEARER_SCHEME,
     Rejection,
@@ -104,6 +105,7 @@ app.include_router(api_routes_portal.router)
 app.include_router(api_routes_installments.router)
 app.include_router(api_routes_collections.router)
 app.include_router(api_pages.router)
+app.include_router(api_routes_webhook_endpoints.router)
 app.include_router(api_routes_operator.router)
 
 

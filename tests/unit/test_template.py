@@ -485,6 +485,13 @@ TABLE_ACTIONS: dict[str, set[str]] = {
     | {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
     # only queries the due index
     "RenewalsSchedulerFunction": READS,
+    # deliveries written once and updated by version; an endpoint's failure notes updated
+    "WebhooksOutFunction": {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    },
     # commits charges with a payer check and late invoices on record; never a payer copy,
     # never a delete
     "RenewalsChargerFunction": READS
@@ -567,7 +574,13 @@ def test_every_dead_letter_queue_alarms_on_its_first_message() -> None:
         )
         for arn in _dlq_arns(node)
     }
-    assert dlqs == {"RenewalDLQ", "SchedulerDLQ", "EventsDLQ", "EmailFeedbackDLQ"}
+    assert dlqs == {
+        "RenewalDLQ",
+        "SchedulerDLQ",
+        "EventsDLQ",
+        "EmailFeedbackDLQ",
+        "WebhooksOutDLQ",
+    }
     for queue in dlqs:
         [alarm] = [
             props

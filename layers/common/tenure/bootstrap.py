@@ -38,6 +38,7 @@ from tenure.settings import Settings, SettingsError
 from tenure.store.dynamodb import DynamoRepository
 
 if TYPE_CHECKING:
+    from tenure.services.webhooks_out import WebhookQueue
     from tenure.store.report_bucket import S3ReportShelf
 
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2)
@@ -84,6 +85,7 @@ class Wiring:
         self._given_mailer = mailer
         self._mailer = mailer  # None: SES, made on first use (only the reminders send email)
         self._secrets: dict[str, str] = {}
+        self._webhook_queue: WebhookQueue | None = None
 
     def with_settings(self, settings: Settings) -> "Wiring":
         """The same adapters under other settings (what a test does after changing them)."""
@@ -123,6 +125,19 @@ class Wiring:
         from tenure.store.report_bucket import S3ReportShelf  # only the metrics function's
 
         return S3ReportShelf(self.client("s3"), self.settings.report_bucket)
+
+    def webhook_queue(self) -> "WebhookQueue":
+        """The outbound webhooks dispatcher's queue: SQS when configured, else a list."""
+        from tenure.webhooks_out_http import NoWebhookQueue, SqsWebhookQueue
+
+        if self._webhook_queue is None:
+            url = self.settings.webhook_out_queue_url
+            self._webhook_queue = (
+                SqsWebhookQueue(self.client("sqs"), url, self.services.clock)
+                if url
+                else NoWebhookQueue()
+            )
+        return self._webhook_queue
 
     def api_token(self) -> str:
         if self.settings.api_token:

@@ -21,6 +21,7 @@ from tenure.domain.points import PointsAccount, PointsMove
 from tenure.domain.programs import ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
+from tenure.domain.webhooks_out import WebhookDelivery, WebhookEndpoint
 
 
 class Clock(Protocol):
@@ -350,6 +351,34 @@ class IdempotencyStore(Protocol):
     def release_idempotency(self, key: str) -> None: ...
 
 
+class WebhookOutStore(Protocol):
+    """The business's webhook endpoints and the deliveries of events to them
+    (docs/webhooks-outbound.md). Endpoint changes other than create and delete are single
+    conditional updates, so concurrent deliveries never lose one another's notes."""
+
+    def add_webhook_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
+    def get_webhook_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None: ...
+    def list_webhook_endpoints(self) -> list[WebhookEndpoint]: ...
+    def delete_webhook_endpoint(self, endpoint_id: str) -> bool: ...  # False: none was there
+    def enable_webhook_endpoint(self, endpoint_id: str) -> bool: ...
+    # A failed try: the endpoint's failing_since becomes `at` unless it is failing already.
+    def note_webhook_failure(self, endpoint_id: str, at: datetime) -> None: ...
+    def note_webhook_success(self, endpoint_id: str) -> None: ...
+    # Disabled only while it has failed without a success since `since` (False otherwise).
+    def disable_failing_webhook_endpoint(
+        self, endpoint_id: str, since: datetime, reason: str
+    ) -> bool: ...
+    # Written once per id: False when that delivery exists already (an event seen twice).
+    def add_webhook_delivery(self, delivery: WebhookDelivery) -> bool: ...
+    def get_webhook_delivery(self, delivery_id: str) -> WebhookDelivery | None: ...
+    # Version-checked (ConcurrencyError when another try wrote first); returns what was saved.
+    def save_webhook_delivery(
+        self, delivery: WebhookDelivery, now: datetime
+    ) -> WebhookDelivery: ...
+    # Newest first.
+    def list_webhook_deliveries(self, endpoint_id: str, limit: int) -> list[WebhookDelivery]: ...
+
+
 class AuditStore(Protocol):
     """Audit entries (docs/operations.md), in time order, a page at a time: `after` is the
     `order` of the last entry of the page before (None: from the first). Returns the page
@@ -366,5 +395,7 @@ class AuditStore(Protocol):
     def list_customer_audit(self, customer_id: str, limit: int) -> list[AuditEntry]: ...
 
 
-class Repository(BillingStore, NoticeStore, MetricsStore, IdempotencyStore, AuditStore, Protocol):
+class Repository(
+    BillingStore, NoticeStore, MetricsStore, IdempotencyStore, AuditStore, WebhookOutStore, Protocol
+):
     """Every role: what the wired services hold."""

@@ -338,6 +338,7 @@ def serve(
     from tenure_local.runtime.server import PortUnavailableError, Workers, bind, listen
     from tenure_local.stack.local_stack import LocalStack
     from tenure_local.stack.schedules import LocalSchedules
+    from tenure_local.stack.webhooks_out import LocalWebhooksOut
 
     # The port first: a taken one is said at once, before a stack boots for nothing.
     try:
@@ -375,6 +376,7 @@ def serve(
         if schedules:
             clock = LocalSchedules(stack.client("sqs"), stack.env["RENEWAL_QUEUE_URL"])
             clock.start()
+        outbound = LocalWebhooksOut.started_for(stack)  # endpoints registered get every event
         try:
             if isinstance(server, Workers):
                 server.start()  # after TENURE_PUBLIC_URL: the workers inherit it
@@ -385,6 +387,7 @@ def serve(
         except KeyboardInterrupt:
             pass
         finally:
+            outbound.stop()
             if clock is not None:
                 clock.stop()
             if isinstance(server, Workers):

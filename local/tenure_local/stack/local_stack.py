@@ -86,6 +86,7 @@ def app_env(table_name: str, event_bus_name: str, sender_email: str) -> dict[str
         "EVENT_BUS_NAME": event_bus_name,
         "RENEWAL_QUEUE_URL": "",
         "RENEWAL_DLQ_URL": "",
+        "WEBHOOK_OUT_QUEUE_URL": "",
         "API_TOKEN_SECRET_ARN": "",
         "WEBHOOK_SECRET_ARN": "",
         "SENDER_EMAIL": sender_email,
@@ -253,6 +254,7 @@ class LocalStack:
         moto_url = self._start_moto()
         self._env = self._build_env(moto_url)
         self._create_queues()
+        self._create_webhooks_out_queue()
         self._create_bus()
         self._create_report_bucket()
         self._store_secrets()
@@ -404,6 +406,17 @@ class LocalStack:
         ]
         self._env["RENEWAL_QUEUE_URL"] = queue_url
         self._env["RENEWAL_DLQ_URL"] = dlq_url
+
+    def _create_webhooks_out_queue(self) -> None:
+        """The outbound webhooks dispatcher's queue, as template.yaml makes it; `tenure serve`
+        drains it (tenure_local.stack.webhooks_out)."""
+        sqs = self.client("sqs")
+        props = _queue_properties(self.template, "WebhooksOutQueue")
+        attributes = {k: v for k, v in _queue_attributes(props).items() if k != "RedrivePolicy"}
+        url = sqs.create_queue(QueueName=f"{self.name}-webhooks-out", Attributes=attributes)[
+            "QueueUrl"
+        ]
+        self._env["WEBHOOK_OUT_QUEUE_URL"] = url
 
     def _create_bus(self) -> None:
         try:

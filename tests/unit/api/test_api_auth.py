@@ -54,6 +54,13 @@ PROTECTED = [
     ("POST", "/v1/collection-cases/cc-1/repayment-plan"),
     ("POST", "/v1/collection-cases/cc-1/repayment-plan/cancel"),
     ("POST", "/v1/collection-cases/cc-1/pay"),
+    ("POST", "/v1/webhook-endpoints"),
+    ("GET", "/v1/webhook-endpoints"),
+    ("GET", "/v1/webhook-endpoints/we_1"),
+    ("DELETE", "/v1/webhook-endpoints/we_1"),
+    ("POST", "/v1/webhook-endpoints/we_1/enable"),
+    ("GET", "/v1/webhook-endpoints/we_1/deliveries"),
+    ("POST", "/v1/webhook-deliveries/msg_1/replay"),
     ("POST", "/v1/installment-plans/ipl-1/cancel"),
 ]
 
@@ -137,6 +144,8 @@ def test_the_openapi_document_lists_every_route_with_bearer_security(api: Api) -
     expected = {(m, p.replace("pause2", "{offer_id}")) for m, p in expected}
     expected = {(m, p.replace("ipl-1", "{plan_id}")) for m, p in expected}
     expected = {(m, p.replace("cc-1", "{case_id}")) for m, p in expected}
+    expected = {(m, p.replace("we_1", "{endpoint_id}")) for m, p in expected}
+    expected = {(m, p.replace("msg_1", "{delivery_id}")) for m, p in expected}
     assert set(operations) == expected | {("GET", "/healthz")}
     for key in expected:
         assert operations[key]["security"] == [{"bearerAuth": []}], key

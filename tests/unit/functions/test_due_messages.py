@@ -182,3 +182,16 @@ def test_each_committed_event_becomes_one_bus_entry_with_its_public_form_as_deta
         "tenure-bus",
     )
     assert json.loads(entry["Detail"])["entity_id"] == "sub-alice"
+
+
+def test_an_event_committed_with_its_objects_version_carries_it_to_the_bus() -> None:
+    # Given the sample stream record, its event stamped with the version of its subscription
+    batch = json.loads((EVENTS / "events" / "stream-insert.json").read_text())
+    batch["Records"][0]["dynamodb"]["NewImage"]["object_version"] = {"N": "7"}
+    # When it is read and put on the bus
+    [committed] = committed_events(batch)
+    [entry] = bus_entries(batch, "tenure-bus")
+    # Then the version travels beside the event, which is otherwise unchanged
+    assert committed.version == 7 and "object_version" not in committed.body
+    detail = json.loads(entry["Detail"])
+    assert detail == committed.body | {"object_version": 7}

@@ -4,7 +4,7 @@ Tenure's EventBridge bus (docs/events.md)."""
 import json
 from typing import Any
 
-from tenure.store.streams import committed_events
+from tenure.store.streams import CommittedEvent, committed_events
 
 SOURCE = "tenure"
 
@@ -16,8 +16,17 @@ def bus_entries(stream_batch: dict[str, Any], bus_name: str) -> list[dict[str, s
         {
             "Source": SOURCE,
             "DetailType": committed.type,
-            "Detail": json.dumps(committed.body, default=str),  # a fractional number as text
+            # A fractional number as text; `object_version` added when the commit wrote the
+            # object (consumers may get events out of order and keep the highest version).
+            "Detail": json.dumps(bus_detail(committed), default=str),
             "EventBusName": bus_name,
         }
         for committed in committed_events(stream_batch)
     ]
+
+
+def bus_detail(committed: CommittedEvent) -> dict[str, Any]:
+    """The event's public form, with the version its object was written at when known."""
+    if committed.version is None:
+        return committed.body
+    return committed.body | {"object_version": committed.version}

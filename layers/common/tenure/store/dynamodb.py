@@ -58,6 +58,7 @@ from tenure.ports import (
 )
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
+from tenure.store.webhooks_out import DynamoWebhookOut
 
 DUE_SHARDS = 8
 WORK_DUE = "DUE"  # renewals, retries, expiries: the renewals scheduler's shards
@@ -106,7 +107,26 @@ def _day(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-class DynamoRepository:
+def _written_versions(change: Commit) -> dict[str, int]:
+    """The version each entity of `change` that events are about is written at."""
+    found: dict[str, int] = {}
+    for group in (
+        change.customers,
+        change.subscriptions,
+        change.invoices,
+        change.installment_plans,
+        change.collection_cases,
+    ):
+        for entity in group:
+            found[entity.id] = entity.version + 1
+    for plan in change.plans:
+        found[plan.id] = 1  # written once, never changed
+    for coupon in change.coupons:
+        found[coupon.id] = 1
+    return found
+
+
+class DynamoRepository(DynamoWebhookOut):
     """Repository port on one DynamoDB table (see template.yaml `TenureTable`)."""
 
     def __init__(
@@ -603,8 +623,14 @@ class DynamoRepository:
         change.check_payer_operations()
         ops.extend(self._payer_copy(sub_id, payer) for sub_id, payer in change.payer_copies)
         ops.extend(self._payer_check(payer) for payer in change.payer_checks)
+        written = _written_versions(change)
         for event in change.events:
-            ops.append(self._create_put(self._event_item(event), "event"))
+            item = self._event_item(event)
+            if event.entity_id in written:
+                # Beside the event, not in it: the stream hands it to the bus and the
+                # outbound webhooks (docs/events.md), while the event's own form is unchanged.
+                item["object_version"] = written[event.entity_id]
+            ops.append(self._create_put(item, "event"))
         for marker in change.markers:
             item = {
                 "PK": f"MARK#{marker.key}",

@@ -13,6 +13,9 @@ class CommittedEvent:
 
     type: str
     body: dict[str, Any]
+    # The version the object the event is about was written at by the same commit (None
+    # where the commit wrote no such object, or the item predates this field).
+    version: int | None = None
 
 
 def committed_events(event: dict[str, Any]) -> list[CommittedEvent]:
@@ -24,5 +27,6 @@ def committed_events(event: dict[str, Any]) -> list[CommittedEvent]:
         if not image or image.get("entity", {}).get("S") != "event":
             continue
         body = from_item({"event": image["event"]})["event"]
-        found.append(CommittedEvent(body["type"], body))
+        version = image.get("object_version", {}).get("N")
+        found.append(CommittedEvent(body["type"], body, None if version is None else int(version)))
     return found
