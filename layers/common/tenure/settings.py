@@ -125,6 +125,15 @@ class Settings:
     repayment_min_count: int = _env("TENURE_REPAYMENT_MIN_COUNT", 2, ge=2)
     repayment_max_count: int = _env("TENURE_REPAYMENT_MAX_COUNT", 6, ge=2)
     collections_settle: str = _env("TENURE_COLLECTIONS_SETTLE", "reactivate")
+    # Legal numbers (docs/invoices.md): the seller's prefixes, how many gap-free series run
+    # side by side (1: `INV-2026-000001`; more: `INV-B-2026-000001`, up to 26), and the
+    # seller's details printed on invoices and credit notes.
+    invoice_prefix: str = _env("TENURE_INVOICE_PREFIX", "INV")
+    credit_note_prefix: str = _env("TENURE_CREDIT_NOTE_PREFIX", "CN")
+    invoice_series: int = _env("TENURE_INVOICE_SERIES", 1, ge=1)
+    seller_name: str = _env("TENURE_SELLER_NAME", "")
+    seller_address: str = _env("TENURE_SELLER_ADDRESS", "")
+    seller_tax_id: str = _env("TENURE_SELLER_TAX_ID", "")
 
 
 def declared() -> dict[str, Declared]:

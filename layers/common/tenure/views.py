@@ -7,6 +7,7 @@ from typing import TypedDict
 
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
+from tenure.domain.credit_notes import CreditNote
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount
 from tenure.domain.installments import InstallmentPlan
@@ -122,6 +123,22 @@ class InvoiceView(TypedDict):
     dispute_status: str | None
     # A refund its subscription's cancellation owes and that is not made (null: none).
     refund_owed: OwedRefundView | None
+    # The legal number (docs/invoices.md; null only for a draft) and what credit notes took
+    # back of it, in minor units.
+    number: str | None
+    credited: int
+
+
+class CreditNoteView(TypedDict):
+    id: str
+    number: str | None
+    invoice: str
+    invoice_number: str | None
+    customer: str
+    amount: int  # minor units of `currency`
+    currency: str
+    reason: str  # refund | adjustment
+    created_at: str
 
 
 class ChargeView(TypedDict):
@@ -252,6 +269,22 @@ def invoice_view(i: Invoice) -> InvoiceView:
         "disputed": i.disputed,
         "dispute_status": str(i.dispute_status) if i.dispute_status else None,
         "refund_owed": _owed_refund_view(i),
+        "number": i.number,
+        "credited": i.credited,
+    }
+
+
+def credit_note_view(n: CreditNote) -> CreditNoteView:
+    return {
+        "id": n.id,
+        "number": n.number,
+        "invoice": n.invoice_id,
+        "invoice_number": n.invoice_number,
+        "customer": n.customer_id,
+        "amount": n.amount,
+        "currency": n.currency,
+        "reason": str(n.reason),
+        "created_at": _at(n.created_at),
     }
 
 

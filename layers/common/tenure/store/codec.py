@@ -10,6 +10,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.collection_cases import CaseLine, CaseStatus, CollectionCase
+from tenure.domain.credit_notes import CreditNote, CreditReason
 from tenure.domain.customers import Contact, Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount, DiscountTerms, TenureDiscount
 from tenure.domain.installments import (
@@ -386,6 +387,9 @@ def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
         }
         | _owed_refund_attrs(i.refund_owed)
         | ({"installment_plan_id": i.installment_plan_id} if i.installment_plan_id else {})
+        | ({"number": i.number} if i.number is not None else {})
+        # Only once credited: an invoice never credited keeps the item it always had.
+        | ({"credit_notes": i.credit_notes, "credited": i.credited} if i.credit_notes else {})
     )
 
 
@@ -466,6 +470,9 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         },
         refunded_total_seen=int(a.get("refunded_total_seen", 0)),
         refunded_total_at=_parse(a.get("refunded_total_at")),
+        number=a.get("number"),
+        credit_notes=int(a.get("credit_notes", 0)),
+        credited=int(a.get("credited", 0)),
         disputed=bool(a.get("disputed", False)),
         dispute_id=a.get("dispute_id"),
         dispute_status=DisputeStatus(a["dispute_status"]) if a.get("dispute_status") else None,
@@ -722,6 +729,34 @@ def refund_from_attrs(a: dict[str, Any]) -> Refund:
         basis=RefundBasis(a["basis"]),
         reason=a.get("reason"),
         note=a.get("note"),
+    )
+
+
+def credit_note_to_attrs(n: CreditNote) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "invoice_id": n.invoice_id,
+        "customer_id": n.customer_id,
+        "amount": n.amount,
+        "currency": n.currency,
+        "reason": str(n.reason),
+        "created_at": _dt(n.created_at),
+        "number": n.number,
+        "invoice_number": n.invoice_number,
+    }
+
+
+def credit_note_from_attrs(a: dict[str, Any]) -> CreditNote:
+    return CreditNote(
+        id=a["id"],
+        invoice_id=a["invoice_id"],
+        customer_id=a["customer_id"],
+        amount=int(a["amount"]),
+        currency=a["currency"],
+        reason=CreditReason(a["reason"]),
+        created_at=_req(a["created_at"]),
+        number=a.get("number"),
+        invoice_number=a.get("invoice_number"),
     )
 
 
