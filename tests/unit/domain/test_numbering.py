@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tenure.domain.credit_notes import CreditReason, credit_invoice, credit_refunds
+from tenure.domain.credit_notes import CreditReason, credit_invoice, credit_refund
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.invoices import (
     Invoice,
@@ -12,7 +12,6 @@ from tenure.domain.invoices import (
     InvoiceLine,
     InvoiceStatus,
     LineKind,
-    RefundStatus,
 )
 from tenure.domain.numbering import NumberedKind, Numbering, numbering_year
 
@@ -102,23 +101,28 @@ def test_a_draft_cannot_be_credited() -> None:
         credit_invoice(invoice, 100, CreditReason.ADJUSTMENT, T0)
 
 
-def test_refunds_are_credited_once_each_by_what_they_add() -> None:
+def test_a_refund_is_credited_by_its_own_amount() -> None:
     invoice = paid_invoice()
-    assert credit_refunds(invoice, T0) is None  # nothing refunded yet
-    invoice.record_refund("re_1", 250, RefundStatus.SUCCEEDED, T0)
-    first = credit_refunds(invoice, T0)
-    assert first is not None and (first.amount, first.reason) == (250, CreditReason.REFUND)
-    assert credit_refunds(invoice, T0) is None  # the same refund again: nothing more
-    invoice.record_refund("re_2", 750, RefundStatus.SUCCEEDED, T0)
-    second = credit_refunds(invoice, T0)
-    assert second is not None and second.amount == 750
+    first = credit_refund(invoice, 250, T0)
+    second = credit_refund(invoice, 750, T0)
+    assert first is not None and second is not None
+    assert [(n.amount, n.reason) for n in (first, second)] == [
+        (250, CreditReason.REFUND),
+        (750, CreditReason.REFUND),
+    ]
     assert invoice.credited == invoice.total
+    assert credit_refund(invoice, 1, T0) is None  # nothing is left to credit
 
 
 def test_a_refund_after_an_adjustment_credits_only_what_is_left() -> None:
     invoice = paid_invoice()
     credit_invoice(invoice, 900, CreditReason.ADJUSTMENT, T0)
-    invoice.record_refund("re_1", 1000, RefundStatus.SUCCEEDED, T0)
-    note = credit_refunds(invoice, T0)
+    note = credit_refund(invoice, 500, T0)
     assert note is not None and note.amount == 100
     assert invoice.credited == 1000
+
+
+def test_a_refund_of_a_draft_issues_no_note() -> None:
+    invoice = paid_invoice(status=InvoiceStatus.DRAFT)
+    assert credit_refund(invoice, 100, T0) is None
+    assert invoice.credit_notes == 0

@@ -68,11 +68,15 @@ def credit_invoice(invoice: Invoice, amount: int, reason: CreditReason, at: date
     )
 
 
-def credit_refunds(invoice: Invoice, at: datetime) -> CreditNote | None:
-    """The credit note that brings the invoice's credited sum up to what was refunded of it,
-    if refunds went beyond what earlier notes credited. A refund that later fails leaves
-    its note standing: a credit note, once issued, is never withdrawn (docs/invoices.md)."""
-    owed = min(invoice.amount_refunded, max(invoice.total, 0)) - invoice.credited
-    if owed <= 0 or not invoice.finalized:
+def credit_refund(invoice: Invoice, amount: int, at: datetime) -> CreditNote | None:
+    """The credit note of one refund Tenure made of the invoice's payment: its amount, or
+    what is left to credit when earlier notes took more (never past the total).
+
+    Refunds the provider reports on its own (made in its dashboard) get no note here: their
+    reports arrive in any order and may be undone (a refund that fails), while a note, once
+    issued, is never withdrawn and takes the next number of its series. The note for those
+    is issued by a person, as an adjustment, once the money has settled (docs/invoices.md)."""
+    amount = min(amount, left_to_credit(invoice))
+    if amount <= 0 or not invoice.finalized:
         return None
-    return credit_invoice(invoice, owed, CreditReason.REFUND, at)
+    return credit_invoice(invoice, amount, CreditReason.REFUND, at)

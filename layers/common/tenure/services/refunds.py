@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tenure.domain.charges import Charge, ChargeOutcome
+from tenure.domain.credit_notes import credit_refund
 from tenure.domain.errors import (
     AlreadyExistsError,
     ConcurrencyError,
@@ -328,8 +329,10 @@ def _record(svc: Services, invoice: Invoice, record: Refund) -> Refund:
                 "reason": record.reason,
             },
         )
+        change = Commit(invoices=[invoice], refunds=[record], events=[event])
+        change.credit_notes.extend(filter(None, [credit_refund(invoice, record.amount, record.at)]))
         try:
-            svc.commit_with_notices(Commit(invoices=[invoice], refunds=[record], events=[event]))
+            svc.commit_with_notices(change)
             return record
         except (ConcurrencyError, AlreadyExistsError):
             for made in svc.repo.list_refunds(invoice.id):
