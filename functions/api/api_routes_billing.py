@@ -26,11 +26,12 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from tenure import bootstrap
 from tenure.domain.errors import DomainError
 from tenure.domain.invoices import Invoice
-from tenure.services import cancellation, catalog, subscriptions
+from tenure.services import cancellation, catalog, credit_notes, subscriptions
 from tenure.services.context import Services
 from tenure.views import (
-    InvoiceView,
+    InvoiceDetailView,
     SubscriptionView,
+    invoice_detail_view,
     invoice_view,
     offer_view,
     refund_view,
@@ -163,8 +164,10 @@ def apply_coupon(subscription_id: Id, body: ApplyCouponRequest) -> SubscriptionC
 
 
 @router.get("/v1/invoices/<invoice_id>", security=BEARER, tags=["invoices"])
-def get_invoice(invoice_id: Id) -> InvoiceView:
-    return invoice_view(subscriptions.get_invoice(bootstrap.wiring().services, invoice_id))
+def get_invoice(invoice_id: Id) -> InvoiceDetailView:
+    """The invoice with its legal number and its credit notes (docs/invoices.md)."""
+    svc = bootstrap.wiring().services
+    return invoice_detail_view(*credit_notes.invoice_with_credit_notes(svc, invoice_id))
 
 
 @router.get("/v1/subscriptions/<subscription_id>/invoices", security=BEARER, tags=["invoices"])

@@ -274,6 +274,20 @@ def invoice_view(i: Invoice) -> InvoiceView:
     }
 
 
+class InvoiceDetailView(InvoiceView):
+    """One invoice as `GET /v1/invoices/{id}` shows it: with its credit notes."""
+
+    credit_notes: list[CreditNoteView]
+
+
+class CreditNotePage(TypedDict):
+    data: list[CreditNoteView]
+
+
+def invoice_detail_view(i: Invoice, notes: list[CreditNote]) -> InvoiceDetailView:
+    return {**invoice_view(i), "credit_notes": [credit_note_view(n) for n in notes]}
+
+
 def credit_note_view(n: CreditNote) -> CreditNoteView:
     return {
         "id": n.id,

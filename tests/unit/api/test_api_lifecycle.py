@@ -35,7 +35,7 @@ def test_upgrading_halfway_through_a_30_day_month_invoices_five_dollars(active: 
         "2026-04-16T00:00:00Z",
         "2026-05-01T00:00:00Z",
     )
-    assert active.get(f"/v1/invoices/{invoice['id']}").json == invoice
+    assert active.get(f"/v1/invoices/{invoice['id']}").json == {**invoice, "credit_notes": []}
 
 
 def test_downgrading_halfway_becomes_credit_and_no_invoice(active: Api) -> None:

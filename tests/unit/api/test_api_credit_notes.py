@@ -1,0 +1,72 @@
+"""Invoice numbers and credit notes over HTTP: GET /v1/invoices/{id} shows the number and
+the notes, GET /v1/credit-notes?invoice= lists them, and bad input is a clear 4xx."""
+
+from collections.abc import Iterator
+from types import ModuleType
+
+import pytest
+from api_harness import START, TOKEN, Api
+
+from tenure import bootstrap
+from tenure.fakes import FixedClock, InMemoryRepository
+from tenure.payments.sandbox import SandboxGateway
+from tenure.services.context import Services
+
+
+@pytest.fixture
+def paid(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, str]]:
+    """An API whose services charge through the sandbox, and alice's paid first invoice."""
+    monkeypatch.setenv("TENURE_API_TOKEN", TOKEN)
+    monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
+    repo, clock = InMemoryRepository(), FixedClock(START)
+    bootstrap.use(bootstrap.Wiring(Services(repo, clock, SandboxGateway(clock=clock.now))))
+    api = Api(api_module, repo, clock)
+    api.plan("basic", 1000)
+    api.customer("alice")
+    method = {"payment_method": "pm_card_visa"}
+    assert api.post("/v1/customers/alice/payment-methods", method).status == 201
+    invoice = api.subscription("sub-1")["invoice"]
+    assert invoice["status"] == "paid"
+    yield api, invoice["id"]
+    bootstrap.use(None)
+
+
+def test_an_invoice_shows_its_number_and_no_notes_before_any_refund(paid: tuple[Api, str]) -> None:
+    api, invoice_id = paid
+    reply = api.get(f"/v1/invoices/{invoice_id}")
+    assert reply.status == 200, reply.text
+    assert (reply.json["number"], reply.json["credited"]) == ("INV-2026-000001", 0)
+    assert reply.json["credit_notes"] == []
+
+
+def test_a_refund_shows_as_a_numbered_credit_note_of_its_invoice(paid: tuple[Api, str]) -> None:
+    api, invoice_id = paid
+    assert api.post(f"/v1/invoices/{invoice_id}/refund", {"amount": 250}).status == 201
+    assert api.post(f"/v1/invoices/{invoice_id}/refund").status == 201
+    invoice = api.get(f"/v1/invoices/{invoice_id}").json
+    listed = api.get("/v1/credit-notes", query={"invoice": invoice_id})
+    assert listed.status == 200, listed.text
+    assert listed.json["data"] == invoice["credit_notes"]
+    assert [(n["number"], n["amount"], n["reason"]) for n in invoice["credit_notes"]] == [
+        ("CN-2026-000001", 250, "refund"),
+        ("CN-2026-000002", 750, "refund"),
+    ]
+    assert {(n["invoice"], n["invoice_number"]) for n in invoice["credit_notes"]} == {
+        (invoice_id, "INV-2026-000001")
+    }
+    assert invoice["credited"] == invoice["total"] == 1000
+
+
+def test_credit_notes_of_an_unknown_invoice_are_a_404(paid: tuple[Api, str]) -> None:
+    api, _ = paid
+    reply = api.get("/v1/credit-notes", query={"invoice": "in_nothing"})
+    assert reply.status == 404, reply.text
+
+
+@pytest.mark.parametrize("query", [{}, {"invoice": ""}, {"invoice": "bad id"}])
+def test_credit_notes_without_a_valid_invoice_are_a_422(
+    paid: tuple[Api, str], query: dict[str, str]
+) -> None:
+    api, _ = paid
+    reply = api.get("/v1/credit-notes", query=query)
+    assert reply.status == 422, reply.text
