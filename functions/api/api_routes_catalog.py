@@ -38,6 +38,7 @@ def create_customer(body: CustomerCreate) -> CustomerView:
         name=body.name,
         locale=body.locale,
         timezone=body.timezone,
+        billing=body.billing(),
     )
     return customer_view(customer)
 

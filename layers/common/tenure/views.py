@@ -28,6 +28,10 @@ class CustomerView(TypedDict):
     default_payment_method: str | None
     created_at: str
     at_risk: bool  # a dispute was reported by the provider (webhooks)
+    # What invoices print of the buyer (docs/invoices.md); null when not given.
+    billing_name: str | None
+    billing_address: str | None
+    tax_id: str | None
 
 
 class PaymentMethodView(TypedDict):
@@ -187,6 +191,9 @@ def customer_view(c: Customer) -> CustomerView:
         "default_payment_method": c.default_payment_method,
         "created_at": _at(c.created_at),
         "at_risk": bool(c.metadata.get("at_risk")),
+        "billing_name": c.billing.name if c.billing else None,
+        "billing_address": c.billing.address if c.billing else None,
+        "tax_id": c.billing.tax_id if c.billing else None,
     }
 
 

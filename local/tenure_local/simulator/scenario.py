@@ -18,7 +18,14 @@ from pydantic import (
 )
 
 from tenure.domain.coupon_spec import CouponSpec
-from tenure.domain.customers import SUPPORTED_LOCALES, valid_address, validate_timezone
+from tenure.domain.customers import (
+    BILLING_ADDRESS_MAX,
+    BILLING_NAME_MAX,
+    SUPPORTED_LOCALES,
+    TAX_ID_MAX,
+    valid_address,
+    validate_timezone,
+)
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
@@ -70,6 +77,11 @@ class ScenarioCustomer(_Strict):
     card: str | None = None
     # The card's expiry as the customer typed it (YYYY-MM); test cards take any date.
     card_expires: str | None = Field(default=None, pattern=CARD_EXPIRY_PATTERN)
+    # What invoices print of the buyer (docs/invoices.md); the API checks them as it does
+    # any customer's.
+    billing_name: str | None = Field(default=None, max_length=BILLING_NAME_MAX)
+    billing_address: str | None = Field(default=None, max_length=BILLING_ADDRESS_MAX)
+    tax_id: str | None = Field(default=None, max_length=TAX_ID_MAX)
 
     @field_validator("email")
     @classmethod

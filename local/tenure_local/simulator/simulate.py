@@ -229,7 +229,7 @@ class Simulator(ProviderSide):
             body = self.scenario.programs.model_dump(mode="json", exclude_none=True)
             self._api("PUT", "/v1/programs", body | {"version": 0}, where="programs")
         for n, customer in enumerate(self.scenario.customers):
-            body = customer.model_dump(exclude={"card", "card_expires"})
+            body = customer.model_dump(exclude={"card", "card_expires"}, exclude_none=True)
             self._api("POST", "/v1/customers", body, where=f"customers[{n}]")
             if customer.card:
                 where = f"customers[{n}].card"

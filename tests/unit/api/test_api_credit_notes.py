@@ -70,3 +70,43 @@ def test_credit_notes_without_a_valid_invoice_are_a_422(
     api, _ = paid
     reply = api.get("/v1/credit-notes", query=query)
     assert reply.status == 422, reply.text
+
+
+def test_a_customer_takes_the_buyer_details_invoices_print(paid: tuple[Api, str]) -> None:
+    api, _ = paid
+    made = api.customer(
+        "acme",
+        billing_name="ACME GmbH",
+        billing_address="Hauptstraße 1\n10115 Berlin",
+        tax_id="DE123456789",
+    )
+    read = api.get("/v1/customers/acme").json
+    for view in (made, read):
+        assert (view["billing_name"], view["billing_address"], view["tax_id"]) == (
+            "ACME GmbH",
+            "Hauptstraße 1\n10115 Berlin",
+            "DE123456789",
+        )
+    assert api.customer("plain")["tax_id"] is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("tax_id", "DE 123;DROP"),
+        ("tax_id", "X" * 33),
+        ("billing_name", "A" * 201),
+        ("billing_name", "ACME\nGmbH"),
+        ("billing_address", "Street 1\u202e"),
+        ("billing_address", "x" * 501),
+    ],
+)
+def test_bad_buyer_details_are_a_422_that_creates_nothing(
+    paid: tuple[Api, str], field: str, value: str
+) -> None:
+    api, _ = paid
+    before = api.state()
+    reply = api.post("/v1/customers", {"id": "bad", "email": "bad@example.com", field: value})
+    assert reply.status == 422, reply.text
+    assert field in reply.text
+    assert api.state() == before

@@ -25,6 +25,9 @@ def test_a_customer_is_created_with_defaults_and_read_back(api: Api) -> None:
         "default_payment_method": None,
         "created_at": "2026-04-01T00:00:00Z",
         "at_risk": False,
+        "billing_name": None,
+        "billing_address": None,
+        "tax_id": None,
     }
     assert api.get("/v1/customers/alice").json == reply.json
 

@@ -2,7 +2,14 @@
 
 from datetime import datetime
 
-from tenure.domain.customers import Customer, PaymentMethod, validate_email, validate_timezone
+from tenure.domain.customers import (
+    BillingDetails,
+    Customer,
+    PaymentMethod,
+    billing_details,
+    validate_email,
+    validate_timezone,
+)
 from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.plans import Plan
@@ -34,14 +41,23 @@ def create_customer(
     name: str = "",
     locale: str = "en",
     timezone: str = "UTC",
+    billing: BillingDetails | None = None,
 ) -> Customer:
     validate_email(email)
     validate_timezone(timezone)
+    if billing is not None:  # checked again: a caller may have built it without the rules
+        billing = billing_details(billing.name, billing.address, billing.tax_id)
     if svc.repo.get_customer(customer_id) is not None:
         raise AlreadyExistsError("customer", customer_id)
     now = svc.clock.now()
     customer = Customer(
-        id=customer_id, email=email, name=name, locale=locale, timezone=timezone, created_at=now
+        id=customer_id,
+        email=email,
+        name=name,
+        locale=locale,
+        timezone=timezone,
+        created_at=now,
+        billing=billing,
     )
     event = DomainEvent(EventType.CUSTOMER_CREATED, customer_id, customer_id, now, 0, {})
     svc.commit_with_notices(Commit(customers=[customer], events=[event]))

@@ -11,7 +11,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.collection_cases import CaseLine, CaseStatus, CollectionCase
 from tenure.domain.credit_notes import CreditNote, CreditReason
-from tenure.domain.customers import Contact, Customer, PaymentMethod
+from tenure.domain.customers import BillingDetails, Contact, Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount, DiscountTerms, TenureDiscount
 from tenure.domain.installments import (
     Every,
@@ -67,7 +67,15 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
         "default_payment_method": c.default_payment_method,
         "provider_customer_id": c.provider_customer_id,
         "metadata": dict(c.metadata),
-    }
+    } | ({"billing": _billing_attrs(c.billing)} if c.billing is not None else {})
+
+
+def _billing_attrs(b: BillingDetails) -> dict[str, Any]:
+    return {"name": b.name, "address": b.address, "tax_id": b.tax_id}
+
+
+def _billing(a: dict[str, Any] | None) -> BillingDetails | None:
+    return BillingDetails(a.get("name"), a.get("address"), a.get("tax_id")) if a else None
 
 
 def customer_from_attrs(a: dict[str, Any]) -> Customer:
@@ -82,6 +90,7 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         provider_customer_id=a.get("provider_customer_id"),
         version=int(a.get("version", 0)),
         metadata=dict(a.get("metadata") or {}),
+        billing=_billing(a.get("billing")),
     )
 
 
