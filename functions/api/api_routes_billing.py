@@ -30,6 +30,7 @@ from tenure.services import cancellation, catalog, credit_notes, subscriptions
 from tenure.services.context import Services
 from tenure.views import (
     InvoiceDetailView,
+    PartyView,
     SubscriptionView,
     invoice_detail_view,
     invoice_view,
@@ -165,9 +166,17 @@ def apply_coupon(subscription_id: Id, body: ApplyCouponRequest) -> SubscriptionC
 
 @router.get("/v1/invoices/<invoice_id>", security=BEARER, tags=["invoices"])
 def get_invoice(invoice_id: Id) -> InvoiceDetailView:
-    """The invoice with its legal number and its credit notes (docs/invoices.md)."""
-    svc = bootstrap.wiring().services
-    return invoice_detail_view(*credit_notes.invoice_with_credit_notes(svc, invoice_id))
+    """The invoice with its legal number, its credit notes, and the seller and buyer it is
+    made out between (docs/invoices.md)."""
+    wired = bootstrap.wiring()
+    invoice, notes, buyer = credit_notes.invoice_with_buyer(wired.services, invoice_id)
+    settings = wired.settings
+    seller: PartyView = {
+        "name": settings.seller_name or settings.business_name,
+        "address": settings.seller_address or None,
+        "tax_id": settings.seller_tax_id or None,
+    }
+    return invoice_detail_view(invoice, notes, seller, buyer)
 
 
 @router.get("/v1/subscriptions/<subscription_id>/invoices", security=BEARER, tags=["invoices"])

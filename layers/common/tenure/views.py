@@ -281,18 +281,43 @@ def invoice_view(i: Invoice) -> InvoiceView:
     }
 
 
+class PartyView(TypedDict):
+    """Who an invoice is from or made out to, as it prints them (docs/invoices.md)."""
+
+    name: str | None
+    address: str | None
+    tax_id: str | None
+
+
 class InvoiceDetailView(InvoiceView):
-    """One invoice as `GET /v1/invoices/{id}` shows it: with its credit notes."""
+    """One invoice as `GET /v1/invoices/{id}` shows it: with its credit notes, and the
+    seller and buyer it is made out between."""
 
     credit_notes: list[CreditNoteView]
+    seller: PartyView
+    buyer: PartyView
 
 
 class CreditNotePage(TypedDict):
     data: list[CreditNoteView]
 
 
-def invoice_detail_view(i: Invoice, notes: list[CreditNote]) -> InvoiceDetailView:
-    return {**invoice_view(i), "credit_notes": [credit_note_view(n) for n in notes]}
+def invoice_detail_view(
+    i: Invoice, notes: list[CreditNote], seller: PartyView, buyer: Customer | None
+) -> InvoiceDetailView:
+    billing = buyer.billing if buyer is not None else None
+    return {
+        **invoice_view(i),
+        "credit_notes": [credit_note_view(n) for n in notes],
+        "seller": seller,
+        "buyer": {
+            # The legal name when given, else the name the customer goes by.
+            "name": (billing.name if billing and billing.name else None)
+            or (buyer.name if buyer is not None and buyer.name else None),
+            "address": billing.address if billing else None,
+            "tax_id": billing.tax_id if billing else None,
+        },
+    }
 
 
 def credit_note_view(n: CreditNote) -> CreditNoteView:

