@@ -23,6 +23,7 @@ from tenure.domain.customers import (
     BILLING_NAME_MAX,
     SUPPORTED_LOCALES,
     TAX_ID_MAX,
+    billing_details,
     valid_address,
     validate_timezone,
 )
@@ -82,6 +83,15 @@ class ScenarioCustomer(_Strict):
     billing_name: str | None = Field(default=None, max_length=BILLING_NAME_MAX)
     billing_address: str | None = Field(default=None, max_length=BILLING_ADDRESS_MAX)
     tax_id: str | None = Field(default=None, max_length=TAX_ID_MAX)
+
+    @model_validator(mode="after")
+    def _printable_billing(self) -> "ScenarioCustomer":
+        # The API's rule, so that a file is refused at load, not halfway through a run.
+        try:
+            billing_details(self.billing_name, self.billing_address, self.tax_id)
+        except ValidationFailedError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
 
     @field_validator("email")
     @classmethod
