@@ -28,11 +28,13 @@ from tenure import bootstrap
 from tenure.documents.invoice_pdf import PDF_CONTENT_TYPE
 from tenure.domain.errors import DomainError
 from tenure.domain.invoices import Invoice
-from tenure.services import cancellation, catalog, documents, subscriptions
+from tenure.services import cancellation, catalog, credit_notes, documents, subscriptions
 from tenure.services.context import Services
 from tenure.views import (
-    InvoiceView,
+    InvoiceDetailView,
+    PartyView,
     SubscriptionView,
+    invoice_detail_view,
     invoice_view,
     offer_view,
     refund_view,
@@ -165,8 +167,18 @@ def apply_coupon(subscription_id: Id, body: ApplyCouponRequest) -> SubscriptionC
 
 
 @router.get("/v1/invoices/<invoice_id>", security=BEARER, tags=["invoices"])
-def get_invoice(invoice_id: Id) -> InvoiceView:
-    return invoice_view(subscriptions.get_invoice(bootstrap.wiring().services, invoice_id))
+def get_invoice(invoice_id: Id) -> InvoiceDetailView:
+    """The invoice with its legal number, its credit notes, and the seller and buyer it is
+    made out between (docs/invoices.md)."""
+    wired = bootstrap.wiring()
+    invoice, notes, buyer = credit_notes.invoice_with_buyer(wired.services, invoice_id)
+    settings = wired.settings
+    seller: PartyView = {
+        "name": settings.seller_name or settings.business_name,
+        "address": settings.seller_address or None,
+        "tax_id": settings.seller_tax_id or None,
+    }
+    return invoice_detail_view(invoice, notes, seller, buyer)
 
 
 @router.get(

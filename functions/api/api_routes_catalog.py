@@ -39,6 +39,7 @@ def create_customer(body: CustomerCreate) -> CustomerView:
         locale=body.locale,
         timezone=body.timezone,
         provider=body.provider,
+        billing=body.billing(),
     )
     return customer_view(customer)
 

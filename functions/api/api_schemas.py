@@ -5,7 +5,15 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from tenure.domain.customers import valid_address, validate_timezone
+from tenure.domain.customers import (
+    BILLING_ADDRESS_MAX,
+    BILLING_NAME_MAX,
+    TAX_ID_MAX,
+    BillingDetails,
+    billing_details,
+    valid_address,
+    validate_timezone,
+)
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.invoices import Invoice
@@ -49,6 +57,17 @@ class CustomerCreate(BaseModel):
         description="the payment provider that charges this customer, one this deployment "
         "has configured; absent: the deployment's default (PAYMENT_PROVIDER)",
     )
+    # What invoices print of the buyer (docs/invoices.md); checked by the domain's rules.
+    billing_name: str | None = Field(default=None, max_length=BILLING_NAME_MAX)
+    billing_address: str | None = Field(
+        default=None, max_length=BILLING_ADDRESS_MAX, description="lines separated by \\n"
+    )
+    tax_id: str | None = Field(
+        default=None, max_length=TAX_ID_MAX, description="e.g. a VAT number, DE123456789"
+    )
+
+    def billing(self) -> BillingDetails | None:
+        return billing_details(self.billing_name, self.billing_address, self.tax_id)
 
     @field_validator("email")
     @classmethod

@@ -10,6 +10,7 @@ import api_routes_billing
 import api_routes_catalog
 import api_routes_collections
 import api_routes_coupons
+import api_routes_credit_notes
 import api_routes_installments
 import api_routes_operator
 import api_routes_points
@@ -104,6 +105,7 @@ app.include_router(api_routes_points.router)
 app.include_router(api_routes_portal.router)
 app.include_router(api_routes_installments.router)
 app.include_router(api_routes_collections.router)
+app.include_router(api_routes_credit_notes.router)
 app.include_router(api_pages.router)
 app.include_router(api_routes_webhook_endpoints.router)
 app.include_router(api_routes_operator.router)

@@ -11,6 +11,8 @@ services they made) and hand it to `use` before invoking the real handlers, whic
 other way in (Lambda calls them with an event and a context only). Nothing deployed calls it.
 """
 
+import random
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -25,6 +27,7 @@ from tenure.clock import SystemClock
 from tenure.domain.collection_cases import CollectionsPolicy, SettleAction
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.mandates import MandatePolicy
+from tenure.domain.numbering import MAX_SERIES, PREFIX_PATTERN, Numbering
 from tenure.domain.timeutil import parse_iso
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.mailers import Mailer
@@ -174,7 +177,12 @@ def build(
     settings = settings if settings is not None else Settings()
     clients = clients if clients is not None else AwsClients()
     if store is None:
-        store = DynamoRepository(clients("dynamodb"), settings.table_name, sleep or time.sleep)
+        store = DynamoRepository(
+            clients("dynamodb"),
+            settings.table_name,
+            sleep or time.sleep,
+            numbering=numbering(settings),
+        )
     clock = clock if clock is not None else SystemClock()
     if gateways is None:
         gateways = provider_gateways(settings, clients, clock)
@@ -189,6 +197,32 @@ def build(
         mandates=MandatePolicy(fresh_auth_above_minor=settings.mandate_fresh_auth_above),
     )
     return Wiring(services, settings, mailer=mailer, clients=clients, sleep=sleep)
+
+
+def numbering(settings: Settings, choose: Callable[[int], int] = random.randrange) -> Numbering:
+    """How this container numbers invoices and credit notes. Its home series is chosen at
+    cold start (`choose`), so that concurrent containers start spread over the series
+    (docs/invoices.md); values that cannot number anything are refused here, by name."""
+    problems = [
+        f"{alias} must be 1 to 10 capital letters or digits, starting with a letter"
+        for alias, prefix in (
+            ("TENURE_INVOICE_PREFIX", settings.invoice_prefix),
+            ("TENURE_CREDIT_NOTE_PREFIX", settings.credit_note_prefix),
+        )
+        if not re.fullmatch(PREFIX_PATTERN, prefix)
+    ]
+    if settings.invoice_prefix == settings.credit_note_prefix:
+        problems.append("TENURE_CREDIT_NOTE_PREFIX must differ from TENURE_INVOICE_PREFIX")
+    if settings.invoice_series > MAX_SERIES:
+        problems.append(f"TENURE_INVOICE_SERIES must be at most {MAX_SERIES}")
+    if problems:
+        raise SettingsError("invalid settings: " + "; ".join(problems))
+    return Numbering(
+        settings.invoice_prefix,
+        settings.credit_note_prefix,
+        settings.invoice_series,
+        choose(settings.invoice_series),
+    )
 
 
 def collections_policy(settings: Settings) -> CollectionsPolicy:

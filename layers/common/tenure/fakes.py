@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from tenure.domain.audit import AuditEntry
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
+from tenure.domain.credit_notes import CreditNote
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import Coupon
 from tenure.domain.errors import (
@@ -23,6 +24,7 @@ from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
+from tenure.domain.numbering import NumberedKind, Numbering, numbering_year
 from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
 from tenure.domain.points import PointsAccount, entry_order, not_enough
@@ -63,7 +65,11 @@ class FixedClock:
 class InMemoryRepository(InMemoryWebhookOut):
     """The Repository port on dicts, with the same version checks as the DynamoDB store."""
 
-    def __init__(self) -> None:
+    def __init__(self, numbering: Numbering = Numbering()) -> None:
+        self.numbering = numbering
+        # Last number of each series (kind, series, year). One writer: always the home series.
+        self.counters: dict[tuple[str, int, int], int] = {}
+        self.credit_notes: dict[str, CreditNote] = {}
         self.customers: dict[str, Customer] = {}
         self.payment_methods: dict[tuple[str, str], PaymentMethod] = {}
         self.plans: dict[str, Plan] = {}
@@ -181,6 +187,10 @@ class InMemoryRepository(InMemoryWebhookOut):
     def get_save_attempt(self, subscription_id: str) -> SaveAttempt | None:
         found = self.save_attempts.get(subscription_id)
         return found.copy() if found is not None else None
+
+    def list_credit_notes(self, invoice_id: str) -> list[CreditNote]:
+        found = [n for n in self.credit_notes.values() if n.invoice_id == invoice_id]
+        return copy.deepcopy(sorted(found, key=lambda n: (n.created_at, n.id)))
 
     def list_refunds(self, invoice_id: str) -> list[Refund]:
         found = [r for r in self.refunds.values() if r.invoice_id == invoice_id]
@@ -312,6 +322,9 @@ class InMemoryRepository(InMemoryWebhookOut):
         for refund in change.refunds:
             if refund.id in self.refunds:
                 raise AlreadyExistsError("refund", refund.id)
+        for note in change.credit_notes:
+            if note.id in self.credit_notes:
+                raise AlreadyExistsError("credit_note", note.id)
         for setting in change.programs:
             if setting.version != self.programs.version:
                 raise ConcurrencyError(programs_moved(setting.version))
@@ -345,6 +358,7 @@ class InMemoryRepository(InMemoryWebhookOut):
         for entry in change.audit:
             if entry.id in recorded:
                 raise AlreadyExistsError("audit", entry.id)
+        self._number(change)
         for kind, entity in versioned:
             entity.version += 1
             clean = copy.deepcopy(entity)
@@ -359,6 +373,7 @@ class InMemoryRepository(InMemoryWebhookOut):
         for plan in change.plans:
             self.plans[plan.id] = plan
         self.refunds.update((r.id, r) for r in change.refunds)
+        self.credit_notes.update((n.id, copy.deepcopy(n)) for n in change.credit_notes)
         for setting in change.programs:
             self.programs = replace(setting, version=setting.version + 1)
         for move in change.points:
@@ -400,6 +415,20 @@ class InMemoryRepository(InMemoryWebhookOut):
         for entry in change.audit:
             bisect.insort(self.audit, entry, key=lambda e: e.order)
         self.commits += 1
+
+    def _number(self, change: Commit) -> None:
+        """Give the commit's finalized new invoices and its credit notes their numbers, in
+        the order the DynamoDB store does (invoices, then credit notes, as listed)."""
+        numbered: list[tuple[NumberedKind, datetime, Invoice | CreditNote]] = [
+            (NumberedKind.INVOICE, i.created_at, i)
+            for i in change.invoices
+            if i.number is None and i.finalized
+        ]
+        numbered += [(NumberedKind.CREDIT_NOTE, n.created_at, n) for n in change.credit_notes]
+        for kind, at, entity in numbered:
+            key = (str(kind), self.numbering.home, numbering_year(at))
+            self.counters[key] = self.counters.get(key, 0) + 1
+            entity.number = self.numbering.format(kind, key[1], key[2], self.counters[key])
 
     def _check_copy(self, check: CopyCheck) -> None:
         holder = self.customers.get(check.customer_id)

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from tenure.domain.audit import AuditEntry
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
+from tenure.domain.credit_notes import CreditNote
 from tenure.domain.customers import Contact, Customer, Payer, PaymentMethod
 from tenure.domain.discounts import Coupon
 from tenure.domain.due import DueKind
@@ -142,6 +143,9 @@ class Commit:
     installment_plans: list[InstallmentPlan] = field(default_factory=list)
     # Collections cases opened or changed (version-checked), with their events.
     collection_cases: list[CollectionCase] = field(default_factory=list)
+    # Credit notes issued (created once; each takes the next number of a credit-note
+    # series in this commit, as a new invoice does of an invoice series).
+    credit_notes: list[CreditNote] = field(default_factory=list)
     # Customers' time zones the use case read (customer id, IANA zone), never written: the
     # planner times the emails the change makes owed by them without a read of its own.
     zones: list[tuple[str, str]] = field(default_factory=list)
@@ -288,6 +292,8 @@ class BillingStore(Protocol):
     def list_charges(self, invoice_id: str) -> list[Charge]: ...
     def get_charge(self, invoice_id: str, attempt: int) -> Charge | None: ...
     def list_refunds(self, invoice_id: str) -> list[Refund]: ...
+    # An invoice's credit notes, oldest first.
+    def list_credit_notes(self, invoice_id: str) -> list[CreditNote]: ...
     def get_save_attempt(self, subscription_id: str) -> SaveAttempt | None: ...
     def commit(self, change: Commit) -> None: ...
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]: ...

@@ -160,6 +160,15 @@ class Settings:
     # The outbound webhooks dispatcher's queue (docs/webhooks-outbound.md); empty: a delivery
     # handed back for a later try waits for a caller to send it (simulations).
     webhook_out_queue_url: str = _env("WEBHOOK_OUT_QUEUE_URL", "")
+    # Legal numbers (docs/invoices.md): the seller's prefixes, how many gap-free series run
+    # side by side (1: `INV-2026-000001`; more: `INV-B-2026-000001`, up to 26), and the
+    # seller's details printed on invoices and credit notes.
+    invoice_prefix: str = _env("TENURE_INVOICE_PREFIX", "INV")
+    credit_note_prefix: str = _env("TENURE_CREDIT_NOTE_PREFIX", "CN")
+    invoice_series: int = _env("TENURE_INVOICE_SERIES", 1, ge=1)
+    seller_name: str = _env("TENURE_SELLER_NAME", "")
+    seller_address: str = _env("TENURE_SELLER_ADDRESS", "")
+    seller_tax_id: str = _env("TENURE_SELLER_TAX_ID", "")
 
 
 def declared() -> dict[str, Declared]:

@@ -8,6 +8,7 @@ from typing import NotRequired, TypedDict
 from tenure.domain.audit import AuditEntry
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
+from tenure.domain.credit_notes import CreditNote
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount
 from tenure.domain.installments import InstallmentPlan
@@ -30,6 +31,10 @@ class CustomerView(TypedDict):
     at_risk: bool  # a dispute was reported by the provider (webhooks)
     # Present only when the customer chose one (absent: the deployment's default provider).
     provider: NotRequired[str]
+    # What invoices print of the buyer (docs/invoices.md); null when not given.
+    billing_name: str | None
+    billing_address: str | None
+    tax_id: str | None
 
 
 class PaymentMethodView(TypedDict):
@@ -125,6 +130,22 @@ class InvoiceView(TypedDict):
     dispute_status: str | None
     # A refund its subscription's cancellation owes and that is not made (null: none).
     refund_owed: OwedRefundView | None
+    # The legal number (docs/invoices.md; null only for a draft) and what credit notes took
+    # back of it, in minor units.
+    number: str | None
+    credited: int
+
+
+class CreditNoteView(TypedDict):
+    id: str
+    number: str | None
+    invoice: str
+    invoice_number: str | None
+    customer: str
+    amount: int  # minor units of `currency`
+    currency: str
+    reason: str  # refund | adjustment
+    created_at: str
 
 
 class ChargeView(TypedDict):
@@ -173,6 +194,9 @@ def customer_view(c: Customer) -> CustomerView:
         "default_payment_method": c.default_payment_method,
         "created_at": _at(c.created_at),
         "at_risk": bool(c.metadata.get("at_risk")),
+        "billing_name": c.billing.name if c.billing else None,
+        "billing_address": c.billing.address if c.billing else None,
+        "tax_id": c.billing.tax_id if c.billing else None,
     }
     if c.provider is not None:
         view["provider"] = c.provider
@@ -258,6 +282,61 @@ def invoice_view(i: Invoice) -> InvoiceView:
         "disputed": i.disputed,
         "dispute_status": str(i.dispute_status) if i.dispute_status else None,
         "refund_owed": _owed_refund_view(i),
+        "number": i.number,
+        "credited": i.credited,
+    }
+
+
+class PartyView(TypedDict):
+    """Who an invoice is from or made out to, as it prints them (docs/invoices.md)."""
+
+    name: str | None
+    address: str | None
+    tax_id: str | None
+
+
+class InvoiceDetailView(InvoiceView):
+    """One invoice as `GET /v1/invoices/{id}` shows it: with its credit notes, and the
+    seller and buyer it is made out between."""
+
+    credit_notes: list[CreditNoteView]
+    seller: PartyView
+    buyer: PartyView
+
+
+class CreditNotePage(TypedDict):
+    data: list[CreditNoteView]
+
+
+def invoice_detail_view(
+    i: Invoice, notes: list[CreditNote], seller: PartyView, buyer: Customer | None
+) -> InvoiceDetailView:
+    billing = buyer.billing if buyer is not None else None
+    return {
+        **invoice_view(i),
+        "credit_notes": [credit_note_view(n) for n in notes],
+        "seller": seller,
+        "buyer": {
+            # The legal name when given, else the name the customer goes by.
+            "name": (billing.name if billing and billing.name else None)
+            or (buyer.name if buyer is not None and buyer.name else None),
+            "address": billing.address if billing else None,
+            "tax_id": billing.tax_id if billing else None,
+        },
+    }
+
+
+def credit_note_view(n: CreditNote) -> CreditNoteView:
+    return {
+        "id": n.id,
+        "number": n.number,
+        "invoice": n.invoice_id,
+        "invoice_number": n.invoice_number,
+        "customer": n.customer_id,
+        "amount": n.amount,
+        "currency": n.currency,
+        "reason": str(n.reason),
+        "created_at": _at(n.created_at),
     }
 
 

@@ -8,6 +8,7 @@ from tenure.views import (
     ChargeView,
     CollectionCaseView,
     CouponView,
+    CreditNoteView,
     CustomerView,
     InstallmentPlanView,
     InvoiceView,
@@ -17,6 +18,7 @@ from tenure.views import (
     charge_view,
     collection_case_view,
     coupon_view,
+    credit_note_view,
     customer_view,
     installment_plan_view,
     invoice_view,
@@ -36,6 +38,7 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
     charges: list[ChargeView] = []
     points: dict[str, dict[str, Any]] = {}
     refunds: list[RefundView] = []
+    credit_notes: list[CreditNoteView] = []
     plans: list[InstallmentPlanView] = []
     cases: list[CollectionCaseView] = []
     for customer_id in sorted(customer_ids):
@@ -50,6 +53,9 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
                 if invoice is not None:
                     invoices.append(invoice_view(invoice))
                     charges.extend(charge_view(c) for c in repo.list_charges(invoice.id))
+                    if invoice.credit_notes:
+                        notes = repo.list_credit_notes(invoice.id)
+                        credit_notes.extend(map(credit_note_view, notes))
         for case in repo.list_collection_cases(customer_id):
             repayment = repo.get_installment_plan(case.plan_id) if case.plan_id else None
             cases.append(collection_case_view(case, repayment))
@@ -64,6 +70,8 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
                 charges.extend(charge_view(c) for c in repo.list_charges(invoice.id))
                 if invoice.refunds:  # only an invoice refunded at all can have Tenure's refunds
                     refunds.extend(refund_view(r) for r in repo.list_refunds(invoice.id))
+                if invoice.credit_notes:  # it counts its notes: none, no query
+                    credit_notes.extend(map(credit_note_view, repo.list_credit_notes(invoice.id)))
     coupons: list[CouponView] = [coupon_view(c) for c in repo.list_coupons()]
     audit = [
         audit_view(e)
@@ -86,6 +94,9 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
         # repayment plan; the plan is also among `installment_plans`, whose machinery
         # charges it (docs/collections.md).
         "collection_cases": sorted(cases, key=lambda c: c["id"]),
+        # Always present (empty without any): the credit notes of refunds and adjustments,
+        # each with its own legal number and the invoice it credits (docs/invoices.md).
+        "credit_notes": sorted(credit_notes, key=lambda n: n["id"]),
     }
     if audit:  # only when something was audited: runs without operator actions stay as they were
         state["audit"] = sorted(audit, key=lambda e: (e["at"], e["id"]))

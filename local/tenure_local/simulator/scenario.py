@@ -18,7 +18,15 @@ from pydantic import (
 )
 
 from tenure.domain.coupon_spec import CouponSpec
-from tenure.domain.customers import SUPPORTED_LOCALES, valid_address, validate_timezone
+from tenure.domain.customers import (
+    BILLING_ADDRESS_MAX,
+    BILLING_NAME_MAX,
+    SUPPORTED_LOCALES,
+    TAX_ID_MAX,
+    billing_details,
+    valid_address,
+    validate_timezone,
+)
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
@@ -77,6 +85,11 @@ class ScenarioCustomer(_Strict):
     # The payment provider that charges this customer (None: the simulator's default, the
     # Stripe-shaped sandbox); `razorpay` charges through the Razorpay sandbox.
     provider: Literal["sandbox", "razorpay"] | None = None
+    # What invoices print of the buyer (docs/invoices.md); the API checks them as it does
+    # any customer's.
+    billing_name: str | None = Field(default=None, max_length=BILLING_NAME_MAX)
+    billing_address: str | None = Field(default=None, max_length=BILLING_ADDRESS_MAX)
+    tax_id: str | None = Field(default=None, max_length=TAX_ID_MAX)
 
     @model_validator(mode="after")
     def _card_of_its_provider(self) -> Self:
@@ -86,6 +99,15 @@ class ScenarioCustomer(_Strict):
         ):
             wanted = "Razorpay's" if self.provider == "razorpay" else "Stripe's"
             raise ValueError(f"card {self.card!r} is not one of {wanted} test cards or UPI ids")
+        return self
+
+    @model_validator(mode="after")
+    def _printable_billing(self) -> "ScenarioCustomer":
+        # The API's rule, so that a file is refused at load, not halfway through a run.
+        try:
+            billing_details(self.billing_name, self.billing_address, self.tax_id)
+        except ValidationFailedError as exc:
+            raise ValueError(str(exc)) from exc
         return self
 
     @field_validator("email")

@@ -50,6 +50,7 @@ PROTECTED = [
     ("GET", "/v1/customers/alice/installment-plans"),
     ("GET", "/v1/installment-plans/ipl-1"),
     ("GET", "/v1/collection-cases"),
+    ("GET", "/v1/credit-notes"),
     ("GET", "/v1/collection-cases/cc-1"),
     ("POST", "/v1/collection-cases/cc-1/repayment-plan"),
     ("POST", "/v1/collection-cases/cc-1/repayment-plan/cancel"),

@@ -35,7 +35,8 @@ def test_upgrading_halfway_through_a_30_day_month_invoices_five_dollars(active: 
         "2026-04-16T00:00:00Z",
         "2026-05-01T00:00:00Z",
     )
-    assert active.get(f"/v1/invoices/{invoice['id']}").json == invoice
+    alone = active.get(f"/v1/invoices/{invoice['id']}").json
+    assert {key: alone[key] for key in invoice} == invoice
 
 
 def test_downgrading_halfway_becomes_credit_and_no_invoice(active: Api) -> None:

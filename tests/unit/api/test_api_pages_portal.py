@@ -319,6 +319,18 @@ def test_an_invoice_opens_as_a_printable_receipt_in_the_emails_words(plans: Page
     assert "<script nonce=" in reply.text and "https://" not in reply.text
 
 
+def test_an_invoice_shows_its_legal_number_on_its_page_and_in_the_list(plans: Pages) -> None:
+    token = manage(plans)
+    (first,) = plans.api.repo.list_invoices("sub-alice")
+    assert first.number is not None
+
+    page = open_invoice(plans, token, first.id).text
+    listing = plans.open(SUB, token).text
+
+    assert f'<dd id="invoice-number" dir="ltr">{first.number}</dd>' in page
+    assert f'<span class="muted" dir="ltr">{first.number}</span>' in listing
+
+
 def test_an_invoice_reads_in_arabic_right_to_left(plans: Pages) -> None:
     plans.api.customer("bob", locale="ar")
     plans.card("bob", "pm_card_visa")

@@ -514,3 +514,18 @@ def test_every_way_a_plan_ends_renders_in_every_locale(reason: str, locale: str)
         assert "/pages/card" in email.text and "Laptop" not in email.subject
     if reason == "left":
         assert "/pages/card" not in email.text  # the balance is settled on its own page
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_receipt_names_the_invoice_by_its_legal_number_never_its_id(locale: str) -> None:
+    email = render_sample(
+        NoticeKind.RECEIPT, locale, invoice_number="INV-2026-000042", invoice_id="in_internal_7"
+    )
+    for part in (email.html, email.text):
+        assert "INV-2026-000042" in part
+        assert "in_internal_7" not in part
+
+
+def test_a_receipt_of_an_invoice_without_a_number_names_it_by_its_period() -> None:
+    email = render_sample(NoticeKind.RECEIPT, "en", invoice_number=None)
+    assert "Invoice: " in email.text and "INV-" not in email.text

@@ -33,6 +33,7 @@ def nothing_changed(shop: Shop, before: int, invoice_id: str) -> None:
     assert shop.repo.commits == before
     assert shop.invoice(invoice_id).amount_refunded == 0
     assert shop.repo.list_refunds(invoice_id) == []
+    assert shop.repo.list_credit_notes(invoice_id) == []
     assert shop.provider_refunds() == []
 
 
@@ -69,6 +70,23 @@ def test_a_second_refund_takes_the_next_key_and_what_was_left(shop: Shop) -> Non
     keys = [e["request"]["idempotency_key"] for e in shop.provider_refunds()]
     assert keys == [f"refund:{invoice_id}:1", f"refund:{invoice_id}:2"]
     assert shop.invoice(invoice_id).refund_status == "full"
+
+
+def test_each_refund_is_credited_by_a_numbered_note_that_references_its_invoice(
+    shop: Shop,
+) -> None:
+    invoice_id = first_invoice(shop)
+    refunds.refund_invoice(shop.svc, invoice_id, amount=400)
+    refunds.refund_invoice(shop.svc, invoice_id)
+    invoice = shop.invoice(invoice_id)
+    notes = shop.repo.list_credit_notes(invoice_id)
+    assert [(n.number, n.amount, str(n.reason)) for n in notes] == [
+        ("CN-2026-000001", 400, "refund"),
+        ("CN-2026-000002", 600, "refund"),
+    ]
+    assert {(n.invoice_id, n.invoice_number) for n in notes} == {(invoice_id, invoice.number)}
+    assert invoice.number == "INV-2026-000001"
+    assert sum(n.amount for n in notes) == invoice.credited == invoice.total
 
 
 def test_a_refund_over_what_was_paid_is_refused_and_changes_nothing(shop: Shop) -> None:

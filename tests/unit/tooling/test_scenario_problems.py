@@ -286,3 +286,17 @@ def test_a_billion_laughs_of_aliases_is_refused_in_moments(tmp_path: Path) -> No
 
     assert time.monotonic() - began < 10  # 10^9 strings if walked through every alias
     assert {p.path for p in found} >= {f"a{i}" for i in range(9)} | {"plans[0]", "plans[9]"}
+
+
+def test_a_customer_may_carry_the_buyer_details_an_invoice_prints() -> None:
+    raw = yaml.safe_load(GOOD)
+    raw["customers"][0] |= {"billing_name": "ACME", "tax_id": "DE123", "billing_address": "a\nb"}
+    [alice] = parse(raw).customers
+    assert (alice.billing_name, alice.billing_address, alice.tax_id) == ("ACME", "a\nb", "DE123")
+
+
+def test_a_tax_id_an_invoice_cannot_print_is_refused_at_load(tmp_path: Path) -> None:
+    text = GOOD.replace("email: alice@example.com,", 'email: alice@example.com, tax_id: "DE<1>",')
+    [problem] = problems_of(tmp_path, text)
+    assert problem.path.startswith("customers[0]")
+    assert "tax_id" in problem.what

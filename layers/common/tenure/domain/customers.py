@@ -122,6 +122,51 @@ class Contact:
     timezone: str = "UTC"
 
 
+# A buyer's details as invoices print them (docs/invoices.md): bounded, so an invoice and
+# its item stay small, and free of control characters (a line break only in the address).
+BILLING_NAME_MAX = 200
+BILLING_ADDRESS_MAX = 500
+TAX_ID_MAX = 32
+TAX_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9 ./-]*"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True, slots=True)
+class BillingDetails:
+    """Who an invoice is made out to, when it is not simply the customer's name: a legal
+    name, a postal address (lines separated by line breaks) and a tax id (e.g. a VAT
+    number). Each is optional."""
+
+    name: str | None = None
+    address: str | None = None
+    tax_id: str | None = None
+
+
+def billing_details(
+    name: str | None = None, address: str | None = None, tax_id: str | None = None
+) -> BillingDetails | None:
+    """The details, checked (ValidationFailedError naming the field); blank ones are left
+    out, and None when none is given."""
+    name, address, tax_id = (v.strip() if v else None for v in (name, address, tax_id))
+    given = {"billing_name": name, "billing_address": address, "tax_id": tax_id}
+    bounds = {"billing_name": BILLING_NAME_MAX, "billing_address": BILLING_ADDRESS_MAX}
+    for field_name, value in given.items():
+        if not value:
+            continue
+        longest = bounds.get(field_name, TAX_ID_MAX)
+        if len(value) > longest:
+            raise ValidationFailedError(field_name, f"must be at most {longest} characters")
+        if _CONTROL.search(value.replace("\n", " ") if field_name == "billing_address" else value):
+            raise ValidationFailedError(field_name, "must not hold control characters")
+    if tax_id and not re.fullmatch(TAX_ID_PATTERN, tax_id):
+        raise ValidationFailedError(
+            "tax_id", "must be letters, digits, spaces, '.', '/' or '-', like DE123456789"
+        )
+    if not (name or address or tax_id):
+        return None
+    return BillingDetails(name or None, address or None, tax_id or None)
+
+
 @dataclass(slots=True)
 class Customer:
     id: str
@@ -137,6 +182,7 @@ class Customer:
     provider: str | None = None
     version: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
+    billing: BillingDetails | None = None  # what invoices print of the buyer, if given
 
     @property
     def payer(self) -> Payer:

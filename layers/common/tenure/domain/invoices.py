@@ -186,6 +186,17 @@ class Invoice:
     # An instalment's invoice belongs to its installment plan, not to a subscription
     # (`subscription_id` is then ""): the plan is what dunning's final action changes.
     installment_plan_id: str | None = None
+    # The legal number (tenure.domain.numbering), given by the store in the commit that first
+    # writes the invoice finalized: None before, never changed after (a void keeps it).
+    number: str | None = None
+    # Credit notes issued against it (tenure.domain.credit_notes): how many, and their sum.
+    credit_notes: int = 0
+    credited: int = 0
+
+    @property
+    def finalized(self) -> bool:
+        """Past draft: its lines are fixed and it carries (or is about to get) a number."""
+        return self.status is not InvoiceStatus.DRAFT
 
     def next_due(self) -> tuple[datetime, DueKind] | None:
         if self.refund_owed is not None and self.refund_owed.pending:

@@ -95,9 +95,10 @@ class EmailFacts:
     installment_count: int | None = None
     invoice_id: str | None = None  # for logs and links only: never shown to the customer
     # The period an invoice covers: it names the invoice in the email ("Basic, March 1 –
-    # 31, 2026") until invoices carry legal numbers.
+    # 31, 2026"), after its legal number when it has one (`invoice_number`).
     period_start: datetime | None = None
     period_end: datetime | None = None
+    invoice_number: str | None = None  # shown to the customer: "INV-2026-000001"
     # upcoming_renewal: a tenure step the renewal applies for the first time, announced.
     tenure_months: int | None = None
     tenure_percent: str | None = None  # its percent off, exact, as text: "5", "12.5"

@@ -142,6 +142,7 @@ def invoice_facts(
         lines=items,
         tax=invoice_tax(invoice.lines),
         invoice_id=invoice.id,
+        invoice_number=invoice.number,
         period_start=invoice.period_start,
         period_end=invoice.period_end,
         installment_plan=invoice.installment_plan_id is not None,

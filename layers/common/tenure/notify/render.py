@@ -556,6 +556,11 @@ def render(
             # An instalment covers no period: its one line says what it is ("Instalment 2
             # of 4: Laptop"), as the invoice does.
             values["invoice"] = facts.lines[0].description
+    if facts.invoice_number and "invoice" in values:
+        # The legal number is what the customer's books and the seller's refer to.
+        values["invoice"] = messages.text(
+            "common.invoice_numbered", number=facts.invoice_number, name=values["invoice"]
+        )
 
     def link(name: str) -> str:
         if name not in usable_links:

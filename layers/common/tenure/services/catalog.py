@@ -3,8 +3,10 @@
 from datetime import datetime
 
 from tenure.domain.customers import (
+    BillingDetails,
     Customer,
     PaymentMethod,
+    billing_details,
     validate_email,
     validate_provider,
     validate_timezone,
@@ -41,6 +43,7 @@ def create_customer(
     locale: str = "en",
     timezone: str = "UTC",
     provider: str | None = None,
+    billing: BillingDetails | None = None,
 ) -> Customer:
     """A new customer; `provider` names the payment provider that charges them (None: the
     deployment's default), refused unless this deployment can reach it."""
@@ -49,6 +52,8 @@ def create_customer(
     if provider is not None:
         validate_provider(provider)
         svc.gateway_for(provider)
+    if billing is not None:  # checked again: a caller may have built it without the rules
+        billing = billing_details(billing.name, billing.address, billing.tax_id)
     if svc.repo.get_customer(customer_id) is not None:
         raise AlreadyExistsError("customer", customer_id)
     now = svc.clock.now()
@@ -60,6 +65,7 @@ def create_customer(
         timezone=timezone,
         created_at=now,
         provider=provider,
+        billing=billing,
     )
     event = DomainEvent(EventType.CUSTOMER_CREATED, customer_id, customer_id, now, 0, {})
     svc.commit_with_notices(Commit(customers=[customer], events=[event]))

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from tenure.domain.audit import SYSTEM_API, AuditAction, AuditEntry, check_note, new_entry
 from tenure.domain.charges import Charge, ChargeOutcome
+from tenure.domain.credit_notes import credit_refund
 from tenure.domain.errors import (
     AlreadyExistsError,
     ConcurrencyError,
@@ -359,10 +360,10 @@ def _record(svc: Services, invoice: Invoice, record: Refund, actor: str | None =
                 "reason": record.reason,
             },
         )
+        change = Commit(invoices=[invoice], refunds=[record], events=[event], audit=audit)
+        change.credit_notes.extend(filter(None, [credit_refund(invoice, record.amount, record.at)]))
         try:
-            svc.commit_with_notices(
-                Commit(invoices=[invoice], refunds=[record], events=[event], audit=audit)
-            )
+            svc.commit_with_notices(change)
             return record
         except (ConcurrencyError, AlreadyExistsError):
             for made in svc.repo.list_refunds(invoice.id):

@@ -11,7 +11,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from tenure.domain.audit import AuditAction, AuditEntry, Summary
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.collection_cases import CaseLine, CaseStatus, CollectionCase
-from tenure.domain.customers import Contact, Customer, PaymentMethod
+from tenure.domain.credit_notes import CreditNote, CreditReason
+from tenure.domain.customers import BillingDetails, Contact, Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount, DiscountTerms, TenureDiscount
 from tenure.domain.installments import (
     Every,
@@ -69,7 +70,15 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
         "metadata": dict(c.metadata),
         # Written only when chosen: customers of the default provider keep their items.
         **({"provider": c.provider} if c.provider is not None else {}),
-    }
+    } | ({"billing": _billing_attrs(c.billing)} if c.billing is not None else {})
+
+
+def _billing_attrs(b: BillingDetails) -> dict[str, Any]:
+    return {"name": b.name, "address": b.address, "tax_id": b.tax_id}
+
+
+def _billing(a: dict[str, Any] | None) -> BillingDetails | None:
+    return BillingDetails(a.get("name"), a.get("address"), a.get("tax_id")) if a else None
 
 
 def customer_from_attrs(a: dict[str, Any]) -> Customer:
@@ -85,6 +94,7 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         provider=a.get("provider"),
         version=int(a.get("version", 0)),
         metadata=dict(a.get("metadata") or {}),
+        billing=_billing(a.get("billing")),
     )
 
 
@@ -404,6 +414,9 @@ def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
         }
         | _owed_refund_attrs(i.refund_owed)
         | ({"installment_plan_id": i.installment_plan_id} if i.installment_plan_id else {})
+        | ({"number": i.number} if i.number is not None else {})
+        # Only once credited: an invoice never credited keeps the item it always had.
+        | ({"credit_notes": i.credit_notes, "credited": i.credited} if i.credit_notes else {})
     )
 
 
@@ -484,6 +497,9 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         },
         refunded_total_seen=int(a.get("refunded_total_seen", 0)),
         refunded_total_at=_parse(a.get("refunded_total_at")),
+        number=a.get("number"),
+        credit_notes=int(a.get("credit_notes", 0)),
+        credited=int(a.get("credited", 0)),
         disputed=bool(a.get("disputed", False)),
         dispute_id=a.get("dispute_id"),
         dispute_status=DisputeStatus(a["dispute_status"]) if a.get("dispute_status") else None,
@@ -742,6 +758,34 @@ def refund_from_attrs(a: dict[str, Any]) -> Refund:
         basis=RefundBasis(a["basis"]),
         reason=a.get("reason"),
         note=a.get("note"),
+    )
+
+
+def credit_note_to_attrs(n: CreditNote) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "invoice_id": n.invoice_id,
+        "customer_id": n.customer_id,
+        "amount": n.amount,
+        "currency": n.currency,
+        "reason": str(n.reason),
+        "created_at": _dt(n.created_at),
+        "number": n.number,
+        "invoice_number": n.invoice_number,
+    }
+
+
+def credit_note_from_attrs(a: dict[str, Any]) -> CreditNote:
+    return CreditNote(
+        id=a["id"],
+        invoice_id=a["invoice_id"],
+        customer_id=a["customer_id"],
+        amount=int(a["amount"]),
+        currency=a["currency"],
+        reason=CreditReason(a["reason"]),
+        created_at=_req(a["created_at"]),
+        number=a.get("number"),
+        invoice_number=a.get("invoice_number"),
     )
 
 

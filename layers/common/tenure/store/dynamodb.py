@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from tenure.domain.audit import AuditEntry
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
+from tenure.domain.credit_notes import CreditNote
 from tenure.domain.customers import Customer, Payer, PaymentMethod
 from tenure.domain.discounts import Coupon
 from tenure.domain.due import DueKind
@@ -31,6 +32,7 @@ from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
+from tenure.domain.numbering import NumberedKind, Numbering, numbering_year
 from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
 from tenure.domain.points import (
@@ -70,6 +72,10 @@ MAX_TRANSACTION_ITEMS = 100
 # caller's own records did not conflict, and each lost race means another change won, so the
 # tries end. Twenty concurrent changes of one customer need at most twenty.
 CUSTOMER_MRR_ATTEMPTS = 40
+# A commit that lost a number series to another commit (its counter moved first) reads the
+# counter again and tries the next series: each lost race means another commit was numbered,
+# so fifty commits finalizing at once on one series need at most fifty tries.
+NUMBER_ATTEMPTS = 64
 _BACKOFF_CAP = 0.25  # seconds: full jitter, doubling from 5 ms
 # How long a container keeps the programs it read before reading them again. A renewal reads
 # nothing (docs/payments.md), yet prices the tenure discount from the programs: kept like
@@ -135,6 +141,7 @@ class DynamoRepository(DynamoWebhookOut):
         table_name: str,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        numbering: Numbering = Numbering(),
     ) -> None:
         self._ddb = client
         self._table = table_name
@@ -142,6 +149,12 @@ class DynamoRepository(DynamoWebhookOut):
         self._monotonic = monotonic  # ages the programs kept (a cache's clock, not business time)
         self._plans: dict[str, Plan] = {}
         self._programs: tuple[float, ProgramsSetting] | None = None
+        self._numbering = numbering
+        # The last number this container saw on each counter (kind, series, year): the next
+        # commit takes the one after it without reading, on the condition that the counter
+        # has not moved (docs/invoices.md). A series this container lost is left for the next.
+        self._last_numbers: dict[tuple[str, int, int], int] = {}
+        self._series = {kind: numbering.home for kind in NumberedKind}
 
     # -- reads ------------------------------------------------------------------------------
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
@@ -344,6 +357,14 @@ class DynamoRepository(DynamoWebhookOut):
         item = self._get(f"SUB#{subscription_id}", "SAVE")
         return codec.save_attempt_from_attrs(item) if item else None
 
+    def list_credit_notes(self, invoice_id: str) -> list[CreditNote]:
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :cn)",
+            ExpressionAttributeValues=to_item({":pk": f"INV#{invoice_id}", ":cn": "CN#"}),
+            ConsistentRead=True,
+        )
+        return [codec.credit_note_from_attrs(i) for i in items]
+
     def list_refunds(self, invoice_id: str) -> list[Refund]:
         items = self._query(
             KeyConditionExpression="PK = :pk AND begins_with(SK, :rfd)",
@@ -520,6 +541,8 @@ class DynamoRepository(DynamoWebhookOut):
             | CollectionCase
         ] = []
         versioned_coupons: list[Coupon] = []
+        # Puts that take a legal number in this commit: (index in ops, kind, year, entity).
+        numbered: list[tuple[int, NumberedKind, int, Invoice | CreditNote]] = []
         for customer in change.customers:
             attrs = codec.customer_to_attrs(customer)
             attrs |= {
@@ -602,6 +625,9 @@ class DynamoRepository(DynamoWebhookOut):
                 else f"SUB#{invoice.subscription_id}",
                 "GSI1SK": f"INV#{iso(invoice.period_start)}#{invoice.id}",
             } | self._due_keys(invoice.id, invoice.next_due())
+            if invoice.number is None and invoice.finalized:
+                year = numbering_year(invoice.created_at)
+                numbered.append((len(ops), NumberedKind.INVOICE, year, invoice))
             ops.append(self._versioned_put(attrs, invoice.version, "invoice"))
             versioned.append(invoice)
         ops.extend(self._late_record(change.invoices))
@@ -615,6 +641,12 @@ class DynamoRepository(DynamoWebhookOut):
             attrs = codec.refund_to_attrs(refund)
             attrs |= {"PK": f"INV#{refund.invoice_id}", "SK": f"RFD#{refund.id}"}
             ops.append(self._create_put(attrs, "refund"))
+        for note in change.credit_notes:
+            attrs = codec.credit_note_to_attrs(note)
+            attrs |= {"PK": f"INV#{note.invoice_id}", "SK": f"CN#{iso(note.created_at)}#{note.id}"}
+            year = numbering_year(note.created_at)
+            numbered.append((len(ops), NumberedKind.CREDIT_NOTE, year, note))
+            ops.append(self._create_put(attrs, "credit_note"))
         for saving in change.save_attempts:
             attrs = codec.save_attempt_to_attrs(saving)
             attrs |= {"PK": f"SUB#{saving.subscription_id}", "SK": "SAVE"}
@@ -679,9 +711,14 @@ class DynamoRepository(DynamoWebhookOut):
                 checks[len(ops)] = what
                 ops.append(op)
         read_ahead = {read.customer_id: read.record for read in change.mrr_read}
-        for attempt in range(1, CUSTOMER_MRR_ATTEMPTS + 1):
-            # A second try reads the MRR states afresh: the ones read ahead had moved.
-            every = ops + self._ledger_ops(change.ledger, read_ahead if attempt == 1 else {})
+        mrr_moved = False
+        for attempt in range(1, max(CUSTOMER_MRR_ATTEMPTS, NUMBER_ATTEMPTS) + 1):
+            numbers, counters = self._take_numbers(numbered)
+            numbered_ops = self._with_numbers(ops, numbers) + [
+                self._counter_op(key, seen, last) for key, (seen, last) in counters.items()
+            ]
+            # A try after the MRR states moved reads them afresh: the ones read ahead had.
+            every = numbered_ops + self._ledger_ops(change.ledger, {} if mrr_moved else read_ahead)
             if not every:
                 return
             if len(every) > MAX_TRANSACTION_ITEMS:
@@ -692,11 +729,18 @@ class DynamoRepository(DynamoWebhookOut):
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
-                if attempt < CUSTOMER_MRR_ATTEMPTS and self._only_customer_mrr_moved(exc, every):
+                lost = self._races_lost(exc, every)
+                if lost is not None and self._may_try_again(attempt, *lost):
+                    mrr_moved = mrr_moved or lost[0]
+                    for counter in lost[1]:
+                        self._leave_series(counter)
                     # Spread the racers apart, or they meet again on the next try.
                     self._sleep(random.uniform(0, min(_BACKOFF_CAP, 0.005 * 2**attempt)))
                     continue
                 raise self._conflict(exc, every, checks) from exc
+        for index, _, _, document in numbered:
+            document.number = numbers[index]
+        self._last_numbers.update((key, last) for key, (_, last) in counters.items())
         for entity in versioned:
             entity.version += 1
         for coupon in versioned_coupons:
@@ -704,6 +748,104 @@ class DynamoRepository(DynamoWebhookOut):
         self._plans.update((plan.id, plan) for plan in change.plans)
         for setting in change.programs:
             self._programs = (self._monotonic(), replace(setting, version=setting.version + 1))
+
+    # -- legal numbers: gap-free series, moved in the commit's own transaction -------------
+    def _take_numbers(
+        self, numbered: list[tuple[int, NumberedKind, int, Invoice | CreditNote]]
+    ) -> tuple[dict[int, str], dict[tuple[str, int, int], tuple[int, int]]]:
+        """The numbers the puts in `numbered` take, by op index, and each counter's move
+        (last number seen, last number after this commit). A counter this container has
+        not seen yet is read (once per container and year); after that, none is."""
+        numbers: dict[int, str] = {}
+        counters: dict[tuple[str, int, int], tuple[int, int]] = {}
+        for index, kind, year, _ in numbered:
+            series = self._series[kind]
+            key = (str(kind), series, year)
+            if key not in counters:
+                seen = self._last_numbers.get(key)
+                if seen is None:
+                    seen = self._read_counter(key)
+                counters[key] = (seen, seen)
+            seen, last = counters[key]
+            counters[key] = (seen, last + 1)
+            numbers[index] = self._numbering.format(kind, series, year, last + 1)
+        return numbers, counters
+
+    @staticmethod
+    def _counter_key(key: tuple[str, int, int]) -> dict[str, str]:
+        kind, series, year = key
+        return {"PK": f"SEQ#{kind}#{series}#{year}", "SK": "SEQ"}
+
+    def _read_counter(self, key: tuple[str, int, int]) -> int:
+        keys = self._counter_key(key)
+        item = self._get(keys["PK"], keys["SK"])
+        return int(item["last"]) if item else 0
+
+    def _counter_op(self, key: tuple[str, int, int], seen: int, last: int) -> dict[str, Any]:
+        """Move the counter from `seen` to `last`, only if no other commit moved it first:
+        that is what keeps the series free of gaps and of doubles."""
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": to_item(self._counter_key(key)),
+            "UpdateExpression": "SET #last = :last, entity = :entity",
+            "ExpressionAttributeNames": {"#last": "last"},
+            "ExpressionAttributeValues": to_item({":last": last, ":entity": "number_counter"}),
+        }
+        if seen == 0:
+            update["ConditionExpression"] = "attribute_not_exists(PK)"
+        else:
+            update["ConditionExpression"] = "#last = :seen"
+            update["ExpressionAttributeValues"] |= to_item({":seen": seen})
+        return {"Update": update}
+
+    def _leave_series(self, key: tuple[str, int, int]) -> None:
+        """Another commit took the next number of this series first: forget what this
+        container knew of it and number from the next series, so that containers that meet
+        on one series spread out over the others instead of meeting again."""
+        self._last_numbers.pop(key, None)
+        kind = NumberedKind(key[0])
+        self._series[kind] = (key[1] + 1) % self._numbering.series
+
+    @staticmethod
+    def _with_numbers(ops: list[dict[str, Any]], numbers: dict[int, str]) -> list[dict[str, Any]]:
+        if not numbers:
+            return ops
+        out = list(ops)
+        for index, number in numbers.items():
+            put = out[index]["Put"]
+            out[index] = {"Put": put | {"Item": put["Item"] | to_item({"number": number})}}
+        return out
+
+    @staticmethod
+    def _races_lost(
+        exc: ClientError, ops: list[dict[str, Any]]
+    ) -> tuple[bool, list[tuple[str, int, int]]] | None:
+        """Whether the transaction failed only because derived records moved between reading
+        and writing them (a customer's MRR state, a number counter: another commit came
+        first), and which: then a fresh read and another try are all it takes. None when
+        anything else failed."""
+        reasons = exc.response.get("CancellationReasons", [])
+        mrr = False
+        counters: list[tuple[str, int, int]] = []
+        for op, reason in zip(ops, reasons, strict=False):
+            if reason.get("Code") in (None, "None"):
+                continue
+            if "Update" in op and (key := from_item(op["Update"]["Key"]))["SK"] == "SEQ":
+                _, kind, series, year = key["PK"].split("#")
+                counters.append((kind, int(series), int(year)))
+            elif next(iter(op.values())).get("Item", {}).get("entity", {}).get("S") == (
+                "customer_mrr"
+            ):
+                mrr = True
+            else:
+                return None
+        return (mrr, counters) if mrr or counters else None
+
+    @staticmethod
+    def _may_try_again(attempt: int, mrr: bool, counters: list[tuple[str, int, int]]) -> bool:
+        return (not mrr or attempt < CUSTOMER_MRR_ATTEMPTS) and (
+            not counters or attempt < NUMBER_ATTEMPTS
+        )
 
     @staticmethod
     def _due_keys(
@@ -1055,19 +1197,6 @@ class DynamoRepository(DynamoWebhookOut):
         return ops
 
     @staticmethod
-    def _only_customer_mrr_moved(exc: ClientError, ops: list[dict[str, Any]]) -> bool:
-        """Whether the transaction failed only because a customer's MRR state changed
-        between reading and writing it (another change of the same customer): then a fresh
-        read and a second try are all it takes."""
-        reasons = exc.response.get("CancellationReasons", [])
-        failed = [
-            next(iter(op.values())).get("Item", {}).get("entity", {}).get("S")
-            for op, reason in zip(ops, reasons, strict=False)
-            if reason.get("Code") not in (None, "None")
-        ]
-        return bool(failed) and all(entity == "customer_mrr" for entity in failed)
-
-    @staticmethod
     def _conflict(
         exc: ClientError, ops: list[dict[str, Any]], checks: dict[int, str] | None = None
     ) -> Exception:
@@ -1080,7 +1209,9 @@ class DynamoRepository(DynamoWebhookOut):
             if "ConditionCheck" in op:
                 customer = from_item(op["ConditionCheck"]["Key"])["PK"].removeprefix("CUS#")
                 return ConcurrencyError(f"customer {customer}'s payment details changed meanwhile")
-            if "Update" in op and (key := from_item(op["Update"]["Key"]))["SK"] == "COUPON":
+            if "Update" in op and (key := from_item(op["Update"]["Key"]))["SK"] == "SEQ":
+                return ConcurrencyError("other commits kept taking the next number: try again")
+            if "Update" in op and key["SK"] == "COUPON":
                 return ValidationFailedError("coupon", used_up(key["PK"].removeprefix("COUPON#")))
             if "Update" in op and key["SK"] == "PTS":
                 least = from_item(op["Update"]["ExpressionAttributeValues"])[":least"]
@@ -1094,7 +1225,16 @@ class DynamoRepository(DynamoWebhookOut):
                 return ConcurrencyError(programs_moved(int(item["version"]) - 1))
             if (
                 item.get("entity")
-                in ("plan", "coupon", "payment_method", "marker", "points_entry", "refund", "audit")
+                in (
+                    "plan",
+                    "coupon",
+                    "payment_method",
+                    "marker",
+                    "points_entry",
+                    "refund",
+                    "credit_note",
+                    "audit",
+                )
                 or item.get("version") == 1
             ):
                 return AlreadyExistsError(str(item.get("entity")), str(item.get("id", item["PK"])))

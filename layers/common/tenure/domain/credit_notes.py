@@ -1,0 +1,82 @@
+"""Credit notes: the legal record that part of a finalized invoice is taken back.
+
+An invoice's credit notes never sum to more than its total: each one is issued against what
+is left to credit (`total - credited`), and the invoice counts them (`credit_notes`,
+`credited`) in the same commit that writes the note, so two notes racing for the same
+money cannot both be written (the invoice's version check refuses the second).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
+from tenure.domain.invoices import Invoice
+
+
+class CreditReason(StrEnum):
+    REFUND = "refund"  # money went back to the customer
+    ADJUSTMENT = "adjustment"  # the invoice asked too much, nothing was paid back
+
+
+@dataclass(slots=True)
+class CreditNote:
+    """One credit note. `number` is given by the store in the commit that writes it, from
+    its own gap-free series (CN-…); None until then."""
+
+    id: str  # cn_{invoice}_{n}: the n-th credit note of the invoice
+    invoice_id: str
+    customer_id: str
+    amount: int  # minor units of `currency`, positive
+    currency: str
+    reason: CreditReason
+    created_at: datetime
+    number: str | None = None
+    invoice_number: str | None = None  # the number of the invoice it credits
+
+
+def left_to_credit(invoice: Invoice) -> int:
+    return max(invoice.total - invoice.credited, 0)
+
+
+def credit_invoice(invoice: Invoice, amount: int, reason: CreditReason, at: datetime) -> CreditNote:
+    """Issue a credit note of `amount` against `invoice`, counted on the invoice."""
+    if not invoice.finalized:
+        raise IllegalTransitionError(
+            "credit", str(invoice.status), "only a finalized invoice", entity="invoice"
+        )
+    if amount <= 0:
+        raise ValidationFailedError(
+            "amount", f"a credit note is for a positive amount, not {amount}"
+        )
+    left = left_to_credit(invoice)
+    if amount > left:
+        raise ValidationFailedError(
+            "amount", f"{amount} is more than the {left} left to credit on invoice {invoice.id}"
+        )
+    invoice.credit_notes += 1
+    invoice.credited += amount
+    return CreditNote(
+        id=f"cn_{invoice.id}_{invoice.credit_notes}",
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        amount=amount,
+        currency=invoice.currency,
+        reason=reason,
+        created_at=at,
+        invoice_number=invoice.number,
+    )
+
+
+def credit_refund(invoice: Invoice, amount: int, at: datetime) -> CreditNote | None:
+    """The credit note of one refund Tenure made of the invoice's payment: its amount, or
+    what is left to credit when earlier notes took more (never past the total).
+
+    Refunds the provider reports on its own (made in its dashboard) get no note here: their
+    reports arrive in any order and may be undone (a refund that fails), while a note, once
+    issued, is never withdrawn and takes the next number of its series. The note for those
+    is issued by a person, as an adjustment, once the money has settled (docs/invoices.md)."""
+    amount = min(amount, left_to_credit(invoice))
+    if amount <= 0 or not invoice.finalized:
+        return None
+    return credit_invoice(invoice, amount, CreditReason.REFUND, at)
