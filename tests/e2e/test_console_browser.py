@@ -184,9 +184,7 @@ def test_on_a_phone_an_arabic_name_reads_in_its_own_direction(
     page = context.new_page()
     try:
         seen = refund_walk(page, base_url, "cs-amal", invoice, shots, "phone")
-        direction = page.evaluate(
-            "getComputedStyle(document.querySelector('#outcome')).direction"
-        )
+        direction = page.evaluate("getComputedStyle(document.querySelector('#outcome')).direction")
         page.goto(f"{base_url}/console/customers/cs-amal")
         name_direction = page.evaluate(
             "getComputedStyle(document.querySelector('#customer-name')).direction"
