@@ -27,6 +27,9 @@ OPEN_ROUTES = frozenset({("GET", "/healthz"), ("GET", "/openapi.json")})
 # Customer pages (api_pages.py): a signed link is their authority, and their forms post
 # HTML form fields, not JSON.
 PAGES_PREFIX = "/pages/"
+# The operator console (api_console.py): its own session cookie is its authority (the token
+# is pasted once, into its sign-in form), and its forms post HTML form fields too.
+CONSOLE_PATH = "/console"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 BEARER_SCHEME = "bearerAuth"
 BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]  # a route's OpenAPI `security`
@@ -69,8 +72,18 @@ def is_page(event: BaseProxyEvent) -> bool:
     return event.path.startswith(PAGES_PREFIX)
 
 
+def is_console(event: BaseProxyEvent) -> bool:
+    return event.path == CONSOLE_PATH or event.path.startswith(CONSOLE_PATH + "/")
+
+
+def takes_forms(event: BaseProxyEvent) -> bool:
+    """Routes of HTML pages whose POSTs are forms, checked by the pages themselves."""
+    return is_page(event) or is_console(event)
+
+
 def is_open(event: BaseProxyEvent) -> bool:
-    return (event.http_method.upper(), event.path) in OPEN_ROUTES or is_page(event)
+    open_route = (event.http_method.upper(), event.path) in OPEN_ROUTES
+    return open_route or is_page(event) or is_console(event)
 
 
 def raw_body(event: BaseProxyEvent) -> bytes:
@@ -92,7 +105,7 @@ def check_access(event: BaseProxyEvent) -> None:
         logger.append_keys(actor=principal.name)
     limit = bootstrap.wiring().settings.max_body_bytes
     # A page's form has its own, smaller limit, refused as a page the customer can read.
-    if not is_page(event) and len(raw_body(event)) > limit:
+    if not takes_forms(event) and len(raw_body(event)) > limit:
         raise Rejection(
             413, {"error": "payload_too_large", "message": f"request body is over {limit} bytes"}
         )
@@ -102,7 +115,7 @@ def refuse_ignored_body(event: BaseProxyEvent, takes_body: bool) -> None:
     """A route that takes no body accepts none, or an empty JSON object (a body it would
     ignore is refused, not ignored). Routes with a body model are checked by
     `json_object_body`, while they are validated."""
-    if takes_body or is_page(event) or event.http_method.upper() not in _BODY_METHODS:
+    if takes_body or takes_forms(event) or event.http_method.upper() not in _BODY_METHODS:
         return
     if json_object_body(event):
         raise _invalid_body("this route takes no body; send none, or {}")

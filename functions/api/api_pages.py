@@ -710,7 +710,7 @@ def _download_invoice(visit: _Visit) -> Response[Any]:
 
 
 # -- the one place where these routes turn refusals and errors into pages -------------------------
-class _BadForm(Exception):
+class BadForm(Exception):
     """A POST that is not a page's form: answered with `status`, nothing read further."""
 
     def __init__(self, status: int, reason: str, headline: str, body: str) -> None:
@@ -727,11 +727,11 @@ def _page(purpose: LinkPurpose, show: Callable[[_Visit], Response[Any]]) -> Resp
     form: dict[str, str] = {}
     if posting:
         try:
-            _from_this_site(event.headers, settings)
-            form = _form(
+            check_same_site(event.headers, settings)
+            form = read_form(
                 event.headers.get("content-type"), event.body, bool(event.is_base64_encoded)
             )
-        except _BadForm as bad:
+        except BadForm as bad:
             logger.info("page form refused", extra={"purpose": str(purpose), "reason": bad.reason})
             return _notice(visitor_locale, settings, bad.status, bad.headline, bad.body)
     token = form.get("t", "") if posting else (event.get_query_string_value("t") or "")
@@ -868,7 +868,7 @@ def _html(status: int, body: str, nonce: str, stripe: bool = False) -> Response[
     return Response(status, HTML, body, headers)
 
 
-def _from_this_site(headers: dict[str, str], settings: Settings) -> None:
+def check_same_site(headers: dict[str, str], settings: Settings) -> None:
     """Refuse a POST a browser says came from another site.
 
     `Sec-Fetch-Site: cross-site` is refused outright. An `Origin` must be this deployment's:
@@ -879,7 +879,7 @@ def _from_this_site(headers: dict[str, str], settings: Settings) -> None:
     customer's browser: the form token still has to match."""
     site = (headers.get("sec-fetch-site") or "").strip().lower()
     if site == "cross-site":
-        raise _BadForm(403, "cross_site", "refused_form", "refused_form_body")
+        raise BadForm(403, "cross_site", "refused_form", "refused_form_body")
     origin = headers.get("origin")
     if origin is None:
         return
@@ -887,31 +887,31 @@ def _from_this_site(headers: dict[str, str], settings: Settings) -> None:
     if origin == "null":
         if site == "same-origin":
             return
-        raise _BadForm(403, "opaque_origin", "refused_form", "refused_form_body")
+        raise BadForm(403, "opaque_origin", "refused_form", "refused_form_body")
     ours = urlsplit(settings.public_url)
     if origin == f"{ours.scheme}://{ours.netloc}".lower():
         return
     host = (headers.get("host") or "").strip().lower()
     if host and urlsplit(origin).netloc == host:
         return
-    raise _BadForm(403, "foreign_origin", "refused_form", "refused_form_body")
+    raise BadForm(403, "foreign_origin", "refused_form", "refused_form_body")
 
 
-def _form(content_type: str | None, body: str | None, base64_encoded: bool) -> dict[str, str]:
-    """The fields of an HTML form body, each once; _BadForm for anything else."""
+def read_form(content_type: str | None, body: str | None, base64_encoded: bool) -> dict[str, str]:
+    """The fields of an HTML form body, each once; BadForm for anything else."""
     media, _, params = (content_type or "").partition(";")
     charset = params.strip().lower().removeprefix("charset=").strip('"') if params else "utf-8"
     if media.strip().lower() != FORM_TYPE or charset not in ("utf-8", "utf8"):
-        raise _BadForm(415, "not_a_form", "refused_request", "refused_request_body")
+        raise BadForm(415, "not_a_form", "refused_request", "refused_request_body")
     raw = body or ""
     if len(raw) > 2 * MAX_FORM_BYTES:  # over the limit even base64-encoded: not decoded
-        raise _BadForm(413, "too_large", "refused_request", "refused_request_body")
+        raise BadForm(413, "too_large", "refused_request", "refused_request_body")
     try:
         data = base64.b64decode(raw, validate=True) if base64_encoded else raw.encode("utf-8")
     except (binascii.Error, ValueError, UnicodeEncodeError):
-        raise _BadForm(400, "bad_base64", "refused_request", "refused_request_body") from None
+        raise BadForm(400, "bad_base64", "refused_request", "refused_request_body") from None
     if len(data) > MAX_FORM_BYTES:
-        raise _BadForm(413, "too_large", "refused_request", "refused_request_body")
+        raise BadForm(413, "too_large", "refused_request", "refused_request_body")
     try:
         pairs = parse_qsl(
             data.decode("utf-8"),
@@ -920,11 +920,11 @@ def _form(content_type: str | None, body: str | None, base64_encoded: bool) -> d
             max_num_fields=MAX_FORM_FIELDS,
         )
     except ValueError:  # UnicodeDecodeError too: raw or %-encoded bytes that are not UTF-8
-        raise _BadForm(400, "malformed", "refused_request", "refused_request_body") from None
+        raise BadForm(400, "malformed", "refused_request", "refused_request_body") from None
     fields: dict[str, str] = {}
     for name, value in pairs:
         if name in fields:  # which one would the customer have meant? neither is guessed
-            raise _BadForm(400, "repeated_field", "refused_request", "refused_request_body")
+            raise BadForm(400, "repeated_field", "refused_request", "refused_request_body")
         fields[name] = value
     return fields
 

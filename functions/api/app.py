@@ -5,6 +5,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any, TypedDict
 
+import api_console
 import api_pages
 import api_routes_billing
 import api_routes_catalog
@@ -22,11 +23,11 @@ from api_guard import (
     BEARER_SCHEME,
     Rejection,
     check_access,
-    is_page,
     json_object_body,
     malformed_json,
     parse_json,
     refuse_ignored_body,
+    takes_forms,
 )
 from api_idempotency import idempotent_posts
 from api_schemas import with_error_responses
@@ -73,7 +74,7 @@ class _GuardedValidation(OpenAPIRequestValidationMiddleware):
         return super().handler(app, next_middleware)
 
     def _get_body(self, app: EventHandlerInstance) -> Any:
-        if is_page(app.current_event):
+        if takes_forms(app.current_event):
             return super()._get_body(app)
         return json_object_body(app.current_event)
 
@@ -109,6 +110,7 @@ app.include_router(api_routes_credit_notes.router)
 app.include_router(api_pages.router)
 app.include_router(api_routes_webhook_endpoints.router)
 app.include_router(api_routes_operator.router)
+app.include_router(api_console.router)
 
 
 class Health(TypedDict):

@@ -130,12 +130,16 @@ def http_event(
     all_headers = {"content-type": "application/json"} | {
         k.lower(): v for k, v in (headers or {}).items()
     }
+    # API Gateway hands a payload 2.0 function its cookies as a list, not as the header.
+    cookie_header = all_headers.pop("cookie", "")
+    cookies = [c.strip() for c in cookie_header.split(";") if c.strip()]
     now = time.time()
     return {
         "version": "2.0",
         "routeKey": route_key or "$default",
         "rawPath": path_only,
         "rawQueryString": query,
+        **({"cookies": cookies} if cookies else {}),
         "headers": all_headers,
         "queryStringParameters": dict(parse_qsl(query)) or None,
         "requestContext": {

@@ -63,6 +63,8 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in headers.items():
             if key != "content-length":
                 self.send_header(key, str(value))
+        for cookie in result.get("cookies") or []:  # payload 2.0: each becomes a Set-Cookie
+            self.send_header("set-cookie", str(cookie))
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":
