@@ -699,7 +699,7 @@ def _download_invoice(visit: _Visit) -> Response[Any]:
     invoice_id = router.current_event.get_query_string_value("invoice") or ""
     claims = visit.claims
     view = self_service.load_invoice_page(visit.svc, claims.customer_id, claims.subject, invoice_id)
-    pdf = documents.invoice_pdf(visit.svc, view.invoice, (visit.settings.business_name,))
+    pdf = documents.invoice_pdf(visit.svc, view.invoice, documents.seller_of(visit.settings))
     headers = {
         "Content-Disposition": f'attachment; filename="{pdf.filename}"',
         "Cache-Control": "no-store",  # a customer's document, fetched with a bearer link

@@ -193,7 +193,7 @@ def get_invoice_pdf(invoice_id: Id):
     """The invoice as a PDF in its customer's language (Arabic right to left) and time zone."""
     svc = bootstrap.wiring().services
     invoice = subscriptions.get_invoice(svc, invoice_id)
-    pdf = documents.invoice_pdf(svc, invoice, (bootstrap.settings().business_name,))
+    pdf = documents.invoice_pdf(svc, invoice, documents.seller_of(bootstrap.settings()))
     return Response(
         status_code=200,
         content_type=PDF_CONTENT_TYPE,

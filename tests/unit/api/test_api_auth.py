@@ -51,6 +51,7 @@ PROTECTED = [
     ("GET", "/v1/installment-plans/ipl-1"),
     ("GET", "/v1/collection-cases"),
     ("GET", "/v1/credit-notes"),
+    ("GET", "/v1/credit-notes/cn_1/pdf"),
     ("GET", "/v1/collection-cases/cc-1"),
     ("POST", "/v1/collection-cases/cc-1/repayment-plan"),
     ("POST", "/v1/collection-cases/cc-1/repayment-plan/cancel"),
@@ -147,6 +148,7 @@ def test_the_openapi_document_lists_every_route_with_bearer_security(api: Api) -
     expected = {(m, p.replace("cc-1", "{case_id}")) for m, p in expected}
     expected = {(m, p.replace("we_1", "{endpoint_id}")) for m, p in expected}
     expected = {(m, p.replace("msg_1", "{delivery_id}")) for m, p in expected}
+    expected = {(m, p.replace("cn_1", "{credit_note_id}")) for m, p in expected}
     assert set(operations) == expected | {("GET", "/healthz")}
     for key in expected:
         assert operations[key]["security"] == [{"bearerAuth": []}], key

@@ -14,6 +14,7 @@ import pytest
 from test_api_pages import Pages, manage, pages, subscribed  # noqa: F401 - fixtures
 from test_api_pages_portal import open_invoice, plans  # noqa: F401 - fixtures
 
+from tenure.documents.invoice_pdf import Party
 from tenure.domain.errors import IllegalTransitionError
 from tenure.domain.invoices import InvoiceStatus
 from tenure.notify.link_tokens import LinkPurpose
@@ -40,9 +41,11 @@ def test_the_api_returns_the_invoice_as_a_pdf(plans: Pages) -> None:
 
     assert reply.status == 200, reply.text
     assert reply.headers["Content-Type"] == "application/pdf"
-    assert reply.headers["Content-Disposition"] == 'attachment; filename="invoice-2026-04-01.pdf"'
+    assert first.number is not None
+    assert reply.headers["Content-Disposition"] == f'attachment; filename="{first.number}.pdf"'
     text = _text(reply.content)
-    assert "Basic" in text and "Total$10.00" in text and first.id not in text
+    assert first.number in text and "Basic" in text and "Total$10.00" in text
+    assert first.id not in text
 
 
 def test_the_pdf_needs_the_api_token_and_a_known_invoice(plans: Pages) -> None:
@@ -61,7 +64,7 @@ def test_a_draft_is_not_a_document_yet(plans: Pages) -> None:
     first.status = InvoiceStatus.DRAFT
 
     with pytest.raises(IllegalTransitionError, match="draft"):
-        documents.invoice_pdf(plans.svc, first, ("Shop",))
+        documents.invoice_pdf(plans.svc, first, Party("Shop"))
 
 
 def test_the_receipt_page_links_its_pdf_and_the_link_downloads_it(plans: Pages) -> None:
@@ -116,3 +119,20 @@ def test_the_reply_is_base64_for_api_gateway(plans: Pages) -> None:
     (first,) = plans.api.repo.list_invoices("sub-alice")
     reply = plans.api.get(f"/v1/invoices/{first.id}/pdf")
     assert reply.base64_encoded and reply.content.startswith(b"%PDF-")
+
+
+def test_a_refunds_credit_note_downloads_as_a_pdf_and_unknown_ones_are_404(plans: Pages) -> None:
+    (first,) = plans.api.repo.list_invoices("sub-alice")
+    refunded = plans.api.post(f"/v1/invoices/{first.id}/refund", {"amount": 300})
+    assert refunded.status == 201, refunded.text
+    (note,) = plans.api.repo.list_credit_notes(first.id)
+
+    reply = plans.api.get(f"/v1/credit-notes/{note.id}/pdf")
+
+    assert reply.status == 200, reply.text
+    assert reply.headers["Content-Disposition"] == f'attachment; filename="{note.number}.pdf"'
+    text = _text(reply.content)
+    assert str(note.number) in text and str(first.number) in text and "-$3.00" in text
+    for unknown in ("cn_nothing_1", f"cn_{first.id}_9", "in_x", f"{note.id}x"):
+        assert plans.api.get(f"/v1/credit-notes/{unknown}/pdf").status == 404, unknown
+    assert plans.api.get(f"/v1/credit-notes/{note.id}/pdf", token=None).status == 401

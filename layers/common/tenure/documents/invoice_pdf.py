@@ -12,7 +12,6 @@ the clock's, so the same invoice always downloads as the same file.
 """
 
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from tenure.notify.pages import RTL, day, invoice_name, locale_of, money, string
 if TYPE_CHECKING:
     from fpdf import FPDF
 
+    from tenure.domain.credit_notes import CreditNote
     from tenure.domain.customers import Customer
 
 FONTS_DIR = Path(__file__).parent / "fonts"
@@ -32,11 +32,22 @@ PDF_CONTENT_TYPE = "application/pdf"
 
 
 @dataclass(frozen=True, slots=True)
+class Party:
+    """Who a document is from or made out to, as it prints them."""
+
+    name: str
+    address: str | None = None  # lines separated by line breaks
+    tax_id: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InvoiceSheet:
-    """What an invoice's PDF says, already worded for its reader."""
+    """What an invoice's (or a credit note's) PDF says, already worded for its reader."""
 
     locale: str
-    title: str  # "Invoice — Basic, March 1 – 31, 2026"
+    title: str  # "Invoice INV-2026-000001", or "Invoice — Basic, March 1 – 31, 2026"
+    subtitle: str  # what it is for, when the title is a number; else ""
     facts: tuple[tuple[str, str], ...]  # (label, value): issued, status, paid on
     seller: tuple[str, ...]
     buyer_heading: str
@@ -47,19 +58,34 @@ class InvoiceSheet:
     total: tuple[str, str]
     notes: tuple[str, ...]
     issued_at: datetime
+    filename: str
 
     @property
     def right_to_left(self) -> bool:
         return self.locale in RTL
 
 
-def invoice_sheet(invoice: Invoice, customer: "Customer", seller: Sequence[str]) -> InvoiceSheet:
-    """Word `invoice` for `customer` as the receipt page does: the invoice is named by what it
-    is for, never by its internal id."""
+def buyer_of(customer: "Customer") -> Party:
+    """The customer as an invoice prints them: the legal name and address they gave for
+    invoices (docs/invoices.md) when they gave one, else the name they go by."""
+    billing = customer.billing
+    name = (billing.name if billing and billing.name else None) or customer.name
+    return Party(
+        name=name,
+        address=billing.address if billing else None,
+        tax_id=billing.tax_id if billing else None,
+        email=customer.email,
+    )
+
+
+def invoice_sheet(invoice: Invoice, customer: "Customer", seller: Party) -> InvoiceSheet:
+    """Word `invoice` for `customer` as the receipt page does: the invoice is named by its
+    legal number (or, before it has one, by what it is for), never by its internal id."""
     from tenure.notify.render import worded_lines  # Babel: paid by documents and pages only
 
     locale, tz = locale_of(customer.locale), customer.timezone or "UTC"
     t = strings(locale)
+    named = invoice_name(invoice, locale, tz)
     facts = [(t["invoice_issued"], day(invoice.created_at, locale, tz))]
     facts.append((t["status"], t["invoice_status_" + invoice.status.value]))
     if invoice.paid_at is not None:
@@ -73,20 +99,66 @@ def invoice_sheet(invoice: Invoice, customer: "Customer", seller: Sequence[str])
     if invoice.amount_refunded:
         refunded = money(invoice.amount_refunded, invoice.currency, locale)
         notes.append(t["invoice_refunded"].format(amount=refunded))
+    title, subtitle = (
+        (f"{t['invoice']} {invoice.number}", named)
+        if invoice.number
+        else (f"{t['invoice']} — {named}", "")
+    )
     return InvoiceSheet(
         locale=locale,
-        title=f"{t['invoice']} — {invoice_name(invoice, locale, tz)}",
+        title=title,
+        subtitle=subtitle,
         facts=tuple(facts),
-        seller=tuple(s for s in seller if s),
+        seller=_party_lines(seller, t),
         buyer_heading=t["invoice_billed_to"],
-        buyer=tuple(b for b in (customer.name, customer.email) if b),
+        buyer=_party_lines(buyer_of(customer), t),
         item_heading=t["invoice_item"],
         amount_heading=t["amount"],
         lines=tuple(lines),
         total=(t["invoice_total"], money(invoice.total, invoice.currency, locale)),
         notes=tuple(notes),
         issued_at=invoice.created_at,
+        filename=f"{invoice.number or f'invoice-{invoice.created_at:%Y-%m-%d}'}.pdf",
     )
+
+
+def credit_note_sheet(
+    note: "CreditNote", invoice: Invoice, customer: "Customer", seller: Party
+) -> InvoiceSheet:
+    """A credit note: what it takes back of which invoice, and why."""
+    locale, tz = locale_of(customer.locale), customer.timezone or "UTC"
+    t = strings(locale)
+    credited = invoice.number or invoice_name(invoice, locale, tz)
+    amount = money(-note.amount, note.currency, locale)
+    line = t["credit_note_line"].format(invoice=credited)
+    return InvoiceSheet(
+        locale=locale,
+        title=f"{t['credit_note']} {note.number or ''}".rstrip(),
+        subtitle=t["credit_note_for"].format(invoice=credited),
+        facts=(
+            (t["invoice_issued"], day(note.created_at, locale, tz)),
+            (t["credit_note_reason"], t["credit_reason_" + note.reason.value]),
+        ),
+        seller=_party_lines(seller, t),
+        buyer_heading=t["invoice_billed_to"],
+        buyer=_party_lines(buyer_of(customer), t),
+        item_heading=t["invoice_item"],
+        amount_heading=t["amount"],
+        lines=((line, amount),),
+        total=(t["invoice_total"], amount),
+        notes=(),
+        issued_at=note.created_at,
+        filename=f"{note.number or note.id}.pdf",
+    )
+
+
+def _party_lines(party: Party, t: dict[str, str]) -> tuple[str, ...]:
+    lines = [party.name, *(party.address or "").splitlines()]
+    if party.tax_id:
+        lines.append(t["tax_id"].format(tax_id=party.tax_id))
+    if party.email:
+        lines.append(party.email)
+    return tuple(line for line in lines if line.strip())
 
 
 def render_pdf(sheet: InvoiceSheet) -> bytes:
@@ -103,6 +175,9 @@ def render_pdf(sheet: InvoiceSheet) -> bytes:
 
     pdf.set_font(FONT, "B", 16)
     _write(pdf, sheet, width, sheet.title, start, height=8)
+    if sheet.subtitle:
+        pdf.set_font(FONT, "", 11)
+        _write(pdf, sheet, width, sheet.subtitle, start)
     pdf.ln(3)
 
     pdf.set_font(FONT, "", 10)
@@ -187,14 +262,14 @@ def _direction(text: str, right_to_left: bool) -> str:
 
 _LRI, _PDI = "\u2066", "\u2069"
 _STRONG_RTL = frozenset({"R", "AL"})
+_NUMBER_PARTS = frozenset({"EN", "ES", "ET", "CS"})
 
 
 def _isolate_latin(text: str) -> str:
     """Set each Latin stretch of a right-to-left text apart (Unicode's isolates), so that
     the neutral marks and numbers beside it belong to the Arabic around it: "Pro، 1 مارس"
     keeps its "1" with "مارس". A stretch runs from a Latin letter to the last Latin letter
-    before the next Arabic one, with the digits and closing brackets that touch its end
-    ("SPRING20", "(monthly)")."""
+    before the next Arabic one, with the number and closing brackets that touch its end."""
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -208,9 +283,16 @@ def _isolate_latin(text: str) -> str:
             if unicodedata.bidirectional(text[j]) == "L":
                 last = j
             j += 1
-        end = last + 1
-        while end < n and (unicodedata.bidirectional(text[end]) == "EN" or text[end] in ")]}"):
-            end += 1
+        end = scan = last + 1
+        # Digits and the signs between them that touch the stretch's end belong to it
+        # ("SPRING20", "(monthly)", "INV-2026-000042"); a sign with no digit after it does
+        # not ("(monthly)،" keeps its Arabic comma).
+        while scan < n and (
+            unicodedata.bidirectional(text[scan]) in _NUMBER_PARTS or text[scan] in ")]}"
+        ):
+            if unicodedata.bidirectional(text[scan]) == "EN" or text[scan] in ")]}":
+                end = scan + 1
+            scan += 1
         out.append(_LRI + text[i:end] + _PDI)
         i = end
     return "".join(out)

@@ -1,11 +1,17 @@
-"""Documents made on request: an invoice's PDF, for the API and the customer's pages."""
+"""Documents made on request: an invoice's or a credit note's PDF, for the API and the
+customer's pages."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tenure.domain.errors import IllegalTransitionError, NotFoundError
 from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.services.context import Services
+
+if TYPE_CHECKING:
+    from tenure.documents.invoice_pdf import Party
+    from tenure.domain.customers import Customer
+    from tenure.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,15 +20,46 @@ class InvoicePdf:
     body: bytes
 
 
-def invoice_pdf(svc: Services, invoice: Invoice, seller: Sequence[str]) -> InvoicePdf:
+def seller_of(settings: "Settings") -> "Party":
+    """The seller documents print: the legal details from settings (docs/invoices.md), the
+    business's name when no legal name is set."""
+    from tenure.documents.invoice_pdf import Party
+
+    return Party(
+        name=settings.seller_name or settings.business_name,
+        address=settings.seller_address or None,
+        tax_id=settings.seller_tax_id or None,
+    )
+
+
+def invoice_pdf(svc: Services, invoice: Invoice, seller: "Party") -> InvoicePdf:
     """The invoice's PDF in its customer's language and time zone. A draft is not a document
     yet (IllegalTransitionError): what it says may still change."""
     from tenure.documents.invoice_pdf import invoice_sheet, render_pdf  # fpdf2: here only
 
     if invoice.status is InvoiceStatus.DRAFT:
         raise IllegalTransitionError("download", "draft", "it is not final yet", "invoice")
-    customer = svc.repo.get_customer(invoice.customer_id)
+    sheet = invoice_sheet(invoice, _customer(svc, invoice.customer_id), seller)
+    return InvoicePdf(sheet.filename, render_pdf(sheet))
+
+
+def credit_note_pdf(svc: Services, credit_note_id: str, seller: "Party") -> InvoicePdf:
+    """A credit note's PDF (NotFoundError for an unknown id)."""
+    from tenure.documents.invoice_pdf import credit_note_sheet, render_pdf
+
+    # A credit note's id names its invoice: cn_{invoice id}_{n}.
+    invoice_id = credit_note_id.removeprefix("cn_").rpartition("_")[0]
+    invoice = svc.repo.get_invoice(invoice_id) if credit_note_id.startswith("cn_") else None
+    notes = svc.repo.list_credit_notes(invoice.id) if invoice is not None else []
+    note = next((n for n in notes if n.id == credit_note_id), None)
+    if invoice is None or note is None:
+        raise NotFoundError("credit note", credit_note_id)
+    sheet = credit_note_sheet(note, invoice, _customer(svc, invoice.customer_id), seller)
+    return InvoicePdf(sheet.filename, render_pdf(sheet))
+
+
+def _customer(svc: Services, customer_id: str) -> "Customer":
+    customer = svc.repo.get_customer(customer_id)
     if customer is None:
-        raise NotFoundError("customer", invoice.customer_id)
-    body = render_pdf(invoice_sheet(invoice, customer, seller))
-    return InvoicePdf(f"invoice-{invoice.created_at:%Y-%m-%d}.pdf", body)
+        raise NotFoundError("customer", customer_id)
+    return customer
