@@ -582,11 +582,22 @@ def charges_audit(
 
 
 @app.command()
-def bench() -> None:
-    """Print the benchmark table (cold start, DynamoDB requests per call, simulation speed)."""
-    from tenure_local.bench.suite import run
+def bench(
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="measure tables of 10,000 and 100,000 subscriptions (~20 minutes)"
+        ),
+    ] = False,
+    folder: Annotated[
+        Path, typer.Option("--out", help="folder for bench.txt and bench.json")
+    ] = Path("out/bench"),
+) -> None:
+    """Print the benchmark table (cold start, DynamoDB requests per call, simulation speed,
+    renewals, webhooks, metrics, reminders) and write it with every figure to bench.json."""
+    from tenure_local.bench.suite import DEFAULT_SIZES, FULL_SIZES, run
 
-    run(out)
+    run(out, sizes=FULL_SIZES if full else DEFAULT_SIZES, out=folder)
 
 
 def main() -> None:
