@@ -203,7 +203,8 @@ def renewal_rows(table: Table, figures: dict[str, Any]) -> Table:
         f"Renewal: capacity units per renewal (WCU estimated from the requests, {rcu_from} RCU)",
         f"{p['wcu_per_renewal']:.1f} WCU ({p['index_wcu_per_renewal']:.1f} on indexes)"
         f" + {p['rcu_per_renewal']:.1f} RCU",
-        "",
+        f"≤ 20 WCU (floor {p['floor_wcu_per_renewal']:.1f}: each item changed written once, "
+        f"{p['floor_index_wcu_per_renewal']:.1f} on indexes)",
     )
     if "reported_rcu_per_renewal" in p:
         table.add_row(
