@@ -218,7 +218,11 @@ class InMemoryRepository:
         return self._work.first_at()
 
     def due_notices(self, now: datetime, limit: int = 100) -> list[Notice]:
-        found = [self.notices[key] for _, key in self._owed.page(now, limit)]
+        entries, starts = self._owed.page_from(now, limit, dict.fromkeys(range(DUE_SHARDS)))
+        while starts and len(entries) < limit:  # as the store: shards with more fill the rest
+            more, starts = self._owed.page_from(now, limit - len(entries), starts)
+            entries += more
+        found = [self.notices[key] for _, key in entries]
         return copy.deepcopy(sorted(found, key=lambda n: (n.due_at, n.key)))
 
     def next_notice_at(self) -> datetime | None:
@@ -482,7 +486,7 @@ _LAST = datetime.max.replace(tzinfo=UTC)  # sorts after any entry with the same 
 
 
 class _DueIndex:
-    """The due index's shards (tenure.store.dynamodb `_due_items`): each a list sorted as
+    """The due index's shards (tenure.store.dynamodb `_due_page`): each a list sorted as
     the table sorts its keys, `<moment>#<kind>#<id>`, of the items that have work ahead."""
 
     def __init__(self) -> None:

@@ -350,13 +350,16 @@ class DynamoRepository:
                 yield found
 
     def due_notices(self, now: datetime, limit: int = 100) -> list[Notice]:
-        """Notices due at or before `now`: the index holds whole items, so nothing more is read."""
-        notices = [codec.notice_from_attrs(i) for i in self._due_items(NOTICE_DUE, now, limit)]
+        """Notices due at or before `now`: the index holds whole items, so nothing more is read.
+        Shards that hold more than their share of `limit` fill what the others left, so fewer
+        than `limit` notices means nothing else was due: a run needs no pass to find none."""
+        raws, starts = self._due_page(NOTICE_DUE, now, limit, dict.fromkeys(range(DUE_SHARDS)))
+        while starts and len(raws) < limit:
+            more, starts = self._due_page(NOTICE_DUE, now, limit - len(raws), starts)
+            raws += more
+        notices = [codec.notice_from_attrs(i) for i in raws]
         notices.sort(key=lambda n: (n.due_at, n.key))
         return notices
-
-    def _due_items(self, prefix: str, now: datetime, limit: int) -> list[dict[str, Any]]:
-        return self._due_page(prefix, now, limit, dict.fromkeys(range(DUE_SHARDS)))[0]
 
     def _due_page(
         self,
