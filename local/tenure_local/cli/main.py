@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tenure_local.cli.bench import bench
 from tenure_local.cli.chaos import app as chaos_app
 from tenure_local.cli.emails import app as emails_app
 from tenure_local.cli.links import app as links_app
@@ -492,6 +493,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(emails_app, name="emails")
 app.add_typer(links_app, name="links")
 app.add_typer(chaos_app, name="chaos")
+app.command()(bench)
 
 
 @metrics_app.command("export")
@@ -579,25 +581,6 @@ def charges_audit(
             out.print("every paid invoice charged exactly once; no blind retry")
     if not result.ok:
         raise typer.Exit(1)
-
-
-@app.command()
-def bench(
-    full: Annotated[
-        bool,
-        typer.Option(
-            "--full", help="measure tables of 10,000 and 100,000 subscriptions (~20 minutes)"
-        ),
-    ] = False,
-    folder: Annotated[
-        Path, typer.Option("--out", help="folder for bench.txt and bench.json")
-    ] = Path("out/bench"),
-) -> None:
-    """Print the benchmark table (cold start, DynamoDB requests per call, simulation speed,
-    renewals, webhooks, metrics, reminders) and write it with every figure to bench.json."""
-    from tenure_local.bench.suite import DEFAULT_SIZES, FULL_SIZES, run
-
-    run(out, sizes=FULL_SIZES if full else DEFAULT_SIZES, out=folder)
 
 
 def main() -> None:
