@@ -219,9 +219,10 @@ class InMemoryRepository:
 
     def due_notices(self, now: datetime, limit: int = 100) -> list[Notice]:
         entries, starts = self._owed.page_from(now, limit, dict.fromkeys(range(DUE_SHARDS)))
-        while starts and len(entries) < limit:  # as the store: shards with more fill the rest
-            more, starts = self._owed.page_from(now, limit - len(entries), starts)
-            entries += more
+        for shard, start in sorted(starts.items()):  # as the store: the fuller shards fill in
+            if len(entries) >= limit:
+                break
+            entries += self._owed.page_from(now, 0, {shard: start}, limit - len(entries))[0]
         found = [self.notices[key] for _, key in entries]
         return copy.deepcopy(sorted(found, key=lambda n: (n.due_at, n.key)))
 
@@ -523,12 +524,12 @@ class _DueIndex:
         return self.page_from(now, limit, dict.fromkeys(range(DUE_SHARDS)))[0]
 
     def page_from(
-        self, now: datetime, limit: int, starts: dict[int, str | None]
+        self, now: datetime, limit: int, starts: dict[int, str | None], share: int | None = None
     ) -> tuple[list[tuple[str, str]], dict[int, str | None]]:
         """A page from the shards in `starts`, each after the key it names (None: from its
         first), and where each shard that filled its share goes on from, as the table's
         ExclusiveStartKey does."""
-        share = max(1, -(-limit // DUE_SHARDS))
+        share = share or max(1, -(-limit // DUE_SHARDS))
         upper = f"{iso(now)}#~"
         found: list[tuple[str, str]] = []
         resume: dict[int, str | None] = {}
