@@ -42,11 +42,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             svc, mailer, compose, links, now, limit=RUN_LIMIT, valid_address=valid_address
         )
         report.add(done)
-        # A pass that read nothing is the end; one whose notices all stayed due (claimed
-        # by a concurrent run meanwhile, or left for later after an error) would read them
-        # again: stop there too.
+        # A pass that read less than its limit read everything due (the repository fills
+        # the limit from every shard), so another would find nothing but the notices that
+        # stayed due; one whose notices all stayed due (claimed by a concurrent run
+        # meanwhile, or left for later after an error) would read them again: stop there too.
         stayed = done.counts.get("duplicate", 0) + done.counts.get("retry", 0)
-        if not done.read or stayed == done.read:
+        if done.read < RUN_LIMIT or stayed == done.read:
             break
         if context.get_remaining_time_in_millis() < SPARE_MS:
             break

@@ -255,3 +255,16 @@ def test_a_claim_checking_for_a_late_payer_fails_from_as_many_late_invoices(
         _claim(repo, sub, check)
     assert raised.value.what == "late_payments"
     assert not repo.has_marker("email:sub-1:upcoming_renewal:x:3")
+
+
+def test_shards_holding_more_than_their_share_fill_the_limit_so_fewer_means_none_left(
+    repo: Repository,
+) -> None:
+    # 40 notices over 8 shards: a limit of 16 gives each shard a share of 2, and the
+    # shards with more than 2 due fill what the others left.
+    keys = [f"sub-{n}:receipt:now:0" for n in range(40)]
+    repo.commit(Commit(notices=[notice(key, T0) for key in keys]))
+    assert len(repo.due_notices(T0, limit=16)) == 16
+    assert len(repo.due_notices(T0, limit=37)) == 37
+    everything = repo.due_notices(T0, limit=41)
+    assert sorted(n.key for n in everything) == sorted(keys)

@@ -231,7 +231,12 @@ class InMemoryRepository(InMemoryWebhookOut):
         return self._work.first_at()
 
     def due_notices(self, now: datetime, limit: int = 100) -> list[Notice]:
-        found = [self.notices[key] for _, key in self._owed.page(now, limit)]
+        entries, starts = self._owed.page_from(now, limit, dict.fromkeys(range(DUE_SHARDS)))
+        for shard, start in sorted(starts.items()):  # as the store: the fuller shards fill in
+            if len(entries) >= limit:
+                break
+            entries += self._owed.page_from(now, 0, {shard: start}, limit - len(entries))[0]
+        found = [self.notices[key] for _, key in entries]
         return copy.deepcopy(sorted(found, key=lambda n: (n.due_at, n.key)))
 
     def next_notice_at(self) -> datetime | None:
@@ -544,7 +549,7 @@ _LAST = datetime.max.replace(tzinfo=UTC)  # sorts after any entry with the same 
 
 
 class _DueIndex:
-    """The due index's shards (tenure.store.dynamodb `_due_items`): each a list sorted as
+    """The due index's shards (tenure.store.dynamodb `_due_page`): each a list sorted as
     the table sorts its keys, `<moment>#<kind>#<id>`, of the items that have work ahead."""
 
     def __init__(self) -> None:
@@ -581,12 +586,12 @@ class _DueIndex:
         return self.page_from(now, limit, dict.fromkeys(range(DUE_SHARDS)))[0]
 
     def page_from(
-        self, now: datetime, limit: int, starts: dict[int, str | None]
+        self, now: datetime, limit: int, starts: dict[int, str | None], share: int | None = None
     ) -> tuple[list[tuple[str, str]], dict[int, str | None]]:
         """A page from the shards in `starts`, each after the key it names (None: from its
         first), and where each shard that filled its share goes on from, as the table's
         ExclusiveStartKey does."""
-        share = max(1, -(-limit // DUE_SHARDS))
+        share = share or max(1, -(-limit // DUE_SHARDS))
         upper = f"{iso(now)}#~"
         found: list[tuple[str, str]] = []
         resume: dict[int, str | None] = {}

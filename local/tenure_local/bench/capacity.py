@@ -228,28 +228,7 @@ class DynamoRecorder:
         """Key -> (WCU, of which on indexes) for each item the request writes."""
         out: dict[Any, tuple[float, float]] = {}
         for key, (new, transactional) in self._images(operation, params).items():
-            old = self._items.get(key)
-            size = max(item_size(new), item_size(old))
-            table = write_units(size) * (2 if transactional else 1)
-            index = 0
-            for attrs in self.index_keys.values():
-                # Every index projects ALL attributes (template.yaml), so an entry is the item.
-                old_in = old is not None and all(a in old for a in attrs)
-                new_in = new is not None and all(a in new for a in attrs)
-                if old is not None and old == new:
-                    continue  # an identical overwrite changes no index entry
-                if old_in and new_in and old is not None and new is not None:
-                    moved = any(old[a] != new[a] for a in attrs)
-                    index += (
-                        write_units(item_size(old)) + write_units(item_size(new))
-                        if moved
-                        else write_units(item_size(new))
-                    )
-                elif new_in:
-                    index += write_units(item_size(new))
-                elif old_in:
-                    index += write_units(item_size(old))
-            out[key] = (float(table + index), float(index))
+            out[key] = self._cost(self._items.get(key), new, transactional)
         if operation == "TransactWriteItems":
             for op in params["TransactItems"]:
                 if "ConditionCheck" in op:  # a transactional read of one item
@@ -257,6 +236,57 @@ class DynamoRecorder:
                     size = item_size(self._items.get(cc_key))
                     out[("check", cc_key)] = (2.0 * write_units(size), 0.0)
         return out
+
+    def _cost(
+        self, old: dict[str, Any] | None, new: dict[str, Any] | None, transactional: bool
+    ) -> tuple[float, float]:
+        """(WCU, of which on indexes) to turn item image `old` into `new` (None: absent)."""
+        size = max(item_size(new), item_size(old))
+        table = write_units(size) * (2 if transactional else 1)
+        index = 0
+        for attrs in self.index_keys.values():
+            # Every index projects ALL attributes (template.yaml), so an entry is the item.
+            old_in = old is not None and all(a in old for a in attrs)
+            new_in = new is not None and all(a in new for a in attrs)
+            if old is not None and old == new:
+                continue  # an identical overwrite changes no index entry
+            if old_in and new_in and old is not None and new is not None:
+                moved = any(old[a] != new[a] for a in attrs)
+                index += (
+                    write_units(item_size(old)) + write_units(item_size(new))
+                    if moved
+                    else write_units(item_size(new))
+                )
+            elif new_in:
+                index += write_units(item_size(new))
+            elif old_in:
+                index += write_units(item_size(old))
+        return float(table + index), float(index)
+
+    def images(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The last image of every item written so far: what `write_floor` starts from."""
+        return dict(self._items)
+
+    def write_floor(
+        self, before: dict[tuple[str, str], dict[str, Any]], calls: list[Call]
+    ) -> tuple[float, float]:
+        """(WCU, of which on indexes) that the changes `calls` made would cost if every item
+        they change were written once, in one transaction, from its image in `before` to its
+        last: the floor for the items as they are. Writing an item twice (a claim, then its
+        settle) and condition checks are above it. `calls` must have kept their params."""
+        last: dict[tuple[str, str], dict[str, Any] | None] = {}
+        for call in calls:
+            if call.failed or call.params is None:
+                continue
+            for key, (image, _) in self._images(call.operation, call.params).items():
+                last[key] = image
+        wcu = index = 0.0
+        for key, image in last.items():
+            if before.get(key) == image:
+                continue  # written back as it was: a floor changes nothing there
+            w, i = self._cost(before.get(key), image, transactional=True)
+            wcu, index = wcu + w, index + i
+        return wcu, index
 
     def _reads(
         self, operation: str, params: dict[str, Any], response: dict[str, Any]

@@ -133,6 +133,7 @@ def renewal_pipeline(stack: LocalStack, subscriptions: int = 200) -> dict[str, A
 
             provider_before = sum(gateway.calls.values())
             mark = recorder.mark()
+            before = recorder.images()
             recorder.keep_params = True
             scheduler_runs = 0
             arn = "arn:aws:sqs:us-east-1:000000000000:renewals"
@@ -161,6 +162,7 @@ def renewal_pipeline(stack: LocalStack, subscriptions: int = 200) -> dict[str, A
             seconds = time.perf_counter() - began
             recorder.keep_params = False
             window = recorder.calls[mark:]
+            floor_wcu, floor_index_wcu = recorder.write_floor(before, window)
             provider_calls = sum(gateway.calls.values()) - provider_before
 
             # Outside the measured window: which renewals succeeded (renewal invoice paid once).
@@ -197,6 +199,9 @@ def renewal_pipeline(stack: LocalStack, subscriptions: int = 200) -> dict[str, A
         "pipeline_over_raw": per_s / raw_per_s if raw_per_s else 0.0,
         "provider_calls": provider_calls,
         "provider_calls_per_renewal": provider_calls / renewed if renewed else 0.0,
+        # Each item the renewals changed written once, in one transaction (capacity.write_floor).
+        "floor_wcu_per_renewal": floor_wcu / renewed if renewed else 0.0,
+        "floor_index_wcu_per_renewal": floor_index_wcu / renewed if renewed else 0.0,
         **summary,
     }
 

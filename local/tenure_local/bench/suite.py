@@ -1,9 +1,13 @@
 """`make bench`: cold-start import cost, DynamoDB requests per API call, simulation speed,
 and the renewal, webhook, metrics and reminder figures of the bench_* modules (see
-docs/benchmarks.md)."""
+docs/benchmarks.md). It prints one table and writes it, with every figure behind it, the
+machine and the commit, to OUT/bench.txt and OUT/bench.json."""
 
+import io
 import json
 import math
+import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -19,6 +23,26 @@ from tenure_local.runtime.functions import FUNCTIONS
 
 REPO = Path(__file__).resolve().parents[3]
 LAYER = REPO / "layers" / "common"
+# The table sizes of the scheduler, metrics and reminder benches. `make bench` keeps under 10
+# minutes on 2 cores: loading 100,000-subscription tables alone takes about 9 of them, so
+# the default measures 2,000 and 20,000 (ten times apart: what must stay flat with size
+# still shows) and `make bench-full` the issues' 10,000 and 100,000.
+DEFAULT_SIZES = (2_000, 20_000)
+FULL_SIZES = (10_000, 100_000)
+
+
+class RecordingTable(Table):
+    """A rich table that also keeps its rows as plain text, for bench.json."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows_as_text: list[dict[str, str]] = []
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> None:
+        super().add_row(*cells, **kwargs)
+        names = [str(c.header) for c in self.columns]
+        self.rows_as_text.append({n: str(c) for n, c in zip(names, cells, strict=False)})
+
 
 _IMPORT_HANDLER = """
 import sys, time
@@ -179,7 +203,8 @@ def renewal_rows(table: Table, figures: dict[str, Any]) -> Table:
         f"Renewal: capacity units per renewal (WCU estimated from the requests, {rcu_from} RCU)",
         f"{p['wcu_per_renewal']:.1f} WCU ({p['index_wcu_per_renewal']:.1f} on indexes)"
         f" + {p['rcu_per_renewal']:.1f} RCU",
-        "",
+        f"≤ 20 WCU (floor {p['floor_wcu_per_renewal']:.1f}: each item changed written once, "
+        f"{p['floor_index_wcu_per_renewal']:.1f} on indexes)",
     )
     if "reported_rcu_per_renewal" in p:
         table.add_row(
@@ -250,7 +275,7 @@ def renewal_rows(table: Table, figures: dict[str, Any]) -> Table:
     return steps
 
 
-def webhook_rows(table: Table) -> None:
+def webhook_rows(table: Table) -> dict[str, Any]:
     """Webhooks (issue 5): requests per applied event and per duplicate, on moto in-process."""
     from tenure_local.bench import webhooks as webhooks_bench
 
@@ -272,23 +297,21 @@ def webhook_rows(table: Table) -> None:
         f"{w['ratio_to_bare_put']['refund']:.0f} / {w['ratio_to_bare_put']['duplicate']:.1f}",
         "",
     )
+    return w
 
 
 def _by_operation(per_op: dict[str, float]) -> str:
     return ", ".join(f"{n:g} {op}" for op, n in per_op.items())
 
 
-def metrics_rows(table: Table) -> None:
+def metrics_rows(table: Table, default: tuple[int, ...] = DEFAULT_SIZES) -> dict[str, Any]:
     """Metrics (issue 7): items read by the daily run, report build time."""
-    import os
-
     from tenure_local.bench import metrics as bench_metrics
 
-    # 10,000 and 100,000 subscriptions, loaded with BatchWriteItem: about 7 minutes here.
+    # At 10,000 and 100,000 subscriptions the loads take about 7 minutes here.
     # TENURE_BENCH_METRICS_SIZES=1000,5000 gives a quick look (the report uses the last).
-    sizes = tuple(
-        int(s) for s in os.environ.get("TENURE_BENCH_METRICS_SIZES", "10000,100000").split(",")
-    )
+    given = os.environ.get("TENURE_BENCH_METRICS_SIZES")
+    sizes = tuple(int(s) for s in given.split(",")) if given else default
     m = bench_metrics.run_all(sizes=sizes, report_size=sizes[-1])
     for row in m["daily_reads"]:
         table.add_row(
@@ -312,16 +335,17 @@ def metrics_rows(table: Table) -> None:
         " / ".join(f"{row['load_seconds']:.0f} s" for row in loads),
         "",
     )
+    return m
 
 
-def reminder_rows(table: Table) -> None:
+def reminder_rows(table: Table, default: tuple[int, ...] = DEFAULT_SIZES) -> dict[str, Any]:
     """Reminders (issue 6): what the hourly run costs per email, at two table sizes."""
     from tenure_local.bench import reminders as bench_reminders
 
-    # TENURE_BENCH_REMINDER_SIZES overrides 10000,100000; the load budget is
-    # TENURE_BENCH_LOAD_S, else 100 s: ~35,000 subscriptions here (~2.8 items each at ~1,100
-    # items/s); 100,000 take about 260 s.
-    figures = bench_reminders.run_all()
+    # TENURE_BENCH_REMINDER_SIZES overrides the sizes; the load budget is TENURE_BENCH_LOAD_S
+    # (see bench_renewals.load_budget); 100,000 subscriptions take about 260 s to load here.
+    given = os.environ.get(bench_reminders.SIZES_ENV)
+    figures = bench_reminders.run_all(sizes=bench_reminders.sizes_from_env() if given else default)
     reads, render = figures["reads"], figures["render"]
     rows = reads["rows"]
     for row in rows:
@@ -378,26 +402,36 @@ def reminder_rows(table: Table) -> None:
         f"{render['render_per_s']:,.0f} / {render['emails_per_s']:,.0f}",
         "",
     )
+    return figures
 
 
-def run(console: Console) -> None:
-    import os
-
+def run(console: Console, sizes: tuple[int, ...] = DEFAULT_SIZES, out: Path | None = None) -> None:
     from tenure_local.simulator.simulate import QUIET_ENV
 
     os.environ.update(QUIET_ENV)
     began = time.perf_counter()
-    table = Table(title="Tenure benchmarks (one run on this machine; ratios are what to compare)")
+    facts = machine_facts()
+    table = RecordingTable(
+        title="Tenure benchmarks (one run on this machine; ratios are what to compare)"
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")
-    for name, seconds, ratio in cold_starts():
+    figures: dict[str, Any] = {"sizes": list(sizes)}
+    figures["cold_starts"] = [
+        {"function": name, "seconds": None if math.isnan(seconds) else seconds, "ratio": ratio}
+        for name, seconds, ratio in cold_starts()
+    ]
+    for row in figures["cold_starts"]:
         table.add_row(
-            f"import functions/{name} (cold start) ÷ import boto3 + client",
-            "import failed" if math.isnan(seconds) else f"{ratio:.2f} ({seconds * 1000:.0f} ms)",
+            f"import functions/{row['function']} (cold start) ÷ import boto3 + client",
+            "import failed"
+            if row["seconds"] is None
+            else f"{row['ratio']:.2f} ({row['seconds'] * 1000:.0f} ms)",
             "≤ 1.5",
         )
     counts = requests_per_call()
+    figures["requests_per_call"] = counts
     table.add_row(
         "DynamoDB requests: POST /v1/subscriptions (warm, no card yet)",
         str(counts["create-subscription"]),
@@ -407,7 +441,15 @@ def run(console: Console) -> None:
         "DynamoDB requests: GET /v1/subscriptions/{id}", str(counts["get-subscription"]), "1"
     )
     speed, own, seconds, calls = simulation_speed()
-    table.add_row("simulate examples/bench.yaml: customer-months/s", f"{speed:.1f}", "")
+    figures["simulate_bench"] = {
+        "customer_months_per_s": speed,
+        "own_share": own,
+        "seconds": seconds,
+        "provider_calls": calls,
+    }
+    table.add_row(
+        "simulate examples/bench.yaml (DynamoDB Local): customer-months/s", f"{speed:.1f}", "≥ 20"
+    )
     table.add_row("simulate: Tenure's own share of run time", f"{own:.0%}", "≤ 50%")
     table.add_row(
         f"simulate: provider calls per successful charge, every charge ({calls['succeeded']} "
@@ -415,18 +457,61 @@ def run(console: Console) -> None:
         f"{calls['per_successful_charge']:.3f} ({calls['per_attempt']:.3f} per attempt)",
         "≤ 1.05 (floor 1)",
     )
+    memory_speed = memory_simulation_speed()
+    figures["simulate_mixed_500_memory"] = {"customer_months_per_s": memory_speed}
     table.add_row(
         "simulate examples/mixed-500.yaml --engine memory: customer-months/s",
-        f"{memory_simulation_speed():.1f}",
+        f"{memory_speed:.1f}",
         "≥ 200",
     )
-    # The large tables (100,000 subscriptions) load at ~1,000 items/s on 2 idle cores;
-    # TENURE_BENCH_LOAD_S caps each bench's load time (then it measures what fits).
-    renewals = bench_renewals.run_all()
+    # The large tables load at ~1,000 items/s on 2 idle cores; TENURE_BENCH_LOAD_S caps each
+    # bench's load time (then it measures what fits).
+    renewals = bench_renewals.run_all(sizes=sizes)
+    figures["renewals"] = renewals
     steps = renewal_rows(table, renewals)
-    webhook_rows(table)
-    metrics_rows(table)
-    reminder_rows(table)
+    figures["webhooks"] = webhook_rows(table)
+    figures["metrics"] = metrics_rows(table, sizes)
+    figures["reminders"] = reminder_rows(table, sizes)
     console.print(table)
     console.print(steps)
-    console.print(json.dumps({"bench_seconds": round(time.perf_counter() - began, 1)}))
+    took = round(time.perf_counter() - began, 1)
+    console.print(json.dumps({"bench_seconds": took}))
+    if out is not None:
+        write_results(out, table, steps, figures, facts | {"bench_seconds": took})
+
+
+def machine_facts() -> dict[str, Any]:
+    """What the figures depend on: the machine, how busy it was, and the code measured."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    meminfo = Path("/proc/meminfo")
+    lines = meminfo.read_text().splitlines() if meminfo.exists() else []
+    memory_kb = next((int(ln.split()[1]) for ln in lines if ln.startswith("MemTotal:")), 0)
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "memory_mb": memory_kb // 1024,
+        "load_average_at_start": list(os.getloadavg()),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def write_results(
+    out: Path, table: RecordingTable, steps: Table, figures: dict[str, Any], facts: dict[str, Any]
+) -> None:
+    """OUT/bench.txt: the tables as printed; OUT/bench.json: each row (measure, value,
+    target with its floor), the figures behind them, and the machine and commit."""
+    out.mkdir(parents=True, exist_ok=True)
+    text = Console(width=160, record=True, file=io.StringIO())
+    text.print(table)
+    text.print(steps)
+    (out / "bench.txt").write_text(text.export_text())
+    facts = facts | {"load_average_at_end": list(os.getloadavg())}
+    document = {"machine": facts, "rows": table.rows_as_text, "figures": figures}
+    (out / "bench.json").write_text(json.dumps(document, indent=2, default=str) + "\n")

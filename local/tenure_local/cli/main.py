@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tenure_local.cli.bench import bench
 from tenure_local.cli.chaos import app as chaos_app
 from tenure_local.cli.emails import app as emails_app
 from tenure_local.cli.links import app as links_app
@@ -495,6 +496,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(emails_app, name="emails")
 app.add_typer(links_app, name="links")
 app.add_typer(chaos_app, name="chaos")
+app.command()(bench)
 
 
 @metrics_app.command("export")
@@ -582,14 +584,6 @@ def charges_audit(
             out.print("every paid invoice charged exactly once; no blind retry")
     if not result.ok:
         raise typer.Exit(1)
-
-
-@app.command()
-def bench() -> None:
-    """Print the benchmark table (cold start, DynamoDB requests per call, simulation speed)."""
-    from tenure_local.bench.suite import run
-
-    run(out)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
@@ -28,6 +28,7 @@ from tenure.fakes import InMemoryRepository
 from tenure.notify.mailers import Mailer, OutboxMailer, TeeMailer
 from tenure.ports import Repository
 from tenure.settings import Settings
+from tenure.store.due_mirror import DueIndexMirror
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local.simulator.aws_timer import AwsTimer
 from tenure_local.simulator.chaos import Chaos, SimulatedBackoff
@@ -72,6 +73,14 @@ class RunSpec:
     backoff: SimulatedBackoff | None = None  # under chaos: retry waits in simulated time
 
 
+class DueView(Protocol):
+    """Answers when renewal work and emails are next due."""
+
+    def next_due_at(self) -> datetime | None: ...
+
+    def next_notice_at(self) -> datetime | None: ...
+
+
 @dataclass
 class Adapters:
     """What an engine made for one run: the handlers' settings, store and clients, and the
@@ -88,6 +97,8 @@ class Adapters:
     visibility: timedelta = DEFAULT_VISIBILITY
     raw_speed: Callable[[], dict[str, Any]] = field(default=lambda: {})
     razorpay_webhook_secret: str = ""  # the Razorpay sandbox signs its deliveries with it
+    # Where the simulator asks when work or an email is next due; None: the repository.
+    due_view: DueView | None = None
 
 
 class Engine(Protocol):
@@ -126,8 +137,14 @@ class DynamoLocalEngine:
     def _adapters(stack: LocalStack, run: RunSpec) -> Adapters:
         env, chaos, backoff = stack.env, run.chaos, run.backoff
         visibility = DEFAULT_VISIBILITY
+        due_view: DueIndexMirror | None = None
         if chaos is None:
             ddb = run.timer.attach(boto3.client("dynamodb"))
+            # The run's every write goes through this client, so the simulator can tell when
+            # work is next due from the writes, not from a query per shard at every moment.
+            # Under chaos a write may land and still raise: the index is asked instead.
+            due_view = DueIndexMirror(env["TABLE_NAME"], ddb)
+            due_view.attach(ddb)
         else:
             ddb = run.timer.attach(boto3.client("dynamodb", config=LAMBDA_BOTO_CONFIG))
             chaos.attach_dynamodb(ddb)
@@ -158,6 +175,7 @@ class DynamoLocalEngine:
             mailer=mailer,
             visibility=visibility,
             raw_speed=lambda: _raw_speed(stack),
+            due_view=due_view,
         )
 
 

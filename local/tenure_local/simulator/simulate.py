@@ -35,6 +35,7 @@ from tenure_local.simulator.chaos import QUIET, Chaos, SimulatedBackoff, Simulat
 from tenure_local.simulator.engines import (
     DEFAULT_VISIBILITY,
     Adapters,
+    DueView,
     DynamoLocalEngine,
     Engine,
     RunSpec,
@@ -122,6 +123,7 @@ class Simulator(ProviderSide):
         self._queue_url = ""
         self._sqs: Any = None
         self.repo: Repository | None = None
+        self._due: DueView | None = None  # where the loop asks what is next due
         # Every sandbox event goes through the real webhooks handler; with chaos, late (up to
         # hours), duplicated and reordered by the seed, all delivered by `until`.
         self.webhook_chaos = webhook_chaos or (chaos is not None and chaos.webhooks)
@@ -177,6 +179,7 @@ class Simulator(ProviderSide):
         chaos = self.chaos
         repo = adapters.repo
         self.repo = repo
+        self._due = adapters.due_view or repo
         policy = self.scenario.dunning.policy() if self.scenario.dunning else DunningPolicy()
         gateway = ProviderSandbox(clock=lambda: int(self.clock.now().timestamp()))
         self.gateway = gateway
@@ -257,8 +260,8 @@ class Simulator(ProviderSide):
         pending = self.scenario.ordered_actions()
         total = (self.until - self.start).total_seconds() or 1.0
         now = self.start
-        next_due = self.repo.next_due_at() if self.repo else None
-        next_notice = self.repo.next_notice_at() if self.repo else None
+        next_due = self._due.next_due_at() if self._due else None
+        next_notice = self._due.next_notice_at() if self._due else None
         while True:
             self.clock.set(now)
             self.on_progress((now - self.start).total_seconds() / total, iso(now) or "")
@@ -274,11 +277,11 @@ class Simulator(ProviderSide):
             upcoming = [utc(pending[0][1].at)] if pending else []
             upcoming += self._provider_upcoming()
             upcoming += [at for at, _, _ in self._chaos_later]
-            next_due = self.repo.next_due_at() if self.repo else None
+            next_due = self._due.next_due_at() if self._due else None
             if next_due is not None:
                 # Work that is still due now failed this round: the schedule runs again later.
                 upcoming.append(next_due if next_due > now else now + SCHEDULER_TICK)
-            next_notice = self.repo.next_notice_at() if self.repo else None
+            next_notice = self._due.next_notice_at() if self._due else None
             if next_notice is not None:
                 # Emails go out on the hourly run at or after their time.
                 upcoming.append(_hour_at_or_after(max(next_notice, now + timedelta(seconds=1))))
@@ -302,6 +305,12 @@ class Simulator(ProviderSide):
                 self._sqs, self._queue_url
             ):
                 return  # nothing due, or only work that keeps failing (retried next tick)
+            if not self._still_due(now):
+                return  # the run that would follow would find nothing: skip its queries
+
+    def _still_due(self, now: datetime) -> bool:
+        upcoming = self._due.next_due_at() if self._due else None
+        return upcoming is not None and upcoming <= now
 
     def _send_reminders(self, now: datetime, tries: int = 0) -> None:
         # One run sends everything due (it repeats its passes until none is left).

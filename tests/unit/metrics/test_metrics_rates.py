@@ -137,6 +137,26 @@ def test_on_time_and_recovery_rates_by_hand() -> None:
     assert (mar["payments"], mar["revenue"], apr["payments"]) == (3, 30000, 1)
 
 
+def test_recovered_revenue_is_what_recovered_invoices_brought_in_the_month_they_were_paid() -> None:
+    changes: dict[date, list[Any]] = {
+        MAR1: [
+            mrr.PaymentOutcome("in4", "USD", True, False),
+            mrr.PaymentOutcome("in5", "USD", True, False),
+        ],
+        date(2026, 3, 9): [
+            mrr.PaymentOutcome("in6", "USD", True, True, 2500),  # paid at once: not recovered
+        ],
+        date(2026, 4, 3): [
+            mrr.PaymentOutcome("in4", "USD", False, True, 10000, recovered_from="2026-03-01"),
+            mrr.PaymentOutcome("in5", "USD", False, True, 1999, recovered_from="2026-03-01"),
+        ],
+    }
+    snapshots = run_days(changes, MAR1, date(2026, 4, 30))
+    mar, apr = mrr.rollup(MAR1, date(2026, 4, 30), "USD", snapshots)["monthly"]
+    assert (mar["recovered_revenue"], apr["recovered_revenue"]) == (0, 11999)
+    assert (mar["invoices_recovered"], apr["invoices_recovered"]) == (2, 0)
+
+
 def test_purchase_based_clv_is_value_times_frequency_times_lifespan() -> None:
     changes: dict[date, list[Any]] = {
         FEB1: [entry(c, f"s-{c}", 0, 10000, at(FEB1)) for c in ("a", "b", "c", "d")]

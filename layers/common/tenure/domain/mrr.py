@@ -231,6 +231,9 @@ FLOW_FIELDS = (
     "recovered_by_collections",  # what collections cases recovered, counted when they close
     "installments_paid",  # instalments of installment plans paid that day
     "installments_collected",  # what they brought in (minor units, no tax on instalments)
+    # What invoices whose first attempt failed brought in when paid later that day (a
+    # retry, a new card, a repayment): the amount behind `recoveries`' count.
+    "recovered_revenue",
 )
 _MOVEMENT_FIELD = {
     NEW: ("new_mrr", "customers_new"),
@@ -362,6 +365,7 @@ def aggregate_day(
         if payment.recovered_from:
             key = payment.recovered_from
             figures.recoveries[key] = figures.recoveries.get(key, 0) + 1
+            figures.add("recovered_revenue", payment.revenue)
     for moved in points:
         figures = book.setdefault(moved.currency, CurrencyDay())
         figures.add("points_earned", moved.earned)
@@ -598,6 +602,9 @@ def _month_row(m: _Month, window: list[_Month]) -> dict[str, Any]:
         # `revenue`, which count every paid invoice).
         "installments_paid": flows["installments_paid"],
         "installments_collected": flows["installments_collected"],
+        # What invoices recovered after a failed first attempt brought in, in the month they
+        # were paid (`invoices_recovered` counts them by the month they failed).
+        "recovered_revenue": flows["recovered_revenue"],
     }
 
 

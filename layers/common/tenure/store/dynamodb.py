@@ -392,13 +392,17 @@ class DynamoRepository(DynamoWebhookOut):
                 yield found
 
     def due_notices(self, now: datetime, limit: int = 100) -> list[Notice]:
-        """Notices due at or before `now`: the index holds whole items, so nothing more is read."""
-        notices = [codec.notice_from_attrs(i) for i in self._due_items(NOTICE_DUE, now, limit)]
+        """Notices due at or before `now`: the index holds whole items, so nothing more is read.
+        Shards that hold more than their share of `limit` fill what the others left, so fewer
+        than `limit` notices means nothing else was due: a run needs no pass to find none."""
+        raws, starts = self._due_page(NOTICE_DUE, now, limit, dict.fromkeys(range(DUE_SHARDS)))
+        for shard, start in sorted(starts.items()):  # one by one: none reads past the limit
+            if len(raws) >= limit:
+                break
+            raws += self._due_page(NOTICE_DUE, now, 0, {shard: start}, limit - len(raws))[0]
+        notices = [codec.notice_from_attrs(i) for i in raws]
         notices.sort(key=lambda n: (n.due_at, n.key))
         return notices
-
-    def _due_items(self, prefix: str, now: datetime, limit: int) -> list[dict[str, Any]]:
-        return self._due_page(prefix, now, limit, dict.fromkeys(range(DUE_SHARDS)))[0]
 
     def _due_page(
         self,
@@ -406,12 +410,13 @@ class DynamoRepository(DynamoWebhookOut):
         now: datetime,
         limit: int,
         starts: dict[int, dict[str, Any] | None],
+        share: int | None = None,
     ) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any] | None]]:
         """One page of due items from the shards in `starts` (each from its start key, None:
-        from its first item); returns the items and where each shard not yet read to its
-        end goes on from."""
+        from its first item), up to `share` from each (default: its share of `limit`);
+        returns the items and where each shard not yet read to its end goes on from."""
         upper = f"{iso(now)}#~"  # '~' sorts after every character an id or kind may use
-        share = max(1, -(-limit // DUE_SHARDS))
+        share = share or max(1, -(-limit // DUE_SHARDS))
 
         def shard_query(shard: int) -> dict[str, Any]:
             items: list[dict[str, Any]] = []

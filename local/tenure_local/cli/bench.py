@@ -1,0 +1,22 @@
+"""`tenure bench`: the benchmark table, and bench.json beside it (docs/benchmarks.md)."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+FULL_HELP = "measure tables of 10,000 and 100,000 subscriptions (~20 minutes)"
+
+
+def bench(
+    full: Annotated[bool, typer.Option("--full", help=FULL_HELP)] = False,
+    folder: Annotated[Path, typer.Option("--out", help="folder for bench.json")] = Path(
+        "out/bench"
+    ),
+) -> None:
+    """Print the benchmark table (cold start, DynamoDB requests per call, simulation speed,
+    renewals, webhooks, metrics, reminders); write it, with every figure, to OUT/bench.json."""
+    from tenure_local.bench.suite import DEFAULT_SIZES, FULL_SIZES, run
+
+    run(Console(), sizes=FULL_SIZES if full else DEFAULT_SIZES, out=folder)
