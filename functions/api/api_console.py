@@ -158,7 +158,7 @@ def _show_customer(visit: _Visit, customer_id: str, notice: str | None = None) -
     subs = subscriptions.list_subscriptions(visit.svc, customer.id)
     rows = []
     for sub in subs:
-        invoices = visit.svc.repo.list_invoices(sub.id)[-INVOICES_SHOWN:]
+        invoices = subscriptions.list_invoices(visit.svc, sub.id)[-INVOICES_SHOWN:]
         rows.append(
             {
                 "sub": sub,
@@ -201,7 +201,7 @@ def _show_timeline(visit: _Visit, customer_id: str) -> Response[str]:
 
 def _download_invoice(visit: _Visit, invoice_id: str) -> Response[Any]:
     invoice = subscriptions.get_invoice(visit.svc, _checked_id(invoice_id))
-    pdf = documents.invoice_pdf(visit.svc, invoice, (visit.settings.business_name,))
+    pdf = documents.invoice_pdf(visit.svc, invoice, documents.seller_of(visit.settings))
     headers = {
         "Content-Disposition": f'attachment; filename="{pdf.filename}"',
         "Cache-Control": "no-store",
