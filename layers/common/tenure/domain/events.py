@@ -75,6 +75,10 @@ class EventType(StrEnum):
     TRIAL_EXTENDED = "TrialExtended"
     RENEWAL_DATE_CHANGED = "SubscriptionRenewalDateChanged"
     CREDIT_ADJUSTED = "CreditAdjusted"
+    # Price changes (tenure.domain.prices): a plan's new price scheduled, and a subscription
+    # told of it (its first period at the new price fixed, its email planned).
+    PLAN_PRICE_CHANGE_SCHEDULED = "PlanPriceChangeScheduled"
+    PRICE_CHANGE_NOTED = "SubscriptionPriceChangeNoted"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ files) is `tenure.domain.plan_spec.PlanSpec`, which builds these.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -13,6 +14,7 @@ from typing import Any
 
 from tenure.domain.calendar import Interval, IntervalUnit, monthly_factor
 from tenure.domain.money import Money, normalize_currency, round_half_up
+from tenure.domain.prices import PriceChange, unit_amount_at
 
 
 class TaxBehavior(StrEnum):
@@ -43,6 +45,9 @@ class Plan:
     intro: tuple[IntroPhase, ...] = field(default=())
     tax_rate: Decimal = Decimal(0)
     tax_behavior: TaxBehavior = TaxBehavior.EXCLUSIVE
+    # Every change of its price, in the order they were made (tenure.domain.prices);
+    # `amount` stays the price it was created with.
+    price_changes: tuple[PriceChange, ...] = field(default=())
 
     def __post_init__(self) -> None:
         # Values arrive as stored or as written in code ("month", a list of phases, 7.5):
@@ -53,10 +58,19 @@ class Plan:
         set_(self, "tax_behavior", TaxBehavior(self.tax_behavior))
         set_(self, "tax_rate", Decimal(self.tax_rate))
         set_(self, "intro", tuple(_phase(p) for p in self.intro))
+        set_(self, "price_changes", tuple(self.price_changes))
 
     @property
     def price(self) -> Money:
         return Money(self.amount, self.currency)
+
+    def amount_for_new_subscribers(self, at: datetime) -> int:
+        """What someone who subscribes at `at` pays: the last change in effect by then."""
+        return unit_amount_at(self.amount, self.price_changes, at, (), at)
+
+    def scheduled_changes(self, now: datetime) -> tuple[PriceChange, ...]:
+        """The changes not yet in effect for new subscribers at `now`."""
+        return tuple(c for c in self.price_changes if c.effective_at > now)
 
     @property
     def billing_interval(self) -> Interval:

@@ -80,6 +80,8 @@ class _Planner:
             self._collections_opened(event)
         elif event.type in _PLAN_ENDINGS:
             self._plan_ended(event)
+        elif event.type is EventType.PRICE_CHANGE_NOTED:
+            self._price_change(event, self.subs.get(event.entity_id))
 
     # -- scheduled ahead --------------------------------------------------------------------
     def _upcoming_renewal(self, sub: Subscription | None) -> None:
@@ -96,6 +98,16 @@ class _Planner:
                 continue
             data = {"renews_at": _iso(renews_at), "lead_days": days}
             self._add(sub.id, NoticeKind.UPCOMING_RENEWAL, _iso(renews_at), days, sub, due, data)
+
+    def _price_change(self, event: DomainEvent, sub: Subscription | None) -> None:
+        """Due when the subscription counted its notice from (the event's `notice_at`): its
+        first period at the new price starts `notice_days` after that at the earliest."""
+        if sub is None:
+            return
+        facts = event.data
+        due = datetime.fromisoformat(str(facts["notice_at"]))
+        data = {k: facts[k] for k in ("change", "old_amount", "amount", "currency", "starts")}
+        self._add(sub.id, NoticeKind.PRICE_CHANGE, str(facts["change"]), 0, sub, due, data)
 
     def _trial_ending(self, sub: Subscription | None) -> None:
         if sub is None or sub.trial_end is None:

@@ -486,6 +486,8 @@ class _Run:
             return self._plan_ended(notice, base, card)
         if kind is NoticeKind.PRE_DEBIT:
             return self._pre_debit(notice, base, card)
+        if kind is NoticeKind.PRICE_CHANGE:
+            return self._price_change(notice, base)
         if kind is NoticeKind.INSTALLMENT_DUE:
             data = notice.data
             self._instalment_ahead(notice)
@@ -581,6 +583,26 @@ class _Run:
         )
         cancel: _Link = (LinkPurpose.MANAGE_SUBSCRIPTION, sub.id, "cancel")
         return _Draft(facts, {"update_card": card, "cancel": cancel})
+
+    def _price_change(self, notice: Notice, base: dict[str, Any]) -> _Draft:
+        """Owed while the subscription still renews into the new price: one that ended, or
+        that has left the plan, is not told of a price it will not pay."""
+        sub, plan = self._subscription(notice)
+        data = notice.data
+        if sub.ended or sub.plan_id != plan.id or not str(data["change"]).startswith(f"{plan.id}:"):
+            raise _Skip("price_not_ahead")
+        facts = EmailFacts(
+            **base,
+            currency=str(data["currency"]),
+            plan_name=plan.name or plan.id,
+            amount=int(data["amount"]),
+            old_amount=int(data["old_amount"]),
+            when=parse_iso(str(data["starts"])),
+        )
+        manage = LinkPurpose.MANAGE_SUBSCRIPTION
+        return _Draft(
+            facts, {"manage": (manage, sub.id, None), "cancel": (manage, sub.id, "cancel")}
+        )
 
     def _mandate_max(self, sub: Subscription) -> float:
         methods = self.svc.repo.list_payment_methods(sub.customer_id)
@@ -860,6 +882,7 @@ def _preview_lines(
 ) -> list[InvoiceLine]:
     """The next period's invoice as it will be built (intro price, coupon, tenure discount,
     tax, credit)."""
+    plan = sub.plan_at(plan, sub.current_period_end)
     label = plan.name or plan.id
     discount, tenure = sub.next_period_discount(), sub.next_period_tenure(programs)
     lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount, tenure), plan)

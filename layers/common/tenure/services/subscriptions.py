@@ -31,7 +31,7 @@ from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import DueKind, Proration, Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso, utc
 from tenure.ports import Commit, Marker, Redemption
-from tenure.services import coupons
+from tenure.services import coupons, pricing
 from tenure.services.catalog import get_customer, get_plan
 from tenure.services.charging import (
     await_payment_method,
@@ -92,6 +92,9 @@ def subscribe(
     sub.timezone = customer.timezone
     sub.contact = customer.contact
     sub.copy_payer(customer.payer)
+    # Joined while a new price is announced but not yet in effect: told as any subscriber.
+    pricing.note_price_changes(svc, sub, plan, now)
+    plan = sub.plan_at(plan, sub.current_period_start)
     invoice = None
     if sub.status is SubscriptionStatus.INCOMPLETE:
         sub.incomplete_expires_at = now + svc.policy.incomplete_window
@@ -270,6 +273,8 @@ def _process_due(
             reason = "trial_ended_without_payment_method"
             sub.cancel(plan, due_at, at_period_end=True, reason=reason)
     programs = svc.repo.get_programs().programs
+    pricing.note_price_changes(svc, sub, plan, now)
+    plan = sub.plan_at(plan, sub.current_period_end)  # the price of the period it opens
     needs_invoice = sub.renew(plan, now, programs)
     invoice = None
     if needs_invoice:
@@ -286,7 +291,7 @@ def _resume(
     customer: Customer | None = None,
     payer_copy: bool = False,
 ) -> Outcome:
-    plan = get_plan(svc, sub.plan_id)
+    plan = sub.plan_at(get_plan(svc, sub.plan_id), at)
     invoice = None
     programs = svc.repo.get_programs().programs
     if sub.resume(plan, at, programs):

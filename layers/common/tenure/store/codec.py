@@ -37,6 +37,7 @@ from tenure.domain.invoices import (
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
 from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
 from tenure.domain.plans import Plan, TaxBehavior
+from tenure.domain.prices import PriceChange, PriceStep
 from tenure.domain.programs import Programs, ProgramsSetting
 from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription, SubscriptionStatus
@@ -144,7 +145,35 @@ def plan_to_attrs(p: Plan) -> dict[str, Any]:
         "intro": [{"periods": i.periods, "percent_off": str(i.percent_off)} for i in p.intro],
         "tax_rate": str(p.tax_rate),
         "tax_behavior": str(p.tax_behavior),
+        # Written only once there are some: plans without changes stay as they were.
+        **(
+            {"price_changes": [_price_change_to_attrs(c) for c in p.price_changes]}
+            if p.price_changes
+            else {}
+        ),
     }
+
+
+def _price_change_to_attrs(c: PriceChange) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "amount": c.amount,
+        "effective_at": _dt(c.effective_at),
+        "notice_days": c.notice_days,
+        "grandfather": c.grandfather,
+        "announced_at": _dt(c.announced_at),
+    }
+
+
+def _price_change_from_attrs(a: dict[str, Any]) -> PriceChange:
+    return PriceChange(
+        id=a["id"],
+        amount=int(a["amount"]),
+        effective_at=_req(a["effective_at"]),
+        notice_days=int(a["notice_days"]),
+        grandfather=bool(a["grandfather"]),
+        announced_at=_req(a["announced_at"]),
+    )
 
 
 def plan_from_attrs(a: dict[str, Any]) -> Plan:
@@ -160,6 +189,7 @@ def plan_from_attrs(a: dict[str, Any]) -> Plan:
         intro=a.get("intro") or (),
         tax_rate=a.get("tax_rate", "0"),
         tax_behavior=a.get("tax_behavior", TaxBehavior.EXCLUSIVE),
+        price_changes=tuple(_price_change_from_attrs(c) for c in a.get("price_changes") or ()),
     )
 
 
@@ -313,6 +343,10 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         }
     if s.contact is not None:
         attrs["contact"] = contact_to_attrs(s.contact)
+    if s.price_steps:
+        attrs["price_steps"] = [
+            {"change": p.change, "starts": _dt(p.starts)} for p in s.price_steps
+        ]
     return attrs
 
 
@@ -371,6 +405,9 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         carried=int(a.get("carried", 0)),
         period_tenure=_tenure_from_attrs(a.get("period_tenure")),
         contact=contact_from_attrs(a.get("contact")),
+        price_steps=tuple(
+            PriceStep(p["change"], _parse(p.get("starts"))) for p in a.get("price_steps") or ()
+        ),
         version=int(a.get("version", 0)),
     )
 
