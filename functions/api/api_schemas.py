@@ -202,6 +202,23 @@ class ChangePlanRequest(BaseModel):
     plan: IdField
 
 
+class PriceChangeCreate(BaseModel):
+    """A new price for a plan (docs/pricing.md): what is refused beyond these types (a past
+    date, too little notice, another currency) is the domain's rule, named the same way."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int = Field(strict=True, description="the new price, in minor units")
+    effective_at: AwareDatetime = Field(description="new subscribers pay it from here")
+    notice_days: int = Field(default=30, strict=True, description="at least the minimum")
+    grandfather: StrictBool = Field(
+        default=False, description="earlier subscribers keep the price they pay"
+    )
+    currency: str | None = Field(
+        default=None, min_length=3, max_length=3, description="if given, the plan's own"
+    )
+
+
 # -- responses: the shared views (tenure.views), and the API's envelopes around them ------------
 class CustomerPage(TypedDict):
     data: list[CustomerView]
