@@ -8,6 +8,7 @@ from api_schemas import (
     PATH_ID_PATTERN,
     CustomerCreate,
     CustomerPage,
+    CustomerUpdate,
     PaymentMethodAttach,
     PlanPage,
     PriceChangeCreate,
@@ -18,6 +19,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from tenure import bootstrap
 from tenure.domain.plan_spec import PlanSpec
 from tenure.services import catalog, charging, pricing
+from tenure.services.customer_updates import CustomerChanges, update_customer
 from tenure.views import (
     CustomerView,
     PaymentMethodView,
@@ -64,6 +66,12 @@ def list_customers(
 @router.get("/v1/customers/<customer_id>", security=BEARER, tags=["customers"])
 def get_customer(customer_id: CustomerId) -> CustomerView:
     return customer_view(catalog.get_customer(bootstrap.wiring().services, customer_id))
+
+
+@router.patch("/v1/customers/<customer_id>", security=BEARER, tags=["customers"])
+def patch_customer(customer_id: CustomerId, body: CustomerUpdate) -> CustomerView:
+    svc = bootstrap.wiring().services
+    return customer_view(update_customer(svc, customer_id, CustomerChanges(body.given())))
 
 
 @router.post(

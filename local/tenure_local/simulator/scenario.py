@@ -264,6 +264,18 @@ class CardAutoUpdated(_Action):
         return str(_card(str(value)))
 
 
+class ChangePrice(_Action):
+    """A new price for a plan, as POST /v1/plans/{id}/price-changes (docs/pricing.md):
+    new subscribers pay it from `effective_at`, earlier ones after their notice."""
+
+    do: Literal["change_price"]
+    plan: str
+    amount: int = Field(strict=True)
+    effective_at: AwareDatetime
+    notice_days: int = Field(default=30, strict=True)
+    grandfather: bool = False
+
+
 API_ACTIONS = (
     "subscribe",
     "change_plan",
@@ -276,6 +288,7 @@ API_ACTIONS = (
     "refund",
     "installments",
     "repayment_plan",
+    "change_price",
 )
 PROVIDER_ACTIONS = ("provider_refund", "dispute", "card_auto_updated")
 Action = Annotated[
@@ -292,7 +305,8 @@ Action = Annotated[
     | RedeemPoints
     | Refund
     | Installments
-    | RepaymentPlan,
+    | RepaymentPlan
+    | ChangePrice,
     Field(discriminator="do"),
 ]
 _action_adapter: TypeAdapter[Any] = TypeAdapter(Action)

@@ -46,6 +46,7 @@ from tenure_local.simulator.scenario import (
     Cancel,
     CardAutoUpdated,
     ChangePlan,
+    ChangePrice,
     Dispute,
     Pause,
     ProviderRefund,
@@ -441,6 +442,14 @@ class Simulator(ProviderSide):
             self._attach_card(action.customer, action.card, where, action.card_expires)
         elif isinstance(action, ProviderRefund | Dispute | CardAutoUpdated):
             self._at_provider(action, where)
+        elif isinstance(action, ChangePrice):
+            body = {
+                "amount": action.amount,
+                "effective_at": iso(action.effective_at),
+                "notice_days": action.notice_days,
+                "grandfather": action.grandfather,
+            }
+            self._api("POST", f"/v1/plans/{action.plan}/price-changes", body, where=where)
 
     def _cancel(self, action: Cancel, where: str) -> None:
         """As the customer page does: with save offers configured they are presented first,

@@ -79,6 +79,9 @@ class EventType(StrEnum):
     # told of it (its first period at the new price fixed, its email planned).
     PLAN_PRICE_CHANGE_SCHEDULED = "PlanPriceChangeScheduled"
     PRICE_CHANGE_NOTED = "SubscriptionPriceChangeNoted"
+    # A customer's contact or billing details changed (PATCH /v1/customers/{id}); the event
+    # names the fields, never their values.
+    CUSTOMER_UPDATED = "CustomerUpdated"
 
 
 @dataclass(frozen=True, slots=True)
