@@ -276,6 +276,25 @@ class ChangePrice(_Action):
     grandfather: bool = False
 
 
+class UpdateCustomer(_Action):
+    """Change a customer's details, as PATCH /v1/customers/{id}: the fields given change
+    (checked when the action runs, as the API checks them), the others stay."""
+
+    do: Literal["update_customer"]
+    customer: str
+    email: str | None = None
+    name: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    billing_name: str | None = None
+    billing_address: str | None = None
+    tax_id: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        fixed = {"do", "at", "customer"}
+        return {name: getattr(self, name) for name in self.model_fields_set - fixed}
+
+
 API_ACTIONS = (
     "subscribe",
     "change_plan",
@@ -289,6 +308,7 @@ API_ACTIONS = (
     "installments",
     "repayment_plan",
     "change_price",
+    "update_customer",
 )
 PROVIDER_ACTIONS = ("provider_refund", "dispute", "card_auto_updated")
 Action = Annotated[
@@ -306,7 +326,8 @@ Action = Annotated[
     | Refund
     | Installments
     | RepaymentPlan
-    | ChangePrice,
+    | ChangePrice
+    | UpdateCustomer,
     Field(discriminator="do"),
 ]
 _action_adapter: TypeAdapter[Any] = TypeAdapter(Action)

@@ -56,6 +56,7 @@ from tenure_local.simulator.scenario import (
     Scenario,
     Subscribe,
     UpdateCard,
+    UpdateCustomer,
     subscription_id_for,
 )
 from tenure_local.simulator.scenario_collections import RepaymentPlan
@@ -450,6 +451,9 @@ class Simulator(ProviderSide):
                 "grandfather": action.grandfather,
             }
             self._api("POST", f"/v1/plans/{action.plan}/price-changes", body, where=where)
+        elif isinstance(action, UpdateCustomer):
+            path = f"/v1/customers/{action.customer}"
+            self._api("PATCH", path, action.body(), where=where)
 
     def _cancel(self, action: Cancel, where: str) -> None:
         """As the customer page does: with save offers configured they are presented first,

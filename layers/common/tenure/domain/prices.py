@@ -17,10 +17,8 @@ from tenure.domain.errors import ValidationFailedError
 from tenure.domain.timeutil import utc
 
 # The shortest notice accepted unless a deployment sets its own (MIN_PRICE_NOTICE_DAYS): a
-# conservative floor, not legal advice. California's automatic-renewal law (Bus. & Prof.
-# Code 17602, amended 2022) wants a material change, price included, told before the
-# renewal it affects and a yearly term's renewal told 15-45 days ahead; other US states
-# ask up to 30 days before a renewal; docs/pricing.md lists the sources and the caveats.
+# conservative floor, not legal advice; docs/pricing.md gives the sources (the EU's and UK's
+# unfair-terms grey list, California's automatic-renewal law) and their caveats.
 DEFAULT_MIN_NOTICE_DAYS = 30
 MAX_NOTICE_DAYS = 366
 # How far ahead a change may be set: a schedule bounded so a subscriber's first period at
