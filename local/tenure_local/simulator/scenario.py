@@ -36,6 +36,7 @@ from tenure.domain.programs import Programs
 from tenure.domain.timeutil import utc
 from tenure.payments.razorpay_sandbox import token_for as razorpay_token_for
 from tenure.payments.sandbox import payment_method_for
+from tenure_local.simulator.scenario_catalog import ChangePrice, UpdateCustomer
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments, installment_problems
 from tenure_local.simulator.scenario_problems import (
@@ -262,37 +263,6 @@ class CardAutoUpdated(_Action):
     @classmethod
     def _known_card(cls, value: Any) -> str:
         return str(_card(str(value)))
-
-
-class ChangePrice(_Action):
-    """A new price for a plan, as POST /v1/plans/{id}/price-changes (docs/pricing.md):
-    new subscribers pay it from `effective_at`, earlier ones after their notice."""
-
-    do: Literal["change_price"]
-    plan: str
-    amount: int = Field(strict=True)
-    effective_at: AwareDatetime
-    notice_days: int = Field(default=30, strict=True)
-    grandfather: bool = False
-
-
-class UpdateCustomer(_Action):
-    """Change a customer's details, as PATCH /v1/customers/{id}: the fields given change
-    (checked when the action runs, as the API checks them), the others stay."""
-
-    do: Literal["update_customer"]
-    customer: str
-    email: str | None = None
-    name: str | None = None
-    locale: str | None = None
-    timezone: str | None = None
-    billing_name: str | None = None
-    billing_address: str | None = None
-    tax_id: str | None = None
-
-    def body(self) -> dict[str, Any]:
-        fixed = {"do", "at", "customer"}
-        return {name: getattr(self, name) for name in self.model_fields_set - fixed}
 
 
 API_ACTIONS = (

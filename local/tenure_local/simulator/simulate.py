@@ -46,7 +46,6 @@ from tenure_local.simulator.scenario import (
     Cancel,
     CardAutoUpdated,
     ChangePlan,
-    ChangePrice,
     Dispute,
     Pause,
     ProviderRefund,
@@ -56,9 +55,9 @@ from tenure_local.simulator.scenario import (
     Scenario,
     Subscribe,
     UpdateCard,
-    UpdateCustomer,
     subscription_id_for,
 )
+from tenure_local.simulator.scenario_catalog import ChangePrice, UpdateCustomer
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments
 from tenure_local.simulator.webhooks_provider import (
@@ -443,17 +442,9 @@ class Simulator(ProviderSide):
             self._attach_card(action.customer, action.card, where, action.card_expires)
         elif isinstance(action, ProviderRefund | Dispute | CardAutoUpdated):
             self._at_provider(action, where)
-        elif isinstance(action, ChangePrice):
-            body = {
-                "amount": action.amount,
-                "effective_at": iso(action.effective_at),
-                "notice_days": action.notice_days,
-                "grandfather": action.grandfather,
-            }
-            self._api("POST", f"/v1/plans/{action.plan}/price-changes", body, where=where)
-        elif isinstance(action, UpdateCustomer):
-            path = f"/v1/customers/{action.customer}"
-            self._api("PATCH", path, action.body(), where=where)
+        elif isinstance(action, ChangePrice | UpdateCustomer):
+            method, path, body = action.request()
+            self._api(method, path, body, where=where)
 
     def _cancel(self, action: Cancel, where: str) -> None:
         """As the customer page does: with save offers configured they are presented first,
