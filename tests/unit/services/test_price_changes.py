@@ -148,3 +148,27 @@ def test_a_plan_keeps_its_price_history_and_announces_each_change(
     assert stored is not None and stored.price_changes == plan.price_changes
     events = [e for e in shop.repo.events if e["type"] == EventType.PLAN_PRICE_CHANGE_SCHEDULED]
     assert [e["data"]["amount"] for e in events] == [1200, 1400]
+
+
+def test_once_the_new_price_applies_a_pause_credits_and_the_mrr_count_it(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    customer(shop, "bob")
+    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic")
+    shop.clock.set(shop.start + timedelta(days=1))
+    pricing.schedule_price_change(shop.svc, "basic", 1500, shop.clock.now(), notice_days=30)
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=62), mailer)  # renewed on 2 May at 1500
+    sub = shop.sub("sub-bob")
+    assert sub.current_period_start.date().isoformat() == "2026-05-02"
+    assert sub.mrr == 1500
+    # Halfway through May: half of the 1500 paid comes back as credit.
+    shop.clock.set(
+        sub.current_period_start + (sub.current_period_end - sub.current_period_start) / 2
+    )
+    subscriptions.pause(shop.svc, "sub-bob", None)
+    paused = shop.sub("sub-bob")
+    assert paused.credit == 750
+    moves = [(e.before, e.after) for e in shop.repo.ledger if e.subscription_id == "sub-bob"]
+    assert moves == [(0, 1000), (1000, 1500), (1500, 0)]

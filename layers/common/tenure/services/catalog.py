@@ -14,6 +14,7 @@ from tenure.domain.customers import (
 from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.plans import Plan
+from tenure.domain.subscription import Subscription
 from tenure.payments.gateway import CardDetails
 from tenure.ports import Commit
 from tenure.services.context import Services
@@ -33,6 +34,12 @@ def get_plan(svc: Services, plan_id: str) -> Plan:
     if plan is None:
         raise NotFoundError("plan", plan_id)
     return plan
+
+
+def current_plan(svc: Services, sub: Subscription) -> Plan:
+    """`sub`'s plan at the price its current period pays (tenure.domain.prices): what its
+    pause credit, proration, MRR and ending are worked out from."""
+    return sub.plan_at(get_plan(svc, sub.plan_id), sub.current_period_start)
 
 
 def create_customer(

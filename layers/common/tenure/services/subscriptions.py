@@ -32,7 +32,7 @@ from tenure.domain.subscription import DueKind, Proration, Subscription, Subscri
 from tenure.domain.timeutil import iso, utc
 from tenure.ports import Commit, Marker, Redemption
 from tenure.services import coupons, pricing
-from tenure.services.catalog import get_customer, get_plan
+from tenure.services.catalog import current_plan, get_customer, get_plan
 from tenure.services.charging import (
     await_payment_method,
     charge_new_invoice,
@@ -107,7 +107,7 @@ def apply_coupon(svc: Services, subscription_id: str, coupon_id: str) -> Outcome
     """Give a subscription a coupon; it covers the period invoices from the next one on (the
     current period was invoiced at its price already). The redemption is counted with it."""
     sub = get_subscription(svc, subscription_id)
-    plan = get_plan(svc, sub.plan_id)
+    plan = current_plan(svc, sub)
     sub.check_can_take_discount()  # before the coupon's own checks: the clearer answer
     discount, redemption = coupons.redeem(svc, coupon_id, plan, sub.currency)
     sub.apply_discount(discount, svc.clock.now())
@@ -125,7 +125,7 @@ def cancel(
     """`claim`: a marker committed with the cancellation (a single-use link's), so the same
     claim cannot cancel twice. `along`: more that commits with it (an audit entry)."""
     sub = get_subscription(svc, subscription_id)
-    sub.cancel(get_plan(svc, sub.plan_id), svc.clock.now(), at_period_end, reason)
+    sub.cancel(current_plan(svc, sub), svc.clock.now(), at_period_end, reason)
     return _save(svc, sub, None, claim=claim, along=along)
 
 
@@ -137,7 +137,7 @@ def pause(
     now = svc.clock.now()
     if until is not None and utc(until) <= now:
         raise ValidationFailedError("until", "must be in the future")
-    sub.pause(get_plan(svc, sub.plan_id), now, until)
+    sub.pause(current_plan(svc, sub), now, until)
     return _save(svc, sub, None, claim=claim)
 
 
@@ -184,7 +184,7 @@ def preview_plan_change(svc: Services, subscription_id: str, plan_id: str) -> Pl
 
 def _switch_plan(svc: Services, sub: Subscription, plan_id: str, now: datetime) -> Invoice | None:
     """Move `sub` (in place) to `plan_id`; the proration invoice to raise, if any."""
-    old = get_plan(svc, sub.plan_id)
+    old = current_plan(svc, sub)
     new = get_plan(svc, plan_id)
     proration = sub.change_plan(old, new, now)
     invoice = _proration_invoice(sub, new, proration, now) if proration else None
@@ -256,7 +256,8 @@ def _process_due(
     if due is None or due[0] > now:
         return None
     due_at, kind = due
-    plan = get_plan(svc, sub.plan_id)
+    base = get_plan(svc, sub.plan_id)
+    plan = sub.plan_at(base, sub.current_period_start)
     if kind is DueKind.PAUSE_END:
         return _resume(svc, sub, due_at, customer, payer_copy=payer_copy)
     if kind is DueKind.EXPIRE:
@@ -273,8 +274,8 @@ def _process_due(
             reason = "trial_ended_without_payment_method"
             sub.cancel(plan, due_at, at_period_end=True, reason=reason)
     programs = svc.repo.get_programs().programs
-    pricing.note_price_changes(svc, sub, plan, now)
-    plan = sub.plan_at(plan, sub.current_period_end)  # the price of the period it opens
+    pricing.note_price_changes(svc, sub, base, now)
+    plan = sub.plan_at(base, sub.current_period_end)  # the price of the period it opens
     needs_invoice = sub.renew(plan, now, programs)
     invoice = None
     if needs_invoice:
