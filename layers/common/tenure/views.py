@@ -70,6 +70,14 @@ class SubscriptionView(TypedDict):
     mrr: int  # the subscription's monthly value now, in minor units (docs/metrics.md)
     # The coupon still to cover coming periods (null when none, or once it is used up).
     discount: DiscountView | None
+    # The plan's price changes it noted (docs/pricing.md): each change and the start of its
+    # first period at the new price (null: grandfathered). Absent while it noted none.
+    price_steps: NotRequired[list["PriceStepView"]]
+
+
+class PriceStepView(TypedDict):
+    change: str
+    starts: str | None
 
 
 class CouponView(TypedDict):
@@ -214,7 +222,7 @@ def payment_method_view(method: PaymentMethod) -> PaymentMethodView:
 
 
 def subscription_view(s: Subscription) -> SubscriptionView:
-    return {
+    view: SubscriptionView = {
         "id": s.id,
         "customer": s.customer_id,
         "plan": s.plan_id,
@@ -233,6 +241,11 @@ def subscription_view(s: Subscription) -> SubscriptionView:
         "mrr": s.mrr,
         "discount": _discount_view(s.discount),
     }
+    if s.price_steps:
+        view["price_steps"] = [
+            {"change": step.change, "starts": iso(step.starts)} for step in s.price_steps
+        ]
+    return view
 
 
 def _discount_view(d: Discount | None) -> DiscountView | None:

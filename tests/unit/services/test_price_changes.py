@@ -12,6 +12,7 @@ from tenure.domain.events import EventType
 from tenure.domain.invoices import LineKind
 from tenure.domain.notices import NoticeKind
 from tenure.services import pricing, subscriptions
+from tenure.views import subscription_view
 
 
 def plan_amounts(shop: Shop, sub_id: str) -> list[tuple[str, int]]:
@@ -172,3 +173,18 @@ def test_once_the_new_price_applies_a_pause_credits_and_the_mrr_count_it(
     assert paused.credit == 750
     moves = [(e.before, e.after) for e in shop.repo.ledger if e.subscription_id == "sub-bob"]
     assert moves == [(0, 1000), (1000, 1500), (1500, 0)]
+
+
+def test_a_subscription_shows_the_price_changes_it_noted(make_shop: Callable[..., Shop]) -> None:
+    shop = make_shop()
+    customer(shop, "bob")
+    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic")
+    assert "price_steps" not in subscription_view(shop.sub("sub-bob"))
+    shop.clock.set(shop.start + timedelta(days=1))
+    pricing.schedule_price_change(shop.svc, "basic", 1200, shop.clock.now(), grandfather=True)
+    pricing.schedule_price_change(shop.svc, "basic", 1500, shop.clock.now() + timedelta(days=5))
+    run(shop, shop.start + timedelta(days=32), RecordingMailer())
+    assert subscription_view(shop.sub("sub-bob"))["price_steps"] == [
+        {"change": "basic:pc1", "starts": None},
+        {"change": "basic:pc2", "starts": "2026-05-02T09:00:00Z"},
+    ]
