@@ -92,3 +92,14 @@ def test_only_an_admin_token_changes_a_price(named: Api) -> None:
     assert named.post("/v1/plans/basic/price-changes", body, token=ANNA).status == 403
     assert named.state() == before
     assert named.post("/v1/plans/basic/price-changes", body, token=ROOT).status == 201
+
+
+def test_a_retried_price_change_with_its_idempotency_key_is_made_once(api: Api) -> None:
+    api.plan("basic", 1000)
+    body = {"amount": 1500, "effective_at": ahead(40)}
+    key = {"Idempotency-Key": "raise-basic-2026"}
+    first = api.post("/v1/plans/basic/price-changes", body, headers=key)
+    again = api.post("/v1/plans/basic/price-changes", body, headers=key)
+    assert (first.status, again.status) == (201, 201)
+    assert again.json == first.json
+    assert len(api.get("/v1/plans/basic").json["price_changes"]) == 1
