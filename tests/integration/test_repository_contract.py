@@ -660,3 +660,23 @@ def test_a_collection_case_and_its_repayment_plan_read_back_whole(repo: Reposito
     stale.collection_cases.append(case)
     with pytest.raises(ConcurrencyError):
         repo.commit(stale)
+
+
+def test_a_container_keeps_a_plan_it_read_for_a_minute_then_sees_its_price_change(
+    local_stack: Any,
+) -> None:
+    from tenure.store.dynamodb import PLANS_KEPT_SECONDS, DynamoRepository
+
+    local_stack.reset_table()
+    client, table = local_stack.dynamodb_client(), local_stack.env["TABLE_NAME"]
+    ticks = [0.0]
+    reader = DynamoRepository(client, table, monotonic=lambda: ticks[0])
+    writer = DynamoRepository(client, table)
+    writer.commit(Commit(plans=[BASIC]))
+    assert reader.get_plan("basic") == BASIC
+    changed = _with_change(BASIC, 1200, 40)
+    writer.commit(Commit(plan_updates=[changed]))
+    ticks[0] = PLANS_KEPT_SECONDS - 1
+    assert reader.get_plan("basic") == BASIC  # a renewal in the next minute reads nothing
+    ticks[0] = PLANS_KEPT_SECONDS
+    assert reader.get_plan("basic") == changed
