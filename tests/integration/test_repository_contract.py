@@ -261,17 +261,19 @@ def test_a_price_change_for_a_plan_never_created_writes_nothing(repo: Repository
     assert repo.list_plans() == []
 
 
-def test_a_subscription_keeps_its_price_steps(repo: Repository) -> None:
+def test_a_subscription_keeps_its_price_steps_and_when_it_joined_its_plan(repo: Repository) -> None:
     repo.commit(Commit(customers=[customer()], plans=[BASIC]))
     sub = subscribed(repo)
     stored = repo.get_subscription(sub.id)
     assert stored is not None
     stored.price_steps = (PriceStep("basic:pc1", T0 + timedelta(days=59)), PriceStep("x", None))
+    stored.plan_since = T0 + timedelta(days=3)
     change = Commit()
     change.add_subscription(stored)
     repo.commit(change)
     again = repo.get_subscription(sub.id)
     assert again is not None and again.price_steps == stored.price_steps
+    assert again.plan_since == T0 + timedelta(days=3)
 
 
 def test_a_payer_copy_lands_on_the_subscription_whatever_its_version(repo: Repository) -> None:

@@ -11,18 +11,18 @@ from tenure.domain.errors import NotFoundError, ValidationFailedError
 from tenure.domain.events import EventType
 from tenure.domain.invoices import LineKind
 from tenure.domain.notices import NoticeKind
-from tenure.services import pricing, subscriptions
+from tenure.domain.plans import Plan
+from tenure.services import catalog, pricing, subscriptions
 from tenure.views import subscription_view
 
 
 def plan_amounts(shop: Shop, sub_id: str) -> list[tuple[str, int]]:
-    """Each period invoice's start day and its plan line."""
+    """Each period invoice's start day and its plan line (a proration has none)."""
     return [
-        (
-            invoice.period_start.date().isoformat(),
-            next(line.amount for line in invoice.lines if line.kind is LineKind.PLAN),
-        )
+        (invoice.period_start.date().isoformat(), line.amount)
         for invoice in sorted(shop.invoices(sub_id), key=lambda i: i.period_start)
+        for line in invoice.lines
+        if line.kind is LineKind.PLAN
     ]
 
 
@@ -188,3 +188,28 @@ def test_a_subscription_shows_the_price_changes_it_noted(make_shop: Callable[...
         {"change": "basic:pc1", "starts": None},
         {"change": "basic:pc2", "starts": "2026-05-02T09:00:00Z"},
     ]
+
+
+def test_moving_to_a_plan_after_its_price_rose_pays_the_new_price_at_once(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    catalog.create_plan(
+        shop.svc, Plan(id="pro", name="Pro", amount=2000, currency="USD", interval="month")
+    )
+    customer(shop, "bob")
+    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic")
+    shop.clock.set(shop.start + timedelta(days=1))
+    pricing.schedule_price_change(shop.svc, "pro", 3000, shop.clock.now())
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=10), mailer)
+    outcome = subscriptions.change_plan(shop.svc, "sub-bob", "pro")
+    assert outcome.invoice is not None
+    remaining = next(line for line in outcome.invoice.lines if "Remaining" in line.description)
+    sub = shop.sub("sub-bob")
+    whole = (sub.current_period_end - sub.current_period_start).total_seconds()
+    left = (sub.current_period_end - shop.clock.now()).total_seconds()
+    assert remaining.amount == round(3000 * left / whole)
+    run(shop, shop.start + timedelta(days=65), mailer)
+    assert [amount for _, amount in plan_amounts(shop, "sub-bob")][-2:] == [3000, 3000]
+    assert mailer.of(NoticeKind.PRICE_CHANGE, "bob") == []  # it chose the plan at that price

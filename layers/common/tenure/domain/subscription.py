@@ -161,8 +161,11 @@ class Subscription:
     # A plan change's charge that could not be debited on its own (a UPI mandate allows one
     # debit a cycle), in minor units with its tax: the next period invoice carries it.
     carried: int = 0
-    # Its own dates for the plan's price changes it has noted (tenure.domain.prices).
+    # Its own dates for the plan's price changes it has noted (tenure.domain.prices), and
+    # when it moved to its plan (None: it was created on it): it joined the plan then, so a
+    # change already in effect by that moment is its price from the start.
     price_steps: tuple[PriceStep, ...] = ()
+    plan_since: datetime | None = None
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
     ledger: list[MrrLedgerEntry] = field(default_factory=list, repr=False, compare=False)
@@ -469,6 +472,9 @@ class Subscription:
             )
         old_id = self.plan_id
         self.plan_id = new.id
+        self.plan_since = now
+        # Joining the plan now, it pays what a new subscriber pays now.
+        new = self.plan_at(new, now)
         if self.status is SubscriptionStatus.TRIALING:
             self._record(EventType.PLAN_CHANGED, now, from_plan=old_id, to_plan=new.id)
             return None
@@ -579,7 +585,7 @@ class Subscription:
             return
         noted = {step.change for step in self.price_steps}
         for change in plan.price_changes:
-            if change.id in noted or self.created_at >= change.effective_at:
+            if change.id in noted or self.joined_plan_at >= change.effective_at:
                 continue
             if change.grandfather:
                 self.price_steps = (*self.price_steps, PriceStep(change.id, None))
@@ -603,13 +609,21 @@ class Subscription:
             )
 
     # -- queries ----------------------------------------------------------------------------
+    @property
+    def joined_plan_at(self) -> datetime:
+        return self.plan_since if self.plan_since is not None else self.created_at
+
     def plan_at(self, plan: Plan, period_start: datetime) -> Plan:
         """`plan` at the unit price this subscription pays for a period that starts at
         `period_start`: the one price lookup the renewal and every preview go through."""
         if not plan.price_changes:
             return plan
         amount = unit_amount_at(
-            plan.amount, plan.price_changes, self.created_at, self.price_steps, utc(period_start)
+            plan.amount,
+            plan.price_changes,
+            self.joined_plan_at,
+            self.price_steps,
+            utc(period_start),
         )
         return plan if amount == plan.amount else replace(plan, amount=amount)
 

@@ -343,6 +343,8 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         }
     if s.contact is not None:
         attrs["contact"] = contact_to_attrs(s.contact)
+    if s.plan_since is not None:
+        attrs["plan_since"] = _dt(s.plan_since)
     if s.price_steps:
         attrs["price_steps"] = [
             {"change": p.change, "starts": _dt(p.starts)} for p in s.price_steps
@@ -405,6 +407,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         carried=int(a.get("carried", 0)),
         period_tenure=_tenure_from_attrs(a.get("period_tenure")),
         contact=contact_from_attrs(a.get("contact")),
+        plan_since=_parse(a.get("plan_since")),
         price_steps=tuple(
             PriceStep(p["change"], _parse(p.get("starts"))) for p in a.get("price_steps") or ()
         ),
