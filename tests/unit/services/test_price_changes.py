@@ -213,3 +213,22 @@ def test_moving_to_a_plan_after_its_price_rose_pays_the_new_price_at_once(
     run(shop, shop.start + timedelta(days=65), mailer)
     assert [amount for _, amount in plan_amounts(shop, "sub-bob")][-2:] == [3000, 3000]
     assert mailer.of(NoticeKind.PRICE_CHANGE, "bob") == []  # it chose the plan at that price
+
+
+def test_a_subscription_canceled_before_its_price_email_goes_out_is_not_told(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    customer(shop, "bob", "America/Los_Angeles")  # 09:00 UTC is night there: the email waits
+    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic")
+    shop.clock.set(shop.start + timedelta(days=1))
+    pricing.schedule_price_change(shop.svc, "basic", 1500, shop.clock.now())
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=31, minutes=30), mailer)  # renewed on 2 Apr
+    [notice] = [n for n in shop.repo.list_notices("bob") if n.kind is NoticeKind.PRICE_CHANGE]
+    assert notice.due_at > shop.clock.now()
+    subscriptions.cancel(shop.svc, "sub-bob", at_period_end=False, reason="too_expensive")
+    run(shop, shop.start + timedelta(days=33), mailer)
+    assert mailer.of(NoticeKind.PRICE_CHANGE, "bob") == []
+    skipped = shop.repo.get_notice(notice.key)
+    assert skipped is not None and skipped.reason == "price_not_ahead"
