@@ -70,6 +70,8 @@ class EventType(StrEnum):
     REPAYMENT_PLAN_CANCELED = "RepaymentPlanCanceled"
     COLLECTION_CASE_SETTLED = "CollectionCaseSettled"
     COLLECTION_CASE_WRITTEN_OFF = "CollectionCaseWrittenOff"
+    # Taken over from another billing system (tenure import): the entity is the subscription.
+    SUBSCRIPTION_IMPORTED = "SubscriptionImported"
 
 
 @dataclass(frozen=True, slots=True)
