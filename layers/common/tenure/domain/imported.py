@@ -59,6 +59,7 @@ class CustomerEntry:
 
     customer: Customer
     origin: str
+    provider: str = "stripe"  # the payment provider its provider ids (cus_, pm_) belong to
     payment_methods: list[PaymentMethod] = field(default_factory=list)
     subscriptions: list[SubscriptionTerms] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)

@@ -195,7 +195,9 @@ class _Reader:
         # customer's provider (razorpay's `provider` field) is PROVIDER.
         problems.extend(_contact(customer, obj))
         problems.extend(_money_left_in_stripe(obj))
-        entry = CustomerEntry(customer=customer, origin=origin, problems=problems)
+        entry = CustomerEntry(
+            customer=customer, origin=origin, provider=PROVIDER, problems=problems
+        )
         default = _id_of(_get(obj, "invoice_settings", "default_payment_method")) or _id_of(
             obj.get("default_source")
         )

@@ -177,7 +177,7 @@ def _import_customer(
             subs.append(subscription_from_terms(terms, plan, now))
         except ImportRefusedError as exc:
             problems.append(f"subscription {terms.id}: {exc}")
-    problems.extend(_taken(svc, source, entry))
+    problems.extend(_taken(svc, entry))
     if problems:
         _report_customer(report, entry, Outcome.REFUSED, "; ".join(problems))
         return
@@ -190,7 +190,7 @@ def _import_customer(
         DomainEvent(EventType.CUSTOMER_CREATED, customer.id, customer.id, now, 0, facts)
     )
     if customer.provider_customer_id is not None:
-        link = ProviderLink(source, customer.provider_customer_id, customer.id)
+        link = ProviderLink(entry.provider, customer.provider_customer_id, customer.id)
         change.provider_links.append(link)
     for sub in subs:
         sub.timezone = customer.timezone
@@ -207,13 +207,13 @@ def _import_customer(
     _report_customer(report, entry, Outcome.IMPORTED)
 
 
-def _taken(svc: Services, source: str, entry: CustomerEntry) -> Iterator[str]:
+def _taken(svc: Services, entry: CustomerEntry) -> Iterator[str]:
     """Ids of the entry that something else already holds."""
     provider_id = entry.customer.provider_customer_id
     if provider_id is not None:
-        linked = svc.repo.find_provider_object(source, provider_id)
+        linked = svc.repo.find_provider_object(entry.provider, provider_id)
         if linked is not None and linked != entry.customer.id:
-            yield f"{source} customer {provider_id} is already Tenure's customer {linked}"
+            yield f"{entry.provider} customer {provider_id} is already Tenure's customer {linked}"
     for terms in entry.subscriptions:
         if svc.repo.get_subscription(terms.id) is not None:
             yield f"subscription id {terms.id} is taken"
