@@ -26,6 +26,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "reminders-feedback": ("reminders", "feedback_handler"),
     "metrics": ("metrics", "lambda_handler"),
     "events": ("events", "lambda_handler"),
+    "imports": ("imports", "lambda_handler"),
 }
 _loaded: dict[str, ModuleType] = {}
 
