@@ -33,7 +33,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             body = s3.get_object(Bucket=job.bucket, Key=key)["Body"].read()
         except s3.exceptions.NoSuchKey:
             return None
-        return str(body.decode("utf-8"))
+        return str(body.decode("utf-8", errors="replace"))
 
     result = run_job(
         svc, job, read_batch(job, read_text, svc), context.get_remaining_time_in_millis

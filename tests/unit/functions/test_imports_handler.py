@@ -111,7 +111,6 @@ def test_a_csv_folder_is_imported_from_its_prefix(stack: Stack) -> None:
         ({"key": "imports/x.json", "start": -1}, "`start`"),
         ({"key": "imports/x.json", "batch_size": 0}, "`batch_size`"),
         ({"key": "imports/x.json", "dry_run": "yes"}, "`dry_run`"),
-        ({"key": "imports/missing.json"}, "no object"),
     ],
 )
 def test_an_event_it_cannot_act_on_is_refused_and_writes_nothing(
@@ -119,4 +118,25 @@ def test_an_event_it_cannot_act_on_is_refused_and_writes_nothing(
 ) -> None:
     with pytest.raises(InvalidImportRequestError, match=why):
         stack.run(event)
+    assert stack.repo.list_plans() == []
+
+
+@pytest.mark.parametrize(
+    ("event", "body", "why"),
+    [
+        ({"key": "imports/missing.json"}, None, "no object imports/missing.json"),
+        ({"key": "imports/bad.json"}, b"{oops", "not JSON"),
+        ({"key": "imports/empty", "format": "csv"}, None, "customers.csv is missing"),
+    ],
+)
+def test_an_export_that_cannot_be_read_is_one_refusal_and_nothing_is_written(
+    stack: Stack, event: dict[str, Any], body: bytes | None, why: str
+) -> None:
+    if body is not None:
+        stack.s3.put_object(Bucket=BUCKET, Key=event["key"], Body=body)
+    result = stack.run(event)
+    assert result["refused"] and result["next"] is None
+    [line] = result["lines"]
+    assert (line["kind"], line["outcome"]) == ("export", "refused")
+    assert why in line["reason"]
     assert stack.repo.list_plans() == []

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tenure.domain.imported import ImportBatch
+from tenure.domain.imported import Finding, ImportBatch
 from tenure.services.context import Services
 from tenure.services.imports import ImportReport, Line, import_batch
 
@@ -71,20 +71,24 @@ def parse_job(event: Any, default_bucket: str) -> ImportJob:
 def read_batch(
     job: ImportJob, read_text: Callable[[str], str | None], svc: Services
 ) -> ImportBatch:
-    """The export the job names, read through `read_text(key)` (None: no such object)."""
+    """The export the job names, read through `read_text(key)` (None: no such object). An
+    export that cannot be read at all is one refusal in the report (nothing is written),
+    not an error: the operator who invoked the job reads why in its answer."""
+    from tenure.imports import csv_tables, stripe_export
+
     now = svc.clock.now()
-    if job.format == "stripe":
-        from tenure.imports.stripe_export import parse_document, read_objects
-
-        text = read_text(job.key)
-        if text is None:
-            raise InvalidImportRequestError(f"no object {job.key} in {job.bucket}")
-        return read_objects(parse_document(text, job.key), now)
-    from tenure.imports.csv_tables import FILES, read_tables
-
-    prefix = job.key if job.key.endswith("/") else job.key + "/"
-    texts = {name: read_text(prefix + name) for name in FILES}
-    return read_tables({n: t for n, t in texts.items() if t is not None}, now)
+    try:
+        if job.format == "stripe":
+            text = read_text(job.key)
+            if text is None:
+                raise stripe_export.UnreadableError(f"no object {job.key} in {job.bucket}")
+            return stripe_export.read_objects(stripe_export.parse_document(text, job.key), now)
+        prefix = job.key if job.key.endswith("/") else job.key + "/"
+        texts = {name: read_text(prefix + name) for name in csv_tables.FILES}
+        return csv_tables.read_tables({n: t for n, t in texts.items() if t is not None}, now)
+    except (stripe_export.UnreadableError, csv_tables.UnreadableError) as exc:
+        refusal = Finding(job.key, "export", job.key, str(exc), refused=True)
+        return ImportBatch(job.format, findings=[refusal])
 
 
 def run_job(
