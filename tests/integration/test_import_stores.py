@@ -35,6 +35,26 @@ def imported(repo: Repository) -> ImportReport:
     return import_batch(svc, read_objects(objects(), NOW), dry_run=False)
 
 
+def recording(service: str, actions: set[str]) -> Any:
+    """A client that notes the IAM action of each call (a transaction's, per item)."""
+    client = bootstrap.boto_client(service)
+
+    def note(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name == "TransactWriteItems":
+            for item in params["TransactItems"]:
+                [kind] = item
+                actions.add(
+                    f"dynamodb:{kind}Item"
+                    if kind != "ConditionCheck"
+                    else "dynamodb:ConditionCheckItem"
+                )
+        else:
+            actions.add(f"{service}:{model.name}")
+
+    client.meta.events.register("provide-client-params.*.*", note)
+    return client
+
+
 def test_importing_twice_changes_nothing_on_either_store(repo: Repository) -> None:
     assert not imported(repo).refused
     first = build_state(repo, CUSTOMERS)
@@ -62,7 +82,9 @@ def test_the_imports_function_reads_the_export_from_the_stacks_bucket(
     key = "imports/stripe-export.json"
     s3 = local_stack.client("s3")
     s3.put_object(Bucket=local_stack.import_bucket, Key=key, Body=json.dumps(export).encode())
-    bootstrap.use(bootstrap.build(Settings(), clock=FixedClock(NOW)))
+    actions: set[str] = set()
+    clients = bootstrap.AwsClients(lambda service: recording(service, actions))
+    bootstrap.use(bootstrap.build(Settings(), clock=FixedClock(NOW), clients=clients))
     try:
         result = functions.invoke("imports", {"key": key, "format": "stripe"})
     finally:
@@ -70,5 +92,14 @@ def test_the_imports_function_reads_the_export_from_the_stacks_bucket(
         s3.delete_object(Bucket=local_stack.import_bucket, Key=key)
     assert not result["refused"], result
     assert result["counts"]["customers imported"] == 4
+    # What the template grants it (tests/unit/test_template.py holds the same list).
+    assert actions <= {
+        "s3:GetObject",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+    }, actions
+    assert {"s3:GetObject", "dynamodb:PutItem"} <= actions
     dynamo = DynamoRepository(local_stack.dynamodb_client(), local_stack.env["TABLE_NAME"])
     assert dynamo.get_subscription("sub_Chen003") is not None

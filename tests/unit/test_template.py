@@ -494,9 +494,8 @@ TABLE_ACTIONS: dict[str, set[str]] = {
     "EmailFeedbackFunction": {"dynamodb:PutItem"},
     # daily snapshots and the catch-up cursor
     "MetricsFunction": READS | {"dynamodb:PutItem"},
-    # commits each imported plan and customer whole (MRR ledger stamps update); deletes
-    # nothing, checks no payer
-    "ImportsFunction": READS | {"dynamodb:PutItem", "dynamodb:UpdateItem"},
+    # commits each imported plan and customer whole, every item a conditional Put
+    "ImportsFunction": READS | {"dynamodb:PutItem"},
 }
 
 
