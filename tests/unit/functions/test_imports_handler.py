@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from tenure import bootstrap
 from tenure.fakes import FixedClock, InMemoryRepository
-from tenure.imports.job import InvalidImportRequestError
+from tenure.imports.job import InvalidImportRequestError, parse_job
 from tenure.payments.sandbox import SandboxGateway
 from tenure.services.context import Services
 from tenure.settings import Settings
@@ -140,3 +140,8 @@ def test_an_export_that_cannot_be_read_is_one_refusal_and_nothing_is_written(
     assert (line["kind"], line["outcome"]) == ("export", "refused")
     assert why in line["reason"]
     assert stack.repo.list_plans() == []
+
+
+def test_without_a_bucket_named_or_configured_the_event_is_refused() -> None:
+    with pytest.raises(InvalidImportRequestError, match="`bucket`"):
+        parse_job({"key": "imports/x.json"}, default_bucket="")

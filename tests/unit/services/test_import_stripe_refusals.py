@@ -8,6 +8,8 @@ import pytest
 
 from tenure.domain.customers import Customer
 from tenure.domain.plans import Plan
+from tenure.domain.subscription import Subscription
+from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.imports.stripe_export import UnreadableError, parse_document
 from tenure.ports import Commit, ProviderLink
 from tenure.services.context import Services
@@ -18,6 +20,7 @@ from tests.unit.services.test_import_stripe import (
     export_files,
     reason,
     run_import,
+    snapshot,
 )
 
 Objects = list[tuple[str, Any]]
@@ -256,3 +259,128 @@ def test_an_object_without_a_usable_id_is_refused() -> None:
     report = run_import(svc, [("x.json#?", {"object": "customer", "id": "cus 1"})])
     assert report.refused
     assert "not an id" in reason(report, "customer", "cus 1")
+
+
+@pytest.mark.parametrize(
+    ("sub_id", "change", "why"),
+    [
+        (
+            "sub_Ana0001",
+            lambda s: s["items"]["data"][0]["price"]["recurring"].update(interval_count=0),
+            "interval count",
+        ),
+        ("sub_Ana0001", lambda s: s.update(currency="eur"), "is not its price's"),
+        (
+            "sub_Bob0002",
+            lambda s: s.update(pause_collection={"behavior": "void", "resumes_at": None}),
+            "trial's collection is paused",
+        ),
+    ],
+)
+def test_more_subscriptions_that_cannot_be_mapped_refuse_their_customer(
+    sub_id: str, change: Callable[[dict[str, Any]], object], why: str
+) -> None:
+    svc = a_store()
+    objects = edited("subscription", sub_id, change)
+    customer = {"sub_Ana0001": "cus_Ana0001", "sub_Bob0002": "cus_Bob0002"}[sub_id]
+    report = run_import(svc, objects)
+    assert why in reason(report, "customer", customer)
+    assert svc.repo.get_subscription(sub_id) is None
+
+
+def test_a_subscription_that_names_no_customer_is_refused() -> None:
+    svc = a_store()
+    report = run_import(svc, edited("subscription", "sub_Chen003", lambda s: s.pop("customer")))
+    assert "names no customer" in reason(report, "subscription", "sub_Chen003")
+    assert report.refused
+
+
+def test_a_subscription_given_twice_with_different_data_refuses_its_customer() -> None:
+    objects = export_files()
+    [sub] = [obj for _, obj in objects if obj["id"] == "sub_Chen003"]
+    objects.append(("more.json#sub_Chen003", dict(sub, cancel_at_period_end=True)))
+    svc = a_store()
+    report = run_import(svc, objects)
+    assert "appears 2 times" in refused_whole(svc, report, "cus_Chen003", "sub_Chen003")
+
+
+def test_a_legacy_plan_object_maps_as_its_price_does() -> None:
+    objects = export_files()
+    [price] = [obj for _, obj in objects if obj["id"] == "price_BasicMonthly"]
+    plan = {
+        "id": price["id"],
+        "object": "plan",
+        "amount": price["unit_amount"],
+        "currency": price["currency"],
+        "interval": "month",
+        "interval_count": 1,
+        "usage_type": "licensed",
+        "billing_scheme": "per_unit",
+        "product": price["product"],
+        "transform_usage": None,
+        "trial_period_days": None,
+    }
+    svc = a_store()
+    report = run_import(svc, [*objects, ("plans.json#" + plan["id"], plan)])
+    assert not report.refused, report.to_dict()
+
+
+def test_a_stripe_paused_status_is_a_pause_without_an_end() -> None:
+    svc = a_store()
+    objects = edited(
+        "subscription", "sub_Ana0001", lambda s: s.update(status="paused", pause_collection=None)
+    )
+    run_import(svc, objects)
+    sub = svc.repo.get_subscription("sub_Ana0001")
+    assert sub is not None
+    assert (sub.status, sub.paused_until, sub.next_due()) == ("paused", None, None)
+
+
+def test_a_subscription_added_in_stripe_after_an_import_is_reported_not_dropped() -> None:
+    svc = a_store()
+    without = [(o, obj) for o, obj in export_files() if obj["id"] != "sub_Chen003"]
+    run_import(svc, without)
+    report = run_import(svc, export_files())
+    assert "without subscription sub_Chen003" in reason(report, "customer", "cus_Chen003")
+    assert report.refused
+    assert svc.repo.get_subscription("sub_Chen003") is None
+
+
+class LateRepository(InMemoryRepository):
+    """A store where another import wrote the same plan, customer and subscription between
+    this one's reads and its commits: once hiding starts, the first read of each finds
+    nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden: set[str] = set()
+
+    def _seen(self, object_id: str) -> bool:
+        if object_id in self.hidden:
+            self.hidden.discard(object_id)
+            return False
+        return True
+
+    def get_plan(self, plan_id: str) -> Plan | None:
+        return super().get_plan(plan_id) if self._seen(plan_id) else None
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        return super().get_customer(customer_id) if self._seen(customer_id) else None
+
+    def get_subscription(self, subscription_id: str) -> Subscription | None:
+        return super().get_subscription(subscription_id) if self._seen(subscription_id) else None
+
+
+def test_an_import_racing_another_finds_what_the_other_wrote_and_changes_nothing() -> None:
+    repo = LateRepository()
+    svc = Services(repo=repo, clock=FixedClock(NOW))
+    run_import(svc, export_files())
+    before = snapshot(repo)
+    repo.hidden = {"price_BasicMonthly", "cus_Chen003", "sub_Chen003"}
+    report = run_import(svc, export_files())
+    assert repo.hidden == set()  # each read came too early once
+    assert not report.refused, report.to_dict()
+    assert reason(report, "customer", "cus_Chen003") == "imported before"
+    lines = {(line.kind, line.id): line.outcome for line in report.lines}
+    assert lines[("plan", "price_BasicMonthly")] == Outcome.UNCHANGED
+    assert snapshot(repo) == before

@@ -113,3 +113,11 @@ def test_without_a_running_stack_or_a_table_nothing_is_written_and_it_exits_2(
     assert result.exit_code == 2
     assert "tenure serve" in result.output
     assert items(table) == []
+
+
+def test_a_file_that_is_not_utf8_exits_2_and_writes_nothing(table: Any, tmp_path: Path) -> None:
+    (tmp_path / "customers.csv").write_bytes(b"id,email\n\xff\xfe,a@example.com\n")
+    result = run("csv", str(tmp_path), "--table", TABLE)
+    assert result.exit_code == 2
+    assert "customers.csv" in result.output
+    assert items(table) == []

@@ -283,7 +283,8 @@ def _plan_of(obj: Obj, products: Mapping[str, str]) -> Plan:
         unit = IntervalUnit(str(recurring.get("interval")))
     except ValueError as exc:
         raise _Refused(f"unknown interval {recurring.get('interval')!r}") from exc
-    count = recurring.get("interval_count") or 1
+    count = recurring.get("interval_count")
+    count = 1 if count is None else count
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 365:
         raise _Refused(f"its interval count {count!r} is not a whole number from 1 to 365")
     trial = recurring.get("trial_period_days") or 0

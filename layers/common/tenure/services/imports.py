@@ -162,7 +162,17 @@ def _import_customer(
     stored = svc.repo.get_customer(customer.id)
     if stored is not None:
         if stored.metadata.get(IMPORTED_FROM) == source:
-            _report_customer(report, entry, Outcome.UNCHANGED, "imported before")
+            # Imported before: left as it is, but a subscription the source has gained since
+            # is said, not silently dropped (an import never updates what it wrote).
+            new = [t.id for t in entry.subscriptions if svc.repo.get_subscription(t.id) is None]
+            if new:
+                why = (
+                    f"imported before without subscription {', '.join(new)}: an import "
+                    "does not change a customer it wrote; add it through the API"
+                )
+                _report_customer(report, entry, Outcome.REFUSED, why)
+            else:
+                _report_customer(report, entry, Outcome.UNCHANGED, "imported before")
         else:
             why = f"customer id {customer.id} is taken by a customer not imported from {source}"
             _report_customer(report, entry, Outcome.REFUSED, why)
