@@ -244,3 +244,11 @@ def test_an_import_refuses_services_that_could_charge() -> None:
     svc = Services(repo=InMemoryRepository(), clock=FixedClock(NOW), gateway=SandboxGateway())
     with pytest.raises(ValueError, match="charges nothing"):
         run_import(svc, export_files())
+
+
+def test_a_batch_read_once_imports_into_any_number_of_stores() -> None:
+    batch = read_objects(export_files(), NOW)
+    for _ in range(2):
+        svc = a_store()
+        assert not import_batch(svc, batch, dry_run=False).refused
+        assert svc.repo.get_customer("cus_Ana0001") is not None

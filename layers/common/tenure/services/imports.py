@@ -8,6 +8,7 @@ charged (the services hold no gateway) and no email goes out now: the emails pla
 those the subscriptions' coming renewals, trial ends and pause ends are owed anyway.
 """
 
+import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -194,7 +195,10 @@ def _import_customer(
     if dry_run:
         _report_customer(report, entry, Outcome.WOULD_IMPORT)
         return
-    change = Commit(customers=[customer], payment_methods=list(entry.payment_methods))
+    # Copies: a commit moves the versions of what it writes, and the batch stays as read (a
+    # job or a retry may import it again).
+    customer = copy.deepcopy(customer)
+    change = Commit(customers=[customer], payment_methods=copy.deepcopy(entry.payment_methods))
     facts = {IMPORTED_FROM: source}
     change.events.append(
         DomainEvent(EventType.CUSTOMER_CREATED, customer.id, customer.id, now, 0, facts)
