@@ -1,5 +1,6 @@
 """Importing Tenure's CSV format: the same exact takeover as from Stripe, refusals per row."""
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -116,6 +117,7 @@ def test_a_plan_row_that_cannot_be_read_is_refused_with_its_customers(
         ("2025-12-01T10:00:00Z,stripe", "yesterday,stripe", "not an ISO 8601 time"),
         ("2025-12-01T10:00:00Z,stripe", "2025-12-01T10:00:00,stripe", "has no offset"),
         (",cus_Ana0001,", ",,", "needs the provider_customer_id"),
+        ("pm_card_visa", "4242 4242 4242 4242", "like a card number"),
     ],
 )
 def test_a_customer_row_that_cannot_be_read_is_refused_whole(old: str, new: str, why: str) -> None:
@@ -203,3 +205,12 @@ def test_a_subscription_of_a_customer_not_in_the_file_is_refused() -> None:
 def test_a_file_that_is_not_the_format_is_refused_whole(texts: dict[str, str], why: str) -> None:
     with pytest.raises(UnreadableError, match=why):
         read_tables(texts, NOW)
+
+
+def test_a_card_number_in_the_payment_method_column_is_never_stored_nor_repeated() -> None:
+    svc = a_store()
+    texts = replaced(tables(), "customers.csv", "pm_card_visa", "4242424242424242")
+    report = run_csv(svc, texts)
+    assert "4242" not in json.dumps(report.to_dict())
+    assert svc.repo.get_customer("ana") is None
+    assert svc.repo.list_payment_methods("ana") == []

@@ -113,6 +113,10 @@ def test_a_subscription_that_cannot_be_mapped_refuses_its_customer_whole(
         (lambda c: c.update(balance=-500), "balance"),
         (lambda c: c.update(discount={"coupon": {"id": "SAVE10"}}), "coupon"),
         (lambda c: c.update(metadata={"timezone": "Mars/Olympus"}), "time zone"),
+        (
+            lambda c: c["invoice_settings"].update(default_payment_method="4242424242424242"),
+            "like a card number",
+        ),
     ],
 )
 def test_a_customer_that_cannot_be_mapped_is_refused_with_its_subscriptions(

@@ -22,6 +22,16 @@ from tenure.domain.timeutil import iso, utc
 IMPORTED_FROM = "imported_from"
 
 
+def card_number_like(value: str) -> bool:
+    """Whether a payment-method id is digits (a card number pasted where a provider token
+    belongs): refused, and never repeated in a report."""
+    digits = value.replace(" ", "").replace("-", "")
+    return digits.isdigit() and len(digits) >= 8
+
+
+CARD_NUMBER_REFUSAL = "its payment method is digits, like a card number: give the provider's token"
+
+
 class ImportRefusedError(ValueError):
     """What a source says cannot be taken over as it is; the reason is for the report."""
 

@@ -23,6 +23,7 @@ from tenure.domain.customers import (
 from tenure.domain.errors import DomainError
 from tenure.domain.ids import is_valid_id
 from tenure.domain.imported import (
+    CARD_NUMBER_REFUSAL,
     IMPORTED_FROM,
     CustomerEntry,
     Finding,
@@ -30,6 +31,7 @@ from tenure.domain.imported import (
     PlanEntry,
     SubscriptionTerms,
     TermsStatus,
+    card_number_like,
 )
 from tenure.domain.money import UnknownCurrencyError, normalize_currency
 from tenure.domain.plans import Plan
@@ -233,6 +235,9 @@ def _customer_entry(cus_id: str, origin: str, row: Row, now: datetime) -> Custom
         customer.timezone = validate_timezone(row.get("timezone") or "UTC")
     except DomainError as exc:
         problems.append(str(exc))
+    if customer.default_payment_method and card_number_like(customer.default_payment_method):
+        problems.append(CARD_NUMBER_REFUSAL)
+        customer.default_payment_method = None
     if customer.default_payment_method and not customer.provider_customer_id:
         problems.append("payment_method needs the provider_customer_id it belongs to")
     entry = CustomerEntry(customer=customer, origin=origin, provider=provider, problems=problems)

@@ -25,6 +25,7 @@ from tenure.domain.customers import (
 from tenure.domain.errors import DomainError
 from tenure.domain.ids import is_valid_id
 from tenure.domain.imported import (
+    CARD_NUMBER_REFUSAL,
     IMPORTED_FROM,
     CustomerEntry,
     Finding,
@@ -32,6 +33,7 @@ from tenure.domain.imported import (
     PlanEntry,
     SubscriptionTerms,
     TermsStatus,
+    card_number_like,
 )
 from tenure.domain.money import UnknownCurrencyError, from_stripe_amount
 from tenure.domain.plans import Plan, TaxBehavior
@@ -226,6 +228,9 @@ class _Reader:
                     "Tenure charges a customer's subscriptions on one default method"
                 )
             entry.subscriptions.append(terms)
+        if default is not None and card_number_like(default):
+            problems.append(CARD_NUMBER_REFUSAL)
+            default = None
         if default is not None:
             customer.default_payment_method = default
             if not any(pm.id == default for pm in entry.payment_methods):
