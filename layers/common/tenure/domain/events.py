@@ -75,6 +75,8 @@ class EventType(StrEnum):
     TRIAL_EXTENDED = "TrialExtended"
     RENEWAL_DATE_CHANGED = "SubscriptionRenewalDateChanged"
     CREDIT_ADJUSTED = "CreditAdjusted"
+    # Taken over from another billing system (tenure import): the entity is the subscription.
+    SUBSCRIPTION_IMPORTED = "SubscriptionImported"
 
 
 @dataclass(frozen=True, slots=True)

@@ -558,6 +558,10 @@ class Subscription:
             raise ValidationFailedError("credit", "cannot use more credit than is available")
         self.credit -= amount
 
+    def record_import(self, at: datetime, **facts: Any) -> None:
+        """It was taken over from another billing system (tenure.domain.imported) at `at`."""
+        self._record(EventType.SUBSCRIPTION_IMPORTED, at, **facts)
+
     def copy_payer(self, payer: Payer) -> None:
         """Take the customer's current payment details."""
         if payer.customer_id != self.customer_id:

@@ -80,6 +80,8 @@ class _Planner:
             self._collections_opened(event)
         elif event.type in _PLAN_ENDINGS:
             self._plan_ended(event)
+        elif event.type is EventType.SUBSCRIPTION_IMPORTED:
+            self._imported(self.subs.get(event.entity_id))
 
     # -- scheduled ahead --------------------------------------------------------------------
     def _upcoming_renewal(self, sub: Subscription | None) -> None:
@@ -96,6 +98,19 @@ class _Planner:
                 continue
             data = {"renews_at": _iso(renews_at), "lead_days": days}
             self._add(sub.id, NoticeKind.UPCOMING_RENEWAL, _iso(renews_at), days, sub, due, data)
+
+    def _imported(self, sub: Subscription | None) -> None:
+        """A subscription taken over from another system is owed the emails ahead of it that
+        it would have had here (nothing about the import itself): the renewal reminder, the
+        trial's end or the pause's end. Slots already past are not sent late."""
+        if sub is None:
+            return
+        if sub.status is SubscriptionStatus.TRIALING:
+            self._trial_ending(sub)
+        elif sub.status is SubscriptionStatus.PAUSED:
+            self._pause_ending(sub)
+        else:
+            self._upcoming_renewal(sub)
 
     def _trial_ending(self, sub: Subscription | None) -> None:
         if sub is None or sub.trial_end is None:
