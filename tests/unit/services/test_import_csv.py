@@ -214,3 +214,40 @@ def test_a_card_number_in_the_payment_method_column_is_never_stored_nor_repeated
     assert "4242" not in json.dumps(report.to_dict())
     assert svc.repo.get_customer("ana") is None
     assert svc.repo.list_payment_methods("ana") == []
+
+
+def test_billing_columns_and_a_razorpay_provider_are_taken_over() -> None:
+    svc = a_store()
+    texts = tables()
+    header, *rows = texts["customers.csv"].splitlines()
+    texts["customers.csv"] = (
+        "\n".join(
+            [header + ",billing_name,billing_address,tax_id"]
+            + [
+                row.replace(",stripe,", ",razorpay,")
+                + ',Ana Ltd,"1 Tverskaya\\nMoscow",RU7707083893'
+                if row.startswith("ana,")
+                else row + ",,,"
+                for row in rows
+            ]
+        )
+        + "\n"
+    )
+    report = run_csv(svc, texts)
+    assert not report.refused, report.to_dict()
+    ana = svc.repo.get_customer("ana")
+    assert ana is not None and ana.billing is not None and ana.provider == "razorpay"
+    assert (ana.billing.name, ana.billing.address, ana.billing.tax_id) == (
+        "Ana Ltd",
+        "1 Tverskaya\nMoscow",
+        "RU7707083893",
+    )
+    bob = svc.repo.get_customer("bob")
+    assert bob is not None and bob.billing is None and bob.provider is None
+
+
+def test_an_unknown_payment_provider_refuses_the_customer_whole() -> None:
+    svc = a_store()
+    report = run_csv(svc, replaced(tables(), "customers.csv", ",stripe,cus_Ana", ",paypal,cus_Ana"))
+    assert "unknown payment provider 'paypal'" in reason(report, "customer", "ana")
+    assert svc.repo.get_customer("ana") is None

@@ -252,3 +252,42 @@ def test_a_batch_read_once_imports_into_any_number_of_stores() -> None:
         svc = a_store()
         assert not import_batch(svc, batch, dry_run=False).refused
         assert svc.repo.get_customer("cus_Ana0001") is not None
+
+
+# -- the buyer's details invoices print ---------------------------------------------------------
+def _with_customer_fields(**fields: Any) -> list[tuple[str, Any]]:
+    objects = export_files()
+    out = []
+    for origin, obj in objects:
+        if obj.get("object") == "customer" and obj.get("id") == "cus_Ana0001":
+            obj = obj | fields
+        out.append((origin, obj))
+    return out
+
+
+def test_stripes_address_and_tax_id_become_the_buyers_details() -> None:
+    svc = a_store()
+    address = {
+        "line1": "Unter den Linden 1",
+        "line2": None,
+        "postal_code": "10117",
+        "city": "Berlin",
+        "state": None,
+        "country": "DE",
+    }
+    tax_ids = {"object": "list", "data": [{"type": "eu_vat", "value": "DE123456789"}]}
+    report = run_import(svc, _with_customer_fields(address=address, tax_ids=tax_ids))
+    assert not report.refused, report.to_dict()
+    customer = svc.repo.get_customer("cus_Ana0001")
+    assert customer is not None and customer.billing is not None
+    assert customer.billing.address == "Unter den Linden 1\n10117 Berlin\nDE"
+    assert (customer.billing.name, customer.billing.tax_id) == (None, "DE123456789")
+    assert customer.provider is None  # the deployment's default provider keeps the cus_ id
+
+
+def test_a_tax_id_the_buyer_rules_refuse_refuses_the_customer_whole() -> None:
+    svc = a_store()
+    tax_ids = {"object": "list", "data": [{"type": "eu_vat", "value": "DE<123>"}]}
+    report = run_import(svc, _with_customer_fields(tax_ids=tax_ids))
+    assert "tax_id" in reason(report, "customer", "cus_Ana0001")
+    assert svc.repo.get_customer("cus_Ana0001") is None

@@ -17,10 +17,12 @@ from tenure.domain.customers import (
     SUPPORTED_LOCALES,
     Customer,
     PaymentMethod,
+    billing_details,
     valid_address,
+    validate_provider,
     validate_timezone,
 )
-from tenure.domain.errors import DomainError
+from tenure.domain.errors import DomainError, ValidationFailedError
 from tenure.domain.ids import is_valid_id
 from tenure.domain.imported import (
     CARD_NUMBER_REFUSAL,
@@ -52,6 +54,9 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "payment_provider",
             "provider_customer_id",
             "payment_method",
+            "billing_name",
+            "billing_address",
+            "tax_id",
         ),
     ),
     "plans.csv": (
@@ -223,8 +228,23 @@ def _customer_entry(cus_id: str, origin: str, row: Row, now: datetime) -> Custom
         default_payment_method=row.get("payment_method") or None,
         metadata={IMPORTED_FROM: SOURCE},
     )
-    # LEAD: map an `address` and `tax_id` column here once customers carry them
-    # (numbers18), and `payment_provider` to the customer's provider field (razorpay).
+    # The buyer's details invoices print (docs/invoices.md); an address's lines are separated
+    # by "\n" in the cell (a CSV cell may hold line breaks when quoted).
+    try:
+        customer.billing = billing_details(
+            row.get("billing_name") or None,
+            (row.get("billing_address") or "").replace("\\n", "\n") or None,
+            row.get("tax_id") or None,
+        )
+    except ValidationFailedError as exc:
+        problems.append(str(exc))
+    # A provider other than the deployment's default is named on the customer, so that its
+    # renewals are charged there (docs/razorpay.md).
+    if provider != DEFAULT_PROVIDER:
+        try:
+            customer.provider = validate_provider(provider)
+        except ValidationFailedError as exc:
+            problems.append(str(exc))
     if not valid_address(customer.email):
         problems.append(f"email {customer.email!r} is not an address Tenure can write to")
     locale = row.get("locale") or "en"

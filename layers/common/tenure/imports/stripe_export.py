@@ -19,10 +19,11 @@ from tenure.domain.customers import (
     SUPPORTED_LOCALES,
     Customer,
     PaymentMethod,
+    billing_details,
     valid_address,
     validate_timezone,
 )
-from tenure.domain.errors import DomainError
+from tenure.domain.errors import DomainError, ValidationFailedError
 from tenure.domain.ids import is_valid_id
 from tenure.domain.imported import (
     CARD_NUMBER_REFUSAL,
@@ -192,9 +193,9 @@ class _Reader:
             provider_customer_id=cus_id,
             metadata={IMPORTED_FROM: SOURCE},
         )
-        # LEAD: map Stripe's `address` (obj["address"]) and `tax_ids` (obj["tax_ids"]["data"])
-        # here once customers carry a buyer address and tax id (numbers18); and the
-        # customer's provider (razorpay's `provider` field) is PROVIDER.
+        # The customer keeps the deployment's default provider (a Stripe deployment's), which
+        # holds the cus_/pm_ ids kept above: `provider` stays unset.
+        problems.extend(_billing(customer, obj))
         problems.extend(_contact(customer, obj))
         problems.extend(_money_left_in_stripe(obj))
         entry = CustomerEntry(
@@ -453,3 +454,25 @@ def _time(value: Any) -> datetime | None:
 
 def _differs(a: Obj, b: Obj) -> bool:
     return json.dumps(a, sort_keys=True) != json.dumps(b, sort_keys=True)
+
+
+def _billing(customer: Customer, obj: Obj) -> list[str]:
+    """Stripe's postal address and first tax id as the buyer's details invoices print
+    (docs/invoices.md); refused with the reason when they break the buyer rules."""
+    found = obj.get("address")
+    address: dict[str, Any] = found if isinstance(found, dict) else {}
+    city_line = " ".join(
+        str(part) for part in (address.get("postal_code"), address.get("city")) if part
+    )
+    lines = [address.get("line1"), address.get("line2"), city_line, address.get("state")]
+    lines.append(address.get("country"))
+    tax_ids = _get(obj, "tax_ids", "data")
+    first_tax = tax_ids[0] if isinstance(tax_ids, list) and tax_ids else None
+    tax_id = first_tax.get("value") if isinstance(first_tax, dict) else None
+    try:
+        customer.billing = billing_details(
+            None, "\n".join(str(line) for line in lines if line) or None, tax_id
+        )
+    except ValidationFailedError as exc:
+        return [f"customer {customer.id}: {exc}"]
+    return []
