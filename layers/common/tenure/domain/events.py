@@ -75,6 +75,10 @@ class EventType(StrEnum):
     TRIAL_EXTENDED = "TrialExtended"
     RENEWAL_DATE_CHANGED = "SubscriptionRenewalDateChanged"
     CREDIT_ADJUSTED = "CreditAdjusted"
+    # Seats and add-ons (tenure.domain.pricing): changed now (or at a period's end, when
+    # scheduled), or scheduled for the period's end.
+    SUBSCRIPTION_ITEMS_CHANGED = "SubscriptionItemsChanged"
+    SUBSCRIPTION_ITEMS_SCHEDULED = "SubscriptionItemsChangeScheduled"
 
 
 @dataclass(frozen=True, slots=True)
