@@ -14,7 +14,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize(
     "example",
-    ["demo.yaml", "webhooks.yaml", "installments.yaml", "collections.yaml", "razorpay.yaml"],
+    [
+        "demo.yaml",
+        "webhooks.yaml",
+        "installments.yaml",
+        "collections.yaml",
+        "razorpay.yaml",
+        "seats.yaml",
+    ],
 )
 def test_the_memory_engine_writes_what_dynamodb_local_writes(
     local_stack: LocalStack, tmp_path: Path, example: str
