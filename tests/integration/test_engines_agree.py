@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
         "collections.yaml",
         "razorpay.yaml",
         "pay-your-way.yaml",
+        "seats.yaml",
     ],
 )
 def test_the_memory_engine_writes_what_dynamodb_local_writes(

@@ -15,6 +15,7 @@ from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.offers import SaveOffer
 from tenure.domain.points import PointsAccount
+from tenure.domain.pricing import Items
 from tenure.domain.refunds import Refund, refund_id
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
@@ -69,6 +70,15 @@ class SubscriptionView(TypedDict):
     mrr: int  # the subscription's monthly value now, in minor units (docs/metrics.md)
     # The coupon still to cover coming periods (null when none, or once it is used up).
     discount: DiscountView | None
+    # Only when it holds more than its plan at one seat: the plan first, then the add-ons;
+    # and a change of them waiting for the period's end (tenure.domain.pricing).
+    items: NotRequired[list["ItemView"]]
+    scheduled_items: NotRequired[list["ItemView"]]
+
+
+class ItemView(TypedDict):
+    price: str  # the plan's or add-on's id
+    quantity: int
 
 
 class CouponView(TypedDict):
@@ -213,7 +223,7 @@ def payment_method_view(method: PaymentMethod) -> PaymentMethodView:
 
 
 def subscription_view(s: Subscription) -> SubscriptionView:
-    return {
+    view: SubscriptionView = {
         "id": s.id,
         "customer": s.customer_id,
         "plan": s.plan_id,
@@ -232,6 +242,17 @@ def subscription_view(s: Subscription) -> SubscriptionView:
         "mrr": s.mrr,
         "discount": _discount_view(s.discount),
     }
+    if not s.items.plain:
+        view["items"] = _items_view(s.plan_id, s.items)
+    if s.scheduled_items is not None:
+        view["scheduled_items"] = _items_view(s.plan_id, s.scheduled_items)
+    return view
+
+
+def _items_view(plan_id: str, items: Items) -> list[ItemView]:
+    views: list[ItemView] = [{"price": plan_id, "quantity": items.quantity}]
+    views.extend({"price": a.price, "quantity": a.quantity} for a in items.addons)
+    return views
 
 
 def _discount_view(d: Discount | None) -> DiscountView | None:

@@ -45,6 +45,7 @@ from tenure_local.simulator.scenario import (
     ApplyCoupon,
     Cancel,
     CardAutoUpdated,
+    ChangeItems,
     ChangePlan,
     Dispute,
     Pause,
@@ -412,11 +413,23 @@ class Simulator(ProviderSide):
             body = {"id": sub_id, "customer": action.customer, "plan": action.plan}
             if action.coupon is not None:
                 body["coupon"] = action.coupon
+            if action.quantity is not None:
+                body["quantity"] = action.quantity
+            if action.addons is not None:
+                body["addons"] = [a.model_dump() for a in action.addons]
             if self._api("POST", "/v1/subscriptions", body, where=where):
                 self.subscription_ids.append(sub_id)
         elif isinstance(action, ChangePlan):
             path = f"/v1/subscriptions/{action.subscription}/change-plan"
             self._api("POST", path, {"plan": action.plan}, where=where)
+        elif isinstance(action, ChangeItems):
+            path = f"/v1/subscriptions/{action.subscription}/items"
+            items: dict[str, Any] = {"at": action.when}
+            if action.quantity is not None:
+                items["quantity"] = action.quantity
+            if action.addons is not None:
+                items["addons"] = [a.model_dump() for a in action.addons]
+            self._api("POST", path, items, where=where)
         elif isinstance(action, Pause):
             path = f"/v1/subscriptions/{action.subscription}/pause"
             self._api("POST", path, {"until": iso(action.until)}, where=where)

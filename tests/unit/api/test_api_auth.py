@@ -22,6 +22,7 @@ PROTECTED = [
     ("POST", "/v1/subscriptions/sub-1/pause"),
     ("POST", "/v1/subscriptions/sub-1/resume"),
     ("POST", "/v1/subscriptions/sub-1/change-plan"),
+    ("POST", "/v1/subscriptions/sub-1/items"),
     ("GET", "/v1/subscriptions/sub-1/invoices"),
     ("GET", "/v1/invoices/in_1"),
     ("GET", "/v1/invoices/in_1/pdf"),

@@ -77,6 +77,10 @@ class EventType(StrEnum):
     CREDIT_ADJUSTED = "CreditAdjusted"
     # Taken over from another billing system (tenure import): the entity is the subscription.
     SUBSCRIPTION_IMPORTED = "SubscriptionImported"
+    # Seats and add-ons (tenure.domain.pricing): changed now (or at a period's end, when
+    # scheduled), or scheduled for the period's end.
+    SUBSCRIPTION_ITEMS_CHANGED = "SubscriptionItemsChanged"
+    SUBSCRIPTION_ITEMS_SCHEDULED = "SubscriptionItemsChangeScheduled"
 
 
 @dataclass(frozen=True, slots=True)

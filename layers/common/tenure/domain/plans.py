@@ -20,6 +20,32 @@ class TaxBehavior(StrEnum):
     INCLUSIVE = "inclusive"  # the price already contains the tax
 
 
+class PlanKind(StrEnum):
+    PLAN = "plan"  # what a subscription is to
+    ADDON = "addon"  # priced like a plan, but only ever bought alongside one (an item)
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """One band of a graduated price: units up to `up_to` (None: every unit beyond the last
+    band) cost `unit_amount` each, plus `flat_amount` once when any unit falls in it."""
+
+    up_to: int | None
+    unit_amount: int
+    flat_amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PricedItem:
+    """One item of a subscription as its invoice itemizes it: `quantity` of a plan or
+    add-on named `name`, at `unit_amount` each (None when tiers price it), `amount` in all."""
+
+    name: str
+    quantity: int
+    unit_amount: int | None
+    amount: int
+
+
 @dataclass(frozen=True, slots=True)
 class IntroPhase:
     """The first `periods` billing periods at `percent_off` (e.g. 3 months at -50%)."""
@@ -43,6 +69,12 @@ class Plan:
     intro: tuple[IntroPhase, ...] = field(default=())
     tax_rate: Decimal = Decimal(0)
     tax_behavior: TaxBehavior = TaxBehavior.EXCLUSIVE
+    kind: PlanKind = PlanKind.PLAN
+    # Graduated pricing by quantity (tenure.domain.pricing); none: `amount` is per unit.
+    tiers: tuple[Tier, ...] = field(default=())
+    # Set only on a plan priced for one subscription's items (pricing.priced_plan), whose
+    # `amount` is then their total: the invoice shows one line per item.
+    items: tuple[PricedItem, ...] = field(default=())
 
     def __post_init__(self) -> None:
         # Values arrive as stored or as written in code ("month", a list of phases, 7.5):
@@ -53,6 +85,8 @@ class Plan:
         set_(self, "tax_behavior", TaxBehavior(self.tax_behavior))
         set_(self, "tax_rate", Decimal(self.tax_rate))
         set_(self, "intro", tuple(_phase(p) for p in self.intro))
+        set_(self, "kind", PlanKind(self.kind))
+        set_(self, "tiers", tuple(_tier(t) for t in self.tiers))
 
     @property
     def price(self) -> Money:
@@ -90,6 +124,10 @@ class Plan:
 
 def _phase(value: Any) -> IntroPhase:
     return value if isinstance(value, IntroPhase) else IntroPhase(**value)
+
+
+def _tier(value: Any) -> Tier:
+    return value if isinstance(value, Tier) else Tier(**value)
 
 
 def tax_on(amount_minor: int, rate: Decimal) -> int:

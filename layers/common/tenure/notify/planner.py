@@ -25,6 +25,8 @@ _PERIOD_STARTS = (
     EventType.SUBSCRIPTION_RENEWED,
     EventType.SUBSCRIPTION_RESUMED,
     EventType.PLAN_CHANGED,
+    EventType.SUBSCRIPTION_ITEMS_CHANGED,
+    EventType.SUBSCRIPTION_ITEMS_SCHEDULED,
 )
 _CARD_FACTS = (EventType.PAYMENT_METHOD_ATTACHED, EventType.PAYMENT_METHOD_UPDATED)
 # How a plan's ending is named in its email's notice.

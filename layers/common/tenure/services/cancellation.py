@@ -34,7 +34,7 @@ from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.payments.gateway import GatewayError
 from tenure.ports import Commit, Marker
 from tenure.services import coupons, refunds, subscriptions
-from tenure.services.catalog import get_plan
+from tenure.services.catalog import get_plan, subscription_plan
 from tenure.services.context import Services
 from tenure.services.programs import get_programs
 
@@ -96,7 +96,7 @@ def request_cancel(
     if pending is not None and reason_text is None:
         reason_text = pending.reason_text  # said when the offers were presented
     sub.cancel(
-        get_plan(svc, sub.plan_id), now, at_period_end, reason, pending is not None, reason_text
+        subscription_plan(svc, sub), now, at_period_end, reason, pending is not None, reason_text
     )
     policy = configured_refund_policy(svc) if cut_short else None
     owing = [i for i in cut_short if refunds.owe_refund_for_cancel(i, refund, policy, reason, now)]
@@ -119,7 +119,7 @@ def accept_offer(svc: Services, subscription_id: str, offer_id: str) -> subscrip
         raise IllegalTransitionError("accept an offer for", str(sub.status))
     now = svc.clock.now()
     taken = attempt.accept(offer_id, now)
-    plan = get_plan(svc, sub.plan_id)
+    plan = subscription_plan(svc, sub)
     along = Commit(save_attempts=[attempt], events=attempt.pull_events())
     invoice, redemptions = None, []
     if taken.kind is OfferKind.PAUSE:

@@ -14,12 +14,15 @@ from tenure.domain.customers import (
 from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.plans import Plan
+from tenure.domain.pricing import Items, check_items, check_tiers, priced_plan
+from tenure.domain.subscription import Subscription
 from tenure.payments.gateway import CardDetails
 from tenure.ports import Commit
 from tenure.services.context import Services
 
 
 def create_plan(svc: Services, plan: Plan) -> Plan:
+    check_tiers(plan.tiers)  # checked again: a caller may have built it without PlanSpec
     if svc.repo.get_plan(plan.id) is not None:
         raise AlreadyExistsError("plan", plan.id)
     now = svc.clock.now()
@@ -33,6 +36,23 @@ def get_plan(svc: Services, plan_id: str) -> Plan:
     if plan is None:
         raise NotFoundError("plan", plan_id)
     return plan
+
+
+def items_prices(svc: Services, items: Items) -> dict[str, Plan]:
+    """The add-ons `items` names, by id (NotFoundError for one not in the catalog)."""
+    return {a.price: get_plan(svc, a.price) for a in items.addons}
+
+
+def checked_items(svc: Services, plan: Plan, items: Items) -> dict[str, Plan]:
+    """Refuses items a subscription to `plan` cannot hold; their add-ons, by id."""
+    prices = items_prices(svc, items)
+    check_items(plan, items, prices)
+    return prices
+
+
+def subscription_plan(svc: Services, sub: Subscription) -> Plan:
+    """The subscription's plan priced for its seats and add-ons: what its periods cost."""
+    return priced_plan(get_plan(svc, sub.plan_id), sub.items, items_prices(svc, sub.items))
 
 
 def create_customer(

@@ -64,6 +64,7 @@ from tenure.services.catalog import (
     get_plan,
     refuse_card_number,
     save_payer,
+    subscription_plan,
 )
 from tenure.services.context import Services
 
@@ -1175,7 +1176,7 @@ def _default_plan(svc: Services, invoice: Invoice) -> None:
 
 def _final_action(svc: Services, sub: Subscription, invoice: Invoice, change: Commit) -> None:
     """Apply the policy's final action, from the invoice's failed attempts as stored."""
-    plan = get_plan(svc, sub.plan_id)
+    plan = subscription_plan(svc, sub)
     declines = collection.declines_of(svc.repo.list_charges(invoice.id))
     was_unpaid = sub.status is SubscriptionStatus.UNPAID
     events = collection.apply_final_action(

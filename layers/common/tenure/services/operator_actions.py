@@ -21,7 +21,7 @@ from tenure.domain.timeutil import iso
 from tenure.ports import Commit
 from tenure.services import charging, subscriptions
 from tenure.services import collections as cases
-from tenure.services.catalog import get_plan
+from tenure.services.catalog import get_plan, subscription_plan
 from tenure.services.context import Services
 
 REFERENCE_MAX = 200
@@ -182,7 +182,7 @@ def cancel_now(
     now = svc.clock.now()
     # Cancelled first on a copy: refused there, nothing is written; else it says `after`.
     ended = copy.deepcopy(sub)
-    ended.cancel(get_plan(svc, sub.plan_id), now, False, reason)
+    ended.cancel(subscription_plan(svc, sub), now, False, reason)
     entry = new_entry(
         at=now,
         actor=actor,

@@ -41,6 +41,7 @@ from tenure.domain.notices import (
 )
 from tenure.domain.plans import Plan
 from tenure.domain.points import points_credit_line
+from tenure.domain.pricing import priced_plan
 from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import parse_iso
@@ -50,6 +51,7 @@ from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.policy import ReminderPolicy
 from tenure.notify.timing import next_slot, slot_before
 from tenure.ports import Commit, CopyCheck, Marker
+from tenure.services.catalog import items_prices
 from tenure.services.context import Services
 
 log = logging.getLogger(__name__)
@@ -684,7 +686,7 @@ class _Run:
         plan = self.svc.repo.get_plan(sub.plan_id)
         if plan is None:
             raise _Skip("plan_missing")
-        return sub, plan
+        return sub, priced_plan(plan, sub.items, items_prices(self.svc, sub.items))
 
     def _plan_name(self, invoice: Invoice) -> str | None:
         """The plan of the invoice's subscription, for an invoice whose lines name none."""

@@ -38,7 +38,7 @@ from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.payments.gateway import GatewayError, PaymentAuthentication, PaymentResult
 from tenure.ports import Marker
 from tenure.services import cancellation, charging, points, subscriptions
-from tenure.services.catalog import get_customer, get_plan
+from tenure.services.catalog import get_customer, get_plan, subscription_plan
 from tenure.services.context import Services
 
 log = logging.getLogger(__name__)
@@ -311,7 +311,7 @@ def load_subscription_page(
     svc: Services, customer_id: str, subscription_id: str, link: "LinkUse | None" = None
 ) -> SubscriptionPage:
     sub = owned_subscription(svc, customer_id, subscription_id)
-    plan = get_plan(svc, sub.plan_id)
+    plan = subscription_plan(svc, sub)
     label, discount = plan.name or plan.id, sub.next_period_discount()
     programs = svc.repo.get_programs().programs
     tenure = sub.next_period_tenure(programs)

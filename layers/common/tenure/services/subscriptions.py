@@ -27,12 +27,13 @@ from tenure.domain.invoices import (
 )
 from tenure.domain.plans import Plan
 from tenure.domain.points import points_credit_line
+from tenure.domain.pricing import PLAIN, Item, Items, priced_plan
 from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import DueKind, Proration, Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso, utc
 from tenure.ports import Commit, Marker, Redemption
 from tenure.services import coupons
-from tenure.services.catalog import get_customer, get_plan
+from tenure.services.catalog import checked_items, get_customer, get_plan, subscription_plan
 from tenure.services.charging import (
     await_payment_method,
     charge_new_invoice,
@@ -78,10 +79,13 @@ def subscribe(
     customer_id: str,
     plan_id: str,
     coupon_id: str | None = None,
+    items: Items = PLAIN,
 ) -> Outcome:
-    """`coupon_id`: a coupon redeemed with it, counted in the same commit (see Redemption)."""
+    """`coupon_id`: a coupon redeemed with it, counted in the same commit (see Redemption).
+    `items`: seats of the plan and add-ons (tenure.domain.pricing)."""
     customer = get_customer(svc, customer_id)
-    plan = get_plan(svc, plan_id)
+    listed = get_plan(svc, plan_id)
+    plan = priced_plan(listed, items, checked_items(svc, listed, items))
     discount, redemptions = None, []
     if coupon_id is not None:
         discount, redemption = coupons.redeem(svc, coupon_id, plan, plan.currency)
@@ -89,6 +93,7 @@ def subscribe(
     # A taken id needs no read: the commit's must-not-exist condition refuses it.
     now = svc.clock.now()
     sub = Subscription.subscribe(subscription_id, customer_id, plan, now, discount)
+    sub.items = items
     sub.timezone = customer.timezone
     sub.contact = customer.contact
     sub.copy_payer(customer.payer)
@@ -104,7 +109,7 @@ def apply_coupon(svc: Services, subscription_id: str, coupon_id: str) -> Outcome
     """Give a subscription a coupon; it covers the period invoices from the next one on (the
     current period was invoiced at its price already). The redemption is counted with it."""
     sub = get_subscription(svc, subscription_id)
-    plan = get_plan(svc, sub.plan_id)
+    plan = subscription_plan(svc, sub)
     sub.check_can_take_discount()  # before the coupon's own checks: the clearer answer
     discount, redemption = coupons.redeem(svc, coupon_id, plan, sub.currency)
     sub.apply_discount(discount, svc.clock.now())
@@ -122,7 +127,7 @@ def cancel(
     """`claim`: a marker committed with the cancellation (a single-use link's), so the same
     claim cannot cancel twice. `along`: more that commits with it (an audit entry)."""
     sub = get_subscription(svc, subscription_id)
-    sub.cancel(get_plan(svc, sub.plan_id), svc.clock.now(), at_period_end, reason)
+    sub.cancel(subscription_plan(svc, sub), svc.clock.now(), at_period_end, reason)
     return _save(svc, sub, None, claim=claim, along=along)
 
 
@@ -134,7 +139,7 @@ def pause(
     now = svc.clock.now()
     if until is not None and utc(until) <= now:
         raise ValidationFailedError("until", "must be in the future")
-    sub.pause(get_plan(svc, sub.plan_id), now, until)
+    sub.pause(subscription_plan(svc, sub), now, until)
     return _save(svc, sub, None, claim=claim)
 
 
@@ -179,10 +184,48 @@ def preview_plan_change(svc: Services, subscription_id: str, plan_id: str) -> Pl
     )
 
 
+def change_items(
+    svc: Services,
+    subscription_id: str,
+    quantity: int | None = None,
+    addons: tuple[Item, ...] | None = None,
+    at_period_end: bool = False,
+) -> Outcome:
+    """Change seats or add-ons (`addons` replaces the list; None keeps what is there): now,
+    prorated to the second like a plan change (an increase invoiced at once, a decrease as
+    credit), or at the period's end with nothing prorated."""
+    if quantity is None and addons is None:
+        raise ValidationFailedError("quantity", "give a quantity, add-ons or both")
+    sub = get_subscription(svc, subscription_id)
+    items = Items(
+        sub.items.quantity if quantity is None else quantity,
+        sub.items.addons if addons is None else addons,
+    )
+    now = svc.clock.now()
+    plan = get_plan(svc, sub.plan_id)
+    new = priced_plan(plan, items, checked_items(svc, plan, items))
+    if at_period_end:
+        sub.schedule_items(items, now)
+        return _save(svc, sub, None)
+    old = subscription_plan(svc, sub)
+    proration = sub.change_items(old, new, items, now)
+    invoice = _proration_invoice(sub, new, proration, now) if proration else None
+    if (
+        invoice is not None
+        and invoice.status is InvoiceStatus.OPEN
+        and _one_debit_a_cycle(svc, sub)
+    ):
+        sub.carry_to_next_invoice(invoice.total)  # as a plan change's is (docs/razorpay.md)
+        invoice = None
+    return _save(svc, sub, invoice)
+
+
 def _switch_plan(svc: Services, sub: Subscription, plan_id: str, now: datetime) -> Invoice | None:
     """Move `sub` (in place) to `plan_id`; the proration invoice to raise, if any."""
-    old = get_plan(svc, sub.plan_id)
-    new = get_plan(svc, plan_id)
+    old = subscription_plan(svc, sub)
+    target = get_plan(svc, plan_id)
+    # Seats and add-ons move with it: the new plan must be able to hold them.
+    new = priced_plan(target, sub.items, checked_items(svc, target, sub.items))
     proration = sub.change_plan(old, new, now)
     invoice = _proration_invoice(sub, new, proration, now) if proration else None
     owed = invoice is not None and invoice.status is InvoiceStatus.OPEN
@@ -253,7 +296,9 @@ def _process_due(
     if due is None or due[0] > now:
         return None
     due_at, kind = due
-    plan = get_plan(svc, sub.plan_id)
+    if kind is DueKind.RENEWAL:
+        sub.take_scheduled_items(now)  # the new period is priced with them
+    plan = subscription_plan(svc, sub)
     if kind is DueKind.PAUSE_END:
         return _resume(svc, sub, due_at, customer, payer_copy=payer_copy)
     if kind is DueKind.EXPIRE:
@@ -286,7 +331,7 @@ def _resume(
     customer: Customer | None = None,
     payer_copy: bool = False,
 ) -> Outcome:
-    plan = get_plan(svc, sub.plan_id)
+    plan = subscription_plan(svc, sub)
     invoice = None
     programs = svc.repo.get_programs().programs
     if sub.resume(plan, at, programs):

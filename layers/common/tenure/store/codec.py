@@ -36,7 +36,8 @@ from tenure.domain.invoices import (
 )
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
 from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
-from tenure.domain.plans import Plan, TaxBehavior
+from tenure.domain.plans import Plan, PlanKind, TaxBehavior, Tier
+from tenure.domain.pricing import PLAIN, Item, Items
 from tenure.domain.programs import Programs, ProgramsSetting
 from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription, SubscriptionStatus
@@ -144,7 +145,35 @@ def plan_to_attrs(p: Plan) -> dict[str, Any]:
         "intro": [{"periods": i.periods, "percent_off": str(i.percent_off)} for i in p.intro],
         "tax_rate": str(p.tax_rate),
         "tax_behavior": str(p.tax_behavior),
+        # Written only when set: the items of plans as they were stay as they were.
+        **({"kind": str(p.kind)} if p.kind is not PlanKind.PLAN else {}),
+        **({"tiers": [_tier_to_attrs(t) for t in p.tiers]} if p.tiers else {}),
     }
+
+
+def _tier_to_attrs(t: Tier) -> dict[str, Any]:
+    return {"up_to": t.up_to, "unit_amount": t.unit_amount, "flat_amount": t.flat_amount}
+
+
+def _tier_from_attrs(a: dict[str, Any]) -> Tier:
+    up_to = a.get("up_to")
+    return Tier(
+        up_to=int(up_to) if up_to is not None else None,
+        unit_amount=int(a["unit_amount"]),
+        flat_amount=int(a.get("flat_amount", 0)),
+    )
+
+
+def _items_to_attrs(i: Items) -> dict[str, Any]:
+    return {
+        "quantity": i.quantity,
+        "addons": [{"price": a.price, "quantity": a.quantity} for a in i.addons],
+    }
+
+
+def _items_from_attrs(a: dict[str, Any]) -> Items:
+    addons = tuple(Item(x["price"], int(x["quantity"])) for x in a.get("addons") or ())
+    return Items(int(a.get("quantity", 1)), addons)
 
 
 def plan_from_attrs(a: dict[str, Any]) -> Plan:
@@ -160,6 +189,8 @@ def plan_from_attrs(a: dict[str, Any]) -> Plan:
         intro=a.get("intro") or (),
         tax_rate=a.get("tax_rate", "0"),
         tax_behavior=a.get("tax_behavior", TaxBehavior.EXCLUSIVE),
+        kind=a.get("kind", PlanKind.PLAN),
+        tiers=tuple(_tier_from_attrs(t) for t in a.get("tiers") or ()),
     )
 
 
@@ -313,6 +344,10 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         }
     if s.contact is not None:
         attrs["contact"] = contact_to_attrs(s.contact)
+    if not s.items.plain:
+        attrs["items"] = _items_to_attrs(s.items)
+    if s.scheduled_items is not None:
+        attrs["scheduled_items"] = _items_to_attrs(s.scheduled_items)
     return attrs
 
 
@@ -369,6 +404,10 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         paused_seconds=int(a.get("paused_seconds", 0)),
         points_pending=int(a.get("points_pending", 0)),
         carried=int(a.get("carried", 0)),
+        items=_items_from_attrs(a["items"]) if a.get("items") else PLAIN,
+        scheduled_items=(
+            _items_from_attrs(a["scheduled_items"]) if a.get("scheduled_items") else None
+        ),
         period_tenure=_tenure_from_attrs(a.get("period_tenure")),
         contact=contact_from_attrs(a.get("contact")),
         version=int(a.get("version", 0)),
