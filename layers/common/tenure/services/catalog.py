@@ -55,6 +55,14 @@ def subscription_plan(svc: Services, sub: Subscription) -> Plan:
     return priced_plan(get_plan(svc, sub.plan_id), sub.items, items_prices(svc, sub.items))
 
 
+def subscription_plan_lookup(svc: Services, sub: Subscription | None, plan_id: str) -> Plan:
+    """A plan lookup for the domain's rules about `sub`: its own plan priced for its items,
+    any other plan as listed."""
+    if sub is not None and plan_id == sub.plan_id:
+        return subscription_plan(svc, sub)
+    return get_plan(svc, plan_id)
+
+
 def create_customer(
     svc: Services,
     customer_id: str,
