@@ -27,6 +27,7 @@ from tenure.domain.invoices import (
 )
 from tenure.domain.plans import Plan
 from tenure.domain.points import points_credit_line
+from tenure.domain.privacy import refuse_erased
 from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import DueKind, Proration, Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso, utc
@@ -81,6 +82,7 @@ def subscribe(
 ) -> Outcome:
     """`coupon_id`: a coupon redeemed with it, counted in the same commit (see Redemption)."""
     customer = get_customer(svc, customer_id)
+    refuse_erased(customer, "subscribe")
     plan = get_plan(svc, plan_id)
     discount, redemptions = None, []
     if coupon_id is not None:

@@ -70,6 +70,8 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
         "metadata": dict(c.metadata),
         # Written only when chosen: customers of the default provider keep their items.
         **({"provider": c.provider} if c.provider is not None else {}),
+        # Written only once erased: every other customer keeps its item as it was.
+        **({"erased_at": _dt(c.erased_at)} if c.erased_at is not None else {}),
     } | ({"billing": _billing_attrs(c.billing)} if c.billing is not None else {})
 
 
@@ -95,6 +97,7 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         version=int(a.get("version", 0)),
         metadata=dict(a.get("metadata") or {}),
         billing=_billing(a.get("billing")),
+        erased_at=_parse(a.get("erased_at")),
     )
 
 
