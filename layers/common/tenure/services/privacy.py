@@ -158,8 +158,10 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
     customer = _customer(svc, customer_id)
     if customer.erased_at is not None:
         return Erased(customer, None, svc.repo.get_legal_hold(customer_id) is not None)
+    _refuse_while_live(
+        svc.repo.list_subscriptions(customer_id), svc.repo.list_installment_plans(customer_id)
+    )
     found = customer_records(svc, customer_id)
-    _refuse_while_live(found)
     now = svc.clock.now()
     hold = _legal_hold(found, now)
     if hold is not None:  # first: nothing the law keeps is lost if a later write fails
@@ -182,22 +184,22 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
     return Erased(customer, entry, hold is not None)
 
 
-def _refuse_while_live(found: CustomerRecords) -> None:
-    live = [s for s in found.subscriptions if s.status is not SubscriptionStatus.CANCELED]
+def _refuse_while_live(subs: list[Subscription], plans: list[InstallmentPlan]) -> None:
+    live = [s for s in subs if s.status is not SubscriptionStatus.CANCELED]
     if live:
         raise IllegalTransitionError(
             "erase",
-            str(live[0].status),
-            f"subscription {live[0].id} is still {live[0].status}: cancel it first",
-            "customer whose subscription",
+            "still subscribed",
+            f"subscription {live[0].id} is {live[0].status}; cancel it first",
+            "customer",
         )
-    plans = [p for p in found.installment_plans if p.status is PlanStatus.ACTIVE]
-    if plans:
+    active = [p for p in plans if p.status is PlanStatus.ACTIVE]
+    if active:
         raise IllegalTransitionError(
             "erase",
-            "active",
-            f"installment plan {plans[0].id} is active: cancel it first",
-            "customer whose installment plan",
+            "on an installment plan",
+            f"installment plan {active[0].id} is active; cancel it first",
+            "customer",
         )
 
 
