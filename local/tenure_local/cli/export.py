@@ -1,5 +1,5 @@
 """`tenure export DIR`: the whole business as JSON Lines, one file per kind of record
-(customers.jsonl, subscriptions.jsonl, invoices.jsonl, ...), from the running `tenure serve`
+(customer.jsonl, subscription.jsonl, invoice.jsonl, ...), from the running `tenure serve`
 stack or, with --table, a deployed table (your AWS credentials). See docs/privacy.md.
 
 This reads the whole table with a Scan, on purpose: it is an operator's export (a backup, a
@@ -70,7 +70,7 @@ def scan_table(client: Any, table: str) -> list[dict[str, Any]]:
 
 
 def write_export(items: list[dict[str, Any]], folder: Path) -> dict[str, int]:
-    """Write `folder/<kind>s.jsonl` for each kind found; returns the count per file name."""
+    """Write `folder/<kind>.jsonl` for each kind found; returns the count per file name."""
     by_kind: dict[str, list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
     for item in items:
         kind = kind_of(item)
@@ -85,7 +85,7 @@ def write_export(items: list[dict[str, Any]], folder: Path) -> dict[str, int]:
     folder.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     for kind, records in sorted(by_kind.items()):
-        name = f"{kind}s.jsonl"
+        name = f"{kind}.jsonl"
         lines = [
             json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
             for _, _, record in sorted(records, key=lambda r: (r[0], r[1]))

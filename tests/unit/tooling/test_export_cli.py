@@ -66,20 +66,20 @@ def test_an_export_writes_one_json_lines_file_per_kind(aws: Any, tmp_path: Path)
     a_small_business(aws)
     result = CliRunner().invoke(app, ["export", str(tmp_path), "--table", TABLE])
     assert result.exit_code == 0, result.output
-    customers = lines(tmp_path / "customers.jsonl")
+    customers = lines(tmp_path / "customer.jsonl")
     assert [(c["id"], c["email"]) for c in customers] == [
         ("ana", "ana@example.com"),
         ("ben", "ben@example.com"),
     ]
     assert all("PK" not in c and "GSI1PK" not in c for c in customers)
-    assert {s["id"] for s in lines(tmp_path / "subscriptions.jsonl")} == {"sub-ana", "sub-ben"}
-    assert len(lines(tmp_path / "invoices.jsonl")) == 2
-    assert len(lines(tmp_path / "plans.jsonl")) == 1
+    assert {s["id"] for s in lines(tmp_path / "subscription.jsonl")} == {"sub-ana", "sub-ben"}
+    assert len(lines(tmp_path / "invoice.jsonl")) == 2
+    assert len(lines(tmp_path / "plan.jsonl")) == 1
     # Each audit entry once, though the table keeps a copy under its actor too.
-    assert [a["note"] for a in lines(tmp_path / "audits.jsonl")] == ["goodwill"]
-    events = lines(tmp_path / "events.jsonl")
+    assert [a["note"] for a in lines(tmp_path / "audit.jsonl")] == ["goodwill"]
+    events = lines(tmp_path / "event.jsonl")
     assert "CustomerCreated" in {e["type"] for e in events} and all("id" in e for e in events)
-    assert "customers.jsonl" in result.output
+    assert "customer.jsonl" in result.output
 
 
 def test_two_exports_of_one_table_are_the_same_bytes(aws: Any, tmp_path: Path) -> None:

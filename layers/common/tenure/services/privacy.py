@@ -150,7 +150,8 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
     """Replace the customer's personal data with a pseudonym in every record found, keep
     what tax law requires of issued invoices in the legal hold, and drop the emails still
     owed. Refused (409, nothing written) while a subscription or an installment plan is
-    live: it is canceled first, by the operator, as Chargebee requires.
+    live: the operator cancels it first, so the churn is recorded as a cancellation with its
+    reason, never as a side effect of an erasure (docs/privacy.md).
 
     Written in batches and the customer last, so an erasure interrupted part-way is
     finished by asking again: the customer's `erased_at` says it is done."""
