@@ -54,6 +54,8 @@ def carol(shop: Shop, *, cancel: bool = True) -> None:
     shop.run_due(shop.start + timedelta(days=40))
     ops.adjust_credit(shop.svc, "sub-carol", 100, actor="support-anna", note=OPERATOR_NOTE)
     if cancel:
+        # A day later: a day on which no other record of hers points at the events' day.
+        shop.clock.advance(timedelta(days=1))
         request_cancel(
             shop.svc, "sub-carol", at_period_end=True, reason="too_expensive", reason_text=WORDS
         )

@@ -116,12 +116,14 @@ def customer_records(svc: Services, customer_id: str) -> CustomerRecords:
 
 
 def _event_days(found: CustomerRecords) -> list[str]:
-    """The days on which the customer's records say something happened to them: the events
-    of those days are read (and filtered by customer). An event of another day (a pause's
-    end, an email-only reminder) is not found without a scan, and is not included."""
+    """The days on which the customer's records say something happened to them, and the
+    days whose events carry their words (Subscription.words_on): the events of those days
+    are read (and filtered by customer). An event of another day (a pause's end, say) is
+    not found without a scan, and is not included; it carries nothing personal."""
     moments: list[datetime | None] = [found.customer.created_at]
     for sub in found.subscriptions:
         moments += [sub.created_at, sub.canceled_at, sub.trial_end, sub.current_period_start]
+    days = {day for sub in found.subscriptions for day in sub.words_on}
     for saved in found.save_attempts:
         moments += [saved.presented_at, saved.decided_at]
     for invoice in found.invoices:
@@ -131,7 +133,7 @@ def _event_days(found: CustomerRecords) -> list[str]:
     moments += [p.created_at for p in found.installment_plans]
     moments += [c.opened_at for c in found.collection_cases]
     moments += [e.at for e in found.audit]
-    return sorted({m.strftime("%Y-%m-%d") for m in moments if m is not None})
+    return sorted(days | {m.strftime("%Y-%m-%d") for m in moments if m is not None})
 
 
 # -- erasure ------------------------------------------------------------------------------------
