@@ -67,9 +67,12 @@ class DynamoPrivacy:
     def customer_events(self, customer_id: str, days: list[str]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for day in sorted(set(days)):
+            # The filter spares the transfer of other customers' events, not their reads.
             for item in self._query(
                 KeyConditionExpression="PK = :pk",
-                ExpressionAttributeValues=to_item({":pk": f"EVT#{day}"}),
+                FilterExpression="#e.customer_id = :c",
+                ExpressionAttributeNames={"#e": "event"},
+                ExpressionAttributeValues=to_item({":pk": f"EVT#{day}", ":c": customer_id}),
                 ConsistentRead=True,
             ):
                 event = item["event"]
