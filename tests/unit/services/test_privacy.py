@@ -247,6 +247,9 @@ def test_a_reminder_written_from_copies_is_not_sent_to_an_erased_customer(
     compose = Composer("billing@shop.example", "Shop")
     send_due(shop.svc, mailer, compose, fake_link, shop.clock.now() + timedelta(days=400))
     assert [s for s in mailer.sent if s.customer_id == "carol"] == []
+    # Stopped by the erasure itself, not only by the pseudonym being no address.
+    due = [n for n in owed if n.due_at <= shop.clock.now() + timedelta(days=400)]
+    assert due and {shop.repo.notices[n.key].reason for n in due} == {"customer_erased"}
 
 
 def test_webhook_payloads_about_the_customer_lose_the_customers_words(
