@@ -36,6 +36,8 @@ class CustomerView(TypedDict):
     billing_name: str | None
     billing_address: str | None
     tax_id: str | None
+    # Present only once the customer's personal data was erased (docs/privacy.md).
+    erased_at: NotRequired[str]
 
 
 class PaymentMethodView(TypedDict):
@@ -210,6 +212,8 @@ def customer_view(c: Customer) -> CustomerView:
     }
     if c.provider is not None:
         view["provider"] = c.provider
+    if c.erased_at is not None:
+        view["erased_at"] = _at(c.erased_at)
     return view
 
 

@@ -130,6 +130,9 @@ class Subscription:
     canceled_at: datetime | None = None
     cancel_reason: str | None = None
     cancel_reason_text: str | None = None  # the customer's own words, with the reason
+    # The days (yyyy-mm-dd) whose events carry those words: an erasure finds the events
+    # there, since events are kept by day, not by customer (docs/privacy.md).
+    words_on: tuple[str, ...] = ()
     paused_at: datetime | None = None
     paused_until: datetime | None = None
     incomplete_expires_at: datetime | None = None
@@ -235,7 +238,7 @@ class Subscription:
             raise IllegalTransitionError("renew", self.status, "the current period has not ended")
         ended = self.current_period_end
         if self.cancel_at_period_end:
-            self._end(ended, self.cancel_reason, voluntary=True, **self._reason_text())
+            self._end(ended, self.cancel_reason, voluntary=True, **self._reason_text(ended))
             self.sync_mrr(plan, ended, EventType.SUBSCRIPTION_CANCELED)
             return False
         converting = self.status is SubscriptionStatus.TRIALING
@@ -432,7 +435,7 @@ class Subscription:
             self.check_can_cancel(at_period_end)
             self.cancel_at_period_end = True
             self.cancel_reason, self.cancel_reason_text = reason, reason_text
-            asked |= self._reason_text()
+            asked |= self._reason_text(now)
             self._record(
                 EventType.CANCELLATION_SCHEDULED,
                 now,
@@ -444,7 +447,7 @@ class Subscription:
             return
         self.check_can_cancel(at_period_end)
         self.cancel_reason_text = reason_text
-        asked |= self._reason_text()
+        asked |= self._reason_text(now)
         self._end(now, reason, voluntary=True, requested=True, currency=self.currency, **asked)
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_CANCELED)
 
@@ -701,9 +704,14 @@ class Subscription:
         if self.status not in ALLOWED[command]:
             raise IllegalTransitionError(command, self.status)
 
-    def _reason_text(self) -> dict[str, Any]:
+    def _reason_text(self, at: datetime) -> dict[str, Any]:
         # Only when given: the events of cancellations without words stay as they were.
-        return {"reason_text": self.cancel_reason_text} if self.cancel_reason_text else {}
+        if not self.cancel_reason_text:
+            return {}
+        day = at.strftime("%Y-%m-%d")
+        if day not in self.words_on:
+            self.words_on = (*self.words_on, day)
+        return {"reason_text": self.cancel_reason_text}
 
     def _end(self, at: datetime, reason: str | None, voluntary: bool, **extra: Any) -> None:
         self.status = SubscriptionStatus.CANCELED

@@ -14,6 +14,7 @@ from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.installments import InstallmentPlan, InstalmentStatus, PlanStatus
 from tenure.domain.invoices import InvoiceKind
 from tenure.domain.notices import Notice, NoticeKind, notice_key, subscription_copy
+from tenure.domain.privacy import is_pseudonym
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso
 from tenure.notify.policy import ReminderPolicy
@@ -348,8 +349,10 @@ class _Planner:
         """A notice about `sub` as this change leaves it: it carries the customer's contact
         and the subscription as stored (the version the commit writes), so that sending it
         reads neither (see Notice.contact)."""
-        self._add_for(subject, kind, period, step, sub.customer_id, sub.id, due, data)
         contact = sub.contact or self.contacts.get(sub.customer_id)
+        if contact is not None and is_pseudonym(contact.email):
+            return  # an erased customer is never written to again (docs/privacy.md)
+        self._add_for(subject, kind, period, step, sub.customer_id, sub.id, due, data)
         if contact is not None:
             notice = self.notices[notice_key(subject, kind, period, step)]
             notice.contact = contact
@@ -366,6 +369,10 @@ class _Planner:
         due: datetime,
         data: dict[str, Any],
     ) -> None:
+        sub = self.subs.get(subscription_id or "")
+        contact = (sub.contact if sub is not None else None) or self.contacts.get(customer_id)
+        if contact is not None and is_pseudonym(contact.email):
+            return  # an erased customer is never written to again (docs/privacy.md)
         key = notice_key(subject, kind, period, step)
         self.notices[key] = Notice(
             key=key,

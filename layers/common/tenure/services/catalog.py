@@ -16,6 +16,7 @@ from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.plans import Plan
 from tenure.domain.pricing import Items, check_items, check_tiers, priced_plan
 from tenure.domain.subscription import Subscription
+from tenure.domain.privacy import refuse_erased
 from tenure.payments.gateway import CardDetails
 from tenure.ports import Commit
 from tenure.services.context import Services
@@ -169,6 +170,7 @@ def attach_payment_method(
     A caller that read the customer passes it, with what else must be written with the
     method (`change`, committed here even when the method was known already)."""
     customer = customer if customer is not None else get_customer(svc, customer_id)
+    refuse_erased(customer, "attach a payment method to")
     change = change if change is not None else Commit()
     refuse_card_number(payment_method_id)
     existing = svc.repo.list_payment_methods(customer_id)

@@ -42,6 +42,7 @@ from tenure.domain.notices import (
 from tenure.domain.plans import Plan
 from tenure.domain.points import points_credit_line
 from tenure.domain.pricing import priced_plan
+from tenure.domain.privacy import is_pseudonym
 from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import parse_iso
@@ -163,6 +164,8 @@ class _Run:
         still hold (CopyCheck): nothing is read but the plan. None when a copy says the
         email may not be due as it stands (skipped, no address), or a check failed: then it
         is decided from fresh reads, as a notice without copies is."""
+        if is_pseudonym(contact.email):
+            return None  # erased: decided from the customer's own record, which says so
         customer = Customer(
             notice.customer_id,
             contact.email,
@@ -235,6 +238,8 @@ class _Run:
         customer = self._customer(notice.customer_id)
         if customer is None:
             return self._close(notice, NoticeStatus.SKIPPED, "customer_missing")
+        if customer.erased_at is not None:  # never written to again (docs/privacy.md)
+            return self._close(notice, NoticeStatus.SKIPPED, "customer_erased")
         if self._deferred_at_night(notice, customer):
             return "deferred"
         try:

@@ -28,6 +28,7 @@ from tenure.domain.invoices import (
 from tenure.domain.plans import Plan
 from tenure.domain.points import points_credit_line
 from tenure.domain.pricing import PLAIN, Item, Items, priced_plan
+from tenure.domain.privacy import refuse_erased
 from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import DueKind, Proration, Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso, utc
@@ -84,6 +85,7 @@ def subscribe(
     """`coupon_id`: a coupon redeemed with it, counted in the same commit (see Redemption).
     `items`: seats of the plan and add-ons (tenure.domain.pricing)."""
     customer = get_customer(svc, customer_id)
+    refuse_erased(customer, "subscribe")
     listed = get_plan(svc, plan_id)
     plan = priced_plan(listed, items, checked_items(svc, listed, items))
     discount, redemptions = None, []

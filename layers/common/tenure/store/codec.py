@@ -71,6 +71,8 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
         "metadata": dict(c.metadata),
         # Written only when chosen: customers of the default provider keep their items.
         **({"provider": c.provider} if c.provider is not None else {}),
+        # Written only once erased: every other customer keeps its item as it was.
+        **({"erased_at": _dt(c.erased_at)} if c.erased_at is not None else {}),
     } | ({"billing": _billing_attrs(c.billing)} if c.billing is not None else {})
 
 
@@ -96,6 +98,7 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         version=int(a.get("version", 0)),
         metadata=dict(a.get("metadata") or {}),
         billing=_billing(a.get("billing")),
+        erased_at=_parse(a.get("erased_at")),
     )
 
 
@@ -313,6 +316,7 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         "cancel_at_period_end": s.cancel_at_period_end,
         "cancel_reason": s.cancel_reason,
         **({"cancel_reason_text": s.cancel_reason_text} if s.cancel_reason_text else {}),
+        **({"words_on": list(s.words_on)} if s.words_on else {}),
         "timezone": s.timezone,
         "payment_method": s.payment_method,
         "provider_customer_id": s.provider_customer_id,
@@ -389,6 +393,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         canceled_at=_parse(a.get("canceled_at")),
         cancel_reason=a.get("cancel_reason"),
         cancel_reason_text=a.get("cancel_reason_text"),
+        words_on=tuple(a.get("words_on") or ()),
         paused_at=_parse(a.get("paused_at")),
         paused_until=_parse(a.get("paused_until")),
         incomplete_expires_at=_parse(a.get("incomplete_expires_at")),
