@@ -15,8 +15,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from tenure_local.cli.bench import bench
 from tenure_local.cli.chaos import app as chaos_app
 from tenure_local.cli.emails import app as emails_app
-from tenure_local.cli.imports import app as import_app
 from tenure_local.cli.export import export_business
+from tenure_local.cli.imports import app as import_app
 from tenure_local.cli.links import app as links_app
 from tenure_local.cli.webhooks import app as webhooks_app
 

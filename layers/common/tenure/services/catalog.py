@@ -15,8 +15,8 @@ from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFa
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.plans import Plan
 from tenure.domain.pricing import Items, check_items, check_tiers, priced_plan
-from tenure.domain.subscription import Subscription
 from tenure.domain.privacy import refuse_erased
+from tenure.domain.subscription import Subscription
 from tenure.payments.gateway import CardDetails
 from tenure.ports import Commit
 from tenure.services.context import Services
