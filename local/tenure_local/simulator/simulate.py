@@ -40,6 +40,7 @@ from tenure_local.simulator.engines import (
     Engine,
     RunSpec,
 )
+from tenure_local.simulator.hours import hour_at_or_after, on_the_hour
 from tenure_local.simulator.provider_side import ProviderSide
 from tenure_local.simulator.scenario import (
     ApplyCoupon,
@@ -273,7 +274,7 @@ class Simulator(ProviderSide):
                 self._apply(index, action)
             self._provider_side(now)
             self._chaos_side(now)
-            if next_notice is not None and next_notice <= now and _on_the_hour(now):
+            if next_notice is not None and next_notice <= now and on_the_hour(now):
                 self._send_reminders(now)  # the hourly reminders run, when an email is due
             upcoming = [utc(pending[0][1].at)] if pending else []
             upcoming += self._provider_upcoming()
@@ -285,7 +286,7 @@ class Simulator(ProviderSide):
             next_notice = self._due.next_notice_at() if self._due else None
             if next_notice is not None:
                 # Emails go out on the hourly run at or after their time.
-                upcoming.append(_hour_at_or_after(max(next_notice, now + timedelta(seconds=1))))
+                upcoming.append(hour_at_or_after(max(next_notice, now + timedelta(seconds=1))))
             upcoming = [m for m in upcoming if m <= self.until]
             if not upcoming:
                 break
@@ -595,12 +596,3 @@ class Simulator(ProviderSide):
         # A last run whose retries all failed is caught up by the next day's run.
         self._invoke("metrics", functions.scheduler_event(iso(moment) or ""))
         return retention.metrics_document(services, first, last, currency)
-
-
-def _on_the_hour(moment: datetime) -> bool:
-    return moment.minute == moment.second == moment.microsecond == 0
-
-
-def _hour_at_or_after(moment: datetime) -> datetime:
-    floor = moment.replace(minute=0, second=0, microsecond=0)
-    return floor if floor == moment else floor + timedelta(hours=1)
