@@ -55,7 +55,14 @@ from tenure.notify.link_tokens import (
     LinkPurpose,
     link_id,
 )
-from tenure.payments.gateway import GatewayError
+from tenure.payments.gateway import (
+    CheckoutAnswer,
+    GatewayError,
+    PaymentAuthentication,
+    PaymentResult,
+    UnverifiedCheckoutError,
+)
+from tenure.payments.razorpay_sandbox import token_for as razorpay_token_for
 from tenure.payments.sandbox import card_details, payment_method_for
 from tenure.services import catalog, collections_page, documents, self_service
 from tenure.services.context import Services
@@ -83,6 +90,10 @@ _STRIPE_JS = " https://js.stripe.com"
 _STRIPE_FRAMES = (
     "; frame-src https://js.stripe.com https://hooks.stripe.com; connect-src https://api.stripe.com"
 )
+# The Razorpay confirm page loads Checkout's script, which opens its form in a frame served
+# by Razorpay's API origin; nothing else of Razorpay's is allowed, and no other page gets it.
+_RAZORPAY_JS = " https://checkout.razorpay.com"
+_RAZORPAY_FRAMES = "; frame-src https://api.razorpay.com"
 # Page forms post a handful of short fields (t, f, card, action): anything much bigger or with
 # many more fields is not from a page, and is refused before it is parsed further.
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -95,6 +106,13 @@ PAGE_REASON_TEXT_MAX = 500
 # A points count the form takes: ASCII digits only (int() would also read Arabic-Indic and
 # other Unicode digits, which no browser's number field sends), at most nine of them.
 MAX_POINTS_DIGITS = 9
+# Razorpay's test UPI ids and cards the sandbox's checkout takes (docs/razorpay.md), and the
+# sandbox's own UPI id of a mandate above ₹15,000.
+RAZORPAY_TEST_DATA = (
+    ("success@razorpay", "tc_succeeds"),
+    ("4100 2800 0000 1007", "tc_succeeds"),
+    ("failure@razorpay", "tc_declined"),
+)
 TEST_CARDS = (
     ("4242424242424242", "tc_succeeds"),
     ("4000000000009995", "tc_insufficient"),
@@ -124,7 +142,13 @@ class _Visit:
         return LinkUse(link_id(self.token), self.claims.expires_at)
 
     def render(
-        self, status: int, template: str, title: str, stripe: bool = False, **context: Any
+        self,
+        status: int,
+        template: str,
+        title: str,
+        stripe: bool = False,
+        razorpay: bool = False,
+        **context: Any,
     ) -> Response[str]:
         body = pages.render(
             template,
@@ -138,7 +162,7 @@ class _Visit:
             return_url=self.claims.return_url,
             **context,
         )
-        return _html(status, body, self.nonce, stripe)
+        return _html(status, body, self.nonce, stripe, razorpay)
 
     def text(self, key: str, **values: str) -> str:
         return pages.strings(self.locale)[key].format(**values)
@@ -276,10 +300,27 @@ def _card_label(visit: _Visit, view: self_service.CardPage) -> str:
 
 
 # -- confirming a payment -----------------------------------------------------------------------
+def _confirm_mode(visit: _Visit, view: self_service.ConfirmPage) -> str:
+    """How the waiting payment is confirmed: in Razorpay Checkout (or, locally, the sandbox's
+    stand-in for it) when the attempt was made there, else by the default provider's way."""
+    if self_service.pays_in_checkout(visit.svc, view):
+        gateway = visit.svc.gateway_for(view.charge)
+        sandbox = isinstance(gateway, self_service.ChecksOutInSandbox)
+        return "razorpay_sandbox" if sandbox else "razorpay"
+    return visit.mode
+
+
 def _show_confirm(visit: _Visit) -> Response[str]:
     view = self_service.load_confirm_page(visit.svc, visit.claims.customer_id, visit.claims.subject)
     if view.charge is None:
         raise NothingToConfirmError(view.invoice.id)
+    mode = _confirm_mode(visit, view)
+    if mode == "razorpay":
+        auth = self_service.payment_authentication(visit.svc, view)
+        assert auth.checkout is not None  # a Razorpay order always gives its checkout
+        return _confirm_page(visit, 200, view, checkout=_checkout_options(visit, view, auth))
+    if mode == "razorpay_sandbox":
+        return _confirm_page(visit, 200, view, test_data=RAZORPAY_TEST_DATA)
     if visit.mode == "stripe":
         key = visit.settings.stripe_publishable_key
         if not key:
@@ -297,9 +338,76 @@ def _show_confirm(visit: _Visit) -> Response[str]:
     return _confirm_page(visit, 200, view)
 
 
+def _checkout_options(
+    visit: _Visit, view: self_service.ConfirmPage, auth: PaymentAuthentication
+) -> dict[str, Any]:
+    """Razorpay Checkout's options for paying the waiting order (its "existing order" form:
+    the key id, the order, its amount and currency, the customer's prefill, and the notes the
+    payment will carry so that its webhook names the attempt)."""
+    checkout = auth.checkout
+    assert checkout is not None
+    prefill = {"email": checkout.email, "contact": checkout.contact}
+    return {
+        "key": checkout.key_id,
+        "order_id": checkout.order_id,
+        "amount": checkout.amount.amount_minor,
+        "currency": checkout.amount.currency,
+        "name": visit.settings.business_name,
+        "description": visit.text("title_confirm"),
+        "prefill": {k: v for k, v in prefill.items() if v},
+        "notes": dict(checkout.notes),
+        **({"customer_id": checkout.provider_customer_id} if checkout.provider_customer_id else {}),
+    }
+
+
 def _confirm(visit: _Visit) -> Response[str]:
     customer_id, invoice_id = visit.claims.customer_id, visit.claims.subject
+    current = self_service.load_confirm_page(visit.svc, customer_id, invoice_id)
+    if current.charge is not None and _confirm_mode(visit, current).startswith("razorpay"):
+        return _confirm_checkout(visit, current)
     view, result = self_service.confirm_on_session(visit.svc, customer_id, invoice_id)
+    return _confirmed(visit, view, result)
+
+
+def _confirm_checkout(visit: _Visit, current: self_service.ConfirmPage) -> Response[str]:
+    """The customer paid in Razorpay Checkout (its handler posted the answer here), or, in
+    the sandbox, asks the sandbox to pay as Checkout would. Either way the answer is verified
+    before anything is settled; one that does not check out settles nothing."""
+    customer_id, invoice_id = visit.claims.customer_id, visit.claims.subject
+    form = visit.form
+    try:
+        if "razorpay_signature" in form:
+            answer = CheckoutAnswer(
+                payment_id=form.get("razorpay_payment_id", ""),
+                order_id=form.get("razorpay_order_id", ""),
+                signature=form["razorpay_signature"],
+            )
+            view, result = self_service.confirm_in_checkout(
+                visit.svc, customer_id, invoice_id, answer
+            )
+        elif _confirm_mode(visit, current) == "razorpay_sandbox":
+            pay_with = form.get("pay_with", "")
+            if razorpay_token_for(pay_with) is None:
+                text = visit.text("not_razorpay_test_data")
+                return _confirm_page(
+                    visit, 422, current, test_data=RAZORPAY_TEST_DATA, outcome=_outcome("bad", text)
+                )
+            view, result = self_service.pay_in_sandbox_checkout(
+                visit.svc, customer_id, invoice_id, pay_with
+            )
+        else:
+            # Deployed, the payment is made in Checkout: only its answer is taken here.
+            return _message(visit, 405, "title_confirm", "bad", "unavailable", "unavailable_body")
+    except UnverifiedCheckoutError as exc:
+        logger.warning("checkout answer refused", extra={"code": exc.code})
+        text = visit.text("checkout_unverified")
+        return _confirm_page(visit, 400, current, outcome=_outcome("bad", text))
+    return _confirmed(visit, view, result)
+
+
+def _confirmed(
+    visit: _Visit, view: self_service.ConfirmPage, result: PaymentResult
+) -> Response[str]:
     if view.charge is None:
         return _confirm_page(visit, 200, view, outcome=_outcome("ok", visit.text("paid_thanks")))
     if result.outcome is ChargeOutcome.SUCCEEDED:
@@ -315,13 +423,20 @@ def _confirm(visit: _Visit) -> Response[str]:
 def _confirm_page(
     visit: _Visit, status: int, view: self_service.ConfirmPage, **context: Any
 ) -> Response[str]:
+    mode = _confirm_mode(visit, view) if view.charge is not None else visit.mode
+    if mode == "razorpay_sandbox" and "test_data" not in context:
+        context["test_data"] = RAZORPAY_TEST_DATA
+    if mode == "razorpay" and "checkout" not in context:
+        auth = self_service.payment_authentication(visit.svc, view)
+        context["checkout"] = _checkout_options(visit, view, auth)
     return visit.render(
         status,
         "confirm.html",
         "title_confirm",
-        stripe=visit.mode == "stripe",
+        stripe=mode == "stripe",
+        razorpay=mode == "razorpay",
         view=view,
-        mode=visit.mode,
+        mode=mode,
         action="/pages/confirm",
         outcome=context.pop("outcome", None),
         **context,
@@ -851,11 +966,13 @@ def _outcome(kind: str, text: str) -> dict[str, str]:
     return {"kind": kind, "text": text}
 
 
-def _html(status: int, body: str, nonce: str, stripe: bool = False) -> Response[str]:
+def _html(
+    status: int, body: str, nonce: str, stripe: bool = False, razorpay: bool = False
+) -> Response[str]:
     csp = _CSP.format(
         nonce=nonce,
-        stripe_js=_STRIPE_JS if stripe else "",
-        stripe_frames=_STRIPE_FRAMES if stripe else "",
+        stripe_js=_STRIPE_JS if stripe else (_RAZORPAY_JS if razorpay else ""),
+        stripe_frames=_STRIPE_FRAMES if stripe else (_RAZORPAY_FRAMES if razorpay else ""),
     )
     headers = {
         "Cache-Control": "no-store",

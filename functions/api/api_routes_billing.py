@@ -11,6 +11,7 @@ from api_schemas import (
     ApplyCouponRequest,
     CancelChange,
     CancelRequest,
+    ChangeItemsRequest,
     ChangePlanRequest,
     InvoicePage,
     PauseRequest,
@@ -28,6 +29,7 @@ from tenure import bootstrap
 from tenure.documents.invoice_pdf import PDF_CONTENT_TYPE
 from tenure.domain.errors import DomainError
 from tenure.domain.invoices import Invoice
+from tenure.domain.item_spec import to_addons
 from tenure.services import cancellation, catalog, credit_notes, documents, subscriptions
 from tenure.services.context import Services
 from tenure.views import (
@@ -56,7 +58,7 @@ def create_subscription(body: SubscriptionCreate) -> SubscriptionChange:
         svc,
         subscription_id,
         lambda: subscriptions.subscribe(
-            svc, subscription_id, body.customer, body.plan, coupon_id=body.coupon
+            svc, subscription_id, body.customer, body.plan, body.coupon, body.items()
         ),
     )
 
@@ -151,6 +153,21 @@ def change_plan(subscription_id: Id, body: ChangePlanRequest) -> SubscriptionCha
     svc = bootstrap.wiring().services
     return _command(
         svc, subscription_id, lambda: subscriptions.change_plan(svc, subscription_id, body.plan)
+    )
+
+
+@router.post("/v1/subscriptions/<subscription_id>/items", security=BEARER, tags=["subscriptions"])
+def change_items(subscription_id: Id, body: ChangeItemsRequest) -> SubscriptionChange:
+    """Change seats or add-ons; now (prorated: more is invoiced at once, less becomes credit)
+    or at the period's end."""
+    svc = bootstrap.wiring().services
+    addons = to_addons(body.addons)
+    return _command(
+        svc,
+        subscription_id,
+        lambda: subscriptions.change_items(
+            svc, subscription_id, body.quantity, addons, body.at == "period_end"
+        ),
     )
 
 

@@ -17,8 +17,10 @@ from tenure.domain.customers import (
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.invoices import Invoice
+from tenure.domain.item_spec import AddonSpec
 from tenure.domain.offers import NO_CONTROL_CHARACTERS, REASON_TEXT_MAX
 from tenure.domain.plan_spec import PlanSpec
+from tenure.domain.pricing import MAX_ADDONS, MAX_QUANTITY, Items
 from tenure.domain.programs import Programs, ProgramsSetting
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
@@ -116,6 +118,22 @@ class SubscriptionCreate(BaseModel):
     coupon: IdField | None = Field(
         default=None, description="a coupon to redeem: it covers the first paid invoice on"
     )
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY, strict=True, description="seats")
+    addons: list[AddonSpec] = Field(default_factory=list, max_length=MAX_ADDONS)
+
+    def items(self) -> Items:
+        return Items(self.quantity, tuple(a.to_item() for a in self.addons))
+
+
+class ChangeItemsRequest(BaseModel):
+    """Seats, add-ons (the whole list, replacing the current one) or both; `at: period_end`
+    waits for the period's end (a downgrade without credit), else the change prorates now."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: int | None = Field(default=None, ge=1, le=MAX_QUANTITY, strict=True)
+    addons: list[AddonSpec] | None = Field(default=None, max_length=MAX_ADDONS)
+    at: Literal["now", "period_end"] = "now"
 
 
 class ApplyCouponRequest(BaseModel):

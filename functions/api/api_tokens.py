@@ -52,6 +52,9 @@ _ADMIN_PREFIXES = (
     "/v1/webhook-deliveries",
 )
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A customer's data-protection routes need `admin`, reads included: an export and a legal
+# hold hold everything personal (docs/privacy.md).
+_PRIVACY = re.compile(r"^/v1/customers/[^/]+/(?:export|erase|legal-hold)/?$")
 
 
 KINDS = ("person", "system")
@@ -78,7 +81,10 @@ class TokenConfigError(ValueError):
 
 def required_scope(method: str, path: str) -> Scope:
     """The scope a request needs: reads need `read`; changes to the catalog and the
-    business's configuration need `admin`; every other change needs `billing`."""
+    business's configuration need `admin`, as does a customer's export, erasure and legal
+    hold; every other change needs `billing`."""
+    if _PRIVACY.match(path):
+        return Scope.ADMIN
     if method.upper() in _READ_METHODS:
         return Scope.READ
     if any(path == prefix or path.startswith(prefix + "/") for prefix in _ADMIN_PREFIXES):

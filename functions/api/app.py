@@ -16,6 +16,7 @@ import api_routes_installments
 import api_routes_operator
 import api_routes_points
 import api_routes_portal
+import api_routes_privacy
 import api_routes_programs
 import api_routes_retention
 import api_routes_webhook_endpoints
@@ -111,6 +112,7 @@ app.include_router(api_pages.router)
 app.include_router(api_routes_webhook_endpoints.router)
 app.include_router(api_routes_operator.router)
 app.include_router(api_console.router)
+app.include_router(api_routes_privacy.router)
 
 
 class Health(TypedDict):

@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
         "installments.yaml",
         "collections.yaml",
         "razorpay.yaml",
+        "pay-your-way.yaml",
+        "seats.yaml",
         "price-change.yaml",
     ],
 )

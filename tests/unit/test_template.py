@@ -504,6 +504,8 @@ TABLE_ACTIONS: dict[str, set[str]] = {
     "EmailFeedbackFunction": {"dynamodb:PutItem"},
     # daily snapshots and the catch-up cursor
     "MetricsFunction": READS | {"dynamodb:PutItem"},
+    # commits each imported plan and customer whole, every item a conditional Put
+    "ImportsFunction": READS | {"dynamodb:PutItem"},
 }
 
 
@@ -739,6 +741,7 @@ def test_only_the_metrics_function_may_write_the_report_and_only_under_its_prefi
         for name, props in FUNCTIONS.items()
         for statement in _policy_statements(props.get("Policies", []))
         if any(str(a).startswith("s3:") for a in _as_list(statement["Action"]))
+        and "ReportBucket" in str(statement["Resource"])
     }
     assert list(writers) == ["MetricsFunction"]
     statement = writers["MetricsFunction"]
@@ -749,6 +752,32 @@ def test_only_the_metrics_function_may_write_the_report_and_only_under_its_prefi
     assert variables[settings["report_bucket"].alias] == {"Ref": "ReportBucket"}
     assert variables[settings["reporting_currency"].alias] == {"Ref": "ReportingCurrency"}
     assert TEMPLATE["Outputs"]["ReportBucketName"]["Value"] == {"Ref": "ReportBucket"}
+
+
+def test_the_import_bucket_is_private_encrypted_tls_only_and_forgets_exports() -> None:
+    bucket = RESOURCES["ImportBucket"]["Properties"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    [rule] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    [expiry] = bucket["LifecycleConfiguration"]["Rules"]
+    assert expiry["ExpirationInDays"] == 30
+    [deny] = RESOURCES["ImportBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_only_the_imports_function_reads_exports_and_only_under_their_prefix() -> None:
+    readers = {
+        name: statement
+        for name, props in FUNCTIONS.items()
+        for statement in _policy_statements(props.get("Policies", []))
+        if "ImportBucket" in str(statement["Resource"])
+    }
+    assert list(readers) == ["ImportsFunction"]
+    assert readers["ImportsFunction"]["Action"] == "s3:GetObject"
+    assert readers["ImportsFunction"]["Resource"] == {"Fn::Sub": "${ImportBucket.Arn}/imports/*"}
+    variables = FUNCTIONS["ImportsFunction"]["Environment"]["Variables"]
+    assert variables[declared()["import_bucket"].alias] == {"Ref": "ImportBucket"}
 
 
 def test_a_refund_whose_tries_stopped_alarms_on_the_metric_the_charger_counts() -> None:

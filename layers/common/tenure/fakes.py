@@ -32,6 +32,7 @@ from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, utc
+from tenure.fakes_privacy import InMemoryPrivacy
 from tenure.fakes_webhooks_out import InMemoryWebhookOut
 from tenure.ports import (
     Commit,
@@ -62,7 +63,7 @@ class FixedClock:
         self._now += delta
 
 
-class InMemoryRepository(InMemoryWebhookOut):
+class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
     """The Repository port on dicts, with the same version checks as the DynamoDB store."""
 
     def __init__(self, numbering: Numbering = Numbering()) -> None:

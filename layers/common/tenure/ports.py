@@ -19,6 +19,7 @@ from tenure.domain.notices import Notice
 from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
 from tenure.domain.points import PointsAccount, PointsMove
+from tenure.domain.privacy import LegalHold
 from tenure.domain.programs import ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
@@ -404,7 +405,28 @@ class AuditStore(Protocol):
     def list_customer_audit(self, customer_id: str, limit: int) -> list[AuditEntry]: ...
 
 
+class PrivacyStore(Protocol):
+    """Erasure (docs/privacy.md): the legal-hold record kept for tax law, and the rewrite of
+    items written once (domain events, audit entries) that a version-checked commit cannot
+    touch. Rewrites keep each item's keys: only the text erased changes."""
+
+    def save_legal_hold(self, hold: LegalHold) -> None: ...
+    def get_legal_hold(self, customer_id: str) -> LegalHold | None: ...
+    # The events about the customer among those of the given days (`yyyy-mm-dd`): events
+    # are kept by day, so the caller names the days its records point to (no scan).
+    def customer_events(self, customer_id: str, days: list[str]) -> list[dict[str, Any]]: ...
+    def rewrite_events(self, events: list[dict[str, Any]]) -> None: ...
+    def rewrite_audit(self, entries: list[AuditEntry]) -> None: ...
+
+
 class Repository(
-    BillingStore, NoticeStore, MetricsStore, IdempotencyStore, AuditStore, WebhookOutStore, Protocol
+    BillingStore,
+    NoticeStore,
+    MetricsStore,
+    IdempotencyStore,
+    AuditStore,
+    WebhookOutStore,
+    PrivacyStore,
+    Protocol,
 ):
     """Every role: what the wired services hold."""

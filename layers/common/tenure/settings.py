@@ -148,6 +148,8 @@ class Settings:
     # none is written, as in simulations) and its currency (empty: the first currency found).
     report_bucket: str = _env("TENURE_REPORT_BUCKET", "")
     reporting_currency: str = _env("REPORTING_CURRENCY", "")
+    # The imports function (docs/import.md): the bucket large exports are uploaded to.
+    import_bucket: str = _env("TENURE_IMPORT_BUCKET", "")
     # Collections (docs/collections.md): the repayment plans a customer may choose (2-6
     # instalments by default, within 2-12) and what paying a case off does to its
     # subscription: `reactivate` (default) or `close`.

@@ -16,6 +16,7 @@ from tenure.domain.invoices import Invoice
 from tenure.domain.offers import SaveOffer
 from tenure.domain.plans import Plan
 from tenure.domain.points import PointsAccount
+from tenure.domain.pricing import Items
 from tenure.domain.refunds import Refund, refund_id
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
@@ -36,6 +37,8 @@ class CustomerView(TypedDict):
     billing_name: str | None
     billing_address: str | None
     tax_id: str | None
+    # Present only once the customer's personal data was erased (docs/privacy.md).
+    erased_at: NotRequired[str]
 
 
 class PaymentMethodView(TypedDict):
@@ -70,9 +73,18 @@ class SubscriptionView(TypedDict):
     mrr: int  # the subscription's monthly value now, in minor units (docs/metrics.md)
     # The coupon still to cover coming periods (null when none, or once it is used up).
     discount: DiscountView | None
+    # Only when it holds more than its plan at one seat: the plan first, then the add-ons;
+    # and a change of them waiting for the period's end (tenure.domain.pricing).
+    items: NotRequired[list["ItemView"]]
+    scheduled_items: NotRequired[list["ItemView"]]
     # The plan's price changes it noted (docs/pricing.md): each change and the start of its
     # first period at the new price (null: grandfathered). Absent while it noted none.
     price_steps: NotRequired[list["PriceStepView"]]
+
+
+class ItemView(TypedDict):
+    price: str  # the plan's or add-on's id
+    quantity: int
 
 
 class PriceStepView(TypedDict):
@@ -209,6 +221,8 @@ def customer_view(c: Customer) -> CustomerView:
     }
     if c.provider is not None:
         view["provider"] = c.provider
+    if c.erased_at is not None:
+        view["erased_at"] = _at(c.erased_at)
     return view
 
 
@@ -241,11 +255,21 @@ def subscription_view(s: Subscription) -> SubscriptionView:
         "mrr": s.mrr,
         "discount": _discount_view(s.discount),
     }
+    if not s.items.plain:
+        view["items"] = _items_view(s.plan_id, s.items)
+    if s.scheduled_items is not None:
+        view["scheduled_items"] = _items_view(s.plan_id, s.scheduled_items)
     if s.price_steps:
         view["price_steps"] = [
             {"change": step.change, "starts": iso(step.starts)} for step in s.price_steps
         ]
     return view
+
+
+def _items_view(plan_id: str, items: Items) -> list[ItemView]:
+    views: list[ItemView] = [{"price": plan_id, "quantity": items.quantity}]
+    views.extend({"price": a.price, "quantity": a.quantity} for a in items.addons)
+    return views
 
 
 def _discount_view(d: Discount | None) -> DiscountView | None:

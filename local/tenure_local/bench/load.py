@@ -35,6 +35,8 @@ class StagedTable:
                 self._put(op["Put"]["Item"])
             elif "Delete" in op:
                 self._delete(op["Delete"]["Key"])
+            elif "Update" in op:
+                self._update(op["Update"])
             elif "ConditionCheck" not in op:
                 raise NotImplementedError(f"staging {next(iter(op))} is not supported")
         return {}
@@ -72,6 +74,24 @@ class StagedTable:
     def _put(self, item: dict[str, Any]) -> None:
         self.ops.append({"PutRequest": {"Item": item}})
         self.items[_key(item)] = item
+
+    def _update(self, update: dict[str, Any]) -> None:
+        """An update made only of `SET name = :value` assignments (a numbering counter's),
+        applied to the key's image; any other update is refused rather than guessed."""
+        expression = update["UpdateExpression"].strip()
+        if not expression.startswith("SET ") or any(
+            word in expression for word in (" ADD ", " REMOVE ", " DELETE ", "if_not_exists")
+        ):
+            raise NotImplementedError(f"staging the update {expression!r} is not supported")
+        names = update.get("ExpressionAttributeNames", {})
+        values = update.get("ExpressionAttributeValues", {})
+        item = dict(self.items.get(_key(update["Key"])) or update["Key"])
+        for assignment in expression.removeprefix("SET ").split(","):
+            name, _, value = (part.strip() for part in assignment.partition("="))
+            if not value.startswith(":") or value not in values:
+                raise NotImplementedError(f"staging the update {expression!r} is not supported")
+            item[names.get(name, name)] = values[value]
+        self._put(item)
 
     def _delete(self, key: dict[str, Any]) -> None:
         self.ops.append({"DeleteRequest": {"Key": key}})

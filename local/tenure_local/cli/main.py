@@ -15,6 +15,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from tenure_local.cli.bench import bench
 from tenure_local.cli.chaos import app as chaos_app
 from tenure_local.cli.emails import app as emails_app
+from tenure_local.cli.export import export_business
+from tenure_local.cli.imports import app as import_app
 from tenure_local.cli.links import app as links_app
 from tenure_local.cli.webhooks import app as webhooks_app
 
@@ -497,6 +499,8 @@ app.add_typer(emails_app, name="emails")
 app.add_typer(links_app, name="links")
 app.add_typer(chaos_app, name="chaos")
 app.command()(bench)
+app.add_typer(import_app, name="import")
+app.command("export")(export_business)
 
 
 @metrics_app.command("export")

@@ -27,6 +27,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "metrics": ("metrics", "lambda_handler"),
     "events": ("events", "lambda_handler"),
     "webhooks-out": ("webhooks-out", "lambda_handler"),
+    "imports": ("imports", "lambda_handler"),
 }
 _loaded: dict[str, ModuleType] = {}
 

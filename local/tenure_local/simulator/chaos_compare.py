@@ -13,6 +13,12 @@ payment was recorded. A charger that dies after its claim leaves the payment to 
 which confirms it when the claim's lease ends; the invoice is paid minutes later than in the
 calm run, because that is when the money moved. Such a moment (`LATE_FIELDS`), later than
 the calm run's by at most `RECOVERY_BOUND`, is reported apart (`late`), not as a difference.
+
+Another is the order in which invoices finalized at the same moment took their legal numbers
+(docs/invoices.md): a fault that delays one customer's renewal lets another's take the next
+number. What numbering promises is compared instead: the same invoices numbered, with the
+same numbers between them (so still gap-free and unique); which invoice holds which of those
+numbers is reported apart (`renumbered`).
 """
 
 import json
@@ -29,6 +35,8 @@ LATE_FIELDS = {"invoices": ("paid_at",), "subscriptions": ("canceled_at",)}
 # A lease (5 min) and a redelivery (3 min), the schedule's retries, a webhook delivered
 # again an hour later: compounded by a few faults in a row, well within an hour.
 RECOVERY_BOUND = timedelta(hours=1)
+# Taken in finalization order: compared as a set (see the module's docstring).
+NUMBERED_FIELDS = {"invoices": ("number",)}
 
 
 class CompareInputError(Exception):
@@ -39,6 +47,7 @@ class CompareInputError(Exception):
 class Comparison:
     differences: list[str] = field(default_factory=list)  # state.json, field by field
     late: list[str] = field(default_factory=list)  # recorded later, within RECOVERY_BOUND
+    renumbered: list[str] = field(default_factory=list)  # same numbers, other holders
     charges: list[str] = field(default_factory=list)  # exactly-once findings
     emails_twice: list[str] = field(default_factory=list)
     emails_missing: list[str] = field(default_factory=list)  # sent calm, not under chaos
@@ -62,6 +71,7 @@ class Comparison:
             "same_emails": self.same_emails,
             "state": self.differences,
             "late": self.late,
+            "renumbered": self.renumbered,
             "charges": self.charges,
             "emails_twice": self.emails_twice,
             "emails_missing": self.emails_missing,
@@ -77,6 +87,10 @@ def compare(calm: Path, chaos: Path) -> Comparison:
         found = _compare_lists(kind, calm_state[kind], chaos_state[kind])
         result.differences += [text for text, late in found if not late]
         result.late += [text for text, late in found if late]
+        for name in NUMBERED_FIELDS.get(kind, ()):
+            moved, wrong = _compare_numbers(kind, name, calm_state[kind], chaos_state[kind])
+            result.renumbered += moved
+            result.differences += wrong
     state, events = charges_audit.load(chaos)
     audit = charges_audit.audit(state, events)
     result.charges = [f"{f.rule}: {f.subject}: {f.detail}" for f in audit.findings]
@@ -113,6 +127,8 @@ def _compare_lists(
     for item_id in sorted(calm_by_id.keys() & chaos_by_id.keys()):
         before, after = calm_by_id[item_id], chaos_by_id[item_id]
         for name in sorted(before.keys() | after.keys()):
+            if name in NUMBERED_FIELDS.get(kind, ()):
+                continue  # compared as a set: _compare_numbers
             was, now = before.get(name), after.get(name)
             if was != now:
                 late = name in LATE_FIELDS.get(kind, ()) and _later_within_bound(was, now)
@@ -161,3 +177,31 @@ def _paths_that_differ(calm: Any, chaos: Any, path: str, limit: int = 50) -> lis
 def _short(value: Any) -> str:
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _compare_numbers(
+    kind: str, name: str, calm: list[dict[str, Any]], chaos: list[dict[str, Any]]
+) -> tuple[list[str], list[str]]:
+    """(numbers held by another item than in the calm run, differences): the same items
+    must be numbered and the numbers taken must be the same ones."""
+    calm_by_id = {item["id"]: item.get(name) for item in calm}
+    chaos_by_id = {item["id"]: item.get(name) for item in chaos}
+    wrong: list[str] = []
+    for item_id in sorted(calm_by_id.keys() & chaos_by_id.keys()):
+        if (calm_by_id[item_id] is None) != (chaos_by_id[item_id] is None):
+            was, now = calm_by_id[item_id], chaos_by_id[item_id]
+            wrong.append(f"{kind}: {item_id}.{name}: calm {was!r}, chaos {now!r}")
+    calm_numbers = sorted(n for n in calm_by_id.values() if n is not None)
+    chaos_numbers = sorted(n for n in chaos_by_id.values() if n is not None)
+    if calm_numbers != chaos_numbers:
+        gone = sorted(set(calm_numbers) - set(chaos_numbers))
+        new = sorted(set(chaos_numbers) - set(calm_numbers))
+        wrong.append(f"{kind}: {name}s taken differ: calm only {gone}, chaos only {new}")
+    moved = [
+        f"{kind}: {item_id}.{name}: calm {calm_by_id[item_id]!r}, chaos {chaos_by_id[item_id]!r}"
+        for item_id in sorted(calm_by_id.keys() & chaos_by_id.keys())
+        if calm_by_id[item_id] is not None
+        and chaos_by_id[item_id] is not None
+        and calm_by_id[item_id] != chaos_by_id[item_id]
+    ]
+    return moved, wrong

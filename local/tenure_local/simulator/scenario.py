@@ -30,6 +30,7 @@ from tenure.domain.customers import (
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
+from tenure.domain.item_spec import AddonSpec
 from tenure.domain.offers import NO_CONTROL_CHARACTERS, REASON_TEXT_MAX
 from tenure.domain.plan_spec import PlanSpec
 from tenure.domain.programs import Programs
@@ -150,6 +151,29 @@ class Subscribe(_Action):
     plan: str
     id: str | None = Field(default=None, pattern=ID_PATTERN)
     coupon: str | None = None  # one of the file's coupons, redeemed with the subscription
+    quantity: int | None = None  # seats of the plan (1 when absent)
+    addons: list[AddonSpec] | None = None  # the file's plans of kind addon, with quantities
+
+
+class ChangeItems(_Action):
+    """Change seats or add-ons (the whole list); `at_period: period_end` waits for the
+    period's end (the file's `at` is when the action happens, so the API's `at` is named
+    `when` here)."""
+
+    do: Literal["change_items"]
+    subscription: str
+    quantity: int | None = None
+    addons: list[AddonSpec] | None = None
+    when: Literal["now", "period_end"] = "now"
+
+    def body(self) -> dict[str, Any]:
+        """What POST /v1/subscriptions/{id}/items takes."""
+        items: dict[str, Any] = {"at": self.when}
+        if self.quantity is not None:
+            items["quantity"] = self.quantity
+        if self.addons is not None:
+            items["addons"] = [a.model_dump() for a in self.addons]
+        return items
 
 
 class ApplyCoupon(_Action):
@@ -268,6 +292,7 @@ class CardAutoUpdated(_Action):
 API_ACTIONS = (
     "subscribe",
     "change_plan",
+    "change_items",
     "pause",
     "resume",
     "cancel",
@@ -284,6 +309,7 @@ PROVIDER_ACTIONS = ("provider_refund", "dispute", "card_auto_updated")
 Action = Annotated[
     Subscribe
     | ChangePlan
+    | ChangeItems
     | Pause
     | Resume
     | Cancel

@@ -2,7 +2,7 @@
 price with notice, docs/pricing.md) and `update_customer` (PATCH /v1/customers/{id}). The
 run sends each as the API call it stands for; the API's checks decide at run time."""
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -24,14 +24,18 @@ class ChangePrice(_CatalogAction):
     notice_days: int = Field(default=30, strict=True)
     grandfather: bool = False
 
-    def request(self) -> tuple[str, str, dict[str, Any]]:
-        body = {
+    method: ClassVar[str] = "POST"
+
+    def path(self) -> str:
+        return f"/v1/plans/{self.plan}/price-changes"
+
+    def body(self) -> dict[str, Any]:
+        return {
             "amount": self.amount,
             "effective_at": self.effective_at.isoformat(),
             "notice_days": self.notice_days,
             "grandfather": self.grandfather,
         }
-        return "POST", f"/v1/plans/{self.plan}/price-changes", body
 
 
 class UpdateCustomer(_CatalogAction):
@@ -47,9 +51,11 @@ class UpdateCustomer(_CatalogAction):
     billing_address: str | None = None
     tax_id: str | None = None
 
+    method: ClassVar[str] = "PATCH"
+
+    def path(self) -> str:
+        return f"/v1/customers/{self.customer}"
+
     def body(self) -> dict[str, Any]:
         fixed = {"do", "at", "customer"}
         return {name: getattr(self, name) for name in self.model_fields_set - fixed}
-
-    def request(self) -> tuple[str, str, dict[str, Any]]:
-        return "PATCH", f"/v1/customers/{self.customer}", self.body()

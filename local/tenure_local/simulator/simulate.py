@@ -40,11 +40,13 @@ from tenure_local.simulator.engines import (
     Engine,
     RunSpec,
 )
+from tenure_local.simulator.hours import hour_at_or_after, on_the_hour
 from tenure_local.simulator.provider_side import ProviderSide
 from tenure_local.simulator.scenario import (
     ApplyCoupon,
     Cancel,
     CardAutoUpdated,
+    ChangeItems,
     ChangePlan,
     Dispute,
     Pause,
@@ -273,7 +275,7 @@ class Simulator(ProviderSide):
                 self._apply(index, action)
             self._provider_side(now)
             self._chaos_side(now)
-            if next_notice is not None and next_notice <= now and _on_the_hour(now):
+            if next_notice is not None and next_notice <= now and on_the_hour(now):
                 self._send_reminders(now)  # the hourly reminders run, when an email is due
             upcoming = [utc(pending[0][1].at)] if pending else []
             upcoming += self._provider_upcoming()
@@ -285,7 +287,7 @@ class Simulator(ProviderSide):
             next_notice = self._due.next_notice_at() if self._due else None
             if next_notice is not None:
                 # Emails go out on the hourly run at or after their time.
-                upcoming.append(_hour_at_or_after(max(next_notice, now + timedelta(seconds=1))))
+                upcoming.append(hour_at_or_after(max(next_notice, now + timedelta(seconds=1))))
             upcoming = [m for m in upcoming if m <= self.until]
             if not upcoming:
                 break
@@ -413,11 +415,18 @@ class Simulator(ProviderSide):
             body = {"id": sub_id, "customer": action.customer, "plan": action.plan}
             if action.coupon is not None:
                 body["coupon"] = action.coupon
+            if action.quantity is not None:
+                body["quantity"] = action.quantity
+            if action.addons is not None:
+                body["addons"] = [a.model_dump() for a in action.addons]
             if self._api("POST", "/v1/subscriptions", body, where=where):
                 self.subscription_ids.append(sub_id)
         elif isinstance(action, ChangePlan):
             path = f"/v1/subscriptions/{action.subscription}/change-plan"
             self._api("POST", path, {"plan": action.plan}, where=where)
+        elif isinstance(action, ChangeItems):
+            path = f"/v1/subscriptions/{action.subscription}/items"
+            self._api("POST", path, action.body(), where=where)
         elif isinstance(action, Pause):
             path = f"/v1/subscriptions/{action.subscription}/pause"
             self._api("POST", path, {"until": iso(action.until)}, where=where)
@@ -443,8 +452,7 @@ class Simulator(ProviderSide):
         elif isinstance(action, ProviderRefund | Dispute | CardAutoUpdated):
             self._at_provider(action, where)
         elif isinstance(action, ChangePrice | UpdateCustomer):
-            method, path, body = action.request()
-            self._api(method, path, body, where=where)
+            self._api(action.method, action.path(), action.body(), where=where)
 
     def _cancel(self, action: Cancel, where: str) -> None:
         """As the customer page does: with save offers configured they are presented first,
@@ -586,12 +594,3 @@ class Simulator(ProviderSide):
         # A last run whose retries all failed is caught up by the next day's run.
         self._invoke("metrics", functions.scheduler_event(iso(moment) or ""))
         return retention.metrics_document(services, first, last, currency)
-
-
-def _on_the_hour(moment: datetime) -> bool:
-    return moment.minute == moment.second == moment.microsecond == 0
-
-
-def _hour_at_or_after(moment: datetime) -> datetime:
-    floor = moment.replace(minute=0, second=0, microsecond=0)
-    return floor if floor == moment else floor + timedelta(hours=1)

@@ -257,6 +257,7 @@ class LocalStack:
         self._create_webhooks_out_queue()
         self._create_bus()
         self._create_report_bucket()
+        self._create_bucket(self.import_bucket)
         self._store_secrets()
         self._verify_sender()
         return moto_url
@@ -313,6 +314,11 @@ class LocalStack:
         return f"{self.name}-reports"
 
     @property
+    def import_bucket(self) -> str:
+        """The bucket the imports function reads exports from, as ImportBucket deployed."""
+        return f"{self.name}-imports"
+
+    @property
     def env(self) -> dict[str, str]:
         if not self._env:
             raise RuntimeError("LocalStack is not running; call start() first")
@@ -331,6 +337,7 @@ class LocalStack:
         env.update(dict.fromkeys(MOTO_ENDPOINT_VARS, moto_url))
         env.update(app_env(self.table_name, self.event_bus_name, self.sender_email))
         env["TENURE_REPORT_BUCKET"] = self.report_bucket
+        env["TENURE_IMPORT_BUCKET"] = self.import_bucket
         return env
 
     def apply_env(self) -> None:
@@ -426,9 +433,12 @@ class LocalStack:
                 raise
 
     def _create_report_bucket(self) -> None:
+        self._create_bucket(self.report_bucket)
+
+    def _create_bucket(self, name: str) -> None:
         s3 = self.client("s3")
         try:
-            s3.create_bucket(Bucket=self.report_bucket)
+            s3.create_bucket(Bucket=name)
         except ClientError as exc:
             if _error_code(exc) != "BucketAlreadyOwnedByYou":
                 raise

@@ -109,6 +109,8 @@ def test_a_plan_is_created_and_listed(api: Api) -> None:
         **body,
         "currency": "USD",
         "interval_count": 1,
+        "kind": "plan",  # the defaults an answer names: a plan, not an add-on, per unit
+        "tiers": [],
         "intro": [{"periods": 3, "percent_off": "50"}],
     }
     assert api.get("/v1/plans").json == {"data": [reply.json]}

@@ -14,6 +14,7 @@ from tenure.domain.discounts import Discount, DiscountTerms
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.events import EventType
 from tenure.domain.plans import IntroPhase, Plan
+from tenure.domain.pricing import Items
 from tenure.domain.subscription import (
     ALLOWED,
     DueKind,
@@ -98,6 +99,7 @@ COMMANDS: dict[str, Callable[[Subscription], object]] = {
         BASIC, COMMAND_AT, at_period_end=True, reason="r"
     ),
     "change_plan": lambda sub: sub.change_plan(BASIC, PRO, COMMAND_AT),
+    "change_items": lambda sub: sub.change_items(BASIC, PRO, Items(2), COMMAND_AT),
     "activate": lambda sub: sub.activate(BASIC, COMMAND_AT),
     "mark_past_due": lambda sub: sub.mark_past_due(BASIC, COMMAND_AT),
     "reactivate_after_collections": lambda sub: sub.reactivate_after_collections(BASIC, COMMAND_AT),
@@ -147,6 +149,12 @@ DOCUMENTED: dict[str, dict[SubscriptionStatus, SubscriptionStatus]] = {
         SubscriptionStatus.PAST_DUE: SubscriptionStatus.PAST_DUE,
     },
     "change_plan": {
+        SubscriptionStatus.TRIALING: SubscriptionStatus.TRIALING,
+        SubscriptionStatus.ACTIVE: SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.PAST_DUE: SubscriptionStatus.PAST_DUE,
+    },
+    # Seats and add-ons change the price, never the state.
+    "change_items": {
         SubscriptionStatus.TRIALING: SubscriptionStatus.TRIALING,
         SubscriptionStatus.ACTIVE: SubscriptionStatus.ACTIVE,
         SubscriptionStatus.PAST_DUE: SubscriptionStatus.PAST_DUE,

@@ -60,3 +60,39 @@ def test_any_other_field_that_moved_is_a_difference(tmp_path: Path) -> None:
 
     assert not result.ok
     assert result.differences == ["invoices: in_1.attempts: calm 1, chaos 2"]
+
+
+def _two_invoices(root: Path, name: str, first: str | None, second: str | None) -> Path:
+    out = folder(root, name, None)
+    state = json.loads((out / "state.json").read_text())
+    one = state["invoices"][0]
+    two = one | {"id": "in_2", "customer": "bob", "subscription": "sub_2"}
+    state["invoices"] = [one | {"number": first}, two | {"number": second}]
+    (out / "state.json").write_text(json.dumps(state))
+    return out
+
+
+def test_two_invoices_that_swapped_numbers_are_renumbered_not_different(tmp_path: Path) -> None:
+    calm = _two_invoices(tmp_path, "calm", "INV-2026-000010", "INV-2026-000011")
+    chaos = _two_invoices(tmp_path, "chaos", "INV-2026-000011", "INV-2026-000010")
+
+    result = compare(calm, chaos)
+
+    assert result.ok and result.differences == []
+    assert result.renumbered == [
+        "invoices: in_1.number: calm 'INV-2026-000010', chaos 'INV-2026-000011'",
+        "invoices: in_2.number: calm 'INV-2026-000011', chaos 'INV-2026-000010'",
+    ]
+
+
+def test_a_number_skipped_or_an_invoice_left_unnumbered_is_a_difference(tmp_path: Path) -> None:
+    calm = _two_invoices(tmp_path, "calm", "INV-2026-000010", "INV-2026-000011")
+    gap = _two_invoices(tmp_path, "gap", "INV-2026-000010", "INV-2026-000012")
+    unnumbered = _two_invoices(tmp_path, "none", "INV-2026-000010", None)
+
+    assert compare(calm, gap).differences == [
+        "invoices: numbers taken differ: calm only ['INV-2026-000011'], "
+        "chaos only ['INV-2026-000012']"
+    ]
+    assert not compare(calm, unnumbered).ok
+    assert any("in_2.number" in d for d in compare(calm, unnumbered).differences)

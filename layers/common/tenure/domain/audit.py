@@ -40,6 +40,7 @@ class AuditAction(StrEnum):
     EXTEND_TRIAL = "extend_trial"
     CHANGE_RENEWAL_DATE = "change_renewal_date"
     CANCEL = "cancel"
+    ERASE = "erase"
 
 
 @dataclass(frozen=True, slots=True)

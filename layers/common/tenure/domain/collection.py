@@ -215,7 +215,7 @@ def _paid(
     )
     if sub is None or sub.status not in REACTIVATED_BY_PAYMENT:
         return PaymentRecorded((paid,))
-    sub.activate(sub.plan_at(plans(sub.plan_id), sub.current_period_start), at)
+    sub.activate(plans(sub.plan_id), at)
     return PaymentRecorded((paid,), subscription_changed=True)
 
 
@@ -237,7 +237,7 @@ def record_failure(
         or sub.status is SubscriptionStatus.INCOMPLETE
     ):
         return PaymentRecorded((failed,))
-    plan = sub.plan_at(plans(sub.plan_id), sub.current_period_start)
+    plan = plans(sub.plan_id)
     if sub.status in DUNNED:
         sub.mark_past_due(plan, at)
     return _dun(invoice, charge, decline, policy, at, failed, subscription_changed=True)
@@ -367,5 +367,5 @@ def await_payment_method(
         return False
     invoice.first_failed_at = at
     invoice.dunning_ends_at = policy.deadline(at)
-    sub.mark_past_due(sub.plan_at(plans(sub.plan_id), sub.current_period_start), at)
+    sub.mark_past_due(plans(sub.plan_id), at)
     return True

@@ -183,6 +183,9 @@ class Customer:
     version: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
     billing: BillingDetails | None = None  # what invoices print of the buyer, if given
+    # When the customer's personal data was erased (docs/privacy.md): never written to, never
+    # charged by a new action again. None: not erased.
+    erased_at: datetime | None = None
 
     @property
     def payer(self) -> Payer:

@@ -75,6 +75,12 @@ class EventType(StrEnum):
     TRIAL_EXTENDED = "TrialExtended"
     RENEWAL_DATE_CHANGED = "SubscriptionRenewalDateChanged"
     CREDIT_ADJUSTED = "CreditAdjusted"
+    # Taken over from another billing system (tenure import): the entity is the subscription.
+    SUBSCRIPTION_IMPORTED = "SubscriptionImported"
+    # Seats and add-ons (tenure.domain.pricing): changed now (or at a period's end, when
+    # scheduled), or scheduled for the period's end.
+    SUBSCRIPTION_ITEMS_CHANGED = "SubscriptionItemsChanged"
+    SUBSCRIPTION_ITEMS_SCHEDULED = "SubscriptionItemsChangeScheduled"
     # Price changes (tenure.domain.prices): a plan's new price scheduled, and a subscription
     # told of it (its first period at the new price fixed, its email planned).
     PLAN_PRICE_CHANGE_SCHEDULED = "PlanPriceChangeScheduled"

@@ -7,7 +7,7 @@ from enum import StrEnum
 from tenure.domain.due import DueKind
 from tenure.domain.errors import IllegalTransitionError
 from tenure.domain.money import Money
-from tenure.domain.plans import Plan, TaxBehavior, tax_included_in, tax_on
+from tenure.domain.plans import Plan, PricedItem, TaxBehavior, tax_included_in, tax_on
 
 
 class InvoiceStatus(StrEnum):
@@ -335,13 +335,29 @@ class Invoice:
 
 
 def plan_lines(plan: Plan, period_index: int, description: str) -> list[InvoiceLine]:
-    """Plan, intro discount and tax lines for one full period of `plan`."""
+    """Plan, intro discount and tax lines for one full period of `plan`: one plan line per
+    item when it is priced for a subscription's items (tenure.domain.pricing)."""
     lines = [InvoiceLine(LineKind.PLAN, description, plan.amount)]
+    if plan.items:
+        # The description names the plan then the period: each item names itself instead.
+        period = description.removeprefix(plan.name or plan.id)
+        lines = [
+            InvoiceLine(LineKind.PLAN, item_description(item) + period, item.amount)
+            for item in plan.items
+        ]
     discount = plan.discount_for_period(period_index).amount_minor
     if discount:
         percent = f"{plan.percent_off_for_period(period_index).normalize():f}"
         lines.append(InvoiceLine(LineKind.DISCOUNT, f"Introductory {percent}% off", -discount))
     return lines
+
+
+def item_description(item: PricedItem) -> str:
+    """ "Team: 5 × 1000" (minor units each), or "Team: 12 units" when tiers price it; read
+    back by tenure.notify.lines, which words it in the customer's language."""
+    if item.unit_amount is None:
+        return f"{item.name}: {item.quantity} units"
+    return f"{item.name}: {item.quantity} × {item.unit_amount}"
 
 
 def with_tax(lines: list[InvoiceLine], plan: Plan) -> list[InvoiceLine]:

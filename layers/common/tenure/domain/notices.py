@@ -48,7 +48,7 @@ class LineFact:
 
     `label` says what the line is, so the email can word it in the customer's language
     ("plan", "intro_discount", "unused_time", "remaining_time", "credit_applied",
-    "credit_carried", "coupon", "tenure_discount", "points_credit"); `description` is the
+    "credit_carried", "coupon", "tenure_discount", "points_credit", "item"); `description` is the
     stored English text, shown only for a line no label fits."""
 
     description: str
@@ -60,6 +60,8 @@ class LineFact:
     points: int | None = None  # a points_credit line's loyalty points
     start: datetime | None = None  # the period a plan line pays for
     end: datetime | None = None
+    quantity: int | None = None  # an item line's seats or units (label "item")
+    unit_amount: int | None = None  # an item line's price of one, None when tiers price it
 
 
 @dataclass(frozen=True, slots=True)

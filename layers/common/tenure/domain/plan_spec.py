@@ -8,12 +8,14 @@ the functions that never take a plan from outside stay clear of pydantic's impor
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tenure.domain.calendar import IntervalUnit
+from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.money import normalize_currency
-from tenure.domain.plans import IntroPhase, Plan, TaxBehavior
+from tenure.domain.plans import IntroPhase, Plan, PlanKind, TaxBehavior, Tier
+from tenure.domain.pricing import MAX_QUANTITY, check_tiers
 
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
 
@@ -25,6 +27,16 @@ class IntroPhaseSpec(BaseModel):
 
     periods: int = Field(ge=1, le=120, strict=True)
     percent_off: Annotated[Decimal, Field(gt=0, le=100, max_digits=7, decimal_places=4)]
+
+
+class TierSpec(BaseModel):
+    """One band of a graduated price (tenure.domain.plans.Tier)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="Tier", from_attributes=True)
+
+    up_to: int | None = Field(ge=1, le=MAX_QUANTITY, strict=True, description="null: the rest")
+    unit_amount: int = Field(ge=0, le=10**12, strict=True, description="minor units per unit")
+    flat_amount: int = Field(default=0, ge=0, le=10**12, strict=True)
 
 
 class PlanSpec(BaseModel):
@@ -40,6 +52,24 @@ class PlanSpec(BaseModel):
     intro: list[IntroPhaseSpec] = Field(default_factory=list, max_length=12)
     tax_rate: Percent = Decimal(0)
     tax_behavior: TaxBehavior = TaxBehavior.EXCLUSIVE
+    kind: PlanKind = Field(
+        default=PlanKind.PLAN, description="addon: bought only with a plan, as an item"
+    )
+    tiers: list[TierSpec] = Field(
+        default_factory=list,
+        max_length=20,
+        description="graduated price by quantity (amount must then be 0); last up_to null",
+    )
+
+    @model_validator(mode="after")
+    def _tiers_cover_every_quantity(self) -> "PlanSpec":
+        try:
+            check_tiers(_tiers(self.tiers))
+        except ValidationFailedError as refused:
+            raise ValueError(str(refused)) from None
+        if self.tiers and self.amount:
+            raise ValueError("tiers: a tiered price comes from its tiers: amount must be 0")
+        return self
 
     @field_validator("currency")
     @classmethod
@@ -48,13 +78,19 @@ class PlanSpec(BaseModel):
 
     def to_plan(self) -> Plan:
         intro = tuple(IntroPhase(p.periods, p.percent_off) for p in self.intro)
-        return Plan(**{name: getattr(self, name) for name in _SHARED}, intro=intro)
+        shared = {name: getattr(self, name) for name in _SHARED}
+        return Plan(**shared, intro=intro, tiers=_tiers(self.tiers))
 
     @classmethod
     def of(cls, plan: Plan) -> "PlanSpec":
         intro = [IntroPhaseSpec(periods=p.periods, percent_off=p.percent_off) for p in plan.intro]
-        return cls(**{name: getattr(plan, name) for name in _SHARED}, intro=intro)
+        tiers = [TierSpec.model_validate(t) for t in plan.tiers]
+        return cls(**{name: getattr(plan, name) for name in _SHARED}, intro=intro, tiers=tiers)
 
 
-# The fields a plan and its spec hold alike (the intro phases are each side's own type).
-_SHARED = [name for name in PlanSpec.model_fields if name != "intro"]
+def _tiers(specs: list[TierSpec]) -> tuple[Tier, ...]:
+    return tuple(Tier(t.up_to, t.unit_amount, t.flat_amount) for t in specs)
+
+
+# The fields a plan and its spec hold alike (intro phases and tiers are each side's own type).
+_SHARED = [name for name in PlanSpec.model_fields if name not in ("intro", "tiers")]

@@ -5,7 +5,7 @@ about 100 ms of a cold start. What a plan must be to be accepted (API bodies, sc
 files) is `tenure.domain.plan_spec.PlanSpec`, which builds these.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -20,6 +20,32 @@ from tenure.domain.prices import PriceChange, unit_amount_at
 class TaxBehavior(StrEnum):
     EXCLUSIVE = "exclusive"  # tax is added on top of the price
     INCLUSIVE = "inclusive"  # the price already contains the tax
+
+
+class PlanKind(StrEnum):
+    PLAN = "plan"  # what a subscription is to
+    ADDON = "addon"  # priced like a plan, but only ever bought alongside one (an item)
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """One band of a graduated price: units up to `up_to` (None: every unit beyond the last
+    band) cost `unit_amount` each, plus `flat_amount` once when any unit falls in it."""
+
+    up_to: int | None
+    unit_amount: int
+    flat_amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PricedItem:
+    """One item of a subscription as its invoice itemizes it: `quantity` of a plan or
+    add-on named `name`, at `unit_amount` each (None when tiers price it), `amount` in all."""
+
+    name: str
+    quantity: int
+    unit_amount: int | None
+    amount: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +71,12 @@ class Plan:
     intro: tuple[IntroPhase, ...] = field(default=())
     tax_rate: Decimal = Decimal(0)
     tax_behavior: TaxBehavior = TaxBehavior.EXCLUSIVE
+    kind: PlanKind = PlanKind.PLAN
+    # Graduated pricing by quantity (tenure.domain.pricing); none: `amount` is per unit.
+    tiers: tuple[Tier, ...] = field(default=())
+    # Set only on a plan priced for one subscription's items (pricing.priced_plan), whose
+    # `amount` is then their total: the invoice shows one line per item.
+    items: tuple[PricedItem, ...] = field(default=())
     # Every change of its price, in the order they were made (tenure.domain.prices);
     # `amount` stays the price it was created with.
     price_changes: tuple[PriceChange, ...] = field(default=())
@@ -58,6 +90,8 @@ class Plan:
         set_(self, "tax_behavior", TaxBehavior(self.tax_behavior))
         set_(self, "tax_rate", Decimal(self.tax_rate))
         set_(self, "intro", tuple(_phase(p) for p in self.intro))
+        set_(self, "kind", PlanKind(self.kind))
+        set_(self, "tiers", tuple(_tier(t) for t in self.tiers))
         set_(self, "price_changes", tuple(self.price_changes))
 
     @property
@@ -67,6 +101,11 @@ class Plan:
     def amount_for_new_subscribers(self, at: datetime) -> int:
         """What someone who subscribes at `at` pays: the last change in effect by then."""
         return unit_amount_at(self.amount, self.price_changes, at, (), at)
+
+    def for_new_subscribers(self, at: datetime) -> "Plan":
+        """The plan at what someone who joins it at `at` pays (tenure.domain.prices)."""
+        amount = self.amount_for_new_subscribers(at)
+        return self if amount == self.amount else replace(self, amount=amount)
 
     def scheduled_changes(self, now: datetime) -> tuple[PriceChange, ...]:
         """The changes not yet in effect for new subscribers at `now`."""
@@ -104,6 +143,10 @@ class Plan:
 
 def _phase(value: Any) -> IntroPhase:
     return value if isinstance(value, IntroPhase) else IntroPhase(**value)
+
+
+def _tier(value: Any) -> Tier:
+    return value if isinstance(value, Tier) else Tier(**value)
 
 
 def tax_on(amount_minor: int, rate: Decimal) -> int:

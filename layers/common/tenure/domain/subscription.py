@@ -16,6 +16,7 @@ from tenure.domain.invoices import InvoiceLine, LineKind
 from tenure.domain.money import round_half_up
 from tenure.domain.plans import Plan
 from tenure.domain.prices import PriceStep, first_period_from, unit_amount_at
+from tenure.domain.pricing import Items
 from tenure.domain.programs import Programs
 from tenure.domain.timeutil import iso, utc
 
@@ -42,6 +43,9 @@ ALLOWED: dict[str, frozenset[SubscriptionStatus]] = {
         {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
     ),
     "change_plan": frozenset(
+        {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
+    ),
+    "change_items": frozenset(
         {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
     ),
     "activate": frozenset(
@@ -127,6 +131,9 @@ class Subscription:
     canceled_at: datetime | None = None
     cancel_reason: str | None = None
     cancel_reason_text: str | None = None  # the customer's own words, with the reason
+    # The days (yyyy-mm-dd) whose events carry those words: an erasure finds the events
+    # there, since events are kept by day, not by customer (docs/privacy.md).
+    words_on: tuple[str, ...] = ()
     paused_at: datetime | None = None
     paused_until: datetime | None = None
     incomplete_expires_at: datetime | None = None
@@ -161,6 +168,10 @@ class Subscription:
     # A plan change's charge that could not be debited on its own (a UPI mandate allows one
     # debit a cycle), in minor units with its tax: the next period invoice carries it.
     carried: int = 0
+    # Seats of its plan and its add-ons (tenure.domain.pricing), and a change of them
+    # scheduled for the period's end (a downgrade keeps what was paid for until then).
+    items: Items = field(default_factory=Items)
+    scheduled_items: Items | None = None
     # Its own dates for the plan's price changes it has noted (tenure.domain.prices), and
     # when it moved to its plan (None: it was created on it): it joined the plan then, so a
     # change already in effect by that moment is its price from the start.
@@ -233,7 +244,7 @@ class Subscription:
             raise IllegalTransitionError("renew", self.status, "the current period has not ended")
         ended = self.current_period_end
         if self.cancel_at_period_end:
-            self._end(ended, self.cancel_reason, voluntary=True, **self._reason_text())
+            self._end(ended, self.cancel_reason, voluntary=True, **self._reason_text(ended))
             self.sync_mrr(plan, ended, EventType.SUBSCRIPTION_CANCELED)
             return False
         converting = self.status is SubscriptionStatus.TRIALING
@@ -430,7 +441,7 @@ class Subscription:
             self.check_can_cancel(at_period_end)
             self.cancel_at_period_end = True
             self.cancel_reason, self.cancel_reason_text = reason, reason_text
-            asked |= self._reason_text()
+            asked |= self._reason_text(now)
             self._record(
                 EventType.CANCELLATION_SCHEDULED,
                 now,
@@ -442,7 +453,7 @@ class Subscription:
             return
         self.check_can_cancel(at_period_end)
         self.cancel_reason_text = reason_text
-        asked |= self._reason_text()
+        asked |= self._reason_text(now)
         self._end(now, reason, voluntary=True, requested=True, currency=self.currency, **asked)
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_CANCELED)
 
@@ -472,23 +483,16 @@ class Subscription:
             )
         old_id = self.plan_id
         self.plan_id = new.id
-        self.plan_since = now
-        # Joining the plan now, it pays what a new subscriber pays now.
-        new = self.plan_at(new, now)
+        self.plan_since = now  # it joins the plan now (the caller priced `new` for that)
         if self.status is SubscriptionStatus.TRIALING:
             self._record(EventType.PLAN_CHANGED, now, from_plan=old_id, to_plan=new.id)
             return None
-        unused = self._unused_value(old, now)
-        lines = [InvoiceLine(LineKind.PRORATION, f"Unused time on {old.name or old.id}", -unused)]
         if new.billing_interval == old.billing_interval:
-            remaining = self._remaining_value(new, now)
-            lines.append(
-                InvoiceLine(
-                    LineKind.PRORATION, f"Remaining time on {new.name or new.id}", remaining
-                )
-            )
-            start, end = now, self.current_period_end
+            lines, start, end = self._prorated_lines(old, new, now), now, self.current_period_end
         else:
+            unused = self._unused_value(old, now)
+            name = old.name or old.id
+            lines = [InvoiceLine(LineKind.PRORATION, f"Unused time on {name}", -unused)]
             self._restart_periods(new, now, first_cycle=0)
             # The new period's invoice is a proration's: full price, no discount.
             self.period_discount, self.period_tenure = None, None
@@ -497,15 +501,58 @@ class Subscription:
             )
             start, end = self.current_period_start, self.current_period_end
         total = sum(line.amount for line in lines)
-        credit = 0
-        if total < 0:
-            credit = -total
-            self.credit += credit
-            lines.append(InvoiceLine(LineKind.CREDIT, "Carried to customer credit", credit))
-            self._record(EventType.CREDIT_GRANTED, now, amount=credit, currency=self.currency)
+        credit = self._credit_a_downgrade(lines, total, now)
         self._record(EventType.PLAN_CHANGED, now, from_plan=old_id, to_plan=new.id, net=total)
         self.sync_mrr(new, now, EventType.PLAN_CHANGED)
         return Proration(lines=lines, period_start=start, period_end=end, credit_granted=credit)
+
+    def change_items(self, old: Plan, new: Plan, items: Items, now: datetime) -> Proration | None:
+        """Change seats or add-ons now: `old` and `new` are the plan priced for the items
+        before and after (pricing.priced_plan). Prorated to the second as a plan change on the
+        same interval is; None in a trial, where nothing has been paid."""
+        self._require("change_items")
+        now = utc(now)
+        if items == self.items:
+            raise ValidationFailedError("items", "the subscription already has these items")
+        before, self.items = self.items, items
+        self.scheduled_items = None  # a change made now replaces one that was waiting
+        changed = _items_data(before, items)
+        if self.status is SubscriptionStatus.TRIALING:
+            self._record(EventType.SUBSCRIPTION_ITEMS_CHANGED, now, **changed)
+            return None
+        lines = self._prorated_lines(old, new, now)
+        total = sum(line.amount for line in lines)
+        credit = self._credit_a_downgrade(lines, total, now)
+        self._record(EventType.SUBSCRIPTION_ITEMS_CHANGED, now, net=total, **changed)
+        self.sync_mrr(new, now, EventType.SUBSCRIPTION_ITEMS_CHANGED)
+        end = self.current_period_end
+        return Proration(lines=lines, period_start=now, period_end=end, credit_granted=credit)
+
+    def schedule_items(self, items: Items, now: datetime) -> None:
+        """Change seats or add-ons when the current period ends (the usual way to downgrade:
+        what was paid for stays until then, and nothing is prorated)."""
+        self._require("change_items")
+        if items == self.items:
+            raise ValidationFailedError("items", "the subscription already has these items")
+        self.scheduled_items = items
+        changed = _items_data(self.items, items)
+        changed["effective_at"] = iso(self.current_period_end)
+        self._record(EventType.SUBSCRIPTION_ITEMS_SCHEDULED, now, **changed)
+
+    def take_scheduled_items(self, now: datetime) -> bool:
+        """The period ended: the scheduled items, if any, are the subscription's from now on
+        (the renewal then prices the new period with them). Returns whether they changed."""
+        items = self.scheduled_items
+        if items is None or utc(now) < self.current_period_end:
+            return False
+        before, self.items, self.scheduled_items = self.items, items, None
+        self._record(
+            EventType.SUBSCRIPTION_ITEMS_CHANGED,
+            self.current_period_end,
+            scheduled=True,
+            **_items_data(before, items),
+        )
+        return True
 
     def apply_discount(self, discount: Discount, now: datetime) -> None:
         """Give it a redeemed coupon. The coupon covers periods that start from now on: the
@@ -566,6 +613,10 @@ class Subscription:
         if amount < 0 or amount > self.credit:
             raise ValidationFailedError("credit", "cannot use more credit than is available")
         self.credit -= amount
+
+    def record_import(self, at: datetime, **facts: Any) -> None:
+        """It was taken over from another billing system (tenure.domain.imported) at `at`."""
+        self._record(EventType.SUBSCRIPTION_IMPORTED, at, **facts)
 
     def copy_payer(self, payer: Payer) -> None:
         """Take the customer's current payment details."""
@@ -711,9 +762,14 @@ class Subscription:
         if self.status not in ALLOWED[command]:
             raise IllegalTransitionError(command, self.status)
 
-    def _reason_text(self) -> dict[str, Any]:
+    def _reason_text(self, at: datetime) -> dict[str, Any]:
         # Only when given: the events of cancellations without words stay as they were.
-        return {"reason_text": self.cancel_reason_text} if self.cancel_reason_text else {}
+        if not self.cancel_reason_text:
+            return {}
+        day = at.strftime("%Y-%m-%d")
+        if day not in self.words_on:
+            self.words_on = (*self.words_on, day)
+        return {"reason_text": self.cancel_reason_text}
 
     def _end(self, at: datetime, reason: str | None, voluntary: bool, **extra: Any) -> None:
         self.status = SubscriptionStatus.CANCELED
@@ -770,6 +826,25 @@ class Subscription:
         price -= self.period_discount_on(plan)  # what was paid, after its coupon
         return round_half_up(price * self._fraction_left(now))
 
+    def _prorated_lines(self, old: Plan, new: Plan, now: datetime) -> list[InvoiceLine]:
+        """The rest of the period given back on `old` and charged on `new` (same interval)."""
+        unused = self._unused_value(old, now)
+        remaining = self._remaining_value(new, now)
+        return [
+            InvoiceLine(LineKind.PRORATION, f"Unused time on {old.name or old.id}", -unused),
+            InvoiceLine(LineKind.PRORATION, f"Remaining time on {new.name or new.id}", remaining),
+        ]
+
+    def _credit_a_downgrade(self, lines: list[InvoiceLine], total: int, now: datetime) -> int:
+        """A change that costs less than what is left of the period: the difference goes to
+        the customer's credit (and a line says so). Returns the credit granted."""
+        if total >= 0:
+            return 0
+        self.credit -= total
+        lines.append(InvoiceLine(LineKind.CREDIT, "Carried to customer credit", -total))
+        self._record(EventType.CREDIT_GRANTED, now, amount=-total, currency=self.currency)
+        return -total
+
     def _remaining_value(self, plan: Plan, now: datetime) -> int:
         price = plan.price_for_period(max(self.cycle, 0)).amount_minor
         return round_half_up(price * self._fraction_left(now))
@@ -785,3 +860,17 @@ class Subscription:
         self.events.append(
             DomainEvent(event_type, self.id, self.customer_id, utc(at), seq, data=data)
         )
+
+
+def _items_data(before: Items, after: Items) -> dict[str, Any]:
+    """An items change as its event tells it: the quantities and add-ons before and after."""
+
+    def addons(items: Items) -> list[dict[str, Any]]:
+        return [{"price": a.price, "quantity": a.quantity} for a in items.addons]
+
+    return {
+        "from_quantity": before.quantity,
+        "to_quantity": after.quantity,
+        "from_addons": addons(before),
+        "to_addons": addons(after),
+    }

@@ -22,6 +22,11 @@ from tenure.domain.timeutil import parse_iso
 # The shapes the domain writes (tenure.domain.invoices, .subscription, services.subscriptions);
 # tests build lines through those functions, so a change of wording there fails here.
 _PERIOD = re.compile(r"^(?P<plan>.+) \((?P<start>\S+) – (?P<end>\S+)\)$")
+# tenure.domain.invoices.item_description, then the period when the invoice has one.
+_ITEM = re.compile(
+    r"^(?P<plan>.+): (?P<quantity>\d+) (?:× (?P<unit>\d+)|units)"
+    r"(?: \((?P<start>\S+) – (?P<end>\S+)\))?$"
+)
 _INTRO = re.compile(r"^Introductory (?P<percent>\d+(?:\.\d+)?)% off$")
 _PRORATIONS = {
     "unused_time": re.compile(r"^Unused time on (?P<plan>.+)$"),
@@ -42,6 +47,21 @@ def line_fact(
     """One line as the email shows it; `start`/`end` is the invoice's period, which a plan
     line pays for (None for a preview of an invoice not made yet)."""
     text, amount = line.description, line.amount
+    if line.kind is LineKind.PLAN and (item := _ITEM.match(text)) is not None:
+        moments = _moments(item["start"], item["end"]) if item["start"] else None
+        first, last = moments if moments is not None else (start, end)
+        unit = int(item["unit"]) if item["unit"] is not None else None
+        quantity = int(item["quantity"])
+        return LineFact(
+            text,
+            amount,
+            "item",
+            item["plan"],
+            start=first,
+            end=last,
+            quantity=quantity,
+            unit_amount=unit,
+        )
     if line.kind is LineKind.PLAN:
         found = _PERIOD.match(text)
         moments = _moments(found["start"], found["end"]) if found is not None else None
@@ -115,7 +135,7 @@ def case_line_facts(case: CollectionCase, invoices: Mapping[str, Invoice]) -> tu
 def invoice_plan(lines: Iterable[LineFact]) -> str | None:
     """The plan an invoice is for: its plan line's, else the plan a change moved to."""
     facts = list(lines)
-    for label in ("plan", "remaining_time"):
+    for label in ("plan", "item", "remaining_time"):
         for fact in facts:
             if fact.label == label and fact.plan:
                 return fact.plan

@@ -108,6 +108,29 @@ class OutboxMailer:
         return str(message["Message-ID"])
 
 
+def forget_outbox_copies(folder: Path, customer_id: str) -> int:
+    """Delete the local outbox's copies of the emails sent to a customer whose data was
+    erased (docs/privacy.md); returns how many. The name OutboxMailer gives each file is the
+    only place its customer is named, so nothing else is read."""
+    safe_customer = "".join(c if c.isalnum() or c in "-_" else "_" for c in customer_id)
+    gone = 0
+    for path in sorted(folder.glob(f"*-{safe_customer}-*.eml")) if folder.is_dir() else []:
+        # `<stamp>-<customer>-<kind>[-n].eml`: the stamp has no hyphen, so the customer is
+        # exactly what follows the first one (a customer "a" never takes "a-b"'s files).
+        if path.name.split("-", 1)[1].startswith(f"{safe_customer}-") and _kind_follows(
+            path.name.split("-", 1)[1][len(safe_customer) + 1 :]
+        ):
+            path.unlink()
+            gone += 1
+    return gone
+
+
+def _kind_follows(rest: str) -> bool:
+    kind = rest.removesuffix(".eml").rsplit("-", 1)
+    name = kind[0] if len(kind) == 2 and kind[1].isdigit() else rest.removesuffix(".eml")
+    return bool(name) and all(c.isalnum() or c == "_" for c in name)
+
+
 class TeeMailer:
     """Sends through the first mailer and keeps a copy with the others (the local outbox)."""
 

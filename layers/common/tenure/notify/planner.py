@@ -14,6 +14,7 @@ from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.installments import InstallmentPlan, InstalmentStatus, PlanStatus
 from tenure.domain.invoices import InvoiceKind
 from tenure.domain.notices import Notice, NoticeKind, notice_key, subscription_copy
+from tenure.domain.privacy import is_pseudonym
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso
 from tenure.notify.policy import ReminderPolicy
@@ -25,6 +26,8 @@ _PERIOD_STARTS = (
     EventType.SUBSCRIPTION_RENEWED,
     EventType.SUBSCRIPTION_RESUMED,
     EventType.PLAN_CHANGED,
+    EventType.SUBSCRIPTION_ITEMS_CHANGED,
+    EventType.SUBSCRIPTION_ITEMS_SCHEDULED,
 )
 _CARD_FACTS = (EventType.PAYMENT_METHOD_ATTACHED, EventType.PAYMENT_METHOD_UPDATED)
 # How a plan's ending is named in its email's notice.
@@ -80,6 +83,8 @@ class _Planner:
             self._collections_opened(event)
         elif event.type in _PLAN_ENDINGS:
             self._plan_ended(event)
+        elif event.type is EventType.SUBSCRIPTION_IMPORTED:
+            self._imported(self.subs.get(event.entity_id))
         elif event.type is EventType.PRICE_CHANGE_NOTED:
             self._price_change(event, self.subs.get(event.entity_id))
 
@@ -98,6 +103,19 @@ class _Planner:
                 continue
             data = {"renews_at": _iso(renews_at), "lead_days": days}
             self._add(sub.id, NoticeKind.UPCOMING_RENEWAL, _iso(renews_at), days, sub, due, data)
+
+    def _imported(self, sub: Subscription | None) -> None:
+        """A subscription taken over from another system is owed the emails ahead of it that
+        it would have had here (nothing about the import itself): the renewal reminder, the
+        trial's end or the pause's end. Slots already past are not sent late."""
+        if sub is None:
+            return
+        if sub.status is SubscriptionStatus.TRIALING:
+            self._trial_ending(sub)
+        elif sub.status is SubscriptionStatus.PAUSED:
+            self._pause_ending(sub)
+        else:
+            self._upcoming_renewal(sub)
 
     def _price_change(self, event: DomainEvent, sub: Subscription | None) -> None:
         """Due when the subscription counted its notice from (the event's `notice_at`): its
@@ -343,8 +361,10 @@ class _Planner:
         """A notice about `sub` as this change leaves it: it carries the customer's contact
         and the subscription as stored (the version the commit writes), so that sending it
         reads neither (see Notice.contact)."""
-        self._add_for(subject, kind, period, step, sub.customer_id, sub.id, due, data)
         contact = sub.contact or self.contacts.get(sub.customer_id)
+        if contact is not None and is_pseudonym(contact.email):
+            return  # an erased customer is never written to again (docs/privacy.md)
+        self._add_for(subject, kind, period, step, sub.customer_id, sub.id, due, data)
         if contact is not None:
             notice = self.notices[notice_key(subject, kind, period, step)]
             notice.contact = contact
@@ -361,6 +381,10 @@ class _Planner:
         due: datetime,
         data: dict[str, Any],
     ) -> None:
+        sub = self.subs.get(subscription_id or "")
+        contact = (sub.contact if sub is not None else None) or self.contacts.get(customer_id)
+        if contact is not None and is_pseudonym(contact.email):
+            return  # an erased customer is never written to again (docs/privacy.md)
         key = notice_key(subject, kind, period, step)
         self.notices[key] = Notice(
             key=key,

@@ -372,10 +372,27 @@ class _Row:
 
 
 def _line_label(
-    line: LineFact, messages: "_Messages", period: Callable[[datetime, datetime], str]
+    line: LineFact,
+    messages: "_Messages",
+    period: Callable[[datetime, datetime], str],
+    money: Callable[[int], str] | None = None,
 ) -> str:
     """A line in the customer's language; the stored English text only for a line whose kind
-    the catalogs do not know."""
+    the catalogs do not know. `money` words an item's unit price (without it, or for tiers,
+    the item shows its quantity alone)."""
+    if line.label == "item" and line.plan is not None and line.quantity is not None:
+        quantity = format_decimal(line.quantity, locale=messages.locale)
+        if line.unit_amount is not None and money is not None:
+            what = messages.text(
+                "line.item", plan=line.plan, quantity=quantity, unit=money(line.unit_amount)
+            )
+        else:
+            what = messages.text("line.item_units", plan=line.plan, quantity=quantity)
+        if line.start is not None and line.end is not None:
+            return messages.text(
+                "common.invoice_name", plan=what, period=period(line.start, line.end)
+            )
+        return what
     if line.label == "plan" and line.plan is not None:
         # A plan line reads as the invoice it pays for: the plan and its period.
         if line.start is not None and line.end is not None:
@@ -581,7 +598,9 @@ def render(
         "variant": variant,
         "facts": facts,
         "v": values,
-        "summary": _summary(facts, money, lambda ln: _line_label(ln, messages, period), warnings),
+        "summary": _summary(
+            facts, money, lambda ln: _line_label(ln, messages, period, money), warnings
+        ),
         "link": link,
         "has_link": lambda name: name in usable_links,
         "lang": code,

@@ -21,6 +21,7 @@ Errors are typed so that callers never match message text:
   retrying the same call cannot help.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NotRequired, Protocol, TypedDict
@@ -50,13 +51,42 @@ class CardDetails(TypedDict):
 
 
 @dataclass(frozen=True, slots=True)
+class CheckoutOrder:
+    """What a provider's checkout in the browser needs to let the customer pay, present, an
+    order the provider already holds (Razorpay Checkout: a debit above the mandate's
+    no-authentication limit). The key id is public (it names the account, it signs nothing)."""
+
+    key_id: str
+    order_id: str
+    amount: Money
+    # Put on the payment the checkout makes, so that its webhook names the invoice and attempt.
+    notes: Mapping[str, str]
+    provider_customer_id: str | None = None
+    email: str = ""  # prefilled in the checkout, so the customer need not type them
+    contact: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutAnswer:
+    """What the checkout hands the page once the customer paid: the payment, its order, and
+    the provider's signature of both. Comes through the customer's browser, so it is believed
+    only once `verify_checkout` has checked the signature and read the payment back."""
+
+    payment_id: str
+    order_id: str
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentAuthentication:
     """What a browser needs to let the customer authenticate a payment on-session (3-D
-    Secure): the payment's client secret and the method it was attempted with."""
+    Secure): the payment's client secret and the method it was attempted with. A provider
+    whose customers pay in its own checkout instead gives `checkout` (and no client secret)."""
 
     payment_id: str
     client_secret: str
     payment_method: str | None
+    checkout: CheckoutOrder | None = None
 
 
 class GatewayError(Exception):
@@ -92,6 +122,11 @@ class InvalidRequestError(GatewayError):
 
 class IdempotencyConflictError(InvalidRequestError):
     """A key was reused with different parameters (a key-derivation bug upstream)."""
+
+
+class UnverifiedCheckoutError(InvalidRequestError):
+    """A checkout's answer did not check out: its signature is not the provider's, or it
+    names a payment of another order. Nothing it claims is believed."""
 
 
 class PaymentGateway(Protocol):

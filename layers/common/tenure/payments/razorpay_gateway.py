@@ -30,13 +30,22 @@ backoff, then `ProviderUnavailableError`; 429 through the retries is `RateLimite
 other 4xx are `InvalidRequestError` with Razorpay's error code; a 400 that names the payment
 it failed (`error.metadata.payment_id`) is a decline, not an error.
 
+A debit the customer must authenticate (above the mandate's no-authentication limit) is an
+order that waits for them: `payment_authentication` gives what Razorpay Checkout needs to let
+them pay it (the key id, the order, its amount, their prefill), and `verify_checkout` checks
+what Checkout's handler hands back (`razorpay_payment_id`, `razorpay_order_id`,
+`razorpay_signature`): the signature is HEX(HMAC-SHA256(key secret, "order_id|payment_id"))
+as Razorpay's "Verify payment signature" step describes it, and the payment is then read back
+from Razorpay, so its state is Razorpay's word, not the browser's.
+
 Not supported (Razorpay authorises a mandate in its own Checkout, with the customer
-present): saving a new card from Tenure's pages (`create_setup_intent`) and on-session
-authentication (`payment_authentication`) raise `InvalidRequestError("not_supported")`.
+present): saving a new card from Tenure's pages (`create_setup_intent`) raises
+`InvalidRequestError("not_supported")`.
 """
 
 import base64
 import hashlib
+import hmac
 import json
 import logging
 import random
@@ -53,12 +62,15 @@ from tenure.domain.charges import ChargeOutcome
 from tenure.domain.money import Money
 from tenure.payments.gateway import (
     CardDetails,
+    CheckoutAnswer,
+    CheckoutOrder,
     IdempotencyConflictError,
     InvalidRequestError,
     PaymentAuthentication,
     PaymentResult,
     ProviderUnavailableError,
     RateLimitedError,
+    UnverifiedCheckoutError,
 )
 from tenure.payments.rate_limit import Throttle
 
@@ -70,6 +82,9 @@ RECEIPT_MAX = 40  # Razorpay's limit on an order's receipt
 # its own: the error is a plain BAD_REQUEST_ERROR).
 _KEY_REUSED = "different request with the same idempotency key"
 _RETRIED = frozenset({409, 429})
+# What the waiting order keeps for the server's own use (the mandate's token and Razorpay's
+# customer): never handed to the customer's browser.
+_SERVER_NOTES = frozenset({"tenure_token", "tenure_provider_customer"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +130,13 @@ def refund_key(idempotency_key: str) -> str:
     """A refund key Razorpay accepts (at least 10 characters of letters, digits, - and _),
     the same for the same Tenure key."""
     return "tnr-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+
+
+def checkout_signature(key_secret: str, order_id: str, payment_id: str) -> str:
+    """Razorpay's signature of a Checkout payment: HMAC-SHA256 of "order_id|payment_id"
+    under the key secret, in hex."""
+    message = f"{order_id}|{payment_id}".encode()
+    return hmac.new(key_secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def payment_result(payment: Mapping[str, Any]) -> PaymentResult:
@@ -175,6 +197,7 @@ class RazorpayGateway:
             raise ValueError("max_retries must be >= 0")
         token = base64.b64encode(f"{key_id}:{key_secret}".encode()).decode()
         self._auth = f"Basic {token}"
+        self._key_id, self._key_secret = key_id, key_secret
         self._transport = transport
         self._base = base_url.rstrip("/")
         self._max_retries = max_retries
@@ -223,9 +246,54 @@ class RazorpayGateway:
         )
 
     def payment_authentication(self, payment_id: str) -> PaymentAuthentication:
-        raise InvalidRequestError(
-            "Razorpay recurring debits are not authenticated on-session", code="not_supported"
+        """What Checkout needs to let the customer pay the order that waits for them. Only
+        an order made for the customer (`create_payment`) waits: a recurring payment already
+        made is not authenticated afterwards."""
+        if not payment_id.startswith("order_"):
+            raise InvalidRequestError(
+                "only an order waits for the customer's authentication", code="not_supported"
+            )
+        order = self._call("GET", f"/orders/{_seg(payment_id)}")
+        notes = order.get("notes") or {}
+        notes = notes if isinstance(notes, dict) else {}
+        provider_customer = notes.get("tenure_provider_customer")
+        email, contact = self._contact(str(provider_customer)) if provider_customer else ("", "")
+        return PaymentAuthentication(
+            payment_id=str(order["id"]),
+            client_secret="",
+            payment_method=notes.get("tenure_token"),
+            checkout=CheckoutOrder(
+                key_id=self._key_id,
+                order_id=str(order["id"]),
+                amount=Money(int(order["amount"]), str(order["currency"])),
+                # The token and provider customer are the server's business, not the page's;
+                # the rest names the invoice and attempt on the payment Checkout makes.
+                notes={
+                    k: str(v)
+                    for k, v in notes.items()
+                    if k.startswith("tenure_") and k not in _SERVER_NOTES
+                },
+                provider_customer_id=str(provider_customer) if provider_customer else None,
+                email=email,
+                contact=contact,
+            ),
         )
+
+    def verify_checkout(self, answer: CheckoutAnswer) -> PaymentResult:
+        """The outcome of a payment the customer made in Checkout, once its signature is
+        Razorpay's and Razorpay says the payment is the order's. The signature is checked
+        before anything is asked of Razorpay: a forged answer costs no request."""
+        expected = checkout_signature(self._key_secret, answer.order_id, answer.payment_id)
+        if not hmac.compare_digest(expected.encode(), answer.signature.strip().lower().encode()):
+            raise UnverifiedCheckoutError(
+                "the checkout's signature is not Razorpay's", code="signature_mismatch"
+            )
+        payment = self._call("GET", f"/payments/{_seg(answer.payment_id)}")
+        if payment.get("order_id") != answer.order_id:
+            raise UnverifiedCheckoutError(
+                "the payment is not the order's", code="payment_not_of_order"
+            )
+        return payment_result(payment)
 
     # -- payments ---------------------------------------------------------------------------------
     def create_payment(

@@ -10,6 +10,15 @@ one. A debit on `failure@razorpay` fails (`payment_failed`, a soft decline: retr
 dunning until the customer gives another token). Debits settle at once (Razorpay's test mode
 settles them about five minutes after creation; a simulation has no use for the wait).
 
+A debit above ₹15,000 needs the customer present: the adapter leaves an order waiting, and
+the customer pays it in Razorpay Checkout. The sandbox stands in for Checkout with
+`POST /v1/sandbox/checkout` (not Razorpay's: no such endpoint exists there): it pays the
+order with a test UPI id or card as the customer would, and answers as Checkout's handler
+does, signed with the sandbox key's secret, or as its `payment.failed` callback does. Since
+the default test tokens carry Razorpay's default ₹15,000 limit, one more test UPI id of the
+sandbox's own, `lakh@sandbox` (not Razorpay test data), stands for a UPI mandate of up to
+₹1,00,000, so that such a debit can be tried.
+
 Every change is recorded in `events` as the webhook Razorpay would send
 (`{"id", "type", "created", "body"}`, the body as Razorpay shapes it), for the simulator's
 courier to deliver to /webhooks/razorpay.
@@ -23,7 +32,14 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tenure.payments.razorpay_gateway import HttpRequest, HttpResponse, RazorpayGateway
+from tenure.payments.gateway import CheckoutAnswer, CheckoutOrder, PaymentResult
+from tenure.payments.razorpay_gateway import (
+    HttpRequest,
+    HttpResponse,
+    RazorpayGateway,
+    _Declined,
+    checkout_signature,
+)
 
 # Razorpay's default ceiling on a UPI AutoPay mandate and a card e-mandate debit without a
 # fresh authentication (RBI's e-mandate framework): ₹15,000, in paise.
@@ -39,10 +55,18 @@ class SandboxMandate:
     network: str | None = None
     last4: str = ""
     vpa: str = ""
+    max_amount: int = DEFAULT_MANDATE_MAX
 
+
+# A UPI AutoPay mandate may be set up for more than ₹15,000 (each debit above that then needs
+# the customer's UPI PIN): ₹1,00,000, in paise.
+LAKH_MANDATE_MAX = 10_000_000
 
 TEST_MANDATES: dict[str, SandboxMandate] = {
     "success@razorpay": SandboxMandate("token_upi_success", "upi", True, vpa="success@razorpay"),
+    "lakh@sandbox": SandboxMandate(
+        "token_upi_lakh", "upi", True, vpa="lakh@sandbox", max_amount=LAKH_MANDATE_MAX
+    ),
     "failure@razorpay": SandboxMandate("token_upi_failure", "upi", False, vpa="failure@razorpay"),
     "4100280000001007": SandboxMandate("token_card_visa", "card", True, "Visa", "1007"),
     "5500670000001002": SandboxMandate("token_card_mastercard", "card", True, "MasterCard", "1002"),
@@ -78,9 +102,9 @@ class RazorpaySandbox:
         """Date what follows by `clock` (a shared state gets its process's clock)."""
         self._clock = clock
 
-    def gateway(self) -> RazorpayGateway:
+    def gateway(self) -> "SandboxRazorpayGateway":
         """The real adapter, over this sandbox."""
-        return RazorpayGateway(*SANDBOX_KEY, transport=self, max_retries=0)
+        return SandboxRazorpayGateway(*SANDBOX_KEY, transport=self, max_retries=0)
 
     # -- the transport ---------------------------------------------------------------------------
     def __call__(self, request: HttpRequest, timeout: float) -> HttpResponse:
@@ -110,6 +134,7 @@ class RazorpaySandbox:
             ("POST", r"/payments/create/recurring", self._create_recurring),
             ("GET", r"/payments/([^/]+)", self._get_payment),
             ("POST", r"/payments/([^/]+)/refund", self._refund),
+            ("POST", r"/sandbox/checkout", self._checkout),
         ]
 
     # -- endpoints -------------------------------------------------------------------------------
@@ -145,7 +170,7 @@ class RazorpaySandbox:
             "method": mandate.method,
             "recurring": True,
             "recurring_details": {"status": "confirmed", "failure_reason": None},
-            "max_amount": DEFAULT_MANDATE_MAX,
+            "max_amount": mandate.max_amount,
         }
         if mandate.method == "card":
             entity["card"] = {
@@ -204,7 +229,7 @@ class RazorpaySandbox:
             return _error(400, "BAD_REQUEST_ERROR", "Order has already been paid")
         if body.get("amount") != order["amount"] or body.get("recurring") != "1":
             return _error(400, "BAD_REQUEST_ERROR", "The amount does not match the order")
-        if order["amount"] > DEFAULT_MANDATE_MAX:
+        if order["amount"] > mandate.max_amount:
             return _error(
                 400, "BAD_REQUEST_ERROR", "The amount exceeds the mandate's maximum", "amount"
             )
@@ -240,6 +265,56 @@ class RazorpaySandbox:
             "razorpay_payment_id": payment["id"],
             "razorpay_order_id": order["id"],
             "razorpay_signature": "sandbox",
+        }
+
+    def _checkout(self, **req: Any) -> tuple[int, dict[str, Any]]:
+        """The customer pays an order in Checkout with a test UPI id or card: a payment on the
+        order (no mandate limit: the customer is present), answered as Checkout answers."""
+        body = req["body"]
+        order = self.orders.get(str(body.get("order_id")))
+        mandate = TEST_MANDATES.get(str(body.get("pay_with") or "").replace(" ", ""))
+        if order is None:
+            return _error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
+        if order["status"] == "paid":
+            return _error(400, "BAD_REQUEST_ERROR", "Order has already been paid")
+        if mandate is None:
+            return _error(400, "BAD_REQUEST_ERROR", "Not a test UPI id or card", "pay_with")
+        order["attempts"] += 1
+        payment: dict[str, Any] = {
+            "id": self._id("pay"),
+            "entity": "payment",
+            "amount": order["amount"],
+            "currency": order["currency"],
+            "status": "captured" if mandate.succeeds else "failed",
+            "order_id": order["id"],
+            "method": mandate.method,
+            "amount_refunded": 0,
+            "refund_status": None,
+            "captured": mandate.succeeds,
+            "customer_id": body.get("customer_id"),
+            "recurring": False,
+            "notes": body.get("notes") or [],
+            "error_code": None if mandate.succeeds else "BAD_REQUEST_ERROR",
+            "error_description": None if mandate.succeeds else "Payment failed",
+            "error_reason": None if mandate.succeeds else "payment_failed",
+            "created_at": self._now(),
+        }
+        self.payments[payment["id"]] = payment
+        if not mandate.succeeds:
+            order["status"] = "attempted"
+            self._event("payment.failed", payment=payment)
+            status, answer = _error(400, "BAD_REQUEST_ERROR", "Payment failed")
+            answer["error"] |= {
+                "reason": "payment_failed",
+                "metadata": {"payment_id": payment["id"], "order_id": order["id"]},
+            }
+            return status, answer
+        order.update(status="paid", amount_paid=order["amount"], amount_due=0)
+        self._event("payment.captured", payment=payment)
+        return 200, {
+            "razorpay_payment_id": payment["id"],
+            "razorpay_order_id": order["id"],
+            "razorpay_signature": checkout_signature(SANDBOX_KEY[1], order["id"], payment["id"]),
         }
 
     def _get_payment(self, payment_id: str, **req: Any) -> tuple[int, dict[str, Any]]:
@@ -324,3 +399,28 @@ def _error(
     if field:
         error["field"] = field
     return status, {"error": error}
+
+
+class SandboxRazorpayGateway(RazorpayGateway):
+    """The real adapter over a sandbox, which can also play the customer in Checkout."""
+
+    def checkout_in_sandbox(
+        self, order: CheckoutOrder, pay_with: str
+    ) -> CheckoutAnswer | PaymentResult:
+        """Pay `order` with a test UPI id or card as Checkout would: its handler's answer
+        (still to be verified), or the failed payment when the test data fails."""
+        body = {
+            "order_id": order.order_id,
+            "pay_with": pay_with,
+            "customer_id": order.provider_customer_id,
+            "notes": dict(order.notes),
+        }
+        try:
+            made = self._call("POST", "/sandbox/checkout", body, declines=True)
+        except _Declined as declined:
+            return declined.result
+        return CheckoutAnswer(
+            payment_id=str(made["razorpay_payment_id"]),
+            order_id=str(made["razorpay_order_id"]),
+            signature=str(made["razorpay_signature"]),
+        )

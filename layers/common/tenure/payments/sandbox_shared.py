@@ -17,8 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tenure.payments.razorpay_gateway import HttpRequest, HttpResponse, RazorpayGateway
-from tenure.payments.razorpay_sandbox import SANDBOX_KEY, Clock, RazorpaySandbox
+from tenure.payments.razorpay_gateway import HttpRequest, HttpResponse
+from tenure.payments.razorpay_sandbox import (
+    SANDBOX_KEY,
+    Clock,
+    RazorpaySandbox,
+    SandboxRazorpayGateway,
+)
 from tenure.payments.sandbox import SandboxGateway
 
 
@@ -106,6 +111,6 @@ class SharedRazorpaySandbox(_SharedState[RazorpaySandbox]):
             finally:
                 sandbox.use_clock(None)
 
-    def gateway(self) -> RazorpayGateway:
+    def gateway(self) -> SandboxRazorpayGateway:
         """The real adapter, over the shared sandbox."""
-        return RazorpayGateway(*SANDBOX_KEY, transport=self, max_retries=0)
+        return SandboxRazorpayGateway(*SANDBOX_KEY, transport=self, max_retries=0)

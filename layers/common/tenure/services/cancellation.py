@@ -34,7 +34,7 @@ from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.payments.gateway import GatewayError
 from tenure.ports import Commit, Marker
 from tenure.services import coupons, refunds, subscriptions
-from tenure.services.catalog import current_plan, get_plan
+from tenure.services.catalog import get_plan, subscription_plan
 from tenure.services.context import Services
 from tenure.services.programs import get_programs
 
@@ -95,7 +95,9 @@ def request_cancel(
     cut_short = _invoices_cut_short(svc, sub) if refund != "none" and not at_period_end else []
     if pending is not None and reason_text is None:
         reason_text = pending.reason_text  # said when the offers were presented
-    sub.cancel(current_plan(svc, sub), now, at_period_end, reason, pending is not None, reason_text)
+    sub.cancel(
+        subscription_plan(svc, sub), now, at_period_end, reason, pending is not None, reason_text
+    )
     policy = configured_refund_policy(svc) if cut_short else None
     owing = [i for i in cut_short if refunds.owe_refund_for_cancel(i, refund, policy, reason, now)]
     along.invoices.extend(owing)
@@ -117,7 +119,7 @@ def accept_offer(svc: Services, subscription_id: str, offer_id: str) -> subscrip
         raise IllegalTransitionError("accept an offer for", str(sub.status))
     now = svc.clock.now()
     taken = attempt.accept(offer_id, now)
-    plan = current_plan(svc, sub)
+    plan = subscription_plan(svc, sub)
     along = Commit(save_attempts=[attempt], events=attempt.pull_events())
     invoice, redemptions = None, []
     if taken.kind is OfferKind.PAUSE:
@@ -129,7 +131,7 @@ def accept_offer(svc: Services, subscription_id: str, offer_id: str) -> subscrip
         sub.apply_discount(discount, now)
         redemptions.append(redemption)
     else:
-        new = get_plan(svc, taken.plan or "")
+        new = get_plan(svc, taken.plan or "").for_new_subscribers(now)
         proration = sub.change_plan(plan, new, now)
         if proration is not None:
             invoice = subscriptions.proration_invoice(sub, new, proration, now)

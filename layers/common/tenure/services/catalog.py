@@ -14,6 +14,8 @@ from tenure.domain.customers import (
 from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.plans import Plan
+from tenure.domain.pricing import Items, check_items, check_tiers, priced_plan
+from tenure.domain.privacy import refuse_erased
 from tenure.domain.subscription import Subscription
 from tenure.payments.gateway import CardDetails
 from tenure.ports import Commit
@@ -21,6 +23,7 @@ from tenure.services.context import Services
 
 
 def create_plan(svc: Services, plan: Plan) -> Plan:
+    check_tiers(plan.tiers)  # checked again: a caller may have built it without PlanSpec
     if svc.repo.get_plan(plan.id) is not None:
         raise AlreadyExistsError("plan", plan.id)
     now = svc.clock.now()
@@ -36,10 +39,35 @@ def get_plan(svc: Services, plan_id: str) -> Plan:
     return plan
 
 
-def current_plan(svc: Services, sub: Subscription) -> Plan:
-    """`sub`'s plan at the price its current period pays (tenure.domain.prices): what its
-    pause credit, proration, MRR and ending are worked out from."""
-    return sub.plan_at(get_plan(svc, sub.plan_id), sub.current_period_start)
+def items_prices(svc: Services, items: Items) -> dict[str, Plan]:
+    """The add-ons `items` names, by id (NotFoundError for one not in the catalog)."""
+    return {a.price: get_plan(svc, a.price) for a in items.addons}
+
+
+def checked_items(svc: Services, plan: Plan, items: Items) -> dict[str, Plan]:
+    """Refuses items a subscription to `plan` cannot hold; their add-ons, by id."""
+    prices = items_prices(svc, items)
+    check_items(plan, items, prices)
+    return prices
+
+
+def subscription_plan(
+    svc: Services, sub: Subscription, period_start: datetime | None = None
+) -> Plan:
+    """The subscription's plan priced for its seats and add-ons: what its periods cost. Its
+    unit price is the one it pays for the period starting at `period_start` (default: its
+    current period), after any price change it noted (tenure.domain.prices)."""
+    start = sub.current_period_start if period_start is None else period_start
+    plan = sub.plan_at(get_plan(svc, sub.plan_id), start)
+    return priced_plan(plan, sub.items, items_prices(svc, sub.items))
+
+
+def subscription_plan_lookup(svc: Services, sub: Subscription | None, plan_id: str) -> Plan:
+    """A plan lookup for the domain's rules about `sub`: its own plan priced for its items,
+    any other plan as listed."""
+    if sub is not None and plan_id == sub.plan_id:
+        return subscription_plan(svc, sub)
+    return get_plan(svc, plan_id)
 
 
 def create_customer(
@@ -148,6 +176,7 @@ def attach_payment_method(
     A caller that read the customer passes it, with what else must be written with the
     method (`change`, committed here even when the method was known already)."""
     customer = customer if customer is not None else get_customer(svc, customer_id)
+    refuse_erased(customer, "attach a payment method to")
     change = change if change is not None else Commit()
     refuse_card_number(payment_method_id)
     existing = svc.repo.list_payment_methods(customer_id)

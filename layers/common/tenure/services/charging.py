@@ -61,9 +61,10 @@ from tenure.ports import Commit, Marker, MrrRead, ProviderLink
 from tenure.services import collections as cases
 from tenure.services.catalog import (
     attach_payment_method,
-    get_plan,
     refuse_card_number,
     save_payer,
+    subscription_plan,
+    subscription_plan_lookup,
 )
 from tenure.services.context import Services
 
@@ -198,7 +199,9 @@ def await_payment_method(svc: Services, invoice_id: str) -> None:
         svc.commit_with_notices(change)
         return
     sub = svc.repo.get_subscription(invoice.subscription_id)
-    if not collection.await_payment_method(invoice, sub, svc.policy, _plans(svc), svc.clock.now()):
+    if not collection.await_payment_method(
+        invoice, sub, svc.policy, _plans(svc, sub), svc.clock.now()
+    ):
         return
     assert sub is not None  # a subscription that moved is there
     change = Commit(invoices=[invoice])
@@ -1105,14 +1108,16 @@ def _settle(
     sub = subscription or svc.repo.get_subscription(invoice.subscription_id)
     if result.outcome is ChargeOutcome.SUCCEEDED:
         was_unpaid = sub is not None and sub.status is SubscriptionStatus.UNPAID
-        recorded = collection.record_payment(invoice, charge, sub, _plans(svc), now)
+        recorded = collection.record_payment(invoice, charge, sub, _plans(svc, sub), now)
         if was_unpaid and recorded.events:
             assert sub is not None
             cases.follow_invoice_paid(svc, sub, invoice, change)
         if sub is not None and recorded.events:
             _announce_renewal(svc, sub, charge, change, now)
     else:
-        recorded = collection.record_failure(invoice, charge, sub, svc.policy, _plans(svc), now)
+        recorded = collection.record_failure(
+            invoice, charge, sub, svc.policy, _plans(svc, sub), now
+        )
         _announce_retry(svc, invoice, charge, sub.timezone if sub else None, change, now)
     change.events.extend(event.to_event() for event in recorded.events)
     if isinstance(recorded.next, collection.FinalActionDue):
@@ -1138,7 +1143,7 @@ def _settle_instalment(
     plan = svc.repo.get_installment_plan(invoice.installment_plan_id or "")
     paid = 0
     if result.outcome is ChargeOutcome.SUCCEEDED:
-        recorded = collection.record_payment(invoice, charge, None, _plans(svc), now)
+        recorded = collection.record_payment(invoice, charge, None, _plans(svc, None), now)
         moved = plan is not None and plan.record_paid(invoice.id, now)
         paid = invoice.total if moved else 0
     else:
@@ -1175,7 +1180,7 @@ def _default_plan(svc: Services, invoice: Invoice) -> None:
 
 def _final_action(svc: Services, sub: Subscription, invoice: Invoice, change: Commit) -> None:
     """Apply the policy's final action, from the invoice's failed attempts as stored."""
-    plan = sub.plan_at(get_plan(svc, sub.plan_id), sub.current_period_start)
+    plan = subscription_plan(svc, sub)
     declines = collection.declines_of(svc.repo.list_charges(invoice.id))
     was_unpaid = sub.status is SubscriptionStatus.UNPAID
     events = collection.apply_final_action(
@@ -1186,5 +1191,7 @@ def _final_action(svc: Services, sub: Subscription, invoice: Invoice, change: Co
         cases.open_case(svc, sub, invoice, change)
 
 
-def _plans(svc: Services) -> collection.PlanLookup:
-    return partial(get_plan, svc)
+def _plans(svc: Services, sub: Subscription | None) -> collection.PlanLookup:
+    """The plans a payment's outcome may price the subscription by (its MRR when it comes
+    back or goes): the subscription's own plan priced for its seats and add-ons."""
+    return partial(subscription_plan_lookup, svc, sub)

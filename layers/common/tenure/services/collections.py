@@ -10,7 +10,7 @@ from tenure.domain.installments import InstallmentPlan, PlanStatus
 from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.ports import Commit
-from tenure.services.catalog import current_plan, get_customer
+from tenure.services.catalog import get_customer, subscription_plan
 from tenure.services.context import Services
 
 
@@ -124,5 +124,5 @@ def _after_settled(svc: Services, case: CollectionCase, change: Commit, now: dat
     sub = svc.repo.get_subscription(case.subscription_id)
     if sub is None or sub.status is not SubscriptionStatus.UNPAID:
         return  # canceled meanwhile by the business: nothing to bring back
-    sub.reactivate_after_collections(current_plan(svc, sub), now)
+    sub.reactivate_after_collections(subscription_plan(svc, sub), now)
     change.add_subscription(sub)

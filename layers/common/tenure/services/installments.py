@@ -7,6 +7,7 @@ from tenure.domain.charges import ChargeStatus
 from tenure.domain.errors import ConcurrencyError, IllegalTransitionError, NotFoundError
 from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import InvoiceStatus
+from tenure.domain.privacy import refuse_erased
 from tenure.ports import Commit
 from tenure.services.catalog import get_customer
 from tenure.services.context import Services
@@ -28,6 +29,7 @@ def create_installment_plan(
     ValidationFailedError naming its field; a taken id is AlreadyExistsError. Nothing is
     written unless everything holds."""
     customer = get_customer(svc, customer_id)
+    refuse_erased(customer, "create an installment plan for")
     now = svc.clock.now()
     plan = InstallmentPlan.create(
         plan_id, customer_id, amount, currency, count, every, description, start or now, now

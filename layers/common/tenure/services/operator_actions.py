@@ -9,6 +9,7 @@ has exactly one.
 import copy
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from tenure.domain import collection
 from tenure.domain.audit import AuditAction, AuditEntry, Summary, check_note, new_entry
@@ -21,7 +22,7 @@ from tenure.domain.timeutil import iso
 from tenure.ports import Commit
 from tenure.services import charging, subscriptions
 from tenure.services import collections as cases
-from tenure.services.catalog import current_plan, get_plan
+from tenure.services.catalog import subscription_plan, subscription_plan_lookup
 from tenure.services.context import Services
 
 REFERENCE_MAX = 200
@@ -93,7 +94,7 @@ def mark_paid_out_of_band(
     sub = svc.repo.get_subscription(invoice.subscription_id)
     was_unpaid = sub is not None and sub.status is SubscriptionStatus.UNPAID
     recorded = collection.record_paid_out_of_band(
-        invoice, sub, lambda plan_id: get_plan(svc, plan_id), now
+        invoice, sub, partial(subscription_plan_lookup, svc, sub), now
     )
     change = Commit(invoices=[invoice], events=[e.to_event() for e in recorded.events])
     if recorded.subscription_changed:
@@ -182,7 +183,7 @@ def cancel_now(
     now = svc.clock.now()
     # Cancelled first on a copy: refused there, nothing is written; else it says `after`.
     ended = copy.deepcopy(sub)
-    ended.cancel(current_plan(svc, sub), now, False, reason)
+    ended.cancel(subscription_plan(svc, sub), now, False, reason)
     entry = new_entry(
         at=now,
         actor=actor,

@@ -158,12 +158,17 @@ def _payment(
     facts = event.payment
     assert facts is not None
     charge, invoice, mrr = reads.charge, reads.invoice, reads.mrr
-    if charge is None and reads.linked is not None:
-        ref = _attempt_ref(reads.linked)
+    linked = reads.linked
+    if charge is None and linked is None and facts.order_id is not None:
+        # A payment made in the provider's checkout on an order that waited for the customer
+        # (no notes naming the attempt): the order is what the attempt stored.
+        linked = svc.repo.read_for_event(marker.key, link=(ns, facts.order_id)).linked
+    if charge is None and linked is not None:
+        ref = _attempt_ref(linked)
         if ref is not None:
             found = svc.repo.read_for_event(marker.key, invoice_id=ref[0], attempt=ref[1])
             charge, invoice, mrr = found.charge, found.invoice, found.mrr
-    if charge is None or charge.payment_id not in (None, facts.payment_id):
+    if charge is None or charge.payment_id not in (None, facts.payment_id, facts.order_id):
         return _Outcome(Applied.UNMATCHED)
     if facts.outcome not in FINAL or not _settles(svc, charge, facts.outcome):
         return _Outcome(Applied.UNCHANGED)

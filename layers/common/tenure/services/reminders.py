@@ -41,6 +41,8 @@ from tenure.domain.notices import (
 )
 from tenure.domain.plans import Plan
 from tenure.domain.points import points_credit_line
+from tenure.domain.pricing import priced_plan
+from tenure.domain.privacy import is_pseudonym
 from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import parse_iso
@@ -50,6 +52,7 @@ from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.policy import ReminderPolicy
 from tenure.notify.timing import next_slot, slot_before
 from tenure.ports import Commit, CopyCheck, Marker
+from tenure.services.catalog import items_prices
 from tenure.services.context import Services
 
 log = logging.getLogger(__name__)
@@ -161,6 +164,8 @@ class _Run:
         still hold (CopyCheck): nothing is read but the plan. None when a copy says the
         email may not be due as it stands (skipped, no address), or a check failed: then it
         is decided from fresh reads, as a notice without copies is."""
+        if is_pseudonym(contact.email):
+            return None  # erased: decided from the customer's own record, which says so
         customer = Customer(
             notice.customer_id,
             contact.email,
@@ -233,6 +238,8 @@ class _Run:
         customer = self._customer(notice.customer_id)
         if customer is None:
             return self._close(notice, NoticeStatus.SKIPPED, "customer_missing")
+        if customer.erased_at is not None:  # never written to again (docs/privacy.md)
+            return self._close(notice, NoticeStatus.SKIPPED, "customer_erased")
         if self._deferred_at_night(notice, customer):
             return "deferred"
         try:
@@ -706,7 +713,10 @@ class _Run:
         plan = self.svc.repo.get_plan(sub.plan_id)
         if plan is None:
             raise _Skip("plan_missing")
-        return sub, plan
+        # Priced for the period ahead (what the reminders announce), at the unit price that
+        # period pays (tenure.domain.prices), for its seats and add-ons.
+        ahead = sub.plan_at(plan, sub.current_period_end)
+        return sub, priced_plan(ahead, sub.items, items_prices(self.svc, sub.items))
 
     def _plan_name(self, invoice: Invoice) -> str | None:
         """The plan of the invoice's subscription, for an invoice whose lines name none."""
@@ -882,7 +892,6 @@ def _preview_lines(
 ) -> list[InvoiceLine]:
     """The next period's invoice as it will be built (intro price, coupon, tenure discount,
     tax, credit)."""
-    plan = sub.plan_at(plan, sub.current_period_end)
     label = plan.name or plan.id
     discount, tenure = sub.next_period_discount(), sub.next_period_tenure(programs)
     lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount, tenure), plan)

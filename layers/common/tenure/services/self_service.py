@@ -35,10 +35,17 @@ from tenure.domain.plans import Plan
 from tenure.domain.points import PointsAccount, points_credit_line
 from tenure.domain.programs import OfferKind
 from tenure.domain.subscription import Subscription, SubscriptionStatus
-from tenure.payments.gateway import GatewayError, PaymentAuthentication, PaymentResult
+from tenure.payments.gateway import (
+    CheckoutAnswer,
+    CheckoutOrder,
+    GatewayError,
+    PaymentAuthentication,
+    PaymentResult,
+    UnverifiedCheckoutError,
+)
 from tenure.ports import Marker
 from tenure.services import cancellation, charging, points, subscriptions
-from tenure.services.catalog import get_customer, get_plan
+from tenure.services.catalog import get_customer, get_plan, subscription_plan
 from tenure.services.context import Services
 
 log = logging.getLogger(__name__)
@@ -260,17 +267,95 @@ def confirm_on_session(
 
 
 def settle_confirmed_payment(
-    svc: Services, customer_id: str, invoice_id: str, result: PaymentResult
+    svc: Services,
+    customer_id: str,
+    invoice_id: str,
+    result: PaymentResult,
+    of_order: str | None = None,
 ) -> ConfirmPage:
     """The customer authenticated the payment on-session and the provider says how it
-    ended: settled by the path a `payment_intent.succeeded` webhook takes."""
+    ended: settled by the path a `payment_intent.succeeded` webhook takes. A payment made on
+    the order the attempt waited as (`of_order`: Razorpay) settles that attempt."""
     view = load_confirm_page(svc, customer_id, invoice_id)
     charge = view.charge
-    if charge is None or result.payment_id != charge.payment_id:
+    if charge is None or (of_order or result.payment_id) != charge.payment_id:
         raise NothingToConfirmError(f"invoice {invoice_id} has nothing to confirm")
     if result.outcome is ChargeOutcome.SUCCEEDED:
         charging.settle_reported_payment(svc, view.invoice, charge, result, at=svc.clock.now())
     return load_confirm_page(svc, customer_id, invoice_id)
+
+
+@runtime_checkable
+class VerifiesCheckout(Protocol):
+    """A provider whose customers pay a waiting order in its own checkout (Razorpay), and
+    whose checkout's answer the server verifies before believing it."""
+
+    def verify_checkout(self, answer: CheckoutAnswer) -> PaymentResult: ...
+
+
+@runtime_checkable
+class ChecksOutInSandbox(Protocol):
+    """A sandbox of such a provider, which can also play the customer in the checkout."""
+
+    def checkout_in_sandbox(
+        self, order: CheckoutOrder, pay_with: str
+    ) -> CheckoutAnswer | PaymentResult: ...
+
+
+def pays_in_checkout(svc: Services, view: ConfirmPage) -> bool:
+    """Whether the waiting payment is paid in the provider's checkout (not confirmed with
+    a client secret): the confirm page then opens the checkout, or the sandbox's stand-in."""
+    gateway = svc.gateway_for(view.charge) if view.charge is not None else None
+    return isinstance(gateway, VerifiesCheckout)
+
+
+def confirm_in_checkout(
+    svc: Services, customer_id: str, invoice_id: str, answer: CheckoutAnswer
+) -> tuple[ConfirmPage, PaymentResult]:
+    """The customer paid the waiting order in the provider's checkout, whose answer came
+    through their browser: believed once the provider's signature checks and the provider
+    says the payment is that order's (UnverifiedCheckoutError otherwise, nothing settled),
+    then settled as its webhook would settle it. Whichever of the page and the webhook comes
+    second finds the attempt settled and changes nothing."""
+    view = load_confirm_page(svc, customer_id, invoice_id)
+    charge = view.charge
+    if charge is None or charge.payment_id is None:
+        raise NothingToConfirmError(f"invoice {invoice_id} has nothing to confirm")
+    gateway = svc.gateway_for(charge)
+    if not isinstance(gateway, VerifiesCheckout):
+        raise ValidationFailedError("payment", "this provider takes no payment in a checkout")
+    if answer.order_id != charge.payment_id:
+        raise UnverifiedCheckoutError(
+            "the checkout paid another order than the one waiting", code="order_mismatch"
+        )
+    result = gateway.verify_checkout(answer)
+    order = charge.payment_id
+    try:
+        settled = _retrying_conflicts(
+            lambda: settle_confirmed_payment(svc, customer_id, invoice_id, result, of_order=order)
+        )
+    except NothingToConfirmError:
+        settled = load_confirm_page(svc, customer_id, invoice_id)  # the webhook came first
+    except DomainError as exc:
+        log.warning("checkout payment not yet settled", extra={"error": type(exc).__name__})
+        settled = load_confirm_page(svc, customer_id, invoice_id)
+    return settled, result
+
+
+def pay_in_sandbox_checkout(
+    svc: Services, customer_id: str, invoice_id: str, pay_with: str
+) -> tuple[ConfirmPage, PaymentResult]:
+    """Locally, the sandbox plays the customer in the checkout (paying with a test UPI id or
+    card); its answer then goes the way a real checkout's does, signature and all."""
+    view = load_confirm_page(svc, customer_id, invoice_id)
+    auth = payment_authentication(svc, view)
+    gateway = svc.gateway_for(view.charge)
+    if auth.checkout is None or not isinstance(gateway, ChecksOutInSandbox):
+        raise ValidationFailedError("payment", "only a sandbox plays the customer's checkout")
+    answer = gateway.checkout_in_sandbox(auth.checkout, pay_with)
+    if isinstance(answer, PaymentResult):
+        return view, answer  # the payment failed in the checkout: the order still waits
+    return confirm_in_checkout(svc, customer_id, invoice_id, answer)
 
 
 # -- the subscription -----------------------------------------------------------------------------
@@ -311,7 +396,7 @@ def load_subscription_page(
     svc: Services, customer_id: str, subscription_id: str, link: "LinkUse | None" = None
 ) -> SubscriptionPage:
     sub = owned_subscription(svc, customer_id, subscription_id)
-    plan = sub.plan_at(get_plan(svc, sub.plan_id), sub.current_period_end)  # the next period's
+    plan = subscription_plan(svc, sub, sub.current_period_end)  # the next period's
     label, discount = plan.name or plan.id, sub.next_period_discount()
     programs = svc.repo.get_programs().programs
     tenure = sub.next_period_tenure(programs)

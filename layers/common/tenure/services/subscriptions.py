@@ -27,12 +27,14 @@ from tenure.domain.invoices import (
 )
 from tenure.domain.plans import Plan
 from tenure.domain.points import points_credit_line
+from tenure.domain.pricing import PLAIN, Item, Items, priced_plan
+from tenure.domain.privacy import refuse_erased
 from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import DueKind, Proration, Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso, utc
 from tenure.ports import Commit, Marker, Redemption
 from tenure.services import coupons, pricing
-from tenure.services.catalog import current_plan, get_customer, get_plan
+from tenure.services.catalog import checked_items, get_customer, get_plan, subscription_plan
 from tenure.services.charging import (
     await_payment_method,
     charge_new_invoice,
@@ -78,23 +80,28 @@ def subscribe(
     customer_id: str,
     plan_id: str,
     coupon_id: str | None = None,
+    items: Items = PLAIN,
 ) -> Outcome:
-    """`coupon_id`: a coupon redeemed with it, counted in the same commit (see Redemption)."""
+    """`coupon_id`: a coupon redeemed with it, counted in the same commit (see Redemption).
+    `items`: seats of the plan and add-ons (tenure.domain.pricing)."""
     customer = get_customer(svc, customer_id)
-    plan = get_plan(svc, plan_id)
+    refuse_erased(customer, "subscribe")
+    listed = get_plan(svc, plan_id)
+    now = svc.clock.now()
+    joined = listed.for_new_subscribers(now)  # a price change in effect is its price
+    plan = priced_plan(joined, items, checked_items(svc, joined, items))
     discount, redemptions = None, []
     if coupon_id is not None:
         discount, redemption = coupons.redeem(svc, coupon_id, plan, plan.currency)
         redemptions.append(redemption)
     # A taken id needs no read: the commit's must-not-exist condition refuses it.
-    now = svc.clock.now()
     sub = Subscription.subscribe(subscription_id, customer_id, plan, now, discount)
+    sub.items = items
     sub.timezone = customer.timezone
     sub.contact = customer.contact
     sub.copy_payer(customer.payer)
     # Joined while a new price is announced but not yet in effect: told as any subscriber.
-    pricing.note_price_changes(svc, sub, plan, now)
-    plan = sub.plan_at(plan, sub.current_period_start)
+    pricing.note_price_changes(svc, sub, listed, now)
     invoice = None
     if sub.status is SubscriptionStatus.INCOMPLETE:
         sub.incomplete_expires_at = now + svc.policy.incomplete_window
@@ -107,7 +114,7 @@ def apply_coupon(svc: Services, subscription_id: str, coupon_id: str) -> Outcome
     """Give a subscription a coupon; it covers the period invoices from the next one on (the
     current period was invoiced at its price already). The redemption is counted with it."""
     sub = get_subscription(svc, subscription_id)
-    plan = current_plan(svc, sub)
+    plan = subscription_plan(svc, sub)
     sub.check_can_take_discount()  # before the coupon's own checks: the clearer answer
     discount, redemption = coupons.redeem(svc, coupon_id, plan, sub.currency)
     sub.apply_discount(discount, svc.clock.now())
@@ -125,7 +132,7 @@ def cancel(
     """`claim`: a marker committed with the cancellation (a single-use link's), so the same
     claim cannot cancel twice. `along`: more that commits with it (an audit entry)."""
     sub = get_subscription(svc, subscription_id)
-    sub.cancel(current_plan(svc, sub), svc.clock.now(), at_period_end, reason)
+    sub.cancel(subscription_plan(svc, sub), svc.clock.now(), at_period_end, reason)
     return _save(svc, sub, None, claim=claim, along=along)
 
 
@@ -137,7 +144,7 @@ def pause(
     now = svc.clock.now()
     if until is not None and utc(until) <= now:
         raise ValidationFailedError("until", "must be in the future")
-    sub.pause(current_plan(svc, sub), now, until)
+    sub.pause(subscription_plan(svc, sub), now, until)
     return _save(svc, sub, None, claim=claim)
 
 
@@ -182,10 +189,49 @@ def preview_plan_change(svc: Services, subscription_id: str, plan_id: str) -> Pl
     )
 
 
+def change_items(
+    svc: Services,
+    subscription_id: str,
+    quantity: int | None = None,
+    addons: tuple[Item, ...] | None = None,
+    at_period_end: bool = False,
+) -> Outcome:
+    """Change seats or add-ons (`addons` replaces the list; None keeps what is there): now,
+    prorated to the second like a plan change (an increase invoiced at once, a decrease as
+    credit), or at the period's end with nothing prorated."""
+    if quantity is None and addons is None:
+        raise ValidationFailedError("quantity", "give a quantity, add-ons or both")
+    sub = get_subscription(svc, subscription_id)
+    items = Items(
+        sub.items.quantity if quantity is None else quantity,
+        sub.items.addons if addons is None else addons,
+    )
+    now = svc.clock.now()
+    plan = sub.plan_at(get_plan(svc, sub.plan_id), sub.current_period_start)
+    new = priced_plan(plan, items, checked_items(svc, plan, items))
+    if at_period_end:
+        sub.schedule_items(items, now)
+        return _save(svc, sub, None)
+    old = subscription_plan(svc, sub)
+    proration = sub.change_items(old, new, items, now)
+    invoice = _proration_invoice(sub, new, proration, now) if proration else None
+    if (
+        invoice is not None
+        and invoice.status is InvoiceStatus.OPEN
+        and _one_debit_a_cycle(svc, sub)
+    ):
+        sub.carry_to_next_invoice(invoice.total)  # as a plan change's is (docs/razorpay.md)
+        invoice = None
+    return _save(svc, sub, invoice)
+
+
 def _switch_plan(svc: Services, sub: Subscription, plan_id: str, now: datetime) -> Invoice | None:
     """Move `sub` (in place) to `plan_id`; the proration invoice to raise, if any."""
-    old = current_plan(svc, sub)
-    new = get_plan(svc, plan_id)
+    old = subscription_plan(svc, sub)
+    # Joining the plan now, it pays what a new subscriber pays now (docs/pricing.md).
+    target = get_plan(svc, plan_id).for_new_subscribers(now)
+    # Seats and add-ons move with it: the new plan must be able to hold them.
+    new = priced_plan(target, sub.items, checked_items(svc, target, sub.items))
     proration = sub.change_plan(old, new, now)
     invoice = _proration_invoice(sub, new, proration, now) if proration else None
     owed = invoice is not None and invoice.status is InvoiceStatus.OPEN
@@ -256,8 +302,9 @@ def _process_due(
     if due is None or due[0] > now:
         return None
     due_at, kind = due
-    base = get_plan(svc, sub.plan_id)
-    plan = sub.plan_at(base, sub.current_period_start)
+    if kind is DueKind.RENEWAL:
+        sub.take_scheduled_items(now)  # the new period is priced with them
+    plan = subscription_plan(svc, sub)
     if kind is DueKind.PAUSE_END:
         return _resume(svc, sub, due_at, customer, payer_copy=payer_copy)
     if kind is DueKind.EXPIRE:
@@ -274,8 +321,8 @@ def _process_due(
             reason = "trial_ended_without_payment_method"
             sub.cancel(plan, due_at, at_period_end=True, reason=reason)
     programs = svc.repo.get_programs().programs
-    pricing.note_price_changes(svc, sub, base, now)
-    plan = sub.plan_at(base, sub.current_period_end)  # the price of the period it opens
+    pricing.note_price_changes(svc, sub, get_plan(svc, sub.plan_id), now)
+    plan = subscription_plan(svc, sub, sub.current_period_end)  # the period it opens
     needs_invoice = sub.renew(plan, now, programs)
     invoice = None
     if needs_invoice:
@@ -292,7 +339,7 @@ def _resume(
     customer: Customer | None = None,
     payer_copy: bool = False,
 ) -> Outcome:
-    plan = sub.plan_at(get_plan(svc, sub.plan_id), at)
+    plan = subscription_plan(svc, sub, at)  # the period the resume opens
     invoice = None
     programs = svc.repo.get_programs().programs
     if sub.resume(plan, at, programs):

@@ -36,8 +36,9 @@ from tenure.domain.invoices import (
 )
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
 from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
-from tenure.domain.plans import Plan, TaxBehavior
+from tenure.domain.plans import Plan, PlanKind, TaxBehavior, Tier
 from tenure.domain.prices import PriceChange, PriceStep
+from tenure.domain.pricing import PLAIN, Item, Items
 from tenure.domain.programs import Programs, ProgramsSetting
 from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription, SubscriptionStatus
@@ -71,6 +72,8 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
         "metadata": dict(c.metadata),
         # Written only when chosen: customers of the default provider keep their items.
         **({"provider": c.provider} if c.provider is not None else {}),
+        # Written only once erased: every other customer keeps its item as it was.
+        **({"erased_at": _dt(c.erased_at)} if c.erased_at is not None else {}),
     } | ({"billing": _billing_attrs(c.billing)} if c.billing is not None else {})
 
 
@@ -96,6 +99,7 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         version=int(a.get("version", 0)),
         metadata=dict(a.get("metadata") or {}),
         billing=_billing(a.get("billing")),
+        erased_at=_parse(a.get("erased_at")),
     )
 
 
@@ -145,6 +149,9 @@ def plan_to_attrs(p: Plan) -> dict[str, Any]:
         "intro": [{"periods": i.periods, "percent_off": str(i.percent_off)} for i in p.intro],
         "tax_rate": str(p.tax_rate),
         "tax_behavior": str(p.tax_behavior),
+        # Written only when set: the items of plans as they were stay as they were.
+        **({"kind": str(p.kind)} if p.kind is not PlanKind.PLAN else {}),
+        **({"tiers": [_tier_to_attrs(t) for t in p.tiers]} if p.tiers else {}),
         # Written only once there are some: plans without changes stay as they were.
         **(
             {"price_changes": [_price_change_to_attrs(c) for c in p.price_changes]}
@@ -176,6 +183,31 @@ def _price_change_from_attrs(a: dict[str, Any]) -> PriceChange:
     )
 
 
+def _tier_to_attrs(t: Tier) -> dict[str, Any]:
+    return {"up_to": t.up_to, "unit_amount": t.unit_amount, "flat_amount": t.flat_amount}
+
+
+def _tier_from_attrs(a: dict[str, Any]) -> Tier:
+    up_to = a.get("up_to")
+    return Tier(
+        up_to=int(up_to) if up_to is not None else None,
+        unit_amount=int(a["unit_amount"]),
+        flat_amount=int(a.get("flat_amount", 0)),
+    )
+
+
+def _items_to_attrs(i: Items) -> dict[str, Any]:
+    return {
+        "quantity": i.quantity,
+        "addons": [{"price": a.price, "quantity": a.quantity} for a in i.addons],
+    }
+
+
+def _items_from_attrs(a: dict[str, Any]) -> Items:
+    addons = tuple(Item(x["price"], int(x["quantity"])) for x in a.get("addons") or ())
+    return Items(int(a.get("quantity", 1)), addons)
+
+
 def plan_from_attrs(a: dict[str, Any]) -> Plan:
     return Plan(
         id=a["id"],
@@ -189,6 +221,8 @@ def plan_from_attrs(a: dict[str, Any]) -> Plan:
         intro=a.get("intro") or (),
         tax_rate=a.get("tax_rate", "0"),
         tax_behavior=a.get("tax_behavior", TaxBehavior.EXCLUSIVE),
+        kind=a.get("kind", PlanKind.PLAN),
+        tiers=tuple(_tier_from_attrs(t) for t in a.get("tiers") or ()),
         price_changes=tuple(_price_change_from_attrs(c) for c in a.get("price_changes") or ()),
     )
 
@@ -312,6 +346,7 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         "cancel_at_period_end": s.cancel_at_period_end,
         "cancel_reason": s.cancel_reason,
         **({"cancel_reason_text": s.cancel_reason_text} if s.cancel_reason_text else {}),
+        **({"words_on": list(s.words_on)} if s.words_on else {}),
         "timezone": s.timezone,
         "payment_method": s.payment_method,
         "provider_customer_id": s.provider_customer_id,
@@ -343,6 +378,10 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         }
     if s.contact is not None:
         attrs["contact"] = contact_to_attrs(s.contact)
+    if not s.items.plain:
+        attrs["items"] = _items_to_attrs(s.items)
+    if s.scheduled_items is not None:
+        attrs["scheduled_items"] = _items_to_attrs(s.scheduled_items)
     if s.plan_since is not None:
         attrs["plan_since"] = _dt(s.plan_since)
     if s.price_steps:
@@ -390,6 +429,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         canceled_at=_parse(a.get("canceled_at")),
         cancel_reason=a.get("cancel_reason"),
         cancel_reason_text=a.get("cancel_reason_text"),
+        words_on=tuple(a.get("words_on") or ()),
         paused_at=_parse(a.get("paused_at")),
         paused_until=_parse(a.get("paused_until")),
         incomplete_expires_at=_parse(a.get("incomplete_expires_at")),
@@ -405,6 +445,10 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         paused_seconds=int(a.get("paused_seconds", 0)),
         points_pending=int(a.get("points_pending", 0)),
         carried=int(a.get("carried", 0)),
+        items=_items_from_attrs(a["items"]) if a.get("items") else PLAIN,
+        scheduled_items=(
+            _items_from_attrs(a["scheduled_items"]) if a.get("scheduled_items") else None
+        ),
         period_tenure=_tenure_from_attrs(a.get("period_tenure")),
         contact=contact_from_attrs(a.get("contact")),
         plan_since=_parse(a.get("plan_since")),

@@ -60,6 +60,7 @@ from tenure.ports import (
 )
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
+from tenure.store.privacy import DynamoPrivacy
 from tenure.store.webhooks_out import DynamoWebhookOut
 
 DUE_SHARDS = 8
@@ -135,7 +136,7 @@ def _written_versions(change: Commit) -> dict[str, int]:
     return found
 
 
-class DynamoRepository(DynamoWebhookOut):
+class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
     """Repository port on one DynamoDB table (see template.yaml `TenureTable`)."""
 
     def __init__(

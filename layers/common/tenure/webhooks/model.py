@@ -41,6 +41,9 @@ class PaymentFacts:
     # against the invoice.
     subscription_id: str | None = None
     customer_id: str | None = None
+    # The provider's order the payment was made on (Razorpay): an attempt the customer had
+    # to authenticate waits as an order, and the payment made on it in Checkout settles it.
+    order_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

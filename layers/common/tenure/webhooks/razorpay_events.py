@@ -168,7 +168,14 @@ def _payment(entity: dict[str, Any], event_type: str) -> PaymentFacts:
     if outcome is ChargeOutcome.DECLINED:
         decline = text(entity, "error_reason") or text(entity, "error_code") or "payment_failed"
     invoice_id, attempt = _notes(entity)
-    return PaymentFacts(str(entity["id"]), outcome, decline, invoice_id, attempt)
+    return PaymentFacts(
+        str(entity["id"]),
+        outcome,
+        decline,
+        invoice_id,
+        attempt,
+        order_id=ident(entity.get("order_id")),
+    )
 
 
 def _refund(entity: dict[str, Any], at: datetime) -> RefundFacts | None:

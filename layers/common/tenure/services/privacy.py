@@ -1,0 +1,287 @@
+"""Data-protection requests: export everything Tenure holds about a customer, and erase the
+customer's personal data, keeping only what tax law obliges (docs/privacy.md).
+
+Everything is found from the customer's own records by key and bounded queries, never by a
+scan. Domain events are kept by day, not by customer: those read are the ones of the days
+the customer's records point to (see `_event_days`).
+"""
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from tenure.domain.audit import AuditAction, AuditEntry, check_note, new_entry
+from tenure.domain.charges import Charge
+from tenure.domain.collection_cases import CollectionCase
+from tenure.domain.credit_notes import CreditNote
+from tenure.domain.customers import Customer, PaymentMethod
+from tenure.domain.errors import IllegalTransitionError, NotFoundError
+from tenure.domain.installments import InstallmentPlan, PlanStatus
+from tenure.domain.invoices import Invoice
+from tenure.domain.notices import Notice, NoticeStatus
+from tenure.domain.offers import SaveAttempt
+from tenure.domain.points import PointsAccount
+from tenure.domain.privacy import (
+    ERASED_TEXT,
+    LegalHold,
+    pseudonym_contact,
+    pseudonym_email,
+    pseudonym_name,
+    scrub,
+)
+from tenure.domain.refunds import Refund
+from tenure.domain.subscription import Subscription, SubscriptionStatus
+from tenure.domain.webhooks_out import WebhookDelivery, delivery_id
+from tenure.ports import Commit
+from tenure.services.context import Services
+
+# How many audit entries an export or an erasure reads (newest kept): far above what one
+# customer's account collects, and a bound on the reads of one request.
+AUDIT_READ = 5000
+# Items per commit while erasing: under DynamoDB's 100 operations per transaction.
+ERASE_BATCH = 40
+ERASED_REASON = "customer_erased"
+
+
+@dataclass(slots=True)
+class CustomerRecords:
+    """Everything read about one customer, for an export or an erasure."""
+
+    customer: Customer
+    payment_methods: list[PaymentMethod] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    save_attempts: list[SaveAttempt] = field(default_factory=list)
+    invoices: list[Invoice] = field(default_factory=list)
+    charges: list[Charge] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+    credit_notes: list[CreditNote] = field(default_factory=list)
+    installment_plans: list[InstallmentPlan] = field(default_factory=list)
+    collection_cases: list[CollectionCase] = field(default_factory=list)
+    points: PointsAccount | None = None
+    notices: list[Notice] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[WebhookDelivery] = field(default_factory=list)
+    event_days: list[str] = field(default_factory=list)
+
+
+def _customer(svc: Services, customer_id: str) -> Customer:
+    customer = svc.repo.get_customer(customer_id)
+    if customer is None:
+        raise NotFoundError("customer", customer_id)
+    return customer
+
+
+def customer_records(svc: Services, customer_id: str) -> CustomerRecords:
+    """What Tenure holds about the customer (NotFoundError when there is no such customer)."""
+    repo = svc.repo
+    found = CustomerRecords(_customer(svc, customer_id))
+    found.payment_methods = repo.list_payment_methods(customer_id)
+    found.subscriptions = repo.list_subscriptions(customer_id)
+    for sub in found.subscriptions:
+        saved = repo.get_save_attempt(sub.id)
+        if saved is not None:
+            found.save_attempts.append(saved)
+        found.invoices.extend(repo.list_invoices(sub.id))
+    found.installment_plans = repo.list_installment_plans(customer_id)
+    known = {i.id for i in found.invoices}
+    for plan in found.installment_plans:
+        for instalment in plan.instalments:
+            if instalment.invoice_id and instalment.invoice_id not in known:
+                invoice = repo.get_invoice(instalment.invoice_id)
+                if invoice is not None:
+                    found.invoices.append(invoice)
+                    known.add(invoice.id)
+    for invoice in found.invoices:
+        if invoice.attempts:
+            found.charges.extend(repo.list_charges(invoice.id))
+        if invoice.refunds:
+            found.refunds.extend(repo.list_refunds(invoice.id))
+        if invoice.credit_notes:
+            found.credit_notes.extend(repo.list_credit_notes(invoice.id))
+    found.collection_cases = repo.list_collection_cases(customer_id)
+    found.points = repo.get_points(customer_id)
+    found.notices = repo.list_notices(customer_id)
+    found.audit = repo.list_customer_audit(customer_id, AUDIT_READ)
+    found.event_days = _event_days(found)
+    found.events = repo.customer_events(customer_id, found.event_days)
+    endpoints = repo.list_webhook_endpoints()
+    for event in found.events:
+        for endpoint in endpoints:
+            delivery = repo.get_webhook_delivery(delivery_id(endpoint.id, str(event["id"])))
+            if delivery is not None:
+                found.deliveries.append(delivery)
+    return found
+
+
+def _event_days(found: CustomerRecords) -> list[str]:
+    """The days on which the customer's records say something happened to them, and the
+    days whose events carry their words (Subscription.words_on): the events of those days
+    are read (and filtered by customer). An event of another day (a pause's end, say) is
+    not found without a scan, and is not included; it carries nothing personal."""
+    moments: list[datetime | None] = [found.customer.created_at]
+    for sub in found.subscriptions:
+        moments += [sub.created_at, sub.canceled_at, sub.trial_end, sub.current_period_start]
+    days = {day for sub in found.subscriptions for day in sub.words_on}
+    for saved in found.save_attempts:
+        moments += [saved.presented_at, saved.decided_at]
+    for invoice in found.invoices:
+        moments += [invoice.created_at, invoice.paid_at]
+    moments += [c.at for c in found.charges] + [r.at for r in found.refunds]
+    moments += [n.created_at for n in found.credit_notes]
+    moments += [p.created_at for p in found.installment_plans]
+    moments += [c.opened_at for c in found.collection_cases]
+    moments += [e.at for e in found.audit]
+    return sorted(days | {m.strftime("%Y-%m-%d") for m in moments if m is not None})
+
+
+# -- erasure ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Erased:
+    """What an erasure left: the customer as every read now shows it, its audit entry (None
+    when it was erased before: a second erasure changes nothing), and whether a legal hold
+    was kept."""
+
+    customer: Customer
+    audit: AuditEntry | None
+    legal_hold: bool
+
+
+def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | None) -> Erased:
+    """Replace the customer's personal data with a pseudonym in every record found, keep
+    what tax law requires of issued invoices in the legal hold, and drop the emails still
+    owed. Refused (409, nothing written) while a subscription or an installment plan is
+    live: the operator cancels it first, so the churn is recorded as a cancellation with its
+    reason, never as a side effect of an erasure (docs/privacy.md).
+
+    Written in batches and the customer last, so an erasure interrupted part-way is
+    finished by asking again: the customer's `erased_at` says it is done."""
+    note = check_note(note)
+    customer = _customer(svc, customer_id)
+    if customer.erased_at is not None:
+        return Erased(customer, None, svc.repo.get_legal_hold(customer_id) is not None)
+    _refuse_while_live(
+        svc.repo.list_subscriptions(customer_id), svc.repo.list_installment_plans(customer_id)
+    )
+    found = customer_records(svc, customer_id)
+    now = svc.clock.now()
+    hold = _legal_hold(found, now)
+    if hold is not None:  # first: nothing the law keeps is lost if a later write fails
+        svc.repo.save_legal_hold(hold)
+    _erase_copies(svc, found, now)
+    customer.email, customer.name = pseudonym_email(customer.id), pseudonym_name(customer.id)
+    customer.billing, customer.metadata, customer.erased_at = None, {}, now
+    entry = new_entry(
+        at=now,
+        actor=actor,
+        action=AuditAction.ERASE,
+        entity=customer.id,
+        customer_id=customer.id,
+        note=note,
+        before={"erased": False},
+        after={"erased": True, "legal_hold": hold is not None},
+    )
+    svc.commit(Commit(customers=[customer], audit=[entry]))
+    customer.version += 1
+    return Erased(customer, entry, hold is not None)
+
+
+def _refuse_while_live(subs: list[Subscription], plans: list[InstallmentPlan]) -> None:
+    live = [s for s in subs if s.status is not SubscriptionStatus.CANCELED]
+    if live:
+        raise IllegalTransitionError(
+            "erase",
+            "still subscribed",
+            f"subscription {live[0].id} is {live[0].status}; cancel it first",
+            "customer",
+        )
+    active = [p for p in plans if p.status is PlanStatus.ACTIVE]
+    if active:
+        raise IllegalTransitionError(
+            "erase",
+            "on an installment plan",
+            f"installment plan {active[0].id} is active; cancel it first",
+            "customer",
+        )
+
+
+def _legal_hold(found: CustomerRecords, now: datetime) -> LegalHold | None:
+    """What numbered invoices and credit notes were made out to: kept while tax law says
+    (docs/privacy.md). None when the customer was never invoiced with a legal number."""
+    invoices = tuple(i.number for i in found.invoices if i.number)
+    notes = tuple(n.number for n in found.credit_notes if n.number)
+    if not invoices and not notes:
+        return None
+    customer, billing = found.customer, found.customer.billing
+    return LegalHold(
+        customer_id=customer.id,
+        erased_at=now,
+        name=(billing.name if billing and billing.name else None) or customer.name or None,
+        address=billing.address if billing else None,
+        tax_id=billing.tax_id if billing else None,
+        invoices=invoices,
+        credit_notes=notes,
+    )
+
+
+def _erase_copies(svc: Services, found: CustomerRecords, now: datetime) -> None:
+    customer_id = found.customer.id
+    subs = []
+    for sub in found.subscriptions:
+        if sub.contact is None and not sub.cancel_reason_text:
+            continue
+        if sub.contact is not None:
+            sub.contact = pseudonym_contact(customer_id, sub.contact)
+        sub.cancel_reason_text = None
+        subs.append(sub)
+    saves = [replace(s, reason_text=None) for s in found.save_attempts if s.reason_text]
+    notices = [_erased_notice(n) for n in found.notices]
+    for n in range(0, max(len(subs), len(saves), len(notices)), ERASE_BATCH):
+        change = Commit(notices=notices[n : n + ERASE_BATCH])
+        for sub in subs[n : n + ERASE_BATCH]:
+            change.add_subscription(sub)
+        change.save_attempts = saves[n : n + ERASE_BATCH]
+        svc.commit(change)
+    audit = [_erased_entry(e) for e in found.audit]
+    svc.repo.rewrite_audit([e for e, old in zip(audit, found.audit, strict=True) if e != old])
+    events = [scrub(e) for e in found.events]
+    changed = {e["id"] for e, old in zip(events, found.events, strict=True) if e != old}
+    svc.repo.rewrite_events([e for e in events if e["id"] in changed])
+    for delivery in found.deliveries:
+        if delivery.event_id in changed:
+            body = scrub(json.loads(delivery.payload))  # written as webhooks_out.payload does
+            payload = json.dumps(body, separators=(",", ":"), sort_keys=True, default=str)
+            svc.repo.save_webhook_delivery(replace(delivery, payload=payload), now)
+
+
+def _erased_notice(notice: Notice) -> Notice:
+    """The notice without the person: its copies pseudonymized, and, while still owed,
+    dropped (skipped), so that nothing is ever sent to the customer again."""
+    if notice.contact is not None:
+        notice.contact = pseudonym_contact(notice.customer_id, notice.contact)
+    if notice.subscription is not None:
+        notice.subscription = replace(notice.subscription, cancel_reason_text=None)
+    notice.data = scrub(notice.data)
+    if notice.status is NoticeStatus.SCHEDULED:
+        notice.status, notice.reason = NoticeStatus.SKIPPED, ERASED_REASON
+    return notice
+
+
+def _erased_entry(entry: AuditEntry) -> AuditEntry:
+    return replace(
+        entry,
+        note=ERASED_TEXT if entry.note else entry.note,
+        before=scrub(entry.before),
+        after=scrub(entry.after),
+    )
+
+
+def legal_hold(svc: Services, customer_id: str) -> LegalHold:
+    """The legal hold of an erased customer (NotFoundError: no such customer, or none
+    kept)."""
+    _customer(svc, customer_id)
+    hold = svc.repo.get_legal_hold(customer_id)
+    if hold is None:
+        raise NotFoundError("legal hold", customer_id)
+    return hold

@@ -1,0 +1,157 @@
+"""`tenure export DIR`: the whole business as JSON Lines, one file per kind of record
+(customer.jsonl, subscription.jsonl, invoice.jsonl, ...), from the running `tenure serve`
+stack or, with --table, a deployed table (your AWS credentials). See docs/privacy.md.
+
+This reads the whole table with a Scan, on purpose: it is an operator's export (a backup, a
+move to another system), never a function's work, and it costs one read of every item.
+Records are written as stored, without the table's key attributes, sorted by key, so two
+exports of the same table are the same bytes.
+"""
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from tenure.store.codec import from_item
+
+err = Console(stderr=True)
+out = Console()
+
+# The table's own attributes: where an item lives, not what it says.
+KEY_ATTRIBUTES = ("PK", "SK", "GSI1PK", "GSI1SK", "DuePK", "DueSK")
+# Items without an `entity` attribute, named by their partition key's prefix.
+KINDS_BY_PREFIX = {
+    "EVT": "event",
+    "MRR": "mrr_ledger_entry",
+    "SNAP": "metric_snapshot",
+    "IDEM": "idempotency_record",
+    "MARK": "marker",
+    "PROV": "provider_link",
+    "SEQ": "number_counter",
+    "SUPP": "suppression",
+    "SETTING": "setting",
+}
+
+
+class ExportError(Exception):
+    """The table could not be read; the message says why in plain words."""
+
+
+def kind_of(item: dict[str, Any]) -> str | None:
+    """The kind an item is exported as; None for the copies kept only to be listed another
+    way (an audit entry's copy under its actor), which would otherwise appear twice."""
+    pk, sk = str(item.get("PK", "")), str(item.get("SK", ""))
+    if pk.startswith("ACTOR#"):
+        return None
+    if item.get("entity"):
+        return str(item["entity"])
+    prefix = pk.split("#", 1)[0]
+    if prefix == "CUS" and sk in ("MRR", "LATE"):
+        return "customer_mrr_state" if sk == "MRR" else "late_invoices"
+    if prefix == "CUS" and sk.startswith("PTS"):
+        return "points" if sk == "PTS" else "points_entry"
+    return KINDS_BY_PREFIX.get(prefix, prefix.lower() or "unknown")
+
+
+def scan_table(client: Any, table: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    while True:
+        page = client.scan(**kwargs)
+        items.extend(from_item(i) for i in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def write_export(items: list[dict[str, Any]], folder: Path) -> dict[str, int]:
+    """Write `folder/<kind>.jsonl` for each kind found; returns the count per file name."""
+    by_kind: dict[str, list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
+    for item in items:
+        kind = kind_of(item)
+        if kind is None:
+            continue
+        record = {k: v for k, v in item.items() if k not in KEY_ATTRIBUTES}
+        if kind == "event" and isinstance(record.get("event"), dict):
+            record = record["event"] | (
+                {"object_version": record["object_version"]} if "object_version" in record else {}
+            )
+        by_kind[kind].append((str(item.get("PK", "")), str(item.get("SK", "")), record))
+    folder.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    for kind, records in sorted(by_kind.items()):
+        name = f"{kind}.jsonl"
+        lines = [
+            json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+            for _, _, record in sorted(records, key=lambda r: (r[0], r[1]))
+        ]
+        (folder / name).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        counts[name] = len(lines)
+    return counts
+
+
+def export_table(client: Any, table: str, folder: Path) -> dict[str, int]:
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    try:
+        items = scan_table(client, table)
+    except NoCredentialsError as exc:
+        raise ExportError("no AWS credentials: configure a profile or the environment") from exc
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise ExportError(f"cannot read table {table!r}: {code}") from exc
+    except BotoCoreError as exc:
+        raise ExportError(f"cannot reach table {table!r}: {type(exc).__name__}") from exc
+    return write_export(items, folder)
+
+
+def export_business(
+    directory: Annotated[Path, typer.Argument(help="folder for one .jsonl file per kind")],
+    table: Annotated[
+        str | None,
+        typer.Option(help="export this deployed table instead (your AWS credentials)"),
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="the table's AWS region")] = None,
+) -> None:
+    """Write the whole business as JSON Lines, one file per kind of record (customers,
+    subscriptions, invoices, events, ...), from the running `tenure serve` stack, or from a
+    deployed table with --table. See docs/privacy.md."""
+    import boto3
+    from botocore.exceptions import NoRegionError
+
+    from tenure_local.stack.local_stack import LocalStack
+
+    if table is None:
+        if region is not None:
+            err.print("--region goes with --table")
+            raise typer.Exit(2)
+        attached = LocalStack.attach()
+        if attached is None:
+            err.print("no running `tenure serve` stack: start one, or pass --table NAME")
+            raise typer.Exit(2)
+        table = attached["TABLE_NAME"]
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=attached["AWS_ENDPOINT_URL_DYNAMODB"],
+            region_name=attached.get("AWS_REGION") or attached.get("AWS_DEFAULT_REGION"),
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+    else:
+        try:
+            client = boto3.client("dynamodb", region_name=region)
+        except NoRegionError as exc:
+            err.print("no AWS region: pass --region or set AWS_REGION")
+            raise typer.Exit(2) from exc
+    try:
+        counts = export_table(client, table, directory)
+    except ExportError as exc:
+        err.print(escape(str(exc)), soft_wrap=True, highlight=False)
+        raise typer.Exit(2) from exc
+    for name, n in counts.items():
+        out.print(f"{n:>8}  {directory / name}", soft_wrap=True, highlight=False)

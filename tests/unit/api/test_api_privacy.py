@@ -1,0 +1,140 @@
+"""A customer's export, erasure and legal hold over the API (docs/privacy.md): `admin` only,
+a note required, an audit entry, idempotent, and a refusal that changes nothing."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from api_harness import START, Api
+
+from tenure import bootstrap
+from tenure.domain.privacy import pseudonym_email
+from tenure.fakes import FixedClock, InMemoryRepository
+from tenure.payments.sandbox import SandboxGateway
+from tenure.services.context import Services
+from tenure.settings import Settings
+
+ANNA = "anna-support-" + "a" * 32  # billing
+DASH = "dashboards-ro-" + "b" * 32  # read
+ROOT = "platform-admin-" + "c" * 32  # admin
+TOKENS = [
+    {"name": "support-anna", "token": ANNA, "scopes": ["billing"]},
+    {"name": "dashboards", "token": DASH, "scopes": ["read"]},
+    {"name": "dpo", "token": ROOT, "scopes": ["admin"]},
+]
+NOTE = {"note": "GDPR erasure request, ticket 42"}
+BILLING = {"billing_name": "Alice Trading Ltd", "billing_address": "1 High St", "tax_id": "GB1"}
+
+
+@pytest.fixture
+def shop(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Api]:
+    """alice paid her first invoice (sub-1), then canceled; bob still subscribes (sub-2)."""
+    monkeypatch.setenv("TENURE_API_TOKEN", json.dumps(TOKENS))
+    monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
+    monkeypatch.setenv("TENURE_OUTBOX_DIR", str(tmp_path / "outbox"))
+    repo, clock = InMemoryRepository(), FixedClock(START)
+    services = Services(repo, clock, SandboxGateway(clock=clock.now))
+    bootstrap.use(bootstrap.Wiring(services, Settings()))
+    api = Api(api_module, repo, clock, token=ROOT)
+    api.plan("basic", 1000)
+    api.customer("alice", name="Alice Smith", **BILLING)
+    api.customer("bob")
+    assert api.post("/v1/customers/alice/payment-methods", {"payment_method": "pm_card_visa"})
+    assert api.subscription("sub-1")["invoice"]["status"] == "paid"
+    assert api.post("/v1/subscriptions/sub-1/cancel", {"reason": "too_expensive"}).status == 200
+    api.subscription("sub-2", customer="bob")
+    yield api
+    bootstrap.use(None)
+
+
+def test_an_export_returns_the_customers_records(shop: Api) -> None:
+    reply = shop.get("/v1/customers/alice/export")
+    assert reply.status == 200, reply.text
+    body = reply.json
+    assert body["customer"]["email"] == "alice@example.com"
+    assert [s["id"] for s in body["subscriptions"]] == ["sub-1"]
+    assert len(body["invoices"]) == 1 and body["invoices"][0]["status"] == "paid"
+    assert body["payment_methods"] and body["charges"] and "not_included" in body["scope"]
+    assert "CustomerCreated" in {e["type"] for e in body["events"]}
+
+
+def test_an_export_of_an_unknown_customer_is_a_404(shop: Api) -> None:
+    assert shop.get("/v1/customers/nobody/export").status == 404
+
+
+@pytest.mark.parametrize("token", [ANNA, DASH])
+def test_privacy_routes_need_the_admin_scope_and_a_refusal_changes_nothing(
+    shop: Api, token: str
+) -> None:
+    before = repr(shop.repo.__dict__)
+    assert shop.get("/v1/customers/alice/export", token=token).status == 403
+    assert shop.post("/v1/customers/alice/erase", NOTE, token=token).status == 403
+    assert shop.get("/v1/customers/alice/legal-hold", token=token).status == 403
+    assert repr(shop.repo.__dict__) == before
+
+
+def test_an_erasure_pseudonymizes_the_customer_and_keeps_the_legal_hold(shop: Api) -> None:
+    reply = shop.post("/v1/customers/alice/erase", NOTE, headers={"Idempotency-Key": "e-1"})
+    assert reply.status == 200, reply.text
+    body = reply.json
+    assert body["customer"]["email"] == pseudonym_email("alice")
+    assert body["customer"]["billing_name"] is None and body["customer"]["erased_at"]
+    assert body["audit"]["action"] == "erase" and body["audit"]["actor"] == "dpo"
+    assert body["legal_hold"] is True and body["already_erased"] is False
+    shown = shop.get("/v1/customers/alice").json
+    assert shown["email"] == pseudonym_email("alice") and "Alice" not in json.dumps(shown)
+    hold = shop.get("/v1/customers/alice/legal-hold").json
+    assert (hold["billing_name"], hold["tax_id"]) == ("Alice Trading Ltd", "GB1")
+    assert len(hold["invoices"]) == 1
+    assert "Alice" not in shop.get("/v1/customers/alice/export").text
+
+
+def test_a_second_erasure_is_a_200_that_changes_nothing(shop: Api) -> None:
+    assert shop.post("/v1/customers/alice/erase", NOTE).status == 200
+    before = repr(shop.repo.__dict__)
+    again = shop.post("/v1/customers/alice/erase", NOTE)
+    assert again.status == 200 and again.json["already_erased"] is True
+    assert again.json["audit"] is None
+    assert repr(shop.repo.__dict__) == before
+
+
+def test_erasing_an_unknown_customer_is_a_404(shop: Api) -> None:
+    assert shop.post("/v1/customers/nobody/erase", NOTE).status == 404
+
+
+def test_an_erasure_without_a_note_is_a_422_and_changes_nothing(shop: Api) -> None:
+    before = repr(shop.repo.__dict__)
+    assert shop.post("/v1/customers/alice/erase", {}).status == 422
+    assert repr(shop.repo.__dict__) == before
+
+
+def test_a_customer_with_a_live_subscription_is_a_409_and_nothing_changes(shop: Api) -> None:
+    before = repr(shop.repo.__dict__)
+    reply = shop.post("/v1/customers/bob/erase", NOTE)
+    assert reply.status == 409 and "cancel it first" in reply.json["message"]
+    assert repr(shop.repo.__dict__) == before
+
+
+def test_a_legal_hold_of_a_customer_not_erased_is_a_404(shop: Api) -> None:
+    assert shop.get("/v1/customers/alice/legal-hold").status == 404
+    assert shop.get("/v1/customers/nobody/legal-hold").status == 404
+
+
+def test_an_erasure_deletes_the_local_outbox_copies_of_the_customers_emails(
+    shop: Api, tmp_path: Path
+) -> None:
+    outbox = tmp_path / "outbox"
+    outbox.mkdir(exist_ok=True)
+    (outbox / "20260302T090000Z-alice-receipt.eml").write_text("To: alice@example.com")
+    (outbox / "20260302T090000Z-bob-receipt.eml").write_text("To: bob@example.com")
+    assert shop.post("/v1/customers/alice/erase", NOTE).status == 200
+    assert [p.name for p in outbox.iterdir()] == ["20260302T090000Z-bob-receipt.eml"]
+
+
+def test_an_erased_customer_cannot_subscribe_again(shop: Api) -> None:
+    assert shop.post("/v1/customers/alice/erase", NOTE).status == 200
+    body = {"id": "sub-3", "customer": "alice", "plan": "basic"}
+    assert shop.post("/v1/subscriptions", body).status == 409
+    assert shop.repo.get_subscription("sub-3") is None

@@ -1,0 +1,113 @@
+"""`tenure export DIR`: the whole business as JSON Lines per kind (moto stands in for a
+deployed table; the running stack is found the way `tenure invoke` finds it)."""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from typer.testing import CliRunner
+
+from tenure.domain.plans import Plan
+from tenure.fakes import FixedClock
+from tenure.payments.sandbox import SandboxGateway, payment_method_for
+from tenure.services import catalog, charging, subscriptions
+from tenure.services import operator_actions as ops
+from tenure.services.context import Services
+from tenure.store.dynamodb import DynamoRepository
+from tenure_local.cli.main import app
+from tenure_local.stack.local_stack import LocalStack
+from tenure_local.stack.template import table_create_kwargs
+
+TABLE = "tenure-deployed"
+REGION = "eu-west-1"
+T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for var, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(var, value)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(**table_create_kwargs(TABLE))
+        yield client
+
+
+def a_small_business(client: Any) -> None:
+    """Two customers subscribe and pay; support credits one of them (an audit entry)."""
+    clock = FixedClock(T0)
+    svc = Services(DynamoRepository(client, TABLE), clock, SandboxGateway(clock=clock.now))
+    plan = Plan(id="team", name="Team", amount=4900, currency="EUR", interval="month")
+    catalog.create_plan(svc, plan)
+    for name in ("ana", "ben"):
+        catalog.create_customer(svc, name, f"{name}@example.com", name=name.title())
+        method = payment_method_for("4242424242424242")
+        assert method is not None
+        charging.update_payment_method(svc, name, method, "sandbox", True)
+        subscriptions.subscribe(svc, f"sub-{name}", name, "team")
+    ops.adjust_credit(svc, "sub-ana", 100, actor="support-anna", note="goodwill")
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_an_export_writes_one_json_lines_file_per_kind(aws: Any, tmp_path: Path) -> None:
+    a_small_business(aws)
+    result = CliRunner().invoke(app, ["export", str(tmp_path), "--table", TABLE])
+    assert result.exit_code == 0, result.output
+    customers = lines(tmp_path / "customer.jsonl")
+    assert [(c["id"], c["email"]) for c in customers] == [
+        ("ana", "ana@example.com"),
+        ("ben", "ben@example.com"),
+    ]
+    assert all("PK" not in c and "GSI1PK" not in c for c in customers)
+    assert {s["id"] for s in lines(tmp_path / "subscription.jsonl")} == {"sub-ana", "sub-ben"}
+    assert len(lines(tmp_path / "invoice.jsonl")) == 2
+    assert len(lines(tmp_path / "plan.jsonl")) == 1
+    # Each audit entry once, though the table keeps a copy under its actor too.
+    assert [a["note"] for a in lines(tmp_path / "audit.jsonl")] == ["goodwill"]
+    events = lines(tmp_path / "event.jsonl")
+    assert "CustomerCreated" in {e["type"] for e in events} and all("id" in e for e in events)
+    assert "customer.jsonl" in result.output
+
+
+def test_two_exports_of_one_table_are_the_same_bytes(aws: Any, tmp_path: Path) -> None:
+    a_small_business(aws)
+    for folder in ("one", "two"):
+        result = CliRunner().invoke(app, ["export", str(tmp_path / folder), "--table", TABLE])
+        assert result.exit_code == 0, result.output
+    one = {p.name: p.read_bytes() for p in (tmp_path / "one").iterdir()}
+    two = {p.name: p.read_bytes() for p in (tmp_path / "two").iterdir()}
+    assert one == two and len(one) > 5
+
+
+def test_an_unknown_table_is_a_clear_error_and_writes_nothing(aws: Any, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["export", str(tmp_path / "out"), "--table", "nope"])
+    assert result.exit_code == 2
+    assert "cannot read table 'nope'" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_a_running_stack_or_a_table_the_export_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(LocalStack, "attach", staticmethod(lambda path=None: None))
+    result = CliRunner().invoke(app, ["export", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "tenure serve" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_region_without_a_table_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["export", str(tmp_path), "--region", REGION])
+    assert result.exit_code == 2 and "--region goes with --table" in result.output
