@@ -12,6 +12,7 @@ from tenure.domain.events import EventType
 from tenure.domain.invoices import LineKind
 from tenure.domain.notices import NoticeKind
 from tenure.domain.plans import Plan
+from tenure.domain.pricing import Items
 from tenure.services import catalog, pricing, subscriptions
 from tenure.views import subscription_view
 
@@ -232,3 +233,20 @@ def test_a_subscription_canceled_before_its_price_email_goes_out_is_not_told(
     assert mailer.of(NoticeKind.PRICE_CHANGE, "bob") == []
     skipped = shop.repo.get_notice(notice.key)
     assert skipped is not None and skipped.reason == "price_not_ahead"
+
+
+def test_seats_are_charged_at_the_new_unit_price_once_it_applies(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    customer(shop, "bob")
+    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic", items=Items(quantity=3))
+    shop.clock.set(shop.start + timedelta(days=1))
+    pricing.schedule_price_change(shop.svc, "basic", 1500, shop.clock.now())
+    run(shop, shop.start + timedelta(days=62), RecordingMailer())
+    totals = [
+        sum(line.amount for line in invoice.lines if line.kind is LineKind.PLAN)
+        for invoice in sorted(shop.invoices("sub-bob"), key=lambda i: i.period_start)
+    ]
+    assert totals == [3000, 3000, 4500]  # 3 x 10.00 until the notice ran out, then 3 x 15.00
+    assert shop.sub("sub-bob").mrr == 4500
