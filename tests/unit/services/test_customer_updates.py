@@ -8,10 +8,11 @@ import pytest
 from conftest import Shop
 from test_reminders import REAL, RecordingMailer, customer, run
 
-from tenure.domain.errors import NotFoundError, ValidationFailedError
+from tenure.domain.errors import IllegalTransitionError, NotFoundError, ValidationFailedError
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
 from tenure.services import subscriptions
 from tenure.services.customer_updates import CustomerChanges, update_customer
+from tenure.services.privacy import erase_customer
 
 
 def update(shop: Shop, customer_id: str = "bob", **given: object) -> None:
@@ -125,3 +126,13 @@ def test_an_unknown_customer_is_not_found(make_shop: Callable[..., Shop]) -> Non
     shop = make_shop()
     with pytest.raises(NotFoundError):
         update(shop, "nobody", name="X")
+
+
+def test_an_erased_customer_cannot_be_given_new_details(make_shop: Callable[..., Shop]) -> None:
+    shop = make_shop()
+    customer(shop, "bob")
+    erase_customer(shop.svc, "bob", actor="dpo", note="asked by email")
+    before = shop.repo.get_customer("bob")
+    with pytest.raises(IllegalTransitionError):
+        update(shop, email="bob@new.example")
+    assert shop.repo.get_customer("bob") == before

@@ -14,6 +14,7 @@ from tenure.domain.customers import (
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.notices import Notice, NoticeStatus
+from tenure.domain.privacy import refuse_erased
 from tenure.domain.subscription import Subscription
 from tenure.notify.timing import QuietHours, last_slot_by, next_slot
 from tenure.ports import Commit
@@ -51,6 +52,8 @@ def update_customer(svc: Services, customer_id: str, changes: CustomerChanges) -
     if unknown:
         raise ValidationFailedError(unknown[0], f"unknown field; updatable: {', '.join(UPDATABLE)}")
     customer = get_customer(svc, customer_id)
+    # Erased: its details are a pseudonym, and new ones would have it written to again.
+    refuse_erased(customer, "update")
     updated = _checked(customer, given)
     changed = [
         name
