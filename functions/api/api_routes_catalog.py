@@ -8,25 +8,31 @@ from api_schemas import (
     PATH_ID_PATTERN,
     CustomerCreate,
     CustomerPage,
+    CustomerUpdate,
     PaymentMethodAttach,
     PlanPage,
+    PriceChangeCreate,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
 from tenure.domain.plan_spec import PlanSpec
-from tenure.services import catalog, charging
+from tenure.services import catalog, charging, pricing
+from tenure.services.customer_updates import CustomerChanges, update_customer
 from tenure.views import (
     CustomerView,
     PaymentMethodView,
+    PlanPricesView,
     customer_view,
     payment_method_view,
+    plan_prices_view,
 )
 
 router = APIGatewayHttpRouter()
 
 CustomerId = Annotated[str, Path(pattern=PATH_ID_PATTERN)]
+PlanId = Annotated[str, Path(pattern=PATH_ID_PATTERN)]
 
 
 @router.post("/v1/customers", status_code=201, security=BEARER, tags=["customers"])
@@ -62,6 +68,12 @@ def get_customer(customer_id: CustomerId) -> CustomerView:
     return customer_view(catalog.get_customer(bootstrap.wiring().services, customer_id))
 
 
+@router.patch("/v1/customers/<customer_id>", security=BEARER, tags=["customers"])
+def patch_customer(customer_id: CustomerId, body: CustomerUpdate) -> CustomerView:
+    svc = bootstrap.wiring().services
+    return customer_view(update_customer(svc, customer_id, CustomerChanges(body.given())))
+
+
 @router.post(
     "/v1/customers/<customer_id>/payment-methods",
     status_code=201,
@@ -89,3 +101,24 @@ def create_plan(body: PlanSpec) -> PlanSpec:
 @router.get("/v1/plans", security=BEARER, tags=["plans"])
 def list_plans() -> PlanPage:
     return {"data": [PlanSpec.of(plan) for plan in catalog.list_plans(bootstrap.wiring().services)]}
+
+
+@router.get("/v1/plans/<plan_id>", security=BEARER, tags=["plans"])
+def get_plan_prices(plan_id: PlanId) -> PlanPricesView:
+    svc = bootstrap.wiring().services
+    return plan_prices_view(catalog.get_plan(svc, plan_id), svc.clock.now())
+
+
+@router.post("/v1/plans/<plan_id>/price-changes", status_code=201, security=BEARER, tags=["plans"])
+def schedule_price_change(plan_id: PlanId, body: PriceChangeCreate) -> PlanPricesView:
+    svc = bootstrap.wiring().services
+    plan = pricing.schedule_price_change(
+        svc,
+        plan_id,
+        body.amount,
+        body.effective_at,
+        notice_days=body.notice_days,
+        grandfather=body.grandfather,
+        currency=body.currency,
+    )
+    return plan_prices_view(plan, svc.clock.now())

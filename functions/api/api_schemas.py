@@ -220,6 +220,43 @@ class ChangePlanRequest(BaseModel):
     plan: IdField
 
 
+class CustomerUpdate(BaseModel):
+    """The fields a PATCH changes; those left out stay. Each is checked as at creation (by
+    the domain's rules); a billing field set to null is cleared. The provider cannot change:
+    the customer's cards and provider customer live there."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(default=None, max_length=254)
+    name: str | None = Field(default=None, max_length=200)
+    locale: str | None = Field(default=None, max_length=16)
+    timezone: str | None = Field(default=None, max_length=64)
+    billing_name: str | None = Field(default=None, max_length=BILLING_NAME_MAX)
+    billing_address: str | None = Field(default=None, max_length=BILLING_ADDRESS_MAX)
+    tax_id: str | None = Field(default=None, max_length=TAX_ID_MAX)
+    provider: str | None = Field(default=None, description="refused: it cannot change")
+
+    def given(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class PriceChangeCreate(BaseModel):
+    """A new price for a plan (docs/pricing.md): what is refused beyond these types (a past
+    date, too little notice, another currency) is the domain's rule, named the same way."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int = Field(strict=True, description="the new price, in minor units")
+    effective_at: AwareDatetime = Field(description="new subscribers pay it from here")
+    notice_days: int = Field(default=30, strict=True, description="at least the minimum")
+    grandfather: StrictBool = Field(
+        default=False, description="earlier subscribers keep the price they pay"
+    )
+    currency: str | None = Field(
+        default=None, min_length=3, max_length=3, description="if given, the plan's own"
+    )
+
+
 # -- responses: the shared views (tenure.views), and the API's envelopes around them ------------
 class CustomerPage(TypedDict):
     data: list[CustomerView]

@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
         "razorpay.yaml",
         "pay-your-way.yaml",
         "seats.yaml",
+        "price-change.yaml",
     ],
 )
 def test_the_memory_engine_writes_what_dynamodb_local_writes(

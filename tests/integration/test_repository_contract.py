@@ -1,5 +1,6 @@
 """One contract, two repositories: the in-memory fake and DynamoDB Local behave the same."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,7 @@ from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
 from tenure.domain.plans import IntroPhase, Plan, TaxBehavior
+from tenure.domain.prices import PriceChange, PriceStep
 from tenure.domain.programs import OfferKind
 from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription
@@ -230,6 +232,48 @@ def test_a_plan_reads_back_whole_from_the_store(repo: Repository) -> None:
     [stored] = repo.list_plans()  # a listing reads the store, never what a commit kept
     assert stored == plan
     assert (type(stored.tax_rate), type(stored.intro[0].percent_off)) == (Decimal, Decimal)
+
+
+def _with_change(plan: Plan, amount: int, days: int) -> Plan:
+    n = len(plan.price_changes) + 1
+    change = PriceChange(f"{plan.id}:pc{n}", amount, T0 + timedelta(days=days), 30, False, T0)
+    return replace(plan, price_changes=(*plan.price_changes, change))
+
+
+def test_a_plan_price_change_reads_back_and_a_racing_one_loses(repo: Repository) -> None:
+    repo.commit(Commit(plans=[BASIC]))
+    first = _with_change(BASIC, 1200, 40)
+    racing = _with_change(BASIC, 1300, 50)  # made from the same read
+    repo.commit(Commit(plan_updates=[first]))
+    with pytest.raises(ConcurrencyError):
+        repo.commit(Commit(plan_updates=[racing]))
+    [stored] = repo.list_plans()
+    assert stored == first
+    second = _with_change(stored, 1400, 90)
+    repo.commit(Commit(plan_updates=[second]))
+    [stored] = repo.list_plans()
+    assert [c.amount for c in stored.price_changes] == [1200, 1400]
+
+
+def test_a_price_change_for_a_plan_never_created_writes_nothing(repo: Repository) -> None:
+    with pytest.raises(ConcurrencyError):
+        repo.commit(Commit(plan_updates=[_with_change(BASIC, 1200, 40)]))
+    assert repo.list_plans() == []
+
+
+def test_a_subscription_keeps_its_price_steps_and_when_it_joined_its_plan(repo: Repository) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    sub = subscribed(repo)
+    stored = repo.get_subscription(sub.id)
+    assert stored is not None
+    stored.price_steps = (PriceStep("basic:pc1", T0 + timedelta(days=59)), PriceStep("x", None))
+    stored.plan_since = T0 + timedelta(days=3)
+    change = Commit()
+    change.add_subscription(stored)
+    repo.commit(change)
+    again = repo.get_subscription(sub.id)
+    assert again is not None and again.price_steps == stored.price_steps
+    assert again.plan_since == T0 + timedelta(days=3)
 
 
 def test_a_payer_copy_lands_on_the_subscription_whatever_its_version(repo: Repository) -> None:
@@ -618,3 +662,23 @@ def test_a_collection_case_and_its_repayment_plan_read_back_whole(repo: Reposito
     stale.collection_cases.append(case)
     with pytest.raises(ConcurrencyError):
         repo.commit(stale)
+
+
+def test_a_container_keeps_a_plan_it_read_for_a_minute_then_sees_its_price_change(
+    local_stack: Any,
+) -> None:
+    from tenure.store.dynamodb import PLANS_KEPT_SECONDS, DynamoRepository
+
+    local_stack.reset_table()
+    client, table = local_stack.dynamodb_client(), local_stack.env["TABLE_NAME"]
+    ticks = [0.0]
+    reader = DynamoRepository(client, table, monotonic=lambda: ticks[0])
+    writer = DynamoRepository(client, table)
+    writer.commit(Commit(plans=[BASIC]))
+    assert reader.get_plan("basic") == BASIC
+    changed = _with_change(BASIC, 1200, 40)
+    writer.commit(Commit(plan_updates=[changed]))
+    ticks[0] = PLANS_KEPT_SECONDS - 1
+    assert reader.get_plan("basic") == BASIC  # a renewal in the next minute reads nothing
+    ticks[0] = PLANS_KEPT_SECONDS
+    assert reader.get_plan("basic") == changed

@@ -195,6 +195,7 @@ def build(
         reminders=reminder_policy(settings),
         collections=collections_policy(settings),
         mandates=MandatePolicy(fresh_auth_above_minor=settings.mandate_fresh_auth_above),
+        min_price_notice_days=settings.min_price_notice_days,
     )
     return Wiring(services, settings, mailer=mailer, clients=clients, sleep=sleep)
 

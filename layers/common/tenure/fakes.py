@@ -312,6 +312,10 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         for plan in change.plans:
             if plan.id in self.plans:
                 raise AlreadyExistsError("plan", plan.id)
+        for plan in change.plan_updates:
+            held_plan = self.plans.get(plan.id)
+            if held_plan is None or len(held_plan.price_changes) != len(plan.price_changes) - 1:
+                raise ConcurrencyError(f"plan {plan.id} changed meanwhile")
         for method in change.payment_methods:
             if (method.customer_id, method.id) in self.payment_methods:
                 raise AlreadyExistsError("payment method", method.id)
@@ -376,7 +380,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         for sub_id, payer in change.payer_copies:
             self.subscriptions[sub_id].copy_payer(payer)
             self.subscriptions[sub_id].version += 1
-        for plan in change.plans:
+        for plan in [*change.plans, *change.plan_updates]:
             self.plans[plan.id] = plan
         self.refunds.update((r.id, r) for r in change.refunds)
         self.credit_notes.update((n.id, copy.deepcopy(n)) for n in change.credit_notes)

@@ -153,6 +153,9 @@ class Commit:
     # Audit entries of the change (tenure.domain.audit): created once, with the change or
     # not at all, so an entry always means the change it records happened.
     audit: list[AuditEntry] = field(default_factory=list)
+    # Plans given a new price change (tenure.domain.prices): written whole, only while the
+    # stored plan still has one change fewer, so two changes made at once cannot both land.
+    plan_updates: list[Plan] = field(default_factory=list)
 
     def add_installment_plan(self, plan: InstallmentPlan) -> None:
         if not any(p is plan for p in self.installment_plans):

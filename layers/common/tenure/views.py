@@ -14,6 +14,7 @@ from tenure.domain.discounts import Coupon, Discount
 from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.offers import SaveOffer
+from tenure.domain.plans import Plan
 from tenure.domain.points import PointsAccount
 from tenure.domain.pricing import Items
 from tenure.domain.refunds import Refund, refund_id
@@ -76,11 +77,19 @@ class SubscriptionView(TypedDict):
     # and a change of them waiting for the period's end (tenure.domain.pricing).
     items: NotRequired[list["ItemView"]]
     scheduled_items: NotRequired[list["ItemView"]]
+    # The plan's price changes it noted (docs/pricing.md): each change and the start of its
+    # first period at the new price (null: grandfathered). Absent while it noted none.
+    price_steps: NotRequired[list["PriceStepView"]]
 
 
 class ItemView(TypedDict):
     price: str  # the plan's or add-on's id
     quantity: int
+
+
+class PriceStepView(TypedDict):
+    change: str
+    starts: str | None
 
 
 class CouponView(TypedDict):
@@ -250,6 +259,10 @@ def subscription_view(s: Subscription) -> SubscriptionView:
         view["items"] = _items_view(s.plan_id, s.items)
     if s.scheduled_items is not None:
         view["scheduled_items"] = _items_view(s.plan_id, s.scheduled_items)
+    if s.price_steps:
+        view["price_steps"] = [
+            {"change": step.change, "starts": iso(step.starts)} for step in s.price_steps
+        ]
     return view
 
 
@@ -607,4 +620,53 @@ def audit_view(e: AuditEntry) -> AuditView:
         "reference": e.reference,
         "before": dict(e.before),
         "after": dict(e.after),
+    }
+
+
+class PriceChangeView(TypedDict):
+    id: str
+    amount: int  # minor units of the plan's currency
+    effective_at: str  # new subscribers pay it from here
+    notice_days: int  # earlier subscribers are emailed at least this long before paying it
+    grandfather: bool  # earlier subscribers keep their price
+    announced_at: str
+
+
+class PlanPricesView(TypedDict):
+    """A plan's price now and its history: `amount` is the price it was created with,
+    `current_amount` what a new subscriber pays now, `scheduled` the changes to come."""
+
+    id: str
+    amount: int
+    currency: str
+    current_amount: int
+    price_changes: list[PriceChangeView]
+    scheduled: list[PriceChangeView]
+
+
+def price_change_view(plan: Plan, n: int) -> PriceChangeView:
+    change = plan.price_changes[n]
+    return {
+        "id": change.id,
+        "amount": change.amount,
+        "effective_at": _at(change.effective_at),
+        "notice_days": change.notice_days,
+        "grandfather": change.grandfather,
+        "announced_at": _at(change.announced_at),
+    }
+
+
+def plan_prices_view(plan: Plan, now: datetime) -> PlanPricesView:
+    shown = [price_change_view(plan, n) for n in range(len(plan.price_changes))]
+    return {
+        "id": plan.id,
+        "amount": plan.amount,
+        "currency": plan.currency,
+        "current_amount": plan.amount_for_new_subscribers(now),
+        "price_changes": shown,
+        "scheduled": [
+            view
+            for view, change in zip(shown, plan.price_changes, strict=True)
+            if change.effective_at > now
+        ],
     }

@@ -37,6 +37,7 @@ from tenure.domain.programs import Programs
 from tenure.domain.timeutil import utc
 from tenure.payments.razorpay_sandbox import token_for as razorpay_token_for
 from tenure.payments.sandbox import payment_method_for
+from tenure_local.simulator.scenario_catalog import ChangePrice, UpdateCustomer
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments, installment_problems
 from tenure_local.simulator.scenario_problems import (
@@ -165,6 +166,15 @@ class ChangeItems(_Action):
     addons: list[AddonSpec] | None = None
     when: Literal["now", "period_end"] = "now"
 
+    def body(self) -> dict[str, Any]:
+        """What POST /v1/subscriptions/{id}/items takes."""
+        items: dict[str, Any] = {"at": self.when}
+        if self.quantity is not None:
+            items["quantity"] = self.quantity
+        if self.addons is not None:
+            items["addons"] = [a.model_dump() for a in self.addons]
+        return items
+
 
 class ApplyCoupon(_Action):
     """Redeem a coupon for a subscription; it covers its invoices from the next one on."""
@@ -292,6 +302,8 @@ API_ACTIONS = (
     "refund",
     "installments",
     "repayment_plan",
+    "change_price",
+    "update_customer",
 )
 PROVIDER_ACTIONS = ("provider_refund", "dispute", "card_auto_updated")
 Action = Annotated[
@@ -309,7 +321,9 @@ Action = Annotated[
     | RedeemPoints
     | Refund
     | Installments
-    | RepaymentPlan,
+    | RepaymentPlan
+    | ChangePrice
+    | UpdateCustomer,
     Field(discriminator="do"),
 ]
 _action_adapter: TypeAdapter[Any] = TypeAdapter(Action)

@@ -59,6 +59,7 @@ from tenure_local.simulator.scenario import (
     UpdateCard,
     subscription_id_for,
 )
+from tenure_local.simulator.scenario_catalog import ChangePrice, UpdateCustomer
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments
 from tenure_local.simulator.webhooks_provider import (
@@ -425,12 +426,7 @@ class Simulator(ProviderSide):
             self._api("POST", path, {"plan": action.plan}, where=where)
         elif isinstance(action, ChangeItems):
             path = f"/v1/subscriptions/{action.subscription}/items"
-            items: dict[str, Any] = {"at": action.when}
-            if action.quantity is not None:
-                items["quantity"] = action.quantity
-            if action.addons is not None:
-                items["addons"] = [a.model_dump() for a in action.addons]
-            self._api("POST", path, items, where=where)
+            self._api("POST", path, action.body(), where=where)
         elif isinstance(action, Pause):
             path = f"/v1/subscriptions/{action.subscription}/pause"
             self._api("POST", path, {"until": iso(action.until)}, where=where)
@@ -455,6 +451,8 @@ class Simulator(ProviderSide):
             self._attach_card(action.customer, action.card, where, action.card_expires)
         elif isinstance(action, ProviderRefund | Dispute | CardAutoUpdated):
             self._at_provider(action, where)
+        elif isinstance(action, ChangePrice | UpdateCustomer):
+            self._api(action.method, action.path(), action.body(), where=where)
 
     def _cancel(self, action: Cancel, where: str) -> None:
         """As the customer page does: with save offers configured they are presented first,

@@ -381,6 +381,7 @@ def test_sample_facts_cover_every_kind_with_a_non_ascii_name() -> None:
             "cancel",
             "resubscribe",
             "collections",
+            "manage",
         }
 
 

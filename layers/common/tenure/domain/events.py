@@ -81,6 +81,13 @@ class EventType(StrEnum):
     # scheduled), or scheduled for the period's end.
     SUBSCRIPTION_ITEMS_CHANGED = "SubscriptionItemsChanged"
     SUBSCRIPTION_ITEMS_SCHEDULED = "SubscriptionItemsChangeScheduled"
+    # Price changes (tenure.domain.prices): a plan's new price scheduled, and a subscription
+    # told of it (its first period at the new price fixed, its email planned).
+    PLAN_PRICE_CHANGE_SCHEDULED = "PlanPriceChangeScheduled"
+    PRICE_CHANGE_NOTED = "SubscriptionPriceChangeNoted"
+    # A customer's contact or billing details changed (PATCH /v1/customers/{id}); the event
+    # names the fields, never their values.
+    CUSTOMER_UPDATED = "CustomerUpdated"
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ class NoticeKind(StrEnum):
     # An installment or repayment plan defaulted or was canceled: nothing more is charged
     INSTALLMENT_PLAN_ENDED = "installment_plan_ended"
     PRE_DEBIT = "pre_debit"  # a debit on a mandate is coming (India: 24 h ahead at least)
+    PRICE_CHANGE = "price_change"  # the plan's price changes from a coming renewal
 
 
 class NoticeStatus(StrEnum):
@@ -110,6 +111,9 @@ class EmailFacts:
     # pre_debit: the mandate's maximum, when the debit is above it and will not be made (the
     # email then asks for a new mandate instead of announcing the debit)
     mandate_limit: int | None = None
+    # price_change: what each period cost before (`amount` is the new price, `when` the
+    # first renewal at it)
+    old_amount: int | None = None
 
 
 @dataclass(slots=True)

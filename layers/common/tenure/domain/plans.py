@@ -5,7 +5,8 @@ about 100 ms of a cold start. What a plan must be to be accepted (API bodies, sc
 files) is `tenure.domain.plan_spec.PlanSpec`, which builds these.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -13,6 +14,7 @@ from typing import Any
 
 from tenure.domain.calendar import Interval, IntervalUnit, monthly_factor
 from tenure.domain.money import Money, normalize_currency, round_half_up
+from tenure.domain.prices import PriceChange, unit_amount_at
 
 
 class TaxBehavior(StrEnum):
@@ -75,6 +77,9 @@ class Plan:
     # Set only on a plan priced for one subscription's items (pricing.priced_plan), whose
     # `amount` is then their total: the invoice shows one line per item.
     items: tuple[PricedItem, ...] = field(default=())
+    # Every change of its price, in the order they were made (tenure.domain.prices);
+    # `amount` stays the price it was created with.
+    price_changes: tuple[PriceChange, ...] = field(default=())
 
     def __post_init__(self) -> None:
         # Values arrive as stored or as written in code ("month", a list of phases, 7.5):
@@ -87,10 +92,24 @@ class Plan:
         set_(self, "intro", tuple(_phase(p) for p in self.intro))
         set_(self, "kind", PlanKind(self.kind))
         set_(self, "tiers", tuple(_tier(t) for t in self.tiers))
+        set_(self, "price_changes", tuple(self.price_changes))
 
     @property
     def price(self) -> Money:
         return Money(self.amount, self.currency)
+
+    def amount_for_new_subscribers(self, at: datetime) -> int:
+        """What someone who subscribes at `at` pays: the last change in effect by then."""
+        return unit_amount_at(self.amount, self.price_changes, at, (), at)
+
+    def for_new_subscribers(self, at: datetime) -> "Plan":
+        """The plan at what someone who joins it at `at` pays (tenure.domain.prices)."""
+        amount = self.amount_for_new_subscribers(at)
+        return self if amount == self.amount else replace(self, amount=amount)
+
+    def scheduled_changes(self, now: datetime) -> tuple[PriceChange, ...]:
+        """The changes not yet in effect for new subscribers at `now`."""
+        return tuple(c for c in self.price_changes if c.effective_at > now)
 
     @property
     def billing_interval(self) -> Interval:

@@ -1,6 +1,6 @@
 """The subscription state machine: named commands, legal transitions, recorded events."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
@@ -15,6 +15,7 @@ from tenure.domain.events import DomainEvent, EventType, MrrLedgerEntry
 from tenure.domain.invoices import InvoiceLine, LineKind
 from tenure.domain.money import round_half_up
 from tenure.domain.plans import Plan
+from tenure.domain.prices import PriceStep, first_period_from, unit_amount_at
 from tenure.domain.pricing import Items
 from tenure.domain.programs import Programs
 from tenure.domain.timeutil import iso, utc
@@ -171,6 +172,11 @@ class Subscription:
     # scheduled for the period's end (a downgrade keeps what was paid for until then).
     items: Items = field(default_factory=Items)
     scheduled_items: Items | None = None
+    # Its own dates for the plan's price changes it has noted (tenure.domain.prices), and
+    # when it moved to its plan (None: it was created on it): it joined the plan then, so a
+    # change already in effect by that moment is its price from the start.
+    price_steps: tuple[PriceStep, ...] = ()
+    plan_since: datetime | None = None
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
     ledger: list[MrrLedgerEntry] = field(default_factory=list, repr=False, compare=False)
@@ -477,6 +483,7 @@ class Subscription:
             )
         old_id = self.plan_id
         self.plan_id = new.id
+        self.plan_since = now  # it joins the plan now (the caller priced `new` for that)
         if self.status is SubscriptionStatus.TRIALING:
             self._record(EventType.PLAN_CHANGED, now, from_plan=old_id, to_plan=new.id)
             return None
@@ -619,7 +626,58 @@ class Subscription:
         self.provider_customer_id = payer.provider_customer_id
         self.provider = payer.provider
 
+    def note_price_changes(self, plan: Plan, now: datetime, notice_at: datetime) -> None:
+        """Take the changes of `plan`'s price this subscription has not noted yet. Each that
+        is not grandfathered gets its first period at the new amount: the first to start at
+        or after the change's effective date and `notice_days` after `notice_at`, when its
+        email is planned to go out (an event says so, and the planner plans the email then).
+        A subscriber who joined after a change took effect pays it already: nothing to note."""
+        if self.ended or plan.id != self.plan_id:
+            return
+        noted = {step.change for step in self.price_steps}
+        for change in plan.price_changes:
+            if change.id in noted or self.joined_plan_at >= change.effective_at:
+                continue
+            if change.grandfather:
+                self.price_steps = (*self.price_steps, PriceStep(change.id, None))
+                continue
+            earliest = max(change.effective_at, utc(notice_at) + timedelta(days=change.notice_days))
+            starts = first_period_from(
+                self.anchor, plan.billing_interval, self.current_period_end, earliest
+            )
+            before = self.plan_at(plan, starts).amount
+            self.price_steps = (*self.price_steps, PriceStep(change.id, starts))
+            self._record(
+                EventType.PRICE_CHANGE_NOTED,
+                now,
+                change=change.id,
+                plan=plan.id,
+                old_amount=before,
+                amount=change.amount,
+                currency=self.currency,
+                starts=iso(starts),
+                notice_at=iso(notice_at),
+            )
+
     # -- queries ----------------------------------------------------------------------------
+    @property
+    def joined_plan_at(self) -> datetime:
+        return self.plan_since if self.plan_since is not None else self.created_at
+
+    def plan_at(self, plan: Plan, period_start: datetime) -> Plan:
+        """`plan` at the unit price this subscription pays for a period that starts at
+        `period_start`: the one price lookup the renewal and every preview go through."""
+        if not plan.price_changes:
+            return plan
+        amount = unit_amount_at(
+            plan.amount,
+            plan.price_changes,
+            self.joined_plan_at,
+            self.price_steps,
+            utc(period_start),
+        )
+        return plan if amount == plan.amount else replace(plan, amount=amount)
+
     @property
     def payer(self) -> Payer:
         """The copy of the customer's payment details (see the fields)."""

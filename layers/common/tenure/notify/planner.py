@@ -85,6 +85,8 @@ class _Planner:
             self._plan_ended(event)
         elif event.type is EventType.SUBSCRIPTION_IMPORTED:
             self._imported(self.subs.get(event.entity_id))
+        elif event.type is EventType.PRICE_CHANGE_NOTED:
+            self._price_change(event, self.subs.get(event.entity_id))
 
     # -- scheduled ahead --------------------------------------------------------------------
     def _upcoming_renewal(self, sub: Subscription | None) -> None:
@@ -114,6 +116,16 @@ class _Planner:
             self._pause_ending(sub)
         else:
             self._upcoming_renewal(sub)
+
+    def _price_change(self, event: DomainEvent, sub: Subscription | None) -> None:
+        """Due when the subscription counted its notice from (the event's `notice_at`): its
+        first period at the new price starts `notice_days` after that at the earliest."""
+        if sub is None:
+            return
+        facts = event.data
+        due = datetime.fromisoformat(str(facts["notice_at"]))
+        data = {k: facts[k] for k in ("change", "old_amount", "amount", "currency", "starts")}
+        self._add(sub.id, NoticeKind.PRICE_CHANGE, str(facts["change"]), 0, sub, due, data)
 
     def _trial_ending(self, sub: Subscription | None) -> None:
         if sub is None or sub.trial_end is None:

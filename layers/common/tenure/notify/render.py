@@ -41,7 +41,7 @@ from tenure.domain.notices import EmailFacts, LineFact, NoticeKind
 SUPPORTED_LOCALES = ("en", "ru", "ar")
 FALLBACK_LOCALE = "en"
 RTL_LOCALES = frozenset({"ar"})
-LINK_KEYS = ("update_card", "confirm_payment", "pause", "cancel", "resubscribe")
+LINK_KEYS = ("update_card", "confirm_payment", "pause", "cancel", "resubscribe", "manage")
 
 _HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = _HERE / "templates"
@@ -133,6 +133,13 @@ SPECS: dict[NoticeKind, _Spec] = {
     # link manages the mandate, the cancel link (a subscription's) stops the debits
     NoticeKind.PRE_DEBIT: _Spec(
         ("amount", "when"), links=("update_card",), optional_links=("cancel",)
+    ),
+    # `amount` is the new price of a period, `old_amount` the one paid until `when`, the
+    # first renewal at the new price; the manage page changes the plan, cancel stops it
+    NoticeKind.PRICE_CHANGE: _Spec(
+        ("plan_name", "amount", "old_amount", "when"),
+        links=("cancel",),
+        optional_links=("manage",),
     ),
 }
 
@@ -643,6 +650,7 @@ def _placeholder_values(
         "number": _shown(facts.installment_number, number),
         "count": _shown(facts.installment_count, number),
         "limit": _shown(facts.mandate_limit, money),
+        "old_amount": _shown(facts.old_amount, money),
     }
     values |= {key: value for key, value in optional.items() if value is not None}
     if facts.tenure_months is not None and facts.tenure_percent is not None:

@@ -63,6 +63,7 @@ def sample_links(customer_id: str = "cus_sample", subject: str = "sub_sample") -
         "pause": manage,
         "cancel": manage,
         "resubscribe": manage,
+        "manage": manage,
         "collections": url(LinkPurpose.COLLECTIONS),
     }
 
@@ -160,6 +161,9 @@ _FACTS: dict[NoticeKind, EmailFacts] = {
     # A renewal on a Razorpay mandate, announced the day before it is debited.
     NoticeKind.PRE_DEBIT: replace(
         _PRO, currency="INR", amount=149900, when=_at("2026-03-02T14:00:00"), **_INVOICE
+    ),
+    NoticeKind.PRICE_CHANGE: replace(
+        _PRO, amount=2900, old_amount=2500, when=_at("2026-04-14T14:00:00")
     ),
 }
 

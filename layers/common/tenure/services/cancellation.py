@@ -131,7 +131,7 @@ def accept_offer(svc: Services, subscription_id: str, offer_id: str) -> subscrip
         sub.apply_discount(discount, now)
         redemptions.append(redemption)
     else:
-        new = get_plan(svc, taken.plan or "")
+        new = get_plan(svc, taken.plan or "").for_new_subscribers(now)
         proration = sub.change_plan(plan, new, now)
         if proration is not None:
             invoice = subscriptions.proration_invoice(sub, new, proration, now)

@@ -51,9 +51,15 @@ def checked_items(svc: Services, plan: Plan, items: Items) -> dict[str, Plan]:
     return prices
 
 
-def subscription_plan(svc: Services, sub: Subscription) -> Plan:
-    """The subscription's plan priced for its seats and add-ons: what its periods cost."""
-    return priced_plan(get_plan(svc, sub.plan_id), sub.items, items_prices(svc, sub.items))
+def subscription_plan(
+    svc: Services, sub: Subscription, period_start: datetime | None = None
+) -> Plan:
+    """The subscription's plan priced for its seats and add-ons: what its periods cost. Its
+    unit price is the one it pays for the period starting at `period_start` (default: its
+    current period), after any price change it noted (tenure.domain.prices)."""
+    start = sub.current_period_start if period_start is None else period_start
+    plan = sub.plan_at(get_plan(svc, sub.plan_id), start)
+    return priced_plan(plan, sub.items, items_prices(svc, sub.items))
 
 
 def subscription_plan_lookup(svc: Services, sub: Subscription | None, plan_id: str) -> Plan:

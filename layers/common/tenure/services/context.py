@@ -8,6 +8,7 @@ from tenure.domain.customers import Payer
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.mandates import MandatePolicy
+from tenure.domain.prices import DEFAULT_MIN_NOTICE_DAYS
 from tenure.notify.planner import plan_notices
 from tenure.notify.policy import ReminderPolicy
 from tenure.payments.gateway import PaymentGateway
@@ -40,6 +41,8 @@ class Services:
     mandates: MandatePolicy = field(default_factory=MandatePolicy)  # India's e-mandate rules
     # None: no emails are planned (tests of other things may say so; the product never does)
     reminders: ReminderPolicy | None = field(default_factory=ReminderPolicy)
+    # The shortest notice a price change may give subscribers (tenure.domain.prices).
+    min_price_notice_days: int = DEFAULT_MIN_NOTICE_DAYS
     # Commits made through these services so far. A caller compares it before and after a
     # use case to know whether anything was written (an API request that fails having
     # written nothing may be retried as new; one that wrote must not be).

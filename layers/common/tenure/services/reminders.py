@@ -493,6 +493,8 @@ class _Run:
             return self._plan_ended(notice, base, card)
         if kind is NoticeKind.PRE_DEBIT:
             return self._pre_debit(notice, base, card)
+        if kind is NoticeKind.PRICE_CHANGE:
+            return self._price_change(notice, base)
         if kind is NoticeKind.INSTALLMENT_DUE:
             data = notice.data
             self._instalment_ahead(notice)
@@ -588,6 +590,26 @@ class _Run:
         )
         cancel: _Link = (LinkPurpose.MANAGE_SUBSCRIPTION, sub.id, "cancel")
         return _Draft(facts, {"update_card": card, "cancel": cancel})
+
+    def _price_change(self, notice: Notice, base: dict[str, Any]) -> _Draft:
+        """Owed while the subscription still renews into the new price: one that ended, or
+        that has left the plan, is not told of a price it will not pay."""
+        sub, plan = self._subscription(notice)
+        data = notice.data
+        if sub.ended or sub.plan_id != plan.id or not str(data["change"]).startswith(f"{plan.id}:"):
+            raise _Skip("price_not_ahead")
+        facts = EmailFacts(
+            **base,
+            currency=str(data["currency"]),
+            plan_name=plan.name or plan.id,
+            amount=int(data["amount"]),
+            old_amount=int(data["old_amount"]),
+            when=parse_iso(str(data["starts"])),
+        )
+        manage = LinkPurpose.MANAGE_SUBSCRIPTION
+        return _Draft(
+            facts, {"manage": (manage, sub.id, None), "cancel": (manage, sub.id, "cancel")}
+        )
 
     def _mandate_max(self, sub: Subscription) -> float:
         methods = self.svc.repo.list_payment_methods(sub.customer_id)
@@ -691,7 +713,10 @@ class _Run:
         plan = self.svc.repo.get_plan(sub.plan_id)
         if plan is None:
             raise _Skip("plan_missing")
-        return sub, priced_plan(plan, sub.items, items_prices(self.svc, sub.items))
+        # Priced for the period ahead (what the reminders announce), at the unit price that
+        # period pays (tenure.domain.prices), for its seats and add-ons.
+        ahead = sub.plan_at(plan, sub.current_period_end)
+        return sub, priced_plan(ahead, sub.items, items_prices(self.svc, sub.items))
 
     def _plan_name(self, invoice: Invoice) -> str | None:
         """The plan of the invoice's subscription, for an invoice whose lines name none."""

@@ -396,7 +396,7 @@ def load_subscription_page(
     svc: Services, customer_id: str, subscription_id: str, link: "LinkUse | None" = None
 ) -> SubscriptionPage:
     sub = owned_subscription(svc, customer_id, subscription_id)
-    plan = subscription_plan(svc, sub)
+    plan = subscription_plan(svc, sub, sub.current_period_end)  # the next period's
     label, discount = plan.name or plan.id, sub.next_period_discount()
     programs = svc.repo.get_programs().programs
     tenure = sub.next_period_tenure(programs)

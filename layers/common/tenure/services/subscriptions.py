@@ -33,7 +33,7 @@ from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import DueKind, Proration, Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso, utc
 from tenure.ports import Commit, Marker, Redemption
-from tenure.services import coupons
+from tenure.services import coupons, pricing
 from tenure.services.catalog import checked_items, get_customer, get_plan, subscription_plan
 from tenure.services.charging import (
     await_payment_method,
@@ -87,18 +87,21 @@ def subscribe(
     customer = get_customer(svc, customer_id)
     refuse_erased(customer, "subscribe")
     listed = get_plan(svc, plan_id)
-    plan = priced_plan(listed, items, checked_items(svc, listed, items))
+    now = svc.clock.now()
+    joined = listed.for_new_subscribers(now)  # a price change in effect is its price
+    plan = priced_plan(joined, items, checked_items(svc, joined, items))
     discount, redemptions = None, []
     if coupon_id is not None:
         discount, redemption = coupons.redeem(svc, coupon_id, plan, plan.currency)
         redemptions.append(redemption)
     # A taken id needs no read: the commit's must-not-exist condition refuses it.
-    now = svc.clock.now()
     sub = Subscription.subscribe(subscription_id, customer_id, plan, now, discount)
     sub.items = items
     sub.timezone = customer.timezone
     sub.contact = customer.contact
     sub.copy_payer(customer.payer)
+    # Joined while a new price is announced but not yet in effect: told as any subscriber.
+    pricing.note_price_changes(svc, sub, listed, now)
     invoice = None
     if sub.status is SubscriptionStatus.INCOMPLETE:
         sub.incomplete_expires_at = now + svc.policy.incomplete_window
@@ -204,7 +207,7 @@ def change_items(
         sub.items.addons if addons is None else addons,
     )
     now = svc.clock.now()
-    plan = get_plan(svc, sub.plan_id)
+    plan = sub.plan_at(get_plan(svc, sub.plan_id), sub.current_period_start)
     new = priced_plan(plan, items, checked_items(svc, plan, items))
     if at_period_end:
         sub.schedule_items(items, now)
@@ -225,7 +228,8 @@ def change_items(
 def _switch_plan(svc: Services, sub: Subscription, plan_id: str, now: datetime) -> Invoice | None:
     """Move `sub` (in place) to `plan_id`; the proration invoice to raise, if any."""
     old = subscription_plan(svc, sub)
-    target = get_plan(svc, plan_id)
+    # Joining the plan now, it pays what a new subscriber pays now (docs/pricing.md).
+    target = get_plan(svc, plan_id).for_new_subscribers(now)
     # Seats and add-ons move with it: the new plan must be able to hold them.
     new = priced_plan(target, sub.items, checked_items(svc, target, sub.items))
     proration = sub.change_plan(old, new, now)
@@ -317,6 +321,8 @@ def _process_due(
             reason = "trial_ended_without_payment_method"
             sub.cancel(plan, due_at, at_period_end=True, reason=reason)
     programs = svc.repo.get_programs().programs
+    pricing.note_price_changes(svc, sub, get_plan(svc, sub.plan_id), now)
+    plan = subscription_plan(svc, sub, sub.current_period_end)  # the period it opens
     needs_invoice = sub.renew(plan, now, programs)
     invoice = None
     if needs_invoice:
@@ -333,7 +339,7 @@ def _resume(
     customer: Customer | None = None,
     payer_copy: bool = False,
 ) -> Outcome:
-    plan = subscription_plan(svc, sub)
+    plan = subscription_plan(svc, sub, at)  # the period the resume opens
     invoice = None
     programs = svc.repo.get_programs().programs
     if sub.resume(plan, at, programs):

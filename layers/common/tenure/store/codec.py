@@ -37,6 +37,7 @@ from tenure.domain.invoices import (
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
 from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
 from tenure.domain.plans import Plan, PlanKind, TaxBehavior, Tier
+from tenure.domain.prices import PriceChange, PriceStep
 from tenure.domain.pricing import PLAIN, Item, Items
 from tenure.domain.programs import Programs, ProgramsSetting
 from tenure.domain.refunds import Refund, RefundBasis
@@ -151,7 +152,35 @@ def plan_to_attrs(p: Plan) -> dict[str, Any]:
         # Written only when set: the items of plans as they were stay as they were.
         **({"kind": str(p.kind)} if p.kind is not PlanKind.PLAN else {}),
         **({"tiers": [_tier_to_attrs(t) for t in p.tiers]} if p.tiers else {}),
+        # Written only once there are some: plans without changes stay as they were.
+        **(
+            {"price_changes": [_price_change_to_attrs(c) for c in p.price_changes]}
+            if p.price_changes
+            else {}
+        ),
     }
+
+
+def _price_change_to_attrs(c: PriceChange) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "amount": c.amount,
+        "effective_at": _dt(c.effective_at),
+        "notice_days": c.notice_days,
+        "grandfather": c.grandfather,
+        "announced_at": _dt(c.announced_at),
+    }
+
+
+def _price_change_from_attrs(a: dict[str, Any]) -> PriceChange:
+    return PriceChange(
+        id=a["id"],
+        amount=int(a["amount"]),
+        effective_at=_req(a["effective_at"]),
+        notice_days=int(a["notice_days"]),
+        grandfather=bool(a["grandfather"]),
+        announced_at=_req(a["announced_at"]),
+    )
 
 
 def _tier_to_attrs(t: Tier) -> dict[str, Any]:
@@ -194,6 +223,7 @@ def plan_from_attrs(a: dict[str, Any]) -> Plan:
         tax_behavior=a.get("tax_behavior", TaxBehavior.EXCLUSIVE),
         kind=a.get("kind", PlanKind.PLAN),
         tiers=tuple(_tier_from_attrs(t) for t in a.get("tiers") or ()),
+        price_changes=tuple(_price_change_from_attrs(c) for c in a.get("price_changes") or ()),
     )
 
 
@@ -352,6 +382,12 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         attrs["items"] = _items_to_attrs(s.items)
     if s.scheduled_items is not None:
         attrs["scheduled_items"] = _items_to_attrs(s.scheduled_items)
+    if s.plan_since is not None:
+        attrs["plan_since"] = _dt(s.plan_since)
+    if s.price_steps:
+        attrs["price_steps"] = [
+            {"change": p.change, "starts": _dt(p.starts)} for p in s.price_steps
+        ]
     return attrs
 
 
@@ -415,6 +451,10 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         ),
         period_tenure=_tenure_from_attrs(a.get("period_tenure")),
         contact=contact_from_attrs(a.get("contact")),
+        plan_since=_parse(a.get("plan_since")),
+        price_steps=tuple(
+            PriceStep(p["change"], _parse(p.get("starts"))) for p in a.get("price_steps") or ()
+        ),
         version=int(a.get("version", 0)),
     )
 

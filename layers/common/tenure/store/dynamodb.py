@@ -83,6 +83,7 @@ _BACKOFF_CAP = 0.25  # seconds: full jitter, doubling from 5 ms
 # plans, but only for a minute, since programs change. A write through this repository
 # replaces the copy at once.
 PROGRAMS_KEPT_SECONDS = 60.0
+PLANS_KEPT_SECONDS = 60.0
 
 
 def due_shard(entity_id: str) -> int:
@@ -128,6 +129,8 @@ def _written_versions(change: Commit) -> dict[str, int]:
             found[entity.id] = entity.version + 1
     for plan in change.plans:
         found[plan.id] = 1  # written once, never changed
+    for plan in change.plan_updates:
+        found[plan.id] = len(plan.price_changes) + 1  # its price changes count its writes
     for coupon in change.coupons:
         found[coupon.id] = 1
     return found
@@ -148,7 +151,7 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         self._table = table_name
         self._sleep = sleep  # between tries of a commit that lost a race on a derived record
         self._monotonic = monotonic  # ages the programs kept (a cache's clock, not business time)
-        self._plans: dict[str, Plan] = {}
+        self._plans: dict[str, tuple[float, Plan]] = {}
         self._programs: tuple[float, ProgramsSetting] | None = None
         self._numbering = numbering
         # The last number this container saw on each counter (kind, series, year): the next
@@ -217,13 +220,16 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         return [codec.payment_method_from_attrs(i) for i in items]
 
     def get_plan(self, plan_id: str) -> Plan | None:
-        # Plans are immutable once created, so a warm function may keep what it has read.
-        if plan_id in self._plans:
-            return self._plans[plan_id]
+        # A plan changes only by a new price change, announced weeks ahead: a warm function
+        # keeps what it read for PLANS_KEPT_SECONDS, as it keeps the programs.
+        kept = self._plans.get(plan_id)
+        if kept is not None and self._monotonic() - kept[0] < PLANS_KEPT_SECONDS:
+            return kept[1]
         item = self._get(f"PLAN#{plan_id}", "PLAN")
         if item is None:
             return None
-        plan = self._plans[plan_id] = codec.plan_from_attrs(item)
+        plan = codec.plan_from_attrs(item)
+        self._plans[plan_id] = (self._monotonic(), plan)
         return plan
 
     def list_plans(self) -> list[Plan]:
@@ -572,6 +578,24 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
                 "GSI1SK": f"PLAN#{plan.id}",
             }
             ops.append(self._create_put(attrs, "plan"))
+        for plan in change.plan_updates:
+            attrs = codec.plan_to_attrs(plan) | {
+                "PK": f"PLAN#{plan.id}",
+                "SK": "PLAN",
+                "GSI1PK": "PLANS",
+                "GSI1SK": f"PLAN#{plan.id}",
+                "entity": "plan",
+            }
+            held = len(plan.price_changes) - 1
+            put: dict[str, Any] = {"TableName": self._table, "Item": to_item(attrs)}
+            if held == 0:
+                put["ConditionExpression"] = (
+                    "attribute_exists(PK) AND attribute_not_exists(price_changes)"
+                )
+            else:
+                put["ConditionExpression"] = "size(price_changes) = :n"
+                put["ExpressionAttributeValues"] = to_item({":n": held})
+            ops.append({"Put": put})
         for coupon in change.coupons:
             attrs = codec.coupon_to_attrs(coupon)
             attrs |= {
@@ -751,7 +775,8 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             entity.version += 1
         for coupon in versioned_coupons:
             coupon.version += 1
-        self._plans.update((plan.id, plan) for plan in change.plans)
+        self._plans.update((plan.id, (self._monotonic(), plan)) for plan in change.plans)
+        self._plans.update((plan.id, (self._monotonic(), plan)) for plan in change.plan_updates)
         for setting in change.programs:
             self._programs = (self._monotonic(), replace(setting, version=setting.version + 1))
 
@@ -1229,6 +1254,9 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             item = from_item(op["Put"]["Item"])
             if item.get("entity") == "programs":
                 return ConcurrencyError(programs_moved(int(item["version"]) - 1))
+            if item.get("entity") == "plan" and item.get("price_changes"):
+                # A price change's put (created plans carry none): another change came first.
+                return ConcurrencyError(f"plan {item.get('id')} changed meanwhile")
             if (
                 item.get("entity")
                 in (

@@ -1,0 +1,61 @@
+"""The scenario actions that change the catalog and customers: `change_price` (a plan's new
+price with notice, docs/pricing.md) and `update_customer` (PATCH /v1/customers/{id}). The
+run sends each as the API call it stands for; the API's checks decide at run time."""
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class _CatalogAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: AwareDatetime
+
+
+class ChangePrice(_CatalogAction):
+    """A new price for a plan: new subscribers pay it from `effective_at`, earlier ones
+    after their notice, or never when `grandfather`."""
+
+    do: Literal["change_price"]
+    plan: str
+    amount: int = Field(strict=True)
+    effective_at: AwareDatetime
+    notice_days: int = Field(default=30, strict=True)
+    grandfather: bool = False
+
+    method: ClassVar[str] = "POST"
+
+    def path(self) -> str:
+        return f"/v1/plans/{self.plan}/price-changes"
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "amount": self.amount,
+            "effective_at": self.effective_at.isoformat(),
+            "notice_days": self.notice_days,
+            "grandfather": self.grandfather,
+        }
+
+
+class UpdateCustomer(_CatalogAction):
+    """Change a customer's details: the fields given change, the others stay."""
+
+    do: Literal["update_customer"]
+    customer: str
+    email: str | None = None
+    name: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    billing_name: str | None = None
+    billing_address: str | None = None
+    tax_id: str | None = None
+
+    method: ClassVar[str] = "PATCH"
+
+    def path(self) -> str:
+        return f"/v1/customers/{self.customer}"
+
+    def body(self) -> dict[str, Any]:
+        fixed = {"do", "at", "customer"}
+        return {name: getattr(self, name) for name in self.model_fields_set - fixed}

@@ -1,0 +1,75 @@
+"""The scenario's change_price and update_customer actions: read as written, and refused
+before the run, naming the action's index and field, when they name nothing."""
+
+from typing import Any
+
+from scenario_refusals import problems
+
+from tenure_local.simulator.scenario import ChangePrice, UpdateCustomer, parse
+
+AT = "2026-01-20T00:00:00Z"
+
+
+def scenario(*actions: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "start": "2026-01-01T00:00:00Z",
+        "until": "2026-03-01T00:00:00Z",
+        "plans": [{"id": "basic", "amount": 1000, "currency": "USD", "interval": "month"}],
+        "customers": [{"id": "alice", "email": "alice@example.com"}],
+        "actions": list(actions),
+    }
+
+
+def test_a_price_change_and_a_customer_update_are_read() -> None:
+    parsed = parse(
+        scenario(
+            {
+                "at": AT,
+                "do": "change_price",
+                "plan": "basic",
+                "amount": 1200,
+                "effective_at": "2026-02-01T00:00:00Z",
+                "grandfather": True,
+            },
+            {
+                "at": AT,
+                "do": "update_customer",
+                "customer": "alice",
+                "timezone": "Asia/Tokyo",
+                "billing_name": None,
+            },
+        )
+    )
+    change, update = parsed.actions
+    assert isinstance(change, ChangePrice)
+    assert (change.amount, change.notice_days, change.grandfather) == (1200, 30, True)
+    assert isinstance(update, UpdateCustomer)
+    # Only what the file names is sent: a null clears, an absent field stays.
+    assert update.body() == {"timezone": "Asia/Tokyo", "billing_name": None}
+
+
+def test_a_price_change_of_an_unknown_plan_is_refused_at_its_field() -> None:
+    found = problems(
+        scenario(
+            {
+                "at": AT,
+                "do": "change_price",
+                "plan": "gold",
+                "amount": 1200,
+                "effective_at": "2026-02-01T00:00:00Z",
+            }
+        )
+    )
+    [(path, what)] = found
+    assert path == "actions[0].plan" and "unknown plan 'gold'" in what
+
+
+def test_an_update_of_an_unknown_customer_is_refused_at_its_field() -> None:
+    found = problems(scenario({"at": AT, "do": "update_customer", "customer": "bob", "name": "B"}))
+    [(path, what)] = found
+    assert path == "actions[0].customer" and "unknown customer 'bob'" in what
+
+
+def test_a_price_change_without_its_date_is_refused() -> None:
+    found = problems(scenario({"at": AT, "do": "change_price", "plan": "basic", "amount": 1200}))
+    assert [path for path, _ in found] == ["actions[0].effective_at"]
