@@ -121,9 +121,12 @@ def walk_through(page: Any, base_url: str, customer: str, shots: Path, lang: str
     seen["changed_outcome"] = page.inner_text("#outcome")
     seen["changed"] = api(base_url, "GET", sub_path)
 
-    href = page.get_attribute("#invoice-1", "href")
+    # The plan change's invoice: resuming raised one too, often in the same second, and
+    # invoices of one second are listed in no particular order between them.
+    link = page.get_attribute("a[href*='_proration_']", "id")
+    href = page.get_attribute(f"#{link}", "href")
     seen["invoice_id"] = re.search(r"invoice=([^&]+)$", href or "").group(1)  # type: ignore[union-attr]
-    press(page, "#invoice-1")
+    press(page, f"#{link}")
     page.wait_for_selector("#invoice-total")
     seen["invoice_total"] = page.inner_text("#invoice-total")
     seen["invoice_api"] = api(base_url, "GET", f"/v1/invoices/{seen['invoice_id']}")

@@ -22,14 +22,17 @@ def readme_replay_line() -> list[str]:
 def test_the_readme_replay_line_works_as_written_against_serve(tmp_path: Path) -> None:
     args = readme_replay_line()
     assert "http://127.0.0.1:3000/webhooks/stripe" in args  # what the README promises
-    with serving(tmp_path, {}) as (url, _):
+    # Its own state file: another test's serve on the other worker keeps the default one.
+    stack_state = {"TENURE_STACK_STATE": str(tmp_path / "stack.json")}
+    with serving(tmp_path, stack_state) as (url, _):
         done = subprocess.run(
             [sys.executable, "-m", "tenure_local.cli"]
             + [a.replace("http://127.0.0.1:3000", url) for a in args],
             cwd=REPO,
             # The user's shell holds no secret: the serving stack's are found.
             env={k: v for k, v in os.environ.items() if not k.endswith("_WEBHOOK_SECRET")}
-            | {"COLUMNS": "250"},
+            | {"COLUMNS": "250"}
+            | stack_state,
             capture_output=True,
             text=True,
             timeout=120,
