@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from api_pages import BadForm, check_same_site, read_form
+from api_schemas import PRIVATE_DOWNLOAD, pdf_response
 from api_tokens import Scope, TokenConfigError, authenticate, principals
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
@@ -41,7 +42,6 @@ from console_session import (
 )
 
 from tenure import bootstrap
-from tenure.documents.invoice_pdf import PDF_CONTENT_TYPE
 from tenure.domain.audit import check_note
 from tenure.domain.errors import DomainError, NotFoundError, ValidationFailedError
 from tenure.notify.customer_links import allows_loopback_return
@@ -202,13 +202,7 @@ def _show_timeline(visit: _Visit, customer_id: str) -> Response[str]:
 def _download_invoice(visit: _Visit, invoice_id: str) -> Response[Any]:
     invoice = subscriptions.get_invoice(visit.svc, _checked_id(invoice_id))
     pdf = documents.invoice_pdf(visit.svc, invoice, documents.seller_of(visit.settings))
-    headers = {
-        "Content-Disposition": f'attachment; filename="{pdf.filename}"',
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-    }
-    return Response(200, PDF_CONTENT_TYPE, pdf.body, headers)
+    return pdf_response(pdf, PRIVATE_DOWNLOAD)
 
 
 # -- actions: a form, its confirmation, then the action once ----------------------------------

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from api_schemas import PRIVATE_DOWNLOAD, pdf_response
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
-from tenure.documents.invoice_pdf import PDF_CONTENT_TYPE
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.customers import Customer
 from tenure.domain.errors import (
@@ -815,13 +815,7 @@ def _download_invoice(visit: _Visit) -> Response[Any]:
     claims = visit.claims
     view = self_service.load_invoice_page(visit.svc, claims.customer_id, claims.subject, invoice_id)
     pdf = documents.invoice_pdf(visit.svc, view.invoice, documents.seller_of(visit.settings))
-    headers = {
-        "Content-Disposition": f'attachment; filename="{pdf.filename}"',
-        "Cache-Control": "no-store",  # a customer's document, fetched with a bearer link
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-    }
-    return Response(200, PDF_CONTENT_TYPE, pdf.body, headers)
+    return pdf_response(pdf, PRIVATE_DOWNLOAD)
 
 
 # -- the one place where these routes turn refusals and errors into pages -------------------------

@@ -19,9 +19,9 @@ from api_schemas import (
     SubscriptionCreate,
     SubscriptionPage,
     change_view,
+    pdf_response,
 )
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
@@ -211,12 +211,7 @@ def get_invoice_pdf(invoice_id: Id):
     svc = bootstrap.wiring().services
     invoice = subscriptions.get_invoice(svc, invoice_id)
     pdf = documents.invoice_pdf(svc, invoice, documents.seller_of(bootstrap.settings()))
-    return Response(
-        status_code=200,
-        content_type=PDF_CONTENT_TYPE,
-        body=pdf.body,
-        headers={"Content-Disposition": f'attachment; filename="{pdf.filename}"'},
-    )
+    return pdf_response(pdf)
 
 
 @router.get("/v1/subscriptions/<subscription_id>/invoices", security=BEARER, tags=["invoices"])

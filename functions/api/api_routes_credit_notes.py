@@ -3,8 +3,7 @@
 from typing import Annotated
 
 from api_guard import BEARER
-from api_schemas import PATH_ID_PATTERN
-from aws_lambda_powertools.event_handler import Response
+from api_schemas import PATH_ID_PATTERN, pdf_response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
@@ -40,9 +39,4 @@ def get_credit_note_pdf(credit_note_id: Id):
     """The credit note as a PDF in its customer's language and time zone."""
     svc = bootstrap.wiring().services
     pdf = documents.credit_note_pdf(svc, credit_note_id, documents.seller_of(bootstrap.settings()))
-    return Response(
-        status_code=200,
-        content_type=PDF_CONTENT_TYPE,
-        body=pdf.body,
-        headers={"Content-Disposition": f'attachment; filename="{pdf.filename}"'},
-    )
+    return pdf_response(pdf)

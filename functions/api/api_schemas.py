@@ -3,8 +3,10 @@
 import re
 from typing import Annotated, Any, Literal, TypedDict
 
+from aws_lambda_powertools.event_handler import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from tenure.documents.invoice_pdf import PDF_CONTENT_TYPE
 from tenure.domain.customers import (
     BILLING_ADDRESS_MAX,
     BILLING_NAME_MAX,
@@ -24,6 +26,7 @@ from tenure.domain.pricing import MAX_ADDONS, MAX_QUANTITY, Items
 from tenure.domain.programs import Programs, ProgramsSetting
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
+from tenure.services.documents import InvoicePdf
 from tenure.views import (
     AuditView,
     ChargeView,
@@ -517,3 +520,19 @@ class TimelinePage(TypedDict):
     data: list[TimelineItemView]
     has_more: bool
     next_cursor: str | None
+
+
+# A document fetched with a bearer link (a portal link, a console session): kept out of
+# caches, never sniffed, and its URL never sent on to another site.
+PRIVATE_DOWNLOAD = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def pdf_response(pdf: InvoicePdf, headers: dict[str, str] | None = None) -> Response[Any]:
+    """A PDF download: its bytes (base64-encoded through API Gateway) as an attachment named
+    by the document, with `headers` beside."""
+    disposition = {"Content-Disposition": f'attachment; filename="{pdf.filename}"'}
+    return Response(200, PDF_CONTENT_TYPE, pdf.body, disposition | (headers or {}))
