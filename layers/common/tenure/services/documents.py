@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 from tenure.domain.errors import IllegalTransitionError, NotFoundError
 from tenure.domain.invoices import Invoice, InvoiceStatus
+from tenure.services.catalog import get_customer
 from tenure.services.context import Services
 
 if TYPE_CHECKING:
     from tenure.documents.invoice_pdf import Party
-    from tenure.domain.customers import Customer
     from tenure.settings import Settings
 
 
@@ -39,7 +39,7 @@ def invoice_pdf(svc: Services, invoice: Invoice, seller: "Party") -> InvoicePdf:
 
     if invoice.status is InvoiceStatus.DRAFT:
         raise IllegalTransitionError("download", "draft", "it is not final yet", "invoice")
-    sheet = invoice_sheet(invoice, _customer(svc, invoice.customer_id), seller)
+    sheet = invoice_sheet(invoice, get_customer(svc, invoice.customer_id), seller)
     return InvoicePdf(sheet.filename, render_pdf(sheet))
 
 
@@ -54,12 +54,5 @@ def credit_note_pdf(svc: Services, credit_note_id: str, seller: "Party") -> Invo
     note = next((n for n in notes if n.id == credit_note_id), None)
     if invoice is None or note is None:
         raise NotFoundError("credit note", credit_note_id)
-    sheet = credit_note_sheet(note, invoice, _customer(svc, invoice.customer_id), seller)
+    sheet = credit_note_sheet(note, invoice, get_customer(svc, invoice.customer_id), seller)
     return InvoicePdf(sheet.filename, render_pdf(sheet))
-
-
-def _customer(svc: Services, customer_id: str) -> "Customer":
-    customer = svc.repo.get_customer(customer_id)
-    if customer is None:
-        raise NotFoundError("customer", customer_id)
-    return customer
