@@ -275,18 +275,32 @@ class DynamoRecorder:
         last: the floor for the items as they are. Writing an item twice (a claim, then its
         settle) and condition checks are above it. `calls` must have kept their params."""
         last: dict[tuple[str, str], dict[str, Any] | None] = {}
+        updated: set[tuple[str, str]] = set()
         for call in calls:
             if call.failed or call.params is None:
                 continue
             for key, (image, _) in self._images(call.operation, call.params).items():
                 last[key] = image
+            updated |= self._updated(call.operation, call.params)
         wcu = index = 0.0
         for key, image in last.items():
-            if before.get(key) == image:
+            # An Update's new image is unknown here (it reads as the old one), yet it changed
+            # the item (a number counter moved): it is in the floor, unlike a put of the same.
+            if before.get(key) == image and key not in updated:
                 continue  # written back as it was: a floor changes nothing there
             w, i = self._cost(before.get(key), image, transactional=True)
             wcu, index = wcu + w, index + i
         return wcu, index
+
+    def _updated(self, operation: str, params: dict[str, Any]) -> set[tuple[str, str]]:
+        """Keys of the items `params` change with an Update expression."""
+        if operation == "UpdateItem":
+            return {self._key(params["Key"])}
+        if operation == "TransactWriteItems":
+            return {
+                self._key(op["Update"]["Key"]) for op in params["TransactItems"] if "Update" in op
+            }
+        return set()
 
     def wcu_by_item(
         self, before: dict[tuple[str, str], dict[str, Any]], calls: list[Call], per: int

@@ -79,3 +79,14 @@ def test_the_quick_capacity_run_refuses_a_count_it_cannot_use(
     assert renewal_capacity.main(["0"]) == 2
     out = capsys.readouterr().out
     assert "not 'ten'" in out and "at least 1" in out
+
+
+def test_an_item_changed_by_an_update_is_in_the_floor_though_its_new_image_is_unknown() -> None:
+    # Given a counter the recorder saw written, then moved by a transactional Update
+    recorder = DynamoRecorder("t", {"GSI1": ("GSI1PK", "GSI1SK")})
+    counter = put("SEQ#invoice", "n", indexed=False)["Put"]["Item"]
+    before = {("SEQ#invoice", "X"): counter}
+    recorder._items.update(before)
+    move = {"Update": {"TableName": "t", "Key": {"PK": {"S": "SEQ#invoice"}, "SK": {"S": "X"}}}}
+    # Then the floor counts its transactional write (2 WCU for a small item, no index)
+    assert recorder.write_floor(before, [transaction(move)]) == (2, 0)
