@@ -12,6 +12,7 @@ from tenure.domain.due import DueKind
 from tenure.domain.privacy import pseudonym_email, pseudonym_name
 from tenure.payments.gateway import InvalidRequestError
 from tenure.services import privacy
+from tenure.services.context import Services
 from tenure.services.due import work_due
 from tenure.store import codec
 
@@ -142,6 +143,18 @@ def test_an_erasure_the_provider_refuses_for_good_stops_and_says_why(
     assert shop.repo.customers["alice"].erased_at is not None
     [entry] = [e for e in shop.repo.list_customer_audit("alice", 10) if e.actor != "dpo"]
     assert entry.after == {"at_provider": "refused"}
+
+
+def test_an_erasure_owed_at_a_provider_this_deployment_cannot_reach_stops_and_says_so(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop, _ = erased_alice(make_shop)
+    unreachable = Services(repo=shop.repo, clock=shop.clock, gateway=None)
+    for item in shop.repo.due(shop.clock.now()):
+        work_due(unreachable, item)
+    failed = shop.repo.customers["alice"].provider_erasure
+    assert failed is not None and failed.failure == "UnknownProviderError"
+    assert due_erasures(shop) == []
 
 
 def test_a_customer_the_provider_never_held_owes_it_no_erasure(

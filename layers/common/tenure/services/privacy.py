@@ -212,7 +212,9 @@ def erase_at_provider(svc: Services, customer_id: str) -> ProviderErasure | None
     now = svc.clock.now()
     try:
         gateway = svc.gateway_for(customer.provider)
-        if gateway is not None and customer.provider_customer_id is not None:
+        if gateway is None:  # its record is out of this deployment's reach: a person decides
+            raise UnknownProviderError(customer.provider or "default", svc.provider_names())
+        if customer.provider_customer_id is not None:
             gateway.erase_customer(
                 provider_customer_id=customer.provider_customer_id,
                 email=pseudonym_email(customer.id),
