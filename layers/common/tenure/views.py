@@ -39,6 +39,15 @@ class CustomerView(TypedDict):
     tax_id: str | None
     # Present only once the customer's personal data was erased (docs/privacy.md).
     erased_at: NotRequired[str]
+    # Present only once an erasure was owed at the payment provider (docs/privacy.md).
+    provider_erasure: NotRequired["ProviderErasureView"]
+
+
+class ProviderErasureView(TypedDict):
+    status: str  # pending | erased | refused
+    tries: int  # tries the provider did not answer
+    erased_at: str | None
+    failure: str | None  # the provider's refusal code, when refused
 
 
 class PaymentMethodView(TypedDict):
@@ -223,6 +232,14 @@ def customer_view(c: Customer) -> CustomerView:
         view["provider"] = c.provider
     if c.erased_at is not None:
         view["erased_at"] = _at(c.erased_at)
+    if (erasure := c.provider_erasure) is not None:
+        status = "pending" if erasure.pending else "refused" if erasure.failure else "erased"
+        view["provider_erasure"] = {
+            "status": status,
+            "tries": erasure.tries,
+            "erased_at": _at(erasure.erased_at) if erasure.erased_at else None,
+            "failure": erasure.failure,
+        }
     return view
 
 

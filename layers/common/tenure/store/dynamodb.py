@@ -564,6 +564,8 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
                 "GSI1PK": "CUSTOMERS",
                 "GSI1SK": f"{iso(customer.created_at)}#{customer.id}",
             }
+            # Sparse, as a subscription's: only an erasure owed at the provider is due.
+            attrs |= self._due_keys(customer.id, customer.next_due())
             ops.append(self._versioned_put(attrs, customer.version, "customer"))
             versioned.append(customer)
         for method in change.payment_methods:
