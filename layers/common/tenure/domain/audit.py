@@ -41,6 +41,11 @@ class AuditAction(StrEnum):
     CHANGE_RENEWAL_DATE = "change_renewal_date"
     CANCEL = "cancel"
     ERASE = "erase"
+    # Outbound webhook endpoints (docs/webhooks-outbound.md), by a token's holder.
+    ENDPOINT_REGISTERED = "endpoint_registered"
+    ENDPOINT_DELETED = "endpoint_deleted"
+    ENDPOINT_ENABLED = "endpoint_enabled"
+    DELIVERY_REPLAYED = "delivery_replayed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +85,23 @@ def new_entry(
     entry_id = f"aud_{compact(at)}_{digest(actor, action, entity, at.isoformat(), nonce, size=12)}"
     return AuditEntry(
         entry_id, at, actor, action, entity, customer_id, note, reference, before, after
+    )
+
+
+def endpoint_entry(
+    *, at: datetime, actor: str, action: AuditAction, entity: str, after: Summary
+) -> AuditEntry:
+    """An entry of a change to the business's webhook endpoints (or a delivery to one):
+    they belong to no customer, so `customer_id` is empty and the entry is in no timeline."""
+    return new_entry(
+        at=at,
+        actor=actor,
+        action=action,
+        entity=entity,
+        customer_id="",
+        note=None,
+        before={},
+        after=after,
     )
 
 

@@ -1116,12 +1116,9 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         under its actor: both listings are one query, and both puts fail if either exists."""
         attrs = codec.audit_to_attrs(entry)
         sk = f"AUDIT#{entry.order}"
-        main = attrs | {
-            "PK": f"AUDIT#{entry.entity}",
-            "SK": sk,
-            "GSI1PK": f"CUS#{entry.customer_id}",
-            "GSI1SK": sk,
-        }
+        main = attrs | {"PK": f"AUDIT#{entry.entity}", "SK": sk}
+        if entry.customer_id:  # (an endpoint's entry belongs to no customer's timeline)
+            main |= {"GSI1PK": f"CUS#{entry.customer_id}", "GSI1SK": sk}
         by_actor = attrs | {"PK": f"ACTOR#{entry.actor}", "SK": sk}
         return [self._create_put(main, "audit"), self._create_put(by_actor, "audit")]
 
