@@ -682,3 +682,26 @@ def test_a_container_keeps_a_plan_it_read_for_a_minute_then_sees_its_price_chang
     assert reader.get_plan("basic") == BASIC  # a renewal in the next minute reads nothing
     ticks[0] = PLANS_KEPT_SECONDS
     assert reader.get_plan("basic") == changed
+
+
+def test_an_invoices_refund_credit_at_the_close_is_due_work_and_reads_back(
+    repo: Repository,
+) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    sub = subscribed(repo)
+    invoice = Invoice(
+        "in_1", sub.id, "alice", InvoiceKind.FIRST, T0, T0 + timedelta(days=28), "USD",
+        [InvoiceLine(LineKind.PLAN, "Basic", 1000)], InvoiceStatus.PAID, T0,
+    )  # fmt: skip
+    invoice.schedule_refund_credit(T0)
+    repo.commit(Commit(invoices=[invoice]))
+    close = datetime(2026, 2, 1, tzinfo=UTC)
+    stored = repo.get_invoice("in_1")
+    assert stored is not None and stored.credit_due_at == close
+    assert [(d.entity_id, d.kind) for d in repo.due(close)] == [("in_1", "credit")]
+    stored.credit_due_at = None
+    stored.refunds_credited = 300  # more than `credited` says: kept apart
+    repo.commit(Commit(invoices=[stored]))
+    again = repo.get_invoice("in_1")
+    assert again is not None and (again.credit_due_at, again.refunds_credited) == (None, 300)
+    assert repo.due(close) == []

@@ -26,10 +26,13 @@ class DueKind(StrEnum):
     RECONCILE = "reconcile"  # a charge attempt's lease ran out: ask the provider
     REFUND = "refund"  # a refund a cancellation owes, not yet made at the provider
     INSTALLMENT = "installment"  # an installment plan's next instalment comes due: invoice it
+    # The day's close after the provider reported refunds of a paid invoice: credit what
+    # settled (tenure.domain.credit_notes.credit_settled_refunds).
+    CREDIT = "credit"
 
     @property
     def subject(self) -> DueSubject:
-        if self in (DueKind.RETRY, DueKind.DUNNING_END, DueKind.REFUND):
+        if self in (DueKind.RETRY, DueKind.DUNNING_END, DueKind.REFUND, DueKind.CREDIT):
             return DueSubject.INVOICE
         if self is DueKind.RECONCILE:
             return DueSubject.CHARGE

@@ -7,7 +7,7 @@ from datetime import datetime
 from tenure.domain.charges import Charge
 from tenure.domain.due import ChargeRef, DueKind, DueSubject
 from tenure.ports import DueItem, DueMessage
-from tenure.services import charging, refunds, subscriptions
+from tenure.services import charging, credit_notes, refunds, subscriptions
 from tenure.services.context import Services
 from tenure.services.subscriptions import Outcome
 
@@ -40,6 +40,9 @@ def work_due(
             return subscriptions.process_due(
                 svc, work.entity_id, customer_id=work.customer_id, snapshot=work.subscription
             )
+        case DueSubject.INVOICE if work.kind is DueKind.CREDIT:
+            credit_notes.credit_at_close(svc, work.entity_id)
+            return None
         case DueSubject.INVOICE if work.kind is DueKind.REFUND:
             made = refunds.make_owed_refund(svc, work.entity_id)
             return made if isinstance(made, refunds.RefundGivenUp) else None

@@ -235,6 +235,8 @@ def _refund(
     if not taken:
         return _Outcome(Applied.UNCHANGED)
     invoice.settle_failed_refund()
+    # Credited at the day's close, from what settled by then (credit_settled_refunds).
+    invoice.schedule_refund_credit(svc.clock.now())
     change = Commit(invoices=[invoice], markers=[marker])
     if invoice.amount_refunded != before:
         change.events.append(
