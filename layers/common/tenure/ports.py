@@ -91,6 +91,17 @@ class CopyCheck:
     late_under: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EmailMove:
+    """A customer's entry in the email search index moving with a write of the customer: from
+    `old` (None: nothing to remove) to `new` (None: nothing to put, as after an erasure).
+    Case does not count: the index holds emails in lower case."""
+
+    customer_id: str
+    old: str | None
+    new: str | None
+
+
 @dataclass(slots=True)
 class Commit:
     """Everything one business change writes, committed atomically or not at all.
@@ -156,6 +167,9 @@ class Commit:
     # Plans given a new price change (tenure.domain.prices): written whole, only while the
     # stored plan still has one change fewer, so two changes made at once cannot both land.
     plan_updates: list[Plan] = field(default_factory=list)
+    # Customers' entries in the email search index that move with this change (a changed
+    # email, an erasure), so the index never names an email the customer no longer has.
+    email_moves: list[EmailMove] = field(default_factory=list)
 
     def add_installment_plan(self, plan: InstallmentPlan) -> None:
         if not any(p is plan for p in self.installment_plans):
@@ -268,6 +282,12 @@ class BillingStore(Protocol):
     def list_customers(
         self, limit: int, after: str | None = None
     ) -> tuple[list[Customer], str | None]: ...
+    # Customers whose email starts with `prefix` (compared in lower case), by email then id,
+    # at most `limit`: from the email index a customer's creation writes (docs/console.md).
+    def find_customers_by_email(self, prefix: str, limit: int) -> list[tuple[str, str]]: ...
+    # Index these customers' emails (the backfill of customers created before the index);
+    # writing one twice changes nothing. Returns how many were written.
+    def index_customer_emails(self, customers: list[Customer]) -> int: ...
     def list_payment_methods(self, customer_id: str) -> list[PaymentMethod]: ...
     def get_plan(self, plan_id: str) -> Plan | None: ...
     def list_plans(self) -> list[Plan]: ...

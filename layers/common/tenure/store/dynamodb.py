@@ -51,6 +51,7 @@ from tenure.ports import (
     Commit,
     CopyCheck,
     DueItem,
+    EmailMove,
     EventReads,
     IdempotencyRecord,
     MrrRead,
@@ -136,6 +137,23 @@ def _written_versions(change: Commit) -> dict[str, int]:
     return found
 
 
+def _email_partition(lowered: str) -> str:
+    # Sharded by the email's first character: a prefix search reads one partition, and
+    # customers' creations spread over ~40 partitions instead of one.
+    return f"EMAIL#{lowered[0]}"
+
+
+def _email_item(customer: Customer) -> dict[str, Any]:
+    """A customer's entry in the email search index (console search by email prefix)."""
+    lowered = customer.email.lower()
+    return {
+        "PK": _email_partition(lowered),
+        "SK": f"{lowered}#{customer.id}",
+        "email": lowered,
+        "customer_id": customer.id,
+    }
+
+
 class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
     """Repository port on one DynamoDB table (see template.yaml `TenureTable`)."""
 
@@ -210,6 +228,49 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         if "LastEvaluatedKey" in page and customers:
             cursor = from_item(page["LastEvaluatedKey"])["GSI1SK"]
         return customers, cursor
+
+    def find_customers_by_email(self, prefix: str, limit: int) -> list[tuple[str, str]]:
+        wanted = prefix.lower()
+        if not wanted:
+            return []
+        page = self._ddb.query(
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": _email_partition(wanted), ":prefix": wanted}),
+            Limit=limit,
+        )
+        return [(i["email"], i["customer_id"]) for i in map(from_item, page.get("Items", []))]
+
+    def _email_move_ops(self, move: EmailMove) -> list[dict[str, Any]]:
+        """Unconditional: the old entry may be missing (a customer created before the index,
+        never backfilled) and the new one may be there (backfilled already); either way the
+        index ends as the customer's record says. A change of case alone moves nothing (one
+        transaction cannot delete and put the same item)."""
+        old = move.old.lower() if move.old is not None else None
+        new = move.new.lower() if move.new is not None else None
+        if old == new:
+            return []
+        ops: list[dict[str, Any]] = []
+        if old:
+            key = {"PK": _email_partition(old), "SK": f"{old}#{move.customer_id}"}
+            ops.append({"Delete": {"TableName": self._table, "Key": to_item(key)}})
+        if new:
+            item = {
+                "PK": _email_partition(new),
+                "SK": f"{new}#{move.customer_id}",
+                "email": new,
+                "customer_id": move.customer_id,
+                "entity": "email_index",
+            }
+            ops.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
+        return ops
+
+    def index_customer_emails(self, customers: list[Customer]) -> int:
+        # Plain puts: an index item holds only what its key says, so writing it again is
+        # harmless. One request per customer: a backfill runs once, off the request path.
+        for customer in customers:
+            self._ddb.put_item(TableName=self._table, Item=to_item(_email_item(customer)))
+        return len(customers)
 
     def list_payment_methods(self, customer_id: str) -> list[PaymentMethod]:
         items = self._query(
@@ -565,6 +626,10 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             }
             ops.append(self._versioned_put(attrs, customer.version, "customer"))
             versioned.append(customer)
+            if customer.version == 0:  # created: its email goes into the search index
+                ops.append(self._create_put(_email_item(customer), "email_index"))
+        for move in change.email_moves:
+            ops += self._email_move_ops(move)
         for method in change.payment_methods:
             attrs = codec.payment_method_to_attrs(method)
             attrs |= {"PK": f"CUS#{method.customer_id}", "SK": f"PM#{method.id}"}
