@@ -788,3 +788,19 @@ def test_an_email_move_to_nothing_removes_the_entry_and_a_missing_one_is_no_erro
     repo.commit(Commit(customers=[again], email_moves=[EmailMove("c1", "anna@example.com", None)]))
     after = repo.get_customer("c1")
     assert after is not None and after.version == read_at + 1
+
+
+def test_an_automated_changes_events_keep_their_source_beside_them_not_in_them(
+    repo: Repository,
+) -> None:
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    renewed = DomainEvent(EventType.SUBSCRIPTION_RENEWED, "sub-1", "alice", at, 0)
+    asked = DomainEvent(EventType.CREDIT_ADJUSTED, "sub-1", "alice", at, 1)
+    other = DomainEvent(EventType.SUBSCRIPTION_RENEWED, "sub-2", "bob", at, 0)
+    repo.commit(Commit(events=[renewed, other], source="system:renewals"))
+    repo.commit(Commit(events=[asked]))  # a person's change: no source
+    found = repo.sourced_events("alice", ["2026-03-02", "2026-03-03"])
+    assert found == [(renewed.to_dict(), "system:renewals")]
+    assert repo.sourced_events("alice", ["2026-03-03"]) == []
+    # The event as the metrics, the bus and events.jsonl read it is unchanged
+    assert renewed.to_dict() in repo.events_between(at, at + timedelta(seconds=1))

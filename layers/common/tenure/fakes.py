@@ -105,6 +105,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.email_index: set[tuple[str, str]] = set()
         self.commits = 0
         self._event_ids: set[str] = set()
+        self.event_sources: dict[str, str] = {}  # event id -> its automated actor (Commit.source)
 
     def get_customer(self, customer_id: str) -> Customer | None:
         return copy.deepcopy(self.customers.get(customer_id))
@@ -440,6 +441,8 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         )
         self.events.extend(e.to_dict() for e in change.events)
         self._event_ids.update(e.id for e in change.events)
+        if change.source is not None:
+            self.event_sources.update((e.id, change.source) for e in change.events)
         self.ledger.extend(record_entries(change.ledger, self.customer_mrr))
         for entry in change.audit:
             bisect.insort(self.audit, entry, key=lambda e: e.order)
@@ -499,6 +502,17 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
     def list_customer_audit(self, customer_id: str, limit: int) -> list[AuditEntry]:
         found = [e for e in self.audit if e.customer_id == customer_id]
         return found[-limit:] if limit > 0 else []
+
+    def sourced_events(self, customer_id: str, days: list[str]) -> list[tuple[dict[str, Any], str]]:
+        wanted = set(days)
+        found = [
+            (dict(e), self.event_sources[e["id"]])
+            for e in self.events
+            if e["id"] in self.event_sources
+            and str(e["occurred_at"])[:10] in wanted
+            and e.get("customer_id") == customer_id
+        ]
+        return sorted(found, key=lambda f: (_at(f[0]["occurred_at"]), f[0]["id"]))
 
     def find_provider_object(self, provider: str, object_id: str) -> str | None:
         return self.provider_links.get((provider, object_id))

@@ -170,6 +170,10 @@ class Commit:
     # Customers' entries in the email search index that move with this change (a changed
     # email, an erasure), so the index never names an email the customer no longer has.
     email_moves: list[EmailMove] = field(default_factory=list)
+    # The automated actor whose work this change is (Services.acting_as), kept on each event
+    # item it writes beside the event, never in it: what the audit trail names as the actor
+    # of an automated change. None: a person's or an API caller's change.
+    source: str | None = None
 
     def add_installment_plan(self, plan: InstallmentPlan) -> None:
         if not any(p is plan for p in self.installment_plans):
@@ -432,6 +436,11 @@ class AuditStore(Protocol):
         after: str | None = None,
     ) -> tuple[list[AuditEntry], str | None]: ...
     def list_customer_audit(self, customer_id: str, limit: int) -> list[AuditEntry]: ...
+    # The customer's events among those of the given days (`yyyy-mm-dd`) that an automated
+    # actor committed, each with that actor (Commit.source), by moment then event id.
+    def sourced_events(
+        self, customer_id: str, days: list[str]
+    ) -> list[tuple[dict[str, Any], str]]: ...
 
 
 class PrivacyStore(Protocol):

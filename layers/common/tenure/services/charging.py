@@ -246,6 +246,8 @@ class _Collection:
         if creating is not None and change is not None:
             for name in (f.name for f in fields(Commit)):
                 into = getattr(creating, name)
+                if not isinstance(into, list):  # (Commit.source: set when committed)
+                    continue
                 into.extend(x for x in getattr(change, name) if not any(x is y for y in into))
         svc.commit_with_notices(merged)
 

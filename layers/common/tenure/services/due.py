@@ -4,6 +4,7 @@ the charger. The simulator and the tests work due items through the same `work_d
 from collections.abc import Iterator
 from datetime import datetime
 
+from tenure.domain.audit import SYSTEM_DUNNING, SYSTEM_RENEWALS
 from tenure.domain.charges import Charge
 from tenure.domain.due import ChargeRef, DueKind, DueSubject
 from tenure.ports import DueItem, DueMessage
@@ -34,7 +35,19 @@ def work_due(
     A subscription's work starts from the subscription the work carries, when it carries
     one (see DueItem). An owed refund's work answers RefundGivenUp when its tries stopped
     without a refund (the charger counts those). A charge's id that is not a ChargeRef
-    raises InvalidChargeRefError."""
+    raises InvalidChargeRefError.
+
+    Its commits are the work of `system:dunning` when it is an invoice's retry or the end of
+    its dunning, else of `system:renewals` (renewals, trials and pauses ending, instalments,
+    owed refunds, credits at the day's close, reconciling an attempt)."""
+    dunning = work.kind in (DueKind.RETRY, DueKind.DUNNING_END)
+    with svc.acting_as(SYSTEM_DUNNING if dunning else SYSTEM_RENEWALS):
+        return _do(svc, work)
+
+
+def _do(
+    svc: Services, work: DueItem | DueMessage
+) -> Outcome | Charge | refunds.RefundGivenUp | None:
     match work.kind.subject:
         case DueSubject.SUBSCRIPTION:
             return subscriptions.process_due(

@@ -753,6 +753,8 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         written = _written_versions(change)
         for event in change.events:
             item = self._event_item(event)
+            if change.source is not None:  # (beside the event too: its form is unchanged)
+                item["source"] = change.source
             if event.entity_id in written:
                 # Beside the event, not in it: the stream hands it to the bus and the
                 # outbound webhooks (docs/events.md), while the event's own form is unchanged.
@@ -1222,6 +1224,23 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         more = len(found) > limit
         page = found[:limit]
         return page, (page[-1].order if more and page else None)
+
+    def sourced_events(self, customer_id: str, days: list[str]) -> list[tuple[dict[str, Any], str]]:
+        found: list[tuple[dict[str, Any], str]] = []
+        for day in sorted(set(days)):
+            # Events are kept by day: the filter spares the transfer of other customers'
+            # events and of people's changes, not their reads (docs/operations.md).
+            for item in self._query(
+                KeyConditionExpression="PK = :pk",
+                FilterExpression="#e.customer_id = :c AND attribute_exists(#s)",
+                ExpressionAttributeNames={"#e": "event", "#s": "source"},
+                ExpressionAttributeValues=to_item({":pk": f"EVT#{day}", ":c": customer_id}),
+                ConsistentRead=True,
+            ):
+                event = item["event"]
+                if event.get("customer_id") == customer_id and "source" in item:
+                    found.append((event, str(item["source"])))
+        return found
 
     def list_customer_audit(self, customer_id: str, limit: int) -> list[AuditEntry]:
         """The customer's entries, oldest first, at most `limit` (newest kept)."""
