@@ -64,6 +64,7 @@ _CSP = (
     "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'none'; img-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+SEARCH_SHOWN = 20  # customers listed for an email prefix
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}")
 _KEY = re.compile(r"[A-Za-z0-9_-]{22}")
 INVOICES_SHOWN = 12  # the newest of each subscription; older ones are in the timeline
@@ -153,6 +154,13 @@ def _find(visit: _Visit) -> Response[str]:
         return visit.render(200, "home.html", "Find a customer", query="", missing=False)
     if _ID.fullmatch(query) and catalog.find_customer(visit.svc, query) is not None:
         return _see_other(f"/console/customers/{quote(query)}")
+    found = catalog.find_customers_by_email(visit.svc, query, SEARCH_SHOWN)
+    if len(found) == 1:
+        return _see_other(f"/console/customers/{quote(found[0][1])}")
+    if found:
+        return visit.render(
+            200, "home.html", "Find a customer", query=query, missing=False, found=found
+        )
     return visit.render(404, "home.html", "Find a customer", query=query, missing=True)
 
 

@@ -28,6 +28,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
+from tenure.domain.audit import SYSTEM_PORTAL
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.customers import Customer
 from tenure.domain.errors import (
@@ -931,7 +932,10 @@ def _page(purpose: LinkPurpose, show: Callable[[_Visit], Response[Any]]) -> Resp
         return _refused(visitor_locale, settings, purpose, "unknown_customer")
     visit = _Visit(svc, settings, claims, token, pages.locale_of(customer.locale), form)
     try:
-        response = show(visit)
+        # What a customer does through a signed page is theirs: its commits are the work of
+        # `system:portal` (docs/operations.md).
+        with svc.acting_as(SYSTEM_PORTAL):
+            response = show(visit)
     except ForeignSubjectError:
         return _refused(visit.locale, settings, purpose, "foreign_subject")
     except InvoiceNotShownError:

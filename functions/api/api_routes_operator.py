@@ -131,7 +131,9 @@ def list_audit(
     cursor: Cursor = None,
 ) -> AuditPage:
     """Audit entries of an `entity` (the id acted on) or of an `actor` (or both), oldest
-    first; pass `next_cursor` back as `cursor` for the next page."""
+    first; pass `next_cursor` back as `cursor` for the next page. An entity's automated
+    changes (`system:renewals`, `system:dunning`, `system:webhooks`, `system:portal`) are
+    among them, read from their events; a `system:` actor needs an `entity` (else 422)."""
     svc = bootstrap.wiring().services
     page, more = timelines.audit_entries(svc, entity=entity, actor=actor, limit=limit, after=cursor)
     return {

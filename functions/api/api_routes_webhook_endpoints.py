@@ -4,6 +4,7 @@ delete, enable again; each endpoint's delivery log; replay a delivery."""
 from typing import Annotated, TypedDict
 
 from api_guard import BEARER
+from api_routes_operator import actor
 from api_schemas import PATH_ID_PATTERN
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -102,6 +103,7 @@ def create_webhook_endpoint(body: WebhookEndpointCreate) -> WebhookEndpointCreat
         body.events,
         local=wired.settings.environment == "local",
         addresses=resolve_addresses,
+        actor=actor(),
     )
     return {**_view(endpoint), "secret": endpoint.secret}
 
@@ -120,7 +122,7 @@ def get_webhook_endpoint(endpoint_id: Id) -> WebhookEndpointView:
 @router.delete("/v1/webhook-endpoints/<endpoint_id>", security=BEARER, tags=TAGS)
 def delete_webhook_endpoint(endpoint_id: Id) -> WebhookEndpointDeleted:
     """Deleted: nothing more is sent to it, pending deliveries included."""
-    webhooks_out.delete_endpoint(bootstrap.wiring().services, endpoint_id)
+    webhooks_out.delete_endpoint(bootstrap.wiring().services, endpoint_id, actor=actor())
     return {"id": endpoint_id, "deleted": True}
 
 
@@ -128,7 +130,8 @@ def delete_webhook_endpoint(endpoint_id: Id) -> WebhookEndpointDeleted:
 def enable_webhook_endpoint(endpoint_id: Id) -> WebhookEndpointView:
     """Enabled again after it was disabled for failing; events from now on are sent (replay
     the deliveries it missed)."""
-    return _view(webhooks_out.enable_endpoint(bootstrap.wiring().services, endpoint_id))
+    svc = bootstrap.wiring().services
+    return _view(webhooks_out.enable_endpoint(svc, endpoint_id, actor=actor()))
 
 
 @router.get("/v1/webhook-endpoints/<endpoint_id>/deliveries", security=BEARER, tags=TAGS)
@@ -146,6 +149,6 @@ def replay_webhook_delivery(delivery_id: Id) -> WebhookDeliveryView:
     """Sent again now, whatever became of it, with the same `webhook-id` (a receiver that
     handled it already may drop it) and 3 fresh days of retries."""
     wired = bootstrap.wiring()
-    delivery = webhooks_out.replay(wired.services, delivery_id)
+    delivery = webhooks_out.replay(wired.services, delivery_id, actor=actor())
     wired.webhook_queue().due(delivery.id, delivery.next_attempt_at or wired.services.clock.now())
     return _delivery(delivery)

@@ -118,6 +118,7 @@ def test_an_erased_customer_is_nowhere_in_the_store_the_outbox_or_the_logs(
     for event in repo.events_between(T0, clock.now()):
         webhooks_out.fan_out(svc, event, None)
     assert all(s in everything_stored(repo) for s in (NAME, EMAIL, WORDS, NOTE))
+    assert catalog.find_customers_by_email(svc, "DORA", 10) == [(EMAIL, "dora")]
     assert any(EMAIL in p.read_text() for p in (tmp_path / "outbox").iterdir())
     invoices = {i.id: (i.number, i.total) for i in repo.list_invoices("sub-dora")}
     days = [date(2026, 3, 2) + timedelta(days=n) for n in range(64)]
@@ -128,6 +129,7 @@ def test_an_erased_customer_is_nowhere_in_the_store_the_outbox_or_the_logs(
     run_until(svc, outbox, T0 + timedelta(days=400), timedelta(days=1))  # nothing more to her
 
     assert done.customer.email == pseudonym_email("dora")
+    assert catalog.find_customers_by_email(svc, "dora", 10) == []
     stored = without_hold(everything_stored(repo), repo)
     assert [s for s in SECRETS if s in stored] == []
     mail = "".join(p.read_text(errors="replace") for p in (tmp_path / "outbox").iterdir())

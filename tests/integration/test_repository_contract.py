@@ -21,7 +21,15 @@ from tenure.domain.prices import PriceChange, PriceStep
 from tenure.domain.programs import OfferKind
 from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription
-from tenure.ports import Commit, EventReads, Marker, ProviderLink, Redemption, Repository
+from tenure.ports import (
+    Commit,
+    EmailMove,
+    EventReads,
+    Marker,
+    ProviderLink,
+    Redemption,
+    Repository,
+)
 from tenure.store.dynamodb import DUE_SHARDS, due_shard
 
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
@@ -699,3 +707,117 @@ def test_a_container_keeps_a_plan_it_read_for_a_minute_then_sees_its_price_chang
     assert reader.get_plan("basic") == BASIC  # a renewal in the next minute reads nothing
     ticks[0] = PLANS_KEPT_SECONDS
     assert reader.get_plan("basic") == changed
+
+
+def test_an_invoices_refund_credit_at_the_close_is_due_work_and_reads_back(
+    repo: Repository,
+) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    sub = subscribed(repo)
+    invoice = Invoice(
+        "in_1", sub.id, "alice", InvoiceKind.FIRST, T0, T0 + timedelta(days=28), "USD",
+        [InvoiceLine(LineKind.PLAN, "Basic", 1000)], InvoiceStatus.PAID, T0,
+    )  # fmt: skip
+    invoice.schedule_refund_credit(T0)
+    repo.commit(Commit(invoices=[invoice]))
+    close = datetime(2026, 2, 1, tzinfo=UTC)
+    stored = repo.get_invoice("in_1")
+    assert stored is not None and stored.credit_due_at == close
+    assert [(d.entity_id, d.kind) for d in repo.due(close)] == [("in_1", "credit")]
+    stored.credit_due_at = None
+    stored.refunds_credited = 300  # more than `credited` says: kept apart
+    repo.commit(Commit(invoices=[stored]))
+    again = repo.get_invoice("in_1")
+    assert again is not None and (again.credit_due_at, again.refunds_credited) == (None, 300)
+    assert repo.due(close) == []
+
+
+def _customer(customer_id: str, email: str) -> Customer:
+    return Customer(
+        id=customer_id, email=email, name="", locale="en", timezone="UTC", created_at=T0
+    )
+
+
+def test_a_customers_creation_indexes_their_email_for_a_prefix_search_in_any_case(
+    repo: Repository,
+) -> None:
+    repo.commit(Commit(customers=[_customer("c1", "Anna.Lee@Example.com")]))
+    repo.commit(Commit(customers=[_customer("c2", "anna@example.org")]))
+    repo.commit(Commit(customers=[_customer("c3", "boris@example.com")]))
+    again = repo.get_customer("c1")
+    assert again is not None
+    repo.commit(Commit(customers=[again]))  # a later write of the customer adds nothing
+
+    assert repo.find_customers_by_email("ANNA", 10) == [
+        ("anna.lee@example.com", "c1"),
+        ("anna@example.org", "c2"),
+    ]
+    assert repo.find_customers_by_email("anna@", 10) == [("anna@example.org", "c2")]
+    assert repo.find_customers_by_email("anna", 1) == [("anna.lee@example.com", "c1")]
+    assert repo.find_customers_by_email("zed", 10) == []
+    assert repo.find_customers_by_email("", 10) == []
+
+
+def test_indexing_emails_again_changes_nothing(repo: Repository) -> None:
+    repo.commit(Commit(customers=[_customer("c1", "anna@example.com")]))
+    customers, _ = repo.list_customers(10)
+    assert repo.index_customer_emails(customers) == 1
+    assert repo.find_customers_by_email("a", 10) == [("anna@example.com", "c1")]
+
+
+def test_an_email_move_replaces_the_index_entry_in_the_customers_own_commit(
+    repo: Repository,
+) -> None:
+    created = _customer("c1", "anna@example.com")
+    repo.commit(Commit(customers=[created]))
+    moved = repo.get_customer("c1")
+    assert moved is not None
+    moved.email = "Hanna@Example.org"
+    repo.commit(
+        Commit(customers=[moved], email_moves=[EmailMove("c1", "anna@example.com", moved.email)])
+    )
+    assert repo.find_customers_by_email("anna", 10) == []
+    assert repo.find_customers_by_email("h", 10) == [("hanna@example.org", "c1")]
+    again = repo.get_customer("c1")
+    assert again is not None
+    # A change of case alone keeps the entry (and is no transaction error on DynamoDB).
+    repo.commit(
+        Commit(
+            customers=[again],
+            email_moves=[EmailMove("c1", "hanna@example.org", "HANNA@example.org")],
+        )
+    )
+    assert repo.find_customers_by_email("hanna", 10) == [("hanna@example.org", "c1")]
+
+
+def test_an_email_move_to_nothing_removes_the_entry_and_a_missing_one_is_no_error(
+    repo: Repository,
+) -> None:
+    repo.commit(Commit(customers=[_customer("c1", "anna@example.com")]))
+    gone = repo.get_customer("c1")
+    assert gone is not None
+    repo.commit(Commit(customers=[gone], email_moves=[EmailMove("c1", "anna@example.com", None)]))
+    assert repo.find_customers_by_email("a", 10) == []
+    again = repo.get_customer("c1")
+    assert again is not None
+    # Removing it twice (an erasure finished on a second try) writes the customer all the same.
+    read_at = again.version
+    repo.commit(Commit(customers=[again], email_moves=[EmailMove("c1", "anna@example.com", None)]))
+    after = repo.get_customer("c1")
+    assert after is not None and after.version == read_at + 1
+
+
+def test_an_automated_changes_events_keep_their_source_beside_them_not_in_them(
+    repo: Repository,
+) -> None:
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    renewed = DomainEvent(EventType.SUBSCRIPTION_RENEWED, "sub-1", "alice", at, 0)
+    asked = DomainEvent(EventType.CREDIT_ADJUSTED, "sub-1", "alice", at, 1)
+    other = DomainEvent(EventType.SUBSCRIPTION_RENEWED, "sub-2", "bob", at, 0)
+    repo.commit(Commit(events=[renewed, other], source="system:renewals"))
+    repo.commit(Commit(events=[asked]))  # a person's change: no source
+    found = repo.sourced_events("alice", ["2026-03-02", "2026-03-03"])
+    assert found == [(renewed.to_dict(), "system:renewals")]
+    assert repo.sourced_events("alice", ["2026-03-03"]) == []
+    # The event as the metrics, the bus and events.jsonl read it is unchanged
+    assert renewed.to_dict() in repo.events_between(at, at + timedelta(seconds=1))

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tenure.domain.audit import AuditAction, AuditEntry, endpoint_entry
 from tenure.domain.errors import ConcurrencyError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.webhooks_out import (
@@ -142,3 +143,39 @@ def test_each_event_is_committed_with_the_version_its_object_was_written_at(
     ]
     # The event's own form, as the metrics and the simulator read it, is unchanged.
     assert all("object_version" not in e for e in repo.events_between(T0, T0 + timedelta(1)))
+
+
+def _entry(action: AuditAction, entity: str, minute: int) -> AuditEntry:
+    return endpoint_entry(
+        at=T0 + timedelta(minutes=minute), actor="ops-lee", action=action, entity=entity, after={}
+    )
+
+
+def test_an_operators_endpoint_changes_carry_their_entries_and_refusals_none(
+    repo: Repository,
+) -> None:
+    repo.add_webhook_endpoint(an_endpoint(), _entry(AuditAction.ENDPOINT_REGISTERED, "we_1", 0))
+    with pytest.raises(ConcurrencyError):  # the id is taken: no second entry either
+        repo.add_webhook_endpoint(an_endpoint(), _entry(AuditAction.ENDPOINT_REGISTERED, "we_1", 1))
+    assert repo.add_webhook_delivery(a_delivery(1))
+    delivery = repo.get_webhook_delivery("msg_we_1_1")
+    assert delivery is not None
+    repo.save_webhook_delivery(delivery, T0, _entry(AuditAction.DELIVERY_REPLAYED, "msg_we_1_1", 2))
+    with pytest.raises(ConcurrencyError):  # a stale version
+        repo.save_webhook_delivery(
+            delivery, T0, _entry(AuditAction.DELIVERY_REPLAYED, "msg_we_1_1", 3)
+        )
+    assert repo.enable_webhook_endpoint("we_1", _entry(AuditAction.ENDPOINT_ENABLED, "we_1", 4))
+    assert repo.delete_webhook_endpoint("we_1", _entry(AuditAction.ENDPOINT_DELETED, "we_1", 5))
+    assert not repo.delete_webhook_endpoint("we_1", _entry(AuditAction.ENDPOINT_DELETED, "we_1", 6))
+    assert not repo.enable_webhook_endpoint("we_1", _entry(AuditAction.ENDPOINT_ENABLED, "we_1", 7))
+
+    on_endpoint, _ = repo.list_audit(entity="we_1", limit=10)
+    assert [(str(e.action), e.at.minute) for e in on_endpoint] == [
+        ("endpoint_registered", 0),
+        ("endpoint_enabled", 4),
+        ("endpoint_deleted", 5),
+    ]
+    by_actor, _ = repo.list_audit(actor="ops-lee", limit=10)
+    assert [e.at.minute for e in by_actor] == [0, 2, 4, 5]
+    assert repo.get_webhook_endpoint("we_1") is None

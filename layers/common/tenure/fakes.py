@@ -101,8 +101,11 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.suppressed: dict[str, str] = {}
         self.late: dict[str, set[tuple[datetime, str]]] = {}  # customer -> late invoices
         self.audit: list[AuditEntry] = []  # in time order (AuditEntry.order)
+        # The email search index: (email in lower case, customer id), written on creation.
+        self.email_index: set[tuple[str, str]] = set()
         self.commits = 0
         self._event_ids: set[str] = set()
+        self.event_sources: dict[str, str] = {}  # event id -> its automated actor (Commit.source)
 
     def get_customer(self, customer_id: str) -> Customer | None:
         return copy.deepcopy(self.customers.get(customer_id))
@@ -118,6 +121,16 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         page = ordered[start : start + limit]
         more = start + limit < len(ordered)
         return copy.deepcopy(page), keys[start + limit - 1] if more else None
+
+    def find_customers_by_email(self, prefix: str, limit: int) -> list[tuple[str, str]]:
+        wanted = prefix.lower()
+        if not wanted:
+            return []
+        return sorted(e for e in self.email_index if e[0].startswith(wanted))[:limit]
+
+    def index_customer_emails(self, customers: list[Customer]) -> int:
+        self.email_index.update((c.email.lower(), c.id) for c in customers)
+        return len(customers)
 
     def list_payment_methods(self, customer_id: str) -> list[PaymentMethod]:
         found = [m for (c, _), m in self.payment_methods.items() if c == customer_id]
@@ -373,6 +386,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
             if entry.id in recorded:
                 raise AlreadyExistsError("audit", entry.id)
         self._number(change)
+        created = [c for c in change.customers if c.version == 0]  # indexed by email
         for kind, entity in versioned:
             entity.version += 1
             clean = copy.deepcopy(entity)
@@ -414,6 +428,12 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
             self.coupons[redemption.coupon_id].version += 1
         for method in change.payment_methods:
             self.payment_methods[(method.customer_id, method.id)] = copy.deepcopy(method)
+        self.email_index.update((c.email.lower(), c.id) for c in created)
+        for email_move in change.email_moves:
+            if email_move.old is not None:
+                self.email_index.discard((email_move.old.lower(), email_move.customer_id))
+            if email_move.new is not None:
+                self.email_index.add((email_move.new.lower(), email_move.customer_id))
         for notice in change.notices:
             notice.version += 1
             self.notices[notice.key] = copy.deepcopy(notice)
@@ -425,6 +445,8 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         )
         self.events.extend(e.to_dict() for e in change.events)
         self._event_ids.update(e.id for e in change.events)
+        if change.source is not None:
+            self.event_sources.update((e.id, change.source) for e in change.events)
         self.ledger.extend(record_entries(change.ledger, self.customer_mrr))
         for entry in change.audit:
             bisect.insort(self.audit, entry, key=lambda e: e.order)
@@ -484,6 +506,17 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
     def list_customer_audit(self, customer_id: str, limit: int) -> list[AuditEntry]:
         found = [e for e in self.audit if e.customer_id == customer_id]
         return found[-limit:] if limit > 0 else []
+
+    def sourced_events(self, customer_id: str, days: list[str]) -> list[tuple[dict[str, Any], str]]:
+        wanted = set(days)
+        found = [
+            (dict(e), self.event_sources[e["id"]])
+            for e in self.events
+            if e["id"] in self.event_sources
+            and str(e["occurred_at"])[:10] in wanted
+            and e.get("customer_id") == customer_id
+        ]
+        return sorted(found, key=lambda f: (_at(f[0]["occurred_at"]), f[0]["id"]))
 
     def find_provider_object(self, provider: str, object_id: str) -> str | None:
         return self.provider_links.get((provider, object_id))

@@ -1,10 +1,12 @@
 """The WebhookOutStore role on dicts, mixed into the in-memory repository (tenure.fakes),
 with the same conditions as the DynamoDB store (tenure.store.webhooks_out)."""
 
+import bisect
 from dataclasses import replace
 from datetime import datetime
 
-from tenure.domain.errors import ConcurrencyError
+from tenure.domain.audit import AuditEntry
+from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.webhooks_out import EndpointStatus, WebhookDelivery, WebhookEndpoint
 
 
@@ -22,9 +24,21 @@ class InMemoryWebhookOut:
         found: dict[str, WebhookDelivery] = self.__dict__.setdefault("_webhook_deliveries", {})
         return found
 
-    def add_webhook_endpoint(self, endpoint: WebhookEndpoint) -> None:
+    def _audited(self, audit: AuditEntry | None) -> None:
+        """Keep an operator's entry with the change (the repository's own list, in order)."""
+        if audit is None:
+            return
+        entries: list[AuditEntry] = self.__dict__.setdefault("audit", [])
+        if any(e.id == audit.id for e in entries):
+            raise AlreadyExistsError("audit", audit.id)
+        bisect.insort(entries, audit, key=lambda e: e.order)
+
+    def add_webhook_endpoint(
+        self, endpoint: WebhookEndpoint, audit: AuditEntry | None = None
+    ) -> None:
         if endpoint.id in self._endpoints:
             raise ConcurrencyError(f"webhook endpoint {endpoint.id} exists")
+        self._audited(audit)
         self._endpoints[endpoint.id] = endpoint
 
     def get_webhook_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
@@ -33,13 +47,18 @@ class InMemoryWebhookOut:
     def list_webhook_endpoints(self) -> list[WebhookEndpoint]:
         return [self._endpoints[k] for k in sorted(self._endpoints)]  # the table's key order
 
-    def delete_webhook_endpoint(self, endpoint_id: str) -> bool:
-        return self._endpoints.pop(endpoint_id, None) is not None
+    def delete_webhook_endpoint(self, endpoint_id: str, audit: AuditEntry | None = None) -> bool:
+        if endpoint_id not in self._endpoints:
+            return False
+        self._audited(audit)
+        del self._endpoints[endpoint_id]
+        return True
 
-    def enable_webhook_endpoint(self, endpoint_id: str) -> bool:
+    def enable_webhook_endpoint(self, endpoint_id: str, audit: AuditEntry | None = None) -> bool:
         found = self._endpoints.get(endpoint_id)
         if found is None:
             return False
+        self._audited(audit)
         self._endpoints[endpoint_id] = replace(
             found, status=EndpointStatus.ENABLED, disabled_reason=None, failing_since=None
         )
@@ -75,10 +94,13 @@ class InMemoryWebhookOut:
     def get_webhook_delivery(self, delivery_id: str) -> WebhookDelivery | None:
         return self._deliveries.get(delivery_id)
 
-    def save_webhook_delivery(self, delivery: WebhookDelivery, now: datetime) -> WebhookDelivery:
+    def save_webhook_delivery(
+        self, delivery: WebhookDelivery, now: datetime, audit: AuditEntry | None = None
+    ) -> WebhookDelivery:
         stored = self._deliveries.get(delivery.id)
         if stored is None or stored.version != delivery.version:
             raise ConcurrencyError(f"webhook delivery {delivery.id} changed meanwhile")
+        self._audited(audit)
         saved = replace(delivery, version=delivery.version + 1)
         self._deliveries[delivery.id] = saved
         return saved

@@ -91,6 +91,17 @@ class CopyCheck:
     late_under: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EmailMove:
+    """A customer's entry in the email search index moving with a write of the customer: from
+    `old` (None: nothing to remove) to `new` (None: nothing to put, as after an erasure).
+    Case does not count: the index holds emails in lower case."""
+
+    customer_id: str
+    old: str | None
+    new: str | None
+
+
 @dataclass(slots=True)
 class Commit:
     """Everything one business change writes, committed atomically or not at all.
@@ -156,6 +167,13 @@ class Commit:
     # Plans given a new price change (tenure.domain.prices): written whole, only while the
     # stored plan still has one change fewer, so two changes made at once cannot both land.
     plan_updates: list[Plan] = field(default_factory=list)
+    # Customers' entries in the email search index that move with this change (a changed
+    # email, an erasure), so the index never names an email the customer no longer has.
+    email_moves: list[EmailMove] = field(default_factory=list)
+    # The automated actor whose work this change is (Services.acting_as), kept on each event
+    # item it writes beside the event, never in it: what the audit trail names as the actor
+    # of an automated change. None: a person's or an API caller's change.
+    source: str | None = None
 
     def add_installment_plan(self, plan: InstallmentPlan) -> None:
         if not any(p is plan for p in self.installment_plans):
@@ -268,6 +286,12 @@ class BillingStore(Protocol):
     def list_customers(
         self, limit: int, after: str | None = None
     ) -> tuple[list[Customer], str | None]: ...
+    # Customers whose email starts with `prefix` (compared in lower case), by email then id,
+    # at most `limit`: from the email index a customer's creation writes (docs/console.md).
+    def find_customers_by_email(self, prefix: str, limit: int) -> list[tuple[str, str]]: ...
+    # Index these customers' emails (the backfill of customers created before the index);
+    # writing one twice changes nothing. Returns how many were written.
+    def index_customer_emails(self, customers: list[Customer]) -> int: ...
     def list_payment_methods(self, customer_id: str) -> list[PaymentMethod]: ...
     def get_plan(self, plan_id: str) -> Plan | None: ...
     def list_plans(self) -> list[Plan]: ...
@@ -366,11 +390,20 @@ class WebhookOutStore(Protocol):
     (docs/webhooks-outbound.md). Endpoint changes other than create and delete are single
     conditional updates, so concurrent deliveries never lose one another's notes."""
 
-    def add_webhook_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
+    # Each change an operator asks for may carry its audit entry, written in the same
+    # transaction (nothing of either when the change is refused).
+    def add_webhook_endpoint(
+        self, endpoint: WebhookEndpoint, audit: AuditEntry | None = None
+    ) -> None: ...
     def get_webhook_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None: ...
     def list_webhook_endpoints(self) -> list[WebhookEndpoint]: ...
-    def delete_webhook_endpoint(self, endpoint_id: str) -> bool: ...  # False: none was there
-    def enable_webhook_endpoint(self, endpoint_id: str) -> bool: ...
+    # False: none was there
+    def delete_webhook_endpoint(
+        self, endpoint_id: str, audit: AuditEntry | None = None
+    ) -> bool: ...
+    def enable_webhook_endpoint(
+        self, endpoint_id: str, audit: AuditEntry | None = None
+    ) -> bool: ...
     # A failed try: the endpoint's failing_since becomes `at` unless it is failing already.
     def note_webhook_failure(self, endpoint_id: str, at: datetime) -> None: ...
     def note_webhook_success(self, endpoint_id: str) -> None: ...
@@ -383,7 +416,7 @@ class WebhookOutStore(Protocol):
     def get_webhook_delivery(self, delivery_id: str) -> WebhookDelivery | None: ...
     # Version-checked (ConcurrencyError when another try wrote first); returns what was saved.
     def save_webhook_delivery(
-        self, delivery: WebhookDelivery, now: datetime
+        self, delivery: WebhookDelivery, now: datetime, audit: AuditEntry | None = None
     ) -> WebhookDelivery: ...
     # Newest first.
     def list_webhook_deliveries(self, endpoint_id: str, limit: int) -> list[WebhookDelivery]: ...
@@ -403,6 +436,11 @@ class AuditStore(Protocol):
         after: str | None = None,
     ) -> tuple[list[AuditEntry], str | None]: ...
     def list_customer_audit(self, customer_id: str, limit: int) -> list[AuditEntry]: ...
+    # The customer's events among those of the given days (`yyyy-mm-dd`) that an automated
+    # actor committed, each with that actor (Commit.source), by moment then event id.
+    def sourced_events(
+        self, customer_id: str, days: list[str]
+    ) -> list[tuple[dict[str, Any], str]]: ...
 
 
 class PrivacyStore(Protocol):

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tenure_local.cli.backfill import app as backfill_app
 from tenure_local.cli.bench import bench
 from tenure_local.cli.chaos import app as chaos_app
 from tenure_local.cli.emails import app as emails_app
@@ -495,6 +496,7 @@ charges_app = typer.Typer(no_args_is_help=True, help="The money a simulation mov
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(charges_app, name="charges")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(backfill_app, name="backfill")
 app.add_typer(emails_app, name="emails")
 app.add_typer(links_app, name="links")
 app.add_typer(chaos_app, name="chaos")

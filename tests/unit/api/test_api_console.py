@@ -22,6 +22,7 @@ from tenure import bootstrap
 from tenure.domain.privacy import pseudonym_email
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway
+from tenure.services import catalog
 from tenure.services.context import Services
 from tenure.settings import Settings
 
@@ -649,3 +650,38 @@ def test_a_billing_token_is_not_offered_erasure_and_is_refused_it(shop: Api) -> 
         assert reply["statusCode"] == 403
         assert "needs the admin scope" in reply["body"]
     assert shop.state() == before
+
+
+def test_an_email_prefix_in_any_case_finds_the_one_customer_it_names(shop: Api) -> None:
+    browser = _signed_in(shop, DASH)
+
+    found = browser.get("/console?q=BOB@Exa")
+
+    assert found["statusCode"] == 303
+    assert found["headers"]["Location"] == "/console/customers/bob"
+
+
+def test_an_email_prefix_several_customers_share_lists_them(shop: Api) -> None:
+    shop.customer("alina")
+    browser = _signed_in(shop, DASH)
+
+    page = browser.get("/console?q=al")
+
+    assert page["statusCode"] == 200
+    assert 'href="/console/customers/alice"' in page["body"]
+    assert 'href="/console/customers/alina"' in page["body"]
+    assert 'href="/console/customers/bob"' not in page["body"]
+
+
+def test_a_customer_from_before_the_index_is_found_once_backfilled(shop: Api) -> None:
+    # Given bob's index entry missing, as for a customer created before the index existed
+    shop.repo.email_index.discard(("bob@example.com", "bob"))
+    browser = _signed_in(shop, DASH)
+    assert browser.get("/console?q=bob@")["statusCode"] == 404
+    # When the backfill runs (twice: it is safe to repeat)
+    svc = bootstrap.wiring().services
+    assert catalog.backfill_customer_emails(svc, page=1) == 2
+    assert catalog.backfill_customer_emails(svc) == 2
+    # Then bob is found by his email again, and only once
+    assert browser.get("/console?q=bob@")["headers"]["Location"] == "/console/customers/bob"
+    assert svc.repo.find_customers_by_email("b", 10) == [("bob@example.com", "bob")]

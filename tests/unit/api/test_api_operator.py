@@ -290,6 +290,14 @@ def test_the_audit_lists_by_actor_and_pages_with_a_cursor(shop: Api) -> None:
     assert neither.status == 422
 
 
+def test_an_automated_actor_without_an_entity_is_a_422_naming_the_entity(shop: Api) -> None:
+    refused = shop.get("/v1/audit", query={"actor": "system:renewals"})
+    named = shop.get("/v1/audit", query={"actor": "system:renewals", "entity": "sub-1"})
+
+    assert refused.status == 422 and "entity" in refused.text
+    assert named.status == 200 and named.json["data"] == []  # nothing renewed here yet
+
+
 def test_the_timeline_shows_invoices_charges_refunds_emails_and_audit_in_order(shop: Api) -> None:
     invoice = _invoice(shop, "sub-1")
     shop.clock.advance(timedelta(hours=1))

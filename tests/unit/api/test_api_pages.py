@@ -327,6 +327,19 @@ def test_pausing_stops_billing_for_one_period(subscribed: Pages) -> None:
     assert 'value="keep"' in reply.text  # "Resume now"
 
 
+def test_a_pause_on_the_page_is_listed_as_the_portals_work(subscribed: Pages) -> None:
+    from tenure.domain.audit import SYSTEM_PORTAL
+    from tenure.services import timeline
+
+    subscribed.submit("/pages/subscription", manage(subscribed), action="pause")
+
+    page, _ = timeline.audit_entries(
+        subscribed.svc, entity="sub-alice", actor=SYSTEM_PORTAL, limit=10, after=None
+    )
+    assert [e.actor for e in page] == [SYSTEM_PORTAL]
+    assert "SubscriptionPaused" in str(page[0].after["events"])
+
+
 def test_cancel_at_period_end_then_keep_withdraws_the_cancellation(subscribed: Pages) -> None:
     token = manage(subscribed)
 

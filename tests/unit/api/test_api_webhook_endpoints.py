@@ -108,3 +108,43 @@ def test_enable_answers_the_endpoint_and_404_for_an_unknown_one(api: Api) -> Non
     reply = api.post(f"/v1/webhook-endpoints/{endpoint_id}/enable")
     assert reply.status == 200 and reply.json["status"] == "enabled"
     assert api.post("/v1/webhook-endpoints/we_nope/enable").status == 404
+
+
+def test_each_change_to_endpoints_and_each_replay_writes_one_entry_naming_the_token(
+    api: Api,
+) -> None:
+    # Given an endpoint registered and an event fanned out to it
+    endpoint_id = register(api)["id"]
+    [delivery] = webhooks_out.fan_out(bootstrap.wiring().services, EVENT, 1)
+    # When it is replayed, enabled and deleted, then refused each of those once more
+    assert api.post(f"/v1/webhook-deliveries/{delivery.id}/replay").status == 200
+    assert api.post(f"/v1/webhook-endpoints/{endpoint_id}/enable").status == 200
+    assert api.call("DELETE", f"/v1/webhook-endpoints/{endpoint_id}").status == 200
+    assert api.call("DELETE", f"/v1/webhook-endpoints/{endpoint_id}").status == 404
+    assert api.post(f"/v1/webhook-endpoints/{endpoint_id}/enable").status == 404
+    assert api.post(f"/v1/webhook-deliveries/{delivery.id}/replay").status == 404
+    # Then one entry for each change made, by the bare admin token, and none for refusals
+    # (all at the same fixed moment, so in no particular order)
+    entries = sorted((e.actor, str(e.action), e.entity) for e in api.repo.audit)
+    assert entries == [
+        ("api", "delivery_replayed", delivery.id),
+        ("api", "endpoint_deleted", endpoint_id),
+        ("api", "endpoint_enabled", endpoint_id),
+        ("api", "endpoint_registered", endpoint_id),
+    ]
+    [registered] = [e for e in api.repo.audit if e.action == "endpoint_registered"]
+    assert registered.after == {"url": PUBLIC_URL, "events": "*"}
+    assert registered.customer_id == ""  # in no customer's timeline
+    # And they are listed by the endpoint
+    listed = api.get("/v1/audit", query={"entity": endpoint_id}).json["data"]
+    assert sorted(e["action"] for e in listed) == [
+        "endpoint_deleted",
+        "endpoint_enabled",
+        "endpoint_registered",
+    ]
+
+
+def test_a_refused_registration_writes_no_entry(api: Api) -> None:
+    reply = api.post("/v1/webhook-endpoints", {"url": "http://10.0.0.1/x", "events": ["*"]})
+    assert reply.status == 422
+    assert api.repo.audit == []

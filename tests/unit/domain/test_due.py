@@ -14,6 +14,7 @@ from tenure.domain.due import ChargeRef, DueKind, DueSubject, InvalidChargeRefEr
         (DueKind.EXPIRE, DueSubject.SUBSCRIPTION),
         (DueKind.RETRY, DueSubject.INVOICE),
         (DueKind.DUNNING_END, DueSubject.INVOICE),
+        (DueKind.CREDIT, DueSubject.INVOICE),
         (DueKind.RECONCILE, DueSubject.CHARGE),
         (DueKind.PROVIDER_ERASE, DueSubject.CUSTOMER),
     ],
@@ -24,6 +25,7 @@ def test_each_kind_of_due_work_says_what_its_id_names(kind: DueKind, subject: Du
 
 def test_the_kinds_keep_the_values_deployed_tables_and_queues_hold() -> None:
     assert sorted(str(kind) for kind in DueKind) == [
+        "credit",
         "dunning_end",
         "expire",
         "installment",

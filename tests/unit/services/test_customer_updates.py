@@ -10,7 +10,7 @@ from test_reminders import REAL, RecordingMailer, customer, run
 
 from tenure.domain.errors import IllegalTransitionError, NotFoundError, ValidationFailedError
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
-from tenure.services import subscriptions
+from tenure.services import catalog, subscriptions
 from tenure.services.customer_updates import CustomerChanges, update_customer
 from tenure.services.privacy import erase_customer
 
@@ -77,6 +77,31 @@ def test_the_renewals_after_a_move_email_in_the_new_zones_hours(
     assert len(mailer.of(NoticeKind.UPCOMING_RENEWAL, "bob")) == 2
     for email in sent:
         assert 9 <= email.at.astimezone(ZoneInfo("America/Los_Angeles")).hour < 20, email.kind
+
+
+def test_a_changed_email_is_found_by_the_console_search_and_the_old_one_is_not(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    customer(shop, "bob")
+    update(shop, email="Robert.Smith@Example.org")
+    assert catalog.find_customers_by_email(shop.svc, "robert", 10) == [
+        ("robert.smith@example.org", "bob")
+    ]
+    assert catalog.find_customers_by_email(shop.svc, "bob@", 10) == []
+    update(shop, email="robert.smith@example.org")  # a change of case only: still found
+    assert catalog.find_customers_by_email(shop.svc, "ROBERT", 10) == [
+        ("robert.smith@example.org", "bob")
+    ]
+
+
+def test_an_erased_customer_is_no_longer_found_by_email(make_shop: Callable[..., Shop]) -> None:
+    shop = make_shop()
+    customer(shop, "bob")
+    assert catalog.find_customers_by_email(shop.svc, "bob", 10) == [("bob@example.com", "bob")]
+    erase_customer(shop.svc, "bob", actor="dpo", note="GDPR request 7")
+    assert catalog.find_customers_by_email(shop.svc, "bob", 10) == []
+    assert catalog.find_customers_by_email(shop.svc, "customer", 10) == []  # nor its pseudonym
 
 
 def test_billing_details_are_changed_and_cleared(make_shop: Callable[..., Shop]) -> None:

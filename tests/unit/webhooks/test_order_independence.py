@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from webhooks_harness import Shop, StripeEvent, new_shop
 
+from tenure.services.due import work_due
 from tenure.services.provider_events import Applied
 
 HOUR = timedelta(hours=1)
@@ -115,3 +116,43 @@ def test_the_lost_dispute_and_the_failed_refund_are_in_that_state() -> None:
     invoice = final_state(shop, events)["invoices"][0]  # type: ignore[index]
     assert invoice["status"] == "uncollectible"
     assert (invoice["amount_refunded"], invoice["dispute_status"]) == (300, "lost")
+
+
+def closed_state(shop: Shop, events: list[StripeEvent]) -> dict[str, object]:
+    """The state after `events`, then the next day's close worked from the due index."""
+    fork = shop.fork()
+    for e in events:
+        fork.deliver(e)
+    fork.clock.advance(timedelta(days=1))
+    for item in fork.repo.due(fork.clock.now()):
+        work_due(fork.svc, item)
+    return fork.state()
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(4))))
+def test_the_close_credits_a_dashboard_refund_once_whatever_the_order(
+    order: tuple[int, ...],
+) -> None:
+    shop, events = debit_then_refund_and_dispute()
+    expected = closed_state(shop, events)
+    assert closed_state(shop, [events[i] for i in order]) == expected
+    [note] = expected["credit_notes"]  # type: ignore[misc]
+    assert (note["amount"], note["reason"], note["number"]) == (300, "refund", "CN-2026-000001")
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_the_close_credits_the_same_after_any_interleaving_with_duplicates(
+    data: st.DataObject,
+) -> None:
+    shop, events = a_day_of_everything()
+    expected = closed_state(shop, events)
+    order = data.draw(st.permutations(range(len(events))))
+    repeats = data.draw(st.lists(st.integers(0, len(events) - 1), max_size=4))
+    delivered = [events[i] for i in order] + [events[i] for i in repeats]
+    assert closed_state(shop, delivered) == expected
+    # One note, for the refund that stood at the close: the other failed before it.
+    [note] = expected["credit_notes"]  # type: ignore[misc]
+    assert note["amount"] == 300

@@ -235,6 +235,22 @@ def test_dashboard_refunds_mark_the_invoice_partly_then_fully_refunded(shop: Sho
     assert [e["data"]["amount_refunded"] for e in refunded] == [400, 1000]
 
 
+def test_a_dashboard_refund_is_listed_as_the_webhooks_work_on_its_invoice(shop: Shop) -> None:
+    from tenure.domain.audit import SYSTEM_WEBHOOKS
+    from tenure.services import timeline
+
+    shop.add_card("4242424242424242")
+    invoice_id = shop.subscribe()
+    seen = len(shop.events())
+    shop.refund(invoice_id, 400, "dashboard-1")
+    for e in shop.events()[seen:]:
+        shop.deliver(e)
+    page, _ = timeline.audit_entries(shop.svc, entity=invoice_id, actor=None, limit=10, after=None)
+    assert [e.actor for e in page] == [SYSTEM_WEBHOOKS]
+    assert "InvoiceRefunded" in str(page[0].after["events"])
+    assert shop.repo.audit == []  # read from the refund's events: no item of its own
+
+
 def test_a_refund_that_fails_later_gives_the_amount_back(shop: Shop) -> None:
     shop.add_card("4242424242424242")
     invoice_id = shop.subscribe()

@@ -7,6 +7,7 @@ changes, one of the `system:` actors below.
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -14,6 +15,7 @@ from enum import StrEnum
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import compact, digest
 from tenure.domain.offers import NO_CONTROL_CHARACTERS
+from tenure.domain.timeutil import parse_iso
 
 # The actors of automated changes: the function (or page) that made them.
 SYSTEM_RENEWALS = "system:renewals"
@@ -41,6 +43,14 @@ class AuditAction(StrEnum):
     CHANGE_RENEWAL_DATE = "change_renewal_date"
     CANCEL = "cancel"
     ERASE = "erase"
+    # Outbound webhook endpoints (docs/webhooks-outbound.md), by a token's holder.
+    ENDPOINT_REGISTERED = "endpoint_registered"
+    ENDPOINT_DELETED = "endpoint_deleted"
+    ENDPOINT_ENABLED = "endpoint_enabled"
+    DELIVERY_REPLAYED = "delivery_replayed"
+    # An automated change, read from the events it committed (automated_entries): its actor
+    # says which process made it, its `after` which events it recorded.
+    SYSTEM_CHANGE = "system_change"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +91,58 @@ def new_entry(
     return AuditEntry(
         entry_id, at, actor, action, entity, customer_id, note, reference, before, after
     )
+
+
+def endpoint_entry(
+    *, at: datetime, actor: str, action: AuditAction, entity: str, after: Summary
+) -> AuditEntry:
+    """An entry of a change to the business's webhook endpoints (or a delivery to one):
+    they belong to no customer, so `customer_id` is empty and the entry is in no timeline."""
+    return new_entry(
+        at=at,
+        actor=actor,
+        action=action,
+        entity=entity,
+        customer_id="",
+        note=None,
+        before={},
+        after=after,
+    )
+
+
+def is_system_actor(actor: str) -> bool:
+    return actor.startswith("system:")
+
+
+def automated_entries(sourced: Iterable[tuple[dict[str, object], str]]) -> list[AuditEntry]:
+    """The entries of automated changes, read from the events they committed with their
+    source (Commit.source): one per actor, moment and entity the events are about (a
+    renewal: one on the subscription, one on its invoice), naming its events' types in the
+    table's order, each once. Nothing is stored: the id derives from the first event's id,
+    so the same events always give the same entries, and a page's cursor stays valid."""
+    groups: dict[tuple[str, str, str], list[dict[str, object]]] = {}
+    # In the table's order (moment, then event id), whatever order they were read in.
+    for event, source in sorted(sourced, key=lambda f: (str(f[0]["occurred_at"]), str(f[0]["id"]))):
+        if not is_system_actor(source) or not event.get("customer_id"):
+            continue
+        key = (source, str(event["occurred_at"]), str(event["entity_id"]))
+        groups.setdefault(key, []).append(event)
+    entries = []
+    for (source, occurred_at, entity), events in groups.items():
+        entries.append(
+            new_entry(
+                at=parse_iso(occurred_at),
+                actor=source,
+                action=AuditAction.SYSTEM_CHANGE,
+                entity=entity,
+                customer_id=str(events[0]["customer_id"]),
+                note=None,
+                before={},
+                after={"events": " ".join(dict.fromkeys(str(e["type"]) for e in events))},
+                nonce=str(events[0]["id"]),
+            )
+        )
+    return sorted(entries, key=lambda e: e.order)
 
 
 def check_note(note: str | None, *, required: bool = True) -> str | None:

@@ -56,6 +56,8 @@ def credit_invoice(invoice: Invoice, amount: int, reason: CreditReason, at: date
         )
     invoice.credit_notes += 1
     invoice.credited += amount
+    if reason is CreditReason.REFUND:
+        invoice.refunds_credited += amount
     return CreditNote(
         id=f"cn_{invoice.id}_{invoice.credit_notes}",
         invoice_id=invoice.id,
@@ -74,9 +76,28 @@ def credit_refund(invoice: Invoice, amount: int, at: datetime) -> CreditNote | N
 
     Refunds the provider reports on its own (made in its dashboard) get no note here: their
     reports arrive in any order and may be undone (a refund that fails), while a note, once
-    issued, is never withdrawn and takes the next number of its series. The note for those
-    is issued by a person, as an adjustment, once the money has settled (docs/invoices.md)."""
+    issued, is never withdrawn and takes the next number of its series. They are credited
+    at the day's close instead (credit_settled_refunds)."""
     amount = min(amount, left_to_credit(invoice))
+    if amount <= 0 or not invoice.finalized:
+        return None
+    return credit_invoice(invoice, amount, CreditReason.REFUND, at)
+
+
+def credit_settled_refunds(invoice: Invoice, at: datetime) -> CreditNote | None:
+    """The day's close after the provider reported refunds of `invoice`: one note for what
+    its refunds that succeeded took back and no note credits yet (Tenure's own refunds were
+    credited when made), never past what is left to credit. The close is done either way.
+
+    Why at a close and from totals: the reports of one day arrive in any order and any
+    number of times, and a refund may be reported failed after it succeeded. What the
+    invoice holds at the close is the same whatever the order of the reports it took, so
+    the note is too; one note a day per invoice also keeps numbers from being spent on
+    reports that later change. A refund that fails after its note is not taken back (a
+    note is never withdrawn); one still pending at the close is credited at the close after
+    its success is reported."""
+    invoice.credit_due_at = None
+    amount = min(invoice.refunds_settled - invoice.refunds_credited, left_to_credit(invoice))
     if amount <= 0 or not invoice.finalized:
         return None
     return credit_invoice(invoice, amount, CreditReason.REFUND, at)

@@ -28,10 +28,13 @@ class DueKind(StrEnum):
     REFUND = "refund"  # a refund a cancellation owes, not yet made at the provider
     INSTALLMENT = "installment"  # an installment plan's next instalment comes due: invoice it
     PROVIDER_ERASE = "provider_erase"  # an erased customer's record at the provider: erase it
+    # The day's close after the provider reported refunds of a paid invoice: credit what
+    # settled (tenure.domain.credit_notes.credit_settled_refunds).
+    CREDIT = "credit"
 
     @property
     def subject(self) -> DueSubject:
-        if self in (DueKind.RETRY, DueKind.DUNNING_END, DueKind.REFUND):
+        if self in (DueKind.RETRY, DueKind.DUNNING_END, DueKind.REFUND, DueKind.CREDIT):
             return DueSubject.INVOICE
         if self is DueKind.RECONCILE:
             return DueSubject.CHARGE

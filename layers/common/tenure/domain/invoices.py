@@ -1,7 +1,7 @@
 """Invoices with itemized lines; the total is always the sum of the lines."""
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 
 from tenure.domain.due import DueKind
@@ -192,6 +192,10 @@ class Invoice:
     # Credit notes issued against it (tenure.domain.credit_notes): how many, and their sum.
     credit_notes: int = 0
     credited: int = 0
+    # The part of `credited` that credits refunds (the rest are adjustments), and the day's
+    # close at which refunds the provider reported are credited (None: nothing to look at).
+    refunds_credited: int = 0
+    credit_due_at: datetime | None = None
 
     @property
     def finalized(self) -> bool:
@@ -201,6 +205,8 @@ class Invoice:
     def next_due(self) -> tuple[datetime, DueKind] | None:
         if self.refund_owed is not None and self.refund_owed.pending:
             return self.refund_owed.next_try_at, DueKind.REFUND
+        if self.credit_due_at is not None:
+            return self.credit_due_at, DueKind.CREDIT
         if self.status is not InvoiceStatus.OPEN:
             return None
         if self.dispute_open:
@@ -284,6 +290,18 @@ class Invoice:
                 if r.status not in COUNTED_REFUNDS and r.at > self.refunded_total_at
             )
         self.amount_refunded = min(max(counted, total, 0), max(self.total, 0))
+
+    def schedule_refund_credit(self, now: datetime) -> None:
+        """The provider reported a refund of this invoice: look at what settled at the day's
+        close (the next 00:00 UTC), or at the close already set when it is sooner."""
+        close = datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time(), UTC)
+        if self.credit_due_at is None or close < self.credit_due_at:
+            self.credit_due_at = close
+
+    @property
+    def refunds_settled(self) -> int:
+        """What the provider's refunds that succeeded took back, by their own reports."""
+        return sum(r.amount for r in self.refunds.values() if r.status is RefundStatus.SUCCEEDED)
 
     def settle_failed_refund(self) -> bool:
         """Forget an owed refund whose tries failed once the provider reports its amount

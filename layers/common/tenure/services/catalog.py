@@ -121,6 +121,30 @@ def create_customer(
     return customer
 
 
+EMAIL_PREFIX_MAX = 254  # the longest address SMTP carries (RFC 5321)
+
+
+def find_customers_by_email(svc: Services, prefix: str, limit: int) -> list[tuple[str, str]]:
+    """(email, customer id) of the customers whose email starts with `prefix`, whatever its
+    case, by email; nothing for a blank prefix or one longer than an email can be."""
+    wanted = prefix.strip()
+    if not wanted or len(wanted) > EMAIL_PREFIX_MAX:
+        return []
+    return svc.repo.find_customers_by_email(wanted, limit)
+
+
+def backfill_customer_emails(svc: Services, page: int = 100) -> int:
+    """Put every customer's email into the search index, a page of customers at a time:
+    for customers created before the index existed. Safe to run again, and while customers
+    are created (those are indexed by their own creation). Returns how many were written."""
+    written, after = 0, None
+    while True:
+        customers, after = svc.repo.list_customers(page, after)
+        written += svc.repo.index_customer_emails(customers)
+        if after is None:
+            return written
+
+
 def save_payer(svc: Services, customer: Customer, change: Commit) -> None:
     """The customer's payment details (default payment method, provider customer) changed:
     write the customer, and give every subscription that may still be charged the new copy

@@ -80,6 +80,7 @@ PAY_REPLAY_WINDOW = timedelta(hours=23)
 # provider's clock is not ours.
 LIST_MARGIN = timedelta(minutes=5)
 SETTLE_TRIES = 3  # settles from a fresh read after a lost race, before the sweeper takes over
+NOT_CHARGES = (DueKind.REFUND, DueKind.CREDIT)  # an invoice's due work that charges nothing
 FINAL = (ChargeOutcome.SUCCEEDED, ChargeOutcome.DECLINED, ChargeOutcome.AUTHENTICATION_REQUIRED)
 
 
@@ -126,8 +127,8 @@ def retry_invoice(svc: Services, invoice_id: str) -> Charge | None:
     """A scheduled dunning retry (or the end of dunning) came due."""
     invoice = svc.repo.get_invoice(invoice_id)
     due = invoice.next_due() if invoice is not None else None
-    if invoice is None or due is None or due[0] > svc.clock.now() or due[1] is DueKind.REFUND:
-        return None  # (an owed refund is not a charge: services.due sends it to refunds)
+    if invoice is None or due is None or due[0] > svc.clock.now() or due[1] in NOT_CHARGES:
+        return None  # (an owed refund and a credit are not charges: services.due routes them)
     if due[1] is DueKind.DUNNING_END:
         end_dunning(svc, invoice)
         return None
@@ -245,6 +246,8 @@ class _Collection:
         if creating is not None and change is not None:
             for name in (f.name for f in fields(Commit)):
                 into = getattr(creating, name)
+                if not isinstance(into, list):  # (Commit.source: set when committed)
+                    continue
                 into.extend(x for x in getattr(change, name) if not any(x is y for y in into))
         svc.commit_with_notices(merged)
 

@@ -1,5 +1,8 @@
 """What every use case needs: the ports, wired by the composition root."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from tenure.domain.charges import Charge
@@ -14,6 +17,11 @@ from tenure.notify.policy import ReminderPolicy
 from tenure.payments.gateway import PaymentGateway
 from tenure.ports import Clock, Commit, Repository
 from tenure.services.points_planning import plan_points
+
+# The automated actor (`system:renewals`, …) on whose behalf this thread now works
+# (Services.acting_as). A context variable rather than a field: `tenure serve` answers
+# requests on several threads through one Services.
+_ACTING: ContextVar[str | None] = ContextVar("tenure_acting", default=None)
 
 
 class UnknownProviderError(ValidationFailedError):
@@ -87,7 +95,22 @@ class Services:
         planned = plan_notices(change, self.reminders, self.clock.now())
         change.notices.extend(n for n in planned if n.key not in known)
 
+    @contextmanager
+    def acting_as(self, actor: str) -> Iterator[None]:
+        """Attribute the commits made inside to the automated `actor`; nested, the innermost
+        wins, and the outer one is back on leaving."""
+        token = _ACTING.set(actor)
+        try:
+            yield
+        finally:
+            _ACTING.reset(token)
+
     def commit(self, change: Commit) -> None:
-        """Commit `change` as it stands, in one transaction."""
+        """Commit `change` as it stands, in one transaction. Made while acting for an
+        automated actor, its events are stored with that actor as their source (no item
+        more: the audit trail reads automated changes from the events, docs/operations.md)."""
+        acting = _ACTING.get()
+        if acting is not None and change.source is None:
+            change.source = acting
         self.repo.commit(change)
         self.commits += 1

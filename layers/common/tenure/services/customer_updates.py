@@ -17,7 +17,7 @@ from tenure.domain.notices import Notice, NoticeStatus
 from tenure.domain.privacy import refuse_erased
 from tenure.domain.subscription import Subscription
 from tenure.notify.timing import QuietHours, last_slot_by, next_slot
-from tenure.ports import Commit
+from tenure.ports import Commit, EmailMove
 from tenure.services.catalog import get_customer
 from tenure.services.context import Services
 
@@ -73,6 +73,8 @@ def update_customer(svc: Services, customer_id: str, changes: CustomerChanges) -
         {"fields": changed},
     )
     change = Commit(customers=[updated], events=[event])
+    if "email" in changed:  # the console's search finds the new address, never the old
+        change.email_moves.append(EmailMove(customer.id, customer.email, updated.email))
     if updated.contact != customer.contact:
         _update_copies(svc, customer, updated, change, now)
     svc.commit_with_notices(change)

@@ -4,10 +4,11 @@ the charger. The simulator and the tests work due items through the same `work_d
 from collections.abc import Iterator
 from datetime import datetime
 
+from tenure.domain.audit import SYSTEM_DUNNING, SYSTEM_RENEWALS
 from tenure.domain.charges import Charge
 from tenure.domain.due import ChargeRef, DueKind, DueSubject
 from tenure.ports import DueItem, DueMessage
-from tenure.services import charging, privacy, refunds, subscriptions
+from tenure.services import charging, credit_notes, privacy, refunds, subscriptions
 from tenure.services.context import Services
 from tenure.services.subscriptions import Outcome
 
@@ -34,12 +35,27 @@ def work_due(
     A subscription's work starts from the subscription the work carries, when it carries
     one (see DueItem). An owed refund's work answers RefundGivenUp when its tries stopped
     without a refund (the charger counts those). A charge's id that is not a ChargeRef
-    raises InvalidChargeRefError."""
+    raises InvalidChargeRefError.
+
+    Its commits are the work of `system:dunning` when it is an invoice's retry or the end of
+    its dunning, else of `system:renewals` (renewals, trials and pauses ending, instalments,
+    owed refunds, credits at the day's close, reconciling an attempt)."""
+    dunning = work.kind in (DueKind.RETRY, DueKind.DUNNING_END)
+    with svc.acting_as(SYSTEM_DUNNING if dunning else SYSTEM_RENEWALS):
+        return _do(svc, work)
+
+
+def _do(
+    svc: Services, work: DueItem | DueMessage
+) -> Outcome | Charge | refunds.RefundGivenUp | None:
     match work.kind.subject:
         case DueSubject.SUBSCRIPTION:
             return subscriptions.process_due(
                 svc, work.entity_id, customer_id=work.customer_id, snapshot=work.subscription
             )
+        case DueSubject.INVOICE if work.kind is DueKind.CREDIT:
+            credit_notes.credit_at_close(svc, work.entity_id)
+            return None
         case DueSubject.INVOICE if work.kind is DueKind.REFUND:
             made = refunds.make_owed_refund(svc, work.entity_id)
             return made if isinstance(made, refunds.RefundGivenUp) else None

@@ -35,7 +35,7 @@ from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.webhooks_out import WebhookDelivery, delivery_id
 from tenure.payments.gateway import GatewayError, ProviderUnavailableError, RateLimitedError
-from tenure.ports import Commit
+from tenure.ports import Commit, EmailMove
 from tenure.services.context import Services, UnknownProviderError
 
 logger = logging.getLogger(__name__)
@@ -178,6 +178,8 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
     if hold is not None:  # first: nothing the law keeps is lost if a later write fails
         svc.repo.save_legal_hold(hold)
     _erase_copies(svc, found, now)
+    # The search index forgets the address with the customer (the pseudonym is not indexed).
+    unindexed = EmailMove(customer.id, customer.email, None)
     customer.email, customer.name = pseudonym_email(customer.id), pseudonym_name(customer.id)
     customer.billing, customer.metadata, customer.erased_at = None, {}, now
     if customer.provider_customer_id is not None:
@@ -194,7 +196,7 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
         before={"erased": False},
         after={"erased": True, "legal_hold": hold is not None},
     )
-    svc.commit(Commit(customers=[customer], audit=[entry]))
+    svc.commit(Commit(customers=[customer], audit=[entry], email_moves=[unindexed]))
     customer.version += 1
     return Erased(customer, entry, hold is not None)
 

@@ -21,6 +21,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from tenure.domain.audit import SYSTEM_WEBHOOKS
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
@@ -93,9 +94,15 @@ def apply_provider_event(
     event's provider).
 
     The marker is read with the objects the event names (one request), so an applied
-    payment or refund costs that read and one transaction, and a duplicate the read alone."""
+    payment or refund costs that read and one transaction, and a duplicate the read alone.
+    What it commits is the work of `system:webhooks` (Services.acting_as)."""
     if event.kind is ProviderEventKind.IGNORED:
         return Applied.IGNORED
+    with svc.acting_as(SYSTEM_WEBHOOKS):
+        return _apply_once(svc, event, link_provider)
+
+
+def _apply_once(svc: Services, event: ProviderEvent, link_provider: str | None) -> Applied:
     key = marker_key(event)
     marker = Marker(key, svc.clock.now() + MARKER_TTL)
     namespace = link_provider or event.provider
@@ -235,6 +242,8 @@ def _refund(
     if not taken:
         return _Outcome(Applied.UNCHANGED)
     invoice.settle_failed_refund()
+    # Credited at the day's close, from what settled by then (credit_settled_refunds).
+    invoice.schedule_refund_credit(svc.clock.now())
     change = Commit(invoices=[invoice], markers=[marker])
     if invoice.amount_refunded != before:
         change.events.append(

@@ -3,13 +3,16 @@
 Built from the customer's own records by key and bounded queries (no scan): its
 subscriptions' lifecycle, their latest invoices with the attempts and refunds of each, the
 emails owed or sent, and the audit entries. Domain events are not indexed by customer (they
-are kept by day for the metrics), so the timeline shows the records they describe.
+are kept by day for the metrics), so the timeline shows the records they describe; the
+automated changes among them (renewals, dunning, provider webhooks, the customer's own pages)
+are read from the events of the days those records name, and shown as audit entries of their
+`system:` actor (tenure.domain.audit.automated_entries; docs/operations.md).
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from tenure.domain.audit import AuditEntry
+from tenure.domain.audit import AuditEntry, automated_entries, is_system_actor
 from tenure.domain.errors import NotFoundError, ValidationFailedError
 from tenure.domain.timeutil import iso
 from tenure.services.context import Services
@@ -41,6 +44,38 @@ def customer_timeline(
 ) -> tuple[list[TimelineItem], str | None]:
     """A page of the customer's timeline, oldest first, after the cursor `after` (the
     `order` of the last item of the page before). Unknown customer: NotFoundError."""
+    items = _record_items(svc, customer_id)
+    entries = svc.repo.list_customer_audit(customer_id, AUDIT_READ)
+    entries += _automated(svc, customer_id, items)
+    for entry in entries:
+        detail: Detail = {
+            "actor": entry.actor,
+            "action": str(entry.action),
+            "entity": entry.entity,
+            "note": entry.note,
+            "reference": entry.reference,
+        }
+        if is_system_actor(entry.actor):
+            detail["events"] = entry.after.get("events")
+        items.append(TimelineItem(entry.at, "audit", entry.id, detail))
+    items.sort(key=lambda i: i.order)
+    if after is not None:
+        items = [i for i in items if i.order > after]
+    page = items[:limit]
+    return page, (page[-1].order if len(items) > limit and page else None)
+
+
+def _automated(svc: Services, customer_id: str, records: list[TimelineItem]) -> list[AuditEntry]:
+    """The customer's automated changes on the days their records name (each day's events
+    are read once; an automated change on a day no record names, such as a pause ending
+    with nothing charged, is not found without a scan, and not shown)."""
+    days = sorted({i.at.strftime("%Y-%m-%d") for i in records})
+    return automated_entries(svc.repo.sourced_events(customer_id, days))
+
+
+def _record_items(svc: Services, customer_id: str) -> list[TimelineItem]:
+    """The timeline's items read from the customer's records (all but audit entries).
+    Unknown customer: NotFoundError."""
     customer = svc.repo.get_customer(customer_id)
     if customer is None:
         raise NotFoundError("customer", customer_id)
@@ -90,20 +125,7 @@ def customer_timeline(
         at = notice.sent_at or notice.due_at
         detail = {"kind": str(notice.kind), "status": str(notice.status)}
         items.append(TimelineItem(at, "email", notice.key, detail))
-    for entry in svc.repo.list_customer_audit(customer_id, AUDIT_READ):
-        detail = {
-            "actor": entry.actor,
-            "action": str(entry.action),
-            "entity": entry.entity,
-            "note": entry.note,
-            "reference": entry.reference,
-        }
-        items.append(TimelineItem(entry.at, "audit", entry.id, detail))
-    items.sort(key=lambda i: i.order)
-    if after is not None:
-        items = [i for i in items if i.order > after]
-    page = items[:limit]
-    return page, (page[-1].order if len(items) > limit and page else None)
+    return items
 
 
 def timeline_moment(item: TimelineItem) -> str:
@@ -119,4 +141,44 @@ def audit_entries(
     cursor of the next page (None at the end)."""
     if entity is None and actor is None:
         raise ValidationFailedError("entity", "name an entity or an actor (or both)")
-    return svc.repo.list_audit(entity=entity, actor=actor, limit=limit, after=after)
+    automated_only = actor is not None and is_system_actor(actor)
+    if automated_only and entity is None:
+        raise ValidationFailedError(
+            "entity",
+            "an automated actor's changes are read from its customers' events: name an entity",
+        )
+    people: list[AuditEntry] = []
+    people_next = None
+    if not automated_only:  # (no entry of an automated actor is stored: nothing to read)
+        people, people_next = svc.repo.list_audit(
+            entity=entity, actor=actor, limit=limit, after=after
+        )
+    automated = _automated_of_entity(svc, entity, actor) if entity is not None else []
+    # Two streams in one order (AuditEntry.order): each read past the cursor, merged, cut.
+    merged = sorted(
+        people + [e for e in automated if after is None or e.order > after],
+        key=lambda e: e.order,
+    )
+    page = merged[:limit]
+    more = people_next is not None or len(merged) > limit
+    return page, (page[-1].order if more and page else None)
+
+
+def _automated_of_entity(svc: Services, entity: str, actor: str | None) -> list[AuditEntry]:
+    """The automated changes of `entity`: a customer, or a subscription or invoice of one
+    (another entity, such as a webhook endpoint, has none)."""
+    customer_id = _customer_of(svc, entity)
+    if customer_id is None:
+        return []
+    found = _automated(svc, customer_id, _record_items(svc, customer_id))
+    return [e for e in found if e.entity == entity and (actor is None or e.actor == actor)]
+
+
+def _customer_of(svc: Services, entity: str) -> str | None:
+    if svc.repo.get_customer(entity) is not None:
+        return entity
+    sub = svc.repo.get_subscription(entity)
+    if sub is not None:
+        return sub.customer_id
+    invoice = svc.repo.get_invoice(entity)
+    return invoice.customer_id if invoice is not None else None

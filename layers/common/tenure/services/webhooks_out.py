@@ -4,10 +4,11 @@ one (docs/webhooks-outbound.md)."""
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from tenure.domain.audit import SYSTEM_API, AuditAction, AuditEntry, endpoint_entry
 from tenure.domain.errors import ConcurrencyError, NotFoundError, ValidationFailedError
 from tenure.domain.timeutil import iso, parse_iso
 from tenure.domain.webhooks_out import (
@@ -138,8 +139,10 @@ def register_endpoint(
     local: bool,
     addresses: Addresses,
     token: Token = secrets.token_bytes,
+    actor: str = SYSTEM_API,
 ) -> WebhookEndpoint:
-    """A new endpoint with a fresh secret; a refused URL or event list stores nothing."""
+    """A new endpoint with a fresh secret; a refused URL or event list stores nothing. Each
+    change to endpoints (and each replay) writes an audit entry naming `actor` with it."""
     chosen = check_events(events)
     checked = check_url(url, local=local, addresses=addresses)
     endpoint = WebhookEndpoint(
@@ -149,7 +152,14 @@ def register_endpoint(
         secret=new_secret(token(24)),
         created_at=svc.clock.now(),
     )
-    svc.repo.add_webhook_endpoint(endpoint)
+    audit = endpoint_entry(
+        at=endpoint.created_at,
+        actor=actor,
+        action=AuditAction.ENDPOINT_REGISTERED,
+        entity=endpoint.id,
+        after={"url": endpoint.url, "events": " ".join(endpoint.events)},
+    )
+    svc.repo.add_webhook_endpoint(endpoint, audit)
     return endpoint
 
 
@@ -164,15 +174,21 @@ def get_endpoint(svc: Services, endpoint_id: str) -> WebhookEndpoint:
     return found
 
 
-def delete_endpoint(svc: Services, endpoint_id: str) -> None:
+def _entry(svc: Services, actor: str, action: AuditAction, entity: str) -> AuditEntry:
+    return endpoint_entry(at=svc.clock.now(), actor=actor, action=action, entity=entity, after={})
+
+
+def delete_endpoint(svc: Services, endpoint_id: str, actor: str = SYSTEM_API) -> None:
     """Deleted: its pending deliveries stop at their next try."""
-    if not svc.repo.delete_webhook_endpoint(endpoint_id):
+    audit = _entry(svc, actor, AuditAction.ENDPOINT_DELETED, endpoint_id)
+    if not svc.repo.delete_webhook_endpoint(endpoint_id, audit):
         raise NotFoundError("webhook endpoint", endpoint_id)
 
 
-def enable_endpoint(svc: Services, endpoint_id: str) -> WebhookEndpoint:
+def enable_endpoint(svc: Services, endpoint_id: str, actor: str = SYSTEM_API) -> WebhookEndpoint:
     """Enabled again (for events from now on; replay the deliveries it missed)."""
-    if not svc.repo.enable_webhook_endpoint(endpoint_id):
+    audit = _entry(svc, actor, AuditAction.ENDPOINT_ENABLED, endpoint_id)
+    if not svc.repo.enable_webhook_endpoint(endpoint_id, audit):
         raise NotFoundError("webhook endpoint", endpoint_id)
     return get_endpoint(svc, endpoint_id)
 
@@ -253,21 +269,25 @@ def attempt(
     return _save(svc, after)
 
 
-def replay(svc: Services, delivery_id_: str) -> WebhookDelivery:
+def replay(svc: Services, delivery_id_: str, actor: str = SYSTEM_API) -> WebhookDelivery:
     """Due again now, whatever became of it, with 3 fresh days of tries."""
     delivery = svc.repo.get_webhook_delivery(delivery_id_)
     if delivery is None:
         raise NotFoundError("webhook delivery", delivery_id_)
     get_endpoint(svc, delivery.endpoint_id)
-    saved = _save(svc, delivery.replayed(svc.clock.now()))
+    audit = _entry(svc, actor, AuditAction.DELIVERY_REPLAYED, delivery.id)
+    audit = replace(audit, after={"endpoint": delivery.endpoint_id, "event": delivery.event_id})
+    saved = _save(svc, delivery.replayed(svc.clock.now()), audit)
     if saved is None or saved.status is not DeliveryStatus.PENDING:
         raise ConcurrencyError(f"webhook delivery {delivery_id_} was tried meanwhile; replay again")
     return saved
 
 
-def _save(svc: Services, delivery: WebhookDelivery) -> WebhookDelivery | None:
+def _save(
+    svc: Services, delivery: WebhookDelivery, audit: AuditEntry | None = None
+) -> WebhookDelivery | None:
     try:
-        return svc.repo.save_webhook_delivery(delivery, svc.clock.now())
+        return svc.repo.save_webhook_delivery(delivery, svc.clock.now(), audit)
     except ConcurrencyError:
         # Another try wrote first (a message seen twice): its record stands, and the
         # receiver may have had the event twice, which at-least-once allows.

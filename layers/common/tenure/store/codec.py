@@ -536,6 +536,9 @@ def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
         | ({"number": i.number} if i.number is not None else {})
         # Only once credited: an invoice never credited keeps the item it always had.
         | ({"credit_notes": i.credit_notes, "credited": i.credited} if i.credit_notes else {})
+        # Only when they say more than the item always did.
+        | ({"refunds_credited": i.refunds_credited} if i.refunds_credited != i.credited else {})
+        | ({"credit_due_at": _dt(i.credit_due_at)} if i.credit_due_at is not None else {})
     )
 
 
@@ -619,6 +622,10 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         number=a.get("number"),
         credit_notes=int(a.get("credit_notes", 0)),
         credited=int(a.get("credited", 0)),
+        # Absent: every note credited a refund (before adjustments were told apart), so a
+        # close never credits those refunds again.
+        refunds_credited=int(a.get("refunds_credited", a.get("credited", 0))),
+        credit_due_at=_parse(a.get("credit_due_at")),
         disputed=bool(a.get("disputed", False)),
         dispute_id=a.get("dispute_id"),
         dispute_status=DisputeStatus(a["dispute_status"]) if a.get("dispute_status") else None,

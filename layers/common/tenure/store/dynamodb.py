@@ -51,6 +51,7 @@ from tenure.ports import (
     Commit,
     CopyCheck,
     DueItem,
+    EmailMove,
     EventReads,
     IdempotencyRecord,
     MrrRead,
@@ -60,7 +61,7 @@ from tenure.ports import (
 )
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
-from tenure.store.event_items import event_items, in_table_order
+from tenure.store.event_items import event_items, in_table_order, unpack
 from tenure.store.privacy import DynamoPrivacy
 from tenure.store.webhooks_out import DynamoWebhookOut
 
@@ -137,6 +138,23 @@ def _written_versions(change: Commit) -> dict[str, int]:
     return found
 
 
+def _email_partition(lowered: str) -> str:
+    # Sharded by the email's first character: a prefix search reads one partition, and
+    # customers' creations spread over ~40 partitions instead of one.
+    return f"EMAIL#{lowered[0]}"
+
+
+def _email_item(customer: Customer) -> dict[str, Any]:
+    """A customer's entry in the email search index (console search by email prefix)."""
+    lowered = customer.email.lower()
+    return {
+        "PK": _email_partition(lowered),
+        "SK": f"{lowered}#{customer.id}",
+        "email": lowered,
+        "customer_id": customer.id,
+    }
+
+
 class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
     """Repository port on one DynamoDB table (see template.yaml `TenureTable`)."""
 
@@ -211,6 +229,49 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         if "LastEvaluatedKey" in page and customers:
             cursor = from_item(page["LastEvaluatedKey"])["GSI1SK"]
         return customers, cursor
+
+    def find_customers_by_email(self, prefix: str, limit: int) -> list[tuple[str, str]]:
+        wanted = prefix.lower()
+        if not wanted:
+            return []
+        page = self._ddb.query(
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": _email_partition(wanted), ":prefix": wanted}),
+            Limit=limit,
+        )
+        return [(i["email"], i["customer_id"]) for i in map(from_item, page.get("Items", []))]
+
+    def _email_move_ops(self, move: EmailMove) -> list[dict[str, Any]]:
+        """Unconditional: the old entry may be missing (a customer created before the index,
+        never backfilled) and the new one may be there (backfilled already); either way the
+        index ends as the customer's record says. A change of case alone moves nothing (one
+        transaction cannot delete and put the same item)."""
+        old = move.old.lower() if move.old is not None else None
+        new = move.new.lower() if move.new is not None else None
+        if old == new:
+            return []
+        ops: list[dict[str, Any]] = []
+        if old:
+            key = {"PK": _email_partition(old), "SK": f"{old}#{move.customer_id}"}
+            ops.append({"Delete": {"TableName": self._table, "Key": to_item(key)}})
+        if new:
+            item = {
+                "PK": _email_partition(new),
+                "SK": f"{new}#{move.customer_id}",
+                "email": new,
+                "customer_id": move.customer_id,
+                "entity": "email_index",
+            }
+            ops.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
+        return ops
+
+    def index_customer_emails(self, customers: list[Customer]) -> int:
+        # Plain puts: an index item holds only what its key says, so writing it again is
+        # harmless. One request per customer: a backfill runs once, off the request path.
+        for customer in customers:
+            self._ddb.put_item(TableName=self._table, Item=to_item(_email_item(customer)))
+        return len(customers)
 
     def list_payment_methods(self, customer_id: str) -> list[PaymentMethod]:
         items = self._query(
@@ -568,6 +629,10 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             attrs |= self._due_keys(customer.id, customer.next_due())
             ops.append(self._versioned_put(attrs, customer.version, "customer"))
             versioned.append(customer)
+            if customer.version == 0:  # created: its email goes into the search index
+                ops.append(self._create_put(_email_item(customer), "email_index"))
+        for move in change.email_moves:
+            ops += self._email_move_ops(move)
         for method in change.payment_methods:
             attrs = codec.payment_method_to_attrs(method)
             attrs |= {"PK": f"CUS#{method.customer_id}", "SK": f"PM#{method.id}"}
@@ -692,6 +757,8 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         # the bus and the outbound webhooks (docs/events.md), the events' form unchanged.
         # Events of one moment share an item (store/event_items.py): half the capacity.
         for item in event_items(change.events, _written_versions(change)):
+            if change.source is not None:  # beside the events too: their form is unchanged
+                item["source"] = change.source
             ops.append(self._create_put(item, "event"))
         for marker in change.markers:
             item = {
@@ -1116,12 +1183,9 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         under its actor: both listings are one query, and both puts fail if either exists."""
         attrs = codec.audit_to_attrs(entry)
         sk = f"AUDIT#{entry.order}"
-        main = attrs | {
-            "PK": f"AUDIT#{entry.entity}",
-            "SK": sk,
-            "GSI1PK": f"CUS#{entry.customer_id}",
-            "GSI1SK": sk,
-        }
+        main = attrs | {"PK": f"AUDIT#{entry.entity}", "SK": sk}
+        if entry.customer_id:  # (an endpoint's entry belongs to no customer's timeline)
+            main |= {"GSI1PK": f"CUS#{entry.customer_id}", "GSI1SK": sk}
         by_actor = attrs | {"PK": f"ACTOR#{entry.actor}", "SK": sk}
         return [self._create_put(main, "audit"), self._create_put(by_actor, "audit")]
 
@@ -1160,6 +1224,30 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         more = len(found) > limit
         page = found[:limit]
         return page, (page[-1].order if more and page else None)
+
+    def sourced_events(self, customer_id: str, days: list[str]) -> list[tuple[dict[str, Any], str]]:
+        found: list[tuple[dict[str, Any], str]] = []
+        for day in sorted(set(days)):
+            # Events are kept by day: the filter spares the transfer of other customers'
+            # events and of people's changes, not their reads (docs/operations.md).
+            for item in self._query(
+                KeyConditionExpression="PK = :pk",
+                FilterExpression=(
+                    "(#e.customer_id = :c OR attribute_exists(#es)) AND attribute_exists(#s)"
+                ),
+                ExpressionAttributeNames={"#e": "event", "#es": "events", "#s": "source"},
+                ExpressionAttributeValues=to_item({":pk": f"EVT#{day}", ":c": customer_id}),
+                ConsistentRead=True,
+            ):
+                # An item of several events (store/event_items.py) is sorted out here.
+                if "source" not in item:
+                    continue
+                found.extend(
+                    (event, str(item["source"]))
+                    for event, _ in unpack(item)
+                    if event.get("customer_id") == customer_id
+                )
+        return found
 
     def list_customer_audit(self, customer_id: str, limit: int) -> list[AuditEntry]:
         """The customer's entries, oldest first, at most `limit` (newest kept)."""

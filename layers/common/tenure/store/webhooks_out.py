@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from tenure.domain.audit import AuditEntry
 from tenure.domain.errors import ConcurrencyError
 from tenure.domain.timeutil import iso, parse_iso
 from tenure.domain.webhooks_out import (
@@ -113,6 +114,7 @@ class DynamoWebhookOut:
     if TYPE_CHECKING:  # DynamoRepository's own
 
         def _get(self, pk: str, sk: str) -> dict[str, Any] | None: ...
+        def _audit_puts(self, entry: AuditEntry) -> list[dict[str, Any]]: ...
         def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]: ...
         def _by_day(
             self, prefix: str, start: datetime, end: datetime
@@ -126,20 +128,35 @@ class DynamoWebhookOut:
             for body, version in in_table_order(self._by_day("EVT", start, end))
         ]
 
-    def add_webhook_endpoint(self, endpoint: WebhookEndpoint) -> None:
+    def _write_audited(self, kind: str, op: dict[str, Any], audit: AuditEntry | None) -> bool:
+        """One conditional write (`kind` is "Put", "Delete" or "Update", `op` its request as
+        TransactWriteItems takes it), alone or with `audit`'s puts in one transaction.
+        False: its condition failed, and nothing was written."""
+        try:
+            if audit is None:
+                call = {"Put": "put_item", "Delete": "delete_item", "Update": "update_item"}
+                getattr(self._ddb, call[kind])(TableName=self._table, **op)
+            else:
+                every = [{kind: {"TableName": self._table, **op}}, *self._audit_puts(audit)]
+                self._ddb.transact_write_items(TransactItems=every)
+        except ClientError as exc:
+            if _failed_condition(exc):
+                return False
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+
+    def add_webhook_endpoint(
+        self, endpoint: WebhookEndpoint, audit: AuditEntry | None = None
+    ) -> None:
         item = {"PK": _ENDPOINTS, "SK": f"EP#{endpoint.id}", "entity": "webhook_endpoint"}
         # Absent rather than NULL: the failure notes test whether the attribute exists.
         attrs = {k: v for k, v in endpoint_to_attrs(endpoint).items() if v is not None}
-        try:
-            self._ddb.put_item(
-                TableName=self._table,
-                Item=to_item(item | attrs),
-                ConditionExpression="attribute_not_exists(PK)",
-            )
-        except ClientError as exc:
-            if _failed_condition(exc):
-                raise ConcurrencyError(f"webhook endpoint {endpoint.id} exists") from exc
-            raise
+        op = {"Item": to_item(item | attrs), "ConditionExpression": "attribute_not_exists(PK)"}
+        if not self._write_audited("Put", op, audit):
+            raise ConcurrencyError(f"webhook endpoint {endpoint.id} exists")
 
     def get_webhook_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
         raw = self._get(_ENDPOINTS, f"EP#{endpoint_id}")
@@ -153,24 +170,22 @@ class DynamoWebhookOut:
         )
         return [endpoint_from_attrs(raw) for raw in found]
 
-    def delete_webhook_endpoint(self, endpoint_id: str) -> bool:
-        try:
-            self._ddb.delete_item(
-                TableName=self._table,
-                Key=to_item({"PK": _ENDPOINTS, "SK": f"EP#{endpoint_id}"}),
-                ConditionExpression="attribute_exists(PK)",
-            )
-        except ClientError as exc:
-            if _failed_condition(exc):
-                return False
-            raise
-        return True
+    def delete_webhook_endpoint(self, endpoint_id: str, audit: AuditEntry | None = None) -> bool:
+        op = {
+            "Key": to_item({"PK": _ENDPOINTS, "SK": f"EP#{endpoint_id}"}),
+            "ConditionExpression": "attribute_exists(PK)",
+        }
+        return self._write_audited("Delete", op, audit)
 
     def _update_endpoint(
-        self, endpoint_id: str, update: str, values: dict[str, Any], condition: str = ""
+        self,
+        endpoint_id: str,
+        update: str,
+        values: dict[str, Any],
+        condition: str = "",
+        audit: AuditEntry | None = None,
     ) -> bool:
         kwargs: dict[str, Any] = {
-            "TableName": self._table,
             "Key": to_item({"PK": _ENDPOINTS, "SK": f"EP#{endpoint_id}"}),
             "UpdateExpression": update,
             "ConditionExpression": "attribute_exists(PK)"
@@ -180,19 +195,14 @@ class DynamoWebhookOut:
             kwargs["ExpressionAttributeNames"] = {"#s": "status"}
         if values:
             kwargs["ExpressionAttributeValues"] = to_item(values)
-        try:
-            self._ddb.update_item(**kwargs)
-        except ClientError as exc:
-            if _failed_condition(exc):
-                return False
-            raise
-        return True
+        return self._write_audited("Update", kwargs, audit)
 
-    def enable_webhook_endpoint(self, endpoint_id: str) -> bool:
+    def enable_webhook_endpoint(self, endpoint_id: str, audit: AuditEntry | None = None) -> bool:
         return self._update_endpoint(
             endpoint_id,
             "SET #s = :on REMOVE disabled_reason, failing_since",
             {":on": str(EndpointStatus.ENABLED)},
+            audit=audit,
         )
 
     def note_webhook_failure(self, endpoint_id: str, at: datetime) -> None:
@@ -246,20 +256,18 @@ class DynamoWebhookOut:
         raw = self._get(f"WHDLV#{delivery_id}", "WHDLV")
         return delivery_from_attrs(raw) if raw else None
 
-    def save_webhook_delivery(self, delivery: WebhookDelivery, now: datetime) -> WebhookDelivery:
+    def save_webhook_delivery(
+        self, delivery: WebhookDelivery, now: datetime, audit: AuditEntry | None = None
+    ) -> WebhookDelivery:
         saved = replace(delivery, version=delivery.version + 1)
         item = self._delivery_item(delivery, now) | {"version": saved.version}
-        try:
-            self._ddb.put_item(
-                TableName=self._table,
-                Item=to_item(item),
-                ConditionExpression="version = :v",
-                ExpressionAttributeValues=to_item({":v": delivery.version}),
-            )
-        except ClientError as exc:
-            if _failed_condition(exc):
-                raise ConcurrencyError(f"webhook delivery {delivery.id} changed meanwhile") from exc
-            raise
+        op = {
+            "Item": to_item(item),
+            "ConditionExpression": "version = :v",
+            "ExpressionAttributeValues": to_item({":v": delivery.version}),
+        }
+        if not self._write_audited("Put", op, audit):
+            raise ConcurrencyError(f"webhook delivery {delivery.id} changed meanwhile")
         return saved
 
     def list_webhook_deliveries(self, endpoint_id: str, limit: int) -> list[WebhookDelivery]:
