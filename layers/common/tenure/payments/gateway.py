@@ -78,6 +78,18 @@ class CheckoutAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class MandateTerms:
+    """What a new mandate lets Tenure debit (Razorpay's registration order's `token`): by
+    `method` ("upi" | "card"), at most `max_amount` a debit, until `expire_at`, whenever a
+    debit is presented (`frequency`)."""
+
+    method: str
+    max_amount: Money
+    expire_at: datetime
+    frequency: str = "as_presented"
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentAuthentication:
     """What a browser needs to let the customer authenticate a payment on-session (3-D
     Secure): the payment's client secret and the method it was attempted with. A provider
