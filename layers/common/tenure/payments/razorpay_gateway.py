@@ -38,9 +38,12 @@ what Checkout's handler hands back (`razorpay_payment_id`, `razorpay_order_id`,
 as Razorpay's "Verify payment signature" step describes it, and the payment is then read back
 from Razorpay, so its state is Razorpay's word, not the browser's.
 
-Not supported (Razorpay authorises a mandate in its own Checkout, with the customer
-present): saving a new card from Tenure's pages (`create_setup_intent`) raises
-`InvalidRequestError("not_supported")`.
+A new mandate is registered in Checkout too: `begin_mandate` makes the registration order
+(₹1, `method`, `customer_id`, `token {max_amount, expire_at, frequency}`) that Checkout opens
+with `recurring: 1`, and `verify_mandate` checks its answer as above, then that the order is a
+registration Tenure made for this customer and the payment this Razorpay customer's, before
+it hands back the new token. Stripe's way of saving a card (`create_setup_intent`) has no
+Razorpay counterpart and raises `InvalidRequestError("not_supported")`.
 """
 
 import base64

@@ -19,6 +19,10 @@ the default test tokens carry Razorpay's default ₹15,000 limit, one more test 
 sandbox's own, `lakh@sandbox` (not Razorpay test data), stands for a UPI mandate of up to
 ₹1,00,000, so that such a debit can be tried.
 
+The same stand-in authorises a new mandate: paying a registration order (one made with
+`token` terms) with a test UPI id or card of the order's method makes a token on the order's
+terms (`token_sbx…`, its `max_amount`), which only the paying Razorpay customer can use.
+
 Every change is recorded in `events` as the webhook Razorpay would send
 (`{"id", "type", "created", "body"}`, the body as Razorpay shapes it), for the simulator's
 courier to deliver to /webhooks/razorpay.
