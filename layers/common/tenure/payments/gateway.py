@@ -147,9 +147,16 @@ class PaymentGateway(Protocol):
     name: str
 
     def create_customer(
-        self, *, customer_id: str, email: str, name: str | None, idempotency_key: str
+        self,
+        *,
+        customer_id: str,
+        email: str,
+        name: str | None,
+        idempotency_key: str,
+        contact: str | None = None,
     ) -> str:
-        """Create the provider's customer for Tenure's `customer_id`; returns its id (cus_...)."""
+        """Create the provider's customer for Tenure's `customer_id`; returns its id (cus_...).
+        `contact`: the customer's phone (E.164), when they gave one."""
         ...
 
     def attach_payment_method(

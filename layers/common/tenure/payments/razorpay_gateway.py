@@ -249,7 +249,13 @@ class RazorpayGateway:
 
     # -- customers and tokens -------------------------------------------------------------------
     def create_customer(
-        self, *, customer_id: str, email: str, name: str | None, idempotency_key: str
+        self,
+        *,
+        customer_id: str,
+        email: str,
+        name: str | None,
+        idempotency_key: str,
+        contact: str | None = None,
     ) -> str:
         # `fail_existing: "0"` hands back the customer already made with these details: what
         # a retried creation needs, as Razorpay takes no key here.
@@ -259,6 +265,8 @@ class RazorpayGateway:
             "fail_existing": "0",
             "notes": {"tenure_customer_id": customer_id},
         }
+        if contact:  # Razorpay asks for a phone on recurring payments: the customer's own
+            body["contact"] = contact
         return str(self._call("POST", "/customers", body)["id"])
 
     def attach_payment_method(

@@ -172,6 +172,7 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
     _erase_copies(svc, found, now)
     customer.email, customer.name = pseudonym_email(customer.id), pseudonym_name(customer.id)
     customer.billing, customer.metadata, customer.erased_at = None, {}, now
+    customer.phone = None
     entry = new_entry(
         at=now,
         actor=actor,

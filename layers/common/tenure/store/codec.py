@@ -74,6 +74,8 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
         **({"provider": c.provider} if c.provider is not None else {}),
         # Written only once erased: every other customer keeps its item as it was.
         **({"erased_at": _dt(c.erased_at)} if c.erased_at is not None else {}),
+        # Written only when given, as the provider.
+        **({"phone": c.phone} if c.phone is not None else {}),
     } | ({"billing": _billing_attrs(c.billing)} if c.billing is not None else {})
 
 
@@ -100,6 +102,7 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         metadata=dict(a.get("metadata") or {}),
         billing=_billing(a.get("billing")),
         erased_at=_parse(a.get("erased_at")),
+        phone=a.get("phone"),
     )
 
 
