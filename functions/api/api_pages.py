@@ -393,7 +393,8 @@ def _take_mandate(visit: _Visit) -> Response[str]:
         text = visit.text("mandate_answer_used")
         return _mandate_card(visit, 409, view, outcome=_outcome("bad", text))
     except ValidationFailedError:
-        text = visit.text("card_refused", code="mandate_refused")
+        # The answer checked out, but Razorpay would not hand over a confirmed token for it.
+        text = visit.text("mandate_refused")
         return _mandate_card(visit, 422, view, outcome=_outcome("bad", text))
     key = "mandate_saved_retry" if done.owed else "mandate_saved"
     return _mandate_card(visit, 200, done, outcome=_outcome("ok", visit.text(key)))

@@ -325,3 +325,26 @@ def _form(fields: dict[str, str]) -> str:
     from urllib.parse import urlencode
 
     return urlencode(fields)
+
+
+def test_a_token_razorpay_no_longer_holds_is_refused_and_changes_nothing(
+    pages: Pages,  # noqa: F811
+) -> None:
+    sandbox = mandate_customers(pages, deployed=True)
+    answer = authorise_in_checkout(pages, sandbox)
+    # Revoked at Razorpay between the authorisation and the answer's arrival.
+    del sandbox.mandates[sandbox.payments[answer.payment_id]["token_id"]]
+    before = pages.api.state()
+    reply = post_answer(pages, card_link(pages), answer)
+    assert reply.status == 422
+    assert "Razorpay did not confirm this mandate" in reply.text
+    assert pages.api.state() == before and default_method(pages) == OLD_TOKEN
+
+
+def test_deployed_the_card_page_takes_no_sandbox_form(pages: Pages) -> None:  # noqa: F811
+    sandbox = mandate_customers(pages, deployed=True)
+    token = card_link(pages)
+    before, asked = pages.api.state(), len(sandbox.requests)
+    reply = pages.submit("/pages/card", token, signed_form_token(pages, token), pay_with="x@y")
+    assert reply.status == 405
+    assert pages.api.state() == before and len(sandbox.requests) == asked
