@@ -28,7 +28,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
-from console_actions import ACTIONS, Action, Target, day_of, money_of, values_of
+from console_actions import ACTIONS, Action, Target, day_of, money_of, owner_of, values_of
 from console_session import (
     COOKIE,
     SESSION_TTL,
@@ -85,6 +85,9 @@ class _Visit:
 
     def may_act(self) -> bool:
         return self.session.principal.may(Scope.BILLING)
+
+    def may(self, action: Action) -> bool:
+        return self.session.principal.may(Scope.ADMIN if action.admin else Scope.BILLING)
 
     def render(self, status: int, template: str, title: str, **context: Any) -> Response[str]:
         body = _render(
@@ -162,6 +165,12 @@ def _show_customer(visit: _Visit, customer_id: str, notice: str | None = None) -
         rows.append(
             {
                 "sub": sub,
+                "items": catalog.priced_items(visit.svc, sub),
+                "scheduled": (
+                    catalog.priced_items(visit.svc, sub, sub.scheduled_items)
+                    if sub.scheduled_items is not None
+                    else None
+                ),
                 "actions": _offered("subscriptions", sub),
                 "invoices": [{"invoice": i, "actions": _offered("invoices", i)} for i in invoices],
             }
@@ -171,6 +180,7 @@ def _show_customer(visit: _Visit, customer_id: str, notice: str | None = None) -
         "customer.html",
         "Customer",
         customer=customer,
+        customer_actions=[a for a in _offered("customers", customer) if visit.may(a)],
         rows=rows,
         money=money_of,
         day=day_of,
@@ -206,6 +216,14 @@ def _download_invoice(visit: _Visit, invoice_id: str) -> Response[Any]:
 
 
 # -- actions: a form, its confirmation, then the action once ----------------------------------
+class _NotAllowed(Exception):
+    """The session's token may act, but not this action (it needs `admin`)."""
+
+    def __init__(self, action: Action) -> None:
+        super().__init__(action.name)
+        self.action = action
+
+
 def _offered(on: str, target: Target) -> list[Action]:
     return [a for (kind, _), a in ACTIONS.items() if kind == on and a.offered(target)]
 
@@ -219,6 +237,10 @@ def _action(on: str, action: str) -> Action:
 
 def _target(visit: _Visit, action: Action, entity_id: str) -> Target:
     entity_id = _checked_id(entity_id)
+    if not visit.may(action):
+        raise _NotAllowed(action)
+    if action.on == "customers":
+        return catalog.get_customer(visit.svc, entity_id)
     if action.on == "invoices":
         return subscriptions.get_invoice(visit.svc, entity_id)
     return subscriptions.get_subscription(visit.svc, entity_id)
@@ -248,7 +270,7 @@ def _action_form(
         values=values,
         note=note,
         problem=problem,
-        back_url=f"/console/customers/{quote(target.customer_id)}",
+        back_url=f"/console/customers/{quote(owner_of(target))}",
     )
 
 
@@ -277,7 +299,7 @@ def _submit_action(visit: _Visit, on: str, entity_id: str, name: str) -> Respons
             note=note,
             summary=summary,
             key=secrets.token_urlsafe(16),
-            back_url=f"/console/customers/{quote(target.customer_id)}",
+            back_url=f"/console/customers/{quote(owner_of(target))}",
         )
     if step != "confirm":
         raise ValidationFailedError("step", "send the form from its page")
@@ -298,7 +320,7 @@ def _run_once(
         json.dumps([action.on, action.name, target.id, values, note]).encode()
     ).hexdigest()
     held = idempotency.claim(svc, record, fingerprint)
-    back = f"/console/customers/{quote(target.customer_id)}"
+    back = f"/console/customers/{quote(owner_of(target))}"
     if held is not None:
         if held.fingerprint != fingerprint:
             return _problem_page(visit, 422, "This confirmation was used for another action.")
@@ -438,6 +460,13 @@ def _console(needed: Scope, show: Callable[[_Visit], Response[Any]]) -> Response
         return _problem_page(visit, 403, text)
     try:
         return show(visit)
+    except _NotAllowed as refused:
+        logger.info("console refused", extra={"actor": visit.actor, "reason": "scope"})
+        text = (
+            f"The token {visit.actor!r} may not {refused.action.label.lower()}: "
+            "that needs the admin scope."
+        )
+        return _problem_page(visit, 403, text)
     except NotFoundError as exc:
         return _problem_page(visit, 404, str(exc))
     except GatewayError as exc:

@@ -39,6 +39,7 @@ from tenure.domain.errors import (
 from tenure.domain.invoices import LineKind
 from tenure.domain.offers import EXIT_REASONS
 from tenure.domain.plans import Plan
+from tenure.domain.pricing import MAX_QUANTITY, Item, Items
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.notify import pages
 from tenure.notify.customer_links import (
@@ -591,6 +592,8 @@ def _change_subscription(visit: _Visit) -> Response[str]:
         return _redeem_points(visit)
     if action in ("preview_plan", "change_plan"):
         return _switch_plan(visit, action)
+    if action in ("preview_items", "change_items"):
+        return _switch_items(visit, action)
     reason, reason_text, months = None, None, None
     try:
         if action in _CANCELLING:
@@ -697,6 +700,66 @@ def _switch_plan(visit: _Visit, action: str) -> Response[str]:
     return _subscription(visit, 200, view, _outcome("ok", done))
 
 
+def _switch_items(visit: _Visit, action: str) -> Response[str]:
+    """Preview a change of seats or add-ons (nothing changes), or make the change the
+    preview showed. Confirming the items the subscription already has is answered as done
+    (a double submit), changing nothing."""
+    customer_id, subscription_id = visit.claims.customer_id, visit.claims.subject
+    view = self_service.load_subscription_page(visit.svc, customer_id, subscription_id, visit.link)
+    try:
+        items = _asked_items(visit.form, view)
+        if action == "preview_items" and items == view.subscription.items:
+            raise _FormFieldRefused("items_same")
+        if action == "preview_items":
+            view = self_service.preview_items_change(
+                visit.svc, customer_id, subscription_id, items, visit.link
+            )
+            return _subscription(visit, 200, view)
+        view = self_service.change_items(visit.svc, customer_id, subscription_id, items, visit.link)
+    except _FormFieldRefused as refused:
+        text = visit.text(refused.key, **refused.values)
+        return _subscription(visit, 422, view, _outcome("bad", text))
+    except (ValidationFailedError, IllegalTransitionError) as exc:
+        view = self_service.load_subscription_page(
+            visit.svc, customer_id, subscription_id, visit.link
+        )
+        text = visit.text("action_failed", reason=str(exc).removeprefix("items: "))
+        return _subscription(visit, 409, view, _outcome("bad", text))
+    return _subscription(visit, 200, view, _outcome("ok", visit.text("items_changed")))
+
+
+def _asked_items(form: dict[str, str], view: self_service.SubscriptionPage) -> Items:
+    """The seats and add-ons an items form asks for: the add-ons read are only those the
+    page offers (`addon_<id>` ticked, `addon_qty_<id>` how many); each quantity a whole
+    number from 1 to MAX_QUANTITY, written in ASCII digits."""
+    quantity = _item_quantity(form.get("quantity", ""))
+    addons = tuple(
+        Item(plan.id, _item_quantity(form.get(f"addon_qty_{plan.id}", "1")))
+        for plan in view.addon_choices
+        if form.get(f"addon_{plan.id}") == "1"
+    )
+    return Items(quantity, addons)
+
+
+def _item_quantity(raw: str) -> int:
+    text = raw.strip()
+    if not (0 < len(text) <= len(str(MAX_QUANTITY)) and text.isascii() and text.isdigit()):
+        raise _FormFieldRefused("items_quantity_invalid", max=str(MAX_QUANTITY))
+    if not 1 <= int(text) <= MAX_QUANTITY:
+        raise _FormFieldRefused("items_quantity_invalid", max=str(MAX_QUANTITY))
+    return int(text)
+
+
+def _item_list(visit: _Visit, plan: Plan, items: Items | None) -> str:
+    """The items a preview is for, as the page words them: "Team × 8, SSO × 1"."""
+    named = [(p.name, p.quantity) for p in plan.items] or [
+        (plan.name or plan.id, items.quantity if items is not None else 1)
+    ]
+    return ", ".join(
+        visit.text("item_times", item=name, quantity=str(quantity)) for name, quantity in named
+    )
+
+
 def _redeem_points(visit: _Visit) -> Response[str]:
     customer_id, subscription_id = visit.claims.customer_id, visit.claims.subject
     view = self_service.load_subscription_page(visit.svc, customer_id, subscription_id, visit.link)
@@ -758,6 +821,8 @@ def _subscription(
         reason_text=reason_text,
         reason_text_max=PAGE_REASON_TEXT_MAX,
         plan_price=lambda plan: _plan_price(visit, plan),
+        item_list=lambda plan, items: _item_list(visit, plan, items),
+        max_quantity=MAX_QUANTITY,
         points_value=(
             pages.money(
                 view.points.balance * view.point_value_minor,

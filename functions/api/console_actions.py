@@ -7,16 +7,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 
+from tenure.domain.customers import Customer
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.money import exponent
 from tenure.domain.subscription import Subscription
 from tenure.notify import pages
 from tenure.services import operator_actions as ops
-from tenure.services import refunds
+from tenure.services import privacy, refunds
 from tenure.services.context import Services
 
-Target = Invoice | Subscription
+Target = Invoice | Subscription | Customer
 Values = dict[str, str]
 
 # What an action's form may hold besides its note: a field's name, its label, and whether it
@@ -60,6 +61,8 @@ class Action:
     offered: Callable[[Target], bool]
     describe: Callable[[Target, Values], str]
     run: Callable[[Services, Target, Values, str, str], Done]
+    # Whether only an `admin` token may take it (what the API's route asks), not `billing`.
+    admin: bool = False
 
 
 def money_of(amount: int, currency: str) -> str:
@@ -240,6 +243,34 @@ def _run_cancel(svc: Services, target: Target, values: Values, actor: str, note:
     return Done(f"Subscription {target.id} is canceled.", done.audit.id)
 
 
+def owner_of(target: Target) -> str:
+    """The customer whose page an action on `target` returns to."""
+    return target.id if isinstance(target, Customer) else target.customer_id
+
+
+def _erasable(target: Target) -> bool:
+    return isinstance(target, Customer) and target.erased_at is None
+
+
+def _describe_erase(target: Target, values: Values) -> str:
+    return (
+        f"Erase the personal data of customer {target.id}: their name, email, billing "
+        "details, their own words and operators' notes, in every record Tenure holds, "
+        "replaced by a pseudonym; emails still owed to them are dropped, and their record at "
+        "the payment provider is erased too. What issued invoices were made out to moves to "
+        "the legal hold. Invoices keep their totals. This cannot be undone. Refused while a "
+        "subscription or installment plan is live: cancel it first."
+    )
+
+
+def _run_erase(svc: Services, target: Target, values: Values, actor: str, note: str) -> Done:
+    done = privacy.erase_customer(svc, target.id, actor=actor, note=note)
+    if done.audit is None:
+        return Done(f"Customer {target.id} was already erased.", None)
+    held = " Their invoices' buyer details are in the legal hold." if done.legal_hold else ""
+    return Done(f"Customer {target.id} is erased.{held}", done.audit.id)
+
+
 def _active(target: Target) -> bool:
     return isinstance(target, Subscription) and target.canceled_at is None
 
@@ -340,6 +371,16 @@ ACTIONS: dict[tuple[str, str], Action] = {
                 "separately if one is owed."
             ),
             _run_cancel,
+        ),
+        Action(
+            "erase",
+            "customers",
+            "Erase customer",
+            (),
+            _erasable,
+            _describe_erase,
+            _run_erase,
+            admin=True,
         ),
     )
 }

@@ -1,8 +1,9 @@
 """The operator console in headless Chromium from `tenure serve`, as support staff use it with
 a keyboard: sign in with a named token, find a customer, read the timeline, refund an invoice
-after its confirmation step, and see the refund and its audit entry through the API. On a
-desktop and on a phone; screenshots of each step are kept with the test output (pytest's
-temporary folder, printed)."""
+after its confirmation step, and see the refund and its audit entry through the API; an
+admin erases a customer (and is told why not while a subscription is live). On a desktop
+and on a phone; screenshots of each step are kept with the test output (pytest's temporary
+folder, printed)."""
 
 import json
 from collections.abc import Iterator
@@ -196,3 +197,82 @@ def test_on_a_phone_an_arabic_name_reads_in_its_own_direction(
     assert seen["name"] == "أمل الحداد" and seen["name_dir"] == "auto"
     assert direction == "ltr" and name_direction == "rtl"
     assert len(list(shots.glob("console-phone-*.png"))) == 5
+
+
+def admin_signed_in(page: Any, base_url: str, customer: str) -> None:
+    page.goto(f"{base_url}/console")
+    page.fill("#token", ADMIN)
+    press(page, "#sign-in")
+    page.wait_for_selector("#q")
+    page.fill("#q", customer)
+    press(page, "#find")
+    page.wait_for_selector("#customer")
+
+
+def test_an_admin_erases_a_customer_by_keyboard_on_a_phone(
+    base_url: str, browser: Any, shots: Path
+) -> None:
+    body = {"id": "cs-nadia", "email": "nadia.roux@example.com", "name": "Nadia Roux"}
+    api(base_url, "POST", "/v1/customers", body)
+    method = {"payment_method": "pm_card_visa", "default": True}
+    api(base_url, "POST", "/v1/customers/cs-nadia/payment-methods", method)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    widths = []
+    try:
+        admin_signed_in(page, base_url, "cs-nadia")
+        press(page, "#erase-cs-nadia")
+        page.wait_for_selector("#note")
+        unlabelled = unlabelled_controls(page)
+        page.fill("#note", "GDPR request 42, identity checked")
+        press(page, "#review")
+        page.wait_for_selector("#summary")
+        summary = page.inner_text("#summary")
+        widths.append(overflow(page))
+        before = api(base_url, "GET", "/v1/customers/cs-nadia")
+        page.screenshot(path=str(shots / "console-erase-1-confirm.png"), full_page=True)
+        press(page, "#confirm")
+        page.wait_for_selector("#outcome")
+        outcome = page.inner_text("#outcome")
+        widths.append(overflow(page))
+        page.screenshot(path=str(shots / "console-erase-2-done.png"), full_page=True)
+        press(page, "#back")
+        page.wait_for_selector("#erased")
+        offered_again = page.query_selector("#erase-cs-nadia") is not None
+    finally:
+        context.close()
+
+    assert unlabelled == [] and all(width <= 0 for width in widths)
+    assert "cannot be undone" in summary
+    assert before["email"] == "nadia.roux@example.com"  # reviewing changed nothing
+    assert outcome == "Customer cs-nadia is erased."
+    after = api(base_url, "GET", "/v1/customers/cs-nadia")
+    assert after["email"].startswith("erased-") and "Nadia" not in json.dumps(after)
+    assert not offered_again
+    audit = api(base_url, "GET", "/v1/audit", entity="cs-nadia")["data"]
+    assert ("platform", "erase") in [(e["actor"], e["action"]) for e in audit]
+
+
+def test_erasing_a_subscribed_customer_shows_why_not_and_their_items(
+    base_url: str, browser: Any
+) -> None:
+    paying_customer(base_url, "cs-omar", "Omar Haddad")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        admin_signed_in(page, base_url, "cs-omar")
+        items = page.inner_text("#items-cs-omar-sub")
+        press(page, "#erase-cs-omar")
+        page.wait_for_selector("#note")
+        page.fill("#note", "GDPR request 43")
+        press(page, "#review")
+        page.wait_for_selector("#confirm")
+        press(page, "#confirm")
+        page.wait_for_selector("#problem")
+        text = page.inner_text("#problem")
+    finally:
+        context.close()
+
+    assert "Basic" in items and "$10.00" in items
+    assert "subscription cs-omar-sub is active; cancel it first" in text
+    assert api(base_url, "GET", "/v1/customers/cs-omar")["email"] == "cs-omar@example.com"

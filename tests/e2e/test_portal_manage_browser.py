@@ -1,9 +1,9 @@
 """The manage-subscription portal page in headless Chromium from `tenure serve`, as a customer
 with only a keyboard would use it: open the signed link the business's app asked for, pause
 for two months and resume early, read a plan change's preview and confirm it, then open the
-invoice it raised. Every result is checked through the API. English on a desktop, Arabic on a
-phone; screenshots of each step are kept with the test output (pytest's temporary folder,
-printed)."""
+invoice it raised; change the seats and add an add-on after the preview. Every result is
+checked through the API. English on a desktop, Arabic on a phone; screenshots of each step are
+kept with the test output (pytest's temporary folder, printed)."""
 
 import re
 from collections.abc import Iterator
@@ -197,3 +197,77 @@ def test_the_same_walk_through_in_arabic_on_a_phone_reads_right_to_left(
     assert seen["invoice_api"]["status"] == "paid"
     assert seen["invoice_total"] in seen["preview_charge"]  # the amount the preview showed
     assert len(list(shots.glob("manage-ar-*.png"))) == 4
+
+
+def change_seats(page: Any, base_url: str, customer: str, shots: Path, lang: str) -> dict[str, Any]:
+    """By keyboard: 3 seats and the SSO add-on, previewed, then confirmed. What the pages
+    showed, the API's view checked along the way."""
+    seen: dict[str, Any] = {"unlabelled": unlabelled_controls(page)}
+    sub_path = f"/v1/subscriptions/{customer}-sub"
+    seen["items"] = page.inner_text("#items")
+    page.focus("#quantity")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("3")
+    press(page, "#addon-mg-sso", "Space")
+    press(page, "#preview_items")
+    page.wait_for_selector("#items-preview")
+    seen["preview"] = page.inner_text("#items-preview")
+    seen["preview_charge"] = page.inner_text("#items-preview-charge")
+    seen["before_confirm"] = api(base_url, "GET", sub_path)
+    seen["overflow"] = [page.evaluate("document.documentElement.scrollWidth - window.innerWidth")]
+    page.screenshot(path=str(shots / f"seats-{lang}-1-preview.png"), full_page=True)
+
+    press(page, "#confirm_items")
+    page.wait_for_selector("#outcome")
+    seen["outcome"] = page.inner_text("#outcome")
+    seen["changed"] = api(base_url, "GET", sub_path)
+    seen["overflow"].append(
+        page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    )
+    seen["dir"] = page.get_attribute("html", "dir")
+    page.screenshot(path=str(shots / f"seats-{lang}-2-done.png"), full_page=True)
+    invoices = api(base_url, "GET", f"/v1/subscriptions/{customer}-sub/invoices")["data"]
+    seen["prorations"] = [i for i in invoices if i["id"].find("_proration_") > 0]
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("lang", "viewport"),
+    [("en", {"width": 1280, "height": 900}), ("ar", {"width": 390, "height": 844})],
+)
+def test_a_customer_changes_seats_and_adds_an_add_on_after_the_preview(
+    base_url: str, browser: Any, shots: Path, catalog: None, lang: str, viewport: dict[str, int]
+) -> None:
+    plans = api(base_url, "GET", "/v1/plans")["data"]
+    if not any(p["id"] == "mg-sso" for p in plans):
+        sso = {"id": "mg-sso", "name": "SSO", "amount": 500, "currency": "USD", "kind": "addon"}
+        api(base_url, "POST", "/v1/plans", sso | {"interval": "month"})
+    customer = f"mg-seats-{lang}"
+    url = manage_link(base_url, customer, lang)
+    context = browser.new_context(viewport=viewport, is_mobile=lang == "ar", locale=lang)
+    page = context.new_page()
+    try:
+        opened = page.goto(url)
+        seen = change_seats(page, base_url, customer, shots, lang)
+    finally:
+        context.close()
+
+    assert opened is not None and opened.status == 200
+    assert seen["unlabelled"] == [] and all(width <= 0 for width in seen["overflow"])
+    assert "Basic" in seen["items"]
+    assert "items" not in seen["before_confirm"]  # reading the preview changed nothing
+    assert seen["changed"]["items"] == [
+        {"price": "mg-basic", "quantity": 3},
+        {"price": "mg-sso", "quantity": 1},
+    ]
+    (proration,) = seen["prorations"]
+    assert proration["status"] == "paid"
+    shown = proration["total"] / 100
+    if lang == "en":
+        assert seen["dir"] == "ltr" and "Changing to: Basic × 3, SSO × 1" in seen["preview"]
+        assert seen["preview_charge"].startswith(f"${shown:.2f} is charged now")
+        assert seen["outcome"] == "Done: your seats and add-ons are changed."
+    else:
+        assert seen["dir"] == "rtl" and "التغيير إلى: Basic × 3, SSO × 1" in seen["preview"]
+        assert seen["outcome"] == "تم: تغيّرت المقاعد والإضافات."
+    assert len(list(shots.glob(f"seats-{lang}-*.png"))) == 2

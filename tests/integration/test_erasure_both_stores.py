@@ -94,7 +94,8 @@ def test_an_erased_customer_is_nowhere_in_the_store_the_outbox_or_the_logs(
     # never on in a function), from every logger.
     caplog.set_level(logging.INFO)
     clock = FixedClock(T0)
-    svc = Services(repo, clock, SandboxGateway(clock=clock.now), policy=DunningPolicy())
+    gateway = SandboxGateway(clock=clock.now)
+    svc = Services(repo, clock, gateway, policy=DunningPolicy())
     outbox = OutboxMailer(tmp_path / "outbox")
     plan = Plan(id="basic", name="Basic", amount=1000, currency="USD", interval="month")
     catalog.create_plan(svc, plan)
@@ -140,4 +141,10 @@ def test_an_erased_customer_is_nowhere_in_the_store_the_outbox_or_the_logs(
     assert [retention.aggregate_day(svc, d).snapshot for d in days] == metrics
     hold = privacy.legal_hold(svc, "dora")
     assert (hold.name, hold.address, hold.tax_id) == (LEGAL, ADDRESS, TAX_ID)
+    # The provider's customer record lost her too, through the due work on this store.
+    erased = repo.get_customer("dora")
+    assert erased is not None and erased.provider_customer_id is not None
+    assert erased.provider_erasure is not None and erased.provider_erasure.erased_at is not None
+    at_provider = repr(gateway.customer(erased.provider_customer_id))
+    assert [s for s in SECRETS if s in at_provider] == []
     assert sorted(hold.invoices) == sorted(n for n, _ in invoices.values() if n)

@@ -186,6 +186,23 @@ def test_events_of_one_moment_are_listed_by_id_not_by_commit(repo: Repository) -
     assert [e["id"] for e in listed] != [e.id for e in events], "commit order is not id order"
 
 
+def test_events_committed_together_are_listed_by_id_among_the_others(repo: Repository) -> None:
+    # Given six events of one moment: three committed together (they share an item on the
+    # table), in the reverse of their id order, and three alone
+    events = sorted(
+        (DomainEvent(EventType.CUSTOMER_CREATED, f"cus-{n}", f"cus-{n}", T0, 0) for n in range(6)),
+        key=lambda e: e.id,
+    )
+    together = [events[5], events[3], events[1]]
+    repo.commit(Commit(events=together))
+    for event in (events[0], events[2], events[4]):
+        repo.commit(Commit(events=[event]))
+    # When the moment's events are listed
+    listed = repo.events_between(T0, T0 + timedelta(seconds=1))
+    # Then each is there once, by id, as if each had its own item
+    assert [e["id"] for e in listed] == [e.id for e in events]
+
+
 def test_ledger_entries_of_one_moment_are_listed_by_subscription(repo: Repository) -> None:
     repo.commit(Commit(customers=[customer()], plans=[BASIC]))
     for sub_id in ("sub-z", "sub-a", "sub-m"):

@@ -71,7 +71,6 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         # Last number of each series (kind, series, year). One writer: always the home series.
         self.counters: dict[tuple[str, int, int], int] = {}
         self.credit_notes: dict[str, CreditNote] = {}
-        self.customers: dict[str, Customer] = {}
         self.payment_methods: dict[tuple[str, str], PaymentMethod] = {}
         self.plans: dict[str, Plan] = {}
         self.coupons: dict[str, Coupon] = {}
@@ -79,6 +78,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         # ahead (including a test's `repo.notices[key] = notice`), not rebuilt on each read.
         self._work = _DueIndex()
         self._owed = _DueIndex()
+        self.customers: dict[str, Customer] = _Indexed(self._work, "customer")
         self.subscriptions: dict[str, Subscription] = _Indexed(self._work, "subscription")
         self.invoices: dict[str, Invoice] = _Indexed(self._work, "invoice")
         self.charges: dict[str, Charge] = _Indexed(self._work, "charge")
@@ -218,6 +218,10 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
                 invoice = self.invoices[key]
                 at, kind = _due_of(invoice)
                 items.append(DueItem(invoice.id, at, kind, invoice.customer_id))
+            elif source == "customer":
+                customer = self.customers[key]
+                at, kind = _due_of(customer)
+                items.append(DueItem(customer.id, at, kind, customer.id))
             elif source == "installment_plan":
                 plan = self.installment_plans[key]
                 at, kind = _due_of(plan)

@@ -41,6 +41,15 @@ class CustomerView(TypedDict):
     erased_at: NotRequired[str]
     # Present only when the customer gave one (E.164).
     phone: NotRequired[str]
+    # Present only once an erasure was owed at the payment provider (docs/privacy.md).
+    provider_erasure: NotRequired["ProviderErasureView"]
+
+
+class ProviderErasureView(TypedDict):
+    status: str  # pending | erased | refused
+    tries: int  # tries the provider did not answer
+    erased_at: str | None
+    failure: str | None  # the provider's refusal code, when refused
 
 
 class PaymentMethodView(TypedDict):
@@ -227,6 +236,14 @@ def customer_view(c: Customer) -> CustomerView:
         view["erased_at"] = _at(c.erased_at)
     if c.phone is not None:
         view["phone"] = c.phone
+    if (erasure := c.provider_erasure) is not None:
+        status = "pending" if erasure.pending else "refused" if erasure.failure else "erased"
+        view["provider_erasure"] = {
+            "status": status,
+            "tries": erasure.tries,
+            "erased_at": _at(erasure.erased_at) if erasure.erased_at else None,
+            "failure": erasure.failure,
+        }
     return view
 
 

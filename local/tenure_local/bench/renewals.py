@@ -177,6 +177,7 @@ def renewal_pipeline(stack: LocalStack, subscriptions: int = 200) -> dict[str, A
                 if sub_now and sub_now.status is SubscriptionStatus.ACTIVE and len(paid) == 1:
                     renewed += 1
 
+            by_item = recorder.wcu_by_item(before, window, max(renewed, 1))
             raw = replay(stack, window)
     finally:
         bootstrap.use(None)
@@ -202,6 +203,8 @@ def renewal_pipeline(stack: LocalStack, subscriptions: int = 200) -> dict[str, A
         # Each item the renewals changed written once, in one transaction (capacity.write_floor).
         "floor_wcu_per_renewal": floor_wcu / renewed if renewed else 0.0,
         "floor_index_wcu_per_renewal": floor_index_wcu / renewed if renewed else 0.0,
+        # `<step> <item kind>` -> [WCU, on indexes] per subscription renewed (capacity.py).
+        "wcu_by_item": by_item,
         **summary,
     }
 

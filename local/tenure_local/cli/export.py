@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from tenure.store.codec import from_item
+from tenure.store.event_items import event_pk, order_key, unpack
 
 err = Console(stderr=True)
 out = Console()
@@ -77,10 +78,12 @@ def write_export(items: list[dict[str, Any]], folder: Path) -> dict[str, int]:
         if kind is None:
             continue
         record = {k: v for k, v in item.items() if k not in KEY_ATTRIBUTES}
-        if kind == "event" and isinstance(record.get("event"), dict):
-            record = record["event"] | (
-                {"object_version": record["object_version"]} if "object_version" in record else {}
-            )
+        if kind == "event" and ("event" in record or "events" in record):
+            # One line per event, whichever item shape held it (store/event_items.py).
+            for body, version in unpack(item):
+                line = body | ({"object_version": version} if version is not None else {})
+                by_kind[kind].append((event_pk(body["occurred_at"]), order_key(body), line))
+            continue
         by_kind[kind].append((str(item.get("PK", "")), str(item.get("SK", "")), record))
     folder.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}

@@ -1,7 +1,9 @@
 """The operator console: a signed session cookie instead of the token, the token's scopes on
 everything shown and done, a confirmation step before each action, and every refusal a page
 that changes nothing (no session, an expired or tampered cookie, a read token acting, a
-missing or wrong form token, another site's Origin)."""
+missing or wrong form token, another site's Origin). Also a subscription's items, and the
+erasure of a customer: an admin's action, done once however often its confirmation is sent,
+refused with the reason while a subscription is live, as the API's route is."""
 
 import base64
 import json
@@ -17,6 +19,7 @@ import pytest
 from api_harness import START, Api, http_event
 
 from tenure import bootstrap
+from tenure.domain.privacy import pseudonym_email
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway
 from tenure.services.context import Services
@@ -507,3 +510,142 @@ def test_console_pages_carry_a_policy_that_runs_no_script(shop: Api) -> None:
     csp = page["headers"]["Content-Security-Policy"]
     assert "script-src 'none'" in csp and "frame-ancestors 'none'" in csp
     assert "<script" not in page["body"]
+
+
+# -- a subscription's items, and erasing a customer (docs/console.md) ------------------------------
+DPO_NOTE = "GDPR request 42, identity checked by phone"
+
+
+def _erase_reviewed(browser: Browser, customer: str, note: str = DPO_NOTE) -> dict[str, str]:
+    """The confirmation page's form of an erasure, as the browser would post it."""
+    path = f"/console/customers/{customer}/erase"
+    review = browser.post(path, {"f": browser.form_token(path), "step": "review", "note": note})
+    assert review["statusCode"] == 200, review["body"]
+    body = review["body"]
+    assert "cannot be undone" in body
+    return {
+        "f": FORM_TOKEN.search(body).group(1),  # type: ignore[union-attr]
+        "step": "confirm",
+        "k": KEY.search(body).group(1),  # type: ignore[union-attr]
+        "note": note,
+    }
+
+
+def _carol(shop: Api) -> None:
+    """carol: a customer with no subscription, whose erasure nothing holds back."""
+    shop.token = ROOT
+    shop.customer("carol", name="Carol Liddell")
+
+
+def _items_table(body: str, sub: str) -> str:
+    start = body.index(f'id="items-{sub}"')
+    return body[start : body.index("</table>", start)]
+
+
+# -- items -----------------------------------------------------------------------------------------
+def test_a_plain_subscription_shows_its_plan_as_one_item(shop: Api) -> None:
+    page = _signed_in(shop).get("/console/customers/alice")
+    table = _items_table(page["body"], "sub-1")
+    assert '<td dir="auto">basic</td>' in table
+    assert "$10.00" in table and ">1<" in table
+
+
+def test_seats_and_add_ons_are_shown_each_with_quantity_unit_price_and_amount(shop: Api) -> None:
+    shop.token = ROOT
+    shop.plan("team", 1000, name="Team")
+    shop.plan("sso", 500, name="SSO", kind="addon")
+    shop.customer("dana")
+    assert shop.post("/v1/customers/dana/payment-methods", {"payment_method": "pm_card_visa"})
+    body = {"id": "sub-dana", "customer": "dana", "plan": "team", "quantity": 5}
+    reply = shop.post("/v1/subscriptions", body | {"addons": [{"price": "sso", "quantity": 2}]})
+    assert reply.status == 201, reply.text
+    scheduled = {"quantity": 3, "addons": [], "at": "period_end"}
+    assert shop.post("/v1/subscriptions/sub-dana/items", scheduled).status == 200
+
+    page = _signed_in(shop).get("/console/customers/dana")
+
+    table = _items_table(page["body"], "sub-dana")
+    rows = table.split("<tr>")[2:]
+    assert [r.count("$") for r in rows] == [2, 2]
+    assert "Team" in rows[0] and ">5<" in rows[0] and "$10.00" in rows[0] and "$50.00" in rows[0]
+    assert "SSO" in rows[1] and ">2<" in rows[1] and "$5.00" in rows[1] and "$10.00" in rows[1]
+    assert 'id="scheduled-sub-dana"' in page["body"]
+    assert "Team</span> × 3." in page["body"]
+
+
+# -- erasing a customer ----------------------------------------------------------------------------
+def test_an_admin_erases_a_customer_once_after_confirming(shop: Api) -> None:
+    _carol(shop)
+    browser = _signed_in(shop, ROOT)
+    page = browser.get("/console/customers/carol")
+    assert 'id="erase-carol"' in page["body"]
+    before = shop.state()
+    form = _erase_reviewed(browser, "carol")
+    assert shop.state() == before  # reviewing changed nothing
+
+    first = browser.post("/console/customers/carol/erase", form)
+    again = browser.post("/console/customers/carol/erase", form)  # a double submit
+
+    assert first["statusCode"] == 200, first["body"]
+    assert "Customer carol is erased." in first["body"]
+    assert again["statusCode"] == 200 and "already done" in again["body"]
+    carol = shop.repo.get_customer("carol")
+    assert carol is not None and carol.email == pseudonym_email("carol")
+    shop.token = ROOT
+    audit = shop.get("/v1/audit", query={"entity": "carol"}).json["data"]
+    assert [(e["actor"], e["action"]) for e in audit] == [("platform", "erase")]
+
+
+def test_an_erased_customer_shows_so_and_is_not_offered_erasure_again(shop: Api) -> None:
+    _carol(shop)
+    browser = _signed_in(shop, ROOT)
+    assert browser.post("/console/customers/carol/erase", _erase_reviewed(browser, "carol"))
+
+    body = browser.get("/console/customers/carol")["body"]
+
+    assert 'id="erased"' in body and 'id="erase-carol"' not in body
+    assert "Carol Liddell" not in body
+
+
+def test_erasing_a_customer_with_a_live_subscription_is_refused_with_the_reason(
+    shop: Api,
+) -> None:
+    browser = _signed_in(shop, ROOT)
+    form = _erase_reviewed(browser, "alice")
+    before = shop.state()
+
+    reply = browser.post("/console/customers/alice/erase", form)
+
+    assert reply["statusCode"] == 409
+    assert "subscription sub-1 is active; cancel it first" in reply["body"]
+    assert shop.state() == before  # and the confirmation's key was released
+
+
+def test_an_erasure_without_a_note_is_shown_again_and_changes_nothing(shop: Api) -> None:
+    _carol(shop)
+    browser = _signed_in(shop, ROOT)
+    path = "/console/customers/carol/erase"
+    before = shop.state()
+
+    reply = browser.post(path, {"f": browser.form_token(path), "step": "review", "note": ""})
+
+    assert reply["statusCode"] == 422 and 'id="problem"' in reply["body"]
+    assert shop.state() == before
+
+
+def test_a_billing_token_is_not_offered_erasure_and_is_refused_it(shop: Api) -> None:
+    _carol(shop)
+    browser = _signed_in(shop, ANNA)
+    assert 'id="erase-carol"' not in browser.get("/console/customers/carol")["body"]
+    token = browser.form_token("/console/customers/carol")
+    before = shop.state()
+
+    shown = browser.get("/console/customers/carol/erase")
+    posted: Any = browser.post(
+        "/console/customers/carol/erase", {"f": token, "step": "review", "note": "x"}
+    )
+
+    for reply in (shown, posted):
+        assert reply["statusCode"] == 403
+        assert "needs the admin scope" in reply["body"]
+    assert shop.state() == before

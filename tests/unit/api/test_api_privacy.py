@@ -14,6 +14,7 @@ from tenure.domain.privacy import pseudonym_email
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway
 from tenure.services.context import Services
+from tenure.services.due import work_due
 from tenure.settings import Settings
 
 ANNA = "anna-support-" + "a" * 32  # billing
@@ -89,6 +90,23 @@ def test_an_erasure_pseudonymizes_the_customer_and_keeps_the_legal_hold(shop: Ap
     assert (hold["billing_name"], hold["tax_id"]) == ("Alice Trading Ltd", "GB1")
     assert len(hold["invoices"]) == 1
     assert "Alice" not in shop.get("/v1/customers/alice/export").text
+
+
+def test_the_customer_shows_the_erasure_owed_at_the_provider_until_the_due_work_did_it(
+    shop: Api,
+) -> None:
+    erased = shop.post("/v1/customers/alice/erase", NOTE).json["customer"]
+    assert erased["provider_erasure"] == {
+        "status": "pending",
+        "tries": 0,
+        "erased_at": None,
+        "failure": None,
+    }
+    assert "provider_erasure" not in shop.get("/v1/customers/bob").json  # never owed
+    for item in shop.repo.due(shop.clock.now()):
+        work_due(bootstrap.wiring().services, item)
+    shown = shop.get("/v1/customers/alice").json["provider_erasure"]
+    assert shown["status"] == "erased" and shown["erased_at"] is not None
 
 
 def test_a_second_erasure_is_a_200_that_changes_nothing(shop: Api) -> None:

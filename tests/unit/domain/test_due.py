@@ -15,6 +15,7 @@ from tenure.domain.due import ChargeRef, DueKind, DueSubject, InvalidChargeRefEr
         (DueKind.RETRY, DueSubject.INVOICE),
         (DueKind.DUNNING_END, DueSubject.INVOICE),
         (DueKind.RECONCILE, DueSubject.CHARGE),
+        (DueKind.PROVIDER_ERASE, DueSubject.CUSTOMER),
     ],
 )
 def test_each_kind_of_due_work_says_what_its_id_names(kind: DueKind, subject: DueSubject) -> None:
@@ -27,6 +28,7 @@ def test_the_kinds_keep_the_values_deployed_tables_and_queues_hold() -> None:
         "expire",
         "installment",
         "pause_end",
+        "provider_erase",
         "reconcile",
         "refund",
         "renewal",

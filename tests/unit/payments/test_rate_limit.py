@@ -208,6 +208,7 @@ def test_the_port_has_the_methods_the_wrapper_spells_out() -> None:
         "create_customer",
         "create_payment",
         "create_setup_intent",
+        "erase_customer",
         "find_payment",
         "payment_authentication",
         "refund",

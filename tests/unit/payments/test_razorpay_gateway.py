@@ -310,3 +310,42 @@ def test_an_answer_that_is_not_json_is_unknown() -> None:
 def test_a_gateway_needs_its_key_id_and_secret() -> None:
     with pytest.raises(ValueError, match="key id and a key secret"):
         RazorpayGateway("", "secret")
+
+
+# -- erasure -----------------------------------------------------------------------------------
+def test_an_erasure_edits_the_customer_as_razorpay_has_no_deletion() -> None:
+    rzp, gateway, customer = sandbox()
+    gateway.erase_customer(
+        provider_customer_id=customer,
+        email="erased-0123456789abcdef@invalid",
+        name="erased-0123456789abcdef",
+        idempotency_key="erase:ravi",
+    )
+    held = rzp.customers[customer]
+    # Razorpay's names take no hyphen, and its contacts need 8 digits: no one's number.
+    assert (held["name"], held["email"], held["contact"]) == (
+        "erased 0123456789abcdef",
+        "erased-0123456789abcdef@invalid",
+        "0000000000",
+    )
+    assert ("PUT", f"/customers/{customer}") in rzp.requests
+
+
+def test_an_erasure_asked_twice_leaves_the_customer_as_the_first_did() -> None:
+    rzp, gateway, customer = sandbox()
+    for _ in range(2):
+        gateway.erase_customer(
+            provider_customer_id=customer, email="e-1@invalid", name="e-1", idempotency_key="k"
+        )
+    assert (rzp.customers[customer]["name"], rzp.customers[customer]["email"]) == (
+        "e 1",
+        "e-1@invalid",
+    )
+
+
+def test_an_erasure_razorpay_does_not_answer_is_unavailable_not_refused() -> None:
+    _, gateway = scripted(reply(503, {}), reply(503, {}), reply(503, {}))
+    with pytest.raises(ProviderUnavailableError):
+        gateway.erase_customer(
+            provider_customer_id="cust_1", email="e@invalid", name="e-1", idempotency_key="k"
+        )

@@ -100,9 +100,9 @@ class FakeStripe(stripe.HTTPClient):
     def request(
         self, method: str, url: str, headers: Any, post_data: Any = None, **_: Any
     ) -> tuple[str, int, dict[str, str]]:
-        self.requests.append(
-            Request(method, url, dict(headers or {}), dict(parse_qsl(post_data or "")))
-        )
+        # Blank values kept: an empty string is how a request unsets a field.
+        sent = dict(parse_qsl(post_data or "", keep_blank_values=True))
+        self.requests.append(Request(method, url, dict(headers or {}), sent))
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -735,3 +735,45 @@ def test_a_decline_of_the_one_request_without_its_payment_is_still_a_decline() -
         ChargeOutcome.DECLINED,
         "do_not_honor",
     )
+
+
+# -- erasure -----------------------------------------------------------------------------------
+def test_an_erasure_updates_the_customer_to_the_pseudonym_and_unsets_the_rest() -> None:
+    customer = fixture("customer")
+    gateway, fake, _ = a_gateway((200, customer))
+    gateway.erase_customer(
+        provider_customer_id="cus_alice",
+        email="erased-0123456789abcdef@invalid",
+        name="erased-0123456789abcdef",
+        idempotency_key="erase:alice",
+    )
+    (sent,) = fake.requests
+    assert (sent.method, sent.url) == ("post", "https://api.stripe.com/v1/customers/cus_alice")
+    assert sent.body == {
+        "name": "erased-0123456789abcdef",
+        "email": "erased-0123456789abcdef@invalid",
+        "phone": "",
+        "description": "",
+        "address": "",
+        "shipping": "",
+    }
+    assert fake.keys() == ["erase:alice"]
+
+
+def test_an_erasure_of_a_customer_stripe_no_longer_has_is_already_done() -> None:
+    missing = {"error": {"type": "invalid_request_error", "code": "resource_missing",
+                         "message": "No such customer: 'cus_gone'", "param": "id"}}  # fmt: skip
+    gateway, fake, _ = a_gateway((404, missing))
+    gateway.erase_customer(
+        provider_customer_id="cus_gone", email="e@invalid", name="e", idempotency_key="erase:x"
+    )
+    assert len(fake.requests) == 1
+
+
+def test_an_erasure_stripe_refuses_for_another_reason_is_raised() -> None:
+    gateway, _, _ = a_gateway((400, api_error("invalid_request_error", "parameter_invalid")))
+    with pytest.raises(InvalidRequestError) as refused:
+        gateway.erase_customer(
+            provider_customer_id="cus_1", email="e@invalid", name="e", idempotency_key="erase:x"
+        )
+    assert refused.value.code == "parameter_invalid"

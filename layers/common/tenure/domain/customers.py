@@ -2,11 +2,12 @@
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from tenure.domain.due import DueKind
 from tenure.domain.errors import ValidationFailedError
 
 SUPPORTED_LOCALES = ("en", "ru", "ar")
@@ -182,6 +183,36 @@ def billing_details(
     return BillingDetails(name or None, address or None, tax_id or None)
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderErasure:
+    """An erasure still owed at the payment provider: the provider's customer record keeps
+    the name and email Tenure gave it until the provider is told (docs/privacy.md). Set in
+    the erasure's own commit and due from then on, so a provider that does not answer
+    delays it, never loses it, and never holds the local erasure back.
+
+    `erased_at` is set once the provider answered; `failure` once it refused for good (a
+    person decides; it is no longer due)."""
+
+    asked_at: datetime
+    next_try_at: datetime
+    tries: int = 0  # tries that ended without an answer
+    erased_at: datetime | None = None
+    failure: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.erased_at is None and self.failure is None
+
+    def tried_again(self, now: datetime, wait: timedelta) -> "ProviderErasure":
+        return replace(self, tries=self.tries + 1, next_try_at=now + wait)
+
+    def done(self, now: datetime) -> "ProviderErasure":
+        return replace(self, erased_at=now)
+
+    def refused(self, code: str) -> "ProviderErasure":
+        return replace(self, failure=code)
+
+
 @dataclass(slots=True)
 class Customer:
     id: str
@@ -204,6 +235,14 @@ class Customer:
     # A phone number (E.164) when the customer gave one: what Razorpay takes as the contact on
     # its customer and on every recurring payment. None: not given.
     phone: str | None = None
+    # The erasure still owed at the provider, or what became of it (None: never owed).
+    provider_erasure: ProviderErasure | None = None
+
+    def next_due(self) -> tuple[datetime, DueKind] | None:
+        erasure = self.provider_erasure
+        if erasure is not None and erasure.pending:
+            return erasure.next_try_at, DueKind.PROVIDER_ERASE
+        return None
 
     @property
     def payer(self) -> Payer:

@@ -15,6 +15,7 @@ class DueSubject(StrEnum):
     INVOICE = "invoice"
     CHARGE = "charge"  # one attempt of an invoice, named by a ChargeRef
     INSTALLMENT_PLAN = "installment_plan"
+    CUSTOMER = "customer"
 
 
 class DueKind(StrEnum):
@@ -26,6 +27,7 @@ class DueKind(StrEnum):
     RECONCILE = "reconcile"  # a charge attempt's lease ran out: ask the provider
     REFUND = "refund"  # a refund a cancellation owes, not yet made at the provider
     INSTALLMENT = "installment"  # an installment plan's next instalment comes due: invoice it
+    PROVIDER_ERASE = "provider_erase"  # an erased customer's record at the provider: erase it
 
     @property
     def subject(self) -> DueSubject:
@@ -35,6 +37,8 @@ class DueKind(StrEnum):
             return DueSubject.CHARGE
         if self is DueKind.INSTALLMENT:
             return DueSubject.INSTALLMENT_PLAN
+        if self is DueKind.PROVIDER_ERASE:
+            return DueSubject.CUSTOMER
         return DueSubject.SUBSCRIPTION
 
 

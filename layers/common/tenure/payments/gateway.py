@@ -166,6 +166,15 @@ class PaymentGateway(Protocol):
         shown of it (brand, last4, expiry)."""
         ...
 
+    def erase_customer(
+        self, *, provider_customer_id: str, email: str, name: str, idempotency_key: str
+    ) -> str:
+        """Replace the personal data the provider's customer holds (name, email, phone,
+        address) with the pseudonym `name` and `email`, keeping the record and its payments
+        (docs/privacy.md). Asking twice changes nothing more; a customer the provider no
+        longer has is already erased there. Returns the provider's customer id."""
+        ...
+
     def create_setup_intent(self, *, provider_customer_id: str, idempotency_key: str) -> str:
         """Start saving a card for later off-session charges (the customer types it into the
         provider's own form); returns the client secret the browser needs. The card comes

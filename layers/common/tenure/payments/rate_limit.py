@@ -163,6 +163,17 @@ class RateLimitedGateway:
             idempotency_key=idempotency_key,
         )
 
+    def erase_customer(
+        self, *, provider_customer_id: str, email: str, name: str, idempotency_key: str
+    ) -> str:
+        self._throttle.acquire()
+        return self._inner.erase_customer(
+            provider_customer_id=provider_customer_id,
+            email=email,
+            name=name,
+            idempotency_key=idempotency_key,
+        )
+
     def create_setup_intent(self, *, provider_customer_id: str, idempotency_key: str) -> str:
         self._throttle.acquire()
         return self._inner.create_setup_intent(

@@ -206,6 +206,10 @@ def _notes(
     return notes
 
 
+# The phone an erased customer's Razorpay record is left with: no one's number.
+ERASED_CONTACT = "0000000000"
+
+
 class RazorpayGateway:
     """PaymentGateway on Razorpay. `transport`, `sleep` and `rng` are injected so that tests
     run instantly and deterministically; `throttle` paces every HTTP attempt."""
@@ -268,6 +272,19 @@ class RazorpayGateway:
         if contact:  # Razorpay asks for a phone on recurring payments: the customer's own
             body["contact"] = contact
         return str(self._call("POST", "/customers", body)["id"])
+
+    def erase_customer(
+        self, *, provider_customer_id: str, email: str, name: str, idempotency_key: str
+    ) -> str:
+        """Razorpay has no customer deletion: the customer is edited instead. Its names
+        allow letters, digits and spaces but no hyphen, and a contact needs 8 digits or
+        more, so the pseudonym's hyphen becomes a space and the phone a row of zeros (the
+        pseudonym email keeps the email-and-contact pair unique, as Razorpay requires).
+        A PUT of the same values: asking again changes nothing more."""
+        body = {"name": name.replace("-", " "), "email": email, "contact": ERASED_CONTACT}
+        self._call("PUT", f"/customers/{_seg(provider_customer_id)}", body)
+        self._contacts.pop(provider_customer_id, None)
+        return provider_customer_id
 
     def attach_payment_method(
         self, *, provider_customer_id: str, payment_method: str, idempotency_key: str

@@ -140,6 +140,7 @@ class RazorpaySandbox:
         return [
             ("POST", r"/customers", self._create_customer),
             ("GET", r"/customers/([^/]+)", self._get_customer),
+            ("PUT", r"/customers/([^/]+)", self._edit_customer),
             ("GET", r"/customers/([^/]+)/tokens/([^/]+)", self._get_token),
             ("GET", r"/orders", self._list_orders),
             ("POST", r"/orders", self._create_order),
@@ -181,6 +182,24 @@ class RazorpaySandbox:
         mandates = getattr(self, "mandates", {})  # a state pickled before mandates were made
         owner = getattr(self, "token_owners", {}).get(token)
         return mandates.get(token) if owner == customer_id else None
+
+    def _edit_customer(self, customer_id: str, **req: Any) -> tuple[int, dict[str, Any]]:
+        if customer_id not in self.customers:
+            return _error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
+        body, customer = req["body"], self.customers[customer_id]
+        name = body.get("name")
+        if name is not None and not re.fullmatch(r"[\w .'/@()]{3,50}", str(name)):
+            return _error(400, "BAD_REQUEST_ERROR", "The name format is invalid.", "name")
+        contact = body.get("contact")
+        if contact is not None and sum(c.isdigit() for c in str(contact)) < 8:
+            return _error(
+                400,
+                "BAD_REQUEST_ERROR",
+                "Contact number should be at least 8 digits, including country code",
+                "contact",
+            )
+        customer.update({k: body[k] for k in ("name", "email", "contact") if k in body})
+        return 200, customer
 
     def _get_token(self, customer_id: str, token: str, **req: Any) -> tuple[int, dict[str, Any]]:
         mandate = self._mandate(token, customer_id)

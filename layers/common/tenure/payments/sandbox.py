@@ -132,9 +132,9 @@ SETTLE_AFTER_SECONDS = 4 * 3600
 CARD_EXPIRY = (12, 2034)
 
 FaultKind = Literal["timeout", "rate_limit", "server_error"]
-FaultOn = Literal["create", "confirm", "retrieve", "pay", "find", "refund"]
+FaultOn = Literal["create", "confirm", "retrieve", "pay", "find", "refund", "erase"]
 _FAULT_KINDS = ("timeout", "rate_limit", "server_error")
-_FAULT_ON = ("create", "confirm", "retrieve", "pay", "find", "refund")
+_FAULT_ON = ("create", "confirm", "retrieve", "pay", "find", "refund", "erase")
 Instant = int | datetime
 
 
@@ -227,6 +227,7 @@ class SandboxGateway:
         self.requests: Counter[str] = Counter()  # payment requests by operation
         self.payment_requests: Counter[tuple[str, str]] = Counter()  # by payment, operation
         self._next_expiry: dict[str, tuple[int, int]] = {}
+        self.erasures: list[str] = []  # customers erased, in order (tests read it)
 
     def next_card_expires(self, payment_method: str, month: int, year: int) -> None:
         """The next time this test card is attached, it carries this expiry (as if the
@@ -300,6 +301,30 @@ class SandboxGateway:
 
         params = ("customers.create", customer_id, email, name)
         return self._idempotent(idempotency_key, params, create)
+
+    def erase_customer(
+        self, *, provider_customer_id: str, email: str, name: str, idempotency_key: str
+    ) -> str:
+        """As Stripe's customer update: the pseudonym replaces the name and email, and the
+        phone, address, shipping and description are unset. A timeout fails after the
+        update took effect; a customer the sandbox does not hold is left alone (gone)."""
+        fault = self._before("erase")
+        found = self._customers.get(provider_customer_id)
+        if found is not None:
+            found.update(
+                name=name, email=email, phone=None, address=None, shipping=None, description=None
+            )
+            self.erasures.append(provider_customer_id)
+        if fault == "timeout":
+            raise ProviderUnavailableError(
+                f"sandbox: erase of {provider_customer_id} timed out after it took effect",
+                code="timeout",
+            )
+        return provider_customer_id
+
+    def customer(self, provider_customer_id: str) -> stripe_objects.StripeObject:
+        """The customer as Stripe would show it (tests read it)."""
+        return self._customers[provider_customer_id]
 
     def attach_payment_method(
         self, *, provider_customer_id: str, payment_method: str, idempotency_key: str

@@ -32,7 +32,12 @@ from datetime import datetime
 from typing import Any, NoReturn, TypeVar
 
 import stripe
-from stripe.params import CustomerCreateParams, PaymentIntentListParams, RefundCreateParams
+from stripe.params import (
+    CustomerCreateParams,
+    CustomerUpdateParams,
+    PaymentIntentListParams,
+    RefundCreateParams,
+)
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.money import Money
@@ -121,6 +126,34 @@ class StripeGateway:
             lambda: self._client.v1.customers.create(params, {"idempotency_key": idempotency_key}),
         )
         return str(customer.id)
+
+    def erase_customer(
+        self, *, provider_customer_id: str, email: str, name: str, idempotency_key: str
+    ) -> str:
+        # An update, not a deletion: a deleted Stripe customer takes no further operation,
+        # while an erased customer's past payments may still be refunded, disputed or
+        # reconciled by listing the customer's payments (docs/privacy.md). An empty string
+        # is how Stripe's API unsets a field.
+        params: CustomerUpdateParams = {
+            "name": name,
+            "email": email,
+            "phone": "",
+            "description": "",
+            "address": "",
+            "shipping": "",
+        }
+        try:
+            self._call(
+                "customers.update",
+                lambda: self._client.v1.customers.update(
+                    provider_customer_id, params, {"idempotency_key": idempotency_key}
+                ),
+            )
+        except InvalidRequestError as exc:
+            if exc.code != "resource_missing":
+                raise
+            # Gone at Stripe (deleted there): nothing personal is left to erase.
+        return provider_customer_id
 
     def attach_payment_method(
         self, *, provider_customer_id: str, payment_method: str, idempotency_key: str

@@ -14,7 +14,7 @@ from tenure.domain.customers import (
 )
 from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
-from tenure.domain.plans import Plan
+from tenure.domain.plans import Plan, PricedItem
 from tenure.domain.pricing import Items, check_items, check_tiers, priced_plan
 from tenure.domain.privacy import refuse_erased
 from tenure.domain.subscription import Subscription
@@ -61,6 +61,20 @@ def subscription_plan(
     start = sub.current_period_start if period_start is None else period_start
     plan = sub.plan_at(get_plan(svc, sub.plan_id), start)
     return priced_plan(plan, sub.items, items_prices(svc, sub.items))
+
+
+def priced_items(
+    svc: Services, sub: Subscription, items: Items | None = None
+) -> tuple[PricedItem, ...]:
+    """What each of the subscription's items (or `items`, a change it might make) costs a
+    full period at the price it pays now: its plan first, then the add-ons. A plain
+    subscription (one seat, no add-ons) is its plan at quantity 1."""
+    items = sub.items if items is None else items
+    plan = sub.plan_at(get_plan(svc, sub.plan_id), sub.current_period_start)
+    priced = priced_plan(plan, items, items_prices(svc, items))
+    if priced.items:
+        return priced.items
+    return (PricedItem(plan.name or plan.id, items.quantity, plan.amount, plan.amount),)
 
 
 def subscription_plan_lookup(svc: Services, sub: Subscription | None, plan_id: str) -> Plan:

@@ -7,7 +7,7 @@ from datetime import datetime
 from tenure.domain.charges import Charge
 from tenure.domain.due import ChargeRef, DueKind, DueSubject
 from tenure.ports import DueItem, DueMessage
-from tenure.services import charging, refunds, subscriptions
+from tenure.services import charging, privacy, refunds, subscriptions
 from tenure.services.context import Services
 from tenure.services.subscriptions import Outcome
 
@@ -50,3 +50,6 @@ def work_due(
         case DueSubject.CHARGE:
             ref = ChargeRef.parse(work.entity_id)
             return charging.reconcile_charge(svc, ref.invoice_id, ref.attempt)
+        case DueSubject.CUSTOMER:
+            privacy.erase_at_provider(svc, work.entity_id)
+            return None

@@ -7,16 +7,17 @@ the customer's records point to (see `_event_days`).
 """
 
 import json
+import logging
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from tenure.domain.audit import AuditAction, AuditEntry, check_note, new_entry
+from tenure.domain.audit import SYSTEM_RENEWALS, AuditAction, AuditEntry, check_note, new_entry
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.credit_notes import CreditNote
-from tenure.domain.customers import Customer, PaymentMethod
-from tenure.domain.errors import IllegalTransitionError, NotFoundError
+from tenure.domain.customers import Customer, PaymentMethod, ProviderErasure
+from tenure.domain.errors import ConcurrencyError, IllegalTransitionError, NotFoundError
 from tenure.domain.installments import InstallmentPlan, PlanStatus
 from tenure.domain.invoices import Invoice
 from tenure.domain.notices import Notice, NoticeStatus
@@ -33,8 +34,11 @@ from tenure.domain.privacy import (
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.webhooks_out import WebhookDelivery, delivery_id
+from tenure.payments.gateway import GatewayError, ProviderUnavailableError, RateLimitedError
 from tenure.ports import Commit
-from tenure.services.context import Services
+from tenure.services.context import Services, UnknownProviderError
+
+logger = logging.getLogger(__name__)
 
 # How many audit entries an export or an erasure reads (newest kept): far above what one
 # customer's account collects, and a bound on the reads of one request.
@@ -42,6 +46,10 @@ AUDIT_READ = 5000
 # Items per commit while erasing: under DynamoDB's 100 operations per transaction.
 ERASE_BATCH = 40
 ERASED_REASON = "customer_erased"
+# How long an erasure at a provider that did not answer waits before its next try: doubling
+# from the first wait up to the longest, and tried until the provider answers.
+PROVIDER_FIRST_WAIT = timedelta(minutes=5)
+PROVIDER_MAX_WAIT = timedelta(hours=6)
 
 
 @dataclass(slots=True)
@@ -173,6 +181,10 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
     customer.email, customer.name = pseudonym_email(customer.id), pseudonym_name(customer.id)
     customer.billing, customer.metadata, customer.erased_at = None, {}, now
     customer.phone = None
+    if customer.provider_customer_id is not None:
+        # Owed at the provider from this commit on and done by the due work, never inside
+        # this request: a provider that is down delays it and cannot undo the erasure here.
+        customer.provider_erasure = ProviderErasure(asked_at=now, next_try_at=now)
     entry = new_entry(
         at=now,
         actor=actor,
@@ -186,6 +198,61 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
     svc.commit(Commit(customers=[customer], audit=[entry]))
     customer.version += 1
     return Erased(customer, entry, hold is not None)
+
+
+def erase_at_provider(svc: Services, customer_id: str) -> ProviderErasure | None:
+    """Tell the customer's payment provider to replace the personal data its customer
+    record holds with the pseudonym (Services.gateway_for; idempotent at the provider): the
+    erasure as it now stands, or None when none was owed (another worker did it, or the
+    customer is gone). A provider that does not answer is asked again later (doubling
+    waits); one that refuses for good leaves the erasure failed, for a person to decide."""
+    customer = svc.repo.get_customer(customer_id)
+    erasure = customer.provider_erasure if customer is not None else None
+    if customer is None or erasure is None or not erasure.pending:
+        return None
+    now = svc.clock.now()
+    try:
+        gateway = svc.gateway_for(customer.provider)
+        if gateway is None:  # its record is out of this deployment's reach: a person decides
+            raise UnknownProviderError(customer.provider or "default", svc.provider_names())
+        if customer.provider_customer_id is not None:
+            gateway.erase_customer(
+                provider_customer_id=customer.provider_customer_id,
+                email=pseudonym_email(customer.id),
+                name=pseudonym_name(customer.id),
+                idempotency_key=f"erase:{customer.id}",
+            )
+        customer.provider_erasure = erasure.done(now)
+    except (ProviderUnavailableError, RateLimitedError) as exc:
+        logger.warning("provider erasure not answered", extra={"code": exc.code})
+        wait = min(PROVIDER_FIRST_WAIT * 2**erasure.tries, PROVIDER_MAX_WAIT)
+        customer.provider_erasure = erasure.tried_again(now, wait)
+    except (GatewayError, UnknownProviderError) as exc:
+        code = getattr(exc, "code", None) or type(exc).__name__
+        logger.error("provider erasure refused", extra={"code": code})
+        customer.provider_erasure = erasure.refused(str(code))
+    change = Commit(customers=[customer])
+    settled = customer.provider_erasure
+    if not settled.pending:
+        change.audit.append(
+            new_entry(
+                at=now,
+                actor=SYSTEM_RENEWALS,
+                action=AuditAction.ERASE,
+                entity=customer.id,
+                customer_id=customer.id,
+                note=None,
+                before={"at_provider": "owed"},
+                after={"at_provider": "erased" if settled.failure is None else "refused"},
+                nonce="provider",
+            )
+        )
+    try:
+        svc.commit(change)
+    except ConcurrencyError:  # moved meanwhile: the due item, read again, decides
+        logger.info("provider erasure moved meanwhile")
+        return None
+    return settled
 
 
 def _refuse_while_live(subs: list[Subscription], plans: list[InstallmentPlan]) -> None:

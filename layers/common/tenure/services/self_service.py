@@ -31,8 +31,9 @@ from tenure.domain.errors import (
 )
 from tenure.domain.invoices import Invoice, InvoiceStatus, with_tax
 from tenure.domain.offers import SaveOffer
-from tenure.domain.plans import Plan
+from tenure.domain.plans import Plan, PlanKind, PricedItem
 from tenure.domain.points import PointsAccount, points_credit_line
+from tenure.domain.pricing import Items
 from tenure.domain.programs import OfferKind
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.payments.gateway import (
@@ -45,7 +46,7 @@ from tenure.payments.gateway import (
 )
 from tenure.ports import Marker
 from tenure.services import cancellation, charging, points, subscriptions
-from tenure.services.catalog import get_customer, get_plan, subscription_plan
+from tenure.services.catalog import get_customer, get_plan, priced_items, subscription_plan
 from tenure.services.context import Services
 
 log = logging.getLogger(__name__)
@@ -383,6 +384,17 @@ class SubscriptionPage:
     plan_choices: tuple[Plan, ...] = ()
     preview: subscriptions.PlanChangePreview | None = None
     invoices: list[Invoice] = field(default_factory=list)  # newest first, to download
+    # Its items (the plan at its seats, then add-ons) and what each costs a period; the
+    # add-ons it may take while it may change items (its currency and interval); and what
+    # changing to the items asked for would do, shown before the customer confirms.
+    items: tuple[PricedItem, ...] = ()
+    addon_choices: tuple[Plan, ...] = ()
+    items_asked: Items | None = None
+    items_preview: subscriptions.PlanChangePreview | None = None
+
+    @property
+    def items_changeable(self) -> bool:
+        return _may_change_items(self.subscription)
 
 
 def owned_subscription(svc: Services, customer_id: str, subscription_id: str) -> Subscription:
@@ -424,6 +436,8 @@ def load_subscription_page(
         pause_choices=tuple((m, pause_until(now, m)) for m in PAUSE_MONTHS) if pausable else (),
         plan_choices=_plan_choices(svc, sub),
         invoices=customer_invoices(svc, customer_id),
+        items=priced_items(svc, sub),
+        addon_choices=_addon_choices(svc, sub),
     )
 
 
@@ -434,8 +448,74 @@ def _plan_choices(svc: Services, sub: Subscription) -> tuple[Plan, ...]:
     if sub.status not in running or sub.cancel_at_period_end:
         return ()
     plans = svc.repo.list_plans()
-    found = [p for p in plans if p.id != sub.plan_id and p.currency == sub.currency]
+    found = [
+        p
+        for p in plans
+        if p.id != sub.plan_id and p.currency == sub.currency and p.kind is PlanKind.PLAN
+    ]
     return tuple(sorted(found, key=lambda p: (p.amount, p.id)))
+
+
+def _may_change_items(sub: Subscription) -> bool:
+    running = (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING)
+    return sub.status in running and not sub.cancel_at_period_end
+
+
+def _addon_choices(svc: Services, sub: Subscription) -> tuple[Plan, ...]:
+    """The add-ons the page offers beside the plan: those the subscription could hold (its
+    currency and interval), while it may change items, in the catalog's order."""
+    if not _may_change_items(sub):
+        return ()
+    interval = get_plan(svc, sub.plan_id).billing_interval
+    return tuple(
+        p
+        for p in svc.repo.list_plans()
+        if p.kind is PlanKind.ADDON
+        and p.currency == sub.currency
+        and p.billing_interval == interval
+    )
+
+
+def _refuse_items_change(view: SubscriptionPage, items: Items) -> None:
+    """Only what the page offers: a running subscription, add-ons among its choices, and a
+    change (ValidationFailedError on `items` otherwise)."""
+    if not _may_change_items(view.subscription):
+        raise ValidationFailedError("items", "these items cannot be changed now")
+    offered = {p.id for p in view.addon_choices}
+    if any(a.price not in offered for a in items.addons):
+        raise ValidationFailedError("items", "this add-on is not offered to this subscription")
+    if items == view.subscription.items:
+        raise ValidationFailedError("items", "the subscription already has these items")
+
+
+def preview_items_change(
+    svc: Services, customer_id: str, subscription_id: str, items: Items, link: "LinkUse"
+) -> SubscriptionPage:
+    """The page with what changing to `items` now would charge or credit, changing nothing
+    (subscriptions.preview_items_change: the change's own amounts)."""
+    view = load_subscription_page(svc, customer_id, subscription_id, link)
+    _refuse_items_change(view, items)
+    view.items_asked = items
+    view.items_preview = subscriptions.preview_items_change(svc, subscription_id, items)
+    return view
+
+
+def change_items(
+    svc: Services, customer_id: str, subscription_id: str, items: Items, link: "LinkUse"
+) -> SubscriptionPage:
+    """Change to `items` now, as the API does (a proration invoice charged at once, or
+    credit for the next invoice). A double submit finds the items already changed and is
+    answered as done, changing nothing more."""
+
+    def attempt() -> None:
+        view = load_subscription_page(svc, customer_id, subscription_id, link)
+        if view.subscription.items == items:
+            return
+        _refuse_items_change(view, items)
+        subscriptions.change_items(svc, subscription_id, items.quantity, items.addons)
+
+    _retrying_conflicts(attempt)
+    return load_subscription_page(svc, customer_id, subscription_id, link)
 
 
 def preview_plan_change(

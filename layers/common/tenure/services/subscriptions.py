@@ -207,11 +207,36 @@ def change_items(
         sub.items.addons if addons is None else addons,
     )
     now = svc.clock.now()
-    plan = sub.plan_at(get_plan(svc, sub.plan_id), sub.current_period_start)
-    new = priced_plan(plan, items, checked_items(svc, plan, items))
     if at_period_end:
+        _priced_items(svc, sub, items)
         sub.schedule_items(items, now)
         return _save(svc, sub, None)
+    return _save(svc, sub, _change_items_now(svc, sub, items, now))
+
+
+def preview_items_change(svc: Services, subscription_id: str, items: Items) -> PlanChangePreview:
+    """change_items's own steps (a change made now) on a copy of the subscription,
+    committing nothing: the preview's `plan` is the subscription's plan priced for `items`
+    (refused exactly as the change would be)."""
+    sub = copy.deepcopy(get_subscription(svc, subscription_id))
+    now = svc.clock.now()
+    invoice = _change_items_now(svc, sub, items, now)
+    new = _priced_items(svc, sub, items)
+    return PlanChangePreview(new, now, invoice, sub.credit, sub.current_period_end)
+
+
+def _priced_items(svc: Services, sub: Subscription, items: Items) -> Plan:
+    """The subscription's plan priced for `items` (ValidationFailedError for items it
+    cannot hold)."""
+    plan = sub.plan_at(get_plan(svc, sub.plan_id), sub.current_period_start)
+    return priced_plan(plan, items, checked_items(svc, plan, items))
+
+
+def _change_items_now(
+    svc: Services, sub: Subscription, items: Items, now: datetime
+) -> Invoice | None:
+    """Move `sub` (in place) to `items` now; the proration invoice to raise, if any."""
+    new = _priced_items(svc, sub, items)
     old = subscription_plan(svc, sub)
     proration = sub.change_items(old, new, items, now)
     invoice = _proration_invoice(sub, new, proration, now) if proration else None
@@ -222,7 +247,7 @@ def change_items(
     ):
         sub.carry_to_next_invoice(invoice.total)  # as a plan change's is (docs/razorpay.md)
         invoice = None
-    return _save(svc, sub, invoice)
+    return invoice
 
 
 def _switch_plan(svc: Services, sub: Subscription, plan_id: str, now: datetime) -> Invoice | None:

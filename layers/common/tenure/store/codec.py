@@ -12,7 +12,13 @@ from tenure.domain.audit import AuditAction, AuditEntry, Summary
 from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.collection_cases import CaseLine, CaseStatus, CollectionCase
 from tenure.domain.credit_notes import CreditNote, CreditReason
-from tenure.domain.customers import BillingDetails, Contact, Customer, PaymentMethod
+from tenure.domain.customers import (
+    BillingDetails,
+    Contact,
+    Customer,
+    PaymentMethod,
+    ProviderErasure,
+)
 from tenure.domain.discounts import Coupon, Discount, DiscountTerms, TenureDiscount
 from tenure.domain.installments import (
     Every,
@@ -76,7 +82,35 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
         **({"erased_at": _dt(c.erased_at)} if c.erased_at is not None else {}),
         # Written only when given, as the provider.
         **({"phone": c.phone} if c.phone is not None else {}),
+        # Written only once an erasure is owed at the provider.
+        **(
+            {"provider_erasure": _provider_erasure_attrs(c.provider_erasure)}
+            if c.provider_erasure is not None
+            else {}
+        ),
     } | ({"billing": _billing_attrs(c.billing)} if c.billing is not None else {})
+
+
+def _provider_erasure_attrs(e: ProviderErasure) -> dict[str, Any]:
+    return {
+        "asked_at": _dt(e.asked_at),
+        "next_try_at": _dt(e.next_try_at),
+        "tries": e.tries,
+        "erased_at": _dt(e.erased_at),
+        "failure": e.failure,
+    }
+
+
+def _provider_erasure(a: dict[str, Any] | None) -> ProviderErasure | None:
+    if not a:
+        return None
+    return ProviderErasure(
+        asked_at=_req(a["asked_at"]),
+        next_try_at=_req(a["next_try_at"]),
+        tries=int(a.get("tries") or 0),
+        erased_at=_parse(a.get("erased_at")),
+        failure=a.get("failure"),
+    )
 
 
 def _billing_attrs(b: BillingDetails) -> dict[str, Any]:
@@ -103,6 +137,7 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         billing=_billing(a.get("billing")),
         erased_at=_parse(a.get("erased_at")),
         phone=a.get("phone"),
+        provider_erasure=_provider_erasure(a.get("provider_erasure")),
     )
 
 

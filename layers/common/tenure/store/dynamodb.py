@@ -27,7 +27,7 @@ from tenure.domain.errors import (
     StaleCopyError,
     ValidationFailedError,
 )
-from tenure.domain.events import CustomerFacts, DomainEvent, MrrLedgerEntry
+from tenure.domain.events import CustomerFacts, MrrLedgerEntry
 from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.mrr import CustomerMrr, record_entries
@@ -60,6 +60,7 @@ from tenure.ports import (
 )
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
+from tenure.store.event_items import event_items, in_table_order
 from tenure.store.privacy import DynamoPrivacy
 from tenure.store.webhooks_out import DynamoWebhookOut
 
@@ -519,7 +520,7 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
 
     def events_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """Domain events with start <= occurred_at < end, in commit order within a moment."""
-        return [i["event"] for i in self._by_day("EVT", start, end)]
+        return [body for body, _ in in_table_order(self._by_day("EVT", start, end))]
 
     def ledger_between(self, start: datetime, end: datetime) -> list[MrrLedgerEntry]:
         entries = []
@@ -563,6 +564,8 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
                 "GSI1PK": "CUSTOMERS",
                 "GSI1SK": f"{iso(customer.created_at)}#{customer.id}",
             }
+            # Sparse, as a subscription's: only an erasure owed at the provider is due.
+            attrs |= self._due_keys(customer.id, customer.next_due())
             ops.append(self._versioned_put(attrs, customer.version, "customer"))
             versioned.append(customer)
         for method in change.payment_methods:
@@ -685,13 +688,10 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         change.check_payer_operations()
         ops.extend(self._payer_copy(sub_id, payer) for sub_id, payer in change.payer_copies)
         ops.extend(self._payer_check(payer) for payer in change.payer_checks)
-        written = _written_versions(change)
-        for event in change.events:
-            item = self._event_item(event)
-            if event.entity_id in written:
-                # Beside the event, not in it: the stream hands it to the bus and the
-                # outbound webhooks (docs/events.md), while the event's own form is unchanged.
-                item["object_version"] = written[event.entity_id]
+        # The written versions go beside the events, not in them: the stream hands them to
+        # the bus and the outbound webhooks (docs/events.md), the events' form unchanged.
+        # Events of one moment share an item (store/event_items.py): half the capacity.
+        for item in event_items(change.events, _written_versions(change)):
             ops.append(self._create_put(item, "event"))
         for marker in change.markers:
             item = {
@@ -1173,15 +1173,6 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         )
         entries = [codec.audit_from_attrs(from_item(i)) for i in page.get("Items", [])]
         return entries[::-1]
-
-    @staticmethod
-    def _event_item(event: DomainEvent) -> dict[str, Any]:
-        body = event.to_dict()
-        return {
-            "PK": f"EVT#{_day(event.occurred_at)}",
-            "SK": f"{iso(event.occurred_at)}#{event.id}",
-            "event": body,
-        }
 
     @staticmethod
     def _ledger_item(entry: MrrLedgerEntry, n: int) -> dict[str, Any]:

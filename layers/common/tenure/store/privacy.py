@@ -10,10 +10,13 @@ text in place, on the condition that they exist, so it can never create one.
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from tenure.domain.audit import AuditEntry
 from tenure.domain.privacy import LegalHold
 from tenure.domain.timeutil import iso, parse_iso
 from tenure.store.codec import audit_to_attrs, to_item
+from tenure.store.event_items import event_pk, event_sk, unpack
 
 
 def legal_hold_to_attrs(hold: LegalHold) -> dict[str, Any]:
@@ -67,30 +70,63 @@ class DynamoPrivacy:
     def customer_events(self, customer_id: str, days: list[str]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for day in sorted(set(days)):
-            # The filter spares the transfer of other customers' events, not their reads.
+            # The filter spares the transfer of other customers' events, not their reads; an
+            # item of several events (store/event_items.py) is sorted out here.
             for item in self._query(
                 KeyConditionExpression="PK = :pk",
-                FilterExpression="#e.customer_id = :c",
-                ExpressionAttributeNames={"#e": "event"},
+                FilterExpression="#e.customer_id = :c OR attribute_exists(#es)",
+                ExpressionAttributeNames={"#e": "event", "#es": "events"},
                 ExpressionAttributeValues=to_item({":pk": f"EVT#{day}", ":c": customer_id}),
                 ConsistentRead=True,
             ):
-                event = item["event"]
-                if event.get("customer_id") == customer_id:
-                    found.append(event)
+                found.extend(
+                    event for event, _ in unpack(item) if event.get("customer_id") == customer_id
+                )
         return found
 
     def rewrite_events(self, events: list[dict[str, Any]]) -> None:
         for event in events:
-            occurred = str(event["occurred_at"])
+            occurred, event_id = str(event["occurred_at"]), str(event["id"])
+            try:
+                self._ddb.update_item(
+                    TableName=self._table,
+                    Key=to_item({"PK": event_pk(occurred), "SK": event_sk(occurred, event_id)}),
+                    UpdateExpression="SET #e = :e",
+                    # An item of several events keyed by this one holds no `event`.
+                    ConditionExpression="attribute_exists(#e)",
+                    ExpressionAttributeNames={"#e": "event"},
+                    ExpressionAttributeValues=to_item({":e": event}),
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                self._rewrite_shared(event)
+
+    def _rewrite_shared(self, event: dict[str, Any]) -> None:
+        """Rewrite `event` where it is one of an item's several events (keyed by the first,
+        at the same moment); as in place, on the condition that it is still there."""
+        occurred, event_id = str(event["occurred_at"]), str(event["id"])
+        for item in self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :moment)",
+            ExpressionAttributeValues=to_item(
+                {":pk": event_pk(occurred), ":moment": f"{occurred}#"}
+            ),
+            ConsistentRead=True,
+        ):
+            ids = [str(body.get("id")) for body in item.get("events") or []]
+            if event_id not in ids:
+                continue
+            at = ids.index(event_id)
             self._ddb.update_item(
                 TableName=self._table,
-                Key=to_item({"PK": f"EVT#{occurred[:10]}", "SK": f"{occurred}#{event['id']}"}),
-                UpdateExpression="SET #e = :e",
-                ConditionExpression="attribute_exists(PK)",
-                ExpressionAttributeNames={"#e": "event"},
-                ExpressionAttributeValues=to_item({":e": event}),
+                Key=to_item({"PK": item["PK"], "SK": item["SK"]}),
+                UpdateExpression=f"SET #es[{at}] = :e",
+                ConditionExpression=f"#es[{at}].id = :id",
+                ExpressionAttributeNames={"#es": "events"},
+                ExpressionAttributeValues=to_item({":e": event, ":id": event_id}),
             )
+            return
+        raise LookupError(f"event {event_id} is not stored")
 
     def rewrite_audit(self, entries: list[AuditEntry]) -> None:
         for entry in entries:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenure.store.codec import from_item
+from tenure.store.event_items import unpack
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,7 @@ def committed_events(event: dict[str, Any]) -> list[CommittedEvent]:
         image = record.get("dynamodb", {}).get("NewImage")
         if not image or image.get("entity", {}).get("S") != "event":
             continue
-        body = from_item({"event": image["event"]})["event"]
-        version = image.get("object_version", {}).get("N")
-        found.append(CommittedEvent(body["type"], body, None if version is None else int(version)))
+        # One item may hold several events of a commit (store/event_items.py).
+        for body, version in unpack(from_item(image)):
+            found.append(CommittedEvent(body["type"], body, version))
     return found

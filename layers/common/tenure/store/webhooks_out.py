@@ -23,6 +23,7 @@ from tenure.domain.webhooks_out import (
     WebhookEndpoint,
 )
 from tenure.store.codec import from_item, to_item
+from tenure.store.event_items import in_table_order
 from tenure.store.streams import CommittedEvent
 
 DELIVERY_KEPT = timedelta(days=30)
@@ -121,12 +122,8 @@ class DynamoWebhookOut:
         """Domain events with start <= occurred_at < end, with their objects' versions, as the
         stream would hand them over: for `tenure serve`, which has no stream to read."""
         return [
-            CommittedEvent(
-                item["event"]["type"],
-                item["event"],
-                None if item.get("object_version") is None else int(item["object_version"]),
-            )
-            for item in self._by_day("EVT", start, end)
+            CommittedEvent(body["type"], body, version)
+            for body, version in in_table_order(self._by_day("EVT", start, end))
         ]
 
     def add_webhook_endpoint(self, endpoint: WebhookEndpoint) -> None:
