@@ -64,9 +64,10 @@ from tenure.payments.gateway import (
     PaymentResult,
     UnverifiedCheckoutError,
 )
+from tenure.payments.razorpay_sandbox import method_for as razorpay_method_for
 from tenure.payments.razorpay_sandbox import token_for as razorpay_token_for
 from tenure.payments.sandbox import card_details, payment_method_for
-from tenure.services import catalog, collections_page, documents, self_service
+from tenure.services import catalog, collections_page, documents, new_mandate, self_service
 from tenure.services.context import Services
 from tenure.services.self_service import (
     ForeignSubjectError,
@@ -236,6 +237,8 @@ def _card_mode(visit: _Visit, customer: Customer | None) -> str:
 def _show_card(visit: _Visit) -> Response[str]:
     self_service.card_subject_is_owned(visit.svc, visit.claims.customer_id, visit.claims.subject)
     view = self_service.load_card_page(visit.svc, visit.claims.customer_id)
+    if _card_mode(visit, view.customer) == "razorpay":
+        return _mandate_card(visit, 200, view)
     if _card_mode(visit, view.customer) == "stripe":
         key = visit.settings.stripe_publishable_key
         if not key:
@@ -248,7 +251,10 @@ def _show_card(visit: _Visit) -> Response[str]:
 def _take_card(visit: _Visit) -> Response[str]:
     customer_id = visit.claims.customer_id
     self_service.card_subject_is_owned(visit.svc, customer_id, visit.claims.subject)
-    if _card_mode(visit, catalog.find_customer(visit.svc, customer_id)) != "sandbox":
+    mode = _card_mode(visit, catalog.find_customer(visit.svc, customer_id))
+    if mode == "razorpay" and ("razorpay_signature" in visit.form or "pay_with" in visit.form):
+        return _take_mandate(visit)
+    if mode != "sandbox":
         # With Stripe the card goes from Stripe.js to Stripe, never through this form.
         return _message(visit, 405, "title_card", "bad", "unavailable", "unavailable_body")
     method = payment_method_for(visit.form.get("card", "").replace("-", ""))
@@ -287,6 +293,113 @@ def _card(visit: _Visit, status: int, view: self_service.CardPage, **context: An
         outcome=context.pop("outcome", None),
         **context,
     )
+
+
+# -- a new mandate (Razorpay) ----------------------------------------------------------------------
+def _mandate_sandbox(visit: _Visit, view: self_service.CardPage) -> bool:
+    """Whether the customer's provider is a sandbox that plays Checkout (locally)."""
+    gateway = visit.svc.gateway_for(view.customer.provider)
+    return isinstance(gateway, new_mandate.RegistersInSandbox)
+
+
+def _mandate_card(
+    visit: _Visit, status: int, view: self_service.CardPage, **context: Any
+) -> Response[str]:
+    """The card page of a customer who pays on a mandate: the mandate on file, and a new one
+    given in Razorpay Checkout (its registration opened with `recurring: 1`), or, locally,
+    in the sandbox's form standing in for it."""
+    headroom = visit.settings.mandate_headroom_percent
+    extra: dict[str, Any]
+    if _mandate_sandbox(visit, view):
+        limit = new_mandate.mandate_max_amount(visit.svc, view.customer.id, headroom)
+        mode, extra = "razorpay_sandbox", {"test_data": RAZORPAY_TEST_DATA}
+    else:
+        offer = new_mandate.begin_new_mandate(
+            visit.svc, view.customer.id, headroom, visit.svc.clock.now()
+        )
+        limit = offer.terms.max_amount
+        mode, extra = "razorpay", {"checkout": _mandate_options(visit, offer)}
+    return visit.render(
+        status,
+        "card.html",
+        "title_card",
+        razorpay=mode == "razorpay",
+        view=view,
+        card_label=_card_label(visit, view),
+        mode=mode,
+        action="/pages/card",
+        mandate_limit=limit,
+        outcome=context.pop("outcome", None),
+        **extra,
+        **context,
+    )
+
+
+def _mandate_options(visit: _Visit, offer: new_mandate.MandateOffer) -> dict[str, Any]:
+    """Razorpay Checkout's options for authorising the registration order: as for paying an
+    order, with `recurring: 1` (a mandate, not a one-off payment) and the Razorpay customer
+    the token will belong to."""
+    checkout = offer.checkout
+    prefill = {"email": checkout.email, "contact": checkout.contact}
+    return {
+        "key": checkout.key_id,
+        "order_id": checkout.order_id,
+        "customer_id": checkout.provider_customer_id,
+        "recurring": "1",
+        "amount": checkout.amount.amount_minor,
+        "currency": checkout.amount.currency,
+        "name": visit.settings.business_name,
+        "description": visit.text("mandate_heading"),
+        "prefill": {k: v for k, v in prefill.items() if v},
+        "notes": dict(checkout.notes),
+    }
+
+
+def _take_mandate(visit: _Visit) -> Response[str]:
+    """Checkout's answer for the registration (or, locally, the sandbox asked to play it),
+    verified before anything is attached; an answer that does not check out attaches
+    nothing, and one already taken changes nothing."""
+    customer_id, form = visit.claims.customer_id, visit.form
+    view = self_service.load_card_page(visit.svc, customer_id)
+    headroom = visit.settings.mandate_headroom_percent
+    try:
+        if "razorpay_signature" in form:
+            answer = CheckoutAnswer(
+                payment_id=form.get("razorpay_payment_id", ""),
+                order_id=form.get("razorpay_order_id", ""),
+                signature=form["razorpay_signature"],
+            )
+            done = new_mandate.take_new_mandate(visit.svc, customer_id, answer)
+        elif _mandate_sandbox(visit, view):
+            method = razorpay_method_for(form.get("pay_with", ""))
+            if method is None:
+                text = visit.text("not_razorpay_test_data")
+                return _mandate_card(visit, 422, view, outcome=_outcome("bad", text))
+            given = new_mandate.give_mandate_in_sandbox(
+                visit.svc, customer_id, form["pay_with"], method, headroom
+            )
+            if isinstance(given, PaymentResult):
+                code = given.decline_code or str(given.outcome)
+                text = visit.text("mandate_failed", code=code)
+                return _mandate_card(visit, 200, view, outcome=_outcome("bad", text))
+            done = given
+        else:
+            # Deployed, the mandate is authorised in Checkout: only its answer is taken here.
+            return _message(visit, 405, "title_card", "bad", "unavailable", "unavailable_body")
+    except UnverifiedCheckoutError as exc:
+        logger.warning("mandate answer refused", extra={"code": exc.code})
+        text = visit.text("checkout_unverified")
+        return _mandate_card(visit, 400, view, outcome=_outcome("bad", text))
+    except new_mandate.MandateAnswerUsedError:
+        logger.info("mandate answer replayed")
+        text = visit.text("mandate_answer_used")
+        return _mandate_card(visit, 409, view, outcome=_outcome("bad", text))
+    except ValidationFailedError:
+        # The answer checked out, but Razorpay would not hand over a confirmed token for it.
+        text = visit.text("mandate_refused")
+        return _mandate_card(visit, 422, view, outcome=_outcome("bad", text))
+    key = "mandate_saved_retry" if done.owed else "mandate_saved"
+    return _mandate_card(visit, 200, done, outcome=_outcome("ok", visit.text(key)))
 
 
 def _card_label(visit: _Visit, view: self_service.CardPage) -> str:

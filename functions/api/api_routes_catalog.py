@@ -46,6 +46,7 @@ def create_customer(body: CustomerCreate) -> CustomerView:
         timezone=body.timezone,
         provider=body.provider,
         billing=body.billing(),
+        phone=body.phone,
     )
     return customer_view(customer)
 

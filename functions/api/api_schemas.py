@@ -14,6 +14,7 @@ from tenure.domain.customers import (
     BillingDetails,
     billing_details,
     valid_address,
+    validate_phone,
     validate_timezone,
 )
 from tenure.domain.errors import ValidationFailedError
@@ -70,6 +71,19 @@ class CustomerCreate(BaseModel):
     tax_id: str | None = Field(
         default=None, max_length=TAX_ID_MAX, description="e.g. a VAT number, DE123456789"
     )
+    phone: str | None = Field(
+        default=None,
+        max_length=16,
+        description="E.164, e.g. +919876543210: Razorpay's contact for this customer",
+    )
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        try:
+            return None if value is None else validate_phone(value)
+        except ValidationFailedError as exc:
+            raise ValueError(str(exc)) from exc
 
     def billing(self) -> BillingDetails | None:
         return billing_details(self.billing_name, self.billing_address, self.tax_id)
@@ -238,6 +252,7 @@ class CustomerUpdate(BaseModel):
     billing_address: str | None = Field(default=None, max_length=BILLING_ADDRESS_MAX)
     tax_id: str | None = Field(default=None, max_length=TAX_ID_MAX)
     provider: str | None = Field(default=None, description="refused: it cannot change")
+    phone: str | None = Field(default=None, max_length=16, description="E.164; null clears it")
 
     def given(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.model_fields_set}

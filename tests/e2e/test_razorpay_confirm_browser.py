@@ -8,8 +8,6 @@ The debit is a renewal, a month after subscribing, so each customer's past is wr
 straight into the served stack's table and its shared Razorpay sandbox, by the services
 themselves on a clock set a month back; the page is then used in the present."""
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -17,7 +15,8 @@ from typing import Any
 
 import boto3
 import pytest
-from serve_process import call_api, serving
+from razorpay_stack import TOKEN, Served, razorpay_served  # noqa: F401 - the fixture `served`
+from serve_process import call_api
 
 from tenure import bootstrap
 from tenure.domain.charges import ChargeOutcome
@@ -27,44 +26,14 @@ from tenure.services import catalog, charging, subscriptions
 from tenure.services.due import work_due
 from tenure.settings import Settings
 from tenure.store.dynamodb import DynamoRepository
-from tenure_local.stack.local_stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 
-TOKEN = "e2e-razorpay-token"
-LINK_KEY = "e2e-razorpay-link-key"
 # ₹20,000 a month: above the ₹15,000 a mandate debits without the customer, within the
 # sandbox's lakh@sandbox UPI mandate (₹1,00,000).
 PLAN = Plan(id="rz-lakh", name="Studio", amount=2_000_000, currency="INR", interval="month")
 MANDATE = "token_upi_lakh"
 api = partial(call_api, TOKEN)  # (base_url, method, path, body=None) -> JSON
-
-
-@dataclass(frozen=True)
-class Served:
-    url: str
-    stack: dict[str, str]
-    sandbox_state: str
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    folder = tmp_path_factory.mktemp("serve-razorpay")
-    state = folder / "stack.json"
-    sandbox_state = str(folder / "sandbox.pickle")
-    env = {
-        "TENURE_API_TOKEN": TOKEN,
-        "TENURE_LINK_SECRET": LINK_KEY,
-        "TENURE_STACK_STATE": str(state),
-        # The providers' sandboxes kept in a file, so this test can write the customer's past
-        # into the same Razorpay sandbox the server confirms the payment with.
-        "TENURE_SANDBOX_STATE": sandbox_state,
-    }
-    # No schedules: the served stack must not work the seeded past at today's time.
-    with serving(folder, env, ("--no-schedules",)) as (url, _log):
-        stack = LocalStack.attach(state)
-        assert stack is not None, "the served stack did not record itself"
-        yield Served(url, stack, sandbox_state)
 
 
 @pytest.fixture(scope="module")

@@ -131,3 +131,16 @@ def test_items_of_the_default_providers_customers_carry_no_provider_attribute() 
     assert "provider" not in codec.charge_to_attrs(charge)
     assert not {"mandate_kind", "mandate_max_amount"} & set(codec.payment_method_to_attrs(method))
     assert codec.customer_to_attrs(ravi())["provider"] == "razorpay"
+
+
+def test_a_customers_phone_reads_back_and_a_clear_removes_it(repo: Repository) -> None:
+    customer = ravi()
+    customer.phone = "+919876543210"
+    repo.commit(Commit(customers=[customer]))
+    stored = repo.get_customer("ravi")
+    assert stored is not None and stored.phone == "+919876543210"
+    stored.phone = None
+    repo.commit(Commit(customers=[stored]))
+    cleared = repo.get_customer("ravi")
+    assert cleared is not None and cleared.phone is None
+    assert "phone" not in codec.customer_to_attrs(cleared)

@@ -159,6 +159,9 @@ class Settings:
     # India's e-mandates (docs/razorpay.md): a debit above this many paise needs the
     # customer's fresh authentication (RBI's limit, ₹15,000) instead of a debit on the mandate.
     mandate_fresh_auth_above: int = _env("TENURE_MANDATE_FRESH_AUTH_ABOVE", 1_500_000, ge=0)
+    # A new mandate given on the card page may debit this much more than the largest debit
+    # the customer faces now (a price change, a carried proration): percent (docs/razorpay.md).
+    mandate_headroom_percent: int = _env("TENURE_MANDATE_HEADROOM_PERCENT", 50, ge=0, le=1000)
     # The shortest notice a plan's price change may give its subscribers, in days
     # (docs/pricing.md: 30 unless a business knows its own rules ask for more).
     min_price_notice_days: int = _env("MIN_PRICE_NOTICE_DAYS", 30, ge=0, le=366)

@@ -39,6 +39,8 @@ class CustomerView(TypedDict):
     tax_id: str | None
     # Present only once the customer's personal data was erased (docs/privacy.md).
     erased_at: NotRequired[str]
+    # Present only when the customer gave one (E.164).
+    phone: NotRequired[str]
     # Present only once an erasure was owed at the payment provider (docs/privacy.md).
     provider_erasure: NotRequired["ProviderErasureView"]
 
@@ -232,6 +234,8 @@ def customer_view(c: Customer) -> CustomerView:
         view["provider"] = c.provider
     if c.erased_at is not None:
         view["erased_at"] = _at(c.erased_at)
+    if c.phone is not None:
+        view["phone"] = c.phone
     if (erasure := c.provider_erasure) is not None:
         status = "pending" if erasure.pending else "refused" if erasure.failure else "erased"
         view["provider_erasure"] = {

@@ -37,7 +37,7 @@ from tenure.domain.programs import Programs
 from tenure.domain.timeutil import utc
 from tenure.payments.razorpay_sandbox import token_for as razorpay_token_for
 from tenure.payments.sandbox import payment_method_for
-from tenure_local.simulator.scenario_catalog import ChangePrice, UpdateCustomer
+from tenure_local.simulator.scenario_catalog import ChangePrice, Phone, UpdateCustomer
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments, installment_problems
 from tenure_local.simulator.scenario_problems import (
@@ -92,6 +92,7 @@ class ScenarioCustomer(_Strict):
     billing_name: str | None = Field(default=None, max_length=BILLING_NAME_MAX)
     billing_address: str | None = Field(default=None, max_length=BILLING_ADDRESS_MAX)
     tax_id: str | None = Field(default=None, max_length=TAX_ID_MAX)
+    phone: Phone | None = None  # E.164, Razorpay's contact (docs/scenarios.md)
 
     @model_validator(mode="after")
     def _card_of_its_provider(self) -> Self:

@@ -2,9 +2,24 @@
 price with notice, docs/pricing.md) and `update_customer` (PATCH /v1/customers/{id}). The
 run sends each as the API call it stands for; the API's checks decide at run time."""
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from tenure.domain.customers import validate_phone
+from tenure.domain.errors import ValidationFailedError
+
+
+def _e164(number: str) -> str:
+    # The API's rule, so that a file is refused at load, not halfway through a run.
+    try:
+        return validate_phone(number)
+    except ValidationFailedError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+# A customer's phone in E.164 (`+919876543210`): Razorpay's contact for them.
+Phone = Annotated[str, AfterValidator(_e164)]
 
 
 class _CatalogAction(BaseModel):
@@ -50,6 +65,7 @@ class UpdateCustomer(_CatalogAction):
     billing_name: str | None = None
     billing_address: str | None = None
     tax_id: str | None = None
+    phone: Phone | None = None
 
     method: ClassVar[str] = "PATCH"
 

@@ -73,3 +73,20 @@ def test_an_update_of_an_unknown_customer_is_refused_at_its_field() -> None:
 def test_a_price_change_without_its_date_is_refused() -> None:
     found = problems(scenario({"at": AT, "do": "change_price", "plan": "basic", "amount": 1200}))
     assert [path for path, _ in found] == ["actions[0].effective_at"]
+
+
+def test_a_customers_phone_is_read_and_sent_as_the_api_takes_it() -> None:
+    raw = scenario({"at": AT, "do": "update_customer", "customer": "alice", "phone": None})
+    raw["customers"][0]["phone"] = "+919876543210"
+    parsed = parse(raw)
+    assert parsed.customers[0].phone == "+919876543210"
+    [update] = parsed.actions
+    assert isinstance(update, UpdateCustomer) and update.body() == {"phone": None}
+
+
+def test_a_phone_that_is_not_e164_is_refused_at_load_naming_it() -> None:
+    raw = scenario({"at": AT, "do": "update_customer", "customer": "alice", "phone": "98765"})
+    raw["customers"][0]["phone"] = "+91 98765 43210"
+    found = problems(raw)
+    assert sorted(path for path, _ in found) == ["actions[0].phone", "customers[0].phone"]
+    assert all("E.164" in what for _, what in found)

@@ -54,6 +54,21 @@ def validate_email(addr: str) -> str:
     return addr
 
 
+# E.164: a plus, a country code that does not start with 0, at most 15 digits in all (and no
+# number is shorter than 8 with its country code). ASCII digits only: `\d` would take others.
+_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+
+
+def validate_phone(number: str) -> str:
+    """A phone number in E.164 (`+919876543210`), as payment providers take a contact."""
+    if not isinstance(number, str) or _E164.fullmatch(number) is None:
+        raise ValidationFailedError(
+            "phone",
+            "must be an E.164 number: +, the country code and the number, like +919876543210",
+        )
+    return number
+
+
 @cache
 def _known_zones() -> frozenset[str]:
     # The zone files of this installation: listing them walks the tz database (~20 ms), and
@@ -217,6 +232,9 @@ class Customer:
     # When the customer's personal data was erased (docs/privacy.md): never written to, never
     # charged by a new action again. None: not erased.
     erased_at: datetime | None = None
+    # A phone number (E.164) when the customer gave one: what Razorpay takes as the contact on
+    # its customer and on every recurring payment. None: not given.
+    phone: str | None = None
     # The erasure still owed at the provider, or what became of it (None: never owed).
     provider_erasure: ProviderErasure | None = None
 

@@ -78,6 +78,18 @@ class CheckoutAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class MandateTerms:
+    """What a new mandate lets Tenure debit (Razorpay's registration order's `token`): by
+    `method` ("upi" | "card"), at most `max_amount` a debit, until `expire_at`, whenever a
+    debit is presented (`frequency`)."""
+
+    method: str
+    max_amount: Money
+    expire_at: datetime
+    frequency: str = "as_presented"
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentAuthentication:
     """What a browser needs to let the customer authenticate a payment on-session (3-D
     Secure): the payment's client secret and the method it was attempted with. A provider
@@ -135,9 +147,16 @@ class PaymentGateway(Protocol):
     name: str
 
     def create_customer(
-        self, *, customer_id: str, email: str, name: str | None, idempotency_key: str
+        self,
+        *,
+        customer_id: str,
+        email: str,
+        name: str | None,
+        idempotency_key: str,
+        contact: str | None = None,
     ) -> str:
-        """Create the provider's customer for Tenure's `customer_id`; returns its id (cus_...)."""
+        """Create the provider's customer for Tenure's `customer_id`; returns its id (cus_...).
+        `contact`: the customer's phone (E.164), when they gave one."""
         ...
 
     def attach_payment_method(

@@ -134,11 +134,23 @@ class RateLimitedGateway:
         return self._throttle
 
     def create_customer(
-        self, *, customer_id: str, email: str, name: str | None, idempotency_key: str
+        self,
+        *,
+        customer_id: str,
+        email: str,
+        name: str | None,
+        idempotency_key: str,
+        contact: str | None = None,
     ) -> str:
         self._throttle.acquire()
+        # The contact is passed on only when given: an inner gateway may predate it.
+        extra = {"contact": contact} if contact else {}
         return self._inner.create_customer(
-            customer_id=customer_id, email=email, name=name, idempotency_key=idempotency_key
+            customer_id=customer_id,
+            email=email,
+            name=name,
+            idempotency_key=idempotency_key,
+            **extra,
         )
 
     def attach_payment_method(

@@ -38,9 +38,12 @@ what Checkout's handler hands back (`razorpay_payment_id`, `razorpay_order_id`,
 as Razorpay's "Verify payment signature" step describes it, and the payment is then read back
 from Razorpay, so its state is Razorpay's word, not the browser's.
 
-Not supported (Razorpay authorises a mandate in its own Checkout, with the customer
-present): saving a new card from Tenure's pages (`create_setup_intent`) raises
-`InvalidRequestError("not_supported")`.
+A new mandate is registered in Checkout too: `begin_mandate` makes the registration order
+(₹1, `method`, `customer_id`, `token {max_amount, expire_at, frequency}`) that Checkout opens
+with `recurring: 1`, and `verify_mandate` checks its answer as above, then that the order is a
+registration Tenure made for this customer and the payment this Razorpay customer's, before
+it hands back the new token. Stripe's way of saving a card (`create_setup_intent`) has no
+Razorpay counterpart and raises `InvalidRequestError("not_supported")`.
 """
 
 import base64
@@ -66,6 +69,7 @@ from tenure.payments.gateway import (
     CheckoutOrder,
     IdempotencyConflictError,
     InvalidRequestError,
+    MandateTerms,
     PaymentAuthentication,
     PaymentResult,
     ProviderUnavailableError,
@@ -85,6 +89,13 @@ _RETRIED = frozenset({409, 429})
 # What the waiting order keeps for the server's own use (the mandate's token and Razorpay's
 # customer): never handed to the customer's browser.
 _SERVER_NOTES = frozenset({"tenure_token", "tenure_provider_customer"})
+# A registration order costs the customer ₹1 (100 paise), Razorpay's smallest order: its
+# payment is the authorisation that makes the token.
+REGISTRATION_AMOUNT = 100
+# A new registration order is made when the last one of the same reference was paid (or made
+# with other terms); past this many for one reference something else is wrong.
+REGISTRATION_TRIES = 10
+MANDATE_PURPOSE = "mandate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +148,31 @@ def checkout_signature(key_secret: str, order_id: str, payment_id: str) -> str:
     under the key secret, in hex."""
     message = f"{order_id}|{payment_id}".encode()
     return hmac.new(key_secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def mandate_receipt(reference: str, n: int) -> str:
+    """The receipt of the n-th registration order made for `reference` (within 40)."""
+    digest = hashlib.sha256(f"{reference}:{n}".encode()).hexdigest()
+    return f"mnd_{digest[: RECEIPT_MAX - 4]}"
+
+
+def _registration(
+    terms: MandateTerms, provider_customer_id: str, receipt: str, notes: Mapping[str, str]
+) -> dict[str, Any]:
+    return {
+        "amount": REGISTRATION_AMOUNT,
+        "currency": terms.max_amount.currency,
+        "method": terms.method,
+        "customer_id": provider_customer_id,
+        "receipt": receipt,
+        "payment_capture": True,
+        "token": {
+            "max_amount": terms.max_amount.amount_minor,
+            "expire_at": int(terms.expire_at.timestamp()),
+            "frequency": terms.frequency,
+        },
+        "notes": dict(notes),
+    }
 
 
 def payment_result(payment: Mapping[str, Any]) -> PaymentResult:
@@ -217,7 +253,13 @@ class RazorpayGateway:
 
     # -- customers and tokens -------------------------------------------------------------------
     def create_customer(
-        self, *, customer_id: str, email: str, name: str | None, idempotency_key: str
+        self,
+        *,
+        customer_id: str,
+        email: str,
+        name: str | None,
+        idempotency_key: str,
+        contact: str | None = None,
     ) -> str:
         # `fail_existing: "0"` hands back the customer already made with these details: what
         # a retried creation needs, as Razorpay takes no key here.
@@ -227,6 +269,8 @@ class RazorpayGateway:
             "fail_existing": "0",
             "notes": {"tenure_customer_id": customer_id},
         }
+        if contact:  # Razorpay asks for a phone on recurring payments: the customer's own
+            body["contact"] = contact
         return str(self._call("POST", "/customers", body)["id"])
 
     def erase_customer(
@@ -300,6 +344,9 @@ class RazorpayGateway:
         """The outcome of a payment the customer made in Checkout, once its signature is
         Razorpay's and Razorpay says the payment is the order's. The signature is checked
         before anything is asked of Razorpay: a forged answer costs no request."""
+        return payment_result(self._verified_payment(answer))
+
+    def _verified_payment(self, answer: CheckoutAnswer) -> dict[str, Any]:
         expected = checkout_signature(self._key_secret, answer.order_id, answer.payment_id)
         if not hmac.compare_digest(expected.encode(), answer.signature.strip().lower().encode()):
             raise UnverifiedCheckoutError(
@@ -310,7 +357,85 @@ class RazorpayGateway:
             raise UnverifiedCheckoutError(
                 "the payment is not the order's", code="payment_not_of_order"
             )
-        return payment_result(payment)
+        return payment
+
+    # -- a new mandate ---------------------------------------------------------------------------
+    def begin_mandate(
+        self,
+        *,
+        provider_customer_id: str,
+        tenure_customer_id: str,
+        terms: MandateTerms,
+        reference: str,
+    ) -> CheckoutOrder:
+        """The registration order Checkout opens with `recurring: 1` so that the customer
+        authorises a new mandate on these terms (Razorpay's "create an authorisation
+        transaction": `method`, `customer_id`, `token {max_amount, expire_at, frequency}`).
+        `reference` names the one registration the caller means (the same reference reuses
+        its unpaid order with the same terms, as a reloaded page should); a paid order, or
+        one with other terms, is passed over for the next."""
+        notes = {
+            "tenure_customer_id": tenure_customer_id,
+            "tenure_purpose": MANDATE_PURPOSE,
+            "tenure_mandate_method": terms.method,
+            "tenure_mandate_max": str(terms.max_amount.amount_minor),
+        }
+        for n in range(REGISTRATION_TRIES):
+            receipt = mandate_receipt(reference, n)
+            found = self._orders_with_receipt(receipt)
+            if not found:
+                order = self._call(
+                    "POST", "/orders", _registration(terms, provider_customer_id, receipt, notes)
+                )
+                break
+            order = found[0]
+            paid = order.get("status") == "paid" or int(order.get("amount_paid") or 0) > 0
+            if not paid and (order.get("notes") or {}) == notes:
+                break
+        else:
+            raise IdempotencyConflictError(
+                "every registration order of this reference is used", code="receipt_reused"
+            )
+        email, contact = self._contact(provider_customer_id)
+        return CheckoutOrder(
+            key_id=self._key_id,
+            order_id=str(order["id"]),
+            amount=Money(int(order["amount"]), str(order["currency"])),
+            notes={"tenure_customer_id": tenure_customer_id, "tenure_purpose": MANDATE_PURPOSE},
+            provider_customer_id=provider_customer_id,
+            email=email,
+            contact=contact,
+        )
+
+    def verify_mandate(
+        self, answer: CheckoutAnswer, *, provider_customer_id: str, tenure_customer_id: str
+    ) -> str:
+        """The token a registration payment made, once Checkout's answer is Razorpay's (the
+        signature, before any request), its payment the order's, the order a registration
+        Tenure made for this customer, and the payment this Razorpay customer's and
+        authorised. UnverifiedCheckoutError otherwise: nothing in the answer is believed."""
+        payment = self._verified_payment(answer)
+        order = self._call("GET", f"/orders/{_seg(answer.order_id)}")
+        notes = order.get("notes") or {}
+        notes = notes if isinstance(notes, dict) else {}
+        if notes.get("tenure_purpose") != MANDATE_PURPOSE:
+            raise UnverifiedCheckoutError(
+                "the order is not a mandate's registration", code="not_a_registration"
+            )
+        if notes.get("tenure_customer_id") != tenure_customer_id:
+            raise UnverifiedCheckoutError(
+                "the order registers another customer's mandate", code="order_of_another_customer"
+            )
+        if payment.get("customer_id") != provider_customer_id:
+            raise UnverifiedCheckoutError(
+                "the payment is another Razorpay customer's", code="token_of_another_customer"
+            )
+        token = payment.get("token_id")
+        if payment.get("status") not in ("captured", "authorized") or not token:
+            raise UnverifiedCheckoutError(
+                "the registration payment made no mandate", code="mandate_not_authorised"
+            )
+        return str(token)
 
     # -- payments ---------------------------------------------------------------------------------
     def create_payment(

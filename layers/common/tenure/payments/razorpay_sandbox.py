@@ -19,6 +19,10 @@ the default test tokens carry Razorpay's default ₹15,000 limit, one more test 
 sandbox's own, `lakh@sandbox` (not Razorpay test data), stands for a UPI mandate of up to
 ₹1,00,000, so that such a debit can be tried.
 
+The same stand-in authorises a new mandate: paying a registration order (one made with
+`token` terms) with a test UPI id or card of the order's method makes a token on the order's
+terms (`token_sbx…`, its `max_amount`), which only the paying Razorpay customer can use.
+
 Every change is recorded in `events` as the webhook Razorpay would send
 (`{"id", "type", "created", "body"}`, the body as Razorpay shapes it), for the simulator's
 courier to deliver to /webhooks/razorpay.
@@ -27,7 +31,7 @@ courier to deliver to /webhooks/razorpay.
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -81,6 +85,12 @@ def token_for(test_data: str) -> str | None:
     return found.token if found else None
 
 
+def method_for(test_data: str) -> str | None:
+    """How a Razorpay test UPI id or card pays ("upi" | "card"), None for other text."""
+    found = TEST_MANDATES.get(test_data.replace(" ", ""))
+    return found.method if found else None
+
+
 Clock = Callable[[], int | float | datetime]
 
 
@@ -97,6 +107,10 @@ class RazorpaySandbox:
         self.events: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []  # (method, path), for tests
         self._counts: dict[str, int] = {}
+        # Tokens made by a registration paid in the checkout, each its customer's only (the
+        # test tokens above stand for every customer's).
+        self.mandates: dict[str, SandboxMandate] = {}
+        self.token_owners: dict[str, str] = {}
 
     def use_clock(self, clock: Clock | None) -> None:
         """Date what follows by `clock` (a shared state gets its process's clock)."""
@@ -161,6 +175,14 @@ class RazorpaySandbox:
             return _error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
         return 200, self.customers[customer_id]
 
+    def _mandate(self, token: str, customer_id: object) -> SandboxMandate | None:
+        """The mandate of `token` as `customer_id` may use it: another customer's is none."""
+        if token in _BY_TOKEN:
+            return _BY_TOKEN[token]
+        mandates = getattr(self, "mandates", {})  # a state pickled before mandates were made
+        owner = getattr(self, "token_owners", {}).get(token)
+        return mandates.get(token) if owner == customer_id else None
+
     def _edit_customer(self, customer_id: str, **req: Any) -> tuple[int, dict[str, Any]]:
         if customer_id not in self.customers:
             return _error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
@@ -180,7 +202,7 @@ class RazorpaySandbox:
         return 200, customer
 
     def _get_token(self, customer_id: str, token: str, **req: Any) -> tuple[int, dict[str, Any]]:
-        mandate = _BY_TOKEN.get(token)
+        mandate = self._mandate(token, customer_id)
         if customer_id not in self.customers or mandate is None:
             return _error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
         entity: dict[str, Any] = {
@@ -226,6 +248,12 @@ class RazorpaySandbox:
             "notes": body.get("notes") or [],
             "created_at": self._now(),
         }
+        if isinstance(body.get("token"), dict):  # a mandate's registration order
+            order |= {
+                "method": body.get("method"),
+                "customer_id": body.get("customer_id"),
+                "token": dict(body["token"]),
+            }
         self.orders[order["id"]] = order
         return 200, order
 
@@ -241,7 +269,7 @@ class RazorpaySandbox:
     def _create_recurring(self, **req: Any) -> tuple[int, dict[str, Any]]:
         body = req["body"]
         order = self.orders.get(str(body.get("order_id")))
-        mandate = _BY_TOKEN.get(str(body.get("token")))
+        mandate = self._mandate(str(body.get("token")), body.get("customer_id"))
         if order is None or mandate is None or body.get("customer_id") not in self.customers:
             return _error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
         if order["status"] == "paid":
@@ -298,6 +326,9 @@ class RazorpaySandbox:
             return _error(400, "BAD_REQUEST_ERROR", "Order has already been paid")
         if mandate is None:
             return _error(400, "BAD_REQUEST_ERROR", "Not a test UPI id or card", "pay_with")
+        terms = order.get("token")
+        if terms and order.get("method") != mandate.method:
+            return _error(400, "BAD_REQUEST_ERROR", "This order takes another method", "pay_with")
         order["attempts"] += 1
         payment: dict[str, Any] = {
             "id": self._id("pay"),
@@ -318,6 +349,12 @@ class RazorpaySandbox:
             "error_reason": None if mandate.succeeds else "payment_failed",
             "created_at": self._now(),
         }
+        if terms and mandate.succeeds:
+            # The registration makes a token on the order's terms, the paying customer's own.
+            token = self._id("token")
+            self.mandates[token] = replace(mandate, token=token, max_amount=terms["max_amount"])
+            self.token_owners[token] = str(body.get("customer_id"))
+            payment |= {"token_id": token, "recurring": True}
         self.payments[payment["id"]] = payment
         if not mandate.succeeds:
             order["status"] = "attempted"

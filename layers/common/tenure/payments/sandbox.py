@@ -278,7 +278,13 @@ class SandboxGateway:
 
     # -- customers and payment methods --------------------------------------------------------
     def create_customer(
-        self, *, customer_id: str, email: str, name: str | None, idempotency_key: str
+        self,
+        *,
+        customer_id: str,
+        email: str,
+        name: str | None,
+        idempotency_key: str,
+        contact: str | None = None,
     ) -> str:
         def create() -> str:
             cus_id = stripe_objects.object_id("cus", idempotency_key)

@@ -105,7 +105,13 @@ class StripeGateway:
 
     # -- customers and payment methods --------------------------------------------------------
     def create_customer(
-        self, *, customer_id: str, email: str, name: str | None, idempotency_key: str
+        self,
+        *,
+        customer_id: str,
+        email: str,
+        name: str | None,
+        idempotency_key: str,
+        contact: str | None = None,
     ) -> str:
         params: CustomerCreateParams = {
             "email": email,
@@ -113,6 +119,8 @@ class StripeGateway:
         }
         if name:
             params["name"] = name
+        if contact:
+            params["phone"] = contact
         customer = self._call(
             "customers.create",
             lambda: self._client.v1.customers.create(params, {"idempotency_key": idempotency_key}),

@@ -8,6 +8,7 @@ from tenure.domain.customers import (
     PaymentMethod,
     billing_details,
     validate_email,
+    validate_phone,
     validate_provider,
     validate_timezone,
 )
@@ -93,10 +94,13 @@ def create_customer(
     timezone: str = "UTC",
     provider: str | None = None,
     billing: BillingDetails | None = None,
+    phone: str | None = None,
 ) -> Customer:
     """A new customer; `provider` names the payment provider that charges them (None: the
     deployment's default), refused unless this deployment can reach it."""
     validate_email(email)
+    if phone is not None:
+        validate_phone(phone)
     validate_timezone(timezone)
     if provider is not None:
         validate_provider(provider)
@@ -115,6 +119,7 @@ def create_customer(
         created_at=now,
         provider=provider,
         billing=billing,
+        phone=phone,
     )
     event = DomainEvent(EventType.CUSTOMER_CREATED, customer_id, customer_id, now, 0, {})
     svc.commit_with_notices(Commit(customers=[customer], events=[event]))

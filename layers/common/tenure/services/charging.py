@@ -1014,11 +1014,14 @@ def ensure_provider_customer(
     gateway = svc.gateway_for(customer.provider)
     assert gateway is not None
     if customer.provider_customer_id is None:
+        # The phone only when given: a gateway is asked exactly as before otherwise.
+        contact = {"contact": customer.phone} if customer.phone else {}
         customer.provider_customer_id = gateway.create_customer(
             customer_id=customer.id,
             email=customer.email,
             name=customer.name or None,
             idempotency_key=f"customer:{customer.id}",
+            **contact,
         )
         # The link lets webhooks about this provider customer find Tenure's.
         link = ProviderLink(gateway.name, customer.provider_customer_id, customer.id)

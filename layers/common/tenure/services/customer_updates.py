@@ -9,6 +9,7 @@ from tenure.domain.customers import (
     Customer,
     billing_details,
     validate_email,
+    validate_phone,
     validate_timezone,
 )
 from tenure.domain.errors import ValidationFailedError
@@ -24,7 +25,9 @@ from tenure.services.context import Services
 NAME_MAX = 200
 CONTACT_FIELDS = ("email", "name", "locale", "timezone")
 BILLING_FIELDS = ("billing_name", "billing_address", "tax_id")
-UPDATABLE = (*CONTACT_FIELDS, *BILLING_FIELDS)
+# Not part of the contact the emails carry: a PATCH sets it, or clears it with null.
+PHONE_FIELD = "phone"
+UPDATABLE = (*CONTACT_FIELDS, *BILLING_FIELDS, PHONE_FIELD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,9 @@ def _checked(customer: Customer, given: dict[str, Any]) -> Customer:
         updated.locale = locale
     if "timezone" in given:
         updated.timezone = validate_timezone(_text(given["timezone"], "timezone"))
+    if PHONE_FIELD in given:
+        number = given[PHONE_FIELD]
+        updated.phone = None if number is None else validate_phone(number)
     if any(name in given for name in BILLING_FIELDS):
         held = customer.billing
         current = {
@@ -123,7 +129,7 @@ def _text(value: Any, field: str, allow_empty: bool = False) -> str:
 
 
 def _value(customer: Customer, name: str) -> Any:
-    if name in CONTACT_FIELDS:
+    if name in CONTACT_FIELDS or name == PHONE_FIELD:
         return getattr(customer, name)
     billing = customer.billing
     if billing is None:

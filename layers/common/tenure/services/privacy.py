@@ -182,6 +182,7 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
     unindexed = EmailMove(customer.id, customer.email, None)
     customer.email, customer.name = pseudonym_email(customer.id), pseudonym_name(customer.id)
     customer.billing, customer.metadata, customer.erased_at = None, {}, now
+    customer.phone = None
     if customer.provider_customer_id is not None:
         # Owed at the provider from this commit on and done by the due work, never inside
         # this request: a provider that is down delays it and cannot undo the erasure here.

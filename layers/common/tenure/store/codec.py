@@ -80,6 +80,8 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
         **({"provider": c.provider} if c.provider is not None else {}),
         # Written only once erased: every other customer keeps its item as it was.
         **({"erased_at": _dt(c.erased_at)} if c.erased_at is not None else {}),
+        # Written only when given, as the provider.
+        **({"phone": c.phone} if c.phone is not None else {}),
         # Written only once an erasure is owed at the provider.
         **(
             {"provider_erasure": _provider_erasure_attrs(c.provider_erasure)}
@@ -134,6 +136,7 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         metadata=dict(a.get("metadata") or {}),
         billing=_billing(a.get("billing")),
         erased_at=_parse(a.get("erased_at")),
+        phone=a.get("phone"),
         provider_erasure=_provider_erasure(a.get("provider_erasure")),
     )
 
