@@ -16,7 +16,7 @@ from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, Validatio
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
-from tenure.domain.plans import IntroPhase, Plan, TaxBehavior
+from tenure.domain.plans import IntroPhase, Plan, TaxBehavior, Tier
 from tenure.domain.prices import PriceChange, PriceStep
 from tenure.domain.programs import OfferKind
 from tenure.domain.refunds import Refund, RefundBasis
@@ -253,6 +253,16 @@ def test_a_plan_price_change_reads_back_and_a_racing_one_loses(repo: Repository)
     repo.commit(Commit(plan_updates=[second]))
     [stored] = repo.list_plans()
     assert [c.amount for c in stored.price_changes] == [1200, 1400]
+
+
+def test_a_tiered_plans_new_table_reads_back(repo: Repository) -> None:
+    tiered = replace(BASIC, amount=0, tiers=(Tier(5, 1000, 200), Tier(None, 800)))
+    repo.commit(Commit(plans=[tiered]))
+    table = (Tier(5, 1200, 200), Tier(None, 900))
+    change = PriceChange(f"{tiered.id}:pc1", 0, T0 + timedelta(days=40), 30, False, T0, table)
+    repo.commit(Commit(plan_updates=[replace(tiered, price_changes=(change,))]))
+    [stored] = repo.list_plans()
+    assert stored.price_changes == (change,) and stored.price_changes[0].tiers == table
 
 
 def test_a_price_change_for_a_plan_never_created_writes_nothing(repo: Repository) -> None:

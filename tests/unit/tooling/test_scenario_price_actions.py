@@ -73,3 +73,26 @@ def test_an_update_of_an_unknown_customer_is_refused_at_its_field() -> None:
 def test_a_price_change_without_its_date_is_refused() -> None:
     found = problems(scenario({"at": AT, "do": "change_price", "plan": "basic", "amount": 1200}))
     assert [path for path, _ in found] == ["actions[0].effective_at"]
+
+
+def test_a_price_change_by_tiers_sends_the_table_and_no_amount() -> None:
+    table = [{"up_to": 5, "unit_amount": 1200}, {"up_to": None, "unit_amount": 900}]
+    parsed = parse(
+        scenario(
+            {
+                "at": AT,
+                "do": "change_price",
+                "plan": "basic",
+                "tiers": table,
+                "effective_at": "2026-02-01T00:00:00Z",
+            }
+        )
+    )
+    [change] = parsed.actions
+    assert isinstance(change, ChangePrice)
+    assert change.body() == {
+        "tiers": table,
+        "effective_at": "2026-02-01T00:00:00+00:00",
+        "notice_days": 30,
+        "grandfather": False,
+    }

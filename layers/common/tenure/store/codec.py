@@ -169,6 +169,7 @@ def _price_change_to_attrs(c: PriceChange) -> dict[str, Any]:
         "notice_days": c.notice_days,
         "grandfather": c.grandfather,
         "announced_at": _dt(c.announced_at),
+        **({"tiers": [_tier_to_attrs(t) for t in c.tiers]} if c.tiers else {}),
     }
 
 
@@ -180,6 +181,7 @@ def _price_change_from_attrs(a: dict[str, Any]) -> PriceChange:
         notice_days=int(a["notice_days"]),
         grandfather=bool(a["grandfather"]),
         announced_at=_req(a["announced_at"]),
+        tiers=tuple(_tier_from_attrs(t) for t in a.get("tiers") or ()),
     )
 
 
