@@ -15,6 +15,7 @@ class DueSubject(StrEnum):
     INVOICE = "invoice"
     CHARGE = "charge"  # one attempt of an invoice, named by a ChargeRef
     INSTALLMENT_PLAN = "installment_plan"
+    PRICE_CHANGE = "price_change"  # a change's run telling its price's subscribers
 
 
 class DueKind(StrEnum):
@@ -26,6 +27,7 @@ class DueKind(StrEnum):
     RECONCILE = "reconcile"  # a charge attempt's lease ran out: ask the provider
     REFUND = "refund"  # a refund a cancellation owes, not yet made at the provider
     INSTALLMENT = "installment"  # an installment plan's next instalment comes due: invoice it
+    PRICE_NOTICES = "price_notices"  # a price change's subscribers are still to be told
 
     @property
     def subject(self) -> DueSubject:
@@ -35,6 +37,8 @@ class DueKind(StrEnum):
             return DueSubject.CHARGE
         if self is DueKind.INSTALLMENT:
             return DueSubject.INSTALLMENT_PLAN
+        if self is DueKind.PRICE_NOTICES:
+            return DueSubject.PRICE_CHANGE
         return DueSubject.SUBSCRIPTION
 
 

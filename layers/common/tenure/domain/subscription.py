@@ -691,6 +691,13 @@ class Subscription:
             if change.id not in noted and change.effective_at <= utc(now):
                 self.price_steps = (*self.price_steps, PriceStep(change.id, start))
 
+    def held_prices(self) -> list[str]:
+        """The prices it pays or will pay from its period's end: its plan, then its add-ons."""
+        addons = {a.price for a in self.items.addons}
+        if self.scheduled_items is not None:
+            addons |= {a.price for a in self.scheduled_items.addons}
+        return [self.plan_id, *sorted(addons - {self.plan_id})]
+
     def _addon_quantity(self, price: str) -> int | None:
         """How many of add-on `price` it holds now or from its period's end (None: none)."""
         for items in (self.items, self.scheduled_items):

@@ -8,6 +8,7 @@ from tenure.domain.errors import ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.money import normalize_currency
 from tenure.domain.plans import Plan
+from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.prices import PriceChange, Tier, check_price_change
 from tenure.domain.pricing import check_tiers
 from tenure.domain.subscription import Subscription
@@ -30,7 +31,8 @@ def schedule_price_change(
 ) -> Plan:
     """Give `plan_id` (a plan or an add-on) a new price from `effective_at`: a new `amount`
     per unit, or for a plan priced by graduated tiers a new table of `tiers`. Subscribers
-    are told as their subscriptions note it (`note_price_changes`); nothing is charged here.
+    are told as their subscriptions note it (`note_price_changes`): all at once, by the run
+    this starts, or at their renewal, whichever comes first; nothing is charged here.
     A change Tenure cannot honour (in the past, too little notice, not positive, another
     currency, the wrong kind of price for the plan) is refused before anything is written."""
     plan = get_plan(svc, plan_id)
@@ -69,7 +71,14 @@ def schedule_price_change(
             **({"tiers": [_tier_data(t) for t in table]} if table else {}),
         },
     )
-    svc.commit_with_notices(Commit(plan_updates=[changed], events=[event]))
+    # Its subscribers are told at once, by a run the renewals schedule works as due work
+    # (services.price_notices); grandfathered ones are owed nothing.
+    runs = (
+        []
+        if grandfather
+        else [PriceNoticeRun(change_id=change.id, price_id=plan.id, started_at=now)]
+    )
+    svc.commit_with_notices(Commit(plan_updates=[changed], events=[event], price_runs=runs))
     return changed
 
 

@@ -37,6 +37,7 @@ from tenure.domain.invoices import (
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
 from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
 from tenure.domain.plans import Plan, PlanKind, TaxBehavior, Tier
+from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.prices import PriceChange, PriceStep
 from tenure.domain.pricing import PLAIN, Item, Items
 from tenure.domain.programs import Programs, ProgramsSetting
@@ -592,6 +593,29 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         dispute_at=_parse(a.get("dispute_at")),
         refund_owed=_owed_refund(a.get("refund_owed")),
         installment_plan_id=a.get("installment_plan_id"),
+    )
+
+
+def price_run_to_attrs(r: PriceNoticeRun) -> dict[str, Any]:
+    return {
+        "change_id": r.change_id,
+        "price_id": r.price_id,
+        "started_at": _dt(r.started_at),
+        "cursor": r.cursor,
+        "pages": r.pages,
+        "finished_at": _dt(r.finished_at),
+    }
+
+
+def price_run_from_attrs(a: dict[str, Any]) -> PriceNoticeRun:
+    return PriceNoticeRun(
+        change_id=a["change_id"],
+        price_id=a["price_id"],
+        started_at=_req(a["started_at"]),
+        cursor=a.get("cursor"),
+        pages=int(a.get("pages") or 0),
+        finished_at=_parse(a.get("finished_at")),
+        version=int(a.get("version") or 0),
     )
 
 
