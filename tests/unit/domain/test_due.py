@@ -27,6 +27,7 @@ def test_the_kinds_keep_the_values_deployed_tables_and_queues_hold() -> None:
         "expire",
         "installment",
         "pause_end",
+        "price_notices",
         "reconcile",
         "refund",
         "renewal",
