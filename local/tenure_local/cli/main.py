@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tenure_local.cli.backfill import backfill_price_members
 from tenure_local.cli.bench import bench
 from tenure_local.cli.chaos import app as chaos_app
 from tenure_local.cli.emails import app as emails_app
@@ -501,6 +502,7 @@ app.add_typer(chaos_app, name="chaos")
 app.command()(bench)
 app.add_typer(import_app, name="import")
 app.command("export")(export_business)
+app.command("backfill-price-members")(backfill_price_members)
 
 
 @metrics_app.command("export")

@@ -197,3 +197,29 @@ def test_an_addons_holders_are_told_at_once_and_others_not(
     work_everything_due(shop)
     assert price_emails_planned(shop, "bob") == ["sub-bob:price_change:backup:pc1:0"]
     assert price_emails_planned(shop, "eve") == []
+
+
+def test_a_backfill_gives_older_subscriptions_their_memberships_once(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    addon = Plan(id="backup", amount=200, currency="USD", interval="month", kind=PlanKind.ADDON)
+    catalog.create_plan(shop.svc, addon)
+    customer(shop, "bob")
+    customer(shop, "eve")
+    holding = Items(addons=(Item("backup", 1),))
+    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic", items=holding)
+    subscriptions.subscribe(shop.svc, "sub-eve", "eve", "basic")
+    subscriptions.subscribe(shop.svc, "sub-eve-old", "eve", "basic")
+    subscriptions.cancel(shop.svc, "sub-eve-old", at_period_end=False, reason="too_expensive")
+    shop.repo.price_member_ids.clear()  # a table from before memberships existed
+
+    assert price_notices.backfill_price_members(shop.svc, page=1) == 3
+    assert price_notices.backfill_price_members(shop.svc, page=1) == 3  # again: no change
+    assert shop.repo.price_members("basic", 10) == (["sub-bob", "sub-eve"], None)
+    assert shop.repo.price_members("backup", 10) == (["sub-bob"], None)
+    shop.clock.set(shop.clock.now() + timedelta(hours=1))
+    pricing.schedule_price_change(shop.svc, "basic", 1500, shop.clock.now())
+    work_everything_due(shop)
+    assert price_emails_planned(shop, "bob") == ["sub-bob:price_change:basic:pc1:0"]
+    assert price_emails_planned(shop, "eve") == ["sub-eve:price_change:basic:pc1:0"]

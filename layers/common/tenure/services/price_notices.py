@@ -58,3 +58,28 @@ def _note(svc: Services, sub_id: str, now: datetime) -> None:
         except ConcurrencyError:
             if attempt == TRIES - 1:
                 raise  # the message comes back, and the page is worked again
+
+
+MEMBERS_PER_COMMIT = 90  # under DynamoDB's 100 items a transaction
+
+
+def backfill_price_members(svc: Services, page: int = 100) -> int:
+    """Write the memberships of every subscription that may still pay (for tables that held
+    subscriptions before memberships existed): customers a page at a time, then each one's
+    subscriptions. Writing a membership twice changes nothing, so it may be run again, or
+    while the functions run. Returns how many memberships it wrote."""
+    written, after = 0, None
+    while True:
+        customers, after = svc.repo.list_customers(page, after)
+        for customer in customers:
+            members = [
+                (price, sub.id)
+                for sub in svc.repo.list_subscriptions(customer.id)
+                if not sub.ended
+                for price in sub.held_prices()
+            ]
+            for start in range(0, len(members), MEMBERS_PER_COMMIT):
+                svc.commit(Commit(price_members=members[start : start + MEMBERS_PER_COMMIT]))
+            written += len(members)
+        if after is None:
+            return written
