@@ -223,3 +223,20 @@ def test_a_backfill_gives_older_subscriptions_their_memberships_once(
     work_everything_due(shop)
     assert price_emails_planned(shop, "bob") == ["sub-bob:price_change:basic:pc1:0"]
     assert price_emails_planned(shop, "eve") == ["sub-eve:price_change:basic:pc1:0"]
+
+
+def test_a_worker_still_holding_the_price_before_the_change_leaves_the_run_for_later(
+    make_shop: Callable[..., Shop], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = make_shop()
+    many_subscribers(shop, 3)
+    before = shop.repo.get_plan("basic")
+    pricing.schedule_price_change(shop.svc, "basic", 1500, shop.clock.now())
+    fresh = shop.repo.get_plan
+    monkeypatch.setattr(shop.repo, "get_plan", lambda plan_id: before)  # a minute-old copy
+    kept = price_notices.tell_subscribers(shop.svc, "basic:pc1")
+    assert kept is not None and (kept.pages, kept.finished_at) == (0, None)
+    assert price_emails_planned(shop, "payer") == []
+    monkeypatch.setattr(shop.repo, "get_plan", fresh)
+    work_everything_due(shop)
+    assert len(price_emails_planned(shop, "payer")) == 3

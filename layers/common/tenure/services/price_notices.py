@@ -28,6 +28,12 @@ def tell_subscribers(svc: Services, change_id: str) -> PriceNoticeRun | None:
     run = svc.repo.get_price_run(change_id)
     if run is None or run.finished_at is not None:
         return None
+    price = svc.repo.get_plan(run.price_id)
+    if price is None or all(c.id != change_id for c in price.price_changes):
+        # A warm container keeps a plan it read for a minute (store.dynamodb): this one still
+        # holds the price as it was before the change, and its members would note nothing.
+        # The run stays where it is, and the schedule's next run goes on with it.
+        return run
     for _ in range(PAGES_PER_WORK):
         members, more = svc.repo.price_members(run.price_id, PAGE, run.cursor)
         now = svc.clock.now()
