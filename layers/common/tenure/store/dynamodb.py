@@ -661,10 +661,17 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             attrs |= self._due_keys(run.change_id, run.next_due())
             ops.append(self._versioned_put(attrs, run.version, "price_run"))
             versioned.append(run)
-        # A membership names only ids: the key is all it is. One item once, whatever the
-        # commit lists twice (a transaction may not touch an item twice).
+        # A membership names only ids (kept beside the keys too, for an export, which drops
+        # keys). One item once, whatever the commit lists twice (a transaction may not touch
+        # an item twice).
         for price_id, sub_id in dict.fromkeys(change.price_members):
-            member = {"PK": f"PRICE#{price_id}", "SK": f"SUB#{sub_id}", "entity": "price_member"}
+            member = {
+                "PK": f"PRICE#{price_id}",
+                "SK": f"SUB#{sub_id}",
+                "entity": "price_member",
+                "price_id": price_id,
+                "subscription_id": sub_id,
+            }
             ops.append({"Put": {"TableName": self._table, "Item": to_item(member)}})
         for case in change.collection_cases:
             attrs = codec.collection_case_to_attrs(case)
