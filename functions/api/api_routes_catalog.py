@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
-from tenure.domain.plan_spec import PlanSpec
+from tenure.domain.plan_spec import PlanSpec, tier_table
 from tenure.services import catalog, charging, pricing
 from tenure.services.customer_updates import CustomerChanges, update_customer
 from tenure.views import (
@@ -121,5 +121,6 @@ def schedule_price_change(plan_id: PlanId, body: PriceChangeCreate) -> PlanPrice
         notice_days=body.notice_days,
         grandfather=body.grandfather,
         currency=body.currency,
+        tiers=None if body.tiers is None else tier_table(body.tiers),
     )
     return plan_prices_view(plan, svc.clock.now())

@@ -22,7 +22,7 @@ from tenure.domain.ids import ID_PATTERN
 from tenure.domain.invoices import Invoice
 from tenure.domain.item_spec import AddonSpec
 from tenure.domain.offers import NO_CONTROL_CHARACTERS, REASON_TEXT_MAX
-from tenure.domain.plan_spec import PlanSpec
+from tenure.domain.plan_spec import PlanSpec, TierSpec
 from tenure.domain.pricing import MAX_ADDONS, MAX_QUANTITY, Items
 from tenure.domain.programs import Programs, ProgramsSetting
 from tenure.domain.subscription import Subscription
@@ -264,7 +264,14 @@ class PriceChangeCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    amount: int = Field(strict=True, description="the new price, in minor units")
+    amount: int | None = Field(
+        default=None, strict=True, description="the new price, in minor units (per unit)"
+    )
+    tiers: list[TierSpec] | None = Field(
+        default=None,
+        max_length=20,
+        description="a tiered plan's new graduated table, instead of amount; last up_to null",
+    )
     effective_at: AwareDatetime = Field(description="new subscribers pay it from here")
     notice_days: int = Field(default=30, strict=True, description="at least the minimum")
     grandfather: StrictBool = Field(

@@ -16,7 +16,8 @@ from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, Validatio
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
-from tenure.domain.plans import IntroPhase, Plan, TaxBehavior
+from tenure.domain.plans import IntroPhase, Plan, TaxBehavior, Tier
+from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.prices import PriceChange, PriceStep
 from tenure.domain.programs import OfferKind
 from tenure.domain.refunds import Refund, RefundBasis
@@ -278,6 +279,16 @@ def test_a_plan_price_change_reads_back_and_a_racing_one_loses(repo: Repository)
     repo.commit(Commit(plan_updates=[second]))
     [stored] = repo.list_plans()
     assert [c.amount for c in stored.price_changes] == [1200, 1400]
+
+
+def test_a_tiered_plans_new_table_reads_back(repo: Repository) -> None:
+    tiered = replace(BASIC, amount=0, tiers=(Tier(5, 1000, 200), Tier(None, 800)))
+    repo.commit(Commit(plans=[tiered]))
+    table = (Tier(5, 1200, 200), Tier(None, 900))
+    change = PriceChange(f"{tiered.id}:pc1", 0, T0 + timedelta(days=40), 30, False, T0, table)
+    repo.commit(Commit(plan_updates=[replace(tiered, price_changes=(change,))]))
+    [stored] = repo.list_plans()
+    assert stored.price_changes == (change,) and stored.price_changes[0].tiers == table
 
 
 def test_a_price_change_for_a_plan_never_created_writes_nothing(repo: Repository) -> None:
@@ -821,3 +832,40 @@ def test_an_automated_changes_events_keep_their_source_beside_them_not_in_them(
     assert repo.sourced_events("alice", ["2026-03-03"]) == []
     # The event as the metrics, the bus and events.jsonl read it is unchanged
     assert renewed.to_dict() in repo.events_between(at, at + timedelta(seconds=1))
+
+
+def test_a_prices_members_are_read_page_after_page_each_once(repo: Repository) -> None:
+    for n in range(7):
+        subscribed(repo, f"sub-{n}")  # each joins basic by being created
+    repo.commit(Commit(price_members=[("backup", "sub-3"), ("backup", "sub-3")]))
+    pages, after = [], None
+    while True:
+        page, after = repo.price_members("basic", 3, after)
+        pages.append(page)
+        if after is None:
+            break
+    assert pages == [["sub-0", "sub-1", "sub-2"], ["sub-3", "sub-4", "sub-5"], ["sub-6"]]
+    assert repo.price_members("backup", 3) == (["sub-3"], None)
+    assert repo.price_members("nothing", 3) == ([], None)
+
+
+def test_a_price_notice_run_is_due_until_it_finishes(repo: Repository) -> None:
+    run = PriceNoticeRun(change_id="basic:pc1", price_id="basic", started_at=T0)
+    repo.commit(Commit(price_runs=[run]))
+    [due] = repo.due(T0)
+    assert (due.entity_id, due.kind, due.customer_id) == ("basic:pc1", "price_notices", None)
+    stored = repo.get_price_run("basic:pc1")
+    assert stored == replace(run, version=1)
+    stale = replace(stored)
+    stored.advance("sub-9", True, T0)
+    repo.commit(Commit(price_runs=[stored]))
+    stale.advance("sub-3", False, T0)
+    with pytest.raises(ConcurrencyError):
+        repo.commit(Commit(price_runs=[stale]))  # a second worker on the same page loses
+    moved = repo.get_price_run("basic:pc1")
+    assert moved is not None and (moved.cursor, moved.pages) == ("sub-9", 1)
+    moved.advance(None, False, T0 + timedelta(minutes=1))
+    repo.commit(Commit(price_runs=[moved]))
+    assert repo.due(T0 + timedelta(days=1)) == []
+    done = repo.get_price_run("basic:pc1")
+    assert done is not None and done.finished_at == T0 + timedelta(minutes=1)

@@ -28,6 +28,7 @@ from tenure.domain.numbering import NumberedKind, Numbering, numbering_year
 from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
 from tenure.domain.points import PointsAccount, entry_order, not_enough
+from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
@@ -86,6 +87,8 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
             self._work, "installment_plan"
         )
         self.collection_cases: dict[str, CollectionCase] = {}  # no work of their own is due
+        self.price_runs: dict[str, PriceNoticeRun] = _Indexed(self._work, "price_run")
+        self.price_member_ids: dict[str, set[str]] = {}  # price id -> subscription ids
         self.programs = ProgramsSetting(NO_PROGRAMS)
         self.points: dict[str, PointsAccount] = {}
         self.refunds: dict[str, Refund] = {}
@@ -206,6 +209,18 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         found = [n for n in self.credit_notes.values() if n.invoice_id == invoice_id]
         return copy.deepcopy(sorted(found, key=lambda n: (n.created_at, n.id)))
 
+    def price_members(
+        self, price_id: str, limit: int, after: str | None = None
+    ) -> tuple[list[str], str | None]:
+        members = sorted(self.price_member_ids.get(price_id, ()))
+        start = 0 if after is None else bisect.bisect_right(members, after)
+        page = members[start : start + limit]
+        # As a query with a limit: a full page says there may be more, even when there is not.
+        return page, (page[-1] if len(page) == limit else None)
+
+    def get_price_run(self, change_id: str) -> PriceNoticeRun | None:
+        return copy.deepcopy(self.price_runs.get(change_id))
+
     def list_refunds(self, invoice_id: str) -> list[Refund]:
         found = [r for r in self.refunds.values() if r.invoice_id == invoice_id]
         return sorted(found, key=lambda r: (r.at, r.id))
@@ -239,6 +254,10 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
                 plan = self.installment_plans[key]
                 at, kind = _due_of(plan)
                 items.append(DueItem(plan.id, at, kind, plan.customer_id))
+            elif source == "price_run":
+                run = self.price_runs[key]
+                at, kind = _due_of(run)
+                items.append(DueItem(run.change_id, at, kind, None))
             else:
                 charge = self.charges[key]
                 at, kind = _due_of(charge)
@@ -301,6 +320,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
             "charge": self.charges,
             "installment_plan": self.installment_plans,
             "collection_case": self.collection_cases,
+            "price_run": self.price_runs,
         }
         versioned: list[tuple[str, Any]] = [
             *(("customer", c) for c in change.customers),
@@ -309,6 +329,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
             *(("charge", c) for c in change.charges),
             *(("installment_plan", p) for p in change.installment_plans),
             *(("collection_case", c) for c in change.collection_cases),
+            *(("price_run", r) for r in change.price_runs),
         ]
         # Check everything first: all or nothing, like a transaction.
         for move in change.points:
@@ -400,6 +421,8 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
             self.subscriptions[sub_id].version += 1
         for plan in [*change.plans, *change.plan_updates]:
             self.plans[plan.id] = plan
+        for price_id, sub_id in change.price_members:
+            self.price_member_ids.setdefault(price_id, set()).add(sub_id)
         self.refunds.update((r.id, r) for r in change.refunds)
         self.credit_notes.update((n.id, copy.deepcopy(n)) for n in change.credit_notes)
         for setting in change.programs:

@@ -12,13 +12,14 @@ from tenure.domain.credit_notes import CreditNote
 from tenure.domain.customers import Contact, Customer, Payer, PaymentMethod
 from tenure.domain.discounts import Coupon
 from tenure.domain.due import DueKind
-from tenure.domain.events import DomainEvent, MrrLedgerEntry
+from tenure.domain.events import DomainEvent, EventType, MrrLedgerEntry
 from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.notices import Notice
 from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
 from tenure.domain.points import PointsAccount, PointsMove
+from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.privacy import LegalHold
 from tenure.domain.programs import ProgramsSetting
 from tenure.domain.refunds import Refund
@@ -174,6 +175,13 @@ class Commit:
     # item it writes beside the event, never in it: what the audit trail names as the actor
     # of an automated change. None: a person's or an API caller's change.
     source: str | None = None
+    # Members of a price (price id, subscription id): written when a subscription joins a
+    # plan or add-on (never by a renewal), so a price change can find whom to tell. Written
+    # whatever is stored (joining twice is one membership); left when it leaves: the run that
+    # tells a price's members reads each subscription and skips one that left.
+    price_members: list[tuple[str, str]] = field(default_factory=list)
+    # Runs telling a price change's subscribers (version-checked), due until finished.
+    price_runs: list[PriceNoticeRun] = field(default_factory=list)
 
     def add_installment_plan(self, plan: InstallmentPlan) -> None:
         if not any(p is plan for p in self.installment_plans):
@@ -207,6 +215,26 @@ class Commit:
         self.subscriptions.append(sub)
         self.events.extend(events)
         self.ledger.extend(ledger)
+        if any(_joins_prices(e) for e in events):
+            self.price_members.extend((price, sub.id) for price in sub.held_prices())
+
+
+# What makes a subscription a member of prices it was not yet: it was created (or imported),
+# moved to a plan, or took add-ons now or for its period's end. The renewal that takes
+# scheduled add-ons writes nothing: they joined when they were scheduled.
+_JOINING = frozenset(
+    {
+        EventType.SUBSCRIPTION_CREATED,
+        EventType.SUBSCRIPTION_IMPORTED,
+        EventType.PLAN_CHANGED,
+        EventType.SUBSCRIPTION_ITEMS_CHANGED,
+        EventType.SUBSCRIPTION_ITEMS_SCHEDULED,
+    }
+)
+
+
+def _joins_prices(event: DomainEvent) -> bool:
+    return event.type in _JOINING and not event.data.get("scheduled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +337,12 @@ class BillingStore(Protocol):
         self, subscription_id: str, customer_id: str
     ) -> tuple[Subscription | None, Customer | None]: ...
     def list_subscriptions(self, customer_id: str) -> list[Subscription]: ...
+    # A page of the subscriptions that joined price `price_id` (a plan or an add-on), in id
+    # order after `after`; the cursor for the next page (None: that was the last).
+    def price_members(
+        self, price_id: str, limit: int, after: str | None = None
+    ) -> tuple[list[str], str | None]: ...
+    def get_price_run(self, change_id: str) -> PriceNoticeRun | None: ...
     def get_installment_plan(self, plan_id: str) -> InstallmentPlan | None: ...
     def list_installment_plans(self, customer_id: str) -> list[InstallmentPlan]: ...
     def get_collection_case(self, case_id: str) -> CollectionCase | None: ...

@@ -651,6 +651,13 @@ class PriceChangeView(TypedDict):
     notice_days: int  # earlier subscribers are emailed at least this long before paying it
     grandfather: bool  # earlier subscribers keep their price
     announced_at: str
+    tiers: NotRequired[list["TierView"]]  # a tiered plan's new table (its amount is then 0)
+
+
+class TierView(TypedDict):
+    up_to: int | None
+    unit_amount: int
+    flat_amount: int
 
 
 class PlanPricesView(TypedDict):
@@ -667,7 +674,7 @@ class PlanPricesView(TypedDict):
 
 def price_change_view(plan: Plan, n: int) -> PriceChangeView:
     change = plan.price_changes[n]
-    return {
+    view: PriceChangeView = {
         "id": change.id,
         "amount": change.amount,
         "effective_at": _at(change.effective_at),
@@ -675,6 +682,12 @@ def price_change_view(plan: Plan, n: int) -> PriceChangeView:
         "grandfather": change.grandfather,
         "announced_at": _at(change.announced_at),
     }
+    if change.tiers:
+        view["tiers"] = [
+            {"up_to": t.up_to, "unit_amount": t.unit_amount, "flat_amount": t.flat_amount}
+            for t in change.tiers
+        ]
+    return view
 
 
 def plan_prices_view(plan: Plan, now: datetime) -> PlanPricesView:

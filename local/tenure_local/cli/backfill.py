@@ -1,5 +1,11 @@
-"""`tenure backfill emails`: index the emails of customers created before the console could
-search by email (docs/console.md), on a deployed table with your own AWS credentials."""
+"""`tenure backfill`: write the index items that records older than their index lack.
+
+- `emails`: customers created before the console could search by email (docs/console.md),
+  on a deployed table with your own AWS credentials;
+- `price-members`: subscriptions from before price changes found their subscribers through
+  memberships (docs/pricing.md), on the running `tenure serve` stack or `--table NAME`.
+
+Both are safe to run twice, and while the stack serves."""
 
 from typing import Annotated, Any
 
@@ -61,3 +67,62 @@ def emails(
         err.print(escape(str(exc)), soft_wrap=True)
         raise typer.Exit(2) from exc
     out.print(f"indexed the emails of {written} customers")
+
+
+def _client(table: str | None, region: str | None) -> tuple[Any, str]:
+    """A DynamoDB client and the table to write: the local stack's, or the named one."""
+    import boto3
+    from botocore.exceptions import NoRegionError
+
+    from tenure_local.stack.local_stack import LocalStack
+
+    if table is not None:
+        try:
+            return boto3.client("dynamodb", region_name=region), table
+        except NoRegionError as exc:
+            err.print("no AWS region: pass --region or set AWS_REGION")
+            raise typer.Exit(2) from exc
+    if region is not None:
+        err.print("--region goes with --table")
+        raise typer.Exit(2)
+    attached = LocalStack.attach()
+    if attached is None:
+        err.print("no running `tenure serve` stack: start one, or pass --table NAME")
+        raise typer.Exit(2)
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=attached["AWS_ENDPOINT_URL_DYNAMODB"],
+        region_name=attached.get("AWS_REGION") or attached.get("AWS_DEFAULT_REGION"),
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    return client, attached["TABLE_NAME"]
+
+
+@app.command("price-members")
+def price_members(
+    table: Annotated[
+        str | None,
+        typer.Option(help="write this deployed table instead (your AWS credentials)"),
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="the table's AWS region")] = None,
+) -> None:
+    """Write every subscription's price memberships (its plan and add-ons), so that a price
+    change tells subscribers who joined before memberships existed at once too."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    from tenure.clock import SystemClock
+    from tenure.services.context import Services
+    from tenure.services.price_notices import backfill_price_members as backfill
+    from tenure.store.dynamodb import DynamoRepository
+
+    client, name = _client(table, region)
+    try:
+        written = backfill(Services(repo=DynamoRepository(client, name), clock=SystemClock()))
+    except NoCredentialsError as exc:
+        err.print("no AWS credentials: configure a profile or the environment")
+        raise typer.Exit(2) from exc
+    except (ClientError, BotoCoreError) as exc:
+        err.print(escape(f"cannot write table {name!r}: {type(exc).__name__}"), soft_wrap=True)
+        raise typer.Exit(2) from exc
+    out.print(f"{written} price memberships written to {escape(name)}", highlight=False)

@@ -34,7 +34,9 @@ class ChangePrice(_CatalogAction):
 
     do: Literal["change_price"]
     plan: str
-    amount: int = Field(strict=True)
+    amount: int | None = Field(default=None, strict=True)
+    # A tiered plan's new graduated table instead of an amount: checked by the API.
+    tiers: list[dict[str, Any]] | None = None
     effective_at: AwareDatetime
     notice_days: int = Field(default=30, strict=True)
     grandfather: bool = False
@@ -45,8 +47,11 @@ class ChangePrice(_CatalogAction):
         return f"/v1/plans/{self.plan}/price-changes"
 
     def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"amount": self.amount} if self.amount is not None else {}
+        if self.tiers is not None:
+            body["tiers"] = self.tiers
         return {
-            "amount": self.amount,
+            **body,
             "effective_at": self.effective_at.isoformat(),
             "notice_days": self.notice_days,
             "grandfather": self.grandfather,

@@ -63,6 +63,16 @@ def test_an_unknown_plan_is_a_404(api: Api) -> None:
         ({"amount": 1500, "effective_at": ahead(40), "currency": "EUR"}, "currency"),
         ({"amount": 1500, "effective_at": ahead(40), "grandfather": "yes"}, "grandfather"),
         ({"amount": 1500}, "effective_at"),
+        ({"effective_at": ahead(40)}, "amount"),
+        ({"tiers": [{"up_to": None, "unit_amount": 900}], "effective_at": ahead(40)}, "tiers"),
+        (
+            {
+                "amount": 1500,
+                "tiers": [{"up_to": None, "unit_amount": 9}],
+                "effective_at": ahead(40),
+            },
+            "amount",
+        ),
     ],
 )
 def test_a_bad_price_change_is_a_422_naming_the_field_and_changes_nothing(
@@ -103,3 +113,34 @@ def test_a_retried_price_change_with_its_idempotency_key_is_made_once(api: Api) 
     assert (first.status, again.status) == (201, 201)
     assert again.json == first.json
     assert len(api.get("/v1/plans/basic").json["price_changes"]) == 1
+
+
+def test_a_tiered_plan_takes_a_new_table_and_refuses_an_amount(api: Api) -> None:
+    tiered = {
+        "id": "seats",
+        "amount": 0,
+        "currency": "USD",
+        "interval": "month",
+        "tiers": [{"up_to": 5, "unit_amount": 1000}, {"up_to": None, "unit_amount": 800}],
+    }
+    assert api.post("/v1/plans", tiered).status == 201
+    before = api.state()
+    refused_amount = api.post(
+        "/v1/plans/seats/price-changes", {"amount": 1500, "effective_at": ahead(40)}
+    )
+    assert refused_amount.status == 422 and ["body", "tiers"] in locs(refused_amount)
+    gap = [{"up_to": 5, "unit_amount": 1200}, {"up_to": 9, "unit_amount": 900}]
+    refused_gap = api.post(
+        "/v1/plans/seats/price-changes", {"tiers": gap, "effective_at": ahead(40)}
+    )
+    assert refused_gap.status == 422 and ["body", "tiers[1].up_to"] in locs(refused_gap)
+    assert api.state() == before
+
+    table = [
+        {"up_to": 5, "unit_amount": 1200, "flat_amount": 0},
+        {"up_to": None, "unit_amount": 900, "flat_amount": 0},
+    ]
+    reply = api.post("/v1/plans/seats/price-changes", {"tiers": table, "effective_at": ahead(40)})
+    assert reply.status == 201, reply.text
+    [change] = api.get("/v1/plans/seats").json["scheduled"]
+    assert change["tiers"] == table and change["amount"] == 0

@@ -31,6 +31,7 @@ def test_the_kinds_keep_the_values_deployed_tables_and_queues_hold() -> None:
         "installment",
         "pause_end",
         "provider_erase",
+        "price_notices",
         "reconcile",
         "refund",
         "renewal",

@@ -1,15 +1,19 @@
 """Price changes: which price a period pays, and how much notice a subscriber gets first."""
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tenure.domain.calendar import add_intervals
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.events import EventType
-from tenure.domain.plans import Plan
+from tenure.domain.plans import Plan, PlanKind, Tier
 from tenure.domain.prices import PriceChange, PriceStep, check_price_change, unit_amount_at
+from tenure.domain.pricing import Item, Items
 from tenure.domain.subscription import Subscription
 from tenure.notify.timing import QuietHours, next_slot
 
@@ -183,3 +187,58 @@ def test_the_price_change_email_precedes_the_first_higher_charge_by_the_notice(
     assert first_higher - email_at >= timedelta(days=notice_days)
     assert first_higher >= pc.effective_at
     assert email_at < first_higher
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    anchor_offset=st.integers(min_value=1, max_value=400 * 24 * 3600),
+    effective_in=st.integers(min_value=0, max_value=400 * 24 * 3600),
+    notice_days=st.integers(min_value=30, max_value=120),
+    interval=st.sampled_from(INTERVALS),
+    zone=st.sampled_from(ZONES),
+    quantity=st.integers(min_value=1, max_value=30),
+)
+def test_an_addon_or_tier_change_also_comes_the_notice_before_its_first_charge(
+    anchor_offset: int,
+    effective_in: int,
+    notice_days: int,
+    interval: tuple[str, int],
+    zone: str,
+    quantity: int,
+) -> None:
+    """Noted at once (the run telling subscribers the day the change is made): the plan's new
+    tier table and the add-on's new price both wait for the notice, counted from the email."""
+    unit, count = interval
+    shape = {"currency": "USD", "interval": unit, "interval_count": count}
+    plan = Plan(id="seats", amount=0, tiers=(Tier(5, 1000), Tier(None, 800)), **shape)
+    addon = Plan(id="backup", amount=200, kind=PlanKind.ADDON, **shape)
+    sub = active(plan, T0 - timedelta(seconds=anchor_offset))
+    sub.items = Items(quantity=quantity, addons=(Item("backup", 2),))
+    effective = T0 + timedelta(seconds=effective_in)
+    table = (Tier(5, 1100), Tier(None, 900))
+    plan = replace(
+        plan,
+        price_changes=(PriceChange("seats:pc1", 0, effective, notice_days, False, T0, table),),
+    )
+    addon = replace(
+        addon, price_changes=(PriceChange("backup:pc1", 250, effective, notice_days, False, T0),)
+    )
+    email_at = next_slot(T0, zone, QuietHours())
+    sub.note_price_changes(plan, T0, email_at, [addon])
+
+    # Period starts counted from the anchor, the first the one the subscription opens next.
+    assert add_intervals(sub.anchor, plan.billing_interval, sub.cycle + 1) == sub.current_period_end
+
+    def first_period(paid: Callable[[datetime], bool]) -> datetime:
+        for n in range(500):
+            start = add_intervals(sub.anchor, plan.billing_interval, sub.cycle + 1 + n)
+            if paid(start):
+                return start
+        raise AssertionError("the new price never applied")
+
+    for first in (
+        first_period(lambda at: sub.plan_at(plan, at).tiers == table),
+        first_period(lambda at: sub.addon_at(addon, at).amount == 250),
+    ):
+        assert first - email_at >= timedelta(days=notice_days)
+        assert first >= effective

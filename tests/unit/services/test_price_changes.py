@@ -11,8 +11,8 @@ from tenure.domain.errors import NotFoundError, ValidationFailedError
 from tenure.domain.events import EventType
 from tenure.domain.invoices import LineKind
 from tenure.domain.notices import NoticeKind
-from tenure.domain.plans import Plan
-from tenure.domain.pricing import Items
+from tenure.domain.plans import Plan, PlanKind, Tier
+from tenure.domain.pricing import Item, Items
 from tenure.services import catalog, pricing, subscriptions
 from tenure.views import subscription_view
 
@@ -88,7 +88,8 @@ def test_the_renewal_reminder_announces_the_new_price_once_it_applies(
     run(shop, shop.start + timedelta(days=95), mailer)
     reminders = [s.message.get_content() for s in mailer.of(NoticeKind.UPCOMING_RENEWAL, "bob")]
     amounts = [next(w for w in body.split() if w.startswith("amount=")) for body in reminders]
-    assert amounts == ["amount=1000", "amount=1500", "amount=1500"]
+    # Told on day 1, 30 days before the renewal of 2 April: every reminder announces 15.00.
+    assert amounts == ["amount=1500", "amount=1500", "amount=1500"]
 
 
 @pytest.mark.parametrize(
@@ -187,7 +188,7 @@ def test_a_subscription_shows_the_price_changes_it_noted(make_shop: Callable[...
     run(shop, shop.start + timedelta(days=32), RecordingMailer())
     assert subscription_view(shop.sub("sub-bob"))["price_steps"] == [
         {"change": "basic:pc1", "starts": None},
-        {"change": "basic:pc2", "starts": "2026-05-02T09:00:00Z"},
+        {"change": "basic:pc2", "starts": "2026-04-02T09:00:00Z"},
     ]
 
 
@@ -225,7 +226,7 @@ def test_a_subscription_canceled_before_its_price_email_goes_out_is_not_told(
     shop.clock.set(shop.start + timedelta(days=1))
     pricing.schedule_price_change(shop.svc, "basic", 1500, shop.clock.now())
     mailer = RecordingMailer()
-    run(shop, shop.start + timedelta(days=31, minutes=30), mailer)  # renewed on 2 Apr
+    run(shop, shop.start + timedelta(days=1, minutes=30), mailer)  # told at once, by night
     [notice] = [n for n in shop.repo.list_notices("bob") if n.kind is NoticeKind.PRICE_CHANGE]
     assert notice.due_at > shop.clock.now()
     subscriptions.cancel(shop.svc, "sub-bob", at_period_end=False, reason="too_expensive")
@@ -248,5 +249,168 @@ def test_seats_are_charged_at_the_new_unit_price_once_it_applies(
         sum(line.amount for line in invoice.lines if line.kind is LineKind.PLAN)
         for invoice in sorted(shop.invoices("sub-bob"), key=lambda i: i.period_start)
     ]
-    assert totals == [3000, 3000, 4500]  # 3 x 10.00 until the notice ran out, then 3 x 15.00
+    assert totals == [3000, 4500, 4500]  # 3 x 10.00 until the notice ran out, then 3 x 15.00
     assert shop.sub("sub-bob").mrr == 4500
+
+
+def tiered_and_addon_catalog(shop: Shop) -> None:
+    """`seats`: 1-5 units at 10.00, the rest at 8.00; `backup`: an add-on at 2.00 a unit."""
+    catalog.create_plan(
+        shop.svc,
+        Plan(
+            id="seats",
+            name="Seats",
+            amount=0,
+            currency="USD",
+            interval="month",
+            tiers=(Tier(5, 1000), Tier(None, 800)),
+        ),
+    )
+    catalog.create_plan(
+        shop.svc,
+        Plan(
+            id="backup",
+            name="Backup",
+            amount=200,
+            currency="USD",
+            interval="month",
+            kind=PlanKind.ADDON,
+        ),
+    )
+
+
+def item_totals(shop: Shop, sub_id: str, name: str) -> list[int]:
+    """Each invoice's plan line for item `name` (by its description), oldest first."""
+    return [
+        line.amount
+        for invoice in sorted(shop.invoices(sub_id), key=lambda i: i.period_start)
+        for line in invoice.lines
+        if line.kind is LineKind.PLAN and name in line.description
+    ]
+
+
+def test_a_tiered_plan_gets_a_new_table_emailed_with_the_subscribers_own_totals(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    tiered_and_addon_catalog(shop)
+    customer(shop, "bob")
+    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "seats", items=Items(quantity=7))
+    shop.clock.set(shop.start + timedelta(days=1))
+    new_table = (Tier(5, 1200), Tier(None, 900))
+    plan = pricing.schedule_price_change(
+        shop.svc, "seats", None, shop.clock.now(), notice_days=30, tiers=new_table
+    )
+    assert plan.price_changes[0].tiers == new_table and plan.price_changes[0].amount == 0
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=62), mailer)
+
+    # 7 seats: 5 x 10.00 + 2 x 8.00 = 66.00 before; 5 x 12.00 + 2 x 9.00 = 78.00 after.
+    [email] = mailer.of(NoticeKind.PRICE_CHANGE, "bob")
+    body = email.message.get_content()
+    assert "old_amount=6600" in body and "amount=7800" in body
+    totals = [
+        sum(line.amount for line in invoice.lines if line.kind is LineKind.PLAN)
+        for invoice in sorted(shop.invoices("sub-bob"), key=lambda i: i.period_start)
+    ]
+    assert totals == [6600, 7800, 7800]  # told on day 1: 30 days before 2 April
+    assert shop.sub("sub-bob").mrr == 7800
+    customer(shop, "carol")
+    subscriptions.subscribe(shop.svc, "sub-carol", "carol", "seats", items=Items(quantity=7))
+    [first] = shop.invoices("sub-carol")
+    assert sum(line.amount for line in first.lines if line.kind is LineKind.PLAN) == 7800
+
+
+def test_an_addon_price_rise_reaches_its_holders_with_notice_and_new_buyers_at_once(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    tiered_and_addon_catalog(shop)
+    customer(shop, "bob")
+    backup = (Item("backup", 3),)
+    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic", items=Items(addons=backup))
+    customer(shop, "dan")
+    subscriptions.subscribe(shop.svc, "sub-dan", "dan", "basic")
+    shop.clock.set(shop.start + timedelta(days=1))
+    pricing.schedule_price_change(shop.svc, "backup", 250, shop.clock.now(), notice_days=30)
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=10), mailer)
+    # dan buys the add-on after the change took effect: he pays what a new buyer pays.
+    subscriptions.change_items(shop.svc, "sub-dan", addons=backup)
+    run(shop, shop.start + timedelta(days=62), mailer)
+
+    [email] = mailer.of(NoticeKind.PRICE_CHANGE, "bob")
+    body = email.message.get_content()
+    assert "old_amount=200" in body and "amount=250" in body and "plan_name=Backup" in body
+    assert item_totals(shop, "sub-bob", "Backup") == [600, 750, 750]
+    assert item_totals(shop, "sub-bob", "Basic") == [1000, 1000, 1000]
+    assert mailer.of(NoticeKind.PRICE_CHANGE, "dan") == []
+    assert item_totals(shop, "sub-dan", "Backup")[-2:] == [750, 750]
+
+
+def test_a_grandfathered_addon_change_keeps_its_holders_price(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    tiered_and_addon_catalog(shop)
+    customer(shop, "bob")
+    backup = (Item("backup", 2),)
+    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic", items=Items(addons=backup))
+    shop.clock.set(shop.start + timedelta(days=1))
+    pricing.schedule_price_change(shop.svc, "backup", 300, shop.clock.now(), grandfather=True)
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=95), mailer)
+    assert set(item_totals(shop, "sub-bob", "Backup")) == {400}
+    assert mailer.of(NoticeKind.PRICE_CHANGE, "bob") == []
+
+
+def test_an_addon_email_is_not_sent_once_the_addon_was_dropped(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    tiered_and_addon_catalog(shop)
+    customer(shop, "bob", "America/Los_Angeles")  # 09:00 UTC is night there: the email waits
+    backup = (Item("backup", 1),)
+    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic", items=Items(addons=backup))
+    shop.clock.set(shop.start + timedelta(days=1))
+    pricing.schedule_price_change(shop.svc, "backup", 300, shop.clock.now())
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=1, minutes=30), mailer)  # told at once, by night
+    [notice] = [n for n in shop.repo.list_notices("bob") if n.kind is NoticeKind.PRICE_CHANGE]
+    assert notice.due_at > shop.clock.now()
+    subscriptions.change_items(shop.svc, "sub-bob", addons=())
+    run(shop, shop.start + timedelta(days=33), mailer)
+    assert mailer.of(NoticeKind.PRICE_CHANGE, "bob") == []
+    skipped = shop.repo.get_notice(notice.key)
+    assert skipped is not None and skipped.reason == "price_not_ahead"
+
+
+@pytest.mark.parametrize(
+    ("plan_id", "amount", "tiers", "field"),
+    [
+        ("basic", None, (Tier(5, 1200), Tier(None, 900)), "tiers"),  # a flat plan
+        ("seats", 1500, None, "tiers"),  # a tiered plan given an amount
+        ("seats", 1500, (Tier(5, 1200), Tier(None, 900)), "amount"),  # both
+        ("basic", None, None, "amount"),  # neither
+        ("seats", None, (Tier(5, 1200), Tier(4, 900), Tier(None, 1)), "tiers[1].up_to"),
+        ("seats", None, (Tier(5, 1200), Tier(9, 900)), "tiers[1].up_to"),  # not open
+        ("seats", None, (Tier(5, -1), Tier(None, 900)), "tiers[0]"),
+    ],
+)
+def test_a_price_change_of_the_wrong_kind_for_its_plan_is_refused_and_changes_nothing(
+    make_shop: Callable[..., Shop],
+    plan_id: str,
+    amount: int | None,
+    tiers: tuple[Tier, ...] | None,
+    field: str,
+) -> None:
+    shop = make_shop()
+    tiered_and_addon_catalog(shop)
+    before = shop.repo.get_plan(plan_id)
+    commits = shop.svc.commits
+    with pytest.raises(ValidationFailedError) as refused:
+        pricing.schedule_price_change(
+            shop.svc, plan_id, amount, shop.clock.now() + timedelta(days=40), tiers=tiers
+        )
+    assert refused.value.field == field
+    assert shop.repo.get_plan(plan_id) == before and shop.svc.commits == commits

@@ -75,6 +75,11 @@ def test_an_export_writes_one_json_lines_file_per_kind(aws: Any, tmp_path: Path)
     assert {s["id"] for s in lines(tmp_path / "subscription.jsonl")} == {"sub-ana", "sub-ben"}
     assert len(lines(tmp_path / "invoice.jsonl")) == 2
     assert len(lines(tmp_path / "plan.jsonl")) == 1
+    members = lines(tmp_path / "price_member.jsonl")
+    assert [(m["price_id"], m["subscription_id"]) for m in members] == [
+        ("team", "sub-ana"),
+        ("team", "sub-ben"),
+    ]
     # Each audit entry once, though the table keeps a copy under its actor too.
     assert [a["note"] for a in lines(tmp_path / "audit.jsonl")] == ["goodwill"]
     events = lines(tmp_path / "event.jsonl")

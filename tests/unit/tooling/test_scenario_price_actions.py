@@ -90,3 +90,24 @@ def test_a_phone_that_is_not_e164_is_refused_at_load_naming_it() -> None:
     found = problems(raw)
     assert sorted(path for path, _ in found) == ["actions[0].phone", "customers[0].phone"]
     assert all("E.164" in what for _, what in found)
+def test_a_price_change_by_tiers_sends_the_table_and_no_amount() -> None:
+    table = [{"up_to": 5, "unit_amount": 1200}, {"up_to": None, "unit_amount": 900}]
+    parsed = parse(
+        scenario(
+            {
+                "at": AT,
+                "do": "change_price",
+                "plan": "basic",
+                "tiers": table,
+                "effective_at": "2026-02-01T00:00:00Z",
+            }
+        )
+    )
+    [change] = parsed.actions
+    assert isinstance(change, ChangePrice)
+    assert change.body() == {
+        "tiers": table,
+        "effective_at": "2026-02-01T00:00:00+00:00",
+        "notice_days": 30,
+        "grandfather": False,
+    }

@@ -16,6 +16,7 @@ class DueSubject(StrEnum):
     CHARGE = "charge"  # one attempt of an invoice, named by a ChargeRef
     INSTALLMENT_PLAN = "installment_plan"
     CUSTOMER = "customer"
+    PRICE_CHANGE = "price_change"  # a change's run telling its price's subscribers
 
 
 class DueKind(StrEnum):
@@ -31,6 +32,7 @@ class DueKind(StrEnum):
     # The day's close after the provider reported refunds of a paid invoice: credit what
     # settled (tenure.domain.credit_notes.credit_settled_refunds).
     CREDIT = "credit"
+    PRICE_NOTICES = "price_notices"  # a price change's subscribers are still to be told
 
     @property
     def subject(self) -> DueSubject:
@@ -42,6 +44,8 @@ class DueKind(StrEnum):
             return DueSubject.INSTALLMENT_PLAN
         if self is DueKind.PROVIDER_ERASE:
             return DueSubject.CUSTOMER
+        if self is DueKind.PRICE_NOTICES:
+            return DueSubject.PRICE_CHANGE
         return DueSubject.SUBSCRIPTION
 
 

@@ -88,6 +88,11 @@ class PlanSpec(BaseModel):
         return cls(**{name: getattr(plan, name) for name in _SHARED}, intro=intro, tiers=tiers)
 
 
+def tier_table(specs: list[TierSpec]) -> tuple[Tier, ...]:
+    """The domain's tiers from checked specs (a price change's new table, as a plan's)."""
+    return _tiers(specs)
+
+
 def _tiers(specs: list[TierSpec]) -> tuple[Tier, ...]:
     return tuple(Tier(t.up_to, t.unit_amount, t.flat_amount) for t in specs)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from tenure.domain.calendar import Interval, IntervalUnit, monthly_factor
 from tenure.domain.money import Money, normalize_currency, round_half_up
-from tenure.domain.prices import PriceChange, unit_amount_at
+from tenure.domain.prices import PriceChange, Tier, change_in_effect
 
 
 class TaxBehavior(StrEnum):
@@ -25,16 +25,6 @@ class TaxBehavior(StrEnum):
 class PlanKind(StrEnum):
     PLAN = "plan"  # what a subscription is to
     ADDON = "addon"  # priced like a plan, but only ever bought alongside one (an item)
-
-
-@dataclass(frozen=True, slots=True)
-class Tier:
-    """One band of a graduated price: units up to `up_to` (None: every unit beyond the last
-    band) cost `unit_amount` each, plus `flat_amount` once when any unit falls in it."""
-
-    up_to: int | None
-    unit_amount: int
-    flat_amount: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +90,18 @@ class Plan:
 
     def amount_for_new_subscribers(self, at: datetime) -> int:
         """What someone who subscribes at `at` pays: the last change in effect by then."""
-        return unit_amount_at(self.amount, self.price_changes, at, (), at)
+        return self.for_new_subscribers(at).amount
 
     def for_new_subscribers(self, at: datetime) -> "Plan":
         """The plan at what someone who joins it at `at` pays (tenure.domain.prices)."""
-        amount = self.amount_for_new_subscribers(at)
-        return self if amount == self.amount else replace(self, amount=amount)
+        return self.priced_by(change_in_effect(self.price_changes, at, (), at))
+
+    def priced_by(self, change: PriceChange | None) -> "Plan":
+        """The plan at `change`'s price (its unit amount, or its tiers for a tiered plan);
+        itself for None, the price it was created with."""
+        if change is None or (change.amount == self.amount and change.tiers == self.tiers):
+            return self
+        return replace(self, amount=change.amount, tiers=change.tiers)
 
     def scheduled_changes(self, now: datetime) -> tuple[PriceChange, ...]:
         """The changes not yet in effect for new subscribers at `now`."""

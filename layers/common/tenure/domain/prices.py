@@ -8,7 +8,7 @@ first period it pays the new amount, at or after the change's `effective_at` and
 noted too, with no such period: the subscriber keeps the price it had.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +28,17 @@ MAX_AMOUNT = 10**12
 
 
 @dataclass(frozen=True, slots=True)
+class Tier:
+    """One band of a graduated price: units up to `up_to` (None: every unit beyond the last
+    band) cost `unit_amount` each, plus `flat_amount` once when any unit falls in it. Held
+    here, not beside Plan, because a price change may carry a new table of them."""
+
+    up_to: int | None
+    unit_amount: int
+    flat_amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class PriceChange:
     """A new price for a plan: `amount` (minor units, the plan's currency) for new
     subscribers from `effective_at`; for those already there, from their first period at or
@@ -40,10 +51,14 @@ class PriceChange:
     notice_days: int
     grandfather: bool
     announced_at: datetime
+    # A plan priced by graduated tiers changes its whole table (and `amount` stays 0, as such
+    # a plan's is); a plan priced per unit has none here.
+    tiers: tuple[Tier, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "effective_at", utc(self.effective_at))
         object.__setattr__(self, "announced_at", utc(self.announced_at))
+        object.__setattr__(self, "tiers", tuple(self.tiers))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +76,16 @@ def check_price_change(
     notice_days: int,
     now: datetime,
     min_notice_days: int = DEFAULT_MIN_NOTICE_DAYS,
+    tiers: Sequence[Tier] = (),
 ) -> None:
-    """Refuses a change Tenure cannot honour (ValidationFailedError naming the field)."""
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+    """Refuses a change Tenure cannot honour (ValidationFailedError naming the field). A
+    change by `tiers` has amount 0 (the tiers themselves are checked as at plan creation)."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ValidationFailedError("amount", "must be a positive whole number of minor units")
+    if tiers:
+        if amount != 0:
+            raise ValidationFailedError("amount", "give amount or tiers, not both")
+    elif amount <= 0:
         raise ValidationFailedError("amount", "must be a positive whole number of minor units")
     if amount > MAX_AMOUNT:
         raise ValidationFailedError("amount", f"must be at most {MAX_AMOUNT}")
@@ -86,6 +108,28 @@ def check_price_change(
         )
 
 
+def change_in_effect(
+    changes: Iterable[PriceChange],
+    subscribed_at: datetime,
+    steps: Iterable[PriceStep],
+    period_start: datetime,
+) -> PriceChange | None:
+    """The one price lookup: the change whose price a subscriber (joined at `subscribed_at`,
+    with its own `steps`) pays for a period starting at `period_start` (None: the price it
+    was created with). The latest change that reaches it wins; changes it has not noted yet
+    (nor joined after) leave its price alone."""
+    own = {step.change: step.starts for step in steps}
+    found = None
+    for change in sorted(changes, key=lambda c: (c.effective_at, c.id)):
+        if subscribed_at >= change.effective_at:
+            found = change  # joined at this price
+            continue
+        starts = own.get(change.id)
+        if starts is not None and period_start >= starts:
+            found = change
+    return found
+
+
 def unit_amount_at(
     base_amount: int,
     changes: Iterable[PriceChange],
@@ -93,19 +137,9 @@ def unit_amount_at(
     steps: Iterable[PriceStep],
     period_start: datetime,
 ) -> int:
-    """The one price lookup: what a subscriber (joined at `subscribed_at`, with its own
-    `steps`) pays for a period starting at `period_start`. The latest change that reaches
-    it wins; changes it has not noted yet (nor joined after) leave its price alone."""
-    own = {step.change: step.starts for step in steps}
-    amount = base_amount
-    for change in sorted(changes, key=lambda c: (c.effective_at, c.id)):
-        if subscribed_at >= change.effective_at:
-            amount = change.amount  # joined at this price
-            continue
-        starts = own.get(change.id)
-        if starts is not None and period_start >= starts:
-            amount = change.amount
-    return amount
+    """The unit amount `change_in_effect` finds (`base_amount` when none)."""
+    change = change_in_effect(changes, subscribed_at, steps, period_start)
+    return base_amount if change is None else change.amount
 
 
 def first_period_from(

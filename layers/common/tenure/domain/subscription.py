@@ -1,6 +1,7 @@
 """The subscription state machine: named commands, legal transitions, recorded events."""
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
@@ -15,8 +16,8 @@ from tenure.domain.events import DomainEvent, EventType, MrrLedgerEntry
 from tenure.domain.invoices import InvoiceLine, LineKind
 from tenure.domain.money import round_half_up
 from tenure.domain.plans import Plan
-from tenure.domain.prices import PriceStep, first_period_from, unit_amount_at
-from tenure.domain.pricing import Items
+from tenure.domain.prices import PriceStep, change_in_effect, first_period_from
+from tenure.domain.pricing import Items, item_amount
 from tenure.domain.programs import Programs
 from tenure.domain.timeutil import iso, utc
 
@@ -626,38 +627,84 @@ class Subscription:
         self.provider_customer_id = payer.provider_customer_id
         self.provider = payer.provider
 
-    def note_price_changes(self, plan: Plan, now: datetime, notice_at: datetime) -> None:
-        """Take the changes of `plan`'s price this subscription has not noted yet. Each that
-        is not grandfathered gets its first period at the new amount: the first to start at
-        or after the change's effective date and `notice_days` after `notice_at`, when its
-        email is planned to go out (an event says so, and the planner plans the email then).
-        A subscriber who joined after a change took effect pays it already: nothing to note."""
+    def note_price_changes(
+        self, plan: Plan, now: datetime, notice_at: datetime, addons: Sequence[Plan] = ()
+    ) -> None:
+        """Take the changes of `plan`'s price, and of the `addons` it holds, this subscription
+        has not noted yet. Each that is not grandfathered gets its first period at the new
+        price: the first to start at or after the change's effective date and `notice_days`
+        after `notice_at`, when its email is planned to go out (an event says so, and the
+        planner plans the email then). A subscriber who joined after a change took effect
+        pays it already: nothing to note."""
         if self.ended or plan.id != self.plan_id:
             return
+        self._note_changes(plan, self.joined_plan_at, self.items.quantity, now, notice_at)
+        for addon in addons:
+            quantity = self._addon_quantity(addon.id)
+            if quantity is not None:
+                self._note_changes(addon, self.created_at, quantity, now, notice_at)
+
+    def _note_changes(
+        self, price: Plan, joined: datetime, quantity: int, now: datetime, notice_at: datetime
+    ) -> None:
         noted = {step.change for step in self.price_steps}
-        for change in plan.price_changes:
-            if change.id in noted or self.joined_plan_at >= change.effective_at:
+        for change in price.price_changes:
+            if change.id in noted or joined >= change.effective_at:
                 continue
             if change.grandfather:
                 self.price_steps = (*self.price_steps, PriceStep(change.id, None))
                 continue
             earliest = max(change.effective_at, utc(notice_at) + timedelta(days=change.notice_days))
             starts = first_period_from(
-                self.anchor, plan.billing_interval, self.current_period_end, earliest
+                self.anchor, price.billing_interval, self.current_period_end, earliest
             )
-            before = self.plan_at(plan, starts).amount
+            was = self.price_at(price, joined, starts)
             self.price_steps = (*self.price_steps, PriceStep(change.id, starts))
+            data: dict[str, Any] = {"change": change.id, "plan": self.plan_id}
+            if price.id != self.plan_id:
+                data["addon"] = price.id
+            if price.tiers or change.tiers:
+                # A table of tiers has no one unit price: the email gives what the
+                # subscriber's own units cost before and after.
+                old_amount = item_amount(was, quantity)
+                new_amount = item_amount(price.priced_by(change), quantity)
+            else:
+                old_amount, new_amount = was.amount, change.amount
             self._record(
                 EventType.PRICE_CHANGE_NOTED,
                 now,
-                change=change.id,
-                plan=plan.id,
-                old_amount=before,
-                amount=change.amount,
+                **data,
+                old_amount=old_amount,
+                amount=new_amount,
                 currency=self.currency,
                 starts=iso(starts),
                 notice_at=iso(notice_at),
             )
+
+    def join_addon_prices(self, addon: Plan, now: datetime) -> None:
+        """`addon` is bought now: the changes of its price in effect by now are its price from
+        the current period on (it joins the add-on at today's price, as a new subscriber
+        would); one announced for later is noted as for any holder."""
+        noted = {step.change for step in self.price_steps}
+        start = self.current_period_start
+        for change in addon.price_changes:
+            if change.id not in noted and change.effective_at <= utc(now):
+                self.price_steps = (*self.price_steps, PriceStep(change.id, start))
+
+    def held_prices(self) -> list[str]:
+        """The prices it pays or will pay from its period's end: its plan, then its add-ons."""
+        addons = {a.price for a in self.items.addons}
+        if self.scheduled_items is not None:
+            addons |= {a.price for a in self.scheduled_items.addons}
+        return [self.plan_id, *sorted(addons - {self.plan_id})]
+
+    def _addon_quantity(self, price: str) -> int | None:
+        """How many of add-on `price` it holds now or from its period's end (None: none)."""
+        for items in (self.items, self.scheduled_items):
+            for item in items.addons if items is not None else ():
+                if item.price == price:
+                    return item.quantity
+        return None
 
     # -- queries ----------------------------------------------------------------------------
     @property
@@ -665,18 +712,21 @@ class Subscription:
         return self.plan_since if self.plan_since is not None else self.created_at
 
     def plan_at(self, plan: Plan, period_start: datetime) -> Plan:
-        """`plan` at the unit price this subscription pays for a period that starts at
+        """`plan` at the price this subscription pays for a period that starts at
         `period_start`: the one price lookup the renewal and every preview go through."""
-        if not plan.price_changes:
-            return plan
-        amount = unit_amount_at(
-            plan.amount,
-            plan.price_changes,
-            self.joined_plan_at,
-            self.price_steps,
-            utc(period_start),
-        )
-        return plan if amount == plan.amount else replace(plan, amount=amount)
+        return self.price_at(plan, self.joined_plan_at, period_start)
+
+    def addon_at(self, addon: Plan, period_start: datetime) -> Plan:
+        """Add-on `addon` at the price this subscription pays for it for a period that starts
+        at `period_start` (it holds its add-ons since it was created, or since
+        `join_addon_prices` noted the ones it bought later)."""
+        return self.price_at(addon, self.created_at, period_start)
+
+    def price_at(self, price: Plan, joined: datetime, period_start: datetime) -> Plan:
+        if not price.price_changes:
+            return price
+        change = change_in_effect(price.price_changes, joined, self.price_steps, utc(period_start))
+        return price.priced_by(change)
 
     @property
     def payer(self) -> Payer:

@@ -125,6 +125,8 @@ class _Planner:
         facts = event.data
         due = datetime.fromisoformat(str(facts["notice_at"]))
         data = {k: facts[k] for k in ("change", "old_amount", "amount", "currency", "starts")}
+        if "addon" in facts:
+            data["addon"] = facts["addon"]
         self._add(sub.id, NoticeKind.PRICE_CHANGE, str(facts["change"]), 0, sub, due, data)
 
     def _trial_ending(self, sub: Subscription | None) -> None:

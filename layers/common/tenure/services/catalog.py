@@ -45,11 +45,16 @@ def items_prices(svc: Services, items: Items) -> dict[str, Plan]:
     return {a.price: get_plan(svc, a.price) for a in items.addons}
 
 
-def checked_items(svc: Services, plan: Plan, items: Items) -> dict[str, Plan]:
-    """Refuses items a subscription to `plan` cannot hold; their add-ons, by id."""
+def checked_items(
+    svc: Services, plan: Plan, items: Items, now: datetime | None = None
+) -> dict[str, Plan]:
+    """Refuses items a subscription to `plan` cannot hold; their add-ons, by id (at what a
+    new buyer pays at `now`, when given)."""
     prices = items_prices(svc, items)
     check_items(plan, items, prices)
-    return prices
+    if now is None:
+        return prices
+    return {k: v.for_new_subscribers(now) for k, v in prices.items()}
 
 
 def subscription_plan(
@@ -60,7 +65,15 @@ def subscription_plan(
     current period), after any price change it noted (tenure.domain.prices)."""
     start = sub.current_period_start if period_start is None else period_start
     plan = sub.plan_at(get_plan(svc, sub.plan_id), start)
-    return priced_plan(plan, sub.items, items_prices(svc, sub.items))
+    return priced_plan(plan, sub.items, held_prices(svc, sub, sub.items, start))
+
+
+def held_prices(
+    svc: Services, sub: Subscription, items: Items, period_start: datetime
+) -> dict[str, Plan]:
+    """The add-ons `items` names, by id, each at the price `sub` pays for it for a period
+    starting at `period_start` (a price change of an add-on reaches it as its plan's does)."""
+    return {k: sub.addon_at(v, period_start) for k, v in items_prices(svc, items).items()}
 
 
 def priced_items(
@@ -70,8 +83,9 @@ def priced_items(
     full period at the price it pays now: its plan first, then the add-ons. A plain
     subscription (one seat, no add-ons) is its plan at quantity 1."""
     items = sub.items if items is None else items
-    plan = sub.plan_at(get_plan(svc, sub.plan_id), sub.current_period_start)
-    priced = priced_plan(plan, items, items_prices(svc, items))
+    start = sub.current_period_start
+    plan = sub.plan_at(get_plan(svc, sub.plan_id), start)
+    priced = priced_plan(plan, items, held_prices(svc, sub, items, start))
     if priced.items:
         return priced.items
     return (PricedItem(plan.name or plan.id, items.quantity, plan.amount, plan.amount),)

@@ -7,8 +7,9 @@ from datetime import datetime
 from tenure.domain.audit import SYSTEM_DUNNING, SYSTEM_RENEWALS
 from tenure.domain.charges import Charge
 from tenure.domain.due import ChargeRef, DueKind, DueSubject
+from tenure.domain.price_notices import PriceNoticeRun
 from tenure.ports import DueItem, DueMessage
-from tenure.services import charging, credit_notes, privacy, refunds, subscriptions
+from tenure.services import charging, credit_notes, price_notices, privacy, refunds, subscriptions
 from tenure.services.context import Services
 from tenure.services.subscriptions import Outcome
 
@@ -28,7 +29,7 @@ def due_work_pages(svc: Services, now: datetime) -> Iterator[list[DueItem]]:
 
 def work_due(
     svc: Services, work: DueItem | DueMessage
-) -> Outcome | Charge | refunds.RefundGivenUp | None:
+) -> Outcome | Charge | refunds.RefundGivenUp | PriceNoticeRun | None:
     """Do one piece of due work, whichever its kind. None: nothing was left to do (another
     worker did it, or it is no longer due), so a duplicate is harmless.
 
@@ -63,6 +64,8 @@ def _do(
             return charging.retry_invoice(svc, work.entity_id)
         case DueSubject.INSTALLMENT_PLAN:
             return charging.invoice_installment(svc, work.entity_id)
+        case DueSubject.PRICE_CHANGE:
+            return price_notices.tell_subscribers(svc, work.entity_id)
         case DueSubject.CHARGE:
             ref = ChargeRef.parse(work.entity_id)
             return charging.reconcile_charge(svc, ref.invoice_id, ref.attempt)

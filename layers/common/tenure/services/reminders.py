@@ -52,7 +52,7 @@ from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.policy import ReminderPolicy
 from tenure.notify.timing import next_slot, slot_before
 from tenure.ports import Commit, CopyCheck, Marker
-from tenure.services.catalog import items_prices
+from tenure.services.catalog import held_prices
 from tenure.services.context import Services
 
 log = logging.getLogger(__name__)
@@ -596,12 +596,24 @@ class _Run:
         that has left the plan, is not told of a price it will not pay."""
         sub, plan = self._subscription(notice)
         data = notice.data
-        if sub.ended or sub.plan_id != plan.id or not str(data["change"]).startswith(f"{plan.id}:"):
+        # About an add-on's price: owed while the subscription still holds the add-on.
+        addon = data.get("addon")
+        held = {a.price for a in sub.items.addons}
+        if sub.scheduled_items is not None:
+            held &= {a.price for a in sub.scheduled_items.addons}
+        owner = str(addon) if addon is not None else plan.id
+        if (
+            sub.ended
+            or sub.plan_id != plan.id
+            or not str(data["change"]).startswith(f"{owner}:")
+            or (addon is not None and addon not in held)
+        ):
             raise _Skip("price_not_ahead")
+        named = self.svc.repo.get_plan(owner) if addon is not None else plan
         facts = EmailFacts(
             **base,
             currency=str(data["currency"]),
-            plan_name=plan.name or plan.id,
+            plan_name=(named.name or named.id) if named is not None else owner,
             amount=int(data["amount"]),
             old_amount=int(data["old_amount"]),
             when=parse_iso(str(data["starts"])),
@@ -715,8 +727,9 @@ class _Run:
             raise _Skip("plan_missing")
         # Priced for the period ahead (what the reminders announce), at the unit price that
         # period pays (tenure.domain.prices), for its seats and add-ons.
-        ahead = sub.plan_at(plan, sub.current_period_end)
-        return sub, priced_plan(ahead, sub.items, items_prices(self.svc, sub.items))
+        start = sub.current_period_end
+        ahead = sub.plan_at(plan, start)
+        return sub, priced_plan(ahead, sub.items, held_prices(self.svc, sub, sub.items, start))
 
     def _plan_name(self, invoice: Invoice) -> str | None:
         """The plan of the invoice's subscription, for an invoice whose lines name none."""

@@ -34,7 +34,13 @@ from tenure.domain.subscription import DueKind, Proration, Subscription, Subscri
 from tenure.domain.timeutil import iso, utc
 from tenure.ports import Commit, Marker, Redemption
 from tenure.services import coupons, pricing
-from tenure.services.catalog import checked_items, get_customer, get_plan, subscription_plan
+from tenure.services.catalog import (
+    checked_items,
+    get_customer,
+    get_plan,
+    held_prices,
+    subscription_plan,
+)
 from tenure.services.charging import (
     await_payment_method,
     charge_new_invoice,
@@ -89,7 +95,7 @@ def subscribe(
     listed = get_plan(svc, plan_id)
     now = svc.clock.now()
     joined = listed.for_new_subscribers(now)  # a price change in effect is its price
-    plan = priced_plan(joined, items, checked_items(svc, joined, items))
+    plan = priced_plan(joined, items, checked_items(svc, joined, items, now))
     discount, redemptions = None, []
     if coupon_id is not None:
         discount, redemption = coupons.redeem(svc, coupon_id, plan, plan.currency)
@@ -208,7 +214,7 @@ def change_items(
     )
     now = svc.clock.now()
     if at_period_end:
-        _priced_items(svc, sub, items)
+        _priced_items(svc, sub, items, now)
         sub.schedule_items(items, now)
         return _save(svc, sub, None)
     return _save(svc, sub, _change_items_now(svc, sub, items, now))
@@ -221,22 +227,27 @@ def preview_items_change(svc: Services, subscription_id: str, items: Items) -> P
     sub = copy.deepcopy(get_subscription(svc, subscription_id))
     now = svc.clock.now()
     invoice = _change_items_now(svc, sub, items, now)
-    new = _priced_items(svc, sub, items)
+    new = _priced_items(svc, sub, items, now)
     return PlanChangePreview(new, now, invoice, sub.credit, sub.current_period_end)
 
 
-def _priced_items(svc: Services, sub: Subscription, items: Items) -> Plan:
+def _priced_items(svc: Services, sub: Subscription, items: Items, now: datetime) -> Plan:
     """The subscription's plan priced for `items` (ValidationFailedError for items it
-    cannot hold)."""
-    plan = sub.plan_at(get_plan(svc, sub.plan_id), sub.current_period_start)
-    return priced_plan(plan, items, checked_items(svc, plan, items))
+    cannot hold); an add-on `items` adds joins its price now, at what a new buyer pays."""
+    start = sub.current_period_start
+    plan = sub.plan_at(get_plan(svc, sub.plan_id), start)
+    added = {a.price for a in items.addons} - {a.price for a in sub.items.addons}
+    for addon in checked_items(svc, plan, items).values():
+        if addon.id in added:
+            sub.join_addon_prices(addon, now)
+    return priced_plan(plan, items, held_prices(svc, sub, items, start))
 
 
 def _change_items_now(
     svc: Services, sub: Subscription, items: Items, now: datetime
 ) -> Invoice | None:
     """Move `sub` (in place) to `items` now; the proration invoice to raise, if any."""
-    new = _priced_items(svc, sub, items)
+    new = _priced_items(svc, sub, items, now)
     old = subscription_plan(svc, sub)
     proration = sub.change_items(old, new, items, now)
     invoice = _proration_invoice(sub, new, proration, now) if proration else None
@@ -256,7 +267,8 @@ def _switch_plan(svc: Services, sub: Subscription, plan_id: str, now: datetime) 
     # Joining the plan now, it pays what a new subscriber pays now (docs/pricing.md).
     target = get_plan(svc, plan_id).for_new_subscribers(now)
     # Seats and add-ons move with it: the new plan must be able to hold them.
-    new = priced_plan(target, sub.items, checked_items(svc, target, sub.items))
+    checked_items(svc, target, sub.items)
+    new = priced_plan(target, sub.items, held_prices(svc, sub, sub.items, sub.current_period_start))
     proration = sub.change_plan(old, new, now)
     invoice = _proration_invoice(sub, new, proration, now) if proration else None
     owed = invoice is not None and invoice.status is InvoiceStatus.OPEN

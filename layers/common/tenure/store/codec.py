@@ -43,6 +43,7 @@ from tenure.domain.invoices import (
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
 from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
 from tenure.domain.plans import Plan, PlanKind, TaxBehavior, Tier
+from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.prices import PriceChange, PriceStep
 from tenure.domain.pricing import PLAIN, Item, Items
 from tenure.domain.programs import Programs, ProgramsSetting
@@ -207,6 +208,7 @@ def _price_change_to_attrs(c: PriceChange) -> dict[str, Any]:
         "notice_days": c.notice_days,
         "grandfather": c.grandfather,
         "announced_at": _dt(c.announced_at),
+        **({"tiers": [_tier_to_attrs(t) for t in c.tiers]} if c.tiers else {}),
     }
 
 
@@ -218,6 +220,7 @@ def _price_change_from_attrs(a: dict[str, Any]) -> PriceChange:
         notice_days=int(a["notice_days"]),
         grandfather=bool(a["grandfather"]),
         announced_at=_req(a["announced_at"]),
+        tiers=tuple(_tier_from_attrs(t) for t in a.get("tiers") or ()),
     )
 
 
@@ -635,6 +638,29 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         dispute_at=_parse(a.get("dispute_at")),
         refund_owed=_owed_refund(a.get("refund_owed")),
         installment_plan_id=a.get("installment_plan_id"),
+    )
+
+
+def price_run_to_attrs(r: PriceNoticeRun) -> dict[str, Any]:
+    return {
+        "change_id": r.change_id,
+        "price_id": r.price_id,
+        "started_at": _dt(r.started_at),
+        "cursor": r.cursor,
+        "pages": r.pages,
+        "finished_at": _dt(r.finished_at),
+    }
+
+
+def price_run_from_attrs(a: dict[str, Any]) -> PriceNoticeRun:
+    return PriceNoticeRun(
+        change_id=a["change_id"],
+        price_id=a["price_id"],
+        started_at=_req(a["started_at"]),
+        cursor=a.get("cursor"),
+        pages=int(a.get("pages") or 0),
+        finished_at=_parse(a.get("finished_at")),
+        version=int(a.get("version") or 0),
     )
 
 

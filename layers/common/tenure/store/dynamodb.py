@@ -43,6 +43,7 @@ from tenure.domain.points import (
     PointsMove,
     not_enough,
 )
+from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
@@ -375,6 +376,26 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         items = self._gsi1(f"CUS#{customer_id}", "SUB#")
         return [codec.subscription_from_attrs(i) for i in items]
 
+    def price_members(
+        self, price_id: str, limit: int, after: str | None = None
+    ) -> tuple[list[str], str | None]:
+        page = self._ddb.query(
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND SK > :after",
+            ExpressionAttributeValues=to_item(
+                {":pk": f"PRICE#{price_id}", ":after": f"SUB#{after or ''}"}
+            ),
+            ProjectionExpression="SK",
+            Limit=limit,
+            ConsistentRead=True,
+        )
+        ids = [from_item(item)["SK"].removeprefix("SUB#") for item in page.get("Items", [])]
+        return ids, (ids[-1] if "LastEvaluatedKey" in page and ids else None)
+
+    def get_price_run(self, change_id: str) -> PriceNoticeRun | None:
+        item = self._get(f"PRICERUN#{change_id}", "RUN")
+        return codec.price_run_from_attrs(item) if item else None
+
     def get_installment_plan(self, plan_id: str) -> InstallmentPlan | None:
         item = self._get(f"IPL#{plan_id}", "IPL")
         return codec.installment_plan_from_attrs(item) if item else None
@@ -613,6 +634,7 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             | SaveAttempt
             | InstallmentPlan
             | CollectionCase
+            | PriceNoticeRun
         ] = []
         versioned_coupons: list[Coupon] = []
         # Puts that take a legal number in this commit: (index in ops, kind, year, entity).
@@ -702,6 +724,23 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             } | self._due_keys(ipl.id, ipl.next_due())
             ops.append(self._versioned_put(attrs, ipl.version, "installment_plan"))
             versioned.append(ipl)
+        for run in change.price_runs:
+            attrs = codec.price_run_to_attrs(run) | {"PK": f"PRICERUN#{run.change_id}", "SK": "RUN"}
+            attrs |= self._due_keys(run.change_id, run.next_due())
+            ops.append(self._versioned_put(attrs, run.version, "price_run"))
+            versioned.append(run)
+        # A membership names only ids (kept beside the keys too, for an export, which drops
+        # keys). One item once, whatever the commit lists twice (a transaction may not touch
+        # an item twice).
+        for price_id, sub_id in dict.fromkeys(change.price_members):
+            member = {
+                "PK": f"PRICE#{price_id}",
+                "SK": f"SUB#{sub_id}",
+                "entity": "price_member",
+                "price_id": price_id,
+                "subscription_id": sub_id,
+            }
+            ops.append({"Put": {"TableName": self._table, "Item": to_item(member)}})
         for case in change.collection_cases:
             attrs = codec.collection_case_to_attrs(case)
             attrs |= {
