@@ -17,6 +17,7 @@ from tenure.domain.due import ChargeRef, DueKind, DueSubject, InvalidChargeRefEr
         (DueKind.CREDIT, DueSubject.INVOICE),
         (DueKind.RECONCILE, DueSubject.CHARGE),
         (DueKind.PROVIDER_ERASE, DueSubject.CUSTOMER),
+        (DueKind.PRICE_NOTICES, DueSubject.PRICE_CHANGE),
     ],
 )
 def test_each_kind_of_due_work_says_what_its_id_names(kind: DueKind, subject: DueSubject) -> None:
@@ -30,8 +31,8 @@ def test_the_kinds_keep_the_values_deployed_tables_and_queues_hold() -> None:
         "expire",
         "installment",
         "pause_end",
-        "provider_erase",
         "price_notices",
+        "provider_erase",
         "reconcile",
         "refund",
         "renewal",

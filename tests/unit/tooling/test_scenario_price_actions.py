@@ -90,6 +90,8 @@ def test_a_phone_that_is_not_e164_is_refused_at_load_naming_it() -> None:
     found = problems(raw)
     assert sorted(path for path, _ in found) == ["actions[0].phone", "customers[0].phone"]
     assert all("E.164" in what for _, what in found)
+
+
 def test_a_price_change_by_tiers_sends_the_table_and_no_amount() -> None:
     table = [{"up_to": 5, "unit_amount": 1200}, {"up_to": None, "unit_amount": 900}]
     parsed = parse(

@@ -40,7 +40,7 @@ def work_due(
 
     Its commits are the work of `system:dunning` when it is an invoice's retry or the end of
     its dunning, else of `system:renewals` (renewals, trials and pauses ending, instalments,
-    owed refunds, credits at the day's close, reconciling an attempt)."""
+    owed refunds, credits at the day's close, price notices, reconciling an attempt)."""
     dunning = work.kind in (DueKind.RETRY, DueKind.DUNNING_END)
     with svc.acting_as(SYSTEM_DUNNING if dunning else SYSTEM_RENEWALS):
         return _do(svc, work)
@@ -48,7 +48,7 @@ def work_due(
 
 def _do(
     svc: Services, work: DueItem | DueMessage
-) -> Outcome | Charge | refunds.RefundGivenUp | None:
+) -> Outcome | Charge | refunds.RefundGivenUp | PriceNoticeRun | None:
     match work.kind.subject:
         case DueSubject.SUBSCRIPTION:
             return subscriptions.process_due(
