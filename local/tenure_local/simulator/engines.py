@@ -149,10 +149,12 @@ class DynamoLocalEngine:
             ddb = run.timer.attach(boto3.client("dynamodb", config=LAMBDA_BOTO_CONFIG))
             chaos.attach_dynamodb(ddb)
             visibility = _visibility_timeout(stack.template)
+        # The mirror also tells which due shards hold anything due: a run reads only those.
+        shards = due_view.shards_due if due_view is not None else None
         if backoff is None:
-            repo = DynamoRepository(ddb, env["TABLE_NAME"])
+            repo = DynamoRepository(ddb, env["TABLE_NAME"], due_shards=shards)
         else:
-            repo = DynamoRepository(ddb, env["TABLE_NAME"], sleep=backoff.sleep)
+            repo = DynamoRepository(ddb, env["TABLE_NAME"], sleep=backoff.sleep, due_shards=shards)
         # The stack's environment, applied above, but no report bucket: the simulator writes
         # report.html to its folder, and the memory engine (no S3) must run the same functions.
         settings = Settings(report_bucket="")

@@ -146,8 +146,13 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         numbering: Numbering = Numbering(),
+        due_shards: Callable[[str, datetime], Iterable[int]] | None = None,
     ) -> None:
         self._ddb = client
+        # Which shards of a due prefix may hold work due by a moment (default: all). Only
+        # local tooling that sees every write to its table can tell (DueIndexMirror); a
+        # deployed function asks every shard, since other functions write the table too.
+        self._due_shards = due_shards
         self._table = table_name
         self._sleep = sleep  # between tries of a commit that lost a race on a derived record
         self._monotonic = monotonic  # ages the programs kept (a cache's clock, not business time)
@@ -391,7 +396,7 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         """Everything due at or before `now`, a page (about `page` items) at a time: each
         shard's query goes on from where its last page stopped, so a long run reads each due
         item once, however many pages it takes."""
-        starts: dict[int, dict[str, Any] | None] = dict.fromkeys(range(DUE_SHARDS))
+        starts = self._due_starts(WORK_DUE, now)
         while starts:
             raws, starts = self._due_page(WORK_DUE, now, page, starts)
             if found := [_due_item(raw) for raw in raws]:
@@ -402,7 +407,7 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         """Notices due at or before `now`: the index holds whole items, so nothing more is read.
         Shards that hold more than their share of `limit` fill what the others left, so fewer
         than `limit` notices means nothing else was due: a run needs no pass to find none."""
-        raws, starts = self._due_page(NOTICE_DUE, now, limit, dict.fromkeys(range(DUE_SHARDS)))
+        raws, starts = self._due_page(NOTICE_DUE, now, limit, self._due_starts(NOTICE_DUE, now))
         for shard, start in sorted(starts.items()):  # one by one: none reads past the limit
             if len(raws) >= limit:
                 break
@@ -410,6 +415,11 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         notices = [codec.notice_from_attrs(i) for i in raws]
         notices.sort(key=lambda n: (n.due_at, n.key))
         return notices
+
+    def _due_starts(self, prefix: str, now: datetime) -> dict[int, dict[str, Any] | None]:
+        """Each shard to read, from its first item."""
+        shards = range(DUE_SHARDS) if self._due_shards is None else self._due_shards(prefix, now)
+        return dict.fromkeys(shards)
 
     def _due_page(
         self,
