@@ -49,6 +49,7 @@ EngineName = Literal["dynamodb-local", "memory"]
 ENGINES: tuple[EngineName, ...] = ("dynamodb-local", "memory")
 # The SDK settings the deployed functions use (tenure.bootstrap): under chaos, the store's
 # client retries throttling as Lambda's does.
+SIMULATOR_DDB_CONFIG = Config(parameter_validation=False)
 LAMBDA_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2)
 DEFAULT_VISIBILITY = timedelta(seconds=180)  # the renewal queue's, when the template has none
 # The variables the webhooks function reads from its environment (as Lambda gives it them).
@@ -139,7 +140,10 @@ class DynamoLocalEngine:
         visibility = DEFAULT_VISIBILITY
         due_view: DueIndexMirror | None = None
         if chaos is None:
-            ddb = run.timer.attach(boto3.client("dynamodb"))
+            # botocore checks each request against the API model before sending it (~0.7 ms
+            # a call here): DynamoDB Local checks it again anyway, and the integration tests
+            # keep the client's own checks on, so a run leaves them to the emulator.
+            ddb = run.timer.attach(boto3.client("dynamodb", config=SIMULATOR_DDB_CONFIG))
             # The run's every write goes through this client, so the simulator can tell when
             # work is next due from the writes, not from a query per shard at every moment.
             # Under chaos a write may land and still raise: the index is asked instead.
