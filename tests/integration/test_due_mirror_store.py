@@ -48,3 +48,33 @@ def test_the_copy_agrees_with_the_index_as_notices_are_planned_moved_and_sent(
     repo.commit(Commit(notices=[first], markers=[Marker("email:n1", T0 + timedelta(days=9))]))
     assert agree() == T0 + timedelta(days=1)
     assert mirror.rebuilds == 1, "only the first answer read the index"
+
+
+def test_a_repository_told_the_shards_due_reads_the_same_notices_from_fewer_shards(
+    local_stack: LocalStack,
+) -> None:
+    local_stack.reset_table()
+    client = local_stack.dynamodb_client()
+    mirror = DueIndexMirror(local_stack.table_name, client)
+    mirror.attach(client)
+    every = DynamoRepository(client, local_stack.table_name)
+    told = DynamoRepository(client, local_stack.table_name, due_shards=mirror.shards_due)
+    every.commit(Commit(notices=[reminder(f"n{i}", T0 + timedelta(hours=i)) for i in range(6)]))
+    mirror.next_notice_at()  # read the index once, before counting
+    queries: list[str] = []
+    client.meta.events.register(
+        "provide-client-params.dynamodb.Query",
+        lambda params, **_: queries.append(params["IndexName"]),
+    )
+
+    for hour in (0, 2, 5):
+        moment = T0 + timedelta(hours=hour)
+        queries.clear()
+        expected = [n.key for n in every.due_notices(moment)]
+        asked_of_every = len(queries)
+        queries.clear()
+        assert [n.key for n in told.due_notices(moment)] == expected
+        assert len(queries) == len(mirror.shards_due("NOTE", moment)) < asked_of_every
+    queries.clear()
+    assert told.due(T0) == [] and told.due_notices(T0 - timedelta(hours=1)) == []
+    assert queries == [], "nothing due, nothing asked"

@@ -268,3 +268,68 @@ def test_shards_holding_more_than_their_share_fill_the_limit_so_fewer_means_none
     assert len(repo.due_notices(T0, limit=37)) == 37
     everything = repo.due_notices(T0, limit=41)
     assert sorted(n.key for n in everything) == sorted(keys)
+
+
+# -- many claims at once --------------------------------------------------------------------
+def _claims(repo: Repository, keys: list[str], checks: list[CopyCheck | None]) -> list[Commit]:
+    repo.commit(Commit(notices=[notice(key) for key in keys]))
+    changes = []
+    for key, check in zip(keys, checks, strict=True):
+        stored = repo.get_notice(key)
+        assert stored is not None
+        stored.status = NoticeStatus.SENDING
+        marker = Marker(f"email:{key}", T0 + timedelta(days=400))
+        copy_checks = [check] if check is not None else []
+        changes.append(Commit(notices=[stored], markers=[marker], copy_checks=copy_checks))
+    return changes
+
+
+def test_claims_made_together_each_hold_or_fail_on_their_own(repo: Repository) -> None:
+    from dataclasses import replace
+
+    alice, sub = _alice_and_her_subscription(repo)
+    holds = CopyCheck("alice", alice.contact, "sub-1", sub.version)
+    stale = replace(holds, contact=replace(alice.contact, name="Alicia"))
+    keys = ["a:receipt:x:0", "b:receipt:x:0", "c:receipt:x:0", "d:receipt:x:0", "e:receipt:x:0"]
+    changes = _claims(repo, keys, [None, stale, holds, None, holds])
+    repo.commit(Commit(markers=[Marker("email:d:receipt:x:0", T0)]))  # claimed by another run
+
+    results = repo.commit_each(changes)
+
+    assert [type(r).__name__ for r in results] == [
+        "NoneType",
+        "StaleCopyError",
+        "NoneType",
+        "AlreadyExistsError",
+        "NoneType",
+    ]
+    assert isinstance(results[1], StaleCopyError) and results[1].what == "contact"
+    for key, claimed in zip(keys, (True, False, True, False, True), strict=True):
+        stored = repo.get_notice(key)
+        assert stored is not None
+        expected = NoticeStatus.SENDING if claimed else NoticeStatus.SCHEDULED
+        assert stored.status is expected, key
+    assert [c.notices[0].version for c in changes] == [2, 1, 2, 1, 2]
+    assert not repo.has_marker("email:b:receipt:x:0")
+
+
+def test_a_claim_made_again_with_the_others_loses_to_the_first(repo: Repository) -> None:
+    (first,) = _claims(repo, ["a:receipt:x:0"], [None])
+    (again,) = _claims(repo, ["b:receipt:x:0"], [None])
+    assert repo.commit_each([first]) == [None]
+    stale_copy = repo.get_notice("a:receipt:x:0")
+    assert stale_copy is not None
+    stale_copy.version -= 1  # as read before the first claim
+    results = repo.commit_each([Commit(notices=[stale_copy]), again])
+    assert isinstance(results[0], ConcurrencyError) and results[1] is None
+
+
+def test_claims_of_one_customer_checked_on_the_same_items_are_all_made(
+    repo: Repository,
+) -> None:
+    alice, sub = _alice_and_her_subscription(repo)
+    holds = CopyCheck("alice", alice.contact, "sub-1", sub.version)
+    keys = [f"n{n}:receipt:x:0" for n in range(20)]  # 20 × 5 items: more than one transaction
+    changes = _claims(repo, keys, [holds] * len(keys))
+    assert repo.commit_each(changes) == [None] * len(keys)
+    assert all(repo.has_marker(f"email:{key}") for key in keys)

@@ -2,7 +2,7 @@
 
 import bisect
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -474,6 +474,17 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         for entry in change.audit:
             bisect.insort(self.audit, entry, key=lambda e: e.order)
         self.commits += 1
+
+    def commit_each(self, changes: Sequence[Commit]) -> list[Exception | None]:
+        """One by one: what the store's packed transactions leave is the same."""
+        results: list[Exception | None] = []
+        for change in changes:
+            try:
+                self.commit(change)
+                results.append(None)
+            except (ConcurrencyError, AlreadyExistsError, StaleCopyError) as exc:
+                results.append(exc)
+        return results
 
     def _number(self, change: Commit) -> None:
         """Give the commit's finalized new invoices and its credit notes their numbers, in

@@ -1,6 +1,6 @@
 """Ports: what the services need from the outside world, as Protocols."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -393,6 +393,10 @@ class NoticeStore(Protocol):
     # by `commit` from the invoices it writes, so the late-payer rule needs one read at most.
     def late_invoices(self, customer_id: str) -> list[tuple[datetime, str]]: ...
     def suppress(self, email: str, reason: str, at: datetime) -> None: ...
+    # Each change committed on its own terms, as `commit` would (None, or the
+    # ConcurrencyError/AlreadyExistsError/StaleCopyError it met), many emails' claims or
+    # records packed into one transaction where the store can.
+    def commit_each(self, changes: Sequence[Commit]) -> list[Exception | None]: ...
 
 
 class MetricsStore(Protocol):

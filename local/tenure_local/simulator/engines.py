@@ -49,6 +49,7 @@ EngineName = Literal["dynamodb-local", "memory"]
 ENGINES: tuple[EngineName, ...] = ("dynamodb-local", "memory")
 # The SDK settings the deployed functions use (tenure.bootstrap): under chaos, the store's
 # client retries throttling as Lambda's does.
+SIMULATOR_DDB_CONFIG = Config(parameter_validation=False)
 LAMBDA_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2)
 DEFAULT_VISIBILITY = timedelta(seconds=180)  # the renewal queue's, when the template has none
 # The variables the webhooks function reads from its environment (as Lambda gives it them).
@@ -139,7 +140,10 @@ class DynamoLocalEngine:
         visibility = DEFAULT_VISIBILITY
         due_view: DueIndexMirror | None = None
         if chaos is None:
-            ddb = run.timer.attach(boto3.client("dynamodb"))
+            # botocore checks each request against the API model before sending it (~0.7 ms
+            # a call here): DynamoDB Local checks it again anyway, and the integration tests
+            # keep the client's own checks on, so a run leaves them to the emulator.
+            ddb = run.timer.attach(boto3.client("dynamodb", config=SIMULATOR_DDB_CONFIG))
             # The run's every write goes through this client, so the simulator can tell when
             # work is next due from the writes, not from a query per shard at every moment.
             # Under chaos a write may land and still raise: the index is asked instead.
@@ -149,10 +153,12 @@ class DynamoLocalEngine:
             ddb = run.timer.attach(boto3.client("dynamodb", config=LAMBDA_BOTO_CONFIG))
             chaos.attach_dynamodb(ddb)
             visibility = _visibility_timeout(stack.template)
+        # The mirror also tells which due shards hold anything due: a run reads only those.
+        shards = due_view.shards_due if due_view is not None else None
         if backoff is None:
-            repo = DynamoRepository(ddb, env["TABLE_NAME"])
+            repo = DynamoRepository(ddb, env["TABLE_NAME"], due_shards=shards)
         else:
-            repo = DynamoRepository(ddb, env["TABLE_NAME"], sleep=backoff.sleep)
+            repo = DynamoRepository(ddb, env["TABLE_NAME"], sleep=backoff.sleep, due_shards=shards)
         # The stack's environment, applied above, but no report bucket: the simulator writes
         # report.html to its folder, and the memory engine (no S3) must run the same functions.
         settings = Settings(report_bucket="")

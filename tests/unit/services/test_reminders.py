@@ -587,6 +587,51 @@ def test_a_run_that_dies_after_the_claim_never_sends_that_email_again(
     assert receipt.status is NoticeStatus.SENDING
 
 
+def test_due_emails_are_claimed_together_sent_in_order_and_recorded_together(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = _due_receipts(make_shop)
+    packed: list[list[str]] = []
+    real = shop.repo.commit_each
+
+    def commit_each(changes: list[Commit]) -> list[Exception | None]:
+        packed.append([c.notices[0].status for c in changes])
+        return real(changes)
+
+    shop.repo.commit_each = commit_each  # type: ignore[method-assign]
+    mailer = RecordingMailer()
+    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    assert report.counts == {"sent": 3}
+    assert packed == [[NoticeStatus.SENDING] * 3, [NoticeStatus.SENT] * 3]
+    assert [s.customer_id for s in mailer.sent] == ["ann", "ben", "cat"]
+
+
+def test_a_run_that_dies_mid_send_sends_none_of_that_batch_again(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = _due_receipts(make_shop)
+
+    class Died(BaseException):  # the Lambda was killed: no handler runs
+        pass
+
+    def die(who: str, kind: str) -> Exception | None:
+        if who == "ben":
+            raise Died
+        return None
+
+    first = RecordingMailer(fail=die)
+    with pytest.raises(Died):
+        send_due(shop.svc, first, plain_compose, fake_link, shop.clock.now())
+    mailer = RecordingMailer()
+    shop.clock.advance(timedelta(hours=1))
+    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    assert mailer.sent == [] and report.read == 0  # at most once: ann's went, cat's is lost
+    assert [s.customer_id for s in first.sent] == ["ann"]
+    for who in ("ann", "ben", "cat"):
+        receipt = next(n for n in shop.repo.list_notices(who) if n.kind is NoticeKind.RECEIPT)
+        assert receipt.status is NoticeStatus.SENDING, who
+
+
 def test_a_notice_planned_again_after_it_was_sent_is_not_sent_twice(
     make_shop: Callable[..., Shop],
 ) -> None:

@@ -1,7 +1,7 @@
 """The simulator's copy of the due index follows the writes it sees and falls back to the
 index whenever it cannot be sure of one."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,10 +14,12 @@ JAN = datetime(2026, 1, 5, 9, tzinfo=UTC)
 FEB = datetime(2026, 2, 5, 9, tzinfo=UTC)
 
 
-def item(pk: str, due: datetime | None = None, prefix: str = "DUE") -> dict[str, Any]:
+def item(
+    pk: str, due: datetime | None = None, prefix: str = "DUE", shard: int = 3
+) -> dict[str, Any]:
     attrs: dict[str, Any] = {"PK": {"S": pk}, "SK": {"S": "X"}}
     if due is not None:
-        attrs["DuePK"] = {"S": f"{prefix}#3"}
+        attrs["DuePK"] = {"S": f"{prefix}#{shard}"}
         attrs["DueSK"] = {"S": f"{due.isoformat().replace('+00:00', 'Z')}#renewal#{pk}"}
     return attrs
 
@@ -155,3 +157,37 @@ def test_a_mirror_of_a_table_that_already_holds_items_starts_from_the_index() ->
     mirror = DueIndexMirror(TABLE, client)
     assert mirror.next_notice_at() == FEB
     assert client.queries == 16  # every shard of both kinds, once
+
+
+def test_only_the_shards_holding_something_due_by_the_moment_are_named() -> None:
+    client = FakeClient()
+    mirror = watching(client)
+    writes = [
+        item("SUB#a", JAN, shard=1),
+        item("SUB#b", FEB, shard=6),
+        item("NOTICE#n", JAN, prefix="NOTE", shard=4),
+    ]
+    for written in writes:
+        client._make_api_call("PutItem", {"TableName": TABLE, "Item": written})
+    assert mirror.shards_due("DUE", JAN) == [1]
+    assert mirror.shards_due("DUE", FEB) == [1, 6]
+    assert mirror.shards_due("NOTE", JAN) == [4]
+    assert mirror.shards_due("DUE", JAN - timedelta(seconds=1)) == []
+
+
+def test_a_shard_whose_due_item_moved_later_or_went_is_no_longer_named() -> None:
+    client = FakeClient()
+    mirror = watching(client)
+    client._make_api_call("PutItem", {"TableName": TABLE, "Item": item("SUB#a", JAN, shard=2)})
+    client._make_api_call("PutItem", {"TableName": TABLE, "Item": item("SUB#b", JAN, shard=5)})
+    client._make_api_call("PutItem", {"TableName": TABLE, "Item": item("SUB#a", FEB, shard=2)})
+    client._make_api_call("DeleteItem", {"TableName": TABLE, "Key": key("SUB#b")})
+    assert mirror.shards_due("DUE", JAN) == []
+    assert mirror.shards_due("DUE", FEB) == [2]
+
+
+def test_the_shards_due_of_a_stale_copy_are_read_from_the_index() -> None:
+    client = FakeClient({"NOTE#7": [item("NOTICE#n", JAN, prefix="NOTE", shard=7)]})
+    mirror = DueIndexMirror(TABLE, client)
+    assert mirror.shards_due("NOTE", FEB) == [7]
+    assert mirror.rebuilds == 1

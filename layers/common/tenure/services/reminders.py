@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from functools import partial
 from typing import Any
 
 from tenure.domain.collection_cases import CaseStatus
@@ -60,6 +61,10 @@ MARKER_TTL = timedelta(days=400)  # longer than any notice can wait to be re-pla
 # An email whose handling failed before it was claimed is tried again by later runs for this
 # long past its due time, then recorded as failed (a notice that always fails is a bug).
 RETRY_UNCLAIMED_FOR = timedelta(days=1)
+# Emails claimed together (one transaction where the store can), then sent one by one, then
+# recorded together. A run that dies after a claim loses at most these many (never doubles
+# them); 16 emails' claims with every copy check (6 items each) fit one transaction.
+EMAILS_PER_CLAIM = 16
 # The kinds written from their subscription alone: a notice of one of them that carries
 # copies (Notice.contact, Notice.subscription) is sent without reading anything.
 _FROM_COPIES = frozenset(
@@ -86,6 +91,25 @@ class _Draft:
     # Planned once this one is sent, if the customer is a late payer (a question the draft
     # leaves open: one way of answering it reads, the other checks)
     if_late: Notice | None = None
+
+
+@dataclass(slots=True)
+class _Claim:
+    """An email rendered and ready to be claimed: with `check`, on the copies it was written
+    from; `if_late`, the follow-up it plans if the customer is a late payer (asked after
+    the claim when written from reads, by the check's late record when from copies)."""
+
+    notice: Notice
+    customer: Customer
+    message: EmailMessage
+    check: CopyCheck | None = None
+    if_late: Notice | None = None
+    follow_up: list[Notice] = field(default_factory=list)
+
+
+# What a sent (or refused, or deferred) email's record writes: the notice, the follow-up it
+# planned, the claim's marker when the claim is given back.
+_Record = tuple[Notice, list[Notice], list[str]]
 
 
 class _Skip(Exception):
@@ -123,13 +147,8 @@ def send_due(
     notices = svc.repo.due_notices(now, limit)
     report.read = len(notices)
     run = _Run(svc, policy, mailer, compose, links, now, valid_address)
-    for notice in notices:
-        try:
-            outcome = run.handle(notice)
-        except Exception:  # one notice must never stop the others
-            log.exception("reminder failed", extra={"customer": notice.customer_id})
-            outcome = run.give_up(notice)
-        report.counts[outcome] += 1
+    for start in range(0, len(notices), EMAILS_PER_CLAIM):
+        report.counts.update(run.handle(notices[start : start + EMAILS_PER_CLAIM]))
     return report
 
 
@@ -150,20 +169,47 @@ class _Run:
     valid_address: Callable[[str], bool]
     customers: dict[str, Customer | None] = field(default_factory=dict)
 
-    def handle(self, notice: Notice) -> str:
-        if notice.kind in _FROM_COPIES and notice.contact and notice.subscription:
-            outcome = self._handle_from_copies(notice, notice.contact, notice.subscription)
-            if outcome is not None:
-                return outcome
-        return self._handle_read(notice)
+    def handle(self, notices: list[Notice]) -> list[str]:
+        """The outcome of each notice: every email is prepared (read, checked, rendered),
+        the ready ones claimed together, sent in order, and their outcomes recorded together.
+        Nothing here raises for one notice: an error gives up on that one only."""
+        outcomes: dict[int, str] = {}
+        pending: dict[int, _Claim] = {}
+        for n, notice in enumerate(notices):
+            prepared = self._safely(notice, partial(self._prepare, notice))
+            if isinstance(prepared, _Claim):
+                pending[n] = prepared
+            else:
+                outcomes[n] = prepared
+        claimed = self._claim_all(pending, outcomes)
+        records: dict[int, _Record] = {}
+        for n in sorted(claimed):
+            claim = claimed[n]
+            outcomes[n] = self._safely(claim.notice, partial(self._send, claim, n, records))
+        self._record_all(records, outcomes)
+        return [outcomes[n] for n in range(len(notices))]
 
-    def _handle_from_copies(
+    def _safely(self, notice: Notice, work: Callable[[], Any]) -> Any:
+        try:
+            return work()
+        except Exception:  # one notice must never stop the others
+            log.exception("reminder failed", extra={"customer": notice.customer_id})
+            return self.give_up(notice)
+
+    def _prepare(self, notice: Notice) -> "str | _Claim":
+        if notice.kind in _FROM_COPIES and notice.contact and notice.subscription:
+            prepared = self._prepare_from_copies(notice, notice.contact, notice.subscription)
+            if prepared is not None:
+                return prepared
+        return self._prepare_read(notice)
+
+    def _prepare_from_copies(
         self, notice: Notice, contact: Contact, sub: Subscription
-    ) -> str | None:
-        """Write the email from the notice's copies and claim it on the condition that they
+    ) -> "str | _Claim | None":
+        """Write the email from the notice's copies, to be claimed on the condition that they
         still hold (CopyCheck): nothing is read but the plan. None when a copy says the
-        email may not be due as it stands (skipped, no address), or a check failed: then it
-        is decided from fresh reads, as a notice without copies is."""
+        email may not be due as it stands (skipped, no address): then it is decided from
+        fresh reads, as a notice without copies is, and so is one whose check fails."""
         if is_pseudonym(contact.email):
             return None  # erased: decided from the customer's own record, which says so
         customer = Customer(
@@ -186,6 +232,8 @@ class _Run:
             message, warnings = self._render(notice, customer, draft)
         except ComposeError:
             return None
+        for warning in warnings:
+            log.warning(warning, extra={"customer": customer.id, "notice": notice.key})
         # Fewer late invoices on record than make a late payer, ever: no follow-up, and
         # nothing read to know it. Else the record is read (one item) and the claim made again.
         late_under = self.policy.late_payer_invoices if draft.if_late else None
@@ -193,26 +241,7 @@ class _Run:
         # Written from now on without its copies: once claimed the notice is not written from
         # them again, and the smaller item costs less to write (the claim's checks hold them).
         notice.contact = notice.subscription = None
-        follow_up: list[Notice] = []
-        try:
-            try:
-                claimed = self._claim(notice, check)
-            except StaleCopyError as stale:
-                if stale.what != "late_payments" or draft.if_late is None:
-                    raise
-                notice.status = NoticeStatus.SCHEDULED
-                if self._late_on_record(notice.customer_id):
-                    follow_up = [draft.if_late]
-                claimed = self._claim(notice, replace(check, late_under=None))
-        except StaleCopyError as stale:
-            log.info("notice copy stale", extra={"notice": notice.key, "check": stale.what})
-            notice.status = NoticeStatus.SCHEDULED
-            return None
-        for warning in warnings:
-            log.warning(warning, extra={"customer": customer.id, "notice": notice.key})
-        if not claimed:
-            return "duplicate"
-        return self._send(notice, customer, message, follow_up)
+        return _Claim(notice, customer, message, check, draft.if_late)
 
     def _deferred_at_night(self, notice: Notice, customer: Customer) -> bool:
         """Night where the customer is (the zone was not known when it was planned, or the
@@ -234,7 +263,7 @@ class _Run:
         }
         return self.compose(notice, customer, draft.facts, urls, self.now)
 
-    def _handle_read(self, notice: Notice) -> str:
+    def _prepare_read(self, notice: Notice) -> "str | _Claim":
         customer = self._customer(notice.customer_id)
         if customer is None:
             return self._close(notice, NoticeStatus.SKIPPED, "customer_missing")
@@ -264,12 +293,7 @@ class _Run:
             return self._close(notice, NoticeStatus.FAILED, "render_error")
         for warning in warnings:
             log.warning(warning, extra={"customer": customer.id, "notice": notice.key})
-        if not self._claim(notice):
-            return "duplicate"
-        follow_up = []
-        if draft.if_late is not None and self._late_payer(notice.customer_id):
-            follow_up = [draft.if_late]
-        return self._send(notice, customer, message, follow_up)
+        return _Claim(notice, customer, message, None, draft.if_late)
 
     def give_up(self, notice: Notice) -> str:
         """An unexpected error (a throttled read, a bug). Before the email was claimed nothing
@@ -302,40 +326,86 @@ class _Run:
         self._save(notice)
         return reason if status is NoticeStatus.SKIPPED else str(status)
 
-    def _claim(self, notice: Notice, check: CopyCheck | None = None) -> bool:
-        """Claim the email (False: claimed before). With `check`, only while the copies it
-        was written from hold: else StaleCopyError, and nothing is written."""
-        notice.status = NoticeStatus.SENDING
-        marker = Marker(f"email:{notice.key}", self.now + MARKER_TTL)
-        checks = [check] if check is not None else []
-        try:
-            self.svc.commit(Commit(notices=[notice], markers=[marker], copy_checks=checks))
-        except StaleCopyError:
-            raise
-        except AlreadyExistsError:
+    def _claim_all(self, pending: dict[int, _Claim], outcomes: dict[int, str]) -> dict[int, _Claim]:
+        """Claim the emails in `pending` (the notice `sending` and its marker, with the
+        copies' checks), many in one transaction: the ones claimed, by index; the others'
+        outcomes go to `outcomes`. A claim whose copies went stale is made again, from the
+        late record or from fresh reads, in the next round."""
+        claimed: dict[int, _Claim] = {}
+        while pending:
+            order = sorted(pending)
+            changes = [self._claim_change(pending[n]) for n in order]
+            try:
+                results = self.svc.repo.commit_each(changes)
+            except Exception:  # nothing known of these claims: each is asked again
+                log.exception("claims failed", extra={"emails": len(order)})
+                for n in order:
+                    outcomes[n] = self.give_up(pending[n].notice)
+                return claimed
+            again: dict[int, _Claim] = {}
+            for n, result in zip(order, results, strict=True):
+                claim = pending[n]
+                after = self._safely(claim.notice, partial(self._claimed, claim, result))
+                if after is None:
+                    claimed[n] = claim
+                elif isinstance(after, _Claim):
+                    again[n] = after
+                else:
+                    outcomes[n] = after
+            pending = again
+        return claimed
+
+    def _claim_change(self, claim: _Claim) -> Commit:
+        claim.notice.status = NoticeStatus.SENDING
+        marker = Marker(f"email:{claim.notice.key}", self.now + MARKER_TTL)
+        checks = [claim.check] if claim.check is not None else []
+        return Commit(notices=[claim.notice], markers=[marker], copy_checks=checks)
+
+    def _claimed(self, claim: _Claim, result: Exception | None) -> "str | _Claim | None":
+        """After the claim: None when it holds (ready to send), a claim to make again, or
+        the outcome of one that will not be sent."""
+        notice = claim.notice
+        if result is None:
+            # Written from reads: late payments counted from the invoices themselves.
+            from_reads = claim.check is None and claim.if_late is not None
+            if from_reads and self._late_payer(notice.customer_id):
+                claim.follow_up = [claim.if_late] if claim.if_late else []
+            return None
+        if isinstance(result, StaleCopyError):
+            notice.status = NoticeStatus.SCHEDULED
+            check = claim.check
+            late = result.what == "late_payments" and claim.if_late is not None
+            if late and check is not None and check.late_under is not None:
+                if self._late_on_record(notice.customer_id):
+                    claim.follow_up = [claim.if_late] if claim.if_late else []
+                claim.check = replace(check, late_under=None)
+                return claim
+            log.info("notice copy stale", extra={"notice": notice.key, "check": result.what})
+            return self._prepare_read(notice)
+        if isinstance(result, AlreadyExistsError):
             # Sent before, and planned again since: it stays sent, and is not sent again.
             current = self.svc.repo.get_notice(notice.key)
             if current is not None and current.status is NoticeStatus.SCHEDULED:
                 current.status, current.reason = NoticeStatus.SENT, "sent_earlier"
                 self._save(current)
-            return False
-        except ConcurrencyError:
-            return False  # another run claimed it first
-        return True
+            return "duplicate"
+        if isinstance(result, ConcurrencyError):
+            return "duplicate"  # another run claimed it first
+        raise result
 
-    def _send(
-        self, notice: Notice, customer: Customer, message: EmailMessage, follow_up: list[Notice]
-    ) -> str:
+    def _send(self, claim: _Claim, n: int, records: dict[int, _Record]) -> str:
+        """Send the claimed email; its record goes to `records` (written by _record_all)."""
         from tenure.notify.mailers import MailDeferred, MailRejected
 
+        notice, customer = claim.notice, claim.customer
         try:
             message_id = self.mailer.send(
-                message, customer_id=customer.id, kind=str(notice.kind), sent_at=self.now
+                claim.message, customer_id=customer.id, kind=str(notice.kind), sent_at=self.now
             )
         except MailRejected as exc:
             log.error("email rejected", extra={"customer": customer.id, "error": str(exc)})
             notice.status, notice.reason = NoticeStatus.FAILED, "rejected"
-            self._finish(notice)
+            records[n] = (notice, [], [])
             return "rejected"
         except MailDeferred as exc:
             log.warning("email deferred", extra={"customer": customer.id, "error": str(exc)})
@@ -345,31 +415,49 @@ class _Run:
                 customer.timezone,
                 self.policy.quiet_hours,
             )
-            self._finish(notice, release=True)
+            records[n] = (notice, [], [f"email:{notice.key}"])
             return "throttled"
         notice.status, notice.sent_at, notice.message_id = NoticeStatus.SENT, self.now, message_id
         notice.reason = None
-        self._finish(notice, follow_up=follow_up)
+        records[n] = (notice, claim.follow_up, [])
         return "sent"
 
-    def _finish(
-        self, notice: Notice, release: bool = False, follow_up: list[Notice] | None = None
-    ) -> None:
-        released = [f"email:{notice.key}"] if release else []
-        for _ in range(3):
+    def _record_all(self, records: dict[int, _Record], outcomes: dict[int, str]) -> None:
+        """Record the emails' outcomes, many in one transaction: a notice planned again while
+        it was being sent gets its outcome on the new one."""
+        order = sorted(records)
+        changes = [
+            Commit(notices=[notice, *follow_up], released_markers=released)
+            for notice, follow_up, released in (records[n] for n in order)
+        ]
+        try:
+            results = self.svc.repo.commit_each(changes)
+        except Exception:  # may have gone out: each recorded failed unless it was recorded
+            log.exception("records failed", extra={"emails": len(order)})
+            for n in order:
+                outcomes[n] = self.give_up(records[n][0])
+            return
+        for n, result in zip(order, results, strict=True):
+            if result is not None:
+                record = records[n]
+                self._safely(record[0], partial(self._record_again, *record))
+
+    def _record_again(self, notice: Notice, follow_up: list[Notice], released: list[str]) -> None:
+        for _ in range(2):  # after the first try, made with the others
+            # Planned again while it was being sent: record the outcome on the new one.
+            current = self.svc.repo.get_notice(notice.key)
+            if current is None:
+                return
+            current.status, current.sent_at = notice.status, notice.sent_at
+            current.message_id, current.reason = notice.message_id, notice.reason
+            current.due_at = notice.due_at
+            notice = current
             try:
-                change = Commit(notices=[notice, *(follow_up or [])], released_markers=released)
+                change = Commit(notices=[notice, *follow_up], released_markers=released)
                 self.svc.commit(change)
                 return
             except ConcurrencyError:
-                # Planned again while it was being sent: record the outcome on the new one.
-                current = self.svc.repo.get_notice(notice.key)
-                if current is None:
-                    return
-                current.status, current.sent_at = notice.status, notice.sent_at
-                current.message_id, current.reason = notice.message_id, notice.reason
-                current.due_at = notice.due_at
-                notice = current
+                continue
         log.error("could not record the email's outcome", extra={"notice": notice.key})
 
     # -- what each kind says ----------------------------------------------------------------

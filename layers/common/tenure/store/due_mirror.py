@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tenure.domain.timeutil import parse_iso
+from tenure.domain.timeutil import iso, parse_iso
 from tenure.store.dynamodb import DUE_SHARDS, NOTICE_DUE, WORK_DUE
 
 # Requests that change items; reads pass untouched.
@@ -37,6 +37,8 @@ class DueIndexMirror:
         self._query: Callable[..., dict[str, Any]] = client.query
         self._entries: dict[Key, tuple[str, str]] = {}  # item key -> (prefix, DueSK)
         self._heaps: dict[str, list[tuple[str, Key]]] = {WORK_DUE: [], NOTICE_DUE: []}
+        # The same entries by shard (DuePK), to tell which shards hold anything due.
+        self._shard_heaps: dict[str, list[tuple[str, Key]]] = {}
         # Stale until first read: the table may already hold items (a reused local stack).
         self.stale = True
         self.rebuilds = 0
@@ -69,6 +71,22 @@ class DueIndexMirror:
 
     def next_notice_at(self) -> datetime | None:
         return self._first(NOTICE_DUE)
+
+    def shards_due(self, prefix: str, now: datetime) -> list[int]:
+        """The shards of `prefix` (WORK_DUE, NOTICE_DUE) holding an item due at or before
+        `now`: a run that asks only these reads what it would have read from all of them
+        (the others would answer nothing), without a query per empty shard."""
+        if self.stale:
+            self._rebuild()
+        upper = f"{iso(now)}#~"  # as the store's own due queries bound DueSK
+        found = []
+        for shard in range(DUE_SHARDS):
+            heap = self._shard_heaps.get(f"{prefix}#{shard}", [])
+            while heap and self._entries.get(heap[0][1]) != (prefix, heap[0][0]):
+                heapq.heappop(heap)
+            if heap and heap[0][0] <= upper:
+                found.append(shard)
+        return found
 
     # -- what the writes tell ------------------------------------------------------------------
     def observe(self, operation: str, params: dict[str, Any], response: dict[str, Any]) -> None:
@@ -109,6 +127,7 @@ class DueIndexMirror:
         prefix = due_pk.split("#", 1)[0]
         self._entries[key] = (prefix, due_sk)
         heapq.heappush(self._heaps.setdefault(prefix, []), (due_sk, key))
+        heapq.heappush(self._shard_heaps.setdefault(due_pk, []), (due_sk, key))
 
     def _delete(self, table: str, key: dict[str, Any]) -> None:
         if table == self._table:
@@ -134,6 +153,7 @@ class DueIndexMirror:
         self._entries.clear()
         for heap in self._heaps.values():
             heap.clear()
+        self._shard_heaps.clear()
         for prefix in (WORK_DUE, NOTICE_DUE):
             for shard in range(DUE_SHARDS):
                 for raw in self._index_items(f"{prefix}#{shard}"):

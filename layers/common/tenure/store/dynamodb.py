@@ -6,9 +6,9 @@ See docs/data-model.md for the key schema and every access pattern.
 import hashlib
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,6 +55,7 @@ from tenure.ports import (
     EmailMove,
     EventReads,
     IdempotencyRecord,
+    Marker,
     MrrRead,
     Redemption,
     programs_moved,
@@ -114,6 +115,41 @@ def _due_item(raw: dict[str, Any]) -> DueItem:
     return DueItem(entity_id, parse_iso(due_at), DueKind(kind), raw.get("customer_id"), sub)
 
 
+def _packable(change: Commit) -> bool:
+    """A change of emails only (notices, markers, copy checks), which commit_each packs."""
+    emails = {"notices", "markers", "released_markers", "copy_checks"}
+    return not any(getattr(change, f.name) for f in fields(change) if f.name not in emails)
+
+
+# A change commit_each packs: its index, its operations, its copy checks by operation index.
+_Packed = tuple[int, list[dict[str, Any]], dict[int, str]]
+
+
+def _op_key(op: dict[str, Any]) -> tuple[str, str]:
+    (body,) = op.values()
+    raw = body.get("Item") or body["Key"]
+    return raw["PK"]["S"], raw["SK"]["S"]
+
+
+def _one_transaction(pending: list[_Packed]) -> tuple[list[_Packed], list[_Packed]]:
+    """The changes that go together into the next transaction, in order, and the rest: at
+    most MAX_TRANSACTION_ITEMS items, and no item twice (DynamoDB refuses a transaction
+    that names one item in two operations, such as two emails' checks of one customer)."""
+    batch: list[_Packed] = []
+    rest: list[_Packed] = []
+    seen: set[tuple[str, str]] = set()
+    size = 0
+    for entry in pending:
+        keys = {_op_key(op) for op in entry[1]}
+        if (batch and size + len(entry[1]) > MAX_TRANSACTION_ITEMS) or keys & seen:
+            rest.append(entry)
+            continue
+        batch.append(entry)
+        seen |= keys
+        size += len(entry[1])
+    return batch, rest
+
+
 def _day(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
@@ -166,8 +202,13 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         numbering: Numbering = Numbering(),
+        due_shards: Callable[[str, datetime], Iterable[int]] | None = None,
     ) -> None:
         self._ddb = client
+        # Which shards of a due prefix may hold work due by a moment (default: all). Only
+        # local tooling that sees every write to its table can tell (DueIndexMirror); a
+        # deployed function asks every shard, since other functions write the table too.
+        self._due_shards = due_shards
         self._table = table_name
         self._sleep = sleep  # between tries of a commit that lost a race on a derived record
         self._monotonic = monotonic  # ages the programs kept (a cache's clock, not business time)
@@ -474,7 +515,7 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         """Everything due at or before `now`, a page (about `page` items) at a time: each
         shard's query goes on from where its last page stopped, so a long run reads each due
         item once, however many pages it takes."""
-        starts: dict[int, dict[str, Any] | None] = dict.fromkeys(range(DUE_SHARDS))
+        starts = self._due_starts(WORK_DUE, now)
         while starts:
             raws, starts = self._due_page(WORK_DUE, now, page, starts)
             if found := [_due_item(raw) for raw in raws]:
@@ -485,7 +526,7 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         """Notices due at or before `now`: the index holds whole items, so nothing more is read.
         Shards that hold more than their share of `limit` fill what the others left, so fewer
         than `limit` notices means nothing else was due: a run needs no pass to find none."""
-        raws, starts = self._due_page(NOTICE_DUE, now, limit, dict.fromkeys(range(DUE_SHARDS)))
+        raws, starts = self._due_page(NOTICE_DUE, now, limit, self._due_starts(NOTICE_DUE, now))
         for shard, start in sorted(starts.items()):  # one by one: none reads past the limit
             if len(raws) >= limit:
                 break
@@ -493,6 +534,11 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         notices = [codec.notice_from_attrs(i) for i in raws]
         notices.sort(key=lambda n: (n.due_at, n.key))
         return notices
+
+    def _due_starts(self, prefix: str, now: datetime) -> dict[int, dict[str, Any] | None]:
+        """Each shard to read, from its first item."""
+        shards = range(DUE_SHARDS) if self._due_shards is None else self._due_shards(prefix, now)
+        return dict.fromkeys(shards)
 
     def _due_page(
         self,
@@ -799,23 +845,8 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             if change.source is not None:  # beside the events too: their form is unchanged
                 item["source"] = change.source
             ops.append(self._create_put(item, "event"))
-        for marker in change.markers:
-            item = {
-                "PK": f"MARK#{marker.key}",
-                "SK": "MARK",
-                "id": marker.key,
-                "expires_at": int(marker.expires_at.timestamp()),
-            }
-            ops.append(self._create_put(item, "marker"))
-        for key in change.released_markers:
-            ops.append(
-                {
-                    "Delete": {
-                        "TableName": self._table,
-                        "Key": to_item({"PK": f"MARK#{key}", "SK": "MARK"}),
-                    }
-                }
-            )
+        ops.extend(self._marker_op(marker) for marker in change.markers)
+        ops.extend(self._release_op(key) for key in change.released_markers)
         for entry in change.audit:
             ops.extend(self._audit_puts(entry))
         for link in change.provider_links:
@@ -827,18 +858,7 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             }
             ops.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
         for notice in change.notices:
-            attrs = codec.notice_to_attrs(notice) | {
-                "PK": f"NOTICE#{notice.key}",
-                "SK": "NOTICE",
-                "GSI1PK": f"CUS#{notice.customer_id}",
-                "GSI1SK": f"NOTICE#{iso(notice.created_at)}#{notice.key}",
-            }
-            attrs |= self._due_keys(notice.key, notice.next_due(), NOTICE_DUE)
-            if notice.version == 0:  # planned: written whatever is there (see Commit.notices)
-                item = attrs | {"entity": "notice", "version": 1}
-                ops.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
-            else:
-                ops.append(self._versioned_put(attrs, notice.version, "notice"))
+            ops.append(self._notice_op(notice))
             versioned.append(notice)
         # Last, so that a claim lost to another run (its marker, its notice) is told first.
         checks: dict[int, str] = {}
@@ -885,6 +905,99 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         self._plans.update((plan.id, (self._monotonic(), plan)) for plan in change.plan_updates)
         for setting in change.programs:
             self._programs = (self._monotonic(), replace(setting, version=setting.version + 1))
+
+    def _notice_op(self, notice: Notice) -> dict[str, Any]:
+        attrs = codec.notice_to_attrs(notice) | {
+            "PK": f"NOTICE#{notice.key}",
+            "SK": "NOTICE",
+            "GSI1PK": f"CUS#{notice.customer_id}",
+            "GSI1SK": f"NOTICE#{iso(notice.created_at)}#{notice.key}",
+        }
+        attrs |= self._due_keys(notice.key, notice.next_due(), NOTICE_DUE)
+        if notice.version == 0:  # planned: written whatever is there (see Commit.notices)
+            item = attrs | {"entity": "notice", "version": 1}
+            return {"Put": {"TableName": self._table, "Item": to_item(item)}}
+        return self._versioned_put(attrs, notice.version, "notice")
+
+    def _marker_op(self, marker: Marker) -> dict[str, Any]:
+        item = {
+            "PK": f"MARK#{marker.key}",
+            "SK": "MARK",
+            "id": marker.key,
+            "expires_at": int(marker.expires_at.timestamp()),
+        }
+        return self._create_put(item, "marker")
+
+    def _release_op(self, key: str) -> dict[str, Any]:
+        return {
+            "Delete": {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"MARK#{key}", "SK": "MARK"}),
+            }
+        }
+
+    # -- emails: many claims (or records) in one transaction --------------------------------
+    def commit_each(self, changes: Sequence[Commit]) -> list[Exception | None]:
+        """Commit each change on its own terms, packing many into one transaction: for each,
+        None (committed) or the conflict it met, as `commit` would have raised it. A change
+        of notices, markers and copy checks only is packed; any other is committed alone.
+        A transaction cancelled by some changes' conditions commits the others on its next
+        try (CancellationReasons tell which failed). A failure other than a condition
+        (throttling, a network error) is raised: some changes may have been committed."""
+        results: list[Exception | None] = [None] * len(changes)
+        pending: list[_Packed] = []
+        for n, change in enumerate(changes):
+            if _packable(change):
+                ops = [self._notice_op(notice) for notice in change.notices]
+                ops += [self._marker_op(marker) for marker in change.markers]
+                ops += [self._release_op(key) for key in change.released_markers]
+                checks: dict[int, str] = {}
+                for check in change.copy_checks:
+                    for what, op in self._copy_check(check):
+                        checks[len(ops)] = what
+                        ops.append(op)
+                pending.append((n, ops, checks))
+            else:
+                results[n] = self._commit_alone(change)
+        while pending:
+            batch, pending = _one_transaction(pending)
+            every = [op for _, ops, _ in batch for op in ops]
+            try:
+                self._ddb.transact_write_items(TransactItems=every)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons", [])
+                failed, again, at = False, [], 0
+                for n, ops, checks in batch:
+                    own = reasons[at : at + len(ops)]
+                    at += len(ops)
+                    if any(r.get("Code") == "ConditionalCheckFailed" for r in own):
+                        alone = ClientError(
+                            {"Error": exc.response["Error"], "CancellationReasons": own},
+                            "TransactWriteItems",
+                        )
+                        results[n] = self._conflict(alone, ops, checks)
+                        failed = True
+                    else:
+                        again.append((n, ops, checks))
+                if not failed:  # cancelled for another reason (a conflicting transaction)
+                    for n, _, _ in again:
+                        results[n] = self._commit_alone(changes[n])
+                    again = []
+                pending = again + pending
+                continue
+            for n, _, _ in batch:
+                for notice in changes[n].notices:
+                    notice.version += 1
+        return results
+
+    def _commit_alone(self, change: Commit) -> Exception | None:
+        try:
+            self.commit(change)
+        except (ConcurrencyError, AlreadyExistsError, StaleCopyError) as exc:
+            return exc
+        return None
 
     # -- legal numbers: gap-free series, moved in the commit's own transaction -------------
     def _take_numbers(
