@@ -135,9 +135,10 @@ def bulk_population(table: str, count: int, start: int) -> list[dict[str, Any]]:
     subs = _subscription_items(count, start, 0, RUN_AT)
     created = RUN_AT - timedelta(days=31)  # as _subscription_items subscribes them
     changes = []
-    for first in range(0, len(subs), 50):  # 50 customers and their notices: one commit
+    # 30 customers, their email index entries and their notices: one commit (≤ 100 items)
+    for first in range(0, len(subs), 30):
         customers, notices = [], []
-        for item in subs[first : first + 50]:
+        for item in subs[first : first + 30]:
             sub_id, customer_id = item["id"]["S"], item["customer_id"]["S"]
             customers.append(Customer(customer_id, f"{customer_id}@example.com", created))
             if item["status"]["S"] == "canceled":
