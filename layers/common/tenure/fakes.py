@@ -493,6 +493,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         attempt: int | None = None,
         subscription_id: str | None = None,
         customer_id: str | None = None,
+        points_of: str | None = None,
     ) -> EventReads:
         return EventReads(
             marked=self.has_marker(marker),
@@ -508,6 +509,9 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
                 MrrRead(customer_id, copy.deepcopy(self.customer_mrr.get(customer_id)))
                 if customer_id
                 else None
+            ),
+            points=(
+                PointsAccount(points_of) if points_of and points_of not in self.points else None
             ),
         )
 

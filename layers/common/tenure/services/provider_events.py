@@ -142,7 +142,9 @@ def _named(event: ProviderEvent, ns: str) -> dict[str, Any]:
     total = event.refund_total
     if event.kind in (ProviderEventKind.REFUND_UPDATED, ProviderEventKind.PAYMENT_REFUNDED):
         if total is not None and total.invoice_id is not None:
-            return {"invoice_id": total.invoice_id}
+            # The payer's points account too: a refund takes back the points its invoice
+            # earned, and a customer without an account has none to take back.
+            return {"invoice_id": total.invoice_id, "points_of": total.customer_id}
         payment_id = (event.refund.payment_id if event.refund else None) or (
             total.payment_id if total else None
         )
@@ -236,6 +238,8 @@ def _refund(
         return _Outcome(Applied.UNCHANGED)
     invoice.settle_failed_refund()
     change = Commit(invoices=[invoice], markers=[marker])
+    if reads.points is not None and reads.points.customer_id == invoice.customer_id:
+        change.points_read.append(reads.points)
     if invoice.amount_refunded != before:
         change.events.append(
             _event(
