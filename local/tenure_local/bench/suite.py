@@ -277,7 +277,7 @@ def renewal_rows(table: Table, figures: dict[str, Any]) -> Table:
 
 
 def webhook_rows(table: Table) -> dict[str, Any]:
-    """Webhooks (issue 5): requests per applied event and per duplicate, on moto in-process."""
+    """Webhooks (issue 5): requests per applied event and per duplicate, on DynamoDB Local."""
     from tenure_local.bench import webhooks as webhooks_bench
 
     w = webhooks_bench.measure()
@@ -294,7 +294,7 @@ def webhook_rows(table: Table) -> dict[str, Any]:
         "1",
     )
     table.add_row(
-        "Webhook handler time ÷ a bare conditional put (moto; applied / duplicate)",
+        "Webhook handler time ÷ a bare conditional put (DynamoDB Local; applied / duplicate)",
         f"{w['ratio_to_bare_put']['refund']:.0f} / {w['ratio_to_bare_put']['duplicate']:.1f}",
         "",
     )
