@@ -24,7 +24,8 @@ from tenure.domain.item_spec import AddonSpec
 from tenure.domain.offers import NO_CONTROL_CHARACTERS, REASON_TEXT_MAX
 from tenure.domain.plan_spec import PlanSpec, TierSpec
 from tenure.domain.pricing import MAX_ADDONS, MAX_QUANTITY, Items
-from tenure.domain.programs import Programs, ProgramsSetting
+from tenure.domain.programs import ProgramsSetting
+from tenure.domain.programs_spec import Programs
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
 from tenure.services.documents import InvoicePdf
@@ -435,7 +436,7 @@ class ProgramsView(Programs):
 
 def programs_view(setting: ProgramsSetting) -> ProgramsView:
     return ProgramsView(
-        **dict(setting.programs),
+        **dict(setting.programs.spec()),
         version=setting.version,
         updated_at=iso(setting.updated_at),
     )

@@ -17,6 +17,7 @@ from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
 from tenure.domain.plans import IntroPhase, Plan, TaxBehavior, Tier
+from tenure.domain.points import PointsAccount, PointsEntry, PointsKind, PointsMove
 from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.prices import PriceChange, PriceStep
 from tenure.domain.programs import OfferKind
@@ -474,6 +475,19 @@ def test_a_provider_events_marker_and_objects_read_together(repo: Repository) ->
     )
     assert nothing == EventReads()
     assert repo.read_for_event("webhook:evt_2", invoice_id="in_1", attempt=2).charge is None
+
+
+def test_a_provider_events_read_tells_a_customer_without_points_has_none(
+    repo: Repository,
+) -> None:
+    repo.commit(Commit(customers=[customer()]))
+    reads = repo.read_for_event("webhook:evt_1", invoice_id="in_1", points_of="alice")
+    assert reads.points == PointsAccount("alice")
+    assert repo.read_for_event("webhook:evt_1").points is None  # not asked
+    entry = PointsEntry("alice", T0, PointsKind.EARNED, 10, "in_1", 1000)
+    repo.commit(Commit(points=[PointsMove("alice", balance=10, entry=entry)]))
+    # Once she has an account its history may matter: the read leaves it to a query.
+    assert repo.read_for_event("webhook:evt_1", points_of="alice").points is None
 
 
 def test_a_snapshot_of_a_day_is_overwritten_by_a_rerun(repo: Repository) -> None:

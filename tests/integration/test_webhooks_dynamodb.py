@@ -13,11 +13,13 @@ from debit_shop import a_settled_debit
 from tenure import bootstrap
 from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.invoices import InvoiceStatus
+from tenure.domain.money import Money
 from tenure.domain.plans import Plan
+from tenure.domain.programs import Programs
 from tenure.fakes import FixedClock
 from tenure.payments import stripe_objects
 from tenure.ports import Commit
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import catalog, charging, programs, subscriptions
 from tenure.services.context import Services
 from tenure.services.provider_events import Applied, apply_provider_event, marker_key
 from tenure.store.codec import from_item
@@ -185,3 +187,56 @@ def test_a_read_leaves_nothing_behind_for_a_commit_that_was_not_handed_it(
 
     # The commit read her MRR state itself: the earlier read kept nothing for it.
     assert sent == Counter({"BatchGetItem": 1, "TransactWriteItems": 1})
+
+
+def a_refunded_payment(client: Any, table: str, loyalty: bool) -> tuple[Services, dict[str, Any]]:
+    """Alice's first payment settled, then partly refunded in the provider's dashboard: the
+    services and the charge.refunded event (points earned on the payment when `loyalty`)."""
+    clock = FixedClock(T0)
+    gateway = ProviderSandbox(clock=clock.now)
+    svc = Services(repo=DynamoRepository(client, table), clock=clock, gateway=gateway)
+    if loyalty:
+        document = {"loyalty": {"points_per_unit": 1, "unit_minor": 100, "point_value_minor": 1}}
+        programs.put_programs(svc, Programs.model_validate(document), 0)
+    catalog.create_customer(svc, "alice", "alice@example.com")
+    catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
+    charging.update_payment_method(svc, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
+    outcome = subscriptions.subscribe(svc, "sub-1", "alice", "basic")
+    assert outcome.invoice is not None
+    clock.advance(timedelta(hours=4))
+    gateway.settle_pending()
+    succeeded = [e for e in gateway.events if e["type"] == "payment_intent.succeeded"][-1]
+    assert apply(svc, succeeded) is Applied.APPLIED
+    charge = svc.repo.get_charge(outcome.invoice.id, 1)
+    assert charge is not None and charge.payment_id is not None
+    gateway.dashboard_refund(charge.payment_id, Money(500, "USD"), "refund-1")
+    refunded = [e for e in gateway.events if e["type"] == "charge.refunded"][-1]
+    return svc, refunded
+
+
+def test_a_refund_of_a_customer_without_points_costs_one_read_and_one_transaction(
+    local_stack: LocalStack, fresh_table: str
+) -> None:
+    client = local_stack.dynamodb_client()
+    svc, refunded = a_refunded_payment(client, fresh_table, loyalty=False)
+    sent = counting(client)
+
+    assert apply(svc, refunded) is Applied.APPLIED
+    # Her points account is read by key with the invoice: absent, so there is no history
+    # to query for points to take back.
+    assert sent == Counter({"BatchGetItem": 1, "TransactWriteItems": 1})
+    [invoice] = svc.repo.list_invoices("sub-1")
+    assert invoice.amount_refunded == 500
+    assert svc.repo.get_points("alice").entries == ()
+
+
+def test_a_refund_of_a_customer_with_points_still_takes_back_their_share(
+    local_stack: LocalStack, fresh_table: str
+) -> None:
+    client = local_stack.dynamodb_client()
+    svc, refunded = a_refunded_payment(client, fresh_table, loyalty=True)
+
+    assert apply(svc, refunded) is Applied.APPLIED
+    # 10 points earned on 1000; half of it refunded takes back 5.
+    kinds = [(str(e.kind), e.points) for e in svc.repo.get_points("alice").entries]
+    assert kinds == [("earned", 10), ("reversed", -5)]

@@ -564,6 +564,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         attempt: int | None = None,
         subscription_id: str | None = None,
         customer_id: str | None = None,
+        points_of: str | None = None,
     ) -> EventReads:
         return EventReads(
             marked=self.has_marker(marker),
@@ -579,6 +580,9 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
                 MrrRead(customer_id, copy.deepcopy(self.customer_mrr.get(customer_id)))
                 if customer_id
                 else None
+            ),
+            points=(
+                PointsAccount(points_of) if points_of and points_of not in self.points else None
             ),
         )
 

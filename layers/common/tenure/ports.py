@@ -182,6 +182,9 @@ class Commit:
     price_members: list[tuple[str, str]] = field(default_factory=list)
     # Runs telling a price change's subscribers (version-checked), due until finished.
     price_runs: list[PriceNoticeRun] = field(default_factory=list)
+    # Customers' points accounts a read of this change already fetched whole (EventReads.
+    # points): planning the points a refund takes back uses them instead of a query.
+    points_read: list[PointsAccount] = field(default_factory=list)
 
     def add_installment_plan(self, plan: InstallmentPlan) -> None:
         if not any(p is plan for p in self.installment_plans):
@@ -291,6 +294,9 @@ class EventReads:
     charge: Charge | None = None
     subscription: Subscription | None = None
     mrr: MrrRead | None = None  # when `customer_id` was named: for the commit's `mrr_read`
+    # When `points_of` was named and that customer has no points account: the account, empty
+    # (nothing ever earned, so nothing to take back). None when not asked or when one exists.
+    points: PointsAccount | None = None
 
 
 @dataclass(slots=True)
@@ -367,6 +373,7 @@ class BillingStore(Protocol):
     # it is about, the invoice, the attempt and the subscription it names. `customer_id`
     # names the customer whose MRR the change may move: that customer's MRR state is read in
     # the same request and returned (`EventReads.mrr`) for the caller to hand to its commit.
+    # `points_of` names a customer whose points account is read in it too (EventReads.points).
     def read_for_event(
         self,
         marker: str,
@@ -376,6 +383,7 @@ class BillingStore(Protocol):
         attempt: int | None = None,
         subscription_id: str | None = None,
         customer_id: str | None = None,
+        points_of: str | None = None,
     ) -> EventReads: ...
     def find_provider_object(self, provider: str, object_id: str) -> str | None: ...
 

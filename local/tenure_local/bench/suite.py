@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -276,7 +277,7 @@ def renewal_rows(table: Table, figures: dict[str, Any]) -> Table:
 
 
 def webhook_rows(table: Table) -> dict[str, Any]:
-    """Webhooks (issue 5): requests per applied event and per duplicate, on moto in-process."""
+    """Webhooks (issue 5): requests per applied event and per duplicate, on DynamoDB Local."""
     from tenure_local.bench import webhooks as webhooks_bench
 
     w = webhooks_bench.measure()
@@ -293,7 +294,7 @@ def webhook_rows(table: Table) -> dict[str, Any]:
         "1",
     )
     table.add_row(
-        "Webhook handler time ÷ a bare conditional put (moto; applied / duplicate)",
+        "Webhook handler time ÷ a bare conditional put (DynamoDB Local; applied / duplicate)",
         f"{w['ratio_to_bare_put']['refund']:.0f} / {w['ratio_to_bare_put']['duplicate']:.1f}",
         "",
     )
@@ -418,6 +419,9 @@ def run(console: Console, sizes: tuple[int, ...] = DEFAULT_SIZES, out: Path | No
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")
     figures: dict[str, Any] = {"sizes": list(sizes)}
+    stages = StageClock()
+    figures["stage_seconds"] = stages.seconds
+    stages.start("cold_starts")
     figures["cold_starts"] = [
         {"function": name, "seconds": None if math.isnan(seconds) else seconds, "ratio": ratio}
         for name, seconds, ratio in cold_starts()
@@ -430,6 +434,7 @@ def run(console: Console, sizes: tuple[int, ...] = DEFAULT_SIZES, out: Path | No
             else f"{row['ratio']:.2f} ({row['seconds'] * 1000:.0f} ms)",
             "≤ 1.5",
         )
+    stages.start("requests_per_call")
     counts = requests_per_call()
     figures["requests_per_call"] = counts
     table.add_row(
@@ -440,6 +445,7 @@ def run(console: Console, sizes: tuple[int, ...] = DEFAULT_SIZES, out: Path | No
     table.add_row(
         "DynamoDB requests: GET /v1/subscriptions/{id}", str(counts["get-subscription"]), "1"
     )
+    stages.start("simulate_bench")
     speed, own, seconds, calls = simulation_speed()
     figures["simulate_bench"] = {
         "customer_months_per_s": speed,
@@ -457,6 +463,7 @@ def run(console: Console, sizes: tuple[int, ...] = DEFAULT_SIZES, out: Path | No
         f"{calls['per_successful_charge']:.3f} ({calls['per_attempt']:.3f} per attempt)",
         "≤ 1.05 (floor 1)",
     )
+    stages.start("simulate_mixed_500_memory")
     memory_speed = memory_simulation_speed()
     figures["simulate_mixed_500_memory"] = {"customer_months_per_s": memory_speed}
     table.add_row(
@@ -466,18 +473,43 @@ def run(console: Console, sizes: tuple[int, ...] = DEFAULT_SIZES, out: Path | No
     )
     # The large tables load at ~1,000 items/s on 2 idle cores; TENURE_BENCH_LOAD_S caps each
     # bench's load time (then it measures what fits).
+    stages.start("renewals")
     renewals = bench_renewals.run_all(sizes=sizes)
     figures["renewals"] = renewals
     steps = renewal_rows(table, renewals)
+    stages.start("webhooks")
     figures["webhooks"] = webhook_rows(table)
+    stages.start("metrics")
     figures["metrics"] = metrics_rows(table, sizes)
+    stages.start("reminders")
     figures["reminders"] = reminder_rows(table, sizes)
+    stages.stop()
     console.print(table)
     console.print(steps)
     took = round(time.perf_counter() - began, 1)
-    console.print(json.dumps({"bench_seconds": took}))
+    console.print(json.dumps({"bench_seconds": took, "stage_seconds": stages.seconds}))
     if out is not None:
         write_results(out, table, steps, figures, facts | {"bench_seconds": took})
+
+
+class StageClock:
+    """Seconds each stage of the run took, in the order run: what to cut first when the
+    whole run grows past its budget (bench.json keeps them beside the total)."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+        self.seconds: dict[str, float] = {}
+        self._current: tuple[str, float] | None = None
+
+    def start(self, stage: str) -> None:
+        self.stop()
+        self._current = (stage, self._clock())
+
+    def stop(self) -> None:
+        if self._current is not None:
+            stage, began = self._current
+            self.seconds[stage] = round(self._clock() - began, 1)
+            self._current = None
 
 
 def machine_facts() -> dict[str, Any]:

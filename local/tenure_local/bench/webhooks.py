@@ -1,6 +1,8 @@
 """Webhook figures for `make bench`: DynamoDB requests per applied event and per duplicate,
-and handler time per event in-process on moto, as a ratio to a bare conditional put measured
-in the same run (so the figure travels between machines).
+and handler time per event in-process on DynamoDB Local, as a ratio to a bare conditional
+put measured in the same run (so the figure travels between machines). On moto, where it
+ran before, each TransactWriteItems copied the whole table: the stage took about 150 s of
+`make bench`'s budget for the same request counts.
 
 `python -m tenure_local.bench.webhooks` prints them; `measure()` returns them.
 """
@@ -17,9 +19,6 @@ TARGETS = {"applied": 2, "duplicate": 1}
 
 
 def measure(n: int = N_EVENTS) -> dict[str, Any]:
-    import boto3
-    from moto import mock_aws
-
     from tenure import bootstrap
     from tenure.domain.calendar import IntervalUnit
     from tenure.domain.money import Money
@@ -32,24 +31,24 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
     from tenure.webhooks import stripe_events
     from tenure_local.runtime import functions
     from tenure_local.simulator.webhooks_provider import ProviderSandbox
-    from tenure_local.stack.local_stack import restore_environ
-    from tenure_local.stack.template import table_create_kwargs
+    from tenure_local.stack.local_stack import LocalStack, restore_environ
 
     secret = "whsec_bench"
-    saved = {k: os.environ.get(k) for k in _ENV}
-    os.environ.update(_ENV | {"TENURE_STRIPE_WEBHOOK_SECRET": secret})
-    os.environ.pop("WEBHOOK_SECRET_ARN", None)
+    saved = {k: os.environ.get(k) for k in (*_ENV, "WEBHOOK_SECRET_ARN")}
     try:
-        with mock_aws():
-            ddb = boto3.client("dynamodb", region_name="us-east-1")
-            ddb.create_table(**table_create_kwargs("bench"))
+        with LocalStack() as stack:
+            stack.apply_env()
+            os.environ.update(_ENV | {"TENURE_STRIPE_WEBHOOK_SECRET": secret})
+            os.environ.pop("WEBHOOK_SECRET_ARN", None)
+            table = stack.table_name
+            ddb = stack.dynamodb_client()
             requests: Counter[str] = Counter()
             ddb.meta.events.register(
                 "before-call.dynamodb.*", lambda model, **_: requests.update([model.name])
             )
             clock = FixedClock(datetime(2026, 3, 2, 9, tzinfo=UTC))
             gateway = ProviderSandbox(clock=clock.now)
-            svc = Services(DynamoRepository(ddb, "bench"), clock, gateway)
+            svc = Services(DynamoRepository(ddb, table), clock, gateway)
             catalog.create_plan(
                 svc, Plan(id="basic", amount=1000, currency="USD", interval=IntervalUnit.MONTH)
             )
@@ -95,9 +94,10 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
             settle_s, settle_req, settle_res, settle_ops = deliver(settled)
             refund_s, refund_req, refund_res, refund_ops = deliver(refunded)
             dup_s, dup_req, dup_res, dup_ops = deliver(settled + refunded)
-            bare_s = _bare_conditional_put(ddb, n)
-            bare_tx_s = _bare_transaction(ddb, n)
+            bare_s = _bare_conditional_put(ddb, table, n)
+            bare_tx_s = _bare_transaction(ddb, table, n)
             bootstrap.use(None)
+            stack.restore_env()
     finally:
         restore_environ(saved)
     return {
@@ -121,9 +121,8 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
             "seconds": dup_s,
             "results": dict(dup_res),
         },
+        "backend": "dynamodb-local",
         "bare_conditional_put_seconds": bare_s,
-        # moto copies the whole table on each TransactWriteItems: this is most of an applied
-        # event's time here (DynamoDB Local and DynamoDB do not).
         "bare_transaction_seconds": bare_tx_s,
         "ratio_to_bare_put": {
             "settle": settle_s / bare_s,
@@ -135,34 +134,30 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
 
 
 _ENV = {
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    "AWS_DEFAULT_REGION": "us-east-1",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "TABLE_NAME": "bench",
 }
 
 
-def _bare_conditional_put(ddb: Any, n: int) -> float:
+def _bare_conditional_put(ddb: Any, table: str, n: int) -> float:
     started = time.perf_counter()
     for i in range(n):
         ddb.put_item(
-            TableName="bench",
+            TableName=table,
             Item={"PK": {"S": f"BARE#{i}"}, "SK": {"S": "BARE"}},
             ConditionExpression="attribute_not_exists(PK)",
         )
     return (time.perf_counter() - started) / n
 
 
-def _bare_transaction(ddb: Any, n: int) -> float:
+def _bare_transaction(ddb: Any, table: str, n: int) -> float:
     started = time.perf_counter()
     for i in range(n):
         ddb.transact_write_items(
             TransactItems=[
                 {
                     "Put": {
-                        "TableName": "bench",
+                        "TableName": table,
                         "Item": {"PK": {"S": f"BARETX#{i}"}, "SK": {"S": "BARE"}},
                         "ConditionExpression": "attribute_not_exists(PK)",
                     }

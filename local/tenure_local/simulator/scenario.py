@@ -33,7 +33,7 @@ from tenure.domain.ids import ID_PATTERN
 from tenure.domain.item_spec import AddonSpec
 from tenure.domain.offers import NO_CONTROL_CHARACTERS, REASON_TEXT_MAX
 from tenure.domain.plan_spec import PlanSpec
-from tenure.domain.programs import Programs
+from tenure.domain.programs_spec import Programs
 from tenure.domain.timeutil import utc
 from tenure.payments.razorpay_sandbox import token_for as razorpay_token_for
 from tenure.payments.sandbox import payment_method_for

@@ -13,6 +13,7 @@ from tenure.domain.programs import (
     LoyaltyProgram,
     Programs,
     TenureStep,
+    programs_from_json,
 )
 
 START = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
@@ -121,3 +122,18 @@ def test_time_spent_paused_pushes_a_tenure_step_back_by_as_long() -> None:
 
 def test_a_document_without_a_ladder_earns_no_tenure_step() -> None:
     assert Programs().tenure_step(START, 0, START + timedelta(days=5000)) is None
+
+
+def test_a_stored_document_reads_back_as_the_programs_validated_without_pydantic() -> None:
+    programs = Programs.model_validate(
+        FULL
+        | {
+            "combine_discounts": "stack",
+            "tenure_discount": [{"after_months": 3, "percent_off": "12.5"}],
+        }
+    )
+    stored = programs.model_dump_json(exclude_none=True)
+    again = programs_from_json(stored)
+    assert again == programs
+    assert again.tenure_discount == [TenureStep(3, Decimal("12.5"))]
+    assert again.model_dump_json(exclude_none=True) == stored  # the same bytes stored again

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from tenure_local.bench.suite import RecordingTable, machine_facts, write_results
+from tenure_local.bench.suite import RecordingTable, StageClock, machine_facts, write_results
 
 
 def test_bench_json_holds_every_row_with_its_target_the_figures_and_the_machine(
@@ -31,3 +31,13 @@ def test_bench_json_holds_every_row_with_its_target_the_figures_and_the_machine(
     assert len(machine["load_average_at_start"]) == len(machine["load_average_at_end"]) == 3
     text = (tmp_path / "bench" / "bench.txt").read_text()
     assert "renewal: WCU per renewal" in text and "TransactWriteItems" in text
+
+
+def test_each_stage_of_a_bench_run_is_timed_until_the_next_begins() -> None:
+    ticks = iter([0.0, 2.5, 2.5, 10.0])
+    stages = StageClock(clock=lambda: next(ticks))
+    stages.start("cold_starts")
+    stages.start("renewals")  # ends cold_starts at 2.5
+    stages.stop()
+    stages.stop()  # a second stop has nothing running: changes nothing
+    assert stages.seconds == {"cold_starts": 2.5, "renewals": 7.5}

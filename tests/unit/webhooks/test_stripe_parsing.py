@@ -278,3 +278,12 @@ def test_a_charges_refund_list_of_another_shape_lists_no_refunds(listed: Any) ->
     charge.update(amount_refunded=100, refunds={"data": listed})
     total = stripe_events.parse(envelope("charge.refunded", charge)).refund_total
     assert total is not None and (total.amount_refunded, total.refunds) == (100, ())
+
+
+def test_a_charges_refund_total_names_the_customer_its_metadata_names() -> None:
+    charge = copy.deepcopy(RESOURCES["charge"])
+    charge.update(
+        amount_refunded=100, metadata={"tenure_invoice_id": "in_1", "tenure_customer_id": "alice"}
+    )
+    total = stripe_events.parse(envelope("charge.refunded", charge)).refund_total
+    assert total is not None and (total.invoice_id, total.customer_id) == ("in_1", "alice")

@@ -7,47 +7,45 @@ Four programs, each off while its section is absent (or, for the lists, empty):
 one invoice: the larger wins (the default), or both are taken (`stack`); the rule itself
 is `tenure.domain.discounts.choose_discounts`.
 
-A pydantic model like `PlanSpec` and `CouponSpec`, so a refusal names its field: the API's
-`PUT /v1/programs` body and a scenario file's `programs:` block are this same shape. Stored
-as one setting (`ProgramsSetting`) whose version moves by one on each write; a write names
-the version it replaces, so of two writers that read the same version only one succeeds.
+Plain frozen dataclasses, like `Plan`: every function reads the programs, and defining
+pydantic models costs a cold start more than a third of importing boto3. The document is
+validated by its pydantic twin, `tenure.domain.programs_spec` (the API's `PUT /v1/programs`
+body and a scenario file's `programs:` block are that shape, so a refusal names its field),
+which `Programs.model_validate` and the dumps import only when they run. Stored as one
+setting (`ProgramsSetting`) whose version moves by one on each write; a write names the
+version it replaces, so of two writers that read the same version only one succeeds.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from itertools import pairwise
-from typing import Annotated, Self
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import TYPE_CHECKING, Any
 
 from tenure.domain.calendar import Interval, IntervalUnit, add_intervals
-from tenure.domain.ids import ID_PATTERN
 
-PercentOff = Annotated[Decimal, Field(gt=0, le=100, max_digits=7, decimal_places=4)]
-Count = Annotated[int, Field(ge=1, le=10**9, strict=True)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+if TYPE_CHECKING:
+    from tenure.domain import programs_spec
 
 
-class TenureStep(_Section):
+@dataclass(frozen=True, slots=True)
+class TenureStep:
     """From the first period that starts `after_months` of continuous paid time after
     continuity began, each period invoice is `percent_off` cheaper."""
 
-    after_months: int = Field(ge=1, le=1200, strict=True)
-    percent_off: PercentOff
+    after_months: int
+    percent_off: Decimal
 
 
-class LoyaltyProgram(_Section):
+@dataclass(frozen=True, slots=True)
+class LoyaltyProgram:
     """`points_per_unit` points for each whole `unit_minor` paid (rounded down); a point
     redeems for `point_value_minor` off a later invoice."""
 
-    points_per_unit: Count
-    unit_minor: Count
-    point_value_minor: Count
+    points_per_unit: int
+    unit_minor: int
+    point_value_minor: int
 
     def points_for(self, paid_minor: int) -> int:
         """The points an invoice paid with `paid_minor` earns: whole units only."""
@@ -61,11 +59,12 @@ class AfterWindow(StrEnum):
     NONE = "none"
 
 
-class RefundPolicy(_Section):
+@dataclass(frozen=True, slots=True)
+class RefundPolicy:
     """A refund asked within `window_days` of a charge returns it in full; after that,
     `after_window` says what is returned."""
 
-    window_days: int = Field(ge=0, le=3650, strict=True)
+    window_days: int
     after_window: AfterWindow
 
 
@@ -82,24 +81,15 @@ _OFFER_FIELD = {
 }
 
 
-class SaveOffer(_Section):
+@dataclass(frozen=True, slots=True)
+class SaveOffer:
     """One offer shown to a customer who is cancelling, instead of the cancellation."""
 
-    id: str = Field(pattern=ID_PATTERN)
+    id: str
     kind: OfferKind
-    months: int | None = Field(default=None, ge=1, le=3, strict=True)
-    coupon: str | None = Field(default=None, pattern=ID_PATTERN)
-    plan: str | None = Field(default=None, pattern=ID_PATTERN)
-
-    @model_validator(mode="after")
-    def _one_term(self) -> Self:
-        needed = _OFFER_FIELD[self.kind]
-        if getattr(self, needed) is None:
-            raise ValueError(f"an offer of kind {self.kind} needs `{needed}`")
-        extra = [f for f in _OFFER_FIELD.values() if f != needed and getattr(self, f) is not None]
-        if extra:
-            raise ValueError(f"an offer of kind {self.kind} takes `{needed}` only, not {extra[0]}")
-        return self
+    months: int | None = None
+    coupon: str | None = None
+    plan: str | None = None
 
 
 class DiscountCombination(StrEnum):
@@ -107,28 +97,35 @@ class DiscountCombination(StrEnum):
     STACK = "stack"  # both apply, the invoice never going below zero
 
 
-class Programs(_Section):
-    """The retention programs document (docs/api.md, `PUT /v1/programs`)."""
+@dataclass(frozen=True, slots=True)
+class Programs:
+    """The retention programs document (docs/api.md, `PUT /v1/programs`), as validated."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="Programs")
-
-    tenure_discount: list[TenureStep] | None = Field(
-        default=None, max_length=50, description="steps in increasing `after_months`"
-    )
+    tenure_discount: list[TenureStep] | None = None
     loyalty: LoyaltyProgram | None = None
     refunds: RefundPolicy | None = None
-    save_offers: list[SaveOffer] | None = Field(default=None, max_length=20)
+    save_offers: list[SaveOffer] | None = None
     combine_discounts: DiscountCombination = DiscountCombination.LARGER_WINS
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        months = [step.after_months for step in self.tenure_discount or []]
-        if any(b <= a for a, b in pairwise(months)):
-            raise ValueError("tenure_discount: steps in strictly increasing after_months")
-        ids = [offer.id for offer in self.save_offers or []]
-        if len(set(ids)) != len(ids):
-            raise ValueError("save_offers: each offer id once")
-        return self
+    # Named as pydantic names them, so callers that validated or dumped the pydantic model
+    # read the same; each goes through `programs_spec` (imported here: pydantic's cost).
+    @classmethod
+    def model_validate(cls, document: Any) -> "Programs":
+        """The document validated (pydantic's ValidationError names a refused field)."""
+        from tenure.domain.programs_spec import Programs as Spec
+
+        return from_spec(Spec.model_validate(document))
+
+    def spec(self) -> "programs_spec.Programs":
+        from tenure.domain.programs_spec import Programs as Spec
+
+        return Spec.model_validate(self, from_attributes=True)
+
+    def model_dump(self, **options: Any) -> dict[str, Any]:
+        return self.spec().model_dump(**options)
+
+    def model_dump_json(self, **options: Any) -> str:
+        return self.spec().model_dump_json(**options)
 
     @property
     def stacks_discounts(self) -> bool:
@@ -147,6 +144,61 @@ class Programs(_Section):
 
     def offer(self, offer_id: str) -> SaveOffer | None:
         return next((o for o in self.save_offers or [] if o.id == offer_id), None)
+
+
+def from_spec(spec: "programs_spec.Programs") -> Programs:
+    """The validated pydantic document as the dataclasses the rest of Tenure reads."""
+    return programs_from_document(spec.model_dump(exclude_none=True))
+
+
+def programs_from_json(text: str) -> Programs:
+    """A stored document (written by `model_dump_json` after validation) read back without
+    validating it again: a read is on every function's path, a write only on the API's."""
+    return programs_from_document(json.loads(text))
+
+
+def programs_from_document(doc: dict[str, Any]) -> Programs:
+    steps, loyalty, refunds, offers = (
+        doc.get(k) for k in ("tenure_discount", "loyalty", "refunds", "save_offers")
+    )
+    return Programs(
+        tenure_discount=(
+            [TenureStep(int(s["after_months"]), Decimal(str(s["percent_off"]))) for s in steps]
+            if steps is not None
+            else None
+        ),
+        loyalty=(
+            LoyaltyProgram(
+                int(loyalty["points_per_unit"]),
+                int(loyalty["unit_minor"]),
+                int(loyalty["point_value_minor"]),
+            )
+            if loyalty is not None
+            else None
+        ),
+        refunds=(
+            RefundPolicy(int(refunds["window_days"]), AfterWindow(refunds["after_window"]))
+            if refunds is not None
+            else None
+        ),
+        save_offers=(
+            [
+                SaveOffer(
+                    str(o["id"]),
+                    OfferKind(o["kind"]),
+                    o.get("months"),
+                    o.get("coupon"),
+                    o.get("plan"),
+                )
+                for o in offers
+            ]
+            if offers is not None
+            else None
+        ),
+        combine_discounts=DiscountCombination(
+            doc.get("combine_discounts", DiscountCombination.LARGER_WINS)
+        ),
+    )
 
 
 _MONTH = Interval(IntervalUnit.MONTH, 1)

@@ -67,7 +67,9 @@ def reversal(
     """The share of an invoice's points that its refunds so far take back, less what earlier
     refunds took back already (the refunds use case may call this for its own change)."""
     invoice = event.entity_id
-    history = [e for e in repo.get_points(customer).entries if e.invoice == invoice]
+    read = next((a for a in change.points_read if a.customer_id == customer), None)
+    account = read if read is not None else repo.get_points(customer)
+    history = [e for e in account.entries if e.invoice == invoice]
     earned = next((e for e in history if e.kind is PointsKind.EARNED), None)
     if earned is None:
         return []

@@ -149,7 +149,9 @@ def _named(event: ProviderEvent, ns: str) -> dict[str, Any]:
     total = event.refund_total
     if event.kind in (ProviderEventKind.REFUND_UPDATED, ProviderEventKind.PAYMENT_REFUNDED):
         if total is not None and total.invoice_id is not None:
-            return {"invoice_id": total.invoice_id}
+            # The payer's points account too: a refund takes back the points its invoice
+            # earned, and a customer without an account has none to take back.
+            return {"invoice_id": total.invoice_id, "points_of": total.customer_id}
         payment_id = (event.refund.payment_id if event.refund else None) or (
             total.payment_id if total else None
         )
@@ -245,6 +247,8 @@ def _refund(
     # Credited at the day's close, from what settled by then (credit_settled_refunds).
     invoice.schedule_refund_credit(svc.clock.now())
     change = Commit(invoices=[invoice], markers=[marker])
+    if reads.points is not None and reads.points.customer_id == invoice.customer_id:
+        change.points_read.append(reads.points)
     if invoice.amount_refunded != before:
         change.events.append(
             _event(

@@ -46,7 +46,7 @@ from tenure.domain.plans import Plan, PlanKind, TaxBehavior, Tier
 from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.prices import PriceChange, PriceStep
 from tenure.domain.pricing import PLAIN, Item, Items
-from tenure.domain.programs import Programs, ProgramsSetting
+from tenure.domain.programs import ProgramsSetting, programs_from_json
 from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 
@@ -357,7 +357,7 @@ def programs_to_attrs(setting: ProgramsSetting) -> dict[str, Any]:
 
 def programs_from_attrs(a: dict[str, Any]) -> ProgramsSetting:
     return ProgramsSetting(
-        programs=Programs.model_validate_json(a["document"]),
+        programs=programs_from_json(a["document"]),
         version=int(a.get("version", 0)),
         updated_at=_parse(a.get("updated_at")),
     )

@@ -1523,9 +1523,11 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         attempt: int | None = None,
         subscription_id: str | None = None,
         customer_id: str | None = None,
+        points_of: str | None = None,
     ) -> EventReads:
         """One consistent BatchGetItem: the marker, and whichever of the provider link, the
-        invoice, the attempt, the subscription and the customer's MRR state are named."""
+        invoice, the attempt, the subscription, the customer's MRR state and a customer's
+        points account are named."""
         keys = {"marker": (f"MARK#{marker}", "MARK")}
         if link is not None:
             keys["link"] = (f"PROV#{link[0]}#{link[1]}", "PROV")
@@ -1537,6 +1539,10 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             keys["subscription"] = (f"SUB#{subscription_id}", "SUB")
         if customer_id:
             keys["mrr"] = (f"CUS#{customer_id}", "MRR")
+        if points_of:
+            # The account item is written with every points entry (see _points_ops), so its
+            # absence says the whole history is empty without querying it.
+            keys["points"] = (f"CUS#{points_of}", "PTS")
         items = {(i["PK"], i["SK"]): i for i in self._batch_get(list(keys.values()))}
         found = {name: items.get(key) for name, key in keys.items()}
         linked, invoice, charge, sub = (
@@ -1549,6 +1555,7 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             charge=codec.charge_from_attrs(charge) if charge else None,
             subscription=codec.subscription_from_attrs(sub) if sub else None,
             mrr=MrrRead(customer_id, found["mrr"]) if customer_id else None,
+            points=PointsAccount(points_of) if points_of and not found["points"] else None,
         )
 
     def save_snapshot(self, day: str, data: dict[str, Any]) -> None:

@@ -63,6 +63,9 @@ class RefundTotalFacts:
     refunds: tuple[RefundFacts, ...] = ()  # when the provider lists them with the total
     invoice_id: str | None = None
     attempt: int | None = None
+    # The Tenure customer the payment's metadata names (Stripe copies a PaymentIntent's
+    # metadata onto its charge): lets the first read fetch that customer's points account.
+    customer_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

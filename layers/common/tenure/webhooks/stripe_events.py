@@ -290,7 +290,10 @@ def _refund_total(obj: dict[str, Any], base: ProviderEvent) -> RefundTotalFacts:
     dicts = [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
     refunds = tuple(r for r in (_refund(i, base.occurred_at) for i in dicts) if r is not None)
     invoice_id, attempt = _metadata(obj)
-    return RefundTotalFacts(ref(obj.get("payment_intent")), refunded, refunds, invoice_id, attempt)
+    _, owner = _owners(obj)
+    return RefundTotalFacts(
+        ref(obj.get("payment_intent")), refunded, refunds, invoice_id, attempt, owner
+    )
 
 
 def _dispute(obj: dict[str, Any]) -> DisputeFacts | None:
