@@ -6,7 +6,6 @@ The builders return plain dicts with the same keys as Stripe's own example objec
 and the Stripe adapter can be exercised with sandbox output as if it came from Stripe.
 """
 
-import copy
 import hashlib
 import hmac
 import json
@@ -93,6 +92,17 @@ def _code(value: Any) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= _MAX_CODE else None
 
 
+def _json_copy(value: Any) -> Any:
+    """A copy of a JSON document (dicts, lists and scalars) sharing nothing mutable with it:
+    Stripe's objects are such documents, and copy.deepcopy spent a tenth of a simulation
+    working out how to copy each of their strings and numbers."""
+    if isinstance(value, dict):
+        return {key: _json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(item) for item in value]
+    return value
+
+
 # -- webhooks ---------------------------------------------------------------------------------
 def sign(payload: bytes, secret: str, timestamp: int) -> str:
     """A `Stripe-Signature` header: HMAC-SHA256 of `{t}.{payload}` with the endpoint secret."""
@@ -159,7 +169,7 @@ def decline_error(
         "doc_url": f"https://docs.stripe.com/error-codes/{code.replace('_', '-')}",
         "message": _DECLINE_MESSAGES.get(decline_code, "Your card was declined."),
         "network_decline_code": None,
-        "payment_method": copy.deepcopy(payment_method),
+        "payment_method": _json_copy(payment_method),
         "type": "card_error",
     }
 
@@ -343,7 +353,7 @@ def charge(
     succeeded = status == "succeeded"
     amount = int(intent["amount"])
     method_type = str(payment_method["type"])
-    details = copy.deepcopy(dict(payment_method[method_type]))
+    details = _json_copy(dict(payment_method[method_type]))
     for key in ("display_brand", "generated_from", "networks", "three_d_secure_usage"):
         details.pop(key, None)
     if method_type == "card":
@@ -382,7 +392,7 @@ def charge(
         "application_fee": None,
         "application_fee_amount": None,
         "balance_transaction": object_id("txn", id) if succeeded else None,
-        "billing_details": copy.deepcopy(payment_method["billing_details"]),
+        "billing_details": _json_copy(payment_method["billing_details"]),
         "calculated_statement_descriptor": "TENURE",
         "captured": succeeded,
         "created": created,
@@ -468,9 +478,9 @@ def event(
     previous_attributes: Mapping[str, Any] | None = None,
 ) -> StripeObject:
     """An Event carrying a snapshot of `obj` as it was when the event happened."""
-    data: StripeObject = {"object": copy.deepcopy(dict(obj))}
+    data: StripeObject = {"object": _json_copy(dict(obj))}
     if previous_attributes is not None:
-        data["previous_attributes"] = copy.deepcopy(dict(previous_attributes))
+        data["previous_attributes"] = _json_copy(dict(previous_attributes))
     return {
         "api_version": API_VERSION,
         "created": created,
