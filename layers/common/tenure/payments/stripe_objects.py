@@ -9,7 +9,7 @@ and the Stripe adapter can be exercised with sandbox output as if it came from S
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tenure.domain.charges import ChargeOutcome
@@ -112,8 +112,52 @@ def sign(payload: bytes, secret: str, timestamp: int) -> str:
 
 
 def event_payload(event: Mapping[str, Any]) -> bytes:
-    """The body of a webhook delivery, as Stripe sends it (pretty-printed JSON)."""
-    return json.dumps(event, indent=2).encode()
+    """The body of a webhook delivery, as Stripe sends it (pretty-printed JSON): the bytes
+    of `json.dumps(event, indent=2)`, written without the standard encoder's generators
+    (with an indent it runs in pure Python, and was a tenth of a simulation's time)."""
+    try:
+        return _pretty(event, "\n").encode()
+    except _NotPlainJson:
+        return json.dumps(event, indent=2).encode()
+
+
+class _NotPlainJson(Exception):
+    """A value _pretty leaves to the json module (a key that is not text, say)."""
+
+
+_encode_text: Callable[[str], str] = json.encoder.encode_basestring_ascii
+
+
+def _pretty(value: Any, newline: str) -> str:
+    """`value` as json.dumps(value, indent=2) writes it, at the depth `newline` indents to."""
+    if isinstance(value, str):
+        return _encode_text(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is int:
+        return int.__repr__(value)
+    if type(value) is float and value == value and value not in (_INF, -_INF):
+        return float.__repr__(value)
+    inner = newline + "  "
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        if not all(type(key) is str for key in value):
+            raise _NotPlainJson
+        items = [f"{_encode_text(k)}: {_pretty(v, inner)}" for k, v in value.items()]
+        return "{" + inner + ("," + inner).join(items) + newline + "}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        return "[" + inner + ("," + inner).join(_pretty(v, inner) for v in value) + newline + "]"
+    raise _NotPlainJson
+
+
+_INF = float("inf")
 
 
 def signed_delivery(
