@@ -1,11 +1,10 @@
 """In-memory adapters for the ports, for unit tests and quick experiments."""
 
 import bisect
-import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from tenure.domain.audit import AuditEntry
 from tenure.domain.charges import Charge
@@ -33,6 +32,7 @@ from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, utc
+from tenure.fakes_copy import clone
 from tenure.fakes_privacy import InMemoryPrivacy
 from tenure.fakes_webhooks_out import InMemoryWebhookOut
 from tenure.ports import (
@@ -71,27 +71,35 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.numbering = numbering
         # Last number of each series (kind, series, year). One writer: always the home series.
         self.counters: dict[tuple[str, int, int], int] = {}
-        self.credit_notes: dict[str, CreditNote] = {}
-        self.payment_methods: dict[tuple[str, str], PaymentMethod] = {}
+        self.credit_notes: dict[str, CreditNote] = _Indexed(None, "credit_note", "invoice_id")
+        self.payment_methods: dict[tuple[str, str], PaymentMethod] = _Indexed(
+            None, "payment_method", "customer_id"
+        )
         self.plans: dict[str, Plan] = {}
         self.coupons: dict[str, Coupon] = {}
         # The sharded due index, kept as the table's is: by every write of an item with work
         # ahead (including a test's `repo.notices[key] = notice`), not rebuilt on each read.
         self._work = _DueIndex()
         self._owed = _DueIndex()
-        self.customers: dict[str, Customer] = _Indexed(self._work, "customer")
-        self.subscriptions: dict[str, Subscription] = _Indexed(self._work, "subscription")
-        self.invoices: dict[str, Invoice] = _Indexed(self._work, "invoice")
-        self.charges: dict[str, Charge] = _Indexed(self._work, "charge")
-        self.installment_plans: dict[str, InstallmentPlan] = _Indexed(
-            self._work, "installment_plan"
+        # A customer is its own owner; due only while an erasure at the provider is owed.
+        self.customers: dict[str, Customer] = _Indexed(self._work, "customer", "id")
+        self.subscriptions: dict[str, Subscription] = _Indexed(
+            self._work, "subscription", "customer_id"
         )
-        self.collection_cases: dict[str, CollectionCase] = {}  # no work of their own is due
-        self.price_runs: dict[str, PriceNoticeRun] = _Indexed(self._work, "price_run")
+        self.invoices: dict[str, Invoice] = _Indexed(self._work, "invoice", "subscription_id")
+        self.charges: dict[str, Charge] = _Indexed(self._work, "charge", "invoice_id")
+        self.installment_plans: dict[str, InstallmentPlan] = _Indexed(
+            self._work, "installment_plan", "customer_id"
+        )
+        # No work of their own is due.
+        self.collection_cases: dict[str, CollectionCase] = _Indexed(
+            None, "collection_case", "customer_id"
+        )
+        self.price_runs: dict[str, PriceNoticeRun] = _Indexed(self._work, "price_run", "price_id")
         self.price_member_ids: dict[str, set[str]] = {}  # price id -> subscription ids
         self.programs = ProgramsSetting(NO_PROGRAMS)
         self.points: dict[str, PointsAccount] = {}
-        self.refunds: dict[str, Refund] = {}
+        self.refunds: dict[str, Refund] = _Indexed(None, "refund", "invoice_id")
         self.save_attempts: dict[str, SaveAttempt] = {}
         self.events: list[dict[str, Any]] = []
         self.ledger: list[MrrLedgerEntry] = []
@@ -100,7 +108,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.provider_links: dict[tuple[str, str], str] = {}
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.customer_mrr: dict[str, CustomerMrr] = {}  # what commit stamps ledger entries from
-        self.notices: dict[str, Notice] = _Indexed(self._owed, "notice")
+        self.notices: dict[str, Notice] = _Indexed(self._owed, "notice", "customer_id")
         self.suppressed: dict[str, str] = {}
         self.late: dict[str, set[tuple[datetime, str]]] = {}  # customer -> late invoices
         self.audit: list[AuditEntry] = []  # in time order (AuditEntry.order)
@@ -109,9 +117,14 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.commits = 0
         self._event_ids: set[str] = set()
         self.event_sources: dict[str, str] = {}  # event id -> its automated actor (Commit.source)
+        self._audit_ids: set[str] = set()
+        # The events' and ledger entries' places in the table's key order, as (sort key,
+        # position in `events` / `ledger`): a day's read finds its range by bisection.
+        self._event_order: list[tuple[datetime, str, int]] = []
+        self._ledger_order: list[tuple[datetime, str, str, int]] = []
 
     def get_customer(self, customer_id: str) -> Customer | None:
-        return copy.deepcopy(self.customers.get(customer_id))
+        return clone(self.customers.get(customer_id))
 
     def list_customers(
         self, limit: int, after: str | None = None
@@ -123,7 +136,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         )
         page = ordered[start : start + limit]
         more = start + limit < len(ordered)
-        return copy.deepcopy(page), keys[start + limit - 1] if more else None
+        return clone(page), keys[start + limit - 1] if more else None
 
     def find_customers_by_email(self, prefix: str, limit: int) -> list[tuple[str, str]]:
         wanted = prefix.lower()
@@ -136,8 +149,8 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         return len(customers)
 
     def list_payment_methods(self, customer_id: str) -> list[PaymentMethod]:
-        found = [m for (c, _), m in self.payment_methods.items() if c == customer_id]
-        return copy.deepcopy(sorted(found, key=lambda m: m.id))  # the table's key order
+        found = _owned(self.payment_methods, customer_id)
+        return clone(sorted(found, key=lambda m: m.id))  # the table's key order
 
     def get_plan(self, plan_id: str) -> Plan | None:
         return self.plans.get(plan_id)
@@ -146,10 +159,10 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         return sorted(self.plans.values(), key=lambda p: p.id)
 
     def get_coupon(self, coupon_id: str) -> Coupon | None:
-        return copy.deepcopy(self.coupons.get(coupon_id))
+        return clone(self.coupons.get(coupon_id))
 
     def list_coupons(self) -> list[Coupon]:
-        return copy.deepcopy(sorted(self.coupons.values(), key=lambda c: c.id))
+        return clone(sorted(self.coupons.values(), key=lambda c: c.id))
 
     def get_programs(self) -> ProgramsSetting:
         return self.programs
@@ -161,7 +174,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         return self.points.get(customer_id, PointsAccount(customer_id))
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
-        return copy.deepcopy(self.subscriptions.get(subscription_id))
+        return clone(self.subscriptions.get(subscription_id))
 
     def get_subscription_with_customer(
         self, subscription_id: str, customer_id: str
@@ -169,45 +182,45 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         return self.get_subscription(subscription_id), self.get_customer(customer_id)
 
     def list_subscriptions(self, customer_id: str) -> list[Subscription]:
-        subs = [s for s in self.subscriptions.values() if s.customer_id == customer_id]
-        return copy.deepcopy(sorted(subs, key=lambda s: (s.created_at, s.id)))
+        subs = _owned(self.subscriptions, customer_id)
+        return clone(sorted(subs, key=lambda s: (s.created_at, s.id)))
 
     def get_installment_plan(self, plan_id: str) -> InstallmentPlan | None:
-        return copy.deepcopy(self.installment_plans.get(plan_id))
+        return clone(self.installment_plans.get(plan_id))
 
     def list_installment_plans(self, customer_id: str) -> list[InstallmentPlan]:
-        found = [p for p in self.installment_plans.values() if p.customer_id == customer_id]
-        return copy.deepcopy(sorted(found, key=lambda p: (p.created_at, p.id)))
+        found = _owned(self.installment_plans, customer_id)
+        return clone(sorted(found, key=lambda p: (p.created_at, p.id)))
 
     def get_collection_case(self, case_id: str) -> CollectionCase | None:
-        return copy.deepcopy(self.collection_cases.get(case_id))
+        return clone(self.collection_cases.get(case_id))
 
     def list_collection_cases(self, customer_id: str) -> list[CollectionCase]:
-        found = [c for c in self.collection_cases.values() if c.customer_id == customer_id]
-        return copy.deepcopy(sorted(found, key=lambda c: (c.opened_at, c.id)))
+        found = _owned(self.collection_cases, customer_id)
+        return clone(sorted(found, key=lambda c: (c.opened_at, c.id)))
 
     def get_invoice(self, invoice_id: str) -> Invoice | None:
-        return copy.deepcopy(self.invoices.get(invoice_id))
+        return clone(self.invoices.get(invoice_id))
 
     def list_invoices(self, subscription_id: str, since: datetime | None = None) -> list[Invoice]:
         found = [
             i
-            for i in self.invoices.values()
-            if i.subscription_id == subscription_id and (since is None or i.period_start >= since)
+            for i in _owned(self.invoices, subscription_id)
+            if since is None or i.period_start >= since
         ]
-        return copy.deepcopy(sorted(found, key=lambda i: (i.period_start, i.id)))
+        return clone(sorted(found, key=lambda i: (i.period_start, i.id)))
 
     def list_charges(self, invoice_id: str) -> list[Charge]:
-        found = [c for c in self.charges.values() if c.invoice_id == invoice_id]
-        return copy.deepcopy(sorted(found, key=lambda c: c.attempt))
+        found = _owned(self.charges, invoice_id)
+        return clone(sorted(found, key=lambda c: c.attempt))
 
     def get_save_attempt(self, subscription_id: str) -> SaveAttempt | None:
         found = self.save_attempts.get(subscription_id)
         return found.copy() if found is not None else None
 
     def list_credit_notes(self, invoice_id: str) -> list[CreditNote]:
-        found = [n for n in self.credit_notes.values() if n.invoice_id == invoice_id]
-        return copy.deepcopy(sorted(found, key=lambda n: (n.created_at, n.id)))
+        found = _owned(self.credit_notes, invoice_id)
+        return clone(sorted(found, key=lambda n: (n.created_at, n.id)))
 
     def price_members(
         self, price_id: str, limit: int, after: str | None = None
@@ -219,10 +232,11 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         return page, (page[-1] if len(page) == limit else None)
 
     def get_price_run(self, change_id: str) -> PriceNoticeRun | None:
-        return copy.deepcopy(self.price_runs.get(change_id))
+        run = self.price_runs.get(change_id)
+        return None if run is None else clone(run)
 
     def list_refunds(self, invoice_id: str) -> list[Refund]:
-        found = [r for r in self.refunds.values() if r.invoice_id == invoice_id]
+        found = _owned(self.refunds, invoice_id)
         return sorted(found, key=lambda r: (r.at, r.id))
 
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
@@ -241,7 +255,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
             if source == "subscription":
                 sub = self.subscriptions[key]
                 at, kind = _due_of(sub)
-                items.append(DueItem(sub.id, at, kind, sub.customer_id, copy.deepcopy(sub)))
+                items.append(DueItem(sub.id, at, kind, sub.customer_id, clone(sub)))
             elif source == "invoice":
                 invoice = self.invoices[key]
                 at, kind = _due_of(invoice)
@@ -274,7 +288,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
                 break
             entries += self._owed.page_from(now, 0, {shard: start}, limit - len(entries))[0]
         found = [self.notices[key] for _, key in entries]
-        return copy.deepcopy(sorted(found, key=lambda n: (n.due_at, n.key)))
+        return clone(sorted(found, key=lambda n: (n.due_at, n.key)))
 
     def next_notice_at(self) -> datetime | None:
         return self._owed.first_at()
@@ -289,28 +303,32 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         return sorted(self.late.get(customer_id, ()))
 
     def get_notice(self, key: str) -> Notice | None:
-        return copy.deepcopy(self.notices.get(key))
+        return clone(self.notices.get(key))
 
     def list_notices(self, customer_id: str) -> list[Notice]:
-        found = [n for n in self.notices.values() if n.customer_id == customer_id]
-        return copy.deepcopy(sorted(found, key=lambda n: (n.created_at, n.key)))
+        found = _owned(self.notices, customer_id)
+        return clone(sorted(found, key=lambda n: (n.created_at, n.key)))
 
     def get_charge(self, invoice_id: str, attempt: int) -> Charge | None:
-        for charge in self.charges.values():
-            if (charge.invoice_id, charge.attempt) == (invoice_id, attempt):
-                return copy.deepcopy(charge)
+        for charge in _owned(self.charges, invoice_id):
+            if charge.attempt == attempt:
+                return clone(charge)
         return None
 
     def events_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """In the table's order: by moment, then by event id (not by commit)."""
-        found = [e for e in self.events if start <= _at(e["occurred_at"]) < end]
-        return sorted(found, key=lambda e: (_at(e["occurred_at"]), e["id"]))
+        order = self._event_order
+        first = bisect.bisect_left(order, (start,))
+        last = bisect.bisect_left(order, (end,))
+        return [self.events[n] for _, _, n in order[first:last]]
 
     def ledger_between(self, start: datetime, end: datetime) -> list[MrrLedgerEntry]:
         """In the table's order: by moment, subscription and MRR after (as text, as the key
         holds it); entries of one commit that tie keep their order."""
-        found = [e for e in self.ledger if start <= e.at < end]
-        return sorted(found, key=lambda e: (e.at, e.subscription_id, str(e.after)))
+        order = self._ledger_order
+        first = bisect.bisect_left(order, (start,))
+        last = bisect.bisect_left(order, (end,))
+        return [self.ledger[n] for *_, n in order[first:last]]
 
     def commit(self, change: Commit) -> None:
         stored: dict[str, dict[str, Any]] = {
@@ -402,15 +420,14 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         for event in change.events:
             if event.id in self._event_ids:
                 raise ConcurrencyError(f"event {event.id} already recorded")
-        recorded = {e.id for e in self.audit}
         for entry in change.audit:
-            if entry.id in recorded:
+            if entry.id in self._audit_ids:
                 raise AlreadyExistsError("audit", entry.id)
         self._number(change)
         created = [c for c in change.customers if c.version == 0]  # indexed by email
         for kind, entity in versioned:
             entity.version += 1
-            clean = copy.deepcopy(entity)
+            clean = clone(entity)
             if isinstance(clean, Subscription):
                 clean.events, clean.ledger = [], []
             if isinstance(clean, InstallmentPlan | CollectionCase):
@@ -424,7 +441,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         for price_id, sub_id in change.price_members:
             self.price_member_ids.setdefault(price_id, set()).add(sub_id)
         self.refunds.update((r.id, r) for r in change.refunds)
-        self.credit_notes.update((n.id, copy.deepcopy(n)) for n in change.credit_notes)
+        self.credit_notes.update((n.id, clone(n)) for n in change.credit_notes)
         for setting in change.programs:
             self.programs = replace(setting, version=setting.version + 1)
         for move in change.points:
@@ -445,12 +462,12 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
                 late.add((invoice.period_start, invoice.id))
         for coupon in change.coupons:
             coupon.version += 1
-            self.coupons[coupon.id] = copy.deepcopy(coupon)
+            self.coupons[coupon.id] = clone(coupon)
         for redemption in change.redemptions:
             self.coupons[redemption.coupon_id].times_redeemed += 1
             self.coupons[redemption.coupon_id].version += 1
         for method in change.payment_methods:
-            self.payment_methods[(method.customer_id, method.id)] = copy.deepcopy(method)
+            self.payment_methods[(method.customer_id, method.id)] = clone(method)
         self.email_index.update((c.email.lower(), c.id) for c in created)
         for email_move in change.email_moves:
             if email_move.old is not None:
@@ -459,20 +476,28 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
                 self.email_index.add((email_move.new.lower(), email_move.customer_id))
         for notice in change.notices:
             notice.version += 1
-            self.notices[notice.key] = copy.deepcopy(notice)
+            self.notices[notice.key] = clone(notice)
         for key in change.released_markers:
             self.markers.pop(key, None)
         self.markers.update((m.key, m.expires_at) for m in change.markers)
         self.provider_links.update(
             ((link.provider, link.object_id), link.tenure_id) for link in change.provider_links
         )
-        self.events.extend(e.to_dict() for e in change.events)
+        for event in change.events:
+            stored_event = event.to_dict()
+            place = (_at(stored_event["occurred_at"]), event.id, len(self.events))
+            self.events.append(stored_event)
+            bisect.insort(self._event_order, place)
         self._event_ids.update(e.id for e in change.events)
         if change.source is not None:
             self.event_sources.update((e.id, change.source) for e in change.events)
-        self.ledger.extend(record_entries(change.ledger, self.customer_mrr))
+        for line in record_entries(change.ledger, self.customer_mrr):
+            at = (line.at, line.subscription_id, str(line.after), len(self.ledger))
+            self.ledger.append(line)
+            bisect.insort(self._ledger_order, at)
         for entry in change.audit:
             bisect.insort(self.audit, entry, key=lambda e: e.order)
+            self._audit_ids.add(entry.id)
         self.commits += 1
 
     def commit_each(self, changes: Sequence[Commit]) -> list[Exception | None]:
@@ -577,7 +602,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
             # Returned as the DynamoDB store returns it; this store's commit reads the current
             # state anyway (nothing can move between a read and a commit in one process).
             mrr=(
-                MrrRead(customer_id, copy.deepcopy(self.customer_mrr.get(customer_id)))
+                MrrRead(customer_id, clone(self.customer_mrr.get(customer_id)))
                 if customer_id
                 else None
             ),
@@ -587,23 +612,23 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         )
 
     def save_snapshot(self, day: str, data: dict[str, Any]) -> None:
-        self.snapshots[day] = copy.deepcopy(data)
+        self.snapshots[day] = clone(data)
 
     def get_snapshot(self, day: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self.snapshots.get(day))
+        return clone(self.snapshots.get(day))
 
     def get_snapshots(self, days: list[str]) -> dict[str, dict[str, Any]]:
-        return {d: copy.deepcopy(self.snapshots[d]) for d in days if d in self.snapshots}
+        return {d: clone(self.snapshots[d]) for d in days if d in self.snapshots}
 
     def get_invoices(self, invoice_ids: list[str]) -> dict[str, Invoice]:
-        return {i: copy.deepcopy(self.invoices[i]) for i in invoice_ids if i in self.invoices}
+        return {i: clone(self.invoices[i]) for i in invoice_ids if i in self.invoices}
 
     def claim_idempotency(
         self, key: str, fingerprint: str, now: datetime
     ) -> IdempotencyRecord | None:
         existing = self.idempotency.get(key)
         if existing is not None:
-            return copy.deepcopy(existing)
+            return clone(existing)
         self.idempotency[key] = IdempotencyRecord(key, fingerprint, "in_progress")
         return None
 
@@ -685,45 +710,80 @@ class _DueIndex:
         return found, resume
 
 
-class _Indexed[V: _Due](dict[str, V]):
-    """A store's dict of items whose every write and delete updates the due index."""
+class _Indexed[V](dict[Any, V]):
+    """A store's dict of items whose every write and delete updates its indexes: the due
+    index (`index`, for items that can have work due) and the items of each owner (`owner`,
+    the attribute naming it), which the table reads with one query of a partition where a
+    scan of this dict would grow with the whole store."""
 
-    def __init__(self, index: _DueIndex, source: str) -> None:
+    def __init__(self, index: "_DueIndex | None", source: str, owner: str) -> None:
         super().__init__()
         self._index = index
         self._source = source
+        self._owner = owner
+        self._owned: dict[Any, dict[Any, None]] = {}  # owner -> its keys, in write order
 
-    def __setitem__(self, key: str, value: V) -> None:
-        super().__setitem__(key, value)
-        index = vars(self).get("_index")
-        if index is None:
-            return  # being unpickled: the items come before the index, which holds them
-        entity_id = value.due_id if isinstance(value, Charge) else key
-        index.put(self._source, key, entity_id, value.next_due())
+    def owned_by(self, owner: Any) -> list[V]:
+        """The items of `owner`, in the order they were first written."""
+        keys = vars(self).get("_owned", {}).get(owner, ())
+        return [self[key] for key in keys]
 
-    def __delitem__(self, key: str) -> None:
-        super().__delitem__(key)
-        self._index.remove(self._source, key)
-
-    def pop(self, key: str, *default: Any) -> Any:
+    def __setitem__(self, key: Any, value: V) -> None:
+        state = vars(self)
+        if "_owned" not in state:
+            super().__setitem__(key, value)
+            return  # being unpickled: the items come before the indexes, which hold them
         if key in self:
+            self._disown(key, self[key])
+        super().__setitem__(key, value)
+        self._owned.setdefault(getattr(value, self._owner), {})[key] = None
+        if self._index is not None:
+            entity_id = value.due_id if isinstance(value, Charge) else key
+            self._index.put(self._source, key, entity_id, value.next_due())  # type: ignore[attr-defined]
+
+    def _disown(self, key: Any, value: V) -> None:
+        owner = getattr(value, self._owner)
+        keys = self._owned.get(owner)
+        if keys is not None:
+            keys.pop(key, None)
+            if not keys:
+                del self._owned[owner]
+
+    def __delitem__(self, key: Any) -> None:
+        self._disown(key, self[key])
+        super().__delitem__(key)
+        if self._index is not None:
             self._index.remove(self._source, key)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key in self:
+            value = self[key]
+            del self[key]
+            return value
         return super().pop(key, *default)
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
-    def setdefault(self, key: str, default: Any = None) -> Any:
+    def setdefault(self, key: Any, default: Any = None) -> Any:
         if key not in self:
             self[key] = default
         return self[key]
 
     def clear(self) -> None:
         super().clear()
-        for key in list(self._index._entries):
-            if key[0] == self._source:
-                self._index.remove(*key)
+        self._owned.clear()
+        if self._index is not None:
+            for key in list(self._index._entries):
+                if key[0] == self._source:
+                    self._index.remove(*key)
+
+
+def _owned[V](items: dict[Any, V], owner: str) -> list[V]:
+    """The items of `owner` in one of the store's owner-indexed dicts."""
+    found: list[V] = cast(_Indexed[V], items).owned_by(owner)
+    return found
 
 
 def _at(text: str) -> datetime:

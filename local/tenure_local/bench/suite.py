@@ -176,17 +176,30 @@ def simulation_speed() -> tuple[float, float, float, dict[str, Any]]:
     return result.customer_months / result.seconds, result.own_share, result.seconds, calls
 
 
-def memory_simulation_speed() -> float:
-    """Customer-months per second of examples/mixed-500.yaml on the memory engine (~50 s):
-    Tenure's own code, with no emulator in the way."""
-    from tenure_local.simulator.engines import MemoryEngine
-    from tenure_local.simulator.scenario import load
-    from tenure_local.simulator.simulate import Simulator
+def memory_scale_rows(table: Table, full: bool) -> dict[str, Any]:
+    """The memory engine on generated mixed scenarios of growing size, each in a fresh
+    interpreter (tenure_local.bench.simulation_scale): 500 and 2,000 customers over six
+    months (the first is examples/mixed-500.yaml), and with `full` a 10,000-customer year."""
+    from tenure_local.bench import simulation_scale
 
-    scenario = load(REPO / "examples" / "mixed-500.yaml")
-    with tempfile.TemporaryDirectory() as tmp:
-        result = Simulator(scenario, Path(tmp) / "out", engine=MemoryEngine()).run()
-    return result.customer_months / result.seconds
+    sizes = [(500, 6), (2_000, 6), *([(10_000, 12)] if full else [])]
+    runs = [simulation_scale.measure(customers, months) for customers, months in sizes]
+    for run in runs:
+        table.add_row(
+            f"simulate --engine memory, {run['customers']:,} customers × {run['months']} months:"
+            " customer-months/s by wall time (by CPU time); peak RSS",
+            f"{run['customer_months_per_s']:.1f} ({run['customer_months_per_cpu_s']:.1f});"
+            f" {run['peak_rss_mb']:,.0f} MB in {run['wall_seconds']:.0f} s",
+            "≥ 200; < 1,024 MB",
+        )
+    ratio = simulation_scale.flatness(runs)
+    table.add_row(
+        f"simulate --engine memory: CPU per customer-month, {runs[-1]['customers']:,} customers"
+        f" ÷ {runs[0]['customers']:,}",
+        f"{ratio:.2f}",
+        "≤ 1.2",
+    )
+    return {"runs": runs, "cpu_per_customer_month_ratio": ratio}
 
 
 def renewal_rows(table: Table, figures: dict[str, Any]) -> Table:
@@ -463,14 +476,15 @@ def run(console: Console, sizes: tuple[int, ...] = DEFAULT_SIZES, out: Path | No
         f"{calls['per_successful_charge']:.3f} ({calls['per_attempt']:.3f} per attempt)",
         "≤ 1.05 (floor 1)",
     )
-    stages.start("simulate_mixed_500_memory")
-    memory_speed = memory_simulation_speed()
-    figures["simulate_mixed_500_memory"] = {"customer_months_per_s": memory_speed}
-    table.add_row(
-        "simulate examples/mixed-500.yaml --engine memory: customer-months/s",
-        f"{memory_speed:.1f}",
-        "≥ 200",
-    )
+    stages.start("simulate_memory")
+    scale = memory_scale_rows(table, full=sizes == FULL_SIZES)
+    figures["simulate_memory_scale"] = scale
+    mixed_500 = scale["runs"][0]  # examples/mixed-500.yaml, as the generator writes it
+    figures["simulate_mixed_500_memory"] = {
+        "customer_months_per_s": mixed_500["customer_months_per_s"],
+        "customer_months_per_cpu_s": mixed_500["customer_months_per_cpu_s"],
+        "seconds": mixed_500["wall_seconds"],
+    }
     # The large tables load at ~1,000 items/s on 2 idle cores; TENURE_BENCH_LOAD_S caps each
     # bench's load time (then it measures what fits).
     stages.start("renewals")

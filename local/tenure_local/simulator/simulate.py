@@ -6,6 +6,7 @@ import os
 import shutil
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -260,7 +261,7 @@ class Simulator(ProviderSide):
                 self._attach_card(customer.id, customer.card, where, customer.card_expires)
 
     def _loop(self) -> None:
-        pending = self.scenario.ordered_actions()
+        pending = deque(self.scenario.ordered_actions())
         total = (self.until - self.start).total_seconds() or 1.0
         now = self.start
         next_due = self._due.next_due_at() if self._due else None
@@ -271,7 +272,7 @@ class Simulator(ProviderSide):
             if next_due is not None and next_due <= now:
                 self._run_due_work(now)  # the schedule runs when something is due
             while pending and utc(pending[0][1].at) <= now:
-                index, action = pending.pop(0)
+                index, action = pending.popleft()
                 self._apply(index, action)
             self._provider_side(now)
             self._chaos_side(now)

@@ -185,3 +185,26 @@ def test_chaos_run_refuses_an_unknown_engine_before_running_anything(tmp_path: P
     assert result.exit_code == 2
     assert "unknown engine 'sqlite'" in result.output
     assert not out.exists()
+
+
+def test_ses_records_each_emails_own_recipient_though_it_reads_headers_once_per_value() -> None:
+    ses = SesRecorder(verified_sender="billing@example.com")
+    for to in ("alice@example.com", "=?utf-8?q?B=C3=B6b?= <bob@example.com>", "alice@example.com"):
+        message = EmailMessage()  # headers kept as raw text, as Tenure's messages keep them
+        message.set_raw("From", "Tenure Demo <billing@example.com>")
+        message.set_raw("To", to)
+        ses.send(message, customer_id="c", kind="receipt", sent_at=AT)
+    assert [r.destinations for r in ses.requests] == [
+        ("alice@example.com",),
+        ("Böb <bob@example.com>",),
+        ("alice@example.com",),
+    ]
+
+
+def test_ses_rejects_an_email_that_names_no_sender() -> None:
+    ses = SesRecorder(verified_sender="billing@example.com")
+    message = email("billing@example.com")
+    del message["From"]
+    with pytest.raises(MailRejected, match="not verified"):
+        ses.send(message, customer_id="alice", kind="receipt", sent_at=AT)
+    assert ses.requests == []

@@ -184,6 +184,13 @@ def test_calm_delivery_is_at_once_and_in_order() -> None:
     assert courier.stats.duplicates_sent == 0
 
 
+def test_events_handed_to_the_courier_leave_the_provider_and_are_delivered_once() -> None:
+    sent, courier = courier_run(chaos=False, seed=0)
+    assert courier.gateway.events == []
+    courier.collect(datetime(2026, 3, 1, 5, tzinfo=UTC))
+    assert courier.next_at() is None and len(sent) == 20
+
+
 def test_chaos_is_late_duplicated_reordered_and_the_same_for_the_same_seed() -> None:
     sent, courier = courier_run(chaos=True, seed=4)
     ids = [event_id for _, event_id in sent]

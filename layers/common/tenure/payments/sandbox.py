@@ -215,6 +215,8 @@ class SandboxGateway:
     def __init__(self, clock: Callable[[], Instant] | None = None) -> None:
         self._clock = clock
         self._payments: dict[str, _Payment] = {}
+        # The payments still settling, so a settlement pass need not look through them all.
+        self._unsettled: dict[str, _Payment] = {}
         self._customers: dict[str, stripe_objects.StripeObject] = {}
         self._refunds: dict[str, stripe_objects.StripeObject] = {}
         self._saved: dict[str, _Saved] = {}
@@ -531,7 +533,7 @@ class SandboxGateway:
         clock), recording their events; returns their final outcomes, oldest first."""
         at = self._now() if now is None else _epoch(now)
         due = [
-            p for p in self._payments.values() if p.settles_at is not None and p.settles_at <= at
+            p for p in self._unsettled.values() if p.settles_at is not None and p.settles_at <= at
         ]
         due.sort(key=lambda p: (p.settles_at or 0, p.intent["id"]))
         for payment in due:
@@ -659,6 +661,7 @@ class SandboxGateway:
             )  # fmt: skip
             intent["status"] = "processing"
             payment.settles_at = now + SETTLE_AFTER_SECONDS
+            self._unsettled[str(intent["id"])] = payment
             self._emit("charge.pending", payment.charge, key)
             self._emit("payment_intent.processing", intent, key)
             return stripe_objects.payment_result(intent)
@@ -731,6 +734,7 @@ class SandboxGateway:
         at = payment.settles_at
         assert at is not None
         payment.settles_at = None
+        self._unsettled.pop(str(payment.intent["id"]), None)
         intent = payment.intent
         method = self._method_object(str(intent["payment_method"]), intent["customer"])
         charge_id = str(intent["latest_charge"])
