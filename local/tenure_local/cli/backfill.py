@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from tenure_local.cli.tables import table_client
+
 app = typer.Typer(no_args_is_help=True, help="Write index items older records lack.")
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -69,36 +71,6 @@ def emails(
     out.print(f"indexed the emails of {written} customers")
 
 
-def _client(table: str | None, region: str | None) -> tuple[Any, str]:
-    """A DynamoDB client and the table to write: the local stack's, or the named one."""
-    import boto3
-    from botocore.exceptions import NoRegionError
-
-    from tenure_local.stack.local_stack import LocalStack
-
-    if table is not None:
-        try:
-            return boto3.client("dynamodb", region_name=region), table
-        except NoRegionError as exc:
-            err.print("no AWS region: pass --region or set AWS_REGION")
-            raise typer.Exit(2) from exc
-    if region is not None:
-        err.print("--region goes with --table")
-        raise typer.Exit(2)
-    attached = LocalStack.attach()
-    if attached is None:
-        err.print("no running `tenure serve` stack: start one, or pass --table NAME")
-        raise typer.Exit(2)
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=attached["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name=attached.get("AWS_REGION") or attached.get("AWS_DEFAULT_REGION"),
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-    return client, attached["TABLE_NAME"]
-
-
 @app.command("price-members")
 def price_members(
     table: Annotated[
@@ -116,7 +88,7 @@ def price_members(
     from tenure.services.price_notices import backfill_price_members as backfill
     from tenure.store.dynamodb import DynamoRepository
 
-    client, name = _client(table, region)
+    client, name = table_client(table, region)
     try:
         written = backfill(Services(repo=DynamoRepository(client, name), clock=SystemClock()))
     except NoCredentialsError as exc:

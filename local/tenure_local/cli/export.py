@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from tenure.store.codec import from_item
 from tenure.store.event_items import event_pk, order_key, unpack
+from tenure_local.cli.tables import table_client
 
 err = Console(stderr=True)
 out = Console()
@@ -124,33 +125,7 @@ def export_business(
     """Write the whole business as JSON Lines, one file per kind of record (customers,
     subscriptions, invoices, events, ...), from the running `tenure serve` stack, or from a
     deployed table with --table. See docs/privacy.md."""
-    import boto3
-    from botocore.exceptions import NoRegionError
-
-    from tenure_local.stack.local_stack import LocalStack
-
-    if table is None:
-        if region is not None:
-            err.print("--region goes with --table")
-            raise typer.Exit(2)
-        attached = LocalStack.attach()
-        if attached is None:
-            err.print("no running `tenure serve` stack: start one, or pass --table NAME")
-            raise typer.Exit(2)
-        table = attached["TABLE_NAME"]
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=attached["AWS_ENDPOINT_URL_DYNAMODB"],
-            region_name=attached.get("AWS_REGION") or attached.get("AWS_DEFAULT_REGION"),
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-    else:
-        try:
-            client = boto3.client("dynamodb", region_name=region)
-        except NoRegionError as exc:
-            err.print("no AWS region: pass --region or set AWS_REGION")
-            raise typer.Exit(2) from exc
+    client, table = table_client(table, region)
     try:
         counts = export_table(client, table, directory)
     except ExportError as exc:
