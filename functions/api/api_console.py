@@ -332,6 +332,10 @@ def _run_once(
     if held is not None:
         if held.fingerprint != fingerprint:
             return _problem_page(visit, 422, "This confirmation was used for another action.")
+        if held.status == "erased":
+            return _problem_page(
+                visit, 409, "This action was about a customer since erased; its outcome is gone."
+            )
         if held.status != "done" or held.response is None:
             return _problem_page(visit, 409, "This action is still being carried out; wait.")
         first = json.loads(str(held.response["body"]))
@@ -345,7 +349,8 @@ def _run_once(
         raise
     body = json.dumps({"text": done.text, "audit": done.audit_id})
     try:
-        idempotency.complete(svc, record, 200, body)
+        # Filed under the customer: the outcome's text may name them, and their erasure drops it.
+        idempotency.complete(svc, record, 200, body, owner_of(target))
     except Exception:
         logger.exception("console idempotency record not completed")
     logger.info("console action", extra={"action": action.name, "entity": target.id})

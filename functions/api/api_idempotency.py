@@ -7,11 +7,14 @@ validation or a business rule, a conflict that left nothing behind): a corrected
 same key then runs normally. A request that wrote anything keeps its key, whatever it answered,
 so its retry can never apply the change a second time (Stripe saves results the same way once an
 endpoint has started executing). The same key with a different method, path or body is a client
-bug (422); the same key while the first request still runs is 409.
+bug (422); the same key while the first request still runs is 409. The answer of a request
+about a customer is filed under them: their erasure drops it, and the key then answers 409
+`idempotency_answer_erased` rather than run the request again (docs/privacy.md).
 """
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from api_guard import Rejection, raw_body
@@ -30,6 +33,9 @@ _AFTER_WRITE = (
     'read the resource to see its state"}'
 )
 _MAX_KEY_LENGTH = 255
+# A route under a customer (`/v1/customers/{id}/portal-links`, …) is about that customer
+# even when it writes nothing: its answer may still name them.
+_CUSTOMER_PATH = re.compile(r"/v1/customers/([^/]+)")
 
 logger = Logger(service="tenure-api", child=True)  # logs through app.py's logger
 
@@ -48,7 +54,8 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
         return _replay(held.fingerprint == fingerprint, held.status, held.response)
     written = svc.commits
     try:
-        response = next_middleware(app)
+        with svc.noting_customers() as touched:
+            response = next_middleware(app)
     except BaseException:
         if svc.commits == written:
             _release(svc, record_key)
@@ -61,13 +68,21 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
         _release(svc, record_key)
         return response
     body = response.body if isinstance(response.body, str) else _dumps(response.body)
+    if len(touched) > 1:
+        logger.warning("request about several customers", extra={"route": event.path})
+    customer = idempotency.about(_path_customer(event.path), touched)
     try:
-        idempotency.complete(svc, record_key, response.status_code, body)
+        idempotency.complete(svc, record_key, response.status_code, body, customer)
     except Exception:
         # The change is committed and the caller gets its answer; a retry with this key will
         # see it in progress (409) until the record expires rather than apply it twice.
         logger.exception("idempotency record not completed", extra={"route": event.path})
     return response
+
+
+def _path_customer(path: str) -> str | None:
+    found = _CUSTOMER_PATH.search(path)
+    return found.group(1) if found else None
 
 
 def _check_key(key: str) -> None:
@@ -101,6 +116,15 @@ def _replay(same_request: bool, status: str, stored: dict[str, Any] | None) -> R
             {
                 "error": "idempotency_key_reused",
                 "message": f"this {HEADER} was used with a different request",
+            },
+        )
+    if status == "erased":
+        raise Rejection(
+            409,
+            {
+                "error": "idempotency_answer_erased",
+                "message": f"the customer this {HEADER} was used for has been erased, and "
+                "with them the answer it kept; read the resource, or use a new key",
             },
         )
     if status != "done" or stored is None:

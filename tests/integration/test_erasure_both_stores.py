@@ -2,6 +2,7 @@
 Local, scanned whole), not in the in-memory store, not in the outbox, not in the logs; while
 their invoices still total as they did and the daily metrics come out the same."""
 
+import json
 import logging
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from tenure.ports import Repository
 from tenure.services import (
     catalog,
     charging,
+    idempotency,
     privacy,
     reminders,
     retention,
@@ -124,7 +126,22 @@ def test_an_erased_customer_is_nowhere_in_the_store_the_outbox_or_the_logs(
     days = [date(2026, 3, 2) + timedelta(days=n) for n in range(64)]
     metrics = [retention.aggregate_day(svc, d).snapshot for d in days]
 
+    # An API request about her just before, with an Idempotency-Key, recorded as the API's
+    # middleware records it (functions/api/api_idempotency.py): its stored answer names her.
+    assert idempotency.claim(svc, "api:card-dora", "fp") is None
+    mastercard = payment_method_for("5555555555554444")
+    assert mastercard is not None
+    with svc.noting_customers() as touched:  # POST /v1/customers/dora/payment-methods
+        charging.update_payment_method(svc, "dora", mastercard, "sandbox", False)
+    assert touched == {"dora"}
+    answer = json.dumps({"id": "dora", "name": NAME, "email": EMAIL})
+    idempotency.complete(svc, "api:card-dora", 200, answer, idempotency.about(None, touched))
+    assert EMAIL in repr(repo.claim_idempotency("api:card-dora", "fp", clock.now()))
+
     done = privacy.erase_customer(svc, "dora", actor="dpo", note="GDPR request 7")
+    # Her key still holds its request (it must never run twice), without the answer.
+    replayed = repo.claim_idempotency("api:card-dora", "fp", clock.now())
+    assert replayed is not None and (replayed.status, replayed.response) == ("erased", None)
     forget_outbox_copies(tmp_path / "outbox", "dora")
     run_until(svc, outbox, T0 + timedelta(days=400), timedelta(days=1))  # nothing more to her
 

@@ -428,6 +428,30 @@ def test_an_idempotency_key_is_claimed_once(repo: Repository) -> None:
     assert repo.claim_idempotency("k1", "fp2", T0) is None
 
 
+def test_forgetting_a_customers_idempotency_records_drops_only_their_answers(
+    repo: Repository,
+) -> None:
+    answer = {"status": 201, "body": '{"name":"Alice Smith"}'}
+    for key, customer in (("a1", "alice"), ("a2", "alice"), ("b1", "bob"), ("p1", None)):
+        assert repo.claim_idempotency(key, f"fp-{key}", T0) is None
+        repo.complete_idempotency(key, answer, T0, customer)
+
+    assert repo.forget_idempotency("alice") == 2
+
+    for key in ("a1", "a2"):
+        held = repo.claim_idempotency(key, f"fp-{key}", T0)
+        assert held is not None
+        assert (held.fingerprint, held.status, held.response) == (f"fp-{key}", "erased", None)
+    for key in ("b1", "p1"):
+        kept = repo.claim_idempotency(key, f"fp-{key}", T0)
+        assert kept is not None and (kept.status, kept.response) == ("done", answer)
+    assert repo.forget_idempotency("alice") == 0  # out of her listing: read once only
+
+
+def test_a_customer_with_no_idempotency_records_forgets_none(repo: Repository) -> None:
+    assert repo.forget_idempotency("nobody") == 0
+
+
 def test_a_marker_commits_its_effect_once(repo: Repository) -> None:
     expires = T0 + timedelta(days=30)
     repo.commit(Commit(customers=[customer()], markers=[Marker("webhook:evt_1", expires)]))

@@ -104,6 +104,8 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.events: list[dict[str, Any]] = []
         self.ledger: list[MrrLedgerEntry] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
+        # Idempotency key -> the customer its request was about (the DynamoDB store's GSI1).
+        self.idempotency_customers: dict[str, str] = {}
         self.markers: dict[str, datetime] = {}
         self.provider_links: dict[tuple[str, str], str] = {}
         self.snapshots: dict[str, dict[str, Any]] = {}
@@ -632,12 +634,25 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.idempotency[key] = IdempotencyRecord(key, fingerprint, "in_progress")
         return None
 
-    def complete_idempotency(self, key: str, response: dict[str, Any], now: datetime) -> None:
+    def complete_idempotency(
+        self, key: str, response: dict[str, Any], now: datetime, customer_id: str | None = None
+    ) -> None:
         record = self.idempotency[key]
         record.status, record.response = "done", response
+        if customer_id is not None:
+            self.idempotency_customers[key] = customer_id
 
     def release_idempotency(self, key: str) -> None:
         self.idempotency.pop(key, None)
+        self.idempotency_customers.pop(key, None)
+
+    def forget_idempotency(self, customer_id: str) -> int:
+        keys = [k for k, c in self.idempotency_customers.items() if c == customer_id]
+        for key in keys:
+            record = self.idempotency[key]
+            record.status, record.response = "erased", None
+            del self.idempotency_customers[key]
+        return len(keys)
 
 
 class _Due(Protocol):

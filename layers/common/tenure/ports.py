@@ -303,7 +303,7 @@ class EventReads:
 class IdempotencyRecord:
     key: str
     fingerprint: str
-    status: str  # "in_progress" | "done"
+    status: str  # "in_progress" | "done" | "erased" (its answer named an erased customer)
     response: dict[str, Any] | None = None
 
 
@@ -427,8 +427,16 @@ class IdempotencyStore(Protocol):
     def claim_idempotency(
         self, key: str, fingerprint: str, now: datetime
     ) -> IdempotencyRecord | None: ...
-    def complete_idempotency(self, key: str, response: dict[str, Any], now: datetime) -> None: ...
+    # `customer_id`: the customer the request was about, whose erasure finds the record by
+    # it (forget_idempotency) and drops the answer it stores.
+    def complete_idempotency(
+        self, key: str, response: dict[str, Any], now: datetime, customer_id: str | None = None
+    ) -> None: ...
     def release_idempotency(self, key: str) -> None: ...
+    # Drop the stored answers of the requests about `customer_id` (found by key, no scan),
+    # keeping each record as "erased" so that its key never runs the request again; how
+    # many were dropped.
+    def forget_idempotency(self, customer_id: str) -> int: ...
 
 
 class WebhookOutStore(Protocol):

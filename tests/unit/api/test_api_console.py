@@ -608,6 +608,24 @@ def test_an_erased_customer_shows_so_and_is_not_offered_erasure_again(shop: Api)
     assert "Carol Liddell" not in body
 
 
+def test_a_confirmation_submitted_again_after_its_customer_was_erased_shows_it_is_gone(
+    shop: Api,
+) -> None:
+    browser = _signed_in(shop, ROOT)
+    invoice = _invoice(shop, "sub-1")
+    form = _refund_reviewed(browser, invoice)
+    assert browser.post(f"/console/invoices/{invoice}/refund", form)["statusCode"] == 200
+    shop.token = ROOT
+    assert shop.post("/v1/subscriptions/sub-1/cancel-now", {"note": "leaving"}).status == 200
+    assert browser.post("/console/customers/alice/erase", _erase_reviewed(browser, "alice"))
+    before = shop.state()
+
+    again = browser.post(f"/console/invoices/{invoice}/refund", form)  # a late double submit
+
+    assert again["statusCode"] == 409 and "since erased" in again["body"]
+    assert shop.state() == before  # and no second refund
+
+
 def test_erasing_a_customer_with_a_live_subscription_is_refused_with_the_reason(
     shop: Api,
 ) -> None:

@@ -156,3 +156,56 @@ def test_an_erased_customer_cannot_subscribe_again(shop: Api) -> None:
     body = {"id": "sub-3", "customer": "alice", "plan": "basic"}
     assert shop.post("/v1/subscriptions", body).status == 409
     assert shop.repo.get_subscription("sub-3") is None
+
+
+def test_a_request_about_the_customer_replayed_after_the_erasure_is_a_409_naming_no_one(
+    shop: Api,
+) -> None:
+    carol = {"id": "carol", "email": "carol.vance@example.org", "name": "Carol Vance"}
+    key = {"Idempotency-Key": "create-carol"}
+    assert shop.post("/v1/customers", carol, headers=key).status == 201
+    assert "Carol Vance" in repr(shop.repo.idempotency)
+
+    assert shop.post("/v1/customers/carol/erase", NOTE).status == 200
+    replay = shop.post("/v1/customers", carol, headers=key)
+
+    assert (replay.status, replay.json["error"]) == (409, "idempotency_answer_erased")
+    assert "Carol" not in replay.text and "carol.vance" not in replay.text
+    assert "Carol" not in repr(shop.repo.idempotency)
+    assert shop.get("/v1/customers/carol").json["email"] == pseudonym_email("carol")
+
+
+def test_a_request_whose_path_names_no_customer_is_filed_under_the_one_it_changed(
+    shop: Api,
+) -> None:
+    key = {"Idempotency-Key": "pay-method-then-cancel"}
+    shop.post("/v1/customers/alice/payment-methods", {"payment_method": "pm_card_visa"})
+    alices = {"id": "sub-9", "customer": "alice", "plan": "basic"}
+    assert shop.post("/v1/subscriptions", alices, headers=key).status == 201
+    assert shop.post("/v1/subscriptions/sub-9/cancel-now", NOTE).status == 200
+
+    assert shop.post("/v1/customers/alice/erase", NOTE).status == 200
+
+    replay = shop.post("/v1/subscriptions", alices, headers=key)
+    assert (replay.status, replay.json["error"]) == (409, "idempotency_answer_erased")
+    assert shop.repo.get_subscription("sub-9") is not None  # and no second subscription
+    assert len(shop.repo.list_subscriptions("alice")) == 2
+
+
+def test_an_erasure_keeps_the_answers_of_requests_about_others_and_about_no_one(
+    shop: Api,
+) -> None:
+    bobs = {"id": "sub-8", "customer": "bob", "plan": "basic"}
+    about_bob = shop.post("/v1/subscriptions", bobs, headers={"Idempotency-Key": "bob-8"})
+    plan = {"id": "pro", "amount": 2000, "currency": "USD", "interval": "month"}
+    about_none = shop.post("/v1/plans", plan, headers={"Idempotency-Key": "plan-pro"})
+    assert (about_bob.status, about_none.status) == (201, 201)
+    assert shop.repo.idempotency_customers == {"api:bob-8": "bob"}
+
+    assert shop.post("/v1/customers/alice/erase", NOTE).status == 200
+
+    again = shop.post("/v1/subscriptions", bobs, headers={"Idempotency-Key": "bob-8"})
+    assert again.status == 201 and again.text == about_bob.text
+    assert shop.post("/v1/plans", plan, headers={"Idempotency-Key": "plan-pro"}).text == (
+        about_none.text
+    )

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionsPolicy
@@ -22,6 +23,9 @@ from tenure.services.points_planning import plan_points
 # (Services.acting_as). A context variable rather than a field: `tenure serve` answers
 # requests on several threads through one Services.
 _ACTING: ContextVar[str | None] = ContextVar("tenure_acting", default=None)
+# The customers whose records the commits of this thread have touched since
+# Services.noting_customers began (None: nobody is noting): what an API request was about.
+_ABOUT: ContextVar[set[str] | None] = ContextVar("tenure_about", default=None)
 
 
 class UnknownProviderError(ValidationFailedError):
@@ -105,6 +109,18 @@ class Services:
         finally:
             _ACTING.reset(token)
 
+    @contextmanager
+    def noting_customers(self) -> Iterator[set[str]]:
+        """The customers whose records the commits made inside touch, filled in as they
+        commit: an API request's idempotency record is filed under its customer, for the
+        customer's erasure to find (docs/privacy.md)."""
+        about: set[str] = set()
+        token = _ABOUT.set(about)
+        try:
+            yield about
+        finally:
+            _ABOUT.reset(token)
+
     def commit(self, change: Commit) -> None:
         """Commit `change` as it stands, in one transaction. Made while acting for an
         automated actor, its events are stored with that actor as their source (no item
@@ -114,3 +130,29 @@ class Services:
             change.source = acting
         self.repo.commit(change)
         self.commits += 1
+        about = _ABOUT.get()
+        if about is not None:
+            about.update(_customers_of(change))
+
+
+def _customers_of(change: Commit) -> set[str]:
+    """The customers whose records `change` writes (each record names its customer)."""
+    found = {c.id for c in change.customers}
+    found.update(payer.customer_id for _, payer in change.payer_copies)
+    groups: tuple[list[Any], ...] = (
+        change.payment_methods,
+        change.subscriptions,
+        change.invoices,
+        change.charges,
+        change.refunds,
+        change.credit_notes,
+        change.notices,
+        change.installment_plans,
+        change.collection_cases,
+        change.events,
+        change.audit,
+        change.email_moves,
+    )
+    for group in groups:
+        found.update(c for item in group if (c := getattr(item, "customer_id", None)))
+    return found

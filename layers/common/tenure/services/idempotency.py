@@ -10,11 +10,25 @@ def claim(svc: Services, key: str, fingerprint: str) -> IdempotencyRecord | None
     return svc.repo.claim_idempotency(key, fingerprint, svc.clock.now())
 
 
-def complete(svc: Services, key: str, status: int, body: str) -> None:
-    """Store the answer a retry with this key will get instead of running again."""
-    svc.repo.complete_idempotency(key, {"status": status, "body": body}, svc.clock.now())
+def complete(
+    svc: Services, key: str, status: int, body: str, customer_id: str | None = None
+) -> None:
+    """Store the answer a retry with this key will get instead of running again, filed
+    under `customer_id` when the request was about a customer (its erasure drops it)."""
+    svc.repo.complete_idempotency(
+        key, {"status": status, "body": body}, svc.clock.now(), customer_id
+    )
 
 
 def release(svc: Services, key: str) -> None:
     """Let a retry with this key run afresh: only for a request that wrote nothing."""
     svc.repo.release_idempotency(key)
+
+
+def about(path_customer: str | None, touched: set[str]) -> str | None:
+    """The customer a request was about: the one its path names, else the one its commits
+    touched. A request that touched several (no route does today) is filed under the first
+    by id: its answer then outlives the erasure of the others by at most a day."""
+    if path_customer is not None:
+        return path_customer
+    return min(touched) if touched else None

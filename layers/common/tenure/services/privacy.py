@@ -178,6 +178,9 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
     if hold is not None:  # first: nothing the law keeps is lost if a later write fails
         svc.repo.save_legal_hold(hold)
     _erase_copies(svc, found, now)
+    # The API's stored answers to requests about the customer (which replay their name and
+    # email) go too; each key then answers "erased" rather than run its request again.
+    svc.repo.forget_idempotency(customer_id)
     # The search index forgets the address with the customer (the pseudonym is not indexed).
     unindexed = EmailMove(customer.id, customer.email, None)
     customer.email, customer.name = pseudonym_email(customer.id), pseudonym_name(customer.id)

@@ -1628,16 +1628,45 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             existing.get("response"),
         )
 
-    def complete_idempotency(self, key: str, response: dict[str, Any], now: datetime) -> None:
+    def complete_idempotency(
+        self, key: str, response: dict[str, Any], now: datetime, customer_id: str | None = None
+    ) -> None:
+        expression = "SET #s = :done, #r = :response"
+        values: dict[str, Any] = {":done": "done", ":response": response}
+        if customer_id is not None:
+            # Under the customer in GSI1 (in the same write), for their erasure to find it;
+            # every read of a customer's GSI1 partition names its own prefix, so none sees it.
+            expression += ", GSI1PK = :cus, GSI1SK = :idem"
+            values |= {":cus": f"CUS#{customer_id}", ":idem": f"IDEM#{iso(now)}#{key}"}
         self._ddb.update_item(
             TableName=self._table,
             Key=to_item({"PK": f"IDEM#{key}", "SK": "IDEM"}),
-            UpdateExpression="SET #s = :done, #r = :response",
+            UpdateExpression=expression,
             ExpressionAttributeNames={"#s": "status", "#r": "response"},
-            ExpressionAttributeValues=to_item({":done": "done", ":response": response}),
+            ExpressionAttributeValues=to_item(values),
         )
 
     def release_idempotency(self, key: str) -> None:
         self._ddb.delete_item(
             TableName=self._table, Key=to_item({"PK": f"IDEM#{key}", "SK": "IDEM"})
         )
+
+    def forget_idempotency(self, customer_id: str) -> int:
+        forgotten = 0
+        for item in list(self._gsi1(f"CUS#{customer_id}", "IDEM#")):
+            try:
+                # Out of the index too, so a second erasure reads none of them again. Only
+                # while it exists: an expired record is not brought back.
+                self._ddb.update_item(
+                    TableName=self._table,
+                    Key=to_item({"PK": item["PK"], "SK": item["SK"]}),
+                    UpdateExpression="SET #s = :erased REMOVE #r, GSI1PK, GSI1SK",
+                    ConditionExpression="attribute_exists(PK)",
+                    ExpressionAttributeNames={"#s": "status", "#r": "response"},
+                    ExpressionAttributeValues=to_item({":erased": "erased"}),
+                )
+                forgotten += 1
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        return forgotten
