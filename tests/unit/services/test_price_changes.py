@@ -341,7 +341,8 @@ def test_an_addon_price_rise_reaches_its_holders_with_notice_and_new_buyers_at_o
 
     [email] = mailer.of(NoticeKind.PRICE_CHANGE, "bob")
     body = email.message.get_content()
-    assert "old_amount=200" in body and "amount=250" in body and "plan_name=Backup" in body
+    # What bob's 3 backups cost a period: 3 x 2.00 = 6.00 before, 3 x 2.50 = 7.50 after.
+    assert "old_amount=600" in body and "amount=750" in body and "plan_name=Backup" in body
     assert item_totals(shop, "sub-bob", "Backup") == [600, 750, 750]
     assert item_totals(shop, "sub-bob", "Basic") == [1000, 1000, 1000]
     assert mailer.of(NoticeKind.PRICE_CHANGE, "dan") == []
