@@ -205,3 +205,17 @@ def test_the_emails_quote_what_the_subscribers_own_items_will_cost(out: Path) ->
     ru = [text(m) for m in sent["dmitri"]]
     assert any("было 12,00\u00a0$, станет 16,00\u00a0$" in t for t in ru), ru
     assert any("было 72,00\u00a0$, станет 83,00\u00a0$" in t for t in ru), ru
+
+
+def test_the_reminder_before_a_scheduled_downgrade_announces_the_downgraded_amount(
+    out: Path,
+) -> None:
+    # alice's 5 March renewal bills the 6 seats she scheduled on 25 February, without the
+    # audit log: 72.00, not the 81.00 + 4.00 she holds when reminded on 2 March.
+    path = out / "outbox" / "20260302T140000Z-alice-upcoming_renewal.eml"
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, email.message.EmailMessage)
+    body = message.get_body(("plain",))
+    assert isinstance(body, email.message.EmailMessage)
+    text = str(body.get_content())
+    assert "$72.00" in text and "$85.00" not in text and "Audit log" not in text
