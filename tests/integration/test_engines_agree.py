@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
         "pay-your-way.yaml",
         "seats.yaml",
         "price-change.yaml",
+        "catalog.yaml",
     ],
 )
 def test_the_memory_engine_writes_what_dynamodb_local_writes(

@@ -242,3 +242,36 @@ def test_an_addon_or_tier_change_also_comes_the_notice_before_its_first_charge(
     ):
         assert first - email_at >= timedelta(days=notice_days)
         assert first >= effective
+
+
+def test_the_price_change_email_quotes_what_all_the_subscribers_units_cost() -> None:
+    plan = with_changes(BASIC, change(amount=1200))
+    sub = active(plan, T0)
+    sub.items = Items(quantity=3)
+    sub.note_price_changes(plan, T0, T0)
+    [event] = sub.events
+    # 3 seats at 10.00 a seat, then 3 at 12.00: what the period costs, not one seat.
+    assert (event.data["old_amount"], event.data["amount"]) == (3 * 1000, 3 * 1200)
+
+
+def test_the_price_change_email_quotes_the_items_scheduled_for_the_new_price() -> None:
+    shape = {"currency": "USD", "interval": "month"}
+    plan = Plan(id="seats", amount=0, tiers=(Tier(5, 1000, 300), Tier(None, 800)), **shape)
+    addon = Plan(id="backup", amount=200, kind=PlanKind.ADDON, **shape)
+    sub = active(plan, T0)
+    sub.items = Items(quantity=7, addons=(Item("backup", 4),))
+    # Down to 6 seats and 2 backups when this period ends, before any new price applies.
+    sub.scheduled_items = Items(quantity=6, addons=(Item("backup", 2),))
+    effective = T0 + timedelta(days=40)
+    table = (Tier(5, 1100, 300), Tier(None, 900))
+    plan = replace(
+        plan, price_changes=(PriceChange("seats:pc1", 0, effective, 30, False, T0, table),)
+    )
+    addon = replace(
+        addon, price_changes=(PriceChange("backup:pc1", 250, effective, 30, False, T0),)
+    )
+    sub.note_price_changes(plan, T0, T0, [addon])
+    seats, backups = (e.data for e in sub.events)
+    # 6 seats: 3.00 + 5 × 10.00 + 1 × 8.00 before, 3.00 + 5 × 11.00 + 1 × 9.00 after.
+    assert (seats["old_amount"], seats["amount"]) == (300 + 5 * 1000 + 800, 300 + 5 * 1100 + 900)
+    assert (backups["old_amount"], backups["amount"]) == (2 * 200, 2 * 250)

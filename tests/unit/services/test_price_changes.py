@@ -341,7 +341,8 @@ def test_an_addon_price_rise_reaches_its_holders_with_notice_and_new_buyers_at_o
 
     [email] = mailer.of(NoticeKind.PRICE_CHANGE, "bob")
     body = email.message.get_content()
-    assert "old_amount=200" in body and "amount=250" in body and "plan_name=Backup" in body
+    # What bob's 3 backups cost a period: 3 x 2.00 = 6.00 before, 3 x 2.50 = 7.50 after.
+    assert "old_amount=600" in body and "amount=750" in body and "plan_name=Backup" in body
     assert item_totals(shop, "sub-bob", "Backup") == [600, 750, 750]
     assert item_totals(shop, "sub-bob", "Basic") == [1000, 1000, 1000]
     assert mailer.of(NoticeKind.PRICE_CHANGE, "dan") == []
@@ -414,3 +415,25 @@ def test_a_price_change_of_the_wrong_kind_for_its_plan_is_refused_and_changes_no
         )
     assert refused.value.field == field
     assert shop.repo.get_plan(plan_id) == before and shop.svc.commits == commits
+
+
+def test_the_renewal_reminder_announces_the_items_scheduled_for_the_period_end(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = make_shop()
+    tiered_and_addon_catalog(shop)
+    customer(shop, "bob")
+    backup = (Item("backup", 3),)
+    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "seats", items=Items(7, backup))
+    # Down to 4 seats and no backup when the period ends: the renewal bills 4 × 10.00.
+    shop.clock.set(shop.start + timedelta(days=10))
+    subscriptions.change_items(shop.svc, "sub-bob", quantity=4, addons=(), at_period_end=True)
+    mailer = RecordingMailer()
+    run(shop, shop.start + timedelta(days=40), mailer)
+
+    [reminder] = mailer.of(NoticeKind.UPCOMING_RENEWAL, "bob")
+    body = reminder.message.get_content()
+    assert "amount=4000" in body, body
+    # Before: 5 × 10.00 + 2 × 8.00 for the seats, 3 × 2.00 for the backups.
+    assert item_totals(shop, "sub-bob", "Seats") == [5 * 1000 + 2 * 800, 4 * 1000]
+    assert item_totals(shop, "sub-bob", "Backup") == [3 * 200]

@@ -638,7 +638,10 @@ class Subscription:
         pays it already: nothing to note."""
         if self.ended or plan.id != self.plan_id:
             return
-        self._note_changes(plan, self.joined_plan_at, self.items.quantity, now, notice_at)
+        # The first period at the new price starts at or after this period's end, so it is
+        # billed for the items scheduled for then, when a change waits: the email quotes those.
+        billed = self.scheduled_items if self.scheduled_items is not None else self.items
+        self._note_changes(plan, self.joined_plan_at, billed.quantity, now, notice_at)
         for addon in addons:
             quantity = self._addon_quantity(addon.id)
             if quantity is not None:
@@ -663,13 +666,10 @@ class Subscription:
             data: dict[str, Any] = {"change": change.id, "plan": self.plan_id}
             if price.id != self.plan_id:
                 data["addon"] = price.id
-            if price.tiers or change.tiers:
-                # A table of tiers has no one unit price: the email gives what the
-                # subscriber's own units cost before and after.
-                old_amount = item_amount(was, quantity)
-                new_amount = item_amount(price.priced_by(change), quantity)
-            else:
-                old_amount, new_amount = was.amount, change.amount
+            # What the subscriber's own units cost per period before and after: a table of
+            # tiers has no one unit price, and 3 seats at a new unit price cost 3 times it.
+            old_amount = item_amount(was, quantity)
+            new_amount = item_amount(price.priced_by(change), quantity)
             self._record(
                 EventType.PRICE_CHANGE_NOTED,
                 now,
@@ -699,8 +699,9 @@ class Subscription:
         return [self.plan_id, *sorted(addons - {self.plan_id})]
 
     def _addon_quantity(self, price: str) -> int | None:
-        """How many of add-on `price` it holds now or from its period's end (None: none)."""
-        for items in (self.items, self.scheduled_items):
+        """How many of add-on `price` it holds from its period's end, or now when no change
+        waits (None: none): the quantity its first period at a new price is billed for."""
+        for items in (self.scheduled_items, self.items):
             for item in items.addons if items is not None else ():
                 if item.price == price:
                     return item.quantity

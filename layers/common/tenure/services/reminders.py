@@ -817,7 +817,12 @@ class _Run:
         # period pays (tenure.domain.prices), for its seats and add-ons.
         start = sub.current_period_end
         ahead = sub.plan_at(plan, start)
-        return sub, priced_plan(ahead, sub.items, held_prices(self.svc, sub, sub.items, start))
+        # Seats or add-ons scheduled for the period's end are what its renewal bills (taken
+        # when it renews); a paused subscription resumes into a fresh period first.
+        items = sub.scheduled_items
+        if items is None or sub.status is SubscriptionStatus.PAUSED:
+            items = sub.items
+        return sub, priced_plan(ahead, items, held_prices(self.svc, sub, items, start))
 
     def _plan_name(self, invoice: Invoice) -> str | None:
         """The plan of the invoice's subscription, for an invoice whose lines name none."""
