@@ -106,6 +106,7 @@ class ProviderSide:
         self.gateway.settle_pending(now)
         self.courier.collect(now)
         self.courier.deliver_due(now)
+        self.gateway.pack_finished()  # what the moment changed is done with, until read again
         if self.razorpay_courier is not None:
             self.razorpay_courier.collect(now)
             self.razorpay_courier.deliver_due(now)

@@ -11,6 +11,8 @@ refuses some at attach time); its behaviour applies when it is charged, so a sce
 switch a customer to a failing card.
 """
 
+import pickle
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -176,6 +178,18 @@ class _Payment:
     settles_at: int | None = None  # async methods: when the debit settles
 
 
+@dataclass(frozen=True, slots=True)
+class _Packed:
+    """A finished payment kept small: its intent and charge compressed, plus what a list
+    of the customer's payments matches on, so that listing unpacks only the one it finds."""
+
+    customer: object
+    created: int
+    invoice_id: object
+    attempt: object
+    blob: bytes
+
+
 @dataclass(slots=True)
 class _Fault:
     kind: FaultKind
@@ -214,7 +228,11 @@ class SandboxGateway:
 
     def __init__(self, clock: Callable[[], Instant] | None = None) -> None:
         self._clock = clock
-        self._payments: dict[str, _Payment] = {}
+        # A payment is a _Payment while it may change, and _Packed once `pack_finished` has
+        # put it away; a read unpacks it again. Both keep their place in this dict's order.
+        self._payments: dict[str, _Payment | _Packed] = {}
+        self._unpacked: set[str] = set()  # the ids held as _Payment, for `pack_finished`
+        self._zdict: bytes | None = None  # the first packed payment: the others resemble it
         # The payments still settling, so a settlement pass need not look through them all.
         self._unsettled: dict[str, _Payment] = {}
         self._customers: dict[str, stripe_objects.StripeObject] = {}
@@ -393,6 +411,7 @@ class SandboxGateway:
                 created=self._now(),
             )
             self._payments[payment_id] = _Payment(intent)
+            self._unpacked.add(payment_id)
             self._emit("payment_intent.created", intent, idempotency_key)
             return payment_id
 
@@ -439,6 +458,7 @@ class SandboxGateway:
                 created=self._now(),
             )
             payment = self._payments[payment_id] = _Payment(intent)
+            self._unpacked.add(payment_id)
             self._emit("payment_intent.created", intent, idempotency_key)
             result = self._confirm(payment, idempotency_key)
             if fault == "server_error":
@@ -474,15 +494,25 @@ class SandboxGateway:
         low, high = _epoch(created_from), _epoch(created_until)
         self.lists += 1
         self.requests["find_payment"] += 1
-        for payment in self._payments.values():
-            intent = payment.intent
-            metadata = intent["metadata"]
-            if (
-                intent["customer"] == customer_id
-                and low <= int(intent["created"]) <= high
-                and metadata.get("tenure_invoice_id") == invoice_id
-                and metadata.get("tenure_attempt") == str(attempt)
-            ):
+        for payment_id, held in self._payments.items():
+            if isinstance(held, _Packed):
+                matches = (
+                    held.customer == customer_id
+                    and low <= held.created <= high
+                    and held.invoice_id == invoice_id
+                    and held.attempt == str(attempt)
+                )
+            else:
+                metadata = held.intent["metadata"]
+                matches = (
+                    held.intent["customer"] == customer_id
+                    and low <= int(held.intent["created"]) <= high
+                    and metadata.get("tenure_invoice_id") == invoice_id
+                    and metadata.get("tenure_attempt") == str(attempt)
+                )
+            if matches:
+                payment = self._payment(payment_id)
+                intent = payment.intent
                 if payment.settles_at is not None and payment.settles_at <= self._now():
                     self._settle(payment)
                 # A list names no payment; the one it found is what it was about.
@@ -568,12 +598,52 @@ class SandboxGateway:
         self.payment_requests[(payment_id, operation)] += 1
 
     def _payment(self, payment_id: str) -> _Payment:
-        payment = self._payments.get(payment_id)
-        if payment is None:
+        held = self._payments.get(payment_id)
+        if held is None:
             raise InvalidRequestError(
                 f"No such payment_intent: '{payment_id}'", code="resource_missing", param="intent"
             )
-        return payment
+        if isinstance(held, _Packed):
+            held = self._payments[payment_id] = self._unpack(held)
+            self._unpacked.add(payment_id)
+        return held
+
+    def pack_finished(self) -> int:
+        """Keep every payment that is not waiting to settle compactly until it is read again
+        (a year of 10,000 customers held about a gigabyte of intents and charges); returns
+        how many were packed. Answers do not change, but an intent or charge handed out
+        before is no longer the sandbox's own: read it again after this."""
+        packed = 0
+        for payment_id in sorted(self._unpacked):
+            payment = self._payments[payment_id]
+            if isinstance(payment, _Payment) and payment.settles_at is None:
+                self._payments[payment_id] = self._pack(payment)
+                packed += 1
+        self._unpacked = {i for i in self._unpacked if isinstance(self._payments[i], _Payment)}
+        return packed
+
+    def _pack(self, payment: _Payment) -> _Packed:
+        # Pickled, not JSON: it keeps what JSON would not (tuples, the charge sharing objects
+        # with the intent), so unpacking gives back exactly what was packed.
+        raw = pickle.dumps((payment.intent, payment.charge, payment.confirmed), protocol=5)
+        if self._zdict is None:
+            self._zdict = raw
+        squeeze = zlib.compressobj(zdict=self._zdict)
+        intent = payment.intent
+        metadata = intent["metadata"]
+        return _Packed(
+            customer=intent["customer"],
+            created=int(intent["created"]),
+            invoice_id=metadata.get("tenure_invoice_id"),
+            attempt=metadata.get("tenure_attempt"),
+            blob=squeeze.compress(raw) + squeeze.flush(),
+        )
+
+    def _unpack(self, packed: _Packed) -> _Payment:
+        assert self._zdict is not None
+        swell = zlib.decompressobj(zdict=self._zdict)
+        intent, charge, confirmed = pickle.loads(swell.decompress(packed.blob) + swell.flush())
+        return _Payment(intent, charge, confirmed)
 
     def _idempotent(self, key: str, params: tuple[object, ...], perform: Callable[[], _T]) -> _T:
         # Like Stripe: the first response is saved and replayed; a refused request (bad
