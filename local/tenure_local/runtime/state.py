@@ -1,5 +1,6 @@
 """The public output files of `tenure simulate`: state.json and a readable report.html."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from tenure.views import (
 )
 
 AUDIT_KEPT = 1000  # a customer's newest entries in state.json
+# Pieces of JSON gathered before each write: few writes, and never the whole text at once.
+WRITE_EVERY = 8192
 
 
 def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
@@ -101,6 +104,22 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
     if audit:  # only when something was audited: runs without operator actions stay as they were
         state["audit"] = sorted(audit, key=lambda e: (e["at"], e["id"]))
     return state
+
+
+def write_state_json(path: Path, state: dict[str, Any]) -> Path:
+    """`state` written as `json.dumps(state, indent=2, sort_keys=True)` and a newline, the
+    same bytes, but streamed: with an indent the json module builds the whole text from a
+    list of millions of small pieces, which at 10,000 customers was the run's peak memory."""
+    pieces: list[str] = []
+    with path.open("w") as fh:
+        for piece in json.JSONEncoder(indent=2, sort_keys=True).iterencode(state):
+            pieces.append(piece)
+            if len(pieces) == WRITE_EVERY:
+                fh.write("".join(pieces))
+                pieces.clear()
+        pieces.append("\n")
+        fh.write("".join(pieces))
+    return path
 
 
 def write_report(
