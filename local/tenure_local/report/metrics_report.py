@@ -9,8 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tenure.report.page import render_report
+from tenure.report.page import report_pieces
 from tenure_local.browser import screenshot_files
+
+WRITE_EVERY = 8192  # pieces of the page gathered before each write
 
 
 def build_simulation_metrics(
@@ -69,7 +71,14 @@ def write_report(
     metrics = metrics if metrics is not None else _read_json(out / "metrics.json")
     events = events if events is not None else _read_events(out / "events.jsonl")
     path = out / "report.html"
-    path.write_text(render_report(title, metrics, state, events, rejected))
+    pieces: list[str] = []
+    with path.open("w") as fh:  # in batches of pieces: a year's report is never held whole
+        for piece in report_pieces(title, metrics, state, events, rejected):
+            pieces.append(piece)
+            if len(pieces) == WRITE_EVERY:
+                fh.write("".join(pieces))
+                pieces.clear()
+        fh.write("".join(pieces))
     return path
 
 

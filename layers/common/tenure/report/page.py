@@ -3,7 +3,7 @@
 Python picks and formats the figures; the Jinja templates beside this module own the markup."""
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -119,17 +119,40 @@ def render_report(
     events: Sequence[dict[str, Any]] = (),
     rejected: Sequence[dict[str, Any]] = (),
 ) -> str:
-    at_risk = customers_at_risk(state, events)
     return (
         environment()
         .get_template("report.html")
-        .render(
-            title=title,
-            metrics=metrics_view(metrics, at_risk) if metrics else None,
-            state=state_view(state, rejected) if state else None,
-            program_retention=program_retention_table(state) if state else None,
-        )
+        .render(**_report_values(title, metrics, state, events, rejected))
     )
+
+
+def report_pieces(
+    title: str,
+    metrics: dict[str, Any] | None,
+    state: dict[str, Any] | None,
+    events: Sequence[dict[str, Any]] = (),
+    rejected: Sequence[dict[str, Any]] = (),
+) -> Iterator[str]:
+    """render_report's text in the pieces the template makes, in order: a local run writes
+    them to a file as they come rather than holding a year's report whole."""
+    template = environment().get_template("report.html")
+    return template.generate(**_report_values(title, metrics, state, events, rejected))
+
+
+def _report_values(
+    title: str,
+    metrics: dict[str, Any] | None,
+    state: dict[str, Any] | None,
+    events: Sequence[dict[str, Any]],
+    rejected: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
+    at_risk = customers_at_risk(state, events)
+    return {
+        "title": title,
+        "metrics": metrics_view(metrics, at_risk) if metrics else None,
+        "state": state_view(state, rejected) if state else None,
+        "program_retention": program_retention_table(state) if state else None,
+    }
 
 
 PROGRAM_RETENTION_HEADERS = [
