@@ -2,6 +2,8 @@
 customer, and a new mandate's registration payment recorded and refunded once, both by the
 due work, through outages, refusals, crashes and repeats."""
 
+import copy
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -18,8 +20,11 @@ from tenure.payments.razorpay_sandbox import RazorpaySandbox
 from tenure.services import charging, due, new_mandate, privacy, provider_owed, self_service
 from tenure.services.context import Services
 from tenure.services.customer_updates import CustomerChanges, update_customer
+from tenure.services.provider_events import apply_provider_event
 from tenure.store import codec
 from tenure.views import registration_charge_views
+from tenure.webhooks import razorpay_events
+from tenure.webhooks.providers import link_namespace
 
 NEW_PHONE = "+919812345678"
 
@@ -365,3 +370,28 @@ def test_what_is_owed_at_the_provider_reads_back_from_the_store_as_written(
     assert read.phone_sync == customer.phone_sync
     assert read.registrations == customer.registrations
     assert read.next_due() == customer.next_due()
+
+
+def test_razorpays_webhooks_of_the_registration_and_its_refund_change_nothing_more(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop, rzp = razorpay_shop(make_shop)
+    rzp.events.clear()
+    give_mandate(shop)
+    work_customer(shop)
+    kinds = [e["type"] for e in rzp.events]
+    assert "refund.processed" in kinds and "payment.captured" in kinds
+    customer = shop.repo.get_customer("alice")
+    assert customer is not None
+    before = copy.deepcopy(
+        (customer, shop.invoices(), list(shop.repo.ledger), dict(shop.repo.refunds))
+    )
+
+    for event in rzp.events:
+        body = json.dumps(event["body"]).encode()
+        headers = razorpay_events.sign(body, "s", event_id=event["id"])
+        parsed = razorpay_events.parse(body, headers)
+        apply_provider_event(shop.svc, parsed, link_namespace("razorpay", "sandbox"))
+
+    after = shop.repo.get_customer("alice")
+    assert (after, shop.invoices(), list(shop.repo.ledger), dict(shop.repo.refunds)) == before
