@@ -15,7 +15,7 @@ from test_new_mandate import razorpay_shop
 from tenure.domain.audit import AuditAction
 from tenure.domain.due import DueKind
 from tenure.domain.errors import ValidationFailedError
-from tenure.payments.gateway import ProviderUnavailableError
+from tenure.payments.gateway import PaymentResult, ProviderUnavailableError
 from tenure.payments.razorpay_sandbox import RazorpaySandbox
 from tenure.services import charging, due, new_mandate, privacy, provider_owed, self_service
 from tenure.services.context import Services
@@ -395,3 +395,23 @@ def test_razorpays_webhooks_of_the_registration_and_its_refund_change_nothing_mo
 
     after = shop.repo.get_customer("alice")
     assert (after, shop.invoices(), list(shop.repo.ledger), dict(shop.repo.refunds)) == before
+
+
+def test_two_submits_of_one_answer_racing_record_its_rupee_once(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop, rzp = razorpay_shop(make_shop)
+    offer = new_mandate.begin_new_mandate(shop.svc, "alice", 50, shop.clock.now(), "upi")
+    answer = rzp.gateway().checkout_in_sandbox(offer.checkout, "success@razorpay")
+    assert not isinstance(answer, PaymentResult)
+    verified = rzp.gateway().verify_mandate(
+        answer,
+        provider_customer_id=offer.checkout.provider_customer_id or "",
+        tenure_customer_id="alice",
+    )
+    other = shop.interleaved(lambda: provider_owed.record_registration(shop.svc, "alice", verified))
+
+    paid = provider_owed.record_registration(other, "alice", verified)
+
+    customer = shop.repo.get_customer("alice")
+    assert customer is not None and customer.registrations == (paid,)

@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 FIRST_WAIT = timedelta(minutes=5)
 MAX_WAIT = timedelta(hours=6)
+# A registration is recorded against the customer's version: a concurrent write is read again.
+RECORD_TRIES = 2
 
 
 def _wait(tries: int) -> timedelta:
@@ -116,6 +118,15 @@ def record_registration(
     """Record the payment that authorised a new mandate, owed a refund from this commit on,
     before the mandate is attached: a crash after it still ends refunded. Recording the
     same payment again (a double submit) changes nothing."""
+    for _ in range(RECORD_TRIES):
+        try:
+            return _record(svc, customer_id, verified)
+        except ConcurrencyError:  # a concurrent submit (or another change) wrote first
+            logger.info("registration record moved meanwhile")
+    return _record(svc, customer_id, verified)
+
+
+def _record(svc: Services, customer_id: str, verified: VerifiedMandate) -> RegistrationPayment:
     customer = get_customer(svc, customer_id)
     for known in customer.registrations:
         if known.payment_id == verified.payment_id:
