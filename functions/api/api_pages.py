@@ -38,6 +38,7 @@ from tenure.domain.errors import (
     ValidationFailedError,
 )
 from tenure.domain.invoices import LineKind
+from tenure.domain.money import Money
 from tenure.domain.offers import EXIT_REASONS
 from tenure.domain.plans import Plan
 from tenure.domain.pricing import MAX_QUANTITY, Item, Items
@@ -64,6 +65,7 @@ from tenure.payments.gateway import (
     PaymentResult,
     UnverifiedCheckoutError,
 )
+from tenure.payments.razorpay_gateway import REGISTRATION_AMOUNT
 from tenure.payments.razorpay_sandbox import method_for as razorpay_method_for
 from tenure.payments.razorpay_sandbox import token_for as razorpay_token_for
 from tenure.payments.sandbox import card_details, payment_method_for
@@ -116,6 +118,8 @@ RAZORPAY_TEST_DATA = (
     ("4100 2800 0000 1007", "tc_succeeds"),
     ("failure@razorpay", "tc_declined"),
 )
+# What the sandbox's form fills in for each kind of mandate (a succeeding test value).
+MANDATE_EXAMPLES = {"upi": "success@razorpay", "card": "4100 2800 0000 1007"}
 TEST_CARDS = (
     ("4242424242424242", "tc_succeeds"),
     ("4000000000009995", "tc_insufficient"),
@@ -252,7 +256,8 @@ def _take_card(visit: _Visit) -> Response[str]:
     customer_id = visit.claims.customer_id
     self_service.card_subject_is_owned(visit.svc, customer_id, visit.claims.subject)
     mode = _card_mode(visit, catalog.find_customer(visit.svc, customer_id))
-    if mode == "razorpay" and ("razorpay_signature" in visit.form or "pay_with" in visit.form):
+    mandate_fields = ("razorpay_signature", "pay_with", "mandate_kind")
+    if mode == "razorpay" and any(name in visit.form for name in mandate_fields):
         return _take_mandate(visit)
     if mode != "sandbox":
         # With Stripe the card goes from Stripe.js to Stripe, never through this form.
@@ -303,22 +308,37 @@ def _mandate_sandbox(visit: _Visit, view: self_service.CardPage) -> bool:
 
 
 def _mandate_card(
-    visit: _Visit, status: int, view: self_service.CardPage, **context: Any
+    visit: _Visit,
+    status: int,
+    view: self_service.CardPage,
+    kind: str | None = None,
+    open_now: bool = False,
+    **context: Any,
 ) -> Response[str]:
     """The card page of a customer who pays on a mandate: the mandate on file, and a new one
-    given in Razorpay Checkout (its registration opened with `recurring: 1`), or, locally,
-    in the sandbox's form standing in for it."""
+    of the kind the customer chooses (`kind`; by default the kind on file, else UPI) given
+    in Razorpay Checkout (its registration opened with `recurring: 1`; `open_now` when the
+    customer just asked for it), or, locally, in the sandbox's form standing in for it."""
     headroom = visit.settings.mandate_headroom_percent
+    chosen = kind or new_mandate.default_kind(visit.svc, view.customer.id)
+    kinds = {
+        "legend": visit.text("mandate_kind_legend"),
+        "options": [(k, visit.text(f"mandate_kind_{k}")) for k in new_mandate.MANDATE_KINDS],
+        "chosen": chosen,
+        "example": MANDATE_EXAMPLES[chosen],
+        "examples": MANDATE_EXAMPLES,
+    }
     extra: dict[str, Any]
     if _mandate_sandbox(visit, view):
         limit = new_mandate.mandate_max_amount(visit.svc, view.customer.id, headroom)
         mode, extra = "razorpay_sandbox", {"test_data": RAZORPAY_TEST_DATA}
     else:
         offer = new_mandate.begin_new_mandate(
-            visit.svc, view.customer.id, headroom, visit.svc.clock.now()
+            visit.svc, view.customer.id, headroom, visit.svc.clock.now(), chosen
         )
         limit = offer.terms.max_amount
-        mode, extra = "razorpay", {"checkout": _mandate_options(visit, offer)}
+        checkout = _mandate_options(visit, offer)
+        mode, extra = "razorpay", {"checkout": checkout, "open_now": open_now}
     return visit.render(
         status,
         "card.html",
@@ -329,6 +349,8 @@ def _mandate_card(
         mode=mode,
         action="/pages/card",
         mandate_limit=limit,
+        registration_amount=Money(REGISTRATION_AMOUNT, new_mandate.MANDATE_CURRENCY),
+        kinds=kinds,
         outcome=context.pop("outcome", None),
         **extra,
         **context,
@@ -362,6 +384,11 @@ def _take_mandate(visit: _Visit) -> Response[str]:
     customer_id, form = visit.claims.customer_id, visit.form
     view = self_service.load_card_page(visit.svc, customer_id)
     headroom = visit.settings.mandate_headroom_percent
+    kind = form.get("mandate_kind")
+    if kind is not None and kind not in new_mandate.MANDATE_KINDS:
+        # A kind no page offers: refused before anything is asked of Razorpay.
+        text = visit.text("mandate_kind_invalid")
+        return _mandate_card(visit, 422, view, outcome=_outcome("bad", text))
     try:
         if "razorpay_signature" in form:
             answer = CheckoutAnswer(
@@ -374,7 +401,11 @@ def _take_mandate(visit: _Visit) -> Response[str]:
             method = razorpay_method_for(form.get("pay_with", ""))
             if method is None:
                 text = visit.text("not_razorpay_test_data")
-                return _mandate_card(visit, 422, view, outcome=_outcome("bad", text))
+                return _mandate_card(visit, 422, view, kind, outcome=_outcome("bad", text))
+            if kind is not None and method != kind:
+                name = visit.text(f"mandate_kind_name_{kind}")
+                text = visit.text("mandate_kind_mismatch", kind=name)
+                return _mandate_card(visit, 422, view, kind, outcome=_outcome("bad", text))
             given = new_mandate.give_mandate_in_sandbox(
                 visit.svc, customer_id, form["pay_with"], method, headroom
             )
@@ -383,6 +414,10 @@ def _take_mandate(visit: _Visit) -> Response[str]:
                 text = visit.text("mandate_failed", code=code)
                 return _mandate_card(visit, 200, view, outcome=_outcome("bad", text))
             done = given
+        elif kind is not None:
+            # The customer chose a kind other than the one the page's order was made for:
+            # its registration order, and Checkout opened for it.
+            return _mandate_card(visit, 200, view, kind, open_now=True)
         else:
             # Deployed, the mandate is authorised in Checkout: only its answer is taken here.
             return _message(visit, 405, "title_card", "bad", "unavailable", "unavailable_body")

@@ -43,6 +43,15 @@ class CustomerView(TypedDict):
     phone: NotRequired[str]
     # Present only once an erasure was owed at the payment provider (docs/privacy.md).
     provider_erasure: NotRequired["ProviderErasureView"]
+    # Present only once a phone change was owed at the payment provider (docs/razorpay.md).
+    phone_sync: NotRequired["PhoneSyncView"]
+
+
+class PhoneSyncView(TypedDict):
+    status: str  # pending | sent | refused
+    tries: int  # tries the provider did not answer
+    sent_at: str | None
+    failure: str | None  # the provider's refusal code, when refused
 
 
 class ProviderErasureView(TypedDict):
@@ -195,6 +204,35 @@ class ChargeView(TypedDict):
     calls: int
 
 
+class RegistrationChargeView(TypedDict):
+    """A payment that authorised a new mandate (docs/razorpay.md): among the charges, of no
+    invoice or subscription, never revenue, and refunded in full (`refund`)."""
+
+    id: str
+    invoice: None
+    subscription: None
+    customer: str
+    purpose: str  # "mandate_registration"
+    idempotency_key: str  # the refund's key at the provider
+    payment_id: str
+    order_id: str
+    amount: int
+    currency: str
+    outcome: str  # "succeeded": the provider captured it
+    decline_code: None
+    at: str
+    calls: int
+    refund: "RegistrationRefundView"
+
+
+class RegistrationRefundView(TypedDict):
+    status: str  # owed | refunded | refused
+    provider_refund_id: str | None
+    at: str | None
+    tries: int  # tries the provider did not answer
+    failure: str | None
+
+
 class RefundView(TypedDict):
     id: str
     invoice: str
@@ -244,7 +282,44 @@ def customer_view(c: Customer) -> CustomerView:
             "erased_at": _at(erasure.erased_at) if erasure.erased_at else None,
             "failure": erasure.failure,
         }
+    if (sync := c.phone_sync) is not None:
+        view["phone_sync"] = {
+            "status": "pending" if sync.pending else "refused" if sync.failure else "sent",
+            "tries": sync.tries,
+            "sent_at": _at(sync.sent_at) if sync.sent_at else None,
+            "failure": sync.failure,
+        }
     return view
+
+
+def registration_charge_views(c: Customer) -> list[RegistrationChargeView]:
+    """The customer's mandate registration payments, as charges of no invoice."""
+    return [
+        {
+            "id": r.charge_id,
+            "invoice": None,
+            "subscription": None,
+            "customer": c.id,
+            "purpose": "mandate_registration",
+            "idempotency_key": r.refund_key,
+            "payment_id": r.payment_id,
+            "order_id": r.order_id,
+            "amount": r.amount,
+            "currency": r.currency,
+            "outcome": "succeeded",
+            "decline_code": None,
+            "at": _at(r.at),
+            "calls": 0,
+            "refund": {
+                "status": "owed" if r.pending else "refused" if r.failure else "refunded",
+                "provider_refund_id": r.refund_id,
+                "at": _at(r.refunded_at) if r.refunded_at else None,
+                "tries": r.tries,
+                "failure": r.failure,
+            },
+        }
+        for r in c.registrations
+    ]
 
 
 def payment_method_view(method: PaymentMethod) -> PaymentMethodView:

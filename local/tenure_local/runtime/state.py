@@ -14,6 +14,7 @@ from tenure.views import (
     InstallmentPlanView,
     InvoiceView,
     RefundView,
+    RegistrationChargeView,
     SubscriptionView,
     audit_view,
     charge_view,
@@ -25,6 +26,7 @@ from tenure.views import (
     invoice_view,
     points_view,
     refund_view,
+    registration_charge_views,
     subscription_view,
 )
 
@@ -38,7 +40,7 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
     customers: list[CustomerView] = []
     subscriptions: list[SubscriptionView] = []
     invoices: list[InvoiceView] = []
-    charges: list[ChargeView] = []
+    charges: list[ChargeView | RegistrationChargeView] = []
     points: dict[str, dict[str, Any]] = {}
     refunds: list[RefundView] = []
     credit_notes: list[CreditNoteView] = []
@@ -49,6 +51,8 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
         if customer is None:
             continue
         customers.append(customer_view(customer))
+        # A new mandate's registration payment sits among the charges, of no invoice.
+        charges.extend(registration_charge_views(customer))
         for plan in repo.list_installment_plans(customer_id):
             plans.append(installment_plan_view(plan))
             for instalment in plan.instalments:  # invoiced ones: each is an invoice like others

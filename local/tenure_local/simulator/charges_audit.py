@@ -5,6 +5,8 @@ Reads `DIR/state.json` and `DIR/events.jsonl` (what `tenure simulate` writes) an
 - **exactly once**: no invoice has more than one succeeded charge; every paid invoice with
   something to pay has exactly one; every succeeded charge belongs to a paid invoice;
   no idempotency key is used twice;
+- **registrations refunded**: a new mandate's registration payment (a charge of no
+  invoice, `purpose: mandate_registration`) is refunded, or owed a refund, never refused;
 - **hard declines and authentication**: after a hard decline or an
   `authentication_required` on an invoice, its next attempt comes only after the
   customer's payment method changed (attached, made default, or updated by the card
@@ -35,6 +37,7 @@ PAYMENT_METHOD_CHANGES = frozenset(
 )
 # Invoices settled without a charge: nothing to pay, or paid from the subscription's credit.
 NOTHING_TO_CHARGE = 0
+REGISTRATION = "mandate_registration"  # a charge's `purpose` when it authorised a mandate
 
 
 class AuditInputError(Exception):
@@ -113,16 +116,23 @@ def audit(state: dict[str, Any], events: list[dict[str, Any]]) -> ChargesAudit:
     result = ChargesAudit()
     invoices = {i["id"]: i for i in state["invoices"]}
     by_invoice: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for charge in state["charges"]:
+    # A mandate's registration payment is no invoice's charge: it is only given back.
+    registrations = [c for c in state["charges"] if c.get("purpose") == REGISTRATION]
+    charged = [c for c in state["charges"] if c.get("purpose") != REGISTRATION]
+    for registration in registrations:
+        if (registration.get("refund") or {}).get("status") not in ("owed", "refunded"):
+            detail = "registration payment not refunded: the provider refused its refund"
+            result.findings.append(Finding("registrations refunded", registration["id"], detail))
+    for charge in charged:
         by_invoice[charge["invoice"]].append(charge)
     card_changes: dict[str, list[str]] = defaultdict(list)  # customer -> moments (ISO, UTC)
     for event in events:
         if event.get("type") in PAYMENT_METHOD_CHANGES and event.get("customer_id"):
             card_changes[event["customer_id"]].append(event["occurred_at"])
     result.invoices = len(invoices)
-    result.charges = len(state["charges"])
-    _count(state["charges"], result)
-    _unique_keys(state["charges"], result)
+    result.charges = len(charged)
+    _count(charged, result)
+    _unique_keys(charged, result)
     for invoice_id in sorted(set(invoices) | set(by_invoice)):
         invoice = invoices.get(invoice_id)
         charges = sorted(by_invoice.get(invoice_id, []), key=_attempt_of)

@@ -327,7 +327,7 @@ def _form(fields: dict[str, str]) -> str:
     return urlencode(fields)
 
 
-def test_a_token_razorpay_no_longer_holds_is_refused_and_changes_nothing(
+def test_a_token_razorpay_no_longer_holds_is_refused_and_only_its_rupee_is_owed_back(
     pages: Pages,  # noqa: F811
 ) -> None:
     sandbox = mandate_customers(pages, deployed=True)
@@ -338,7 +338,17 @@ def test_a_token_razorpay_no_longer_holds_is_refused_and_changes_nothing(
     reply = post_answer(pages, card_link(pages), answer)
     assert reply.status == 422
     assert "Razorpay did not confirm this mandate" in reply.text
-    assert pages.api.state() == before and default_method(pages) == OLD_TOKEN
+    after = pages.api.state()
+    # The customer paid the registration all the same: that payment is recorded, owed back
+    # (with its audit entry), and nothing else was written.
+    [paid] = after["customers"]["asha"].registrations
+    assert paid.payment_id == answer.payment_id and paid.pending
+    after["customers"]["asha"].registrations = ()
+    after["customers"]["asha"].version = before["customers"]["asha"].version
+    unchanged = ("payment_methods", "subscriptions", "invoices", "events", "ledger", "refunds")
+    assert all(after[k] == before[k] for k in unchanged)
+    assert after["customers"] == before["customers"] and default_method(pages) == OLD_TOKEN
+    assert [e.action for e in after["audit"][len(before["audit"]) :]] == ["mandate_registered"]
 
 
 def test_deployed_the_card_page_takes_no_sandbox_form(pages: Pages) -> None:  # noqa: F811

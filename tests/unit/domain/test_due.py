@@ -18,6 +18,8 @@ from tenure.domain.due import ChargeRef, DueKind, DueSubject, InvalidChargeRefEr
         (DueKind.RECONCILE, DueSubject.CHARGE),
         (DueKind.PROVIDER_ERASE, DueSubject.CUSTOMER),
         (DueKind.PRICE_NOTICES, DueSubject.PRICE_CHANGE),
+        (DueKind.PROVIDER_PHONE, DueSubject.CUSTOMER),
+        (DueKind.REGISTRATION_REFUND, DueSubject.CUSTOMER),
     ],
 )
 def test_each_kind_of_due_work_says_what_its_id_names(kind: DueKind, subject: DueSubject) -> None:
@@ -33,8 +35,10 @@ def test_the_kinds_keep_the_values_deployed_tables_and_queues_hold() -> None:
         "pause_end",
         "price_notices",
         "provider_erase",
+        "provider_phone",
         "reconcile",
         "refund",
+        "registration_refund",
         "renewal",
         "retry",
     ]

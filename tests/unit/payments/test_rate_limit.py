@@ -213,6 +213,7 @@ def test_the_port_has_the_methods_the_wrapper_spells_out() -> None:
         "payment_authentication",
         "refund",
         "retrieve_payment",
+        "update_phone",
     ]
     for method in PORT_METHODS:
         assert method in vars(RateLimitedGateway), method

@@ -97,9 +97,15 @@ def test_a_verified_registration_gives_its_token_on_the_orders_terms() -> None:
     rzp, gateway, customer = registrar()
     answer = authorise(gateway, begin(gateway, customer))
 
-    token = gateway.verify_mandate(answer, provider_customer_id=customer, tenure_customer_id="ravi")
+    verified = gateway.verify_mandate(
+        answer, provider_customer_id=customer, tenure_customer_id="ravi"
+    )
+    token = verified.token
 
     assert token == rzp.payments[answer.payment_id]["token_id"]
+    # The ₹1 that authorised it, to be given back.
+    assert (verified.payment_id, verified.order_id) == (answer.payment_id, answer.order_id)
+    assert verified.amount == Money(100, "INR")
     details = gateway.attach_payment_method(
         provider_customer_id=customer, payment_method=token, idempotency_key="attach"
     )

@@ -254,3 +254,35 @@ def test_a_folder_that_is_not_a_simulation_output_exits_2(tmp_path: Path) -> Non
     result = CliRunner().invoke(app, ["charges", "audit", str(tmp_path)])
     assert result.exit_code == 2
     assert "not in the shape" in " ".join(result.output.split())
+
+
+def registration(status: str) -> dict[str, Any]:
+    return {
+        "id": "ch_mnd_pay_1",
+        "calls": 0,
+        "invoice": None,
+        "customer": "c1",
+        "purpose": "mandate_registration",
+        "idempotency_key": "refund:mandate:pay_1",
+        "amount": 100,
+        "currency": "INR",
+        "outcome": "succeeded",
+        "decline_code": None,
+        "at": "2026-02-10T09:00:00Z",
+        "refund": {"status": status},
+    }
+
+
+@pytest.mark.parametrize("status", ["owed", "refunded"])
+def test_a_mandate_registration_is_no_invoices_charge_and_passes_while_given_back(
+    status: str,
+) -> None:
+    state = {"invoices": [], "charges": [registration(status)]}
+    result = audit(state, [])
+    assert result.ok, result.findings
+    assert (result.charges, result.succeeded) == (0, 0)  # not a charge of any invoice
+
+
+def test_a_mandate_registration_whose_refund_was_refused_is_found() -> None:
+    state = {"invoices": [], "charges": [registration("refused")]}
+    assert rules(state) == ["registrations refunded"]

@@ -51,6 +51,8 @@ class AuditAction(StrEnum):
     # An automated change, read from the events it committed (automated_entries): its actor
     # says which process made it, its `after` which events it recorded.
     SYSTEM_CHANGE = "system_change"
+    # A new mandate's registration payment recorded (docs/razorpay.md); its refund is REFUND.
+    MANDATE_REGISTERED = "mandate_registered"
 
 
 @dataclass(frozen=True, slots=True)

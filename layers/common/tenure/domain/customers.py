@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from tenure.domain.due import DueKind
 from tenure.domain.errors import ValidationFailedError
+from tenure.domain.provider_owed import PhoneSync, RegistrationPayment
 
 SUPPORTED_LOCALES = ("en", "ru", "ar")
 # The payment providers a customer may be charged through (Customer.provider); which of them a
@@ -237,12 +238,21 @@ class Customer:
     phone: str | None = None
     # The erasure still owed at the provider, or what became of it (None: never owed).
     provider_erasure: ProviderErasure | None = None
+    # A phone given or changed after the provider's customer was made, not yet sent there.
+    phone_sync: PhoneSync | None = None
+    # The payments that authorised new mandates, each refunded (or owed a refund).
+    registrations: tuple[RegistrationPayment, ...] = ()
 
     def next_due(self) -> tuple[datetime, DueKind] | None:
         erasure = self.provider_erasure
         if erasure is not None and erasure.pending:
             return erasure.next_try_at, DueKind.PROVIDER_ERASE
-        return None
+        owed = [
+            (r.next_try_at, DueKind.REGISTRATION_REFUND) for r in self.registrations if r.pending
+        ]
+        if self.phone_sync is not None and self.phone_sync.pending:
+            owed.append((self.phone_sync.next_try_at, DueKind.PROVIDER_PHONE))
+        return min(owed) if owed else None
 
     @property
     def payer(self) -> Payer:

@@ -33,6 +33,9 @@ class DueKind(StrEnum):
     # settled (tenure.domain.credit_notes.credit_settled_refunds).
     CREDIT = "credit"
     PRICE_NOTICES = "price_notices"  # a price change's subscribers are still to be told
+    PROVIDER_PHONE = "provider_phone"  # a customer's new phone: send it to the provider
+    # A new mandate's registration payment (Razorpay's ₹1): refund it at the provider.
+    REGISTRATION_REFUND = "registration_refund"
 
     @property
     def subject(self) -> DueSubject:
@@ -42,7 +45,7 @@ class DueKind(StrEnum):
             return DueSubject.CHARGE
         if self is DueKind.INSTALLMENT:
             return DueSubject.INSTALLMENT_PLAN
-        if self is DueKind.PROVIDER_ERASE:
+        if self in (DueKind.PROVIDER_ERASE, DueKind.PROVIDER_PHONE, DueKind.REGISTRATION_REFUND):
             return DueSubject.CUSTOMER
         if self is DueKind.PRICE_NOTICES:
             return DueSubject.PRICE_CHANGE

@@ -90,6 +90,17 @@ class MandateTerms:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifiedMandate:
+    """A new mandate's registration, once verified: the token it made, and the payment that
+    authorised it (Razorpay: ₹1, captured; not revenue, so Tenure gives it back)."""
+
+    token: str
+    payment_id: str
+    order_id: str
+    amount: Money
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentAuthentication:
     """What a browser needs to let the customer authenticate a payment on-session (3-D
     Secure): the payment's client secret and the method it was attempted with. A provider
@@ -173,6 +184,14 @@ class PaymentGateway(Protocol):
         address) with the pseudonym `name` and `email`, keeping the record and its payments
         (docs/privacy.md). Asking twice changes nothing more; a customer the provider no
         longer has is already erased there. Returns the provider's customer id."""
+        ...
+
+    def update_phone(
+        self, *, provider_customer_id: str, phone: str | None, idempotency_key: str
+    ) -> str:
+        """Give the provider's customer the customer's phone (E.164), or remove it (None)
+        where the provider allows. Asking twice changes nothing more. Returns the provider's
+        customer id."""
         ...
 
     def create_setup_intent(self, *, provider_customer_id: str, idempotency_key: str) -> str:

@@ -174,6 +174,14 @@ class RateLimitedGateway:
             idempotency_key=idempotency_key,
         )
 
+    def update_phone(
+        self, *, provider_customer_id: str, phone: str | None, idempotency_key: str
+    ) -> str:
+        self._throttle.acquire()
+        return self._inner.update_phone(
+            provider_customer_id=provider_customer_id, phone=phone, idempotency_key=idempotency_key
+        )
+
     def create_setup_intent(self, *, provider_customer_id: str, idempotency_key: str) -> str:
         self._throttle.acquire()
         return self._inner.create_setup_intent(

@@ -75,6 +75,7 @@ from tenure.payments.gateway import (
     ProviderUnavailableError,
     RateLimitedError,
     UnverifiedCheckoutError,
+    VerifiedMandate,
 )
 from tenure.payments.rate_limit import Throttle
 
@@ -247,8 +248,8 @@ class RazorpayGateway:
         self._base_delay = base_delay
         self._max_delay = max_delay
         self._throttle = throttle
-        # Email and phone are required on every recurring payment; a customer's do not
-        # change under Tenure, so a container reads them once.
+        # Email and phone are required on every recurring payment; a customer's change only
+        # through this adapter (update_phone, erase_customer), so a container reads them once.
         self._contacts: dict[str, tuple[str, str]] = {}
 
     # -- customers and tokens -------------------------------------------------------------------
@@ -284,6 +285,18 @@ class RazorpayGateway:
         body = {"name": name.replace("-", " "), "email": email, "contact": ERASED_CONTACT}
         self._call("PUT", f"/customers/{_seg(provider_customer_id)}", body)
         self._contacts.pop(provider_customer_id, None)
+        return provider_customer_id
+
+    def update_phone(
+        self, *, provider_customer_id: str, phone: str | None, idempotency_key: str
+    ) -> str:
+        """Edit the customer's `contact` (a PUT: the same value twice changes nothing more).
+        Razorpay keeps a contact on every customer that pays on a mandate and reads it on
+        each recurring payment, so a removed phone leaves Razorpay's as it was: only an
+        erasure overwrites it."""
+        if phone is not None:
+            self._call("PUT", f"/customers/{_seg(provider_customer_id)}", {"contact": phone})
+            self._contacts.pop(provider_customer_id, None)  # the next debit reads the new one
         return provider_customer_id
 
     def attach_payment_method(
@@ -409,11 +422,12 @@ class RazorpayGateway:
 
     def verify_mandate(
         self, answer: CheckoutAnswer, *, provider_customer_id: str, tenure_customer_id: str
-    ) -> str:
-        """The token a registration payment made, once Checkout's answer is Razorpay's (the
-        signature, before any request), its payment the order's, the order a registration
-        Tenure made for this customer, and the payment this Razorpay customer's and
-        authorised. UnverifiedCheckoutError otherwise: nothing in the answer is believed."""
+    ) -> VerifiedMandate:
+        """The token a registration payment made (and that payment), once Checkout's answer
+        is Razorpay's (the signature, before any request), its payment the order's, the
+        order a registration Tenure made for this customer, and the payment this Razorpay
+        customer's and authorised. UnverifiedCheckoutError otherwise: nothing in the
+        answer is believed."""
         payment = self._verified_payment(answer)
         order = self._call("GET", f"/orders/{_seg(answer.order_id)}")
         notes = order.get("notes") or {}
@@ -435,7 +449,12 @@ class RazorpayGateway:
             raise UnverifiedCheckoutError(
                 "the registration payment made no mandate", code="mandate_not_authorised"
             )
-        return str(token)
+        return VerifiedMandate(
+            token=str(token),
+            payment_id=answer.payment_id,
+            order_id=answer.order_id,
+            amount=Money(int(payment.get("amount") or 0), str(payment.get("currency") or "INR")),
+        )
 
     # -- payments ---------------------------------------------------------------------------------
     def create_payment(

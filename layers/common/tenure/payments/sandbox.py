@@ -134,9 +134,9 @@ SETTLE_AFTER_SECONDS = 4 * 3600
 CARD_EXPIRY = (12, 2034)
 
 FaultKind = Literal["timeout", "rate_limit", "server_error"]
-FaultOn = Literal["create", "confirm", "retrieve", "pay", "find", "refund", "erase"]
+FaultOn = Literal["create", "confirm", "retrieve", "pay", "find", "refund", "erase", "phone"]
 _FAULT_KINDS = ("timeout", "rate_limit", "server_error")
-_FAULT_ON = ("create", "confirm", "retrieve", "pay", "find", "refund", "erase")
+_FAULT_ON = ("create", "confirm", "retrieve", "pay", "find", "refund", "erase", "phone")
 Instant = int | datetime
 
 
@@ -248,6 +248,7 @@ class SandboxGateway:
         self.payment_requests: Counter[tuple[str, str]] = Counter()  # by payment, operation
         self._next_expiry: dict[str, tuple[int, int]] = {}
         self.erasures: list[str] = []  # customers erased, in order (tests read it)
+        self.phone_updates: list[tuple[str, str | None]] = []  # (customer, phone), in order
 
     def next_card_expires(self, payment_method: str, month: int, year: int) -> None:
         """The next time this test card is attached, it carries this expiry (as if the
@@ -338,6 +339,27 @@ class SandboxGateway:
         if fault == "timeout":
             raise ProviderUnavailableError(
                 f"sandbox: erase of {provider_customer_id} timed out after it took effect",
+                code="timeout",
+            )
+        return provider_customer_id
+
+    def update_phone(
+        self, *, provider_customer_id: str, phone: str | None, idempotency_key: str
+    ) -> str:
+        """As Stripe's customer update of `phone` (None unsets it). A timeout fails after
+        the update took effect; a customer the sandbox does not hold is refused, as Stripe
+        refuses an unknown id."""
+        fault = self._before("phone")
+        found = self._customers.get(provider_customer_id)
+        if found is None:
+            raise InvalidRequestError(
+                f"No such customer: '{provider_customer_id}'", code="resource_missing"
+            )
+        found.update(phone=phone)
+        self.phone_updates.append((provider_customer_id, phone))
+        if fault == "timeout":
+            raise ProviderUnavailableError(
+                f"sandbox: phone of {provider_customer_id} timed out after it took effect",
                 code="timeout",
             )
         return provider_customer_id

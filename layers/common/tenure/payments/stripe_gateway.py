@@ -155,6 +155,19 @@ class StripeGateway:
             # Gone at Stripe (deleted there): nothing personal is left to erase.
         return provider_customer_id
 
+    def update_phone(
+        self, *, provider_customer_id: str, phone: str | None, idempotency_key: str
+    ) -> str:
+        # An empty string is how Stripe's API unsets a field: a removed phone is removed.
+        params: CustomerUpdateParams = {"phone": phone or ""}
+        self._call(
+            "customers.update",
+            lambda: self._client.v1.customers.update(
+                provider_customer_id, params, {"idempotency_key": idempotency_key}
+            ),
+        )
+        return provider_customer_id
+
     def attach_payment_method(
         self, *, provider_customer_id: str, payment_method: str, idempotency_key: str
     ) -> CardDetails:

@@ -19,6 +19,7 @@ from tenure.domain.privacy import refuse_erased
 from tenure.domain.subscription import Subscription
 from tenure.notify.timing import QuietHours, last_slot_by, next_slot
 from tenure.ports import Commit, EmailMove
+from tenure.services import provider_owed
 from tenure.services.catalog import get_customer
 from tenure.services.context import Services
 
@@ -75,6 +76,8 @@ def update_customer(svc: Services, customer_id: str, changes: CustomerChanges) -
         customer.version,
         {"fields": changed},
     )
+    # A phone changed after the provider's customer was made is sent there after this commit.
+    provider_owed.owe_phone(customer, updated, now)
     change = Commit(customers=[updated], events=[event])
     if "email" in changed:  # the console's search finds the new address, never the old
         change.email_moves.append(EmailMove(customer.id, customer.email, updated.email))

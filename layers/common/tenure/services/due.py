@@ -9,7 +9,15 @@ from tenure.domain.charges import Charge
 from tenure.domain.due import ChargeRef, DueKind, DueSubject
 from tenure.domain.price_notices import PriceNoticeRun
 from tenure.ports import DueItem, DueMessage
-from tenure.services import charging, credit_notes, price_notices, privacy, refunds, subscriptions
+from tenure.services import (
+    charging,
+    credit_notes,
+    price_notices,
+    privacy,
+    provider_owed,
+    refunds,
+    subscriptions,
+)
 from tenure.services.context import Services
 from tenure.services.subscriptions import Outcome
 
@@ -69,6 +77,9 @@ def _do(
         case DueSubject.CHARGE:
             ref = ChargeRef.parse(work.entity_id)
             return charging.reconcile_charge(svc, ref.invoice_id, ref.attempt)
-        case DueSubject.CUSTOMER:
+        case DueSubject.CUSTOMER if work.kind is DueKind.PROVIDER_ERASE:
             privacy.erase_at_provider(svc, work.entity_id)
+            return None
+        case DueSubject.CUSTOMER:
+            provider_owed.work_owed(svc, work.entity_id, work.kind)
             return None

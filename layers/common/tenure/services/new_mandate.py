@@ -24,15 +24,18 @@ from tenure.payments.gateway import (
     CheckoutOrder,
     MandateTerms,
     PaymentResult,
+    VerifiedMandate,
 )
 from tenure.ports import Commit, Marker
-from tenure.services import charging, self_service
+from tenure.services import charging, provider_owed, self_service
 from tenure.services.catalog import get_customer
 from tenure.services.context import Services
 
 log = logging.getLogger(__name__)
 
 MANDATE_CURRENCY = "INR"
+# The kinds of mandate a customer may give (Razorpay's registration order's `method`).
+MANDATE_KINDS = ("upi", "card")
 # With nothing to debit yet, the mandate carries Razorpay's own default ceiling (₹15,000).
 DEFAULT_MAX_MINOR = 1_500_000
 # The most a mandate set up here may carry: ₹1,00,000, UPI AutoPay's ceiling for most
@@ -65,7 +68,7 @@ class RegistersMandates(Protocol):
 
     def verify_mandate(
         self, answer: CheckoutAnswer, *, provider_customer_id: str, tenure_customer_id: str
-    ) -> str: ...
+    ) -> VerifiedMandate: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,21 @@ def _registrar(svc: Services, customer_id: str) -> tuple[RegistersMandates, str]
     return gateway, charging.ensure_provider_customer(svc, customer)
 
 
+def default_kind(svc: Services, customer_id: str) -> str:
+    """The kind a new mandate is offered as first: the kind of the mandate on file, else UPI."""
+    customer = get_customer(svc, customer_id)
+    current = next(
+        (
+            m
+            for m in svc.repo.list_payment_methods(customer_id)
+            if m.id == customer.default_payment_method
+        ),
+        None,
+    )
+    kind = current.mandate_kind if current is not None else None
+    return kind if kind in MANDATE_KINDS else "upi"
+
+
 def begin_new_mandate(
     svc: Services,
     customer_id: str,
@@ -127,17 +145,11 @@ def begin_new_mandate(
     will be charged, by `method` (default: the kind of the mandate on file, else UPI). The
     same customer, mandate on file, method and day reuse one unpaid order."""
     customer = get_customer(svc, customer_id)
+    if method is not None and method not in MANDATE_KINDS:
+        raise ValidationFailedError("mandate_kind", f"must be one of {', '.join(MANDATE_KINDS)}")
     gateway, provider_customer = _registrar(svc, customer_id)
-    current = next(
-        (
-            m
-            for m in svc.repo.list_payment_methods(customer_id)
-            if m.id == customer.default_payment_method
-        ),
-        None,
-    )
     terms = MandateTerms(
-        method=method or (current.mandate_kind if current is not None else None) or "upi",
+        method=method or default_kind(svc, customer_id),
         max_amount=mandate_max_amount(svc, customer_id, headroom_percent),
         expire_at=now + MANDATE_LASTS,
     )
@@ -164,9 +176,13 @@ def take_new_mandate(
     changed), then its token attached as the default, as the API attaches one. Once per
     registration order (MandateAnswerUsedError for an old answer replayed)."""
     gateway, provider_customer = _registrar(svc, customer_id)
-    token = gateway.verify_mandate(
+    verified = gateway.verify_mandate(
         answer, provider_customer_id=provider_customer, tenure_customer_id=customer_id
     )
+    token = verified.token
+    # The rupee the registration took is recorded, owed back, before anything else is
+    # written: whatever happens to the attach after it, the due work refunds it once.
+    provider_owed.record_registration(svc, customer_id, verified)
     key = claim_key(answer.order_id)
     if svc.repo.has_marker(key):
         if get_customer(svc, customer_id).default_payment_method == token:

@@ -186,6 +186,7 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
     customer.email, customer.name = pseudonym_email(customer.id), pseudonym_name(customer.id)
     customer.billing, customer.metadata, customer.erased_at = None, {}, now
     customer.phone = None
+    customer.phone_sync = None  # the erasure overwrites the provider's phone: none is sent
     if customer.provider_customer_id is not None:
         # Owed at the provider from this commit on and done by the due work, never inside
         # this request: a provider that is down delays it and cannot undo the erasure here.

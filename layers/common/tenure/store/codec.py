@@ -47,6 +47,7 @@ from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.prices import PriceChange, PriceStep
 from tenure.domain.pricing import PLAIN, Item, Items
 from tenure.domain.programs import ProgramsSetting, programs_from_json
+from tenure.domain.provider_owed import PhoneSync, RegistrationPayment
 from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 
@@ -89,7 +90,68 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
             if c.provider_erasure is not None
             else {}
         ),
+        # Written only once a phone was owed at the provider / a mandate was registered.
+        **({"phone_sync": _phone_sync_attrs(c.phone_sync)} if c.phone_sync is not None else {}),
+        **(
+            {"registrations": [_registration_attrs(r) for r in c.registrations]}
+            if c.registrations
+            else {}
+        ),
     } | ({"billing": _billing_attrs(c.billing)} if c.billing is not None else {})
+
+
+def _phone_sync_attrs(p: PhoneSync) -> dict[str, Any]:
+    return {
+        "phone": p.phone,
+        "asked_at": _dt(p.asked_at),
+        "next_try_at": _dt(p.next_try_at),
+        "tries": p.tries,
+        "sent_at": _dt(p.sent_at),
+        "failure": p.failure,
+    }
+
+
+def _phone_sync(a: dict[str, Any] | None) -> PhoneSync | None:
+    if not a:
+        return None
+    return PhoneSync(
+        phone=a.get("phone"),
+        asked_at=_req(a["asked_at"]),
+        next_try_at=_req(a["next_try_at"]),
+        tries=int(a.get("tries") or 0),
+        sent_at=_parse(a.get("sent_at")),
+        failure=a.get("failure"),
+    )
+
+
+def _registration_attrs(r: RegistrationPayment) -> dict[str, Any]:
+    return {
+        "payment_id": r.payment_id,
+        "order_id": r.order_id,
+        "amount": r.amount,
+        "currency": r.currency,
+        "at": _dt(r.at),
+        "next_try_at": _dt(r.next_try_at),
+        "tries": r.tries,
+        "refund_id": r.refund_id,
+        "refunded_at": _dt(r.refunded_at),
+        "failure": r.failure,
+    }
+
+
+def _registration(a: dict[str, Any]) -> RegistrationPayment:
+    return RegistrationPayment(
+        payment_id=a["payment_id"],
+        order_id=a["order_id"],
+        amount=int(a["amount"]),
+        currency=a["currency"],
+        at=_req(a["at"]),
+        next_try_at=_req(a["next_try_at"]),
+        tries=int(a.get("tries") or 0),
+        refund_id=a.get("refund_id"),
+        refunded_at=_parse(a.get("refunded_at")),
+        failure=a.get("failure"),
+    )
 
 
 def _provider_erasure_attrs(e: ProviderErasure) -> dict[str, Any]:
@@ -139,6 +201,8 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         erased_at=_parse(a.get("erased_at")),
         phone=a.get("phone"),
         provider_erasure=_provider_erasure(a.get("provider_erasure")),
+        phone_sync=_phone_sync(a.get("phone_sync")),
+        registrations=tuple(_registration(r) for r in a.get("registrations") or ()),
     )
 
 

@@ -1,0 +1,83 @@
+"""Work a customer's payment provider is still owed after Tenure committed a change: a new
+phone to send to the provider's customer, and the registration payment of a new mandate to
+give back. Each is recorded on the customer in the commit that makes it owed and done by
+the due work after it, so a provider that does not answer delays it and never loses it."""
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneSync:
+    """The phone the provider's customer should carry (None: the customer removed theirs),
+    owed since `asked_at`. `sent_at` once the provider took it; `failure` once it refused
+    for good (a person decides; no longer due)."""
+
+    phone: str | None
+    asked_at: datetime
+    next_try_at: datetime
+    tries: int = 0
+    sent_at: datetime | None = None
+    failure: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.sent_at is None and self.failure is None
+
+    @property
+    def idempotency_key_suffix(self) -> str:
+        # One change, one key: the same phone given again later is another change, which a
+        # provider replaying the first answer would otherwise swallow.
+        return self.asked_at.strftime("%Y%m%dT%H%M%S%fZ")
+
+    def tried_again(self, now: datetime, wait: timedelta) -> "PhoneSync":
+        return replace(self, tries=self.tries + 1, next_try_at=now + wait)
+
+    def done(self, now: datetime) -> "PhoneSync":
+        return replace(self, sent_at=now)
+
+    def refused(self, code: str) -> "PhoneSync":
+        return replace(self, failure=code)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationPayment:
+    """What the customer paid at the provider to authorise a new mandate (Razorpay's
+    registration order: ₹1, captured). Not revenue and owed for nothing, so it is refunded
+    in full: owed from the commit that records it, `refund_id` once the provider made the
+    refund, `failure` once it refused for good (a person decides)."""
+
+    payment_id: str
+    order_id: str
+    amount: int  # minor units of `currency`
+    currency: str
+    at: datetime
+    next_try_at: datetime
+    tries: int = 0
+    refund_id: str | None = None
+    refunded_at: datetime | None = None
+    failure: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.refund_id is None and self.failure is None
+
+    @property
+    def charge_id(self) -> str:
+        """Its id among the charges (state.json)."""
+        return f"ch_mnd_{self.payment_id}"
+
+    @property
+    def refund_key(self) -> str:
+        """The refund's idempotency key: one refund per registration payment, however often
+        it is asked for."""
+        return f"refund:mandate:{self.payment_id}"
+
+    def tried_again(self, now: datetime, wait: timedelta) -> "RegistrationPayment":
+        return replace(self, tries=self.tries + 1, next_try_at=now + wait)
+
+    def refunded(self, refund_id: str, now: datetime) -> "RegistrationPayment":
+        return replace(self, refund_id=refund_id, refunded_at=now)
+
+    def refused(self, code: str) -> "RegistrationPayment":
+        return replace(self, failure=code)
