@@ -375,3 +375,13 @@ def test_a_token_list_with_an_unknown_kind_is_refused() -> None:
     entry = {"name": "x", "token": "t" * 40, "scopes": ["read"], "kind": "robot"}
     with pytest.raises(tokens.TokenConfigError, match="kind must be person or system"):
         tokens.principals(json.dumps([entry]))
+
+
+def test_the_openapi_document_lists_the_audit_window_and_its_patterns(shop: Api) -> None:
+    document = shop.get("/openapi.json", token=None).json
+    parameters = {p["name"]: p for p in document["paths"]["/v1/audit"]["get"]["parameters"]}
+
+    assert {"entity", "actor", "limit", "cursor", "since", "until"} <= set(parameters)
+    for name in ("since", "until"):
+        assert parameters[name]["in"] == "query" and not parameters[name].get("required")
+        assert "pattern" in json.dumps(parameters[name]["schema"])
