@@ -73,7 +73,9 @@ def test_a_pause_made_on_a_page_on_a_day_no_record_names_is_in_the_trail_and_tim
     assert [(e.actor, e.at) for e in trail] == [(SYSTEM_PORTAL, start + timedelta(days=7))]
     assert trail[0].after["events"] == "SubscriptionPaused"
     items, _ = timeline.customer_timeline(paid_shop.svc, "alice", limit=200)
-    assert trail[0].id in {i.id for i in items if i.type == "audit"}
+    [shown] = [i for i in items if i.type == "audit"]
+    assert shown.id == trail[0].id
+    assert shown.detail["link"] == "manage_subscription lnk_0123456789ab"
 
 
 def test_a_renewal_keeps_no_day_its_own_records_do_not_name(paid_shop: Any) -> None:

@@ -61,6 +61,8 @@ def customer_timeline(
         }
         if is_system_actor(entry.actor):
             detail["events"] = entry.after.get("events")
+            if "link" in entry.after:  # the portal link a customer acted through
+                detail["link"] = entry.after["link"]
         items.append(TimelineItem(entry.at, "audit", entry.id, detail))
     items.sort(key=lambda i: i.order)
     if after is not None:
