@@ -17,7 +17,7 @@ from tenure.domain.audit import (
 from tenure.domain.events import DomainEvent, EventType
 from tenure.fakes import FixedClock
 from tenure.ports import Commit, Repository
-from tenure.services import audit_listing, timeline
+from tenure.services import audit_listing, catalog, timeline
 from tenure.services.context import Services
 from tenure.store import dynamodb
 
@@ -38,6 +38,28 @@ def test_an_automated_commit_keeps_the_days_its_records_do_not_name(repo: Reposi
     assert repo.activity_days("alice", 10) == ["2026-03-02", "2026-03-05"]
     assert repo.activity_days("alice", 1) == ["2026-03-05"]  # the newest
     assert repo.activity_days("bob", 10) == []
+
+
+def test_a_change_on_a_day_no_record_names_is_in_the_trail_and_timeline(
+    repo: Repository,
+) -> None:
+    # Given alice, created on 2 March, and a change she made on a page a week later that
+    # wrote no invoice, attempt or email
+    svc = Services(repo=repo, clock=FixedClock(T), reminders=None)
+    catalog.create_customer(svc, "alice", "alice@example.com")
+    later = T + timedelta(days=7)
+    svc.clock = FixedClock(later)
+    with svc.acting_as(SYSTEM_PORTAL, via="update_card lnk_0123456789ab"):
+        svc.commit(Commit(events=[credit("alice", "alice", later)]))
+    # Then her trail and her timeline show it, naming the link
+    [entry] = timeline.audit_entries(svc, entity="alice", actor=None, limit=10, after=None)[0]
+    assert (entry.actor, entry.at, entry.after["link"]) == (
+        SYSTEM_PORTAL,
+        later,
+        "update_card lnk_0123456789ab",
+    )
+    items, _ = timeline.customer_timeline(svc, "alice", limit=50)
+    assert [i.id for i in items if i.type == "audit"] == [entry.id]
 
 
 def test_what_an_actor_acted_through_is_kept_beside_the_source(repo: Repository) -> None:

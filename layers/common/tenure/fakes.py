@@ -593,10 +593,12 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self, actor: str, *, upto: datetime, since: datetime, budget: int
     ) -> tuple[list[Sourced], datetime | None]:
         # (Everything in one read: the budget bounds the DynamoDB store's reads, not a list's.)
+        # From `since`'s whole second, as the store's keys are.
+        first = since.replace(microsecond=0)
         found: list[Sourced] = [
             (dict(e), actor, self.event_vias.get(e["id"]))
             for e in self.events
-            if self.event_sources.get(e["id"]) == actor and since <= _at(e["occurred_at"]) <= upto
+            if self.event_sources.get(e["id"]) == actor and first <= _at(e["occurred_at"]) <= upto
         ]
         found.sort(key=lambda f: (str(f[0]["occurred_at"]), str(f[0]["id"])), reverse=True)
         return found, None
