@@ -854,7 +854,14 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             # The days the trail could not find from this commit's own records (none for a
             # renewal's): a small item each, overwritten by the next commit of that day.
             for customer_id, day in unnamed_days(change.events, change.invoices, change.charges):
-                item = {"PK": f"CUS#{customer_id}", "SK": f"ADAY#{day}", "entity": "activity_day"}
+                item = {
+                    "PK": f"CUS#{customer_id}",
+                    "SK": f"ADAY#{day}",
+                    # Said again outside the keys: an export drops keys (tenure export).
+                    "customer_id": customer_id,
+                    "day": day,
+                    "entity": "activity_day",
+                }
                 ops.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
         ops.extend(self._marker_op(marker) for marker in change.markers)
         ops.extend(self._release_op(key) for key in change.released_markers)
