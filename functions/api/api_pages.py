@@ -28,7 +28,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
-from tenure.domain.audit import SYSTEM_PORTAL
+from tenure.domain.audit import SYSTEM_PORTAL, link_name
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.customers import Customer
 from tenure.domain.errors import (
@@ -1081,8 +1081,9 @@ def _page(purpose: LinkPurpose, show: Callable[[_Visit], Response[Any]]) -> Resp
     visit = _Visit(svc, settings, claims, token, pages.locale_of(customer.locale), form)
     try:
         # What a customer does through a signed page is theirs: its commits are the work of
-        # `system:portal` (docs/operations.md).
-        with svc.acting_as(SYSTEM_PORTAL):
+        # `system:portal`, through this link, named by its purpose and an id derived from
+        # the token, never the token itself (docs/operations.md).
+        with svc.acting_as(SYSTEM_PORTAL, via=link_name(str(purpose), token)):
             response = show(visit)
     except ForeignSubjectError:
         return _refused(visit.locale, settings, purpose, "foreign_subject")

@@ -36,6 +36,15 @@ Cursor = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Filter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+# A window's end: an ISO 8601 moment in UTC (`Z`) or a day (its midnight, UTC).
+Moment = Annotated[
+    str | None,
+    Query(
+        min_length=10,
+        max_length=30,
+        pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2}))?$",
+    ),
+]
 
 
 def actor() -> str:
@@ -129,13 +138,19 @@ def list_audit(
     actor: Filter = None,
     limit: Limit = 50,
     cursor: Cursor = None,
+    since: Moment = None,
+    until: Moment = None,
 ) -> AuditPage:
     """Audit entries of an `entity` (the id acted on) or of an `actor` (or both), oldest
     first; pass `next_cursor` back as `cursor` for the next page. An entity's automated
     changes (`system:renewals`, `system:dunning`, `system:webhooks`, `system:portal`) are
-    among them, read from their events; a `system:` actor needs an `entity` (else 422)."""
+    among them, read from their events. A `system:` actor alone is listed across the table,
+    newest first, from `until` (default: now) back to `since` (default: 31 days before;
+    at most 366); `since`/`until` apply only there. An unknown actor: 422."""
     svc = bootstrap.wiring().services
-    page, more = timelines.audit_entries(svc, entity=entity, actor=actor, limit=limit, after=cursor)
+    page, more = timelines.audit_entries(
+        svc, entity=entity, actor=actor, limit=limit, after=cursor, since=since, until=until
+    )
     return {
         "data": [audit_view(e) for e in page],
         "has_more": more is not None,

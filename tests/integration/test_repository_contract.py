@@ -866,7 +866,7 @@ def test_an_automated_changes_events_keep_their_source_beside_them_not_in_them(
     repo.commit(Commit(events=[renewed, other], source="system:renewals"))
     repo.commit(Commit(events=[asked]))  # a person's change: no source
     found = repo.sourced_events("alice", ["2026-03-02", "2026-03-03"])
-    assert found == [(renewed.to_dict(), "system:renewals")]
+    assert found == [(renewed.to_dict(), "system:renewals", None)]
     assert repo.sourced_events("alice", ["2026-03-03"]) == []
     # The event as the metrics, the bus and events.jsonl read it is unchanged
     assert renewed.to_dict() in repo.events_between(at, at + timedelta(seconds=1))

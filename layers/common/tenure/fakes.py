@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
-from tenure.domain.audit import AuditEntry
+from tenure.domain.audit import AuditEntry, Sourced, unnamed_days
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.credit_notes import CreditNote
@@ -119,6 +119,8 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.commits = 0
         self._event_ids: set[str] = set()
         self.event_sources: dict[str, str] = {}  # event id -> its automated actor (Commit.source)
+        self.event_vias: dict[str, str] = {}  # event id -> what its actor acted through
+        self.days_kept: dict[str, set[str]] = {}  # customer -> its `ADAY#` days
         self._audit_ids: set[str] = set()
         # The events' and ledger entries' places in the table's key order, as (sort key,
         # position in `events` / `ledger`): a day's read finds its range by bisection.
@@ -493,6 +495,10 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self._event_ids.update(e.id for e in change.events)
         if change.source is not None:
             self.event_sources.update((e.id, change.source) for e in change.events)
+            if change.via is not None:
+                self.event_vias.update((e.id, change.via) for e in change.events)
+            for customer_id, day in unnamed_days(change.events, change.invoices, change.charges):
+                self.days_kept.setdefault(customer_id, set()).add(day)
         for line in record_entries(change.ledger, self.customer_mrr):
             at = (line.at, line.subscription_id, str(line.after), len(self.ledger))
             self.ledger.append(line)
@@ -568,16 +574,40 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         found = [e for e in self.audit if e.customer_id == customer_id]
         return found[-limit:] if limit > 0 else []
 
-    def sourced_events(self, customer_id: str, days: list[str]) -> list[tuple[dict[str, Any], str]]:
+    def sourced_events(self, customer_id: str, days: list[str]) -> list[Sourced]:
         wanted = set(days)
-        found = [
-            (dict(e), self.event_sources[e["id"]])
+        found: list[Sourced] = [
+            (dict(e), self.event_sources[e["id"]], self.event_vias.get(e["id"]))
             for e in self.events
             if e["id"] in self.event_sources
             and str(e["occurred_at"])[:10] in wanted
             and e.get("customer_id") == customer_id
         ]
-        return sorted(found, key=lambda f: (_at(f[0]["occurred_at"]), f[0]["id"]))
+        return sorted(found, key=lambda f: (_at(str(f[0]["occurred_at"])), str(f[0]["id"])))
+
+    def activity_days(self, customer_id: str, limit: int) -> list[str]:
+        days = sorted(self.days_kept.get(customer_id, ()))
+        return days[-limit:] if limit > 0 else []
+
+    def automated_events(
+        self, actor: str, *, upto: datetime, since: datetime, budget: int
+    ) -> tuple[list[Sourced], datetime | None]:
+        # (Everything in one read: the budget bounds the DynamoDB store's reads, not a list's.)
+        # From `since`'s whole second, as the store's keys are.
+        first = since.replace(microsecond=0)
+        found: list[Sourced] = [
+            (dict(e), actor, self.event_vias.get(e["id"]))
+            for e in self.events
+            if self.event_sources.get(e["id"]) == actor and first <= _at(e["occurred_at"]) <= upto
+        ]
+        found.sort(key=lambda f: (str(f[0]["occurred_at"]), str(f[0]["id"])), reverse=True)
+        return found, None
+
+    def list_actor_audit_newest(
+        self, actor: str, *, before: str, since: datetime, limit: int
+    ) -> list[AuditEntry]:
+        found = [e for e in self.audit if e.actor == actor and e.at >= since and e.order < before]
+        return found[::-1][:limit]
 
     def find_provider_object(self, provider: str, object_id: str) -> str | None:
         return self.provider_links.get((provider, object_id))

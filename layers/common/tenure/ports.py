@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from tenure.domain.audit import AuditEntry
+from tenure.domain.audit import AuditEntry, Sourced
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.credit_notes import CreditNote
@@ -175,6 +175,9 @@ class Commit:
     # item it writes beside the event, never in it: what the audit trail names as the actor
     # of an automated change. None: a person's or an API caller's change.
     source: str | None = None
+    # What the automated actor acted through, kept beside `source` (a portal link's purpose
+    # and id, tenure.domain.audit.link_name; never the link's token). None: nothing named.
+    via: str | None = None
     # Members of a price (price id, subscription id): written when a subscription joins a
     # plan or add-on (never by a renewal), so a price change can find whom to tell. Written
     # whatever is stored (joining twice is one membership); left when it leaves: the run that
@@ -491,10 +494,26 @@ class AuditStore(Protocol):
     ) -> tuple[list[AuditEntry], str | None]: ...
     def list_customer_audit(self, customer_id: str, limit: int) -> list[AuditEntry]: ...
     # The customer's events among those of the given days (`yyyy-mm-dd`) that an automated
-    # actor committed, each with that actor (Commit.source), by moment then event id.
-    def sourced_events(
-        self, customer_id: str, days: list[str]
-    ) -> list[tuple[dict[str, Any], str]]: ...
+    # actor committed, each with that actor (Commit.source) and what it acted through
+    # (Commit.via), by moment then event id.
+    def sourced_events(self, customer_id: str, days: list[str]) -> list[Sourced]: ...
+    # The newest `limit` days (`yyyy-mm-dd`, oldest first) on which an automated commit
+    # changed the customer without writing a record that names the day
+    # (tenure.domain.audit.unnamed_days): with the days its records name, every day the
+    # customer's automated changes are on.
+    def activity_days(self, customer_id: str, limit: int) -> list[str]: ...
+    # The events the automated `actor` committed at moments from `since` to `upto` (whole
+    # seconds, both included), newest moments first, table-wide. Reading stops, at the end of
+    # a moment (never inside one: a moment's events may make one entry), once about `budget`
+    # items were read; then it returns the moment before which to go on (None: none left).
+    def automated_events(
+        self, actor: str, *, upto: datetime, since: datetime, budget: int
+    ) -> tuple[list[Sourced], datetime | None]: ...
+    # The stored entries of `actor` (people's, or a system actor's stored ones) whose order
+    # is below `before` and from `since` on, newest first, at most `limit`.
+    def list_actor_audit_newest(
+        self, actor: str, *, before: str, since: datetime, limit: int
+    ) -> list[AuditEntry]: ...
 
 
 class PrivacyStore(Protocol):

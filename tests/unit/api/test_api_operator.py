@@ -12,6 +12,7 @@ import pytest
 from api_harness import START, Api
 
 from tenure import bootstrap
+from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.timeutil import iso
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway
@@ -290,12 +291,54 @@ def test_the_audit_lists_by_actor_and_pages_with_a_cursor(shop: Api) -> None:
     assert neither.status == 422
 
 
-def test_an_automated_actor_without_an_entity_is_a_422_naming_the_entity(shop: Api) -> None:
-    refused = shop.get("/v1/audit", query={"actor": "system:renewals"})
+def test_an_automated_actor_alone_is_listed_across_the_table_newest_first(shop: Api) -> None:
+    # Given the renewals' changes of two customers on two days
+    for day, sub, customer in ((3, "sub-1", "alice"), (4, "sub-2", "bob")):
+        at = START + timedelta(days=day)
+        event = DomainEvent(EventType.CREDIT_GRANTED, sub, customer, at, 0)
+        shop.repo.commit(Commit(events=[event], source="system:renewals"))
+    shop.clock.set(START + timedelta(days=5))
     named = shop.get("/v1/audit", query={"actor": "system:renewals", "entity": "sub-1"})
 
-    assert refused.status == 422 and "entity" in refused.text
-    assert named.status == 200 and named.json["data"] == []  # nothing renewed here yet
+    first = shop.get("/v1/audit", query={"actor": "system:renewals", "limit": "1"})
+    rest = shop.get(
+        "/v1/audit",
+        query={"actor": "system:renewals", "limit": "1", "cursor": first.json["next_cursor"]},
+    )
+    old = shop.get(
+        "/v1/audit",
+        query={"actor": "system:renewals", "until": iso(START + timedelta(days=3, hours=1))},
+    )
+
+    assert first.status == 200, first.text
+    assert [e["entity"] for e in first.json["data"] + rest.json["data"]] == ["sub-2", "sub-1"]
+    assert first.json["has_more"] is True and rest.json["next_cursor"] is None
+    assert [e["entity"] for e in old.json["data"]] == ["sub-1"]
+    assert [e["entity"] for e in named.json["data"]] == ["sub-1"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"actor": "system:nobody"},
+        {"actor": "system:nobody", "entity": "sub-1"},
+        {"actor": "Support Anna"},
+        {"actor": "system:renewals", "cursor": "2026-01-01T00:00:00Z#x"},
+        {"actor": "system:renewals", "since": "2026-02-30"},
+        {"actor": "system:renewals", "since": "2020-01-01"},
+        {"actor": "system:renewals", "since": "last week"},
+        {"entity": "sub-1", "since": "2026-01-01"},
+    ],
+)
+def test_an_unknown_actor_a_malformed_cursor_or_a_bad_window_is_a_422(
+    shop: Api, query: dict[str, str]
+) -> None:
+    before = shop.state()
+
+    refused = shop.get("/v1/audit", query=query)
+
+    assert refused.status == 422, refused.text
+    assert "stack" not in refused.text.lower() and shop.state() == before
 
 
 def test_the_timeline_shows_invoices_charges_refunds_emails_and_audit_in_order(shop: Api) -> None:
@@ -332,3 +375,13 @@ def test_a_token_list_with_an_unknown_kind_is_refused() -> None:
     entry = {"name": "x", "token": "t" * 40, "scopes": ["read"], "kind": "robot"}
     with pytest.raises(tokens.TokenConfigError, match="kind must be person or system"):
         tokens.principals(json.dumps([entry]))
+
+
+def test_the_openapi_document_lists_the_audit_window_and_its_patterns(shop: Api) -> None:
+    document = shop.get("/openapi.json", token=None).json
+    parameters = {p["name"]: p for p in document["paths"]["/v1/audit"]["get"]["parameters"]}
+
+    assert {"entity", "actor", "limit", "cursor", "since", "until"} <= set(parameters)
+    for name in ("since", "until"):
+        assert parameters[name]["in"] == "query" and not parameters[name].get("required")
+        assert "pattern" in json.dumps(parameters[name]["schema"])

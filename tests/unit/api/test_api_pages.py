@@ -340,6 +340,23 @@ def test_a_pause_on_the_page_is_listed_as_the_portals_work(subscribed: Pages) ->
     assert "SubscriptionPaused" in str(page[0].after["events"])
 
 
+def test_a_change_made_on_a_page_names_its_link_by_purpose_and_id_never_its_token(
+    subscribed: Pages,
+) -> None:
+    from tenure.domain.audit import SYSTEM_PORTAL, link_name
+    from tenure.services import timeline
+
+    token = manage(subscribed)
+    subscribed.submit("/pages/subscription", token, action="pause")
+
+    [entry] = timeline.audit_entries(
+        subscribed.svc, entity="sub-alice", actor=SYSTEM_PORTAL, limit=10, after=None
+    )[0]
+    assert entry.after["link"] == link_name("manage_subscription", token)
+    assert str(entry.after["link"]).startswith("manage_subscription lnk_")
+    assert token not in json.dumps(entry.after) and token.split(".")[-1] not in str(entry.after)
+
+
 def test_cancel_at_period_end_then_keep_withdraws_the_cancellation(subscribed: Pages) -> None:
     token = manage(subscribed)
 

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from tenure.domain.charges import Charge
 from tenure.domain.errors import ValidationFailedError
+from tenure.domain.events import DomainEvent
 from tenure.domain.ids import compact, digest
+from tenure.domain.invoices import Invoice
 from tenure.domain.offers import NO_CONTROL_CHARACTERS
-from tenure.domain.timeutil import parse_iso
+from tenure.domain.timeutil import parse_iso, utc
 
 # The actors of automated changes: the function (or page) that made them.
 SYSTEM_RENEWALS = "system:renewals"
@@ -23,7 +26,12 @@ SYSTEM_WEBHOOKS = "system:webhooks"
 SYSTEM_DUNNING = "system:dunning"
 SYSTEM_PORTAL = "system:portal"  # a customer acting through a signed page
 SYSTEM_API = "system:api"  # a call whose caller is not known (services called directly)
+# Every automated actor there is: a `system:` name outside these is no actor (a 422).
+SYSTEM_ACTORS = (SYSTEM_RENEWALS, SYSTEM_WEBHOOKS, SYSTEM_DUNNING, SYSTEM_PORTAL, SYSTEM_API)
 
+# A person's (a named API token's) name: what a principal can be called (the API's own
+# check, functions/api/api_tokens.py, is held to the same pattern by a test).
+PRINCIPAL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 NOTE_MAX = 1000
 REFERENCE_MAX = 200
 _NO_CONTROL = re.compile(NO_CONTROL_CHARACTERS)
@@ -116,21 +124,34 @@ def is_system_actor(actor: str) -> bool:
     return actor.startswith("system:")
 
 
-def automated_entries(sourced: Iterable[tuple[dict[str, object], str]]) -> list[AuditEntry]:
+# An event as an automated commit stored it: its public form, its actor (Commit.source) and
+# what the actor acted through (Commit.via: a portal link's purpose and id), if anything.
+Sourced = tuple[dict[str, object], str, str | None]
+
+
+def automated_entries(sourced: Iterable[Sourced]) -> list[AuditEntry]:
     """The entries of automated changes, read from the events they committed with their
     source (Commit.source): one per actor, moment and entity the events are about (a
     renewal: one on the subscription, one on its invoice), naming its events' types in the
-    table's order, each once. Nothing is stored: the id derives from the first event's id,
-    so the same events always give the same entries, and a page's cursor stays valid."""
-    groups: dict[tuple[str, str, str], list[dict[str, object]]] = {}
+    table's order, each once, and the portal link a customer acted through (`after.link`).
+    Nothing is stored: the id derives from the first event's id, so the same events always
+    give the same entries, and a page's cursor stays valid."""
+    groups: dict[tuple[str, str, str], list[tuple[dict[str, object], str | None]]] = {}
     # In the table's order (moment, then event id), whatever order they were read in.
-    for event, source in sorted(sourced, key=lambda f: (str(f[0]["occurred_at"]), str(f[0]["id"]))):
+    for event, source, via in sorted(
+        sourced, key=lambda f: (str(f[0]["occurred_at"]), str(f[0]["id"]))
+    ):
         if not is_system_actor(source) or not event.get("customer_id"):
             continue
         key = (source, str(event["occurred_at"]), str(event["entity_id"]))
-        groups.setdefault(key, []).append(event)
+        groups.setdefault(key, []).append((event, via))
     entries = []
-    for (source, occurred_at, entity), events in groups.items():
+    for (source, occurred_at, entity), found in groups.items():
+        events = [event for event, _ in found]
+        after: Summary = {"events": " ".join(dict.fromkeys(str(e["type"]) for e in events))}
+        link = next((via for _, via in found if via), None)
+        if link is not None:
+            after["link"] = link
         entries.append(
             new_entry(
                 at=parse_iso(occurred_at),
@@ -140,11 +161,43 @@ def automated_entries(sourced: Iterable[tuple[dict[str, object], str]]) -> list[
                 customer_id=str(events[0]["customer_id"]),
                 note=None,
                 before={},
-                after={"events": " ".join(dict.fromkeys(str(e["type"]) for e in events))},
+                after=after,
                 nonce=str(events[0]["id"]),
             )
         )
     return sorted(entries, key=lambda e: e.order)
+
+
+def unnamed_days(
+    events: Iterable[DomainEvent], invoices: Iterable[Invoice], charges: Iterable[Charge]
+) -> list[tuple[str, str]]:
+    """The (customer, `yyyy-mm-dd`) of an automated commit's events whose day the trail
+    would not find from the records the commit writes: the trail reads the events of the
+    days a customer's records name (a subscription's invoices: created, paid; their
+    attempts), and the days these pairs name are kept for it (store: `ADAY#`), so every
+    automated change about a customer is found. A renewal's commits create or pay an
+    invoice, or make an attempt, on their events' day: they name none, and write nothing
+    more (docs/operations.md)."""
+    named = {
+        (i.customer_id, _day(moment))
+        for i in invoices
+        if i.subscription_id  # (an instalment's invoice is listed under its plan, not read)
+        for moment in (i.created_at, i.paid_at)
+        if moment is not None
+    }
+    named |= {(c.customer_id, _day(c.at)) for c in charges if c.subscription_id}
+    wanted = {(e.customer_id, _day(e.occurred_at)) for e in events if e.customer_id}
+    return sorted(wanted - named)
+
+
+def _day(moment: datetime) -> str:
+    return utc(moment).date().isoformat()  # the day partition its events are kept in
+
+
+def link_name(purpose: str, token: str) -> str:
+    """How an entry names the portal link a customer acted through: its purpose and an id
+    derived from the token (never the token: it would let a reader of the trail act)."""
+    return f"{purpose} lnk_{digest(token, size=12)}"
 
 
 def check_note(note: str | None, *, required: bool = True) -> str | None:

@@ -23,6 +23,8 @@ from tenure.services.points_planning import plan_points
 # (Services.acting_as). A context variable rather than a field: `tenure serve` answers
 # requests on several threads through one Services.
 _ACTING: ContextVar[str | None] = ContextVar("tenure_acting", default=None)
+# What that actor acts through (a portal link: tenure.domain.audit.link_name), if named.
+_VIA: ContextVar[str | None] = ContextVar("tenure_via", default=None)
 # The customers whose records the commits of this thread have touched since
 # Services.noting_customers began (None: nobody is noting): what an API request was about.
 _ABOUT: ContextVar[set[str] | None] = ContextVar("tenure_about", default=None)
@@ -100,13 +102,16 @@ class Services:
         change.notices.extend(n for n in planned if n.key not in known)
 
     @contextmanager
-    def acting_as(self, actor: str) -> Iterator[None]:
-        """Attribute the commits made inside to the automated `actor`; nested, the innermost
-        wins, and the outer one is back on leaving."""
+    def acting_as(self, actor: str, via: str | None = None) -> Iterator[None]:
+        """Attribute the commits made inside to the automated `actor`, acting through `via`
+        (a portal link's name, never its token); nested, the innermost wins, and the outer
+        one is back on leaving."""
         token = _ACTING.set(actor)
+        via_token = _VIA.set(via)
         try:
             yield
         finally:
+            _VIA.reset(via_token)
             _ACTING.reset(token)
 
     @contextmanager
@@ -128,6 +133,7 @@ class Services:
         acting = _ACTING.get()
         if acting is not None and change.source is None:
             change.source = acting
+            change.via = _VIA.get()
         self.repo.commit(change)
         self.commits += 1
         about = _ABOUT.get()

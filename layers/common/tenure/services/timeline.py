@@ -5,7 +5,8 @@ subscriptions' lifecycle, their latest invoices with the attempts and refunds of
 emails owed or sent, and the audit entries. Domain events are not indexed by customer (they
 are kept by day for the metrics), so the timeline shows the records they describe; the
 automated changes among them (renewals, dunning, provider webhooks, the customer's own pages)
-are read from the events of the days those records name, and shown as audit entries of their
+are read from the events of the days those records name and of the days the customer's
+other automated changes kept (`activity_days`), and shown as audit entries of their
 `system:` actor (tenure.domain.audit.automated_entries; docs/operations.md).
 """
 
@@ -15,6 +16,7 @@ from datetime import datetime
 from tenure.domain.audit import AuditEntry, automated_entries, is_system_actor
 from tenure.domain.errors import NotFoundError, ValidationFailedError
 from tenure.domain.timeutil import iso
+from tenure.services import audit_listing
 from tenure.services.context import Services
 
 # The size bound: the newest invoices of each subscription, the subscriptions, the emails
@@ -23,6 +25,8 @@ INVOICES_PER_SUBSCRIPTION = 24
 SUBSCRIPTIONS_READ = 20
 EMAILS_READ = 200
 AUDIT_READ = 200
+# The newest days of automated changes no record names (ADAY#): one event query each.
+ACTIVITY_DAYS_READ = 100
 
 Detail = dict[str, str | int | bool | None]
 
@@ -57,6 +61,8 @@ def customer_timeline(
         }
         if is_system_actor(entry.actor):
             detail["events"] = entry.after.get("events")
+            if "link" in entry.after:  # the portal link a customer acted through
+                detail["link"] = entry.after["link"]
         items.append(TimelineItem(entry.at, "audit", entry.id, detail))
     items.sort(key=lambda i: i.order)
     if after is not None:
@@ -66,11 +72,13 @@ def customer_timeline(
 
 
 def _automated(svc: Services, customer_id: str, records: list[TimelineItem]) -> list[AuditEntry]:
-    """The customer's automated changes on the days their records name (each day's events
-    are read once; an automated change on a day no record names, such as a pause ending
-    with nothing charged, is not found without a scan, and not shown)."""
-    days = sorted({i.at.strftime("%Y-%m-%d") for i in records})
-    return automated_entries(svc.repo.sourced_events(customer_id, days))
+    """The customer's automated changes: on the days their records name, and on the days
+    the automated commits that wrote no such record kept for them (a pause ending with
+    nothing charged, a card updated through a page: tenure.domain.audit.unnamed_days).
+    Each day's events are read once."""
+    days = {i.at.strftime("%Y-%m-%d") for i in records}
+    days.update(svc.repo.activity_days(customer_id, ACTIVITY_DAYS_READ))
+    return automated_entries(svc.repo.sourced_events(customer_id, sorted(days)))
 
 
 def _record_items(svc: Services, customer_id: str) -> list[TimelineItem]:
@@ -135,24 +143,39 @@ def timeline_moment(item: TimelineItem) -> str:
 
 
 def audit_entries(
-    svc: Services, *, entity: str | None, actor: str | None, limit: int, after: str | None
+    svc: Services,
+    *,
+    entity: str | None,
+    actor: str | None,
+    limit: int,
+    after: str | None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> tuple[list[AuditEntry], str | None]:
     """A page of audit entries of an `entity` or an `actor` (or both), oldest first, and the
-    cursor of the next page (None at the end)."""
+    cursor of the next page (None at the end). An automated actor alone is listed across
+    the table, newest first, between `since` and `until` (services.audit_listing)."""
     if entity is None and actor is None:
         raise ValidationFailedError("entity", "name an entity or an actor (or both)")
-    automated_only = actor is not None and is_system_actor(actor)
-    if automated_only and entity is None:
+    if actor is not None:
+        audit_listing.check_actor(actor)
+    if actor is not None and is_system_actor(actor) and entity is None:
+        return audit_listing.automated_trail(
+            svc,
+            actor,
+            limit=limit,
+            after=after,
+            since=audit_listing.moment("since", since),
+            until=audit_listing.moment("until", until),
+        )
+    if since is not None or until is not None:
+        field_name = "since" if since is not None else "until"
         raise ValidationFailedError(
-            "entity",
-            "an automated actor's changes are read from its customers' events: name an entity",
+            field_name, "a window applies to an automated actor's listing without an entity"
         )
-    people: list[AuditEntry] = []
-    people_next = None
-    if not automated_only:  # (no entry of an automated actor is stored: nothing to read)
-        people, people_next = svc.repo.list_audit(
-            entity=entity, actor=actor, limit=limit, after=after
-        )
+    # Stored entries, people's and the few an automated actor writes (an erasure finished
+    # by the renewals), then the automated changes read from the events.
+    people, people_next = svc.repo.list_audit(entity=entity, actor=actor, limit=limit, after=after)
     automated = _automated_of_entity(svc, entity, actor) if entity is not None else []
     # Two streams in one order (AuditEntry.order): each read past the cursor, merged, cut.
     merged = sorted(

@@ -9,12 +9,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tenure.domain.audit import AuditEntry
+from tenure.domain.audit import AuditEntry, Sourced, unnamed_days
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.credit_notes import CreditNote
@@ -47,7 +47,7 @@ from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
-from tenure.domain.timeutil import iso, parse_iso
+from tenure.domain.timeutil import iso, parse_iso, utc
 from tenure.ports import (
     Commit,
     CopyCheck,
@@ -72,6 +72,9 @@ WORK_DUE = "DUE"  # renewals, retries, expiries: the renewals scheduler's shards
 NOTICE_DUE = "NOTE"  # emails owed: the reminders function's shards
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_TRANSACTION_ITEMS = 100
+# Items one query of an automated actor's events reads at most (the listing's budget is
+# counted in these reads, docs/operations.md).
+AUTOMATED_QUERY_PAGE = 200
 # A commit whose only conflict is a customer's MRR state (a derived record: another change of
 # the same customer committed first) is tried again from a fresh read, never reported: the
 # caller's own records did not conflict, and each lost race means another change won, so the
@@ -844,7 +847,22 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         for item in event_items(change.events, _written_versions(change)):
             if change.source is not None:  # beside the events too: their form is unchanged
                 item["source"] = change.source
+                if change.via is not None:
+                    item["via"] = change.via
             ops.append(self._create_put(item, "event"))
+        if change.source is not None:
+            # The days the trail could not find from this commit's own records (none for a
+            # renewal's): a small item each, overwritten by the next commit of that day.
+            for customer_id, day in unnamed_days(change.events, change.invoices, change.charges):
+                item = {
+                    "PK": f"CUS#{customer_id}",
+                    "SK": f"ADAY#{day}",
+                    # Said again outside the keys: an export drops keys (tenure export).
+                    "customer_id": customer_id,
+                    "day": day,
+                    "entity": "activity_day",
+                }
+                ops.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
         ops.extend(self._marker_op(marker) for marker in change.markers)
         ops.extend(self._release_op(key) for key in change.released_markers)
         for entry in change.audit:
@@ -1377,8 +1395,8 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         page = found[:limit]
         return page, (page[-1].order if more and page else None)
 
-    def sourced_events(self, customer_id: str, days: list[str]) -> list[tuple[dict[str, Any], str]]:
-        found: list[tuple[dict[str, Any], str]] = []
+    def sourced_events(self, customer_id: str, days: list[str]) -> list[Sourced]:
+        found: list[Sourced] = []
         for day in sorted(set(days)):
             # Events are kept by day: the filter spares the transfer of other customers'
             # events and of people's changes, not their reads (docs/operations.md).
@@ -1395,11 +1413,97 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
                 if "source" not in item:
                     continue
                 found.extend(
-                    (event, str(item["source"]))
+                    (event, str(item["source"]), _via(item))
                     for event, _ in unpack(item)
                     if event.get("customer_id") == customer_id
                 )
         return found
+
+    def activity_days(self, customer_id: str, limit: int) -> list[str]:
+        page = self._ddb.query(
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": f"CUS#{customer_id}", ":prefix": "ADAY#"}),
+            ProjectionExpression="SK",
+            ScanIndexForward=False,
+            ConsistentRead=True,
+            Limit=limit,
+        )
+        days = [str(from_item(i)["SK"]).removeprefix("ADAY#") for i in page.get("Items", [])]
+        return days[::-1]
+
+    def automated_events(
+        self, actor: str, *, upto: datetime, since: datetime, budget: int
+    ) -> tuple[list[Sourced], datetime | None]:
+        found: list[Sourced] = []
+        read = 0
+        first, last = iso(since) or "", iso(upto) or ""
+        day = utc(upto).date()
+        while day >= utc(since).date():
+            name = day.isoformat()
+            # The day's keys from `since` (on its day) to the end of `upto`'s moment (on its
+            # own): `#~` sorts after every event id of the moment, `~` after every moment.
+            lo = first if name == first[:10] else name
+            hi = f"{last}#~" if name == last[:10] else f"{name}~"
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "PK = :pk AND SK BETWEEN :lo AND :hi",
+                "FilterExpression": "#s = :actor",
+                "ExpressionAttributeNames": {"#s": "source"},
+                "ExpressionAttributeValues": to_item(
+                    {":pk": f"EVT#{name}", ":lo": lo, ":hi": hi, ":actor": actor}
+                ),
+                "ScanIndexForward": False,
+                "ConsistentRead": True,
+                "Limit": AUTOMATED_QUERY_PAGE,
+            }
+            while True:
+                page = self._ddb.query(**query)
+                read += int(page.get("ScannedCount", 0))
+                found.extend(_sourced(page.get("Items", [])))
+                resume = page.get("LastEvaluatedKey")
+                if resume is None:
+                    break
+                query["ExclusiveStartKey"] = resume
+                if read >= budget:
+                    # Finish the moment reading stopped in: its events may share an entry.
+                    moment = str(from_item(resume)["SK"]).split("#", 1)[0]
+                    query["ExpressionAttributeValues"] = to_item(
+                        {":pk": f"EVT#{name}", ":lo": moment, ":hi": hi, ":actor": actor}
+                    )
+                    found.extend(_sourced(self._query_rest(query)))
+                    return found, parse_iso(moment)
+            day -= timedelta(days=1)
+            if read >= budget and day >= utc(since).date():
+                return found, datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
+        return found, None
+
+    def _query_rest(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every item of `query` from where it stands (its ExclusiveStartKey) on, raw."""
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._ddb.query(**query)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def list_actor_audit_newest(
+        self, actor: str, *, before: str, since: datetime, limit: int
+    ) -> list[AuditEntry]:
+        since_order = since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        page = self._ddb.query(
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :lo AND :hi",
+            ExpressionAttributeValues=to_item(
+                {":pk": f"ACTOR#{actor}", ":lo": f"AUDIT#{since_order}", ":hi": f"AUDIT#{before}"}
+            ),
+            ScanIndexForward=False,
+            ConsistentRead=True,
+            Limit=limit + 1,  # (`before` itself, if it is an entry's order, is not wanted)
+        )
+        entries = [codec.audit_from_attrs(from_item(i)) for i in page.get("Items", [])]
+        return [e for e in entries if e.order < before][:limit]
 
     def list_customer_audit(self, customer_id: str, limit: int) -> list[AuditEntry]:
         """The customer's entries, oldest first, at most `limit` (newest kept)."""
@@ -1670,3 +1774,16 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
         return forgotten
+
+
+def _via(item: dict[str, Any]) -> str | None:
+    via = item.get("via")
+    return None if via is None else str(via)
+
+
+def _sourced(raw: Iterable[dict[str, Any]]) -> list[Sourced]:
+    """The events of outbox items as read raw, with their source and what it acted through."""
+    found: list[Sourced] = []
+    for item in map(from_item, raw):
+        found.extend((event, str(item["source"]), _via(item)) for event, _ in unpack(item))
+    return found
