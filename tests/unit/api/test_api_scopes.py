@@ -177,3 +177,14 @@ def test_every_route_needs_the_scope_of_what_it_does(api_module: ModuleType) -> 
             else:
                 assert needed == "billing", (method, path)
     assert scope_of("POST", "/v1/plansx").name == "BILLING"  # a prefix is a whole segment
+
+
+def test_a_token_name_the_api_accepts_is_a_name_the_audit_listing_accepts(
+    api_module: ModuleType,
+) -> None:
+    # The audit listing checks an actor against the same pattern the token list does, so
+    # every person who can act can also be listed (and nothing else can).
+    from tenure.domain.audit import PRINCIPAL_NAME
+
+    tokens = importlib.import_module("api_tokens")
+    assert tokens._NAME.pattern == PRINCIPAL_NAME.pattern

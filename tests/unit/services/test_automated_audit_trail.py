@@ -19,7 +19,7 @@ from tenure.domain.audit import (
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.ports import Commit
-from tenure.services import subscriptions, timeline
+from tenure.services import privacy, subscriptions, timeline
 
 CREDIT = EventType.CREDIT_GRANTED
 
@@ -252,3 +252,18 @@ def test_a_commit_outside_the_portal_names_no_link(paid_shop: Any) -> None:
         paid_shop.svc, entity="sub-1", actor=SYSTEM_RENEWALS, limit=5, after=None
     )[0]
     assert "link" not in entry.after
+
+
+def test_an_export_finds_a_change_made_on_a_day_only_a_kept_day_names(paid_shop: Any) -> None:
+    # Given alice, who paused on her page a week after paying, on a day no record of hers names
+    paid_shop.svc.reminders = None
+    start = paid_shop.sub().current_period_start
+    paid_shop.clock.set(start + timedelta(days=7))
+    with paid_shop.svc.acting_as(SYSTEM_PORTAL, via="manage_subscription lnk_0123456789ab"):
+        subscriptions.pause(paid_shop.svc, "sub-1", until=start + timedelta(days=20))
+    # When her records are gathered, as an export or an erasure gathers them
+    found = privacy.customer_records(paid_shop.svc, "alice")
+    # Then the pause is among her events: the kept day is read as the timeline reads it
+    paused_on = (start + timedelta(days=7)).strftime("%Y-%m-%d")
+    assert paused_on in found.event_days
+    assert "SubscriptionPaused" in [e["type"] for e in found.events]

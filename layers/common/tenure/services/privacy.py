@@ -37,6 +37,7 @@ from tenure.domain.webhooks_out import WebhookDelivery, delivery_id
 from tenure.payments.gateway import GatewayError, ProviderUnavailableError, RateLimitedError
 from tenure.ports import Commit, EmailMove
 from tenure.services.context import Services, UnknownProviderError
+from tenure.services.timeline import ACTIVITY_DAYS_READ
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +113,9 @@ def customer_records(svc: Services, customer_id: str) -> CustomerRecords:
     found.points = repo.get_points(customer_id)
     found.notices = repo.list_notices(customer_id)
     found.audit = repo.list_customer_audit(customer_id, AUDIT_READ)
-    found.event_days = _event_days(found)
+    # Days of automated changes no record names (a pause on the portal, say) are kept apart.
+    kept = repo.activity_days(customer_id, ACTIVITY_DAYS_READ)
+    found.event_days = sorted(set(_event_days(found)) | set(kept))
     found.events = repo.customer_events(customer_id, found.event_days)
     endpoints = repo.list_webhook_endpoints()
     for event in found.events:
