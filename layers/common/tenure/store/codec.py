@@ -89,6 +89,8 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
             if c.provider_erasure is not None
             else {}
         ),
+        # Written only once it lists one: older customers keep their items as they were.
+        **({"subscriptions": set(c.subscription_ids)} if c.subscription_ids else {}),
     } | ({"billing": _billing_attrs(c.billing)} if c.billing is not None else {})
 
 
@@ -139,6 +141,7 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         erased_at=_parse(a.get("erased_at")),
         phone=a.get("phone"),
         provider_erasure=_provider_erasure(a.get("provider_erasure")),
+        subscription_ids=frozenset(a.get("subscriptions") or ()),
     )
 
 
@@ -429,6 +432,8 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         attrs["price_steps"] = [
             {"change": p.change, "starts": _dt(p.starts)} for p in s.price_steps
         ]
+    if s.listed:  # written only when true: older items stay as they were
+        attrs["listed"] = True
     return attrs
 
 
@@ -496,6 +501,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         price_steps=tuple(
             PriceStep(p["change"], _parse(p.get("starts"))) for p in a.get("price_steps") or ()
         ),
+        listed=bool(a.get("listed", False)),
         version=int(a.get("version", 0)),
     )
 
