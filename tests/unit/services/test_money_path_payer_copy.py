@@ -187,6 +187,28 @@ def test_a_card_change_read_before_a_subscribe_cannot_land_after_it(
     assert shop.sub("sub-2").payment_method == catalog_card(VISA)
 
 
+def test_a_subscribe_that_read_the_card_before_it_changed_keeps_its_renewals_checked(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given alice subscribing a second time while her mastercard replaces the visa (the
+    # subscribe read her first, the card change committed before the subscribe did)
+    shop = a_paying_subscriber(make_shop)
+    worker = shop.interleaved(lambda: shop.add_card(MASTERCARD))
+    subscriptions.subscribe(worker, "sub-2", "alice", "basic")
+    # Then the new subscription was made unlisted (its copy is the visa) and left off her list
+    assert not shop.sub("sub-2").listed
+    assert shop.sub("sub-2").payment_method == catalog_card(VISA)
+    assert alice(shop).subscription_ids == {"sub-1"}
+    # And when it renews, the claim's check catches the old copy: the mastercard pays, once
+    renewed_at = shop.sub("sub-2").current_period_end
+    shop.clock.set(renewed_at)
+    shop.work(shop.queued("sub-2"))
+    invoice = shop.invoice_starting(renewed_at, "sub-2")
+    assert invoice.status is InvoiceStatus.PAID
+    assert charged_method(shop, invoice.id) == [catalog_card(MASTERCARD)]
+    assert shop.sub("sub-2").payer == alice(shop).payer
+
+
 def test_a_renewal_of_a_listed_subscription_claims_without_checking_its_customer(
     make_shop: Callable[..., Any],
 ) -> None:
