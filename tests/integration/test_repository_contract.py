@@ -313,6 +313,94 @@ def test_a_subscription_keeps_its_price_steps_and_when_it_joined_its_plan(repo: 
     assert again.plan_since == T0 + timedelta(days=3)
 
 
+def listed_sub(sub_id: str, payer: Payer) -> Subscription:
+    """A new subscription as `subscribe` makes it: its copy of the payer, to be listed."""
+    sub = Subscription.subscribe(sub_id, "alice", BASIC, T0)
+    sub.copy_payer(payer)
+    sub.listed = True
+    return sub
+
+
+def test_new_subscriptions_join_their_customers_list_and_a_write_read_before_loses(
+    repo: Repository,
+) -> None:
+    # Given alice as read before two subscriptions are made for her
+    alice = paying_alice(repo)
+    change = Commit()
+    change.add_subscription(listed_sub("sub-2", alice.payer))
+    change.add_subscription(listed_sub("sub-3", alice.payer))
+    repo.commit(change)
+    stored = repo.get_customer("alice")
+    assert stored is not None and stored.subscription_ids == {"sub-2", "sub-3"}
+    assert stored.version == alice.version  # event ids are made from it: it stays
+    assert [s.listed for s in repo.list_subscriptions("alice")] == [False, True, True]
+    # When a change of her card made from that read is committed, it loses whole
+    alice.default_payment_method = "pm_card_mastercard"
+    with pytest.raises(ConcurrencyError):
+        repo.commit(Commit(customers=[alice]))
+    again = repo.get_customer("alice")
+    assert again is not None and again.default_payment_method == "pm_card_visa"
+    # And one made from a fresh read is written, list and all
+    again.default_payment_method = "pm_card_mastercard"
+    repo.commit(Commit(customers=[again]))
+    last = repo.get_customer("alice")
+    assert last is not None and last.subscription_ids == {"sub-2", "sub-3"}
+
+
+def test_a_new_subscription_whose_copy_is_not_its_customers_card_is_stored_unlisted(
+    repo: Repository,
+) -> None:
+    # Given alice, whose card changed after the subscribe read her (its copy is the old one)
+    alice = paying_alice(repo)
+    old = Payer("alice", "pm_card_old", "cus_A")
+    change = Commit()
+    change.add_subscription(listed_sub("sub-2", old))
+    # When the subscription is committed
+    repo.commit(change)
+    # Then it is made, unlisted (its claims check alice), and her record is as it was
+    sub, stored = repo.get_subscription("sub-2"), repo.get_customer("alice")
+    assert sub is not None and not sub.listed and sub.payer == old
+    assert stored is not None and stored.subscription_ids == frozenset()
+    assert stored.version == alice.version
+
+
+def test_a_new_subscription_joins_the_list_of_a_customer_written_with_it(
+    repo: Repository,
+) -> None:
+    alice = paying_alice(repo)
+    alice.name = "Alice A."
+    change = Commit(customers=[alice])
+    change.add_subscription(listed_sub("sub-2", alice.payer))
+    repo.commit(change)
+    stored, sub = repo.get_customer("alice"), repo.get_subscription("sub-2")
+    assert stored is not None and stored.subscription_ids == {"sub-2"}
+    assert stored.name == "Alice A."
+    assert sub is not None and sub.listed
+
+
+def test_a_new_subscription_of_a_customer_its_commit_checks_is_stored_unlisted(
+    repo: Repository,
+) -> None:
+    # One item takes one operation in a transaction: the check stays, the listing goes.
+    alice = paying_alice(repo)
+    change = Commit(payer_checks=[alice.payer])
+    change.add_subscription(listed_sub("sub-2", alice.payer))
+    repo.commit(change)
+    sub, stored = repo.get_subscription("sub-2"), repo.get_customer("alice")
+    assert sub is not None and not sub.listed
+    assert stored is not None and stored.subscription_ids == frozenset()
+
+
+def test_a_customer_and_a_subscription_from_before_lists_read_as_unlisted(
+    repo: Repository,
+) -> None:
+    repo.commit(Commit(customers=[customer()]))
+    subscribed(repo)
+    stored, sub = repo.get_customer("alice"), repo.get_subscription("sub-1")
+    assert stored is not None and stored.subscription_ids == frozenset()
+    assert sub is not None and not sub.listed
+
+
 def test_a_payer_copy_lands_on_the_subscription_whatever_its_version(repo: Repository) -> None:
     alice = paying_alice(repo)
     repo.commit(Commit(payer_copies=[("sub-1", alice.payer)]))

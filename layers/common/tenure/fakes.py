@@ -35,6 +35,7 @@ from tenure.domain.timeutil import iso, utc
 from tenure.fakes_copy import clone
 from tenure.fakes_privacy import InMemoryPrivacy
 from tenure.fakes_webhooks_out import InMemoryWebhookOut
+from tenure.listings import listings
 from tenure.ports import (
     Commit,
     CopyCheck,
@@ -184,6 +185,20 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self, subscription_id: str, customer_id: str
     ) -> tuple[Subscription | None, Customer | None]:
         return self.get_subscription(subscription_id), self.get_customer(customer_id)
+
+    def _list_new_subscriptions(self, change: Commit) -> None:
+        """As the DynamoDB store: new listed subscriptions join their customer's list, or are
+        made unlisted when a card change came first (tenure.listings)."""
+        joining = listings(change)
+        for sub in joining.with_customer:
+            owner = next(c for c in change.customers if c.id == sub.customer_id)
+            owner.subscription_ids = owner.subscription_ids | {sub.id}
+        for sub in joining.by_update:
+            held = self.customers.get(sub.customer_id)
+            if held is None or held.payer != sub.payer:
+                sub.listed = False
+                continue
+            held.subscription_ids = held.subscription_ids | {sub.id}
 
     def list_subscriptions(self, customer_id: str) -> list[Subscription]:
         subs = _owned(self.subscriptions, customer_id)
@@ -369,6 +384,10 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
                 raise AlreadyExistsError(kind, entity.id)
             if entity.version and (current is None or current.version != entity.version):
                 raise ConcurrencyError(f"{kind} {entity.id} changed meanwhile")
+            # A subscription joined the customer's list: the version does not move for it.
+            listed = current.subscription_ids if kind == "customer" and current else None
+            if listed is not None and entity.version and listed != entity.subscription_ids:
+                raise ConcurrencyError(f"{kind} {entity.id} changed meanwhile")
         for plan in change.plans:
             if plan.id in self.plans:
                 raise AlreadyExistsError("plan", plan.id)
@@ -428,6 +447,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
             if entry.id in self._audit_ids:
                 raise AlreadyExistsError("audit", entry.id)
         self._number(change)
+        self._list_new_subscriptions(change)
         created = [c for c in change.customers if c.version == 0]  # indexed by email
         for kind, entity in versioned:
             entity.version += 1

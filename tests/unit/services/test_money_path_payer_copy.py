@@ -11,10 +11,12 @@ import pytest
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.dunning import DunningPolicy
+from tenure.domain.errors import ConcurrencyError
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.payments.gateway import IdempotencyConflictError
 from tenure.payments.sandbox import payment_method_for
+from tenure.ports import Commit
 from tenure.services import catalog, charging, subscriptions
 from tenure.services.context import Services
 
@@ -116,12 +118,13 @@ def test_a_card_changed_after_the_renewal_was_queued_is_the_card_charged(
 def test_a_copy_the_card_change_missed_is_caught_by_the_claim_and_put_right(
     make_shop: Callable[..., Any],
 ) -> None:
-    # Given a subscription whose copy still names the visa although alice's default is now a
-    # mastercard (the index that lists her subscriptions lagged when her card changed)
+    # Given a subscription made before customers listed theirs, whose copy still names the
+    # visa although alice's default is now a mastercard (the index that lists her
+    # subscriptions lagged when her card changed)
     shop = a_paying_subscriber(make_shop)
     shop.add_card(MASTERCARD)
     stale = shop.repo.subscriptions["sub-1"]
-    stale.payment_method = catalog_card(VISA)
+    stale.payment_method, stale.listed = catalog_card(VISA), False
     renewed_at = stale.current_period_end
     shop.clock.set(renewed_at)
     # When the renewal is worked from the scheduler's message
@@ -135,14 +138,110 @@ def test_a_copy_the_card_change_missed_is_caught_by_the_claim_and_put_right(
     assert shop.sub().payer == alice(shop).payer
 
 
+def claims_of(shop: Any) -> list[Any]:
+    """The commits that claim a charge from now on (they carry a new attempt)."""
+    commits: list[Any] = []
+    real = shop.repo.commit
+    shop.repo.commit = lambda change: commits.append(change) or real(change)
+    return commits
+
+
+def test_a_subscription_is_listed_on_its_customer_in_the_commit_that_makes_it(
+    make_shop: Callable[..., Any],
+) -> None:
+    shop = a_paying_subscriber(make_shop)
+    shop.subscribe(sub_id="sub-2")
+    assert alice(shop).subscription_ids == {"sub-1", "sub-2"}
+    assert shop.sub().listed and shop.sub("sub-2").listed
+
+
+def test_a_card_change_reaches_a_listed_subscription_the_index_does_not_show_yet(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given alice's subscription, and an index of her subscriptions that has not caught up
+    shop = a_paying_subscriber(make_shop)
+    shop.repo.list_subscriptions = lambda customer_id: []
+    # When she makes a mastercard her default
+    shop.add_card(MASTERCARD)
+    # Then her subscription took it all the same: her record lists it
+    assert shop.sub().payer == alice(shop).payer
+    assert shop.sub().payment_method == catalog_card(MASTERCARD)
+
+
+def test_a_card_change_read_before_a_subscribe_cannot_land_after_it(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a card change that read alice before she subscribed again
+    shop = a_paying_subscriber(make_shop)
+    before = alice(shop)
+    shop.subscribe(sub_id="sub-2")
+    # When it commits, with an index that does not show the new subscription yet
+    shop.repo.list_subscriptions = lambda customer_id: []
+    before.default_payment_method = catalog_card(MASTERCARD)
+    change = Commit()
+    catalog.save_payer(shop.svc, before, change)
+    # Then it is refused whole: the new subscription would have kept the visa unseen
+    with pytest.raises(ConcurrencyError):
+        shop.svc.commit(change)
+    assert alice(shop).default_payment_method == catalog_card(VISA)
+    assert shop.sub("sub-2").payment_method == catalog_card(VISA)
+
+
+def test_a_subscribe_that_read_the_card_before_it_changed_keeps_its_renewals_checked(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given alice subscribing a second time while her mastercard replaces the visa (the
+    # subscribe read her first, the card change committed before the subscribe did)
+    shop = a_paying_subscriber(make_shop)
+    worker = shop.interleaved(lambda: shop.add_card(MASTERCARD))
+    subscriptions.subscribe(worker, "sub-2", "alice", "basic")
+    # Then the new subscription was made unlisted (its copy is the visa) and left off her list
+    assert not shop.sub("sub-2").listed
+    assert shop.sub("sub-2").payment_method == catalog_card(VISA)
+    assert alice(shop).subscription_ids == {"sub-1"}
+    # And when it renews, the claim's check catches the old copy: the mastercard pays, once
+    renewed_at = shop.sub("sub-2").current_period_end
+    shop.clock.set(renewed_at)
+    shop.work(shop.queued("sub-2"))
+    invoice = shop.invoice_starting(renewed_at, "sub-2")
+    assert invoice.status is InvoiceStatus.PAID
+    assert charged_method(shop, invoice.id) == [catalog_card(MASTERCARD)]
+    assert shop.sub("sub-2").payer == alice(shop).payer
+
+
+def test_a_renewal_of_a_listed_subscription_claims_without_checking_its_customer(
+    make_shop: Callable[..., Any],
+) -> None:
+    shop = a_paying_subscriber(make_shop)
+    _, message = renewal_queued(shop)
+    commits = claims_of(shop)
+    shop.work(message)
+    claims = [c for c in commits if c.charges and c.subscriptions]
+    assert len(claims) == 1 and claims[0].payer_checks == []
+
+
+def test_a_renewal_of_an_unlisted_subscription_still_checks_its_customer(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a subscription made before customers listed theirs
+    shop = a_paying_subscriber(make_shop)
+    shop.repo.subscriptions["sub-1"].listed = False
+    _, message = renewal_queued(shop)
+    commits = claims_of(shop)
+    shop.work(message)
+    claims = [c for c in commits if c.charges and c.subscriptions]
+    assert len(claims) == 1 and claims[0].payer_checks == [alice(shop).payer]
+
+
 def test_a_trial_whose_copy_names_a_card_the_customer_no_longer_has_ends_unpaid(
     make_shop: Callable[..., Any],
 ) -> None:
-    # Given a trial under a policy that cancels trials ending without a card, whose copy
-    # still names the visa alice no longer has
+    # Given a trial under a policy that cancels trials ending without a card, made before
+    # customers listed theirs, whose copy still names the visa alice no longer has
     shop = make_shop(policy=DunningPolicy(cancel_trial_without_payment_method=True))
     shop.subscribe(plan="basic-trial")
-    shop.repo.subscriptions["sub-1"].payment_method = catalog_card(VISA)
+    trial = shop.repo.subscriptions["sub-1"]
+    trial.payment_method, trial.listed = catalog_card(VISA), False
     trial_end = shop.sub().current_period_end
     # When the trial ends
     shop.run_due(until=trial_end + timedelta(hours=1))

@@ -242,6 +242,10 @@ class Customer:
     phone_sync: PhoneSync | None = None
     # The payments that authorised new mandates, each refunded (or owed a refund).
     registrations: tuple[RegistrationPayment, ...] = ()
+    # The subscriptions made for this customer since their record lists them, each added in
+    # the transaction that creates it: a card change reads them with the customer, and so
+    # reaches each, where the index of a customer's subscriptions may lag (catalog.save_payer).
+    subscription_ids: frozenset[str] = frozenset()
 
     def next_due(self) -> tuple[datetime, DueKind] | None:
         erasure = self.provider_erasure

@@ -156,6 +156,7 @@ def subscription_copy(sub: Subscription, version: int) -> Subscription:
     return replace(
         sub,
         version=version,
+        listed=False,  # a charge's question, not an email's
         contact=None,
         payment_method=None,
         provider_customer_id=None,

@@ -178,6 +178,13 @@ class Subscription:
     # change already in effect by that moment is its price from the start.
     price_steps: tuple[PriceStep, ...] = ()
     plan_since: datetime | None = None
+    # Whether its customer's record lists it (Customer.subscription_ids): then every change
+    # of the customer's card reaches its copy in the same transaction, and a charge whose
+    # claim writes it at the copy's version needs no check of the customer. Made true by
+    # `subscribe`; the commit that creates it lists it, or makes it false when the card
+    # changed meanwhile (tenure.listings). False: made before customers listed theirs, by
+    # an import, or so.
+    listed: bool = False
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
     ledger: list[MrrLedgerEntry] = field(default_factory=list, repr=False, compare=False)

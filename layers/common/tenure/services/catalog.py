@@ -169,12 +169,20 @@ def save_payer(svc: Services, customer: Customer, change: Commit) -> None:
     write the customer, and give every subscription that may still be charged the new copy
     in the same commit, so that renewals charge without reading the customer.
 
-    The listing comes from an index that lags; a subscription it misses keeps its old copy,
-    and its next charge's claim fails the check against the customer and reads it instead."""
+    The subscriptions the customer lists are read by id (consistently) where the index of a
+    customer's subscriptions, which lags, does not show them yet: the customer is written at
+    the version read, so one listed meanwhile fails this commit. An unlisted subscription
+    the index misses keeps its old copy, and its next charge's claim fails the check against
+    the customer and reads it instead."""
     if not any(c is customer for c in change.customers):
         change.customers.append(customer)
     payer = customer.payer
-    for sub in svc.repo.list_subscriptions(customer.id):
+    subs = svc.repo.list_subscriptions(customer.id)
+    shown = {sub.id for sub in subs}
+    for sub_id in sorted(customer.subscription_ids - shown):
+        if (listed := svc.repo.get_subscription(sub_id)) is not None:
+            subs.append(listed)
+    for sub in subs:
         # Saved twice in one change (the provider customer made, then the card attached),
         # each subscription still gets one copy, the last: a transaction writes an item once.
         change.payer_copies[:] = [copy for copy in change.payer_copies if copy[0] != sub.id]

@@ -655,13 +655,23 @@ def _claim(svc: Services, c: _Collection, charge: Charge, payer: Payer) -> None:
     c.invoice.attempts = charge.attempt
     c.invoice.next_attempt_at = None
     claim = Commit(invoices=[c.invoice], charges=[charge])
-    if c.customer is None:
+    if c.customer is None and not _copy_is_current(c):
         claim.payer_checks.append(payer)
     if c.with_claim is not None:
         claim.audit.extend(c.with_claim.audit)
         claim.events.extend(c.with_claim.events)
         c.with_claim = None  # a second attempt (after a conflict) is not audited twice
     c.write(svc, claim)
+
+
+def _copy_is_current(c: _Collection) -> bool:
+    """Whether the subscription's copy of the payer is surely the customer's without a check:
+    the claim writes the subscription at the version the copy was read with, and its customer
+    lists it, so no card change has passed it by (Subscription.listed)."""
+    sub, creating = c.sub, c.unsaved
+    if sub is None or not sub.listed or creating is None:
+        return False
+    return any(s is sub for s in creating.subscriptions)
 
 
 def _record(svc: Services, c: _Collection, charge: Charge, result: PaymentResult) -> None:

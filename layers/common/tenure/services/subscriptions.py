@@ -106,6 +106,9 @@ def subscribe(
     sub.timezone = customer.timezone
     sub.contact = customer.contact
     sub.copy_payer(customer.payer)
+    # Listed on its customer by the commit that makes it, while the customer's card is still
+    # the copy's (else it is made unlisted): every card change after finds it there.
+    sub.listed = True
     # Joined while a new price is announced but not yet in effect: told as any subscriber.
     pricing.note_price_changes(svc, sub, listed, now)
     invoice = None

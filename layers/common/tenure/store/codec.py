@@ -97,6 +97,8 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
             if c.registrations
             else {}
         ),
+        # Written only once it lists one: older customers keep their items as they were.
+        **({"subscriptions": set(c.subscription_ids)} if c.subscription_ids else {}),
     } | ({"billing": _billing_attrs(c.billing)} if c.billing is not None else {})
 
 
@@ -203,6 +205,7 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         provider_erasure=_provider_erasure(a.get("provider_erasure")),
         phone_sync=_phone_sync(a.get("phone_sync")),
         registrations=tuple(_registration(r) for r in a.get("registrations") or ()),
+        subscription_ids=frozenset(a.get("subscriptions") or ()),
     )
 
 
@@ -493,6 +496,8 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         attrs["price_steps"] = [
             {"change": p.change, "starts": _dt(p.starts)} for p in s.price_steps
         ]
+    if s.listed:  # written only when true: older items stay as they were
+        attrs["listed"] = True
     return attrs
 
 
@@ -560,6 +565,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         price_steps=tuple(
             PriceStep(p["change"], _parse(p.get("starts"))) for p in a.get("price_steps") or ()
         ),
+        listed=bool(a.get("listed", False)),
         version=int(a.get("version", 0)),
     )
 

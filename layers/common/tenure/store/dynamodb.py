@@ -48,6 +48,7 @@ from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, parse_iso, utc
+from tenure.listings import listings
 from tenure.ports import (
     Commit,
     CopyCheck,
@@ -688,8 +689,12 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         versioned_coupons: list[Coupon] = []
         # Puts that take a legal number in this commit: (index in ops, kind, year, entity).
         numbered: list[tuple[int, NumberedKind, int, Invoice | CreditNote]] = []
+        joining = listings(change)
+        joined = {c.id: c.subscription_ids for c in change.customers}
+        for sub in joining.with_customer:
+            joined[sub.customer_id] = joined[sub.customer_id] | {sub.id}
         for customer in change.customers:
-            attrs = codec.customer_to_attrs(customer)
+            attrs = codec.customer_to_attrs(replace(customer, subscription_ids=joined[customer.id]))
             attrs |= {
                 "PK": f"CUS#{customer.id}",
                 "SK": "CUS",
@@ -698,7 +703,8 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             }
             # Sparse, as a subscription's: only an erasure owed at the provider is due.
             attrs |= self._due_keys(customer.id, customer.next_due())
-            ops.append(self._versioned_put(attrs, customer.version, "customer"))
+            written = self._versioned_put(attrs, customer.version, "customer")
+            ops.append(self._list_kept(written, customer.subscription_ids))
             versioned.append(customer)
             if customer.version == 0:  # created: its email goes into the search index
                 ops.append(self._create_put(_email_item(customer), "email_index"))
@@ -763,6 +769,12 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             attrs |= self._due_keys(sub.id, sub.next_due())
             ops.append(self._versioned_put(attrs, sub.version, "subscription"))
             versioned.append(sub)
+        # Index in ops of each customer's listing update -> the subscriptions it lists.
+        listing_ops: dict[int, list[Subscription]] = {}
+        for customer_id in dict.fromkeys(sub.customer_id for sub in joining.by_update):
+            subs = [sub for sub in joining.by_update if sub.customer_id == customer_id]
+            listing_ops[len(ops)] = subs
+            ops.append(self._listing_op(subs))
         for ipl in change.installment_plans:
             attrs = codec.installment_plan_to_attrs(ipl)
             attrs |= {
@@ -903,6 +915,12 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
+                if unlisted := self._listings_refused(exc, every, listing_ops):
+                    # A card change came first: these subscriptions are made unlisted (their
+                    # claims check their customer), and the commit is made again without them.
+                    for sub in unlisted:
+                        sub.listed = False
+                    return self.commit(change)
                 lost = self._races_lost(exc, every)
                 if lost is not None and self._may_try_again(attempt, *lost):
                     mrr_moved = mrr_moved or lost[0]
@@ -912,6 +930,8 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
                     self._sleep(random.uniform(0, min(_BACKOFF_CAP, 0.005 * 2**attempt)))
                     continue
                 raise self._conflict(exc, every, checks) from exc
+        for customer in change.customers:
+            customer.subscription_ids = joined[customer.id]
         for index, _, _, document in numbered:
             document.number = numbers[index]
         self._last_numbers.update((key, last) for key, (_, last) in counters.items())
@@ -1217,6 +1237,78 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
     def _payer_check(self, payer: Payer) -> dict[str, Any]:
         """The customer is there and its payment details are still `payer`'s (a missing or
         null attribute matches None)."""
+        conditions, values = self._payer_conditions(payer)
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"CUS#{payer.customer_id}", "SK": "CUS"}),
+                "ConditionExpression": " AND ".join(conditions),
+                "ExpressionAttributeValues": to_item(values),
+            }
+        }
+
+    @staticmethod
+    def _list_kept(op: dict[str, Any], read: frozenset[str]) -> dict[str, Any]:
+        """A customer's put, on the condition too that their list of subscriptions is still
+        `read`, the one read: it only grows, so its size tells. (The version does not move
+        when a subscription joins the list: event ids are made from it.)"""
+        put = op["Put"]
+        condition = put.get("ConditionExpression", "")
+        if "version = :v" not in condition:
+            return op  # created: nothing was read
+        if read:
+            kept = "size(subscriptions) = :listed_read"
+            values = put["ExpressionAttributeValues"] | to_item({":listed_read": len(read)})
+        else:
+            kept, values = "attribute_not_exists(subscriptions)", put["ExpressionAttributeValues"]
+        condition = f"{condition} AND {kept}"
+        return {
+            "Put": put | {"ConditionExpression": condition, "ExpressionAttributeValues": values}
+        }
+
+    def _listing_op(self, subs: list[Subscription]) -> dict[str, Any]:
+        """New subscriptions join their customer's list (a string set: adding is idempotent),
+        while the customer's payment details are still their copy's; a customer's put read
+        before this (a card change) then fails on the list's size (_list_kept)."""
+        payer = subs[0].payer
+        conditions, values = self._payer_conditions(payer)
+        values |= {":listed": {sub.id for sub in subs}}
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"CUS#{payer.customer_id}", "SK": "CUS"}),
+                "UpdateExpression": "ADD subscriptions :listed",
+                "ConditionExpression": " AND ".join(conditions),
+                "ExpressionAttributeValues": to_item(values),
+            }
+        }
+
+    @classmethod
+    def _listings_refused(
+        cls,
+        exc: ClientError,
+        ops: list[dict[str, Any]],
+        listing_ops: dict[int, list[Subscription]],
+    ) -> list[Subscription]:
+        """The subscriptions of the listing updates that failed, when nothing else did but
+        races the next try settles as ever (a number counter, an MRR state)."""
+        reasons = exc.response.get("CancellationReasons", [])
+        failed = {n for n, r in enumerate(reasons) if r.get("Code") not in (None, "None")}
+        refused = failed & listing_ops.keys()
+        if not refused or not all(cls._is_race(ops[n]) for n in failed - refused):
+            return []
+        return [sub for n in sorted(refused) for sub in listing_ops[n]]
+
+    @staticmethod
+    def _is_race(op: dict[str, Any]) -> bool:
+        """Whether `op` writes a derived record other commits race for (as _races_lost)."""
+        if "Update" in op and from_item(op["Update"]["Key"])["SK"] == "SEQ":
+            return True
+        item = next(iter(op.values())).get("Item", {})
+        return bool(item.get("entity", {}).get("S") == "customer_mrr")
+
+    @staticmethod
+    def _payer_conditions(payer: Payer) -> tuple[list[str], dict[str, Any]]:
         conditions, values = ["attribute_exists(PK)"], {}
         for name, value in (
             ("default_payment_method", payer.payment_method),
@@ -1230,14 +1322,7 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             else:
                 conditions.append(f"{name} = :{name}")
                 values[f":{name}"] = value
-        return {
-            "ConditionCheck": {
-                "TableName": self._table,
-                "Key": to_item({"PK": f"CUS#{payer.customer_id}", "SK": "CUS"}),
-                "ConditionExpression": " AND ".join(conditions),
-                "ExpressionAttributeValues": to_item(values),
-            }
-        }
+        return conditions, values
 
     def _late_record(self, invoices: list[Invoice]) -> list[dict[str, Any]]:
         """Add each late invoice to its customer's record of them (a string set: adding one

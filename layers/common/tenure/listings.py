@@ -1,0 +1,50 @@
+"""Which new subscriptions a commit adds to their customer's list, and how, for both stores.
+
+A subscription made `listed` (Subscription.listed) joins its customer's list in the commit
+that makes it, so that every later change of the customer's card finds it without the
+index of a customer's subscriptions, which lags. It may join only while the customer's
+payment details are still the ones its copy holds: a card change committed in between has
+passed it by, and it must keep the check of its customer that unlisted subscriptions keep.
+"""
+
+from dataclasses import dataclass, field
+
+from tenure.domain.subscription import Subscription
+from tenure.ports import Commit
+
+
+@dataclass(slots=True)
+class Listings:
+    # Subscriptions whose customer the commit writes in full: they join the list it writes
+    # (the customer's version check covers them).
+    with_customer: list[Subscription] = field(default_factory=list)
+    # Subscriptions whose customer the commit does not write: each joins by an update of the
+    # customer that holds only while its payment details are the copy's. The list only
+    # grows, and every write of a customer holds only while it is the list read, so a card
+    # change read before cannot land after.
+    by_update: list[Subscription] = field(default_factory=list)
+
+
+def listings(change: Commit) -> Listings:
+    """The new listed subscriptions of `change`, by how they join their customer's list. One
+    that cannot join in this commit (its customer written with other payment details, or
+    checked by it: one item takes one operation) is made unlisted here."""
+    found = Listings()
+    written = {c.id: c for c in change.customers}
+    checked = {p.customer_id for p in change.payer_checks}
+    updated: dict[str, Subscription] = {}  # one update of a customer, for all its new ones
+    for sub in change.subscriptions:
+        if sub.version != 0 or not sub.listed:
+            continue
+        customer, first = written.get(sub.customer_id), updated.get(sub.customer_id)
+        if customer is not None and customer.payer == sub.payer:
+            found.with_customer.append(sub)
+        elif customer is None and sub.customer_id not in checked:
+            if first is None or first.payer == sub.payer:
+                updated.setdefault(sub.customer_id, sub)
+                found.by_update.append(sub)
+            else:
+                sub.listed = False
+        else:
+            sub.listed = False
+    return found
