@@ -31,6 +31,13 @@ def a_plan(shop: Shop, every: str = "week", starts_in: timedelta = timedelta(day
     )
 
 
+def alice_on_a_plan(make_shop: Callable[..., Shop], card: str, **plan: Any) -> tuple[Shop, Any]:
+    """alice, paying by `card`, on a_plan(**plan): the shop and the plan."""
+    shop = make_shop()
+    shop.add_card(card)
+    return shop, a_plan(shop, **plan)
+
+
 def body(message: Any) -> str:
     return str(message.get_body(("plain",)).get_content())
 
@@ -39,9 +46,7 @@ def test_each_instalment_is_announced_once_at_the_lead_and_receipted_once(
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given alice with a good card and 3 weekly instalments starting in 10 days
-    shop = make_shop()
-    shop.add_card(VISA)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, VISA)
     mailer = RecordingMailer()
     # When the pipeline and the reminders (run twice an hour) go past the last instalment
     run_twice(shop, plan.instalments[-1].due_at + timedelta(days=2), mailer)
@@ -70,9 +75,7 @@ def test_an_instalment_due_sooner_than_the_lead_gets_no_reminder(
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given a plan starting now: its first instalment is due before any reminder could go
-    shop = make_shop()
-    shop.add_card(VISA)
-    plan = a_plan(shop, starts_in=timedelta(0))
+    shop, plan = alice_on_a_plan(make_shop, VISA, starts_in=timedelta(0))
     mailer = RecordingMailer()
     run_twice(shop, plan.instalments[-1].due_at + timedelta(days=1), mailer)
     due = mailer.of(NoticeKind.INSTALLMENT_DUE)
@@ -84,9 +87,7 @@ def test_a_defaulted_plans_later_instalments_are_not_announced_nor_receipted(
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given monthly instalments on a card that declines every attempt
-    shop = make_shop()
-    shop.add_card(INSUFFICIENT_FUNDS)
-    plan = a_plan(shop, every="month")
+    shop, plan = alice_on_a_plan(make_shop, INSUFFICIENT_FUNDS, every="month")
     mailer = RecordingMailer()
     run_twice(shop, plan.instalments[-1].due_at + timedelta(days=2), mailer)
     # Then the first was announced, dunned, and the plan defaulted: nothing more announced
@@ -114,9 +115,7 @@ def test_a_failed_instalment_sends_a_payment_failed_email_about_the_instalment(
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given weekly instalments on a card that declines every attempt
-    shop = make_shop()
-    shop.add_card(INSUFFICIENT_FUNDS)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, INSUFFICIENT_FUNDS)
     mailer = RecordingMailer()
     # When the first instalment is tried, and tried again by dunning
     run_twice(shop, plan.instalments[0].due_at + timedelta(days=4), mailer)
@@ -141,9 +140,7 @@ def test_a_failed_instalment_of_a_plan_that_ended_since_is_not_told(
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given an instalment that failed, whose plan then defaulted before the email went out
-    shop = make_shop()
-    shop.add_card(INSUFFICIENT_FUNDS)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, INSUFFICIENT_FUNDS)
     mailer = RecordingMailer()
     shop.clock.set(plan.instalments[0].due_at)
     for item in shop.repo.due(shop.clock.now()):
@@ -170,9 +167,7 @@ def test_an_instalment_the_bank_wants_confirmed_asks_the_customer_to_confirm_it(
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given weekly instalments on a card whose bank asks for 3-D Secure
-    shop = make_shop()
-    shop.add_card("4000002760003184")
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, "4000002760003184")
     mailer = RecordingMailer()
     # When the first instalment is tried
     run_twice(shop, plan.instalments[0].due_at + timedelta(hours=2), mailer)

@@ -27,6 +27,13 @@ def a_plan(shop: Shop, every: str = "month") -> Any:
     )
 
 
+def alice_on_a_plan(make_shop: Callable[..., Shop], card: str, **plan: Any) -> tuple[Shop, Any]:
+    """alice, paying by `card`, on a_plan(**plan): the shop and the plan."""
+    shop = make_shop()
+    shop.add_card(card)
+    return shop, a_plan(shop, **plan)
+
+
 def body(message: Any) -> str:
     return str(message.get_body(("plain",)).get_content())
 
@@ -43,9 +50,7 @@ def test_a_plan_that_defaults_names_the_unpaid_instalment_once_and_links_to_the_
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given monthly instalments on a card that declines every attempt
-    shop = make_shop()
-    shop.add_card(INSUFFICIENT_FUNDS)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, INSUFFICIENT_FUNDS)
     mailer = RecordingMailer()
     # When the pipeline and the reminders (twice an hour) run past the last instalment
     run(shop, plan.instalments[-1].due_at + timedelta(days=2), mailer, REAL, runs_per_hour=2)
@@ -66,9 +71,7 @@ def test_a_plan_canceled_on_request_says_nothing_more_is_charged_and_links_nowhe
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given a plan whose first instalment was paid
-    shop = make_shop()
-    shop.add_card(VISA)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, VISA)
     mailer = RecordingMailer()
     run(shop, plan.instalments[0].due_at + timedelta(hours=1), mailer, REAL)
     # When the business cancels it and the reminders run
@@ -130,9 +133,7 @@ def test_a_repayment_plan_left_then_chosen_again_before_the_email_goes_sends_not
 
 
 def test_a_plan_that_completes_owes_no_ending_email(make_shop: Callable[..., Shop]) -> None:
-    shop = make_shop()
-    shop.add_card(VISA)
-    plan = a_plan(shop, every="week")
+    shop, plan = alice_on_a_plan(make_shop, VISA, every="week")
     mailer = RecordingMailer()
 
     run(shop, plan.instalments[-1].due_at + timedelta(days=1), mailer, REAL)
