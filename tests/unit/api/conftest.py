@@ -4,11 +4,10 @@ from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
-from api_harness import START, TOKEN, Api, load_api
+from api_harness import START, TOKEN, Api, load_api, pays_first_invoice, sandbox_api
 
 from tenure import bootstrap
 from tenure.fakes import FixedClock, InMemoryRepository
-from tenure.payments.sandbox import SandboxGateway
 from tenure.services.context import Services
 
 
@@ -31,16 +30,7 @@ def api(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api
 @pytest.fixture
 def paid(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, str]]:
     """An API whose services charge through the sandbox, and alice's paid first invoice."""
-    monkeypatch.setenv("TENURE_API_TOKEN", TOKEN)
-    monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
-    repo, clock = InMemoryRepository(), FixedClock(START)
-    bootstrap.use(bootstrap.Wiring(Services(repo, clock, SandboxGateway(clock=clock.now))))
-    api = Api(api_module, repo, clock)
-    api.plan("basic", 1000)
-    api.customer("alice")
-    method = {"payment_method": "pm_card_visa"}
-    assert api.post("/v1/customers/alice/payment-methods", method).status == 201
-    invoice = api.subscription("sub-1")["invoice"]
-    assert invoice["status"] == "paid"
-    yield api, invoice["id"]
-    bootstrap.use(None)
+    with sandbox_api(api_module, monkeypatch) as api:
+        api.plan("basic", 1000)
+        api.customer("alice")
+        yield api, pays_first_invoice(api)
