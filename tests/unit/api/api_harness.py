@@ -229,3 +229,12 @@ def pays_first_invoice(api: Api, sub_id: str = "sub-1", customer: str = "alice")
     invoice = api.subscription(sub_id, customer=customer)["invoice"]
     assert invoice["status"] == "paid"
     return str(invoice["id"])
+
+
+def alice_paid_bob_open(api: Api, **alice: Any) -> None:
+    """alice (with `alice`'s fields) pays her first invoice (sub-1); bob, with no card, has
+    his open (sub-2)."""
+    api.customer("alice", **alice)
+    api.customer("bob")
+    pays_first_invoice(api)
+    assert api.subscription("sub-2", customer="bob")["invoice"]["status"] == "open"

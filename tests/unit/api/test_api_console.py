@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from api_harness import Api, http_event, pays_first_invoice, sandbox_api
+from api_harness import Api, alice_paid_bob_open, http_event, sandbox_api
 
 from tenure import bootstrap
 from tenure.domain.privacy import pseudonym_email
@@ -94,10 +94,7 @@ def shop(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ap
     with sandbox_api(api_module, monkeypatch, json.dumps(TOKENS), token=ROOT) as api:
         api.plan("basic", 1000)
         api.token = ANNA
-        api.customer("alice", name="أليس الخطيب")
-        api.customer("bob")
-        pays_first_invoice(api)
-        assert api.subscription("sub-2", customer="bob")["invoice"]["status"] == "open"
+        alice_paid_bob_open(api, name="أليس الخطيب")
         yield api
 
 

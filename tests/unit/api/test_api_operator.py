@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from api_harness import START, Api, pays_first_invoice, sandbox_api
+from api_harness import START, Api, alice_paid_bob_open, sandbox_api
 
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.timeutil import iso
@@ -35,10 +35,7 @@ def shop(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ap
         api.plan("basic", 1000)
         api.plan("trial", 1000, trial_days=14)
         api.token = ANNA
-        api.customer("alice")
-        api.customer("bob")
-        pays_first_invoice(api)
-        assert api.subscription("sub-2", customer="bob")["invoice"]["status"] == "open"
+        alice_paid_bob_open(api)
         yield api
 
 
