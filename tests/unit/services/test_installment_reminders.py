@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from conftest import Shop, work_one
-from test_reminders import REAL, RecordingMailer, fake_link, run
+from test_reminders import REAL, RecordingMailer, fake_link, run, text_of
 
 from tenure.domain.installments import PlanStatus
 from tenure.domain.notices import NoticeKind, NoticeStatus
@@ -38,10 +38,6 @@ def alice_on_a_plan(make_shop: Callable[..., Shop], card: str, **plan: Any) -> t
     return shop, a_plan(shop, **plan)
 
 
-def body(message: Any) -> str:
-    return str(message.get_body(("plain",)).get_content())
-
-
 def test_each_instalment_is_announced_once_at_the_lead_and_receipted_once(
     make_shop: Callable[..., Shop],
 ) -> None:
@@ -57,12 +53,12 @@ def test_each_instalment_is_announced_once_at_the_lead_and_receipted_once(
         f"Installment {n} of 3 is due on {d}"
         for n, d in ((1, "March 12, 2026"), (2, "March 19, 2026"), (3, "March 26, 2026"))
     ]
-    assert "$10.01" in body(due[0].message) and "$10.00" in body(due[1].message)
+    assert "$10.01" in text_of(due[0].message) and "$10.00" in text_of(due[1].message)
     # ... and one receipt per instalment, naming it, with no subscription wording
     receipts = mailer.of(NoticeKind.RECEIPT)
     assert len(receipts) == 3
     for n, receipt in enumerate(receipts, start=1):
-        text = body(receipt.message)
+        text = text_of(receipt.message)
         assert f"Instalment {n} of 3: Laptop" in text
         assert "subscription" not in text.lower(), text
         assert "payment plan with Shop" in text
@@ -124,7 +120,7 @@ def test_a_failed_instalment_sends_a_payment_failed_email_about_the_instalment(
     assert len(failed) >= 1
     first = failed[0].message
     assert first["Subject"] == "We couldn't collect instalment 1 of 3 for Laptop"
-    text = body(first)
+    text = text_of(first)
     assert "instalment 1 of 3 of your payment plan for Laptop" in text
     assert "subscription" not in text.lower()
     assert "payment plan" in text  # the footer says why the email came
@@ -173,6 +169,6 @@ def test_an_instalment_the_bank_wants_confirmed_asks_the_customer_to_confirm_it(
     run_twice(shop, plan.instalments[0].due_at + timedelta(hours=2), mailer)
     # Then the customer is asked to confirm that instalment, not a subscription's payment
     (asked,) = mailer.of(NoticeKind.PAYMENT_ACTION_REQUIRED)
-    text = body(asked.message)
+    text = text_of(asked.message)
     assert "instalment 1 of 3 of your payment plan for Laptop" in text
     assert "subscription" not in text.lower()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import Shop, card
-from test_reminders import REAL, RecordingMailer, Sent, fake_link, run
+from test_reminders import REAL, RecordingMailer, fake_link, run, text_of
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.dunning import DunningPolicy
@@ -85,10 +85,6 @@ def april_renewal(shop: Shop) -> Invoice:
     return renewal
 
 
-def plain_text(sent: Sent) -> str:
-    return str(sent.message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
-
-
 def debits(shop: Shop, invoice_id: str) -> list[datetime]:
     return [c.at for c in shop.charges(invoice_id)]
 
@@ -110,7 +106,7 @@ def test_a_renewal_on_a_mandate_is_announced_a_day_ahead_and_debited_on_time(
     [debit_at] = debits(shop, renewal.id)
     assert debit_at == april and debit_at - notice_at >= DAY
     assert renewal.status is InvoiceStatus.PAID
-    body = plain_text(mailer.of(NoticeKind.PRE_DEBIT)[0])
+    body = text_of(mailer.of(NoticeKind.PRE_DEBIT)[0].message)
     assert "₹499.00" in body and "April 2, 2026" in body
 
 
@@ -217,7 +213,7 @@ def test_each_instalment_on_a_mandate_is_announced_a_day_before_it_is_debited(
     notices = sent_pre_debits(mailer)
     assert len(moments) == len(notices) == 3
     assert all(d - n >= DAY for n, d in zip(notices, moments, strict=True))
-    body = plain_text(mailer.of(NoticeKind.PRE_DEBIT)[1])
+    body = text_of(mailer.of(NoticeKind.PRE_DEBIT)[1].message)
     assert "instalment 2 of 3" in body
 
 
@@ -289,7 +285,7 @@ def test_a_debit_above_the_mandates_maximum_is_not_attempted_and_asks_for_a_new_
     assert debits(shop, renewal.id) == [] and shop.confirmations(renewal.id) == 0
     assert mailer.of(NoticeKind.PRE_DEBIT) != []
     [asked] = mailer.of(NoticeKind.PRE_DEBIT)
-    body = plain_text(asked)
+    body = text_of(asked.message)
     assert "above your mandate's limit of ₹400.00" in body
     assert shop.sub().status == "past_due"  # waiting for a new mandate, as for a new card
 
@@ -333,10 +329,10 @@ def test_an_upgrade_on_a_upi_mandate_rides_the_next_renewal_as_its_one_debit(
     assert [line.amount for line in renewal.lines][-1] == carried
     assert len(debits(shop, renewal.id)) == 1 and renewal.status is InvoiceStatus.PAID
     [told] = mailer.of(NoticeKind.PRE_DEBIT)
-    assert plain_text(told).count("₹") >= 1
+    assert text_of(told.message).count("₹") >= 1
     assert shop.sub().carried == 0
     [upcoming] = mailer.of(NoticeKind.UPCOMING_RENEWAL)
-    assert f"{(BIGGER.amount + carried) / 100:,.2f}" in plain_text(upcoming)
+    assert f"{(BIGGER.amount + carried) / 100:,.2f}" in text_of(upcoming.message)
 
 
 def test_a_card_mandates_upgrade_is_still_its_own_debit(make_shop: Callable[..., Shop]) -> None:

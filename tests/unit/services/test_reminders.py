@@ -120,6 +120,13 @@ def run(
     return reports
 
 
+def text_of(message: EmailMessage) -> str:
+    """The plain-text part of an email."""
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
 def send_now(shop: Shop, mailer: RecordingMailer, compose: Any = plain_compose) -> RunReport:
     """One reminders run at the shop's present moment."""
     return send_due(shop.svc, mailer, compose, fake_link, shop.clock.now())
@@ -869,7 +876,7 @@ def trial_ending_text(shop: Shop) -> str:
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=12), mailer, REAL)
     (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
-    return _text_of(trial.message)
+    return text_of(trial.message)
 
 
 def test_a_trial_with_a_card_is_told_which_card_will_be_charged(
@@ -921,7 +928,7 @@ def test_a_trial_that_converts_without_a_card_sends_one_card_required_email_with
     (first,) = shop.invoices()
     assert first.attempts == 0 and first.dunning_ends_at is not None
     (required,) = mailer.of(NoticeKind.CARD_REQUIRED)
-    text = _text_of(required.message)
+    text = text_of(required.message)
     assert "no card on file to pay $10.00" in text
     assert "Add a card: https://pages.test/update_card/alice/alice/" in text
     key = f"{first.id}:card_required:now:0"
@@ -986,13 +993,7 @@ def test_a_trial_ending_notice_planned_before_cards_were_recorded_keeps_its_old_
     run(shop, shop.start + timedelta(days=12), mailer, REAL)
 
     (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
-    assert "we will charge $10.00 to your card." in _text_of(trial.message)
-
-
-def _text_of(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
+    assert "we will charge $10.00 to your card." in text_of(trial.message)
 
 
 # -- collections ------------------------------------------------------------------------------
@@ -1026,7 +1027,7 @@ def test_a_case_that_opens_sends_one_collections_email_with_every_line_and_the_l
     run(shop, opened + timedelta(days=1), mailer, REAL)
 
     (sent,) = mailer.of(NoticeKind.COLLECTIONS_OPENED)
-    text = _text_of(sent.message)
+    text = text_of(sent.message)
     assert "The balance is $10.00." in text
     # The line as a receipt words it: the plan and the period it paid for.
     assert re.search(r"^  Basic, March 16\W+April 16, 2026: \$10\.00$", text, re.MULTILINE)
