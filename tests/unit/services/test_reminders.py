@@ -174,6 +174,23 @@ def subscriber(
     subscriptions.subscribe(shop.svc, f"sub-{customer_id}", customer_id, plan, items=items)
 
 
+@pytest.fixture
+def card_trial(make_shop: Callable[..., Shop]) -> Shop:
+    """alice with a card that pays, on a 14-day trial of basic as sub-1."""
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe("basic-trial")
+    return shop
+
+
+@pytest.fixture
+def cardless_trial(make_shop: Callable[..., Shop]) -> Shop:
+    """alice, with no card on file, on a 14-day trial of basic as sub-1."""
+    shop = make_shop()
+    shop.subscribe("basic-trial")
+    return shop
+
+
 def test_a_monthly_subscription_gets_one_reminder_three_days_before_each_renewal(
     paid_shop: Shop,
 ) -> None:
@@ -300,12 +317,8 @@ def test_a_hard_decline_asks_for_a_new_card_and_authentication_asks_to_confirm(
     )
 
 
-def test_a_trial_is_reminded_three_days_before_it_converts(
-    make_shop: Callable[..., Shop],
-) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe("basic-trial")
+def test_a_trial_is_reminded_three_days_before_it_converts(card_trial: Shop) -> None:
+    shop = card_trial
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=20), mailer)
 
@@ -879,23 +892,16 @@ def trial_ending_text(shop: Shop) -> str:
     return text_of(trial.message)
 
 
-def test_a_trial_with_a_card_is_told_which_card_will_be_charged(
-    make_shop: Callable[..., Shop],
-) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe("basic-trial")
+def test_a_trial_with_a_card_is_told_which_card_will_be_charged(card_trial: Shop) -> None:
+    shop = card_trial
     text = trial_ending_text(shop)
 
     assert "to your Visa card ending 4242." in text
     assert "add a card by" not in text
 
 
-def test_a_trial_without_a_card_is_asked_to_add_one_by_the_trials_end(
-    make_shop: Callable[..., Shop],
-) -> None:
-    shop = make_shop()
-    shop.subscribe("basic-trial")
+def test_a_trial_without_a_card_is_asked_to_add_one_by_the_trials_end(cardless_trial: Shop) -> None:
+    shop = cardless_trial
     text = trial_ending_text(shop)
 
     assert "add a card by" in text and "to your card" not in text
@@ -903,10 +909,9 @@ def test_a_trial_without_a_card_is_asked_to_add_one_by_the_trials_end(
 
 
 def test_a_card_added_during_a_card_less_trial_is_the_card_its_ending_email_names(
-    make_shop: Callable[..., Shop],
+    cardless_trial: Shop,
 ) -> None:
-    shop = make_shop()
-    shop.subscribe("basic-trial")
+    shop = cardless_trial
     (notice,) = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.TRIAL_ENDING]
     assert notice.data["card_on_file"] is False and notice.subscription is not None
     shop.clock.set(shop.start + timedelta(days=5))
@@ -918,10 +923,9 @@ def test_a_card_added_during_a_card_less_trial_is_the_card_its_ending_email_name
 
 
 def test_a_trial_that_converts_without_a_card_sends_one_card_required_email_with_the_link(
-    make_shop: Callable[..., Shop],
+    cardless_trial: Shop,
 ) -> None:
-    shop = make_shop()
-    shop.subscribe("basic-trial")
+    shop = cardless_trial
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=16), mailer, REAL)
 
@@ -968,12 +972,8 @@ def test_a_card_required_email_still_unsent_at_the_deadline_is_skipped(
     assert notice.status is NoticeStatus.SKIPPED and notice.reason == "deadline_passed"
 
 
-def test_a_trial_that_converts_with_a_card_sends_no_card_required_email(
-    make_shop: Callable[..., Shop],
-) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe("basic-trial")
+def test_a_trial_that_converts_with_a_card_sends_no_card_required_email(card_trial: Shop) -> None:
+    shop = card_trial
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=16), mailer, REAL)
 
@@ -982,11 +982,9 @@ def test_a_trial_that_converts_with_a_card_sends_no_card_required_email(
 
 
 def test_a_trial_ending_notice_planned_before_cards_were_recorded_keeps_its_old_words(
-    make_shop: Callable[..., Shop],
+    card_trial: Shop,
 ) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe("basic-trial")
+    shop = card_trial
     (notice,) = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.TRIAL_ENDING]
     notice.data = {"trial_end": notice.data["trial_end"], "zone": notice.data["zone"]}
     mailer = RecordingMailer()
