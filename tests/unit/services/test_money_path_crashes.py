@@ -534,9 +534,8 @@ def test_a_replay_that_times_out_is_replayed_again_never_listed_and_given_up(
     # still be running at the provider: a list now could miss the payment it makes)
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     lease_over = renewed_at + charging.LEASE
-    shop.clock.set(lease_over)
     shop.gateway.fail_next("timeout", on="pay")
-    charging.reconcile_charge(shop.svc, invoice_id, 1)
+    sweeper_looks(shop, invoice_id, at=lease_over)
     # Then nothing was listed; the claim waits one more lease, and the next look replays the
     # same key again and settles the one payment
     assert shop.gateway.lists == 0
@@ -549,10 +548,9 @@ def test_a_list_that_times_out_keeps_the_claim_for_the_next_look(
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     late = renewed_at + charging.PAY_REPLAY_WINDOW
-    shop.clock.set(late)
     shop.gateway.fail_next("timeout", on="find")
     # When the sweeper looks after 23 hours and the list goes unanswered
-    charging.reconcile_charge(shop.svc, invoice_id, 1)
+    sweeper_looks(shop, invoice_id, at=late)
     # Then nothing is given up: the claim waits one more lease, and the next look finds the
     # payment and settles it
     assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=late)
