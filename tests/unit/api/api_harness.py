@@ -27,6 +27,10 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 API_DIR = REPO_ROOT / "functions" / "api"
 EVENTS_DIR = REPO_ROOT / "events" / "api"
 TOKEN = "test-token"
+# Named tokens for the tests of scopes and actors; each test file gives them its own scopes.
+ANNA = "anna-support-" + "a" * 32  # a person
+DASH = "dashboards-ro-" + "b" * 32  # a dashboard: read
+ROOT = "platform-admin-" + "c" * 32  # the platform's administrator
 START = datetime(2026, 4, 1, tzinfo=UTC)
 
 

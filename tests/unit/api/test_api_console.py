@@ -16,16 +16,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from api_harness import Api, alice_paid_bob_open, http_event, sandbox_api
+from api_harness import ANNA, DASH, ROOT, Api, alice_paid_bob_open, http_event, sandbox_api
 
 from tenure import bootstrap
 from tenure.domain.privacy import pseudonym_email
 from tenure.services import catalog
 from tenure.settings import Settings
 
-ANNA = "anna-support-" + "a" * 32  # a person, billing
-DASH = "dashboards-ro-" + "b" * 32  # read
-ROOT = "platform-admin-" + "c" * 32  # admin
 TOKENS = [
     {"name": "support-anna", "token": ANNA, "scopes": ["billing"]},
     {"name": "dashboards", "token": DASH, "scopes": ["read"]},

@@ -9,15 +9,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from api_harness import START, Api, alice_paid_bob_open, sandbox_api
+from api_harness import ANNA, DASH, ROOT, START, Api, alice_paid_bob_open, sandbox_api
 
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.timeutil import iso
 from tenure.ports import Commit
 
-ANNA = "anna-support-" + "a" * 32  # a person, billing
-DASH = "dashboards-ro-" + "b" * 32  # read
-ROOT = "platform-admin-" + "c" * 32  # admin
 ROBOT = "refund-robot-" + "d" * 32  # a system, billing
 TOKENS = [
     {"name": "support-anna", "token": ANNA, "scopes": ["billing"]},

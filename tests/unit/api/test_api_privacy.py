@@ -7,16 +7,13 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from api_harness import Api, pays_first_invoice, sandbox_api
+from api_harness import ANNA, DASH, ROOT, Api, pays_first_invoice, sandbox_api
 
 from tenure import bootstrap
 from tenure.domain.privacy import pseudonym_email
 from tenure.services.due import work_due
 from tenure.settings import Settings
 
-ANNA = "anna-support-" + "a" * 32  # billing
-DASH = "dashboards-ro-" + "b" * 32  # read
-ROOT = "platform-admin-" + "c" * 32  # admin
 TOKENS = [
     {"name": "support-anna", "token": ANNA, "scopes": ["billing"]},
     {"name": "dashboards", "token": DASH, "scopes": ["read"]},

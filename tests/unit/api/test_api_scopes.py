@@ -9,14 +9,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from api_harness import Api, pays_first_invoice, sandbox_api
+from api_harness import ANNA, DASH, ROOT, Api, pays_first_invoice, sandbox_api
 
 from tenure import bootstrap
 from tenure.services.context import Services
 
-ANNA = "anna-support-" + "a" * 32  # billing
-DASH = "dashboards-ro-" + "b" * 32  # read
-ROOT = "platform-admin-" + "c" * 32  # admin
 TOKENS = [
     {"name": "support-anna", "token": ANNA, "scopes": ["billing"]},
     {"name": "dashboards", "token": DASH, "scopes": ["read"]},
