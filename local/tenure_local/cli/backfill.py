@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from tenure_local.cli.tables import table_client
+from tenure_local.cli.tables import table_client, table_problem
 
 app = typer.Typer(no_args_is_help=True, help="Write index items older records lack.")
 out = Console(highlight=False)
@@ -26,7 +26,7 @@ class BackfillError(Exception):
 
 def backfill_emails(client: Any, table: str) -> int:
     """Index every customer's email on `table` (through `client`); returns how many."""
-    from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     from tenure.clock import SystemClock
     from tenure.services import catalog
@@ -36,17 +36,8 @@ def backfill_emails(client: Any, table: str) -> int:
     svc = Services(repo=DynamoRepository(client, table), clock=SystemClock(), reminders=None)
     try:
         return catalog.backfill_customer_emails(svc)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        if error.get("Code") == "ResourceNotFoundException":
-            raise BackfillError(f"no table named {table!r}") from exc
-        raise BackfillError(
-            f"cannot write table {table!r}: {error.get('Code')}: {error.get('Message')}"
-        ) from exc
-    except ParamValidationError as exc:
-        raise BackfillError(f"{table!r} is not a DynamoDB table name: {exc}") from exc
-    except BotoCoreError as exc:  # no credentials, no region, no network
-        raise BackfillError(f"cannot reach DynamoDB: {exc}") from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise BackfillError(table_problem(exc, table, "write")) from exc
 
 
 @app.command()

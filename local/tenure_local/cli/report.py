@@ -42,13 +42,13 @@ def report_from_table(table: str, out_dir: Path, region: str | None = None) -> P
         ClientError,
         NoCredentialsError,
         NoRegionError,
-        ParamValidationError,
     )
 
     from tenure.clock import SystemClock
     from tenure.services import report
     from tenure.services.context import Services
     from tenure.store.dynamodb import DynamoRepository
+    from tenure_local.cli.tables import table_problem
 
     try:
         client = boto3.client("dynamodb", region_name=region)
@@ -63,17 +63,10 @@ def report_from_table(table: str, out_dir: Path, region: str | None = None) -> P
             "no AWS credentials found (environment, ~/.aws, SSO or instance role)"
         ) from exc
     except ClientError as exc:
-        error = exc.response.get("Error", {})
         where = client.meta.region_name
-        if error.get("Code") == "ResourceNotFoundException":
-            raise TableReportError(f"no table named {table!r} in {where}") from exc
-        raise TableReportError(
-            f"cannot read table {table!r} in {where}: {error.get('Code')}: {error.get('Message')}"
-        ) from exc
-    except ParamValidationError as exc:
-        raise TableReportError(f"{table!r} is not a DynamoDB table name: {exc}") from exc
+        raise TableReportError(table_problem(exc, table, "read", where)) from exc
     except BotoCoreError as exc:
-        raise TableReportError(f"cannot reach DynamoDB: {exc}") from exc
+        raise TableReportError(table_problem(exc, table, "read")) from exc
     except report.NothingToReportError as exc:
         raise TableReportError(f"table {table!r}: {exc}") from exc
     shelf = FolderShelf(out_dir)

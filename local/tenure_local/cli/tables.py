@@ -38,3 +38,21 @@ def table_client(table: str | None, region: str | None) -> tuple[Any, str]:
         aws_secret_access_key="local",
     )
     return client, attached["TABLE_NAME"]
+
+
+def table_problem(exc: Exception, table: str, doing: str, where: str | None = None) -> str:
+    """One sentence for a DynamoDB failure while `doing` ("read", "write") `table`, in region
+    `where` when the message should name it. Handles ClientError, ParamValidationError and
+    any other BotoCoreError (no credentials, no region, no network)."""
+    from botocore.exceptions import ClientError, ParamValidationError
+
+    place = f" in {where}" if where is not None else ""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        if error.get("Code") == "ResourceNotFoundException":
+            return f"no table named {table!r}{place}"
+        return f"cannot {doing} table {table!r}{place}: {error.get('Code')}: {error.get('Message')}"
+    # Before the catch-all below: ParamValidationError is a BotoCoreError too.
+    if isinstance(exc, ParamValidationError):
+        return f"{table!r} is not a DynamoDB table name: {exc}"
+    return f"cannot reach DynamoDB: {exc}"

@@ -7,54 +7,33 @@ handlers in this process, against the same stack the HTTP server uses.
 """
 
 import logging
-import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tenure_local.runtime import functions
+from tenure_local.stack.ticking import Ticking, utcnow
 
 log = logging.getLogger(__name__)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class LocalSchedules:
+class LocalSchedules(Ticking):
     def __init__(
         self,
         sqs: Any,
         queue_url: str,
         every: float = 60.0,
-        now: Callable[[], datetime] = _utcnow,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
+        # A failing run is retried on the next tick, as the schedule's would be.
+        super().__init__("schedules", every, now, log, "local schedule run failed")
         self._sqs = sqs
         self._queue_url = queue_url
-        self._every = every
-        self._now = now
         self._last_hour: datetime | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="schedules", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.tick(self._now())
-            except Exception:  # a failing run is retried on the next tick, as the schedule's
-                log.exception("local schedule run failed")
-            self._stop.wait(self._every)
 
     def tick(self, now: datetime) -> dict[str, Any]:
         """One tick: the renewals run, and the reminders run when a new hour has begun."""

@@ -5,16 +5,16 @@ rule's queue would, and drains the dispatcher's own queue of deliveries handed b
 
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tenure.services.outbox import SOURCE, bus_detail
 from tenure.store.dynamodb import DynamoRepository
 from tenure.store.streams import CommittedEvent
 from tenure_local.runtime import functions
+from tenure_local.stack.ticking import Ticking, utcnow
 
 if TYPE_CHECKING:
     from tenure_local.stack.local_stack import LocalStack
@@ -24,10 +24,6 @@ QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:webhooks-out"
 # Events are read again for this long: one committed a moment after another, with an earlier
 # timestamp, is still seen (each is handed over once).
 LOOK_BACK = timedelta(minutes=2)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def bus_message(committed: CommittedEvent) -> dict[str, Any]:
@@ -42,24 +38,22 @@ def bus_message(committed: CommittedEvent) -> dict[str, Any]:
     }
 
 
-class LocalWebhooksOut:
+class LocalWebhooksOut(Ticking):
     def __init__(
         self,
         repo: DynamoRepository,
         sqs: Any,
         queue_url: str,
         every: float = 1.0,
-        now: Callable[[], datetime] = _utcnow,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
+        # Tried again on the next tick, as a stream retries a batch.
+        super().__init__("webhooks-out", every, now, log, "local webhooks dispatch failed")
         self._repo = repo
         self._sqs = sqs
         self._queue_url = queue_url
-        self._every = every
-        self._now = now
         self._since = now()
         self._seen: dict[str, datetime] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="webhooks-out", daemon=True)
 
     @classmethod
     def started_for(cls, stack: "LocalStack") -> "LocalWebhooksOut":
@@ -68,21 +62,6 @@ class LocalWebhooksOut:
         running = cls(repo, stack.client("sqs"), stack.env["WEBHOOK_OUT_QUEUE_URL"])
         running.start()
         return running
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.tick(self._now())
-            except Exception:  # tried again on the next tick, as a stream retries a batch
-                log.exception("local webhooks dispatch failed")
-            self._stop.wait(self._every)
 
     def tick(self, now: datetime) -> int:
         """Hand over the events committed since the last tick, then the deliveries due;

@@ -7,18 +7,30 @@ import copy
 import importlib.util
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
+
+from tenure import bootstrap
 from tenure.fakes import FixedClock, InMemoryRepository
+from tenure.payments.sandbox import SandboxGateway
+from tenure.services.context import Services
+from tenure.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 API_DIR = REPO_ROOT / "functions" / "api"
 EVENTS_DIR = REPO_ROOT / "events" / "api"
 TOKEN = "test-token"
+# Named tokens for the tests of scopes and actors; each test file gives them its own scopes.
+ANNA = "anna-support-" + "a" * 32  # a person
+DASH = "dashboards-ro-" + "b" * 32  # a dashboard: read
+ROOT = "platform-admin-" + "c" * 32  # the platform's administrator
 START = datetime(2026, 4, 1, tzinfo=UTC)
 
 
@@ -188,3 +200,45 @@ class Api:
                 "commits": r.commits,
             }
         )
+
+
+@contextmanager
+def sandbox_api(
+    module: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    tokens: str = TOKEN,
+    token: str | None = TOKEN,
+    settings: Callable[[], Settings] | None = None,
+) -> Iterator[Api]:
+    """The API on the fakes, its services charging through the sandbox, behind `tokens` (what
+    TENURE_API_TOKEN holds), calling with `token`; `settings` makes the wiring's settings
+    once the environment is set (None: the wiring's own)."""
+    monkeypatch.setenv("TENURE_API_TOKEN", tokens)
+    monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
+    repo, clock = InMemoryRepository(), FixedClock(START)
+    services = Services(repo, clock, SandboxGateway(clock=clock.now))
+    bootstrap.use(bootstrap.Wiring(services, settings() if settings else None))
+    try:
+        yield Api(module, repo, clock, token=token)
+    finally:
+        bootstrap.use(None)
+
+
+def pays_first_invoice(api: Api, sub_id: str = "sub-1", customer: str = "alice") -> str:
+    """`customer` gives a card that pays and subscribes to basic as `sub_id`: the id of the
+    first invoice, paid."""
+    method = {"payment_method": "pm_card_visa"}
+    reply = api.post(f"/v1/customers/{customer}/payment-methods", method)
+    assert reply.status == 201, reply.text
+    invoice = api.subscription(sub_id, customer=customer)["invoice"]
+    assert invoice["status"] == "paid"
+    return str(invoice["id"])
+
+
+def alice_paid_bob_open(api: Api, **alice: Any) -> None:
+    """alice (with `alice`'s fields) pays her first invoice (sub-1); bob, with no card, has
+    his open (sub-2)."""
+    api.customer("alice", **alice)
+    api.customer("bob")
+    pays_first_invoice(api)
+    assert api.subscription("sub-2", customer="bob")["invoice"]["status"] == "open"

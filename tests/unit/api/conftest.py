@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
-from api_harness import START, TOKEN, Api, load_api
+from api_harness import START, TOKEN, Api, load_api, pays_first_invoice, sandbox_api
 
 from tenure import bootstrap
 from tenure.fakes import FixedClock, InMemoryRepository
@@ -25,3 +25,12 @@ def api(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api
     bootstrap.use(bootstrap.Wiring(Services(repo, clock)))
     yield Api(api_module, repo, clock)
     bootstrap.use(None)
+
+
+@pytest.fixture
+def paid(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, str]]:
+    """An API whose services charge through the sandbox, and alice's paid first invoice."""
+    with sandbox_api(api_module, monkeypatch) as api:
+        api.plan("basic", 1000)
+        api.customer("alice")
+        yield api, pays_first_invoice(api)

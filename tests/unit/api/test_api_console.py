@@ -16,19 +16,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from api_harness import START, Api, http_event
+from api_harness import ANNA, DASH, ROOT, Api, alice_paid_bob_open, http_event, sandbox_api
 
 from tenure import bootstrap
 from tenure.domain.privacy import pseudonym_email
-from tenure.fakes import FixedClock, InMemoryRepository
-from tenure.payments.sandbox import SandboxGateway
 from tenure.services import catalog
-from tenure.services.context import Services
 from tenure.settings import Settings
 
-ANNA = "anna-support-" + "a" * 32  # a person, billing
-DASH = "dashboards-ro-" + "b" * 32  # read
-ROOT = "platform-admin-" + "c" * 32  # admin
 TOKENS = [
     {"name": "support-anna", "token": ANNA, "scopes": ["billing"]},
     {"name": "dashboards", "token": DASH, "scopes": ["read"]},
@@ -93,21 +87,12 @@ class Browser:
 @pytest.fixture
 def shop(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     """alice has a paid first invoice (sub-1); bob, no card, an open one (sub-2)."""
-    monkeypatch.setenv("TENURE_API_TOKEN", json.dumps(TOKENS))
-    monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
     monkeypatch.delenv("TENURE_PUBLIC_URL", raising=False)
-    repo, clock = InMemoryRepository(), FixedClock(START)
-    bootstrap.use(bootstrap.Wiring(Services(repo, clock, SandboxGateway(clock=clock.now))))
-    api = Api(api_module, repo, clock, token=ROOT)
-    api.plan("basic", 1000)
-    api.token = ANNA
-    api.customer("alice", name="أليس الخطيب")
-    api.customer("bob")
-    assert api.post("/v1/customers/alice/payment-methods", {"payment_method": "pm_card_visa"})
-    assert api.subscription("sub-1")["invoice"]["status"] == "paid"
-    assert api.subscription("sub-2", customer="bob")["invoice"]["status"] == "open"
-    yield api
-    bootstrap.use(None)
+    with sandbox_api(api_module, monkeypatch, json.dumps(TOKENS), token=ROOT) as api:
+        api.plan("basic", 1000)
+        api.token = ANNA
+        alice_paid_bob_open(api, name="أليس الخطيب")
+        yield api
 
 
 def _invoice(api: Api, sub: str) -> str:

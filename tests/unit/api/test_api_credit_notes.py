@@ -1,35 +1,11 @@
 """Invoice numbers and credit notes over HTTP: GET /v1/invoices/{id} shows the number and
 the notes, GET /v1/credit-notes?invoice= lists them, and bad input is a clear 4xx."""
 
-from collections.abc import Iterator
-from types import ModuleType
-
 import pytest
-from api_harness import START, TOKEN, Api
+from api_harness import Api
 
 from tenure import bootstrap
-from tenure.fakes import FixedClock, InMemoryRepository
-from tenure.payments.sandbox import SandboxGateway
-from tenure.services.context import Services
 from tenure.settings import Settings
-
-
-@pytest.fixture
-def paid(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, str]]:
-    """An API whose services charge through the sandbox, and alice's paid first invoice."""
-    monkeypatch.setenv("TENURE_API_TOKEN", TOKEN)
-    monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
-    repo, clock = InMemoryRepository(), FixedClock(START)
-    bootstrap.use(bootstrap.Wiring(Services(repo, clock, SandboxGateway(clock=clock.now))))
-    api = Api(api_module, repo, clock)
-    api.plan("basic", 1000)
-    api.customer("alice")
-    method = {"payment_method": "pm_card_visa"}
-    assert api.post("/v1/customers/alice/payment-methods", method).status == 201
-    invoice = api.subscription("sub-1")["invoice"]
-    assert invoice["status"] == "paid"
-    yield api, invoice["id"]
-    bootstrap.use(None)
 
 
 def test_an_invoice_shows_its_number_and_no_notes_before_any_refund(paid: tuple[Api, str]) -> None:

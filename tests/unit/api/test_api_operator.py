@@ -9,19 +9,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from api_harness import START, Api
+from api_harness import ANNA, DASH, ROOT, START, Api, alice_paid_bob_open, sandbox_api
 
-from tenure import bootstrap
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.timeutil import iso
-from tenure.fakes import FixedClock, InMemoryRepository
-from tenure.payments.sandbox import SandboxGateway
 from tenure.ports import Commit
-from tenure.services.context import Services
 
-ANNA = "anna-support-" + "a" * 32  # a person, billing
-DASH = "dashboards-ro-" + "b" * 32  # read
-ROOT = "platform-admin-" + "c" * 32  # admin
 ROBOT = "refund-robot-" + "d" * 32  # a system, billing
 TOKENS = [
     {"name": "support-anna", "token": ANNA, "scopes": ["billing"]},
@@ -35,21 +28,12 @@ NOTE = {"note": "customer called: agreed on the phone"}
 @pytest.fixture
 def shop(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     """alice has a paid first invoice (sub-1); bob, no card, an open one (sub-2)."""
-    monkeypatch.setenv("TENURE_API_TOKEN", json.dumps(TOKENS))
-    monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
-    repo, clock = InMemoryRepository(), FixedClock(START)
-    bootstrap.use(bootstrap.Wiring(Services(repo, clock, SandboxGateway(clock=clock.now))))
-    api = Api(api_module, repo, clock, token=ROOT)
-    api.plan("basic", 1000)
-    api.plan("trial", 1000, trial_days=14)
-    api.token = ANNA
-    api.customer("alice")
-    api.customer("bob")
-    assert api.post("/v1/customers/alice/payment-methods", {"payment_method": "pm_card_visa"})
-    assert api.subscription("sub-1")["invoice"]["status"] == "paid"
-    assert api.subscription("sub-2", customer="bob")["invoice"]["status"] == "open"
-    yield api
-    bootstrap.use(None)
+    with sandbox_api(api_module, monkeypatch, json.dumps(TOKENS), token=ROOT) as api:
+        api.plan("basic", 1000)
+        api.plan("trial", 1000, trial_days=14)
+        api.token = ANNA
+        alice_paid_bob_open(api)
+        yield api
 
 
 def _invoice(api: Api, sub: str) -> str:

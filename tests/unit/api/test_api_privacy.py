@@ -7,19 +7,13 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from api_harness import START, Api
+from api_harness import ANNA, DASH, ROOT, Api, pays_first_invoice, sandbox_api
 
 from tenure import bootstrap
 from tenure.domain.privacy import pseudonym_email
-from tenure.fakes import FixedClock, InMemoryRepository
-from tenure.payments.sandbox import SandboxGateway
-from tenure.services.context import Services
 from tenure.services.due import work_due
 from tenure.settings import Settings
 
-ANNA = "anna-support-" + "a" * 32  # billing
-DASH = "dashboards-ro-" + "b" * 32  # read
-ROOT = "platform-admin-" + "c" * 32  # admin
 TOKENS = [
     {"name": "support-anna", "token": ANNA, "scopes": ["billing"]},
     {"name": "dashboards", "token": DASH, "scopes": ["read"]},
@@ -32,22 +26,15 @@ BILLING = {"billing_name": "Alice Trading Ltd", "billing_address": "1 High St", 
 @pytest.fixture
 def shop(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Api]:
     """alice paid her first invoice (sub-1), then canceled; bob still subscribes (sub-2)."""
-    monkeypatch.setenv("TENURE_API_TOKEN", json.dumps(TOKENS))
-    monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
     monkeypatch.setenv("TENURE_OUTBOX_DIR", str(tmp_path / "outbox"))
-    repo, clock = InMemoryRepository(), FixedClock(START)
-    services = Services(repo, clock, SandboxGateway(clock=clock.now))
-    bootstrap.use(bootstrap.Wiring(services, Settings()))
-    api = Api(api_module, repo, clock, token=ROOT)
-    api.plan("basic", 1000)
-    api.customer("alice", name="Alice Smith", **BILLING)
-    api.customer("bob")
-    assert api.post("/v1/customers/alice/payment-methods", {"payment_method": "pm_card_visa"})
-    assert api.subscription("sub-1")["invoice"]["status"] == "paid"
-    assert api.post("/v1/subscriptions/sub-1/cancel", {"reason": "too_expensive"}).status == 200
-    api.subscription("sub-2", customer="bob")
-    yield api
-    bootstrap.use(None)
+    with sandbox_api(api_module, monkeypatch, json.dumps(TOKENS), ROOT, settings=Settings) as api:
+        api.plan("basic", 1000)
+        api.customer("alice", name="Alice Smith", **BILLING)
+        api.customer("bob")
+        pays_first_invoice(api)
+        assert api.post("/v1/subscriptions/sub-1/cancel", {"reason": "too_expensive"}).status == 200
+        api.subscription("sub-2", customer="bob")
+        yield api
 
 
 def test_an_export_returns_the_customers_records(shop: Api) -> None:

@@ -1,39 +1,17 @@
 """Refunds over HTTP: POST /v1/invoices/{id}/refund, once per Idempotency-Key, and every
 refusal a clear 4xx that changes nothing."""
 
-from collections.abc import Iterator
 from datetime import timedelta
-from types import ModuleType
 
 import pytest
-from api_harness import START, TOKEN, Api
+from api_harness import Api
 
 from tenure import bootstrap
 from tenure.domain.due import DueKind
 from tenure.domain.timeutil import iso
-from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway
 from tenure.ports import DueMessage
-from tenure.services.context import Services
 from tenure.services.due import work_due
-
-
-@pytest.fixture
-def paid(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, str]]:
-    """An API whose services charge through the sandbox, and alice's paid first invoice."""
-    monkeypatch.setenv("TENURE_API_TOKEN", TOKEN)
-    monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
-    repo, clock = InMemoryRepository(), FixedClock(START)
-    bootstrap.use(bootstrap.Wiring(Services(repo, clock, SandboxGateway(clock=clock.now))))
-    api = Api(api_module, repo, clock)
-    api.plan("basic", 1000)
-    api.customer("alice")
-    method = {"payment_method": "pm_card_visa"}
-    assert api.post("/v1/customers/alice/payment-methods", method).status == 201
-    invoice = api.subscription("sub-1")["invoice"]
-    assert invoice["status"] == "paid"
-    yield api, invoice["id"]
-    bootstrap.use(None)
 
 
 def test_a_refund_answers_201_with_the_refund_and_the_invoice(paid: tuple[Api, str]) -> None:

@@ -9,16 +9,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from api_harness import START, Api
+from api_harness import ANNA, DASH, ROOT, Api, pays_first_invoice, sandbox_api
 
 from tenure import bootstrap
-from tenure.fakes import FixedClock, InMemoryRepository
-from tenure.payments.sandbox import SandboxGateway
 from tenure.services.context import Services
 
-ANNA = "anna-support-" + "a" * 32  # billing
-DASH = "dashboards-ro-" + "b" * 32  # read
-ROOT = "platform-admin-" + "c" * 32  # admin
 TOKENS = [
     {"name": "support-anna", "token": ANNA, "scopes": ["billing"]},
     {"name": "dashboards", "token": DASH, "scopes": ["read"]},
@@ -33,18 +28,12 @@ def tokens_module() -> ModuleType:
 @pytest.fixture
 def shop(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     """A shop with alice's paid first invoice, behind the three named tokens."""
-    monkeypatch.setenv("TENURE_API_TOKEN", json.dumps(TOKENS))
-    monkeypatch.delenv("API_TOKEN_SECRET_ARN", raising=False)
-    repo, clock = InMemoryRepository(), FixedClock(START)
-    bootstrap.use(bootstrap.Wiring(Services(repo, clock, SandboxGateway(clock=clock.now))))
-    api = Api(api_module, repo, clock, token=ROOT)
-    api.plan("basic", 1000)
-    api.token = ANNA
-    api.customer("alice")
-    assert api.post("/v1/customers/alice/payment-methods", {"payment_method": "pm_card_visa"})
-    assert api.subscription("sub-1")["invoice"]["status"] == "paid"
-    yield api
-    bootstrap.use(None)
+    with sandbox_api(api_module, monkeypatch, json.dumps(TOKENS), token=ROOT) as api:
+        api.plan("basic", 1000)
+        api.token = ANNA
+        api.customer("alice")
+        pays_first_invoice(api)
+        yield api
 
 
 def _invoice(api: Api) -> str:

@@ -14,7 +14,7 @@ from jinja2 import ChoiceLoader, DictLoader
 
 from tenure.domain.notices import EmailFacts, LineFact, NoticeKind
 from tenure.notify import render as rendering
-from tenure.notify.render import LOCALES_DIR, RenderError, render
+from tenure.notify.render import LOCALES_DIR, RenderedEmail, RenderError, render
 from tenure.notify.samples import SAMPLE_TIMEZONE, sample_facts
 
 SAMPLE_BUSINESS = "Northwind Coffee Club"
@@ -204,26 +204,10 @@ def test_a_missing_required_link_is_an_error_not_a_broken_href() -> None:
         )
 
 
-@pytest.mark.parametrize(
-    "url", ["javascript:alert(1)", "/pages/card?t=x", "https://x.example/a b", ""]
-)
-def test_a_link_that_is_not_an_http_url_is_an_error(url: str) -> None:
+def card_expiring_with_card_link(url: str) -> RenderedEmail:
+    """The sample card-expiring email in English, its update-card link set to `url`."""
     facts, links = sample_facts(NoticeKind.CARD_EXPIRING)
-    with pytest.raises(RenderError, match="update_card"):
-        render(
-            NoticeKind.CARD_EXPIRING,
-            "en",
-            facts,
-            {**links, "update_card": url},
-            timezone="UTC",
-            business_name="B",
-        )
-
-
-def test_urls_are_escaped_inside_attributes() -> None:
-    facts, links = sample_facts(NoticeKind.CARD_EXPIRING)
-    url = 'https://billing.example.com/pages/card?t=a&b="><script>'
-    email = render(
+    return render(
         NoticeKind.CARD_EXPIRING,
         "en",
         facts,
@@ -231,6 +215,19 @@ def test_urls_are_escaped_inside_attributes() -> None:
         timezone="UTC",
         business_name="B",
     )
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "/pages/card?t=x", "https://x.example/a b", ""]
+)
+def test_a_link_that_is_not_an_http_url_is_an_error(url: str) -> None:
+    with pytest.raises(RenderError, match="update_card"):
+        card_expiring_with_card_link(url)
+
+
+def test_urls_are_escaped_inside_attributes() -> None:
+    url = 'https://billing.example.com/pages/card?t=a&b="><script>'
+    email = card_expiring_with_card_link(url)
     assert 'href="https://billing.example.com/pages/card?t=a&amp;b=&#34;&gt;&lt;script&gt;"' in (
         email.html
     )

@@ -1,19 +1,17 @@
 """The tenure discount in emails: its line worded in the customer's language, and the
 upcoming-renewal email announcing the step the renewal applies for the first time."""
 
-from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from sample_renewal import renewal_email_with
 
 from tenure.domain.discounts import TenureDiscount, period_lines
 from tenure.domain.invoices import InvoiceLine, LineKind
-from tenure.domain.notices import NoticeKind
 from tenure.domain.plans import Plan
 from tenure.domain.points import points_credit_line
 from tenure.notify.lines import line_facts
-from tenure.notify.render import render
-from tenure.notify.samples import SAMPLE_TIMEZONE, sample_facts
 
 BASIC = Plan(id="basic", name="Basic", amount=1000, currency="USD", interval="month")
 STEP = TenureDiscount(after_months=12, percent_off=Decimal("12.5"))
@@ -26,22 +24,9 @@ def test_a_tenure_line_is_read_back_as_its_percent() -> None:
 
 
 def renewal(locale: str, announce: bool) -> tuple[str, str]:
-    facts, links = sample_facts(NoticeKind.UPCOMING_RENEWAL)
     tenure = line_facts(period_lines(BASIC, 0, "Basic", None, STEP))[1]
-    lines = (*facts.lines, tenure)
-    assert facts.tax is not None
-    facts = replace(facts, lines=lines, amount=sum(ln.amount for ln in lines) + facts.tax)
-    if announce:
-        facts = replace(facts, tenure_months=12, tenure_percent="12.5")
-    email = render(
-        NoticeKind.UPCOMING_RENEWAL,
-        locale,
-        facts,
-        links,
-        timezone=SAMPLE_TIMEZONE,
-        business_name="Northwind Coffee Club",
-    )
-    assert email.warnings == ()
+    step: dict[str, Any] = {"tenure_months": 12, "tenure_percent": "12.5"} if announce else {}
+    email = renewal_email_with(tenure, locale, **step)
     return email.html, email.text
 
 
@@ -79,21 +64,9 @@ def test_a_renewal_that_applies_no_new_step_announces_nothing(locale: str) -> No
     ],
 )
 def test_a_points_credit_line_is_worded_in_the_customers_language(locale: str, words: str) -> None:
-    facts, links = sample_facts(NoticeKind.UPCOMING_RENEWAL)
     lines, _ = points_credit_line([InvoiceLine(LineKind.PLAN, "Basic", 2000)], 1500, 1)
     [credit] = line_facts(lines[1:])
     assert (credit.label, credit.points) == ("points_credit", 1500)
-    shown = (*facts.lines, credit)
-    assert facts.tax is not None
-    facts = replace(facts, lines=shown, amount=sum(ln.amount for ln in shown) + facts.tax)
-    email = render(
-        NoticeKind.UPCOMING_RENEWAL,
-        locale,
-        facts,
-        links,
-        timezone=SAMPLE_TIMEZONE,
-        business_name="Northwind Coffee Club",
-    )
-    assert email.warnings == ()
+    email = renewal_email_with(credit, locale)
     assert words in email.text
     assert "(1500 points)" not in email.text

@@ -8,13 +8,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from test_money_path_dunning import a_declining_renewal
 
 from tenure.domain.collection_cases import CaseStatus, CollectionsPolicy, SettleAction
 from tenure.domain.errors import IllegalTransitionError, NotFoundError, ValidationFailedError
 from tenure.domain.installments import Every, InstalmentStatus, PlanStatus
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
-from tenure.services import collections, collections_pay, subscriptions
+from tenure.services import collections, collections_pay
 
 VISA = "4242424242424242"
 GENERIC_DECLINE = "4000000000000002"
@@ -25,16 +26,10 @@ INSUFFICIENT_FUNDS = "4000000000009995"
 def an_unpaid_subscription(make_shop: Callable[..., Any]) -> tuple[Any, Any]:
     """Given alice, her first month paid, then her renewal declined through every retry of
     the default policy: her subscription is unpaid. Returns the shop and the renewal."""
-    shop = make_shop()
-    shop.add_card(VISA)
-    shop.subscribe()
-    shop.add_card(GENERIC_DECLINE)
-    renewed_at = shop.sub().current_period_end
-    shop.clock.set(renewed_at)
-    subscriptions.process_due(shop.svc, "sub-1")
-    shop.run_due(until=renewed_at + timedelta(days=20))
+    shop, renewal = a_declining_renewal(make_shop, GENERIC_DECLINE)
+    shop.run_due(until=renewal.period_start + timedelta(days=20))
     assert shop.sub().status is SubscriptionStatus.UNPAID
-    return shop, shop.invoice_starting(renewed_at)
+    return shop, shop.invoice_starting(renewal.period_start)
 
 
 def the_case(shop: Any) -> Any:

@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import Shop
-from test_reminders import REAL, RecordingMailer, customer, run
+from test_reminders import REAL, RecordingMailer, customer, run, subscriber
 
 from tenure.domain.errors import IllegalTransitionError, NotFoundError, ValidationFailedError
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
-from tenure.services import catalog, subscriptions
+from tenure.services import catalog
 from tenure.services.customer_updates import CustomerChanges, update_customer
 from tenure.services.privacy import erase_customer
 
@@ -32,8 +32,7 @@ def test_a_pending_reminder_moves_into_the_new_zones_hours(
     make_shop: Callable[..., Shop],
 ) -> None:
     shop = make_shop()
-    customer(shop, "bob", "Asia/Tokyo")
-    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic")
+    subscriber(shop, "bob", zone="Asia/Tokyo")
     planned = pending_reminder(shop).due_at
     assert 9 <= planned.astimezone(ZoneInfo("Asia/Tokyo")).hour < 20
     assert not 9 <= planned.astimezone(ZoneInfo("America/New_York")).hour < 20  # night there
@@ -52,8 +51,7 @@ def test_a_pending_reminder_moves_into_the_new_zones_hours(
 
 def test_the_next_email_uses_the_new_locale_and_address(make_shop: Callable[..., Shop]) -> None:
     shop = make_shop()
-    customer(shop, "bob")
-    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic")
+    subscriber(shop, "bob")
     update(shop, locale="ru", email="robert@example.org", name="Роберт")
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=31), mailer, compose=REAL)
@@ -68,8 +66,7 @@ def test_the_renewals_after_a_move_email_in_the_new_zones_hours(
     make_shop: Callable[..., Shop],
 ) -> None:
     shop = make_shop()
-    customer(shop, "bob", "Asia/Tokyo")
-    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic")
+    subscriber(shop, "bob", zone="Asia/Tokyo")
     update(shop, timezone="America/Los_Angeles")
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=70), mailer)
@@ -136,8 +133,7 @@ def test_bad_details_are_refused_and_change_nothing(
     make_shop: Callable[..., Shop], given: dict[str, object], field: str
 ) -> None:
     shop = make_shop()
-    customer(shop, "bob", "Asia/Tokyo")
-    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic")
+    subscriber(shop, "bob", zone="Asia/Tokyo")
     before = (shop.repo.get_customer("bob"), shop.sub("sub-bob"), pending_reminder(shop))
     commits = shop.svc.commits
     with pytest.raises(ValidationFailedError) as refused:

@@ -14,7 +14,14 @@ from tenure.services import subscriptions
 from tenure.services.context import Services
 from tenure.services.imports import ImportReport, Outcome, import_batch
 from tests.unit.services.conftest import run_due
-from tests.unit.services.test_import_stripe import NOW, a_store, outcomes, reason, snapshot
+from tests.unit.services.test_import_stripe import (
+    NOW,
+    a_store,
+    memory_repo,
+    outcomes,
+    reason,
+    snapshot,
+)
 
 FOLDER = Path(__file__).resolve().parents[2] / "fixtures" / "import_csv"
 
@@ -56,8 +63,7 @@ def test_the_csv_files_become_plans_customers_and_subscriptions() -> None:
 def test_importing_the_csv_files_twice_changes_nothing() -> None:
     svc = a_store()
     run_csv(svc, tables())
-    repo = svc.repo
-    assert isinstance(repo, InMemoryRepository)
+    repo = memory_repo(svc)
     before = snapshot(repo)
     second = run_csv(svc, tables())
     assert snapshot(repo) == before
@@ -66,8 +72,7 @@ def test_importing_the_csv_files_twice_changes_nothing() -> None:
 
 def test_a_csv_dry_run_writes_nothing() -> None:
     svc = a_store()
-    repo = svc.repo
-    assert isinstance(repo, InMemoryRepository)
+    repo = memory_repo(svc)
     before = snapshot(repo)
     report = run_csv(svc, tables(), dry_run=True)
     assert snapshot(repo) == before

@@ -52,6 +52,12 @@ def reason(report: ImportReport, kind: str, object_id: str) -> str:
     return line.reason
 
 
+def memory_repo(svc: Services) -> InMemoryRepository:
+    """The in-memory store a_store() gave `svc`, to read and snapshot."""
+    assert isinstance(svc.repo, InMemoryRepository)
+    return svc.repo
+
+
 def snapshot(repo: InMemoryRepository) -> str:
     return repr(sorted(repr(vars(repo)).split(", ")))
 
@@ -101,8 +107,7 @@ def test_importing_charges_nothing_and_raises_no_invoice() -> None:
 def test_importing_plans_no_email_before_now() -> None:
     svc = a_store()
     run_import(svc, export_files())
-    repo = svc.repo
-    assert isinstance(repo, InMemoryRepository)
+    repo = memory_repo(svc)
     notices = list(repo.notices.values())
     assert notices, "the renewal reminders and the trial's end are owed as usual"
     assert all(n.due_at >= NOW for n in notices)
@@ -111,8 +116,7 @@ def test_importing_plans_no_email_before_now() -> None:
 def test_importing_the_same_export_twice_changes_nothing() -> None:
     svc = a_store()
     run_import(svc, export_files())
-    repo = svc.repo
-    assert isinstance(repo, InMemoryRepository)
+    repo = memory_repo(svc)
     before = snapshot(repo)
     second = run_import(svc, export_files())
     assert snapshot(repo) == before
@@ -128,8 +132,7 @@ def test_importing_stripes_own_example_objects_twice_yields_the_same_state() -> 
     ]
     svc = a_store()
     first = run_import(svc, objects)
-    repo = svc.repo
-    assert isinstance(repo, InMemoryRepository)
+    repo = memory_repo(svc)
     before = snapshot(repo)
     second = run_import(svc, objects)
     assert snapshot(repo) == before
@@ -231,8 +234,7 @@ def test_a_paused_collection_is_imported_as_a_pause_until_stripes_resume_date() 
 # -- --dry-run --------------------------------------------------------------------------------
 def test_a_dry_run_writes_nothing_and_says_what_it_would_import() -> None:
     svc = a_store()
-    repo = svc.repo
-    assert isinstance(repo, InMemoryRepository)
+    repo = memory_repo(svc)
     before = snapshot(repo)
     report = run_import(svc, export_files(), dry_run=True)
     assert snapshot(repo) == before

@@ -34,6 +34,13 @@ def a_plan(shop: Any, count: int = 4, amount: int = 1003, every: str = "month") 
     )
 
 
+def alice_on_a_plan(make_shop: Callable[..., Any], card: str, **plan: Any) -> tuple[Any, Any]:
+    """alice, paying by `card`, on a_plan(**plan): the shop and the plan."""
+    shop = make_shop()
+    shop.add_card(card)
+    return shop, a_plan(shop, **plan)
+
+
 def stored(shop: Any) -> Any:
     plan = shop.repo.get_installment_plan("ipl-1")
     assert plan is not None
@@ -44,9 +51,7 @@ def test_a_plan_paid_on_time_charges_each_instalment_once_and_completes(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given alice with a good card and a plan of 3 weekly instalments of 1000 minor units
-    shop = make_shop()
-    shop.add_card(VISA)
-    plan = a_plan(shop, count=3, amount=1000, every="week")
+    shop, plan = alice_on_a_plan(make_shop, VISA, count=3, amount=1000, every="week")
     # When the schedule runs past the last instalment
     shop.run_due(until=plan.instalments[-1].due_at + timedelta(days=1))
     # Then every instalment was invoiced, charged once under its own key, and paid
@@ -68,9 +73,7 @@ def test_a_failed_second_instalment_recovers_after_a_card_update(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a plan of 4 monthly instalments whose first is paid
-    shop = make_shop()
-    shop.add_card(VISA)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, VISA)
     shop.run_due(until=plan.instalments[0].due_at)
     assert stored(shop).instalments[0].status is InstalmentStatus.PAID
     # ... and a card that will decline for insufficient funds by the second
@@ -108,9 +111,7 @@ def test_when_dunning_of_an_instalment_ends_unpaid_the_plan_defaults(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a plan whose card declines every attempt for insufficient funds
-    shop = make_shop()
-    shop.add_card(INSUFFICIENT_FUNDS)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, INSUFFICIENT_FUNDS)
     # When the schedule runs through every retry of the first instalment and beyond
     shop.run_due(until=plan.instalments[-1].due_at + timedelta(days=30))
     # Then the instalment is uncollectible, the plan defaulted, later ones never charged
@@ -134,9 +135,7 @@ def test_when_dunning_of_an_instalment_ends_unpaid_the_plan_defaults(
 def test_a_hard_decline_waits_for_a_card_and_defaults_at_the_deadline(
     make_shop: Callable[..., Any],
 ) -> None:
-    shop = make_shop()
-    shop.add_card(STOLEN)
-    plan = a_plan(shop, count=2)
+    shop, plan = alice_on_a_plan(make_shop, STOLEN, count=2)
     shop.run_due(until=plan.instalments[0].due_at)
     invoice = shop.invoice(stored(shop).instalments[0].invoice_id)
     assert invoice.next_attempt_at is None and invoice.dunning_ends_at is not None
@@ -170,9 +169,7 @@ def test_a_crash_between_claim_and_settle_replays_to_exactly_one_charge(
     make_shop: Callable[..., Any], step: dict[str, Any]
 ) -> None:
     # Given a plan whose first instalment is due now
-    shop = make_shop()
-    shop.add_card(VISA)
-    plan = a_plan(shop, count=2)
+    shop, plan = alice_on_a_plan(make_shop, VISA, count=2)
     [item] = [d for d in shop.repo.due(shop.clock.now()) if d.entity_id == "ipl-1"]
     # When the charger dies between the claim and the settle
     with contextlib.suppress(shop.Crash):
@@ -255,9 +252,7 @@ def test_canceling_a_plan_cancels_later_instalments_and_charges_nothing_after(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a plan of 4 monthly instalments whose first is paid
-    shop = make_shop()
-    shop.add_card(VISA)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, VISA)
     shop.run_due(until=plan.instalments[0].due_at)
     # When it is canceled, and the schedule runs past its last date
     canceled = installments.cancel_installment_plan(shop.svc, "ipl-1")
@@ -278,9 +273,7 @@ def test_canceling_a_plan_voids_an_instalment_being_dunned_and_stops_its_retries
     make_shop: Callable[..., Any],
 ) -> None:
     # Given a plan whose first instalment failed and waits for a retry
-    shop = make_shop()
-    shop.add_card(INSUFFICIENT_FUNDS)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, INSUFFICIENT_FUNDS)
     shop.run_due(until=plan.instalments[0].due_at)
     invoice_id = stored(shop).instalments[0].invoice_id
     assert shop.invoice(invoice_id).next_attempt_at is not None
@@ -318,9 +311,7 @@ def test_an_instalment_being_charged_this_moment_holds_the_cancel_back(
     make_shop: Callable[..., Any],
 ) -> None:
     # Given an instalment whose charge is claimed and the provider not yet answered
-    shop = make_shop()
-    shop.add_card(INSUFFICIENT_FUNDS)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, INSUFFICIENT_FUNDS)
     shop.run_due(until=plan.instalments[0].due_at)
     invoice_id = stored(shop).instalments[0].invoice_id
     (held,) = [c for c in shop.repo.charges.values() if c.invoice_id == invoice_id]

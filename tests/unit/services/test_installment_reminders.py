@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from conftest import Shop, work_one
-from test_reminders import REAL, RecordingMailer, fake_link, run
+from test_reminders import REAL, RecordingMailer, fake_link, run, text_of
 
 from tenure.domain.installments import PlanStatus
 from tenure.domain.notices import NoticeKind, NoticeStatus
@@ -31,17 +31,18 @@ def a_plan(shop: Shop, every: str = "week", starts_in: timedelta = timedelta(day
     )
 
 
-def body(message: Any) -> str:
-    return str(message.get_body(("plain",)).get_content())
+def alice_on_a_plan(make_shop: Callable[..., Shop], card: str, **plan: Any) -> tuple[Shop, Any]:
+    """alice, paying by `card`, on a_plan(**plan): the shop and the plan."""
+    shop = make_shop()
+    shop.add_card(card)
+    return shop, a_plan(shop, **plan)
 
 
 def test_each_instalment_is_announced_once_at_the_lead_and_receipted_once(
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given alice with a good card and 3 weekly instalments starting in 10 days
-    shop = make_shop()
-    shop.add_card(VISA)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, VISA)
     mailer = RecordingMailer()
     # When the pipeline and the reminders (run twice an hour) go past the last instalment
     run_twice(shop, plan.instalments[-1].due_at + timedelta(days=2), mailer)
@@ -52,12 +53,12 @@ def test_each_instalment_is_announced_once_at_the_lead_and_receipted_once(
         f"Installment {n} of 3 is due on {d}"
         for n, d in ((1, "March 12, 2026"), (2, "March 19, 2026"), (3, "March 26, 2026"))
     ]
-    assert "$10.01" in body(due[0].message) and "$10.00" in body(due[1].message)
+    assert "$10.01" in text_of(due[0].message) and "$10.00" in text_of(due[1].message)
     # ... and one receipt per instalment, naming it, with no subscription wording
     receipts = mailer.of(NoticeKind.RECEIPT)
     assert len(receipts) == 3
     for n, receipt in enumerate(receipts, start=1):
-        text = body(receipt.message)
+        text = text_of(receipt.message)
         assert f"Instalment {n} of 3: Laptop" in text
         assert "subscription" not in text.lower(), text
         assert "payment plan with Shop" in text
@@ -70,9 +71,7 @@ def test_an_instalment_due_sooner_than_the_lead_gets_no_reminder(
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given a plan starting now: its first instalment is due before any reminder could go
-    shop = make_shop()
-    shop.add_card(VISA)
-    plan = a_plan(shop, starts_in=timedelta(0))
+    shop, plan = alice_on_a_plan(make_shop, VISA, starts_in=timedelta(0))
     mailer = RecordingMailer()
     run_twice(shop, plan.instalments[-1].due_at + timedelta(days=1), mailer)
     due = mailer.of(NoticeKind.INSTALLMENT_DUE)
@@ -84,9 +83,7 @@ def test_a_defaulted_plans_later_instalments_are_not_announced_nor_receipted(
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given monthly instalments on a card that declines every attempt
-    shop = make_shop()
-    shop.add_card(INSUFFICIENT_FUNDS)
-    plan = a_plan(shop, every="month")
+    shop, plan = alice_on_a_plan(make_shop, INSUFFICIENT_FUNDS, every="month")
     mailer = RecordingMailer()
     run_twice(shop, plan.instalments[-1].due_at + timedelta(days=2), mailer)
     # Then the first was announced, dunned, and the plan defaulted: nothing more announced
@@ -114,9 +111,7 @@ def test_a_failed_instalment_sends_a_payment_failed_email_about_the_instalment(
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given weekly instalments on a card that declines every attempt
-    shop = make_shop()
-    shop.add_card(INSUFFICIENT_FUNDS)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, INSUFFICIENT_FUNDS)
     mailer = RecordingMailer()
     # When the first instalment is tried, and tried again by dunning
     run_twice(shop, plan.instalments[0].due_at + timedelta(days=4), mailer)
@@ -125,7 +120,7 @@ def test_a_failed_instalment_sends_a_payment_failed_email_about_the_instalment(
     assert len(failed) >= 1
     first = failed[0].message
     assert first["Subject"] == "We couldn't collect instalment 1 of 3 for Laptop"
-    text = body(first)
+    text = text_of(first)
     assert "instalment 1 of 3 of your payment plan for Laptop" in text
     assert "subscription" not in text.lower()
     assert "payment plan" in text  # the footer says why the email came
@@ -141,9 +136,7 @@ def test_a_failed_instalment_of_a_plan_that_ended_since_is_not_told(
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given an instalment that failed, whose plan then defaulted before the email went out
-    shop = make_shop()
-    shop.add_card(INSUFFICIENT_FUNDS)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, INSUFFICIENT_FUNDS)
     mailer = RecordingMailer()
     shop.clock.set(plan.instalments[0].due_at)
     for item in shop.repo.due(shop.clock.now()):
@@ -170,14 +163,12 @@ def test_an_instalment_the_bank_wants_confirmed_asks_the_customer_to_confirm_it(
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given weekly instalments on a card whose bank asks for 3-D Secure
-    shop = make_shop()
-    shop.add_card("4000002760003184")
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, "4000002760003184")
     mailer = RecordingMailer()
     # When the first instalment is tried
     run_twice(shop, plan.instalments[0].due_at + timedelta(hours=2), mailer)
     # Then the customer is asked to confirm that instalment, not a subscription's payment
     (asked,) = mailer.of(NoticeKind.PAYMENT_ACTION_REQUIRED)
-    text = body(asked.message)
+    text = text_of(asked.message)
     assert "instalment 1 of 3 of your payment plan for Laptop" in text
     assert "subscription" not in text.lower()

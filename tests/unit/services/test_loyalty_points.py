@@ -190,15 +190,21 @@ def test_the_self_service_page_shows_the_next_amount_after_the_points_credit(sho
     assert page.next_amount == 993
 
 
+def points_spent_then_refunded(shop: Shop) -> None:
+    """alice earns 10 points on her first invoice, spends them all, then that invoice is
+    refunded in full."""
+    shop.subscribe()
+    [invoice] = shop.invoices()
+    points.redeem_points(shop.svc, "alice", 10)
+    refunded(shop, invoice.id, 1000, 1)
+
+
 def test_a_refund_of_spent_points_takes_the_balance_below_zero_until_earned_back(
     shop: Shop,
 ) -> None:
     # Given alice earned 10 points on her first invoice and spent them all
-    shop.subscribe()
-    [invoice] = shop.invoices()
-    points.redeem_points(shop.svc, "alice", 10)
     # When that invoice is refunded in full
-    refunded(shop, invoice.id, 1000, 1)
+    points_spent_then_refunded(shop)
     # Then all 10 are taken back: the balance owes them, and the history shows it whole
     account = shop.repo.get_points("alice")
     assert (account.balance, account.pending) == (-10, 10)
@@ -213,10 +219,7 @@ def test_a_refund_of_spent_points_takes_the_balance_below_zero_until_earned_back
 def test_points_earned_after_a_deficit_pay_it_back_before_any_can_be_redeemed(
     shop: Shop,
 ) -> None:
-    shop.subscribe()
-    [invoice] = shop.invoices()
-    points.redeem_points(shop.svc, "alice", 10)
-    refunded(shop, invoice.id, 1000, 1)
+    points_spent_then_refunded(shop)
     # The next renewal is paid: 10 points earned (on 1000 less the 10-point credit: 9)
     shop.run_due(shop.sub().current_period_end)
     balance = shop.repo.get_points("alice").balance

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import Shop, card
-from test_reminders import REAL, RecordingMailer, fake_link, run
+from test_reminders import REAL, RecordingMailer, fake_link, run, text_of
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.errors import ValidationFailedError
-from tenure.domain.invoices import InvoiceStatus
+from tenure.domain.invoices import Invoice, InvoiceStatus
 from tenure.domain.mandates import pre_debit_key
-from tenure.domain.notices import NoticeKind, NoticeStatus
+from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
 from tenure.domain.plans import Plan
 from tenure.payments.sandbox import SandboxGateway
 from tenure.services import catalog, charging, collections, installments, subscriptions
@@ -62,6 +62,29 @@ def mandate_shop(make_shop: Callable[..., Shop], zone: str = "Asia/Kolkata") -> 
     return shop
 
 
+def mandate_subscriber(make_shop: Callable[..., Shop], plan: str = "inr") -> Shop:
+    """alice on a mandate that pays, subscribed to `plan` as sub-1."""
+    shop = mandate_shop(make_shop)
+    shop.add_card(PAYS)
+    shop.subscribe(plan)
+    return shop
+
+
+def held_trial_debit(shop: Shop) -> tuple[Invoice, Notice]:
+    """The trial converts at its period's end: its first debit held, its notice owed."""
+    shop.clock.set(shop.sub().current_period_end)
+    shop.work(shop.queued())
+    [renewal] = [i for i in shop.invoices() if i.status is InvoiceStatus.OPEN]
+    notice = shop.repo.get_notice(pre_debit_key(renewal.id, 1, renewal.total))
+    assert notice is not None
+    return renewal, notice
+
+
+def april_renewal(shop: Shop) -> Invoice:
+    [renewal] = [i for i in shop.invoices() if i.period_start.month == 4]
+    return renewal
+
+
 def debits(shop: Shop, invoice_id: str) -> list[datetime]:
     return [c.at for c in shop.charges(invoice_id)]
 
@@ -73,9 +96,7 @@ def sent_pre_debits(mailer: RecordingMailer) -> list[datetime]:
 def test_a_renewal_on_a_mandate_is_announced_a_day_ahead_and_debited_on_time(
     make_shop: Callable[..., Shop],
 ) -> None:
-    shop = mandate_shop(make_shop)
-    shop.add_card(PAYS)
-    shop.subscribe("inr")
+    shop = mandate_subscriber(make_shop)
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=33), mailer, REAL)
 
@@ -85,16 +106,14 @@ def test_a_renewal_on_a_mandate_is_announced_a_day_ahead_and_debited_on_time(
     [debit_at] = debits(shop, renewal.id)
     assert debit_at == april and debit_at - notice_at >= DAY
     assert renewal.status is InvoiceStatus.PAID
-    body = mailer.of(NoticeKind.PRE_DEBIT)[0].message.get_body(("plain",)).get_content()
+    body = text_of(mailer.of(NoticeKind.PRE_DEBIT)[0].message)
     assert "₹499.00" in body and "April 2, 2026" in body
 
 
 def test_a_trial_converting_on_a_mandate_is_debited_a_day_after_its_pre_debit_email(
     make_shop: Callable[..., Shop],
 ) -> None:
-    shop = mandate_shop(make_shop)
-    shop.add_card(PAYS)
-    shop.subscribe("inr-trial")
+    shop = mandate_subscriber(make_shop, "inr-trial")
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=17), mailer, REAL)
 
@@ -118,14 +137,9 @@ def test_the_first_payment_made_while_subscribing_needs_no_pre_debit_email(
 def test_the_charger_refuses_a_debit_under_24_hours_after_its_notice_and_records_nothing(
     make_shop: Callable[..., Shop],
 ) -> None:
-    shop = mandate_shop(make_shop)
-    shop.add_card(PAYS)
-    shop.subscribe("inr-trial")
-    shop.clock.set(shop.sub().current_period_end)
-    shop.work(shop.queued())  # the trial converts: its first debit held, its notice planned
-    [renewal] = [i for i in shop.invoices() if i.status is InvoiceStatus.OPEN]
-    notice = shop.repo.get_notice(pre_debit_key(renewal.id, 1, renewal.total))
-    assert notice is not None and renewal.attempts == 0 and debits(shop, renewal.id) == []
+    shop = mandate_subscriber(make_shop, "inr-trial")
+    renewal, notice = held_trial_debit(shop)
+    assert renewal.attempts == 0 and debits(shop, renewal.id) == []
     send_due(shop.svc, RecordingMailer(), REAL, fake_link, notice.due_at)
     shop.clock.set(notice.due_at + DAY - timedelta(minutes=1))
 
@@ -145,14 +159,12 @@ def test_the_charger_refuses_a_debit_under_24_hours_after_its_notice_and_records
 def test_every_dunning_retry_on_a_mandate_has_its_own_notice_a_day_before_it(
     make_shop: Callable[..., Shop],
 ) -> None:
-    shop = mandate_shop(make_shop)
-    shop.add_card(PAYS)
-    shop.subscribe("inr")
+    shop = mandate_subscriber(make_shop)
     charging.update_payment_method(shop.svc, "alice", card(INSUFFICIENT_FUNDS), "sandbox", True)
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=60), mailer, REAL)
 
-    [renewal] = [i for i in shop.invoices() if i.period_start.month == 4]
+    renewal = april_renewal(shop)
     attempts = debits(shop, renewal.id)
     notices = sent_pre_debits(mailer)
     assert len(attempts) == 4  # the renewal and its three retries, each announced
@@ -168,9 +180,7 @@ def test_every_dunning_retry_on_a_mandate_has_its_own_notice_a_day_before_it(
 def test_an_immediate_proration_on_a_mandate_is_announced_and_debited_a_day_later(
     make_shop: Callable[..., Shop],
 ) -> None:
-    shop = mandate_shop(make_shop)
-    shop.add_card(PAYS)
-    shop.subscribe("inr")
+    shop = mandate_subscriber(make_shop)
     shop.clock.set(shop.start + timedelta(days=10))
     outcome = subscriptions.change_plan(shop.svc, "sub-1", "inr-pro")
     assert outcome.invoice is not None
@@ -203,20 +213,18 @@ def test_each_instalment_on_a_mandate_is_announced_a_day_before_it_is_debited(
     notices = sent_pre_debits(mailer)
     assert len(moments) == len(notices) == 3
     assert all(d - n >= DAY for n, d in zip(notices, moments, strict=True))
-    body = mailer.of(NoticeKind.PRE_DEBIT)[1].message.get_body(("plain",)).get_content()
+    body = text_of(mailer.of(NoticeKind.PRE_DEBIT)[1].message)
     assert "instalment 2 of 3" in body
 
 
 def test_a_debit_above_15000_rupees_waits_for_the_customer_to_confirm_it(
     make_shop: Callable[..., Shop],
 ) -> None:
-    shop = mandate_shop(make_shop)
-    shop.add_card(PAYS)
-    shop.subscribe("inr-lakh")
+    shop = mandate_subscriber(make_shop, "inr-lakh")
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=32), mailer, REAL)
 
-    [renewal] = [i for i in shop.invoices() if i.period_start.month == 4]
+    renewal = april_renewal(shop)
     [charge] = shop.charges(renewal.id)
     assert charge.outcome is ChargeOutcome.AUTHENTICATION_REQUIRED
     assert shop.confirmations(renewal.id) == 0  # made for the customer, never confirmed
@@ -228,14 +236,8 @@ def test_a_debit_above_15000_rupees_waits_for_the_customer_to_confirm_it(
 def test_a_worker_dying_after_the_notice_went_out_leaves_the_debit_due_and_made_once(
     make_shop: Callable[..., Shop],
 ) -> None:
-    shop = mandate_shop(make_shop)
-    shop.add_card(PAYS)
-    shop.subscribe("inr-trial")
-    shop.clock.set(shop.sub().current_period_end)
-    shop.work(shop.queued())
-    [renewal] = [i for i in shop.invoices() if i.status is InvoiceStatus.OPEN]
-    notice = shop.repo.get_notice(pre_debit_key(renewal.id, 1, renewal.total))
-    assert notice is not None
+    shop = mandate_subscriber(make_shop, "inr-trial")
+    renewal, notice = held_trial_debit(shop)
     send_due(shop.svc, RecordingMailer(), REAL, fake_link, notice.due_at)
     shop.clock.set(notice.due_at + DAY)
     item = shop.queued(renewal.id)
@@ -264,7 +266,7 @@ def test_a_customer_of_the_default_provider_on_the_same_deployment_gets_no_notic
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=33), mailer, REAL)
 
-    [renewal] = [i for i in shop.invoices() if i.period_start.month == 4]
+    renewal = april_renewal(shop)
     assert debits(shop, renewal.id) == [renewal.period_start]  # at once, as ever
     assert mailer.of(NoticeKind.PRE_DEBIT) == []
 
@@ -272,20 +274,18 @@ def test_a_customer_of_the_default_provider_on_the_same_deployment_gets_no_notic
 def test_a_debit_above_the_mandates_maximum_is_not_attempted_and_asks_for_a_new_mandate(
     make_shop: Callable[..., Shop],
 ) -> None:
-    shop = mandate_shop(make_shop)
-    shop.add_card(PAYS)
-    shop.subscribe("inr")
+    shop = mandate_subscriber(make_shop)
     [method] = shop.repo.list_payment_methods("alice")
     method.mandate_max_amount = 40000  # ₹400 a debit: the ₹499 renewal is above it
     shop.repo.payment_methods[("alice", method.id)] = method
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=33), mailer, REAL)
 
-    [renewal] = [i for i in shop.invoices() if i.period_start.month == 4]
+    renewal = april_renewal(shop)
     assert debits(shop, renewal.id) == [] and shop.confirmations(renewal.id) == 0
     assert mailer.of(NoticeKind.PRE_DEBIT) != []
     [asked] = mailer.of(NoticeKind.PRE_DEBIT)
-    body = asked.message.get_body(("plain",)).get_content()
+    body = text_of(asked.message)
     assert "above your mandate's limit of ₹400.00" in body
     assert shop.sub().status == "past_due"  # waiting for a new mandate, as for a new card
 
@@ -309,9 +309,7 @@ def upi(shop: Shop) -> None:
 def test_an_upgrade_on_a_upi_mandate_rides_the_next_renewal_as_its_one_debit(
     make_shop: Callable[..., Shop],
 ) -> None:
-    shop = mandate_shop(make_shop)
-    shop.add_card(PAYS)
-    shop.subscribe("inr")
+    shop = mandate_subscriber(make_shop)
     upi(shop)
     shop.clock.set(shop.start + timedelta(days=10))
     preview = subscriptions.preview_plan_change(shop.svc, "sub-1", "inr-pro")
@@ -326,24 +324,19 @@ def test_an_upgrade_on_a_upi_mandate_rides_the_next_renewal_as_its_one_debit(
     run(shop, shop.start + timedelta(days=33), mailer, REAL)
 
     # And the renewal carries it: one invoice, one pre-debit email, one debit this cycle
-    [renewal] = [i for i in shop.invoices() if i.period_start.month == 4]
+    renewal = april_renewal(shop)
     assert renewal.total == BIGGER.amount + carried
     assert [line.amount for line in renewal.lines][-1] == carried
     assert len(debits(shop, renewal.id)) == 1 and renewal.status is InvoiceStatus.PAID
     [told] = mailer.of(NoticeKind.PRE_DEBIT)
-    assert told.message.get_body(("plain",)).get_content().count("₹") >= 1
+    assert text_of(told.message).count("₹") >= 1
     assert shop.sub().carried == 0
     [upcoming] = mailer.of(NoticeKind.UPCOMING_RENEWAL)
-    assert (
-        f"{(BIGGER.amount + carried) / 100:,.2f}"
-        in upcoming.message.get_body(("plain",)).get_content()
-    )
+    assert f"{(BIGGER.amount + carried) / 100:,.2f}" in text_of(upcoming.message)
 
 
 def test_a_card_mandates_upgrade_is_still_its_own_debit(make_shop: Callable[..., Shop]) -> None:
-    shop = mandate_shop(make_shop)
-    shop.add_card(PAYS)
-    shop.subscribe("inr")
+    shop = mandate_subscriber(make_shop)
     shop.clock.set(shop.start + timedelta(days=10))
     outcome = subscriptions.change_plan(shop.svc, "sub-1", "inr-pro")
     assert outcome.invoice is not None and shop.sub().carried == 0
@@ -364,9 +357,7 @@ def test_each_repayment_instalment_on_a_mandate_is_announced_a_day_before_its_de
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given alice's renewal on her mandate declined through dunning: her balance is a case
-    shop = mandate_shop(make_shop)
-    shop.add_card(PAYS)
-    shop.subscribe("inr")
+    shop = mandate_subscriber(make_shop)
     charging.update_payment_method(shop.svc, "alice", card(DECLINES), "sandbox", True)
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=55), mailer, REAL)
@@ -391,9 +382,7 @@ def test_each_repayment_instalment_on_a_mandate_is_announced_a_day_before_its_de
 def test_a_worker_dying_as_it_holds_a_debit_leaves_nothing_and_the_next_holds_it_once(
     make_shop: Callable[..., Shop],
 ) -> None:
-    shop = mandate_shop(make_shop)
-    shop.add_card(PAYS)
-    shop.subscribe("inr-trial")
+    shop = mandate_subscriber(make_shop, "inr-trial")
     shop.clock.set(shop.sub().current_period_end)
     item = shop.queued()
 
@@ -419,9 +408,7 @@ def test_an_upgrade_after_the_renewal_was_announced_gets_the_renewal_announced_a
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given alice's April renewal announced at ₹499 a day or more ahead
-    shop = mandate_shop(make_shop)
-    shop.add_card(PAYS)
-    shop.subscribe("inr")
+    shop = mandate_subscriber(make_shop)
     mailer = RecordingMailer()
     run(shop, datetime(2026, 4, 1, 12, tzinfo=UTC), mailer, REAL)
     assert len(mailer.of(NoticeKind.PRE_DEBIT)) == 1

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tenure.domain.calendar import add_intervals
-from tenure.domain.charges import ChargeOutcome, ChargeStatus
+from tenure.domain.charges import Charge, ChargeOutcome, ChargeStatus
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
@@ -185,8 +185,7 @@ def test_a_renewal_whose_worker_died_after_the_provider_acted_is_settled_by_the_
     # Given a renewal whose worker died after the provider charged, before the settle
     shop, renewed_at = a_renewal_whose_worker_died(make_shop, after_call="pay")
     invoice = shop.invoice_starting(renewed_at)
-    [claim] = shop.charges(invoice.id)
-    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
+    still_claimed(shop, invoice.id)
     # When SQS delivers the message again (the claim is in flight: nothing to do), and the
     # sweeper looks after the lease
     subscriptions.process_due(shop.svc, "sub-1")
@@ -195,7 +194,7 @@ def test_a_renewal_whose_worker_died_after_the_provider_acted_is_settled_by_the_
     # answer back: one payment, confirmed once, and no list was needed
     [charge] = shop.charges(invoice.id)
     assert charge.payment_id == shop.gateway.events[-1]["data"]["object"]["id"]
-    assert shop.created_keys(invoice.id) == [f"charge:{invoice.id}:1:create"]
+    assert_sent_under_the_first_key(shop, invoice.id)
     assert shop.gateway.calls[charge.payment_id or ""] == 2  # the request and its replay
     assert shop.gateway.lists == 0
     assert_renewed_once(shop, renewed_at)
@@ -207,15 +206,14 @@ def test_a_payment_made_before_a_crash_is_found_by_its_metadata_when_the_card_ch
     # Given a renewal whose worker died after the provider charged the visa, before the
     # settle; then alice switched to a mastercard
     shop, renewed_at = a_renewal_whose_worker_died(make_shop, after_call="pay")
-    visa = shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
+    visa = card_on_file(shop)
     shop.add_card(MASTERCARD)
     # When the schedule runs past the lease
     shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the replay was the identical request (the card the claim stored, not the new
     # one): the key answered with the payment made on the visa, settled once, nothing listed
     invoice = shop.invoice_starting(renewed_at)
-    [charge] = shop.charges(invoice.id)
-    assert (charge.attempt, charge.outcome) == (1, ChargeOutcome.SUCCEEDED)
+    charge = first_attempt_paid(shop, invoice.id)
     assert shop.gateway.payment_intent(charge.payment_id or "")["payment_method"] == visa
     assert shop.confirmations(invoice.id) == 1
     assert shop.gateway.lists == 0
@@ -229,14 +227,13 @@ def test_a_request_that_never_left_charges_the_card_claimed_not_one_given_since(
     # switched to a card that declines (found by chaos replay: the sweeper charged the new
     # card, and the renewal went into dunning where the calm run had it paid)
     shop, renewed_at = a_renewal_whose_worker_died(make_shop, after_commit=1)
-    visa = shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
+    visa = card_on_file(shop)
     shop.add_card(INSUFFICIENT_FUNDS)
     # When the schedule runs past the lease
     shop.run_due(until=renewed_at + charging.LEASE * 3)
     # Then the attempt's one request went out as claimed, on the visa, and paid
     invoice = shop.invoice_starting(renewed_at)
-    [charge] = shop.charges(invoice.id)
-    assert (charge.attempt, charge.outcome) == (1, ChargeOutcome.SUCCEEDED)
+    charge = first_attempt_paid(shop, invoice.id)
     assert shop.gateway.payment_intent(charge.payment_id or "")["payment_method"] == visa
     assert_renewed_once(shop, renewed_at)
 
@@ -253,7 +250,7 @@ def test_a_worker_that_loses_the_claim_calls_the_provider_not_at_all(
     # Then only A's request reached the provider, once
     invoice = shop.invoice_starting(renewed_at)
     [charge] = shop.charges(invoice.id)
-    assert shop.created_keys(invoice.id) == [f"charge:{invoice.id}:1:create"]
+    assert_sent_under_the_first_key(shop, invoice.id)
     assert shop.gateway.calls[charge.payment_id or ""] == 1
     assert shop.confirmations(invoice.id) == 1
 
@@ -333,9 +330,8 @@ def test_a_reconcile_during_the_lease_leaves_the_claim_alone(
 ) -> None:
     # Given a renewal whose request timed out a minute ago
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
-    shop.clock.set(renewed_at + charging.LEASE / 5)
     # When a reconcile message arrives early (the charger may still be at work)
-    result = charging.reconcile_charge(shop.svc, invoice_id, 1)
+    result = sweeper_looks(shop, invoice_id, at=renewed_at + charging.LEASE / 5)
     # Then nothing is settled yet
     assert result is None
     assert shop.charges(invoice_id)[0].status is ChargeStatus.CHARGING
@@ -357,13 +353,51 @@ def attempts(shop: Any, invoice_id: str) -> list[tuple[int, ChargeOutcome]]:
     return [(c.attempt, c.outcome) for c in shop.charges(invoice_id)]
 
 
+def card_on_file(shop: Any) -> str:
+    """alice's default payment method now (the one a claim made now stores)."""
+    customer = shop.repo.get_customer("alice")
+    assert customer is not None and customer.default_payment_method is not None
+    return str(customer.default_payment_method)
+
+
+def sweeper_looks(shop: Any, invoice_id: str, at: datetime) -> Any:
+    """The sweeper reconciles the invoice's first attempt at `at`."""
+    shop.clock.set(at)
+    return charging.reconcile_charge(shop.svc, invoice_id, 1)
+
+
+def still_claimed(shop: Any, invoice_id: str) -> Charge:
+    """The invoice's one attempt is still claimed, and no payment is known for it."""
+    [claim] = shop.charges(invoice_id)
+    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
+    return claim  # type: ignore[no-any-return]
+
+
+def first_attempt_paid(shop: Any, invoice_id: str) -> Charge:
+    """The invoice's one attempt is its first, and it succeeded."""
+    [charge] = shop.charges(invoice_id)
+    assert (charge.attempt, charge.outcome) == (1, ChargeOutcome.SUCCEEDED)
+    return charge  # type: ignore[no-any-return]
+
+
+def assert_sent_under_the_first_key(shop: Any, invoice_id: str) -> None:
+    """Every payment creation the provider saw for the invoice was attempt 1's one key."""
+    assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:1:create"]
+
+
+def assert_given_up_unsent(shop: Any, invoice_id: str) -> None:
+    """The one attempt was settled as unknown without its request ever being sent."""
+    [given_up] = shop.charges(invoice_id)
+    assert (given_up.status, given_up.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.UNKNOWN)
+    assert shop.created_keys(invoice_id) == []
+
+
 def assert_kept_then_charged_once(
     shop: Any, renewed_at: datetime, invoice_id: str, looked_at: datetime
 ) -> None:
     """Then the attempt stays claimed for one more lease from the look, with no payment, and
     the next look settles the one payment under the same attempt."""
-    [claim] = shop.charges(invoice_id)
-    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
+    claim = still_claimed(shop, invoice_id)
     assert claim.lease_until == looked_at + charging.LEASE
     shop.run_due(until=looked_at + charging.LEASE * 3)
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
@@ -379,7 +413,7 @@ def test_a_timeout_on_create_is_replayed_under_the_same_key_and_charges_once(
     # Then the sweeper replayed the request under the same key and got the first answer:
     # one attempt, one payment
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
-    assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:1:create"]
+    assert_sent_under_the_first_key(shop, invoice_id)
     assert_renewed_once(shop, renewed_at)
 
 
@@ -388,15 +422,14 @@ def test_a_rate_limit_on_create_moves_nothing_and_the_replay_after_the_lease_suc
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "rate_limit")
     # Then no payment exists and the claim waits for its lease
-    [claim] = shop.charges(invoice_id)
-    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
+    still_claimed(shop, invoice_id)
     assert shop.created_keys(invoice_id) == []
     # When the schedule runs past the lease
     shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the same attempt, under the same key, charged the invoice after the lease
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
     assert shop.invoice(invoice_id).paid_at >= renewed_at + charging.LEASE
-    assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:1:create"]
+    assert_sent_under_the_first_key(shop, invoice_id)
     assert_renewed_once(shop, renewed_at)
 
 
@@ -406,8 +439,7 @@ def test_a_create_still_refused_at_the_lease_end_keeps_its_claim_for_the_next_lo
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "rate_limit", 2)
     # When the sweeper looks at the lease's end, and the provider refuses again
     lease_over = renewed_at + charging.LEASE
-    shop.clock.set(lease_over)
-    charging.reconcile_charge(shop.svc, invoice_id, 1)
+    sweeper_looks(shop, invoice_id, at=lease_over)
     # Then the claim is kept for the next look, which charges it
     assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=lease_over)
 
@@ -433,8 +465,7 @@ def test_a_lost_answer_older_than_the_providers_key_memory_is_listed_not_replaye
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the sweeper first looks after 23 hours
     late = renewed_at + charging.PAY_REPLAY_WINDOW
-    shop.clock.set(late)
-    charging.reconcile_charge(shop.svc, invoice_id, 1)
+    sweeper_looks(shop, invoice_id, at=late)
     # Then the key is not trusted any more (a replay might make a second payment): the list
     # of alice's payments found the one made, which settled the attempt
     [charge] = shop.charges(invoice_id)
@@ -452,14 +483,11 @@ def test_a_claim_whose_request_never_left_is_given_up_after_the_key_memory_and_c
     invoice_id = shop.invoice_starting(renewed_at).id
     # When the sweeper first looks after 23 hours
     late = renewed_at + charging.PAY_REPLAY_WINDOW
-    shop.clock.set(late)
-    charging.reconcile_charge(shop.svc, invoice_id, 1)
+    sweeper_looks(shop, invoice_id, at=late)
     # Then the list found no payment for the attempt: it is given up (no dunning failure)
     # and the invoice is due at once under a new attempt number, which charges it
-    [given_up] = shop.charges(invoice_id)
-    assert (given_up.status, given_up.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.UNKNOWN)
+    assert_given_up_unsent(shop, invoice_id)
     assert shop.invoice(invoice_id).next_attempt_at == late
-    assert shop.created_keys(invoice_id) == []
     shop.run_due(until=late + charging.LEASE)
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.UNKNOWN), (2, ChargeOutcome.SUCCEEDED)]
     assert_renewed_once(shop, renewed_at)
@@ -475,13 +503,10 @@ def test_a_claim_whose_invoice_was_voided_meanwhile_is_looked_up_never_sent(
     invoice.status = InvoiceStatus.VOID
     shop.repo.commit(Commit(invoices=[invoice]))
     # When the sweeper looks after the lease
-    shop.clock.set(renewed_at + charging.LEASE)
-    charging.reconcile_charge(shop.svc, invoice.id, 1)
+    sweeper_looks(shop, invoice.id, at=renewed_at + charging.LEASE)
     # Then it did not send the request (that would charge a void invoice): the list found
     # nothing, and the attempt was given up with nothing due after it
-    [given_up] = shop.charges(invoice.id)
-    assert (given_up.status, given_up.outcome) == (ChargeStatus.SETTLED, ChargeOutcome.UNKNOWN)
-    assert shop.created_keys(invoice.id) == []
+    assert_given_up_unsent(shop, invoice.id)
     assert shop.gateway.lists == 1
     assert shop.invoice(invoice.id).next_attempt_at is None
 
@@ -492,13 +517,11 @@ def test_a_saved_500_is_not_trusted_and_the_list_finds_the_payment_it_made(
     # Given a renewal whose request charged alice but was answered with a 500, which the
     # provider saved under the key
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "server_error")
-    [claim] = shop.charges(invoice_id)
-    assert (claim.status, claim.payment_id) == (ChargeStatus.CHARGING, None)
+    still_claimed(shop, invoice_id)
     # When the schedule runs past the lease
     shop.run_due(until=renewed_at + charging.LEASE * 12)
     # Then the replay got the same 500 back, and the list found the payment: charged once
-    [charge] = shop.charges(invoice_id)
-    assert (charge.attempt, charge.outcome) == (1, ChargeOutcome.SUCCEEDED)
+    charge = first_attempt_paid(shop, invoice_id)
     assert shop.gateway.calls[charge.payment_id or ""] == 2
     assert shop.gateway.lists == 1
     assert_renewed_once(shop, renewed_at)
@@ -511,14 +534,13 @@ def test_a_replay_that_times_out_is_replayed_again_never_listed_and_given_up(
     # still be running at the provider: a list now could miss the payment it makes)
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     lease_over = renewed_at + charging.LEASE
-    shop.clock.set(lease_over)
     shop.gateway.fail_next("timeout", on="pay")
-    charging.reconcile_charge(shop.svc, invoice_id, 1)
+    sweeper_looks(shop, invoice_id, at=lease_over)
     # Then nothing was listed; the claim waits one more lease, and the next look replays the
     # same key again and settles the one payment
     assert shop.gateway.lists == 0
     assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=lease_over)
-    assert shop.created_keys(invoice_id) == [f"charge:{invoice_id}:1:create"]
+    assert_sent_under_the_first_key(shop, invoice_id)
 
 
 def test_a_list_that_times_out_keeps_the_claim_for_the_next_look(
@@ -526,10 +548,9 @@ def test_a_list_that_times_out_keeps_the_claim_for_the_next_look(
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     late = renewed_at + charging.PAY_REPLAY_WINDOW
-    shop.clock.set(late)
     shop.gateway.fail_next("timeout", on="find")
     # When the sweeper looks after 23 hours and the list goes unanswered
-    charging.reconcile_charge(shop.svc, invoice_id, 1)
+    sweeper_looks(shop, invoice_id, at=late)
     # Then nothing is given up: the claim waits one more lease, and the next look finds the
     # payment and settles it
     assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=late)

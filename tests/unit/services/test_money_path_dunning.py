@@ -30,6 +30,15 @@ HARD_DECLINES = {
 SCHEDULE = (timedelta(days=3, hours=5), timedelta(days=7, hours=2), timedelta(days=14, hours=7))
 LAST_RETRY = SCHEDULE[-1]
 
+# Each final action of a policy, and what it leaves the subscription and the invoice.
+FINAL_ACTIONS = pytest.mark.parametrize(
+    ("final_action", "sub_status", "invoice_status"),
+    [
+        (FinalAction.UNPAID, SubscriptionStatus.UNPAID, InvoiceStatus.OPEN),
+        (FinalAction.CANCELED, SubscriptionStatus.CANCELED, InvoiceStatus.UNCOLLECTIBLE),
+    ],
+)
+
 
 def a_declining_renewal(
     make_shop: Callable[..., Any], declining_card: str, policy: DunningPolicy | None = None
@@ -95,13 +104,7 @@ def test_a_subscription_is_past_due_while_a_soft_decline_is_retried(
         assert shop.invoice(invoice.id).next_attempt_at is not None
 
 
-@pytest.mark.parametrize(
-    ("final_action", "sub_status", "invoice_status"),
-    [
-        (FinalAction.UNPAID, SubscriptionStatus.UNPAID, InvoiceStatus.OPEN),
-        (FinalAction.CANCELED, SubscriptionStatus.CANCELED, InvoiceStatus.UNCOLLECTIBLE),
-    ],
-)
+@FINAL_ACTIONS
 def test_after_the_last_soft_decline_the_final_action_applies(
     make_shop: Callable[..., Any],
     final_action: FinalAction,
@@ -152,13 +155,7 @@ def test_a_hard_decline_is_attempted_once_and_never_retried_on_that_card(
 
 
 @pytest.mark.parametrize("declining_card", HARD_DECLINES.values(), ids=HARD_DECLINES.keys())
-@pytest.mark.parametrize(
-    ("final_action", "sub_status", "invoice_status"),
-    [
-        (FinalAction.UNPAID, SubscriptionStatus.UNPAID, InvoiceStatus.OPEN),
-        (FinalAction.CANCELED, SubscriptionStatus.CANCELED, InvoiceStatus.UNCOLLECTIBLE),
-    ],
-)
+@FINAL_ACTIONS
 def test_at_the_hard_decline_deadline_the_final_action_applies(
     make_shop: Callable[..., Any],
     declining_card: str,

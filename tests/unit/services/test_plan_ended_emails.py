@@ -9,7 +9,7 @@ from typing import Any
 
 from conftest import Shop
 from test_collections_money_path import MASTERCARD, an_unpaid_subscription, the_case
-from test_reminders import REAL, RecordingMailer, fake_link, run
+from test_reminders import REAL, RecordingMailer, fake_link, run, text_of
 
 from tenure.domain.installments import PlanStatus
 from tenure.domain.notices import NoticeKind, NoticeStatus
@@ -27,8 +27,11 @@ def a_plan(shop: Shop, every: str = "month") -> Any:
     )
 
 
-def body(message: Any) -> str:
-    return str(message.get_body(("plain",)).get_content())
+def alice_on_a_plan(make_shop: Callable[..., Shop], card: str, **plan: Any) -> tuple[Shop, Any]:
+    """alice, paying by `card`, on a_plan(**plan): the shop and the plan."""
+    shop = make_shop()
+    shop.add_card(card)
+    return shop, a_plan(shop, **plan)
 
 
 def send_reminders(shop: Shop, mailer: RecordingMailer, hours: int = 2) -> None:
@@ -43,9 +46,7 @@ def test_a_plan_that_defaults_names_the_unpaid_instalment_once_and_links_to_the_
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given monthly instalments on a card that declines every attempt
-    shop = make_shop()
-    shop.add_card(INSUFFICIENT_FUNDS)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, INSUFFICIENT_FUNDS)
     mailer = RecordingMailer()
     # When the pipeline and the reminders (twice an hour) run past the last instalment
     run(shop, plan.instalments[-1].due_at + timedelta(days=2), mailer, REAL, runs_per_hour=2)
@@ -53,7 +54,7 @@ def test_a_plan_that_defaults_names_the_unpaid_instalment_once_and_links_to_the_
     assert shop.repo.get_installment_plan("ipl-1").status is PlanStatus.DEFAULTED  # type: ignore[union-attr]
     [sent] = mailer.of(ENDED)
     assert sent.message["Subject"] == "Your payment plan for Laptop has ended"
-    text = body(sent.message)
+    text = text_of(sent.message)
     assert "We couldn't collect instalment 1 of 3 of your payment plan for Laptop" in text
     assert "No further instalments will be charged." in text
     assert "$30.01 of the plan was not collected." in text
@@ -66,9 +67,7 @@ def test_a_plan_canceled_on_request_says_nothing_more_is_charged_and_links_nowhe
     make_shop: Callable[..., Shop],
 ) -> None:
     # Given a plan whose first instalment was paid
-    shop = make_shop()
-    shop.add_card(VISA)
-    plan = a_plan(shop)
+    shop, plan = alice_on_a_plan(make_shop, VISA)
     mailer = RecordingMailer()
     run(shop, plan.instalments[0].due_at + timedelta(hours=1), mailer, REAL)
     # When the business cancels it and the reminders run
@@ -77,7 +76,7 @@ def test_a_plan_canceled_on_request_says_nothing_more_is_charged_and_links_nowhe
     # Then one email says it ended and what was left uncollected, with nothing to click
     [sent] = mailer.of(ENDED)
     assert sent.message["Subject"] == "Your payment plan for Laptop has been canceled"
-    text = body(sent.message)
+    text = text_of(sent.message)
     assert "No further instalments will be charged." in text
     assert "$20.00 of the plan was not collected." in text
     assert "https://pages.test/" not in text
@@ -104,7 +103,7 @@ def test_leaving_a_repayment_plan_links_to_the_collections_page_for_the_balance_
     assert sent.message["Subject"] == (
         "Your repayment plan has been canceled; your balance of $6.66 is still open"
     )
-    text = body(sent.message)
+    text = text_of(sent.message)
     assert "Your balance of $6.66 is still open." in text
     assert f"https://pages.test/collections/alice/{case.id}/" in text
     assert "https://pages.test/update_card/" not in text
@@ -130,9 +129,7 @@ def test_a_repayment_plan_left_then_chosen_again_before_the_email_goes_sends_not
 
 
 def test_a_plan_that_completes_owes_no_ending_email(make_shop: Callable[..., Shop]) -> None:
-    shop = make_shop()
-    shop.add_card(VISA)
-    plan = a_plan(shop, every="week")
+    shop, plan = alice_on_a_plan(make_shop, VISA, every="week")
     mailer = RecordingMailer()
 
     run(shop, plan.instalments[-1].due_at + timedelta(days=1), mailer, REAL)
@@ -156,7 +153,7 @@ def test_a_repayment_plan_that_defaults_is_named_a_repayment_plan_not_by_its_des
     assert shop.repo.get_installment_plan(plan.id).status is PlanStatus.DEFAULTED  # type: ignore[union-attr]
     [sent] = mailer.of(ENDED)
     assert sent.message["Subject"] == "Your repayment plan has ended"
-    text = body(sent.message)
+    text = text_of(sent.message)
     assert "instalment 1 of 2 of your repayment plan" in text
     assert "Repayment of overdue balance" not in text
     assert "https://pages.test/update_card/alice/alice/" in text

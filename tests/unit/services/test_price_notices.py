@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import Shop, work_one
-from test_reminders import RecordingMailer, customer, run
+from test_reminders import RecordingMailer, customer, run, subscriber
 
 from tenure.domain.notices import NoticeKind
 from tenure.domain.plans import Plan, PlanKind
@@ -181,17 +181,20 @@ def test_a_price_is_joined_by_subscribing_moving_or_buying_never_by_renewing(
     assert shop.repo.price_members("basic", 10) == (["sub-bob"], None)  # kept: it is skipped
 
 
-def test_an_addons_holders_are_told_at_once_and_others_not(
-    make_shop: Callable[..., Shop],
-) -> None:
+def bob_with_the_addon_eve_without(make_shop: Callable[..., Shop]) -> Shop:
+    """bob holds one `backup` add-on on basic (sub-bob); eve is on basic alone (sub-eve)."""
     shop = make_shop()
     addon = Plan(id="backup", amount=200, currency="USD", interval="month", kind=PlanKind.ADDON)
     catalog.create_plan(shop.svc, addon)
-    customer(shop, "bob")
-    customer(shop, "eve")
-    holding = Items(addons=(Item("backup", 1),))
-    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic", items=holding)
-    subscriptions.subscribe(shop.svc, "sub-eve", "eve", "basic")
+    subscriber(shop, "bob", items=Items(addons=(Item("backup", 1),)))
+    subscriber(shop, "eve")
+    return shop
+
+
+def test_an_addons_holders_are_told_at_once_and_others_not(
+    make_shop: Callable[..., Shop],
+) -> None:
+    shop = bob_with_the_addon_eve_without(make_shop)
     shop.clock.set(shop.clock.now() + timedelta(hours=1))
     pricing.schedule_price_change(shop.svc, "backup", 250, shop.clock.now())
     work_everything_due(shop)
@@ -202,14 +205,7 @@ def test_an_addons_holders_are_told_at_once_and_others_not(
 def test_a_backfill_gives_older_subscriptions_their_memberships_once(
     make_shop: Callable[..., Shop],
 ) -> None:
-    shop = make_shop()
-    addon = Plan(id="backup", amount=200, currency="USD", interval="month", kind=PlanKind.ADDON)
-    catalog.create_plan(shop.svc, addon)
-    customer(shop, "bob")
-    customer(shop, "eve")
-    holding = Items(addons=(Item("backup", 1),))
-    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic", items=holding)
-    subscriptions.subscribe(shop.svc, "sub-eve", "eve", "basic")
+    shop = bob_with_the_addon_eve_without(make_shop)
     subscriptions.subscribe(shop.svc, "sub-eve-old", "eve", "basic")
     subscriptions.cancel(shop.svc, "sub-eve-old", at_period_end=False, reason="too_expensive")
     shop.repo.price_member_ids.clear()  # a table from before memberships existed

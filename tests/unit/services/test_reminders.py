@@ -16,6 +16,7 @@ from tenure.domain.customers import Customer
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.notices import EmailFacts, Notice, NoticeKind, NoticeStatus
 from tenure.domain.plans import Plan
+from tenure.domain.pricing import PLAIN, Items
 from tenure.notify.compose import Composer
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.mailers import MailDeferred, MailRejected
@@ -119,17 +120,81 @@ def run(
     return reports
 
 
+def text_of(message: EmailMessage) -> str:
+    """The plain-text part of an email."""
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def send_now(shop: Shop, mailer: RecordingMailer, compose: Any = plain_compose) -> RunReport:
+    """One reminders run at the shop's present moment."""
+    return send_due(shop.svc, mailer, compose, fake_link, shop.clock.now())
+
+
+def receipt_of(shop: Shop, customer_id: str) -> Notice:
+    return next(n for n in shop.repo.list_notices(customer_id) if n.kind is NoticeKind.RECEIPT)
+
+
+class Died(BaseException):
+    """The Lambda was killed or timed out mid-send: no exception handler runs."""
+
+
+def dies_sending(to: str | None = None) -> Callable[[str, str], Exception | None]:
+    """A mailer fault that kills the run while sending to `to` (None: to anyone). The
+    mailer may or may not have sent that email."""
+
+    def die(who: str, kind: str) -> Exception | None:
+        if to is None or who == to:
+            raise Died
+        return None
+
+    return die
+
+
+def pay_two_renewals_late(shop: Shop, mailer: RecordingMailer) -> None:
+    """April's and May's renewals fail on the card, then a new card pays each of them."""
+    for month in (3, 4):
+        run(shop, datetime(2026, month + 1, 1, tzinfo=UTC), mailer)
+        shop.add_card("4000000000009995")
+        run(shop, datetime(2026, month + 1, 3, tzinfo=UTC), mailer)
+        shop.add_card("4242424242424242")
+
+
 def customer(shop: Shop, customer_id: str, zone: str = "UTC", number: str = "4242424242424242"):
     catalog.create_customer(shop.svc, customer_id, f"{customer_id}@example.com", timezone=zone)
     charging.update_payment_method(shop.svc, customer_id, card(number), "sandbox", True)
 
 
-def test_a_monthly_subscription_gets_one_reminder_three_days_before_each_renewal(
-    make_shop: Callable[..., Shop],
+def subscriber(
+    shop: Shop, customer_id: str, plan: str = "basic", zone: str = "UTC", items: Items = PLAIN
 ) -> None:
+    """A customer with a card that pays, subscribed to `plan` as sub-<customer_id>."""
+    customer(shop, customer_id, zone)
+    subscriptions.subscribe(shop.svc, f"sub-{customer_id}", customer_id, plan, items=items)
+
+
+@pytest.fixture
+def card_trial(make_shop: Callable[..., Shop]) -> Shop:
+    """alice with a card that pays, on a 14-day trial of basic as sub-1."""
     shop = make_shop()
     shop.add_card("4242424242424242")
-    shop.subscribe()
+    shop.subscribe("basic-trial")
+    return shop
+
+
+@pytest.fixture
+def cardless_trial(make_shop: Callable[..., Shop]) -> Shop:
+    """alice, with no card on file, on a 14-day trial of basic as sub-1."""
+    shop = make_shop()
+    shop.subscribe("basic-trial")
+    return shop
+
+
+def test_a_monthly_subscription_gets_one_reminder_three_days_before_each_renewal(
+    paid_shop: Shop,
+) -> None:
+    shop = paid_shop
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=125), mailer)  # renewals on 2 Apr, May, Jun, Jul
 
@@ -147,8 +212,7 @@ def test_no_email_goes_out_at_night_where_the_customer_lives(
 ) -> None:
     # 09:00 UTC is 18:00 in Tokyo, 12:00 in Moscow and 01:00/02:00 in Los Angeles.
     shop = make_shop()
-    customer(shop, "bob", zone)
-    subscriptions.subscribe(shop.svc, "sub-bob", "bob", "basic")
+    subscriber(shop, "bob", zone=zone)
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=100), mailer)
 
@@ -185,11 +249,9 @@ def test_an_annual_plan_is_reminded_thirty_and_seven_days_before(
 
 
 def test_the_final_period_of_a_subscription_ending_at_period_end_is_not_reminded(
-    make_shop: Callable[..., Shop],
+    paid_shop: Shop,
 ) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe()
+    shop = paid_shop
     mailer = RecordingMailer()
     run(shop, datetime(2026, 4, 10, tzinfo=UTC), mailer)  # renewed once, on 2 April
     assert len(mailer.of(NoticeKind.UPCOMING_RENEWAL)) == 1
@@ -206,26 +268,20 @@ def test_the_final_period_of_a_subscription_ending_at_period_end_is_not_reminded
     ]
 
 
-def test_running_the_same_hour_twice_sends_nothing_new(make_shop: Callable[..., Shop]) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe()
+def test_running_the_same_hour_twice_sends_nothing_new(paid_shop: Shop) -> None:
+    shop = paid_shop
     mailer = RecordingMailer()
     run(shop, datetime(2026, 3, 30, 9, tzinfo=UTC), mailer)
     before = len(mailer.sent)
     assert mailer.of(NoticeKind.UPCOMING_RENEWAL)[-1].at == shop.clock.now()
 
-    again = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    again = send_now(shop, mailer)
     assert len(mailer.sent) == before
     assert again.read == 0
 
 
-def test_each_dunning_step_sends_one_email_ending_with_the_last_attempt(
-    make_shop: Callable[..., Shop],
-) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe()
+def test_each_dunning_step_sends_one_email_ending_with_the_last_attempt(paid_shop: Shop) -> None:
+    shop = paid_shop
     run(shop, datetime(2026, 3, 20, tzinfo=UTC), RecordingMailer())
     shop.add_card("4000000000009995")  # insufficient funds from now on
     mailer = RecordingMailer()
@@ -261,12 +317,8 @@ def test_a_hard_decline_asks_for_a_new_card_and_authentication_asks_to_confirm(
     )
 
 
-def test_a_trial_is_reminded_three_days_before_it_converts(
-    make_shop: Callable[..., Shop],
-) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe("basic-trial")
+def test_a_trial_is_reminded_three_days_before_it_converts(card_trial: Shop) -> None:
+    shop = card_trial
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=20), mailer)
 
@@ -275,10 +327,8 @@ def test_a_trial_is_reminded_three_days_before_it_converts(
     assert "amount=1000" in trial.message.get_content()
 
 
-def test_a_pause_is_reminded_seven_days_before_it_ends(make_shop: Callable[..., Shop]) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe()
+def test_a_pause_is_reminded_seven_days_before_it_ends(paid_shop: Shop) -> None:
+    shop = paid_shop
     until = datetime(2026, 5, 20, 9, tzinfo=UTC)
     shop.clock.set(datetime(2026, 3, 10, 9, tzinfo=UTC))
     subscriptions.pause(shop.svc, "sub-1", until)
@@ -290,18 +340,10 @@ def test_a_pause_is_reminded_seven_days_before_it_ends(make_shop: Callable[..., 
     assert not [s for s in mailer.of(NoticeKind.UPCOMING_RENEWAL) if s.at < until]
 
 
-def test_late_payers_get_one_more_reminder_the_day_before(
-    make_shop: Callable[..., Shop],
-) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe()
+def test_late_payers_get_one_more_reminder_the_day_before(paid_shop: Shop) -> None:
+    shop = paid_shop
     mailer = RecordingMailer()
-    for month in (3, 4):  # two renewals paid late: the card fails, then a new card pays
-        run(shop, datetime(2026, month + 1, 1, tzinfo=UTC), mailer)
-        shop.add_card("4000000000009995")
-        run(shop, datetime(2026, month + 1, 3, tzinfo=UTC), mailer)
-        shop.add_card("4242424242424242")
+    pay_two_renewals_late(shop, mailer)
     run(shop, datetime(2026, 6, 3, tzinfo=UTC), mailer)
 
     june = [s.at for s in mailer.of(NoticeKind.UPCOMING_RENEWAL) if s.at.month in (5, 6)]
@@ -319,12 +361,8 @@ def the_card_expiring_email(shop: Shop, until: datetime) -> Any:
     return expiring
 
 
-def test_a_card_about_to_expire_is_announced_the_month_before(
-    make_shop: Callable[..., Shop],
-) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe()
+def test_a_card_about_to_expire_is_announced_the_month_before(paid_shop: Shop) -> None:
+    shop = paid_shop
     method = shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
     event = DomainEvent(
         EventType.PAYMENT_METHOD_UPDATED,
@@ -360,12 +398,8 @@ def test_a_card_entered_with_its_expiry_is_announced_before_it_expires(
     assert "card_exp_month=7" in expiring.message.get_content()
 
 
-def test_a_card_replaced_before_its_notice_is_not_announced(
-    make_shop: Callable[..., Shop],
-) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe()
+def test_a_card_replaced_before_its_notice_is_not_announced(paid_shop: Shop) -> None:
+    shop = paid_shop
     old = shop.repo.get_customer("alice").default_payment_method  # type: ignore[union-attr]
     shop.svc.commit_with_notices(
         Commit(
@@ -428,7 +462,7 @@ def test_a_customer_without_a_usable_address_is_counted_and_blocks_no_one(
     )
     assert sorted(s.customer_id for s in mailer.sent) == ["ann", "cat"]
     assert report.counts["failed"] == 1 and report.counts["sent"] == 2
-    notice = next(n for n in shop.repo.list_notices("ben") if n.kind is NoticeKind.RECEIPT)
+    notice = receipt_of(shop, "ben")
     assert (notice.status, notice.reason) == (NoticeStatus.FAILED, reason)
     assert not shop.repo.has_marker(f"email:{notice.key}")
 
@@ -437,10 +471,10 @@ def test_an_email_refused_by_ses_is_never_marked_sent(make_shop: Callable[..., S
     shop = _due_receipts(make_shop)
     refuse = lambda who, kind: MailRejected("MessageRejected") if who == "ben" else None  # noqa: E731
     mailer = RecordingMailer(fail=refuse)
-    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    report = send_now(shop, mailer)
     assert sorted(s.customer_id for s in mailer.sent) == ["ann", "cat"]
     assert report.counts["rejected"] == 1
-    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is NoticeKind.RECEIPT)
+    receipt = receipt_of(shop, "ben")
     assert receipt.status is NoticeStatus.FAILED and receipt.sent_at is None
 
 
@@ -454,14 +488,14 @@ def test_throttling_defers_the_email_to_a_later_run_which_sends_it_once(
             MailDeferred("throttled") if throttled["on"] and who == "ben" else None
         )
     )
-    first = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    first = send_now(shop, mailer)
     assert first.counts["throttled"] == 1
-    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is NoticeKind.RECEIPT)
+    receipt = receipt_of(shop, "ben")
     assert receipt.status is NoticeStatus.SCHEDULED and receipt.due_at > shop.clock.now()
     throttled["on"] = False
     shop.clock.set(receipt.due_at)
-    send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
-    send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    send_now(shop, mailer)
+    send_now(shop, mailer)
     assert [s.customer_id for s in mailer.sent].count("ben") == 1
 
 
@@ -474,7 +508,7 @@ def test_a_template_problem_fails_that_email_only(make_shop: Callable[..., Shop]
         return plain_compose(notice, customer, *rest)
 
     mailer = RecordingMailer()
-    report = send_due(shop.svc, mailer, broken_for_ben, fake_link, shop.clock.now())
+    report = send_now(shop, mailer, broken_for_ben)
     assert sorted(s.customer_id for s in mailer.sent) == ["ann", "cat"]
     assert report.counts["failed"] == 1
 
@@ -483,7 +517,7 @@ def test_a_suppressed_address_is_skipped_and_counted(make_shop: Callable[..., Sh
     shop = _due_receipts(make_shop)
     suppress_address(shop.svc, "BEN@example.com", "bounce")
     mailer = RecordingMailer()
-    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    report = send_now(shop, mailer)
     assert "ben" not in {s.customer_id for s in mailer.sent}
     assert report.counts["suppressed"] == 1
 
@@ -510,8 +544,8 @@ def test_an_error_before_the_claim_leaves_the_email_due_and_the_next_pass_sends_
     _failing_reads_for(shop, "ben", times=1)
     mailer = RecordingMailer()
 
-    first = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
-    second = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    first = send_now(shop, mailer)
+    second = send_now(shop, mailer)
 
     assert (first.counts["retry"], first.counts["sent"]) == (1, 2)
     assert (second.read, second.counts["sent"]) == (1, 1)
@@ -525,17 +559,15 @@ def test_an_email_that_keeps_failing_before_its_claim_is_failed_after_a_day(
     shop = _due_receipts(make_shop)
     _failing_reads_for(shop, "ben", times=10_000)
     mailer = RecordingMailer()
-    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is NoticeKind.RECEIPT)
+    receipt = receipt_of(shop, "ben")
 
     shop.clock.set(receipt.due_at + timedelta(hours=23))
-    assert (
-        send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now()).counts["retry"] == 1
-    )
+    assert send_now(shop, mailer).counts["retry"] == 1
     shop.clock.set(receipt.due_at + timedelta(days=1))
-    late = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    late = send_now(shop, mailer)
 
     assert late.counts["error"] == 1
-    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is NoticeKind.RECEIPT)
+    receipt = receipt_of(shop, "ben")
     assert (receipt.status, receipt.reason) == (NoticeStatus.FAILED, "internal_error")
     assert "ben" not in {s.customer_id for s in mailer.sent}
 
@@ -548,12 +580,12 @@ def test_an_error_after_the_claim_fails_the_email_and_never_sends_it_again(
         fail=lambda who, kind: RuntimeError("connection reset") if who == "ben" else None
     )
 
-    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
-    again = send_due(shop.svc, RecordingMailer(), plain_compose, fake_link, shop.clock.now())
+    report = send_now(shop, mailer)
+    again = send_now(shop, RecordingMailer())
 
     assert report.counts["error"] == 1
     assert again.read == 0  # the email may have gone out: at most once
-    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is NoticeKind.RECEIPT)
+    receipt = receipt_of(shop, "ben")
     assert (receipt.status, receipt.reason) == (NoticeStatus.FAILED, "internal_error")
 
 
@@ -562,28 +594,18 @@ def test_a_run_that_dies_after_the_claim_never_sends_that_email_again(
 ) -> None:
     shop = _due_receipts(make_shop)
 
-    class Died(BaseException):  # the Lambda timed out or was killed: no handler runs
-        pass
-
-    def die(who: str, kind: str) -> Exception | None:
-        if who == "ben":
-            raise Died  # the process ends mid-send: the mailer may or may not have sent it
-        return None
-
     with pytest.raises(Died):
         for notice in shop.repo.due_notices(shop.clock.now()):
             if notice.customer_id == "ben":
-                send_due(
-                    shop.svc, RecordingMailer(fail=die), plain_compose, fake_link, shop.clock.now()
-                )
+                send_now(shop, RecordingMailer(fail=dies_sending("ben")))
                 break
         else:
             raise AssertionError("ben's receipt was not due")
     mailer = RecordingMailer()
     shop.clock.advance(timedelta(hours=1))
-    send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    send_now(shop, mailer)
     assert "ben" not in {s.customer_id for s in mailer.sent}
-    receipt = next(n for n in shop.repo.list_notices("ben") if n.kind is NoticeKind.RECEIPT)
+    receipt = receipt_of(shop, "ben")
     assert receipt.status is NoticeStatus.SENDING
 
 
@@ -600,7 +622,7 @@ def test_due_emails_are_claimed_together_sent_in_order_and_recorded_together(
 
     shop.repo.commit_each = commit_each  # type: ignore[method-assign]
     mailer = RecordingMailer()
-    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    report = send_now(shop, mailer)
     assert report.counts == {"sent": 3}
     assert packed == [[NoticeStatus.SENDING] * 3, [NoticeStatus.SENT] * 3]
     assert [s.customer_id for s in mailer.sent] == ["ann", "ben", "cat"]
@@ -611,24 +633,16 @@ def test_a_run_that_dies_mid_send_sends_none_of_that_batch_again(
 ) -> None:
     shop = _due_receipts(make_shop)
 
-    class Died(BaseException):  # the Lambda was killed: no handler runs
-        pass
-
-    def die(who: str, kind: str) -> Exception | None:
-        if who == "ben":
-            raise Died
-        return None
-
-    first = RecordingMailer(fail=die)
+    first = RecordingMailer(fail=dies_sending("ben"))
     with pytest.raises(Died):
-        send_due(shop.svc, first, plain_compose, fake_link, shop.clock.now())
+        send_now(shop, first)
     mailer = RecordingMailer()
     shop.clock.advance(timedelta(hours=1))
-    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    report = send_now(shop, mailer)
     assert mailer.sent == [] and report.read == 0  # at most once: ann's went, cat's is lost
     assert [s.customer_id for s in first.sent] == ["ann"]
     for who in ("ann", "ben", "cat"):
-        receipt = next(n for n in shop.repo.list_notices(who) if n.kind is NoticeKind.RECEIPT)
+        receipt = receipt_of(shop, who)
         assert receipt.status is NoticeStatus.SENDING, who
 
 
@@ -637,7 +651,7 @@ def test_a_notice_planned_again_after_it_was_sent_is_not_sent_twice(
 ) -> None:
     shop = _due_receipts(make_shop)
     mailer = RecordingMailer()
-    send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    send_now(shop, mailer)
     sent = next(n for n in shop.repo.list_notices("ann") if n.kind is NoticeKind.RECEIPT)
     replanned = Notice(
         sent.key,
@@ -649,7 +663,7 @@ def test_a_notice_planned_again_after_it_was_sent_is_not_sent_twice(
         data=sent.data,
     )
     shop.repo.commit(Commit(notices=[replanned]))
-    again = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    again = send_now(shop, mailer)
     assert again.counts["duplicate"] == 1
     assert [s.customer_id for s in mailer.sent].count("ann") == 1
     assert shop.repo.get_notice(sent.key).status is NoticeStatus.SENT  # type: ignore[union-attr]
@@ -738,7 +752,7 @@ def _renewal_reminder_due(make_shop: Callable[..., Shop]) -> tuple[Shop, Notice]
     shop.add_card("4242424242424242")
     shop.subscribe()
     (due,) = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.UPCOMING_RENEWAL]
-    earlier = send_due(shop.svc, RecordingMailer(), plain_compose, fake_link, shop.clock.now())
+    earlier = send_now(shop, RecordingMailer())
     assert earlier.counts == {"sent": 1}  # the first invoice's receipt
     shop.clock.set(due.due_at)
     return shop, due
@@ -751,7 +765,7 @@ def test_a_renewal_reminder_with_copies_is_sent_without_reading_customer_or_subs
     assert due.contact is not None and due.subscription is not None
     reads = _Reads(shop.repo)
     mailer = RecordingMailer()
-    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    report = send_now(shop, mailer)
     assert report.counts["sent"] == 1 and len(mailer.sent) == 1
     assert reads.counts["get_customer"] == reads.counts["get_subscription"] == 0
     assert reads.counts["is_suppressed"] == 0
@@ -769,7 +783,7 @@ def test_a_renewal_reminder_planned_before_copies_were_carried_is_sent_the_same(
     stored.contact, stored.subscription = None, None
     mailers = RecordingMailer(), RecordingMailer()
     for shop, mailer in zip((with_copies, old_shape), mailers, strict=True):
-        send_due(shop.svc, mailer, REAL, fake_link, shop.clock.now())
+        send_now(shop, mailer, REAL)
     (new,), (old,) = (m.sent for m in mailers)
     assert new.message.as_bytes() == old.message.as_bytes()
 
@@ -780,7 +794,7 @@ def test_a_reminder_whose_customer_changed_since_it_was_planned_uses_the_stored_
     shop, _due = _renewal_reminder_due(make_shop)
     shop.repo.customers["alice"].name = "Alicia"  # changed without re-planning the email
     mailer = RecordingMailer()
-    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    report = send_now(shop, mailer)
     (sent,) = mailer.sent
     assert report.counts["sent"] == 1
     assert "customer_name=Alicia" in sent.message.get_content()
@@ -792,7 +806,7 @@ def test_a_reminder_whose_subscription_changed_since_it_was_planned_is_decided_a
     shop, _due = _renewal_reminder_due(make_shop)
     subscriptions.cancel(shop.svc, "sub-1", at_period_end=True, reason="too_expensive")
     mailer = RecordingMailer()
-    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    report = send_now(shop, mailer)
     assert mailer.sent == [] and report.counts["ends_at_period_end"] == 1
 
 
@@ -802,7 +816,7 @@ def test_a_reminder_to_an_address_suppressed_since_it_was_planned_is_not_sent(
     shop, due = _renewal_reminder_due(make_shop)
     suppress_address(shop.svc, "Alice@Example.com", "complaint")
     mailer = RecordingMailer()
-    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    report = send_now(shop, mailer)
     assert mailer.sent == [] and report.counts["suppressed"] == 1
     assert not shop.repo.has_marker(f"email:{due.key}")
 
@@ -812,7 +826,7 @@ def test_a_reminder_with_copies_that_ses_refuses_is_not_recorded_as_sent(
 ) -> None:
     shop, due = _renewal_reminder_due(make_shop)
     mailer = RecordingMailer(fail=lambda who, kind: MailRejected("MessageRejected"))
-    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    report = send_now(shop, mailer)
     assert report.counts["rejected"] == 1
     stored = shop.repo.get_notice(due.key)
     assert stored is not None and stored.status is NoticeStatus.FAILED
@@ -820,17 +834,11 @@ def test_a_reminder_with_copies_that_ses_refuses_is_not_recorded_as_sent(
 
 
 def test_a_late_payers_reminder_with_copies_reads_the_record_once_and_plans_one_more(
-    make_shop: Callable[..., Shop],
+    paid_shop: Shop,
 ) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe()
+    shop = paid_shop
     mailer = RecordingMailer()
-    for month in (3, 4):  # two renewals paid late, as in the late-payer test above
-        run(shop, datetime(2026, month + 1, 1, tzinfo=UTC), mailer)
-        shop.add_card("4000000000009995")
-        run(shop, datetime(2026, month + 1, 3, tzinfo=UTC), mailer)
-        shop.add_card("4242424242424242")
+    pay_two_renewals_late(shop, mailer)
     run(shop, datetime(2026, 5, 3, tzinfo=UTC), mailer)  # May's renewal plans June's email
     (june,) = [n for n in shop.repo.notices.values() if n.key.endswith("2026-06-02T09:00:00Z:3")]
     assert june.subscription is not None and june.subscription.version == shop.sub().version
@@ -855,7 +863,7 @@ def test_a_customer_never_late_is_no_late_payer_without_a_read(
     shop, _due = _renewal_reminder_due(make_shop)
     shop.repo.late_invoices = lambda cid: pytest.fail("read the late-invoice record")  # type: ignore[method-assign]
     reads = _Reads(shop.repo)
-    report = send_due(shop.svc, RecordingMailer(), plain_compose, fake_link, shop.clock.now())
+    report = send_now(shop, RecordingMailer())
     assert report.counts == {"sent": 1} and reads.counts["list_subscriptions"] == 0
     assert not [n for n in shop.repo.notices.values() if n.data.get("late_payer")]
 
@@ -865,17 +873,11 @@ def test_a_reminder_with_copies_whose_run_died_mid_send_is_never_sent_again(
 ) -> None:
     shop, due = _renewal_reminder_due(make_shop)
 
-    class Died(BaseException):  # the Lambda was killed: no handler runs
-        pass
-
-    def die(who: str, kind: str) -> Exception | None:
-        raise Died
-
     with pytest.raises(Died):
-        send_due(shop.svc, RecordingMailer(fail=die), plain_compose, fake_link, shop.clock.now())
+        send_now(shop, RecordingMailer(fail=dies_sending()))
     mailer = RecordingMailer()
     shop.clock.advance(timedelta(hours=1))
-    report = send_due(shop.svc, mailer, plain_compose, fake_link, shop.clock.now())
+    report = send_now(shop, mailer)
     assert mailer.sent == [] and report.read == 0
     stored = shop.repo.get_notice(due.key)
     assert stored is not None and stored.status is NoticeStatus.SENDING
@@ -887,26 +889,19 @@ def trial_ending_text(shop: Shop) -> str:
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=12), mailer, REAL)
     (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
-    return _text_of(trial.message)
+    return text_of(trial.message)
 
 
-def test_a_trial_with_a_card_is_told_which_card_will_be_charged(
-    make_shop: Callable[..., Shop],
-) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe("basic-trial")
+def test_a_trial_with_a_card_is_told_which_card_will_be_charged(card_trial: Shop) -> None:
+    shop = card_trial
     text = trial_ending_text(shop)
 
     assert "to your Visa card ending 4242." in text
     assert "add a card by" not in text
 
 
-def test_a_trial_without_a_card_is_asked_to_add_one_by_the_trials_end(
-    make_shop: Callable[..., Shop],
-) -> None:
-    shop = make_shop()
-    shop.subscribe("basic-trial")
+def test_a_trial_without_a_card_is_asked_to_add_one_by_the_trials_end(cardless_trial: Shop) -> None:
+    shop = cardless_trial
     text = trial_ending_text(shop)
 
     assert "add a card by" in text and "to your card" not in text
@@ -914,10 +909,9 @@ def test_a_trial_without_a_card_is_asked_to_add_one_by_the_trials_end(
 
 
 def test_a_card_added_during_a_card_less_trial_is_the_card_its_ending_email_names(
-    make_shop: Callable[..., Shop],
+    cardless_trial: Shop,
 ) -> None:
-    shop = make_shop()
-    shop.subscribe("basic-trial")
+    shop = cardless_trial
     (notice,) = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.TRIAL_ENDING]
     assert notice.data["card_on_file"] is False and notice.subscription is not None
     shop.clock.set(shop.start + timedelta(days=5))
@@ -929,17 +923,16 @@ def test_a_card_added_during_a_card_less_trial_is_the_card_its_ending_email_name
 
 
 def test_a_trial_that_converts_without_a_card_sends_one_card_required_email_with_the_link(
-    make_shop: Callable[..., Shop],
+    cardless_trial: Shop,
 ) -> None:
-    shop = make_shop()
-    shop.subscribe("basic-trial")
+    shop = cardless_trial
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=16), mailer, REAL)
 
     (first,) = shop.invoices()
     assert first.attempts == 0 and first.dunning_ends_at is not None
     (required,) = mailer.of(NoticeKind.CARD_REQUIRED)
-    text = _text_of(required.message)
+    text = text_of(required.message)
     assert "no card on file to pay $10.00" in text
     assert "Add a card: https://pages.test/update_card/alice/alice/" in text
     key = f"{first.id}:card_required:now:0"
@@ -953,12 +946,8 @@ def test_a_card_added_before_the_card_required_email_goes_out_skips_it(
     make_shop: Callable[..., Shop],
 ) -> None:
     shop = make_shop()
-    shop.subscribe("basic-trial")
     mailer = RecordingMailer()
-    trial_end = shop.sub().trial_end
-    assert trial_end is not None
-    shop.clock.set(trial_end)
-    shop.run_due(trial_end)  # converted; no reminders run has sent anything yet
+    _converted_without_a_card(shop)  # no reminders run has sent anything yet
     (notice,) = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.CARD_REQUIRED]
     shop.add_card("4242424242424242")
     run(shop, notice.due_at + timedelta(hours=1), mailer, REAL)
@@ -974,29 +963,17 @@ def test_a_card_required_email_still_unsent_at_the_deadline_is_skipped(
     make_shop: Callable[..., Shop],
 ) -> None:
     shop = make_shop()
-    shop.subscribe("basic-trial")
-    trial_end = shop.sub().trial_end
-    assert trial_end is not None
-    shop.clock.set(trial_end)
-    shop.run_due(trial_end)
-    (first,) = shop.invoices()
-    assert first.dunning_ends_at is not None
-    shop.clock.set(first.dunning_ends_at)
-    shop.run_due(first.dunning_ends_at)  # dunning ends: the subscription is unpaid
+    dunning_ended = _unpaid_with_a_case(shop)  # dunning ends: the subscription is unpaid
     mailer = RecordingMailer()
-    run(shop, first.dunning_ends_at + timedelta(hours=1), mailer, REAL)
+    run(shop, dunning_ended + timedelta(hours=1), mailer, REAL)
 
     assert mailer.of(NoticeKind.CARD_REQUIRED) == []
     (notice,) = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.CARD_REQUIRED]
     assert notice.status is NoticeStatus.SKIPPED and notice.reason == "deadline_passed"
 
 
-def test_a_trial_that_converts_with_a_card_sends_no_card_required_email(
-    make_shop: Callable[..., Shop],
-) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe("basic-trial")
+def test_a_trial_that_converts_with_a_card_sends_no_card_required_email(card_trial: Shop) -> None:
+    shop = card_trial
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=16), mailer, REAL)
 
@@ -1005,34 +982,32 @@ def test_a_trial_that_converts_with_a_card_sends_no_card_required_email(
 
 
 def test_a_trial_ending_notice_planned_before_cards_were_recorded_keeps_its_old_words(
-    make_shop: Callable[..., Shop],
+    card_trial: Shop,
 ) -> None:
-    shop = make_shop()
-    shop.add_card("4242424242424242")
-    shop.subscribe("basic-trial")
+    shop = card_trial
     (notice,) = [n for n in shop.repo.notices.values() if n.kind is NoticeKind.TRIAL_ENDING]
     notice.data = {"trial_end": notice.data["trial_end"], "zone": notice.data["zone"]}
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=12), mailer, REAL)
 
     (trial,) = mailer.of(NoticeKind.TRIAL_ENDING)
-    assert "we will charge $10.00 to your card." in _text_of(trial.message)
-
-
-def _text_of(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
+    assert "we will charge $10.00 to your card." in text_of(trial.message)
 
 
 # -- collections ------------------------------------------------------------------------------
-def _unpaid_with_a_case(shop: Shop) -> datetime:
-    """A card-less trial that converts and runs through dunning to unpaid: its case opens."""
+def _converted_without_a_card(shop: Shop) -> None:
+    """A card-less trial, worked up to the moment it converts."""
     shop.subscribe("basic-trial")
     trial_end = shop.sub().trial_end
     assert trial_end is not None
     shop.clock.set(trial_end)
     shop.run_due(trial_end)
+
+
+def _unpaid_with_a_case(shop: Shop) -> datetime:
+    """A card-less trial that converts and runs through dunning to unpaid: its case opens.
+    Returns when dunning ended."""
+    _converted_without_a_card(shop)
     (first,) = shop.invoices()
     assert first.dunning_ends_at is not None
     shop.clock.set(first.dunning_ends_at)
@@ -1050,7 +1025,7 @@ def test_a_case_that_opens_sends_one_collections_email_with_every_line_and_the_l
     run(shop, opened + timedelta(days=1), mailer, REAL)
 
     (sent,) = mailer.of(NoticeKind.COLLECTIONS_OPENED)
-    text = _text_of(sent.message)
+    text = text_of(sent.message)
     assert "The balance is $10.00." in text
     # The line as a receipt words it: the plan and the period it paid for.
     assert re.search(r"^  Basic, March 16\W+April 16, 2026: \$10\.00$", text, re.MULTILINE)

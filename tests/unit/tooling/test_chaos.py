@@ -210,27 +210,20 @@ def test_a_provider_call_times_out_before_or_after_it_took_effect_or_is_refused(
     seen: dict[str, bool] = {}
     with chaos.running("renewals-charger"):
         for n in range(15):
-            key = f"charge:in_{n}:1:create"
+            payment: dict[str, Any] = {
+                "amount": Money(1000, "USD"),
+                "customer_id": "cus_1",
+                "payment_method": "pm_card_visa",
+                "invoice_id": f"in_{n}",
+                "attempt": 1,
+                "idempotency_key": f"charge:in_{n}:1:create",
+            }
             with pytest.raises((ProviderUnavailableError, RateLimitedError)):
-                gateway.create_payment(
-                    amount=Money(1000, "USD"),
-                    customer_id="cus_1",
-                    payment_method="pm_card_visa",
-                    invoice_id=f"in_{n}",
-                    attempt=1,
-                    idempotency_key=key,
-                )
-            # The same key afterwards: the provider counts two calls for the payment if the
-            # faulted one had reached it, one if not.
+                gateway.create_payment(**payment)
+            # The same request afterwards: the provider counts two calls for the payment if
+            # the faulted one had reached it, one if not.
             fault = chaos.injected[-1].fault
-            first = sandbox.create_payment(
-                amount=Money(1000, "USD"),
-                customer_id="cus_1",
-                payment_method="pm_card_visa",
-                invoice_id=f"in_{n}",
-                attempt=1,
-                idempotency_key=key,
-            )
+            first = sandbox.create_payment(**payment)
             seen[fault] = sandbox.calls[first] == 2
     assert seen == {"rate_limited": False, "timeout_before": False, "timeout_after": True}
     assert gateway.name == sandbox.name

@@ -7,39 +7,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
+from deployed import REGION, TABLE, deployed_table, paying_subscriber
 from typer.testing import CliRunner
 
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock
-from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, charging, subscriptions
+from tenure.payments.sandbox import SandboxGateway
+from tenure.services import catalog
 from tenure.services import operator_actions as ops
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local.cli.main import app
 from tenure_local.stack.local_stack import LocalStack
-from tenure_local.stack.template import table_create_kwargs
 
-TABLE = "tenure-deployed"
-REGION = "eu-west-1"
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for var, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(var, value)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(**table_create_kwargs(TABLE))
+    with deployed_table(monkeypatch) as client:
         yield client
 
 
@@ -50,11 +37,7 @@ def a_small_business(client: Any) -> None:
     plan = Plan(id="team", name="Team", amount=4900, currency="EUR", interval="month")
     catalog.create_plan(svc, plan)
     for name in ("ana", "ben"):
-        catalog.create_customer(svc, name, f"{name}@example.com", name=name.title())
-        method = payment_method_for("4242424242424242")
-        assert method is not None
-        charging.update_payment_method(svc, name, method, "sandbox", True)
-        subscriptions.subscribe(svc, f"sub-{name}", name, "team")
+        paying_subscriber(svc, name, "team", name=name.title())
     ops.adjust_credit(svc, "sub-ana", 100, actor="support-anna", note="goodwill")
 
 

@@ -7,19 +7,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
+from deployed import TABLE, deployed_table
 from typer.testing import CliRunner
 
 from tenure.fakes import FixedClock
 from tenure_local.cli import imports
 from tenure_local.cli.main import app
 from tenure_local.stack.local_stack import LocalStack
-from tenure_local.stack.template import table_create_kwargs
 
-TABLE = "tenure-deployed"
-REGION = "eu-west-1"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 STRIPE = FIXTURES / "stripe" / "import"
 CSV = FIXTURES / "import_csv"
@@ -28,18 +24,9 @@ NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 
 @pytest.fixture
 def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for var, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(var, value)
     # The import's moment is the clock adapter's: fixed here, as the exports were made then.
     monkeypatch.setattr(imports, "SystemClock", lambda: FixedClock(NOW))
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(**table_create_kwargs(TABLE))
+    with deployed_table(monkeypatch) as client:
         yield client
 
 

@@ -10,36 +10,24 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
+from deployed import REGION, TABLE, deployed_table, paying_subscriber
 from typer.testing import CliRunner
 
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock
-from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, charging, retention, subscriptions
+from tenure.payments.sandbox import SandboxGateway
+from tenure.services import catalog, retention, subscriptions
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local.cli.main import app
-from tenure_local.stack.template import table_create_kwargs
 
-TABLE = "tenure-deployed"
-REGION = "eu-west-1"
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for var, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(var, value)
     monkeypatch.delenv("REPORTING_CURRENCY", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(**table_create_kwargs(TABLE))
+    with deployed_table(monkeypatch) as client:
         yield client
 
 
@@ -56,11 +44,7 @@ def _run_a_small_business(client: Any, days: int) -> None:
         svc, Plan(id="team", name="Team", amount=4900, currency="EUR", interval="month")
     )
     for name in ("ana", "ben"):
-        catalog.create_customer(svc, name, f"{name}@example.com")
-        method = payment_method_for("4242424242424242")
-        assert method is not None
-        charging.update_payment_method(svc, name, method, "sandbox", True)
-        subscriptions.subscribe(svc, f"sub-{name}", name, "team")
+        paying_subscriber(svc, name, "team")
     clock.set(T0 + timedelta(days=1))
     subscriptions.cancel(svc, "sub-ben", at_period_end=False, reason="switched_service")
     retention.backfill(svc, T0.date(), T0.date() + timedelta(days=days - 1))

@@ -4,7 +4,7 @@ each broken rule named by the action's index and field, in the domain's words.""
 from typing import Any
 
 import pytest
-from scenario_refusals import problems
+from scenario_refusals import ana_does, problems
 
 from tenure_local.simulator.scenario import parse
 from tenure_local.simulator.scenario_installments import Installments
@@ -23,12 +23,7 @@ def scenario(**fields: Any) -> dict[str, Any]:
         "count": 4,
         "every": "month",
     } | fields
-    return {
-        "start": "2026-01-01T00:00:00Z",
-        "until": "2026-06-01T00:00:00Z",
-        "customers": [{"id": "ana", "email": "ana@example.com"}],
-        "actions": [action],
-    }
+    return ana_does(action)
 
 
 def test_a_valid_action_parses_and_sends_the_apis_body() -> None:

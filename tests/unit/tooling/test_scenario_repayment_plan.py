@@ -4,7 +4,7 @@ default bounds before the run, named by the action's index and field."""
 from typing import Any
 
 import pytest
-from scenario_refusals import problems
+from scenario_refusals import ana_does, problems
 
 from tenure_local.simulator.scenario import parse
 from tenure_local.simulator.scenario_collections import RepaymentPlan
@@ -18,12 +18,7 @@ def scenario(**fields: Any) -> dict[str, Any]:
         "count": 3,
         "every": "two_weeks",
     } | fields
-    return {
-        "start": "2026-01-01T00:00:00Z",
-        "until": "2026-06-01T00:00:00Z",
-        "customers": [{"id": "ana", "email": "ana@example.com"}],
-        "actions": [action],
-    }
+    return ana_does(action)
 
 
 def test_a_valid_action_parses_and_sends_the_apis_body() -> None:

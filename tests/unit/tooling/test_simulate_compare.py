@@ -35,21 +35,20 @@ STRICT_DUNNING = "dunning: {retry_days: [1], final_action: canceled}\n"
 TENURE_DISCOUNT = "programs:\n  tenure_discount: [{after_months: 1, percent_off: 10}]\n"
 
 
-def run(tmp_path: Path, other: str, *extra: str, name: str = "other.yaml") -> Any:
-    (tmp_path / "s.yaml").write_text(SCENARIO)
+def run(
+    tmp_path: Path, other: str, *extra: str, name: str = "other.yaml", scenario: str = SCENARIO
+) -> Any:
+    """`tenure simulate s.yaml --compare NAME` of `scenario` and the what-if `other`."""
+    (tmp_path / "s.yaml").write_text(scenario)
     (tmp_path / name).write_text(other)
-    return CliRunner().invoke(
-        app,
-        [
-            "simulate",
-            str(tmp_path / "s.yaml"),
-            "--compare",
-            str(tmp_path / name),
-            "--out",
-            str(tmp_path / "out"),
-            *extra,
-        ],
-    )
+    return compare(tmp_path, name, *extra)
+
+
+def compare(tmp_path: Path, name: str, *extra: str) -> Any:
+    """`tenure simulate s.yaml --compare NAME --out out` of the files in `tmp_path`."""
+    out = ["--out", str(tmp_path / "out")]
+    command = ["simulate", str(tmp_path / "s.yaml"), "--compare", str(tmp_path / name)]
+    return CliRunner().invoke(app, [*command, *out, *extra])
 
 
 def monthly_total(folder: Path, key: str) -> int:
@@ -120,21 +119,8 @@ def test_a_whole_second_scenario_over_the_same_span_is_compared_as_it_is(
 
 def test_an_action_the_what_if_makes_impossible_is_told_and_counted(tmp_path: Path) -> None:
     # Under the strict policy Dan's subscription is canceled on 1 March: pausing it is refused.
-    (tmp_path / "s.yaml").write_text(
-        SCENARIO + "  - {at: 2026-03-10T00:00:00Z, do: pause, subscription: sub-dan}\n"
-    )
-    (tmp_path / "strict.yaml").write_text(STRICT_DUNNING)
-    done = CliRunner().invoke(
-        app,
-        [
-            "simulate",
-            str(tmp_path / "s.yaml"),
-            "--compare",
-            str(tmp_path / "strict.yaml"),
-            "--out",
-            str(tmp_path / "out"),
-        ],
-    )
+    pause = "  - {at: 2026-03-10T00:00:00Z, do: pause, subscription: sub-dan}\n"
+    done = run(tmp_path, STRICT_DUNNING, name="strict.yaml", scenario=SCENARIO + pause)
     assert done.exit_code == 0, done.output
     doc = json.loads((tmp_path / "out" / "compare.json").read_text())
     assert (doc["a"]["refused_actions"], doc["b"]["refused_actions"]) == (0, 1)
@@ -173,19 +159,7 @@ def test_a_what_if_that_cannot_run_exits_2_and_writes_nothing(
             "  - {at: 2026-02-10T00:00:00Z, do: apply_coupon, subscription: sub-alice, "
             "coupon: half-once}\n"
         )
-    (tmp_path / "s.yaml").write_text(scenario)
-    (tmp_path / "other.yaml").write_text(other)
-    done = CliRunner().invoke(
-        app,
-        [
-            "simulate",
-            str(tmp_path / "s.yaml"),
-            "--compare",
-            str(tmp_path / "other.yaml"),
-            "--out",
-            str(tmp_path / "out"),
-        ],
-    )
+    done = run(tmp_path, other, scenario=scenario)
     assert done.exit_code == 2, done.output
     told = done.stderr.replace(str(tmp_path) + "/", "")
     assert "nothing was run" in told
@@ -201,17 +175,7 @@ def test_a_missing_file_on_either_side_exits_2_and_writes_nothing(
     (tmp_path / "nope.yaml").write_text(STRICT_DUNNING)
     gone = tmp_path / ("s.yaml" if missing == "scenario" else "nope.yaml")
     gone.unlink()
-    done = CliRunner().invoke(
-        app,
-        [
-            "simulate",
-            str(tmp_path / "s.yaml"),
-            "--compare",
-            str(tmp_path / "nope.yaml"),
-            "--out",
-            str(tmp_path / "out"),
-        ],
-    )
+    done = compare(tmp_path, "nope.yaml")
     assert done.exit_code == 2
     assert f"cannot read {gone}" in done.stderr.replace("\n", "")
     assert not (tmp_path / "out").exists()

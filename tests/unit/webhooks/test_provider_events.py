@@ -51,6 +51,15 @@ def events_of(shop: Shop, kind: EventType) -> list[dict[str, Any]]:
     return [e for e in shop.repo.events if e["type"] == str(kind)]
 
 
+def refunded_from_the_dashboard(shop: Shop, invoice_id: str, amount: int | None, key: str) -> None:
+    """The business refunds `amount` (None: the rest) in the provider's dashboard, and the
+    provider's webhooks for it reach Tenure."""
+    seen = len(shop.events())
+    shop.refund(invoice_id, amount, key)
+    for e in shop.events()[seen:]:
+        shop.deliver(e)
+
+
 def customer_metadata(shop: Shop) -> dict[str, str]:
     customer = shop.repo.get_customer("alice")
     assert customer is not None
@@ -214,20 +223,14 @@ def test_an_event_about_a_payment_tenure_never_made_is_unmatched_and_writes_noth
 def test_dashboard_refunds_mark_the_invoice_partly_then_fully_refunded(shop: Shop) -> None:
     shop.add_card("4242424242424242")
     invoice_id = shop.subscribe()
-    seen = len(shop.events())
-    shop.refund(invoice_id, 400, "dashboard-1")
-    for e in shop.events()[seen:]:
-        shop.deliver(e)
+    refunded_from_the_dashboard(shop, invoice_id, 400, "dashboard-1")
     invoice = shop.repo.get_invoice(invoice_id)
     assert invoice is not None
     assert (invoice.amount_refunded, invoice.refund_status) == (400, "partial")
     assert invoice.status is InvoiceStatus.PAID  # a refund does not unpay the invoice
 
-    seen = len(shop.events())
     shop.clock.advance(HOUR)
-    shop.refund(invoice_id, None, "dashboard-2")
-    for e in shop.events()[seen:]:
-        shop.deliver(e)
+    refunded_from_the_dashboard(shop, invoice_id, None, "dashboard-2")
     invoice = shop.repo.get_invoice(invoice_id)
     assert invoice is not None
     assert (invoice.amount_refunded, invoice.refund_status) == (1000, "full")
@@ -276,16 +279,10 @@ def test_a_refund_the_provider_reports_after_the_owed_one_failed_settles_it(shop
     invoice.refund_owed = owed.given_up(shop.clock.now(), OwedRefundFailure.UNANSWERED)
     shop.repo.commit(Commit(invoices=[invoice]))
     # When the provider reports a partial refund, then the rest
-    seen = len(shop.events())
-    shop.refund(invoice_id, 400, "dashboard-1")
-    for e in shop.events()[seen:]:
-        shop.deliver(e)
+    refunded_from_the_dashboard(shop, invoice_id, 400, "dashboard-1")
     partly = shop.repo.get_invoice(invoice_id)
     assert partly is not None and partly.refund_owed is not None  # 400 of 1000: still owed
-    seen = len(shop.events())
-    shop.refund(invoice_id, None, "dashboard-2")
-    for e in shop.events()[seen:]:
-        shop.deliver(e)
+    refunded_from_the_dashboard(shop, invoice_id, None, "dashboard-2")
     # Then the failed refund is forgotten only once its whole amount went back
     settled = shop.repo.get_invoice(invoice_id)
     assert settled is not None and settled.refund_owed is None
