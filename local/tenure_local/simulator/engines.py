@@ -122,8 +122,11 @@ class DynamoLocalEngine:
 
     name: EngineName = "dynamodb-local"
 
-    def __init__(self, stack: LocalStack | None = None) -> None:
+    def __init__(self, stack: LocalStack | None = None, *, lean_client: bool = True) -> None:
         self.stack = stack
+        # False: a calm run's store goes through boto3 as well, for a caller that watches
+        # botocore's calls (the permissions test records every function's AWS actions there).
+        self.lean_client = lean_client
 
     @contextmanager
     def open(self, run: RunSpec) -> Iterator[Adapters]:
@@ -136,18 +139,18 @@ class DynamoLocalEngine:
             _purge_queue(stack)
         try:
             stack.apply_env()
-            yield self._adapters(stack, run)
+            yield self._adapters(stack, run, self.lean_client)
         finally:
             if owned:
                 stack.stop()
 
     @staticmethod
-    def _adapters(stack: LocalStack, run: RunSpec) -> Adapters:
+    def _adapters(stack: LocalStack, run: RunSpec, lean_client: bool = True) -> Adapters:
         env, chaos, backoff = stack.env, run.chaos, run.backoff
         visibility = DEFAULT_VISIBILITY
         due_view: DueIndexMirror | None = None
         if chaos is None:
-            ddb = run.timer.attach(_calm_dynamodb_client(stack))
+            ddb = run.timer.attach(_calm_dynamodb_client(stack, lean_client))
             # The run's every write goes through this client, so the simulator can tell when
             # work is next due from the writes, not from a query per shard at every moment.
             # Under chaos a write may land and still raise: the index is asked instead.
@@ -266,11 +269,11 @@ def _only(clients: dict[str, Any]) -> Callable[[str], Any]:
     return make
 
 
-def _calm_dynamodb_client(stack: LocalStack) -> Any:
+def _calm_dynamodb_client(stack: LocalStack, lean: bool = True) -> Any:
     """The client a calm run's store reaches the table through: on DynamoDB Local, the lean
     JSON client (tenure_local.stack.ddb_wire: a call costs about a fifth of boto3's CPU);
     on moto, boto3 without its request checks."""
-    if stack.dynamodb_backend == "dynamodb-local":
+    if lean and stack.dynamodb_backend == "dynamodb-local":
         return DynamoWireClient(stack.env["AWS_ENDPOINT_URL_DYNAMODB"])
     # botocore checks each request against the API model before sending it (~0.7 ms a call
     # here): moto checks it again anyway, and the integration tests keep the client's own
