@@ -27,6 +27,7 @@ from tenure.notify.mailers import SesMailer
 from tenure.settings import Settings
 from tenure_local.cli.webhooks import resign_sample
 from tenure_local.runtime import functions
+from tenure_local.simulator.engines import DynamoLocalEngine
 from tenure_local.simulator.scenario import load
 from tenure_local.simulator.simulate import Simulator
 from tenure_local.stack.local_stack import LocalStack
@@ -262,7 +263,9 @@ def run_everything(
     #    reminders run defers it and releases its sent-marker.
     stack.reset_table()
     recorder.throttled_sends = SES_ATTEMPTS
-    Simulator(load(SCENARIO), out, seed=0, measure_raw_speed=False, stack=stack).run()
+    # Through boto3 only: the recorder sees the calls botocore makes.
+    engine = DynamoLocalEngine(stack, lean_client=False)
+    Simulator(load(SCENARIO), out, seed=0, measure_raw_speed=False, engine=engine).run()
     # 2. Every sample event, configured as deployed: secrets read from Secrets Manager by
     #    their ARNs (not from plain variables), the daily report written to its bucket.
     samples = [(p.parent.name, resign_sample(json.loads(p.read_text()))) for p in SAMPLES]

@@ -34,6 +34,8 @@ from tenure_local.simulator.aws_timer import AwsTimer
 from tenure_local.simulator.chaos import Chaos, SimulatedBackoff
 from tenure_local.simulator.memory_adapters import InProcessQueue, SesRecorder
 from tenure_local.simulator.memory_chaos import ChaoticQueue, ChaoticRepository, ThrottledSes
+from tenure_local.stack.ddb_wire import DynamoWireClient
+from tenure_local.stack.dynamodb_local import QUICK_START_JVM_ARGS
 from tenure_local.stack.local_stack import (
     DEFAULT_MAX_RECEIVE_COUNT,
     DEFAULT_NAME,
@@ -50,6 +52,11 @@ ENGINES: tuple[EngineName, ...] = ("dynamodb-local", "memory")
 # The SDK settings the deployed functions use (tenure.bootstrap): under chaos, the store's
 # client retries throttling as Lambda's does.
 SIMULATOR_DDB_CONFIG = Config(parameter_validation=False)
+# A simulation's own DynamoDB Local compiles with C1 only: C2's compiler threads took 13 of
+# the JVM's 23 s of CPU during a one-minute run of examples/bench.yaml (still compiling at the
+# end), and C1's code, though slower per request, cut the JVM's CPU to 15 s and the run's
+# wall time by about a third (docs/benchmarks.md). A stack handed in keeps its own.
+SIMULATION_JVM_ARGS = QUICK_START_JVM_ARGS
 LAMBDA_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2)
 DEFAULT_VISIBILITY = timedelta(seconds=180)  # the renewal queue's, when the template has none
 # The variables the webhooks function reads from its environment (as Lambda gives it them).
@@ -115,13 +122,16 @@ class DynamoLocalEngine:
 
     name: EngineName = "dynamodb-local"
 
-    def __init__(self, stack: LocalStack | None = None) -> None:
+    def __init__(self, stack: LocalStack | None = None, *, lean_client: bool = True) -> None:
         self.stack = stack
+        # False: a calm run's store goes through boto3 as well, for a caller that watches
+        # botocore's calls (the permissions test records every function's AWS actions there).
+        self.lean_client = lean_client
 
     @contextmanager
     def open(self, run: RunSpec) -> Iterator[Adapters]:
         owned = self.stack is None
-        stack = self.stack or LocalStack()
+        stack = self.stack or LocalStack(jvm_args=SIMULATION_JVM_ARGS)
         if owned:
             stack.start()
         else:
@@ -129,21 +139,18 @@ class DynamoLocalEngine:
             _purge_queue(stack)
         try:
             stack.apply_env()
-            yield self._adapters(stack, run)
+            yield self._adapters(stack, run, self.lean_client)
         finally:
             if owned:
                 stack.stop()
 
     @staticmethod
-    def _adapters(stack: LocalStack, run: RunSpec) -> Adapters:
+    def _adapters(stack: LocalStack, run: RunSpec, lean_client: bool = True) -> Adapters:
         env, chaos, backoff = stack.env, run.chaos, run.backoff
         visibility = DEFAULT_VISIBILITY
         due_view: DueIndexMirror | None = None
         if chaos is None:
-            # botocore checks each request against the API model before sending it (~0.7 ms
-            # a call here): DynamoDB Local checks it again anyway, and the integration tests
-            # keep the client's own checks on, so a run leaves them to the emulator.
-            ddb = run.timer.attach(boto3.client("dynamodb", config=SIMULATOR_DDB_CONFIG))
+            ddb = run.timer.attach(_calm_dynamodb_client(stack, lean_client))
             # The run's every write goes through this client, so the simulator can tell when
             # work is next due from the writes, not from a query per shard at every moment.
             # Under chaos a write may land and still raise: the index is asked instead.
@@ -260,6 +267,18 @@ def _only(clients: dict[str, Any]) -> Callable[[str], Any]:
         return clients[service]
 
     return make
+
+
+def _calm_dynamodb_client(stack: LocalStack, lean: bool = True) -> Any:
+    """The client a calm run's store reaches the table through: on DynamoDB Local, the lean
+    JSON client (tenure_local.stack.ddb_wire: a call costs about a fifth of boto3's CPU);
+    on moto, boto3 without its request checks."""
+    if lean and stack.dynamodb_backend == "dynamodb-local":
+        return DynamoWireClient(stack.env["AWS_ENDPOINT_URL_DYNAMODB"])
+    # botocore checks each request against the API model before sending it (~0.7 ms a call
+    # here): moto checks it again anyway, and the integration tests keep the client's own
+    # checks on, so a run leaves them to the emulator.
+    return boto3.client("dynamodb", config=SIMULATOR_DDB_CONFIG)
 
 
 def _no_wait(seconds: float) -> None:
