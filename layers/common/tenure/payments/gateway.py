@@ -101,6 +101,21 @@ class VerifiedMandate:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportedRegistration:
+    """A registration payment the provider reported by webhook, read back from the provider:
+    the Tenure customer its order was made for (the order's own notes, not the webhook's),
+    the provider's customer who paid, and the payment. `token` is the mandate it made, if
+    any: kept for the record, never attached from here."""
+
+    tenure_customer_id: str
+    provider_customer_id: str
+    payment_id: str
+    order_id: str
+    amount: Money
+    token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentAuthentication:
     """What a browser needs to let the customer authenticate a payment on-session (3-D
     Secure): the payment's client secret and the method it was attempted with. A provider

@@ -74,6 +74,7 @@ from tenure.payments.gateway import (
     PaymentResult,
     ProviderUnavailableError,
     RateLimitedError,
+    ReportedRegistration,
     UnverifiedCheckoutError,
     VerifiedMandate,
 )
@@ -430,13 +431,7 @@ class RazorpayGateway:
         answer is believed."""
         payment = self._verified_payment(answer)
         order = self._call("GET", f"/orders/{_seg(answer.order_id)}")
-        notes = order.get("notes") or {}
-        notes = notes if isinstance(notes, dict) else {}
-        if notes.get("tenure_purpose") != MANDATE_PURPOSE:
-            raise UnverifiedCheckoutError(
-                "the order is not a mandate's registration", code="not_a_registration"
-            )
-        if notes.get("tenure_customer_id") != tenure_customer_id:
+        if _registered_customer(order) != tenure_customer_id:
             raise UnverifiedCheckoutError(
                 "the order registers another customer's mandate", code="order_of_another_customer"
             )
@@ -454,6 +449,37 @@ class RazorpayGateway:
             payment_id=answer.payment_id,
             order_id=answer.order_id,
             amount=Money(int(payment.get("amount") or 0), str(payment.get("currency") or "INR")),
+        )
+
+    def reported_registration(self, payment_id: str) -> ReportedRegistration:
+        """A registration payment Razorpay reported by webhook (its answer never reached the
+        card page), believed only as Razorpay tells it when asked: the payment, read back,
+        was made on an order; that order, read back, is a registration Tenure made (its own
+        notes name the purpose and the Tenure customer); the payment is captured, so its
+        rupee was taken. UnverifiedCheckoutError otherwise: the webhook's notes alone prove
+        nothing."""
+        payment = self._call("GET", f"/payments/{_seg(payment_id)}")
+        order_id = payment.get("order_id")
+        if not order_id:
+            raise UnverifiedCheckoutError("the payment was made on no order", code="no_order")
+        order = self._call("GET", f"/orders/{_seg(str(order_id))}")
+        tenure_customer_id = _registered_customer(order)
+        if not tenure_customer_id:
+            raise UnverifiedCheckoutError(
+                "the registration names no Tenure customer", code="not_a_registration"
+            )
+        if payment.get("status") != "captured":
+            raise UnverifiedCheckoutError(
+                "the registration payment is not captured", code="registration_not_captured"
+            )
+        token = payment.get("token_id")
+        return ReportedRegistration(
+            tenure_customer_id=tenure_customer_id,
+            provider_customer_id=str(payment.get("customer_id") or ""),
+            payment_id=str(payment.get("id") or payment_id),
+            order_id=str(order_id),
+            amount=Money(int(payment.get("amount") or 0), str(payment.get("currency") or "INR")),
+            token=str(token) if token else None,
         )
 
     # -- payments ---------------------------------------------------------------------------------
@@ -683,6 +709,19 @@ def _refusal(answer: HttpResponse, declines: bool) -> Exception:
     return InvalidRequestError(
         description, code=code, param=field_name if isinstance(field_name, str) else None
     )
+
+
+def _registered_customer(order: Mapping[str, Any]) -> str | None:
+    """The Tenure customer a registration order was made for, as its notes (set by
+    `begin_mandate`) say; UnverifiedCheckoutError for an order that is no registration."""
+    notes = order.get("notes") or {}
+    notes = notes if isinstance(notes, dict) else {}
+    if notes.get("tenure_purpose") != MANDATE_PURPOSE:
+        raise UnverifiedCheckoutError(
+            "the order is not a mandate's registration", code="not_a_registration"
+        )
+    customer = notes.get("tenure_customer_id")
+    return str(customer) if customer else None
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

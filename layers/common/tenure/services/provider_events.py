@@ -31,9 +31,10 @@ from tenure.domain.invoices import DisputeStatus, Invoice, InvoiceStatus
 from tenure.domain.timeutil import iso
 from tenure.payments.gateway import PaymentResult
 from tenure.ports import Commit, EventReads, Marker
-from tenure.services import catalog, charging
+from tenure.services import catalog, charging, reported_registrations
 from tenure.services.context import Services
 from tenure.webhooks.model import (
+    PaymentFacts,
     PaymentMethodFacts,
     ProviderEvent,
     ProviderEventKind,
@@ -177,6 +178,8 @@ def _payment(
         if ref is not None:
             found = svc.repo.read_for_event(marker.key, invoice_id=ref[0], attempt=ref[1])
             charge, invoice, mrr = found.charge, found.invoice, found.mrr
+    if charge is None and facts.registration and facts.outcome is ChargeOutcome.SUCCEEDED:
+        return _registration(svc, event, facts, marker)
     if charge is None or charge.payment_id not in (None, facts.payment_id, facts.order_id):
         return _Outcome(Applied.UNMATCHED)
     if facts.outcome not in FINAL or not _settles(svc, charge, facts.outcome):
@@ -198,6 +201,24 @@ def _payment(
         mrr_read=[mrr] if mrr is not None else [],
     )
     return _Outcome(Applied.APPLIED)
+
+
+def _registration(
+    svc: Services, event: ProviderEvent, facts: PaymentFacts, marker: Marker
+) -> _Outcome:
+    """A new mandate's registration payment, captured: recorded (if the card page has not)
+    and owed its refund, once Razorpay confirms it is a registration Tenure made."""
+    reported = reported_registrations.record_reported_registration(
+        svc, event.provider, facts.payment_id, facts.customer_id, [marker]
+    )
+    return _Outcome(_REPORTED[reported])
+
+
+_REPORTED = {
+    reported_registrations.Reported.RECORDED: Applied.APPLIED,
+    reported_registrations.Reported.KNOWN: Applied.UNCHANGED,
+    reported_registrations.Reported.NOT_OURS: Applied.UNMATCHED,
+}
 
 
 def _settles(svc: Services, charge: Charge, outcome: ChargeOutcome) -> bool:

@@ -10,11 +10,13 @@ cannot undo or lose the change; one that refuses for good leaves it for a person
   full under one idempotency key: whatever crashes or repeats, it is refunded once."""
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from tenure.domain.audit import (
     SYSTEM_PORTAL,
     SYSTEM_RENEWALS,
+    SYSTEM_WEBHOOKS,
     AuditAction,
     AuditEntry,
     new_entry,
@@ -29,9 +31,10 @@ from tenure.payments.gateway import (
     PaymentGateway,
     ProviderUnavailableError,
     RateLimitedError,
+    ReportedRegistration,
     VerifiedMandate,
 )
-from tenure.ports import Commit
+from tenure.ports import Commit, Marker
 from tenure.services.catalog import get_customer
 from tenure.services.context import Services, UnknownProviderError
 
@@ -118,19 +121,45 @@ def record_registration(
     """Record the payment that authorised a new mandate, owed a refund from this commit on,
     before the mandate is attached: a crash after it still ends refunded. Recording the
     same payment again (a double submit) changes nothing."""
+    return _record_once(svc, customer_id, verified, SYSTEM_PORTAL, ())[0]
+
+
+def record_reported_registration(
+    svc: Services, reported: ReportedRegistration, markers: Sequence[Marker]
+) -> bool:
+    """Record a registration payment the provider reported by webhook (read back from it:
+    `reported`), as the card page would have, with `markers` in the same commit; owed a
+    refund from then on. False when it was recorded already (the page's answer came, or an
+    earlier delivery): nothing is written."""
+    return _record_once(svc, reported.tenure_customer_id, reported, SYSTEM_WEBHOOKS, markers)[1]
+
+
+def _record_once(
+    svc: Services,
+    customer_id: str,
+    paid: VerifiedMandate | ReportedRegistration,
+    actor: str,
+    markers: Sequence[Marker],
+) -> tuple[RegistrationPayment, bool]:
     for _ in range(RECORD_TRIES):
         try:
-            return _record(svc, customer_id, verified)
+            return _record(svc, customer_id, paid, actor, markers)
         except ConcurrencyError:  # a concurrent submit (or another change) wrote first
             logger.info("registration record moved meanwhile")
-    return _record(svc, customer_id, verified)
+    return _record(svc, customer_id, paid, actor, markers)
 
 
-def _record(svc: Services, customer_id: str, verified: VerifiedMandate) -> RegistrationPayment:
+def _record(
+    svc: Services,
+    customer_id: str,
+    verified: VerifiedMandate | ReportedRegistration,
+    actor: str,
+    markers: Sequence[Marker],
+) -> tuple[RegistrationPayment, bool]:
     customer = get_customer(svc, customer_id)
     for known in customer.registrations:
         if known.payment_id == verified.payment_id:
-            return known
+            return known, False
     now = svc.clock.now()
     paid = RegistrationPayment(
         payment_id=verified.payment_id,
@@ -143,7 +172,7 @@ def _record(svc: Services, customer_id: str, verified: VerifiedMandate) -> Regis
     customer.registrations = (*customer.registrations, paid)
     entry = new_entry(
         at=now,
-        actor=SYSTEM_PORTAL,
+        actor=actor,
         action=AuditAction.MANDATE_REGISTERED,
         entity=paid.charge_id,
         customer_id=customer.id,
@@ -156,8 +185,8 @@ def _record(svc: Services, customer_id: str, verified: VerifiedMandate) -> Regis
             "refund": "owed",
         },
     )
-    svc.commit(Commit(customers=[customer], audit=[entry]))
-    return paid
+    svc.commit(Commit(customers=[customer], audit=[entry], markers=list(markers)))
+    return paid, True
 
 
 def refund_registrations(svc: Services, customer_id: str) -> list[RegistrationPayment] | None:

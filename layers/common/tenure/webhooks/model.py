@@ -44,6 +44,9 @@ class PaymentFacts:
     # The provider's order the payment was made on (Razorpay): an attempt the customer had
     # to authenticate waits as an order, and the payment made on it in Checkout settles it.
     order_id: str | None = None
+    # The payment's notes say it authorised a new mandate (Razorpay's registration, made on
+    # the card page): a hint to look, never believed before the provider is asked.
+    registration: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,9 @@ SIGNATURE_HEADER = "x-razorpay-signature"
 EVENT_ID_HEADER = "x-razorpay-event-id"
 _HEX_SHA256 = 64
 MAX_ATTEMPT = 9999  # as for Stripe: Tenure numbers attempts from 1
+# The purpose the card page's Checkout writes on a new mandate's registration payment
+# (razorpay_gateway.MANDATE_PURPOSE).
+REGISTRATION = "mandate"
 
 _PAYMENT_OUTCOME = {
     "payment.captured": ChargeOutcome.SUCCEEDED,
@@ -168,13 +171,19 @@ def _payment(entity: dict[str, Any], event_type: str) -> PaymentFacts:
     if outcome is ChargeOutcome.DECLINED:
         decline = text(entity, "error_reason") or text(entity, "error_code") or "payment_failed"
     invoice_id, attempt = _notes(entity)
+    notes = entity.get("notes")
+    notes = notes if isinstance(notes, dict) else {}  # [] when empty
+    registration = notes.get("tenure_purpose") == REGISTRATION
     return PaymentFacts(
         str(entity["id"]),
         outcome,
         decline,
         invoice_id,
         attempt,
+        # A registration's notes name Tenure's customer: where its record would be.
+        customer_id=ident(notes.get("tenure_customer_id")) if registration else None,
         order_id=ident(entity.get("order_id")),
+        registration=registration,
     )
 
 
