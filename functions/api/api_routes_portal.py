@@ -36,7 +36,7 @@ class PortalPurpose(StrEnum):
 
 
 class PortalLinkRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     purpose: PortalPurpose = Field(description="the page the link opens")
     return_url: str | None = Field(

@@ -22,7 +22,7 @@ Id = Annotated[str, Path(pattern=PATH_ID_PATTERN)]
 
 
 class WebhookEndpointCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     url: str = Field(max_length=2048, description="https (http to a loopback host locally)")
     events: list[Annotated[str, Field(max_length=64)]] = Field(

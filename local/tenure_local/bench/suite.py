@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tenure_local.bench import renewals as bench_renewals
+from tenure_local.bench.api_first_request import api_first_request
 from tenure_local.runtime.functions import FUNCTIONS
 
 REPO = Path(__file__).resolve().parents[3]
@@ -63,14 +64,14 @@ print(time.perf_counter() - t)
 """
 
 
-def _sample(code: str) -> float:
+def _sample(code: str, env: dict[str, str] | None = None) -> float:
     """Seconds one fresh interpreter takes to run `code` (a cold start is a fresh one)."""
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         check=True,
-        env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
+        env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"} | (env or {}),
     )
     return float(done.stdout.strip().splitlines()[-1])
 
@@ -447,6 +448,14 @@ def run(console: Console, sizes: tuple[int, ...] = DEFAULT_SIZES, out: Path | No
             else f"{row['ratio']:.2f} ({row['seconds'] * 1000:.0f} ms)",
             "≤ 1.5",
         )
+    seconds, ratio = api_first_request()
+    figures["api_first_request"] = {"seconds": None if math.isnan(seconds) else seconds}
+    figures["api_first_request"]["ratio"] = None if math.isnan(ratio) else ratio
+    table.add_row(
+        "import functions/api + its first POST /v1/customers ÷ import boto3 + client",
+        "failed" if math.isnan(seconds) else f"{ratio:.2f} ({seconds * 1000:.0f} ms)",
+        "(no target)",
+    )
     stages.start("requests_per_call")
     counts = requests_per_call()
     figures["requests_per_call"] = counts

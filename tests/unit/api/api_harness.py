@@ -52,6 +52,12 @@ def load_api() -> ModuleType:
     return sys.modules[name]
 
 
+def load_resolver() -> ModuleType:
+    """functions/api/api_resolver.py, which the handler imports on its first request."""
+    load_api()
+    return importlib.import_module("api_resolver")
+
+
 def http_event(
     method: str,
     path: str,

@@ -3,11 +3,10 @@
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 import pytest
-from api_harness import Api
+from api_harness import Api, load_resolver
 
 
 @dataclass
@@ -31,7 +30,7 @@ def spies(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[Spies]:
 
         return spy
 
-    resolver = api.module.app
+    resolver = load_resolver().app
     real_parse = resolver._json_body_deserializer  # handed to each event it builds
 
     def parse(text: str) -> Any:
@@ -111,8 +110,8 @@ def test_a_json_body_that_passes_the_checks_is_parsed_once(api: Api, spies: Spie
     assert len(spies.parsed) == 1
 
 
-def test_no_route_turns_off_the_validation_that_runs_the_checks(api_module: ModuleType) -> None:
-    app = api_module.app
+def test_no_route_turns_off_the_validation_that_runs_the_checks() -> None:
+    app = load_resolver().include_every_route()
     routes = app._static_routes + app._dynamic_routes
 
     assert routes

@@ -14,11 +14,22 @@ REPO = Path(__file__).resolve().parents[3]
 FUNCTIONS = sorted(p.parent.name for p in (REPO / "functions").glob("*/app.py"))
 
 # Never at import time, in any function: the Stripe SDK (until a Stripe call), email and
-# page templating (until an email or a page), PDF layout and shaping (until a PDF).
-DEFERRED_EVERYWHERE = ("stripe", "jinja2", "babel", "fpdf", "uharfbuzz")
-# Building pydantic models is the largest share of a cold start after boto3 itself: only
-# the API validates bodies with them; the others read the same data as dataclasses.
-DEFERRED_BUT_IN = {"pydantic": {"api"}, "pydantic_core": {"api"}}
+# page templating (until an email or a page), PDF layout and shaping (until a PDF), and
+# pydantic, whose import and model building were the largest share of a cold start after
+# boto3 itself: the API validates requests with it from its first request on (its resolver
+# is imported then); the other functions read the same data as dataclasses.
+DEFERRED_EVERYWHERE = (
+    "stripe",
+    "jinja2",
+    "babel",
+    "fpdf",
+    "uharfbuzz",
+    "pydantic",
+    "pydantic_core",
+)
+# The API's resolver and route modules (functions/api/api_resolver.py): a request imports
+# those its path can match.
+API_ROUTING = ("api_resolver", "api_schemas", "api_routes_", "api_pages", "api_console")
 
 PROBE = """
 import importlib.util, json, sys
@@ -59,13 +70,96 @@ def test_a_cold_start_leaves_the_heavy_libraries_for_the_invocations_that_need_t
     loaded = loaded_by_import(function)
     assert "tenure.bootstrap" in loaded  # the probe did load the handler's real chain
     early = [root for root in DEFERRED_EVERYWHERE if imported(loaded, root)]
-    early += [
-        root
-        for root, allowed in DEFERRED_BUT_IN.items()
-        if function not in allowed and imported(loaded, root)
-    ]
     assert early == [], f"functions/{function} imports {early} at cold start"
 
 
 def test_every_function_is_probed() -> None:
     assert {"api", "renewals", "webhooks", "reminders", "metrics", "events"} <= set(FUNCTIONS)
+
+
+# A first request to the API, on in-memory fakes, after the cold start of PROBE.
+FIRST_REQUEST = """
+import json, sys
+from datetime import UTC, datetime
+from tenure import bootstrap
+from tenure.fakes import FixedClock, InMemoryRepository
+from tenure.services.context import Services
+clock = FixedClock(datetime(2026, 4, 1, tzinfo=UTC))
+bootstrap.use(bootstrap.Wiring(Services(InMemoryRepository(), clock)))
+method, path, body = json.loads(sys.argv[3])
+event = {
+    "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+    "headers": {"content-type": "application/json", "authorization": "Bearer probe-token"},
+    "requestContext": {"http": {"method": method, "path": path}, "requestId": "r1",
+                       "stage": "$default"},
+    "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False,
+}
+answer = module.lambda_handler(event, None)
+schemas = vars(sys.modules.get("api_schemas", sys))
+built = [
+    n for n, v in schemas.items()
+    if getattr(v, "__module__", "") == "api_schemas" and getattr(v, "__pydantic_complete__", False)
+]
+print(json.dumps([answer["statusCode"], sorted(sys.modules), sorted(built)]))
+"""
+
+
+def after_one_request(method: str, path: str, body: object = None) -> tuple[set[str], list[str]]:
+    """The modules a fresh API container holds after one request, and the request models of
+    api_schemas that it built."""
+    probe = PROBE.replace("print(json.dumps(sorted(sys.modules)))", FIRST_REQUEST)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            probe,
+            str(REPO / "functions" / "api"),
+            str(REPO / "layers/common"),
+            json.dumps([method, path, body]),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "PATH": "/usr/bin:/bin",
+            "TENURE_API_TOKEN": "probe-token",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+        },
+    )
+    status, loaded, built = json.loads(done.stdout.strip().splitlines()[-1])
+    assert status < 500, done.stdout
+    return {m for m in loaded if m.startswith(("api_", "pydantic", "jinja2"))}, built
+
+
+def test_the_api_cold_start_imports_neither_its_resolver_nor_a_route_module() -> None:
+    loaded = loaded_by_import("api")
+
+    assert [m for m in loaded if m.startswith(API_ROUTING)] == []
+
+
+def test_a_first_request_imports_only_the_route_modules_its_path_can_match() -> None:
+    loaded, _ = after_one_request(
+        "POST", "/v1/plans", {"id": "basic", "amount": 1000, "currency": "USD", "interval": "month"}
+    )
+
+    assert "pydantic" in loaded  # the request was validated
+    assert sorted(
+        m for m in loaded if m.startswith(("api_routes_", "api_pages", "api_console"))
+    ) == ["api_routes_catalog"]
+    assert not any(m.startswith("jinja2") for m in loaded)
+
+
+def test_a_health_check_imports_no_route_module() -> None:
+    loaded, _ = after_one_request("GET", "/healthz")
+
+    assert [m for m in loaded if m.startswith(("api_routes_", "api_pages", "api_console"))] == []
+
+
+def test_a_first_request_builds_no_request_model_it_has_no_use_for() -> None:
+    loaded, built = after_one_request("POST", "/v1/customers", {"email": "ann@example.com"})
+
+    assert "api_schemas" in loaded
+    # Both are made at import as the default bodies of billing's routes, in the same path
+    # group; Powertools validates the body it was sent (CustomerCreate) with its own adapter.
+    assert built == ["CancelRequest", "PauseRequest"]
