@@ -517,7 +517,9 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
             self.event_sources.update((e.id, change.source) for e in change.events)
             if change.via is not None:
                 self.event_vias.update((e.id, change.via) for e in change.events)
-            for customer_id, day in unnamed_days(change.events, change.invoices, change.charges):
+            for customer_id, day in unnamed_days(
+                change.events, change.invoices, change.charges, change.installment_plans
+            ):
                 self.days_kept.setdefault(customer_id, set()).add(day)
         for line in record_entries(change.ledger, self.customer_mrr):
             at = (line.at, line.subscription_id, str(line.after), len(self.ledger))

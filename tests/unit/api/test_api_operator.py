@@ -13,7 +13,10 @@ from api_harness import ANNA, DASH, ROOT, START, Api, alice_paid_bob_open, sandb
 
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.timeutil import iso
+from tenure.payments.sandbox import SandboxGateway
 from tenure.ports import Commit
+from tenure.services.context import Services
+from tenure.services.due import work_due
 
 ROBOT = "refund-robot-" + "d" * 32  # a system, billing
 TOKENS = [
@@ -352,6 +355,25 @@ def test_the_timeline_pages_without_repeating_an_item(shop: Api) -> None:
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) >= 4
+
+
+def test_the_timeline_shows_an_instalment_plans_invoices_and_charges(shop: Api) -> None:
+    plan = {"id": "ipl-1", "amount": 2000, "currency": "USD", "count": 2, "every": "week"}
+    created = shop.post("/v1/customers/alice/installment-plans", plan | {"description": "Desk"})
+    assert created.status == 201, created.text
+    # The charger works the first instalment, due at once
+    svc = Services(shop.repo, shop.clock, SandboxGateway(clock=shop.clock.now))
+    for item in shop.repo.due(shop.clock.now()):
+        work_due(svc, item)
+
+    items = shop.get("/v1/customers/alice/timeline", query={"limit": "100"}).json["data"]
+
+    [first] = [i for i in items if i["detail"].get("installment_plan") == "ipl-1"]
+    assert (first["type"], first["detail"]["total"]) == ("invoice.created", 1000)
+    assert ("installment_plan.created", "ipl-1") in [(i["type"], i["id"]) for i in items]
+    charged = [i["detail"] for i in items if i["type"] == "charge"]
+    assert [c["outcome"] for c in charged if c["invoice"] == first["id"]] == ["succeeded"]
+    assert first["id"] in {i["id"] for i in items if i["type"] == "invoice.paid"}
 
 
 def test_a_token_list_with_an_unknown_kind_is_refused() -> None:

@@ -16,6 +16,7 @@ from tenure.domain.charges import Charge
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.events import DomainEvent
 from tenure.domain.ids import compact, digest
+from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.offers import NO_CONTROL_CHARACTERS
 from tenure.domain.timeutil import parse_iso, utc
@@ -169,23 +170,27 @@ def automated_entries(sourced: Iterable[Sourced]) -> list[AuditEntry]:
 
 
 def unnamed_days(
-    events: Iterable[DomainEvent], invoices: Iterable[Invoice], charges: Iterable[Charge]
+    events: Iterable[DomainEvent],
+    invoices: Iterable[Invoice],
+    charges: Iterable[Charge],
+    plans: Iterable[InstallmentPlan] = (),
 ) -> list[tuple[str, str]]:
     """The (customer, `yyyy-mm-dd`) of an automated commit's events whose day the trail
     would not find from the records the commit writes: the trail reads the events of the
-    days a customer's records name (a subscription's invoices: created, paid; their
-    attempts), and the days these pairs name are kept for it (store: `ADAY#`), so every
-    automated change about a customer is found. A renewal's commits create or pay an
-    invoice, or make an attempt, on their events' day: they name none, and write nothing
-    more (docs/operations.md)."""
+    days a customer's records name (invoices, a subscription's or an instalment's: created,
+    paid; their attempts; installment and repayment plans: created), and the days these
+    pairs name are kept for it (store: `ADAY#`), so every automated change about a customer
+    is found. A renewal's commits, and an instalment's, create or pay an invoice, or make an
+    attempt, on their events' day: they name none, and write nothing more
+    (docs/operations.md)."""
     named = {
         (i.customer_id, _day(moment))
         for i in invoices
-        if i.subscription_id  # (an instalment's invoice is listed under its plan, not read)
         for moment in (i.created_at, i.paid_at)
         if moment is not None
     }
-    named |= {(c.customer_id, _day(c.at)) for c in charges if c.subscription_id}
+    named |= {(c.customer_id, _day(c.at)) for c in charges}
+    named |= {(p.customer_id, _day(p.created_at)) for p in plans}
     wanted = {(e.customer_id, _day(e.occurred_at)) for e in events if e.customer_id}
     return sorted(wanted - named)
 

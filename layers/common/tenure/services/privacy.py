@@ -37,7 +37,7 @@ from tenure.domain.webhooks_out import WebhookDelivery, delivery_id
 from tenure.payments.gateway import GatewayError, ProviderUnavailableError, RateLimitedError
 from tenure.ports import Commit, EmailMove
 from tenure.services.context import Services, UnknownProviderError
-from tenure.services.timeline import ACTIVITY_DAYS_READ
+from tenure.services.timeline import ACTIVITY_DAYS_READ, instalment_invoices
 
 logger = logging.getLogger(__name__)
 
@@ -95,13 +95,10 @@ def customer_records(svc: Services, customer_id: str) -> CustomerRecords:
         found.invoices.extend(repo.list_invoices(sub.id))
     found.installment_plans = repo.list_installment_plans(customer_id)
     known = {i.id for i in found.invoices}
-    for plan in found.installment_plans:
-        for instalment in plan.instalments:
-            if instalment.invoice_id and instalment.invoice_id not in known:
-                invoice = repo.get_invoice(instalment.invoice_id)
-                if invoice is not None:
-                    found.invoices.append(invoice)
-                    known.add(invoice.id)
+    for invoice in instalment_invoices(repo, found.installment_plans):
+        if invoice.id not in known:
+            found.invoices.append(invoice)
+            known.add(invoice.id)
     for invoice in found.invoices:
         if invoice.attempts:
             found.charges.extend(repo.list_charges(invoice.id))

@@ -1,8 +1,9 @@
 """A customer's timeline: what happened to the account, in time order, for support staff.
 
 Built from the customer's own records by key and bounded queries (no scan): its
-subscriptions' lifecycle, their latest invoices with the attempts and refunds of each, the
-emails owed or sent, and the audit entries. Domain events are not indexed by customer (they
+subscriptions' lifecycle, their latest invoices with the attempts and refunds of each, its
+installment and repayment plans with their instalments' invoices (attempts and refunds too),
+the emails owed or sent, and the audit entries. Domain events are not indexed by customer (they
 are kept by day for the metrics), so the timeline shows the records they describe; the
 automated changes among them (renewals, dunning, provider webhooks, the customer's own pages)
 are read from the events of the days those records name and of the days the customer's
@@ -15,7 +16,10 @@ from datetime import datetime
 
 from tenure.domain.audit import AuditEntry, automated_entries, is_system_actor
 from tenure.domain.errors import NotFoundError, ValidationFailedError
+from tenure.domain.installments import InstallmentPlan
+from tenure.domain.invoices import Invoice
 from tenure.domain.timeutil import iso
+from tenure.ports import Repository
 from tenure.services import audit_listing
 from tenure.services.context import Services
 
@@ -23,6 +27,9 @@ from tenure.services.context import Services
 # and the audit entries read are each capped, so one request costs a bounded number of reads.
 INVOICES_PER_SUBSCRIPTION = 24
 SUBSCRIPTIONS_READ = 20
+# Installment and repayment plans (a collections case pays through one): the newest, each
+# with every instalment invoiced so far (at most 12 a plan), read in one batch.
+PLANS_READ = 20
 EMAILS_READ = 200
 AUDIT_READ = 200
 # The newest days of automated changes no record names (ADAY#): one event query each.
@@ -99,41 +106,64 @@ def _record_items(svc: Services, customer_id: str) -> list[TimelineItem]:
                 )
             )
         for invoice in svc.repo.list_invoices(sub.id)[-INVOICES_PER_SUBSCRIPTION:]:
-            money: Detail = {"total": invoice.total, "currency": invoice.currency}
-            items.append(
-                TimelineItem(
-                    invoice.created_at,
-                    "invoice.created",
-                    invoice.id,
-                    money | {"status": str(invoice.status)},
-                )
-            )
-            if invoice.paid_at is not None:
-                items.append(TimelineItem(invoice.paid_at, "invoice.paid", invoice.id, money))
-            if invoice.attempts:
-                for charge in svc.repo.list_charges(invoice.id):
-                    outcome = str(charge.outcome) if charge.outcome else str(charge.status)
-                    detail: Detail = {
-                        "invoice": invoice.id,
-                        "attempt": charge.attempt,
-                        "amount": charge.amount,
-                        "outcome": outcome,
-                        "decline_code": charge.decline_code,
-                    }
-                    items.append(TimelineItem(charge.at, "charge", charge.id, detail))
-            if invoice.refunds:
-                for refund in svc.repo.list_refunds(invoice.id):
-                    detail = {
-                        "invoice": invoice.id,
-                        "amount": refund.amount,
-                        "currency": refund.currency,
-                    }
-                    items.append(TimelineItem(refund.at, "refund", refund.id, detail))
+            items += _invoice_items(svc, invoice)
+    plans = svc.repo.list_installment_plans(customer_id)[-PLANS_READ:]
+    for plan in plans:
+        detail: Detail = {
+            "amount": plan.amount,
+            "currency": plan.currency,
+            "count": plan.count,
+            "every": str(plan.every),
+            "collection_case": plan.collection_case_id,
+        }
+        items.append(TimelineItem(plan.created_at, "installment_plan.created", plan.id, detail))
+    for invoice in instalment_invoices(svc.repo, plans):
+        items += _invoice_items(svc, invoice)
     for notice in svc.repo.list_notices(customer_id)[-EMAILS_READ:]:
         at = notice.sent_at or notice.due_at
         detail = {"kind": str(notice.kind), "status": str(notice.status)}
         items.append(TimelineItem(at, "email", notice.key, detail))
     return items
+
+
+def _invoice_items(svc: Services, invoice: Invoice) -> list[TimelineItem]:
+    """An invoice's items: created, paid, and each of its attempts and refunds."""
+    money: Detail = {"total": invoice.total, "currency": invoice.currency}
+    created = money | {"status": str(invoice.status)}
+    if invoice.installment_plan_id:  # an instalment's: its plan says what it pays for
+        created["installment_plan"] = invoice.installment_plan_id
+    items = [TimelineItem(invoice.created_at, "invoice.created", invoice.id, created)]
+    if invoice.paid_at is not None:
+        items.append(TimelineItem(invoice.paid_at, "invoice.paid", invoice.id, money))
+    if invoice.attempts:
+        for charge in svc.repo.list_charges(invoice.id):
+            outcome = str(charge.outcome) if charge.outcome else str(charge.status)
+            detail: Detail = {
+                "invoice": invoice.id,
+                "attempt": charge.attempt,
+                "amount": charge.amount,
+                "outcome": outcome,
+                "decline_code": charge.decline_code,
+            }
+            items.append(TimelineItem(charge.at, "charge", charge.id, detail))
+    if invoice.refunds:
+        for refund in svc.repo.list_refunds(invoice.id):
+            detail = {
+                "invoice": invoice.id,
+                "amount": refund.amount,
+                "currency": refund.currency,
+            }
+            items.append(TimelineItem(refund.at, "refund", refund.id, detail))
+    return items
+
+
+def instalment_invoices(repo: Repository, plans: list[InstallmentPlan]) -> list[Invoice]:
+    """The invoices of the plans' instalments invoiced so far, in the plans' order: listed
+    under their plan, not a subscription, so found by the ids the plan holds (one batch
+    read per 100)."""
+    ids = [i.invoice_id for plan in plans for i in plan.instalments if i.invoice_id]
+    found = repo.get_invoices(ids) if ids else {}
+    return [found[i] for i in dict.fromkeys(ids) if i in found]
 
 
 def timeline_moment(item: TimelineItem) -> str:
@@ -188,8 +218,9 @@ def audit_entries(
 
 
 def _automated_of_entity(svc: Services, entity: str, actor: str | None) -> list[AuditEntry]:
-    """The automated changes of `entity`: a customer, or a subscription or invoice of one
-    (another entity, such as a webhook endpoint, has none)."""
+    """The automated changes of `entity`: a customer, or a subscription, invoice,
+    installment plan or collections case of one (another entity, such as a webhook
+    endpoint, has none)."""
     customer_id = _customer_of(svc, entity)
     if customer_id is None:
         return []
@@ -204,4 +235,12 @@ def _customer_of(svc: Services, entity: str) -> str | None:
     if sub is not None:
         return sub.customer_id
     invoice = svc.repo.get_invoice(entity)
-    return invoice.customer_id if invoice is not None else None
+    if invoice is not None:
+        return invoice.customer_id
+    # Then the plans and cases (instalments' invoices and repayments record their events
+    # on them), read last: an entity of another kind costs these two reads more.
+    plan = svc.repo.get_installment_plan(entity)
+    if plan is not None:
+        return plan.customer_id
+    case = svc.repo.get_collection_case(entity)
+    return case.customer_id if case is not None else None

@@ -865,7 +865,9 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         if change.source is not None:
             # The days the trail could not find from this commit's own records (none for a
             # renewal's): a small item each, overwritten by the next commit of that day.
-            for customer_id, day in unnamed_days(change.events, change.invoices, change.charges):
+            for customer_id, day in unnamed_days(
+                change.events, change.invoices, change.charges, change.installment_plans
+            ):
                 item = {
                     "PK": f"CUS#{customer_id}",
                     "SK": f"ADAY#{day}",
