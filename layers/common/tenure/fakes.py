@@ -33,6 +33,7 @@ from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, utc
 from tenure.fakes_copy import clone
+from tenure.fakes_events import PackedEvents
 from tenure.fakes_privacy import InMemoryPrivacy
 from tenure.fakes_webhooks_out import InMemoryWebhookOut
 from tenure.ports import (
@@ -101,7 +102,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.points: dict[str, PointsAccount] = {}
         self.refunds: dict[str, Refund] = _Indexed(None, "refund", "invoice_id")
         self.save_attempts: dict[str, SaveAttempt] = {}
-        self.events: list[dict[str, Any]] = []
+        self.events = PackedEvents()  # the stored dicts, pickled: a copy on every read
         self.ledger: list[MrrLedgerEntry] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
         # Idempotency key -> the customer its request was about (the DynamoDB store's GSI1).
