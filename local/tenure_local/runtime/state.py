@@ -1,6 +1,8 @@
 """The public output files of `tenure simulate`: state.json and a readable report.html."""
 
 import json
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,25 @@ def build_state(repo: Repository, customer_ids: list[str]) -> dict[str, Any]:
     if audit:  # only when something was audited: runs without operator actions stay as they were
         state["audit"] = sorted(audit, key=lambda e: (e["at"], e["id"]))
     return state
+
+
+class OutputEvents:
+    """A run's events for its output files (events.jsonl, the report), in the table's order
+    on every pass. The in-memory store hands them out one at a time, so a year of them is
+    never unpacked at once; another store is read once and its list kept."""
+
+    def __init__(self, repo: Repository, start: datetime, end: datetime) -> None:
+        self._repo, self._start, self._end = repo, start, end
+        self._read: list[dict[str, Any]] | None = None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        one_by_one = getattr(self._repo, "iter_events_between", None)
+        if one_by_one is not None:
+            found: Iterator[dict[str, Any]] = one_by_one(self._start, self._end)
+            return found
+        if self._read is None:
+            self._read = self._repo.events_between(self._start, self._end)
+        return iter(self._read)
 
 
 def write_state_json(path: Path, state: dict[str, Any]) -> Path:
