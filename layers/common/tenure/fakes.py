@@ -33,6 +33,7 @@ from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, utc
 from tenure.fakes_copy import clone
+from tenure.fakes_events import PackedEvents
 from tenure.fakes_privacy import InMemoryPrivacy
 from tenure.fakes_webhooks_out import InMemoryWebhookOut
 from tenure.listings import listings
@@ -102,7 +103,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.points: dict[str, PointsAccount] = {}
         self.refunds: dict[str, Refund] = _Indexed(None, "refund", "invoice_id")
         self.save_attempts: dict[str, SaveAttempt] = {}
-        self.events: list[dict[str, Any]] = []
+        self.events = PackedEvents()  # the stored dicts, pickled: a copy on every read
         self.ledger: list[MrrLedgerEntry] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
         # Idempotency key -> the customer its request was about (the DynamoDB store's GSI1).
@@ -340,6 +341,14 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         first = bisect.bisect_left(order, (start,))
         last = bisect.bisect_left(order, (end,))
         return [self.events[n] for _, _, n in order[first:last]]
+
+    def iter_events_between(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        """events_between one event at a time, for local tooling that writes a year of them
+        out: the events stay packed but for the one being read."""
+        order = self._event_order
+        first = bisect.bisect_left(order, (start,))
+        last = bisect.bisect_left(order, (end,))
+        return (self.events[n] for _, _, n in order[first:last])
 
     def ledger_between(self, start: datetime, end: datetime) -> list[MrrLedgerEntry]:
         """In the table's order: by moment, subscription and MRR after (as text, as the key

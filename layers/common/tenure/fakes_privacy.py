@@ -1,6 +1,7 @@
 """The PrivacyStore role on dicts, mixed into the in-memory repository (tenure.fakes), with
 the same effects as the DynamoDB store (tenure.store.privacy)."""
 
+from collections.abc import MutableSequence
 from dataclasses import replace
 from typing import Any
 
@@ -12,7 +13,7 @@ class InMemoryPrivacy:
     """Legal holds kept apart from the repository's other records, so a run that erases
     nobody stores exactly what it stored before."""
 
-    events: list[dict[str, Any]]
+    events: MutableSequence[dict[str, Any]]  # tenure.fakes_events.PackedEvents
     audit: list[AuditEntry]
 
     @property

@@ -4,7 +4,7 @@ The page itself is rendered by tenure.report, pure code the metrics function can
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,7 @@ def write_report(
     rejected: Sequence[dict[str, Any]] = (),
     title: str = "Tenure report",
     metrics: dict[str, Any] | None = None,
-    events: Sequence[dict[str, Any]] | None = None,
+    events: Iterable[dict[str, Any]] | None = None,
 ) -> Path:
     """Write DIR/report.html from what is given, reading the rest from DIR's files."""
     state = state if state is not None else _read_json(out / "state.json")

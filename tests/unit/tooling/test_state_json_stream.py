@@ -1,11 +1,18 @@
 """state.json is streamed to its file with the bytes json.dumps would have given."""
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tenure.domain.plans import Plan
+from tenure.fakes import FixedClock, InMemoryRepository
+from tenure.payments.sandbox import SandboxGateway, payment_method_for
+from tenure.services import catalog, charging, subscriptions
+from tenure.services.context import Services
 from tenure_local.runtime import state as state_module
-from tenure_local.runtime.state import write_state_json
+from tenure_local.runtime.state import build_state, write_state_json
+from tenure_local.runtime.state_rows import PackingRows
 
 
 def a_state(customers: int) -> dict[str, Any]:
@@ -18,6 +25,23 @@ def a_state(customers: int) -> dict[str, Any]:
         "invoices": [],
         "audit": [{"at": "2026-01-01T00:00:00Z", "id": "a1", "fields": {"b": 1, "a": [1, 2]}}],
     }
+
+
+def a_store_with_customers_and_invoices() -> InMemoryRepository:
+    """Two customers subscribe and pay their first invoices."""
+    clock = FixedClock(datetime(2026, 3, 1, 9, tzinfo=UTC))
+    repo = InMemoryRepository()
+    svc = Services(repo, clock, SandboxGateway(clock=clock.now))
+    catalog.create_plan(
+        svc, Plan(id="team", name="Team", amount=4900, currency="EUR", interval="month")
+    )
+    for name in ("bob", "alice"):
+        catalog.create_customer(svc, name, f"{name}@example.com", name=name.title())
+        method = payment_method_for("4242424242424242")
+        assert method is not None
+        charging.update_payment_method(svc, name, method, "sandbox", True)
+        subscriptions.subscribe(svc, f"sub-{name}", name, "team")
+    return repo
 
 
 def test_a_streamed_state_is_byte_for_byte_what_json_dumps_writes(tmp_path: Path) -> None:
@@ -39,3 +63,47 @@ def test_a_state_of_many_writes_is_the_same_bytes_across_every_write(
 def test_an_empty_state_is_an_empty_object_and_a_newline(tmp_path: Path) -> None:
     write_state_json(tmp_path / "state.json", {})
     assert (tmp_path / "state.json").read_text() == "{}\n"
+
+
+def test_a_state_with_its_rows_packed_writes_the_bytes_of_the_plain_state(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(state_module, "WRITE_EVERY", 5)
+    plain = a_state(4) | {"refunds": [], "coupons": [{"id": "c1", "lines": [[1, 2], {}]}]}
+    packed = dict(plain)
+    for key in ("customers", "invoices", "refunds"):
+        rows = PackingRows()
+        rows.extend(reversed(plain[key]))  # added in any order: written by id
+        packed[key] = rows.by_id()
+    write_state_json(tmp_path / "state.json", packed)
+    expected = json.dumps(plain, indent=2, sort_keys=True) + "\n"
+    assert (tmp_path / "state.json").read_text() == expected
+
+
+def test_packed_rows_read_back_as_the_rows_sorted_by_id_ties_in_the_order_added() -> None:
+    rows = PackingRows()
+    rows.extend([{"id": "b", "n": 1}, {"id": "a", "n": 2}, {"id": "b", "n": 3}])
+    packed = rows.by_id()
+    assert len(packed) == 3 and packed
+    assert list(packed) == [{"id": "a", "n": 2}, {"id": "b", "n": 1}, {"id": "b", "n": 3}]
+    assert packed[1] == {"id": "b", "n": 1} and packed[1:] == list(packed)[1:]
+    assert packed == list(packed) and packed != list(packed)[:2]
+    assert not PackingRows().by_id()  # empty: falsy, as an empty list, for `or []`
+
+
+def test_reading_a_packed_row_gives_a_copy_that_changes_nothing_kept() -> None:
+    rows = PackingRows()
+    rows.add({"id": "a", "lines": [1]})
+    packed = rows.by_id()
+    packed[0]["lines"].append(2)
+    assert packed[0] == {"id": "a", "lines": [1]}
+
+
+def test_the_packed_state_of_a_store_equals_its_plain_state_row_for_row() -> None:
+    repo = a_store_with_customers_and_invoices()
+    plain = build_state(repo, ["alice", "bob"])
+    packed = build_state(repo, ["alice", "bob"], rows=PackingRows)
+    assert plain["invoices"] and plain["subscriptions"]
+    assert {key: list(value) for key, value in packed.items()} == {
+        key: list(value) for key, value in plain.items()
+    }

@@ -116,7 +116,7 @@ def render_report(
     title: str,
     metrics: dict[str, Any] | None,
     state: dict[str, Any] | None,
-    events: Sequence[dict[str, Any]] = (),
+    events: Iterable[dict[str, Any]] = (),
     rejected: Sequence[dict[str, Any]] = (),
 ) -> str:
     return (
@@ -130,7 +130,7 @@ def report_pieces(
     title: str,
     metrics: dict[str, Any] | None,
     state: dict[str, Any] | None,
-    events: Sequence[dict[str, Any]] = (),
+    events: Iterable[dict[str, Any]] = (),
     rejected: Sequence[dict[str, Any]] = (),
 ) -> Iterator[str]:
     """render_report's text in the pieces the template makes, in order: a local run writes
@@ -143,7 +143,7 @@ def _report_values(
     title: str,
     metrics: dict[str, Any] | None,
     state: dict[str, Any] | None,
-    events: Sequence[dict[str, Any]],
+    events: Iterable[dict[str, Any]],
     rejected: Sequence[dict[str, Any]],
 ) -> dict[str, Any]:
     at_risk = customers_at_risk(state, events)
