@@ -3,6 +3,9 @@ the real handlers run a scenario.
 
 - `dynamodb-local` (the default, what `make demo` runs): DynamoDB Local for the table and moto
   for SQS, SES and Secrets Manager, reached through boto3 as the deployed functions reach AWS.
+  A calm run keeps its renewal queue and mail in the process, as the memory engine does
+  (moto's answers cost a quarter of such a run); chaos runs inject faults through botocore,
+  so they, and a caller watching botocore (`lean_client=False`), keep moto for both.
 - `memory`: the in-memory repository (contract-tested against DynamoDB Local), an in-process
   queue and a mailer that records what SES would be asked; nothing is emulated, so a
   scenario runs at the speed of Tenure's own code.
