@@ -3,6 +3,9 @@ the real handlers run a scenario.
 
 - `dynamodb-local` (the default, what `make demo` runs): DynamoDB Local for the table and moto
   for SQS, SES and Secrets Manager, reached through boto3 as the deployed functions reach AWS.
+  A calm run keeps its renewal queue and mail in the process, as the memory engine does
+  (moto's answers cost a quarter of such a run); chaos runs inject faults through botocore,
+  so they, and a caller watching botocore (`lean_client=False`), keep moto for both.
 - `memory`: the in-memory repository (contract-tested against DynamoDB Local), an in-process
   queue and a mailer that records what SES would be asked; nothing is emulated, so a
   scenario runs at the speed of Tenure's own code.
@@ -124,8 +127,9 @@ class DynamoLocalEngine:
 
     def __init__(self, stack: LocalStack | None = None, *, lean_client: bool = True) -> None:
         self.stack = stack
-        # False: a calm run's store goes through boto3 as well, for a caller that watches
-        # botocore's calls (the permissions test records every function's AWS actions there).
+        # False: a calm run's store, renewal queue and mail go through boto3 as well, for a
+        # caller that watches botocore's calls (the permissions test records every function's
+        # AWS actions there).
         self.lean_client = lean_client
 
     @contextmanager
@@ -171,6 +175,13 @@ class DynamoLocalEngine:
         settings = Settings(report_bucket="")
         clients = bootstrap.AwsClients()
         mailer = None  # calm: the mailer the functions build (SES, copied to the outbox)
+        queue: Any = boto3.client("sqs")
+        if chaos is None and lean_client:
+            # A calm run's queue and mail stay in this process, as on the memory engine:
+            # moto's SQS and SES, served inside the process, cost 14-35 ms a call and about
+            # a quarter of the run (docs/benchmarks.md). The table stays on the emulator.
+            queue, mailer = _in_process_queue_and_mail(stack, settings)
+            clients = bootstrap.AwsClients(make=_with({"sqs": queue}))
         if chaos is not None and backoff is not None:
             chaos.attach_sqs(clients("sqs"))
             chaos.attach_ses(clients("ses"))
@@ -181,7 +192,7 @@ class DynamoLocalEngine:
             settings=settings,
             repo=repo,
             clients=clients,
-            queue=boto3.client("sqs"),
+            queue=queue,
             queue_url=env["RENEWAL_QUEUE_URL"],
             webhook_secret=_first(env["TENURE_STRIPE_WEBHOOK_SECRET"]),
             razorpay_webhook_secret=_first(env["TENURE_RAZORPAY_WEBHOOK_SECRET"]),
@@ -279,6 +290,31 @@ def _calm_dynamodb_client(stack: LocalStack, lean: bool = True) -> Any:
     # here): moto checks it again anyway, and the integration tests keep the client's own
     # checks on, so a run leaves them to the emulator.
     return boto3.client("dynamodb", config=SIMULATOR_DDB_CONFIG)
+
+
+def _in_process_queue_and_mail(stack: LocalStack, settings: Settings) -> tuple[Any, Mailer]:
+    """The memory engine's renewal queue and SES stand-in for a calm DynamoDB Local run: the
+    queue answers at the stack's URL (the one the functions' settings name), with its
+    template's redrive count; the mailer takes what SES would, and copies it to the outbox."""
+    queue = InProcessQueue(
+        url=stack.env["RENEWAL_QUEUE_URL"],
+        max_receive_count=_max_receive_count(stack.template),
+    )
+    ses = SesRecorder(verified_sender=settings.mail_from)
+    if not settings.outbox_dir:
+        return queue, ses
+    return queue, TeeMailer(ses, OutboxMailer(Path(settings.outbox_dir)))
+
+
+def _with(clients: dict[str, Any]) -> Callable[[str], Any]:
+    """A client maker giving `clients` first, and boto3's (reaching moto) for any other
+    service a function asks for."""
+
+    def make(service: str) -> Any:
+        found = clients.get(service)
+        return found if found is not None else bootstrap.boto_client(service)
+
+    return make
 
 
 def _no_wait(seconds: float) -> None:
