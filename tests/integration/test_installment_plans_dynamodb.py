@@ -4,36 +4,19 @@ index and the instalment invoices as the table holds them."""
 
 from datetime import UTC, datetime, timedelta
 
+from due_clock import card, run_until
+
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.installments import InstalmentStatus, PlanStatus
 from tenure.domain.invoices import InvoiceStatus
 from tenure.fakes import FixedClock
-from tenure.payments.sandbox import SandboxGateway, payment_method_for
+from tenure.payments.sandbox import SandboxGateway
 from tenure.ports import Repository
 from tenure.services import catalog, charging, installments
 from tenure.services.context import Services
-from tenure.services.due import work_due
 
 T0 = datetime(2026, 1, 31, 9, tzinfo=UTC)
-
-
-def card(number: str) -> str:
-    method = payment_method_for(number)
-    assert method is not None
-    return method
-
-
-def run_until(svc: Services, clock: FixedClock, until: datetime) -> None:
-    """Work what is due, moving the clock to each next due moment, like scheduler + charger."""
-    for _ in range(200):
-        for item in svc.repo.due(clock.now()):
-            work_due(svc, item)
-        upcoming = svc.repo.next_due_at()
-        if upcoming is None or upcoming > until:
-            break
-        clock.set(max(upcoming, clock.now() + timedelta(minutes=15)))
-    clock.set(until)
 
 
 def test_a_plan_of_four_whose_second_fails_recovers_after_a_card_update(
