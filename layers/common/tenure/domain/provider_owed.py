@@ -6,6 +6,16 @@ the due work after it, so a provider that does not answer delays it and never lo
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+# Provider work the provider did not answer waits, doubling from 5 minutes, at most 6 hours
+# between tries: an erasure, a phone and a registration's refund alike.
+FIRST_WAIT = timedelta(minutes=5)
+MAX_WAIT = timedelta(hours=6)
+
+
+def next_wait(tries: int) -> timedelta:
+    """How long to wait before the next try, after `tries` tries the provider did not answer."""
+    return min(FIRST_WAIT * 2**tries, MAX_WAIT)
+
 
 @dataclass(frozen=True, slots=True)
 class PhoneSync:

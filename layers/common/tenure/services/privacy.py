@@ -9,7 +9,7 @@ the customer's records point to (see `_event_days`).
 import json
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from tenure.domain.audit import SYSTEM_RENEWALS, AuditAction, AuditEntry, check_note, new_entry
@@ -31,6 +31,7 @@ from tenure.domain.privacy import (
     pseudonym_name,
     scrub,
 )
+from tenure.domain.provider_owed import FIRST_WAIT, next_wait
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.webhooks_out import WebhookDelivery, delivery_id
@@ -49,8 +50,7 @@ ERASE_BATCH = 40
 ERASED_REASON = "customer_erased"
 # How long an erasure at a provider that did not answer waits before its next try: doubling
 # from the first wait up to the longest, and tried until the provider answers.
-PROVIDER_FIRST_WAIT = timedelta(minutes=5)
-PROVIDER_MAX_WAIT = timedelta(hours=6)
+PROVIDER_FIRST_WAIT = FIRST_WAIT  # the first wait of an erasure the provider did not answer
 
 
 @dataclass(slots=True)
@@ -231,8 +231,7 @@ def erase_at_provider(svc: Services, customer_id: str) -> ProviderErasure | None
         customer.provider_erasure = erasure.done(now)
     except (ProviderUnavailableError, RateLimitedError) as exc:
         logger.warning("provider erasure not answered", extra={"code": exc.code})
-        wait = min(PROVIDER_FIRST_WAIT * 2**erasure.tries, PROVIDER_MAX_WAIT)
-        customer.provider_erasure = erasure.tried_again(now, wait)
+        customer.provider_erasure = erasure.tried_again(now, next_wait(erasure.tries))
     except (GatewayError, UnknownProviderError) as exc:
         code = getattr(exc, "code", None) or type(exc).__name__
         logger.error("provider erasure refused", extra={"code": code})

@@ -11,7 +11,7 @@ cannot undo or lose the change; one that refuses for good leaves it for a person
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from tenure.domain.audit import (
     SYSTEM_PORTAL,
@@ -25,7 +25,7 @@ from tenure.domain.customers import Customer
 from tenure.domain.due import DueKind
 from tenure.domain.errors import ConcurrencyError
 from tenure.domain.money import Money
-from tenure.domain.provider_owed import PhoneSync, RegistrationPayment
+from tenure.domain.provider_owed import PhoneSync, RegistrationPayment, next_wait
 from tenure.payments.gateway import (
     GatewayError,
     PaymentGateway,
@@ -40,14 +40,8 @@ from tenure.services.context import Services, UnknownProviderError
 
 logger = logging.getLogger(__name__)
 
-FIRST_WAIT = timedelta(minutes=5)
-MAX_WAIT = timedelta(hours=6)
 # A registration is recorded against the customer's version: a concurrent write is read again.
 RECORD_TRIES = 2
-
-
-def _wait(tries: int) -> timedelta:
-    return min(FIRST_WAIT * 2**tries, MAX_WAIT)
 
 
 def owe_phone(before: Customer, after: Customer, now: datetime) -> None:
@@ -94,7 +88,7 @@ def send_phone(svc: Services, customer_id: str) -> PhoneSync | None:
         customer.phone_sync = sync.done(now)
     except (ProviderUnavailableError, RateLimitedError) as exc:
         logger.warning("provider phone not answered", extra={"code": exc.code})
-        customer.phone_sync = sync.tried_again(now, _wait(sync.tries))
+        customer.phone_sync = sync.tried_again(now, next_wait(sync.tries))
     except (GatewayError, UnknownProviderError) as exc:
         code = getattr(exc, "code", None) or type(exc).__name__
         logger.error("provider phone refused", extra={"code": code})
@@ -222,7 +216,7 @@ def _refund_one(
         return paid.refunded(refund_id, now)
     except (ProviderUnavailableError, RateLimitedError) as exc:
         logger.warning("registration refund not answered", extra={"code": exc.code})
-        return paid.tried_again(now, _wait(paid.tries))
+        return paid.tried_again(now, next_wait(paid.tries))
     except (GatewayError, UnknownProviderError) as exc:
         code = getattr(exc, "code", None) or type(exc).__name__
         logger.error("registration refund refused", extra={"code": code})
