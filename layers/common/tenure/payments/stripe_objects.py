@@ -97,10 +97,17 @@ def _json_copy(value: Any) -> Any:
     Stripe's objects are such documents, and copy.deepcopy spent a tenth of a simulation
     working out how to copy each of their strings and numbers."""
     if isinstance(value, dict):
-        return {key: _json_copy(item) for key, item in value.items()}
+        # Text, numbers and null are kept as they are, without a call each.
+        return {
+            key: item if type(item) in _SHARED else _json_copy(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [_json_copy(item) for item in value]
+        return [item if type(item) in _SHARED else _json_copy(item) for item in value]
     return value
+
+
+_SHARED = frozenset({str, int, float, bool, type(None)})  # immutable: a copy may share them
 
 
 # -- webhooks ---------------------------------------------------------------------------------
