@@ -2,8 +2,8 @@
 sandbox always sent it, though written without the json module's slow indenting encoder."""
 
 import json
-from datetime import UTC, datetime
 from collections import OrderedDict
+from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 

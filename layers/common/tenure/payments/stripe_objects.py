@@ -99,8 +99,7 @@ def _json_copy(value: Any) -> Any:
     if isinstance(value, dict):
         # Text, numbers and null are kept as they are, without a call each.
         return {
-            key: item if type(item) in _SHARED else _json_copy(item)
-            for key, item in value.items()
+            key: item if type(item) in _SHARED else _json_copy(item) for key, item in value.items()
         }
     if isinstance(value, list):
         return [item if type(item) in _SHARED else _json_copy(item) for item in value]
