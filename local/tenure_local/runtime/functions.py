@@ -1,6 +1,7 @@
 """Runs the real Lambda handlers in-process, with the events AWS would send them."""
 
 import base64
+import functools
 import importlib.util
 import json
 import sys
@@ -100,10 +101,20 @@ def _forget_metrics() -> None:
     """Drops the metrics an invocation left unflushed. With POWERTOOLS_METRICS_DISABLED
     (simulate, serve, bench) Powertools keeps them, in one store shared by every handler,
     and the first flush with metrics enabled would print them all. In Lambda, with metrics
-    enabled, each invocation's flush empties the store itself."""
+    enabled, each invocation's flush empties the store itself.
+
+    Every Metrics instance works on that one store, so one made once clears what any other
+    added: a new one per invocation spent a twentieth of the webhook path building its
+    provider."""
+    _shared_metrics().clear_metrics()
+
+
+@functools.cache
+def _shared_metrics() -> Any:
+    """The Metrics instance _forget_metrics clears the shared store with."""
     from aws_lambda_powertools import Metrics
 
-    Metrics().clear_metrics()
+    return Metrics()
 
 
 def http_event(

@@ -57,3 +57,29 @@ def test_metrics_are_dropped_when_the_handler_raises(
     later.flush_metrics()
     printed = json.loads(capsys.readouterr().out)
     assert "BeforeFailure" not in printed
+
+
+def test_dimensions_and_metadata_an_invocation_set_are_dropped_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two instances, as two handlers have: whatever either left, the next invocation's
+    # flush does not carry it.
+    first, second = Metrics(namespace="Tenure"), Metrics(namespace="Tenure")
+
+    def leaving_context(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        first.add_dimension(name="Plan", value="gold")
+        second.add_metadata(key="invoice", value="inv_1")
+        second.add_metric(name="Left", unit=MetricUnit.Count, value=1)
+        return {}
+
+    monkeypatch.setattr(functions, "handler", lambda name: leaving_context)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    functions.invoke("api", {})
+    functions.invoke("webhooks", {})
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    monkeypatch.setattr(functions, "handler", lambda name: _handler_adding("Later"))
+    functions.invoke("api", {})
+    (printed,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert printed["Later"] in (1.0, [1.0])
+    assert "Left" not in printed and "Plan" not in printed and "invoice" not in printed

@@ -2,8 +2,9 @@
 sandbox always sent it, though written without the json module's slow indenting encoder."""
 
 import json
+from collections import OrderedDict
 from datetime import UTC, datetime
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 import pytest
@@ -16,6 +17,14 @@ class Level(IntEnum):
     HIGH = 3
 
 
+class Status(StrEnum):
+    PAID = "paid"
+
+
+class Items(list[Any]):
+    pass
+
+
 @pytest.mark.parametrize(
     "event",
     [
@@ -24,6 +33,9 @@ class Level(IntEnum):
         {"text": 'quote " slash \\ newline \n tab \t', "unicode": "Böb ✓ مرحبا 😀"},
         {"n": 0, "neg": -17, "big": 10**30, "f": 1.5, "tiny": 1e-300, "t": True, "no": None},
         {"nested": {"deep": [1, [2, [3, {"x": False}]], ("tuple", 2)]}},
+        # Every kind of value straight under a key, and the same inside a list.
+        {"s": "x", "i": -1, "n": None, "t": True, "f": False, "x": 0.25, "l": [1], "d": {"k": 1}},
+        {"list": ["x", -1, None, True, False, 0.25, [1], {"k": 1}]},
     ],
 )
 def test_the_body_is_what_json_writes_with_an_indent_of_two(event: dict[str, Any]) -> None:
@@ -36,6 +48,11 @@ def test_the_body_is_what_json_writes_with_an_indent_of_two(event: dict[str, Any
         {"nan": float("nan"), "inf": float("inf")},
         {"key": {1: "a number as key"}},
         {"level": Level.HIGH},
+        {"levels": [Level.HIGH]},
+        {"status": Status.PAID, "list": [Status.PAID]},
+        {"ordered": OrderedDict(b=1, a=[2])},
+        {"items": Items([1, "two"])},
+        {Status.PAID: "a text key of a subclass of str"},
     ],
 )
 def test_what_only_the_json_module_writes_is_left_to_it_with_the_same_bytes(
