@@ -217,6 +217,11 @@ def test_an_answer_that_closes_its_connection_says_so() -> None:
     assert answer(b"HTTP/1.1 200 OK\r\n\r\n{}") == (200, b"{}", True)
 
 
+def test_an_answer_that_never_has_a_body_is_not_waited_for() -> None:
+    # A kept-alive connection would never end: reading to its end would hang.
+    assert answer(b"HTTP/1.1 204 No Content\r\n\r\nnext answer") == (204, b"", False)
+
+
 @pytest.mark.parametrize(
     ("raw", "problem"),
     [
@@ -226,6 +231,8 @@ def test_an_answer_that_closes_its_connection_says_so() -> None:
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n{}", "chunked answer cut"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n", "within a chunked"),
         (b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000 + b"\r\n\r\n", "longer than 64 KiB"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n{}", "no length"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "no size"),
     ],
 )
 def test_an_answer_that_is_not_whole_http_is_refused(raw: bytes, problem: str) -> None:

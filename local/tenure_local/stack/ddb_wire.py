@@ -91,12 +91,16 @@ def read_answer(reader: IO[bytes]) -> tuple[int, bytes, bool]:
         name, _, value = header.partition(b":")
         name, value = name.strip().lower(), value.strip().lower()
         if name == b"content-length":
+            if not value.isdigit():
+                raise DynamoWireError(f"a Content-Length that is no length: {value[:40]!r}")
             length = int(value)
         elif name == b"transfer-encoding":
             chunked = value.endswith(b"chunked")
         elif name == b"connection":
             closes = value == b"close" or (closes and value != b"keep-alive")
-    if chunked:
+    if code in (b"204", b"304"):
+        body = b""  # never a body, whatever the headers say
+    elif chunked:
         body = _chunks(reader)
     elif length is not None:
         body = reader.read(length)
@@ -113,7 +117,10 @@ def _chunks(reader: IO[bytes]) -> bytes:
         size_line = _line(reader).split(b";", 1)[0].strip()
         if not size_line:
             raise DynamoWireError("the connection closed within a chunked answer")
-        size = int(size_line, 16)
+        try:
+            size = int(size_line, 16)
+        except ValueError:
+            raise DynamoWireError(f"a chunk size that is no size: {size_line[:40]!r}") from None
         if size == 0:
             while _line(reader) not in (b"\r\n", b"\n", b""):
                 pass  # trailers: none that matter here
