@@ -78,3 +78,17 @@ def test_a_repository_told_the_shards_due_reads_the_same_notices_from_fewer_shar
     queries.clear()
     assert told.due(T0) == [] and told.due_notices(T0 - timedelta(hours=1)) == []
     assert queries == [], "nothing due, nothing asked"
+
+
+def test_one_shard_due_is_read_in_the_callers_thread_and_several_side_by_side() -> None:
+    from threading import current_thread
+
+    from tenure.store.dynamodb import _each_shard
+
+    def where(shard: int) -> dict[str, object]:
+        return {"shard": shard, "thread": current_thread().name}
+
+    assert _each_shard(where, [5]) == [{"shard": 5, "thread": current_thread().name}]
+    several = _each_shard(where, iter([1, 4]))
+    assert [page["shard"] for page in several] == [1, 4]
+    assert all(str(page["thread"]).startswith("due-shard") for page in several)

@@ -188,6 +188,10 @@ class Commit:
     # Customers' points accounts a read of this change already fetched whole (EventReads.
     # points): planning the points a refund takes back uses them instead of a query.
     points_read: list[PointsAccount] = field(default_factory=list)
+    # Customers' subscriptions a read of this change already listed (catalog.save_payer), by
+    # customer id, never written: saving the same customer's payer again in this change (the
+    # provider customer made, then the card attached) lists them from here, not the index.
+    subscriptions_read: dict[str, list[Subscription]] = field(default_factory=dict)
 
     def add_installment_plan(self, plan: InstallmentPlan) -> None:
         if not any(p is plan for p in self.installment_plans):

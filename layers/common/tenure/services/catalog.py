@@ -173,15 +173,22 @@ def save_payer(svc: Services, customer: Customer, change: Commit) -> None:
     customer's subscriptions, which lags, does not show them yet: the customer is written at
     the version read, so one listed meanwhile fails this commit. An unlisted subscription
     the index misses keeps its old copy, and its next charge's claim fails the check against
-    the customer and reads it instead."""
+    the customer and reads it instead.
+
+    The list is read once per change (`change.subscriptions_read`): the customer is written
+    only while its list of subscriptions is still the one read, so a second listing for the
+    same change could only find a subscription whose joining fails the commit anyway."""
     if not any(c is customer for c in change.customers):
         change.customers.append(customer)
     payer = customer.payer
-    subs = svc.repo.list_subscriptions(customer.id)
+    subs = change.subscriptions_read.get(customer.id)
+    if subs is None:
+        subs = svc.repo.list_subscriptions(customer.id)
     shown = {sub.id for sub in subs}
     for sub_id in sorted(customer.subscription_ids - shown):
         if (listed := svc.repo.get_subscription(sub_id)) is not None:
             subs.append(listed)
+    change.subscriptions_read[customer.id] = subs
     for sub in subs:
         # Saved twice in one change (the provider customer made, then the card attached),
         # each subscription still gets one copy, the last: a transaction writes an item once.

@@ -844,13 +844,19 @@ def _give_up(svc: Services, invoice: Invoice, charge: Charge, now: datetime) -> 
 
 
 def collect_open_invoices(
-    svc: Services, customer_id: str, changed_at: datetime | None = None
+    svc: Services,
+    customer_id: str,
+    changed_at: datetime | None = None,
+    listed: list[Subscription] | None = None,
 ) -> list[Charge]:
     """A new payment method retries what the customer owes at once, soft or hard declines.
 
     `changed_at`: the moment the provider says the card changed (a webhook). Only invoices
     not tried since then are retried, dated by that moment: the attempt a late or repeated
-    delivery would add has already been made, or is made as the on-time delivery would."""
+    delivery would add has already been made, or is made as the on-time delivery would.
+    `listed`: the customer's subscriptions as the card's commit just listed them (that
+    commit held only while no other had joined the customer), not listed again; each one's
+    invoices are still read afresh."""
     if changed_at is not None:
         invoices = invoices_untried_since(svc, customer_id, changed_at)
         found = (collect_invoice(svc, invoice.id, at=changed_at) for invoice in invoices)
@@ -860,7 +866,7 @@ def collect_open_invoices(
         for charge in map(partial(collect_invoice, svc), owed_instalment_invoices(svc, customer_id))
         if charge is not None
     ]
-    for sub in svc.repo.list_subscriptions(customer_id):
+    for sub in svc.repo.list_subscriptions(customer_id) if listed is None else listed:
         if sub.status is SubscriptionStatus.CANCELED:
             continue
         for invoice in svc.repo.list_invoices(sub.id):
@@ -980,11 +986,12 @@ def update_payment_method(
         change=pending,
     )
     # The first method becomes the default unasked: what is stored decides, not the flag.
-    customer = svc.repo.get_customer(customer_id)
-    if was_default or customer is None or customer.default_payment_method != payment_method_id:
+    # `before` is what is stored: attach_payment_method wrote it whole (at the version read,
+    # so nothing came between), or found nothing to change on it.
+    if was_default or before is None or before.default_payment_method != payment_method_id:
         return CardUpdate(method)
     try:
-        collect_open_invoices(svc, customer_id)
+        collect_open_invoices(svc, customer_id, listed=pending.subscriptions_read.get(customer_id))
     except (DomainError, GatewayError) as exc:
         log.warning(
             "card saved, retry of what is owed failed",

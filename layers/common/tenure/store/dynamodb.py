@@ -104,8 +104,13 @@ _pool: ThreadPoolExecutor | None = None
 def _each_shard(
     query: Callable[[int], dict[str, Any]], shards: Iterable[int] = range(DUE_SHARDS)
 ) -> list[dict[str, Any]]:
-    """Run one query per due shard side by side: the shards are independent partitions."""
+    """Run one query per due shard side by side: the shards are independent partitions.
+    One shard (the simulator's repository asks only those holding anything due) is queried
+    in the calling thread: a hand-over to the pool and back would cost more than it saves."""
     global _pool
+    shards = list(shards)
+    if len(shards) == 1:
+        return [query(shards[0])]
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=DUE_SHARDS, thread_name_prefix="due-shard")
     return list(_pool.map(query, shards))
