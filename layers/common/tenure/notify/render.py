@@ -37,6 +37,7 @@ from markupsafe import Markup, escape
 from tenure.domain.invoices import InvoiceLine
 from tenure.domain.money import InvalidAmountError, Money, UnknownCurrencyError, exponent
 from tenure.domain.notices import EmailFacts, LineFact, NoticeKind
+from tenure.notify.template_context import DirectCallContext, direct
 
 SUPPORTED_LOCALES = ("en", "ru", "ar")
 FALLBACK_LOCALE = "en"
@@ -164,7 +165,7 @@ def catalog(locale: str) -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         # Autoescape the HTML templates only: the text part is plain text, never markup.
         autoescape=select_autoescape(
@@ -176,6 +177,8 @@ def environment() -> Environment:
         keep_trailing_newline=True,
         auto_reload=False,
     )
+    env.context_class = DirectCallContext  # calls t(), link() and the macros directly
+    return env
 
 
 @lru_cache(maxsize=64)
@@ -305,7 +308,14 @@ def _insert(source: str, values: Mapping[str, str], html: bool) -> str:
     """Put the values into `source` in one pass: inserted text is never scanned for
     placeholders itself. A value ending in a period ("2026 г.", "Inc.") swallows the
     sentence's own period right after it, as typography wants."""
-    literals, names = _parsed(source, html)
+    return _inserted(*_parsed(source, html), values, html)
+
+
+def _inserted(
+    literals: tuple[str, ...], names: tuple[str, ...], values: Mapping[str, str], html: bool
+) -> str:
+    if not names:  # most of a layout's messages: nothing to put in
+        return literals[0]
     out = [literals[0]]
     for name, literal in zip(names, literals[1:], strict=True):
         value = values[name]
@@ -324,45 +334,61 @@ class _Messages:
     values: dict[str, str]
     warnings: dict[str, None] = field(default_factory=dict)  # ordered, without repeats
 
-    def _source(self, key: str) -> list[tuple[str, str]]:
-        """The texts to try for `key`, best first, with their locale."""
-        found = []
+    def _fill(self, key: str, values: Mapping[str, str], html: bool) -> str:
+        """`key`'s text in the locale, else in en (with a warning): the locale's text is
+        used when it exists and every placeholder it names has a value. The en text must
+        exist even when the locale's is used (a catalog missing it is broken)."""
+        fallback = catalog(FALLBACK_LOCALE).get(key)
         if self.locale != FALLBACK_LOCALE:
             own = catalog(self.locale).get(key)
             if own is None:
                 self.warnings[f"message {key!r} missing in {self.locale}, using en"] = None
-            else:
-                found.append((self.locale, own))
-        fallback = catalog(FALLBACK_LOCALE).get(key)
+            elif fallback is not None:
+                literals, names = _parsed(own, html)
+                missing = [n for n in names if n not in values]
+                if not missing:
+                    return _inserted(literals, names, values, html)
+                self.warnings[
+                    f"message {key!r} in {self.locale} uses unknown {missing}, using en"
+                ] = None
         if fallback is None:
             raise RenderError(f"message {key!r} is missing in the en catalog")
-        found.append((FALLBACK_LOCALE, fallback))
-        return found
-
-    def _fill(self, key: str, values: Mapping[str, str], html: bool) -> str:
-        candidates = self._source(key)
-        for locale, source in candidates:
-            missing = [n for n in _parsed(source, html)[1] if n not in values]
-            if missing:
-                if locale == FALLBACK_LOCALE:
-                    raise RenderError(f"message {key!r} needs {missing} and was not given them")
-                self.warnings[f"message {key!r} in {locale} uses unknown {missing}, using en"] = (
-                    None
-                )
-                continue
-            return _insert(source, values, html)
-        raise AssertionError("unreachable: the en text either fills or raises")
+        literals, names = _parsed(fallback, html)
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise RenderError(f"message {key!r} needs {missing} and was not given them")
+        return _inserted(literals, names, values, html)
 
     def _values(self, extra: Mapping[str, Any]) -> Mapping[str, str]:
         if not extra:
             return self.values
         return {**self.values, **{k: _clean(v) for k, v in extra.items()}}
 
+    @direct
     def text(self, key: str, **extra: Any) -> str:
         return self._fill(key, self._values(extra), html=False)
 
+    @direct
     def html(self, key: str, **extra: Any) -> Markup:
         return Markup(self._fill(key, self._values(extra), html=True))
+
+
+@dataclass(frozen=True, slots=True)
+class _Links:
+    """The links a template may use: `link(name)` and `has_link(name)`."""
+
+    kind: NoticeKind
+    usable: dict[str, str]
+
+    @direct
+    def link(self, name: str) -> str:
+        if name not in self.usable:
+            raise RenderError(f"{self.kind} template uses the link {name!r}, which was not given")
+        return self.usable[name]
+
+    @direct
+    def has(self, name: str) -> bool:
+        return name in self.usable
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,11 +612,7 @@ def render(
             "common.invoice_numbered", number=facts.invoice_number, name=values["invoice"]
         )
 
-    def link(name: str) -> str:
-        if name not in usable_links:
-            raise RenderError(f"{kind} template uses the link {name!r}, which was not given")
-        return usable_links[name]
-
+    links_given = _Links(kind, usable_links)
     direction = "rtl" if code in RTL_LOCALES else "ltr"
     variant = _variant(kind, facts)
     context: dict[str, Any] = {
@@ -601,8 +623,8 @@ def render(
         "summary": _summary(
             facts, money, lambda ln: _line_label(ln, messages, period, money), warnings
         ),
-        "link": link,
-        "has_link": lambda name: name in usable_links,
+        "link": links_given.link,
+        "has_link": links_given.has,
         "lang": code,
         "dir": direction,
         "start": "right" if direction == "rtl" else "left",
