@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jinja2 import DictLoader, Environment, StrictUndefined, pass_context
+from jinja2 import DictLoader, Environment, StrictUndefined, TemplateNotFound, pass_context
 from jinja2.runtime import Context
 
 from tenure.domain.notices import NoticeKind
@@ -16,7 +16,7 @@ from tenure.notify.mailers import OutboxMailer, _stamp
 from tenure.notify.message import build_message, sent_message_id
 from tenure.notify.render import SUPPORTED_LOCALES, render
 from tenure.notify.samples import sample_facts
-from tenure.notify.template_context import DirectCallContext, direct
+from tenure.notify.template_context import DirectCallContext, EmailEnvironment, direct
 
 SENT_AT = datetime(2026, 3, 1, 9, 30, 5, tzinfo=UTC)
 
@@ -172,3 +172,30 @@ def test_a_message_id_changed_or_missing_is_read_as_the_email_package_reads_it()
     other.set_raw("message-id", "<abc@example.com>")
     other.set_raw("Message-ID", "<second@example.com>")
     assert sent_message_id(other) == str(other["Message-ID"]) == "<abc@example.com>"
+
+
+def test_the_email_environment_refuses_to_reload_templates_it_keeps() -> None:
+    with pytest.raises(ValueError, match="auto_reload"):
+        EmailEnvironment(loader=DictLoader({}))
+    with pytest.raises(ValueError, match="auto_reload"):
+        EmailEnvironment(loader=DictLoader({}), auto_reload=True)
+
+
+def test_the_email_environment_gives_what_jinja_gives_and_an_overlay_its_own() -> None:
+    env = EmailEnvironment(
+        loader=DictLoader({"a.txt": "{% extends 'base.txt' %}", "base.txt": "base"}),
+        auto_reload=False,
+    )
+    first = env.get_template("a.txt")
+    assert env.get_template("a.txt") is first
+    assert env.get_template("base.txt", "a.txt") is env.get_template("base.txt", "a.txt")
+    assert first.render() == "base"
+    # A name it cannot find is Jinja's error, every time (nothing is kept for it).
+    for _ in range(2):
+        with pytest.raises(TemplateNotFound):
+            env.get_template("missing.txt")
+    other = env.overlay(loader=DictLoader({"a.txt": "other"}))
+    assert other.get_template("a.txt").render() == "other"
+    assert env.get_template("a.txt") is first
+    with_globals = env.get_template("a.txt", globals={"x": 1})  # Jinja's own path
+    assert with_globals.globals["x"] == 1

@@ -37,7 +37,7 @@ from markupsafe import Markup, escape
 from tenure.domain.invoices import InvoiceLine
 from tenure.domain.money import InvalidAmountError, Money, UnknownCurrencyError, exponent
 from tenure.domain.notices import EmailFacts, LineFact, NoticeKind
-from tenure.notify.template_context import DirectCallContext, direct
+from tenure.notify.template_context import EmailEnvironment, direct
 
 SUPPORTED_LOCALES = ("en", "ru", "ar")
 FALLBACK_LOCALE = "en"
@@ -165,7 +165,7 @@ def catalog(locale: str) -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    env = Environment(
+    return EmailEnvironment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         # Autoescape the HTML templates only: the text part is plain text, never markup.
         autoescape=select_autoescape(
@@ -177,8 +177,6 @@ def environment() -> Environment:
         keep_trailing_newline=True,
         auto_reload=False,
     )
-    env.context_class = DirectCallContext  # calls t(), link() and the macros directly
-    return env
 
 
 @lru_cache(maxsize=64)
