@@ -3,6 +3,7 @@ Jinja's direct calls, the outbox's file stamp and returned Message-ID."""
 
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,13 @@ from jinja2.runtime import Context
 from tenure.domain.notices import NoticeKind
 from tenure.notify import render as rendering
 from tenure.notify.mailers import OutboxMailer, _stamp
-from tenure.notify.message import build_message, sent_message_id
+from tenure.notify.message import (
+    _POLICY,
+    _date_header,
+    _rfc2822_date,
+    build_message,
+    sent_message_id,
+)
 from tenure.notify.render import SUPPORTED_LOCALES, render
 from tenure.notify.samples import sample_facts
 from tenure.notify.template_context import DirectCallContext, EmailEnvironment, direct
@@ -199,3 +206,34 @@ def test_the_email_environment_gives_what_jinja_gives_and_an_overlay_its_own() -
     assert env.get_template("a.txt") is first
     with_globals = env.get_template("a.txt", globals={"x": 1})  # Jinja's own path
     assert with_globals.globals["x"] == 1
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        SENT_AT,
+        datetime(2026, 1, 4, 0, 0, tzinfo=timezone(timedelta(hours=-9, minutes=-30))),
+        datetime(2026, 2, 28, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=13, minutes=45))),
+        datetime(2026, 7, 1, 12, tzinfo=timezone(timedelta(minutes=-1))),
+        datetime(2026, 7, 1, 12, tzinfo=timezone(timedelta(hours=23, minutes=59))),
+        datetime(999, 12, 31, 1, 2, 3, tzinfo=UTC),
+        datetime(9999, 12, 31, 1, 2, 3, tzinfo=timezone(timedelta(hours=-23, minutes=-59))),
+    ],
+)
+def test_the_date_header_is_what_the_email_package_writes(moment: datetime) -> None:
+    offset = moment.utcoffset()
+    assert offset is not None
+    assert _rfc2822_date(moment, offset) == format_datetime(moment)
+    assert _date_header(moment) == (
+        "Date",
+        format_datetime(moment),
+        f"Date: {format_datetime(moment)}\n",
+    )
+
+
+def test_a_date_in_seconds_off_the_minute_is_left_to_the_email_package() -> None:
+    moment = datetime(2026, 3, 1, 9, tzinfo=timezone(timedelta(hours=5, seconds=30)))
+    message = EmailMessage(policy=_POLICY)
+    message["Date"] = format_datetime(moment)
+    written = message.as_string().split("\n\n")[0] + "\n"
+    assert _date_header(moment)[2] == written
