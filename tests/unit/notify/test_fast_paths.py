@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jinja2 import DictLoader, Environment, StrictUndefined, TemplateNotFound, pass_context
 from jinja2.runtime import Context
 
+from tenure.domain.customers import valid_address
 from tenure.domain.notices import NoticeKind
 from tenure.notify import render as rendering
 from tenure.notify.mailers import OutboxMailer, _stamp
@@ -19,6 +22,7 @@ from tenure.notify.message import (
     _date_header,
     _rfc2822_date,
     build_message,
+    header_text,
     sent_message_id,
 )
 from tenure.notify.render import SUPPORTED_LOCALES, render
@@ -237,3 +241,40 @@ def test_a_date_in_seconds_off_the_minute_is_left_to_the_email_package() -> None
     message["Date"] = format_datetime(moment)
     written = message.as_string().split("\n\n")[0] + "\n"
     assert _date_header(moment)[2] == written
+
+
+_WORDS = st.text(alphabet="aZ09'-.é\"() <>@,;:\\[]", min_size=0, max_size=12)
+_LOCALS = st.from_regex(r"[A-Za-z0-9_+.'-]{1,12}", fullmatch=True)
+_DOMAINS = st.sampled_from(["example.com", "mail.example-shop.co", "x.y", "xn--bcher-kva.example"])
+
+
+@given(name=st.lists(_WORDS, max_size=4).map(" ".join), local=_LOCALS, domain=_DOMAINS)
+@settings(max_examples=300, deadline=None)
+def test_address_headers_read_as_the_email_package_reads_them(
+    name: str, local: str, domain: str
+) -> None:
+    address = f"{local}@{domain}"
+    if not valid_address(address):
+        return  # build_message refuses it
+    facts, links = sample_facts(NoticeKind.RECEIPT)
+    email = render(NoticeKind.RECEIPT, "en", facts, links, timezone="UTC", business_name="B")
+    message = build_message(
+        email,
+        to=address,
+        to_name=name,
+        sender=f"billing@{domain}",
+        sender_name=name,
+        sent_at=SENT_AT,
+        notice_key="sub_1:receipt:2026-03:0",
+    )
+    for header in ("From", "To", "Message-ID", "Subject"):
+        assert header_text(message, header) == str(message[header])
+
+
+def test_an_address_header_set_by_hand_is_read_as_the_email_package_reads_it() -> None:
+    message = EmailMessage()
+    message.set_raw("To", "=?utf-8?q?Zo=C3=AB?= <zoe@example.com>")  # decoded when read
+    message.set_raw("From", "Ann Lee <ann@example.com>")
+    assert header_text(message, "To") == str(message["To"]) == "Zoë <zoe@example.com>"
+    assert header_text(message, "from") == str(message["From"]) == "Ann Lee <ann@example.com>"
+    assert header_text(message, "Cc") == str(message["Cc"]) == "None"

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tenure.notify.message import sent_message_id
+from tenure.notify.message import header_text, sent_message_id
 
 
 class MailRejected(Exception):
@@ -66,8 +66,8 @@ class SesMailer:
 
     def send(self, message: EmailMessage, *, customer_id: str, kind: str, sent_at: datetime) -> str:
         request: dict[str, Any] = {
-            "Source": str(message["From"]),
-            "Destinations": [str(message["To"])],
+            "Source": header_text(message, "From"),
+            "Destinations": [header_text(message, "To")],
             "RawMessage": {"Data": message.as_bytes()},
         }
         if self._configuration_set:

@@ -65,19 +65,33 @@ def _message_id(digest: str, sender: str) -> str:
     return f"<{digest[:40]}@{sender.rpartition('@')[2]}>"
 
 
-# A Message-ID as `_id_header` writes it plain: the email package reads it back as it is.
+# Header values as `build_message` writes them plain, which the email package reads back
+# as they are: a Message-ID `<id@domain>`, and a mailbox `Name <address>` or `address` of
+# plain words (the display name needs no quoting, the address is a dot-atom).
 _PLAIN_ID = re.compile(r"<[A-Za-z0-9]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*>")
+_PLAIN_MAILBOX = re.compile(
+    rf"(?:{_PLAIN_NAME.pattern} <{_PLAIN_ADDRESS.pattern}>)|(?:{_PLAIN_ADDRESS.pattern})"
+)
+_AS_WRITTEN = {"message-id": _PLAIN_ID, "from": _PLAIN_MAILBOX, "to": _PLAIN_MAILBOX}
+
+
+def header_text(message: EmailMessage, name: str) -> str:
+    """`str(message[name])`, without parsing the header (0.05 to 0.1 ms each) when it is a
+    Message-ID, From or To stored as plain text that reads as it is written."""
+    wanted = name.lower()
+    plain = _AS_WRITTEN.get(wanted)
+    if plain is not None:
+        for key, value in message.raw_items():
+            if key.lower() == wanted:
+                if isinstance(value, str) and plain.fullmatch(value):
+                    return value
+                break
+    return str(message[name])
 
 
 def sent_message_id(message: EmailMessage) -> str:
-    """`str(message["Message-ID"])` (the id the outbox returns), without parsing the header
-    when it is stored as the plain `<id@domain>` it reads as (about 0.1 ms an email)."""
-    for name, value in message.raw_items():
-        if name.lower() == "message-id":
-            if isinstance(value, str) and _PLAIN_ID.fullmatch(value):
-                return value
-            break
-    return str(message["Message-ID"])
+    """The Message-ID as text (what the outbox returns for a message it wrote)."""
+    return header_text(message, "Message-ID")
 
 
 def _boundary(seed: str, *bodies: str) -> str:
