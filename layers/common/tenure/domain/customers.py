@@ -1,7 +1,6 @@
 """Customers: who pays, how to reach them, and in which language and time zone."""
 
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -19,6 +18,7 @@ MAX_ADDRESS_LENGTH = 254
 # Characters that need quoting or mean something else in an address; a pragmatic check
 # refuses them rather than accepting the quoted-local-part corner of RFC 5321.
 _SPECIALS = re.compile(r'[\s<>()\[\],;:"\\]')
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
 
 
@@ -32,7 +32,7 @@ def valid_address(addr: str) -> bool:
     Internationalized domains are accepted in their punycode (xn--) form."""
     if not isinstance(addr, str) or not addr or len(addr) > MAX_ADDRESS_LENGTH:
         return False
-    if not addr.isascii() or any(unicodedata.category(ch) == "Cc" for ch in addr):
+    if not addr.isascii() or _ASCII_CONTROL.search(addr):  # the Cc characters of ASCII
         return False
     if addr.count("@") != 1 or _SPECIALS.search(addr):
         return False

@@ -4,7 +4,7 @@ import binascii
 import hashlib
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 
 # The email package's own encoders (two of them private), so that what is written here is
 # what it writes; the tests compare the two whole messages.
@@ -58,7 +58,40 @@ def _digest(notice_key: str, sent_at: datetime) -> str:
 
 def message_id(notice_key: str, sent_at: datetime, sender: str) -> str:
     """`<hash@sender-domain>`: the same notice sent at another moment gets another id."""
-    return f"<{_digest(notice_key, sent_at)[:40]}@{sender.rpartition('@')[2]}>"
+    return _message_id(_digest(notice_key, sent_at), sender)
+
+
+def _message_id(digest: str, sender: str) -> str:
+    return f"<{digest[:40]}@{sender.rpartition('@')[2]}>"
+
+
+# Header values as `build_message` writes them plain, which the email package reads back
+# as they are: a Message-ID `<id@domain>`, and a mailbox `Name <address>` or `address` of
+# plain words (the display name needs no quoting, the address is a dot-atom).
+_PLAIN_ID = re.compile(r"<[A-Za-z0-9]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*>")
+_PLAIN_MAILBOX = re.compile(
+    rf"(?:{_PLAIN_NAME.pattern} <{_PLAIN_ADDRESS.pattern}>)|(?:{_PLAIN_ADDRESS.pattern})"
+)
+_AS_WRITTEN = {"message-id": _PLAIN_ID, "from": _PLAIN_MAILBOX, "to": _PLAIN_MAILBOX}
+
+
+def header_text(message: EmailMessage, name: str) -> str:
+    """`str(message[name])`, without parsing the header (0.05 to 0.1 ms each) when it is a
+    Message-ID, From or To stored as plain text that reads as it is written."""
+    wanted = name.lower()
+    plain = _AS_WRITTEN.get(wanted)
+    if plain is not None:
+        for key, value in message.raw_items():
+            if key.lower() == wanted:
+                if isinstance(value, str) and plain.fullmatch(value):
+                    return value
+                break
+    return str(message[name])
+
+
+def sent_message_id(message: EmailMessage) -> str:
+    """The Message-ID as text (what the outbox returns for a message it wrote)."""
+    return header_text(message, "Message-ID")
 
 
 def _boundary(seed: str, *bodies: str) -> str:
@@ -148,10 +181,26 @@ def _text_header(name: str, value: str) -> _Header:
 
 def _date_header(sent_at: datetime) -> _Header:
     offset = sent_at.utcoffset()
-    value = format_datetime(sent_at)
     if offset is not None and offset.total_seconds() % _WHOLE_MINUTES == 0:
-        return _plain("Date", value)  # what the email package writes back after parsing it
-    return _folded("Date", value)
+        # what the email package writes back after parsing it
+        return _plain("Date", _rfc2822_date(sent_at, offset))
+    return _folded("Date", format_datetime(sent_at))
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _rfc2822_date(moment: datetime, offset: timedelta) -> str:
+    """`format_datetime(moment)` for an offset of whole minutes, its zone written without
+    strftime("%z") (about 20 µs, a tenth of building the message)."""
+    minutes = int(offset.total_seconds()) // _WHOLE_MINUTES
+    hours, minutes = divmod(abs(minutes), 60)
+    zone = f"{'-' if offset < timedelta(0) else '+'}{hours:02d}{minutes:02d}"
+    return (
+        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} "
+        f"{moment.year:04d} {moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} {zone}"
+    )
 
 
 def _id_header(value: str) -> _Header:
@@ -207,15 +256,12 @@ def _encoded_body(body: str) -> tuple[str, str]:
     if max(map(len, lines), default=0) <= _MAX_LINE and body.isascii():
         return "7bit", b"\n".join(lines).decode("ascii") + "\n"
 
-    def quoted(some: list[bytes]) -> str:
-        return "\n".join(map(_quoted_line, some)) + "\n"
-
     head = lines[:10]
-    head_quoted = quoted(head)
+    head_quoted = [_quoted_line(line) for line in head]
     # The email package compares base64 without line breaks to quoted-printable with them.
-    if len(head_quoted) > len(binascii.b2a_base64(b"\n".join(head) + b"\n")):
+    if len("\n".join(head_quoted)) + 1 > len(binascii.b2a_base64(b"\n".join(head) + b"\n")):
         return "base64", _encode_base64(b"\n".join(lines) + b"\n", _MAX_LINE)
-    return "quoted-printable", head_quoted if len(lines) <= 10 else quoted(lines)
+    return "quoted-printable", "\n".join([*head_quoted, *map(_quoted_line, lines[10:])]) + "\n"
 
 
 def _text_part(body: str, subtype: str, *, mime_version: bool) -> tuple[EmailMessage, str]:
@@ -258,7 +304,8 @@ def build_message(
         raise ValueError("sent_at must be timezone-aware")
     # The same email gets the same bytes (the generator would draw a random boundary), so a
     # replay's outbox can be compared byte for byte.
-    boundary = _boundary(_digest(notice_key, sent_at), rendered.text, rendered.html)
+    digest = _digest(notice_key, sent_at)
+    boundary = _boundary(digest, rendered.text, rendered.html)
     # Folded as the email package folds it: the parameter does not fit on the first line.
     content_type = f'multipart/alternative;\n boundary="{boundary}"'
     headers = [
@@ -266,7 +313,7 @@ def build_message(
         _address_header("To", _one_line(to_name), to),
         _text_header("Subject", _one_line(rendered.subject)),
         _date_header(sent_at),
-        _id_header(message_id(notice_key, sent_at, sender)),
+        _id_header(_message_id(digest, sender)),
         # RFC 3834: tells auto-responders (vacation replies) not to answer.
         _plain("Auto-Submitted", "auto-generated"),
         _text_header("X-Tenure-Notice", _one_line(notice_key)),

@@ -8,23 +8,20 @@ customer name holding `{amount}` or `<script>` is shown as written: escaped in t
 verbatim but on one line in the text part.
 """
 
-import copy
 import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel import Locale
-from babel.dates import format_date, format_skeleton
-from babel.numbers import NumberPattern, format_decimal, format_percent, parse_pattern
+from babel.dates import format_skeleton
+from babel.numbers import format_decimal
 from jinja2 import (
     Environment,
     FileSystemLoader,
@@ -35,12 +32,20 @@ from jinja2 import (
 from markupsafe import Markup, escape
 
 from tenure.domain.invoices import InvoiceLine
-from tenure.domain.money import InvalidAmountError, Money, UnknownCurrencyError, exponent
 from tenure.domain.notices import EmailFacts, LineFact, NoticeKind
+from tenure.notify.formatting import (  # the formatting helpers are imported from here too
+    RTL_LOCALES,
+    RenderError,
+    format_money,
+    format_percent_off,
+    format_period,
+    local_day,
+    long_date,
+)
+from tenure.notify.template_context import EmailEnvironment, direct
 
 SUPPORTED_LOCALES = ("en", "ru", "ar")
 FALLBACK_LOCALE = "en"
-RTL_LOCALES = frozenset({"ar"})
 LINK_KEYS = ("update_card", "confirm_payment", "pause", "cancel", "resubscribe", "manage")
 
 _HERE = Path(__file__).resolve().parent
@@ -68,10 +73,6 @@ _CARD_BRANDS = {
     "unionpay": "UnionPay",
     "visa": "Visa",
 }
-
-
-class RenderError(Exception):
-    """The email cannot be rendered as it should read: a missing fact, link or message."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def catalog(locale: str) -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    return Environment(
+    return EmailEnvironment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         # Autoescape the HTML templates only: the text part is plain text, never markup.
         autoescape=select_autoescape(
@@ -176,89 +177,6 @@ def environment() -> Environment:
         keep_trailing_newline=True,
         auto_reload=False,
     )
-
-
-@lru_cache(maxsize=64)
-def _currency_pattern(locale: str, digits: int) -> NumberPattern:
-    # CLDR's display precision differs from ISO's for some currencies (IQD shows 0 digits,
-    # has 3); the amount is stored in ISO minor units, so show exactly those digits.
-    pattern = copy.copy(parse_pattern(Locale.parse(locale).currency_formats["standard"]))
-    pattern.frac_prec = (digits, digits)
-    return pattern
-
-
-@lru_cache(maxsize=4096)
-def format_money(amount_minor: int, currency: str, locale: str) -> str:
-    """`amount_minor` of `currency` as the locale writes it (1250 USD in ru: "12,50 $").
-
-    Cached: a run shows the same few prices over and over, and Babel takes about 0.1 ms
-    for each (it looks up the currency's plural name even when the pattern shows none)."""
-    try:
-        money = Money(amount_minor, currency)
-        digits = exponent(money.currency)
-    except (UnknownCurrencyError, InvalidAmountError) as exc:
-        raise RenderError(str(exc)) from exc
-    text = _currency_pattern(locale, digits).apply(
-        money.to_decimal(), Locale.parse(locale), currency=money.currency, currency_digits=False
-    )
-    return _close_latin_symbol(text) if locale in RTL_LOCALES else text
-
-
-def _close_latin_symbol(text: str) -> str:
-    """In right-to-left text a Latin symbol ending in a neutral sign ("US$", "JP¥") splits
-    apart and shows as "$US". A left-to-right mark after it keeps the symbol whole."""
-    if not text or unicodedata.bidirectional(text[-1]) in ("L", "R", "AL"):
-        return text
-    for ch in reversed(text):
-        kind = unicodedata.bidirectional(ch)
-        if kind in ("R", "AL"):
-            return text
-        if kind == "L":
-            return text + "\u200e"
-    return text
-
-
-_WIDE_MONTH = re.compile(r"(?<![ML])([ML])\1\1(?![ML])")
-
-
-def local_day(moment: datetime, zone: tzinfo | None) -> date:
-    """The calendar day `moment` falls on where the customer is (UTC when unknown)."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(zone or UTC).date()
-
-
-@lru_cache(maxsize=1024)
-def long_date(day: date, locale: str) -> str:
-    """A day as the locale writes it in full ("March 14, 2026"); cached, as the prices."""
-    return str(format_date(day, format="long", locale=locale))
-
-
-@lru_cache(maxsize=1024)
-def format_period(start: date, end: date, locale: str) -> str:
-    """Two days as the locale writes a range, months in full and the shared year once
-    ("January 31 – February 28, 2026", "31 января — 28 февраля 2026 г.").
-
-    CLDR has range patterns for abbreviated months only (yMMMd); the same pattern with the
-    month written out is what each locale's long date uses, so the month is widened."""
-    if start == end:
-        return long_date(start, locale)
-    if start > end:
-        raise RenderError(f"a period cannot end ({end}) before it starts ({start})")
-    loc = Locale.parse(locale)
-    parts = loc.interval_formats["yMMMd"]
-    field = "y" if start.year != end.year else "M" if start.month != end.month else "d"
-    first, second = (_WIDE_MONTH.sub(r"\1\1\1\1", part) for part in parts[field])
-    return str(format_date(start, first, locale=loc)) + str(format_date(end, second, locale=loc))
-
-
-@lru_cache(maxsize=256)
-def format_percent_off(percent: str, locale: str) -> str:
-    """A percent given as text ("12.5") as the locale writes it ("12,5 %" in ru)."""
-    try:
-        ratio = Decimal(percent) / 100
-    except (InvalidOperation, ValueError) as exc:
-        raise RenderError(f"percent {percent!r} is not a number") from exc
-    return str(format_percent(ratio, locale=locale, decimal_quantization=False))
 
 
 # --- one rendering -----------------------------------------------------------------------
@@ -305,7 +223,14 @@ def _insert(source: str, values: Mapping[str, str], html: bool) -> str:
     """Put the values into `source` in one pass: inserted text is never scanned for
     placeholders itself. A value ending in a period ("2026 г.", "Inc.") swallows the
     sentence's own period right after it, as typography wants."""
-    literals, names = _parsed(source, html)
+    return _inserted(*_parsed(source, html), values, html)
+
+
+def _inserted(
+    literals: tuple[str, ...], names: tuple[str, ...], values: Mapping[str, str], html: bool
+) -> str:
+    if not names:  # most of a layout's messages: nothing to put in
+        return literals[0]
     out = [literals[0]]
     for name, literal in zip(names, literals[1:], strict=True):
         value = values[name]
@@ -324,45 +249,61 @@ class _Messages:
     values: dict[str, str]
     warnings: dict[str, None] = field(default_factory=dict)  # ordered, without repeats
 
-    def _source(self, key: str) -> list[tuple[str, str]]:
-        """The texts to try for `key`, best first, with their locale."""
-        found = []
+    def _fill(self, key: str, values: Mapping[str, str], html: bool) -> str:
+        """`key`'s text in the locale, else in en (with a warning): the locale's text is
+        used when it exists and every placeholder it names has a value. The en text must
+        exist even when the locale's is used (a catalog missing it is broken)."""
+        fallback = catalog(FALLBACK_LOCALE).get(key)
         if self.locale != FALLBACK_LOCALE:
             own = catalog(self.locale).get(key)
             if own is None:
                 self.warnings[f"message {key!r} missing in {self.locale}, using en"] = None
-            else:
-                found.append((self.locale, own))
-        fallback = catalog(FALLBACK_LOCALE).get(key)
+            elif fallback is not None:
+                literals, names = _parsed(own, html)
+                missing = [n for n in names if n not in values]
+                if not missing:
+                    return _inserted(literals, names, values, html)
+                self.warnings[
+                    f"message {key!r} in {self.locale} uses unknown {missing}, using en"
+                ] = None
         if fallback is None:
             raise RenderError(f"message {key!r} is missing in the en catalog")
-        found.append((FALLBACK_LOCALE, fallback))
-        return found
-
-    def _fill(self, key: str, values: Mapping[str, str], html: bool) -> str:
-        candidates = self._source(key)
-        for locale, source in candidates:
-            missing = [n for n in _parsed(source, html)[1] if n not in values]
-            if missing:
-                if locale == FALLBACK_LOCALE:
-                    raise RenderError(f"message {key!r} needs {missing} and was not given them")
-                self.warnings[f"message {key!r} in {locale} uses unknown {missing}, using en"] = (
-                    None
-                )
-                continue
-            return _insert(source, values, html)
-        raise AssertionError("unreachable: the en text either fills or raises")
+        literals, names = _parsed(fallback, html)
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise RenderError(f"message {key!r} needs {missing} and was not given them")
+        return _inserted(literals, names, values, html)
 
     def _values(self, extra: Mapping[str, Any]) -> Mapping[str, str]:
         if not extra:
             return self.values
         return {**self.values, **{k: _clean(v) for k, v in extra.items()}}
 
+    @direct
     def text(self, key: str, **extra: Any) -> str:
         return self._fill(key, self._values(extra), html=False)
 
+    @direct
     def html(self, key: str, **extra: Any) -> Markup:
         return Markup(self._fill(key, self._values(extra), html=True))
+
+
+@dataclass(frozen=True, slots=True)
+class _Links:
+    """The links a template may use: `link(name)` and `has_link(name)`."""
+
+    kind: NoticeKind
+    usable: dict[str, str]
+
+    @direct
+    def link(self, name: str) -> str:
+        if name not in self.usable:
+            raise RenderError(f"{self.kind} template uses the link {name!r}, which was not given")
+        return self.usable[name]
+
+    @direct
+    def has(self, name: str) -> bool:
+        return name in self.usable
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,11 +527,7 @@ def render(
             "common.invoice_numbered", number=facts.invoice_number, name=values["invoice"]
         )
 
-    def link(name: str) -> str:
-        if name not in usable_links:
-            raise RenderError(f"{kind} template uses the link {name!r}, which was not given")
-        return usable_links[name]
-
+    links_given = _Links(kind, usable_links)
     direction = "rtl" if code in RTL_LOCALES else "ltr"
     variant = _variant(kind, facts)
     context: dict[str, Any] = {
@@ -601,8 +538,8 @@ def render(
         "summary": _summary(
             facts, money, lambda ln: _line_label(ln, messages, period, money), warnings
         ),
-        "link": link,
-        "has_link": lambda name: name in usable_links,
+        "link": links_given.link,
+        "has_link": links_given.has,
         "lang": code,
         "dir": direction,
         "start": "right" if direction == "rtl" else "left",
