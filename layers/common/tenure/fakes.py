@@ -33,7 +33,7 @@ from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, utc
 from tenure.fakes_copy import clone
-from tenure.fakes_events import PackedEvents
+from tenure.fakes_events import EventOrder, PackedEvents
 from tenure.fakes_privacy import InMemoryPrivacy
 from tenure.fakes_webhooks_out import InMemoryWebhookOut
 from tenure.listings import listings
@@ -126,7 +126,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self._audit_ids: set[str] = set()
         # The events' and ledger entries' places in the table's key order, as (sort key,
         # position in `events` / `ledger`): a day's read finds its range by bisection.
-        self._event_order: list[tuple[datetime, str, int]] = []
+        self._event_order = EventOrder()
         self._ledger_order: list[tuple[datetime, str, str, int]] = []
 
     def get_customer(self, customer_id: str) -> Customer | None:
@@ -337,18 +337,14 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
 
     def events_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """In the table's order: by moment, then by event id (not by commit)."""
-        order = self._event_order
-        first = bisect.bisect_left(order, (start,))
-        last = bisect.bisect_left(order, (end,))
-        return [self.events[n] for _, _, n in order[first:last]]
+        events = self.events
+        return [events[n] for n in self._event_order.places_between(start, end)]
 
     def iter_events_between(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
         """events_between one event at a time, for local tooling that writes a year of them
         out: the events stay packed but for the one being read."""
-        order = self._event_order
-        first = bisect.bisect_left(order, (start,))
-        last = bisect.bisect_left(order, (end,))
-        return (self.events[n] for _, _, n in order[first:last])
+        events = self.events
+        return (events[n] for n in self._event_order.places_between(start, end))
 
     def ledger_between(self, start: datetime, end: datetime) -> list[MrrLedgerEntry]:
         """In the table's order: by moment, subscription and MRR after (as text, as the key
@@ -518,9 +514,9 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         )
         for event in change.events:
             stored_event = event.to_dict()
-            place = (_at(stored_event["occurred_at"]), event.id, len(self.events))
+            place = len(self.events)
             self.events.append(stored_event)
-            bisect.insort(self._event_order, place)
+            self._event_order.add(_at(stored_event["occurred_at"]), event.id, place)
         self._event_ids.update(e.id for e in change.events)
         if change.source is not None:
             self.event_sources.update((e.id, change.source) for e in change.events)

@@ -1,7 +1,10 @@
-"""The in-memory store's domain events, each kept pickled until it is read."""
+"""The in-memory store's domain events, each kept pickled until it is read, and their order."""
 
+import bisect
 import pickle
+from array import array
 from collections.abc import Iterable, Iterator, MutableSequence
+from datetime import UTC, datetime
 from typing import Any, overload
 
 Event = dict[str, Any]
@@ -64,3 +67,62 @@ class PackedEvents(MutableSequence[Event]):
         return isinstance(other, list) and list(self) == other
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like the list it stands for
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(moment: datetime) -> int:
+    """`moment` as whole microseconds since the epoch: the same order as the datetimes, in
+    one machine word instead of a datetime object."""
+    since = moment - _EPOCH
+    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+
+
+class EventOrder:
+    """The stored events' places in the table's key order (by moment, then event id; ties
+    by place, as the tuples `(moment, id, place)` this stands for would sort), held as two
+    arrays of machine words and a list of the ids (the same strings the store keeps as its
+    set of ids): about 24 bytes an event where a tuple of a datetime, an id and an int
+    took some 200, for hundreds of thousands of events in a large run."""
+
+    __slots__ = ("_ids", "_micros", "_places")
+
+    def __init__(self) -> None:
+        self._micros = array("q")  # each event's moment (tenure.fakes_events._micros)
+        self._ids: list[str] = []
+        self._places = array("q")  # each event's position in the store's events
+
+    def __len__(self) -> int:
+        return len(self._places)
+
+    def __eq__(self, other: object) -> bool:  # tests compare a whole repository's state
+        return isinstance(other, EventOrder) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __iter__(self) -> Iterator[tuple[int, str, int]]:
+        return zip(self._micros, self._ids, self._places, strict=True)
+
+    def add(self, moment: datetime, event_id: str, place: int) -> None:
+        """Puts the event at `place` in the store's events where its key sorts."""
+        at = _micros(moment)
+        micros = self._micros
+        if not micros or at > micros[-1]:  # the usual case: events come in time order
+            where = len(micros)
+        else:
+            where = bisect.bisect_left(micros, at)
+            ids, places = self._ids, self._places
+            while where < len(micros) and micros[where] == at:
+                if (ids[where], places[where]) > (event_id, place):
+                    break
+                where += 1
+        self._micros.insert(where, at)
+        self._ids.insert(where, event_id)
+        self._places.insert(where, place)
+
+    def places_between(self, start: datetime, end: datetime) -> array[int]:
+        """The places of the events from `start` up to, not including, `end`, in key order."""
+        first = bisect.bisect_left(self._micros, _micros(start))
+        last = bisect.bisect_left(self._micros, _micros(end))
+        return self._places[first:last]
