@@ -10,20 +10,42 @@ from typing import Any, overload
 Event = dict[str, Any]
 
 
-def _pack(event: Event) -> bytes:
-    return pickle.dumps(event, protocol=pickle.HIGHEST_PROTOCOL)
+_WHOLE = -1  # the shape of a packed value that is no plain dict: kept as it is
 
 
 class PackedEvents(MutableSequence[Event]):
-    """A list of stored events that holds each one as its pickle (about a quarter of the
-    memory of the dict: a year of 10,000 customers stores hundreds of thousands of them)
-    and hands out a fresh copy on every read, as a read of the table would: changing what
-    was read changes nothing stored, and only assigning an event back does."""
+    """A list of stored events that holds each one as a pickle (about a fifth of the memory
+    of the dict: a year of 10,000 customers stores hundreds of thousands of them) and hands
+    out a fresh copy on every read, as a read of the table would: changing what was read
+    changes nothing stored, and only assigning an event back does.
 
-    __slots__ = ("_packed",)
+    Each pickle is of the event's values after the number of its shape, its keys in order,
+    which the list holds once for all the events that share it (a handful of shapes for
+    all events): the key names pickled in every event were a fifth of its bytes."""
+
+    __slots__ = ("_packed", "_shape_of", "_shapes")
 
     def __init__(self, events: Iterable[Event] = ()) -> None:
-        self._packed: list[bytes] = [_pack(e) for e in events]
+        self._shapes: list[tuple[Any, ...]] = []  # each shape's keys, by its number
+        self._shape_of: dict[tuple[Any, ...], int] = {}
+        self._packed: list[bytes] = [self._pack(e) for e in events]
+
+    def _pack(self, event: Event) -> bytes:
+        if type(event) is not dict:
+            return pickle.dumps((_WHOLE, event), protocol=pickle.HIGHEST_PROTOCOL)
+        keys = tuple(event)
+        shape = self._shape_of.get(keys)
+        if shape is None:
+            shape = self._shape_of[keys] = len(self._shapes)
+            self._shapes.append(keys)
+        return pickle.dumps((shape, *event.values()), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _unpack(self, packed: bytes) -> Event:
+        found = pickle.loads(packed)
+        if found[0] == _WHOLE:
+            whole: Event = found[1]
+            return whole
+        return dict(zip(self._shapes[found[0]], found[1:], strict=True))
 
     def __len__(self) -> int:
         return len(self._packed)
@@ -36,9 +58,8 @@ class PackedEvents(MutableSequence[Event]):
 
     def __getitem__(self, index: int | slice) -> Event | list[Event]:
         if isinstance(index, slice):
-            return [pickle.loads(packed) for packed in self._packed[index]]
-        found: Event = pickle.loads(self._packed[index])
-        return found
+            return [self._unpack(packed) for packed in self._packed[index]]
+        return self._unpack(self._packed[index])
 
     @overload
     def __setitem__(self, index: int, value: Event) -> None: ...
@@ -48,22 +69,23 @@ class PackedEvents(MutableSequence[Event]):
 
     def __setitem__(self, index: int | slice, value: Any) -> None:
         if isinstance(index, slice):
-            self._packed[index] = [_pack(e) for e in value]
+            self._packed[index] = [self._pack(e) for e in value]
         else:
-            self._packed[index] = _pack(value)
+            self._packed[index] = self._pack(value)
 
     def __delitem__(self, index: int | slice) -> None:
         del self._packed[index]
 
     def insert(self, index: int, value: Event) -> None:
-        self._packed.insert(index, _pack(value))
+        self._packed.insert(index, self._pack(value))
 
     def __iter__(self) -> Iterator[Event]:
-        return (pickle.loads(packed) for packed in self._packed)
+        return (self._unpack(packed) for packed in self._packed)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, PackedEvents):
-            return self._packed == other._packed or list(self) == list(other)
+            same = self._shapes == other._shapes and self._packed == other._packed
+            return same or list(self) == list(other)
         return isinstance(other, list) and list(self) == other
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like the list it stands for
