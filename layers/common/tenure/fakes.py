@@ -739,11 +739,16 @@ class _DueIndex:
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def put(self, source: str, key: str, entity_id: str, due: tuple[datetime, str] | None) -> None:
-        self.remove(source, key)
         if due is None:
+            self.remove(source, key)
             return
+        sort_key = f"{iso(due[0])}#{due[1]}#{entity_id}"
+        held = self._entries.get((source, key))
+        if held is not None and held[1][0] == sort_key and held[1][1] == due[0]:
+            return  # a write that leaves its work where it was (most do): nothing moves
+        self.remove(source, key)
         shard = due_shard(entity_id)
-        entry = (f"{iso(due[0])}#{due[1]}#{entity_id}", due[0], source, key)
+        entry = (sort_key, due[0], source, key)
         bisect.insort(self._shards[shard], entry)
         self._entries[(source, key)] = (shard, entry)
 
