@@ -445,9 +445,12 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
                 raise ConcurrencyError(f"customer {payer.customer_id}'s payment details changed")
         for check in change.copy_checks:
             self._check_copy(check)
-        for event in change.events:
-            if event.id in self._event_ids:
-                raise ConcurrencyError(f"event {event.id} already recorded")
+        # Each id once (it is worked out from the event's parts on every use), and one string
+        # for the id set, the order and the sources to share.
+        event_ids = [e.id for e in change.events]
+        for event_id in event_ids:
+            if event_id in self._event_ids:
+                raise ConcurrencyError(f"event {event_id} already recorded")
         for entry in change.audit:
             if entry.id in self._audit_ids:
                 raise AlreadyExistsError("audit", entry.id)
@@ -512,16 +515,16 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.provider_links.update(
             ((link.provider, link.object_id), link.tenure_id) for link in change.provider_links
         )
-        for event in change.events:
+        for event_id, event in zip(event_ids, change.events, strict=True):
             stored_event = event.to_dict()
             place = len(self.events)
             self.events.append(stored_event)
-            self._event_order.add(_at(stored_event["occurred_at"]), event.id, place)
-        self._event_ids.update(e.id for e in change.events)
+            self._event_order.add(_at(stored_event["occurred_at"]), event_id, place)
+        self._event_ids.update(event_ids)
         if change.source is not None:
-            self.event_sources.update((e.id, change.source) for e in change.events)
+            self.event_sources.update((i, change.source) for i in event_ids)
             if change.via is not None:
-                self.event_vias.update((e.id, change.via) for e in change.events)
+                self.event_vias.update((i, change.via) for i in event_ids)
             for customer_id, day in unnamed_days(
                 change.events, change.invoices, change.charges, change.installment_plans
             ):
