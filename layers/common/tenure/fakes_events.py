@@ -132,13 +132,12 @@ class EventOrder:
         micros = self._micros
         if not micros or at > micros[-1]:  # the usual case: events come in time order
             where = len(micros)
-        else:
-            where = bisect.bisect_left(micros, at)
-            ids, places = self._ids, self._places
-            while where < len(micros) and micros[where] == at:
-                if (ids[where], places[where]) > (event_id, place):
-                    break
-                where += 1
+        else:  # by bisection, also among the many events of one second (a month's renewals)
+            first = bisect.bisect_left(micros, at)
+            last = bisect.bisect_right(micros, at, first)
+            same = bisect.bisect_left(self._ids, event_id, first, last)
+            after = bisect.bisect_right(self._ids, event_id, same, last)
+            where = bisect.bisect_right(self._places, place, same, after)
         self._micros.insert(where, at)
         self._ids.insert(where, event_id)
         self._places.insert(where, place)

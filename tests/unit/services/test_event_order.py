@@ -66,3 +66,17 @@ def test_a_copied_or_pickled_order_is_equal_and_its_own() -> None:
         assert twin == order
         twin.add(T0, "evt_b", 1)
         assert twin != order and len(order) == 1
+
+
+def test_many_events_of_few_moments_and_ids_in_any_order_of_places_sort_as_tuples() -> None:
+    chance = random.Random(24)
+    places = list(range(300))
+    chance.shuffle(places)
+    order, tuples = EventOrder(), []
+    for place in places:
+        moment = T0 + timedelta(seconds=chance.randrange(3))
+        event_id = f"evt_{chance.randrange(5)}"
+        order.add(moment, event_id, place)
+        tuples.append((moment, event_id, place))
+    expected = [place for _, _, place in sorted(tuples)]
+    assert list(order.places_between(T0, T0 + timedelta(seconds=3))) == expected
