@@ -3,8 +3,8 @@
 import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, cast
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from tenure.domain.audit import AuditEntry, Sourced, unnamed_days
 from tenure.domain.charges import Charge
@@ -31,9 +31,10 @@ from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.programs import NO_PROGRAMS, ProgramsSetting
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription
-from tenure.domain.timeutil import iso, utc
+from tenure.domain.timeutil import utc
 from tenure.fakes_copy import clone
-from tenure.fakes_events import PackedEvents
+from tenure.fakes_events import EventOrder, PackedEvents
+from tenure.fakes_index import DueIndex, Indexed, owned
 from tenure.fakes_privacy import InMemoryPrivacy
 from tenure.fakes_webhooks_out import InMemoryWebhookOut
 from tenure.listings import listings
@@ -47,7 +48,7 @@ from tenure.ports import (
     programs_moved,
     used_up,
 )
-from tenure.store.dynamodb import DUE_SHARDS, due_shard
+from tenure.store.dynamodb import DUE_SHARDS
 
 
 class FixedClock:
@@ -73,35 +74,35 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.numbering = numbering
         # Last number of each series (kind, series, year). One writer: always the home series.
         self.counters: dict[tuple[str, int, int], int] = {}
-        self.credit_notes: dict[str, CreditNote] = _Indexed(None, "credit_note", "invoice_id")
-        self.payment_methods: dict[tuple[str, str], PaymentMethod] = _Indexed(
+        self.credit_notes: dict[str, CreditNote] = Indexed(None, "credit_note", "invoice_id")
+        self.payment_methods: dict[tuple[str, str], PaymentMethod] = Indexed(
             None, "payment_method", "customer_id"
         )
         self.plans: dict[str, Plan] = {}
         self.coupons: dict[str, Coupon] = {}
         # The sharded due index, kept as the table's is: by every write of an item with work
         # ahead (including a test's `repo.notices[key] = notice`), not rebuilt on each read.
-        self._work = _DueIndex()
-        self._owed = _DueIndex()
+        self._work = DueIndex()
+        self._owed = DueIndex()
         # A customer is its own owner; due only while an erasure at the provider is owed.
-        self.customers: dict[str, Customer] = _Indexed(self._work, "customer", "id")
-        self.subscriptions: dict[str, Subscription] = _Indexed(
+        self.customers: dict[str, Customer] = Indexed(self._work, "customer", "id")
+        self.subscriptions: dict[str, Subscription] = Indexed(
             self._work, "subscription", "customer_id"
         )
-        self.invoices: dict[str, Invoice] = _Indexed(self._work, "invoice", "subscription_id")
-        self.charges: dict[str, Charge] = _Indexed(self._work, "charge", "invoice_id")
-        self.installment_plans: dict[str, InstallmentPlan] = _Indexed(
+        self.invoices: dict[str, Invoice] = Indexed(self._work, "invoice", "subscription_id")
+        self.charges: dict[str, Charge] = Indexed(self._work, "charge", "invoice_id")
+        self.installment_plans: dict[str, InstallmentPlan] = Indexed(
             self._work, "installment_plan", "customer_id"
         )
         # No work of their own is due.
-        self.collection_cases: dict[str, CollectionCase] = _Indexed(
+        self.collection_cases: dict[str, CollectionCase] = Indexed(
             None, "collection_case", "customer_id"
         )
-        self.price_runs: dict[str, PriceNoticeRun] = _Indexed(self._work, "price_run", "price_id")
+        self.price_runs: dict[str, PriceNoticeRun] = Indexed(self._work, "price_run", "price_id")
         self.price_member_ids: dict[str, set[str]] = {}  # price id -> subscription ids
         self.programs = ProgramsSetting(NO_PROGRAMS)
         self.points: dict[str, PointsAccount] = {}
-        self.refunds: dict[str, Refund] = _Indexed(None, "refund", "invoice_id")
+        self.refunds: dict[str, Refund] = Indexed(None, "refund", "invoice_id")
         self.save_attempts: dict[str, SaveAttempt] = {}
         self.events = PackedEvents()  # the stored dicts, pickled: a copy on every read
         self.ledger: list[MrrLedgerEntry] = []
@@ -112,7 +113,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.provider_links: dict[tuple[str, str], str] = {}
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.customer_mrr: dict[str, CustomerMrr] = {}  # what commit stamps ledger entries from
-        self.notices: dict[str, Notice] = _Indexed(self._owed, "notice", "customer_id")
+        self.notices: dict[str, Notice] = Indexed(self._owed, "notice", "customer_id")
         self.suppressed: dict[str, str] = {}
         self.late: dict[str, set[tuple[datetime, str]]] = {}  # customer -> late invoices
         self.audit: list[AuditEntry] = []  # in time order (AuditEntry.order)
@@ -126,7 +127,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self._audit_ids: set[str] = set()
         # The events' and ledger entries' places in the table's key order, as (sort key,
         # position in `events` / `ledger`): a day's read finds its range by bisection.
-        self._event_order: list[tuple[datetime, str, int]] = []
+        self._event_order = EventOrder()
         self._ledger_order: list[tuple[datetime, str, str, int]] = []
 
     def get_customer(self, customer_id: str) -> Customer | None:
@@ -155,7 +156,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         return len(customers)
 
     def list_payment_methods(self, customer_id: str) -> list[PaymentMethod]:
-        found = _owned(self.payment_methods, customer_id)
+        found = owned(self.payment_methods, customer_id)
         return clone(sorted(found, key=lambda m: m.id))  # the table's key order
 
     def get_plan(self, plan_id: str) -> Plan | None:
@@ -202,21 +203,21 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
             held.subscription_ids = held.subscription_ids | {sub.id}
 
     def list_subscriptions(self, customer_id: str) -> list[Subscription]:
-        subs = _owned(self.subscriptions, customer_id)
+        subs = owned(self.subscriptions, customer_id)
         return clone(sorted(subs, key=lambda s: (s.created_at, s.id)))
 
     def get_installment_plan(self, plan_id: str) -> InstallmentPlan | None:
         return clone(self.installment_plans.get(plan_id))
 
     def list_installment_plans(self, customer_id: str) -> list[InstallmentPlan]:
-        found = _owned(self.installment_plans, customer_id)
+        found = owned(self.installment_plans, customer_id)
         return clone(sorted(found, key=lambda p: (p.created_at, p.id)))
 
     def get_collection_case(self, case_id: str) -> CollectionCase | None:
         return clone(self.collection_cases.get(case_id))
 
     def list_collection_cases(self, customer_id: str) -> list[CollectionCase]:
-        found = _owned(self.collection_cases, customer_id)
+        found = owned(self.collection_cases, customer_id)
         return clone(sorted(found, key=lambda c: (c.opened_at, c.id)))
 
     def get_invoice(self, invoice_id: str) -> Invoice | None:
@@ -225,13 +226,13 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
     def list_invoices(self, subscription_id: str, since: datetime | None = None) -> list[Invoice]:
         found = [
             i
-            for i in _owned(self.invoices, subscription_id)
+            for i in owned(self.invoices, subscription_id)
             if since is None or i.period_start >= since
         ]
         return clone(sorted(found, key=lambda i: (i.period_start, i.id)))
 
     def list_charges(self, invoice_id: str) -> list[Charge]:
-        found = _owned(self.charges, invoice_id)
+        found = owned(self.charges, invoice_id)
         return clone(sorted(found, key=lambda c: c.attempt))
 
     def get_save_attempt(self, subscription_id: str) -> SaveAttempt | None:
@@ -239,7 +240,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         return found.copy() if found is not None else None
 
     def list_credit_notes(self, invoice_id: str) -> list[CreditNote]:
-        found = _owned(self.credit_notes, invoice_id)
+        found = owned(self.credit_notes, invoice_id)
         return clone(sorted(found, key=lambda n: (n.created_at, n.id)))
 
     def price_members(
@@ -256,7 +257,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         return None if run is None else clone(run)
 
     def list_refunds(self, invoice_id: str) -> list[Refund]:
-        found = _owned(self.refunds, invoice_id)
+        found = owned(self.refunds, invoice_id)
         return sorted(found, key=lambda r: (r.at, r.id))
 
     def due(self, now: datetime, limit: int = 100) -> list[DueItem]:
@@ -326,29 +327,25 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         return clone(self.notices.get(key))
 
     def list_notices(self, customer_id: str) -> list[Notice]:
-        found = _owned(self.notices, customer_id)
+        found = owned(self.notices, customer_id)
         return clone(sorted(found, key=lambda n: (n.created_at, n.key)))
 
     def get_charge(self, invoice_id: str, attempt: int) -> Charge | None:
-        for charge in _owned(self.charges, invoice_id):
+        for charge in owned(self.charges, invoice_id):
             if charge.attempt == attempt:
                 return clone(charge)
         return None
 
     def events_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """In the table's order: by moment, then by event id (not by commit)."""
-        order = self._event_order
-        first = bisect.bisect_left(order, (start,))
-        last = bisect.bisect_left(order, (end,))
-        return [self.events[n] for _, _, n in order[first:last]]
+        events = self.events
+        return [events[n] for n in self._event_order.places_between(start, end)]
 
     def iter_events_between(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
         """events_between one event at a time, for local tooling that writes a year of them
         out: the events stay packed but for the one being read."""
-        order = self._event_order
-        first = bisect.bisect_left(order, (start,))
-        last = bisect.bisect_left(order, (end,))
-        return (self.events[n] for _, _, n in order[first:last])
+        events = self.events
+        return (events[n] for n in self._event_order.places_between(start, end))
 
     def ledger_between(self, start: datetime, end: datetime) -> list[MrrLedgerEntry]:
         """In the table's order: by moment, subscription and MRR after (as text, as the key
@@ -449,9 +446,12 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
                 raise ConcurrencyError(f"customer {payer.customer_id}'s payment details changed")
         for check in change.copy_checks:
             self._check_copy(check)
-        for event in change.events:
-            if event.id in self._event_ids:
-                raise ConcurrencyError(f"event {event.id} already recorded")
+        # Each id once (it is worked out from the event's parts on every use), and one string
+        # for the id set, the order and the sources to share.
+        event_ids = [e.id for e in change.events]
+        for event_id in event_ids:
+            if event_id in self._event_ids:
+                raise ConcurrencyError(f"event {event_id} already recorded")
         for entry in change.audit:
             if entry.id in self._audit_ids:
                 raise AlreadyExistsError("audit", entry.id)
@@ -516,16 +516,16 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.provider_links.update(
             ((link.provider, link.object_id), link.tenure_id) for link in change.provider_links
         )
-        for event in change.events:
+        for event_id, event in zip(event_ids, change.events, strict=True):
             stored_event = event.to_dict()
-            place = (_at(stored_event["occurred_at"]), event.id, len(self.events))
+            place = len(self.events)
             self.events.append(stored_event)
-            bisect.insort(self._event_order, place)
-        self._event_ids.update(e.id for e in change.events)
+            self._event_order.add(_at(stored_event["occurred_at"]), event_id, place)
+        self._event_ids.update(event_ids)
         if change.source is not None:
-            self.event_sources.update((e.id, change.source) for e in change.events)
+            self.event_sources.update((i, change.source) for i in event_ids)
             if change.via is not None:
-                self.event_vias.update((e.id, change.via) for e in change.events)
+                self.event_vias.update((i, change.via) for i in event_ids)
             for customer_id, day in unnamed_days(
                 change.events, change.invoices, change.charges, change.installment_plans
             ):
@@ -724,142 +724,6 @@ def _due_of(entity: _Due) -> tuple[datetime, Any]:
     due = entity.next_due()
     assert due is not None  # it is in the index only while it has work ahead
     return due
-
-
-_LAST = datetime.max.replace(tzinfo=UTC)  # sorts after any entry with the same key
-
-
-class _DueIndex:
-    """The due index's shards (tenure.store.dynamodb `_due_page`): each a list sorted as
-    the table sorts its keys, `<moment>#<kind>#<id>`, of the items that have work ahead."""
-
-    def __init__(self) -> None:
-        self._shards: list[list[tuple[str, datetime, str, str]]] = [[] for _ in range(DUE_SHARDS)]
-        self._entries: dict[tuple[str, str], tuple[int, tuple[str, datetime, str, str]]] = {}
-
-    def __eq__(self, other: object) -> bool:  # tests compare a whole repository's state
-        return isinstance(other, _DueIndex) and self._shards == other._shards
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
-    def put(self, source: str, key: str, entity_id: str, due: tuple[datetime, str] | None) -> None:
-        self.remove(source, key)
-        if due is None:
-            return
-        shard = due_shard(entity_id)
-        entry = (f"{iso(due[0])}#{due[1]}#{entity_id}", due[0], source, key)
-        bisect.insort(self._shards[shard], entry)
-        self._entries[(source, key)] = (shard, entry)
-
-    def remove(self, source: str, key: str) -> None:
-        found = self._entries.pop((source, key), None)
-        if found is not None:
-            shard, entry = found
-            entries = self._shards[shard]
-            del entries[bisect.bisect_left(entries, entry)]
-
-    def first_at(self) -> datetime | None:
-        return min((entries[0][1] for entries in self._shards if entries), default=None)
-
-    def page(self, now: datetime, limit: int) -> list[tuple[str, str]]:
-        """What one read of the index returns: from each shard, up to its share of `limit`,
-        the items due by `now` in key order."""
-        return self.page_from(now, limit, dict.fromkeys(range(DUE_SHARDS)))[0]
-
-    def page_from(
-        self, now: datetime, limit: int, starts: dict[int, str | None], share: int | None = None
-    ) -> tuple[list[tuple[str, str]], dict[int, str | None]]:
-        """A page from the shards in `starts`, each after the key it names (None: from its
-        first), and where each shard that filled its share goes on from, as the table's
-        ExclusiveStartKey does."""
-        share = share or max(1, -(-limit // DUE_SHARDS))
-        upper = f"{iso(now)}#~"
-        found: list[tuple[str, str]] = []
-        resume: dict[int, str | None] = {}
-        for shard, after in starts.items():
-            entries = self._shards[shard]
-            begin = 0 if after is None else bisect.bisect_right(entries, (after, _LAST))
-            taken = [e for e in entries[begin : begin + share] if e[0] <= upper]
-            found.extend((source, key) for _, _, source, key in taken)
-            if len(taken) == share:
-                resume[shard] = taken[-1][0]
-        return found, resume
-
-
-class _Indexed[V](dict[Any, V]):
-    """A store's dict of items whose every write and delete updates its indexes: the due
-    index (`index`, for items that can have work due) and the items of each owner (`owner`,
-    the attribute naming it), which the table reads with one query of a partition where a
-    scan of this dict would grow with the whole store."""
-
-    def __init__(self, index: "_DueIndex | None", source: str, owner: str) -> None:
-        super().__init__()
-        self._index = index
-        self._source = source
-        self._owner = owner
-        self._owned: dict[Any, dict[Any, None]] = {}  # owner -> its keys, in write order
-
-    def owned_by(self, owner: Any) -> list[V]:
-        """The items of `owner`, in the order they were first written."""
-        keys = vars(self).get("_owned", {}).get(owner, ())
-        return [self[key] for key in keys]
-
-    def __setitem__(self, key: Any, value: V) -> None:
-        state = vars(self)
-        if "_owned" not in state:
-            super().__setitem__(key, value)
-            return  # being unpickled: the items come before the indexes, which hold them
-        if key in self:
-            self._disown(key, self[key])
-        super().__setitem__(key, value)
-        self._owned.setdefault(getattr(value, self._owner), {})[key] = None
-        if self._index is not None:
-            entity_id = value.due_id if isinstance(value, Charge) else key
-            self._index.put(self._source, key, entity_id, value.next_due())  # type: ignore[attr-defined]
-
-    def _disown(self, key: Any, value: V) -> None:
-        owner = getattr(value, self._owner)
-        keys = self._owned.get(owner)
-        if keys is not None:
-            keys.pop(key, None)
-            if not keys:
-                del self._owned[owner]
-
-    def __delitem__(self, key: Any) -> None:
-        self._disown(key, self[key])
-        super().__delitem__(key)
-        if self._index is not None:
-            self._index.remove(self._source, key)
-
-    def pop(self, key: Any, *default: Any) -> Any:
-        if key in self:
-            value = self[key]
-            del self[key]
-            return value
-        return super().pop(key, *default)
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        for key, value in dict(*args, **kwargs).items():
-            self[key] = value
-
-    def setdefault(self, key: Any, default: Any = None) -> Any:
-        if key not in self:
-            self[key] = default
-        return self[key]
-
-    def clear(self) -> None:
-        super().clear()
-        self._owned.clear()
-        if self._index is not None:
-            for key in list(self._index._entries):
-                if key[0] == self._source:
-                    self._index.remove(*key)
-
-
-def _owned[V](items: dict[Any, V], owner: str) -> list[V]:
-    """The items of `owner` in one of the store's owner-indexed dicts."""
-    found: list[V] = cast(_Indexed[V], items).owned_by(owner)
-    return found
 
 
 def _at(text: str) -> datetime:

@@ -67,11 +67,13 @@ def _same(value: Any) -> Any:
 
 
 def _list(value: list[Any]) -> list[Any]:
-    return [clone(item) for item in value]
+    atomic = _ATOMIC
+    return [item if type(item) in atomic else clone(item) for item in value]
 
 
 def _dict(value: dict[Any, Any]) -> dict[Any, Any]:
-    return {key: clone(item) for key, item in value.items()}
+    atomic = _ATOMIC
+    return {key: item if type(item) in atomic else clone(item) for key, item in value.items()}
 
 
 def _set(value: set[Any]) -> set[Any]:
@@ -79,6 +81,9 @@ def _set(value: set[Any]) -> set[Any]:
 
 
 def _tuple(value: tuple[Any, ...]) -> tuple[Any, ...]:
+    atomic = _ATOMIC
+    if all(type(item) in atomic for item in value):
+        return value  # the common case: nothing inside can change
     copied = tuple(clone(item) for item in value)
     return value if all(a is b for a, b in zip(copied, value, strict=True)) else copied
 
@@ -88,23 +93,39 @@ def _frozenset(value: frozenset[Any]) -> frozenset[Any]:
 
 
 def _slotted_dataclass(kind: type) -> Callable[[Any], Any]:
+    """A copier written for `kind`: its fields read, copied (unless unchangeable, tested
+    inline) and set by name, with no loop, call or list per field: most of what the store
+    copies is of a few such kinds, read and written thousands of times a simulated month."""
     names = tuple(f.name for f in dataclasses.fields(kind))
     if set(names) != set(_slots(kind)):
         return copy.deepcopy  # a slot that is not a field: the general way keeps it
     frozen = kind.__dataclass_params__.frozen  # type: ignore[attr-defined]
-    setter = object.__setattr__
-
-    def copier(value: Any) -> Any:
-        fields = [getattr(value, name) for name in names]
-        copied = [clone(item) for item in fields]
-        if frozen and all(a is b for a, b in zip(copied, fields, strict=True)):
-            return value  # nothing inside can change, so neither can it: share it
-        made: Any = object.__new__(kind)
-        for name, item in zip(names, copied, strict=True):
-            setter(made, name, item)
-        return made
-
-    return copier
+    plain_set = kind.__setattr__ is object.__setattr__
+    body = ["def copier(value):"]
+    for n, name in enumerate(names):
+        body.append(f"    a{n} = value.{name}")
+        body.append(f"    c{n} = a{n} if type(a{n}) in atomic else clone(a{n})")
+    if frozen and names:
+        same = " and ".join(f"c{n} is a{n}" for n in range(len(names)))
+        body.append(f"    if {same}:")
+        body.append("        return value  # nothing inside can change, so neither can it")
+    elif frozen:
+        body.append("    return value")
+    body.append("    made = new(kind)")
+    for n, name in enumerate(names):
+        body.append(f"    made.{name} = c{n}" if plain_set else f"    put(made, {name!r}, c{n})")
+    body.append("    return made")
+    scope: dict[str, Any] = {
+        "atomic": _ATOMIC,
+        "clone": clone,
+        "new": object.__new__,
+        "kind": kind,
+        "put": object.__setattr__,
+        "type": type,
+    }
+    exec("\n".join(body), scope)  # code made from the dataclass's own field names
+    made: Callable[[Any], Any] = scope["copier"]
+    return made
 
 
 def _slots(kind: type) -> list[str]:

@@ -7,6 +7,7 @@ import pickle
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from tenure.domain.notices import Notice, NoticeKind
@@ -68,6 +69,49 @@ def test_a_mutable_value_and_everything_mutable_inside_it_are_copied() -> None:
     holder.tags = ("u",)
     assert copied.notes == {"n": [1]} and copied.basket.items == ["x"] and copied.tags == ("t",)
     assert copied.stamp is holder.stamp
+
+
+@dataclass(slots=True)
+class Crowded:  # fields named as the written copier's own names
+    value: list[int]
+    made: dict[str, int]
+    kind: str
+    a0: list[str]
+    c0: int = 0
+
+
+@dataclass(slots=True)
+class Guarded:
+    items: list[int]
+
+    seen: ClassVar[list[str]] = []  # what went through __setattr__
+
+    def __setattr__(self, name: str, value: object) -> None:
+        Guarded.seen.append(name)
+        object.__setattr__(self, name, value)
+
+
+@dataclass(frozen=True, slots=True)
+class Empty:
+    pass
+
+
+def test_a_copier_written_for_a_class_keeps_fields_named_as_its_own_names_apart() -> None:
+    crowded = Crowded([1], {"m": 2}, "k", ["a"], 3)
+    copied = clone(crowded)
+    assert copied == crowded and copied is not crowded
+    crowded.value.append(9)
+    crowded.a0.append("b")
+    assert copied.value == [1] and copied.a0 == ["a"] and copied.made == {"m": 2}
+
+
+def test_a_class_guarding_its_attributes_is_copied_without_going_through_its_guard() -> None:
+    guarded = Guarded([1])
+    Guarded.seen.clear()
+    copied = clone(guarded)
+    assert Guarded.seen == [], "a copy is no assignment a class could refuse or record"
+    assert copied == guarded and copied.items is not guarded.items
+    assert clone(Empty()) == Empty()
 
 
 def test_a_value_that_is_no_slotted_dataclass_is_copied_the_general_way() -> None:

@@ -64,3 +64,18 @@ def test_a_copied_or_pickled_repository_has_its_own_index_that_matches_its_items
         del twin.notices["n1"]
         assert twin.next_notice_at() is None
         assert repo.next_notice_at() == T0, "the original's index is untouched"
+
+
+def test_a_write_that_keeps_or_barely_moves_its_moment_leaves_one_entry_at_the_new_one() -> None:
+    repo = InMemoryRepository()
+    repo.notices["n1"] = notice("n1", T0)
+    repo.notices["n1"] = notice("n1", T0)  # the same work: still one entry
+    assert [n.key for n in repo.due_notices(T0, 10)] == ["n1"]
+    later = T0 + timedelta(microseconds=5)  # the same key in the table's whole seconds
+    repo.notices["n1"] = notice("n1", later)
+    assert repo.next_notice_at() == later
+    assert [n.due_at for n in repo.due_notices(later, 10)] == [later]
+    repo.notices["n2"] = notice("n2", T0 + timedelta(hours=1))
+    repo.notices["n1"] = notice("n1", T0 + timedelta(hours=2))  # moved: once, in its place
+    due = repo.due_notices(T0 + timedelta(days=1), 10)
+    assert [n.key for n in due] == ["n2", "n1"]

@@ -1,5 +1,9 @@
 """The in-memory store keeps its events pickled and reads them back as they were stored."""
 
+import copy
+import pickle
+from collections import OrderedDict
+
 from tenure.fakes_events import PackedEvents
 
 
@@ -49,3 +53,33 @@ def test_packed_events_compare_equal_to_the_list_of_the_same_events() -> None:
     assert events != [an_event(2)]
     assert events == PackedEvents([an_event(1)])
     assert events != (an_event(1),)  # a list stands for it, as before; a tuple never did
+
+
+def test_events_of_other_shapes_read_back_with_their_own_keys_in_their_order() -> None:
+    short = {"occurred_at": "2026-01-02T00:00:00Z", "id": "evt_s"}  # other keys, other order
+    events = PackedEvents([an_event(1), short, an_event(2)])
+    assert list(events) == [an_event(1), short, an_event(2)]
+    assert list(events[1]) == ["occurred_at", "id"]
+    assert list(events[2]) == list(an_event(2))
+    events[0] = {}
+    assert events[0] == {} and events[2] == an_event(2)
+
+
+def test_the_key_names_are_kept_once_for_the_list_not_in_every_packed_event() -> None:
+    events = PackedEvents([an_event(1), an_event(2)])
+    assert all(b"occurred_at" not in packed for packed in events._packed)
+    assert b"attempt" in events._packed[0]  # the data's own keys are the data's
+
+
+def test_what_is_no_plain_dict_reads_back_as_what_it_was() -> None:
+    ordered = OrderedDict(id="evt_o", type="X")
+    events = PackedEvents([ordered, an_event(1)])
+    assert type(events[0]) is OrderedDict and events[0] == ordered
+
+
+def test_packed_events_copied_or_pickled_read_back_the_same_events() -> None:
+    events = PackedEvents([an_event(1), {"id": "evt_x"}])
+    for twin in (copy.deepcopy(events), pickle.loads(pickle.dumps(events))):
+        assert list(twin) == list(events)
+        twin.append({"id": "evt_y", "type": "Y"})
+        assert len(events) == 2 and twin[-1] == {"id": "evt_y", "type": "Y"}

@@ -29,7 +29,7 @@ def test_the_memory_stores_events_come_out_in_its_order_on_every_pass() -> None:
     ]
     for n, event in enumerate(stored):  # as commit stores them: the event and its place
         repo.events.append(event)
-        repo._event_order.append((datetime.fromisoformat(event["occurred_at"]), event["id"], n))
+        repo._event_order.add(datetime.fromisoformat(event["occurred_at"]), event["id"], n)
     events = OutputEvents(repo, T0, T0 + timedelta(days=31))
     expected = repo.events_between(T0, T0 + timedelta(days=31))
     assert [e["id"] for e in expected] == ["evt_b", "evt_a"]
