@@ -4,11 +4,13 @@ calls Tenure's functions and the simulator make, with the behaviour those rely o
 import hashlib
 import heapq
 import itertools
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, overload
 
 from tenure.notify.mailers import MailRejected
 
@@ -165,6 +167,61 @@ class SesRequest:
     message_id: str
 
 
+class SesRequests(Sequence[SesRequest]):
+    """The requests SES was sent, oldest first, held small: a year of 10,000 customers sends
+    about a quarter of a million emails from one sender to one address per customer, so each
+    is kept as the index of its (source, destination) pair, and its message id is its place
+    (`memory-<n>`, counted from 1). Reading one gives back the SesRequest it stands for."""
+
+    __slots__ = ("_pair_index", "_pairs", "_taken")
+
+    def __init__(self) -> None:
+        self._pairs: list[tuple[str, str]] = []
+        self._pair_index: dict[tuple[str, str], int] = {}
+        self._taken = array("I")  # per request, the index of its pair
+
+    def append(self, source: str, to: str) -> str:
+        """Records a request and returns the message id SES gave it."""
+        pair = (source, to)
+        index = self._pair_index.get(pair)
+        if index is None:
+            index = self._pair_index[pair] = len(self._pairs)
+            self._pairs.append(pair)
+        self._taken.append(index)
+        return _ses_message_id(len(self._taken))
+
+    def __len__(self) -> int:
+        return len(self._taken)
+
+    @overload
+    def __getitem__(self, index: int) -> SesRequest: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[SesRequest]: ...
+
+    def __getitem__(self, index: int | slice) -> SesRequest | list[SesRequest]:
+        if isinstance(index, slice):
+            return [self[n] for n in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        source, to = self._pairs[self._taken[index]]  # IndexError when out of range
+        return SesRequest(source, (to,), _ses_message_id(index + 1))
+
+    def __iter__(self) -> Iterator[SesRequest]:
+        return (self[n] for n in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SesRequests | list):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # it grows, like the list it stands for
+
+
+def _ses_message_id(n: int) -> str:
+    return f"memory-{n:010d}"
+
+
 @dataclass
 class SesRecorder:
     """A mailer that takes each email as SES would (SendRawEmail from the verified sender)
@@ -172,7 +229,7 @@ class SesRecorder:
     outbox copy is the one serialisation, as SES's would be in AWS."""
 
     verified_sender: str
-    requests: list[SesRequest] = field(default_factory=list)
+    requests: SesRequests = field(default_factory=SesRequests)
     # Address headers as text, by their raw value: parsing one costs about a millisecond,
     # and a run sends every email from one sender and a customer many emails.
     _read: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
@@ -182,9 +239,7 @@ class SesRecorder:
         if parseaddr(source)[1].lower() != self.verified_sender.lower():
             # What SES (and moto) answer for a sender whose identity is not verified.
             raise MailRejected(f"MessageRejected: Email address not verified {source}")
-        message_id = f"memory-{len(self.requests) + 1:010d}"
-        self.requests.append(SesRequest(source, (to,), message_id))
-        return message_id
+        return self.requests.append(source, to)
 
     def _header(self, message: EmailMessage, name: str) -> str:
         """What `str(message[name])` gives, parsed once per distinct raw value."""

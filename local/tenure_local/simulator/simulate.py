@@ -31,7 +31,7 @@ from tenure_local.report.metrics_report import (
 )
 from tenure_local.runtime import functions
 from tenure_local.runtime.state import OutputEvents, build_state, write_state_json
-from tenure_local.runtime.state_rows import PackingRows
+from tenure_local.runtime.state_rows import SpillingRows
 from tenure_local.simulator.aws_timer import AwsTimer
 from tenure_local.simulator.chaos import QUIET, Chaos, SimulatedBackoff, SimulatedCrash, summary
 from tenure_local.simulator.engines import (
@@ -553,7 +553,7 @@ class Simulator(ProviderSide):
         if self.chaos is not None:
             self.chaos.armed = False  # what is read for the output is not faulted
         customer_ids = [c.id for c in self.scenario.customers]
-        state = build_state(repo, customer_ids, rows=PackingRows)  # held as text: see there
+        state = build_state(repo, customer_ids, rows=SpillingRows)  # in a file: see there
         write_state_json(self.out / "state.json", state)
         events = OutputEvents(repo, self.start, self.until + timedelta(seconds=1))
         with (self.out / "events.jsonl").open("w") as fh:

@@ -132,10 +132,10 @@ def test_calls_on_another_queue_or_for_too_many_messages_are_refused() -> None:
         q.receive_message(QueueUrl=URL, MaxNumberOfMessages=11)
 
 
-def email(sender: str) -> EmailMessage:
+def email(sender: str, to: str = "alice@example.com") -> EmailMessage:
     message = EmailMessage()
     message["From"] = f"Tenure Demo <{sender}>"
-    message["To"] = "alice@example.com"
+    message["To"] = to
     message.set_content("hello")
     return message
 
@@ -208,3 +208,21 @@ def test_ses_rejects_an_email_that_names_no_sender() -> None:
     with pytest.raises(MailRejected, match="not verified"):
         ses.send(message, customer_id="alice", kind="receipt", sent_at=AT)
     assert ses.requests == []
+
+
+def test_ses_requests_read_back_as_they_were_sent_though_held_as_pair_indexes() -> None:
+    ses = SesRecorder(verified_sender="billing@example.com")
+    sent = [
+        ses.send(email("billing@example.com", to), customer_id="c", kind="receipt", sent_at=AT)
+        for to in ("alice@example.com", "bob@example.com", "alice@example.com")
+    ]
+    assert sent == ["memory-0000000001", "memory-0000000002", "memory-0000000003"]
+    assert len(ses.requests._pairs) == 2  # the third email reuses the first's pair
+    tos = [r.destinations for r in ses.requests]
+    assert tos == [("alice@example.com",), ("bob@example.com",), ("alice@example.com",)]
+    assert ses.requests[-1] == ses.requests[2] != ses.requests[1]
+    assert ses.requests[1:] == [ses.requests[1], ses.requests[2]]
+    assert ses.requests[0].source == "Tenure Demo <billing@example.com>"
+    with pytest.raises(IndexError):
+        ses.requests[3]
+    assert ses.requests != "not a list"

@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
@@ -12,7 +14,9 @@ from tenure.services import catalog, charging, subscriptions
 from tenure.services.context import Services
 from tenure_local.runtime import state as state_module
 from tenure_local.runtime.state import build_state, write_state_json
-from tenure_local.runtime.state_rows import PackingRows
+from tenure_local.runtime.state_rows import PackingRows, Rows, SpillingRows
+
+KEPT_AS_TEXT = pytest.mark.parametrize("kind", [PackingRows, SpillingRows])
 
 
 def a_state(customers: int) -> dict[str, Any]:
@@ -65,14 +69,15 @@ def test_an_empty_state_is_an_empty_object_and_a_newline(tmp_path: Path) -> None
     assert (tmp_path / "state.json").read_text() == "{}\n"
 
 
+@KEPT_AS_TEXT
 def test_a_state_with_its_rows_packed_writes_the_bytes_of_the_plain_state(
-    tmp_path: Path, monkeypatch: Any
+    tmp_path: Path, monkeypatch: Any, kind: type[Rows]
 ) -> None:
     monkeypatch.setattr(state_module, "WRITE_EVERY", 5)
     plain = a_state(4) | {"refunds": [], "coupons": [{"id": "c1", "lines": [[1, 2], {}]}]}
     packed = dict(plain)
     for key in ("customers", "invoices", "refunds"):
-        rows = PackingRows()
+        rows = kind()
         rows.extend(reversed(plain[key]))  # added in any order: written by id
         packed[key] = rows.by_id()
     write_state_json(tmp_path / "state.json", packed)
@@ -80,30 +85,54 @@ def test_a_state_with_its_rows_packed_writes_the_bytes_of_the_plain_state(
     assert (tmp_path / "state.json").read_text() == expected
 
 
-def test_packed_rows_read_back_as_the_rows_sorted_by_id_ties_in_the_order_added() -> None:
-    rows = PackingRows()
+@KEPT_AS_TEXT
+def test_packed_rows_read_back_as_the_rows_sorted_by_id_ties_in_the_order_added(
+    kind: type[Rows],
+) -> None:
+    rows = kind()
     rows.extend([{"id": "b", "n": 1}, {"id": "a", "n": 2}, {"id": "b", "n": 3}])
     packed = rows.by_id()
     assert len(packed) == 3 and packed
     assert list(packed) == [{"id": "a", "n": 2}, {"id": "b", "n": 1}, {"id": "b", "n": 3}]
     assert packed[1] == {"id": "b", "n": 1} and packed[1:] == list(packed)[1:]
     assert packed == list(packed) and packed != list(packed)[:2]
-    assert not PackingRows().by_id()  # empty: falsy, as an empty list, for `or []`
+    assert not kind().by_id()  # empty: falsy, as an empty list, for `or []`
 
 
-def test_reading_a_packed_row_gives_a_copy_that_changes_nothing_kept() -> None:
-    rows = PackingRows()
+@KEPT_AS_TEXT
+def test_reading_a_packed_row_gives_a_copy_that_changes_nothing_kept(kind: type[Rows]) -> None:
+    rows = kind()
     rows.add({"id": "a", "lines": [1]})
     packed = rows.by_id()
     packed[0]["lines"].append(2)
     assert packed[0] == {"id": "a", "lines": [1]}
 
 
-def test_the_packed_state_of_a_store_equals_its_plain_state_row_for_row() -> None:
+@KEPT_AS_TEXT
+def test_the_packed_state_of_a_store_equals_its_plain_state_row_for_row(kind: type[Rows]) -> None:
     repo = a_store_with_customers_and_invoices()
     plain = build_state(repo, ["alice", "bob"])
-    packed = build_state(repo, ["alice", "bob"], rows=PackingRows)
+    packed = build_state(repo, ["alice", "bob"], rows=kind)
     assert plain["invoices"] and plain["subscriptions"]
     assert {key: list(value) for key, value in packed.items()} == {
         key: list(value) for key, value in plain.items()
     }
+
+
+def test_spilled_rows_keep_only_their_places_and_read_each_text_back_from_the_file() -> None:
+    rows = SpillingRows()
+    rows.extend([{"id": "b", "name": "Zoë"}, {"id": "a", "name": "Ünal"}])
+    packed = rows.by_id()
+    texts = packed.texts
+    assert not isinstance(texts, list)  # not held as strings
+    assert texts[-1] == texts[1] == json.dumps({"id": "b", "name": "Zoë"}, indent=2)
+    assert texts[0:1] == [json.dumps({"id": "a", "name": "Ünal"}, indent=2)]
+    assert packed == _packing([{"id": "a", "name": "Ünal"}, {"id": "b", "name": "Zoë"}]).by_id()
+    with pytest.raises(IndexError):
+        texts[2]
+
+
+def _packing(rows: list[dict[str, Any]]) -> PackingRows:
+    packing = PackingRows()
+    packing.extend(rows)
+    return packing

@@ -6,6 +6,7 @@ MailDeferred (not now: throttling that outlasted the retries, a network failure 
 request was sent). The reminders run records which, and never marks a refused email as sent.
 """
 
+import os
 import random
 import time
 from collections.abc import Callable
@@ -101,12 +102,17 @@ class OutboxMailer:
         self.folder.mkdir(parents=True, exist_ok=True)
         stamp = _stamp(sent_at)
         safe_customer = "".join(c if c.isalnum() or c in "-_" else "_" for c in customer_id)
-        path = self.folder / f"{stamp}-{safe_customer}-{kind}.eml"
+        # Names as text, not Paths: pathlib interns each part of a path it parses, and an
+        # interned string lives as long as the process (Python 3.12), so a Path per email
+        # kept every email's name of a year's simulation in memory.
+        stem = os.path.join(os.fspath(self.folder), f"{stamp}-{safe_customer}-{kind}")
+        path = f"{stem}.eml"
         n = 1
-        while path.exists():  # two emails of one kind in the same second: keep both
+        while os.path.exists(path):  # two emails of one kind in the same second: keep both
             n += 1
-            path = self.folder / f"{stamp}-{safe_customer}-{kind}-{n}.eml"
-        path.write_bytes(message.as_bytes())
+            path = f"{stem}-{n}.eml"
+        with open(path, "wb") as fh:
+            fh.write(message.as_bytes())
         return sent_message_id(message)
 
 
