@@ -27,8 +27,10 @@ from typing import Any
 from tenure_local.simulator.aws_timer import AwsTimer
 
 REPO = Path(__file__).resolve().parents[3]
-# Frames of these files are the means of a request, not its reason.
-_PLUMBING = ("/tenure/store/", "/tenure_local/stack/", "/aws_timer.py", "/ddb_requests.py")
+# Tenure's code, wherever the checkout is (a checkout may itself be named `tenure`).
+_ROOTS = ("/layers/common/tenure/", "/local/tenure_local/")
+# Frames of these files (below a root) are the means of a request, not its reason.
+_PLUMBING = ("store/", "stack/", "simulator/aws_timer.py", "bench/ddb_requests.py")
 # The simulator's output phase: what it reads to write state.json, events and metrics.
 OUTPUT_PHASE = "_write_outputs"
 
@@ -47,13 +49,14 @@ def caller(frames: Iterable[tuple[str, str]]) -> str:
     fallback = "?"
     for filename, function in frames:
         path = filename.replace("\\", "/")
-        if "/tenure/" not in path and "/tenure_local/" not in path:
+        root = next((r for r in _ROOTS if r in path), None)
+        if root is None:
             continue
-        short = path.rsplit("/tenure_local/", 1)[-1] if "/tenure_local/" in path else None
-        named = f"{short or path.rsplit('/tenure/', 1)[-1]}:{function}"
-        if not any(part in path for part in _PLUMBING):
+        short = path.rsplit(root, 1)[1]
+        named = f"{short}:{function}"
+        if not short.startswith(_PLUMBING):
             return named
-        if "/tenure/store/" in path:
+        if root == _ROOTS[0] and short.startswith("store/"):
             fallback = named
     return fallback
 

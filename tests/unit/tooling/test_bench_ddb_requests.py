@@ -31,6 +31,17 @@ def test_the_caller_is_the_innermost_frame_outside_the_store_and_clients() -> No
     assert caller(frames) == "services/charging.py:update_payment_method"
 
 
+def test_a_checkout_named_tenure_does_not_make_its_tests_tenure_code() -> None:
+    # A clone made as `git clone ... tenure` puts `/tenure/` in every path of the checkout.
+    frames = [
+        ("/tmp/ci/tenure/local/tenure_local/stack/ddb_wire.py", "call"),
+        ("/tmp/ci/tenure/tests/unit/tooling/test_x.py", "test_y"),
+        ("/tmp/ci/tenure/layers/common/tenure/services/reminders.py", "send_due"),
+    ]
+    assert caller(frames) == "services/reminders.py:send_due"
+    assert caller(frames[:2]) == "?"
+
+
 def test_a_store_worker_thread_is_named_by_the_store_outermost_frame() -> None:
     frames = [
         ("/x/layers/common/tenure/store/due_mirror.py", "watched"),
