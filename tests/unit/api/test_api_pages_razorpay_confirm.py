@@ -11,7 +11,6 @@ from typing import Any
 
 from test_api_pages import Pages, pages, signed_form_token  # noqa: F401 - `pages`: the fixture
 
-from tenure import bootstrap
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.invoices import InvoiceStatus
 from tenure.notify.link_tokens import LinkPurpose
@@ -19,7 +18,6 @@ from tenure.payments.gateway import CheckoutAnswer
 from tenure.payments.razorpay_gateway import RazorpayGateway
 from tenure.payments.razorpay_sandbox import SANDBOX_KEY, RazorpaySandbox, SandboxRazorpayGateway
 from tenure.services import subscriptions
-from tenure.services.context import Services
 from tenure.services.provider_events import Applied, apply_provider_event
 from tenure.webhooks import razorpay_events
 
@@ -31,16 +29,7 @@ def waiting_debit(pages: Pages, deployed: bool = False) -> tuple[RazorpaySandbox
     waits for her to authenticate it (the first payment was the one she authorised while
     subscribing). `deployed`: the gateway is the plain adapter (Checkout in the browser),
     not the sandbox's (which can play Checkout itself)."""
-    sandbox = RazorpaySandbox(clock=pages.api.clock.now)
-    gateway = (
-        RazorpayGateway(*SANDBOX_KEY, transport=sandbox, max_retries=0)
-        if deployed
-        else sandbox.gateway()
-    )
-    services = Services(
-        pages.api.repo, pages.api.clock, pages.gateway, gateways={"razorpay": gateway}
-    )
-    bootstrap.use(bootstrap.Wiring(services))
+    sandbox = pages.with_razorpay(deployed)
     pages.api.plan("lakh", 2_000_000, currency="INR", name="Lakh")
     pages.api.customer("asha", provider="razorpay")
     pages.card("asha", "token_upi_lakh")
