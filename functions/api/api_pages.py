@@ -60,6 +60,7 @@ from tenure.notify.link_tokens import (
 )
 from tenure.payments.gateway import (
     CheckoutAnswer,
+    CheckoutOrder,
     GatewayError,
     PaymentAuthentication,
     PaymentResult,
@@ -176,56 +177,27 @@ class _Visit:
 
 
 # -- routes -------------------------------------------------------------------------------------
-@router.get("/pages/card", include_in_schema=False)
-def card_page() -> Response[str]:
-    return _page(LinkPurpose.UPDATE_CARD, _show_card)
+def _route(
+    method: str, path: str, purpose: LinkPurpose, *, binary: bool = False
+) -> Callable[[Callable[[_Visit], Response[Any]]], Callable[[_Visit], Response[Any]]]:
+    """Serve `method` `path` with the handler this decorates, through `_page`: the link (of
+    `purpose`) and, for a POST, the form are checked before the handler sees the visit."""
 
+    def register(
+        handler: Callable[[_Visit], Response[Any]],
+    ) -> Callable[[_Visit], Response[Any]]:
+        def html() -> Response[str]:
+            return _page(purpose, handler)
 
-@router.post("/pages/card", include_in_schema=False)
-def card_submit() -> Response[str]:
-    return _page(LinkPurpose.UPDATE_CARD, _take_card)
+        # Unannotated return on purpose: Powertools validates an annotated return as JSON,
+        # and a PDF is bytes (sent base64-encoded, as API Gateway expects binary bodies).
+        def pdf():
+            return _page(purpose, handler)
 
+        router.route(path, method, include_in_schema=False)(pdf if binary else html)
+        return handler
 
-@router.get("/pages/confirm", include_in_schema=False)
-def confirm_page() -> Response[str]:
-    return _page(LinkPurpose.CONFIRM_PAYMENT, _show_confirm)
-
-
-@router.post("/pages/confirm", include_in_schema=False)
-def confirm_submit() -> Response[str]:
-    return _page(LinkPurpose.CONFIRM_PAYMENT, _confirm)
-
-
-@router.get("/pages/subscription", include_in_schema=False)
-def subscription_page() -> Response[str]:
-    return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _show_subscription)
-
-
-@router.post("/pages/subscription", include_in_schema=False)
-def subscription_submit() -> Response[str]:
-    return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _change_subscription)
-
-
-@router.get("/pages/invoice", include_in_schema=False)
-def invoice_page() -> Response[str]:
-    return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _show_invoice)
-
-
-@router.get("/pages/invoice/pdf", include_in_schema=False)
-# Unannotated return on purpose: Powertools validates an annotated return as JSON, and a
-# PDF is bytes (sent base64-encoded, as API Gateway expects binary bodies).
-def invoice_pdf_download():
-    return _page(LinkPurpose.MANAGE_SUBSCRIPTION, _download_invoice)
-
-
-@router.get("/pages/collections", include_in_schema=False)
-def case_page() -> Response[str]:
-    return _page(LinkPurpose.COLLECTIONS, _show_collections)
-
-
-@router.post("/pages/collections", include_in_schema=False)
-def case_submit() -> Response[str]:
-    return _page(LinkPurpose.COLLECTIONS, _settle_case)
+    return register
 
 
 # -- the card -----------------------------------------------------------------------------------
@@ -238,20 +210,28 @@ def _card_mode(visit: _Visit, customer: Customer | None) -> str:
     return visit.mode
 
 
+@_route("GET", "/pages/card", LinkPurpose.UPDATE_CARD)
 def _show_card(visit: _Visit) -> Response[str]:
     self_service.card_subject_is_owned(visit.svc, visit.claims.customer_id, visit.claims.subject)
     view = self_service.load_card_page(visit.svc, visit.claims.customer_id)
     if _card_mode(visit, view.customer) == "razorpay":
         return _mandate_card(visit, 200, view)
     if _card_mode(visit, view.customer) == "stripe":
-        key = visit.settings.stripe_publishable_key
-        if not key:
-            raise LinkKeyMissingError("TENURE_STRIPE_PUBLISHABLE_KEY is not set")
+        key = _stripe_key(visit)
         secret = self_service.begin_card_setup(visit.svc, view.customer.id, visit.svc.clock.now())
         return _card(visit, 200, view, publishable_key=key, client_secret=secret)
     return _card(visit, 200, view)
 
 
+def _stripe_key(visit: _Visit) -> str:
+    """The publishable key Stripe.js is loaded with; a page misconfigured without it is 503."""
+    key = visit.settings.stripe_publishable_key
+    if not key:
+        raise LinkKeyMissingError("TENURE_STRIPE_PUBLISHABLE_KEY is not set")
+    return key
+
+
+@_route("POST", "/pages/card", LinkPurpose.UPDATE_CARD)
 def _take_card(visit: _Visit) -> Response[str]:
     customer_id = visit.claims.customer_id
     self_service.card_subject_is_owned(visit.svc, customer_id, visit.claims.subject)
@@ -285,16 +265,23 @@ def _take_card(visit: _Visit) -> Response[str]:
 
 def _card(visit: _Visit, status: int, view: self_service.CardPage, **context: Any) -> Response[str]:
     mode = _card_mode(visit, view.customer)
+    return _card_page(visit, status, view, mode, test_cards=TEST_CARDS, **context)
+
+
+def _card_page(
+    visit: _Visit, status: int, view: self_service.CardPage, mode: str, **context: Any
+) -> Response[str]:
+    """The card page, taking the card (or a mandate) the `mode` way, with what that way shows."""
     return visit.render(
         status,
         "card.html",
         "title_card",
         stripe=mode == "stripe",
+        razorpay=mode == "razorpay",
         view=view,
         card_label=_card_label(visit, view),
         mode=mode,
         action="/pages/card",
-        test_cards=TEST_CARDS,
         outcome=context.pop("outcome", None),
         **context,
     )
@@ -339,19 +326,14 @@ def _mandate_card(
         limit = offer.terms.max_amount
         checkout = _mandate_options(visit, offer)
         mode, extra = "razorpay", {"checkout": checkout, "open_now": open_now}
-    return visit.render(
+    return _card_page(
+        visit,
         status,
-        "card.html",
-        "title_card",
-        razorpay=mode == "razorpay",
-        view=view,
-        card_label=_card_label(visit, view),
-        mode=mode,
-        action="/pages/card",
+        view,
+        mode,
         mandate_limit=limit,
         registration_amount=Money(REGISTRATION_AMOUNT, new_mandate.MANDATE_CURRENCY),
         kinds=kinds,
-        outcome=context.pop("outcome", None),
         **extra,
         **context,
     )
@@ -362,16 +344,22 @@ def _mandate_options(visit: _Visit, offer: new_mandate.MandateOffer) -> dict[str
     order, with `recurring: 1` (a mandate, not a one-off payment) and the Razorpay customer
     the token will belong to."""
     checkout = offer.checkout
+    options = _checkout_order(visit, checkout, visit.text("mandate_heading"))
+    return options | {"customer_id": checkout.provider_customer_id, "recurring": "1"}
+
+
+def _checkout_order(visit: _Visit, checkout: CheckoutOrder, description: str) -> dict[str, Any]:
+    """Razorpay Checkout's options for an order it already holds: the key id, the order,
+    its amount and currency, the business, the customer's prefill, and the notes the
+    payment will carry (the page writes them with sorted keys)."""
     prefill = {"email": checkout.email, "contact": checkout.contact}
     return {
         "key": checkout.key_id,
         "order_id": checkout.order_id,
-        "customer_id": checkout.provider_customer_id,
-        "recurring": "1",
         "amount": checkout.amount.amount_minor,
         "currency": checkout.amount.currency,
         "name": visit.settings.business_name,
-        "description": visit.text("mandate_heading"),
+        "description": description,
         "prefill": {k: v for k, v in prefill.items() if v},
         "notes": dict(checkout.notes),
     }
@@ -391,11 +379,7 @@ def _take_mandate(visit: _Visit) -> Response[str]:
         return _mandate_card(visit, 422, view, outcome=_outcome("bad", text))
     try:
         if "razorpay_signature" in form:
-            answer = CheckoutAnswer(
-                payment_id=form.get("razorpay_payment_id", ""),
-                order_id=form.get("razorpay_order_id", ""),
-                signature=form["razorpay_signature"],
-            )
+            answer = _checkout_answer(form)
             done = new_mandate.take_new_mandate(visit.svc, customer_id, answer)
         elif _mandate_sandbox(visit, view):
             method = razorpay_method_for(form.get("pay_with", ""))
@@ -437,6 +421,15 @@ def _take_mandate(visit: _Visit) -> Response[str]:
     return _mandate_card(visit, 200, done, outcome=_outcome("ok", visit.text(key)))
 
 
+def _checkout_answer(form: dict[str, str]) -> CheckoutAnswer:
+    """What Checkout's handler posted (checked against its signature before it counts)."""
+    return CheckoutAnswer(
+        payment_id=form.get("razorpay_payment_id", ""),
+        order_id=form.get("razorpay_order_id", ""),
+        signature=form["razorpay_signature"],
+    )
+
+
 def _card_label(visit: _Visit, view: self_service.CardPage) -> str:
     card = view.card
     if card is None:
@@ -460,6 +453,7 @@ def _confirm_mode(visit: _Visit, view: self_service.ConfirmPage) -> str:
     return visit.mode
 
 
+@_route("GET", "/pages/confirm", LinkPurpose.CONFIRM_PAYMENT)
 def _show_confirm(visit: _Visit) -> Response[str]:
     view = self_service.load_confirm_page(visit.svc, visit.claims.customer_id, visit.claims.subject)
     if view.charge is None:
@@ -472,9 +466,7 @@ def _show_confirm(visit: _Visit) -> Response[str]:
     if mode == "razorpay_sandbox":
         return _confirm_page(visit, 200, view, test_data=RAZORPAY_TEST_DATA)
     if visit.mode == "stripe":
-        key = visit.settings.stripe_publishable_key
-        if not key:
-            raise LinkKeyMissingError("TENURE_STRIPE_PUBLISHABLE_KEY is not set")
+        key = _stripe_key(visit)
         auth = self_service.payment_authentication(visit.svc, view)
         options = {"payment_method": auth.payment_method} if auth.payment_method else {}
         return _confirm_page(
@@ -496,20 +488,13 @@ def _checkout_options(
     payment will carry so that its webhook names the attempt)."""
     checkout = auth.checkout
     assert checkout is not None
-    prefill = {"email": checkout.email, "contact": checkout.contact}
-    return {
-        "key": checkout.key_id,
-        "order_id": checkout.order_id,
-        "amount": checkout.amount.amount_minor,
-        "currency": checkout.amount.currency,
-        "name": visit.settings.business_name,
-        "description": visit.text("title_confirm"),
-        "prefill": {k: v for k, v in prefill.items() if v},
-        "notes": dict(checkout.notes),
-        **({"customer_id": checkout.provider_customer_id} if checkout.provider_customer_id else {}),
-    }
+    options = _checkout_order(visit, checkout, visit.text("title_confirm"))
+    if checkout.provider_customer_id:
+        options["customer_id"] = checkout.provider_customer_id
+    return options
 
 
+@_route("POST", "/pages/confirm", LinkPurpose.CONFIRM_PAYMENT)
 def _confirm(visit: _Visit) -> Response[str]:
     customer_id, invoice_id = visit.claims.customer_id, visit.claims.subject
     current = self_service.load_confirm_page(visit.svc, customer_id, invoice_id)
@@ -527,11 +512,7 @@ def _confirm_checkout(visit: _Visit, current: self_service.ConfirmPage) -> Respo
     form = visit.form
     try:
         if "razorpay_signature" in form:
-            answer = CheckoutAnswer(
-                payment_id=form.get("razorpay_payment_id", ""),
-                order_id=form.get("razorpay_order_id", ""),
-                signature=form["razorpay_signature"],
-            )
+            answer = _checkout_answer(form)
             view, result = self_service.confirm_in_checkout(
                 visit.svc, customer_id, invoice_id, answer
             )
@@ -613,14 +594,25 @@ class _FormFieldRefused(Exception):
         self.key, self.values = key, values
 
 
+@_route("GET", "/pages/subscription", LinkPurpose.MANAGE_SUBSCRIPTION)
 def _show_subscription(visit: _Visit) -> Response[str]:
+    return _subscription(visit, 200, _subscription_now(visit))
+
+
+def _subscription_now(visit: _Visit) -> self_service.SubscriptionPage:
+    """The link's subscription page as it stands now (after a refusal: as it was)."""
     claims = visit.claims
-    view = self_service.load_subscription_page(
+    return self_service.load_subscription_page(
         visit.svc, claims.customer_id, claims.subject, visit.link
     )
-    return _subscription(visit, 200, view)
 
 
+def _subscription_refused(visit: _Visit, status: int, text: str) -> Response[str]:
+    """The subscription page as it stands, saying why the form changed nothing."""
+    return _subscription(visit, status, _subscription_now(visit), _outcome("bad", text))
+
+
+@_route("POST", "/pages/subscription", LinkPurpose.MANAGE_SUBSCRIPTION)
 def _change_subscription(visit: _Visit) -> Response[str]:
     customer_id, subscription_id = visit.claims.customer_id, visit.claims.subject
     action = visit.form.get("action", "")
@@ -648,24 +640,12 @@ def _change_subscription(visit: _Visit) -> Response[str]:
             months=months,
         )
     except _FormFieldRefused as refused:
-        view = self_service.load_subscription_page(
-            visit.svc, customer_id, subscription_id, visit.link
-        )
-        text = visit.text(refused.key, **refused.values)
-        return _subscription(visit, 422, view, _outcome("bad", text))
+        return _subscription_refused(visit, 422, visit.text(refused.key, **refused.values))
     except LinkAlreadyUsedError as exc:
-        view = self_service.load_subscription_page(
-            visit.svc, customer_id, subscription_id, visit.link
-        )
-        text = visit.text(f"link_used_{exc.action}")
-        return _subscription(visit, 409, view, _outcome("bad", text))
+        return _subscription_refused(visit, 409, visit.text(f"link_used_{exc.action}"))
     except (IllegalTransitionError, ValidationFailedError, NotFoundError) as exc:
-        view = self_service.load_subscription_page(
-            visit.svc, customer_id, subscription_id, visit.link
-        )
         reason = str(exc).removeprefix("action: ")
-        text = visit.text("action_failed", reason=reason)
-        return _subscription(visit, 409, view, _outcome("bad", text))
+        return _subscription_refused(visit, 409, visit.text("action_failed", reason=reason))
     if view.offers:
         intro = _outcome("ok", visit.text("offers_intro"))
         # Declining the offers goes on with this cancellation: it carries the same reason.
@@ -719,19 +699,13 @@ def _switch_plan(visit: _Visit, action: str) -> Response[str]:
             visit.svc, customer_id, subscription_id, plan_id, visit.link
         )
     except ValidationFailedError as exc:
-        view = self_service.load_subscription_page(
-            visit.svc, customer_id, subscription_id, visit.link
-        )
+        view = _subscription_now(visit)
         if exc.field == "plan" and view.plan_choices:
             return _subscription(visit, 422, view, _outcome("bad", visit.text("plan_not_offered")))
         text = visit.text("action_failed", reason=str(exc).removeprefix("plan: "))
         return _subscription(visit, 409, view, _outcome("bad", text))
     except IllegalTransitionError as exc:
-        view = self_service.load_subscription_page(
-            visit.svc, customer_id, subscription_id, visit.link
-        )
-        text = visit.text("action_failed", reason=str(exc))
-        return _subscription(visit, 409, view, _outcome("bad", text))
+        return _subscription_refused(visit, 409, visit.text("action_failed", reason=str(exc)))
     done = visit.text("plan_changed", plan=view.plan.name or view.plan.id)
     return _subscription(visit, 200, view, _outcome("ok", done))
 
@@ -741,7 +715,7 @@ def _switch_items(visit: _Visit, action: str) -> Response[str]:
     preview showed. Confirming the items the subscription already has is answered as done
     (a double submit), changing nothing."""
     customer_id, subscription_id = visit.claims.customer_id, visit.claims.subject
-    view = self_service.load_subscription_page(visit.svc, customer_id, subscription_id, visit.link)
+    view = _subscription_now(visit)
     try:
         items = _asked_items(visit.form, view)
         if action == "preview_items" and items == view.subscription.items:
@@ -756,11 +730,8 @@ def _switch_items(visit: _Visit, action: str) -> Response[str]:
         text = visit.text(refused.key, **refused.values)
         return _subscription(visit, 422, view, _outcome("bad", text))
     except (ValidationFailedError, IllegalTransitionError) as exc:
-        view = self_service.load_subscription_page(
-            visit.svc, customer_id, subscription_id, visit.link
-        )
         text = visit.text("action_failed", reason=str(exc).removeprefix("items: "))
-        return _subscription(visit, 409, view, _outcome("bad", text))
+        return _subscription_refused(visit, 409, text)
     return _subscription(visit, 200, view, _outcome("ok", visit.text("items_changed")))
 
 
@@ -777,9 +748,15 @@ def _asked_items(form: dict[str, str], view: self_service.SubscriptionPage) -> I
     return Items(quantity, addons)
 
 
+def _ascii_number(text: str, max_digits: int) -> bool:
+    """Whether `text` is 1 to `max_digits` ASCII digits (int() would also read Arabic-Indic
+    and other Unicode digits, which no browser's number field sends)."""
+    return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
+
+
 def _item_quantity(raw: str) -> int:
     text = raw.strip()
-    if not (0 < len(text) <= len(str(MAX_QUANTITY)) and text.isascii() and text.isdigit()):
+    if not _ascii_number(text, len(str(MAX_QUANTITY))):
         raise _FormFieldRefused("items_quantity_invalid", max=str(MAX_QUANTITY))
     if not 1 <= int(text) <= MAX_QUANTITY:
         raise _FormFieldRefused("items_quantity_invalid", max=str(MAX_QUANTITY))
@@ -798,7 +775,7 @@ def _item_list(visit: _Visit, plan: Plan, items: Items | None) -> str:
 
 def _redeem_points(visit: _Visit) -> Response[str]:
     customer_id, subscription_id = visit.claims.customer_id, visit.claims.subject
-    view = self_service.load_subscription_page(visit.svc, customer_id, subscription_id, visit.link)
+    view = _subscription_now(visit)
     if view.points is None:  # the loyalty program is off: the page shows no such form
         return _subscription(visit, 409, view, _outcome("bad", visit.text("points_off")))
     try:
@@ -811,10 +788,7 @@ def _redeem_points(visit: _Visit) -> Response[str]:
         return _subscription(visit, 422, view, _outcome("bad", text))
     except ValidationFailedError:
         # Nothing to invoice the credit on, or a concurrent redemption took the points.
-        view = self_service.load_subscription_page(
-            visit.svc, customer_id, subscription_id, visit.link
-        )
-        return _subscription(visit, 409, view, _outcome("bad", visit.text("points_refused")))
+        return _subscription_refused(visit, 409, visit.text("points_refused"))
     value = pages.money(count * view.point_value_minor, view.subscription.currency, visit.locale)
     done = visit.text("points_done", points=str(count), value=value)
     return _subscription(visit, 200, view, _outcome("ok", done))
@@ -823,7 +797,7 @@ def _redeem_points(visit: _Visit) -> Response[str]:
 def _points_count(raw: str, balance: int) -> int:
     """The whole number of points a redeem form asks for, within `balance`."""
     text = raw.strip()
-    if not (0 < len(text) <= MAX_POINTS_DIGITS and text.isascii() and text.isdigit()):
+    if not _ascii_number(text, MAX_POINTS_DIGITS):
         if text.isascii() and text.isdigit():  # all digits, only too many: over any balance
             raise _FormFieldRefused("points_over_balance", balance=str(balance))
         raise _FormFieldRefused("points_not_a_number")
@@ -902,12 +876,14 @@ def _actions(view: self_service.SubscriptionPage) -> list[tuple[str, str, str]]:
 
 
 # -- a collections case ----------------------------------------------------------------------
+@_route("GET", "/pages/collections", LinkPurpose.COLLECTIONS)
 def _show_collections(visit: _Visit) -> Response[str]:
     claims = visit.claims
     view = collections_page.load_collections_page(visit.svc, claims.customer_id, claims.subject)
     return _collections(visit, 200, view)
 
 
+@_route("POST", "/pages/collections", LinkPurpose.COLLECTIONS)
 def _settle_case(visit: _Visit) -> Response[str]:
     """Pay the balance in full now, or choose a repayment plan: the API's services, so the
     same refusals (nothing written) whichever way the customer comes."""
@@ -935,29 +911,28 @@ def _settle_case(visit: _Visit) -> Response[str]:
         if invoice_id := collections_page.payment_to_confirm(visit.svc, view):
             # The bank asks the customer to confirm: send them on to the page that does it,
             # with the same way back, rather than telling them it failed.
-            confirm_url, _ = make_portal_link(
-                visit.settings,
-                customer_id,
-                LinkPurpose.CONFIRM_PAYMENT,
-                invoice_id,
-                visit.svc.clock.now(),
-                visit.claims.return_url,
-            )
+            confirm_url = _onward_link(visit, LinkPurpose.CONFIRM_PAYMENT, invoice_id)
             outcome = _outcome("bad", visit.text("case_pay_needs_confirmation"))
             return _collections(visit, 200, view, outcome, confirm_url=confirm_url)
         # Declined: the instalment is dunned like any, and the emails say what comes next;
         # the page offers the card page the message mentions, rather than a dead end.
-        card_url, _ = make_portal_link(
-            visit.settings,
-            customer_id,
-            LinkPurpose.UPDATE_CARD,
-            customer_id,
-            visit.svc.clock.now(),
-            visit.claims.return_url,
-        )
+        card_url = _onward_link(visit, LinkPurpose.UPDATE_CARD, customer_id)
         outcome = _outcome("bad", visit.text("case_pay_declined"))
         return _collections(visit, 200, view, outcome, card_url=card_url)
     return _collections(visit, 200, view, _outcome("ok", visit.text("case_plan_chosen")))
+
+
+def _onward_link(visit: _Visit, purpose: LinkPurpose, subject: str) -> str:
+    """A signed link for the same customer to another page, with the same way back."""
+    url, _ = make_portal_link(
+        visit.settings,
+        visit.claims.customer_id,
+        purpose,
+        subject,
+        visit.svc.clock.now(),
+        visit.claims.return_url,
+    )
+    return url
 
 
 def _repayment_choice(
@@ -1000,6 +975,7 @@ def _collections(
 
 
 # -- an invoice, printable --------------------------------------------------------------------
+@_route("GET", "/pages/invoice", LinkPurpose.MANAGE_SUBSCRIPTION)
 def _show_invoice(visit: _Visit) -> Response[str]:
     claims = visit.claims
     invoice_id = router.current_event.get_query_string_value("invoice") or ""
@@ -1022,6 +998,7 @@ def _show_invoice(visit: _Visit) -> Response[str]:
     )
 
 
+@_route("GET", "/pages/invoice/pdf", LinkPurpose.MANAGE_SUBSCRIPTION, binary=True)
 def _download_invoice(visit: _Visit) -> Response[Any]:
     """The invoice page's PDF, under the same rules as the page: the link's customer's own
     invoices only."""
@@ -1123,19 +1100,9 @@ def _refused(locale: str, settings: Settings, purpose: LinkPurpose, reason: str)
     # The reason is logged, never the token: it would let a log reader act as the customer.
     logger.info("link refused", extra={"purpose": str(purpose), "reason": reason})
     expired = reason == "expired"
-    strings = pages.strings(locale)
-    nonce = secrets.token_urlsafe(16)
-    body = pages.render(
-        "message.html",
-        locale,
-        title=strings["title_refused"],
-        business=settings.business_name,
-        nonce=nonce,
-        kind="bad",
-        headline=strings["refused_expired" if expired else "refused_invalid"],
-        body=strings["refused_expired_body" if expired else "refused_invalid_body"],
-    )
-    return _html(410 if expired else 403, body, nonce)
+    headline = "refused_expired" if expired else "refused_invalid"
+    status = 410 if expired else 403
+    return _notice(locale, settings, status, headline, f"{headline}_body", title="title_refused")
 
 
 def _unavailable(locale: str, settings: Settings, status: int) -> Response[str]:
@@ -1143,15 +1110,16 @@ def _unavailable(locale: str, settings: Settings, status: int) -> Response[str]:
 
 
 def _notice(
-    locale: str, settings: Settings, status: int, headline: str, body: str
+    locale: str, settings: Settings, status: int, headline: str, body: str, title: str = ""
 ) -> Response[str]:
-    """A page that only says something went wrong (strings by key): nothing of the customer."""
+    """A page that only says something went wrong (strings by key; the title is the headline
+    unless given): nothing of the customer."""
     strings = pages.strings(locale)
     nonce = secrets.token_urlsafe(16)
     page = pages.render(
         "message.html",
         locale,
-        title=strings[headline],
+        title=strings[title or headline],
         business=settings.business_name,
         nonce=nonce,
         kind="bad",

@@ -15,8 +15,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
+from page_checks import ARABIC_PHONE, overflow, portal_link, press, unlabelled_controls
+from seeded_past import table_client, work_due_until
 from serve_process import call_api, serving
 
 from tenure import bootstrap
@@ -26,7 +27,6 @@ from tenure.fakes import FixedClock
 from tenure.notify.render import format_money
 from tenure.payments.sandbox import SandboxGateway
 from tenure.services import catalog, charging, collections, subscriptions
-from tenure.services.due import work_due
 from tenure.settings import Settings
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local.stack.local_stack import LocalStack
@@ -90,13 +90,7 @@ def fell_behind(served: Served, customer: str, locale: str, card: str) -> str:
     declined through all of dunning, so a collections case opened. Returns the case's id."""
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=60)
     clock = FixedClock(start)
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=served.stack["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name=served.stack["AWS_REGION"],
-        aws_access_key_id=served.stack["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=served.stack["AWS_SECRET_ACCESS_KEY"],
-    )
+    client = table_client(served.stack)
     gateway = PaysThenDeclines(SandboxGateway(clock=clock.now))
     settings = Settings(**served.stack)
     repo = DynamoRepository(client, settings.table_name)
@@ -110,11 +104,7 @@ def fell_behind(served: Served, customer: str, locale: str, card: str) -> str:
     subscriptions.subscribe(svc, sub_id, customer, PLAN.id)
     gateway.declining = True
     until = start + timedelta(days=55)
-    while (due_at := repo.next_due_at()) is not None and due_at <= until:
-        clock.set(max(due_at, clock.now()))
-        for item in repo.due(clock.now()):
-            work_due(svc, item)
-        clock.advance(timedelta(minutes=15))  # the scheduler's next tick
+    work_due_until(svc, repo, clock, until)
     sub = repo.get_subscription(sub_id)
     assert sub is not None and sub.status is SubscriptionStatus.UNPAID
     [case] = collections.list_cases(svc, customer)
@@ -122,17 +112,7 @@ def fell_behind(served: Served, customer: str, locale: str, card: str) -> str:
 
 
 def collections_link(served: Served, customer: str) -> str:
-    path = f"/v1/customers/{customer}/portal-links"
-    made = api(served.url, "POST", path, {"purpose": "collections"})
-    assert made["url"].startswith(f"{served.url}/pages/collections?t=")
-    return str(made["url"])
-
-
-def press(page: Any, selector: str, key: str = "Enter") -> None:
-    """Reach `selector` by keyboard focus and press `key`, as a keyboard user would."""
-    page.focus(selector)
-    assert page.evaluate("document.activeElement.id") == selector.removeprefix("#")
-    page.keyboard.press(key)
+    return portal_link(api, served.url, customer, "collections", "collections")
 
 
 def read_balance(page: Any) -> dict[str, Any]:
@@ -141,21 +121,16 @@ def read_balance(page: Any) -> dict[str, Any]:
         """[...document.querySelectorAll('#case-lines tbody tr')]
              .map(r => [...r.cells].map(c => c.innerText.trim()))"""
     )
-    unlabelled = page.evaluate(
-        """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-             .filter(c => c.labels.length === 0 && !c.getAttribute('aria-label'))
-             .map(c => c.id || c.name)"""
-    )
     return {
         "rows": rows,
         "balance": page.inner_text("#balance"),
         "status": page.inner_text("#status"),
-        "unlabelled": unlabelled,
+        "unlabelled": unlabelled_controls(page),
         "dir": page.get_attribute("html", "dir"),
         "line_dir": page.evaluate(
             "getComputedStyle(document.querySelector('#case-lines tbody td')).direction"
         ),
-        "overflow": page.evaluate("document.documentElement.scrollWidth - window.innerWidth"),
+        "overflow": overflow(page),
     }
 
 
@@ -202,9 +177,7 @@ def test_an_arabic_customer_on_a_phone_pays_the_whole_balance_and_the_subscripti
     served: Served, browser: Any, shots: Path
 ) -> None:
     case_id = fell_behind(served, "cl-amal", "ar", "pm_card_visa")
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, locale="ar"
-    )
+    context = browser.new_context(**ARABIC_PHONE)
     page = context.new_page()
     try:
         opened = page.goto(collections_link(served, "cl-amal"))

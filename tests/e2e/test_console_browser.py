@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from page_checks import overflow, press, unlabelled_controls
 from serve_process import serving
 
 pytestmark = pytest.mark.e2e
@@ -71,27 +72,6 @@ def paying_customer(base_url: str, customer: str, name: str) -> str:
     made = api(base_url, "POST", "/v1/subscriptions", sub)
     assert made["invoice"]["status"] == "paid"
     return str(made["invoice"]["id"])
-
-
-def press(page: Any, selector: str, key: str = "Enter") -> None:
-    """Reach `selector` by keyboard focus and press `key`, as a keyboard user would."""
-    page.focus(selector)
-    assert page.evaluate("document.activeElement.id") == selector.removeprefix("#")
-    page.keyboard.press(key)
-
-
-def unlabelled_controls(page: Any) -> list[str]:
-    found: list[str] = page.evaluate(
-        """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-             .filter(c => c.labels.length === 0 && !c.getAttribute('aria-label'))
-             .map(c => c.id || c.name)"""
-    )
-    return found
-
-
-def overflow(page: Any) -> int:
-    width: int = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    return width
 
 
 def refund_walk(

@@ -85,6 +85,34 @@ def owing(base_url: str) -> tuple[str, str]:
     return "pages-carol", invoice_id
 
 
+def subscribe_on_visa(base_url: str, customer: str, subscription: str, locale: str = "") -> str:
+    """`customer` (email: their name at example.com) paying by a good card, subscribed to the
+    plan `owing` makes; returns the link to their subscription page."""
+    name = customer.removeprefix("pages-")
+    body = {"id": customer, "email": f"{name}@example.com"} | ({"locale": locale} if locale else {})
+    api(base_url, "POST", "/v1/customers", body)
+    api(
+        base_url,
+        "POST",
+        f"/v1/customers/{customer}/payment-methods",
+        {"payment_method": "pm_card_visa", "default": True},
+    )
+    api(
+        base_url,
+        "POST",
+        "/v1/subscriptions",
+        {"id": subscription, "customer": customer, "plan": "pages-basic"},
+    )
+    return signed_link(base_url, customer, "manage_subscription", subscription)
+
+
+def loyalty_on(base_url: str) -> None:
+    """The loyalty program on: a point per dollar paid, 5¢ a point."""
+    version = api(base_url, "GET", "/v1/programs")["version"]
+    loyalty = {"points_per_unit": 1, "unit_minor": 100, "point_value_minor": 5}
+    api(base_url, "PUT", "/v1/programs", {"version": version, "loyalty": loyalty})
+
+
 def test_a_signed_link_lets_the_customer_pay_with_a_new_card(
     base_url: str, browser: Any, owing: tuple[str, str]
 ) -> None:
@@ -134,20 +162,7 @@ def test_a_tampered_link_is_refused_and_shows_nothing_of_the_customer(
 def test_a_page_on_another_site_cannot_post_a_valid_link(
     base_url: str, browser: Any, owing: tuple[str, str]
 ) -> None:
-    api(base_url, "POST", "/v1/customers", {"id": "pages-dora", "email": "dora@example.com"})
-    api(
-        base_url,
-        "POST",
-        "/v1/customers/pages-dora/payment-methods",
-        {"payment_method": "pm_card_visa", "default": True},
-    )
-    api(
-        base_url,
-        "POST",
-        "/v1/subscriptions",
-        {"id": "dora-sub", "customer": "pages-dora", "plan": "pages-basic"},
-    )
-    link = signed_link(base_url, "pages-dora", "manage_subscription", "dora-sub")
+    link = subscribe_on_visa(base_url, "pages-dora", "dora-sub")
     token = link.split("?t=", 1)[1]
     # The attacker's page: a text/plain form (no preflight) auto-submitted to our page.
     attack = f"""<!doctype html><form id=f method=post enctype=text/plain
@@ -178,25 +193,7 @@ def test_an_arabic_customer_on_a_phone_sees_the_amount_as_the_email_writes_it(
     owing: tuple[str, str],  # makes the plan
     screenshots: Path,
 ) -> None:
-    api(
-        base_url,
-        "POST",
-        "/v1/customers",
-        {"id": "pages-amira", "email": "amira@example.com", "locale": "ar"},
-    )
-    api(
-        base_url,
-        "POST",
-        "/v1/customers/pages-amira/payment-methods",
-        {"payment_method": "pm_card_visa", "default": True},
-    )
-    api(
-        base_url,
-        "POST",
-        "/v1/subscriptions",
-        {"id": "amira-sub", "customer": "pages-amira", "plan": "pages-basic"},
-    )
-    link = signed_link(base_url, "pages-amira", "manage_subscription", "amira-sub")
+    link = subscribe_on_visa(base_url, "pages-amira", "amira-sub", locale="ar")
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="ar"
     )
@@ -257,23 +254,8 @@ def test_a_customer_redeems_points_and_cancels_with_the_keyboard_alone(
     owing: tuple[str, str],  # makes the plan
     screenshots: Path,
 ) -> None:
-    version = api(base_url, "GET", "/v1/programs")["version"]
-    loyalty = {"points_per_unit": 1, "unit_minor": 100, "point_value_minor": 5}
-    api(base_url, "PUT", "/v1/programs", {"version": version, "loyalty": loyalty})
-    api(base_url, "POST", "/v1/customers", {"id": "pages-ken", "email": "ken@example.com"})
-    api(
-        base_url,
-        "POST",
-        "/v1/customers/pages-ken/payment-methods",
-        {"payment_method": "pm_card_visa", "default": True},
-    )
-    api(
-        base_url,
-        "POST",
-        "/v1/subscriptions",
-        {"id": "ken-sub", "customer": "pages-ken", "plan": "pages-basic"},
-    )
-    link = signed_link(base_url, "pages-ken", "manage_subscription", "ken-sub")
+    loyalty_on(base_url)
+    link = subscribe_on_visa(base_url, "pages-ken", "ken-sub")
     page = browser.new_page(viewport={"width": 800, "height": 900})
     try:
         page.goto(link)
@@ -308,28 +290,8 @@ def test_an_arabic_customer_sees_the_points_form_right_to_left(
     owing: tuple[str, str],  # makes the plan
     screenshots: Path,
 ) -> None:
-    version = api(base_url, "GET", "/v1/programs")["version"]
-    loyalty = {"points_per_unit": 1, "unit_minor": 100, "point_value_minor": 5}
-    api(base_url, "PUT", "/v1/programs", {"version": version, "loyalty": loyalty})
-    api(
-        base_url,
-        "POST",
-        "/v1/customers",
-        {"id": "pages-layla", "email": "layla@example.com", "locale": "ar"},
-    )
-    api(
-        base_url,
-        "POST",
-        "/v1/customers/pages-layla/payment-methods",
-        {"payment_method": "pm_card_visa", "default": True},
-    )
-    api(
-        base_url,
-        "POST",
-        "/v1/subscriptions",
-        {"id": "layla-sub", "customer": "pages-layla", "plan": "pages-basic"},
-    )
-    link = signed_link(base_url, "pages-layla", "manage_subscription", "layla-sub")
+    loyalty_on(base_url)
+    link = subscribe_on_visa(base_url, "pages-layla", "layla-sub", locale="ar")
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ar")
     page = context.new_page()
     try:
@@ -366,27 +328,9 @@ def test_an_arabic_customer_on_a_phone_leaves_their_own_words_with_other(
     owing: tuple[str, str],  # makes the plan
     screenshots: Path,
 ) -> None:
-    api(
-        base_url,
-        "POST",
-        "/v1/customers",
-        {"id": "pages-salma", "email": "salma@example.com", "locale": "ar"},
-    )
-    api(
-        base_url,
-        "POST",
-        "/v1/customers/pages-salma/payment-methods",
-        {"payment_method": "pm_card_visa", "default": True},
-    )
-    api(
-        base_url,
-        "POST",
-        "/v1/subscriptions",
-        {"id": "salma-sub", "customer": "pages-salma", "plan": "pages-basic"},
-    )
+    link = subscribe_on_visa(base_url, "pages-salma", "salma-sub", locale="ar")
     # A long note in Arabic with Latin and digits mixed in; more than the field takes.
     words = ("السعر مرتفع جدًا بالنسبة لي، وسأعود في 2027 ربما مع خطة Basic. " * 12).strip()
-    link = signed_link(base_url, "pages-salma", "manage_subscription", "salma-sub")
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="ar"
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+from page_checks import ARABIC_PHONE, overflow, portal_link, press, unlabelled_controls
 from serve_process import serving
 
 pytestmark = pytest.mark.e2e
@@ -62,31 +63,7 @@ def manage_link(base_url: str, customer: str, locale: str) -> str:
     api(base_url, "POST", f"/v1/customers/{customer}/payment-methods", method)
     sub = {"id": f"{customer}-sub", "customer": customer, "plan": "mg-basic"}
     assert api(base_url, "POST", "/v1/subscriptions", sub)["subscription"]["status"] == "active"
-    made = api(
-        base_url,
-        "POST",
-        f"/v1/customers/{customer}/portal-links",
-        {"purpose": "manage_subscription"},
-    )
-    assert made["url"].startswith(f"{base_url}/pages/subscription?t=")
-    return str(made["url"])
-
-
-def press(page: Any, selector: str, key: str = "Enter") -> None:
-    """Reach `selector` by keyboard focus and press `key`, as a keyboard user would."""
-    page.focus(selector)
-    assert page.evaluate("document.activeElement.id") == selector.removeprefix("#")
-    page.keyboard.press(key)
-
-
-def unlabelled_controls(page: Any) -> list[str]:
-    """Visible form controls a screen reader could not name."""
-    found: list[str] = page.evaluate(
-        """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-             .filter(c => c.labels.length === 0 && !c.getAttribute('aria-label'))
-             .map(c => c.id || c.name)"""
-    )
-    return found
+    return portal_link(api, base_url, customer, "manage_subscription", "subscription")
 
 
 def walk_through(page: Any, base_url: str, customer: str, shots: Path, lang: str) -> dict[str, Any]:
@@ -130,7 +107,7 @@ def walk_through(page: Any, base_url: str, customer: str, shots: Path, lang: str
     page.wait_for_selector("#invoice-total")
     seen["invoice_total"] = page.inner_text("#invoice-total")
     seen["invoice_api"] = api(base_url, "GET", f"/v1/invoices/{seen['invoice_id']}")
-    seen["overflow"] = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    seen["overflow"] = overflow(page)
     seen["dir"] = page.get_attribute("html", "dir")
     page.screenshot(path=str(shots / f"manage-{lang}-4-invoice.png"), full_page=True)
     return seen
@@ -176,9 +153,7 @@ def test_the_same_walk_through_in_arabic_on_a_phone_reads_right_to_left(
     base_url: str, browser: Any, shots: Path, catalog: None
 ) -> None:
     url = manage_link(base_url, "mg-amal", "ar")
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, locale="ar"
-    )
+    context = browser.new_context(**ARABIC_PHONE)
     page = context.new_page()
     try:
         opened = page.goto(url)
@@ -214,7 +189,7 @@ def change_seats(page: Any, base_url: str, customer: str, shots: Path, lang: str
     seen["preview"] = page.inner_text("#items-preview")
     seen["preview_charge"] = page.inner_text("#items-preview-charge")
     seen["before_confirm"] = api(base_url, "GET", sub_path)
-    seen["overflow"] = [page.evaluate("document.documentElement.scrollWidth - window.innerWidth")]
+    seen["overflow"] = [overflow(page)]
     page.screenshot(path=str(shots / f"seats-{lang}-1-preview.png"), full_page=True)
 
     press(page, "#confirm_items")

@@ -13,9 +13,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
+from page_checks import (
+    ARABIC_PHONE,
+    overflow,
+    portal_link,
+    press,
+    unlabelled_controls,
+    walk,
+)
 from razorpay_stack import TOKEN, Served, razorpay_served  # noqa: F401 - the fixture `served`
+from seeded_past import table_client, work_due_until
 from serve_process import call_api
 
 from tenure import bootstrap
@@ -23,7 +31,6 @@ from tenure.domain.charges import ChargeOutcome
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock
 from tenure.services import catalog, charging, subscriptions
-from tenure.services.due import work_due
 from tenure.settings import Settings
 from tenure.store.dynamodb import DynamoRepository
 
@@ -48,13 +55,7 @@ def awaits_authentication(served: Served, customer: str, locale: str) -> str:
     authenticate it. Returns the renewal invoice's id."""
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=31)
     clock = FixedClock(start)
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=served.stack["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name=served.stack["AWS_REGION"],
-        aws_access_key_id=served.stack["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=served.stack["AWS_SECRET_ACCESS_KEY"],
-    )
+    client = table_client(served.stack)
     settings = Settings(**served.stack, TENURE_SANDBOX_STATE=served.sandbox_state)
     repo = DynamoRepository(client, settings.table_name)
     svc = bootstrap.build(settings, store=repo, clock=clock).services
@@ -67,11 +68,7 @@ def awaits_authentication(served: Served, customer: str, locale: str) -> str:
     sub_id = f"{customer}-sub"
     subscriptions.subscribe(svc, sub_id, customer, PLAN.id)
     until = datetime.now(UTC) - timedelta(minutes=5)
-    while (due_at := repo.next_due_at()) is not None and due_at <= until:
-        clock.set(max(due_at, clock.now()))
-        for item in repo.due(clock.now()):
-            work_due(svc, item)
-        clock.advance(timedelta(minutes=15))  # the scheduler's next tick
+    work_due_until(svc, repo, clock, until)
     sub = repo.get_subscription(sub_id)
     assert sub is not None
     [renewal] = [i for i in repo.list_invoices(sub_id) if i.status.value == "open"]
@@ -81,34 +78,21 @@ def awaits_authentication(served: Served, customer: str, locale: str) -> str:
 
 
 def confirm_link(served: Served, customer: str) -> str:
-    path = f"/v1/customers/{customer}/portal-links"
-    made = api(served.url, "POST", path, {"purpose": "confirm_payment"})
-    assert made["url"].startswith(f"{served.url}/pages/confirm?t=")
-    return str(made["url"])
-
-
-def press(page: Any, selector: str, key: str = "Enter") -> None:
-    """Reach `selector` by keyboard focus and press `key`, as a keyboard user would."""
-    page.focus(selector)
-    assert page.evaluate("document.activeElement.id") == selector.removeprefix("#")
-    page.keyboard.press(key)
+    return portal_link(api, served.url, customer, "confirm_payment", "confirm")
 
 
 def authenticate(page: Any, shots: Path, lang: str) -> dict[str, Any]:
     seen: dict[str, Any] = {
         "amount": page.inner_text("#amount"),
         "pay_with": page.input_value("#pay-with"),
-        "unlabelled": page.evaluate(
-            """[...document.querySelectorAll('input:not([type=hidden])')]
-                 .filter(c => c.labels.length === 0).map(c => c.id || c.name)"""
-        ),
+        "unlabelled": unlabelled_controls(page),
     }
     page.screenshot(path=str(shots / f"razorpay-{lang}-1-confirm.png"), full_page=True)
     press(page, "#confirm")
     page.wait_for_selector("#outcome")
     seen["outcome"] = page.inner_text("#outcome")
     seen["dir"] = page.get_attribute("html", "dir")
-    seen["overflow"] = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    seen["overflow"] = overflow(page)
     page.screenshot(path=str(shots / f"razorpay-{lang}-2-paid.png"), full_page=True)
     return seen
 
@@ -118,12 +102,8 @@ def test_a_customer_authenticates_a_debit_above_15000_rupees_in_english(
 ) -> None:
     invoice_id = awaits_authentication(served, "rz-asha", "en")
     before = api(served.url, "GET", f"/v1/invoices/{invoice_id}")
-    page = browser.new_page()
-    try:
-        opened = page.goto(confirm_link(served, "rz-asha"))
-        seen = authenticate(page, shots, "en")
-    finally:
-        page.close()
+    link = confirm_link(served, "rz-asha")
+    opened, seen = walk(browser, link, lambda page: authenticate(page, shots, "en"))
 
     assert opened is not None and opened.status == 200
     csp = opened.headers["content-security-policy"]
@@ -142,15 +122,8 @@ def test_the_same_in_arabic_on_a_phone_reads_right_to_left(
     served: Served, browser: Any, shots: Path
 ) -> None:
     invoice_id = awaits_authentication(served, "rz-amal", "ar")
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, locale="ar"
-    )
-    page = context.new_page()
-    try:
-        opened = page.goto(confirm_link(served, "rz-amal"))
-        seen = authenticate(page, shots, "ar")
-    finally:
-        context.close()
+    link = confirm_link(served, "rz-amal")
+    opened, seen = walk(browser, link, lambda page: authenticate(page, shots, "ar"), **ARABIC_PHONE)
 
     assert opened is not None and opened.status == 200
     assert seen["unlabelled"] == []

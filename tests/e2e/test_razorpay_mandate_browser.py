@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from page_checks import ARABIC_PHONE, overflow, portal_link, unlabelled_controls, walk
 from razorpay_stack import TOKEN, Served, razorpay_served  # noqa: F401 - the fixture `served`
 from serve_process import call_api
 
@@ -47,21 +48,14 @@ def upi_subscriber(served: Served, plan: str, customer: str, locale: str) -> str
     api(served.url, "POST", path, {"payment_method": OLD_MANDATE, "default": True})
     sub = {"id": f"{customer}-sub", "customer": customer, "plan": plan}
     api(served.url, "POST", "/v1/subscriptions", sub)
-    made = api(
-        served.url, "POST", f"/v1/customers/{customer}/portal-links", {"purpose": "update_card"}
-    )
-    assert made["url"].startswith(f"{served.url}/pages/card?t=")
-    return str(made["url"])
+    return portal_link(api, served.url, customer, "update_card", "card")
 
 
 def give_mandate(page: Any, shots: Path, lang: str) -> dict[str, Any]:
     seen: dict[str, Any] = {
         "explain": page.inner_text("#mandate-explain"),
         "pay_with": page.input_value("#pay-with"),
-        "unlabelled": page.evaluate(
-            """[...document.querySelectorAll('input:not([type=hidden])')]
-                 .filter(c => c.labels.length === 0).map(c => c.id || c.name)"""
-        ),
+        "unlabelled": unlabelled_controls(page),
     }
     page.screenshot(path=str(shots / f"mandate-{lang}-1-card.png"), full_page=True)
     page.focus("#mandate")
@@ -70,7 +64,7 @@ def give_mandate(page: Any, shots: Path, lang: str) -> dict[str, Any]:
     page.wait_for_selector("#outcome")
     seen["outcome"] = page.inner_text("#outcome")
     seen["dir"] = page.get_attribute("html", "dir")
-    seen["overflow"] = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    seen["overflow"] = overflow(page)
     page.screenshot(path=str(shots / f"mandate-{lang}-2-saved.png"), full_page=True)
     return seen
 
@@ -86,12 +80,12 @@ def test_a_upi_customer_gives_a_new_mandate_in_english_on_a_desktop(
     served: Served, monthly: str, browser: Any, shots: Path
 ) -> None:
     link = upi_subscriber(served, monthly, "rz-meera", "en")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    try:
-        opened = page.goto(link)
-        seen = give_mandate(page, shots, "en")
-    finally:
-        page.close()
+    opened, seen = walk(
+        browser,
+        link,
+        lambda page: give_mandate(page, shots, "en"),
+        viewport={"width": 1280, "height": 900},
+    )
 
     assert opened is not None and opened.status == 200
     assert "razorpay.com" not in opened.headers["content-security-policy"]  # the sandbox form
@@ -108,15 +102,7 @@ def test_the_same_in_arabic_on_a_phone_reads_right_to_left(
     served: Served, monthly: str, browser: Any, shots: Path
 ) -> None:
     link = upi_subscriber(served, monthly, "rz-amira", "ar")
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, locale="ar"
-    )
-    page = context.new_page()
-    try:
-        opened = page.goto(link)
-        seen = give_mandate(page, shots, "ar")
-    finally:
-        context.close()
+    opened, seen = walk(browser, link, lambda page: give_mandate(page, shots, "ar"), **ARABIC_PHONE)
 
     assert opened is not None and opened.status == 200
     assert seen["unlabelled"] == []

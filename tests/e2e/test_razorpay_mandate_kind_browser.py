@@ -4,10 +4,12 @@ value filled in follows the kind chosen, and the API then shows a new mandate on
 the page names as a card. English on a desktop, Arabic (right to left) on a phone;
 screenshots kept with the test output (pytest's temporary folder, printed)."""
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from page_checks import ARABIC_PHONE, overflow, unlabelled_controls, walk
 from razorpay_stack import Served, razorpay_served  # noqa: F401 - the fixture `served`
 from test_razorpay_mandate_browser import (
     OLD_MANDATE,
@@ -32,10 +34,7 @@ def choose_a_card_by_keyboard(page: Any, shots: Path, lang: str) -> dict[str, An
         "checked_first": page.evaluate(
             "document.querySelector('input[name=mandate_kind]:checked').value"
         ),
-        "unlabelled": page.evaluate(
-            """[...document.querySelectorAll('input:not([type=hidden])')]
-                 .filter(c => c.labels.length === 0).map(c => c.id || c.name)"""
-        ),
+        "unlabelled": unlabelled_controls(page),
     }
     page.screenshot(path=str(shots / f"kind-{lang}-1-offered.png"), full_page=True)
     # Tab reaches the radio group at its checked radio; an arrow key moves the choice.
@@ -57,7 +56,7 @@ def choose_a_card_by_keyboard(page: Any, shots: Path, lang: str) -> dict[str, An
     seen["outcome"] = page.inner_text("#outcome")
     seen["current"] = page.inner_text("#current-card")
     seen["dir"] = page.get_attribute("html", "dir")
-    seen["overflow"] = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    seen["overflow"] = overflow(page)
     page.screenshot(path=str(shots / f"kind-{lang}-3-saved.png"), full_page=True)
     return seen
 
@@ -73,12 +72,8 @@ def test_a_upi_customer_chooses_a_card_mandate_by_keyboard_in_english(
     shots: Path,
 ) -> None:
     link = upi_subscriber(served, monthly, "rz-kabir", "en")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    try:
-        opened = page.goto(link)
-        seen = choose_a_card_by_keyboard(page, shots, "en")
-    finally:
-        page.close()
+    choose = partial(choose_a_card_by_keyboard, shots=shots, lang="en")
+    opened, seen = walk(browser, link, choose, viewport={"width": 1280, "height": 900})
 
     assert opened is not None and opened.status == 200
     assert seen["legend"] == "Authorise the mandate on" and seen["unlabelled"] == []
@@ -98,15 +93,8 @@ def test_the_same_choice_in_arabic_on_a_phone_reads_right_to_left(
     shots: Path,
 ) -> None:
     link = upi_subscriber(served, monthly, "rz-layla", "ar")
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, locale="ar"
-    )
-    page = context.new_page()
-    try:
-        opened = page.goto(link)
-        seen = choose_a_card_by_keyboard(page, shots, "ar")
-    finally:
-        context.close()
+    choose = partial(choose_a_card_by_keyboard, shots=shots, lang="ar")
+    opened, seen = walk(browser, link, choose, **ARABIC_PHONE)
 
     assert opened is not None and opened.status == 200
     assert seen["legend"] == "إعداد التفويض عبر" and seen["unlabelled"] == []

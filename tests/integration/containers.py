@@ -31,6 +31,19 @@ class Containers:
         return Services(repo, self.clock, gateway=self.gateway)
 
 
+def a_reader_and_a_writer(
+    stack: LocalStack,
+) -> tuple[DynamoRepository, DynamoRepository, list[float]]:
+    """Two containers on the stack's table, emptied: a reader whose monotonic clock the test
+    sets (`ticks[0]`, in seconds), for what it keeps read, and a writer."""
+    stack.reset_table()
+    client, table = stack.dynamodb_client(), stack.env["TABLE_NAME"]
+    ticks = [0.0]
+    reader = DynamoRepository(client, table, monotonic=lambda: ticks[0])
+    writer = DynamoRepository(client, table)
+    return reader, writer, ticks
+
+
 def customer_with_card(containers: Containers) -> Services:
     """alice with a default card that pays, and the `basic` plan: the setup container."""
     setup = containers()

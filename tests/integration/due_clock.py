@@ -3,8 +3,11 @@ that run installment plans on either store as the scheduler and charger would.""
 
 from datetime import datetime, timedelta
 
+from tenure.domain.dunning import DunningPolicy
 from tenure.fakes import FixedClock
-from tenure.payments.sandbox import payment_method_for
+from tenure.payments.sandbox import SandboxGateway, payment_method_for
+from tenure.ports import Repository
+from tenure.services import catalog, charging
 from tenure.services.context import Services
 from tenure.services.due import work_due
 
@@ -13,6 +16,17 @@ def card(number: str) -> str:
     method = payment_method_for(number)
     assert method is not None
     return method
+
+
+def alice_paying_by(repo: Repository, start: datetime, number: str) -> tuple[Services, FixedClock]:
+    """The services on `repo`, the sandbox as provider, on a clock at `start`; and alice, her
+    default payment method the sandbox card `number`."""
+    clock = FixedClock(start)
+    gateway = SandboxGateway(clock=clock.now)
+    svc = Services(repo=repo, clock=clock, gateway=gateway, policy=DunningPolicy())
+    catalog.create_customer(svc, "alice", "alice@example.com")
+    charging.update_payment_method(svc, "alice", card(number), "sandbox", True)
+    return svc, clock
 
 
 def run_until(svc: Services, clock: FixedClock, until: datetime) -> None:

@@ -4,17 +4,13 @@ index and the instalment invoices as the table holds them."""
 
 from datetime import UTC, datetime, timedelta
 
-from due_clock import card, run_until
+from due_clock import alice_paying_by, card, run_until
 
 from tenure.domain.charges import ChargeOutcome
-from tenure.domain.dunning import DunningPolicy
 from tenure.domain.installments import InstalmentStatus, PlanStatus
 from tenure.domain.invoices import InvoiceStatus
-from tenure.fakes import FixedClock
-from tenure.payments.sandbox import SandboxGateway
 from tenure.ports import Repository
-from tenure.services import catalog, charging, installments
-from tenure.services.context import Services
+from tenure.services import charging, installments
 
 T0 = datetime(2026, 1, 31, 9, tzinfo=UTC)
 
@@ -22,12 +18,7 @@ T0 = datetime(2026, 1, 31, 9, tzinfo=UTC)
 def test_a_plan_of_four_whose_second_fails_recovers_after_a_card_update(
     repo: Repository,
 ) -> None:
-    clock = FixedClock(T0)
-    svc = Services(
-        repo=repo, clock=clock, gateway=SandboxGateway(clock=clock.now), policy=DunningPolicy()
-    )
-    catalog.create_customer(svc, "alice", "alice@example.com")
-    charging.update_payment_method(svc, "alice", card("4242424242424242"), "sandbox", True)
+    svc, clock = alice_paying_by(repo, T0, "4242424242424242")
     plan = installments.create_installment_plan(
         svc, "alice", "ipl-1", 100_01, "USD", 4, "month", "Laptop"
     )
@@ -70,12 +61,7 @@ def test_a_plan_of_four_whose_second_fails_recovers_after_a_card_update(
 def test_a_canceled_plan_leaves_nothing_due_and_its_dunned_invoice_void(
     repo: Repository,
 ) -> None:
-    clock = FixedClock(T0)
-    svc = Services(
-        repo=repo, clock=clock, gateway=SandboxGateway(clock=clock.now), policy=DunningPolicy()
-    )
-    catalog.create_customer(svc, "alice", "alice@example.com")
-    charging.update_payment_method(svc, "alice", card("4000000000009995"), "sandbox", True)
+    svc, clock = alice_paying_by(repo, T0, "4000000000009995")
     plan = installments.create_installment_plan(
         svc, "alice", "ipl-1", 100_01, "USD", 4, "month", "Laptop"
     )

@@ -4,27 +4,18 @@ invoices and attempts from the plan (docs/operations.md, "Every automated change
 
 from datetime import UTC, datetime, timedelta
 
-from due_clock import card, run_until
+from due_clock import alice_paying_by, run_until
 
 from tenure.domain.audit import SYSTEM_RENEWALS
-from tenure.domain.dunning import DunningPolicy
-from tenure.fakes import FixedClock
-from tenure.payments.sandbox import SandboxGateway
 from tenure.ports import Repository
-from tenure.services import catalog, charging, installments, timeline
-from tenure.services.context import Services
+from tenure.services import installments, timeline
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
 def test_a_plans_instalments_keep_no_day_and_show_in_the_timeline(repo: Repository) -> None:
     # Given alice with a good card and a plan of 3 weekly instalments
-    clock = FixedClock(T0)
-    svc = Services(
-        repo=repo, clock=clock, gateway=SandboxGateway(clock=clock.now), policy=DunningPolicy()
-    )
-    catalog.create_customer(svc, "alice", "alice@example.com")
-    charging.update_payment_method(svc, "alice", card("4242424242424242"), "sandbox", True)
+    svc, clock = alice_paying_by(repo, T0, "4242424242424242")
     plan = installments.create_installment_plan(
         svc, "alice", "ipl-1", 3000, "USD", 3, "week", "Laptop"
     )

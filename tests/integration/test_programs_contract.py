@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from containers import a_reader_and_a_writer
 
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, ValidationFailedError
 from tenure.domain.points import PointsAccount, PointsEntry, PointsKind, PointsMove
@@ -15,7 +16,7 @@ from tenure.domain.programs import (
     TenureStep,
 )
 from tenure.ports import Commit, Repository
-from tenure.store.dynamodb import PROGRAMS_KEPT_SECONDS, DynamoRepository
+from tenure.store.dynamodb import PROGRAMS_KEPT_SECONDS
 
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
 LADDER = Programs(
@@ -67,11 +68,7 @@ def test_a_first_programs_write_loses_to_one_that_came_first(repo: Repository) -
 def test_a_container_keeps_the_programs_it_read_for_a_minute_and_its_own_writes_at_once(
     local_stack: Any,
 ) -> None:
-    local_stack.reset_table()
-    client, table = local_stack.dynamodb_client(), local_stack.env["TABLE_NAME"]
-    ticks = [0.0]
-    reader = DynamoRepository(client, table, monotonic=lambda: ticks[0])
-    writer = DynamoRepository(client, table)
+    reader, writer, ticks = a_reader_and_a_writer(local_stack)
     assert reader.get_programs().version == 0
     writer.commit(Commit(programs=[ProgramsSetting(LADDER, 0, T0)]))
     ticks[0] = PROGRAMS_KEPT_SECONDS - 1
@@ -127,11 +124,7 @@ def test_the_same_history_entry_is_written_once(repo: Repository) -> None:
 def test_the_current_programs_are_read_past_the_copy_another_container_kept(
     local_stack: Any,
 ) -> None:
-    local_stack.reset_table()
-    client, table = local_stack.dynamodb_client(), local_stack.env["TABLE_NAME"]
-    ticks = [0.0]
-    reader = DynamoRepository(client, table, monotonic=lambda: ticks[0])
-    writer = DynamoRepository(client, table)
+    reader, writer, _ = a_reader_and_a_writer(local_stack)  # its clock stands still
     assert reader.get_programs().version == 0
     writer.commit(Commit(programs=[ProgramsSetting(LADDER, 0, T0)]))
     current = reader.get_current_programs()

@@ -829,13 +829,11 @@ def test_a_collection_case_and_its_repayment_plan_read_back_whole(repo: Reposito
 def test_a_container_keeps_a_plan_it_read_for_a_minute_then_sees_its_price_change(
     local_stack: Any,
 ) -> None:
-    from tenure.store.dynamodb import PLANS_KEPT_SECONDS, DynamoRepository
+    from containers import a_reader_and_a_writer
 
-    local_stack.reset_table()
-    client, table = local_stack.dynamodb_client(), local_stack.env["TABLE_NAME"]
-    ticks = [0.0]
-    reader = DynamoRepository(client, table, monotonic=lambda: ticks[0])
-    writer = DynamoRepository(client, table)
+    from tenure.store.dynamodb import PLANS_KEPT_SECONDS
+
+    reader, writer, ticks = a_reader_and_a_writer(local_stack)
     writer.commit(Commit(plans=[BASIC]))
     assert reader.get_plan("basic") == BASIC
     changed = _with_change(BASIC, 1200, 40)

@@ -48,6 +48,25 @@ def scenario(**overrides: Any) -> dict[str, Any]:
     return raw
 
 
+def dan_gives_a_good_card_later(first_card: str, at: str) -> dict[str, Any]:
+    """Dan subscribes to basic on April 1st with `first_card`, and gives a card that pays
+    `at`; the run ends April 20th."""
+    return scenario(
+        customers=[{"id": "dan", "email": "dan@example.com", "card": first_card}],
+        actions=[
+            {
+                "at": "2026-04-01T00:00:00Z",
+                "do": "subscribe",
+                "customer": "dan",
+                "plan": "basic",
+                "id": "sub-dan",
+            },
+            {"at": at, "do": "update_card", "customer": "dan", "card": "4242424242424242"},
+        ],
+        until="2026-04-20T00:00:00Z",
+    )
+
+
 def test_halfway_upgrade_is_a_five_dollar_proration_invoice_in_state_json(
     local_stack: LocalStack, tmp_path: Path
 ) -> None:
@@ -127,25 +146,7 @@ def test_the_output_folder_is_replaced_and_holds_every_public_file(
 def test_a_declined_card_leaves_the_invoice_open_until_a_new_card_pays_it(
     local_stack: LocalStack, tmp_path: Path
 ) -> None:
-    raw = scenario(
-        customers=[{"id": "dan", "email": "dan@example.com", "card": "4000000000009995"}],
-        actions=[
-            {
-                "at": "2026-04-01T00:00:00Z",
-                "do": "subscribe",
-                "customer": "dan",
-                "plan": "basic",
-                "id": "sub-dan",
-            },
-            {
-                "at": "2026-04-01T10:00:00Z",
-                "do": "update_card",
-                "customer": "dan",
-                "card": "4242424242424242",
-            },
-        ],
-        until="2026-04-20T00:00:00Z",
-    )
+    raw = dan_gives_a_good_card_later("4000000000009995", "2026-04-01T10:00:00Z")
     state = run(local_stack, raw, tmp_path / "out")
     outcomes = [(c["outcome"], c["decline_code"], c["at"]) for c in state["charges"]]
     assert outcomes == [
@@ -158,25 +159,7 @@ def test_a_declined_card_leaves_the_invoice_open_until_a_new_card_pays_it(
 def test_a_first_payment_that_never_comes_expires_the_subscription_after_23_hours(
     local_stack: LocalStack, tmp_path: Path
 ) -> None:
-    raw = scenario(
-        customers=[{"id": "dan", "email": "dan@example.com", "card": "4000000000000002"}],
-        actions=[
-            {
-                "at": "2026-04-01T00:00:00Z",
-                "do": "subscribe",
-                "customer": "dan",
-                "plan": "basic",
-                "id": "sub-dan",
-            },
-            {
-                "at": "2026-04-10T00:00:00Z",
-                "do": "update_card",
-                "customer": "dan",
-                "card": "4242424242424242",
-            },
-        ],
-        until="2026-04-20T00:00:00Z",
-    )
+    raw = dan_gives_a_good_card_later("4000000000000002", "2026-04-10T00:00:00Z")
     state = run(local_stack, raw, tmp_path / "out")
     sub = state["subscriptions"][0]
     assert (sub["status"], sub["cancel_reason"], sub["canceled_at"]) == (

@@ -18,6 +18,8 @@ from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.notify.customer_links import issue_form_token, make_link
 from tenure.notify.link_tokens import LinkClaims, LinkPurpose, sign
+from tenure.payments.razorpay_gateway import RazorpayGateway
+from tenure.payments.razorpay_sandbox import SANDBOX_KEY, RazorpaySandbox
 from tenure.payments.sandbox import SandboxGateway
 from tenure.payments.stripe_gateway import StripeGateway
 from tenure.services import subscriptions
@@ -101,6 +103,22 @@ class Pages:
         event = http_event("POST", path, body, {k: v for k, v in sent.items() if v is not None})
         event["isBase64Encoded"] = base64_encoded
         return self.api.invoke(event)
+
+    def with_razorpay(self, deployed: bool = False) -> RazorpaySandbox:
+        """Razorpay's sandbox wired in as the `razorpay` provider beside the default sandbox;
+        returns it. `deployed`: the plain adapter in front of it (Checkout runs in the
+        browser), not the sandbox's own, which can play Checkout itself."""
+        sandbox = RazorpaySandbox(clock=self.api.clock.now)
+        gateway = (
+            RazorpayGateway(*SANDBOX_KEY, transport=sandbox, max_retries=0)
+            if deployed
+            else sandbox.gateway()
+        )
+        services = Services(
+            self.api.repo, self.api.clock, self.gateway, gateways={"razorpay": gateway}
+        )
+        bootstrap.use(bootstrap.Wiring(services))
+        return sandbox
 
     def card(self, customer: str, method: str) -> None:
         reply = self.api.post(

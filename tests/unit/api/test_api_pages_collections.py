@@ -6,6 +6,7 @@ a repayment plan through the API's own services; every refused form changes noth
 # ruff: noqa: F811
 
 import re
+from typing import Any
 
 import pytest
 from test_api_collection_cases import an_open_case
@@ -52,10 +53,15 @@ def test_choosing_a_plan_on_the_page_puts_the_case_in_that_plan(owing: tuple[Pag
     assert "Instalment 1 of 3" in reply.text
 
 
+def pay_in_full(pages: Pages, case_id: str, method: str) -> Any:
+    """Alice gives `method` as her card, then presses "pay it all" on the case's page."""
+    pages.card("alice", method)
+    return pages.submit(PAGE, pages.link(LinkPurpose.COLLECTIONS, case_id), action="pay")
+
+
 def test_paying_in_full_on_the_page_settles_the_case(owing: tuple[Pages, str]) -> None:
     pages, case_id = owing
-    pages.card("alice", "pm_card_visa")
-    reply = pages.submit(PAGE, pages.link(LinkPurpose.COLLECTIONS, case_id), action="pay")
+    reply = pay_in_full(pages, case_id, "pm_card_visa")
     assert reply.status == 200, reply.text
     case = pages.api.repo.get_collection_case(case_id)
     assert case is not None and case.status is CaseStatus.SETTLED and case.balance == 0
@@ -67,8 +73,7 @@ def test_paying_in_full_with_a_declined_card_says_so_and_the_case_waits_in_its_p
     owing: tuple[Pages, str],
 ) -> None:
     pages, case_id = owing
-    pages.card("alice", "pm_card_chargeDeclinedInsufficientFunds")
-    reply = pages.submit(PAGE, pages.link(LinkPurpose.COLLECTIONS, case_id), action="pay")
+    reply = pay_in_full(pages, case_id, "pm_card_chargeDeclinedInsufficientFunds")
     assert reply.status == 200, reply.text
     assert "The payment did not go through" in reply.text
     case = pages.api.repo.get_collection_case(case_id)
@@ -185,8 +190,7 @@ def test_paying_in_full_with_a_card_that_needs_3ds_links_to_the_confirm_page_whi
     owing: tuple[Pages, str],
 ) -> None:
     pages, case_id = owing
-    pages.card("alice", "pm_card_authenticationRequired")
-    reply = pages.submit(PAGE, pages.link(LinkPurpose.COLLECTIONS, case_id), action="pay")
+    reply = pay_in_full(pages, case_id, "pm_card_authenticationRequired")
     assert reply.status == 200, reply.text
     assert "Your bank asks you to confirm this payment" in reply.text
     assert "did not go through" not in reply.text
@@ -206,8 +210,7 @@ def test_a_declined_pay_in_full_offers_the_card_page_it_speaks_of(
     owing: tuple[Pages, str],
 ) -> None:
     pages, case_id = owing
-    pages.card("alice", "pm_card_chargeDeclinedInsufficientFunds")
-    reply = pages.submit(PAGE, pages.link(LinkPurpose.COLLECTIONS, case_id), action="pay")
+    reply = pay_in_full(pages, case_id, "pm_card_chargeDeclinedInsufficientFunds")
     token = link_token(reply.text, "card-link", "/pages/card")
     assert 'id="confirm-link"' not in reply.text
     card_page = pages.open("/pages/card", token)

@@ -6,21 +6,12 @@ from typing import Any
 
 from test_api_pages import Pages, pages, signed_form_token  # noqa: F401 - `pages`: the fixture
 
-from tenure import bootstrap
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.payments.razorpay_sandbox import RazorpaySandbox
-from tenure.services.context import Services
 
 
 def razorpay_customer(pages: Pages) -> RazorpaySandbox:  # noqa: F811 - the fixture's name
-    sandbox = RazorpaySandbox(clock=pages.api.clock.now)
-    services = Services(
-        pages.api.repo,
-        pages.api.clock,
-        pages.gateway,
-        gateways={"razorpay": sandbox.gateway()},
-    )
-    bootstrap.use(bootstrap.Wiring(services))
+    sandbox = pages.with_razorpay()
     pages.api.customer("asha", provider="razorpay")
     pages.card("asha", "token_upi_success")
     return sandbox

@@ -9,9 +9,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from test_api_pages import Pages, pages, signed_form_token  # noqa: F401 - `pages`: the fixture
 
-from tenure import bootstrap
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.invoices import InvoiceStatus
 from tenure.notify.link_tokens import LinkPurpose
@@ -19,7 +19,6 @@ from tenure.payments.gateway import CheckoutAnswer
 from tenure.payments.razorpay_gateway import RazorpayGateway
 from tenure.payments.razorpay_sandbox import SANDBOX_KEY, RazorpaySandbox, SandboxRazorpayGateway
 from tenure.services import subscriptions
-from tenure.services.context import Services
 from tenure.services.provider_events import Applied, apply_provider_event
 from tenure.webhooks import razorpay_events
 
@@ -31,16 +30,7 @@ def waiting_debit(pages: Pages, deployed: bool = False) -> tuple[RazorpaySandbox
     waits for her to authenticate it (the first payment was the one she authorised while
     subscribing). `deployed`: the gateway is the plain adapter (Checkout in the browser),
     not the sandbox's (which can play Checkout itself)."""
-    sandbox = RazorpaySandbox(clock=pages.api.clock.now)
-    gateway = (
-        RazorpayGateway(*SANDBOX_KEY, transport=sandbox, max_retries=0)
-        if deployed
-        else sandbox.gateway()
-    )
-    services = Services(
-        pages.api.repo, pages.api.clock, pages.gateway, gateways={"razorpay": gateway}
-    )
-    bootstrap.use(bootstrap.Wiring(services))
+    sandbox = pages.with_razorpay(deployed)
     pages.api.plan("lakh", 2_000_000, currency="INR", name="Lakh")
     pages.api.customer("asha", provider="razorpay")
     pages.card("asha", "token_upi_lakh")
@@ -165,40 +155,27 @@ def test_something_not_razorpay_test_data_is_refused_and_pays_nothing(
 
 
 # -- Checkout's answer, verified ----------------------------------------------------------------
-def test_a_forged_signature_is_refused_and_settles_nothing(pages: Pages) -> None:  # noqa: F811
+@pytest.mark.parametrize(
+    "tampered",
+    [
+        pytest.param({"razorpay_signature": "0" * 64}, id="a forged signature"),
+        pytest.param({"razorpay_payment_id": "pay_x"}, id="its payment id tampered"),
+        pytest.param({"razorpay_order_id": "order_other"}, id="an answer for another order"),
+    ],
+)
+def test_an_answer_that_does_not_check_out_is_refused_and_settles_nothing(
+    pages: Pages,  # noqa: F811
+    tampered: dict[str, str],
+) -> None:
     _, invoice_id = waiting_debit(pages)
     answer = pay_in_checkout(pages, invoice_id)
 
-    reply = post_answer(pages, link(pages, invoice_id), answer, razorpay_signature="0" * 64)
+    reply = post_answer(pages, link(pages, invoice_id), answer, **tampered)
 
     assert reply.status == 400
     assert "could not verify this payment" in reply.text
     assert pages.invoice(invoice_id).status is InvoiceStatus.OPEN
     assert succeeded(pages, invoice_id) == []
-
-
-def test_an_answer_with_its_payment_id_tampered_is_refused_and_settles_nothing(
-    pages: Pages,  # noqa: F811
-) -> None:
-    _, invoice_id = waiting_debit(pages)
-    answer = pay_in_checkout(pages, invoice_id)
-
-    reply = post_answer(pages, link(pages, invoice_id), answer, razorpay_payment_id="pay_x")
-
-    assert reply.status == 400
-    assert pages.invoice(invoice_id).status is InvoiceStatus.OPEN
-
-
-def test_an_answer_for_another_order_is_refused_and_settles_nothing(
-    pages: Pages,  # noqa: F811
-) -> None:
-    _, invoice_id = waiting_debit(pages)
-    answer = pay_in_checkout(pages, invoice_id)
-
-    reply = post_answer(pages, link(pages, invoice_id), answer, razorpay_order_id="order_other")
-
-    assert reply.status == 400
-    assert pages.invoice(invoice_id).status is InvoiceStatus.OPEN
 
 
 def test_a_verified_answer_pays_the_invoice_and_a_second_post_changes_nothing(

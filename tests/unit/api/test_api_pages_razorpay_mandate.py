@@ -11,10 +11,9 @@ from typing import Any
 
 from test_api_pages import Pages, _tamper, pages, signed_form_token  # noqa: F401 - the fixture
 
-from tenure import bootstrap
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.payments.gateway import CheckoutAnswer
-from tenure.payments.razorpay_gateway import RazorpayGateway, checkout_signature
+from tenure.payments.razorpay_gateway import checkout_signature
 from tenure.payments.razorpay_sandbox import (
     SANDBOX_KEY,
     RazorpaySandbox,
@@ -22,7 +21,6 @@ from tenure.payments.razorpay_sandbox import (
     method_for,
 )
 from tenure.services import new_mandate
-from tenure.services.context import Services
 
 CHECKOUT_OPTIONS = re.compile(r"Object\.assign\((\{.*?\}), \{", re.S)
 OLD_TOKEN = "token_upi_success"
@@ -31,16 +29,7 @@ OLD_TOKEN = "token_upi_success"
 def mandate_customers(pages: Pages, deployed: bool = False) -> RazorpaySandbox:  # noqa: F811
     """Asha and Ravi pay ₹500 a month on UPI mandates. `deployed`: the plain adapter (the
     customer authorises in Checkout, in the browser), not the sandbox's, which plays it."""
-    sandbox = RazorpaySandbox(clock=pages.api.clock.now)
-    gateway = (
-        RazorpayGateway(*SANDBOX_KEY, transport=sandbox, max_retries=0)
-        if deployed
-        else sandbox.gateway()
-    )
-    services = Services(
-        pages.api.repo, pages.api.clock, pages.gateway, gateways={"razorpay": gateway}
-    )
-    bootstrap.use(bootstrap.Wiring(services))
+    sandbox = pages.with_razorpay(deployed)
     pages.api.plan("monthly-inr", 50_000, currency="INR", name="Monthly")
     for name in ("asha", "ravi"):
         pages.api.customer(name, provider="razorpay")

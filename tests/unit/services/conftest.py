@@ -22,6 +22,7 @@ from tenure.services.context import Services
 from tenure.services.due import work_due
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+GOOD_CARD = "4242424242424242"  # the sandbox's Visa that always pays
 SCHEDULER_TICK = timedelta(minutes=15)  # how often the deployed renewals schedule runs
 # Every confirm the sandbox answers emits exactly one of these for the payment intent.
 CONFIRM_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed")
@@ -124,6 +125,17 @@ class Shop:
 
     def run_due(self, until: datetime) -> None:
         run_due(self.svc, until)
+
+    def renewal_declined(self, declining_card: str) -> datetime:
+        """Alice's first month paid by a good card, then her card switched to `declining_card`
+        and her renewal attempted, declined, at the period's end: returns that moment."""
+        self.add_card(GOOD_CARD)
+        self.subscribe()
+        self.add_card(declining_card)
+        renewed_at = self.sub().current_period_end
+        self.clock.set(renewed_at)
+        subscriptions.process_due(self.svc, "sub-1")
+        return renewed_at
 
     def set_programs(self, document: dict[str, object]) -> None:
         """Replace the retention programs with `document` ({}: every program off)."""

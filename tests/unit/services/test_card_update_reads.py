@@ -10,7 +10,7 @@ from typing import Any
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.ports import Commit
-from tenure.services import catalog, subscriptions
+from tenure.services import catalog
 
 VISA = "4242424242424242"
 MASTERCARD = "5555555555554444"
@@ -53,12 +53,7 @@ def test_a_new_default_card_still_retries_the_declined_invoice_from_the_listing(
 ) -> None:
     # Given a renewal declined on alice's card
     shop = make_shop()
-    shop.add_card(VISA)
-    shop.subscribe()
-    shop.add_card(GENERIC_DECLINE)
-    renewed_at = shop.sub().current_period_end
-    shop.clock.set(renewed_at)
-    subscriptions.process_due(shop.svc, "sub-1")
+    renewed_at = shop.renewal_declined(GENERIC_DECLINE)
     invoice = shop.invoice_starting(renewed_at)
     assert shop.invoice(invoice.id).status is InvoiceStatus.OPEN
     shop.clock.set(renewed_at + timedelta(hours=5))

@@ -527,33 +527,45 @@ def test_a_saved_500_is_not_trusted_and_the_list_finds_the_payment_it_made(
     assert_renewed_once(shop, renewed_at)
 
 
+def a_look_that_times_out(
+    make_shop: Callable[..., Any], on: str, after: timedelta
+) -> tuple[Any, datetime, str, datetime]:
+    """Given a renewal whose request timed out, and the sweeper's look `after` the renewal,
+    whose own call `on` ("pay": its replay, "find": its list) times out too: the shop, when
+    it renewed, the invoice, and when the sweeper looked."""
+    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
+    looked_at = renewed_at + after
+    shop.gateway.fail_next("timeout", on=on)
+    sweeper_looks(shop, invoice_id, at=looked_at)
+    return shop, renewed_at, invoice_id, looked_at
+
+
 def test_a_replay_that_times_out_is_replayed_again_never_listed_and_given_up(
     make_shop: Callable[..., Any],
 ) -> None:
-    # Given a renewal whose request timed out, and whose first replay times out too (it may
-    # still be running at the provider: a list now could miss the payment it makes)
-    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
-    lease_over = renewed_at + charging.LEASE
-    shop.gateway.fail_next("timeout", on="pay")
-    sweeper_looks(shop, invoice_id, at=lease_over)
+    # Given a renewal whose request timed out, and whose first replay, at the lease's end,
+    # times out too (it may still be running at the provider: a list now could miss the
+    # payment it makes)
+    shop, renewed_at, invoice_id, looked_at = a_look_that_times_out(
+        make_shop, "pay", charging.LEASE
+    )
     # Then nothing was listed; the claim waits one more lease, and the next look replays the
     # same key again and settles the one payment
     assert shop.gateway.lists == 0
-    assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=lease_over)
+    assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=looked_at)
     assert_sent_under_the_first_key(shop, invoice_id)
 
 
 def test_a_list_that_times_out_keeps_the_claim_for_the_next_look(
     make_shop: Callable[..., Any],
 ) -> None:
-    shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
-    late = renewed_at + charging.PAY_REPLAY_WINDOW
-    shop.gateway.fail_next("timeout", on="find")
     # When the sweeper looks after 23 hours and the list goes unanswered
-    sweeper_looks(shop, invoice_id, at=late)
+    shop, renewed_at, invoice_id, looked_at = a_look_that_times_out(
+        make_shop, "find", charging.PAY_REPLAY_WINDOW
+    )
     # Then nothing is given up: the claim waits one more lease, and the next look finds the
     # payment and settles it
-    assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=late)
+    assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=looked_at)
 
 
 def test_a_lost_answer_whose_card_changed_since_is_replayed_on_the_card_claimed(

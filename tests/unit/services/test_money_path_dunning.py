@@ -46,12 +46,7 @@ def a_declining_renewal(
     """Given alice, her first month paid by card, then switched to `declining_card`, and her
     renewal just attempted and declined. Returns the shop and the renewal invoice."""
     shop = make_shop(policy=policy)
-    shop.add_card(VISA)
-    shop.subscribe()
-    shop.add_card(declining_card)
-    renewed_at = shop.sub().current_period_end
-    shop.clock.set(renewed_at)
-    subscriptions.process_due(shop.svc, "sub-1")
+    renewed_at = shop.renewal_declined(declining_card)
     invoice = shop.invoice_starting(renewed_at)
     assert [c.outcome for c in shop.charges(invoice.id)] != [ChargeOutcome.SUCCEEDED]
     return shop, invoice

@@ -10,7 +10,7 @@ from tenure.domain.audit import SYSTEM_RENEWALS, unnamed_days
 from tenure.domain.charges import Charge
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.installments import InstallmentPlan
-from tenure.services import collections, installments, privacy, subscriptions, timeline
+from tenure.services import collections, installments, privacy, timeline
 
 VISA = "4242424242424242"
 INSUFFICIENT_FUNDS = "4000000000009995"
@@ -85,12 +85,7 @@ def test_a_repayment_plans_instalments_keep_no_day_and_the_case_has_a_trail(
 ) -> None:
     # Given alice's subscription left unpaid by dunning, and its collections case
     shop = make_shop()
-    shop.add_card(VISA)
-    shop.subscribe()
-    shop.add_card(GENERIC_DECLINE)
-    renewed_at = shop.sub().current_period_end
-    shop.clock.set(renewed_at)
-    subscriptions.process_due(shop.svc, "sub-1")
+    renewed_at = shop.renewal_declined(GENERIC_DECLINE)
     shop.run_due(until=renewed_at + timedelta(days=20))
     [case] = collections.list_cases(shop.svc, "alice")
     kept_before = shop.repo.activity_days("alice", 100)

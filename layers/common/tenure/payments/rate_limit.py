@@ -17,17 +17,10 @@ container.
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from functools import wraps
-from typing import Any, Protocol
+from typing import Any, Concatenate, Protocol, overload
 
-from tenure.domain.money import Money
-from tenure.payments.gateway import (
-    CardDetails,
-    PaymentAuthentication,
-    PaymentGateway,
-    PaymentResult,
-)
+from tenure.payments.gateway import PaymentGateway
 
 
 class Throttle(Protocol):
@@ -98,6 +91,45 @@ class TokenBucket:
         return wait
 
 
+def _paced_call[**P, R](throttle: Throttle, method: Callable[P, R]) -> Callable[P, R]:
+    """`method`, taking a token from `throttle` before each call."""
+
+    @wraps(method)
+    def paced(*args: P.args, **kwargs: P.kwargs) -> R:
+        throttle.acquire()
+        return method(*args, **kwargs)
+
+    return paced
+
+
+class _Paced[**P, R]:
+    """A port method of RateLimitedGateway, forwarded to the inner gateway's behind a token.
+
+    Typed by the port's own method (`PaymentGateway.x`), so that the wrapper is checked
+    against the port as if each method were spelt out; a class attribute, so that
+    runtime-checkable protocols find it statically."""
+
+    def __init__(self, port_method: Callable[Concatenate[Any, P], R]) -> None:
+        # Only its name is kept: the call goes to the inner gateway's method of that name.
+        self._name = port_method.__name__
+
+    @overload
+    def __get__(self, wrapper: None, owner: type) -> "_Paced[P, R]": ...
+    @overload
+    def __get__(
+        self, wrapper: "RateLimitedGateway", owner: type | None = None
+    ) -> Callable[P, R]: ...
+    def __get__(
+        self, wrapper: "RateLimitedGateway | None", owner: type | None = None
+    ) -> "Callable[P, R] | _Paced[P, R]":
+        if wrapper is None:  # looked up on the class
+            return self
+        method: Callable[P, R] = getattr(wrapper.inner, self._name)
+        paced = _paced_call(wrapper.throttle, method)
+        vars(wrapper)[self._name] = paced  # made once: later lookups find it on the instance
+        return paced
+
+
 class RateLimitedGateway:
     """A PaymentGateway that takes a token from `throttle` before each call it forwards.
 
@@ -123,7 +155,7 @@ class RateLimitedGateway:
                 continue
             method = getattr(inner, attribute)
             if callable(method):
-                setattr(self, attribute, self._paced(method))
+                setattr(self, attribute, _paced_call(throttle, method))
 
     @property
     def inner(self) -> PaymentGateway:
@@ -153,129 +185,16 @@ class RateLimitedGateway:
             **extra,
         )
 
-    def attach_payment_method(
-        self, *, provider_customer_id: str, payment_method: str, idempotency_key: str
-    ) -> CardDetails:
-        self._throttle.acquire()
-        return self._inner.attach_payment_method(
-            provider_customer_id=provider_customer_id,
-            payment_method=payment_method,
-            idempotency_key=idempotency_key,
-        )
-
-    def erase_customer(
-        self, *, provider_customer_id: str, email: str, name: str, idempotency_key: str
-    ) -> str:
-        self._throttle.acquire()
-        return self._inner.erase_customer(
-            provider_customer_id=provider_customer_id,
-            email=email,
-            name=name,
-            idempotency_key=idempotency_key,
-        )
-
-    def update_phone(
-        self, *, provider_customer_id: str, phone: str | None, idempotency_key: str
-    ) -> str:
-        self._throttle.acquire()
-        return self._inner.update_phone(
-            provider_customer_id=provider_customer_id, phone=phone, idempotency_key=idempotency_key
-        )
-
-    def create_setup_intent(self, *, provider_customer_id: str, idempotency_key: str) -> str:
-        self._throttle.acquire()
-        return self._inner.create_setup_intent(
-            provider_customer_id=provider_customer_id, idempotency_key=idempotency_key
-        )
-
-    def payment_authentication(self, payment_id: str) -> PaymentAuthentication:
-        self._throttle.acquire()
-        return self._inner.payment_authentication(payment_id)
-
-    def create_payment(
-        self,
-        *,
-        amount: Money,
-        customer_id: str,
-        payment_method: str,
-        invoice_id: str,
-        attempt: int,
-        idempotency_key: str,
-        subscription_id: str | None = None,
-        tenure_customer_id: str | None = None,
-    ) -> str:
-        self._throttle.acquire()
-        return self._inner.create_payment(
-            amount=amount,
-            customer_id=customer_id,
-            payment_method=payment_method,
-            invoice_id=invoice_id,
-            attempt=attempt,
-            idempotency_key=idempotency_key,
-            subscription_id=subscription_id,
-            tenure_customer_id=tenure_customer_id,
-        )
-
-    def create_and_confirm_payment(
-        self,
-        *,
-        amount: Money,
-        customer_id: str,
-        payment_method: str,
-        invoice_id: str,
-        attempt: int,
-        idempotency_key: str,
-        subscription_id: str | None = None,
-        tenure_customer_id: str | None = None,
-    ) -> PaymentResult:
-        self._throttle.acquire()
-        return self._inner.create_and_confirm_payment(
-            amount=amount,
-            customer_id=customer_id,
-            payment_method=payment_method,
-            invoice_id=invoice_id,
-            attempt=attempt,
-            idempotency_key=idempotency_key,
-            subscription_id=subscription_id,
-            tenure_customer_id=tenure_customer_id,
-        )
-
-    def find_payment(
-        self,
-        *,
-        customer_id: str,
-        invoice_id: str,
-        attempt: int,
-        created_from: datetime,
-        created_until: datetime,
-    ) -> PaymentResult | None:
-        self._throttle.acquire()
-        return self._inner.find_payment(
-            customer_id=customer_id,
-            invoice_id=invoice_id,
-            attempt=attempt,
-            created_from=created_from,
-            created_until=created_until,
-        )
-
-    def confirm_payment(self, payment_id: str, *, idempotency_key: str) -> PaymentResult:
-        self._throttle.acquire()
-        return self._inner.confirm_payment(payment_id, idempotency_key=idempotency_key)
-
-    def retrieve_payment(self, payment_id: str) -> PaymentResult:
-        self._throttle.acquire()
-        return self._inner.retrieve_payment(payment_id)
-
-    def refund(self, *, payment_id: str, amount: Money | None, idempotency_key: str) -> str:
-        self._throttle.acquire()
-        return self._inner.refund(
-            payment_id=payment_id, amount=amount, idempotency_key=idempotency_key
-        )
-
-    def _paced(self, method: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(method)
-        def paced(*args: Any, **kwargs: Any) -> Any:
-            self._throttle.acquire()
-            return method(*args, **kwargs)
-
-        return paced
+    # The rest of the port: each a token, then the call as it came (arguments, answer and
+    # errors unchanged).
+    attach_payment_method = _Paced(PaymentGateway.attach_payment_method)
+    erase_customer = _Paced(PaymentGateway.erase_customer)
+    update_phone = _Paced(PaymentGateway.update_phone)
+    create_setup_intent = _Paced(PaymentGateway.create_setup_intent)
+    payment_authentication = _Paced(PaymentGateway.payment_authentication)
+    create_payment = _Paced(PaymentGateway.create_payment)
+    create_and_confirm_payment = _Paced(PaymentGateway.create_and_confirm_payment)
+    find_payment = _Paced(PaymentGateway.find_payment)
+    confirm_payment = _Paced(PaymentGateway.confirm_payment)
+    retrieve_payment = _Paced(PaymentGateway.retrieve_payment)
+    refund = _Paced(PaymentGateway.refund)

@@ -7,6 +7,7 @@ has exactly one.
 """
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -139,33 +140,42 @@ def adjust_credit(
 ) -> Acted:
     """Add `amount` minor units (negative: take them) to the credit the subscription's next
     invoices use; bounded (Subscription.adjust_credit)."""
-    note = check_note(note)
-    sub = subscriptions.get_subscription(svc, subscription_id)
-    before = _subscription_summary(sub)
-    sub.adjust_credit(amount, svc.clock.now())
-    return _save_subscription(svc, sub, actor, AuditAction.ADJUST_CREDIT, note, before)
+    return _change_subscription(
+        svc,
+        subscription_id,
+        actor,
+        AuditAction.ADJUST_CREDIT,
+        note,
+        lambda sub, now: sub.adjust_credit(amount, now),
+    )
 
 
 def extend_trial(
     svc: Services, subscription_id: str, until: datetime, *, actor: str, note: str | None
 ) -> Acted:
     """End a trialing subscription's trial at `until` (later than now planned)."""
-    note = check_note(note)
-    sub = subscriptions.get_subscription(svc, subscription_id)
-    before = _subscription_summary(sub)
-    sub.extend_trial(until, svc.clock.now())
-    return _save_subscription(svc, sub, actor, AuditAction.EXTEND_TRIAL, note, before)
+    return _change_subscription(
+        svc,
+        subscription_id,
+        actor,
+        AuditAction.EXTEND_TRIAL,
+        note,
+        lambda sub, now: sub.extend_trial(until, now),
+    )
 
 
 def change_renewal_date(
     svc: Services, subscription_id: str, at: datetime, *, actor: str, note: str | None
 ) -> Acted:
     """Renew an active (or past-due) subscription at `at`; later periods follow from it."""
-    note = check_note(note)
-    sub = subscriptions.get_subscription(svc, subscription_id)
-    before = _subscription_summary(sub)
-    sub.move_renewal(at, svc.clock.now())
-    return _save_subscription(svc, sub, actor, AuditAction.CHANGE_RENEWAL_DATE, note, before)
+    return _change_subscription(
+        svc,
+        subscription_id,
+        actor,
+        AuditAction.CHANGE_RENEWAL_DATE,
+        note,
+        lambda sub, now: sub.move_renewal(at, now),
+    )
 
 
 def cancel_now(
@@ -266,14 +276,20 @@ def _entry(
     )
 
 
-def _save_subscription(
+def _change_subscription(
     svc: Services,
-    sub: Subscription,
+    subscription_id: str,
     actor: str,
     action: AuditAction,
     note: str | None,
-    before: Summary,
+    change: Callable[[Subscription, datetime], None],
 ) -> Acted:
+    """Make `change` (given the subscription and now; it raises to refuse, nothing written)
+    and commit it with its audit entry, its before and after summaries."""
+    note = check_note(note)
+    sub = subscriptions.get_subscription(svc, subscription_id)
+    before = _subscription_summary(sub)
+    change(sub, svc.clock.now())
     entry = new_entry(
         at=svc.clock.now(),
         actor=actor,
@@ -285,7 +301,7 @@ def _save_subscription(
         after=_subscription_summary(sub),
         nonce=str(sub.version),
     )
-    change = Commit(audit=[entry])
-    change.add_subscription(sub)
-    svc.commit_with_notices(change)
+    commit = Commit(audit=[entry])
+    commit.add_subscription(sub)
+    svc.commit_with_notices(commit)
     return Acted(entry, subscription=sub)

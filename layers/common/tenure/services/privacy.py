@@ -31,13 +31,13 @@ from tenure.domain.privacy import (
     pseudonym_name,
     scrub,
 )
-from tenure.domain.provider_owed import FIRST_WAIT, next_wait
+from tenure.domain.provider_owed import FIRST_WAIT
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.webhooks_out import WebhookDelivery, delivery_id
-from tenure.payments.gateway import GatewayError, ProviderUnavailableError, RateLimitedError
 from tenure.ports import Commit, EmailMove
 from tenure.services.context import Services, UnknownProviderError
+from tenure.services.provider_owed import owed_call
 from tenure.services.timeline import ACTIVITY_DAYS_READ, instalment_invoices
 
 logger = logging.getLogger(__name__)
@@ -217,7 +217,8 @@ def erase_at_provider(svc: Services, customer_id: str) -> ProviderErasure | None
     if customer is None or erasure is None or not erasure.pending:
         return None
     now = svc.clock.now()
-    try:
+
+    def erase() -> ProviderErasure:
         gateway = svc.gateway_for(customer.provider)
         if gateway is None:  # its record is out of this deployment's reach: a person decides
             raise UnknownProviderError(customer.provider or "default", svc.provider_names())
@@ -228,14 +229,9 @@ def erase_at_provider(svc: Services, customer_id: str) -> ProviderErasure | None
                 name=pseudonym_name(customer.id),
                 idempotency_key=f"erase:{customer.id}",
             )
-        customer.provider_erasure = erasure.done(now)
-    except (ProviderUnavailableError, RateLimitedError) as exc:
-        logger.warning("provider erasure not answered", extra={"code": exc.code})
-        customer.provider_erasure = erasure.tried_again(now, next_wait(erasure.tries))
-    except (GatewayError, UnknownProviderError) as exc:
-        code = getattr(exc, "code", None) or type(exc).__name__
-        logger.error("provider erasure refused", extra={"code": code})
-        customer.provider_erasure = erasure.refused(str(code))
+        return erasure.done(now)
+
+    customer.provider_erasure = owed_call(erasure, now, erase, "provider erasure", logger)
     change = Commit(customers=[customer])
     settled = customer.provider_erasure
     if not settled.pending:

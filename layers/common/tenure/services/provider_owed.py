@@ -10,8 +10,9 @@ cannot undo or lose the change; one that refuses for good leaves it for a person
   full under one idempotency key: whatever crashes or repeats, it is refunded once."""
 
 import logging
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from tenure.domain.audit import (
     SYSTEM_PORTAL,
@@ -79,21 +80,44 @@ def send_phone(svc: Services, customer_id: str) -> PhoneSync | None:
         customer.phone_sync = None
         return _save(svc, customer, None)
     now = svc.clock.now()
-    try:
+    provider_customer_id = customer.provider_customer_id
+
+    def send() -> PhoneSync:
         _gateway(svc, customer).update_phone(
-            provider_customer_id=customer.provider_customer_id,
+            provider_customer_id=provider_customer_id,
             phone=sync.phone,
             idempotency_key=f"phone:{customer.id}:{sync.idempotency_key_suffix}",
         )
-        customer.phone_sync = sync.done(now)
+        return sync.done(now)
+
+    customer.phone_sync = owed_call(sync, now, send, "provider phone", logger)
+    return _save(svc, customer, customer.phone_sync)
+
+
+class Owed[T](Protocol):
+    """What the provider is owed, tried until it answers: an erasure, a phone, a refund."""
+
+    @property
+    def tries(self) -> int: ...
+    def tried_again(self, now: datetime, wait: timedelta) -> T: ...
+    def refused(self, code: str) -> T: ...
+
+
+def owed_call[T](
+    owed: Owed[T], now: datetime, call: Callable[[], T], what: str, log: logging.Logger
+) -> T:
+    """Make the provider `call` that settles `owed` (its answer: the settled state). One not
+    answered (a timeout, rate limited) is tried again after the doubling wait; one refused
+    for good is left refused, its code kept, for a person."""
+    try:
+        return call()
     except (ProviderUnavailableError, RateLimitedError) as exc:
-        logger.warning("provider phone not answered", extra={"code": exc.code})
-        customer.phone_sync = sync.tried_again(now, next_wait(sync.tries))
+        log.warning(f"{what} not answered", extra={"code": exc.code})
+        return owed.tried_again(now, next_wait(owed.tries))
     except (GatewayError, UnknownProviderError) as exc:
         code = getattr(exc, "code", None) or type(exc).__name__
-        logger.error("provider phone refused", extra={"code": code})
-        customer.phone_sync = sync.refused(str(code))
-    return _save(svc, customer, customer.phone_sync)
+        log.error(f"{what} refused", extra={"code": code})
+        return owed.refused(str(code))
 
 
 def _save[T](
@@ -207,20 +231,16 @@ def refund_registrations(svc: Services, customer_id: str) -> list[RegistrationPa
 def _refund_one(
     svc: Services, customer: Customer, paid: RegistrationPayment, now: datetime
 ) -> RegistrationPayment:
-    try:
+
+    def refund() -> RegistrationPayment:
         refund_id = _gateway(svc, customer).refund(
             payment_id=paid.payment_id,
             amount=Money(paid.amount, paid.currency),
             idempotency_key=paid.refund_key,
         )
         return paid.refunded(refund_id, now)
-    except (ProviderUnavailableError, RateLimitedError) as exc:
-        logger.warning("registration refund not answered", extra={"code": exc.code})
-        return paid.tried_again(now, next_wait(paid.tries))
-    except (GatewayError, UnknownProviderError) as exc:
-        code = getattr(exc, "code", None) or type(exc).__name__
-        logger.error("registration refund refused", extra={"code": code})
-        return paid.refused(str(code))
+
+    return owed_call(paid, now, refund, "registration refund", logger)
 
 
 def _refund_entry(customer: Customer, paid: RegistrationPayment, now: datetime) -> AuditEntry:
