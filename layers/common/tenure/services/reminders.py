@@ -70,6 +70,9 @@ EMAILS_PER_CLAIM = 16
 _FROM_COPIES = frozenset(
     {NoticeKind.UPCOMING_RENEWAL, NoticeKind.TRIAL_ENDING, NoticeKind.PAUSE_ENDING}
 )
+# The kinds written from their invoice alone: one that carries copies (Notice.contact,
+# Notice.invoice) reads nothing but, when the invoice's lines name no plan, its plan.
+_FROM_INVOICE = frozenset({NoticeKind.RECEIPT, NoticeKind.REFUND_RECEIPT})
 
 
 # (notice, customer, facts, links, sent_at) -> (message, warnings)
@@ -197,19 +200,28 @@ class _Run:
             return self.give_up(notice)
 
     def _prepare(self, notice: Notice) -> "str | _Claim":
-        if notice.kind in _FROM_COPIES and notice.contact and notice.subscription:
-            prepared = self._prepare_from_copies(notice, notice.contact, notice.subscription)
-            if prepared is not None:
-                return prepared
-        return self._prepare_read(notice)
+        prepared: str | _Claim | None = None
+        contact, sub, invoice = notice.contact, notice.subscription, notice.invoice
+        if contact is not None and sub is not None and notice.kind in _FROM_COPIES:
+            prepared = self._prepare_from_copies(notice, contact, sub=sub)
+        elif contact is not None and invoice is not None and notice.kind in _FROM_INVOICE:
+            prepared = self._prepare_from_copies(notice, contact, invoice=invoice)
+        return self._prepare_read(notice) if prepared is None else prepared
 
     def _prepare_from_copies(
-        self, notice: Notice, contact: Contact, sub: Subscription
+        self,
+        notice: Notice,
+        contact: Contact,
+        sub: Subscription | None = None,
+        invoice: Invoice | None = None,
     ) -> "str | _Claim | None":
-        """Write the email from the notice's copies, to be claimed on the condition that they
-        still hold (CopyCheck): nothing is read but the plan. None when a copy says the
-        email may not be due as it stands (skipped, no address): then it is decided from
-        fresh reads, as a notice without copies is, and so is one whose check fails."""
+        """Write the email from the notice's copies (its subscription's, or its invoice's),
+        to be claimed on the condition that they still hold (CopyCheck): nothing is read
+        but the plan. None when a copy says the email may not be due as it stands (skipped,
+        no address): then it is decided from fresh reads, as a notice without copies is,
+        and so is one whose check fails."""
+        if invoice is not None and invoice.id != notice.data.get("invoice_id"):
+            return None  # not the invoice the notice is about: never planned so
         if is_pseudonym(contact.email):
             return None  # erased: decided from the customer's own record, which says so
         customer = Customer(
@@ -223,7 +235,7 @@ class _Run:
         if self._deferred_at_night(notice, customer):
             return "deferred"
         try:
-            draft = self._facts(notice, customer, sub)
+            draft = self._facts(notice, customer, sub, invoice)
         except _Skip:
             return None
         if not customer.email or not self.valid_address(customer.email):
@@ -237,10 +249,18 @@ class _Run:
         # Fewer late invoices on record than make a late payer, ever: no follow-up, and
         # nothing read to know it. Else the record is read (one item) and the claim made again.
         late_under = self.policy.late_payer_invoices if draft.if_late else None
-        check = CopyCheck(notice.customer_id, contact, sub.id, sub.version, late_under)
+        check = CopyCheck(
+            notice.customer_id,
+            contact,
+            sub.id if sub is not None else None,
+            sub.version if sub is not None else None,
+            late_under,
+            invoice.id if invoice is not None else None,
+            invoice.version if invoice is not None else None,
+        )
         # Written from now on without its copies: once claimed the notice is not written from
         # them again, and the smaller item costs less to write (the claim's checks hold them).
-        notice.contact = notice.subscription = None
+        notice.contact = notice.subscription = notice.invoice = None
         return _Claim(notice, customer, message, check, draft.if_late)
 
     def _deferred_at_night(self, notice: Notice, customer: Customer) -> bool:
@@ -462,7 +482,11 @@ class _Run:
 
     # -- what each kind says ----------------------------------------------------------------
     def _facts(
-        self, notice: Notice, customer: Customer, copied: Subscription | None = None
+        self,
+        notice: Notice,
+        customer: Customer,
+        copied: Subscription | None = None,
+        copied_invoice: Invoice | None = None,
     ) -> _Draft:
         kind = notice.kind
         base: dict[str, Any] = {"customer_name": customer.name or customer.email}
@@ -548,7 +572,7 @@ class _Run:
                 facts = replace(facts, plan_name=self._plan_name(invoice))
             return _Draft(facts, {"update_card": card})
         if kind in (NoticeKind.RECEIPT, NoticeKind.REFUND_RECEIPT):
-            invoice = self._invoice(notice)
+            invoice = copied_invoice or self._invoice(notice)
             refunded = int(notice.data.get("amount_refunded") or 0)
             at = notice.data.get("refunded_at")
             facts = invoice_facts(

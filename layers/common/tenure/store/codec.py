@@ -904,6 +904,8 @@ def notice_to_attrs(n: Notice) -> dict[str, Any]:
         # Without its empty fields (read back as None): the notice stays a small item.
         copied = subscription_to_attrs(n.subscription)
         attrs["subscription"] = {k: v for k, v in copied.items() if v is not None}
+    if n.invoice is not None:
+        attrs["invoice"] = invoice_to_attrs(n.invoice) | {"version": n.invoice.version}
     return attrs
 
 
@@ -923,6 +925,7 @@ def notice_from_attrs(a: dict[str, Any]) -> Notice:
         version=int(a.get("version", 0)),
         contact=contact_from_attrs(a.get("contact")),
         subscription=subscription_from_attrs(a["subscription"]) if a.get("subscription") else None,
+        invoice=invoice_from_attrs(a["invoice"]) if a.get("invoice") else None,
     )
 
 
