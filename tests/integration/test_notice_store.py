@@ -207,6 +207,89 @@ def test_a_claim_lost_to_another_run_is_told_before_a_stale_copy(repo: Repositor
         _claim(repo, sub, stale)
 
 
+# -- receipts that carry their invoice -------------------------------------------------------
+def _paid_invoice(repo: Repository) -> Invoice:
+    """alice's paid invoice (with a line, a number and metadata), as stored (version 1)."""
+    from tenure.domain.invoices import InvoiceLine, LineKind
+
+    invoice = Invoice(
+        id="inv-1",
+        subscription_id="sub-1",
+        customer_id="alice",
+        kind=InvoiceKind.RENEWAL,
+        period_start=T0,
+        period_end=T0 + timedelta(days=30),
+        currency="USD",
+        lines=[InvoiceLine(LineKind.PLAN, "Basic", 1000)],
+        status=InvoiceStatus.PAID,
+        created_at=T0,
+        paid_at=T0,
+        number="INV-2026-000007",
+        metadata={"provider_payment": "pi_1"},
+    )
+    repo.commit(Commit(invoices=[invoice]))
+    stored = repo.get_invoice("inv-1")
+    assert stored is not None and stored.version == 1
+    return stored
+
+
+def _receipt_with_copies(alice: Customer, invoice: Invoice) -> Notice:
+    from tenure.domain.notices import invoice_copy
+
+    receipt = notice()
+    receipt.contact, receipt.invoice = alice.contact, invoice_copy(invoice, invoice.version)
+    return receipt
+
+
+def test_a_receipt_with_its_invoice_comes_back_with_it_whole(repo: Repository) -> None:
+    alice, _ = _alice_and_her_subscription(repo)
+    invoice = _paid_invoice(repo)
+    repo.commit(Commit(notices=[_receipt_with_copies(alice, invoice)]))
+    (found,) = repo.due_notices(T0)
+    assert found.contact == alice.contact
+    assert found.invoice is not None and found.invoice.version == 1
+    assert found.invoice.number == "INV-2026-000007" and found.invoice.lines == invoice.lines
+    assert found.invoice.metadata == {}  # what no email shows is not copied
+
+
+@pytest.mark.parametrize("stale", [None, "changed", "missing"])
+def test_a_claim_checks_the_receipts_invoice_copy(repo: Repository, stale: str | None) -> None:
+    alice, _ = _alice_and_her_subscription(repo)
+    invoice = _paid_invoice(repo)
+    receipt = _receipt_with_copies(alice, invoice)
+    if stale == "changed":
+        invoice.amount_refunded = 500
+        repo.commit(Commit(invoices=[invoice]))  # version 2 now
+    elif stale == "missing":
+        receipt.invoice = invoice_copy_of_another(invoice)
+    repo.commit(Commit(notices=[receipt]))
+    stored = repo.get_notice(receipt.key)
+    assert stored is not None and stored.invoice is not None
+    stored.status = NoticeStatus.SENDING
+    marker = Marker(f"email:{stored.key}", T0 + timedelta(days=400))
+    check = CopyCheck("alice", alice.contact, invoice_id=stored.invoice.id, invoice_version=1)
+    claim = Commit(notices=[stored], markers=[marker], copy_checks=[check])
+    if stale is None:
+        repo.commit(claim)
+        assert repo.has_marker(f"email:{stored.key}")
+        return
+    with pytest.raises(StaleCopyError) as raised:
+        repo.commit(claim)
+    assert raised.value.what == "invoice"
+    assert not repo.has_marker(f"email:{stored.key}")
+    after = repo.get_notice(receipt.key)
+    assert after is not None and after.status is NoticeStatus.SCHEDULED
+
+
+def invoice_copy_of_another(invoice: Invoice) -> Invoice:
+    """A copy naming an invoice the store does not hold."""
+    from dataclasses import replace
+
+    from tenure.domain.notices import invoice_copy
+
+    return invoice_copy(replace(invoice, id="inv-gone"), 1)
+
+
 # -- the record of late invoices -------------------------------------------------------------
 def _invoice(n: int, failures: int = 0, customer: str = "alice") -> Invoice:
     start = T0 + timedelta(days=30 * n)
