@@ -8,7 +8,7 @@ import pytest
 from tenure.domain.customers import Customer
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, StaleCopyError
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
-from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
+from tenure.domain.notices import Notice, NoticeKind, NoticeStatus, invoice_copy
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.ports import Commit, CopyCheck, Marker, Repository
@@ -234,8 +234,6 @@ def _paid_invoice(repo: Repository) -> Invoice:
 
 
 def _receipt_with_copies(alice: Customer, invoice: Invoice) -> Notice:
-    from tenure.domain.notices import invoice_copy
-
     receipt = notice()
     receipt.contact, receipt.invoice = alice.contact, invoice_copy(invoice, invoice.version)
     return receipt
@@ -250,6 +248,23 @@ def test_a_receipt_with_its_invoice_comes_back_with_it_whole(repo: Repository) -
     assert found.invoice is not None and found.invoice.version == 1
     assert found.invoice.number == "INV-2026-000007" and found.invoice.lines == invoice.lines
     assert found.invoice.metadata == {}  # what no email shows is not copied
+    assert found.invoice == invoice_copy(invoice, 1)
+
+
+@pytest.mark.parametrize("credited", [0, 300])
+def test_a_receipts_invoice_copy_comes_back_as_it_was_copied(
+    repo: Repository, credited: int
+) -> None:
+    """Every field an invoice may hold, set or at its default, survives the notice's copy
+    (which leaves out what reads back the same when absent)."""
+    alice, _ = _alice_and_her_subscription(repo)
+    invoice = _paid_invoice(repo)
+    invoice.attempts, invoice.failures, invoice.disputed = 2, 1, True
+    invoice.credit_notes, invoice.credited, invoice.refunds_credited = 1, credited, 0
+    invoice.installment_plan_id, invoice.credit_due_at = "ipl-1", T0
+    repo.commit(Commit(notices=[_receipt_with_copies(alice, invoice)]))
+    (found,) = repo.due_notices(T0)
+    assert found.invoice == invoice_copy(invoice, invoice.version)
 
 
 @pytest.mark.parametrize("stale", [None, "changed", "missing"])
@@ -284,8 +299,6 @@ def test_a_claim_checks_the_receipts_invoice_copy(repo: Repository, stale: str |
 def invoice_copy_of_another(invoice: Invoice) -> Invoice:
     """A copy naming an invoice the store does not hold."""
     from dataclasses import replace
-
-    from tenure.domain.notices import invoice_copy
 
     return invoice_copy(replace(invoice, id="inv-gone"), 1)
 
