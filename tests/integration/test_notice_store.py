@@ -8,7 +8,7 @@ import pytest
 from tenure.domain.customers import Customer
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, StaleCopyError
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
-from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
+from tenure.domain.notices import Notice, NoticeKind, NoticeStatus, invoice_copy
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.ports import Commit, CopyCheck, Marker, Repository
@@ -205,6 +205,102 @@ def test_a_claim_lost_to_another_run_is_told_before_a_stale_copy(repo: Repositor
     stale = CopyCheck("alice", replace(alice.contact, locale="en"), "sub-1", sub.version)
     with pytest.raises(AlreadyExistsError):
         _claim(repo, sub, stale)
+
+
+# -- receipts that carry their invoice -------------------------------------------------------
+def _paid_invoice(repo: Repository) -> Invoice:
+    """alice's paid invoice (with a line, a number and metadata), as stored (version 1)."""
+    from tenure.domain.invoices import InvoiceLine, LineKind
+
+    invoice = Invoice(
+        id="inv-1",
+        subscription_id="sub-1",
+        customer_id="alice",
+        kind=InvoiceKind.RENEWAL,
+        period_start=T0,
+        period_end=T0 + timedelta(days=30),
+        currency="USD",
+        lines=[InvoiceLine(LineKind.PLAN, "Basic", 1000)],
+        status=InvoiceStatus.PAID,
+        created_at=T0,
+        paid_at=T0,
+        number="INV-2026-000007",
+        metadata={"provider_payment": "pi_1"},
+    )
+    repo.commit(Commit(invoices=[invoice]))
+    stored = repo.get_invoice("inv-1")
+    assert stored is not None and stored.version == 1
+    return stored
+
+
+def _receipt_with_copies(alice: Customer, invoice: Invoice) -> Notice:
+    receipt = notice()
+    receipt.contact, receipt.invoice = alice.contact, invoice_copy(invoice, invoice.version)
+    return receipt
+
+
+def test_a_receipt_with_its_invoice_comes_back_with_it_whole(repo: Repository) -> None:
+    alice, _ = _alice_and_her_subscription(repo)
+    invoice = _paid_invoice(repo)
+    repo.commit(Commit(notices=[_receipt_with_copies(alice, invoice)]))
+    (found,) = repo.due_notices(T0)
+    assert found.contact == alice.contact
+    assert found.invoice is not None and found.invoice.version == 1
+    assert found.invoice.number == "INV-2026-000007" and found.invoice.lines == invoice.lines
+    assert found.invoice.metadata == {}  # what no email shows is not copied
+    assert found.invoice == invoice_copy(invoice, 1)
+
+
+@pytest.mark.parametrize("credited", [0, 300])
+def test_a_receipts_invoice_copy_comes_back_as_it_was_copied(
+    repo: Repository, credited: int
+) -> None:
+    """Every field an invoice may hold, set or at its default, survives the notice's copy
+    (which leaves out what reads back the same when absent)."""
+    alice, _ = _alice_and_her_subscription(repo)
+    invoice = _paid_invoice(repo)
+    invoice.attempts, invoice.failures, invoice.disputed = 2, 1, True
+    invoice.credit_notes, invoice.credited, invoice.refunds_credited = 1, credited, 0
+    invoice.installment_plan_id, invoice.credit_due_at = "ipl-1", T0
+    repo.commit(Commit(notices=[_receipt_with_copies(alice, invoice)]))
+    (found,) = repo.due_notices(T0)
+    assert found.invoice == invoice_copy(invoice, invoice.version)
+
+
+@pytest.mark.parametrize("stale", [None, "changed", "missing"])
+def test_a_claim_checks_the_receipts_invoice_copy(repo: Repository, stale: str | None) -> None:
+    alice, _ = _alice_and_her_subscription(repo)
+    invoice = _paid_invoice(repo)
+    receipt = _receipt_with_copies(alice, invoice)
+    if stale == "changed":
+        invoice.amount_refunded = 500
+        repo.commit(Commit(invoices=[invoice]))  # version 2 now
+    elif stale == "missing":
+        receipt.invoice = invoice_copy_of_another(invoice)
+    repo.commit(Commit(notices=[receipt]))
+    stored = repo.get_notice(receipt.key)
+    assert stored is not None and stored.invoice is not None
+    stored.status = NoticeStatus.SENDING
+    marker = Marker(f"email:{stored.key}", T0 + timedelta(days=400))
+    check = CopyCheck("alice", alice.contact, invoice_id=stored.invoice.id, invoice_version=1)
+    claim = Commit(notices=[stored], markers=[marker], copy_checks=[check])
+    if stale is None:
+        repo.commit(claim)
+        assert repo.has_marker(f"email:{stored.key}")
+        return
+    with pytest.raises(StaleCopyError) as raised:
+        repo.commit(claim)
+    assert raised.value.what == "invoice"
+    assert not repo.has_marker(f"email:{stored.key}")
+    after = repo.get_notice(receipt.key)
+    assert after is not None and after.status is NoticeStatus.SCHEDULED
+
+
+def invoice_copy_of_another(invoice: Invoice) -> Invoice:
+    """A copy naming an invoice the store does not hold."""
+    from dataclasses import replace
+
+    return invoice_copy(replace(invoice, id="inv-gone"), 1)
 
 
 # -- the record of late invoices -------------------------------------------------------------

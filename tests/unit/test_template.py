@@ -17,6 +17,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tenure.settings import declared
+from tenure_local.stack import template as template_module
 from tenure_local.stack.template import (
     REPO_ROOT,
     load_template,
@@ -786,3 +787,30 @@ def test_a_refund_whose_tries_stopped_alarms_on_the_metric_the_charger_counts() 
     assert (alarm["Statistic"], alarm["Threshold"]) == ("Sum", 1)
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     # test_renewals_handler proves the charger counts it under this name.
+
+
+def test_load_template_parses_a_file_again_once_its_bytes_changed(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("A: !Ref Table\n", encoding="utf-8")
+    first = load_template(path)
+    first["A"]["Ref"] = "changed by its caller"  # each call gets its own copy
+    assert load_template(path) == {"A": {"Ref": "Table"}}
+    path.write_text("A: !Ref Other\n", encoding="utf-8")  # same size, maybe the same mtime
+    assert load_template(path) == {"A": {"Ref": "Other"}}
+
+
+def test_load_template_parses_the_same_bytes_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("A: !GetAtt Table.Arn\n", encoding="utf-8")
+    parses: list[str] = []
+    real = template_module.yaml.load
+
+    def counted(text: str, Loader: Any) -> Any:
+        parses.append(text)
+        return real(text, Loader=Loader)
+
+    monkeypatch.setattr(template_module.yaml, "load", counted)
+    assert load_template(path) == load_template(path) == {"A": {"Fn::GetAtt": ["Table", "Arn"]}}
+    assert len(parses) == 1

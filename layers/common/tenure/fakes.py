@@ -574,6 +574,10 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
             sub = self.subscriptions.get(check.subscription_id)
             if sub is None or sub.version != check.subscription_version:
                 raise StaleCopyError("subscription", f"{check.subscription_id} changed")
+        if check.invoice_id is not None:
+            invoice = self.invoices.get(check.invoice_id)
+            if invoice is None or invoice.version != check.invoice_version:
+                raise StaleCopyError("invoice", f"{check.invoice_id} changed")
         late = len(self.late.get(check.customer_id, ()))
         if check.late_under is not None and late >= check.late_under:
             raise StaleCopyError("late_payments", f"{check.customer_id} paid late before")

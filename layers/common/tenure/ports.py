@@ -79,9 +79,10 @@ def programs_moved(version: int) -> str:
 class CopyCheck:
     """What an email written from a notice's copies claims on: the customer's contact is
     still `contact`, its address is not suppressed, and (with `subscription_id`) the
-    subscription is still at `subscription_version`, and (with `late_under`) the customer
-    is no late payer. A commit carrying a check that fails writes nothing and raises
-    StaleCopyError (checked in that order)."""
+    subscription is still at `subscription_version`, and (with `invoice_id`) the invoice
+    is still at `invoice_version`, and (with `late_under`) the customer is no late payer.
+    A commit carrying a check that fails writes nothing and raises StaleCopyError (checked
+    in that order)."""
 
     customer_id: str
     contact: Contact
@@ -90,6 +91,8 @@ class CopyCheck:
     # The customer has fewer late invoices than this on record, ever (NoticeStore
     # .late_invoices): it cannot be a late payer, whatever the window. None: not checked.
     late_under: int | None = None
+    invoice_id: str | None = None
+    invoice_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +165,10 @@ class Commit:
     # Customers' time zones the use case read (customer id, IANA zone), never written: the
     # planner times the emails the change makes owed by them without a read of its own.
     zones: list[tuple[str, str]] = field(default_factory=list)
+    # Customers' contacts the use case holds (customer id, the contact as read or as a
+    # subscription's copy of it), never written: the receipts the change plans carry them,
+    # to be checked when sent (CopyCheck), so that sending reads no customer.
+    contacts: list[tuple[str, Contact]] = field(default_factory=list)
     # Audit entries of the change (tenure.domain.audit): created once, with the change or
     # not at all, so an entry always means the change it records happened.
     audit: list[AuditEntry] = field(default_factory=list)

@@ -112,7 +112,7 @@ def test_a_refused_coupon_leaves_no_subscription_and_no_redemption(shop: Shop) -
 
 
 def test_the_upcoming_renewal_email_previews_the_coupon(shop: Shop) -> None:
-    from tenure.services.reminders import _preview_lines
+    from tenure.services.reminder_facts import preview_lines
 
     add_coupon(shop, "once", CouponDuration.ONCE)
     shop.subscribe()
@@ -120,7 +120,7 @@ def test_the_upcoming_renewal_email_previews_the_coupon(shop: Shop) -> None:
     subscriptions.apply_coupon(shop.svc, "sub-1", "once")
     plan = shop.repo.get_plan("basic")
     assert plan is not None
-    preview = _preview_lines(shop.sub(), plan)
+    preview = preview_lines(shop.sub(), plan)
     assert [(ln.kind, ln.amount) for ln in preview] == [
         (LineKind.PLAN, 1000),
         (LineKind.COUPON, -250),

@@ -15,6 +15,7 @@ from tenure.domain.notices import Notice, NoticeKind
 from tenure.domain.plans import IntroPhase, Plan
 from tenure.notify.compose import Composer
 from tenure.notify.render import format_period
+from tenure.ports import Commit
 from tenure.services import catalog, charging, subscriptions
 from tenure.services.reminders import send_due
 
@@ -173,6 +174,7 @@ def test_a_receipt_for_an_invoice_without_a_plan_line_takes_the_subscriptions_pl
     invoice.lines = [
         InvoiceLine(LineKind.CREDIT, "Goodwill", line.amount) for line in invoice.lines
     ]
+    shop.repo.commit(Commit(invoices=[invoice]))  # stored so: the receipt's copy is stale
     mailer = RecordingMailer()
     send_due(shop.svc, mailer, COMPOSE, fake_link, shop.clock.now() + timedelta(hours=2))
     (receipt,) = mailer.of(NoticeKind.RECEIPT, "ken")

@@ -524,7 +524,12 @@ def test_a_suppressed_address_is_skipped_and_counted(make_shop: Callable[..., Sh
 
 def _failing_reads_for(shop: Shop, customer_id: str, times: int) -> list[int]:
     """Reading `customer_id`'s customer record fails `times` times (a throttled read that
-    outlasted the SDK's retries); returns the count of failures so far."""
+    outlasted the SDK's retries); returns the count of failures so far. The customer's
+    notices lose their copies (as if planned before copies were carried), so that sending
+    them reads the customer."""
+    for stored in shop.repo.notices.values():
+        if stored.customer_id == customer_id:
+            stored.contact = stored.subscription = stored.invoice = None
     real, failed = shop.repo.get_customer, [0]
 
     def get_customer(wanted: str) -> Customer | None:

@@ -5,12 +5,14 @@ failed payment, a pause) and sent later by the reminders function, inside the cu
 quiet hours. Its key is its idempotency key: subscription (or customer), kind, period, step.
 """
 
+import copy
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from tenure.domain.customers import Contact
+from tenure.domain.invoices import Invoice
 from tenure.domain.subscription import Subscription
 
 
@@ -138,6 +140,9 @@ class Notice:
     # carried, or where they were not known), is sent from fresh reads instead.
     contact: Contact | None = None
     subscription: Subscription | None = None
+    # A receipt's copy of its invoice as that change stored it (its `version` the stored
+    # one), checked by the claim as the subscription's is.
+    invoice: Invoice | None = None
 
     def next_due(self) -> tuple[datetime, str] | None:
         if self.status is NoticeStatus.SCHEDULED:
@@ -163,3 +168,10 @@ def subscription_copy(sub: Subscription, version: int) -> Subscription:
         events=[],
         ledger=[],
     )
+
+
+def invoice_copy(invoice: Invoice, version: int) -> Invoice:
+    """What a notice keeps of `invoice` (stored at `version`): all an email may show, a copy
+    of its own (the change may go on changing the invoice it was taken from), without its
+    metadata (provider references no email shows), so that the notice stays a small item."""
+    return replace(copy.deepcopy(invoice), version=version, metadata={})

@@ -12,8 +12,14 @@ from typing import Any
 from tenure.domain.calendar import add_intervals
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.installments import InstallmentPlan, InstalmentStatus, PlanStatus
-from tenure.domain.invoices import InvoiceKind
-from tenure.domain.notices import Notice, NoticeKind, notice_key, subscription_copy
+from tenure.domain.invoices import Invoice, InvoiceKind
+from tenure.domain.notices import (
+    Notice,
+    NoticeKind,
+    invoice_copy,
+    notice_key,
+    subscription_copy,
+)
 from tenure.domain.privacy import is_pseudonym
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso
@@ -50,6 +56,8 @@ class _Planner:
         self.invoices = {i.id: i for i in change.invoices}
         self.zones = {c.id: c.timezone for c in change.customers}
         self.contacts = {c.id: c.contact for c in change.customers}
+        # What a receipt may carry: the change's customers, else the contacts it holds.
+        self.known_contacts = dict(change.contacts) | self.contacts
         self.zones.update((s.customer_id, s.timezone) for s in change.subscriptions)
         self.zones.update(change.zones)
         self.installment_plans = {p.id: p for p in change.installment_plans}
@@ -298,6 +306,7 @@ class _Planner:
         sub_id = invoice.subscription_id if invoice else None
         data = {"invoice_id": event.entity_id, "charge": event.data.get("charge")}
         self._now(event.entity_id, NoticeKind.RECEIPT, 0, event.customer_id, sub_id, data)
+        self._copy_invoice(notice_key(event.entity_id, NoticeKind.RECEIPT, "now", 0), invoice)
 
     def _refund_receipt(self, event: DomainEvent) -> None:
         if event.customer_id is None:
@@ -316,6 +325,8 @@ class _Planner:
         self._now(
             event.entity_id, NoticeKind.REFUND_RECEIPT, refunded, event.customer_id, sub_id, data
         )
+        key = notice_key(event.entity_id, NoticeKind.REFUND_RECEIPT, "now", refunded)
+        self._copy_invoice(key, invoice)
 
     def _ended(self, event: DomainEvent, sub: Subscription | None) -> None:
         if event.customer_id is None:
@@ -335,6 +346,23 @@ class _Planner:
             event.entity_id,
             data,
         )
+
+    def _copy_invoice(self, key: str, invoice: Invoice | None) -> None:
+        """The receipt planned under `key` carries the customer's contact and its invoice as
+        this change stores it, so that sending it reads neither (see Notice.invoice). Not
+        when the store numbers the invoice in this commit (the copy would lack its number):
+        that receipt is written from fresh reads, as one without copies is."""
+        notice = self.notices.get(key)
+        if notice is None or invoice is None or (invoice.number is None and invoice.finalized):
+            return
+        sub = self.subs.get(invoice.subscription_id)
+        contact = (sub.contact if sub is not None else None) or self.known_contacts.get(
+            notice.customer_id
+        )
+        if contact is None or is_pseudonym(contact.email):
+            return
+        notice.contact = contact
+        notice.invoice = invoice_copy(invoice, invoice.version + 1)
 
     # -- building ---------------------------------------------------------------------------
     def _now(

@@ -1129,6 +1129,8 @@ def _settle(
         _settle_instalment(svc, invoice, charge, result, change, now)
         return
     sub = subscription or svc.repo.get_subscription(invoice.subscription_id)
+    if sub is not None and sub.contact is not None:
+        change.contacts.append((sub.customer_id, sub.contact))  # for the receipt's copy
     if result.outcome is ChargeOutcome.SUCCEEDED:
         was_unpaid = sub is not None and sub.status is SubscriptionStatus.UNPAID
         recorded = collection.record_payment(invoice, charge, sub, _plans(svc, sub), now)

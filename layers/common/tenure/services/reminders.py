@@ -20,17 +20,11 @@ from typing import Any
 from tenure.domain.collection_cases import CaseStatus
 from tenure.domain.customers import Contact, Customer
 from tenure.domain.customers import valid_address as address_rule
-from tenure.domain.discounts import TenureDiscount, period_lines
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError, StaleCopyError
-from tenure.domain.installments import InstalmentStatus, PlanStatus
+from tenure.domain.installments import PlanStatus
 from tenure.domain.invoices import (
     Invoice,
-    InvoiceLine,
     InvoiceStatus,
-    LineKind,
-    apply_credit,
-    carried_line,
-    with_tax,
 )
 from tenure.domain.notices import (
     EmailFacts,
@@ -41,10 +35,8 @@ from tenure.domain.notices import (
     subscription_copy,
 )
 from tenure.domain.plans import Plan
-from tenure.domain.points import points_credit_line
 from tenure.domain.pricing import priced_plan
 from tenure.domain.privacy import is_pseudonym
-from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import parse_iso
 from tenure.notify.compose import ComposeError
@@ -55,6 +47,15 @@ from tenure.notify.timing import next_slot, slot_before
 from tenure.ports import Commit, CopyCheck, Marker
 from tenure.services.catalog import held_prices
 from tenure.services.context import Services
+from tenure.services.reminder_facts import Skip as _Skip
+from tenure.services.reminder_facts import (
+    attempt_facts,
+    card_expiring_facts,
+    instalment_ahead,
+    preview_lines,
+    still_ahead,
+    tenure_reached,
+)
 
 log = logging.getLogger(__name__)
 MARKER_TTL = timedelta(days=400)  # longer than any notice can wait to be re-planned
@@ -70,6 +71,9 @@ EMAILS_PER_CLAIM = 16
 _FROM_COPIES = frozenset(
     {NoticeKind.UPCOMING_RENEWAL, NoticeKind.TRIAL_ENDING, NoticeKind.PAUSE_ENDING}
 )
+# The kinds written from their invoice alone: one that carries copies (Notice.contact,
+# Notice.invoice) reads nothing but, when the invoice's lines name no plan, its plan.
+_FROM_INVOICE = frozenset({NoticeKind.RECEIPT, NoticeKind.REFUND_RECEIPT})
 
 
 # (notice, customer, facts, links, sent_at) -> (message, warnings)
@@ -110,12 +114,6 @@ class _Claim:
 # What a sent (or refused, or deferred) email's record writes: the notice, the follow-up it
 # planned, the claim's marker when the claim is given back.
 _Record = tuple[Notice, list[Notice], list[str]]
-
-
-class _Skip(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(slots=True)
@@ -197,19 +195,28 @@ class _Run:
             return self.give_up(notice)
 
     def _prepare(self, notice: Notice) -> "str | _Claim":
-        if notice.kind in _FROM_COPIES and notice.contact and notice.subscription:
-            prepared = self._prepare_from_copies(notice, notice.contact, notice.subscription)
-            if prepared is not None:
-                return prepared
-        return self._prepare_read(notice)
+        prepared: str | _Claim | None = None
+        contact, sub, invoice = notice.contact, notice.subscription, notice.invoice
+        if contact is not None and sub is not None and notice.kind in _FROM_COPIES:
+            prepared = self._prepare_from_copies(notice, contact, sub=sub)
+        elif contact is not None and invoice is not None and notice.kind in _FROM_INVOICE:
+            prepared = self._prepare_from_copies(notice, contact, invoice=invoice)
+        return self._prepare_read(notice) if prepared is None else prepared
 
     def _prepare_from_copies(
-        self, notice: Notice, contact: Contact, sub: Subscription
+        self,
+        notice: Notice,
+        contact: Contact,
+        sub: Subscription | None = None,
+        invoice: Invoice | None = None,
     ) -> "str | _Claim | None":
-        """Write the email from the notice's copies, to be claimed on the condition that they
-        still hold (CopyCheck): nothing is read but the plan. None when a copy says the
-        email may not be due as it stands (skipped, no address): then it is decided from
-        fresh reads, as a notice without copies is, and so is one whose check fails."""
+        """Write the email from the notice's copies (its subscription's, or its invoice's),
+        to be claimed on the condition that they still hold (CopyCheck): nothing is read
+        but the plan. None when a copy says the email may not be due as it stands (skipped,
+        no address): then it is decided from fresh reads, as a notice without copies is,
+        and so is one whose check fails."""
+        if invoice is not None and invoice.id != notice.data.get("invoice_id"):
+            return None  # not the invoice the notice is about: never planned so
         if is_pseudonym(contact.email):
             return None  # erased: decided from the customer's own record, which says so
         customer = Customer(
@@ -223,7 +230,7 @@ class _Run:
         if self._deferred_at_night(notice, customer):
             return "deferred"
         try:
-            draft = self._facts(notice, customer, sub)
+            draft = self._facts(notice, customer, sub, invoice)
         except _Skip:
             return None
         if not customer.email or not self.valid_address(customer.email):
@@ -237,10 +244,18 @@ class _Run:
         # Fewer late invoices on record than make a late payer, ever: no follow-up, and
         # nothing read to know it. Else the record is read (one item) and the claim made again.
         late_under = self.policy.late_payer_invoices if draft.if_late else None
-        check = CopyCheck(notice.customer_id, contact, sub.id, sub.version, late_under)
+        check = CopyCheck(
+            notice.customer_id,
+            contact,
+            sub.id if sub is not None else None,
+            sub.version if sub is not None else None,
+            late_under,
+            invoice.id if invoice is not None else None,
+            invoice.version if invoice is not None else None,
+        )
         # Written from now on without its copies: once claimed the notice is not written from
         # them again, and the smaller item costs less to write (the claim's checks hold them).
-        notice.contact = notice.subscription = None
+        notice.contact = notice.subscription = notice.invoice = None
         return _Claim(notice, customer, message, check, draft.if_late)
 
     def _deferred_at_night(self, notice: Notice, customer: Customer) -> bool:
@@ -462,7 +477,11 @@ class _Run:
 
     # -- what each kind says ----------------------------------------------------------------
     def _facts(
-        self, notice: Notice, customer: Customer, copied: Subscription | None = None
+        self,
+        notice: Notice,
+        customer: Customer,
+        copied: Subscription | None = None,
+        copied_invoice: Invoice | None = None,
     ) -> _Draft:
         kind = notice.kind
         base: dict[str, Any] = {"customer_name": customer.name or customer.email}
@@ -470,11 +489,11 @@ class _Run:
         card: _Link = (LinkPurpose.UPDATE_CARD, customer.id, None)  # every open invoice
         if kind in (NoticeKind.UPCOMING_RENEWAL, NoticeKind.TRIAL_ENDING, NoticeKind.PAUSE_ENDING):
             sub, plan = self._subscription(notice, copied)
-            self._still_ahead(notice, sub)
+            still_ahead(notice, sub)
             programs = self.svc.repo.get_programs().programs
-            lines = _preview_lines(sub, plan, programs)
+            lines = preview_lines(sub, plan, programs)
             reached = (
-                _tenure_reached(sub, programs, lines)
+                tenure_reached(sub, programs, lines)
                 if kind is NoticeKind.UPCOMING_RENEWAL
                 else None
             )
@@ -522,7 +541,7 @@ class _Run:
             if owner is None or owner.status is SubscriptionStatus.CANCELED:
                 raise _Skip("subscription_ended")
             owed_for = self.svc.repo.get_plan(owner.plan_id)
-            facts = _attempt_facts(notice, invoice, base["customer_name"])
+            facts = attempt_facts(notice, invoice, base["customer_name"])
             # The email names the plan the customer is on now, as it always did.
             facts = replace(
                 facts, plan_name=(owed_for.name or owed_for.id) if owed_for else owner.plan_id
@@ -548,7 +567,7 @@ class _Run:
                 facts = replace(facts, plan_name=self._plan_name(invoice))
             return _Draft(facts, {"update_card": card})
         if kind in (NoticeKind.RECEIPT, NoticeKind.REFUND_RECEIPT):
-            invoice = self._invoice(notice)
+            invoice = copied_invoice or self._invoice(notice)
             refunded = int(notice.data.get("amount_refunded") or 0)
             at = notice.data.get("refunded_at")
             facts = invoice_facts(
@@ -574,7 +593,10 @@ class _Run:
             )
             return _Draft(facts, {"resubscribe": (manage, sub.id, "resubscribe")})
         if kind is NoticeKind.CARD_EXPIRING:
-            return _Draft(self._card_expiring(notice, customer, base), {"update_card": card})
+            return _Draft(
+                card_expiring_facts(self.svc, self.now, notice, customer, base),
+                {"update_card": card},
+            )
         if kind is NoticeKind.COLLECTIONS_OPENED:
             return self._collections_opened(notice, base)
         if kind is NoticeKind.INSTALLMENT_PLAN_ENDED:
@@ -585,7 +607,7 @@ class _Run:
             return self._price_change(notice, base)
         if kind is NoticeKind.INSTALLMENT_DUE:
             data = notice.data
-            self._instalment_ahead(notice)
+            instalment_ahead(self.svc, notice)
             facts = EmailFacts(
                 **base,
                 currency=str(data["currency"]),
@@ -659,7 +681,7 @@ class _Run:
         else:
             if sub.current_period_end != renews_at:
                 raise _Skip("renewal_not_ahead")
-            lines = _preview_lines(sub, plan, self.svc.repo.get_programs().programs)
+            lines = preview_lines(sub, plan, self.svc.repo.get_programs().programs)
             when = renews_at
         amount = sum(line.amount for line in lines)
         if self.svc.mandates.needs_fresh_auth(amount, sub.currency):
@@ -850,7 +872,7 @@ class _Run:
         item = plan.by_invoice(invoice.id)
         if item is None:
             raise _Skip("instalment_missing")
-        facts = _attempt_facts(notice, invoice, base["customer_name"])
+        facts = attempt_facts(notice, invoice, base["customer_name"])
         return replace(
             facts,
             plan_name=plan.description,
@@ -858,47 +880,6 @@ class _Run:
             installment_count=plan.count,
             installment_plan=True,
         )
-
-    def _instalment_ahead(self, notice: Notice) -> None:
-        """An installment_due email is owed while its plan stands and the instalment is not
-        invoiced yet (once it is, the receipt or the failure says what happened). A notice
-        planned without its plan's id (none is) is sent as it stands."""
-        plan_id = notice.data.get("plan_id")
-        if plan_id is None:
-            return
-        plan = self.svc.repo.get_installment_plan(str(plan_id))
-        if plan is None:
-            raise _Skip("installment_plan_missing")
-        if plan.status is not PlanStatus.ACTIVE:
-            raise _Skip(f"installment_plan_{plan.status}")
-        number = int(notice.data["number"])
-        if not 1 <= number <= len(plan.instalments):
-            raise _Skip("instalment_missing")
-        item = plan.instalment(number)
-        if item.status is not InstalmentStatus.SCHEDULED:
-            raise _Skip(f"instalment_{item.status}")
-        if item.due_at != parse_iso(str(notice.data["due_at"])):
-            raise _Skip("instalment_moved")
-
-    def _still_ahead(self, notice: Notice, sub: Subscription) -> None:
-        data = notice.data
-        if notice.kind is NoticeKind.UPCOMING_RENEWAL:
-            if sub.status is not SubscriptionStatus.ACTIVE:
-                raise _Skip(f"subscription_{sub.status}")
-            if sub.cancel_at_period_end:
-                raise _Skip("ends_at_period_end")
-            if parse_iso(str(data["renews_at"])) != sub.current_period_end:
-                raise _Skip("renewal_moved")
-        elif notice.kind is NoticeKind.TRIAL_ENDING:
-            if sub.status is not SubscriptionStatus.TRIALING or sub.cancel_at_period_end:
-                raise _Skip(f"trial_not_converting_{sub.status}")
-            if sub.trial_end is None or parse_iso(str(data["trial_end"])) != sub.trial_end:
-                raise _Skip("trial_end_moved")
-        elif notice.kind is NoticeKind.PAUSE_ENDING:
-            if sub.status is not SubscriptionStatus.PAUSED or sub.paused_until is None:
-                raise _Skip("not_paused")
-            if parse_iso(str(data["paused_until"])) != sub.paused_until:
-                raise _Skip("pause_end_moved")
 
     def _late_payer_reminder(
         self, notice: Notice, customer: Customer, sub: Subscription
@@ -940,84 +921,3 @@ class _Run:
         since = self.now - self.policy.late_payer_window
         late = [start for start, _ in self.svc.repo.late_invoices(customer_id) if start >= since]
         return len(late) >= self.policy.late_payer_invoices
-
-    def _card_expiring(
-        self, notice: Notice, customer: Customer, base: dict[str, Any]
-    ) -> EmailFacts:
-        method_id = notice.data.get("payment_method")
-        if customer.default_payment_method != method_id:
-            raise _Skip("card_replaced")
-        month, year = int(notice.data["exp_month"]), int(notice.data["exp_year"])
-        expires = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=self.now.tzinfo)
-        ongoing = [
-            s
-            for s in self.svc.repo.list_subscriptions(customer.id)
-            if s.status
-            in (
-                SubscriptionStatus.ACTIVE,
-                SubscriptionStatus.PAST_DUE,
-                SubscriptionStatus.TRIALING,
-                SubscriptionStatus.PAUSED,
-            )
-            and not (s.cancel_at_period_end and s.current_period_end <= expires)
-        ]
-        if not ongoing:
-            raise _Skip("no_renewal_after_expiry")
-        method = next(
-            (m for m in self.svc.repo.list_payment_methods(customer.id) if m.id == method_id),
-            None,
-        )
-        brand = (method.brand if method else None) or notice.data.get("brand") or "card"
-        last4 = (method.last4 if method else None) or notice.data.get("last4") or "····"
-        return EmailFacts(
-            **base,
-            currency=ongoing[0].currency,
-            when=expires,
-            card_brand=str(brand),
-            card_last4=str(last4),
-            card_exp_month=month,
-            card_exp_year=year,
-        )
-
-
-def _tenure_reached(
-    sub: Subscription, programs: Programs, lines: list[InvoiceLine]
-) -> TenureDiscount | None:
-    """The tenure step the coming renewal applies for the first time, to announce it: not
-    when a larger coupon takes its place on that invoice (the price does not drop by it)."""
-    coming, now = sub.next_period_tenure(programs), sub.period_tenure
-    if coming is None or (now is not None and now.after_months >= coming.after_months):
-        return None
-    if not any(line.kind is LineKind.TENURE_DISCOUNT for line in lines):
-        return None
-    return coming
-
-
-def _preview_lines(
-    sub: Subscription, plan: Plan, programs: Programs = NO_PROGRAMS
-) -> list[InvoiceLine]:
-    """The next period's invoice as it will be built (intro price, coupon, tenure discount,
-    tax, credit)."""
-    label = plan.name or plan.id
-    discount, tenure = sub.next_period_discount(), sub.next_period_tenure(programs)
-    lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount, tenure), plan)
-    if sub.carried:
-        lines.append(carried_line(sub.carried))
-    if sub.points_pending and programs.loyalty is not None:
-        lines, _ = points_credit_line(lines, sub.points_pending, programs.loyalty.point_value_minor)
-    lines, _ = apply_credit(lines, sub.credit)
-    return lines
-
-
-def _attempt_facts(notice: Notice, invoice: Invoice, customer_name: str) -> EmailFacts:
-    """What an email about a failed or waiting attempt says of it: when the invoice was made,
-    which attempt this was, the next one (if any) and the decline's class."""
-    return invoice_facts(
-        invoice,
-        customer_name,
-        when=invoice.created_at,
-        next_attempt_at=invoice.next_attempt_at,
-        attempt=invoice.attempts,
-        final_attempt=invoice.next_attempt_at is None,
-        decline_class=notice.data.get("decline_class"),
-    )

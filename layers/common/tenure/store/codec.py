@@ -904,7 +904,34 @@ def notice_to_attrs(n: Notice) -> dict[str, Any]:
         # Without its empty fields (read back as None): the notice stays a small item.
         copied = subscription_to_attrs(n.subscription)
         attrs["subscription"] = {k: v for k, v in copied.items() if v is not None}
+    if n.invoice is not None:
+        attrs["invoice"] = _invoice_copy_attrs(n.invoice)
     return attrs
+
+
+# An invoice's fields read back as these when absent: a notice's copy leaves them out.
+_INVOICE_DEFAULTS: dict[str, Any] = {
+    "credit_applied": 0,
+    "attempts": 0,
+    "failures": 0,
+    "amount_refunded": 0,
+    "refunded_total_seen": 0,
+    "disputed": False,
+}
+
+
+def _invoice_copy_attrs(invoice: Invoice) -> dict[str, Any]:
+    """A notice's copy of an invoice, with its version, without what reads back the same
+    when absent (empty fields, the defaults, the derived total): the notice is written to
+    the table and its due index, so its size is paid twice."""
+    return {
+        key: value
+        for key, value in invoice_to_attrs(invoice).items()
+        if value is not None
+        and value != {}
+        and key != "total"
+        and not (key in _INVOICE_DEFAULTS and value == _INVOICE_DEFAULTS[key])
+    } | {"version": invoice.version}
 
 
 def notice_from_attrs(a: dict[str, Any]) -> Notice:
@@ -923,6 +950,7 @@ def notice_from_attrs(a: dict[str, Any]) -> Notice:
         version=int(a.get("version", 0)),
         contact=contact_from_attrs(a.get("contact")),
         subscription=subscription_from_attrs(a["subscription"]) if a.get("subscription") else None,
+        invoice=invoice_from_attrs(a["invoice"]) if a.get("invoice") else None,
     )
 
 

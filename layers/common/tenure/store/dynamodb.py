@@ -1357,8 +1357,8 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
 
     def _copy_check(self, check: CopyCheck) -> list[tuple[str, dict[str, Any]]]:
         """ConditionChecks of what an email was written from: the customer's contact, the
-        address not suppressed, the subscription's version, too few late invoices on
-        record to make a late payer (see CopyCheck)."""
+        address not suppressed, the subscription's version, the invoice's, too few late
+        invoices on record to make a late payer (see CopyCheck)."""
         contact = check.contact
         names = {"#e": "email", "#n": "name", "#l": "locale", "#t": "timezone"}
         values = {":e": contact.email, ":n": contact.name, ":l": contact.locale}
@@ -1398,6 +1398,20 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
                             "ExpressionAttributeValues": to_item(
                                 {":v": check.subscription_version}
                             ),
+                        }
+                    },
+                )
+            )
+        if check.invoice_id is not None:
+            ops.append(
+                (
+                    "invoice",
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._table,
+                            "Key": to_item({"PK": f"INV#{check.invoice_id}", "SK": "INV"}),
+                            "ConditionExpression": "version = :v",
+                            "ExpressionAttributeValues": to_item({":v": check.invoice_version}),
                         }
                     },
                 )
