@@ -173,6 +173,7 @@ def test_a_receipt_for_an_invoice_without_a_plan_line_takes_the_subscriptions_pl
     invoice.lines = [
         InvoiceLine(LineKind.CREDIT, "Goodwill", line.amount) for line in invoice.lines
     ]
+    shop.repo.invoices[invoice.id] = invoice  # (what is read is a copy: written back)
     mailer = RecordingMailer()
     send_due(shop.svc, mailer, COMPOSE, fake_link, shop.clock.now() + timedelta(hours=2))
     (receipt,) = mailer.of(NoticeKind.RECEIPT, "ken")
