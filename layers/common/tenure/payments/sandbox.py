@@ -190,6 +190,17 @@ class _Packed:
     blob: bytes
 
 
+# The events Stripe sends about a payment's intent and about its charge: while a payment is
+# packed, how many of each it has had is packed with it (the event ids count them).
+_INTENT_EVENTS = (
+    "payment_intent.created",
+    "payment_intent.processing",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+)
+_CHARGE_EVENTS = ("charge.pending", "charge.succeeded", "charge.failed", "charge.refunded")
+
+
 @dataclass(slots=True)
 class _Fault:
     kind: FaultKind
@@ -647,7 +658,13 @@ class SandboxGateway:
     def _pack(self, payment: _Payment) -> _Packed:
         # Pickled, not JSON: it keeps what JSON would not (tuples, the charge sharing objects
         # with the intent), so unpacking gives back exactly what was packed.
-        raw = pickle.dumps((payment.intent, payment.charge, payment.confirmed), protocol=5)
+        counts = self._event_counts
+        intent_id = payment.intent["id"]
+        keys = [(event, intent_id) for event in _INTENT_EVENTS]
+        if payment.charge is not None:
+            keys += [(event, payment.charge["id"]) for event in _CHARGE_EVENTS]
+        emitted = [(key, counts.pop(key)) for key in keys if key in counts]
+        raw = pickle.dumps((payment.intent, payment.charge, payment.confirmed, emitted), protocol=5)
         if self._zdict is None:
             self._zdict = raw
         squeeze = zlib.compressobj(zdict=self._zdict)
@@ -664,7 +681,10 @@ class SandboxGateway:
     def _unpack(self, packed: _Packed) -> _Payment:
         assert self._zdict is not None
         swell = zlib.decompressobj(zdict=self._zdict)
-        intent, charge, confirmed = pickle.loads(swell.decompress(packed.blob) + swell.flush())
+        intent, charge, confirmed, emitted = pickle.loads(
+            swell.decompress(packed.blob) + swell.flush()
+        )
+        self._event_counts.update(dict(emitted))
         return _Payment(intent, charge, confirmed)
 
     def _idempotent(self, key: str, params: tuple[object, ...], perform: Callable[[], _T]) -> _T:
