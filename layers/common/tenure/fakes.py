@@ -122,7 +122,6 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         # The email search index: (email in lower case, customer id), written on creation.
         self.email_index: set[tuple[str, str]] = set()
         self.commits = 0
-        self._event_ids: set[str] = set()
         self.event_sources: dict[str, str] = {}  # event id -> its automated actor (Commit.source)
         self.event_vias: dict[str, str] = {}  # event id -> what its actor acted through
         self.days_kept: dict[str, set[str]] = {}  # customer -> its `ADAY#` days
@@ -449,10 +448,11 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         for check in change.copy_checks:
             self._check_copy(check)
         # Each id once (it is worked out from the event's parts on every use), and one string
-        # for the id set, the order and the sources to share.
+        # for the order and the sources to share. An id names its moment: an event recorded
+        # before is found at its moment's place in the order (no set of every id is kept).
         event_ids = [e.id for e in change.events]
-        for event_id in event_ids:
-            if event_id in self._event_ids:
+        for event_id, event in zip(event_ids, change.events, strict=True):
+            if self._event_order.holds(utc(event.occurred_at).replace(microsecond=0), event_id):
                 raise ConcurrencyError(f"event {event_id} already recorded")
         for entry in change.audit:
             if entry.id in self._audit_ids:
@@ -526,7 +526,6 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
             place = len(self.events)
             self.events.append(stored_event)
             self._event_order.add(_at(stored_event["occurred_at"]), event_id, place)
-        self._event_ids.update(event_ids)
         if change.source is not None:
             self.event_sources.update((i, change.source) for i in event_ids)
             if change.via is not None:
