@@ -13,7 +13,7 @@ switch a customer to a failing card.
 
 import pickle
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -130,6 +130,9 @@ _ASYNC_LAST4 = {"pm_sandbox_async_succeeds": "3000", "pm_sandbox_async_fails": "
 ASYNC_DECLINE_CODE = "debit_failed"
 # "A few hours", like a bank debit: confirm says pending, this long later it settles.
 SETTLE_AFTER_SECONDS = 4 * 3600
+# Stripe forgets an idempotency key 24 hours after its first request: the same request sent
+# again after that is a new request (a payment made again, under a new id).
+KEY_KEPT_SECONDS = 24 * 3600
 # Stripe's test cards take any future expiry; the sandbox reports a fixed one.
 CARD_EXPIRY = (12, 2034)
 
@@ -212,6 +215,7 @@ class _Fault:
 class _Saved:
     params: tuple[object, ...]
     response: object
+    at: int  # when it was saved (the sandbox's clock): forgotten KEY_KEPT_SECONDS after
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +253,7 @@ class SandboxGateway:
         self._customers: dict[str, stripe_objects.StripeObject] = {}
         self._refunds: dict[str, stripe_objects.StripeObject] = {}
         self._saved: dict[str, _Saved] = {}
+        self._saved_order: deque[str] = deque()  # the keys in `_saved`, oldest first
         self._faults: list[_Fault] = []
         self._event_counts: Counter[tuple[str, str]] = Counter()
         self.events: list[stripe_objects.StripeObject] = []
@@ -319,7 +324,7 @@ class SandboxGateway:
         contact: str | None = None,
     ) -> str:
         def create() -> str:
-            cus_id = stripe_objects.object_id("cus", idempotency_key)
+            cus_id = _fresh_id("cus", idempotency_key, self._customers)
             customer = stripe_objects.customer(
                 id=cus_id,
                 email=email,
@@ -426,7 +431,7 @@ class SandboxGateway:
         subscription_id: str | None = None,
         tenure_customer_id: str | None = None,
     ) -> str:
-        payment_id = stripe_objects.object_id("pi", idempotency_key)
+        payment_id = self._payment_id(idempotency_key)
         self._count(payment_id, "create_payment")
         fault = self._before("create")
 
@@ -473,7 +478,7 @@ class SandboxGateway:
         tenure_customer_id: str | None = None,
     ) -> PaymentResult:
         # The same id and events as a create then a confirm under this key: one request.
-        payment_id = stripe_objects.object_id("pi", idempotency_key)
+        payment_id = self._payment_id(idempotency_key)
         self._count(payment_id, "create_and_confirm_payment")
         fault = self._before("pay")
 
@@ -690,6 +695,7 @@ class SandboxGateway:
     def _idempotent(self, key: str, params: tuple[object, ...], perform: Callable[[], _T]) -> _T:
         # Like Stripe: the first response is saved and replayed; a refused request (bad
         # parameters) is not saved; the same key with other parameters is an error.
+        self._forget_old_keys()
         saved = self._saved.get(key)
         if saved is not None:
             if saved.params != params:
@@ -699,8 +705,27 @@ class SandboxGateway:
                 )
             return saved.response  # type: ignore[return-value]
         response = perform()
-        self._saved[key] = _Saved(params, response)
+        self._saved[key] = _Saved(params, response, self._now())
+        self._saved_order.append(key)
         return response
+
+    def _forget_old_keys(self) -> None:
+        """Drops the saved answers KEY_KEPT_SECONDS old, as Stripe prunes its keys."""
+        order, saved = self._saved_order, self._saved
+        if not order:
+            return
+        cutoff = self._now() - KEY_KEPT_SECONDS
+        while order and saved[order[0]].at <= cutoff:
+            del saved[order.popleft()]
+
+    def _payment_id(self, key: str) -> str:
+        """The payment a request under `key` is about: the one its saved answer made, else a
+        new one's (the first under this key, or another after the key was forgotten)."""
+        self._forget_old_keys()
+        ids = [stripe_objects.object_id("pi", key)]
+        while ids[-1] in self._payments:
+            ids.append(stripe_objects.object_id("pi", key, "again", len(ids)))
+        return ids[-2] if key in self._saved and len(ids) > 1 else ids[-1]
 
     def _emit(
         self,
@@ -884,7 +909,7 @@ class SandboxGateway:
                     code="amount_too_large",
                     param="amount",
                 )
-        refund_id = stripe_objects.object_id("re", key)
+        refund_id = _fresh_id("re", key, self._refunds)
         now = self._now()
         refund = stripe_objects.refund(id=refund_id, charge=charge, amount=value, created=now)
         self._refunds[refund_id] = refund
@@ -905,6 +930,17 @@ def _details(method: stripe_objects.StripeObject) -> CardDetails:
         exp_month=data.get("exp_month"),
         exp_year=data.get("exp_year"),
     )
+
+
+def _fresh_id(prefix: str, key: str, taken: dict[str, Any]) -> str:
+    """The id of an object made under `key`: derived from it, or, when the key was used
+    again after Stripe forgot it, derived from it and how many were made before."""
+    made = stripe_objects.object_id(prefix, key)
+    again = 0
+    while made in taken:
+        again += 1
+        made = stripe_objects.object_id(prefix, key, "again", again)
+    return made
 
 
 def _epoch(instant: Instant) -> int:
