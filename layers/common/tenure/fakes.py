@@ -34,6 +34,7 @@ from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import utc
 from tenure.fakes_copy import clone
 from tenure.fakes_events import EventOrder, PackedEvents
+from tenure.fakes_idempotency import InMemoryIdempotency
 from tenure.fakes_index import DueIndex, Indexed, owned
 from tenure.fakes_packed import PackedIndexed
 from tenure.fakes_privacy import InMemoryPrivacy
@@ -68,7 +69,7 @@ class FixedClock:
         self._now += delta
 
 
-class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
+class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy, InMemoryIdempotency):
     """The Repository port on dicts, with the same version checks as the DynamoDB store."""
 
     def __init__(self, numbering: Numbering = Numbering()) -> None:
@@ -690,35 +691,6 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
     def get_invoices(self, invoice_ids: list[str]) -> dict[str, Invoice]:
         held = _held(self.invoices)
         return {i: held.copy_of(i) for i in invoice_ids if i in held}  # type: ignore[misc]
-
-    def claim_idempotency(
-        self, key: str, fingerprint: str, now: datetime
-    ) -> IdempotencyRecord | None:
-        existing = self.idempotency.get(key)
-        if existing is not None:
-            return clone(existing)
-        self.idempotency[key] = IdempotencyRecord(key, fingerprint, "in_progress")
-        return None
-
-    def complete_idempotency(
-        self, key: str, response: dict[str, Any], now: datetime, customer_id: str | None = None
-    ) -> None:
-        record = self.idempotency[key]
-        record.status, record.response = "done", response
-        if customer_id is not None:
-            self.idempotency_customers[key] = customer_id
-
-    def release_idempotency(self, key: str) -> None:
-        self.idempotency.pop(key, None)
-        self.idempotency_customers.pop(key, None)
-
-    def forget_idempotency(self, customer_id: str) -> int:
-        keys = [k for k, c in self.idempotency_customers.items() if c == customer_id]
-        for key in keys:
-            record = self.idempotency[key]
-            record.status, record.response = "erased", None
-            del self.idempotency_customers[key]
-        return len(keys)
 
 
 class _Due(Protocol):

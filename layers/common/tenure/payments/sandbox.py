@@ -32,6 +32,18 @@ from tenure.payments.gateway import (
     RateLimitedError,
     StoredServerError,
 )
+from tenure.payments.sandbox_cards import (
+    ASYNC_DECLINE_CODE,
+    ASYNC_LAST4,
+    ASYNC_METHODS,
+    BY_METHOD,
+    CARD_EXPIRY,
+    TEST_CARDS,
+    TestCard,
+    behaviour,
+    card_details,
+    payment_method_for,
+)
 from tenure.payments.stripe_objects import sign, signed_delivery
 
 __all__ = [
@@ -48,125 +60,17 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class TestCard:
-    number: str
-    payment_method: str  # the id the sandbox hands out, like Stripe's pm_card_* shortcuts
-    brand: str
-    outcome: str  # what charging it does: succeeded | declined | authentication_required
-    decline_code: str | None = None
-
-
-# Stripe's documented test cards (https://docs.stripe.com/testing) and what charging them does.
-TEST_CARDS: dict[str, TestCard] = {
-    c.number: c
-    for c in (
-        TestCard("4242424242424242", "pm_card_visa", "visa", "succeeded"),
-        TestCard("5555555555554444", "pm_card_mastercard", "mastercard", "succeeded"),
-        TestCard("378282246310005", "pm_card_amex", "amex", "succeeded"),
-        TestCard(
-            "4000000000000002", "pm_card_chargeDeclined", "visa", "declined", "generic_decline"
-        ),
-        TestCard(
-            "4000000000009995",
-            "pm_card_chargeDeclinedInsufficientFunds",
-            "visa",
-            "declined",
-            "insufficient_funds",
-        ),
-        TestCard(
-            "4000000000009987", "pm_card_chargeDeclinedLostCard", "visa", "declined", "lost_card"
-        ),
-        TestCard(
-            "4000000000009979",
-            "pm_card_chargeDeclinedStolenCard",
-            "visa",
-            "declined",
-            "stolen_card",
-        ),
-        TestCard(
-            "4000000000000069",
-            "pm_card_chargeDeclinedExpiredCard",
-            "visa",
-            "declined",
-            "expired_card",
-        ),
-        TestCard(
-            "4000000000000127",
-            "pm_card_chargeDeclinedIncorrectCvc",
-            "visa",
-            "declined",
-            "incorrect_cvc",
-        ),
-        TestCard(
-            "4000000000000119",
-            "pm_card_chargeDeclinedProcessingError",
-            "visa",
-            "declined",
-            "processing_error",
-        ),
-        TestCard(
-            "4000002760003184",
-            "pm_card_authenticationRequired",
-            "visa",
-            "authentication_required",
-            "authentication_required",
-        ),
-        TestCard(
-            "4000000000000341",
-            "pm_card_chargeCustomerFail",
-            "visa",
-            "declined",
-            "card_declined",
-        ),
-    )
-}
-# Sandbox-only methods that settle later, like bank debits.
-ASYNC_METHODS = {
-    "sandbox_async_succeeds": "pm_sandbox_async_succeeds",
-    "sandbox_async_fails": "pm_sandbox_async_fails",
-}
-_ASYNC_LAST4 = {"pm_sandbox_async_succeeds": "3000", "pm_sandbox_async_fails": "3001"}
-ASYNC_DECLINE_CODE = "debit_failed"
 # "A few hours", like a bank debit: confirm says pending, this long later it settles.
 SETTLE_AFTER_SECONDS = 4 * 3600
 # Stripe forgets an idempotency key 24 hours after its first request: the same request sent
 # again after that is a new request (a payment made again, under a new id).
 KEY_KEPT_SECONDS = 24 * 3600
-# Stripe's test cards take any future expiry; the sandbox reports a fixed one.
-CARD_EXPIRY = (12, 2034)
 
 FaultKind = Literal["timeout", "rate_limit", "server_error"]
 FaultOn = Literal["create", "confirm", "retrieve", "pay", "find", "refund", "erase", "phone"]
 _FAULT_KINDS = ("timeout", "rate_limit", "server_error")
 _FAULT_ON = ("create", "confirm", "retrieve", "pay", "find", "refund", "erase", "phone")
 Instant = int | datetime
-
-
-def payment_method_for(card: str) -> str | None:
-    """The sandbox payment-method id for a test card number or sandbox method name."""
-    if card in ASYNC_METHODS:
-        return ASYNC_METHODS[card]
-    test_card = TEST_CARDS.get(card.replace(" ", ""))
-    return test_card.payment_method if test_card else None
-
-
-_BY_METHOD = {card.payment_method: card for card in TEST_CARDS.values()}
-
-
-def card_details(payment_method: str) -> CardDetails | None:
-    """What may be shown of a sandbox payment method (brand, last4), or None for others."""
-    card = _BY_METHOD.get(payment_method)
-    if card is not None:
-        return CardDetails(
-            brand=card.brand, last4=card.number[-4:], exp_month=CARD_EXPIRY[0],
-            exp_year=CARD_EXPIRY[1],
-        )  # fmt: skip
-    if payment_method in _ASYNC_LAST4:
-        return CardDetails(
-            brand="sepa_debit", last4=_ASYNC_LAST4[payment_method], exp_month=None, exp_year=None
-        )
-    return None
 
 
 class UnknownPaymentMethodError(ValueError):
@@ -442,7 +346,7 @@ class SandboxGateway:
                 currency=amount.currency,
                 customer=customer_id,  # Tenure's id until the services map it to a cus_ id
                 payment_method=payment_method,
-                payment_method_type="sepa_debit" if payment_method in _ASYNC_LAST4 else "card",
+                payment_method_type="sepa_debit" if payment_method in ASYNC_LAST4 else "card",
                 metadata=stripe_objects.payment_metadata(
                     invoice_id, attempt, subscription_id, tenure_customer_id
                 ),
@@ -489,7 +393,7 @@ class SandboxGateway:
                 currency=amount.currency,
                 customer=customer_id,
                 payment_method=payment_method,
-                payment_method_type="sepa_debit" if payment_method in _ASYNC_LAST4 else "card",
+                payment_method_type="sepa_debit" if payment_method in ASYNC_LAST4 else "card",
                 metadata=stripe_objects.payment_metadata(
                     invoice_id, attempt, subscription_id, tenure_customer_id
                 ),
@@ -755,14 +659,14 @@ class SandboxGateway:
         expiry: tuple[int, int] = CARD_EXPIRY,
     ) -> stripe_objects.StripeObject:
         created = self._now()
-        if payment_method in _ASYNC_LAST4:
+        if payment_method in ASYNC_LAST4:
             return stripe_objects.debit_payment_method(
                 id=payment_method,
-                last4=_ASYNC_LAST4[payment_method],
+                last4=ASYNC_LAST4[payment_method],
                 customer=customer,
                 created=created,
             )
-        card = _BY_METHOD.get(payment_method)
+        card = BY_METHOD.get(payment_method)
         if card is None and strict:
             raise InvalidRequestError(
                 f"No such PaymentMethod: '{payment_method}'",
@@ -791,7 +695,7 @@ class SandboxGateway:
         method = self._method_object(method_id, intent["customer"])
         charge_id = stripe_objects.object_id("ch", intent["id"])
         intent["latest_charge"] = charge_id
-        if method_id in _ASYNC_LAST4:
+        if method_id in ASYNC_LAST4:
             payment.charge = stripe_objects.charge(
                 id=charge_id, intent=intent, payment_method=method, status="pending", error=None,
                 created=now,
@@ -802,7 +706,7 @@ class SandboxGateway:
             self._emit("charge.pending", payment.charge, key)
             self._emit("payment_intent.processing", intent, key)
             return stripe_objects.payment_result(intent)
-        outcome, decline_code = _behaviour(method_id)
+        outcome, decline_code = behaviour(method_id)
         if outcome is ChargeOutcome.SUCCEEDED:
             self._succeed(payment, method, charge_id, now, key)
         else:
@@ -815,7 +719,7 @@ class SandboxGateway:
             return stripe_objects.payment_result(
                 intent
             )  # settled, or never tried off-session: no step-up
-        outcome, _ = _behaviour(str(intent["payment_method"]))
+        outcome, _ = behaviour(str(intent["payment_method"]))
         if outcome is not ChargeOutcome.AUTHENTICATION_REQUIRED:
             return stripe_objects.payment_result(intent)  # a decline stays a decline
         self.confirmations += 1
@@ -945,10 +849,3 @@ def _fresh_id(prefix: str, key: str, taken: dict[str, Any]) -> str:
 
 def _epoch(instant: Instant) -> int:
     return int(instant.timestamp()) if isinstance(instant, datetime) else int(instant)
-
-
-def _behaviour(method: str) -> tuple[ChargeOutcome, str | None]:
-    card = _BY_METHOD.get(method)
-    if card is None:
-        return ChargeOutcome.DECLINED, "invalid_payment_method"
-    return ChargeOutcome(card.outcome), card.decline_code
