@@ -133,7 +133,8 @@ _T = TypeVar("_T")
 
 
 class SandboxGateway:
-    """A deterministic stand-in for Stripe: same idempotency key, same answer.
+    """A deterministic stand-in for Stripe: same idempotency key, same answer (for 24 hours
+    of its clock: then, as Stripe, it forgets the key, and the request is a new one).
 
     `clock` returns the current time (epoch seconds or a datetime) for `created` stamps
     and settling; without one every timestamp is 0. Tests read `confirmations` (times money
