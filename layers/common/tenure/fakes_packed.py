@@ -18,7 +18,7 @@ _MISSING = object()
 # Items with no work due wait this many of their kind's writes before they are packed: most
 # are written again at once (a notice claimed, then sent; an invoice being charged, then
 # paid), and one packed in between would be unpacked and packed again.
-PACK_AFTER = 512
+PACK_AFTER = 2048
 
 
 class PackedIndexed[V](Indexed[V]):
