@@ -4,7 +4,7 @@ import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from tenure.domain.audit import AuditEntry, Sourced, unnamed_days
 from tenure.domain.charges import Charge
@@ -34,7 +34,9 @@ from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import utc
 from tenure.fakes_copy import clone
 from tenure.fakes_events import EventOrder, PackedEvents
+from tenure.fakes_idempotency import InMemoryIdempotency
 from tenure.fakes_index import DueIndex, Indexed, owned
+from tenure.fakes_packed import PackedIndexed
 from tenure.fakes_privacy import InMemoryPrivacy
 from tenure.fakes_webhooks_out import InMemoryWebhookOut
 from tenure.listings import listings
@@ -67,7 +69,7 @@ class FixedClock:
         self._now += delta
 
 
-class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
+class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy, InMemoryIdempotency):
     """The Repository port on dicts, with the same version checks as the DynamoDB store."""
 
     def __init__(self, numbering: Numbering = Numbering()) -> None:
@@ -89,8 +91,9 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.subscriptions: dict[str, Subscription] = Indexed(
             self._work, "subscription", "customer_id"
         )
-        self.invoices: dict[str, Invoice] = Indexed(self._work, "invoice", "subscription_id")
-        self.charges: dict[str, Charge] = Indexed(self._work, "charge", "invoice_id")
+        # Those with no work ahead are held packed (tenure.fakes_packed): most, and seldom read.
+        self.invoices: dict[str, Invoice] = PackedIndexed(self._work, "invoice", "subscription_id")
+        self.charges: dict[str, Charge] = PackedIndexed(self._work, "charge", "invoice_id")
         self.installment_plans: dict[str, InstallmentPlan] = Indexed(
             self._work, "installment_plan", "customer_id"
         )
@@ -113,14 +116,13 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         self.provider_links: dict[tuple[str, str], str] = {}
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.customer_mrr: dict[str, CustomerMrr] = {}  # what commit stamps ledger entries from
-        self.notices: dict[str, Notice] = Indexed(self._owed, "notice", "customer_id")
+        self.notices: dict[str, Notice] = PackedIndexed(self._owed, "notice", "customer_id")
         self.suppressed: dict[str, str] = {}
         self.late: dict[str, set[tuple[datetime, str]]] = {}  # customer -> late invoices
         self.audit: list[AuditEntry] = []  # in time order (AuditEntry.order)
         # The email search index: (email in lower case, customer id), written on creation.
         self.email_index: set[tuple[str, str]] = set()
         self.commits = 0
-        self._event_ids: set[str] = set()
         self.event_sources: dict[str, str] = {}  # event id -> its automated actor (Commit.source)
         self.event_vias: dict[str, str] = {}  # event id -> what its actor acted through
         self.days_kept: dict[str, set[str]] = {}  # customer -> its `ADAY#` days
@@ -221,19 +223,19 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         return clone(sorted(found, key=lambda c: (c.opened_at, c.id)))
 
     def get_invoice(self, invoice_id: str) -> Invoice | None:
-        return clone(self.invoices.get(invoice_id))
+        return _held(self.invoices).copy_of(invoice_id)
 
     def list_invoices(self, subscription_id: str, since: datetime | None = None) -> list[Invoice]:
         found = [
             i
-            for i in owned(self.invoices, subscription_id)
+            for i in _held(self.invoices).copies_owned_by(subscription_id)
             if since is None or i.period_start >= since
         ]
-        return clone(sorted(found, key=lambda i: (i.period_start, i.id)))
+        return sorted(found, key=lambda i: (i.period_start, i.id))
 
     def list_charges(self, invoice_id: str) -> list[Charge]:
-        found = owned(self.charges, invoice_id)
-        return clone(sorted(found, key=lambda c: c.attempt))
+        found = _held(self.charges).copies_owned_by(invoice_id)
+        return sorted(found, key=lambda c: c.attempt)
 
     def get_save_attempt(self, subscription_id: str) -> SaveAttempt | None:
         found = self.save_attempts.get(subscription_id)
@@ -324,16 +326,16 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         return sorted(self.late.get(customer_id, ()))
 
     def get_notice(self, key: str) -> Notice | None:
-        return clone(self.notices.get(key))
+        return _held(self.notices).copy_of(key)
 
     def list_notices(self, customer_id: str) -> list[Notice]:
-        found = owned(self.notices, customer_id)
-        return clone(sorted(found, key=lambda n: (n.created_at, n.key)))
+        found = _held(self.notices).copies_owned_by(customer_id)
+        return sorted(found, key=lambda n: (n.created_at, n.key))
 
     def get_charge(self, invoice_id: str, attempt: int) -> Charge | None:
-        for charge in owned(self.charges, invoice_id):
+        for charge in _held(self.charges).copies_owned_by(invoice_id):
             if charge.attempt == attempt:
-                return clone(charge)
+                return charge
         return None
 
     def events_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -447,10 +449,11 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         for check in change.copy_checks:
             self._check_copy(check)
         # Each id once (it is worked out from the event's parts on every use), and one string
-        # for the id set, the order and the sources to share.
+        # for the order and the sources to share. An id names its moment: an event recorded
+        # before is found at its moment's place in the order (no set of every id is kept).
         event_ids = [e.id for e in change.events]
-        for event_id in event_ids:
-            if event_id in self._event_ids:
+        for event_id, event in zip(event_ids, change.events, strict=True):
+            if self._event_order.holds(utc(event.occurred_at).replace(microsecond=0), event_id):
                 raise ConcurrencyError(f"event {event_id} already recorded")
         for entry in change.audit:
             if entry.id in self._audit_ids:
@@ -460,6 +463,9 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         created = [c for c in change.customers if c.version == 0]  # indexed by email
         for kind, entity in versioned:
             entity.version += 1
+            if kind in ("invoice", "charge"):
+                _held(stored[kind]).keep(entity.id, entity)
+                continue
             clean = clone(entity)
             if isinstance(clean, Subscription):
                 clean.events, clean.ledger = [], []
@@ -509,7 +515,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
                 self.email_index.add((email_move.new.lower(), email_move.customer_id))
         for notice in change.notices:
             notice.version += 1
-            self.notices[notice.key] = clone(notice)
+            _held(self.notices).keep(notice.key, notice)
         for key in change.released_markers:
             self.markers.pop(key, None)
         self.markers.update((m.key, m.expires_at) for m in change.markers)
@@ -521,7 +527,6 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
             place = len(self.events)
             self.events.append(stored_event)
             self._event_order.add(_at(stored_event["occurred_at"]), event_id, place)
-        self._event_ids.update(event_ids)
         if change.source is not None:
             self.event_sources.update((i, change.source) for i in event_ids)
             if change.via is not None:
@@ -688,36 +693,8 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy):
         return {d: clone(self.snapshots[d]) for d in days if d in self.snapshots}
 
     def get_invoices(self, invoice_ids: list[str]) -> dict[str, Invoice]:
-        return {i: clone(self.invoices[i]) for i in invoice_ids if i in self.invoices}
-
-    def claim_idempotency(
-        self, key: str, fingerprint: str, now: datetime
-    ) -> IdempotencyRecord | None:
-        existing = self.idempotency.get(key)
-        if existing is not None:
-            return clone(existing)
-        self.idempotency[key] = IdempotencyRecord(key, fingerprint, "in_progress")
-        return None
-
-    def complete_idempotency(
-        self, key: str, response: dict[str, Any], now: datetime, customer_id: str | None = None
-    ) -> None:
-        record = self.idempotency[key]
-        record.status, record.response = "done", response
-        if customer_id is not None:
-            self.idempotency_customers[key] = customer_id
-
-    def release_idempotency(self, key: str) -> None:
-        self.idempotency.pop(key, None)
-        self.idempotency_customers.pop(key, None)
-
-    def forget_idempotency(self, customer_id: str) -> int:
-        keys = [k for k, c in self.idempotency_customers.items() if c == customer_id]
-        for key in keys:
-            record = self.idempotency[key]
-            record.status, record.response = "erased", None
-            del self.idempotency_customers[key]
-        return len(keys)
+        held = _held(self.invoices)
+        return {i: held.copy_of(i) for i in invoice_ids if i in held}  # type: ignore[misc]
 
 
 class _Due(Protocol):
@@ -728,6 +705,11 @@ def _due_of(entity: _Due) -> tuple[datetime, Any]:
     due = entity.next_due()
     assert due is not None  # it is in the index only while it has work ahead
     return due
+
+
+def _held[V](items: dict[Any, V]) -> Indexed[V]:
+    """One of the store's owner-indexed dicts, as what it is."""
+    return cast(Indexed[V], items)
 
 
 def _at(text: str) -> datetime:

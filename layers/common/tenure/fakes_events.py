@@ -142,6 +142,14 @@ class EventOrder:
         self._ids.insert(where, event_id)
         self._places.insert(where, place)
 
+    def holds(self, moment: datetime, event_id: str) -> bool:
+        """Whether an event `event_id` at `moment` is in the order."""
+        at = _micros(moment)
+        first = bisect.bisect_left(self._micros, at)
+        last = bisect.bisect_right(self._micros, at, first)
+        found = bisect.bisect_left(self._ids, event_id, first, last)
+        return found < last and self._ids[found] == event_id
+
     def places_between(self, start: datetime, end: datetime) -> array[int]:
         """The places of the events from `start` up to, not including, `end`, in key order."""
         first = bisect.bisect_left(self._micros, _micros(start))

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from tenure.domain.charges import Charge
 from tenure.domain.timeutil import iso
+from tenure.fakes_copy import clone
 from tenure.store.dynamodb import DUE_SHARDS, due_shard
 
 _LAST = datetime.max.replace(tzinfo=UTC)  # sorts after any entry with the same key
@@ -92,6 +93,18 @@ class Indexed[V](dict[Any, V]):
         keys = vars(self).get("_owned", {}).get(owner, ())
         return [self[key] for key in keys]
 
+    def copy_of(self, key: Any) -> V | None:
+        """A copy of the item at `key` that shares nothing with the store, or None."""
+        return clone(dict.get(self, key))
+
+    def copies_owned_by(self, owner: Any) -> list[V]:
+        """Copies of the items of `owner`, in the order they were first written."""
+        return clone(self.owned_by(owner))
+
+    def keep(self, key: Any, value: V) -> None:
+        """Stores a copy of `value` at `key` (`value` stays the caller's)."""
+        self[key] = clone(value)
+
     def __setitem__(self, key: Any, value: V) -> None:
         state = vars(self)
         if "_owned" not in state:
@@ -102,8 +115,12 @@ class Indexed[V](dict[Any, V]):
         super().__setitem__(key, value)
         self._owned.setdefault(getattr(value, self._owner), {})[key] = None
         if self._index is not None:
-            entity_id = value.due_id if isinstance(value, Charge) else key
-            self._index.put(self._source, key, entity_id, value.next_due())  # type: ignore[attr-defined]
+            self._index_put(key, value, value.next_due())  # type: ignore[attr-defined]
+
+    def _index_put(self, key: Any, value: V, due: tuple[datetime, str] | None) -> None:
+        assert self._index is not None
+        entity_id = value.due_id if isinstance(value, Charge) else key
+        self._index.put(self._source, key, entity_id, due)
 
     def _disown(self, key: Any, value: V) -> None:
         owner = getattr(value, self._owner)

@@ -124,3 +124,16 @@ def test_packed_payments_take_a_fraction_of_the_memory() -> None:
     finally:
         tracemalloc.stop()
     assert packed < unpacked / 3, (packed, unpacked)
+
+
+def test_events_about_a_packed_payment_go_on_counting_where_they_were() -> None:
+    # The event ids count the events of each type about an object; while a payment is
+    # packed its counts are packed with it, and come back when it is read again.
+    gateway = SandboxGateway(clock=Clock())
+    paid = pay(gateway, "4242424242424242", "inv_1")
+    for n in (1, 2):
+        gateway.pack_finished()
+        gateway.refund(payment_id=paid, amount=Money(100, "USD"), idempotency_key=f"re:{n}")
+    refunded = [e["id"] for e in gateway.events if e["type"] == "charge.refunded"]
+    assert len(refunded) == len(set(refunded)) == 2
+    assert len({e["id"] for e in gateway.events}) == len(gateway.events)

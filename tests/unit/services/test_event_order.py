@@ -80,3 +80,15 @@ def test_many_events_of_few_moments_and_ids_in_any_order_of_places_sort_as_tuple
         tuples.append((moment, event_id, place))
     expected = [place for _, _, place in sorted(tuples)]
     assert list(order.places_between(T0, T0 + timedelta(seconds=3))) == expected
+
+
+def test_an_event_is_found_by_its_moment_and_id_among_many_of_the_same_moment() -> None:
+    order = EventOrder()
+    for n in (5, 1, 9, 3, 7):
+        order.add(T0, f"evt_{n}", n)
+    order.add(T0 + timedelta(seconds=1), "evt_4", 10)
+    assert all(order.holds(T0, f"evt_{n}") for n in (1, 3, 5, 7, 9))
+    assert not order.holds(T0, "evt_4")  # held, at another moment
+    assert order.holds(T0 + timedelta(seconds=1), "evt_4")
+    assert not order.holds(T0, "evt_0") and not order.holds(T0, "evt_99")
+    assert not EventOrder().holds(T0, "evt_1")

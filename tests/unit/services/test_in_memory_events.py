@@ -46,3 +46,14 @@ def test_a_commit_with_an_event_already_stored_fails_and_stores_nothing_of_its_o
         commit(repo, event("bob", T0), event("alice", T0), source="dunning")
     assert [e["id"] for e in repo.events] == [first.id]
     assert repo.event_sources == {} and repo.commits == 1
+
+
+def test_an_event_of_a_moment_within_a_second_is_found_again_when_committed_twice() -> None:
+    # Stored moments are whole seconds; the event is still found where it was put.
+    repo = InMemoryRepository()
+    first = event("alice", T0 + timedelta(microseconds=250))
+    commit(repo, event("bob", T0), first, event("carol", T0 + timedelta(seconds=1)))
+    with pytest.raises(ConcurrencyError, match=first.id):
+        commit(repo, event("alice", T0 + timedelta(microseconds=250)))
+    commit(repo, event("alice", T0 + timedelta(microseconds=251)))  # another id: stored
+    assert len(repo.events) == 4

@@ -13,7 +13,7 @@ switch a customer to a failing card.
 
 import pickle
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +32,18 @@ from tenure.payments.gateway import (
     RateLimitedError,
     StoredServerError,
 )
+from tenure.payments.sandbox_cards import (
+    ASYNC_DECLINE_CODE,
+    ASYNC_LAST4,
+    ASYNC_METHODS,
+    BY_METHOD,
+    CARD_EXPIRY,
+    TEST_CARDS,
+    TestCard,
+    behaviour,
+    card_details,
+    payment_method_for,
+)
 from tenure.payments.stripe_objects import sign, signed_delivery
 
 __all__ = [
@@ -48,122 +60,17 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class TestCard:
-    number: str
-    payment_method: str  # the id the sandbox hands out, like Stripe's pm_card_* shortcuts
-    brand: str
-    outcome: str  # what charging it does: succeeded | declined | authentication_required
-    decline_code: str | None = None
-
-
-# Stripe's documented test cards (https://docs.stripe.com/testing) and what charging them does.
-TEST_CARDS: dict[str, TestCard] = {
-    c.number: c
-    for c in (
-        TestCard("4242424242424242", "pm_card_visa", "visa", "succeeded"),
-        TestCard("5555555555554444", "pm_card_mastercard", "mastercard", "succeeded"),
-        TestCard("378282246310005", "pm_card_amex", "amex", "succeeded"),
-        TestCard(
-            "4000000000000002", "pm_card_chargeDeclined", "visa", "declined", "generic_decline"
-        ),
-        TestCard(
-            "4000000000009995",
-            "pm_card_chargeDeclinedInsufficientFunds",
-            "visa",
-            "declined",
-            "insufficient_funds",
-        ),
-        TestCard(
-            "4000000000009987", "pm_card_chargeDeclinedLostCard", "visa", "declined", "lost_card"
-        ),
-        TestCard(
-            "4000000000009979",
-            "pm_card_chargeDeclinedStolenCard",
-            "visa",
-            "declined",
-            "stolen_card",
-        ),
-        TestCard(
-            "4000000000000069",
-            "pm_card_chargeDeclinedExpiredCard",
-            "visa",
-            "declined",
-            "expired_card",
-        ),
-        TestCard(
-            "4000000000000127",
-            "pm_card_chargeDeclinedIncorrectCvc",
-            "visa",
-            "declined",
-            "incorrect_cvc",
-        ),
-        TestCard(
-            "4000000000000119",
-            "pm_card_chargeDeclinedProcessingError",
-            "visa",
-            "declined",
-            "processing_error",
-        ),
-        TestCard(
-            "4000002760003184",
-            "pm_card_authenticationRequired",
-            "visa",
-            "authentication_required",
-            "authentication_required",
-        ),
-        TestCard(
-            "4000000000000341",
-            "pm_card_chargeCustomerFail",
-            "visa",
-            "declined",
-            "card_declined",
-        ),
-    )
-}
-# Sandbox-only methods that settle later, like bank debits.
-ASYNC_METHODS = {
-    "sandbox_async_succeeds": "pm_sandbox_async_succeeds",
-    "sandbox_async_fails": "pm_sandbox_async_fails",
-}
-_ASYNC_LAST4 = {"pm_sandbox_async_succeeds": "3000", "pm_sandbox_async_fails": "3001"}
-ASYNC_DECLINE_CODE = "debit_failed"
 # "A few hours", like a bank debit: confirm says pending, this long later it settles.
 SETTLE_AFTER_SECONDS = 4 * 3600
-# Stripe's test cards take any future expiry; the sandbox reports a fixed one.
-CARD_EXPIRY = (12, 2034)
+# Stripe forgets an idempotency key 24 hours after its first request: the same request sent
+# again after that is a new request (a payment made again, under a new id).
+KEY_KEPT_SECONDS = 24 * 3600
 
 FaultKind = Literal["timeout", "rate_limit", "server_error"]
 FaultOn = Literal["create", "confirm", "retrieve", "pay", "find", "refund", "erase", "phone"]
 _FAULT_KINDS = ("timeout", "rate_limit", "server_error")
 _FAULT_ON = ("create", "confirm", "retrieve", "pay", "find", "refund", "erase", "phone")
 Instant = int | datetime
-
-
-def payment_method_for(card: str) -> str | None:
-    """The sandbox payment-method id for a test card number or sandbox method name."""
-    if card in ASYNC_METHODS:
-        return ASYNC_METHODS[card]
-    test_card = TEST_CARDS.get(card.replace(" ", ""))
-    return test_card.payment_method if test_card else None
-
-
-_BY_METHOD = {card.payment_method: card for card in TEST_CARDS.values()}
-
-
-def card_details(payment_method: str) -> CardDetails | None:
-    """What may be shown of a sandbox payment method (brand, last4), or None for others."""
-    card = _BY_METHOD.get(payment_method)
-    if card is not None:
-        return CardDetails(
-            brand=card.brand, last4=card.number[-4:], exp_month=CARD_EXPIRY[0],
-            exp_year=CARD_EXPIRY[1],
-        )  # fmt: skip
-    if payment_method in _ASYNC_LAST4:
-        return CardDetails(
-            brand="sepa_debit", last4=_ASYNC_LAST4[payment_method], exp_month=None, exp_year=None
-        )
-    return None
 
 
 class UnknownPaymentMethodError(ValueError):
@@ -190,6 +97,17 @@ class _Packed:
     blob: bytes
 
 
+# The events Stripe sends about a payment's intent and about its charge: while a payment is
+# packed, how many of each it has had is packed with it (the event ids count them).
+_INTENT_EVENTS = (
+    "payment_intent.created",
+    "payment_intent.processing",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+)
+_CHARGE_EVENTS = ("charge.pending", "charge.succeeded", "charge.failed", "charge.refunded")
+
+
 @dataclass(slots=True)
 class _Fault:
     kind: FaultKind
@@ -201,6 +119,7 @@ class _Fault:
 class _Saved:
     params: tuple[object, ...]
     response: object
+    at: int  # when it was saved (the sandbox's clock): forgotten KEY_KEPT_SECONDS after
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +133,8 @@ _T = TypeVar("_T")
 
 
 class SandboxGateway:
-    """A deterministic stand-in for Stripe: same idempotency key, same answer.
+    """A deterministic stand-in for Stripe: same idempotency key, same answer (for 24 hours
+    of its clock: then, as Stripe, it forgets the key, and the request is a new one).
 
     `clock` returns the current time (epoch seconds or a datetime) for `created` stamps
     and settling; without one every timestamp is 0. Tests read `confirmations` (times money
@@ -238,6 +158,7 @@ class SandboxGateway:
         self._customers: dict[str, stripe_objects.StripeObject] = {}
         self._refunds: dict[str, stripe_objects.StripeObject] = {}
         self._saved: dict[str, _Saved] = {}
+        self._saved_order: deque[str] = deque()  # the keys in `_saved`, oldest first
         self._faults: list[_Fault] = []
         self._event_counts: Counter[tuple[str, str]] = Counter()
         self.events: list[stripe_objects.StripeObject] = []
@@ -308,7 +229,7 @@ class SandboxGateway:
         contact: str | None = None,
     ) -> str:
         def create() -> str:
-            cus_id = stripe_objects.object_id("cus", idempotency_key)
+            cus_id = _fresh_id("cus", idempotency_key, self._customers)
             customer = stripe_objects.customer(
                 id=cus_id,
                 email=email,
@@ -415,7 +336,7 @@ class SandboxGateway:
         subscription_id: str | None = None,
         tenure_customer_id: str | None = None,
     ) -> str:
-        payment_id = stripe_objects.object_id("pi", idempotency_key)
+        payment_id = self._payment_id(idempotency_key)
         self._count(payment_id, "create_payment")
         fault = self._before("create")
 
@@ -426,7 +347,7 @@ class SandboxGateway:
                 currency=amount.currency,
                 customer=customer_id,  # Tenure's id until the services map it to a cus_ id
                 payment_method=payment_method,
-                payment_method_type="sepa_debit" if payment_method in _ASYNC_LAST4 else "card",
+                payment_method_type="sepa_debit" if payment_method in ASYNC_LAST4 else "card",
                 metadata=stripe_objects.payment_metadata(
                     invoice_id, attempt, subscription_id, tenure_customer_id
                 ),
@@ -462,7 +383,7 @@ class SandboxGateway:
         tenure_customer_id: str | None = None,
     ) -> PaymentResult:
         # The same id and events as a create then a confirm under this key: one request.
-        payment_id = stripe_objects.object_id("pi", idempotency_key)
+        payment_id = self._payment_id(idempotency_key)
         self._count(payment_id, "create_and_confirm_payment")
         fault = self._before("pay")
 
@@ -473,7 +394,7 @@ class SandboxGateway:
                 currency=amount.currency,
                 customer=customer_id,
                 payment_method=payment_method,
-                payment_method_type="sepa_debit" if payment_method in _ASYNC_LAST4 else "card",
+                payment_method_type="sepa_debit" if payment_method in ASYNC_LAST4 else "card",
                 metadata=stripe_objects.payment_metadata(
                     invoice_id, attempt, subscription_id, tenure_customer_id
                 ),
@@ -647,7 +568,13 @@ class SandboxGateway:
     def _pack(self, payment: _Payment) -> _Packed:
         # Pickled, not JSON: it keeps what JSON would not (tuples, the charge sharing objects
         # with the intent), so unpacking gives back exactly what was packed.
-        raw = pickle.dumps((payment.intent, payment.charge, payment.confirmed), protocol=5)
+        counts = self._event_counts
+        intent_id = payment.intent["id"]
+        keys = [(event, intent_id) for event in _INTENT_EVENTS]
+        if payment.charge is not None:
+            keys += [(event, payment.charge["id"]) for event in _CHARGE_EVENTS]
+        emitted = [(key, counts.pop(key)) for key in keys if key in counts]
+        raw = pickle.dumps((payment.intent, payment.charge, payment.confirmed, emitted), protocol=5)
         if self._zdict is None:
             self._zdict = raw
         squeeze = zlib.compressobj(zdict=self._zdict)
@@ -664,12 +591,16 @@ class SandboxGateway:
     def _unpack(self, packed: _Packed) -> _Payment:
         assert self._zdict is not None
         swell = zlib.decompressobj(zdict=self._zdict)
-        intent, charge, confirmed = pickle.loads(swell.decompress(packed.blob) + swell.flush())
+        intent, charge, confirmed, emitted = pickle.loads(
+            swell.decompress(packed.blob) + swell.flush()
+        )
+        self._event_counts.update(dict(emitted))
         return _Payment(intent, charge, confirmed)
 
     def _idempotent(self, key: str, params: tuple[object, ...], perform: Callable[[], _T]) -> _T:
         # Like Stripe: the first response is saved and replayed; a refused request (bad
         # parameters) is not saved; the same key with other parameters is an error.
+        self._forget_old_keys()
         saved = self._saved.get(key)
         if saved is not None:
             if saved.params != params:
@@ -679,8 +610,27 @@ class SandboxGateway:
                 )
             return saved.response  # type: ignore[return-value]
         response = perform()
-        self._saved[key] = _Saved(params, response)
+        self._saved[key] = _Saved(params, response, self._now())
+        self._saved_order.append(key)
         return response
+
+    def _forget_old_keys(self) -> None:
+        """Drops the saved answers KEY_KEPT_SECONDS old, as Stripe prunes its keys."""
+        order, saved = self._saved_order, self._saved
+        if not order:
+            return
+        cutoff = self._now() - KEY_KEPT_SECONDS
+        while order and saved[order[0]].at <= cutoff:
+            del saved[order.popleft()]
+
+    def _payment_id(self, key: str) -> str:
+        """The payment a request under `key` is about: the one its saved answer made, else a
+        new one's (the first under this key, or another after the key was forgotten)."""
+        self._forget_old_keys()
+        ids = [stripe_objects.object_id("pi", key)]
+        while ids[-1] in self._payments:
+            ids.append(stripe_objects.object_id("pi", key, "again", len(ids)))
+        return ids[-2] if key in self._saved and len(ids) > 1 else ids[-1]
 
     def _emit(
         self,
@@ -710,14 +660,14 @@ class SandboxGateway:
         expiry: tuple[int, int] = CARD_EXPIRY,
     ) -> stripe_objects.StripeObject:
         created = self._now()
-        if payment_method in _ASYNC_LAST4:
+        if payment_method in ASYNC_LAST4:
             return stripe_objects.debit_payment_method(
                 id=payment_method,
-                last4=_ASYNC_LAST4[payment_method],
+                last4=ASYNC_LAST4[payment_method],
                 customer=customer,
                 created=created,
             )
-        card = _BY_METHOD.get(payment_method)
+        card = BY_METHOD.get(payment_method)
         if card is None and strict:
             raise InvalidRequestError(
                 f"No such PaymentMethod: '{payment_method}'",
@@ -746,7 +696,7 @@ class SandboxGateway:
         method = self._method_object(method_id, intent["customer"])
         charge_id = stripe_objects.object_id("ch", intent["id"])
         intent["latest_charge"] = charge_id
-        if method_id in _ASYNC_LAST4:
+        if method_id in ASYNC_LAST4:
             payment.charge = stripe_objects.charge(
                 id=charge_id, intent=intent, payment_method=method, status="pending", error=None,
                 created=now,
@@ -757,7 +707,7 @@ class SandboxGateway:
             self._emit("charge.pending", payment.charge, key)
             self._emit("payment_intent.processing", intent, key)
             return stripe_objects.payment_result(intent)
-        outcome, decline_code = _behaviour(method_id)
+        outcome, decline_code = behaviour(method_id)
         if outcome is ChargeOutcome.SUCCEEDED:
             self._succeed(payment, method, charge_id, now, key)
         else:
@@ -770,7 +720,7 @@ class SandboxGateway:
             return stripe_objects.payment_result(
                 intent
             )  # settled, or never tried off-session: no step-up
-        outcome, _ = _behaviour(str(intent["payment_method"]))
+        outcome, _ = behaviour(str(intent["payment_method"]))
         if outcome is not ChargeOutcome.AUTHENTICATION_REQUIRED:
             return stripe_objects.payment_result(intent)  # a decline stays a decline
         self.confirmations += 1
@@ -864,7 +814,7 @@ class SandboxGateway:
                     code="amount_too_large",
                     param="amount",
                 )
-        refund_id = stripe_objects.object_id("re", key)
+        refund_id = _fresh_id("re", key, self._refunds)
         now = self._now()
         refund = stripe_objects.refund(id=refund_id, charge=charge, amount=value, created=now)
         self._refunds[refund_id] = refund
@@ -887,12 +837,16 @@ def _details(method: stripe_objects.StripeObject) -> CardDetails:
     )
 
 
+def _fresh_id(prefix: str, key: str, taken: dict[str, Any]) -> str:
+    """The id of an object made under `key`: derived from it, or, when the key was used
+    again after Stripe forgot it, derived from it and how many were made before."""
+    made = stripe_objects.object_id(prefix, key)
+    again = 0
+    while made in taken:
+        again += 1
+        made = stripe_objects.object_id(prefix, key, "again", again)
+    return made
+
+
 def _epoch(instant: Instant) -> int:
     return int(instant.timestamp()) if isinstance(instant, datetime) else int(instant)
-
-
-def _behaviour(method: str) -> tuple[ChargeOutcome, str | None]:
-    card = _BY_METHOD.get(method)
-    if card is None:
-        return ChargeOutcome.DECLINED, "invalid_payment_method"
-    return ChargeOutcome(card.outcome), card.decline_code
