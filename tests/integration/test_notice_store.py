@@ -1,6 +1,7 @@
 """Notices on both repositories: planned writes never fail, due ones come back whole, claims
 hold, and the renewals scheduler never sees an email."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from tenure.domain.notices import Notice, NoticeKind, NoticeStatus, invoice_copy
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.ports import Commit, CopyCheck, Marker, Repository
+from tenure_local.stack.local_stack import LocalStack
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 
@@ -265,6 +267,43 @@ def test_a_receipts_invoice_copy_comes_back_as_it_was_copied(
     repo.commit(Commit(notices=[_receipt_with_copies(alice, invoice)]))
     (found,) = repo.due_notices(T0)
     assert found.invoice == invoice_copy(invoice, invoice.version)
+
+
+def test_a_receipt_whose_invoice_copy_would_pass_a_write_unit_is_stored_without_it(
+    local_stack: LocalStack,
+) -> None:
+    """DynamoDB bills a write by the started kilobyte, in the table and again in the due
+    index: a long invoice is read when its receipt is sent rather than copied into it (the
+    email is the same either way: tests/unit/services/test_receipt_copies.py)."""
+    from tenure.domain.invoices import InvoiceLine, LineKind
+    from tenure.store.dynamodb import DynamoRepository
+    from tenure.store.sizes import WRITE_UNIT_BYTES, item_size
+
+    local_stack.reset_table()
+    client, table = local_stack.dynamodb_client(), local_stack.env["TABLE_NAME"]
+    repo = DynamoRepository(client, table)
+    alice, _ = _alice_and_her_subscription(repo)
+    short = _paid_invoice(repo)
+    seats = [InvoiceLine(LineKind.PLAN, f"Seat {n} of the team plan", 1000) for n in range(12)]
+    repo.commit(Commit(invoices=[replace(short, id="inv-2", lines=seats, version=0)]))
+    long = repo.get_invoice("inv-2")
+    assert long is not None
+    for key, invoice in (("short:receipt:now:0", short), ("long:receipt:now:0", long)):
+        receipt = _receipt_with_copies(alice, invoice)
+        receipt.key = key
+        repo.commit(Commit(notices=[receipt]))
+    stored = {
+        key: client.get_item(
+            TableName=table, Key={"PK": {"S": f"NOTICE#{key}"}, "SK": {"S": "NOTICE"}}
+        )["Item"]
+        for key in ("short:receipt:now:0", "long:receipt:now:0")
+    }
+    assert "invoice" in stored["short:receipt:now:0"]
+    assert item_size(stored["short:receipt:now:0"]) <= WRITE_UNIT_BYTES
+    assert "invoice" not in stored["long:receipt:now:0"]
+    assert item_size(stored["long:receipt:now:0"]) <= WRITE_UNIT_BYTES
+    found = repo.get_notice("long:receipt:now:0")
+    assert found is not None and found.invoice is None and found.contact == alice.contact
 
 
 @pytest.mark.parametrize("stale", [None, "changed", "missing"])

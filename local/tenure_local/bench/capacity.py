@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
+from tenure.store.sizes import item_size
 from tenure_local.stack.local_stack import LocalStack, wait_table_active
 from tenure_local.stack.template import table_create_kwargs
 
@@ -42,37 +43,6 @@ READ_OPS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetIt
 
 
 # -- item sizes and capacity units -------------------------------------------------------------
-def value_size(value: dict[str, Any]) -> int:
-    """Bytes DynamoDB bills for one attribute value (AWS's published sizing rules)."""
-    ((kind, v),) = value.items()
-    if kind == "S":
-        return len(v.encode())
-    if kind == "N":
-        digits = len(v.lstrip("-").replace(".", "").strip("0")) or 1
-        return math.ceil(digits / 2) + 1
-    if kind == "B":
-        return len(v)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(s.encode()) for s in v)
-    if kind == "NS":
-        return sum(value_size({"N": n}) for n in v)
-    if kind == "BS":
-        return sum(len(b) for b in v)
-    if kind == "L":
-        return 3 + sum(1 + value_size(x) for x in v)
-    if kind == "M":
-        return 3 + sum(len(k.encode()) + 1 + value_size(x) for k, x in v.items())
-    return 0
-
-
-def item_size(item: dict[str, Any] | None) -> int:
-    if not item:
-        return 0
-    return sum(len(name.encode()) + value_size(v) for name, v in item.items())
-
-
 def write_units(size: int) -> int:
     return max(1, math.ceil(size / KB))
 
