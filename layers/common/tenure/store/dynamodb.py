@@ -1361,6 +1361,17 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             for customer_id, entries in late.items()
         ]
 
+    def _version_check(self, key: dict[str, str], version: int | None) -> dict[str, Any]:
+        """A ConditionCheck that the item at `key` is still at `version`."""
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": to_item(key),
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": to_item({":v": version}),
+            }
+        }
+
     def _copy_check(self, check: CopyCheck) -> list[tuple[str, dict[str, Any]]]:
         """ConditionChecks of what an email was written from: the customer's contact, the
         address not suppressed, the subscription's version, the invoice's, too few late
@@ -1393,35 +1404,11 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             ),
         ]
         if check.subscription_id is not None:
-            ops.append(
-                (
-                    "subscription",
-                    {
-                        "ConditionCheck": {
-                            "TableName": self._table,
-                            "Key": to_item({"PK": f"SUB#{check.subscription_id}", "SK": "SUB"}),
-                            "ConditionExpression": "version = :v",
-                            "ExpressionAttributeValues": to_item(
-                                {":v": check.subscription_version}
-                            ),
-                        }
-                    },
-                )
-            )
+            key = {"PK": f"SUB#{check.subscription_id}", "SK": "SUB"}
+            ops.append(("subscription", self._version_check(key, check.subscription_version)))
         if check.invoice_id is not None:
-            ops.append(
-                (
-                    "invoice",
-                    {
-                        "ConditionCheck": {
-                            "TableName": self._table,
-                            "Key": to_item({"PK": f"INV#{check.invoice_id}", "SK": "INV"}),
-                            "ConditionExpression": "version = :v",
-                            "ExpressionAttributeValues": to_item({":v": check.invoice_version}),
-                        }
-                    },
-                )
-            )
+            key = {"PK": f"INV#{check.invoice_id}", "SK": "INV"}
+            ops.append(("invoice", self._version_check(key, check.invoice_version)))
         if check.late_under is not None:
             ops.append(
                 (
