@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import stripe
+from sandbox_clock import T0, Clock
 
 from tenure.domain.charges import ChargeOutcome, is_hard_decline
 from tenure.domain.money import Money
@@ -32,7 +33,6 @@ from tenure.payments.sandbox import (
 from tenure.payments.stripe_objects import API_VERSION, payment_result
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "stripe" / "fixtures3.json"
-T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 USD_10 = Money(1000, "USD")
 
 # What charging each of Stripe's public test cards does (https://docs.stripe.com/testing).
@@ -50,14 +50,6 @@ EXPECTED = {
     "4000002760003184": (ChargeOutcome.AUTHENTICATION_REQUIRED, "authentication_required"),
     "4000000000000341": (ChargeOutcome.DECLINED, "card_declined"),
 }
-
-
-class Clock:
-    def __init__(self, now: int = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 def a_sandbox(now: int = T0) -> tuple[SandboxGateway, Clock]:

@@ -3,21 +3,13 @@ its keys: within them the same request gets the first answer; after them it is a
 (https://docs.stripe.com/api/idempotent_requests)."""
 
 import pytest
+from sandbox_clock import T0, Clock
 
 from tenure.domain.money import Money
 from tenure.payments.gateway import IdempotencyConflictError, PaymentResult
 from tenure.payments.sandbox import KEY_KEPT_SECONDS, SandboxGateway, payment_method_for
 
-T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 USD_10 = Money(1000, "USD")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
 
 
 def pay(gateway: SandboxGateway, card: str = "4242424242424242") -> PaymentResult:

@@ -5,20 +5,13 @@ import tracemalloc
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox_clock import T0, Clock
+
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.money import Money
 from tenure.payments.sandbox import SETTLE_AFTER_SECONDS, SandboxGateway, payment_method_for
 
-T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 USD_10 = Money(1000, "USD")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
 
 
 def pay(gateway: SandboxGateway, card: str, invoice: str, attempt: int = 1) -> str:
