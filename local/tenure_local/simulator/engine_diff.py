@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from tenure_local.simulator.engines import ENGINES, Engine, engine_named
-from tenure_local.simulator.scenario import Scenario, load
+from tenure_local.simulator.scenario import Scenario, ScenarioError, load
 from tenure_local.simulator.simulate import Simulator
 from tenure_local.stack.local_stack import LocalStack
 
@@ -54,7 +54,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scenario", type=Path)
     parser.add_argument("--out", type=Path, default=Path("out/engines"))
     args = parser.parse_args(argv)
-    seconds = run_on_both(load(args.scenario), args.out)
+    try:
+        scenario = load(args.scenario)
+    except ScenarioError as exc:  # as `tenure simulate` says it: every problem, nothing run
+        count = len(exc.problems)
+        print(
+            f"invalid scenario {args.scenario}: {count} problem{'s' if count != 1 else ''},"
+            " nothing was run",
+            file=sys.stderr,
+        )
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    seconds = run_on_both(scenario, args.out)
     for name, took in seconds.items():
         print(f"{name}: {took:.1f} s -> {args.out / name}")
     found = differing_files(args.out / ENGINES[0], args.out / ENGINES[1])

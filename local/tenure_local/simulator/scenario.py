@@ -21,7 +21,6 @@ from tenure.domain.coupon_spec import CouponSpec
 from tenure.domain.customers import (
     BILLING_ADDRESS_MAX,
     BILLING_NAME_MAX,
-    SUPPORTED_LOCALES,
     TAX_ID_MAX,
     billing_details,
     valid_address,
@@ -37,7 +36,7 @@ from tenure.domain.programs_spec import Programs
 from tenure.domain.timeutil import utc
 from tenure.payments.razorpay_sandbox import token_for as razorpay_token_for
 from tenure.payments.sandbox import payment_method_for
-from tenure_local.simulator.scenario_catalog import ChangePrice, Phone, UpdateCustomer
+from tenure_local.simulator.scenario_catalog import ChangePrice, Locale, Phone, UpdateCustomer
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments, installment_problems
 from tenure_local.simulator.scenario_problems import (
@@ -79,7 +78,7 @@ class ScenarioCustomer(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     email: str
     name: str = ""
-    locale: str = "en"
+    locale: Locale = "en"
     timezone: str = "UTC"
     card: str | None = None
     # The card's expiry as the customer typed it (YYYY-MM); test cards take any date.
@@ -132,14 +131,6 @@ class ScenarioCustomer(_Strict):
             return validate_timezone(value)
         except ValidationFailedError as exc:
             raise ValueError(str(exc)) from exc
-
-    @field_validator("locale")
-    @classmethod
-    def _locale(cls, value: str) -> str:
-        if value.split("-")[0].split("_")[0] not in SUPPORTED_LOCALES:
-            # Unknown locales fall back to English when emails are rendered; keep the value.
-            return value
-        return value
 
 
 class _Action(_Strict):

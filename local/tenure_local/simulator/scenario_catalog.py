@@ -6,7 +6,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from tenure.domain.customers import validate_phone
+from tenure.domain.customers import SUPPORTED_LOCALES, validate_phone, validate_timezone
 from tenure.domain.errors import ValidationFailedError
 
 
@@ -20,6 +20,28 @@ def _e164(number: str) -> str:
 
 # A customer's phone in E.164 (`+919876543210`): Razorpay's contact for them.
 Phone = Annotated[str, AfterValidator(_e164)]
+
+
+def _zone(name: str) -> str:
+    try:
+        return validate_timezone(name)
+    except ValidationFailedError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _locale(code: str) -> str:
+    # The API takes these exactly (POST and PATCH /v1/customers): a file naming another is
+    # refused at load rather than losing its customer to a 422 at run time.
+    if code not in SUPPORTED_LOCALES:
+        raise ValueError(
+            f"unsupported locale {code!r}; expected one of: {', '.join(SUPPORTED_LOCALES)}"
+        )
+    return code
+
+
+# An IANA time zone (`Europe/Berlin`), and a locale the emails and pages are written in.
+Timezone = Annotated[str, AfterValidator(_zone)]
+Locale = Annotated[str, AfterValidator(_locale)]
 
 
 class _CatalogAction(BaseModel):
@@ -65,8 +87,8 @@ class UpdateCustomer(_CatalogAction):
     customer: str
     email: str | None = None
     name: str | None = None
-    locale: str | None = None
-    timezone: str | None = None
+    locale: Locale | None = None
+    timezone: Timezone | None = None
     billing_name: str | None = None
     billing_address: str | None = None
     tax_id: str | None = None

@@ -116,6 +116,11 @@ actions:
         ("  - {at: 2026-02-10T00:00:00Z, do: subscribe, customer: alice, plan: basic,"
          " id: sub-alice}",
          "actions[1].id", "subscription 'sub-alice' is created twice"),
+        ("  - {at: 2026-02-10T00:00:00Z, do: update_customer, customer: alice, locale: de}",
+         "actions[1].locale", "unsupported locale 'de'; expected one of: en, ru, ar"),
+        ("  - {at: 2026-02-10T00:00:00Z, do: update_customer, customer: alice,"
+         " timezone: Mars/Olympus}",
+         "actions[1].timezone", "unknown IANA time zone 'Mars/Olympus'"),
     ],
 )  # fmt: skip
 def test_a_bad_action_is_reported_in_plain_words_at_its_line(
@@ -138,6 +143,10 @@ def test_a_bad_action_is_reported_in_plain_words_at_its_line(
          "unknown key 'trial'; expected one of: id, name, amount"),
         ("alice@example.com", "alice at example", "customers[0].email",
          "must be an address the mailer can write to"),
+        ("{id: alice,", "{id: alice, locale: de,", "customers[0].locale",
+         "unsupported locale 'de'; expected one of: en, ru, ar"),
+        ("{id: alice,", "{id: alice, locale: en-US,", "customers[0].locale",
+         "unsupported locale 'en-US'"),
         ("{id: alice,", "{id: 'alice smith',", "customers[0].id",
          "'alice smith' is not of the expected form; expected an id of letters, digits"),
         ("start: 2026-01-31T09:00:00Z", "start: soon", "start",
@@ -300,3 +309,25 @@ def test_a_tax_id_an_invoice_cannot_print_is_refused_at_load(tmp_path: Path) -> 
     [problem] = problems_of(tmp_path, text)
     assert problem.path.startswith("customers[0]")
     assert "tax_id" in problem.what
+
+
+@pytest.mark.parametrize("locale", ["en", "ru", "ar"])
+def test_each_locale_the_api_takes_loads(locale: str) -> None:
+    text = GOOD.replace("{id: alice,", f"{{id: alice, locale: {locale},")
+    change = "do: update_customer, customer: alice"
+    text += f"  - {{at: 2026-02-10T00:00:00Z, {change}, locale: {locale}}}\n"
+    scenario = parse(yaml.safe_load(text))
+    assert scenario.customers[0].locale == locale
+
+
+def test_the_engines_diff_reports_a_broken_file_as_simulate_does_and_runs_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tenure_local.simulator.engine_diff import main
+
+    (tmp_path / "s.yaml").write_text(GOOD.replace("{id: alice,", "{id: alice, locale: de,"))
+    assert main([str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out")]) == 2
+    printed = capsys.readouterr().err
+    assert "1 problem, nothing was run" in printed
+    assert "line 6, customers[0].locale: unsupported locale 'de'" in printed
+    assert not (tmp_path / "out").exists()
