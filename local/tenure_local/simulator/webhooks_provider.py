@@ -39,18 +39,30 @@ class ProviderSandbox(SandboxGateway):
 
     def __init__(self, clock: Callable[[], Instant] | None = None) -> None:
         super().__init__(clock)
-        # The network updater replaced these cards: same id, new card behind it.
-        self._replaced: dict[str, str] = {}
+        # The network updater replaced these cards: same id, new card behind it. Keyed by
+        # the customer too: the sandbox names every customer's card by its test token
+        # (`pm_card_visa`), where Stripe gives each its own id, so a card replaced for one
+        # customer must not change what another customer's same token charges.
+        self._replaced: dict[tuple[str | None, str], str] = {}
         self._disputes: dict[str, stripe_objects.StripeObject] = {}
 
-    def create_payment(self, *, payment_method: str, **kwargs: Any) -> str:
+    def _behind(self, customer_id: str, payment_method: str) -> str:
+        return self._replaced.get((customer_id, payment_method), payment_method)
+
+    def create_payment(self, *, customer_id: str, payment_method: str, **kwargs: Any) -> str:
         return super().create_payment(
-            payment_method=self._replaced.get(payment_method, payment_method), **kwargs
+            customer_id=customer_id,
+            payment_method=self._behind(customer_id, payment_method),
+            **kwargs,
         )
 
-    def create_and_confirm_payment(self, *, payment_method: str, **kwargs: Any) -> PaymentResult:
+    def create_and_confirm_payment(
+        self, *, customer_id: str, payment_method: str, **kwargs: Any
+    ) -> PaymentResult:
         return super().create_and_confirm_payment(
-            payment_method=self._replaced.get(payment_method, payment_method), **kwargs
+            customer_id=customer_id,
+            payment_method=self._behind(customer_id, payment_method),
+            **kwargs,
         )
 
     # -- provider-side actions ----------------------------------------------------------------
@@ -95,7 +107,7 @@ class ProviderSandbox(SandboxGateway):
         replacement = payment_method_for(card)
         if replacement is None:
             raise ProviderActionError(f"unknown test card {card!r}")
-        self._replaced[payment_method] = replacement
+        self._replaced[(provider_customer, payment_method)] = replacement
         method = self._method_object(replacement, provider_customer)
         method["id"] = payment_method
         if method["type"] == "card":

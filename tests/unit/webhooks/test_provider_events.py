@@ -391,6 +391,34 @@ def test_a_card_updated_by_the_network_retries_a_hard_declined_invoice_at_once(
     assert len(shop.repo.list_charges(invoice_id)) == 2
 
 
+def test_a_card_the_network_replaced_for_one_customer_charges_as_before_for_another(
+    shop: Shop,
+) -> None:
+    """The sandbox names every customer's card by its test token, where Stripe gives each
+    customer's card its own id: a replacement behind one customer's card is theirs alone."""
+    from tenure.services import catalog
+
+    catalog.create_customer(shop.svc, "bob", "bob@example.com")
+    for name in ("alice", "bob"):
+        shop.add_card("4242424242424242", customer=name)
+        shop.subscribe(f"sub-{name}", customer=name)
+    alice = shop.repo.get_customer("alice")
+    assert alice is not None and alice.default_payment_method == card("4242424242424242")
+    shop.gateway.auto_update_card(
+        alice.default_payment_method, alice.provider_customer_id, "4000000000000341"
+    )
+    shop.clock.advance(timedelta(days=31))
+    payments_due(shop)
+
+    outcomes = {}
+    for name in ("alice", "bob"):
+        (renewal,) = [i for i in shop.repo.list_invoices(f"sub-{name}") if i.kind == "renewal"]
+        charge = shop.repo.get_charge(renewal.id, 1)
+        assert charge is not None
+        outcomes[name] = charge.outcome
+    assert outcomes == {"alice": ChargeOutcome.DECLINED, "bob": ChargeOutcome.SUCCEEDED}
+
+
 def test_a_card_update_older_than_the_last_attempt_adds_no_attempt(shop: Shop) -> None:
     shop.add_card("4242424242424242")
     shop.subscribe()
