@@ -81,10 +81,20 @@ app._request_validation_middleware = _GuardedValidation()
 
 
 def _no_ignored_body(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    route = app.context.get("_route")
-    takes_body = bool(route is not None and route.dependant.body_params)
+    route: Any = app.context.get("_route")
+    if not _registered(app, route):
+        return next_middleware(app)  # no route matched: a 404 says so, whatever the body
+    takes_body = bool(route.dependant.body_params)
     refuse_ignored_body(app.current_event, takes_body)
     return next_middleware(app)
+
+
+def _registered(app: APIGatewayHttpResolver, route: Any) -> bool:
+    """Whether `route` is one of ours, not the catch-all Powertools makes for a request no
+    route matches (it runs the middlewares too)."""
+    return route is not None and any(
+        route is known for known in (*app._static_routes, *app._dynamic_routes)
+    )
 
 
 app.use(middlewares=[_no_ignored_body, idempotent_posts])

@@ -136,6 +136,26 @@ def test_an_unknown_route_is_401_without_a_token_and_404_with_one(api: Api) -> N
     assert reply.json == {"error": "not_found", "message": "no route for GET /v1/nothing-here"}
 
 
+@pytest.mark.parametrize(
+    "path", ["/v1/nothing-here", "/v1/customers/alice/payment-method", "/v1/plans/x/y"]
+)
+def test_a_body_sent_to_an_unknown_route_is_answered_404_not_told_the_route_takes_none(
+    api: Api, path: str
+) -> None:
+    """A typo in a path gets the 404 that says so, whatever the body: "this route takes no
+    body" would send the caller looking for the mistake in the wrong place."""
+    before = api.state()
+
+    reply = api.post(path, {"payment_method": "pm_card_visa"}, headers={"Idempotency-Key": "k1"})
+
+    assert reply.status == 404
+    assert reply.json == {"error": "not_found", "message": f"no route for POST {path}"}
+    assert api.state() == before
+    # Nothing was written, so the key is free for the corrected request.
+    plan = {"id": "basic", "amount": 1000, "currency": "USD", "interval": "month"}
+    assert api.post("/v1/plans", plan, headers={"Idempotency-Key": "k1"}).status == 201
+
+
 def test_the_openapi_document_lists_every_route_with_bearer_security(api: Api) -> None:
     document = api.get("/openapi.json", token=None).json
 
