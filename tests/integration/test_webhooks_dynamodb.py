@@ -150,6 +150,37 @@ def test_a_settled_payment_costs_one_read_and_one_transaction_and_a_duplicate_th
     assert entry.customer is not None and (entry.customer.seq, entry.customer.after) == (1, 1000)
 
 
+def test_a_containers_first_settle_reads_the_programs_in_its_one_read(
+    local_stack: LocalStack, fresh_table: str
+) -> None:
+    """A container that has not read the programs yet (or not for a minute) reads them with
+    the event's objects: the settle still costs one read and one transaction, and earns by
+    the programs as stored."""
+    client = local_stack.dynamodb_client()
+    clock = FixedClock(T0)
+    gateway = ProviderSandbox(clock=clock.now)
+    setup = Services(repo=DynamoRepository(client, fresh_table), clock=clock, gateway=gateway)
+    catalog.create_customer(setup, "alice", "alice@example.com")
+    catalog.create_plan(setup, Plan(id="basic", amount=1000, currency="USD", interval="month"))
+    loyalty = {"loyalty": {"points_per_unit": 1, "unit_minor": 100, "point_value_minor": 1}}
+    programs.put_programs(setup, Programs.model_validate(loyalty), 0)
+    charging.update_payment_method(setup, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
+    subscriptions.subscribe(setup, "sub-1", "alice", "basic")
+    clock.advance(timedelta(hours=4))
+    gateway.settle_pending()
+    succeeded = [e for e in gateway.events if e["type"] == "payment_intent.succeeded"][-1]
+    fresh = Services(repo=DynamoRepository(client, fresh_table), clock=clock, gateway=gateway)
+    fresh.repo.get_plan("basic")  # plans are read once a container, by id (the event names none)
+    sent = counting(client)
+
+    assert apply(fresh, succeeded) is Applied.APPLIED
+    assert sent == Counter({"BatchGetItem": 1, "TransactWriteItems": 1})
+    assert fresh.repo.get_points("alice").balance == 10  # earned by the stored programs
+    sent.clear()
+    fresh.repo.get_programs()  # the copy read with the event is kept
+    assert sent == Counter()
+
+
 def test_an_mrr_state_read_ahead_and_moved_meanwhile_costs_a_second_try_not_a_wrong_figure(
     local_stack: LocalStack, fresh_table: str
 ) -> None:

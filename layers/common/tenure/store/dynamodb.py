@@ -358,17 +358,21 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
 
     def get_programs(self) -> ProgramsSetting:
         """The programs, as read within the last PROGRAMS_KEPT_SECONDS (or written here)."""
-        if (
-            self._programs is not None
-            and self._monotonic() - self._programs[0] < PROGRAMS_KEPT_SECONDS
-        ):
+        if self._programs is not None and self._programs_kept():
             return self._programs[1]
         return self.get_current_programs()
 
     def get_current_programs(self) -> ProgramsSetting:
         """The programs as stored now (one consistent read past the copy kept), which then
         becomes the copy kept."""
-        item = self._get("SETTING#programs", "SETTING")
+        return self._keep_programs(self._get("SETTING#programs", "SETTING"))
+
+    def _programs_kept(self) -> bool:
+        """Whether the copy of the programs kept is recent enough to use."""
+        kept = self._programs
+        return kept is not None and self._monotonic() - kept[0] < PROGRAMS_KEPT_SECONDS
+
+    def _keep_programs(self, item: dict[str, Any] | None) -> ProgramsSetting:
         setting = codec.programs_from_attrs(item) if item else ProgramsSetting(NO_PROGRAMS)
         self._programs = (self._monotonic(), setting)
         return setting
@@ -1730,8 +1734,11 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
     ) -> EventReads:
         """One consistent BatchGetItem: the marker, and whichever of the provider link, the
         invoice, the attempt, the subscription, the customer's MRR state and a customer's
-        points account are named."""
+        points account are named; and the programs, when the copy kept is out of date (a
+        settle prices and earns by them: read here, they cost no request of their own)."""
         keys = {"marker": (f"MARK#{marker}", "MARK")}
+        if not self._programs_kept():
+            keys["programs"] = ("SETTING#programs", "SETTING")
         if link is not None:
             keys["link"] = (f"PROV#{link[0]}#{link[1]}", "PROV")
         if invoice_id:
@@ -1748,6 +1755,8 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             keys["points"] = (f"CUS#{points_of}", "PTS")
         items = {(i["PK"], i["SK"]): i for i in self._batch_get(list(keys.values()))}
         found = {name: items.get(key) for name, key in keys.items()}
+        if "programs" in keys:
+            self._keep_programs(found["programs"])
         linked, invoice, charge, sub = (
             found.get(name) for name in ("link", "invoice", "charge", "subscription")
         )
