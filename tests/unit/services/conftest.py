@@ -93,7 +93,13 @@ class Shop:
             self.repo, after_commit=after_commit, before_commit=before_commit
         )
         gateway: Any = CrashingGateway(self.gateway, after=after_call)
-        return Services(repo=repo, clock=self.clock, gateway=gateway, policy=self.svc.policy)
+        return Services(
+            repo=repo,
+            clock=self.clock,
+            gateway=gateway,
+            policy=self.svc.policy,
+            gateways=self.svc.gateways,  # the other providers' (the default's is `gateway`)
+        )
 
     def interleaved(self, meanwhile: Callable[[], object]) -> Services:
         """A worker that loads, lets `meanwhile` run to the end, then commits."""
