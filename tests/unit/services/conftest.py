@@ -228,6 +228,23 @@ def paid_shop(make_shop: Callable[..., Shop]) -> Shop:
     return shop
 
 
+@pytest.fixture
+def card_trial(make_shop: Callable[..., Shop]) -> Shop:
+    """alice with a card that pays, on a 14-day trial of basic as sub-1."""
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe("basic-trial")
+    return shop
+
+
+@pytest.fixture
+def cardless_trial(make_shop: Callable[..., Shop]) -> Shop:
+    """alice, with no card on file, on a 14-day trial of basic as sub-1."""
+    shop = make_shop()
+    shop.subscribe("basic-trial")
+    return shop
+
+
 # -- test doubles that die at a chosen step -----------------------------------------------------
 class CrashingRepository:
     """The real repository, except that the process dies around its n-th commit."""

@@ -6,14 +6,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from conftest import Shop
-from test_reminders import (
-    REAL,
-    Reads,
-    RecordingMailer,
-    check_sent_the_same_without_copies,
-    receipt_of,
-    send_now,
-)
+from test_reminder_copies import Reads, check_sent_the_same_without_copies
+from test_reminders import REAL, RecordingMailer, receipt_of, send_now
 
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.invoices import InvoiceLine, LineKind
