@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from api_pages import BadForm, check_same_site, read_form
+from api_pages_forms import BadForm, check_same_site, read_form
 from api_schemas import PRIVATE_DOWNLOAD, pdf_response
 from api_tokens import Scope, TokenConfigError, authenticate, principals
 from aws_lambda_powertools import Logger

@@ -24,7 +24,7 @@ _caller: ContextVar[Principal | None] = ContextVar("tenure_api_caller", default=
 
 # Everything else needs the bearer token; an unknown route too (it answers 401, not 404).
 OPEN_ROUTES = frozenset({("GET", "/healthz"), ("GET", "/openapi.json")})
-# Customer pages (api_pages.py): a signed link is their authority, and their forms post
+# Customer pages (api_pages_*.py): a signed link is their authority, and their forms post
 # HTML form fields, not JSON.
 PAGES_PREFIX = "/pages/"
 # The operator console (api_console.py): its own session cookie is its authority (the token

@@ -111,7 +111,11 @@ ROUTE_MODULES = (
     "api_routes_installments",
     "api_routes_collections",
     "api_routes_credit_notes",
-    "api_pages",
+    "api_pages_card",
+    "api_pages_confirm",
+    "api_pages_subscription",
+    "api_pages_collections",
+    "api_pages_invoice",
     "api_routes_webhook_endpoints",
     "api_routes_operator",
     "api_console",
@@ -140,7 +144,13 @@ ROUTES_UNDER: dict[str, tuple[str, ...]] = {
     "/v1/webhook-endpoints": ("api_routes_webhook_endpoints",),
     "/v1/webhook-deliveries": ("api_routes_webhook_endpoints",),
     "/v1/audit": ("api_routes_operator",),
-    "/pages": ("api_pages",),
+    "/pages": (
+        "api_pages_card",
+        "api_pages_confirm",
+        "api_pages_subscription",
+        "api_pages_collections",
+        "api_pages_invoice",
+    ),
     "/console": ("api_console",),
 }
 _included: set[str] = set()

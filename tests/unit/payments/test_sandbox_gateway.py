@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sandbox_pay
 import stripe
 from sandbox_clock import T0, Clock
 
@@ -18,6 +19,7 @@ from tenure.payments.gateway import (
     IdempotencyConflictError,
     InvalidRequestError,
     PaymentGateway,
+    PaymentResult,
     ProviderUnavailableError,
     RateLimitedError,
 )
@@ -529,17 +531,9 @@ def pay(
     *,
     invoice: str = "inv_1",
     attempt: int = 1,
-) -> Any:
-    method = payment_method_for(card)
-    assert method is not None
-    return gateway.create_and_confirm_payment(
-        amount=USD_10,
-        customer_id="cus_alice",
-        payment_method=method,
-        invoice_id=invoice,
-        attempt=attempt,
-        idempotency_key=f"charge:{invoice}:{attempt}:create",
-    )
+) -> PaymentResult:
+    """Keyed as `create` keys its payment: the one request is about the payment it makes."""
+    return sandbox_pay.pay(gateway, card, invoice, attempt, "charge:{invoice}:{attempt}:create")
 
 
 def test_one_request_makes_the_payment_and_events_a_create_then_confirm_would() -> None:

@@ -4,25 +4,11 @@ its keys: within them the same request gets the first answer; after them it is a
 
 import pytest
 from sandbox_clock import T0, Clock
+from sandbox_pay import pay
 
 from tenure.domain.money import Money
-from tenure.payments.gateway import IdempotencyConflictError, PaymentResult
-from tenure.payments.sandbox import KEY_KEPT_SECONDS, SandboxGateway, payment_method_for
-
-USD_10 = Money(1000, "USD")
-
-
-def pay(gateway: SandboxGateway, card: str = "4242424242424242") -> PaymentResult:
-    method = payment_method_for(card)
-    assert method is not None
-    return gateway.create_and_confirm_payment(
-        amount=USD_10,
-        customer_id="cus_alice",
-        payment_method=method,
-        invoice_id="inv_1",
-        attempt=1,
-        idempotency_key="charge:inv_1:1",
-    )
+from tenure.payments.gateway import IdempotencyConflictError
+from tenure.payments.sandbox import KEY_KEPT_SECONDS, SandboxGateway
 
 
 def test_a_request_replayed_just_within_24_hours_gets_the_first_answer() -> None:

@@ -6,25 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox_clock import T0, Clock
+from sandbox_pay import pay
 
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.money import Money
-from tenure.payments.sandbox import SETTLE_AFTER_SECONDS, SandboxGateway, payment_method_for
-
-USD_10 = Money(1000, "USD")
-
-
-def pay(gateway: SandboxGateway, card: str, invoice: str, attempt: int = 1) -> str:
-    method = payment_method_for(card)
-    assert method is not None
-    return gateway.create_and_confirm_payment(
-        amount=USD_10,
-        customer_id="cus_alice",
-        payment_method=method,
-        invoice_id=invoice,
-        attempt=attempt,
-        idempotency_key=f"charge:{invoice}:{attempt}",
-    ).payment_id
+from tenure.payments.sandbox import SETTLE_AFTER_SECONDS, SandboxGateway
 
 
 def find(gateway: SandboxGateway, invoice: str, attempt: int = 1) -> Any:
@@ -47,11 +33,11 @@ def story(gateway: SandboxGateway, clock: Clock, pack: bool) -> list[Any]:
         if pack:
             gateway.pack_finished()
 
-    paid = pay(gateway, "4242424242424242", "inv_1")
+    paid = pay(gateway, "4242424242424242", "inv_1").payment_id
     step(paid)
-    declined = pay(gateway, "4000000000009995", "inv_2")
+    declined = pay(gateway, "4000000000009995", "inv_2").payment_id
     step(declined)
-    debit = pay(gateway, "sandbox_async_succeeds", "inv_3")
+    debit = pay(gateway, "sandbox_async_succeeds", "inv_3").payment_id
     step(debit)
     step(gateway.retrieve_payment(paid))
     step(gateway.refund(payment_id=paid, amount=Money(300, "USD"), idempotency_key="re:1"))
@@ -82,7 +68,7 @@ def test_a_payment_waiting_to_settle_stays_unpacked_and_settles_on_time() -> Non
     clock = Clock()
     gateway = SandboxGateway(clock=clock)
     pay(gateway, "4242424242424242", "inv_1")
-    debit = pay(gateway, "sandbox_async_fails", "inv_2")
+    debit = pay(gateway, "sandbox_async_fails", "inv_2").payment_id
     assert gateway.pack_finished() == 1
     clock.now += SETTLE_AFTER_SECONDS
     (settled,) = gateway.settle_pending()
@@ -93,7 +79,7 @@ def test_a_payment_waiting_to_settle_stays_unpacked_and_settles_on_time() -> Non
 
 def test_a_change_made_to_a_payment_read_again_is_kept_when_it_is_packed_again() -> None:
     gateway = SandboxGateway(clock=Clock())
-    paid = pay(gateway, "4242424242424242", "inv_1")
+    paid = pay(gateway, "4242424242424242", "inv_1").payment_id
     gateway.pack_finished()
     charge = gateway.charge_for(paid)
     assert charge is not None
@@ -123,7 +109,7 @@ def test_events_about_a_packed_payment_go_on_counting_where_they_were() -> None:
     # The event ids count the events of each type about an object; while a payment is
     # packed its counts are packed with it, and come back when it is read again.
     gateway = SandboxGateway(clock=Clock())
-    paid = pay(gateway, "4242424242424242", "inv_1")
+    paid = pay(gateway, "4242424242424242", "inv_1").payment_id
     for n in (1, 2):
         gateway.pack_finished()
         gateway.refund(payment_id=paid, amount=Money(100, "USD"), idempotency_key=f"re:{n}")

@@ -93,7 +93,13 @@ class Shop:
             self.repo, after_commit=after_commit, before_commit=before_commit
         )
         gateway: Any = CrashingGateway(self.gateway, after=after_call)
-        return Services(repo=repo, clock=self.clock, gateway=gateway, policy=self.svc.policy)
+        return Services(
+            repo=repo,
+            clock=self.clock,
+            gateway=gateway,
+            policy=self.svc.policy,
+            gateways=self.svc.gateways,  # the other providers' (the default's is `gateway`)
+        )
 
     def interleaved(self, meanwhile: Callable[[], object]) -> Services:
         """A worker that loads, lets `meanwhile` run to the end, then commits."""
@@ -219,6 +225,23 @@ def paid_shop(make_shop: Callable[..., Shop]) -> Shop:
     shop = make_shop()
     shop.add_card("4242424242424242")
     shop.subscribe()
+    return shop
+
+
+@pytest.fixture
+def card_trial(make_shop: Callable[..., Shop]) -> Shop:
+    """alice with a card that pays, on a 14-day trial of basic as sub-1."""
+    shop = make_shop()
+    shop.add_card("4242424242424242")
+    shop.subscribe("basic-trial")
+    return shop
+
+
+@pytest.fixture
+def cardless_trial(make_shop: Callable[..., Shop]) -> Shop:
+    """alice, with no card on file, on a 14-day trial of basic as sub-1."""
+    shop = make_shop()
+    shop.subscribe("basic-trial")
     return shop
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import Crash, CrashingRepository, Shop
+from conftest import Crash, Shop
 from test_new_mandate import razorpay_shop
 
 from tenure.domain.audit import AuditAction
@@ -238,13 +238,7 @@ def test_a_crash_after_the_registration_is_recorded_still_ends_refunded_once(
     make_shop: Callable[..., Shop],
 ) -> None:
     shop, rzp = razorpay_shop(make_shop)
-    dying = Services(
-        repo=CrashingRepository(shop.repo, after_commit=1),  # type: ignore[arg-type]
-        clock=shop.clock,
-        gateway=shop.gateway,
-        policy=shop.svc.policy,
-        gateways=shop.svc.gateways,
-    )
+    dying = shop.dying(after_commit=1)
 
     with pytest.raises(Crash):
         new_mandate.give_mandate_in_sandbox(dying, "alice", "success@razorpay", "upi", 50)
@@ -262,13 +256,7 @@ def test_a_crash_after_the_refund_is_made_refunds_nothing_more(
 ) -> None:
     shop, rzp = razorpay_shop(make_shop)
     give_mandate(shop)
-    dying = Services(
-        repo=CrashingRepository(shop.repo, before_commit=1),  # type: ignore[arg-type]
-        clock=shop.clock,
-        gateway=shop.gateway,
-        policy=shop.svc.policy,
-        gateways=shop.svc.gateways,
-    )
+    dying = shop.dying(before_commit=1)
     with pytest.raises(Crash):
         work_customer(shop, dying)  # refunded at Razorpay, never recorded
 

@@ -280,27 +280,8 @@ class RazorpaySandbox:
             return _error(
                 400, "BAD_REQUEST_ERROR", "The amount exceeds the mandate's maximum", "amount"
             )
-        order["attempts"] += 1
-        payment: dict[str, Any] = {
-            "id": self._id("pay"),
-            "entity": "payment",
-            "amount": order["amount"],
-            "currency": order["currency"],
-            "status": "captured" if mandate.succeeds else "failed",
-            "order_id": order["id"],
-            "method": mandate.method,
-            "amount_refunded": 0,
-            "refund_status": None,
-            "captured": mandate.succeeds,
-            "customer_id": body["customer_id"],
-            "token_id": mandate.token,
-            "recurring": True,
-            "notes": body.get("notes") or [],
-            "error_code": None if mandate.succeeds else "BAD_REQUEST_ERROR",
-            "error_description": None if mandate.succeeds else "Payment failed",
-            "error_reason": None if mandate.succeeds else "payment_failed",
-            "created_at": self._now(),
-        }
+        on_token = {"token_id": mandate.token, "recurring": True}
+        payment = self._attempt(order, mandate, body, body["customer_id"], on_token)
         self.payments[payment["id"]] = payment
         if mandate.succeeds:
             order.update(status="paid", amount_paid=order["amount"], amount_due=0)
@@ -329,26 +310,7 @@ class RazorpaySandbox:
         terms = order.get("token")
         if terms and order.get("method") != mandate.method:
             return _error(400, "BAD_REQUEST_ERROR", "This order takes another method", "pay_with")
-        order["attempts"] += 1
-        payment: dict[str, Any] = {
-            "id": self._id("pay"),
-            "entity": "payment",
-            "amount": order["amount"],
-            "currency": order["currency"],
-            "status": "captured" if mandate.succeeds else "failed",
-            "order_id": order["id"],
-            "method": mandate.method,
-            "amount_refunded": 0,
-            "refund_status": None,
-            "captured": mandate.succeeds,
-            "customer_id": body.get("customer_id"),
-            "recurring": False,
-            "notes": body.get("notes") or [],
-            "error_code": None if mandate.succeeds else "BAD_REQUEST_ERROR",
-            "error_description": None if mandate.succeeds else "Payment failed",
-            "error_reason": None if mandate.succeeds else "payment_failed",
-            "created_at": self._now(),
-        }
+        payment = self._attempt(order, mandate, body, body.get("customer_id"), {"recurring": False})
         if terms and mandate.succeeds:
             # The registration makes a token on the order's terms, the paying customer's own.
             token = self._id("token")
@@ -371,6 +333,38 @@ class RazorpaySandbox:
             "razorpay_payment_id": payment["id"],
             "razorpay_order_id": order["id"],
             "razorpay_signature": checkout_signature(SANDBOX_KEY[1], order["id"], payment["id"]),
+        }
+
+    def _attempt(
+        self,
+        order: dict[str, Any],
+        mandate: SandboxMandate,
+        body: dict[str, Any],
+        customer_id: Any,
+        recurring: dict[str, Any],
+    ) -> dict[str, Any]:
+        """A payment attempted on `order` with the test UPI id or card `mandate` stands for:
+        captured or failed as it always is; `recurring` says whether (and on which token) it
+        is a mandate's."""
+        order["attempts"] += 1
+        return {
+            "id": self._id("pay"),
+            "entity": "payment",
+            "amount": order["amount"],
+            "currency": order["currency"],
+            "status": "captured" if mandate.succeeds else "failed",
+            "order_id": order["id"],
+            "method": mandate.method,
+            "amount_refunded": 0,
+            "refund_status": None,
+            "captured": mandate.succeeds,
+            "customer_id": customer_id,
+            **recurring,
+            "notes": body.get("notes") or [],
+            "error_code": None if mandate.succeeds else "BAD_REQUEST_ERROR",
+            "error_description": None if mandate.succeeds else "Payment failed",
+            "error_reason": None if mandate.succeeds else "payment_failed",
+            "created_at": self._now(),
         }
 
     def _get_payment(self, payment_id: str, **req: Any) -> tuple[int, dict[str, Any]]:
