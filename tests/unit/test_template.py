@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -366,6 +369,35 @@ def test_make_installs_python_packages_only_from_the_hashed_locks() -> None:
         from_lock = re.search(r"--require-hashes --no-deps -r (requirements|tools)\.lock$", line)
         the_project = line.endswith("--no-deps --no-build-isolation -e .")
         assert from_lock or the_project, line
+
+
+def test_make_build_leaves_bytecode_lambda_uses_as_it_is(tmp_path: Path) -> None:
+    """Lambda runs the code read-only from a zip dated 1980: `make build` compiles, after
+    `sam build`, bytecode the import uses without checking the source's date (docs/deploy.md).
+    The test runs the recipe's own command on a module, then changes the module's source and
+    dates it 1980: the bytecode compiled before is still what is imported."""
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\nbuild: ", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    commands = [line.strip() for line in recipe if not line.strip().startswith("#")]
+    assert "sam build" in commands[0]
+    compile_line = commands[1]
+    assert compile_line.startswith("$(PYTHON312) -m compileall ")
+    assert compile_line.endswith(" .aws-sam/build")
+    build = tmp_path / ".aws-sam" / "build"
+    build.mkdir(parents=True)
+    (build / "m.py").write_text("VALUE = 'compiled'\n")
+    argv = compile_line.split()[1:]
+    subprocess.run([sys.executable, *argv], cwd=tmp_path, check=True)
+    (build / "m.py").write_text("VALUE = 'source'\n")
+    os.utime(build / "m.py", (315532800, 315532800))  # 1980-01-01, as SAM zips it
+
+    imported = subprocess.run(
+        [sys.executable, "-c", "import m; print(m.VALUE)"],
+        cwd=build, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(build)},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+
+    assert imported.stdout.strip() == "compiled"
 
 
 def test_table_create_kwargs_is_the_template_table_without_provisioned_throughput() -> None:
