@@ -79,6 +79,9 @@ def write_export(items: list[dict[str, Any]], folder: Path) -> dict[str, int]:
         if kind is None:
             continue
         record = {k: v for k, v in item.items() if k not in KEY_ATTRIBUTES}
+        if kind == "notice" and "id" not in record:
+            # Its key holds its id (store/dynamodb.py writes it there only): said again here.
+            record["id"] = str(item.get("PK", "")).removeprefix("NOTICE#")
         if kind == "event" and ("event" in record or "events" in record):
             # One line per event, whichever item shape held it (store/event_items.py).
             for body, version in unpack(item):

@@ -50,6 +50,16 @@ from tenure.domain.programs import ProgramsSetting, programs_from_json
 from tenure.domain.provider_owed import PhoneSync, RegistrationPayment
 from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription, SubscriptionStatus
+from tenure.store.compact import (
+    CHARGE_DEFAULTS,
+    CONTACT_DEFAULTS,
+    INVOICE_DEFAULTS,
+    NOTICE_DEFAULTS,
+    SUBSCRIPTION_DEFAULTS,
+    compact,
+    with_repeats,
+    without_repeats,
+)
 
 
 def _dt(value: datetime | None) -> str | None:
@@ -498,7 +508,10 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         ]
     if s.listed:  # written only when true: older items stay as they were
         attrs["listed"] = True
-    return attrs
+    if s.anchor == s.created_at:
+        del attrs["anchor"]  # read back as created_at
+    # Without what reads back the same when absent (store/compact.py).
+    return compact(attrs, SUBSCRIPTION_DEFAULTS)
 
 
 def _tenure_from_attrs(a: dict[str, Any] | None) -> TenureDiscount | None:
@@ -512,26 +525,30 @@ def _tenure_from_attrs(a: dict[str, Any] | None) -> TenureDiscount | None:
 
 
 def contact_to_attrs(c: Contact) -> dict[str, Any]:
-    return {"email": c.email, "name": c.name, "locale": c.locale, "timezone": c.timezone}
+    contact = {"email": c.email, "name": c.name, "locale": c.locale, "timezone": c.timezone}
+    return compact(contact, CONTACT_DEFAULTS)
 
 
 def contact_from_attrs(a: dict[str, Any] | None) -> Contact | None:
     if not a:
         return None
-    return Contact(a["email"], a.get("name") or "", a.get("locale") or "en", a["timezone"])
+    return Contact(
+        a["email"], a.get("name") or "", a.get("locale") or "en", a.get("timezone") or "UTC"
+    )
 
 
 def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
+    created_at = _req(a["created_at"])
     return Subscription(
         id=a["id"],
         customer_id=a["customer_id"],
         plan_id=a["plan_id"],
         currency=a["currency"],
         status=SubscriptionStatus(a["status"]),
-        created_at=_req(a["created_at"]),
-        anchor=_req(a["anchor"]),
-        periods_since_anchor=int(a["periods_since_anchor"]),
-        cycle=int(a["cycle"]),
+        created_at=created_at,
+        anchor=_parse(a.get("anchor")) or created_at,
+        periods_since_anchor=int(a.get("periods_since_anchor", 0)),
+        cycle=int(a.get("cycle", 0)),
         current_period_start=_req(a["current_period_start"]),
         current_period_end=_req(a["current_period_end"]),
         trial_end=_parse(a.get("trial_end")),
@@ -571,7 +588,8 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
 
 
 def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
-    return (
+    # Without what reads back the same when absent (store/compact.py).
+    return compact(
         {
             "id": i.id,
             "subscription_id": i.subscription_id,
@@ -614,7 +632,8 @@ def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
         | ({"credit_notes": i.credit_notes, "credited": i.credited} if i.credit_notes else {})
         # Only when they say more than the item always did.
         | ({"refunds_credited": i.refunds_credited} if i.refunds_credited != i.credited else {})
-        | ({"credit_due_at": _dt(i.credit_due_at)} if i.credit_due_at is not None else {})
+        | ({"credit_due_at": _dt(i.credit_due_at)} if i.credit_due_at is not None else {}),
+        INVOICE_DEFAULTS,
     )
 
 
@@ -838,7 +857,8 @@ def collection_case_from_attrs(a: dict[str, Any]) -> CollectionCase:
 
 
 def charge_to_attrs(c: Charge) -> dict[str, Any]:
-    return {
+    # Without what reads back the same when absent (store/compact.py).
+    attrs = {
         "id": c.id,
         "invoice_id": c.invoice_id,
         "subscription_id": c.subscription_id,
@@ -856,8 +876,9 @@ def charge_to_attrs(c: Charge) -> dict[str, Any]:
         "calls": c.calls,
         "payment_method": c.payment_method,
         "provider_customer": c.provider_customer,
-        **({"provider": c.provider} if c.provider is not None else {}),
+        "provider": c.provider,
     }
+    return compact(attrs, CHARGE_DEFAULTS)
 
 
 def charge_from_attrs(a: dict[str, Any]) -> Charge:
@@ -883,58 +904,56 @@ def charge_from_attrs(a: dict[str, Any]) -> Charge:
     )
 
 
+# What a notice's copies repeat of the notice itself: left out, read back from the notice.
+_SUBSCRIPTION_REPEATS = {"id": "subscription_id", "customer_id": "customer_id"}
+_INVOICE_REPEATS = {"subscription_id": "subscription_id", "customer_id": "customer_id"}
+
+
 def notice_to_attrs(n: Notice) -> dict[str, Any]:
-    attrs: dict[str, Any] = {
-        "id": n.key,
-        "kind": str(n.kind),
-        "customer_id": n.customer_id,
-        "subscription_id": n.subscription_id,
-        "due_at": _dt(n.due_at),
-        "created_at": _dt(n.created_at),
-        "status": str(n.status),
-        "data": n.data,
-        "sent_at": _dt(n.sent_at),
-        "message_id": n.message_id,
-        "reason": n.reason,
-    }
+    # Without what reads back the same when absent (store/compact.py): its nulls, and what
+    # its copies repeat of it.
+    attrs: dict[str, Any] = compact(
+        {
+            "id": n.key,
+            "kind": str(n.kind),
+            "customer_id": n.customer_id,
+            "subscription_id": n.subscription_id,
+            "due_at": _dt(n.due_at),
+            "created_at": _dt(n.created_at),
+            "status": str(n.status),
+            "data": n.data,
+            "sent_at": _dt(n.sent_at),
+            "message_id": n.message_id,
+            "reason": n.reason,
+        },
+        NOTICE_DEFAULTS,
+    )
     # Written only when there are copies: notices planned before them stay as they were.
     if n.contact is not None:
         attrs["contact"] = contact_to_attrs(n.contact)
     if n.subscription is not None:
-        # Without its empty fields (read back as None): the notice stays a small item.
         copied = subscription_to_attrs(n.subscription)
-        attrs["subscription"] = {k: v for k, v in copied.items() if v is not None}
+        attrs["subscription"] = without_repeats(copied, attrs, _SUBSCRIPTION_REPEATS)
     if n.invoice is not None:
-        attrs["invoice"] = _invoice_copy_attrs(n.invoice)
+        copied = _invoice_copy_attrs(n.invoice)
+        attrs["invoice"] = without_repeats(copied, attrs, _INVOICE_REPEATS)
     return attrs
 
 
-# An invoice's fields read back as these when absent: a notice's copy leaves them out.
-_INVOICE_DEFAULTS: dict[str, Any] = {
-    "credit_applied": 0,
-    "attempts": 0,
-    "failures": 0,
-    "amount_refunded": 0,
-    "refunded_total_seen": 0,
-    "disputed": False,
-}
-
-
 def _invoice_copy_attrs(invoice: Invoice) -> dict[str, Any]:
-    """A notice's copy of an invoice, with its version, without what reads back the same
-    when absent (empty fields, the defaults, the derived total): the notice is written to
-    the table and its due index, so its size is paid twice."""
-    return {
-        key: value
-        for key, value in invoice_to_attrs(invoice).items()
-        if value is not None
-        and value != {}
-        and key != "total"
-        and not (key in _INVOICE_DEFAULTS and value == _INVOICE_DEFAULTS[key])
-    } | {"version": invoice.version}
+    """A notice's copy of an invoice, with its version, without the derived total (and,
+    as the invoice's own item, without what reads back the same when absent): the notice
+    is written to the table and its due index, so its size is paid twice."""
+    copied = invoice_to_attrs(invoice)
+    del copied["total"]
+    return copied | {"version": invoice.version}
 
 
 def notice_from_attrs(a: dict[str, Any]) -> Notice:
+    """A notice from its attributes, of either shape: every attribute (items written before
+    store/compact.py), or without what reads back the same. Its `id` may be left to its
+    caller, who knows the key that holds it (DynamoRepository)."""
+    sub, invoice = a.get("subscription"), a.get("invoice")
     return Notice(
         key=a["id"],
         kind=NoticeKind(a["kind"]),
@@ -949,8 +968,10 @@ def notice_from_attrs(a: dict[str, Any]) -> Notice:
         reason=a.get("reason"),
         version=int(a.get("version", 0)),
         contact=contact_from_attrs(a.get("contact")),
-        subscription=subscription_from_attrs(a["subscription"]) if a.get("subscription") else None,
-        invoice=invoice_from_attrs(a["invoice"]) if a.get("invoice") else None,
+        subscription=(
+            subscription_from_attrs(with_repeats(sub, a, _SUBSCRIPTION_REPEATS)) if sub else None
+        ),
+        invoice=invoice_from_attrs(with_repeats(invoice, a, _INVOICE_REPEATS)) if invoice else None,
     )
 
 
