@@ -59,7 +59,7 @@ def quiet() -> Iterator[None]:
 def bench_ids(n: int, long_ids: bool = False) -> tuple[str, str]:
     """(subscription id, customer id) of the bench's `n`-th subscription: `sub_r00000` and
     `cus_r00000`, or with `long_ids` ids of the length the API makes (`sub_`/`cus_` and 24
-    hex characters, functions/api), which is Stripe's length too."""
+    hex characters, functions/api; the sandbox's provider customers are as long)."""
     if not long_ids:
         return f"sub_r{n:05d}", f"cus_r{n:05d}"
     digest = hashlib.sha256(f"bench {n}".encode()).hexdigest()
