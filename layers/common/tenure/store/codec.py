@@ -454,7 +454,9 @@ _SUB_TIMES = (
 _SUB_INTS = ("periods_since_anchor", "cycle", "credit", "mrr", "version")
 
 
-def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
+def subscription_to_attrs(s: Subscription, *, whole: bool = False) -> dict[str, Any]:
+    """The stored attributes; `whole`: every one, as items were written before
+    store/compact.py (what `tenure export` writes)."""
     attrs: dict[str, Any] = {
         "id": s.id,
         "customer_id": s.customer_id,
@@ -495,7 +497,7 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
             "stack": s.period_tenure.stack,
         }
     if s.contact is not None:
-        attrs["contact"] = contact_to_attrs(s.contact)
+        attrs["contact"] = contact_to_attrs(s.contact, whole=whole)
     if not s.items.plain:
         attrs["items"] = _items_to_attrs(s.items)
     if s.scheduled_items is not None:
@@ -508,6 +510,8 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         ]
     if s.listed:  # written only when true: older items stay as they were
         attrs["listed"] = True
+    if whole:
+        return attrs
     if s.anchor == s.created_at:
         del attrs["anchor"]  # read back as created_at
     # Without what reads back the same when absent (store/compact.py).
@@ -524,9 +528,9 @@ def _tenure_from_attrs(a: dict[str, Any] | None) -> TenureDiscount | None:
     )
 
 
-def contact_to_attrs(c: Contact) -> dict[str, Any]:
+def contact_to_attrs(c: Contact, *, whole: bool = False) -> dict[str, Any]:
     contact = {"email": c.email, "name": c.name, "locale": c.locale, "timezone": c.timezone}
-    return compact(contact, CONTACT_DEFAULTS)
+    return contact if whole else compact(contact, CONTACT_DEFAULTS)
 
 
 def contact_from_attrs(a: dict[str, Any] | None) -> Contact | None:
@@ -587,9 +591,10 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
     )
 
 
-def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
-    # Without what reads back the same when absent (store/compact.py).
-    return compact(
+def invoice_to_attrs(i: Invoice, *, whole: bool = False) -> dict[str, Any]:
+    """Without what reads back the same when absent (store/compact.py); `whole`: every
+    attribute, as items were written before (what `tenure export` writes)."""
+    attrs = (
         {
             "id": i.id,
             "subscription_id": i.subscription_id,
@@ -632,9 +637,9 @@ def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
         | ({"credit_notes": i.credit_notes, "credited": i.credited} if i.credit_notes else {})
         # Only when they say more than the item always did.
         | ({"refunds_credited": i.refunds_credited} if i.refunds_credited != i.credited else {})
-        | ({"credit_due_at": _dt(i.credit_due_at)} if i.credit_due_at is not None else {}),
-        INVOICE_DEFAULTS,
+        | ({"credit_due_at": _dt(i.credit_due_at)} if i.credit_due_at is not None else {})
     )
+    return attrs if whole else compact(attrs, INVOICE_DEFAULTS)
 
 
 def _owed_refund_attrs(owed: OwedRefund | None) -> dict[str, Any]:
@@ -856,8 +861,9 @@ def collection_case_from_attrs(a: dict[str, Any]) -> CollectionCase:
     )
 
 
-def charge_to_attrs(c: Charge) -> dict[str, Any]:
-    # Without what reads back the same when absent (store/compact.py).
+def charge_to_attrs(c: Charge, *, whole: bool = False) -> dict[str, Any]:
+    """Without what reads back the same when absent (store/compact.py); `whole`: every
+    attribute, as items were written before (what `tenure export` writes)."""
     attrs = {
         "id": c.id,
         "invoice_id": c.invoice_id,
@@ -878,6 +884,8 @@ def charge_to_attrs(c: Charge) -> dict[str, Any]:
         "provider_customer": c.provider_customer,
         "provider": c.provider,
     }
+    if whole:  # `provider` was written only when known
+        return {k: v for k, v in attrs.items() if k != "provider" or v is not None}
     return compact(attrs, CHARGE_DEFAULTS)
 
 
@@ -909,34 +917,38 @@ _SUBSCRIPTION_REPEATS = {"id": "subscription_id", "customer_id": "customer_id"}
 _INVOICE_REPEATS = {"subscription_id": "subscription_id", "customer_id": "customer_id"}
 
 
-def notice_to_attrs(n: Notice) -> dict[str, Any]:
-    # Without what reads back the same when absent (store/compact.py): its nulls, and what
-    # its copies repeat of it.
-    attrs: dict[str, Any] = compact(
-        {
-            "id": n.key,
-            "kind": str(n.kind),
-            "customer_id": n.customer_id,
-            "subscription_id": n.subscription_id,
-            "due_at": _dt(n.due_at),
-            "created_at": _dt(n.created_at),
-            "status": str(n.status),
-            "data": n.data,
-            "sent_at": _dt(n.sent_at),
-            "message_id": n.message_id,
-            "reason": n.reason,
-        },
-        NOTICE_DEFAULTS,
-    )
+def notice_to_attrs(n: Notice, *, whole: bool = False) -> dict[str, Any]:
+    """Without what reads back the same when absent (store/compact.py): its nulls, and what
+    its copies repeat of it. `whole`: every attribute, as notices were written before (what
+    `tenure export` writes)."""
+    attrs: dict[str, Any] = {
+        "id": n.key,
+        "kind": str(n.kind),
+        "customer_id": n.customer_id,
+        "subscription_id": n.subscription_id,
+        "due_at": _dt(n.due_at),
+        "created_at": _dt(n.created_at),
+        "status": str(n.status),
+        "data": n.data,
+        "sent_at": _dt(n.sent_at),
+        "message_id": n.message_id,
+        "reason": n.reason,
+    }
+    if not whole:
+        attrs = compact(attrs, NOTICE_DEFAULTS)
     # Written only when there are copies: notices planned before them stay as they were.
     if n.contact is not None:
-        attrs["contact"] = contact_to_attrs(n.contact)
+        attrs["contact"] = contact_to_attrs(n.contact, whole=whole)
     if n.subscription is not None:
-        copied = subscription_to_attrs(n.subscription)
-        attrs["subscription"] = without_repeats(copied, attrs, _SUBSCRIPTION_REPEATS)
+        copied = subscription_to_attrs(n.subscription, whole=whole)
+        attrs["subscription"] = (
+            {k: v for k, v in copied.items() if v is not None}
+            if whole
+            else without_repeats(copied, attrs, _SUBSCRIPTION_REPEATS)
+        )
     if n.invoice is not None:
         copied = _invoice_copy_attrs(n.invoice)
-        attrs["invoice"] = without_repeats(copied, attrs, _INVOICE_REPEATS)
+        attrs["invoice"] = copied if whole else without_repeats(copied, attrs, _INVOICE_REPEATS)
     return attrs
 
 
