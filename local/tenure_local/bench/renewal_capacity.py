@@ -1,6 +1,7 @@
 """The renewal capacity rows alone, with where each renewal's write capacity goes, item by
 item: `python -m tenure_local.bench.renewal_capacity [RENEWALS]` (10 by default, ~1 minute),
-instead of a whole `tenure bench`. Prints, never asserts."""
+instead of a whole `tenure bench`; then the same with ids of real length. Prints, never
+asserts."""
 
 import sys
 from typing import Any
@@ -10,8 +11,13 @@ from tenure_local.stack.local_stack import LocalStack
 
 
 def measure(renewals: int = 10) -> dict[str, Any]:
+    """The short-id figures as before, and under `long_ids` the same renewals' figures with
+    ids of the API's and Stripe's length (renewals.bench_ids), each on a stack of its own."""
     with LocalStack() as stack:
-        return renewal_pipeline(stack, renewals)
+        short = renewal_pipeline(stack, renewals)
+    with LocalStack() as stack:
+        long = renewal_pipeline(stack, renewals, long_ids=True)
+    return short | {"long_ids": long}
 
 
 def lines(p: dict[str, Any]) -> list[str]:
@@ -24,6 +30,22 @@ def lines(p: dict[str, Any]) -> list[str]:
         f"{p['rcu_per_renewal']:.2f} RCU per renewal; "
         f"{p['provider_calls_per_renewal']:.2f} provider calls per renewal",
         "WCU per renewal by step and item (on indexes in brackets):",
+    ]
+    for label, (wcu, index) in sorted(p["wcu_by_item"].items()):
+        out.append(f"  {label:40} {wcu:5.1f} ({index:.1f})")
+    if isinstance(long := p.get("long_ids"), dict):
+        out += long_id_lines(long)
+    return out
+
+
+def long_id_lines(p: dict[str, Any]) -> list[str]:
+    """The same renewals with ids of the API's and Stripe's length."""
+    out = [
+        f"with ids of the API's and Stripe's length: {p['wcu_per_renewal']:.1f} WCU per "
+        f"renewal ({p['index_wcu_per_renewal']:.1f} on indexes); floor "
+        f"{p['floor_wcu_per_renewal']:.1f} ({p['floor_index_wcu_per_renewal']:.1f} on "
+        f"indexes); renewed {p['renewed']} of {p['subscriptions']}",
+        "WCU per renewal by step and item with those ids (on indexes in brackets):",
     ]
     for label, (wcu, index) in sorted(p["wcu_by_item"].items()):
         out.append(f"  {label:40} {wcu:5.1f} ({index:.1f})")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import io
 import json
 import os
@@ -55,14 +56,47 @@ def quiet() -> Iterator[None]:
         yield
 
 
-def renewal_pipeline(stack: LocalStack, subscriptions: int = 200) -> dict[str, Any]:
+def bench_ids(n: int, long_ids: bool = False) -> tuple[str, str]:
+    """(subscription id, customer id) of the bench's `n`-th subscription: `sub_r00000` and
+    `cus_r00000`, or with `long_ids` ids of the length the API makes (`sub_`/`cus_` and 24
+    hex characters, functions/api; the sandbox's provider customers are as long)."""
+    if not long_ids:
+        return f"sub_r{n:05d}", f"cus_r{n:05d}"
+    digest = hashlib.sha256(f"bench {n}".encode()).hexdigest()
+    return f"sub_{digest[:24]}", f"cus_{digest[24:48]}"
+
+
+@contextlib.contextmanager
+def stripe_length_card(long_ids: bool) -> Iterator[str]:
+    """The 4242 test card's sandbox payment method: `pm_card_visa`, or with `long_ids` an
+    alias of it as long as Stripe's ids (`pm_` and 24 characters), known to the sandbox
+    for as long as the bench runs."""
+    from tenure.payments.sandbox_cards import BY_METHOD, payment_method_for
+
+    card = payment_method_for("4242424242424242") or ""
+    if not long_ids:
+        yield card
+        return
+    alias = "pm_" + hashlib.sha256(b"bench card").hexdigest()[:24]
+    BY_METHOD[alias] = BY_METHOD[card]
+    try:
+        yield alias
+    finally:
+        BY_METHOD.pop(alias, None)
+
+
+def renewal_pipeline(
+    stack: LocalStack, subscriptions: int = 200, long_ids: bool = False
+) -> dict[str, Any]:
     """Renew `subscriptions` paid monthly subscriptions (4242 card) through the handlers.
 
     Setup goes through the API handler (plan, customer, card, subscription: the first
     invoice is charged on subscribe). Then the clock jumps to the end of the first period
     and the scheduler and charger run as the simulator runs them: scheduler, drain the
     queue through the charger in batches of 10, again until a run queues less than a page.
-    Everything after the jump is counted, scheduler queries included.
+    Everything after the jump is counted, scheduler queries included. With `long_ids` the
+    customers, subscriptions and the card's payment method have ids of the API's and
+    Stripe's length (`bench_ids`, `stripe_length_card`), the same emails otherwise.
     """
     import boto3
 
@@ -71,7 +105,7 @@ def renewal_pipeline(stack: LocalStack, subscriptions: int = 200) -> dict[str, A
     from tenure.domain.subscription import SubscriptionStatus
     from tenure.domain.timeutil import iso, parse_iso
     from tenure.fakes import FixedClock
-    from tenure.payments.sandbox import SandboxGateway, payment_method_for
+    from tenure.payments.sandbox import SandboxGateway
     from tenure.services.context import Services
     from tenure.services.due import PAGE
     from tenure.store.dynamodb import DynamoRepository
@@ -98,19 +132,19 @@ def renewal_pipeline(stack: LocalStack, subscriptions: int = 200) -> dict[str, A
         return payload
 
     try:
-        with quiet():
+        with quiet(), stripe_length_card(long_ids) as card:
             setup_began = time.perf_counter()
             api(
                 "POST",
                 "/v1/plans",
                 {"id": "basic", "amount": 1000, "currency": "USD", "interval": "month"},
             )
-            ids = [f"sub_r{n:05d}" for n in range(subscriptions)]
+            pairs = [bench_ids(n, long_ids) for n in range(subscriptions)]
+            ids = [sub_id for sub_id, _ in pairs]
             ends = set()
-            card = payment_method_for("4242424242424242")
-            for n, sub_id in enumerate(ids):
-                customer = f"cus_r{n:05d}"
-                api("POST", "/v1/customers", {"id": customer, "email": f"{customer}@example.com"})
+            for n, (sub_id, customer) in enumerate(pairs):
+                email = f"cus_r{n:05d}@example.com"  # as with short ids: only ids grow
+                api("POST", "/v1/customers", {"id": customer, "email": email})
                 api(
                     "POST",
                     f"/v1/customers/{customer}/payment-methods",
@@ -189,6 +223,7 @@ def renewal_pipeline(stack: LocalStack, subscriptions: int = 200) -> dict[str, A
     return {
         "backend": stack.dynamodb_backend,
         "subscriptions": subscriptions,
+        "long_ids": long_ids,
         "renewed": renewed,
         "setup_seconds": setup_seconds,
         "scheduler_runs": scheduler_runs,
@@ -451,10 +486,15 @@ def run_all(
     another table of the same DynamoDB Local held items (docs/benchmarks.md)."""
     with LocalStack() as stack:
         pipeline = renewal_pipeline(stack, subscriptions)
+    # The same renewals with ids of real length (the API's and Stripe's): what items cost
+    # when ids are not the bench's short ones.
+    with LocalStack() as stack:
+        pipeline_long_ids = renewal_pipeline(stack, subscriptions, long_ids=True)
     with LocalStack() as stack:
         reads = scheduler_reads(stack, sizes, load_budget_s=load_budget_s)
     return {
         "pipeline": pipeline,
+        "pipeline_long_ids": pipeline_long_ids,
         "scheduler": reads,
         "provider": provider_projection(pipeline["provider_calls_per_renewal"]),
     }

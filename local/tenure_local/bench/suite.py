@@ -221,6 +221,15 @@ def renewal_rows(table: Table, figures: dict[str, Any]) -> Table:
         f"≤ 20 WCU (floor {p['floor_wcu_per_renewal']:.1f}: each item changed written once, "
         f"{p['floor_index_wcu_per_renewal']:.1f} on indexes)",
     )
+    if long := figures.get("pipeline_long_ids"):
+        table.add_row(
+            "Renewal: capacity units per renewal with ids of the API's and Stripe's length "
+            "(sub_/cus_/pm_ + 24 characters)",
+            f"{long['wcu_per_renewal']:.1f} WCU ({long['index_wcu_per_renewal']:.1f} on "
+            f"indexes) + {long['rcu_per_renewal']:.1f} RCU",
+            f"≤ the short ids' {p['wcu_per_renewal']:.1f} WCU (floor "
+            f"{long['floor_wcu_per_renewal']:.1f})",
+        )
     if "reported_rcu_per_renewal" in p:
         table.add_row(
             "Renewal: capacity units per renewal as DynamoDB Local reports them",

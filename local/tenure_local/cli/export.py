@@ -10,6 +10,7 @@ exports of the same table are the same bytes.
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from tenure.store import codec
 from tenure.store.codec import from_item
 from tenure.store.event_items import event_pk, order_key, unpack
 from tenure_local.cli.tables import table_client
@@ -38,6 +40,27 @@ KINDS_BY_PREFIX = {
     "SUPP": "suppression",
     "SETTING": "setting",
 }
+
+
+# The kinds whose items leave out what reads back the same (store/compact.py): their lines
+# say every attribute, as the items written before did, so a line's fields never go missing.
+_WHOLE: dict[str, tuple[Callable[[dict[str, Any]], Any], Callable[..., dict[str, Any]]]] = {
+    "subscription": (codec.subscription_from_attrs, codec.subscription_to_attrs),
+    "invoice": (codec.invoice_from_attrs, codec.invoice_to_attrs),
+    "charge": (codec.charge_from_attrs, codec.charge_to_attrs),
+    "notice": (codec.notice_from_attrs, codec.notice_to_attrs),
+}
+
+
+def whole(kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The record with every attribute its kind is written with, whichever shape it was
+    stored in: read, then written whole; what only the item holds (its `entity`, its
+    `version`) is kept as stored."""
+    read, write = _WHOLE[kind]
+    try:
+        return record | write(read(record), whole=True)
+    except (KeyError, ValueError, TypeError):
+        return record  # an item Tenure cannot read (edited by hand): exported as stored
 
 
 class ExportError(Exception):
@@ -79,6 +102,11 @@ def write_export(items: list[dict[str, Any]], folder: Path) -> dict[str, int]:
         if kind is None:
             continue
         record = {k: v for k, v in item.items() if k not in KEY_ATTRIBUTES}
+        if kind == "notice" and "id" not in record:
+            # Its key holds its id (store/dynamodb.py writes it there only): said again here.
+            record["id"] = str(item.get("PK", "")).removeprefix("NOTICE#")
+        if kind in _WHOLE:
+            record = whole(kind, record)
         if kind == "event" and ("event" in record or "events" in record):
             # One line per event, whichever item shape held it (store/event_items.py).
             for body, version in unpack(item):

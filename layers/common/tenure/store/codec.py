@@ -50,6 +50,16 @@ from tenure.domain.programs import ProgramsSetting, programs_from_json
 from tenure.domain.provider_owed import PhoneSync, RegistrationPayment
 from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription, SubscriptionStatus
+from tenure.store.compact import (
+    CHARGE_DEFAULTS,
+    CONTACT_DEFAULTS,
+    INVOICE_DEFAULTS,
+    NOTICE_DEFAULTS,
+    SUBSCRIPTION_DEFAULTS,
+    compact,
+    with_repeats,
+    without_repeats,
+)
 
 
 def _dt(value: datetime | None) -> str | None:
@@ -444,7 +454,9 @@ _SUB_TIMES = (
 _SUB_INTS = ("periods_since_anchor", "cycle", "credit", "mrr", "version")
 
 
-def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
+def subscription_to_attrs(s: Subscription, *, whole: bool = False) -> dict[str, Any]:
+    """The stored attributes; `whole`: every one, as items were written before
+    store/compact.py (what `tenure export` writes)."""
     attrs: dict[str, Any] = {
         "id": s.id,
         "customer_id": s.customer_id,
@@ -485,7 +497,7 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
             "stack": s.period_tenure.stack,
         }
     if s.contact is not None:
-        attrs["contact"] = contact_to_attrs(s.contact)
+        attrs["contact"] = contact_to_attrs(s.contact, whole=whole)
     if not s.items.plain:
         attrs["items"] = _items_to_attrs(s.items)
     if s.scheduled_items is not None:
@@ -498,7 +510,12 @@ def subscription_to_attrs(s: Subscription) -> dict[str, Any]:
         ]
     if s.listed:  # written only when true: older items stay as they were
         attrs["listed"] = True
-    return attrs
+    if whole:
+        return attrs
+    if s.anchor == s.created_at:
+        del attrs["anchor"]  # read back as created_at
+    # Without what reads back the same when absent (store/compact.py).
+    return compact(attrs, SUBSCRIPTION_DEFAULTS)
 
 
 def _tenure_from_attrs(a: dict[str, Any] | None) -> TenureDiscount | None:
@@ -511,27 +528,31 @@ def _tenure_from_attrs(a: dict[str, Any] | None) -> TenureDiscount | None:
     )
 
 
-def contact_to_attrs(c: Contact) -> dict[str, Any]:
-    return {"email": c.email, "name": c.name, "locale": c.locale, "timezone": c.timezone}
+def contact_to_attrs(c: Contact, *, whole: bool = False) -> dict[str, Any]:
+    contact = {"email": c.email, "name": c.name, "locale": c.locale, "timezone": c.timezone}
+    return contact if whole else compact(contact, CONTACT_DEFAULTS)
 
 
 def contact_from_attrs(a: dict[str, Any] | None) -> Contact | None:
     if not a:
         return None
-    return Contact(a["email"], a.get("name") or "", a.get("locale") or "en", a["timezone"])
+    return Contact(
+        a["email"], a.get("name") or "", a.get("locale") or "en", a.get("timezone") or "UTC"
+    )
 
 
 def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
+    created_at = _req(a["created_at"])
     return Subscription(
         id=a["id"],
         customer_id=a["customer_id"],
         plan_id=a["plan_id"],
         currency=a["currency"],
         status=SubscriptionStatus(a["status"]),
-        created_at=_req(a["created_at"]),
-        anchor=_req(a["anchor"]),
-        periods_since_anchor=int(a["periods_since_anchor"]),
-        cycle=int(a["cycle"]),
+        created_at=created_at,
+        anchor=_parse(a.get("anchor")) or created_at,
+        periods_since_anchor=int(a.get("periods_since_anchor", 0)),
+        cycle=int(a.get("cycle", 0)),
         current_period_start=_req(a["current_period_start"]),
         current_period_end=_req(a["current_period_end"]),
         trial_end=_parse(a.get("trial_end")),
@@ -570,8 +591,10 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
     )
 
 
-def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
-    return (
+def invoice_to_attrs(i: Invoice, *, whole: bool = False) -> dict[str, Any]:
+    """Without what reads back the same when absent (store/compact.py); `whole`: every
+    attribute, as items were written before (what `tenure export` writes)."""
+    attrs = (
         {
             "id": i.id,
             "subscription_id": i.subscription_id,
@@ -616,6 +639,7 @@ def invoice_to_attrs(i: Invoice) -> dict[str, Any]:
         | ({"refunds_credited": i.refunds_credited} if i.refunds_credited != i.credited else {})
         | ({"credit_due_at": _dt(i.credit_due_at)} if i.credit_due_at is not None else {})
     )
+    return attrs if whole else compact(attrs, INVOICE_DEFAULTS)
 
 
 def _owed_refund_attrs(owed: OwedRefund | None) -> dict[str, Any]:
@@ -837,8 +861,10 @@ def collection_case_from_attrs(a: dict[str, Any]) -> CollectionCase:
     )
 
 
-def charge_to_attrs(c: Charge) -> dict[str, Any]:
-    return {
+def charge_to_attrs(c: Charge, *, whole: bool = False) -> dict[str, Any]:
+    """Without what reads back the same when absent (store/compact.py); `whole`: every
+    attribute, as items were written before (what `tenure export` writes)."""
+    attrs = {
         "id": c.id,
         "invoice_id": c.invoice_id,
         "subscription_id": c.subscription_id,
@@ -856,8 +882,11 @@ def charge_to_attrs(c: Charge) -> dict[str, Any]:
         "calls": c.calls,
         "payment_method": c.payment_method,
         "provider_customer": c.provider_customer,
-        **({"provider": c.provider} if c.provider is not None else {}),
+        "provider": c.provider,
     }
+    if whole:  # `provider` was written only when known
+        return {k: v for k, v in attrs.items() if k != "provider" or v is not None}
+    return compact(attrs, CHARGE_DEFAULTS)
 
 
 def charge_from_attrs(a: dict[str, Any]) -> Charge:
@@ -883,7 +912,15 @@ def charge_from_attrs(a: dict[str, Any]) -> Charge:
     )
 
 
-def notice_to_attrs(n: Notice) -> dict[str, Any]:
+# What a notice's copies repeat of the notice itself: left out, read back from the notice.
+_SUBSCRIPTION_REPEATS = {"id": "subscription_id", "customer_id": "customer_id"}
+_INVOICE_REPEATS = {"subscription_id": "subscription_id", "customer_id": "customer_id"}
+
+
+def notice_to_attrs(n: Notice, *, whole: bool = False) -> dict[str, Any]:
+    """Without what reads back the same when absent (store/compact.py): its nulls, and what
+    its copies repeat of it. `whole`: every attribute, as notices were written before (what
+    `tenure export` writes)."""
     attrs: dict[str, Any] = {
         "id": n.key,
         "kind": str(n.kind),
@@ -897,44 +934,38 @@ def notice_to_attrs(n: Notice) -> dict[str, Any]:
         "message_id": n.message_id,
         "reason": n.reason,
     }
+    if not whole:
+        attrs = compact(attrs, NOTICE_DEFAULTS)
     # Written only when there are copies: notices planned before them stay as they were.
     if n.contact is not None:
-        attrs["contact"] = contact_to_attrs(n.contact)
+        attrs["contact"] = contact_to_attrs(n.contact, whole=whole)
     if n.subscription is not None:
-        # Without its empty fields (read back as None): the notice stays a small item.
-        copied = subscription_to_attrs(n.subscription)
-        attrs["subscription"] = {k: v for k, v in copied.items() if v is not None}
+        copied = subscription_to_attrs(n.subscription, whole=whole)
+        attrs["subscription"] = (
+            {k: v for k, v in copied.items() if v is not None}
+            if whole
+            else without_repeats(copied, attrs, _SUBSCRIPTION_REPEATS)
+        )
     if n.invoice is not None:
-        attrs["invoice"] = _invoice_copy_attrs(n.invoice)
+        copied = _invoice_copy_attrs(n.invoice)
+        attrs["invoice"] = copied if whole else without_repeats(copied, attrs, _INVOICE_REPEATS)
     return attrs
 
 
-# An invoice's fields read back as these when absent: a notice's copy leaves them out.
-_INVOICE_DEFAULTS: dict[str, Any] = {
-    "credit_applied": 0,
-    "attempts": 0,
-    "failures": 0,
-    "amount_refunded": 0,
-    "refunded_total_seen": 0,
-    "disputed": False,
-}
-
-
 def _invoice_copy_attrs(invoice: Invoice) -> dict[str, Any]:
-    """A notice's copy of an invoice, with its version, without what reads back the same
-    when absent (empty fields, the defaults, the derived total): the notice is written to
-    the table and its due index, so its size is paid twice."""
-    return {
-        key: value
-        for key, value in invoice_to_attrs(invoice).items()
-        if value is not None
-        and value != {}
-        and key != "total"
-        and not (key in _INVOICE_DEFAULTS and value == _INVOICE_DEFAULTS[key])
-    } | {"version": invoice.version}
+    """A notice's copy of an invoice, with its version, without the derived total (and,
+    as the invoice's own item, without what reads back the same when absent): the notice
+    is written to the table and its due index, so its size is paid twice."""
+    copied = invoice_to_attrs(invoice)
+    del copied["total"]
+    return copied | {"version": invoice.version}
 
 
 def notice_from_attrs(a: dict[str, Any]) -> Notice:
+    """A notice from its attributes, of either shape: every attribute (items written before
+    store/compact.py), or without what reads back the same. Its `id` may be left to its
+    caller, who knows the key that holds it (DynamoRepository)."""
+    sub, invoice = a.get("subscription"), a.get("invoice")
     return Notice(
         key=a["id"],
         kind=NoticeKind(a["kind"]),
@@ -949,8 +980,10 @@ def notice_from_attrs(a: dict[str, Any]) -> Notice:
         reason=a.get("reason"),
         version=int(a.get("version", 0)),
         contact=contact_from_attrs(a.get("contact")),
-        subscription=subscription_from_attrs(a["subscription"]) if a.get("subscription") else None,
-        invoice=invoice_from_attrs(a["invoice"]) if a.get("invoice") else None,
+        subscription=(
+            subscription_from_attrs(with_repeats(sub, a, _SUBSCRIPTION_REPEATS)) if sub else None
+        ),
+        invoice=invoice_from_attrs(with_repeats(invoice, a, _INVOICE_REPEATS)) if invoice else None,
     )
 
 

@@ -125,6 +125,16 @@ def _due_item(raw: dict[str, Any]) -> DueItem:
     return DueItem(entity_id, parse_iso(due_at), DueKind(kind), raw.get("customer_id"), sub)
 
 
+def _notice(item: dict[str, Any]) -> Notice:
+    """A notice from its item, whose `id` its key holds (items written before it was left
+    out hold it too)."""
+    return codec.notice_from_attrs({"id": _notice_key(item)} | item)
+
+
+def _notice_key(item: dict[str, Any]) -> str:
+    return str(item["PK"]).removeprefix("NOTICE#")
+
+
 def _packable(change: Commit) -> bool:
     """A change of emails only (notices, markers, copy checks), which commit_each packs."""
     emails = {"notices", "markers", "released_markers", "copy_checks"}
@@ -545,7 +555,7 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             if len(raws) >= limit:
                 break
             raws += self._due_page(NOTICE_DUE, now, 0, {shard: start}, limit - len(raws))[0]
-        notices = [codec.notice_from_attrs(i) for i in raws]
+        notices = [_notice(i) for i in raws]
         notices.sort(key=lambda n: (n.due_at, n.key))
         return notices
 
@@ -623,10 +633,10 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
 
     def get_notice(self, key: str) -> Notice | None:
         item = self._get(f"NOTICE#{key}", "NOTICE")
-        return codec.notice_from_attrs(item) if item else None
+        return _notice(item) if item else None
 
     def list_notices(self, customer_id: str) -> list[Notice]:
-        return [codec.notice_from_attrs(i) for i in self._gsi1(f"CUS#{customer_id}", "NOTICE#")]
+        return [_notice(i) for i in self._gsi1(f"CUS#{customer_id}", "NOTICE#")]
 
     def _first_due(self, prefix: str) -> datetime | None:
         def first_of(shard: int) -> dict[str, Any]:
@@ -957,7 +967,9 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
             self._programs = (self._monotonic(), replace(setting, version=setting.version + 1))
 
     def _notice_op(self, notice: Notice) -> dict[str, Any]:
-        attrs = codec.notice_to_attrs(notice) | {
+        attrs = codec.notice_to_attrs(notice)
+        del attrs["id"]  # the key holds it (_notice): the notice is paid in two indexes
+        attrs |= {
             "PK": f"NOTICE#{notice.key}",
             "SK": "NOTICE",
             "GSI1PK": f"CUS#{notice.customer_id}",
@@ -1690,6 +1702,8 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
                 sub_id = from_item(op["Update"]["Key"])["PK"].removeprefix("SUB#")
                 return ConcurrencyError(f"subscription {sub_id} is not there to take a payer")
             item = from_item(op["Put"]["Item"])
+            if item.get("entity") == "notice":  # its key holds its id (_notice)
+                item.setdefault("id", _notice_key(item))
             if item.get("entity") == "programs":
                 return ConcurrencyError(programs_moved(int(item["version"]) - 1))
             if item.get("entity") == "plan" and item.get("price_changes"):
