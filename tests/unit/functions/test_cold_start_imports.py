@@ -96,12 +96,12 @@ def test_a_cold_start_leaves_the_modules_of_other_paths_to_those_paths(function:
 # A sandbox deployment's first invocation, after the cold start of PROBE: bootstrap builds
 # the sandbox gateway, importing it then, and the gateway charges.
 SANDBOX_WIRING = """
+assert "tenure.payments.sandbox" not in sys.modules
 from datetime import UTC, datetime
 from tenure import bootstrap
 from tenure.domain.money import Money
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.settings import Settings
-assert "tenure.payments.sandbox" not in sys.modules
 clock = FixedClock(datetime(2026, 4, 1, tzinfo=UTC))
 gateway = bootstrap.build(Settings(), store=InMemoryRepository(), clock=clock).services.gateway
 customer = gateway.create_customer(
