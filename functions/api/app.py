@@ -5,6 +5,8 @@ domain), Powertools' event handler, the token and size checks and the Idempotenc
 middleware. The resolver (api_resolver.py) is imported by the first request: building it
 imports pydantic, and each request imports only the route modules its path can match."""
 
+from tenure import cold_start  # isort: skip  (first: pauses the collector for the rest)
+
 from typing import Any
 
 import api_guard  # noqa: F401  (loaded here: every request runs the checks)
@@ -24,3 +26,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
     resolver = api_resolver.resolver_for(APIGatewayProxyEventV2(event).path)
     return resolver.resolve(event, context)
+
+
+cold_start.done()

@@ -1,5 +1,7 @@
 """Publishes the domain events committed to the table (the outbox) to Tenure's EventBridge bus."""
 
+from tenure import cold_start  # isort: skip  (first: pauses the collector for the rest)
+
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -24,3 +26,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             raise RuntimeError(f"{result['FailedEntryCount']} events were not published")
     logger.info("events published", extra={"count": len(entries)})
     return {"published": len(entries)}
+
+
+cold_start.done()

@@ -7,6 +7,8 @@ the report and `next`: invoke it again with "start": next until next is null. No
 charged and no email goes out now (docs/import.md).
 """
 
+from tenure import cold_start  # isort: skip  (first: pauses the collector for the rest)
+
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -45,3 +47,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         extra={"key": job.key, "start": job.start, "next": result["next"], "refused": refused},
     )
     return result
+
+
+cold_start.done()

@@ -8,6 +8,8 @@ Then, when the stack names a report bucket (TENURE_REPORT_BUCKET), it shelves th
 the last day aggregated there: report.html, metrics.json and monthly.csv (docs/operations.md).
 """
 
+from tenure import cold_start  # isort: skip  (first: pauses the collector for the rest)
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -144,3 +146,6 @@ def _shelve_report(wired: bootstrap.Wiring) -> bool | None:
         extra={"bucket": settings.report_bucket, "keys": [shelf.key(f.name) for f in files]},
     )
     return True
+
+
+cold_start.done()

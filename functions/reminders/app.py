@@ -5,6 +5,8 @@
 writing to those addresses.
 """
 
+from tenure import cold_start  # isort: skip  (first: pauses the collector for the rest)
+
 import json
 from typing import Any
 
@@ -85,3 +87,6 @@ def feedback_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
     emf.add_metric(name="EmailsSuppressed", unit=MetricUnit.Count, value=suppressed)
     emf.flush_metrics()
     return {"suppressed": suppressed}
+
+
+cold_start.done()

@@ -1,5 +1,7 @@
 """Renewals: the scheduler finds due subscriptions and queues them; the charger works each one."""
 
+from tenure import cold_start  # isort: skip  (first: pauses the collector for the rest)
+
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -90,3 +92,6 @@ def charge_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     return process_partial_response(
         event=event, record_handler=_work_one, processor=processor, context=context
     )
+
+
+cold_start.done()

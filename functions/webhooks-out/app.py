@@ -1,6 +1,8 @@
 """Delivers domain events to the business's webhook endpoints (Standard Webhooks), from its SQS
 queue: events from Tenure's bus, and deliveries handed back for a later try."""
 
+from tenure import cold_start  # isort: skip  (first: pauses the collector for the rest)
+
 import json
 from typing import Any
 
@@ -57,3 +59,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 },
             )
     return {"batchItemFailures": failures}
+
+
+cold_start.done()

@@ -7,6 +7,8 @@ validly signed body Tenure cannot read (recorded: a retry would bring the same b
 only when something failed on our side, so the provider retries.
 """
 
+from tenure import cold_start  # isort: skip  (first: pauses the collector for the rest)
+
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -107,3 +109,6 @@ def _failed(exc: Exception) -> Response[Any]:
     logger.exception("webhook failed", extra={"route": app.current_event.path})
     emf.add_metric(name="WebhookFailed", unit=MetricUnit.Count, value=1)
     return _json(500, {"error": "internal_error", "message": "not recorded; retry later"})
+
+
+cold_start.done()

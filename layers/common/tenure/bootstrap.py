@@ -29,24 +29,23 @@ from tenure.domain.dunning import DunningPolicy
 from tenure.domain.mandates import MandatePolicy
 from tenure.domain.numbering import MAX_SERIES, PREFIX_PATTERN, Numbering
 from tenure.domain.timeutil import parse_iso
-from tenure.notify.link_tokens import LinkPurpose
-from tenure.notify.mailers import Mailer
 from tenure.notify.policy import ReminderPolicy, parse_leads
 from tenure.payments.gateway import PaymentGateway
 from tenure.payments.rate_limit import RateLimitedGateway, TokenBucket, per_container_rate
-from tenure.payments.sandbox import SandboxGateway
 from tenure.ports import Clock, Repository
 from tenure.services.context import Services
 from tenure.settings import Settings, SettingsError
 from tenure.store.dynamodb import DynamoRepository
 
 if TYPE_CHECKING:
+    from tenure.notify.link_tokens import LinkPurpose
+    from tenure.notify.mailers import Mailer
     from tenure.services.webhooks_out import WebhookQueue
     from tenure.store.report_bucket import S3ReportShelf
 
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2)
 Sleep = Callable[[float], None]
-LinkMaker = Callable[[str, LinkPurpose, str, str | None], str]
+LinkMaker = Callable[[str, "LinkPurpose", str, str | None], str]
 
 
 def boto_client(service: str) -> Any:
@@ -77,7 +76,7 @@ class Wiring:
         services: Services,
         settings: Settings | None = None,
         *,
-        mailer: Mailer | None = None,
+        mailer: "Mailer | None" = None,
         clients: AwsClients | None = None,
         sleep: Sleep | None = None,
     ) -> None:
@@ -101,7 +100,7 @@ class Wiring:
         )
 
     @property
-    def mailer(self) -> Mailer:
+    def mailer(self) -> "Mailer":
         if self._mailer is None:
             self._mailer = default_mailer(self.settings, self.clients, self._sleep)
         return self._mailer
@@ -115,7 +114,7 @@ class Wiring:
 
         settings, clock = self.settings, self.services.clock
 
-        def make(customer_id: str, purpose: LinkPurpose, subject: str, action: str | None) -> str:
+        def make(customer_id: str, purpose: "LinkPurpose", subject: str, action: str | None) -> str:
             url = make_link(settings, customer_id, purpose, subject, clock.now())
             return f"{url}&{urlencode({'action': action})}" if action else url
 
@@ -164,7 +163,7 @@ def build(
     clock: Clock | None = None,
     gateway: PaymentGateway | None = None,
     policy: DunningPolicy | None = None,
-    mailer: Mailer | None = None,
+    mailer: "Mailer | None" = None,
     clients: AwsClients | None = None,
     sleep: Sleep | None = None,
     gateways: dict[str, PaymentGateway] | None = None,
@@ -335,10 +334,12 @@ def _sandbox(state_file: str) -> PaymentGateway:
         from tenure.payments.sandbox_shared import SharedSandbox
 
         return SharedSandbox(Path(state_file))  # type: ignore[return-value]
+    from tenure.payments.sandbox import SandboxGateway  # only a sandbox deployment's
+
     return SandboxGateway()
 
 
-def default_mailer(settings: Settings, clients: AwsClients, sleep: Sleep | None = None) -> Mailer:
+def default_mailer(settings: Settings, clients: AwsClients, sleep: Sleep | None = None) -> "Mailer":
     """SES; plus a copy of each email in TENURE_OUTBOX_DIR when that is set (local runs)."""
     from tenure.notify.mailers import OutboxMailer, SesMailer, TeeMailer
 

@@ -27,6 +27,18 @@ DEFERRED_EVERYWHERE = (
     "pydantic",
     "pydantic_core",
 )
+# Layer modules that no cold start needs, but for the functions named: each is imported on the
+# path that uses it. The sandbox gateway (and its card numbers, and the Stripe object shapes
+# it imports) only on a sandbox deployment, when bootstrap builds the gateway; the mailers
+# and their email composition when the reminders send one (the wiring's mailer is made on
+# first use); the MRR ledger when a commit moves a customer's MRR (store/dynamodb.py) or
+# the metrics function reports it.
+DEFERRED_BUT_FOR: dict[str, tuple[str, ...]] = {
+    "tenure.payments.sandbox": (),
+    "tenure.payments.sandbox_cards": (),
+    "tenure.notify.mailers": (),
+    "tenure.domain.mrr": ("metrics",),
+}
 # The API's resolver and route modules (functions/api/api_resolver.py): a request imports
 # those its path can match.
 API_ROUTING = ("api_resolver", "api_schemas", "api_routes_", "api_pages", "api_console")
@@ -71,6 +83,67 @@ def test_a_cold_start_leaves_the_heavy_libraries_for_the_invocations_that_need_t
     assert "tenure.bootstrap" in loaded  # the probe did load the handler's real chain
     early = [root for root in DEFERRED_EVERYWHERE if imported(loaded, root)]
     assert early == [], f"functions/{function} imports {early} at cold start"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_cold_start_leaves_the_modules_of_other_paths_to_those_paths(function: str) -> None:
+    loaded = loaded_by_import(function)
+
+    early = [m for m, but in DEFERRED_BUT_FOR.items() if function not in but and m in loaded]
+    assert early == [], f"functions/{function} imports {early} at cold start"
+
+
+# A sandbox deployment's first invocation, after the cold start of PROBE: bootstrap builds
+# the sandbox gateway, importing it then, and the gateway charges.
+SANDBOX_WIRING = """
+assert "tenure.payments.sandbox" not in sys.modules
+from datetime import UTC, datetime
+from tenure import bootstrap
+from tenure.domain.money import Money
+from tenure.fakes import FixedClock, InMemoryRepository
+from tenure.settings import Settings
+clock = FixedClock(datetime(2026, 4, 1, tzinfo=UTC))
+gateway = bootstrap.build(Settings(), store=InMemoryRepository(), clock=clock).services.gateway
+customer = gateway.create_customer(
+    customer_id="c1", email="ann@example.com", name="Ann", idempotency_key="probe-c1"
+)
+gateway.attach_payment_method(
+    provider_customer_id=customer, payment_method="pm_card_visa", idempotency_key="probe-pm"
+)
+result = gateway.create_and_confirm_payment(
+    amount=Money(1000, "USD"), customer_id=customer, payment_method="pm_card_visa",
+    invoice_id="in1", attempt=1, idempotency_key="probe-pay",
+)
+made = "tenure.payments.sandbox" in sys.modules
+print(json.dumps([type(gateway).__name__, str(result.outcome), made]))
+"""
+
+
+def test_a_sandbox_deployment_imports_its_gateway_when_its_wiring_is_built() -> None:
+    probe = PROBE.replace("print(json.dumps(sorted(sys.modules)))", SANDBOX_WIRING)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            probe,
+            str(REPO / "functions/webhooks"),
+            str(REPO / "layers/common"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "PATH": "/usr/bin:/bin",
+            "PAYMENT_PROVIDER": "sandbox",
+        },
+    )
+
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [
+        "RateLimitedGateway",
+        "succeeded",
+        True,
+    ]
 
 
 def test_every_function_is_probed() -> None:

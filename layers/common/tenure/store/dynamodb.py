@@ -30,7 +30,6 @@ from tenure.domain.errors import (
 from tenure.domain.events import CustomerFacts, MrrLedgerEntry
 from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
-from tenure.domain.mrr import CustomerMrr, record_entries
 from tenure.domain.notices import Notice
 from tenure.domain.numbering import NumberedKind, Numbering, numbering_year
 from tenure.domain.offers import SaveAttempt
@@ -1652,6 +1651,10 @@ class DynamoRepository(DynamoWebhookOut, DynamoPrivacy):
         the change brings the state a read fetched (`read_ahead`: Commit.mrr_read)."""
         if not ledger:
             return []
+        # Imported here: only commits that move MRR need it (its nine dataclasses cost a
+        # cold start about 4 ms).
+        from tenure.domain.mrr import CustomerMrr, record_entries
+
         ids = list(dict.fromkeys(e.customer_id for e in ledger))
         unread = [cid for cid in ids if cid not in read_ahead]
         items = self._batch_get([(f"CUS#{cid}", "MRR") for cid in unread]) if unread else []
