@@ -3,6 +3,7 @@
 import json
 import threading
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -120,20 +121,30 @@ def counting(client: Any) -> Counter[str]:
     return sent
 
 
-def test_a_settled_payment_costs_one_read_and_one_transaction_and_a_duplicate_the_read(
-    local_stack: LocalStack, fresh_table: str
-) -> None:
-    client = local_stack.dynamodb_client()
+def a_debit_settled_at_the_provider(
+    client: Any, table: str, programs_document: dict[str, Any] | None = None
+) -> tuple[Services, dict[str, Any]]:
+    """Alice subscribes paying by bank debit (under `programs_document`, if any); the
+    provider settles it four hours later: the services and the event it sends for it."""
     clock = FixedClock(T0)
     gateway = ProviderSandbox(clock=clock.now)
-    svc = Services(repo=DynamoRepository(client, fresh_table), clock=clock, gateway=gateway)
+    svc = Services(repo=DynamoRepository(client, table), clock=clock, gateway=gateway)
     catalog.create_customer(svc, "alice", "alice@example.com")
     catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
+    if programs_document is not None:
+        programs.put_programs(svc, Programs.model_validate(programs_document), 0)
     charging.update_payment_method(svc, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
     subscriptions.subscribe(svc, "sub-1", "alice", "basic")
     clock.advance(timedelta(hours=4))
     gateway.settle_pending()
-    succeeded = [e for e in gateway.events if e["type"] == "payment_intent.succeeded"][-1]
+    return svc, [e for e in gateway.events if e["type"] == "payment_intent.succeeded"][-1]
+
+
+def test_a_settled_payment_costs_one_read_and_one_transaction_and_a_duplicate_the_read(
+    local_stack: LocalStack, fresh_table: str
+) -> None:
+    client = local_stack.dynamodb_client()
+    svc, succeeded = a_debit_settled_at_the_provider(client, fresh_table)
     # The retention programs (points are earned on the payment) are read once a minute by a
     # container, not by each settle: read here, they are not this settle's cost.
     svc.repo.get_programs()
@@ -157,19 +168,9 @@ def test_a_containers_first_settle_reads_the_programs_in_its_one_read(
     the event's objects: the settle still costs one read and one transaction, and earns by
     the programs as stored."""
     client = local_stack.dynamodb_client()
-    clock = FixedClock(T0)
-    gateway = ProviderSandbox(clock=clock.now)
-    setup = Services(repo=DynamoRepository(client, fresh_table), clock=clock, gateway=gateway)
-    catalog.create_customer(setup, "alice", "alice@example.com")
-    catalog.create_plan(setup, Plan(id="basic", amount=1000, currency="USD", interval="month"))
     loyalty = {"loyalty": {"points_per_unit": 1, "unit_minor": 100, "point_value_minor": 1}}
-    programs.put_programs(setup, Programs.model_validate(loyalty), 0)
-    charging.update_payment_method(setup, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
-    subscriptions.subscribe(setup, "sub-1", "alice", "basic")
-    clock.advance(timedelta(hours=4))
-    gateway.settle_pending()
-    succeeded = [e for e in gateway.events if e["type"] == "payment_intent.succeeded"][-1]
-    fresh = Services(repo=DynamoRepository(client, fresh_table), clock=clock, gateway=gateway)
+    setup, succeeded = a_debit_settled_at_the_provider(client, fresh_table, loyalty)
+    fresh = replace(setup, repo=DynamoRepository(client, fresh_table))  # another container
     fresh.repo.get_plan("basic")  # plans are read once a container, by id (the event names none)
     sent = counting(client)
 
