@@ -19,7 +19,7 @@ from tenure.fakes import FixedClock
 from tenure.ports import Commit, Repository
 from tenure.services import audit_listing, catalog, timeline
 from tenure.services.context import Services
-from tenure.store import dynamodb
+from tenure.store import history
 
 T = datetime(2026, 3, 2, 9, tzinfo=UTC)
 CREDIT = EventType.CREDIT_GRANTED
@@ -97,7 +97,7 @@ def test_the_listing_gives_each_entry_once_whatever_the_read_budget(
     repo: Repository, budget: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small pages of DynamoDB reads, so a small budget ends a page inside a day and a moment
-    monkeypatch.setattr(dynamodb, "AUTOMATED_QUERY_PAGE", 2)
+    monkeypatch.setattr(history, "AUTOMATED_QUERY_PAGE", 2)
     monkeypatch.setattr(audit_listing, "READ_BUDGET", budget)
     # Given the renewals' work over three days, two commits of one moment about one invoice
     # (a claim and its settlement: one entry), other actors' work between, a stored entry

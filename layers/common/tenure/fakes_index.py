@@ -14,7 +14,7 @@ _LAST = datetime.max.replace(tzinfo=UTC)  # sorts after any entry with the same 
 
 
 class DueIndex:
-    """The due index's shards (tenure.store.dynamodb `_due_page`): each a list sorted as
+    """The due index's shards (tenure.store.due_work `_due_page`): each a list sorted as
     the table sorts its keys, `<moment>#<kind>#<id>`, of the items that have work ahead."""
 
     def __init__(self) -> None:

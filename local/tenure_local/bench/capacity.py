@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
+import inspect
 import math
 import os
 import sys
@@ -66,15 +68,29 @@ class Call:
     step: str = ""  # which service functions and repository method made it
 
 
+@functools.cache
+def _repository_files() -> frozenset[str]:
+    """The files DynamoRepository's code is in: store/dynamodb.py and the parts it is made of
+    (store/table.py, reads.py, commit.py, ...)."""
+    from tenure.store.dynamodb import DynamoRepository
+
+    return frozenset(
+        inspect.getfile(part)
+        for part in DynamoRepository.__mro__
+        if part.__module__.startswith("tenure.store.")
+    )
+
+
 def _step() -> str:
     """`process_due>collect_invoice get_invoice`: the call chain in tenure.services, then the
-    repository method (outermost frame in store/dynamodb.py) that sent the request."""
+    repository method (outermost frame in DynamoRepository's files) that sent the request."""
     services: list[str] = []
     repo = ""
+    repository = _repository_files()
     frame = sys._getframe(2)
     while frame is not None:
         path = frame.f_code.co_filename
-        if path.endswith(os.path.join("tenure", "store", "dynamodb.py")):
+        if path in repository:
             repo = frame.f_code.co_name
         elif os.path.join("tenure", "services") in path:
             services.append(frame.f_code.co_name)

@@ -297,7 +297,7 @@ def _snake(operation: str) -> str:
 
 # -- 2: items the scheduler reads --------------------------------------------------------------
 def _subscription_items(count: int, start: int, due: int, now: datetime) -> list[dict[str, Any]]:
-    """Subscription items as DynamoRepository.commit writes them (keys from store/dynamodb.py).
+    """Subscription items as DynamoRepository.commit writes them (its keys: store/commit.py).
 
     Items 0..due-1 are due within the day before `now`; of the rest, one in five is canceled
     (no due keys, so not in the DueIndex) and the others renew within 30 days after `now`.

@@ -103,7 +103,7 @@ def write_export(items: list[dict[str, Any]], folder: Path) -> dict[str, int]:
             continue
         record = {k: v for k, v in item.items() if k not in KEY_ATTRIBUTES}
         if kind == "notice" and "id" not in record:
-            # Its key holds its id (store/dynamodb.py writes it there only): said again here.
+            # Its key holds its id (store/commit.py writes it there only): said again here.
             record["id"] = str(item.get("PK", "")).removeprefix("NOTICE#")
         if kind in _WHOLE:
             record = whole(kind, record)

@@ -31,7 +31,7 @@ DEFERRED_EVERYWHERE = (
 # path that uses it. The sandbox gateway (and its card numbers, and the Stripe object shapes
 # it imports) only on a sandbox deployment, when bootstrap builds the gateway; the mailers
 # and their email composition when the reminders send one (the wiring's mailer is made on
-# first use); the MRR ledger when a commit moves a customer's MRR (store/dynamodb.py) or
+# first use); the MRR ledger when a commit moves a customer's MRR (store/customer_mrr.py) or
 # the metrics function reports it.
 DEFERRED_BUT_FOR: dict[str, tuple[str, ...]] = {
     "tenure.payments.sandbox": (),

@@ -1,0 +1,162 @@
+"""Collections and installments, and retention offers' save attempts, to and from plain
+attribute maps."""
+
+from typing import Any
+
+from tenure.domain.collection_cases import CaseLine, CaseStatus, CollectionCase
+from tenure.domain.installments import (
+    Every,
+    InstallmentPlan,
+    Instalment,
+    InstalmentStatus,
+    PlanStatus,
+)
+from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
+from tenure.store.codec_values import _dt, _parse, _req
+
+
+def installment_plan_to_attrs(p: InstallmentPlan) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "customer_id": p.customer_id,
+        "amount": p.amount,
+        "currency": p.currency,
+        "count": p.count,
+        "every": str(p.every),
+        "description": p.description,
+        "start": _dt(p.start),
+        "created_at": _dt(p.created_at),
+        "status": str(p.status),
+        "instalments": [
+            {
+                "number": i.number,
+                "due_at": _dt(i.due_at),
+                "amount": i.amount,
+                "invoice_id": i.invoice_id,
+                "status": str(i.status),
+            }
+            for i in p.instalments
+        ],
+    } | ({"collection_case_id": p.collection_case_id} if p.collection_case_id else {})
+
+
+def installment_plan_from_attrs(a: dict[str, Any]) -> InstallmentPlan:
+    return InstallmentPlan(
+        id=a["id"],
+        customer_id=a["customer_id"],
+        amount=int(a["amount"]),
+        currency=a["currency"],
+        count=int(a["count"]),
+        every=Every(a["every"]),
+        description=a["description"],
+        start=_req(a["start"]),
+        created_at=_req(a["created_at"]),
+        status=PlanStatus(a["status"]),
+        instalments=[
+            Instalment(
+                number=int(i["number"]),
+                due_at=_req(i["due_at"]),
+                amount=int(i["amount"]),
+                invoice_id=i.get("invoice_id"),
+                status=InstalmentStatus(i["status"]),
+            )
+            for i in a["instalments"]
+        ],
+        collection_case_id=a.get("collection_case_id"),
+        version=int(a.get("version", 0)),
+    )
+
+
+def collection_case_to_attrs(c: CollectionCase) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "customer_id": c.customer_id,
+        "subscription_id": c.subscription_id,
+        "currency": c.currency,
+        "lines": [
+            {
+                "invoice_id": ln.invoice_id,
+                "period_start": _dt(ln.period_start),
+                "period_end": _dt(ln.period_end),
+                "description": ln.description,
+                "amount": ln.amount,
+            }
+            for ln in c.lines
+        ],
+        "opened_at": _dt(c.opened_at),
+        "status": str(c.status),
+        "recovered": c.recovered,
+        "plan_id": c.plan_id,
+        "plans_made": c.plans_made,
+        "closed_at": _dt(c.closed_at),
+    }
+
+
+def collection_case_from_attrs(a: dict[str, Any]) -> CollectionCase:
+    return CollectionCase(
+        id=a["id"],
+        customer_id=a["customer_id"],
+        subscription_id=a["subscription_id"],
+        currency=a["currency"],
+        lines=[
+            CaseLine(
+                invoice_id=ln["invoice_id"],
+                period_start=_req(ln["period_start"]),
+                period_end=_req(ln["period_end"]),
+                description=ln["description"],
+                amount=int(ln["amount"]),
+            )
+            for ln in a["lines"]
+        ],
+        opened_at=_req(a["opened_at"]),
+        status=CaseStatus(a["status"]),
+        recovered=int(a["recovered"]),
+        plan_id=a.get("plan_id"),
+        plans_made=int(a.get("plans_made", 0)),
+        closed_at=_parse(a.get("closed_at")),
+        version=int(a.get("version", 0)),
+    )
+
+
+def save_attempt_to_attrs(a: SaveAttempt) -> dict[str, Any]:
+    return {
+        "id": a.subscription_id,
+        "subscription_id": a.subscription_id,
+        "customer_id": a.customer_id,
+        "currency": a.currency,
+        "offers": [o.to_dict() for o in a.offers],
+        "presented_at": _dt(a.presented_at),
+        "reason": a.reason,
+        "reason_text": a.reason_text,
+        "status": str(a.status),
+        "decided_at": _dt(a.decided_at),
+        "accepted": a.accepted,
+        "presentations": a.presentations,
+    }
+
+
+def save_attempt_from_attrs(a: dict[str, Any]) -> SaveAttempt:
+    offers = tuple(
+        SaveOffer(
+            id=o["id"],
+            kind=o["kind"],
+            months=int(o["months"]) if o.get("months") is not None else None,
+            coupon=o.get("coupon"),
+            plan=o.get("plan"),
+        )
+        for o in a.get("offers") or []
+    )
+    return SaveAttempt(
+        subscription_id=a["subscription_id"],
+        customer_id=a["customer_id"],
+        currency=a["currency"],
+        offers=offers,
+        presented_at=_req(a["presented_at"]),
+        reason=a.get("reason"),
+        reason_text=a.get("reason_text"),
+        status=AttemptStatus(a["status"]),
+        decided_at=_parse(a.get("decided_at")),
+        accepted=a.get("accepted"),
+        presentations=int(a.get("presentations", 1)),
+        version=int(a.get("version", 0)),
+    )

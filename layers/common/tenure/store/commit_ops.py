@@ -1,0 +1,338 @@
+"""The operations DynamoRepository.commit puts into its transaction beside the entities'
+own puts: email index moves, due keys, payer copies and checks, redemptions, points,
+listings, late records, copy checks and audit entries."""
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from tenure.domain.audit import AuditEntry
+from tenure.domain.customers import Payer
+from tenure.domain.invoices import Invoice
+from tenure.domain.points import KIND_RANK, PointsMove
+from tenure.domain.subscription import Subscription
+from tenure.domain.timeutil import iso
+from tenure.ports import CopyCheck, EmailMove, Redemption
+from tenure.store import codec
+from tenure.store.codec import from_item, to_item
+from tenure.store.table import WORK_DUE, DynamoTable, _email_partition, due_shard
+
+
+class DynamoCommitOps(DynamoTable):
+    """Builders of a commit's transaction operations (each a dict for TransactWriteItems)."""
+
+    def _email_move_ops(self, move: EmailMove) -> list[dict[str, Any]]:
+        """Unconditional: the old entry may be missing (a customer created before the index,
+        never backfilled) and the new one may be there (backfilled already); either way the
+        index ends as the customer's record says. A change of case alone moves nothing (one
+        transaction cannot delete and put the same item)."""
+        old = move.old.lower() if move.old is not None else None
+        new = move.new.lower() if move.new is not None else None
+        if old == new:
+            return []
+        ops: list[dict[str, Any]] = []
+        if old:
+            key = {"PK": _email_partition(old), "SK": f"{old}#{move.customer_id}"}
+            ops.append({"Delete": {"TableName": self._table, "Key": to_item(key)}})
+        if new:
+            item = {
+                "PK": _email_partition(new),
+                "SK": f"{new}#{move.customer_id}",
+                "email": new,
+                "customer_id": move.customer_id,
+                "entity": "email_index",
+            }
+            ops.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
+        return ops
+
+    @staticmethod
+    def _due_keys(
+        entity_id: str, due: tuple[datetime, str] | None, prefix: str = WORK_DUE
+    ) -> dict[str, str]:
+        if due is None:
+            return {}
+        return {
+            "DuePK": f"{prefix}#{due_shard(entity_id)}",
+            "DueSK": f"{iso(due[0])}#{due[1]}#{entity_id}",
+        }
+
+    def _payer_copy(self, subscription_id: str, payer: Payer) -> dict[str, Any]:
+        """Set a subscription's copy of its customer's payment details and move its version,
+        whatever version it is at (a card change never waits for a renewal, nor fails one
+        that has claimed: that one charged the card it checked)."""
+        values = {
+            ":pm": payer.payment_method,
+            ":pc": payer.provider_customer_id,
+            ":one": 1,
+            ":cid": payer.customer_id,
+        }
+        # The provider is an attribute only when chosen (the default provider's items stay
+        # as they were): set, or removed.
+        if payer.provider is not None:
+            values[":pv"] = payer.provider
+            provider = ", provider = :pv "
+        else:
+            provider = " REMOVE provider "
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"SUB#{subscription_id}", "SK": "SUB"}),
+                "UpdateExpression": "SET payment_method = :pm, provider_customer_id = :pc"
+                f"{provider}ADD version :one",
+                "ConditionExpression": "attribute_exists(PK) AND customer_id = :cid",
+                "ExpressionAttributeValues": to_item(values),
+            }
+        }
+
+    def _redemption(self, redemption: Redemption) -> dict[str, Any]:
+        """Count one redemption, in the same transaction as the discount it gives, only while
+        the coupon is under its maximum: racing commits cannot both take the last one."""
+        condition = "attribute_exists(PK)"
+        values: dict[str, Any] = {":one": 1}
+        if redemption.max_redemptions is not None:
+            condition += " AND times_redeemed < :most"
+            values[":most"] = redemption.max_redemptions
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"COUPON#{redemption.coupon_id}", "SK": "COUPON"}),
+                "UpdateExpression": "ADD times_redeemed :one, version :one",
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": to_item(values),
+            }
+        }
+
+    def _points_ops(self, moves: list[PointsMove]) -> list[dict[str, Any]]:
+        """Each customer's account moved once (a transaction touches an item once: the moves
+        of one customer are added up, their conditions too), and each entry written once."""
+        ops: list[dict[str, Any]] = []
+        by_customer: dict[str, list[PointsMove]] = {}
+        for move in moves:
+            by_customer.setdefault(move.customer_id, []).append(move)
+        for customer_id, own in by_customer.items():
+            values: dict[str, Any] = {
+                ":b": sum(m.balance for m in own),
+                ":p": sum(m.pending for m in own),
+                ":e": "points",
+                ":id": customer_id,
+            }
+            update: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"CUS#{customer_id}", "SK": "PTS"}),
+                "UpdateExpression": "ADD balance :b, pending :p SET entity = :e, id = :id",
+            }
+            needed = [m.at_least for m in own if m.at_least is not None]
+            if needed:
+                # Every condition was stated against the balance before the change.
+                update["ConditionExpression"] = "balance >= :least"
+                values[":least"] = max(needed)
+            update["ExpressionAttributeValues"] = to_item(values)
+            ops.append({"Update": update})
+            for entry in (m.entry for m in own if m.entry is not None):
+                item = {
+                    "PK": f"CUS#{customer_id}",
+                    "SK": f"PTS#{iso(entry.at)}#{KIND_RANK[entry.kind]}{entry.kind}"
+                    f"#{entry.invoice or ''}"
+                    f"#{entry.amount:015d}",
+                    "id": entry.invoice or customer_id,
+                    "at": iso(entry.at),
+                    "kind": str(entry.kind),
+                    "points": entry.points,
+                    "invoice": entry.invoice,
+                    "amount": entry.amount,
+                }
+                ops.append(self._create_put(item, "points_entry"))
+        return ops
+
+    def _payer_check(self, payer: Payer) -> dict[str, Any]:
+        """The customer is there and its payment details are still `payer`'s (a missing or
+        null attribute matches None)."""
+        conditions, values = self._payer_conditions(payer)
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"CUS#{payer.customer_id}", "SK": "CUS"}),
+                "ConditionExpression": " AND ".join(conditions),
+                "ExpressionAttributeValues": to_item(values),
+            }
+        }
+
+    @staticmethod
+    def _list_kept(op: dict[str, Any], read: frozenset[str]) -> dict[str, Any]:
+        """A customer's put, on the condition too that their list of subscriptions is still
+        `read`, the one read: it only grows, so its size tells. (The version does not move
+        when a subscription joins the list: event ids are made from it.)"""
+        put = op["Put"]
+        condition = put.get("ConditionExpression", "")
+        if "version = :v" not in condition:
+            return op  # created: nothing was read
+        if read:
+            kept = "size(subscriptions) = :listed_read"
+            values = put["ExpressionAttributeValues"] | to_item({":listed_read": len(read)})
+        else:
+            kept, values = "attribute_not_exists(subscriptions)", put["ExpressionAttributeValues"]
+        condition = f"{condition} AND {kept}"
+        return {
+            "Put": put | {"ConditionExpression": condition, "ExpressionAttributeValues": values}
+        }
+
+    def _listing_op(self, subs: list[Subscription]) -> dict[str, Any]:
+        """New subscriptions join their customer's list (a string set: adding is idempotent),
+        while the customer's payment details are still their copy's; a customer's put read
+        before this (a card change) then fails on the list's size (_list_kept)."""
+        payer = subs[0].payer
+        conditions, values = self._payer_conditions(payer)
+        values |= {":listed": {sub.id for sub in subs}}
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"CUS#{payer.customer_id}", "SK": "CUS"}),
+                "UpdateExpression": "ADD subscriptions :listed",
+                "ConditionExpression": " AND ".join(conditions),
+                "ExpressionAttributeValues": to_item(values),
+            }
+        }
+
+    @classmethod
+    def _listings_refused(
+        cls,
+        exc: ClientError,
+        ops: list[dict[str, Any]],
+        listing_ops: dict[int, list[Subscription]],
+    ) -> list[Subscription]:
+        """The subscriptions of the listing updates that failed, when nothing else did but
+        races the next try settles as ever (a number counter, an MRR state)."""
+        reasons = exc.response.get("CancellationReasons", [])
+        failed = {n for n, r in enumerate(reasons) if r.get("Code") not in (None, "None")}
+        refused = failed & listing_ops.keys()
+        if not refused or not all(cls._is_race(ops[n]) for n in failed - refused):
+            return []
+        return [sub for n in sorted(refused) for sub in listing_ops[n]]
+
+    @staticmethod
+    def _is_race(op: dict[str, Any]) -> bool:
+        """Whether `op` writes a derived record other commits race for (as _races_lost)."""
+        if "Update" in op and from_item(op["Update"]["Key"])["SK"] == "SEQ":
+            return True
+        item = next(iter(op.values())).get("Item", {})
+        return bool(item.get("entity", {}).get("S") == "customer_mrr")
+
+    @staticmethod
+    def _payer_conditions(payer: Payer) -> tuple[list[str], dict[str, Any]]:
+        conditions, values = ["attribute_exists(PK)"], {}
+        for name, value in (
+            ("default_payment_method", payer.payment_method),
+            ("provider_customer_id", payer.provider_customer_id),
+            ("provider", payer.provider),
+        ):
+            if value is None:
+                absent = f"attribute_not_exists({name}) OR attribute_type({name}, :null)"
+                conditions.append(f"({absent})")
+                values[":null"] = "NULL"  # DynamoDB refuses a value no expression uses
+            else:
+                conditions.append(f"{name} = :{name}")
+                values[f":{name}"] = value
+        return conditions, values
+
+    def _late_record(self, invoices: list[Invoice]) -> list[dict[str, Any]]:
+        """Add each late invoice to its customer's record of them (a string set: adding one
+        twice is adding it once, so no condition and no read). The late-payer rule reads it,
+        or checks its size in a send's claim (CopyCheck.late_under)."""
+        late: dict[str, set[str]] = {}
+        for invoice in invoices:
+            if invoice.late:
+                entry = f"{iso(invoice.period_start)}#{invoice.id}"
+                late.setdefault(invoice.customer_id, set()).add(entry)
+        return [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": to_item({"PK": f"CUS#{customer_id}", "SK": "LATE"}),
+                    "UpdateExpression": "ADD #late :entries SET entity = :entity",
+                    "ExpressionAttributeNames": {"#late": "late"},
+                    "ExpressionAttributeValues": to_item(
+                        {":entries": entries, ":entity": "late_invoices"}
+                    ),
+                }
+            }
+            for customer_id, entries in late.items()
+        ]
+
+    def _version_check(self, key: dict[str, str], version: int | None) -> dict[str, Any]:
+        """A ConditionCheck that the item at `key` is still at `version`."""
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": to_item(key),
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": to_item({":v": version}),
+            }
+        }
+
+    def _copy_check(self, check: CopyCheck) -> list[tuple[str, dict[str, Any]]]:
+        """ConditionChecks of what an email was written from: the customer's contact, the
+        address not suppressed, the subscription's version, the invoice's, too few late
+        invoices on record to make a late payer (see CopyCheck)."""
+        contact = check.contact
+        names = {"#e": "email", "#n": "name", "#l": "locale", "#t": "timezone"}
+        values = {":e": contact.email, ":n": contact.name, ":l": contact.locale}
+        ops = [
+            (
+                "contact",
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": to_item({"PK": f"CUS#{check.customer_id}", "SK": "CUS"}),
+                        "ConditionExpression": "#e = :e AND #n = :n AND #l = :l AND #t = :t",
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": to_item(values | {":t": contact.timezone}),
+                    }
+                },
+            ),
+            (
+                "suppressed",
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": to_item({"PK": self._suppression_pk(contact.email), "SK": "SUPP"}),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+            ),
+        ]
+        if check.subscription_id is not None:
+            key = {"PK": f"SUB#{check.subscription_id}", "SK": "SUB"}
+            ops.append(("subscription", self._version_check(key, check.subscription_version)))
+        if check.invoice_id is not None:
+            key = {"PK": f"INV#{check.invoice_id}", "SK": "INV"}
+            ops.append(("invoice", self._version_check(key, check.invoice_version)))
+        if check.late_under is not None:
+            ops.append(
+                (
+                    "late_payments",
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._table,
+                            "Key": to_item({"PK": f"CUS#{check.customer_id}", "SK": "LATE"}),
+                            "ConditionExpression": (
+                                "attribute_not_exists(#late) OR size(#late) < :n"
+                            ),
+                            "ExpressionAttributeNames": {"#late": "late"},
+                            "ExpressionAttributeValues": to_item({":n": check.late_under}),
+                        }
+                    },
+                )
+            )
+        return ops
+
+    def _audit_puts(self, entry: AuditEntry) -> list[dict[str, Any]]:
+        """The entry under the entity acted on (and, through GSI1, its customer), and a copy
+        under its actor: both listings are one query, and both puts fail if either exists."""
+        attrs = codec.audit_to_attrs(entry)
+        sk = f"AUDIT#{entry.order}"
+        main = attrs | {"PK": f"AUDIT#{entry.entity}", "SK": sk}
+        if entry.customer_id:  # (an endpoint's entry belongs to no customer's timeline)
+            main |= {"GSI1PK": f"CUS#{entry.customer_id}", "GSI1SK": sk}
+        by_actor = attrs | {"PK": f"ACTOR#{entry.actor}", "SK": sk}
+        return [self._create_put(main, "audit"), self._create_put(by_actor, "audit")]
