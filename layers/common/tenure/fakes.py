@@ -135,6 +135,9 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy, InMemoryIdempotenc
     def get_customer(self, customer_id: str) -> Customer | None:
         return clone(self.customers.get(customer_id))
 
+    def expect_numbering(self, kind: NumberedKind, at: datetime) -> None:
+        """Numbers are taken in memory here: nothing to read ahead."""
+
     def list_customers(
         self, limit: int, after: str | None = None
     ) -> tuple[list[Customer], str | None]:

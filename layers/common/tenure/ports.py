@@ -16,6 +16,7 @@ from tenure.domain.events import DomainEvent, EventType, MrrLedgerEntry
 from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.notices import Notice
+from tenure.domain.numbering import NumberedKind
 from tenure.domain.offers import SaveAttempt
 from tenure.domain.plans import Plan
 from tenure.domain.points import PointsAccount, PointsMove
@@ -331,6 +332,10 @@ class BillingStore(Protocol):
     due index the renewals scheduler reads; provider events' first read."""
 
     def get_customer(self, customer_id: str) -> Customer | None: ...
+    # A hint, changing nothing: a commit soon numbers a document of `kind` created at `at`
+    # (docs/invoices.md). A store that reads a number series' counter before its first
+    # commit may read it with the next customer read instead of by a request of its own.
+    def expect_numbering(self, kind: NumberedKind, at: datetime) -> None: ...
     def list_customers(
         self, limit: int, after: str | None = None
     ) -> tuple[list[Customer], str | None]: ...

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from tenure.domain.customers import Customer
 from tenure.domain.errors import ConcurrencyError
+from tenure.domain.numbering import NumberedKind
 from tenure.fakes import InMemoryRepository
 from tenure.notify.mailers import MailDeferred
 from tenure.ports import Commit
@@ -63,6 +64,16 @@ def test_throttling_surfaces_as_dynamodbs_error_or_costs_only_a_backoff() -> Non
     assert backoff.count >= outcomes.count("absorbed") > 0
     faults = {i.fault for i in chaos.injected}
     assert faults == {"throttled_absorbed", "throttled_surfaced"}
+
+
+def test_a_hint_that_makes_no_request_is_never_throttled() -> None:
+    """`expect_numbering` only tells the store what comes next (on DynamoDB it rides on the
+    next customer read, which is faulted as any read is): nothing to throttle of its own."""
+    chaos = chaos_with(dynamodb_throttle=1.0)
+    repo = ChaoticRepository(InMemoryRepository(), chaos, SimulatedBackoff().sleep)
+    for n in range(20):
+        repo.expect_numbering(NumberedKind.INVOICE, datetime(2026, 1, 1, n, tzinfo=UTC))
+    assert chaos.injected == []
 
 
 def test_the_process_dies_right_after_a_write_took_effect() -> None:

@@ -25,6 +25,7 @@ from tenure.domain.invoices import (
     carried_line,
     with_tax,
 )
+from tenure.domain.numbering import NumberedKind
 from tenure.domain.plans import Plan
 from tenure.domain.points import points_credit_line
 from tenure.domain.pricing import PLAIN, Item, Items, priced_plan
@@ -90,6 +91,9 @@ def subscribe(
 ) -> Outcome:
     """`coupon_id`: a coupon redeemed with it, counted in the same commit (see Redemption).
     `items`: seats of the plan and add-ons (tenure.domain.pricing)."""
+    # Its first invoice is numbered in the commit: the store may read the series' counter
+    # with the customer (on DynamoDB, once a container and year).
+    svc.repo.expect_numbering(NumberedKind.INVOICE, svc.clock.now())
     customer = get_customer(svc, customer_id)
     refuse_erased(customer, "subscribe")
     listed = get_plan(svc, plan_id)

@@ -1,13 +1,14 @@
 """Legal numbers on the table: gap-free series whose counters move in the commit's own
 transaction (docs/invoices.md)."""
 
+from datetime import datetime
 from typing import Any
 
 from tenure.domain.credit_notes import CreditNote
 from tenure.domain.invoices import Invoice
-from tenure.domain.numbering import NumberedKind
+from tenure.domain.numbering import NumberedKind, numbering_year
 from tenure.store.codec import to_item
-from tenure.store.table import DynamoTable
+from tenure.store.table import DynamoTable, counter_key
 
 
 class DynamoNumbers(DynamoTable):
@@ -35,10 +36,16 @@ class DynamoNumbers(DynamoTable):
             numbers[index] = self._numbering.format(kind, series, year, last + 1)
         return numbers, counters
 
+    def expect_numbering(self, kind: NumberedKind, at: datetime) -> None:
+        """A counter this container has not seen yet is read with the next customer read
+        (`_get_with_expected_counters`), rather than by the commit that numbers."""
+        counter = (str(kind), self._series[kind], numbering_year(at))
+        if counter not in self._last_numbers:
+            self._expected_counters.add(counter)
+
     @staticmethod
     def _counter_key(key: tuple[str, int, int]) -> dict[str, str]:
-        kind, series, year = key
-        return {"PK": f"SEQ#{kind}#{series}#{year}", "SK": "SEQ"}
+        return counter_key(key)
 
     def _read_counter(self, key: tuple[str, int, int]) -> int:
         keys = self._counter_key(key)

@@ -38,7 +38,7 @@ class DynamoReads(DynamoTable):
     """Reads: one item, one query or one batch each (docs/data-model.md)."""
 
     def get_customer(self, customer_id: str) -> Customer | None:
-        item = self._get(f"CUS#{customer_id}", "CUS")
+        item = self._get_with_expected_counters(f"CUS#{customer_id}", "CUS")
         return codec.customer_from_attrs(item) if item else None
 
     def list_customers(
