@@ -8,7 +8,7 @@ from tenure.domain.credit_notes import CreditNote
 from tenure.domain.invoices import Invoice
 from tenure.domain.numbering import NumberedKind, numbering_year
 from tenure.store.codec import to_item
-from tenure.store.table import DynamoTable, counter_key
+from tenure.store.table import DynamoTable, counter_key, last_number
 
 
 class DynamoNumbers(DynamoTable):
@@ -43,21 +43,16 @@ class DynamoNumbers(DynamoTable):
         if counter not in self._last_numbers:
             self._expected_counters.add(counter)
 
-    @staticmethod
-    def _counter_key(key: tuple[str, int, int]) -> dict[str, str]:
-        return counter_key(key)
-
     def _read_counter(self, key: tuple[str, int, int]) -> int:
-        keys = self._counter_key(key)
-        item = self._get(keys["PK"], keys["SK"])
-        return int(item["last"]) if item else 0
+        keys = counter_key(key)
+        return last_number(self._get(keys["PK"], keys["SK"]))
 
     def _counter_op(self, key: tuple[str, int, int], seen: int, last: int) -> dict[str, Any]:
         """Move the counter from `seen` to `last`, only if no other commit moved it first:
         that is what keeps the series free of gaps and of doubles."""
         update: dict[str, Any] = {
             "TableName": self._table,
-            "Key": to_item(self._counter_key(key)),
+            "Key": to_item(counter_key(key)),
             "UpdateExpression": "SET #last = :last, entity = :entity",
             "ExpressionAttributeNames": {"#last": "last"},
             "ExpressionAttributeValues": to_item({":last": last, ":entity": "number_counter"}),

@@ -83,6 +83,11 @@ def counter_key(counter: tuple[str, int, int]) -> dict[str, str]:
     return {"PK": f"SEQ#{kind}#{series}#{year}", "SK": "SEQ"}
 
 
+def last_number(counter_item: dict[str, Any] | None) -> int:
+    """The last number a counter gave: 0 for a series that has none yet (no item)."""
+    return int(counter_item["last"]) if counter_item else 0
+
+
 class DynamoTable:
     """The table the repository's parts share: constructed once, by DynamoRepository."""
 
@@ -127,13 +132,14 @@ class DynamoTable:
         instead of two GetItems): each counter's last number is then known, 0 if it has none."""
         if not self._expected_counters:
             return self._get(pk, sk)
-        counters = {(key["PK"], key["SK"]): name for name in self._expected_counters
-                    for key in (counter_key(name),)}  # fmt: skip
+        counters: dict[tuple[str, str], tuple[str, int, int]] = {}
+        for name in self._expected_counters:
+            key = counter_key(name)
+            counters[(key["PK"], key["SK"])] = name
         self._expected_counters = set()
         found = {(i["PK"], i["SK"]): i for i in self._batch_get([(pk, sk), *counters])}
         for where, name in counters.items():
-            counter = found.get(where)
-            self._last_numbers.setdefault(name, int(counter["last"]) if counter else 0)
+            self._last_numbers.setdefault(name, last_number(found.get(where)))
         return found.get((pk, sk))
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
