@@ -6,6 +6,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from requests_sent import counting
+
 from tenure.domain.numbering import NumberedKind
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock
@@ -15,14 +17,6 @@ from tenure.store.dynamodb import DynamoRepository
 from tenure_local.stack.local_stack import LocalStack
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-
-
-def counting(client: Any) -> Counter[str]:
-    sent: Counter[str] = Counter()
-    client.meta.events.register(
-        "before-call.dynamodb.*", lambda model, **_: sent.update([model.name])
-    )
-    return sent
 
 
 def a_container(stack: LocalStack, table: str, clock: FixedClock) -> tuple[Services, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from debit_shop import a_settled_debit
+from requests_sent import counting
 
 from tenure import bootstrap
 from tenure.domain.events import MrrLedgerEntry
@@ -110,15 +111,6 @@ def test_the_secret_can_come_from_secrets_manager_as_json_by_provider(
         assert json.loads(result["body"])["result"] == "applied"
     finally:
         bootstrap.use(None)
-
-
-def counting(client: Any) -> Counter[str]:
-    """The DynamoDB requests `client` sends from now on, by operation."""
-    sent: Counter[str] = Counter()
-    client.meta.events.register(
-        "before-call.dynamodb.*", lambda model, **_: sent.update([model.name])
-    )
-    return sent
 
 
 def a_debit_settled_at_the_provider(
