@@ -16,7 +16,7 @@ from tenure.domain.timeutil import iso
 from tenure.ports import CopyCheck, EmailMove, Redemption
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
-from tenure.store.table import WORK_DUE, DynamoTable, _email_partition, due_shard
+from tenure.store.table import WORK_DUE, DynamoTable, due_shard, email_partition
 
 
 class DynamoCommitOps(DynamoTable):
@@ -33,11 +33,11 @@ class DynamoCommitOps(DynamoTable):
             return []
         ops: list[dict[str, Any]] = []
         if old:
-            key = {"PK": _email_partition(old), "SK": f"{old}#{move.customer_id}"}
+            key = {"PK": email_partition(old), "SK": f"{old}#{move.customer_id}"}
             ops.append({"Delete": {"TableName": self._table, "Key": to_item(key)}})
         if new:
             item = {
-                "PK": _email_partition(new),
+                "PK": email_partition(new),
                 "SK": f"{new}#{move.customer_id}",
                 "email": new,
                 "customer_id": move.customer_id,
