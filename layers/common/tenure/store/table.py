@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from tenure.domain.customers import Customer
 from tenure.domain.notices import Notice
 from tenure.domain.numbering import NumberedKind, Numbering
@@ -75,6 +77,11 @@ def email_item(customer: Customer) -> dict[str, Any]:
         "email": lowered,
         "customer_id": customer.id,
     }
+
+
+def failed_condition(exc: ClientError) -> bool:
+    """Whether a single write was refused on its condition (and so wrote nothing)."""
+    return bool(exc.response["Error"]["Code"] == "ConditionalCheckFailedException")
 
 
 def counter_key(counter: tuple[str, int, int]) -> dict[str, str]:
