@@ -494,9 +494,9 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
             return exc
         return None
 
-    @staticmethod
+    @classmethod
     def _races_lost(
-        exc: ClientError, ops: list[dict[str, Any]]
+        cls, exc: ClientError, ops: list[dict[str, Any]]
     ) -> tuple[bool, list[tuple[str, int, int]]] | None:
         """Whether the transaction failed only because derived records moved between reading
         and writing them (a customer's MRR state, a number counter: another commit came
@@ -508,12 +508,9 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
         for op, reason in zip(ops, reasons, strict=False):
             if reason.get("Code") in (None, "None"):
                 continue
-            if "Update" in op and (key := from_item(op["Update"]["Key"]))["SK"] == "SEQ":
-                _, kind, series, year = key["PK"].split("#")
-                counters.append((kind, int(series), int(year)))
-            elif next(iter(op.values())).get("Item", {}).get("entity", {}).get("S") == (
-                "customer_mrr"
-            ):
+            if (counter := cls._raced_counter(op)) is not None:
+                counters.append(counter)
+            elif cls._is_mrr_state(op):
                 mrr = True
             else:
                 return None

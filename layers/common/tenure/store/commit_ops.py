@@ -210,11 +210,23 @@ class DynamoCommitOps(DynamoTable):
             return []
         return [sub for n in sorted(refused) for sub in listing_ops[n]]
 
+    @classmethod
+    def _is_race(cls, op: dict[str, Any]) -> bool:
+        """Whether `op` writes a derived record other commits race for: a number counter or
+        a customer's MRR state (a fresh read and another try settle it: _races_lost)."""
+        return cls._raced_counter(op) is not None or cls._is_mrr_state(op)
+
     @staticmethod
-    def _is_race(op: dict[str, Any]) -> bool:
-        """Whether `op` writes a derived record other commits race for (as _races_lost)."""
-        if "Update" in op and from_item(op["Update"]["Key"])["SK"] == "SEQ":
-            return True
+    def _raced_counter(op: dict[str, Any]) -> tuple[str, int, int] | None:
+        """The number counter `op` takes a number from, as (kind, series, year); or None."""
+        if "Update" in op and (key := from_item(op["Update"]["Key"]))["SK"] == "SEQ":
+            _, kind, series, year = key["PK"].split("#")
+            return kind, int(series), int(year)
+        return None
+
+    @staticmethod
+    def _is_mrr_state(op: dict[str, Any]) -> bool:
+        """Whether `op` puts a customer's MRR state."""
         item = next(iter(op.values())).get("Item", {})
         return bool(item.get("entity", {}).get("S") == "customer_mrr")
 
