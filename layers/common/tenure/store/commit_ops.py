@@ -16,7 +16,7 @@ from tenure.domain.timeutil import iso
 from tenure.ports import CopyCheck, EmailMove, Redemption
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
-from tenure.store.table import WORK_DUE, DynamoTable, due_shard, email_partition
+from tenure.store.table import WORK_DUE, DynamoTable, due_shard, email_entry
 
 
 class DynamoCommitOps(DynamoTable):
@@ -33,16 +33,11 @@ class DynamoCommitOps(DynamoTable):
             return []
         ops: list[dict[str, Any]] = []
         if old:
-            key = {"PK": email_partition(old), "SK": f"{old}#{move.customer_id}"}
+            entry = email_entry(old, move.customer_id)
+            key = {"PK": entry["PK"], "SK": entry["SK"]}
             ops.append({"Delete": {"TableName": self._table, "Key": to_item(key)}})
         if new:
-            item = {
-                "PK": email_partition(new),
-                "SK": f"{new}#{move.customer_id}",
-                "email": new,
-                "customer_id": move.customer_id,
-                "entity": "email_index",
-            }
+            item = email_entry(new, move.customer_id) | {"entity": "email_index"}
             ops.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
         return ops
 

@@ -70,12 +70,16 @@ def email_partition(lowered: str) -> str:
 
 def email_item(customer: Customer) -> dict[str, Any]:
     """A customer's entry in the email search index (console search by email prefix)."""
-    lowered = customer.email.lower()
+    return email_entry(customer.email.lower(), customer.id)
+
+
+def email_entry(lowered: str, customer_id: str) -> dict[str, Any]:
+    """The email search index's entry of one (lowercased) address of a customer."""
     return {
         "PK": email_partition(lowered),
-        "SK": f"{lowered}#{customer.id}",
+        "SK": f"{lowered}#{customer_id}",
         "email": lowered,
-        "customer_id": customer.id,
+        "customer_id": customer_id,
     }
 
 
