@@ -24,9 +24,9 @@ from tenure.domain.prices import PriceStep
 from tenure.domain.pricing import PLAIN, Item, Items
 from tenure.domain.refunds import Refund, RefundBasis
 from tenure.domain.subscription import Subscription, SubscriptionStatus
-from tenure.store.codec_catalog import _discount_from_attrs, _discount_to_attrs
+from tenure.store.codec_catalog import discount_from_attrs, discount_to_attrs
 from tenure.store.codec_customers import contact_from_attrs, contact_to_attrs
-from tenure.store.codec_values import _dt, _parse, _req
+from tenure.store.codec_values import parse_time, require_time, time_text
 from tenure.store.compact import CHARGE_DEFAULTS, INVOICE_DEFAULTS, SUBSCRIPTION_DEFAULTS, compact
 
 
@@ -77,16 +77,16 @@ def subscription_to_attrs(s: Subscription, *, whole: bool = False) -> dict[str, 
     if s.provider is not None:
         attrs["provider"] = s.provider
     for name in _SUB_TIMES:
-        attrs[name] = _dt(getattr(s, name))
+        attrs[name] = time_text(getattr(s, name))
     for name in _SUB_INTS:
         attrs[name] = int(getattr(s, name))
     # Written only when there is one: items of subscriptions without coupons stay as they were.
     for name in ("discount", "period_discount"):
         if (value := getattr(s, name)) is not None:
-            attrs[name] = _discount_to_attrs(value)
+            attrs[name] = discount_to_attrs(value)
     # The same for the tenure discount's continuity: written once it has begun.
     if s.continuity_start is not None:
-        attrs["continuity_start"] = _dt(s.continuity_start)
+        attrs["continuity_start"] = time_text(s.continuity_start)
     if s.paused_seconds:
         attrs["paused_seconds"] = s.paused_seconds
     if s.points_pending:
@@ -106,10 +106,10 @@ def subscription_to_attrs(s: Subscription, *, whole: bool = False) -> dict[str, 
     if s.scheduled_items is not None:
         attrs["scheduled_items"] = _items_to_attrs(s.scheduled_items)
     if s.plan_since is not None:
-        attrs["plan_since"] = _dt(s.plan_since)
+        attrs["plan_since"] = time_text(s.plan_since)
     if s.price_steps:
         attrs["price_steps"] = [
-            {"change": p.change, "starts": _dt(p.starts)} for p in s.price_steps
+            {"change": p.change, "starts": time_text(p.starts)} for p in s.price_steps
         ]
     if s.listed:  # written only when true: older items stay as they were
         attrs["listed"] = True
@@ -132,7 +132,7 @@ def _tenure_from_attrs(a: dict[str, Any] | None) -> TenureDiscount | None:
 
 
 def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
-    created_at = _req(a["created_at"])
+    created_at = require_time(a["created_at"])
     return Subscription(
         id=a["id"],
         customer_id=a["customer_id"],
@@ -140,29 +140,29 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         currency=a["currency"],
         status=SubscriptionStatus(a["status"]),
         created_at=created_at,
-        anchor=_parse(a.get("anchor")) or created_at,
+        anchor=parse_time(a.get("anchor")) or created_at,
         periods_since_anchor=int(a.get("periods_since_anchor", 0)),
         cycle=int(a.get("cycle", 0)),
-        current_period_start=_req(a["current_period_start"]),
-        current_period_end=_req(a["current_period_end"]),
-        trial_end=_parse(a.get("trial_end")),
+        current_period_start=require_time(a["current_period_start"]),
+        current_period_end=require_time(a["current_period_end"]),
+        trial_end=parse_time(a.get("trial_end")),
         cancel_at_period_end=bool(a.get("cancel_at_period_end")),
-        canceled_at=_parse(a.get("canceled_at")),
+        canceled_at=parse_time(a.get("canceled_at")),
         cancel_reason=a.get("cancel_reason"),
         cancel_reason_text=a.get("cancel_reason_text"),
         words_on=tuple(a.get("words_on") or ()),
-        paused_at=_parse(a.get("paused_at")),
-        paused_until=_parse(a.get("paused_until")),
-        incomplete_expires_at=_parse(a.get("incomplete_expires_at")),
+        paused_at=parse_time(a.get("paused_at")),
+        paused_until=parse_time(a.get("paused_until")),
+        incomplete_expires_at=parse_time(a.get("incomplete_expires_at")),
         credit=int(a.get("credit", 0)),
         mrr=int(a.get("mrr", 0)),
         timezone=a.get("timezone") or "UTC",
         payment_method=a.get("payment_method"),
         provider_customer_id=a.get("provider_customer_id"),
         provider=a.get("provider"),
-        discount=_discount_from_attrs(a.get("discount")),
-        period_discount=_discount_from_attrs(a.get("period_discount")),
-        continuity_start=_parse(a.get("continuity_start")),
+        discount=discount_from_attrs(a.get("discount")),
+        period_discount=discount_from_attrs(a.get("period_discount")),
+        continuity_start=parse_time(a.get("continuity_start")),
         paused_seconds=int(a.get("paused_seconds", 0)),
         points_pending=int(a.get("points_pending", 0)),
         carried=int(a.get("carried", 0)),
@@ -172,9 +172,9 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
         ),
         period_tenure=_tenure_from_attrs(a.get("period_tenure")),
         contact=contact_from_attrs(a.get("contact")),
-        plan_since=_parse(a.get("plan_since")),
+        plan_since=parse_time(a.get("plan_since")),
         price_steps=tuple(
-            PriceStep(p["change"], _parse(p.get("starts"))) for p in a.get("price_steps") or ()
+            PriceStep(p["change"], parse_time(p.get("starts"))) for p in a.get("price_steps") or ()
         ),
         listed=bool(a.get("listed", False)),
         version=int(a.get("version", 0)),
@@ -190,8 +190,8 @@ def invoice_to_attrs(i: Invoice, *, whole: bool = False) -> dict[str, Any]:
             "subscription_id": i.subscription_id,
             "customer_id": i.customer_id,
             "kind": str(i.kind),
-            "period_start": _dt(i.period_start),
-            "period_end": _dt(i.period_end),
+            "period_start": time_text(i.period_start),
+            "period_end": time_text(i.period_end),
             "currency": i.currency,
             "lines": [
                 {"kind": str(line.kind), "description": line.description, "amount": line.amount}
@@ -199,26 +199,26 @@ def invoice_to_attrs(i: Invoice, *, whole: bool = False) -> dict[str, Any]:
             ],
             "total": i.total,
             "status": str(i.status),
-            "created_at": _dt(i.created_at),
-            "paid_at": _dt(i.paid_at),
+            "created_at": time_text(i.created_at),
+            "paid_at": time_text(i.paid_at),
             "credit_applied": i.credit_applied,
             "attempts": i.attempts,
             "metadata": dict(i.metadata),
             "failures": i.failures,
-            "first_failed_at": _dt(i.first_failed_at),
-            "next_attempt_at": _dt(i.next_attempt_at),
-            "dunning_ends_at": _dt(i.dunning_ends_at),
+            "first_failed_at": time_text(i.first_failed_at),
+            "next_attempt_at": time_text(i.next_attempt_at),
+            "dunning_ends_at": time_text(i.dunning_ends_at),
             "amount_refunded": i.amount_refunded,
             "refunds": {
-                refund_id: {"amount": r.amount, "status": str(r.status), "at": _dt(r.at)}
+                refund_id: {"amount": r.amount, "status": str(r.status), "at": time_text(r.at)}
                 for refund_id, r in i.refunds.items()
             },
             "refunded_total_seen": i.refunded_total_seen,
-            "refunded_total_at": _dt(i.refunded_total_at),
+            "refunded_total_at": time_text(i.refunded_total_at),
             "disputed": i.disputed,
             "dispute_id": i.dispute_id,
             "dispute_status": str(i.dispute_status) if i.dispute_status else None,
-            "dispute_at": _dt(i.dispute_at),
+            "dispute_at": time_text(i.dispute_at),
         }
         | _owed_refund_attrs(i.refund_owed)
         | ({"installment_plan_id": i.installment_plan_id} if i.installment_plan_id else {})
@@ -227,7 +227,7 @@ def invoice_to_attrs(i: Invoice, *, whole: bool = False) -> dict[str, Any]:
         | ({"credit_notes": i.credit_notes, "credited": i.credited} if i.credit_notes else {})
         # Only when they say more than the item always did.
         | ({"refunds_credited": i.refunds_credited} if i.refunds_credited != i.credited else {})
-        | ({"credit_due_at": _dt(i.credit_due_at)} if i.credit_due_at is not None else {})
+        | ({"credit_due_at": time_text(i.credit_due_at)} if i.credit_due_at is not None else {})
     )
     return attrs if whole else compact(attrs, INVOICE_DEFAULTS)
 
@@ -242,8 +242,8 @@ def _owed_refund_attrs(owed: OwedRefund | None) -> dict[str, Any]:
             "amount": owed.amount,
             "basis": owed.basis,
             "reason": owed.reason,
-            "asked_at": _dt(owed.asked_at),
-            "next_try_at": _dt(owed.next_try_at),
+            "asked_at": time_text(owed.asked_at),
+            "next_try_at": time_text(owed.next_try_at),
             "tries": owed.tries,
         }
         | ({"refunded_before": owed.refunded_before} if owed.refunded_before else {})
@@ -251,7 +251,7 @@ def _owed_refund_attrs(owed: OwedRefund | None) -> dict[str, Any]:
         | (
             {
                 "status": str(owed.status),
-                "failed_at": _dt(owed.failed_at),
+                "failed_at": time_text(owed.failed_at),
                 "failure": str(owed.failure) if owed.failure else None,
             }
             if not owed.pending
@@ -268,11 +268,11 @@ def _owed_refund(a: dict[str, Any] | None) -> OwedRefund | None:
         amount=int(a["amount"]),
         basis=str(a["basis"]),
         reason=a.get("reason"),
-        asked_at=_req(a["asked_at"]),
-        next_try_at=_req(a["next_try_at"]),
+        asked_at=require_time(a["asked_at"]),
+        next_try_at=require_time(a["next_try_at"]),
         tries=int(a.get("tries", 0)),
         status=OwedRefundStatus(a.get("status") or OwedRefundStatus.PENDING),
-        failed_at=_parse(a.get("failed_at")),
+        failed_at=parse_time(a.get("failed_at")),
         failure=OwedRefundFailure(a["failure"]) if a.get("failure") else None,
         refunded_before=int(a.get("refunded_before", 0)),
     )
@@ -284,42 +284,44 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         subscription_id=a["subscription_id"],
         customer_id=a["customer_id"],
         kind=InvoiceKind(a["kind"]),
-        period_start=_req(a["period_start"]),
-        period_end=_req(a["period_end"]),
+        period_start=require_time(a["period_start"]),
+        period_end=require_time(a["period_end"]),
         currency=a["currency"],
         lines=[
             InvoiceLine(LineKind(line["kind"]), line["description"], int(line["amount"]))
             for line in a["lines"]
         ],
         status=InvoiceStatus(a["status"]),
-        created_at=_req(a["created_at"]),
-        paid_at=_parse(a.get("paid_at")),
+        created_at=require_time(a["created_at"]),
+        paid_at=parse_time(a.get("paid_at")),
         credit_applied=int(a.get("credit_applied", 0)),
         version=int(a.get("version", 0)),
         attempts=int(a.get("attempts", 0)),
         metadata=dict(a.get("metadata") or {}),
         failures=int(a.get("failures", 0)),
-        first_failed_at=_parse(a.get("first_failed_at")),
-        next_attempt_at=_parse(a.get("next_attempt_at")),
-        dunning_ends_at=_parse(a.get("dunning_ends_at")),
+        first_failed_at=parse_time(a.get("first_failed_at")),
+        next_attempt_at=parse_time(a.get("next_attempt_at")),
+        dunning_ends_at=parse_time(a.get("dunning_ends_at")),
         amount_refunded=int(a.get("amount_refunded", 0)),
         refunds={
-            refund_id: RefundRecord(int(r["amount"]), RefundStatus(r["status"]), _req(r["at"]))
+            refund_id: RefundRecord(
+                int(r["amount"]), RefundStatus(r["status"]), require_time(r["at"])
+            )
             for refund_id, r in (a.get("refunds") or {}).items()
         },
         refunded_total_seen=int(a.get("refunded_total_seen", 0)),
-        refunded_total_at=_parse(a.get("refunded_total_at")),
+        refunded_total_at=parse_time(a.get("refunded_total_at")),
         number=a.get("number"),
         credit_notes=int(a.get("credit_notes", 0)),
         credited=int(a.get("credited", 0)),
         # Absent: every note credited a refund (before adjustments were told apart), so a
         # close never credits those refunds again.
         refunds_credited=int(a.get("refunds_credited", a.get("credited", 0))),
-        credit_due_at=_parse(a.get("credit_due_at")),
+        credit_due_at=parse_time(a.get("credit_due_at")),
         disputed=bool(a.get("disputed", False)),
         dispute_id=a.get("dispute_id"),
         dispute_status=DisputeStatus(a["dispute_status"]) if a.get("dispute_status") else None,
-        dispute_at=_parse(a.get("dispute_at")),
+        dispute_at=parse_time(a.get("dispute_at")),
         refund_owed=_owed_refund(a.get("refund_owed")),
         installment_plan_id=a.get("installment_plan_id"),
     )
@@ -336,13 +338,13 @@ def charge_to_attrs(c: Charge, *, whole: bool = False) -> dict[str, Any]:
         "attempt": c.attempt,
         "amount": c.amount,
         "currency": c.currency,
-        "at": _dt(c.at),
+        "at": time_text(c.at),
         "status": str(c.status),
         "outcome": str(c.outcome),
         "decline_code": c.decline_code,
         "payment_id": c.payment_id,
         "idempotency_key": c.idempotency_key,
-        "lease_until": _dt(c.lease_until),
+        "lease_until": time_text(c.lease_until),
         "calls": c.calls,
         "payment_method": c.payment_method,
         "provider_customer": c.provider_customer,
@@ -362,12 +364,12 @@ def charge_from_attrs(a: dict[str, Any]) -> Charge:
         attempt=int(a["attempt"]),
         amount=int(a["amount"]),
         currency=a["currency"],
-        at=_req(a["at"]),
+        at=require_time(a["at"]),
         status=ChargeStatus(a["status"]),
         outcome=ChargeOutcome(a["outcome"]),
         decline_code=a.get("decline_code"),
         payment_id=a.get("payment_id"),
-        lease_until=_parse(a.get("lease_until")),
+        lease_until=parse_time(a.get("lease_until")),
         calls=int(a.get("calls", 0)),
         version=int(a.get("version", 0)),
         payment_method=a.get("payment_method"),
@@ -388,7 +390,7 @@ def refund_to_attrs(r: Refund) -> dict[str, Any]:
         "provider_refund_id": r.provider_refund_id,
         "amount": r.amount,
         "currency": r.currency,
-        "at": _dt(r.at),
+        "at": time_text(r.at),
         "basis": str(r.basis),
         "reason": r.reason,
         "note": r.note,
@@ -406,7 +408,7 @@ def refund_from_attrs(a: dict[str, Any]) -> Refund:
         provider_refund_id=a["provider_refund_id"],
         amount=int(a["amount"]),
         currency=a["currency"],
-        at=_req(a["at"]),
+        at=require_time(a["at"]),
         basis=RefundBasis(a["basis"]),
         reason=a.get("reason"),
         note=a.get("note"),
@@ -421,7 +423,7 @@ def credit_note_to_attrs(n: CreditNote) -> dict[str, Any]:
         "amount": n.amount,
         "currency": n.currency,
         "reason": str(n.reason),
-        "created_at": _dt(n.created_at),
+        "created_at": time_text(n.created_at),
         "number": n.number,
         "invoice_number": n.invoice_number,
     }
@@ -435,7 +437,7 @@ def credit_note_from_attrs(a: dict[str, Any]) -> CreditNote:
         amount=int(a["amount"]),
         currency=a["currency"],
         reason=CreditReason(a["reason"]),
-        created_at=_req(a["created_at"]),
+        created_at=require_time(a["created_at"]),
         number=a.get("number"),
         invoice_number=a.get("invoice_number"),
     )

@@ -12,7 +12,7 @@ from tenure.domain.installments import (
     PlanStatus,
 )
 from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer
-from tenure.store.codec_values import _dt, _parse, _req
+from tenure.store.codec_values import parse_time, require_time, time_text
 
 
 def installment_plan_to_attrs(p: InstallmentPlan) -> dict[str, Any]:
@@ -24,13 +24,13 @@ def installment_plan_to_attrs(p: InstallmentPlan) -> dict[str, Any]:
         "count": p.count,
         "every": str(p.every),
         "description": p.description,
-        "start": _dt(p.start),
-        "created_at": _dt(p.created_at),
+        "start": time_text(p.start),
+        "created_at": time_text(p.created_at),
         "status": str(p.status),
         "instalments": [
             {
                 "number": i.number,
-                "due_at": _dt(i.due_at),
+                "due_at": time_text(i.due_at),
                 "amount": i.amount,
                 "invoice_id": i.invoice_id,
                 "status": str(i.status),
@@ -49,13 +49,13 @@ def installment_plan_from_attrs(a: dict[str, Any]) -> InstallmentPlan:
         count=int(a["count"]),
         every=Every(a["every"]),
         description=a["description"],
-        start=_req(a["start"]),
-        created_at=_req(a["created_at"]),
+        start=require_time(a["start"]),
+        created_at=require_time(a["created_at"]),
         status=PlanStatus(a["status"]),
         instalments=[
             Instalment(
                 number=int(i["number"]),
-                due_at=_req(i["due_at"]),
+                due_at=require_time(i["due_at"]),
                 amount=int(i["amount"]),
                 invoice_id=i.get("invoice_id"),
                 status=InstalmentStatus(i["status"]),
@@ -76,19 +76,19 @@ def collection_case_to_attrs(c: CollectionCase) -> dict[str, Any]:
         "lines": [
             {
                 "invoice_id": ln.invoice_id,
-                "period_start": _dt(ln.period_start),
-                "period_end": _dt(ln.period_end),
+                "period_start": time_text(ln.period_start),
+                "period_end": time_text(ln.period_end),
                 "description": ln.description,
                 "amount": ln.amount,
             }
             for ln in c.lines
         ],
-        "opened_at": _dt(c.opened_at),
+        "opened_at": time_text(c.opened_at),
         "status": str(c.status),
         "recovered": c.recovered,
         "plan_id": c.plan_id,
         "plans_made": c.plans_made,
-        "closed_at": _dt(c.closed_at),
+        "closed_at": time_text(c.closed_at),
     }
 
 
@@ -101,19 +101,19 @@ def collection_case_from_attrs(a: dict[str, Any]) -> CollectionCase:
         lines=[
             CaseLine(
                 invoice_id=ln["invoice_id"],
-                period_start=_req(ln["period_start"]),
-                period_end=_req(ln["period_end"]),
+                period_start=require_time(ln["period_start"]),
+                period_end=require_time(ln["period_end"]),
                 description=ln["description"],
                 amount=int(ln["amount"]),
             )
             for ln in a["lines"]
         ],
-        opened_at=_req(a["opened_at"]),
+        opened_at=require_time(a["opened_at"]),
         status=CaseStatus(a["status"]),
         recovered=int(a["recovered"]),
         plan_id=a.get("plan_id"),
         plans_made=int(a.get("plans_made", 0)),
-        closed_at=_parse(a.get("closed_at")),
+        closed_at=parse_time(a.get("closed_at")),
         version=int(a.get("version", 0)),
     )
 
@@ -125,11 +125,11 @@ def save_attempt_to_attrs(a: SaveAttempt) -> dict[str, Any]:
         "customer_id": a.customer_id,
         "currency": a.currency,
         "offers": [o.to_dict() for o in a.offers],
-        "presented_at": _dt(a.presented_at),
+        "presented_at": time_text(a.presented_at),
         "reason": a.reason,
         "reason_text": a.reason_text,
         "status": str(a.status),
-        "decided_at": _dt(a.decided_at),
+        "decided_at": time_text(a.decided_at),
         "accepted": a.accepted,
         "presentations": a.presentations,
     }
@@ -151,11 +151,11 @@ def save_attempt_from_attrs(a: dict[str, Any]) -> SaveAttempt:
         customer_id=a["customer_id"],
         currency=a["currency"],
         offers=offers,
-        presented_at=_req(a["presented_at"]),
+        presented_at=require_time(a["presented_at"]),
         reason=a.get("reason"),
         reason_text=a.get("reason_text"),
         status=AttemptStatus(a["status"]),
-        decided_at=_parse(a.get("decided_at")),
+        decided_at=parse_time(a.get("decided_at")),
         accepted=a.get("accepted"),
         presentations=int(a.get("presentations", 1)),
         version=int(a.get("version", 0)),

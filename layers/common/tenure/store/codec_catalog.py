@@ -9,7 +9,7 @@ from tenure.domain.plans import Plan, PlanKind, TaxBehavior, Tier
 from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.prices import PriceChange
 from tenure.domain.programs import ProgramsSetting, programs_from_json
-from tenure.store.codec_values import _dt, _parse, _req
+from tenure.store.codec_values import parse_time, require_time, time_text
 
 
 def plan_to_attrs(p: Plan) -> dict[str, Any]:
@@ -40,10 +40,10 @@ def _price_change_to_attrs(c: PriceChange) -> dict[str, Any]:
     return {
         "id": c.id,
         "amount": c.amount,
-        "effective_at": _dt(c.effective_at),
+        "effective_at": time_text(c.effective_at),
         "notice_days": c.notice_days,
         "grandfather": c.grandfather,
-        "announced_at": _dt(c.announced_at),
+        "announced_at": time_text(c.announced_at),
         **({"tiers": [_tier_to_attrs(t) for t in c.tiers]} if c.tiers else {}),
     }
 
@@ -52,10 +52,10 @@ def _price_change_from_attrs(a: dict[str, Any]) -> PriceChange:
     return PriceChange(
         id=a["id"],
         amount=int(a["amount"]),
-        effective_at=_req(a["effective_at"]),
+        effective_at=require_time(a["effective_at"]),
         notice_days=int(a["notice_days"]),
         grandfather=bool(a["grandfather"]),
-        announced_at=_req(a["announced_at"]),
+        announced_at=require_time(a["announced_at"]),
         tiers=tuple(_tier_from_attrs(t) for t in a.get("tiers") or ()),
     )
 
@@ -118,9 +118,9 @@ def coupon_to_attrs(c: Coupon) -> dict[str, Any]:
         "duration": str(c.duration),
         "duration_in_periods": c.duration_in_periods,
         "max_redemptions": c.max_redemptions,
-        "redeem_by": _dt(c.redeem_by),
+        "redeem_by": time_text(c.redeem_by),
         "plans": list(c.plans),
-        "created_at": _dt(c.created_at),
+        "created_at": time_text(c.created_at),
         "times_redeemed": c.times_redeemed,
     }
 
@@ -134,15 +134,15 @@ def coupon_from_attrs(a: dict[str, Any]) -> Coupon:
         duration=a["duration"],
         duration_in_periods=int(periods) if periods is not None else None,
         max_redemptions=int(most) if most is not None else None,
-        redeem_by=_parse(a.get("redeem_by")),
+        redeem_by=parse_time(a.get("redeem_by")),
         plans=tuple(a.get("plans") or ()),
-        created_at=_req(a["created_at"]),
+        created_at=require_time(a["created_at"]),
         times_redeemed=int(a.get("times_redeemed", 0)),
         version=int(a.get("version", 0)),
     )
 
 
-def _discount_to_attrs(d: Discount | None) -> dict[str, Any] | None:
+def discount_to_attrs(d: Discount | None) -> dict[str, Any] | None:
     if d is None:
         return None
     return {
@@ -151,11 +151,11 @@ def _discount_to_attrs(d: Discount | None) -> dict[str, Any] | None:
         **_terms_to_attrs(d.terms),
         "plans": list(d.plans),
         "periods_left": d.periods_left,
-        "starts": _dt(d.starts),
+        "starts": time_text(d.starts),
     }
 
 
-def _discount_from_attrs(a: dict[str, Any] | None) -> Discount | None:
+def discount_from_attrs(a: dict[str, Any] | None) -> Discount | None:
     if not a:
         return None
     left = a.get("periods_left")
@@ -165,7 +165,7 @@ def _discount_from_attrs(a: dict[str, Any] | None) -> Discount | None:
         terms=_terms_from_attrs(a),
         plans=tuple(a.get("plans") or ()),
         periods_left=int(left) if left is not None else None,
-        starts=_req(a["starts"]),
+        starts=require_time(a["starts"]),
     )
 
 
@@ -175,7 +175,7 @@ def programs_to_attrs(setting: ProgramsSetting) -> dict[str, Any]:
     return {
         "id": "programs",
         "document": setting.programs.model_dump_json(exclude_none=True),
-        "updated_at": _dt(setting.updated_at),
+        "updated_at": time_text(setting.updated_at),
     }
 
 
@@ -183,7 +183,7 @@ def programs_from_attrs(a: dict[str, Any]) -> ProgramsSetting:
     return ProgramsSetting(
         programs=programs_from_json(a["document"]),
         version=int(a.get("version", 0)),
-        updated_at=_parse(a.get("updated_at")),
+        updated_at=parse_time(a.get("updated_at")),
     )
 
 
@@ -191,10 +191,10 @@ def price_run_to_attrs(r: PriceNoticeRun) -> dict[str, Any]:
     return {
         "change_id": r.change_id,
         "price_id": r.price_id,
-        "started_at": _dt(r.started_at),
+        "started_at": time_text(r.started_at),
         "cursor": r.cursor,
         "pages": r.pages,
-        "finished_at": _dt(r.finished_at),
+        "finished_at": time_text(r.finished_at),
     }
 
 
@@ -202,9 +202,9 @@ def price_run_from_attrs(a: dict[str, Any]) -> PriceNoticeRun:
     return PriceNoticeRun(
         change_id=a["change_id"],
         price_id=a["price_id"],
-        started_at=_req(a["started_at"]),
+        started_at=require_time(a["started_at"]),
         cursor=a.get("cursor"),
         pages=int(a.get("pages") or 0),
-        finished_at=_parse(a.get("finished_at")),
+        finished_at=parse_time(a.get("finished_at")),
         version=int(a.get("version") or 0),
     )

@@ -10,7 +10,7 @@ from tenure.domain.customers import (
     ProviderErasure,
 )
 from tenure.domain.provider_owed import PhoneSync, RegistrationPayment
-from tenure.store.codec_values import _dt, _parse, _req
+from tenure.store.codec_values import parse_time, require_time, time_text
 from tenure.store.compact import CONTACT_DEFAULTS, compact
 
 
@@ -21,14 +21,14 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
         "name": c.name,
         "locale": c.locale,
         "timezone": c.timezone,
-        "created_at": _dt(c.created_at),
+        "created_at": time_text(c.created_at),
         "default_payment_method": c.default_payment_method,
         "provider_customer_id": c.provider_customer_id,
         "metadata": dict(c.metadata),
         # Written only when chosen: customers of the default provider keep their items.
         **({"provider": c.provider} if c.provider is not None else {}),
         # Written only once erased: every other customer keeps its item as it was.
-        **({"erased_at": _dt(c.erased_at)} if c.erased_at is not None else {}),
+        **({"erased_at": time_text(c.erased_at)} if c.erased_at is not None else {}),
         # Written only when given, as the provider.
         **({"phone": c.phone} if c.phone is not None else {}),
         # Written only once an erasure is owed at the provider.
@@ -52,10 +52,10 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
 def _phone_sync_attrs(p: PhoneSync) -> dict[str, Any]:
     return {
         "phone": p.phone,
-        "asked_at": _dt(p.asked_at),
-        "next_try_at": _dt(p.next_try_at),
+        "asked_at": time_text(p.asked_at),
+        "next_try_at": time_text(p.next_try_at),
         "tries": p.tries,
-        "sent_at": _dt(p.sent_at),
+        "sent_at": time_text(p.sent_at),
         "failure": p.failure,
     }
 
@@ -65,10 +65,10 @@ def _phone_sync(a: dict[str, Any] | None) -> PhoneSync | None:
         return None
     return PhoneSync(
         phone=a.get("phone"),
-        asked_at=_req(a["asked_at"]),
-        next_try_at=_req(a["next_try_at"]),
+        asked_at=require_time(a["asked_at"]),
+        next_try_at=require_time(a["next_try_at"]),
         tries=int(a.get("tries") or 0),
-        sent_at=_parse(a.get("sent_at")),
+        sent_at=parse_time(a.get("sent_at")),
         failure=a.get("failure"),
     )
 
@@ -79,11 +79,11 @@ def _registration_attrs(r: RegistrationPayment) -> dict[str, Any]:
         "order_id": r.order_id,
         "amount": r.amount,
         "currency": r.currency,
-        "at": _dt(r.at),
-        "next_try_at": _dt(r.next_try_at),
+        "at": time_text(r.at),
+        "next_try_at": time_text(r.next_try_at),
         "tries": r.tries,
         "refund_id": r.refund_id,
-        "refunded_at": _dt(r.refunded_at),
+        "refunded_at": time_text(r.refunded_at),
         "failure": r.failure,
     }
 
@@ -94,21 +94,21 @@ def _registration(a: dict[str, Any]) -> RegistrationPayment:
         order_id=a["order_id"],
         amount=int(a["amount"]),
         currency=a["currency"],
-        at=_req(a["at"]),
-        next_try_at=_req(a["next_try_at"]),
+        at=require_time(a["at"]),
+        next_try_at=require_time(a["next_try_at"]),
         tries=int(a.get("tries") or 0),
         refund_id=a.get("refund_id"),
-        refunded_at=_parse(a.get("refunded_at")),
+        refunded_at=parse_time(a.get("refunded_at")),
         failure=a.get("failure"),
     )
 
 
 def _provider_erasure_attrs(e: ProviderErasure) -> dict[str, Any]:
     return {
-        "asked_at": _dt(e.asked_at),
-        "next_try_at": _dt(e.next_try_at),
+        "asked_at": time_text(e.asked_at),
+        "next_try_at": time_text(e.next_try_at),
         "tries": e.tries,
-        "erased_at": _dt(e.erased_at),
+        "erased_at": time_text(e.erased_at),
         "failure": e.failure,
     }
 
@@ -117,10 +117,10 @@ def _provider_erasure(a: dict[str, Any] | None) -> ProviderErasure | None:
     if not a:
         return None
     return ProviderErasure(
-        asked_at=_req(a["asked_at"]),
-        next_try_at=_req(a["next_try_at"]),
+        asked_at=require_time(a["asked_at"]),
+        next_try_at=require_time(a["next_try_at"]),
         tries=int(a.get("tries") or 0),
-        erased_at=_parse(a.get("erased_at")),
+        erased_at=parse_time(a.get("erased_at")),
         failure=a.get("failure"),
     )
 
@@ -140,14 +140,14 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         name=a.get("name") or "",
         locale=a.get("locale") or "en",
         timezone=a.get("timezone") or "UTC",
-        created_at=_req(a["created_at"]),
+        created_at=require_time(a["created_at"]),
         default_payment_method=a.get("default_payment_method"),
         provider_customer_id=a.get("provider_customer_id"),
         provider=a.get("provider"),
         version=int(a.get("version", 0)),
         metadata=dict(a.get("metadata") or {}),
         billing=_billing(a.get("billing")),
-        erased_at=_parse(a.get("erased_at")),
+        erased_at=parse_time(a.get("erased_at")),
         phone=a.get("phone"),
         provider_erasure=_provider_erasure(a.get("provider_erasure")),
         phone_sync=_phone_sync(a.get("phone_sync")),
@@ -161,7 +161,7 @@ def payment_method_to_attrs(p: PaymentMethod) -> dict[str, Any]:
         "id": p.id,
         "customer_id": p.customer_id,
         "provider": p.provider,
-        "created_at": _dt(p.created_at),
+        "created_at": time_text(p.created_at),
         "brand": p.brand,
         "last4": p.last4,
         "exp_month": p.exp_month,
@@ -178,7 +178,7 @@ def payment_method_from_attrs(a: dict[str, Any]) -> PaymentMethod:
         id=a["id"],
         customer_id=a["customer_id"],
         provider=a["provider"],
-        created_at=_req(a["created_at"]),
+        created_at=require_time(a["created_at"]),
         brand=a.get("brand"),
         last4=a.get("last4"),
         exp_month=int(a["exp_month"]) if a.get("exp_month") is not None else None,

@@ -14,7 +14,7 @@ from tenure.store.codec_billing import (
     subscription_to_attrs,
 )
 from tenure.store.codec_customers import contact_from_attrs, contact_to_attrs
-from tenure.store.codec_values import _dt, _parse, _req
+from tenure.store.codec_values import parse_time, require_time, time_text
 from tenure.store.compact import NOTICE_DEFAULTS, compact, with_repeats, without_repeats
 
 # What a notice's copies repeat of the notice itself: left out, read back from the notice.
@@ -32,11 +32,11 @@ def notice_to_attrs(n: Notice, *, whole: bool = False) -> dict[str, Any]:
         "kind": str(n.kind),
         "customer_id": n.customer_id,
         "subscription_id": n.subscription_id,
-        "due_at": _dt(n.due_at),
-        "created_at": _dt(n.created_at),
+        "due_at": time_text(n.due_at),
+        "created_at": time_text(n.created_at),
         "status": str(n.status),
         "data": n.data,
-        "sent_at": _dt(n.sent_at),
+        "sent_at": time_text(n.sent_at),
         "message_id": n.message_id,
         "reason": n.reason,
     }
@@ -77,11 +77,11 @@ def notice_from_attrs(a: dict[str, Any]) -> Notice:
         kind=NoticeKind(a["kind"]),
         customer_id=a["customer_id"],
         subscription_id=a.get("subscription_id"),
-        due_at=_req(a["due_at"]),
-        created_at=_req(a["created_at"]),
+        due_at=require_time(a["due_at"]),
+        created_at=require_time(a["created_at"]),
         status=NoticeStatus(a["status"]),
         data=dict(a.get("data") or {}),
-        sent_at=_parse(a.get("sent_at")),
+        sent_at=parse_time(a.get("sent_at")),
         message_id=a.get("message_id"),
         reason=a.get("reason"),
         version=int(a.get("version", 0)),
@@ -97,7 +97,7 @@ def audit_to_attrs(e: AuditEntry) -> dict[str, Any]:
     return {
         "entity": "audit",
         "id": e.id,
-        "at": _dt(e.at),
+        "at": time_text(e.at),
         "actor": e.actor,
         "action": str(e.action),
         "entity_id": e.entity,
@@ -117,7 +117,7 @@ def _summary(held: Any) -> Summary:
 def audit_from_attrs(a: dict[str, Any]) -> AuditEntry:
     return AuditEntry(
         id=a["id"],
-        at=_req(a["at"]),
+        at=require_time(a["at"]),
         actor=a["actor"],
         action=AuditAction(a["action"]),
         entity=a["entity_id"],

@@ -8,16 +8,16 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 
-def _dt(value: datetime | None) -> str | None:
+def time_text(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _parse(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _req(value: Any) -> datetime:
-    parsed = _parse(value)
+def require_time(value: Any) -> datetime:
+    parsed = parse_time(value)
     if parsed is None:
         raise ValueError("missing timestamp in stored item")
     return parsed

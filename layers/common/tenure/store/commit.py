@@ -42,7 +42,7 @@ from tenure.store.customer_mrr import DynamoCustomerMrr
 from tenure.store.event_items import event_items
 from tenure.store.numbers import DynamoNumbers
 from tenure.store.sizes import WRITE_UNIT_BYTES, item_size
-from tenure.store.table import NOTICE_DUE, _email_item, _notice_key
+from tenure.store.table import NOTICE_DUE, email_item, notice_id_from_key
 
 MAX_TRANSACTION_ITEMS = 100
 
@@ -155,7 +155,7 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
             ops.append(self._list_kept(written, customer.subscription_ids))
             versioned.append(customer)
             if customer.version == 0:  # created: its email goes into the search index
-                ops.append(self._create_put(_email_item(customer), "email_index"))
+                ops.append(self._create_put(email_item(customer), "email_index"))
         for move in change.email_moves:
             ops += self._email_move_ops(move)
         for method in change.payment_methods:
@@ -396,7 +396,7 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
 
     def _notice_op(self, notice: Notice) -> dict[str, Any]:
         attrs = codec.notice_to_attrs(notice)
-        del attrs["id"]  # the key holds it (_notice): the notice is paid in two indexes
+        del attrs["id"]  # the key holds it (notice_from_item): the notice is paid in two indexes
         attrs |= {
             "PK": f"NOTICE#{notice.key}",
             "SK": "NOTICE",
@@ -494,9 +494,9 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
             return exc
         return None
 
-    @staticmethod
+    @classmethod
     def _races_lost(
-        exc: ClientError, ops: list[dict[str, Any]]
+        cls, exc: ClientError, ops: list[dict[str, Any]]
     ) -> tuple[bool, list[tuple[str, int, int]]] | None:
         """Whether the transaction failed only because derived records moved between reading
         and writing them (a customer's MRR state, a number counter: another commit came
@@ -508,12 +508,9 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
         for op, reason in zip(ops, reasons, strict=False):
             if reason.get("Code") in (None, "None"):
                 continue
-            if "Update" in op and (key := from_item(op["Update"]["Key"]))["SK"] == "SEQ":
-                _, kind, series, year = key["PK"].split("#")
-                counters.append((kind, int(series), int(year)))
-            elif next(iter(op.values())).get("Item", {}).get("entity", {}).get("S") == (
-                "customer_mrr"
-            ):
+            if (counter := cls._raced_counter(op)) is not None:
+                counters.append(counter)
+            elif cls._is_mrr_state(op):
                 mrr = True
             else:
                 return None
@@ -550,8 +547,8 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
                 sub_id = from_item(op["Update"]["Key"])["PK"].removeprefix("SUB#")
                 return ConcurrencyError(f"subscription {sub_id} is not there to take a payer")
             item = from_item(op["Put"]["Item"])
-            if item.get("entity") == "notice":  # its key holds its id (_notice)
-                item.setdefault("id", _notice_key(item))
+            if item.get("entity") == "notice":  # its key holds its id (notice_from_item)
+                item.setdefault("id", notice_id_from_key(item))
             if item.get("entity") == "programs":
                 return ConcurrencyError(programs_moved(int(item["version"]) - 1))
             if item.get("entity") == "plan" and item.get("price_changes"):

@@ -16,7 +16,7 @@ from tenure.domain.timeutil import iso
 from tenure.ports import CopyCheck, EmailMove, Redemption
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
-from tenure.store.table import WORK_DUE, DynamoTable, _email_partition, due_shard
+from tenure.store.table import WORK_DUE, DynamoTable, due_shard, email_entry
 
 
 class DynamoCommitOps(DynamoTable):
@@ -33,16 +33,11 @@ class DynamoCommitOps(DynamoTable):
             return []
         ops: list[dict[str, Any]] = []
         if old:
-            key = {"PK": _email_partition(old), "SK": f"{old}#{move.customer_id}"}
+            entry = email_entry(old, move.customer_id)
+            key = {"PK": entry["PK"], "SK": entry["SK"]}
             ops.append({"Delete": {"TableName": self._table, "Key": to_item(key)}})
         if new:
-            item = {
-                "PK": _email_partition(new),
-                "SK": f"{new}#{move.customer_id}",
-                "email": new,
-                "customer_id": move.customer_id,
-                "entity": "email_index",
-            }
+            item = email_entry(new, move.customer_id) | {"entity": "email_index"}
             ops.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
         return ops
 
@@ -210,11 +205,23 @@ class DynamoCommitOps(DynamoTable):
             return []
         return [sub for n in sorted(refused) for sub in listing_ops[n]]
 
+    @classmethod
+    def _is_race(cls, op: dict[str, Any]) -> bool:
+        """Whether `op` writes a derived record other commits race for: a number counter or
+        a customer's MRR state (a fresh read and another try settle it: _races_lost)."""
+        return cls._raced_counter(op) is not None or cls._is_mrr_state(op)
+
     @staticmethod
-    def _is_race(op: dict[str, Any]) -> bool:
-        """Whether `op` writes a derived record other commits race for (as _races_lost)."""
-        if "Update" in op and from_item(op["Update"]["Key"])["SK"] == "SEQ":
-            return True
+    def _raced_counter(op: dict[str, Any]) -> tuple[str, int, int] | None:
+        """The number counter `op` takes a number from, as (kind, series, year); or None."""
+        if "Update" in op and (key := from_item(op["Update"]["Key"]))["SK"] == "SEQ":
+            _, kind, series, year = key["PK"].split("#")
+            return kind, int(series), int(year)
+        return None
+
+    @staticmethod
+    def _is_mrr_state(op: dict[str, Any]) -> bool:
+        """Whether `op` puts a customer's MRR state."""
         item = next(iter(op.values())).get("Item", {})
         return bool(item.get("entity", {}).get("S") == "customer_mrr")
 

@@ -5,7 +5,7 @@ from typing import Any
 from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.timeutil import iso
 from tenure.store.codec import to_item
-from tenure.store.table import DynamoTable, _day
+from tenure.store.table import DynamoTable, day_text
 
 
 class DynamoCustomerMrr(DynamoTable):
@@ -14,7 +14,7 @@ class DynamoCustomerMrr(DynamoTable):
     @staticmethod
     def _ledger_item(entry: MrrLedgerEntry, n: int) -> dict[str, Any]:
         return {
-            "PK": f"MRR#{_day(entry.at)}",
+            "PK": f"MRR#{day_text(entry.at)}",
             "SK": f"{iso(entry.at)}#{entry.subscription_id}#{entry.after}#{n}",
         } | entry.to_dict()
 

@@ -11,7 +11,14 @@ from tenure.domain.timeutil import iso, parse_iso
 from tenure.ports import DueItem
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
-from tenure.store.table import DUE_SHARDS, NOTICE_DUE, WORK_DUE, DynamoTable, _each_shard, _notice
+from tenure.store.table import (
+    DUE_SHARDS,
+    NOTICE_DUE,
+    WORK_DUE,
+    DynamoTable,
+    each_shard,
+    notice_from_item,
+)
 
 
 def _due_item(raw: dict[str, Any]) -> DueItem:
@@ -52,7 +59,7 @@ class DynamoDueWork(DynamoTable):
             if len(raws) >= limit:
                 break
             raws += self._due_page(NOTICE_DUE, now, 0, {shard: start}, limit - len(raws))[0]
-        notices = [_notice(i) for i in raws]
+        notices = [notice_from_item(i) for i in raws]
         notices.sort(key=lambda n: (n.due_at, n.key))
         return notices
 
@@ -95,7 +102,7 @@ class DynamoDueWork(DynamoTable):
                 kwargs["ExclusiveStartKey"] = resume
             return {"Items": items, "shard": shard, "resume": resume}
 
-        pages = _each_shard(shard_query, list(starts))
+        pages = each_shard(shard_query, list(starts))
         items = [from_item(raw) for page in pages for raw in page["Items"]]
         return items, {p["shard"]: p["resume"] for p in pages if p["resume"] is not None}
 
@@ -125,10 +132,10 @@ class DynamoDueWork(DynamoTable):
 
     def get_notice(self, key: str) -> Notice | None:
         item = self._get(f"NOTICE#{key}", "NOTICE")
-        return _notice(item) if item else None
+        return notice_from_item(item) if item else None
 
     def list_notices(self, customer_id: str) -> list[Notice]:
-        return [_notice(i) for i in self._gsi1(f"CUS#{customer_id}", "NOTICE#")]
+        return [notice_from_item(i) for i in self._gsi1(f"CUS#{customer_id}", "NOTICE#")]
 
     def _first_due(self, prefix: str) -> datetime | None:
         def first_of(shard: int) -> dict[str, Any]:
@@ -144,7 +151,7 @@ class DynamoDueWork(DynamoTable):
 
         moments = [
             parse_iso(from_item(raw)["DueSK"].split("#", 1)[0])
-            for page in _each_shard(first_of)
+            for page in each_shard(first_of)
             for raw in page.get("Items", [])
         ]
         return min(moments, default=None)

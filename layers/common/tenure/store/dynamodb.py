@@ -18,7 +18,7 @@ from tenure.store.history import AUTOMATED_QUERY_PAGE, DynamoHistory
 from tenure.store.idempotency import IDEMPOTENCY_TTL, DynamoIdempotency
 from tenure.store.privacy import DynamoPrivacy
 from tenure.store.reads import PLANS_KEPT_SECONDS, PROGRAMS_KEPT_SECONDS, DynamoReads
-from tenure.store.table import DUE_SHARDS, NOTICE_DUE, WORK_DUE, _each_shard, due_shard
+from tenure.store.table import DUE_SHARDS, NOTICE_DUE, WORK_DUE, due_shard, each_shard
 from tenure.store.webhooks_out import DynamoWebhookOut
 
 __all__ = [
@@ -35,7 +35,12 @@ __all__ = [
     "DynamoRepository",
     "_each_shard",
     "due_shard",
+    "each_shard",
 ]
+
+
+# The old private name, kept for what imports it from outside the layer.
+_each_shard = each_shard
 
 
 class DynamoRepository(

@@ -11,7 +11,7 @@ from tenure.domain.timeutil import iso, parse_iso, utc
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
 from tenure.store.event_items import in_table_order, unpack
-from tenure.store.table import DynamoTable, _day
+from tenure.store.table import DynamoTable, day_text
 
 # Items one query of an automated actor's events reads at most (the listing's budget is
 # counted in these reads, docs/operations.md).
@@ -28,7 +28,7 @@ class DynamoHistory(DynamoTable):
             yield from self._query(
                 KeyConditionExpression="PK = :pk AND SK BETWEEN :lo AND :hi",
                 ExpressionAttributeValues=to_item(
-                    {":pk": f"{prefix}#{_day(day)}", ":lo": iso(start), ":hi": f"{iso(end)}"}
+                    {":pk": f"{prefix}#{day_text(day)}", ":lo": iso(start), ":hi": f"{iso(end)}"}
                 ),
                 ConsistentRead=True,
             )

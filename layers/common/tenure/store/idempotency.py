@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from tenure.domain.timeutil import iso
 from tenure.ports import IdempotencyRecord
 from tenure.store.codec import to_item
-from tenure.store.table import DynamoTable
+from tenure.store.table import DynamoTable, failed_condition
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
@@ -39,7 +39,7 @@ class DynamoIdempotency(DynamoTable):
             )
             return None
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not failed_condition(exc):
                 raise
         existing = self._get(f"IDEM#{key}", "IDEM") or {}
         return IdempotencyRecord(
@@ -88,6 +88,6 @@ class DynamoIdempotency(DynamoTable):
                 )
                 forgotten += 1
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                if not failed_condition(exc):
                     raise
         return forgotten

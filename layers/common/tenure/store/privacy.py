@@ -17,6 +17,7 @@ from tenure.domain.privacy import LegalHold
 from tenure.domain.timeutil import iso, parse_iso
 from tenure.store.codec import audit_to_attrs, to_item
 from tenure.store.event_items import event_pk, event_sk, unpack
+from tenure.store.table import failed_condition
 
 
 def legal_hold_to_attrs(hold: LegalHold) -> dict[str, Any]:
@@ -98,7 +99,7 @@ class DynamoPrivacy:
                     ExpressionAttributeValues=to_item({":e": event}),
                 )
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                if not failed_condition(exc):
                     raise
                 self._rewrite_shared(event)
 

@@ -23,7 +23,7 @@ from tenure.domain.timeutil import iso, parse_iso
 from tenure.ports import EventReads, MrrRead
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
-from tenure.store.table import DynamoTable, _email_item, _email_partition
+from tenure.store.table import DynamoTable, email_item, email_partition
 
 # How long a container keeps the programs it read before reading them again. A renewal reads
 # nothing (docs/payments.md), yet prices the tenure discount from the programs: kept like
@@ -70,7 +70,7 @@ class DynamoReads(DynamoTable):
         page = self._ddb.query(
             TableName=self._table,
             KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-            ExpressionAttributeValues=to_item({":pk": _email_partition(wanted), ":prefix": wanted}),
+            ExpressionAttributeValues=to_item({":pk": email_partition(wanted), ":prefix": wanted}),
             Limit=limit,
         )
         return [(i["email"], i["customer_id"]) for i in map(from_item, page.get("Items", []))]
@@ -79,7 +79,7 @@ class DynamoReads(DynamoTable):
         # Plain puts: an index item holds only what its key says, so writing it again is
         # harmless. One request per customer: a backfill runs once, off the request path.
         for customer in customers:
-            self._ddb.put_item(TableName=self._table, Item=to_item(_email_item(customer)))
+            self._ddb.put_item(TableName=self._table, Item=to_item(email_item(customer)))
         return len(customers)
 
     def list_payment_methods(self, customer_id: str) -> list[PaymentMethod]:

@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from tenure.domain.customers import Customer
 from tenure.domain.notices import Notice
 from tenure.domain.numbering import NumberedKind, Numbering
@@ -31,7 +33,7 @@ def due_shard(entity_id: str) -> int:
 _pool: ThreadPoolExecutor | None = None
 
 
-def _each_shard(
+def each_shard(
     query: Callable[[int], dict[str, Any]], shards: Iterable[int] = range(DUE_SHARDS)
 ) -> list[dict[str, Any]]:
     """Run one query per due shard side by side: the shards are independent partitions.
@@ -46,35 +48,44 @@ def _each_shard(
     return list(_pool.map(query, shards))
 
 
-def _notice(item: dict[str, Any]) -> Notice:
+def notice_from_item(item: dict[str, Any]) -> Notice:
     """A notice from its item, whose `id` its key holds (items written before it was left
     out hold it too)."""
-    return codec.notice_from_attrs({"id": _notice_key(item)} | item)
+    return codec.notice_from_attrs({"id": notice_id_from_key(item)} | item)
 
 
-def _notice_key(item: dict[str, Any]) -> str:
+def notice_id_from_key(item: dict[str, Any]) -> str:
     return str(item["PK"]).removeprefix("NOTICE#")
 
 
-def _day(moment: datetime) -> str:
+def day_text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-def _email_partition(lowered: str) -> str:
+def email_partition(lowered: str) -> str:
     # Sharded by the email's first character: a prefix search reads one partition, and
     # customers' creations spread over ~40 partitions instead of one.
     return f"EMAIL#{lowered[0]}"
 
 
-def _email_item(customer: Customer) -> dict[str, Any]:
+def email_item(customer: Customer) -> dict[str, Any]:
     """A customer's entry in the email search index (console search by email prefix)."""
-    lowered = customer.email.lower()
+    return email_entry(customer.email.lower(), customer.id)
+
+
+def email_entry(lowered: str, customer_id: str) -> dict[str, Any]:
+    """The email search index's entry of one (lowercased) address of a customer."""
     return {
-        "PK": _email_partition(lowered),
-        "SK": f"{lowered}#{customer.id}",
+        "PK": email_partition(lowered),
+        "SK": f"{lowered}#{customer_id}",
         "email": lowered,
-        "customer_id": customer.id,
+        "customer_id": customer_id,
     }
+
+
+def failed_condition(exc: ClientError) -> bool:
+    """Whether a single write was refused on its condition (and so wrote nothing)."""
+    return bool(exc.response["Error"]["Code"] == "ConditionalCheckFailedException")
 
 
 def counter_key(counter: tuple[str, int, int]) -> dict[str, str]:

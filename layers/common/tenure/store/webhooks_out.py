@@ -26,6 +26,7 @@ from tenure.domain.webhooks_out import (
 from tenure.store.codec import from_item, to_item
 from tenure.store.event_items import in_table_order
 from tenure.store.streams import CommittedEvent
+from tenure.store.table import failed_condition
 
 DELIVERY_KEPT = timedelta(days=30)
 _ENDPOINTS = "WHOOK"
@@ -100,10 +101,6 @@ def delivery_from_attrs(a: dict[str, Any]) -> WebhookDelivery:
     )
 
 
-def _failed_condition(exc: ClientError) -> bool:
-    return bool(exc.response["Error"]["Code"] == "ConditionalCheckFailedException")
-
-
 class DynamoWebhookOut:
     """The WebhookOutStore role of DynamoRepository (which gives `_ddb`, `_table`, `_get`,
     `_query` and `_gsi1`)."""
@@ -140,7 +137,7 @@ class DynamoWebhookOut:
                 every = [{kind: {"TableName": self._table, **op}}, *self._audit_puts(audit)]
                 self._ddb.transact_write_items(TransactItems=every)
         except ClientError as exc:
-            if _failed_condition(exc):
+            if failed_condition(exc):
                 return False
             reasons = exc.response.get("CancellationReasons") or []
             if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
@@ -247,7 +244,7 @@ class DynamoWebhookOut:
                 ConditionExpression="attribute_not_exists(PK)",
             )
         except ClientError as exc:
-            if _failed_condition(exc):
+            if failed_condition(exc):
                 return False  # an event delivered twice to the dispatcher: one delivery
             raise
         return True
