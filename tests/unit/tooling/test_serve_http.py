@@ -70,3 +70,24 @@ def test_a_plain_length_reaches_the_handler_with_its_body(address: tuple[str, in
     reply = exchange(address, head, b"{}")
 
     assert reply.startswith("HTTP/1.0 200") and reply.endswith("\r\n\r\n2")
+
+
+
+@pytest.mark.parametrize(
+    ("query", "parameters"),
+    [
+        ("starting_after=", {"starting_after": ""}),
+        ("limit=1&limit=2", {"limit": "1,2"}),
+        ("a=1&b=&a=3", {"a": "1,3", "b": ""}),
+        ("", None),
+    ],
+)
+def test_the_query_reaches_the_handler_as_api_gateway_gives_it(
+    query: str, parameters: dict[str, str] | None
+) -> None:
+    """An empty value kept, repeated values joined by commas (payload 2.0): a client tried
+    locally is answered as in AWS, where `?starting_after=` is a 422, not the first page."""
+    event = functions.http_event("GET", f"/v1/customers?{query}")
+
+    assert event["queryStringParameters"] == parameters
+    assert event["rawQueryString"] == query
