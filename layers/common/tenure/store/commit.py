@@ -366,6 +366,11 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
                 if unlisted := self._listings_refused(exc, every, listing_ops):
+                    # An erasure came first: an erased customer is never subscribed.
+                    for sub in unlisted:
+                        held = self._get(f"CUS#{sub.customer_id}", "CUS")
+                        if held is not None and "erased_at" in held:
+                            raise ConcurrencyError(f"customer {sub.customer_id} changed meanwhile")
                     # A card change came first: these subscriptions are made unlisted (their
                     # claims check their customer), and the commit is made again without them.
                     for sub in unlisted:
