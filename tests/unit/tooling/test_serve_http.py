@@ -72,7 +72,6 @@ def test_a_plain_length_reaches_the_handler_with_its_body(address: tuple[str, in
     assert reply.startswith("HTTP/1.0 200") and reply.endswith("\r\n\r\n2")
 
 
-
 @pytest.mark.parametrize(
     ("query", "parameters"),
     [

@@ -368,9 +368,10 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
                 if unlisted := self._listings_refused(exc, every, listing_ops):
                     # An erasure came first: an erased customer is never subscribed.
                     for sub in unlisted:
-                        held = self._get(f"CUS#{sub.customer_id}", "CUS")
-                        if held is not None and "erased_at" in held:
-                            raise ConcurrencyError(f"customer {sub.customer_id} changed meanwhile")
+                        owner = self._get(f"CUS#{sub.customer_id}", "CUS")
+                        if owner is not None and "erased_at" in owner:
+                            gone = f"customer {sub.customer_id} changed meanwhile"
+                            raise ConcurrencyError(gone) from exc
                     # A card change came first: these subscriptions are made unlisted (their
                     # claims check their customer), and the commit is made again without them.
                     for sub in unlisted:
