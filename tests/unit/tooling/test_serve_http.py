@@ -90,3 +90,34 @@ def test_the_query_reaches_the_handler_as_api_gateway_gives_it(
 
     assert event["queryStringParameters"] == parameters
     assert event["rawQueryString"] == query
+
+
+CHUNKED = "POST /v1/subscriptions/sub-1/cancel HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+
+
+def test_a_chunked_body_reaches_the_handler_whole(address: tuple[str, int]) -> None:
+    """Read as no body, `{"at_period_end": true}` sent in chunks cancelled at once."""
+    body = b'{"at_period_end":\r\n5\r\n true\r\n1;ext=1\r\n}\r\n0\r\nTrailer: x\r\n\r\n'
+
+    reply = exchange(address, CHUNKED, b"11\r\n" + body)
+
+    assert reply.startswith("HTTP/1.0 200") and reply.endswith("\r\n\r\n23"), reply
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "status"),
+    [
+        (CHUNKED, b"zz\r\n{}\r\n0\r\n\r\n", "400"),  # not a hex size
+        (CHUNKED, b"5\r\n{}\r\n0\r\n\r\n", "400"),  # shorter than its size
+        (CHUNKED, b"2\r\n{}", "400"),  # cut off: no end of chunk, no last chunk
+        (CHUNKED + "\r\nContent-Length: 2", b"2\r\n{}\r\n0\r\n\r\n", "400"),  # both framings
+        (CHUNKED.replace("chunked", "gzip, chunked"), b"0\r\n\r\n", "400"),
+        (CHUNKED, f"{server.MAX_READ + 1:x}\r\n".encode(), "413"),
+    ],
+)
+def test_a_chunked_body_that_cannot_be_read_surely_is_refused_before_the_handler(
+    address: tuple[str, int], head: str, body: bytes, status: str
+) -> None:
+    reply = exchange(address, head, body)
+
+    assert reply.startswith(f"HTTP/1.0 {status}"), reply
