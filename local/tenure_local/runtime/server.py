@@ -53,21 +53,26 @@ class _Handler(BaseHTTPRequestHandler):
             if coding != ["chunked"] or self.headers.get_all("content-length"):
                 # Both framings at once, or a coding this server does not undo: whichever it
                 # read, the body would be a guess (the way requests are smuggled).
-                return self._refuse(
+                self._refuse(
                     400, "bad_request", "frame the body by Content-Length, or chunked alone"
                 )
+                return None
             try:
                 return _read_chunks(self.rfile, MAX_READ)
             except _TooLargeError:
-                return self._refuse(413, "payload_too_large", f"body is over {MAX_READ} bytes")
+                self._refuse(413, "payload_too_large", f"body is over {MAX_READ} bytes")
+                return None
             except ValueError:
-                return self._refuse(400, "bad_request", "malformed chunked body")
+                self._refuse(400, "bad_request", "malformed chunked body")
+                return None
         length = _content_length(self.headers.get_all("content-length") or [])
         if length is None:
             # API Gateway refuses these before any function runs; so does this server.
-            return self._refuse(400, "bad_request", "Content-Length must be one integer")
+            self._refuse(400, "bad_request", "Content-Length must be one integer")
+            return None
         if length > MAX_READ:
-            return self._refuse(413, "payload_too_large", f"body is over {MAX_READ} bytes")
+            self._refuse(413, "payload_too_large", f"body is over {MAX_READ} bytes")
+            return None
         return self.rfile.read(length) if length else b""
 
     def _refuse(self, status: int, error: str, message: str) -> None:
