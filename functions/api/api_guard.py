@@ -151,9 +151,11 @@ def _invalid_body(message: str) -> Rejection:
 
 
 def parse_json(text: str) -> Any:
-    """Strict JSON: NaN, Infinity, huge integers and absurd nesting are malformed, not 500s."""
+    """Strict JSON: NaN, Infinity, huge integers, absurd nesting and a key given twice in one
+    object are malformed, not 500s (nor the last of the two silently taken, where another
+    reader of the same body, a proxy or a log, may take the first)."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise malformed_json(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except (ValueError, RecursionError) as exc:
@@ -164,6 +166,13 @@ def parse_json(text: str) -> Any:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a key appears twice in one object")  # the key is not repeated back
+    return found
 
 
 def _authenticated(header: str | None) -> Principal:

@@ -276,7 +276,9 @@ def _undecodable_body(exc: UnicodeDecodeError) -> Response[Any]:
 def _business_rule_broken(exc: ValidationFailedError) -> Response[Any]:
     _refused(422, type(exc).__name__)
     message = str(exc).removeprefix(f"{exc.field}: ")
-    detail = [{"loc": ["body", exc.field], "msg": message, "type": "value_error"}]
+    # A GET has no body: the value it names came from the query (`/v1/audit?since=`).
+    source = "query" if app.current_event.http_method.upper() == "GET" else "body"
+    detail = [{"loc": [source, exc.field], "msg": message, "type": "value_error"}]
     return _json(422, {"error": "validation_error", "detail": detail})
 
 

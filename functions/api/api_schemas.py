@@ -4,7 +4,7 @@ import re
 from typing import Annotated, Any, Literal, TypedDict
 
 from aws_lambda_powertools.event_handler import Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from tenure.documents.invoice_pdf import PDF_CONTENT_TYPE
 from tenure.domain.customers import (
@@ -21,6 +21,7 @@ from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.invoices import Invoice
 from tenure.domain.item_spec import AddonSpec
+from tenure.domain.moment_spec import Moment
 from tenure.domain.offers import NO_CONTROL_CHARACTERS, REASON_TEXT_MAX
 from tenure.domain.plan_spec import PlanSpec, TierSpec
 from tenure.domain.pricing import MAX_ADDONS, MAX_QUANTITY, Items
@@ -220,7 +221,7 @@ class RefundRequest(BaseModel):
 class PauseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
-    until: AwareDatetime | None = Field(
+    until: Moment | None = Field(
         default=None,
         description="when billing resumes by itself (ISO-8601 with a zone, in the future); "
         "open-ended when null",
@@ -276,7 +277,7 @@ class PriceChangeCreate(BaseModel):
         max_length=20,
         description="a tiered plan's new graduated table, instead of amount; last up_to null",
     )
-    effective_at: AwareDatetime = Field(description="new subscribers pay it from here")
+    effective_at: Moment = Field(description="new subscribers pay it from here")
     notice_days: int = Field(default=30, strict=True, description="at least the minimum")
     grandfather: StrictBool = Field(
         default=False, description="earlier subscribers keep the price they pay"
@@ -415,7 +416,7 @@ class InstallmentPlanCreate(BaseModel):
     count: int = Field(strict=True, ge=2, le=12, description="how many instalments")
     every: Literal["week", "two_weeks", "month"]
     description: str = Field(min_length=1, max_length=200)
-    start: AwareDatetime | None = None
+    start: Moment | None = None
 
 
 class ProgramsUpdate(Programs):
@@ -500,13 +501,13 @@ def _iso_only(value: Any) -> Any:
 
 
 class ExtendTrialRequest(OperatorNote):
-    until: AwareDatetime = Field(description="the trial's new end, later than its current one")
+    until: Moment = Field(description="the trial's new end, later than its current one")
 
     _text = field_validator("until", mode="before")(_iso_only)
 
 
 class RenewalDateRequest(OperatorNote):
-    at: AwareDatetime = Field(description="when the subscription renews next (in the future)")
+    at: Moment = Field(description="when the subscription renews next (in the future)")
 
     _text = field_validator("at", mode="before")(_iso_only)
 

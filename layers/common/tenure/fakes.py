@@ -449,6 +449,10 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy, InMemoryIdempotenc
             owner = self.customers.get(payer.customer_id)
             if owner is None or owner.payer != payer:
                 raise ConcurrencyError(f"customer {payer.customer_id}'s payment details changed")
+        for sub in listings(change).by_update:  # as the store's listing update: not erased
+            owner = self.customers.get(sub.customer_id)
+            if owner is not None and owner.erased_at is not None:
+                raise ConcurrencyError(f"customer {sub.customer_id} changed meanwhile")
         for check in change.copy_checks:
             self._check_copy(check)
         # Each id once (it is worked out from the event's parts on every use), and one string

@@ -117,6 +117,15 @@ def _shared_metrics() -> Any:
     return Metrics()
 
 
+def query_parameters(query: str) -> dict[str, str] | None:
+    """The query as API Gateway hands it to a payload 2.0 function: a parameter given empty
+    is kept (`?starting_after=` is ""), one given twice is its values joined by commas."""
+    joined: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    return joined or None
+
+
 def http_event(
     method: str,
     path: str,
@@ -153,7 +162,7 @@ def http_event(
         "rawQueryString": query,
         **({"cookies": cookies} if cookies else {}),
         "headers": all_headers,
-        "queryStringParameters": dict(parse_qsl(query)) or None,
+        "queryStringParameters": query_parameters(query),
         "requestContext": {
             "accountId": "000000000000",
             "apiId": "local",

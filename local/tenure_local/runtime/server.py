@@ -28,17 +28,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "tenure-local"
 
     def _dispatch(self) -> None:
-        length = _content_length(self.headers.get_all("content-length") or [])
-        if length is None:
-            # API Gateway refuses these before any function runs; so does this server.
-            self._respond(_refused(400, "bad_request", "Content-Length must be one integer"))
-            self.close_connection = True
+        raw = self._body()
+        if raw is None:
             return
-        if length > MAX_READ:
-            self._respond(_refused(413, "payload_too_large", f"body is over {MAX_READ} bytes"))
-            self.close_connection = True
-            return
-        raw = self.rfile.read(length) if length else b""
         path = self.path
         name = "webhooks" if path.startswith("/webhooks/") else "api"
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -52,6 +44,40 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # the handler itself should never raise; never leak a trace
             result = {"statusCode": 500, "body": json.dumps({"error": "internal_error"})}
         self._respond(result)
+
+    def _body(self) -> bytes | None:
+        """The request's body, by its Content-Length or its chunks (a client streaming its
+        body, as API Gateway accepts: never read as no body); None once a 4xx is answered."""
+        coding = [c.strip().lower() for c in self.headers.get_all("transfer-encoding") or []]
+        if coding:
+            if coding != ["chunked"] or self.headers.get_all("content-length"):
+                # Both framings at once, or a coding this server does not undo: whichever it
+                # read, the body would be a guess (the way requests are smuggled).
+                self._refuse(
+                    400, "bad_request", "frame the body by Content-Length, or chunked alone"
+                )
+                return None
+            try:
+                return _read_chunks(self.rfile, MAX_READ)
+            except _TooLargeError:
+                self._refuse(413, "payload_too_large", f"body is over {MAX_READ} bytes")
+                return None
+            except ValueError:
+                self._refuse(400, "bad_request", "malformed chunked body")
+                return None
+        length = _content_length(self.headers.get_all("content-length") or [])
+        if length is None:
+            # API Gateway refuses these before any function runs; so does this server.
+            self._refuse(400, "bad_request", "Content-Length must be one integer")
+            return None
+        if length > MAX_READ:
+            self._refuse(413, "payload_too_large", f"body is over {MAX_READ} bytes")
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _refuse(self, status: int, error: str, message: str) -> None:
+        self._respond(_refused(status, error, message))
+        self.close_connection = True
 
     def _respond(self, result: dict[str, Any]) -> None:
         status = int(result.get("statusCode", 200))
@@ -93,6 +119,32 @@ def _content_length(values: list[str]) -> int | None:
     if not text or len(text) > 18 or not (text.isascii() and text.isdigit()):
         return None
     return int(text)
+
+
+class _TooLargeError(Exception):
+    """A chunked body grew past the read limit."""
+
+
+def _read_chunks(rfile: Any, limit: int) -> bytes:
+    """A chunked body (RFC 9112, 7.1), trailers skipped. ValueError when malformed;
+    _TooLargeError past `limit` bytes, read no further."""
+    body = bytearray()
+    while True:
+        size_text = rfile.readline(1024).split(b";", 1)[0].strip()
+        hexdigits = b"0123456789abcdefABCDEF"
+        if not size_text or len(size_text) > 8 or any(c not in hexdigits for c in size_text):
+            raise ValueError("chunk size")
+        size = int(size_text, 16)
+        if size == 0:
+            while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass  # a trailer field
+            return bytes(body)
+        if len(body) + size > limit:
+            raise _TooLargeError
+        chunk = rfile.read(size)
+        if len(chunk) != size or rfile.readline(3) not in (b"\r\n", b"\n"):
+            raise ValueError("chunk data")
+        body += chunk
 
 
 def _refused(status: int, error: str, message: str) -> dict[str, Any]:

@@ -45,6 +45,8 @@ def locs(reply: Any) -> list[list[Any]]:
         ("/v1/plans", '{"id": "p", "amount": NaN, "currency": "USD", "interval": "month"}'),
         ("/v1/plans", '{"id": "p", "amount": ' + "9" * 5000 + "}"),
         ("/v1/plans", "[" * 100_000 + "]" * 100_000),
+        ("/v1/customers", '{"id": "a", "email": "a@example.com", "email": "b@example.com"}'),
+        ("/v1/subscriptions/sub-1/cancel", '{"reason": "other", "x": {"a": 1, "a": 2}}'),
     ],
 )
 def test_malformed_json_is_a_400_and_changes_nothing(world: Api, path: str, body: str) -> None:

@@ -315,6 +315,12 @@ def test_an_automated_actor_alone_is_listed_across_the_table_newest_first(shop: 
         {"actor": "system:renewals", "since": "2020-01-01"},
         {"actor": "system:renewals", "since": "last week"},
         {"entity": "sub-1", "since": "2026-01-01"},
+        # Moments whose arithmetic overflows Python's datetime (each was a 500).
+        {"actor": "system:renewals", "since": "0001-01-01T00:00:00+14:00"},
+        {"actor": "system:renewals", "until": "9999-12-31T23:59:59-14:00"},
+        {"actor": "system:renewals", "until": "0001-01-05"},
+        {"actor": "system:renewals", "since": "0001-01-01", "until": "0001-01-02"},
+        {"actor": "system:renewals", "cursor": "0001-01-01T00:00:00.000000Z#0"},
     ],
 )
 def test_an_unknown_actor_a_malformed_cursor_or_a_bad_window_is_a_422(
@@ -326,6 +332,8 @@ def test_an_unknown_actor_a_malformed_cursor_or_a_bad_window_is_a_422(
 
     assert refused.status == 422, refused.text
     assert "stack" not in refused.text.lower() and shop.state() == before
+    (fault,) = refused.json["detail"]
+    assert fault["loc"][0] == "query", fault  # a GET's values come from its query
 
 
 def test_the_timeline_shows_invoices_charges_refunds_emails_and_audit_in_order(shop: Api) -> None:

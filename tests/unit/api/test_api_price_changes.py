@@ -61,6 +61,7 @@ def test_an_unknown_plan_is_a_404(api: Api) -> None:
         ({"amount": 1500, "effective_at": "2026-06-01T00:00:00"}, "effective_at"),
         ({"amount": 1500, "effective_at": ahead(40), "notice_days": 10}, "notice_days"),
         ({"amount": 1500, "effective_at": ahead(40), "currency": "EUR"}, "currency"),
+        ({"amount": 1500, "effective_at": ahead(40), "currency": "000"}, "currency"),
         ({"amount": 1500, "effective_at": ahead(40), "grandfather": "yes"}, "grandfather"),
         ({"amount": 1500}, "effective_at"),
         ({"effective_at": ahead(40)}, "amount"),

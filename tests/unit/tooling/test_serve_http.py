@@ -70,3 +70,54 @@ def test_a_plain_length_reaches_the_handler_with_its_body(address: tuple[str, in
     reply = exchange(address, head, b"{}")
 
     assert reply.startswith("HTTP/1.0 200") and reply.endswith("\r\n\r\n2")
+
+
+@pytest.mark.parametrize(
+    ("query", "parameters"),
+    [
+        ("starting_after=", {"starting_after": ""}),
+        ("limit=1&limit=2", {"limit": "1,2"}),
+        ("a=1&b=&a=3", {"a": "1,3", "b": ""}),
+        ("", None),
+    ],
+)
+def test_the_query_reaches_the_handler_as_api_gateway_gives_it(
+    query: str, parameters: dict[str, str] | None
+) -> None:
+    """An empty value kept, repeated values joined by commas (payload 2.0): a client tried
+    locally is answered as in AWS, where `?starting_after=` is a 422, not the first page."""
+    event = functions.http_event("GET", f"/v1/customers?{query}")
+
+    assert event["queryStringParameters"] == parameters
+    assert event["rawQueryString"] == query
+
+
+CHUNKED = "POST /v1/subscriptions/sub-1/cancel HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+
+
+def test_a_chunked_body_reaches_the_handler_whole(address: tuple[str, int]) -> None:
+    """Read as no body, `{"at_period_end": true}` sent in chunks cancelled at once."""
+    body = b'{"at_period_end":\r\n5\r\n true\r\n1;ext=1\r\n}\r\n0\r\nTrailer: x\r\n\r\n'
+
+    reply = exchange(address, CHUNKED, b"11\r\n" + body)
+
+    assert reply.startswith("HTTP/1.0 200") and reply.endswith("\r\n\r\n23"), reply
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "status"),
+    [
+        (CHUNKED, b"zz\r\n{}\r\n0\r\n\r\n", "400"),  # not a hex size
+        (CHUNKED, b"5\r\n{}\r\n0\r\n\r\n", "400"),  # shorter than its size
+        (CHUNKED, b"2\r\n{}", "400"),  # cut off: no end of chunk, no last chunk
+        (CHUNKED + "\r\nContent-Length: 2", b"2\r\n{}\r\n0\r\n\r\n", "400"),  # both framings
+        (CHUNKED.replace("chunked", "gzip, chunked"), b"0\r\n\r\n", "400"),
+        (CHUNKED, f"{server.MAX_READ + 1:x}\r\n".encode(), "413"),
+    ],
+)
+def test_a_chunked_body_that_cannot_be_read_surely_is_refused_before_the_handler(
+    address: tuple[str, int], head: str, body: bytes, status: str
+) -> None:
+    reply = exchange(address, head, body)
+
+    assert reply.startswith(f"HTTP/1.0 {status}"), reply

@@ -8,10 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tenure.domain.discounts import Coupon, CouponDuration, DiscountTerms
 from tenure.domain.ids import ID_PATTERN
+from tenure.domain.moment_spec import Moment
 from tenure.domain.money import normalize_currency
 from tenure.domain.timeutil import utc
 
@@ -33,7 +34,7 @@ class CouponSpec(BaseModel):
         default=None, ge=1, le=1200, strict=True, description="with `repeating` only"
     )
     max_redemptions: int | None = Field(default=None, ge=1, le=10**9, strict=True)
-    redeem_by: AwareDatetime | None = None
+    redeem_by: Moment | None = None
     plans: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(
         default_factory=list, max_length=100, description="empty: every plan"
     )

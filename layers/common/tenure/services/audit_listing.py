@@ -8,7 +8,7 @@ erasure finished by the renewals, an endpoint changed by the bare token) are mer
 """
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tenure.domain.audit import (
     PRINCIPAL_NAME,
@@ -29,6 +29,9 @@ READ_BUDGET = 1000
 # A cursor of this listing: an entry's order (`at#id`), or a moment then `#0` (before it).
 _CURSOR = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[A-Za-z0-9_]+$")
 _ORDER = "%Y-%m-%dT%H:%M:%S.%fZ"  # AuditEntry.order's moment
+# Nothing Tenure keeps is older: a window reaching before it asks for nothing, and one
+# reaching year 1 would overflow the walk back by days.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def check_actor(actor: str) -> None:
@@ -51,11 +54,14 @@ def moment(name: str, text: str | None) -> datetime | None:
     if text is None:
         return None
     try:
-        return utc(parse_iso(text if "T" in text else f"{text}T00:00:00Z"))
-    except ValueError:
+        at = utc(parse_iso(text if "T" in text else f"{text}T00:00:00Z"))
+    except (ValueError, OverflowError):  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
         raise ValidationFailedError(
             name, "must be an ISO 8601 moment with a zone, or a day"
         ) from None
+    if at < EARLIEST:
+        raise ValidationFailedError(name, f"must not be before {EARLIEST.date()}")
+    return at
 
 
 def automated_trail(
@@ -108,5 +114,7 @@ def _bound(after: str | None, until: datetime) -> tuple[str, datetime]:
             "cursor", "not a cursor of this listing: pass next_cursor"
         ) from None
     if after.endswith("#0"):  # before the moment: nothing of it
+        if at < EARLIEST:  # no listing gives one; at year 1 the step back would overflow
+            raise ValidationFailedError("cursor", "not a cursor of this listing: pass next_cursor")
         at -= timedelta(microseconds=1)
     return after, at.replace(microsecond=0)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
-from tenure.domain.money import normalize_currency
+from tenure.domain.money import UnknownCurrencyError, normalize_currency
 from tenure.domain.plans import Plan
 from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.prices import PriceChange, Tier, check_price_change
@@ -37,7 +37,7 @@ def schedule_price_change(
     currency, the wrong kind of price for the plan) is refused before anything is written."""
     plan = get_plan(svc, plan_id)
     now = svc.clock.now()
-    if currency is not None and normalize_currency(currency) != plan.currency:
+    if currency is not None and _currency(currency) != plan.currency:
         raise ValidationFailedError(
             "currency", f"the plan is priced in {plan.currency}, not {currency.upper()}"
         )
@@ -80,6 +80,13 @@ def schedule_price_change(
     )
     svc.commit_with_notices(Commit(plan_updates=[changed], events=[event], price_runs=runs))
     return changed
+
+
+def _currency(code: str) -> str:
+    try:
+        return normalize_currency(code)
+    except UnknownCurrencyError as exc:
+        raise ValidationFailedError("currency", str(exc)) from None
 
 
 def _checked_table(

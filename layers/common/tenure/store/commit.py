@@ -366,6 +366,12 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
                 if unlisted := self._listings_refused(exc, every, listing_ops):
+                    # An erasure came first: an erased customer is never subscribed.
+                    for sub in unlisted:
+                        owner = self._get(f"CUS#{sub.customer_id}", "CUS")
+                        if owner is not None and "erased_at" in owner:
+                            gone = f"customer {sub.customer_id} changed meanwhile"
+                            raise ConcurrencyError(gone) from exc
                     # A card change came first: these subscriptions are made unlisted (their
                     # claims check their customer), and the commit is made again without them.
                     for sub in unlisted:

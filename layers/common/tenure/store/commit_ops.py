@@ -178,6 +178,8 @@ class DynamoCommitOps(DynamoTable):
         before this (a card change) then fails on the list's size (_list_kept)."""
         payer = subs[0].payer
         conditions, values = self._payer_conditions(payer)
+        # Nor once the customer is erased (an erasure committed after the subscribe read them).
+        conditions.append("attribute_not_exists(erased_at)")
         values |= {":listed": {sub.id for sub in subs}}
         return {
             "Update": {

@@ -12,6 +12,8 @@ from tenure.store.codec import to_item
 from tenure.store.table import DynamoTable, failed_condition
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
+# Claims of a key that each find it taken and then released before they read its holder.
+_CLAIM_TRIES = 3
 
 
 class DynamoIdempotency(DynamoTable):
@@ -30,24 +32,29 @@ class DynamoIdempotency(DynamoTable):
             "status": "in_progress",
             "expires_at": int((now + IDEMPOTENCY_TTL).timestamp()),
         }
-        try:
-            self._ddb.put_item(
-                TableName=self._table,
-                Item=to_item(item),
-                ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
-                ExpressionAttributeValues=to_item({":now": int(now.timestamp())}),
-            )
-            return None
-        except ClientError as exc:
-            if not failed_condition(exc):
-                raise
-        existing = self._get(f"IDEM#{key}", "IDEM") or {}
-        return IdempotencyRecord(
-            key,
-            existing.get("fingerprint", ""),
-            existing.get("status", ""),
-            existing.get("response"),
-        )
+        for _ in range(_CLAIM_TRIES):
+            try:
+                self._ddb.put_item(
+                    TableName=self._table,
+                    Item=to_item(item),
+                    ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
+                    ExpressionAttributeValues=to_item({":now": int(now.timestamp())}),
+                )
+                return None
+            except ClientError as exc:
+                if not failed_condition(exc):
+                    raise
+            existing = self._get(f"IDEM#{key}", "IDEM")
+            if existing is not None:
+                return IdempotencyRecord(
+                    key,
+                    existing.get("fingerprint", ""),
+                    existing.get("status", ""),
+                    existing.get("response"),
+                )
+            # Released between the put and the read (its request wrote nothing): claim again.
+        # Released and claimed again each time: the key is busy, as if in progress (409, retry).
+        return IdempotencyRecord(key, fingerprint, "in_progress", None)
 
     def complete_idempotency(
         self, key: str, response: dict[str, Any], now: datetime, customer_id: str | None = None
