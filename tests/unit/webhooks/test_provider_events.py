@@ -18,7 +18,7 @@ from tenure.domain.invoices import (
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.payments import stripe_objects
 from tenure.ports import Commit
-from tenure.services import charging
+from tenure.services import catalog, charging
 from tenure.services.context import Services
 from tenure.services.provider_events import Applied
 
@@ -287,6 +287,45 @@ def test_a_refund_the_provider_reports_after_the_owed_one_failed_settles_it(shop
     settled = shop.repo.get_invoice(invoice_id)
     assert settled is not None and settled.refund_owed is None
     assert settled.amount_refunded == 1000
+
+
+def test_a_refund_whose_metadata_names_another_customers_invoice_refunds_the_one_paid(
+    shop: Shop,
+) -> None:
+    # Given Alice's and Bob's first invoices, each paid by its own payment
+    catalog.create_customer(shop.svc, "bob", "bob@example.com")
+    shop.add_card("4242424242424242")
+    alices = shop.subscribe()
+    shop.add_card("4242424242424242", customer="bob")
+    bobs = shop.subscribe("sub-2", "bob")
+    # When Alice's payment is refunded and its charge's metadata (editable in the provider's
+    # dashboard) names Bob's invoice
+    seen = len(shop.events())
+    shop.refund(alices, 400, "dashboard-1")
+    for e in shop.events()[seen:]:
+        edited = copy.deepcopy(e)
+        metadata = edited["data"]["object"].get("metadata") or {}
+        if "tenure_invoice_id" in metadata:
+            metadata.update(tenure_invoice_id=bobs, tenure_customer_id="bob")
+        shop.deliver(edited)
+    # Then the refund is Alice's invoice's, the one the payment paid, as Tenure linked it
+    refunded = {i: shop.repo.get_invoice(i) for i in (alices, bobs)}
+    assert {i: v.amount_refunded for i, v in refunded.items() if v} == {alices: 400, bobs: 0}
+
+
+def test_a_refunded_total_in_another_currency_than_the_invoices_is_not_taken(
+    shop: Shop,
+) -> None:
+    shop.add_card("4242424242424242")
+    invoice_id = shop.subscribe()
+    shop.refund(invoice_id, 400, "dashboard-1")
+    charge_refunded = copy.deepcopy(shop.last("charge.refunded"))
+    charge_refunded["data"]["object"]["currency"] = "eur"
+    charge_refunded["data"]["object"]["refunds"] = {"data": []}
+
+    assert shop.deliver(charge_refunded) is Applied.UNCHANGED
+    invoice = shop.repo.get_invoice(invoice_id)
+    assert invoice is not None and invoice.amount_refunded == 0
 
 
 # -- disputes ----------------------------------------------------------------------------------
