@@ -1,7 +1,9 @@
 """The outbound webhooks' HTTP sender against a real server on loopback: what counts as an
 answer, and that a redirect is never followed."""
 
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -63,3 +65,55 @@ def test_no_answer_at_all_is_a_failed_send(server: ThreadingHTTPServer) -> None:
     server.server_close()
     with pytest.raises(SendFailedError):
         HttpSender(timeout=2).post(f"http://127.0.0.1:{port}/204/in", {}, "{}")
+
+
+# -- receivers that answer, but not in HTTP ------------------------------------------------------
+def raw_receiver(answer: bytes, pause: float = 0.0) -> tuple[int, list[int]]:
+    """A loopback port whose receiver reads the request, then writes `answer` (a byte at a
+    time, `pause` seconds apart, when `pause` is given) and closes; and the count of bytes
+    it managed to write, one entry per connection."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    written: list[int] = []
+
+    def serve() -> None:
+        with listener:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                sent = 0
+                try:
+                    if pause:
+                        for byte in answer:
+                            conn.sendall(bytes([byte]))
+                            sent += 1
+                            time.sleep(pause)
+                    else:
+                        conn.sendall(answer)
+                        sent = len(answer)
+                except OSError:
+                    pass  # the sender hung up
+                written.append(sent)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1], written
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"hello\r\n\r\n",  # not HTTP at all
+        b"HTTP/1.1 abc OK\r\n\r\n",  # a status that is no number
+        b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(150)) + b"\r\n",
+        b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70_000 + b"\r\n\r\n",  # a header line too long
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",  # broken chunks
+    ],
+    ids=["not-http", "bad-status", "too-many-headers", "long-header", "bad-chunks"],
+)
+def test_an_answer_that_is_not_http_is_a_failed_send_not_an_error(answer: bytes) -> None:
+    # Anything else escapes the dispatcher's try: the queue message fails, over and over, to
+    # the dead-letter queue, and the delivery is never recorded as tried.
+    port, _ = raw_receiver(answer)
+    with pytest.raises(SendFailedError):
+        HttpSender(timeout=5).post(f"http://127.0.0.1:{port}/in", {}, "{}")

@@ -1,6 +1,7 @@
 """The outbound webhooks' network adapters: resolving a host's addresses (what an endpoint's
 URL is checked against) and POSTing a delivery, without following redirects."""
 
+import http.client
 import json
 import math
 import socket
@@ -55,7 +56,9 @@ class HttpSender:
                 return int(response.status)
         except urllib.error.HTTPError as exc:
             return int(exc.code)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            # HTTPException: an answer that is not HTTP (a bad status line, too many or too
+            # long headers, broken chunks), which is no answer either.
             raise SendFailedError(f"no answer: {type(exc).__name__}") from exc
 
 
