@@ -117,3 +117,17 @@ def test_an_answer_that_is_not_http_is_a_failed_send_not_an_error(answer: bytes)
     port, _ = raw_receiver(answer)
     with pytest.raises(SendFailedError):
         HttpSender(timeout=5).post(f"http://127.0.0.1:{port}/in", {}, "{}")
+
+
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_timeout() -> None:
+    # Each byte comes within the timeout, so only a bound on the whole exchange stops it;
+    # without one the dispatcher waits out its own Lambda timeout, and its whole batch fails.
+    answer = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 200 + b"\r\n\r\n"
+    port, written = raw_receiver(answer, pause=0.05)  # about 11 s in all
+    with pytest.raises(SendFailedError, match="within 1 s"):
+        HttpSender(timeout=1).post(f"http://127.0.0.1:{port}/in", {}, "{}")
+    for _ in range(100):  # the receiver notices the hang-up at its next write
+        if written:
+            break
+        time.sleep(0.05)
+    assert written and written[0] < len(answer)
