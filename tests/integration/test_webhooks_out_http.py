@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tenure.domain.errors import ValidationFailedError
 from tenure.services.webhooks_out import SendFailedError
 from tenure.webhooks_out_http import HttpSender
 
@@ -100,6 +101,15 @@ def raw_receiver(answer: bytes, pause: float = 0.0) -> tuple[int, list[int]]:
     return listener.getsockname()[1], written
 
 
+def written_by_then(written: list[int]) -> int:
+    """What the receiver wrote to its one connection, once it has closed it."""
+    for _ in range(100):
+        if written:
+            return written[0]
+        time.sleep(0.05)
+    raise AssertionError("the receiver never finished")
+
+
 @pytest.mark.parametrize(
     "answer",
     [
@@ -126,8 +136,28 @@ def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_timeout() -> None
     port, written = raw_receiver(answer, pause=0.05)  # about 11 s in all
     with pytest.raises(SendFailedError, match="within 1 s"):
         HttpSender(timeout=1).post(f"http://127.0.0.1:{port}/in", {}, "{}")
-    for _ in range(100):  # the receiver notices the hang-up at its next write
-        if written:
-            break
-        time.sleep(0.05)
-    assert written and written[0] < len(answer)
+    assert written_by_then(written) < len(answer)  # it noticed the hang-up at its next write
+
+
+def test_deployed_the_sender_connects_only_to_public_addresses_it_resolved_itself() -> None:
+    # The URL check resolves the host, then a connection would resolve it again: a name
+    # whose DNS answers a public address, then the instance metadata service or a loopback
+    # one (DNS rebinding), passed the check. Deployed, the sender resolves once, refuses any
+    # address that is not public, and connects to an address it checked.
+    port, written = raw_receiver(b"HTTP/1.1 204 No Content\r\n\r\n")
+    with pytest.raises(ValidationFailedError, match="private or reserved"):
+        HttpSender(timeout=2, public_only=True).post(f"http://localhost:{port}/in", {}, "{}")
+    asked: list[str] = []
+
+    def rebinding(host: str) -> list[str]:
+        asked.append(host)
+        return ["169.254.169.254"]
+
+    sender = HttpSender(timeout=2, public_only=True, resolve=rebinding)
+    with pytest.raises(ValidationFailedError, match="169.254.169.254"):
+        sender.post("https://hooks.example.com/in", {}, "{}")
+    assert asked == ["hooks.example.com"]
+    # Locally (tenure serve), loopback receivers are the point: no address is refused.
+    assert HttpSender(timeout=2).post(f"http://localhost:{port}/in", {}, "{}") == 204
+    assert written_by_then(written) == len(b"HTTP/1.1 204 No Content\r\n\r\n")
+    assert len(written) == 1  # that one only: the refused ones never connected

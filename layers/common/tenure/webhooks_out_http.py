@@ -8,10 +8,11 @@ import math
 import socket
 import threading
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from tenure.domain.webhooks_out import check_url
+from tenure.domain.webhooks_out import check_addresses, check_url
 from tenure.ports import Clock
 from tenure.services.webhooks_out import DeliveryDue, SendFailedError
 
@@ -39,10 +40,23 @@ class HttpSender:
     """POSTs with the standard library (the layer needs no HTTP client of its own); a 3xx is
     the receiver's answer, never followed. The whole exchange, not each read, is bounded by
     `timeout`: a receiver that trickles its answer a byte at a time would otherwise hold the
-    dispatcher, and every message of its batch, until the Lambda's own timeout."""
+    dispatcher, and every message of its batch, until the Lambda's own timeout.
 
-    def __init__(self, timeout: float = TIMEOUT_S) -> None:
+    `public_only` (deployed): the host is resolved once, here, every address it has must be
+    public (ValidationFailedError, as the URL check), and the connection goes to one of
+    them; connecting by name would resolve it again, and a name can answer a public address
+    to the check and a private one to the connection (DNS rebinding)."""
+
+    def __init__(
+        self,
+        timeout: float = TIMEOUT_S,
+        *,
+        public_only: bool = False,
+        resolve: Callable[[str], list[str]] = resolve_addresses,
+    ) -> None:
         self._timeout = timeout
+        self._public_only = public_only
+        self._resolve = resolve
 
     def post(self, url: str, headers: dict[str, str], body: str) -> int:
         try:
@@ -88,8 +102,26 @@ class HttpSender:
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         )
         connection = kind(parts.hostname, parts.port, timeout=self._timeout)
+        if self._public_only:
+            connection._create_connection = self._public_connection  # type: ignore[attr-defined]
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         return connection, target
+
+    def _public_connection(
+        self, address: tuple[str, int], timeout: float, source: Any = None
+    ) -> socket.socket:
+        """http.client's own connect, to an address of the host checked to be public (the
+        certificate is still checked against the host's name)."""
+        host, port = address
+        found = self._resolve(host)
+        check_addresses(host, found)
+        failed: OSError = OSError(f"no address of {host!r} answered")
+        for each in found:
+            try:
+                return socket.create_connection((each, port), timeout, source)
+            except OSError as exc:
+                failed = exc
+        raise failed
 
 
 def _hang_up(connection: http.client.HTTPConnection, cut: threading.Event) -> None:

@@ -212,6 +212,12 @@ def check_url(url: str, *, local: bool, addresses: Callable[[str], list[str]]) -
         found = addresses(host)
     except OSError:
         raise ValidationFailedError("url", f"host {host!r} does not resolve") from None
+    check_addresses(host, found)
+    return url
+
+
+def check_addresses(host: str, found: list[str]) -> None:
+    """ValidationFailedError("url", why) unless `host` resolved, and only to public addresses."""
     if not found:
         raise ValidationFailedError("url", f"host {host!r} does not resolve")
     for text in found:
@@ -219,7 +225,6 @@ def check_url(url: str, *, local: bool, addresses: Callable[[str], list[str]]) -
             raise ValidationFailedError(
                 "url", f"host {host!r} resolves to a private or reserved address ({text})"
             )
-    return url
 
 
 def _is_loopback(host: str) -> bool:
