@@ -552,6 +552,28 @@ def test_a_customer_deleted_at_the_provider_loses_its_provider_id_and_card(shop:
     assert shop.deliver(shop.last("payment_method.attached")) is Applied.UNCHANGED
 
 
+def test_a_second_provider_customer_deleted_later_is_cleared_too(shop: Shop) -> None:
+    # Given Alice's provider customer deleted, and a new one made when she gave a card again
+    shop.add_card("4242424242424242")
+    shop.subscribe()
+    first = shop.last("customer.created")["data"]["object"]
+    at = int(shop.clock.now().timestamp())
+    assert shop.deliver(event("customer.deleted", first, at + 60)) is Applied.APPLIED
+    shop.clock.advance(timedelta(days=2))
+    shop.add_card("5555555555554444")
+    second = shop.last("customer.created")["data"]["object"]
+    assert second["id"] != first["id"]
+    # When the new one is deleted at the provider too
+    later = int(shop.clock.now().timestamp()) + 60
+    assert shop.deliver(event("customer.deleted", second, later, n=1)) is Applied.APPLIED
+    # Then Tenure forgets it and its card, as it did the first
+    customer = shop.repo.get_customer("alice")
+    assert customer is not None
+    assert (customer.provider_customer_id, customer.default_payment_method) == (None, None)
+    # And the first one's deletion, delivered again (its marker long expired), changes nothing
+    assert shop.deliver(event("customer.deleted", first, at + 60, n=2)) is Applied.UNCHANGED
+
+
 # -- exactly once, concurrently ----------------------------------------------------------------
 class Interleaving:
     """The real repository; just before its first commit, `meanwhile` runs to the end."""

@@ -530,9 +530,13 @@ def _customer_deleted(
     customer = _customer(svc, ns, event)
     if customer is None:
         return _Outcome(Applied.UNMATCHED)
-    if PROVIDER_DELETED in customer.metadata:
+    held, at = customer.metadata.get(PROVIDER_DELETED), iso(event.occurred_at) or ""
+    current = customer.provider_customer_id
+    if held is not None and (held >= at or current != event.provider_customer_id):
+        # Deleted before: this is that deletion again, or an older one. A later deletion
+        # of the provider customer made since (a new card after the first) still applies.
         return _Outcome(Applied.UNCHANGED)
-    customer.metadata[PROVIDER_DELETED] = iso(event.occurred_at) or ""
+    customer.metadata[PROVIDER_DELETED] = at
     if customer.provider_customer_id in (None, event.provider_customer_id):
         # Its cards went with it: nothing can be charged until the customer gives a new one
         # (which registers a new provider customer).
