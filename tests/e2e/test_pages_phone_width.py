@@ -50,7 +50,8 @@ def link(base_url: str, customer: str, purpose: str, subject: str) -> str:
 @pytest.fixture(scope="module")
 def pages(base_url: str) -> dict[str, dict[str, str]]:
     """By the customer's locale: links to the subscription, card and invoice pages of a
-    customer who owes the plan's first invoice (the pages speak the customer's language, Arabic right to left)."""
+    customer who owes the plan's first invoice (the pages speak the customer's language,
+    Arabic right to left)."""
     plan = {"id": "phone-plan", "name": PLAN_NAME, "amount": 4900, "currency": "USD"}
     api(base_url, "POST", "/v1/plans", plan | {"interval": "month"})
     found = {}

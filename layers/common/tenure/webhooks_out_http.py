@@ -7,8 +7,8 @@ import json
 import math
 import socket
 import threading
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
