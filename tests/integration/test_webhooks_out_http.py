@@ -162,3 +162,17 @@ def test_deployed_the_sender_connects_only_to_public_addresses_it_resolved_itsel
     assert HttpSender(timeout=2).post(f"http://localhost:{port}/in", {}, "{}") == 204
     assert written_by_then(written) == len(b"HTTP/1.1 204 No Content\r\n\r\n")
     assert len(written) == 1  # that one only: the refused ones never connected
+
+
+def test_an_ipv6_literal_without_a_port_is_that_address_on_the_schemes_port() -> None:
+    # http.client reads a bare "2606:4700::1111" as host "2606:4700:" and port 1111.
+    asked: list[str] = []
+
+    def resolve(host: str) -> list[str]:
+        asked.append(host)
+        return ["fd00::1"]  # refused before connecting: this test sends nothing
+
+    sender = HttpSender(timeout=2, public_only=True, resolve=resolve)
+    with pytest.raises(ValidationFailedError):
+        sender.post("https://[2606:4700::1111]/in", {}, "{}")
+    assert asked == ["2606:4700::1111"]

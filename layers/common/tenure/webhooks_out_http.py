@@ -101,7 +101,9 @@ class HttpSender:
         kind = (
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         )
-        connection = kind(parts.hostname, parts.port, timeout=self._timeout)
+        # The port always given: http.client would read a bare IPv6 address's last group as one.
+        port = parts.port or kind.default_port
+        connection = kind(parts.hostname, port, timeout=self._timeout)
         if self._public_only:
             connection._create_connection = self._public_connection  # type: ignore[attr-defined]
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
