@@ -574,6 +574,27 @@ def test_a_second_provider_customer_deleted_later_is_cleared_too(shop: Shop) -> 
     assert shop.deliver(event("customer.deleted", first, at + 60, n=2)) is Applied.UNCHANGED
 
 
+def test_a_deleted_provider_customer_whose_metadata_names_another_is_still_its_owners(
+    shop: Shop,
+) -> None:
+    # Given Alice and Bob, each with a provider customer of their own
+    catalog.create_customer(shop.svc, "bob", "bob@example.com")
+    shop.add_card("4242424242424242", customer="bob")
+    bobs_before = shop.repo.get_customer("bob")
+    shop.add_card("4242424242424242")
+    alices = copy.deepcopy(shop.last("customer.created")["data"]["object"])
+    # When Alice's is deleted at the provider, its metadata edited to name Bob
+    alices["metadata"] = {"tenure_customer_id": "bob"}
+    at = int(shop.clock.now().timestamp()) + 60
+    assert shop.deliver(event("customer.deleted", alices, at)) is Applied.APPLIED
+    # Then Alice loses her provider customer (Tenure's own link says whose it is), Bob nothing
+    alice, bob = shop.repo.get_customer("alice"), shop.repo.get_customer("bob")
+    assert alice is not None and bob is not None and bobs_before is not None
+    assert (alice.provider_customer_id, alice.default_payment_method) == (None, None)
+    assert bob.provider_customer_id == bobs_before.provider_customer_id is not None
+    assert "provider_customer_deleted" not in bob.metadata
+
+
 # -- exactly once, concurrently ----------------------------------------------------------------
 class Interleaving:
     """The real repository; just before its first commit, `meanwhile` runs to the end."""

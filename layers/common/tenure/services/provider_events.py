@@ -357,9 +357,13 @@ def _customer(svc: Services, ns: str, event: ProviderEvent) -> Customer | None:
     provider_id = event.provider_customer_id or (
         event.payment_method.provider_customer_id if event.payment_method else None
     )
-    tenure_id = event.tenure_customer_id
-    if tenure_id is None and provider_id is not None:
-        tenure_id = svc.repo.find_provider_object(ns, provider_id)
+    if event.tenure_customer_id is not None:
+        named = svc.repo.get_customer(event.tenure_customer_id)
+        if named is not None and provider_id in (None, named.provider_customer_id):
+            return named
+        # Metadata can be edited in the provider's dashboard: unless the customer it names
+        # holds this provider customer, the link Tenure wrote when it made it decides.
+    tenure_id = svc.repo.find_provider_object(ns, provider_id) if provider_id else None
     return svc.repo.get_customer(tenure_id) if tenure_id else None
 
 
