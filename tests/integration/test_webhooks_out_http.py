@@ -176,3 +176,23 @@ def test_an_ipv6_literal_without_a_port_is_that_address_on_the_schemes_port() ->
     with pytest.raises(ValidationFailedError):
         sender.post("https://[2606:4700::1111]/in", {}, "{}")
     assert asked == ["2606:4700::1111"]
+
+
+def test_a_host_with_many_silent_addresses_gets_the_timeout_in_all_not_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A name may resolve to dozens of addresses that never answer; trying each for the
+    # whole timeout would outlast the dispatcher's Lambda.
+    given: list[float] = []
+
+    def silent(address: tuple[str, int], timeout: float, source: Any = None) -> socket.socket:
+        given.append(timeout)
+        time.sleep(timeout)
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", silent)
+    addresses = [f"93.184.215.{n}" for n in range(1, 9)]
+    sender = HttpSender(timeout=1, public_only=True, resolve=lambda host: addresses)
+    with pytest.raises(SendFailedError):
+        sender.post("https://hooks.example.com/in", {}, "{}")
+    assert given and sum(given) <= 1.01

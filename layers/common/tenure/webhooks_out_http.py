@@ -7,6 +7,7 @@ import json
 import math
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -118,9 +119,14 @@ class HttpSender:
         found = self._resolve(host)
         check_addresses(host, found)
         failed: OSError = OSError(f"no address of {host!r} answered")
+        # The timeout for them all, not for each: a name may have dozens that never answer.
+        deadline = time.monotonic() + timeout
         for each in found:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
             try:
-                return socket.create_connection((each, port), timeout, source)
+                return socket.create_connection((each, port), left, source)
             except OSError as exc:
                 failed = exc
         raise failed
