@@ -5,6 +5,7 @@ from api_pages_visit import FormFieldRefused, Visit, outcome_of, page_route
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from tenure.domain.collection_cases import CaseStatus
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.notify.customer_links import make_portal_link
 from tenure.notify.link_tokens import LinkPurpose
@@ -41,6 +42,9 @@ def _settle_case(visit: Visit) -> Response[str]:
         return _collections(visit, 422, view, outcome_of("bad", visit.text(refused.key)))
     except (IllegalTransitionError, ValidationFailedError) as exc:
         view = collections_page.load_collections_page(visit.svc, customer_id, case_id)
+        if done := _done_before(visit, action, view):
+            # A double submit: what the form asks for is what the first post did.
+            return _collections(visit, 200, view, outcome_of("ok", visit.text(done)))
         text = visit.text("action_failed", reason=str(exc))
         return _collections(visit, 409, view, outcome_of("bad", text))
     case = view.case
@@ -59,6 +63,19 @@ def _settle_case(visit: Visit) -> Response[str]:
         outcome = outcome_of("bad", visit.text("case_pay_declined"))
         return _collections(visit, 200, view, outcome, card_url=card_url)
     return _collections(visit, 200, view, outcome_of("ok", visit.text("case_plan_chosen")))
+
+
+def _done_before(visit: Visit, action: str, view: collections_page.CollectionsPage) -> str | None:
+    """The answer's text when the case already stands as the refused form asks (the case
+    paid, or in the very plan chosen): that form was posted twice. None otherwise."""
+    case, plan = view.case, view.plan
+    if action == "pay" and case.status is CaseStatus.SETTLED:
+        return "paid_thanks"
+    if action == "plan" and case.status is CaseStatus.IN_PLAN and plan is not None:
+        count, every = _repayment_choice(visit.form, view)
+        if (plan.count, str(plan.every)) == (count, every):
+            return "case_plan_chosen"
+    return None
 
 
 def _onward_link(visit: Visit, purpose: LinkPurpose, subject: str) -> str:

@@ -22,7 +22,9 @@ _OUTCOME = {
     "pending": "WebhookTriesFailed",
     "failed": "WebhookDeliveriesFailed",
 }
-_sender = HttpSender()
+# Deployed, a send connects only to the public addresses it resolved itself; locally (tenure
+# serve), receivers on loopback are allowed.
+_SENDERS = {True: HttpSender(), False: HttpSender(public_only=True)}
 
 
 @emf.log_metrics
@@ -31,7 +33,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """Each record on its own: one that fails is reported (ReportBatchItemFailures) and comes
     back after its visibility timeout; an unreadable one is logged and dropped, never retried."""
     wired = bootstrap.wiring()
-    allowed = url_check(local=wired.settings.environment == "local")
+    local = wired.settings.environment == "local"
+    allowed, sender = url_check(local=local), _SENDERS[local]
     failures = []
     for record in event.get("Records", []):
         try:
@@ -41,7 +44,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             continue
         try:
             tried = webhooks_out.dispatch(
-                wired.services, _sender, wired.webhook_queue(), message, url_allowed=allowed
+                wired.services, sender, wired.webhook_queue(), message, url_allowed=allowed
             )
         except Exception:
             logger.exception("webhook message failed; it will come back")

@@ -31,9 +31,11 @@ def unlabelled_controls(page: Any) -> list[str]:
 
 
 def overflow(page: Any) -> int:
-    """How far the page scrolls sideways (0 or less: it fits the window)."""
-    width: int = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    return width
+    """How much wider than the viewport the page is (0 or less: it fits the screen). Against
+    the viewport's configured width, not `innerWidth`: a mobile browser widens its layout
+    viewport to the content rather than scroll sideways, so there the two are always equal."""
+    width: int = page.evaluate("document.documentElement.scrollWidth")
+    return width - int(page.viewport_size["width"])
 
 
 def portal_link(

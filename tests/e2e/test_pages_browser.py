@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from page_checks import overflow as page_overflow
 from serve_process import REPO, call_api, serving
 
 from tenure.notify.render import format_money
@@ -214,7 +215,7 @@ def test_an_arabic_customer_on_a_phone_sees_the_amount_as_the_email_writes_it(
               });
             }""",
         )
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        overflow = page_overflow(page)
         direction = page.get_attribute("html", "dir")
 
         page.screenshot(path=str(screenshots / "subscription-ar.png"), full_page=True)
@@ -307,7 +308,7 @@ def test_an_arabic_customer_sees_the_points_form_right_to_left(
               return box.right - words.right < words.left - box.left ? "right" : "left";
             }""",
         )
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        overflow = page_overflow(page)
         page.fill("#points-count", "3")
         page.click("#redeem_points")
         page.wait_for_selector("#outcome")
@@ -344,7 +345,7 @@ def test_an_arabic_customer_on_a_phone_leaves_their_own_words_with_other(
             "#reason_text", "el => [el.getBoundingClientRect().right, window.innerWidth]"
         )
         reads = page.eval_on_selector("#reason_text", "el => getComputedStyle(el).direction")
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        overflow = page_overflow(page)
         page.screenshot(path=str(screenshots / "subscription-ar-other.png"), full_page=True)
         page.click("#cancel")
         page.wait_for_selector("#outcome")

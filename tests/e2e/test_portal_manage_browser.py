@@ -196,9 +196,7 @@ def change_seats(page: Any, base_url: str, customer: str, shots: Path, lang: str
     page.wait_for_selector("#outcome")
     seen["outcome"] = page.inner_text("#outcome")
     seen["changed"] = api(base_url, "GET", sub_path)
-    seen["overflow"].append(
-        page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    )
+    seen["overflow"].append(overflow(page))
     seen["dir"] = page.get_attribute("html", "dir")
     page.screenshot(path=str(shots / f"seats-{lang}-2-done.png"), full_page=True)
     invoices = api(base_url, "GET", f"/v1/subscriptions/{customer}-sub/invoices")["data"]

@@ -1,15 +1,19 @@
 """The outbound webhooks' network adapters: resolving a host's addresses (what an endpoint's
 URL is checked against) and POSTing a delivery, without following redirects."""
 
+import contextlib
+import http.client
 import json
 import math
 import socket
-import urllib.error
-import urllib.request
+import threading
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from tenure.domain.webhooks_out import check_url
+from tenure.domain.webhooks_out import check_addresses, check_url
 from tenure.ports import Clock
 from tenure.services.webhooks_out import DeliveryDue, SendFailedError
 
@@ -33,30 +37,108 @@ def url_check(local: bool) -> Any:
     return allowed
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is the receiver's answer: a failed try, never a second request
-
-
 class HttpSender:
-    """POSTs with the standard library: the layer needs no HTTP client of its own."""
+    """POSTs with the standard library (the layer needs no HTTP client of its own); a 3xx is
+    the receiver's answer, never followed. The whole exchange, not each read, is bounded by
+    `timeout`: a receiver that trickles its answer a byte at a time would otherwise hold the
+    dispatcher, and every message of its batch, until the Lambda's own timeout.
 
-    def __init__(self, timeout: float = TIMEOUT_S) -> None:
+    `public_only` (deployed): the host is resolved once, here, every address it has must be
+    public (ValidationFailedError, as the URL check), and the connection goes to one of
+    them; connecting by name would resolve it again, and a name can answer a public address
+    to the check and a private one to the connection (DNS rebinding)."""
+
+    def __init__(
+        self,
+        timeout: float = TIMEOUT_S,
+        *,
+        public_only: bool = False,
+        resolve: Callable[[str], list[str]] = resolve_addresses,
+    ) -> None:
         self._timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirects())
+        self._public_only = public_only
+        self._resolve = resolve
 
     def post(self, url: str, headers: dict[str, str], body: str) -> int:
-        request = urllib.request.Request(
-            url, data=body.encode(), headers=headers | {"user-agent": "tenure-webhooks/1"}
-        )
         try:
-            with self._opener.open(request, timeout=self._timeout) as response:
-                response.read(ANSWER_READ)
-                return int(response.status)
-        except urllib.error.HTTPError as exc:
-            return int(exc.code)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+            connection, target = self._connection(url)
+        except ValueError as exc:
             raise SendFailedError(f"no answer: {type(exc).__name__}") from exc
+        with contextlib.closing(connection):
+            return self._exchange(connection, target, headers, body)
+
+    def _exchange(
+        self,
+        connection: http.client.HTTPConnection,
+        target: str,
+        headers: dict[str, str],
+        body: str,
+    ) -> int:
+        cut = threading.Event()
+        watchdog = threading.Timer(self._timeout, _hang_up, (connection, cut))
+        watchdog.start()
+        try:
+            connection.request(
+                "POST", target, body.encode(), headers | {"user-agent": "tenure-webhooks/1"}
+            )
+            response = connection.getresponse()
+            response.read(ANSWER_READ)
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            # HTTPException: an answer that is not HTTP (a bad status line, too many or too
+            # long headers, broken chunks), which is no answer either.
+            if cut.is_set():
+                raise SendFailedError(f"no answer within {self._timeout:g} s") from exc
+            raise SendFailedError(f"no answer: {type(exc).__name__}") from exc
+        finally:
+            watchdog.cancel()
+        if cut.is_set():  # the headers end where the hang-up cut them: no whole answer
+            raise SendFailedError(f"no answer within {self._timeout:g} s")
+        return int(response.status)
+
+    def _connection(self, url: str) -> tuple[http.client.HTTPConnection, str]:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {parts.scheme}")
+        kind = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        # The port always given: http.client would read a bare IPv6 address's last group as one.
+        port = parts.port or kind.default_port
+        connection = kind(parts.hostname, port, timeout=self._timeout)
+        if self._public_only:
+            connection._create_connection = self._public_connection  # type: ignore[attr-defined]
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return connection, target
+
+    def _public_connection(
+        self, address: tuple[str, int], timeout: float, source: Any = None
+    ) -> socket.socket:
+        """http.client's own connect, to an address of the host checked to be public (the
+        certificate is still checked against the host's name)."""
+        host, port = address
+        found = self._resolve(host)
+        check_addresses(host, found)
+        failed: OSError = OSError(f"no address of {host!r} answered")
+        # The timeout for them all, not for each: a name may have dozens that never answer.
+        deadline = time.monotonic() + timeout
+        for each in found:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                return socket.create_connection((each, port), left, source)
+            except OSError as exc:
+                failed = exc
+        raise failed
+
+
+def _hang_up(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    """Past the deadline: shut the socket, which ends the read blocked on it."""
+    cut.set()
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class SqsWebhookQueue:

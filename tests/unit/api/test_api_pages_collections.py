@@ -119,6 +119,37 @@ def test_a_case_already_in_a_plan_is_refused_with_409(owing: tuple[Pages, str]) 
     assert case is not None and case.plans_made == 1
 
 
+def test_pay_in_full_posted_twice_is_answered_as_paid_and_charges_once(
+    owing: tuple[Pages, str],
+) -> None:
+    # A double click: the second post finds the case settled by the first, which is what
+    # the customer asked for; the page must not tell them it "cannot be done".
+    pages, case_id = owing
+    pages.card("alice", "pm_card_visa")
+    token = pages.link(LinkPurpose.COLLECTIONS, case_id)
+    form = signed_form_token(pages, token)
+    first = pages.submit(PAGE, token, form, action="pay")
+    paid = pages.api.repo.commits
+    second = pages.submit(PAGE, token, form, action="pay")
+    assert (first.status, second.status) == (200, 200), second.text
+    assert "Paid" in second.text and "cannot be done" not in second.text
+    assert pages.api.repo.commits == paid  # nothing more written, nothing charged again
+
+
+def test_the_same_plan_posted_twice_is_answered_as_chosen_and_made_once(
+    owing: tuple[Pages, str],
+) -> None:
+    pages, case_id = owing
+    token = pages.link(LinkPurpose.COLLECTIONS, case_id)
+    form = signed_form_token(pages, token)
+    first = pages.submit(PAGE, token, form, action="plan", count="3", every="week")
+    second = pages.submit(PAGE, token, form, action="plan", count="3", every="week")
+    assert (first.status, second.status) == (200, 200), second.text
+    assert "Done: your repayment plan is set" in second.text
+    case = pages.api.repo.get_collection_case(case_id)
+    assert case is not None and case.plans_made == 1
+
+
 def test_a_form_posted_from_another_site_is_refused_and_changes_nothing(
     owing: tuple[Pages, str],
 ) -> None:

@@ -270,6 +270,25 @@ def test_a_host_resolving_to_a_private_address_is_refused_when_deployed(
     assert address in refused(svc, "https://hooks.example.com/in", ["93.184.215.14", address])
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "::ffff:169.254.169.254",  # IPv4-mapped
+        "::169.254.169.254",  # IPv4-compatible (deprecated; Python calls it global)
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254 (Python calls it global)
+        "64:ff9b::a00:8",  # NAT64 of 10.0.0.8
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254 (Python calls it global)
+        "2002:c0a8:102::1",  # 6to4 of 192.168.1.2
+    ],
+)
+def test_an_ipv6_address_that_carries_a_private_ipv4_one_is_refused_when_deployed(
+    svc: Services, address: str
+) -> None:
+    # A gateway that translates these (NAT64, 6to4, a dual-stack socket) reaches the IPv4
+    # address inside, which the docs promise is never called.
+    assert address in refused(svc, "https://hooks.example.com/in", [address])
+
+
 def test_a_host_that_does_not_resolve_is_refused(svc: Services) -> None:
     def nowhere(host: str) -> list[str]:
         raise OSError("no such host")

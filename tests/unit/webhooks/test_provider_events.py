@@ -18,7 +18,7 @@ from tenure.domain.invoices import (
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.payments import stripe_objects
 from tenure.ports import Commit
-from tenure.services import charging
+from tenure.services import catalog, charging
 from tenure.services.context import Services
 from tenure.services.provider_events import Applied
 
@@ -289,6 +289,45 @@ def test_a_refund_the_provider_reports_after_the_owed_one_failed_settles_it(shop
     assert settled.amount_refunded == 1000
 
 
+def test_a_refund_whose_metadata_names_another_customers_invoice_refunds_the_one_paid(
+    shop: Shop,
+) -> None:
+    # Given Alice's and Bob's first invoices, each paid by its own payment
+    catalog.create_customer(shop.svc, "bob", "bob@example.com")
+    shop.add_card("4242424242424242")
+    alices = shop.subscribe()
+    shop.add_card("4242424242424242", customer="bob")
+    bobs = shop.subscribe("sub-2", "bob")
+    # When Alice's payment is refunded and its charge's metadata (editable in the provider's
+    # dashboard) names Bob's invoice
+    seen = len(shop.events())
+    shop.refund(alices, 400, "dashboard-1")
+    for e in shop.events()[seen:]:
+        edited = copy.deepcopy(e)
+        metadata = edited["data"]["object"].get("metadata") or {}
+        if "tenure_invoice_id" in metadata:
+            metadata.update(tenure_invoice_id=bobs, tenure_customer_id="bob")
+        shop.deliver(edited)
+    # Then the refund is Alice's invoice's, the one the payment paid, as Tenure linked it
+    refunded = {i: shop.repo.get_invoice(i) for i in (alices, bobs)}
+    assert {i: v.amount_refunded for i, v in refunded.items() if v} == {alices: 400, bobs: 0}
+
+
+def test_a_refunded_total_in_another_currency_than_the_invoices_is_not_taken(
+    shop: Shop,
+) -> None:
+    shop.add_card("4242424242424242")
+    invoice_id = shop.subscribe()
+    shop.refund(invoice_id, 400, "dashboard-1")
+    charge_refunded = copy.deepcopy(shop.last("charge.refunded"))
+    charge_refunded["data"]["object"]["currency"] = "eur"
+    charge_refunded["data"]["object"]["refunds"] = {"data": []}
+
+    assert shop.deliver(charge_refunded) is Applied.UNCHANGED
+    invoice = shop.repo.get_invoice(invoice_id)
+    assert invoice is not None and invoice.amount_refunded == 0
+
+
 # -- disputes ----------------------------------------------------------------------------------
 def test_a_lost_dispute_writes_the_invoice_off_and_marks_the_customer(shop: Shop) -> None:
     shop.add_card("4242424242424242")
@@ -511,6 +550,49 @@ def test_a_customer_deleted_at_the_provider_loses_its_provider_id_and_card(shop:
     sub = shop.repo.get_subscription("sub-1")
     assert sub is not None and sub.payer == customer.payer  # its copy followed
     assert shop.deliver(shop.last("payment_method.attached")) is Applied.UNCHANGED
+
+
+def test_a_second_provider_customer_deleted_later_is_cleared_too(shop: Shop) -> None:
+    # Given Alice's provider customer deleted, and a new one made when she gave a card again
+    shop.add_card("4242424242424242")
+    shop.subscribe()
+    first = shop.last("customer.created")["data"]["object"]
+    at = int(shop.clock.now().timestamp())
+    assert shop.deliver(event("customer.deleted", first, at + 60)) is Applied.APPLIED
+    shop.clock.advance(timedelta(days=2))
+    shop.add_card("5555555555554444")
+    second = shop.last("customer.created")["data"]["object"]
+    assert second["id"] != first["id"]
+    # When the new one is deleted at the provider too
+    later = int(shop.clock.now().timestamp()) + 60
+    assert shop.deliver(event("customer.deleted", second, later, n=1)) is Applied.APPLIED
+    # Then Tenure forgets it and its card, as it did the first
+    customer = shop.repo.get_customer("alice")
+    assert customer is not None
+    assert (customer.provider_customer_id, customer.default_payment_method) == (None, None)
+    # And the first one's deletion, delivered again (its marker long expired), changes nothing
+    assert shop.deliver(event("customer.deleted", first, at + 60, n=2)) is Applied.UNCHANGED
+
+
+def test_a_deleted_provider_customer_whose_metadata_names_another_is_still_its_owners(
+    shop: Shop,
+) -> None:
+    # Given Alice and Bob, each with a provider customer of their own
+    catalog.create_customer(shop.svc, "bob", "bob@example.com")
+    shop.add_card("4242424242424242", customer="bob")
+    bobs_before = shop.repo.get_customer("bob")
+    shop.add_card("4242424242424242")
+    alices = copy.deepcopy(shop.last("customer.created")["data"]["object"])
+    # When Alice's is deleted at the provider, its metadata edited to name Bob
+    alices["metadata"] = {"tenure_customer_id": "bob"}
+    at = int(shop.clock.now().timestamp()) + 60
+    assert shop.deliver(event("customer.deleted", alices, at)) is Applied.APPLIED
+    # Then Alice loses her provider customer (Tenure's own link says whose it is), Bob nothing
+    alice, bob = shop.repo.get_customer("alice"), shop.repo.get_customer("bob")
+    assert alice is not None and bob is not None and bobs_before is not None
+    assert (alice.provider_customer_id, alice.default_payment_method) == (None, None)
+    assert bob.provider_customer_id == bobs_before.provider_customer_id is not None
+    assert "provider_customer_deleted" not in bob.metadata
 
 
 # -- exactly once, concurrently ----------------------------------------------------------------

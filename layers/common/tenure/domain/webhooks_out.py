@@ -212,14 +212,37 @@ def check_url(url: str, *, local: bool, addresses: Callable[[str], list[str]]) -
         found = addresses(host)
     except OSError:
         raise ValidationFailedError("url", f"host {host!r} does not resolve") from None
+    check_addresses(host, found)
+    return url
+
+
+def check_addresses(host: str, found: list[str]) -> None:
+    """ValidationFailedError("url", why) unless `host` resolved, and only to public addresses."""
     if not found:
         raise ValidationFailedError("url", f"host {host!r} does not resolve")
     for text in found:
-        if not ipaddress.ip_address(text.split("%")[0]).is_global:
+        if not _public(ipaddress.ip_address(text.split("%")[0])):
             raise ValidationFailedError(
                 "url", f"host {host!r} resolves to a private or reserved address ({text})"
             )
-    return url
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Global, and so is any IPv4 address inside an IPv6 one (mapped, compatible, NAT64,
+    6to4, Teredo), which a gateway or a dual-stack socket would reach; Python calls several
+    of those global whatever they carry."""
+    if not address.is_global:
+        return False
+    if isinstance(address, ipaddress.IPv4Address):
+        return True
+    inner = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if address in _NAT64 or address in _IPV4_COMPATIBLE:
+        inner.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return all(each is None or each.is_global for each in inner)
 
 
 def _is_loopback(host: str) -> bool:

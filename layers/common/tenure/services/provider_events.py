@@ -149,13 +149,15 @@ def _named(event: ProviderEvent, ns: str) -> dict[str, Any]:
         payment_id = facts.payment_id
     total = event.refund_total
     if event.kind in (ProviderEventKind.REFUND_UPDATED, ProviderEventKind.PAYMENT_REFUNDED):
-        if total is not None and total.invoice_id is not None:
-            # The payer's points account too: a refund takes back the points its invoice
-            # earned, and a customer without an account has none to take back.
-            return {"invoice_id": total.invoice_id, "points_of": total.customer_id}
         payment_id = (event.refund.payment_id if event.refund else None) or (
             total.payment_id if total else None
         )
+        if total is not None and total.invoice_id is not None:
+            # The payer's points account too: a refund takes back the points its invoice
+            # earned, and a customer without an account has none to take back. The
+            # payment's link too, in the same read: it outranks the metadata's hint.
+            named: dict[str, Any] = {"invoice_id": total.invoice_id, "points_of": total.customer_id}
+            return named | ({"link": (ns, payment_id)} if payment_id else {})
     if event.dispute is not None:
         payment_id = event.dispute.payment_id
     return {"link": (ns, payment_id)} if payment_id else {}
@@ -239,9 +241,12 @@ def _attempt_ref(linked: str) -> tuple[str, int] | None:
 
 
 def _invoice_of_payment(svc: Services, reads: EventReads) -> Invoice | None:
-    if reads.invoice is not None:
-        return reads.invoice
+    """The invoice the payment paid: the one Tenure linked it to when it settled, else the
+    one its metadata names (a refund reported before its payment settled). Metadata can be
+    edited in the provider's dashboard; the link is Tenure's own."""
     ref = _attempt_ref(reads.linked) if reads.linked else None
+    if reads.invoice is not None and (ref is None or ref[0] == reads.invoice.id):
+        return reads.invoice
     return svc.repo.get_invoice(ref[0]) if ref else None
 
 
@@ -260,7 +265,7 @@ def _refund(
         if r.currency and r.currency != invoice.currency:
             continue  # not this invoice's money: never mix currencies
         taken |= invoice.record_refund(r.refund_id, r.amount, r.status, r.at)
-    if total is not None:
+    if total is not None and total.currency in ("", invoice.currency):
         taken |= invoice.record_refunded_total(total.amount_refunded, event.occurred_at)
     if not taken:
         return _Outcome(Applied.UNCHANGED)
@@ -352,9 +357,13 @@ def _customer(svc: Services, ns: str, event: ProviderEvent) -> Customer | None:
     provider_id = event.provider_customer_id or (
         event.payment_method.provider_customer_id if event.payment_method else None
     )
-    tenure_id = event.tenure_customer_id
-    if tenure_id is None and provider_id is not None:
-        tenure_id = svc.repo.find_provider_object(ns, provider_id)
+    if event.tenure_customer_id is not None:
+        named = svc.repo.get_customer(event.tenure_customer_id)
+        if named is not None and provider_id in (None, named.provider_customer_id):
+            return named
+        # Metadata can be edited in the provider's dashboard: unless the customer it names
+        # holds this provider customer, the link Tenure wrote when it made it decides.
+    tenure_id = svc.repo.find_provider_object(ns, provider_id) if provider_id else None
     return svc.repo.get_customer(tenure_id) if tenure_id else None
 
 
@@ -525,9 +534,13 @@ def _customer_deleted(
     customer = _customer(svc, ns, event)
     if customer is None:
         return _Outcome(Applied.UNMATCHED)
-    if PROVIDER_DELETED in customer.metadata:
+    held, at = customer.metadata.get(PROVIDER_DELETED), iso(event.occurred_at) or ""
+    current = customer.provider_customer_id
+    if held is not None and (held >= at or current != event.provider_customer_id):
+        # Deleted before: this is that deletion again, or an older one. A later deletion
+        # of the provider customer made since (a new card after the first) still applies.
         return _Outcome(Applied.UNCHANGED)
-    customer.metadata[PROVIDER_DELETED] = iso(event.occurred_at) or ""
+    customer.metadata[PROVIDER_DELETED] = at
     if customer.provider_customer_id in (None, event.provider_customer_id):
         # Its cards went with it: nothing can be charged until the customer gives a new one
         # (which registers a new provider customer).

@@ -69,6 +69,7 @@ class RefundTotalFacts:
     # The Tenure customer the payment's metadata names (Stripe copies a PaymentIntent's
     # metadata onto its charge): lets the first read fetch that customer's points account.
     customer_id: str | None = None
+    currency: str = ""  # upper-case, as the provider reported the total; "" when not given
 
 
 @dataclass(frozen=True, slots=True)

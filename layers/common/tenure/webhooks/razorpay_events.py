@@ -129,7 +129,12 @@ def parse(body: bytes, headers: Mapping[str, str] | None = None) -> ProviderEven
             if refunded is not None:
                 invoice_id, attempt = _notes(payment)
                 total = RefundTotalFacts(
-                    ident(payment.get("id")), refunded, (), invoice_id, attempt
+                    ident(payment.get("id")),
+                    refunded,
+                    (),
+                    invoice_id,
+                    attempt,
+                    currency=currency(payment),
                 )
         return replace(
             base, kind=ProviderEventKind.REFUND_UPDATED, refund=refund, refund_total=total

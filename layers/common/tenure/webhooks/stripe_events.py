@@ -282,7 +282,7 @@ def _refund(obj: dict[str, Any], at: datetime) -> RefundFacts | None:
 
 def _refund_total(obj: dict[str, Any], base: ProviderEvent) -> RefundTotalFacts:
     _require_id(obj, "charge")
-    refunded, _ = _minor(obj, "amount_refunded")
+    refunded, code = _minor(obj, "amount_refunded")
     if refunded is None:
         raise MalformedEventError("the event's charge has no amount_refunded")
     listed = obj.get("refunds")
@@ -292,7 +292,7 @@ def _refund_total(obj: dict[str, Any], base: ProviderEvent) -> RefundTotalFacts:
     invoice_id, attempt = _metadata(obj)
     _, owner = _owners(obj)
     return RefundTotalFacts(
-        ref(obj.get("payment_intent")), refunded, refunds, invoice_id, attempt, owner
+        ref(obj.get("payment_intent")), refunded, refunds, invoice_id, attempt, owner, code
     )
 
 
