@@ -19,12 +19,12 @@ from tenure_local.cli.emails import app as emails_app
 from tenure_local.cli.export import export_business
 from tenure_local.cli.imports import app as import_app
 from tenure_local.cli.links import app as links_app
+from tenure_local.cli.run_lines import print_chaos, print_engine
 from tenure_local.cli.webhooks import app as webhooks_app
 
 if TYPE_CHECKING:
     from tenure_local.simulator.chaos import Chaos
     from tenure_local.simulator.scenario import ScenarioError
-    from tenure_local.simulator.simulate import SimulationResult
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -117,6 +117,7 @@ def simulate(
         return run_comparison(scenario, compare, out_dir, seed, bool(chaos or webhook_chaos))
     from tenure_local.simulator.chaos import ChaosOptionError, parse_kinds
     from tenure_local.simulator.engines import EngineOptionError, engine_named
+    from tenure_local.simulator.out_folder import OutFolderError
     from tenure_local.simulator.scenario import ScenarioError, load
     from tenure_local.simulator.simulate import Simulator
 
@@ -161,14 +162,17 @@ def simulate(
         except EngineOptionError as exc:
             err.print(f"[red]--engine {engine.value}[/red]: {escape(str(exc))}")
             raise typer.Exit(2) from exc
+        except OutFolderError as exc:  # checked before the run: nothing ran, nothing written
+            err.print(f"[red]--out[/red]: {escape(str(exc))}; nothing was run", soft_wrap=True)
+            raise typer.Exit(2) from exc
     if verbose:
-        _print_engine(result)
+        print_engine(result)
     if result.rejected:
         err.print(f"[yellow]{len(result.rejected)} action(s) refused by the API[/yellow]:")
         for item in result.rejected:
             err.print(f"  {item['at']} {item['where']}: {item['status']} {item['response']}")
     if result.chaos:
-        _print_chaos(result.chaos, result.out)
+        print_chaos(result.chaos, result.out)
     if screenshot:
         _screenshot(result.out / "report.html")
         _email_screenshots(result.out)
@@ -177,37 +181,6 @@ def simulate(
     # Unwrapped whatever the width: scripts read these two lines for the paths.
     out.print(f"outbox: {emails} emails in {(result.out / 'outbox').resolve()}", soft_wrap=True)
     out.print(f"report: {(result.out / 'report.html').resolve()}", soft_wrap=True)
-
-
-def _print_engine(result: "SimulationResult") -> None:
-    """How the engine ran: speed, time in AWS calls, the local table's raw speed, webhooks."""
-    own = result.seconds - result.aws_seconds
-    err.print(
-        f"simulated {result.customer_months:.0f} customer-months in {result.seconds:.2f} s "
-        f"({result.customer_months / max(result.seconds, 1e-9):.1f} customer-months/s) on "
-        f"{result.backend}"
-    )
-    if result.backend == "memory":
-        err.print("  no AWS calls: the table, the queue and the mailer are in this process")
-    else:
-        err.print(
-            f"  time in AWS calls: {result.aws_seconds:.2f} s over {result.aws_calls} calls; "
-            f"Tenure's own work: {own:.2f} s ({result.own_share:.0%} of the run, target <= 50%)"
-        )
-    if result.raw_speed:
-        raw = result.raw_speed
-        err.print(
-            "  raw local DynamoDB in this run: "
-            f"{raw.get('conditional_puts_per_s', 0):.0f} conditional puts/s, "
-            f"{raw.get('transact_writes_per_s', 0):.0f} three-item transactions/s"
-        )
-    if result.webhooks:
-        hooks = result.webhooks
-        statuses = ", ".join(f"{n}x {code}" for code, n in sorted(hooks["delivered"].items()))
-        err.print(
-            f"  webhooks{' (chaos)' if hooks['chaos'] else ''}: {statuses or 'none'}; "
-            f"{hooks['duplicates_sent']} duplicated, {hooks['late']} late"
-        )
 
 
 def _print_business(folder: Path) -> None:
@@ -242,18 +215,6 @@ def _chaos(kinds: frozenset[str], seed: int) -> "Chaos | None":
     if not kinds - {"webhooks"}:
         return None  # webhooks only: the courier's chaos, exactly as --webhook-chaos
     return Chaos(kinds=kinds, seed=seed)
-
-
-def _print_chaos(injected: dict[str, object], folder: Path) -> None:
-    by_kind = injected.get("by_kind") or {}
-    assert isinstance(by_kind, dict)
-    kinds = ", ".join(f"{n} {kind}" for kind, n in by_kind.items()) or "nothing"
-    err.print(f"  chaos (seed {injected['seed']}): injected {kinds}")
-    by_step = injected.get("by_step") or {}
-    assert isinstance(by_step, dict)
-    for step, n in by_step.items():
-        err.print(f"    {n:>4}x {step}")
-    err.print(f"  what was injected, and when: {folder / 'chaos.json'}")
 
 
 @app.command()
