@@ -481,7 +481,7 @@ def metrics_export(
     ] = None,
 ) -> None:
     """Export one table of DIR/metrics.json for a spreadsheet."""
-    from tenure.report.csv_export import export_csv
+    from tenure.report.csv_export import export_csv, figures_in
 
     try:
         doc = json.loads((directory / "metrics.json").read_text())
@@ -495,16 +495,20 @@ def metrics_export(
         if format_ == "csv":
             text = export_csv(doc, table, currency and currency.upper())
         else:
-            part = doc if not currency else doc.get("other_currencies", {}).get(currency.upper())
-            text = json.dumps((part or {}).get(table), indent=2) + "\n"
+            part = figures_in(doc, table, currency and currency.upper())
+            text = json.dumps(part.get(table), indent=2) + "\n"
     except ValueError as exc:
         err.print(str(exc))
         raise typer.Exit(2) from exc
     if to is None:
         sys.stdout.write(text)
-    else:
+        return
+    try:
         to.write_text(text)
-        err.print(f"wrote {to}")
+    except OSError as exc:
+        err.print(f"cannot write {to}: {exc.strerror or exc}", soft_wrap=True, highlight=False)
+        raise typer.Exit(2) from exc
+    err.print(f"wrote {to}")
 
 
 @charges_app.command("audit")
