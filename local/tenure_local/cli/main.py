@@ -236,10 +236,14 @@ def invoke(
         err.print(f"unknown function {function!r}; one of: {', '.join(sorted(functions.HANDLERS))}")
         raise typer.Exit(2)
     try:
-        payload = json.loads(event.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        err.print(f"cannot read event {event}: {exc}")
+        payload = json.loads(event.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # unreadable, not UTF-8, or not JSON
+        err.print(f"cannot read event {event}: {exc}", markup=False, highlight=False)
         raise typer.Exit(2) from exc
+    if not isinstance(payload, dict):
+        kind = {list: "an array", str: "a string"}.get(type(payload), "a single value")
+        err.print(f"cannot read event {event}: it holds {kind}; expected a JSON object")
+        raise typer.Exit(2)
     attached = LocalStack.attach()
     if attached is not None:
         os.environ.update(attached)
@@ -254,7 +258,17 @@ def invoke(
 def _invoke_and_print(function: str, payload: dict[str, object], report_out: Path) -> None:
     from tenure_local.runtime import functions
 
-    result = functions.invoke(function, _resigned(function, payload))
+    try:
+        result = functions.invoke(function, _resigned(function, payload))
+    except Exception as exc:  # what Lambda reports as errorType and errorMessage, no traceback
+        err.print(
+            f"{function} failed on this event: {type(exc).__name__}: {exc} (is it an event "
+            f"{function} takes? events/ holds samples)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from exc
     out.print_json(json.dumps(result, default=str))
     if function == "metrics" and isinstance(result, dict) and result.get("report") is True:
         _copy_shelved_report(report_out)
