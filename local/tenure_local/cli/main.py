@@ -241,7 +241,8 @@ def invoke(
         err.print(f"cannot read event {event}: {exc}", markup=False, highlight=False)
         raise typer.Exit(2) from exc
     if not isinstance(payload, dict):
-        kind = {list: "an array", str: "a string"}.get(type(payload), "a single value")
+        kind = "an array" if isinstance(payload, list) else "a single value"
+        kind = "a string" if isinstance(payload, str) else kind
         err.print(f"cannot read event {event}: it holds {kind}; expected a JSON object")
         raise typer.Exit(2)
     attached = LocalStack.attach()
