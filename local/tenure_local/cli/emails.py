@@ -163,6 +163,11 @@ def audit(
     ):
         for problem in problems:
             err.print(f"[red]{title}[/red]: {problem}")
+    if result.before_zone_change:
+        out.print(
+            f"{result.before_zone_change} email(s) sent before their customer's time zone "
+            "changed: their hour is not checked"
+        )
     if not result.clean:
         raise typer.Exit(1)
     out.print("no email sent twice, none at night")
