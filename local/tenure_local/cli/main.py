@@ -396,7 +396,7 @@ def report(
 ) -> None:
     """Rewrite DIR/report.html from DIR's metrics.json, state.json and events.jsonl; or, with
     --table, write report.html, metrics.json and monthly.csv from a deployed table."""
-    from tenure_local.report.metrics_report import write_report
+    from tenure_local.report.metrics_report import ReportInputError, write_report
 
     if table is not None:
         if directory is not None:
@@ -417,7 +417,11 @@ def report(
         except (OSError, json.JSONDecodeError) as exc:
             err.print(f"cannot read {directory / name}: {exc}")
             raise typer.Exit(2) from exc
-    path = write_report(directory, title="Tenure report")
+    try:
+        path = write_report(directory, title="Tenure report")
+    except ReportInputError as exc:
+        err.print(f"{exc}; no report written", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
     if screenshot:
         _screenshot(path)
     out.print(f"report: {path.resolve()}")

@@ -14,6 +14,7 @@ WRITTEN = frozenset(
         "metrics.json",
         "events.jsonl",
         "report.html",
+        ".report.html.part",  # a report being written when the run was stopped
         "report.png",
         "outbox",
         "emails",
