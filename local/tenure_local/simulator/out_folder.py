@@ -28,9 +28,18 @@ class OutFolderError(ValueError):
     """The folder cannot take a run's outputs; the message says why, in the user's terms."""
 
 
-def check(out: Path) -> None:
+def check_all(outs: list[Path]) -> None:
+    """`check` for several runs' folders: each is looked at before any is created."""
+    for out in outs:
+        check(out, create=False)
+    for out in outs:
+        check(out)
+
+
+def check(out: Path, create: bool = True) -> None:
     """Refuses a path that is not a folder, cannot be made one, or holds more than a run's
-    outputs; creates it when missing, so that nothing is run for outputs that cannot be written."""
+    outputs; creates it when missing (unless not `create`), so that nothing is run for
+    outputs that cannot be written."""
     if out.exists() and not out.is_dir():
         raise OutFolderError(f"{out} is a file; expected a folder (new, empty or a run's own)")
     if out.is_dir():
@@ -41,6 +50,8 @@ def check(out: Path) -> None:
                 f"{out} holds files a run does not write ({shown}), which replacing its "
                 f"contents would delete; expected a new or empty folder, or an earlier run's"
             )
+        return
+    if not create:
         return
     try:
         out.mkdir(parents=True)

@@ -88,3 +88,33 @@ def test_a_folder_that_cannot_be_created_is_refused_with_the_reason(
     code, said = simulate(scenario, str(tmp_path / "results" / "run"))
 
     assert code == 2 and "cannot create" in said and "Not a directory" in said
+
+
+def test_chaos_run_checks_every_runs_folder_before_the_calm_run(
+    tmp_path: Path, scenario: Path
+) -> None:
+    out = tmp_path / "chaos"
+    (out / "seed-2").mkdir(parents=True)
+    (out / "seed-2" / "notes.txt").write_text("mine")
+    args = ["chaos", "run", str(scenario), "--engine", "memory", "--seeds", "2", "--out", str(out)]
+
+    done = CliRunner().invoke(app, args)
+
+    said = " ".join(done.output.split())
+    assert done.exit_code == 2 and "seed-2 holds files a run does not write (notes.txt)" in said
+    assert sorted(p.name for p in out.iterdir()) == ["seed-2"]  # no calm run, nothing made
+
+
+def test_compare_checks_both_runs_folders_before_either_runs(
+    tmp_path: Path, scenario: Path
+) -> None:
+    out = tmp_path / "what-if"
+    out.write_text("a file")
+    args = ["simulate", str(scenario), "--compare", str(scenario), "--out", str(out)]
+
+    done = CliRunner().invoke(app, args)
+
+    assert done.exception is None or isinstance(done.exception, SystemExit), done.output
+    said = " ".join(done.output.split())
+    assert done.exit_code == 2 and "cannot create" in said and "Not a directory" in said
+    assert out.read_text() == "a file"
