@@ -57,9 +57,9 @@ def run_command(
 ) -> None:
     """Run SCENARIO calm, then under chaos for each seed on the same local stack, and compare
     each ending with the calm one. Writes OUT/calm, OUT/seed-N and OUT/summary.json."""
+    from tenure_local.simulator import out_folder
     from tenure_local.simulator.chaos import Chaos, ChaosOptionError, parse_kinds
     from tenure_local.simulator.chaos_compare import compare
-    from tenure_local.simulator import out_folder
     from tenure_local.simulator.engines import ENGINES, engine_named
     from tenure_local.simulator.scenario import ScenarioError, load
     from tenure_local.simulator.simulate import Simulator

@@ -16,8 +16,8 @@ def run_comparison(
     """Replay SCENARIO and its what-if OTHER on the memory engine into OUT/a and OUT/b, then
     write OUT/compare.json and OUT/compare.html and print the table. Exit 2, with nothing
     written, when either file cannot run."""
-    from tenure_local.simulator.engines import MemoryEngine
     from tenure_local.simulator import out_folder
+    from tenure_local.simulator.engines import MemoryEngine
     from tenure_local.simulator.simulate import Simulator
     from tenure_local.simulator.whatif import (
         PairError,
