@@ -101,9 +101,7 @@ def test_a_region_without_a_table_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--region goes with --table" in result.output
 
 
-def test_a_file_as_the_folder_is_refused_before_the_table_is_read(
-    aws: Any, tmp_path: Path
-) -> None:
+def test_a_file_as_the_folder_is_refused_before_the_table_is_read(aws: Any, tmp_path: Path) -> None:
     a_small_business(aws)
     target = tmp_path / "export"
     target.write_text("not a folder")
@@ -116,9 +114,7 @@ def test_a_file_as_the_folder_is_refused_before_the_table_is_read(
     assert target.read_text() == "not a folder"
 
 
-def test_a_folder_that_cannot_be_made_is_an_error_with_the_reason(
-    aws: Any, tmp_path: Path
-) -> None:
+def test_a_folder_that_cannot_be_made_is_an_error_with_the_reason(aws: Any, tmp_path: Path) -> None:
     a_small_business(aws)
     (tmp_path / "export").write_text("not a folder")
     target = tmp_path / "export" / "march"
