@@ -120,7 +120,7 @@ def test_a_folder_that_cannot_be_written_is_a_shelved_report_error(s3: Any, tmp_
     shelve(s3, "report.html")
     (tmp_path / "taken").write_text("a file")
 
-    with pytest.raises(ShelvedReportError, match="cannot write .*taken/report: Not a directory"):
+    with pytest.raises(ShelvedReportError, match=r"cannot write .*taken/report: Not a directory"):
         fetch_shelved_report(s3, BUCKET, tmp_path / "taken" / "report")
 
     assert (tmp_path / "taken").read_text() == "a file"
