@@ -19,4 +19,14 @@ def bench(
     renewals, webhooks, metrics, reminders); write it, with every figure, to OUT/bench.json."""
     from tenure_local.bench.suite import DEFAULT_SIZES, FULL_SIZES, run
 
+    try:  # before minutes of measuring, not after
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        Console(stderr=True).print(
+            f"cannot write bench.json in {folder}: {exc.strerror or exc}; nothing was measured",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from exc
     run(Console(), sizes=FULL_SIZES if full else DEFAULT_SIZES, out=folder)

@@ -57,6 +57,7 @@ def run_command(
 ) -> None:
     """Run SCENARIO calm, then under chaos for each seed on the same local stack, and compare
     each ending with the calm one. Writes OUT/calm, OUT/seed-N and OUT/summary.json."""
+    from tenure_local.simulator import out_folder
     from tenure_local.simulator.chaos import Chaos, ChaosOptionError, parse_kinds
     from tenure_local.simulator.chaos_compare import compare
     from tenure_local.simulator.engines import ENGINES, engine_named
@@ -76,6 +77,12 @@ def run_command(
     if engine not in ENGINES:
         err.print(f"[red]cannot run[/red]: unknown engine {engine!r}; one of {', '.join(ENGINES)}")
         raise typer.Exit(2)
+    try:  # every run's folder, before any run: none is lost after the calm one ran
+        names = ["calm", *(f"seed-{n}" for n in range(first_seed, first_seed + seeds))]
+        out_folder.check_all([out_dir / name for name in names])
+    except out_folder.OutFolderError as exc:
+        err.print(f"[red]cannot run[/red]: --out: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from exc
     rows: list[dict[str, Any]] = []
     # One local stack serves every run of the dynamodb-local engine; the memory engine needs none.
     with LocalStack() if engine == "dynamodb-local" else nullcontext() as stack:

@@ -16,6 +16,7 @@ def run_comparison(
     """Replay SCENARIO and its what-if OTHER on the memory engine into OUT/a and OUT/b, then
     write OUT/compare.json and OUT/compare.html and print the table. Exit 2, with nothing
     written, when either file cannot run."""
+    from tenure_local.simulator import out_folder
     from tenure_local.simulator.engines import MemoryEngine
     from tenure_local.simulator.simulate import Simulator
     from tenure_local.simulator.whatif import (
@@ -42,6 +43,11 @@ def run_comparison(
         )
         for file, problem in zip(exc.files, exc.problems, strict=True):
             err.print(f"  {file}: {problem}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    try:  # both runs' folders, before either runs
+        out_folder.check_all([out_dir / "a", out_dir / "b"])
+    except out_folder.OutFolderError as exc:
+        err.print(f"[red]cannot compare[/red]: --out: {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from exc
     refused: dict[str, list[dict[str, object]]] = {}
     for name, parsed in {"a": pair.a, "b": pair.b}.items():

@@ -116,6 +116,9 @@ def preview(
     except RenderError as exc:
         typer.echo(f"cannot render: {exc}", err=True)
         raise typer.Exit(1) from exc
+    except OSError as exc:  # rendered whole first (write_previews): nothing was written
+        typer.echo(f"cannot write {out_dir}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from exc
     if screenshots:
         html = [p for p in paths if p.suffix == ".html"]
         try:
@@ -163,6 +166,11 @@ def audit(
     ):
         for problem in problems:
             err.print(f"[red]{title}[/red]: {problem}")
+    if result.before_zone_change:
+        out.print(
+            f"{result.before_zone_change} email(s) sent before their customer's time zone "
+            "changed: their hour is not checked"
+        )
     if not result.clean:
         raise typer.Exit(1)
     out.print("no email sent twice, none at night")

@@ -130,6 +130,8 @@ def write_export(items: list[dict[str, Any]], folder: Path) -> dict[str, int]:
 def export_table(client: Any, table: str, folder: Path) -> dict[str, int]:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+    if folder.exists() and not folder.is_dir():  # said before the whole table is read
+        raise ExportError(f"{folder} is a file; expected a folder for the .jsonl files")
     try:
         items = scan_table(client, table)
     except NoCredentialsError as exc:
@@ -139,7 +141,10 @@ def export_table(client: Any, table: str, folder: Path) -> dict[str, int]:
         raise ExportError(f"cannot read table {table!r}: {code}") from exc
     except BotoCoreError as exc:
         raise ExportError(f"cannot reach table {table!r}: {type(exc).__name__}") from exc
-    return write_export(items, folder)
+    try:
+        return write_export(items, folder)
+    except OSError as exc:
+        raise ExportError(f"cannot write {folder}: {exc.strerror or exc}") from exc
 
 
 def export_business(

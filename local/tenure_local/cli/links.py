@@ -7,17 +7,25 @@ signs with its own generated secret.
 
 import os
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
 
 from tenure.clock import SystemClock
+from tenure.domain.ids import is_valid_id
 from tenure.notify.customer_links import make_link
 from tenure.notify.link_tokens import InvalidReturnUrlError, LinkPurpose
 from tenure.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Signed links to the customer pages, locally.")
 err = Console(stderr=True)
+MAX_TTL_DAYS = 3650  # ten years: a link is for an inbox, and the date must stay a date
+
+
+def _refused(problem: str) -> typer.Exit:
+    err.print(f"{problem}; no link was made", soft_wrap=True, highlight=False, markup=False)
+    return typer.Exit(2)
 
 
 def local_link_secret() -> str:
@@ -40,7 +48,10 @@ def make(
         str | None, typer.Option(help="where the pages are served (default: TENURE_PUBLIC_URL)")
     ] = None,
     ttl_days: Annotated[
-        int | None, typer.Option(min=1, help="days the link works (default: TENURE_LINK_TTL_DAYS)")
+        int | None,
+        typer.Option(
+            min=1, max=MAX_TTL_DAYS, help="days the link works (default: TENURE_LINK_TTL_DAYS)"
+        ),
     ] = None,
     return_url: Annotated[
         str | None,
@@ -54,6 +65,14 @@ def make(
     ] = None,
 ) -> None:
     """Print a signed URL to the page for PURPOSE, for CUSTOMER and SUBJECT."""
+    if not is_valid_id(customer):
+        raise _refused(f"--customer {customer!r} is not a customer id (letters, digits, _ . -)")
+    if not subject.strip() or not subject.isprintable() or " " in subject:
+        raise _refused(f"--subject {subject!r} is not an invoice or subscription id")
+    if base_url is not None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise _refused(f"--base-url {base_url!r} must be an http(s) URL with a host")
     overrides: dict[str, object] = {"link_secret": local_link_secret(), "link_secret_arn": ""}
     if base_url:
         overrides["public_url"] = base_url
@@ -63,6 +82,5 @@ def make(
     try:
         url = make_link(settings, customer, purpose, subject, SystemClock().now(), return_url)
     except InvalidReturnUrlError as exc:
-        err.print(f"--return-url {exc}; no link was made", soft_wrap=True, highlight=False)
-        raise typer.Exit(2) from exc
+        raise _refused(f"--return-url {exc}") from exc
     typer.echo(url)

@@ -19,12 +19,12 @@ from tenure_local.cli.emails import app as emails_app
 from tenure_local.cli.export import export_business
 from tenure_local.cli.imports import app as import_app
 from tenure_local.cli.links import app as links_app
+from tenure_local.cli.run_lines import print_chaos, print_engine
 from tenure_local.cli.webhooks import app as webhooks_app
 
 if TYPE_CHECKING:
     from tenure_local.simulator.chaos import Chaos
     from tenure_local.simulator.scenario import ScenarioError
-    from tenure_local.simulator.simulate import SimulationResult
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -117,6 +117,7 @@ def simulate(
         return run_comparison(scenario, compare, out_dir, seed, bool(chaos or webhook_chaos))
     from tenure_local.simulator.chaos import ChaosOptionError, parse_kinds
     from tenure_local.simulator.engines import EngineOptionError, engine_named
+    from tenure_local.simulator.out_folder import OutFolderError
     from tenure_local.simulator.scenario import ScenarioError, load
     from tenure_local.simulator.simulate import Simulator
 
@@ -161,14 +162,17 @@ def simulate(
         except EngineOptionError as exc:
             err.print(f"[red]--engine {engine.value}[/red]: {escape(str(exc))}")
             raise typer.Exit(2) from exc
+        except OutFolderError as exc:  # checked before the run: nothing ran, nothing written
+            err.print(f"[red]--out[/red]: {escape(str(exc))}; nothing was run", soft_wrap=True)
+            raise typer.Exit(2) from exc
     if verbose:
-        _print_engine(result)
+        print_engine(result)
     if result.rejected:
         err.print(f"[yellow]{len(result.rejected)} action(s) refused by the API[/yellow]:")
         for item in result.rejected:
             err.print(f"  {item['at']} {item['where']}: {item['status']} {item['response']}")
     if result.chaos:
-        _print_chaos(result.chaos, result.out)
+        print_chaos(result.chaos, result.out)
     if screenshot:
         _screenshot(result.out / "report.html")
         _email_screenshots(result.out)
@@ -177,37 +181,6 @@ def simulate(
     # Unwrapped whatever the width: scripts read these two lines for the paths.
     out.print(f"outbox: {emails} emails in {(result.out / 'outbox').resolve()}", soft_wrap=True)
     out.print(f"report: {(result.out / 'report.html').resolve()}", soft_wrap=True)
-
-
-def _print_engine(result: "SimulationResult") -> None:
-    """How the engine ran: speed, time in AWS calls, the local table's raw speed, webhooks."""
-    own = result.seconds - result.aws_seconds
-    err.print(
-        f"simulated {result.customer_months:.0f} customer-months in {result.seconds:.2f} s "
-        f"({result.customer_months / max(result.seconds, 1e-9):.1f} customer-months/s) on "
-        f"{result.backend}"
-    )
-    if result.backend == "memory":
-        err.print("  no AWS calls: the table, the queue and the mailer are in this process")
-    else:
-        err.print(
-            f"  time in AWS calls: {result.aws_seconds:.2f} s over {result.aws_calls} calls; "
-            f"Tenure's own work: {own:.2f} s ({result.own_share:.0%} of the run, target <= 50%)"
-        )
-    if result.raw_speed:
-        raw = result.raw_speed
-        err.print(
-            "  raw local DynamoDB in this run: "
-            f"{raw.get('conditional_puts_per_s', 0):.0f} conditional puts/s, "
-            f"{raw.get('transact_writes_per_s', 0):.0f} three-item transactions/s"
-        )
-    if result.webhooks:
-        hooks = result.webhooks
-        statuses = ", ".join(f"{n}x {code}" for code, n in sorted(hooks["delivered"].items()))
-        err.print(
-            f"  webhooks{' (chaos)' if hooks['chaos'] else ''}: {statuses or 'none'}; "
-            f"{hooks['duplicates_sent']} duplicated, {hooks['late']} late"
-        )
 
 
 def _print_business(folder: Path) -> None:
@@ -244,18 +217,6 @@ def _chaos(kinds: frozenset[str], seed: int) -> "Chaos | None":
     return Chaos(kinds=kinds, seed=seed)
 
 
-def _print_chaos(injected: dict[str, object], folder: Path) -> None:
-    by_kind = injected.get("by_kind") or {}
-    assert isinstance(by_kind, dict)
-    kinds = ", ".join(f"{n} {kind}" for kind, n in by_kind.items()) or "nothing"
-    err.print(f"  chaos (seed {injected['seed']}): injected {kinds}")
-    by_step = injected.get("by_step") or {}
-    assert isinstance(by_step, dict)
-    for step, n in by_step.items():
-        err.print(f"    {n:>4}x {step}")
-    err.print(f"  what was injected, and when: {folder / 'chaos.json'}")
-
-
 @app.command()
 def invoke(
     function: Annotated[str, typer.Argument(help="api, webhooks, renewals-scheduler, ...")],
@@ -275,10 +236,15 @@ def invoke(
         err.print(f"unknown function {function!r}; one of: {', '.join(sorted(functions.HANDLERS))}")
         raise typer.Exit(2)
     try:
-        payload = json.loads(event.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        err.print(f"cannot read event {event}: {exc}")
+        payload = json.loads(event.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # unreadable, not UTF-8, or not JSON
+        err.print(f"cannot read event {event}: {exc}", markup=False, highlight=False)
         raise typer.Exit(2) from exc
+    if not isinstance(payload, dict):
+        kind = "an array" if isinstance(payload, list) else "a single value"
+        kind = "a string" if isinstance(payload, str) else kind
+        err.print(f"cannot read event {event}: it holds {kind}; expected a JSON object")
+        raise typer.Exit(2)
     attached = LocalStack.attach()
     if attached is not None:
         os.environ.update(attached)
@@ -293,7 +259,17 @@ def invoke(
 def _invoke_and_print(function: str, payload: dict[str, object], report_out: Path) -> None:
     from tenure_local.runtime import functions
 
-    result = functions.invoke(function, _resigned(function, payload))
+    try:
+        result = functions.invoke(function, _resigned(function, payload))
+    except Exception as exc:  # what Lambda reports as errorType and errorMessage, no traceback
+        err.print(
+            f"{function} failed on this event: {type(exc).__name__}: {exc} (is it an event "
+            f"{function} takes? events/ holds samples)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from exc
     out.print_json(json.dumps(result, default=str))
     if function == "metrics" and isinstance(result, dict) and result.get("report") is True:
         _copy_shelved_report(report_out)
@@ -420,7 +396,7 @@ def report(
 ) -> None:
     """Rewrite DIR/report.html from DIR's metrics.json, state.json and events.jsonl; or, with
     --table, write report.html, metrics.json and monthly.csv from a deployed table."""
-    from tenure_local.report.metrics_report import write_report
+    from tenure_local.report.metrics_report import ReportInputError, write_report
 
     if table is not None:
         if directory is not None:
@@ -441,7 +417,11 @@ def report(
         except (OSError, json.JSONDecodeError) as exc:
             err.print(f"cannot read {directory / name}: {exc}")
             raise typer.Exit(2) from exc
-    path = write_report(directory, title="Tenure report")
+    try:
+        path = write_report(directory, title="Tenure report")
+    except ReportInputError as exc:
+        err.print(f"{exc}; no report written", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
     if screenshot:
         _screenshot(path)
     out.print(f"report: {path.resolve()}")
@@ -520,7 +500,7 @@ def metrics_export(
     ] = None,
 ) -> None:
     """Export one table of DIR/metrics.json for a spreadsheet."""
-    from tenure.report.csv_export import export_csv
+    from tenure.report.csv_export import export_csv, figures_in
 
     try:
         doc = json.loads((directory / "metrics.json").read_text())
@@ -534,16 +514,20 @@ def metrics_export(
         if format_ == "csv":
             text = export_csv(doc, table, currency and currency.upper())
         else:
-            part = doc if not currency else doc.get("other_currencies", {}).get(currency.upper())
-            text = json.dumps((part or {}).get(table), indent=2) + "\n"
+            part = figures_in(doc, table, currency and currency.upper())
+            text = json.dumps(part.get(table), indent=2) + "\n"
     except ValueError as exc:
         err.print(str(exc))
         raise typer.Exit(2) from exc
     if to is None:
         sys.stdout.write(text)
-    else:
+        return
+    try:
         to.write_text(text)
-        err.print(f"wrote {to}")
+    except OSError as exc:
+        err.print(f"cannot write {to}: {exc.strerror or exc}", soft_wrap=True, highlight=False)
+        raise typer.Exit(2) from exc
+    err.print(f"wrote {to}")
 
 
 @charges_app.command("audit")

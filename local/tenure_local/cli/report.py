@@ -33,6 +33,11 @@ class FolderShelf:
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / file.name).write_bytes(file.body)
 
+    def put_all(self, files: list[ReportFile]) -> None:
+        """Every file; OSError (a file where the folder should be, say) as it comes."""
+        for file in files:
+            self.put(file)
+
 
 def report_from_table(table: str, out_dir: Path, region: str | None = None) -> Path:
     """Write OUT_DIR's report files from the deployed `table`; returns report.html's path."""
@@ -69,9 +74,10 @@ def report_from_table(table: str, out_dir: Path, region: str | None = None) -> P
         raise TableReportError(table_problem(exc, table, "read")) from exc
     except report.NothingToReportError as exc:
         raise TableReportError(f"table {table!r}: {exc}") from exc
-    shelf = FolderShelf(out_dir)
-    for file in files:
-        shelf.put(file)
+    try:
+        FolderShelf(out_dir).put_all(files)
+    except OSError as exc:
+        raise TableReportError(f"cannot write {out_dir}: {exc.strerror or exc}") from exc
     return out_dir / "report.html"
 
 
@@ -101,7 +107,8 @@ def fetch_shelved_report(s3: Any, bucket: str, out_dir: Path) -> Path:
         raise ShelvedReportError(
             f"the report bucket {bucket!r} holds no {REPORT_PREFIX}report.html"
         )
-    shelf = FolderShelf(out_dir)
-    for file in files:
-        shelf.put(file)
+    try:
+        FolderShelf(out_dir).put_all(files)
+    except OSError as exc:
+        raise ShelvedReportError(f"cannot write {out_dir}: {exc.strerror or exc}") from exc
     return out_dir / "report.html"

@@ -15,6 +15,11 @@ from tenure_local.browser import screenshot_files
 WRITE_EVERY = 8192  # pieces of the page gathered before each write
 
 
+class ReportInputError(ValueError):
+    """A folder's files are not what `tenure simulate` writes (cut short, or another shape):
+    no report is written from them, and an earlier report.html is left as it was."""
+
+
 def build_simulation_metrics(
     services: Any, start: datetime, until: datetime, currency: str | None
 ) -> dict[str, Any]:
@@ -45,9 +50,12 @@ def write_metrics_json(out: Path, doc: dict[str, Any]) -> Path:
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text())
+        found = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return None
+    if not isinstance(found, dict):
+        raise ReportInputError(f"{path} holds {type(found).__name__}; expected a JSON object")
+    return found
 
 
 def _read_events(path: Path) -> list[dict[str, Any]]:
@@ -55,7 +63,18 @@ def _read_events(path: Path) -> list[dict[str, Any]]:
         lines = path.read_text().splitlines()
     except OSError:
         return []
-    return [json.loads(line) for line in lines if line.strip()]
+    events = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ReportInputError(f"{path} line {number} is not JSON: {exc}") from None
+        if not isinstance(event, dict):
+            raise ReportInputError(f"{path} line {number} is not an event (a JSON object)")
+        events.append(event)
+    return events
 
 
 def write_report(
@@ -66,19 +85,29 @@ def write_report(
     metrics: dict[str, Any] | None = None,
     events: Iterable[dict[str, Any]] | None = None,
 ) -> Path:
-    """Write DIR/report.html from what is given, reading the rest from DIR's files."""
+    """Write DIR/report.html from what is given, reading the rest from DIR's files; files
+    that cannot make a report raise ReportInputError, and no report.html is half written."""
     state = state if state is not None else _read_json(out / "state.json")
     metrics = metrics if metrics is not None else _read_json(out / "metrics.json")
     events = events if events is not None else _read_events(out / "events.jsonl")
     path = out / "report.html"
+    writing = path.with_name(".report.html.part")
     pieces: list[str] = []
-    with path.open("w") as fh:  # in batches of pieces: a year's report is never held whole
-        for piece in report_pieces(title, metrics, state, events, rejected):
-            pieces.append(piece)
-            if len(pieces) == WRITE_EVERY:
-                fh.write("".join(pieces))
-                pieces.clear()
-        fh.write("".join(pieces))
+    try:
+        with writing.open("w") as fh:  # in batches of pieces: a year's report is never whole
+            for piece in report_pieces(title, metrics, state, events, rejected):
+                pieces.append(piece)
+                if len(pieces) == WRITE_EVERY:
+                    fh.write("".join(pieces))
+                    pieces.clear()
+            fh.write("".join(pieces))
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        writing.unlink(missing_ok=True)
+        raise ReportInputError(
+            f"cannot build a report from {out}: its metrics.json or state.json is not as "
+            f"`tenure simulate` writes them ({type(exc).__name__}: {exc})"
+        ) from exc
+    writing.replace(path)
     return path
 
 

@@ -2,7 +2,9 @@
 
 `audit` is what `tenure emails audit DIR` prints and what the tests check: every .eml
 parses, no notice key was sent twice, and no email's `Date` falls outside 09:00-20:00 in
-its customer's zone (read from DIR/state.json).
+its customer's zone (read from DIR/state.json). An email sent before its customer's time zone
+last changed (a `CustomerUpdated` event naming `timezone`) is not judged: the zone it was
+sent for is not in the outputs, and the later one would call a right hour wrong.
 """
 
 import email
@@ -27,6 +29,8 @@ class OutboxAudit:
     duplicates: list[str] = field(default_factory=list)  # notice keys sent more than once
     at_night: list[str] = field(default_factory=list)  # "file: local time"
     unreadable: list[str] = field(default_factory=list)
+    # Sent before the customer's time zone changed: the hour is not judged (see above).
+    before_zone_change: int = 0
 
     @property
     def clean(self) -> bool:
@@ -47,6 +51,7 @@ def audit(folder: Path, zones: dict[str, str] | None = None) -> OutboxAudit:
     outbox = folder / "outbox" if (folder / "outbox").is_dir() else folder
     if zones is None:
         zones = _zones(folder / "state.json")
+    rezoned = _zone_changes(folder / "events.jsonl")
     result = OutboxAudit()
     seen: Counter[str] = Counter()
     for path in sorted(outbox.glob("*.eml")):
@@ -63,6 +68,9 @@ def audit(folder: Path, zones: dict[str, str] | None = None) -> OutboxAudit:
         seen[key] += 1
         result.by_kind[(kind, language)] += 1
         customer = _customer_of(path.name, kind)
+        if customer in rezoned and sent < rezoned[customer]:
+            result.before_zone_change += 1
+            continue
         zone = zones.get(customer, "UTC")
         local = sent.astimezone(ZoneInfo(zone))
         if not QUIET_START <= local.hour < QUIET_END:
@@ -76,6 +84,22 @@ def _customer_of(name: str, kind: str) -> str:
     stem = name.removesuffix(".eml")
     head = stem.split(f"-{kind}")[0]
     return head.split("-", 1)[1] if "-" in head else head
+
+
+def _zone_changes(events_path: Path) -> dict[str, datetime]:
+    """When each customer's time zone last changed, from the domain events."""
+    changed: dict[str, datetime] = {}
+    if not events_path.exists():
+        return changed
+    with events_path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if '"CustomerUpdated"' not in line:
+                continue
+            event = json.loads(line)
+            if "timezone" in (event.get("data") or {}).get("fields", ()):
+                at = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00"))
+                changed[event["entity_id"]] = max(at, changed.get(event["entity_id"], at))
+    return changed
 
 
 def _zones(state_path: Path) -> dict[str, str]:

@@ -15,7 +15,7 @@ from tenure.domain.installments import (
     parse_every,
     split_amount,
 )
-from tenure.domain.money import UnknownCurrencyError, normalize_currency
+from tenure.domain.money import UnknownCurrencyError, charge_step, normalize_currency
 from tenure_local.simulator.scenario_problems import Problem, show
 
 
@@ -73,10 +73,18 @@ def installment_problems(where: str, action: Installments, seen: set[str]) -> li
             problems.append(Problem(f"{where}.{field}", _words(exc)))
     if count_ok:
         try:
-            split_amount(action.amount, action.count)
+            split_amount(action.amount, action.count, _step(action.currency))
         except ValidationFailedError as exc:
             problems.append(Problem(f"{where}.amount", _words(exc)))
     return problems
+
+
+def _step(currency: str) -> int:
+    """The currency's charge step, or 1 for one the file gets wrong (reported on its own)."""
+    try:
+        return charge_step(currency)
+    except UnknownCurrencyError:
+        return 1
 
 
 def _currency(value: str) -> None:

@@ -3,7 +3,6 @@
 
 import json
 import os
-import shutil
 import time
 import warnings
 from collections import deque
@@ -32,6 +31,7 @@ from tenure_local.report.metrics_report import (
 from tenure_local.runtime import functions
 from tenure_local.runtime.state import OutputEvents, build_state, write_state_json
 from tenure_local.runtime.state_rows import SpillingRows
+from tenure_local.simulator import out_folder
 from tenure_local.simulator.aws_timer import AwsTimer
 from tenure_local.simulator.chaos import QUIET, Chaos, SimulatedBackoff, SimulatedCrash, summary
 from tenure_local.simulator.engines import (
@@ -153,6 +153,7 @@ class Simulator(ProviderSide):
     # -- running ----------------------------------------------------------------------------
     def run(self) -> SimulationResult:
         began = time.perf_counter()
+        out_folder.check(self.out)  # before an engine starts: nothing runs for lost outputs
         saved = {key: os.environ.get(key) for key in (*QUIET_ENV, "TENURE_OUTBOX_DIR")}
         spec = RunSpec(out=self.out, timer=self.timer, chaos=self.chaos, backoff=self.backoff)
         with warnings.catch_warnings():
@@ -172,9 +173,7 @@ class Simulator(ProviderSide):
         return result
 
     def _run_on(self, adapters: Adapters, began: float) -> SimulationResult:
-        if self.out.exists():
-            shutil.rmtree(self.out)  # the outbox fills while the run goes
-        self.out.mkdir(parents=True)
+        out_folder.empty(self.out)  # the outbox fills while the run goes
         settings = adapters.settings
         self._token = settings.api_token
         self._queue_url = adapters.queue_url

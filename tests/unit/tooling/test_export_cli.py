@@ -99,3 +99,29 @@ def test_without_a_running_stack_or_a_table_the_export_says_what_to_do(
 def test_a_region_without_a_table_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["export", str(tmp_path), "--region", REGION])
     assert result.exit_code == 2 and "--region goes with --table" in result.output
+
+
+def test_a_file_as_the_folder_is_refused_before_the_table_is_read(aws: Any, tmp_path: Path) -> None:
+    a_small_business(aws)
+    target = tmp_path / "export"
+    target.write_text("not a folder")
+
+    result = CliRunner().invoke(app, ["export", str(target), "--table", TABLE])
+
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 2
+    assert f"{target} is a file; expected a folder" in " ".join(result.output.split())
+    assert target.read_text() == "not a folder"
+
+
+def test_a_folder_that_cannot_be_made_is_an_error_with_the_reason(aws: Any, tmp_path: Path) -> None:
+    a_small_business(aws)
+    (tmp_path / "export").write_text("not a folder")
+    target = tmp_path / "export" / "march"
+
+    result = CliRunner().invoke(app, ["export", str(target), "--table", TABLE])
+
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert f"cannot write {target}" in said and "Not a directory" in said

@@ -108,3 +108,17 @@ def test_a_file_that_is_not_utf8_exits_2_and_writes_nothing(table: Any, tmp_path
     assert result.exit_code == 2
     assert "customers.csv" in result.output
     assert items(table) == []
+
+
+def test_a_stripe_export_saved_with_a_bom_imports_as_without_one(
+    table: Any, tmp_path: Path
+) -> None:
+    for source in sorted(STRIPE.glob("*.json")):
+        (tmp_path / source.name).write_bytes(b"\xef\xbb\xbf" + source.read_bytes())
+
+    plain = run("stripe", str(STRIPE), "--table", TABLE, "--dry-run", "--json")
+    with_bom = run("stripe", str(tmp_path), "--table", TABLE, "--dry-run", "--json")
+
+    assert with_bom.exit_code == plain.exit_code == 0, with_bom.output
+    counts = json.loads(with_bom.output)["counts"]
+    assert counts == json.loads(plain.output)["counts"] and counts

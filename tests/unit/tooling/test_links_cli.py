@@ -62,3 +62,57 @@ def test_a_bad_return_url_exits_2_saying_why_and_prints_no_link(url: str, why: s
     assert made.exit_code == 2
     assert made.stdout == ""
     assert why in made.stderr and "no link was made" in made.stderr
+
+
+def made_with(*args: str) -> Result:
+    return CliRunner().invoke(app, ["links", "make", *args], env={"TENURE_LINK_SECRET": KEY})
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        (("--base-url", "javascript:alert(1)"), "--base-url 'javascript:alert(1)' must be an"),
+        (("--base-url", "not a url"), "must be an http(s) URL with a host"),
+        (("--base-url", "https://"), "must be an http(s) URL with a host"),
+    ],
+)
+def test_a_base_url_that_is_not_a_web_address_exits_2_and_prints_no_link(
+    args: tuple[str, ...], why: str
+) -> None:
+    done = make(*args)
+
+    assert done.exit_code == 2 and done.stdout == ""
+    assert why in " ".join(done.stderr.split()) and "no link was made" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("customer", "subject", "why"),
+    [
+        ("", "alice", "--customer '' is not a customer id"),
+        ("a b", "alice", "--customer 'a b' is not a customer id"),
+        ("alice", "", "--subject '' is not an invoice or subscription id"),
+        ("alice", "in 1", "--subject 'in 1' is not an invoice or subscription id"),
+    ],
+)
+def test_an_id_that_cannot_be_one_exits_2_and_prints_no_link(
+    customer: str, subject: str, why: str
+) -> None:
+    done = made_with("--customer", customer, "--purpose", "update_card", "--subject", subject)
+
+    assert done.exit_code == 2 and done.stdout == "" and why in " ".join(done.stderr.split())
+
+
+def test_a_lifetime_past_any_date_is_a_usage_error_not_a_traceback() -> None:
+    done = make("--ttl-days", "100000000")
+
+    assert done.exception is None or isinstance(done.exception, SystemExit), done.output
+    assert done.exit_code == 2 and done.stdout == ""
+    assert "--ttl-days" in done.output and "Traceback" not in done.output
+
+
+def test_a_long_invoice_id_is_a_subject() -> None:
+    subject = "in_sub-a-customer-with-a-long-name_renewal_20260131T090000Z"
+    done = made_with("--customer", "alice", "--purpose", "update_card", "--subject", subject)
+
+    assert done.exit_code == 0, done.output
+    assert claims_of(done.stdout).subject == subject

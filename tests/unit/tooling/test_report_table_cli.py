@@ -198,3 +198,17 @@ def test_a_refusal_by_dynamodb_is_named_with_its_code(
     assert done.exit_code == 2
     assert f"cannot read table {TABLE!r} in {REGION}: AccessDeniedException" in done.output
     assert not (tmp_path / "r").exists()
+
+
+def test_an_out_that_is_a_file_is_a_clear_error_not_a_traceback(aws: Any, tmp_path: Path) -> None:
+    _run_a_small_business(aws, days=3)
+    out = tmp_path / "report"
+    out.write_text("not a folder")
+
+    done = CliRunner().invoke(
+        app, ["report", "--table", TABLE, "--region", REGION, "--out", str(out)]
+    )
+
+    assert done.exception is None or isinstance(done.exception, SystemExit), done.output
+    assert done.exit_code == 2 and f"cannot write {out}" in " ".join(done.output.split())
+    assert out.read_text() == "not a folder"

@@ -113,3 +113,14 @@ def test_invoke_metrics_prints_the_result_then_says_why_the_copy_failed_and_exit
     assert '"report": true' in done.stdout
     assert f"cannot read the report bucket {BUCKET!r}: NoSuchBucket" in done.output
     assert not (tmp_path / "r").exists()
+
+
+def test_a_folder_that_cannot_be_written_is_a_shelved_report_error(s3: Any, tmp_path: Path) -> None:
+    s3.create_bucket(Bucket=BUCKET)
+    shelve(s3, "report.html")
+    (tmp_path / "taken").write_text("a file")
+
+    with pytest.raises(ShelvedReportError, match=r"cannot write .*taken/report: Not a directory"):
+        fetch_shelved_report(s3, BUCKET, tmp_path / "taken" / "report")
+
+    assert (tmp_path / "taken").read_text() == "a file"

@@ -28,7 +28,7 @@ from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.ids import compact, digest, is_valid_id
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
-from tenure.domain.money import UnknownCurrencyError, normalize_currency
+from tenure.domain.money import UnknownCurrencyError, charge_step, normalize_currency
 from tenure.domain.timeutil import iso
 
 MIN_COUNT = 2
@@ -63,19 +63,21 @@ def check_count(count: object, low: int = MIN_COUNT, high: int = MAX_COUNT) -> i
     return count
 
 
-def split_amount(amount: int, count: int) -> list[int]:
-    """`amount` minor units in `count` parts: equal, the remainder on the first. Refused
-    (ValidationFailedError on `amount`) when a part would not be positive."""
+def split_amount(amount: int, count: int, step: int = 1) -> list[int]:
+    """`amount` minor units in `count` parts: equal multiples of `step` (money.charge_step:
+    10 where providers charge three-decimal currencies only in tens), the remainder on the
+    first. Refused (ValidationFailedError on `amount`) when a part would not be positive."""
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise ValidationFailedError("amount", "must be an integer number of minor units")
-    share, remainder = divmod(amount, count)
+    steps, below = divmod(amount, step)
+    share, remainder = divmod(steps, count)
     if share < 1:
         raise ValidationFailedError(
             "amount",
             f"{amount} minor units do not split into {count} positive instalments "
-            f"(at least {count} needed)",
+            f"(at least {count * step} needed)",
         )
-    return [share + remainder, *([share] * (count - 1))]
+    return [(share + remainder) * step + below, *([share * step] * (count - 1))]
 
 
 def due_dates(start: datetime, every: Every, count: int) -> list[datetime]:
@@ -188,7 +190,7 @@ class InstallmentPlan:
             raise ValidationFailedError("description", "must not hold control characters")
         n = check_count(count, min_count)
         interval = parse_every(every)
-        parts = split_amount(amount, n)  # type: ignore[arg-type]
+        parts = split_amount(amount, n, charge_step(code))  # type: ignore[arg-type]
         start = ensure_utc(start)
         if start < now:
             raise ValidationFailedError("start", "must not be in the past")

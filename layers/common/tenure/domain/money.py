@@ -85,6 +85,12 @@ STRIPE_ZERO_DECIMAL_PAYOUTS = frozenset({"HUF", "TWD"})
 STRIPE_THREE_DECIMAL_STEP = 10
 
 
+def charge_step(currency: str) -> int:
+    """The step in minor units an amount split for charging keeps to: 10 for three-decimal
+    currencies (what Stripe can send, STRIPE_THREE_DECIMAL_STEP), else 1."""
+    return STRIPE_THREE_DECIMAL_STEP if exponent(currency) == 3 else 1
+
+
 def normalize_currency(code: str) -> str:
     """Upper-case an ISO-4217 code and check that it is known."""
     if not isinstance(code, str):

@@ -476,10 +476,13 @@ class Subscription:
                 "cancel_at_period_end", self.status, "a cancellation is already scheduled"
             )
 
-    def change_plan(self, old: Plan, new: Plan, now: datetime) -> Proration | None:
+    def change_plan(
+        self, old: Plan, new: Plan, now: datetime, refunded: int = 0
+    ) -> Proration | None:
         """Switch plans. Same interval: prorate to the second inside the current period.
         Different interval: the billing period restarts now. Returns what to invoice or credit
-        (None in a trial, where nothing has been paid)."""
+        (None in a trial, where nothing has been paid). `refunded`: what refunds of this
+        period's invoices gave back already, never given back again as unused time."""
         self._require("change_plan")
         now = utc(now)
         if new.id == self.plan_id:
@@ -496,9 +499,10 @@ class Subscription:
             self._record(EventType.PLAN_CHANGED, now, from_plan=old_id, to_plan=new.id)
             return None
         if new.billing_interval == old.billing_interval:
-            lines, start, end = self._prorated_lines(old, new, now), now, self.current_period_end
+            lines = self._prorated_lines(old, new, now, refunded)
+            start, end = now, self.current_period_end
         else:
-            unused = self._unused_value(old, now)
+            unused = self._unused_value(old, now, refunded)
             name = old.name or old.id
             lines = [InvoiceLine(LineKind.PRORATION, f"Unused time on {name}", -unused)]
             self._restart_periods(new, now, first_cycle=0)
@@ -514,10 +518,12 @@ class Subscription:
         self.sync_mrr(new, now, EventType.PLAN_CHANGED)
         return Proration(lines=lines, period_start=start, period_end=end, credit_granted=credit)
 
-    def change_items(self, old: Plan, new: Plan, items: Items, now: datetime) -> Proration | None:
+    def change_items(
+        self, old: Plan, new: Plan, items: Items, now: datetime, refunded: int = 0
+    ) -> Proration | None:
         """Change seats or add-ons now: `old` and `new` are the plan priced for the items
         before and after (pricing.priced_plan). Prorated to the second as a plan change on the
-        same interval is; None in a trial, where nothing has been paid."""
+        same interval is (`refunded` as there); None in a trial, where nothing has been paid."""
         self._require("change_items")
         now = utc(now)
         if items == self.items:
@@ -528,7 +534,7 @@ class Subscription:
         if self.status is SubscriptionStatus.TRIALING:
             self._record(EventType.SUBSCRIPTION_ITEMS_CHANGED, now, **changed)
             return None
-        lines = self._prorated_lines(old, new, now)
+        lines = self._prorated_lines(old, new, now, refunded)
         total = sum(line.amount for line in lines)
         credit = self._credit_a_downgrade(lines, total, now)
         self._record(EventType.SUBSCRIPTION_ITEMS_CHANGED, now, net=total, **changed)
@@ -876,17 +882,20 @@ class Subscription:
             return Fraction(0)
         return Fraction(min(max(left, 0), whole), whole)
 
-    def _unused_value(self, plan: Plan, now: datetime) -> int:
-        """What the customer paid for the rest of this period (0 when nothing was paid)."""
+    def _unused_value(self, plan: Plan, now: datetime, refunded: int = 0) -> int:
+        """What the customer paid for the rest of this period (0 when nothing was paid), less
+        what refunds of the period's invoices already gave back."""
         if self.status not in EARNING:
             return 0
         price = plan.price_for_period(max(self.cycle, 0)).amount_minor
         price -= self.period_discount_on(plan)  # what was paid, after its coupon
-        return round_half_up(price * self._fraction_left(now))
+        return max(round_half_up(price * self._fraction_left(now)) - refunded, 0)
 
-    def _prorated_lines(self, old: Plan, new: Plan, now: datetime) -> list[InvoiceLine]:
+    def _prorated_lines(
+        self, old: Plan, new: Plan, now: datetime, refunded: int = 0
+    ) -> list[InvoiceLine]:
         """The rest of the period given back on `old` and charged on `new` (same interval)."""
-        unused = self._unused_value(old, now)
+        unused = self._unused_value(old, now, refunded)
         remaining = self._remaining_value(new, now)
         return [
             InvoiceLine(LineKind.PRORATION, f"Unused time on {old.name or old.id}", -unused),

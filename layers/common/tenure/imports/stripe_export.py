@@ -54,7 +54,7 @@ class UnreadableError(ValueError):
 def parse_document(text: str, origin: str) -> list[tuple[str, Obj]]:
     """The objects of one JSON document, each with where it was found (`file#id`)."""
     try:
-        found = json.loads(text)
+        found = json.loads(text.lstrip("\ufeff"))  # a BOM, as editors on Windows save one
     except json.JSONDecodeError as exc:
         raise UnreadableError(f"{origin}: not JSON ({exc.msg} at line {exc.lineno})") from exc
     return list(_objects(found, origin))

@@ -192,6 +192,13 @@ def samples_from_state(state: Mapping[str, Any]) -> dict[NoticeKind, RealSample]
         customers = {row["id"]: row for row in state["customers"]}
         invoices = [_invoice(row) for row in state["invoices"]]
         charges = list(state["charges"])
+        # An instalment's invoice is named by its plan, as the real email names it.
+        instalments = {
+            str(item["invoice"]): (plan, item)
+            for plan in state.get("installment_plans") or ()
+            for item in plan["instalments"]
+            if item.get("invoice")
+        }
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not a `tenure simulate` state.json: {exc!r}") from exc
     found: dict[NoticeKind, RealSample] = {}
@@ -202,6 +209,15 @@ def samples_from_state(state: Mapping[str, Any]) -> dict[NoticeKind, RealSample]
         who = customers.get(invoice.customer_id, {})
         name = str(who.get("name") or who.get("email") or "")
         facts = invoice_facts(invoice, name, **more)
+        if invoice.id in instalments:
+            plan, item = instalments[invoice.id]
+            facts = replace(
+                facts,
+                plan_name=str(plan.get("description") or plan["id"]),
+                installment_number=int(item["number"]),
+                installment_count=int(plan["count"]),
+                installment_plan=True,
+            )
         found[kind] = RealSample(facts, str(who.get("timezone") or "UTC"), invoice.id)
 
     paid = [i for i in invoices if i.status is InvoiceStatus.PAID and i.paid_at is not None]

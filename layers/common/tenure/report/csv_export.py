@@ -7,16 +7,22 @@ from typing import Any
 CSV_TABLES = ("monthly", "daily", "cohorts", "exit_reasons")
 
 
-def export_csv(doc: dict[str, Any], table: str = "monthly", currency: str | None = None) -> str:
-    """One table of a metrics.json document as CSV (money in minor units, rates as fractions)."""
+def figures_in(doc: dict[str, Any], table: str, currency: str | None = None) -> dict[str, Any]:
+    """The part of a metrics.json document that holds `currency`'s figures (None or the
+    reporting currency: the document itself); ValueError for an unknown table or currency."""
     if table not in CSV_TABLES:
         raise ValueError(f"unknown table {table!r}; one of: {', '.join(CSV_TABLES)}")
-    part = doc
-    if currency and currency != doc.get("currency"):
-        others = doc.get("other_currencies", {})
-        if currency not in others:
-            raise ValueError(f"no figures in {currency}")
-        part = others[currency]
+    if not currency or currency == doc.get("currency"):
+        return doc
+    others: dict[str, Any] = doc.get("other_currencies", {})
+    if currency not in others:
+        raise ValueError(f"no figures in {currency}")
+    return others[currency]
+
+
+def export_csv(doc: dict[str, Any], table: str = "monthly", currency: str | None = None) -> str:
+    """One table of a metrics.json document as CSV (money in minor units, rates as fractions)."""
+    part = figures_in(doc, table, currency)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if table == "exit_reasons":

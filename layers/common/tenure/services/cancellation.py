@@ -132,7 +132,7 @@ def accept_offer(svc: Services, subscription_id: str, offer_id: str) -> subscrip
         redemptions.append(redemption)
     else:
         new = get_plan(svc, taken.plan or "").for_new_subscribers(now)
-        proration = sub.change_plan(plan, new, now)
+        proration = sub.change_plan(plan, new, now, subscriptions.refunded_this_period(svc, sub))
         if proration is not None:
             invoice = subscriptions.proration_invoice(sub, new, proration, now)
     return subscriptions.save_with(svc, sub, invoice, along, redemptions)

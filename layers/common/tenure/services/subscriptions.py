@@ -256,7 +256,7 @@ def _change_items_now(
     """Move `sub` (in place) to `items` now; the proration invoice to raise, if any."""
     new = _priced_items(svc, sub, items, now)
     old = subscription_plan(svc, sub)
-    proration = sub.change_items(old, new, items, now)
+    proration = sub.change_items(old, new, items, now, refunded_this_period(svc, sub))
     invoice = _proration_invoice(sub, new, proration, now) if proration else None
     if (
         invoice is not None
@@ -276,7 +276,7 @@ def _switch_plan(svc: Services, sub: Subscription, plan_id: str, now: datetime) 
     # Seats and add-ons move with it: the new plan must be able to hold them.
     checked_items(svc, target, sub.items)
     new = priced_plan(target, sub.items, held_prices(svc, sub, sub.items, sub.current_period_start))
-    proration = sub.change_plan(old, new, now)
+    proration = sub.change_plan(old, new, now, refunded_this_period(svc, sub))
     invoice = _proration_invoice(sub, new, proration, now) if proration else None
     owed = invoice is not None and invoice.status is InvoiceStatus.OPEN
     if invoice is not None and owed and _one_debit_a_cycle(svc, sub):
@@ -386,9 +386,22 @@ def _resume(
     plan = subscription_plan(svc, sub, at)  # the period the resume opens
     invoice = None
     programs = svc.repo.get_programs().programs
+    # Refunds of the paused period (before or during the pause) take its credit back first,
+    # so the same unused time is never both refunded and credited.
+    paused = sub.status is SubscriptionStatus.PAUSED and sub.credit > 0
+    if paused and (taken := min(sub.credit, refunded_this_period(svc, sub))):
+        sub.adjust_credit(-taken, at)
     if sub.resume(plan, at, programs):
         invoice = _period_invoice(sub, plan, InvoiceKind.RENEWAL, at, programs)
     return _save(svc, sub, invoice, customer=customer, payer_copy=payer_copy)
+
+
+def refunded_this_period(svc: Services, sub: Subscription) -> int:
+    """What refunds gave back of the invoices that paid for the current period (its own and
+    its prorations'): the unused rest of the period is worth that much less to credit."""
+    paid_for = svc.repo.list_invoices(sub.id, since=sub.current_period_start)
+    end = sub.current_period_end
+    return sum(i.amount_refunded for i in paid_for if i.period_end <= end)
 
 
 def _period_invoice(
