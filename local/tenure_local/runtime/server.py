@@ -151,8 +151,17 @@ def _refused(status: int, error: str, message: str) -> dict[str, Any]:
     return {"statusCode": status, "body": json.dumps({"error": error, "message": message})}
 
 
+# Connections waiting to be accepted, as the workers' socket allows: socketserver's default
+# of 5 let a burst of clients on a busy machine find their connection reset.
+BACKLOG = 128
+
+
+class _ThreadingServer(ThreadingHTTPServer):
+    request_queue_size = BACKLOG
+
+
 def make_server(host: str, port: int) -> ThreadingHTTPServer:
-    return ThreadingHTTPServer((host, port), _Handler)
+    return _ThreadingServer((host, port), _Handler)
 
 
 class PortUnavailableError(Exception):
@@ -166,7 +175,7 @@ def bind(host: str, port: int, workers: int) -> "Workers | ThreadingHTTPServer":
     try:
         if workers > 1:
             return Workers(host, port, workers)
-        server = ThreadingHTTPServer((host, port), _Handler, bind_and_activate=False)
+        server = _ThreadingServer((host, port), _Handler, bind_and_activate=False)
         try:
             server.server_bind()
         except BaseException:
@@ -215,7 +224,7 @@ class Workers:
         self._procs: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
-        self.socket.listen(128)
+        self.socket.listen(BACKLOG)
         fd = self.socket.fileno()
         for _ in range(self._count):
             command = [sys.executable, "-m", "tenure_local.runtime.server", "--fd", str(fd)]

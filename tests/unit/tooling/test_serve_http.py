@@ -121,3 +121,29 @@ def test_a_chunked_body_that_cannot_be_read_surely_is_refused_before_the_handler
     reply = exchange(address, head, body)
 
     assert reply.startswith(f"HTTP/1.0 {status}"), reply
+
+
+def test_a_burst_of_connections_waits_to_be_accepted_rather_than_being_dropped() -> None:
+    # 40 clients connect while the server accepts none (a busy machine): each connection must
+    # complete its handshake and wait in the queue. With socketserver's default queue of 5,
+    # the ones past it were left unanswered, and then reset.
+    bound = server.bind("127.0.0.1", 0, workers=1)
+    server.listen(bound)
+    assert not isinstance(bound, server.Workers)
+    clients: list[socket.socket] = []
+    try:
+        for _ in range(40):
+            client = socket.create_connection(bound.server_address[:2], timeout=2)
+            client.setblocking(False)
+            clients.append(client)
+        accepted = 0
+        bound.socket.settimeout(2)
+        for _ in clients:
+            connection, _ = bound.socket.accept()
+            connection.close()
+            accepted += 1
+        assert accepted == 40
+    finally:
+        for client in clients:
+            client.close()
+        bound.server_close()
