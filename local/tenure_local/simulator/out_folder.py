@@ -1,7 +1,10 @@
 """The folder a run writes (`--out`): checked before anything runs, emptied as the run starts.
 
-A run replaces what an earlier run wrote there, and nothing else: a folder that holds
-anything a run does not write (`--out .` in a project, `--out ~`) is refused, not emptied.
+Its previous contents are replaced (docs/scenarios.md), except where that would delete the
+user's own work: the current folder or one that holds it, the home folder, a folder holding
+a repository (`.git`) or scenario files (`*.yaml`) is refused when it holds anything a run
+does not write (`--out .` beside the scenario, `--out ~`, `--out examples`), and nothing in
+it is deleted.
 """
 
 import shutil
@@ -44,7 +47,7 @@ def check(out: Path, create: bool = True) -> None:
         raise OutFolderError(f"{out} is a file; expected a folder (new, empty or a run's own)")
     if out.is_dir():
         foreign = sorted(entry.name for entry in out.iterdir() if entry.name not in WRITTEN)
-        if foreign:
+        if foreign and _holds_work(out, foreign):
             shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
             raise OutFolderError(
                 f"{out} holds files a run does not write ({shown}), which replacing its "
@@ -57,6 +60,15 @@ def check(out: Path, create: bool = True) -> None:
         out.mkdir(parents=True)
     except OSError as exc:
         raise OutFolderError(f"cannot create {out}: {exc.strerror or exc}") from None
+
+
+def _holds_work(out: Path, foreign: list[str]) -> bool:
+    """Whether emptying `out` could delete the user's own work rather than a stale output."""
+    here = out.resolve()
+    cwd = Path.cwd().resolve()
+    if here == cwd or here in cwd.parents or here == Path.home().resolve():
+        return True
+    return any(name == ".git" or name.endswith((".yaml", ".yml")) for name in foreign)
 
 
 def empty(out: Path) -> None:

@@ -24,6 +24,11 @@ from tenure_local.stack.local_stack import LocalStack
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 
 
+def flat(text: str) -> str:
+    """Without whitespace: the terminal wraps long paths wherever its width falls."""
+    return "".join(text.split())
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with deployed_table(monkeypatch) as client:
@@ -110,7 +115,7 @@ def test_a_file_as_the_folder_is_refused_before_the_table_is_read(aws: Any, tmp_
 
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code == 2
-    assert f"{target} is a file; expected a folder" in " ".join(result.output.split())
+    assert flat(f"{target} is a file; expected a folder") in flat(result.output)
     assert target.read_text() == "not a folder"
 
 
@@ -123,5 +128,5 @@ def test_a_folder_that_cannot_be_made_is_an_error_with_the_reason(aws: Any, tmp_
 
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code == 2
-    said = " ".join(result.output.split())
-    assert f"cannot write {target}" in said and "Not a directory" in said
+    said = flat(result.output)
+    assert flat(f"cannot write {target}") in said and flat("Not a directory") in said

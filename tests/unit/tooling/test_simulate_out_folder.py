@@ -17,10 +17,15 @@ actions: [{at: 2026-01-31T09:00:00Z, do: subscribe, customer: alice, plan: basic
 """
 
 
+def flat(text: str) -> str:
+    """Without whitespace: the terminal wraps long paths wherever its width falls."""
+    return "".join(text.split())
+
+
 def simulate(scenario: Path, out: str) -> tuple[int, str]:
     done = CliRunner().invoke(app, ["simulate", str(scenario), "--engine", "memory", "--out", out])
     assert done.exception is None or isinstance(done.exception, SystemExit), done.output
-    return done.exit_code, " ".join(done.output.split())
+    return done.exit_code, flat(done.output)
 
 
 @pytest.fixture
@@ -30,7 +35,7 @@ def scenario(tmp_path: Path) -> Path:
     return path
 
 
-def test_a_folder_holding_other_files_is_refused_and_left_as_it_was(
+def test_a_folder_holding_scenarios_is_refused_and_left_as_it_was(
     tmp_path: Path, scenario: Path
 ) -> None:
     (tmp_path / "thesis.txt").write_text("months of work")
@@ -38,9 +43,45 @@ def test_a_folder_holding_other_files_is_refused_and_left_as_it_was(
     code, said = simulate(scenario, str(tmp_path))
 
     assert code == 2
-    assert "holds files a run does not write (s.yaml, thesis.txt)" in said
-    assert "nothing was run" in said
+    assert flat("holds files a run does not write (s.yaml, thesis.txt)") in said
+    assert flat("nothing was run") in said
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml", "thesis.txt"]
+
+
+def test_a_folder_holding_a_repository_is_refused(tmp_path: Path, scenario: Path) -> None:
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+
+    code, said = simulate(scenario, str(project))
+
+    assert code == 2 and flat("holds files a run does not write (.git)") in said
+    assert (project / ".git").is_dir()
+
+
+def test_a_folder_holding_the_current_one_is_refused(
+    tmp_path: Path, scenario: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inner = tmp_path / "work" / "inner"
+    inner.mkdir(parents=True)
+    monkeypatch.chdir(inner)
+
+    code, said = simulate(scenario, str(tmp_path / "work"))
+
+    assert code == 2 and flat("holds files a run does not write (inner)") in said
+    assert inner.is_dir()
+
+
+def test_an_output_folder_with_a_stale_file_is_replaced_as_documented(
+    tmp_path: Path, scenario: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stale.txt").write_text("from an earlier run")
+
+    code, said = simulate(scenario, str(out))
+
+    assert code == 0, said
+    assert not (out / "stale.txt").exists() and (out / "state.json").is_file()
 
 
 def test_the_current_folder_holding_the_scenario_is_refused(
@@ -50,7 +91,7 @@ def test_the_current_folder_holding_the_scenario_is_refused(
 
     code, said = simulate(Path("s.yaml"), ".")
 
-    assert code == 2 and "holds files a run does not write (s.yaml)" in said
+    assert code == 2 and flat("holds files a run does not write (s.yaml)") in said
     assert scenario.read_text() == GOOD
 
 
@@ -76,7 +117,7 @@ def test_a_file_is_refused_as_the_folder(tmp_path: Path, scenario: Path) -> None
 
     code, said = simulate(scenario, str(target))
 
-    assert code == 2 and f"{target} is a file; expected a folder" in said
+    assert code == 2 and flat(f"{target} is a file; expected a folder") in said
     assert target.read_text() == "not a folder"
 
 
@@ -87,7 +128,7 @@ def test_a_folder_that_cannot_be_created_is_refused_with_the_reason(
 
     code, said = simulate(scenario, str(tmp_path / "results" / "run"))
 
-    assert code == 2 and "cannot create" in said and "Not a directory" in said
+    assert code == 2 and flat("cannot create") in said and flat("Not a directory") in said
 
 
 def test_chaos_run_checks_every_runs_folder_before_the_calm_run(
@@ -95,13 +136,15 @@ def test_chaos_run_checks_every_runs_folder_before_the_calm_run(
 ) -> None:
     out = tmp_path / "chaos"
     (out / "seed-2").mkdir(parents=True)
-    (out / "seed-2" / "notes.txt").write_text("mine")
+    (out / "seed-2" / "notes.yaml").write_text("mine")
     args = ["chaos", "run", str(scenario), "--engine", "memory", "--seeds", "2", "--out", str(out)]
 
     done = CliRunner().invoke(app, args)
 
-    said = " ".join(done.output.split())
-    assert done.exit_code == 2 and "seed-2 holds files a run does not write (notes.txt)" in said
+    said = flat(done.output)
+    assert (
+        done.exit_code == 2 and flat("seed-2 holds files a run does not write (notes.yaml)") in said
+    )
     assert sorted(p.name for p in out.iterdir()) == ["seed-2"]  # no calm run, nothing made
 
 
@@ -115,6 +158,6 @@ def test_compare_checks_both_runs_folders_before_either_runs(
     done = CliRunner().invoke(app, args)
 
     assert done.exception is None or isinstance(done.exception, SystemExit), done.output
-    said = " ".join(done.output.split())
-    assert done.exit_code == 2 and "cannot create" in said and "Not a directory" in said
+    said = flat(done.output)
+    assert done.exit_code == 2 and flat("cannot create") in said and flat("Not a directory") in said
     assert out.read_text() == "a file"
