@@ -450,7 +450,11 @@ class Lifecycle(RuleBasedStateMachine):
             meta = intent["metadata"]
             invoice_id, attempt = meta["tenure_invoice_id"], int(meta["tenure_attempt"])
             charge = self.repo.get_charge(invoice_id, attempt)
-            if charge is None or charge.payment_id != intent["id"]:
+            # One request creates and confirms: an answer lost to a crash leaves the claim
+            # without the payment's id, and its reconcile finds the payment by its key.
+            answer_lost = charge is not None and charge.payment_id is None
+            answer_lost = answer_lost and charge.status is ChargeStatus.CHARGING
+            if charge is None or (charge.payment_id != intent["id"] and not answer_lost):
                 assert intent["id"] not in confirmed, f"{intent['id']} moved money unclaimed"
                 continue
             outcome = self.gateway.payment_intent(intent["id"])["status"]
@@ -612,3 +616,26 @@ def test_a_payment_method_the_provider_refuses_changes_nothing() -> None:
         charging.update_payment_method(shop.svc, "alice", "pm_card_unheard_of", "sandbox", True)
 
     assert shop._contents() == before
+
+
+def test_a_reconcile_that_dies_leaves_the_lost_answer_claimed_and_due() -> None:
+    """Found by the machine: the first charge's answer is lost to a crash, and the sweeper's
+    replay dies too. The payment the provider confirmed (here, declined) belongs to a claimed
+    attempt that has no payment id yet and its reconcile still due: nothing is lost, and the
+    invariant that had taken it for a payment never claimed now says so. The next tick
+    settles it as the provider says."""
+    shop = Lifecycle()
+    shop.choose_policy(FinalAction.UNPAID)
+    shop.subscribe("alice", "basic", "authentication_required", {"after_commit": 1})
+    shop.time_passes(timedelta(minutes=10), {"before_commit": 1})
+    [invoice] = shop.repo.invoices.values()
+    [charge] = shop.repo.list_charges(invoice.id)
+    assert (charge.status, charge.payment_id) == (ChargeStatus.CHARGING, None)
+
+    shop.no_payment_is_lost()
+
+    shop.time_passes(timedelta(minutes=30), None)
+    [charge] = shop.repo.list_charges(invoice.id)
+    assert charge.status is not ChargeStatus.CHARGING and charge.payment_id is not None
+    shop.no_payment_is_lost()
+    shop.the_charges_audit_finds_nothing()
