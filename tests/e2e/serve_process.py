@@ -30,6 +30,24 @@ def call_api(token: str, base_url: str, method: str, path: str, body: Any = None
     return reply.json()
 
 
+def signed_link(link_key: str, base_url: str, customer: str, purpose: str, subject: str) -> str:
+    """A customer page's link as `tenure links make` signs it with `link_key`."""
+    made = subprocess.run(
+        [
+            *(sys.executable, "-m", "tenure_local.cli", "links", "make"),
+            *("--customer", customer, "--purpose", purpose, "--subject", subject),
+            *("--base-url", base_url),
+        ],
+        cwd=REPO,
+        env=os.environ | {"TENURE_LINK_SECRET": link_key},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return made.stdout.strip()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -5,8 +5,6 @@ amount as the email writes it, "US$" whole, and cancels only once a reason is pi
 customer redeems loyalty points and cancels with the keyboard alone."""
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -14,7 +12,8 @@ from typing import Any
 
 import pytest
 from page_checks import overflow as page_overflow
-from serve_process import REPO, call_api, serving
+from serve_process import call_api, serving
+from serve_process import signed_link as link_signed_with
 
 from tenure.notify.render import format_money
 
@@ -22,6 +21,7 @@ pytestmark = pytest.mark.e2e
 
 TOKEN = "e2e-pages-token"
 LINK_KEY = "e2e-pages-link-key"
+signed_link = partial(link_signed_with, LINK_KEY)
 api = partial(call_api, TOKEN)  # (base_url, method, path, body=None) -> JSON
 
 
@@ -40,23 +40,6 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def signed_link(base_url: str, customer: str, purpose: str, subject: str) -> str:
-    made = subprocess.run(
-        [
-            *(sys.executable, "-m", "tenure_local.cli", "links", "make"),
-            *("--customer", customer, "--purpose", purpose, "--subject", subject),
-            *("--base-url", base_url),
-        ],
-        cwd=REPO,
-        env=os.environ | {"TENURE_LINK_SECRET": LINK_KEY},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return made.stdout.strip()
 
 
 @pytest.fixture(scope="module")

@@ -2,20 +2,19 @@
 named its plan: a name written as one long token (no spaces) breaks inside its cell, and the
 page stays as wide as the phone, in Arabic as in English."""
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 import pytest
-from serve_process import REPO, call_api, serving
+from serve_process import call_api, serving
+from serve_process import signed_link as link_signed_with
 
 pytestmark = pytest.mark.e2e
 
 TOKEN = "e2e-phone-token"
 LINK_KEY = "e2e-phone-link-key"
+link = partial(link_signed_with, LINK_KEY)
 PHONE = 375
 # A name a business could give a plan (its SKU): one word, wider than a phone in any font.
 PLAN_NAME = "ENTERPRISE_ANNUAL_MULTI_REGION_SSO_AUDIT_LOG_RETENTION_2026"
@@ -28,23 +27,6 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {"TENURE_API_TOKEN": TOKEN, "TENURE_LINK_SECRET": LINK_KEY}
     with serving(folder, env) as (url, _log):
         yield url
-
-
-def link(base_url: str, customer: str, purpose: str, subject: str) -> str:
-    made = subprocess.run(
-        [
-            *(sys.executable, "-m", "tenure_local.cli", "links", "make"),
-            *("--customer", customer, "--purpose", purpose, "--subject", subject),
-            *("--base-url", base_url),
-        ],
-        cwd=REPO,
-        env=os.environ | {"TENURE_LINK_SECRET": LINK_KEY},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return made.stdout.strip()
 
 
 @pytest.fixture(scope="module")
