@@ -29,6 +29,7 @@ from tenure.domain.invoices import Invoice
 from tenure.domain.notices import Notice
 from tenure.domain.numbering import NumberedKind, numbering_year
 from tenure.domain.offers import SaveAttempt
+from tenure.domain.plans import Plan
 from tenure.domain.points import not_enough
 from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.subscription import Subscription
@@ -163,22 +164,9 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
             attrs |= {"PK": f"CUS#{method.customer_id}", "SK": f"PM#{method.id}"}
             ops.append(self._create_put(attrs, "payment_method"))
         for plan in change.plans:
-            attrs = codec.plan_to_attrs(plan)
-            attrs |= {
-                "PK": f"PLAN#{plan.id}",
-                "SK": "PLAN",
-                "GSI1PK": "PLANS",
-                "GSI1SK": f"PLAN#{plan.id}",
-            }
-            ops.append(self._create_put(attrs, "plan"))
+            ops.append(self._create_put(_plan_item(plan), "plan"))
         for plan in change.plan_updates:
-            attrs = codec.plan_to_attrs(plan) | {
-                "PK": f"PLAN#{plan.id}",
-                "SK": "PLAN",
-                "GSI1PK": "PLANS",
-                "GSI1SK": f"PLAN#{plan.id}",
-                "entity": "plan",
-            }
+            attrs = _plan_item(plan) | {"entity": "plan"}
             held = len(plan.price_changes) - 1
             put: dict[str, Any] = {"TableName": self._table, "Item": to_item(attrs)}
             if held == 0:
@@ -577,3 +565,14 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
                 return AlreadyExistsError(str(item.get("entity")), str(item.get("id", item["PK"])))
             return ConcurrencyError(f"{item.get('entity')} {item.get('id')} changed meanwhile")
         return ConcurrencyError(str(exc))
+
+
+def _plan_item(plan: Plan) -> dict[str, Any]:
+    """A plan's item: under its id, and listed with every plan in GSI1 (the same keys for the
+    put that creates it and the one that adds a price change)."""
+    return codec.plan_to_attrs(plan) | {
+        "PK": f"PLAN#{plan.id}",
+        "SK": "PLAN",
+        "GSI1PK": "PLANS",
+        "GSI1SK": f"PLAN#{plan.id}",
+    }
