@@ -13,7 +13,7 @@ import pytest
 
 from tenure.domain.errors import ValidationFailedError
 from tenure.services.webhooks_out import SendFailedError
-from tenure.webhooks_out_http import HttpSender
+from tenure.webhooks_out_http import HttpSender, url_check
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -196,3 +196,28 @@ def test_a_host_with_many_silent_addresses_gets_the_timeout_in_all_not_each(
     with pytest.raises(SendFailedError):
         sender.post("https://hooks.example.com/in", {}, "{}")
     assert given and sum(given) <= 1.01
+
+
+def test_deployed_a_send_resolves_the_host_once_in_the_sender(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The URL check before a send looks at the URL's form only: the sender resolves the host
+    # and checks each address, so resolving it in the check too was a second lookup a send.
+    def no_lookup(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the URL check resolved the host")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
+    url_check(local=False)("https://hooks.example.com/in")
+    with pytest.raises(ValidationFailedError, match="must be https"):
+        url_check(local=False)("http://hooks.example.com/in")
+
+
+def test_deployed_a_host_that_does_not_resolve_is_said_as_the_url_check_says_it() -> None:
+    def nowhere(host: str) -> list[str]:
+        raise socket.gaierror(-2, "Name or service not known")
+
+    sender = HttpSender(timeout=2, public_only=True, resolve=nowhere)
+    with pytest.raises(
+        ValidationFailedError, match=re.escape("host 'hooks.example.com' does not resolve")
+    ):
+        sender.post("https://hooks.example.com/in", {}, "{}")

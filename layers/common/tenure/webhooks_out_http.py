@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from tenure.domain.errors import ValidationFailedError
 from tenure.domain.webhooks_out import check_addresses, check_url
 from tenure.ports import Clock
 from tenure.services.webhooks_out import DeliveryDue, SendFailedError
@@ -28,11 +29,12 @@ def resolve_addresses(host: str) -> list[str]:
 
 
 def url_check(local: bool) -> Any:
-    """What a send checks the URL against first: deployed, the host is resolved again, since
-    it may point elsewhere now than when the endpoint was registered."""
+    """What a send checks the URL against first: its form. The host may point elsewhere now
+    than when the endpoint was registered; deployed, the sender (`public_only`) resolves it
+    and checks each address as it connects, so it is not resolved here as well."""
 
     def allowed(url: str) -> None:
-        check_url(url, local=local, addresses=resolve_addresses)
+        check_url(url, local=local, addresses=None)
 
     return allowed
 
@@ -116,7 +118,10 @@ class HttpSender:
         """http.client's own connect, to an address of the host checked to be public (the
         certificate is still checked against the host's name)."""
         host, port = address
-        found = self._resolve(host)
+        try:
+            found = self._resolve(host)
+        except OSError:  # as the URL check words it
+            raise ValidationFailedError("url", f"host {host!r} does not resolve") from None
         check_addresses(host, found)
         failed: OSError = OSError(f"no address of {host!r} answered")
         # The timeout for them all, not for each: a name may have dozens that never answer.

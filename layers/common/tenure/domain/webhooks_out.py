@@ -182,11 +182,12 @@ class WebhookDelivery:
         }
 
 
-def check_url(url: str, *, local: bool, addresses: Callable[[str], list[str]]) -> str:
+def check_url(url: str, *, local: bool, addresses: Callable[[str], list[str]] | None) -> str:
     """The URL an endpoint may have, or ValidationFailedError("url", why): https; plain http
     only to a loopback host in local mode; deployed, no host whose addresses (as `addresses`
     resolves them) include a private, loopback, link-local (the instance metadata service),
-    reserved or otherwise non-public one."""
+    reserved or otherwise non-public one. `addresses` None: the URL's form only, for a
+    sender that resolves the host and checks each address itself as it connects."""
     if len(url) > MAX_URL or not url.isascii() or not url.isprintable():
         raise ValidationFailedError("url", f"must be at most {MAX_URL} printable ASCII characters")
     try:
@@ -206,7 +207,7 @@ def check_url(url: str, *, local: bool, addresses: Callable[[str], list[str]]) -
     if parts.scheme != "https":
         allowed = "https (or http to a loopback host in local mode)" if local else "https"
         raise ValidationFailedError("url", f"must be {allowed}")
-    if local:
+    if local or addresses is None:
         return url
     try:
         found = addresses(host)
