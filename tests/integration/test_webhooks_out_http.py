@@ -221,3 +221,20 @@ def test_deployed_a_host_that_does_not_resolve_is_said_as_the_url_check_says_it(
         ValidationFailedError, match=re.escape("host 'hooks.example.com' does not resolve")
     ):
         sender.post("https://hooks.example.com/in", {}, "{}")
+
+
+def test_deployed_a_lookup_that_hangs_is_a_failed_send_within_the_timeout() -> None:
+    # The hang-up that bounds the exchange shuts the socket, and a lookup has none yet: a
+    # resolver that never answers held the dispatcher until the Lambda's own timeout.
+    release, finished = threading.Event(), threading.Event()
+
+    def hanging(host: str) -> list[str]:
+        release.wait(60)
+        finished.set()
+        return ["93.184.215.14"]
+
+    sender = HttpSender(timeout=0.2, public_only=True, resolve=hanging)
+    with pytest.raises(SendFailedError, match=re.escape("no answer within 0.2 s")):
+        sender.post("https://hooks.example.com/in", {}, "{}")
+    assert not finished.is_set()  # the send gave up while the lookup still hung
+    release.set()

@@ -88,7 +88,7 @@ class HttpSender:
         except (OSError, ValueError, http.client.HTTPException) as exc:
             # HTTPException: an answer that is not HTTP (a bad status line, too many or too
             # long headers, broken chunks), which is no answer either.
-            if cut.is_set():
+            if cut.is_set() or isinstance(exc, TimeoutError):
                 raise SendFailedError(f"no answer within {self._timeout:g} s") from exc
             raise SendFailedError(f"no answer: {type(exc).__name__}") from exc
         finally:
@@ -118,14 +118,17 @@ class HttpSender:
         """http.client's own connect, to an address of the host checked to be public (the
         certificate is still checked against the host's name)."""
         host, port = address
+        # The timeout for the lookup and every address together, not for each: a resolver
+        # may hang, and a name may have dozens of addresses that never answer.
+        deadline = time.monotonic() + timeout
         try:
-            found = self._resolve(host)
+            found = _within(self._resolve, host, timeout)
+        except TimeoutError:
+            raise
         except OSError:  # as the URL check words it
             raise ValidationFailedError("url", f"host {host!r} does not resolve") from None
         check_addresses(host, found)
         failed: OSError = OSError(f"no address of {host!r} answered")
-        # The timeout for them all, not for each: a name may have dozens that never answer.
-        deadline = time.monotonic() + timeout
         for each in found:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -135,6 +138,30 @@ class HttpSender:
             except OSError as exc:
                 failed = exc
         raise failed
+
+
+def _within(resolve: Callable[[str], list[str]], host: str, timeout: float) -> list[str]:
+    """`resolve(host)`, or TimeoutError after `timeout` seconds. A lookup cannot be
+    interrupted, so it runs on a thread of its own, left to finish (or fail) unwatched when
+    the send has given up on it; the hang-up that bounds the rest of the exchange cannot reach
+    it (there is no socket yet to shut)."""
+    answer: list[list[str] | BaseException] = []
+    done = threading.Event()
+
+    def look_up() -> None:
+        try:
+            answer.append(resolve(host))
+        except BaseException as exc:  # handed to the waiting send, which raises it
+            answer.append(exc)
+        done.set()
+
+    threading.Thread(target=look_up, name=f"resolve {host}", daemon=True).start()
+    if not done.wait(timeout):
+        raise TimeoutError(f"looking up {host!r} took longer than {timeout:g} s")
+    (found,) = answer
+    if isinstance(found, BaseException):
+        raise found
+    return found
 
 
 def _hang_up(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
