@@ -1,14 +1,15 @@
 """Routes for the business's webhook endpoints (Standard Webhooks): register, list, read,
 delete, enable again; each endpoint's delivery log; replay a delivery."""
 
+from datetime import timedelta
 from typing import Annotated, TypedDict
 
 from api_guard import BEARER
 from api_routes_operator import actor
 from api_schemas import PATH_ID_PATTERN
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from tenure import bootstrap
 from tenure.domain.timeutil import iso
@@ -30,6 +31,18 @@ class WebhookEndpointCreate(BaseModel):
     )
 
 
+class SecretRotation(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    previous_secret_expires_in: StrictInt = Field(
+        default=86_400,
+        ge=0,
+        le=86_400,
+        description="seconds the old secret still signs deliveries (beside the new one); 0: "
+        "it stops at once",
+    )
+
+
 class WebhookEndpointView(TypedDict):
     id: str
     url: str
@@ -42,6 +55,10 @@ class WebhookEndpointView(TypedDict):
 
 class WebhookEndpointCreated(WebhookEndpointView):
     secret: str  # shown here only
+
+
+class WebhookEndpointRotated(WebhookEndpointCreated):
+    previous_secret_expires_at: str | None  # the old secret signs deliveries until then
 
 
 class WebhookEndpointPage(TypedDict):
@@ -152,3 +169,21 @@ def replay_webhook_delivery(delivery_id: Id) -> WebhookDeliveryView:
     delivery = webhooks_out.replay(wired.services, delivery_id, actor=actor())
     wired.webhook_queue().due(delivery.id, delivery.next_attempt_at or wired.services.clock.now())
     return _delivery(delivery)
+
+
+@router.post("/v1/webhook-endpoints/<endpoint_id>/rotate-secret", security=BEARER, tags=TAGS)
+def rotate_webhook_endpoint_secret(
+    endpoint_id: Id, body: Annotated[SecretRotation, Body()] = SecretRotation()
+) -> WebhookEndpointRotated:
+    """A new `secret`, returned here only. Until `previous_secret_expires_at` (by default 24
+    hours from now; at most that) each delivery carries a signature under the old secret as
+    well, so the receiver can switch without refusing one. Rotating again drops the old one."""
+    svc = bootstrap.wiring().services
+    endpoint = webhooks_out.rotate_secret(
+        svc, endpoint_id, timedelta(seconds=body.previous_secret_expires_in), actor=actor()
+    )
+    return {
+        **_view(endpoint),
+        "secret": endpoint.secret,
+        "previous_secret_expires_at": iso(endpoint.previous_secret_until),
+    }

@@ -124,3 +124,34 @@ def test_a_private_or_plain_http_url_is_refused_even_locally(base_url: str) -> N
         assert reply.status_code == 422, reply.text
     listed = api(base_url, "GET", "/v1/webhook-endpoints").json()["data"]
     assert all(e["url"].startswith("http://127.0.0.1") for e in listed)
+
+
+def test_after_a_rotation_a_delivery_verifies_under_the_new_secret_and_the_old_one(
+    base_url: str, receiver: Receiver
+) -> None:
+    created = api(base_url, "POST", "/v1/webhook-endpoints", {"url": receiver.url, "events": ["*"]})
+    old = created.json()["secret"]
+    path = f"/v1/webhook-endpoints/{created.json()['id']}/rotate-secret"
+    rotated = api(base_url, "POST", path, {"previous_secret_expires_in": 600})
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    assert new != old and rotated.json()["previous_secret_expires_at"]
+    assert api(base_url, "POST", path, {"previous_secret_expires_in": 86_401}).status_code == 422
+    customer = {"id": "hook-rotated", "email": "rotated@example.com"}
+    assert api(base_url, "POST", "/v1/customers", customer).status_code == 201
+
+    def first_try() -> tuple[dict[str, str], str] | None:
+        # The rotated endpoint's (an endpoint an earlier test registered gets it too)
+        with receiver.lock:
+            for headers, body in receiver.got:
+                mine = " " in headers["webhook-signature"]  # two signatures
+                if mine and json.loads(body)["data"]["entity_id"] == "hook-rotated":
+                    return headers, body
+        return None
+
+    wait_for(lambda: first_try() is not None)
+    found = first_try()
+    assert found is not None
+    headers, body = found
+    for secret in (new, old):
+        assert Webhook(secret).verify(body, headers)["data"]["entity_id"] == "hook-rotated"

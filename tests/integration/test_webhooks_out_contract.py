@@ -95,6 +95,28 @@ def test_an_endpoint_is_disabled_only_while_failing_since_the_moment_named(
     assert repo.enable_webhook_endpoint("we_9") is False
 
 
+def test_a_secret_is_rotated_only_over_the_secret_read_and_its_predecessor_reads_back(
+    repo: Repository,
+) -> None:
+    repo.add_webhook_endpoint(an_endpoint())
+    first = repo.get_webhook_endpoint("we_1")
+    assert first is not None and first.previous_secret is None
+    until = T0 + timedelta(hours=24)
+    rotated = replace(
+        first, secret="whsec_bmV3", previous_secret=first.secret, previous_secret_until=until
+    )
+    assert repo.rotate_webhook_secret("we_1", first.secret, rotated) is True
+    assert repo.get_webhook_endpoint("we_1") == rotated
+    # A rotation from the secret read before the first: refused, nothing written
+    late = replace(first, secret="whsec_bGF0ZQ==", previous_secret=None, previous_secret_until=None)
+    assert repo.rotate_webhook_secret("we_1", first.secret, late) is False
+    assert repo.get_webhook_endpoint("we_1") == rotated
+    # A rotation that ends the predecessor at once removes it
+    assert repo.rotate_webhook_secret("we_1", rotated.secret, late) is True
+    assert repo.get_webhook_endpoint("we_1") == late
+    assert repo.rotate_webhook_secret("we_9", "whsec_eA==", late) is False
+
+
 def test_a_delivery_is_written_once_and_saved_only_from_the_version_read(
     repo: Repository,
 ) -> None:

@@ -64,6 +64,25 @@ class InMemoryWebhookOut:
         )
         return True
 
+    def rotate_webhook_secret(
+        self,
+        endpoint_id: str,
+        was: str,
+        rotated: WebhookEndpoint,
+        audit: AuditEntry | None = None,
+    ) -> bool:
+        found = self._endpoints.get(endpoint_id)
+        if found is None or found.secret != was:
+            return False
+        self._audited(audit)
+        self._endpoints[endpoint_id] = replace(
+            found,
+            secret=rotated.secret,
+            previous_secret=rotated.previous_secret,
+            previous_secret_until=rotated.previous_secret_until,
+        )
+        return True
+
     def note_webhook_failure(self, endpoint_id: str, at: datetime) -> None:
         found = self._endpoints.get(endpoint_id)
         if found is not None and found.failing_since is None:

@@ -68,6 +68,7 @@ PROTECTED = [
     ("GET", "/v1/webhook-endpoints/we_1"),
     ("DELETE", "/v1/webhook-endpoints/we_1"),
     ("POST", "/v1/webhook-endpoints/we_1/enable"),
+    ("POST", "/v1/webhook-endpoints/we_1/rotate-secret"),
     ("GET", "/v1/webhook-endpoints/we_1/deliveries"),
     ("POST", "/v1/webhook-deliveries/msg_1/replay"),
     ("POST", "/v1/installment-plans/ipl-1/cancel"),

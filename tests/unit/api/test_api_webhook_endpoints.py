@@ -2,6 +2,8 @@
 enabled again, their delivery log and a replay; every refusal a 422 that stores nothing.
 Hosts are IP literals, so resolving them needs no network."""
 
+from datetime import timedelta
+
 import pytest
 from api_harness import Api
 
@@ -9,6 +11,7 @@ from tenure import bootstrap
 from tenure.services import webhooks_out
 from tenure.webhooks_out_http import NoWebhookQueue
 
+ISO = "%Y-%m-%dT%H:%M:%SZ"
 PUBLIC_URL = "https://93.184.215.14/hooks"
 EVENT = {
     "id": "evt_1",
@@ -148,3 +151,48 @@ def test_a_refused_registration_writes_no_entry(api: Api) -> None:
     reply = api.post("/v1/webhook-endpoints", {"url": "http://10.0.0.1/x", "events": ["*"]})
     assert reply.status == 422
     assert api.repo.audit == []
+
+
+def test_a_rotated_secret_is_answered_once_with_when_the_old_one_stops(api: Api) -> None:
+    created = register(api)
+    reply = api.post(
+        f"/v1/webhook-endpoints/{created['id']}/rotate-secret",
+        {"previous_secret_expires_in": 3600},
+    )
+    assert reply.status == 200, reply.text
+    rotated = reply.json
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != created["secret"]
+    in_an_hour = (api.clock.now() + timedelta(hours=1)).strftime(ISO)
+    assert rotated["previous_secret_expires_at"] == in_an_hour
+    assert "secret" not in api.get(f"/v1/webhook-endpoints/{created['id']}").json
+    # No body: the old secret signs for another day; 0: not at all
+    default = api.post(f"/v1/webhook-endpoints/{created['id']}/rotate-secret").json
+    assert default["previous_secret_expires_at"] == (api.clock.now() + timedelta(days=1)).strftime(
+        ISO
+    )
+    at_once = api.post(
+        f"/v1/webhook-endpoints/{created['id']}/rotate-secret", {"previous_secret_expires_in": 0}
+    ).json
+    assert at_once["previous_secret_expires_at"] is None
+    rotations = [e for e in api.repo.audit if e.action == "endpoint_secret_rotated"]
+    assert len(rotations) == 3 and {e.actor for e in rotations} == {"api"}
+    assert all(e.entity == created["id"] for e in rotations)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"previous_secret_expires_in": 86_401},
+        {"previous_secret_expires_in": -1},
+        {"previous_secret_expires_in": "3600"},
+        {"previous_secret_expires_in": 1.5},
+        {"grace": 10},
+    ],
+)
+def test_a_bad_rotation_is_a_422_and_changes_nothing(api: Api, body: dict) -> None:  # type: ignore[type-arg]
+    endpoint_id = register(api)["id"]
+    before = api.state()
+    reply = api.post(f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret", body)
+    assert reply.status == 422, reply.text
+    assert api.state() == before
+    assert api.post("/v1/webhook-endpoints/we_nope/rotate-secret").status == 404

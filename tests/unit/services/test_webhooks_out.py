@@ -9,11 +9,12 @@ import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from tenure.clock import SystemClock
-from tenure.domain.errors import NotFoundError, ValidationFailedError
+from tenure.domain.errors import ConcurrencyError, NotFoundError, ValidationFailedError
 from tenure.domain.webhooks_out import (
     RETRY_WINDOW,
     DeliveryStatus,
     EndpointStatus,
+    WebhookEndpoint,
     check_url,
     retry_wait,
 )
@@ -347,3 +348,79 @@ def test_a_host_that_now_resolves_to_a_private_address_is_not_sent_to(svc: Servi
     assert after is not None and after.status is DeliveryStatus.PENDING
     assert after.failures == 1 and after.last_error is not None
     assert "169.254.169.254" in after.last_error
+
+
+def test_after_a_rotation_deliveries_verify_under_both_secrets_until_the_old_one_expires(
+    svc: Services, clock: FixedClock
+) -> None:
+    endpoint_id = register(svc)
+    old = webhooks_out.get_endpoint(svc, endpoint_id).secret
+    rotated = webhooks_out.rotate_secret(svc, endpoint_id, timedelta(hours=1))
+    assert rotated.secret != old and rotated.secret.startswith("whsec_")
+    assert rotated.previous_secret_until == clock.now() + timedelta(hours=1)
+    receiver = Receiver()
+    send_one(svc, receiver)
+    [(_, headers, body)] = receiver.got
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (rotated.secret, old):  # a receiver on either verifies it
+        assert Webhook(secret).verify(body, headers)["data"]["id"] == "evt_1"
+    # An hour later only the new secret signs (the library's own signing, since its verify
+    # compares the timestamp with the wall clock)
+    clock.set(clock.now() + timedelta(hours=1))
+    send_one(svc, receiver, an_event(2))
+    _, headers, body = receiver.got[-1]
+    msg_id, at = headers["webhook-id"], clock.now()
+    assert headers["webhook-signature"] == Webhook(rotated.secret).sign(msg_id, at, body)
+    assert Webhook(old).sign(msg_id, at, body) not in headers["webhook-signature"]
+
+
+def test_a_rotation_with_no_grace_stops_the_old_secret_at_once_and_a_second_drops_the_first(
+    svc: Services,
+) -> None:
+    endpoint_id = register(svc)
+    first = webhooks_out.get_endpoint(svc, endpoint_id).secret
+    second = webhooks_out.rotate_secret(svc, endpoint_id).secret  # the old one kept a day
+    third = webhooks_out.rotate_secret(svc, endpoint_id, timedelta(0))
+    assert third.previous_secret is None and third.previous_secret_until is None
+    assert webhooks_out.get_endpoint(svc, endpoint_id) == third
+    receiver = Receiver()
+    send_one(svc, receiver)
+    [(_, headers, body)] = receiver.got
+    assert Webhook(third.secret).verify(body, headers)
+    for gone in (first, second):
+        with pytest.raises(WebhookVerificationError):
+            Webhook(gone).verify(body, headers)
+
+
+@pytest.mark.parametrize("grace", [timedelta(seconds=-1), timedelta(hours=24, seconds=1)])
+def test_a_grace_outside_a_day_is_refused_and_changes_nothing(
+    svc: Services, grace: timedelta
+) -> None:
+    endpoint_id = register(svc)
+    before = webhooks_out.get_endpoint(svc, endpoint_id)
+    with pytest.raises(ValidationFailedError, match="previous_secret_expires_in"):
+        webhooks_out.rotate_secret(svc, endpoint_id, grace)
+    assert webhooks_out.get_endpoint(svc, endpoint_id) == before
+    with pytest.raises(NotFoundError):
+        webhooks_out.rotate_secret(svc, "we_nope")
+
+
+def test_two_rotations_at_once_answer_one_secret_and_refuse_the_other(
+    svc: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint_id = register(svc)
+    repo = svc.repo
+    assert isinstance(repo, InMemoryRepository)
+    real = repo.rotate_webhook_secret
+    winner: list[str] = []
+
+    def racing(endpoint_id_: str, was: str, rotated: WebhookEndpoint, audit: object = None) -> bool:
+        if not winner:  # the other rotation commits between this one's read and its write
+            monkeypatch.setattr(repo, "rotate_webhook_secret", real)
+            winner.append(webhooks_out.rotate_secret(svc, endpoint_id_).secret)
+        return real(endpoint_id_, was, rotated, audit)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repo, "rotate_webhook_secret", racing)
+    with pytest.raises(ConcurrencyError):
+        webhooks_out.rotate_secret(svc, endpoint_id)
+    assert webhooks_out.get_endpoint(svc, endpoint_id).secret == winner[0]

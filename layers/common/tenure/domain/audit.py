@@ -56,6 +56,7 @@ class AuditAction(StrEnum):
     ENDPOINT_REGISTERED = "endpoint_registered"
     ENDPOINT_DELETED = "endpoint_deleted"
     ENDPOINT_ENABLED = "endpoint_enabled"
+    ENDPOINT_SECRET_ROTATED = "endpoint_secret_rotated"
     DELIVERY_REPLAYED = "delivery_replayed"
     # An automated change, read from the events it committed (automated_entries): its actor
     # says which process made it, its `after` which events it recorded.
@@ -105,11 +106,18 @@ def new_entry(
 
 
 def endpoint_entry(
-    *, at: datetime, actor: str, action: AuditAction, entity: str, after: Summary
+    *,
+    at: datetime,
+    actor: str,
+    action: AuditAction,
+    entity: str,
+    after: Summary,
+    nonce: str = "",
 ) -> AuditEntry:
     """An entry of a change to the business's webhook endpoints (or a delivery to one):
     they belong to no customer, so `customer_id` is empty and the entry is in no timeline."""
     return new_entry(
+        nonce=nonce,
         at=at,
         actor=actor,
         action=action,

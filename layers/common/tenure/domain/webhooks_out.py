@@ -26,6 +26,10 @@ EVERY_EVENT = "*"
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=12)
 RETRY_WINDOW = timedelta(days=3)
+# After a secret is rotated, deliveries carry a signature under the previous secret as well
+# for as long as the business chose, at most a day (Standard Webhooks: several signatures,
+# space-separated, so a receiver can move to the new secret without dropping a delivery).
+LONGEST_PREVIOUS_SECRET = timedelta(hours=24)
 MAX_URL = 2048
 ANSWER_KEPT = 200  # characters of a receiver's answer kept in the delivery log
 
@@ -56,6 +60,16 @@ class WebhookEndpoint:
     disabled_reason: str | None = None
     # The first failure since the endpoint last answered 2xx (None: it is not failing).
     failing_since: datetime | None = None
+    # The secret before the last rotation, still signed with until `previous_secret_until`.
+    previous_secret: str | None = None
+    previous_secret_until: datetime | None = None
+
+    def secrets_at(self, at: datetime) -> tuple[str, ...]:
+        """The secrets a delivery made at `at` is signed with: the current one first."""
+        until = self.previous_secret_until
+        if self.previous_secret is None or until is None or at >= until:
+            return (self.secret,)
+        return (self.secret, self.previous_secret)
 
     def wants(self, event_type: str) -> bool:
         return self.status is EndpointStatus.ENABLED and (
@@ -91,13 +105,18 @@ def sign(secret: str, message_id: str, timestamp: int, body: str) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def signed_headers(secret: str, message_id: str, at: datetime, body: str) -> dict[str, str]:
+def signed_headers(
+    secret: str, message_id: str, at: datetime, body: str, *also: str
+) -> dict[str, str]:
+    """The Standard Webhooks headers; `also`: more secrets to sign with (a rotated secret's
+    predecessor), each signature after the first separated by a space."""
     timestamp = int(at.timestamp())
+    signatures = " ".join(sign(s, message_id, timestamp, body) for s in (secret, *also))
     return {
         "content-type": "application/json",
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, message_id, timestamp, body),
+        "webhook-signature": signatures,
     }
 
 

@@ -5,13 +5,14 @@ one (docs/webhooks-outbound.md)."""
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tenure.domain.audit import SYSTEM_API, AuditAction, AuditEntry, endpoint_entry
 from tenure.domain.errors import ConcurrencyError, NotFoundError, ValidationFailedError
 from tenure.domain.timeutil import iso, parse_iso
 from tenure.domain.webhooks_out import (
+    LONGEST_PREVIOUS_SECRET,
     DeliveryStatus,
     EndpointStatus,
     WebhookDelivery,
@@ -193,6 +194,45 @@ def enable_endpoint(svc: Services, endpoint_id: str, actor: str = SYSTEM_API) ->
     return get_endpoint(svc, endpoint_id)
 
 
+def rotate_secret(
+    svc: Services,
+    endpoint_id: str,
+    previous_valid_for: timedelta = LONGEST_PREVIOUS_SECRET,
+    *,
+    token: Token = secrets.token_bytes,
+    actor: str = SYSTEM_API,
+) -> WebhookEndpoint:
+    """A new secret for the endpoint, answered once (as at registration). Deliveries sent in
+    the next `previous_valid_for` (0 to 24 hours; 0: the old secret stops at once) carry a
+    signature under the old secret too; a secret rotated before then is dropped. Two
+    rotations at once: one wins, the other is a ConflictError and changes nothing."""
+    if not timedelta(0) <= previous_valid_for <= LONGEST_PREVIOUS_SECRET:
+        raise ValidationFailedError(
+            "previous_secret_expires_in", "must be from 0 to 86400 seconds (24 hours)"
+        )
+    endpoint = get_endpoint(svc, endpoint_id)
+    now = svc.clock.now()
+    rotated = replace(
+        endpoint,
+        secret=new_secret(token(24)),
+        previous_secret=endpoint.secret if previous_valid_for else None,
+        previous_secret_until=now + previous_valid_for if previous_valid_for else None,
+    )
+    audit = endpoint_entry(
+        at=now,
+        actor=actor,
+        action=AuditAction.ENDPOINT_SECRET_ROTATED,
+        entity=endpoint_id,
+        after={"previous_secret_until": iso(rotated.previous_secret_until) or ""},
+        nonce=rotated.secret,  # hashed into the id: two rotations in one instant, two entries
+    )
+    if not svc.repo.rotate_webhook_secret(endpoint_id, endpoint.secret, rotated, audit):
+        if svc.repo.get_webhook_endpoint(endpoint_id) is None:
+            raise NotFoundError("webhook endpoint", endpoint_id)
+        raise ConcurrencyError("the endpoint's secret was rotated at the same time; read it again")
+    return rotated
+
+
 def list_deliveries(svc: Services, endpoint_id: str, limit: int) -> list[WebhookDelivery]:
     get_endpoint(svc, endpoint_id)
     return svc.repo.list_webhook_deliveries(endpoint_id, limit)
@@ -247,7 +287,8 @@ def attempt(
     if endpoint is None or endpoint.status is EndpointStatus.DISABLED:
         why = "the endpoint was deleted" if endpoint is None else "the endpoint is disabled"
         return _save(svc, delivery.stopped(why))
-    headers = signed_headers(endpoint.secret, delivery.id, now, delivery.payload)
+    current, *previous = endpoint.secrets_at(now)
+    headers = signed_headers(current, delivery.id, now, delivery.payload, *previous)
     status: int | None = None
     try:
         url_allowed(endpoint.url)

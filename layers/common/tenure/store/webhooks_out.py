@@ -46,6 +46,8 @@ def endpoint_to_attrs(e: WebhookEndpoint) -> dict[str, Any]:
         "status": str(e.status),
         "disabled_reason": e.disabled_reason,
         "failing_since": iso(e.failing_since),
+        "previous_secret": e.previous_secret,
+        "previous_secret_until": iso(e.previous_secret_until),
     }
 
 
@@ -59,6 +61,8 @@ def endpoint_from_attrs(a: dict[str, Any]) -> WebhookEndpoint:
         status=EndpointStatus(a["status"]),
         disabled_reason=a.get("disabled_reason"),
         failing_since=_opt(a.get("failing_since")),
+        previous_secret=a.get("previous_secret"),
+        previous_secret_until=_opt(a.get("previous_secret_until")),
     )
 
 
@@ -201,6 +205,26 @@ class DynamoWebhookOut:
             {":on": str(EndpointStatus.ENABLED)},
             audit=audit,
         )
+
+    def rotate_webhook_secret(
+        self,
+        endpoint_id: str,
+        was: str,
+        rotated: WebhookEndpoint,
+        audit: AuditEntry | None = None,
+    ) -> bool:
+        # Only over the secret that was read: two rotations at once must not both answer a
+        # secret as the new one (the first's would be overwritten unseen).
+        named = {
+            "previous_secret": rotated.previous_secret,
+            "previous_secret_until": iso(rotated.previous_secret_until),
+        }
+        kept = {name: value for name, value in named.items() if value is not None}
+        update = "SET " + ", ".join(["secret = :new", *(f"{n} = :{n}" for n in kept)])
+        if gone := [name for name in named if name not in kept]:
+            update += " REMOVE " + ", ".join(gone)
+        values = {":new": rotated.secret, ":was": was} | {f":{n}": v for n, v in kept.items()}
+        return self._update_endpoint(endpoint_id, update, values, "secret = :was", audit)
 
     def note_webhook_failure(self, endpoint_id: str, at: datetime) -> None:
         self._update_endpoint(
