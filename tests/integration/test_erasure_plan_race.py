@@ -145,3 +145,30 @@ def test_an_erasure_after_the_plan_ended_reads_it_once_and_erases(
     assert [p.id for p in privacy.customer_records(services, "alice").installment_plans] == [
         "ipl-1"
     ]
+
+
+@pytest.mark.parametrize("make_default", [False, True])
+def test_a_card_added_racing_the_customers_erasure_is_refused_and_writes_nothing(
+    services: Services, monkeypatch: pytest.MonkeyPatch, make_default: bool
+) -> None:
+    # alice's second card, read before her erasure committed and committed after it: its
+    # brand and last four digits (and its event) must not outlive the erasure.
+    refuse = catalog.refuse_erased
+
+    def erased_right_after_the_check(customer: Customer, action: str) -> None:
+        refuse(customer, action)
+        erase(services)
+
+    monkeypatch.setattr(catalog, "refuse_erased", erased_right_after_the_check)
+    mastercard = payment_method_for("5555555555554444")
+    assert mastercard is not None
+
+    with pytest.raises(DomainError):
+        charging.update_payment_method(
+            services, "alice", mastercard, provider="sandbox", make_default=make_default
+        )
+
+    assert [m.id for m in services.repo.list_payment_methods("alice")] == ["pm_card_visa"]
+    assert erased(services)
+    records = privacy.customer_records(services, "alice")
+    assert not any("mastercard" in str(e) for e in records.events)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tenure.domain.collection_cases import CollectionCase, CollectionsPolicy
-from tenure.domain.customers import Customer
+from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.errors import ConcurrencyError, NotFoundError
 from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
@@ -160,3 +160,48 @@ def test_a_new_plan_in_a_commit_that_checks_its_customer_is_a_programming_error(
     with pytest.raises(ValueError, match="alice"):
         repo.commit(Commit(copy_checks=[check], installment_plans=[plan("ipl-1")]))
     assert repo.get_installment_plan("ipl-1") is None
+
+
+def test_a_commit_for_a_customer_who_must_not_be_erased_holds_until_they_are(
+    repo: Repository,
+) -> None:
+    alice = stored_alice(repo)
+    method = PaymentMethod("pm_visa", "alice", "sandbox", T0)
+    repo.commit(Commit(payment_methods=[method], not_erased=["alice"]))
+    assert [m.id for m in repo.list_payment_methods("alice")] == ["pm_visa"]
+    # Held by the customer's own version where the commit writes them
+    alice.name = "Alice A."
+    later = PaymentMethod("pm_mc", "alice", "sandbox", T0)
+    repo.commit(Commit(customers=[alice], payment_methods=[later], not_erased=["alice"]))
+    erased = repo.get_customer("alice")
+    assert erased is not None
+    repo.commit(Commit(customers=[replace(erased, erased_at=T0)]))
+    last = PaymentMethod("pm_amex", "alice", "sandbox", T0)
+    with pytest.raises(ConcurrencyError):
+        repo.commit(Commit(payment_methods=[last], not_erased=["alice"]))
+    assert [m.id for m in repo.list_payment_methods("alice")] == ["pm_mc", "pm_visa"]
+
+
+def test_a_commit_for_a_customer_not_there_who_must_not_be_erased_writes_nothing(
+    repo: Repository,
+) -> None:
+    method = PaymentMethod("pm_visa", "nobody", "sandbox", T0)
+    with pytest.raises(ConcurrencyError):
+        repo.commit(Commit(payment_methods=[method], not_erased=["nobody"]))
+    assert repo.list_payment_methods("nobody") == []
+
+
+def test_a_customer_who_must_not_be_erased_and_is_checked_too_is_a_programming_error(
+    repo: Repository,
+) -> None:
+    alice = stored_alice(repo)
+    with pytest.raises(ValueError, match="alice"):
+        repo.commit(Commit(payer_checks=[alice.payer], not_erased=["alice"]))
+
+
+def test_a_new_plan_for_a_customer_who_must_not_be_erased_is_one_check(repo: Repository) -> None:
+    # The plan's listing update holds the condition: one operation on alice's item.
+    stored_alice(repo)
+    repo.commit(Commit(installment_plans=[plan("ipl-1")], not_erased=["alice"]))
+    stored = repo.get_customer("alice")
+    assert stored is not None and stored.installment_plan_ids == {"ipl-1"}

@@ -466,6 +466,10 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy, InMemoryIdempotenc
             owner = self.customers.get(sub.customer_id)
             if owner is not None and owner.erased_at is not None:
                 raise ConcurrencyError(f"customer {sub.customer_id} changed meanwhile")
+        for customer_id in change.not_erased:  # as the store's check: there and not erased
+            owner = self.customers.get(customer_id)
+            if owner is None or owner.erased_at is not None:
+                raise ConcurrencyError(f"customer {customer_id} changed meanwhile")
         plans_joining = plan_listings(change)
         for customer_id in plans_joining.by_update:  # as the store's: there and not erased
             if (owner := self.customers.get(customer_id)) is None:

@@ -309,6 +309,10 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
         change.check_payer_operations()
         ops.extend(self._payer_copy(sub_id, payer) for sub_id, payer in change.payer_copies)
         ops.extend(self._payer_check(payer) for payer in change.payer_checks)
+        for customer_id in dict.fromkeys(change.not_erased):
+            # Held by the customer's own put, or by their listing update, where there is one.
+            if customer_id not in joined and customer_id not in listing_ops.values():
+                ops.append(self._not_erased_check(customer_id))
         # The written versions go beside the events, not in them: the stream hands them to
         # the bus and the outbound webhooks (docs/events.md), the events' form unchanged.
         # Events of one moment share an item (store/event_items.py): half the capacity.
@@ -553,6 +557,8 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
                 return StaleCopyError(checks[n], f"the copy checked ({checks[n]}) is stale")
             if "ConditionCheck" in op:
                 customer = from_item(op["ConditionCheck"]["Key"])["PK"].removeprefix("CUS#")
+                if "erased_at" in op["ConditionCheck"]["ConditionExpression"]:
+                    return ConcurrencyError(f"customer {customer} changed meanwhile")
                 return ConcurrencyError(f"customer {customer}'s payment details changed meanwhile")
             if "Update" in op and (key := from_item(op["Update"]["Key"]))["SK"] == "SEQ":
                 return ConcurrencyError("other commits kept taking the next number: try again")

@@ -154,6 +154,16 @@ class DynamoCommitOps(DynamoTable):
             }
         }
 
+    def _not_erased_check(self, customer_id: str) -> dict[str, Any]:
+        """The customer is there and not erased (a card added meanwhile must not land)."""
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"CUS#{customer_id}", "SK": "CUS"}),
+                "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(erased_at)",
+            }
+        }
+
     @staticmethod
     def _list_kept(
         op: dict[str, Any], read: frozenset[str], plans_read: frozenset[str] = frozenset()
