@@ -74,6 +74,8 @@ def plan_listings(change: Commit) -> PlanListings:
     customer's list. Every new plan joins: a commit that also checks its customer (one item
     takes one operation) is a ValueError, as no use case makes one."""
     found = PlanListings()
+    if not change.installment_plans:  # most commits: nothing to work out
+        return found
     written = {c.id for c in change.customers}
     checked = {p.customer_id for p in change.payer_checks}
     checked |= {c.customer_id for c in change.copy_checks}
