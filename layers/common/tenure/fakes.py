@@ -15,6 +15,7 @@ from tenure.domain.discounts import Coupon
 from tenure.domain.errors import (
     AlreadyExistsError,
     ConcurrencyError,
+    NotFoundError,
     StaleCopyError,
     ValidationFailedError,
 )
@@ -39,7 +40,7 @@ from tenure.fakes_index import DueIndex, Indexed, owned
 from tenure.fakes_packed import PackedIndexed
 from tenure.fakes_privacy import InMemoryPrivacy
 from tenure.fakes_webhooks_out import InMemoryWebhookOut
-from tenure.listings import listings
+from tenure.listings import PlanListings, listings, plan_listings
 from tenure.ports import (
     Commit,
     CopyCheck,
@@ -206,6 +207,15 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy, InMemoryIdempotenc
                 sub.listed = False
                 continue
             held.subscription_ids = held.subscription_ids | {sub.id}
+
+    def _list_new_plans(self, change: Commit, joining: PlanListings) -> None:
+        """As the DynamoDB store: new installment plans join their customer's list."""
+        for ipl in joining.with_customer:
+            owner = next(c for c in change.customers if c.id == ipl.customer_id)
+            owner.installment_plan_ids = owner.installment_plan_ids | {ipl.id}
+        for customer_id, plans in joining.by_update.items():
+            held = self.customers[customer_id]
+            held.installment_plan_ids = held.installment_plan_ids | {p.id for p in plans}
 
     def list_subscriptions(self, customer_id: str) -> list[Subscription]:
         subs = owned(self.subscriptions, customer_id)
@@ -399,6 +409,9 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy, InMemoryIdempotenc
             listed = current.subscription_ids if kind == "customer" and current else None
             if listed is not None and entity.version and listed != entity.subscription_ids:
                 raise ConcurrencyError(f"{kind} {entity.id} changed meanwhile")
+            plans = current.installment_plan_ids if kind == "customer" and current else None
+            if plans is not None and plans != entity.installment_plan_ids:
+                raise ConcurrencyError(f"{kind} {entity.id} changed meanwhile")
         for plan in change.plans:
             if plan.id in self.plans:
                 raise AlreadyExistsError("plan", plan.id)
@@ -453,6 +466,16 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy, InMemoryIdempotenc
             owner = self.customers.get(sub.customer_id)
             if owner is not None and owner.erased_at is not None:
                 raise ConcurrencyError(f"customer {sub.customer_id} changed meanwhile")
+        for customer_id in change.not_erased:  # as the store's check: there and not erased
+            owner = self.customers.get(customer_id)
+            if owner is None or owner.erased_at is not None:
+                raise ConcurrencyError(f"customer {customer_id} changed meanwhile")
+        plans_joining = plan_listings(change)
+        for customer_id in plans_joining.by_update:  # as the store's: there and not erased
+            if (owner := self.customers.get(customer_id)) is None:
+                raise NotFoundError("customer", customer_id)
+            if owner.erased_at is not None:
+                raise ConcurrencyError(f"customer {customer_id} changed meanwhile")
         for check in change.copy_checks:
             self._check_copy(check)
         # Each id once (it is worked out from the event's parts on every use), and one string
@@ -467,6 +490,7 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy, InMemoryIdempotenc
                 raise AlreadyExistsError("audit", entry.id)
         self._number(change)
         self._list_new_subscriptions(change)
+        self._list_new_plans(change, plans_joining)
         created = [c for c in change.customers if c.version == 0]  # indexed by email
         for kind, entity in versioned:
             entity.version += 1

@@ -1,14 +1,21 @@
-"""Which new subscriptions a commit adds to their customer's list, and how, for both stores.
+"""Which new subscriptions and installment plans a commit adds to their customer's lists, and
+how, for both stores.
 
 A subscription made `listed` (Subscription.listed) joins its customer's list in the commit
 that makes it, so that every later change of the customer's card finds it without the
 index of a customer's subscriptions, which lags. It may join only while the customer's
 payment details are still the ones its copy holds: a card change committed in between has
 passed it by, and it must keep the check of its customer that unlisted subscriptions keep.
+
+A new installment (or repayment) plan always joins its customer's list, in the commit that
+makes it and only while the customer is not erased, so that an erasure finds it without the
+index of a customer's plans, which lags, and an erased customer is never left with a plan
+that charges them (services.privacy).
 """
 
 from dataclasses import dataclass, field
 
+from tenure.domain.installments import InstallmentPlan
 from tenure.domain.subscription import Subscription
 from tenure.ports import Commit
 
@@ -47,4 +54,38 @@ def listings(change: Commit) -> Listings:
                 sub.listed = False
         else:
             sub.listed = False
+    return found
+
+
+@dataclass(slots=True)
+class PlanListings:
+    # New installment plans whose customer the commit writes in full: they join the list it
+    # writes (the customer's version check covers them: an erasure moves the version).
+    with_customer: list[InstallmentPlan] = field(default_factory=list)
+    # New plans whose customer the commit does not write, by customer: each customer's join
+    # by one update that holds only while the customer is there and not erased. The list
+    # only grows, and every write of a customer holds only while it is the list read, so an
+    # erasure read before cannot land after.
+    by_update: dict[str, list[InstallmentPlan]] = field(default_factory=dict)
+
+
+def plan_listings(change: Commit) -> PlanListings:
+    """The new installment (and repayment) plans of `change`, by how they join their
+    customer's list. Every new plan joins: a commit that also checks its customer (one item
+    takes one operation) is a ValueError, as no use case makes one."""
+    found = PlanListings()
+    if not change.installment_plans:  # most commits: nothing to work out
+        return found
+    written = {c.id for c in change.customers}
+    checked = {p.customer_id for p in change.payer_checks}
+    checked |= {c.customer_id for c in change.copy_checks}
+    for plan in change.installment_plans:
+        if plan.version != 0:
+            continue
+        if plan.customer_id in written:
+            found.with_customer.append(plan)
+        elif plan.customer_id in checked:
+            raise ValueError(f"customer {plan.customer_id} is both checked and given a plan")
+        else:
+            found.by_update.setdefault(plan.customer_id, []).append(plan)
     return found

@@ -200,6 +200,10 @@ class Commit:
     # customer id, never written: saving the same customer's payer again in this change (the
     # provider customer made, then the card attached) lists them from here, not the index.
     subscriptions_read: dict[str, list[Subscription]] = field(default_factory=dict)
+    # Customers who must still be there and not erased, or nothing is written: a card added
+    # to a customer whose record the change does not write (its brand and last four digits
+    # must not land after an erasure). A customer the change writes is held by its version.
+    not_erased: list[str] = field(default_factory=list)
 
     def add_installment_plan(self, plan: InstallmentPlan) -> None:
         if not any(p is plan for p in self.installment_plans):
@@ -225,6 +229,12 @@ class Commit:
         for payer in self.payer_checks:
             if any(c.id == payer.customer_id for c in self.customers):
                 raise ValueError(f"customer {payer.customer_id} is both written and checked")
+        checked = {p.customer_id for p in self.payer_checks} | {
+            c.customer_id for c in self.copy_checks
+        }
+        for customer_id in self.not_erased:
+            if customer_id in checked:
+                raise ValueError(f"customer {customer_id} is checked twice")
 
     def add_subscription(self, sub: Subscription) -> None:
         if any(s.id == sub.id for s in self.subscriptions):

@@ -36,7 +36,13 @@ from tenure.domain.programs_spec import Programs
 from tenure.domain.timeutil import utc
 from tenure.payments.razorpay_sandbox import token_for as razorpay_token_for
 from tenure.payments.sandbox import payment_method_for
-from tenure_local.simulator.scenario_catalog import ChangePrice, Locale, Phone, UpdateCustomer
+from tenure_local.simulator.scenario_catalog import (
+    ChangePrice,
+    Erase,
+    Locale,
+    Phone,
+    UpdateCustomer,
+)
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments, installment_problems
 from tenure_local.simulator.scenario_problems import (
@@ -296,6 +302,7 @@ API_ACTIONS = (
     "repayment_plan",
     "change_price",
     "update_customer",
+    "erase",
 )
 PROVIDER_ACTIONS = ("provider_refund", "dispute", "card_auto_updated")
 Action = Annotated[
@@ -315,7 +322,8 @@ Action = Annotated[
     | Installments
     | RepaymentPlan
     | ChangePrice
-    | UpdateCustomer,
+    | UpdateCustomer
+    | Erase,
     Field(discriminator="do"),
 ]
 _action_adapter: TypeAdapter[Any] = TypeAdapter(Action)

@@ -1,11 +1,13 @@
 """The scenario actions that change the catalog and customers: `change_price` (a plan's new
-price with notice, docs/pricing.md) and `update_customer` (PATCH /v1/customers/{id}). The
-run sends each as the API call it stands for; the API's checks decide at run time."""
+price with notice, docs/pricing.md), `update_customer` (PATCH /v1/customers/{id}) and `erase`
+(POST /v1/customers/{id}/erase, docs/privacy.md). The run sends each as the API call it
+stands for; the API's checks decide at run time."""
 
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from tenure.domain.audit import check_note
 from tenure.domain.customers import SUPPORTED_LOCALES, validate_phone, validate_timezone
 from tenure.domain.errors import ValidationFailedError
 
@@ -14,6 +16,14 @@ def _e164(number: str) -> str:
     # The API's rule, so that a file is refused at load, not halfway through a run.
     try:
         return validate_phone(number)
+    except ValidationFailedError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _note(text: str) -> str:
+    # The API's rule for an operator's note, so that a file is refused at load.
+    try:
+        return str(check_note(text))
     except ValidationFailedError as exc:
         raise ValueError(str(exc)) from exc
 
@@ -102,3 +112,21 @@ class UpdateCustomer(_CatalogAction):
     def body(self) -> dict[str, Any]:
         fixed = {"do", "at", "customer"}
         return {name: getattr(self, name) for name in self.model_fields_set - fixed}
+
+
+class Erase(_CatalogAction):
+    """Erase the customer's personal data, as the data-protection officer would: refused
+    (409, reported at run time) while a subscription or installment plan is live."""
+
+    do: Literal["erase"]
+    customer: str
+    # Why, for the audit entry: 1-1000 characters, no control characters (the API's rule).
+    note: Annotated[str, AfterValidator(_note)] = "asked by the customer"
+
+    method: ClassVar[str] = "POST"
+
+    def path(self) -> str:
+        return f"/v1/customers/{self.customer}/erase"
+
+    def body(self) -> dict[str, Any]:
+        return {"note": self.note}

@@ -61,7 +61,7 @@ from tenure_local.simulator.scenario import (
     UpdateCard,
     subscription_id_for,
 )
-from tenure_local.simulator.scenario_catalog import ChangePrice, UpdateCustomer
+from tenure_local.simulator.scenario_catalog import ChangePrice, Erase, UpdateCustomer
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments
 from tenure_local.simulator.webhooks_provider import (
@@ -452,7 +452,7 @@ class Simulator(ProviderSide):
             self._attach_card(action.customer, action.card, where, action.card_expires)
         elif isinstance(action, ProviderRefund | Dispute | CardAutoUpdated):
             self._at_provider(action, where)
-        elif isinstance(action, ChangePrice | UpdateCustomer):
+        elif isinstance(action, ChangePrice | UpdateCustomer | Erase):
             self._api(action.method, action.path(), action.body(), where=where)
 
     def _cancel(self, action: Cancel, where: str) -> None:

@@ -15,7 +15,7 @@ from tenure.domain.errors import IllegalTransitionError, NotFoundError, Validati
 from tenure.domain.installments import Every, InstalmentStatus, PlanStatus
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
-from tenure.services import collections, collections_pay
+from tenure.services import cancellation, collections, collections_pay, privacy
 
 VISA = "4242424242424242"
 GENERIC_DECLINE = "4000000000000002"
@@ -228,3 +228,30 @@ def test_paying_in_full_with_a_declining_card_leaves_the_instalment_dunned(
     assert plan.instalments[0].status is InstalmentStatus.PAST_DUE
     with pytest.raises(IllegalTransitionError):
         collections_pay.pay_case_in_full(shop.svc, case.id)
+
+
+@pytest.mark.parametrize(
+    "choose",
+    [
+        lambda svc, case_id: collections.choose_repayment_plan(svc, case_id, 3, "two_weeks"),
+        collections_pay.pay_case_in_full,
+    ],
+    ids=["repayment_plan", "pay_in_full"],
+)
+def test_an_erased_customers_open_case_takes_no_plan_and_nothing_is_charged(
+    make_shop: Callable[..., Any], choose: Callable[[Any, str], object]
+) -> None:
+    # Given alice's case still open after the business canceled her unpaid subscription and
+    # erased her (nothing live was left: the erasure went through)
+    shop, _ = an_unpaid_subscription(make_shop)
+    cancellation.request_cancel(shop.svc, "sub-1", reason="unpaid")
+    privacy.erase_customer(shop.svc, "alice", actor="dpo", note="asked by alice")
+    case = the_case(shop)
+    assert case.status is CaseStatus.OPEN
+    commits, attempts = shop.svc.commits, shop.gateway.confirmations
+    # When a repayment plan is chosen for it (the collections page's link still works)
+    with pytest.raises(IllegalTransitionError, match="erased"):
+        choose(shop.svc, case.id)
+    # Then it is refused as anything new for an erased customer is: nothing written, charged
+    assert shop.svc.commits == commits and shop.gateway.confirmations == attempts
+    assert shop.repo.list_installment_plans("alice") == []

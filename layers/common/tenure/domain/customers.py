@@ -246,6 +246,11 @@ class Customer:
     # the transaction that creates it: a card change reads them with the customer, and so
     # reaches each, where the index of a customer's subscriptions may lag (catalog.save_payer).
     subscription_ids: frozenset[str] = frozenset()
+    # The installment (and repayment) plans made for this customer since their record lists
+    # them, each added in the transaction that creates it, and only while the customer is not
+    # erased: an erasure reads them with the customer, where the index of a customer's plans
+    # may lag (services.privacy), and an erasure read before one joined fails on the list.
+    installment_plan_ids: frozenset[str] = frozenset()
 
     def next_due(self) -> tuple[datetime, DueKind] | None:
         erasure = self.provider_erasure

@@ -286,6 +286,9 @@ def attach_payment_method(
             "exp_year": method.exp_year,
         }
     change.payment_methods.append(method)
+    # Nor after an erasure committed since the customer was read (its brand and last four
+    # digits would outlive it): the customer written here is held by its version instead.
+    change.not_erased.append(customer_id)
     if make_default or customer.default_payment_method is None:
         customer.default_payment_method = payment_method_id
         save_payer(svc, customer, change)

@@ -8,6 +8,7 @@ from tenure.domain.collection_cases import CaseStatus, CollectionCase, SettleAct
 from tenure.domain.errors import NotFoundError
 from tenure.domain.installments import InstallmentPlan, PlanStatus
 from tenure.domain.invoices import Invoice, InvoiceStatus
+from tenure.domain.privacy import refuse_erased
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.ports import Commit
 from tenure.services.catalog import get_customer, subscription_plan
@@ -30,9 +31,11 @@ def choose_repayment_plan(
     the first due now. The case's invoices are written off in the same commit (the plan's
     instalments collect their money now, so nothing else may charge them). Refused, nothing
     written: an unknown case (NotFoundError), a case not open (IllegalTransitionError), a
-    plan outside the policy (ValidationFailedError naming the field)."""
+    plan outside the policy (ValidationFailedError naming the field), an erased customer
+    (IllegalTransitionError: never charged by a new action)."""
     case = get_case(svc, case_id)
     customer = get_customer(svc, case.customer_id)
+    refuse_erased(customer, "choose a repayment plan for")  # its case may still be open
     plan = case.choose_plan(count, every, svc.collections, svc.clock.now())
     start_plan(svc, case, plan, customer.timezone or "UTC")
     return case, plan

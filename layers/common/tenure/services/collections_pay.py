@@ -4,6 +4,7 @@ charges, and services.charging already follows cases through that module)."""
 
 from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.installments import InstallmentPlan
+from tenure.domain.privacy import refuse_erased
 from tenure.services import charging
 from tenure.services.catalog import get_customer
 from tenure.services.collections import get_case, start_plan
@@ -14,9 +15,11 @@ def pay_case_in_full(svc: Services, case_id: str) -> tuple[CollectionCase, Insta
     """Charge the open case's whole balance now with the customer's card. The plan is
     committed first, so a charge that fails is dunned like any instalment (the case stays
     in its plan); paid, the case settles in the charge's own commit. Refused, nothing
-    written: an unknown case (NotFoundError), a case not open (IllegalTransitionError)."""
+    written: an unknown case (NotFoundError), a case not open or an erased customer's
+    (IllegalTransitionError)."""
     case = get_case(svc, case_id)
     customer = get_customer(svc, case.customer_id)
+    refuse_erased(customer, "pay a collections case of")  # its case may still be open
     plan = case.pay_in_full(svc.clock.now())
     start_plan(svc, case, plan, customer.timezone or "UTC")
     charging.invoice_installment(svc, plan.id)

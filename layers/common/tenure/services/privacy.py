@@ -82,18 +82,39 @@ def _customer(svc: Services, customer_id: str) -> Customer:
     return customer
 
 
+def _subscriptions(svc: Services, customer: Customer) -> list[Subscription]:
+    """The customer's subscriptions: the index's, and those the customer's record lists that
+    the index (which lags) does not show yet, read by id; in the index's order."""
+    subs = svc.repo.list_subscriptions(customer.id)
+    shown = {sub.id for sub in subs}
+    for sub_id in sorted(customer.subscription_ids - shown):
+        if (listed := svc.repo.get_subscription(sub_id)) is not None:
+            subs.append(listed)
+    return sorted(subs, key=lambda s: (s.created_at, s.id))
+
+
+def _installment_plans(svc: Services, customer: Customer) -> list[InstallmentPlan]:
+    """The customer's installment and repayment plans, as _subscriptions finds theirs."""
+    plans = svc.repo.list_installment_plans(customer.id)
+    shown = {plan.id for plan in plans}
+    for plan_id in sorted(customer.installment_plan_ids - shown):
+        if (listed := svc.repo.get_installment_plan(plan_id)) is not None:
+            plans.append(listed)
+    return sorted(plans, key=lambda p: (p.created_at, p.id))
+
+
 def customer_records(svc: Services, customer_id: str) -> CustomerRecords:
     """What Tenure holds about the customer (NotFoundError when there is no such customer)."""
     repo = svc.repo
     found = CustomerRecords(_customer(svc, customer_id))
     found.payment_methods = repo.list_payment_methods(customer_id)
-    found.subscriptions = repo.list_subscriptions(customer_id)
+    found.subscriptions = _subscriptions(svc, found.customer)
     for sub in found.subscriptions:
         saved = repo.get_save_attempt(sub.id)
         if saved is not None:
             found.save_attempts.append(saved)
         found.invoices.extend(repo.list_invoices(sub.id))
-    found.installment_plans = repo.list_installment_plans(customer_id)
+    found.installment_plans = _installment_plans(svc, found.customer)
     known = {i.id for i in found.invoices}
     for invoice in instalment_invoices(repo, found.installment_plans):
         if invoice.id not in known:
@@ -169,9 +190,10 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
     customer = _customer(svc, customer_id)
     if customer.erased_at is not None:
         return Erased(customer, None, svc.repo.get_legal_hold(customer_id) is not None)
-    _refuse_while_live(
-        svc.repo.list_subscriptions(customer_id), svc.repo.list_installment_plans(customer_id)
-    )
+    # Read with the customer, not from the indexes alone (which lag): one made after this
+    # read fails the erasure's commit (the customer is written only while its lists are the
+    # ones read), one made before is found here.
+    _refuse_while_live(_subscriptions(svc, customer), _installment_plans(svc, customer))
     found = customer_records(svc, customer_id)
     now = svc.clock.now()
     hold = _legal_hold(found, now)

@@ -414,8 +414,11 @@ def _method_added(
     customer: Customer,
     marker: Marker,
 ) -> _Outcome:
+    if customer.erased_at is not None:
+        return _Outcome(Applied.UNCHANGED)  # nothing of the person is recorded any more
     known = any(m.id == facts.payment_method_id for m in svc.repo.list_payment_methods(customer.id))
-    change = Commit(markers=[marker])
+    # Nor once an erasure committed meanwhile (Commit.not_erased).
+    change = Commit(markers=[marker], not_erased=[customer.id])
     if not known:
         # A card the customer added at the provider (its page, a SetupIntent): Tenure
         # records it, and it becomes the default when there is none or when money is owed
@@ -460,8 +463,9 @@ def _method_updated(
     customer: Customer,
     marker: Marker,
 ) -> _Outcome:
-    if customer.default_payment_method != facts.payment_method_id:
-        return _Outcome(Applied.UNCHANGED)  # only the card Tenure charges matters here
+    if customer.erased_at is not None or customer.default_payment_method != facts.payment_method_id:
+        # Only the card Tenure charges matters here, and nothing of an erased person.
+        return _Outcome(Applied.UNCHANGED)
     owed = charging.invoices_untried_since(svc, customer.id, event.occurred_at)
     if not owed:
         return _Outcome(Applied.UNCHANGED)

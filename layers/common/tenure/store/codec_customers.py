@@ -46,6 +46,7 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
         ),
         # Written only once it lists one: older customers keep their items as they were.
         **({"subscriptions": set(c.subscription_ids)} if c.subscription_ids else {}),
+        **({"installment_plans": set(c.installment_plan_ids)} if c.installment_plan_ids else {}),
     } | ({"billing": _billing_attrs(c.billing)} if c.billing is not None else {})
 
 
@@ -153,6 +154,7 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         phone_sync=_phone_sync(a.get("phone_sync")),
         registrations=tuple(_registration(r) for r in a.get("registrations") or ()),
         subscription_ids=frozenset(a.get("subscriptions") or ()),
+        installment_plan_ids=frozenset(a.get("installment_plans") or ()),
     )
 
 

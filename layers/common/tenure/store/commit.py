@@ -21,6 +21,7 @@ from tenure.domain.discounts import Coupon
 from tenure.domain.errors import (
     AlreadyExistsError,
     ConcurrencyError,
+    NotFoundError,
     StaleCopyError,
     ValidationFailedError,
 )
@@ -34,7 +35,7 @@ from tenure.domain.points import not_enough
 from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
-from tenure.listings import listings
+from tenure.listings import listings, plan_listings
 from tenure.ports import Commit, Marker, programs_moved, used_up
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
@@ -138,12 +139,20 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
         versioned_coupons: list[Coupon] = []
         # Puts that take a legal number in this commit: (index in ops, kind, year, entity).
         numbered: list[tuple[int, NumberedKind, int, Invoice | CreditNote]] = []
-        joining = listings(change)
+        joining, plans_joining = listings(change), plan_listings(change)
         joined = {c.id: c.subscription_ids for c in change.customers}
         for sub in joining.with_customer:
             joined[sub.customer_id] = joined[sub.customer_id] | {sub.id}
+        plans_joined = {c.id: c.installment_plan_ids for c in change.customers}
+        for ipl in plans_joining.with_customer:
+            plans_joined[ipl.customer_id] = plans_joined[ipl.customer_id] | {ipl.id}
         for customer in change.customers:
-            attrs = codec.customer_to_attrs(replace(customer, subscription_ids=joined[customer.id]))
+            listed = replace(
+                customer,
+                subscription_ids=joined[customer.id],
+                installment_plan_ids=plans_joined[customer.id],
+            )
+            attrs = codec.customer_to_attrs(listed)
             attrs |= {
                 "PK": f"CUS#{customer.id}",
                 "SK": "CUS",
@@ -153,7 +162,9 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
             # Sparse, as a subscription's: only an erasure owed at the provider is due.
             attrs |= self._due_keys(customer.id, customer.next_due())
             written = self._versioned_put(attrs, customer.version, "customer")
-            ops.append(self._list_kept(written, customer.subscription_ids))
+            ops.append(
+                self._list_kept(written, customer.subscription_ids, customer.installment_plan_ids)
+            )
             versioned.append(customer)
             if customer.version == 0:  # created: its email goes into the search index
                 ops.append(self._create_put(email_item(customer), "email_index"))
@@ -205,12 +216,21 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
             attrs |= self._due_keys(sub.id, sub.next_due())
             ops.append(self._versioned_put(attrs, sub.version, "subscription"))
             versioned.append(sub)
-        # Index in ops of each customer's listing update -> the subscriptions it lists.
-        listing_ops: dict[int, list[Subscription]] = {}
-        for customer_id in dict.fromkeys(sub.customer_id for sub in joining.by_update):
-            subs = [sub for sub in joining.by_update if sub.customer_id == customer_id]
-            listing_ops[len(ops)] = subs
-            ops.append(self._listing_op(subs))
+        # Index in ops of each customer's listing update -> the customer it lists on: their
+        # new subscriptions and installment plans, in one update (one item, one operation).
+        listing_ops: dict[int, str] = {}
+        subs_joining: dict[str, list[Subscription]] = {}
+        for sub in joining.by_update:
+            subs_joining.setdefault(sub.customer_id, []).append(sub)
+        for customer_id in dict.fromkeys([*subs_joining, *plans_joining.by_update]):
+            listing_ops[len(ops)] = customer_id
+            ops.append(
+                self._listing_op(
+                    customer_id,
+                    subs_joining.get(customer_id, []),
+                    plans_joining.by_update.get(customer_id, []),
+                )
+            )
         for ipl in change.installment_plans:
             attrs = codec.installment_plan_to_attrs(ipl)
             attrs |= {
@@ -289,6 +309,10 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
         change.check_payer_operations()
         ops.extend(self._payer_copy(sub_id, payer) for sub_id, payer in change.payer_copies)
         ops.extend(self._payer_check(payer) for payer in change.payer_checks)
+        for customer_id in dict.fromkeys(change.not_erased):
+            # Held by the customer's own put, or by their listing update, where there is one.
+            if customer_id not in joined and customer_id not in listing_ops.values():
+                ops.append(self._not_erased_check(customer_id))
         # The written versions go beside the events, not in them: the stream hands them to
         # the bus and the outbound webhooks (docs/events.md), the events' form unchanged.
         # Events of one moment share an item (store/event_items.py): half the capacity.
@@ -353,17 +377,21 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
-                if unlisted := self._listings_refused(exc, every, listing_ops):
-                    # An erasure came first: an erased customer is never subscribed.
-                    for sub in unlisted:
-                        owner = self._get(f"CUS#{sub.customer_id}", "CUS")
+                if refused := self._listings_refused(exc, every, listing_ops):
+                    for customer_id in refused:
+                        owner = self._get(f"CUS#{customer_id}", "CUS")
+                        # An erasure came first: an erased customer is never subscribed, nor
+                        # given a plan; and a plan is never made for a customer not there.
                         if owner is not None and "erased_at" in owner:
-                            gone = f"customer {sub.customer_id} changed meanwhile"
+                            gone = f"customer {customer_id} changed meanwhile"
                             raise ConcurrencyError(gone) from exc
+                        if owner is None and customer_id in plans_joining.by_update:
+                            raise NotFoundError("customer", customer_id) from exc
                     # A card change came first: these subscriptions are made unlisted (their
                     # claims check their customer), and the commit is made again without them.
-                    for sub in unlisted:
-                        sub.listed = False
+                    for customer_id in refused:
+                        for sub in subs_joining.get(customer_id, []):
+                            sub.listed = False
                     return self.commit(change)
                 lost = self._races_lost(exc, every)
                 if lost is not None and self._may_try_again(attempt, *lost):
@@ -376,6 +404,7 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
                 raise self._conflict(exc, every, checks) from exc
         for customer in change.customers:
             customer.subscription_ids = joined[customer.id]
+            customer.installment_plan_ids = plans_joined[customer.id]
         for index, _, _, document in numbered:
             document.number = numbers[index]
         self._last_numbers.update((key, last) for key, (_, last) in counters.items())
@@ -528,6 +557,8 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
                 return StaleCopyError(checks[n], f"the copy checked ({checks[n]}) is stale")
             if "ConditionCheck" in op:
                 customer = from_item(op["ConditionCheck"]["Key"])["PK"].removeprefix("CUS#")
+                if "erased_at" in op["ConditionCheck"]["ConditionExpression"]:
+                    return ConcurrencyError(f"customer {customer} changed meanwhile")
                 return ConcurrencyError(f"customer {customer}'s payment details changed meanwhile")
             if "Update" in op and (key := from_item(op["Update"]["Key"]))["SK"] == "SEQ":
                 return ConcurrencyError("other commits kept taking the next number: try again")

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from tenure.domain.audit import AuditEntry
 from tenure.domain.customers import Payer
+from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.points import KIND_RANK, PointsMove
 from tenure.domain.subscription import Subscription
@@ -153,39 +154,66 @@ class DynamoCommitOps(DynamoTable):
             }
         }
 
+    def _not_erased_check(self, customer_id: str) -> dict[str, Any]:
+        """The customer is there and not erased (a card added meanwhile must not land)."""
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": to_item({"PK": f"CUS#{customer_id}", "SK": "CUS"}),
+                "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(erased_at)",
+            }
+        }
+
     @staticmethod
-    def _list_kept(op: dict[str, Any], read: frozenset[str]) -> dict[str, Any]:
-        """A customer's put, on the condition too that their list of subscriptions is still
-        `read`, the one read: it only grows, so its size tells. (The version does not move
-        when a subscription joins the list: event ids are made from it.)"""
+    def _list_kept(
+        op: dict[str, Any], read: frozenset[str], plans_read: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
+        """A customer's put, on the condition too that their lists of subscriptions and of
+        installment plans are still `read` and `plans_read`, the ones read: they only grow,
+        so their sizes tell. (The version does not move when one joins a list: event ids are
+        made from it.)"""
         put = op["Put"]
         condition = put.get("ConditionExpression", "")
         if "version = :v" not in condition:
             return op  # created: nothing was read
-        if read:
-            kept = "size(subscriptions) = :listed_read"
-            values = put["ExpressionAttributeValues"] | to_item({":listed_read": len(read)})
-        else:
-            kept, values = "attribute_not_exists(subscriptions)", put["ExpressionAttributeValues"]
-        condition = f"{condition} AND {kept}"
+        values = put["ExpressionAttributeValues"]
+        kept = []
+        for name, ids in (("subscriptions", read), ("installment_plans", plans_read)):
+            if ids:
+                kept.append(f"size({name}) = :{name}_read")
+                values = values | to_item({f":{name}_read": len(ids)})
+            else:
+                kept.append(f"attribute_not_exists({name})")
+        condition = " AND ".join([condition, *kept])
         return {
             "Put": put | {"ConditionExpression": condition, "ExpressionAttributeValues": values}
         }
 
-    def _listing_op(self, subs: list[Subscription]) -> dict[str, Any]:
-        """New subscriptions join their customer's list (a string set: adding is idempotent),
-        while the customer's payment details are still their copy's; a customer's put read
-        before this (a card change) then fails on the list's size (_list_kept)."""
-        payer = subs[0].payer
-        conditions, values = self._payer_conditions(payer)
-        # Nor once the customer is erased (an erasure committed after the subscribe read them).
+    def _listing_op(
+        self, customer_id: str, subs: list[Subscription], plans: list[InstallmentPlan]
+    ) -> dict[str, Any]:
+        """New subscriptions and installment plans join their customer's lists (string sets:
+        adding is idempotent), while the customer is there and not erased (an erasure
+        committed after the use case read them), and, with subscriptions, while the
+        customer's payment details are still their copy's; a customer's put read before this
+        (a card change, an erasure) then fails on the lists' sizes (_list_kept)."""
+        if subs:
+            conditions, values = self._payer_conditions(subs[0].payer)
+        else:
+            conditions, values = ["attribute_exists(PK)"], {}
         conditions.append("attribute_not_exists(erased_at)")
-        values |= {":listed": {sub.id for sub in subs}}
+        added = []
+        if subs:
+            values |= {":listed": {sub.id for sub in subs}}
+            added.append("subscriptions :listed")
+        if plans:
+            values |= {":plans": {plan.id for plan in plans}}
+            added.append("installment_plans :plans")
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": to_item({"PK": f"CUS#{payer.customer_id}", "SK": "CUS"}),
-                "UpdateExpression": "ADD subscriptions :listed",
+                "Key": to_item({"PK": f"CUS#{customer_id}", "SK": "CUS"}),
+                "UpdateExpression": "ADD " + ", ".join(added),
                 "ConditionExpression": " AND ".join(conditions),
                 "ExpressionAttributeValues": to_item(values),
             }
@@ -196,16 +224,16 @@ class DynamoCommitOps(DynamoTable):
         cls,
         exc: ClientError,
         ops: list[dict[str, Any]],
-        listing_ops: dict[int, list[Subscription]],
-    ) -> list[Subscription]:
-        """The subscriptions of the listing updates that failed, when nothing else did but
-        races the next try settles as ever (a number counter, an MRR state)."""
+        listing_ops: dict[int, str],
+    ) -> list[str]:
+        """The customers of the listing updates that failed, when nothing else did but races
+        the next try settles as ever (a number counter, an MRR state)."""
         reasons = exc.response.get("CancellationReasons", [])
         failed = {n for n, r in enumerate(reasons) if r.get("Code") not in (None, "None")}
         refused = failed & listing_ops.keys()
         if not refused or not all(cls._is_race(ops[n]) for n in failed - refused):
             return []
-        return [sub for n in sorted(refused) for sub in listing_ops[n]]
+        return [listing_ops[n] for n in sorted(refused)]
 
     @classmethod
     def _is_race(cls, op: dict[str, Any]) -> bool:
