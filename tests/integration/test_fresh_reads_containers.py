@@ -1,5 +1,6 @@
-"""Save offers asked for from a container that kept the programs from before they were
-configured: over one DynamoDB Local table, as two Lambda containers serve them."""
+"""What a warm container keeps read for its renewals (the programs, a plan: up to a minute
+old) never answers a customer or an operator acting on it: two Lambda containers over one
+DynamoDB Local table, one of them holding a copy from before the other's change."""
 
 import json
 import os
@@ -65,3 +66,24 @@ def test_a_customer_asking_for_offers_sees_those_configured_a_moment_ago_not_a_c
     assert [o["id"] for o in done["offers"]] == ["pause1"]
     assert done["subscription"]["status"] == "active"
     assert call(admin, "GET", "/v1/subscriptions/sub-ana")[1]["status"] == "active"
+
+
+def test_a_price_change_shows_and_stacks_on_a_container_that_kept_the_plan(
+    containers: Containers,
+) -> None:
+    # The plan a container keeps for a minute (for renewals) answered GET /v1/plans/{id}
+    # without a change just made elsewhere, and a second change from that container was a
+    # 409 "changed meanwhile" at every retry for that minute.
+    front, admin = containers
+    plan = {"id": "basic", "amount": 1000, "currency": "USD", "interval": "month"}
+    assert call(admin, "POST", "/v1/plans", plan)[0] == 201
+    assert call(front, "GET", "/v1/plans/basic")[1]["price_changes"] == []
+    first = {"amount": 1200, "effective_at": "2026-06-01T00:00:00Z"}
+    assert call(admin, "POST", "/v1/plans/basic/price-changes", first)[0] == 201
+
+    shown = call(front, "GET", "/v1/plans/basic")[1]
+    assert [c["amount"] for c in shown["price_changes"]] == [1200]
+    second = {"amount": 1500, "effective_at": "2026-09-01T00:00:00Z"}
+    status, done = call(front, "POST", "/v1/plans/basic/price-changes", second)
+    assert status == 201, done
+    assert [c["amount"] for c in done["price_changes"]] == [1200, 1500]
