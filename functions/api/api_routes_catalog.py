@@ -107,7 +107,7 @@ def list_plans() -> PlanPage:
 @router.get("/v1/plans/<plan_id>", security=BEARER, tags=["plans"])
 def get_plan_prices(plan_id: PlanId) -> PlanPricesView:
     svc = bootstrap.wiring().services
-    return plan_prices_view(catalog.get_plan(svc, plan_id), svc.clock.now())
+    return plan_prices_view(catalog.get_current_plan(svc, plan_id), svc.clock.now())
 
 
 @router.post("/v1/plans/<plan_id>/price-changes", status_code=201, security=BEARER, tags=["plans"])

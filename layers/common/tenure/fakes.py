@@ -168,6 +168,9 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy, InMemoryIdempotenc
     def get_plan(self, plan_id: str) -> Plan | None:
         return self.plans.get(plan_id)
 
+    def get_current_plan(self, plan_id: str) -> Plan | None:
+        return self.plans.get(plan_id)
+
     def list_plans(self) -> list[Plan]:
         return sorted(self.plans.values(), key=lambda p: p.id)
 

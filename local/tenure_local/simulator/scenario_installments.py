@@ -12,6 +12,7 @@ from tenure.domain.ids import ID_PATTERN
 from tenure.domain.installments import (
     MAX_DESCRIPTION,
     check_count,
+    check_whole_steps,
     parse_every,
     split_amount,
 )
@@ -73,7 +74,9 @@ def installment_problems(where: str, action: Installments, seen: set[str]) -> li
             problems.append(Problem(f"{where}.{field}", _words(exc)))
     if count_ok:
         try:
-            split_amount(action.amount, action.count, _step(action.currency))
+            step = _step(action.currency)
+            split_amount(action.amount, action.count, step)
+            check_whole_steps(action.amount, str(action.currency).upper(), step)
         except ValidationFailedError as exc:
             problems.append(Problem(f"{where}.amount", _words(exc)))
     return problems

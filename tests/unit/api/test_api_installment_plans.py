@@ -51,6 +51,7 @@ def test_a_repeated_request_with_the_same_idempotency_key_creates_one_plan(shop:
     ("changes", "field"),
     [
         ({"amount": 3}, "amount"),
+        ({"amount": 1001, "currency": "KWD"}, "amount"),  # Stripe charges KWD in tens only
         ({"count": 1}, "count"),
         ({"count": 13}, "count"),
         ({"every": "day"}, "every"),

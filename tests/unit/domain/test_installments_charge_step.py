@@ -60,3 +60,23 @@ def test_an_amount_too_small_for_a_ten_each_is_refused_saying_how_much_is_needed
 
 def test_the_charge_step_is_ten_only_for_three_decimal_currencies() -> None:
     assert [charge_step(c) for c in ("KWD", "bhd", "USD", "JPY", "ISK")] == [10, 10, 1, 1, 1]
+
+
+@pytest.mark.parametrize("amount", [1001, 1005, 31])
+def test_an_amount_stripe_cannot_charge_in_any_split_is_refused_naming_the_nearest(
+    amount: int,
+) -> None:
+    # KWD 1.001 in 3 was 0.341 + 0.330 + 0.330: Stripe refused the first instalment at every
+    # try (invalid_amount) and the plan defaulted after taking the other two.
+    with pytest.raises(ValidationFailedError, match=r"steps of 10 minor units") as caught:
+        plan_of(amount, "KWD", 3)
+    assert caught.value.field == "amount"
+    lower = amount - amount % 10
+    assert f"nearest: {lower} or {lower + 10}" in str(caught.value)
+
+
+def test_a_collections_balance_is_split_as_it_is_since_the_case_cannot_refuse_it() -> None:
+    plan = InstallmentPlan.create(
+        "case_1_p1", "cus_1", 1001, "KWD", 3, "week", "Repayment", NOW, NOW, whole_steps=False
+    )
+    assert [i.amount for i in plan.instalments] == [341, 330, 330]

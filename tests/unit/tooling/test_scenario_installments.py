@@ -59,6 +59,12 @@ def test_every_broken_rule_is_named() -> None:
     assert "week, two_weeks, month" in dict(found)["actions[0].every"]
 
 
+def test_a_three_decimal_amount_stripe_cannot_charge_is_refused_before_the_run() -> None:
+    found = problems(scenario(amount=1001, currency="KWD", count=3))
+    assert [path for path, _ in found] == ["actions[0].amount"]
+    assert "nearest: 1000 or 1010" in found[0][1]
+
+
 def test_a_plan_id_given_twice_is_refused() -> None:
     raw = scenario()
     raw["actions"].append(dict(raw["actions"][0], at="2026-02-02T00:00:00Z"))

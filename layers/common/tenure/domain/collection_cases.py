@@ -185,6 +185,7 @@ class CollectionCase:
             now,
             now,
             min_count=1,
+            whole_steps=False,
         )
         plan.collection_case_id = self.id
         self.plans_made += 1

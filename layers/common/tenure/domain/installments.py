@@ -80,6 +80,20 @@ def split_amount(amount: int, count: int, step: int = 1) -> list[int]:
     return [(share + remainder) * step + below, *([share * step] * (count - 1))]
 
 
+def check_whole_steps(amount: int, currency: str, step: int) -> None:
+    """Refuse (ValidationFailedError on `amount`) an amount that is not a whole number of
+    `step`s: in a three-decimal currency the part below ten would make one instalment that
+    Stripe cannot charge (KWD 1.001: no split of it ends every part in 0), so the plan
+    could only default."""
+    if amount % step:
+        lower = amount - amount % step
+        raise ValidationFailedError(
+            "amount",
+            f"{amount} minor units of {currency} cannot be charged: {currency} is charged "
+            f"in steps of {step} minor units (nearest: {lower} or {lower + step})",
+        )
+
+
 def due_dates(start: datetime, every: Every, count: int) -> list[datetime]:
     """When each instalment is due: the start, then anchored steps from it."""
     return [add_intervals(start, every.interval, n) for n in range(count)]
@@ -170,9 +184,12 @@ class InstallmentPlan:
         start: datetime,
         now: datetime,
         min_count: int = MIN_COUNT,
+        whole_steps: bool = True,
     ) -> "InstallmentPlan":
         """A new plan, every rule checked (ValidationFailedError naming the field).
-        `min_count`: 1 only for a collections case paid in full (one charge, now)."""
+        `min_count`: 1 only for a collections case paid in full (one charge, now).
+        `whole_steps`: refuse an amount not in the currency's charge steps (False only for a
+        collections case, whose balance is what it is)."""
         if not isinstance(plan_id, str) or not is_valid_id(plan_id):
             raise ValidationFailedError("id", "must be 1-64 letters, digits, '_', '.', '-'")
         try:
@@ -190,7 +207,10 @@ class InstallmentPlan:
             raise ValidationFailedError("description", "must not hold control characters")
         n = check_count(count, min_count)
         interval = parse_every(every)
-        parts = split_amount(amount, n, charge_step(code))  # type: ignore[arg-type]
+        step = charge_step(code)
+        parts = split_amount(amount, n, step)  # type: ignore[arg-type]
+        if whole_steps:
+            check_whole_steps(sum(parts), code, step)
         start = ensure_utc(start)
         if start < now:
             raise ValidationFailedError("start", "must not be in the past")

@@ -36,7 +36,7 @@ from tenure.ports import Commit, Marker
 from tenure.services import coupons, refunds, subscriptions
 from tenure.services.catalog import get_plan, subscription_plan
 from tenure.services.context import Services
-from tenure.services.programs import get_programs
+from tenure.services.programs import read_current_programs
 
 logger = logging.getLogger(__name__)
 
@@ -140,10 +140,12 @@ def accept_offer(svc: Services, subscription_id: str, offer_id: str) -> subscrip
 
 def configured_offers(svc: Services) -> tuple[SaveOffer, ...]:
     """The save offers the business configured (`programs.save_offers`), copied as they are
-    presented; none: the program is off."""
+    presented; none: the program is off. Read as stored now, past the copy a container keeps
+    for renewals: with that copy, a customer asking for the offers in the minute after they
+    were configured was canceled at once instead."""
     return tuple(
         SaveOffer(o.id, OfferKind(o.kind), o.months, o.coupon, o.plan)
-        for o in get_programs(svc).programs.save_offers or []
+        for o in read_current_programs(svc).programs.save_offers or []
     )
 
 

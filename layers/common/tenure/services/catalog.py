@@ -40,6 +40,15 @@ def get_plan(svc: Services, plan_id: str) -> Plan:
     return plan
 
 
+def get_current_plan(svc: Services, plan_id: str) -> Plan:
+    """The plan as stored now, never a container's kept copy: what its page shows and what
+    a price change is added to (on a copy, the version-checked write could only fail)."""
+    plan = svc.repo.get_current_plan(plan_id)
+    if plan is None:
+        raise NotFoundError("plan", plan_id)
+    return plan
+
+
 def items_prices(svc: Services, items: Items) -> dict[str, Plan]:
     """The add-ons `items` names, by id (NotFoundError for one not in the catalog)."""
     return {a.price: get_plan(svc, a.price) for a in items.addons}

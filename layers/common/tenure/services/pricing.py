@@ -15,7 +15,7 @@ from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, utc
 from tenure.notify.timing import next_slot
 from tenure.ports import Commit
-from tenure.services.catalog import get_plan
+from tenure.services.catalog import get_current_plan, get_plan
 from tenure.services.context import Services
 
 
@@ -35,7 +35,7 @@ def schedule_price_change(
     this starts, or at their renewal, whichever comes first; nothing is charged here.
     A change Tenure cannot honour (in the past, too little notice, not positive, another
     currency, the wrong kind of price for the plan) is refused before anything is written."""
-    plan = get_plan(svc, plan_id)
+    plan = get_current_plan(svc, plan_id)
     now = svc.clock.now()
     if currency is not None and _currency(currency) != plan.currency:
         raise ValidationFailedError(

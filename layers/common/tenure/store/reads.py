@@ -96,6 +96,11 @@ class DynamoReads(DynamoTable):
         kept = self._plans.get(plan_id)
         if kept is not None and self._monotonic() - kept[0] < PLANS_KEPT_SECONDS:
             return kept[1]
+        return self.get_current_plan(plan_id)
+
+    def get_current_plan(self, plan_id: str) -> Plan | None:
+        """The plan as stored now (one read past the copy kept), which then becomes the copy
+        kept."""
         item = self._get(f"PLAN#{plan_id}", "PLAN")
         if item is None:
             return None
