@@ -22,15 +22,21 @@ programs:
 customers:
   - {id: d, email: d@example.com, card: "4242424242424242"}
   - {id: e, email: e@example.com, card: "4242424242424242"}
+  - {id: f, email: f@example.com, card: "4242424242424242"}
 actions:
   - {at: 2028-01-01T00:00:00Z, do: subscribe, customer: d, plan: m, id: s-d}
   - {at: 2028-01-01T00:00:00Z, do: subscribe, customer: e, plan: m, id: s-e}
+  - {at: 2028-01-01T00:00:00Z, do: subscribe, customer: f, plan: m, id: s-f}
   # d: downgraded on day 2 (credit), then refunded by the policy on day 4
   - {at: 2028-01-03T00:00:00Z, do: change_plan, subscription: s-d, plan: small}
   - {at: 2028-01-05T00:00:00Z, do: refund, subscription: s-d, period_start: 2028-01-01T00:00:00Z}
   # e: paused on day 2, canceled on day 19 with the policy's refund
   - {at: 2028-01-03T00:00:00Z, do: pause, subscription: s-e}
   - {at: 2028-01-20T00:00:00Z, do: cancel, subscription: s-e, refund: policy}
+  # f: downgraded on day 2, then 2000 refunded in the provider's dashboard (its webhook)
+  - {at: 2028-01-03T00:00:00Z, do: change_plan, subscription: s-f, plan: small}
+  - {at: 2028-01-05T00:00:00Z, do: provider_refund, subscription: s-f,
+     period_start: 2028-01-01T00:00:00Z, amount: 2000}
 """
 
 # Day 2 of a 31-day period: 29 days unused, of m (3000) and of small (1000).
@@ -66,8 +72,14 @@ def test_no_unused_time_is_refunded_after_it_was_credited(tmp_path: Path) -> Non
     assert refunded["in_s-e_first_20280101T000000Z"] == UNUSED_M
     assert subs["s-e"]["credit"] == 0 and subs["s-e"]["status"] == "canceled"
 
+    # f: the dashboard's refund is more than the downgrade's credit: all of it is taken back.
+    assert invoices["in_s-f_first_20280101T000000Z"]["amount_refunded"] == 2000
+    assert subs["s-f"]["credit"] == 0
+    assert invoices["in_s-f_renewal_20280201T000000Z"]["total"] == 1000
+
     # The figures agree with the state, and the charges audit is clean.
     metrics = json.loads((out / "metrics.json").read_text())
-    assert sum(m["refunded"] for m in metrics["monthly"]) == sum(refunded.values())
+    amounts = sum(i["amount_refunded"] for i in invoices.values())
+    assert sum(m["refunded"] for m in metrics["monthly"]) == amounts
     audit = CliRunner().invoke(app, ["charges", "audit", str(out), "--json"])
     assert audit.exit_code == 0, audit.output

@@ -71,7 +71,7 @@ def take_back(invoice: Invoice, credit: int, refund: int) -> int:
     takes back from the balance (`credit` before it), recorded on the invoice. The whole
     refund is netted then: what it gives back past that credit is time used (the period's
     consumed days), never again unused time for a later change to set it against."""
-    if invoice.unused_credited <= 0:
+    if invoice.unused_credited <= 0 or refund <= 0:
         return 0  # nothing credited yet: the next pause or change of the period nets it
     taken = min(refund, held(invoice, credit))
     invoice.unused_credited -= taken
