@@ -11,6 +11,7 @@ from conftest import T0, Shop
 from tenure.domain.events import EventType
 from tenure.domain.invoices import Invoice, LineKind
 from tenure.domain.plans import Plan
+from tenure.ports import Commit
 from tenure.services import catalog, refunds, subscriptions
 
 PAUSED_AT = T0 + timedelta(days=3)
@@ -135,3 +136,20 @@ def test_without_a_refund_a_downgrade_credits_the_whole_unused_time(shop: Shop) 
     _, credit = change_to(shop, 100)
 
     assert credit == round(1000 * 28 / 31) - round(100 * 28 / 31)
+
+
+def test_a_pause_made_before_credit_was_kept_against_invoices_is_netted_at_resume(
+    shop: Shop,
+) -> None:
+    credit = pause(shop)
+    [first] = shop.invoices()
+    first.unused_credited = first.unused_to_balance = 0  # as a pause made before this stored
+    shop.svc.commit(Commit(invoices=[first]))
+    refund(shop, 500, at_day=5)  # takes nothing back: nothing on the invoice says so
+    assert shop.repo.get_subscription("sub-1").credit == credit
+
+    invoice = resume_invoice(shop)
+
+    assert credited(invoice) == credit - 500
+    [taken] = [e for e in shop.repo.events if e["type"] == EventType.CREDIT_ADJUSTED]
+    assert taken["data"]["amount"] == -500

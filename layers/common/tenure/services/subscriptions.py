@@ -33,7 +33,7 @@ from tenure.domain.privacy import refuse_erased
 from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import DueKind, Proration, Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso, utc
-from tenure.domain.unused_credit import credit_unused, not_netted
+from tenure.domain.unused_credit import credit_unused, net_refunds, not_netted
 from tenure.ports import Commit, Marker, Redemption
 from tenure.services import coupons, pricing, unused_credit
 from tenure.services.catalog import (
@@ -404,10 +404,18 @@ def _resume(
     invoice = None
     programs = svc.repo.get_programs().programs
     # Refunds of the paused period made before the pause were netted by it, and those made
-    # during it took their share of its credit back (tenure.domain.unused_credit).
+    # during it took their share of its credit back (tenure.domain.unused_credit). What no
+    # pause or refund netted (a pause made before credit was kept against its invoices) is
+    # taken from the credit now, so the same unused time is never both refunded and credited.
+    netted: list[Invoice] = []
+    if sub.status is SubscriptionStatus.PAUSED and sub.credit > 0:
+        period = unused_credit.period_invoices(svc, sub)
+        if taken := min(sub.credit, not_netted(period)):
+            sub.adjust_credit(-taken, at)
+            netted = net_refunds(period)
     if sub.resume(plan, at, programs):
         invoice = _period_invoice(sub, plan, InvoiceKind.RENEWAL, at, programs)
-    return _save(svc, sub, invoice, customer=customer, payer_copy=payer_copy)
+    return _save(svc, sub, invoice, netted, customer=customer, payer_copy=payer_copy)
 
 
 def refunded_this_period(svc: Services, sub: Subscription) -> int:
