@@ -168,3 +168,27 @@ def test_a_policy_that_refunds_nothing_keeps_the_pause_credit(shop: Shop) -> Non
 
 def test_canceling_a_pause_without_a_refund_keeps_its_credit(shop: Shop) -> None:
     assert cancel_paused(shop, "none") == [] and shop.sub().credit == UNUSED
+
+
+def test_canceling_with_a_full_refund_after_an_upgrade_gives_back_all_that_was_paid(
+    shop: Shop,
+) -> None:
+    catalog.create_plan(
+        shop.svc, Plan(id="big", name="Big", amount=2000, currency="USD", interval="month")
+    )
+    shop.clock.set(DAY_3)
+    subscriptions.change_plan(shop.svc, "sub-1", "big")  # the unused time pays part of it
+    paid = sum(i.total for i in shop.invoices())
+    assert paid == 1000 + round(2000 * 28 / 31) - UNUSED
+
+    done = cancellation.request_cancel(shop.svc, "sub-1", refund="full")
+
+    assert sum(r.amount for r in done.refunds) == paid
+
+
+def test_canceling_with_a_full_refund_after_a_downgrade_takes_its_credit(shop: Shop) -> None:
+    downgrade(shop)
+
+    done = cancellation.request_cancel(shop.svc, "sub-1", refund="full")
+
+    assert [r.amount for r in done.refunds] == [1000] and shop.sub().credit == 0

@@ -31,6 +31,13 @@ def used(invoice: Invoice, credit: int) -> int:
     return invoice.unused_credited - held(invoice, credit)
 
 
+def used_later(invoice: Invoice, credit: int) -> int:
+    """What of the credit `invoice`'s unused time left on the balance later invoices used
+    (a renewal, the resume invoice): not refundable even when the subscription ends now,
+    unlike the part that paid the new plan's time in the period the end cuts short."""
+    return invoice.unused_to_balance - held(invoice, credit)
+
+
 def not_netted(invoices: list[Invoice]) -> int:
     """What refunds of `invoices` gave back that no unused time was set against yet."""
     return sum(max(i.amount_refunded - i.refunds_netted, 0) for i in invoices)

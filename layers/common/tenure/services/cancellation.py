@@ -97,7 +97,7 @@ def request_cancel(
     if pending is not None and reason_text is None:
         reason_text = pending.reason_text  # said when the offers were presented
     stopped_at = sub.paused_at  # a pause cut the period short when it began
-    used = {i.id: unused_credit.used_credit(svc, i) for i in cut_short}
+    used = {i.id: unused_credit.used_credit(svc, i, ending=True) for i in cut_short}
     sub.cancel(
         subscription_plan(svc, sub), now, at_period_end, reason, pending is not None, reason_text
     )

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from tenure.domain.invoices import Invoice
 from tenure.domain.subscription import Subscription
-from tenure.domain.unused_credit import take_back, used
+from tenure.domain.unused_credit import take_back, used, used_later
 from tenure.services.context import Services
 
 
@@ -25,10 +25,13 @@ def credit_holder(svc: Services, invoice: Invoice) -> Subscription | None:
     return svc.repo.get_subscription(invoice.subscription_id)
 
 
-def used_credit(svc: Services, invoice: Invoice) -> int:
-    """What of `invoice`'s payment was given back as credit and used: not refundable."""
+def used_credit(svc: Services, invoice: Invoice, ending: bool = False) -> int:
+    """What of `invoice`'s payment was given back as credit and used: not refundable.
+    `ending`: for a cancellation that cuts the period short, which gives back the new plan's
+    time too, so only what later invoices used of the credit counts."""
     sub = credit_holder(svc, invoice)
-    return used(invoice, sub.credit if sub is not None else 0)
+    credit = sub.credit if sub is not None else 0
+    return used_later(invoice, credit) if ending else used(invoice, credit)
 
 
 def take_back_refunded(
