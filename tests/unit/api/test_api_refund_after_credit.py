@@ -48,3 +48,13 @@ def test_canceling_a_paused_subscription_with_a_refund_refunds_its_credit(
     assert reply.status == 200, reply.text
     invoice = api.get(f"/v1/invoices/{invoice_id}").json
     assert invoice["amount_refunded"] == 1000 and credit(api) == 0
+
+
+def test_a_cancel_with_a_refund_after_a_full_refund_cancels(paid: tuple[Api, str]) -> None:
+    api, invoice_id = paid
+    assert api.post(f"/v1/invoices/{invoice_id}/refund").status == 201
+
+    reply = api.post("/v1/subscriptions/sub-1/cancel", {"refund": "full"})
+
+    assert reply.status == 200, reply.text
+    assert reply.json["subscription"]["status"] == "canceled" and reply.json["refunds"] == []

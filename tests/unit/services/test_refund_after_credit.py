@@ -192,3 +192,14 @@ def test_canceling_with_a_full_refund_after_a_downgrade_takes_its_credit(shop: S
     done = cancellation.request_cancel(shop.svc, "sub-1", refund="full")
 
     assert [r.amount for r in done.refunds] == [1000] and shop.sub().credit == 0
+
+
+def test_a_cancel_with_a_refund_of_an_invoice_refunded_already_still_cancels(
+    shop: Shop,
+) -> None:
+    refunds.refund_invoice(shop.svc, first(shop).id)  # all of it
+
+    done = cancellation.request_cancel(shop.svc, "sub-1", refund="full")
+
+    assert done.refunds == [] and shop.sub().status is SubscriptionStatus.CANCELED
+    assert first(shop).refund_owed is None and first(shop).amount_refunded == 1000

@@ -133,11 +133,14 @@ def owe_refund_for_cancel(
 ) -> bool:
     """Set on `invoice` the refund a cancellation asks for (`full` or `policy`) of an invoice
     it ends early, for the caller to commit with the cancellation; False when the policy gives
-    nothing back (the cancellation stands all the same). `used`: what of it was credited as
-    unused time and used (not refundable); `stopped_at`: when a pause stopped the service,
-    the moment the policy's prorated share is counted from."""
+    nothing back or nothing is left to refund (the cancellation stands all the same). `used`:
+    what of it was credited as unused time and used (not refundable); `stopped_at`: when a
+    pause stopped the service, the moment the policy's prorated share is counted from."""
     chosen = None if basis == "full" else policy
-    value, how = _amount(invoice, None, chosen, now, used, stopped_at)
+    try:
+        value, how = _amount(invoice, None, chosen, now, used, stopped_at)
+    except IllegalTransitionError:
+        return False  # nothing left to refund of it (refunded already): nothing to owe
     if value <= 0:
         return False
     number = len(invoice.refunds) + 1
