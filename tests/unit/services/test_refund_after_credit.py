@@ -203,3 +203,33 @@ def test_a_cancel_with_a_refund_of_an_invoice_refunded_already_still_cancels(
 
     assert done.refunds == [] and shop.sub().status is SubscriptionStatus.CANCELED
     assert first(shop).refund_owed is None and first(shop).amount_refunded == 1000
+
+
+def refund_by_policy(shop: Shop) -> None:
+    policy = refunds.configured_policy(shop.svc)
+    refunds.refund_invoice(shop.svc, first(shop).id, policy=policy)
+
+
+def test_the_policy_gives_nothing_back_of_unused_time_an_upgrade_took(shop: Shop) -> None:
+    catalog.create_plan(
+        shop.svc, Plan(id="big", name="Big", amount=2000, currency="USD", interval="month")
+    )
+    shop.clock.set(DAY_3)
+    subscriptions.change_plan(shop.svc, "sub-1", "big")  # all unused time pays the upgrade
+    configure(shop, "prorated")
+    shop.clock.set(DAY_3 + timedelta(days=7))  # past the one-day window
+
+    with pytest.raises(ValidationFailedError):
+        refund_by_policy(shop)  # its unused share went to the upgrade already
+
+
+def test_the_policy_gives_nothing_back_of_a_pause_credit_the_resume_used(shop: Shop) -> None:
+    shop.clock.set(DAY_3)
+    subscriptions.pause(shop.svc, "sub-1", until=None)
+    shop.clock.set(T0 + timedelta(days=10))
+    subscriptions.resume(shop.svc, "sub-1")  # its invoice takes the whole pause credit
+    configure(shop, "prorated")
+    shop.clock.set(T0 + timedelta(days=12))  # 19 of the first period's days still ahead
+
+    with pytest.raises(ValidationFailedError):
+        refund_by_policy(shop)

@@ -106,7 +106,8 @@ def policy_refund(
     if policy.after_window is AfterWindow.NONE:
         return 0, RefundBasis.PRORATED
     share = round_half_up(invoice.total * unused_share(invoice, stopped_at or now))
-    return max(min(share - invoice.amount_refunded, left), 0), RefundBasis.PRORATED
+    # The unused share less what refunds gave back and what was credited and used of it.
+    return max(min(share - invoice.amount_refunded - used, left), 0), RefundBasis.PRORATED
 
 
 def unused_share(invoice: Invoice, now: datetime) -> Fraction:
