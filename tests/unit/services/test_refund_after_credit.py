@@ -233,3 +233,18 @@ def test_the_policy_gives_nothing_back_of_a_pause_credit_the_resume_used(shop: S
 
     with pytest.raises(ValidationFailedError):
         refund_by_policy(shop)
+
+
+def test_a_refund_after_a_seat_decrease_takes_its_credit_back(shop: Shop) -> None:
+    shop.clock.set(T0 + timedelta(days=1))
+    subscriptions.change_items(shop.svc, "sub-1", quantity=2)  # charged at once
+    shop.clock.set(DAY_3)
+    subscriptions.change_items(shop.svc, "sub-1", quantity=1)  # the difference is credit
+    credit = shop.sub().credit
+    assert credit > 0
+
+    for invoice in sorted(shop.invoices(), key=lambda i: i.created_at):
+        refunds.refund_invoice(shop.svc, invoice.id)
+
+    assert shop.sub().credit == 0
+    assert -sum(t["amount"] for t in taken_back(shop)) == credit

@@ -418,13 +418,6 @@ def _resume(
     return _save(svc, sub, invoice, netted, customer=customer, payer_copy=payer_copy)
 
 
-def refunded_this_period(svc: Services, sub: Subscription) -> int:
-    """What refunds gave back of the invoices that paid for the current period (its own and
-    its prorations') and no unused time was set against yet: the unused rest of the period
-    is worth that much less to credit."""
-    return not_netted(unused_credit.period_invoices(svc, sub))
-
-
 def _period_invoice(
     sub: Subscription,
     plan: Plan,
