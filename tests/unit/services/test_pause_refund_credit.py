@@ -11,6 +11,7 @@ from conftest import T0, Shop
 from tenure.domain.events import EventType
 from tenure.domain.invoices import Invoice, LineKind
 from tenure.domain.plans import Plan
+from tenure.ports import Commit
 from tenure.services import catalog, refunds, subscriptions
 
 PAUSED_AT = T0 + timedelta(days=3)
@@ -26,9 +27,7 @@ def pause(shop: Shop) -> int:
     """Pauses sub-1 three days into its first (paid, 1000) period; returns the credit."""
     shop.clock.set(PAUSED_AT)
     subscriptions.pause(shop.svc, "sub-1", until=None)
-    credit = shop.repo.get_subscription("sub-1").credit
-    assert 0 < credit < 1000  # the unused 28 of 31 days
-    return credit
+    return shop.repo.get_subscription("sub-1").credit
 
 
 def refund(shop: Shop, amount: int | None, at_day: int) -> None:
@@ -58,14 +57,25 @@ def test_without_a_refund_the_resume_invoice_takes_the_whole_credit(shop: Shop) 
 
 def test_a_period_refunded_in_full_before_the_pause_is_not_also_credited(shop: Shop) -> None:
     refund(shop, None, at_day=2)
+    credit = pause(shop)  # the refund is set against the unused time at the pause
+
+    invoice = resume_invoice(shop)
+
+    assert credit == 0
+    assert credited(invoice) == 0 and invoice.total == 1000
+    assert shop.repo.get_subscription("sub-1").credit == 0
+    [paused] = [e for e in shop.repo.events if e["type"] == EventType.SUBSCRIPTION_PAUSED]
+    assert paused["data"]["credit"] == 0
+
+
+def test_a_partial_refund_before_the_pause_is_taken_off_its_credit_once(shop: Shop) -> None:
+    refund(shop, 300, at_day=2)
     credit = pause(shop)
 
     invoice = resume_invoice(shop)
 
-    assert credited(invoice) == 0 and invoice.total == 1000
-    assert shop.repo.get_subscription("sub-1").credit == 0
-    [taken] = [e for e in shop.repo.events if e["type"] == EventType.CREDIT_ADJUSTED]
-    assert (taken["data"]["amount"], taken["data"]["credit"]) == (-credit, 0)
+    assert credit == round(1000 * 28 / 31) - 300
+    assert credited(invoice) == credit
 
 
 def test_a_refund_during_the_pause_takes_back_that_much_of_the_credit(shop: Shop) -> None:
@@ -126,3 +136,20 @@ def test_without_a_refund_a_downgrade_credits_the_whole_unused_time(shop: Shop) 
     _, credit = change_to(shop, 100)
 
     assert credit == round(1000 * 28 / 31) - round(100 * 28 / 31)
+
+
+def test_a_pause_made_before_credit_was_kept_against_invoices_is_netted_at_resume(
+    shop: Shop,
+) -> None:
+    credit = pause(shop)
+    [first] = shop.invoices()
+    first.unused_credited = first.unused_to_balance = 0  # as a pause made before this stored
+    shop.svc.commit(Commit(invoices=[first]))
+    refund(shop, 500, at_day=5)  # takes nothing back: nothing on the invoice says so
+    assert shop.repo.get_subscription("sub-1").credit == credit
+
+    invoice = resume_invoice(shop)
+
+    assert credited(invoice) == credit - 500
+    [taken] = [e for e in shop.repo.events if e["type"] == EventType.CREDIT_ADJUSTED]
+    assert taken["data"]["amount"] == -500

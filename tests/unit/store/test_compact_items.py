@@ -318,6 +318,9 @@ def every_field_set_invoice() -> Invoice:
         next_attempt_at=T + 2 * DAY,
         dunning_ends_at=T + 9 * DAY,
         version=3,
+        unused_credited=300,
+        unused_to_balance=200,
+        refunds_netted=400,
     )
     invoice.record_refund("re_1", 400, RefundStatus.SUCCEEDED, T + DAY)
     invoice.record_refunded_total(400, T + DAY)
@@ -331,6 +334,8 @@ def test_an_invoice_with_every_field_set_comes_back_whole() -> None:
     assert codec.invoice_from_attrs(attrs) == invoice
     for name in ("credit_applied", "attempts", "failures", "amount_refunded", "disputed"):
         assert name in attrs, name  # not at their defaults: written
+    for name in ("unused_credited", "unused_to_balance", "refunds_netted"):
+        assert name in attrs, name
 
 
 # -- charges ----------------------------------------------------------------------------------

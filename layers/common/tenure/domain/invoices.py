@@ -196,6 +196,13 @@ class Invoice:
     # close at which refunds the provider reported are credited (None: nothing to look at).
     refunds_credited: int = 0
     credit_due_at: datetime | None = None
+    # Of its payment, what was given back as credit for unused time (a pause, a plan or seat
+    # change inside its period), the part of that which went to the subscription's credit
+    # balance (the rest paid the new plan's time at once), and the part of
+    # `amount_refunded` already set against unused time: tenure.domain.unused_credit.
+    unused_credited: int = 0
+    unused_to_balance: int = 0
+    refunds_netted: int = 0
 
     @property
     def finalized(self) -> bool:

@@ -51,9 +51,11 @@ class Refund:
     note: str | None = None
 
 
-def refundable(invoice: Invoice) -> int:
-    """What is left to refund of the invoice's payment; refuses an invoice nothing can be
-    refunded of (IllegalTransitionError: not paid, or refunded in full already)."""
+def refundable(invoice: Invoice, used: int = 0) -> int:
+    """What is left to refund of the invoice's payment, less `used`: its unused time given
+    back as credit and used already (tenure.domain.unused_credit); refuses an invoice
+    nothing can be refunded of (IllegalTransitionError: not paid, or refunded in full
+    already, or all that is left of it was given back as credit and used)."""
     if invoice.status is not InvoiceStatus.PAID or invoice.total <= 0:
         raise IllegalTransitionError(
             "refund", str(invoice.status), "only a paid invoice can be refunded", entity="invoice"
@@ -63,13 +65,20 @@ def refundable(invoice: Invoice) -> int:
         raise IllegalTransitionError(
             "refund", "refunded in full", "nothing is left to refund", entity="invoice"
         )
-    return left
+    if left - used <= 0:
+        raise IllegalTransitionError(
+            "refund",
+            "credited",
+            "what is left of it was given back as credit for unused time and used",
+            entity="invoice",
+        )
+    return left - used
 
 
-def requested_refund(invoice: Invoice, amount: int) -> tuple[int, RefundBasis]:
+def requested_refund(invoice: Invoice, amount: int, used: int = 0) -> tuple[int, RefundBasis]:
     """An amount someone named: at most what is left (else ValidationFailedError on
-    `amount`)."""
-    left = refundable(invoice)
+    `amount`; `used` as for `refundable`)."""
+    left = refundable(invoice, used)
     if amount <= 0:
         raise ValidationFailedError("amount", "must be a positive amount in minor units")
     if amount > left:
@@ -80,18 +89,25 @@ def requested_refund(invoice: Invoice, amount: int) -> tuple[int, RefundBasis]:
 
 
 def policy_refund(
-    invoice: Invoice, policy: RefundPolicy | None, now: datetime
+    invoice: Invoice,
+    policy: RefundPolicy | None,
+    now: datetime,
+    used: int = 0,
+    stopped_at: datetime | None = None,
 ) -> tuple[int, RefundBasis]:
     """What `policy` gives back of the invoice at `now` (0 when nothing: after the window
-    with `none`, or when earlier refunds already returned the prorated share)."""
-    left = refundable(invoice)
+    with `none`, or when earlier refunds already returned the prorated share). `used` as
+    for `refundable`; `stopped_at`: when the service stopped (a pause), counted instead of
+    `now` for the unused share."""
+    left = refundable(invoice, used)
     paid_at = invoice.paid_at or invoice.created_at
     if policy is None or utc(now) <= paid_at + timedelta(days=policy.window_days):
         return left, RefundBasis.FULL
     if policy.after_window is AfterWindow.NONE:
         return 0, RefundBasis.PRORATED
-    share = round_half_up(invoice.total * unused_share(invoice, now))
-    return max(min(share - invoice.amount_refunded, left), 0), RefundBasis.PRORATED
+    share = round_half_up(invoice.total * unused_share(invoice, stopped_at or now))
+    # The unused share less what refunds gave back and what was credited and used of it.
+    return max(min(share - invoice.amount_refunded - used, left), 0), RefundBasis.PRORATED
 
 
 def unused_share(invoice: Invoice, now: datetime) -> Fraction:

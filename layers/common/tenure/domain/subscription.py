@@ -108,6 +108,7 @@ class Proration:
     period_start: datetime
     period_end: datetime
     credit_granted: int  # minor units moved to the subscription's credit balance
+    unused: int = 0  # the unused time given back (paying the new plan's time, then credit)
 
     @property
     def total(self) -> int:
@@ -391,13 +392,14 @@ class Subscription:
             EventType.CREDIT_ADJUSTED, now, amount=amount, credit=after, currency=self.currency
         )
 
-    def pause(self, plan: Plan, now: datetime, until: datetime | None) -> None:
-        """Stop billing now; the unpaid-for rest of the period becomes credit for the resume."""
+    def pause(self, plan: Plan, now: datetime, until: datetime | None, refunded: int = 0) -> int:
+        """Stop billing now; the paid-for rest of the period becomes credit for the resume,
+        less `refunded` (what refunds of the period gave back already). Returns the credit."""
         self._require("pause")
         now = utc(now)
         if until is not None and utc(until) <= now:
             raise ValidationFailedError("until", "must be after the moment of the pause")
-        unused = self._unused_value(plan, now)
+        unused = self._unused_value(plan, now, refunded)
         self.credit += unused
         self.status = SubscriptionStatus.PAUSED
         self.paused_at = now
@@ -406,6 +408,22 @@ class Subscription:
             EventType.SUBSCRIPTION_PAUSED, now, until=iso(self.paused_until), credit=unused
         )
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_PAUSED)
+        return unused
+
+    def take_back_credit(self, amount: int, now: datetime, invoice_id: str) -> None:
+        """A refund of `invoice_id` gave back `amount` of the unused time its credit held: the
+        credit goes, whatever the status (a canceled subscription keeps its credit)."""
+        if not 0 < amount <= self.credit:
+            raise ValidationFailedError("amount", f"cannot take back {amount} of {self.credit}")
+        self.credit -= amount
+        self._record(
+            EventType.CREDIT_ADJUSTED,
+            now,
+            amount=-amount,
+            credit=self.credit,
+            currency=self.currency,
+            refunded_invoice=invoice_id,
+        )
 
     def resume(self, plan: Plan, now: datetime, programs: Programs | None = None) -> bool:
         """Resume a pause (a new period starts now and is invoiced: returns True), or take back
@@ -516,7 +534,8 @@ class Subscription:
         credit = self._credit_a_downgrade(lines, total, now)
         self._record(EventType.PLAN_CHANGED, now, from_plan=old_id, to_plan=new.id, net=total)
         self.sync_mrr(new, now, EventType.PLAN_CHANGED)
-        return Proration(lines=lines, period_start=start, period_end=end, credit_granted=credit)
+        unused = -lines[0].amount
+        return Proration(lines, start, end, credit_granted=credit, unused=unused)
 
     def change_items(
         self, old: Plan, new: Plan, items: Items, now: datetime, refunded: int = 0
@@ -540,7 +559,7 @@ class Subscription:
         self._record(EventType.SUBSCRIPTION_ITEMS_CHANGED, now, net=total, **changed)
         self.sync_mrr(new, now, EventType.SUBSCRIPTION_ITEMS_CHANGED)
         end = self.current_period_end
-        return Proration(lines=lines, period_start=now, period_end=end, credit_granted=credit)
+        return Proration(lines, now, end, credit_granted=credit, unused=-lines[0].amount)
 
     def schedule_items(self, items: Items, now: datetime) -> None:
         """Change seats or add-ons when the current period ends (the usual way to downgrade:

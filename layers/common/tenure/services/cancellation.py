@@ -31,9 +31,10 @@ from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer, check_re
 from tenure.domain.programs import OfferKind, RefundPolicy
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription, SubscriptionStatus
+from tenure.domain.unused_credit import credit_unused, not_netted
 from tenure.payments.gateway import GatewayError
 from tenure.ports import Commit, Marker
-from tenure.services import coupons, refunds, subscriptions
+from tenure.services import coupons, refunds, subscriptions, unused_credit
 from tenure.services.catalog import get_plan, subscription_plan
 from tenure.services.context import Services
 from tenure.services.programs import read_current_programs
@@ -95,11 +96,17 @@ def request_cancel(
     cut_short = _invoices_cut_short(svc, sub) if refund != "none" and not at_period_end else []
     if pending is not None and reason_text is None:
         reason_text = pending.reason_text  # said when the offers were presented
+    stopped_at = sub.paused_at  # a pause cut the period short when it began
+    used = {i.id: unused_credit.used_credit(svc, i, ending=True) for i in cut_short}
     sub.cancel(
         subscription_plan(svc, sub), now, at_period_end, reason, pending is not None, reason_text
     )
     policy = configured_refund_policy(svc) if cut_short else None
-    owing = [i for i in cut_short if refunds.owe_refund_for_cancel(i, refund, policy, reason, now)]
+    owing = [
+        i
+        for i in cut_short
+        if refunds.owe_refund_for_cancel(i, refund, policy, reason, now, used[i.id], stopped_at)
+    ]
     along.invoices.extend(owing)
     outcome = subscriptions.save_with(svc, sub, None, along)
     made = [r for i in owing if (r := _refund(svc, i)) is not None]
@@ -122,9 +129,11 @@ def accept_offer(svc: Services, subscription_id: str, offer_id: str) -> subscrip
     plan = subscription_plan(svc, sub)
     along = Commit(save_attempts=[attempt], events=attempt.pull_events())
     invoice, redemptions = None, []
+    period = unused_credit.period_invoices(svc, sub) if taken.kind is not OfferKind.COUPON else []
     if taken.kind is OfferKind.PAUSE:
         months = Interval(IntervalUnit.MONTH, taken.months or 1)
-        sub.pause(plan, now, add_intervals(now, months, 1))
+        credit = sub.pause(plan, now, add_intervals(now, months, 1), not_netted(period))
+        along.invoices.extend(credit_unused(period, credit, credit))
     elif taken.kind is OfferKind.COUPON:
         sub.check_can_take_discount()
         discount, redemption = coupons.redeem(svc, taken.coupon or "", plan, sub.currency)
@@ -132,9 +141,10 @@ def accept_offer(svc: Services, subscription_id: str, offer_id: str) -> subscrip
         redemptions.append(redemption)
     else:
         new = get_plan(svc, taken.plan or "").for_new_subscribers(now)
-        proration = sub.change_plan(plan, new, now, subscriptions.refunded_this_period(svc, sub))
+        proration = sub.change_plan(plan, new, now, not_netted(period))
         if proration is not None:
             invoice = subscriptions.proration_invoice(sub, new, proration, now)
+        along.invoices.extend(subscriptions.credited_against(period, proration))
     return subscriptions.save_with(svc, sub, invoice, along, redemptions)
 
 
@@ -168,14 +178,24 @@ def configured_refund_policy(svc: Services) -> RefundPolicy | None:
 
 
 def _invoices_cut_short(svc: Services, sub: Subscription) -> list[Invoice]:
-    """The paid invoices whose period is still running: what an immediate cancel cuts short."""
+    """The paid invoices whose period is still running: what an immediate cancel cuts short.
+    A paused subscription's are those of the period its pause cut short, even when that
+    period would have ended since: their unused time is the pause's credit."""
     if sub.status is SubscriptionStatus.CANCELED:
         return []
     now = svc.clock.now()
+    paused = sub.status is SubscriptionStatus.PAUSED
+    if paused:
+        invoices = unused_credit.period_invoices(svc, sub)
+    else:
+        invoices = svc.repo.list_invoices(sub.id, since=sub.current_period_start)
     return [
         i
-        for i in svc.repo.list_invoices(sub.id, since=sub.current_period_start)
-        if i.status is InvoiceStatus.PAID and i.period_start <= now < i.period_end and i.total > 0
+        for i in invoices
+        if i.status is InvoiceStatus.PAID
+        and i.period_start <= now
+        and (paused or now < i.period_end)
+        and i.total > 0
     ]
 
 

@@ -31,7 +31,7 @@ from tenure.domain.invoices import DisputeStatus, Invoice, InvoiceStatus
 from tenure.domain.timeutil import iso
 from tenure.payments.gateway import PaymentResult
 from tenure.ports import Commit, EventReads, Marker
-from tenure.services import catalog, charging, reported_registrations
+from tenure.services import catalog, charging, reported_registrations, unused_credit
 from tenure.services.context import Services
 from tenure.webhooks.model import (
     PaymentFacts,
@@ -291,6 +291,11 @@ def _refund(
                 },
             )
         )
+        grew = invoice.amount_refunded - before
+        # The credit the invoice's unused time left on the subscription goes with it.
+        holder = unused_credit.take_back_refunded(svc, invoice, max(grew, 0), svc.clock.now())
+        if holder is not None:
+            change.add_subscription(holder)
     svc.commit_with_notices(change)
     return _Outcome(Applied.APPLIED)
 

@@ -57,6 +57,7 @@ from tenure.payments.gateway import (
     RateLimitedError,
 )
 from tenure.ports import Commit
+from tenure.services import unused_credit
 from tenure.services.context import Services
 from tenure.services.programs import get_programs
 
@@ -110,7 +111,8 @@ def refund_invoice(
             "being refunded",
             "the refund its cancellation asked for is still being made; retry later",
         )
-    value, basis = _amount(invoice, amount, policy, svc.clock.now())
+    used = unused_credit.used_credit(svc, invoice)
+    value, basis = _amount(invoice, amount, policy, svc.clock.now(), used)
     if value <= 0:
         raise ValidationFailedError(
             "amount",
@@ -121,12 +123,24 @@ def refund_invoice(
 
 
 def owe_refund_for_cancel(
-    invoice: Invoice, basis: str, policy: RefundPolicy | None, reason: str | None, now: datetime
+    invoice: Invoice,
+    basis: str,
+    policy: RefundPolicy | None,
+    reason: str | None,
+    now: datetime,
+    used: int = 0,
+    stopped_at: datetime | None = None,
 ) -> bool:
     """Set on `invoice` the refund a cancellation asks for (`full` or `policy`) of an invoice
     it ends early, for the caller to commit with the cancellation; False when the policy gives
-    nothing back (the cancellation stands all the same)."""
-    value, how = _amount(invoice, None, None if basis == "full" else policy, now)
+    nothing back or nothing is left to refund (the cancellation stands all the same). `used`:
+    what of it was credited as unused time and used (not refundable); `stopped_at`: when a
+    pause stopped the service, the moment the policy's prorated share is counted from."""
+    chosen = None if basis == "full" else policy
+    try:
+        value, how = _amount(invoice, None, chosen, now, used, stopped_at)
+    except IllegalTransitionError:
+        return False  # nothing left to refund of it (refunded already): nothing to owe
     if value <= 0:
         return False
     number = len(invoice.refunds) + 1
@@ -244,11 +258,16 @@ def list_refunds(svc: Services, invoice_id: str) -> list[Refund]:
 
 
 def _amount(
-    invoice: Invoice, amount: int | None, policy: RefundPolicy | None, now: datetime
+    invoice: Invoice,
+    amount: int | None,
+    policy: RefundPolicy | None,
+    now: datetime,
+    used: int = 0,
+    stopped_at: datetime | None = None,
 ) -> tuple[int, RefundBasis]:
     if amount is not None:
-        return requested_refund(invoice, amount)
-    return policy_refund(invoice, policy, now)
+        return requested_refund(invoice, amount, used)
+    return policy_refund(invoice, policy, now, used, stopped_at)
 
 
 def _refund(
@@ -362,6 +381,10 @@ def _record(svc: Services, invoice: Invoice, record: Refund, actor: str | None =
         )
         change = Commit(invoices=[invoice], refunds=[record], events=[event], audit=audit)
         change.credit_notes.extend(filter(None, [credit_refund(invoice, record.amount, record.at)]))
+        # The credit the invoice's unused time left on the subscription goes with the refund.
+        holder = unused_credit.take_back_refunded(svc, invoice, record.amount, record.at)
+        if holder is not None:
+            change.add_subscription(holder)
         try:
             svc.commit_with_notices(change)
             return record

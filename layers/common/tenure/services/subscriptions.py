@@ -33,8 +33,9 @@ from tenure.domain.privacy import refuse_erased
 from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import DueKind, Proration, Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso, utc
+from tenure.domain.unused_credit import credit_unused, net_refunds, not_netted
 from tenure.ports import Commit, Marker, Redemption
-from tenure.services import coupons, pricing
+from tenure.services import coupons, pricing, unused_credit
 from tenure.services.catalog import (
     checked_items,
     get_customer,
@@ -157,8 +158,9 @@ def pause(
     now = svc.clock.now()
     if until is not None and utc(until) <= now:
         raise ValidationFailedError("until", "must be in the future")
-    sub.pause(subscription_plan(svc, sub), now, until)
-    return _save(svc, sub, None, claim=claim)
+    period = unused_credit.period_invoices(svc, sub)
+    credit = sub.pause(subscription_plan(svc, sub), now, until, not_netted(period))
+    return _save(svc, sub, None, credit_unused(period, credit, credit), claim=claim)
 
 
 def resume(svc: Services, subscription_id: str) -> Outcome:
@@ -168,8 +170,8 @@ def resume(svc: Services, subscription_id: str) -> Outcome:
 
 def change_plan(svc: Services, subscription_id: str, plan_id: str) -> Outcome:
     sub = get_subscription(svc, subscription_id)
-    invoice = _switch_plan(svc, sub, plan_id, svc.clock.now())
-    return _save(svc, sub, invoice)
+    invoice, credited = _switch_plan(svc, sub, plan_id, svc.clock.now())
+    return _save(svc, sub, invoice, credited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +198,7 @@ def preview_plan_change(svc: Services, subscription_id: str, plan_id: str) -> Pl
     are the change's, not a second formula's (refused exactly as the change would be)."""
     sub = copy.deepcopy(get_subscription(svc, subscription_id))
     now = svc.clock.now()
-    invoice = _switch_plan(svc, sub, plan_id, now)
+    invoice, _ = _switch_plan(svc, sub, plan_id, now)
     return PlanChangePreview(
         get_plan(svc, plan_id), now, invoice, sub.credit, sub.current_period_end
     )
@@ -224,7 +226,7 @@ def change_items(
         _priced_items(svc, sub, items, now)
         sub.schedule_items(items, now)
         return _save(svc, sub, None)
-    return _save(svc, sub, _change_items_now(svc, sub, items, now))
+    return _save(svc, sub, *_change_items_now(svc, sub, items, now))
 
 
 def preview_items_change(svc: Services, subscription_id: str, items: Items) -> PlanChangePreview:
@@ -233,7 +235,7 @@ def preview_items_change(svc: Services, subscription_id: str, items: Items) -> P
     (refused exactly as the change would be)."""
     sub = copy.deepcopy(get_subscription(svc, subscription_id))
     now = svc.clock.now()
-    invoice = _change_items_now(svc, sub, items, now)
+    invoice, _ = _change_items_now(svc, sub, items, now)
     new = _priced_items(svc, sub, items, now)
     return PlanChangePreview(new, now, invoice, sub.credit, sub.current_period_end)
 
@@ -252,12 +254,15 @@ def _priced_items(svc: Services, sub: Subscription, items: Items, now: datetime)
 
 def _change_items_now(
     svc: Services, sub: Subscription, items: Items, now: datetime
-) -> Invoice | None:
-    """Move `sub` (in place) to `items` now; the proration invoice to raise, if any."""
+) -> tuple[Invoice | None, list[Invoice]]:
+    """Move `sub` (in place) to `items` now; the proration invoice to raise, if any, and the
+    period's invoices its unused time was credited against (to commit with it)."""
     new = _priced_items(svc, sub, items, now)
     old = subscription_plan(svc, sub)
-    proration = sub.change_items(old, new, items, now, refunded_this_period(svc, sub))
+    period = unused_credit.period_invoices(svc, sub)
+    proration = sub.change_items(old, new, items, now, not_netted(period))
     invoice = _proration_invoice(sub, new, proration, now) if proration else None
+    credited = credited_against(period, proration)
     if (
         invoice is not None
         and invoice.status is InvoiceStatus.OPEN
@@ -265,25 +270,37 @@ def _change_items_now(
     ):
         sub.carry_to_next_invoice(invoice.total)  # as a plan change's is (docs/razorpay.md)
         invoice = None
-    return invoice
+    return invoice, credited
 
 
-def _switch_plan(svc: Services, sub: Subscription, plan_id: str, now: datetime) -> Invoice | None:
-    """Move `sub` (in place) to `plan_id`; the proration invoice to raise, if any."""
+def credited_against(period: list[Invoice], proration: Proration | None) -> list[Invoice]:
+    """The invoices of the period a change's unused time is kept against (changed)."""
+    if proration is None:
+        return []
+    return credit_unused(period, proration.unused, proration.credit_granted)
+
+
+def _switch_plan(
+    svc: Services, sub: Subscription, plan_id: str, now: datetime
+) -> tuple[Invoice | None, list[Invoice]]:
+    """Move `sub` (in place) to `plan_id`; the proration invoice to raise, if any, and the
+    invoices credited (as `_change_items_now`)."""
     old = subscription_plan(svc, sub)
     # Joining the plan now, it pays what a new subscriber pays now (docs/pricing.md).
     target = get_plan(svc, plan_id).for_new_subscribers(now)
     # Seats and add-ons move with it: the new plan must be able to hold them.
     checked_items(svc, target, sub.items)
     new = priced_plan(target, sub.items, held_prices(svc, sub, sub.items, sub.current_period_start))
-    proration = sub.change_plan(old, new, now, refunded_this_period(svc, sub))
+    period = unused_credit.period_invoices(svc, sub)
+    proration = sub.change_plan(old, new, now, not_netted(period))
     invoice = _proration_invoice(sub, new, proration, now) if proration else None
+    credited = credited_against(period, proration)
     owed = invoice is not None and invoice.status is InvoiceStatus.OPEN
     if invoice is not None and owed and _one_debit_a_cycle(svc, sub):
         # Folded into the next renewal's invoice, the one debit this cycle (docs/razorpay.md)
         sub.carry_to_next_invoice(invoice.total)
-        return None
-    return invoice
+        return None, credited
+    return invoice, credited
 
 
 def _one_debit_a_cycle(svc: Services, sub: Subscription) -> bool:
@@ -386,22 +403,19 @@ def _resume(
     plan = subscription_plan(svc, sub, at)  # the period the resume opens
     invoice = None
     programs = svc.repo.get_programs().programs
-    # Refunds of the paused period (before or during the pause) take its credit back first,
-    # so the same unused time is never both refunded and credited.
-    paused = sub.status is SubscriptionStatus.PAUSED and sub.credit > 0
-    if paused and (taken := min(sub.credit, refunded_this_period(svc, sub))):
-        sub.adjust_credit(-taken, at)
+    # Refunds of the paused period made before the pause were netted by it, and those made
+    # during it took their share of its credit back (tenure.domain.unused_credit). What no
+    # pause or refund netted (a pause made before credit was kept against its invoices) is
+    # taken from the credit now, so the same unused time is never both refunded and credited.
+    netted: list[Invoice] = []
+    if sub.status is SubscriptionStatus.PAUSED and sub.credit > 0:
+        period = unused_credit.period_invoices(svc, sub)
+        if taken := min(sub.credit, not_netted(period)):
+            sub.adjust_credit(-taken, at)
+            netted = net_refunds(period)
     if sub.resume(plan, at, programs):
         invoice = _period_invoice(sub, plan, InvoiceKind.RENEWAL, at, programs)
-    return _save(svc, sub, invoice, customer=customer, payer_copy=payer_copy)
-
-
-def refunded_this_period(svc: Services, sub: Subscription) -> int:
-    """What refunds gave back of the invoices that paid for the current period (its own and
-    its prorations'): the unused rest of the period is worth that much less to credit."""
-    paid_for = svc.repo.list_invoices(sub.id, since=sub.current_period_start)
-    end = sub.current_period_end
-    return sum(i.amount_refunded for i in paid_for if i.period_end <= end)
+    return _save(svc, sub, invoice, netted, customer=customer, payer_copy=payer_copy)
 
 
 def _period_invoice(

@@ -228,8 +228,19 @@ def invoice_to_attrs(i: Invoice, *, whole: bool = False) -> dict[str, Any]:
         # Only when they say more than the item always did.
         | ({"refunds_credited": i.refunds_credited} if i.refunds_credited != i.credited else {})
         | ({"credit_due_at": time_text(i.credit_due_at)} if i.credit_due_at is not None else {})
+        | _unused_credit_attrs(i)
     )
     return attrs if whole else compact(attrs, INVOICE_DEFAULTS)
+
+
+def _unused_credit_attrs(i: Invoice) -> dict[str, Any]:
+    """Only on an invoice whose unused time was credited or refunds netted against it."""
+    pairs = {
+        "unused_credited": i.unused_credited,
+        "unused_to_balance": i.unused_to_balance,
+        "refunds_netted": i.refunds_netted,
+    }
+    return {name: value for name, value in pairs.items() if value}
 
 
 def _owed_refund_attrs(owed: OwedRefund | None) -> dict[str, Any]:
@@ -318,6 +329,9 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         # close never credits those refunds again.
         refunds_credited=int(a.get("refunds_credited", a.get("credited", 0))),
         credit_due_at=parse_time(a.get("credit_due_at")),
+        unused_credited=int(a.get("unused_credited", 0)),
+        unused_to_balance=int(a.get("unused_to_balance", 0)),
+        refunds_netted=int(a.get("refunds_netted", 0)),
         disputed=bool(a.get("disputed", False)),
         dispute_id=a.get("dispute_id"),
         dispute_status=DisputeStatus(a["dispute_status"]) if a.get("dispute_status") else None,

@@ -1,0 +1,96 @@
+"""Unused time given back as credit, kept against the invoices that paid for it.
+
+A pause credits the unused rest of the paid period to the resume; a plan or seat change
+inside the period gives it back as an "Unused time" line (paying the new plan's time at once,
+and any rest going to the subscription's credit). A refund of the same invoices gives money
+back too. The same money must never go back twice, whichever comes first:
+
+- A refund made first is set against the unused time of the next pause or change of that
+  period (`refunds_netted` counts what was, so it is never set against it twice).
+- A refund made after takes back, first, the credit that invoice's unused time left on the
+  subscription's balance (`unused_to_balance`, at most what the balance still holds: never
+  credit that came from elsewhere), turning it into money; and what of the unused time was
+  used already (the new plan's time, a resume invoice) cannot be refunded any more.
+
+This is Stripe's rule for a paid invoice's credit notes (refunds plus credits to the customer
+balance never exceed the invoice's total), with the refund of a credit still held done as
+Stripe's support article on refunding a credit balance after a downgrade says: refund the
+charge and take the amount off the balance.
+"""
+
+from tenure.domain.invoices import Invoice, InvoiceStatus
+
+
+def held(invoice: Invoice, credit: int) -> int:
+    """What of `invoice`'s unused time the subscription's credit (`credit`) still holds."""
+    return max(min(invoice.unused_to_balance, credit), 0)
+
+
+def used(invoice: Invoice, credit: int) -> int:
+    """What of `invoice`'s unused time was given back and used already: not refundable."""
+    return invoice.unused_credited - held(invoice, credit)
+
+
+def used_later(invoice: Invoice, credit: int) -> int:
+    """What of the credit `invoice`'s unused time left on the balance later invoices used
+    (a renewal, the resume invoice): not refundable even when the subscription ends now,
+    unlike the part that paid the new plan's time in the period the end cuts short."""
+    return invoice.unused_to_balance - held(invoice, credit)
+
+
+def not_netted(invoices: list[Invoice]) -> int:
+    """What refunds of `invoices` gave back that no unused time was set against yet."""
+    return sum(max(i.amount_refunded - i.refunds_netted, 0) for i in invoices)
+
+
+def net_refunds(invoices: list[Invoice]) -> list[Invoice]:
+    """Record that the refunds of `invoices` were set against their unused time (the caller
+    subtracted `not_netted`); the invoices changed, to commit with the change."""
+    changed = [i for i in invoices if i.amount_refunded > i.refunds_netted]
+    for invoice in changed:
+        invoice.refunds_netted = invoice.amount_refunded
+    return changed
+
+
+def spread(invoices: list[Invoice], unused: int, to_balance: int) -> list[Invoice]:
+    """Keep `unused` (of which `to_balance` went to the credit balance) against the paid
+    invoices it came from, each up to what is left of its payment; the invoices changed."""
+    changed = []
+    for invoice in invoices:
+        if unused <= 0:
+            break
+        if invoice.status is not InvoiceStatus.PAID:
+            continue
+        room = invoice.total - invoice.amount_refunded - invoice.unused_credited
+        part = min(max(room, 0), unused)
+        if part <= 0:
+            continue
+        balance = min(part, to_balance)
+        invoice.unused_credited += part
+        invoice.unused_to_balance += balance
+        unused, to_balance = unused - part, to_balance - balance
+        changed.append(invoice)
+    return changed
+
+
+def take_back(invoice: Invoice, credit: int, refund: int) -> int:
+    """A refund of `refund` made of `invoice` whose unused time was credited: the credit it
+    takes back from the balance (`credit` before it), recorded on the invoice. The whole
+    refund is netted then: what it gives back past that credit is time used (the period's
+    consumed days), never again unused time for a later change to set it against."""
+    if invoice.unused_credited <= 0 or refund <= 0:
+        return 0  # nothing credited yet: the next pause or change of the period nets it
+    taken = min(refund, held(invoice, credit))
+    invoice.unused_credited -= taken
+    invoice.unused_to_balance -= taken
+    invoice.refunds_netted += refund
+    return taken
+
+
+def credit_unused(invoices: list[Invoice], unused: int, to_balance: int) -> list[Invoice]:
+    """A pause or change of the period of `invoices` gave back `unused` (`to_balance` of it
+    as credit), less what their refunds not yet netted gave back: net those refunds and keep
+    the unused time against the invoices. The invoices changed, each once, in order."""
+    changed = {i.id: i for i in net_refunds(invoices)}
+    changed |= {i.id: i for i in spread(invoices, unused, to_balance)}
+    return [i for i in invoices if i.id in changed]

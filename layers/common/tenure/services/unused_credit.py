@@ -1,0 +1,48 @@
+"""Reads and writes of the unused time credited against a period's invoices
+(tenure.domain.unused_credit): what a pause or a change nets, what a refund may give back
+and takes back from the credit balance."""
+
+from datetime import datetime
+
+from tenure.domain.invoices import Invoice
+from tenure.domain.subscription import Subscription
+from tenure.domain.unused_credit import take_back, used, used_later
+from tenure.services.context import Services
+
+
+def period_invoices(svc: Services, sub: Subscription) -> list[Invoice]:
+    """The invoices that paid for the current period (its own and its prorations')."""
+    paid_for = svc.repo.list_invoices(sub.id, since=sub.current_period_start)
+    end = sub.current_period_end
+    return [i for i in paid_for if i.period_end <= end]
+
+
+def credit_holder(svc: Services, invoice: Invoice) -> Subscription | None:
+    """The subscription whose credit may hold `invoice`'s unused time (None: none was
+    credited, so nothing to read)."""
+    if invoice.unused_credited <= 0 or not invoice.subscription_id:
+        return None
+    return svc.repo.get_subscription(invoice.subscription_id)
+
+
+def used_credit(svc: Services, invoice: Invoice, ending: bool = False) -> int:
+    """What of `invoice`'s payment was given back as credit and used: not refundable.
+    `ending`: for a cancellation that cuts the period short, which gives back the new plan's
+    time too, so only what later invoices used of the credit counts."""
+    sub = credit_holder(svc, invoice)
+    credit = sub.credit if sub is not None else 0
+    return used_later(invoice, credit) if ending else used(invoice, credit)
+
+
+def take_back_refunded(
+    svc: Services, invoice: Invoice, refund: int, at: datetime
+) -> Subscription | None:
+    """A refund of `refund` of `invoice`, about to be committed with it: the subscription,
+    its credit less what the refund gave back of it (to commit along), or None when the
+    refund takes no credit back (`invoice` is netted all the same)."""
+    sub = credit_holder(svc, invoice)
+    taken = take_back(invoice, sub.credit if sub is not None else 0, refund)
+    if sub is None or taken <= 0:
+        return None
+    sub.take_back_credit(taken, at, invoice.id)
+    return sub
