@@ -262,3 +262,48 @@ def test_without_java_dynamodb_falls_back_to_moto_with_a_warning(
         stack.stop()
 
     assert os.environ["AWS_ENDPOINT_URL_DYNAMODB"] == session_endpoint
+
+
+def test_a_stack_made_without_the_stream_has_the_same_table_and_no_stream(
+    local_stack: LocalStack,
+) -> None:
+    ddb = local_stack.dynamodb_client()
+    with_stream = ddb.describe_table(TableName=local_stack.table_name)["Table"]
+    local_stack.table_stream = False
+    try:
+        local_stack.reset_table()
+        table = ddb.describe_table(TableName=local_stack.table_name)["Table"]
+    finally:
+        local_stack.table_stream = True
+        local_stack.reset_table()
+
+    # (DynamoDB Local still names the stream of the table deleted under the same name.)
+    assert "StreamSpecification" not in table
+    assert "StreamSpecification" in with_stream
+    assert table["KeySchema"] == with_stream["KeySchema"]
+    assert [g["IndexName"] for g in table["GlobalSecondaryIndexes"]] == [
+        g["IndexName"] for g in with_stream["GlobalSecondaryIndexes"]
+    ]
+    ttl = ddb.describe_time_to_live(TableName=local_stack.table_name)["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] == "ENABLED"
+
+
+def test_a_simulation_starts_its_own_stack_without_the_stream(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tenure_local.simulator import engines
+    from tenure_local.simulator.aws_timer import AwsTimer
+
+    made: list[dict[str, Any]] = []
+
+    class Recorded(LocalStack):
+        def __init__(self, **kwargs: Any) -> None:
+            made.append(kwargs)
+            raise RuntimeError("recorded")
+
+    monkeypatch.setattr(engines, "LocalStack", Recorded)
+    run = engines.RunSpec(out=tmp_path, timer=AwsTimer())
+    with pytest.raises(RuntimeError, match="recorded"), engines.DynamoLocalEngine().open(run):
+        pass
+
+    assert made == [{"jvm_args": engines.SIMULATION_JVM_ARGS, "table_stream": False}]

@@ -58,8 +58,11 @@ SIMULATOR_DDB_CONFIG = Config(parameter_validation=False)
 # A simulation's own DynamoDB Local compiles with C1 only: C2's compiler threads took 13 of
 # the JVM's 23 s of CPU during a one-minute run of examples/bench.yaml (still compiling at the
 # end), and C1's code, though slower per request, cut the JVM's CPU to 15 s and the run's
-# wall time by about a third (docs/benchmarks.md). A stack handed in keeps its own.
-SIMULATION_JVM_ARGS = QUICK_START_JVM_ARGS
+# wall time by about a third (docs/benchmarks.md). C1 also compiles a method after a third
+# of the calls it waits for by default: a run of bench.yaml spends its first seconds in
+# DynamoDB Local's interpreted Jackson and SQLite code, and its JVM used about 10% less CPU
+# (docs/benchmarks.md). A stack handed in keeps its own.
+SIMULATION_JVM_ARGS = (*QUICK_START_JVM_ARGS, "-XX:CompileThresholdScaling=0.3")
 LAMBDA_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2)
 DEFAULT_VISIBILITY = timedelta(seconds=180)  # the renewal queue's, when the template has none
 # The variables the webhooks function reads from its environment (as Lambda gives it them).
@@ -135,7 +138,7 @@ class DynamoLocalEngine:
     @contextmanager
     def open(self, run: RunSpec) -> Iterator[Adapters]:
         owned = self.stack is None
-        stack = self.stack or LocalStack(jvm_args=SIMULATION_JVM_ARGS)
+        stack = self.stack or LocalStack(jvm_args=SIMULATION_JVM_ARGS, table_stream=False)
         if owned:
             stack.start()
         else:

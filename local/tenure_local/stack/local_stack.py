@@ -197,8 +197,14 @@ class LocalStack:
         cache_dir: Path | None = None,
         sender_email: str = DEFAULT_SENDER,
         jvm_args: tuple[str, ...] | None = None,
+        table_stream: bool = True,
     ) -> None:
         self.name = name
+        # False: the table is made without the template's stream. Nothing on loopback reads
+        # the stream (no publisher runs here), and DynamoDB Local pays for one on every write:
+        # it reads the stream's description back and stores a record of the new image
+        # (docs/benchmarks.md). A simulation's own stack leaves it out.
+        self.table_stream = table_stream
         self.requested_backend = dynamodb
         self.template_path = template_path
         self.cache_dir = cache_dir
@@ -368,6 +374,8 @@ class LocalStack:
     def _create_table(self) -> None:
         ddb = self.dynamodb_client()
         kwargs = table_create_kwargs(self.table_name, self.template)
+        if not self.table_stream:
+            kwargs.pop("StreamSpecification", None)
         try:
             ddb.create_table(**kwargs)
         except ClientError as exc:
