@@ -7,8 +7,8 @@ window, e.g. 09:30 local.
 """
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 HOUR = timedelta(hours=1)
