@@ -13,6 +13,10 @@ from tenure.store.dynamodb import DUE_SHARDS, due_shard
 _LAST = datetime.max.replace(tzinfo=UTC)  # sorts after any entry with the same key
 
 
+def _sort_key(entry: tuple[str, datetime, str, str]) -> str:
+    return entry[0]
+
+
 class DueIndex:
     """The due index's shards (tenure.store.due_work `_due_page`): each a list sorted as
     the table sorts its keys, `<moment>#<kind>#<id>`, of the items that have work ahead."""
@@ -68,7 +72,11 @@ class DueIndex:
         for shard, after in starts.items():
             entries = self._shards[shard]
             begin = 0 if after is None else bisect.bisect_right(entries, (after, _LAST))
-            taken = [e for e in entries[begin : begin + share] if e[0] <= upper]
+            # The entries due by `now` are the shard's first (it is in key order): found by
+            # halving, not by comparing every entry of the share, most of which are not due.
+            last = min(begin + share, len(entries))
+            end = bisect.bisect_right(entries, upper, begin, last, key=_sort_key)
+            taken = entries[begin:end]
             found.extend((source, key) for _, _, source, key in taken)
             if len(taken) == share:
                 resume[shard] = taken[-1][0]

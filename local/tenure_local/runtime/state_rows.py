@@ -10,13 +10,15 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any, overload
 
+from tenure_local.runtime.json_text import sorted_pretty
+
 Row = dict[str, Any]
 
 
 def row_text(row: Row) -> str:
     """A row as json.dumps(state, indent=2, sort_keys=True) writes it, less the indent of its
     place in the list (added when it is written)."""
-    return json.dumps(row, indent=2, sort_keys=True)
+    return sorted_pretty(row)
 
 
 class PackedRows(Sequence[Row]):

@@ -34,6 +34,7 @@ from tenure_local.runtime.state_rows import SpillingRows
 from tenure_local.simulator import out_folder
 from tenure_local.simulator.aws_timer import AwsTimer
 from tenure_local.simulator.chaos import QUIET, Chaos, SimulatedBackoff, SimulatedCrash, summary
+from tenure_local.simulator.collector import fewer_collections
 from tenure_local.simulator.engines import (
     DEFAULT_VISIBILITY,
     Adapters,
@@ -164,6 +165,7 @@ class Simulator(ProviderSide):
             warnings.filterwarnings("ignore", message="No application metrics to publish")
             try:
                 with ExitStack() as backoffs, self.engine.open(spec) as adapters:
+                    backoffs.enter_context(fewer_collections())  # for the run, not the engine
                     if self.backoff is not None:
                         backoffs.enter_context(self.backoff.botocore_retries())
                     result = self._run_on(adapters, began)

@@ -120,6 +120,26 @@ def test_a_template_asking_for_a_link_it_was_not_given_is_a_render_error(
         render(NoticeKind.UPCOMING_RENEWAL, "en", facts, links, timezone="UTC", business_name="B")
 
 
+def test_a_templates_globals_are_the_environments_overlaid_by_its_own_as_jinjas_are() -> None:
+    templates = {"g.txt": "{{ who }} {{ greeting }} {{ range(2) | list }}"}
+    ours = EmailEnvironment(loader=DictLoader(templates), auto_reload=False)
+    jinjas = Environment(loader=DictLoader(templates), auto_reload=False)
+    for env in (ours, jinjas):
+        env.globals.update(who="env", greeting="hello")
+    for own in (None, {"who": "template"}):
+        mine = ours.from_string(templates["g.txt"], globals=own)
+        theirs = jinjas.from_string(templates["g.txt"], globals=own)
+        assert mine.render() == theirs.render()
+        assert mine.render(who="caller") == theirs.render(who="caller")
+        assert dict(mine.globals) == dict(theirs.globals)
+    # A template's globals are its own: changing them changes neither the environment's
+    # nor another template's.
+    first = ours.get_template("g.txt")
+    first.globals["greeting"] = "changed"
+    assert ours.globals["greeting"] == "hello"
+    assert ours.from_string(templates["g.txt"]).render() == "env hello [0, 1]"
+
+
 @pytest.mark.parametrize(
     "moment",
     [
@@ -278,3 +298,19 @@ def test_an_address_header_set_by_hand_is_read_as_the_email_package_reads_it() -
     assert header_text(message, "To") == str(message["To"]) == "Zoë <zoe@example.com>"
     assert header_text(message, "from") == str(message["From"]) == "Ann Lee <ann@example.com>"
     assert header_text(message, "Cc") == str(message["Cc"]) == "None"
+
+
+def test_a_value_escaped_once_is_inserted_as_escape_gives_it_and_markup_is_kept() -> None:
+    from markupsafe import Markup, escape
+
+    literals, names = rendering._parsed("Hi {name}, {name}!", True)
+    text = "Tom & <Jerry>"
+    for _ in range(2):  # the second time from what the first kept
+        assert rendering._inserted(literals, names, {"name": text}, True) == (
+            f"Hi {escape(text)}, {escape(text)}!"
+        )
+    # Equal to the text kept, yet already HTML: inserted as it is, as escape() leaves it.
+    assert rendering._inserted(literals, names, {"name": Markup(text)}, True) == (
+        f"Hi {text}, {text}!"
+    )
+    assert rendering._inserted(literals, names, {"name": text}, False) == f"Hi {text}, {text}!"

@@ -134,3 +134,13 @@ def test_the_last_slot_by_is_an_hourly_run_in_the_window_no_later_than_asked(
     assert slot is not None and slot <= latest
     assert slot.minute == 0 and HOURS.allows(slot, zone)
     assert next_slot(slot + timedelta(minutes=1), zone, HOURS) > latest or slot == latest
+
+
+def test_the_slots_of_a_day_are_the_callers_own_though_worked_out_once() -> None:
+    day = datetime(2026, 3, 2).date()
+    first = slots_on(day, "Europe/Berlin", HOURS)
+    expected = list(first)
+    first.clear()  # a caller changing its list changes nobody else's
+    assert slots_on(day, "Europe/Berlin", HOURS) == expected
+    assert len(expected) == HOURS.end - HOURS.start
+    assert slots_on(day, "Europe/Berlin", QuietHours(start=10, end=12)) == expected[1:3]

@@ -158,6 +158,16 @@ def test_ses_rejects_an_email_from_a_sender_it_has_not_verified() -> None:
     assert ses.requests == []
 
 
+def test_ses_checks_each_sender_once_and_refuses_an_unverified_one_every_time() -> None:
+    ses = SesRecorder(verified_sender="billing@example.com")
+    ses.send(email("billing@example.com"), customer_id="alice", kind="receipt", sent_at=AT)
+    for _ in range(2):  # the answer kept for a sender is its refusal too
+        with pytest.raises(MailRejected, match="not verified"):
+            ses.send(email("someone@else.example"), customer_id="a", kind="receipt", sent_at=AT)
+    ses.send(email("billing@example.com"), customer_id="alice", kind="receipt", sent_at=AT)
+    assert len(ses.requests) == 2
+
+
 def test_an_unknown_engine_name_is_refused_with_the_choices() -> None:
     with pytest.raises(EngineOptionError, match="dynamodb-local, memory"):
         engine_named("sqlite")

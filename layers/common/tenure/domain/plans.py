@@ -126,6 +126,8 @@ class Plan:
 
     def discount_for_period(self, period_index: int) -> Money:
         off = self.percent_off_for_period(period_index)
+        if not off:  # most periods (no intro phase): nothing off, without the fractions
+            return Money(0, self.currency)
         return Money(round_half_up(Fraction(self.amount) * Fraction(off) / 100), self.currency)
 
     def monthly_value(self, period_index: int, less: int = 0) -> int:

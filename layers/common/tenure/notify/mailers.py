@@ -99,21 +99,29 @@ class OutboxMailer:
         self.folder = folder
 
     def send(self, message: EmailMessage, *, customer_id: str, kind: str, sent_at: datetime) -> str:
-        self.folder.mkdir(parents=True, exist_ok=True)
         stamp = _stamp(sent_at)
         safe_customer = "".join(c if c.isalnum() or c in "-_" else "_" for c in customer_id)
         # Names as text, not Paths: pathlib interns each part of a path it parses, and an
         # interned string lives as long as the process (Python 3.12), so a Path per email
         # kept every email's name of a year's simulation in memory.
         stem = os.path.join(os.fspath(self.folder), f"{stamp}-{safe_customer}-{kind}")
-        path = f"{stem}.eml"
-        n = 1
-        while os.path.exists(path):  # two emails of one kind in the same second: keep both
-            n += 1
-            path = f"{stem}-{n}.eml"
-        with open(path, "wb") as fh:
-            fh.write(message.as_bytes())
-        return sent_message_id(message)
+        data = message.as_bytes()
+        n, made = 1, False
+        while True:
+            path = f"{stem}.eml" if n == 1 else f"{stem}-{n}.eml"
+            try:
+                # "x": created here or not at all, so the folder is made and a name taken
+                # checked only when needed (a stat and a mkdir an email cost as much again).
+                with open(path, "xb") as fh:
+                    fh.write(data)
+                return sent_message_id(message)
+            except FileExistsError:  # two emails of one kind in the same second: keep both
+                n += 1
+            except FileNotFoundError:  # the first email (or the folder was removed)
+                if made:
+                    raise
+                self.folder.mkdir(parents=True, exist_ok=True)
+                made = True
 
 
 def _stamp(moment: datetime) -> str:

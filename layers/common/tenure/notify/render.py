@@ -234,11 +234,23 @@ def _inserted(
     out = [literals[0]]
     for name, literal in zip(names, literals[1:], strict=True):
         value = values[name]
-        out.append(str(escape(value)) if html else value)
+        if html:
+            out.append(_escaped(value) if type(value) is str else str(escape(value)))
+        else:
+            out.append(value)
         if value.endswith(".") and literal.startswith("."):
             literal = literal[1:]
         out.append(literal)
     return "".join(out)
+
+
+@lru_cache(maxsize=4096)
+def _escaped(value: str) -> str:
+    """A placeholder's value escaped for HTML, once per distinct text: an email puts its
+    name, business, amounts and dates into a dozen messages, and the next email mostly the
+    same ones. Plain `str` only (the caller checks): a Markup equal to it must not be
+    answered with the str's escaping."""
+    return str(escape(value))
 
 
 @dataclass

@@ -14,7 +14,7 @@ pass them (its own keyword arguments `_block_vars` and `_loop_vars` dropped). An
 callable goes through `Context.call` as before.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from types import MethodType
 from typing import Any
 
@@ -63,6 +63,13 @@ class EmailEnvironment(Environment):
             raise ValueError("an EmailEnvironment keeps its templates: auto_reload=False")
         super().__init__(**options)
         self._loaded: dict[tuple[Any, ...], Template] = {}
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals as one dict, not Jinja's ChainMap over the environment's:
+        every rendering and macro import copies them into its context, and a ChainMap is
+        copied a key and a lookup through its maps at a time (a twentieth of a rendering).
+        The environment's globals are read when a template loads: set them before."""
+        return {**self.globals, **(d or {})}
 
     def get_template(
         self,

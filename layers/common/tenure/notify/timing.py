@@ -8,6 +8,7 @@ window, e.g. 09:30 local.
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 HOUR = timedelta(hours=1)
@@ -62,6 +63,13 @@ def last_slot_by(
 
 def slots_on(day: date, zone: str, hours: QuietHours) -> list[datetime]:
     """Every hourly run that falls in the window on the customer's local `day`."""
+    return list(_slots_on(day, zone, hours))
+
+
+@lru_cache(maxsize=4096)
+def _slots_on(day: date, zone: str, hours: QuietHours) -> tuple[datetime, ...]:
+    # Kept: every reminder planned for a day in a zone asks for the same hours (a customer
+    # base shares a few zones), each a walk through the day's 24 hours.
     zone_info = tz(zone)
     start = datetime.combine(day, time(0), zone_info).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(0), zone_info).astimezone(UTC)
@@ -71,7 +79,7 @@ def slots_on(day: date, zone: str, hours: QuietHours) -> list[datetime]:
         if hours.allows(slot, zone):
             found.append(slot)
         slot += HOUR
-    return found
+    return tuple(found)
 
 
 def slot_before(
