@@ -505,6 +505,30 @@ def test_a_card_added_at_the_provider_while_money_is_owed_becomes_the_default_an
     assert invoice is not None and invoice.status is InvoiceStatus.PAID
 
 
+def test_the_declined_card_told_of_again_by_the_provider_is_not_charged_again(
+    shop: Shop,
+) -> None:
+    # Given the renewal declined hard on the card Tenure recorded (a lost card)
+    invoice_id = renewal_declined_with(shop, "4000000000009987")
+    attached = shop.last("payment_method.attached")
+    assert attached["data"]["object"]["id"] == card("4000000000009987")
+    # When the provider tells of that card's attachment again, dated after the decline (the
+    # same card given again, or the event sent anew)
+    shop.clock.advance(HOUR)
+    again = event(
+        "payment_method.attached",
+        attached["data"]["object"],
+        int(shop.clock.now().timestamp()),
+        n=7,
+    )
+    before = shop.repo.list_charges(invoice_id)
+    assert shop.deliver(again) is Applied.UNCHANGED
+    # Then the card that was declined hard is not charged blindly again
+    assert shop.repo.list_charges(invoice_id) == before
+    invoice = shop.repo.get_invoice(invoice_id)
+    assert invoice is not None and invoice.status is InvoiceStatus.OPEN
+
+
 def test_a_card_tenure_attached_itself_changes_nothing_when_its_webhook_arrives(
     shop: Shop,
 ) -> None:

@@ -421,7 +421,9 @@ def _method_added(
 ) -> _Outcome:
     if customer.erased_at is not None:
         return _Outcome(Applied.UNCHANGED)  # nothing of the person is recorded any more
-    known = any(m.id == facts.payment_method_id for m in svc.repo.list_payment_methods(customer.id))
+    methods = svc.repo.list_payment_methods(customer.id)
+    recorded = next((m for m in methods if m.id == facts.payment_method_id), None)
+    known = recorded is not None
     # Nor once an erasure committed meanwhile (Commit.not_erased).
     change = Commit(markers=[marker], not_erased=[customer.id])
     if not known:
@@ -449,7 +451,11 @@ def _method_added(
                 {"payment_method": facts.payment_method_id, "provider": event.provider},
             )
         )
-    owed = charging.invoices_untried_since(svc, customer.id, event.occurred_at)
+    # A card Tenure recorded before is no new card: an invoice tried since it was recorded
+    # was tried on it, and after a hard decline or a needed authentication it waits for
+    # another card, never this event (the provider telling of the same card again).
+    since = event.occurred_at if recorded is None else min(event.occurred_at, recorded.created_at)
+    owed = charging.invoices_untried_since(svc, customer.id, since)
     if not known and (customer.default_payment_method is None or owed):
         customer.default_payment_method = facts.payment_method_id
         catalog.save_payer(svc, customer, change)
