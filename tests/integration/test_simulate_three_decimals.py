@@ -58,4 +58,4 @@ def test_every_computed_line_charge_and_refund_ends_in_0_and_lines_sum_to_totals
         assert invoice["total"] == sum(amounts), invoice
     assert all(c["amount"] % 10 == 0 for c in state["charges"])
     [refund] = state["refunds"]
-    assert refund["policy"] == "prorated" and 0 < refund["amount"] and refund["amount"] % 10 == 0
+    assert refund["policy"] == "prorated" and refund["amount"] > 0 and refund["amount"] % 10 == 0

@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tenure.domain.discounts import DiscountTerms, TenureDiscount, period_lines
-from tenure.domain.discounts import Discount
+from tenure.domain.discounts import Discount, DiscountTerms, TenureDiscount, period_lines
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.invoices import (
     Invoice,
