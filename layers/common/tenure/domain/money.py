@@ -4,7 +4,9 @@ Rounding rule (the only one in Tenure): whenever a computation produces a fracti
 minor unit, it is rounded half-up to the nearest minor unit, where "up" means away from
 zero. This is `decimal.ROUND_HALF_UP` and is symmetric for negatives: 2.5 -> 3, -2.5 -> -3,
 2.4 -> 2, -2.4 -> -2. Every rounding goes through `round_half_up` so that totals computed
-in different places agree to the unit.
+in different places agree to the unit. In a three-decimal currency (KWD, BHD, JOD, OMR, TND),
+which Stripe charges only in tens of the minor unit, what Tenure computes is rounded the same
+way to that step instead (`round_to_step` with `charge_step`: 75 -> 80, -25 -> -30).
 
 Arithmetic is done on `int` and `fractions.Fraction`; `Decimal` is accepted only as an
 input for ratios and major-unit amounts. Floats are rejected everywhere because a value
