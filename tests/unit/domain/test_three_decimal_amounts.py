@@ -25,6 +25,7 @@ from tenure.domain.invoices import (
 )
 from tenure.domain.money import round_half_up, round_to_step, unchargeable
 from tenure.domain.plans import IntroPhase, Plan, TaxBehavior, Tier, tax_on
+from tenure.domain.points import points_credit_line
 from tenure.domain.pricing import check_chargeable
 from tenure.domain.programs import AfterWindow, RefundPolicy
 from tenure.domain.refunds import policy_refund
@@ -186,3 +187,20 @@ def an_invoice(lines: list[InvoiceLine], currency: str) -> Invoice:
         created_at=APR_1,
         paid_at=APR_1,
     )
+
+
+@given(points=st.integers(0, 10_000), value=st.integers(1, 50), total=tens)
+def test_a_points_credit_in_kwd_is_whole_tens_and_never_more_than_the_total(
+    points: int, value: int, total: int
+) -> None:
+    lines = [InvoiceLine(LineKind.PLAN, "P", total)]
+    credited, used = points_credit_line(lines, points, value, 10)
+    amounts = [line.amount for line in credited]
+    assert all(a % 10 == 0 for a in amounts) and 0 <= sum(amounts) <= total
+    assert 0 <= used <= points and -sum(amounts[1:]) == used * value
+
+
+def test_at_5_fils_a_point_the_odd_point_waits_and_usd_uses_every_point() -> None:
+    lines = [InvoiceLine(LineKind.PLAN, "P", 1000)]
+    assert points_credit_line(lines, 3, 5, 10)[1] == 2
+    assert points_credit_line(lines, 3, 5)[1] == 3
