@@ -28,7 +28,7 @@ from tenure.domain.plans import IntroPhase, Plan, TaxBehavior, Tier, tax_on
 from tenure.domain.points import points_credit_line
 from tenure.domain.pricing import check_chargeable
 from tenure.domain.programs import AfterWindow, RefundPolicy
-from tenure.domain.refunds import policy_refund
+from tenure.domain.refunds import policy_refund, requested_refund
 from tenure.domain.subscription import Subscription
 
 APR_1 = datetime(2026, 4, 1, tzinfo=UTC)
@@ -204,3 +204,13 @@ def test_at_5_fils_a_point_the_odd_point_waits_and_usd_uses_every_point() -> Non
     lines = [InvoiceLine(LineKind.PLAN, "P", 1000)]
     assert points_credit_line(lines, 3, 5, 10)[1] == 2
     assert points_credit_line(lines, 3, 5)[1] == 3
+
+
+def test_a_refund_the_provider_could_never_send_is_refused_on_amount_naming_the_nearest() -> None:
+    # It reached the provider, which refused it: a 409 "the provider refused" instead of a 422.
+    invoice = an_invoice([InvoiceLine(LineKind.PLAN, "P", 1000)], "KWD")
+    with pytest.raises(ValidationFailedError, match="nearest: 0 or 10") as caught:
+        requested_refund(invoice, 5)
+    assert caught.value.field == "amount"
+    assert requested_refund(invoice, 10)[0] == 10
+    assert requested_refund(an_invoice([InvoiceLine(LineKind.PLAN, "P", 1000)], "USD"), 5)[0] == 5
