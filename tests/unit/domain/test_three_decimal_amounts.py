@@ -214,3 +214,17 @@ def test_a_refund_the_provider_could_never_send_is_refused_on_amount_naming_the_
     assert caught.value.field == "amount"
     assert requested_refund(invoice, 10)[0] == 10
     assert requested_refund(an_invoice([InvoiceLine(LineKind.PLAN, "P", 1000)], "USD"), 5)[0] == 5
+
+
+@pytest.mark.parametrize(("amount", "nearest"), [(5, "0 or 10"), (-15, "-20 or -10")])
+def test_an_operators_credit_the_next_kwd_invoice_could_not_charge_is_refused(
+    amount: int, nearest: str
+) -> None:
+    # 0.005 of credit made the next invoice end in 5: declined at every try, left unpaid.
+    plan = a_plan("basic", 1000)
+    sub = Subscription.subscribe("sub-1", "alice", plan, APR_1)
+    sub.activate(plan, APR_1)
+    sub.adjust_credit(100, APR_1)
+    with pytest.raises(ValidationFailedError, match=f"nearest: {nearest}") as caught:
+        sub.adjust_credit(amount, APR_1)
+    assert caught.value.field == "amount" and sub.credit == 100

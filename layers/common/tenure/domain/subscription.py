@@ -14,7 +14,7 @@ from tenure.domain.due import DueKind  # also imported from here by older caller
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType, MrrLedgerEntry
 from tenure.domain.invoices import InvoiceLine, LineKind
-from tenure.domain.money import charge_step, round_to_step
+from tenure.domain.money import charge_step, round_to_step, unchargeable
 from tenure.domain.plans import Plan
 from tenure.domain.prices import PriceStep, change_in_effect, first_period_from
 from tenure.domain.pricing import Items, item_amount
@@ -380,6 +380,9 @@ class Subscription:
         self._require("adjust_credit")
         if amount == 0 or abs(amount) > MAX_CREDIT:
             raise ValidationFailedError("amount", f"must be non-zero and at most {MAX_CREDIT}")
+        why = unchargeable(amount, self.currency)
+        if why:  # KWD 0.005 of credit would leave the next invoice one Stripe cannot charge
+            raise ValidationFailedError("amount", why)
         after = self.credit + amount
         if after < 0:
             raise ValidationFailedError(
