@@ -48,6 +48,17 @@ def test_both_engines_write_the_same_emails_for_trials_without_a_card(
     assert differing_files(tmp_path / "dynamodb-local", tmp_path / "memory") == []
 
 
+def test_both_engines_write_the_same_three_decimal_invoices_and_charges(
+    local_stack: LocalStack, tmp_path: Path
+) -> None:
+    # KWD tax, proration, coupon and refund amounts rounded to tens of fils (every one paid).
+    scenario = REPO / "tests" / "fixtures" / "scenarios" / "three-decimals.yaml"
+    run_on_both(load(scenario), tmp_path, stack=local_stack)
+    state = (tmp_path / "dynamodb-local" / "state.json").read_text()
+    assert '"status": "open"' not in state and '"status": "void"' not in state
+    assert differing_files(tmp_path / "dynamodb-local", tmp_path / "memory") == []
+
+
 def test_a_difference_in_any_compared_file_or_email_is_reported(tmp_path: Path) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
     for folder in (first, second):

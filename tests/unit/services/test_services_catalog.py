@@ -219,3 +219,13 @@ def test_several_payment_methods_attached_in_the_same_second_each_record_an_even
     attached = [e for e in repo.events if e["type"] == "PaymentMethodAttached"]
     assert [e["data"]["payment_method"] for e in attached] == ["pm_1", "pm_2", "pm_3"]
     assert len({e["id"] for e in attached}) == 3
+
+
+def test_a_plan_built_without_its_spec_is_still_refused_when_kwd_cannot_charge_it() -> None:
+    # The API and scenario files check through PlanSpec; a caller building a Plan itself
+    # meets the same rule here, before anything is written.
+    svc, repo, _ = a_shop()
+    with pytest.raises(ValidationFailedError, match="nearest: 1000 or 1010") as caught:
+        catalog.create_plan(svc, a_plan(amount=1005, currency="KWD"))
+    assert caught.value.field == "amount"
+    assert written(repo) == (0, 0, 0, 0, 0)

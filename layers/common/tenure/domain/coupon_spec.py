@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from tenure.domain.discounts import Coupon, CouponDuration, DiscountTerms
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.moment_spec import Moment
-from tenure.domain.money import normalize_currency
+from tenure.domain.money import normalize_currency, unchargeable
 from tenure.domain.timeutil import utc
 
 PercentOff = Annotated[Decimal, Field(gt=0, le=100, max_digits=7, decimal_places=4)]
@@ -50,6 +50,10 @@ class CouponSpec(BaseModel):
             raise ValueError("give exactly one of percent_off and amount_off")
         if (self.amount_off is None) != (self.currency is None):
             raise ValueError("amount_off needs a currency, and a currency goes with amount_off")
+        if self.amount_off is not None and self.currency is not None:
+            why = unchargeable(self.amount_off, self.currency)
+            if why:  # KWD 0.001 off would leave every invoice it touches uncharged
+                raise ValueError(f"amount_off: {why}")
         repeating = self.duration is CouponDuration.REPEATING
         if repeating != (self.duration_in_periods is not None):
             raise ValueError("duration_in_periods goes with duration `repeating`, and only it")

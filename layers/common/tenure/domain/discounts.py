@@ -36,7 +36,7 @@ from fractions import Fraction
 
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.invoices import InvoiceLine, LineKind, plan_lines
-from tenure.domain.money import Money, round_half_up
+from tenure.domain.money import Money, charge_step, round_to_step
 from tenure.domain.plans import Plan
 from tenure.domain.timeutil import iso, utc
 
@@ -55,13 +55,14 @@ class DiscountTerms:
     amount_off: int | None = None  # minor units of `currency`
     currency: str | None = None  # set with `amount_off` only
 
-    def off(self, subtotal: int) -> int:
-        """What comes off a pre-tax subtotal, in its minor units: never more than it."""
+    def off(self, subtotal: int, step: int = 1) -> int:
+        """What comes off a pre-tax subtotal, in its minor units: never more than it. A
+        percentage is rounded half-up to `step` (money.charge_step of the currency)."""
         if subtotal <= 0:
             return 0
         if self.percent_off is not None:
             share = Fraction(subtotal) * Fraction(self.percent_off) / 100
-            return min(round_half_up(share), subtotal)
+            return min(round_to_step(share, step), subtotal)
         return min(self.amount_off or 0, subtotal)
 
     def describe(self) -> str:
@@ -160,7 +161,7 @@ class Discount:
         """What it takes off a period's pre-tax subtotal on `plan` (0 on a plan it is not for)."""
         if self.plans and plan.id not in self.plans:
             return 0
-        return self.terms.off(subtotal)
+        return self.terms.off(subtotal, charge_step(plan.currency))
 
     def line(self, plan: Plan, subtotal: int) -> InvoiceLine | None:
         off = self.off(plan, subtotal)
@@ -177,8 +178,8 @@ class TenureDiscount:
     percent_off: Decimal
     stack: bool = False  # with a coupon: both apply (True) or the larger alone (False)
 
-    def line(self, subtotal: int) -> InvoiceLine | None:
-        off = DiscountTerms(percent_off=self.percent_off).off(subtotal)
+    def line(self, subtotal: int, step: int = 1) -> InvoiceLine | None:
+        off = DiscountTerms(percent_off=self.percent_off).off(subtotal, step)
         if not off:
             return None
         return InvoiceLine(LineKind.TENURE_DISCOUNT, tenure_description(self), -off)
@@ -262,6 +263,6 @@ def _candidates(
 ) -> list[InvoiceLine]:
     found = [
         discount.line(plan, subtotal) if discount is not None else None,
-        tenure.line(subtotal) if tenure is not None else None,
+        tenure.line(subtotal, charge_step(plan.currency)) if tenure is not None else None,
     ]
     return [line for line in found if line is not None]

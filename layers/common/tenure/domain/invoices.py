@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from tenure.domain.due import DueKind
 from tenure.domain.errors import IllegalTransitionError
-from tenure.domain.money import Money
+from tenure.domain.money import Money, charge_step
 from tenure.domain.plans import Plan, PricedItem, TaxBehavior, tax_included_in, tax_on
 
 
@@ -391,9 +391,11 @@ def with_tax(lines: list[InvoiceLine], plan: Plan) -> list[InvoiceLine]:
     if plan.tax_rate == 0 or taxable == 0:
         return lines
     rate = f"{plan.tax_rate.normalize():f}"
+    step = charge_step(plan.currency)  # KWD tax in tens of fils, as Stripe charges it
     if plan.tax_behavior is TaxBehavior.EXCLUSIVE:
-        return [*lines, InvoiceLine(LineKind.TAX, f"Tax {rate}%", tax_on(taxable, plan.tax_rate))]
-    included = tax_included_in(taxable, plan.tax_rate)
+        tax = tax_on(taxable, plan.tax_rate, step)
+        return [*lines, InvoiceLine(LineKind.TAX, f"Tax {rate}%", tax)]
+    included = tax_included_in(taxable, plan.tax_rate, step)
     if not included:
         return lines
     # The gross lines already contain the tax: move it to its own line without changing the total.

@@ -4,7 +4,9 @@ Rounding rule (the only one in Tenure): whenever a computation produces a fracti
 minor unit, it is rounded half-up to the nearest minor unit, where "up" means away from
 zero. This is `decimal.ROUND_HALF_UP` and is symmetric for negatives: 2.5 -> 3, -2.5 -> -3,
 2.4 -> 2, -2.4 -> -2. Every rounding goes through `round_half_up` so that totals computed
-in different places agree to the unit.
+in different places agree to the unit. In a three-decimal currency (KWD, BHD, JOD, OMR, TND),
+which Stripe charges only in tens of the minor unit, what Tenure computes is rounded the same
+way to that step instead (`round_to_step` with `charge_step`: 75 -> 80, -25 -> -30).
 
 Arithmetic is done on `int` and `fractions.Fraction`; `Decimal` is accepted only as an
 input for ratios and major-unit amounts. Floats are rejected everywhere because a value
@@ -88,7 +90,35 @@ STRIPE_THREE_DECIMAL_STEP = 10
 def charge_step(currency: str) -> int:
     """The step in minor units an amount split for charging keeps to: 10 for three-decimal
     currencies (what Stripe can send, STRIPE_THREE_DECIMAL_STEP), else 1."""
-    return STRIPE_THREE_DECIMAL_STEP if exponent(currency) == 3 else 1
+    places = CURRENCY_EXPONENTS.get(currency)  # stored codes are upper-case already
+    if places is None:
+        places = exponent(currency)
+    return STRIPE_THREE_DECIMAL_STEP if places == 3 else 1
+
+
+def round_to_step(value: Decimal | Fraction | int, step: int = 1) -> int:
+    """Round a computed amount half-up (away from zero) to a whole number of `step`s, in
+    minor units: `charge_step(currency)`, so that a three-decimal currency's tax, proration
+    or percentage share ends in 0 (KWD 1.075 -> 1.080, 2.125 -> 2.130, 2.124 -> 2.120) and
+    Stripe can charge it. With step 1 it is `round_half_up` exactly."""
+    if step == 1:
+        return round_half_up(value)
+    return round_half_up(_exact(value, "value") / step) * step
+
+
+def unchargeable(amount: int, currency: str) -> str | None:
+    """Why `amount` minor units of `currency` can never be charged, naming the nearest
+    amounts that can (KWD 1.001: Stripe takes three-decimal amounts only in tens); None
+    when it can be."""
+    step = charge_step(currency)
+    if amount % step == 0:
+        return None
+    lower = amount - amount % step
+    code = normalize_currency(currency)
+    return (
+        f"{amount} minor units of {code} cannot be charged: {code} is charged in steps of "
+        f"{step} minor units (nearest: {lower} or {lower + step})"
+    )
 
 
 def normalize_currency(code: str) -> str:

@@ -15,7 +15,7 @@ from tenure.domain.errors import ValidationFailedError
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.money import normalize_currency
 from tenure.domain.plans import IntroPhase, Plan, PlanKind, TaxBehavior, Tier
-from tenure.domain.pricing import MAX_QUANTITY, check_tiers
+from tenure.domain.pricing import MAX_QUANTITY, check_chargeable, check_tiers
 
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
 
@@ -69,6 +69,10 @@ class PlanSpec(BaseModel):
             raise ValueError(str(refused)) from None
         if self.tiers and self.amount:
             raise ValueError("tiers: a tiered price comes from its tiers: amount must be 0")
+        try:
+            check_chargeable(self.amount, _tiers(self.tiers), self.currency)
+        except ValidationFailedError as refused:
+            raise ValueError(str(refused)) from None
         return self
 
     @field_validator("currency")

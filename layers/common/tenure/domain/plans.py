@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 from tenure.domain.calendar import Interval, IntervalUnit, monthly_factor
-from tenure.domain.money import Money, normalize_currency, round_half_up
+from tenure.domain.money import Money, charge_step, normalize_currency, round_half_up, round_to_step
 from tenure.domain.prices import PriceChange, Tier, change_in_effect
 
 
@@ -128,14 +128,15 @@ class Plan:
         off = self.percent_off_for_period(period_index)
         if not off:  # most periods (no intro phase): nothing off, without the fractions
             return Money(0, self.currency)
-        return Money(round_half_up(Fraction(self.amount) * Fraction(off) / 100), self.currency)
+        share = Fraction(self.amount) * Fraction(off) / 100
+        return Money(round_to_step(share, charge_step(self.currency)), self.currency)
 
     def monthly_value(self, period_index: int, less: int = 0) -> int:
         """MRR contribution in minor units: normalised to a month, net of discounts, no tax.
         `less`: what a coupon takes off the period's pre-tax price, in minor units."""
         amount = self.price_for_period(period_index).amount_minor - less
         if self.tax_behavior is TaxBehavior.INCLUSIVE:
-            amount -= tax_included_in(amount, self.tax_rate)
+            amount -= tax_included_in(amount, self.tax_rate, charge_step(self.currency))
         return round_half_up(Fraction(amount) * monthly_factor(self.billing_interval))
 
 
@@ -147,14 +148,14 @@ def _tier(value: Any) -> Tier:
     return value if isinstance(value, Tier) else Tier(**value)
 
 
-def tax_on(amount_minor: int, rate: Decimal) -> int:
-    """Exclusive tax: added on top, rounded half-up."""
-    return round_half_up(Fraction(amount_minor) * Fraction(rate) / 100)
+def tax_on(amount_minor: int, rate: Decimal, step: int = 1) -> int:
+    """Exclusive tax: added on top, rounded half-up to `step` (money.charge_step)."""
+    return round_to_step(Fraction(amount_minor) * Fraction(rate) / 100, step)
 
 
-def tax_included_in(amount_minor: int, rate: Decimal) -> int:
-    """Inclusive tax: the part of a gross amount that is tax, rounded half-up."""
+def tax_included_in(amount_minor: int, rate: Decimal, step: int = 1) -> int:
+    """Inclusive tax: the part of a gross amount that is tax, rounded half-up to `step`."""
     if rate == 0:
         return 0
     r = Fraction(rate) / 100
-    return round_half_up(Fraction(amount_minor) * r / (1 + r))
+    return round_to_step(Fraction(amount_minor) * r / (1 + r), step)

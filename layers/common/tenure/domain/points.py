@@ -26,6 +26,7 @@ covers the redemption again; the history shows the whole reversal.
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from math import gcd
 
 from tenure.domain.invoices import InvoiceLine, LineKind
 
@@ -100,14 +101,19 @@ def points_credit_description(points: int) -> str:
 
 
 def points_credit_line(
-    lines: list[InvoiceLine], points: int, point_value_minor: int
+    lines: list[InvoiceLine], points: int, point_value_minor: int, step: int = 1
 ) -> tuple[list[InvoiceLine], int]:
     """`lines` with a credit of up to `points` points at `point_value_minor` each, never
-    taking the total below zero and using whole points only; and the points used."""
+    taking the total below zero and using whole points only; and the points used. `step`
+    (money.charge_step): the credit is a whole number of steps, so a KWD invoice stays
+    chargeable (at 5 fils a point, points are used in pairs; the odd one waits)."""
     total = sum(line.amount for line in lines)
     if points <= 0 or point_value_minor <= 0 or total <= 0:
         return lines, 0
     used = min(points, total // point_value_minor)
+    if step > 1:
+        together = step // gcd(step, point_value_minor)  # points whose value is whole steps
+        used -= used % together
     if not used:
         return lines, 0
     credit = InvoiceLine(

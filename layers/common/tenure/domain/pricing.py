@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from tenure.domain.errors import ValidationFailedError
+from tenure.domain.money import unchargeable
 from tenure.domain.plans import Plan, PlanKind, PricedItem, Tier
 
 MAX_QUANTITY = 10_000
@@ -74,6 +75,22 @@ def check_tiers(tiers: Sequence[Tier], field: str = "tiers") -> None:
                 f"must be above the previous tier's {previous}: tiers ascend without overlap",
             )
         previous = tier.up_to
+
+
+def check_chargeable(amount: int, tiers: Sequence[Tier], currency: str) -> None:
+    """Refuse (ValidationFailedError naming the field and the nearest amounts) a price that
+    could never be charged in `currency`: in a three-decimal currency (KWD, BHD, JOD, OMR,
+    TND) Stripe takes only amounts ending in 0, so a plan at KWD 1.001, or a seat at 2.125,
+    would make invoices declined at every try. Tax, proration and percentage shares are
+    rounded to that step where they are computed (money.round_to_step)."""
+    why = unchargeable(amount, currency)
+    if why:
+        raise ValidationFailedError("amount", why)
+    for n, tier in enumerate(tiers):
+        for name in ("unit_amount", "flat_amount"):
+            why = unchargeable(getattr(tier, name), currency)
+            if why:
+                raise ValidationFailedError(f"tiers[{n}].{name}", why)
 
 
 def graduated_amount(tiers: Sequence[Tier], quantity: int) -> int:

@@ -19,7 +19,7 @@ from fractions import Fraction
 from tenure.domain.calendar import seconds_between
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.invoices import Invoice, InvoiceStatus
-from tenure.domain.money import round_half_up
+from tenure.domain.money import charge_step, round_to_step, unchargeable
 from tenure.domain.programs import AfterWindow, RefundPolicy
 from tenure.domain.timeutil import utc
 
@@ -81,6 +81,9 @@ def requested_refund(invoice: Invoice, amount: int, used: int = 0) -> tuple[int,
     left = refundable(invoice, used)
     if amount <= 0:
         raise ValidationFailedError("amount", "must be a positive amount in minor units")
+    why = unchargeable(amount, invoice.currency)
+    if why:  # KWD 0.005: the provider would refuse it, so it is refused here, before any call
+        raise ValidationFailedError("amount", why.replace("be charged", "be refunded"))
     if amount > left:
         raise ValidationFailedError(
             "amount", f"is more than what is left to refund of the invoice ({left})"
@@ -105,7 +108,8 @@ def policy_refund(
         return left, RefundBasis.FULL
     if policy.after_window is AfterWindow.NONE:
         return 0, RefundBasis.PRORATED
-    share = round_half_up(invoice.total * unused_share(invoice, stopped_at or now))
+    unused = invoice.total * unused_share(invoice, stopped_at or now)
+    share = round_to_step(unused, charge_step(invoice.currency))
     # The unused share less what refunds gave back and what was credited and used of it.
     return max(min(share - invoice.amount_refunded - used, left), 0), RefundBasis.PRORATED
 

@@ -14,7 +14,7 @@ from tenure.domain.due import DueKind  # also imported from here by older caller
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType, MrrLedgerEntry
 from tenure.domain.invoices import InvoiceLine, LineKind
-from tenure.domain.money import round_half_up
+from tenure.domain.money import charge_step, round_to_step, unchargeable
 from tenure.domain.plans import Plan
 from tenure.domain.prices import PriceStep, change_in_effect, first_period_from
 from tenure.domain.pricing import Items, item_amount
@@ -380,6 +380,9 @@ class Subscription:
         self._require("adjust_credit")
         if amount == 0 or abs(amount) > MAX_CREDIT:
             raise ValidationFailedError("amount", f"must be non-zero and at most {MAX_CREDIT}")
+        why = unchargeable(amount, self.currency)
+        if why:  # KWD 0.005 of credit would leave the next invoice one Stripe cannot charge
+            raise ValidationFailedError("amount", why)
         after = self.credit + amount
         if after < 0:
             raise ValidationFailedError(
@@ -908,7 +911,8 @@ class Subscription:
             return 0
         price = plan.price_for_period(max(self.cycle, 0)).amount_minor
         price -= self.period_discount_on(plan)  # what was paid, after its coupon
-        return max(round_half_up(price * self._fraction_left(now)) - refunded, 0)
+        unused = round_to_step(price * self._fraction_left(now), charge_step(plan.currency))
+        return max(unused - refunded, 0)
 
     def _prorated_lines(
         self, old: Plan, new: Plan, now: datetime, refunded: int = 0
@@ -933,7 +937,7 @@ class Subscription:
 
     def _remaining_value(self, plan: Plan, now: datetime) -> int:
         price = plan.price_for_period(max(self.cycle, 0)).amount_minor
-        return round_half_up(price * self._fraction_left(now))
+        return round_to_step(price * self._fraction_left(now), charge_step(plan.currency))
 
     def _period(self) -> dict[str, Any]:
         return {

@@ -15,7 +15,7 @@ from tenure.domain.customers import (
 from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.plans import Plan, PricedItem
-from tenure.domain.pricing import Items, check_items, check_tiers, priced_plan
+from tenure.domain.pricing import Items, check_chargeable, check_items, check_tiers, priced_plan
 from tenure.domain.privacy import refuse_erased
 from tenure.domain.subscription import Subscription
 from tenure.payments.gateway import CardDetails
@@ -25,6 +25,7 @@ from tenure.services.context import Services
 
 def create_plan(svc: Services, plan: Plan) -> Plan:
     check_tiers(plan.tiers)  # checked again: a caller may have built it without PlanSpec
+    check_chargeable(plan.amount, plan.tiers, plan.currency)
     if svc.repo.get_plan(plan.id) is not None:
         raise AlreadyExistsError("plan", plan.id)
     now = svc.clock.now()

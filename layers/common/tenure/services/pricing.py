@@ -10,7 +10,7 @@ from tenure.domain.money import UnknownCurrencyError, normalize_currency
 from tenure.domain.plans import Plan
 from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.prices import PriceChange, Tier, check_price_change
-from tenure.domain.pricing import check_tiers
+from tenure.domain.pricing import check_chargeable, check_tiers
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso, utc
 from tenure.notify.timing import next_slot
@@ -45,6 +45,7 @@ def schedule_price_change(
     check_price_change(
         amount or 0, effective_at, notice_days, now, svc.min_price_notice_days, table
     )
+    check_chargeable(amount or 0, table, plan.currency)
     change = PriceChange(
         id=f"{plan.id}:pc{len(plan.price_changes) + 1}",
         amount=amount or 0,

@@ -20,6 +20,7 @@ from tenure.domain.invoices import (
     carried_line,
     with_tax,
 )
+from tenure.domain.money import charge_step
 from tenure.domain.notices import EmailFacts, Notice, NoticeKind
 from tenure.domain.plans import Plan
 from tenure.domain.points import points_credit_line
@@ -147,7 +148,8 @@ def preview_lines(
     if sub.carried:
         lines.append(carried_line(sub.carried))
     if sub.points_pending and programs.loyalty is not None:
-        lines, _ = points_credit_line(lines, sub.points_pending, programs.loyalty.point_value_minor)
+        value, step = programs.loyalty.point_value_minor, charge_step(plan.currency)
+        lines, _ = points_credit_line(lines, sub.points_pending, value, step)
     lines, _ = apply_credit(lines, sub.credit)
     return lines
 

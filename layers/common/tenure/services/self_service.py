@@ -30,6 +30,7 @@ from tenure.domain.errors import (
     ValidationFailedError,
 )
 from tenure.domain.invoices import Invoice, InvoiceStatus, with_tax
+from tenure.domain.money import charge_step
 from tenure.domain.offers import SaveOffer
 from tenure.domain.plans import Plan, PlanKind, PricedItem
 from tenure.domain.points import PointsAccount, points_credit_line
@@ -415,7 +416,7 @@ def load_subscription_page(
     lines = with_tax(period_lines(plan, max(sub.cycle + 1, 0), label, discount, tenure), plan)
     if sub.points_pending and programs.loyalty is not None:
         value = programs.loyalty.point_value_minor
-        lines, _ = points_credit_line(lines, sub.points_pending, value)
+        lines, _ = points_credit_line(lines, sub.points_pending, value, charge_step(plan.currency))
     next_amount = max(sum(line.amount for line in lines) - sub.credit, 0)
     used = frozenset(
         action

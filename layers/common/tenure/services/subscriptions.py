@@ -25,6 +25,7 @@ from tenure.domain.invoices import (
     carried_line,
     with_tax,
 )
+from tenure.domain.money import charge_step
 from tenure.domain.numbering import NumberedKind
 from tenure.domain.plans import Plan
 from tenure.domain.points import points_credit_line
@@ -437,7 +438,8 @@ def _period_invoice(
     used = 0
     if sub.points_pending:
         value = programs.loyalty.point_value_minor if programs.loyalty else 0
-        lines, used = points_credit_line(lines, sub.points_pending, value)
+        step = charge_step(plan.currency)
+        lines, used = points_credit_line(lines, sub.points_pending, value, step)
     invoice = _new_invoice(sub, kind, sub.current_period_start, sub.current_period_end, lines, now)
     if sub.points_pending:
         sub.credit_points(invoice.id, used, now)
