@@ -56,7 +56,13 @@ from tenure_local.simulator.scenario_problems import (
     show,
     with_lines,
 )
-from tenure_local.simulator.scenario_programs import Coupons, loyalty_on, offer_references, some
+from tenure_local.simulator.scenario_programs import (
+    Coupons,
+    coupon_problems,
+    loyalty_on,
+    offer_references,
+    some,
+)
 
 __all__ = ["Problem", "Scenario", "ScenarioError", "load", "parse"]
 
@@ -454,6 +460,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
     problems += offer_references(raw, ids)
     # Read on their own, so that a mistake elsewhere does not hide the actions out of range.
     start, until = _moment(raw.get("start")), _moment(raw.get("until"))
+    problems += coupon_problems(raw, ids["plans"], start)
     if start is not None and until is not None and until <= start:
         problems.append(
             Problem(
