@@ -45,6 +45,7 @@ from tenure_local.simulator.scenario_catalog import (
 )
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments, installment_problems
+from tenure_local.simulator.scenario_mandates import mandate_currency_problems
 from tenure_local.simulator.scenario_problems import (
     Problem,
     ScenarioError,
@@ -430,7 +431,7 @@ def parse(raw: Any) -> Scenario:
                 actions.append((n, _action_adapter.validate_python(action)))
             except ValidationError as exc:
                 problems += [plain(err, None, where, _ACTION_CLASSES) for err in exc.errors()]
-    problems += _check_references(raw, actions)
+    problems += _check_references(raw, actions) + mandate_currency_problems(raw, actions)
     if problems or scenario is None:
         raise ScenarioError(problems)
     scenario.actions = [action for _, action in actions]
