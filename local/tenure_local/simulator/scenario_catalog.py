@@ -3,9 +3,8 @@ price with notice, docs/pricing.md), `update_customer` (PATCH /v1/customers/{id}
 (POST /v1/customers/{id}/erase, docs/privacy.md). The run sends each as the API call it
 stands for; the API's checks decide at run time."""
 
-from typing import Annotated, Any, ClassVar, Literal
-
 from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,

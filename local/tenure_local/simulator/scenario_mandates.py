@@ -10,7 +10,8 @@ from tenure_local.simulator.scenario_problems import Problem, show
 
 def mandate_currency_problems(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> list[Problem]:
     """`actions`: (index in the file, validated action) pairs."""
-    providers, currencies = {}, {}
+    providers: dict[str, str] = {}
+    currencies: dict[str, str] = {}
     for kind, into, key in (
         ("customers", providers, "provider"),
         ("plans", currencies, "currency"),

@@ -20,9 +20,7 @@ COUPON = {"id": "half", "percent_off": 50, "duration": "once"}
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
-def test_a_plan_name_with_control_or_bidi_characters_is_a_422_on_name(
-    api: Api, name: str
-) -> None:
+def test_a_plan_name_with_control_or_bidi_characters_is_a_422_on_name(api: Api, name: str) -> None:
     body = {"id": "pro", "amount": 1000, "currency": "USD", "interval": "month", "name": name}
     reply = refused(api, "POST", "/v1/plans", body)
 
