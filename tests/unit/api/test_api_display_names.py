@@ -6,6 +6,11 @@ import pytest
 from api_harness import Api
 from test_api_bad_input import refused
 
+from tenure import bootstrap
+from tenure.domain.calendar import IntervalUnit
+from tenure.domain.plans import Plan
+from tenure.services import catalog
+
 BAD_NAMES = [
     "Pro\nmonthly",  # a line break
     "Pro\x00",  # NUL
@@ -44,3 +49,14 @@ def test_names_in_any_script_are_taken(api: Api, name: str) -> None:
     reply = api.post("/v1/coupons", {**COUPON, "name": name})
     assert reply.status == 201, reply.text
     assert reply.json["name"] == name
+
+
+def test_a_plan_stored_before_the_rule_is_still_listed_and_read(api: Api) -> None:
+    # Names were not checked before: a plan kept with one must not make the catalog a 500.
+    old = Plan(id="old", name="Old\nplan", amount=1000, currency="USD", interval=IntervalUnit.MONTH)
+    catalog.create_plan(bootstrap.wiring().services, old)
+
+    listed = api.get("/v1/plans")
+    assert listed.status == 200, listed.text
+    assert [p["name"] for p in listed.json["data"]] == ["Old\nplan"]
+    assert api.get("/v1/plans/old").status == 200
