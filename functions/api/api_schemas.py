@@ -48,6 +48,11 @@ from tenure.views import (
 PATH_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$"
 # A run of 12-19 digits, spaces or dashes allowed between them: the length of a card number.
 _CARD_NUMBER = re.compile(r"\d(?:[ -]?\d){11,18}")
+# A provider's payment-method id: Stripe's pm_/tok_/card_ ids and Razorpay's token_ ids, or a
+# UPI id (VPA, name@handle: Razorpay's test ids success@razorpay and failure@razorpay).
+# Letters, digits, `_.-` and one `@` between a name and a handle; no spaces or controls.
+PAYMENT_METHOD_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(@[A-Za-z0-9][A-Za-z0-9.\-]*)?$"
+PAYMENT_METHOD_MAX = 100
 
 IdField = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
 # Each request model is built on its first use (defer_build), not when this module is
@@ -114,9 +119,10 @@ class PaymentMethodAttach(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     payment_method: str = Field(
-        pattern=ID_PATTERN,
-        max_length=64,
-        description="a provider payment-method id (pm_...) or a sandbox token; never a card number",
+        pattern=PAYMENT_METHOD_PATTERN,
+        max_length=PAYMENT_METHOD_MAX,
+        description="a provider payment-method id (pm_..., Razorpay's token_...), a UPI id "
+        "(name@handle) or a sandbox token; never a card number",
     )
     default: StrictBool = False
 

@@ -12,6 +12,7 @@ import pytest
 
 from tenure import bootstrap
 from tenure.fakes import FixedClock
+from tenure.payments.sandbox import SandboxGateway
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local.runtime import functions
 from tenure_local.stack.local_stack import DEV_API_TOKEN, LocalStack
@@ -22,15 +23,16 @@ Containers = tuple[bootstrap.Wiring, bootstrap.Wiring]
 
 @pytest.fixture
 def containers(local_stack: LocalStack) -> Iterator[Containers]:
-    """Two containers' wirings over one table; the programs either one keeps never age."""
+    """Two containers' wirings over one table and one provider; the programs either one
+    keeps never age."""
     local_stack.reset_table()
     client, table = local_stack.dynamodb_client(), local_stack.env["TABLE_NAME"]
     clock = FixedClock(datetime(2026, 4, 1, tzinfo=UTC))
+    provider = SandboxGateway(clock=clock.now)  # one provider, as every container has
 
     def container() -> bootstrap.Wiring:
-        return bootstrap.build(
-            store=DynamoRepository(client, table, monotonic=lambda: 0.0), clock=clock
-        )
+        store = DynamoRepository(client, table, monotonic=lambda: 0.0)
+        return bootstrap.build(store=store, clock=clock, gateway=provider)
 
     yield container(), container()
     bootstrap.use(None)
@@ -87,3 +89,36 @@ def test_a_price_change_shows_and_stacks_on_a_container_that_kept_the_plan(
     status, done = call(front, "POST", "/v1/plans/basic/price-changes", second)
     assert status == 201, done
     assert [c["amount"] for c in done["price_changes"]] == [1200, 1500]
+
+
+def test_an_amount_less_refund_follows_the_policy_configured_a_moment_ago(
+    containers: Containers,
+) -> None:
+    # The refund policy was read from the programs a container keeps for a minute: in the
+    # minute after the business set "nothing after one day", a container that had read the
+    # programs before (no policy: the whole rest) refunded a payment in full.
+    front, admin = containers
+    plan = {"id": "basic", "amount": 1000, "currency": "USD", "interval": "month"}
+    assert call(admin, "POST", "/v1/plans", plan)[0] == 201
+    assert call(admin, "POST", "/v1/customers", {"id": "ana", "email": "ana@example.com"})[0] == 201
+    card = {"payment_method": "pm_card_visa"}
+    assert call(admin, "POST", "/v1/customers/ana/payment-methods", card)[0] == 201
+    body = {"id": "sub-ana", "customer": "ana", "plan": "basic"}
+    status, made = call(admin, "POST", "/v1/subscriptions", body)
+    assert status == 201, made
+    bootstrap.use(front)
+    assert front.services.repo.get_programs().programs.refunds is None  # kept, unaged
+    policy = {"refunds": {"window_days": 1, "after_window": "none"}}
+    assert call(admin, "PUT", "/v1/programs", policy | {"version": 0})[0] == 200
+    clock = front.services.clock
+    assert isinstance(clock, FixedClock)
+    clock.set(datetime(2026, 4, 3, tzinfo=UTC))  # past the one-day window
+
+    invoice = made["invoice"]["id"]
+    status, refused = call(front, "POST", f"/v1/invoices/{invoice}/refund", {})
+
+    assert status == 422, refused
+    assert refused["detail"][0]["loc"] == ["body", "amount"]
+    status, cancel = call(front, "POST", "/v1/subscriptions/sub-ana/cancel", {"refund": "policy"})
+    assert status == 200, cancel
+    assert cancel["refunds"] == []

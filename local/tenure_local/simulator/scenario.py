@@ -45,6 +45,7 @@ from tenure_local.simulator.scenario_catalog import (
 )
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments, installment_problems
+from tenure_local.simulator.scenario_mandates import mandate_currency_problems
 from tenure_local.simulator.scenario_problems import (
     Problem,
     ScenarioError,
@@ -56,7 +57,13 @@ from tenure_local.simulator.scenario_problems import (
     show,
     with_lines,
 )
-from tenure_local.simulator.scenario_programs import Coupons, loyalty_on, offer_references, some
+from tenure_local.simulator.scenario_programs import (
+    Coupons,
+    coupon_problems,
+    loyalty_on,
+    offer_references,
+    some,
+)
 
 __all__ = ["Problem", "Scenario", "ScenarioError", "load", "parse"]
 
@@ -424,7 +431,7 @@ def parse(raw: Any) -> Scenario:
                 actions.append((n, _action_adapter.validate_python(action)))
             except ValidationError as exc:
                 problems += [plain(err, None, where, _ACTION_CLASSES) for err in exc.errors()]
-    problems += _check_references(raw, actions)
+    problems += _check_references(raw, actions) + mandate_currency_problems(raw, actions)
     if problems or scenario is None:
         raise ScenarioError(problems)
     scenario.actions = [action for _, action in actions]
@@ -454,6 +461,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
     problems += offer_references(raw, ids)
     # Read on their own, so that a mistake elsewhere does not hide the actions out of range.
     start, until = _moment(raw.get("start")), _moment(raw.get("until"))
+    problems += coupon_problems(raw, ids["plans"], start)
     if start is not None and until is not None and until <= start:
         problems.append(
             Problem(

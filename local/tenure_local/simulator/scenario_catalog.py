@@ -3,13 +3,23 @@ price with notice, docs/pricing.md), `update_customer` (PATCH /v1/customers/{id}
 (POST /v1/customers/{id}/erase, docs/privacy.md). The run sends each as the API call it
 stands for; the API's checks decide at run time."""
 
+from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from tenure.domain.audit import check_note
 from tenure.domain.customers import SUPPORTED_LOCALES, validate_phone, validate_timezone
 from tenure.domain.errors import ValidationFailedError
+from tenure.domain.prices import MAX_AMOUNT
 
 
 def _e164(number: str) -> str:
@@ -66,7 +76,8 @@ class ChangePrice(_CatalogAction):
 
     do: Literal["change_price"]
     plan: str
-    amount: int | None = Field(default=None, strict=True)
+    # The API's bounds, so that a file is refused at load (0 goes with `tiers` only).
+    amount: int | None = Field(default=None, strict=True, ge=0, le=MAX_AMOUNT)
     # A tiered plan's new graduated table instead of an amount: checked by the API.
     tiers: list[dict[str, Any]] | None = None
     effective_at: AwareDatetime
@@ -74,6 +85,15 @@ class ChangePrice(_CatalogAction):
     grandfather: bool = False
 
     method: ClassVar[str] = "POST"
+
+    @field_validator("effective_at")
+    @classmethod
+    def _not_before_the_action(cls, value: datetime, info: ValidationInfo) -> datetime:
+        # The API refuses a change effective in the past: the action's `at` is its now.
+        at = info.data.get("at")
+        if isinstance(at, datetime) and value < at:
+            raise ValueError("is before the action's `at`; expected a moment no earlier")
+        return value
 
     def path(self) -> str:
         return f"/v1/plans/{self.plan}/price-changes"

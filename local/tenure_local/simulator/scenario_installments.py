@@ -30,7 +30,7 @@ class Installments(BaseModel):
     do: Literal["installments"]
     customer: str
     id: str = Field(pattern=ID_PATTERN)
-    amount: int = Field(strict=True)
+    amount: int = Field(strict=True, le=10**12)  # the API's bound (the rest: the domain's)
     currency: str
     count: int = Field(strict=True)
     every: str

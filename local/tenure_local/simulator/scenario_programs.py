@@ -106,6 +106,36 @@ class Coupons:
         return []
 
 
+def coupon_problems(
+    raw: dict[str, Any], plan_ids: list[str], start: datetime | None
+) -> list[Problem]:
+    """Coupons no one could redeem, as the API refuses them when the run creates them at
+    `start`: one for a plan the file does not have, or whose `redeem_by` is not after start."""
+    problems: list[Problem] = []
+    for n, item in enumerate(listed(raw, "coupons")):
+        try:
+            spec = CouponSpec.model_validate(item)
+        except ValidationError:
+            continue  # reported where the coupon is validated
+        redeem_by = utc(spec.redeem_by) if spec.redeem_by is not None else None
+        if start is not None and redeem_by is not None and redeem_by <= start:
+            problems.append(
+                Problem(
+                    f"coupons[{n}].redeem_by",
+                    f"{redeem_by.isoformat()} is not after start; expected a later moment",
+                )
+            )
+        for plan in spec.plans:
+            if plan not in plan_ids:
+                problems.append(
+                    Problem(
+                        f"coupons[{n}].plans",
+                        f"unknown plan {show(plan)}; expected one of the plans: {some(plan_ids)}",
+                    )
+                )
+    return problems
+
+
 def listed(raw: dict[str, Any], key: str) -> list[Any]:
     items = raw.get(key)
     return items if isinstance(items, list) else []

@@ -102,13 +102,24 @@ def test_mrr_counts_the_discounted_amount_and_the_coupons_end_as_expansion(shop:
 
 
 def test_a_refused_coupon_leaves_no_subscription_and_no_redemption(shop: Shop) -> None:
-    add_coupon(shop, "late", CouponDuration.ONCE, redeem_by=T0 - timedelta(seconds=1))
+    add_coupon(shop, "late", CouponDuration.ONCE, redeem_by=T0 + timedelta(seconds=1))
+    shop.clock.advance(timedelta(seconds=2))  # past its redeem_by
     commits, provider_events = shop.repo.commits, len(shop.gateway.events)
     with pytest.raises(ValidationFailedError):
         subscriptions.subscribe(shop.svc, "sub-1", "alice", "basic", coupon_id="late")
     assert shop.repo.get_subscription("sub-1") is None
     assert shop.repo.commits == commits
     assert len(shop.gateway.events) == provider_events  # nothing asked of the provider
+
+
+def test_a_coupon_no_one_could_redeem_is_refused_on_its_field(shop: Shop) -> None:
+    commits = shop.repo.commits
+    with pytest.raises(ValidationFailedError) as past:
+        add_coupon(shop, "late", CouponDuration.ONCE, redeem_by=T0)
+    with pytest.raises(ValidationFailedError) as unknown:
+        add_coupon(shop, "gold-only", CouponDuration.ONCE, plans=("gold",))
+    assert (past.value.field, unknown.value.field) == ("redeem_by", "plans")
+    assert shop.repo.commits == commits and shop.repo.get_coupon("late") is None
 
 
 def test_the_upcoming_renewal_email_previews_the_coupon(shop: Shop) -> None:

@@ -139,3 +139,18 @@ def test_the_cli_refuses_a_file_with_a_bad_coupon_with_exit_2_and_runs_nothing(
     assert done.exit_code == 2
     assert "actions[0].coupon: coupon 'five-off-3' is for plans pro, euro" in done.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_coupon_for_a_plan_the_file_does_not_have_is_refused_at_load() -> None:
+    head = HEAD.replace("plans: [pro, euro]}", "plans: [pro, gold]}")
+    assert problems("  []\n", head) == [
+        ("coupons[1].plans", "unknown plan 'gold'; expected one of the plans: basic, pro, euro")
+    ]
+
+
+@pytest.mark.parametrize("redeem_by", ["2026-01-31T09:00:00Z", "2025-12-31T00:00:00Z"])
+def test_a_coupon_whose_redeem_by_is_not_after_start_is_refused_at_load(redeem_by: str) -> None:
+    head = HEAD.replace("redeem_by: 2026-03-01T00:00:00Z", f"redeem_by: {redeem_by}")
+    [(path, what)] = problems("  []\n", head)
+    assert path == "coupons[1].redeem_by"
+    assert what.endswith("is not after start; expected a later moment")

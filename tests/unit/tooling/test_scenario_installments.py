@@ -73,3 +73,8 @@ def test_a_plan_id_given_twice_is_refused() -> None:
 
 def test_a_count_that_is_not_an_integer_is_refused_by_its_type() -> None:
     assert [p for p, _ in problems(scenario(count="4"))] == ["actions[0].count"]
+
+
+def test_an_amount_over_the_api_s_bound_is_refused_at_load() -> None:
+    [(path, _)] = problems(scenario(amount=10**12 + 2, count=2))
+    assert path == "actions[0].amount"

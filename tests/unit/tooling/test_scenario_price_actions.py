@@ -113,3 +113,26 @@ def test_a_price_change_by_tiers_sends_the_table_and_no_amount() -> None:
         "notice_days": 30,
         "grandfather": False,
     }
+
+
+def change_price(**fields: Any) -> dict[str, Any]:
+    return {
+        "at": AT,
+        "do": "change_price",
+        "plan": "basic",
+        "amount": 1200,
+        "effective_at": "2026-02-01T00:00:00Z",
+    } | fields
+
+
+def test_a_negative_or_too_large_new_price_is_refused_at_load() -> None:
+    for amount in (-1200, 10**12 + 1):
+        [(path, _)] = problems(scenario(change_price(amount=amount)))
+        assert path == "actions[0].amount"
+
+
+def test_a_price_change_effective_before_its_action_is_refused_at_load() -> None:
+    [(path, what)] = problems(scenario(change_price(effective_at="2026-01-19T23:59:59Z")))
+    assert path == "actions[0].effective_at"
+    assert "before the action's `at`" in what
+    parse(scenario(change_price(effective_at=AT)))  # effective at once is not the past

@@ -11,7 +11,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tenure.domain.discounts import Coupon, CouponDuration, DiscountTerms
-from tenure.domain.ids import ID_PATTERN
+from tenure.domain.ids import DISPLAY_NAME_PATTERN, ID_PATTERN
 from tenure.domain.moment_spec import Moment
 from tenure.domain.money import normalize_currency, unchargeable
 from tenure.domain.timeutil import utc
@@ -23,7 +23,7 @@ class CouponSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", title="Coupon")
 
     id: str = Field(pattern=ID_PATTERN)
-    name: str = Field(default="", max_length=200)
+    name: str = Field(default="", max_length=200, pattern=DISPLAY_NAME_PATTERN)
     percent_off: PercentOff | None = None
     amount_off: int | None = Field(
         default=None, gt=0, le=10**12, strict=True, description="minor units of `currency`"

@@ -6,6 +6,10 @@ from datetime import datetime
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 _ID_RE = re.compile(ID_PATTERN)
+# A name shown to customers (a plan's, a coupon's: on invoice lines, PDFs and pages): no
+# control characters (C0, DEL, C1) and no bidi overrides or isolates (U+202A-U+202E,
+# U+2066-U+2069), which could make a line read otherwise than it is. Other scripts are fine.
+DISPLAY_NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
 
 
 def is_valid_id(value: str) -> bool:

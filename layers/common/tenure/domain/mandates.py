@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from tenure.domain.errors import ValidationFailedError
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus, notice_key
 
 # Providers whose recurring debits ride a mandate. Another mandate provider joins here.
@@ -24,11 +25,26 @@ NOTICE_LEAD = timedelta(hours=24)
 # paise (₹15,000); a setting (TENURE_MANDATE_FRESH_AUTH_ABOVE).
 FRESH_AUTH_ABOVE_MINOR = 1_500_000
 FRESH_AUTH_CURRENCY = "INR"
+# The currency of every mandate's debits (Razorpay's recurring payments are INR only).
+MANDATE_CURRENCY = "INR"
 
 
 def on_mandate(provider: str | None) -> bool:
     """Whether a debit through `provider` (the payer's, already defaulted) is on a mandate."""
     return provider in MANDATE_PROVIDERS
+
+
+def refuse_other_currency(provider: str | None, currency: str, field: str) -> None:
+    """A payer on a mandate is billed in the mandate's currency only: Razorpay's recurring
+    payments (UPI AutoPay, e-mandates) are in INR, and a mandate registered here is one in
+    INR. Anything else could never be debited, so it is refused (422 on `field`) before
+    anything is written."""
+    if on_mandate(provider) and currency != MANDATE_CURRENCY:
+        raise ValidationFailedError(
+            field,
+            f"the customer pays through {provider}, whose recurring payments are in "
+            f"{MANDATE_CURRENCY} only; expected a {MANDATE_CURRENCY} {field}, not {currency}",
+        )
 
 
 def one_debit_per_cycle(provider: str | None, mandate_kind: str | None) -> bool:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from tenure.domain.calendar import IntervalUnit
 from tenure.domain.errors import ValidationFailedError
-from tenure.domain.ids import ID_PATTERN
+from tenure.domain.ids import DISPLAY_NAME_PATTERN, ID_PATTERN
 from tenure.domain.money import normalize_currency
 from tenure.domain.plans import IntroPhase, Plan, PlanKind, TaxBehavior, Tier
 from tenure.domain.pricing import MAX_QUANTITY, check_chargeable, check_tiers
@@ -43,7 +43,7 @@ class PlanSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", title="Plan")
 
     id: str = Field(pattern=ID_PATTERN)
-    name: str = Field(default="", max_length=200)
+    name: str = Field(default="", max_length=200, pattern=DISPLAY_NAME_PATTERN)
     amount: int = Field(ge=0, le=10**12, strict=True, description="price in minor units")
     currency: str = Field(min_length=3, max_length=3)
     interval: IntervalUnit
@@ -89,7 +89,9 @@ class PlanSpec(BaseModel):
     def of(cls, plan: Plan) -> "PlanSpec":
         intro = [IntroPhaseSpec(periods=p.periods, percent_off=p.percent_off) for p in plan.intro]
         tiers = [TierSpec.model_validate(t) for t in plan.tiers]
-        return cls(**{name: getattr(plan, name) for name in _SHARED}, intro=intro, tiers=tiers)
+        # Not validated again: a plan stored before a rule was added is shown as it is.
+        shared = {name: getattr(plan, name) for name in _SHARED}
+        return cls.model_construct(**shared, intro=intro, tiers=tiers)
 
 
 def tier_table(specs: list[TierSpec]) -> tuple[Tier, ...]:

@@ -76,6 +76,10 @@ class Services:
             raise UnknownProviderError(name, self.provider_names())
         return found
 
+    def provider_of(self, provider: str | None) -> str | None:
+        """The provider that charges a customer whose own is `provider`: it, else the default."""
+        return provider or (self.gateway.name if self.gateway is not None else None)
+
     def provider_names(self) -> tuple[str, ...]:
         """The providers this deployment can charge through, the default first."""
         default = (self.gateway.name,) if self.gateway is not None else ()

@@ -1,7 +1,7 @@
 """Coupons: create, read, list, and redeem one for a subscription (at subscribe or later)."""
 
 from tenure.domain.discounts import Coupon, Discount
-from tenure.domain.errors import AlreadyExistsError, NotFoundError
+from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.plans import Plan
 from tenure.ports import Commit, Redemption
@@ -13,11 +13,25 @@ def create_coupon(svc: Services, coupon: Coupon) -> Coupon:
     must-not-exist condition when two creations race."""
     if svc.repo.get_coupon(coupon.id) is not None:
         raise AlreadyExistsError("coupon", coupon.id)
+    check_new_coupon(svc, coupon)
     event = DomainEvent(
         EventType.COUPON_CREATED, coupon.id, None, svc.clock.now(), 0, {"duration": coupon.duration}
     )
     svc.commit_with_notices(Commit(coupons=[coupon], events=[event]))
     return coupon
+
+
+def check_new_coupon(svc: Services, coupon: Coupon) -> None:
+    """A coupon no one could redeem is refused (422 on the field): one for a plan that does
+    not exist, or whose `redeem_by` is already past (Stripe refuses a past one too)."""
+    now = svc.clock.now()
+    if coupon.redeem_by is not None and coupon.redeem_by <= now:
+        raise ValidationFailedError(
+            "redeem_by", f"{coupon.redeem_by.isoformat()} is past; expected a later moment"
+        )
+    unknown = [plan_id for plan_id in coupon.plans if svc.repo.get_plan(plan_id) is None]
+    if unknown:
+        raise ValidationFailedError("plans", f"unknown plan {unknown[0]!r}; create it first")
 
 
 def get_coupon(svc: Services, coupon_id: str) -> Coupon:

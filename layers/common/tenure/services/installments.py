@@ -7,6 +7,7 @@ from tenure.domain.charges import ChargeStatus
 from tenure.domain.errors import ConcurrencyError, IllegalTransitionError, NotFoundError
 from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import InvoiceStatus
+from tenure.domain.mandates import refuse_other_currency
 from tenure.domain.privacy import refuse_erased
 from tenure.ports import Commit
 from tenure.services.catalog import get_customer
@@ -34,6 +35,7 @@ def create_installment_plan(
     plan = InstallmentPlan.create(
         plan_id, customer_id, amount, currency, count, every, description, start or now, now
     )
+    refuse_other_currency(svc.provider_of(customer.provider), plan.currency, "currency")
     change = Commit(zones=[(customer.id, customer.timezone or "UTC")])
     change.add_installment_plan(plan)  # with an installment_due email before each instalment
     svc.commit_with_notices(change)

@@ -59,7 +59,7 @@ from tenure.payments.gateway import (
 from tenure.ports import Commit
 from tenure.services import unused_credit
 from tenure.services.context import Services
-from tenure.services.programs import get_programs
+from tenure.services.programs import read_current_programs
 
 ATTEMPTS = 3
 # An owed refund the provider did not answer is tried again after this, doubling, capped.
@@ -420,5 +420,7 @@ def _paying_charge(svc: Services, invoice: Invoice) -> Charge:
 
 
 def configured_policy(svc: Services) -> RefundPolicy | None:
-    """The business's refund policy (`programs.refunds`); None while none is configured."""
-    return get_programs(svc).programs.refunds
+    """The business's refund policy (`programs.refunds`); None while none is configured.
+    Read as stored now, past the copy a container keeps for renewals: money moves by it, and
+    with that copy a refund in the minute after a policy change followed the old one."""
+    return read_current_programs(svc).programs.refunds

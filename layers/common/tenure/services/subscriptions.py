@@ -99,6 +99,7 @@ def subscribe(
     customer = get_customer(svc, customer_id)
     refuse_erased(customer, "subscribe")
     listed = get_plan(svc, plan_id)
+    mandates.refuse_other_currency(svc.provider_of(customer.provider), listed.currency, "plan")
     now = svc.clock.now()
     joined = listed.for_new_subscribers(now)  # a price change in effect is its price
     plan = priced_plan(joined, items, checked_items(svc, joined, items, now))

@@ -1,0 +1,45 @@
+"""A scenario's customers who pay on a mandate (provider: razorpay) are billed in the
+mandate's currency only, as the API refuses otherwise: a `subscribe` to a plan in another
+currency, or `installments` in another currency, is refused at load on its field."""
+
+from typing import Any
+
+from tenure.domain.mandates import MANDATE_CURRENCY, on_mandate
+from tenure_local.simulator.scenario_problems import Problem, show
+
+
+def mandate_currency_problems(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> list[Problem]:
+    """`actions`: (index in the file, validated action) pairs."""
+    providers: dict[str, str] = {}
+    currencies: dict[str, str] = {}
+    for kind, into, key in (
+        ("customers", providers, "provider"),
+        ("plans", currencies, "currency"),
+    ):
+        items = raw.get(kind)
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                into[item["id"]] = str(item.get(key) or "").upper()
+    problems: list[Problem] = []
+    for n, action in actions:
+        customer = getattr(action, "customer", None)
+        provider = providers.get(customer or "", "").lower()
+        if not on_mandate(provider):
+            continue
+        do = getattr(action, "do", None)
+        if do == "subscribe":
+            field, currency = "plan", currencies.get(action.plan, "")
+        elif do == "installments":
+            field, currency = "currency", str(action.currency).upper()
+        else:
+            continue
+        if currency and currency != MANDATE_CURRENCY:
+            problems.append(
+                Problem(
+                    f"actions[{n}].{field}",
+                    f"customer {show(customer)} pays through {provider}, whose recurring "
+                    f"payments are in {MANDATE_CURRENCY} only; expected a {MANDATE_CURRENCY} "
+                    f"{field}, not {currency}",
+                )
+            )
+    return problems
