@@ -129,7 +129,10 @@ class Plan:
         if not off:  # most periods (no intro phase): nothing off, without the fractions
             return Money(0, self.currency)
         share = Fraction(self.amount) * Fraction(off) / 100
-        return Money(round_to_step(share, charge_step(self.currency)), self.currency)
+        # Never more than the price: rounded to a three-decimal currency's step, a share of a
+        # price not in that step (one stored before such prices were refused) could pass it.
+        off_minor = min(round_to_step(share, charge_step(self.currency)), self.amount)
+        return Money(off_minor, self.currency)
 
     def monthly_value(self, period_index: int, less: int = 0) -> int:
         """MRR contribution in minor units: normalised to a month, net of discounts, no tax.

@@ -911,7 +911,7 @@ class Subscription:
             return 0
         price = plan.price_for_period(max(self.cycle, 0)).amount_minor
         price -= self.period_discount_on(plan)  # what was paid, after its coupon
-        unused = round_to_step(price * self._fraction_left(now), charge_step(plan.currency))
+        unused = _share_of(price, self._fraction_left(now), plan.currency)
         return max(unused - refunded, 0)
 
     def _prorated_lines(
@@ -937,7 +937,7 @@ class Subscription:
 
     def _remaining_value(self, plan: Plan, now: datetime) -> int:
         price = plan.price_for_period(max(self.cycle, 0)).amount_minor
-        return round_to_step(price * self._fraction_left(now), charge_step(plan.currency))
+        return _share_of(price, self._fraction_left(now), plan.currency)
 
     def _period(self) -> dict[str, Any]:
         return {
@@ -964,3 +964,10 @@ def _items_data(before: Items, after: Items) -> dict[str, Any]:
         "from_addons": addons(before),
         "to_addons": addons(after),
     }
+
+
+def _share_of(price: int, fraction: Fraction, currency: str) -> int:
+    """`fraction` (0 to 1) of `price`, rounded to the currency's step and never past the price
+    (which a price not in a three-decimal currency's step, stored before such prices were
+    refused, could otherwise be rounded to)."""
+    return min(round_to_step(price * fraction, charge_step(currency)), max(price, 0))
