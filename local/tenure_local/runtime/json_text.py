@@ -1,83 +1,11 @@
-"""JSON text as json.dumps(value, indent=2, sort_keys=True) writes it, for state.json's rows.
+"""JSON text as json.dumps(value, indent=2, sort_keys=True) writes it, for state.json's rows:
+`tenure.pretty_json`, which the fake provider's webhook bodies are written with as well."""
 
-With an indent the json module encodes in pure Python, through a generator per level and a
-call per value: a 500-customer half-year's state spent more time there than in anything it
-wrote. This writes the same text in one pass of plain JSON values (dicts with text keys,
-lists, tuples, text, whole numbers, finite floats, booleans, null), in pieces joined once;
-anything else (a subclass of str or int, a non-finite float, a key that is not text) is left
-to the json module, which the tests compare it with."""
-
-import json
-from collections.abc import Callable
 from typing import Any
 
-_encode_text: Callable[[str], str] = json.encoder.encode_basestring_ascii
-_INF = float("inf")
-
-
-class _NotPlainJson(Exception):
-    """A value this module leaves to the json module."""
+from tenure.pretty_json import pretty
 
 
 def sorted_pretty(value: Any) -> str:
     """json.dumps(value, indent=2, sort_keys=True)."""
-    parts: list[str] = []
-    try:
-        _put(value, "\n", parts.append)
-    except _NotPlainJson:
-        return json.dumps(value, indent=2, sort_keys=True)
-    return "".join(parts)
-
-
-def _put(value: Any, newline: str, put: Callable[[str], Any]) -> None:
-    kind = type(value)
-    if kind is str:
-        put(_encode_text(value))
-    elif kind is dict:
-        if not value:
-            put("{}")
-            return
-        inner = newline + "  "
-        separator = "{" + inner
-        for key in sorted(value):  # raises TypeError for keys that do not compare
-            if type(key) is not str:
-                raise _NotPlainJson
-            item = value[key]
-            put(separator)
-            put(_encode_text(key))
-            put(": ")
-            if type(item) is str:  # the common leaves inline, without a call each
-                put(_encode_text(item))
-            elif item is None:
-                put("null")
-            elif type(item) is int:
-                put(int.__repr__(item))
-            else:
-                _put(item, inner, put)
-            separator = "," + inner
-        put(newline)
-        put("}")
-    elif value is None:
-        put("null")
-    elif value is True:
-        put("true")
-    elif value is False:
-        put("false")
-    elif kind is int:
-        put(int.__repr__(value))
-    elif kind is float and value == value and value not in (_INF, -_INF):
-        put(float.__repr__(value))
-    elif kind is list or kind is tuple:
-        if not value:
-            put("[]")
-            return
-        inner = newline + "  "
-        separator = "[" + inner
-        for item in value:
-            put(separator)
-            _put(item, inner, put)
-            separator = "," + inner
-        put(newline)
-        put("]")
-    else:
-        raise _NotPlainJson
+    return pretty(value, sort_keys=True)
