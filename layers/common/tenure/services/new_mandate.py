@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 
 from tenure.domain.errors import AlreadyExistsError, DomainError, ValidationFailedError
 from tenure.domain.installments import InstalmentStatus
+from tenure.domain.mandates import MANDATE_CURRENCY
 from tenure.domain.money import Money
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.payments.gateway import (
@@ -33,7 +34,6 @@ from tenure.services.context import Services
 
 log = logging.getLogger(__name__)
 
-MANDATE_CURRENCY = "INR"
 # The kinds of mandate a customer may give (Razorpay's registration order's `method`).
 MANDATE_KINDS = ("upi", "card")
 # With nothing to debit yet, the mandate carries Razorpay's own default ceiling (₹15,000).
