@@ -205,7 +205,7 @@ def rotate_secret(
     """A new secret for the endpoint, answered once (as at registration). Deliveries sent in
     the next `previous_valid_for` (0 to 24 hours; 0: the old secret stops at once) carry a
     signature under the old secret too; a secret rotated before then is dropped. Two
-    rotations at once: one wins, the other is a ConflictError and changes nothing."""
+    rotations at once: one wins, the other is a ConcurrencyError (409) and changes nothing."""
     if not timedelta(0) <= previous_valid_for <= LONGEST_PREVIOUS_SECRET:
         raise ValidationFailedError(
             "previous_secret_expires_in", "must be from 0 to 86400 seconds (24 hours)"
