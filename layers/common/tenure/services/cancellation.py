@@ -31,7 +31,7 @@ from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer, check_re
 from tenure.domain.programs import OfferKind, RefundPolicy
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription, SubscriptionStatus
-from tenure.domain.unused_credit import credit_unused, not_netted
+from tenure.domain.unused_credit import not_netted
 from tenure.payments.gateway import GatewayError
 from tenure.ports import Commit, Marker
 from tenure.services import coupons, refunds, subscriptions, unused_credit
@@ -129,17 +129,17 @@ def accept_offer(svc: Services, subscription_id: str, offer_id: str) -> subscrip
     plan = subscription_plan(svc, sub)
     along = Commit(save_attempts=[attempt], events=attempt.pull_events())
     invoice, redemptions = None, []
-    period = unused_credit.period_invoices(svc, sub) if taken.kind is not OfferKind.COUPON else []
     if taken.kind is OfferKind.PAUSE:
         months = Interval(IntervalUnit.MONTH, taken.months or 1)
-        credit = sub.pause(plan, now, add_intervals(now, months, 1), not_netted(period))
-        along.invoices.extend(credit_unused(period, credit, credit))
+        until = add_intervals(now, months, 1)
+        along.invoices.extend(subscriptions.pause_crediting(svc, sub, plan, now, until))
     elif taken.kind is OfferKind.COUPON:
         sub.check_can_take_discount()
         discount, redemption = coupons.redeem(svc, taken.coupon or "", plan, sub.currency)
         sub.apply_discount(discount, now)
         redemptions.append(redemption)
     else:
+        period = unused_credit.period_invoices(svc, sub)
         new = get_plan(svc, taken.plan or "").for_new_subscribers(now)
         proration = sub.change_plan(plan, new, now, not_netted(period))
         if proration is not None:

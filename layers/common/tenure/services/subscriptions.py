@@ -160,9 +160,19 @@ def pause(
     now = svc.clock.now()
     if until is not None and utc(until) <= now:
         raise ValidationFailedError("until", "must be in the future")
+    credited = pause_crediting(svc, sub, subscription_plan(svc, sub), now, until)
+    return _save(svc, sub, None, credited, claim=claim)
+
+
+def pause_crediting(
+    svc: Services, sub: Subscription, plan: Plan, now: datetime, until: datetime | None
+) -> list[Invoice]:
+    """Pause `sub` (in place): the unused rest of its period becomes credit, less what the
+    period's refunds gave back already. Returns the period's invoices the credit is kept
+    against (changed: to commit with the pause)."""
     period = unused_credit.period_invoices(svc, sub)
-    credit = sub.pause(subscription_plan(svc, sub), now, until, not_netted(period))
-    return _save(svc, sub, None, credit_unused(period, credit, credit), claim=claim)
+    credit = sub.pause(plan, now, until, not_netted(period))
+    return credit_unused(period, credit, credit)
 
 
 def resume(svc: Services, subscription_id: str) -> Outcome:
