@@ -28,7 +28,7 @@ from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.ids import compact, digest, is_valid_id
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
-from tenure.domain.money import UnknownCurrencyError, charge_step, normalize_currency
+from tenure.domain.money import UnknownCurrencyError, charge_step, normalize_currency, off_step
 from tenure.domain.timeutil import iso
 
 MIN_COUNT = 2
@@ -85,13 +85,9 @@ def check_whole_steps(amount: int, currency: str, step: int) -> None:
     `step`s: in a three-decimal currency the part below ten would make one instalment that
     Stripe cannot charge (KWD 1.001: no split of it ends every part in 0), so the plan
     could only default."""
-    if amount % step:
-        lower = amount - amount % step
-        raise ValidationFailedError(
-            "amount",
-            f"{amount} minor units of {currency} cannot be charged: {currency} is charged "
-            f"in steps of {step} minor units (nearest: {lower} or {lower + step})",
-        )
+    why = off_step(amount, currency, step)
+    if why:
+        raise ValidationFailedError("amount", why)
 
 
 def due_dates(start: datetime, every: Every, count: int) -> list[datetime]:

@@ -110,11 +110,15 @@ def unchargeable(amount: int, currency: str) -> str | None:
     """Why `amount` minor units of `currency` can never be charged, naming the nearest
     amounts that can (KWD 1.001: Stripe takes three-decimal amounts only in tens); None
     when it can be."""
-    step = charge_step(currency)
+    return off_step(amount, normalize_currency(currency), charge_step(currency))
+
+
+def off_step(amount: int, code: str, step: int) -> str | None:
+    """Why `amount` minor units of `code`, charged in steps of `step`, cannot be charged,
+    naming the nearest amounts that can; None when it is a whole number of steps."""
     if amount % step == 0:
         return None
     lower = amount - amount % step
-    code = normalize_currency(currency)
     return (
         f"{amount} minor units of {code} cannot be charged: {code} is charged in steps of "
         f"{step} minor units (nearest: {lower} or {lower + step})"
