@@ -4,7 +4,7 @@ currency, or `installments` in another currency, is refused at load on its field
 
 from typing import Any
 
-from tenure.domain.mandates import MANDATE_CURRENCY, on_mandate
+from tenure.domain.mandates import on_mandate, other_currency
 from tenure_local.simulator.scenario_problems import Problem, show
 
 
@@ -33,13 +33,7 @@ def mandate_currency_problems(raw: dict[str, Any], actions: list[tuple[int, Any]
             field, currency = "currency", str(action.currency).upper()
         else:
             continue
-        if currency and currency != MANDATE_CURRENCY:
-            problems.append(
-                Problem(
-                    f"actions[{n}].{field}",
-                    f"customer {show(customer)} pays through {provider}, whose recurring "
-                    f"payments are in {MANDATE_CURRENCY} only; expected a {MANDATE_CURRENCY} "
-                    f"{field}, not {currency}",
-                )
-            )
+        why = other_currency(provider, currency, field, f"customer {show(customer)}")
+        if currency and why:
+            problems.append(Problem(f"actions[{n}].{field}", why))
     return problems

@@ -39,12 +39,21 @@ def refuse_other_currency(provider: str | None, currency: str, field: str) -> No
     payments (UPI AutoPay, e-mandates) are in INR, and a mandate registered here is one in
     INR. Anything else could never be debited, so it is refused (422 on `field`) before
     anything is written."""
-    if on_mandate(provider) and currency != MANDATE_CURRENCY:
-        raise ValidationFailedError(
-            field,
-            f"the customer pays through {provider}, whose recurring payments are in "
-            f"{MANDATE_CURRENCY} only; expected a {MANDATE_CURRENCY} {field}, not {currency}",
-        )
+    why = other_currency(provider, currency, field)
+    if why:
+        raise ValidationFailedError(field, why)
+
+
+def other_currency(
+    provider: str | None, currency: str, field: str, who: str = "the customer"
+) -> str | None:
+    """Why `who`, paying through `provider`, cannot be billed in `currency` (None: they can)."""
+    if not on_mandate(provider) or currency == MANDATE_CURRENCY:
+        return None
+    return (
+        f"{who} pays through {provider}, whose recurring payments are in "
+        f"{MANDATE_CURRENCY} only; expected a {MANDATE_CURRENCY} {field}, not {currency}"
+    )
 
 
 def one_debit_per_cycle(provider: str | None, mandate_kind: str | None) -> bool:
