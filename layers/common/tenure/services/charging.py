@@ -43,6 +43,7 @@ from tenure.domain.installments import InstallmentPlan, InstalmentStatus, PlanSt
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
 from tenure.domain.money import Money
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus, notice_key
+from tenure.domain.privacy import refuse_erased
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso
 from tenure.notify.policy import ReminderPolicy
@@ -59,6 +60,7 @@ from tenure.payments.gateway import (
 )
 from tenure.ports import Commit, Marker, MrrRead, ProviderLink
 from tenure.services import collections as cases
+from tenure.services import privacy
 from tenure.services.catalog import (
     attach_payment_method,
     refuse_card_number,
@@ -965,26 +967,34 @@ def update_payment_method(
     failure would send the card again, or tell the customer nothing happened."""
     refuse_card_number(payment_method_id)  # before the provider hears of the customer
     before = svc.repo.get_customer(customer_id)
+    if before is not None:
+        refuse_erased(before, "attach a payment method to")  # nor of an erased one
     if before is not None and before.provider is not None:
         provider = before.provider  # the method lives where the customer's provider keeps it
     was_default = before is not None and before.default_payment_method == payment_method_id
     details = None
     # A provider customer made for this card is stored with the card, in one commit: a card
     # the provider refuses leaves nothing behind (at the provider, a customer that the same
-    # key hands back next time).
+    # key hands back next time), unless the customer was erased meanwhile (_left_behind).
     pending = Commit()
-    if svc.gateway is not None and before is not None:
-        details = _register_with_provider(svc, before, payment_method_id, pending)
-    method = attach_payment_method(
-        svc,
-        customer_id,
-        payment_method_id,
-        provider,
-        make_default,
-        details,
-        customer=before,
-        change=pending,
-    )
+    had = before.provider_customer_id if before is not None else None
+    try:
+        if svc.gateway is not None and before is not None:
+            details = _register_with_provider(svc, before, payment_method_id, pending)
+        method = attach_payment_method(
+            svc,
+            customer_id,
+            payment_method_id,
+            provider,
+            make_default,
+            details,
+            customer=before,
+            change=pending,
+        )
+    except (DomainError, GatewayError):
+        if before is not None and had is None:
+            _left_behind(svc, before)
+        raise
     # The first method becomes the default unasked: what is stored decides, not the flag.
     # `before` is what is stored: attach_payment_method wrote it whole (at the version read,
     # so nothing came between), or found nothing to change on it.
@@ -1031,6 +1041,7 @@ def ensure_provider_customer(
     gateway = svc.gateway_for(customer.provider)
     assert gateway is not None
     if customer.provider_customer_id is None:
+        refuse_erased(customer, "attach a payment method to")  # never made for an erased one
         # The phone only when given: a gateway is asked exactly as before otherwise.
         contact = {"contact": customer.phone} if customer.phone else {}
         customer.provider_customer_id = gateway.create_customer(
@@ -1046,8 +1057,24 @@ def ensure_provider_customer(
         stored.provider_links.append(link)
         save_payer(svc, customer, stored)
         if change is None:
-            svc.commit_with_notices(stored)
+            try:
+                svc.commit_with_notices(stored)
+            except DomainError:
+                _left_behind(svc, customer)
+                raise
     return customer.provider_customer_id
+
+
+def _left_behind(svc: Services, customer: Customer) -> None:
+    """The provider customer this request made for `customer` (read before it had one) was
+    not stored: when the customer was erased meanwhile, their erasure did not know of it,
+    so it is made owed an erasure at the provider now, and the request is refused as for
+    any erased customer (privacy.owe_erasure_left_behind). Otherwise nothing: the same key
+    hands the provider customer back to the next try."""
+    made = customer.provider_customer_id
+    gateway = svc.gateway_for(customer.provider)
+    if made is not None and gateway is not None:
+        privacy.owe_erasure_left_behind(svc, customer.id, made, gateway.name)
 
 
 def _code(exc: InvalidRequestError) -> str:
