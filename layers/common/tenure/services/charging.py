@@ -67,6 +67,7 @@ from tenure.services.catalog import (
     save_payer,
     subscription_plan,
     subscription_plan_lookup,
+    write_past_listings,
 )
 from tenure.services.context import Services
 
@@ -966,39 +967,18 @@ def update_payment_method(
     failure of the retry is returned as `retry_pending`, never raised: a caller told of a
     failure would send the card again, or tell the customer nothing happened."""
     refuse_card_number(payment_method_id)  # before the provider hears of the customer
-    before = svc.repo.get_customer(customer_id)
-    if before is not None:
-        refuse_erased(before, "attach a payment method to")  # nor of an erased one
-    if before is not None and before.provider is not None:
-        provider = before.provider  # the method lives where the customer's provider keeps it
-    was_default = before is not None and before.default_payment_method == payment_method_id
-    details = None
-    # A provider customer made for this card is stored with the card, in one commit: a card
-    # the provider refuses leaves nothing behind (at the provider, a customer that the same
-    # key hands back next time), unless the customer was erased meanwhile (_left_behind).
-    pending = Commit()
-    had = before.provider_customer_id if before is not None else None
-    try:
-        if svc.gateway is not None and before is not None:
-            details = _register_with_provider(svc, before, payment_method_id, pending)
-        method = attach_payment_method(
-            svc,
-            customer_id,
-            payment_method_id,
-            provider,
-            make_default,
-            details,
-            customer=before,
-            change=pending,
-        )
-    except (DomainError, GatewayError):
-        if before is not None and had is None:
-            _left_behind(svc, before)
-        raise
+    # A new subscription or plan of the customer's, made meanwhile, is no reason to refuse.
+    stored = write_past_listings(
+        svc,
+        customer_id,
+        lambda before: _store_card(svc, before, payment_method_id, provider, make_default),
+    )
+    method, before, pending = stored.method, stored.before, stored.change
+    was_default = stored.was_default
     # The first method becomes the default unasked: what is stored decides, not the flag.
     # `before` is what is stored: attach_payment_method wrote it whole (at the version read,
     # so nothing came between), or found nothing to change on it.
-    if was_default or before is None or before.default_payment_method != payment_method_id:
+    if was_default or before.default_payment_method != payment_method_id:
         return CardUpdate(method)
     try:
         collect_open_invoices(svc, customer_id, listed=pending.subscriptions_read.get(customer_id))
@@ -1009,6 +989,52 @@ def update_payment_method(
         )
         return CardUpdate(method, retry_pending=True)
     return CardUpdate(method)
+
+
+@dataclass(frozen=True, slots=True)
+class _CardStored:
+    """What storing a card did: the method, the customer as read for it and then written,
+    whether the card was its default already, and the change committed."""
+
+    method: PaymentMethod
+    before: Customer
+    was_default: bool
+    change: Commit
+
+
+def _store_card(
+    svc: Services, before: Customer, payment_method_id: str, provider: str, make_default: bool
+) -> _CardStored:
+    """The card at the provider and in one commit with what it changes (`before` is the
+    customer as read for it)."""
+    refuse_erased(before, "attach a payment method to")  # nor of an erased one
+    if before.provider is not None:
+        provider = before.provider  # the method lives where the customer's provider keeps it
+    was_default = before.default_payment_method == payment_method_id
+    details = None
+    # A provider customer made for this card is stored with the card, in one commit: a card
+    # the provider refuses leaves nothing behind (at the provider, a customer that the same
+    # key hands back next time), unless the customer was erased meanwhile (_left_behind).
+    pending = Commit()
+    had = before.provider_customer_id
+    try:
+        if svc.gateway is not None:
+            details = _register_with_provider(svc, before, payment_method_id, pending)
+        method = attach_payment_method(
+            svc,
+            before.id,
+            payment_method_id,
+            provider,
+            make_default,
+            details,
+            customer=before,
+            change=pending,
+        )
+    except (DomainError, GatewayError):
+        if had is None:
+            _left_behind(svc, before)
+        raise
+    return _CardStored(method, before, was_default, pending)
 
 
 def _register_with_provider(
