@@ -303,7 +303,11 @@ def owe_erasure_left_behind(
         customer.provider_erasure = ProviderErasure(asked_at=now, next_try_at=now)
         link = ProviderLink(provider, provider_customer_id, customer_id)
         try:
-            svc.commit(Commit(customers=[customer], provider_links=[link]))
+            # The erasure's own record, finished for it, not the request's change: not
+            # counted as the request's write (Services.commits), so the request answers its
+            # refusal as one that wrote nothing and its key is released (docs/api.md); a
+            # retry is refused before the provider hears of the customer.
+            svc.repo.commit(Commit(customers=[customer], provider_links=[link]))
         except ConcurrencyError:  # another write of the customer came first: read it again
             continue
         logger.info("provider customer left behind by an erasure owed its erasure")
