@@ -5,12 +5,15 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from api_harness import ANNA, DASH, ROOT, Api, pays_first_invoice, sandbox_api
 
 from tenure import bootstrap
 from tenure.domain.privacy import pseudonym_email
+from tenure.services import privacy
+from tenure.services.context import Services
 from tenure.services.due import work_due
 from tenure.settings import Settings
 
@@ -196,3 +199,36 @@ def test_an_erasure_keeps_the_answers_of_requests_about_others_and_about_no_one(
     assert shop.post("/v1/plans", plan, headers={"Idempotency-Key": "plan-pro"}).text == (
         about_none.text
     )
+
+
+def test_a_card_added_while_the_customer_is_erased_is_a_409_and_the_provider_customer_is_owed(
+    shop: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # carol gives her first card; the provider customer is made with her name and email,
+    # then her erasure (another request) commits before the card does.
+    shop.customer("carol", name="Carol Vance")
+    svc = bootstrap.wiring().services
+    gateway = svc.gateway
+    assert gateway is not None
+    other_request = Services(shop.repo, shop.clock, gateway=gateway)
+    create = gateway.create_customer
+
+    def made_then_erased(**kwargs: Any) -> str:
+        made = create(**kwargs)
+        privacy.erase_customer(other_request, "carol", actor="dpo", note="ticket 43")
+        return made
+
+    monkeypatch.setattr(gateway, "create_customer", made_then_erased)
+    card, key = {"payment_method": "pm_card_visa"}, {"Idempotency-Key": "carol-card"}
+
+    reply = shop.post("/v1/customers/carol/payment-methods", card, headers=key)
+
+    assert (reply.status, reply.json["error"]) == (409, "conflict"), reply.text
+    assert "erased" in reply.json["message"] and "Carol" not in reply.text
+    assert shop.repo.list_payment_methods("carol") == []
+    owed = shop.get("/v1/customers/carol").json["provider_erasure"]
+    assert owed["status"] == "pending"
+    again = shop.post("/v1/customers/carol/payment-methods", card, headers=key)
+    assert (again.status, again.json["error"]) == (409, "conflict")
+    assert "idempotent-replayed" not in {h.lower() for h in again.headers}  # key released
+    assert shop.repo.list_payment_methods("carol") == []

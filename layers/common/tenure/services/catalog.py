@@ -1,5 +1,7 @@
 """Plans and customers: create, read, list."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from tenure.domain.customers import (
@@ -12,7 +14,12 @@ from tenure.domain.customers import (
     validate_provider,
     validate_timezone,
 )
-from tenure.domain.errors import AlreadyExistsError, NotFoundError, ValidationFailedError
+from tenure.domain.errors import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    NotFoundError,
+    ValidationFailedError,
+)
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.plans import Plan, PricedItem
 from tenure.domain.pricing import Items, check_chargeable, check_items, check_tiers, priced_plan
@@ -205,6 +212,65 @@ def save_payer(svc: Services, customer: Customer, change: Commit) -> None:
         change.payer_copies[:] = [copy for copy in change.payer_copies if copy[0] != sub.id]
         if not sub.ended and sub.payer != payer:
             change.payer_copies.append((sub.id, payer))
+
+
+@dataclass(frozen=True, slots=True)
+class ListsRead:
+    """What a customer write read of the customer that a new subscription or plan can move
+    without changing anything the write depends on: the customer's lists (which only grow,
+    and join without moving the version), beside the version every write of it moves."""
+
+    customer_id: str
+    version: int
+    subscription_ids: frozenset[str]
+    installment_plan_ids: frozenset[str]
+
+    @classmethod
+    def of(cls, customer: Customer) -> "ListsRead":
+        return cls(
+            customer.id, customer.version, customer.subscription_ids, customer.installment_plan_ids
+        )
+
+
+# A customer write lost only to new subscriptions or plans joining the customer's lists is
+# made again from a fresh read (write_past_listings): each lost try means another one joined,
+# and twenty made at once need at most twenty tries.
+LISTED_MEANWHILE_TRIES = 40
+
+
+def only_listed_meanwhile(svc: Services, read: ListsRead) -> bool:
+    """Whether a customer write whose commit failed lost only to a new subscription or
+    installment plan joining the customer's lists since `read`: the customer's version did
+    not move (no write of the customer came between) and a list grew. Its put writes the
+    lists whole, so it is held to the ones it read (store: _list_kept); what joined them
+    changed nothing the write depends on, and a fresh read makes it again (docs/api.md:
+    only a 409 that wrote nothing, and never for a derived record's race)."""
+    fresh = svc.repo.get_customer(read.customer_id)
+    return (
+        fresh is not None
+        and fresh.version == read.version
+        and fresh.erased_at is None
+        and (
+            fresh.subscription_ids != read.subscription_ids
+            or fresh.installment_plan_ids != read.installment_plan_ids
+        )
+    )
+
+
+def write_past_listings[T](svc: Services, customer_id: str, write: Callable[[Customer], T]) -> T:
+    """`write(customer)` on a fresh read of the customer (NotFoundError: no such customer),
+    made again while its commit lost only to new subscriptions or plans joining the
+    customer's lists (only_listed_meanwhile); any other ConcurrencyError is raised as it
+    came."""
+    for _ in range(LISTED_MEANWHILE_TRIES - 1):
+        customer = get_customer(svc, customer_id)
+        read = ListsRead.of(customer)
+        try:
+            return write(customer)
+        except ConcurrencyError:
+            if not only_listed_meanwhile(svc, read):
+                raise
+    return write(get_customer(svc, customer_id))
 
 
 def get_customer(svc: Services, customer_id: str) -> Customer:

@@ -43,6 +43,7 @@ from tenure.domain.installments import InstallmentPlan, InstalmentStatus, PlanSt
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceStatus
 from tenure.domain.money import Money
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus, notice_key
+from tenure.domain.privacy import refuse_erased
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso
 from tenure.notify.policy import ReminderPolicy
@@ -59,12 +60,14 @@ from tenure.payments.gateway import (
 )
 from tenure.ports import Commit, Marker, MrrRead, ProviderLink
 from tenure.services import collections as cases
+from tenure.services import privacy
 from tenure.services.catalog import (
     attach_payment_method,
     refuse_card_number,
     save_payer,
     subscription_plan,
     subscription_plan_lookup,
+    write_past_listings,
 )
 from tenure.services.context import Services
 
@@ -964,31 +967,18 @@ def update_payment_method(
     failure of the retry is returned as `retry_pending`, never raised: a caller told of a
     failure would send the card again, or tell the customer nothing happened."""
     refuse_card_number(payment_method_id)  # before the provider hears of the customer
-    before = svc.repo.get_customer(customer_id)
-    if before is not None and before.provider is not None:
-        provider = before.provider  # the method lives where the customer's provider keeps it
-    was_default = before is not None and before.default_payment_method == payment_method_id
-    details = None
-    # A provider customer made for this card is stored with the card, in one commit: a card
-    # the provider refuses leaves nothing behind (at the provider, a customer that the same
-    # key hands back next time).
-    pending = Commit()
-    if svc.gateway is not None and before is not None:
-        details = _register_with_provider(svc, before, payment_method_id, pending)
-    method = attach_payment_method(
+    # A new subscription or plan of the customer's, made meanwhile, is no reason to refuse.
+    stored = write_past_listings(
         svc,
         customer_id,
-        payment_method_id,
-        provider,
-        make_default,
-        details,
-        customer=before,
-        change=pending,
+        lambda before: _store_card(svc, before, payment_method_id, provider, make_default),
     )
+    method, before, pending = stored.method, stored.before, stored.change
+    was_default = stored.was_default
     # The first method becomes the default unasked: what is stored decides, not the flag.
     # `before` is what is stored: attach_payment_method wrote it whole (at the version read,
     # so nothing came between), or found nothing to change on it.
-    if was_default or before is None or before.default_payment_method != payment_method_id:
+    if was_default or before.default_payment_method != payment_method_id:
         return CardUpdate(method)
     try:
         collect_open_invoices(svc, customer_id, listed=pending.subscriptions_read.get(customer_id))
@@ -999,6 +989,52 @@ def update_payment_method(
         )
         return CardUpdate(method, retry_pending=True)
     return CardUpdate(method)
+
+
+@dataclass(frozen=True, slots=True)
+class _CardStored:
+    """What storing a card did: the method, the customer as read for it and then written,
+    whether the card was its default already, and the change committed."""
+
+    method: PaymentMethod
+    before: Customer
+    was_default: bool
+    change: Commit
+
+
+def _store_card(
+    svc: Services, before: Customer, payment_method_id: str, provider: str, make_default: bool
+) -> _CardStored:
+    """The card at the provider and in one commit with what it changes (`before` is the
+    customer as read for it)."""
+    refuse_erased(before, "attach a payment method to")  # nor of an erased one
+    if before.provider is not None:
+        provider = before.provider  # the method lives where the customer's provider keeps it
+    was_default = before.default_payment_method == payment_method_id
+    details = None
+    # A provider customer made for this card is stored with the card, in one commit: a card
+    # the provider refuses leaves nothing behind (at the provider, a customer that the same
+    # key hands back next time), unless the customer was erased meanwhile (_left_behind).
+    pending = Commit()
+    had = before.provider_customer_id
+    try:
+        if svc.gateway is not None:
+            details = _register_with_provider(svc, before, payment_method_id, pending)
+        method = attach_payment_method(
+            svc,
+            before.id,
+            payment_method_id,
+            provider,
+            make_default,
+            details,
+            customer=before,
+            change=pending,
+        )
+    except (DomainError, GatewayError):
+        if had is None:
+            _left_behind(svc, before)
+        raise
+    return _CardStored(method, before, was_default, pending)
 
 
 def _register_with_provider(
@@ -1031,6 +1067,7 @@ def ensure_provider_customer(
     gateway = svc.gateway_for(customer.provider)
     assert gateway is not None
     if customer.provider_customer_id is None:
+        refuse_erased(customer, "attach a payment method to")  # never made for an erased one
         # The phone only when given: a gateway is asked exactly as before otherwise.
         contact = {"contact": customer.phone} if customer.phone else {}
         customer.provider_customer_id = gateway.create_customer(
@@ -1046,8 +1083,24 @@ def ensure_provider_customer(
         stored.provider_links.append(link)
         save_payer(svc, customer, stored)
         if change is None:
-            svc.commit_with_notices(stored)
+            try:
+                svc.commit_with_notices(stored)
+            except DomainError:
+                _left_behind(svc, customer)
+                raise
     return customer.provider_customer_id
+
+
+def _left_behind(svc: Services, customer: Customer) -> None:
+    """The provider customer this request made for `customer` (read before it had one) was
+    not stored: when the customer was erased meanwhile, their erasure did not know of it,
+    so it is made owed an erasure at the provider now, and the request is refused as for
+    any erased customer (privacy.owe_erasure_left_behind). Otherwise nothing: the same key
+    hands the provider customer back to the next try."""
+    made = customer.provider_customer_id
+    gateway = svc.gateway_for(customer.provider)
+    if made is not None and gateway is not None:
+        privacy.owe_erasure_left_behind(svc, customer.id, made, gateway.name)
 
 
 def _code(exc: InvalidRequestError) -> str:

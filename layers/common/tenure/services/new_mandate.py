@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from tenure.domain.customers import Customer
 from tenure.domain.errors import AlreadyExistsError, DomainError, ValidationFailedError
 from tenure.domain.installments import InstalmentStatus
 from tenure.domain.mandates import MANDATE_CURRENCY
@@ -29,7 +30,7 @@ from tenure.payments.gateway import (
 )
 from tenure.ports import Commit, Marker
 from tenure.services import charging, provider_owed, self_service
-from tenure.services.catalog import get_customer
+from tenure.services.catalog import get_customer, write_past_listings
 from tenure.services.context import Services
 
 log = logging.getLogger(__name__)
@@ -112,11 +113,15 @@ def mandate_max_amount(svc: Services, customer_id: str, headroom_percent: int) -
 
 
 def _registrar(svc: Services, customer_id: str) -> tuple[RegistersMandates, str]:
-    customer = get_customer(svc, customer_id)
-    gateway = svc.gateway_for(customer.provider)
-    if not isinstance(gateway, RegistersMandates):
-        raise ValidationFailedError("payment_method", "this provider registers no mandates")
-    return gateway, charging.ensure_provider_customer(svc, customer)
+
+    def registrar(customer: Customer) -> tuple[RegistersMandates, str]:
+        gateway = svc.gateway_for(customer.provider)
+        if not isinstance(gateway, RegistersMandates):
+            raise ValidationFailedError("payment_method", "this provider registers no mandates")
+        return gateway, charging.ensure_provider_customer(svc, customer)
+
+    # A new subscription or plan of the customer's, made meanwhile, is no reason to refuse.
+    return write_past_listings(svc, customer_id, registrar)
 
 
 def default_kind(svc: Services, customer_id: str) -> str:

@@ -29,13 +29,14 @@ from tenure.domain.privacy import (
     pseudonym_contact,
     pseudonym_email,
     pseudonym_name,
+    refuse_erased,
     scrub,
 )
 from tenure.domain.provider_owed import FIRST_WAIT
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.webhooks_out import WebhookDelivery, delivery_id
-from tenure.ports import Commit, EmailMove
+from tenure.ports import Commit, EmailMove, ProviderLink
 from tenure.services.context import Services, UnknownProviderError
 from tenure.services.provider_owed import owed_call
 from tenure.services.timeline import ACTIVITY_DAYS_READ, instalment_invoices
@@ -51,6 +52,9 @@ ERASED_REASON = "customer_erased"
 # How long an erasure at a provider that did not answer waits before its next try: doubling
 # from the first wait up to the longest, and tried until the provider answers.
 PROVIDER_FIRST_WAIT = FIRST_WAIT  # the first wait of an erasure the provider did not answer
+# Tries at recording a provider customer a lost request left behind: each lost try means
+# another write of the erased customer came first (its due work, another loser).
+LEFT_BEHIND_ATTEMPTS = 5
 
 
 @dataclass(slots=True)
@@ -276,6 +280,39 @@ def erase_at_provider(svc: Services, customer_id: str) -> ProviderErasure | None
         logger.info("provider erasure moved meanwhile")
         return None
     return settled
+
+
+def owe_erasure_left_behind(
+    svc: Services, customer_id: str, provider_customer_id: str, provider: str
+) -> None:
+    """A request made the customer's provider customer (with their name and email) and lost
+    its commit: when an erasure came first, make that provider customer owed an erasure as
+    the erasure's own commit would have (done by the due work, never in the request), and
+    refuse as for any erased customer (IllegalTransitionError); else return, for the caller
+    to raise what it met. The erasure read the customer before the provider customer was
+    stored, so nothing else knows of it. Idempotent: a customer that already holds it
+    (another loser, the same key at the provider) is left as it is."""
+    for _ in range(LEFT_BEHIND_ATTEMPTS):
+        customer = svc.repo.get_customer(customer_id)
+        if customer is None or customer.erased_at is None:
+            return
+        if customer.provider_customer_id is not None:  # owed already, or erased there
+            refuse_erased(customer, "attach a payment method to")
+        now = svc.clock.now()
+        customer.provider_customer_id = provider_customer_id
+        customer.provider_erasure = ProviderErasure(asked_at=now, next_try_at=now)
+        link = ProviderLink(provider, provider_customer_id, customer_id)
+        try:
+            # The erasure's own record, finished for it, not the request's change: not
+            # counted as the request's write (Services.commits), so the request answers its
+            # refusal as one that wrote nothing and its key is released (docs/api.md); a
+            # retry is refused before the provider hears of the customer.
+            svc.repo.commit(Commit(customers=[customer], provider_links=[link]))
+        except ConcurrencyError:  # another write of the customer came first: read it again
+            continue
+        logger.info("provider customer left behind by an erasure owed its erasure")
+        refuse_erased(customer, "attach a payment method to")
+    raise ConcurrencyError(f"customer {customer_id} kept changing: try again")
 
 
 def _refuse_while_live(subs: list[Subscription], plans: list[InstallmentPlan]) -> None:

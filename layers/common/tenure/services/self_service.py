@@ -47,7 +47,13 @@ from tenure.payments.gateway import (
 )
 from tenure.ports import Marker
 from tenure.services import cancellation, charging, points, subscriptions
-from tenure.services.catalog import get_customer, get_plan, priced_items, subscription_plan
+from tenure.services.catalog import (
+    get_customer,
+    get_plan,
+    priced_items,
+    subscription_plan,
+    write_past_listings,
+)
 from tenure.services.context import Services
 
 log = logging.getLogger(__name__)
@@ -144,13 +150,19 @@ def begin_card_setup(svc: Services, customer_id: str, now: datetime) -> str:
 
     The key names the card being replaced and the day: reloading the page reuses the same
     SetupIntent, and once the card has changed the next visit gets a fresh one."""
-    customer = get_customer(svc, customer_id)
-    gateway = svc.gateway_for(customer.provider)
-    if gateway is None:
-        raise ValidationFailedError("payment_method", "no payment provider is configured")
-    provider_customer = charging.ensure_provider_customer(svc, customer)
-    key = f"setup:{customer.id}:{customer.default_payment_method or '-'}:{now:%Y-%m-%d}"
-    return gateway.create_setup_intent(provider_customer_id=provider_customer, idempotency_key=key)
+
+    def set_up(customer: Customer) -> str:
+        gateway = svc.gateway_for(customer.provider)
+        if gateway is None:
+            raise ValidationFailedError("payment_method", "no payment provider is configured")
+        provider_customer = charging.ensure_provider_customer(svc, customer)
+        key = f"setup:{customer.id}:{customer.default_payment_method or '-'}:{now:%Y-%m-%d}"
+        return gateway.create_setup_intent(
+            provider_customer_id=provider_customer, idempotency_key=key
+        )
+
+    # A new subscription or plan of the customer's, made meanwhile, is no reason to refuse.
+    return write_past_listings(svc, customer_id, set_up)
 
 
 def replace_card(svc: Services, customer_id: str, payment_method: str, provider: str) -> CardPage:

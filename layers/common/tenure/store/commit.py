@@ -61,6 +61,14 @@ NUMBER_ATTEMPTS = 64
 
 _BACKOFF_CAP = 0.25  # seconds: full jitter, doubling from 5 ms
 
+# A commit whose new subscriptions could not join their customer's list (a card change came
+# first: their payer copies are stale) is made again with them unlisted, which only an
+# erasure or a missing customer refuses, both answered at once. A listing refused again while
+# the customer is there and not erased met something of the moment (another transaction on
+# the customer, throttling): it is answered as a conflict after this many tries, never tried
+# again without bound (each try was a new call of the commit).
+LISTING_ATTEMPTS = 3
+
 
 def _packable(change: Commit) -> bool:
     """A change of emails only (notices, markers, copy checks), which commit_each packs."""
@@ -124,6 +132,11 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
     # -- writes -----------------------------------------------------------------------------
     def commit(self, change: Commit) -> None:
         """One transaction: entities with version checks, their events and ledger entries."""
+        self._commit(change, 1)
+
+    def _commit(self, change: Commit, listing_try: int) -> None:
+        """`commit`, on its `listing_try`-th try after its new subscriptions and plans could
+        not join their customers' lists (LISTING_ATTEMPTS)."""
         ops: list[dict[str, Any]] = []
         versioned: list[
             Customer
@@ -387,12 +400,14 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
                             raise ConcurrencyError(gone) from exc
                         if owner is None and customer_id in plans_joining.by_update:
                             raise NotFoundError("customer", customer_id) from exc
+                    if listing_try >= LISTING_ATTEMPTS:  # refused again: never tried unbounded
+                        raise ConcurrencyError(f"customer {refused[0]} changed meanwhile") from exc
                     # A card change came first: these subscriptions are made unlisted (their
                     # claims check their customer), and the commit is made again without them.
                     for customer_id in refused:
                         for sub in subs_joining.get(customer_id, []):
                             sub.listed = False
-                    return self.commit(change)
+                    return self._commit(change, listing_try + 1)
                 lost = self._races_lost(exc, every)
                 if lost is not None and self._may_try_again(attempt, *lost):
                     mrr_moved = mrr_moved or lost[0]

@@ -1,0 +1,177 @@
+"""A card added (or a card page opened) racing the customer's erasure, on both stores: the
+provider customer the losing request made, with the customer's name and email, is erased at
+the provider all the same, and the request is refused as for any erased customer
+(docs/privacy.md, "Nothing is sent or charged again").
+
+The interleaving: the request makes the provider customer → the erasure, which read the
+customer before it had one, commits → the request's commit of the provider customer fails
+→ the provider customer is owed an erasure and the due work does it."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from containers import T0, Containers
+
+from tenure.domain.errors import IllegalTransitionError
+from tenure.domain.privacy import pseudonym_email, pseudonym_name
+from tenure.fakes import FixedClock, InMemoryRepository
+from tenure.payments.gateway import InvalidRequestError
+from tenure.payments.sandbox import SandboxGateway, payment_method_for
+from tenure.services import catalog, charging, privacy, self_service
+from tenure.services.context import Services
+from tenure.services.due import work_due
+from tenure_local.stack.local_stack import LocalStack
+
+EMAIL, NAME = "bea.lindqvist@example.org", "Bea Lindqvist"
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def services(request: pytest.FixtureRequest) -> Iterator[Services]:
+    """bea, who never gave a card (the provider has no customer of hers yet), on the
+    in-memory store or DynamoDB Local, with the sandbox as her provider."""
+    if request.param == "dynamodb":
+        stack: LocalStack = request.getfixturevalue("local_stack")
+        svc = Containers(stack, request.getfixturevalue("fresh_table"))()
+    else:
+        svc = Services(InMemoryRepository(), FixedClock(T0), gateway=SandboxGateway())
+    catalog.create_customer(svc, "bea", email=EMAIL, name=NAME)
+    yield svc
+
+
+def sandbox(svc: Services) -> SandboxGateway:
+    assert isinstance(svc.gateway, SandboxGateway)
+    return svc.gateway
+
+
+def erase(svc: Services) -> privacy.Erased:
+    return privacy.erase_customer(svc, "bea", actor="dpo", note="asked by bea")
+
+
+def erased_once_made(svc: Services, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The provider customer is made, and the erasure commits before the request does: the
+    ids the provider handed out, in order."""
+    gateway, made = sandbox(svc), []
+    create: Callable[..., str] = gateway.create_customer
+
+    def made_then_erased(**kwargs: Any) -> str:
+        made.append(create(**kwargs))
+        if svc.repo.get_customer("bea").erased_at is None:  # type: ignore[union-attr]
+            erase(svc)
+        return made[-1]
+
+    monkeypatch.setattr(gateway, "create_customer", made_then_erased)
+    return made
+
+
+def run_due(svc: Services) -> None:
+    for item in svc.repo.due(svc.clock.now()):
+        work_due(svc, item)
+
+
+def held_at_provider(svc: Services, provider_customer_id: str) -> tuple[str, str]:
+    found = sandbox(svc)._customers[provider_customer_id]
+    return found["email"], found["name"]
+
+
+def assert_erased_at_provider(svc: Services, made: list[str]) -> None:
+    assert made, "the request made no provider customer: the race was not run"
+    customer = svc.repo.get_customer("bea")
+    assert customer is not None and customer.erased_at is not None
+    assert customer.provider_customer_id == made[0]
+    assert customer.provider_erasure is not None and customer.provider_erasure.pending
+    assert held_at_provider(svc, made[0]) == (EMAIL, NAME)  # owed, not done in the request
+
+    run_due(svc)
+
+    assert sandbox(svc).erasures == [made[0]]
+    assert held_at_provider(svc, made[0]) == (pseudonym_email("bea"), pseudonym_name("bea"))
+    done = svc.repo.get_customer("bea")
+    assert done is not None and done.provider_erasure is not None
+    assert not done.provider_erasure.pending and done.provider_erasure.failure is None
+
+
+def test_a_card_added_racing_the_erasure_leaves_its_provider_customer_erased(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = erased_once_made(services, monkeypatch)
+    visa = payment_method_for("4242424242424242")
+    assert visa is not None
+
+    with pytest.raises(IllegalTransitionError, match="erased"):
+        charging.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
+
+    assert services.repo.list_payment_methods("bea") == []
+    assert_erased_at_provider(services, made)
+
+
+def test_a_card_page_racing_the_erasure_leaves_its_provider_customer_erased(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = erased_once_made(services, monkeypatch)
+
+    with pytest.raises(IllegalTransitionError, match="erased"):
+        self_service.begin_card_setup(services, "bea", T0)
+
+    assert_erased_at_provider(services, made)
+
+
+def test_a_card_the_provider_refuses_during_the_erasure_leaves_its_customer_erased(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The provider customer is made, the erasure commits, then the card is refused: nothing
+    # is committed for the card, and the provider customer is still owed its erasure.
+    made = erased_once_made(services, monkeypatch)
+    visa = payment_method_for("4242424242424242")
+    assert visa is not None
+    attach = sandbox(services).attach_payment_method
+
+    def refused(**kwargs: Any) -> Any:
+        attach(**kwargs)  # the call is made; the answer is a refusal
+        raise InvalidRequestError("card refused", code="card_declined")
+
+    monkeypatch.setattr(sandbox(services), "attach_payment_method", refused)
+
+    with pytest.raises(IllegalTransitionError, match="erased"):
+        charging.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
+
+    assert_erased_at_provider(services, made)
+
+
+def test_a_second_loser_owes_nothing_more_and_is_refused_the_same(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_before = services.repo.get_customer("bea")  # a request that read bea before it all
+    assert read_before is not None
+    made = erased_once_made(services, monkeypatch)
+    visa = payment_method_for("4242424242424242")
+    assert visa is not None
+    with pytest.raises(IllegalTransitionError):
+        charging.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
+    owed = services.repo.get_customer("bea")
+    assert owed is not None
+
+    with pytest.raises(IllegalTransitionError, match="erased"):
+        charging.ensure_provider_customer(services, read_before)
+
+    assert made == [made[0], made[0]]  # the provider handed the same customer back (its key)
+    again = services.repo.get_customer("bea")
+    assert again is not None and again.version == owed.version  # nothing more written
+    assert_erased_at_provider(services, made)
+
+
+def test_an_erased_customer_is_refused_before_the_provider_hears_of_them(
+    services: Services,
+) -> None:
+    erase(services)
+    visa = payment_method_for("4242424242424242")
+    assert visa is not None
+
+    with pytest.raises(IllegalTransitionError, match="erased"):
+        charging.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
+    with pytest.raises(IllegalTransitionError, match="erased"):
+        self_service.begin_card_setup(services, "bea", T0)
+
+    assert sandbox(services)._customers == {}
+    customer = services.repo.get_customer("bea")
+    assert customer is not None and customer.provider_customer_id is None
