@@ -17,6 +17,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel
 
+from tenure.domain.errors import FieldRuleError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -295,7 +297,12 @@ def plain(
     elif kind.startswith("decimal_"):
         what = f"got {show(got)}; expected a number with at most 4 decimal places"
     elif kind in ("value_error", "assertion_error"):
-        what = str(ctx.get("error") or err["msg"])
+        rule = ctx.get("error")
+        if isinstance(rule, FieldRuleError):  # a model's rule, placed on the field breaking it
+            at = f"{at}.{rule.field}" if at else rule.field
+            what, hint = rule.message, None  # the rule's words say what is expected
+        else:
+            what = str(rule or err["msg"])
         if hint and "expected" not in what and " like " not in what:
             what = f"{what}; expected {hint}"
     else:  # a rule not worded here yet: pydantic's own words are better than none
