@@ -28,7 +28,7 @@ from tenure.domain.customers import (
 )
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.errors import ValidationFailedError
-from tenure.domain.ids import ID_PATTERN
+from tenure.domain.ids import DISPLAY_NAME_MAX, DISPLAY_NAME_PATTERN, ID_PATTERN
 from tenure.domain.item_spec import AddonSpec
 from tenure.domain.offers import NO_CONTROL_CHARACTERS, REASON_TEXT_MAX
 from tenure.domain.plan_spec import PlanSpec
@@ -92,7 +92,7 @@ def _card(value: str | None) -> str | None:
 class ScenarioCustomer(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     email: str
-    name: str = ""
+    name: str = Field(default="", max_length=DISPLAY_NAME_MAX, pattern=DISPLAY_NAME_PATTERN)
     locale: Locale = "en"
     timezone: str = "UTC"
     card: str | None = None

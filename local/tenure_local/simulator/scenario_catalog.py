@@ -20,6 +20,7 @@ from pydantic import (
 from tenure.domain.audit import check_note
 from tenure.domain.customers import SUPPORTED_LOCALES, validate_phone, validate_timezone
 from tenure.domain.errors import ValidationFailedError
+from tenure.domain.ids import DISPLAY_NAME_MAX, DISPLAY_NAME_PATTERN
 from tenure.domain.money import UnknownCurrencyError, unchargeable
 from tenure.domain.prices import MAX_AMOUNT
 from tenure_local.simulator.scenario_problems import Problem
@@ -154,7 +155,10 @@ class UpdateCustomer(_CatalogAction):
     do: Literal["update_customer"]
     customer: str
     email: str | None = None
-    name: str | None = None
+    # The API's rule for a customer's name, so that a file is refused at load.
+    name: str | None = Field(
+        default=None, max_length=DISPLAY_NAME_MAX, pattern=DISPLAY_NAME_PATTERN
+    )
     locale: Locale | None = None
     timezone: Timezone | None = None
     billing_name: str | None = None

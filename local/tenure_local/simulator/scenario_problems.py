@@ -190,6 +190,8 @@ EXPECTED = {
     "card": "one of Stripe's public test card numbers, like '4242424242424242'",
     "card_expires": "a month written YYYY-MM, like 2027-08",
     "timezone": "an IANA time zone like Europe/Paris",
+    "name": "a name without control characters, bidi overrides or isolates (U+202A-U+202E, "
+    "U+2066-U+2069)",
 }
 _TYPE_WORDS = {
     "int_type": "a whole number",
