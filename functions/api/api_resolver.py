@@ -42,6 +42,7 @@ from tenure.domain.errors import (
     AlreadyExistsError,
     ConcurrencyError,
     DomainError,
+    FieldRuleError,
     IllegalTransitionError,
     NotFoundError,
     ValidationFailedError,
@@ -251,11 +252,20 @@ def _rejected(exc: Rejection) -> Response[Any]:
 @app.exception_handler(RequestValidationError)
 def _invalid_request(exc: RequestValidationError) -> Response[Any]:
     _refused(422, type(exc).__name__)
-    detail = [
-        {"loc": list(e["loc"]), "msg": e.get("msg", ""), "type": e.get("type", "value_error")}
-        for e in exc.errors()
-    ]  # never the rejected input: it may be a card number or an email address
+    # never the rejected input: it may be a card number or an email address
+    detail = [_fault(e) for e in exc.errors()]
     return _json(422, {"error": "validation_error", "detail": detail})
+
+
+def _fault(error: dict[str, Any]) -> dict[str, Any]:
+    """One field at fault. A rule across a model's fields names the one that broke it
+    (FieldRuleError): pydantic puts it on the model, here it goes on that field, named as
+    the domain's refusals name theirs (`["body", "amount"]`, `["body", "tiers[1].up_to"]`)."""
+    loc, msg = list(error["loc"]), error.get("msg", "")
+    rule = (error.get("ctx") or {}).get("error")
+    if isinstance(rule, FieldRuleError):
+        loc, msg = [*loc, rule.field], rule.message
+    return {"loc": loc, "msg": msg, "type": error.get("type", "value_error")}
 
 
 @app.exception_handler(RequestUnsupportedContentType)

@@ -18,7 +18,7 @@ from tenure.domain.customers import (
     validate_timezone,
 )
 from tenure.domain.errors import ValidationFailedError
-from tenure.domain.ids import ID_PATTERN
+from tenure.domain.ids import DISPLAY_NAME_MAX, DISPLAY_NAME_PATTERN, ID_PATTERN
 from tenure.domain.invoices import Invoice
 from tenure.domain.item_spec import AddonSpec
 from tenure.domain.moment_spec import Moment
@@ -65,7 +65,9 @@ class CustomerCreate(BaseModel):
 
     id: IdField | None = Field(default=None, description="generated (cus_...) when absent")
     email: str = Field(max_length=254, description="an address the mailer can write to")
-    name: str = Field(default="", max_length=200)
+    # Printed on invoices, emails and pages, as a plan's name is: no control characters,
+    # bidi overrides or isolates (an import checks the same, ids.display_name_refusal).
+    name: str = Field(default="", max_length=DISPLAY_NAME_MAX, pattern=DISPLAY_NAME_PATTERN)
     locale: Literal["en", "ru", "ar"] = "en"
     timezone: str = Field(default="UTC", max_length=64, description="an IANA time zone name")
     provider: Literal["sandbox", "stripe", "razorpay"] | None = Field(
@@ -256,7 +258,9 @@ class CustomerUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     email: str | None = Field(default=None, max_length=254)
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(
+        default=None, max_length=DISPLAY_NAME_MAX, pattern=DISPLAY_NAME_PATTERN
+    )
     locale: str | None = Field(default=None, max_length=16)
     timezone: str | None = Field(default=None, max_length=64)
     billing_name: str | None = Field(default=None, max_length=BILLING_NAME_MAX)

@@ -28,7 +28,7 @@ from tenure.domain.customers import (
 )
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.errors import ValidationFailedError
-from tenure.domain.ids import ID_PATTERN
+from tenure.domain.ids import DISPLAY_NAME_MAX, DISPLAY_NAME_PATTERN, ID_PATTERN
 from tenure.domain.item_spec import AddonSpec
 from tenure.domain.offers import NO_CONTROL_CHARACTERS, REASON_TEXT_MAX
 from tenure.domain.plan_spec import PlanSpec
@@ -42,6 +42,7 @@ from tenure_local.simulator.scenario_catalog import (
     Locale,
     Phone,
     UpdateCustomer,
+    price_step_problems,
 )
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments, installment_problems
@@ -59,6 +60,7 @@ from tenure_local.simulator.scenario_problems import (
 )
 from tenure_local.simulator.scenario_programs import (
     Coupons,
+    cancel_problems,
     coupon_problems,
     loyalty_on,
     offer_references,
@@ -90,7 +92,7 @@ def _card(value: str | None) -> str | None:
 class ScenarioCustomer(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     email: str
-    name: str = ""
+    name: str = Field(default="", max_length=DISPLAY_NAME_MAX, pattern=DISPLAY_NAME_PATTERN)
     locale: Locale = "en"
     timezone: str = "UTC"
     card: str | None = None
@@ -432,6 +434,7 @@ def parse(raw: Any) -> Scenario:
             except ValidationError as exc:
                 problems += [plain(err, None, where, _ACTION_CLASSES) for err in exc.errors()]
     problems += _check_references(raw, actions) + mandate_currency_problems(raw, actions)
+    problems += price_step_problems(raw, actions)
     if problems or scenario is None:
         raise ScenarioError(problems)
     scenario.actions = [action for _, action in actions]
@@ -536,7 +539,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
         if isinstance(action, ChangePlan):
             coupons.plans_of[action.subscription] = action.plan
         if isinstance(action, Cancel):
-            problems += _cancel_problems(raw, where, action)
+            problems += cancel_problems(raw, where, action)
         if isinstance(action, Pause) and action.until is not None and utc(action.until) <= at:
             problems.append(
                 Problem(f"{where}.until", "is not after the action's `at`; expected a later moment")
@@ -554,31 +557,6 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                 )
             )
     return sorted(problems, key=lambda p: _order_key(p.path))
-
-
-def _cancel_problems(raw: dict[str, Any], where: str, action: "Cancel") -> list[Problem]:
-    """A refund goes with an immediate cancel; an offer accepted must be one configured."""
-    problems = []
-    if action.refund != "none" and action.at_period_end:
-        problems.append(
-            Problem(
-                f"{where}.refund",
-                "a refund goes with an immediate cancel; expected at_period_end false",
-            )
-        )
-    if action.accept_offer is not None:
-        programs = raw.get("programs")
-        offers = programs.get("save_offers") if isinstance(programs, dict) else None
-        known = [o.get("id") for o in offers or [] if isinstance(o, dict)]
-        if action.accept_offer not in known:
-            problems.append(
-                Problem(
-                    f"{where}.accept_offer",
-                    f"unknown offer {show(action.accept_offer)}; expected one of "
-                    f"programs.save_offers: {some([str(k) for k in known])}",
-                )
-            )
-    return problems
 
 
 def _order_key(path: str) -> tuple[Any, ...]:

@@ -1,7 +1,8 @@
 """The scenario actions that change the catalog and customers: `change_price` (a plan's new
 price with notice, docs/pricing.md), `update_customer` (PATCH /v1/customers/{id}) and `erase`
 (POST /v1/customers/{id}/erase, docs/privacy.md). The run sends each as the API call it
-stands for; the API's checks decide at run time."""
+stands for; what the file alone can tell is refused at load (`price_step_problems`: a price
+its plan's currency cannot be charged in), the API's other checks decide at run time."""
 
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
@@ -19,7 +20,10 @@ from pydantic import (
 from tenure.domain.audit import check_note
 from tenure.domain.customers import SUPPORTED_LOCALES, validate_phone, validate_timezone
 from tenure.domain.errors import ValidationFailedError
+from tenure.domain.ids import DISPLAY_NAME_MAX, DISPLAY_NAME_PATTERN
+from tenure.domain.money import UnknownCurrencyError, unchargeable
 from tenure.domain.prices import MAX_AMOUNT
+from tenure_local.simulator.scenario_problems import Problem
 
 
 def _e164(number: str) -> str:
@@ -98,6 +102,17 @@ class ChangePrice(_CatalogAction):
     def path(self) -> str:
         return f"/v1/plans/{self.plan}/price-changes"
 
+    def amounts(self) -> list[tuple[str, int]]:
+        """The amounts it names, each with its field: the amount, or the tiers' amounts
+        (those of a tier written wrong are left to the API, which says why)."""
+        found = [("amount", self.amount)] if self.amount is not None else []
+        for k, tier in enumerate(self.tiers or []):
+            for name in ("unit_amount", "flat_amount"):
+                value = tier.get(name) if isinstance(tier, dict) else None
+                if isinstance(value, int) and not isinstance(value, bool):
+                    found.append((f"tiers[{k}].{name}", value))
+        return found
+
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"amount": self.amount} if self.amount is not None else {}
         if self.tiers is not None:
@@ -110,13 +125,40 @@ class ChangePrice(_CatalogAction):
         }
 
 
+def price_step_problems(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> list[Problem]:
+    """A `change_price` to an amount its plan's currency cannot be charged in (KWD 1.505:
+    Stripe takes three-decimal currencies only in tens), refused at load on its field with
+    the nearest amounts, as the API refuses it at run time and as a plan's own price is
+    refused. `actions`: (index in the file, validated action) pairs."""
+    currencies: dict[str, str] = {}
+    plans = raw.get("plans")
+    for plan in plans if isinstance(plans, list) else []:
+        if isinstance(plan, dict) and isinstance(plan.get("id"), str):
+            currencies[plan["id"]] = str(plan.get("currency"))
+    problems: list[Problem] = []
+    for n, action in actions:
+        if not isinstance(action, ChangePrice) or action.plan not in currencies:
+            continue  # an unknown plan is reported on its own
+        for field, amount in action.amounts():
+            try:
+                why = unchargeable(amount, currencies[action.plan])
+            except UnknownCurrencyError:
+                break  # the plan's currency is reported on the plan
+            if why:
+                problems.append(Problem(f"actions[{n}].{field}", f"plan {action.plan}: {why}"))
+    return problems
+
+
 class UpdateCustomer(_CatalogAction):
     """Change a customer's details: the fields given change, the others stay."""
 
     do: Literal["update_customer"]
     customer: str
     email: str | None = None
-    name: str | None = None
+    # The API's rule for a customer's name, so that a file is refused at load.
+    name: str | None = Field(
+        default=None, max_length=DISPLAY_NAME_MAX, pattern=DISPLAY_NAME_PATTERN
+    )
     locale: Locale | None = None
     timezone: Timezone | None = None
     billing_name: str | None = None

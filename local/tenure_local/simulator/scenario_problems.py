@@ -17,6 +17,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel
 
+from tenure.domain.errors import FieldRuleError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -188,6 +190,8 @@ EXPECTED = {
     "card": "one of Stripe's public test card numbers, like '4242424242424242'",
     "card_expires": "a month written YYYY-MM, like 2027-08",
     "timezone": "an IANA time zone like Europe/Paris",
+    "name": "a name without control characters, bidi overrides or isolates (U+202A-U+202E, "
+    "U+2066-U+2069)",
 }
 _TYPE_WORDS = {
     "int_type": "a whole number",
@@ -295,7 +299,12 @@ def plain(
     elif kind.startswith("decimal_"):
         what = f"got {show(got)}; expected a number with at most 4 decimal places"
     elif kind in ("value_error", "assertion_error"):
-        what = str(ctx.get("error") or err["msg"])
+        rule = ctx.get("error")
+        if isinstance(rule, FieldRuleError):  # a model's rule, placed on the field breaking it
+            at = f"{at}.{rule.field}" if at else rule.field
+            what, hint = rule.message, None  # the rule's words say what is expected
+        else:
+            what = str(rule or err["msg"])
         if hint and "expected" not in what and " like " not in what:
             what = f"{what}; expected {hint}"
     else:  # a rule not worded here yet: pydantic's own words are better than none

@@ -37,6 +37,32 @@ def offer_references(raw: dict[str, Any], ids: dict[str, list[str]]) -> list[Pro
     return problems
 
 
+def cancel_problems(raw: dict[str, Any], where: str, action: Any) -> list[Problem]:
+    """A `cancel` action's: a refund goes with an immediate cancel; an offer accepted must be
+    one the file's programs configure."""
+    problems = []
+    if action.refund != "none" and action.at_period_end:
+        problems.append(
+            Problem(
+                f"{where}.refund",
+                "a refund goes with an immediate cancel; expected at_period_end false",
+            )
+        )
+    if action.accept_offer is not None:
+        programs = raw.get("programs")
+        offers = programs.get("save_offers") if isinstance(programs, dict) else None
+        known = [o.get("id") for o in offers or [] if isinstance(o, dict)]
+        if action.accept_offer not in known:
+            problems.append(
+                Problem(
+                    f"{where}.accept_offer",
+                    f"unknown offer {show(action.accept_offer)}; expected one of "
+                    f"programs.save_offers: {some([str(k) for k in known])}",
+                )
+            )
+    return problems
+
+
 class Coupons:
     """The file's coupons as its actions redeem them, in time order: what can be told before
     the run of a coupon that would be refused (unknown, past `redeem_by`, used up, for other

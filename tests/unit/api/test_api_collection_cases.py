@@ -12,7 +12,9 @@ from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceSta
 from tenure.ports import Commit
 
 
-def an_open_case(api: Api, customer: str = "alice", amount: int = 1001) -> str:
+def an_open_case(
+    api: Api, customer: str = "alice", amount: int = 1001, currency: str = "USD"
+) -> str:
     """A case as dunning leaves one: the customer's unpaid renewal, stored with its case."""
     now = api.clock.now()
     invoice = Invoice(
@@ -22,7 +24,7 @@ def an_open_case(api: Api, customer: str = "alice", amount: int = 1001) -> str:
         kind=InvoiceKind.RENEWAL,
         period_start=now - timedelta(days=20),
         period_end=now + timedelta(days=10),
-        currency="USD",
+        currency=currency,
         lines=[InvoiceLine(LineKind.PLAN, "Basic", amount)],
         status=InvoiceStatus.OPEN,
         created_at=now - timedelta(days=20),
@@ -105,6 +107,20 @@ def test_a_bad_plan_is_a_422_naming_the_field_and_changes_nothing(
     assert reply.status == 422, reply.text
     assert field in reply.text
     assert shop.state() == before
+
+
+def test_a_balance_too_small_for_the_count_is_a_422_on_count(shop: Api) -> None:
+    # KWD is charged in tens of fils: 20 fils make two instalments at most, not three. The
+    # body holds no amount, so the refusal names what the customer chose: the count.
+    case_id = an_open_case(shop, amount=20, currency="KWD")
+    before = shop.state()
+    reply = choose(shop, case_id, {"count": 3, "every": "week"})
+    assert reply.status == 422, reply.text
+    [fault] = reply.json["detail"]
+    assert fault["loc"] == ["body", "count"]
+    assert "do not split into 3 positive instalments (at least 30 needed)" in fault["msg"]
+    assert shop.state() == before
+    assert choose(shop, case_id, {"count": 2, "every": "week"}).status == 201
 
 
 def test_a_case_already_in_a_plan_is_a_409_and_changes_nothing(shop: Api) -> None:

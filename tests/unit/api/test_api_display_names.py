@@ -60,3 +60,34 @@ def test_a_plan_stored_before_the_rule_is_still_listed_and_read(api: Api) -> Non
     assert listed.status == 200, listed.text
     assert [p["name"] for p in listed.json["data"]] == ["Old\nplan"]
     assert api.get("/v1/plans/old").status == 200
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_a_customer_name_with_control_or_bidi_characters_is_a_422_on_name(
+    api: Api, name: str
+) -> None:
+    # Printed on invoices, in emails and on pages as a plan's name is; an import checks the
+    # same rule (docs/import.md).
+    body = {"id": "alice", "email": "alice@example.com", "name": name}
+    reply = refused(api, "POST", "/v1/customers", body)
+    assert reply.status == 422, reply.text
+    assert [d["loc"] for d in reply.json["detail"]] == [["body", "name"]]
+
+    api.customer("bob", name="Bob")
+    reply = refused(api, "PATCH", "/v1/customers/bob", {"name": name})
+    assert reply.status == 422, reply.text
+    assert [d["loc"] for d in reply.json["detail"]] == [["body", "name"]]
+
+
+@pytest.mark.parametrize("name", GOOD_NAMES)
+def test_customer_names_in_any_script_are_taken(api: Api, name: str) -> None:
+    assert api.customer("alice", name=name)["name"] == name
+    assert api.call("PATCH", "/v1/customers/alice", {"name": name[::-1]}).json["name"] == name[::-1]
+
+
+def test_a_customer_stored_before_the_rule_is_still_read_and_updated(api: Api) -> None:
+    svc = bootstrap.wiring().services
+    catalog.create_customer(svc, "old", "old@example.com", name="Old\ncustomer")
+    assert api.get("/v1/customers/old").json["name"] == "Old\ncustomer"
+    reply = api.call("PATCH", "/v1/customers/old", {"locale": "ru"})
+    assert reply.status == 200, reply.text

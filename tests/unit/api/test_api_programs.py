@@ -139,3 +139,17 @@ def test_the_openapi_document_describes_the_programs_body(shop: Api) -> None:
     schema = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert "version" in schema["required"]
     assert {"tenure_discount", "loyalty", "refunds", "save_offers"} <= set(schema["properties"])
+
+
+@pytest.mark.parametrize("value", [-5, 0, 1.5, "5", True, None, 10**10])
+def test_a_point_value_that_is_not_a_positive_whole_number_is_a_422_on_it(
+    shop: Api, value: Any
+) -> None:
+    # What a point is worth is money off an invoice, in minor units: a negative value
+    # would charge the customer for redeeming, a fraction could never be credited.
+    loyalty = {"points_per_unit": 1, "unit_minor": 100, "point_value_minor": value}
+    before = stored(shop)
+    reply = put(shop, {"loyalty": loyalty, "version": 0})
+    assert reply.status == 422, reply.text
+    assert [d["loc"] for d in reply.json["detail"]] == [["body", "loyalty", "point_value_minor"]]
+    assert stored(shop) == before

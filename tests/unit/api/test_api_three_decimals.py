@@ -19,29 +19,33 @@ def messages(reply: Any) -> str:
 
 
 @pytest.mark.parametrize(
-    ("body", "nearest"),
+    ("body", "loc", "nearest"),
     [
-        ({"amount": 1001}, "nearest: 1000 or 1010"),
-        ({"currency": "BHD", "amount": 2128}, "nearest: 2120 or 2130"),
+        ({"amount": 1001}, ["body", "amount"], "nearest: 1000 or 1010"),
+        ({"currency": "BHD", "amount": 2128}, ["body", "amount"], "nearest: 2120 or 2130"),
         (
             {
                 "amount": 0,
                 "tiers": [{"up_to": 5, "unit_amount": 1000}, {"up_to": None, "unit_amount": 775}],
             },
+            ["body", "tiers[1].unit_amount"],
             "nearest: 770 or 780",
         ),
         (
             {"amount": 0, "tiers": [{"up_to": None, "unit_amount": 500, "flat_amount": 5}]},
+            ["body", "tiers[0].flat_amount"],
             "nearest: 0 or 10",
         ),
     ],
 )
-def test_a_plan_priced_below_the_charge_step_is_a_422_naming_the_nearest(
-    api: Api, body: dict[str, Any], nearest: str
+def test_a_plan_priced_below_the_charge_step_is_a_422_on_its_field_naming_the_nearest(
+    api: Api, body: dict[str, Any], loc: list[Any], nearest: str
 ) -> None:
     reply = refused(api, "POST", "/v1/plans", {**KWD_PLAN, **body})
     assert reply.status == 422
+    assert locs(reply) == [loc], reply.text
     assert nearest in messages(reply), reply.text
+    assert not messages(reply).startswith(("Value error", "amount:", "tiers")), reply.text
 
 
 def test_the_same_amounts_in_a_two_decimal_currency_are_created(api: Api) -> None:
@@ -63,5 +67,17 @@ def test_a_coupon_taking_off_an_amount_that_cannot_be_charged_is_a_422(api: Api)
     coupon = {"id": "fils", "amount_off": 1, "currency": "KWD", "duration": "once"}
     reply = refused(api, "POST", "/v1/coupons", coupon)
     assert reply.status == 422
-    assert "amount_off" in messages(reply) and "nearest: 0 or 10" in messages(reply)
+    assert locs(reply) == [["body", "amount_off"]], reply.text
+    assert "nearest: 0 or 10" in messages(reply)
     assert api.post("/v1/coupons", {**coupon, "amount_off": 10}).status == 201
+
+
+def test_an_instalment_plan_of_an_amount_that_cannot_be_charged_is_a_422_on_amount(
+    api: Api,
+) -> None:
+    api.customer("alice")
+    body = {"amount": 1001, "currency": "KWD", "count": 2, "every": "month", "description": "TV"}
+    reply = refused(api, "POST", "/v1/customers/alice/installment-plans", body)
+    assert reply.status == 422
+    assert locs(reply) == [["body", "amount"]], reply.text
+    assert "nearest: 1000 or 1010" in messages(reply)

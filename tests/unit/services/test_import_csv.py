@@ -100,6 +100,13 @@ def test_a_csv_subscription_renews_on_its_anchor_and_a_cancel_ends_it_there() ->
         ("1500,USD", "-1,USD", "is not from 0"),
         ("USD,month", "USD,fortnight", "not day, week, month or year"),
         ("month,1,0", "month,0,0", "interval_count 0"),
+        # The API's rules for a new plan: a price its currency can be charged in (Stripe
+        # takes KWD only in tens of fils), a name it may show, never cut short
+        ("Basic,1500,USD", "Basic,1001,KWD", "amount_minor: 1001 minor units of KWD"),
+        ("Basic,1500,USD", "Basic,1505,BHD", "nearest: 1500 or 1510"),
+        (",Basic,", ',"Basic\nPlus",', "name holds control characters"),
+        (",Basic,", ",Basic \u202eculP,", "name holds control characters or bidi"),
+        (",Basic,", "," + "B" * 201 + ",", "name is 201 characters long; at most 200"),
     ],
 )
 def test_a_plan_row_that_cannot_be_read_is_refused_with_its_customers(
@@ -123,6 +130,10 @@ def test_a_plan_row_that_cannot_be_read_is_refused_with_its_customers(
         ("2025-12-01T10:00:00Z,stripe", "2025-12-01T10:00:00,stripe", "has no offset"),
         (",cus_Ana0001,", ",,", "needs the provider_customer_id"),
         ("pm_card_visa", "4242 4242 4242 4242", "like a card number"),
+        # The API's rule for a customer's name, printed on invoices and in emails
+        ("Ana Petrova", '"Ana\nTotal: 0"', "name holds control characters"),
+        ("Ana Petrova", "Ana \u2066Petrova\u2069", "name holds control characters or bidi"),
+        ("Ana Petrova", "A" * 201, "name is 201 characters long; at most 200"),
     ],
 )
 def test_a_customer_row_that_cannot_be_read_is_refused_whole(old: str, new: str, why: str) -> None:
@@ -153,6 +164,29 @@ def test_a_subscription_row_that_cannot_be_read_refuses_its_customer_whole(
     assert svc.repo.get_customer("ana") is None
     assert svc.repo.list_payment_methods("ana") == []
     assert svc.repo.get_customer("chen") is not None
+
+
+def test_a_refused_name_is_reported_on_its_row_and_nothing_of_the_customer_is_written() -> None:
+    svc = a_store()
+    report = run_csv(svc, replaced(tables(), "customers.csv", "Wei, Chen", "Wei\u202e Chen"))
+    [line] = [line for line in report.lines if (line.kind, line.id) == ("customer", "chen")]
+    assert (line.outcome, line.origin) == (Outcome.REFUSED, "customers.csv:4")
+    assert "\u202e" not in line.reason  # the refused value is not repeated back
+    assert svc.repo.get_customer("chen") is None and svc.repo.get_subscription("sub-chen") is None
+    assert svc.repo.find_provider_object("stripe", "cus_Chen003") is None
+    assert svc.repo.get_customer("ana") is not None
+
+
+def test_a_razorpay_customer_on_a_plan_in_another_currency_than_inr_is_refused_whole() -> None:
+    # As the API refuses subscribing them: Razorpay's recurring debits are in INR only.
+    svc = a_store()
+    report = run_csv(
+        svc, replaced(tables(), "customers.csv", ",stripe,cus_Ana", ",razorpay,cus_Ana")
+    )
+    why = reason(report, "customer", "ana")
+    assert "subscription sub-ana" in why and "INR only; expected a INR plan, not USD" in why
+    assert svc.repo.get_customer("ana") is None and svc.repo.get_subscription("sub-ana") is None
+    assert svc.repo.get_customer("chen") is not None  # a Stripe customer on the same plan
 
 
 def test_an_id_on_two_rows_that_differ_is_refused_on_both() -> None:
@@ -223,7 +257,8 @@ def test_a_card_number_in_the_payment_method_column_is_never_stored_nor_repeated
 
 def test_billing_columns_and_a_razorpay_provider_are_taken_over() -> None:
     svc = a_store()
-    texts = tables()
+    # Razorpay debits a mandate in INR only: ana's plan is priced in rupees.
+    texts = replaced(tables(), "plans.csv", "Basic,1500,USD", "Basic,1500,INR")
     header, *rows = texts["customers.csv"].splitlines()
     texts["customers.csv"] = (
         "\n".join(

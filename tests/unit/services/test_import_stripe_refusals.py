@@ -65,6 +65,7 @@ def imported_others(svc: Services) -> None:
         ("sub_Ana0001", lambda s: s.update(status="incomplete"), "it is incomplete"),
         ("sub_Ana0001", lambda s: s.update(collection_method="send_invoice"), "sending invoices"),
         ("sub_Ana0001", lambda s: s.update(discounts=["di_1"]), "coupons are not imported"),
+        ("sub_Ana0001", lambda s: item_of(s).update(discounts=["di_1"]), "item has a discount"),
         ("sub_Ana0001", lambda s: s.update(default_tax_rates=[{"id": "txr_1"}]), "tax rates"),
         ("sub_Ana0001", lambda s: item_of(s).update(quantity=3), "quantity is 3"),
         (
@@ -112,6 +113,10 @@ def test_a_subscription_that_cannot_be_mapped_refuses_its_customer_whole(
         (lambda c: c.update(email="ana at example"), "not an address"),
         (lambda c: c.update(balance=-500), "balance"),
         (lambda c: c.update(discount={"coupon": {"id": "SAVE10"}}), "coupon"),
+        # The API's rule for a name it prints on invoices and emails
+        (lambda c: c.update(name="Ana \u202eavorteP"), "name holds control characters or bidi"),
+        (lambda c: c.update(name="Ana\nTotal: 0"), "name holds control characters"),
+        (lambda c: c.update(name="A" * 201), "name is 201 characters long; at most 200"),
         (lambda c: c.update(metadata={"timezone": "Mars/Olympus"}), "time zone"),
         (
             lambda c: c["invoice_settings"].update(default_payment_method="4242424242424242"),
@@ -140,6 +145,11 @@ def test_a_customer_that_cannot_be_mapped_is_refused_with_its_subscriptions(
         (lambda p: p.update(unit_amount=None), "no whole unit amount"),
         (lambda p: p["recurring"].update(interval="fortnight"), "unknown interval"),
         (lambda p: p.update(custom_unit_amount={"minimum": 100}), "choose the amount"),
+        # The API's rules for a new plan: a price its currency can be charged in, a name it
+        # may show (never cut short)
+        (lambda p: p.update(currency="kwd", unit_amount=1001), "nearest: 1000 or 1010"),
+        (lambda p: p.update(product={"id": "prod_B", "name": "Basic\u2067"}), "bidi"),
+        (lambda p: p.update(product={"id": "prod_B", "name": "B" * 201}), "201 characters"),
     ],
 )
 def test_a_price_that_cannot_be_mapped_refuses_every_customer_on_it(

@@ -30,3 +30,17 @@ def test_names_in_other_scripts_load() -> None:
     scenario = parse(with_names("الخطة الشهرية", "نصف السعر"))
     assert scenario.plans[0].name == "الخطة الشهرية"
     assert scenario.coupons[0].name == "نصف السعر"
+
+
+@pytest.mark.parametrize("bad", ["Ana\r\nTotal: 0", "Ana\t", "Ana \u202eavorteP", "A" * 201])
+def test_a_customers_name_the_api_would_refuse_is_refused_at_load(bad: str) -> None:
+    raw = with_names("Pro", "Half") | {
+        "customers": [{"id": "ana", "email": "ana@example.com", "name": bad}],
+        "actions": [
+            {"at": "2026-01-10T00:00:00Z", "do": "update_customer", "customer": "ana", "name": bad}
+        ],
+    }
+    found = problems(raw)
+    assert [path for path, _ in found] == ["customers[0].name", "actions[0].name"]
+    if len(bad) < 200:
+        assert all("without control characters, bidi overrides" in what for _, what in found)

@@ -1,11 +1,21 @@
 """The scenario's change_price and update_customer actions: read as written, and refused
-before the run, naming the action's index and field, when they name nothing."""
+before the run, naming the action's index and field, when they name nothing or a price its
+plan's currency cannot be charged in."""
 
+from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
 from scenario_refusals import problems
 
-from tenure_local.simulator.scenario import ChangePrice, UpdateCustomer, parse
+from tenure_local.simulator.scenario import (
+    ChangePrice,
+    ScenarioError,
+    UpdateCustomer,
+    load,
+    parse,
+)
 
 AT = "2026-01-20T00:00:00Z"
 
@@ -136,3 +146,47 @@ def test_a_price_change_effective_before_its_action_is_refused_at_load() -> None
     assert path == "actions[0].effective_at"
     assert "before the action's `at`" in what
     parse(scenario(change_price(effective_at=AT)))  # effective at once is not the past
+
+
+def kwd(*actions: dict[str, Any]) -> dict[str, Any]:
+    raw = scenario(*actions)
+    raw["plans"][0]["currency"] = "KWD"
+    return raw
+
+
+def test_a_kwd_price_change_that_cannot_be_charged_is_refused_at_load_on_its_amount() -> None:
+    # Stripe takes KWD only in tens of fils: 1.505 would be declined at every renewal.
+    change = {"at": AT, "do": "change_price", "plan": "basic", "amount": 1505}
+    found = problems(kwd({**change, "effective_at": "2026-02-01T00:00:00Z"}))
+    [(path, what)] = found
+    assert path == "actions[0].amount"
+    assert "plan basic" in what and "nearest: 1500 or 1510" in what
+
+
+def test_a_kwd_price_change_of_tiers_is_refused_at_load_on_the_tier() -> None:
+    tiers = [
+        {"up_to": 5, "unit_amount": 1000},
+        {"up_to": None, "unit_amount": 800, "flat_amount": 5},
+    ]
+    change = {"at": AT, "do": "change_price", "plan": "basic", "tiers": tiers}
+    found = problems(kwd({**change, "effective_at": "2026-02-01T00:00:00Z"}))
+    assert [path for path, _ in found] == ["actions[0].tiers[1].flat_amount"]
+    assert "nearest: 0 or 10" in found[0][1]
+
+
+def test_the_refusal_carries_the_actions_line_in_the_file(tmp_path: Path) -> None:
+    raw = kwd({"at": AT, "do": "change_price", "plan": "basic", "amount": 1505})
+    raw["actions"][0]["effective_at"] = "2026-02-01T00:00:00Z"
+    path = tmp_path / "kwd.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    with pytest.raises(ScenarioError) as refused:
+        load(path)
+    [problem] = refused.value.problems
+    line = path.read_text().splitlines()[problem.line - 1] if problem.line else ""
+    assert "amount: 1505" in line, (problem, line)
+
+
+def test_kwd_prices_in_tens_and_any_usd_price_are_read() -> None:
+    change = {"at": AT, "do": "change_price", "plan": "basic", "effective_at": AT}
+    assert parse(kwd({**change, "amount": 1510})).actions[0].amount == 1510
+    assert parse(scenario({**change, "amount": 1505})).actions[0].amount == 1505

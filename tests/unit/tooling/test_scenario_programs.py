@@ -56,6 +56,18 @@ def test_a_file_without_programs_leaves_every_program_off() -> None:
             "programs.loyalty.unit_minor",
         ),
         (
+            "programs:\n  loyalty: {points_per_unit: 1, unit_minor: 100, point_value_minor: -5}\n",
+            "programs.loyalty.point_value_minor",
+        ),
+        (
+            "programs:\n  loyalty: {points_per_unit: 1, unit_minor: 100, point_value_minor: 2.5}\n",
+            "programs.loyalty.point_value_minor",
+        ),
+        (
+            "programs:\n  loyalty: {points_per_unit: 1, unit_minor: 100, point_value_minor: '5'}\n",
+            "programs.loyalty.point_value_minor",
+        ),
+        (
             "programs:\n  refunds: {window_days: 14, after_window: sometimes}\n",
             "programs.refunds.after_window",
         ),

@@ -164,7 +164,15 @@ class CollectionCase:
         if interval not in policy.every:
             allowed = ", ".join(policy.every)
             raise ValidationFailedError("every", f"must be one of {allowed}, got {every!r}")
-        return self._plan(n, interval, now)
+        try:
+            return self._plan(n, interval, now)
+        except ValidationFailedError as refused:
+            if refused.field != "amount":
+                raise
+            # The balance is the case's, not the customer's to send: what they chose, and
+            # can choose otherwise, is the count (a 422 on `count`, not on an absent field).
+            why = str(refused).removeprefix("amount: ")
+            raise ValidationFailedError("count", f"the balance: {why}; choose fewer") from None
 
     def pay_in_full(self, now: datetime) -> InstallmentPlan:
         """The whole balance in one charge, now: a plan of one instalment, so the money

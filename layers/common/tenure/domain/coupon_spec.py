@@ -11,6 +11,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tenure.domain.discounts import Coupon, CouponDuration, DiscountTerms
+from tenure.domain.errors import FieldRuleError
 from tenure.domain.ids import DISPLAY_NAME_PATTERN, ID_PATTERN
 from tenure.domain.moment_spec import Moment
 from tenure.domain.money import normalize_currency, unchargeable
@@ -53,12 +54,12 @@ class CouponSpec(BaseModel):
         if self.amount_off is not None and self.currency is not None:
             why = unchargeable(self.amount_off, self.currency)
             if why:  # KWD 0.001 off would leave every invoice it touches uncharged
-                raise ValueError(f"amount_off: {why}")
+                raise FieldRuleError("amount_off", why)
         repeating = self.duration is CouponDuration.REPEATING
         if repeating != (self.duration_in_periods is not None):
             raise ValueError("duration_in_periods goes with duration `repeating`, and only it")
         if len(set(self.plans)) != len(self.plans):
-            raise ValueError("plans: each plan once")
+            raise FieldRuleError("plans", "each plan once")
         return self
 
     def to_coupon(self, created_at: datetime) -> Coupon:

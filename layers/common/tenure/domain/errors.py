@@ -27,6 +27,25 @@ class ValidationFailedError(DomainError):
         super().__init__(f"{field}: {message}")
 
 
+class FieldRuleError(ValueError):
+    """A rule across a request model's fields, broken by one of them (`field`, a path as
+    ValidationFailedError's: `amount`, `tiers[0].unit_amount`), raised in a pydantic model
+    validator. pydantic places what such a validator raises on the model as a whole, so
+    the field rides along for the edges to place the refusal where it belongs: the API's
+    422 `loc` (`["body", "amount"]`), a scenario file's path (`plans[0].amount`). A
+    ValueError, so that pydantic reports it as a validation error."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+    @classmethod
+    def of(cls, refused: ValidationFailedError) -> "FieldRuleError":
+        """The domain's refusal, as a model validator raises it."""
+        return cls(refused.field, str(refused).removeprefix(f"{refused.field}: "))
+
+
 class NotFoundError(DomainError):
     """An id that does not exist."""
 

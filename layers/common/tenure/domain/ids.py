@@ -10,6 +10,19 @@ _ID_RE = re.compile(ID_PATTERN)
 # control characters (C0, DEL, C1) and no bidi overrides or isolates (U+202A-U+202E,
 # U+2066-U+2069), which could make a line read otherwise than it is. Other scripts are fine.
 DISPLAY_NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
+_DISPLAY_NAME_RE = re.compile(DISPLAY_NAME_PATTERN)
+DISPLAY_NAME_MAX = 200
+
+
+def display_name_refusal(name: str) -> str | None:
+    """Why `name` cannot be shown to customers as a plan's, coupon's or customer's name, in
+    the API's rule (DISPLAY_NAME_PATTERN, at most DISPLAY_NAME_MAX characters), for what
+    reads names without pydantic (an import); None when it can."""
+    if len(name) > DISPLAY_NAME_MAX:
+        return f"is {len(name)} characters long; at most {DISPLAY_NAME_MAX}"
+    if not _DISPLAY_NAME_RE.fullmatch(name):  # `$` alone would let a final line break by
+        return "holds control characters or bidi overrides or isolates"
+    return None
 
 
 def is_valid_id(value: str) -> bool:

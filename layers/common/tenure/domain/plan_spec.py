@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tenure.domain.calendar import IntervalUnit
-from tenure.domain.errors import ValidationFailedError
+from tenure.domain.errors import FieldRuleError, ValidationFailedError
 from tenure.domain.ids import DISPLAY_NAME_PATTERN, ID_PATTERN
 from tenure.domain.money import normalize_currency
 from tenure.domain.plans import IntroPhase, Plan, PlanKind, TaxBehavior, Tier
@@ -63,16 +63,18 @@ class PlanSpec(BaseModel):
 
     @model_validator(mode="after")
     def _tiers_cover_every_quantity(self) -> "PlanSpec":
+        # Each refusal names its field (FieldRuleError): a 422 at ["body", "amount"], a
+        # scenario problem at plans[0].amount, not at the plan as a whole.
         try:
             check_tiers(_tiers(self.tiers))
         except ValidationFailedError as refused:
-            raise ValueError(str(refused)) from None
+            raise FieldRuleError.of(refused) from None
         if self.tiers and self.amount:
-            raise ValueError("tiers: a tiered price comes from its tiers: amount must be 0")
+            raise FieldRuleError("tiers", "a tiered price comes from its tiers: amount must be 0")
         try:
             check_chargeable(self.amount, _tiers(self.tiers), self.currency)
         except ValidationFailedError as refused:
-            raise ValueError(str(refused)) from None
+            raise FieldRuleError.of(refused) from None
         return self
 
     @field_validator("currency")

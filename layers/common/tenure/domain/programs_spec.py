@@ -11,6 +11,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tenure.domain.errors import FieldRuleError
 from tenure.domain.ids import ID_PATTERN
 from tenure.domain.programs import (
     _OFFER_FIELD,
@@ -89,8 +90,8 @@ class Programs(_Section):
     def _ordered(self) -> Self:
         months = [step.after_months for step in self.tenure_discount or []]
         if any(b <= a for a, b in pairwise(months)):
-            raise ValueError("tenure_discount: steps in strictly increasing after_months")
+            raise FieldRuleError("tenure_discount", "steps in strictly increasing after_months")
         ids = [offer.id for offer in self.save_offers or []]
         if len(set(ids)) != len(ids):
-            raise ValueError("save_offers: each offer id once")
+            raise FieldRuleError("save_offers", "each offer id once")
         return self

@@ -23,7 +23,7 @@ from tenure.domain.customers import (
     validate_timezone,
 )
 from tenure.domain.errors import DomainError, ValidationFailedError
-from tenure.domain.ids import is_valid_id
+from tenure.domain.ids import display_name_refusal, is_valid_id
 from tenure.domain.imported import (
     CARD_NUMBER_REFUSAL,
     IMPORTED_FROM,
@@ -35,7 +35,7 @@ from tenure.domain.imported import (
     TermsStatus,
     card_number_like,
 )
-from tenure.domain.money import UnknownCurrencyError, normalize_currency
+from tenure.domain.money import UnknownCurrencyError, normalize_currency, unchargeable
 from tenure.domain.plans import Plan
 from tenure.domain.timeutil import utc
 
@@ -195,12 +195,18 @@ def _unique(
 
 
 def _plan_entry(plan_id: str, origin: str, row: Row) -> PlanEntry:
+    """The row's plan, by the API's rules for a new plan: a name it may show, a price its
+    currency can be charged in (KWD 1.001 cannot: docs/pricing.md)."""
     try:
         currency = _read(row, "currency", normalize_currency, "an ISO 4217 code")
+        amount = _whole(row, "amount_minor", 0, 10**12)
+        why = unchargeable(amount, currency)
+        if why:
+            raise _BadRow(f"amount_minor: {why}")
         plan = Plan(
             id=plan_id,
-            name=row.get("name", "")[:200],
-            amount=_whole(row, "amount_minor", 0, 10**12),
+            name=_name(row),
+            amount=amount,
             currency=currency,
             interval=_read(row, "interval", IntervalUnit, "day, week, month or year"),
             interval_count=_whole(row, "interval_count", 1, 365, default=1),
@@ -218,11 +224,16 @@ def _customer_entry(cus_id: str, origin: str, row: Row, now: datetime) -> Custom
         created = _moment(row, "created_at") or now
     except _BadRow as exc:
         problems.append(str(exc))
+    try:
+        name = _name(row)
+    except _BadRow as exc:
+        problems.append(str(exc))
+        name = ""
     provider = row.get("payment_provider") or DEFAULT_PROVIDER
     customer = Customer(
         id=cus_id,
         email=row["email"],
-        name=row.get("name", ""),
+        name=name,
         created_at=created,
         provider_customer_id=row.get("provider_customer_id") or None,
         default_payment_method=row.get("payment_method") or None,
@@ -306,6 +317,15 @@ def _read[T](
         raise _BadRow(f"{column}: unknown currency {text!r}") from exc
     except (ValueError, KeyError) as exc:
         raise _BadRow(f"{column} {text!r} is not {expected}") from exc
+
+
+def _name(row: Row) -> str:
+    """The row's `name` as the API takes a name it shows to customers."""
+    name = row.get("name", "")
+    why = display_name_refusal(name)
+    if why:
+        raise _BadRow(f"name {why}")
+    return name
 
 
 def _whole(row: Row, column: str, low: int, high: int, default: int | None = None) -> int:

@@ -24,7 +24,7 @@ from tenure.domain.customers import (
     validate_timezone,
 )
 from tenure.domain.errors import DomainError, ValidationFailedError
-from tenure.domain.ids import is_valid_id
+from tenure.domain.ids import display_name_refusal, is_valid_id
 from tenure.domain.imported import (
     CARD_NUMBER_REFUSAL,
     IMPORTED_FROM,
@@ -36,7 +36,7 @@ from tenure.domain.imported import (
     TermsStatus,
     card_number_like,
 )
-from tenure.domain.money import UnknownCurrencyError, from_stripe_amount
+from tenure.domain.money import UnknownCurrencyError, from_stripe_amount, unchargeable
 from tenure.domain.plans import Plan, TaxBehavior
 
 SOURCE = "stripe"
@@ -185,10 +185,14 @@ class _Reader:
         problems: list[str] = []
         if any(_differs(other, obj) for _, other in copies[1:]):
             problems.append(f"customer {cus_id} appears {len(copies)} times with different data")
+        name = str(obj.get("name") or "")
+        why = display_name_refusal(name)  # the API's rule for a customer's name
+        if why:
+            problems.append(f"its name {why}")
         customer = Customer(
             id=cus_id,
             email=obj.get("email") or "",
-            name=obj.get("name") or "",
+            name=name,
             created_at=_time(obj.get("created")) or self.now,
             provider_customer_id=cus_id,
             metadata={IMPORTED_FROM: SOURCE},
@@ -285,6 +289,9 @@ def _plan_of(obj: Obj, products: Mapping[str, str]) -> Plan:
         raise _Refused(f"unknown currency {currency!r}") from exc
     except ValueError as exc:
         raise _Refused(str(exc)) from exc
+    why = unchargeable(money.amount_minor, money.currency)
+    if why:  # as the API refuses such a plan: every renewal of it would be declined
+        raise _Refused(why)
     try:
         unit = IntervalUnit(str(recurring.get("interval")))
     except ValueError as exc:
@@ -295,14 +302,20 @@ def _plan_of(obj: Obj, products: Mapping[str, str]) -> Plan:
         raise _Refused(f"its interval count {count!r} is not a whole number from 1 to 365")
     trial = recurring.get("trial_period_days") or 0
     product = obj.get("product")
-    name = (
-        product.get("name")
-        if isinstance(product, Mapping)
-        else products.get(str(product)) or obj.get("nickname")
+    name = str(
+        (
+            product.get("name")
+            if isinstance(product, Mapping)
+            else products.get(str(product)) or obj.get("nickname")
+        )
+        or ""
     )
+    why = display_name_refusal(name)  # the API's rule for a plan's name, never cut short
+    if why:
+        raise _Refused(f"its name (the product's, else the nickname) {why}")
     return Plan(
         id=price_id,
-        name=str(name or "")[:200],
+        name=name,
         amount=money.amount_minor,
         currency=money.currency,
         interval=unit,
@@ -338,6 +351,9 @@ def _terms(
     if len(items) != 1:
         raise _Refused(f"it has {len(items)} items: Tenure imports one price per subscription")
     item = items[0]
+    if item.get("discounts") or item.get("discount"):
+        # A coupon on the item (Stripe's items.data[].discounts) discounts the same renewals.
+        raise _Refused("its item has a discount: coupons are not imported (docs/import.md)")
     quantity = item.get("quantity", 1)
     if quantity not in (1, None):
         raise _Refused(f"its quantity is {quantity}: Tenure imports one unit per subscription")

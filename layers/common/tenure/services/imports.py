@@ -26,6 +26,7 @@ from tenure.domain.imported import (
     PlanEntry,
     subscription_from_terms,
 )
+from tenure.domain.mandates import other_currency
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.ports import Commit, ProviderLink
@@ -183,6 +184,12 @@ def _import_customer(
         plan = plans.get(terms.plan_id)
         if plan is None:
             problems.append(f"subscription {terms.id}: its plan {terms.plan_id} is refused")
+            continue
+        # As the API refuses subscribing a payer on a mandate to a plan in another currency:
+        # Razorpay's recurring debits are in INR only, so no renewal could be charged.
+        other = other_currency(svc.provider_of(customer.provider), plan.currency, "plan")
+        if other:
+            problems.append(f"subscription {terms.id}: {other}")
             continue
         try:
             subs.append(subscription_from_terms(terms, plan, now))
