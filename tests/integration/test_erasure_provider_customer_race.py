@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from containers import T0, Containers
 
-from tenure.domain.errors import IllegalTransitionError
+from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.privacy import pseudonym_email, pseudonym_name
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.gateway import InvalidRequestError
@@ -175,3 +175,49 @@ def test_an_erased_customer_is_refused_before_the_provider_hears_of_them(
     assert sandbox(services)._customers == {}
     customer = services.repo.get_customer("bea")
     assert customer is not None and customer.provider_customer_id is None
+
+
+def refuse_cards(svc: Services, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every card the provider is sent is refused after the call is made; the provider
+    customers it hands out, in order."""
+    gateway, made = sandbox(svc), []
+    create: Callable[..., str] = gateway.create_customer
+    attach = gateway.attach_payment_method
+
+    def making(**kwargs: Any) -> str:
+        made.append(create(**kwargs))
+        return made[-1]
+
+    def refused(**kwargs: Any) -> Any:
+        attach(**kwargs)  # the call is made; the answer is a refusal
+        raise InvalidRequestError("card refused", code="card_declined")
+
+    monkeypatch.setattr(gateway, "create_customer", making)
+    monkeypatch.setattr(gateway, "attach_payment_method", refused)
+    return made
+
+
+def test_a_card_the_provider_refuses_keeps_its_provider_customer_for_a_later_erasure(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No race: the provider customer is made, the card refused. No card is stored, but the
+    # provider customer is, on the customer alone, so that an erasure later erases it.
+    made = refuse_cards(services, monkeypatch)
+    visa = payment_method_for("4242424242424242")
+    assert visa is not None
+
+    for _ in range(2):  # the same again: the provider hands back the same customer
+        with pytest.raises(ValidationFailedError, match="refused"):
+            charging.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
+
+    kept = services.repo.get_customer("bea")
+    assert kept is not None and kept.provider_customer_id == made[0]
+    assert kept.default_payment_method is None
+    assert services.repo.list_payment_methods("bea") == []
+    assert services.repo.find_provider_object("sandbox", made[0]) == "bea"
+
+    erase(services)
+    run_due(services)
+
+    assert sandbox(services).erasures == [made[0]]
+    assert held_at_provider(services, made[0]) == (pseudonym_email("bea"), pseudonym_name("bea"))

@@ -11,6 +11,7 @@ import contextlib
 import os
 import pickle
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -608,11 +609,24 @@ def test_a_card_number_instead_of_a_token_is_refused_before_the_provider_hears_o
     assert len(shop.gateway.events) == provider_calls
 
 
-def test_a_payment_method_the_provider_refuses_changes_nothing() -> None:
+def test_a_payment_method_the_provider_refuses_changes_nothing_but_the_provider_record() -> None:
+    """Nothing of the card, nor any event, email or money; only the provider customer the
+    request made is kept on the customer, for an erasure to find (docs/privacy.md)."""
     shop = Lifecycle()
-    before = shop._contents()
+    state, events = shop._state(shop.repo), list(shop.repo.events)
+    alice = shop.repo.get_customer("alice")
+    assert alice is not None and alice.provider_customer_id is None
 
     with pytest.raises(ValidationFailedError):
+        charging.update_payment_method(shop.svc, "alice", "pm_card_unheard_of", "sandbox", True)
+
+    assert shop._state(shop.repo) == state and shop.repo.events == events
+    kept = shop.repo.get_customer("alice")
+    assert kept is not None and kept.provider_customer_id is not None
+    assert replace(kept, provider_customer_id=None, version=alice.version) == alice
+    before = shop._contents()
+
+    with pytest.raises(ValidationFailedError):  # the same again: nothing more at all
         charging.update_payment_method(shop.svc, "alice", "pm_card_unheard_of", "sandbox", True)
 
     assert shop._contents() == before

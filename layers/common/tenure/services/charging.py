@@ -1013,8 +1013,8 @@ def _store_card(
     was_default = before.default_payment_method == payment_method_id
     details = None
     # A provider customer made for this card is stored with the card, in one commit: a card
-    # the provider refuses leaves nothing behind (at the provider, a customer that the same
-    # key hands back next time), unless the customer was erased meanwhile (_left_behind).
+    # the provider refuses leaves no card behind; the provider customer it made is kept on
+    # the customer alone (_left_behind), for an erasure to know of it.
     pending = Commit()
     had = before.provider_customer_id
     try:
@@ -1030,9 +1030,9 @@ def _store_card(
             customer=before,
             change=pending,
         )
-    except (DomainError, GatewayError):
+    except (DomainError, GatewayError) as exc:
         if had is None:
-            _left_behind(svc, before)
+            _left_behind(svc, before, exc)
         raise
     return _CardStored(method, before, was_default, pending)
 
@@ -1085,22 +1085,25 @@ def ensure_provider_customer(
         if change is None:
             try:
                 svc.commit_with_notices(stored)
-            except DomainError:
-                _left_behind(svc, customer)
+            except DomainError as exc:
+                _left_behind(svc, customer, exc)
                 raise
     return customer.provider_customer_id
 
 
-def _left_behind(svc: Services, customer: Customer) -> None:
+def _left_behind(svc: Services, customer: Customer, exc: Exception) -> None:
     """The provider customer this request made for `customer` (read before it had one) was
-    not stored: when the customer was erased meanwhile, their erasure did not know of it,
-    so it is made owed an erasure at the provider now, and the request is refused as for
-    any erased customer (privacy.owe_erasure_left_behind). Otherwise nothing: the same key
-    hands the provider customer back to the next try."""
+    not stored with what the request wrote (`exc` says why): it is recorded on the customer
+    alone, so that an erasure knows of it, and when the customer was erased meanwhile it is
+    owed its erasure and the request is refused as for any erased customer
+    (privacy.keep_left_behind). After a lost race (ConcurrencyError) only an erasure's: the
+    request is made again from a fresh read (catalog.write_past_listings), which stores it,
+    or answers 409, and a write of the customer here would turn the first into the second."""
     made = customer.provider_customer_id
     gateway = svc.gateway_for(customer.provider)
     if made is not None and gateway is not None:
-        privacy.owe_erasure_left_behind(svc, customer.id, made, gateway.name)
+        erased_only = isinstance(exc, ConcurrencyError)
+        privacy.keep_left_behind(svc, customer.id, made, gateway.name, erased_only=erased_only)
 
 
 def _code(exc: InvalidRequestError) -> str:

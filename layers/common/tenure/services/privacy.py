@@ -37,6 +37,7 @@ from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.webhooks_out import WebhookDelivery, delivery_id
 from tenure.ports import Commit, EmailMove, ProviderLink
+from tenure.services.catalog import save_payer
 from tenure.services.context import Services, UnknownProviderError
 from tenure.services.provider_owed import owed_call
 from tenure.services.timeline import ACTIVITY_DAYS_READ, instalment_invoices
@@ -282,34 +283,52 @@ def erase_at_provider(svc: Services, customer_id: str) -> ProviderErasure | None
     return settled
 
 
-def owe_erasure_left_behind(
-    svc: Services, customer_id: str, provider_customer_id: str, provider: str
+def keep_left_behind(
+    svc: Services,
+    customer_id: str,
+    provider_customer_id: str,
+    provider: str,
+    *,
+    erased_only: bool = False,
 ) -> None:
-    """A request made the customer's provider customer (with their name and email) and lost
-    its commit: when an erasure came first, make that provider customer owed an erasure as
-    the erasure's own commit would have (done by the due work, never in the request), and
-    refuse as for any erased customer (IllegalTransitionError); else return, for the caller
-    to raise what it met. The erasure read the customer before the provider customer was
-    stored, so nothing else knows of it. Idempotent: a customer that already holds it
-    (another loser, the same key at the provider) is left as it is."""
+    """A request made the customer's provider customer (with their name and email) and did
+    not store it: the provider refused the card, or the request's commit failed. Recorded
+    on the customer alone, so that an erasure, later or already done, knows of it: on a
+    customer still there, the provider customer and its link (the next card reuses it, as
+    the provider's key `customer:<id>` would hand it back anyway), then return for the
+    caller to raise what it met; on one erased meanwhile (whose erasure read the customer
+    before the provider customer was stored), with its erasure owed, as the erasure's own
+    commit would have (done by the due work, never in the request), and refuse as for any
+    erased customer (IllegalTransitionError). Idempotent: a customer that already holds a
+    provider customer (another loser, the same key at the provider) is left as it is.
+
+    Not counted as the request's write (Services.commits): the request answers its refusal
+    as one that wrote nothing and its key is released (docs/api.md); what it records is the
+    provider's, never the request's change. `erased_only`: record it only on an erased
+    customer (the caller makes the request again, which stores it)."""
     for _ in range(LEFT_BEHIND_ATTEMPTS):
         customer = svc.repo.get_customer(customer_id)
-        if customer is None or customer.erased_at is None:
+        if customer is None or (erased_only and customer.erased_at is None):
             return
-        if customer.provider_customer_id is not None:  # owed already, or erased there
-            refuse_erased(customer, "attach a payment method to")
-        now = svc.clock.now()
+        if customer.provider_customer_id is not None:  # recorded, owed, or erased there
+            if customer.erased_at is not None:
+                refuse_erased(customer, "attach a payment method to")
+            return
         customer.provider_customer_id = provider_customer_id
-        customer.provider_erasure = ProviderErasure(asked_at=now, next_try_at=now)
-        link = ProviderLink(provider, provider_customer_id, customer_id)
+        change = Commit(provider_links=[ProviderLink(provider, provider_customer_id, customer_id)])
+        if customer.erased_at is None:
+            save_payer(svc, customer, change)  # the customer, and its subscriptions' copies
+        else:
+            now = svc.clock.now()
+            customer.provider_erasure = ProviderErasure(asked_at=now, next_try_at=now)
+            change.customers.append(customer)
         try:
-            # The erasure's own record, finished for it, not the request's change: not
-            # counted as the request's write (Services.commits), so the request answers its
-            # refusal as one that wrote nothing and its key is released (docs/api.md); a
-            # retry is refused before the provider hears of the customer.
-            svc.repo.commit(Commit(customers=[customer], provider_links=[link]))
+            svc.repo.commit(change)
         except ConcurrencyError:  # another write of the customer came first: read it again
             continue
+        if customer.erased_at is None:
+            logger.info("provider customer of a request that stored nothing recorded")
+            return
         logger.info("provider customer left behind by an erasure owed its erasure")
         refuse_erased(customer, "attach a payment method to")
     raise ConcurrencyError(f"customer {customer_id} kept changing: try again")
