@@ -10,6 +10,9 @@ endpoint has started executing). The same key with a different method, path or b
 bug (422); the same key while the first request still runs is 409. The answer of a request
 about a customer is filed under them: their erasure drops it, and the key then answers 409
 `idempotency_answer_erased` rather than run the request again (docs/privacy.md).
+
+Keys are the caller's own: each token's principal has its own keys (`record_key`), so two
+people or systems of one business that both pick `order-1` never meet.
 """
 
 import hashlib
@@ -17,7 +20,8 @@ import json
 import re
 from typing import Any
 
-from api_guard import Rejection, raw_body
+from api_guard import Rejection, caller, raw_body
+from api_tokens import ADMIN_NAME
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
@@ -47,7 +51,8 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
         return next_middleware(app)
     _check_key(key)
     svc = bootstrap.wiring().services
-    record_key = f"api:{key}"
+    principal = caller()
+    record_key = idempotency_record_key(principal.name if principal else None, key)
     fingerprint = _fingerprint(event)
     held = idempotency.claim(svc, record_key, fingerprint)
     if held is not None:
@@ -78,6 +83,19 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
         # see it in progress (409) until the record expires rather than apply it twice.
         logger.exception("idempotency record not completed", extra={"route": event.path})
     return response
+
+
+def idempotency_record_key(principal: str | None, key: str) -> str:
+    """The record a request's key is kept under: one per principal. Two tokens picking the
+    same key would otherwise get each other's 422 for a different request, or, for the same
+    one, each other's stored answer instead of their own change. The administrator (the
+    bare token, principal `api`) and a caller without a token (a page) keep `api:<key>`, the
+    record every key had before keys were per token, so keys stored before go on replaying.
+    A named principal's is `api@<name>:<key>`: no `api:` record starts so, and a name holds
+    no `:`, so no two principals' records can be the same."""
+    if principal is None or principal == ADMIN_NAME:
+        return f"api:{key}"
+    return f"api@{principal}:{key}"
 
 
 def _path_customer(path: str) -> str | None:

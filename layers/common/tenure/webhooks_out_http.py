@@ -1,7 +1,9 @@
 """The outbound webhooks' network adapters: resolving a host's addresses (what an endpoint's
-URL is checked against) and POSTing a delivery, without following redirects."""
+URL is checked against) and POSTing a delivery, without following redirects, through the
+egress proxy the environment names, if any (webhooks_out_proxy)."""
 
 import contextlib
+import functools
 import http.client
 import json
 import math
@@ -11,12 +13,13 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.webhooks_out import check_addresses, check_url
 from tenure.ports import Clock
 from tenure.services.webhooks_out import DeliveryDue, SendFailedError
+from tenure.webhooks_out_proxy import Proxy, ProxyError, open_tunnel, proxy_for
 
 TIMEOUT_S = 10.0  # a receiver should answer at once and do its work afterwards
 ANSWER_READ = 1024
@@ -48,7 +51,14 @@ class HttpSender:
     `public_only` (deployed): the host is resolved once, here, every address it has must be
     public (ValidationFailedError, as the URL check), and the connection goes to one of
     them; connecting by name would resolve it again, and a name can answer a public address
-    to the check and a private one to the connection (DNS rebinding)."""
+    to the check and a private one to the connection (DNS rebinding).
+
+    Through a proxy (`HTTPS_PROXY`, unless `NO_PROXY` exempts the host): the receiver's name
+    is resolved and checked the same way, then the connection goes to the proxy, which is
+    asked with CONNECT for a tunnel to that name; TLS, the certificate check against the
+    name, the request and its answer go through the tunnel under the same bound and limits.
+    The proxy resolves the name again itself: its own rules decide where a name that
+    changed its answer in between may lead (docs/webhooks-outbound.md)."""
 
     def __init__(
         self,
@@ -64,6 +74,8 @@ class HttpSender:
     def post(self, url: str, headers: dict[str, str], body: str) -> int:
         try:
             connection, target = self._connection(url)
+        except ProxyError as exc:
+            raise SendFailedError(str(exc)) from exc
         except ValueError as exc:
             raise SendFailedError(f"no answer: {type(exc).__name__}") from exc
         with contextlib.closing(connection):
@@ -90,6 +102,8 @@ class HttpSender:
             # long headers, broken chunks), which is no answer either.
             if cut.is_set() or isinstance(exc, TimeoutError):
                 raise SendFailedError(f"no answer within {self._timeout:g} s") from exc
+            if isinstance(exc, ProxyError):
+                raise SendFailedError(str(exc)) from exc
             raise SendFailedError(f"no answer: {type(exc).__name__}") from exc
         finally:
             watchdog.cancel()
@@ -107,20 +121,46 @@ class HttpSender:
         # The port always given: http.client would read a bare IPv6 address's last group as one.
         port = parts.port or kind.default_port
         connection = kind(parts.hostname, port, timeout=self._timeout)
-        if self._public_only:
-            connection._create_connection = self._public_connection  # type: ignore[attr-defined]
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return connection, target
+        proxy = proxy_for(parts)
+        if self._public_only or proxy is not None:
+            connection._create_connection = functools.partial(  # type: ignore[attr-defined]
+                self._open, connection, proxy
+            )
+        return connection, _target(parts)
 
-    def _public_connection(
-        self, address: tuple[str, int], timeout: float, source: Any = None
+    def _open(
+        self,
+        connection: http.client.HTTPConnection,
+        proxy: Proxy | None,
+        address: tuple[str, int],
+        timeout: float,
+        source: Any = None,
     ) -> socket.socket:
-        """http.client's own connect, to an address of the host checked to be public (the
-        certificate is still checked against the host's name)."""
+        """http.client's own connect: deployed, to an address of the host checked to be public
+        (the certificate is still checked against the host's name); through a proxy, a tunnel
+        to the host (checked first when deployed)."""
         host, port = address
-        # The timeout for the lookup and every address together, not for each: a resolver
+        # The timeout for the lookups and every address together, not for each: a resolver
         # may hang, and a name may have dozens of addresses that never answer.
         deadline = time.monotonic() + timeout
+        found = self._public_addresses(host, timeout) if self._public_only else []
+        if proxy is None:
+            return _connect_any(host, found, port, deadline, source)
+        try:
+            at_proxy = _within(resolve_addresses, proxy.host, deadline - time.monotonic())
+        except TimeoutError:
+            raise
+        except OSError:
+            raise ProxyError(f"the proxy host {proxy.host!r} does not resolve") from None
+        sock = _connect_any(proxy.host, at_proxy, proxy.port, deadline, source)
+        # Held by the connection from here, so the hang-up that bounds the exchange also
+        # cuts a proxy that answers the CONNECT slowly, or never.
+        connection.sock = sock
+        open_tunnel(sock, host, port, proxy)
+        return sock
+
+    def _public_addresses(self, host: str, timeout: float) -> list[str]:
+        """The host's addresses, every one of them public (ValidationFailedError otherwise)."""
         try:
             found = _within(self._resolve, host, timeout)
         except TimeoutError:
@@ -128,16 +168,28 @@ class HttpSender:
         except OSError:  # as the URL check words it
             raise ValidationFailedError("url", f"host {host!r} does not resolve") from None
         check_addresses(host, found)
-        failed: OSError = OSError(f"no address of {host!r} answered")
-        for each in found:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            try:
-                return socket.create_connection((each, port), left, source)
-            except OSError as exc:
-                failed = exc
-        raise failed
+        return found
+
+
+def _target(parts: SplitResult) -> str:
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _connect_any(
+    host: str, found: list[str], port: int, deadline: float, source: Any
+) -> socket.socket:
+    """A connection to the first of `found` (the addresses of `host`) that answers before
+    `deadline`."""
+    failed: OSError = OSError(f"no address of {host!r} answered")
+    for each in found:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            return socket.create_connection((each, port), left, source)
+        except OSError as exc:
+            failed = exc
+    raise failed
 
 
 def _within(resolve: Callable[[str], list[str]], host: str, timeout: float) -> list[str]:

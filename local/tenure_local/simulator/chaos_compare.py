@@ -1,7 +1,8 @@
 """Whether a chaos run ended where the calm run of the same scenario did.
 
 `tenure chaos compare CALM_DIR CHAOS_DIR` checks what docs/reliability.md promises:
-- state.json's subscriptions and invoices are the calm run's, field by field;
+- state.json's subscriptions, invoices and collection cases are the calm run's, field by
+  field;
 - every paid invoice has exactly one successful charge (`tenure charges audit`'s rules);
 - the outbox has no email twice (`tenure emails audit`); whether it holds the calm run's
   emails (by notice key: when they went out may differ) is reported apart, since an email
@@ -31,7 +32,15 @@ from tenure_local.runtime import outbox
 from tenure_local.simulator import charges_audit
 
 # When something was recorded, per kind: what recovery may make later, never earlier.
-LATE_FIELDS = {"invoices": ("paid_at",), "subscriptions": ("canceled_at",)}
+LATE_FIELDS = {
+    "invoices": ("paid_at",),
+    "subscriptions": ("canceled_at",),
+    # A case opens when its last decline is recorded, and closes when its last payment is.
+    "collection_cases": ("opened_at", "closed_at"),
+}
+# What state.json lists and a chaos run must end with as the calm run did (a folder written
+# before collection cases has none).
+COMPARED = ("subscriptions", "invoices", "collection_cases")
 # A lease (5 min) and a redelivery (3 min), the schedule's retries, a webhook delivered
 # again an hour later: compounded by a few faults in a row, well within an hour.
 RECOVERY_BOUND = timedelta(hours=1)
@@ -83,8 +92,8 @@ class Comparison:
 def compare(calm: Path, chaos: Path) -> Comparison:
     result = Comparison()
     calm_state, chaos_state = _json(calm / "state.json"), _json(chaos / "state.json")
-    for kind in ("subscriptions", "invoices"):
-        found = _compare_lists(kind, calm_state[kind], chaos_state[kind])
+    for kind in COMPARED:
+        found = _compare_lists(kind, calm_state.get(kind, []), chaos_state.get(kind, []))
         result.differences += [text for text, late in found if not late]
         result.late += [text for text, late in found if late]
         for name in NUMBERED_FIELDS.get(kind, ()):

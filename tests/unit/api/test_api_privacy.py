@@ -190,7 +190,7 @@ def test_an_erasure_keeps_the_answers_of_requests_about_others_and_about_no_one(
     plan = {"id": "pro", "amount": 2000, "currency": "USD", "interval": "month"}
     about_none = shop.post("/v1/plans", plan, headers={"Idempotency-Key": "plan-pro"})
     assert (about_bob.status, about_none.status) == (201, 201)
-    assert shop.repo.idempotency_customers == {"api:bob-8": "bob"}
+    assert shop.repo.idempotency_customers == {"api@dpo:bob-8": "bob"}  # the dpo token's key
 
     assert shop.post("/v1/customers/alice/erase", NOTE).status == 200
 

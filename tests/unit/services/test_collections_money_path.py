@@ -10,17 +10,23 @@ from typing import Any
 import pytest
 from test_money_path_dunning import a_declining_renewal
 
-from tenure.domain.collection_cases import CaseStatus, CollectionsPolicy, SettleAction
+from tenure.domain.collection_cases import (
+    CaseStatus,
+    CollectionsPolicy,
+    SettleAction,
+    case_id_for,
+)
 from tenure.domain.errors import IllegalTransitionError, NotFoundError, ValidationFailedError
 from tenure.domain.installments import Every, InstalmentStatus, PlanStatus
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
-from tenure.services import cancellation, collections, collections_pay, privacy
+from tenure.services import cancellation, charging, collections, collections_pay, privacy
 
 VISA = "4242424242424242"
 GENERIC_DECLINE = "4000000000000002"
 MASTERCARD = "5555555555554444"
 INSUFFICIENT_FUNDS = "4000000000009995"
+STOLEN = "4000000000009979"
 
 
 def an_unpaid_subscription(make_shop: Callable[..., Any]) -> tuple[Any, Any]:
@@ -255,3 +261,45 @@ def test_an_erased_customers_open_case_takes_no_plan_and_nothing_is_charged(
     # Then it is refused as anything new for an erased customer is: nothing written, charged
     assert shop.svc.commits == commits and shop.gateway.confirmations == attempts
     assert shop.repo.list_installment_plans("alice") == []
+
+
+def test_a_case_is_named_by_the_attempt_that_ended_dunning_not_when_it_was_recorded(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Found by chaos replay: a charger that died after the provider declined the last retry
+    # left the decline to the sweeper, which recorded it at the lease's end, and the case
+    # (and with it its repayment plans and their invoices) got another id than the calm run's.
+    calm, invoice = an_unpaid_subscription(make_shop)
+    last_attempt = calm.charges(invoice.id)[-1].at
+    # Given the same renewal declined through its retries, the last one's worker dying
+    # after the provider declined it, before recording the decline
+    shop, renewal = a_declining_renewal(make_shop, GENERIC_DECLINE)
+    shop.run_due(until=last_attempt - timedelta(seconds=1))
+    shop.clock.set(last_attempt)
+    with pytest.raises(shop.Crash):
+        charging.retry_invoice(shop.dying(after_call="pay"), renewal.id)
+    assert shop.sub().status is SubscriptionStatus.PAST_DUE
+    # When the sweeper finds the decline after the lease
+    shop.run_due(until=last_attempt + timedelta(days=1))
+    # Then the case opened later, when the decline was recorded, under the calm run's name
+    case, calm_case = the_case(shop), the_case(calm)
+    assert case.opened_at > calm_case.opened_at == last_attempt
+    assert case.id == calm_case.id
+    assert (case.balance, case.invoice_ids) == (calm_case.balance, calm_case.invoice_ids)
+
+
+def test_a_case_opened_by_the_dunning_deadline_is_named_by_the_deadline(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal hard-declined (no retries: a new card awaited until the deadline)
+    shop, invoice = a_declining_renewal(make_shop, STOLEN)
+    deadline = shop.invoice(invoice.id).dunning_ends_at
+    assert deadline is not None
+    # When the deadline's work runs an hour late
+    shop.run_due(until=deadline - timedelta(seconds=1))
+    shop.clock.set(deadline + timedelta(hours=1))
+    charging.retry_invoice(shop.svc, invoice.id)
+    # Then the case opened then, named by the deadline
+    case = the_case(shop)
+    assert case.opened_at == deadline + timedelta(hours=1)
+    assert case.id == case_id_for("sub-1", deadline)

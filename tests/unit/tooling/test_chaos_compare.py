@@ -96,3 +96,34 @@ def test_a_number_skipped_or_an_invoice_left_unnumbered_is_a_difference(tmp_path
     ]
     assert not compare(calm, unnumbered).ok
     assert any("in_2.number" in d for d in compare(calm, unnumbered).differences)
+
+
+def _with_case(root: Path, name: str, case_id: str, opened_at: str) -> Path:
+    out = folder(root, name, PAID)
+    state = json.loads((out / "state.json").read_text())
+    case = {"id": case_id, "subscription": "sub_1", "status": "open", "balance": 1000}
+    state["collection_cases"] = [case | {"opened_at": opened_at, "closed_at": None}]
+    (out / "state.json").write_text(json.dumps(state))
+    return out
+
+
+def test_collection_cases_are_compared_a_case_opened_minutes_later_is_late(
+    tmp_path: Path,
+) -> None:
+    # Chaos replay found cases named after the moment their decline was recorded: under a
+    # fault, another case (and another plan, other invoices) than the calm run's.
+    calm = _with_case(tmp_path, "calm", "cc_1", "2026-04-16T19:00:00Z")
+    late = _with_case(tmp_path, "late", "cc_1", "2026-04-16T19:05:00Z")
+    renamed = _with_case(tmp_path, "renamed", "cc_2", "2026-04-16T19:05:00Z")
+
+    assert compare(calm, late).ok
+    assert compare(calm, late).late == [
+        "collection_cases: cc_1.opened_at: calm '2026-04-16T19:00:00Z', "
+        "chaos '2026-04-16T19:05:00Z'"
+    ]
+    result = compare(calm, renamed)
+    assert not result.ok
+    assert result.differences == [
+        "collection_cases: cc_1 only in the calm run",
+        "collection_cases: cc_2 only under chaos",
+    ]

@@ -83,9 +83,12 @@ class CaseLine:
         }
 
 
-def case_id_for(subscription_id: str, opened_at: datetime) -> str:
-    """Stable for one subscription becoming unpaid at one moment: a replay names one case."""
-    return f"cc_{digest(subscription_id, compact(opened_at), size=16)}"
+def case_id_for(subscription_id: str, dunning_ended_at: datetime) -> str:
+    """Stable for one subscription whose dunning ended unpaid at one moment (the failed
+    attempt's, or the deadline's): a replay names one case, however late its outcome was
+    recorded (a sweeper that confirms a decline after a crash opens the case minutes later
+    than the calm run did, and must name the same case, its plans and their invoices)."""
+    return f"cc_{digest(subscription_id, compact(dunning_ended_at), size=16)}"
 
 
 @dataclass(slots=True)
@@ -106,10 +109,16 @@ class CollectionCase:
 
     @classmethod
     def open(
-        cls, customer_id: str, subscription_id: str, invoices: list[Invoice], at: datetime
+        cls,
+        customer_id: str,
+        subscription_id: str,
+        invoices: list[Invoice],
+        at: datetime,
+        dunning_ended_at: datetime | None = None,
     ) -> "CollectionCase | None":
-        """The case for the owed `invoices` of a subscription that just became unpaid; None
-        when nothing is owed (every invoice was credited to zero)."""
+        """The case for the owed `invoices` of a subscription that just became unpaid (`at`),
+        its dunning having ended at `dunning_ended_at` (by default `at`), which names it;
+        None when nothing is owed (every invoice was credited to zero)."""
         owed = sorted((i for i in invoices if i.owed), key=lambda i: (i.period_start, i.id))
         if not owed:
             return None
@@ -123,7 +132,7 @@ class CollectionCase:
             for line in i.lines
         ]
         case = cls(
-            id=case_id_for(subscription_id, at),
+            id=case_id_for(subscription_id, dunning_ended_at or at),
             customer_id=customer_id,
             subscription_id=subscription_id,
             currency=currencies.pop(),

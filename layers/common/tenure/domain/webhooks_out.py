@@ -220,8 +220,7 @@ def check_url(url: str, *, local: bool, addresses: Callable[[str], list[str]] | 
         parts.port  # noqa: B018 - a port that is not a number raises here
     except ValueError:
         raise ValidationFailedError("url", "has a port that is not a number") from None
-    loopback = host == "localhost" or _is_loopback(host)
-    if parts.scheme == "http" and local and loopback:
+    if parts.scheme == "http" and local and is_loopback_host(host):
         return url
     if parts.scheme != "https":
         allowed = "https (or http to a loopback host in local mode)" if local else "https"
@@ -265,7 +264,10 @@ def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return all(each is None or each.is_global for each in inner)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """`localhost` or a loopback address: a receiver on this machine."""
+    if host == "localhost":
+        return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -175,10 +175,11 @@ def end_dunning(svc: Services, invoice: Invoice) -> None:
         return
     sub = svc.repo.get_subscription(invoice.subscription_id)
     change = Commit()
+    ended = invoice.dunning_ends_at or svc.clock.now()  # the deadline, when it ran late too
     invoice.next_attempt_at = None
     invoice.dunning_ends_at = None
     if sub is not None:
-        _final_action(svc, sub, invoice, change)
+        _final_action(svc, sub, invoice, change, ended)
         change.add_subscription(sub)
     change.invoices.append(invoice)
     svc.commit_with_notices(change)
@@ -1203,7 +1204,7 @@ def _settle(
     change.events.extend(event.to_event() for event in recorded.events)
     if isinstance(recorded.next, collection.FinalActionDue):
         assert sub is not None  # only a subscription's invoice is dunned
-        _final_action(svc, sub, invoice, change)
+        _final_action(svc, sub, invoice, change, charge.at)  # the last attempt's moment
     if recorded.subscription_changed:
         assert sub is not None
         change.add_subscription(sub)
@@ -1259,8 +1260,12 @@ def _default_plan(svc: Services, invoice: Invoice) -> None:
     svc.commit_with_notices(change)
 
 
-def _final_action(svc: Services, sub: Subscription, invoice: Invoice, change: Commit) -> None:
-    """Apply the policy's final action, from the invoice's failed attempts as stored."""
+def _final_action(
+    svc: Services, sub: Subscription, invoice: Invoice, change: Commit, ended: datetime
+) -> None:
+    """Apply the policy's final action, from the invoice's failed attempts as stored; its
+    dunning `ended` at that moment (the last attempt's, or the deadline's), which names the
+    collections case it may open, however late the outcome is recorded."""
     plan = subscription_plan(svc, sub)
     declines = collection.declines_of(svc.repo.list_charges(invoice.id))
     was_unpaid = sub.status is SubscriptionStatus.UNPAID
@@ -1269,7 +1274,7 @@ def _final_action(svc: Services, sub: Subscription, invoice: Invoice, change: Co
     )
     change.events.extend(event.to_event() for event in events)
     if sub.status is SubscriptionStatus.UNPAID and not was_unpaid:
-        cases.open_case(svc, sub, invoice, change)
+        cases.open_case(svc, sub, invoice, change, ended)
 
 
 def _plans(svc: Services, sub: Subscription | None) -> collection.PlanLookup:

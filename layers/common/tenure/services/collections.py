@@ -15,11 +15,15 @@ from tenure.services.catalog import get_customer, subscription_plan
 from tenure.services.context import Services
 
 
-def open_case(svc: Services, sub: Subscription, invoice: Invoice, change: Commit) -> None:
-    """`sub` just became unpaid over `invoice` (both part of `change`): its owed invoices
-    become a collections case, written in the same commit."""
+def open_case(
+    svc: Services, sub: Subscription, invoice: Invoice, change: Commit, dunning_ended_at: datetime
+) -> None:
+    """`sub` just became unpaid over `invoice` (both part of `change`), whose dunning ended
+    at `dunning_ended_at`: its owed invoices become a collections case, written in the same
+    commit."""
     stored = [i for i in svc.repo.list_invoices(sub.id) if i.id != invoice.id]
-    case = CollectionCase.open(sub.customer_id, sub.id, [*stored, invoice], svc.clock.now())
+    owed = [*stored, invoice]
+    case = CollectionCase.open(sub.customer_id, sub.id, owed, svc.clock.now(), dunning_ended_at)
     if case is not None:
         change.add_collection_case(case)
 
