@@ -413,6 +413,21 @@ class Subscription:
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_PAUSED)
         return unused
 
+    def give_back_credit(self, amount: int, now: datetime, invoice_id: str) -> None:
+        """A refund of `invoice_id` that took `amount` of its credit back failed: the credit
+        returns, whatever the status (as `take_back_credit` took it)."""
+        if amount <= 0:
+            raise ValidationFailedError("amount", f"cannot give back {amount}")
+        self.credit += amount
+        self._record(
+            EventType.CREDIT_ADJUSTED,
+            now,
+            amount=amount,
+            credit=self.credit,
+            currency=self.currency,
+            refunded_invoice=invoice_id,
+        )
+
     def take_back_credit(self, amount: int, now: datetime, invoice_id: str) -> None:
         """A refund of `invoice_id` gave back `amount` of the unused time its credit held: the
         credit goes, whatever the status (a canceled subscription keeps its credit)."""

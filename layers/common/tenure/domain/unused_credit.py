@@ -11,6 +11,8 @@ back too. The same money must never go back twice, whichever comes first:
   subscription's balance (`unused_to_balance`, at most what the balance still holds: never
   credit that came from elsewhere), turning it into money; and what of the unused time was
   used already (the new plan's time, a resume invoice) cannot be refunded any more.
+- A refund the provider reports failed after it was taken gives that credit back
+  (`credit_taken_back` counts what is still taken), once, whatever the order of the reports.
 
 This is Stripe's rule for a paid invoice's credit notes (refunds plus credits to the customer
 balance never exceed the invoice's total), with the refund of a credit still held done as
@@ -84,7 +86,25 @@ def take_back(invoice: Invoice, credit: int, refund: int) -> int:
     invoice.unused_credited -= taken
     invoice.unused_to_balance -= taken
     invoice.refunds_netted += refund
+    invoice.credit_taken_back += taken
     return taken
+
+
+def give_back(invoice: Invoice) -> int:
+    """The refunds of `invoice` went down (the provider reported one failed): what was
+    netted of them past what now counts is no longer given back, and the credit their
+    take-back took from the balance returns to it first. Returns that credit (recorded on the
+    invoice as held again); 0 when nothing netted is undone, so a report taken twice or
+    out of order gives nothing back twice."""
+    over = invoice.refunds_netted - invoice.amount_refunded
+    if over <= 0:
+        return 0
+    invoice.refunds_netted = invoice.amount_refunded
+    back = min(over, invoice.credit_taken_back)
+    invoice.credit_taken_back -= back
+    invoice.unused_credited += back
+    invoice.unused_to_balance += back
+    return back
 
 
 def credit_unused(invoices: list[Invoice], unused: int, to_balance: int) -> list[Invoice]:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from tenure.domain.invoices import Invoice
 from tenure.domain.subscription import Subscription
-from tenure.domain.unused_credit import take_back, used, used_later
+from tenure.domain.unused_credit import give_back, take_back, used, used_later
 from tenure.services.context import Services
 
 
@@ -45,4 +45,18 @@ def take_back_refunded(
     if sub is None or taken <= 0:
         return None
     sub.take_back_credit(taken, at, invoice.id)
+    return sub
+
+
+def give_back_refunded(svc: Services, invoice: Invoice, at: datetime) -> Subscription | None:
+    """The refunds of `invoice` went down (one failed), about to be committed with it: the
+    subscription with the credit their take-back took given back (to commit along), or None
+    when none was taken (`invoice` is un-netted all the same)."""
+    back = give_back(invoice)
+    if back <= 0 or not invoice.subscription_id:
+        return None
+    sub = svc.repo.get_subscription(invoice.subscription_id)
+    if sub is None:
+        return None
+    sub.give_back_credit(back, at, invoice.id)
     return sub

@@ -239,6 +239,7 @@ def _unused_credit_attrs(i: Invoice) -> dict[str, Any]:
         "unused_credited": i.unused_credited,
         "unused_to_balance": i.unused_to_balance,
         "refunds_netted": i.refunds_netted,
+        "credit_taken_back": i.credit_taken_back,
     }
     return {name: value for name, value in pairs.items() if value}
 
@@ -332,6 +333,7 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         unused_credited=int(a.get("unused_credited", 0)),
         unused_to_balance=int(a.get("unused_to_balance", 0)),
         refunds_netted=int(a.get("refunds_netted", 0)),
+        credit_taken_back=int(a.get("credit_taken_back", 0)),
         disputed=bool(a.get("disputed", False)),
         dispute_id=a.get("dispute_id"),
         dispute_status=DisputeStatus(a["dispute_status"]) if a.get("dispute_status") else None,
