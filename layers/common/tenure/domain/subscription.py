@@ -20,6 +20,7 @@ from tenure.domain.prices import PriceStep, change_in_effect, first_period_from
 from tenure.domain.pricing import Items, item_amount
 from tenure.domain.programs import Programs
 from tenure.domain.timeutil import iso, utc
+from tenure.domain.unused_credit import spend_kept
 
 
 class SubscriptionStatus(StrEnum):
@@ -140,6 +141,10 @@ class Subscription:
     paused_until: datetime | None = None
     incomplete_expires_at: datetime | None = None
     credit: int = 0  # minor units owed to the customer, used by the next invoice
+    # Of `credit`, what each invoice's unused time (a pause, a plan or seat change) still
+    # holds, by invoice id, so that a refund of that invoice takes back only its own credit
+    # (tenure.domain.unused_credit); an invoice credited before this was kept is not listed.
+    credit_kept: dict[str, int] = field(default_factory=dict)
     mrr: int = 0  # the monthly value last written to the ledger
     # The customer's IANA zone, copied at subscribe (a customer's zone is set once): emails
     # about this subscription are timed in it without reading the customer.
@@ -390,6 +395,8 @@ class Subscription:
             )
         if after > MAX_CREDIT:
             raise ValidationFailedError("amount", f"would take the credit above {MAX_CREDIT}")
+        if amount < 0:  # from credit no invoice's unused time holds, first
+            spend_kept(self.credit_kept, -amount - (self.credit - sum(self.credit_kept.values())))
         self.credit = after
         self._record(
             EventType.CREDIT_ADJUSTED, now, amount=amount, credit=after, currency=self.currency
@@ -419,6 +426,8 @@ class Subscription:
         if amount <= 0:
             raise ValidationFailedError("amount", f"cannot give back {amount}")
         self.credit += amount
+        if invoice_id in self.credit_kept:
+            self.credit_kept[invoice_id] += amount
         self._record(
             EventType.CREDIT_ADJUSTED,
             now,
@@ -434,6 +443,8 @@ class Subscription:
         if not 0 < amount <= self.credit:
             raise ValidationFailedError("amount", f"cannot take back {amount} of {self.credit}")
         self.credit -= amount
+        if invoice_id in self.credit_kept:
+            self.credit_kept[invoice_id] = max(self.credit_kept[invoice_id] - amount, 0)
         self._record(
             EventType.CREDIT_ADJUSTED,
             now,
@@ -664,6 +675,10 @@ class Subscription:
         if amount < 0 or amount > self.credit:
             raise ValidationFailedError("credit", "cannot use more credit than is available")
         self.credit -= amount
+        # An invoice uses the credit invoices' unused time holds first, oldest first: once
+        # used, a refund of those invoices has none of theirs left to take back.
+        spend_kept(self.credit_kept, amount)
+        spend_kept(self.credit_kept, sum(self.credit_kept.values()) - self.credit)
 
     def record_import(self, at: datetime, **facts: Any) -> None:
         """It was taken over from another billing system (tenure.domain.imported) at `at`."""

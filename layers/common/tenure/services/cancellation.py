@@ -144,7 +144,7 @@ def accept_offer(svc: Services, subscription_id: str, offer_id: str) -> subscrip
         proration = sub.change_plan(plan, new, now, not_netted(period))
         if proration is not None:
             invoice = subscriptions.proration_invoice(sub, new, proration, now)
-        along.invoices.extend(subscriptions.credited_against(period, proration))
+        along.invoices.extend(subscriptions.credited_against(sub, period, proration))
     return subscriptions.save_with(svc, sub, invoice, along, redemptions)
 
 

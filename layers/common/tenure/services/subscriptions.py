@@ -172,7 +172,7 @@ def pause_crediting(
     against (changed: to commit with the pause)."""
     period = unused_credit.period_invoices(svc, sub)
     credit = sub.pause(plan, now, until, not_netted(period))
-    return credit_unused(period, credit, credit)
+    return credit_unused(period, credit, credit, sub.credit_kept)
 
 
 def resume(svc: Services, subscription_id: str) -> Outcome:
@@ -274,7 +274,7 @@ def _change_items_now(
     period = unused_credit.period_invoices(svc, sub)
     proration = sub.change_items(old, new, items, now, not_netted(period))
     invoice = _proration_invoice(sub, new, proration, now) if proration else None
-    credited = credited_against(period, proration)
+    credited = credited_against(sub, period, proration)
     if (
         invoice is not None
         and invoice.status is InvoiceStatus.OPEN
@@ -285,11 +285,13 @@ def _change_items_now(
     return invoice, credited
 
 
-def credited_against(period: list[Invoice], proration: Proration | None) -> list[Invoice]:
-    """The invoices of the period a change's unused time is kept against (changed)."""
+def credited_against(
+    sub: Subscription, period: list[Invoice], proration: Proration | None
+) -> list[Invoice]:
+    """The invoices of the period a change of `sub` kept its unused time against (changed)."""
     if proration is None:
         return []
-    return credit_unused(period, proration.unused, proration.credit_granted)
+    return credit_unused(period, proration.unused, proration.credit_granted, sub.credit_kept)
 
 
 def _switch_plan(
@@ -306,7 +308,7 @@ def _switch_plan(
     period = unused_credit.period_invoices(svc, sub)
     proration = sub.change_plan(old, new, now, not_netted(period))
     invoice = _proration_invoice(sub, new, proration, now) if proration else None
-    credited = credited_against(period, proration)
+    credited = credited_against(sub, period, proration)
     owed = invoice is not None and invoice.status is InvoiceStatus.OPEN
     if invoice is not None and owed and _one_debit_a_cycle(svc, sub):
         # Folded into the next renewal's invoice, the one debit this cycle (docs/razorpay.md)

@@ -30,8 +30,10 @@ def used_credit(svc: Services, invoice: Invoice, ending: bool = False) -> int:
     `ending`: for a cancellation that cuts the period short, which gives back the new plan's
     time too, so only what later invoices used of the credit counts."""
     sub = credit_holder(svc, invoice)
-    credit = sub.credit if sub is not None else 0
-    return used_later(invoice, credit) if ending else used(invoice, credit)
+    if sub is None:
+        return used_later(invoice, 0) if ending else used(invoice, 0)
+    kept = sub.credit_kept.get(invoice.id)
+    return used_later(invoice, sub.credit, kept) if ending else used(invoice, sub.credit, kept)
 
 
 def take_back_refunded(
@@ -41,8 +43,11 @@ def take_back_refunded(
     its credit less what the refund gave back of it (to commit along), or None when the
     refund takes no credit back (`invoice` is netted all the same)."""
     sub = credit_holder(svc, invoice)
-    taken = take_back(invoice, sub.credit if sub is not None else 0, refund)
-    if sub is None or taken <= 0:
+    if sub is None:
+        take_back(invoice, 0, refund)  # netted all the same
+        return None
+    taken = take_back(invoice, sub.credit, refund, sub.credit_kept.get(invoice.id))
+    if taken <= 0:
         return None
     sub.take_back_credit(taken, at, invoice.id)
     return sub

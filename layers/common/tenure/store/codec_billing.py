@@ -113,6 +113,8 @@ def subscription_to_attrs(s: Subscription, *, whole: bool = False) -> dict[str, 
         ]
     if s.listed:  # written only when true: older items stay as they were
         attrs["listed"] = True
+    if s.credit_kept:  # only once some invoice's unused time was credited
+        attrs["credit_kept"] = dict(s.credit_kept)
     if whole:
         return attrs
     if s.anchor == s.created_at:
@@ -177,6 +179,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
             PriceStep(p["change"], parse_time(p.get("starts"))) for p in a.get("price_steps") or ()
         ),
         listed=bool(a.get("listed", False)),
+        credit_kept={str(k): int(v) for k, v in (a.get("credit_kept") or {}).items()},
         version=int(a.get("version", 0)),
     )
 
