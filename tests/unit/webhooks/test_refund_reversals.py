@@ -144,3 +144,47 @@ def test_a_second_refund_of_the_amount_of_a_failed_one_gets_its_own_receipt(shop
     assert invoice is not None and invoice.amount_refunded == 500
     receipts = [n for n in shop.repo.notices.values() if n.kind == "refund_receipt"]
     assert len(receipts) == 2
+
+
+def test_a_refund_a_pause_netted_gives_the_pause_its_credit_back_when_it_fails(
+    shop: Shop,
+) -> None:
+    # Given a refund of 300 reported, then a pause three days in that netted it
+    shop.add_card("4242424242424242")
+    invoice_id = shop.subscribe()
+    created, total = refund_reports(shop, invoice_id, 300, "dashboard-1")
+    shop.deliver(created)
+    shop.deliver(total)
+    shop.clock.set(T0 + timedelta(days=3))
+    subscriptions.pause(shop.svc, "sub-1", until=None)
+    assert credit(shop) == UNUSED - 300
+
+    # When the provider reports the refund failed (twice)
+    shop.deliver(failed(created, 1, hours=80))
+    shop.deliver(failed(created, 1, hours=80))
+
+    # Then the pause credits the whole unused time, kept against the invoice it came from
+    assert credit(shop) == UNUSED
+    invoice = shop.repo.get_invoice(invoice_id)
+    assert invoice is not None and invoice.amount_refunded == 0
+    assert (invoice.unused_credited, invoice.unused_to_balance) == (UNUSED, UNUSED)
+    sub = shop.repo.get_subscription("sub-1")
+    assert sub is not None and sub.credit_kept == {invoice_id: UNUSED}
+
+
+def test_a_refund_a_downgrade_netted_comes_back_as_credit_when_it_fails(shop: Shop) -> None:
+    shop.add_card("4242424242424242")
+    catalog.create_plan(
+        shop.svc, Plan(id="small", name="Small", amount=100, currency="USD", interval="month")
+    )
+    invoice_id = shop.subscribe()
+    created, total = refund_reports(shop, invoice_id, 300, "dashboard-1")
+    shop.deliver(created)
+    shop.deliver(total)
+    shop.clock.set(T0 + timedelta(days=3))
+    subscriptions.change_plan(shop.svc, "sub-1", "small")
+    assert credit(shop) == CREDIT - 300
+
+    shop.deliver(failed(created, 1, hours=80))
+
+    assert credit(shop) == CREDIT

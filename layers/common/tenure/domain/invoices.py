@@ -203,8 +203,9 @@ class Invoice:
     unused_credited: int = 0
     unused_to_balance: int = 0
     refunds_netted: int = 0
-    # Of the credit its refunds took back from the balance, what is still taken: a refund
-    # that fails gives it back (tenure.domain.unused_credit.give_back).
+    # Credit its refunds kept from the customer, still kept: taken back from the balance, or
+    # not given by a pause or change because a refund had given that time back already. A
+    # refund that fails gives it back (tenure.domain.unused_credit.give_back).
     credit_taken_back: int = 0
 
     @property

@@ -420,14 +420,16 @@ class Subscription:
         self.sync_mrr(plan, now, EventType.SUBSCRIPTION_PAUSED)
         return unused
 
-    def give_back_credit(self, amount: int, now: datetime, invoice_id: str) -> None:
-        """A refund of `invoice_id` that took `amount` of its credit back failed: the credit
-        returns, whatever the status (as `take_back_credit` took it)."""
+    def give_back_credit(self, amount: int, now: datetime, invoice_id: str, keep: bool) -> None:
+        """A refund of `invoice_id` that took `amount` of its credit back (or kept a pause or
+        change from crediting it) failed: the credit returns, whatever the status (as
+        `take_back_credit` took it). `keep`: kept against the invoice (`credit_kept`); False
+        only for an invoice credited before credit was kept, which its own share tells."""
         if amount <= 0:
             raise ValidationFailedError("amount", f"cannot give back {amount}")
         self.credit += amount
-        if invoice_id in self.credit_kept:
-            self.credit_kept[invoice_id] += amount
+        if keep:
+            self.credit_kept[invoice_id] = self.credit_kept.get(invoice_id, 0) + amount
         self._record(
             EventType.CREDIT_ADJUSTED,
             now,
@@ -933,6 +935,11 @@ class Subscription:
         if whole <= 0:
             return Fraction(0)
         return Fraction(min(max(left, 0), whole), whole)
+
+    def unused_value(self, plan: Plan, now: datetime) -> int:
+        """What the customer paid for the rest of this period on `plan` (0 when nothing was
+        paid), before any refund: what a pause or change now would give back."""
+        return self._unused_value(plan, now)
 
     def _unused_value(self, plan: Plan, now: datetime, refunded: int = 0) -> int:
         """What the customer paid for the rest of this period (0 when nothing was paid), less

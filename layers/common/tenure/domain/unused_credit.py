@@ -57,11 +57,16 @@ def not_netted(invoices: list[Invoice]) -> int:
     return sum(max(i.amount_refunded - i.refunds_netted, 0) for i in invoices)
 
 
-def net_refunds(invoices: list[Invoice]) -> list[Invoice]:
+def net_refunds(invoices: list[Invoice], withheld: int = 0) -> list[Invoice]:
     """Record that the refunds of `invoices` were set against their unused time (the caller
-    subtracted `not_netted`); the invoices changed, to commit with the change."""
+    subtracted `not_netted`, of which `withheld` was credit the pause or change did not
+    give: counted as taken back, for a refund that fails to give back); the invoices
+    changed, to commit with the change."""
     changed = [i for i in invoices if i.amount_refunded > i.refunds_netted]
     for invoice in changed:
+        part = min(invoice.amount_refunded - invoice.refunds_netted, max(withheld, 0))
+        invoice.credit_taken_back += part
+        withheld -= part
         invoice.refunds_netted = invoice.amount_refunded
     return changed
 
@@ -125,12 +130,23 @@ def give_back(invoice: Invoice) -> int:
 
 
 def credit_unused(
-    invoices: list[Invoice], unused: int, to_balance: int, kept: dict[str, int]
+    invoices: list[Invoice],
+    unused: int,
+    to_balance: int,
+    kept: dict[str, int],
+    withheld: int = 0,
 ) -> list[Invoice]:
     """A pause or change of the period of `invoices` gave back `unused` (`to_balance` of it
     as credit, kept by invoice in `kept`, the subscription's `credit_kept`), less what their
-    refunds not yet netted gave back: net those refunds and keep the unused time against the
-    invoices. The invoices changed, each once, in order."""
-    changed = {i.id: i for i in net_refunds(invoices)}
+    refunds not yet netted gave back (`withheld` of the unused time, see `withheld`): net
+    those refunds and keep the unused time against the invoices. The invoices changed, each
+    once, in order."""
+    changed = {i.id: i for i in net_refunds(invoices, withheld)}
     changed |= {i.id: i for i in spread(invoices, unused, to_balance, kept)}
     return [i for i in invoices if i.id in changed]
+
+
+def withheld(invoices: list[Invoice], unused: int) -> int:
+    """What of `unused` (the rest of the period, before refunds) a pause or change now does
+    not give back because refunds of the period's `invoices` gave it back already."""
+    return min(not_netted(invoices), max(unused, 0))

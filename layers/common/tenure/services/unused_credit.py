@@ -63,5 +63,8 @@ def give_back_refunded(svc: Services, invoice: Invoice, at: datetime) -> Subscri
     sub = svc.repo.get_subscription(invoice.subscription_id)
     if sub is None:
         return None
-    sub.give_back_credit(back, at, invoice.id)
+    # Kept against the invoice, unless it was credited before credit was kept: then its
+    # share of the balance (which `back` just joined) is what tells what it holds.
+    keep = invoice.id in sub.credit_kept or invoice.unused_to_balance == back
+    sub.give_back_credit(back, at, invoice.id, keep)
     return sub
