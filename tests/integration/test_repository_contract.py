@@ -993,3 +993,24 @@ def test_a_price_notice_run_is_due_until_it_finishes(repo: Repository) -> None:
     assert repo.due(T0 + timedelta(days=1)) == []
     done = repo.get_price_run("basic:pc1")
     assert done is not None and done.finished_at == T0 + timedelta(minutes=1)
+
+
+def test_the_unused_time_credit_kept_by_invoice_reads_back_with_its_invoices_share(
+    repo: Repository,
+) -> None:
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    sub = subscribed(repo)
+    stored = repo.get_subscription(sub.id)
+    assert stored is not None and stored.credit_kept == {}  # none kept: nothing written
+    stored.credit, stored.credit_kept = 900, {"in_1": 600, "in_2": 0}
+    invoice = Invoice(
+        "in_1", sub.id, "alice", InvoiceKind.FIRST, T0, T0 + timedelta(days=28), "USD",
+        [InvoiceLine(LineKind.PLAN, "Basic", 1000)], InvoiceStatus.PAID, T0,
+        unused_credited=700, unused_to_balance=600, credit_taken_back=100,
+    )  # fmt: skip
+    change = Commit(invoices=[invoice])
+    change.add_subscription(stored)
+    repo.commit(change)
+    again, paid = repo.get_subscription(sub.id), repo.get_invoice("in_1")
+    assert again is not None and again.credit_kept == {"in_1": 600, "in_2": 0}
+    assert paid is not None and paid.credit_taken_back == 100

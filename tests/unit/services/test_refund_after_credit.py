@@ -248,3 +248,37 @@ def test_a_refund_after_a_seat_decrease_takes_its_credit_back(shop: Shop) -> Non
 
     assert shop.sub().credit == 0
     assert -sum(t["amount"] for t in taken_back(shop)) == credit
+
+
+def test_an_old_pause_credit_the_resume_used_takes_no_credit_from_elsewhere(shop: Shop) -> None:
+    # Given a pause whose credit the resume invoice used, and goodwill credit granted later
+    pause_and_resume(shop)
+    operator_actions.adjust_credit(shop.svc, "sub-1", 5000, actor="ops", note="goodwill")
+
+    # When the paused period's invoice is refunded
+    made = refunds.refund_invoice(shop.svc, first(shop).id)
+
+    # Then only the three days used before the pause come back, and the goodwill stays whole
+    assert made.amount == 1000 - UNUSED
+    assert shop.sub().credit == 5000
+    assert taken_back(shop) == []
+
+
+def test_an_old_pause_credit_takes_nothing_of_a_later_periods_downgrade(shop: Shop) -> None:
+    # Given a pause whose credit the resume used, then a downgrade in the resumed period
+    pause_and_resume(shop)
+    resumed = max(shop.invoices(), key=lambda i: i.created_at)
+    shop.clock.set(T0 + timedelta(days=43))
+    subscriptions.change_plan(shop.svc, "sub-1", "small")
+    later = shop.sub().credit
+    assert later > 0
+
+    # When the paused period's invoice is refunded
+    refunds.refund_invoice(shop.svc, first(shop).id)
+
+    # Then the downgrade's credit stays, for a refund of the resumed period's invoice, which
+    # takes back what of it that invoice's payment (all the pause's credit did not cover) paid
+    assert shop.sub().credit == later and taken_back(shop) == []
+    refunds.refund_invoice(shop.svc, resumed.id)
+    assert shop.sub().credit == later - resumed.total
+    assert [t["refunded_invoice"] for t in taken_back(shop)] == [resumed.id]

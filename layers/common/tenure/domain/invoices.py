@@ -203,6 +203,10 @@ class Invoice:
     unused_credited: int = 0
     unused_to_balance: int = 0
     refunds_netted: int = 0
+    # Credit its refunds kept from the customer, still kept: taken back from the balance, or
+    # not given by a pause or change because a refund had given that time back already. A
+    # refund that fails gives it back (tenure.domain.unused_credit.give_back).
+    credit_taken_back: int = 0
 
     @property
     def finalized(self) -> bool:
@@ -321,6 +325,14 @@ class Invoice:
             return False
         self.refund_owed = None
         return True
+
+    @property
+    def refunds_reported(self) -> int:
+        """Everything the provider ever reported refunded of the payment: what counts now and
+        what failed after being reported. It only grows, so it tells one refund from another
+        of the same amount made after one failed (a receipt each)."""
+        failed = sum(r.amount for r in self.refunds.values() if r.status not in COUNTED_REFUNDS)
+        return self.amount_refunded + failed
 
     @property
     def refund_status(self) -> str:

@@ -129,3 +129,12 @@ def points_to_reverse(earned: int, paid: int, refunded_so_far: int, reversed_so_
         return 0
     share = earned * min(max(refunded_so_far, 0), paid) // paid
     return max(share - reversed_so_far, 0)
+
+
+def points_to_give_back(earned: int, paid: int, refunded_so_far: int, reversed_so_far: int) -> int:
+    """What comes back of the points earlier refunds took back, now that less is refunded (a
+    refund failed): what was reversed past the refunded share now (never below zero)."""
+    if earned <= 0 or paid <= 0:
+        return 0
+    share = earned * min(max(refunded_so_far, 0), paid) // paid
+    return max(reversed_so_far - share, 0)

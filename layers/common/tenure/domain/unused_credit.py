@@ -11,6 +11,8 @@ back too. The same money must never go back twice, whichever comes first:
   subscription's balance (`unused_to_balance`, at most what the balance still holds: never
   credit that came from elsewhere), turning it into money; and what of the unused time was
   used already (the new plan's time, a resume invoice) cannot be refunded any more.
+- A refund the provider reports failed after it was taken gives that credit back
+  (`credit_taken_back` counts what is still taken), once, whatever the order of the reports.
 
 This is Stripe's rule for a paid invoice's credit notes (refunds plus credits to the customer
 balance never exceed the invoice's total), with the refund of a credit still held done as
@@ -21,21 +23,33 @@ charge and take the amount off the balance.
 from tenure.domain.invoices import Invoice, InvoiceStatus
 
 
-def held(invoice: Invoice, credit: int) -> int:
-    """What of `invoice`'s unused time the subscription's credit (`credit`) still holds."""
-    return max(min(invoice.unused_to_balance, credit), 0)
+def held(invoice: Invoice, credit: int, kept: int | None = None) -> int:
+    """What of `invoice`'s unused time the subscription's credit (`credit`) still holds:
+    `kept`, what the subscription keeps of it (`Subscription.credit_kept`), or for an
+    invoice credited before that was kept (None), at most its part of the balance."""
+    return max(min(invoice.unused_to_balance if kept is None else kept, credit), 0)
 
 
-def used(invoice: Invoice, credit: int) -> int:
+def used(invoice: Invoice, credit: int, kept: int | None = None) -> int:
     """What of `invoice`'s unused time was given back and used already: not refundable."""
-    return invoice.unused_credited - held(invoice, credit)
+    return invoice.unused_credited - held(invoice, credit, kept)
 
 
-def used_later(invoice: Invoice, credit: int) -> int:
+def used_later(invoice: Invoice, credit: int, kept: int | None = None) -> int:
     """What of the credit `invoice`'s unused time left on the balance later invoices used
     (a renewal, the resume invoice): not refundable even when the subscription ends now,
     unlike the part that paid the new plan's time in the period the end cuts short."""
-    return invoice.unused_to_balance - held(invoice, credit)
+    return invoice.unused_to_balance - held(invoice, credit, kept)
+
+
+def spend_kept(kept: dict[str, int], amount: int) -> None:
+    """`amount` of the credit the invoices in `kept` hold was used: from the oldest first
+    (entries stay at zero: the invoice's credit is known to be used, not unknown)."""
+    for invoice_id, holds in kept.items():
+        if amount <= 0:
+            return
+        part = min(holds, amount)
+        kept[invoice_id], amount = holds - part, amount - part
 
 
 def not_netted(invoices: list[Invoice]) -> int:
@@ -43,18 +57,26 @@ def not_netted(invoices: list[Invoice]) -> int:
     return sum(max(i.amount_refunded - i.refunds_netted, 0) for i in invoices)
 
 
-def net_refunds(invoices: list[Invoice]) -> list[Invoice]:
+def net_refunds(invoices: list[Invoice], withheld: int = 0) -> list[Invoice]:
     """Record that the refunds of `invoices` were set against their unused time (the caller
-    subtracted `not_netted`); the invoices changed, to commit with the change."""
+    subtracted `not_netted`, of which `withheld` was credit the pause or change did not
+    give: counted as taken back, for a refund that fails to give back); the invoices
+    changed, to commit with the change."""
     changed = [i for i in invoices if i.amount_refunded > i.refunds_netted]
     for invoice in changed:
+        part = min(invoice.amount_refunded - invoice.refunds_netted, max(withheld, 0))
+        invoice.credit_taken_back += part
+        withheld -= part
         invoice.refunds_netted = invoice.amount_refunded
     return changed
 
 
-def spread(invoices: list[Invoice], unused: int, to_balance: int) -> list[Invoice]:
-    """Keep `unused` (of which `to_balance` went to the credit balance) against the paid
-    invoices it came from, each up to what is left of its payment; the invoices changed."""
+def spread(
+    invoices: list[Invoice], unused: int, to_balance: int, kept: dict[str, int]
+) -> list[Invoice]:
+    """Keep `unused` (of which `to_balance` went to the credit balance, whose holder keeps it
+    by invoice in `kept`) against the paid invoices it came from, each up to what is left
+    of its payment; the invoices changed."""
     changed = []
     for invoice in invoices:
         if unused <= 0:
@@ -68,29 +90,63 @@ def spread(invoices: list[Invoice], unused: int, to_balance: int) -> list[Invoic
         balance = min(part, to_balance)
         invoice.unused_credited += part
         invoice.unused_to_balance += balance
+        if balance > 0:
+            kept[invoice.id] = kept.get(invoice.id, 0) + balance
         unused, to_balance = unused - part, to_balance - balance
         changed.append(invoice)
     return changed
 
 
-def take_back(invoice: Invoice, credit: int, refund: int) -> int:
+def take_back(invoice: Invoice, credit: int, refund: int, kept: int | None = None) -> int:
     """A refund of `refund` made of `invoice` whose unused time was credited: the credit it
     takes back from the balance (`credit` before it), recorded on the invoice. The whole
     refund is netted then: what it gives back past that credit is time used (the period's
     consumed days), never again unused time for a later change to set it against."""
     if invoice.unused_credited <= 0 or refund <= 0:
         return 0  # nothing credited yet: the next pause or change of the period nets it
-    taken = min(refund, held(invoice, credit))
+    taken = min(refund, held(invoice, credit, kept))
     invoice.unused_credited -= taken
     invoice.unused_to_balance -= taken
     invoice.refunds_netted += refund
+    invoice.credit_taken_back += taken
     return taken
 
 
-def credit_unused(invoices: list[Invoice], unused: int, to_balance: int) -> list[Invoice]:
+def give_back(invoice: Invoice) -> int:
+    """The refunds of `invoice` went down (the provider reported one failed): what was
+    netted of them past what now counts is no longer given back, and the credit their
+    take-back took from the balance returns to it first. Returns that credit (recorded on the
+    invoice as held again); 0 when nothing netted is undone, so a report taken twice or
+    out of order gives nothing back twice."""
+    over = invoice.refunds_netted - invoice.amount_refunded
+    if over <= 0:
+        return 0
+    invoice.refunds_netted = invoice.amount_refunded
+    back = min(over, invoice.credit_taken_back)
+    invoice.credit_taken_back -= back
+    invoice.unused_credited += back
+    invoice.unused_to_balance += back
+    return back
+
+
+def credit_unused(
+    invoices: list[Invoice],
+    unused: int,
+    to_balance: int,
+    kept: dict[str, int],
+    withheld: int = 0,
+) -> list[Invoice]:
     """A pause or change of the period of `invoices` gave back `unused` (`to_balance` of it
-    as credit), less what their refunds not yet netted gave back: net those refunds and keep
-    the unused time against the invoices. The invoices changed, each once, in order."""
-    changed = {i.id: i for i in net_refunds(invoices)}
-    changed |= {i.id: i for i in spread(invoices, unused, to_balance)}
+    as credit, kept by invoice in `kept`, the subscription's `credit_kept`), less what their
+    refunds not yet netted gave back (`withheld` of the unused time, see `withheld`): net
+    those refunds and keep the unused time against the invoices. The invoices changed, each
+    once, in order."""
+    changed = {i.id: i for i in net_refunds(invoices, withheld)}
+    changed |= {i.id: i for i in spread(invoices, unused, to_balance, kept)}
     return [i for i in invoices if i.id in changed]
+
+
+def withheld(invoices: list[Invoice], unused: int) -> int:
+    """What of `unused` (the rest of the period, before refunds) a pause or change now does
+    not give back because refunds of the period's `invoices` gave it back already."""
+    return min(not_netted(invoices), max(unused, 0))

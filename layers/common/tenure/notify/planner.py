@@ -312,20 +312,21 @@ class _Planner:
         if event.customer_id is None:
             return
         refunded = int(event.data.get("amount_refunded") or 0)
-        if refunded <= 0:
-            return
+        if refunded <= 0 or int(event.data.get("amount") or 0) < 0:
+            return  # nothing refunded, or less than before: a refund failed, nothing to tell
         invoice = self.invoices.get(event.entity_id)
         sub_id = invoice.subscription_id if invoice else None
-        # One receipt per refunded total: a second partial refund is a second email.
+        # One receipt per refunded total: a second partial refund is a second email. After a
+        # refund failed, per total ever reported (it only grows), so a refund of the failed
+        # one's amount made after it is a second email too, not the failed one's again.
+        step = int(event.data.get("refunds_reported") or refunded)
         data: dict[str, Any] = {"invoice_id": event.entity_id, "amount_refunded": refunded}
         if event.data.get("refund"):
             # A refund Tenure made says when (the email's date): refunds the provider
             # reported keep the payment's date, as before.
             data["refunded_at"] = iso(event.occurred_at)
-        self._now(
-            event.entity_id, NoticeKind.REFUND_RECEIPT, refunded, event.customer_id, sub_id, data
-        )
-        key = notice_key(event.entity_id, NoticeKind.REFUND_RECEIPT, "now", refunded)
+        self._now(event.entity_id, NoticeKind.REFUND_RECEIPT, step, event.customer_id, sub_id, data)
+        key = notice_key(event.entity_id, NoticeKind.REFUND_RECEIPT, "now", step)
         self._copy_invoice(key, invoice)
 
     def _ended(self, event: DomainEvent, sub: Subscription | None) -> None:

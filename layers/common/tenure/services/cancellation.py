@@ -31,7 +31,7 @@ from tenure.domain.offers import AttemptStatus, SaveAttempt, SaveOffer, check_re
 from tenure.domain.programs import OfferKind, RefundPolicy
 from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription, SubscriptionStatus
-from tenure.domain.unused_credit import not_netted
+from tenure.domain.unused_credit import not_netted, withheld
 from tenure.payments.gateway import GatewayError
 from tenure.ports import Commit, Marker
 from tenure.services import coupons, refunds, subscriptions, unused_credit
@@ -141,10 +141,11 @@ def accept_offer(svc: Services, subscription_id: str, offer_id: str) -> subscrip
     else:
         period = unused_credit.period_invoices(svc, sub)
         new = get_plan(svc, taken.plan or "").for_new_subscribers(now)
+        kept_back = withheld(period, sub.unused_value(plan, now))
         proration = sub.change_plan(plan, new, now, not_netted(period))
         if proration is not None:
             invoice = subscriptions.proration_invoice(sub, new, proration, now)
-        along.invoices.extend(subscriptions.credited_against(period, proration))
+        along.invoices.extend(subscriptions.credited_against(sub, period, proration, kept_back))
     return subscriptions.save_with(svc, sub, invoice, along, redemptions)
 
 

@@ -16,6 +16,7 @@ from tenure.domain.points import (
     PointsEntry,
     PointsKind,
     PointsMove,
+    points_to_give_back,
     points_to_reverse,
 )
 from tenure.domain.programs import Programs
@@ -76,6 +77,10 @@ def reversal(
     refunded = int(event.data.get("amount_refunded", 0))
     already = -sum(e.points for e in history if e.kind is PointsKind.REVERSED)
     points = points_to_reverse(earned.points, earned.amount, refunded, already)
+    if not points and int(event.data.get("amount", 0)) < 0:
+        # Less is refunded than before (a refund failed): what its reversal took comes back,
+        # as a reversal of a negative number of points.
+        points = -points_to_give_back(earned.points, earned.amount, refunded, already)
     if not points:
         return []
     at = event.occurred_at

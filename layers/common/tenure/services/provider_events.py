@@ -276,28 +276,42 @@ def _refund(
     if reads.points is not None and reads.points.customer_id == invoice.customer_id:
         change.points_read.append(reads.points)
     if invoice.amount_refunded != before:
+        data: dict[str, object] = {
+            "amount_refunded": invoice.amount_refunded,
+            "refund_status": invoice.refund_status,
+            "currency": invoice.currency,
+            "provider": event.provider,
+            "amount": invoice.amount_refunded - before,  # this report's change
+        }
         change.events.append(
             _event(
                 EventType.INVOICE_REFUNDED,
                 invoice.id,
                 invoice.customer_id,
                 event,
-                {
-                    "amount_refunded": invoice.amount_refunded,
-                    "refund_status": invoice.refund_status,
-                    "currency": invoice.currency,
-                    "provider": event.provider,
-                    "amount": invoice.amount_refunded - before,  # this report's change
-                },
+                data | refunds_reported(invoice),
             )
         )
-        grew = invoice.amount_refunded - before
-        # The credit the invoice's unused time left on the subscription goes with it.
-        holder = unused_credit.take_back_refunded(svc, invoice, max(grew, 0), svc.clock.now())
+        # The credit the invoice's unused time left on the subscription goes with a refund,
+        # and comes back when one fails (the points follow the event: points_planning).
+        now = svc.clock.now()
+        if invoice.amount_refunded > before:
+            grew = invoice.amount_refunded - before
+            holder = unused_credit.take_back_refunded(svc, invoice, grew, now)
+        else:
+            holder = unused_credit.give_back_refunded(svc, invoice, now)
         if holder is not None:
             change.add_subscription(holder)
     svc.commit_with_notices(change)
     return _Outcome(Applied.APPLIED)
+
+
+def refunds_reported(invoice: Invoice) -> dict[str, object]:
+    """`refunds_reported` for an InvoiceRefunded event, only when a failed refund makes it
+    differ from the amount refunded (events of refunds that never failed stay as they were):
+    the refund receipt is keyed by it."""
+    reported = invoice.refunds_reported
+    return {"refunds_reported": reported} if reported != invoice.amount_refunded else {}
 
 
 # -- disputes ----------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from tenure.domain.privacy import refuse_erased
 from tenure.domain.programs import NO_PROGRAMS, Programs
 from tenure.domain.subscription import DueKind, Proration, Subscription, SubscriptionStatus
 from tenure.domain.timeutil import iso, utc
-from tenure.domain.unused_credit import credit_unused, net_refunds, not_netted
+from tenure.domain.unused_credit import credit_unused, net_refunds, not_netted, withheld
 from tenure.ports import Commit, Marker, Redemption
 from tenure.services import coupons, pricing, unused_credit
 from tenure.services.catalog import (
@@ -171,8 +171,9 @@ def pause_crediting(
     period's refunds gave back already. Returns the period's invoices the credit is kept
     against (changed: to commit with the pause)."""
     period = unused_credit.period_invoices(svc, sub)
+    kept_back = withheld(period, sub.unused_value(plan, now))
     credit = sub.pause(plan, now, until, not_netted(period))
-    return credit_unused(period, credit, credit)
+    return credit_unused(period, credit, credit, sub.credit_kept, kept_back)
 
 
 def resume(svc: Services, subscription_id: str) -> Outcome:
@@ -272,9 +273,10 @@ def _change_items_now(
     new = _priced_items(svc, sub, items, now)
     old = subscription_plan(svc, sub)
     period = unused_credit.period_invoices(svc, sub)
+    kept_back = withheld(period, sub.unused_value(old, now))
     proration = sub.change_items(old, new, items, now, not_netted(period))
     invoice = _proration_invoice(sub, new, proration, now) if proration else None
-    credited = credited_against(period, proration)
+    credited = credited_against(sub, period, proration, kept_back)
     if (
         invoice is not None
         and invoice.status is InvoiceStatus.OPEN
@@ -285,11 +287,16 @@ def _change_items_now(
     return invoice, credited
 
 
-def credited_against(period: list[Invoice], proration: Proration | None) -> list[Invoice]:
-    """The invoices of the period a change's unused time is kept against (changed)."""
+def credited_against(
+    sub: Subscription, period: list[Invoice], proration: Proration | None, kept_back: int = 0
+) -> list[Invoice]:
+    """The invoices of the period a change of `sub` kept its unused time against (changed);
+    `kept_back`: what of it refunds of the period gave back already (unused_credit.withheld,
+    read before the change)."""
     if proration is None:
         return []
-    return credit_unused(period, proration.unused, proration.credit_granted)
+    unused, to_balance = proration.unused, proration.credit_granted
+    return credit_unused(period, unused, to_balance, sub.credit_kept, kept_back)
 
 
 def _switch_plan(
@@ -304,9 +311,10 @@ def _switch_plan(
     checked_items(svc, target, sub.items)
     new = priced_plan(target, sub.items, held_prices(svc, sub, sub.items, sub.current_period_start))
     period = unused_credit.period_invoices(svc, sub)
+    kept_back = withheld(period, sub.unused_value(old, now))
     proration = sub.change_plan(old, new, now, not_netted(period))
     invoice = _proration_invoice(sub, new, proration, now) if proration else None
-    credited = credited_against(period, proration)
+    credited = credited_against(sub, period, proration, kept_back)
     owed = invoice is not None and invoice.status is InvoiceStatus.OPEN
     if invoice is not None and owed and _one_debit_a_cycle(svc, sub):
         # Folded into the next renewal's invoice, the one debit this cycle (docs/razorpay.md)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from tenure.domain.invoices import Invoice
 from tenure.domain.subscription import Subscription
-from tenure.domain.unused_credit import take_back, used, used_later
+from tenure.domain.unused_credit import give_back, take_back, used, used_later
 from tenure.services.context import Services
 
 
@@ -30,8 +30,10 @@ def used_credit(svc: Services, invoice: Invoice, ending: bool = False) -> int:
     `ending`: for a cancellation that cuts the period short, which gives back the new plan's
     time too, so only what later invoices used of the credit counts."""
     sub = credit_holder(svc, invoice)
-    credit = sub.credit if sub is not None else 0
-    return used_later(invoice, credit) if ending else used(invoice, credit)
+    if sub is None:
+        return used_later(invoice, 0) if ending else used(invoice, 0)
+    kept = sub.credit_kept.get(invoice.id)
+    return used_later(invoice, sub.credit, kept) if ending else used(invoice, sub.credit, kept)
 
 
 def take_back_refunded(
@@ -41,8 +43,28 @@ def take_back_refunded(
     its credit less what the refund gave back of it (to commit along), or None when the
     refund takes no credit back (`invoice` is netted all the same)."""
     sub = credit_holder(svc, invoice)
-    taken = take_back(invoice, sub.credit if sub is not None else 0, refund)
-    if sub is None or taken <= 0:
+    if sub is None:
+        take_back(invoice, 0, refund)  # netted all the same
+        return None
+    taken = take_back(invoice, sub.credit, refund, sub.credit_kept.get(invoice.id))
+    if taken <= 0:
         return None
     sub.take_back_credit(taken, at, invoice.id)
+    return sub
+
+
+def give_back_refunded(svc: Services, invoice: Invoice, at: datetime) -> Subscription | None:
+    """The refunds of `invoice` went down (one failed), about to be committed with it: the
+    subscription with the credit their take-back took given back (to commit along), or None
+    when none was taken (`invoice` is un-netted all the same)."""
+    back = give_back(invoice)
+    if back <= 0 or not invoice.subscription_id:
+        return None
+    sub = svc.repo.get_subscription(invoice.subscription_id)
+    if sub is None:
+        return None
+    # Kept against the invoice, unless it was credited before credit was kept: then its
+    # share of the balance (which `back` just joined) is what tells what it holds.
+    keep = invoice.id in sub.credit_kept or invoice.unused_to_balance == back
+    sub.give_back_credit(back, at, invoice.id, keep)
     return sub

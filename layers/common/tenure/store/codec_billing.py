@@ -113,6 +113,8 @@ def subscription_to_attrs(s: Subscription, *, whole: bool = False) -> dict[str, 
         ]
     if s.listed:  # written only when true: older items stay as they were
         attrs["listed"] = True
+    if s.credit_kept:  # only once some invoice's unused time was credited
+        attrs["credit_kept"] = dict(s.credit_kept)
     if whole:
         return attrs
     if s.anchor == s.created_at:
@@ -177,6 +179,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
             PriceStep(p["change"], parse_time(p.get("starts"))) for p in a.get("price_steps") or ()
         ),
         listed=bool(a.get("listed", False)),
+        credit_kept={str(k): int(v) for k, v in (a.get("credit_kept") or {}).items()},
         version=int(a.get("version", 0)),
     )
 
@@ -239,6 +242,7 @@ def _unused_credit_attrs(i: Invoice) -> dict[str, Any]:
         "unused_credited": i.unused_credited,
         "unused_to_balance": i.unused_to_balance,
         "refunds_netted": i.refunds_netted,
+        "credit_taken_back": i.credit_taken_back,
     }
     return {name: value for name, value in pairs.items() if value}
 
@@ -332,6 +336,7 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         unused_credited=int(a.get("unused_credited", 0)),
         unused_to_balance=int(a.get("unused_to_balance", 0)),
         refunds_netted=int(a.get("refunds_netted", 0)),
+        credit_taken_back=int(a.get("credit_taken_back", 0)),
         disputed=bool(a.get("disputed", False)),
         dispute_id=a.get("dispute_id"),
         dispute_status=DisputeStatus(a["dispute_status"]) if a.get("dispute_status") else None,

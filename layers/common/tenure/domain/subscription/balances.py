@@ -10,6 +10,7 @@ from tenure.domain.errors import ValidationFailedError
 from tenure.domain.events import EventType
 from tenure.domain.money import unchargeable
 from tenure.domain.subscription.record import SubscriptionRecord
+from tenure.domain.unused_credit import spend_kept
 
 # A credit balance (and one adjustment of it) is at most this many minor units.
 MAX_CREDIT = 100_000_000
@@ -37,9 +38,30 @@ class SubscriptionBalances(SubscriptionRecord):
             )
         if after > MAX_CREDIT:
             raise ValidationFailedError("amount", f"would take the credit above {MAX_CREDIT}")
+        if amount < 0:  # from credit no invoice's unused time holds, first
+            spend_kept(self.credit_kept, -amount - (self.credit - sum(self.credit_kept.values())))
         self.credit = after
         self._record(
             EventType.CREDIT_ADJUSTED, now, amount=amount, credit=after, currency=self.currency
+        )
+
+    def give_back_credit(self, amount: int, now: datetime, invoice_id: str, keep: bool) -> None:
+        """A refund of `invoice_id` that took `amount` of its credit back (or kept a pause or
+        change from crediting it) failed: the credit returns, whatever the status (as
+        `take_back_credit` took it). `keep`: kept against the invoice (`credit_kept`); False
+        only for an invoice credited before credit was kept, which its own share tells."""
+        if amount <= 0:
+            raise ValidationFailedError("amount", f"cannot give back {amount}")
+        self.credit += amount
+        if keep:
+            self.credit_kept[invoice_id] = self.credit_kept.get(invoice_id, 0) + amount
+        self._record(
+            EventType.CREDIT_ADJUSTED,
+            now,
+            amount=amount,
+            credit=self.credit,
+            currency=self.currency,
+            refunded_invoice=invoice_id,
         )
 
     def take_back_credit(self, amount: int, now: datetime, invoice_id: str) -> None:
@@ -48,6 +70,8 @@ class SubscriptionBalances(SubscriptionRecord):
         if not 0 < amount <= self.credit:
             raise ValidationFailedError("amount", f"cannot take back {amount} of {self.credit}")
         self.credit -= amount
+        if invoice_id in self.credit_kept:
+            self.credit_kept[invoice_id] = max(self.credit_kept[invoice_id] - amount, 0)
         self._record(
             EventType.CREDIT_ADJUSTED,
             now,
@@ -61,6 +85,10 @@ class SubscriptionBalances(SubscriptionRecord):
         if amount < 0 or amount > self.credit:
             raise ValidationFailedError("credit", "cannot use more credit than is available")
         self.credit -= amount
+        # An invoice uses the credit invoices' unused time holds first, oldest first: once
+        # used, a refund of those invoices has none of theirs left to take back.
+        spend_kept(self.credit_kept, amount)
+        spend_kept(self.credit_kept, sum(self.credit_kept.values()) - self.credit)
 
     # -- a carried charge -------------------------------------------------------------------
     def carry_to_next_invoice(self, amount: int) -> None:

@@ -54,6 +54,11 @@ class SubscriptionPeriods(SubscriptionDiscounts):
             return Fraction(0)
         return Fraction(min(max(left, 0), whole), whole)
 
+    def unused_value(self, plan: Plan, now: datetime) -> int:
+        """What the customer paid for the rest of this period on `plan` (0 when nothing was
+        paid), before any refund: what a pause or change now would give back."""
+        return self._unused_value(plan, now)
+
     def _unused_value(self, plan: Plan, now: datetime, refunded: int = 0) -> int:
         """What the customer paid for the rest of this period (0 when nothing was paid), less
         what refunds of the period's invoices already gave back."""

@@ -48,6 +48,10 @@ class SubscriptionRecord:
     paused_until: datetime | None = None
     incomplete_expires_at: datetime | None = None
     credit: int = 0  # minor units owed to the customer, used by the next invoice
+    # Of `credit`, what each invoice's unused time (a pause, a plan or seat change) still
+    # holds, by invoice id, so that a refund of that invoice takes back only its own credit
+    # (tenure.domain.unused_credit); an invoice credited before this was kept is not listed.
+    credit_kept: dict[str, int] = field(default_factory=dict)
     mrr: int = 0  # the monthly value last written to the ledger
     # The customer's IANA zone, copied at subscribe (a customer's zone is set once): emails
     # about this subscription are timed in it without reading the customer.
