@@ -12,6 +12,7 @@ from conftest import card
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.dunning import DunningPolicy, FinalAction
 from tenure.domain.errors import ConcurrencyError
+from tenure.domain.events import EventType
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.ports import Commit
@@ -129,6 +130,19 @@ def test_a_default_policy_ends_soft_dunning_unpaid(make_shop: Callable[..., Any]
     # Then the subscription is unpaid and the invoice stays open as a debt
     assert shop.sub().status is SubscriptionStatus.UNPAID
     assert shop.invoice(invoice.id).status is InvoiceStatus.OPEN
+
+
+def test_the_unpaid_event_names_every_decline_the_last_attempt_included(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given a renewal declined for insufficient funds
+    shop, invoice = a_declining_renewal(make_shop, INSUFFICIENT_FUNDS)
+    # When its four attempts decline and the fourth marks it unpaid
+    shop.run_due(until=invoice.period_start + timedelta(days=20))
+    # Then the event names the four declines, the one settling then too (it was "unknown":
+    # the attempt was read as stored, before its answer was written)
+    [unpaid] = [e for e in shop.repo.events if e["type"] == EventType.SUBSCRIPTION_UNPAID]
+    assert unpaid["data"]["declines"] == ["insufficient_funds"] * 4
 
 
 # -- 5. hard declines ----------------------------------------------------------------------------

@@ -1263,11 +1263,15 @@ def _default_plan(svc: Services, invoice: Invoice) -> None:
 def _final_action(
     svc: Services, sub: Subscription, invoice: Invoice, change: Commit, ended: datetime
 ) -> None:
-    """Apply the policy's final action, from the invoice's failed attempts as stored; its
-    dunning `ended` at that moment (the last attempt's, or the deadline's), which names the
+    """Apply the policy's final action, from the invoice's failed attempts (as stored, or
+    as `change` writes them); its dunning `ended` at that moment (the last attempt's, or the deadline's), which names the
     collections case it may open, however late the outcome is recorded."""
     plan = subscription_plan(svc, sub)
-    declines = collection.declines_of(svc.repo.list_charges(invoice.id))
+    # The attempts as stored, each as `change` writes it: the one settling now is stored
+    # still unanswered, and its decline is the last one.
+    writing = {c.attempt: c for c in change.charges if c.invoice_id == invoice.id}
+    stored = svc.repo.list_charges(invoice.id)
+    declines = collection.declines_of(writing.get(c.attempt, c) for c in stored)
     was_unpaid = sub.status is SubscriptionStatus.UNPAID
     events = collection.apply_final_action(
         invoice, sub, plan, svc.policy, declines, svc.clock.now()
