@@ -1264,8 +1264,9 @@ def _final_action(
     svc: Services, sub: Subscription, invoice: Invoice, change: Commit, ended: datetime
 ) -> None:
     """Apply the policy's final action, from the invoice's failed attempts (as stored, or
-    as `change` writes them); its dunning `ended` at that moment (the last attempt's, or the deadline's), which names the
-    collections case it may open, however late the outcome is recorded."""
+    as `change` writes them); its dunning `ended` at that moment (the last attempt's, or
+    the deadline's), which names the collections case it may open, however late the
+    outcome is recorded."""
     plan = subscription_plan(svc, sub)
     # The attempts as stored, each as `change` writes it: the one settling now is stored
     # still unanswered, and its decline is the last one.
