@@ -41,6 +41,20 @@ LATE_FIELDS = {
 # What state.json lists and a chaos run must end with as the calm run did (a folder written
 # before collection cases has none).
 COMPARED = ("subscriptions", "invoices", "collection_cases")
+
+
+def _case_identity(case: dict[str, Any]) -> str:
+    """A collections case is the same case when it collects the same invoices of the same
+    subscription. Its id is made from the moment its dunning ended, which a fault that
+    delays the last attempt (a renewal message delivered again minutes later) moves with
+    it: another id, opened later within the bound, is that moment recorded later."""
+    return f"{case['subscription']}<{','.join(line['invoice'] for line in case['lines'])}>"
+
+
+# How an item of each kind is matched between the runs (by default its id), and the fields
+# that then name the moment it was recorded rather than the item (compared as LATE_FIELDS).
+IDENTITY = {"collection_cases": _case_identity}
+NAMED_BY_MOMENT = {"collection_cases": ("id",)}
 # A lease (5 min) and a redelivery (3 min), the schedule's retries, a webhook delivered
 # again an hour later: compounded by a few faults in a row, well within an hour.
 RECOVERY_BOUND = timedelta(hours=1)
@@ -124,8 +138,9 @@ def _compare_lists(
     kind: str, calm: list[dict[str, Any]], chaos: list[dict[str, Any]]
 ) -> list[tuple[str, bool]]:
     """Each difference, and whether it is only a moment recorded later (within the bound)."""
-    calm_by_id = {item["id"]: item for item in calm}
-    chaos_by_id = {item["id"]: item for item in chaos}
+    identity = IDENTITY.get(kind, lambda item: str(item["id"]))
+    calm_by_id = {identity(item): item for item in calm}
+    chaos_by_id = {identity(item): item for item in chaos}
     found = [
         (f"{kind}: {i} only in the calm run", False)
         for i in sorted(calm_by_id - chaos_by_id.keys())
@@ -141,8 +156,24 @@ def _compare_lists(
             was, now = before.get(name), after.get(name)
             if was != now:
                 late = name in LATE_FIELDS.get(kind, ()) and _later_within_bound(was, now)
+                if name in NAMED_BY_MOMENT.get(kind, ()):
+                    late = _recorded_later(kind, before, after)
                 found.append((f"{kind}: {item_id}.{name}: calm {was!r}, chaos {now!r}", late))
     return found
+
+
+def _recorded_later(kind: str, calm: dict[str, Any], chaos: dict[str, Any]) -> bool:
+    """Whether an item named by the moment it was recorded was recorded later, within the
+    bound, by every field that says when (so another name is only that later moment)."""
+    moments = [name for name in LATE_FIELDS.get(kind, ()) if calm.get(name) is not None]
+    return (
+        bool(moments)
+        and all(
+            calm[name] == chaos.get(name) or _later_within_bound(calm[name], chaos.get(name))
+            for name in moments
+        )
+        and any(calm[name] != chaos.get(name) for name in moments)
+    )
 
 
 def _later_within_bound(calm: Any, chaos: Any) -> bool:

@@ -200,6 +200,28 @@ def test_a_renewal_whose_worker_died_after_the_provider_acted_is_settled_by_the_
     assert_renewed_once(shop, renewed_at)
 
 
+def test_a_decline_recorded_late_by_the_sweeper_keeps_the_retries_of_the_attempt(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given two renewals declined for insufficient funds: one answered at once, and one
+    # whose worker died after the provider declined, before the settle
+    calm, renewed_at = a_renewal_declined(make_shop)
+    calm_invoice = calm.invoice_starting(renewed_at)
+    shop = a_paying_subscriber(make_shop)
+    shop.add_card(INSUFFICIENT_FUNDS)
+    shop.clock.set(renewed_at)
+    with pytest.raises(shop.Crash):
+        subscriptions.process_due(shop.dying(after_call="pay"), "sub-1")
+    # When the sweeper records the decline after the lease, minutes later
+    invoice = shop.invoice_starting(renewed_at)
+    sweeper_looks(shop, invoice.id, renewed_at + charging.LEASE + timedelta(minutes=2))
+    # Then dunning is timed from the attempt, as if the answer had come at once: a fault in
+    # Tenure never moves the customer's retries (found by chaos replay)
+    late, at_once = shop.invoice(invoice.id), calm.invoice(calm_invoice.id)
+    assert late.failures == at_once.failures == 1
+    assert late.next_attempt_at == at_once.next_attempt_at is not None
+
+
 def test_a_payment_made_before_a_crash_is_found_by_its_metadata_when_the_card_changed_since(
     make_shop: Callable[..., Any],
 ) -> None:

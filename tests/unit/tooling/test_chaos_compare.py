@@ -98,11 +98,12 @@ def test_a_number_skipped_or_an_invoice_left_unnumbered_is_a_difference(tmp_path
     assert any("in_2.number" in d for d in compare(calm, unnumbered).differences)
 
 
-def _with_case(root: Path, name: str, case_id: str, opened_at: str) -> Path:
+def _with_case(root: Path, name: str, case_id: str, opened_at: str, invoice: str = "in_1") -> Path:
     out = folder(root, name, PAID)
     state = json.loads((out / "state.json").read_text())
     case = {"id": case_id, "subscription": "sub_1", "status": "open", "balance": 1000}
-    state["collection_cases"] = [case | {"opened_at": opened_at, "closed_at": None}]
+    lines = [{"invoice": invoice, "amount": 1000}]
+    state["collection_cases"] = [case | {"opened_at": opened_at, "closed_at": None, "lines": lines}]
     (out / "state.json").write_text(json.dumps(state))
     return out
 
@@ -114,16 +115,34 @@ def test_collection_cases_are_compared_a_case_opened_minutes_later_is_late(
     # fault, another case (and another plan, other invoices) than the calm run's.
     calm = _with_case(tmp_path, "calm", "cc_1", "2026-04-16T19:00:00Z")
     late = _with_case(tmp_path, "late", "cc_1", "2026-04-16T19:05:00Z")
-    renamed = _with_case(tmp_path, "renamed", "cc_2", "2026-04-16T19:05:00Z")
 
     assert compare(calm, late).ok
     assert compare(calm, late).late == [
-        "collection_cases: cc_1.opened_at: calm '2026-04-16T19:00:00Z', "
+        "collection_cases: sub_1<in_1>.opened_at: calm '2026-04-16T19:00:00Z', "
         "chaos '2026-04-16T19:05:00Z'"
     ]
-    result = compare(calm, renamed)
-    assert not result.ok
-    assert result.differences == [
-        "collection_cases: cc_1 only in the calm run",
-        "collection_cases: cc_2 only under chaos",
+
+
+def test_a_case_named_from_a_later_moment_is_the_same_case_recorded_later(
+    tmp_path: Path,
+) -> None:
+    # Its id is made from when dunning ended: an attempt a fault delayed (a renewal message
+    # delivered again minutes later) ends it later, and names it from then.
+    calm = _with_case(tmp_path, "calm", "cc_1", "2026-04-16T19:00:00Z")
+    renamed_later = _with_case(tmp_path, "later", "cc_2", "2026-04-16T19:05:00Z")
+    renamed_only = _with_case(tmp_path, "renamed", "cc_2", "2026-04-16T19:00:00Z")
+    too_late = _with_case(tmp_path, "too_late", "cc_2", "2026-04-16T21:00:00Z")
+    other = _with_case(tmp_path, "other", "cc_1", "2026-04-16T19:00:00Z", invoice="in_2")
+
+    result = compare(calm, renamed_later)
+    assert result.ok
+    assert "collection_cases: sub_1<in_1>.id: calm 'cc_1', chaos 'cc_2'" in result.late
+    for wrong in (renamed_only, too_late):
+        assert not compare(calm, wrong).ok
+        assert "collection_cases: sub_1<in_1>.id: calm 'cc_1', chaos 'cc_2'" in (
+            compare(calm, wrong).differences
+        )
+    assert compare(calm, other).differences == [
+        "collection_cases: sub_1<in_1> only in the calm run",
+        "collection_cases: sub_1<in_2> only under chaos",
     ]

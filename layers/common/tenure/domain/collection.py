@@ -226,10 +226,15 @@ def record_failure(
     policy: DunningPolicy,
     plans: PlanLookup,
     at: datetime,
+    attempted_at: datetime | None = None,
 ) -> PaymentRecorded:
     """The attempt `charge` failed (declined, or authentication required): count the failure
     under `policy`, move the subscription past due, and say what comes next. A
-    `FinalActionDue` is left to the caller, who knows the invoice's earlier attempts."""
+    `FinalActionDue` is left to the caller, who knows the invoice's earlier attempts.
+
+    `attempted_at`: the attempt's own moment, when its answer is recorded late (a lost
+    answer the sweeper recovered): dunning is timed from it, as it would have been had the
+    answer arrived, so a fault in Tenure never moves the customer's retries."""
     decline, failed = _failure(invoice, charge, policy, at)
     if (
         invoice.status is not InvoiceStatus.OPEN
@@ -240,7 +245,7 @@ def record_failure(
     plan = plans(sub.plan_id)
     if sub.status in DUNNED:
         sub.mark_past_due(plan, at)
-    return _dun(invoice, charge, decline, policy, at, failed, subscription_changed=True)
+    return _dun(invoice, charge, decline, policy, at, failed, True, attempted_at or at)
 
 
 def record_instalment_failure(
@@ -280,11 +285,12 @@ def _dun(
     at: datetime,
     failed: PaymentFailed,
     subscription_changed: bool,
+    timed_from: datetime | None = None,
 ) -> PaymentRecorded:
     """Count the failure and say what comes next: a retry, a wait for a new card, or the
-    final action."""
+    final action. Dunning is timed from the first failure's `timed_from` (default `at`)."""
     invoice.failures += 1
-    invoice.first_failed_at = invoice.first_failed_at or at
+    invoice.first_failed_at = invoice.first_failed_at or timed_from or at
     if decline is not DeclineClass.SOFT:
         invoice.next_attempt_at = None
         invoice.dunning_ends_at = policy.deadline(invoice.first_failed_at)

@@ -1154,9 +1154,15 @@ def _settle(
 ) -> None:
     """Record the outcome (and `links`, when the payment id was just learned). `invoice`
     must be the version just read or claimed; a stale one fails the commit
-    (ConcurrencyError) and the claim stays for the sweeper."""
+    (ConcurrencyError) and the claim stays for the sweeper.
+
+    A decline of an attempt the provider answered at once is the attempt's, however late it
+    is recorded (its answer lost, its settle crashed, its webhook late): dunning is timed
+    from the attempt, so a fault in Tenure never moves the customer's retries. An attempt
+    that was pending (an asynchronous method) failed when the provider says so: now."""
 
     now = at or svc.clock.now()
+    answered_at = None if charge.outcome is ChargeOutcome.PENDING else charge.at
     charge.outcome = result.outcome
     charge.decline_code = result.decline_code
     if result.outcome not in FINAL:
@@ -1198,7 +1204,7 @@ def _settle(
             _announce_renewal(svc, sub, charge, change, now)
     else:
         recorded = collection.record_failure(
-            invoice, charge, sub, svc.policy, _plans(svc, sub), now
+            invoice, charge, sub, svc.policy, _plans(svc, sub), now, answered_at
         )
         _announce_retry(svc, invoice, charge, sub.timezone if sub else None, change, now)
     change.events.extend(event.to_event() for event in recorded.events)
