@@ -187,6 +187,29 @@ def test_a_crash_between_claim_and_settle_replays_to_exactly_one_charge(
     assert shop.invoice(invoice_id).status is InvoiceStatus.PAID
 
 
+def test_an_instalment_declined_and_recorded_late_keeps_the_retries_of_its_attempt(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given two plans whose first instalment is due now on a card that declines: one
+    # answered at once, one whose charger died after the provider declined, before the settle
+    def first_declined(crash: bool) -> Any:
+        shop, plan = alice_on_a_plan(make_shop, INSUFFICIENT_FUNDS, count=2)
+        [item] = [d for d in shop.repo.due(shop.clock.now()) if d.entity_id == "ipl-1"]
+        if crash:
+            with pytest.raises(shop.Crash):
+                shop.work(item, shop.dying(after_call="pay"))
+            # When the sweeper records the decline after the lease, minutes later
+            shop.run_due(until=plan.instalments[0].due_at + timedelta(minutes=12))
+        else:
+            shop.work(item)
+        return shop.invoice(stored(shop).instalments[0].invoice_id)
+
+    at_once, late = first_declined(crash=False), first_declined(crash=True)
+    # Then its retries are the attempt's, as if the answer had come at once
+    assert late.failures == at_once.failures == 1
+    assert late.next_attempt_at == at_once.next_attempt_at is not None
+
+
 # -- bad input: refused, nothing written --------------------------------------------------
 @pytest.mark.parametrize(
     ("changes", "field"),

@@ -249,15 +249,20 @@ def record_failure(
 
 
 def record_instalment_failure(
-    invoice: Invoice, charge: Charge, policy: DunningPolicy, at: datetime
+    invoice: Invoice,
+    charge: Charge,
+    policy: DunningPolicy,
+    at: datetime,
+    attempted_at: datetime | None = None,
 ) -> PaymentRecorded:
     """The attempt `charge` at an instalment's invoice (no subscription) failed: dunned by
-    the same schedule and decline classes as a renewal. The plan's side is the caller's
+    the same schedule and decline classes as a renewal, and timed as a renewal's is
+    (`attempted_at`, record_failure). The plan's side is the caller's
     (tenure.domain.installments)."""
     decline, failed = _failure(invoice, charge, policy, at)
     if invoice.status is not InvoiceStatus.OPEN:
         return PaymentRecorded((failed,))
-    return _dun(invoice, charge, decline, policy, at, failed, subscription_changed=False)
+    return _dun(invoice, charge, decline, policy, at, failed, False, attempted_at or at)
 
 
 def _failure(

@@ -1189,7 +1189,7 @@ def _settle(
         provider_links=list(links),
     )
     if invoice.installment_plan_id:
-        _settle_instalment(svc, invoice, charge, result, change, now)
+        _settle_instalment(svc, invoice, charge, result, change, now, answered_at)
         return
     sub = subscription or svc.repo.get_subscription(invoice.subscription_id)
     if sub is not None and sub.contact is not None:
@@ -1224,10 +1224,11 @@ def _settle_instalment(
     result: PaymentResult,
     change: Commit,
     now: datetime,
+    answered_at: datetime | None,
 ) -> None:
     """The outcome of an instalment's attempt, on the invoice and its plan, in one commit:
-    paid (the plan may complete), or dunned like a renewal while the plan stands; when the
-    retries run out the plan defaults."""
+    paid (the plan may complete), or dunned like a renewal while the plan stands (timed
+    from `answered_at`, as _settle says); when the retries run out the plan defaults."""
     plan = svc.repo.get_installment_plan(invoice.installment_plan_id or "")
     paid = 0
     if result.outcome is ChargeOutcome.SUCCEEDED:
@@ -1235,7 +1236,9 @@ def _settle_instalment(
         moved = plan is not None and plan.record_paid(invoice.id, now)
         paid = invoice.total if moved else 0
     else:
-        recorded = collection.record_instalment_failure(invoice, charge, svc.policy, now)
+        recorded = collection.record_instalment_failure(
+            invoice, charge, svc.policy, now, answered_at
+        )
         moved = plan is not None and plan.record_failed(invoice.id, now)
         _announce_retry(svc, invoice, charge, None, change, now)
     change.events.extend(event.to_event() for event in recorded.events)
