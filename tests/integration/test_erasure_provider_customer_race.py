@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from containers import T0, Containers
 
-from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
+from tenure.domain.errors import ConcurrencyError, IllegalTransitionError, ValidationFailedError
 from tenure.domain.privacy import pseudonym_email, pseudonym_name
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.gateway import InvalidRequestError
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
+from tenure.ports import Commit
 from tenure.services import catalog, charging, privacy, self_service
 from tenure.services.context import Services
 from tenure.services.due import work_due
@@ -221,3 +222,27 @@ def test_a_card_the_provider_refuses_keeps_its_provider_customer_for_a_later_era
 
     assert sandbox(services).erasures == [made[0]]
     assert held_at_provider(services, made[0]) == (pseudonym_email("bea"), pseudonym_name("bea"))
+
+
+def test_a_refused_card_whose_provider_customer_cannot_be_recorded_is_still_refused_as_such(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every try at recording the provider customer loses a race: the card's refusal (a
+    # 422) is what the caller hears, never a 409 about the record, and nothing is written.
+    made = refuse_cards(services, monkeypatch)
+    tries: list[Commit] = []
+
+    def conflicting(change: Commit) -> None:
+        tries.append(change)
+        raise ConcurrencyError("another write of the customer came first")
+
+    monkeypatch.setattr(services.repo, "commit", conflicting)
+    visa = payment_method_for("4242424242424242")
+    assert visa is not None
+
+    with pytest.raises(ValidationFailedError, match="refused"):
+        charging.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
+
+    assert made and len(tries) == privacy.LEFT_BEHIND_ATTEMPTS
+    kept = services.repo.get_customer("bea")
+    assert kept is not None and kept.provider_customer_id is None

@@ -306,10 +306,12 @@ def keep_left_behind(
     as one that wrote nothing and its key is released (docs/api.md); what it records is the
     provider's, never the request's change. `erased_only`: record it only on an erased
     customer (the caller makes the request again, which stores it)."""
+    erased = False
     for _ in range(LEFT_BEHIND_ATTEMPTS):
         customer = svc.repo.get_customer(customer_id)
         if customer is None or (erased_only and customer.erased_at is None):
             return
+        erased = customer.erased_at is not None
         if customer.provider_customer_id is not None:  # recorded, owed, or erased there
             if customer.erased_at is not None:
                 refuse_erased(customer, "attach a payment method to")
@@ -331,6 +333,9 @@ def keep_left_behind(
             return
         logger.info("provider customer left behind by an erasure owed its erasure")
         refuse_erased(customer, "attach a payment method to")
+    if not erased:  # the request's own error stands: its next try records it
+        logger.warning("provider customer of a request that stored nothing not recorded")
+        return
     raise ConcurrencyError(f"customer {customer_id} kept changing: try again")
 
 
