@@ -75,6 +75,18 @@ def held_at_provider(svc: Services, provider_customer_id: str) -> tuple[str, str
     return found["email"], found["name"]
 
 
+def refuse_attaching(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The provider is sent every card and refuses it (the call is made; the answer is a
+    refusal)."""
+    attach = sandbox(svc).attach_payment_method
+
+    def refused(**kwargs: Any) -> Any:
+        attach(**kwargs)
+        raise InvalidRequestError("card refused", code="card_declined")
+
+    monkeypatch.setattr(sandbox(svc), "attach_payment_method", refused)
+
+
 def assert_erased_at_provider(svc: Services, made: list[str]) -> None:
     assert made, "the request made no provider customer: the race was not run"
     customer = svc.repo.get_customer("bea")
@@ -123,15 +135,9 @@ def test_a_card_the_provider_refuses_during_the_erasure_leaves_its_customer_eras
     # The provider customer is made, the erasure commits, then the card is refused: nothing
     # is committed for the card, and the provider customer is still owed its erasure.
     made = erased_once_made(services, monkeypatch)
+    refuse_attaching(services, monkeypatch)
     visa = payment_method_for("4242424242424242")
     assert visa is not None
-    attach = sandbox(services).attach_payment_method
-
-    def refused(**kwargs: Any) -> Any:
-        attach(**kwargs)  # the call is made; the answer is a refusal
-        raise InvalidRequestError("card refused", code="card_declined")
-
-    monkeypatch.setattr(sandbox(services), "attach_payment_method", refused)
 
     with pytest.raises(IllegalTransitionError, match="erased"):
         charging.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
@@ -183,18 +189,13 @@ def refuse_cards(svc: Services, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     customers it hands out, in order."""
     gateway, made = sandbox(svc), []
     create: Callable[..., str] = gateway.create_customer
-    attach = gateway.attach_payment_method
 
     def making(**kwargs: Any) -> str:
         made.append(create(**kwargs))
         return made[-1]
 
-    def refused(**kwargs: Any) -> Any:
-        attach(**kwargs)  # the call is made; the answer is a refusal
-        raise InvalidRequestError("card refused", code="card_declined")
-
     monkeypatch.setattr(gateway, "create_customer", making)
-    monkeypatch.setattr(gateway, "attach_payment_method", refused)
+    refuse_attaching(svc, monkeypatch)
     return made
 
 
