@@ -1014,3 +1014,18 @@ def test_the_unused_time_credit_kept_by_invoice_reads_back_with_its_invoices_sha
     again, paid = repo.get_subscription(sub.id), repo.get_invoice("in_1")
     assert again is not None and again.credit_kept == {"in_1": 600, "in_2": 0}
     assert paid is not None and paid.credit_taken_back == 100
+
+
+def test_the_credit_kept_by_invoice_reads_back_oldest_first(repo: Repository) -> None:
+    # Used from the oldest first (unused_credit.spend_kept): the order must survive the
+    # store, which a map does not promise to keep.
+    repo.commit(Commit(customers=[customer()], plans=[BASIC]))
+    stored = repo.get_subscription(subscribed(repo).id)
+    assert stored is not None
+    order = [f"in_{name}" for name in ("k", "b", "z", "a", "m", "c", "y", "d")]
+    stored.credit, stored.credit_kept = 36, {invoice: n for n, invoice in enumerate(order, 1)}
+    change = Commit()
+    change.add_subscription(stored)
+    repo.commit(change)
+    again = repo.get_subscription(stored.id)
+    assert again is not None and list(again.credit_kept) == order

@@ -114,7 +114,9 @@ def subscription_to_attrs(s: Subscription, *, whole: bool = False) -> dict[str, 
     if s.listed:  # written only when true: older items stay as they were
         attrs["listed"] = True
     if s.credit_kept:  # only once some invoice's unused time was credited
-        attrs["credit_kept"] = dict(s.credit_kept)
+        # A list of [invoice, amount] pairs, not a map: the credit is used oldest first
+        # (unused_credit.spend_kept), and DynamoDB keeps a list's order, never a map's.
+        attrs["credit_kept"] = [[invoice, amount] for invoice, amount in s.credit_kept.items()]
     if whole:
         return attrs
     if s.anchor == s.created_at:
@@ -179,7 +181,7 @@ def subscription_from_attrs(a: dict[str, Any]) -> Subscription:
             PriceStep(p["change"], parse_time(p.get("starts"))) for p in a.get("price_steps") or ()
         ),
         listed=bool(a.get("listed", False)),
-        credit_kept={str(k): int(v) for k, v in (a.get("credit_kept") or {}).items()},
+        credit_kept=_credit_kept(a.get("credit_kept")),
         version=int(a.get("version", 0)),
     )
 
@@ -234,6 +236,11 @@ def invoice_to_attrs(i: Invoice, *, whole: bool = False) -> dict[str, Any]:
         | _unused_credit_attrs(i)
     )
     return attrs if whole else compact(attrs, INVOICE_DEFAULTS)
+
+
+def _credit_kept(stored: Any) -> dict[str, int]:
+    """The credit kept by invoice, oldest first, from its pairs."""
+    return {str(invoice): int(amount) for invoice, amount in stored or ()}
 
 
 def _unused_credit_attrs(i: Invoice) -> dict[str, Any]:
