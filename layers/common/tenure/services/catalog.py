@@ -198,13 +198,7 @@ def save_payer(svc: Services, customer: Customer, change: Commit) -> None:
     if not any(c is customer for c in change.customers):
         change.customers.append(customer)
     payer = customer.payer
-    subs = change.subscriptions_read.get(customer.id)
-    if subs is None:
-        subs = svc.repo.list_subscriptions(customer.id)
-    shown = {sub.id for sub in subs}
-    for sub_id in sorted(customer.subscription_ids - shown):
-        if (listed := svc.repo.get_subscription(sub_id)) is not None:
-            subs.append(listed)
+    subs = customer_subscriptions(svc, customer, change.subscriptions_read.get(customer.id))
     change.subscriptions_read[customer.id] = subs
     for sub in subs:
         # Saved twice in one change (the provider customer made, then the card attached),
@@ -212,6 +206,20 @@ def save_payer(svc: Services, customer: Customer, change: Commit) -> None:
         change.payer_copies[:] = [copy for copy in change.payer_copies if copy[0] != sub.id]
         if not sub.ended and sub.payer != payer:
             change.payer_copies.append((sub.id, payer))
+
+
+def customer_subscriptions(
+    svc: Services, customer: Customer, shown: list[Subscription] | None = None
+) -> list[Subscription]:
+    """The customer's subscriptions: `shown` (by default the index's, read now), and those
+    the customer lists that the index (which lags) does not show yet, read by id and added
+    to it."""
+    subs = svc.repo.list_subscriptions(customer.id) if shown is None else shown
+    known = {sub.id for sub in subs}
+    for sub_id in sorted(customer.subscription_ids - known):
+        if (listed := svc.repo.get_subscription(sub_id)) is not None:
+            subs.append(listed)
+    return subs
 
 
 @dataclass(frozen=True, slots=True)

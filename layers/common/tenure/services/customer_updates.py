@@ -20,7 +20,7 @@ from tenure.domain.subscription import Subscription
 from tenure.notify.timing import QuietHours, last_slot_by, next_slot
 from tenure.ports import Commit, EmailMove
 from tenure.services import provider_owed
-from tenure.services.catalog import write_past_listings
+from tenure.services.catalog import customer_subscriptions, write_past_listings
 from tenure.services.context import Services
 
 NAME_MAX = 200
@@ -155,7 +155,9 @@ def _update_copies(
     emails to come); every email still waiting carries the new contact, and one whose hour
     falls in the night of the new zone moves to an hour of its day there."""
     subs: dict[str, Subscription] = {}
-    for sub in _subscriptions(svc, before):
+    # One just made is given the new contact too (the customer is written only while its
+    # list is the one read).
+    for sub in customer_subscriptions(svc, before):
         if sub.ended:
             continue
         sub.timezone = after.timezone
@@ -173,18 +175,6 @@ def _update_copies(
             notice.due_at = retimed(notice.due_at, after.timezone, hours, now)
             notice.data = notice.data | {"zone": after.timezone}
         change.notices.append(notice)
-
-
-def _subscriptions(svc: Services, customer: Customer) -> list[Subscription]:
-    """The customer's subscriptions: the index's, and those the customer lists that the
-    index (which lags) does not show yet, read by id; one just made is given the new
-    contact too (the customer is written only while its list is the one read)."""
-    subs = svc.repo.list_subscriptions(customer.id)
-    shown = {sub.id for sub in subs}
-    for sub_id in sorted(customer.subscription_ids - shown):
-        if (listed := svc.repo.get_subscription(sub_id)) is not None:
-            subs.append(listed)
-    return subs
 
 
 def _refresh_subscription_copy(notice: Notice, subs: dict[str, Subscription]) -> None:

@@ -37,7 +37,7 @@ from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.webhooks_out import WebhookDelivery, delivery_id
 from tenure.ports import Commit, EmailMove, ProviderLink
-from tenure.services.catalog import save_payer
+from tenure.services.catalog import customer_subscriptions, save_payer
 from tenure.services.context import Services, UnknownProviderError
 from tenure.services.provider_owed import owed_call
 from tenure.services.timeline import ACTIVITY_DAYS_READ, instalment_invoices
@@ -88,13 +88,8 @@ def _customer(svc: Services, customer_id: str) -> Customer:
 
 
 def _subscriptions(svc: Services, customer: Customer) -> list[Subscription]:
-    """The customer's subscriptions: the index's, and those the customer's record lists that
-    the index (which lags) does not show yet, read by id; in the index's order."""
-    subs = svc.repo.list_subscriptions(customer.id)
-    shown = {sub.id for sub in subs}
-    for sub_id in sorted(customer.subscription_ids - shown):
-        if (listed := svc.repo.get_subscription(sub_id)) is not None:
-            subs.append(listed)
+    """The customer's subscriptions (catalog.customer_subscriptions), in the index's order."""
+    subs = customer_subscriptions(svc, customer)
     return sorted(subs, key=lambda s: (s.created_at, s.id))
 
 
