@@ -2,6 +2,7 @@
 boots, and a stop by SIGTERM (a service manager's, a CI job's) leaves no process behind, as
 Ctrl-C does."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -92,7 +93,7 @@ def test_serve_stopped_by_a_signal_shuts_its_stack_and_leaves_no_process_behind(
                     break
             except (requests.ConnectionError, requests.Timeout):
                 pass
-            assert proc.poll() is None, proc.communicate()
+            assert proc.poll() is None, proc.communicate(timeout=60)
             assert time.monotonic() < deadline, "tenure serve did not start"
             time.sleep(0.3)
         children = descendants(proc.pid)
@@ -103,8 +104,14 @@ def test_serve_stopped_by_a_signal_shuts_its_stack_and_leaves_no_process_behind(
         _, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
+            # Its children too: DynamoDB Local's JVM holds the output pipes open, and
+            # communicate() would wait for them for ever.
+            leftover = descendants(proc.pid)
             proc.kill()
-            proc.communicate()
+            for pid in leftover:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            proc.communicate(timeout=60)
 
     assert proc.returncode == 0, stderr
     assert "stopped: the server, the schedules and the local stack are shut down" in stderr

@@ -15,6 +15,7 @@ from tenure.store.dynamodb import DynamoRepository
 from tenure_local.stack.local_stack import LocalStack
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+WAIT_S = 120  # the longest a racing container may take, on a loaded machine
 
 
 class Containers:
@@ -59,21 +60,27 @@ def race(containers: Containers, count: int, work: Callable[[Services, int], obj
     """Start `count` containers at once on `work`; what each returned or raised, in no order.
     Each container's services are made before the start, as a warm container has them."""
     outcomes: list[Any] = []
-    start = threading.Barrier(count)
+    # Bounded waits: a container that fails before the start breaks the barrier for the
+    # others, and a stuck one fails the test, instead of the whole run waiting for ever.
+    start = threading.Barrier(count, timeout=WAIT_S)
 
     def run(n: int) -> None:
-        svc = containers()
-        start.wait()
         try:
+            svc = containers()
+            start.wait()
             outcomes.append(work(svc, n))
         except BaseException as exc:  # every failure is a finding the test looks at
+            start.abort()
             outcomes.append(exc)
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(WAIT_S)
+    assert not any(thread.is_alive() for thread in threads), (
+        f"a container still runs after {WAIT_S} s"
+    )
     return outcomes
 
 

@@ -41,12 +41,12 @@ def finalize_at_once(stack: LocalStack, table: str, numberings: list[Numbering])
     ]
     for n, repo in enumerate(repos):
         repo.commit(Commit(invoices=[an_invoice(1000 + n)]))  # warm: knows a number
-    start = threading.Barrier(len(repos))
+    start = threading.Barrier(len(repos), timeout=120)  # bounded: never a hung run
     errors: list[BaseException] = []
 
     def run(n: int) -> None:
-        start.wait()
         try:
+            start.wait()
             repos[n].commit(Commit(invoices=[an_invoice(n)]))
         except BaseException as exc:  # a finding the test reports
             errors.append(exc)
@@ -55,7 +55,8 @@ def finalize_at_once(stack: LocalStack, table: str, numberings: list[Numbering])
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in threads)
     assert errors == []
     reader = DynamoRepository(stack.dynamodb_client(), table)
     ids = [f"inv-{n:03d}" for n in range(len(repos))] + [

@@ -70,20 +70,25 @@ def test_a_redelivery_finds_the_marker_and_changes_nothing(
 def test_concurrent_duplicates_apply_once(shop: Any, local_stack: LocalStack) -> None:
     svc, invoice_id, succeeded = shop
     results: list[Applied] = []
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(4, timeout=120)  # bounded: a worker that fails breaks it
 
     def deliver() -> None:
-        # Each worker its own client, as concurrent Lambda invocations would have.
-        repo = DynamoRepository(local_stack.dynamodb_client(), local_stack.table_name)
-        worker = Services(repo=repo, clock=svc.clock, gateway=svc.gateway)
-        barrier.wait()
-        results.append(apply(worker, succeeded))
+        try:
+            # Each worker its own client, as concurrent Lambda invocations would have.
+            repo = DynamoRepository(local_stack.dynamodb_client(), local_stack.table_name)
+            worker = Services(repo=repo, clock=svc.clock, gateway=svc.gateway)
+            barrier.wait()
+            results.append(apply(worker, succeeded))
+        except BaseException:
+            barrier.abort()
+            raise
 
     threads = [threading.Thread(target=deliver) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(120)
+    assert not any(t.is_alive() for t in threads)
     assert sorted(results).count(Applied.APPLIED) == 1, results
     assert set(results) <= {Applied.APPLIED, Applied.DUPLICATE}
     paid = [c for c in svc.repo.list_charges(invoice_id) if c.outcome == "succeeded"]
