@@ -2,7 +2,8 @@
 API Gateway's requestId): UUID-shaped, never repeated, in one process or across the worker
 processes `tenure serve --workers` forks."""
 
-import os
+import subprocess
+import sys
 import uuid
 
 from tenure_local.runtime import functions
@@ -22,17 +23,36 @@ def test_each_invocation_and_request_gets_its_own_id() -> None:
     assert first["queryStringParameters"] is None
 
 
+# Forked in an interpreter of its own, which has no other thread: a pytest-xdist worker has
+# several (execnet's, and what earlier tests left running), and a fork there may leave the
+# child waiting for ever on a lock one of them held (Python 3.12 warns so), with the test
+# reading its pipe for ever. The bound turns any such wait into a failure.
+_FORKED = """
+import os
+from tenure_local.runtime import functions
+
+functions.request_id()  # the parent has drawn some before it forks
+reader, writer = os.pipe()
+child = os.fork()
+if child == 0:
+    os.close(reader)
+    os.write(writer, "\\n".join(functions.request_id() for _ in range(100)).encode())
+    os._exit(0)
+os.close(writer)
+with os.fdopen(reader) as pipe:
+    from_child = pipe.read()
+os.waitpid(child, 0)
+print(from_child)
+print("parent")
+print("\\n".join(functions.request_id() for _ in range(100)))
+"""
+
+
 def test_a_forked_worker_draws_ids_of_its_own() -> None:
-    functions.request_id()  # the parent has drawn some before it forks
-    reader, writer = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the child
-        os.close(reader)
-        os.write(writer, "\n".join(functions.request_id() for _ in range(100)).encode())
-        os._exit(0)
-    os.close(writer)
-    with os.fdopen(reader) as pipe:
-        from_child = set(pipe.read().split("\n"))
-    os.waitpid(child, 0)
-    from_parent = {functions.request_id() for _ in range(100)}
-    assert len(from_child) == 100 and not from_child & from_parent
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED], capture_output=True, text=True, timeout=60, check=True
+    )
+    child, parent = done.stdout.split("parent\n")
+    from_child, from_parent = set(child.split()), set(parent.split())
+    assert len(from_child) == 100 and len(from_parent) == 100
+    assert not from_child & from_parent
