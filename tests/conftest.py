@@ -1,7 +1,10 @@
 """Hypothesis profiles for the whole suite, chosen by the HYPOTHESIS_PROFILE variable.
 
 - `default` (when the variable is unset) is what `make test` runs: Hypothesis's own example
-  counts, with each test's bounds (the webhook fuzz tests ask for 200).
+  counts, with each test's bounds (the webhook fuzz tests ask for 200). Under CI (`CI` set,
+  as `.ci/run` sets it) the examples are derandomized: the gate runs the same cases on every
+  clone, so what lands is never decided by a new draw; a developer's `make test` and
+  `make test-deep` keep exploring new ones.
 - `deep` is what `make test-deep` runs: many more examples and longer stateful runs, for a
   nightly job or before a release. Tests that set `max_examples` themselves keep it unless
   they read the profile's (`settings.default.max_examples`), as the fuzz tests and the
@@ -15,7 +18,9 @@ import boto3
 import pytest
 from hypothesis import HealthCheck, settings
 
-settings.register_profile("default", print_blob=True)
+settings.register_profile(
+    "default", print_blob=True, derandomize=os.environ.get("CI", "") not in ("", "0", "false")
+)
 settings.register_profile(
     "deep",
     max_examples=1000,
