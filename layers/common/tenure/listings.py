@@ -15,6 +15,7 @@ that charges them (services.privacy).
 
 from dataclasses import dataclass, field
 
+from tenure.domain.customers import Contact
 from tenure.domain.installments import InstallmentPlan
 from tenure.domain.subscription import Subscription
 from tenure.ports import Commit
@@ -55,6 +56,29 @@ def listings(change: Commit) -> Listings:
         else:
             sub.listed = False
     return found
+
+
+def contact_holds(change: Commit) -> dict[str, Contact]:
+    """The contact each new subscription of `change` copied from its customer, by customer,
+    where the commit does not write the customer: the commit holds only while the customer's
+    contact is still that copy, so a change of the contact committed after the subscribe read
+    the customer cannot leave the new subscription with the old one (its reminders would be
+    planned from it); the subscribe is made again from a fresh read instead. A customer the
+    commit writes is held by its version. A commit holding two contacts for one customer, or
+    holding one and checking the customer otherwise (one item takes one operation), is a
+    ValueError: no use case makes one."""
+    written = {c.id for c in change.customers}
+    checked = {p.customer_id for p in change.payer_checks} | set(change.not_erased)
+    checked |= {c.customer_id for c in change.copy_checks}
+    held: dict[str, Contact] = {}
+    for sub in change.subscriptions:
+        if sub.version != 0 or sub.contact is None or sub.customer_id in written:
+            continue
+        if sub.customer_id in checked:
+            raise ValueError(f"customer {sub.customer_id} is both checked and held to a contact")
+        if held.setdefault(sub.customer_id, sub.contact) != sub.contact:
+            raise ValueError(f"customer {sub.customer_id} is held to two contacts")
+    return held
 
 
 @dataclass(slots=True)
