@@ -31,6 +31,7 @@ from tenure.notify.customer_links import (
     verify_link,
 )
 from tenure.notify.link_tokens import (
+    PAGE_PATHS,
     InvalidFormTokenError,
     InvalidLinkError,
     LinkClaims,
@@ -113,6 +114,31 @@ class Visit:
 
     def text(self, key: str, **values: str) -> str:
         return pages.strings(self.locale)[key].format(**values)
+
+
+# The page each form posts to, by path: every page route's POST is at its purpose's path.
+_PURPOSE_AT = {path: purpose for purpose, path in PAGE_PATHS.items()}
+
+
+def page_link(event: BaseProxyEvent) -> LinkClaims | None:
+    """The claims of the signed link a page's POST carries, when it holds for the page it is
+    posted to: whom the caller acts for, through which purpose. None for anything else (no
+    such page, not a form, a missing, forged or expired link): the page refuses that itself,
+    writing nothing (serve_page)."""
+    purpose = _PURPOSE_AT.get(event.path)
+    if purpose is None:
+        return None
+    try:
+        form = read_form(
+            event.headers.get("content-type"), event.body, bool(event.is_base64_encoded)
+        )
+        token = form.get("t", "")
+        if not token:
+            return None
+        settings = bootstrap.wiring().settings
+        return verify_link(settings, token, purpose, bootstrap.wiring().services.clock.now())
+    except (BadForm, InvalidLinkError, LinkKeyMissingError):
+        return None
 
 
 # A page route's handler, and the decorator that declares it.
