@@ -7,6 +7,9 @@ index of a customer's subscriptions, which lags. It may join only while the cust
 payment details are still the ones its copy holds: a card change committed in between has
 passed it by, and it must keep the check of its customer that unlisted subscriptions keep.
 
+A new subscription also holds to the contact it copied from its customer (contact_holds),
+listed or not: a change of the contact committed meanwhile fails its commit.
+
 A new installment (or repayment) plan always joins its customer's list, in the commit that
 makes it and only while the customer is not erased, so that an erasure finds it without the
 index of a customer's plans, which lags, and an erased customer is never left with a plan
@@ -64,9 +67,9 @@ def contact_holds(change: Commit) -> dict[str, Contact]:
     contact is still that copy, so a change of the contact committed after the subscribe read
     the customer cannot leave the new subscription with the old one (its reminders would be
     planned from it); the subscribe is made again from a fresh read instead. A customer the
-    commit writes is held by its version. A commit holding two contacts for one customer, or
-    holding one and checking the customer otherwise (one item takes one operation), is a
-    ValueError: no use case makes one."""
+    commit writes is held by its version; a customer not there holds nothing. A commit
+    holding two contacts for one customer, or holding one and checking the customer
+    otherwise (one item takes one operation), is a ValueError: no use case makes one."""
     written = {c.id for c in change.customers}
     checked = {p.customer_id for p in change.payer_checks} | set(change.not_erased)
     checked |= {c.customer_id for c in change.copy_checks}
