@@ -19,8 +19,9 @@ import hashlib
 import json
 import re
 from typing import Any
+from urllib.parse import quote
 
-from api_guard import Rejection, caller, raw_body
+from api_guard import Rejection, caller, is_page, raw_body
 from api_tokens import ADMIN_NAME
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -51,8 +52,20 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
         return next_middleware(app)
     _check_key(key)
     svc = bootstrap.wiring().services
-    principal = caller()
-    record_key = idempotency_record_key(principal.name if principal else None, key)
+    path_customer = _path_customer(event.path)
+    if is_page(event):
+        # Imported here: only a page's request needs the pages' machinery (templates, links),
+        # as only it loads the page routes (api_resolver).
+        from api_pages_visit import page_link
+
+        link = page_link(event)
+        if link is None:  # the page refuses the request itself, having written nothing
+            return next_middleware(app)
+        record_key = page_record_key(link.customer_id, str(link.purpose), key)
+        path_customer = link.customer_id  # filed under them: their erasure drops the answer
+    else:
+        principal = caller()
+        record_key = idempotency_record_key(principal.name if principal else None, key)
     fingerprint = _fingerprint(event)
     held = idempotency.claim(svc, record_key, fingerprint)
     if held is not None:
@@ -75,7 +88,7 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
     body = response.body if isinstance(response.body, str) else _dumps(response.body)
     if len(touched) > 1:
         logger.warning("request about several customers", extra={"route": event.path})
-    customer = idempotency.about(_path_customer(event.path), touched)
+    customer = idempotency.about(path_customer, touched)
     try:
         idempotency.complete(svc, record_key, response.status_code, body, customer)
     except Exception:
@@ -89,13 +102,24 @@ def idempotency_record_key(principal: str | None, key: str) -> str:
     """The record a request's key is kept under: one per principal. Two tokens picking the
     same key would otherwise get each other's 422 for a different request, or, for the same
     one, each other's stored answer instead of their own change. The administrator (the
-    bare token, principal `api`) and a caller without a token (a page) keep `api:<key>`, the
-    record every key had before keys were per token, so keys stored before go on replaying.
-    A named principal's is `api@<name>:<key>`: no `api:` record starts so, and a name holds
-    no `:`, so no two principals' records can be the same."""
+    bare token, principal `api`) and a caller without a token (the console) keep
+    `api:<key>`, the record every key had before keys were per token, so keys stored before
+    go on replaying. A named principal's is `api@<name>:<key>`: no `api:` record starts so,
+    and a name holds no `:`, so no two principals' records can be the same. A customer page's
+    caller has its own (page_record_key)."""
     if principal is None or principal == ADMIN_NAME:
         return f"api:{key}"
     return f"api@{principal}:{key}"
+
+
+def page_record_key(customer_id: str, purpose: str, key: str) -> str:
+    """The record of a key sent with a customer page's POST: the customer the page's signed
+    link acts for, and the link's purpose, `page@<customer>/<purpose>:<key>`. A page caller
+    has no token, and under the administrator's `api:<key>` it would meet the administrator's
+    keys and every other customer's: answered 422 for the key another picked, or holding a
+    key another then cannot use. No `api` record starts with `page@`, and the customer id is
+    %-encoded (no `/` left in it), so no two callers' records can be the same."""
+    return f"page@{quote(customer_id, safe='')}/{purpose}:{key}"
 
 
 def _path_customer(path: str) -> str | None:

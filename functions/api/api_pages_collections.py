@@ -1,7 +1,7 @@
 """The collections page (signed link from an email): pay an overdue balance in full, or choose
 a repayment plan, through the API's services (the same refusals either way)."""
 
-from api_pages_visit import FormFieldRefused, Visit, outcome_of, page_route
+from api_pages_visit import FormFieldRefused, Visit, outcome_of, page_route, refusal_text
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
@@ -45,8 +45,7 @@ def _settle_case(visit: Visit) -> Response[str]:
         if done := _done_before(visit, action, view):
             # A double submit: what the form asks for is what the first post did.
             return _collections(visit, 200, view, outcome_of("ok", visit.text(done)))
-        text = visit.text("action_failed", reason=str(exc))
-        return _collections(visit, 409, view, outcome_of("bad", text))
+        return _collections(visit, 409, view, outcome_of("bad", refusal_text(visit, exc)))
     case = view.case
     if case.status == "settled":
         return _collections(visit, 200, view, outcome_of("ok", visit.text("paid_thanks")))

@@ -1,7 +1,7 @@
 """The subscription page (signed link from an email): pause, cancel (with the offers that
 might keep the customer), resume, change plan, seats or add-ons, redeem points."""
 
-from api_pages_visit import FormFieldRefused, Visit, outcome_of, page_route
+from api_pages_visit import FormFieldRefused, Visit, outcome_of, page_route, refusal_text
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
@@ -90,8 +90,7 @@ def _change_subscription(visit: Visit) -> Response[str]:
     except LinkAlreadyUsedError as exc:
         return _subscription_refused(visit, 409, visit.text(f"link_used_{exc.action}"))
     except (IllegalTransitionError, ValidationFailedError, NotFoundError) as exc:
-        reason = str(exc).removeprefix("action: ")
-        return _subscription_refused(visit, 409, visit.text("action_failed", reason=reason))
+        return _subscription_refused(visit, 409, refusal_text(visit, exc))
     if view.offers:
         intro = outcome_of("ok", visit.text("offers_intro"))
         # Declining the offers goes on with this cancellation: it carries the same reason.
@@ -150,10 +149,9 @@ def _switch_plan(visit: Visit, action: str) -> Response[str]:
             return _subscription(
                 visit, 422, view, outcome_of("bad", visit.text("plan_not_offered"))
             )
-        text = visit.text("action_failed", reason=str(exc).removeprefix("plan: "))
-        return _subscription(visit, 409, view, outcome_of("bad", text))
+        return _subscription(visit, 409, view, outcome_of("bad", refusal_text(visit, exc)))
     except IllegalTransitionError as exc:
-        return _subscription_refused(visit, 409, visit.text("action_failed", reason=str(exc)))
+        return _subscription_refused(visit, 409, refusal_text(visit, exc))
     done = visit.text("plan_changed", plan=view.plan.name or view.plan.id)
     return _subscription(visit, 200, view, outcome_of("ok", done))
 
@@ -178,8 +176,7 @@ def _switch_items(visit: Visit, action: str) -> Response[str]:
         text = visit.text(refused.key, **refused.values)
         return _subscription(visit, 422, view, outcome_of("bad", text))
     except (ValidationFailedError, IllegalTransitionError) as exc:
-        text = visit.text("action_failed", reason=str(exc).removeprefix("items: "))
-        return _subscription_refused(visit, 409, text)
+        return _subscription_refused(visit, 409, refusal_text(visit, exc))
     return _subscription(visit, 200, view, outcome_of("ok", visit.text("items_changed")))
 
 

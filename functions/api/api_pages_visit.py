@@ -22,7 +22,12 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from tenure import bootstrap
 from tenure.domain.audit import SYSTEM_PORTAL, link_name
-from tenure.domain.errors import DomainError
+from tenure.domain.errors import (
+    DomainError,
+    IllegalTransitionError,
+    NotFoundError,
+    ValidationFailedError,
+)
 from tenure.notify import pages
 from tenure.notify.customer_links import (
     LinkKeyMissingError,
@@ -31,6 +36,7 @@ from tenure.notify.customer_links import (
     verify_link,
 )
 from tenure.notify.link_tokens import (
+    PAGE_PATHS,
     InvalidFormTokenError,
     InvalidLinkError,
     LinkClaims,
@@ -113,6 +119,31 @@ class Visit:
 
     def text(self, key: str, **values: str) -> str:
         return pages.strings(self.locale)[key].format(**values)
+
+
+# The page each form posts to, by path: every page route's POST is at its purpose's path.
+_PURPOSE_AT = {path: purpose for purpose, path in PAGE_PATHS.items()}
+
+
+def page_link(event: BaseProxyEvent) -> LinkClaims | None:
+    """The claims of the signed link a page's POST carries, when it holds for the page it is
+    posted to: whom the caller acts for, through which purpose. None for anything else (no
+    such page, not a form, a missing, forged or expired link): the page refuses that itself,
+    writing nothing (serve_page)."""
+    purpose = _PURPOSE_AT.get(event.path)
+    if purpose is None:
+        return None
+    try:
+        form = read_form(
+            event.headers.get("content-type"), event.body, bool(event.is_base64_encoded)
+        )
+        token = form.get("t", "")
+        if not token:
+            return None
+        settings = bootstrap.wiring().settings
+        return verify_link(settings, token, purpose, bootstrap.wiring().services.clock.now())
+    except (BadForm, InvalidLinkError, LinkKeyMissingError):
+        return None
 
 
 # A page route's handler, and the decorator that declares it.
@@ -280,6 +311,32 @@ def message(
         headline=visit.text(headline),
         body=visit.text(body),
     )
+
+
+def refusal_text(visit: Visit, exc: DomainError) -> str:
+    """Why an action was refused, in the visitor's language: "That cannot be done now: …"
+    with the reason the pages' catalog has for what refused it (reason_key). Never the
+    domain's message: it is English, written for the API's callers, and would be the one
+    English sentence on an Arabic or Russian page. The refusal is logged by its kind."""
+    key = reason_key(exc)
+    logger.info("page action refused", extra={"error": type(exc).__name__, "reason": key})
+    return visit.text("action_failed", reason=visit.text(key))
+
+
+def reason_key(exc: DomainError) -> str:
+    """The catalog key of why `exc` refused an action: the state of what was acted on (a
+    subscription's, a collections case's, an invoice's), the field a rule was about, or an
+    id no longer there; a refusal the catalog has no words for is `reason_other`, said in
+    general terms rather than in English."""
+    if isinstance(exc, IllegalTransitionError):
+        key = f"reason_{exc.entity.replace(' ', '_')}_{exc.status}"
+    elif isinstance(exc, ValidationFailedError):
+        key = f"reason_field_{exc.field}"
+    elif isinstance(exc, NotFoundError):
+        key = "reason_not_found"
+    else:
+        key = "reason_other"
+    return key if key in pages.strings("en") else "reason_other"
 
 
 def outcome_of(kind: str, text: str) -> dict[str, str]:

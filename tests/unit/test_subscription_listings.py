@@ -3,16 +3,19 @@
 
 from datetime import UTC, datetime
 
-from tenure.domain.customers import Customer, Payer
+import pytest
+
+from tenure.domain.customers import Contact, Customer, Payer
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
-from tenure.listings import listings
+from tenure.listings import contact_holds, listings
 from tenure.ports import Commit
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 BASIC = Plan(id="basic", amount=1000, currency="USD", interval="month")
 VISA = Payer("alice", "pm_visa", "cus_A")
 MASTERCARD = Payer("alice", "pm_mastercard", "cus_A")
+BOBS = Payer("bob", "pm_visa", "cus_B")
 
 
 def new_sub(sub_id: str, payer: Payer = VISA, *, listed: bool = True) -> Subscription:
@@ -75,3 +78,29 @@ def test_subscriptions_not_new_or_not_made_listed_are_left_as_they_are() -> None
     found = listings(committing(stored, plain))
     assert (found.with_customer, found.by_update) == ([], [])
     assert stored.listed and not plain.listed
+
+
+def test_a_new_subscription_holds_its_customers_contact_unless_the_commit_writes_the_customer() -> (
+    None
+):
+    sub, written = new_sub("sub-1"), new_sub("sub-2", BOBS)
+    sub.contact = written.contact = Contact("alice@example.com")
+    assert contact_holds(committing(sub)) == {"alice": Contact("alice@example.com")}
+    bob = Customer("bob", "alice@example.com", T0)
+    assert contact_holds(committing(written, customers=(bob,))) == {}
+
+
+def test_two_contacts_held_for_one_customer_are_refused_before_anything_is_written() -> None:
+    first, second = new_sub("sub-1"), new_sub("sub-2")
+    first.contact, second.contact = Contact("alice@example.com"), Contact("alice@example.org")
+    with pytest.raises(ValueError, match="two contacts"):
+        contact_holds(committing(first, second))
+
+
+def test_a_contact_held_where_the_customer_is_also_checked_is_refused() -> None:
+    sub = new_sub("sub-1")
+    sub.contact = Contact("alice@example.com")
+    change = committing(sub)
+    change.not_erased.append("alice")
+    with pytest.raises(ValueError, match="both checked and held"):
+        contact_holds(change)

@@ -40,7 +40,7 @@ from tenure.fakes_index import DueIndex, Indexed, owned
 from tenure.fakes_packed import PackedIndexed
 from tenure.fakes_privacy import InMemoryPrivacy
 from tenure.fakes_webhooks_out import InMemoryWebhookOut
-from tenure.listings import PlanListings, listings, plan_listings
+from tenure.listings import PlanListings, contact_holds, listings, plan_listings
 from tenure.ports import (
     Commit,
     CopyCheck,
@@ -479,6 +479,10 @@ class InMemoryRepository(InMemoryWebhookOut, InMemoryPrivacy, InMemoryIdempotenc
                 raise NotFoundError("customer", customer_id)
             if owner.erased_at is not None:
                 raise ConcurrencyError(f"customer {customer_id} changed meanwhile")
+        for customer_id, contact in contact_holds(change).items():  # as the store's checks
+            holder = self.customers.get(customer_id)
+            if holder is not None and holder.contact != contact:
+                raise StaleCopyError("contact", f"customer {customer_id}'s contact changed")
         for check in change.copy_checks:
             self._check_copy(check)
         # Each id once (it is worked out from the event's parts on every use), and one string

@@ -7,6 +7,9 @@ index of a customer's subscriptions, which lags. It may join only while the cust
 payment details are still the ones its copy holds: a card change committed in between has
 passed it by, and it must keep the check of its customer that unlisted subscriptions keep.
 
+A new subscription also holds to the contact it copied from its customer (contact_holds),
+listed or not: a change of the contact committed meanwhile fails its commit.
+
 A new installment (or repayment) plan always joins its customer's list, in the commit that
 makes it and only while the customer is not erased, so that an erasure finds it without the
 index of a customer's plans, which lags, and an erased customer is never left with a plan
@@ -15,6 +18,7 @@ that charges them (services.privacy).
 
 from dataclasses import dataclass, field
 
+from tenure.domain.customers import Contact
 from tenure.domain.installments import InstallmentPlan
 from tenure.domain.subscription import Subscription
 from tenure.ports import Commit
@@ -55,6 +59,29 @@ def listings(change: Commit) -> Listings:
         else:
             sub.listed = False
     return found
+
+
+def contact_holds(change: Commit) -> dict[str, Contact]:
+    """The contact each new subscription of `change` copied from its customer, by customer,
+    where the commit does not write the customer: the commit holds only while the customer's
+    contact is still that copy, so a change of the contact committed after the subscribe read
+    the customer cannot leave the new subscription with the old one (its reminders would be
+    planned from it); the subscribe is made again from a fresh read instead. A customer the
+    commit writes is held by its version; a customer not there holds nothing. A commit
+    holding two contacts for one customer, or holding one and checking the customer
+    otherwise (one item takes one operation), is a ValueError: no use case makes one."""
+    written = {c.id for c in change.customers}
+    checked = {p.customer_id for p in change.payer_checks} | set(change.not_erased)
+    checked |= {c.customer_id for c in change.copy_checks}
+    held: dict[str, Contact] = {}
+    for sub in change.subscriptions:
+        if sub.version != 0 or sub.contact is None or sub.customer_id in written:
+            continue
+        if sub.customer_id in checked:
+            raise ValueError(f"customer {sub.customer_id} is both checked and held to a contact")
+        if held.setdefault(sub.customer_id, sub.contact) != sub.contact:
+            raise ValueError(f"customer {sub.customer_id} is held to two contacts")
+    return held
 
 
 @dataclass(slots=True)

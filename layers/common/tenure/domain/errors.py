@@ -13,6 +13,7 @@ class IllegalTransitionError(DomainError):
     ) -> None:
         self.command = command
         self.status = status
+        self.entity = entity  # what was in the state: how a customer page names the refusal
         message = (
             f"cannot {command} {'an' if entity[0] in 'aeiou' else 'a'} {entity} that is {status}"
         )

@@ -12,6 +12,7 @@ from tenure.domain.errors import (
     AlreadyExistsError,
     ConcurrencyError,
     NotFoundError,
+    StaleCopyError,
     ValidationFailedError,
 )
 from tenure.domain.ids import invoice_id
@@ -83,6 +84,13 @@ def list_invoices(svc: Services, subscription_id: str) -> list[Invoice]:
     return svc.repo.list_invoices(subscription_id)
 
 
+# A subscribe whose commit lost to a change of its customer's contact (the copy it made is
+# stale: listings.contact_holds) is made again from a fresh read. Nothing was written nor
+# charged (the commit is the charge's claim), and each lost try means another change of the
+# contact came first.
+CONTACT_MOVED_TRIES = 5
+
+
 def subscribe(
     svc: Services,
     subscription_id: str,
@@ -92,7 +100,26 @@ def subscribe(
     items: Items = PLAIN,
 ) -> Outcome:
     """`coupon_id`: a coupon redeemed with it, counted in the same commit (see Redemption).
-    `items`: seats of the plan and add-ons (tenure.domain.pricing)."""
+    `items`: seats of the plan and add-ons (tenure.domain.pricing). The subscription keeps a
+    copy of its customer's contact as it is when it commits, whatever changed since the
+    customer was read."""
+    for _ in range(CONTACT_MOVED_TRIES - 1):
+        try:
+            return _subscribe(svc, subscription_id, customer_id, plan_id, coupon_id, items)
+        except StaleCopyError as exc:
+            if exc.what != "contact":
+                raise
+    return _subscribe(svc, subscription_id, customer_id, plan_id, coupon_id, items)
+
+
+def _subscribe(
+    svc: Services,
+    subscription_id: str,
+    customer_id: str,
+    plan_id: str,
+    coupon_id: str | None,
+    items: Items,
+) -> Outcome:
     # Its first invoice is numbered in the commit: the store may read the series' counter
     # with the customer (on DynamoDB, once a container and year).
     svc.repo.expect_numbering(NumberedKind.INVOICE, svc.clock.now())

@@ -16,7 +16,7 @@ from tenure.domain.audit import unnamed_days
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.credit_notes import CreditNote
-from tenure.domain.customers import Customer
+from tenure.domain.customers import Contact, Customer
 from tenure.domain.discounts import Coupon
 from tenure.domain.errors import (
     AlreadyExistsError,
@@ -35,7 +35,7 @@ from tenure.domain.points import not_enough
 from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
-from tenure.listings import listings, plan_listings
+from tenure.listings import contact_holds, listings, plan_listings
 from tenure.ports import Commit, Marker, programs_moved, used_up
 from tenure.store import codec
 from tenure.store.codec import from_item, to_item
@@ -68,6 +68,16 @@ _BACKOFF_CAP = 0.25  # seconds: full jitter, doubling from 5 ms
 # the customer, throttling): it is answered as a conflict after this many tries, never tried
 # again without bound (each try was a new call of the commit).
 LISTING_ATTEMPTS = 3
+
+
+def _contact(item: dict[str, Any]) -> Contact:
+    """The contact of a customer's item as read (from_item), as the codec reads it."""
+    return Contact(
+        item["email"],
+        item.get("name") or "",
+        item.get("locale") or "en",
+        item.get("timezone") or "UTC",
+    )
 
 
 def _packable(change: Commit) -> bool:
@@ -153,6 +163,7 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
         # Puts that take a legal number in this commit: (index in ops, kind, year, entity).
         numbered: list[tuple[int, NumberedKind, int, Invoice | CreditNote]] = []
         joining, plans_joining = listings(change), plan_listings(change)
+        holds = contact_holds(change)
         joined = {c.id: c.subscription_ids for c in change.customers}
         for sub in joining.with_customer:
             joined[sub.customer_id] = joined[sub.customer_id] | {sub.id}
@@ -242,6 +253,7 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
                     customer_id,
                     subs_joining.get(customer_id, []),
                     plans_joining.by_update.get(customer_id, []),
+                    holds.get(customer_id),
                 )
             )
         for ipl in change.installment_plans:
@@ -371,6 +383,10 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
             for what, op in self._copy_check(check):
                 checks[len(ops)] = what
                 ops.append(op)
+        for customer_id, contact in holds.items():
+            if customer_id not in listing_ops.values():  # else held by its listing update
+                checks[len(ops)] = "contact"
+                ops.append(self._contact_check(customer_id, contact))
         read_ahead = {read.customer_id: read.record for read in change.mrr_read}
         mrr_moved = False
         for attempt in range(1, max(CUSTOMER_MRR_ATTEMPTS, NUMBER_ATTEMPTS) + 1):
@@ -400,6 +416,12 @@ class DynamoCommit(DynamoCommitOps, DynamoNumbers, DynamoCustomerMrr):
                             raise ConcurrencyError(gone) from exc
                         if owner is None and customer_id in plans_joining.by_update:
                             raise NotFoundError("customer", customer_id) from exc
+                        # A new contact came first: the copy is stale, and the use case
+                        # makes its change again from a fresh read (listings.contact_holds).
+                        copied = holds.get(customer_id)
+                        if owner is not None and copied and _contact(owner) != copied:
+                            moved = f"customer {customer_id}'s contact changed"
+                            raise StaleCopyError("contact", moved) from exc
                     if listing_try >= LISTING_ATTEMPTS:  # refused again: never tried unbounded
                         raise ConcurrencyError(f"customer {refused[0]} changed meanwhile") from exc
                     # A card change came first: these subscriptions are made unlisted (their

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tenure.domain.audit import AuditEntry
-from tenure.domain.customers import Payer
+from tenure.domain.customers import Contact, Payer
 from tenure.domain.installments import InstallmentPlan
 from tenure.domain.invoices import Invoice
 from tenure.domain.points import KIND_RANK, PointsMove
@@ -190,17 +190,27 @@ class DynamoCommitOps(DynamoTable):
         }
 
     def _listing_op(
-        self, customer_id: str, subs: list[Subscription], plans: list[InstallmentPlan]
+        self,
+        customer_id: str,
+        subs: list[Subscription],
+        plans: list[InstallmentPlan],
+        contact: Contact | None = None,
     ) -> dict[str, Any]:
         """New subscriptions and installment plans join their customer's lists (string sets:
         adding is idempotent), while the customer is there and not erased (an erasure
         committed after the use case read them), and, with subscriptions, while the
-        customer's payment details are still their copy's; a customer's put read before this
-        (a card change, an erasure) then fails on the lists' sizes (_list_kept)."""
+        customer's payment details are still their copy's, and its contact still `contact`
+        (listings.contact_holds); a customer's put read before this (a card change, an
+        erasure, a new contact) then fails on the lists' sizes (_list_kept)."""
+        names: dict[str, str] = {}
         if subs:
             conditions, values = self._payer_conditions(subs[0].payer)
         else:
             conditions, values = ["attribute_exists(PK)"], {}
+        if contact is not None:
+            held, names, contact_values = self._contact_conditions(contact)
+            conditions += held
+            values |= contact_values
         conditions.append("attribute_not_exists(erased_at)")
         added = []
         if subs:
@@ -209,15 +219,51 @@ class DynamoCommitOps(DynamoTable):
         if plans:
             values |= {":plans": {plan.id for plan in plans}}
             added.append("installment_plans :plans")
+        update = {
+            "TableName": self._table,
+            "Key": to_item({"PK": f"CUS#{customer_id}", "SK": "CUS"}),
+            "UpdateExpression": "ADD " + ", ".join(added),
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeValues": to_item(values),
+        }
+        return {"Update": update | ({"ExpressionAttributeNames": names} if names else {})}
+
+    def _contact_check(self, customer_id: str, contact: Contact) -> dict[str, Any]:
+        """The customer's contact is still `contact` (listings.contact_holds), for a commit
+        with no other operation on the customer's item. A customer not there holds no
+        contact to keep to (a subscription stored alone, as a test or a repair writes it)."""
+        conditions, names, values = self._contact_conditions(contact)
         return {
-            "Update": {
+            "ConditionCheck": {
                 "TableName": self._table,
                 "Key": to_item({"PK": f"CUS#{customer_id}", "SK": "CUS"}),
-                "UpdateExpression": "ADD " + ", ".join(added),
-                "ConditionExpression": " AND ".join(conditions),
+                "ConditionExpression": f"attribute_not_exists(PK) OR ({' AND '.join(conditions)})",
+                "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": to_item(values),
             }
         }
+
+    @staticmethod
+    def _contact_conditions(
+        contact: Contact,
+    ) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+        """Conditions that the customer item's contact is `contact`, as the codec reads it: a
+        missing or null name, locale or zone reads as its default ("", "en", "UTC")."""
+        conditions, names, values = [], {}, {}
+        for key, name, value, default in (
+            ("ce", "email", contact.email, None),
+            ("cn", "name", contact.name, ""),
+            ("cl", "locale", contact.locale, "en"),
+            ("ct", "timezone", contact.timezone, "UTC"),
+        ):
+            names[f"#{key}"], values[f":{key}"] = name, value
+            if value == default:
+                absent = f"attribute_not_exists(#{key}) OR attribute_type(#{key}, :null)"
+                conditions.append(f"(#{key} = :{key} OR {absent})")
+                values[":null"] = "NULL"
+            else:
+                conditions.append(f"#{key} = :{key}")
+        return conditions, names, values
 
     @classmethod
     def _listings_refused(
