@@ -116,7 +116,14 @@ def _apply_once(svc: Services, event: ProviderEvent, link_provider: str | None) 
         except AlreadyExistsError as exc:
             if exc.kind == "marker":
                 return Applied.DUPLICATE
-            raise
+            # Another item the effect writes once (a points entry of the refund's give-back)
+            # was written meanwhile: by this same event racing itself when its marker is
+            # there (the store may report either first), else by other work: read again.
+            if svc.repo.has_marker(key):
+                return Applied.DUPLICATE
+            if attempt == ATTEMPTS - 1:
+                raise
+            continue
         except ConcurrencyError:
             # A concurrent delivery of the same event, or other work on the same invoice:
             # the marker tells which (the next read has it); otherwise redo from a fresh read.

@@ -442,7 +442,8 @@ def refund_from_attrs(a: dict[str, Any]) -> Refund:
 
 
 def credit_note_to_attrs(n: CreditNote) -> dict[str, Any]:
-    return {
+    refund = {"refund_id": n.refund_id, "provider_refund_id": n.provider_refund_id}
+    return {name: value for name, value in refund.items() if value is not None} | {
         "id": n.id,
         "invoice_id": n.invoice_id,
         "customer_id": n.customer_id,
@@ -466,4 +467,6 @@ def credit_note_from_attrs(a: dict[str, Any]) -> CreditNote:
         created_at=require_time(a["created_at"]),
         number=a.get("number"),
         invoice_number=a.get("invoice_number"),
+        refund_id=a.get("refund_id"),
+        provider_refund_id=a.get("provider_refund_id"),
     )
