@@ -251,7 +251,8 @@ def _unused_credit_attrs(i: Invoice) -> dict[str, Any]:
         "refunds_netted": i.refunds_netted,
         "credit_taken_back": i.credit_taken_back,
     }
-    return {name: value for name, value in pairs.items() if value}
+    flag = {"credit_kept_by_id": True} if i.credit_kept_by_id else {}
+    return {name: value for name, value in pairs.items() if value} | flag
 
 
 def _owed_refund_attrs(owed: OwedRefund | None) -> dict[str, Any]:
@@ -344,6 +345,7 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         unused_to_balance=int(a.get("unused_to_balance", 0)),
         refunds_netted=int(a.get("refunds_netted", 0)),
         credit_taken_back=int(a.get("credit_taken_back", 0)),
+        credit_kept_by_id=bool(a.get("credit_kept_by_id", False)),
         disputed=bool(a.get("disputed", False)),
         dispute_id=a.get("dispute_id"),
         dispute_status=DisputeStatus(a["dispute_status"]) if a.get("dispute_status") else None,
