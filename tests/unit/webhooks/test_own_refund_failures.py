@@ -11,6 +11,7 @@ from test_provider_events import Interleaving
 from test_refund_reversals import CREDIT, LOYALTY, credit, downgraded, failed
 from webhooks_harness import Shop, StripeEvent
 
+from tenure.domain.events import EventType
 from tenure.domain.programs import Programs
 from tenure.services import cancellation, programs, refunds
 from tenure.services.context import Services
@@ -98,3 +99,33 @@ def test_a_tenure_refund_reported_succeeded_shows_succeeded(shop: Shop) -> None:
 
     assert [r["status"] for r in shop.state()["refunds"]] == ["succeeded"]
     assert "refund_status" not in shop.state()["credit_notes"][0]
+
+
+def test_a_tenure_refund_reported_failed_tells_the_business_once(shop: Shop) -> None:
+    shop.add_card("4242424242424242")
+    invoice_id = shop.subscribe()
+    created = refunded_by_tenure(shop, invoice_id, 300)
+    [made] = shop.repo.list_refunds(invoice_id)
+    updated = failed(created, 2)
+    updated["type"] = "charge.refund.updated"
+
+    for report in (failed(created, 1), updated, failed(created, 1)):  # two reports, one again
+        shop.deliver(report)
+
+    told = [e for e in shop.repo.events if e["type"] == EventType.INVOICE_REFUND_FAILED]
+    assert len(told) == 1
+    data = told[0]["data"]
+    assert (data["refund"], data["amount"], data["failure"]) == (made.id, 300, "provider_failed")
+    assert data["provider_refund_id"] == made.provider_refund_id
+
+
+def test_a_dashboard_refund_reported_failed_is_not_told_as_tenures(shop: Shop) -> None:
+    shop.add_card("4242424242424242")
+    invoice_id = shop.subscribe()
+    shop.refund(invoice_id, 300, "dashboard-1")
+    created = shop.last("refund.created")
+    shop.deliver(created)
+
+    shop.deliver(failed(created, 1))
+
+    assert not [e for e in shop.repo.events if e["type"] == EventType.INVOICE_REFUND_FAILED]
