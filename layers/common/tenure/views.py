@@ -187,8 +187,8 @@ class CreditNoteView(TypedDict):
     currency: str
     reason: str  # refund | adjustment
     created_at: str
-    # Only on a note whose refund the provider reported failed: the note stays issued (as
-    # Stripe keeps it), naming the refund (state.json `refunds`) and saying it failed.
+    # Only on a note whose refund the provider reported failed (or canceled): the note stays
+    # issued (as Stripe keeps it), naming the refund (state.json `refunds`) and its status.
     refund: NotRequired[str]
     refund_status: NotRequired[str]
 
@@ -478,8 +478,9 @@ def credit_note_view(n: CreditNote, invoice: Invoice | None = None) -> CreditNot
         "reason": str(n.reason),
         "created_at": _at(n.created_at),
     }
-    if invoice is not None and n.refund_id is not None and refund_failed(n, invoice):
-        view["refund"], view["refund_status"] = n.refund_id, "failed"
+    failed = refund_failed(n, invoice) if invoice is not None else None
+    if failed is not None and n.refund_id is not None:
+        view["refund"], view["refund_status"] = n.refund_id, str(failed)
     return view
 
 

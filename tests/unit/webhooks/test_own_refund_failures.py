@@ -129,3 +129,18 @@ def test_a_dashboard_refund_reported_failed_is_not_told_as_tenures(shop: Shop) -
     shop.deliver(failed(created, 1))
 
     assert not [e for e in shop.repo.events if e["type"] == EventType.INVOICE_REFUND_FAILED]
+
+
+def test_a_tenure_refund_reported_canceled_says_canceled_on_its_note(shop: Shop) -> None:
+    shop.add_card("4242424242424242")
+    invoice_id = shop.subscribe()
+    created = refunded_by_tenure(shop, invoice_id, 300)
+    canceled = failed(created, 1)
+    canceled.update(type="refund.updated")
+    canceled["data"]["object"]["status"] = "canceled"
+
+    shop.deliver(canceled)
+
+    state = shop.state()
+    assert [r["status"] for r in state["refunds"]] == ["canceled"]
+    assert state["credit_notes"][0]["refund_status"] == "canceled"

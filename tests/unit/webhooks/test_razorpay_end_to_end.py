@@ -132,4 +132,4 @@ def test_a_refund_tenure_made_that_razorpay_reports_failed_shows_failed_once() -
     [made] = svc.repo.list_refunds(invoice.id)
     assert refund_status(refunded, made) is RefundStatus.FAILED
     [note] = svc.repo.list_credit_notes(invoice.id)
-    assert refund_failed(note, refunded)
+    assert refund_failed(note, refunded) is RefundStatus.FAILED

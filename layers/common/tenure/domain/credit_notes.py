@@ -101,14 +101,16 @@ def credit_refund(
     return credit_invoice(invoice, amount, CreditReason.REFUND, at, refund)
 
 
-def refund_failed(note: CreditNote, invoice: Invoice) -> bool:
-    """Whether the refund `note` credits was reported failed (or canceled) by the provider:
-    the note stays issued, its refund shown failed. A person refunds again; the note
-    already credits that money, so the new refund gets a note only for what is left."""
+def refund_failed(note: CreditNote, invoice: Invoice) -> RefundStatus | None:
+    """`failed` (or `canceled`) when the provider reported so of the refund `note` credits,
+    else None: the note stays issued, its refund shown failed. A person refunds again; the
+    note already credits that money, so the new refund gets a note only for what is left."""
     if note.provider_refund_id is None:
-        return False
+        return None
     record = invoice.refunds.get(note.provider_refund_id)
-    return record is not None and record.status in (RefundStatus.FAILED, RefundStatus.CANCELED)
+    if record is None or record.status not in (RefundStatus.FAILED, RefundStatus.CANCELED):
+        return None
+    return record.status
 
 
 def credit_settled_refunds(invoice: Invoice, at: datetime) -> CreditNote | None:
