@@ -23,8 +23,8 @@ def list_credit_notes(invoice: InvoiceId) -> CreditNotePage:
     """The credit notes of an invoice, oldest first, each with its legal number. An unknown
     invoice: 404."""
     svc = bootstrap.wiring().services
-    _, notes = credit_notes.invoice_with_credit_notes(svc, invoice)
-    return {"data": [credit_note_view(n) for n in notes]}
+    credited, notes = credit_notes.invoice_with_credit_notes(svc, invoice)
+    return {"data": [credit_note_view(n, credited) for n in notes]}
 
 
 @router.get(

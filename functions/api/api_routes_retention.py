@@ -48,7 +48,5 @@ def refund_invoice(
     except (ProviderUnavailableError, RateLimitedError) as exc:
         # Nothing was recorded; the same request again uses the same provider key.
         raise ServiceError(503, "the payment provider did not answer; retry") from exc
-    return {
-        "refund": refund_view(made),
-        "invoice": invoice_view(subscriptions.get_invoice(svc, invoice_id)),
-    }
+    invoice = subscriptions.get_invoice(svc, invoice_id)
+    return {"refund": refund_view(made, invoice), "invoice": invoice_view(invoice)}

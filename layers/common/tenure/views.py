@@ -8,7 +8,7 @@ from typing import NotRequired, TypedDict
 from tenure.domain.audit import AuditEntry
 from tenure.domain.charges import Charge
 from tenure.domain.collection_cases import CollectionCase
-from tenure.domain.credit_notes import CreditNote
+from tenure.domain.credit_notes import CreditNote, refund_failed
 from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.discounts import Coupon, Discount
 from tenure.domain.installments import InstallmentPlan
@@ -17,7 +17,7 @@ from tenure.domain.offers import SaveOffer
 from tenure.domain.plans import Plan
 from tenure.domain.points import PointsAccount
 from tenure.domain.pricing import Items
-from tenure.domain.refunds import Refund, refund_id
+from tenure.domain.refunds import Refund, refund_id, refund_status
 from tenure.domain.subscription import Subscription
 from tenure.domain.timeutil import iso
 
@@ -187,6 +187,10 @@ class CreditNoteView(TypedDict):
     currency: str
     reason: str  # refund | adjustment
     created_at: str
+    # Only on a note whose refund the provider reported failed (or canceled): the note stays
+    # issued (as Stripe keeps it), naming the refund (state.json `refunds`) and its status.
+    refund: NotRequired[str]
+    refund_status: NotRequired[str]
 
 
 class ChargeView(TypedDict):
@@ -246,6 +250,7 @@ class RefundView(TypedDict):
     reason: str | None
     note: str | None
     policy: str  # full | prorated | partial: why it is this amount
+    status: str  # succeeded | pending | failed (Stripe's words), as the provider last said
 
 
 def _at(moment: datetime) -> str:
@@ -448,7 +453,7 @@ def invoice_detail_view(
     billing = buyer.billing if buyer is not None else None
     return {
         **invoice_view(i),
-        "credit_notes": [credit_note_view(n) for n in notes],
+        "credit_notes": [credit_note_view(n, i) for n in notes],
         "seller": seller,
         "buyer": {
             # The legal name when given, else the name the customer goes by.
@@ -460,8 +465,9 @@ def invoice_detail_view(
     }
 
 
-def credit_note_view(n: CreditNote) -> CreditNoteView:
-    return {
+def credit_note_view(n: CreditNote, invoice: Invoice | None = None) -> CreditNoteView:
+    """`invoice`: the credited invoice, which tells whether the note's refund failed."""
+    view: CreditNoteView = {
         "id": n.id,
         "number": n.number,
         "invoice": n.invoice_id,
@@ -472,6 +478,10 @@ def credit_note_view(n: CreditNote) -> CreditNoteView:
         "reason": str(n.reason),
         "created_at": _at(n.created_at),
     }
+    failed = refund_failed(n, invoice) if invoice is not None else None
+    if failed is not None and n.refund_id is not None:
+        view["refund"], view["refund_status"] = n.refund_id, str(failed)
+    return view
 
 
 def _owed_refund_view(i: Invoice) -> OwedRefundView | None:
@@ -535,7 +545,9 @@ def points_view(account: PointsAccount) -> PointsView:
     }
 
 
-def refund_view(r: Refund) -> RefundView:
+def refund_view(r: Refund, invoice: Invoice | None) -> RefundView:
+    """`invoice`: the refunded invoice, whose provider reports tell the refund's status
+    (None: not read, the refund just made: pending)."""
     return {
         "id": r.id,
         "invoice": r.invoice_id,
@@ -549,6 +561,7 @@ def refund_view(r: Refund) -> RefundView:
         "reason": r.reason,
         "note": r.note,
         "policy": str(r.basis),
+        "status": str(refund_status(invoice, r) if invoice is not None else "pending"),
     }
 
 

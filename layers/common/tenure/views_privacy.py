@@ -37,6 +37,7 @@ SCOPE = {
 
 def export_view(found: CustomerRecords) -> dict[str, Any]:
     plans = {p.id: p for p in found.installment_plans}
+    invoices = {i.id: i for i in found.invoices}
     return {
         "customer": customer_view(found.customer),
         "payment_methods": [payment_method_view(m) for m in found.payment_methods],
@@ -44,8 +45,10 @@ def export_view(found: CustomerRecords) -> dict[str, Any]:
         "cancellation_requests": [_save_attempt_view(a) for a in found.save_attempts],
         "invoices": [invoice_view(i) for i in found.invoices],
         "charges": [charge_view(c) for c in found.charges],
-        "refunds": [refund_view(r) for r in found.refunds],
-        "credit_notes": [credit_note_view(n) for n in found.credit_notes],
+        "refunds": [refund_view(r, invoices.get(r.invoice_id)) for r in found.refunds],
+        "credit_notes": [
+            credit_note_view(n, invoices.get(n.invoice_id)) for n in found.credit_notes
+        ],
         "installment_plans": [installment_plan_view(p) for p in found.installment_plans],
         "collection_cases": [
             collection_case_view(c, plans.get(c.plan_id) if c.plan_id else None)

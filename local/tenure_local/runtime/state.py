@@ -56,7 +56,7 @@ def build_state(
                     charges.extend(charge_view(c) for c in repo.list_charges(invoice.id))
                     if invoice.credit_notes:
                         notes = repo.list_credit_notes(invoice.id)
-                        credit_notes.extend(map(credit_note_view, notes))
+                        credit_notes.extend(credit_note_view(n, invoice) for n in notes)
         for case in repo.list_collection_cases(customer_id):
             repayment = repo.get_installment_plan(case.plan_id) if case.plan_id else None
             cases.add(collection_case_view(case, repayment))
@@ -70,9 +70,10 @@ def build_state(
                 invoices.add(invoice_view(invoice))
                 charges.extend(charge_view(c) for c in repo.list_charges(invoice.id))
                 if invoice.refunds:  # only an invoice refunded at all can have Tenure's refunds
-                    refunds.extend(refund_view(r) for r in repo.list_refunds(invoice.id))
+                    refunds.extend(refund_view(r, invoice) for r in repo.list_refunds(invoice.id))
                 if invoice.credit_notes:  # it counts its notes: none, no query
-                    credit_notes.extend(map(credit_note_view, repo.list_credit_notes(invoice.id)))
+                    notes = repo.list_credit_notes(invoice.id)
+                    credit_notes.extend(credit_note_view(n, invoice) for n in notes)
     coupons: list[CouponView] = [coupon_view(c) for c in repo.list_coupons()]
     audit = [
         audit_view(e)

@@ -321,6 +321,7 @@ def every_field_set_invoice() -> Invoice:
         unused_credited=300,
         unused_to_balance=200,
         refunds_netted=400,
+        credit_kept_by_id=True,
     )
     invoice.record_refund("re_1", 400, RefundStatus.SUCCEEDED, T + DAY)
     invoice.record_refunded_total(400, T + DAY)
@@ -334,7 +335,7 @@ def test_an_invoice_with_every_field_set_comes_back_whole() -> None:
     assert codec.invoice_from_attrs(attrs) == invoice
     for name in ("credit_applied", "attempts", "failures", "amount_refunded", "disputed"):
         assert name in attrs, name  # not at their defaults: written
-    for name in ("unused_credited", "unused_to_balance", "refunds_netted"):
+    for name in ("unused_credited", "unused_to_balance", "refunds_netted", "credit_kept_by_id"):
         assert name in attrs, name
 
 

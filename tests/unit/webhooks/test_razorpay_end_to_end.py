@@ -2,13 +2,16 @@
 `payment.captured` webhook matched to the invoice by the notes Tenure set on the payment
 (even when the charge's own answer was lost), and a refund and its webhook."""
 
+import copy
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tenure.domain.charges import ChargeOutcome, ChargeStatus
-from tenure.domain.invoices import InvoiceStatus
+from tenure.domain.credit_notes import refund_failed
+from tenure.domain.invoices import InvoiceStatus, RefundStatus
 from tenure.domain.plans import Plan
+from tenure.domain.refunds import refund_status
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.razorpay_gateway import HttpRequest, HttpResponse, RazorpayGateway
 from tenure.payments.razorpay_sandbox import SANDBOX_KEY, RazorpaySandbox
@@ -100,3 +103,33 @@ def test_a_refund_and_its_webhooks_are_matched_to_the_invoice() -> None:
         assert deliver(svc, event) is not Applied.UNMATCHED
     refunded = svc.repo.get_invoice(invoice.id)
     assert refunded is not None and refunded.amount_refunded == 10000
+
+
+def test_a_refund_tenure_made_that_razorpay_reports_failed_shows_failed_once() -> None:
+    sandbox = RazorpaySandbox(clock=lambda: T0)
+    svc = shop(sandbox)
+    subscriptions.subscribe(svc, "sub-asha", "asha", "plus")
+    [invoice] = svc.repo.list_invoices("sub-asha")
+    for event in sandbox.events:
+        deliver(svc, event)
+    refunds.refund_invoice(svc, invoice.id, amount=10000, reason="service_outage")
+    for event in [e for e in sandbox.events if e["type"].startswith("refund.")]:
+        deliver(svc, event)
+    # Razorpay's refund.failed, an hour on: the refund failed, the payment refunded nothing
+    processed = [e for e in sandbox.events if e["type"] == "refund.processed"][-1]
+    failed = copy.deepcopy(processed)
+    failed["id"], failed["type"] = "evt_refund_failed_1", "refund.failed"
+    body = failed["body"]
+    body["event"], body["created_at"] = "refund.failed", body["created_at"] + 3600
+    body["payload"]["refund"]["entity"]["status"] = "failed"
+    body["payload"]["payment"]["entity"].update(amount_refunded=0, refund_status=None)
+
+    assert deliver(svc, failed) is Applied.APPLIED
+    assert deliver(svc, failed) is Applied.DUPLICATE
+
+    refunded = svc.repo.get_invoice(invoice.id)
+    assert refunded is not None and refunded.amount_refunded == 0
+    [made] = svc.repo.list_refunds(invoice.id)
+    assert refund_status(refunded, made) is RefundStatus.FAILED
+    [note] = svc.repo.list_credit_notes(invoice.id)
+    assert refund_failed(note, refunded) is RefundStatus.FAILED

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
-from tenure.domain.invoices import Invoice
+from tenure.domain.invoices import Invoice, RefundStatus
 
 
 class CreditReason(StrEnum):
@@ -33,14 +33,27 @@ class CreditNote:
     created_at: datetime
     number: str | None = None
     invoice_number: str | None = None  # the number of the invoice it credits
+    # The refund Tenure made that it credits (None: an adjustment, a refund the provider
+    # reported on its own, or a note issued before notes named their refund). A refund that
+    # fails later leaves its note issued (as Stripe does: a note is never withdrawn, and
+    # its refund shows failed); the provider's id tells the invoice's record of it.
+    refund_id: str | None = None
+    provider_refund_id: str | None = None
 
 
 def left_to_credit(invoice: Invoice) -> int:
     return max(invoice.total - invoice.credited, 0)
 
 
-def credit_invoice(invoice: Invoice, amount: int, reason: CreditReason, at: datetime) -> CreditNote:
-    """Issue a credit note of `amount` against `invoice`, counted on the invoice."""
+def credit_invoice(
+    invoice: Invoice,
+    amount: int,
+    reason: CreditReason,
+    at: datetime,
+    refund: tuple[str, str] | None = None,
+) -> CreditNote:
+    """Issue a credit note of `amount` against `invoice`, counted on the invoice. `refund`:
+    the ids (Tenure's, the provider's) of the refund it credits, if one."""
     if not invoice.finalized:
         raise IllegalTransitionError(
             "credit", str(invoice.status), "only a finalized invoice", entity="invoice"
@@ -67,10 +80,14 @@ def credit_invoice(invoice: Invoice, amount: int, reason: CreditReason, at: date
         reason=reason,
         created_at=at,
         invoice_number=invoice.number,
+        refund_id=refund[0] if refund else None,
+        provider_refund_id=refund[1] if refund else None,
     )
 
 
-def credit_refund(invoice: Invoice, amount: int, at: datetime) -> CreditNote | None:
+def credit_refund(
+    invoice: Invoice, amount: int, at: datetime, refund: tuple[str, str] | None = None
+) -> CreditNote | None:
     """The credit note of one refund Tenure made of the invoice's payment: its amount, or
     what is left to credit when earlier notes took more (never past the total).
 
@@ -81,7 +98,19 @@ def credit_refund(invoice: Invoice, amount: int, at: datetime) -> CreditNote | N
     amount = min(amount, left_to_credit(invoice))
     if amount <= 0 or not invoice.finalized:
         return None
-    return credit_invoice(invoice, amount, CreditReason.REFUND, at)
+    return credit_invoice(invoice, amount, CreditReason.REFUND, at, refund)
+
+
+def refund_failed(note: CreditNote, invoice: Invoice) -> RefundStatus | None:
+    """`failed` (or `canceled`) when the provider reported so of the refund `note` credits,
+    else None: the note stays issued, its refund shown failed. A person refunds again; the
+    note already credits that money, so the new refund gets a note only for what is left."""
+    if note.provider_refund_id is None:
+        return None
+    record = invoice.refunds.get(note.provider_refund_id)
+    if record is None or record.status not in (RefundStatus.FAILED, RefundStatus.CANCELED):
+        return None
+    return record.status
 
 
 def credit_settled_refunds(invoice: Invoice, at: datetime) -> CreditNote | None:

@@ -207,6 +207,11 @@ class Invoice:
     # not given by a pause or change because a refund had given that time back already. A
     # refund that fails gives it back (tenure.domain.unused_credit.give_back).
     credit_taken_back: int = 0
+    # Its subscription keeps what of its unused time the credit holds by invoice
+    # (Subscription.credit_kept) from its first crediting on: not listed there then means
+    # none held (entries are dropped at zero), unlike an invoice credited before credit was
+    # kept, whose share of the balance tells.
+    credit_kept_by_id: bool = False
 
     @property
     def finalized(self) -> bool:

@@ -18,7 +18,7 @@ from fractions import Fraction
 
 from tenure.domain.calendar import seconds_between
 from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
-from tenure.domain.invoices import Invoice, InvoiceStatus
+from tenure.domain.invoices import Invoice, InvoiceStatus, RefundStatus
 from tenure.domain.money import charge_step, round_to_step, unchargeable
 from tenure.domain.programs import AfterWindow, RefundPolicy
 from tenure.domain.timeutil import utc
@@ -49,6 +49,14 @@ class Refund:
     basis: RefundBasis
     reason: str | None = None
     note: str | None = None
+
+
+def refund_status(invoice: Invoice, refund: Refund) -> RefundStatus:
+    """Where `refund` stands at the provider, in Stripe's words (`succeeded`, `pending`,
+    `failed`, ...): as the provider last reported it on the invoice, else pending (recorded
+    pending when made; no report taken yet)."""
+    record = invoice.refunds.get(refund.provider_refund_id)
+    return record.status if record is not None else RefundStatus.PENDING
 
 
 def refundable(invoice: Invoice, used: int = 0) -> int:

@@ -23,6 +23,16 @@ charge and take the amount off the balance.
 from tenure.domain.invoices import Invoice, InvoiceStatus
 
 
+def kept_for(invoice: Invoice, kept: dict[str, int]) -> int | None:
+    """What the subscription's `kept` (its `credit_kept`) holds of `invoice`'s unused time:
+    0 when kept by id and not listed (used up, its entry dropped), None when the invoice
+    was credited before credit was kept (its share of the balance tells)."""
+    found = kept.get(invoice.id)
+    if found is None and invoice.credit_kept_by_id:
+        return 0
+    return found
+
+
 def held(invoice: Invoice, credit: int, kept: int | None = None) -> int:
     """What of `invoice`'s unused time the subscription's credit (`credit`) still holds:
     `kept`, what the subscription keeps of it (`Subscription.credit_kept`), or for an
@@ -43,13 +53,18 @@ def used_later(invoice: Invoice, credit: int, kept: int | None = None) -> int:
 
 
 def spend_kept(kept: dict[str, int], amount: int) -> None:
-    """`amount` of the credit the invoices in `kept` hold was used: from the oldest first
-    (entries stay at zero: the invoice's credit is known to be used, not unknown)."""
-    for invoice_id, holds in kept.items():
+    """`amount` of the credit the invoices in `kept` hold was used: from the oldest first.
+    An entry used up is dropped (the invoice says it is kept by id: not listed is none
+    held), so a subscription's item does not grow by an entry per invoice forever."""
+    for invoice_id, holds in list(kept.items()):
         if amount <= 0:
             return
         part = min(holds, amount)
-        kept[invoice_id], amount = holds - part, amount - part
+        amount -= part
+        if holds - part > 0:
+            kept[invoice_id] = holds - part
+        else:
+            del kept[invoice_id]
 
 
 def not_netted(invoices: list[Invoice]) -> int:
@@ -92,6 +107,7 @@ def spread(
         invoice.unused_to_balance += balance
         if balance > 0:
             kept[invoice.id] = kept.get(invoice.id, 0) + balance
+            invoice.credit_kept_by_id = True
         unused, to_balance = unused - part, to_balance - balance
         changed.append(invoice)
     return changed

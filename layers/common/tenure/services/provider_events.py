@@ -27,7 +27,7 @@ from tenure.domain.customers import Customer, PaymentMethod
 from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.ids import digest
-from tenure.domain.invoices import DisputeStatus, Invoice, InvoiceStatus
+from tenure.domain.invoices import COUNTED_REFUNDS, DisputeStatus, Invoice, InvoiceStatus
 from tenure.domain.timeutil import iso
 from tenure.payments.gateway import PaymentResult
 from tenure.ports import Commit, EventReads, Marker
@@ -116,7 +116,14 @@ def _apply_once(svc: Services, event: ProviderEvent, link_provider: str | None) 
         except AlreadyExistsError as exc:
             if exc.kind == "marker":
                 return Applied.DUPLICATE
-            raise
+            # Another item the effect writes once (a points entry of the refund's give-back)
+            # was written meanwhile: by this same event racing itself when its marker is
+            # there (the store may report either first), else by other work: read again.
+            if svc.repo.has_marker(key):
+                return Applied.DUPLICATE
+            if attempt == ATTEMPTS - 1:
+                raise
+            continue
         except ConcurrencyError:
             # A concurrent delivery of the same event, or other work on the same invoice:
             # the marker tells which (the next read has it); otherwise redo from a fresh read.
@@ -260,11 +267,16 @@ def _refund(
         return _Outcome(Applied.UNMATCHED)
     before = invoice.amount_refunded
     taken = False
+    failing: list[str] = []  # refunds this report turns from counted to failed
     facts = ([refund] if refund else []) + list(total.refunds if total else ())
     for r in facts:
         if r.currency and r.currency != invoice.currency:
             continue  # not this invoice's money: never mix currencies
-        taken |= invoice.record_refund(r.refund_id, r.amount, r.status, r.at)
+        was = invoice.refunds.get(r.refund_id)
+        if invoice.record_refund(r.refund_id, r.amount, r.status, r.at):
+            taken = True
+            if r.status not in COUNTED_REFUNDS and (was is None or was.status in COUNTED_REFUNDS):
+                failing.append(r.refund_id)
     if total is not None and total.currency in ("", invoice.currency):
         taken |= invoice.record_refunded_total(total.amount_refunded, event.occurred_at)
     if not taken:
@@ -275,6 +287,8 @@ def _refund(
     change = Commit(invoices=[invoice], markers=[marker])
     if reads.points is not None and reads.points.customer_id == invoice.customer_id:
         change.points_read.append(reads.points)
+    if failing:
+        change.events.extend(_own_refunds_failed(svc, invoice, failing, event))
     if invoice.amount_refunded != before:
         data: dict[str, object] = {
             "amount_refunded": invoice.amount_refunded,
@@ -304,6 +318,45 @@ def _refund(
             change.add_subscription(holder)
     svc.commit_with_notices(change)
     return _Outcome(Applied.APPLIED)
+
+
+def _own_refunds_failed(
+    svc: Services, invoice: Invoice, failing: list[str], event: ProviderEvent
+) -> list[DomainEvent]:
+    """An InvoiceRefundFailed for each of `failing` that Tenure made (through the API, the
+    console or a cancellation): money the customer was told is coming back did not go, and
+    the business's application (and the operator's alarm) must hear it, as for an owed
+    refund given up. Once: only the report that turns it from counted to failed. Refunds
+    made in the provider's dashboard are the provider's to tell of."""
+    made = {r.provider_refund_id: r for r in svc.repo.list_refunds(invoice.id)}
+    told = []
+    for provider_refund_id in failing:
+        own = made.get(provider_refund_id)
+        if own is None:
+            continue
+        data: dict[str, object] = {
+            "refund": own.id,
+            "provider_refund_id": provider_refund_id,
+            "amount": own.amount,
+            "currency": own.currency,
+            "policy": str(own.basis),
+            "reason": own.reason,
+            "failure": "provider_failed",
+            "provider": event.provider,
+        }
+        # One per refund, should one report fail two of them.
+        seq = int(digest(event.provider, event.event_id, own.id, size=8), 16)
+        told.append(
+            DomainEvent(
+                EventType.INVOICE_REFUND_FAILED,
+                invoice.id,
+                invoice.customer_id,
+                event.occurred_at,
+                seq,
+                data | _source(event),
+            )
+        )
+    return told
 
 
 def refunds_reported(invoice: Invoice) -> dict[str, object]:

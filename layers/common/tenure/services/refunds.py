@@ -60,6 +60,7 @@ from tenure.ports import Commit
 from tenure.services import unused_credit
 from tenure.services.context import Services
 from tenure.services.programs import read_current_programs
+from tenure.services.provider_events import refunds_reported
 
 ATTEMPTS = 3
 # An owed refund the provider did not answer is tried again after this, doubling, capped.
@@ -377,10 +378,16 @@ def _record(svc: Services, invoice: Invoice, record: Refund, actor: str | None =
                 "refund": record.id,
                 "policy": str(record.basis),
                 "reason": record.reason,
-            },
+            }
+            # After a refund of it failed, the receipt is keyed by all ever reported: a
+            # refund of the failed one's amount is told, not taken for the failed one's.
+            | refunds_reported(invoice),
         )
         change = Commit(invoices=[invoice], refunds=[record], events=[event], audit=audit)
-        change.credit_notes.extend(filter(None, [credit_refund(invoice, record.amount, record.at)]))
+        credited = credit_refund(
+            invoice, record.amount, record.at, (record.id, record.provider_refund_id)
+        )
+        change.credit_notes.extend(filter(None, [credited]))
         # The credit the invoice's unused time left on the subscription goes with the refund.
         holder = unused_credit.take_back_refunded(svc, invoice, record.amount, record.at)
         if holder is not None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from tenure.domain.invoices import Invoice
 from tenure.domain.subscription import Subscription
-from tenure.domain.unused_credit import give_back, take_back, used, used_later
+from tenure.domain.unused_credit import give_back, kept_for, take_back, used, used_later
 from tenure.services.context import Services
 
 
@@ -32,7 +32,7 @@ def used_credit(svc: Services, invoice: Invoice, ending: bool = False) -> int:
     sub = credit_holder(svc, invoice)
     if sub is None:
         return used_later(invoice, 0) if ending else used(invoice, 0)
-    kept = sub.credit_kept.get(invoice.id)
+    kept = kept_for(invoice, sub.credit_kept)
     return used_later(invoice, sub.credit, kept) if ending else used(invoice, sub.credit, kept)
 
 
@@ -46,7 +46,7 @@ def take_back_refunded(
     if sub is None:
         take_back(invoice, 0, refund)  # netted all the same
         return None
-    taken = take_back(invoice, sub.credit, refund, sub.credit_kept.get(invoice.id))
+    taken = take_back(invoice, sub.credit, refund, kept_for(invoice, sub.credit_kept))
     if taken <= 0:
         return None
     sub.take_back_credit(taken, at, invoice.id)
@@ -65,6 +65,6 @@ def give_back_refunded(svc: Services, invoice: Invoice, at: datetime) -> Subscri
         return None
     # Kept against the invoice, unless it was credited before credit was kept: then its
     # share of the balance (which `back` just joined) is what tells what it holds.
-    keep = invoice.id in sub.credit_kept or invoice.unused_to_balance == back
+    keep = kept_for(invoice, sub.credit_kept) is not None or invoice.unused_to_balance == back
     sub.give_back_credit(back, at, invoice.id, keep)
     return sub

@@ -251,7 +251,8 @@ def _unused_credit_attrs(i: Invoice) -> dict[str, Any]:
         "refunds_netted": i.refunds_netted,
         "credit_taken_back": i.credit_taken_back,
     }
-    return {name: value for name, value in pairs.items() if value}
+    flag = {"credit_kept_by_id": True} if i.credit_kept_by_id else {}
+    return {name: value for name, value in pairs.items() if value} | flag
 
 
 def _owed_refund_attrs(owed: OwedRefund | None) -> dict[str, Any]:
@@ -344,6 +345,7 @@ def invoice_from_attrs(a: dict[str, Any]) -> Invoice:
         unused_to_balance=int(a.get("unused_to_balance", 0)),
         refunds_netted=int(a.get("refunds_netted", 0)),
         credit_taken_back=int(a.get("credit_taken_back", 0)),
+        credit_kept_by_id=bool(a.get("credit_kept_by_id", False)),
         disputed=bool(a.get("disputed", False)),
         dispute_id=a.get("dispute_id"),
         dispute_status=DisputeStatus(a["dispute_status"]) if a.get("dispute_status") else None,
@@ -442,7 +444,8 @@ def refund_from_attrs(a: dict[str, Any]) -> Refund:
 
 
 def credit_note_to_attrs(n: CreditNote) -> dict[str, Any]:
-    return {
+    refund = {"refund_id": n.refund_id, "provider_refund_id": n.provider_refund_id}
+    return {name: value for name, value in refund.items() if value is not None} | {
         "id": n.id,
         "invoice_id": n.invoice_id,
         "customer_id": n.customer_id,
@@ -466,4 +469,6 @@ def credit_note_from_attrs(a: dict[str, Any]) -> CreditNote:
         created_at=require_time(a["created_at"]),
         number=a.get("number"),
         invoice_number=a.get("invoice_number"),
+        refund_id=a.get("refund_id"),
+        provider_refund_id=a.get("provider_refund_id"),
     )

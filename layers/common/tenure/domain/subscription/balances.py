@@ -71,7 +71,11 @@ class SubscriptionBalances(SubscriptionRecord):
             raise ValidationFailedError("amount", f"cannot take back {amount} of {self.credit}")
         self.credit -= amount
         if invoice_id in self.credit_kept:
-            self.credit_kept[invoice_id] = max(self.credit_kept[invoice_id] - amount, 0)
+            left = self.credit_kept[invoice_id] - amount
+            if left > 0:
+                self.credit_kept[invoice_id] = left
+            else:
+                del self.credit_kept[invoice_id]  # none held: the invoice says it is kept by id
         self._record(
             EventType.CREDIT_ADJUSTED,
             now,
