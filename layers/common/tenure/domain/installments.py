@@ -28,7 +28,7 @@ from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.ids import compact, digest, is_valid_id
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
-from tenure.domain.money import UnknownCurrencyError, charge_step, normalize_currency, off_step
+from tenure.domain.money import UnknownCurrencyError, charge_step, charged_currency, off_step
 from tenure.domain.timeutil import iso
 
 MIN_COUNT = 2
@@ -189,7 +189,7 @@ class InstallmentPlan:
         if not isinstance(plan_id, str) or not is_valid_id(plan_id):
             raise ValidationFailedError("id", "must be 1-64 letters, digits, '_', '.', '-'")
         try:
-            code = normalize_currency(currency)  # type: ignore[arg-type]
+            code = charged_currency(currency)  # type: ignore[arg-type]
         except UnknownCurrencyError as exc:
             raise ValidationFailedError("currency", str(exc)) from exc
         if not isinstance(description, str) or not description.strip():
