@@ -97,3 +97,22 @@ def test_a_settled_usd_case_forgives_nothing_and_its_event_reads_as_before() -> 
     assert case.record_instalment_paid(1005, NOW)
     assert case.forgiven == 0
     assert settled_events(case) == [{"recovered": 1005, "currency": "USD"}]
+
+
+def test_an_invoice_paid_directly_leaving_less_than_the_step_settles_forgiving_it() -> None:
+    # Given a KWD case over two invoices, one of 1.000 and one of 0.005 (a proration)
+    owed = [
+        replace(an_invoice("in-1", [1000]), currency="KWD"),
+        replace(an_invoice("in-2", [5], T0 + timedelta(days=30)), currency="KWD"),
+    ]
+    case = CollectionCase.open("alice", "sub-1", owed, NOW)
+    assert case is not None
+    # When the first is paid by a new card before any plan
+    assert case.record_invoice_paid("in-1", NOW)
+    # Then the 5 fils left can never be charged: forgiven, the case settled
+    assert (case.status, case.recovered, case.forgiven, case.balance) == (
+        CaseStatus.SETTLED,
+        1000,
+        5,
+        0,
+    )

@@ -6,11 +6,12 @@ provider cannot charge is ever sent to it."""
 
 from collections.abc import Callable
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from tenure.domain.collection_cases import CaseStatus, CollectionCase
+from tenure.domain.collection_cases import CaseLine, CaseStatus, CollectionCase
 from tenure.domain.installments import InstalmentStatus, PlanStatus
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from tenure.domain.money import Money, unchargeable
@@ -176,3 +177,37 @@ def test_a_usd_case_is_charged_to_the_cent_and_forgives_nothing(
     paid, plan = collections_pay.pay_case_in_full(shop.svc, case_id)
     assert plan is not None and plan.instalments[0].amount == 1005
     assert (paid.status, paid.recovered, paid.forgiven) == (CaseStatus.SETTLED, 1005, 0)
+
+
+def test_an_invoice_paid_directly_that_settles_a_case_by_forgiving_writes_off_the_rest(
+    make_shop: Callable[..., Any],
+) -> None:
+    # Given an open KWD case over a 1.000 invoice and another of 0.005 still open
+    shop, case_id = a_kwd_case(make_shop, [1000])
+    case = collections.get_case(shop.svc, case_id)
+    small = Invoice(
+        id="in-kwd-2",
+        subscription_id="sub-kwd",
+        customer_id="alice",
+        kind=InvoiceKind.RENEWAL,
+        period_start=case.lines[0].period_end,
+        period_end=case.lines[0].period_end + timedelta(days=30),
+        currency="KWD",
+        lines=[InvoiceLine(LineKind.PLAN, "Basic", 5)],
+        status=InvoiceStatus.OPEN,
+        created_at=case.lines[0].period_end,
+    )
+    case.lines.append(CaseLine(small.id, small.period_start, small.period_end, "Basic", 5))
+    storing = Commit(invoices=[small])
+    storing.add_collection_case(case)
+    shop.repo.commit(storing)
+    # When the 1.000 invoice is paid directly (a new card retried it)
+    change = Commit()
+    sub = SimpleNamespace(id="sub-kwd", customer_id="alice")
+    collections.follow_invoice_paid(shop.svc, sub, shop.invoice("in-kwd"), change)
+    shop.repo.commit(change)
+    # Then the case settles forgiving the 5 fils, and their invoice is written off into it
+    settled = collections.get_case(shop.svc, case_id)
+    assert (settled.status, settled.forgiven, settled.balance) == (CaseStatus.SETTLED, 5, 0)
+    assert shop.invoice("in-kwd-2").status is InvoiceStatus.UNCOLLECTIBLE
+    assert shop.svc.gateway.amounts == []
