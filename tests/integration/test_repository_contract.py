@@ -826,6 +826,36 @@ def test_a_collection_case_and_its_repayment_plan_read_back_whole(repo: Reposito
         repo.commit(stale)
 
 
+def test_a_settled_case_reads_back_what_it_forgave(repo: Repository) -> None:
+    # KWD 0.005: under the 10 fils Stripe charges at the least, forgiven when paid in full
+    owed = Invoice(
+        id="in-kwd",
+        subscription_id="sub-1",
+        customer_id="alice",
+        kind=InvoiceKind.RENEWAL,
+        period_start=T0,
+        period_end=T0 + timedelta(days=28),
+        currency="KWD",
+        lines=[InvoiceLine(LineKind.PLAN, "Basic", 5)],
+        status=InvoiceStatus.OPEN,
+        created_at=T0,
+    )
+    case = CollectionCase.open("alice", "sub-1", [owed], T0 + timedelta(days=20))
+    assert case is not None and case.pay_in_full(T0 + timedelta(days=21)) is None
+    repo.commit(Commit(customers=[customer()]))
+    settling = Commit()
+    settling.add_collection_case(case)
+    repo.commit(settling)
+    stored = repo.get_collection_case(case.id)
+    assert stored is not None
+    assert (stored.status, stored.recovered, stored.forgiven, stored.balance) == (
+        case.status,
+        0,
+        5,
+        0,
+    )
+
+
 def test_a_container_keeps_a_plan_it_read_for_a_minute_then_sees_its_price_change(
     local_stack: Any,
 ) -> None:

@@ -657,7 +657,10 @@ class CollectionCaseView(TypedDict):
     currency: str
     total: int  # what the case opened with: the sum of its lines
     recovered: int
-    balance: int  # total - recovered
+    # Minor units no provider could charge, forgiven when the case settled (the balance
+    # left under a three-decimal currency's step of 10): present only when not 0.
+    forgiven: NotRequired[int]
+    balance: int  # total - recovered - forgiven
     status: str  # open | in_plan | settled | written_off
     opened_at: str
     closed_at: str | None
@@ -671,6 +674,13 @@ class CollectionCasePage(TypedDict):
 
 def collection_case_view(case: CollectionCase, plan: InstallmentPlan | None) -> CollectionCaseView:
     """The case, with its repayment plan when one was chosen (`plan` must be case.plan_id's)."""
+    view = _case_view(case, plan)
+    if case.forgiven:  # absent otherwise: a case reads as it always did
+        view["forgiven"] = case.forgiven
+    return view
+
+
+def _case_view(case: CollectionCase, plan: InstallmentPlan | None) -> CollectionCaseView:
     return {
         "id": case.id,
         "customer": case.customer_id,

@@ -16,7 +16,7 @@ from tenure.domain.installments import (
     parse_every,
     split_amount,
 )
-from tenure.domain.money import UnknownCurrencyError, charge_step, normalize_currency
+from tenure.domain.money import UnknownCurrencyError, charge_step, charged_currency
 from tenure_local.simulator.scenario_problems import Problem, show
 
 
@@ -92,7 +92,7 @@ def _step(currency: str) -> int:
 
 def _currency(value: str) -> None:
     try:
-        normalize_currency(value)
+        charged_currency(value)
     except UnknownCurrencyError as exc:
         raise ValidationFailedError("currency", str(exc)) from exc
 

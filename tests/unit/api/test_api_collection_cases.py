@@ -205,3 +205,34 @@ def test_paying_in_full_without_a_provider_leaves_one_instalment_open(shop: Api)
     case = reply.json
     assert (case["status"], case["plan"]["count"]) == ("in_plan", 1)
     assert [(i["amount"], i["status"]) for i in case["plan"]["instalments"]] == [(1001, "open")]
+
+
+def test_a_kwd_balance_under_10_fils_paid_in_full_is_forgiven_and_the_case_settles(
+    shop: Api,
+) -> None:
+    # Stripe charges KWD only in tens of fils: 5 fils can never be charged, so paying in full
+    # forgives them and closes the case, with nothing sent to a provider.
+    case_id = an_open_case(shop, amount=5, currency="KWD")
+    reply = shop.post(f"/v1/collection-cases/{case_id}/pay")
+    assert reply.status == 200, reply.text
+    case = reply.json
+    assert (case["status"], case["recovered"], case["forgiven"], case["balance"]) == (
+        "settled",
+        0,
+        5,
+        0,
+    )
+    assert case["plan"] is None and len(shop.repo.installment_plans) == 0
+    assert case["total"] == case["recovered"] + case["forgiven"] + case["balance"]
+    assert shop.get(f"/v1/collection-cases/{case_id}").json == case
+    assert shop.post(f"/v1/collection-cases/{case_id}/pay").status == 409
+
+
+def test_a_kwd_balance_of_1005_paid_in_full_asks_for_the_1000_that_can_be_charged(
+    shop: Api,
+) -> None:
+    case_id = an_open_case(shop, amount=1005, currency="KWD")
+    case = shop.post(f"/v1/collection-cases/{case_id}/pay").json
+    assert (case["status"], case["balance"]) == ("in_plan", 1005)
+    assert "forgiven" not in case  # nothing forgiven until the 1000 is paid
+    assert [i["amount"] for i in case["plan"]["instalments"]] == [1000]

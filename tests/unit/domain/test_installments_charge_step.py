@@ -75,8 +75,10 @@ def test_an_amount_stripe_cannot_charge_in_any_split_is_refused_naming_the_neare
     assert f"nearest: {lower} or {lower + 10}" in str(caught.value)
 
 
-def test_a_collections_balance_is_split_as_it_is_since_the_case_cannot_refuse_it() -> None:
-    plan = InstallmentPlan.create(
-        "case_1_p1", "cus_1", 1001, "KWD", 3, "week", "Repayment", NOW, NOW, whole_steps=False
-    )
-    assert [i.amount for i in plan.instalments] == [341, 330, 330]
+def test_a_repayment_plan_is_refused_an_amount_off_the_step_like_any_plan() -> None:
+    # A collections case plans only the part of its balance that can be charged
+    # (CollectionCase.chargeable, tests/unit/domain/test_collection_case_charge_step.py).
+    with pytest.raises(ValidationFailedError, match="nearest: 1000 or 1010"):
+        InstallmentPlan.create(
+            "case_1_p1", "cus_1", 1001, "KWD", 3, "week", "Repayment", NOW, NOW, min_count=1
+        )

@@ -204,6 +204,29 @@ def test_a_collections_case_reads_its_invoices_lines_with_tax_as_lines_and_less_
     assert sum(f.amount for f in facts) == case.balance
 
 
+def test_a_settled_kwd_case_reads_what_it_forgave_so_its_lines_add_up_to_zero() -> None:
+    from dataclasses import replace
+
+    from tenure.domain.collection_cases import CollectionCase
+    from tenure.notify.render import catalog
+
+    feb, mar = datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)
+    owed = replace(_owed("in-1", feb, mar, InvoiceLine(LineKind.PLAN, "Pro", 1005)), currency="KWD")
+    case = CollectionCase.open("cus-1", "sub-1", [owed], mar)
+    assert case is not None
+    assert case.pay_in_full(mar) is not None and case.record_instalment_paid(1000, mar)
+
+    facts = case_line_facts(case, {"in-1": owed})
+
+    assert [(f.label, f.amount) for f in facts] == [
+        ("plan", 1005),
+        ("case_recovered", -1000),
+        ("case_forgiven", -5),
+    ]
+    assert sum(f.amount for f in facts) == case.balance == 0
+    assert all(catalog(locale)["line.case_forgiven"] for locale in ("en", "ru", "ar"))
+
+
 def test_a_case_invoice_changed_or_missing_shows_the_cases_own_lines_with_its_period() -> None:
     from tenure.domain.collection_cases import CollectionCase
 

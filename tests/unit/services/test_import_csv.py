@@ -104,6 +104,11 @@ def test_a_csv_subscription_renews_on_its_anchor_and_a_cancel_ends_it_there() ->
         # takes KWD only in tens of fils), a name it may show, never cut short
         ("Basic,1500,USD", "Basic,1001,KWD", "amount_minor: 1001 minor units of KWD"),
         ("Basic,1500,USD", "Basic,1505,BHD", "nearest: 1500 or 1510"),
+        # ... and a currency a provider charges in (CLF, UYW: four decimals; funds; metals)
+        ("1500,USD", "1500,CLF", "currency: CLF (an ISO 4217 fund code) is not a currency"),
+        ("1500,USD", "1500,uyw", "currency: UYW (an ISO 4217 fund code) is not a currency"),
+        ("1500,USD", "1500,XAU", "currency: XAU (an ISO 4217 code for a metal"),
+        ("1500,USD", "1500,XTS", "not a currency Tenure charges in: no payment provider"),
         (",Basic,", ',"Basic\nPlus",', "name holds control characters"),
         (",Basic,", ",Basic \u202eculP,", "name holds control characters or bidi"),
         (",Basic,", "," + "B" * 201 + ",", "name is 201 characters long; at most 200"),

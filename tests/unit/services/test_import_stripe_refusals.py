@@ -148,6 +148,10 @@ def test_a_customer_that_cannot_be_mapped_is_refused_with_its_subscriptions(
         # The API's rules for a new plan: a price its currency can be charged in, a name it
         # may show (never cut short)
         (lambda p: p.update(currency="kwd", unit_amount=1001), "nearest: 1000 or 1010"),
+        # ... and a currency a provider charges in (Stripe would refuse every renewal)
+        (lambda p: p.update(currency="clf"), "CLF (an ISO 4217 fund code) is not a currency"),
+        (lambda p: p.update(currency="xau"), "XAU (an ISO 4217 code for a metal"),
+        (lambda p: p.update(currency="iqd"), "IQD is not a currency Tenure charges in"),
         (lambda p: p.update(product={"id": "prod_B", "name": "Basic\u2067"}), "bidi"),
         (lambda p: p.update(product={"id": "prod_B", "name": "B" * 201}), "201 characters"),
     ],

@@ -13,6 +13,12 @@ every instalment rides. The case's own states:
 
 Settled: the balance reached zero. Written off: the repayment plan defaulted (dunning of an
 instalment ended unpaid) and the rest is no longer collected.
+
+A balance not in the currency's charge step (KWD 1.005: Stripe charges three-decimal
+currencies only in tens of the minor unit) is collected in whole steps; the part under the
+step, which no provider can charge, is forgiven when the rest is paid off (at once when
+nothing else is owed), never rounded up: the customer is never charged more than they owe
+(docs/collections.md).
 """
 
 from dataclasses import dataclass, field
@@ -25,6 +31,7 @@ from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.ids import compact, digest
 from tenure.domain.installments import Every, InstallmentPlan, check_count, parse_every
 from tenure.domain.invoices import Invoice
+from tenure.domain.money import charge_step
 from tenure.domain.timeutil import iso
 
 REPAYMENT_DESCRIPTION = "Repayment of overdue balance"
@@ -104,6 +111,9 @@ class CollectionCase:
     plan_id: str | None = None  # the standing (or last) repayment plan
     plans_made: int = 0  # how many plans were chosen: names the next one
     closed_at: datetime | None = None
+    # Minor units no provider can charge, forgiven when the case settled: the balance left
+    # under the currency's charge step (at most 9 fils in KWD); 0 in every other currency.
+    forgiven: int = 0
     version: int = 0
     _events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
@@ -150,7 +160,13 @@ class CollectionCase:
 
     @property
     def balance(self) -> int:
-        return self.total - self.recovered
+        return self.total - self.recovered - self.forgiven
+
+    @property
+    def chargeable(self) -> int:
+        """The part of the balance a provider can charge: whole charge steps (KWD 1.005 ->
+        1.000); the rest is forgiven once this is paid."""
+        return self.balance - self.balance % charge_step(self.currency)
 
     @property
     def invoice_ids(self) -> list[str]:
@@ -173,6 +189,13 @@ class CollectionCase:
         if interval not in policy.every:
             allowed = ", ".join(policy.every)
             raise ValidationFailedError("every", f"must be one of {allowed}, got {every!r}")
+        if self.balance > 0 and self.chargeable == 0:
+            raise ValidationFailedError(
+                "count",
+                f"the balance ({self.balance} minor units of {self.currency}) is under the "
+                f"least {self.currency} can be charged ({charge_step(self.currency)}): pay it "
+                "in full, which forgives it",
+            )
         try:
             return self._plan(n, interval, now)
         except ValidationFailedError as refused:
@@ -183,18 +206,22 @@ class CollectionCase:
             why = str(refused).removeprefix("amount: ")
             raise ValidationFailedError("count", f"the balance: {why}; choose fewer") from None
 
-    def pay_in_full(self, now: datetime) -> InstallmentPlan:
+    def pay_in_full(self, now: datetime) -> InstallmentPlan | None:
         """The whole balance in one charge, now: a plan of one instalment, so the money
-        moves by the same claim, key, dunning and receipt as every instalment."""
+        moves by the same claim, key, dunning and receipt as every instalment. None when
+        no provider could charge any of it (KWD 0.005): forgiven, the case settles now."""
         if self.status is not CaseStatus.OPEN:
             raise IllegalTransitionError("pay", self.status, entity="case")
+        if self.balance > 0 and self.chargeable == 0:
+            self._settle_if_paid(now)
+            return None
         return self._plan(1, Every.WEEK, now)
 
     def _plan(self, n: int, interval: Every, now: datetime) -> InstallmentPlan:
         plan = InstallmentPlan.create(
             f"{self.id}_p{self.plans_made + 1}",
             self.customer_id,
-            self.balance,
+            self.chargeable,  # in whole steps, so every instalment can be charged
             self.currency,
             n,
             interval,
@@ -202,7 +229,6 @@ class CollectionCase:
             now,
             now,
             min_count=1,
-            whole_steps=False,
         )
         plan.collection_case_id = self.id
         self.plans_made += 1
@@ -252,11 +278,16 @@ class CollectionCase:
         return events
 
     def _settle_if_paid(self, at: datetime) -> bool:
-        if self.balance > 0:
+        """Settle once nothing chargeable is left: what remains under the charge step is
+        forgiven (only ever in a three-decimal currency)."""
+        if self.chargeable > 0:
             return False
+        self.forgiven += max(self.balance, 0)
         self.status = CaseStatus.SETTLED
         self.closed_at = at
-        data = {"recovered": self.recovered, "currency": self.currency}
+        data: dict[str, Any] = {"recovered": self.recovered, "currency": self.currency}
+        if self.forgiven:  # absent otherwise: the event reads as it always did
+            data["forgiven"] = self.forgiven
         self._record(EventType.COLLECTION_CASE_SETTLED, at, 0, data)
         return True
 

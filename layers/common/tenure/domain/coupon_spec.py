@@ -14,7 +14,7 @@ from tenure.domain.discounts import Coupon, CouponDuration, DiscountTerms
 from tenure.domain.errors import FieldRuleError
 from tenure.domain.ids import DISPLAY_NAME_PATTERN, ID_PATTERN
 from tenure.domain.moment_spec import Moment
-from tenure.domain.money import normalize_currency, unchargeable
+from tenure.domain.money import charged_currency, unchargeable
 from tenure.domain.timeutil import utc
 
 PercentOff = Annotated[Decimal, Field(gt=0, le=100, max_digits=7, decimal_places=4)]
@@ -43,7 +43,7 @@ class CouponSpec(BaseModel):
     @field_validator("currency")
     @classmethod
     def _known_currency(cls, value: str | None) -> str | None:
-        return normalize_currency(value) if value is not None else None
+        return charged_currency(value) if value is not None else None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -28,7 +28,7 @@ from tenure.domain.errors import IllegalTransitionError, ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.ids import compact, digest, is_valid_id
 from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
-from tenure.domain.money import UnknownCurrencyError, charge_step, normalize_currency, off_step
+from tenure.domain.money import UnknownCurrencyError, charge_step, charged_currency, off_step
 from tenure.domain.timeutil import iso
 
 MIN_COUNT = 2
@@ -180,16 +180,15 @@ class InstallmentPlan:
         start: datetime,
         now: datetime,
         min_count: int = MIN_COUNT,
-        whole_steps: bool = True,
     ) -> "InstallmentPlan":
         """A new plan, every rule checked (ValidationFailedError naming the field).
-        `min_count`: 1 only for a collections case paid in full (one charge, now).
-        `whole_steps`: refuse an amount not in the currency's charge steps (False only for a
-        collections case, whose balance is what it is)."""
+        `min_count`: 1 only for a collections case paid in full (one charge, now). An
+        amount not in the currency's charge steps is refused, a collections case's too: it
+        plans the part of its balance that can be charged (CollectionCase.chargeable)."""
         if not isinstance(plan_id, str) or not is_valid_id(plan_id):
             raise ValidationFailedError("id", "must be 1-64 letters, digits, '_', '.', '-'")
         try:
-            code = normalize_currency(currency)  # type: ignore[arg-type]
+            code = charged_currency(currency)  # type: ignore[arg-type]
         except UnknownCurrencyError as exc:
             raise ValidationFailedError("currency", str(exc)) from exc
         if not isinstance(description, str) or not description.strip():
@@ -205,8 +204,7 @@ class InstallmentPlan:
         interval = parse_every(every)
         step = charge_step(code)
         parts = split_amount(amount, n, step)  # type: ignore[arg-type]
-        if whole_steps:
-            check_whole_steps(sum(parts), code, step)
+        check_whole_steps(sum(parts), code, step)
         start = ensure_utc(start)
         if start < now:
             raise ValidationFailedError("start", "must not be in the past")

@@ -26,6 +26,12 @@ class UnknownCurrencyError(ValueError):
     """The code is not an ISO-4217 currency this module knows."""
 
 
+class UnchargedCurrencyError(UnknownCurrencyError):
+    """An ISO-4217 code that is no currency Tenure charges in: a fund or unit of account
+    (CLF, UYW, BOV, XDR), a metal (XAU), a testing code (XTS, XXX), or one no provider takes.
+    Money in it stays representable (stored records); a new plan, price or coupon is refused."""
+
+
 class CurrencyMismatchError(ValueError):
     """Two amounts in different currencies were combined or compared."""
 
@@ -51,6 +57,8 @@ _EXPONENT_0 = frozenset(
 )  # fmt: skip
 _EXPONENT_3 = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
 _EXPONENT_4 = frozenset({"CLF", "UYW"})
+# ISO-4217's fund codes (units of account beside a currency), known for their exponents.
+_FUNDS = frozenset({"BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW"})
 _EXPONENT_2 = frozenset(
     {
         "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD",
@@ -76,6 +84,39 @@ CURRENCY_EXPONENTS: dict[str, int] = {
     **dict.fromkeys(_EXPONENT_3, 3),
     **dict.fromkeys(_EXPONENT_4, 4),
 }
+
+# The currencies Tenure charges in, the one list every entry point checks (`charged_currency`):
+# Stripe's presentment currencies (docs.stripe.com/currencies), the widest of its providers
+# (Razorpay takes INR only, the sandbox what Stripe takes). The rest of CURRENCY_EXPONENTS
+# is known so that stored money stays readable: ISO fund codes (BOV, CHE, CHW, CLF, COU,
+# MXV, USN, UYI, UYW), currencies no provider charges (IQD, LYD, IRR, KPW, ...) and codes
+# withdrawn from ISO or from Stripe (HRK, MRO, SLL, VEF, ZWL).
+CHARGED_CURRENCIES = frozenset(
+    {
+        "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD",
+        "BDT", "BGN", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BWP", "BYN", "BZD", "CAD",
+        "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD",
+        "EGP", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GIP", "GMD", "GNF", "GTQ", "GYD",
+        "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "ISK", "JMD", "JPY", "KES", "KGS",
+        "KHR", "KMF", "KRW", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "MAD", "MDL",
+        "MGA", "MKD", "MMK", "MNT", "MOP", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD",
+        "NGN", "NIO", "NOK", "NPR", "NZD", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG",
+        "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SEK", "SGD", "SHP", "SLE",
+        "SOS", "SRD", "STD", "SZL", "THB", "TJS", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH",
+        "UGX", "USD", "UYU", "UZS", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF",
+        "YER", "ZAR", "ZMW",
+        # Three decimals, charged in tens of the minor unit (STRIPE_THREE_DECIMAL_STEP).
+        "BHD", "JOD", "KWD", "OMR", "TND",
+    }
+)  # fmt: skip
+# ISO-4217 codes that are no money at all (metals, SDR, bond units, testing): unknown to
+# CURRENCY_EXPONENTS, named here only so that a refusal says what they are.
+_ISO_NOT_MONEY = frozenset(
+    {
+        "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA",
+        "XXX",
+    }
+)  # fmt: skip
 
 # Stripe "Special cases": zero-decimal in ISO but, for backwards compatibility, Stripe's API
 # still takes them as two-decimal values whose decimal part must be 00 (5 ISK -> 500).
@@ -133,6 +174,31 @@ def normalize_currency(code: str) -> str:
     if normalized not in CURRENCY_EXPONENTS:
         raise UnknownCurrencyError(f"unknown currency {code!r}")
     return normalized
+
+
+def charged_currency(code: str) -> str:
+    """`code` upper-cased, if Tenure charges in it (CHARGED_CURRENCIES); else
+    UnchargedCurrencyError for an ISO code no provider charges (CLF, XAU), or
+    UnknownCurrencyError. Every place a new currency is accepted (a plan, a price, a coupon,
+    an instalment plan, a scenario file, an import) asks this, so that nothing is created in
+    a currency whose every charge the provider would refuse."""
+    if isinstance(code, str) and code.upper() in _ISO_NOT_MONEY:
+        raise UnchargedCurrencyError(_not_charged(code.upper(), _NOT_MONEY))
+    normalized = normalize_currency(code)
+    if normalized not in CHARGED_CURRENCIES:
+        fund = normalized in _FUNDS
+        raise UnchargedCurrencyError(_not_charged(normalized, " (an ISO 4217 fund code)" * fund))
+    return normalized
+
+
+_NOT_MONEY = " (an ISO 4217 code for a metal, a unit of account or testing)"
+
+
+def _not_charged(code: str, what: str) -> str:
+    return (
+        f"{code}{what} is not a currency Tenure charges in: no payment provider it uses takes "
+        f"{code}"
+    )
 
 
 def exponent(currency: str) -> int:

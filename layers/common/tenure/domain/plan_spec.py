@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from tenure.domain.calendar import IntervalUnit
 from tenure.domain.errors import FieldRuleError, ValidationFailedError
 from tenure.domain.ids import DISPLAY_NAME_PATTERN, ID_PATTERN
-from tenure.domain.money import normalize_currency
+from tenure.domain.money import charged_currency
 from tenure.domain.plans import IntroPhase, Plan, PlanKind, TaxBehavior, Tier
 from tenure.domain.pricing import MAX_QUANTITY, check_chargeable, check_tiers
 
@@ -80,7 +80,7 @@ class PlanSpec(BaseModel):
     @field_validator("currency")
     @classmethod
     def _known_currency(cls, value: str) -> str:
-        return normalize_currency(value)
+        return charged_currency(value)
 
     def to_plan(self) -> Plan:
         intro = tuple(IntroPhase(p.periods, p.percent_off) for p in self.intro)

@@ -35,7 +35,12 @@ from tenure.domain.imported import (
     TermsStatus,
     card_number_like,
 )
-from tenure.domain.money import UnknownCurrencyError, normalize_currency, unchargeable
+from tenure.domain.money import (
+    UnchargedCurrencyError,
+    UnknownCurrencyError,
+    charged_currency,
+    unchargeable,
+)
 from tenure.domain.plans import Plan
 from tenure.domain.timeutil import utc
 
@@ -198,7 +203,7 @@ def _plan_entry(plan_id: str, origin: str, row: Row) -> PlanEntry:
     """The row's plan, by the API's rules for a new plan: a name it may show, a price its
     currency can be charged in (KWD 1.001 cannot: docs/pricing.md)."""
     try:
-        currency = _read(row, "currency", normalize_currency, "an ISO 4217 code")
+        currency = _read(row, "currency", charged_currency, "an ISO 4217 code")
         amount = _whole(row, "amount_minor", 0, 10**12)
         why = unchargeable(amount, currency)
         if why:
@@ -313,6 +318,8 @@ def _read[T](
         raise _BadRow(f"{column} is empty")
     try:
         return parse(text)
+    except UnchargedCurrencyError as exc:  # a known code: say why it is refused
+        raise _BadRow(f"{column}: {exc}") from exc
     except UnknownCurrencyError as exc:
         raise _BadRow(f"{column}: unknown currency {text!r}") from exc
     except (ValueError, KeyError) as exc:

@@ -36,7 +36,13 @@ from tenure.domain.imported import (
     TermsStatus,
     card_number_like,
 )
-from tenure.domain.money import UnknownCurrencyError, from_stripe_amount, unchargeable
+from tenure.domain.money import (
+    UnchargedCurrencyError,
+    UnknownCurrencyError,
+    charged_currency,
+    from_stripe_amount,
+    unchargeable,
+)
 from tenure.domain.plans import Plan, TaxBehavior
 
 SOURCE = "stripe"
@@ -284,7 +290,9 @@ def _plan_of(obj: Obj, products: Mapping[str, str]) -> Plan:
         raise _Refused("it has no whole unit amount")
     currency = obj.get("currency")
     try:
-        money = from_stripe_amount(amount, str(currency))
+        money = from_stripe_amount(amount, charged_currency(str(currency)))
+    except UnchargedCurrencyError as exc:  # as the API refuses a plan in it
+        raise _Refused(str(exc)) from exc
     except UnknownCurrencyError as exc:
         raise _Refused(f"unknown currency {currency!r}") from exc
     except ValueError as exc:

@@ -106,7 +106,8 @@ def case_line_facts(case: CollectionCase, invoices: Mapping[str, Invoice]) -> tu
     each owed invoice's lines read back like any invoice's (its plan line with the period it
     paid for), its tax as a line of its own, so that they add up to the case's total; less
     what was recovered. An invoice no longer as the case recorded it (or not found) shows the
-    case's own lines: its description and the invoice's period."""
+    case's own lines: its description and the invoice's period. Less what was forgiven, too
+    small to be charged (a settled three-decimal case's last fils)."""
     facts: list[LineFact] = []
     for invoice_id in case.invoice_ids:
         recorded = [ln for ln in case.lines if ln.invoice_id == invoice_id]
@@ -129,6 +130,8 @@ def case_line_facts(case: CollectionCase, invoices: Mapping[str, Invoice]) -> tu
         )
     if case.recovered:
         facts.append(LineFact("Already paid", -case.recovered, "case_recovered"))
+    if case.forgiven:  # under the smallest amount a provider charges (KWD 0.005)
+        facts.append(LineFact("Forgiven", -case.forgiven, "case_forgiven"))
     return tuple(facts)
 
 

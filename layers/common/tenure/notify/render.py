@@ -359,7 +359,7 @@ def _line_label(
         )
     if line.label in ("unused_time", "remaining_time") and line.plan is not None:
         return messages.text(f"line.{line.label}", plan=line.plan)
-    if line.label in ("credit_applied", "credit_carried", "case_recovered"):
+    if line.label in ("credit_applied", "credit_carried", "case_recovered", "case_forgiven"):
         return messages.text(f"line.{line.label}")
     if line.label == "case_tax":
         return messages.text("common.tax")

@@ -49,14 +49,32 @@ def start_plan(svc: Services, case: CollectionCase, plan: InstallmentPlan, zone:
     """Commit the case's new plan: the case's invoices written off into it (the plan's
     instalments collect their money now, so nothing else may charge them)."""
     change = Commit(zones=[(case.customer_id, zone)])
+    write_off_invoices(svc, case, change)
+    change.add_collection_case(case)
+    change.add_installment_plan(plan)  # with an installment_due email before each instalment
+    svc.commit_with_notices(change)
+
+
+def settle_unchargeable(svc: Services, case: CollectionCase) -> None:
+    """Commit a case that settled with no charge (`CollectionCase.pay_in_full`: nothing of
+    its balance could be charged, KWD 0.005, so it was forgiven): its invoices written off
+    into it, never charged again, and its subscription brought back by policy, as when a
+    repayment plan is paid off."""
+    change = Commit()
+    write_off_invoices(svc, case, change)
+    _after_settled(svc, case, change, svc.clock.now())
+    change.add_collection_case(case)
+    svc.commit_with_notices(change)
+
+
+def write_off_invoices(svc: Services, case: CollectionCase, change: Commit) -> None:
+    """The case's invoices still open, written off into it in `change`: the case collects
+    (or forgave) their money now, so nothing else may charge them."""
     for invoice_id in case.invoice_ids:
         invoice = svc.repo.get_invoice(invoice_id)
         if invoice is not None and invoice.status is InvoiceStatus.OPEN:
             invoice.mark_uncollectible()
             change.invoices.append(invoice)
-    change.add_collection_case(case)
-    change.add_installment_plan(plan)  # with an installment_due email before each instalment
-    svc.commit_with_notices(change)
 
 
 def cancel_repayment_plan(
@@ -122,6 +140,8 @@ def follow_invoice_paid(svc: Services, sub: Subscription, invoice: Invoice, chan
     payment itself already reactivated the subscription, as before there were cases."""
     for case in svc.repo.list_collection_cases(sub.customer_id):
         if case.subscription_id == sub.id and case.record_invoice_paid(invoice.id, svc.clock.now()):
+            if case.forgiven:  # what is left no provider can charge: its invoices too
+                write_off_invoices(svc, case, change)
             change.add_collection_case(case)
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from tenure.domain.errors import ValidationFailedError
 from tenure.domain.events import DomainEvent, EventType
-from tenure.domain.money import UnknownCurrencyError, normalize_currency
+from tenure.domain.money import UnknownCurrencyError, charged_currency
 from tenure.domain.plans import Plan
 from tenure.domain.price_notices import PriceNoticeRun
 from tenure.domain.prices import PriceChange, Tier, check_price_change
@@ -85,7 +85,7 @@ def schedule_price_change(
 
 def _currency(code: str) -> str:
     try:
-        return normalize_currency(code)
+        return charged_currency(code)
     except UnknownCurrencyError as exc:
         raise ValidationFailedError("currency", str(exc)) from None
 

@@ -86,6 +86,7 @@ def collection_case_to_attrs(c: CollectionCase) -> dict[str, Any]:
         "opened_at": time_text(c.opened_at),
         "status": str(c.status),
         "recovered": c.recovered,
+        "forgiven": c.forgiven,
         "plan_id": c.plan_id,
         "plans_made": c.plans_made,
         "closed_at": time_text(c.closed_at),
@@ -111,6 +112,7 @@ def collection_case_from_attrs(a: dict[str, Any]) -> CollectionCase:
         opened_at=require_time(a["opened_at"]),
         status=CaseStatus(a["status"]),
         recovered=int(a["recovered"]),
+        forgiven=int(a.get("forgiven", 0)),  # absent from cases stored before it was kept
         plan_id=a.get("plan_id"),
         plans_made=int(a.get("plans_made", 0)),
         closed_at=parse_time(a.get("closed_at")),
