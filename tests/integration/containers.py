@@ -6,8 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from tenure.domain.plans import Plan
-from tenure.fakes import FixedClock
+from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.services import catalog, charging
 from tenure.services.context import Services
@@ -86,3 +88,18 @@ def race(containers: Containers, count: int, work: Callable[[Services, int], obj
 
 def failures(outcomes: list[Any]) -> list[BaseException]:
     return [o for o in outcomes if isinstance(o, BaseException)]
+
+
+def alice_on_either_store(request: pytest.FixtureRequest) -> Services:
+    """alice with a card that pays and the `basic` plan, on DynamoDB Local (a fresh table)
+    or the in-memory store, by the fixture's param ("dynamodb" or "memory")."""
+    if request.param == "dynamodb":
+        stack: LocalStack = request.getfixturevalue("local_stack")
+        return customer_with_card(Containers(stack, request.getfixturevalue("fresh_table")))
+    svc = Services(InMemoryRepository(), FixedClock(T0), gateway=SandboxGateway())
+    catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
+    catalog.create_customer(svc, "alice", email="alice@example.com")
+    visa = payment_method_for("4242424242424242")
+    assert visa is not None
+    charging.update_payment_method(svc, "alice", visa, provider="sandbox", make_default=True)
+    return svc

@@ -10,34 +10,19 @@ tests that need it make the erasure's reads of it return what a lagging index re
 from collections.abc import Iterator
 
 import pytest
-from containers import T0, Containers, customer_with_card
+from containers import alice_on_either_store
 
 from tenure.domain.customers import Customer
 from tenure.domain.errors import DomainError
 from tenure.domain.installments import PlanStatus
-from tenure.domain.plans import Plan
-from tenure.fakes import FixedClock, InMemoryRepository
-from tenure.payments.sandbox import SandboxGateway, payment_method_for
+from tenure.payments.sandbox import payment_method_for
 from tenure.services import catalog, charging, installments, privacy, subscriptions
 from tenure.services.context import Services
-from tenure_local.stack.local_stack import LocalStack
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
 def services(request: pytest.FixtureRequest) -> Iterator[Services]:
-    """alice with a card that pays and the `basic` plan, on the in-memory store or DynamoDB
-    Local."""
-    if request.param == "dynamodb":
-        stack: LocalStack = request.getfixturevalue("local_stack")
-        yield customer_with_card(Containers(stack, request.getfixturevalue("fresh_table")))
-        return
-    svc = Services(InMemoryRepository(), FixedClock(T0), gateway=SandboxGateway())
-    catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
-    catalog.create_customer(svc, "alice", email="alice@example.com")
-    visa = payment_method_for("4242424242424242")
-    assert visa is not None
-    charging.update_payment_method(svc, "alice", visa, provider="sandbox", make_default=True)
-    yield svc
+    yield alice_on_either_store(request)
 
 
 def new_plan(svc: Services, plan_id: str = "ipl-1") -> None:

@@ -7,32 +7,16 @@ and POST /v1/subscriptions, both answering success."""
 from collections.abc import Iterator
 
 import pytest
-from containers import T0, Containers, customer_with_card
+from containers import alice_on_either_store
 
 from tenure.domain.errors import DomainError
-from tenure.domain.plans import Plan
-from tenure.fakes import FixedClock, InMemoryRepository
-from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, charging, privacy, subscriptions
+from tenure.services import privacy, subscriptions
 from tenure.services.context import Services
-from tenure_local.stack.local_stack import LocalStack
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
 def services(request: pytest.FixtureRequest) -> Iterator[Services]:
-    """alice with a card that pays and the `basic` plan, on the in-memory store or DynamoDB
-    Local."""
-    if request.param == "dynamodb":
-        stack: LocalStack = request.getfixturevalue("local_stack")
-        yield customer_with_card(Containers(stack, request.getfixturevalue("fresh_table")))
-        return
-    svc = Services(InMemoryRepository(), FixedClock(T0), gateway=SandboxGateway())
-    catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
-    catalog.create_customer(svc, "alice", email="alice@example.com")
-    visa = payment_method_for("4242424242424242")
-    assert visa is not None
-    charging.update_payment_method(svc, "alice", visa, provider="sandbox", make_default=True)
-    yield svc
+    yield alice_on_either_store(request)
 
 
 def test_a_subscribe_racing_the_customers_erasure_is_refused_and_writes_nothing(

@@ -13,16 +13,15 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from containers import T0, Containers, customer_with_card
+from containers import T0, Containers, alice_on_either_store, customer_with_card
 
 from tenure.domain.customers import Contact, Customer
 from tenure.domain.errors import StaleCopyError
 from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
-from tenure.fakes import FixedClock, InMemoryRepository
-from tenure.payments.sandbox import SandboxGateway, payment_method_for
+from tenure.payments.sandbox import payment_method_for
 from tenure.ports import Commit
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import charging, subscriptions
 from tenure.services.context import Services
 from tenure.services.customer_updates import CustomerChanges, update_customer
 from tenure_local.stack.local_stack import LocalStack
@@ -33,17 +32,7 @@ MOVED = {"email": "alice.moreau@example.org", "name": "Алиса", "locale": "r
 
 @pytest.fixture(params=["memory", "dynamodb"])
 def services(request: pytest.FixtureRequest) -> Iterator[Services]:
-    """alice with a card that pays and the `basic` plan, on the in-memory store or DynamoDB
-    Local."""
-    if request.param == "dynamodb":
-        stack: LocalStack = request.getfixturevalue("local_stack")
-        yield customer_with_card(Containers(stack, request.getfixturevalue("fresh_table")))
-        return
-    svc = Services(InMemoryRepository(), FixedClock(T0), gateway=SandboxGateway())
-    catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
-    catalog.create_customer(svc, "alice", email="alice@example.com")
-    charging.update_payment_method(svc, "alice", visa(), provider="sandbox", make_default=True)
-    yield svc
+    yield alice_on_either_store(request)
 
 
 def visa() -> dict[str, Any]:
