@@ -17,7 +17,7 @@ from tenure.store.dynamodb import DynamoRepository
 from tenure_local.stack.local_stack import LocalStack
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-WAIT_S = 120  # the longest a racing container may take, on a loaded machine
+WAIT_S = 300  # the longest a racing container may take, on a loaded machine
 
 
 class Containers:

@@ -41,7 +41,7 @@ def finalize_at_once(stack: LocalStack, table: str, numberings: list[Numbering])
     ]
     for n, repo in enumerate(repos):
         repo.commit(Commit(invoices=[an_invoice(1000 + n)]))  # warm: knows a number
-    start = threading.Barrier(len(repos), timeout=120)  # bounded: never a hung run
+    start = threading.Barrier(len(repos), timeout=300)  # bounded: never a hung run
     errors: list[BaseException] = []
 
     def run(n: int) -> None:
@@ -55,7 +55,7 @@ def finalize_at_once(stack: LocalStack, table: str, numberings: list[Numbering])
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(120)
+        thread.join(300)
     assert not any(thread.is_alive() for thread in threads)
     assert errors == []
     reader = DynamoRepository(stack.dynamodb_client(), table)

@@ -83,7 +83,7 @@ def raced_by_the_renewal(containers: Containers, refund: Callable[[Services], An
     assert ready.wait(30)
     renewed = subscriptions.process_due(containers(), "sub-1")
     go.set()
-    worker.join(120)
+    worker.join(300)
     assert not worker.is_alive(), "the refund never finished"
     assert renewed is not None and renewed.invoice is not None
     assert held[0].commits >= 2  # the renewal did come between: the refund committed again

@@ -70,7 +70,7 @@ def test_a_redelivery_finds_the_marker_and_changes_nothing(
 def test_concurrent_duplicates_apply_once(shop: Any, local_stack: LocalStack) -> None:
     svc, invoice_id, succeeded = shop
     results: list[Applied] = []
-    barrier = threading.Barrier(4, timeout=120)  # bounded: a worker that fails breaks it
+    barrier = threading.Barrier(4, timeout=300)  # bounded: a worker that fails breaks it
 
     def deliver() -> None:
         try:
@@ -87,7 +87,7 @@ def test_concurrent_duplicates_apply_once(shop: Any, local_stack: LocalStack) ->
     for t in threads:
         t.start()
     for t in threads:
-        t.join(120)
+        t.join(300)
     assert not any(t.is_alive() for t in threads)
     assert sorted(results).count(Applied.APPLIED) == 1, results
     assert set(results) <= {Applied.APPLIED, Applied.DUPLICATE}
