@@ -109,7 +109,9 @@ def cancel_subscription(
     return {
         **change,
         "offers": [offer_view(o) for o in done.offers] if done else [],
-        "refunds": [refund_view(r, svc.repo.get_invoice(r.invoice_id)) for r in done.refunds]
+        "refunds": [
+            refund_view(r, subscriptions.get_invoice(svc, r.invoice_id)) for r in done.refunds
+        ]
         if done
         else [],
     }
