@@ -49,13 +49,16 @@ def a_reader_and_a_writer(
 
 def customer_with_card(containers: Containers) -> Services:
     """alice with a default card that pays, and the `basic` plan: the setup container."""
-    setup = containers()
-    catalog.create_plan(setup, Plan(id="basic", amount=1000, currency="USD", interval="month"))
-    catalog.create_customer(setup, "alice", email="alice@example.com")
+    return _alice_with_card(containers())
+
+
+def _alice_with_card(svc: Services) -> Services:
+    catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
+    catalog.create_customer(svc, "alice", email="alice@example.com")
     visa = payment_method_for("4242424242424242")
     assert visa is not None
-    charging.update_payment_method(setup, "alice", visa, provider="sandbox", make_default=True)
-    return setup
+    charging.update_payment_method(svc, "alice", visa, provider="sandbox", make_default=True)
+    return svc
 
 
 def race(containers: Containers, count: int, work: Callable[[Services, int], object]) -> list[Any]:
@@ -96,10 +99,6 @@ def alice_on_either_store(request: pytest.FixtureRequest) -> Services:
     if request.param == "dynamodb":
         stack: LocalStack = request.getfixturevalue("local_stack")
         return customer_with_card(Containers(stack, request.getfixturevalue("fresh_table")))
-    svc = Services(InMemoryRepository(), FixedClock(T0), gateway=SandboxGateway())
-    catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
-    catalog.create_customer(svc, "alice", email="alice@example.com")
-    visa = payment_method_for("4242424242424242")
-    assert visa is not None
-    charging.update_payment_method(svc, "alice", visa, provider="sandbox", make_default=True)
-    return svc
+    return _alice_with_card(
+        Services(InMemoryRepository(), FixedClock(T0), gateway=SandboxGateway())
+    )
