@@ -29,10 +29,24 @@ help:
 # whole closure, so pip installs it as listed (--no-deps: pip's resolver refuses hashed pins
 # that a dependency asks for with extras, pypa/pip#9644) and `pip check` proves it complete.
 # The project itself goes in last, without resolving again and with the locked setuptools.
-$(PY): pyproject.toml requirements.lock
+#
+# The locks are installed by uv (itself hash-checked from tools.lock, the one package pip
+# installs): it fetches in parallel and took a clean install of requirements.lock from 6.5
+# minutes with pip to 18 seconds here. pip stays the fallback when uv cannot reach an index
+# that pip's own configuration can.
+UV := $(TOOLS)/bin/uv
+LOCK_INSTALL = $(UV) pip install -q --python $(1) --require-hashes --no-deps -r $(2) \
+	|| $(1) -m pip install -q --require-hashes --no-deps -r $(2)
+$(UV): tools.lock
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (install it, or pyenv install 3.12)"; exit 1; }
+	@test -x $(TOOLS)/bin/python || $(PYTHON312) -m venv $(TOOLS)
+	awk '/^uv==/ {on = 1} on {print} on && !/\\$$/ {exit}' tools.lock > $(TOOLS)/uv.lock.txt
+	$(TOOLS)/bin/python -m pip install -q --require-hashes --no-deps -r $(TOOLS)/uv.lock.txt
+	@touch $(UV)
+
+$(PY): pyproject.toml requirements.lock | $(UV)
 	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
-	$(PY) -m pip install -q --require-hashes --no-deps -r requirements.lock
+	$(call LOCK_INSTALL,$(PY),requirements.lock)
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	$(PY) -m pip check -q
 	@touch $(PY)
@@ -41,9 +55,8 @@ venv: $(PY)
 
 # aws-sam-cli, cfn-lint and checkov live in their own environment: they pin versions of
 # boto and friends that must not leak into the runtime dependencies.
-$(TOOLS)/bin/sam: tools.lock | $(PY)
-	@test -x $(TOOLS)/bin/python || $(PYTHON312) -m venv $(TOOLS)
-	$(TOOLS)/bin/python -m pip install -q --require-hashes --no-deps -r tools.lock
+$(TOOLS)/bin/sam: tools.lock | $(UV)
+	$(call LOCK_INSTALL,$(TOOLS)/bin/python,tools.lock)
 	$(TOOLS)/bin/python -m pip check -q
 	@touch $(TOOLS)/bin/sam
 

@@ -360,15 +360,43 @@ def test_the_layer_pins_the_runtime_dependencies_at_the_tested_versions_without_
 def test_make_installs_python_packages_only_from_the_hashed_locks() -> None:
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     installs = [
-        line.strip()
+        line.strip().rstrip("\\").strip()
         for line in makefile.splitlines()
         if "pip install" in line and not line.lstrip().startswith("#")
     ]
     assert installs, "expected pip installs in the Makefile"
     for line in installs:
-        from_lock = re.search(r"--require-hashes --no-deps -r (requirements|tools)\.lock$", line)
+        # LOCK_INSTALL's `$(2)` is the lock each call names (checked below); uv.lock.txt is
+        # uv's own entry, cut from tools.lock with its hashes (the next test).
+        from_lock = re.search(
+            r"--require-hashes --no-deps -r "
+            r"(requirements\.lock|tools\.lock|\$\(2\)|\$\(TOOLS\)/uv\.lock\.txt)$",
+            line,
+        )
         the_project = line.endswith("--no-deps --no-build-isolation -e .")
         assert from_lock or the_project, line
+    locks = re.findall(r"\$\(call LOCK_INSTALL,[^,]+,([^)]+)\)", makefile)
+    assert sorted(locks) == ["requirements.lock", "tools.lock"]
+
+
+def test_make_takes_uv_alone_with_its_hashes_from_the_tools_lock(tmp_path: Path) -> None:
+    """uv, which installs the locks, is the one package pip installs: the recipe cuts its
+    entry out of tools.lock, and pip's --require-hashes then checks it against those hashes."""
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    cut = next(
+        line.strip() for line in makefile.splitlines() if "uv.lock.txt" in line and "awk" in line
+    )
+    command = cut.replace("$$", "$").split(" > ")[0]
+    assert command.endswith(" tools.lock")
+    out = subprocess.run(
+        command, shell=True, cwd=REPO_ROOT, check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    assert re.fullmatch(r"uv==[0-9.]+ \\", out[0]), out[0]
+    hashes = out[1:]
+    assert hashes and all(re.fullmatch(r"    --hash=sha256:[0-9a-f]{64}( \\)?", h) for h in hashes)
+    assert not hashes[-1].endswith("\\") and all(h.endswith("\\") for h in hashes[:-1])
+    lock = (REPO_ROOT / "tools.lock").read_text(encoding="utf-8")
+    assert "\n".join(out) in lock
 
 
 def test_make_build_leaves_bytecode_lambda_uses_as_it_is(tmp_path: Path) -> None:
