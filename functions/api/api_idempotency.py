@@ -12,7 +12,9 @@ about a customer is filed under them: their erasure drops it, and the key then a
 `idempotency_answer_erased` rather than run the request again (docs/privacy.md).
 
 Keys are the caller's own: each token's principal has its own keys (`record_key`), so two
-people or systems of one business that both pick `order-1` never meet.
+people or systems of one business that both pick `order-1` never meet. Only a caller who is
+someone has keys: a token's principal, or a customer page's signed link. The console's routes
+are open (it checks its own session cookie) and ignore the header (docs/api.md).
 """
 
 import hashlib
@@ -21,7 +23,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from api_guard import Rejection, caller, is_page, raw_body
+from api_guard import Rejection, caller, is_console, is_page, raw_body
 from api_tokens import ADMIN_NAME
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -48,7 +50,11 @@ logger = Logger(service="tenure-api", child=True)  # logs through app.py's logge
 def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     event = app.current_event
     key = event.headers.get(HEADER.lower())
-    if event.http_method.upper() != "POST" or key is None:
+    if event.http_method.upper() != "POST" or key is None or is_console(event):
+        # The console's routes are open (its session cookie is checked by the console, after
+        # this): a key sent there would be claimed for nobody, under the administrator's own
+        # records. Its actions have their own once-only keys (api_console._run_once), and a
+        # browser's form sends no Idempotency-Key, so the header is ignored there.
         return next_middleware(app)
     _check_key(key)
     svc = bootstrap.wiring().services
@@ -65,7 +71,13 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
         path_customer = link.customer_id  # filed under them: their erasure drops the answer
     else:
         principal = caller()
-        record_key = idempotency_record_key(principal.name if principal else None, key)
+        if principal is None:
+            # Only a caller who authenticated owns keys: every other route checks the token
+            # before this middleware runs (api_guard.check_access), so none arrives here
+            # without one; if an open POST route is ever added, its keys are ignored rather
+            # than kept under the administrator's records.
+            return next_middleware(app)
+        record_key = idempotency_record_key(principal.name, key)
     fingerprint = _fingerprint(event)
     held = idempotency.claim(svc, record_key, fingerprint)
     if held is not None:
@@ -98,16 +110,17 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
     return response
 
 
-def idempotency_record_key(principal: str | None, key: str) -> str:
+def idempotency_record_key(principal: str, key: str) -> str:
     """The record a request's key is kept under: one per principal. Two tokens picking the
     same key would otherwise get each other's 422 for a different request, or, for the same
     one, each other's stored answer instead of their own change. The administrator (the
-    bare token, principal `api`) and a caller without a token (the console) keep
-    `api:<key>`, the record every key had before keys were per token, so keys stored before
-    go on replaying. A named principal's is `api@<name>:<key>`: no `api:` record starts so,
-    and a name holds no `:`, so no two principals' records can be the same. A customer page's
-    caller has its own (page_record_key)."""
-    if principal is None or principal == ADMIN_NAME:
+    bare token, principal `api`) keeps `api:<key>`, the record every key had before keys were
+    per token, so keys stored before go on replaying. A named principal's is
+    `api@<name>:<key>`: no `api:` record starts so, and a name holds no `:`, so no two
+    principals' records can be the same. A customer page's caller has its own
+    (page_record_key); the console's requests keep none (its actions key their own records,
+    `console:<actor>:<key>`, api_console._run_once)."""
+    if principal == ADMIN_NAME:
         return f"api:{key}"
     return f"api@{principal}:{key}"
 
