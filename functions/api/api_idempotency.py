@@ -1,13 +1,14 @@
 """Idempotency-Key on POSTs: a retried request gets the first answer, never a second effect.
 
-A key is claimed before the handler runs. When the handler answers, its status and body are
-stored under the key and replayed to any later request with the same key and the same body. The
-key is released instead only when the request failed having written nothing (a 4xx from
-validation or a business rule, a conflict that left nothing behind): a corrected retry with the
-same key then runs normally. A request that wrote anything keeps its key, whatever it answered,
-so its retry can never apply the change a second time (Stripe saves results the same way once an
-endpoint has started executing). The same key with a different method, path or body is a client
-bug (422); the same key while the first request still runs is 409. The answer of a request
+A key is claimed before the handler runs. When the handler answers, its status, body and
+headers (not its cookies: `_NOT_REPLAYED`) are stored under the key and replayed to any later
+request with the same key and the same body. The key is released instead only when the
+request failed having written nothing (a 4xx from validation or a business rule, a conflict
+that left nothing behind): a corrected retry with the same key then runs normally. A request
+that wrote anything keeps its key, whatever it answered, so its retry can never apply the
+change a second time (Stripe saves results the same way once an endpoint has started
+executing). The same key with a different method, path or body is a client bug (422); the
+same key while the first request still runs is 409. The answer of a request
 about a customer is filed under them: their erasure drops it, and the key then answers 409
 `idempotency_answer_erased` rather than run the request again (docs/privacy.md).
 
@@ -40,6 +41,29 @@ _AFTER_WRITE = (
     'read the resource to see its state"}'
 )
 _MAX_KEY_LENGTH = 255
+# An answer's headers are stored with it and replayed, so that a retry gets the same answer (a
+# page's content type and security policy, a redirect's Location), except these: the ones
+# about one message or connection, which are set afresh for each answer sent, and cookies.
+# A cookie is never stored nor replayed: it belongs to the request that earned it (a session,
+# say), and a record is not the place to keep one; a replay simply comes without it.
+_NOT_REPLAYED = frozenset(
+    {
+        "set-cookie",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "content-encoding",
+        "date",
+        "trailer",
+        "upgrade",
+        "idempotent-replayed",
+    }
+)
+# What a record without headers replays with: every record stored before headers were kept,
+# and every answer that set nothing else (all JSON API answers today), whose records so stay
+# as small as they were.
+_JSON_ONLY: dict[str, str | list[str]] = {"Content-Type": content_types.APPLICATION_JSON}
 # A route under a customer (`/v1/customers/{id}/portal-links`, …) is about that customer
 # even when it writes nothing: its answer may still name them.
 _CUSTOMER_PATH = re.compile(r"/v1/customers/([^/]+)")
@@ -102,7 +126,9 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
         logger.warning("request about several customers", extra={"route": event.path})
     customer = idempotency.about(path_customer, touched)
     try:
-        idempotency.complete(svc, record_key, response.status_code, body, customer)
+        idempotency.complete(
+            svc, record_key, response.status_code, body, customer, _kept_headers(response)
+        )
     except Exception:
         # The change is committed and the caller gets its answer; a retry with this key will
         # see it in progress (409) until the record expires rather than apply it twice.
@@ -190,12 +216,34 @@ def _replay(same_request: bool, status: str, stored: dict[str, Any] | None) -> R
                 "message": f"a request with this {HEADER} is still being processed; retry later",
             },
         )
+    headers = _copied(stored.get("headers", _JSON_ONLY))
+    headers["Idempotent-Replayed"] = "true"
     return Response(
         int(stored["status"]),  # DynamoDB hands numbers back as Decimal
-        content_types.APPLICATION_JSON,
+        None,  # the Content-Type is among the headers
         str(stored["body"]),
-        {"Idempotent-Replayed": "true"},
+        headers,
     )
+
+
+def _kept_headers(response: Response[Any]) -> dict[str, str | list[str]] | None:
+    """The headers a replay of `response` must carry to be the same answer; None when they
+    are what a record without headers replays with anyway."""
+    kept = _copied(
+        {
+            name: value
+            for name, value in response.headers.items()
+            if name.lower() not in _NOT_REPLAYED
+        }
+    )
+    return None if kept == _JSON_ONLY else kept
+
+
+def _copied(headers: dict[str, Any]) -> dict[str, str | list[str]]:
+    return {
+        str(name): [str(v) for v in value] if isinstance(value, list) else str(value)
+        for name, value in headers.items()
+    }
 
 
 def _release(svc: Services, record_key: str) -> None:
