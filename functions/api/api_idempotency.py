@@ -8,8 +8,8 @@ that left nothing behind): a corrected retry with the same key then runs normall
 that wrote anything keeps its key, whatever it answered, so its retry can never apply the
 change a second time (Stripe saves results the same way once an endpoint has started
 executing). The same key with a different method, path or body is a client bug (422); the
-same key while the first request still runs is 409. The answer of a request
-about a customer is filed under them: their erasure drops it, and the key then answers 409
+same key while the first request still runs is 409. The answer of a request about a customer
+is filed under them: their erasure drops it, and the key then answers 409
 `idempotency_answer_erased` rather than run the request again (docs/privacy.md).
 
 Keys are the caller's own: each token's principal has its own keys (`record_key`), so two
