@@ -1,18 +1,21 @@
 """Idempotency-Key on POSTs: a retried request gets the first answer, never a second effect.
 
-A key is claimed before the handler runs. When the handler answers, its status and body are
-stored under the key and replayed to any later request with the same key and the same body. The
-key is released instead only when the request failed having written nothing (a 4xx from
-validation or a business rule, a conflict that left nothing behind): a corrected retry with the
-same key then runs normally. A request that wrote anything keeps its key, whatever it answered,
-so its retry can never apply the change a second time (Stripe saves results the same way once an
-endpoint has started executing). The same key with a different method, path or body is a client
-bug (422); the same key while the first request still runs is 409. The answer of a request
-about a customer is filed under them: their erasure drops it, and the key then answers 409
+A key is claimed before the handler runs. When the handler answers, its status, body and
+headers (not its cookies: `_NOT_REPLAYED`) are stored under the key and replayed to any later
+request with the same key and the same body. The key is released instead only when the
+request failed having written nothing (a 4xx from validation or a business rule, a conflict
+that left nothing behind): a corrected retry with the same key then runs normally. A request
+that wrote anything keeps its key, whatever it answered, so its retry can never apply the
+change a second time (Stripe saves results the same way once an endpoint has started
+executing). The same key with a different method, path or body is a client bug (422); the
+same key while the first request still runs is 409. The answer of a request about a customer
+is filed under them: their erasure drops it, and the key then answers 409
 `idempotency_answer_erased` rather than run the request again (docs/privacy.md).
 
 Keys are the caller's own: each token's principal has its own keys (`record_key`), so two
-people or systems of one business that both pick `order-1` never meet.
+people or systems of one business that both pick `order-1` never meet. Only a caller who is
+someone has keys: a token's principal, or a customer page's signed link. The console's routes
+are open (it checks its own session cookie) and ignore the header (docs/api.md).
 """
 
 import hashlib
@@ -21,7 +24,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from api_guard import Rejection, caller, is_page, raw_body
+from api_guard import Rejection, caller, is_console, is_page, raw_body
 from api_tokens import ADMIN_NAME
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -38,6 +41,29 @@ _AFTER_WRITE = (
     'read the resource to see its state"}'
 )
 _MAX_KEY_LENGTH = 255
+# An answer's headers are stored with it and replayed, so that a retry gets the same answer (a
+# page's content type and security policy, a redirect's Location), except these: the ones
+# about one message or connection, which are set afresh for each answer sent, and cookies.
+# A cookie is never stored nor replayed: it belongs to the request that earned it (a session,
+# say), and a record is not the place to keep one; a replay simply comes without it.
+_NOT_REPLAYED = frozenset(
+    {
+        "set-cookie",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "content-encoding",
+        "date",
+        "trailer",
+        "upgrade",
+        "idempotent-replayed",
+    }
+)
+# What a record without headers replays with: every record stored before headers were kept,
+# and every answer that set nothing else (all JSON API answers today), whose records so stay
+# as small as they were.
+_JSON_ONLY: dict[str, str | list[str]] = {"Content-Type": content_types.APPLICATION_JSON}
 # A route under a customer (`/v1/customers/{id}/portal-links`, …) is about that customer
 # even when it writes nothing: its answer may still name them.
 _CUSTOMER_PATH = re.compile(r"/v1/customers/([^/]+)")
@@ -48,7 +74,11 @@ logger = Logger(service="tenure-api", child=True)  # logs through app.py's logge
 def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     event = app.current_event
     key = event.headers.get(HEADER.lower())
-    if event.http_method.upper() != "POST" or key is None:
+    if event.http_method.upper() != "POST" or key is None or is_console(event):
+        # The console's routes are open (its session cookie is checked by the console, after
+        # this): a key sent there would be claimed for nobody, under the administrator's own
+        # records. Its actions have their own once-only keys (api_console._run_once), and a
+        # browser's form sends no Idempotency-Key, so the header is ignored there.
         return next_middleware(app)
     _check_key(key)
     svc = bootstrap.wiring().services
@@ -65,7 +95,13 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
         path_customer = link.customer_id  # filed under them: their erasure drops the answer
     else:
         principal = caller()
-        record_key = idempotency_record_key(principal.name if principal else None, key)
+        if principal is None:
+            # Only a caller who authenticated owns keys: every other route checks the token
+            # before this middleware runs (api_guard.check_access), so none arrives here
+            # without one; if an open POST route is ever added, its keys are ignored rather
+            # than kept under the administrator's records.
+            return next_middleware(app)
+        record_key = idempotency_record_key(principal.name, key)
     fingerprint = _fingerprint(event)
     held = idempotency.claim(svc, record_key, fingerprint)
     if held is not None:
@@ -90,7 +126,9 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
         logger.warning("request about several customers", extra={"route": event.path})
     customer = idempotency.about(path_customer, touched)
     try:
-        idempotency.complete(svc, record_key, response.status_code, body, customer)
+        idempotency.complete(
+            svc, record_key, response.status_code, body, customer, _kept_headers(response)
+        )
     except Exception:
         # The change is committed and the caller gets its answer; a retry with this key will
         # see it in progress (409) until the record expires rather than apply it twice.
@@ -98,16 +136,17 @@ def idempotent_posts(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
     return response
 
 
-def idempotency_record_key(principal: str | None, key: str) -> str:
+def idempotency_record_key(principal: str, key: str) -> str:
     """The record a request's key is kept under: one per principal. Two tokens picking the
     same key would otherwise get each other's 422 for a different request, or, for the same
     one, each other's stored answer instead of their own change. The administrator (the
-    bare token, principal `api`) and a caller without a token (the console) keep
-    `api:<key>`, the record every key had before keys were per token, so keys stored before
-    go on replaying. A named principal's is `api@<name>:<key>`: no `api:` record starts so,
-    and a name holds no `:`, so no two principals' records can be the same. A customer page's
-    caller has its own (page_record_key)."""
-    if principal is None or principal == ADMIN_NAME:
+    bare token, principal `api`) keeps `api:<key>`, the record every key had before keys were
+    per token, so keys stored before go on replaying. A named principal's is
+    `api@<name>:<key>`: no `api:` record starts so, and a name holds no `:`, so no two
+    principals' records can be the same. A customer page's caller has its own
+    (page_record_key); the console's requests keep none (its actions key their own records,
+    `console:<actor>:<key>`, api_console._run_once)."""
+    if principal == ADMIN_NAME:
         return f"api:{key}"
     return f"api@{principal}:{key}"
 
@@ -177,12 +216,34 @@ def _replay(same_request: bool, status: str, stored: dict[str, Any] | None) -> R
                 "message": f"a request with this {HEADER} is still being processed; retry later",
             },
         )
+    headers = _copied(stored.get("headers", _JSON_ONLY))
+    headers["Idempotent-Replayed"] = "true"
     return Response(
         int(stored["status"]),  # DynamoDB hands numbers back as Decimal
-        content_types.APPLICATION_JSON,
+        None,  # the Content-Type is among the headers
         str(stored["body"]),
-        {"Idempotent-Replayed": "true"},
+        headers,
     )
+
+
+def _kept_headers(response: Response[Any]) -> dict[str, str | list[str]] | None:
+    """The headers a replay of `response` must carry to be the same answer; None when they
+    are what a record without headers replays with anyway."""
+    kept = _copied(
+        {
+            name: value
+            for name, value in response.headers.items()
+            if name.lower() not in _NOT_REPLAYED
+        }
+    )
+    return None if kept == _JSON_ONLY else kept
+
+
+def _copied(headers: dict[str, Any]) -> dict[str, str | list[str]]:
+    return {
+        str(name): [str(v) for v in value] if isinstance(value, list) else str(value)
+        for name, value in headers.items()
+    }
 
 
 def _release(svc: Services, record_key: str) -> None:

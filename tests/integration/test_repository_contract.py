@@ -516,6 +516,32 @@ def test_an_idempotency_key_is_claimed_once(repo: Repository) -> None:
     assert repo.claim_idempotency("k1", "fp2", T0) is None
 
 
+def test_an_idempotency_answer_keeps_its_headers_and_an_older_one_has_none(
+    repo: Repository,
+) -> None:
+    # A page's answer keeps the headers its replay must carry; an answer stored without them
+    # (every one before they were kept, and every plain JSON one) reads back without them.
+    page = {
+        "status": 303,
+        "body": "",
+        "headers": {
+            "Content-Type": "text/html; charset=utf-8",
+            "Location": "/pages/done",
+            "Vary": ["Accept", "Accept-Language"],
+        },
+    }
+    plain = {"status": 201, "body": "{}"}
+    for key, answer in (("page", page), ("plain", plain)):
+        assert repo.claim_idempotency(key, "fp", T0) is None
+        repo.complete_idempotency(key, answer, T0)
+
+    kept = repo.claim_idempotency("page", "fp", T0)
+    older = repo.claim_idempotency("plain", "fp", T0)
+
+    assert kept is not None and kept.response == page
+    assert older is not None and older.response == plain
+
+
 def test_forgetting_a_customers_idempotency_records_drops_only_their_answers(
     repo: Repository,
 ) -> None:

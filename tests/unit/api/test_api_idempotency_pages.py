@@ -111,3 +111,37 @@ def test_a_page_post_whose_link_does_not_hold_claims_no_key(subscribed: Pages) -
     assert refused.status == 403
     assert records(subscribed) == set()  # nobody's key is taken, nor read
     assert status(subscribed, "sub-alice") is SubscriptionStatus.ACTIVE
+
+
+def test_a_page_replay_is_the_first_answer_with_its_content_type_and_security_headers(
+    subscribed: Pages,
+) -> None:
+    token = manage(subscribed)
+    form = {"t": token, "f": subscribed.form_token(SUB, token) or "", "action": "pause"}
+    body = urlencode(form)
+    first = subscribed.post_raw(SUB, body, headers=KEY)
+
+    again = subscribed.post_raw(SUB, body, headers=KEY)
+
+    assert first.headers["Content-Type"].startswith("text/html")
+    assert "Content-Security-Policy" in first.headers
+    # Before, the page came back as JSON, without its policy, framing and caching headers.
+    assert again.headers == first.headers | {"Idempotent-Replayed": "true"}
+    assert again.text == first.text  # the policy's nonce is the one the page's styles carry
+
+
+def test_a_page_answer_stored_before_headers_were_kept_replays_as_json_as_before(
+    subscribed: Pages,
+) -> None:
+    token = manage(subscribed)
+    form = {"t": token, "f": subscribed.form_token(SUB, token) or "", "action": "pause"}
+    body = urlencode(form)
+    first = subscribed.post_raw(SUB, body, headers=KEY)
+    stored = subscribed.api.repo.idempotency[PAGE_RECORD].response
+    assert stored is not None
+    del stored["headers"]  # the record's shape until headers were kept
+
+    again = subscribed.post_raw(SUB, body, headers=KEY)
+
+    assert again.status == first.status and again.text == first.text
+    assert again.headers == {"Content-Type": "application/json", "Idempotent-Replayed": "true"}

@@ -111,13 +111,12 @@ def _services() -> Services:
     ("principal", "key", "record"),
     [
         ("api", "order-1", "api:order-1"),
-        (None, "order-1", "api:order-1"),
         ("shop", "order-1", "api@shop:order-1"),
         ("shop", "a:b", "api@shop:a:b"),
     ],
 )
 def test_a_record_key_is_per_principal(
-    api_module: ModuleType, principal: str | None, key: str, record: str
+    api_module: ModuleType, principal: str, key: str, record: str
 ) -> None:
     from api_idempotency import idempotency_record_key  # the API's folder is on the path now
 

@@ -1,6 +1,9 @@
 """Idempotency-Key records of API requests (docs/api.md): a request claims its key before it
 runs, then stores its answer for retries to replay, or releases the key if it wrote nothing."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from tenure.ports import IdempotencyRecord
 from tenure.services.context import Services
 
@@ -11,13 +14,21 @@ def claim(svc: Services, key: str, fingerprint: str) -> IdempotencyRecord | None
 
 
 def complete(
-    svc: Services, key: str, status: int, body: str, customer_id: str | None = None
+    svc: Services,
+    key: str,
+    status: int,
+    body: str,
+    customer_id: str | None = None,
+    headers: Mapping[str, str | list[str]] | None = None,
 ) -> None:
     """Store the answer a retry with this key will get instead of running again, filed
-    under `customer_id` when the request was about a customer (its erasure drops it)."""
-    svc.repo.complete_idempotency(
-        key, {"status": status, "body": body}, svc.clock.now(), customer_id
-    )
+    under `customer_id` when the request was about a customer (its erasure drops it).
+    `headers`, when given, are stored beside the status and body, for the replay to carry
+    them; without them the record has the shape it had before headers were kept."""
+    response: dict[str, Any] = {"status": status, "body": body}
+    if headers is not None:
+        response["headers"] = dict(headers)
+    svc.repo.complete_idempotency(key, response, svc.clock.now(), customer_id)
 
 
 def release(svc: Services, key: str) -> None:
