@@ -293,9 +293,7 @@ def test_a_credit_note_whose_refund_succeeded_says_nothing_of_a_failure() -> Non
 def test_a_credit_note_whose_refund_was_canceled_says_canceled() -> None:
     note, invoice = _refunded_note(RefundStatus.CANCELED)
     sheet = credit_note_sheet(note, invoice, _customer("en", "Layla"), SELLER)
-    assert sheet.notes == (
-        "Refund canceled: the amount was not returned to your card or account.",
-    )
+    assert sheet.notes == ("Refund canceled: the amount was not returned to your card or account.",)
     assert _has(_pages(render_pdf(sheet))[0], "Refund canceled")
 
 
