@@ -17,8 +17,8 @@ from tenure_local.simulator.scenario import (
     CardAutoUpdated,
     Dispute,
     ProviderRefund,
-    ProviderRefundFailed,
 )
+from tenure_local.simulator.scenario_refund_failed import ProviderRefundFailed
 from tenure_local.simulator.webhooks_provider import (
     ProviderActionError,
     ProviderSandbox,

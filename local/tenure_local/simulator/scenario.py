@@ -66,6 +66,7 @@ from tenure_local.simulator.scenario_programs import (
     offer_references,
     some,
 )
+from tenure_local.simulator.scenario_refund_failed import ProviderRefundFailed, RefundsSeen
 
 __all__ = ["Problem", "Scenario", "ScenarioError", "load", "parse"]
 
@@ -273,18 +274,6 @@ class ProviderRefund(_Action):
     amount: int | None = Field(default=None, gt=0)  # minor units; none: what is left
 
 
-class ProviderRefundFailed(_Action):
-    """The provider reports that a refund of an invoice's payment failed (the customer's bank
-    could not take the money back): the invoice's latest refund not failed yet, or the latest
-    of `amount`. Sent as the invoice's provider sends it (Stripe's or Razorpay's
-    `refund.failed`)."""
-
-    do: Literal["provider_refund_failed"]
-    subscription: str
-    period_start: AwareDatetime  # which invoice: the one of the period starting then
-    amount: int | None = Field(default=None, gt=0, strict=True)  # which refund, in minor units
-
-
 class Dispute(_Action):
     """The customer's bank disputes an invoice's payment at `at`; it closes at `closed_at`."""
 
@@ -488,7 +477,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
         )
         until = None  # every action would be out of range: one problem is enough
     subscriptions: dict[str, datetime] = {}
-    coupons, installment_ids, refunds = Coupons(raw), set[str](), _RefundsSeen()
+    coupons, installment_ids, refunds = Coupons(raw), set[str](), RefundsSeen()
     ordered = sorted(actions, key=lambda pair: (utc(pair[1].at), pair[0]))
     for n, action in ordered:
         at = utc(action.at)
@@ -573,43 +562,6 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                 )
             )
     return sorted(problems, key=lambda p: _order_key(p.path))
-
-
-class _RefundsSeen:
-    """The invoices earlier actions may have refunded, so that a refund failure nothing can
-    have made is refused at load. A refund naming its invoice by id, or a cancellation's,
-    may be of any of the subscription's invoices: whether there is one is left to the run."""
-
-    def __init__(self) -> None:
-        self.periods: set[tuple[str, datetime]] = set()  # (subscription, period start)
-        self.any_period: set[str] = set()  # subscriptions
-        self.by_id: list[str] = []  # invoice ids
-
-    def note(self, action: Any) -> None:
-        if isinstance(action, Refund) and action.invoice is not None:
-            self.by_id.append(action.invoice)
-        elif isinstance(action, Refund | ProviderRefund):
-            assert action.subscription is not None and action.period_start is not None
-            self.periods.add((action.subscription, utc(action.period_start)))
-        elif isinstance(action, Cancel) and action.refund != "none":
-            self.any_period.add(action.subscription)
-
-    def failing(self, where: str, action: "ProviderRefundFailed") -> list[Problem]:
-        sub, starts = action.subscription, utc(action.period_start)
-        if (
-            (sub, starts) in self.periods
-            or sub in self.any_period
-            or any(i.startswith(f"in_{sub}_") for i in self.by_id)
-        ):
-            return []
-        return [
-            Problem(
-                f"{where}.period_start",
-                f"no earlier action refunds subscription {show(sub)}'s invoice of "
-                f"{starts.isoformat()}, so there is no refund to fail; expected a `refund`, "
-                "`provider_refund` or `cancel` with `refund` of it before this action",
-            )
-        ]
 
 
 def _order_key(path: str) -> tuple[Any, ...]:

@@ -54,7 +54,6 @@ from tenure_local.simulator.scenario import (
     Dispute,
     Pause,
     ProviderRefund,
-    ProviderRefundFailed,
     RedeemPoints,
     Refund,
     Resume,
@@ -66,6 +65,7 @@ from tenure_local.simulator.scenario import (
 from tenure_local.simulator.scenario_catalog import ChangePrice, Erase, UpdateCustomer
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments
+from tenure_local.simulator.scenario_refund_failed import ProviderRefundFailed
 from tenure_local.simulator.webhooks_provider import (
     ProviderSandbox,
     RazorpayCourier,

@@ -13,7 +13,8 @@ import yaml
 from scenario_refusals import problems
 
 from tenure_local.simulator.engines import MemoryEngine
-from tenure_local.simulator.scenario import ProviderRefundFailed, ScenarioError, load, parse
+from tenure_local.simulator.scenario import ScenarioError, load, parse
+from tenure_local.simulator.scenario_refund_failed import ProviderRefundFailed
 from tenure_local.simulator.simulate import SimulationResult, Simulator
 
 START = "2026-02-01T10:00:00Z"
