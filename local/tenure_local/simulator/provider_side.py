@@ -13,11 +13,7 @@ from tenure.payments.razorpay_sandbox import RazorpaySandbox
 from tenure.ports import Repository
 from tenure_local.runtime import functions
 from tenure_local.simulator.chaos import Chaos, SimulatedCrash
-from tenure_local.simulator.scenario import (
-    CardAutoUpdated,
-    Dispute,
-    ProviderRefund,
-)
+from tenure_local.simulator.scenario import CardAutoUpdated, Dispute, ProviderRefund
 from tenure_local.simulator.scenario_refund_failed import ProviderRefundFailed
 from tenure_local.simulator.webhooks_provider import (
     ProviderActionError,
