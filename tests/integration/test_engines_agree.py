@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
         "seats.yaml",
         "price-change.yaml",
         "catalog.yaml",
+        "refund-failed.yaml",
     ],
 )
 def test_the_memory_engine_writes_what_dynamodb_local_writes(

@@ -5,17 +5,21 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from tenure.domain.charges import Charge
 from tenure.domain.money import Money
 from tenure.domain.timeutil import iso, utc
 from tenure.fakes import FixedClock
+from tenure.payments.razorpay_sandbox import RazorpaySandbox
 from tenure.ports import Repository
 from tenure_local.runtime import functions
 from tenure_local.simulator.chaos import Chaos, SimulatedCrash
 from tenure_local.simulator.scenario import CardAutoUpdated, Dispute, ProviderRefund
+from tenure_local.simulator.scenario_refund_failed import ProviderRefundFailed
 from tenure_local.simulator.webhooks_provider import (
     ProviderActionError,
     ProviderSandbox,
     WebhookCourier,
+    fail_razorpay_refund,
 )
 
 
@@ -26,6 +30,7 @@ class ProviderSide:
     clock: FixedClock
     repo: Repository | None
     gateway: ProviderSandbox | None
+    razorpay: RazorpaySandbox | None
     courier: WebhookCourier | None
     razorpay_courier: WebhookCourier | None
     chaos: Chaos | None
@@ -36,10 +41,17 @@ class ProviderSide:
     def _invoke(self, name: str, event: dict[str, Any]) -> Any:
         raise NotImplementedError  # the Simulator's: one invocation under its chaos
 
-    def _at_provider(self, action: ProviderRefund | Dispute | CardAutoUpdated, where: str) -> None:
+    def _at_provider(
+        self,
+        action: ProviderRefund | ProviderRefundFailed | Dispute | CardAutoUpdated,
+        where: str,
+    ) -> None:
         """What happens at the provider; Tenure hears of it only through webhooks."""
         assert self.gateway is not None and self.repo is not None
         try:
+            if isinstance(action, ProviderRefundFailed):
+                self._fail_refund(action)
+                return
             if isinstance(action, CardAutoUpdated):
                 customer = self.repo.get_customer(action.customer)
                 method = customer.default_payment_method if customer else None
@@ -67,6 +79,18 @@ class ProviderSide:
                 }
             )
 
+    def _fail_refund(self, action: ProviderRefundFailed) -> None:
+        """At the provider that took the invoice's payment (Razorpay's or the Stripe-shaped
+        sandbox), which then sends its `refund.failed`."""
+        assert self.gateway is not None and self.razorpay is not None
+        charge = self._paid_charge(action.subscription, utc(action.period_start))
+        payment_id = str(charge.payment_id)
+        named = f"invoice {charge.invoice_id}"
+        if charge.provider == "razorpay":
+            fail_razorpay_refund(self.razorpay, payment_id, action.amount, named)
+        else:
+            self.gateway.fail_refund(payment_id, action.amount, named)
+
     def _close_dispute(self, dispute_id: str, outcome: str) -> Callable[[], None]:
         def close() -> None:
             assert self.gateway is not None
@@ -82,11 +106,14 @@ class ProviderSide:
         raise ProviderActionError(f"{subscription_id} has no invoice for {iso(period_start)}")
 
     def _paid_payment(self, subscription_id: str, period_start: datetime) -> str:
+        return str(self._paid_charge(subscription_id, period_start).payment_id)
+
+    def _paid_charge(self, subscription_id: str, period_start: datetime) -> Charge:
         assert self.repo is not None
         invoice = self._invoice_of(subscription_id, period_start)
         for charge in self.repo.list_charges(invoice.id):
             if charge.outcome == "succeeded" and charge.payment_id:
-                return str(charge.payment_id)
+                return charge
         raise ProviderActionError(f"{invoice.id} has no successful payment")
 
     def _provider_upcoming(self) -> list[datetime]:

@@ -66,6 +66,7 @@ from tenure_local.simulator.scenario_programs import (
     offer_references,
     some,
 )
+from tenure_local.simulator.scenario_refund_failed import ProviderRefundFailed, RefundsSeen
 
 __all__ = ["Problem", "Scenario", "ScenarioError", "load", "parse"]
 
@@ -313,7 +314,7 @@ API_ACTIONS = (
     "update_customer",
     "erase",
 )
-PROVIDER_ACTIONS = ("provider_refund", "dispute", "card_auto_updated")
+PROVIDER_ACTIONS = ("provider_refund", "provider_refund_failed", "dispute", "card_auto_updated")
 Action = Annotated[
     Subscribe
     | ChangePlan
@@ -323,6 +324,7 @@ Action = Annotated[
     | Cancel
     | UpdateCard
     | ProviderRefund
+    | ProviderRefundFailed
     | Dispute
     | CardAutoUpdated
     | ApplyCoupon
@@ -475,7 +477,7 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
         )
         until = None  # every action would be out of range: one problem is enough
     subscriptions: dict[str, datetime] = {}
-    coupons, installment_ids = Coupons(raw), set[str]()
+    coupons, installment_ids, refunds = Coupons(raw), set[str](), RefundsSeen()
     ordered = sorted(actions, key=lambda pair: (utc(pair[1].at), pair[0]))
     for n, action in ordered:
         at = utc(action.at)
@@ -536,6 +538,9 @@ def _check_references(raw: dict[str, Any], actions: list[tuple[int, Any]]) -> li
                     f"action creates it); expected one of: {some(list(subscriptions))}",
                 )
             )
+        if isinstance(action, ProviderRefundFailed) and action.subscription in subscriptions:
+            problems += refunds.failing(where, action)
+        refunds.note(action)
         if isinstance(action, ChangePlan):
             coupons.plans_of[action.subscription] = action.plan
         if isinstance(action, Cancel):

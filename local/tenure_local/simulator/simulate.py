@@ -65,6 +65,7 @@ from tenure_local.simulator.scenario import (
 from tenure_local.simulator.scenario_catalog import ChangePrice, Erase, UpdateCustomer
 from tenure_local.simulator.scenario_collections import RepaymentPlan
 from tenure_local.simulator.scenario_installments import Installments
+from tenure_local.simulator.scenario_refund_failed import ProviderRefundFailed
 from tenure_local.simulator.webhooks_provider import (
     ProviderSandbox,
     RazorpayCourier,
@@ -452,7 +453,7 @@ class Simulator(ProviderSide):
             self._repayment_plan(action, where)
         elif isinstance(action, UpdateCard):
             self._attach_card(action.customer, action.card, where, action.card_expires)
-        elif isinstance(action, ProviderRefund | Dispute | CardAutoUpdated):
+        elif isinstance(action, ProviderRefund | ProviderRefundFailed | Dispute | CardAutoUpdated):
             self._at_provider(action, where)
         elif isinstance(action, ChangePrice | UpdateCustomer | Erase):
             self._api(action.method, action.path(), action.body(), where=where)

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from tenure.domain.money import Money
 from tenure.payments import stripe_objects
 from tenure.payments.gateway import GatewayError, PaymentResult
+from tenure.payments.razorpay_sandbox import RazorpaySandbox
 from tenure.payments.sandbox import Instant, SandboxGateway, payment_method_for
 from tenure.webhooks import razorpay_events, stripe_events
 
@@ -74,6 +75,26 @@ class ProviderSandbox(SandboxGateway):
         except GatewayError as exc:
             raise ProviderActionError(str(exc)) from exc
 
+    def fail_refund(self, payment_id: str, amount: int | None, named: str = "") -> str:
+        """The customer's bank could not take a refund of `payment_id` back (the card was
+        closed): its latest refund not failed yet (of `amount`, when given) fails, the charge
+        takes the money back, and `refund.failed` tells of it. Returns the refund's id.
+        `named`: what a refusal calls the payment (the payment's id by default)."""
+        charge = self.charge_for(payment_id)
+        listed = charge["refunds"]["data"] if charge is not None else []
+        made = [(int(r["amount"]), r["status"] == "failed") for r in listed]
+        refund = listed[refund_to_fail(named or payment_id, made, amount)]
+        assert charge is not None  # a refund was found on it
+        refund.update(
+            status="failed",
+            failure_reason="expired_or_canceled_card",
+            failure_balance_transaction=stripe_objects.object_id("txn", refund["id"], "failed"),
+        )
+        charge["amount_refunded"] = int(charge["amount_refunded"]) - int(refund["amount"])
+        charge["refunded"] = False
+        self._emit("refund.failed", refund, None)
+        return str(refund["id"])
+
     def open_dispute(self, payment_id: str, key: str) -> str:
         charge = self.charge_for(payment_id)
         if charge is None or charge["status"] != "succeeded":
@@ -113,6 +134,35 @@ class ProviderSandbox(SandboxGateway):
         if method["type"] == "card":
             method["card"]["exp_year"] = int(method["card"]["exp_year"]) + 1  # a renewed card
         self._emit("payment_method.automatically_updated", method, None)
+
+
+def refund_to_fail(named: str, refunds: list[tuple[int, bool]], amount: int | None) -> int:
+    """Which of a payment's refunds (amount, failed already), oldest first, a failure is
+    about: the latest not failed yet, of `amount` when given. ProviderActionError naming
+    the payment as `named` when there is none."""
+    for n in reversed(range(len(refunds))):
+        made, failed = refunds[n]
+        if not failed and amount in (None, made):
+            return n
+    left = sorted({made for made, failed in refunds if not failed})
+    if not left:
+        raise ProviderActionError(f"{named} has no refund to fail")
+    raise ProviderActionError(
+        f"{named} has no refund of {amount} to fail; its refunds not failed: "
+        + ", ".join(str(made) for made in left)
+    )
+
+
+def fail_razorpay_refund(
+    sandbox: RazorpaySandbox, payment_id: str, amount: int | None, named: str = ""
+) -> str:
+    """`ProviderSandbox.fail_refund` at Razorpay: its `refund.failed` for the payment's latest
+    refund not failed yet (of `amount`, when given)."""
+    listed = [r for r in sandbox.refunds.values() if r["payment_id"] == payment_id]
+    made = [(int(r["amount"]), r["status"] == "failed") for r in listed]
+    refund_id = str(listed[refund_to_fail(named or payment_id, made, amount)]["id"])
+    sandbox.fail_refund(refund_id)
+    return refund_id
 
 
 def dispute_object(

@@ -7,6 +7,7 @@ import copy
 from datetime import timedelta
 from typing import Any
 
+import pypdfium2 as pdfium
 from api_harness import Api
 
 from tenure import bootstrap
@@ -79,6 +80,29 @@ def test_an_api_refund_reported_failed_shows_failed_and_gives_the_amount_back(
     [listed] = api.get("/v1/credit-notes", query={"invoice": invoice_id}).json["data"]
     assert listed["refund_status"] == "failed"
     assert len(receipts(api)) == 1  # the refund was told; its failure sends nothing
+
+
+def test_the_pdf_of_a_failed_refunds_credit_note_says_the_money_did_not_go_back(
+    paid: tuple[Api, str],
+) -> None:
+    api, invoice_id = paid
+    _, created = refunded(api, invoice_id, 300)
+    [note] = api.repo.list_credit_notes(invoice_id)
+    before = pdf_text(api.get(f"/v1/credit-notes/{note.id}/pdf").content)
+
+    deliver(failed(created))
+
+    after = pdf_text(api.get(f"/v1/credit-notes/{note.id}/pdf").content)
+    assert "Refundfailed:theamountwasnotreturnedtoyourcardoraccount." in after
+    assert "Refund:Failed" in after and "-$3.00" in after
+    assert "failed" not in before
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The PDF's text as PDFium reads it back, without spaces or line ends."""
+    document = pdfium.PdfDocument(pdf)
+    pages = (document[i].get_textpage().get_text_range() for i in range(len(document)))
+    return "".join("".join(str(page) for page in pages).split())
 
 
 def test_a_refund_of_the_failed_ones_amount_is_its_own_and_told_once(

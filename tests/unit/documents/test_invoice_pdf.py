@@ -18,7 +18,15 @@ from tenure.documents.invoice_pdf import (
 )
 from tenure.domain.credit_notes import CreditNote, CreditReason
 from tenure.domain.customers import BillingDetails, Customer
-from tenure.domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
+from tenure.domain.invoices import (
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+    RefundRecord,
+    RefundStatus,
+)
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 SELLER = Party("Acme Ltd", "1 Main Street\nDublin", "IE1234567X")
@@ -241,3 +249,75 @@ def test_a_credit_note_names_what_it_credits_in_the_customers_language(
     assert all(_has(page, part) for part in parts)
     assert "in_internal_7f3a" not in _text(page)
     _ink_columns(page, shots, f"credit-note-{locale}", 0.0, 1.0)
+
+
+def _refunded_note(status: RefundStatus) -> tuple[CreditNote, Invoice]:
+    """INV-2026-000042's credit note of a 500 refund, which the provider reported `status`."""
+    invoice = _invoice()
+    invoice.number = "INV-2026-000042"
+    invoice.refunds["re_1"] = RefundRecord(500, status, MARCH)
+    note = CreditNote(
+        "cn_in_internal_7f3a_1",
+        "in_internal_7f3a",
+        "cus_1",
+        500,
+        "USD",
+        CreditReason.REFUND,
+        datetime(2026, 3, 10, tzinfo=UTC),
+        "CN-2026-000007",
+        "INV-2026-000042",
+        refund_id="rf_in_internal_7f3a_1",
+        provider_refund_id="re_1",
+    )
+    return note, invoice
+
+
+def test_a_credit_note_whose_refund_failed_says_the_money_did_not_go_back() -> None:
+    note, invoice = _refunded_note(RefundStatus.FAILED)
+    sheet = credit_note_sheet(note, invoice, _customer("en", "Layla"), SELLER)
+    said = "Refund failed: the amount was not returned to your card or account."
+    assert sheet.notes == (said,)
+    assert ("Refund", "Failed") in sheet.facts
+    [page] = _pages(render_pdf(sheet))
+    assert _has(page, said) and _has(page, "Refund: Failed") and _has(page, "-$5.00")
+    assert "in_internal_7f3a" not in _text(page) and "re_1" not in _text(page)
+
+
+def test_a_credit_note_whose_refund_succeeded_says_nothing_of_a_failure() -> None:
+    note, invoice = _refunded_note(RefundStatus.SUCCEEDED)
+    sheet = credit_note_sheet(note, invoice, _customer("en", "Layla"), SELLER)
+    assert sheet.notes == () and [label for label, _ in sheet.facts] == ["Issued", "Reason"]
+    assert not _has(_pages(render_pdf(sheet))[0], "failed")
+
+
+def test_a_credit_note_whose_refund_was_canceled_says_canceled() -> None:
+    note, invoice = _refunded_note(RefundStatus.CANCELED)
+    sheet = credit_note_sheet(note, invoice, _customer("en", "Layla"), SELLER)
+    assert sheet.notes == ("Refund canceled: the amount was not returned to your card or account.",)
+    assert _has(_pages(render_pdf(sheet))[0], "Refund canceled")
+
+
+def test_an_arabic_credit_note_whose_refund_failed_says_so_and_not_refunded() -> None:
+    note, invoice = _refunded_note(RefundStatus.FAILED)
+    succeeded, paid_back = _refunded_note(RefundStatus.SUCCEEDED)
+    sheet = credit_note_sheet(note, invoice, _customer("ar", "ليلى"), SELLER)
+    assert sheet.notes == ("فشل الاسترداد: لم يُرَدّ المبلغ إلى بطاقتك أو حسابك.",)
+    # The usual Arabic line says the amount was returned ("مُعاد"): not on this note.
+    [(line, _)] = sheet.lines
+    assert "مُعاد" not in line and line.startswith("قيد دائن")
+    [page] = _pages(render_pdf(sheet))
+    # Words without a lam-alef (PDFium splits that ligature when reading back).
+    for words in ("فشل", "بطاقتك", "حسابك", "قيد دائن"):
+        assert _has(page, words), words
+    usual_sheet = credit_note_sheet(succeeded, paid_back, _customer("ar", "ليلى"), SELLER)
+    [usual] = _pages(render_pdf(usual_sheet))
+    assert not _has(usual, "فشل") and not _has(usual, "بطاقتك")
+
+
+def test_a_russian_credit_note_whose_refund_failed_says_so() -> None:
+    note, invoice = _refunded_note(RefundStatus.FAILED)
+    sheet = credit_note_sheet(note, invoice, _customer("ru", "Иван"), SELLER)
+    [(line, _)] = sheet.lines
+    assert not line.startswith("Возврат")  # the usual line: "Возврат по счёту ..."
+    [page] = _pages(render_pdf(sheet))
+    assert _has(page, "Возврат не выполнен: деньги не вернулись на вашу карту или счёт.")

@@ -155,6 +155,39 @@ def test_a_refund_carries_razorpays_idempotency_header_and_is_made_once() -> Non
     assert [e["type"] for e in rzp.events][-2:] == ["refund.created", "refund.processed"]
 
 
+def test_a_refund_that_fails_at_razorpay_gives_the_payment_its_money_back_once() -> None:
+    rzp, gateway, customer = sandbox()
+    paid = charge(gateway, customer, "token_card_visa")
+    payment = rzp.payments[paid.payment_id]
+    made = [
+        gateway.refund(payment_id=paid.payment_id, amount=None, idempotency_key="refund:in_1:1")
+    ]
+    assert (payment["status"], payment["refund_status"]) == ("refunded", "full")
+
+    rzp.fail_refund(made[0])
+    rzp.fail_refund(made[0])  # failed already: nothing more
+
+    assert (payment["status"], payment["amount_refunded"], payment["refund_status"]) == (
+        "captured",
+        0,
+        None,
+    )
+    assert rzp.refunds[made[0]]["status"] == "failed"
+    [told] = [e for e in rzp.events if e["type"] == "refund.failed"]
+    entities = told["body"]["payload"]
+    assert entities["refund"]["entity"]["status"] == "failed"
+    assert entities["payment"]["entity"]["amount_refunded"] == 0
+    # What is left can be refunded again: a partial refund, then its failure leaves the rest.
+    again = gateway.refund(
+        payment_id=paid.payment_id, amount=Money(100, "INR"), idempotency_key="refund:in_1:2"
+    )
+    gateway.refund(
+        payment_id=paid.payment_id, amount=Money(200, "INR"), idempotency_key="refund:in_1:3"
+    )
+    rzp.fail_refund(again)
+    assert (payment["amount_refunded"], payment["refund_status"]) == (200, "partial")
+
+
 def test_a_upi_token_is_shown_as_upi_with_its_mandate() -> None:
     _, gateway, customer = sandbox()
     details = gateway.attach_payment_method(

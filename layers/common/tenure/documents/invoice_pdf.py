@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tenure.domain.credit_notes import refund_failed
 from tenure.domain.invoices import Invoice, LineKind
 from tenure.notify.pages import RTL, day, invoice_name, locale_of, money, strings
 
@@ -125,20 +126,30 @@ def invoice_sheet(invoice: Invoice, customer: "Customer", seller: Party) -> Invo
 def credit_note_sheet(
     note: "CreditNote", invoice: Invoice, customer: "Customer", seller: Party
 ) -> InvoiceSheet:
-    """A credit note: what it takes back of which invoice, and why."""
+    """A credit note: what it takes back of which invoice, and why. When the refund it
+    credits failed (or was canceled) at the provider, the note stays issued and says so
+    plainly: the money did not go back, whatever its reason says."""
     locale, tz = locale_of(customer.locale), customer.timezone or "UTC"
     t = strings(locale)
     credited = invoice.number or invoice_name(invoice, locale, tz)
     amount = money(-note.amount, note.currency, locale)
+    facts = [
+        (t["invoice_issued"], day(note.created_at, locale, tz)),
+        (t["credit_note_reason"], t["credit_reason_" + note.reason.value]),
+    ]
     line = t["credit_note_line"].format(invoice=credited)
+    notes: tuple[str, ...] = ()
+    failed = refund_failed(note, invoice)
+    if failed is not None:
+        # Some locales' usual line reads "refunded on invoice ...": not for money kept.
+        line = t["credit_note_line_not_refunded"].format(invoice=credited)
+        facts.append((t["credit_note_refund"], t[f"credit_note_refund_{failed.value}"]))
+        notes = (t[f"credit_note_refund_{failed.value}_note"],)
     return InvoiceSheet(
         locale=locale,
         title=f"{t['credit_note']} {note.number or ''}".rstrip(),
         subtitle=t["credit_note_for"].format(invoice=credited),
-        facts=(
-            (t["invoice_issued"], day(note.created_at, locale, tz)),
-            (t["credit_note_reason"], t["credit_reason_" + note.reason.value]),
-        ),
+        facts=tuple(facts),
         seller=_party_lines(seller, t),
         buyer_heading=t["invoice_billed_to"],
         buyer=_party_lines(buyer_of(customer), t),
@@ -146,7 +157,7 @@ def credit_note_sheet(
         amount_heading=t["amount"],
         lines=((line, amount),),
         total=(t["invoice_total"], amount),
-        notes=(),
+        notes=notes,
         issued_at=note.created_at,
         filename=f"{note.number or note.id}.pdf",
     )

@@ -419,6 +419,25 @@ class RazorpaySandbox:
         self._event("refund.processed", refund=refund, payment=payment)
         return 200, refund
 
+    # -- what happens at Razorpay on its own ------------------------------------------------------
+    def fail_refund(self, refund_id: str) -> None:
+        """The bank could not return refund `refund_id`'s money (a closed account, a card
+        cancelled): Razorpay marks it failed, the payment takes it back, and sends
+        `refund.failed` with both. A refund failed already: nothing changes."""
+        refund = self.refunds[refund_id]
+        if refund["status"] == "failed":
+            return
+        refund["status"] = "failed"
+        payment = self.payments[refund["payment_id"]]
+        payment["amount_refunded"] -= refund["amount"]
+        if payment["amount_refunded"] == 0:
+            payment["refund_status"] = None
+        else:
+            payment["refund_status"] = "partial"
+        if payment["status"] == "refunded":
+            payment["status"] = "captured"
+        self._event("refund.failed", refund=refund, payment=payment)
+
     # -- helpers ---------------------------------------------------------------------------------
     def _event(self, kind: str, **entities: dict[str, Any]) -> None:
         event_id = self._id("evt")
