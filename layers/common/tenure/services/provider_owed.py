@@ -31,6 +31,7 @@ from tenure.domain.customers import Customer
 from tenure.domain.due import DueKind
 from tenure.domain.errors import ConcurrencyError
 from tenure.domain.money import Money
+from tenure.domain.privacy import refuse_erased
 from tenure.domain.provider_owed import (
     PhoneSync,
     ProviderCustomerPending,
@@ -318,7 +319,13 @@ def mark_making(svc: Services, customer: Customer, provider: str) -> None:
         change.audit.append(_making_entry(customer, before.refused("replay_window_passed"), now))
         logger.error("provider customer left unresolved", extra={"code": "replay_window_passed"})
     customer.provider_customer_pending = ProviderCustomerPending.written(provider, key, now)
-    svc.repo.commit(change)  # the store moves `customer`'s version with it
+    try:
+        svc.repo.commit(change)  # the store moves `customer`'s version with it
+    except ConcurrencyError:
+        customer.provider_customer_pending = before
+        # Erased since it was read: refused as for any erased customer, the provider unasked.
+        refuse_erased(get_customer(svc, customer.id), "attach a payment method to")
+        raise
 
 
 def unmark_making(svc: Services, customer: Customer) -> None:
