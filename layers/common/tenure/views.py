@@ -45,6 +45,17 @@ class CustomerView(TypedDict):
     provider_erasure: NotRequired["ProviderErasureView"]
     # Present only once a phone change was owed at the payment provider (docs/razorpay.md).
     phone_sync: NotRequired["PhoneSyncView"]
+    # Present only while a provider customer is being made and its id is not stored, or once
+    # it could not be learned (a person looks: docs/privacy.md).
+    provider_customer_pending: NotRequired["ProviderCustomerPendingView"]
+
+
+class ProviderCustomerPendingView(TypedDict):
+    status: str  # pending | unresolved
+    provider: str
+    since: str  # when the provider was asked to make it
+    tries: int  # replays the provider did not answer
+    failure: str | None  # why it could not be learned, when unresolved
 
 
 class PhoneSyncView(TypedDict):
@@ -293,6 +304,14 @@ def customer_view(c: Customer) -> CustomerView:
             "tries": sync.tries,
             "sent_at": _at(sync.sent_at) if sync.sent_at else None,
             "failure": sync.failure,
+        }
+    if (making := c.provider_customer_pending) is not None:
+        view["provider_customer_pending"] = {
+            "status": "pending" if making.pending else "unresolved",
+            "provider": making.provider,
+            "since": _at(making.at),
+            "tries": making.tries,
+            "failure": making.failure,
         }
     return view
 

@@ -213,9 +213,13 @@ def test_a_card_added_while_the_customer_is_erased_is_a_409_and_the_provider_cus
     other_request = Services(shop.repo, shop.clock, gateway=gateway)
     create = gateway.create_customer
 
+    calls: list[str] = []
+
     def made_then_erased(**kwargs: Any) -> str:
         made = create(**kwargs)
-        privacy.erase_customer(other_request, "carol", actor="dpo", note="ticket 43")
+        calls.append(made)
+        if len(calls) == 1:  # the erasure's own replay of the call (the mark) erases nothing
+            privacy.erase_customer(other_request, "carol", actor="dpo", note="ticket 43")
         return made
 
     monkeypatch.setattr(gateway, "create_customer", made_then_erased)

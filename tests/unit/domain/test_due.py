@@ -20,6 +20,7 @@ from tenure.domain.due import ChargeRef, DueKind, DueSubject, InvalidChargeRefEr
         (DueKind.PRICE_NOTICES, DueSubject.PRICE_CHANGE),
         (DueKind.PROVIDER_PHONE, DueSubject.CUSTOMER),
         (DueKind.REGISTRATION_REFUND, DueSubject.CUSTOMER),
+        (DueKind.PROVIDER_CUSTOMER, DueSubject.CUSTOMER),
     ],
 )
 def test_each_kind_of_due_work_says_what_its_id_names(kind: DueKind, subject: DueSubject) -> None:
@@ -34,6 +35,7 @@ def test_the_kinds_keep_the_values_deployed_tables_and_queues_hold() -> None:
         "installment",
         "pause_end",
         "price_notices",
+        "provider_customer",
         "provider_erase",
         "provider_phone",
         "reconcile",

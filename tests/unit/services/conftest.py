@@ -279,6 +279,12 @@ class CrashingGateway:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.gateway, name)
 
+    def create_customer(self, **kwargs: Any) -> str:
+        self.made = self.gateway.create_customer(**kwargs)  # what the test looks for after
+        if self.after == "customer":
+            raise Crash("after create_customer returned")
+        return self.made
+
     def create_payment(self, **kwargs: Any) -> str:
         payment_id = self.gateway.create_payment(**kwargs)
         if self.after == "create":

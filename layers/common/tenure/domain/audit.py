@@ -63,6 +63,9 @@ class AuditAction(StrEnum):
     SYSTEM_CHANGE = "system_change"
     # A new mandate's registration payment recorded (docs/razorpay.md); its refund is REFUND.
     MANDATE_REGISTERED = "mandate_registered"
+    # A provider customer a request made and did not store, learned by the due work or left
+    # for a person (docs/privacy.md).
+    PROVIDER_CUSTOMER = "provider_customer"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from tenure.domain.due import DueKind
 from tenure.domain.errors import ValidationFailedError
-from tenure.domain.provider_owed import PhoneSync, RegistrationPayment
+from tenure.domain.provider_owed import PhoneSync, ProviderCustomerPending, RegistrationPayment
 
 SUPPORTED_LOCALES = ("en", "ru", "ar")
 # The payment providers a customer may be charged through (Customer.provider); which of them a
@@ -242,6 +242,9 @@ class Customer:
     phone_sync: PhoneSync | None = None
     # The payments that authorised new mandates, each refunded (or owed a refund).
     registrations: tuple[RegistrationPayment, ...] = ()
+    # A provider customer being made (written before the provider is called) whose id is not
+    # stored yet, or one that could not be learned (a person looks). None: nothing unknown.
+    provider_customer_pending: ProviderCustomerPending | None = None
     # The subscriptions made for this customer since their record lists them, each added in
     # the transaction that creates it: a card change reads them with the customer, and so
     # reaches each, where the index of a customer's subscriptions may lag (catalog.save_payer).
@@ -261,6 +264,8 @@ class Customer:
         ]
         if self.phone_sync is not None and self.phone_sync.pending:
             owed.append((self.phone_sync.next_try_at, DueKind.PROVIDER_PHONE))
+        if (making := self.provider_customer_pending) is not None and making.pending:
+            owed.append((making.next_try_at, DueKind.PROVIDER_CUSTOMER))
         return min(owed) if owed else None
 
     @property

@@ -36,6 +36,8 @@ class DueKind(StrEnum):
     PROVIDER_PHONE = "provider_phone"  # a customer's new phone: send it to the provider
     # A new mandate's registration payment (Razorpay's ₹1): refund it at the provider.
     REGISTRATION_REFUND = "registration_refund"
+    # A provider customer a request made and did not store: learn its id by replaying the call.
+    PROVIDER_CUSTOMER = "provider_customer"
 
     @property
     def subject(self) -> DueSubject:
@@ -45,7 +47,12 @@ class DueKind(StrEnum):
             return DueSubject.CHARGE
         if self is DueKind.INSTALLMENT:
             return DueSubject.INSTALLMENT_PLAN
-        if self in (DueKind.PROVIDER_ERASE, DueKind.PROVIDER_PHONE, DueKind.REGISTRATION_REFUND):
+        if self in (
+            DueKind.PROVIDER_ERASE,
+            DueKind.PROVIDER_PHONE,
+            DueKind.REGISTRATION_REFUND,
+            DueKind.PROVIDER_CUSTOMER,
+        ):
             return DueSubject.CUSTOMER
         if self is DueKind.PRICE_NOTICES:
             return DueSubject.PRICE_CHANGE

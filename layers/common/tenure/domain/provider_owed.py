@@ -1,7 +1,9 @@
 """Work a customer's payment provider is still owed after Tenure committed a change: a new
-phone to send to the provider's customer, and the registration payment of a new mandate to
-give back. Each is recorded on the customer in the commit that makes it owed and done by
-the due work after it, so a provider that does not answer delays it and never loses it."""
+phone to send to the provider's customer, the registration payment of a new mandate to
+give back, and a provider customer being made whose id Tenure has not stored yet. Each is
+recorded on the customer in the commit that makes it owed (the last one before the call)
+and done by the due work after it, so a provider that does not answer delays it and a
+request that dies never loses it."""
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -10,6 +12,12 @@ from datetime import datetime, timedelta
 # between tries: an erasure, a phone and a registration's refund alike.
 FIRST_WAIT = timedelta(minutes=5)
 MAX_WAIT = timedelta(hours=6)
+# A request that makes a provider customer takes seconds: a mark still there this long after
+# it was written belongs to a request that died (a crash, a timeout) or whose commit lost.
+PENDING_CUSTOMER_GRACE = timedelta(minutes=10)
+# Stripe may prune an idempotency key once it is 24 hours old, and the same key then makes a
+# new customer: a mark is replayed only within 23 hours of it, as a charge attempt is.
+REPLAY_WINDOW = timedelta(hours=23)
 
 
 def next_wait(tries: int) -> timedelta:
@@ -90,4 +98,43 @@ class RegistrationPayment:
         return replace(self, refund_id=refund_id, refunded_at=now)
 
     def refused(self, code: str) -> "RegistrationPayment":
+        return replace(self, failure=code)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCustomerPending:
+    """A provider customer being made for the customer under `idempotency_key` at `provider`
+    (the customer's name and email go with it), written before the provider is called and
+    cleared in the commit that stores the provider's id (docs/privacy.md). Still there after
+    the request: the request died or lost its commit, and the provider may hold a customer
+    Tenure does not know; the due work replays the same call under the same key, which
+    answers that customer, and stores it. `failure` once it could not be (the key too old to
+    replay, the provider refusing, the customer erased meanwhile): a person looks (no
+    longer due)."""
+
+    provider: str
+    idempotency_key: str
+    at: datetime
+    next_try_at: datetime
+    tries: int = 0  # replays the provider did not answer
+    failure: str | None = None
+
+    @classmethod
+    def written(cls, provider: str, key: str, now: datetime) -> "ProviderCustomerPending":
+        return cls(provider, key, now, now + PENDING_CUSTOMER_GRACE)
+
+    @property
+    def pending(self) -> bool:
+        return self.failure is None
+
+    def replayable(self, now: datetime) -> bool:
+        """Whether the provider surely still keeps the key (REPLAY_WINDOW)."""
+        return now < self.at + REPLAY_WINDOW
+
+    def tried_again(self, now: datetime, wait: timedelta) -> "ProviderCustomerPending":
+        # Never past the window: the last try falls at its end, where it is given up.
+        last = self.at + REPLAY_WINDOW
+        return replace(self, tries=self.tries + 1, next_try_at=min(now + wait, last))
+
+    def refused(self, code: str) -> "ProviderCustomerPending":
         return replace(self, failure=code)

@@ -60,7 +60,7 @@ from tenure.payments.gateway import (
 )
 from tenure.ports import Commit, Marker, MrrRead, ProviderLink
 from tenure.services import collections as cases
-from tenure.services import privacy
+from tenure.services import privacy, provider_owed
 from tenure.services.catalog import (
     attach_payment_method,
     refuse_card_number,
@@ -1064,22 +1064,27 @@ def ensure_provider_customer(
     svc: Services, customer: Customer, change: Commit | None = None
 ) -> str:
     """The provider's id of the customer, created (with a deterministic key) if need be, and
-    stored: in `change` when given (the caller commits it), else at once."""
+    stored: in `change` when given (the caller commits it), else at once.
+
+    A new one is marked on the customer in a commit of its own before the provider is asked
+    (provider_owed.mark_making), and the mark is cleared with the id stored: a request that
+    dies between the provider's answer and its commit leaves the mark, for the due work and
+    any erasure to learn the provider customer it made (docs/privacy.md)."""
     gateway = svc.gateway_for(customer.provider)
     assert gateway is not None
     if customer.provider_customer_id is None:
         refuse_erased(customer, "attach a payment method to")  # never made for an erased one
-        # The phone only when given: a gateway is asked exactly as before otherwise.
-        contact = {"contact": customer.phone} if customer.phone else {}
-        customer.provider_customer_id = gateway.create_customer(
-            customer_id=customer.id,
-            email=customer.email,
-            name=customer.name or None,
-            idempotency_key=f"customer:{customer.id}",
-            **contact,
-        )
+        provider_owed.mark_making(svc, customer, gateway.name)
+        key = provider_owed.provider_customer_key(customer.id)
+        try:
+            made = provider_owed.create_provider_customer(gateway, customer, key)
+        except InvalidRequestError as exc:
+            if not isinstance(exc, IdempotencyConflictError):  # refused: nothing was made
+                provider_owed.unmark_making(svc, customer)
+            raise
+        customer.provider_customer_id, customer.provider_customer_pending = made, None
         # The link lets webhooks about this provider customer find Tenure's.
-        link = ProviderLink(gateway.name, customer.provider_customer_id, customer.id)
+        link = ProviderLink(gateway.name, made, customer.id)
         stored = change if change is not None else Commit()
         stored.provider_links.append(link)
         save_payer(svc, customer, stored)

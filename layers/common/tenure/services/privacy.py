@@ -37,6 +37,7 @@ from tenure.domain.refunds import Refund
 from tenure.domain.subscription import Subscription, SubscriptionStatus
 from tenure.domain.webhooks_out import WebhookDelivery, delivery_id
 from tenure.ports import Commit, EmailMove, ProviderLink
+from tenure.services import provider_owed
 from tenure.services.catalog import customer_subscriptions, save_payer
 from tenure.services.context import Services, UnknownProviderError
 from tenure.services.provider_owed import owed_call
@@ -194,8 +195,9 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
     # read fails the erasure's commit (the customer is written only while its lists are the
     # ones read), one made before is found here.
     _refuse_while_live(_subscriptions(svc, customer), _installment_plans(svc, customer))
-    found = customer_records(svc, customer_id)
     now = svc.clock.now()
+    learned, unresolved = _learn_provider_customer(svc, customer, now)
+    found = customer_records(svc, customer_id)
     hold = _legal_hold(found, now)
     if hold is not None:  # first: nothing the law keeps is lost if a later write fails
         svc.repo.save_legal_hold(hold)
@@ -221,11 +223,47 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
         customer_id=customer.id,
         note=note,
         before={"erased": False},
-        after={"erased": True, "legal_hold": hold is not None},
+        after={"erased": True, "legal_hold": hold is not None}
+        | ({"provider_customer": "unresolved"} if unresolved else {}),
     )
-    svc.commit(Commit(customers=[customer], audit=[entry], email_moves=[unindexed]))
+    change = Commit(customers=[customer], audit=[entry], email_moves=[unindexed])
+    change.provider_links += learned
+    svc.commit(change)
     customer.version += 1
     return Erased(customer, entry, hold is not None)
+
+
+def _learn_provider_customer(
+    svc: Services, customer: Customer, now: datetime
+) -> tuple[list[ProviderLink], bool]:
+    """The provider customer a request that died marked on `customer` and never stored,
+    learned before the pseudonym replaces the name and email: only the identical call under
+    the same key finds it again (the provider's key refuses changed parameters), so it is
+    replayed here, in the erasure's request (provider_owed.replay_making), and the erasure
+    then owes its erasure there as for any provider customer. Returns the link to commit
+    with the customer, and whether the mark was left unresolved for a person (the key may
+    be gone, or the provider refused the replay). A provider that does not answer refuses
+    the erasure (409, nothing written): asked again, it is replayed again, and past the
+    replay window the due work has left it unresolved, so an erasure is held back by at
+    most that."""
+    making = customer.provider_customer_pending
+    if customer.provider_customer_id is not None or making is None or not making.pending:
+        return [], False
+    settled = provider_owed.replay_making(svc, customer, now)
+    if settled is None and customer.provider_customer_id is not None:
+        logger.info("provider customer of a request that died learned by an erasure")
+        return [ProviderLink(making.provider, customer.provider_customer_id, customer.id)], False
+    assert settled is not None
+    if settled.pending:
+        raise IllegalTransitionError(
+            "erase",
+            "provider customer unknown",
+            "the payment provider did not answer while the customer it may hold was looked up;"
+            " ask again",
+            "customer",
+        )
+    logger.error("provider customer left unresolved by an erasure", extra={"code": settled.failure})
+    return [], True
 
 
 def erase_at_provider(svc: Services, customer_id: str) -> ProviderErasure | None:
@@ -312,6 +350,7 @@ def keep_left_behind(
                 refuse_erased(customer, "attach a payment method to")
             return
         customer.provider_customer_id = provider_customer_id
+        customer.provider_customer_pending = None  # the mark its request wrote: now known
         change = Commit(provider_links=[ProviderLink(provider, provider_customer_id, customer_id)])
         if customer.erased_at is None:
             save_payer(svc, customer, change)  # the customer, and its subscriptions' copies

@@ -9,7 +9,7 @@ from tenure.domain.customers import (
     PaymentMethod,
     ProviderErasure,
 )
-from tenure.domain.provider_owed import PhoneSync, RegistrationPayment
+from tenure.domain.provider_owed import PhoneSync, ProviderCustomerPending, RegistrationPayment
 from tenure.store.codec_values import parse_time, require_time, time_text
 from tenure.store.compact import CONTACT_DEFAULTS, compact
 
@@ -44,6 +44,12 @@ def customer_to_attrs(c: Customer) -> dict[str, Any]:
             if c.registrations
             else {}
         ),
+        # Written only while a provider customer is being made, or could not be learned.
+        **(
+            {"provider_customer_pending": _pending_attrs(c.provider_customer_pending)}
+            if c.provider_customer_pending is not None
+            else {}
+        ),
         # Written only once it lists one: older customers keep their items as they were.
         **({"subscriptions": set(c.subscription_ids)} if c.subscription_ids else {}),
         **({"installment_plans": set(c.installment_plan_ids)} if c.installment_plan_ids else {}),
@@ -70,6 +76,30 @@ def _phone_sync(a: dict[str, Any] | None) -> PhoneSync | None:
         next_try_at=require_time(a["next_try_at"]),
         tries=int(a.get("tries") or 0),
         sent_at=parse_time(a.get("sent_at")),
+        failure=a.get("failure"),
+    )
+
+
+def _pending_attrs(p: ProviderCustomerPending) -> dict[str, Any]:
+    return {
+        "provider": p.provider,
+        "idempotency_key": p.idempotency_key,
+        "at": time_text(p.at),
+        "next_try_at": time_text(p.next_try_at),
+        "tries": p.tries,
+        "failure": p.failure,
+    }
+
+
+def _pending(a: dict[str, Any] | None) -> ProviderCustomerPending | None:
+    if not a:
+        return None
+    return ProviderCustomerPending(
+        provider=a["provider"],
+        idempotency_key=a["idempotency_key"],
+        at=require_time(a["at"]),
+        next_try_at=require_time(a["next_try_at"]),
+        tries=int(a.get("tries") or 0),
         failure=a.get("failure"),
     )
 
@@ -153,6 +183,7 @@ def customer_from_attrs(a: dict[str, Any]) -> Customer:
         provider_erasure=_provider_erasure(a.get("provider_erasure")),
         phone_sync=_phone_sync(a.get("phone_sync")),
         registrations=tuple(_registration(r) for r in a.get("registrations") or ()),
+        provider_customer_pending=_pending(a.get("provider_customer_pending")),
         subscription_ids=frozenset(a.get("subscriptions") or ()),
         installment_plan_ids=frozenset(a.get("installment_plans") or ()),
     )
