@@ -153,6 +153,18 @@ def test_a_second_erasure_changes_nothing(make_shop: Callable[..., Shop]) -> Non
     assert everything(shop) == before
 
 
+def test_the_erased_customer_handed_back_is_the_version_stored(
+    make_shop: Callable[..., Shop],
+) -> None:
+    """The store moves a committed customer's version itself; the erasure moved it once more,
+    so a caller writing the customer it was handed back would have been refused as stale."""
+    shop = make_shop()
+    carol(shop)
+    done = erase(shop)
+    stored = shop.repo.get_customer("carol")
+    assert stored is not None and done.customer.version == stored.version
+
+
 def test_an_unknown_customer_cannot_be_erased(make_shop: Callable[..., Shop]) -> None:
     shop = make_shop()
     with pytest.raises(NotFoundError):

@@ -228,8 +228,7 @@ def erase_customer(svc: Services, customer_id: str, *, actor: str, note: str | N
     )
     change = Commit(customers=[customer], audit=[entry], email_moves=[unindexed])
     change.provider_links += learned
-    svc.commit(change)
-    customer.version += 1
+    svc.commit(change)  # moves `customer`'s version, as every commit does
     return Erased(customer, entry, hold is not None)
 
 
