@@ -37,7 +37,7 @@ def test_the_local_table_has_the_key_schema_and_indexes_of_template_yaml(
 ) -> None:
     expected = template_table()
     ddb = local_stack.dynamodb_client()
-    table = ddb.describe_table(TableName=fresh_table)["Table"]
+    table = with_the_stream(local_stack)
 
     assert keys(table["KeySchema"]) == keys(expected["KeySchema"])
     assert {(a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]} == {
@@ -264,18 +264,31 @@ def test_without_java_dynamodb_falls_back_to_moto_with_a_warning(
     assert os.environ["AWS_ENDPOINT_URL_DYNAMODB"] == session_endpoint
 
 
+def with_the_stream(local_stack: LocalStack) -> dict[str, Any]:
+    """The table as a stack made with the template's stream makes it (the tests' own stack
+    leaves the stream out: tests/integration/conftest.py), described; the stack's table is
+    made again as it was after."""
+    was = local_stack.table_stream
+    local_stack.table_stream = True
+    try:
+        local_stack.reset_table()
+        table: dict[str, Any] = local_stack.dynamodb_client().describe_table(
+            TableName=local_stack.table_name
+        )["Table"]
+        return table
+    finally:
+        local_stack.table_stream = was
+        local_stack.reset_table()
+
+
 def test_a_stack_made_without_the_stream_has_the_same_table_and_no_stream(
     local_stack: LocalStack,
 ) -> None:
     ddb = local_stack.dynamodb_client()
-    with_stream = ddb.describe_table(TableName=local_stack.table_name)["Table"]
+    with_stream = with_the_stream(local_stack)
     local_stack.table_stream = False
-    try:
-        local_stack.reset_table()
-        table = ddb.describe_table(TableName=local_stack.table_name)["Table"]
-    finally:
-        local_stack.table_stream = True
-        local_stack.reset_table()
+    local_stack.reset_table()
+    table = ddb.describe_table(TableName=local_stack.table_name)["Table"]
 
     # (DynamoDB Local still names the stream of the table deleted under the same name.)
     assert "StreamSpecification" not in table
