@@ -20,6 +20,8 @@ from tenure_local.simulator.webhooks_provider import (
     ProviderSandbox,
     WebhookCourier,
     fail_razorpay_refund,
+    open_razorpay_dispute,
+    razorpay_dashboard_refund,
 )
 
 
@@ -59,15 +61,26 @@ class ProviderSide:
                     raise ProviderActionError(f"{action.customer} has no card at the provider")
                 self.gateway.auto_update_card(method, customer.provider_customer_id, action.card)
                 return
-            payment_id = self._paid_payment(action.subscription, utc(action.period_start))
+            # At the provider that took the invoice's payment (Razorpay's or the Stripe-shaped
+            # sandbox), which tells Tenure by its own webhooks.
+            charge = self._paid_charge(action.subscription, utc(action.period_start))
+            payment_id, at_razorpay = str(charge.payment_id), charge.provider == "razorpay"
             key = f"{action.do}:{action.subscription}:{iso(action.at)}"
             if isinstance(action, ProviderRefund):
                 invoice = self._invoice_of(action.subscription, utc(action.period_start))
                 amount = Money(action.amount, invoice.currency) if action.amount else None
-                self.gateway.dashboard_refund(payment_id, amount, key)
+                if at_razorpay:
+                    assert self.razorpay is not None
+                    razorpay_dashboard_refund(self.razorpay, payment_id, amount, key)
+                else:
+                    self.gateway.dashboard_refund(payment_id, amount, key)
                 return
-            dispute_id = self.gateway.open_dispute(payment_id, key)
-            closing = self._close_dispute(dispute_id, action.outcome)
+            if at_razorpay:
+                assert self.razorpay is not None
+                dispute_id = open_razorpay_dispute(self.razorpay, payment_id)
+            else:
+                dispute_id = self.gateway.open_dispute(payment_id, key)
+            closing = self._close_dispute(dispute_id, action.outcome, at_razorpay)
             self._provider_later.append((utc(action.closed_at), len(self._provider_later), closing))
         except ProviderActionError as exc:
             self.rejected.append(
@@ -91,8 +104,14 @@ class ProviderSide:
         else:
             self.gateway.fail_refund(payment_id, action.amount, named)
 
-    def _close_dispute(self, dispute_id: str, outcome: str) -> Callable[[], None]:
+    def _close_dispute(
+        self, dispute_id: str, outcome: str, at_razorpay: bool
+    ) -> Callable[[], None]:
         def close() -> None:
+            if at_razorpay:
+                assert self.razorpay is not None
+                self.razorpay.close_dispute(dispute_id, outcome)
+                return
             assert self.gateway is not None
             self.gateway.close_dispute(dispute_id, outcome)
 
@@ -104,9 +123,6 @@ class ProviderSide:
             if invoice.period_start == period_start:
                 return invoice
         raise ProviderActionError(f"{subscription_id} has no invoice for {iso(period_start)}")
-
-    def _paid_payment(self, subscription_id: str, period_start: datetime) -> str:
-        return str(self._paid_charge(subscription_id, period_start).payment_id)
 
     def _paid_charge(self, subscription_id: str, period_start: datetime) -> Charge:
         assert self.repo is not None

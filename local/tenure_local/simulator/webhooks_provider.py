@@ -165,6 +165,28 @@ def fail_razorpay_refund(
     return refund_id
 
 
+def razorpay_dashboard_refund(
+    sandbox: RazorpaySandbox, payment_id: str, amount: Money | None, key: str
+) -> str:
+    """`ProviderSandbox.dashboard_refund` at Razorpay: the refund its dashboard would make,
+    which Razorpay reports by `refund.created` and `refund.processed` like any refund."""
+    try:
+        return sandbox.gateway().refund(payment_id=payment_id, amount=amount, idempotency_key=key)
+    except GatewayError as exc:
+        raise ProviderActionError(str(exc)) from exc
+
+
+def open_razorpay_dispute(sandbox: RazorpaySandbox, payment_id: str) -> str:
+    """`ProviderSandbox.open_dispute` at Razorpay: refused as Razorpay's bank would be (no
+    captured payment, a dispute open on it already); else its `payment.dispute.created`."""
+    payment = sandbox.payments.get(payment_id)
+    if payment is None or payment["status"] not in ("captured", "refunded"):
+        raise ProviderActionError(f"{payment_id} has no successful payment to dispute")
+    if any(d["payment_id"] == payment_id for d in sandbox.disputes.values()):
+        raise ProviderActionError(f"the payment {payment_id} is already disputed")
+    return sandbox.open_dispute(payment_id)
+
+
 def dispute_object(
     *, id: str, charge: stripe_objects.StripeObject, status: str, created: int
 ) -> stripe_objects.StripeObject:

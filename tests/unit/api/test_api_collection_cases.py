@@ -118,9 +118,28 @@ def test_a_balance_too_small_for_the_count_is_a_422_on_count(shop: Api) -> None:
     assert reply.status == 422, reply.text
     [fault] = reply.json["detail"]
     assert fault["loc"] == ["body", "count"]
-    assert "do not split into 3 positive instalments (at least 30 needed)" in fault["msg"]
+    assert fault["msg"] == (
+        "the balance, KWD 0.020 (20 minor units), does not split into 3 positive instalments "
+        "(at least 30 minor units needed); choose fewer"
+    )
     assert shop.state() == before
     assert choose(shop, case_id, {"count": 2, "every": "week"}).status == 201
+
+
+def test_a_refused_count_names_the_balance_and_the_part_charged_when_they_differ(
+    shop: Api,
+) -> None:
+    # KWD 0.025: the 5 fils under the charge step are forgiven, so 20 fils are charged. The
+    # refusal names the balance the customer sees (25), not the charged 20 as "the balance".
+    case_id = an_open_case(shop, amount=25, currency="KWD")
+    before = shop.state()
+    reply = choose(shop, case_id, {"count": 3, "every": "week"})
+    assert reply.status == 422, reply.text
+    [fault] = reply.json["detail"]
+    assert fault["loc"] == ["body", "count"]
+    assert fault["msg"].startswith("the balance, KWD 0.025 (25 minor units), is charged as 20")
+    assert "the 5 under KWD's charge step of 10 are forgiven" in fault["msg"]
+    assert shop.state() == before
 
 
 def test_a_case_already_in_a_plan_is_a_409_and_changes_nothing(shop: Api) -> None:

@@ -20,7 +20,9 @@ from api_harness import ANNA, DASH, ROOT, Api, alice_paid_bob_open, http_event, 
 
 from tenure import bootstrap
 from tenure.domain.privacy import pseudonym_email
-from tenure.services import catalog
+from tenure.payments.gateway import ProviderUnavailableError
+from tenure.payments.sandbox import SandboxGateway
+from tenure.services import catalog, provider_owed
 from tenure.settings import Settings
 
 TOKENS = [
@@ -623,6 +625,43 @@ def test_erasing_a_customer_with_a_live_subscription_is_refused_with_the_reason(
     assert reply["statusCode"] == 409
     assert "subscription sub-1 is active; cancel it first" in reply["body"]
     assert shop.state() == before  # and the confirmation's key was released
+
+
+def test_an_erasure_the_provider_does_not_answer_for_is_a_409_page_saying_to_ask_again(
+    shop: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given carol, whose first card's request died after marking a provider customer as
+    # being made, and a provider that times out when the erasure looks it up
+    _carol(shop)
+    svc = bootstrap.wiring().services
+    carol = svc.repo.get_customer("carol")
+    assert carol is not None
+    provider_owed.mark_making(svc, carol, "sandbox")
+    down = [True]
+    make = SandboxGateway.create_customer
+
+    def create_customer(self: SandboxGateway, **kwargs: Any) -> str:
+        if down[0]:
+            raise ProviderUnavailableError("sandbox: timed out")
+        return make(self, **kwargs)
+
+    monkeypatch.setattr(SandboxGateway, "create_customer", create_customer)
+    browser = _signed_in(shop, ROOT)
+    form = _erase_reviewed(browser, "carol")
+    before = shop.state()
+
+    reply = browser.post("/console/customers/carol/erase", form)
+
+    # Then a readable problem page, not a 500, and nothing written
+    assert reply["statusCode"] == 409, reply["body"]
+    assert 'id="problem"' in reply["body"]
+    assert "being looked up at the payment provider" in reply["body"]
+    assert "nothing was erased, ask again" in reply["body"]
+    assert shop.state() == before
+    # and the same confirmation sent again once the provider answers erases her
+    down[0] = False
+    again = browser.post("/console/customers/carol/erase", form)
+    assert again["statusCode"] == 200 and "Customer carol is erased." in again["body"]
 
 
 def test_an_erasure_without_a_note_is_shown_again_and_changes_nothing(shop: Api) -> None:

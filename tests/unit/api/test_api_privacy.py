@@ -12,7 +12,9 @@ from api_harness import ANNA, DASH, ROOT, Api, pays_first_invoice, sandbox_api
 
 from tenure import bootstrap
 from tenure.domain.privacy import pseudonym_email
-from tenure.services import privacy
+from tenure.payments.gateway import ProviderUnavailableError
+from tenure.payments.sandbox import SandboxGateway
+from tenure.services import privacy, provider_owed
 from tenure.services.context import Services
 from tenure.services.due import work_due
 from tenure.settings import Settings
@@ -236,3 +238,45 @@ def test_a_card_added_while_the_customer_is_erased_is_a_409_and_the_provider_cus
     assert (again.status, again.json["error"]) == (409, "conflict")
     assert "idempotent-replayed" not in {h.lower() for h in again.headers}  # key released
     assert shop.repo.list_payment_methods("carol") == []
+
+
+def test_an_erasure_while_the_provider_does_not_answer_for_its_customer_is_a_409_to_ask_again(
+    shop: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given carol's first card, whose request died after marking that a provider customer
+    # was being made: the provider may hold one Tenure does not know (docs/privacy.md)
+    shop.customer("carol", name="Carol Liddell")
+    svc = bootstrap.wiring().services
+    carol = svc.repo.get_customer("carol")
+    assert carol is not None
+    provider_owed.mark_making(svc, carol, "sandbox")
+    # and a provider that does not answer when the erasure looks that customer up
+    down = [True]
+    make = SandboxGateway.create_customer
+
+    def create_customer(self: SandboxGateway, **kwargs: Any) -> str:
+        if down[0]:
+            raise ProviderUnavailableError("sandbox: timed out")
+        return make(self, **kwargs)
+
+    monkeypatch.setattr(SandboxGateway, "create_customer", create_customer)
+    before = shop.state()
+
+    # When she is erased while the provider still does not answer the lookup
+    key = {"Idempotency-Key": "erase-carol"}
+    reply = shop.post("/v1/customers/carol/erase", NOTE, headers=key)
+
+    # Then a 409 saying to ask again, and nothing is written
+    assert reply.status == 409, reply.text
+    assert reply.json == {
+        "error": "conflict",
+        "message": "cannot erase a customer that is being looked up at the payment provider: "
+        "the provider did not answer when asked for the customer record a request that did "
+        "not finish may have made there; nothing was erased, ask again",
+    }
+    assert shop.state() == before
+    # and asked again under the same key once the provider answers, she is erased
+    down[0] = False
+    again = shop.post("/v1/customers/carol/erase", NOTE, headers=key)
+    assert again.status == 200, again.text
+    assert again.json["customer"]["email"] == pseudonym_email("carol")

@@ -89,6 +89,35 @@ def test_a_balance_under_the_step_takes_no_repayment_plan() -> None:
     assert case.status is CaseStatus.OPEN and case.plans_made == 0
 
 
+def test_a_kwd_balance_too_small_for_the_count_is_named_with_its_charged_part() -> None:
+    # Given KWD 0.025: 0.020 can be charged, the 5 fils under the step are forgiven
+    case = a_kwd_case(25)
+    with pytest.raises(ValidationFailedError) as refused:
+        case.choose_plan(3, "week", POLICY, NOW)
+    # Then the refusal names the balance the customer sees, not the charged 20 as "the
+    # balance", and says what is charged and what forgiven
+    assert refused.value.field == "count"
+    assert str(refused.value) == (
+        "count: the balance, KWD 0.025 (25 minor units), is charged as 20 minor units (the 5 "
+        "under KWD's charge step of 10 are forgiven once it is paid), which does not split "
+        "into 3 positive instalments (at least 30 minor units needed); choose fewer"
+    )
+    assert case.status is CaseStatus.OPEN and case.plans_made == 0
+    assert [i.amount for i in case.choose_plan(2, "week", POLICY, NOW).instalments] == [10, 10]
+
+
+def test_a_usd_balance_too_small_for_the_count_is_named_as_it_is() -> None:
+    case = a_kwd_case(2)
+    case.currency = "USD"
+    with pytest.raises(ValidationFailedError) as refused:
+        case.choose_plan(3, "week", POLICY, NOW)
+    assert str(refused.value) == (
+        "count: the balance, USD 0.02 (2 minor units), does not split into 3 positive "
+        "instalments (at least 3 minor units needed); choose fewer"
+    )
+    assert case.status is CaseStatus.OPEN and case.plans_made == 0
+
+
 def test_a_settled_usd_case_forgives_nothing_and_its_event_reads_as_before() -> None:
     case = a_kwd_case(1005)
     case.currency = "USD"

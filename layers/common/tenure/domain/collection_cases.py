@@ -31,7 +31,7 @@ from tenure.domain.events import DomainEvent, EventType
 from tenure.domain.ids import compact, digest
 from tenure.domain.installments import Every, InstallmentPlan, check_count, parse_every
 from tenure.domain.invoices import Invoice
-from tenure.domain.money import charge_step
+from tenure.domain.money import Money, charge_step
 from tenure.domain.timeutil import iso
 
 REPAYMENT_DESCRIPTION = "Repayment of overdue balance"
@@ -196,15 +196,28 @@ class CollectionCase:
                 f"least {self.currency} can be charged ({charge_step(self.currency)}): pay it "
                 "in full, which forgives it",
             )
-        try:
-            return self._plan(n, interval, now)
-        except ValidationFailedError as refused:
-            if refused.field != "amount":
-                raise
+        if self.chargeable < n * charge_step(self.currency):
             # The balance is the case's, not the customer's to send: what they chose, and
             # can choose otherwise, is the count (a 422 on `count`, not on an absent field).
-            why = str(refused).removeprefix("amount: ")
-            raise ValidationFailedError("count", f"the balance: {why}; choose fewer") from None
+            raise ValidationFailedError("count", self._too_small_for(n))
+        return self._plan(n, interval, now)
+
+    def _too_small_for(self, n: int) -> str:
+        """Why the balance does not split into `n` instalments, naming it as the customer
+        sees it (KWD 0.025) and, when it is not all chargeable, the part that is charged
+        and the part under the charge step that is forgiven (docs/collections.md)."""
+        step = charge_step(self.currency)
+        said = f"the balance, {Money(self.balance, self.currency)} ({self.balance} minor units),"
+        under = self.balance - self.chargeable
+        if under:
+            said += (
+                f" is charged as {self.chargeable} minor units (the {under} under "
+                f"{self.currency}'s charge step of {step} are forgiven once it is paid), which"
+            )
+        return (
+            f"{said} does not split into {n} positive instalments (at least {n * step} "
+            "minor units needed); choose fewer"
+        )
 
     def pay_in_full(self, now: datetime) -> InstallmentPlan | None:
         """The whole balance in one charge, now: a plan of one instalment, so the money

@@ -23,6 +23,10 @@ The same stand-in authorises a new mandate: paying a registration order (one mad
 `token` terms) with a test UPI id or card of the order's method makes a token on the order's
 terms (`token_sbx…`, its `max_amount`), which only the paying Razorpay customer can use.
 
+What happens at Razorpay on its own is here too, for the simulator's provider-side actions:
+a refund failing at the customer's bank (`fail_refund`), a dispute opened and decided
+(`open_dispute`, `close_dispute`).
+
 Every change is recorded in `events` as the webhook Razorpay would send
 (`{"id", "type", "created", "body"}`, the body as Razorpay shapes it), for the simulator's
 courier to deliver to /webhooks/razorpay.
@@ -104,6 +108,7 @@ class RazorpaySandbox:
         self.payments: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self._refund_keys: dict[str, tuple[str, str]] = {}  # key -> (body, refund id)
+        self.disputes: dict[str, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []  # (method, path), for tests
         self._counts: dict[str, int] = {}
@@ -437,6 +442,38 @@ class RazorpaySandbox:
         if payment["status"] == "refunded":
             payment["status"] = "captured"
         self._event("refund.failed", refund=refund, payment=payment)
+
+    def open_dispute(self, payment_id: str) -> str:
+        """The customer's bank disputes captured payment `payment_id` (a chargeback): Razorpay
+        deducts the amount and sends `payment.dispute.created` (status `open`) with the
+        payment and the dispute. Returns the dispute's id. KeyError: no such payment."""
+        payment = self.payments[payment_id]
+        dispute = {
+            "id": self._id("disp"),
+            "entity": "dispute",
+            "payment_id": payment_id,
+            "amount": payment["amount"],
+            "currency": payment["currency"],
+            "amount_deducted": payment["amount"],
+            "reason_code": "chargeback",
+            "respond_by": self._now() + 7 * 86400,
+            "status": "open",
+            "phase": "chargeback",
+            "created_at": self._now(),
+        }
+        self.disputes[dispute["id"]] = dispute
+        self._event("payment.dispute.created", payment=payment, dispute=dispute)
+        return str(dispute["id"])
+
+    def close_dispute(self, dispute_id: str, outcome: str) -> None:
+        """The bank decided dispute `dispute_id`: `won` (the amount comes back) or `lost`,
+        sent as `payment.dispute.won` or `payment.dispute.lost`."""
+        dispute = self.disputes[dispute_id]
+        dispute["status"] = outcome
+        if outcome == "won":
+            dispute["amount_deducted"] = 0
+        payment = self.payments[dispute["payment_id"]]
+        self._event(f"payment.dispute.{outcome}", payment=payment, dispute=dispute)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _event(self, kind: str, **entities: dict[str, Any]) -> None:

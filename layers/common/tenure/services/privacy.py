@@ -254,11 +254,13 @@ def _learn_provider_customer(
         return [ProviderLink(making.provider, customer.provider_customer_id, customer.id)], False
     assert settled is not None
     if settled.pending:
+        # Read as "cannot erase a customer that is being looked up at the payment provider:
+        # ...": the API's 409 and the console's problem page show it as it stands.
         raise IllegalTransitionError(
             "erase",
-            "provider customer unknown",
-            "the payment provider did not answer while the customer it may hold was looked up;"
-            " ask again",
+            "being looked up at the payment provider",
+            "the provider did not answer when asked for the customer record a request that "
+            "did not finish may have made there; nothing was erased, ask again",
             "customer",
         )
     logger.error("provider customer left unresolved by an erasure", extra={"code": settled.failure})
