@@ -47,6 +47,13 @@ from tenure.domain.errors import (
     NotFoundError,
     ValidationFailedError,
 )
+from tenure.payments.gateway import (
+    GatewayError,
+    IdempotencyConflictError,
+    InvalidRequestError,
+    ProviderUnavailableError,
+    RateLimitedError,
+)
 from tenure.services.self_service import NothingToOpenError
 
 logger = Logger(service="tenure-api", child=True)
@@ -324,6 +331,30 @@ def _service_error(exc: ServiceError) -> Response[Any]:
     _refused(exc.status_code, type(exc).__name__)
     error = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
     return _error(exc.status_code, error, str(exc.msg))
+
+
+# A payment provider a request needed (a first card makes the provider's customer, then
+# attaches the card) that did not answer: the request can be made again, as it is (its
+# Idempotency-Key was released, having written nothing of its own). One that refused the
+# call outright will refuse it again: the caller learns its code. A key the provider says
+# was used with other parameters is a bug of ours, logged as one.
+@app.exception_handler([ProviderUnavailableError, RateLimitedError])
+def _provider_down(exc: GatewayError) -> Response[Any]:
+    _refused(503, type(exc).__name__)
+    return _error(503, "service_unavailable", "the payment provider did not answer; retry")
+
+
+@app.exception_handler(InvalidRequestError)
+def _provider_refused(exc: InvalidRequestError) -> Response[Any]:
+    if isinstance(exc, IdempotencyConflictError):
+        return _internal_error(exc)
+    _refused(422, type(exc).__name__)
+    msg = f"the payment provider refused the request ({exc.code or 'invalid_request'})"
+    return _json(422, {"error": "validation_error", "detail": [_at_large(msg)]})
+
+
+def _at_large(msg: str) -> dict[str, Any]:
+    return {"loc": [], "msg": msg, "type": "value_error"}
 
 
 @app.exception_handler(Exception)

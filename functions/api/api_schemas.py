@@ -381,7 +381,8 @@ _ERRORS = {
     413: "the body is over the size limit",
     415: "the body is not sent as application/json",
     422: "the request is invalid; `detail` says where",
-    503: "the API's tokens are misconfigured: every caller is refused until they are fixed",
+    503: "the API's tokens are misconfigured (every caller is refused until they are fixed), or "
+    "a payment provider the request needed did not answer (retry)",
 }
 # Which errors each kind of route can answer: every route behind the token checks the token
 # and the body size; only routes that take a body parse it, and only commands conflict.

@@ -1,0 +1,91 @@
+"""A payment provider that does not answer, or refuses a call outright, while a request that
+needs it runs (a first card makes the provider's customer, then attaches the card): the API
+answers what happened, never a 500, and a retry with the same Idempotency-Key runs again."""
+
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+from api_harness import Api, sandbox_api
+
+from tenure.payments.gateway import (
+    InvalidRequestError,
+    ProviderUnavailableError,
+    RateLimitedError,
+)
+from tenure.payments.sandbox import SandboxGateway
+
+PATH = "/v1/customers/carol/payment-methods"
+CARD = {"payment_method": "pm_card_visa", "default": True}
+KEY = {"Idempotency-Key": "carol-first-card"}
+
+
+@pytest.fixture
+def api(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """The API charging through the sandbox, and carol, who has no card yet."""
+    with sandbox_api(api_module, monkeypatch) as api:
+        api.customer("carol")
+        yield api
+
+
+def failing_on(
+    monkeypatch: pytest.MonkeyPatch, call: str, error: Exception
+) -> list[Exception | None]:
+    """SandboxGateway's `call` raising `error` while the list holds it; empty it to recover."""
+    failing: list[Exception | None] = [error]
+    real = getattr(SandboxGateway, call)
+
+    def maybe_failing(self: SandboxGateway, **kwargs: Any) -> Any:
+        if failing[0] is not None:
+            raise failing[0]
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(SandboxGateway, call, maybe_failing)
+    return failing
+
+
+@pytest.mark.parametrize("call", ["create_customer", "attach_payment_method"])
+@pytest.mark.parametrize(
+    "error",
+    [ProviderUnavailableError("sandbox: timed out"), RateLimitedError("sandbox: 429")],
+    ids=["timeout", "rate-limited"],
+)
+def test_a_provider_that_does_not_answer_a_first_card_is_a_503_and_the_retry_stores_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch, call: str, error: Exception
+) -> None:
+    failing = failing_on(monkeypatch, call, error)
+
+    down = api.post(PATH, CARD, headers=KEY)
+
+    assert (down.status, down.json["error"]) == (503, "service_unavailable"), down.text
+    assert "did not answer" in down.json["message"]
+    assert api.repo.list_payment_methods("carol") == []
+    failing[0] = None
+    again = api.post(PATH, CARD, headers=KEY)
+    assert again.status == 201, again.text
+    assert "idempotent-replayed" not in {h.lower() for h in again.headers}
+    customer = api.repo.get_customer("carol")
+    assert customer is not None and customer.default_payment_method == "pm_card_visa"
+    assert customer.provider_customer_id is not None
+    assert customer.provider_customer_pending is None
+
+
+def test_a_provider_refusing_to_make_the_customer_is_a_422_that_names_its_code(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing_on(
+        monkeypatch, "create_customer", InvalidRequestError("bad email", code="email_invalid")
+    )
+
+    refused = api.post(PATH, CARD, headers=KEY)
+
+    assert (refused.status, refused.json["error"]) == (422, "validation_error"), refused.text
+    assert "email_invalid" in refused.text
+    # No card, and no provider customer made nor thought to be (the mark written before the
+    # call is taken back: docs/privacy.md)
+    assert api.repo.list_payment_methods("carol") == []
+    carol = api.repo.get_customer("carol")
+    assert carol is not None and carol.provider_customer_id is None
+    assert carol.provider_customer_pending is None
+    assert api.repo.idempotency == {}  # the key released: a corrected retry runs
