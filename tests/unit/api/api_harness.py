@@ -248,3 +248,20 @@ def alice_paid_bob_open(api: Api, **alice: Any) -> None:
     api.customer("bob")
     pays_first_invoice(api)
     assert api.subscription("sub-2", customer="bob")["invoice"]["status"] == "open"
+
+
+def sandbox_failing(
+    monkeypatch: pytest.MonkeyPatch, call: str, error: Exception
+) -> list[Exception | None]:
+    """The sandbox's `call` (create_customer, attach_payment_method, ...) raising `error` while
+    the list returned holds it: set its item to None and the provider answers again."""
+    failing: list[Exception | None] = [error]
+    real = getattr(SandboxGateway, call)
+
+    def maybe_failing(self: SandboxGateway, **kwargs: Any) -> Any:
+        if failing[0] is not None:
+            raise failing[0]
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(SandboxGateway, call, maybe_failing)
+    return failing

@@ -16,12 +16,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from api_harness import ANNA, DASH, ROOT, Api, alice_paid_bob_open, http_event, sandbox_api
+from api_harness import (
+    ANNA,
+    DASH,
+    ROOT,
+    Api,
+    alice_paid_bob_open,
+    http_event,
+    sandbox_api,
+    sandbox_failing,
+)
 
 from tenure import bootstrap
 from tenure.domain.privacy import pseudonym_email
 from tenure.payments.gateway import ProviderUnavailableError
-from tenure.payments.sandbox import SandboxGateway
 from tenure.services import catalog, provider_owed
 from tenure.settings import Settings
 
@@ -637,15 +645,9 @@ def test_an_erasure_the_provider_does_not_answer_for_is_a_409_page_saying_to_ask
     carol = svc.repo.get_customer("carol")
     assert carol is not None
     provider_owed.mark_making(svc, carol, "sandbox")
-    down = [True]
-    make = SandboxGateway.create_customer
-
-    def create_customer(self: SandboxGateway, **kwargs: Any) -> str:
-        if down[0]:
-            raise ProviderUnavailableError("sandbox: timed out")
-        return make(self, **kwargs)
-
-    monkeypatch.setattr(SandboxGateway, "create_customer", create_customer)
+    down = sandbox_failing(
+        monkeypatch, "create_customer", ProviderUnavailableError("sandbox: timed out")
+    )
     browser = _signed_in(shop, ROOT)
     form = _erase_reviewed(browser, "carol")
     before = shop.state()
@@ -659,7 +661,7 @@ def test_an_erasure_the_provider_does_not_answer_for_is_a_409_page_saying_to_ask
     assert "nothing was erased, ask again" in reply["body"]
     assert shop.state() == before
     # and the same confirmation sent again once the provider answers erases her
-    down[0] = False
+    down[0] = None
     again = browser.post("/console/customers/carol/erase", form)
     assert again["statusCode"] == 200 and "Customer carol is erased." in again["body"]
 

@@ -8,12 +8,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from api_harness import ANNA, DASH, ROOT, Api, pays_first_invoice, sandbox_api
+from api_harness import ANNA, DASH, ROOT, Api, pays_first_invoice, sandbox_api, sandbox_failing
 
 from tenure import bootstrap
 from tenure.domain.privacy import pseudonym_email
 from tenure.payments.gateway import ProviderUnavailableError
-from tenure.payments.sandbox import SandboxGateway
 from tenure.services import privacy, provider_owed
 from tenure.services.context import Services
 from tenure.services.due import work_due
@@ -251,15 +250,9 @@ def test_an_erasure_while_the_provider_does_not_answer_for_its_customer_is_a_409
     assert carol is not None
     provider_owed.mark_making(svc, carol, "sandbox")
     # and a provider that does not answer when the erasure looks that customer up
-    down = [True]
-    make = SandboxGateway.create_customer
-
-    def create_customer(self: SandboxGateway, **kwargs: Any) -> str:
-        if down[0]:
-            raise ProviderUnavailableError("sandbox: timed out")
-        return make(self, **kwargs)
-
-    monkeypatch.setattr(SandboxGateway, "create_customer", create_customer)
+    down = sandbox_failing(
+        monkeypatch, "create_customer", ProviderUnavailableError("sandbox: timed out")
+    )
     before = shop.state()
 
     # When she is erased while the provider still does not answer the lookup
@@ -276,7 +269,7 @@ def test_an_erasure_while_the_provider_does_not_answer_for_its_customer_is_a_409
     }
     assert shop.state() == before
     # and asked again under the same key once the provider answers, she is erased
-    down[0] = False
+    down[0] = None
     again = shop.post("/v1/customers/carol/erase", NOTE, headers=key)
     assert again.status == 200, again.text
     assert again.json["customer"]["email"] == pseudonym_email("carol")

@@ -4,17 +4,15 @@ answers what happened, never a 500, and a retry with the same Idempotency-Key ru
 
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Any
 
 import pytest
-from api_harness import Api, sandbox_api
+from api_harness import Api, sandbox_api, sandbox_failing
 
 from tenure.payments.gateway import (
     InvalidRequestError,
     ProviderUnavailableError,
     RateLimitedError,
 )
-from tenure.payments.sandbox import SandboxGateway
 
 PATH = "/v1/customers/carol/payment-methods"
 CARD = {"payment_method": "pm_card_visa", "default": True}
@@ -29,22 +27,6 @@ def api(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api
         yield api
 
 
-def failing_on(
-    monkeypatch: pytest.MonkeyPatch, call: str, error: Exception
-) -> list[Exception | None]:
-    """SandboxGateway's `call` raising `error` while the list holds it; empty it to recover."""
-    failing: list[Exception | None] = [error]
-    real = getattr(SandboxGateway, call)
-
-    def maybe_failing(self: SandboxGateway, **kwargs: Any) -> Any:
-        if failing[0] is not None:
-            raise failing[0]
-        return real(self, **kwargs)
-
-    monkeypatch.setattr(SandboxGateway, call, maybe_failing)
-    return failing
-
-
 @pytest.mark.parametrize("call", ["create_customer", "attach_payment_method"])
 @pytest.mark.parametrize(
     "error",
@@ -54,7 +36,7 @@ def failing_on(
 def test_a_provider_that_does_not_answer_a_first_card_is_a_503_and_the_retry_stores_it(
     api: Api, monkeypatch: pytest.MonkeyPatch, call: str, error: Exception
 ) -> None:
-    failing = failing_on(monkeypatch, call, error)
+    failing = sandbox_failing(monkeypatch, call, error)
 
     down = api.post(PATH, CARD, headers=KEY)
 
@@ -74,7 +56,7 @@ def test_a_provider_that_does_not_answer_a_first_card_is_a_503_and_the_retry_sto
 def test_a_provider_refusing_to_make_the_customer_is_a_422_that_names_its_code(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    failing_on(
+    sandbox_failing(
         monkeypatch, "create_customer", InvalidRequestError("bad email", code="email_invalid")
     )
 
