@@ -56,7 +56,7 @@ class RefundsSeen:
         return [
             Problem(
                 f"{where}.period_start",
-                f"no earlier action refunds subscription {show(sub)}'s invoice of "
+                f"no earlier action refunds the invoice of subscription {show(sub)} of "
                 f"{starts.isoformat()}, so there is no refund to fail; expected a `refund`, "
                 "`provider_refund` or `cancel` with `refund` of it before this action",
             )

@@ -90,7 +90,7 @@ def test_a_failure_no_earlier_action_can_have_refunded_is_refused_with_its_line(
     assert problems(scenario(fails("2026-02-10T00:00:00Z"))) == [
         (
             "actions[2].period_start",
-            "no earlier action refunds subscription 'sub-alice''s invoice of "
+            "no earlier action refunds the invoice of subscription 'sub-alice' of "
             "2026-02-01T10:00:00+00:00, so there is no refund to fail; expected a `refund`, "
             "`provider_refund` or `cancel` with `refund` of it before this action",
         )
