@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
 from tenure.domain.plan_spec import PlanSpec, tier_table
-from tenure.services import catalog, charging, pricing
+from tenure.services import cards, catalog, pricing
 from tenure.services.customer_updates import CustomerChanges, update_customer
 from tenure.views import (
     CustomerView,
@@ -84,7 +84,7 @@ def patch_customer(customer_id: CustomerId, body: CustomerUpdate) -> CustomerVie
 def attach_payment_method(customer_id: CustomerId, body: PaymentMethodAttach) -> PaymentMethodView:
     # A retry of what is owed that fails after the card was stored is not raised (it comes
     # back as retry_pending): the answer is the stored card, so the caller attaches it once.
-    update = charging.update_payment_method(
+    update = cards.update_payment_method(
         bootstrap.wiring().services,
         customer_id,
         body.payment_method,

@@ -26,7 +26,7 @@ from tenure.domain.subscription import SubscriptionStatus
 from tenure.fakes import FixedClock
 from tenure.notify.render import format_money
 from tenure.payments.sandbox import SandboxGateway
-from tenure.services import catalog, charging, collections, subscriptions
+from tenure.services import cards, catalog, collections, subscriptions
 from tenure.settings import Settings
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local.stack.local_stack import LocalStack
@@ -99,7 +99,7 @@ def fell_behind(served: Served, customer: str, locale: str, card: str) -> str:
     if repo.get_plan(PLAN.id) is None:
         catalog.create_plan(svc, PLAN)
     catalog.create_customer(svc, customer, f"{customer}@example.com", locale=locale)
-    charging.update_payment_method(svc, customer, card, "sandbox", True)
+    cards.update_payment_method(svc, customer, card, "sandbox", True)
     sub_id = f"{customer}-sub"
     subscriptions.subscribe(svc, sub_id, customer, PLAN.id)
     gateway.declining = True

@@ -30,7 +30,7 @@ from tenure import bootstrap
 from tenure.domain.charges import ChargeOutcome
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import cards, catalog, subscriptions
 from tenure.settings import Settings
 from tenure.store.dynamodb import DynamoRepository
 
@@ -64,7 +64,7 @@ def awaits_authentication(served: Served, customer: str, locale: str) -> str:
     catalog.create_customer(
         svc, customer, f"{customer}@example.com", locale=locale, provider="razorpay"
     )
-    charging.update_payment_method(svc, customer, MANDATE, "razorpay", True)
+    cards.update_payment_method(svc, customer, MANDATE, "razorpay", True)
     sub_id = f"{customer}-sub"
     subscriptions.subscribe(svc, sub_id, customer, PLAN.id)
     until = datetime.now(UTC) - timedelta(minutes=5)

@@ -11,7 +11,7 @@ import pytest
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, charging
+from tenure.services import cards, catalog
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local.stack.local_stack import LocalStack
@@ -57,7 +57,7 @@ def _alice_with_card(svc: Services) -> Services:
     catalog.create_customer(svc, "alice", email="alice@example.com")
     visa = payment_method_for("4242424242424242")
     assert visa is not None
-    charging.update_payment_method(svc, "alice", visa, provider="sandbox", make_default=True)
+    cards.update_payment_method(svc, "alice", visa, provider="sandbox", make_default=True)
     return svc
 
 

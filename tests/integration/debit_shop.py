@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import cards, catalog, subscriptions
 from tenure.services.context import Services
 from tenure.store.dynamodb import DynamoRepository
 from tenure_local.simulator.webhooks_provider import ProviderSandbox
@@ -22,7 +22,7 @@ def a_settled_debit(
     svc = Services(repo=repo, clock=clock, gateway=gateway)
     catalog.create_customer(svc, "alice", "alice@example.com")
     catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
-    charging.update_payment_method(svc, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
+    cards.update_payment_method(svc, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
     outcome = subscriptions.subscribe(svc, "sub-1", "alice", "basic")
     assert outcome.invoice is not None
     clock.advance(timedelta(hours=4))

@@ -7,7 +7,7 @@ from tenure.domain.dunning import DunningPolicy
 from tenure.fakes import FixedClock
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.ports import Repository
-from tenure.services import catalog, charging
+from tenure.services import cards, catalog
 from tenure.services.context import Services
 from tenure.services.due import work_due
 
@@ -25,7 +25,7 @@ def alice_paying_by(repo: Repository, start: datetime, number: str) -> tuple[Ser
     gateway = SandboxGateway(clock=clock.now)
     svc = Services(repo=repo, clock=clock, gateway=gateway, policy=DunningPolicy())
     catalog.create_customer(svc, "alice", "alice@example.com")
-    charging.update_payment_method(svc, "alice", card(number), "sandbox", True)
+    cards.update_payment_method(svc, "alice", card(number), "sandbox", True)
     return svc, clock
 
 

@@ -19,7 +19,7 @@ from tenure.domain.errors import ConcurrencyError
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, charging, installments, self_service, subscriptions
+from tenure.services import cards, catalog, installments, self_service, subscriptions
 from tenure.services.context import Services
 from tenure.services.customer_updates import CustomerChanges, update_customer
 from tenure_local.stack.local_stack import LocalStack
@@ -51,7 +51,7 @@ def rename(svc: Services) -> object:
 def new_card(svc: Services) -> object:
     mastercard = payment_method_for("5555555555554444")
     assert mastercard is not None
-    return charging.update_payment_method(svc, "alice", mastercard, "sandbox", make_default=True)
+    return cards.update_payment_method(svc, "alice", mastercard, "sandbox", make_default=True)
 
 
 def interleaved(
@@ -195,7 +195,7 @@ def test_the_in_memory_store_makes_the_write_again_the_same(
     catalog.create_customer(svc, "alice", email="alice@example.com")
     visa = payment_method_for("4242424242424242")
     assert visa is not None
-    charging.update_payment_method(svc, "alice", visa, "sandbox", make_default=True)
+    cards.update_payment_method(svc, "alice", visa, "sandbox", make_default=True)
     get_customer, first = svc.repo.get_customer, [True]
 
     def read_then_other(customer_id: str) -> Customer | None:

@@ -20,8 +20,8 @@ from tenure.notify.mailers import OutboxMailer, forget_outbox_copies
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.ports import Repository
 from tenure.services import (
+    cards,
     catalog,
-    charging,
     idempotency,
     privacy,
     reminders,
@@ -107,7 +107,7 @@ def test_an_erased_customer_is_nowhere_in_the_store_the_outbox_or_the_logs(
     visa = payment_method_for("4242424242424242")
     assert visa is not None
     for who in ("dora", "eve"):
-        charging.update_payment_method(svc, who, visa, "sandbox", True)
+        cards.update_payment_method(svc, who, visa, "sandbox", True)
         subscriptions.subscribe(svc, f"sub-{who}", who, "basic")
     repo.add_webhook_endpoint(
         WebhookEndpoint("we_1", "https://app.example/h", ("*",), "whsec_" + "a" * 32, T0)
@@ -132,7 +132,7 @@ def test_an_erased_customer_is_nowhere_in_the_store_the_outbox_or_the_logs(
     mastercard = payment_method_for("5555555555554444")
     assert mastercard is not None
     with svc.noting_customers() as touched:  # POST /v1/customers/dora/payment-methods
-        charging.update_payment_method(svc, "dora", mastercard, "sandbox", False)
+        cards.update_payment_method(svc, "dora", mastercard, "sandbox", False)
     assert touched == {"dora"}
     answer = json.dumps({"id": "dora", "name": NAME, "email": EMAIL})
     idempotency.complete(svc, "api:card-dora", 200, answer, idempotency.about(None, touched))

@@ -16,7 +16,7 @@ from tenure.domain.customers import Customer
 from tenure.domain.errors import DomainError
 from tenure.domain.installments import PlanStatus
 from tenure.payments.sandbox import payment_method_for
-from tenure.services import catalog, charging, installments, privacy, subscriptions
+from tenure.services import cards, catalog, installments, privacy, subscriptions
 from tenure.services.context import Services
 
 
@@ -149,7 +149,7 @@ def test_a_card_added_racing_the_customers_erasure_is_refused_and_writes_nothing
     assert mastercard is not None
 
     with pytest.raises(DomainError):
-        charging.update_payment_method(
+        cards.update_payment_method(
             services, "alice", mastercard, provider="sandbox", make_default=make_default
         )
 

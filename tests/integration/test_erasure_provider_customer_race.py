@@ -19,7 +19,7 @@ from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.gateway import InvalidRequestError
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.ports import Commit
-from tenure.services import catalog, charging, privacy, self_service
+from tenure.services import cards, catalog, privacy, self_service
 from tenure.services.context import Services
 from tenure.services.due import work_due
 from tenure_local.stack.local_stack import LocalStack
@@ -114,7 +114,7 @@ def test_a_card_added_racing_the_erasure_leaves_its_provider_customer_erased(
     assert visa is not None
 
     with pytest.raises(IllegalTransitionError, match="erased"):
-        charging.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
+        cards.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
 
     assert services.repo.list_payment_methods("bea") == []
     assert_erased_at_provider(services, made)
@@ -142,7 +142,7 @@ def test_a_card_the_provider_refuses_during_the_erasure_leaves_its_customer_eras
     assert visa is not None
 
     with pytest.raises(IllegalTransitionError, match="erased"):
-        charging.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
+        cards.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
 
     assert_erased_at_provider(services, made)
 
@@ -156,12 +156,12 @@ def test_a_second_loser_owes_nothing_more_and_is_refused_the_same(
     visa = payment_method_for("4242424242424242")
     assert visa is not None
     with pytest.raises(IllegalTransitionError):
-        charging.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
+        cards.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
     owed = services.repo.get_customer("bea")
     assert owed is not None
 
     with pytest.raises(IllegalTransitionError, match="erased"):
-        charging.ensure_provider_customer(services, read_before)
+        cards.ensure_provider_customer(services, read_before)
 
     # The erasure's replay was handed the same customer back (its key); the second loser,
     # whose mark lost to the erasure, never reached the provider.
@@ -179,7 +179,7 @@ def test_an_erased_customer_is_refused_before_the_provider_hears_of_them(
     assert visa is not None
 
     with pytest.raises(IllegalTransitionError, match="erased"):
-        charging.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
+        cards.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
     with pytest.raises(IllegalTransitionError, match="erased"):
         self_service.begin_card_setup(services, "bea", T0)
 
@@ -214,7 +214,7 @@ def test_a_card_the_provider_refuses_keeps_its_provider_customer_for_a_later_era
 
     for _ in range(2):  # the same again: the provider hands back the same customer
         with pytest.raises(ValidationFailedError, match="refused"):
-            charging.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
+            cards.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
 
     kept = services.repo.get_customer("bea")
     assert kept is not None and kept.provider_customer_id == made[0]
@@ -251,7 +251,7 @@ def test_a_refused_card_whose_provider_customer_cannot_be_recorded_is_still_refu
     assert visa is not None
 
     with pytest.raises(ValidationFailedError, match="refused"):
-        charging.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
+        cards.update_payment_method(services, "bea", visa, "sandbox", make_default=True)
 
     assert made and len(tries) == 1 + privacy.LEFT_BEHIND_ATTEMPTS
     kept = services.repo.get_customer("bea")

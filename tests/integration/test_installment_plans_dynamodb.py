@@ -10,7 +10,7 @@ from tenure.domain.charges import ChargeOutcome
 from tenure.domain.installments import InstalmentStatus, PlanStatus
 from tenure.domain.invoices import InvoiceStatus
 from tenure.ports import Repository
-from tenure.services import charging, installments
+from tenure.services import cards, installments
 
 T0 = datetime(2026, 1, 31, 9, tzinfo=UTC)
 
@@ -29,7 +29,7 @@ def test_a_plan_of_four_whose_second_fails_recovers_after_a_card_update(
         (4, 30),
     ]
     run_until(svc, clock, plan.instalments[0].due_at)
-    charging.update_payment_method(svc, "alice", card("4000000000009995"), "sandbox", True)
+    cards.update_payment_method(svc, "alice", card("4000000000009995"), "sandbox", True)
     run_until(svc, clock, plan.instalments[1].due_at)
     during = repo.get_installment_plan("ipl-1")
     assert during is not None
@@ -37,7 +37,7 @@ def test_a_plan_of_four_whose_second_fails_recovers_after_a_card_update(
     assert [p.id for p in repo.list_installment_plans("alice")] == ["ipl-1"]
 
     clock.set(plan.instalments[1].due_at + timedelta(days=1))
-    charging.update_payment_method(svc, "alice", card("5555555555554444"), "sandbox", True)
+    cards.update_payment_method(svc, "alice", card("5555555555554444"), "sandbox", True)
     run_until(svc, clock, plan.instalments[-1].due_at + timedelta(days=1))
 
     final = repo.get_installment_plan("ipl-1")
@@ -71,7 +71,7 @@ def test_a_canceled_plan_leaves_nothing_due_and_its_dunned_invoice_void(
     assert repo.next_due_at() is not None  # the retry, and the second instalment
 
     installments.cancel_installment_plan(svc, "ipl-1")
-    charging.update_payment_method(svc, "alice", card("4242424242424242"), "sandbox", True)
+    cards.update_payment_method(svc, "alice", card("4242424242424242"), "sandbox", True)
     run_until(svc, clock, plan.instalments[-1].due_at + timedelta(days=30))
 
     final = repo.get_installment_plan("ipl-1")

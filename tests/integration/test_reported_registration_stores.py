@@ -12,7 +12,7 @@ from tenure.payments.gateway import CheckoutAnswer
 from tenure.payments.razorpay_sandbox import RazorpaySandbox
 from tenure.payments.sandbox import SandboxGateway
 from tenure.ports import Repository
-from tenure.services import catalog, charging, due, new_mandate
+from tenure.services import cards, catalog, due, new_mandate
 from tenure.services.context import Services
 from tenure.services.provider_events import Applied, apply_provider_event
 from tenure.webhooks import razorpay_events
@@ -34,7 +34,7 @@ def test_the_webhook_alone_records_the_rupee_once_and_it_is_refunded_once(
     catalog.create_customer(svc, "ravi", "ravi@example.com", provider="razorpay")
     customer = repo.get_customer("ravi")
     assert customer is not None
-    charging.ensure_provider_customer(svc, customer)
+    cards.ensure_provider_customer(svc, customer)
     offer = new_mandate.begin_new_mandate(svc, "ravi", 50, clock.now(), "upi")
     answer = rzp.gateway().checkout_in_sandbox(offer.checkout, "success@razorpay")
     assert isinstance(answer, CheckoutAnswer)  # and the browser closed: never posted

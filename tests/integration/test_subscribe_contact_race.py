@@ -21,7 +21,7 @@ from tenure.domain.plans import Plan
 from tenure.domain.subscription import Subscription
 from tenure.payments.sandbox import payment_method_for
 from tenure.ports import Commit
-from tenure.services import charging, subscriptions
+from tenure.services import cards, subscriptions
 from tenure.services.context import Services
 from tenure.services.customer_updates import CustomerChanges, update_customer
 from tenure_local.stack.local_stack import LocalStack
@@ -48,7 +48,7 @@ def move(svc: Services, **given: str) -> None:
 def new_card(svc: Services) -> None:
     mastercard = payment_method_for("5555555555554444")
     assert mastercard is not None
-    charging.update_payment_method(svc, "alice", mastercard, "sandbox", make_default=True)
+    cards.update_payment_method(svc, "alice", mastercard, "sandbox", make_default=True)
 
 
 def after_the_subscribes_read(

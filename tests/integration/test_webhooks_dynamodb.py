@@ -21,7 +21,7 @@ from tenure.domain.programs import Programs
 from tenure.fakes import FixedClock
 from tenure.payments import stripe_objects
 from tenure.ports import Commit
-from tenure.services import catalog, charging, programs, subscriptions
+from tenure.services import cards, catalog, programs, subscriptions
 from tenure.services.context import Services
 from tenure.services.provider_events import Applied, apply_provider_event, marker_key
 from tenure.store.codec import from_item
@@ -130,7 +130,7 @@ def a_debit_settled_at_the_provider(
     catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
     if programs_document is not None:
         programs.put_programs(svc, Programs.model_validate(programs_document), 0)
-    charging.update_payment_method(svc, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
+    cards.update_payment_method(svc, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
     subscriptions.subscribe(svc, "sub-1", "alice", "basic")
     clock.advance(timedelta(hours=4))
     gateway.settle_pending()
@@ -229,7 +229,7 @@ def a_refunded_payment(client: Any, table: str, loyalty: bool) -> tuple[Services
         programs.put_programs(svc, Programs.model_validate(document), 0)
     catalog.create_customer(svc, "alice", "alice@example.com")
     catalog.create_plan(svc, Plan(id="basic", amount=1000, currency="USD", interval="month"))
-    charging.update_payment_method(svc, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
+    cards.update_payment_method(svc, "alice", "pm_sandbox_async_succeeds", "sandbox", True)
     outcome = subscriptions.subscribe(svc, "sub-1", "alice", "basic")
     assert outcome.invoice is not None
     clock.advance(timedelta(hours=4))

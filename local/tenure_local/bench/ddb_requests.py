@@ -44,7 +44,7 @@ def operation_key(operation: str, params: dict[str, Any]) -> str:
 
 def caller(frames: Iterable[tuple[str, str]]) -> str:
     """The innermost (file, function) of `frames` (innermost first) that belongs to Tenure
-    and is not plumbing, as `services/charging.py:update_payment_method`; failing that (a
+    and is not plumbing, as `services/cards.py:update_payment_method`; failing that (a
     store's worker thread) the outermost of the store's own; `?` if none."""
     fallback = "?"
     for filename, function in frames:

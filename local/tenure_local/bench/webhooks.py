@@ -25,7 +25,7 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
     from tenure.domain.plans import Plan
     from tenure.fakes import FixedClock
     from tenure.payments import stripe_objects
-    from tenure.services import catalog, charging, subscriptions
+    from tenure.services import cards, catalog, subscriptions
     from tenure.services.context import Services
     from tenure.store.dynamodb import DynamoRepository
     from tenure.webhooks import stripe_events
@@ -55,7 +55,7 @@ def measure(n: int = N_EVENTS) -> dict[str, Any]:
             invoices = []
             for i in range(n):
                 catalog.create_customer(svc, f"c{i}", f"c{i}@example.com")
-                charging.update_payment_method(
+                cards.update_payment_method(
                     svc, f"c{i}", "pm_sandbox_async_succeeds", "sandbox", True
                 )
                 outcome = subscriptions.subscribe(svc, f"s{i}", f"c{i}", "basic")

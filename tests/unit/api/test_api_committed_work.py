@@ -18,7 +18,7 @@ from tenure.domain.invoices import InvoiceStatus
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.ports import Commit
-from tenure.services import charging
+from tenure.services import charging_reconcile
 from tenure.services.context import Services
 
 KEY = {"Idempotency-Key": "subscribe-7"}
@@ -104,7 +104,7 @@ def test_a_settle_that_keeps_losing_answers_201_and_the_retry_charges_nothing_mo
     assert charge.status is ChargeStatus.CHARGING and charge.lease_until is not None
     monkeypatch.setattr(api.repo, "commit", real_commit)
     api.clock.set(charge.lease_until)
-    charging.reconcile_charge(bootstrap.wiring().services, invoice_id, charge.attempt)
+    charging_reconcile.reconcile_charge(bootstrap.wiring().services, invoice_id, charge.attempt)
     assert api.repo.invoices[invoice_id].status is InvoiceStatus.PAID
     assert gateway.confirmations == 1
 

@@ -15,7 +15,7 @@ from tenure.domain.errors import ValidationFailedError
 from tenure.payments.razorpay_gateway import HttpRequest, HttpResponse, RazorpayGateway
 from tenure.payments.razorpay_sandbox import SANDBOX_KEY, RazorpaySandbox
 from tenure.payments.sandbox import SandboxGateway
-from tenure.services import charging, privacy
+from tenure.services import cards, privacy
 from tenure.services.context import Services
 from tenure.store.codec import customer_from_attrs, customer_to_attrs
 
@@ -111,7 +111,7 @@ def test_razorpay_gets_the_phone_as_the_contact_of_the_customer_and_each_debit(
     bootstrap.use(bootstrap.Wiring(services))
     api.plan("monthly-inr", 50_000, currency="INR")
     api.customer("asha", provider="razorpay", phone=PHONE)
-    charging.update_payment_method(services, "asha", "token_upi_success", "razorpay", True)
+    cards.update_payment_method(services, "asha", "token_upi_success", "razorpay", True)
     api.subscription("sub-asha", customer="asha", plan="monthly-inr")
 
     [customer] = rzp.customers.values()

@@ -28,7 +28,7 @@ from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.notify.render import format_money
-from tenure.services import charging, subscriptions
+from tenure.services import cards, charging_settle, subscriptions
 from tenure.settings import Settings
 
 SUB = "/pages/subscription"
@@ -365,7 +365,7 @@ def test_a_card_saved_whose_retry_then_fails_says_the_card_is_saved(
     def conflict(*_: Any, **__: Any) -> None:
         raise ConcurrencyError("invoice changed meanwhile")
 
-    monkeypatch.setattr(charging, "collect_open_invoices", conflict)
+    monkeypatch.setattr(cards, "collect_open_invoices", conflict)
 
     reply = pages.submit("/pages/card", token, form_token, card="4242424242424242")
 
@@ -381,7 +381,7 @@ def test_a_confirmed_payment_whose_settling_conflicts_once_is_settled(
     invoice_id = needs_authentication(pages)
     token = pages.link(LinkPurpose.CONFIRM_PAYMENT, invoice_id)
     form_token = pages.form_token("/pages/confirm", token)
-    real, calls = charging.settle_reported_payment, []
+    real, calls = charging_settle.settle_reported_payment, []
 
     def settle_after_a_conflict(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
@@ -389,7 +389,7 @@ def test_a_confirmed_payment_whose_settling_conflicts_once_is_settled(
             raise ConcurrencyError("invoice changed meanwhile")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(charging, "settle_reported_payment", settle_after_a_conflict)
+    monkeypatch.setattr(charging_settle, "settle_reported_payment", settle_after_a_conflict)
 
     reply = pages.submit("/pages/confirm", token, form_token)
 
@@ -408,7 +408,7 @@ def test_a_confirmed_payment_that_cannot_be_recorded_yet_is_not_reported_as_fail
     def conflict(*_: Any, **__: Any) -> None:
         raise ConcurrencyError("invoice changed meanwhile")
 
-    monkeypatch.setattr(charging, "settle_reported_payment", conflict)
+    monkeypatch.setattr(charging_settle, "settle_reported_payment", conflict)
 
     reply = pages.submit("/pages/confirm", token, form_token)
 

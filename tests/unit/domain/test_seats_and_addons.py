@@ -289,7 +289,7 @@ def test_subscribing_to_an_add_on_as_a_plan_is_refused() -> None:
 
 def test_seats_that_come_back_from_unpaid_return_at_their_whole_price_in_mrr() -> None:
     from tenure.payments.sandbox import SandboxGateway
-    from tenure.services import charging
+    from tenure.services import cards
     from tests.unit.services.conftest import run_due
 
     repo, clock = InMemoryRepository(), FixedClock(APR_1)
@@ -299,11 +299,11 @@ def test_seats_that_come_back_from_unpaid_return_at_their_whole_price_in_mrr() -
         catalog.create_plan(svc, price)
     catalog.attach_payment_method(svc, "alice", "pm_card_visa", "sandbox", make_default=True)
     service.subscribe(svc, "sub-1", "alice", "team", items=Items(5, (Item("sso", 2),)))
-    charging.update_payment_method(svc, "alice", "pm_card_chargeDeclined", "sandbox", True)
+    cards.update_payment_method(svc, "alice", "pm_card_chargeDeclined", "sandbox", True)
     run_due(svc, datetime(2026, 6, 1, tzinfo=UTC))  # May's renewal fails through dunning
     assert service.get_subscription(svc, "sub-1").status.value == "unpaid"
 
-    charging.update_payment_method(svc, "alice", "pm_card_visa", "sandbox", True)
+    cards.update_payment_method(svc, "alice", "pm_card_visa", "sandbox", True)
 
     sub = service.get_subscription(svc, "sub-1")
     assert (sub.status.value, sub.mrr) == ("active", 5 * 1000 + 2 * 500)

@@ -23,7 +23,7 @@ from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.notify.link_tokens import LinkPurpose, verify
 from tenure.notify.mailers import OutboxMailer, SesMailer, TeeMailer
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import cards, catalog, subscriptions
 from tenure.services.context import Services
 from tenure.settings import Settings
 from tenure_local.runtime.functions import FakeContext, load_module
@@ -88,7 +88,7 @@ def subscribe(shop: Shop, who: str, locale: str, zone: str, name: str, card: str
     catalog.create_customer(shop.svc, who, f"{who}@example.com", name, locale, zone)
     method = payment_method_for(card)
     assert method is not None
-    charging.update_payment_method(shop.svc, who, method, "sandbox", True)
+    cards.update_payment_method(shop.svc, who, method, "sandbox", True)
     subscriptions.subscribe(shop.svc, f"sub-{who}", who, "basic")
 
 

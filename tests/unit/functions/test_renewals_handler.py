@@ -19,7 +19,7 @@ from tenure.domain.plans import Plan
 from tenure.domain.timeutil import iso
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import cancellation, catalog, charging, subscriptions
+from tenure.services import cancellation, cards, catalog, subscriptions
 from tenure.services import due as due_service
 from tenure.services.context import Services
 from tenure.store import codec
@@ -139,7 +139,7 @@ def paying_subscribers(r: Renewals, count: int) -> list[str]:
         customer, sub_id = f"cus-{n:02}", f"sub-{n:02}"
         catalog.create_customer(r.svc, customer, f"{customer}@example.com")
         assert VISA is not None
-        charging.update_payment_method(r.svc, customer, VISA, "sandbox", True)
+        cards.update_payment_method(r.svc, customer, VISA, "sandbox", True)
         subscriptions.subscribe(r.svc, sub_id, customer, "basic")
         ids.append(sub_id)
     return ids

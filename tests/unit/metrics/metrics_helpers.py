@@ -8,7 +8,7 @@ from tenure.domain.events import MrrLedgerEntry
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, charging, retention, subscriptions
+from tenure.services import cards, catalog, retention, subscriptions
 from tenure.services.context import Services
 
 T0 = datetime(2026, 2, 1, 9, tzinfo=UTC)
@@ -37,7 +37,7 @@ class Business:
         if card:
             method = payment_method_for(card)
             assert method is not None
-            charging.update_payment_method(self.svc, customer_id, method, "sandbox", True)
+            cards.update_payment_method(self.svc, customer_id, method, "sandbox", True)
 
     def subscribe(self, customer_id: str, plan: str, sub_id: str | None = None) -> str:
         sub_id = sub_id or f"sub-{customer_id}-{plan}"

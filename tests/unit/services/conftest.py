@@ -17,7 +17,7 @@ from tenure.domain.subscription import Subscription
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
 from tenure.ports import Commit, DueItem
-from tenure.services import catalog, charging, programs, subscriptions
+from tenure.services import cards, catalog, programs, subscriptions
 from tenure.services.context import Services
 from tenure.services.due import work_due
 
@@ -122,7 +122,7 @@ class Shop:
         return Services(repo=repo, clock=self.clock, gateway=self.gateway, policy=self.svc.policy)
 
     def add_card(self, number: str, customer: str = "alice") -> None:
-        charging.update_payment_method(self.svc, customer, card(number), "sandbox", True)
+        cards.update_payment_method(self.svc, customer, card(number), "sandbox", True)
 
     def subscribe(
         self, plan: str = "basic", sub_id: str = "sub-1", customer: str = "alice"

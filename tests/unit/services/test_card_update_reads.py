@@ -1,4 +1,4 @@
-"""What a card update reads (charging.update_payment_method): the customer once, its
+"""What a card update reads (cards.update_payment_method): the customer once, its
 subscriptions listed once per commit, however often the commit saves the customer's payment
 details, and still every invoice owed retried at once."""
 

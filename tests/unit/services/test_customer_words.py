@@ -16,7 +16,7 @@ from tenure.domain.plans import IntroPhase, Plan
 from tenure.notify.compose import Composer
 from tenure.notify.render import format_period
 from tenure.ports import Commit
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import cards, catalog, subscriptions
 from tenure.services.reminders import send_due
 
 BUSINESS = "Shop & Co"
@@ -49,7 +49,7 @@ def join(shop: Shop, who: str, locale: str, zone: str, plan: str, number: str) -
         locale=locale,
         timezone=zone,
     )
-    charging.update_payment_method(shop.svc, who, card(number), "sandbox", True)
+    cards.update_payment_method(shop.svc, who, card(number), "sandbox", True)
     subscriptions.subscribe(shop.svc, f"sub-{who}", who, plan)
 
 
@@ -77,7 +77,7 @@ def a_season_of_email(make_shop: Callable[..., Shop]) -> tuple[Shop, RecordingMa
     mailer = RecordingMailer()
     run(shop, datetime(2026, 4, 10, 12, tzinfo=UTC), mailer, COMPOSE)
     subscriptions.change_plan(shop.svc, "sub-lena", "pro")
-    charging.update_payment_method(shop.svc, "layla", card("4000000000009995"), "sandbox", True)
+    cards.update_payment_method(shop.svc, "layla", card("4000000000009995"), "sandbox", True)
     (first,) = [i for i in shop.repo.invoices.values() if i.customer_id == "ken"]
     refund = Notice(
         "sub-ken:refund_receipt:test:0",

@@ -43,7 +43,7 @@ from tenure.domain.subscription import SubscriptionStatus
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments import stripe_objects
 from tenure.payments.sandbox import payment_method_for
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import cards, catalog, subscriptions
 from tenure.services.context import Services
 from tenure.services.due import due_work, work_due
 from tenure.services.due_messages import due_message_body, parse_due_message
@@ -187,7 +187,7 @@ class Lifecycle(RuleBasedStateMachine):
         may die, and the client then sends it again."""
         if card_name is not None:
             self._refusable(
-                lambda: charging.update_payment_method(
+                lambda: cards.update_payment_method(
                     self.svc, customer, card(card_name), "sandbox", True
                 )
             )
@@ -205,7 +205,7 @@ class Lifecycle(RuleBasedStateMachine):
     def change_card(self, customer: str, card_name: str) -> None:
         """A new default card: what is owed is retried on it at once."""
         self._refusable(
-            lambda: charging.update_payment_method(
+            lambda: cards.update_payment_method(
                 self.svc, customer, card(card_name), "sandbox", True
             )
         )
@@ -370,7 +370,7 @@ class Lifecycle(RuleBasedStateMachine):
             ),
             (
                 ValidationFailedError,
-                lambda: charging.update_payment_method(
+                lambda: cards.update_payment_method(
                     self.svc, "alice", "4242424242424242", "sandbox", True
                 ),
             ),
@@ -603,7 +603,7 @@ def test_a_card_number_instead_of_a_token_is_refused_before_the_provider_hears_o
     before, provider_calls = shop._contents(), len(shop.gateway.events)
 
     with pytest.raises(ValidationFailedError):
-        charging.update_payment_method(shop.svc, "alice", "4242424242424242", "sandbox", True)
+        cards.update_payment_method(shop.svc, "alice", "4242424242424242", "sandbox", True)
 
     assert shop._contents() == before
     assert len(shop.gateway.events) == provider_calls
@@ -618,7 +618,7 @@ def test_a_payment_method_the_provider_refuses_changes_nothing_but_the_provider_
     assert alice is not None and alice.provider_customer_id is None
 
     with pytest.raises(ValidationFailedError):
-        charging.update_payment_method(shop.svc, "alice", "pm_card_unheard_of", "sandbox", True)
+        cards.update_payment_method(shop.svc, "alice", "pm_card_unheard_of", "sandbox", True)
 
     assert shop._state(shop.repo) == state and shop.repo.events == events
     kept = shop.repo.get_customer("alice")
@@ -627,7 +627,7 @@ def test_a_payment_method_the_provider_refuses_changes_nothing_but_the_provider_
     before = shop._contents()
 
     with pytest.raises(ValidationFailedError):  # the same again: nothing more at all
-        charging.update_payment_method(shop.svc, "alice", "pm_card_unheard_of", "sandbox", True)
+        cards.update_payment_method(shop.svc, "alice", "pm_card_unheard_of", "sandbox", True)
 
     assert shop._contents() == before
 

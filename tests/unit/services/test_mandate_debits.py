@@ -17,7 +17,7 @@ from tenure.domain.mandates import pre_debit_key
 from tenure.domain.notices import Notice, NoticeKind, NoticeStatus
 from tenure.domain.plans import Plan
 from tenure.payments.sandbox import SandboxGateway
-from tenure.services import catalog, charging, collections, installments, subscriptions
+from tenure.services import cards, catalog, charging, collections, installments, subscriptions
 from tenure.services.reminders import send_due
 
 DAY = timedelta(hours=24)
@@ -160,7 +160,7 @@ def test_every_dunning_retry_on_a_mandate_has_its_own_notice_a_day_before_it(
     make_shop: Callable[..., Shop],
 ) -> None:
     shop = mandate_subscriber(make_shop)
-    charging.update_payment_method(shop.svc, "alice", card(INSUFFICIENT_FUNDS), "sandbox", True)
+    cards.update_payment_method(shop.svc, "alice", card(INSUFFICIENT_FUNDS), "sandbox", True)
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=60), mailer, REAL)
 
@@ -290,7 +290,7 @@ def test_a_debit_above_the_mandates_maximum_is_not_attempted_and_asks_for_a_new_
     assert shop.sub().status == "past_due"  # waiting for a new mandate, as for a new card
 
     # When the customer sets up a new mandate (a new payment method without that cap)
-    charging.update_payment_method(shop.svc, "alice", card(MASTERCARD), "sandbox", True)
+    cards.update_payment_method(shop.svc, "alice", card(MASTERCARD), "sandbox", True)
     run(shop, shop.clock.now() + timedelta(days=2), mailer, REAL)
 
     # Then it is announced and debited a day later, once
@@ -358,14 +358,14 @@ def test_each_repayment_instalment_on_a_mandate_is_announced_a_day_before_its_de
 ) -> None:
     # Given alice's renewal on her mandate declined through dunning: her balance is a case
     shop = mandate_subscriber(make_shop)
-    charging.update_payment_method(shop.svc, "alice", card(DECLINES), "sandbox", True)
+    cards.update_payment_method(shop.svc, "alice", card(DECLINES), "sandbox", True)
     mailer = RecordingMailer()
     run(shop, shop.start + timedelta(days=55), mailer, REAL)
     [case] = collections.list_cases(shop.svc, "alice")
 
     # When she chooses two weekly instalments and sets up a mandate that pays
     _, plan = collections.choose_repayment_plan(shop.svc, case.id, 2, "week")
-    charging.update_payment_method(shop.svc, "alice", card(MASTERCARD), "sandbox", True)
+    cards.update_payment_method(shop.svc, "alice", card(MASTERCARD), "sandbox", True)
     run(shop, plan.instalments[-1].due_at + timedelta(days=3), mailer, REAL)
 
     # Then each instalment was debited once, a day or more after its own email

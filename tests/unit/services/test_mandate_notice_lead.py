@@ -14,7 +14,7 @@ from test_reminders import REAL, RecordingMailer, run
 from tenure.domain.dunning import DunningPolicy
 from tenure.domain.notices import NoticeKind
 from tenure.domain.plans import Plan
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import cards, catalog, subscriptions
 
 DAY = timedelta(hours=24)
 DECLINES = "4000000000009995"  # insufficient funds: soft, retried on the schedule
@@ -53,7 +53,7 @@ def mandate_customer(
     shop = make_shop(policy=policy, start=start)
     shop.gateway = with_mandates(shop)
     catalog.create_customer(shop.svc, "ravi", "ravi@example.in", timezone=zone, provider="razorpay")
-    charging.update_payment_method(shop.svc, "ravi", card(PAYS), "sandbox", True)
+    cards.update_payment_method(shop.svc, "ravi", card(PAYS), "sandbox", True)
     for plan in PLANS.values():
         catalog.create_plan(shop.svc, plan)
     return shop
@@ -111,7 +111,7 @@ def test_a_pre_debit_email_always_lands_at_least_24_hours_before_its_debit(
     shop = mandate_customer(make_shop, start - lead, zone, DunningPolicy.from_days(days))
     subscriptions.subscribe(shop.svc, "sub-r", "ravi", PLANS[every].id)
     if declines:
-        charging.update_payment_method(shop.svc, "ravi", card(DECLINES), "sandbox", True)
+        cards.update_payment_method(shop.svc, "ravi", card(DECLINES), "sandbox", True)
     mailer = RecordingMailer()
     run(shop, start + timedelta(days=40), mailer, REAL)
 

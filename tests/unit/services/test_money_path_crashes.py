@@ -14,7 +14,7 @@ from tenure.domain.errors import AlreadyExistsError, ConcurrencyError
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.ports import Commit
-from tenure.services import charging, subscriptions
+from tenure.services import charging, charging_reconcile, charging_settle, subscriptions
 
 VISA = "4242424242424242"
 INSUFFICIENT_FUNDS = "4000000000009995"
@@ -117,7 +117,7 @@ def test_a_renewal_that_crashes_at_any_step_charges_exactly_once_after_redeliver
         shop.work(message, shop.dying(**step))
     # ... and SQS delivers the same message again, and the sweeper runs after the lease
     shop.work(message)
-    shop.run_due(until=renewed_at + charging.LEASE * 12)
+    shop.run_due(until=renewed_at + charging_settle.LEASE * 12)
     # Then the customer was charged once for the period, and the period advanced once
     assert_renewed_once(shop, renewed_at)
 
@@ -133,7 +133,7 @@ def test_a_renewal_that_crashes_at_any_step_is_settled_by_the_schedule_alone(
     with pytest.raises(shop.Crash):
         shop.work(shop.queued(carried=carried), shop.dying(**step))
     # ... and only the schedule runs from then on
-    shop.run_due(until=renewed_at + charging.LEASE * 12)
+    shop.run_due(until=renewed_at + charging_settle.LEASE * 12)
     # Then the due-work index alone still gets the period charged, once
     assert_renewed_once(shop, renewed_at)
 
@@ -189,7 +189,7 @@ def test_a_renewal_whose_worker_died_after_the_provider_acted_is_settled_by_the_
     # When SQS delivers the message again (the claim is in flight: nothing to do), and the
     # sweeper looks after the lease
     subscriptions.process_due(shop.svc, "sub-1")
-    shop.run_due(until=renewed_at + charging.LEASE * 12)
+    shop.run_due(until=renewed_at + charging_settle.LEASE * 12)
     # Then the sweeper sent the identical request under the same key and got the first
     # answer back: one payment, confirmed once, and no list was needed
     [charge] = shop.charges(invoice.id)
@@ -214,7 +214,7 @@ def test_a_decline_recorded_late_by_the_sweeper_keeps_the_retries_of_the_attempt
         subscriptions.process_due(shop.dying(after_call="pay"), "sub-1")
     # When the sweeper records the decline after the lease, minutes later
     invoice = shop.invoice_starting(renewed_at)
-    sweeper_looks(shop, invoice.id, renewed_at + charging.LEASE + timedelta(minutes=2))
+    sweeper_looks(shop, invoice.id, renewed_at + charging_settle.LEASE + timedelta(minutes=2))
     # Then dunning is timed from the attempt, as if the answer had come at once: a fault in
     # Tenure never moves the customer's retries (found by chaos replay)
     late, at_once = shop.invoice(invoice.id), calm.invoice(calm_invoice.id)
@@ -231,7 +231,7 @@ def test_a_payment_made_before_a_crash_is_found_by_its_metadata_when_the_card_ch
     visa = card_on_file(shop)
     shop.add_card(MASTERCARD)
     # When the schedule runs past the lease
-    shop.run_due(until=renewed_at + charging.LEASE * 12)
+    shop.run_due(until=renewed_at + charging_settle.LEASE * 12)
     # Then the replay was the identical request (the card the claim stored, not the new
     # one): the key answered with the payment made on the visa, settled once, nothing listed
     invoice = shop.invoice_starting(renewed_at)
@@ -252,7 +252,7 @@ def test_a_request_that_never_left_charges_the_card_claimed_not_one_given_since(
     visa = card_on_file(shop)
     shop.add_card(INSUFFICIENT_FUNDS)
     # When the schedule runs past the lease
-    shop.run_due(until=renewed_at + charging.LEASE * 3)
+    shop.run_due(until=renewed_at + charging_settle.LEASE * 3)
     # Then the attempt's one request went out as claimed, on the visa, and paid
     invoice = shop.invoice_starting(renewed_at)
     charge = first_attempt_paid(shop, invoice.id)
@@ -338,7 +338,7 @@ def test_the_sweeper_settles_a_timed_out_payment_without_charging_again(
     # Given a renewal whose request timed out after money moved
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the lease runs out and the sweeper reconciles
-    shop.run_due(until=renewed_at + charging.LEASE * 12)
+    shop.run_due(until=renewed_at + charging_settle.LEASE * 12)
     # Then the attempt succeeded from what the provider says, and money moved once
     [charge] = shop.charges(invoice_id)
     assert shop.gateway.calls[charge.payment_id or ""] == 2  # the request and its replay
@@ -353,7 +353,7 @@ def test_a_reconcile_during_the_lease_leaves_the_claim_alone(
     # Given a renewal whose request timed out a minute ago
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When a reconcile message arrives early (the charger may still be at work)
-    result = sweeper_looks(shop, invoice_id, at=renewed_at + charging.LEASE / 5)
+    result = sweeper_looks(shop, invoice_id, at=renewed_at + charging_settle.LEASE / 5)
     # Then nothing is settled yet
     assert result is None
     assert shop.charges(invoice_id)[0].status is ChargeStatus.CHARGING
@@ -385,7 +385,7 @@ def card_on_file(shop: Any) -> str:
 def sweeper_looks(shop: Any, invoice_id: str, at: datetime) -> Any:
     """The sweeper reconciles the invoice's first attempt at `at`."""
     shop.clock.set(at)
-    return charging.reconcile_charge(shop.svc, invoice_id, 1)
+    return charging_reconcile.reconcile_charge(shop.svc, invoice_id, 1)
 
 
 def still_claimed(shop: Any, invoice_id: str) -> Charge:
@@ -420,8 +420,8 @@ def assert_kept_then_charged_once(
     """Then the attempt stays claimed for one more lease from the look, with no payment, and
     the next look settles the one payment under the same attempt."""
     claim = still_claimed(shop, invoice_id)
-    assert claim.lease_until == looked_at + charging.LEASE
-    shop.run_due(until=looked_at + charging.LEASE * 3)
+    assert claim.lease_until == looked_at + charging_settle.LEASE
+    shop.run_due(until=looked_at + charging_settle.LEASE * 3)
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
     assert_renewed_once(shop, renewed_at)
 
@@ -431,7 +431,7 @@ def test_a_timeout_on_create_is_replayed_under_the_same_key_and_charges_once(
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the schedule runs past the lease
-    shop.run_due(until=renewed_at + charging.LEASE * 12)
+    shop.run_due(until=renewed_at + charging_settle.LEASE * 12)
     # Then the sweeper replayed the request under the same key and got the first answer:
     # one attempt, one payment
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
@@ -447,10 +447,10 @@ def test_a_rate_limit_on_create_moves_nothing_and_the_replay_after_the_lease_suc
     still_claimed(shop, invoice_id)
     assert shop.created_keys(invoice_id) == []
     # When the schedule runs past the lease
-    shop.run_due(until=renewed_at + charging.LEASE * 12)
+    shop.run_due(until=renewed_at + charging_settle.LEASE * 12)
     # Then the same attempt, under the same key, charged the invoice after the lease
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
-    assert shop.invoice(invoice_id).paid_at >= renewed_at + charging.LEASE
+    assert shop.invoice(invoice_id).paid_at >= renewed_at + charging_settle.LEASE
     assert_sent_under_the_first_key(shop, invoice_id)
     assert_renewed_once(shop, renewed_at)
 
@@ -460,7 +460,7 @@ def test_a_create_still_refused_at_the_lease_end_keeps_its_claim_for_the_next_lo
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "rate_limit", 2)
     # When the sweeper looks at the lease's end, and the provider refuses again
-    lease_over = renewed_at + charging.LEASE
+    lease_over = renewed_at + charging_settle.LEASE
     sweeper_looks(shop, invoice_id, at=lease_over)
     # Then the claim is kept for the next look, which charges it
     assert_kept_then_charged_once(shop, renewed_at, invoice_id, looked_at=lease_over)
@@ -470,11 +470,11 @@ def test_two_sweepers_replaying_one_lost_answer_settle_it_once(
     make_shop: Callable[..., Any],
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
-    shop.clock.set(renewed_at + charging.LEASE)
+    shop.clock.set(renewed_at + charging_settle.LEASE)
     # When one sweeper replays the request and settles while another, which read the same
     # claim, replays it too
-    other = shop.interleaved(lambda: charging.reconcile_charge(shop.svc, invoice_id, 1))
-    charging.reconcile_charge(other, invoice_id, 1)
+    other = shop.interleaved(lambda: charging_reconcile.reconcile_charge(shop.svc, invoice_id, 1))
+    charging_reconcile.reconcile_charge(other, invoice_id, 1)
     # Then the first one settled it; the second lost the race to record it and stopped
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
     assert shop.confirmations(invoice_id) == 1
@@ -486,7 +486,7 @@ def test_a_lost_answer_older_than_the_providers_key_memory_is_listed_not_replaye
 ) -> None:
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the sweeper first looks after 23 hours
-    late = renewed_at + charging.PAY_REPLAY_WINDOW
+    late = renewed_at + charging_reconcile.PAY_REPLAY_WINDOW
     sweeper_looks(shop, invoice_id, at=late)
     # Then the key is not trusted any more (a replay might make a second payment): the list
     # of alice's payments found the one made, which settled the attempt
@@ -504,13 +504,13 @@ def test_a_claim_whose_request_never_left_is_given_up_after_the_key_memory_and_c
     shop, renewed_at = a_renewal_whose_worker_died(make_shop, after_commit=1)
     invoice_id = shop.invoice_starting(renewed_at).id
     # When the sweeper first looks after 23 hours
-    late = renewed_at + charging.PAY_REPLAY_WINDOW
+    late = renewed_at + charging_reconcile.PAY_REPLAY_WINDOW
     sweeper_looks(shop, invoice_id, at=late)
     # Then the list found no payment for the attempt: it is given up (no dunning failure)
     # and the invoice is due at once under a new attempt number, which charges it
     assert_given_up_unsent(shop, invoice_id)
     assert shop.invoice(invoice_id).next_attempt_at == late
-    shop.run_due(until=late + charging.LEASE)
+    shop.run_due(until=late + charging_settle.LEASE)
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.UNKNOWN), (2, ChargeOutcome.SUCCEEDED)]
     assert_renewed_once(shop, renewed_at)
 
@@ -525,7 +525,7 @@ def test_a_claim_whose_invoice_was_voided_meanwhile_is_looked_up_never_sent(
     invoice.status = InvoiceStatus.VOID
     shop.repo.commit(Commit(invoices=[invoice]))
     # When the sweeper looks after the lease
-    sweeper_looks(shop, invoice.id, at=renewed_at + charging.LEASE)
+    sweeper_looks(shop, invoice.id, at=renewed_at + charging_settle.LEASE)
     # Then it did not send the request (that would charge a void invoice): the list found
     # nothing, and the attempt was given up with nothing due after it
     assert_given_up_unsent(shop, invoice.id)
@@ -541,7 +541,7 @@ def test_a_saved_500_is_not_trusted_and_the_list_finds_the_payment_it_made(
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "server_error")
     still_claimed(shop, invoice_id)
     # When the schedule runs past the lease
-    shop.run_due(until=renewed_at + charging.LEASE * 12)
+    shop.run_due(until=renewed_at + charging_settle.LEASE * 12)
     # Then the replay got the same 500 back, and the list found the payment: charged once
     charge = first_attempt_paid(shop, invoice_id)
     assert shop.gateway.calls[charge.payment_id or ""] == 2
@@ -569,7 +569,7 @@ def test_a_replay_that_times_out_is_replayed_again_never_listed_and_given_up(
     # times out too (it may still be running at the provider: a list now could miss the
     # payment it makes)
     shop, renewed_at, invoice_id, looked_at = a_look_that_times_out(
-        make_shop, "pay", charging.LEASE
+        make_shop, "pay", charging_settle.LEASE
     )
     # Then nothing was listed; the claim waits one more lease, and the next look replays the
     # same key again and settles the one payment
@@ -583,7 +583,7 @@ def test_a_list_that_times_out_keeps_the_claim_for_the_next_look(
 ) -> None:
     # When the sweeper looks after 23 hours and the list goes unanswered
     shop, renewed_at, invoice_id, looked_at = a_look_that_times_out(
-        make_shop, "find", charging.PAY_REPLAY_WINDOW
+        make_shop, "find", charging_reconcile.PAY_REPLAY_WINDOW
     )
     # Then nothing is given up: the claim waits one more lease, and the next look finds the
     # payment and settles it
@@ -596,7 +596,7 @@ def test_a_lost_answer_whose_card_changed_since_is_replayed_on_the_card_claimed(
     shop, renewed_at, invoice_id = a_renewal_whose_create_failed(make_shop, "timeout")
     # When the customer gives another card, and the schedule runs past the lease
     shop.add_card("5555555555554444")
-    shop.run_due(until=renewed_at + charging.LEASE * 12)
+    shop.run_due(until=renewed_at + charging_settle.LEASE * 12)
     # Then the replay sent the card the claim stored, the key answered with the payment
     # made on it, and that settled attempt 1: the new card was not charged
     assert attempts(shop, invoice_id) == [(1, ChargeOutcome.SUCCEEDED)]
@@ -613,7 +613,7 @@ def test_a_rate_limit_on_the_card_update_charge_loses_nothing(
     # When the customer adds a card but the provider refuses the request with a rate limit
     shop.gateway.fail_next("rate_limit", on="pay")
     shop.add_card(MASTERCARD)
-    shop.run_due(until=renewed_at + charging.LEASE * 12)
+    shop.run_due(until=renewed_at + charging_settle.LEASE * 12)
     # Then the sweeper's new attempt paid the invoice, on the new card, once
     invoice = shop.invoice_starting(renewed_at)
     assert invoice.status is InvoiceStatus.PAID

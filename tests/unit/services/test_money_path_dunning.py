@@ -16,7 +16,7 @@ from tenure.domain.events import EventType
 from tenure.domain.invoices import InvoiceStatus
 from tenure.domain.subscription import SubscriptionStatus
 from tenure.ports import Commit
-from tenure.services import charging, subscriptions
+from tenure.services import cards, charging, subscriptions
 
 VISA = "4242424242424242"
 MASTERCARD = "5555555555554444"
@@ -251,7 +251,7 @@ def test_a_card_update_that_pays_what_was_owed_has_no_retry_pending(
 ) -> None:
     shop, invoice = a_declining_renewal(make_shop, INSUFFICIENT_FUNDS)
 
-    update = charging.update_payment_method(shop.svc, "alice", card(MASTERCARD), "sandbox", True)
+    update = cards.update_payment_method(shop.svc, "alice", card(MASTERCARD), "sandbox", True)
 
     assert (update.method.id, update.retry_pending) == (card(MASTERCARD), False)
     assert shop.invoice(invoice.id).status is InvoiceStatus.PAID
@@ -273,7 +273,7 @@ def test_a_card_saved_whose_retry_loses_a_race_is_reported_saved_with_the_retry_
 
     monkeypatch.setattr(shop.repo, "commit", commit)
     # When the customer gives a new card
-    update = charging.update_payment_method(shop.svc, "alice", card(MASTERCARD), "sandbox", True)
+    update = cards.update_payment_method(shop.svc, "alice", card(MASTERCARD), "sandbox", True)
     monkeypatch.undo()
     # Then nothing is raised: the card is the default, and the retry is said to be pending
     assert refused, "the retry never tried to claim a charge"

@@ -17,7 +17,7 @@ from tenure.domain.subscription import SubscriptionStatus
 from tenure.payments.gateway import IdempotencyConflictError
 from tenure.payments.sandbox import payment_method_for
 from tenure.ports import Commit
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import cards, catalog, subscriptions
 from tenure.services.context import Services
 
 VISA = "4242424242424242"
@@ -292,7 +292,7 @@ def test_an_attached_card_that_is_not_the_default_changes_no_copy(
 ) -> None:
     shop = a_paying_subscriber(make_shop)
     version = shop.sub().version
-    charging.update_payment_method(
+    cards.update_payment_method(
         shop.svc, "alice", catalog_card(MASTERCARD), "sandbox", make_default=False
     )
     assert shop.sub().version == version

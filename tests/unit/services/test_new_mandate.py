@@ -11,7 +11,7 @@ from test_reminders import REAL, RecordingMailer, run
 from tenure.domain.notices import NoticeKind
 from tenure.domain.plans import Plan
 from tenure.payments.razorpay_sandbox import RazorpaySandbox
-from tenure.services import catalog, charging, installments, new_mandate, self_service
+from tenure.services import cards, catalog, installments, new_mandate, self_service
 
 MONTHLY = Plan(id="inr", name="Basic", amount=49900, currency="INR", interval="month")
 OLD = "token_upi_success"
@@ -28,7 +28,7 @@ def razorpay_shop(make_shop: Callable[..., Shop]) -> tuple[Shop, RazorpaySandbox
     customer.timezone, customer.provider = "Asia/Kolkata", "razorpay"
     shop.repo.customers["alice"] = customer
     catalog.create_plan(shop.svc, MONTHLY)
-    charging.update_payment_method(shop.svc, "alice", OLD, "razorpay", True)
+    cards.update_payment_method(shop.svc, "alice", OLD, "razorpay", True)
     shop.subscribe("inr")
     assert shop.sub().status == "active"
     return shop, rzp

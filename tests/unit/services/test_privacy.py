@@ -23,7 +23,7 @@ from tenure.notify.mailers import forget_outbox_copies
 from tenure.notify.planner import plan_notices
 from tenure.notify.policy import ReminderPolicy
 from tenure.ports import Commit
-from tenure.services import catalog, charging, privacy, subscriptions, webhooks_out
+from tenure.services import cards, catalog, privacy, subscriptions, webhooks_out
 from tenure.services import operator_actions as ops
 from tenure.services.cancellation import request_cancel
 from tenure.services.reminders import send_due
@@ -40,7 +40,7 @@ def carol(shop: Shop, *, cancel: bool = True) -> None:
     operator's note, asks to leave in her own words and is canceled at period end."""
     billing = billing_details(LEGAL_NAME, ADDRESS, TAX_ID)
     catalog.create_customer(shop.svc, "carol", EMAIL, name=NAME, billing=billing)
-    charging.update_payment_method(shop.svc, "carol", card("4242424242424242"), "sandbox", True)
+    cards.update_payment_method(shop.svc, "carol", card("4242424242424242"), "sandbox", True)
     subscriptions.subscribe(shop.svc, "sub-carol", "carol", "basic")
     shop.repo.add_webhook_endpoint(
         WebhookEndpoint(
@@ -220,7 +220,7 @@ def test_an_erased_customer_cannot_subscribe_or_take_a_card_and_nothing_changes(
     with pytest.raises(IllegalTransitionError, match="erased"):
         subscriptions.subscribe(shop.svc, "sub-carol-2", "carol", "basic")
     with pytest.raises(IllegalTransitionError, match="erased"):
-        charging.update_payment_method(shop.svc, "carol", card("4242424242424242"), "sandbox", True)
+        cards.update_payment_method(shop.svc, "carol", card("4242424242424242"), "sandbox", True)
     assert everything(shop) == before
 
 

@@ -16,7 +16,7 @@ from tenure.domain.errors import IllegalTransitionError
 from tenure.domain.privacy import pseudonym_email
 from tenure.domain.provider_owed import PENDING_CUSTOMER_GRACE, REPLAY_WINDOW
 from tenure.payments.gateway import IdempotencyConflictError, ProviderUnavailableError
-from tenure.services import charging, privacy, provider_owed
+from tenure.services import cards, privacy, provider_owed
 from tenure.services.due import work_due
 from tenure.views import customer_view
 
@@ -27,7 +27,7 @@ def killed_after_the_provider_answered(make_shop: Callable[..., Shop]) -> tuple[
     shop = make_shop()
     dying = shop.dying(after_call="customer")
     with pytest.raises(Crash):
-        charging.update_payment_method(dying, "alice", card(GOOD_CARD), "sandbox", True)
+        cards.update_payment_method(dying, "alice", card(GOOD_CARD), "sandbox", True)
     made: str = dying.gateway.made  # type: ignore[union-attr]
     return shop, made
 

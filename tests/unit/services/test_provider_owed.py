@@ -18,7 +18,7 @@ from tenure.domain.errors import ValidationFailedError
 from tenure.domain.provider_owed import FIRST_WAIT
 from tenure.payments.gateway import PaymentResult, ProviderUnavailableError
 from tenure.payments.razorpay_sandbox import RazorpaySandbox
-from tenure.services import charging, due, new_mandate, privacy, provider_owed, self_service
+from tenure.services import cards, due, new_mandate, privacy, provider_owed, self_service
 from tenure.services.context import Services
 from tenure.services.customer_updates import CustomerChanges, update_customer
 from tenure.services.provider_events import apply_provider_event
@@ -89,7 +89,7 @@ def test_a_changed_phone_reaches_a_stripe_customer(make_shop: Callable[..., Shop
     shop = make_shop()
     customer = shop.repo.get_customer("alice")
     assert customer is not None
-    charging.ensure_provider_customer(shop.svc, customer)
+    cards.ensure_provider_customer(shop.svc, customer)
     customer = shop.repo.get_customer("alice")
     assert customer is not None and customer.provider_customer_id is not None
 

@@ -12,7 +12,7 @@ from tenure.domain.errors import ValidationFailedError
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, charging, refunds, subscriptions
+from tenure.services import cards, catalog, charging, refunds, subscriptions
 from tenure.services.context import Services, UnknownProviderError
 from tenure.services.reminders import send_due
 
@@ -40,7 +40,7 @@ def two_providers() -> tuple[Services, SandboxGateway, OtherSandbox]:
 def paying(svc: Services, customer_id: str, provider: str | None) -> None:
     catalog.create_customer(svc, customer_id, f"{customer_id}@example.com", provider=provider)
     assert VISA is not None
-    charging.update_payment_method(svc, customer_id, VISA, "sandbox", make_default=True)
+    cards.update_payment_method(svc, customer_id, VISA, "sandbox", make_default=True)
     subscriptions.subscribe(svc, f"sub-{customer_id}", customer_id, "basic")
 
 

@@ -18,7 +18,7 @@ from tenure.domain.pricing import PLAIN, Items
 from tenure.notify.compose import Composer
 from tenure.notify.link_tokens import LinkPurpose
 from tenure.ports import Commit
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import cards, catalog, subscriptions
 from tenure.services.reminders import RunReport, send_due
 
 ANNUAL = Plan(id="annual", name="Annual", amount=12000, currency="USD", interval="year")
@@ -158,7 +158,7 @@ def pay_two_renewals_late(shop: Shop, mailer: RecordingMailer) -> None:
 
 def customer(shop: Shop, customer_id: str, zone: str = "UTC", number: str = "4242424242424242"):
     catalog.create_customer(shop.svc, customer_id, f"{customer_id}@example.com", timezone=zone)
-    charging.update_payment_method(shop.svc, customer_id, card(number), "sandbox", True)
+    cards.update_payment_method(shop.svc, customer_id, card(number), "sandbox", True)
 
 
 def subscriber(

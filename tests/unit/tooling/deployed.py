@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from tenure.payments.sandbox import payment_method_for
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import cards, catalog, subscriptions
 from tenure.services.context import Services
 from tenure_local.stack.template import table_create_kwargs
 
@@ -40,5 +40,5 @@ def paying_subscriber(svc: Services, customer_id: str, plan_id: str, **customer:
     catalog.create_customer(svc, customer_id, f"{customer_id}@example.com", **customer)
     method = payment_method_for("4242424242424242")
     assert method is not None
-    charging.update_payment_method(svc, customer_id, method, "sandbox", True)
+    cards.update_payment_method(svc, customer_id, method, "sandbox", True)
     subscriptions.subscribe(svc, f"sub-{customer_id}", customer_id, plan_id)

@@ -25,10 +25,10 @@ def test_the_caller_is_the_innermost_frame_outside_the_store_and_clients() -> No
     frames = [
         ("/x/local/tenure_local/stack/ddb_wire.py", "call"),
         ("/x/layers/common/tenure/store/dynamodb.py", "get_customer"),
-        ("/x/layers/common/tenure/services/charging.py", "update_payment_method"),
+        ("/x/layers/common/tenure/services/cards.py", "update_payment_method"),
         ("/x/local/tenure_local/runtime/functions.py", "invoke"),
     ]
-    assert caller(frames) == "services/charging.py:update_payment_method"
+    assert caller(frames) == "services/cards.py:update_payment_method"
 
 
 def test_a_checkout_named_tenure_does_not_make_its_tests_tenure_code() -> None:

@@ -10,7 +10,7 @@ import pytest
 from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.sandbox import SandboxGateway, payment_method_for
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import cards, catalog, subscriptions
 from tenure.services.context import Services
 from tenure_local.runtime import state as state_module
 from tenure_local.runtime.state import build_state, write_state_json
@@ -43,7 +43,7 @@ def a_store_with_customers_and_invoices() -> InMemoryRepository:
         catalog.create_customer(svc, name, f"{name}@example.com", name=name.title())
         method = payment_method_for("4242424242424242")
         assert method is not None
-        charging.update_payment_method(svc, name, method, "sandbox", True)
+        cards.update_payment_method(svc, name, method, "sandbox", True)
         subscriptions.subscribe(svc, f"sub-{name}", name, "team")
     return repo
 

@@ -16,7 +16,7 @@ from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments.razorpay_gateway import HttpRequest, HttpResponse, RazorpayGateway
 from tenure.payments.razorpay_sandbox import SANDBOX_KEY, RazorpaySandbox
 from tenure.payments.sandbox import SandboxGateway
-from tenure.services import catalog, charging, refunds, subscriptions
+from tenure.services import cards, catalog, charging_settle, refunds, subscriptions
 from tenure.services.context import Services
 from tenure.services.provider_events import Applied, apply_provider_event
 from tenure.webhooks import razorpay_events
@@ -49,7 +49,7 @@ def shop(transport: Any) -> Services:
     )
     catalog.create_plan(svc, Plan(id="plus", amount=49900, currency="INR", interval="month"))
     catalog.create_customer(svc, "asha", "asha@example.com", provider="razorpay")
-    charging.update_payment_method(svc, "asha", "token_upi_success", "razorpay", True)
+    cards.update_payment_method(svc, "asha", "token_upi_success", "razorpay", True)
     return svc
 
 
@@ -75,7 +75,7 @@ def test_a_payment_whose_answer_was_lost_is_settled_by_its_captured_webhook() ->
     # While the claim's lease runs, its collector may still settle it: the webhook waits.
     assert deliver(svc, captured) is Applied.UNCHANGED
     assert isinstance(svc.clock, FixedClock)
-    svc.clock.set(T0 + charging.LEASE + timedelta(minutes=1))
+    svc.clock.set(T0 + charging_settle.LEASE + timedelta(minutes=1))
 
     assert deliver(svc, captured) is Applied.APPLIED
 

@@ -9,7 +9,7 @@ from webhooks_harness import Endpoint, Shop
 from tenure.domain.due import DueKind
 from tenure.payments.gateway import CheckoutAnswer
 from tenure.payments.razorpay_sandbox import RazorpaySandbox
-from tenure.services import catalog, charging, new_mandate
+from tenure.services import cards, catalog, new_mandate
 from tenure_local.simulator.webhooks_provider import RazorpayCourier
 
 
@@ -21,7 +21,7 @@ def test_the_sandboxs_registration_webhook_through_the_handler_records_the_rupee
     catalog.create_customer(shop.svc, "ravi", "ravi@example.com", provider="razorpay")
     customer = shop.repo.get_customer("ravi")
     assert customer is not None
-    charging.ensure_provider_customer(shop.svc, customer)
+    cards.ensure_provider_customer(shop.svc, customer)
     offer = new_mandate.begin_new_mandate(shop.svc, "ravi", 50, shop.clock.now(), "upi")
     answer = rzp.gateway().checkout_in_sandbox(offer.checkout, "success@razorpay")
     assert isinstance(answer, CheckoutAnswer)  # the browser closed before posting it

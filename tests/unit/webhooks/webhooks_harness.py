@@ -14,7 +14,7 @@ from tenure.domain.plans import Plan
 from tenure.fakes import FixedClock, InMemoryRepository
 from tenure.payments import stripe_objects
 from tenure.payments.sandbox import payment_method_for
-from tenure.services import catalog, charging, subscriptions
+from tenure.services import cards, catalog, subscriptions
 from tenure.services.context import Services
 from tenure.services.provider_events import Applied, apply_provider_event
 from tenure.webhooks import stripe_events
@@ -46,7 +46,7 @@ class Shop:
     gateway: ProviderSandbox
 
     def add_card(self, number: str, customer: str = "alice") -> None:
-        charging.update_payment_method(self.svc, customer, card(number), "sandbox", True)
+        cards.update_payment_method(self.svc, customer, card(number), "sandbox", True)
 
     def subscribe(self, sub_id: str = "sub-1", customer: str = "alice") -> str:
         outcome = subscriptions.subscribe(self.svc, sub_id, customer, "basic")

@@ -1,6 +1,6 @@
 """Paying a collections case in full, now: a one-instalment plan of the balance, charged at
 once by the money path every instalment takes (apart from services.collections because it
-charges, and services.charging already follows cases through that module)."""
+charges, and services.charging_settle already follows cases through that module)."""
 
 from tenure.domain.collection_cases import CollectionCase
 from tenure.domain.installments import InstallmentPlan

@@ -11,6 +11,7 @@ from tenure.domain.price_notices import PriceNoticeRun
 from tenure.ports import DueItem, DueMessage
 from tenure.services import (
     charging,
+    charging_reconcile,
     credit_notes,
     price_notices,
     privacy,
@@ -76,7 +77,7 @@ def _do(
             return price_notices.tell_subscribers(svc, work.entity_id)
         case DueSubject.CHARGE:
             ref = ChargeRef.parse(work.entity_id)
-            return charging.reconcile_charge(svc, ref.invoice_id, ref.attempt)
+            return charging_reconcile.reconcile_charge(svc, ref.invoice_id, ref.attempt)
         case DueSubject.CUSTOMER if work.kind is DueKind.PROVIDER_ERASE:
             privacy.erase_at_provider(svc, work.entity_id)
             return None

@@ -29,7 +29,7 @@ from tenure.payments.gateway import (
     VerifiedMandate,
 )
 from tenure.ports import Commit, Marker
-from tenure.services import charging, provider_owed, self_service
+from tenure.services import cards, provider_owed, self_service
 from tenure.services.catalog import get_customer, write_past_listings
 from tenure.services.context import Services
 
@@ -118,7 +118,7 @@ def _registrar(svc: Services, customer_id: str) -> tuple[RegistersMandates, str]
         gateway = svc.gateway_for(customer.provider)
         if not isinstance(gateway, RegistersMandates):
             raise ValidationFailedError("payment_method", "this provider registers no mandates")
-        return gateway, charging.ensure_provider_customer(svc, customer)
+        return gateway, cards.ensure_provider_customer(svc, customer)
 
     # A new subscription or plan of the customer's, made meanwhile, is no reason to refuse.
     return write_past_listings(svc, customer_id, registrar)

@@ -31,7 +31,13 @@ from tenure.domain.invoices import COUNTED_REFUNDS, DisputeStatus, Invoice, Invo
 from tenure.domain.timeutil import iso
 from tenure.payments.gateway import PaymentResult
 from tenure.ports import Commit, EventReads, Marker
-from tenure.services import catalog, charging, reported_registrations, unused_credit
+from tenure.services import (
+    cards,
+    catalog,
+    charging_settle,
+    reported_registrations,
+    unused_credit,
+)
 from tenure.services.context import Services
 from tenure.webhooks.model import (
     PaymentFacts,
@@ -43,7 +49,7 @@ from tenure.webhooks.model import (
 
 MARKER_TTL = timedelta(days=30)  # Stripe retries for 3 days and resends by hand for 30
 ATTEMPTS = 3  # someone changed what we read meanwhile: read again, this many times at most
-FINAL = charging.FINAL
+FINAL = charging_settle.FINAL
 AT_RISK = "at_risk"  # customer metadata: why the customer is at risk (a dispute)
 PROVIDER_DELETED = "provider_customer_deleted"  # customer metadata: when, by the provider
 DETACHED = "payment_method_detached:"  # customer metadata prefix: when a method was detached
@@ -199,7 +205,7 @@ def _payment(
     if sub is not None and sub.id != invoice.subscription_id:
         sub = None  # the payment's metadata named another: read the invoice's own
     result = PaymentResult(facts.payment_id, facts.outcome, facts.decline_code)
-    charging.settle_reported_payment(
+    charging_settle.settle_reported_payment(
         svc,
         invoice,
         charge,
@@ -522,7 +528,7 @@ def _method_added(
     # was tried on it, and after a hard decline or a needed authentication it waits for
     # another card, never this event (the provider telling of the same card again).
     since = event.occurred_at if recorded is None else min(event.occurred_at, recorded.created_at)
-    owed = charging.invoices_untried_since(svc, customer.id, since)
+    owed = cards.invoices_untried_since(svc, customer.id, since)
     if not known and (customer.default_payment_method is None or owed):
         customer.default_payment_method = facts.payment_method_id
         catalog.save_payer(svc, customer, change)
@@ -544,7 +550,7 @@ def _method_updated(
     if customer.erased_at is not None or customer.default_payment_method != facts.payment_method_id:
         # Only the card Tenure charges matters here, and nothing of an erased person.
         return _Outcome(Applied.UNCHANGED)
-    owed = charging.invoices_untried_since(svc, customer.id, event.occurred_at)
+    owed = cards.invoices_untried_since(svc, customer.id, event.occurred_at)
     if not owed:
         return _Outcome(Applied.UNCHANGED)
     change = Commit(markers=[marker])
@@ -578,7 +584,7 @@ def _retry_owed(
     after: list[Callable[[], object]] = []
     if owed:
         after.append(
-            lambda: charging.collect_open_invoices(svc, customer.id, changed_at=event.occurred_at)
+            lambda: cards.collect_open_invoices(svc, customer.id, changed_at=event.occurred_at)
         )
     return _Outcome(Applied.APPLIED, after)
 

@@ -46,7 +46,7 @@ from tenure.payments.gateway import (
     UnverifiedCheckoutError,
 )
 from tenure.ports import Marker
-from tenure.services import cancellation, charging, points, subscriptions
+from tenure.services import cancellation, cards, charging_settle, points, subscriptions
 from tenure.services.catalog import (
     get_customer,
     get_plan,
@@ -131,7 +131,7 @@ def owed_invoices(svc: Services, customer_id: str) -> list[Invoice]:
         if invoice.status is InvoiceStatus.OPEN and invoice.total > 0
     ]
     instalments = (
-        svc.repo.get_invoice(i) for i in charging.owed_instalment_invoices(svc, customer_id)
+        svc.repo.get_invoice(i) for i in cards.owed_instalment_invoices(svc, customer_id)
     )
     found += [i for i in instalments if i is not None and i.status is InvoiceStatus.OPEN]
     return sorted(found, key=lambda i: (i.created_at, i.id))
@@ -155,7 +155,7 @@ def begin_card_setup(svc: Services, customer_id: str, now: datetime) -> str:
         gateway = svc.gateway_for(customer.provider)
         if gateway is None:
             raise ValidationFailedError("payment_method", "no payment provider is configured")
-        provider_customer = charging.ensure_provider_customer(svc, customer)
+        provider_customer = cards.ensure_provider_customer(svc, customer)
         key = f"setup:{customer.id}:{customer.default_payment_method or '-'}:{now:%Y-%m-%d}"
         return gateway.create_setup_intent(
             provider_customer_id=provider_customer, idempotency_key=key
@@ -171,7 +171,7 @@ def replace_card(svc: Services, customer_id: str, payment_method: str, provider:
     Raises only when the card was not saved. A card saved whose retry failed for now is
     shown as such (`retry_pending`): the dunning schedule retries on the new card, and the
     customer is not told that nothing happened."""
-    update = charging.update_payment_method(
+    update = cards.update_payment_method(
         svc, customer_id, payment_method, provider, make_default=True
     )
     view = load_card_page(svc, customer_id)
@@ -295,7 +295,9 @@ def settle_confirmed_payment(
     if charge is None or (of_order or result.payment_id) != charge.payment_id:
         raise NothingToConfirmError(f"invoice {invoice_id} has nothing to confirm")
     if result.outcome is ChargeOutcome.SUCCEEDED:
-        charging.settle_reported_payment(svc, view.invoice, charge, result, at=svc.clock.now())
+        charging_settle.settle_reported_payment(
+            svc, view.invoice, charge, result, at=svc.clock.now()
+        )
     return load_confirm_page(svc, customer_id, invoice_id)
 
 
