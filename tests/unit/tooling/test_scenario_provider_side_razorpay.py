@@ -4,15 +4,13 @@ own signed webhooks (`refund.created`/`refund.processed`, `payment.dispute.*`) t
 real webhooks handler on the memory engine, as they do at Stripe for a Stripe customer.
 `card_auto_updated`, the default provider's card updater, is refused at load for one."""
 
-import json
 from pathlib import Path
 from typing import Any
 
 from scenario_refusals import problems
+from scenario_runs import events, run_scenario
 
-from tenure_local.simulator.engines import MemoryEngine
-from tenure_local.simulator.scenario import parse
-from tenure_local.simulator.simulate import SimulationResult, Simulator
+from tenure_local.simulator.simulate import SimulationResult
 
 START = "2026-02-01T10:00:00Z"
 INVOICE = "in_sub-asha_first_20260201T100000Z"
@@ -55,16 +53,7 @@ def dispute(at: str, outcome: str, closed_at: str) -> dict[str, Any]:
 
 
 def simulate(tmp_path: Path, *actions: dict[str, Any]) -> tuple[dict[str, Any], SimulationResult]:
-    out = tmp_path / "out"
-    result = Simulator(
-        parse(scenario(*actions)), out, measure_raw_speed=False, engine=MemoryEngine()
-    ).run()
-    return json.loads((out / "state.json").read_text()), result
-
-
-def events(tmp_path: Path, kind: str) -> list[dict[str, Any]]:
-    lines = (tmp_path / "out" / "events.jsonl").read_text().splitlines()
-    return [e for e in map(json.loads, lines) if e["type"] == kind]
+    return run_scenario(tmp_path, scenario(*actions))
 
 
 def invoice(state: dict[str, Any]) -> dict[str, Any]:

@@ -4,18 +4,17 @@ customer, Razorpay's for a Razorpay one), through the real webhooks handler on t
 engine. Refused at load when no earlier action can have refunded the invoice, at run time
 (like any refusal by the provider) when the invoice has no such refund."""
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from scenario_refusals import problems
+from scenario_runs import events, run_scenario
 
-from tenure_local.simulator.engines import MemoryEngine
 from tenure_local.simulator.scenario import ScenarioError, load, parse
 from tenure_local.simulator.scenario_refund_failed import ProviderRefundFailed
-from tenure_local.simulator.simulate import SimulationResult, Simulator
+from tenure_local.simulator.simulate import SimulationResult
 
 START = "2026-02-01T10:00:00Z"
 STRIPE_INVOICE = "in_sub-alice_first_20260201T100000Z"
@@ -62,16 +61,7 @@ def scenario(*actions: dict[str, Any]) -> dict[str, Any]:
 
 
 def simulate(tmp_path: Path, *actions: dict[str, Any]) -> tuple[dict[str, Any], SimulationResult]:
-    out = tmp_path / "out"
-    result = Simulator(
-        parse(scenario(*actions)), out, measure_raw_speed=False, engine=MemoryEngine()
-    ).run()
-    return json.loads((out / "state.json").read_text()), result
-
-
-def events(tmp_path: Path, kind: str) -> list[dict[str, Any]]:
-    lines = (tmp_path / "out" / "events.jsonl").read_text().splitlines()
-    return [e for e in map(json.loads, lines) if e["type"] == kind]
+    return run_scenario(tmp_path, scenario(*actions))
 
 
 # -- at load -----------------------------------------------------------------------------------
