@@ -7,14 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from test_provider_events import Interleaving
+from test_provider_events import delivered_racing_itself
 from test_refund_reversals import CREDIT, LOYALTY, credit, downgraded, failed
 from webhooks_harness import Shop, StripeEvent
 
 from tenure.domain.events import EventType
 from tenure.domain.programs import Programs
 from tenure.services import cancellation, programs, refunds
-from tenure.services.context import Services
 from tenure.services.provider_events import Applied
 
 
@@ -26,6 +25,14 @@ def refunded_by_tenure(shop: Shop, invoice_id: str, amount: int | None) -> Strip
     for report in (created, shop.last("charge.refunded")):
         assert shop.deliver(report) is not Applied.UNMATCHED
     return created
+
+
+def updated_to(created: StripeEvent, status: str) -> StripeEvent:
+    """Stripe's refund.updated of the refund `created` made, now at `status`."""
+    updated = failed(created, 1)
+    updated.update(type="refund.updated")
+    updated["data"]["object"]["status"] = status
+    return updated
 
 
 @pytest.mark.parametrize("kind", ["refund.failed", "charge.refund.updated", "refund.updated"])
@@ -54,15 +61,8 @@ def test_a_tenure_refund_reported_failed_racing_itself_gives_back_once(shop: Sho
     points = shop.repo.get_points("alice").balance
     created = refunded_by_tenure(shop, invoice_id, None)
     assert credit(shop) < CREDIT and shop.repo.get_points("alice").balance < points
-    report = failed(created, 1)
-    results: list[Applied] = []
-    racing = Services(
-        repo=Interleaving(shop.repo, lambda: results.append(shop.deliver(report))),  # type: ignore[arg-type]
-        clock=shop.clock,
-        gateway=shop.gateway,
-    )
 
-    results.append(shop.deliver(report, svc=racing))
+    results = delivered_racing_itself(shop, failed(created, 1))
 
     assert sorted(results) == sorted([Applied.APPLIED, Applied.DUPLICATE])
     assert credit(shop) == CREDIT
@@ -91,11 +91,8 @@ def test_a_tenure_refund_reported_succeeded_shows_succeeded(shop: Shop) -> None:
     shop.add_card("4242424242424242")
     invoice_id = shop.subscribe()
     created = refunded_by_tenure(shop, invoice_id, 300)
-    succeeded = failed(created, 1)
-    succeeded.update(type="refund.updated")
-    succeeded["data"]["object"]["status"] = "succeeded"
 
-    shop.deliver(succeeded)
+    shop.deliver(updated_to(created, "succeeded"))
 
     assert [r["status"] for r in shop.state()["refunds"]] == ["succeeded"]
     assert "refund_status" not in shop.state()["credit_notes"][0]
@@ -135,11 +132,8 @@ def test_a_tenure_refund_reported_canceled_says_canceled_on_its_note(shop: Shop)
     shop.add_card("4242424242424242")
     invoice_id = shop.subscribe()
     created = refunded_by_tenure(shop, invoice_id, 300)
-    canceled = failed(created, 1)
-    canceled.update(type="refund.updated")
-    canceled["data"]["object"]["status"] = "canceled"
 
-    shop.deliver(canceled)
+    shop.deliver(updated_to(created, "canceled"))
 
     state = shop.state()
     assert [r["status"] for r in state["refunds"]] == ["canceled"]
