@@ -316,8 +316,12 @@ def _conflict(exc: DomainError) -> Response[Any]:
 @app.exception_handler(DomainError)
 def _other_domain_error(exc: DomainError) -> Response[Any]:
     _refused(422, type(exc).__name__)
-    detail = [{"loc": [], "msg": str(exc), "type": "value_error"}]
-    return _json(422, {"error": "validation_error", "detail": detail})
+    return _json(422, {"error": "validation_error", "detail": [_at_large(str(exc))]})
+
+
+def _at_large(msg: str) -> dict[str, Any]:
+    """A validation fault of the request as a whole, no field to name."""
+    return {"loc": [], "msg": msg, "type": "value_error"}
 
 
 @app.not_found
@@ -351,10 +355,6 @@ def _provider_refused(exc: InvalidRequestError) -> Response[Any]:
     _refused(422, type(exc).__name__)
     msg = f"the payment provider refused the request ({exc.code or 'invalid_request'})"
     return _json(422, {"error": "validation_error", "detail": [_at_large(msg)]})
-
-
-def _at_large(msg: str) -> dict[str, Any]:
-    return {"loc": [], "msg": msg, "type": "value_error"}
 
 
 @app.exception_handler(Exception)

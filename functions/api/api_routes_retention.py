@@ -4,14 +4,12 @@ from typing import Annotated
 
 from api_guard import BEARER, caller
 from api_schemas import PATH_ID_PATTERN, RefundMade, RefundRequest
-from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tenure import bootstrap
 from tenure.domain.audit import SYSTEM_API
 from tenure.domain.errors import ValidationFailedError
-from tenure.payments.gateway import ProviderUnavailableError, RateLimitedError
 from tenure.services import refunds, subscriptions
 from tenure.views import invoice_view, refund_view
 
@@ -35,18 +33,16 @@ def refund_invoice(
     if principal is not None and principal.is_person and body.note is None:
         # A person's refund is an operator action: its audit entry says why.
         raise ValidationFailedError("note", "a note saying why is required of a person's token")
-    try:
-        made = refunds.refund_invoice(
-            svc,
-            invoice_id,
-            amount=body.amount,
-            reason=body.reason,
-            note=body.note,
-            policy=refunds.configured_policy(svc),
-            actor=principal.name if principal is not None else SYSTEM_API,
-        )
-    except (ProviderUnavailableError, RateLimitedError) as exc:
-        # Nothing was recorded; the same request again uses the same provider key.
-        raise ServiceError(503, "the payment provider did not answer; retry") from exc
+    # The provider not answering is api_resolver's 503, as for every route: nothing was
+    # recorded, and the same request again uses the same provider key.
+    made = refunds.refund_invoice(
+        svc,
+        invoice_id,
+        amount=body.amount,
+        reason=body.reason,
+        note=body.note,
+        policy=refunds.configured_policy(svc),
+        actor=principal.name if principal is not None else SYSTEM_API,
+    )
     invoice = subscriptions.get_invoice(svc, invoice_id)
     return {"refund": refund_view(made, invoice), "invoice": invoice_view(invoice)}

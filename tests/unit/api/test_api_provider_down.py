@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
-from api_harness import Api, sandbox_api, sandbox_failing
+from api_harness import Api, pays_first_invoice, sandbox_api, sandbox_failing
 
 from tenure.payments.gateway import (
     InvalidRequestError,
@@ -71,3 +71,22 @@ def test_a_provider_refusing_to_make_the_customer_is_a_422_that_names_its_code(
     assert carol is not None and carol.provider_customer_id is None
     assert carol.provider_customer_pending is None
     assert api.repo.idempotency == {}  # the key released: a corrected retry runs
+
+
+def test_a_refund_the_provider_does_not_answer_is_a_503_and_the_retry_refunds_once(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.plan("basic", 1000)
+    invoice_id = pays_first_invoice(api, customer="carol")
+    failing = sandbox_failing(monkeypatch, "refund", ProviderUnavailableError("sandbox: 502"))
+    path, key = f"/v1/invoices/{invoice_id}/refund", {"Idempotency-Key": "refund-carol"}
+
+    down = api.post(path, {"amount": 300}, headers=key)
+
+    assert (down.status, down.json["error"]) == (503, "service_unavailable"), down.text
+    assert down.json["message"] == "the payment provider did not answer; retry"
+    assert api.repo.list_refunds(invoice_id) == []
+    failing[0] = None
+    again = api.post(path, {"amount": 300}, headers=key)
+    assert again.status == 201, again.text
+    assert [r.amount for r in api.repo.list_refunds(invoice_id)] == [300]
